@@ -1,0 +1,21 @@
+"""gradviz: see autograd at work.
+
+``import gradviz as torch`` gives PyTorch's tensor and autograd surface on numpy.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _version
+
+from . import autograd, nn
+from .engine import *  # noqa: F403
+from .engine import __all__ as _engine_names
+from .engine import bool_ as bool  # noqa: A004 - torch.bool
+
+try:
+    __version__ = _version("gradviz")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = ["autograd", "nn", "bool", "__version__", *_engine_names]

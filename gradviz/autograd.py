@@ -1,0 +1,9 @@
+"""``gradviz.autograd``: ``grad`` and the ``Function``/``Node`` classes, as in torch.autograd."""
+
+from __future__ import annotations
+
+from .engine.autograd import grad
+from .engine.function import Function, Node
+from .engine.grad_mode import enable_grad, no_grad, set_grad_enabled
+
+__all__ = ["grad", "Function", "Node", "no_grad", "enable_grad", "set_grad_enabled"]

@@ -1,0 +1,67 @@
+"""A numpy autograd engine with PyTorch's names, semantics, reprs and errors."""
+
+from __future__ import annotations
+
+from . import ops as _ops  # noqa: F401 - attaches the op methods to Tensor
+from .autograd import grad
+from .creation import (
+    arange,
+    as_tensor,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    initial_seed,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    seed,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from .dtypes import (
+    bool_,
+    dtype,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    result_type,
+    uint8,
+)
+from .formatting import set_printoptions
+from .function import AccumulateGrad, Function, Node
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .ops import *  # noqa: F403
+from .ops import __all__ as _op_names
+from .size import Size
+from .tensor import Tensor
+
+float = float32  # noqa: A001 - torch.float
+double = float64
+half = float16
+long = int64
+int = int32  # noqa: A001 - torch.int
+short = int16
+
+__all__ = [
+    "AccumulateGrad", "Function", "Node", "Size", "Tensor", "arange", "as_tensor", "bool_", "double",
+    "dtype", "empty", "enable_grad", "eye", "float", "float16", "float32", "float64", "from_numpy",
+    "full", "full_like", "grad", "half", "initial_seed", "int", "int8", "int16", "int32", "int64",
+    "is_grad_enabled", "linspace", "long", "manual_seed", "no_grad", "ones", "ones_like",
+    "promote_types", "rand", "rand_like", "randint", "randn", "randn_like", "result_type", "seed",
+    "set_grad_enabled", "set_printoptions", "short", "tensor", "uint8", "zeros", "zeros_like",
+    *_op_names,
+]  # fmt: skip

@@ -1,0 +1,197 @@
+"""The backward pass: ``Tensor.backward`` and ``gradviz.autograd.grad``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import dual, grad_mode
+from .function import AccumulateGrad, Node
+
+if TYPE_CHECKING:
+    from .tensor import Tensor
+
+
+def _topological(roots: list[Node]) -> list[Node]:
+    """Nodes reachable from ``roots``, each before every node it feeds gradients into."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root.next_functions))]
+        while stack:
+            node, it = stack[-1]
+            for nxt, _ in it:
+                if nxt is not None and id(nxt) not in seen:
+                    seen.add(id(nxt))
+                    stack.append((nxt, iter(nxt.next_functions)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _root_grads(tensors: Sequence[Tensor], grads: Sequence[Any] | None, create_graph: bool) -> list:
+    from .tensor import Tensor
+
+    out = []
+    for i, t in enumerate(tensors):
+        g = grads[i] if grads is not None else None
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if not t.dtype.is_floating_point:
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs")
+            g = np.ones_like(t._data)
+        else:
+            if not isinstance(g, Tensor):
+                g = Tensor._make(np.asarray(g, dtype=t._data.dtype), False, None)
+            if tuple(g.shape) != tuple(t.shape):
+                raise RuntimeError(
+                    f"Mismatch in shape: grad_output[{i}] has a shape of {g.shape} and output[{i}] "
+                    f"has a shape of {t.shape}."
+                )
+            g = g if create_graph else g._data.astype(t._data.dtype, copy=True)
+        if create_graph and not isinstance(g, Tensor):
+            g = Tensor._make(g, False, None)
+        out.append(g)
+    return out
+
+
+def run_backward(
+    tensors: Sequence[Tensor],
+    grad_tensors: Sequence[Any] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+    allow_unused: bool = False,
+) -> list | None:
+    """Propagate gradients from ``tensors`` to the leaves.
+
+    With ``inputs`` (``autograd.grad``) the gradients of those tensors are returned instead of
+    accumulated into ``.grad``. With ``create_graph`` the backward formulas run on Tensors with
+    grad mode on, so the gradients carry their own graph.
+    """
+    from .tensor import Tensor
+
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots: list[Node] = []
+    for i, t in enumerate(tensors):
+        node = t._grad_node()
+        if node is None:
+            raise RuntimeError(
+                f"element {i} of tensors does not require grad and does not have a grad_fn"
+            )
+        roots.append(node)
+    root_grads = _root_grads(tensors, grad_tensors, create_graph)
+
+    order = _topological(roots)
+    capture: dict[int, int] = {}
+    needed: set[int] | None = None
+    if inputs is not None:
+        for k, t in enumerate(inputs):
+            node = t._grad_node()
+            if node is None:
+                raise RuntimeError("One of the differentiated Tensors does not require grad")
+            capture[id(node)] = k
+        # Only run nodes from which some input is reachable, as PyTorch does.
+        needed = set(capture)
+        for node in reversed(order):
+            if any(n is not None and id(n) in needed for n, _ in node.next_functions):
+                needed.add(id(node))
+
+    pending: dict[int, Any] = {}
+    for node, g in zip(roots, root_grads):
+        pending[id(node)] = g if id(node) not in pending else pending[id(node)] + g
+    owned: set[int] = {id(g) for g in root_grads}
+    results: list = [None] * (len(inputs) if inputs is not None else 0)
+
+    prev = grad_mode.state.enabled
+    grad_mode.state.enabled = create_graph
+    try:
+        for node in order:
+            g = pending.pop(id(node), None)
+            if g is None or (needed is not None and id(node) not in needed):
+                continue
+            if node._retained:
+                for ref in node._retained:
+                    t = ref()
+                    if t is not None:
+                        _accumulate(t, g, create_graph, owned)
+            k = capture.get(id(node))
+            if k is not None:
+                results[k] = g if create_graph else Tensor._make(np.array(g), False, None)
+                if isinstance(node, AccumulateGrad):
+                    continue
+            if isinstance(node, AccumulateGrad):
+                _accumulate(node.variable, g, create_graph, owned)
+                continue
+            grads = node._fn.backward(node, g)
+            for (nxt, _), gi, meta in zip(node.next_functions, grads, _input_meta(node)):
+                if nxt is None or gi is None:
+                    continue
+                gi = dual.fit(gi, meta)
+                key = id(nxt)
+                pending[key] = gi if key not in pending else pending[key] + gi
+            if not retain_graph:
+                node.release()
+    finally:
+        grad_mode.state.enabled = prev
+
+    if inputs is not None:
+        for k, r in enumerate(results):
+            if r is None and not allow_unused:
+                raise RuntimeError(
+                    "One of the differentiated Tensors appears to not have been used in the graph. "
+                    "Set allow_unused=True if this is the desired behavior."
+                )
+        return results
+    return None
+
+
+def _input_meta(node: Node) -> list[tuple]:
+    return [(t._data.shape, t._data.dtype) for t in node.inputs]
+
+
+def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
+    """Add ``g`` into ``t.grad``: in place of the array without a graph, as a new tensor with one."""
+    from .tensor import Tensor
+
+    if create_graph:
+        t._grad = g if t._grad is None else t._grad + g
+        return
+    if t._grad is None:
+        # Never alias one array into two .grad fields (Add passes its gradient to both inputs).
+        if type(g) is not np.ndarray or id(g) in owned or not g.flags.owndata:
+            g = np.array(g, dtype=t._data.dtype)
+        owned.add(id(g))
+        t._grad = Tensor._make(g, False, None)
+    else:
+        t._grad._data = t._grad._data + g
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple:
+    """``torch.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``."""
+    from .tensor import Tensor
+
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is not None and isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    res = run_backward(outs, grad_outputs, retain_graph, create_graph, ins, allow_unused)
+    assert res is not None
+    return tuple(res)

@@ -1,0 +1,260 @@
+"""Creating tensors: ``tensor``, ``zeros``, ``arange``, ``rand``, ``from_numpy`` and friends."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import dtypes
+from .dtypes import dtype as DType
+from .size import Size
+from .tensor import Tensor
+
+_NUMBER = (bool, int, float, np.generic)
+
+
+def _check_nested(data: Any) -> bool:
+    """Validate a nested list the way PyTorch does; say where it is ragged.
+
+    Returns True if it holds Tensors that must be unwrapped to numbers first.
+    """
+    sizes = []
+    seq = data
+    while isinstance(seq, (list, tuple)):
+        sizes.append(len(seq))
+        if not seq:
+            break
+        seq = seq[0]
+    has_tensor = False
+
+    def walk(seq: Any, dim: int) -> None:
+        nonlocal has_tensor
+        if dim == len(sizes):
+            if isinstance(seq, Tensor):
+                has_tensor = True
+                if seq.numel() != 1:
+                    raise ValueError("only one element tensors can be converted to Python scalars")
+            elif isinstance(seq, (list, tuple)):
+                raise TypeError(f"'{type(seq).__name__}' object cannot be interpreted as a number")
+            elif isinstance(seq, str) or not isinstance(seq, _NUMBER):
+                raise TypeError(f"new(): invalid data type '{type(seq).__name__}'")
+            return
+        if not isinstance(seq, (list, tuple)):
+            raise TypeError(f"not a sequence (found {type(seq).__name__} at dim {dim})")
+        if len(seq) != sizes[dim]:
+            raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(seq)})")
+        for item in seq:
+            walk(item, dim + 1)
+
+    walk(data, 0)
+    return has_tensor
+
+
+def _unwrap(data: Any) -> Any:
+    if isinstance(data, Tensor):
+        return data.item()
+    if isinstance(data, (list, tuple)):
+        return [_unwrap(d) for d in data]
+    return data
+
+
+def as_array(data: Any, dtype: DType | None = None) -> np.ndarray:
+    """A fresh numpy array for ``tensor(data)``, inferring the dtype as PyTorch does."""
+    target = dtypes.to_dtype(dtype) if dtype is not None else None
+    if isinstance(data, Tensor):
+        arr = data._data.copy()
+    elif isinstance(data, np.ndarray):
+        dtypes.from_numpy_dtype(data.dtype)
+        arr = data.copy()
+    elif isinstance(data, np.generic):
+        arr = np.array(data)
+    elif isinstance(data, _NUMBER):
+        arr = np.array(data)
+        if target is None and arr.dtype.kind == "f":
+            arr = arr.astype(dtypes.default_float.np)
+    elif isinstance(data, (list, tuple)):
+        if _check_nested(data):
+            data = _unwrap(data)
+        arr = np.array(data)
+        if arr.dtype.kind == "f" and target is None:
+            arr = arr.astype(dtypes.default_float.np)
+        elif arr.dtype.kind in "iu" and target is None:
+            arr = arr.astype(np.int64)
+        elif arr.size == 0 and target is None:
+            arr = arr.astype(dtypes.default_float.np)
+    elif isinstance(data, str):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
+    else:
+        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+    if target is not None:
+        arr = arr.astype(target.np)
+    return arr
+
+
+def tensor(data: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new leaf tensor holding a copy of ``data``."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: DType | None = None, device: Any = None) -> Tensor:
+    if isinstance(data, Tensor) and (dtype is None or data.dtype is dtype):
+        return data
+    if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtypes.to_dtype(dtype).np):
+        return from_numpy(data)
+    return Tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array``: changes to one show in the other."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    dtypes.from_numpy_dtype(array.dtype)
+    return Tensor._make(array, False, None)
+
+
+def _shape(size: tuple) -> tuple[int, ...]:
+    if len(size) == 1 and isinstance(size[0], (tuple, list, Size)):
+        size = tuple(size[0])
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: {list(size)}")
+    return tuple(int(s) for s in size)
+
+
+def _factory(arr: np.ndarray, requires_grad: bool) -> Tensor:
+    t = Tensor._make(arr, False, None)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _np_dtype(dtype: Any, default: DType | None = None) -> np.dtype:
+    return (dtypes.to_dtype(dtype) if dtype is not None else (default or dtypes.default_float)).np
+
+
+def zeros(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.zeros(_shape(size), _np_dtype(dtype)), requires_grad)
+
+
+def ones(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.ones(_shape(size), _np_dtype(dtype)), requires_grad)
+
+
+def empty(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def full(size: Sequence[int], fill_value: Any, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = dtypes.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
+    return _factory(np.full(_shape((size,)), fill_value, _np_dtype(dtype)), requires_grad)
+
+
+def zeros_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+    return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def ones_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+    return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+    return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def randn_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+    return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if dtype is None:
+        is_float = any(isinstance(v, float) or (isinstance(v, Tensor) and v.is_floating_point()) for v in (start, end, step))
+        dtype = dtypes.default_float if is_float else dtypes.int64
+    n = max(0, math.ceil((float(end) - float(start)) / float(step)))
+    values = float(start) + np.arange(n, dtype=np.float64) * float(step)
+    return _factory(values.astype(_np_dtype(dtype)) if dtype.is_floating_point else (int(start) + np.arange(n, dtype=np.int64) * int(step)).astype(_np_dtype(dtype)), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    return _factory(np.linspace(start, end, steps).astype(_np_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _factory(np.eye(n, m, dtype=_np_dtype(dtype)), requires_grad)
+
+
+# --- random numbers: PyTorch's CPU generator is an MT19937 seeded like numpy's legacy one ---
+_generator = np.random.MT19937()
+_generator._legacy_seeding(np.random.SeedSequence().entropy % 2**32)
+_initial_seed = [0]
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator. ``rand`` then yields PyTorch's numbers for the same seed."""
+    _generator._legacy_seeding(int(seed) & 0xFFFFFFFF)
+    _initial_seed[0] = int(seed)
+
+
+def seed() -> int:
+    s = int(np.random.SeedSequence().entropy % 2**32)
+    manual_seed(s)
+    return s
+
+
+def initial_seed() -> int:
+    return _initial_seed[0]
+
+
+def _uniform(n: int, double: bool) -> np.ndarray:
+    if double:
+        raw = _generator.random_raw(2 * n).reshape(n, 2) if n else np.zeros((0, 2), np.uint64)
+        # random64 joins two 32-bit draws; 53 bits of it make a double in [0, 1).
+        r64 = (raw[:, 0] << np.uint64(32)) | raw[:, 1]
+        return (r64 & np.uint64((1 << 53) - 1)).astype(np.float64) * 2.0**-53
+    raw = _generator.random_raw(n)
+    return (raw & np.uint64((1 << 24) - 1)).astype(np.float64) * 2.0**-24
+
+
+def rand(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    shape = _shape(size)
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
+    n = int(np.prod(shape, dtype=np.int64))
+    values = _uniform(n, dt is dtypes.float64)
+    return _factory(values.astype(dt.np).reshape(shape), requires_grad)
+
+
+def randn(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    shape = _shape(size)
+    dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
+    n = int(np.prod(shape, dtype=np.int64))
+    u = _uniform(2 * ((n + 1) // 2), True).reshape(-1, 2)
+    # Box-Muller on pairs of uniforms.
+    r = np.sqrt(-2.0 * np.log1p(-u[:, 1]))
+    theta = 2.0 * np.pi * u[:, 0]
+    values = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1).reshape(-1)[:n]
+    return _factory(values.astype(dt.np).reshape(shape), requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Sequence[int] = (), *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    shape = _shape((tuple(size),))
+    n = int(np.prod(shape, dtype=np.int64))
+    raw = _generator.random_raw(n).astype(np.int64)
+    values = low + raw % (high - low)
+    return _factory(values.astype(_np_dtype(dtype, dtypes.int64)).reshape(shape), requires_grad)

@@ -1,0 +1,115 @@
+"""``gradviz.nn.functional``: activations, losses and ``linear``, built from engine ops."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .function import Function
+from .ops import addmm, log_softmax, matmul, relu, sigmoid, softmax, tanh
+from .ops._util import broadcast_shape
+from .tensor import Tensor
+
+__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "mse_loss", "cross_entropy", "nll_loss", "linear"]
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+    """``input @ weight.T + bias``; recorded as AddmmBackward0 for 2-D inputs, as PyTorch does."""
+    if input._data.ndim == 2 and bias is not None:
+        return addmm(bias, input, weight.t())
+    out = matmul(input, weight.t())
+    return out + bias if bias is not None else out
+
+
+class MseLoss(Function):
+    name = "MseLossBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, reduction="mean"):
+        ctx.save_for_backward(a, b)
+        d = (a - b) ** 2
+        return np.asarray(d.mean() if reduction == "mean" else d.sum() if reduction == "sum" else d, dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        r = ctx.params["reduction"]
+        n = ctx.inputs[0]._data.size
+        grad = 2 * (a - b) * g
+        if r == "mean":
+            grad = grad / n
+        return grad, -grad
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+    if input.shape != target.shape:
+        import warnings
+
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+            stacklevel=2,
+        )
+        shape = broadcast_shape(input._data.shape, target._data.shape)
+        input, target = input.expand(shape), target.expand(shape)
+    return MseLoss.apply(input, target, reduction=reduction)
+
+
+class NllLoss(Function):
+    name = "NllLossBackward0"
+
+    @staticmethod
+    def forward(ctx, logp, target=None, reduction="mean", ignore_index=-100):
+        n_cls = logp.shape[1] if logp.ndim > 1 else logp.shape[0]
+        valid = target != ignore_index
+        if np.any((target[valid] < 0) | (target[valid] >= n_cls)):
+            bad = int(target[valid][(target[valid] < 0) | (target[valid] >= n_cls)][0])
+            raise IndexError(f"Target {bad} is out of bounds.")
+        safe = np.where(valid, target, 0)
+        picked = np.take_along_axis(logp, np.expand_dims(safe, 1), axis=1).squeeze(1) if logp.ndim > 1 else logp[safe]
+        losses = -picked * valid
+        if reduction == "none":
+            return np.asarray(losses, dtype=logp.dtype)
+        total = losses.sum()
+        if reduction == "sum":
+            return np.asarray(total, dtype=logp.dtype)
+        return np.asarray(total / valid.sum(), dtype=logp.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        from . import dual
+
+        logp_shape = ctx.inputs[0]._data.shape
+        target, r, ign = ctx.params["target"], ctx.params["reduction"], ctx.params["ignore_index"]
+        valid = target != ign
+        safe = np.where(valid, target, 0)
+        if len(logp_shape) > 1:
+            idx = (np.arange(logp_shape[0]), safe)
+        else:
+            idx = (safe,)
+        w = -valid.astype(ctx.inputs[0]._data.dtype)
+        if r == "mean":
+            w = w / max(int(valid.sum()), 1)
+        return (dual.index_add_zeros(g * w, idx, logp_shape),)
+
+
+def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
+    t = target._data
+    if t.dtype.kind not in "iu":
+        raise RuntimeError(f"expected scalar type Long but found {target.dtype.name.capitalize()}")
+    if input._data.ndim > 1 and input._data.shape[0] != t.shape[0]:
+        raise ValueError(f"Expected input batch_size ({input._data.shape[0]}) to match target batch_size ({t.shape[0]}).")
+    return NllLoss.apply(input, target=t.astype(np.int64), reduction=reduction, ignore_index=ignore_index)
+
+
+def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
+    """``nll_loss(log_softmax(input, 1), target)`` for class-index targets."""
+    if target.dtype.is_floating_point:
+        # Class probabilities as targets.
+        logp = log_softmax(input, 1 if input.dim() > 1 else 0)
+        loss = -(logp * target).sum(1 if input.dim() > 1 else 0)
+        return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+    return nll_loss(log_softmax(input, 1 if input.dim() > 1 else 0), target, reduction=reduction, ignore_index=ignore_index)
+
+

@@ -1,0 +1,468 @@
+"""Elementwise ops with broadcasting: arithmetic, maths functions, activations, comparisons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import dual
+from ..function import Function
+from ..tensor import Tensor
+from ._util import as_tensor, broadcast_shape, cast, float_dtype, operands, wrap_scalar
+
+
+def _bshape(a: np.ndarray, b: np.ndarray) -> None:
+    if a.shape != b.shape:
+        broadcast_shape(a.shape, b.shape)
+
+
+# --- binary arithmetic -------------------------------------------------------------------------
+class Add(Function):
+    name = "AddBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None, alpha=1):
+        _bshape(a, b)
+        if alpha != 1:
+            return np.add(cast(a, dtype), cast(b, dtype) * alpha)
+        return np.add(cast(a, dtype), cast(b, dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        alpha = ctx.params.get("alpha", 1)
+        return g, (g if alpha == 1 else g * alpha)
+
+
+class Sub(Function):
+    name = "SubBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None, alpha=1):
+        _bshape(a, b)
+        if a.dtype == np.bool_ and b.dtype == np.bool_:
+            raise RuntimeError(
+                "Subtraction, the `-` operator, with two bool tensors is not supported. "
+                "Use the `^` or `logical_xor()` operator instead."
+            )
+        return np.subtract(cast(a, dtype), cast(b, dtype) * alpha if alpha != 1 else cast(b, dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        alpha = ctx.params.get("alpha", 1)
+        return g, -g if alpha == 1 else g * -alpha
+
+
+class Rsub(Function):
+    """``scalar - tensor``: one tensor input, as in PyTorch."""
+
+    name = "RsubBackward1"
+
+    @staticmethod
+    def forward(ctx, a, other=0):
+        return np.subtract(np.asarray(other, dtype=a.dtype), a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g,)
+
+
+class Mul(Function):
+    name = "MulBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        _bshape(a, b)
+        ctx.save_for_backward(a, b)
+        return np.multiply(cast(a, dtype), cast(b, dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return g * b, g * a
+
+
+class Div(Function):
+    name = "DivBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        _bshape(a, b)
+        ctx.save_for_backward(a, b)
+        dt = dtype or a.dtype
+        out_dt = dt if np.dtype(dt).kind == "f" else float_dtype(a)
+        return np.true_divide(cast(a, out_dt), cast(b, out_dt))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return g / b, -g * a / (b * b)
+
+
+class Reciprocal(Function):
+    name = "ReciprocalBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.asarray(np.reciprocal(cast(a, float_dtype(a))))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (-g * out * out,)
+
+
+class PowScalar(Function):
+    """``tensor ** number``."""
+
+    name = "PowBackward0"
+
+    @staticmethod
+    def forward(ctx, a, exponent=1.0):
+        ctx.save_for_backward(a)
+        if a.dtype.kind in "iub" and isinstance(exponent, int) and exponent < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if isinstance(exponent, float) and a.dtype.kind in "iub":
+            a = a.astype(float_dtype(a))
+        return np.power(a, np.asarray(exponent, dtype=a.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        e = ctx.params["exponent"]
+        if e == 0:
+            return (g * 0,)
+        return (g * e * a ** (e - 1),)
+
+
+class Pow(Function):
+    """``tensor ** tensor``."""
+
+    name = "PowBackward1"
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        _bshape(a, b)
+        out = np.asarray(np.power(cast(a, dtype), cast(b, dtype)))
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, out = ctx.saved_tensors
+        # d/da a^b = b a^(b-1); d/db a^b = a^b log a (taken as 0 where a == 0 and b >= 0, as PyTorch).
+        loga = dual.where(a == 0, dual.zeros_like(a * 1.0), dual.unary("log", a * 1.0 + (a == 0) * 1.0))
+        return g * b * a ** (b - 1), g * out * loga
+
+
+class RPow(Function):
+    """``number ** tensor``."""
+
+    name = "PowBackward2"
+
+    @staticmethod
+    def forward(ctx, b, base=1.0):
+        dt = float_dtype(b) if isinstance(base, float) else b.dtype
+        out = np.asarray(np.power(np.asarray(base, dtype=dt), cast(b, dt)))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g * out * float(np.log(ctx.params["base"])),)
+
+
+class Neg(Function):
+    name = "NegBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        if a.dtype == np.bool_:
+            raise RuntimeError(
+                "Negation, the `-` operator, on a bool tensor is not supported. If you are trying "
+                "to invert a mask, use the `~` or `logical_not()` operator instead."
+            )
+        return np.negative(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (-g,)
+
+
+def add(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
+    x, y, dt = operands(a, b)
+    if alpha != 1:
+        return Add.apply(x, y, dtype=dt, alpha=alpha)
+    return Add.apply(x, y, dtype=dt)
+
+
+def sub(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
+    if not isinstance(a, Tensor):
+        return rsub(b, a)
+    x, y, dt = operands(a, b)
+    if alpha != 1:
+        return Sub.apply(x, y, dtype=dt, alpha=alpha)
+    return Sub.apply(x, y, dtype=dt)
+
+
+def rsub(a: Tensor, other: Any) -> Tensor:
+    """``other - a`` for a Python number ``other``."""
+    if isinstance(other, Tensor):
+        return sub(other, a)
+    x, s, dt = operands(a, other)
+    if dt is not None:
+        x = x.to(s.dtype)
+    return Rsub.apply(x, other=s._data.item())
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    x, y, dt = operands(a, b)
+    return Mul.apply(x, y, dtype=dt)
+
+
+def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
+    if rounding_mode is not None:
+        x, y, dt = operands(a, b)
+        op = np.floor_divide if rounding_mode == "floor" else (lambda p, q: np.trunc(p / q))
+        return Tensor._make(np.asarray(op(cast(x._data, dt), cast(y._data, dt))).astype(dt or x._data.dtype), False, None)
+    if not isinstance(a, Tensor):
+        return mul(reciprocal(b), a)
+    x, y, dt = operands(a, b)
+    return Div.apply(x, y, dtype=dt)
+
+
+def reciprocal(a: Tensor) -> Tensor:
+    return Reciprocal.apply(a)
+
+
+def pow(a: Any, exponent: Any) -> Tensor:  # noqa: A001 - PyTorch's name
+    if isinstance(a, Tensor) and not isinstance(exponent, Tensor):
+        if isinstance(exponent, np.generic):
+            exponent = exponent.item()
+        return PowScalar.apply(a, exponent=exponent)
+    if not isinstance(a, Tensor):
+        return RPow.apply(exponent, base=a)
+    x, y, dt = operands(a, exponent)
+    return Pow.apply(x, y, dtype=dt)
+
+
+def neg(a: Tensor) -> Tensor:
+    return Neg.apply(a)
+
+
+# --- unary maths ---------------------------------------------------------------------------------
+def _float_unary(name: str, fwd: Any, bwd: Any, save: str) -> type[Function]:
+    """Define a float-valued unary op whose derivative uses its input ("x") or output ("out")."""
+
+    def forward(ctx, a):
+        out = np.asarray(fwd(cast(a, float_dtype(a))))
+        ctx.save_for_backward(a if save == "x" else out)
+        return out
+
+    def backward(ctx, g):
+        (s,) = ctx.saved_tensors
+        return (bwd(g, s),)
+
+    return type(name, (Function,), {"name": name, "forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # Split by sign so exp never overflows.
+    out = np.empty_like(x)
+    pos = x >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
+    ex = np.exp(x[~pos])
+    out[~pos] = ex / (1.0 + ex)
+    return out
+
+
+Exp = _float_unary("ExpBackward0", np.exp, lambda g, out: g * out, "out")
+Log = _float_unary("LogBackward0", np.log, lambda g, x: g / x, "x")
+Sqrt = _float_unary("SqrtBackward0", np.sqrt, lambda g, out: g / (2 * out), "out")
+Sin = _float_unary("SinBackward0", np.sin, lambda g, x: g * dual.unary("cos", x), "x")
+Cos = _float_unary("CosBackward0", np.cos, lambda g, x: -g * dual.unary("sin", x), "x")
+Tanh = _float_unary("TanhBackward0", np.tanh, lambda g, out: g * (1 - out * out), "out")
+Sigmoid = _float_unary("SigmoidBackward0", _sigmoid, lambda g, out: g * out * (1 - out), "out")
+
+
+class Relu(Function):
+    name = "ReluBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = np.maximum(a, np.zeros((), a.dtype))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g * (out > 0),)
+
+
+class Abs(Function):
+    name = "AbsBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return np.abs(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return (g * dual.unary("sign", a),)
+
+
+class Clamp(Function):
+    name = "ClampBackward1"
+
+    @staticmethod
+    def forward(ctx, a, min=None, max=None):  # noqa: A002
+        ctx.save_for_backward(a)
+        return np.clip(a, min, max).astype(a.dtype if (a.dtype.kind == "f" or not any(isinstance(v, float) for v in (min, max))) else np.float32)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        lo, hi = ctx.params.get("min"), ctx.params.get("max")
+        if lo is not None:
+            g = g * (a >= lo)
+        if hi is not None:
+            g = g * (a <= hi)
+        return (g,)
+
+
+def exp(a: Tensor) -> Tensor:
+    return Exp.apply(a)
+
+
+def log(a: Tensor) -> Tensor:
+    return Log.apply(a)
+
+
+def sqrt(a: Tensor) -> Tensor:
+    return Sqrt.apply(a)
+
+
+def sin(a: Tensor) -> Tensor:
+    return Sin.apply(a)
+
+
+def cos(a: Tensor) -> Tensor:
+    return Cos.apply(a)
+
+
+def tanh(a: Tensor) -> Tensor:
+    return Tanh.apply(a)
+
+
+def sigmoid(a: Tensor) -> Tensor:
+    return Sigmoid.apply(a)
+
+
+def relu(a: Tensor) -> Tensor:
+    return Relu.apply(a)
+
+
+def abs(a: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+    return Abs.apply(a)
+
+
+def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    params = {k: (v.item() if isinstance(v, Tensor) else v) for k, v in (("min", min), ("max", max))}
+    return Clamp.apply(a, **params)
+
+
+clip = clamp
+
+
+def sign(a: Tensor) -> Tensor:
+    return Tensor._make(np.sign(a._data), False, None)
+
+
+def square(a: Tensor) -> Tensor:
+    return pow(a, 2)
+
+
+# --- comparisons and selection --------------------------------------------------------------------
+def _compare(ufunc: Any) -> Any:
+    def compare(a: Any, b: Any) -> Tensor:
+        x, y, dt = operands(a, b)
+        _bshape(x._data, y._data)
+        return Tensor._make(np.asarray(ufunc(cast(x._data, dt), cast(y._data, dt))), False, None)
+
+    compare.__name__ = ufunc.__name__
+    return compare
+
+
+eq = _compare(np.equal)
+ne = _compare(np.not_equal)
+lt = _compare(np.less)
+le = _compare(np.less_equal)
+gt = _compare(np.greater)
+ge = _compare(np.greater_equal)
+
+
+def logical_not(a: Tensor) -> Tensor:
+    return Tensor._make(np.logical_not(a._data), False, None)
+
+
+def isnan(a: Tensor) -> Tensor:
+    return Tensor._make(np.isnan(a._data), False, None)
+
+
+def isinf(a: Tensor) -> Tensor:
+    return Tensor._make(np.isinf(a._data), False, None)
+
+
+def isfinite(a: Tensor) -> Tensor:
+    return Tensor._make(np.isfinite(a._data), False, None)
+
+
+def equal(a: Tensor, b: Tensor) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a._data, b._data))
+
+
+def allclose(a: Tensor, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    return bool(np.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+class Where(Function):
+    name = "WhereBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, cond=None, dtype=None):
+        broadcast_shape(cond.shape, broadcast_shape(a.shape, b.shape))
+        return np.where(cond, cast(a, dtype), cast(b, dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        cond = ctx.params["cond"]
+        return g * cond, g * ~cond
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if input is None and other is None:
+        return tuple(Tensor._make(i, False, None) for i in np.nonzero(cond))
+    if cond.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {as_tensor(cond).dtype.name.capitalize()}")
+    x, y, dt = operands(input, other)
+    return Where.apply(x, y, cond=cond, dtype=dt)
+
+
+def maximum(a: Tensor, b: Tensor) -> Tensor:
+    return where(a >= b, a, b)
+
+
+def minimum(a: Tensor, b: Tensor) -> Tensor:
+    return where(a <= b, a, b)
+
+
+__all__ = ["wrap_scalar"]

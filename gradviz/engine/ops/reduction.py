@@ -1,0 +1,247 @@
+"""Reductions: sum, mean, max, min, and the softmax family."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from .. import dual
+from ..function import Function
+from ..tensor import Tensor
+from ._util import wrap_dim
+
+MaxResult = namedtuple("max", ["values", "indices"])
+MinResult = namedtuple("min", ["values", "indices"])
+
+
+def _dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    out = tuple(sorted({wrap_dim(d, ndim) for d in dims}))
+    return out
+
+
+def _expand_back(g: Any, shape: tuple[int, ...], dims: tuple[int, ...] | None, keepdim: bool) -> Any:
+    """Broadcast a reduction's gradient back over the reduced dimensions."""
+    if dims is None:
+        return dual.expand(dual.reshape(g, (1,) * len(shape)), shape) if shape else g
+    if not keepdim:
+        g = dual.unsqueeze_dims(g, dims)
+    return dual.expand(g, shape)
+
+
+class Sum(Function):
+    name = "SumBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dims=None, keepdim=False, dtype=None):
+        if dims is not None:
+            ctx._name = "SumBackward1"
+        if dtype is None and a.dtype.kind in "biu":
+            dtype = np.int64
+        return np.asarray(np.sum(a, axis=dims, keepdims=keepdim, dtype=dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = ctx.inputs[0]._data.shape
+        return (_expand_back(g, shape, ctx.params.get("dims"), ctx.params.get("keepdim", False)),)
+
+
+class Mean(Function):
+    name = "MeanBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dims=None, keepdim=False):
+        if a.dtype.kind != "f":
+            raise RuntimeError(
+                "mean(): could not infer output dtype. Input dtype must be either a floating point "
+                f"or complex dtype. Got: {_torch_type_name(a.dtype)}"
+            )
+        if dims is not None:
+            ctx._name = "MeanBackward1"
+        return np.asarray(np.mean(a, axis=dims, keepdims=keepdim, dtype=np.float64 if a.dtype == np.float16 else None), dtype=a.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = ctx.inputs[0]._data.shape
+        dims = ctx.params.get("dims")
+        n = int(np.prod(shape)) if dims is None else int(np.prod([shape[d] for d in dims]))
+        return (_expand_back(g, shape, dims, ctx.params.get("keepdim", False)) / n,)
+
+
+def _torch_type_name(dt: np.dtype) -> str:
+    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}.get(dt.name, dt.name)
+
+
+def sum(a: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
+    from ..dtypes import to_dtype
+
+    dims = _dims(dim, a._data.ndim)
+    params: dict[str, Any] = {}
+    if dims is not None:
+        params = {"dims": dims, "keepdim": keepdim}
+    if dtype is not None:
+        params["dtype"] = to_dtype(dtype).np
+    return Sum.apply(a, **params)
+
+
+def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    dims = _dims(dim, a._data.ndim)
+    if dims is None:
+        return Mean.apply(a)
+    return Mean.apply(a, dims=dims, keepdim=keepdim)
+
+
+class MaxAll(Function):
+    """max() or min() over the whole tensor; the gradient is shared by all tied elements."""
+
+    name = "MaxBackward1"
+
+    @staticmethod
+    def forward(ctx, a, op="max"):
+        if a.size == 0:
+            raise RuntimeError(
+                f"{op}(): Expected reduction dim to be specified for input.numel() == 0. "
+                "Specify the reduction dim with the 'dim' argument."
+            )
+        out = np.asarray(np.max(a) if op == "max" else np.min(a))
+        if op == "min":
+            ctx._name = "MinBackward1"
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        mask = (a == out) * 1.0
+        return (mask * (g / dual.sum(mask)),)
+
+
+class MaxDim(Function):
+    name = "MaxBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dim=0, keepdim=False, op="max"):
+        if a.ndim and a.shape[dim] == 0:
+            raise IndexError(f"{op}(): Expected reduction dim {dim} to have non-zero size.")
+        if a.ndim == 0:
+            idx = np.zeros((), np.int64)
+            values = a.copy()
+        else:
+            idx = np.argmax(a, axis=dim, keepdims=True) if op == "max" else np.argmin(a, axis=dim, keepdims=True)
+            values = np.take_along_axis(a, idx, axis=dim)
+            if not keepdim:
+                idx, values = np.squeeze(idx, dim), np.squeeze(values, dim)
+        if op == "min":
+            ctx._name = "MinBackward0"
+        ctx.indices = idx.astype(np.int64)
+        return np.asarray(values)
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.inputs[0]._data
+        if a.ndim == 0:
+            return (g,)
+        dim, keepdim = ctx.params["dim"], ctx.params["keepdim"]
+        idx = ctx.indices if keepdim else np.expand_dims(ctx.indices, dim)
+        full = [np.arange(n).reshape([-1 if i == d else 1 for i in range(a.ndim)]) for d, n in enumerate(a.shape)]
+        full[dim] = idx
+        gk = g if keepdim else dual.unsqueeze_dims(g, (dim,))
+        return (dual.index_add_zeros(gk, tuple(np.broadcast_arrays(*full)), a.shape),)
+
+
+def _reduce_extreme(op: str, a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
+    if isinstance(dim, Tensor):  # torch.max(a, b): elementwise
+        from .pointwise import maximum, minimum
+
+        return maximum(a, dim) if op == "max" else minimum(a, dim)
+    if dim is None:
+        return MaxAll.apply(a, op=op)
+    d = wrap_dim(dim, a._data.ndim)
+    values = MaxDim.apply(a, dim=d, keepdim=keepdim, op=op)
+    if values.grad_fn is not None:
+        indices = values.grad_fn.indices
+    else:
+        indices = _indices(a._data, d, keepdim, op)
+    result = MaxResult if op == "max" else MinResult
+    return result(values, Tensor._make(indices, False, None))
+
+
+def _indices(a: np.ndarray, dim: int, keepdim: bool, op: str) -> np.ndarray:
+    if a.ndim == 0:
+        return np.zeros((), np.int64)
+    f = np.argmax if op == "max" else np.argmin
+    return np.asarray(f(a, axis=dim, keepdims=keepdim), dtype=np.int64)
+
+
+def max(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    return _reduce_extreme("max", a, dim, keepdim)
+
+
+def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+    return _reduce_extreme("min", a, dim, keepdim)
+
+
+def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return Tensor._make(np.asarray(np.argmax(a._data), dtype=np.int64), False, None)
+    return Tensor._make(_indices(a._data, wrap_dim(dim, a._data.ndim), keepdim, "max"), False, None)
+
+
+def argmin(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    if dim is None:
+        return Tensor._make(np.asarray(np.argmin(a._data), dtype=np.int64), False, None)
+    return Tensor._make(_indices(a._data, wrap_dim(dim, a._data.ndim), keepdim, "min"), False, None)
+
+
+class Softmax(Function):
+    name = "SoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dim=-1):
+        a = a if a.dtype.kind == "f" else a.astype(np.float32)
+        e = np.exp(a - np.max(a, axis=dim, keepdims=True))
+        out = np.asarray(e / np.sum(e, axis=dim, keepdims=True))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        dim = ctx.params["dim"]
+        return (out * (g - dual.sum(g * out, dim, keepdim=True)),)
+
+
+class LogSoftmax(Function):
+    name = "LogSoftmaxBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dim=-1):
+        a = a if a.dtype.kind == "f" else a.astype(np.float32)
+        shifted = a - np.max(a, axis=dim, keepdims=True)
+        out = np.asarray(shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True)))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        dim = ctx.params["dim"]
+        return (g - dual.unary("exp", out) * dual.sum(g, dim, keepdim=True),)
+
+
+def softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    if dtype is not None:
+        a = a.to(dtype)
+    d = wrap_dim(-1 if dim is None else dim, a._data.ndim)
+    return Softmax.apply(a, dim=d)
+
+
+def log_softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
+    if dtype is not None:
+        a = a.to(dtype)
+    d = wrap_dim(-1 if dim is None else dim, a._data.ndim)
+    return LogSoftmax.apply(a, dim=d)

@@ -1,0 +1,329 @@
+"""Ops that move elements without changing them: views, transposes, cat, stack, dtype casts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from .. import dtypes, dual
+from ..function import Function
+from ..size import Size
+from ..tensor import Tensor
+from ._util import wrap_dim
+
+
+def _sizes(args: tuple) -> tuple[int, ...]:
+    if len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
+        return tuple(int(s) for s in args[0])
+    return tuple(int(s) for s in args)
+
+
+def _infer(shape: tuple[int, ...], numel: int) -> tuple[int, ...]:
+    """Resolve one -1 and check the element count, with PyTorch's message."""
+    if shape.count(-1) > 1:
+        raise RuntimeError("only one dimension can be inferred")
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise RuntimeError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+class View(Function):
+    name = "ViewBackward0"
+
+    @staticmethod
+    def forward(ctx, a, shape=(), kind="ViewBackward0"):
+        ctx._name = kind
+        return np.reshape(a, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (dual.reshape(g, ctx.inputs[0]._data.shape),)
+
+
+def reshape(a: Tensor, *shape: Any) -> Tensor:
+    new = _infer(_sizes(shape), a._data.size)
+    if _viewable(a._data, new):
+        return View.apply(a, shape=new)
+    # PyTorch copies a non-viewable input first: UnsafeViewBackward0 <- CloneBackward0.
+    return View.apply(clone(a), shape=new, kind="UnsafeViewBackward0")
+
+
+def _viewable(arr: np.ndarray, shape: tuple[int, ...]) -> bool:
+    try:
+        np.reshape(arr, shape, copy=False)
+    except ValueError:
+        return False
+    return True
+
+
+def view(a: Tensor, *shape: Any) -> Tensor:
+    if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
+        raise RuntimeError("view(dtype) is not supported by gradviz")
+    new = _infer(_sizes(shape), a._data.size)
+    if not _viewable(a._data, new):
+        raise RuntimeError(
+            "view size is not compatible with input tensor's size and stride (at least one dimension "
+            "spans across two contiguous subspaces). Use .reshape(...) instead."
+        )
+    return View.apply(a, shape=new)
+
+
+def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+    shape = a._data.shape
+    if not shape:
+        return View.apply(a, shape=(1,))
+    s, e = wrap_dim(start_dim, len(shape)), wrap_dim(end_dim, len(shape))
+    if s > e:
+        raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+    if s == e:
+        return a
+    new = shape[:s] + (int(np.prod(shape[s : e + 1])),) + shape[e + 1 :]
+    return View.apply(a, shape=new)
+
+
+def unsqueeze(a: Tensor, dim: int) -> Tensor:
+    d = wrap_dim(dim, a._data.ndim + 1)
+    return View.apply(a, shape=a._data.shape[:d] + (1,) + a._data.shape[d:], kind="UnsqueezeBackward0")
+
+
+def squeeze(a: Tensor, dim: Any = None) -> Tensor:
+    shape = a._data.shape
+    if dim is None:
+        return View.apply(a, shape=tuple(s for s in shape if s != 1), kind="SqueezeBackward0")
+    dims = {wrap_dim(d, len(shape)) for d in ((dim,) if isinstance(dim, int) else dim)}
+    new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+    return View.apply(a, shape=new, kind="SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2")
+
+
+class Permute(Function):
+    name = "PermuteBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dims=(), kind="PermuteBackward0"):
+        ctx._name = kind
+        return np.transpose(a, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        inv = tuple(np.argsort(ctx.params["dims"]))
+        if dual._is_array(g):
+            return (np.transpose(g, inv),)
+        return (g.permute(*inv),)
+
+
+def permute(a: Tensor, *dims: Any) -> Tensor:
+    d = tuple(wrap_dim(x, a._data.ndim) for x in _sizes(dims))
+    if sorted(d) != list(range(a._data.ndim)):
+        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = {a._data.ndim} is not equal to len(dims) = {len(d)}")
+    return Permute.apply(a, dims=d)
+
+
+def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
+    n = a._data.ndim
+    d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
+    dims = list(range(n))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return Permute.apply(a, dims=tuple(dims), kind="TransposeBackward0")
+
+
+swapaxes = transpose
+
+
+def t(a: Tensor) -> Tensor:
+    if a._data.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {a._data.ndim}D")
+    return Permute.apply(a, dims=tuple(range(a._data.ndim))[::-1], kind="TBackward0")
+
+
+def T(a: Tensor) -> Tensor:  # noqa: N802 - the .T property
+    return Permute.apply(a, dims=tuple(range(a._data.ndim))[::-1])
+
+
+def mT(a: Tensor) -> Tensor:  # noqa: N802
+    return transpose(a, -2, -1)
+
+
+def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:
+    order = np.moveaxis(np.arange(a._data.ndim), source, destination)
+    return Permute.apply(a, dims=tuple(int(i) for i in order))
+
+
+class Expand(Function):
+    name = "ExpandBackward0"
+
+    @staticmethod
+    def forward(ctx, a, shape=()):
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (dual.sum_to(g, ctx.inputs[0]._data.shape),)
+
+
+def expand(a: Tensor, *sizes: Any) -> Tensor:
+    want = _sizes(sizes)
+    have = a._data.shape
+    if len(want) < len(have):
+        raise RuntimeError(
+            f"expand(torch.FloatTensor{{{list(have)}}}, size={list(want)}): the number of sizes provided "
+            f"({len(want)}) must be greater or equal to the number of dimensions in the tensor ({len(have)})"
+        )
+    pad = (1,) * (len(want) - len(have)) + have
+    shape = tuple(p if w == -1 else w for w, p in zip(want, pad))
+    for i, (p, s) in enumerate(zip(pad, shape)):
+        if p != s and p != 1:
+            raise RuntimeError(
+                f"The expanded size of the tensor ({s}) must match the existing size ({p}) at "
+                f"non-singleton dimension {i}.  Target sizes: {list(want)}.  Tensor sizes: {list(have)}"
+            )
+    return Expand.apply(a, shape=shape)
+
+
+def expand_as(a: Tensor, other: Tensor) -> Tensor:
+    return expand(a, other.shape)
+
+
+def broadcast_to(a: Tensor, shape: Sequence[int]) -> Tensor:
+    return expand(a, tuple(shape))
+
+
+class Cat(Function):
+    name = "CatBackward0"
+
+    @staticmethod
+    def forward(ctx, *arrays, dim=0, dtype=None):
+        ref = next((x for x in arrays if x.shape != (0,)), arrays[0])
+        for i, x in enumerate(arrays):
+            if x.shape == (0,):
+                continue
+            if x.ndim != ref.ndim:
+                raise RuntimeError(
+                    f"Tensors must have same number of dimensions: got {ref.ndim} and {x.ndim}"
+                )
+            for d in range(x.ndim):
+                if d != dim and x.shape[d] != ref.shape[d]:
+                    raise RuntimeError(
+                        f"Sizes of tensors must match except in dimension {dim}. Expected size "
+                        f"{ref.shape[d]} but got size {x.shape[d]} for tensor number {i} in the list."
+                    )
+        kept = [x.astype(dtype) if dtype is not None else x for x in arrays if x.shape != (0,)] or [arrays[0]]
+        return np.concatenate(kept, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        dim = ctx.params["dim"]
+        sizes = [t._data.shape[dim] if t._data.shape != (0,) else 0 for t in ctx.inputs]
+        parts = dual.cat_split(g, dim, sizes)
+        return tuple(p if t._data.shape != (0,) else None for p, t in zip(parts, ctx.inputs))
+
+
+def _common_dtype(tensors: Sequence[Tensor]) -> np.dtype | None:
+    first = tensors[0]._data.dtype
+    if all(t._data.dtype == first for t in tensors):
+        return None
+    d = tensors[0].dtype
+    for t in tensors[1:]:
+        d = dtypes.promote_types(d, t.dtype)
+    return d.np
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+    ref = next((x for x in tensors if x._data.shape != (0,)), tensors[0])
+    if ref._data.ndim == 0:
+        raise RuntimeError("zero-dimensional tensor (at position 0) cannot be concatenated")
+    d = wrap_dim(dim, ref._data.ndim)
+    return Cat.apply(*tensors, dim=d, dtype=_common_dtype(tensors))
+
+
+concat = cat
+concatenate = cat
+
+
+class Stack(Function):
+    name = "StackBackward0"
+
+    @staticmethod
+    def forward(ctx, *arrays, dim=0, dtype=None):
+        for i, x in enumerate(arrays):
+            if x.shape != arrays[0].shape:
+                raise RuntimeError(
+                    f"stack expects each tensor to be equal size, but got {list(arrays[0].shape)} at "
+                    f"entry 0 and {list(x.shape)} at entry {i}"
+                )
+        return np.stack([x.astype(dtype) if dtype is not None else x for x in arrays], axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        dim = ctx.params["dim"]
+        n = len(ctx.inputs)
+        return tuple(dual.index(g, (slice(None),) * dim + (i,)) for i in range(n))
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    d = wrap_dim(dim, tensors[0]._data.ndim + 1)
+    return Stack.apply(*tensors, dim=d, dtype=_common_dtype(tensors))
+
+
+class ToCopy(Function):
+    name = "ToCopyBackward0"
+
+    @staticmethod
+    def forward(ctx, a, dtype=None, kind="ToCopyBackward0"):
+        ctx._name = kind
+        return a.astype(dtype) if dtype is not None else a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
+def to(a: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
+    for arg in args:
+        if isinstance(arg, (dtypes.dtype, type)) or (isinstance(arg, np.dtype)):
+            dtype = arg
+        elif isinstance(arg, Tensor):
+            dtype = arg.dtype
+    if dtype is None:
+        return a.clone() if copy else a
+    target = dtypes.to_dtype(dtype)
+    if target is a.dtype and not copy:
+        return a
+    if a.requires_grad and not target.is_floating_point:
+        return Tensor._make(a._data.astype(target.np), False, None)
+    return ToCopy.apply(a, dtype=target.np)
+
+
+def clone(a: Tensor) -> Tensor:
+    return ToCopy.apply(a, kind="CloneBackward0")
+
+
+def _caster(d: dtypes.dtype):
+    def cast(a: Tensor) -> Tensor:
+        return to(a, d)
+
+    cast.__name__ = d.name
+    return cast
+
+
+float_ = _caster(dtypes.float32)
+double = _caster(dtypes.float64)
+half = _caster(dtypes.float16)
+long = _caster(dtypes.int64)
+int_ = _caster(dtypes.int32)
+bool_ = _caster(dtypes.bool_)

@@ -1,0 +1,378 @@
+"""The ``Tensor``: a numpy array plus autograd state, with PyTorch's attributes and errors.
+
+Ops are defined in ``gradviz.engine.ops`` and attached to this class as methods, so each exists
+once as ``gradviz.exp(x)`` and as ``x.exp()``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+
+from . import dtypes, grad_mode
+from .autograd import run_backward
+from .dtypes import dtype as DType
+from .function import AccumulateGrad, Node
+from .size import Size
+
+_TYPE_NAMES = {
+    "float32": "torch.FloatTensor",
+    "float64": "torch.DoubleTensor",
+    "float16": "torch.HalfTensor",
+    "int64": "torch.LongTensor",
+    "int32": "torch.IntTensor",
+    "int16": "torch.ShortTensor",
+    "int8": "torch.CharTensor",
+    "uint8": "torch.ByteTensor",
+    "bool": "torch.BoolTensor",
+}
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it."""
+
+    __slots__ = ("_data", "_requires_grad", "grad_fn", "_grad", "_acc", "_version", "_retains", "__weakref__")
+    # Make numpy defer to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
+    __array_ufunc__ = None
+
+    def __init__(self, data: Any = (), *, dtype: DType | None = None, requires_grad: bool = False) -> None:
+        from .creation import as_array
+
+        arr = as_array(data, dtype)
+        self._data = arr
+        self.grad_fn = None
+        self._grad = None
+        self._acc = None
+        self._version = 0
+        self._retains = False
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _make(data: np.ndarray, requires_grad: bool, grad_fn: Node | None) -> Tensor:
+        t = object.__new__(Tensor)
+        t._data = data
+        t._requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._grad = None
+        t._acc = None
+        t._version = 0
+        t._retains = False
+        return t
+
+    # --- autograd state ------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if self.grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(
+                    "you can only change requires_grad flags of leaf variables. If you want to use "
+                    "a computed variable in a subgraph that doesn't require differentiation use "
+                    "var_no_grad = var.detach()."
+                )
+            return self
+        if requires_grad and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    @property
+    def grad(self) -> Tensor | None:
+        if self.grad_fn is not None and not self._retains and self._grad is None:
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed want "
+                "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
+                "non-leaf Tensor.",
+                UserWarning,
+                stacklevel=2,
+            )
+        return self._grad
+
+    @grad.setter
+    def grad(self, value: Tensor | None) -> None:
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+            if value.shape != self.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value.dtype is not self.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains
+
+    def retain_grad(self) -> None:
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self.grad_fn is not None and not self._retains:
+            self.grad_fn.retain(self)
+            self._retains = True
+
+    def _grad_node(self) -> Node | None:
+        """The node gradients for this tensor flow into: its grad_fn, or its AccumulateGrad."""
+        if self.grad_fn is not None:
+            return self.grad_fn
+        if not self._requires_grad:
+            return None
+        if self._acc is None:
+            self._acc = AccumulateGrad(self)
+        return self._acc
+
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Sequence[Tensor] | None = None,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+        if inputs is not None:
+            ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            res = run_backward([self], None if gradient is None else [gradient], retain_graph, create_graph, ins, True)
+            from .autograd import _accumulate
+
+            for t, g in zip(ins, res or []):
+                if g is not None:
+                    _accumulate(t, g if create_graph else g._data, create_graph, set())
+            return
+        run_backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
+
+    def detach(self) -> Tensor:
+        return Tensor._make(self._data, False, None)
+
+    def detach_(self) -> Tensor:
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    @property
+    def data(self) -> Tensor:
+        return Tensor._make(self._data, False, None)
+
+    @data.setter
+    def data(self, value: Tensor) -> None:
+        self._data = value._data
+
+    # --- metadata ------------------------------------------------------------------------------
+    @property
+    def dtype(self) -> DType:
+        return dtypes._FROM_NP[self._data.dtype]
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: int | None = None) -> Size | int:
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[self._wrap_dim(dim)]
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    @property
+    def device(self) -> str:
+        return "cpu"
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            return _TYPE_NAMES[self.dtype.name]
+        return self.to(dtype)
+
+    def is_contiguous(self) -> bool:
+        return bool(self._data.flags.c_contiguous)
+
+    def contiguous(self) -> Tensor:
+        return self
+
+    def _wrap_dim(self, dim: int, ndim: int | None = None) -> int:
+        n = self._data.ndim if ndim is None else ndim
+        lo, hi = (-1, 0) if n == 0 else (-n, n - 1)
+        if not lo <= dim <= hi:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
+        return dim % max(n, 1)
+
+    # --- conversion ----------------------------------------------------------------------------
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def item(self) -> float | int | bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
+
+    def tolist(self) -> Any:
+        return self._data.tolist()
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self._data.reshape(()))
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator[Tensor]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __repr__(self) -> str:
+        from .formatting import tensor_repr
+
+        return tensor_repr(self)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    # --- in-place ops --------------------------------------------------------------------------
+    def _check_inplace(self) -> None:
+        if grad_mode.state.enabled and self.grad_fn is None and self._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+
+    def _inplace(self, result: Tensor) -> Tensor:
+        """Make ``self`` take the value (and, when recording, the history) of ``result``."""
+        self._check_inplace()
+        data = result._data
+        if data.shape != self._data.shape:
+            raise RuntimeError(
+                f"output with shape {list(self._data.shape)} doesn't match the broadcast shape {list(data.shape)}"
+            )
+        if result.grad_fn is not None:
+            # Rebase history, as PyTorch does: self now stands for the result of this op.
+            self._data = data.astype(self._data.dtype, copy=False)
+            self.grad_fn = result.grad_fn
+            self._requires_grad = True
+            result.grad_fn._output = _weak(self)
+        else:
+            # Write through, so numpy arrays sharing memory (from_numpy) see the change.
+            if not self._data.flags.writeable:
+                self._data = self._data.copy()
+            np.copyto(self._data, data, casting="unsafe")
+        self._version += 1
+        return self
+
+    def zero_(self) -> Tensor:
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Tensor:
+        self._check_inplace()
+        if not self._data.flags.writeable:
+            self._data = self._data.copy()
+        self._data[...] = value.item() if isinstance(value, Tensor) else value
+        self._version += 1
+        return self
+
+    def copy_(self, src: Tensor) -> Tensor:
+        from .ops import expand
+
+        return self._inplace(expand(src, self.shape).to(self.dtype) if isinstance(src, Tensor) else src)
+
+    def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        return self._inplace(self.add(other, alpha=alpha).to(self.dtype))
+
+    def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        return self._inplace(self.sub(other, alpha=alpha).to(self.dtype))
+
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(self.mul(other).to(self.dtype))
+
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(self.div(other).to(self.dtype))
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+        return self._inplace(self.clamp(min, max))
+
+    def __iadd__(self, other: Any) -> Tensor:
+        return self.add_(other)
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self.sub_(other)
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self.mul_(other)
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self.div_(other)
+
+    def __setitem__(self, idx: Any, value: Any) -> None:
+        from .ops.indexing import normalize_index
+
+        self._check_inplace()
+        if self.grad_fn is not None or (isinstance(value, Tensor) and value.requires_grad and grad_mode.state.enabled):
+            raise RuntimeError("gradviz does not record item assignment on tensors that require grad; use torch.where or cat instead")
+        if not self._data.flags.writeable:
+            self._data = self._data.copy()
+        self._data[normalize_index(idx)] = value._data if isinstance(value, Tensor) else value
+        self._version += 1
+
+
+def _weak(t: Tensor) -> Any:
+    import weakref
+
+    return weakref.ref(t)

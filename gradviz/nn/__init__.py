@@ -1,0 +1,5 @@
+"""``gradviz.nn``: only ``functional`` for now."""
+
+from . import functional
+
+__all__ = ["functional"]
