@@ -96,12 +96,16 @@ class Node:
         """Shapes of what this node saved (empty once freed); shown as badges in graphs."""
         if not self._saved:
             return []
-        return [tuple(np.shape(getattr(s, "data", None) if isinstance(s, _Output) else getattr(s, "_data", s))) for s in self._saved]
+        return [
+            tuple(np.shape(s.data if isinstance(s, _Output) else getattr(s, "_data", s)))
+            for s in self._saved
+            if s is not None
+        ]
 
-    def _as_tensor(self, s: Any) -> Tensor:
+    def _as_tensor(self, s: Any) -> Tensor | None:
         from .tensor import Tensor
 
-        if isinstance(s, Tensor):
+        if s is None or isinstance(s, Tensor):
             return s
         if isinstance(s, _Output):
             # A fresh alias of the output that routes gradients back through this node.
@@ -150,10 +154,20 @@ class AccumulateGrad(Node):
         self._output = None
 
 
+class _NoneNeeded:
+    """``needs_input_grad`` when nothing is recorded: False for every input."""
+
+    __slots__ = ()
+
+    def __getitem__(self, i: int) -> bool:
+        return False
+
+
 class _Discard:
     """The ctx handed to forward when no graph is recorded: it forgets everything."""
 
     __slots__ = ()
+    needs_input_grad = _NoneNeeded()
 
     def save_for_backward(self, *arrays: Any) -> None:
         pass
@@ -195,6 +209,8 @@ class Function:
             return Tensor._make(out if type(out) is np.ndarray else np.asarray(out), False, None)
 
         node = Node(cls)
+        # As in PyTorch, forward may save only what the gradients actually needed will use.
+        node.needs_input_grad = tuple(t._requires_grad for t in inputs)
         out = cls.forward(node, *[t._data for t in inputs], **params)
         if type(out) is not np.ndarray:
             out = np.asarray(out)

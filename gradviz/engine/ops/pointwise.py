@@ -73,13 +73,16 @@ class Mul(Function):
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         _bshape(a, b)
-        ctx.save_for_backward(a, b)
+        # Save each factor only if the other's gradient needs it (PyTorch does the same, so an
+        # in-place change of an unneeded factor is no error).
+        need = ctx.needs_input_grad
+        ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
         return np.multiply(cast(a, dtype), cast(b, dtype))
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        return g * b, g * a
+        return (None if b is None else g * b), (None if a is None else g * a)
 
 
 class Div(Function):
@@ -88,7 +91,7 @@ class Div(Function):
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         _bshape(a, b)
-        ctx.save_for_backward(a, b)
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         dt = dtype or a.dtype
         out_dt = dt if np.dtype(dt).kind == "f" else float_dtype(a)
         return np.true_divide(cast(a, out_dt), cast(b, out_dt))
@@ -96,7 +99,7 @@ class Div(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        return g / b, -g * a / (b * b)
+        return g / b, (None if a is None else -g * a / (b * b))
 
 
 class Reciprocal(Function):
