@@ -93,53 +93,65 @@ def run_backward(
     root_grads = _root_grads(tensors, grad_tensors, create_graph)
 
     order = _topological(roots)
-    capture: dict[int, int] = {}
-    needed: set[int] | None = None
+    capture: dict[Node, int] = {}
+    needed: set[Node] | None = None
     if inputs is not None:
         for k, t in enumerate(inputs):
             node = t._grad_node()
             if node is None:
                 raise RuntimeError("One of the differentiated Tensors does not require grad")
-            capture[id(node)] = k
+            capture[node] = k
         # Only run nodes from which some input is reachable, as PyTorch does.
         needed = set(capture)
         for node in reversed(order):
-            if any(n is not None and id(n) in needed for n, _ in node.next_functions):
-                needed.add(id(node))
+            if any(n is not None and n in needed for n, _ in node.next_functions):
+                needed.add(node)
 
-    pending: dict[int, Any] = {}
+    # Nodes hash by identity, so they key the gradients waiting for them directly.
+    pending: dict[Node, Any] = {}
     for node, g in zip(roots, root_grads):
-        pending[id(node)] = g if id(node) not in pending else pending[id(node)] + g
+        pending[node] = g if node not in pending else pending[node] + g
     owned: set[int] = {id(g) for g in root_grads}
     results: list = [None] * (len(inputs) if inputs is not None else 0)
 
     prev = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
+    fit = dual.fit
     try:
         for node in order:
-            g = pending.pop(id(node), None)
-            if g is None or (needed is not None and id(node) not in needed):
+            g = pending.pop(node, None)
+            if g is None or (needed is not None and node not in needed):
                 continue
             if node._retained:
                 for ref in node._retained:
                     t = ref()
                     if t is not None:
-                        _accumulate(t, g, create_graph, owned)
-            k = capture.get(id(node))
-            if k is not None:
-                results[k] = g if create_graph else Tensor._make(np.array(g), False, None)
-                if isinstance(node, AccumulateGrad):
-                    continue
-            if isinstance(node, AccumulateGrad):
+                        _retain(t, g)
+            if capture:
+                k = capture.get(node)
+                if k is not None:
+                    results[k] = g if create_graph else Tensor._make(np.array(g), False, None)
+                    if type(node) is AccumulateGrad:
+                        continue
+            if type(node) is AccumulateGrad:
                 _accumulate(node.variable, g, create_graph, owned)
                 continue
             grads = node._fn.backward(node, g)
-            for (nxt, _), gi, meta in zip(node.next_functions, grads, _input_meta(node)):
-                if nxt is None or gi is None:
+            inputs_ = node.inputs
+            for i, (nxt, _) in enumerate(node.next_functions):
+                if nxt is None:
                     continue
-                gi = dual.fit(gi, meta)
-                key = id(nxt)
-                pending[key] = gi if key not in pending else pending[key] + gi
+                gi = grads[i]
+                if gi is None:
+                    continue
+                d = inputs_[i]._data
+                # PyTorch's engine validates each gradient against its input's shape and dtype.
+                if gi.shape != d.shape or gi.dtype != d.dtype:
+                    gi = fit(gi, (d.shape, d.dtype))
+                if nxt in pending:
+                    pending[nxt] = pending[nxt] + gi
+                else:
+                    pending[nxt] = gi
             if not retain_graph:
                 node.release()
     finally:
@@ -149,15 +161,11 @@ def run_backward(
         for k, r in enumerate(results):
             if r is None and not allow_unused:
                 raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the graph. "
+                    f"The differentiated Tensor at index {k} appears to not have been used in the graph. "
                     "Set allow_unused=True if this is the desired behavior."
                 )
         return results
     return None
-
-
-def _input_meta(node: Node) -> list[tuple]:
-    return [(t._data.shape, t._data.dtype) for t in node.inputs]
 
 
 def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
@@ -165,7 +173,13 @@ def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
     from .tensor import Tensor
 
     if create_graph:
-        t._grad = g if t._grad is None else t._grad + g
+        if t._grad is None:
+            from .ops.shape import ToCopy
+
+            # A copy, as PyTorch makes: one gradient may reach several leaves (Add passes it on).
+            t._grad = ToCopy.apply(g, kind="CopyBackwards")
+        else:
+            t._grad = t._grad + g
         return
     if t._grad is None:
         # Never alias one array into two .grad fields (Add passes its gradient to both inputs).
@@ -175,6 +189,18 @@ def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
         t._grad = Tensor._make(g, False, None)
     else:
         t._grad._data = t._grad._data + g
+
+
+def _retain(t: Tensor, g: Any) -> None:
+    """The ``retain_grad()`` hook: a fresh tensor every time, never an update in place."""
+    from .tensor import Tensor
+
+    if isinstance(g, Tensor):  # recording the graph: clone (CloneBackward0) or add (AddBackward0)
+        t._grad = g.clone() if t._grad is None else t._grad + g
+    elif t._grad is None:
+        t._grad = Tensor._make(np.array(g, dtype=t._data.dtype), False, None)
+    else:
+        t._grad = Tensor._make(np.asarray(t._grad._data + g), False, None)
 
 
 def grad(

@@ -207,6 +207,7 @@ _initial_seed = [0]
 def manual_seed(seed: int) -> None:
     """Seed the generator. ``rand`` then yields PyTorch's numbers for the same seed."""
     _generator._legacy_seeding(int(seed) & 0xFFFFFFFF)
+    _normal_cache.clear()
     _initial_seed[0] = int(seed)
 
 
@@ -239,15 +240,53 @@ def rand(*size: Any, dtype: DType | None = None, device: Any = None, requires_gr
 
 
 def randn(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Normal samples drawn the way PyTorch's CPU generator draws them, so a seed gives the same
+    numbers (to printed precision: PyTorch's vectorised log/sin/cos may differ in the last bit)."""
     shape = _shape(size)
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
     n = int(np.prod(shape, dtype=np.int64))
-    u = _uniform(2 * ((n + 1) // 2), True).reshape(-1, 2)
-    # Box-Muller on pairs of uniforms.
-    r = np.sqrt(-2.0 * np.log1p(-u[:, 1]))
-    theta = 2.0 * np.pi * u[:, 0]
-    values = np.stack([r * np.cos(theta), r * np.sin(theta)], axis=1).reshape(-1)[:n]
+    values = _normal_fill(n, dt) if n >= 16 else _normal_serial(n)
     return _factory(values.astype(dt.np).reshape(shape), requires_grad)
+
+
+def _normal_fill(n: int, dt: DType) -> np.ndarray:
+    """ATen's normal_fill: uniforms for every slot, then Box-Muller in blocks of 16 (the first 8
+    of a block pair with the last 8); a ragged tail redraws and refills the final 16."""
+    work = np.float64 if dt is dtypes.float64 else np.float32
+    data = _uniform(n, dt is dtypes.float64).astype(work)
+
+    def fill(block: np.ndarray) -> np.ndarray:
+        u1 = 1 - block[:, :8]
+        u2 = block[:, 8:]
+        radius = np.sqrt(work(-2) * np.log(u1))
+        theta = (2.0 * np.pi * u2.astype(np.float64)).astype(work)
+        return np.concatenate([radius * np.cos(theta), radius * np.sin(theta)], axis=1)
+
+    full = (n // 16) * 16
+    data[:full] = fill(data[:full].reshape(-1, 16)).reshape(-1)
+    if n % 16:
+        tail = _uniform(16, dt is dtypes.float64).astype(work)
+        data[n - 16 :] = fill(tail.reshape(1, 16)).reshape(-1)
+    return data
+
+
+def _normal_serial(n: int) -> np.ndarray:
+    """ATen's normal_distribution<double> for small tensors: pairs of doubles, the sine half
+    cached for the next draw."""
+    out = np.empty(n, np.float64)
+    for i in range(n):
+        if _normal_cache:
+            out[i] = _normal_cache.pop()
+            continue
+        u1, u2 = _uniform(2, True)
+        r = math.sqrt(-2.0 * math.log1p(-u2))
+        theta = 2.0 * math.pi * u1
+        _normal_cache.append(r * math.sin(theta))
+        out[i] = r * math.cos(theta)
+    return out
+
+
+_normal_cache: list[float] = []
 
 
 def randint(low: int, high: int | None = None, size: Sequence[int] = (), *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:

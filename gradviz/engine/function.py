@@ -42,28 +42,18 @@ class Node:
     so a graph can always be walked and drawn.
     """
 
-    __slots__ = (
-        "_name",
-        "next_functions",
-        "inputs",
-        "params",
-        "output_meta",
-        "_output",
-        "_fn",
-        "_saved",
-        "_versions",
-        "_retained",
-        "__dict__",
-        "__weakref__",
-    )
-
-    def __init__(self, fn: type[Function]) -> None:
-        self._fn = fn
-        self._name = fn.name
-        self._saved: tuple | None = ()
-        self._versions: tuple = ()
-        self._retained: list | None = None
-        self.params: dict[str, Any] = {}
+    # Defaults live on the class so that recording an op sets as few attributes as possible;
+    # each Function gets its own Node subclass named like PyTorch's (MulBackward0, ...).
+    _fn: type[Function]
+    _name = "Node"
+    _saved: tuple | None = ()
+    _versions: tuple = ()
+    _retained: list | None = None
+    _output: Any = None
+    params: dict[str, Any] = {}  # noqa: RUF012 - never mutated; instances assign their own
+    inputs: tuple = ()
+    next_functions: tuple = ()
+    output_meta: tuple = ((), None)
 
     def name(self) -> str:
         return self._name
@@ -139,19 +129,11 @@ class Node:
 class AccumulateGrad(Node):
     """The sink of a leaf that requires grad: gradients arriving here land in ``leaf.grad``."""
 
-    __slots__ = ("variable",)
+    _name = "gradviz::autograd::AccumulateGrad"
 
     def __init__(self, leaf: Tensor) -> None:
-        self._name = "gradviz::autograd::AccumulateGrad"
-        self._saved = ()
-        self._versions = ()
-        self._retained = None
-        self.params = {}
-        self.next_functions = ()
-        self.inputs = ()
         self.variable = leaf
         self.output_meta = (leaf._data.shape, leaf._data.dtype)
-        self._output = None
 
 
 class _NoneNeeded:
@@ -196,33 +178,47 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
-        from .tensor import Tensor
-
-        record = False
+        # This is the hot path of every op: keep it free of imports and helper calls.
         if grad_mode.state.enabled:
             for t in inputs:
-                if t.requires_grad:
-                    record = True
+                if t._requires_grad:
                     break
-        if not record:
-            out = cls.forward(_DISCARD, *[t._data for t in inputs], **params)
-            return Tensor._make(out if type(out) is np.ndarray else np.asarray(out), False, None)
+            else:
+                return _apply_plain(cls, inputs, params)
+        else:
+            return _apply_plain(cls, inputs, params)
 
-        node = Node(cls)
+        node_type = cls.__dict__.get("_node_type")
+        if node_type is None:
+            node_type = cls._node_type = type(cls.name, (Node,), {"_fn": cls, "_name": cls.name})
+        node = node_type()
         # As in PyTorch, forward may save only what the gradients actually needed will use.
-        node.needs_input_grad = tuple(t._requires_grad for t in inputs)
+        node.needs_input_grad = tuple([t._requires_grad for t in inputs])
         out = cls.forward(node, *[t._data for t in inputs], **params)
-        if type(out) is not np.ndarray:
+        if type(out) is not np.ndarray and not isinstance(out, np.generic):
             out = np.asarray(out)
-        result = Tensor._make(out, True, node)
+        result = make_tensor(out, True, node)
         node.inputs = inputs
         node.params = params
         node.output_meta = (out.shape, out.dtype)
         node._output = weakref.ref(result)
-        node.next_functions = tuple((t._grad_node(), 0) for t in inputs)
+        node.next_functions = tuple(
+            [(t.grad_fn, 0) if t.grad_fn is not None else (t._grad_node(), 0) for t in inputs]
+        )
         if node._saved:
             node._saved, node._versions = _resolve_saved(node._saved, inputs, out)
         return result
+
+
+def _apply_plain(cls: type[Function], inputs: tuple, params: dict) -> Tensor:
+    out = cls.forward(_DISCARD, *[t._data for t in inputs], **params)
+    if type(out) is not np.ndarray and not isinstance(out, np.generic):
+        out = np.asarray(out)
+    return make_tensor(out, False, None)
+
+
+# Set by tensor.py once Tensor exists (function.py is imported first).
+make_tensor: Any = None
 
 
 def _resolve_saved(arrays: tuple, inputs: tuple, out: np.ndarray) -> tuple[tuple, tuple]:

@@ -155,8 +155,18 @@ class Tensor:
             return
         run_backward([self], None if gradient is None else [gradient], retain_graph, create_graph)
 
+    def _storage(self) -> np.ndarray:
+        """The data as a writable-in-place ndarray, for anything that shares it.
+
+        Ops may leave a 0-d result as a numpy scalar (much faster arithmetic); sharing memory
+        (detach, .data, .numpy()) needs a real array, so promote it first.
+        """
+        if type(self._data) is not np.ndarray:
+            self._data = np.array(self._data)
+        return self._data
+
     def detach(self) -> Tensor:
-        return Tensor._make(self._data, False, None)
+        return Tensor._make(self._storage(), False, None)
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
@@ -165,7 +175,7 @@ class Tensor:
 
     @property
     def data(self) -> Tensor:
-        return Tensor._make(self._data, False, None)
+        return Tensor._make(self._storage(), False, None)
 
     @data.setter
     def data(self, value: Tensor) -> None:
@@ -235,7 +245,7 @@ class Tensor:
     def numpy(self, *, force: bool = False) -> np.ndarray:
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
-        return self._data
+        return self._storage()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         arr = self.numpy()
@@ -312,7 +322,7 @@ class Tensor:
         else:
             # Write through, so numpy arrays sharing memory (from_numpy) see the change.
             if not self._data.flags.writeable:
-                self._data = self._data.copy()
+                self._data = np.array(self._data)
             np.copyto(self._data, data, casting="unsafe")
         self._version += 1
         return self
@@ -323,7 +333,7 @@ class Tensor:
     def fill_(self, value: Any) -> Tensor:
         self._check_inplace()
         if not self._data.flags.writeable:
-            self._data = self._data.copy()
+            self._data = np.array(self._data)
         self._data[...] = value.item() if isinstance(value, Tensor) else value
         self._version += 1
         return self
@@ -367,7 +377,7 @@ class Tensor:
         if self.grad_fn is not None or (isinstance(value, Tensor) and value.requires_grad and grad_mode.state.enabled):
             raise RuntimeError("gradviz does not record item assignment on tensors that require grad; use torch.where or cat instead")
         if not self._data.flags.writeable:
-            self._data = self._data.copy()
+            self._data = np.array(self._data)
         self._data[normalize_index(idx)] = value._data if isinstance(value, Tensor) else value
         self._version += 1
 
@@ -376,3 +386,12 @@ def _weak(t: Tensor) -> Any:
     import weakref
 
     return weakref.ref(t)
+
+
+def _register() -> None:
+    from . import function
+
+    function.make_tensor = Tensor._make
+
+
+_register()

@@ -27,17 +27,25 @@ class Mm(Function):
     @staticmethod
     def forward(ctx, a, b, kind="MmBackward0"):
         ctx._name = kind
-        ctx.save_for_backward(a, b)
+        # Each factor is saved only for the other's gradient, as PyTorch does.
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
         return np.asarray(np.matmul(a, b))
 
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        if a.ndim == 1 and b.ndim == 1:  # dot
-            return g * b, g * a
-        if b.ndim == 1:  # mv: (n, m) @ (m,)
-            return dual.matmul(dual.reshape(g, g.shape + (1,)), dual.reshape(b, (1,) + b.shape)), dual.matmul(dual.mT(a), g)
-        return dual.matmul(g, dual.mT(b)), dual.matmul(dual.mT(a), g)
+        na, nb = (t._data.ndim for t in ctx.inputs)
+        ga = gb = None
+        if na == 1 and nb == 1:  # dot
+            ga = None if b is None else g * b
+            gb = None if a is None else g * a
+        elif nb == 1:  # mv: (n, m) @ (m,)
+            ga = None if b is None else dual.matmul(dual.reshape(g, g.shape + (1,)), dual.reshape(b, (1,) + b.shape))
+            gb = None if a is None else dual.matmul(dual.mT(a), g)
+        else:
+            ga = None if b is None else dual.matmul(g, dual.mT(b))
+            gb = None if a is None else dual.matmul(dual.mT(a), g)
+        return ga, gb
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:

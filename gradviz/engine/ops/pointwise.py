@@ -23,10 +23,12 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b, dtype=None, alpha=1):
-        _bshape(a, b)
-        if alpha != 1:
-            return np.add(cast(a, dtype), cast(b, dtype) * alpha)
-        return np.add(cast(a, dtype), cast(b, dtype))
+        if a.shape != b.shape:
+            broadcast_shape(a.shape, b.shape)
+        if dtype is not None:
+            a, b = cast(a, dtype), cast(b, dtype)
+        # Operators, not ufunc calls: much cheaper on the numpy scalars that 0-d results become.
+        return a + b if alpha == 1 else a + b * alpha
 
     @staticmethod
     def backward(ctx, g):
@@ -72,12 +74,15 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b, dtype=None):
-        _bshape(a, b)
+        if a.shape != b.shape:
+            broadcast_shape(a.shape, b.shape)
         # Save each factor only if the other's gradient needs it (PyTorch does the same, so an
         # in-place change of an unneeded factor is no error).
         need = ctx.needs_input_grad
         ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
-        return np.multiply(cast(a, dtype), cast(b, dtype))
+        if dtype is not None:
+            a, b = cast(a, dtype), cast(b, dtype)
+        return a * b
 
     @staticmethod
     def backward(ctx, g):

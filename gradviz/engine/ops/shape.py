@@ -59,6 +59,8 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
 
 
 def _viewable(arr: np.ndarray, shape: tuple[int, ...]) -> bool:
+    if arr.ndim == 0:
+        return True
     try:
         np.reshape(arr, shape, copy=False)
     except ValueError:
