@@ -19,3 +19,12 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0+unknown"
 
 __all__ = ["autograd", "nn", "bool", "__version__", *_engine_names]
+
+
+def __getattr__(name: str):
+    # draw() needs networkx and graphviz: load them on first use, not on `import gradviz`.
+    if name == "draw":
+        from .graph.draw import draw
+
+        return draw
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

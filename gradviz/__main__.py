@@ -1,4 +1,8 @@
-"""``gradviz`` and ``python -m gradviz``: until the window exists, a short tour of the engine."""
+"""``gradviz`` and ``python -m gradviz``.
+
+``gradviz`` alone: until the window exists, a short tour of the engine.
+``gradviz render INPUT -o OUT.{png,svg,pdf,dot,graphml}``: draw a graph without a display.
+"""
 
 from __future__ import annotations
 
@@ -19,13 +23,75 @@ def demo() -> None:
     print(">>> y.backward()")
     for name, t in (("x", x), ("w", w), ("b", b)):
         print(f"dy/d{name}:", t.grad)
-    print("\ny.grad_fn:", y.grad_fn.name(), "->", [n.name() if n else None for n, _ in y.grad_fn.next_functions])
+    print(
+        "\ny.grad_fn:", y.grad_fn.name(), "->", [n.name() if n else None for n, _ in y.grad_fn.next_functions]
+    )
+
+
+def render_main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="gradviz render",
+        description="Draw the computation graph of INPUT to OUT without opening a window. INPUT is a "
+        "Python script that builds tensors with gradviz (it is run, so pass only scripts you trust); "
+        "every tensor it leaves bound to a name is drawn under that name.",
+    )
+    parser.add_argument("input", metavar="INPUT", help="a .py script that builds tensors")
+    parser.add_argument(
+        "-o", "--output", metavar="OUT", required=True, help="OUT.png, .svg, .pdf, .dot or .graphml"
+    )
+    parser.add_argument("--view", choices=("tensors", "autograd"), default="tensors")
+    parser.add_argument(
+        "--stat",
+        choices=("norm", "mean", "maxabs"),
+        default="norm",
+        help="gradient statistic that colours nodes",
+    )
+    parser.add_argument(
+        "--cmap",
+        default=None,
+        help="a colour map name from the cmap library (default: viridis; vik for mean)",
+    )
+    parser.add_argument("--scale", choices=("linear", "log"), default="linear")
+    parser.add_argument("--edge-labels", action="store_true", help="label edges with tensor shapes")
+    parser.add_argument("--no-legend", action="store_true")
+    parser.add_argument("--no-elements", action="store_true", help="no per-element gradient cells")
+    parser.add_argument("--title", default="")
+    args = parser.parse_args(argv)
+
+    from gradviz.graph.render import RenderError, render
+
+    try:
+        out = render(
+            args.input,
+            args.output,
+            view=args.view,
+            stat=args.stat,
+            cmap=args.cmap,
+            scale=args.scale,
+            edge_labels=args.edge_labels,
+            legend=not args.no_legend,
+            elements=not args.no_elements,
+            title=args.title,
+        )
+    except RenderError as exc:
+        print(f"gradviz render: error: {exc}", file=sys.stderr)
+        return 1
+    except (LookupError, ValueError) as exc:  # e.g. an unknown colour map name
+        print(f"gradviz render: error: {args.input}: {exc}", file=sys.stderr)
+        return 1
+    print(out)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     import gradviz
 
-    parser = argparse.ArgumentParser(prog="gradviz", description=__doc__)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "render":
+        return render_main(argv[1:])
+    parser = argparse.ArgumentParser(
+        prog="gradviz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--version", action="version", version=f"gradviz {gradviz.__version__}")
     parser.parse_args(argv)
     demo()

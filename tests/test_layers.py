@@ -38,6 +38,19 @@ def _relative_targets(path: Path) -> list[tuple[str, int]]:
     return out
 
 
+def _absolute_gradviz_targets(path: Path) -> list[tuple[str, int]]:
+    """Subpackages reached by absolute imports such as `from gradviz.gui import x`."""
+    out = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        out += [(n.split(".")[1], node.lineno) for n in names if n.startswith("gradviz.")]
+    return out
+
+
 def _files(sub: str) -> list[Path]:
     return sorted((PKG / sub).rglob("*.py")) if sub else sorted(PKG.glob("*.py"))
 
@@ -52,7 +65,7 @@ def test_engine_imports_only_numpy_and_stdlib() -> None:
     bad += [
         f"{p.relative_to(PKG)}:{line} reaches gradviz.{mod}"
         for p in _files("engine")
-        for mod, line in _relative_targets(p)
+        for mod, line in _relative_targets(p) + _absolute_gradviz_targets(p)
         if mod in {"graph", "session", "gui"}
     ]
     assert not bad, bad
@@ -77,9 +90,7 @@ def test_lower_layers_never_import_upper_ones() -> None:
             continue
         above = set(order[level + 1 :])
         for p in _files(layer):
-            targets = _relative_targets(p) + [
-                (m, ln) for m, ln in _imports(p) if m == "gradviz"
-            ]
+            targets = _relative_targets(p) + _absolute_gradviz_targets(p)
             for mod, line in targets:
                 if mod in above:
                     bad.append(f"{p.relative_to(PKG)}:{line} reaches gradviz.{mod}")
@@ -89,5 +100,6 @@ def test_lower_layers_never_import_upper_ones() -> None:
 def test_the_contract_check_catches_a_violation(tmp_path: Path) -> None:
     """The scanner itself must see a Qt import, or the tests above prove nothing."""
     f = tmp_path / "x.py"
-    f.write_text("import numpy\nfrom PySide6.QtWidgets import QWidget\n")
+    f.write_text("import numpy\nfrom PySide6.QtWidgets import QWidget\nfrom gradviz.gui import app\n")
     assert ("PySide6", 2) in _imports(f)
+    assert ("gui", 3) in _absolute_gradviz_targets(f)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from heapq import heapify, heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,6 +13,8 @@ from .function import AccumulateGrad, Node
 
 if TYPE_CHECKING:
     from .tensor import Tensor
+else:
+    Tensor = None  # set by tensor.py, which imports this module (an import per call is slow)
 
 
 def _topological(roots: list[Node]) -> list[Node]:
@@ -38,8 +41,6 @@ def _topological(roots: list[Node]) -> list[Node]:
 
 
 def _root_grads(tensors: Sequence[Tensor], grads: Sequence[Any] | None, create_graph: bool) -> list:
-    from .tensor import Tensor
-
     out = []
     for i, t in enumerate(tensors):
         g = grads[i] if grads is not None else None
@@ -48,7 +49,9 @@ def _root_grads(tensors: Sequence[Tensor], grads: Sequence[Any] | None, create_g
                 raise RuntimeError("grad can be implicitly created only for scalar outputs")
             if not t.dtype.is_floating_point:
                 raise RuntimeError("grad can be implicitly created only for real scalar outputs")
-            g = np.ones_like(t._data)
+            d = t._data
+            # A numpy scalar stays one: its arithmetic is far cheaper than a 0-d array's.
+            g = np.ones_like(d) if type(d) is np.ndarray else type(d)(1)
         else:
             if not isinstance(g, Tensor):
                 g = Tensor._make(np.asarray(g, dtype=t._data.dtype), False, None)
@@ -78,8 +81,6 @@ def run_backward(
     accumulated into ``.grad``. With ``create_graph`` the backward formulas run on Tensors with
     grad mode on, so the gradients carry their own graph.
     """
-    from .tensor import Tensor
-
     if retain_graph is None:
         retain_graph = create_graph
     roots: list[Node] = []
@@ -92,10 +93,10 @@ def run_backward(
         roots.append(node)
     root_grads = _root_grads(tensors, grad_tensors, create_graph)
 
-    order = _topological(roots)
     capture: dict[Node, int] = {}
     needed: set[Node] | None = None
     if inputs is not None:
+        order = _topological(roots)
         for k, t in enumerate(inputs):
             node = t._grad_node()
             if node is None:
@@ -107,20 +108,34 @@ def run_backward(
             if any(n is not None and n in needed for n, _ in node.next_functions):
                 needed.add(node)
 
-    # Nodes hash by identity, so they key the gradients waiting for them directly.
+    # Nodes hash by identity, so they key the gradients waiting for them directly. A node runs
+    # once every gradient has reached it: nodes run newest first (a max-heap on creation order),
+    # and every node that feeds another was created after it.
     pending: dict[Node, Any] = {}
+    heap: list = []
     for node, g in zip(roots, root_grads):
-        pending[node] = g if node not in pending else pending[node] + g
+        if node in pending:
+            pending[node] = pending[node] + g
+        else:
+            pending[node] = g
+            heap.append((-node._seq, node))
+    heapify(heap)
     owned: set[int] = {id(g) for g in root_grads}
     results: list = [None] * (len(inputs) if inputs is not None else 0)
 
     prev = grad_mode.state.enabled
     grad_mode.state.enabled = create_graph
     fit = dual.fit
+    ndarray = np.ndarray
+    pending_get = pending.get
+    # PyTorch produces inf and nan silently; so must numpy here.
+    quiet = np.errstate(all="ignore")
+    quiet.__enter__()
     try:
-        for node in order:
-            g = pending.pop(node, None)
-            if g is None or (needed is not None and node not in needed):
+        while heap:
+            node = heappop(heap)[1]
+            g = pending.pop(node)
+            if needed is not None and node not in needed:
                 continue
             if node._retained:
                 for ref in node._retained:
@@ -137,25 +152,29 @@ def run_backward(
                 _accumulate(node.variable, g, create_graph, owned)
                 continue
             grads = node._fn.backward(node, g)
-            inputs_ = node.inputs
-            for i, (nxt, _) in enumerate(node.next_functions):
-                if nxt is None:
+            for gi, (nxt, _), t in zip(grads, node.next_functions, node.inputs):
+                if gi is None or nxt is None:
                     continue
-                gi = grads[i]
-                if gi is None:
-                    continue
-                d = inputs_[i]._data
-                # PyTorch's engine validates each gradient against its input's shape and dtype.
-                if gi.shape != d.shape or gi.dtype != d.dtype:
+                d = t._data
+                # PyTorch's engine validates each gradient against its input's shape and dtype
+                # (numpy scalars of one type agree in both, so only arrays need a closer look).
+                tg = type(gi)
+                if tg is not type(d) or (
+                    tg is ndarray and (gi.shape != d.shape or (gi.dtype is not d.dtype and gi.dtype != d.dtype))
+                ):
                     gi = fit(gi, (d.shape, d.dtype))
-                if nxt in pending:
-                    pending[nxt] = pending[nxt] + gi
-                else:
+                p = pending_get(nxt)
+                if p is None:
                     pending[nxt] = gi
+                    heappush(heap, (-nxt._seq, nxt))
+                else:
+                    pending[nxt] = p + gi
             if not retain_graph:
-                node.release()
+                node._saved = None
+                node._refs = node._checks = ()
     finally:
         grad_mode.state.enabled = prev
+        quiet.__exit__(None, None, None)
 
     if inputs is not None:
         for k, r in enumerate(results):
@@ -170,8 +189,6 @@ def run_backward(
 
 def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
     """Add ``g`` into ``t.grad``: in place of the array without a graph, as a new tensor with one."""
-    from .tensor import Tensor
-
     if create_graph:
         if t._grad is None:
             from .ops.shape import ToCopy
@@ -193,8 +210,6 @@ def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
 
 def _retain(t: Tensor, g: Any) -> None:
     """The ``retain_grad()`` hook: a fresh tensor every time, never an update in place."""
-    from .tensor import Tensor
-
     if isinstance(g, Tensor):  # recording the graph: clone (CloneBackward0) or add (AddBackward0)
         t._grad = g.clone() if t._grad is None else t._grad + g
     elif t._grad is None:
@@ -212,8 +227,6 @@ def grad(
     allow_unused: bool = False,
 ) -> tuple:
     """``torch.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``."""
-    from .tensor import Tensor
-
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is not None and isinstance(grad_outputs, Tensor):

@@ -61,6 +61,30 @@ def _unwrap(data: Any) -> Any:
     return data
 
 
+def _infer_dtype(data: Any) -> DType:
+    """PyTorch's inference for a nested list: promote the types of all its elements, where a
+    Python float is the default float, an int is int64, and numpy scalars and tensors keep theirs."""
+    result = None
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+            continue
+        if isinstance(x, Tensor):
+            d = x.dtype
+        elif isinstance(x, (bool, np.bool_)):
+            d = dtypes.bool_
+        elif isinstance(x, np.generic):
+            d = dtypes.from_numpy_dtype(x.dtype)
+        elif isinstance(x, int):
+            d = dtypes.int64
+        else:
+            d = dtypes.default_float
+        result = d if result is None else dtypes.promote_types(result, d)
+    return result or dtypes.default_float
+
+
 def as_array(data: Any, dtype: DType | None = None) -> np.ndarray:
     """A fresh numpy array for ``tensor(data)``, inferring the dtype as PyTorch does."""
     target = dtypes.to_dtype(dtype) if dtype is not None else None
@@ -76,15 +100,13 @@ def as_array(data: Any, dtype: DType | None = None) -> np.ndarray:
         if target is None and arr.dtype.kind == "f":
             arr = arr.astype(dtypes.default_float.np)
     elif isinstance(data, (list, tuple)):
-        if _check_nested(data):
+        has_tensor = _check_nested(data)
+        inferred = _infer_dtype(data) if target is None else None
+        if has_tensor:
             data = _unwrap(data)
         arr = np.array(data)
-        if arr.dtype.kind == "f" and target is None:
-            arr = arr.astype(dtypes.default_float.np)
-        elif arr.dtype.kind in "iu" and target is None:
-            arr = arr.astype(np.int64)
-        elif arr.size == 0 and target is None:
-            arr = arr.astype(dtypes.default_float.np)
+        if inferred is not None:
+            arr = arr.astype(inferred.np, copy=False)
     elif isinstance(data, str):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
     else:

@@ -67,19 +67,17 @@ class _Formatter:
                 lo, hi = float(absv.min()), float(absv.max())
                 self.int_mode = bool(np.all(nz == np.ceil(nz)))
                 items = nz.tolist()
-                if self.int_mode:
-                    if hi / lo > 1000.0 or hi > 1.0e8:
-                        self.sci_mode = True
-                        self.max_width = max(len(f"{v:.{p}e}") for v in items)
-                    else:
-                        self.max_width = max(len(f"{v:.0f}") + 1 for v in items)
-                elif hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4:
-                    self.sci_mode = True
+                # A forced sci_mode decides before the widths are measured (torch >= 2.6).
+                if PRINT_OPTS.sci_mode is None:
+                    self.sci_mode = hi / lo > 1000.0 or hi > 1.0e8 or lo < 1.0e-4
+                else:
+                    self.sci_mode = PRINT_OPTS.sci_mode
+                if self.sci_mode:
                     self.max_width = max(len(f"{v:.{p}e}") for v in items)
+                elif self.int_mode:
+                    self.max_width = max(len(f"{v:.0f}") + 1 for v in items)
                 else:
                     self.max_width = max(len(f"{v:.{p}f}") for v in items)
-        if PRINT_OPTS.sci_mode is not None:
-            self.sci_mode = PRINT_OPTS.sci_mode
 
     def format(self, value: float | int | bool) -> str:
         p = PRINT_OPTS.precision
@@ -156,12 +154,14 @@ def _add_suffixes(body: str, suffixes: list[str], indent: int) -> str:
     parts = [body]
     last_line_len = len(body) - body.rfind("\n") + 1
     for suffix in suffixes:
-        if last_line_len + len(suffix) + 2 > PRINT_OPTS.linewidth:
+        # Measured as PyTorch's "torch.float64", so lines break where PyTorch breaks them.
+        n = len(suffix.replace("gradviz.", "torch."))
+        if last_line_len + n + 2 > PRINT_OPTS.linewidth:
             parts.append(",\n" + " " * indent + suffix)
-            last_line_len = indent + len(suffix)
+            last_line_len = indent + n
         else:
             parts.append(", " + suffix)
-            last_line_len += len(suffix) + 2
+            last_line_len += n + 2
     parts.append(")")
     return "".join(parts)
 

@@ -8,6 +8,7 @@ which records the graph of the gradient itself).
 
 from __future__ import annotations
 
+import itertools
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,13 @@ FREED_MESSAGE = (
     ".backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the "
     "graph a second time or if you need to access saved tensors after calling backward."
 )
+
+_state = grad_mode.state
+# Creation order of nodes: a node's inputs always exist before it, so running nodes from the
+# newest down is a valid backward order (PyTorch's engine orders its ready queue the same way).
+_next_seq = itertools.count(1).__next__
+# What forward may return as is: arrays and numpy scalars (0-d results stay scalars; see Tensor).
+_ARRAY_TYPES = frozenset([np.ndarray, *{np.dtype(c).type for c in "?bhilqBHILQefdg"}])
 
 
 class _Output:
@@ -46,8 +54,10 @@ class Node:
     # each Function gets its own Node subclass named like PyTorch's (MulBackward0, ...).
     _fn: type[Function]
     _name = "Node"
-    _saved: tuple | None = ()
-    _versions: tuple = ()
+    _seq = 0
+    _saved: tuple | None = ()  # what forward saved, as given; None once freed
+    _refs: tuple = ()  # the same, mapped to input Tensors / _Output for recording a graph
+    _checks: tuple = ()  # (input tensor, its version when saved), checked before use
     _retained: list | None = None
     _output: Any = None
     params: dict[str, Any] = {}  # noqa: RUF012 - never mutated; instances assign their own
@@ -72,11 +82,12 @@ class Node:
         saved = self._saved
         if saved is None:
             raise RuntimeError(FREED_MESSAGE)
-        if self._versions:
-            self._check_versions()
-        if grad_mode.state.enabled:
-            return tuple(self._as_tensor(s) for s in saved)
-        return tuple(s.data if isinstance(s, _Output) else getattr(s, "_data", s) for s in saved)
+        for t, v in self._checks:
+            if t._version != v:
+                self._version_error(t, v)
+        if _state.enabled:
+            return tuple([self._as_tensor(s) for s in self._refs])
+        return saved
 
     @property
     def saved_buffers_freed(self) -> bool:
@@ -86,11 +97,7 @@ class Node:
         """Shapes of what this node saved (empty once freed); shown as badges in graphs."""
         if not self._saved:
             return []
-        return [
-            tuple(np.shape(s.data if isinstance(s, _Output) else getattr(s, "_data", s)))
-            for s in self._saved
-            if s is not None
-        ]
+        return [tuple(np.shape(s)) for s in self._saved if s is not None]
 
     def _as_tensor(self, s: Any) -> Tensor | None:
         from .tensor import Tensor
@@ -102,19 +109,19 @@ class Node:
             return Tensor._make(s.data, True, self)
         return Tensor._make(np.asarray(s), False, None)
 
-    def _check_versions(self) -> None:
-        for s, v in zip(self._saved, self._versions):
-            if v is not None and s._version != v:
-                producer = s.grad_fn.name() if s.grad_fn is not None else "a leaf"
-                raise RuntimeError(
-                    "one of the variables needed for gradient computation has been modified by an "
-                    f"inplace operation: [{s.type()} {list(s.shape)}], which is output 0 of "
-                    f"{producer}, is at version {s._version}; expected version {v} instead."
-                )
+    @staticmethod
+    def _version_error(s: Tensor, v: int) -> None:
+        producer = s.grad_fn.name() if s.grad_fn is not None else "a leaf"
+        raise RuntimeError(
+            "one of the variables needed for gradient computation has been modified by an "
+            f"inplace operation: [{s.type()} {list(s.shape)}], which is output 0 of "
+            f"{producer}, is at version {s._version}; expected version {v} instead."
+        )
 
     def release(self) -> None:
         self._saved = None
-        self._versions = ()
+        self._refs = ()
+        self._checks = ()
 
     def retain(self, tensor: Tensor) -> None:
         if self._retained is None:
@@ -132,6 +139,8 @@ class AccumulateGrad(Node):
     _name = "gradviz::autograd::AccumulateGrad"
 
     def __init__(self, leaf: Tensor) -> None:
+        # A sink: it may run after every other node, so it sorts below all of them.
+        self._seq = -_next_seq()
         self.variable = leaf
         self.output_meta = (leaf._data.shape, leaf._data.dtype)
 
@@ -176,10 +185,14 @@ class Function:
     def backward(ctx: Any, grad: Any) -> tuple:
         raise NotImplementedError
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._node_type = type(cls.name, (Node,), {"_fn": cls, "_name": cls.name})
+
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
         # This is the hot path of every op: keep it free of imports and helper calls.
-        if grad_mode.state.enabled:
+        if _state.enabled:
             for t in inputs:
                 if t._requires_grad:
                     break
@@ -188,31 +201,68 @@ class Function:
         else:
             return _apply_plain(cls, inputs, params)
 
-        node_type = cls.__dict__.get("_node_type")
-        if node_type is None:
-            node_type = cls._node_type = type(cls.name, (Node,), {"_fn": cls, "_name": cls.name})
-        node = node_type()
+        node = cls._node_type()
+        node.inputs = inputs
         # As in PyTorch, forward may save only what the gradients actually needed will use.
-        node.needs_input_grad = tuple([t._requires_grad for t in inputs])
-        out = cls.forward(node, *[t._data for t in inputs], **params)
-        if type(out) is not np.ndarray and not isinstance(out, np.generic):
+        if len(inputs) == 2:
+            a, b = inputs
+            node.needs_input_grad = (a._requires_grad, b._requires_grad)
+            out = cls.forward(node, a._data, b._data, **params)
+            node.next_functions = ((a.grad_fn or a._grad_node(), 0), (b.grad_fn or b._grad_node(), 0))
+        else:
+            node.needs_input_grad = tuple([t._requires_grad for t in inputs])
+            out = cls.forward(node, *[t._data for t in inputs], **params)
+            node.next_functions = tuple([(t.grad_fn or t._grad_node(), 0) for t in inputs])
+        node._seq = _next_seq()  # after the inputs' AccumulateGrad nodes exist
+        if type(out) not in _ARRAY_TYPES and not isinstance(out, np.generic):
             out = np.asarray(out)
         result = make_tensor(out, True, node)
-        node.inputs = inputs
-        node.params = params
+        if params:
+            node.params = params
         node.output_meta = (out.shape, out.dtype)
         node._output = weakref.ref(result)
-        node.next_functions = tuple(
-            [(t.grad_fn, 0) if t.grad_fn is not None else (t._grad_node(), 0) for t in inputs]
-        )
         if node._saved:
-            node._saved, node._versions = _resolve_saved(node._saved, inputs, out)
+            _resolve_saved(node, inputs, out)
         return result
+
+    @classmethod
+    def _apply2(cls, a: Tensor, b: Tensor) -> Tensor:
+        """``apply(a, b)`` for a binary op without parameters: the hot path of arithmetic,
+        kept apart so that it packs no arguments. Keep it in step with ``apply``."""
+        if not (_state.enabled and (a._requires_grad or b._requires_grad)):
+            return _apply_plain(cls, (a, b), {})
+        node = cls._node_type()
+        node.inputs = inputs = (a, b)
+        node.needs_input_grad = (a._requires_grad, b._requires_grad)
+        out = cls.forward(node, a._data, b._data)
+        node.next_functions = ((a.grad_fn or a._grad_node(), 0), (b.grad_fn or b._grad_node(), 0))
+        node._seq = _next_seq()
+        if type(out) not in _ARRAY_TYPES and not isinstance(out, np.generic):
+            out = np.asarray(out)
+        result = make_tensor(out, True, node)
+        node.output_meta = (out.shape, out.dtype)
+        node._output = weakref.ref(result)
+        if node._saved:
+            _resolve_saved(node, inputs, out)
+        return result
+
+
+class ViewFunction(Function):
+    """An op whose result shares memory with its input (view, expand, basic indexing).
+
+    A 0-d input may hold a numpy scalar, which cannot share memory: promote it first."""
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
+        for t in inputs:
+            if type(t._data) is not np.ndarray:
+                t._storage()
+        return Function.apply.__func__(cls, *inputs, **params)
 
 
 def _apply_plain(cls: type[Function], inputs: tuple, params: dict) -> Tensor:
     out = cls.forward(_DISCARD, *[t._data for t in inputs], **params)
-    if type(out) is not np.ndarray and not isinstance(out, np.generic):
+    if type(out) not in _ARRAY_TYPES and not isinstance(out, np.generic):
         out = np.asarray(out)
     return make_tensor(out, False, None)
 
@@ -221,17 +271,21 @@ def _apply_plain(cls: type[Function], inputs: tuple, params: dict) -> Tensor:
 make_tensor: Any = None
 
 
-def _resolve_saved(arrays: tuple, inputs: tuple, out: np.ndarray) -> tuple[tuple, tuple]:
+def _resolve_saved(node: Node, inputs: tuple, out: Any) -> None:
     """Map saved arrays back to the tensors they belong to, so a recorded backward can
     differentiate through them; remember versions to detect later in-place changes."""
-    saved, versions = [], []
-    for a in arrays:
+    refs, checks = [], []
+    for a in node._saved:
+        if a is None:
+            refs.append(None)
+            continue
         for t in inputs:
             if t._data is a:
-                saved.append(t)
-                versions.append(t._version)
+                refs.append(t)
+                checks.append((t, t._version))
                 break
         else:
-            saved.append(_Output(out) if a is out else a)
-            versions.append(None)
-    return tuple(saved), tuple(versions)
+            refs.append(_Output(out) if a is out else a)
+    node._refs = tuple(refs)
+    if checks:
+        node._checks = tuple(checks)

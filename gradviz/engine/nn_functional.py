@@ -15,9 +15,18 @@ __all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "mse_loss", "cro
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
-    """``input @ weight.T + bias``; recorded as AddmmBackward0 for 2-D inputs, as PyTorch does."""
-    if input._data.ndim == 2 and bias is not None:
+    """``input @ weight.T + bias``, recorded as PyTorch records it (AddmmBackward0 when it can)."""
+    nd = input._data.ndim
+    if nd == 0 or weight._data.ndim == 0:
+        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {nd}D and {weight._data.ndim}D")
+    if nd == 2 and bias is not None:
         return addmm(bias, input, weight.t())
+    if bias is not None and input._data.flags.c_contiguous and (nd == 3 or bias._data.ndim == 1):
+        # PyTorch's _flatten_nd_linear: fold the leading dimensions into one addmm.
+        lead = input._data.shape[:-1]
+        flat = input.reshape(int(np.prod(lead, dtype=np.int64)), input._data.shape[-1])
+        out = addmm(bias, flat, weight.t())
+        return out.view(*lead, out._data.shape[1])
     out = matmul(input, weight.t())
     return out + bias if bias is not None else out
 
@@ -103,13 +112,32 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_inde
     return NllLoss.apply(input, target=t.astype(np.int64), reduction=reduction, ignore_index=ignore_index)
 
 
+class _DivScalar(Function):
+    """``tensor / number`` as PyTorch's C++ code records it."""
+
+    name = "DivBackward1"
+
+    @staticmethod
+    def forward(ctx, a, other=1):
+        return np.asarray(a / np.asarray(other, dtype=a.dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / ctx.params["other"],)
+
+
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
     """``nll_loss(log_softmax(input, 1), target)`` for class-index targets."""
     if target.dtype.is_floating_point:
         # Class probabilities as targets.
-        logp = log_softmax(input, 1 if input.dim() > 1 else 0)
-        loss = -(logp * target).sum(1 if input.dim() > 1 else 0)
-        return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+        class_dim = 1 if input.dim() > 1 else 0
+        logp = log_softmax(input, class_dim)
+        if reduction == "none":
+            return -(logp * target).sum(class_dim)
+        loss = -(logp * target).sum()
+        if reduction == "mean":
+            return _DivScalar.apply(loss, other=input._data.size // input._data.shape[class_dim])
+        return loss
     return nll_loss(log_softmax(input, 1 if input.dim() > 1 else 0), target, reduction=reduction, ignore_index=ignore_index)
 
 

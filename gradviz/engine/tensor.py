@@ -42,7 +42,8 @@ class Tensor:
         from .creation import as_array
 
         arr = as_array(data, dtype)
-        self._data = arr
+        # A 0-d value is kept as a numpy scalar (see _storage): its arithmetic is ~10x cheaper.
+        self._data = arr if arr.ndim else arr[()]
         self.grad_fn = None
         self._grad = None
         self._acc = None
@@ -232,7 +233,12 @@ class Tensor:
         return bool(self._data.flags.c_contiguous)
 
     def contiguous(self) -> Tensor:
-        return self
+        # As in PyTorch: itself if already contiguous, else a copy (recorded as CloneBackward0).
+        if self._data.flags.c_contiguous:
+            return self
+        from .ops import clone
+
+        return clone(self)
 
     def _wrap_dim(self, dim: int, ndim: int | None = None) -> int:
         n = self._data.ndim if ndim is None else ndim
@@ -389,9 +395,10 @@ def _weak(t: Tensor) -> Any:
 
 
 def _register() -> None:
-    from . import function
+    from . import autograd, function
 
     function.make_tensor = Tensor._make
+    autograd.Tensor = Tensor
 
 
 _register()

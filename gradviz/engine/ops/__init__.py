@@ -103,6 +103,7 @@ def _attach() -> None:
     methods.update(
         float=float_, int=int_, bool=bool_, multiply=mul, subtract=sub, divide=div, negative=neg,
         true_divide=div, greater=gt, less=lt, absolute=abs,
+        where=lambda self, condition, other: where(condition, self, other),
     )
     for name, fn in methods.items():
         setattr(Tensor, name, fn)
@@ -110,10 +111,14 @@ def _attach() -> None:
     def _reflected(fn: Any) -> Any:
         return lambda self, other: fn(other, self)
 
+    def _tensor_only(fn: Any) -> Any:
+        # ``t @ 2`` is Python's TypeError, as in PyTorch.
+        return lambda self, other: fn(self, other) if isinstance(other, Tensor) else NotImplemented
+
     dunder = {
-        "__add__": add, "__radd__": _reflected(add), "__sub__": sub, "__rsub__": rsub,
-        "__mul__": mul, "__rmul__": _reflected(mul), "__truediv__": div, "__rtruediv__": _reflected(div),
-        "__pow__": pow, "__rpow__": _reflected(pow), "__matmul__": matmul, "__rmatmul__": _reflected(matmul),
+        "__add__": add, "__radd__": add, "__sub__": sub, "__rsub__": rsub,
+        "__mul__": mul, "__rmul__": mul, "__truediv__": div, "__rtruediv__": _reflected(div),
+        "__pow__": pow, "__rpow__": _reflected(pow), "__matmul__": _tensor_only(matmul), "__rmatmul__": _tensor_only(_reflected(matmul)),
         "__neg__": neg, "__pos__": lambda self: self, "__abs__": abs, "__getitem__": getitem,
         "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
     }  # fmt: skip

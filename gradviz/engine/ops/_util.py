@@ -10,6 +10,13 @@ from .. import dtypes
 from ..tensor import Tensor
 
 
+# PyTorch's C++ names for dtypes, as its error messages print them.
+SCALAR_NAMES = {
+    "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+    "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+}  # fmt: skip
+
+
 def wrap_scalar(value: Any, np_dtype: np.dtype) -> Tensor:
     """A Python number as a 0-d constant tensor (PyTorch's "wrapped number")."""
     return Tensor._make(np.array(value, dtype=np_dtype), False, None)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import dual
-from ..function import Function
+from ..function import Function, ViewFunction
 from ..tensor import Tensor
 
 
@@ -27,8 +27,10 @@ def _norm_item(i: Any) -> Any:
         if i.dtype.is_floating_point:
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return i._data
-    if isinstance(i, list):
+    if isinstance(i, (list, tuple)):
         arr = np.asarray([_norm_item(x) for x in i])
+        if arr.size == 0:
+            arr = arr.astype(np.int64)
         if arr.dtype.kind not in "biu":
             raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
         return arr
@@ -37,7 +39,7 @@ def _norm_item(i: Any) -> Any:
     return i
 
 
-class Index(Function):
+class Index(ViewFunction):
     name = "IndexBackward0"
 
     @staticmethod
@@ -76,41 +78,155 @@ def _check_bounds(a: np.ndarray, idx: Any) -> None:
             # numpy: "index 5 is out of bounds for axis 0 with size 3"
             try:
                 i, axis, size = parts[1], parts[parts.index("axis") + 1], parts[-1]
-                raise IndexError(f"index {i} is out of bounds for dimension {axis} with size {size}") from None
+                msg = f"index {i} is out of bounds for dimension {axis} with size {size}"
             except (ValueError, IndexError):
                 pass
         raise IndexError(msg) from None
 
 
+_INDEX_TYPE_ERROR = (
+    "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices (got {})"
+)
+
+
+def _sequence_as_tuple(idx: list) -> bool:
+    """PyTorch's (and old numpy's) rule: a short list holding a sequence, slice, Tensor,
+    None or Ellipsis is read as a tuple of indices, so ``x[[[0, 1], [1, 0]]]`` is ``x[[0, 1], [1, 0]]``."""
+    if len(idx) >= 32:
+        return False
+    return any(isinstance(i, (list, tuple, slice, Tensor, np.ndarray)) or i is None or i is Ellipsis for i in idx)
+
+
+def _as_int(item: Any) -> int | None:
+    """An int for a Python/numpy integer or a 0-d integer Tensor (PyTorch selects with those)."""
+    if isinstance(item, (bool, np.bool_)):
+        return None
+    if isinstance(item, (int, np.integer)):
+        return int(item)
+    if isinstance(item, Tensor) and item._data.ndim == 0 and item._data.dtype.kind in "iu" and item._data.dtype != np.uint8:
+        return int(item._data)
+    return None
+
+
+def _select(t: Tensor, dim: int, i: int) -> Tensor:
+    shape = t._data.shape
+    if not shape:
+        raise IndexError(
+            "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` "
+            "in C++ to convert a 0-dim tensor to a number"
+        )
+    if not -shape[dim] <= i < shape[dim]:
+        raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {shape[dim]}")
+    return Index.apply(t, idx=(slice(None),) * dim + (i,), kind="SelectBackward0")
+
+
+def _slice(t: Tensor, dim: int, item: slice, always: bool) -> Tensor:
+    if item.step is not None:
+        if item.step == 0:
+            raise ValueError("slice step cannot be zero")
+        if item.step < 0:
+            raise ValueError("step must be greater than zero")
+    start = 0 if item.start is None else int(item.start)
+    stop = None if item.stop is None else int(item.stop)
+    step = 1 if item.step is None else int(item.step)
+    # Inside a tuple, PyTorch skips a slice that keeps the whole dimension.
+    if not always and start == 0 and step == 1 and (stop is None or stop >= t._data.shape[dim]):
+        return t
+    return Index.apply(t, idx=(slice(None),) * dim + (item,), kind="SliceBackward0")
+
+
+def _advanced(item: Any) -> np.ndarray:
+    if isinstance(item, Tensor):
+        if item.dtype.is_floating_point:
+            raise IndexError("tensors used as indices must be long, int, byte or bool tensors")
+        return item._data
+    arr = _norm_item(item)
+    if not isinstance(arr, np.ndarray):
+        raise IndexError(_INDEX_TYPE_ERROR.format(type(item).__name__))
+    return arr
+
+
 def getitem(a: Tensor, idx: Any) -> Tensor:
-    idx = normalize_index(idx)
+    """``a[idx]`` recorded as PyTorch records it: one Select/Slice/Unsqueeze per basic item, in
+    order, then a single IndexBackward0 for the advanced (list, mask, tensor) items, if any."""
+    if isinstance(idx, list) and _sequence_as_tuple(idx):
+        idx = tuple(idx)
+    # A lone item: PyTorch's fast paths (a lone slice is always recorded).
+    if idx is None:
+        return a.unsqueeze(0)
+    if idx is Ellipsis:
+        return Index.apply(a, idx=(Ellipsis,), kind="AliasBackward0")
+    if isinstance(idx, slice):
+        if a._data.ndim == 0:
+            raise IndexError("slice() cannot be applied to a 0-dim tensor.")
+        return _slice(a, 0, idx, always=True)
+    i = _as_int(idx)
+    if i is not None:
+        return _select(a, 0, i)
+
     items = idx if isinstance(idx, tuple) else (idx,)
-    if any(isinstance(i, np.ndarray) for i in items):
-        _check_bounds(a._data, idx)
-        return Index.apply(a, idx=idx)
-    if a._data.ndim == 0 and any(isinstance(i, (int, np.integer)) for i in items):
-        raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
-    _check_bounds(a._data, idx)
-    # Expand Ellipsis so each item knows its dimension.
-    n_real = sum(1 for i in items if i is not None and i is not Ellipsis)
-    if Ellipsis in items:
-        k = items.index(Ellipsis)
-        items = items[:k] + (slice(None),) * (a._data.ndim - n_real) + items[k + 1 :]
+    ndim = a._data.ndim
+    specified = 0
+    for item in items:
+        if item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)):
+            continue
+        if isinstance(item, Tensor) and item._data.dtype.kind == "b":
+            specified += item._data.ndim
+        elif isinstance(item, np.ndarray) and item.dtype.kind == "b":
+            specified += item.ndim
+        else:
+            specified += 1
+    if specified > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+
     out, dim = a, 0
+    advanced: dict[int, np.ndarray] = {}
     for item in items:
         if item is None:
             out = out.unsqueeze(dim)
             dim += 1
-        elif isinstance(item, slice):
-            if item != slice(None) and item.indices(out._data.shape[dim]) != (0, out._data.shape[dim], 1):
-                if item.step is not None and item.step <= 0:
-                    raise ValueError("step must be greater than zero")
-                sub = (slice(None),) * dim + (item,)
-                out = Index.apply(out, idx=sub, kind="SliceBackward0")
+        elif item is Ellipsis:
+            dim += ndim - specified
+        elif isinstance(item, (bool, np.bool_)):
+            out = out.unsqueeze(dim)
+            advanced[dim] = np.asarray([bool(item)])
             dim += 1
+        elif isinstance(item, slice):
+            out = _slice(out, dim, item, always=False)
+            dim += 1
+        elif (i := _as_int(item)) is not None:
+            out = _select(out, dim, i)
         else:
-            sub = (slice(None),) * dim + (int(item),)
-            out = Index.apply(out, idx=sub, kind="SelectBackward0")
-    if out is a:
-        out = Index.apply(a, idx=(Ellipsis,), kind="AliasBackward0")
-    return out
+            arr = _advanced(item)
+            if arr.dtype.kind == "b" and arr.ndim == 0:
+                out = out.unsqueeze(dim)
+                advanced[dim] = arr.reshape(1)
+                dim += 1
+            elif arr.dtype.kind == "b":
+                have = list(out._data.shape[dim : dim + arr.ndim])
+                for k, (m, n) in enumerate(zip(arr.shape, have)):
+                    if m != n:
+                        raise IndexError(
+                            f"The shape of the mask {list(arr.shape)} at index {k} does not match the shape "
+                            f"of the indexed tensor {list(out._data.shape)} at index {dim + k}"
+                        )
+                advanced[dim] = arr
+                dim += arr.ndim
+            else:
+                advanced[dim] = arr
+                dim += 1
+    if not advanced:
+        return Index.apply(a, idx=(Ellipsis,), kind="AliasBackward0") if out is a else out
+    parts: list = []
+    d = 0
+    while d < out._data.ndim and (advanced.keys() - set(range(d))):
+        arr = advanced.get(d)
+        if arr is None:
+            parts.append(slice(None))
+            d += 1
+        else:
+            parts.append(arr)
+            d += arr.ndim if arr.dtype.kind == "b" else 1
+    full = tuple(parts)
+    _check_bounds(out._data, full)
+    return Index.apply(out, idx=full)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from .. import dual
@@ -48,69 +46,154 @@ class Mm(Function):
         return ga, gb
 
 
+_SCALAR = {
+    "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+    "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+}  # fmt: skip
+
+
+def _scalar(t: Tensor) -> str:
+    return _SCALAR.get(t._data.dtype.name, t._data.dtype.name)
+
+
+def _dot(a: Tensor, b: Tensor) -> Tensor:
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {_scalar(a)} and {_scalar(b)}")
+    n, m = a._data.shape[0], b._data.shape[0]
+    if n != m:
+        raise RuntimeError(
+            f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to have the same number of "
+            f"elements, but got {n} and {m} elements respectively"
+        )
+    return Mm.apply(a, b, kind="DotBackward0")
+
+
+def _mv(m: Tensor, v: Tensor) -> Tensor:
+    if m._data.dtype != v._data.dtype:
+        raise RuntimeError(
+            f"addmv input tensors must have the same dtype, but got {_scalar(v)}, {_scalar(m)}, and {_scalar(v)}"
+        )
+    (r, c), n = m._data.shape, v._data.shape[0]
+    if c != n:
+        raise RuntimeError(f"size mismatch, got input ({r}), mat ({r}x{c}), vec ({n})")
+    return Mm.apply(m, v, kind="MvBackward0")
+
+
+def _mm(a: Tensor, b: Tensor) -> Tensor:
+    sa, sb = a._data.shape, b._data.shape
+    if sa[1] != sb[0]:
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa[0]}x{sa[1]} and {sb[0]}x{sb[1]})")
+    _same_dtype(a, b, "m1 and m2")
+    return Mm.apply(a, b)
+
+
+def _bmm(a: Tensor, b: Tensor) -> Tensor:
+    if a._data.dtype != b._data.dtype:
+        raise RuntimeError(f"expected scalar type {_scalar(a)} but found {_scalar(b)}")
+    sa, sb = a._data.shape, b._data.shape
+    if sb[0] != sa[0] or sb[1] != sa[2]:
+        raise RuntimeError(
+            f"Expected size for first two dimensions of batch2 tensor to be: [{sa[0]}, {sa[2]}] but got: "
+            f"[{sb[0]}, {sb[1]}]."
+        )
+    return Mm.apply(a, b, kind="BmmBackward0")
+
+
+def _view(t: Tensor, shape: tuple, kind: str) -> Tensor:
+    from .shape import View
+
+    return View.apply(t, shape=tuple(shape), kind=kind)
+
+
+def _should_fold(a: Tensor, b: Tensor) -> bool:
+    """PyTorch's should_fold: fold the batch of the larger operand into an mm or mv when that
+    needs no copy, or when the smaller operand requires grad."""
+    larger = a._data.ndim >= b._data.ndim
+    t1 = a._data if larger else np.swapaxes(b._data, -1, -2)
+    dim_t2 = b._data.ndim if larger else a._data.ndim
+    if not (t1.ndim >= 3 and dim_t2 <= 2):
+        return False
+    if (b if larger else a).requires_grad:
+        return True
+    if a._data.ndim == 2:
+        return False
+    if t1.size == 0:
+        return True
+    shape, strides = t1.shape, t1.strides
+    return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(t1.ndim - 2))
+
+
 def matmul(a: Tensor, b: Tensor) -> Tensor:
-    if not isinstance(a, Tensor) or not isinstance(b, Tensor):
-        raise TypeError("matmul(): argument 'other' must be Tensor")
+    """``a @ b``, decomposed into the same primitives (and so the same graph) as PyTorch's matmul."""
+    from ._util import broadcast_shape
+    from .shape import expand, reshape, squeeze, t, transpose, unsqueeze
+
+    for name, x in (("input", a), ("other", b)):
+        if not isinstance(x, Tensor):
+            pos = 1 if name == "input" else 2
+            raise TypeError(f"matmul(): argument '{name}' (position {pos}) must be Tensor, not {type(x).__name__}")
     na, nb = a._data.ndim, b._data.ndim
     if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")
-    sa, sb = a._data.shape, b._data.shape
     if na == 1 and nb == 1:
-        _same_dtype(a, b, "both vectors")
-        if sa[0] != sb[0]:
-            raise RuntimeError(
-                f"inconsistent tensor size, expected tensor [{sa[0]}] and src [{sb[0]}] to have the "
-                "same number of elements, but got "
-                f"{sa[0]} and {sb[0]} elements respectively"
-            )
-        return Mm.apply(a, b, kind="DotBackward0")
-    _same_dtype(a, b, "m1 and m2")
+        return _dot(a, b)
     if na == 2 and nb == 1:
-        if sa[1] != sb[0]:
-            raise RuntimeError(f"size mismatch, got input ({sa[0]}), mat ({sa[0]}x{sa[1]}), vec ({sb[0]})")
-        return Mm.apply(a, b, kind="MvBackward0")
+        return _mv(a, b)
     if na == 1 and nb == 2:
-        return matmul(a.unsqueeze(0), b).squeeze(0)
+        out = _mm(unsqueeze(a, 0), b)
+        return _view(out, out._data.shape[1:], "SqueezeBackward4")  # PyTorch squeezes in place
     if na == 2 and nb == 2:
-        if sa[1] != sb[0]:
-            raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa[0]}x{sa[1]} and {sb[0]}x{sb[1]})")
-        return Mm.apply(a, b)
+        return _mm(a, b)
+    if _should_fold(a, b):
+        swap = nb > na
+        t1 = transpose(b, -1, -2) if swap else a
+        t2 = (t(a) if na == 2 else a) if swap else b
+        out_shape = t1._data.shape[:-1]
+        folded = t1.reshape(int(np.prod(out_shape, dtype=np.int64)), t1._data.shape[-1])
+        if t2._data.ndim == 2:
+            out = _view(_mm(folded, t2), (*out_shape, t2._data.shape[1]), "UnsafeViewBackward0")
+            return transpose(out, -1, -2).contiguous() if swap else out
+        return _view(_mv(folded, t2), out_shape, "UnsafeViewBackward0")
+    # Broadcast the batch dimensions, flatten them, and use bmm.
+    sa, sb = a._data.shape, b._data.shape
+    n, m1 = (sa[-2] if na > 1 else 1), sa[-1]
+    m2, p = (sb[-2] if nb > 1 else sb[0]), (sb[-1] if nb > 1 else 1)
+    batch = tuple(broadcast_shape(sa[: max(na - 2, 0)], sb[: max(nb - 2, 0)]))
+    bp = int(np.prod(batch, dtype=np.int64))
+    a3 = reshape(expand(a, (*batch, n, m1)), (bp, n, m1))
     if nb == 1:
-        return matmul(a, b.unsqueeze(-1)).squeeze(-1)
-    if na == 1:
-        return matmul(a.unsqueeze(0), b).squeeze(-2)
-    if sa[-1] != sb[-2]:
-        raise RuntimeError(
-            f"Expected size for first two dimensions of batch2 tensor to be: [{sb[0] if nb > 2 else 1}, "
-            f"{sa[-1]}] but got: [{sb[0] if nb > 2 else 1}, {sb[-2]}]."
-        )
-    try:
-        np.broadcast_shapes(sa[:-2], sb[:-2])
-    except ValueError:
-        raise RuntimeError(f"The size of tensor a ({sa[0]}) must match the size of tensor b ({sb[0]}) at non-singleton dimension 0") from None
-    return Mm.apply(a, b, kind="BmmBackward0")
+        b3 = unsqueeze(reshape(expand(b, (*batch, m2)), (bp, m2)), 2)
+    else:
+        b3 = reshape(expand(b, (*batch, m2, p)), (bp, m2, p))
+    out = _bmm(a3, b3)
+    if nb == 1:
+        out = squeeze(out, -1)
+    final = batch + ((n,) if na > 1 else ()) + ((p,) if nb > 1 else ())
+    return _view(out, final, "UnsafeViewBackward0")
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 2 or b._data.ndim != 2:
-        raise RuntimeError(f"self must be a matrix" if a._data.ndim != 2 else "mat2 must be a matrix")
-    return matmul(a, b)
+        raise RuntimeError("self must be a matrix" if a._data.ndim != 2 else "mat2 must be a matrix")
+    return _mm(a, b)
 
 
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 1 or b._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a._data.ndim}D and {b._data.ndim}D tensors")
-    return matmul(a, b)
+    return _dot(a, b)
 
 
 def mv(a: Tensor, v: Tensor) -> Tensor:
-    return matmul(a, v)
+    if a._data.ndim != 2 or v._data.ndim != 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a._data.ndim}, {v._data.ndim}")
+    return _mv(a, v)
 
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 3 or b._data.ndim != 3:
         raise RuntimeError("batch1 must be a 3D tensor" if a._data.ndim != 3 else "batch2 must be a 3D tensor")
-    return matmul(a, b)
+    return _bmm(a, b)
 
 
 class Addmm(Function):
@@ -141,6 +224,6 @@ def addmm(bias: Tensor, m1: Tensor, m2: Tensor) -> Tensor:
 
 
 def outer(a: Tensor, b: Tensor) -> Tensor:
-    return a.unsqueeze(1) * b.unsqueeze(0)
+    return a.reshape(a._data.shape[0], 1) * b  # as PyTorch: MulBackward0(ViewBackward0, ...)
 
 

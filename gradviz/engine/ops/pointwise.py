@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 
-from .. import dual
+from .. import dtypes, dual
 from ..function import Function
 from ..tensor import Tensor
-from ._util import as_tensor, broadcast_shape, cast, float_dtype, operands, wrap_scalar
+from ._util import SCALAR_NAMES, broadcast_shape, cast, float_dtype, operands, wrap_scalar
 
 
 def _bshape(a: np.ndarray, b: np.ndarray) -> None:
@@ -42,17 +42,26 @@ class Sub(Function):
     @staticmethod
     def forward(ctx, a, b, dtype=None, alpha=1):
         _bshape(a, b)
-        if a.dtype == np.bool_ and b.dtype == np.bool_:
-            raise RuntimeError(
-                "Subtraction, the `-` operator, with two bool tensors is not supported. "
-                "Use the `^` or `logical_xor()` operator instead."
-            )
+        _sub_check(a, b)
         return np.subtract(cast(a, dtype), cast(b, dtype) * alpha if alpha != 1 else cast(b, dtype))
 
     @staticmethod
     def backward(ctx, g):
         alpha = ctx.params.get("alpha", 1)
         return g, -g if alpha == 1 else g * -alpha
+
+
+def _sub_check(a: np.ndarray, b: np.ndarray) -> None:
+    if a.dtype == np.bool_ and b.dtype == np.bool_:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. "
+            "Use the `^` or `logical_xor()` operator instead."
+        )
+    if a.dtype == np.bool_ or b.dtype == np.bool_:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
 
 
 class Rsub(Function):
@@ -62,6 +71,7 @@ class Rsub(Function):
 
     @staticmethod
     def forward(ctx, a, other=0):
+        _sub_check(a, np.asarray(other))
         return np.subtract(np.asarray(other, dtype=a.dtype), a)
 
     @staticmethod
@@ -99,7 +109,8 @@ class Div(Function):
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b)
         dt = dtype or a.dtype
         out_dt = dt if np.dtype(dt).kind == "f" else float_dtype(a)
-        return np.true_divide(cast(a, out_dt), cast(b, out_dt))
+        with np.errstate(all="ignore"):
+            return np.true_divide(cast(a, out_dt), cast(b, out_dt))
 
     @staticmethod
     def backward(ctx, g):
@@ -112,7 +123,8 @@ class Reciprocal(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = np.asarray(np.reciprocal(cast(a, float_dtype(a))))
+        with np.errstate(all="ignore"):
+            out = np.asarray(np.reciprocal(cast(a, float_dtype(a))))
         ctx.save_for_backward(out)
         return out
 
@@ -134,7 +146,8 @@ class PowScalar(Function):
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         if isinstance(exponent, float) and a.dtype.kind in "iub":
             a = a.astype(float_dtype(a))
-        return np.power(a, np.asarray(exponent, dtype=a.dtype))
+        with np.errstate(all="ignore"):
+            return np.power(a, np.asarray(exponent, dtype=a.dtype))
 
     @staticmethod
     def backward(ctx, g):
@@ -153,16 +166,20 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, a, b, dtype=None):
         _bshape(a, b)
-        out = np.asarray(np.power(cast(a, dtype), cast(b, dtype)))
+        with np.errstate(all="ignore"):
+            out = np.asarray(np.power(cast(a, dtype), cast(b, dtype)))
         ctx.save_for_backward(a, b, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         a, b, out = ctx.saved_tensors
-        # d/da a^b = b a^(b-1); d/db a^b = a^b log a (taken as 0 where a == 0 and b >= 0, as PyTorch).
-        loga = dual.where(a == 0, dual.zeros_like(a * 1.0), dual.unary("log", a * 1.0 + (a == 0) * 1.0))
-        return g * b * a ** (b - 1), g * out * loga
+        # d/da a^b = b a^(b-1), 0 where b == 0; d/db a^b = a^b log a, 0 where a == 0 and b >= 0 (as PyTorch).
+        ga = g * b * a ** (b - 1)
+        ga = dual.where(b == 0, dual.zeros_like(ga), ga)
+        gb = g * out * dual.unary("log", a * 1.0)
+        gb = dual.where((a == 0) * (b >= 0), dual.zeros_like(gb), gb)
+        return ga, gb
 
 
 class RPow(Function):
@@ -173,14 +190,20 @@ class RPow(Function):
     @staticmethod
     def forward(ctx, b, base=1.0):
         dt = float_dtype(b) if isinstance(base, float) else b.dtype
-        out = np.asarray(np.power(np.asarray(base, dtype=dt), cast(b, dt)))
+        with np.errstate(all="ignore"):
+            out = np.asarray(np.power(np.asarray(base, dtype=dt), cast(b, dt)))
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        return (g * out * float(np.log(ctx.params["base"])),)
+        base = ctx.params["base"]
+        if base == 0:  # PyTorch: zero where base == 0 and exponent >= 0
+            (b,) = ctx.inputs
+            gb = g * out * -np.inf
+            return (dual.where(b._data >= 0, dual.zeros_like(gb), gb),)
+        return (g * out * float(np.log(base)),)
 
 
 class Neg(Function):
@@ -201,13 +224,38 @@ class Neg(Function):
 
 
 def add(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
+    # Fast path: two tensors of one dtype need no promotion.
+    if type(a) is Tensor and type(b) is Tensor and alpha == 1 and a._data.dtype is b._data.dtype:
+        return Add._apply2(a, b)
     x, y, dt = operands(a, b)
     if alpha != 1:
         return Add.apply(x, y, dtype=dt, alpha=alpha)
     return Add.apply(x, y, dtype=dt)
 
 
+def _sub_check(a: Any, b: Any) -> None:
+    """PyTorch refuses ``-`` whenever a bool is involved, a Python ``True`` included."""
+
+    def is_bool(x: Any) -> bool:
+        if isinstance(x, (Tensor, np.ndarray)):
+            return np.dtype(x.dtype if isinstance(x, np.ndarray) else x._data.dtype) == np.bool_
+        return isinstance(x, (bool, np.bool_))
+
+    ba, bb = is_bool(a), is_bool(b)
+    if ba and bb:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with two bool tensors is not supported. "
+            "Use the `^` or `logical_xor()` operator instead."
+        )
+    if ba or bb:
+        raise RuntimeError(
+            "Subtraction, the `-` operator, with a bool tensor is not supported. "
+            "If you are trying to invert a mask, use the `~` or `logical_not()` operator instead."
+        )
+
+
 def sub(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
+    _sub_check(a, b)
     if not isinstance(a, Tensor):
         return rsub(b, a)
     x, y, dt = operands(a, b)
@@ -220,6 +268,7 @@ def rsub(a: Tensor, other: Any) -> Tensor:
     """``other - a`` for a Python number ``other``."""
     if isinstance(other, Tensor):
         return sub(other, a)
+    _sub_check(other, a)
     x, s, dt = operands(a, other)
     if dt is not None:
         x = x.to(s.dtype)
@@ -227,6 +276,8 @@ def rsub(a: Tensor, other: Any) -> Tensor:
 
 
 def mul(a: Any, b: Any) -> Tensor:
+    if type(a) is Tensor and type(b) is Tensor and a._data.dtype is b._data.dtype:
+        return Mul._apply2(a, b)
     x, y, dt = operands(a, b)
     return Mul.apply(x, y, dtype=dt)
 
@@ -266,7 +317,8 @@ def _float_unary(name: str, fwd: Any, bwd: Any, save: str) -> type[Function]:
     """Define a float-valued unary op whose derivative uses its input ("x") or output ("out")."""
 
     def forward(ctx, a):
-        out = np.asarray(fwd(cast(a, float_dtype(a))))
+        with np.errstate(all="ignore"):  # inf and nan arise silently, as in PyTorch
+            out = np.asarray(fwd(cast(a, float_dtype(a))))
         ctx.save_for_backward(a if save == "x" else out)
         return out
 
@@ -308,7 +360,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
-        return (g * (out > 0),)
+        return (dual.where(out <= 0, dual.zeros_like(g), g),)
 
 
 class Abs(Function):
@@ -322,7 +374,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, g):
         (a,) = ctx.saved_tensors
-        return (g * dual.unary("sign", a),)
+        return (g * (_sign(a) if dual._is_array(a) else sign(a)),)
 
 
 class Clamp(Function):
@@ -390,8 +442,28 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
 clip = clamp
 
 
+def _sign(x: np.ndarray) -> np.ndarray:
+    """PyTorch's sign: 0 for NaN (numpy gives NaN)."""
+    s = np.sign(x)
+    if x.dtype.kind == "f":
+        s = np.where(np.isnan(x), np.zeros((), x.dtype), s)
+    return s
+
+
+class Sign(Function):
+    name = "SignBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        return _sign(a)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * 0,)
+
+
 def sign(a: Tensor) -> Tensor:
-    return Tensor._make(np.sign(a._data), False, None)
+    return Sign.apply(a)
 
 
 def square(a: Tensor) -> Tensor:
@@ -460,17 +532,46 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     if input is None and other is None:
         return tuple(Tensor._make(i, False, None) for i in np.nonzero(cond))
     if cond.dtype != np.bool_:
-        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor with dtype {as_tensor(cond).dtype.name.capitalize()}")
+        raise RuntimeError(
+            "where expected condition to be a boolean tensor, but got a tensor with dtype "
+            f"{SCALAR_NAMES.get(cond.dtype.name, cond.dtype.name)}"
+        )
+    if not isinstance(input, (Tensor, np.ndarray)) and not isinstance(other, (Tensor, np.ndarray)):
+        input = wrap_scalar(input, dtypes.result_type(input, other).np)  # two numbers
     x, y, dt = operands(input, other)
     return Where.apply(x, y, cond=cond, dtype=dt)
 
 
+class Maximum(Function):
+    """Elementwise max; ties share the gradient equally, as in PyTorch."""
+
+    name = "MaximumBackward0"
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None, op="max"):
+        _bshape(a, b)
+        if op == "min":
+            ctx._name = "MinimumBackward0"
+        ctx.save_for_backward(a, b)
+        return (np.maximum if op == "max" else np.minimum)(cast(a, dtype), cast(b, dtype))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        gh = dual.where(a == b, g * 0.5, g)
+        zero = dual.zeros_like(gh)
+        lose_a, lose_b = (a < b, a > b) if ctx.params.get("op", "max") == "max" else (a > b, a < b)
+        return dual.where(lose_a, zero, gh), dual.where(lose_b, zero, gh)
+
+
 def maximum(a: Tensor, b: Tensor) -> Tensor:
-    return where(a >= b, a, b)
+    x, y, dt = operands(a, b)
+    return Maximum.apply(x, y, dtype=dt)
 
 
 def minimum(a: Tensor, b: Tensor) -> Tensor:
-    return where(a <= b, a, b)
+    x, y, dt = operands(a, b)
+    return Maximum.apply(x, y, dtype=dt, op="min")
 
 
 __all__ = ["wrap_scalar"]

@@ -12,8 +12,18 @@ from ..function import Function
 from ..tensor import Tensor
 from ._util import wrap_dim
 
-MaxResult = namedtuple("max", ["values", "indices"])
-MinResult = namedtuple("min", ["values", "indices"])
+def _return_type(name: str) -> type:
+    """A (values, indices) namedtuple that prints like torch.return_types.max."""
+
+    def __repr__(self: Any) -> str:
+        return f"gradviz.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
+
+    base = namedtuple(name, ["values", "indices"])
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__str__": __repr__})
+
+
+MaxResult = _return_type("max")
+MinResult = _return_type("min")
 
 
 def _dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
@@ -21,7 +31,8 @@ def _dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
         return None
     dims = (dim,) if isinstance(dim, int) else tuple(dim)
     out = tuple(sorted({wrap_dim(d, ndim) for d in dims}))
-    return out
+    # A 0-d tensor accepts dim 0 or -1 and has nothing to reduce.
+    return out if ndim else ()
 
 
 def _expand_back(g: Any, shape: tuple[int, ...], dims: tuple[int, ...] | None, keepdim: bool) -> Any:
@@ -185,13 +196,20 @@ def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
     return _reduce_extreme("min", a, dim, keepdim)
 
 
+def _no_bool(a: Tensor, op: str) -> None:
+    if a._data.dtype == np.bool_:
+        raise RuntimeError(f"{op}(): does not support bool input")
+
+
 def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _no_bool(a, "argmax")
     if dim is None:
         return Tensor._make(np.asarray(np.argmax(a._data), dtype=np.int64), False, None)
     return Tensor._make(_indices(a._data, wrap_dim(dim, a._data.ndim), keepdim, "max"), False, None)
 
 
 def argmin(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    _no_bool(a, "argmin")
     if dim is None:
         return Tensor._make(np.asarray(np.argmin(a._data), dtype=np.int64), False, None)
     return Tensor._make(_indices(a._data, wrap_dim(dim, a._data.ndim), keepdim, "min"), False, None)
@@ -203,7 +221,7 @@ class Softmax(Function):
     @staticmethod
     def forward(ctx, a, dim=-1):
         a = a if a.dtype.kind == "f" else a.astype(np.float32)
-        e = np.exp(a - np.max(a, axis=dim, keepdims=True))
+        e = np.exp(a - np.max(a, axis=dim, keepdims=True, initial=-np.inf))
         out = np.asarray(e / np.sum(e, axis=dim, keepdims=True))
         ctx.save_for_backward(out)
         return out
@@ -221,7 +239,7 @@ class LogSoftmax(Function):
     @staticmethod
     def forward(ctx, a, dim=-1):
         a = a if a.dtype.kind == "f" else a.astype(np.float32)
-        shifted = a - np.max(a, axis=dim, keepdims=True)
+        shifted = a - np.max(a, axis=dim, keepdims=True, initial=-np.inf)
         out = np.asarray(shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True)))
         ctx.save_for_backward(out)
         return out
@@ -237,11 +255,11 @@ def softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     if dtype is not None:
         a = a.to(dtype)
     d = wrap_dim(-1 if dim is None else dim, a._data.ndim)
-    return Softmax.apply(a, dim=d)
+    return Softmax.apply(a, dim=d if a._data.ndim else ())
 
 
 def log_softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     if dtype is not None:
         a = a.to(dtype)
     d = wrap_dim(-1 if dim is None else dim, a._data.ndim)
-    return LogSoftmax.apply(a, dim=d)
+    return LogSoftmax.apply(a, dim=d if a._data.ndim else ())

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes, dual
-from ..function import Function
+from ..function import Function, ViewFunction
 from ..size import Size
 from ..tensor import Tensor
 from ._util import wrap_dim
@@ -37,7 +37,7 @@ def _infer(shape: tuple[int, ...], numel: int) -> tuple[int, ...]:
     return shape
 
 
-class View(Function):
+class View(ViewFunction):
     name = "ViewBackward0"
 
     @staticmethod
@@ -53,7 +53,8 @@ class View(Function):
 def reshape(a: Tensor, *shape: Any) -> Tensor:
     new = _infer(_sizes(shape), a._data.size)
     if _viewable(a._data, new):
-        return View.apply(a, shape=new)
+        # A view; PyTorch records a non-contiguous input's view as ReshapeAliasBackward0.
+        return View.apply(a, shape=new, kind="ViewBackward0" if a._data.flags.c_contiguous else "ReshapeAliasBackward0")
     # PyTorch copies a non-viewable input first: UnsafeViewBackward0 <- CloneBackward0.
     return View.apply(clone(a), shape=new, kind="UnsafeViewBackward0")
 
@@ -90,7 +91,7 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     if s == e:
         return a
     new = shape[:s] + (int(np.prod(shape[s : e + 1])),) + shape[e + 1 :]
-    return View.apply(a, shape=new)
+    return reshape(a, new)
 
 
 def unsqueeze(a: Tensor, dim: int) -> Tensor:
@@ -107,7 +108,7 @@ def squeeze(a: Tensor, dim: Any = None) -> Tensor:
     return View.apply(a, shape=new, kind="SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2")
 
 
-class Permute(Function):
+class Permute(ViewFunction):
     name = "PermuteBackward0"
 
     @staticmethod
@@ -160,7 +161,7 @@ def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:
     return Permute.apply(a, dims=tuple(int(i) for i in order))
 
 
-class Expand(Function):
+class Expand(ViewFunction):
     name = "ExpandBackward0"
 
     @staticmethod
@@ -226,7 +227,8 @@ class Cat(Function):
         dim = ctx.params["dim"]
         sizes = [t._data.shape[dim] if t._data.shape != (0,) else 0 for t in ctx.inputs]
         parts = dual.cat_split(g, dim, sizes)
-        return tuple(p if t._data.shape != (0,) else None for p, t in zip(parts, ctx.inputs))
+        # A skipped legacy empty input still gets its (empty) gradient, as in PyTorch.
+        return tuple(p if t._data.shape != (0,) else dual.reshape(p, (0,)) for p, t in zip(parts, ctx.inputs))
 
 
 def _common_dtype(tensors: Sequence[Tensor]) -> np.dtype | None:

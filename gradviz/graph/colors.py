@@ -1,0 +1,358 @@
+"""Gradient statistics and the colours that show them.
+
+A node's fill answers one question: how big (or which sign) is this tensor's gradient? The
+statistic goes through a colour map from the ``cmap`` library (a perceptual sequential map for
+magnitudes, a diverging map centred on zero for signed values), and four states stay out of the
+map so that they can never be mistaken for a value: no gradient at all (``requires_grad=False``),
+a gradient not computed yet, an all-zero gradient, and a gradient holding NaN or Inf.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+# --- statistics -------------------------------------------------------------------------------
+
+STATS = {"norm": "L2 norm", "mean": "mean", "maxabs": "max |g|"}
+SIGNED_STATS = {"mean"}
+ELEMENTS_MAX = 16  # tensors up to this many elements also show one cell per element
+
+# Gradient states, from "nothing to show" to "something is wrong".
+NO_GRAD = "no_grad"  # requires_grad=False: no gradient will ever arrive
+PENDING = "pending"  # requires grad, but .grad is None (before backward, or not retained)
+ZERO = "zero"  # every element exactly 0
+FINITE = "finite"
+NONFINITE = "nonfinite"  # at least one NaN or Inf
+
+
+@dataclass(frozen=True)
+class GradStats:
+    """What the colours need to know about one gradient."""
+
+    state: str
+    numel: int = 0
+    norm: float | None = None
+    mean: float | None = None
+    maxabs: float | None = None
+    min: float | None = None
+    max: float | None = None
+    nan: int = 0
+    inf: int = 0
+    elements: tuple[float, ...] | None = None
+
+    def value(self, stat: str) -> float | None:
+        """The statistic shown by the fill, or None when the state has no value to map."""
+        if stat not in STATS:
+            raise ValueError(f"unknown statistic {stat!r}; choose one of {', '.join(STATS)}")
+        if self.state not in (ZERO, FINITE):
+            return None
+        return getattr(self, stat)
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        """Flat scalars only (GraphML and JSON can store them)."""
+        out: dict[str, float | int | str] = {"grad_state": self.state}
+        for key in ("numel", "norm", "mean", "maxabs", "min", "max", "nan", "inf"):
+            v = getattr(self, key)
+            if v is not None:
+                out[f"grad_{key}"] = v
+        return out
+
+
+def grad_stats(grad: np.ndarray | None, requires_grad: bool = True) -> GradStats:
+    """Statistics of a gradient array; ``grad=None`` gives the NO_GRAD or PENDING state."""
+    if grad is None:
+        return GradStats(NO_GRAD if not requires_grad else PENDING)
+    g = np.asarray(grad, dtype=np.float64)
+    n = int(g.size)
+    nan = int(np.isnan(g).sum())
+    inf = int(np.isinf(g).sum())
+    finite = g[np.isfinite(g)]
+    elements = tuple(float(v) for v in g.reshape(-1)) if 1 < n <= ELEMENTS_MAX else None
+    if nan or inf:
+        # Keep the finite part's range: it helps to see where the rest of the tensor stands.
+        lo = float(finite.min()) if finite.size else None
+        hi = float(finite.max()) if finite.size else None
+        return GradStats(NONFINITE, n, nan=nan, inf=inf, min=lo, max=hi, elements=elements)
+    if n == 0:
+        return GradStats(ZERO, 0, 0.0, 0.0, 0.0, None, None)
+    absg = np.abs(g)
+    state = ZERO if not absg.any() else FINITE
+    return GradStats(
+        state,
+        n,
+        norm=float(np.sqrt(np.sum(g * g))),
+        mean=float(g.mean()),
+        maxabs=float(absg.max()),
+        min=float(g.min()),
+        max=float(g.max()),
+        elements=elements,
+    )
+
+
+def format_number(v: float, digits: int = 4) -> str:
+    """Short, readable numbers for labels and legends: 3, 0.25, 1.5e-05, -2.1e+03."""
+    if v is None:
+        return "-"
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    if 1e-3 <= a < 1e4:
+        return f"{v:.{digits}g}"
+    return f"{v:.3g}"
+
+
+def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
+    """Round numbers (steps of 1, 2, 2.5 or 5 times a power of ten) between lo and hi."""
+    span = hi - lo
+    if span <= 0:
+        return []
+    raw = span / n
+    mag = 10.0 ** math.floor(math.log10(raw))
+    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
+    k = math.ceil(lo / step - 1e-9)
+    out = []
+    while k * step <= hi + 1e-9 * step:
+        out.append(round(k * step, 12))
+        k += 1
+    return out
+
+
+# --- colour ----------------------------------------------------------------------------------
+
+DEFAULT_SEQUENTIAL = "viridis"  # perceptual, colour-blind safe, dark at zero so zero stands out
+DEFAULT_DIVERGING = "crameri:vik"  # Crameri's maps are perceptual and colour-blind safe
+
+
+def _hex(rgb: Sequence[float]) -> str:
+    r, g, b = (max(0, min(255, round(c * 255))) for c in rgb[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def _rgb(hex_color: str) -> tuple[float, float, float]:
+    h = hex_color.lstrip("#")
+    return tuple(int(h[i : i + 2], 16) / 255 for i in (0, 2, 4))  # type: ignore[return-value]
+
+
+def relative_luminance(color: str) -> float:
+    """WCAG 2 relative luminance of an sRGB colour."""
+
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in _rgb(color))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(a: str, b: str) -> float:
+    """WCAG 2 contrast ratio between two colours (1 to 21; 4.5 is the bar for body text)."""
+    la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def text_color(fill: str) -> str:
+    """Black or white, whichever reads better on ``fill`` (always at least 4.5:1)."""
+    return "#000000" if contrast_ratio(fill, "#000000") >= contrast_ratio(fill, "#ffffff") else "#ffffff"
+
+
+@dataclass(frozen=True)
+class Paint:
+    """How a node is filled and outlined. ``hatch`` marks 'no gradient here' without colour."""
+
+    fill: str
+    text: str
+    border: str = "#5a5a5a"
+    border_width: float = 1.0
+    dashed: bool = False
+    hatch: str | None = None
+    note: str = ""  # what the state means, for legends and tooltips
+
+
+# Neutral states are greys (no hue, so never read as a value); NO_GRAD is also hatched and
+# dashed, so it differs from PENDING and from any map colour even in greyscale print.
+NO_GRAD_PAINT = Paint("#eeeeee", "#333333", "#8a8a8a", 1.0, True, "#cfcfcf", "requires_grad=False")
+PENDING_PAINT = Paint("#ffffff", "#000000", "#8a8a8a", 1.0, False, None, "no grad yet")
+NEUTRAL_PAINT = Paint("#f4f4f4", "#000000", "#8a8a8a", 1.0, False, None, "")  # ops, backward nodes
+
+
+@dataclass
+class Legend:
+    title: str
+    stops: list[tuple[float, str]]  # (position 0..1, colour) along the bar
+    ticks: list[tuple[float, str]]  # (position 0..1, label)
+    swatches: list[tuple[str, Paint]] = field(default_factory=list)
+
+
+def _colormap(name: object):
+    from cmap import Colormap  # imported here: only colouring needs it
+
+    return name if isinstance(name, Colormap) else Colormap(name)
+
+
+class ColorScale:
+    """Maps a statistic to a colour: linear or log, sequential or diverging around zero."""
+
+    def __init__(
+        self,
+        stat: str = "norm",
+        cmap: object = None,
+        scale: str = "linear",
+        vmin: float | None = None,
+        vmax: float | None = None,
+    ) -> None:
+        if stat not in STATS:
+            raise ValueError(f"unknown statistic {stat!r}; choose one of {', '.join(STATS)}")
+        if scale not in ("linear", "log"):
+            raise ValueError(f"unknown scale {scale!r}; choose 'linear' or 'log'")
+        self.stat = stat
+        self.signed = stat in SIGNED_STATS
+        self.scale = scale
+        cm = _colormap(
+            cmap if cmap is not None else (DEFAULT_DIVERGING if self.signed else DEFAULT_SEQUENTIAL)
+        )
+        self.cmap_name = cm.name
+        self._lut = np.asarray(cm.lut(256))[:, :3]
+        self.vmin, self.vmax = self._range(vmin, vmax)
+        self.nonfinite_paint = self._nonfinite_paint()
+
+    # The range ---------------------------------------------------------------------------
+    def _range(self, vmin: float | None, vmax: float | None) -> tuple[float, float]:
+        if self.signed:
+            m = max(abs(vmin or 0.0), abs(vmax or 0.0))
+            if self.scale == "log":
+                lo = abs(vmin) if vmin else m / 1000
+                return (lo or 1e-3, m or 1.0)
+            return (-(m or 1.0), m or 1.0)
+        hi = vmax if vmax else 1.0
+        if self.scale == "log":
+            lo = vmin if vmin and vmin > 0 else hi / 1000
+            if lo >= hi:  # one value: show a decade either side so it sits mid-bar
+                lo, hi = lo / 10, hi * 10
+            return (lo, hi)
+        return (0.0, hi)  # magnitudes start at zero: equal steps of gradient, equal steps of colour
+
+    @classmethod
+    def fit(
+        cls, values: Iterable[float], stat: str = "norm", cmap: object = None, scale: str = "linear"
+    ) -> ColorScale:
+        """A scale whose range covers ``values`` (non-finite ones are ignored)."""
+        vals = [float(v) for v in values if v is not None and math.isfinite(v)]
+        if cls._is_signed(stat):
+            m = max((abs(v) for v in vals), default=0.0)
+            nz = [abs(v) for v in vals if v != 0]
+            return cls(stat, cmap, scale, min(nz) if (scale == "log" and nz) else -m, m)
+        vals = [abs(v) for v in vals]
+        hi = max(vals, default=0.0)
+        lo = min((v for v in vals if v > 0), default=None)
+        return cls(stat, cmap, scale, lo if scale == "log" else 0.0, hi)
+
+    @staticmethod
+    def _is_signed(stat: str) -> bool:
+        return stat in SIGNED_STATS
+
+    # Mapping -----------------------------------------------------------------------------
+    def position(self, v: float) -> float:
+        """Where ``v`` sits on the colour bar, 0..1 (0.5 is zero on a diverging scale)."""
+        if self.signed:
+            if self.scale == "log":
+                lo, hi = self.vmin, self.vmax
+                a = abs(v)
+                # symlog: zero at the centre, the smallest value one step out, decades beyond.
+                s = 0.0 if a == 0 else (1 + math.log10(max(a, lo) / lo)) / (1 + math.log10(hi / lo))
+                s = math.copysign(min(s, 1.0), v)
+            else:
+                s = max(-1.0, min(1.0, v / self.vmax))
+            return 0.5 + 0.5 * s
+        if self.scale == "log":
+            if v <= 0:
+                return 0.0
+            t = math.log10(v / self.vmin) / math.log10(self.vmax / self.vmin)
+        else:
+            t = (v - self.vmin) / (self.vmax - self.vmin)
+        return max(0.0, min(1.0, t))
+
+    def value_at(self, t: float) -> float:
+        """The value at position ``t`` of the colour bar (the inverse of :meth:`position`)."""
+        t = max(0.0, min(1.0, t))
+        if self.signed:
+            s = 2 * t - 1
+            if self.scale == "log":
+                if s == 0:
+                    return 0.0
+                decades = 1 + math.log10(self.vmax / self.vmin)
+                return math.copysign(self.vmin * 10 ** (abs(s) * decades - 1), s)
+            return s * self.vmax
+        if self.scale == "log":
+            return self.vmin * (self.vmax / self.vmin) ** t
+        return self.vmin + t * (self.vmax - self.vmin)
+
+    def color_at(self, t: float) -> str:
+        return _hex(self._lut[round(max(0.0, min(1.0, t)) * (len(self._lut) - 1))])
+
+    def color(self, v: float) -> str:
+        return self.color_at(self.position(v))
+
+    def element_value(self, g: float) -> float:
+        """Per-element cells use the sign for signed stats, the magnitude otherwise."""
+        return g if self.signed else abs(g)
+
+    def paint(self, stats: GradStats | None) -> Paint:
+        """The fill and outline for a tensor with these gradient statistics."""
+        if stats is None or stats.state == NO_GRAD:
+            return NO_GRAD_PAINT
+        if stats.state == PENDING:
+            return PENDING_PAINT
+        if stats.state == NONFINITE:
+            return self.nonfinite_paint
+        fill = self.color(stats.value(self.stat))
+        if stats.state == ZERO:
+            # The map colour of zero, but with a heavy outline so that 'exactly zero' is seen.
+            return Paint(fill, text_color(fill), "#000000", 2.5, False, None, "grad all 0")
+        return Paint(fill, text_color(fill), "#404040", 1.0, False, None, "")
+
+    def _nonfinite_paint(self) -> Paint:
+        # Pick, among a few loud colours, the one farthest from every colour of the map: NaN
+        # must never look like a value, whatever map the user chose.
+        candidates = ["#ff00ff", "#ff0000", "#00ffff", "#000000", "#ff8000"]
+        lut = self._lut
+
+        def distance(c: str) -> float:
+            return float(np.min(np.sum((lut - np.array(_rgb(c))) ** 2, axis=1)))
+
+        fill = max(candidates, key=distance)
+        return Paint(fill, text_color(fill), "#000000", 3.0, True, None, "NaN / Inf")
+
+    # Legend ------------------------------------------------------------------------------
+    def ticks(self) -> list[float]:
+        """Tick values for the legend: the ends of the range, then round numbers between."""
+        if self.scale == "log":
+            lo, hi = self.vmin, self.vmax
+            inner = [10.0**k for k in range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1)]
+            if self.signed:
+                return [-hi, hi, 0.0, *[-v for v in inner], *inner]
+            return [lo, hi, *inner]
+        return [self.vmin, self.vmax, *_nice_ticks(self.vmin, self.vmax)]
+
+    def legend(self, states: Iterable[str] = (NO_GRAD, PENDING, ZERO, NONFINITE)) -> Legend:
+        title = f"grad {STATS[self.stat]}" + (" (log)" if self.scale == "log" else "")
+        stops = [(k / 32, self.color_at(k / 32)) for k in range(33)]
+        ticks: list[tuple[float, str]] = []
+        for v in self.ticks():  # the range's ends come first, so they win over round numbers
+            t = self.position(v)
+            if all(abs(t - k) >= 0.16 for k, _ in ticks):  # drop labels that would overlap
+                ticks.append((t, format_number(v)))
+        ticks.sort()
+        paints = {
+            NO_GRAD: ("no grad (requires_grad=False)", NO_GRAD_PAINT),
+            PENDING: ("grad is None (not computed or not kept)", PENDING_PAINT),
+            ZERO: ("grad exactly 0", self.paint(GradStats(ZERO, 1, 0.0, 0.0, 0.0, 0.0, 0.0))),
+            NONFINITE: ("grad has NaN or Inf", self.nonfinite_paint),
+        }
+        return Legend(title, stops, ticks, [paints[s] for s in states if s in paints])

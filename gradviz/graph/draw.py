@@ -1,0 +1,129 @@
+"""``gradviz.draw(y)``: the graph of a tensor as a ``graphviz.Digraph``, for notebooks.
+
+Jupyter shows the returned object inline. Its picture is gradviz's own SVG (the same as the SVG
+export and the desktop canvas), so it appears even where no ``dot`` is on PATH; its DOT source
+(``.source``, ``.render()``) is the same graph for anyone who wants Graphviz to draw it.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import graphviz
+import networkx as nx
+
+from ..engine.tensor import Tensor
+from .dot import to_digraph
+from .model import TENSORS, NodeIds, build_graph, names_from_namespace
+
+
+class GradvizDigraph(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that also carries the model graph and draws itself without dot."""
+
+    model: nx.DiGraph | None = None
+    options: dict[str, Any] | None = None
+
+    def _scene(self):
+        from .scene import build_scene
+
+        return build_scene(self.model, **(self.options or {}))
+
+    def _repr_image_svg_xml(self) -> str:
+        if self.model is None:  # a copy made by graphviz's own methods: plain behaviour
+            return super()._repr_image_svg_xml()
+        from .writers import to_svg
+
+        return to_svg(self._scene())
+
+    def _repr_image_png(self) -> bytes:
+        if self.model is None:
+            return super()._repr_image_png()
+        from .writers import to_png
+
+        return to_png(self._scene())
+
+    def save(self, path: str | Path, format: str | None = None) -> Path:  # noqa: A002 - graphviz's name
+        """Export to PNG, SVG, PDF, DOT or GraphML (chosen by ``format`` or the suffix)."""
+        from .export import export
+
+        return export(self.model, path, format=format, **(self.options or {}))
+
+
+def caller_names(depth: int = 2) -> dict[int, str]:
+    """``{id(tensor): name}`` from the variables of the frame ``depth`` calls up (locals first)."""
+    frame = inspect.currentframe()
+    try:
+        for _ in range(depth):
+            frame = frame.f_back if frame is not None else None
+        if frame is None:
+            return {}
+        return names_from_namespace(frame.f_locals, frame.f_globals)
+    finally:
+        del frame  # frames in local variables make reference cycles
+
+
+def _output_names(outputs: Any, name: str | Iterable[str] | None) -> dict[int, str]:
+    if name is None:
+        return {}
+    tensors = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    names = [name] if isinstance(name, str) else list(name)
+    if len(names) != len(tensors):
+        raise ValueError(f"name= gives {len(names)} names for {len(tensors)} outputs")
+    return {id(t): n for t, n in zip(tensors, names)}
+
+
+def draw(
+    outputs: Tensor | Iterable[Tensor] | Mapping[str, Tensor],
+    view: str = TENSORS,
+    stat: str = "norm",
+    cmap: object = None,
+    scale: str = "linear",
+    name: str | Iterable[str] | None = None,
+    names: Mapping[str, Tensor] | None = None,
+    edge_labels: bool = False,
+    elements: bool = True,
+    legend: bool = True,
+    title: str = "",
+    ids: NodeIds | None = None,
+) -> GradvizDigraph:
+    """The computation graph of ``outputs``, coloured by gradient.
+
+    view: ``"tensors"`` (every tensor a node, ops between them) or ``"autograd"`` (PyTorch's
+    backward graph as torchviz draws it). stat: ``"norm"``, ``"mean"`` or ``"maxabs"``. cmap:
+    any ``cmap`` colour map name (default: viridis, or vik for the signed mean). scale:
+    ``"linear"`` or ``"log"``. name: the output's name (or one per output). names:
+    ``{name: tensor}`` for other tensors; without it, the caller's variable names are used.
+    """
+    label_of: dict[Any, Any] = {}
+    if names is None:
+        label_of.update(caller_names())
+    else:
+        label_of.update({id(t): k for k, t in names.items()})
+    if not isinstance(outputs, Mapping):
+        label_of.update(_output_names(outputs, name))
+    g = build_graph(outputs, view=view, names=label_of, ids=ids)
+    options = {
+        "stat": stat,
+        "cmap": cmap,
+        "scale": scale,
+        "edge_labels": edge_labels,
+        "elements": elements,
+        "legend": legend,
+        "title": title,
+    }
+    dot = to_digraph(
+        g,
+        stat=stat,
+        cmap=cmap,
+        scale=scale,
+        edge_labels=edge_labels,
+        elements=elements,
+        legend=legend,
+        cls=GradvizDigraph,
+    )
+    dot.model = g
+    dot.options = options
+    return dot

@@ -1,0 +1,293 @@
+"""Positions and edge routes for a graph: Graphviz dot when it is there and quick, else built in.
+
+``layout(g)`` returns a :class:`Layout` in points, y growing downward, ranks top to bottom (inputs
+at the top, outputs at the bottom, as torchviz draws). Node attributes ``width`` and ``height``
+(points) give node sizes. Edge routes are cubic Bezier control points ``[p0, c1, c2, p1, c1, c2,
+p2, ...]`` from the tail's border to the head's border, so a drawer can follow them with
+``cubicTo`` and put the arrowhead at the last point.
+
+Choice of provider (``prefer=None``): dot for graphs up to :data:`DOT_MAX_NODES` nodes, where it
+answers in well under a second, and the built-in layered layout above that, where dot takes
+seconds to minutes; a previous built-in layout is continued with the built-in one so that the
+drawing stays put. ``prefer="dot"`` or a provider name forces dot at any size, ``prefer="builtin"``
+forbids it. A missing, failing or slow binary falls through to the next provider and finally to the
+built-in layout; ``Layout.provider`` says which one answered.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+import networkx as nx
+
+from . import dot_binary
+from .layered import Spacing, layered
+
+Point = tuple[float, float]
+
+DEFAULT_WIDTH = 54.0
+DEFAULT_HEIGHT = 36.0
+DOT_MAX_NODES = 150  # dot is < 0.1 s below this on autograd graphs and much slower above
+DOT_TIMEOUT = 30.0  # seconds before giving up on dot and laying out here instead
+SPACING = Spacing()
+
+
+@dataclass
+class Layout:
+    positions: dict[Hashable, Point]  # node centre
+    edges: dict[tuple[Hashable, Hashable], list[Point]]  # cubic Bezier control points
+    sizes: dict[Hashable, tuple[float, float]]  # node (width, height), as laid out
+    bbox: tuple[float, float, float, float]  # x0, y0, x1, y1 of nodes and edges
+    provider: str  # 'GRADVIZ_DOT', 'graphviz-pure', 'system dot' or 'builtin'
+    seconds: float
+    notes: list[str] = field(default_factory=list)  # why a provider was passed over
+
+    @property
+    def width(self) -> float:
+        return self.bbox[2] - self.bbox[0]
+
+    @property
+    def height(self) -> float:
+        return self.bbox[3] - self.bbox[1]
+
+
+class DotFailed(RuntimeError):
+    pass
+
+
+def _sizes(g: nx.DiGraph) -> dict[Hashable, tuple[float, float]]:
+    out = {}
+    for v, data in g.nodes(data=True):
+        w, h = data.get("width", DEFAULT_WIDTH), data.get("height", DEFAULT_HEIGHT)
+        out[v] = (float(w) if w else DEFAULT_WIDTH, float(h) if h else DEFAULT_HEIGHT)
+    return out
+
+
+def _edges(g: nx.DiGraph) -> list[tuple[Hashable, Hashable]]:
+    return list(dict.fromkeys((u, v) for u, v, *_ in g.edges()))  # a MultiDiGraph repeats pairs
+
+
+# ---------------------------------------------------------------------------------------------
+# dot
+
+
+def dot_source(g: nx.DiGraph, sizes: dict[Hashable, tuple[float, float]]) -> tuple[str, list[Hashable]]:
+    """DOT text with fixed-size, unlabelled boxes named n0, n1, ...; and the node of each name.
+
+    Names of our own avoid quoting whatever the caller's node ids are; labels are left out
+    because the sizes already account for them and dot's font metrics would only differ.
+    """
+    nodes = list(g)
+    index = {v: i for i, v in enumerate(nodes)}
+    lines = [
+        "digraph G {",
+        f"graph [nodesep={SPACING.nodesep / 72:.4f} ranksep={SPACING.ranksep / 72:.4f} margin=0];",
+        'node [shape=box fixedsize=true label=""];',
+    ]
+    for i, v in enumerate(nodes):
+        w, h = sizes[v]
+        lines.append(f"n{i} [width={w / 72:.4f} height={h / 72:.4f}];")
+    lines += [f"n{index[u]} -> n{index[v]};" for u, v in _edges(g)]
+    lines.append("}")
+    return "\n".join(lines), nodes
+
+
+def _floats(text: str) -> list[float]:
+    return [float(t) for t in text.split(",")]
+
+
+def _parse_spline(pos: str) -> list[Point]:
+    """dot's edge ``pos``: ``[s,x,y] [e,x,y] p0 p1 ...``; the s/e points are the arrow tips."""
+    start = end = None
+    pts: list[Point] = []
+    for tok in pos.split(";")[0].split():  # ';' separates pieces of a concentrated edge
+        if tok.startswith("s,"):
+            start = tuple(_floats(tok[2:]))
+        elif tok.startswith("e,"):
+            end = tuple(_floats(tok[2:]))
+        else:
+            x, y = _floats(tok)[:2]
+            pts.append((x, y))
+    if len(pts) < 4 or (len(pts) - 1) % 3:
+        raise DotFailed(f"unexpected edge pos {pos[:60]!r}")
+    if start is not None:
+        pts = [start, *_straight(start, pts[0]), *pts[1:]] if pts[0] != start else pts
+    if end is not None and pts[-1] != end:
+        pts = [*pts, *_straight(pts[-1], end)]
+    return pts
+
+
+def _straight(p: tuple, q: tuple) -> list[Point]:
+    (x0, y0), (x1, y1) = p[:2], q[:2]
+    return [(x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3), (x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3), (x1, y1)]
+
+
+def parse_dot_json(text: str | bytes, nodes: list[Hashable]) -> tuple[dict, dict, tuple]:
+    """Positions, routes and bounding box from ``dot -Tjson0`` output, flipped to y-down."""
+    data = json.loads(text)
+    x0, y0, x1, y1 = _floats(data["bb"])
+    flip = lambda p: (p[0], y1 - p[1] + y0)  # noqa: E731 - dot's y grows upward
+    by_gvid: dict[int, Hashable] = {}
+    positions: dict[Hashable, Point] = {}
+    for obj in data.get("objects", []):
+        name = obj.get("name", "")
+        if "pos" not in obj or not name.startswith("n") or not name[1:].isdigit():
+            continue  # subgraphs and anything we did not write
+        v = nodes[int(name[1:])]
+        by_gvid[obj["_gvid"]] = v
+        px, py = _floats(obj["pos"])[:2]
+        positions[v] = flip((px, py))
+    if len(positions) != len(nodes):
+        raise DotFailed(f"dot placed {len(positions)} of {len(nodes)} nodes")
+    routes: dict[tuple[Hashable, Hashable], list[Point]] = {}
+    for e in data.get("edges", []):
+        u, v = by_gvid[e["tail"]], by_gvid[e["head"]]
+        if "pos" in e:
+            routes[(u, v)] = [flip(p) for p in _parse_spline(e["pos"])]
+    return positions, routes, (x0, y0, x1, y1)
+
+
+def dot_layout(g: nx.DiGraph, path: str, timeout: float = DOT_TIMEOUT) -> tuple[dict, dict, tuple]:
+    """Run one dot binary on ``g``; raise :class:`DotFailed` on any trouble."""
+    sizes = _sizes(g)
+    src, nodes = dot_source(g, sizes)
+    try:
+        run = subprocess.run([path, "-Tjson0"], input=src.encode(), capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        raise DotFailed(f"timed out after {timeout:g} s") from exc
+    except OSError as exc:
+        raise DotFailed(str(exc)) from exc
+    if run.returncode != 0:
+        msg = run.stderr.decode(errors="replace").strip().splitlines()
+        raise DotFailed(f"exit {run.returncode}: {msg[-1] if msg else 'no message'}")
+    try:
+        return parse_dot_json(run.stdout, nodes)
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise DotFailed(f"unreadable output: {exc}") from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# built in
+
+
+def _self_loop(p: Point, size: tuple[float, float]) -> list[Point]:
+    (x, y), (w, h) = p, size
+    r = x + w / 2
+    return [(r, y - h / 4), (r + 12, y - h / 4 - 6), (r + 12, y + h / 4 + 6), (r, y + h / 4)]
+
+
+def builtin_layout(g: nx.DiGraph, previous: Layout | None = None) -> tuple[dict, dict]:
+    sizes = _sizes(g)
+    nodes = list(g)
+    index = {v: i for i, v in enumerate(nodes)}
+    edges = _edges(g)
+    proper = [(index[u], index[v]) for u, v in edges if u != v]
+    seed = None
+    if previous is not None:
+        seed = {index[v]: p[0] for v, p in previous.positions.items() if v in index}
+    res = layered(
+        len(nodes),
+        proper,
+        [sizes[v][0] for v in nodes],
+        [sizes[v][1] for v in nodes],
+        spacing=SPACING,
+        seed_x=seed or None,
+    )
+    positions = {v: (float(res.x[i]), float(res.y[i])) for i, v in enumerate(nodes)}
+    routes = {(nodes[a], nodes[b]): pts for (a, b), pts in res.routes.items()}
+    for u, v in edges:
+        if u == v:
+            routes[(u, v)] = _self_loop(positions[u], sizes[u])
+    return positions, routes
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _bbox(positions: dict, routes: dict, sizes: dict) -> tuple[float, float, float, float]:
+    xs, ys = [], []
+    for v, (x, y) in positions.items():
+        w, h = sizes[v]
+        xs += [x - w / 2, x + w / 2]
+        ys += [y - h / 2, y + h / 2]
+    for pts in routes.values():
+        xs += [p[0] for p in pts]
+        ys += [p[1] for p in pts]
+    if not xs:
+        return (0.0, 0.0, 0.0, 0.0)
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _shift(positions: dict, routes: dict, dx: float, dy: float) -> tuple[dict, dict]:
+    return (
+        {v: (x + dx, y + dy) for v, (x, y) in positions.items()},
+        {e: [(x + dx, y + dy) for x, y in pts] for e, pts in routes.items()},
+    )
+
+
+def _plan(g: nx.DiGraph, prefer: str | None, previous: Layout | None) -> list[tuple[str, str]]:
+    """The dot binaries to try, in order (maybe none)."""
+    if prefer == dot_binary.BUILTIN:
+        return []
+    found = dot_binary.working_candidates()
+    if prefer in (None, "auto"):
+        if previous is not None and previous.provider == dot_binary.BUILTIN:
+            return []
+        return found if g.number_of_nodes() <= DOT_MAX_NODES else []
+    if prefer == "dot":
+        return found
+    if prefer not in dot_binary.PROVIDERS:
+        raise ValueError(f"prefer must be None, 'dot', or one of {dot_binary.PROVIDERS}, not {prefer!r}")
+    return sorted(found, key=lambda c: c[1] != prefer)  # the preferred one first, the rest behind
+
+
+def layout(
+    g: nx.DiGraph,
+    *,
+    prefer: str | None = None,
+    previous: Layout | None = None,
+    timeout: float = DOT_TIMEOUT,
+) -> Layout:
+    """Lay out ``g``; see the module docstring for the choice of provider.
+
+    ``previous``: an earlier layout of (most of) the same graph. The built-in layout starts from
+    its order and positions, and the result is shifted so the nodes the two share stay put
+    (so ``bbox`` may then not start at 0, 0).
+    """
+    t0 = time.perf_counter()
+    sizes = _sizes(g)
+    notes: list[str] = []
+    result = None
+    for path, provider in _plan(g, prefer, previous):
+        try:
+            positions, routes, _ = dot_layout(g, path, timeout)
+            result = positions, routes, provider
+            break
+        except DotFailed as exc:
+            notes.append(f"{provider} ({path}): {exc}")
+    if result is None:
+        positions, routes = builtin_layout(g, previous)
+        result = positions, routes, dot_binary.BUILTIN
+    positions, routes, provider = result
+    x0, y0, _, _ = _bbox(positions, routes, sizes)
+    dx, dy = -x0, -y0
+    if previous is not None:
+        shared = [v for v in positions if v in previous.positions]
+        if shared:  # the median move of shared nodes, undone
+            dxs = sorted(previous.positions[v][0] - positions[v][0] for v in shared)
+            dys = sorted(previous.positions[v][1] - positions[v][1] for v in shared)
+            dx, dy = dxs[len(dxs) // 2], dys[len(dys) // 2]
+    positions, routes = _shift(positions, routes, dx, dy)
+    return Layout(
+        positions=positions,
+        edges=routes,
+        sizes=sizes,
+        bbox=_bbox(positions, routes, sizes),
+        provider=provider,
+        seconds=time.perf_counter() - t0,
+        notes=notes,
+    )

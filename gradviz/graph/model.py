@@ -1,0 +1,468 @@
+"""Tensors -> a networkx graph, in two views of the same computation.
+
+*tensors*: every tensor is a node (leaf, constant, intermediate, output) and every op a small node
+between its inputs and its output, the picture a learner has in mind when writing ``y = w*x + b``.
+
+*autograd*: PyTorch's backward graph as torchviz draws it: ``AddBackward0``, ``AccumulateGrad``,
+the leaves they feed and the outputs; the tensors a node saved for backward are a badge on it.
+
+Both views walk the engine's structure (``grad_fn``, ``next_functions``, ``inputs``), which stays
+walkable after ``backward()`` has freed the saved buffers.
+
+Node ids come from a :class:`NodeIds` registry: an object keeps its id for as long as it lives, so
+a graph rebuilt after one more op keeps every existing id (hold on to the registry to get this).
+A fresh registry numbers nodes inputs-first, so the same computation always gets the same ids.
+"""
+
+from __future__ import annotations
+
+import re
+import weakref
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from ..engine.function import AccumulateGrad, Node
+from ..engine.tensor import Tensor
+from .colors import GradStats, format_number, grad_stats
+
+TENSORS = "tensors"
+AUTOGRAD = "autograd"
+VIEWS = (TENSORS, AUTOGRAD)
+
+# Parameters the engine keeps for itself; they mean nothing to a reader.
+_HIDDEN_PARAMS = {"dtype", "kind"}
+# PyTorch's defaults: the reader did not write them, so the label does not show them.
+_DEFAULT_PARAMS = {"reduction": "mean", "ignore_index": -100, "keepdim": False, "alpha": 1}
+
+
+class NodeIds:
+    """Stable string ids for engine objects: the same live object always gets the same id."""
+
+    def __init__(self) -> None:
+        self._ids: dict[tuple[int, str], tuple[weakref.ref, str]] = {}
+        self._next: dict[str, int] = {}
+
+    def get(self, obj: object, prefix: str) -> str:
+        key = (id(obj), prefix)
+        entry = self._ids.get(key)
+        if entry is not None and entry[0]() is obj:
+            return entry[1]
+        n = self._next.get(prefix, 0)
+        self._next[prefix] = n + 1
+        sid = f"{prefix}{n}"
+
+        def forget(ref: weakref.ref, key: tuple[int, str] = key) -> None:
+            # id() values are reused after an object dies: drop the entry so a newcomer at the
+            # same address is not mistaken for it (only if the entry is still this object's).
+            if self._ids.get(key, (None,))[0] is ref:
+                del self._ids[key]
+
+        self._ids[key] = (weakref.ref(obj, forget), sid)
+        return sid
+
+
+# --- names ----------------------------------------------------------------------------------
+
+
+def names_from_namespace(*namespaces: Mapping[str, Any]) -> dict[int, str]:
+    """``{id(tensor): variable name}`` for the tensors bound to names in these namespaces.
+
+    Earlier namespaces win (pass locals before globals). Names starting with ``_`` are skipped:
+    they are IPython's output history (``_``, ``_3``) or private helpers, not the user's names.
+    """
+    out: dict[int, str] = {}
+    for ns in namespaces:
+        for name, value in ns.items():
+            if isinstance(value, Tensor) and not name.startswith("_") and id(value) not in out:
+                out[id(value)] = name
+    return out
+
+
+def _tensor_names(names: Mapping[str, Tensor] | Mapping[int, str] | None) -> dict[int, str]:
+    """Accept ``{name: tensor}`` (the natural way to write it) or ``{id(tensor): name}``."""
+    if not names:
+        return {}
+    out: dict[int, str] = {}
+    for k, v in names.items():
+        if isinstance(v, Tensor):
+            out.setdefault(id(v), str(k))
+        elif isinstance(k, int) and isinstance(v, str):
+            out.setdefault(k, v)
+        else:
+            raise TypeError(f"names must map str -> Tensor; got {type(k).__name__} -> {type(v).__name__}")
+    return out
+
+
+# --- text previews ----------------------------------------------------------------------------
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    s = format_number(float(v), 3)
+    # A float that happens to be whole still reads as a float (torch prints 4. for 4.0).
+    return s + ".0" if s.lstrip("-").isdigit() else s
+
+
+def preview(arr: np.ndarray | None, max_elements: int = 4) -> str:
+    """A value as a short line: ``3``, ``[1, 2, 3]``, ``[[1, 2], [3, 4]]``, or a range."""
+    if arr is None:
+        return ""
+    a = np.asarray(arr)
+    if a.size == 0:
+        return "[]"
+    if a.ndim == 0:
+        return _fmt(a.item())
+    if a.size <= max_elements:
+
+        def nest(x: np.ndarray) -> str:
+            return "[" + ", ".join(nest(s) if s.ndim else _fmt(s.item()) for s in x) + "]"
+
+        return nest(a)
+    if a.dtype.kind == "b":
+        return f"{int(a.sum())} of {a.size} True"
+    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
+    if finite.size == 0:
+        return "all non-finite"
+    lo, hi = finite.min(), finite.max()
+    if lo == hi and finite.size == a.size:
+        return f"all {_fmt(lo)}"
+    return f"{_fmt(lo)} .. {_fmt(hi)}"
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    """``[2, 3]`` as ``torch.Size`` prints it, ``scalar`` for 0-d."""
+    return "scalar" if len(shape) == 0 else "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def op_label(backward_name: str) -> str:
+    """``MulBackward0`` -> ``mul``, ``LogSoftmaxBackward0`` -> ``log_softmax``."""
+    base = re.sub(r"Backward\d*$", "", backward_name.rsplit("::", 1)[-1])
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", base).lower() or backward_name
+
+
+def params_text(params: Mapping[str, Any]) -> str:
+    parts = []
+    for k, v in params.items():
+        if k in _HIDDEN_PARAMS or v is None:
+            continue
+        if k in _DEFAULT_PARAMS and not isinstance(v, np.ndarray) and v == _DEFAULT_PARAMS[k]:
+            continue
+        if isinstance(v, np.ndarray):
+            v = preview(v) if v.size <= 4 else f"<{shape_text(v.shape)} {v.dtype}>"
+        elif isinstance(v, float):
+            v = format_number(v)
+        parts.append(f"{k}={v}")
+    return ", ".join(parts)
+
+
+# --- building ---------------------------------------------------------------------------------
+
+
+def _as_outputs(outputs: Any) -> tuple[list[Tensor], dict[int, str], bool]:
+    """Roots, names that came with them, and whether they were a name -> tensor mapping."""
+    if isinstance(outputs, Tensor):
+        return [outputs], {}, False
+    if isinstance(outputs, Mapping):
+        roots = list(outputs.values())
+        bad = [k for k, v in outputs.items() if not isinstance(v, Tensor)]
+        if bad:
+            raise TypeError(f"not a tensor: {', '.join(map(str, bad))}")
+        return roots, _tensor_names(outputs), True
+    roots = list(outputs)
+    for t in roots:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected tensors, got {type(t).__name__}")
+    return roots, {}, False
+
+
+def _tensor_key(t: Tensor) -> object:
+    """The object a tensor node is keyed by: its producing node if it has one, else itself.
+
+    Keying non-leaves by ``grad_fn`` keeps in-place ops honest: after ``y += 1`` the same Python
+    object stands for two versions of ``y``, produced by two different nodes.
+    """
+    return t.grad_fn if t.grad_fn is not None else t
+
+
+def _input_key(node: Node, i: int) -> object:
+    fn = node.next_functions[i][0]
+    if fn is None or isinstance(fn, AccumulateGrad):
+        return node.inputs[i]
+    return fn
+
+
+def _topo_nodes(roots: Iterable[Node]) -> list[Node]:
+    """Backward nodes reachable from ``roots``, inputs first (iterative: graphs can be deep)."""
+    order: list[Node] = []
+    seen: set[int] = set()
+    for root in roots:
+        if root is None or id(root) in seen:
+            continue
+        stack: list[tuple[Node, bool]] = [(root, False)]
+        while stack:
+            n, done = stack.pop()
+            if done:
+                order.append(n)
+                continue
+            if id(n) in seen:
+                continue
+            seen.add(id(n))
+            stack.append((n, True))
+            for fn, _ in reversed(n.next_functions):
+                if fn is not None and id(fn) not in seen:
+                    stack.append((fn, False))
+    return order
+
+
+def build_graph(
+    outputs: Tensor | Iterable[Tensor] | Mapping[str, Tensor],
+    *,
+    view: str = TENSORS,
+    names: Mapping[str, Tensor] | Mapping[int, str] | None = None,
+    ids: NodeIds | None = None,
+) -> nx.DiGraph:
+    """The graph of the computation that produced ``outputs``.
+
+    ``outputs``: a tensor, several tensors, or a ``{name: tensor}`` mapping (a session's named
+    tensors: each is drawn, those no other tensor was computed from are the outputs).
+    ``names``: ``{name: tensor}`` labels for any tensor in the graph.
+    ``ids``: a registry kept between calls so that node ids stay the same as the graph grows.
+    """
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; choose 'tensors' or 'autograd'")
+    roots, root_names, is_session = _as_outputs(outputs)
+    name_of = {**_tensor_names(names), **root_names}
+    ids = ids if ids is not None else NodeIds()
+    g = nx.DiGraph(view=view)
+    builder = _TensorsBuilder if view == TENSORS else _AutogradBuilder
+    builder(g, roots, name_of, ids, is_session).build()
+    return g
+
+
+class _Builder:
+    def __init__(
+        self, g: nx.DiGraph, roots: list[Tensor], name_of: dict[int, str], ids: NodeIds, is_session: bool
+    ):
+        self.g = g
+        self.roots = roots
+        self.name_of = name_of
+        self.ids = ids
+        self.is_session = is_session
+        self.nodes = _topo_nodes(t.grad_fn for t in roots)
+        # key object -> the live tensor that currently stands for it (for names and values)
+        self.tensor_of: dict[int, Tensor] = {}
+        for t in roots:
+            self.tensor_of[id(_tensor_key(t))] = t
+        for n in self.nodes:
+            out = n.output()
+            if out is not None and out.grad_fn is n:
+                self.tensor_of[id(n)] = out
+        for n in self.nodes:
+            for i, t in enumerate(n.inputs):
+                key = _input_key(n, i)
+                if key is t:
+                    self.tensor_of.setdefault(id(key), t)
+
+    def tensor_id(self, key: object) -> str:
+        return self.ids.get(key, "t")
+
+    def op_id(self, node: Node) -> str:
+        return self.ids.get(node, "op")
+
+    def output_kinds(self) -> dict[int, bool]:
+        """key id -> True for the roots that count as outputs."""
+        if not self.is_session:
+            return {id(_tensor_key(t)): True for t in self.roots}
+        consumed = {id(_input_key(n, i)) for n in self.nodes for i in range(len(n.inputs))}
+        return {id(_tensor_key(t)): True for t in self.roots if id(_tensor_key(t)) not in consumed}
+
+    def tensor_attrs(self, key: object, tensor: Tensor | None, is_output: bool) -> dict[str, Any]:
+        """Everything a tensor node shows; ``tensor`` is None when only the node's record remains."""
+        if isinstance(key, Tensor):
+            tensor = key  # a leaf is its own key
+        if tensor is not None and (tensor is key or tensor.grad_fn is key):
+            data = tensor._data
+            shape, dtype = tuple(data.shape), data.dtype
+            requires_grad, is_leaf = tensor.requires_grad, tensor.is_leaf
+            grad = tensor._grad._data if tensor._grad is not None else None
+            stats = grad_stats(grad, requires_grad)
+            value = preview(data)
+            name = self.name_of.get(id(tensor), "")
+            # A leaf that an in-place op has since given a history: this node is its old self.
+            stale = tensor is key and tensor.grad_fn is not None
+            if stale:
+                requires_grad, is_leaf, grad, name = False, True, None, ""
+                stats, value = grad_stats(None, False), "(changed in place since)"
+        else:
+            # A version overwritten in place (or gone): the node still knows shape and dtype.
+            shape, dtype = tuple(key.output_meta[0]), key.output_meta[1]
+            requires_grad, is_leaf, grad, value, name, stale = True, False, None, "", "", True
+            stats = grad_stats(None, True)
+            tensor = None
+        if is_output:
+            kind = "output" if not is_leaf else ("leaf" if requires_grad else "constant")
+        elif is_leaf:
+            kind = "leaf" if requires_grad else "constant"
+        else:
+            kind = "intermediate"
+        # A wrapped Python number (the 2 in y * 2) has no name: its value is its name.
+        label = value if not name and kind == "constant" and len(shape) == 0 and value else name
+        return {
+            "type": "tensor",
+            "kind": kind,
+            "is_output": is_output,
+            "name": name,
+            "label": label,
+            "shape": shape,
+            "dtype": np.dtype(dtype).name,
+            "requires_grad": bool(requires_grad),
+            "is_leaf": bool(is_leaf),
+            "retains_grad": bool(tensor is not None and tensor.retains_grad),
+            "stale": stale,
+            "value": value,
+            "grad": "None" if grad is None else preview(grad),
+            "grad_stats": stats,
+            "tensor": tensor,
+        }
+
+
+class _TensorsBuilder(_Builder):
+    def build(self) -> None:
+        g = self.g
+        outputs = self.output_kinds()
+
+        def add_tensor(key: object) -> str:
+            nid = self.tensor_id(key)
+            if nid not in g:
+                tensor = self.tensor_of.get(id(key))
+                g.add_node(nid, **self.tensor_attrs(key, tensor, outputs.get(id(key), False)))
+            return nid
+
+        for n in self.nodes:
+            if isinstance(n, AccumulateGrad):
+                continue
+            # Inputs first, so that numbering in a fresh registry runs in computation order.
+            in_ids = [add_tensor(_input_key(n, i)) for i in range(len(n.inputs))]
+            oid = self.op_id(n)
+            g.add_node(oid, **_op_attrs(n))
+            for i, tid in enumerate(in_ids):
+                shape = g.nodes[tid]["shape"]
+                if g.has_edge(tid, oid):  # x * x: one edge, both argument positions
+                    g.edges[tid, oid]["args"] += (i,)
+                else:
+                    g.add_edge(tid, oid, kind="data", args=(i,), shape=shape)
+            out = add_tensor(n)
+            g.add_edge(oid, out, kind="data", args=(0,), shape=tuple(n.output_meta[0]))
+        for t in self.roots:
+            add_tensor(_tensor_key(t))
+        self._link_detached()
+        g.graph["outputs"] = [
+            self.tensor_id(_tensor_key(t)) for t in self.roots if outputs.get(id(_tensor_key(t)))
+        ]
+
+    def _link_detached(self) -> None:
+        """``d = y.detach()`` shares y's array: draw a dashed link so the branch reads as cut."""
+        by_array: dict[int, str] = {}
+        g = self.g
+        for nid, a in g.nodes(data=True):
+            t = a.get("tensor")
+            if t is not None and t.requires_grad:
+                by_array[id(t._data)] = nid
+        for nid, a in list(g.nodes(data=True)):
+            t = a.get("tensor")
+            if t is not None and not t.requires_grad and id(t._data) in by_array:
+                src = by_array[id(t._data)]
+                if not g.has_edge(src, nid):
+                    g.add_edge(src, nid, kind="detach", args=(), shape=a["shape"])
+
+
+class _AutogradBuilder(_Builder):
+    def build(self) -> None:
+        g = self.g
+        outputs = self.output_kinds()
+        for n in self.nodes:
+            nid = self.ids.get(n, "acc") if isinstance(n, AccumulateGrad) else self.op_id(n)
+            if isinstance(n, AccumulateGrad):
+                leaf = n.variable
+                tid = self.tensor_id(leaf)
+                if tid not in g:
+                    g.add_node(tid, **self.tensor_attrs(leaf, leaf, outputs.get(id(leaf), False)))
+                g.add_node(
+                    nid,
+                    type="accumulate",
+                    name="AccumulateGrad",
+                    label="AccumulateGrad",
+                    saved=[],
+                    saved_freed=False,
+                )
+                g.add_edge(tid, nid, kind="data", args=(0,), shape=tuple(leaf.shape))
+                continue
+            out = self.tensor_of.get(id(n))
+            tname = self.name_of.get(id(out), "") if out is not None else ""
+            g.add_node(nid, **{**_op_attrs(n), "type": "backward", "label": n.name(), "tensor_name": tname})
+            for i, (fn, _) in enumerate(n.next_functions):
+                if fn is None:
+                    continue  # an input that needs no gradient: PyTorch's graph has no edge
+                src = self.ids.get(fn, "acc") if isinstance(fn, AccumulateGrad) else self.op_id(fn)
+                shape = tuple(n.inputs[i].shape) if i < len(n.inputs) else tuple(fn.output_meta[0])
+                if g.has_edge(src, nid):
+                    g.edges[src, nid]["args"] += (i,)
+                else:
+                    g.add_edge(src, nid, kind="data", args=(i,), shape=shape)
+        for t in self.roots:
+            key = _tensor_key(t)
+            if isinstance(key, Tensor) and not t.requires_grad:
+                # A root with no history and no gradient: torchviz draws it alone; so do we.
+                g.add_node(self.tensor_id(t), **self.tensor_attrs(t, t, outputs.get(id(key), False)))
+                continue
+            if t.grad_fn is not None and outputs.get(id(key)):
+                tid = self.tensor_id(key)
+                g.add_node(tid, **self.tensor_attrs(key, t, True))
+                g.add_edge(self.op_id(t.grad_fn), tid, kind="data", args=(0,), shape=tuple(t.shape))
+            elif t.grad_fn is None:
+                tid = self.tensor_id(t)
+                if tid not in g:
+                    g.add_node(tid, **self.tensor_attrs(t, t, outputs.get(id(key), False)))
+        g.graph["outputs"] = [
+            self.tensor_id(_tensor_key(t)) for t in self.roots if outputs.get(id(_tensor_key(t)))
+        ]
+
+
+# What each node saved, noted whenever a graph is built before backward() frees it: the engine
+# forgets the shapes with the buffers, and a badge saying "saved: [2, 3] (freed)" teaches more
+# than no badge. Weak keys: the note goes when the node does.
+_SAVED_SEEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _saved_shapes(n: Node) -> list[tuple[int, ...]]:
+    shapes = [tuple(s) for s in n.saved_tensor_shapes()]
+    if shapes:
+        _SAVED_SEEN[n] = shapes
+        return shapes
+    return _SAVED_SEEN.get(n, []) if n.saved_buffers_freed else []
+
+
+def _op_attrs(n: Node) -> dict[str, Any]:
+    name = n.name()
+    ptext = params_text(n.params)
+    return {
+        "type": "op",
+        "name": name,
+        "op": op_label(name),
+        "label": op_label(name) + (f"({ptext})" if ptext else ""),
+        "params": ptext,
+        "saved": _saved_shapes(n),
+        "saved_freed": bool(n.saved_buffers_freed),
+        "shape": tuple(n.output_meta[0]),
+    }
+
+
+def tensor_grad_stats(g: nx.DiGraph) -> dict[str, GradStats]:
+    """node id -> gradient statistics, for the nodes that stand for tensors."""
+    return {nid: a["grad_stats"] for nid, a in g.nodes(data=True) if a.get("type") == "tensor"}

@@ -1,0 +1,84 @@
+"""``gradviz render INPUT -o OUT``: draw a graph to a file, no window involved.
+
+INPUT is a small Python script that builds tensors with gradviz. It runs in a fresh namespace;
+every tensor it leaves bound to a name is drawn under that name, and the tensors no other named
+tensor was computed from are the outputs. (A session file will be accepted here too once
+sessions exist; the command line dispatches on the suffix.)
+
+Errors are reported as one line naming the file and the problem, by raising :class:`RenderError`.
+"""
+
+from __future__ import annotations
+
+import runpy
+import traceback
+from pathlib import Path
+from typing import Any
+
+from ..engine.tensor import Tensor
+from .export import FORMATS, export
+
+
+class RenderError(Exception):
+    """A problem with the input or the output, worded for a one-line message."""
+
+
+def _where(exc: BaseException, script: Path) -> str:
+    """``line N`` of the deepest frame inside the script, if the error passed through it."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve() == script.resolve():
+            line = frame.lineno
+    return f"line {line}: " if line else ""
+
+
+def load_script(path: str | Path) -> dict[str, Tensor]:
+    """Run a Python script and return the tensors it left in its namespace, by name."""
+    script = Path(path)
+    if not script.exists():
+        raise RenderError(f"{script}: no such file")
+    if not script.is_file():
+        raise RenderError(f"{script}: not a file")
+    if script.suffix == ".gradviz":
+        raise RenderError(f"{script}: session files cannot be rendered yet; pass a Python script")
+    if script.suffix != ".py":
+        raise RenderError(
+            f"{script}: unknown input type {script.suffix or '(no suffix)'!r}; expected a .py script"
+        )
+    try:
+        namespace: dict[str, Any] = runpy.run_path(str(script), run_name="__main__")
+    except SyntaxError as exc:
+        raise RenderError(f"{script}: line {exc.lineno}: SyntaxError: {exc.msg}") from None
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            raise RenderError(f"{script}: the script exited before it finished") from None
+        raise RenderError(f"{script}: the script exited with status {exc.code}") from None
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        raise RenderError(
+            f"{script}: {_where(exc, script)}{type(exc).__name__}: {msg}".rstrip(": ")
+        ) from None
+    tensors = {k: v for k, v in namespace.items() if isinstance(v, Tensor) and not k.startswith("_")}
+    if not tensors:
+        raise RenderError(
+            f"{script}: the script leaves no tensors in its namespace, so there is nothing to draw"
+        )
+    return tensors
+
+
+def render(input_path: str | Path, output_path: str | Path, **options: Any) -> Path:
+    """Load ``input_path`` and export its graph to ``output_path`` (format from the suffix)."""
+    out = Path(output_path)
+    fmt = out.suffix.lstrip(".").lower()
+    if fmt not in FORMATS:
+        raise RenderError(
+            f"{out}: unknown output format {out.suffix or '(no suffix)'!r}; use .{', .'.join(FORMATS)}"
+        )
+    if not out.parent.exists():
+        raise RenderError(f"{out}: folder {out.parent} does not exist")
+    tensors = load_script(input_path)
+    view = options.pop("view", "tensors")
+    try:
+        return export(tensors, out, view=view, **options)
+    except OSError as exc:
+        raise RenderError(f"{out}: cannot write: {exc.strerror or exc}") from None

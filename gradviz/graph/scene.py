@@ -1,0 +1,404 @@
+"""A laid-out picture of the graph as plain shapes, which the SVG, PNG and PDF writers draw.
+
+Sizing, layout, edge clipping, arrowheads, badges, element cells and the legend are decided here
+once, so the three formats show the same picture (and the desktop canvas can read it too).
+Coordinates are points (1/72 inch), y growing downward.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from .colors import ColorScale, Legend, Paint
+from .fonts import text_width
+from .style import BADGE_FILL, BADGE_TEXT, Look, fit_scale, legend_states, looks
+
+# --- primitives -------------------------------------------------------------------------------
+
+
+@dataclass
+class Rect:
+    x: float  # top-left corner
+    y: float
+    w: float
+    h: float
+    fill: str | None
+    stroke: str | None = None
+    stroke_width: float = 1.0
+    radius: float = 0.0
+    dashed: bool = False
+    hatch: str | None = None  # colour of diagonal hatching drawn inside
+
+
+@dataclass
+class Text:
+    x: float
+    y: float  # baseline
+    text: str
+    size: float
+    color: str = "#000000"
+    bold: bool = False
+    anchor: str = "middle"  # "start", "middle" or "end"
+
+
+@dataclass
+class Path:
+    points: list[tuple[float, float]]
+    stroke: str = "#000000"
+    width: float = 1.0
+    dashed: bool = False
+    curve: bool = False  # True: cubic Bezier control points p0 c1 c2 p1 c1 c2 p2 ...
+
+
+@dataclass
+class Polygon:
+    points: list[tuple[float, float]]
+    fill: str
+
+
+Item = Rect | Text | Path | Polygon
+
+
+@dataclass
+class Scene:
+    width: float
+    height: float
+    items: list[Item] = field(default_factory=list)
+    background: str = "#ffffff"
+    title: str = ""
+    provider: str = ""  # which layout provider placed the nodes
+    boxes: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)  # node -> x, y, w, h
+
+
+# --- sizes ------------------------------------------------------------------------------------
+
+PAD_X, PAD_Y = 9.0, 6.0
+LINE_GAP = 1.3  # line height as a multiple of the font size
+CELL, CELL_GAP = 10.0, 1.0
+BADGE_SIZE = 8.5
+MARGIN = 16.0
+EDGE_COLOR = "#4d4d4d"
+ARROW = 7.0
+
+
+def _lines_height(look: Look) -> float:
+    return sum(line.size * LINE_GAP for line in look.lines)
+
+
+def node_size(look: Look) -> tuple[float, float]:
+    """Width and height in points that fit the look's text, cells and badge."""
+    w = max((text_width(line.text, line.size, line.bold) for line in look.lines), default=0.0)
+    h = _lines_height(look)
+    if look.cells:
+        w = max(w, max(len(r) for r in look.cells) * (CELL + CELL_GAP))
+        h += len(look.cells) * (CELL + CELL_GAP) + 3
+    if look.badge:
+        w = max(w, text_width(look.badge, BADGE_SIZE) + 8)
+        h += BADGE_SIZE * 1.6 + 3
+    if look.shape == "op":
+        return max(w + 2 * 10, 34.0), 20.0
+    return max(w + 2 * PAD_X, 44.0), h + 2 * PAD_Y
+
+
+# --- drawing a node ---------------------------------------------------------------------------
+
+
+def _hatch_lines(x: float, y: float, w: float, h: float, color: str, inset: float) -> list[Item]:
+    """Diagonal hatching clipped to the box (drawn as segments: every format can draw those)."""
+    out: list[Item] = []
+    x0, y0, x1, y1 = x + inset, y + inset, x + w - inset, y + h - inset
+    step = 7.0
+    c = x0 - (y1 - y0)
+    while c < x1:
+        # the line x - y = c - y0 ... walk points along 45 degrees, clipped to the inner box
+        ax, ay = c, y1
+        bx, by = c + (y1 - y0), y0
+        if ax < x0:
+            ay -= x0 - ax
+            ax = x0
+        if bx > x1:
+            by += bx - x1
+            bx = x1
+        if ax < bx:
+            out.append(Path([(ax, ay), (bx, by)], color, 1.0))
+        c += step
+    return out
+
+
+def _node_items(look: Look, cx: float, cy: float, w: float, h: float) -> list[Item]:
+    x, y = cx - w / 2, cy - h / 2
+    p: Paint = look.paint
+    radius = h / 2 if look.shape == "op" else (7.0 if look.shape == "tensor" else 3.0)
+    items: list[Item] = [Rect(x, y, w, h, p.fill, None, 0, radius)]
+    if p.hatch:
+        items += _hatch_lines(x, y, w, h, p.hatch, min(radius, 4.0))
+    items.append(Rect(x, y, w, h, None, p.border, p.border_width, radius, p.dashed))
+    if look.shape == "op":
+        line = look.lines[0]
+        items.append(Text(cx, cy + line.size * 0.35, line.text, line.size, p.text, line.bold))
+        return items
+    ty = y + PAD_Y
+    for line in look.lines:
+        ty += line.size * LINE_GAP
+        items.append(Text(cx, ty - line.size * 0.3, line.text, line.size, p.text, line.bold))
+    if look.cells:
+        ty += 3
+        for row in look.cells:
+            rx = cx - len(row) * (CELL + CELL_GAP) / 2 + CELL_GAP / 2
+            for color in row:
+                items.append(Rect(rx, ty, CELL, CELL, color, "#7f7f7f", 0.5, 1.5))
+                rx += CELL + CELL_GAP
+            ty += CELL + CELL_GAP
+    if look.badge:
+        bw = text_width(look.badge, BADGE_SIZE) + 8
+        bh = BADGE_SIZE * 1.6
+        by = y + h - PAD_Y - bh + 2
+        items.append(Rect(cx - bw / 2, by, bw, bh, BADGE_FILL, "#b07020", 0.75, bh / 2))
+        items.append(Text(cx, by + bh / 2 + BADGE_SIZE * 0.35, look.badge, BADGE_SIZE, BADGE_TEXT))
+    return items
+
+
+# --- edges ------------------------------------------------------------------------------------
+
+
+def _inside(pt: tuple[float, float], box: tuple[float, float, float, float], slack: float = 0.5) -> bool:
+    x, y, w, h = box
+    return x - slack <= pt[0] <= x + w + slack and y - slack <= pt[1] <= y + h + slack
+
+
+def _ray_to_box(
+    p: tuple[float, float], d: tuple[float, float], box: tuple[float, float, float, float]
+) -> float | None:
+    """Distance along unit ``d`` from ``p`` to the box border, if the ray meets it."""
+    x, y, w, h = box
+    best = None
+    for axis, lo, hi in ((0, x, x + w), (1, y, y + h)):
+        if abs(d[axis]) < 1e-9:
+            continue
+        for edge in (lo, hi):
+            t = (edge - p[axis]) / d[axis]
+            if t < -1e-6:
+                continue
+            q = (p[0] + d[0] * t, p[1] + d[1] * t)
+            if _inside(q, box, 0.6):
+                best = t if best is None else min(best, t)
+    return best
+
+
+def _unit(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float] | None:
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    n = math.hypot(dx, dy)
+    return None if n < 1e-6 else (dx / n, dy / n)
+
+
+def _clip_polyline(
+    pts: list[tuple[float, float]], box: tuple[float, float, float, float]
+) -> list[tuple[float, float]]:
+    """Cut the end of a polyline where it first enters ``box``."""
+    for i in range(1, len(pts)):
+        if _inside(pts[i], box, -0.5):
+            d = _unit(pts[i - 1], pts[i])
+            if d is None:
+                return pts[:i]
+            t = _ray_to_box(pts[i - 1], d, box)
+            if t is None:
+                return pts[:i]
+            return [*pts[:i], (pts[i - 1][0] + d[0] * t, pts[i - 1][1] + d[1] * t)]
+    return pts
+
+
+def _edge_items(
+    pts: list[tuple[float, float]],
+    src: tuple[float, float, float, float],
+    dst: tuple[float, float, float, float],
+    dashed: bool,
+) -> list[Item]:
+    curve = len(pts) >= 4 and len(pts) % 3 == 1
+    if not curve:
+        pts = list(reversed(_clip_polyline(list(reversed(pts)), src)))
+        pts = _clip_polyline(pts, dst)
+    # A route that stops short of its source (dot leaves a small gap) is joined to the border.
+    d0 = _unit(pts[1], pts[0]) if len(pts) > 1 else None
+    if d0 is not None and not _inside(pts[0], src, 0.5):
+        t = _ray_to_box(pts[0], d0, src)
+        if t is not None and t <= 12:
+            start = (pts[0][0] + d0[0] * t, pts[0][1] + d0[1] * t)
+            pts = [start, *pts] if not curve else [start, start, pts[0], *pts]
+    # The arrowhead points along the last segment and touches the target's border.
+    d = None
+    for i in range(len(pts) - 1, 0, -1):
+        d = _unit(pts[i - 1], pts[i])
+        if d:
+            break
+    if d is None:
+        return []
+    end = pts[-1]
+    t = _ray_to_box(end, d, dst)
+    tip = (end[0] + d[0] * t, end[1] + d[1] * t) if t is not None and t <= 2 * ARROW + 12 else end
+    base = (tip[0] - d[0] * ARROW, tip[1] - d[1] * ARROW)
+    # The line stops at the arrowhead's base, so its end does not poke through the tip.
+    if math.hypot(end[0] - tip[0], end[1] - tip[1]) < ARROW:
+        pts = [*pts[:-1], base]
+    nx_, ny_ = -d[1], d[0]
+    head = [
+        tip,
+        (base[0] + nx_ * ARROW * 0.45, base[1] + ny_ * ARROW * 0.45),
+        (base[0] - nx_ * ARROW * 0.45, base[1] - ny_ * ARROW * 0.45),
+    ]
+    color = "#8a8a8a" if dashed else EDGE_COLOR
+    return [Path(pts, color, 1.1, dashed, curve), Polygon(head, color)]
+
+
+def _midpoint(pts: list[tuple[float, float]]) -> tuple[float, float]:
+    lengths = [math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(pts)]
+    half = sum(lengths) / 2
+    for (a, b), seg in zip(itertools.pairwise(pts), lengths):
+        if half <= seg and seg > 0:
+            f = half / seg
+            return a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f
+        half -= seg
+    return pts[len(pts) // 2]
+
+
+# --- legend -----------------------------------------------------------------------------------
+
+
+def legend_width(legend: Legend) -> float:
+    texts = [text_width(legend.title, 10.5, True)] + [text_width(t, 8.5) + 32 for t, _ in legend.swatches]
+    return max(170.0, *texts) + 20
+
+
+def legend_items(legend: Legend, x: float, y: float) -> tuple[list[Item], float, float]:
+    """The legend's shapes with its top-left corner at (x, y), its width and its height."""
+    items: list[Item] = []
+    width = legend_width(legend)
+    bar_w, bar_h = width - 20, 12.0
+    ty = y + 10
+    items.append(Text(x + 10, ty + 10, legend.title, 10.5, "#000000", True, "start"))
+    ty += 18
+    n = len(legend.stops) - 1
+    for i in range(n):
+        t0, c = legend.stops[i]
+        t1 = legend.stops[i + 1][0]
+        # Overlap each slice by half a point so that no seams show in raster output.
+        items.append(Rect(x + 10 + t0 * bar_w, ty, (t1 - t0) * bar_w + 0.5, bar_h, c))
+    items.append(Rect(x + 10, ty, bar_w, bar_h, None, "#5a5a5a", 0.75))
+    for t, label in legend.ticks:
+        tx = x + 10 + t * bar_w
+        items.append(Path([(tx, ty + bar_h), (tx, ty + bar_h + 3)], "#5a5a5a", 0.75))
+        anchor = "start" if t < 0.05 else ("end" if t > 0.95 else "middle")
+        items.append(Text(tx, ty + bar_h + 12, label, 8.5, "#000000", False, anchor))
+    ty += bar_h + 20
+    for label, paint in legend.swatches:
+        sw, sh = 26.0, 14.0
+        items.append(Rect(x + 10, ty, sw, sh, paint.fill, None, 0, 3))
+        if paint.hatch:
+            items += _hatch_lines(x + 10, ty, sw, sh, paint.hatch, 2.0)
+        items.append(
+            Rect(x + 10, ty, sw, sh, None, paint.border, min(paint.border_width, 2.5), 3, paint.dashed)
+        )
+        items.append(Text(x + 10 + sw + 6, ty + sh - 3.5, label, 8.5, "#000000", False, "start"))
+        ty += sh + 6
+    h = ty - y + 4
+    frame = Rect(x, y, width, h, "#ffffff", "#bdbdbd", 0.75, 4)
+    return [frame, *items], width, h
+
+
+# --- the whole picture ------------------------------------------------------------------------
+
+
+def _default_layout(g: nx.DiGraph) -> Any:
+    from .layout import layout  # the layout module picks dot or the built-in layered layout
+
+    return layout(g)
+
+
+def build_scene(
+    g: nx.DiGraph,
+    *,
+    stat: str = "norm",
+    cmap: object = None,
+    scale: str | ColorScale = "linear",
+    edge_labels: bool = False,
+    elements: bool = True,
+    legend: bool = True,
+    title: str = "",
+    layout: Callable[[nx.DiGraph], Any] | None = None,
+) -> Scene:
+    """Lay out ``g`` (a model graph) and turn it into shapes."""
+    cs = scale if isinstance(scale, ColorScale) else fit_scale(g, stat, cmap, scale)
+    node_looks = looks(g, cs, elements)
+    sized = nx.DiGraph()
+    sized.graph.update(g.graph)
+    for n in g.nodes:
+        w, h = node_size(node_looks[n])
+        sized.add_node(n, width=w, height=h, type=g.nodes[n].get("type"), label=g.nodes[n].get("label", ""))
+    sized.add_edges_from(g.edges(data=True))
+    lay = (layout or _default_layout)(sized)
+
+    # Bounding box of what was laid out (not trusting an origin): nodes and edge points.
+    xs, ys = [], []
+    for n, (px, py) in lay.positions.items():
+        w, h = sized.nodes[n]["width"], sized.nodes[n]["height"]
+        xs += [px - w / 2, px + w / 2]
+        ys += [py - h / 2, py + h / 2]
+    for pts in lay.edges.values():
+        xs += [p[0] for p in pts]
+        ys += [p[1] for p in pts]
+    minx, miny = (min(xs), min(ys)) if xs else (0.0, 0.0)
+    gw, gh = ((max(xs) - minx), (max(ys) - miny)) if xs else (0.0, 0.0)
+    ox, oy = MARGIN - minx, MARGIN + (22 if title else 0) - miny
+
+    boxes = {}
+    for n, (px, py) in lay.positions.items():
+        w, h = sized.nodes[n]["width"], sized.nodes[n]["height"]
+        boxes[n] = (px + ox - w / 2, py + oy - h / 2, w, h)
+
+    items: list[Item] = []
+    if title:
+        items.append(Text(MARGIN, MARGIN + 12, title, 12, "#000000", True, "start"))
+    labels: list[Item] = []
+    for u, v, a in g.edges(data=True):
+        if u not in boxes or v not in boxes:
+            continue
+        pts = lay.edges.get((u, v))
+        if pts:
+            pts = [(p[0] + ox, p[1] + oy) for p in pts]
+        else:
+            su, sv = boxes[u], boxes[v]
+            pts = [(su[0] + su[2] / 2, su[1] + su[3] / 2), (sv[0] + sv[2] / 2, sv[1] + sv[3] / 2)]
+        items += _edge_items(pts, boxes[u], boxes[v], a.get("kind") == "detach")
+        text = (
+            "detach()" if a.get("kind") == "detach" else (_shape_label(a.get("shape")) if edge_labels else "")
+        )
+        if text:
+            mx, my = _midpoint(pts)
+            labels.append(Text(mx + 5, my + 3, text, 8, "#333333", False, "start"))
+    for n, box in boxes.items():
+        x, y, w, h = box
+        items += _node_items(node_looks[n], x + w / 2, y + h / 2, w, h)
+    items += labels
+
+    width = gw + 2 * MARGIN
+    height = gh + 2 * MARGIN + (22 if title else 0)
+    if legend:
+        lx = width - MARGIN + 24
+        leg, lw, lh = legend_items(cs.legend(legend_states(g)), lx, MARGIN + (22 if title else 0))
+        items += leg
+        width = lx + lw + MARGIN
+        height = max(height, lh + 2 * MARGIN + (22 if title else 0))
+    return Scene(width, height, items, title=title, provider=getattr(lay, "provider", ""), boxes=boxes)
+
+
+def _shape_label(shape: Any) -> str:
+    if shape is None:
+        return ""
+    from .model import shape_text
+
+    return shape_text(tuple(shape))

@@ -1,0 +1,164 @@
+"""What each node says and how it is painted: one description shared by every renderer.
+
+The DOT output of ``draw()``, the SVG/PNG/PDF exports and the desktop canvas all read a node's
+:class:`Look`, so a tensor reads the same everywhere: its name, its kind and shape, its value,
+its gradient, and a fill that shows the gradient statistic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from .colors import (
+    FINITE,
+    NEUTRAL_PAINT,
+    NO_GRAD,
+    NONFINITE,
+    PENDING,
+    STATS,
+    ZERO,
+    ColorScale,
+    GradStats,
+    Paint,
+    format_number,
+)
+from .model import shape_text
+
+BADGE_FILL = "#ffd9a0"  # torchviz draws saved tensors orange; a light orange keeps text black
+BADGE_TEXT = "#000000"
+OUTPUT_BORDER = 2.5  # outputs get a heavier outline: the fill is reserved for the gradient
+
+
+@dataclass
+class Line:
+    text: str
+    size: float = 10.0
+    bold: bool = False
+
+
+@dataclass
+class Look:
+    shape: str  # "tensor", "op" (a small pill between tensors) or "backward"
+    paint: Paint
+    lines: list[Line]
+    cells: list[list[str]] | None = None  # per-element gradient colours, row by row
+    badge: str | None = None  # saved tensors of a backward node
+    tooltip: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def fit_scale(g: nx.DiGraph, stat: str = "norm", cmap: object = None, scale: str = "linear") -> ColorScale:
+    """A colour scale whose range covers every gradient drawn in ``g`` (node stats and cells)."""
+    probe = ColorScale(stat, cmap, scale)
+    values: list[float] = []
+    for _, a in g.nodes(data=True):
+        s: GradStats | None = a.get("grad_stats")
+        if s is None or s.state not in (ZERO, FINITE):
+            continue
+        values.append(s.value(stat))
+        if s.elements:
+            values += [probe.element_value(e) for e in s.elements]
+    return ColorScale.fit(values, stat, cmap, scale)
+
+
+def _grad_line(s: GradStats, a: dict[str, Any], stat: str) -> str:
+    if s.state == NO_GRAD:
+        return "no grad"
+    if s.state == PENDING:
+        return "grad: None" if a.get("is_leaf") else "grad not retained"
+    if s.state == NONFINITE:
+        parts = ([f"NaN x{s.nan}"] if s.nan else []) + ([f"Inf x{s.inf}"] if s.inf else [])
+        return "grad has " + ", ".join(parts)
+    if s.state == ZERO:
+        return "grad = 0"
+    if s.numel == 1:
+        return f"grad = {a['grad']}"
+    if s.numel <= 3:
+        return f"grad = {a['grad']}"
+    return f"grad {STATS[stat]} = {format_number(s.value(stat))}"
+
+
+def _kind_line(a: dict[str, Any]) -> str:
+    kind = {"leaf": "leaf", "constant": "constant", "output": "output", "intermediate": ""}[a["kind"]]
+    parts = [kind] if kind else []
+    parts.append(shape_text(a["shape"]))
+    parts.append(a["dtype"])
+    return " ".join(parts)  # plain ASCII: every renderer and every font has these metrics
+
+
+def _cells(s: GradStats, shape: tuple[int, ...], scale: ColorScale) -> list[list[str]] | None:
+    if not s.elements or s.state not in (ZERO, FINITE, NONFINITE):
+        return None
+    colors = [
+        scale.color(scale.element_value(e))
+        if e == e and abs(e) != float("inf")
+        else scale.nonfinite_paint.fill
+        for e in s.elements
+    ]
+    cols = shape[-1] if len(shape) >= 2 else len(colors)
+    if cols > 8:  # a long vector wraps; a matrix keeps its rows
+        cols = 8
+    return [colors[i : i + cols] for i in range(0, len(colors), cols)]
+
+
+def tensor_look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> Look:
+    s: GradStats = a["grad_stats"]
+    paint = scale.paint(s)
+    if a.get("is_output") and not paint.dashed:
+        paint = Paint(
+            paint.fill,
+            paint.text,
+            "#000000",
+            max(paint.border_width, OUTPUT_BORDER),
+            paint.dashed,
+            paint.hatch,
+            paint.note,
+        )
+    lines = []
+    if a["label"]:
+        lines.append(Line(a["label"], 13, True))
+    lines.append(Line(_kind_line(a), 9))
+    if a["value"]:
+        lines.append(Line(f"= {a['value']}", 10))
+    elif a.get("stale"):
+        lines.append(Line("(overwritten in place)", 9))
+    lines.append(Line(_grad_line(s, a, scale.stat), 10, s.state == NONFINITE))
+    tip = f"{a['name'] or 'tensor'}: {_kind_line(a)}\nvalue: {a['value']}\ngrad: {a['grad']}"
+    return Look("tensor", paint, lines, _cells(s, a["shape"], scale) if elements else None, None, tip)
+
+
+def _badge(a: dict[str, Any]) -> str | None:
+    saved = a.get("saved")
+    if not saved:
+        return None
+    text = "saved: " + ", ".join(shape_text(s) for s in saved)
+    return text + " (freed)" if a.get("saved_freed") else text
+
+
+def look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> Look:
+    """The look of one node, from its attributes in the model graph."""
+    t = a.get("type")
+    if t == "tensor":
+        return tensor_look(a, scale, elements)
+    if t == "op":
+        return Look("op", NEUTRAL_PAINT, [Line(a["label"], 10)], tooltip=a["name"])
+    # Autograd view: a backward node (with its saved tensors as a badge) or AccumulateGrad.
+    lines = [Line(a["label"], 11)]
+    if a.get("tensor_name"):
+        lines.append(Line(f"-> {a['tensor_name']}", 9))
+    badge = _badge(a) if t == "backward" else None
+    return Look("backward", NEUTRAL_PAINT, lines, None, badge, a.get("name", ""))
+
+
+def looks(g: nx.DiGraph, scale: ColorScale, elements: bool = True) -> dict[str, Look]:
+    return {n: look(a, scale, elements) for n, a in g.nodes(data=True)}
+
+
+def legend_states(g: nx.DiGraph) -> list[str]:
+    """The special states worth a legend entry: those present, plus 'no grad' for contrast."""
+    present = {a["grad_stats"].state for _, a in g.nodes(data=True) if a.get("grad_stats") is not None}
+    order = [NO_GRAD, PENDING, ZERO, NONFINITE]
+    return [s for s in order if s in present or s in (NO_GRAD, ZERO)]

@@ -1,0 +1,137 @@
+"""``gradviz render INPUT -o OUT``: headless drawing, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+
+import networkx as nx
+import pytest
+
+from gradviz.__main__ import main
+
+SCRIPT = """
+import gradviz as torch
+x = torch.tensor(3.0)
+w = torch.tensor(4.0, requires_grad=True)
+b = torch.tensor(5.0, requires_grad=True)
+y = w * x + b
+y.backward()
+"""
+
+
+@pytest.fixture(autouse=True)
+def layout_available(monkeypatch):
+    try:
+        import gradviz.graph.layout  # noqa: F401
+    except ImportError:
+        import layout_stand_in
+
+        monkeypatch.setitem(sys.modules, "gradviz.graph.layout", layout_stand_in)
+
+
+def write(tmp_path, text, name="model.py"):
+    p = tmp_path / name
+    p.write_text(textwrap.dedent(text))
+    return p
+
+
+@pytest.mark.parametrize("fmt", ["png", "svg", "pdf", "dot", "graphml"])
+def test_render_each_format(tmp_path, capsys, fmt):
+    out = tmp_path / f"y.{fmt}"
+    assert main(["render", str(write(tmp_path, SCRIPT)), "-o", str(out)]) == 0
+    assert out.stat().st_size > 100
+    assert capsys.readouterr().out.strip() == str(out)
+
+
+def test_outputs_are_the_named_tensors_nothing_else_was_computed_from(tmp_path):
+    script = write(
+        tmp_path,
+        SCRIPT
+        + """
+h = w * 2
+z = (h + 1).sum()
+_private = torch.tensor(1.0)
+alone = torch.ones(2)
+""",
+    )
+    out = tmp_path / "g.graphml"
+    assert main(["render", str(script), "-o", str(out), "--view", "tensors", "--stat", "mean", "--scale", "log"]) == 0
+    g = nx.read_graphml(out)
+    outputs = {g.nodes[n]["name"] for n in g.graph["outputs"].split(",")}
+    assert outputs == {"y", "z", "alone"}
+    names = {a.get("name") for _, a in g.nodes(data=True)}
+    assert {"x", "w", "b", "h"} <= names and "_private" not in names
+    assert g.graph["stat"] == "mean" and g.graph["scale"] == "log"
+
+
+def test_render_options(tmp_path):
+    out = tmp_path / "g.svg"
+    args = ["render", str(write(tmp_path, SCRIPT)), "-o", str(out), "--view", "autograd", "--edge-labels"]
+    assert main([*args, "--title", "seed", "--no-legend", "--cmap", "magma"]) == 0
+    texts = [t.text for t in ET.parse(out).getroot().iter("{http://www.w3.org/2000/svg}text")]
+    assert "seed" in texts and "AddBackward0" in texts and "grad L2 norm" not in texts
+
+
+@pytest.mark.parametrize(
+    ("script", "out", "message"),
+    [
+        (None, "y.png", "no such file"),
+        ("x = (1,\n", "y.png", "line 1: SyntaxError"),
+        ("import gradviz as torch\nx = torch.tensor(1.0)\ny = x + undefined\n", "y.png", "line 3: NameError: name 'undefined'"),
+        ("import gradviz as torch\ny = torch.tensor(1.0, requires_grad=True) * 2\ny.backward(); y.backward()\n", "y.png", "line 3: RuntimeError: Trying to backward"),
+        ("a = 1\n", "y.png", "leaves no tensors"),
+        ("import sys\nsys.exit(3)\n", "y.png", "exited with status 3"),
+        (SCRIPT, "y.jpeg", "unknown output format '.jpeg'"),
+        (SCRIPT, "missing/y.png", "does not exist"),
+    ],
+)
+def test_bad_input_gets_one_line_and_a_non_zero_exit(tmp_path, capsys, script, out, message):
+    src = tmp_path / "model.py" if script is None else write(tmp_path, script)
+    assert main(["render", str(src), "-o", str(tmp_path / out)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert message in err and (str(src) in err or str(tmp_path / out) in err), err
+
+
+def test_other_inputs_and_unknown_colour_maps(tmp_path, capsys):
+    session = tmp_path / "s.gradviz"
+    session.write_bytes(b"PK")
+    text = tmp_path / "notes.txt"
+    text.write_text("hi")
+    for src, message in ((session, "session files"), (text, "expected a .py script"), (tmp_path, "not a file")):
+        assert main(["render", str(src), "-o", str(tmp_path / "y.png")]) == 1
+        assert message in capsys.readouterr().err
+    script = write(tmp_path, SCRIPT)
+    assert main(["render", str(script), "-o", str(tmp_path / "y.svg"), "--cmap", "no-such-map"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(script) in err
+
+
+def test_usage_errors_exit_non_zero(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["render", "x.py"])  # no -o
+    assert exc.value.code == 2
+    assert "-o" in capsys.readouterr().err
+
+
+def test_no_arguments_still_runs_the_demo(capsys):
+    assert main([]) == 0
+    assert "y = w*x + b" in capsys.readouterr().out
+
+
+def test_python_dash_m_gradviz_render(tmp_path):
+    pytest.importorskip("gradviz.graph.layout")  # a fresh process cannot use the stand-in
+    out = tmp_path / "y.svg"
+    run = subprocess.run(
+        [sys.executable, "-m", "gradviz", "render", str(write(tmp_path, SCRIPT)), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr
+    ET.parse(out)
+    bad = subprocess.run([sys.executable, "-m", "gradviz", "render", str(tmp_path / "nope.py"), "-o", str(out)], capture_output=True, text=True)
+    assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "nope.py: no such file" in bad.stderr
