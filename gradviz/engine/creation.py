@@ -38,12 +38,17 @@ def _check_nested(data: Any) -> bool:
                 if seq.numel() != 1:
                     raise ValueError("only one element tensors can be converted to Python scalars")
             elif isinstance(seq, (list, tuple)):
-                raise TypeError(f"'{type(seq).__name__}' object cannot be interpreted as a number")
-            elif isinstance(seq, str) or not isinstance(seq, _NUMBER):
+                # Python's own words for a list where a number of the inferred type should be.
+                if _infer_dtype(data).is_floating_point:
+                    raise TypeError(f"must be real number, not {type(seq).__name__}")
+                raise TypeError(f"'{type(seq).__name__}' object cannot be interpreted as an integer")
+            elif isinstance(seq, str):
                 raise TypeError(f"new(): invalid data type '{type(seq).__name__}'")
+            elif not isinstance(seq, _NUMBER):
+                raise RuntimeError(f"Could not infer dtype of {type(seq).__name__}")
             return
         if not isinstance(seq, (list, tuple)):
-            raise TypeError(f"not a sequence (found {type(seq).__name__} at dim {dim})")
+            raise TypeError("not a sequence")
         if len(seq) != sizes[dim]:
             raise ValueError(f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(seq)})")
         for item in seq:
@@ -110,7 +115,7 @@ def as_array(data: Any, dtype: DType | None = None) -> np.ndarray:
     elif isinstance(data, str):
         raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
     else:
-        raise TypeError(f"Could not infer dtype of {type(data).__name__}")
+        raise RuntimeError(f"Could not infer dtype of {type(data).__name__}")
     if target is not None:
         arr = arr.astype(target.np)
     return arr
@@ -151,7 +156,7 @@ def _shape(size: tuple) -> tuple[int, ...]:
 def _factory(arr: np.ndarray, requires_grad: bool) -> Tensor:
     t = Tensor._make(arr, False, None)
     if requires_grad:
-        t.requires_grad_(True)
+        t._set_requires_grad(True, "Only Tensors of floating point and complex dtype can require gradients")
     return t
 
 
@@ -160,6 +165,9 @@ def _np_dtype(dtype: Any, default: DType | None = None) -> np.dtype:
 
 
 def zeros(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    flat = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list, Size)) else size
+    if any(isinstance(s, (int, np.integer)) and s < 0 for s in flat):
+        raise RuntimeError("zeros: Dimension size must be non-negative.")  # PyTorch's own wording for zeros
     return _factory(np.zeros(_shape(size), _np_dtype(dtype)), requires_grad)
 
 
@@ -168,7 +176,7 @@ def ones(*size: Any, dtype: DType | None = None, device: Any = None, requires_gr
 
 
 def empty(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+    return _factory(np.zeros(_shape(size), _np_dtype(dtype)), requires_grad)
 
 
 def full(size: Sequence[int], fill_value: Any, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:

@@ -9,6 +9,7 @@ which records the graph of the gradient itself).
 from __future__ import annotations
 
 import itertools
+import re
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -58,6 +59,7 @@ class Node:
     _saved: tuple | None = ()  # what forward saved, as given; None once freed
     _refs: tuple = ()  # the same, mapped to input Tensors / _Output for recording a graph
     _checks: tuple = ()  # (input tensor, its version when saved), checked before use
+    _saves_output = False  # forward saved its own output, which must not change in place
     _retained: list | None = None
     _output: Any = None
     params: dict[str, Any] = {}  # noqa: RUF012 - never mutated; instances assign their own
@@ -85,6 +87,10 @@ class Node:
         for t, v in self._checks:
             if t._version != v:
                 self._version_error(t, v)
+        if self._saves_output:
+            out = self._output()
+            if out is not None and out._version:  # the output was changed in place since
+                self._version_error(out, 0, self)
         if _state.enabled:
             return tuple([self._as_tensor(s) for s in self._refs])
         return saved
@@ -110,12 +116,14 @@ class Node:
         return Tensor._make(np.asarray(s), False, None)
 
     @staticmethod
-    def _version_error(s: Tensor, v: int) -> None:
-        producer = s.grad_fn.name() if s.grad_fn is not None else "a leaf"
+    def _version_error(s: Tensor, v: int, producer: Node | None = None) -> None:
+        # PyTorch names the producer without its "Backward0" suffix and says nothing for a leaf.
+        producer = producer or s.grad_fn
+        where = f", which is output 0 of {re.sub(r'Backward[0-9]*$', '', producer.name())}," if producer else ""
         raise RuntimeError(
             "one of the variables needed for gradient computation has been modified by an "
-            f"inplace operation: [{s.type()} {list(s.shape)}], which is output 0 of "
-            f"{producer}, is at version {s._version}; expected version {v} instead."
+            f"inplace operation: [{s.type()} {list(s.shape)}]{where} is at version {s._version}; "
+            f"expected version {v} instead."
         )
 
     def release(self) -> None:
@@ -234,7 +242,8 @@ class Function:
         node = cls._node_type()
         node.inputs = inputs = (a, b)
         node.needs_input_grad = (a._requires_grad, b._requires_grad)
-        out = cls.forward(node, a._data, b._data)
+        da, db = a._data, b._data
+        out = cls.forward(node, da, db)
         node.next_functions = ((a.grad_fn or a._grad_node(), 0), (b.grad_fn or b._grad_node(), 0))
         node._seq = _next_seq()
         if type(out) not in _ARRAY_TYPES and not isinstance(out, np.generic):
@@ -242,8 +251,13 @@ class Function:
         result = make_tensor(out, True, node)
         node.output_meta = (out.shape, out.dtype)
         node._output = weakref.ref(result)
-        if node._saved:
-            _resolve_saved(node, inputs, out)
+        saved = node._saved
+        if saved:
+            if len(saved) == 2 and saved[0] is da and saved[1] is db:  # both operands, as given
+                node._refs = inputs
+                node._checks = ((a, a._version), (b, b._version))
+            else:
+                _resolve_saved(node, inputs, out)
         return result
 
 
@@ -285,7 +299,11 @@ def _resolve_saved(node: Node, inputs: tuple, out: Any) -> None:
                 checks.append((t, t._version))
                 break
         else:
-            refs.append(_Output(out) if a is out else a)
+            if a is out:
+                refs.append(_Output(out))
+                node._saves_output = True
+            else:
+                refs.append(a)
     node._refs = tuple(refs)
     if checks:
         node._checks = tuple(checks)

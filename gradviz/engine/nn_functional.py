@@ -105,8 +105,10 @@ class NllLoss(Function):
 
 def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
     t = target._data
-    if t.dtype.kind not in "iu":
-        raise RuntimeError(f"expected scalar type Long but found {target.dtype.name.capitalize()}")
+    if t.dtype not in (np.int64, np.uint8):
+        from .ops._util import SCALAR_NAMES
+
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {SCALAR_NAMES.get(t.dtype.name, t.dtype.name)}")
     if input._data.ndim > 1 and input._data.shape[0] != t.shape[0]:
         raise ValueError(f"Expected input batch_size ({input._data.shape[0]}) to match target batch_size ({t.shape[0]}).")
     return NllLoss.apply(input, target=t.astype(np.int64), reduction=reduction, ignore_index=ignore_index)

@@ -51,7 +51,7 @@ class Tensor:
         self._retains = False
         self._requires_grad = False
         if requires_grad:
-            self.requires_grad_(True)
+            self._set_requires_grad(True, "Only Tensors of floating point and complex dtype can require gradients")
 
     @staticmethod
     def _make(data: np.ndarray, requires_grad: bool, grad_fn: Node | None) -> Tensor:
@@ -72,9 +72,13 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        self.requires_grad_(value)
+        self._set_requires_grad(value, "only Tensors of floating point and complex dtype can require gradients")
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        return self._set_requires_grad(requires_grad, "only Tensors of floating point dtype can require gradients")
+
+    def _set_requires_grad(self, requires_grad: bool, message: str) -> Tensor:
+        """Each entry point words PyTorch's refusal differently; ``message`` is its wording."""
         if self.grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(
@@ -84,7 +88,7 @@ class Tensor:
                 )
             return self
         if requires_grad and not self.dtype.is_floating_point:
-            raise RuntimeError("only Tensors of floating point and complex dtype can require gradients")
+            raise RuntimeError(message)
         self._requires_grad = bool(requires_grad)
         return self
 
@@ -99,7 +103,8 @@ class Tensor:
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
                 ".grad attribute won't be populated during autograd.backward(). If you indeed want "
                 "the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the "
-                "non-leaf Tensor.",
+                "non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access "
+                "the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information.",
                 UserWarning,
                 stacklevel=2,
             )
@@ -111,9 +116,19 @@ class Tensor:
             if not isinstance(value, Tensor):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
             if value.shape != self.shape:
-                raise RuntimeError("assigned grad has data of a different size")
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
+                    f"'{list(self.shape)}'. Please ensure that the gradient and the tensor are the same size"
+                )
             if value.dtype is not self.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{_CPP_TYPE.get(value.dtype.name, value.dtype.name)}' "
+                    f"to a tensor with grad_dtype '{_SCALAR_TYPE.get(self.dtype.name, self.dtype.name)}'. The "
+                    "gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set "
+                    "the tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set "
+                    "grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break "
+                    "downstream systems that assume they match."
+                )
         self._grad = value
 
     @property
@@ -266,9 +281,13 @@ class Tensor:
         return self._data.tolist()
 
     def __float__(self) -> float:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return float(self.item())
 
     def __int__(self) -> int:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
         return int(self.item())
 
     def __index__(self) -> int:
@@ -278,7 +297,8 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            amount = "no values" if self._data.size == 0 else "more than one value"
+            raise RuntimeError(f"Boolean value of Tensor with {amount} is ambiguous")
         return bool(self._data.reshape(()))
 
     def __len__(self) -> int:
@@ -379,6 +399,9 @@ class Tensor:
     def __setitem__(self, idx: Any, value: Any) -> None:
         from .ops.indexing import normalize_index
 
+        if grad_mode.state.enabled and self.grad_fn is None and self._requires_grad and _is_view_index(idx):
+            # PyTorch writes through a view (select/slice) of the leaf, and says so.
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
         self._check_inplace()
         if self.grad_fn is not None or (isinstance(value, Tensor) and value.requires_grad and grad_mode.state.enabled):
             raise RuntimeError("gradviz does not record item assignment on tensors that require grad; use torch.where or cat instead")
@@ -386,6 +409,24 @@ class Tensor:
             self._data = np.array(self._data)
         self._data[normalize_index(idx)] = value._data if isinstance(value, Tensor) else value
         self._version += 1
+
+
+# PyTorch's C++ names for dtypes, as its error messages print them.
+_SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}  # fmt: skip
+_CPP_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
+             "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}  # fmt: skip
+
+
+def _is_view_index(idx: Any) -> bool:
+    """Whether ``t[idx] = v`` goes through a view in PyTorch (any int, slice or None in it)."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    for i in items:
+        if i is None or isinstance(i, slice) or (isinstance(i, (int, np.integer)) and not isinstance(i, bool)):
+            return True
+        if isinstance(i, Tensor) and i._data.ndim == 0 and i._data.dtype.kind in "iu":
+            return True
+    return False
 
 
 def _weak(t: Tensor) -> Any:

@@ -7,7 +7,7 @@ shows the same colours and legend as the SVG, PNG and PDF exports.
 
 from __future__ import annotations
 
-from html import escape
+from html import escape as _html_escape
 
 import graphviz
 import networkx as nx
@@ -18,6 +18,12 @@ from .style import BADGE_FILL, Look, fit_scale, legend_states, looks
 
 FONT = "Helvetica"  # a name every Graphviz (graphviz-pure too) has metrics for
 LEGEND_ID = "legend"
+
+
+def escape(text: str) -> str:
+    """HTML-escape, with non-ASCII as character references: graphviz-pure measures raw UTF-8
+    byte by byte (and warns), but it reads ``&#183;`` as the one character it stands for."""
+    return _html_escape(text).encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
 def _pt(v: float) -> str:
@@ -38,7 +44,8 @@ def _html_lines(look: Look) -> str:
             + "</TR>"
             for row in look.cells
         )
-        grid = f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="1" CELLPADDING="0" COLOR="#7f7f7f">{cells}</TABLE>'
+        color = look.paint.text  # the text colour shows on the fill, so the cell borders do too
+        grid = f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="1" CELLPADDING="0" COLOR="{color}">{cells}</TABLE>'
         rows.append(f"<TR><TD>{grid}</TD></TR>")
     if look.badge:
         rows.append(
@@ -60,10 +67,10 @@ def _node_attrs(look: Look) -> dict[str, str]:
         "color": p.border,
         "penwidth": _pt(p.border_width),
         "fontcolor": p.text,
-        "tooltip": look.tooltip,
+        "tooltip": escape(look.tooltip),
     }
     if look.shape == "op":
-        attrs.update(label=look.lines[0].text, fontsize="10", height="0.3", margin="0.12,0.02")
+        attrs.update(label=escape(look.lines[0].text), fontsize="10", height="0.3", margin="0.12,0.02")
     else:
         attrs["label"] = _html_lines(look)
         attrs["margin"] = "0.1,0.05"

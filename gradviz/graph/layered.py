@@ -162,30 +162,36 @@ def _make_proper(n: int, edges: list[tuple[int, int]], rank: list[int]) -> _Laye
 # 3. order within ranks
 
 
-def _initial_order(lay: _Layered, nranks: int, seed_x: dict[int, float] | None) -> list[list[int]]:
-    """Depth-first from the top, so connected parts start out together (dot's init_order).
+def _seeded_order(lay: _Layered, nranks: int, seed_x: dict[int, float]) -> list[list[int]]:
+    """Ranks sorted by a previous layout's x; new vertices take the mean x of placed neighbours."""
+    layers: list[list[int]] = [[] for _ in range(nranks)]
+    nv = len(lay.rank)
+    x = [seed_x.get(v) for v in range(nv)]
+    for r_order in (range(nv), reversed(range(nv))):
+        for v in r_order:
+            if x[v] is None:
+                known = [x[w] for w in lay.up[v] + lay.down[v] if x[w] is not None]
+                if known:
+                    x[v] = sum(known) / len(known)
+    for v in range(nv):
+        layers[lay.rank[v]].append(v)
+    for layer in layers:
+        layer.sort(key=lambda v: (x[v] if x[v] is not None else float("inf"), v))
+    return layers
 
-    With ``seed_x`` (the previous layout's x for known vertices), sort by it instead and let new
-    vertices take the mean x of their placed neighbours: the old drawing is the starting point.
+
+def _dfs_order(lay: _Layered, nranks: int, from_top: bool) -> list[list[int]]:
+    """Depth-first from the sources (or from the sinks, walking up), appending each vertex to its
+    rank as it is reached, so connected parts start out together (dot's init_order). From the
+    sinks, a tree of ops feeding one output comes out without crossings.
     """
     layers: list[list[int]] = [[] for _ in range(nranks)]
     nv = len(lay.rank)
-    if seed_x:
-        x = [seed_x.get(v) for v in range(nv)]
-        for r_order in (range(nv), reversed(range(nv))):  # fill unknowns from placed neighbours
-            for v in r_order:
-                if x[v] is None:
-                    known = [x[w] for w in lay.up[v] + lay.down[v] if x[w] is not None]
-                    if known:
-                        x[v] = sum(known) / len(known)
-        for v in range(nv):
-            layers[lay.rank[v]].append(v)
-        for layer in layers:
-            layer.sort(key=lambda v: (x[v] if x[v] is not None else float("inf"), v))
-        return layers
+    ahead, behind = (lay.down, lay.up) if from_top else (lay.up, lay.down)
+    roots = range(nv) if from_top else range(nv - 1, -1, -1)
     seen = [False] * nv
-    for root in range(nv):
-        if seen[root] or lay.up[root]:
+    for root in roots:
+        if seen[root] or behind[root]:
             continue
         stack = [root]
         while stack:
@@ -194,8 +200,8 @@ def _initial_order(lay: _Layered, nranks: int, seed_x: dict[int, float] | None) 
                 continue
             seen[v] = True
             layers[lay.rank[v]].append(v)
-            stack.extend(reversed(lay.down[v]))
-    for v in range(nv):  # vertices on cycles of the original graph are reached above; belt and braces
+            stack.extend(reversed(ahead[v]))
+    for v in range(nv):  # not reachable from a root: cannot happen in a DAG, but cheap to guard
         if not seen[v]:
             layers[lay.rank[v]].append(v)
     return layers
@@ -251,16 +257,19 @@ def _positions(layers: list[list[int]], nv: int) -> list[int]:
     return pos
 
 
-def _sweep(layers: list[list[int]], pos: list[int], nbrs: list[list[int]], ranks_: range) -> None:
+def _sweep(
+    layers: list[list[int]], pos: list[int], nbrs: list[list[int]], other: list[list[int]], ranks_: range
+) -> None:
     """Reorder each rank by the barycenter of its neighbours in the rank just visited.
 
-    Vertices with no such neighbour keep their slot, as in dot, so they are not swept aside.
+    A vertex with no neighbour there (a leaf, on the way down) follows its neighbours on the other
+    side instead; one with none at all keeps its slot, as in dot.
     """
     for r in ranks_:
         layer = layers[r]
         keyed, fixed = [], []
         for i, v in enumerate(layer):
-            nb = nbrs[v]
+            nb = nbrs[v] or other[v]
             if nb:
                 s = 0
                 for w in nb:
@@ -315,22 +324,19 @@ def _transpose(layers: list[list[int]], pos: list[int], up: list[list[int]], dow
             dirty.update(x for x in (r - 1, r, r + 1) if 0 <= x < len(layers))
 
 
-def order(lay: _Layered, nranks: int, seed_x: dict[int, float] | None, iterations: int) -> tuple[list[list[int]], int]:
-    """Orders per rank with few crossings, and their crossing count."""
-    layers = _initial_order(lay, nranks, seed_x)
-    nv = len(lay.rank)
-    pos = _positions(layers, nv)
+def _improve(layers: list[list[int]], lay: _Layered, iterations: int) -> tuple[list[list[int]], int]:
+    nranks = len(layers)
+    pos = _positions(layers, len(lay.rank))
     _transpose(layers, pos, lay.up, lay.down)
     best, best_c = [list(layer) for layer in layers], count_crossings(layers, lay.down)
-    # With a previous layout the old order is already good; a short polish keeps it recognisable.
     stale = 0
     for it in range(iterations):
         if best_c == 0:
             break
         if it % 2 == 0:
-            _sweep(layers, pos, lay.up, range(1, nranks))
+            _sweep(layers, pos, lay.up, lay.down, range(1, nranks))
         else:
-            _sweep(layers, pos, lay.down, range(nranks - 2, -1, -1))
+            _sweep(layers, pos, lay.down, lay.up, range(nranks - 2, -1, -1))
         _transpose(layers, pos, lay.up, lay.down)
         c = count_crossings(layers, lay.down)
         if c < best_c:
@@ -340,6 +346,19 @@ def order(lay: _Layered, nranks: int, seed_x: dict[int, float] | None, iteration
             if stale >= 4:
                 break
     return best, best_c
+
+
+def order(lay: _Layered, nranks: int, seed_x: dict[int, float] | None, iterations: int) -> tuple[list[list[int]], int]:
+    """Orders per rank with few crossings, and their crossing count."""
+    if seed_x:  # the old order is already good: polish it, keep it recognisable
+        return _improve(_seeded_order(lay, nranks, seed_x), lay, iterations)
+    best: tuple[list[list[int]], int] | None = None
+    for from_top in (False, True):
+        got = _improve(_dfs_order(lay, nranks, from_top), lay, iterations)
+        if best is None or got[1] < best[1]:
+            best = got
+    assert best is not None
+    return best
 
 
 # ---------------------------------------------------------------------------------------------

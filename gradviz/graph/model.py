@@ -362,6 +362,7 @@ class _TensorsBuilder(_Builder):
         for t in self.roots:
             add_tensor(_tensor_key(t))
         self._link_detached()
+        _add_expressions(g)
         g.graph["outputs"] = [
             self.tensor_id(_tensor_key(t)) for t in self.roots if outputs.get(id(_tensor_key(t)))
         ]
@@ -418,8 +419,10 @@ class _AutogradBuilder(_Builder):
         for t in self.roots:
             key = _tensor_key(t)
             if isinstance(key, Tensor) and not t.requires_grad:
-                # A root with no history and no gradient: torchviz draws it alone; so do we.
-                g.add_node(self.tensor_id(t), **self.tensor_attrs(t, t, outputs.get(id(key), False)))
+                # No history and no gradient: not part of the backward graph. Drawn only when it
+                # was asked for as an output (alone, as torchviz would), not as a session's input.
+                if outputs.get(id(key)):
+                    g.add_node(self.tensor_id(t), **self.tensor_attrs(t, t, True))
                 continue
             if t.grad_fn is not None and outputs.get(id(key)):
                 tid = self.tensor_id(key)
@@ -446,6 +449,49 @@ def _saved_shapes(n: Node) -> list[tuple[int, ...]]:
         _SAVED_SEEN[n] = shapes
         return shapes
     return _SAVED_SEEN.get(n, []) if n.saved_buffers_freed else []
+
+
+# How an op reads in the expression that labels an unnamed intermediate ("w * x").
+_INFIX = {"add": ("+", 1), "sub": ("-", 1), "mul": ("*", 2), "div": ("/", 2), "mm": ("@", 2), "matmul": ("@", 2), "pow": ("**", 3)}
+EXPR_MAX = 24  # longer expressions help less than they clutter
+
+
+def _add_expressions(g: nx.DiGraph) -> None:
+    """Give each unnamed intermediate an ``expr`` such as ``w * x`` or ``relu(h)``.
+
+    Built from the names (and the values of wrapped numbers) of its inputs, so the picture of
+    ``y = w*x + b`` reads like the code; left empty when it would be too long to help.
+    """
+    exprs: dict[str, tuple[str, int]] = {}  # node -> (text, precedence)
+    for n in nx.topological_sort(g):
+        a = g.nodes[n]
+        if a["type"] != "tensor":
+            continue
+        if a["label"]:
+            exprs[n] = (a["label"], 9)
+            continue
+        ops = list(g.predecessors(n))
+        if len(ops) != 1 or g.nodes[ops[0]]["type"] != "op":
+            continue
+        op = g.nodes[ops[0]]
+        args: list[tuple[str, int] | None] = [None] * (1 + max((i for _, _, e in g.in_edges(ops[0], data=True) for i in e["args"]), default=-1))
+        for u, _, e in g.in_edges(ops[0], data=True):
+            for i in e["args"]:
+                args[i] = exprs.get(u)
+        if any(x is None for x in args) or not args:
+            continue
+        if op["op"] in _INFIX and len(args) == 2:
+            sym, prec = _INFIX[op["op"]]
+            left = args[0][0] if args[0][1] >= prec else f"({args[0][0]})"
+            right = args[1][0] if args[1][1] > prec or (args[1][1] == prec and sym in "+*") else f"({args[1][0]})"
+            text = f"{left} {sym} {right}"
+        elif op["op"] == "neg" and len(args) == 1:
+            text, prec = (f"-{args[0][0]}" if args[0][1] >= 3 else f"-({args[0][0]})"), 3
+        else:
+            text, prec = f"{op['op']}({', '.join(x[0] for x in args)})", 9
+        if len(text) <= EXPR_MAX:
+            exprs[n] = (text, prec)
+            a["expr"] = text
 
 
 def _op_attrs(n: Node) -> dict[str, Any]:

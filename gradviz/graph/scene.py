@@ -152,7 +152,8 @@ def _node_items(look: Look, cx: float, cy: float, w: float, h: float) -> list[It
         for row in look.cells:
             rx = cx - len(row) * (CELL + CELL_GAP) / 2 + CELL_GAP / 2
             for color in row:
-                items.append(Rect(rx, ty, CELL, CELL, color, "#7f7f7f", 0.5, 1.5))
+                # outlined in the text colour, so cells show on a dark fill as on a light one
+                items.append(Rect(rx, ty, CELL, CELL, color, p.text, 0.6, 1.5))
                 rx += CELL + CELL_GAP
             ty += CELL + CELL_GAP
     if look.badge:

@@ -86,7 +86,7 @@ def _kind_line(a: dict[str, Any]) -> str:
     parts = [kind] if kind else []
     parts.append(shape_text(a["shape"]))
     parts.append(a["dtype"])
-    return " ".join(parts)  # plain ASCII: every renderer and every font has these metrics
+    return ", ".join(parts)  # ASCII: graphviz-pure warns on any other character
 
 
 def _cells(s: GradStats, shape: tuple[int, ...], scale: ColorScale) -> list[list[str]] | None:
@@ -120,6 +120,8 @@ def tensor_look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> 
     lines = []
     if a["label"]:
         lines.append(Line(a["label"], 13, True))
+    elif a.get("expr"):
+        lines.append(Line(a["expr"], 11))  # not bold: how it was computed, not a name
     lines.append(Line(_kind_line(a), 9))
     if a["value"]:
         lines.append(Line(f"= {a['value']}", 10))

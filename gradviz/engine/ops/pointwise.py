@@ -233,7 +233,7 @@ def add(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
     return Add.apply(x, y, dtype=dt)
 
 
-def _sub_check(a: Any, b: Any) -> None:
+def _sub_check_operands(a: Any, b: Any) -> None:
     """PyTorch refuses ``-`` whenever a bool is involved, a Python ``True`` included."""
 
     def is_bool(x: Any) -> bool:
@@ -255,7 +255,7 @@ def _sub_check(a: Any, b: Any) -> None:
 
 
 def sub(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
-    _sub_check(a, b)
+    _sub_check_operands(a, b)
     if not isinstance(a, Tensor):
         return rsub(b, a)
     x, y, dt = operands(a, b)
@@ -268,7 +268,7 @@ def rsub(a: Tensor, other: Any) -> Tensor:
     """``other - a`` for a Python number ``other``."""
     if isinstance(other, Tensor):
         return sub(other, a)
-    _sub_check(other, a)
+    _sub_check_operands(other, a)
     x, s, dt = operands(a, other)
     if dt is not None:
         x = x.to(s.dtype)
@@ -518,7 +518,7 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, a, b, cond=None, dtype=None):
-        broadcast_shape(cond.shape, broadcast_shape(a.shape, b.shape))
+        broadcast_shape(broadcast_shape(cond.shape, a.shape), b.shape)  # PyTorch's order: cond, input, other
         return np.where(cond, cast(a, dtype), cast(b, dtype))
 
     @staticmethod

@@ -1,0 +1,311 @@
+"""The one catalogue of operations a session can record.
+
+The console, the app's toolbar and dialogs, and the file format all read this list, so an op
+added here appears everywhere. Each entry says how many tensor operands it takes, which
+parameters it has (with JSON-safe types), how to call the engine, and what its local derivative
+is, for the app's explanations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import gradviz.engine as E
+import gradviz.nn.functional as F
+from gradviz.engine import Tensor
+
+REQUIRED = object()
+
+#: Parameter kinds and the JSON values they accept.
+PARAM_KINDS = ("int", "float", "number", "bool", "dim", "dims", "shape", "index", "choice", "optional_int")
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    kind: str
+    default: Any = REQUIRED
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """One operation. ``arity`` counts tensor operands (None: a list of any length ≥ 1)."""
+
+    name: str
+    fn: Callable[..., Tensor]
+    arity: int | None
+    params: tuple[Param, ...] = ()
+    category: str = "math"
+    symbol: str | None = None  # infix operator, for display: "a * b"
+    scalar_operands: bool = False  # Python numbers allowed in place of tensor operands
+    method: bool = True  # also a Tensor method in the console (x.exp())
+    derivative: str = ""
+    size_rule: str = "max"  # how to bound the output's element count before running it
+    aliases: tuple[str, ...] = ()
+    doc: str = ""
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params if not p.required}
+
+
+# --- index encoding: JSON-safe and free of code --------------------------------------------------
+def decode_index(items: Sequence[Any], operands: Sequence[Tensor]) -> tuple:
+    """Turn the stored form of ``t[...]`` back into a Python index.
+
+    Items: an int; null (None, a new axis); "..." (Ellipsis); {"slice": [start, stop, step]};
+    {"list": [...]} (ints or bools); {"operand": k} (the k-th extra tensor operand, a mask or
+    integer tensor).
+    """
+    out: list[Any] = []
+    for item in items:
+        if item is None:
+            out.append(None)
+        elif item == "...":
+            out.append(Ellipsis)
+        elif isinstance(item, bool):
+            raise ValueError("a bare bool is not a valid index item")
+        elif isinstance(item, int):
+            out.append(item)
+        elif isinstance(item, dict) and set(item) == {"slice"}:
+            out.append(slice(*item["slice"]))
+        elif isinstance(item, dict) and set(item) == {"list"}:
+            out.append(list(item["list"]))
+        elif isinstance(item, dict) and set(item) == {"operand"}:
+            out.append(operands[item["operand"]])
+        else:
+            raise ValueError(f"unknown index item {item!r}")
+    return tuple(out)
+
+
+def encode_index_repr(items: Sequence[Any], operand_names: Sequence[str]) -> str:
+    """The index as the user would type it: ``[0, 1:3, None]``."""
+    parts = []
+    for item in items:
+        if item is None:
+            parts.append("None")
+        elif item == "...":
+            parts.append("...")
+        elif isinstance(item, int):
+            parts.append(str(item))
+        elif "slice" in item:
+            a, b, c = (list(item["slice"]) + [None] * 3)[:3]
+            s = f"{'' if a is None else a}:{'' if b is None else b}"
+            parts.append(s + (f":{c}" if c is not None else ""))
+        elif "list" in item:
+            parts.append(str(item["list"]))
+        else:
+            parts.append(operand_names[item["operand"]])
+    return ", ".join(parts)
+
+
+def _index(t: Tensor, *masks: Tensor, index: Sequence[Any] = ()) -> Tensor:
+    operands = (t, *masks)
+    items = decode_index(index, operands)
+    return t[items if len(items) != 1 else items[0]]
+
+
+def _max(t: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return t.max() if dim is None else t.max(dim=dim, keepdim=keepdim).values
+
+
+def _min(t: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return t.min() if dim is None else t.min(dim=dim, keepdim=keepdim).values
+
+
+def _sum(t: Tensor, dim: Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    return t.sum() if dim is None else t.sum(dim=tuple(dim), keepdim=keepdim)
+
+
+def _mean(t: Tensor, dim: Sequence[int] | None = None, keepdim: bool = False) -> Tensor:
+    return t.mean() if dim is None else t.mean(dim=tuple(dim), keepdim=keepdim)
+
+
+_BIN = dict(arity=2, scalar_operands=True, category="arithmetic", size_rule="broadcast")
+_UNARY = dict(arity=1, category="math", size_rule="same")
+_DIM = Param("dim", "dim", -1)
+
+OPS: tuple[OpSpec, ...] = (
+    # arithmetic
+    OpSpec("add", lambda a, b: a + b, symbol="+", derivative="∂out/∂a = 1, ∂out/∂b = 1", **_BIN),
+    OpSpec("sub", lambda a, b: a - b, symbol="-", derivative="∂out/∂a = 1, ∂out/∂b = -1", **_BIN),
+    OpSpec("mul", lambda a, b: a * b, symbol="*", derivative="∂out/∂a = b, ∂out/∂b = a", **_BIN),
+    OpSpec("div", lambda a, b: a / b, symbol="/", derivative="∂out/∂a = 1/b, ∂out/∂b = -a/b²", **_BIN),
+    OpSpec("pow", lambda a, b: a**b, symbol="**", derivative="∂out/∂a = b·a^(b-1), ∂out/∂b = a^b·ln a", **_BIN),
+    OpSpec(
+        "matmul", lambda a, b: a @ b, arity=2, symbol="@", category="linear algebra", size_rule="matmul",
+        derivative="∂L/∂A = ∂L/∂out · Bᵀ, ∂L/∂B = Aᵀ · ∂L/∂out",
+    ),
+    OpSpec("neg", lambda a: -a, symbol="-", derivative="∂out/∂a = -1", **_UNARY),
+    # elementwise maths
+    OpSpec("exp", E.exp, derivative="∂out/∂a = exp(a) = out", **_UNARY),
+    OpSpec("log", E.log, derivative="∂out/∂a = 1/a", **_UNARY),
+    OpSpec("sqrt", E.sqrt, derivative="∂out/∂a = 1/(2·√a)", **_UNARY),
+    OpSpec("sin", E.sin, derivative="∂out/∂a = cos(a)", **_UNARY),
+    OpSpec("cos", E.cos, derivative="∂out/∂a = -sin(a)", **_UNARY),
+    OpSpec("abs", E.abs, derivative="∂out/∂a = sign(a)", **_UNARY),
+    OpSpec(
+        "clamp", lambda a, min=None, max=None: E.clamp(a, min, max),
+        params=(Param("min", "number", None), Param("max", "number", None)),
+        derivative="∂out/∂a = 1 inside [min, max], 0 outside", **_UNARY,
+    ),
+    # activations
+    OpSpec("tanh", E.tanh, derivative="∂out/∂a = 1 - tanh²(a) = 1 - out²", **{**_UNARY, "category": "activation"}),
+    OpSpec("sigmoid", E.sigmoid, derivative="∂out/∂a = σ(a)·(1 - σ(a)) = out·(1 - out)", **{**_UNARY, "category": "activation"}),
+    OpSpec("relu", E.relu, derivative="∂out/∂a = 1 where a > 0, else 0", **{**_UNARY, "category": "activation"}),
+    OpSpec(
+        "softmax", lambda a, dim=-1: E.softmax(a, dim), params=(_DIM,), category="activation", arity=1,
+        size_rule="same", derivative="∂L/∂a = out·(∂L/∂out - Σ ∂L/∂out·out)",
+    ),
+    OpSpec(
+        "log_softmax", lambda a, dim=-1: E.log_softmax(a, dim), params=(_DIM,), category="activation",
+        arity=1, size_rule="same", derivative="∂L/∂a = ∂L/∂out - softmax(a)·Σ ∂L/∂out",
+    ),
+    # reductions
+    OpSpec(
+        "sum", _sum, arity=1, category="reduction", params=(Param("dim", "dims", None), Param("keepdim", "bool", False)),
+        derivative="∂out/∂a = 1 for every element summed",
+    ),
+    OpSpec(
+        "mean", _mean, arity=1, category="reduction", params=(Param("dim", "dims", None), Param("keepdim", "bool", False)),
+        derivative="∂out/∂a = 1/n for each of the n elements averaged",
+    ),
+    OpSpec(
+        "max", _max, arity=1, category="reduction", params=(Param("dim", "optional_int", None), Param("keepdim", "bool", False)),
+        derivative="∂out/∂a = 1 at the maximum, 0 elsewhere",
+    ),
+    OpSpec(
+        "min", _min, arity=1, category="reduction", params=(Param("dim", "optional_int", None), Param("keepdim", "bool", False)),
+        derivative="∂out/∂a = 1 at the minimum, 0 elsewhere",
+    ),
+    # shapes
+    OpSpec("T", lambda a: a.T, arity=1, category="shape", size_rule="same", derivative="∂L/∂a = (∂L/∂out)ᵀ", method=False),
+    OpSpec(
+        "transpose", lambda a, dim0=0, dim1=1: a.transpose(dim0, dim1), arity=1, category="shape", size_rule="same",
+        params=(Param("dim0", "dim", 0), Param("dim1", "dim", 1)), derivative="∂L/∂a = ∂L/∂out with the two dims swapped back",
+    ),
+    OpSpec(
+        "reshape", lambda a, shape=(): a.reshape(tuple(shape)), arity=1, category="shape", size_rule="same",
+        params=(Param("shape", "shape"),), derivative="∂L/∂a = ∂L/∂out reshaped to a's shape",
+    ),
+    OpSpec(
+        "view", lambda a, shape=(): a.view(tuple(shape)), arity=1, category="shape", size_rule="same",
+        params=(Param("shape", "shape"),), derivative="∂L/∂a = ∂L/∂out viewed as a's shape",
+    ),
+    OpSpec(
+        "flatten", lambda a, start_dim=0, end_dim=-1: a.flatten(start_dim, end_dim), arity=1, category="shape",
+        size_rule="same", params=(Param("start_dim", "dim", 0), Param("end_dim", "dim", -1)),
+        derivative="∂L/∂a = ∂L/∂out reshaped to a's shape",
+    ),
+    OpSpec(
+        "unsqueeze", lambda a, dim=0: a.unsqueeze(dim), arity=1, category="shape", size_rule="same",
+        params=(Param("dim", "dim", 0),), derivative="∂L/∂a = ∂L/∂out with the new dim removed",
+    ),
+    OpSpec(
+        "squeeze", lambda a, dim=None: a.squeeze() if dim is None else a.squeeze(dim), arity=1, category="shape",
+        size_rule="same", params=(Param("dim", "optional_int", None),), derivative="∂L/∂a = ∂L/∂out with size-1 dims restored",
+    ),
+    OpSpec(
+        "index", _index, arity=None, category="shape", size_rule="index", params=(Param("index", "index"),),
+        derivative="∂L/∂a = ∂L/∂out scattered back to the indexed positions, 0 elsewhere", method=False,
+    ),
+    OpSpec(
+        "cat", lambda *ts, dim=0: E.cat(ts, dim), arity=None, category="shape", size_rule="sum",
+        params=(Param("dim", "dim", 0),), derivative="∂L/∂aᵢ = the slice of ∂L/∂out that aᵢ filled", method=False,
+    ),
+    OpSpec(
+        "stack", lambda *ts, dim=0: E.stack(ts, dim), arity=None, category="shape", size_rule="sum",
+        params=(Param("dim", "dim", 0),), derivative="∂L/∂aᵢ = the i-th slice of ∂L/∂out", method=False,
+    ),
+    OpSpec(
+        "where", lambda c, a, b: E.where(c, a, b), arity=3, category="shape", size_rule="broadcast",
+        scalar_operands=True, derivative="∂out/∂a = 1 where cond, ∂out/∂b = 1 where not cond", method=False,
+    ),
+    OpSpec("detach", lambda a: a.detach(), arity=1, category="autograd", size_rule="same", derivative="no gradient flows through detach"),
+    # comparisons: bool results, no gradient
+    *(
+        OpSpec(name, fn, symbol=sym, arity=2, scalar_operands=True, category="comparison", size_rule="broadcast", derivative="not differentiable (bool result)")
+        for name, fn, sym in (
+            ("gt", lambda a, b: a > b, ">"),
+            ("lt", lambda a, b: a < b, "<"),
+            ("ge", lambda a, b: a >= b, ">="),
+            ("le", lambda a, b: a <= b, "<="),
+            ("eq", lambda a, b: a == b, "=="),
+            ("ne", lambda a, b: a != b, "!="),
+        )
+    ),
+    # nn.functional
+    OpSpec(
+        "linear", lambda x, w, b=None: F.linear(x, w, b), arity=None, category="nn", size_rule="matmul",
+        derivative="out = x·Wᵀ + b: ∂L/∂x = ∂L/∂out·W, ∂L/∂W = (∂L/∂out)ᵀ·x, ∂L/∂b = Σ ∂L/∂out", method=False,
+    ),
+    OpSpec(
+        "mse_loss", lambda a, b, reduction="mean": F.mse_loss(a, b, reduction=reduction), arity=2, category="loss",
+        params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),), method=False,
+        derivative="∂L/∂input = 2·(input - target)/n", size_rule="broadcast",
+    ),
+    OpSpec(
+        "cross_entropy", lambda a, t, reduction="mean": F.cross_entropy(a, t, reduction=reduction), arity=2,
+        category="loss", params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),), method=False,
+        derivative="∂L/∂logits = (softmax(logits) - onehot(target))/n",
+    ),
+    OpSpec(
+        "nll_loss", lambda a, t, reduction="mean": F.nll_loss(a, t, reduction=reduction), arity=2, category="loss",
+        params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),), method=False,
+        derivative="∂L/∂input = -1/n at each target class, 0 elsewhere",
+    ),
+)
+
+CATALOGUE: dict[str, OpSpec] = {op.name: op for op in OPS}
+
+
+def get(name: str) -> OpSpec:
+    try:
+        return CATALOGUE[name]
+    except KeyError:
+        raise KeyError(f"unknown operation {name!r}") from None
+
+
+def output_size_bound(spec: OpSpec, shapes: Sequence[tuple[int, ...]], params: dict[str, Any]) -> int:
+    """An upper bound on the output's element count, computed from shapes alone, so that a
+    giant result is refused before anything is allocated."""
+
+    def n(s: tuple[int, ...]) -> int:
+        return int(np.prod(s, dtype=object)) if s else 1
+
+    if not shapes:
+        return 1
+    if spec.size_rule == "broadcast":
+        dims = max(len(s) for s in shapes)
+        padded = [(1,) * (dims - len(s)) + tuple(s) for s in shapes]
+        return n(tuple(max(col) for col in zip(*padded)))
+    if spec.size_rule == "matmul":
+        a, b = shapes[0], shapes[1]
+        rows = n(a[:-1]) if len(a) > 1 else 1
+        cols = b[-1] if len(b) > 1 else 1
+        batch = n(b[:-2]) if len(b) > 2 else 1
+        return rows * cols * batch
+    if spec.size_rule == "sum":
+        return sum(n(s) for s in shapes)
+    if spec.size_rule == "index":
+        lists = [len(i["list"]) for i in params.get("index", ()) if isinstance(i, dict) and "list" in i]
+        return max(n(shapes[0]), *(lists or [0])) * max(1, *lists) if lists else n(shapes[0])
+    return max(n(s) for s in shapes)
+
+
+__all__ = ["CATALOGUE", "OPS", "OpSpec", "Param", "decode_index", "encode_index_repr", "get", "output_size_bound"]

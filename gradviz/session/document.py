@@ -1,0 +1,549 @@
+"""The session: an op log, the tensors its replay produces, undo/redo and change events.
+
+Every user action becomes log entries. Appending runs the new entries on the live state;
+anything that rewrites history (undo, redo, editing a leaf's value or an op's parameter)
+replays the whole log, so the state always equals a fresh replay, bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import keyword
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+import gradviz.engine as E
+from gradviz.engine import Tensor
+
+from . import catalogue
+from .events import Event
+from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, ZeroGrad, describe
+
+DEFAULT_MAX_ELEMENTS = 2**27
+RESERVED_NAMES = frozenset({"torch", "gradviz", "F", "nn", "print", "np", "numpy", "True", "False", "None"})
+
+
+class SessionError(Exception):
+    """A refused action. The message says what is wrong, in PyTorch's words where it has them."""
+
+
+@dataclass
+class TensorInfo:
+    """What the session knows about one named tensor beyond the tensor itself."""
+
+    name: str
+    uid: int
+    entry: Leaf | Op
+    hidden: bool = False
+    user_retained: bool = False  # the user called retain_grad()
+
+    @property
+    def is_leaf_entry(self) -> bool:
+        return isinstance(self.entry, Leaf)
+
+    @property
+    def session_retained(self) -> bool:
+        """True when a gradient is kept only because the session keeps it (PyTorch: None)."""
+        return isinstance(self.entry, Op) and not self.user_retained
+
+
+@dataclass
+class Change:
+    """What one action changed, for listeners to refresh just that."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)  # values
+    grads: list[str] = field(default_factory=list)
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    label: str = ""
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.changed or self.grads or self.renamed)
+
+
+class _State:
+    """The tensors a log produces. Built by replay; cheap to throw away."""
+
+    def __init__(self) -> None:
+        self.tensors: dict[str, Tensor] = {}
+        self.info: dict[str, TensorInfo] = {}
+        self.by_uid: dict[int, str] = {}
+        # (op uid, operand name as written) -> uid of the operand, so renames don't lose links.
+        self.ref_uids: dict[tuple[int, str], int] = {}
+
+
+def _fingerprint(a: np.ndarray | None) -> bytes | None:
+    if a is None:
+        return None
+    a = np.asarray(a)
+    return hashlib.blake2b(a.tobytes(), digest_size=16, person=str((a.shape, a.dtype.str)).encode()[:16]).digest()
+
+
+class Session:
+    """A document of named tensors. All changes go through its methods (each one undoable)."""
+
+    def __init__(self, max_elements: int = DEFAULT_MAX_ELEMENTS) -> None:
+        self.max_elements = max_elements
+        self._entries: list[Entry] = []
+        self._state = _State()
+        self._undo: list[tuple[tuple[Entry, ...], int, str]] = []
+        self._redo: list[tuple[tuple[Entry, ...], int, str]] = []
+        self._next_uid = 1
+        self._batch_depth = 0
+        self._batch_start: tuple[tuple[Entry, ...], int] | None = None
+        self._batch_label = ""
+        self.view: dict[str, Any] = {}  # view settings saved with the file (mode, colours, selection)
+        self.dirty = False
+        # Events, with a Change argument (``changed``) or names.
+        self.changed = Event()
+        self.tensor_added = Event()
+        self.tensor_changed = Event()
+        self.tensor_removed = Event()
+        self.gradients_updated = Event()
+        self.renamed = Event()
+
+    # --- reading ---------------------------------------------------------------------------------
+    @property
+    def entries(self) -> tuple[Entry, ...]:
+        return tuple(self._entries)
+
+    def names(self, include_hidden: bool = False) -> list[str]:
+        return [n for n, i in self._state.info.items() if include_hidden or not i.hidden]
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._state.tensors
+
+    def tensor(self, name: str) -> Tensor:
+        try:
+            return self._state.tensors[name]
+        except KeyError:
+            raise SessionError(f"name '{name}' is not defined") from None
+
+    def info(self, name: str) -> TensorInfo:
+        self.tensor(name)
+        return self._state.info[name]
+
+    def tensors(self, include_hidden: bool = True) -> dict[str, Tensor]:
+        return {n: t for n, t in self._state.tensors.items() if include_hidden or not self._state.info[n].hidden}
+
+    def name_of(self, t: Tensor) -> str | None:
+        for n, x in self._state.tensors.items():
+            if x is t:
+                return n
+        return None
+
+    def dependents(self, name: str, *, visible: bool = False) -> list[str]:
+        """Live tensors computed directly from ``name``; with ``visible``, hidden intermediates
+        are looked through to the named tensors computed from them."""
+        direct = [n for n, i in self._state.info.items() if isinstance(i.entry, Op) and name in self._current_refs(i.entry)]
+        if not visible:
+            return direct
+        out: list[str] = []
+        for n in direct:
+            for m in [n] if not self._state.info[n].hidden else self.dependents(n, visible=True):
+                if m not in out:
+                    out.append(m)
+        return out
+
+    def _current_refs(self, entry: Op) -> list[str]:
+        """An op's operands under their current names (renames may have come after the op)."""
+        out = []
+        for ref in entry.refs():
+            uid = self._state.ref_uids.get((entry.uid, ref))
+            name = self._state.by_uid.get(uid) if uid is not None else None
+            if name is not None:
+                out.append(name)
+        return out
+
+    def operands(self, name: str) -> list[str]:
+        """The live names ``name`` was computed from (empty for leaves)."""
+        info = self.info(name)
+        return self._current_refs(info.entry) if isinstance(info.entry, Op) else []
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    @property
+    def can_redo(self) -> bool:
+        return bool(self._redo)
+
+    @property
+    def undo_label(self) -> str:
+        return self._undo[-1][2] if self._undo else ""
+
+    @property
+    def redo_label(self) -> str:
+        return self._redo[-1][2] if self._redo else ""
+
+    # --- validation --------------------------------------------------------------------------------
+    def check_name(self, name: str, *, allow_existing: bool = False) -> None:
+        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+            raise SessionError(f"'{name}' is not a valid name: use letters, digits and _, not starting with a digit")
+        if name.startswith("_"):
+            raise SessionError(f"'{name}' is not a valid name: names starting with _ are reserved")
+        if name in RESERVED_NAMES:
+            raise SessionError(f"'{name}' is reserved; choose another name")
+        if not allow_existing and name in self._state.tensors:
+            raise SessionError(f"the name '{name}' is already taken")
+
+    def check_size(self, numel: int, what: str = "tensor") -> None:
+        if numel > self.max_elements:
+            raise SessionError(
+                f"{what} would have {numel:,} elements, more than this session's limit of "
+                f"{self.max_elements:,}; nothing was allocated"
+            )
+
+    def fresh_name(self, stem: str = "t") -> str:
+        i = 1
+        while f"{stem}{i}" in self._state.tensors:
+            i += 1
+        return f"{stem}{i}"
+
+    # --- actions -------------------------------------------------------------------------------------
+    def add_leaf(self, name: str, value: Any, dtype: Any = None, requires_grad: bool = False, source: str = "") -> str:
+        self.check_name(name)
+        arr = self._as_value(value, dtype)
+        self._append([Leaf(self._uid(), name, arr, bool(requires_grad), source)], f"create {name}")
+        return name
+
+    def apply(self, op: str, args: Sequence[Any], params: dict[str, Any] | None = None, name: str | None = None, *, hidden: bool = False) -> str:
+        """Record ``name = op(*args, **params)``. ``args`` are tensor names or Python numbers."""
+        spec = self._spec(op)
+        if name is None:
+            name = f"_{self._next_uid}" if hidden else self.fresh_name()
+        elif not hidden:
+            self.check_name(name)
+        enc = []
+        for a in args:
+            if isinstance(a, str):
+                self.tensor(a)
+                enc.append(("ref", a))
+            elif isinstance(a, (bool, int, float)) and spec.scalar_operands:
+                enc.append(("const", a))
+            else:
+                raise SessionError(f"{op}: operand {a!r} must be the name of a tensor")
+        entry = Op(self._uid(), name, spec.name, tuple(enc), dict(params or {}), hidden)
+        self._append([entry], f"{name} = {op}" if not hidden else op)
+        return name
+
+    def backward(self, target: str, gradient: Any = None, retain_graph: bool = False) -> None:
+        t = self.tensor(target)
+        grad = None
+        if gradient is not None:
+            grad = self._as_value(gradient, t.dtype)
+            if grad.shape != tuple(t.shape):
+                raise SessionError(
+                    f"Mismatch in shape: grad_output[0] has a shape of {E.Size(grad.shape)} and output[0] has a shape of {t.shape}."
+                )
+        self._append([Backward(target, grad, bool(retain_graph))], f"{target}.backward()")
+
+    def zero_grad(self, names: Sequence[str] | None = None, set_to_none: bool = True) -> None:
+        if names is not None:
+            for n in names:
+                self.tensor(n)
+        self._append([ZeroGrad(tuple(names) if names is not None else None, set_to_none)], "zero grads")
+
+    def retain_grad(self, name: str) -> None:
+        self.tensor(name)
+        self._append([RetainGrad(name)], f"{name}.retain_grad()")
+
+    def rename(self, old: str, new: str) -> None:
+        self.tensor(old)
+        if old == new:
+            return
+        self.check_name(new)
+        self._append([Rename(old, new)], f"rename {old} to {new}")
+
+    def delete(self, name: str) -> None:
+        self.tensor(name)
+        deps = self.dependents(name, visible=True) or self.dependents(name)
+        if deps:
+            raise SessionError(f"can't delete '{name}': {', '.join(deps)} {'depends' if len(deps) == 1 else 'depend'} on it; delete {'it' if len(deps) == 1 else 'them'} first")
+        self._append([Delete(name)], f"delete {name}")
+
+    def set_leaf_value(self, name: str, value: Any) -> None:
+        """Change a leaf's value and recompute everything downstream, gradients included."""
+        info = self.info(name)
+        if not isinstance(info.entry, Leaf):
+            raise SessionError(f"'{name}' is computed by {info.entry.op}; only leaves have values you can edit")
+        old = info.entry
+        arr = self._as_value(value, E.dtypes.from_numpy_dtype(old.value.dtype))
+        self._rewrite(old, replace(old, value=arr), f"edit {name}")
+
+    def set_requires_grad(self, name: str, flag: bool) -> None:
+        info = self.info(name)
+        if not isinstance(info.entry, Leaf):
+            raise SessionError("you can only change requires_grad flags of leaf variables.")
+        self._rewrite(info.entry, replace(info.entry, requires_grad=bool(flag)), f"{name}.requires_grad = {bool(flag)}")
+
+    def set_param(self, name: str, param: str, value: Any) -> None:
+        """Change one parameter of the op that computed ``name`` and recompute downstream."""
+        info = self.info(name)
+        if not isinstance(info.entry, Op):
+            raise SessionError(f"'{name}' is a leaf; it has no operation parameters")
+        spec = self._spec(info.entry.op)
+        try:
+            spec.param(param)
+        except KeyError:
+            raise SessionError(f"{spec.name} has no parameter '{param}'") from None
+        self._rewrite(info.entry, replace(info.entry, params={**info.entry.params, param: value}), f"set {param} of {name}")
+
+    # --- undo / redo -------------------------------------------------------------------------------
+    def undo(self) -> None:
+        if not self._undo:
+            return
+        entries, uid, label = self._undo.pop()
+        self._redo.append((tuple(self._entries), self._next_uid, label))
+        self._restore(entries, uid, f"undo {label}")
+
+    def redo(self) -> None:
+        if not self._redo:
+            return
+        entries, uid, label = self._redo.pop()
+        self._undo.append((tuple(self._entries), self._next_uid, label))
+        self._restore(entries, uid, f"redo {label}")
+
+    @contextlib.contextmanager
+    def batch(self, label: str) -> Iterator[None]:
+        """Group several actions into one undo step; if any fails, none of them happened."""
+        outer = self._batch_depth == 0
+        if outer:
+            self._batch_start = (tuple(self._entries), self._next_uid)
+            self._batch_label = label
+            self._batch_before = self._snapshot()
+        self._batch_depth += 1
+        try:
+            yield
+        except BaseException:
+            self._batch_depth -= 1
+            if outer:
+                entries, uid = self._batch_start
+                self._replace_state(list(entries), uid)
+                self._batch_start = None
+            raise
+        self._batch_depth -= 1
+        if outer:
+            entries, uid = self._batch_start
+            self._batch_start = None
+            if len(self._entries) != len(entries) or any(a is not b for a, b in zip(self._entries, entries)):
+                self._undo.append((entries, uid, label))
+                self._redo.clear()
+                self.dirty = True
+                self._announce(self._batch_before, label)
+
+    # --- loading (used by the file format) -------------------------------------------------------
+    def load_entries(self, entries: Sequence[Entry], view: dict[str, Any] | None = None) -> None:
+        """Replace the whole document by a validated log: replays it, clears undo history."""
+        uid = max((e.uid for e in entries if isinstance(e, (Leaf, Op))), default=0) + 1
+        before = self._snapshot()
+        self._replace_state(list(entries), uid)
+        self._undo.clear()
+        self._redo.clear()
+        self.view = dict(view or {})
+        self.dirty = False
+        self._announce(before, "open")
+
+    def replay(self, entries: Sequence[Entry]) -> _State:
+        """Run a log on a fresh state; raises SessionError naming the entry that failed."""
+        state = _State()
+        for i, entry in enumerate(entries):
+            try:
+                self._run(state, entry)
+            except SessionError as e:
+                raise SessionError(f"entry {i + 1} ({describe(entry)}): {e}") from None
+        return state
+
+    # --- internals -----------------------------------------------------------------------------------
+    def _uid(self) -> int:
+        uid = self._next_uid
+        self._next_uid += 1
+        return uid
+
+    def _spec(self, op: str) -> catalogue.OpSpec:
+        try:
+            return catalogue.get(op)
+        except KeyError:
+            raise SessionError(f"unknown operation '{op}'") from None
+
+    def _as_value(self, value: Any, dtype: Any = None) -> np.ndarray:
+        if isinstance(value, Tensor):
+            arr = value.detach().numpy().copy()
+        elif isinstance(value, np.ndarray):
+            arr = value.copy()
+        else:
+            try:
+                arr = E.tensor(value).numpy().copy()
+            except (ValueError, TypeError) as e:
+                raise SessionError(str(e)) from None
+        if dtype is not None:
+            arr = arr.astype(E.dtypes.to_dtype(dtype).np)
+        E.dtypes.from_numpy_dtype(arr.dtype)
+        self.check_size(arr.size)
+        return arr
+
+    def _append(self, entries: list[Entry], label: str) -> None:
+        """Run new entries on the live state; on failure roll back and raise."""
+        before = self._snapshot() if self._batch_depth == 0 else None
+        prev_entries, prev_uid = tuple(self._entries), self._next_uid
+        done = 0
+        try:
+            for entry in entries:
+                self._run(self._state, entry)
+                self._entries.append(entry)
+                done += 1
+        except SessionError:
+            self._replace_state(list(prev_entries), prev_uid)
+            raise
+        if self._batch_depth == 0:
+            self._undo.append((prev_entries, prev_uid, label))
+            self._redo.clear()
+            self.dirty = True
+            self._announce(before, label)
+
+    def _rewrite(self, old: Entry, new: Entry, label: str) -> None:
+        entries = [new if e is old else e for e in self._entries]
+        before = self._snapshot()
+        prev = (tuple(self._entries), self._next_uid)
+        self._replace_state(entries, self._next_uid)  # raises, untouched, if the new log fails
+        self._undo.append((prev[0], prev[1], label))
+        self._redo.clear()
+        self.dirty = True
+        self._announce(before, label)
+
+    def _restore(self, entries: tuple[Entry, ...], uid: int, label: str) -> None:
+        before = self._snapshot()
+        self._replace_state(list(entries), uid)
+        self.dirty = True
+        self._announce(before, label)
+
+    def _replace_state(self, entries: list[Entry], uid: int) -> None:
+        state = self.replay(entries)  # raises before anything is replaced
+        self._state = state
+        self._entries = entries
+        self._next_uid = max(uid, 1)
+
+    def _run(self, state: _State, entry: Entry) -> None:
+        """Apply one entry to ``state``. Raises SessionError and leaves ``state`` as it was."""
+        try:
+            if isinstance(entry, Leaf):
+                if entry.name in state.tensors:
+                    raise SessionError(f"the name '{entry.name}' is already taken")
+                self.check_size(entry.value.size)
+                t = E.from_numpy(entry.value.copy())
+                if entry.requires_grad:
+                    t.requires_grad_(True)
+                self._bind(state, entry.name, t, TensorInfo(entry.name, entry.uid, entry))
+            elif isinstance(entry, Op):
+                self._run_op(state, entry)
+            elif isinstance(entry, Backward):
+                t = self._lookup(state, entry.target)
+                grad = None if entry.gradient is None else E.from_numpy(entry.gradient.copy())
+                t.backward(grad, retain_graph=entry.retain_graph)
+            elif isinstance(entry, ZeroGrad):
+                names = entry.names if entry.names is not None else list(state.tensors)
+                for n in names:
+                    t = self._lookup(state, n)
+                    if t._grad is not None:
+                        if entry.set_to_none:
+                            t._grad = None
+                        else:
+                            t._grad.zero_()
+            elif isinstance(entry, RetainGrad):
+                t = self._lookup(state, entry.name)
+                t.retain_grad()
+                state.info[entry.name].user_retained = True
+            elif isinstance(entry, Rename):
+                self._lookup(state, entry.old)
+                if entry.new in state.tensors:
+                    raise SessionError(f"the name '{entry.new}' is already taken")
+                t = state.tensors.pop(entry.old)
+                info = state.info.pop(entry.old)
+                info.name = entry.new
+                state.tensors[entry.new] = t
+                state.info[entry.new] = info
+                state.by_uid[info.uid] = entry.new
+            elif isinstance(entry, Delete):
+                self._lookup(state, entry.name)
+                info = state.info.pop(entry.name)
+                state.tensors.pop(entry.name)
+                state.by_uid.pop(info.uid, None)
+        except MemoryError:
+            raise SessionError("not enough memory for this tensor; nothing was changed") from None
+        except (RuntimeError, ValueError, TypeError, IndexError) as e:
+            raise SessionError(str(e)) from None
+
+    def _lookup(self, state: _State, name: str) -> Tensor:
+        try:
+            return state.tensors[name]
+        except KeyError:
+            raise SessionError(f"name '{name}' is not defined") from None
+
+    def _run_op(self, state: _State, entry: Op) -> None:
+        if entry.name in state.tensors:
+            raise SessionError(f"the name '{entry.name}' is already taken")
+        spec = self._spec(entry.op)
+        args: list[Any] = []
+        for kind, value in entry.args:
+            if kind == "ref":
+                t = self._lookup(state, value)
+                state.ref_uids[(entry.uid, value)] = state.info[value].uid
+                args.append(t)
+            else:
+                args.append(value)
+        if spec.arity is not None and len(args) != spec.arity and spec.name != "linear":
+            raise SessionError(f"{spec.name} takes {spec.arity} operand{'s' if spec.arity != 1 else ''}, got {len(args)}")
+        params = {**spec.defaults(), **{k: v for k, v in entry.params.items()}}
+        shapes = [tuple(a.shape) if isinstance(a, Tensor) else () for a in args]
+        self.check_size(catalogue.output_size_bound(spec, shapes, params), f"the result of {spec.name}")
+        out = spec.fn(*args, **params)
+        if out.requires_grad and out.grad_fn is not None:
+            # Keep intermediate gradients visible; TensorInfo.session_retained marks them.
+            out.retain_grad()
+        self._bind(state, entry.name, out, TensorInfo(entry.name, entry.uid, entry, hidden=entry.hidden))
+
+    def _bind(self, state: _State, name: str, t: Tensor, info: TensorInfo) -> None:
+        state.tensors[name] = t
+        state.info[name] = info
+        state.by_uid[info.uid] = name
+
+    def _snapshot(self) -> dict[int, tuple[str, bytes | None, bytes | None]]:
+        out = {}
+        for name, t in self._state.tensors.items():
+            info = self._state.info[name]
+            g = t._grad
+            out[info.uid] = (name, _fingerprint(t._data), _fingerprint(None if g is None else g._data))
+        return out
+
+    def _announce(self, before: dict[int, tuple[str, bytes | None, bytes | None]] | None, label: str) -> None:
+        after = self._snapshot()
+        before = before or {}
+        change = Change(label=label)
+        for uid, (name, value, grad) in after.items():
+            if uid not in before:
+                change.added.append(name)
+                continue
+            old_name, old_value, old_grad = before[uid]
+            if old_name != name:
+                change.renamed.append((old_name, name))
+            if old_value != value:
+                change.changed.append(name)
+            if old_grad != grad:
+                change.grads.append(name)
+        change.removed = [before[uid][0] for uid in before if uid not in after]
+        for n in change.added:
+            self.tensor_added.emit(n)
+        for n in change.removed:
+            self.tensor_removed.emit(n)
+        for old, new in change.renamed:
+            self.renamed.emit(old, new)
+        for n in change.changed:
+            self.tensor_changed.emit(n)
+        if change.grads:
+            self.gradients_updated.emit(list(change.grads))
+        self.changed.emit(change)
