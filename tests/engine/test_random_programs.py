@@ -125,6 +125,10 @@ class Program:
     def pick(self, options: list) -> Any:
         return options[self.draw(st.integers(0, len(options) - 1))]
 
+    def value(self, options: list[Val]) -> Val:
+        """One of ``options``, leaning towards the most recent, so that programs grow deep."""
+        return self.pick(options[::-1])
+
     def where(self) -> str:
         return "\n".join(self.log)
 
@@ -177,7 +181,7 @@ class Program:
             try:
                 theirs = fn(torch, *[a.t for a in args])
             except Exception as e:  # an invalid step: gradviz must refuse it the same way
-                self.log[-1] += f"  # torch raises {type(e).__name__}"
+                self.log[-1] = f"_ = {text.format(*names)}  # torch raises {type(e).__name__}"
                 try:
                     fn(gradviz, *[a.g for a in args])
                 except Exception as mine:
@@ -235,13 +239,18 @@ class Program:
 
 # --- shapes ------------------------------------------------------------------------------------
 def leaf_shapes(prog: Program, n: int) -> list[tuple[int, ...]]:
-    """``n`` shapes that broadcast together: suffixes of one base shape, some dims set to 1."""
-    base = prog.draw(st.lists(st.integers(1, 4), min_size=0, max_size=3))
+    """``n`` shapes that broadcast together: suffixes of one base shape, some dims set to 1.
+
+    ``sampled_from`` keeps generation spread out (plain integers lean towards 0-d, size-1 cases).
+    """
+    ndim = prog.draw(st.sampled_from([2, 3, 1, 0]))
+    base = [prog.draw(st.sampled_from([3, 2, 4, 1])) for _ in range(ndim)]
     shapes = []
     for _ in range(n):
-        nd = prog.draw(st.integers(0, len(base)))
-        suffix = base[len(base) - nd :]
-        ones = prog.draw(st.lists(st.booleans(), min_size=nd, max_size=nd))
+        nd = ndim - prog.draw(st.sampled_from([0, 0, 1, 2, 3][: ndim + 1] or [0]))
+        nd = max(nd, 0)
+        suffix = base[ndim - nd :]
+        ones = [prog.draw(st.sampled_from([False, False, False, True])) for _ in suffix]
         shapes.append(tuple(1 if o else d for d, o in zip(suffix, ones)))
     return shapes
 
@@ -263,9 +272,9 @@ def floats(prog: Program) -> list[Val]:
 
 
 def op_binary(prog: Program) -> bool:
-    a = prog.pick(floats(prog))
+    a = prog.value(floats(prog))
     partners = [v for v in floats(prog) if broadcasts(a.shape, v.shape)]
-    b = prog.pick(partners)
+    b = prog.value(partners)
     kind = prog.pick(["+", "-", "*", "/", "rdiv"])
     if kind == "*" and a.amax * b.amax > LIMIT:
         kind = "+"
@@ -283,7 +292,7 @@ def op_binary(prog: Program) -> bool:
 
 
 def op_scalar(prog: Program) -> bool:
-    a = prog.pick(floats(prog))
+    a = prog.value(floats(prog))
     s = prog.pick([2, -3, 0.5, 1.5, -0.25, True])
     kind = prog.pick(["s+", "+s", "s-", "-s", "s*", "*s", "/s", "s/"])
     if "*" in kind and a.amax * abs(s) > LIMIT:
@@ -299,7 +308,7 @@ def op_scalar(prog: Program) -> bool:
 
 
 def op_pow(prog: Program) -> bool:
-    a = prog.pick(floats(prog))
+    a = prog.value(floats(prog))
     kind = prog.pick(["int", "positive", "tensor", "rpow"])
     if kind == "int":
         e = prog.pick([2, 3, 1, 0])
@@ -312,7 +321,7 @@ def op_pow(prog: Program) -> bool:
             return False
         prog.run(f"({{0}} * {{0}} + 0.5) ** {e}", lambda lib, x: (x * x + 0.5) ** e, a)
     elif kind == "tensor":
-        b = prog.pick([v for v in floats(prog) if broadcasts(a.shape, v.shape)])
+        b = prog.value([v for v in floats(prog) if broadcasts(a.shape, v.shape)])
         if (a.amax**2 + 0.5) ** 1.0 > LIMIT:
             return False
         prog.run("({0} * {0} + 0.5) ** {1}.tanh()", lambda lib, x, y: (x * x + 0.5) ** y.tanh(), a, b)
@@ -324,7 +333,7 @@ def op_pow(prog: Program) -> bool:
 
 
 def op_unary(prog: Program) -> bool:
-    a = prog.pick(floats(prog))
+    a = prog.value(floats(prog))
     name = prog.pick(["tanh", "sigmoid", "relu", "exp", "neg", "abs", "sin", "cos", "log", "sqrt", "clamp"])
     if name == "exp":
         if a.amax > 5:
@@ -364,7 +373,7 @@ def _dims(prog: Program, ndim: int) -> Any:
 
 
 def op_reduce(prog: Program) -> bool:
-    a = prog.pick(floats(prog))
+    a = prog.value(floats(prog))
     name = prog.pick(["sum", "mean"])
     dims = _dims(prog, a.ndim)
     if name == "sum" and a.amax * max(a.arr.size, 1) > LIMIT:
@@ -380,7 +389,7 @@ def op_reduce(prog: Program) -> bool:
 
 
 def op_extreme(prog: Program) -> bool:
-    a = prog.pick([v for v in floats(prog) if v.arr.size])
+    a = prog.value([v for v in floats(prog) if v.arr.size])
     name = prog.pick(["max", "min"])
     if a.ndim == 0 or prog.draw(st.booleans()):
         # Ties (after relu, or from repeated elements) would make the chosen index arbitrary.
@@ -407,7 +416,7 @@ def _reshapes(shape: tuple[int, ...]) -> list[tuple[int, ...]]:
 
 
 def op_shape(prog: Program) -> bool:
-    a = prog.pick(floats(prog))
+    a = prog.value(floats(prog))
     kind = prog.pick(["reshape", "view", "transpose", "unsqueeze", "squeeze", "flatten", "permute", "T"])
     if kind in ("reshape", "view"):
         shape = prog.pick(_reshapes(a.shape))
@@ -441,7 +450,7 @@ def op_shape(prog: Program) -> bool:
 
 
 def op_index(prog: Program) -> bool:
-    a = prog.pick([v for v in floats(prog) if v.ndim and v.shape[0]])
+    a = prog.value([v for v in floats(prog) if v.ndim and v.shape[0]])
     n0 = a.shape[0]
     kind = prog.pick(["int", "slice", "list", "mask", "last", "newaxis", "tensor"])
     if kind == "int":
@@ -472,7 +481,7 @@ def op_index(prog: Program) -> bool:
 
 
 def op_softmax(prog: Program) -> bool:
-    a = prog.pick(floats(prog))
+    a = prog.value(floats(prog))
     dim = prog.draw(st.integers(-max(a.ndim, 1), max(a.ndim, 1) - 1))
     name = prog.pick(["softmax", "log_softmax"])
     how = prog.pick(["method", "function", "F"])
@@ -486,7 +495,7 @@ def op_softmax(prog: Program) -> bool:
 
 
 def op_matmul(prog: Program) -> bool:
-    a = prog.pick([v for v in floats(prog) if v.ndim])
+    a = prog.value([v for v in floats(prog) if v.ndim])
     inner = a.shape[-1]
     k = prog.draw(st.integers(1, 3))
     # The other factor: an existing value if one fits, else a fresh leaf of a fitting shape.
@@ -495,7 +504,7 @@ def op_matmul(prog: Program) -> bool:
         and (v.ndim < 2 or a.ndim < 2 or broadcasts(a.shape[:-2], v.shape[:-2]))
     ]  # fmt: skip
     if fits and prog.draw(st.booleans()):
-        b = prog.pick(fits)
+        b = prog.value(fits)
     else:
         batch = a.shape[:-2] if a.ndim > 2 and prog.draw(st.booleans()) else ()
         b = prog.leaf(prog.pick([(inner,), (inner, k), (*batch, inner, k), (2, inner, k)]))
@@ -509,14 +518,14 @@ def op_matmul(prog: Program) -> bool:
 
 
 def op_cat(prog: Program) -> bool:
-    a = prog.pick([v for v in floats(prog) if v.ndim])
+    a = prog.value([v for v in floats(prog) if v.ndim])
     dim = prog.draw(st.integers(-a.ndim, a.ndim - 1))
     d = dim % a.ndim
     fits = [
         v for v in floats(prog)
         if v.ndim == a.ndim and all(s == t for i, (s, t) in enumerate(zip(v.shape, a.shape)) if i != d)
     ]  # fmt: skip
-    parts = [a, prog.pick(fits)]  # may be a itself: its gradient then adds up
+    parts = [a, prog.value(fits)]  # may be a itself: its gradient then adds up
     if prog.draw(st.booleans()):
         extra = list(a.shape)
         extra[d] = prog.draw(st.integers(1, 3))
@@ -530,11 +539,11 @@ def op_cat(prog: Program) -> bool:
 
 
 def op_where(prog: Program) -> bool:
-    c = prog.pick(floats(prog))
-    a = prog.pick([v for v in floats(prog) if broadcasts(v.shape, c.shape)])
+    c = prog.value(floats(prog))
+    a = prog.value([v for v in floats(prog) if broadcasts(v.shape, c.shape)])
     rest = [v for v in floats(prog) if broadcasts(v.shape, c.shape, a.shape)]
     if prog.draw(st.booleans()):
-        b = prog.pick(rest)
+        b = prog.value(rest)
         prog.run("lib.where({0} > 0, {1}, {2})", lambda lib, z, x, y: lib.where(z > 0, x, y), c, a, b)
     else:
         s = prog.pick([0.0, 1.5, -2])
@@ -543,7 +552,7 @@ def op_where(prog: Program) -> bool:
 
 
 def op_detach(prog: Program) -> bool:
-    a = prog.pick(floats(prog))
+    a = prog.value(floats(prog))
     kind = prog.pick(["detach", "no_grad", "clone"])
     if kind == "detach":
         prog.run("{0}.detach() * 2", lambda lib, x: x.detach() * 2, a)
@@ -606,11 +615,11 @@ SCALARS = [2, -1, 0, 0.5, -1.5, True, False]
 
 
 def op_mixed_binary(prog: Program) -> bool:
-    a = prog.pick(prog.vals)
+    a = prog.value(prog.vals)
     kind = prog.pick(["tensor", "scalar_right", "scalar_left"])
     op = prog.pick(["+", "*", "-", "/"])
     if kind == "tensor":
-        b = prog.pick([v for v in prog.vals if broadcasts(a.shape, v.shape)])
+        b = prog.value([v for v in prog.vals if broadcasts(a.shape, v.shape)])
         if op == "-" and a.dtype == "bool" and b.dtype == "bool":
             op = "+"
         if op == "*" and a.amax * b.amax > LIMIT:
@@ -637,20 +646,20 @@ def op_mixed_binary(prog: Program) -> bool:
 
 
 def op_mixed_other(prog: Program) -> bool:
-    a = prog.pick(prog.vals)
+    a = prog.value(prog.vals)
     kind = prog.pick(["where", "cat", "compare", "unary", "sum", "pow", "mean", "to"])
     if kind == "where":
-        b = prog.pick([v for v in prog.vals if broadcasts(a.shape, v.shape)])
-        c = prog.pick([v for v in prog.vals if broadcasts(a.shape, b.shape, v.shape)])
+        b = prog.value([v for v in prog.vals if broadcasts(a.shape, v.shape)])
+        c = prog.value([v for v in prog.vals if broadcasts(a.shape, b.shape, v.shape)])
         prog.run("lib.where({0} > 0, {1}, {2})", lambda lib, z, x, y: lib.where(z > 0, x, y), c, a, b)
     elif kind == "cat":
         if a.ndim == 0:
             return False
         fits = [v for v in prog.vals if v.ndim == a.ndim and v.shape[1:] == a.shape[1:]]
-        b = prog.pick(fits)
+        b = prog.value(fits)
         prog.run("lib.cat([{0}, {1}])", lambda lib, x, y: lib.cat([x, y]), a, b)
     elif kind == "compare":
-        b = prog.pick([v for v in prog.vals if broadcasts(a.shape, v.shape)])
+        b = prog.value([v for v in prog.vals if broadcasts(a.shape, v.shape)])
         op = prog.pick(["<", ">=", "==", "!="])
         prog.run(f"{{0}} {op} {{1}}", lambda lib, x, y: OPERATORS[op](x, y), a, b)
     elif kind == "unary":

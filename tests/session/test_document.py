@@ -1,0 +1,242 @@
+"""The session model: replay exactness, edit-and-recompute, undo/redo, events, refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import gradviz as gv
+from gradviz.session.document import Session, SessionError
+
+
+def seed_session() -> Session:
+    s = Session()
+    s.add_leaf("x", 3.0)
+    s.add_leaf("w", 4.0, requires_grad=True)
+    s.add_leaf("b", 5.0, requires_grad=True)
+    with s.batch("y = w*x + b"):
+        t = s.apply("mul", ["w", "x"], hidden=True)
+        s.apply("add", [t, "b"], name="y")
+    s.backward("y")
+    return s
+
+
+def state_of(s: Session) -> dict[str, tuple]:
+    """Every tensor's name, dtype, value bytes and gradient bytes."""
+    out = {}
+    for name, t in s.tensors().items():
+        g = t._grad
+        out[name] = (
+            t.dtype.name,
+            tuple(t.shape),
+            np.asarray(t._data).tobytes(),
+            None if g is None else np.asarray(g._data).tobytes(),
+            t.requires_grad,
+        )
+    return out
+
+
+def test_seed_example_values_and_gradients() -> None:
+    s = seed_session()
+    assert repr(s.tensor("y")) == "tensor(17., grad_fn=<AddBackward0>)"
+    assert s.tensor("w").grad.item() == 3.0
+    assert s.tensor("b").grad.item() == 1.0
+    assert s.tensor("x").grad is None
+    assert s.names() == ["x", "w", "b", "y"]
+    assert len(s.names(include_hidden=True)) == 5
+
+
+def test_replay_rebuilds_every_tensor_and_gradient_bit_for_bit() -> None:
+    s = seed_session()
+    s.add_leaf("v", gv.randn(4, 3).numpy(), requires_grad=True)
+    s.apply("tanh", ["v"], name="h")
+    s.apply("sum", ["h"], {"dim": [1]}, name="r")
+    s.apply("mean", ["r"], name="loss")
+    s.backward("loss")
+    fresh = Session()
+    fresh.load_entries(s.entries)
+    assert state_of(fresh) == state_of(s)
+
+
+def test_intermediate_gradients_are_kept_and_marked() -> None:
+    s = seed_session()
+    assert s.tensor("y").grad.item() == 1.0
+    assert s.info("y").session_retained
+    assert not s.info("w").session_retained
+    s.retain_grad("y")
+    assert not s.info("y").session_retained
+
+
+def test_editing_a_leaf_recomputes_forward_and_backward_like_a_fresh_engine_run() -> None:
+    s = seed_session()
+    s.set_leaf_value("x", 10.0)
+    x = gv.tensor(10.0)
+    w = gv.tensor(4.0, requires_grad=True)
+    b = gv.tensor(5.0, requires_grad=True)
+    y = w * x + b
+    y.backward()
+    assert s.tensor("y").item() == y.item() == 45.0
+    assert s.tensor("w").grad.item() == w.grad.item() == 10.0
+    assert s.tensor("b").grad.item() == 1.0
+
+
+def test_editing_an_op_parameter_recomputes_downstream() -> None:
+    s = Session()
+    s.add_leaf("a", np.arange(6.0, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    s.apply("sum", ["a"], {"dim": [0]}, name="c")
+    s.apply("sum", ["c"], name="total")
+    s.backward("total")
+    s.set_param("c", "dim", [1])
+    assert s.tensor("c").tolist() == [3.0, 12.0]
+    np.testing.assert_array_equal(s.tensor("a").grad.numpy(), np.ones((2, 3)))
+
+
+def test_a_bad_edit_changes_nothing_and_says_why() -> None:
+    s = Session()
+    s.add_leaf("a", [1.0, 2.0, 3.0])
+    s.add_leaf("b", [1.0, 2.0, 3.0])
+    s.apply("add", ["a", "b"], name="c")
+    before = state_of(s)
+    with pytest.raises(SessionError, match=r"size of tensor a \(4\) must match the size of tensor b \(3\)"):
+        s.set_leaf_value("a", [1.0, 2.0, 3.0, 4.0])
+    assert state_of(s) == before
+    assert s.undo_label == "c = add"
+
+
+@pytest.mark.parametrize(
+    "action, message",
+    [
+        (lambda s: s.apply("add", ["w", "nope"]), "name 'nope' is not defined"),
+        (lambda s: s.backward("y"), "Trying to backward through the graph a second time"),
+        (lambda s: s.add_leaf("w", 1.0), "the name 'w' is already taken"),
+        (lambda s: s.add_leaf("2x", 1.0), "'2x' is not a valid name"),
+        (lambda s: s.add_leaf("torch", 1.0), "'torch' is reserved"),
+        (lambda s: s.rename("x", "b"), "the name 'b' is already taken"),
+        (lambda s: s.delete("w"), "can't delete 'w': y depends on it"),
+        (lambda s: s.add_leaf("i", [1, 2], requires_grad=True), "only Tensors of floating point"),
+        (lambda s: s.add_leaf("r", [[1.0, 2.0], [3.0]]), "expected sequence of length 2 at dim 1"),
+    ],
+)
+def test_bad_operations_change_nothing(action, message: str) -> None:
+    s = seed_session()
+    before, entries = state_of(s), s.entries
+    with pytest.raises(SessionError, match=message):
+        action(s)
+    assert state_of(s) == before
+    assert len(s.entries) == len(entries)
+
+
+def test_non_scalar_backward_needs_a_gradient() -> None:
+    s = Session()
+    s.add_leaf("a", [1.0, 2.0], requires_grad=True)
+    s.apply("mul", ["a", 2.0], name="b")
+    with pytest.raises(SessionError, match="grad can be implicitly created only for scalar outputs"):
+        s.backward("b")
+    s.backward("b", gradient=[1.0, 1.0])
+    assert s.tensor("a").grad.tolist() == [2.0, 2.0]
+
+
+def test_size_limit_refuses_before_allocating() -> None:
+    s = Session(max_elements=1000)
+    s.add_leaf("a", np.zeros((100, 1), np.float32))
+    s.add_leaf("b", np.zeros((1, 100), np.float32))
+    with pytest.raises(SessionError, match="more than this session's limit of 1,000"):
+        s.apply("add", ["a", "b"])  # would broadcast to 10,000 elements
+    with pytest.raises(SessionError, match="limit"):
+        s.add_leaf("c", np.zeros(2000, np.float32))
+    assert s.names() == ["a", "b"]
+
+
+def test_events_report_what_changed() -> None:
+    s = Session()
+    changes = []
+    grads = []
+    s.changed.connect(changes.append)
+    s.gradients_updated.connect(grads.append)
+    s.add_leaf("w", 2.0, requires_grad=True)
+    s.apply("mul", ["w", "w"], name="y")
+    s.backward("y")
+    assert changes[0].added == ["w"]
+    assert changes[1].added == ["y"]
+    assert sorted(changes[2].grads) == ["w", "y"]
+    assert grads[-1] and "w" in grads[-1]
+    s.rename("w", "weight")
+    assert changes[-1].renamed == [("w", "weight")]
+    s.undo()
+    assert changes[-1].renamed == [("weight", "w")]
+    s.changed.disconnect(changes.append)
+    s.redo()
+    assert changes[-1].renamed == [("weight", "w")]
+
+
+def test_undo_redo_walk_the_log() -> None:
+    s = seed_session()
+    full = state_of(s)
+    s.undo()  # backward
+    assert s.tensor("w").grad is None
+    s.undo()  # y = w*x + b, one step
+    assert "y" not in s
+    assert s.can_redo
+    s.redo()
+    s.redo()
+    assert state_of(s) == full
+    assert not s.can_redo
+
+
+def test_batch_rolls_back_every_part_on_failure() -> None:
+    s = seed_session()
+    before = state_of(s)
+    with pytest.raises(SessionError), s.batch("two things"):
+        s.apply("mul", ["w", 2.0], name="z")
+        s.apply("add", ["z", "missing"])
+    assert state_of(s) == before
+    assert "z" not in s
+
+
+ACTIONS = st.lists(
+    st.tuples(
+        st.sampled_from(["leaf", "op", "backward", "zero", "edit", "rename", "undo", "redo"]),
+        st.integers(0, 50),
+        st.floats(-3, 3, allow_nan=False, width=32),
+    ),
+    min_size=1,
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ACTIONS)
+def test_random_edit_sequences_always_equal_a_fresh_replay(actions) -> None:
+    s = Session()
+    for kind, k, v in actions:
+        names = s.names()
+        try:
+            if kind == "leaf" or not names:
+                s.add_leaf(s.fresh_name("p"), [v, v + 1.0], requires_grad=k % 2 == 0)
+            elif kind == "op":
+                op = ["add", "mul", "tanh", "sum", "exp", "sigmoid"][k % 6]
+                a = names[k % len(names)]
+                args = [a] if op in ("tanh", "sum", "exp", "sigmoid") else [a, names[(k // 3) % len(names)]]
+                s.apply(op, args)
+            elif kind == "backward":
+                s.backward(names[k % len(names)], gradient=None if s.tensor(names[k % len(names)]).dim() == 0 else np.ones(s.tensor(names[k % len(names)]).shape, np.float32), retain_graph=k % 3 == 0)
+            elif kind == "zero":
+                s.zero_grad()
+            elif kind == "edit":
+                leaves = [n for n in names if s.info(n).is_leaf_entry]
+                if leaves:
+                    t = s.tensor(leaves[k % len(leaves)])
+                    s.set_leaf_value(leaves[k % len(leaves)], np.full(tuple(t.shape), v, dtype=t.dtype.np))
+            elif kind == "rename":
+                s.rename(names[k % len(names)], s.fresh_name("r"))
+            elif kind == "undo":
+                s.undo()
+            else:
+                s.redo()
+        except SessionError:
+            pass
+        fresh = Session()
+        fresh.load_entries(s.entries)
+        assert state_of(fresh) == state_of(s)
