@@ -4,7 +4,7 @@ Render it with:  gradviz render docs/examples/mlp.py -o docs/images/mlp.png
 """
 
 import gradviz as torch
-import gradviz.nn.functional as F
+import gradviz.nn.functional as F  # noqa: N812 - the PyTorch idiom
 
 torch.manual_seed(0)
 x = torch.randn(2, 4)  # a batch of two inputs: data, so no gradient

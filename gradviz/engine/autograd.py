@@ -87,9 +87,7 @@ def run_backward(
     for i, t in enumerate(tensors):
         node = t._grad_node()
         if node is None:
-            raise RuntimeError(
-                f"element {i} of tensors does not require grad and does not have a grad_fn"
-            )
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         roots.append(node)
     root_grads = _root_grads(tensors, grad_tensors, create_graph)
 
@@ -160,7 +158,8 @@ def run_backward(
                 # (numpy scalars of one type agree in both, so only arrays need a closer look).
                 tg = type(gi)
                 if tg is not type(d) or (
-                    tg is ndarray and (gi.shape != d.shape or (gi.dtype is not d.dtype and gi.dtype != d.dtype))
+                    tg is ndarray
+                    and (gi.shape != d.shape or (gi.dtype is not d.dtype and gi.dtype != d.dtype))
                 ):
                     gi = fit(gi, (d.shape, d.dtype))
                 p = pending_get(nxt)
@@ -205,7 +204,11 @@ def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
         owned.add(id(g))
         t._grad = Tensor._make(g, False, None)
     else:
-        t._grad._data = t._grad._data + g
+        d = t._grad._data
+        if type(d) is np.ndarray and d.flags.writeable and d.shape == np.shape(g):
+            np.add(d, g, out=d, casting="unsafe")  # in place, as PyTorch: views of .grad see it
+        else:
+            t._grad._data = d + g
 
 
 def _retain(t: Tensor, g: Any) -> None:

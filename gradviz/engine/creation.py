@@ -179,7 +179,14 @@ def empty(*size: Any, dtype: DType | None = None, device: Any = None, requires_g
     return _factory(np.zeros(_shape(size), _np_dtype(dtype)), requires_grad)
 
 
-def full(size: Sequence[int], fill_value: Any, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def full(
+    size: Sequence[int],
+    fill_value: Any,
+    *,
+    dtype: DType | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
     return _factory(np.full(_shape((size,)), fill_value, _np_dtype(dtype)), requires_grad)
@@ -193,7 +200,9 @@ def ones_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = Fa
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def full_like(t: Tensor, fill_value: Any, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+def full_like(
+    t: Tensor, fill_value: Any, *, dtype: DType | None = None, requires_grad: bool = False
+) -> Tensor:
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
@@ -205,26 +214,57 @@ def randn_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = F
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def arange(
+    start: Any,
+    end: Any = None,
+    step: Any = 1,
+    *,
+    dtype: DType | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if end is None:
         start, end = 0, start
     if step == 0:
         raise RuntimeError("step must be nonzero")
     if dtype is None:
-        is_float = any(isinstance(v, float) or (isinstance(v, Tensor) and v.is_floating_point()) for v in (start, end, step))
+        is_float = any(
+            isinstance(v, float) or (isinstance(v, Tensor) and v.is_floating_point())
+            for v in (start, end, step)
+        )
         dtype = dtypes.default_float if is_float else dtypes.int64
     n = max(0, math.ceil((float(end) - float(start)) / float(step)))
     values = float(start) + np.arange(n, dtype=np.float64) * float(step)
-    return _factory(values.astype(_np_dtype(dtype)) if dtype.is_floating_point else (int(start) + np.arange(n, dtype=np.int64) * int(step)).astype(_np_dtype(dtype)), requires_grad)
+    return _factory(
+        values.astype(_np_dtype(dtype))
+        if dtype.is_floating_point
+        else (int(start) + np.arange(n, dtype=np.int64) * int(step)).astype(_np_dtype(dtype)),
+        requires_grad,
+    )
 
 
-def linspace(start: float, end: float, steps: int, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def linspace(
+    start: float,
+    end: float,
+    steps: int,
+    *,
+    dtype: DType | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     return _factory(np.linspace(start, end, steps).astype(_np_dtype(dtype)), requires_grad)
 
 
-def eye(n: int, m: int | None = None, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def eye(
+    n: int,
+    m: int | None = None,
+    *,
+    dtype: DType | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+) -> Tensor:
     return _factory(np.eye(n, m, dtype=_np_dtype(dtype)), requires_grad)
 
 
@@ -261,7 +301,13 @@ def _uniform(n: int, double: bool) -> np.ndarray:
     return (raw & np.uint64((1 << 24) - 1)).astype(np.float64) * 2.0**-24
 
 
-def rand(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+def rand(
+    *size: Any,
+    dtype: DType | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    generator: Any = None,
+) -> Tensor:
     shape = _shape(size)
     dt = dtypes.to_dtype(dtype) if dtype is not None else dtypes.default_float
     n = int(np.prod(shape, dtype=np.int64))
@@ -269,7 +315,13 @@ def rand(*size: Any, dtype: DType | None = None, device: Any = None, requires_gr
     return _factory(values.astype(dt.np).reshape(shape), requires_grad)
 
 
-def randn(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+def randn(
+    *size: Any,
+    dtype: DType | None = None,
+    device: Any = None,
+    requires_grad: bool = False,
+    generator: Any = None,
+) -> Tensor:
     """Normal samples drawn the way PyTorch's CPU generator draws them, so a seed gives the same
     numbers (to printed precision: PyTorch's vectorised log/sin/cos may differ in the last bit)."""
     shape = _shape(size)
@@ -319,7 +371,14 @@ def _normal_serial(n: int) -> np.ndarray:
 _normal_cache: list[float] = []
 
 
-def randint(low: int, high: int | None = None, size: Sequence[int] = (), *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+def randint(
+    low: int,
+    high: int | None = None,
+    size: Sequence[int] = (),
+    *,
+    dtype: DType | None = None,
+    requires_grad: bool = False,
+) -> Tensor:
     if high is None:
         low, high = 0, low
     shape = _shape((tuple(size),))

@@ -40,7 +40,9 @@ def set_printoptions(
         PRINT_OPTS.__init__(precision=2, threshold=1000, edgeitems=2, linewidth=80)
     elif profile == "full":
         PRINT_OPTS.__init__(precision=4, threshold=math.inf, edgeitems=3, linewidth=80)
-    for key, value in dict(precision=precision, threshold=threshold, edgeitems=edgeitems, linewidth=linewidth).items():
+    for key, value in dict(
+        precision=precision, threshold=threshold, edgeitems=edgeitems, linewidth=linewidth
+    ).items():
         if value is not None:
             setattr(PRINT_OPTS, key, value)
     PRINT_OPTS.sci_mode = sci_mode
@@ -120,7 +122,10 @@ def _tensor_str_with_formatter(a: np.ndarray, indent: int, summarize: bool, fmt:
         slices = (
             [_tensor_str_with_formatter(a[i], indent + 1, summarize, fmt) for i in range(e)]
             + ["..."]
-            + [_tensor_str_with_formatter(a[i], indent + 1, summarize, fmt) for i in range(len(a) - e, len(a))]
+            + [
+                _tensor_str_with_formatter(a[i], indent + 1, summarize, fmt)
+                for i in range(len(a) - e, len(a))
+            ]
         )
     else:
         slices = [_tensor_str_with_formatter(a[i], indent + 1, summarize, fmt) for i in range(a.shape[0])]

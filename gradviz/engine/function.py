@@ -60,6 +60,7 @@ class Node:
     _refs: tuple = ()  # the same, mapped to input Tensors / _Output for recording a graph
     _checks: tuple = ()  # (input tensor, its version when saved), checked before use
     _saves_output = False  # forward saved its own output, which must not change in place
+    _out_version = 0  # the output's version when this node made it
     _retained: list | None = None
     _output: Any = None
     params: dict[str, Any] = {}  # noqa: RUF012 - never mutated; instances assign their own
@@ -89,7 +90,7 @@ class Node:
                 self._version_error(t, v)
         if self._saves_output:
             out = self._output()
-            if out is not None and out._version:  # the output was changed in place since
+            if out is not None and out._version != self._out_version:  # changed in place since
                 self._version_error(out, 0, self)
         if _state.enabled:
             return tuple([self._as_tensor(s) for s in self._refs])
@@ -119,7 +120,9 @@ class Node:
     def _version_error(s: Tensor, v: int, producer: Node | None = None) -> None:
         # PyTorch names the producer without its "Backward0" suffix and says nothing for a leaf.
         producer = producer or s.grad_fn
-        where = f", which is output 0 of {re.sub(r'Backward[0-9]*$', '', producer.name())}," if producer else ""
+        where = (
+            f", which is output 0 of {re.sub(r'Backward[0-9]*$', '', producer.name())}," if producer else ""
+        )
         raise RuntimeError(
             "one of the variables needed for gradient computation has been modified by an "
             f"inplace operation: [{s.type()} {list(s.shape)}]{where} is at version {s._version}; "

@@ -18,10 +18,6 @@ def is_grad_enabled() -> bool:
     return state.enabled
 
 
-def set_grad_enabled(mode: bool) -> None:
-    state.enabled = bool(mode)
-
-
 class _GradMode:
     """Context manager and decorator that sets grad mode and restores it on exit."""
 
@@ -49,3 +45,26 @@ class no_grad(_GradMode):  # noqa: N801 - PyTorch's name
 
 class enable_grad(_GradMode):  # noqa: N801 - PyTorch's name
     _mode = True
+
+
+class set_grad_enabled(_GradMode):  # noqa: N801 - PyTorch's name
+    """Sets grad mode at once; as a context manager or decorator, restores it afterwards."""
+
+    def __init__(self, mode: bool) -> None:
+        self._prev = state.enabled
+        self._mode = bool(mode)
+        state.enabled = self._mode
+
+    def __enter__(self) -> None:
+        state.enabled = self._mode
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        state.enabled = self._prev  # as a decorator it changes nothing until the call
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+
+        return wrapper

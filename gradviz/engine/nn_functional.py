@@ -11,14 +11,26 @@ from .ops import addmm, log_softmax, matmul, relu, sigmoid, softmax, tanh
 from .ops._util import broadcast_shape
 from .tensor import Tensor
 
-__all__ = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "mse_loss", "cross_entropy", "nll_loss", "linear"]
+__all__ = [
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "log_softmax",
+    "mse_loss",
+    "cross_entropy",
+    "nll_loss",
+    "linear",
+]
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
     """``input @ weight.T + bias``, recorded as PyTorch records it (AddmmBackward0 when it can)."""
     nd = input._data.ndim
     if nd == 0 or weight._data.ndim == 0:
-        raise RuntimeError(f"both arguments to linear need to be at least 1D, but they are {nd}D and {weight._data.ndim}D")
+        raise RuntimeError(
+            f"both arguments to linear need to be at least 1D, but they are {nd}D and {weight._data.ndim}D"
+        )
     if nd == 2 and bias is not None:
         return addmm(bias, input, weight.t())
     if bias is not None and input._data.flags.c_contiguous and (nd == 3 or bias._data.ndim == 1):
@@ -38,7 +50,9 @@ class MseLoss(Function):
     def forward(ctx, a, b, reduction="mean"):
         ctx.save_for_backward(a, b)
         d = (a - b) ** 2
-        return np.asarray(d.mean() if reduction == "mean" else d.sum() if reduction == "sum" else d, dtype=a.dtype)
+        return np.asarray(
+            d.mean() if reduction == "mean" else d.sum() if reduction == "sum" else d, dtype=a.dtype
+        )
 
     @staticmethod
     def backward(ctx, g):
@@ -72,11 +86,17 @@ class NllLoss(Function):
     def forward(ctx, logp, target=None, reduction="mean", ignore_index=-100):
         n_cls = logp.shape[1] if logp.ndim > 1 else logp.shape[0]
         valid = target != ignore_index
-        if np.any((target[valid] < 0) | (target[valid] >= n_cls)):
-            bad = int(target[valid][(target[valid] < 0) | (target[valid] >= n_cls)][0])
+        tv = target[valid]
+        if tv.size and (tv.min() < 0 or tv.max() >= n_cls):
+            bad = int(tv[(tv < 0) | (tv >= n_cls)][0])
             raise IndexError(f"Target {bad} is out of bounds.")
         safe = np.where(valid, target, 0)
-        picked = np.take_along_axis(logp, np.expand_dims(safe, 1), axis=1).squeeze(1) if logp.ndim > 1 else logp[safe]
+        if logp.ndim == 2:
+            picked = logp[np.arange(safe.shape[0]), safe]
+        elif logp.ndim > 2:
+            picked = np.take_along_axis(logp, np.expand_dims(safe, 1), axis=1).squeeze(1)
+        else:
+            picked = logp[safe]
         losses = -picked * valid
         if reduction == "none":
             return np.asarray(losses, dtype=logp.dtype)
@@ -100,7 +120,17 @@ class NllLoss(Function):
         w = -valid.astype(ctx.inputs[0]._data.dtype)
         if r == "mean":
             w = w / max(int(valid.sum()), 1)
-        return (dual.index_add_zeros(g * w, idx, logp_shape),)
+        gw = g * w
+        if dual._is_array(gw):
+            # One target per row, so no position repeats: assign instead of np.add.at (slow).
+            # Rows whose target is ignored stay +0, as in PyTorch.
+            out = np.zeros(logp_shape, dtype=gw.dtype)
+            if valid.all():
+                out[idx] = gw
+            else:
+                out[tuple(i[valid] for i in idx)] = gw[valid]
+            return (out,)
+        return (dual.index_add_zeros(gw, idx, logp_shape),)
 
 
 def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
@@ -108,9 +138,13 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_inde
     if t.dtype not in (np.int64, np.uint8):
         from .ops._util import SCALAR_NAMES
 
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {SCALAR_NAMES.get(t.dtype.name, t.dtype.name)}")
+        raise RuntimeError(
+            f"expected target dtype to be Long or Byte, but got {SCALAR_NAMES.get(t.dtype.name, t.dtype.name)}"
+        )
     if input._data.ndim > 1 and input._data.shape[0] != t.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input._data.shape[0]}) to match target batch_size ({t.shape[0]}).")
+        raise ValueError(
+            f"Expected input batch_size ({input._data.shape[0]}) to match target batch_size ({t.shape[0]})."
+        )
     return NllLoss.apply(input, target=t.astype(np.int64), reduction=reduction, ignore_index=ignore_index)
 
 
@@ -140,6 +174,9 @@ def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore
         if reduction == "mean":
             return _DivScalar.apply(loss, other=input._data.size // input._data.shape[class_dim])
         return loss
-    return nll_loss(log_softmax(input, 1 if input.dim() > 1 else 0), target, reduction=reduction, ignore_index=ignore_index)
-
-
+    return nll_loss(
+        log_softmax(input, 1 if input.dim() > 1 else 0),
+        target,
+        reduction=reduction,
+        ignore_index=ignore_index,
+    )

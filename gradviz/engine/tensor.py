@@ -31,6 +31,12 @@ _TYPE_NAMES = {
 }
 
 
+_SCALAR_NAMES = {
+    "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+    "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+}  # fmt: skip
+
+
 class Tensor:
     """An n-dimensional array that records the operations applied to it."""
 
@@ -51,7 +57,9 @@ class Tensor:
         self._retains = False
         self._requires_grad = False
         if requires_grad:
-            self._set_requires_grad(True, "Only Tensors of floating point and complex dtype can require gradients")
+            self._set_requires_grad(
+                True, "Only Tensors of floating point and complex dtype can require gradients"
+            )
 
     @staticmethod
     def _make(data: np.ndarray, requires_grad: bool, grad_fn: Node | None) -> Tensor:
@@ -72,10 +80,14 @@ class Tensor:
 
     @requires_grad.setter
     def requires_grad(self, value: bool) -> None:
-        self._set_requires_grad(value, "only Tensors of floating point and complex dtype can require gradients")
+        self._set_requires_grad(
+            value, "only Tensors of floating point and complex dtype can require gradients"
+        )
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        return self._set_requires_grad(requires_grad, "only Tensors of floating point dtype can require gradients")
+        return self._set_requires_grad(
+            requires_grad, "only Tensors of floating point dtype can require gradients"
+        )
 
     def _set_requires_grad(self, requires_grad: bool, message: str) -> Tensor:
         """Each entry point words PyTorch's refusal differently; ``message`` is its wording."""
@@ -114,7 +126,9 @@ class Tensor:
     def grad(self, value: Tensor | None) -> None:
         if value is not None:
             if not isinstance(value, Tensor):
-                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}")
+                raise TypeError(
+                    f"assigned grad expected to be a Tensor or None but got grad of type {type(value).__name__}"
+                )
             if value.shape != self.shape:
                 raise RuntimeError(
                     f"attempting to assign a gradient of size '{list(value.shape)}' to a tensor of size "
@@ -160,9 +174,15 @@ class Tensor:
         inputs: Sequence[Tensor] | None = None,
     ) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+        global _warned_create_graph
+        if create_graph and not _warned_create_graph:
+            _warned_create_graph = True  # once per process, as PyTorch's TORCH_WARN_ONCE
+            warnings.warn(_CREATE_GRAPH_WARNING, UserWarning, stacklevel=2)
         if inputs is not None:
             ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            res = run_backward([self], None if gradient is None else [gradient], retain_graph, create_graph, ins, True)
+            res = run_backward(
+                [self], None if gradient is None else [gradient], retain_graph, create_graph, ins, True
+            )
             from .autograd import _accumulate
 
             for t, g in zip(ins, res or []):
@@ -259,13 +279,17 @@ class Tensor:
         n = self._data.ndim if ndim is None else ndim
         lo, hi = (-1, 0) if n == 0 else (-n, n - 1)
         if not lo <= dim <= hi:
-            raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})")
+            raise IndexError(
+                f"Dimension out of range (expected to be in range of [{lo}, {hi}], but got {dim})"
+            )
         return dim % max(n, 1)
 
     # --- conversion ----------------------------------------------------------------------------
     def numpy(self, *, force: bool = False) -> np.ndarray:
         if self._requires_grad and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead."
+            )
         return self._storage()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
@@ -341,10 +365,20 @@ class Tensor:
             )
         if result.grad_fn is not None:
             # Rebase history, as PyTorch does: self now stands for the result of this op.
+            node = result.grad_fn
+            if any(t is self for t in node.inputs):
+                # The op read self before this change: let it keep that version (PyTorch saves
+                # the original self of an in-place op), so its own check does not trip.
+                old = Tensor._make(self._data, self._requires_grad, self.grad_fn)
+                old._version, old._acc = self._version, self._acc
+                node.inputs = tuple(old if t is self else t for t in node.inputs)
+                node._refs = tuple(old if r is self else r for r in node._refs)
+                node._checks = tuple((old, v) if t is self else (t, v) for t, v in node._checks)
             self._data = data.astype(self._data.dtype, copy=False)
-            self.grad_fn = result.grad_fn
+            self.grad_fn = node
             self._requires_grad = True
-            result.grad_fn._output = _weak(self)
+            node._output = _weak(self)
+            node._out_version = self._version + 1
         else:
             # Write through, so numpy arrays sharing memory (from_numpy) see the change.
             if not self._data.flags.writeable:
@@ -369,17 +403,29 @@ class Tensor:
 
         return self._inplace(expand(src, self.shape).to(self.dtype) if isinstance(src, Tensor) else src)
 
+    def _cast_back(self, result: Tensor) -> Tensor:
+        """An in-place result in self's dtype; PyTorch refuses float -> int and anything -> bool."""
+        have, want = result._data.dtype, self._data.dtype
+        if have == want:
+            return result
+        if (have.kind == "f" and want.kind in "biu") or (want.kind == "b" and have.kind != "b"):
+            raise RuntimeError(
+                f"result type {_SCALAR_NAMES[have.name]} can't be cast to the desired output type "
+                f"{_SCALAR_NAMES[want.name]}"
+            )
+        return result.to(self.dtype)
+
     def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
-        return self._inplace(self.add(other, alpha=alpha).to(self.dtype))
+        return self._inplace(self._cast_back(self.add(other, alpha=alpha)))
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
-        return self._inplace(self.sub(other, alpha=alpha).to(self.dtype))
+        return self._inplace(self._cast_back(self.sub(other, alpha=alpha)))
 
     def mul_(self, other: Any) -> Tensor:
-        return self._inplace(self.mul(other).to(self.dtype))
+        return self._inplace(self._cast_back(self.mul(other)))
 
     def div_(self, other: Any) -> Tensor:
-        return self._inplace(self.div(other).to(self.dtype))
+        return self._inplace(self._cast_back(self.div(other)))
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return self._inplace(self.clamp(min, max))
@@ -401,10 +447,16 @@ class Tensor:
 
         if grad_mode.state.enabled and self.grad_fn is None and self._requires_grad and _is_view_index(idx):
             # PyTorch writes through a view (select/slice) of the leaf, and says so.
-            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place operation."
+            )
         self._check_inplace()
-        if self.grad_fn is not None or (isinstance(value, Tensor) and value.requires_grad and grad_mode.state.enabled):
-            raise RuntimeError("gradviz does not record item assignment on tensors that require grad; use torch.where or cat instead")
+        if self.grad_fn is not None or (
+            isinstance(value, Tensor) and value.requires_grad and grad_mode.state.enabled
+        ):
+            raise RuntimeError(
+                "gradviz does not record item assignment on tensors that require grad; use torch.where or cat instead"
+            )
         if not self._data.flags.writeable:
             self._data = np.array(self._data)
         self._data[normalize_index(idx)] = value._data if isinstance(value, Tensor) else value
@@ -422,11 +474,24 @@ def _is_view_index(idx: Any) -> bool:
     """Whether ``t[idx] = v`` goes through a view in PyTorch (any int, slice or None in it)."""
     items = idx if isinstance(idx, tuple) else (idx,)
     for i in items:
-        if i is None or isinstance(i, slice) or (isinstance(i, (int, np.integer)) and not isinstance(i, bool)):
+        if (
+            i is None
+            or isinstance(i, slice)
+            or (isinstance(i, (int, np.integer)) and not isinstance(i, bool))
+        ):
             return True
         if isinstance(i, Tensor) and i._data.ndim == 0 and i._data.dtype.kind in "iu":
             return True
     return False
+
+
+_warned_create_graph = False
+_CREATE_GRAPH_WARNING = (
+    "Using backward() with create_graph=True will create a reference cycle between the parameter and "
+    "its gradient which can cause a memory leak. We recommend using autograd.grad when creating the "
+    "graph to avoid this. If you have to use this function, make sure to reset the .grad fields of "
+    "your parameters to None after use to break the cycle and avoid the leak."
+)
 
 
 def _weak(t: Tensor) -> Any:

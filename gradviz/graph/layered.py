@@ -117,49 +117,53 @@ class _Layered:
     rank: list[int]
     up: list[list[int]]  # neighbours one rank above
     down: list[list[int]]  # neighbours one rank below
+    upm: list[list[int]]  # how many original edges run along each of those links
+    downm: list[list[int]]
     chains: dict[tuple[int, int], list[int]]  # original edge -> vertices it passes, ends included
     weight: dict[tuple[int, int], float]  # proper edge -> weight for coordinate assignment
 
 
 def _make_proper(n: int, edges: list[tuple[int, int]], rank: list[int]) -> _Layered:
     rank = rank[:]
-    up: list[list[int]] = [[] for _ in range(n)]
-    down: list[list[int]] = [[] for _ in range(n)]
     weight: dict[tuple[int, int], float] = {}
+    mult: dict[tuple[int, int], int] = {}
     chains: dict[tuple[int, int], list[int]] = {}
-
-    def vertex(r: int) -> int:
-        rank.append(r)
-        up.append([])
-        down.append([])
-        return len(rank) - 1
-
-    def link(a: int, b: int, w: float) -> None:
-        if (a, b) not in weight:
-            down[a].append(b)
-            up[b].append(a)
-            weight[(a, b)] = 0.0
-        weight[(a, b)] += w
-
     by_tail: dict[int, list[int]] = {}
     for u, v in edges:
         by_tail.setdefault(u, []).append(v)
     for u, heads in by_tail.items():
         far = max(rank[v] for v in heads)
-        # dot weighs real-real 1, real-dummy 2, dummy-dummy 8: straight long edges matter most
-        trunk = [vertex(r) for r in range(rank[u] + 1, far)]
+        trunk = list(range(len(rank), len(rank) + max(0, far - rank[u] - 1)))
+        rank += range(rank[u] + 1, far)
         for v in heads:
             span = rank[v] - rank[u]
             path = [u, *trunk[: span - 1], v]
             chains[(u, v)] = path
-            for i, (a, b) in enumerate(zip(path, path[1:])):
+            for i, link in enumerate(zip(path, path[1:])):
+                # dot weighs real-real 1, real-dummy 2, dummy-dummy 8: straight long edges matter
                 w = 1.0 if span == 1 else (8.0 if 0 < i < span - 1 else 2.0)
-                link(a, b, w)
-    return _Layered(n, rank, up, down, chains, weight)
+                weight[link] = weight.get(link, 0.0) + w
+                mult[link] = mult.get(link, 0) + 1
+    nv = len(rank)
+    up: list[list[int]] = [[] for _ in range(nv)]
+    down: list[list[int]] = [[] for _ in range(nv)]
+    upm: list[list[int]] = [[] for _ in range(nv)]
+    downm: list[list[int]] = [[] for _ in range(nv)]
+    for (a, b), m in mult.items():
+        down[a].append(b)
+        downm[a].append(m)
+        up[b].append(a)
+        upm[b].append(m)
+    return _Layered(n, rank, up, down, upm, downm, chains, weight)
 
 
 # ---------------------------------------------------------------------------------------------
 # 3. order within ranks
+#
+# dot's mincross schedule: a few iterations from each of two starting orders, then up to 24 more
+# from the better one, each iteration a barycenter sweep and a transposition pass, keeping the
+# best order seen. Crossings are weighted by how many original edges share a link (dot's
+# xpenalty), so a crossing with a busy trunk costs what it costs in the drawing.
 
 
 def _seeded_order(lay: _Layered, nranks: int, seed_x: dict[int, float]) -> list[list[int]]:
@@ -207,48 +211,6 @@ def _dfs_order(lay: _Layered, nranks: int, from_top: bool) -> list[list[int]]:
     return layers
 
 
-def count_crossings(layers: list[list[int]], down: list[list[int]]) -> int:
-    """Exact crossings of straight segments between consecutive ranks, all ranks at once."""
-    pos = _positions(layers, len(down))
-    gap, top, bot = [], [], []
-    for r, layer in enumerate(layers[:-1]):
-        for v in layer:
-            for w in down[v]:
-                gap.append(r)
-                top.append(pos[v])
-                bot.append(pos[w])
-    if len(gap) < 2:
-        return 0
-    g, t, b = np.asarray(gap), np.asarray(top), np.asarray(bot)
-    idx = np.lexsort((b, t, g))
-    width = int(max(t.max(), b.max())) + 1
-    return inversions(g[idx] * width + b[idx])
-
-
-def inversions(seq: np.ndarray) -> int:
-    """Pairs i < j with seq[i] > seq[j]: a bottom-up merge sort, each level vectorised."""
-    a = np.asarray(seq, dtype=np.int64)
-    n = len(a)
-    if n < 2:
-        return 0
-    size = 1 << (n - 1).bit_length()
-    big = int(a.max()) + 1
-    a = np.concatenate([a, np.full(size - n, big, dtype=np.int64)])  # padding adds no inversions
-    total, block = 0, 1
-    span = big + 1
-    while block < size:
-        pairs = a.reshape(-1, 2, block)
-        offset = (np.arange(len(pairs), dtype=np.int64) * span)[:, None]
-        left = (pairs[:, 0, :] + offset).ravel()  # sorted: blocks sorted, offsets increasing
-        right = pairs[:, 1, :] + offset
-        not_greater = np.searchsorted(left, right.ravel(), side="right").reshape(right.shape)
-        not_greater -= (np.arange(len(pairs)) * block)[:, None]
-        total += int((block - not_greater).sum())
-        a = np.sort(pairs.reshape(-1, 2 * block), axis=1).ravel()
-        block *= 2
-    return total
-
-
 def _positions(layers: list[list[int]], nv: int) -> list[int]:
     pos = [0] * nv
     for layer in layers:
@@ -257,35 +219,79 @@ def _positions(layers: list[list[int]], nv: int) -> list[int]:
     return pos
 
 
-def _sweep(
-    layers: list[list[int]], pos: list[int], nbrs: list[list[int]], other: list[list[int]], ranks_: range
-) -> None:
-    """Reorder each rank by the barycenter of its neighbours in the rank just visited.
+def inversions(seq: np.ndarray, weights: np.ndarray | None = None) -> int:
+    """Sum of w[i] * w[j] over pairs i < j with seq[i] > seq[j] (w = 1 without weights).
 
-    A vertex with no neighbour there (a leaf, on the way down) follows its neighbours on the other
-    side instead; one with none at all keeps its slot, as in dot.
+    A bottom-up merge sort with each level vectorised: O(n log n) in a few dozen numpy calls.
     """
+    a = np.asarray(seq, dtype=np.int64)
+    n = len(a)
+    if n < 2:
+        return 0
+    w = np.ones(n, dtype=np.int64) if weights is None else np.asarray(weights, dtype=np.int64)
+    size = 1 << (n - 1).bit_length()
+    big = int(a.max()) + 1
+    a = np.concatenate([a, np.full(size - n, big, dtype=np.int64)])  # padding adds no inversions
+    w = np.concatenate([w, np.zeros(size - n, dtype=np.int64)])
+    total, block, span = 0, 1, big + 1
+    while block < size:
+        npairs = size // (2 * block)
+        pa = a.reshape(npairs, 2, block)
+        pw = w.reshape(npairs, 2, block)
+        offset = (np.arange(npairs, dtype=np.int64) * span)[:, None]
+        left = (pa[:, 0, :] + offset).ravel()  # sorted: each block is, and offsets increase
+        cum = np.concatenate([[0], np.cumsum(pw[:, 0, :].ravel())])  # left weights, running
+        k = np.searchsorted(left, (pa[:, 1, :] + offset).ravel(), side="right")
+        starts = np.repeat(np.arange(npairs) * block, block)
+        # weight of left elements greater than each right element, times its own weight
+        greater = cum[starts + block] - cum[k]
+        total += int((greater * pw[:, 1, :].ravel()).sum())
+        merged = np.argsort(pa.reshape(npairs, 2 * block), axis=1, kind="stable")
+        a = np.take_along_axis(pa.reshape(npairs, -1), merged, axis=1).ravel()
+        w = np.take_along_axis(pw.reshape(npairs, -1), merged, axis=1).ravel()
+        block *= 2
+    return total
+
+
+def _sweep(
+    layers: list[list[int]],
+    pos: list[int],
+    nbrs: list[list[int]],
+    mult: list[list[int]],
+    single: list[int],
+    ranks_: range,
+    reverse: bool,
+) -> None:
+    """Reorder each rank by the weighted barycenter of its neighbours in the rank just visited.
+
+    ``single[v]`` is v's only neighbour there, or -1 (none or several): the common case made
+    cheap. Vertices with no neighbour there keep their slot, as in dot. ``reverse`` breaks ties
+    the other way round, which lets equal-cost vertices trade places between iterations.
+    """
+    sign = -1 if reverse else 1
     for r in ranks_:
         layer = layers[r]
-        keyed, fixed = [], []
+        m = len(layer)
+        if m < 2:
+            continue
+        keyed = []
+        fixed = False
         for i, v in enumerate(layer):
-            nb = nbrs[v] or other[v]
-            if nb:
-                s = 0
-                for w in nb:
-                    s += pos[w]
-                keyed.append((s / len(nb), i, v))
+            s = single[v]
+            if s >= 0:
+                keyed.append((pos[s], sign * i, v))
+            elif nbrs[v]:
+                num = den = 0
+                for w, k in zip(nbrs[v], mult[v]):
+                    num += k * pos[w]
+                    den += k
+                keyed.append((num / den, sign * i, v))
             else:
-                fixed.append(i)
+                fixed = True
         keyed.sort()
-        if fixed:
-            out = [-1] * len(layer)
-            for i in fixed:
-                out[i] = layer[i]
+        if fixed:  # vertices without neighbours keep their slots; the rest fill the others in order
             it = iter(keyed)
-            for i in range(len(out)):
-                if out[i] < 0:
-                    out[i] = next(it)[2]
+            out = [v if not nbrs[v] else next(it)[2] for v in layer]
         else:
             out = [k[2] for k in keyed]
         layers[r] = out
@@ -293,71 +299,235 @@ def _sweep(
             pos[v] = i
 
 
-def _pair_cost(a: int, b: int, up: list[list[int]], down: list[list[int]], pos: list[int]) -> int:
-    """Crossings among edges of a and b when a is left of b (both neighbour ranks)."""
-    c = 0
-    for na, nb in ((up[a], up[b]), (down[a], down[b])):
-        if na and nb:
-            for p in na:
-                pa = pos[p]
-                for q in nb:
-                    if pa > pos[q]:
-                        c += 1
-    return c
+def _transpose(layers: list[list[int]], pos: list[int], lay: _Layered, reverse: bool) -> None:
+    """dot's transpose: swap neighbours in a rank while that removes crossings (with ``reverse``,
+    also when it changes nothing), revisiting ranks next to a change until a round gains nothing.
+    """
+    up, down, upm, downm = lay.up, lay.down, lay.upm, lay.downm
+    nr = len(layers)
+    candidate = [True] * nr
+    while True:
+        delta = 0
+        for r in range(nr):
+            if not candidate[r]:
+                continue
+            candidate[r] = False
+            layer = layers[r]
+            for i in range(len(layer) - 1):
+                a, b = layer[i], layer[i + 1]
+                c0 = c1 = 0  # crossings with a left of b, and with b left of a
+                for na, nb, ma, mb in ((up[a], up[b], upm[a], upm[b]), (down[a], down[b], downm[a], downm[b])):
+                    if not (na and nb):
+                        continue
+                    if len(na) == 1 and len(nb) == 1:  # the usual case: dummies, unary ops
+                        pp, pq = pos[na[0]], pos[nb[0]]
+                        if pp > pq:
+                            c0 += ma[0] * mb[0]
+                        elif pp < pq:
+                            c1 += ma[0] * mb[0]
+                        continue
+                    for p, mp in zip(na, ma):
+                        pp = pos[p]
+                        for q, mq in zip(nb, mb):
+                            pq = pos[q]
+                            if pp > pq:
+                                c0 += mp * mq
+                            elif pp < pq:
+                                c1 += mp * mq
+                if c1 < c0 or (reverse and c0 > 0 and c1 == c0):
+                    layer[i], layer[i + 1] = b, a
+                    pos[a], pos[b] = i + 1, i
+                    delta += c0 - c1
+                    candidate[r] = True
+                    if r:
+                        candidate[r - 1] = True
+                    if r + 1 < nr:
+                        candidate[r + 1] = True
+        if delta < 1:
+            return
 
 
-def _transpose(layers: list[list[int]], pos: list[int], up: list[list[int]], down: list[list[int]]) -> None:
-    """Swap neighbours in a rank while that removes crossings; revisit ranks next to a change."""
-    dirty = set(range(len(layers)))
-    while dirty:
-        r = min(dirty)
-        dirty.discard(r)
-        layer = layers[r]
-        changed = False
-        for i in range(len(layer) - 1):
-            a, b = layer[i], layer[i + 1]
-            if _pair_cost(b, a, up, down, pos) < _pair_cost(a, b, up, down, pos):
-                layer[i], layer[i + 1] = b, a
-                pos[a], pos[b] = i + 1, i
-                changed = True
-        if changed:
-            dirty.update(x for x in (r - 1, r, r + 1) if 0 <= x < len(layers))
+class _FastTranspose:
+    """dot's transpose, vectorised for big graphs.
 
+    Adjacent pairs are split into four classes by (rank parity, slot parity). The pairs of a class
+    are disjoint, and their costs depend only on the ranks of the other parity, so a whole class
+    can be judged and swapped at once, exactly as one at a time would. A round runs the four
+    classes; rounds repeat, on ranks next to a change, until a round gains nothing.
+    """
 
-def _improve(layers: list[list[int]], lay: _Layered, iterations: int) -> tuple[list[list[int]], int]:
-    nranks = len(layers)
-    pos = _positions(layers, len(lay.rank))
-    _transpose(layers, pos, lay.up, lay.down)
-    best, best_c = [list(layer) for layer in layers], count_crossings(layers, lay.down)
-    stale = 0
-    for it in range(iterations):
-        if best_c == 0:
-            break
-        if it % 2 == 0:
-            _sweep(layers, pos, lay.up, lay.down, range(1, nranks))
-        else:
-            _sweep(layers, pos, lay.down, lay.up, range(nranks - 2, -1, -1))
-        _transpose(layers, pos, lay.up, lay.down)
-        c = count_crossings(layers, lay.down)
-        if c < best_c:
-            best, best_c, stale = [list(layer) for layer in layers], c, 0
-        else:
-            stale += 1
-            if stale >= 4:
+    def __init__(self, lay: _Layered, sizes: list[int]) -> None:
+        nv = len(lay.rank)
+        self.csr = []
+        for nbrs, mult in ((lay.up, lay.upm), (lay.down, lay.downm)):
+            ptr = np.zeros(nv + 1, dtype=np.int64)
+            ptr[1:] = np.cumsum([len(x) for x in nbrs])
+            idx = np.fromiter((w for x in nbrs for w in x), dtype=np.int64, count=int(ptr[-1]))
+            m = np.fromiter((w for x in mult for w in x), dtype=np.int64, count=int(ptr[-1]))
+            self.csr.append((ptr, idx, m))
+        start = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.start = start
+        slot_rank = np.repeat(np.arange(len(sizes)), sizes)
+        slot = np.arange(nv) - start[slot_rank]
+        last = slot == np.repeat(np.asarray(sizes) - 1, sizes)
+        pairs = np.nonzero(~last)[0]  # slot i pairs with slot i + 1 of the same rank
+        self.classes = [
+            pairs[((slot_rank[pairs] % 2) == rp) & ((slot[pairs] % 2) == sp)] for rp in (0, 1) for sp in (0, 1)
+        ]
+        self.pair_rank = slot_rank
+        self.nranks = len(sizes)
+
+    def _costs(self, a: np.ndarray, b: np.ndarray, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        c0 = np.zeros(len(a))
+        c1 = np.zeros(len(a))
+        for ptr, idx, m in self.csr:
+            sa, sb = ptr[a], ptr[b]
+            da, db = ptr[a + 1] - sa, ptr[b + 1] - sb
+            cnt = da * db
+            tot = int(cnt.sum())
+            if not tot:
+                continue
+            pair = np.repeat(np.arange(len(a)), cnt)
+            k = np.arange(tot) - np.repeat(np.cumsum(cnt) - cnt, cnt)
+            dbp = db[pair]
+            ia = sa[pair] + k // dbp
+            ib = sb[pair] + k % dbp
+            pa, pb = pos[idx[ia]], pos[idx[ib]]
+            w = m[ia] * m[ib]
+            c0 += np.bincount(pair, weights=w * (pa > pb), minlength=len(a))
+            c1 += np.bincount(pair, weights=w * (pa < pb), minlength=len(a))
+        return c0, c1
+
+    def __call__(self, layers: list[list[int]], reverse: bool) -> None:
+        seq = np.fromiter((v for layer in layers for v in layer), dtype=np.int64, count=len(self.pair_rank))
+        pos = np.empty_like(seq)
+        pos[seq] = np.arange(len(seq)) - self.start[self.pair_rank]
+        active = np.ones(self.nranks, dtype=bool)
+        for _ in range(4 * len(seq)):  # bound: each useful round removes a crossing
+            delta = 0.0
+            changed = np.zeros(self.nranks, dtype=bool)
+            for cls in self.classes:
+                i = cls[active[self.pair_rank[cls]]]
+                if not len(i):
+                    continue
+                a, b = seq[i], seq[i + 1]
+                c0, c1 = self._costs(a, b, pos)
+                swap = (c1 < c0) | ((c0 > 0) & (c1 == c0)) if reverse else c1 < c0
+                if swap.any():
+                    i, a, b = i[swap], a[swap], b[swap]
+                    seq[i], seq[i + 1] = b, a
+                    pos[a] += 1
+                    pos[b] -= 1
+                    delta += float((c0 - c1)[swap].sum())
+                    changed[self.pair_rank[i]] = True
+            if delta < 1:
                 break
-    return best, best_c
+            active = changed.copy()
+            active[1:] |= changed[:-1]
+            active[:-1] |= changed[1:]
+        for r, layer in enumerate(layers):
+            s = int(self.start[r])
+            layer[:] = seq[s : s + len(layer)].tolist()
+
+
+FAST_TRANSPOSE_FROM = 3000  # vertices (dummies included) from which numpy beats plain Python
+
+
+class _Orderer:
+    """The state shared by the mincross passes: links as arrays, and the transpose to use."""
+
+    def __init__(self, lay: _Layered, nranks: int) -> None:
+        self.lay, self.nranks, self.nv = lay, nranks, len(lay.rank)
+        src = [v for v in range(self.nv) for _ in lay.down[v]]
+        self.src = np.asarray(src, dtype=np.int64)
+        self.dst = np.fromiter((w for d in lay.down for w in d), dtype=np.int64, count=len(src))
+        self.mult = np.fromiter((m for d in lay.downm for m in d), dtype=np.int64, count=len(src))
+        self.gap = np.asarray(lay.rank, dtype=np.int64)[self.src] if src else self.src
+        self.pair_i = self.pair_j = None
+        # Links sorted by gap; every pair within a gap, if there are not too many of them.
+        order_ = np.argsort(self.gap, kind="stable")
+        self.src, self.dst, self.mult, self.gap = (a[order_] for a in (self.src, self.dst, self.mult, self.gap))
+        per_gap = np.bincount(self.gap, minlength=nranks) if src else np.zeros(0, dtype=np.int64)
+        if int((per_gap * per_gap).sum()) <= 4 * max(len(src), 1) * 16:
+            end = np.repeat(np.cumsum(per_gap), per_gap)
+            later = end - np.arange(len(src)) - 1  # links after each one in its gap
+            self.pair_i = np.repeat(np.arange(len(src)), later)
+            self.pair_j = self.pair_i + 1 + (np.arange(len(self.pair_i)) - np.repeat(np.cumsum(later) - later, later))
+        sizes = [0] * nranks
+        for r in lay.rank:
+            sizes[r] += 1
+        self.fast = _FastTranspose(lay, sizes) if self.nv >= FAST_TRANSPOSE_FROM else None
+        self.single_up = [nb[0] if len(nb) == 1 else -1 for nb in lay.up]
+        self.single_down = [nb[0] if len(nb) == 1 else -1 for nb in lay.down]
+
+    def crossings(self, layers: list[list[int]]) -> int:
+        """Exact weighted crossings of straight links between consecutive ranks, all at once."""
+        if len(self.src) < 2:
+            return 0
+        pos = np.empty(self.nv, dtype=np.int64)
+        for layer in layers:
+            pos[layer] = np.arange(len(layer))
+        t, b = pos[self.src], pos[self.dst]
+        if self.pair_i is not None:  # narrow ranks: test every pair of links in a gap
+            i, j = self.pair_i, self.pair_j
+            crossed = (t[i] - t[j]) * (b[i] - b[j]) < 0
+            return int((self.mult[i] * self.mult[j])[crossed].sum())
+        idx = np.lexsort((b, t, self.gap))
+        return inversions(self.gap[idx] * (int(b.max()) + 1) + b[idx], self.mult[idx])
+
+    def transpose(self, layers: list[list[int]], pos: list[int], reverse: bool) -> None:
+        if self.fast is None:
+            _transpose(layers, pos, self.lay, reverse)
+            return
+        self.fast(layers, reverse)
+        for layer in layers:
+            for i, v in enumerate(layer):
+                pos[v] = i
+
+    def mincross(
+        self, layers: list[list[int]], best: tuple[list[list[int]], int] | None, iterations: int
+    ) -> tuple[list[list[int]], int]:
+        """dot's mincross loop from ``layers``; returns the best (order, crossings) incl. ``best``."""
+        lay, nranks = self.lay, self.nranks
+        pos = _positions(layers, self.nv)
+        cur = self.crossings(layers)
+        if best is None or cur <= best[1]:
+            best = ([list(layer) for layer in layers], cur)
+        trying = 0
+        for it in range(iterations):
+            if best[1] == 0 or trying >= 8:
+                break
+            trying += 1
+            reverse = it % 4 < 2
+            if it % 2 == 0:
+                _sweep(layers, pos, lay.up, lay.upm, self.single_up, range(1, nranks), reverse)
+            else:
+                _sweep(layers, pos, lay.down, lay.downm, self.single_down, range(nranks - 2, -1, -1), reverse)
+            self.transpose(layers, pos, not reverse)
+            cur = self.crossings(layers)
+            if cur <= best[1]:
+                if cur < 0.995 * best[1]:
+                    trying = 0
+                best = ([list(layer) for layer in layers], cur)
+        return best
 
 
 def order(lay: _Layered, nranks: int, seed_x: dict[int, float] | None, iterations: int) -> tuple[list[list[int]], int]:
-    """Orders per rank with few crossings, and their crossing count."""
+    """Orders per rank with few crossings, and their weighted crossing count."""
+    job = _Orderer(lay, nranks)
     if seed_x:  # the old order is already good: polish it, keep it recognisable
-        return _improve(_seeded_order(lay, nranks, seed_x), lay, iterations)
-    best: tuple[list[list[int]], int] | None = None
-    for from_top in (False, True):
-        got = _improve(_dfs_order(lay, nranks, from_top), lay, iterations)
-        if best is None or got[1] < best[1]:
-            best = got
+        starts = [_seeded_order(lay, nranks, seed_x)]
+    else:
+        starts = [_dfs_order(lay, nranks, from_top) for from_top in (True, False)]
+    best = None
+    for layers in starts:
+        best = job.mincross(layers, best, min(4, iterations))
     assert best is not None
+    best = job.mincross([list(layer) for layer in best[0]], best, iterations)
+    layers = [list(layer) for layer in best[0]]
+    if best[1]:
+        job.transpose(layers, _positions(layers, len(lay.rank)), False)
+        best = (layers, job.crossings(layers))
     return best
 
 
@@ -529,7 +699,7 @@ def layered(
     *,
     spacing: Spacing = Spacing(),
     seed_x: dict[int, float] | None = None,
-    iterations: int = 12,
+    iterations: int = 24,
     sweeps: int = 8,
 ) -> LayeredResult:
     """Lay out vertices 0..n-1 joined by ``edges`` (no self-loops, no duplicates).

@@ -452,7 +452,15 @@ def _saved_shapes(n: Node) -> list[tuple[int, ...]]:
 
 
 # How an op reads in the expression that labels an unnamed intermediate ("w * x").
-_INFIX = {"add": ("+", 1), "sub": ("-", 1), "mul": ("*", 2), "div": ("/", 2), "mm": ("@", 2), "matmul": ("@", 2), "pow": ("**", 3)}
+_INFIX = {
+    "add": ("+", 1),
+    "sub": ("-", 1),
+    "mul": ("*", 2),
+    "div": ("/", 2),
+    "mm": ("@", 2),
+    "matmul": ("@", 2),
+    "pow": ("**", 3),
+}
 EXPR_MAX = 24  # longer expressions help less than they clutter
 
 
@@ -474,7 +482,9 @@ def _add_expressions(g: nx.DiGraph) -> None:
         if len(ops) != 1 or g.nodes[ops[0]]["type"] != "op":
             continue
         op = g.nodes[ops[0]]
-        args: list[tuple[str, int] | None] = [None] * (1 + max((i for _, _, e in g.in_edges(ops[0], data=True) for i in e["args"]), default=-1))
+        args: list[tuple[str, int] | None] = [None] * (
+            1 + max((i for _, _, e in g.in_edges(ops[0], data=True) for i in e["args"]), default=-1)
+        )
         for u, _, e in g.in_edges(ops[0], data=True):
             for i in e["args"]:
                 args[i] = exprs.get(u)
@@ -483,7 +493,9 @@ def _add_expressions(g: nx.DiGraph) -> None:
         if op["op"] in _INFIX and len(args) == 2:
             sym, prec = _INFIX[op["op"]]
             left = args[0][0] if args[0][1] >= prec else f"({args[0][0]})"
-            right = args[1][0] if args[1][1] > prec or (args[1][1] == prec and sym in "+*") else f"({args[1][0]})"
+            right = (
+                args[1][0] if args[1][1] > prec or (args[1][1] == prec and sym in "+*") else f"({args[1][0]})"
+            )
             text = f"{left} {sym} {right}"
         elif op["op"] == "neg" and len(args) == 1:
             text, prec = (f"-{args[0][0]}" if args[0][1] >= 3 else f"-({args[0][0]})"), 3

@@ -123,7 +123,7 @@ def tensor_look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> 
     elif a.get("expr"):
         lines.append(Line(a["expr"], 11))  # not bold: how it was computed, not a name
     lines.append(Line(_kind_line(a), 9))
-    if a["value"]:
+    if a["value"] and a["value"] != a["label"]:  # a wrapped number is already labelled by value
         lines.append(Line(f"= {a['value']}", 10))
     elif a.get("stale"):
         lines.append(Line("(overwritten in place)", 9))

@@ -143,26 +143,26 @@ _DIM = Param("dim", "dim", -1)
 OPS: tuple[OpSpec, ...] = (
     # arithmetic
     OpSpec("add", lambda a, b: a + b, symbol="+", derivative="∂out/∂a = 1, ∂out/∂b = 1", **_BIN),
-    OpSpec("sub", lambda a, b: a - b, symbol="-", derivative="∂out/∂a = 1, ∂out/∂b = -1", **_BIN),
-    OpSpec("mul", lambda a, b: a * b, symbol="*", derivative="∂out/∂a = b, ∂out/∂b = a", **_BIN),
-    OpSpec("div", lambda a, b: a / b, symbol="/", derivative="∂out/∂a = 1/b, ∂out/∂b = -a/b²", **_BIN),
+    OpSpec("sub", lambda a, b: a - b, symbol="-", derivative="∂out/∂a = 1, ∂out/∂b = -1", aliases=("subtract",), **_BIN),
+    OpSpec("mul", lambda a, b: a * b, symbol="*", derivative="∂out/∂a = b, ∂out/∂b = a", aliases=("multiply",), **_BIN),
+    OpSpec("div", lambda a, b: a / b, symbol="/", derivative="∂out/∂a = 1/b, ∂out/∂b = -a/b²", aliases=("divide", "true_divide"), **_BIN),
     OpSpec("pow", lambda a, b: a**b, symbol="**", derivative="∂out/∂a = b·a^(b-1), ∂out/∂b = a^b·ln a", **_BIN),
     OpSpec(
         "matmul", lambda a, b: a @ b, arity=2, symbol="@", category="linear algebra", size_rule="matmul",
         derivative="∂L/∂A = ∂L/∂out · Bᵀ, ∂L/∂B = Aᵀ · ∂L/∂out",
     ),
-    OpSpec("neg", lambda a: -a, symbol="-", derivative="∂out/∂a = -1", **_UNARY),
+    OpSpec("neg", lambda a: -a, symbol="-", derivative="∂out/∂a = -1", aliases=("negative",), **_UNARY),
     # elementwise maths
     OpSpec("exp", E.exp, derivative="∂out/∂a = exp(a) = out", **_UNARY),
     OpSpec("log", E.log, derivative="∂out/∂a = 1/a", **_UNARY),
     OpSpec("sqrt", E.sqrt, derivative="∂out/∂a = 1/(2·√a)", **_UNARY),
     OpSpec("sin", E.sin, derivative="∂out/∂a = cos(a)", **_UNARY),
     OpSpec("cos", E.cos, derivative="∂out/∂a = -sin(a)", **_UNARY),
-    OpSpec("abs", E.abs, derivative="∂out/∂a = sign(a)", **_UNARY),
+    OpSpec("abs", E.abs, derivative="∂out/∂a = sign(a)", aliases=("absolute",), **_UNARY),
     OpSpec(
         "clamp", lambda a, min=None, max=None: E.clamp(a, min, max),
         params=(Param("min", "number", None), Param("max", "number", None)),
-        derivative="∂out/∂a = 1 inside [min, max], 0 outside", **_UNARY,
+        derivative="∂out/∂a = 1 inside [min, max], 0 outside", aliases=("clip",), **_UNARY,
     ),
     # activations
     OpSpec("tanh", E.tanh, derivative="∂out/∂a = 1 - tanh²(a) = 1 - out²", **{**_UNARY, "category": "activation"}),
@@ -227,6 +227,7 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec(
         "cat", lambda *ts, dim=0: E.cat(ts, dim), arity=None, category="shape", size_rule="sum",
         params=(Param("dim", "dim", 0),), derivative="∂L/∂aᵢ = the slice of ∂L/∂out that aᵢ filled", method=False,
+        aliases=("concat", "concatenate"),
     ),
     OpSpec(
         "stack", lambda *ts, dim=0: E.stack(ts, dim), arity=None, category="shape", size_rule="sum",

@@ -206,10 +206,17 @@ class Session:
         return f"{stem}{i}"
 
     # --- actions -------------------------------------------------------------------------------------
-    def add_leaf(self, name: str, value: Any, dtype: Any = None, requires_grad: bool = False, source: str = "") -> str:
-        self.check_name(name)
+    def add_leaf(
+        self, name: str | None, value: Any, dtype: Any = None, requires_grad: bool = False, source: str = "", *, hidden: bool = False
+    ) -> str:
+        """Record a leaf. ``hidden`` gives it a reserved ``_N`` name: a constant the user never
+        named (the ``torch.tensor(2.)`` inside ``y = x * torch.tensor(2.)``)."""
+        if hidden:
+            name = f"_{self._next_uid}"
+        else:
+            self.check_name(name)
         arr = self._as_value(value, dtype)
-        self._append([Leaf(self._uid(), name, arr, bool(requires_grad), source)], f"create {name}")
+        self._append([Leaf(self._uid(), name, arr, bool(requires_grad), source)], f"create {name}" if not hidden else "create constant")
         return name
 
     def apply(self, op: str, args: Sequence[Any], params: dict[str, Any] | None = None, name: str | None = None, *, hidden: bool = False) -> str:
@@ -259,6 +266,14 @@ class Session:
             return
         self.check_name(new)
         self._append([Rename(old, new)], f"rename {old} to {new}")
+
+    def hide(self, name: str) -> str:
+        """Take a tensor's name away and keep the tensor, under a reserved hidden name (``_N``):
+        what Python does to the old ``y`` in ``y = y * 2``. Returns the hidden name."""
+        self.tensor(name)
+        hidden = f"_{self._uid()}"
+        self._append([Rename(name, hidden)], f"unname {name}")
+        return hidden
 
     def delete(self, name: str) -> None:
         self.tensor(name)
@@ -408,13 +423,14 @@ class Session:
 
     def _rewrite(self, old: Entry, new: Entry, label: str) -> None:
         entries = [new if e is old else e for e in self._entries]
-        before = self._snapshot()
+        before = self._snapshot() if self._batch_depth == 0 else None
         prev = (tuple(self._entries), self._next_uid)
         self._replace_state(entries, self._next_uid)  # raises, untouched, if the new log fails
-        self._undo.append((prev[0], prev[1], label))
-        self._redo.clear()
-        self.dirty = True
-        self._announce(before, label)
+        if self._batch_depth == 0:  # inside a batch, the batch records one undo step at its end
+            self._undo.append((prev[0], prev[1], label))
+            self._redo.clear()
+            self.dirty = True
+            self._announce(before, label)
 
     def _restore(self, entries: tuple[Entry, ...], uid: int, label: str) -> None:
         before = self._snapshot()
@@ -438,7 +454,7 @@ class Session:
                 t = E.from_numpy(entry.value.copy())
                 if entry.requires_grad:
                     t.requires_grad_(True)
-                self._bind(state, entry.name, t, TensorInfo(entry.name, entry.uid, entry))
+                self._bind(state, entry.name, t, TensorInfo(entry.name, entry.uid, entry, hidden=entry.name.startswith("_")))
             elif isinstance(entry, Op):
                 self._run_op(state, entry)
             elif isinstance(entry, Backward):
@@ -465,6 +481,7 @@ class Session:
                 t = state.tensors.pop(entry.old)
                 info = state.info.pop(entry.old)
                 info.name = entry.new
+                info.hidden = entry.new.startswith("_")  # names starting with _ are hidden ones
                 state.tensors[entry.new] = t
                 state.info[entry.new] = info
                 state.by_uid[info.uid] = entry.new

@@ -131,10 +131,16 @@ EXACT = [
     ("leaf_setitem_ellipsis", lambda L: L.ones(3, requires_grad=True).__setitem__(..., 1.0)),
     ("leaf_setitem_list", lambda L: L.ones(3, requires_grad=True).__setitem__([0, 1], 1.0)),
     ("leaf_setitem_slice", lambda L: L.ones(3, requires_grad=True).__setitem__(slice(0, 2), 1.0)),
-    ("leaf_setitem_mask", lambda L: L.ones(3, requires_grad=True).__setitem__(L.tensor([True, False, True]), 1.0)),
+    (
+        "leaf_setitem_mask",
+        lambda L: L.ones(3, requires_grad=True).__setitem__(L.tensor([True, False, True]), 1.0),
+    ),
     ("numpy_requires_grad", lambda L: L.ones(2, requires_grad=True).numpy()),
     ("numpy_nonleaf", lambda L: (L.ones(2, requires_grad=True) * 2).numpy()),
-    ("grad_unused", lambda L: L.autograd.grad((L.ones(2, requires_grad=True) * 2).sum(), [L.ones(2, requires_grad=True)])),
+    (
+        "grad_unused",
+        lambda L: L.autograd.grad((L.ones(2, requires_grad=True) * 2).sum(), [L.ones(2, requires_grad=True)]),
+    ),
     ("grad_input_no_grad", lambda L: L.autograd.grad((L.ones(2, requires_grad=True) * 2).sum(), [L.ones(2)])),
     # shapes
     ("add_bcast", lambda L: L.ones(2, 3) + L.ones(4)),
@@ -277,10 +283,19 @@ EXACT = [
     ("ce_int32_target", lambda L: F(L).cross_entropy(L.zeros(2, 3), L.tensor([0, 1], dtype=L.int32))),
     # grad assignment
     ("grad_assign_shape", lambda L: setattr(L.ones(2, requires_grad=True), "grad", L.ones(3))),
-    ("grad_assign_dtype", lambda L: setattr(L.ones(2, requires_grad=True), "grad", L.ones(2, dtype=L.float64))),
-    ("grad_assign_half", lambda L: setattr(L.ones(2, requires_grad=True), "grad", L.ones(2, dtype=L.float16))),
+    (
+        "grad_assign_dtype",
+        lambda L: setattr(L.ones(2, requires_grad=True), "grad", L.ones(2, dtype=L.float64)),
+    ),
+    (
+        "grad_assign_half",
+        lambda L: setattr(L.ones(2, requires_grad=True), "grad", L.ones(2, dtype=L.float16)),
+    ),
     ("grad_assign_long", lambda L: setattr(L.ones(2, requires_grad=True), "grad", L.ones(2, dtype=L.int64))),
-    ("grad_assign_f32_to_f64", lambda L: setattr(L.ones(2, dtype=L.float64, requires_grad=True), "grad", L.ones(2))),
+    (
+        "grad_assign_f32_to_f64",
+        lambda L: setattr(L.ones(2, dtype=L.float64, requires_grad=True), "grad", L.ones(2)),
+    ),
     ("grad_assign_type", lambda L: setattr(L.ones(2, requires_grad=True), "grad", [1.0, 2.0])),
 ]
 
@@ -352,7 +367,12 @@ def test_failed_gradient_shape_changes_nothing() -> None:
 
 
 def test_failed_inplace_on_leaf_changes_nothing() -> None:
-    for op in [lambda x: x.add_(1), lambda x: x.zero_(), lambda x: x.mul_(3), lambda x: x.__setitem__(0, 9.0)]:
+    for op in [
+        lambda x: x.add_(1),
+        lambda x: x.zero_(),
+        lambda x: x.mul_(3),
+        lambda x: x.__setitem__(0, 9.0),
+    ]:
         x = gv.tensor([1.0, 2.0], requires_grad=True)
         with pytest.raises(RuntimeError):
             op(x)

@@ -65,8 +65,13 @@ def _dtype_name(t: Any) -> str:
 
 def _same_message(ours: str, theirs: str) -> bool:
     """Error messages agree, up to the library's name and PyTorch's C++ source locations."""
-    theirs = theirs.replace("torch.", "gradviz.").split("\nException raised from")[0]
+    # gradviz has no anomaly mode, so it leaves out PyTorch's hint about it.
+    theirs = theirs.replace("torch.", "gradviz.").split("\nException raised from")[0].split(" Hint: enable anomaly")[0]
     return ours.strip() == theirs.strip()
+
+
+def _node_name(fn: Any) -> str | None:
+    return None if fn is None else fn.name().rsplit("::", 1)[-1]
 
 
 def _amax(a: np.ndarray) -> float:
@@ -176,31 +181,24 @@ class Program:
         names = [a.name for a in args]
         name = f"v{len(self.vals)}"
         self.log.append(f"{name} = {text.format(*names)}")
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                theirs = fn(torch, *[a.t for a in args])
-            except Exception as e:  # an invalid step: gradviz must refuse it the same way
-                self.log[-1] = f"_ = {text.format(*names)}  # torch raises {type(e).__name__}"
-                try:
-                    fn(gradviz, *[a.g for a in args])
-                except Exception as mine:
-                    kind = next(k for k in type(e).__mro__ if k.__module__ == "builtins")
-                    assert isinstance(mine, kind), f"{name}: gradviz raises {mine!r}, torch {e!r}\n{self.where()}"
-                    assert _same_message(str(mine), str(e)), (
-                        f"{name}: gradviz says {mine!s}, torch says {e!s}\n{self.where()}"
-                    )
-                else:
-                    raise AssertionError(f"{name}: torch raises {e!r}, gradviz does not\n{self.where()}")
-                return None
-            ours = fn(gradviz, *[a.g for a in args])
+        done = self.both(
+            f"{name} = {text.format(*names)}",
+            lambda: fn(gradviz, *[a.g for a in args]),
+            lambda: fn(torch, *[a.t for a in args]),
+        )
+        if done is None:
+            self.log.pop(-2)  # keep only the line that says torch raised
+            return None
+        ours, theirs = done
         if isinstance(theirs, tuple):  # max/min with dim: (values, indices)
             assert isinstance(ours, tuple) and len(ours) == len(theirs), self.where()
             self.compare(ours[1], theirs[1], f"{name} indices")
             ours, theirs = ours[0], theirs[0]
         self.compare(ours, theirs, name)
         assert ours.requires_grad == theirs.requires_grad, f"{name}: requires_grad\n{self.where()}"
-        assert (ours.grad_fn is None) == (theirs.grad_fn is None), f"{name}: grad_fn\n{self.where()}"
+        assert _node_name(ours.grad_fn) == _node_name(theirs.grad_fn), (
+            f"{name}: grad_fn {_node_name(ours.grad_fn)} != torch {_node_name(theirs.grad_fn)}\n{self.where()}"
+        )
         v = Val(name, ours, theirs)
         if keep:
             if ours.requires_grad:
@@ -209,21 +207,50 @@ class Program:
             self.vals.append(v)
         return v
 
-    def check_gradients(self) -> None:
-        """Differentiate a weighted sum of every intermediate; compare all gradients."""
-        terms = [v for v in self.vals if not v.leaf and v.g.requires_grad and v.arr.size]
+    def both(self, what: str, ours: Callable[[], Any], theirs: Callable[[], Any]) -> tuple | None:
+        """Run a step in both libraries; None when both raise the same error, as they must."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                t = theirs()
+            except Exception as e:
+                self.log.append(f"{what}  # torch raises {type(e).__name__}")
+                try:
+                    ours()
+                except Exception as mine:
+                    kind = next(k for k in type(e).__mro__ if k.__module__ == "builtins")
+                    assert isinstance(mine, kind), f"{what}: gradviz raises {mine!r}, torch {e!r}\n{self.where()}"
+                    assert _same_message(str(mine), str(e)), (
+                        f"{what}: gradviz says {mine!s}, torch says {e!s}\n{self.where()}"
+                    )
+                    return None
+                raise AssertionError(f"{what}: torch raises {e!r}, gradviz does not\n{self.where()}") from None
+            return ours(), t
+
+    def loss(self) -> tuple[Any, Any] | None:
+        """A weighted sum of every intermediate that requires grad, in both libraries."""
+        terms, seen = [], set()
+        for v in self.vals:
+            if not v.leaf and v.g.requires_grad and v.arr.size and id(v.g) not in seen:
+                seen.add(id(v.g))
+                terms.append(v)
         if not terms:
-            return
+            return None
         weights = [self.const(v.shape, v.dtype) for v in terms]
         self.log.append("loss = " + " + ".join(f"({v.name} * w).sum()" for v in terms))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            for lib, side in ((gradviz, 0), (torch, 1)):
-                loss = sum(
-                    ((v.g if side == 0 else v.t) * w[side]).sum() for v, w in zip(terms, weights)
-                )
-                assert isinstance(loss, lib.Tensor)
-                loss.backward()
+            ours = sum((v.g * w[0]).sum() for v, w in zip(terms, weights))
+            theirs = sum((v.t * w[1]).sum() for v, w in zip(terms, weights))
+        return ours, theirs
+
+    def check_gradients(self) -> None:
+        """Differentiate the loss with backward(); compare every leaf's and intermediate's .grad."""
+        losses = self.loss()
+        if losses is None:
+            return
+        if self.both("loss.backward()", losses[0].backward, losses[1].backward) is None:
+            return
         for v in self.vals:
             if not v.g.requires_grad:
                 continue
@@ -235,6 +262,46 @@ class Program:
                 continue
             assert ours is not None, f"{v.name}.grad is None, torch has one\n{self.where()}"
             self.compare(ours, theirs, f"{v.name}.grad")
+
+    def check_second_order(self) -> None:
+        """autograd.grad(create_graph=True) of the loss, then the gradient of a weighted sum of
+        those gradients. Where a gradient is None in one library and zeros in the other (PyTorch
+        keeps some constant-derivative paths in the graph) the two count as equal."""
+        leaves = [v for v in self.vals if v.leaf and v.g.requires_grad]
+        losses = self.loss()
+        if losses is None or not leaves:
+            return
+        self.log.append("grads = autograd.grad(loss, leaves, create_graph=True)")
+        firsts = self.both(
+            "grads",
+            lambda: gradviz.autograd.grad(losses[0], [v.g for v in leaves], create_graph=True, allow_unused=True),
+            lambda: torch.autograd.grad(losses[1], [v.t for v in leaves], create_graph=True, allow_unused=True),
+        )
+        if firsts is None:
+            return
+        for v, o, t in zip(leaves, *firsts):
+            self.compare_or_zero(o, t, v, f"d loss / d {v.name}")
+        weights = [self.const(v.shape, v.dtype) for v in leaves]
+        self.log.append("loss2 = sum((g * w).sum() for g in grads)")
+        seconds = []
+        for side, lib in enumerate((gradviz, torch)):
+            total = sum((g * w[side]).sum() for g, w in zip(firsts[side], weights) if g is not None)
+            if isinstance(total, lib.Tensor) and total.requires_grad:
+                inputs = [v.g if side == 0 else v.t for v in leaves]
+                seconds.append(lib.autograd.grad(total, inputs, allow_unused=True))
+            else:
+                seconds.append([None] * len(leaves))
+        for v, o, t in zip(leaves, *seconds):
+            self.compare_or_zero(o, t, v, f"d loss2 / d {v.name}")
+
+    def compare_or_zero(self, ours: Any, theirs: Any, like: Val, what: str) -> None:
+        if ours is None and theirs is None:
+            return
+        if ours is None:
+            ours = gradviz.zeros(like.shape, dtype=getattr(gradviz, like.dtype))
+        if theirs is None:
+            theirs = torch.zeros(like.shape, dtype=getattr(torch, like.dtype))
+        self.compare(ours, theirs, what)
 
 
 # --- shapes ------------------------------------------------------------------------------------
@@ -551,6 +618,37 @@ def op_where(prog: Program) -> bool:
     return True
 
 
+INPLACE = {"+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv}
+
+
+def op_inplace(prog: Program) -> bool:
+    """An in-place op on a value in the graph (PyTorch rebases its history), or on a leaf that
+    requires grad, or with an operand that does not broadcast to it (both must refuse)."""
+    targets = [v for v in floats(prog) if not v.leaf and not v.t._is_view()]
+    if not targets or prog.draw(st.sampled_from([False] * 6 + [True])):
+        targets = [v for v in floats(prog) if v.leaf]
+    a = prog.value(targets)
+    if prog.draw(st.sampled_from([True] * 6 + [False])):
+        others = [v for v in floats(prog) if broadcasts(a.shape, v.shape) and np.broadcast_shapes(a.shape, v.shape) == a.shape]
+    else:
+        others = floats(prog)
+    kind = prog.pick(["+=", "-=", "*=", "/=", "add_", "mul_", "scalar"])
+    if kind == "scalar":
+        s = prog.pick([2, 0.5, -1.5])
+        prog.run(f"{{0}}.mul_({s})", lambda lib, x: x.mul_(s), a)
+        return True
+    b = prog.value(others)
+    if kind in ("*=", "mul_") and a.amax * b.amax > LIMIT:
+        kind = "+="
+    if kind == "/=":
+        prog.run("{0} /= {1} * {1} + 1", lambda lib, x, y: operator.itruediv(x, y * y + 1), a, b)
+    elif kind in INPLACE:
+        prog.run(f"{{0}} {kind} {{1}}", lambda lib, x, y: INPLACE[kind](x, y), a, b)
+    else:
+        prog.run(f"{{0}}.{kind}({{1}})", lambda lib, x, y: getattr(x, kind)(y), a, b)
+    return True
+
+
 def op_detach(prog: Program) -> bool:
     a = prog.value(floats(prog))
     kind = prog.pick(["detach", "no_grad", "clone"])
@@ -571,7 +669,7 @@ def op_detach(prog: Program) -> bool:
 OPS = {
     "binary": op_binary, "scalar": op_scalar, "pow": op_pow, "unary": op_unary, "reduce": op_reduce,
     "extreme": op_extreme, "shape": op_shape, "index": op_index, "softmax": op_softmax,
-    "matmul": op_matmul, "cat": op_cat, "where": op_where, "detach": op_detach,
+    "matmul": op_matmul, "cat": op_cat, "where": op_where, "detach": op_detach, "inplace": op_inplace,
 }  # fmt: skip
 NEEDS_DIM = {"index", "matmul", "cat"}
 
@@ -596,14 +694,22 @@ def random_program(data: Any, dtype: str, max_steps: int = 8) -> Program:
 
 
 @given(st.data())
-@examples(120)
+@examples(300)
 def test_random_programs_float64(data):
     prog = random_program(data, "float64")
     prog.check_gradients()
 
 
 @given(st.data())
-@examples(50)
+@examples(150)
+def test_random_programs_second_order(data):
+    prog = random_program(data, "float64", max_steps=6)
+    prog.check_second_order()
+    prog.check_gradients()  # the create_graph pass retained the graph
+
+
+@given(st.data())
+@examples(120)
 def test_random_programs_float32(data):
     prog = random_program(data, "float32", max_steps=6)
     prog.check_gradients()
@@ -694,7 +800,7 @@ def op_mixed_other(prog: Program) -> bool:
 
 
 @given(st.data())
-@examples(120)
+@examples(250)
 def test_random_programs_mixing_dtypes_and_python_scalars(data):
     seed = data.draw(st.integers(0, 2**32 - 1), label="seed")
     prog = Program(data, np.random.default_rng(seed), loose=True)

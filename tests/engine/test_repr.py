@@ -121,7 +121,9 @@ def test_literals(data: Any) -> None:
     same_repr(*both(data))
 
 
-@pytest.mark.parametrize("dtype", ["float64", "float16", "int32", "int16", "int8", "uint8", "float32", "int64", "bool"])
+@pytest.mark.parametrize(
+    "dtype", ["float64", "float16", "int32", "int16", "int8", "uint8", "float32", "int64", "bool"]
+)
 @pytest.mark.parametrize(
     "data",
     [[1.5, 2.0], [1, 2, 3], [[0, 1], [1, 0]], 2.0, 0, [], [1e-5, 3.0], [100.0, 0.25]],

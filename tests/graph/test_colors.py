@@ -85,7 +85,11 @@ def test_log_scale():
 
 
 def test_value_at_inverts_position():
-    for cs in (ColorScale.fit([0.0, 8.0]), ColorScale.fit([-3.0, 1.0], "mean"), ColorScale.fit([0.01, 100.0], scale="log")):
+    for cs in (
+        ColorScale.fit([0.0, 8.0]),
+        ColorScale.fit([-3.0, 1.0], "mean"),
+        ColorScale.fit([0.01, 100.0], scale="log"),
+    ):
         for v in (cs.value_at(0.25), cs.value_at(0.5), cs.value_at(0.9)):
             assert cs.value_at(cs.position(v)) == pytest.approx(v)
 

@@ -22,17 +22,6 @@ from gradviz.graph.scene import Polygon, Rect, build_scene
 SVG = "{http://www.w3.org/2000/svg}"
 
 
-@pytest.fixture(autouse=True)
-def layout_available(monkeypatch):
-    """Use the real layout when it exists; until then, a stand-in with the same contract."""
-    try:
-        import gradviz.graph.layout  # noqa: F401
-    except ImportError:
-        import layout_stand_in
-
-        monkeypatch.setitem(sys.modules, "gradviz.graph.layout", layout_stand_in)
-
-
 def seed_graph(view="tensors"):
     x = gv.tensor(3.0)
     w = gv.tensor(4.0, requires_grad=True)
@@ -122,7 +111,7 @@ def test_png_shows_the_gradient_colours():
     assert abs(img.size[0] - scene.width) <= 1 and abs(img.size[1] - scene.height) <= 1
     for name in ("w", "b"):
         n = next(n for n, a in g.nodes(data=True) if a.get("name") == name)
-        x, y, w, h = scene.boxes[n]
+        x, y, _, h = scene.boxes[n]
         pixel = img.getpixel((round(x + 4), round(y + h / 2)))
         want = tuple(int(_fill_of(g, name)[i : i + 2], 16) for i in (1, 3, 5))
         assert np.abs(np.subtract(pixel, want)).max() <= 6, (name, pixel, want)
@@ -134,14 +123,16 @@ def test_scene_geometry():
     boxes = scene.boxes
     legend = next(r for r in scene.items if isinstance(r, Rect) and r.stroke == "#bdbdbd")
     for x, y, w, h in boxes.values():
-        assert 0 <= x and x + w <= scene.width and 0 <= y and y + h <= scene.height
+        assert x >= 0 and x + w <= scene.width and y >= 0 and y + h <= scene.height
         assert x + w <= legend.x  # the legend never covers the graph
     # every arrowhead touches the border of some node box
     tips = [p.points[0] for p in scene.items if isinstance(p, Polygon)]
     assert len(tips) == g.number_of_edges()
     for tx, ty in tips:
         assert any(
-            x - 1 <= tx <= x + w + 1 and y - 1 <= ty <= y + h + 1 and min(tx - x, x + w - tx, ty - y, y + h - ty) <= 1
+            x - 1 <= tx <= x + w + 1
+            and y - 1 <= ty <= y + h + 1
+            and min(tx - x, x + w - tx, ty - y, y + h - ty) <= 1
             for x, y, w, h in boxes.values()
         )
 
@@ -157,7 +148,9 @@ def test_unicode_names_and_pdf(tmp_path):
 
 def test_export_options_and_errors(tmp_path):
     g = seed_graph("autograd")
-    svg = export_mod.export(g, tmp_path / "o.svg", edge_labels=True, title="y = w*x + b", legend=False).read_text()
+    svg = export_mod.export(
+        g, tmp_path / "o.svg", edge_labels=True, title="y = w*x + b", legend=False
+    ).read_text()
     assert "y = w*x + b" in svg and "scalar" in svg and "grad L2 norm" not in svg
     mean = export_mod.export(g, tmp_path / "m.svg", stat="mean", scale="log").read_text()
     assert "grad mean (log)" in mean
@@ -197,3 +190,42 @@ def test_import_gradviz_stays_light():
     code = "import sys, gradviz; print('networkx' in sys.modules, 'graphviz' in sys.modules, 'PIL' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False", "False"]
+
+
+def test_exports_open_in_standard_viewers(tmp_path):
+    """Poppler (PDF) and librsvg (SVG) render our files, where those tools are installed."""
+    import shutil
+
+    tools = {"pdf": shutil.which("pdftoppm"), "svg": shutil.which("rsvg-convert")}
+    if not any(tools.values()):
+        pytest.skip("neither pdftoppm nor rsvg-convert is installed")
+    g = mlp_graph()
+    if tools["pdf"]:
+        pdf = export_mod.export(g, tmp_path / "g.pdf")
+        run = subprocess.run(
+            [tools["pdf"], "-png", "-r", "20", str(pdf), str(tmp_path / "p")], capture_output=True
+        )
+        assert run.returncode == 0 and not run.stderr, run.stderr
+        assert (tmp_path / "p-1.png").read_bytes()[:4] == b"\x89PNG"
+    if tools["svg"]:
+        svg = export_mod.export(g, tmp_path / "g.svg")
+        run = subprocess.run([tools["svg"], str(svg)], capture_output=True)
+        assert run.returncode == 0 and run.stdout[:4] == b"\x89PNG", run.stderr
+
+
+def test_exports_work_without_system_fonts(monkeypatch, tmp_path):
+    """Where DejaVu Sans is missing: Pillow's built-in font for PNG, Helvetica for PDF."""
+    from gradviz.graph import fonts
+
+    monkeypatch.setattr(fonts, "font_file", lambda bold=False: None)
+    fonts.pil_font.cache_clear()
+    fonts.text_width.cache_clear()
+    try:
+        θ = gv.tensor(1.0, requires_grad=True)
+        (θ * 2).backward()
+        g = build_graph(θ * 2, names={"θ": θ})
+        assert export_mod.export(g, tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+        assert export_mod.export(g, tmp_path / "f.pdf").read_bytes().startswith(b"%PDF-")
+    finally:
+        fonts.pil_font.cache_clear()
+        fonts.text_width.cache_clear()

@@ -22,16 +22,6 @@ y.backward()
 """
 
 
-@pytest.fixture(autouse=True)
-def layout_available(monkeypatch):
-    try:
-        import gradviz.graph.layout  # noqa: F401
-    except ImportError:
-        import layout_stand_in
-
-        monkeypatch.setitem(sys.modules, "gradviz.graph.layout", layout_stand_in)
-
-
 def write(tmp_path, text, name="model.py"):
     p = tmp_path / name
     p.write_text(textwrap.dedent(text))
@@ -58,7 +48,10 @@ alone = torch.ones(2)
 """,
     )
     out = tmp_path / "g.graphml"
-    assert main(["render", str(script), "-o", str(out), "--view", "tensors", "--stat", "mean", "--scale", "log"]) == 0
+    assert (
+        main(["render", str(script), "-o", str(out), "--view", "tensors", "--stat", "mean", "--scale", "log"])
+        == 0
+    )
     g = nx.read_graphml(out)
     outputs = {g.nodes[n]["name"] for n in g.graph["outputs"].split(",")}
     assert outputs == {"y", "z", "alone"}
@@ -80,8 +73,16 @@ def test_render_options(tmp_path):
     [
         (None, "y.png", "no such file"),
         ("x = (1,\n", "y.png", "line 1: SyntaxError"),
-        ("import gradviz as torch\nx = torch.tensor(1.0)\ny = x + undefined\n", "y.png", "line 3: NameError: name 'undefined'"),
-        ("import gradviz as torch\ny = torch.tensor(1.0, requires_grad=True) * 2\ny.backward(); y.backward()\n", "y.png", "line 3: RuntimeError: Trying to backward"),
+        (
+            "import gradviz as torch\nx = torch.tensor(1.0)\ny = x + undefined\n",
+            "y.png",
+            "line 3: NameError: name 'undefined'",
+        ),
+        (
+            "import gradviz as torch\ny = torch.tensor(1.0, requires_grad=True) * 2\ny.backward(); y.backward()\n",
+            "y.png",
+            "line 3: RuntimeError: Trying to backward",
+        ),
         ("a = 1\n", "y.png", "leaves no tensors"),
         ("import sys\nsys.exit(3)\n", "y.png", "exited with status 3"),
         (SCRIPT, "y.jpeg", "unknown output format '.jpeg'"),
@@ -101,7 +102,11 @@ def test_other_inputs_and_unknown_colour_maps(tmp_path, capsys):
     session.write_bytes(b"PK")
     text = tmp_path / "notes.txt"
     text.write_text("hi")
-    for src, message in ((session, "session files"), (text, "expected a .py script"), (tmp_path, "not a file")):
+    for src, message in (
+        (session, "session files"),
+        (text, "expected a .py script"),
+        (tmp_path, "not a file"),
+    ):
         assert main(["render", str(src), "-o", str(tmp_path / "y.png")]) == 1
         assert message in capsys.readouterr().err
     script = write(tmp_path, SCRIPT)
@@ -123,7 +128,6 @@ def test_no_arguments_still_runs_the_demo(capsys):
 
 
 def test_python_dash_m_gradviz_render(tmp_path):
-    pytest.importorskip("gradviz.graph.layout")  # a fresh process cannot use the stand-in
     out = tmp_path / "y.svg"
     run = subprocess.run(
         [sys.executable, "-m", "gradviz", "render", str(write(tmp_path, SCRIPT)), "-o", str(out)],
@@ -133,5 +137,9 @@ def test_python_dash_m_gradviz_render(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     ET.parse(out)
-    bad = subprocess.run([sys.executable, "-m", "gradviz", "render", str(tmp_path / "nope.py"), "-o", str(out)], capture_output=True, text=True)
+    bad = subprocess.run(
+        [sys.executable, "-m", "gradviz", "render", str(tmp_path / "nope.py"), "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "nope.py: no such file" in bad.stderr

@@ -101,8 +101,17 @@ def _attach() -> None:
         )
     }  # fmt: skip
     methods.update(
-        float=float_, int=int_, bool=bool_, multiply=mul, subtract=sub, divide=div, negative=neg,
-        true_divide=div, greater=gt, less=lt, absolute=abs,
+        float=float_,
+        int=int_,
+        bool=bool_,
+        multiply=mul,
+        subtract=sub,
+        divide=div,
+        negative=neg,
+        true_divide=div,
+        greater=gt,
+        less=lt,
+        absolute=abs,
         where=lambda self, condition, other: where(condition, self, other),
     )
     for name, fn in methods.items():
@@ -127,12 +136,20 @@ def _attach() -> None:
     Tensor.__hash__ = lambda self: id(self)  # __eq__ is elementwise, so hash by identity
     Tensor.T = property(T)
     Tensor.mT = property(mT)
-    Tensor.new_zeros = lambda self, *size, dtype=None, requires_grad=False: _new(self, "zeros", size, dtype, requires_grad)
-    Tensor.new_ones = lambda self, *size, dtype=None, requires_grad=False: _new(self, "ones", size, dtype, requires_grad)
-    Tensor.new_tensor = lambda self, data, dtype=None, requires_grad=False: Tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    Tensor.new_zeros = lambda self, *size, dtype=None, requires_grad=False: _new(
+        self, "zeros", size, dtype, requires_grad
+    )
+    Tensor.new_ones = lambda self, *size, dtype=None, requires_grad=False: _new(
+        self, "ones", size, dtype, requires_grad
+    )
+    Tensor.new_tensor = lambda self, data, dtype=None, requires_grad=False: Tensor(
+        data, dtype=dtype or self.dtype, requires_grad=requires_grad
+    )
     for name, ufunc in (("__and__", "logical_and"), ("__or__", "logical_or"), ("__xor__", "logical_xor")):
         setattr(Tensor, name, _logical(ufunc))
-    Tensor.__invert__ = lambda self: logical_not(self) if self.dtype.name == "bool" else Tensor._make(~self._data, False, None)
+    Tensor.__invert__ = lambda self: (
+        logical_not(self) if self.dtype.name == "bool" else Tensor._make(~self._data, False, None)
+    )
 
 
 def _logical(ufunc_name: str) -> Any:
@@ -144,7 +161,9 @@ def _logical(ufunc_name: str) -> Any:
         o = other._data if isinstance(other, Tensor) else other
         if self._data.dtype.kind == "b" and np.asarray(o).dtype.kind == "b":
             return Tensor._make(np.asarray(ufunc(self._data, o)), False, None)
-        bit = {"logical_and": np.bitwise_and, "logical_or": np.bitwise_or, "logical_xor": np.bitwise_xor}[ufunc_name]
+        bit = {"logical_and": np.bitwise_and, "logical_or": np.bitwise_or, "logical_xor": np.bitwise_xor}[
+            ufunc_name
+        ]
         return Tensor._make(np.asarray(bit(self._data, o)), False, None)
 
     return op

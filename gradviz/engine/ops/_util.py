@@ -9,7 +9,6 @@ import numpy as np
 from .. import dtypes
 from ..tensor import Tensor
 
-
 # PyTorch's C++ names for dtypes, as its error messages print them.
 SCALAR_NAMES = {
     "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",

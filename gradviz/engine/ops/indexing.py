@@ -84,9 +84,7 @@ def _check_bounds(a: np.ndarray, idx: Any) -> None:
         raise IndexError(msg) from None
 
 
-_INDEX_TYPE_ERROR = (
-    "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices (got {})"
-)
+_INDEX_TYPE_ERROR = "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices (got {})"
 
 
 def _sequence_as_tuple(idx: list) -> bool:
@@ -94,7 +92,9 @@ def _sequence_as_tuple(idx: list) -> bool:
     None or Ellipsis is read as a tuple of indices, so ``x[[[0, 1], [1, 0]]]`` is ``x[[0, 1], [1, 0]]``."""
     if len(idx) >= 32:
         return False
-    return any(isinstance(i, (list, tuple, slice, Tensor, np.ndarray)) or i is None or i is Ellipsis for i in idx)
+    return any(
+        isinstance(i, (list, tuple, slice, Tensor, np.ndarray)) or i is None or i is Ellipsis for i in idx
+    )
 
 
 def _as_int(item: Any) -> int | None:
@@ -103,7 +103,12 @@ def _as_int(item: Any) -> int | None:
         return None
     if isinstance(item, (int, np.integer)):
         return int(item)
-    if isinstance(item, Tensor) and item._data.ndim == 0 and item._data.dtype.kind in "iu" and item._data.dtype != np.uint8:
+    if (
+        isinstance(item, Tensor)
+        and item._data.ndim == 0
+        and item._data.dtype.kind in "iu"
+        and item._data.dtype != np.uint8
+    ):
         return int(item._data)
     return None
 

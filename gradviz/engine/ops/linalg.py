@@ -7,13 +7,25 @@ import numpy as np
 from .. import dual
 from ..function import Function
 from ..tensor import Tensor
+from ._util import broadcast_shape
+from .shape import View, expand, reshape, squeeze, t, transpose, unsqueeze
 
-_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int", "bool": "bool"}
+_TYPE = {
+    "float32": "float",
+    "float64": "double",
+    "float16": "c10::Half",
+    "int64": "long int",
+    "int32": "int",
+    "bool": "bool",
+}
 
 
 def _same_dtype(a: Tensor, b: Tensor, what: str) -> None:
     if a._data.dtype != b._data.dtype:
-        n1, n2 = _TYPE.get(a._data.dtype.name, a._data.dtype.name), _TYPE.get(b._data.dtype.name, b._data.dtype.name)
+        n1, n2 = (
+            _TYPE.get(a._data.dtype.name, a._data.dtype.name),
+            _TYPE.get(b._data.dtype.name, b._data.dtype.name),
+        )
         raise RuntimeError(f"expected {what} to have the same dtype, but got: {n1} != {n2}")
 
 
@@ -38,7 +50,11 @@ class Mm(Function):
             ga = None if b is None else g * b
             gb = None if a is None else g * a
         elif nb == 1:  # mv: (n, m) @ (m,)
-            ga = None if b is None else dual.matmul(dual.reshape(g, g.shape + (1,)), dual.reshape(b, (1,) + b.shape))
+            ga = (
+                None
+                if b is None
+                else dual.matmul(dual.reshape(g, g.shape + (1,)), dual.reshape(b, (1,) + b.shape))
+            )
             gb = None if a is None else dual.matmul(dual.mT(a), g)
         else:
             ga = None if b is None else dual.matmul(g, dual.mT(b))
@@ -58,7 +74,9 @@ def _scalar(t: Tensor) -> str:
 
 def _dot(a: Tensor, b: Tensor) -> Tensor:
     if a._data.dtype != b._data.dtype:
-        raise RuntimeError(f"dot : expected both vectors to have same dtype, but found {_scalar(a)} and {_scalar(b)}")
+        raise RuntimeError(
+            f"dot : expected both vectors to have same dtype, but found {_scalar(a)} and {_scalar(b)}"
+        )
     n, m = a._data.shape[0], b._data.shape[0]
     if n != m:
         raise RuntimeError(
@@ -100,8 +118,6 @@ def _bmm(a: Tensor, b: Tensor) -> Tensor:
 
 
 def _view(t: Tensor, shape: tuple, kind: str) -> Tensor:
-    from .shape import View
-
     return View.apply(t, shape=tuple(shape), kind=kind)
 
 
@@ -125,13 +141,12 @@ def _should_fold(a: Tensor, b: Tensor) -> bool:
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b``, decomposed into the same primitives (and so the same graph) as PyTorch's matmul."""
-    from ._util import broadcast_shape
-    from .shape import expand, reshape, squeeze, t, transpose, unsqueeze
-
     for name, x in (("input", a), ("other", b)):
         if not isinstance(x, Tensor):
             pos = 1 if name == "input" else 2
-            raise TypeError(f"matmul(): argument '{name}' (position {pos}) must be Tensor, not {type(x).__name__}")
+            raise TypeError(
+                f"matmul(): argument '{name}' (position {pos}) must be Tensor, not {type(x).__name__}"
+            )
     na, nb = a._data.ndim, b._data.ndim
     if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")
@@ -192,7 +207,9 @@ def mv(a: Tensor, v: Tensor) -> Tensor:
 
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 3 or b._data.ndim != 3:
-        raise RuntimeError("batch1 must be a 3D tensor" if a._data.ndim != 3 else "batch2 must be a 3D tensor")
+        raise RuntimeError(
+            "batch1 must be a 3D tensor" if a._data.ndim != 3 else "batch2 must be a 3D tensor"
+        )
     return _bmm(a, b)
 
 
@@ -216,14 +233,12 @@ def addmm(bias: Tensor, m1: Tensor, m2: Tensor) -> Tensor:
     _same_dtype(m1, m2, "m1 and m2")
     if m1._data.ndim != 2 or m2._data.ndim != 2 or m1._data.shape[1] != m2._data.shape[0]:
         s1, s2 = m1._data.shape, m2._data.shape
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, s1))} and {'x'.join(map(str, s2))})")
-    from ._util import broadcast_shape
-
+        raise RuntimeError(
+            f"mat1 and mat2 shapes cannot be multiplied ({'x'.join(map(str, s1))} and {'x'.join(map(str, s2))})"
+        )
     broadcast_shape(bias._data.shape, (m1._data.shape[0], m2._data.shape[1]))
     return Addmm.apply(bias, m1, m2)
 
 
 def outer(a: Tensor, b: Tensor) -> Tensor:
     return a.reshape(a._data.shape[0], 1) * b  # as PyTorch: MulBackward0(ViewBackward0, ...)
-
-

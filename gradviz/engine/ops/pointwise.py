@@ -286,7 +286,9 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is not None:
         x, y, dt = operands(a, b)
         op = np.floor_divide if rounding_mode == "floor" else (lambda p, q: np.trunc(p / q))
-        return Tensor._make(np.asarray(op(cast(x._data, dt), cast(y._data, dt))).astype(dt or x._data.dtype), False, None)
+        return Tensor._make(
+            np.asarray(op(cast(x._data, dt), cast(y._data, dt))).astype(dt or x._data.dtype), False, None
+        )
     if not isinstance(a, Tensor):
         return mul(reciprocal(b), a)
     x, y, dt = operands(a, b)
@@ -326,7 +328,11 @@ def _float_unary(name: str, fwd: Any, bwd: Any, save: str) -> type[Function]:
         (s,) = ctx.saved_tensors
         return (bwd(g, s),)
 
-    return type(name, (Function,), {"name": name, "forward": staticmethod(forward), "backward": staticmethod(backward)})
+    return type(
+        name,
+        (Function,),
+        {"name": name, "forward": staticmethod(forward), "backward": staticmethod(backward)},
+    )
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -339,13 +345,34 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return out
 
 
+def _fresh_ok(g: Any, out: Any) -> bool:
+    """Whether a backward formula may build its result in one fresh array of its own."""
+    return type(out) is np.ndarray and type(g) is np.ndarray and g.shape == out.shape and g.dtype == out.dtype
+
+
+def _tanh_backward(g: Any, out: Any) -> Any:
+    if _fresh_ok(g, out):  # g * (1 - out * out) in one array (PyTorch's order of operations)
+        t = np.asarray(out * out)  # 0-d inputs give a numpy scalar, which cannot be an out=
+        np.subtract(1, t, out=t)
+        return np.multiply(g, t, out=t)
+    return g * (1 - out * out)
+
+
+def _sigmoid_backward(g: Any, out: Any) -> Any:
+    if _fresh_ok(g, out):  # g * (1 - out) * out in one array (PyTorch's order of operations)
+        t = np.asarray(np.subtract(1, out))
+        np.multiply(g, t, out=t)
+        return np.multiply(t, out, out=t)
+    return g * (1 - out) * out
+
+
 Exp = _float_unary("ExpBackward0", np.exp, lambda g, out: g * out, "out")
 Log = _float_unary("LogBackward0", np.log, lambda g, x: g / x, "x")
 Sqrt = _float_unary("SqrtBackward0", np.sqrt, lambda g, out: g / (2 * out), "out")
 Sin = _float_unary("SinBackward0", np.sin, lambda g, x: g * dual.unary("cos", x), "x")
 Cos = _float_unary("CosBackward0", np.cos, lambda g, x: -g * dual.unary("sin", x), "x")
-Tanh = _float_unary("TanhBackward0", np.tanh, lambda g, out: g * (1 - out * out), "out")
-Sigmoid = _float_unary("SigmoidBackward0", _sigmoid, lambda g, out: g * out * (1 - out), "out")
+Tanh = _float_unary("TanhBackward0", np.tanh, _tanh_backward, "out")
+Sigmoid = _float_unary("SigmoidBackward0", _sigmoid, _sigmoid_backward, "out")
 
 
 class Relu(Function):
@@ -383,7 +410,11 @@ class Clamp(Function):
     @staticmethod
     def forward(ctx, a, min=None, max=None):  # noqa: A002
         ctx.save_for_backward(a)
-        return np.clip(a, min, max).astype(a.dtype if (a.dtype.kind == "f" or not any(isinstance(v, float) for v in (min, max))) else np.float32)
+        return np.clip(a, min, max).astype(
+            a.dtype
+            if (a.dtype.kind == "f" or not any(isinstance(v, float) for v in (min, max)))
+            else np.float32
+        )
 
     @staticmethod
     def backward(ctx, g):

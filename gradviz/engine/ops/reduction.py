@@ -12,14 +12,15 @@ from ..function import Function
 from ..tensor import Tensor
 from ._util import wrap_dim
 
+
 def _return_type(name: str) -> type:
     """A (values, indices) namedtuple that prints like torch.return_types.max."""
 
-    def __repr__(self: Any) -> str:
+    def as_text(self: Any) -> str:
         return f"gradviz.return_types.{name}(\nvalues={self.values!r},\nindices={self.indices!r})"
 
     base = namedtuple(name, ["values", "indices"])
-    return type(name, (base,), {"__slots__": (), "__repr__": __repr__, "__str__": __repr__})
+    return type(name, (base,), {"__slots__": (), "__repr__": as_text, "__str__": as_text})
 
 
 MaxResult = _return_type("max")
@@ -73,7 +74,10 @@ class Mean(Function):
             )
         if dims is not None:
             ctx._name = "MeanBackward1"
-        return np.asarray(np.mean(a, axis=dims, keepdims=keepdim, dtype=np.float64 if a.dtype == np.float16 else None), dtype=a.dtype)
+        return np.asarray(
+            np.mean(a, axis=dims, keepdims=keepdim, dtype=np.float64 if a.dtype == np.float16 else None),
+            dtype=a.dtype,
+        )
 
     @staticmethod
     def backward(ctx, g):
@@ -84,7 +88,14 @@ class Mean(Function):
 
 
 def _torch_type_name(dt: np.dtype) -> str:
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}.get(dt.name, dt.name)
+    return {
+        "int64": "Long",
+        "int32": "Int",
+        "int16": "Short",
+        "int8": "Char",
+        "uint8": "Byte",
+        "bool": "Bool",
+    }.get(dt.name, dt.name)
 
 
 def sum(a: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
@@ -142,7 +153,11 @@ class MaxDim(Function):
             idx = np.zeros((), np.int64)
             values = a.copy()
         else:
-            idx = np.argmax(a, axis=dim, keepdims=True) if op == "max" else np.argmin(a, axis=dim, keepdims=True)
+            idx = (
+                np.argmax(a, axis=dim, keepdims=True)
+                if op == "max"
+                else np.argmin(a, axis=dim, keepdims=True)
+            )
             values = np.take_along_axis(a, idx, axis=dim)
             if not keepdim:
                 idx, values = np.squeeze(idx, dim), np.squeeze(values, dim)
@@ -158,7 +173,9 @@ class MaxDim(Function):
             return (g,)
         dim, keepdim = ctx.params["dim"], ctx.params["keepdim"]
         idx = ctx.indices if keepdim else np.expand_dims(ctx.indices, dim)
-        full = [np.arange(n).reshape([-1 if i == d else 1 for i in range(a.ndim)]) for d, n in enumerate(a.shape)]
+        full = [
+            np.arange(n).reshape([-1 if i == d else 1 for i in range(a.ndim)]) for d, n in enumerate(a.shape)
+        ]
         full[dim] = idx
         gk = g if keepdim else dual.unsqueeze_dims(g, (dim,))
         return (dual.index_add_zeros(gk, tuple(np.broadcast_arrays(*full)), a.shape),)

@@ -54,7 +54,9 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
     new = _infer(_sizes(shape), a._data.size)
     if _viewable(a._data, new):
         # A view; PyTorch records a non-contiguous input's view as ReshapeAliasBackward0.
-        return View.apply(a, shape=new, kind="ViewBackward0" if a._data.flags.c_contiguous else "ReshapeAliasBackward0")
+        return View.apply(
+            a, shape=new, kind="ViewBackward0" if a._data.flags.c_contiguous else "ReshapeAliasBackward0"
+        )
     # PyTorch copies a non-viewable input first: UnsafeViewBackward0 <- CloneBackward0.
     return View.apply(clone(a), shape=new, kind="UnsafeViewBackward0")
 
@@ -127,7 +129,9 @@ class Permute(ViewFunction):
 def permute(a: Tensor, *dims: Any) -> Tensor:
     d = tuple(wrap_dim(x, a._data.ndim) for x in _sizes(dims))
     if sorted(d) != list(range(a._data.ndim)):
-        raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = {a._data.ndim} is not equal to len(dims) = {len(d)}")
+        raise RuntimeError(
+            f"permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = {a._data.ndim} is not equal to len(dims) = {len(d)}"
+        )
     return Permute.apply(a, dims=d)
 
 
@@ -148,7 +152,21 @@ def t(a: Tensor) -> Tensor:
     return Permute.apply(a, dims=tuple(range(a._data.ndim))[::-1], kind="TBackward0")
 
 
+_warned_transpose = []
+
+
 def T(a: Tensor) -> Tensor:  # noqa: N802 - the .T property
+    if a._data.ndim != 2 and not _warned_transpose:
+        import warnings
+
+        _warned_transpose.append(True)  # once per process, as PyTorch's TORCH_WARN_ONCE
+        warnings.warn(
+            "The use of `x.T` on tensors of dimension other than 2 to reverse their shape is deprecated "
+            "and it will throw an error in a future release. Consider `x.mT` to transpose batches of "
+            "matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` to reverse the dimensions of a tensor.",
+            UserWarning,
+            stacklevel=3,
+        )
     return Permute.apply(a, dims=tuple(range(a._data.ndim))[::-1])
 
 

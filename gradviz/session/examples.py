@@ -1,0 +1,171 @@
+"""The example sessions shipped in ``resources/examples``, built through the session's own API.
+
+``python -m gradviz.session.examples resources/examples`` writes them again; a test checks the
+committed files equal what this module builds (the manifest's time and app version aside).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import gradviz.engine as E  # noqa: N812 - as document.py
+
+from .document import Session
+from .fileformat import SUFFIX, save
+
+
+def linear() -> Session:
+    """The seed notebook's ``y = w*x + b``, with ``y.backward()`` done: w.grad is 3, b.grad is 1."""
+    s = Session()
+    s.add_leaf("x", 3.0, source="torch.tensor(3.)")
+    s.add_leaf("w", 4.0, requires_grad=True, source="torch.tensor(4., requires_grad=True)")
+    s.add_leaf("b", 5.0, requires_grad=True, source="torch.tensor(5., requires_grad=True)")
+    s.apply("add", [s.apply("mul", ["w", "x"], hidden=True), "b"], name="y")
+    s.backward("y")
+    s.view = {"mode": "tensors", "statistic": "norm", "log_scale": False, "selection": ["y"]}
+    return s
+
+
+def neuron() -> Session:
+    """micrograd's neuron: ``o = tanh(x1*w1 + x2*w2 + b)``, with the numbers of its lecture
+    (b chosen so that o = 0.7071 and every gradient is a round number)."""
+    s = Session()
+    for name, value in (("x1", 2.0), ("x2", 0.0), ("w1", -3.0), ("w2", 1.0)):
+        s.add_leaf(name, value, dtype=E.float64, requires_grad=True, source=f"torch.tensor({value}).double()")
+    s.add_leaf(
+        "b",
+        6.8813735870195432,
+        dtype=E.float64,
+        requires_grad=True,
+        source="torch.tensor(6.8813735870195432).double()",
+    )
+    s.apply("mul", ["x1", "w1"], name="x1w1")
+    s.apply("mul", ["x2", "w2"], name="x2w2")
+    s.apply("add", ["x1w1", "x2w2"], name="x1w1x2w2")
+    s.apply("add", ["x1w1x2w2", "b"], name="n")
+    s.apply("tanh", ["n"], name="o")
+    s.backward("o")
+    s.view = {"mode": "tensors", "statistic": "norm", "log_scale": False, "selection": ["o"]}
+    return s
+
+
+def mlp() -> Session:
+    """A 2-layer MLP (4 inputs, 8 hidden tanh units, 3 classes) on a batch of 5, with a softmax
+    cross-entropy loss."""
+    E.manual_seed(0)
+    s = Session()
+    s.add_leaf("X", E.randn(5, 4), source="torch.randn(5, 4)")
+    s.add_leaf("target", np.array([0, 2, 1, 2, 0], dtype=np.int64), source="torch.tensor([0, 2, 1, 2, 0])")
+    s.add_leaf("W1", E.randn(8, 4) * 0.5, requires_grad=True, source="torch.randn(8, 4) * 0.5")
+    s.add_leaf("b1", E.zeros(8), requires_grad=True, source="torch.zeros(8)")
+    s.add_leaf("W2", E.randn(3, 8) * 0.5, requires_grad=True, source="torch.randn(3, 8) * 0.5")
+    s.add_leaf("b2", E.zeros(3), requires_grad=True, source="torch.zeros(3)")
+    s.apply("linear", ["X", "W1", "b1"], name="z1")
+    s.apply("tanh", ["z1"], name="h")
+    s.apply("linear", ["h", "W2", "b2"], name="logits")
+    s.apply("cross_entropy", ["logits", "target"], name="loss")
+    s.backward("loss")
+    s.view = {"mode": "tensors", "statistic": "norm", "log_scale": False, "selection": ["loss"]}
+    return s
+
+
+def vanishing() -> Session:
+    """Twelve sigmoid layers, ``a_k = sigmoid(w_k * a_(k-1) + c_k)``: each layer multiplies the
+    gradient by at most 1/4, so w1's gradient is orders of magnitude smaller than w12's."""
+    s = Session()
+    s.add_leaf("x", 1.0, source="torch.tensor(1.)")
+    prev = "x"
+    for k in range(1, 13):
+        s.add_leaf(f"w{k}", 1.0, requires_grad=True, source="torch.tensor(1., requires_grad=True)")
+        s.add_leaf(f"c{k}", 0.5, requires_grad=True, source="torch.tensor(0.5, requires_grad=True)")
+        z = s.apply("add", [s.apply("mul", [f"w{k}", prev], hidden=True), f"c{k}"], name=f"z{k}")
+        prev = s.apply("sigmoid", [z], name=f"a{k}")
+    s.backward(prev)
+    s.view = {"mode": "tensors", "statistic": "maxabs", "log_scale": True, "selection": ["w1", "w12"]}
+    return s
+
+
+def broadcasting() -> Session:
+    """A column (3, 1) plus a row (1, 4) broadcasts to (3, 4); a bias vector (4,) is added to
+    every row. After backward each gradient is summed back to its own input's shape."""
+    s = Session()
+    s.add_leaf(
+        "col",
+        [[1.0], [2.0], [3.0]],
+        requires_grad=True,
+        source="torch.tensor([[1.], [2.], [3.]], requires_grad=True)",
+    )
+    s.add_leaf(
+        "row",
+        [[10.0, 20.0, 30.0, 40.0]],
+        requires_grad=True,
+        source="torch.tensor([[10., 20., 30., 40.]], requires_grad=True)",
+    )
+    s.add_leaf(
+        "bias",
+        [0.1, 0.2, 0.3, 0.4],
+        requires_grad=True,
+        source="torch.tensor([0.1, 0.2, 0.3, 0.4], requires_grad=True)",
+    )
+    s.apply("add", ["col", "row"], name="grid")
+    s.apply("add", ["grid", "bias"], name="out")
+    s.apply("mul", ["out", "out"], name="sq")
+    s.apply("sum", ["sq"], name="loss")
+    s.backward("loss")
+    s.view = {"mode": "tensors", "statistic": "norm", "log_scale": False, "selection": ["grid"]}
+    return s
+
+
+@dataclass(frozen=True)
+class Example:
+    name: str  # the file's stem
+    title: str
+    build: Callable[[], Session]
+
+    @property
+    def description(self) -> str:
+        return (self.build.__doc__ or "").split("\n\n")[0].replace("\n", " ").strip()
+
+
+EXAMPLES: tuple[Example, ...] = (
+    Example("linear", "y = w*x + b", linear),
+    Example("neuron", "A neuron: tanh(w·x + b)", neuron),
+    Example("mlp", "A 2-layer MLP with cross-entropy", mlp),
+    Example("vanishing_gradients", "Vanishing gradients in a sigmoid chain", vanishing),
+    Example("broadcasting", "Broadcasting (3, 1) + (1, 4) + bias", broadcasting),
+)
+
+
+def examples_dir() -> Path:
+    """The examples shipped beside the package (``resources/examples`` in a source tree)."""
+    return Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+def write_all(directory: str | Path) -> list[Path]:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    out = []
+    for ex in EXAMPLES:
+        path = directory / f"{ex.name}{SUFFIX}"
+        save(ex.build(), path)
+        out.append(path)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1:
+        print("usage: python -m gradviz.session.examples DIRECTORY", file=sys.stderr)
+        return 2
+    for path in write_all(argv[0]):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1073 @@
+"""The ``.gradviz`` file: a session saved as data, safe to open from anyone.
+
+A ``.gradviz`` file is a zip holding exactly three members:
+
+``manifest.json``
+    ``{"format": "gradviz-session", "format_version": 1, "app_version": "0.1.0", "time": ISO 8601}``
+``session.json``
+    ``{"entries": [...], "view": {...}}``: the op log in order and the view settings. Each entry
+    is an object with a ``kind`` (leaf, op, backward, zero_grad, retain_grad, rename, delete) and
+    that kind's fields. Arrays are not inlined: a leaf's ``value`` and a backward's ``gradient``
+    are ``{"array": KEY, "dtype": NAME, "shape": [...]}``, where KEY is ``e<i>`` or ``g<i>`` for
+    the entry at index ``i``.
+``arrays.npz``
+    every array, written with ``np.savez`` and read with ``np.load(allow_pickle=False)``.
+
+Loading trusts nothing. Sizes and compression ratios are checked from the zip directory
+before anything is decompressed, and every read is capped; then every field, type, name,
+reference, op, parameter, dtype and shape is checked, and each array's ``.npy`` header is read
+and compared with what ``session.json`` declared before its data is read. Anything wrong is a
+:class:`SessionFileError` saying what and where; nothing is built until all of it passed, and
+:func:`open_into` replaces the open session only once the log has replayed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import keyword
+import os
+import struct
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+import gradviz
+from gradviz.graph.colors import STATS
+
+from . import catalogue
+from .document import DEFAULT_MAX_ELEMENTS, RESERVED_NAMES, Session, SessionError
+from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, ZeroGrad
+
+FORMAT_NAME = "gradviz-session"
+FORMAT_VERSION = 1
+SUFFIX = ".gradviz"
+
+MANIFEST = "manifest.json"
+SESSION = "session.json"
+ARRAYS = "arrays.npz"
+MEMBERS = (MANIFEST, SESSION, ARRAYS)
+
+#: The dtypes gradviz has; nothing else is read or written.
+DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64")
+
+# Limits. Deflate can't compress better than about 1032:1, so a larger ratio is a lie or
+# another method; the size caps are what really bound the memory a file can claim.
+MAX_TOTAL_BYTES = 2 * 2**30  # everything uncompressed, all members and arrays together
+MAX_MANIFEST_BYTES = 64 * 2**10
+MAX_SESSION_BYTES = 64 * 2**20
+MAX_RATIO = 1100
+MAX_ENTRIES = 100_000
+MAX_NDIM = 32
+MAX_NAME = 200
+MAX_SOURCE = 10_000
+MAX_JSON_DEPTH = 32
+MAX_VIEW_BYTES = 1 * 2**20
+MAX_INT = 2**63 - 1  # ints in params and constants must fit an int64
+MAX_NPY_HEADER = 10_000
+
+VIEW_MODES = ("tensors", "autograd")
+
+
+class SessionFileError(SessionError):
+    """A file that can't be opened (or saved). The message says what is wrong and where."""
+
+    def __init__(self, message: str, *, internal: bool = False) -> None:
+        super().__init__(message)
+        #: True when the refusal came from an unexpected exception rather than a check.
+        self.internal = internal
+
+
+def _fail(where: str, message: str) -> SessionFileError:
+    return SessionFileError(f"{where}: {message}" if where else message)
+
+
+# --- writing -----------------------------------------------------------------------------------
+def _array_key(kind: str, index: int) -> str:
+    return f"{kind}{index}"
+
+
+def _dtype_name(arr: np.ndarray, where: str) -> str:
+    name = arr.dtype.name
+    if name not in DTYPES or arr.dtype.hasobject:
+        raise SessionFileError(f"can't save {where}: dtype {arr.dtype} is not one of gradviz's dtypes")
+    return name
+
+
+def _array_ref(arr: np.ndarray, key: str, arrays: dict[str, np.ndarray], where: str) -> dict[str, Any]:
+    if not isinstance(arr, np.ndarray):
+        raise SessionFileError(f"can't save {where}: its value is not an array")
+    name = _dtype_name(arr, where)
+    arrays[key] = np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
+    return {"array": key, "dtype": name, "shape": [int(d) for d in arr.shape]}
+
+
+def _encode_entry(i: int, entry: Entry, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
+    where = f"entry {i + 1}"
+    if isinstance(entry, Leaf):
+        return {
+            "kind": "leaf",
+            "uid": entry.uid,
+            "name": entry.name,
+            "value": _array_ref(entry.value, _array_key("e", i), arrays, where),
+            "requires_grad": bool(entry.requires_grad),
+            "source": entry.source,
+        }
+    if isinstance(entry, Op):
+        return {
+            "kind": "op",
+            "uid": entry.uid,
+            "name": entry.name,
+            "op": entry.op,
+            "args": [[k, v] for k, v in entry.args],
+            "params": dict(entry.params),
+            "hidden": bool(entry.hidden),
+        }
+    if isinstance(entry, Backward):
+        grad = (
+            None if entry.gradient is None else _array_ref(entry.gradient, _array_key("g", i), arrays, where)
+        )
+        return {
+            "kind": "backward",
+            "target": entry.target,
+            "gradient": grad,
+            "retain_graph": bool(entry.retain_graph),
+        }
+    if isinstance(entry, ZeroGrad):
+        names = None if entry.names is None else list(entry.names)
+        return {"kind": "zero_grad", "names": names, "set_to_none": bool(entry.set_to_none)}
+    if isinstance(entry, RetainGrad):
+        return {"kind": "retain_grad", "name": entry.name}
+    if isinstance(entry, Rename):
+        return {"kind": "rename", "old": entry.old, "new": entry.new}
+    if isinstance(entry, Delete):
+        return {"kind": "delete", "name": entry.name}
+    raise SessionFileError(f"can't save {where}: unknown entry {type(entry).__name__}")
+
+
+def _json_bytes(obj: Any, what: str) -> bytes:
+    try:
+        return json.dumps(obj, ensure_ascii=False, indent=1, allow_nan=True).encode("utf-8")
+    except (TypeError, ValueError) as e:
+        raise SessionFileError(f"can't save: {what} holds something that is not plain data ({e})") from None
+
+
+def to_bytes(
+    entries: Iterable[Entry], view: dict[str, Any] | None = None, *, time: datetime | None = None
+) -> bytes:
+    """The bytes of a ``.gradviz`` file holding ``entries`` and ``view``."""
+    arrays: dict[str, np.ndarray] = {}
+    encoded = [_encode_entry(i, e, arrays) for i, e in enumerate(entries)]
+    session_json = _json_bytes({"entries": encoded, "view": dict(view or {})}, "the session")
+    when = (time or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    manifest = {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "app_version": gradviz.__version__,
+        "time": when,
+    }
+    npz = io.BytesIO()
+    np.savez(npz, **arrays)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(MANIFEST, _json_bytes(manifest, "the manifest"))
+        zf.writestr(SESSION, session_json)
+        zf.writestr(ARRAYS, npz.getvalue())
+    return out.getvalue()
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one:
+    a temporary file beside the target, flushed to disk, then renamed over it."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(OSError):
+            # Keep the permissions of the file being replaced (mkstemp makes it 0600).
+            os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    if hasattr(os, "O_DIRECTORY"):  # make the rename itself durable (POSIX)
+        with contextlib.suppress(OSError):
+            dfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                os.fsync(dfd)
+            finally:
+                os.close(dfd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save(session: Session, path: str | os.PathLike[str]) -> None:
+    """Save ``session`` to ``path`` atomically; the session is clean afterwards."""
+    data = to_bytes(session.entries, session.view)
+    try:
+        write_atomic(path, data)
+    except OSError as e:
+        raise SessionFileError(f"can't save {os.fspath(path)}: {e.strerror or e}") from None
+    session.dirty = False
+
+
+# --- reading: the zip ----------------------------------------------------------------------------
+@dataclass
+class _Limits:
+    max_elements: int
+    max_total_bytes: int
+
+
+def _check_members(
+    zf: zipfile.ZipFile, expected: Iterable[str], where: str, limits: _Limits, budget: list[int]
+) -> dict[str, zipfile.ZipInfo]:
+    """Check a zip's directory before reading anything: names, methods, sizes and ratios."""
+    expected = list(expected)
+    allowed = ", ".join(expected[:5]) + (f" and {len(expected) - 5} more" if len(expected) > 5 else "")
+    allowed = f"only {allowed} belong here" if expected else "nothing belongs here"
+    wanted = set(expected)
+    infos: dict[str, zipfile.ZipInfo] = {}
+    for info in zf.infolist():
+        name = info.filename
+        shown = name if len(name) <= 80 else name[:77] + "..."
+        if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or ":" in name:
+            raise _fail(where, f"member {shown!r} is a path outside the file; refused")
+        if info.is_dir() or "/" in name or "\\" in name:
+            raise _fail(where, f"unexpected member {shown!r} ({allowed})")
+        if name not in wanted:
+            raise _fail(where, f"unexpected member {shown!r} ({allowed})")
+        if name in infos:
+            raise _fail(where, f"member {shown!r} appears twice")
+        if info.flag_bits & 0x1:
+            raise _fail(where, f"member {shown!r} is encrypted")
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _fail(
+                where,
+                f"member {shown!r} uses compression method {info.compress_type}; only stored and deflated are read",
+            )
+        if info.file_size < 0 or info.compress_size < 0:
+            raise _fail(where, f"member {shown!r} has a negative size")
+        if info.file_size > 0 and (
+            info.compress_size == 0 or info.file_size / info.compress_size > MAX_RATIO
+        ):
+            ratio = "∞" if info.compress_size == 0 else f"{info.file_size / info.compress_size:,.0f}"
+            raise _fail(
+                where,
+                f"member {shown!r} claims {info.file_size:,} bytes from {info.compress_size:,} "
+                f"(ratio {ratio}:1, more than deflate can do): a zip bomb? refused",
+            )
+        budget[0] += info.file_size
+        if budget[0] > limits.max_total_bytes:
+            raise _fail(
+                where,
+                f"the file would unpack to more than {limits.max_total_bytes:,} bytes "
+                f"(member {shown!r} alone claims {info.file_size:,}); refused",
+            )
+        infos[name] = info
+    missing = [n for n in expected if n not in infos]
+    if missing:
+        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        raise _fail(where, f"missing {', '.join(missing[:5])}{more}")
+    return infos
+
+
+def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, where: str) -> bytes:
+    if info.file_size > cap:
+        raise _fail(where, f"{info.file_size:,} bytes, more than the {cap:,} allowed")
+    with zf.open(info) as f:
+        data = f.read(cap + 1)
+    if len(data) != info.file_size:
+        raise _fail(
+            where, f"holds {len(data):,} bytes but its directory says {info.file_size:,}: the file is damaged"
+        )
+    return data
+
+
+def _parse_json(data: bytes, where: str) -> Any:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise _fail(where, f"not UTF-8 text (byte {e.start})") from None
+
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in pairs:
+            if k in out:
+                raise _fail(where, f"key {k!r} appears twice in one object")
+            out[k] = v
+        return out
+
+    try:
+        return json.loads(text, object_pairs_hook=no_duplicates)
+    except json.JSONDecodeError as e:
+        raise _fail(where, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise _fail(where, "JSON nested too deeply") from None
+    except ValueError as e:  # e.g. an integer with thousands of digits
+        raise _fail(where, f"invalid JSON: {e}") from None
+
+
+# --- reading: fields ---------------------------------------------------------------------------------
+def _type_name(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "a boolean"
+    if isinstance(v, int):
+        return "an integer"
+    if isinstance(v, float):
+        return "a number"
+    if isinstance(v, str):
+        return "a string"
+    if isinstance(v, list):
+        return "a list"
+    if isinstance(v, dict):
+        return "an object"
+    return type(v).__name__
+
+
+def _short(v: Any) -> str:
+    try:
+        s = json.dumps(v, ensure_ascii=False)
+    except (TypeError, ValueError):
+        s = repr(v)
+    return s if len(s) <= 60 else s[:57] + "..."
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+class _Obj:
+    """One JSON object being read: typed access with messages that say where."""
+
+    def __init__(self, value: Any, where: str, keys: Iterable[str], optional: Iterable[str] = ()) -> None:
+        if not isinstance(value, dict):
+            raise _fail(where, f"expected an object, found {_type_name(value)}")
+        keys, optional = set(keys), set(optional)
+        for k in value:
+            if k not in keys and k not in optional:
+                raise _fail(where, f"unknown field {_short(k)}")
+        for k in sorted(keys):
+            if k not in value:
+                raise _fail(where, f"missing field '{k}'")
+        self.value, self.where = value, where
+
+    def has(self, key: str) -> bool:
+        return key in self.value
+
+    def get(self, key: str, check: Callable[[Any], bool], expected: str, default: Any = None) -> Any:
+        if key not in self.value:
+            return default
+        v = self.value[key]
+        if not check(v):
+            raise _fail(self.where, f"'{key}' must be {expected}, found {_type_name(v)} {_short(v)}")
+        return v
+
+    def text(self, key: str, max_len: int = MAX_NAME, default: Any = None) -> str:
+        v = self.get(key, lambda x: isinstance(x, str), "a string", default)
+        if isinstance(v, str) and len(v) > max_len:
+            raise _fail(self.where, f"'{key}' is longer than {max_len:,} characters")
+        return v
+
+    def flag(self, key: str, default: Any = None) -> bool:
+        return self.get(key, lambda x: isinstance(x, bool), "true or false", default)
+
+    def integer(self, key: str, lo: int = 0, hi: int = MAX_INT) -> int:
+        v = self.get(key, _is_int, "an integer")
+        if not lo <= v <= hi:
+            raise _fail(self.where, f"'{key}' is {v}, outside {lo}..{hi}")
+        return v
+
+
+def _check_name(name: str, where: str, what: str, *, hidden: bool = False) -> None:
+    """Names as Session.check_name allows them; hidden intermediates may start with _."""
+    if not name.isidentifier() or keyword.iskeyword(name):
+        raise _fail(where, f"{what} {_short(name)} is not a valid name")
+    if not hidden and name.startswith("_"):
+        raise _fail(where, f"{what} {_short(name)} starts with _, which is reserved for hidden intermediates")
+    if name in RESERVED_NAMES:
+        raise _fail(where, f"{what} {_short(name)} is reserved")
+
+
+def _elements(shape: Iterable[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= d
+    return n
+
+
+@dataclass
+class _ArraySpec:
+    key: str
+    dtype: np.dtype
+    shape: tuple[int, ...]
+    where: str
+
+    @property
+    def nbytes(self) -> int:
+        return _elements(self.shape) * self.dtype.itemsize
+
+
+def _array_spec(value: Any, key: str, where: str, limits: _Limits, field: str = "value") -> _ArraySpec:
+    label = where.removeprefix(f"{SESSION}: ")
+    where = f"{where}: {field}"
+    obj = _Obj(value, where, ("array", "dtype", "shape"))
+    got = obj.text("array")
+    if got != key:
+        raise _fail(where, f"array key must be {key!r}, found {_short(got)}")
+    dt = obj.text("dtype")
+    if dt not in DTYPES:
+        raise _fail(where, f"dtype {_short(dt)} is not one of gradviz's dtypes ({', '.join(DTYPES)})")
+    shape = obj.get("shape", lambda x: isinstance(x, list), "a list of sizes")
+    if len(shape) > MAX_NDIM:
+        raise _fail(where, f"shape has {len(shape)} dimensions, more than {MAX_NDIM}")
+    for d in shape:
+        if not _is_int(d) or d < 0:
+            raise _fail(where, f"shape {_short(shape)} must hold sizes ≥ 0")
+    n = _elements(shape)
+    if n > limits.max_elements:
+        raise _fail(
+            where,
+            f"shape {_short(shape)} has {n:,} elements, more than this session's limit of {limits.max_elements:,}",
+        )
+    return _ArraySpec(key, np.dtype(dt), tuple(shape), f"{label} {field}")
+
+
+# --- reading: the op log ---------------------------------------------------------------------------
+def _check_int(v: Any, where: str, what: str) -> None:
+    if not _is_int(v):
+        raise _fail(where, f"{what} must be an integer, found {_type_name(v)} {_short(v)}")
+    if not -MAX_INT - 1 <= v <= MAX_INT:
+        raise _fail(where, f"{what} {v} does not fit in 64 bits")
+
+
+def _check_index(items: Any, where: str, n_operands: int, limits: _Limits) -> None:
+    if not isinstance(items, list):
+        raise _fail(where, f"parameter 'index' must be a list, found {_type_name(items)}")
+    if len(items) > MAX_NDIM:
+        raise _fail(where, f"parameter 'index' has {len(items)} items, more than {MAX_NDIM}")
+    for item in items:
+        if item is None or item == "...":
+            continue
+        if _is_int(item):
+            _check_int(item, where, "index")
+            continue
+        if isinstance(item, dict) and len(item) == 1:
+            ((k, v),) = item.items()
+            if k == "slice" and isinstance(v, list) and 1 <= len(v) <= 3:
+                for x in v:
+                    if x is not None:
+                        _check_int(x, where, "slice bound")
+                if len(v) == 3 and v[2] == 0:
+                    raise _fail(where, "slice step cannot be zero")
+                continue
+            if k == "list" and isinstance(v, list):
+                if len(v) > limits.max_elements:
+                    raise _fail(where, f"an index list of {len(v):,} items is more than the session's limit")
+                if all(isinstance(x, bool) for x in v):
+                    continue
+                for x in v:
+                    _check_int(x, where, "index list item")
+                continue
+            if k == "operand" and _is_int(v):
+                if not 0 <= v < n_operands:
+                    raise _fail(where, f"index operand {v} does not exist (the op has {n_operands})")
+                continue
+        raise _fail(where, f'index item {_short(item)} is not an int, null, "...", slice, list or operand')
+
+
+def _check_param(
+    spec: catalogue.OpSpec, p: catalogue.Param, v: Any, where: str, n_operands: int, limits: _Limits
+) -> None:
+    what = f"parameter '{p.name}'"
+    kind = p.kind
+    if v is None and ((not p.required and p.default is None) or kind in ("optional_int", "dims")):
+        return
+    if kind in ("int", "dim", "optional_int"):
+        _check_int(v, where, what)
+    elif kind in ("float", "number"):
+        if not _is_number(v):
+            raise _fail(where, f"{what} must be a number, found {_type_name(v)} {_short(v)}")
+        if _is_int(v):
+            _check_int(v, where, what)
+    elif kind == "bool":
+        if not isinstance(v, bool):
+            raise _fail(where, f"{what} must be true or false, found {_type_name(v)} {_short(v)}")
+    elif kind in ("dims", "shape"):
+        if _is_int(v) and kind == "dims":
+            _check_int(v, where, what)
+            return
+        if not isinstance(v, list):
+            raise _fail(where, f"{what} must be a list of integers, found {_type_name(v)} {_short(v)}")
+        if len(v) > MAX_NDIM:
+            raise _fail(where, f"{what} has {len(v)} items, more than {MAX_NDIM}")
+        for x in v:
+            _check_int(x, where, f"{what} item")
+        if kind == "shape":
+            if sum(1 for x in v if x == -1) > 1 or any(x < -1 for x in v):
+                raise _fail(where, f"{what} {_short(v)} is not a valid shape")
+            if _elements(x for x in v if x != -1) > limits.max_elements:
+                raise _fail(where, f"{what} {_short(v)} has more elements than the session's limit")
+    elif kind == "choice":
+        if v not in p.choices:
+            raise _fail(where, f"{what} must be one of {', '.join(p.choices)}, found {_short(v)}")
+    elif kind == "index":
+        _check_index(v, where, n_operands, limits)
+    else:  # a kind the catalogue added and this reader does not know
+        raise _fail(where, f"{what} has kind {kind!r}, which this version can't check")
+
+
+def _entry_label(i: int, raw: Any) -> str:
+    """'entry 7 (op 'mul')', from whatever the raw entry holds, for messages."""
+    base = f"entry {i + 1}"
+    if not isinstance(raw, dict):
+        return base
+    kind = raw.get("kind")
+
+    def s(k: str) -> str:
+        v = raw.get(k)
+        return _short(v).strip('"') if isinstance(v, str) else "?"
+
+    if kind == "op":
+        return f"{base} (op '{s('op')}')"
+    if kind == "leaf":
+        return f"{base} (leaf '{s('name')}')"
+    if kind == "backward":
+        return f"{base} (backward of '{s('target')}')"
+    if kind in ("retain_grad", "delete"):
+        return f"{base} ({kind} of '{s('name')}')"
+    if kind == "rename":
+        return f"{base} (rename '{s('old')}')"
+    if isinstance(kind, str) and len(kind) < 40:
+        return f"{base} ({kind})"
+    return base
+
+
+class _Names:
+    """The names the log defines as it runs, for checking references before replay."""
+
+    def __init__(self, raw_entries: list[Any]) -> None:
+        self.live: dict[str, int] = {}  # name -> uid
+        self.live_uids: set[int] = set()
+        self.users: dict[int, set[int]] = {}  # uid -> uids of live ops that use it
+        self.uids: set[int] = set()
+        # Where each name is defined later in the log, to call a forward reference a cycle.
+        self.defined_at: dict[str, list[int]] = {}
+        for j, raw in enumerate(raw_entries):
+            if (
+                isinstance(raw, dict)
+                and raw.get("kind") in ("leaf", "op")
+                and isinstance(raw.get("name"), str)
+            ):
+                self.defined_at.setdefault(raw["name"], []).append(j)
+            if isinstance(raw, dict) and raw.get("kind") == "rename" and isinstance(raw.get("new"), str):
+                self.defined_at.setdefault(raw["new"], []).append(j)
+
+    def need(self, name: str, i: int, where: str, what: str, *, own: str | None = None) -> int:
+        if name in self.live:
+            return self.live[name]
+        if own is not None and name == own:
+            raise _fail(where, f"{what} '{name}' is the op's own result: a cycle")
+        later = [j for j in self.defined_at.get(name, []) if j > i]
+        if later:
+            raise _fail(
+                where,
+                f"{what} '{name}' is not defined yet (entry {later[0] + 1} defines it): a cycle or a log out of order",
+            )
+        raise _fail(where, f"{what} '{name}' is not defined")
+
+    def define(self, name: str, uid: int, where: str) -> None:
+        if name in self.live:
+            raise _fail(where, f"the name '{name}' is already taken")
+        self.live[name] = uid
+        self.live_uids.add(uid)
+
+    def drop(self, name: str) -> None:
+        self.live_uids.discard(self.live.pop(name))
+
+
+def _decode_entries(raw_entries: Any, limits: _Limits) -> tuple[list[dict[str, Any]], list[_ArraySpec]]:
+    """Check the log's structure and references; returns normalized entries and array specs."""
+    if not isinstance(raw_entries, list):
+        raise _fail(SESSION, f"'entries' must be a list, found {_type_name(raw_entries)}")
+    if len(raw_entries) > MAX_ENTRIES:
+        raise _fail(SESSION, f"{len(raw_entries):,} entries, more than the {MAX_ENTRIES:,} allowed")
+    names = _Names(raw_entries)
+    out: list[dict[str, Any]] = []
+    specs: list[_ArraySpec] = []
+    total = 0
+    for i, raw in enumerate(raw_entries):
+        where = f"{SESSION}: {_entry_label(i, raw)}"
+        if not isinstance(raw, dict):
+            raise _fail(where, f"expected an object, found {_type_name(raw)}")
+        kind = raw.get("kind")
+        if not isinstance(kind, str) or kind not in _FIELDS:
+            raise _fail(where, f"unknown kind {_short(kind)}; expected one of {', '.join(_FIELDS)}")
+        obj = _Obj(raw, where, ("kind", *_FIELDS[kind]))
+        entry: dict[str, Any] = {"kind": kind}
+        if kind in ("leaf", "op"):
+            uid = obj.integer("uid", 1, 2**53)
+            if uid in names.uids:
+                raise _fail(where, f"uid {uid} is used twice")
+            names.uids.add(uid)
+            # A hidden op, a hidden leaf (a constant never named) and a tensor renamed away
+            # (Session.hide) carry reserved _N names; a named op may not.
+            hidden = obj.flag("hidden") if kind == "op" else False
+            name = obj.text("name")
+            _check_name(name, where, "name", hidden=hidden or kind == "leaf")
+            entry.update(uid=uid, name=name)
+        if kind == "leaf":
+            spec = _array_spec(raw["value"], _array_key("e", i), where, limits)
+            specs.append(spec)
+            total += spec.nbytes
+            entry.update(
+                value=spec, requires_grad=obj.flag("requires_grad"), source=obj.text("source", MAX_SOURCE)
+            )
+            names.define(name, uid, where)
+        elif kind == "op":
+            op = obj.text("op")
+            try:
+                opspec = catalogue.get(op)
+            except KeyError:
+                raise _fail(where, f"unknown operation {_short(op)}") from None
+            args = obj.get("args", lambda x: isinstance(x, list), "a list")
+            if len(args) > 1024:
+                raise _fail(where, f"{len(args)} operands is too many")
+            decoded_args: list[tuple[str, Any]] = []
+            used: list[int] = []
+            for a in args:
+                if not (isinstance(a, list) and len(a) == 2 and a[0] in ("ref", "const")):
+                    raise _fail(where, f'operand {_short(a)} must be ["ref", name] or ["const", number]')
+                k, v = a
+                if k == "ref":
+                    if not isinstance(v, str) or len(v) > MAX_NAME:
+                        raise _fail(where, f"operand {_short(v)} must be a tensor's name")
+                    used.append(names.need(v, i, where, "operand", own=name))
+                else:
+                    if not isinstance(v, (bool, int, float)):
+                        raise _fail(where, f"constant operand {_short(v)} must be a number")
+                    if not opspec.scalar_operands:
+                        raise _fail(where, f"{op} takes tensors only, not the constant {_short(v)}")
+                    if _is_int(v):
+                        _check_int(v, where, "constant operand")
+                decoded_args.append((k, v))
+            n = len(decoded_args)
+            if opspec.arity is not None and n != opspec.arity:
+                raise _fail(
+                    where, f"{op} takes {opspec.arity} operand{'s' if opspec.arity != 1 else ''}, found {n}"
+                )
+            if (opspec.name == "linear" and n not in (2, 3)) or (opspec.arity is None and n < 1):
+                raise _fail(where, f"{op} can't take {n} operands")
+            if not used and opspec.arity is not None and opspec.arity > 0:
+                raise _fail(where, f"{op} needs at least one tensor operand")
+            params = obj.get("params", lambda x: isinstance(x, dict), "an object")
+            for pname, pvalue in params.items():
+                try:
+                    p = opspec.param(pname)
+                except KeyError:
+                    raise _fail(where, f"{op} has no parameter {_short(pname)}") from None
+                _check_param(opspec, p, pvalue, where, n, limits)
+            for p in opspec.params:
+                if p.required and p.name not in params:
+                    raise _fail(where, f"{op} needs parameter '{p.name}'")
+            names.define(name, uid, where)
+            for u in used:
+                names.users.setdefault(u, set()).add(uid)
+            entry.update(op=op, args=tuple(decoded_args), params=params, hidden=hidden)
+        elif kind == "backward":
+            target = obj.text("target")
+            names.need(target, i, where, "target")
+            grad = raw["gradient"]
+            if grad is not None:
+                grad = _array_spec(grad, _array_key("g", i), where, limits, "gradient")
+                specs.append(grad)
+                total += grad.nbytes
+            entry.update(target=target, gradient=grad, retain_graph=obj.flag("retain_graph"))
+        elif kind == "zero_grad":
+            tnames = obj.get("names", lambda x: x is None or isinstance(x, list), "null or a list of names")
+            if tnames is not None:
+                for n_ in tnames:
+                    if not isinstance(n_, str) or len(n_) > MAX_NAME:
+                        raise _fail(where, f"'names' must hold tensor names, found {_short(n_)}")
+                    names.need(n_, i, where, "name")
+                tnames = tuple(tnames)
+            entry.update(names=tnames, set_to_none=obj.flag("set_to_none"))
+        elif kind in ("retain_grad", "delete"):
+            n_ = obj.text("name")
+            uid = names.need(n_, i, where, "name")
+            if kind == "delete":
+                users = [u for u in names.users.get(uid, ()) if u in names.live_uids]
+                if users:
+                    by_uid = {u: k for k, u in names.live.items()}
+                    who = ", ".join(f"'{by_uid[u]}'" for u in sorted(users))
+                    raise _fail(
+                        where, f"deletes '{n_}', which {who} still depend{'s' if len(users) == 1 else ''} on"
+                    )
+                names.drop(n_)
+            entry.update(name=n_)
+        elif kind == "rename":
+            old, new = obj.text("old"), obj.text("new")
+            uid = names.need(old, i, where, "name")
+            _check_name(new, where, "new name", hidden=True)
+            names.define(new, uid, where)  # renaming to itself: "already taken", as replay says
+            names.drop(old)
+            names.live[new] = uid
+            names.live_uids.add(uid)
+            entry.update(old=old, new=new)
+        if total > limits.max_total_bytes:
+            raise _fail(where, f"the arrays would take more than {limits.max_total_bytes:,} bytes")
+        out.append(entry)
+    return out, specs
+
+
+_FIELDS: dict[str, tuple[str, ...]] = {
+    "leaf": ("uid", "name", "value", "requires_grad", "source"),
+    "op": ("uid", "name", "op", "args", "params", "hidden"),
+    "backward": ("target", "gradient", "retain_graph"),
+    "zero_grad": ("names", "set_to_none"),
+    "retain_grad": ("name",),
+    "rename": ("old", "new"),
+    "delete": ("name",),
+}
+
+
+def _json_depth_ok(v: Any, depth: int = 0) -> bool:
+    if depth > MAX_JSON_DEPTH:
+        return False
+    if isinstance(v, dict):
+        return all(isinstance(k, str) and _json_depth_ok(x, depth + 1) for k, x in v.items())
+    if isinstance(v, list):
+        return all(_json_depth_ok(x, depth + 1) for x in v)
+    return v is None or isinstance(v, (bool, int, float, str))
+
+
+def _check_view(view: Any, live: Iterable[str]) -> dict[str, Any]:
+    where = f"{SESSION}: view"
+    if not isinstance(view, dict):
+        raise _fail(where, f"expected an object, found {_type_name(view)}")
+    if not _json_depth_ok(view) or len(json.dumps(view)) > MAX_VIEW_BYTES:
+        raise _fail(where, "settings nested too deeply or too large")
+    obj = _Obj(view, where, (), view.keys())
+    obj.get("mode", lambda x: x in VIEW_MODES, f"one of {', '.join(VIEW_MODES)}")
+    obj.get("statistic", lambda x: x in STATS, f"one of {', '.join(STATS)}")
+    obj.get(
+        "colormap",
+        lambda x: x is None or (isinstance(x, str) and len(x) <= 100),
+        "null or a colour map's name",
+    )
+    obj.flag("log_scale")
+    sel = obj.get(
+        "selection", lambda x: isinstance(x, list) and all(isinstance(n, str) for n in x), "a list of names"
+    )
+    if sel is not None:
+        live = set(live)
+        for n in sel:
+            if n not in live:
+                raise _fail(where, f"selection names '{_short(n).strip(chr(34))}', which is not defined")
+    return view
+
+
+def _check_manifest(raw: Any) -> dict[str, Any]:
+    obj = _Obj(raw, MANIFEST, ("format", "format_version", "app_version", "time"))
+    fmt = raw.get("format")
+    if fmt != FORMAT_NAME:
+        raise _fail(MANIFEST, f"format is {_short(fmt)}, not {FORMAT_NAME!r}: this is not a gradviz session")
+    version = obj.integer("format_version", 1, MAX_INT)
+    if version > FORMAT_VERSION:
+        raise _fail(
+            MANIFEST,
+            f"made by a newer gradviz (format {version}); this version reads up to {FORMAT_VERSION}. "
+            "Update gradviz to open it",
+        )
+    obj.text("app_version", 100)
+    when = obj.text("time", 100)
+    try:
+        datetime.fromisoformat(when.replace("Z", "+00:00"))
+    except ValueError:
+        raise _fail(MANIFEST, f"'time' {_short(when)} is not an ISO 8601 time") from None
+    return raw
+
+
+# --- reading: the arrays ----------------------------------------------------------------------------
+def _read_npy_header(f: IO[bytes], where: str) -> tuple[np.dtype, tuple[int, ...], bool]:
+    fmt = np.lib.format
+    try:
+        version = fmt.read_magic(f)
+    except ValueError as e:
+        raise _fail(where, f"not a .npy array ({e})") from None
+    try:
+        if version == (1, 0):
+            shape, fortran, dtype = fmt.read_array_header_1_0(f, max_header_size=MAX_NPY_HEADER)
+        elif version == (2, 0):
+            shape, fortran, dtype = fmt.read_array_header_2_0(f, max_header_size=MAX_NPY_HEADER)
+        else:
+            raise _fail(where, f".npy version {version} is not read")
+    except (ValueError, SyntaxError, TypeError, struct.error) as e:
+        raise _fail(where, f"damaged .npy header ({e})") from None
+    return dtype, tuple(shape), bool(fortran)
+
+
+def _load_arrays(
+    npz_bytes: bytes, specs: list[_ArraySpec], limits: _Limits, budget: list[int]
+) -> dict[str, np.ndarray]:
+    want = {s.key + ".npy": s for s in specs}
+    if not npz_bytes.startswith((b"PK\x03\x04", b"PK\x05\x06")):
+        raise _fail(ARRAYS, "not a .npz archive (it does not start like a zip)")
+    try:
+        inner = zipfile.ZipFile(io.BytesIO(npz_bytes))
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
+        raise _fail(ARRAYS, f"not a valid .npz archive ({e})") from None
+    with inner:
+        infos = _check_members(inner, want, ARRAYS, limits, budget)
+        for member, spec in want.items():
+            where = f"{ARRAYS}: {spec.key}, the {spec.where}"
+            info = infos[member]
+            with inner.open(info) as f:
+                dtype, shape, _ = _read_npy_header(f, where)
+                offset = f.tell()
+            if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+                raise _fail(where, f"holds Python objects (dtype {dtype}); pickled data is never loaded")
+            if dtype.newbyteorder("=") != spec.dtype.newbyteorder("=") or dtype.kind != spec.dtype.kind:
+                raise _fail(where, f"dtype is {dtype}, but {SESSION} says {spec.dtype}")
+            if shape != spec.shape:
+                raise _fail(where, f"shape is {list(shape)}, but {SESSION} says {list(spec.shape)}")
+            if info.file_size != offset + spec.nbytes:
+                raise _fail(
+                    where,
+                    f"holds {info.file_size - offset:,} data bytes where {spec.nbytes:,} belong: the file is damaged",
+                )
+        try:
+            with np.load(io.BytesIO(npz_bytes), allow_pickle=False) as npz:
+                arrays = {}
+                for spec in specs:
+                    arr = npz[spec.key]
+                    if arr.dtype.newbyteorder("=") != spec.dtype or arr.shape != spec.shape:
+                        raise _fail(ARRAYS, f"array {spec.key} changed while it was read")
+                    arrays[spec.key] = np.array(arr, dtype=spec.dtype, order="C", copy=True)
+        except ValueError as e:
+            if "allow_pickle" in str(e):
+                raise _fail(ARRAYS, "holds pickled Python objects; pickled data is never loaded") from None
+            raise _fail(ARRAYS, f"damaged array data ({e})") from None
+    return arrays
+
+
+# --- reading: putting it together ---------------------------------------------------------------
+def _build(entries: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> list[Entry]:
+    out: list[Entry] = []
+    for e in entries:
+        kind = e["kind"]
+        if kind == "leaf":
+            out.append(Leaf(e["uid"], e["name"], arrays[e["value"].key], e["requires_grad"], e["source"]))
+        elif kind == "op":
+            out.append(Op(e["uid"], e["name"], e["op"], e["args"], e["params"], e["hidden"]))
+        elif kind == "backward":
+            g = e["gradient"]
+            out.append(Backward(e["target"], None if g is None else arrays[g.key], e["retain_graph"]))
+        elif kind == "zero_grad":
+            out.append(ZeroGrad(e["names"], e["set_to_none"]))
+        elif kind == "retain_grad":
+            out.append(RetainGrad(e["name"]))
+        elif kind == "rename":
+            out.append(Rename(e["old"], e["new"]))
+        else:
+            out.append(Delete(e["name"]))
+    return out
+
+
+def _load_zip(source: IO[bytes], limits: _Limits) -> tuple[list[Entry], dict[str, Any], dict[str, Any]]:
+    try:
+        zf = zipfile.ZipFile(source)
+    except zipfile.BadZipFile as e:
+        raise SessionFileError(f"not a gradviz session: not a zip file, or a damaged one ({e})") from None
+    with zf:
+        budget = [0]
+        infos = _check_members(zf, MEMBERS, "", limits, budget)
+        manifest = _check_manifest(
+            _parse_json(_read_member(zf, infos[MANIFEST], MAX_MANIFEST_BYTES, MANIFEST), MANIFEST)
+        )
+        doc = _Obj(
+            _parse_json(_read_member(zf, infos[SESSION], MAX_SESSION_BYTES, SESSION), SESSION),
+            SESSION,
+            ("entries", "view"),
+        )
+        entries, specs = _decode_entries(doc.value["entries"], limits)
+        live = set()
+        for e in entries:  # the names alive at the end, for the view's selection
+            if e["kind"] in ("leaf", "op"):
+                live.add(e["name"])
+            elif e["kind"] == "rename":
+                live.discard(e["old"])
+                live.add(e["new"])
+            elif e["kind"] == "delete":
+                live.discard(e["name"])
+        view = _check_view(doc.value["view"], live)
+        npz = _read_member(zf, infos[ARRAYS], limits.max_total_bytes, ARRAYS)
+        arrays = _load_arrays(npz, specs, limits, budget)
+    return _build(entries, arrays), view, manifest
+
+
+# Exceptions a damaged zip or array can raise from the standard library and numpy. Every one of
+# them means "this file is broken", never "gradviz is broken".
+_DAMAGE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    EOFError,
+    OSError,
+    ValueError,
+    NotImplementedError,
+    struct.error,
+    OverflowError,
+)
+
+
+def _guarded(name: str, read: Callable[[], Any]) -> Any:
+    try:
+        return read()
+    except SessionFileError as e:
+        if name and not str(e).startswith(name):
+            raise SessionFileError(f"{name}: {e}", internal=e.internal) from None
+        raise
+    except FileNotFoundError:
+        raise SessionFileError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise SessionFileError(f"{name}: is a folder, not a file") from None
+    except PermissionError:
+        raise SessionFileError(f"{name}: permission denied") from None
+    except MemoryError:
+        raise SessionFileError(f"{name}: not enough memory to open it") from None
+    except _DAMAGE as e:
+        raise SessionFileError(
+            f"{name}: the file is damaged or truncated ({type(e).__name__}: {e})"
+        ) from None
+    except RecursionError:
+        raise SessionFileError(f"{name}: nested too deeply") from None
+    except Exception as e:  # a stranger's file must never crash the app
+        raise SessionFileError(
+            f"{name}: could not read the file (internal error {type(e).__name__}: {e})", internal=True
+        ) from None
+
+
+def loads(
+    data: bytes,
+    *,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+    name: str = "",
+) -> tuple[list[Entry], dict[str, Any]]:
+    """:func:`load` from bytes in memory."""
+    limits = _Limits(max_elements, max_total_bytes)
+    if len(data) > max_total_bytes:
+        raise SessionFileError(
+            f"{name + ': ' if name else ''}{len(data):,} bytes, more than the {max_total_bytes:,} allowed"
+        )
+    entries, view, _ = _guarded(name, lambda: _load_zip(io.BytesIO(data), limits))
+    return entries, view
+
+
+def load(
+    path: str | os.PathLike[str],
+    *,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+) -> tuple[list[Entry], dict[str, Any]]:
+    """Read and check a ``.gradviz`` file: its log entries and view settings.
+
+    Raises :class:`SessionFileError` for anything wrong. The entries are checked for structure
+    and references; whether they replay (shapes, dtypes) is found by replaying them, as
+    :func:`open_into` does.
+    """
+    name = os.path.basename(os.fspath(path))
+    limits = _Limits(max_elements, max_total_bytes)
+
+    def read() -> tuple[list[Entry], dict[str, Any], dict[str, Any]]:
+        size = os.stat(path).st_size
+        if size > max_total_bytes:
+            raise SessionFileError(f"{size:,} bytes, more than the {max_total_bytes:,} allowed")
+        with open(path, "rb") as f:
+            return _load_zip(f, limits)
+
+    entries, view, _ = _guarded(name, read)
+    return entries, view
+
+
+def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Just the checked manifest (format, version, app version, time)."""
+    name = os.path.basename(os.fspath(path))
+
+    def read() -> dict[str, Any]:
+        with zipfile.ZipFile(path) as zf:
+            info = zf.getinfo(MANIFEST)
+            _check_members(zf, MEMBERS, "", _Limits(DEFAULT_MAX_ELEMENTS, MAX_TOTAL_BYTES), [0])
+            return _check_manifest(
+                _parse_json(_read_member(zf, info, MAX_MANIFEST_BYTES, MANIFEST), MANIFEST)
+            )
+
+    return _guarded(name, read)
+
+
+def load_into(session: Session, entries: list[Entry], view: dict[str, Any], name: str = "") -> None:
+    """Replace ``session`` by checked entries; a log that does not replay leaves it untouched."""
+    where = f"{name}: {SESSION}" if name else SESSION
+    before = session.entries
+    try:
+        session.load_entries(entries, view)
+    except SessionFileError:
+        raise
+    except Exception as e:  # a stranger's file must never crash the app
+        if session.entries != before:  # the log replayed; a listener of the session failed
+            raise
+        if isinstance(e, SessionError):
+            raise SessionFileError(f"{where}: {e}") from None
+        if isinstance(e, RecursionError):
+            raise SessionFileError(f"{where}: the graph is too deep to replay") from None
+        raise SessionFileError(
+            f"{where}: the log does not replay ({type(e).__name__}: {e})", internal=True
+        ) from None
+
+
+def open_into(session: Session, path: str | os.PathLike[str]) -> None:
+    """Open ``path`` into ``session``, replacing its document; on any error the session is
+    left exactly as it was and :class:`SessionFileError` says why."""
+    entries, view = load(path, max_elements=session.max_elements)
+    load_into(session, entries, view, os.path.basename(os.fspath(path)))
+
+
+__all__ = [
+    "ARRAYS",
+    "DTYPES",
+    "FORMAT_NAME",
+    "FORMAT_VERSION",
+    "MANIFEST",
+    "SESSION",
+    "SUFFIX",
+    "SessionFileError",
+    "load",
+    "load_into",
+    "loads",
+    "open_into",
+    "read_manifest",
+    "save",
+    "to_bytes",
+    "write_atomic",
+]
