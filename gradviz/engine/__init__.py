@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from . import _malloc
 from . import ops as _ops  # noqa: F401 - attaches the op methods to Tensor
 from .autograd import grad
 from .creation import (
@@ -55,6 +56,8 @@ half = float16
 long = int64
 int = int32  # noqa: A001 - torch.int
 short = int16
+
+_malloc.tune()  # large arrays reuse freed memory instead of page-faulting it in again
 
 __all__ = [
     "AccumulateGrad", "Function", "Node", "Size", "Tensor", "arange", "as_tensor", "bool_", "double",

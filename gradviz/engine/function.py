@@ -31,6 +31,7 @@ _state = grad_mode.state
 # Creation order of nodes: a node's inputs always exist before it, so running nodes from the
 # newest down is a valid backward order (PyTorch's engine orders its ready queue the same way).
 _next_seq = itertools.count(1).__next__
+_weakref = weakref.ref
 # What forward may return as is: arrays and numpy scalars (0-d results stay scalars; see Tensor).
 _ARRAY_TYPES = frozenset([np.ndarray, *{np.dtype(c).type for c in "?bhilqBHILQefdg"}])
 
@@ -66,10 +67,16 @@ class Node:
     params: dict[str, Any] = {}  # noqa: RUF012 - never mutated; instances assign their own
     inputs: tuple = ()
     next_functions: tuple = ()
-    output_meta: tuple = ((), None)
+    _meta: Any = ((), None)  # see output_meta
 
     def name(self) -> str:
         return self._name
+
+    @property
+    def output_meta(self) -> tuple:
+        """``(shape, dtype)`` of the output this node produced (kept after the output is gone)."""
+        m = self._meta  # the output itself when it is a numpy scalar: cheaper to record
+        return m if type(m) is tuple else (m.shape, m.dtype)
 
     def __repr__(self) -> str:
         return f"<{self._name.rsplit(':', 1)[-1]} object at {id(self):#x}>"
@@ -118,10 +125,11 @@ class Node:
 
     @staticmethod
     def _version_error(s: Tensor, v: int, producer: Node | None = None) -> None:
-        # PyTorch names the producer without its "Backward0" suffix and says nothing for a leaf.
+        # PyTorch names the producer without "Backward0" (MaxBackward1 is "Max1") and says
+        # nothing for a leaf.
         producer = producer or s.grad_fn
         where = (
-            f", which is output 0 of {re.sub(r'Backward[0-9]*$', '', producer.name())}," if producer else ""
+            f", which is output 0 of {re.sub(r'Backward(0$)?', '', producer.name())}," if producer else ""
         )
         raise RuntimeError(
             "one of the variables needed for gradient computation has been modified by an "
@@ -153,7 +161,7 @@ class AccumulateGrad(Node):
         # A sink: it may run after every other node, so it sorts below all of them.
         self._seq = -_next_seq()
         self.variable = leaf
-        self.output_meta = (leaf._data.shape, leaf._data.dtype)
+        self._meta = (leaf._data.shape, leaf._data.dtype)
 
 
 class _NoneNeeded:
@@ -230,8 +238,8 @@ class Function:
         result = make_tensor(out, True, node)
         if params:
             node.params = params
-        node.output_meta = (out.shape, out.dtype)
-        node._output = weakref.ref(result)
+        node._meta = (out.shape, out.dtype) if type(out) is np.ndarray else out
+        node._output = _weakref(result)
         if node._saved:
             _resolve_saved(node, inputs, out)
         return result
@@ -252,8 +260,8 @@ class Function:
         if type(out) not in _ARRAY_TYPES and not isinstance(out, np.generic):
             out = np.asarray(out)
         result = make_tensor(out, True, node)
-        node.output_meta = (out.shape, out.dtype)
-        node._output = weakref.ref(result)
+        node._meta = (out.shape, out.dtype) if type(out) is np.ndarray else out
+        node._output = _weakref(result)
         saved = node._saved
         if saved:
             if len(saved) == 2 and saved[0] is da and saved[1] is db:  # both operands, as given

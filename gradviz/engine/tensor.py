@@ -366,14 +366,23 @@ class Tensor:
         if result.grad_fn is not None:
             # Rebase history, as PyTorch does: self now stands for the result of this op.
             node = result.grad_fn
-            if any(t is self for t in node.inputs):
+            if node.inputs and node.inputs[0] is self:
                 # The op read self before this change: let it keep that version (PyTorch saves
-                # the original self of an in-place op), so its own check does not trip.
+                # the original self of an in-place op), so its own check does not trip. Only
+                # the first use is self's old value: in ``h.mul_(h)`` the other operand is the
+                # live h, which this op changes, and PyTorch refuses its backward.
                 old = Tensor._make(self._data, self._requires_grad, self.grad_fn)
                 old._version, old._acc = self._version, self._acc
-                node.inputs = tuple(old if t is self else t for t in node.inputs)
-                node._refs = tuple(old if r is self else r for r in node._refs)
-                node._checks = tuple((old, v) if t is self else (t, v) for t, v in node._checks)
+                node.inputs = (old, *node.inputs[1:])
+                node._refs = _replace_first(node._refs, self, old)
+                k = next((i for i, (t, _) in enumerate(node._checks) if t is self), None)
+                if k is not None:
+                    node._checks = (*node._checks[:k], (old, node._checks[k][1]), *node._checks[k + 1 :])
+            prev = self.grad_fn
+            if self._retains and prev is not None and prev._retained:
+                # retain_grad() follows the tensor to its new history, as in PyTorch.
+                prev._retained = [r for r in prev._retained if r() is not self]
+                node.retain(self)
             self._data = data.astype(self._data.dtype, copy=False)
             self.grad_fn = node
             self._requires_grad = True
@@ -416,15 +425,19 @@ class Tensor:
         return result.to(self.dtype)
 
     def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        self._check_inplace()  # before the op's own checks, as in PyTorch
         return self._inplace(self._cast_back(self.add(other, alpha=alpha)))
 
     def sub_(self, other: Any, *, alpha: Any = 1) -> Tensor:
+        self._check_inplace()  # before the op's own checks, as in PyTorch
         return self._inplace(self._cast_back(self.sub(other, alpha=alpha)))
 
     def mul_(self, other: Any) -> Tensor:
+        self._check_inplace()  # before the op's own checks, as in PyTorch
         return self._inplace(self._cast_back(self.mul(other)))
 
     def div_(self, other: Any) -> Tensor:
+        self._check_inplace()  # before the op's own checks, as in PyTorch
         return self._inplace(self._cast_back(self.div(other)))
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
@@ -492,6 +505,13 @@ _CREATE_GRAPH_WARNING = (
     "graph to avoid this. If you have to use this function, make sure to reset the .grad fields of "
     "your parameters to None after use to break the cycle and avoid the leak."
 )
+
+
+def _replace_first(items: tuple, target: Any, new: Any) -> tuple:
+    for i, x in enumerate(items):
+        if x is target:
+            return (*items[:i], new, *items[i + 1 :])
+    return items
 
 
 def _weak(t: Tensor) -> Any:

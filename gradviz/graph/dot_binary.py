@@ -77,9 +77,7 @@ def works(path: str) -> bool:
         return False
     if key not in _probed:
         try:
-            run = subprocess.run(
-                [path, "-Tplain"], input=_PROBE, capture_output=True, timeout=_PROBE_TIMEOUT
-            )
+            run = subprocess.run([path, "-Tplain"], input=_PROBE, capture_output=True, timeout=_PROBE_TIMEOUT)
             _probed[key] = run.returncode == 0 and run.stdout.startswith(b"graph ")
         except (OSError, subprocess.SubprocessError):
             _probed[key] = False

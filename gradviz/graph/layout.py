@@ -55,7 +55,7 @@ class Layout:
         return self.bbox[3] - self.bbox[1]
 
 
-class DotFailed(RuntimeError):
+class DotError(RuntimeError):
     pass
 
 
@@ -113,7 +113,7 @@ def _parse_spline(pos: str) -> list[Point]:
             x, y = _floats(tok)[:2]
             pts.append((x, y))
     if len(pts) < 4 or (len(pts) - 1) % 3:
-        raise DotFailed(f"unexpected edge pos {pos[:60]!r}")
+        raise DotError(f"unexpected edge pos {pos[:60]!r}")
     if start is not None:
         pts = [start, *_straight(start, pts[0]), *pts[1:]] if pts[0] != start else pts
     if end is not None and pts[-1] != end:
@@ -123,7 +123,11 @@ def _parse_spline(pos: str) -> list[Point]:
 
 def _straight(p: tuple, q: tuple) -> list[Point]:
     (x0, y0), (x1, y1) = p[:2], q[:2]
-    return [(x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3), (x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3), (x1, y1)]
+    return [
+        (x0 + (x1 - x0) / 3, y0 + (y1 - y0) / 3),
+        (x0 + 2 * (x1 - x0) / 3, y0 + 2 * (y1 - y0) / 3),
+        (x1, y1),
+    ]
 
 
 def parse_dot_json(text: str | bytes, nodes: list[Hashable]) -> tuple[dict, dict, tuple]:
@@ -142,7 +146,7 @@ def parse_dot_json(text: str | bytes, nodes: list[Hashable]) -> tuple[dict, dict
         px, py = _floats(obj["pos"])[:2]
         positions[v] = flip((px, py))
     if len(positions) != len(nodes):
-        raise DotFailed(f"dot placed {len(positions)} of {len(nodes)} nodes")
+        raise DotError(f"dot placed {len(positions)} of {len(nodes)} nodes")
     routes: dict[tuple[Hashable, Hashable], list[Point]] = {}
     for e in data.get("edges", []):
         u, v = by_gvid[e["tail"]], by_gvid[e["head"]]
@@ -152,22 +156,22 @@ def parse_dot_json(text: str | bytes, nodes: list[Hashable]) -> tuple[dict, dict
 
 
 def dot_layout(g: nx.DiGraph, path: str, timeout: float = DOT_TIMEOUT) -> tuple[dict, dict, tuple]:
-    """Run one dot binary on ``g``; raise :class:`DotFailed` on any trouble."""
+    """Run one dot binary on ``g``; raise :class:`DotError` on any trouble."""
     sizes = _sizes(g)
     src, nodes = dot_source(g, sizes)
     try:
         run = subprocess.run([path, "-Tjson0"], input=src.encode(), capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
-        raise DotFailed(f"timed out after {timeout:g} s") from exc
+        raise DotError(f"timed out after {timeout:g} s") from exc
     except OSError as exc:
-        raise DotFailed(str(exc)) from exc
+        raise DotError(str(exc)) from exc
     if run.returncode != 0:
         msg = run.stderr.decode(errors="replace").strip().splitlines()
-        raise DotFailed(f"exit {run.returncode}: {msg[-1] if msg else 'no message'}")
+        raise DotError(f"exit {run.returncode}: {msg[-1] if msg else 'no message'}")
     try:
         return parse_dot_json(run.stdout, nodes)
     except (ValueError, KeyError, IndexError, TypeError) as exc:
-        raise DotFailed(f"unreadable output: {exc}") from exc
+        raise DotError(f"unreadable output: {exc}") from exc
 
 
 # ---------------------------------------------------------------------------------------------
@@ -267,7 +271,7 @@ def layout(
             positions, routes, _ = dot_layout(g, path, timeout)
             result = positions, routes, provider
             break
-        except DotFailed as exc:
+        except DotError as exc:
             notes.append(f"{provider} ({path}): {exc}")
     if result is None:
         positions, routes = builtin_layout(g, previous)
@@ -281,7 +285,8 @@ def layout(
             dxs = sorted(previous.positions[v][0] - positions[v][0] for v in shared)
             dys = sorted(previous.positions[v][1] - positions[v][1] for v in shared)
             dx, dy = dxs[len(dxs) // 2], dys[len(dys) // 2]
-    positions, routes = _shift(positions, routes, dx, dy)
+    if abs(dx) > 1e-9 or abs(dy) > 1e-9:
+        positions, routes = _shift(positions, routes, dx, dy)
     return Layout(
         positions=positions,
         edges=routes,

@@ -10,7 +10,7 @@ from collections.abc import Hashable
 
 import numpy as np
 
-from .layered import inversions
+from .mincross import inversions
 from .layout import Layout
 
 
@@ -128,7 +128,9 @@ def edges_through_nodes(lay: Layout, inset: float = 1.0) -> list[tuple[tuple[Has
     start = np.searchsorted(keys_a, pk, side="left")
     count = np.searchsorted(keys_a, pk, side="right") - start
     pi = np.repeat(np.arange(len(pts)), count)
-    ni = owners_a[np.repeat(start, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))]
+    ni = owners_a[
+        np.repeat(start, count) + (np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count))
+    ]
     inside = np.all((pts[pi] > lo[ni]) & (pts[pi] < hi[ni]), axis=1)
     ends = np.array([[index[u], index[v]] for u, v in edges])
     e = eid[pi]

@@ -136,6 +136,7 @@ def _mean(t: Tensor, dim: Sequence[int] | None = None, keepdim: bool = False) ->
     return t.mean() if dim is None else t.mean(dim=tuple(dim), keepdim=keepdim)
 
 
+DTYPE_NAMES = ("float32", "float64", "float16", "int64", "int32", "int16", "int8", "uint8", "bool")
 _BIN = dict(arity=2, scalar_operands=True, category="arithmetic", size_rule="broadcast")
 _UNARY = dict(arity=1, category="math", size_rule="same")
 _DIM = Param("dim", "dim", -1)
@@ -195,6 +196,7 @@ OPS: tuple[OpSpec, ...] = (
     ),
     # shapes
     OpSpec("T", lambda a: a.T, arity=1, category="shape", size_rule="same", derivative="∂L/∂a = (∂L/∂out)ᵀ", method=False),
+    OpSpec("t", lambda a: a.t(), arity=1, category="shape", size_rule="same", derivative="∂L/∂a = (∂L/∂out)ᵀ (at most 2-D)"),
     OpSpec(
         "transpose", lambda a, dim0=0, dim1=1: a.transpose(dim0, dim1), arity=1, category="shape", size_rule="same",
         params=(Param("dim0", "dim", 0), Param("dim1", "dim", 1)), derivative="∂L/∂a = ∂L/∂out with the two dims swapped back",
@@ -238,6 +240,12 @@ OPS: tuple[OpSpec, ...] = (
         scalar_operands=True, derivative="∂out/∂a = 1 where cond, ∂out/∂b = 1 where not cond", method=False,
     ),
     OpSpec("detach", lambda a: a.detach(), arity=1, category="autograd", size_rule="same", derivative="no gradient flows through detach"),
+    OpSpec("clone", lambda a: a.clone(), arity=1, category="autograd", size_rule="same", derivative="∂out/∂a = 1 (a copy)"),
+    OpSpec(
+        "to", lambda a, dtype="float32": a.to(E.dtypes.to_dtype(dtype), copy=True), arity=1, category="dtype",
+        size_rule="same", params=(Param("dtype", "choice", "float32", DTYPE_NAMES),),
+        derivative="∂L/∂a = ∂L/∂out cast back to a's dtype (none if either is an integer type)",
+    ),
     # comparisons: bool results, no gradient
     *(
         OpSpec(name, fn, symbol=sym, arity=2, scalar_operands=True, category="comparison", size_rule="broadcast", derivative="not differentiable (bool result)")

@@ -10,11 +10,11 @@ no trace, while ``y = w*x + b`` records a hidden ``w*x`` and the named ``y``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-import gradviz.engine as E
+import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
 from gradviz.engine import Tensor
 
 from . import catalogue
@@ -27,7 +27,7 @@ class ConsoleError(Exception):
     """A construct the console refuses (imports, dunders, calls outside the whitelist ...)."""
 
 
-class Context:
+class Context(Protocol):
     """What values need from the evaluator: the session, and where to note hidden tensors that
     were recorded along the way (garbage if nothing ends up depending on them)."""
 
@@ -96,14 +96,20 @@ class PendingLeaf(TensorValue):
     def _record(self, ctx: Context, name: str | None) -> str:
         t = self._tensor
         return ctx.session.add_leaf(
-            name, t.detach().numpy().copy(), requires_grad=t.requires_grad, source=self.source, hidden=name is None
+            name,
+            t.detach().numpy().copy(),
+            requires_grad=t.requires_grad,
+            source=self.source,
+            hidden=name is None,
         )
 
 
 class PendingOp(TensorValue):
     """The result of a catalogue op on other values: recorded as an Op entry."""
 
-    def __init__(self, spec: catalogue.OpSpec, operands: list[Any], params: dict[str, Any], tensor: Tensor) -> None:
+    def __init__(
+        self, spec: catalogue.OpSpec, operands: list[Any], params: dict[str, Any], tensor: Tensor
+    ) -> None:
         self.spec = spec
         self.operands = operands
         self.params = params

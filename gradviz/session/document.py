@@ -355,7 +355,13 @@ class Session:
     # --- loading (used by the file format) -------------------------------------------------------
     def load_entries(self, entries: Sequence[Entry], view: dict[str, Any] | None = None) -> None:
         """Replace the whole document by a validated log: replays it, clears undo history."""
-        uid = max((e.uid for e in entries if isinstance(e, (Leaf, Op))), default=0) + 1
+        # Hidden names ("_7", from hide() and hidden leaves) use up uids too: skip past them.
+        used = [e.uid for e in entries if isinstance(e, (Leaf, Op))]
+        for e in entries:
+            name = e.new if isinstance(e, Rename) else e.name if isinstance(e, (Leaf, Op)) else ""
+            if name[:1] == "_" and name[1:].isascii() and name[1:].isdigit() and len(name) < 20:
+                used.append(int(name[1:]))
+        uid = max(used, default=0) + 1
         before = self._snapshot()
         self._replace_state(list(entries), uid)
         self._undo.clear()

@@ -30,6 +30,7 @@ import keyword
 import os
 import struct
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -196,7 +197,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
             os.fsync(f.fileno())
         with contextlib.suppress(OSError):
             # Keep the permissions of the file being replaced (mkstemp makes it 0600).
-            os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+            os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -211,10 +212,15 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
                 os.close(dfd)
 
 
-def _umask() -> int:
-    mask = os.umask(0)
+def _read_umask() -> int:
+    # Read once, at import: os.umask() can only be read by setting it, which would race with
+    # files other threads create (the autosave writes from a timer thread).
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+_UMASK = _read_umask()
 
 
 def save(session: Session, path: str | os.PathLike[str]) -> None:
@@ -731,9 +737,7 @@ def _decode_entries(raw_entries: Any, limits: _Limits) -> tuple[list[dict[str, A
             uid = names.need(old, i, where, "name")
             _check_name(new, where, "new name", hidden=True)
             names.define(new, uid, where)  # renaming to itself: "already taken", as replay says
-            names.drop(old)
-            names.live[new] = uid
-            names.live_uids.add(uid)
+            del names.live[old]  # the uid lives on under its new name
             entry.update(old=old, new=new)
         if total > limits.max_total_bytes:
             raise _fail(where, f"the arrays would take more than {limits.max_total_bytes:,} bytes")
@@ -769,8 +773,8 @@ def _check_view(view: Any, live: Iterable[str]) -> dict[str, Any]:
     if not _json_depth_ok(view) or len(json.dumps(view)) > MAX_VIEW_BYTES:
         raise _fail(where, "settings nested too deeply or too large")
     obj = _Obj(view, where, (), view.keys())
-    obj.get("mode", lambda x: x in VIEW_MODES, f"one of {', '.join(VIEW_MODES)}")
-    obj.get("statistic", lambda x: x in STATS, f"one of {', '.join(STATS)}")
+    obj.get("mode", lambda x: isinstance(x, str) and x in VIEW_MODES, f"one of {', '.join(VIEW_MODES)}")
+    obj.get("statistic", lambda x: isinstance(x, str) and x in STATS, f"one of {', '.join(STATS)}")
     obj.get(
         "colormap",
         lambda x: x is None or (isinstance(x, str) and len(x) <= 100),
@@ -823,8 +827,8 @@ def _read_npy_header(f: IO[bytes], where: str) -> tuple[np.dtype, tuple[int, ...
             shape, fortran, dtype = fmt.read_array_header_2_0(f, max_header_size=MAX_NPY_HEADER)
         else:
             raise _fail(where, f".npy version {version} is not read")
-    except (ValueError, SyntaxError, TypeError, struct.error) as e:
-        raise _fail(where, f"damaged .npy header ({e})") from None
+    except (ValueError, SyntaxError, TypeError, struct.error, tokenize.TokenError, RecursionError) as e:
+        raise _fail(where, f"damaged .npy header ({type(e).__name__}: {str(e)[:100]})") from None
     return dtype, tuple(shape), bool(fortran)
 
 
@@ -864,7 +868,10 @@ def _load_arrays(
                     arr = npz[spec.key]
                     if arr.dtype.newbyteorder("=") != spec.dtype or arr.shape != spec.shape:
                         raise _fail(ARRAYS, f"array {spec.key} changed while it was read")
-                    arrays[spec.key] = np.array(arr, dtype=spec.dtype, order="C", copy=True)
+                    arr = arr.astype(spec.dtype, order="C", copy=False)  # native byte order
+                    if not (arr.flags.c_contiguous and arr.flags.writeable and arr.flags.owndata):
+                        arr = arr.copy(order="C")
+                    arrays[spec.key] = arr
         except ValueError as e:
             if "allow_pickle" in str(e):
                 raise _fail(ARRAYS, "holds pickled Python objects; pickled data is never loaded") from None

@@ -685,3 +685,44 @@ def test_zero_dim_results_share_memory_with_numpy() -> None:
         ]
 
     same_program(program)
+
+
+def test_retain_grad_moves_with_in_place_self_add() -> None:
+    """After ``h += h`` the retained ``h.grad`` is the gradient of the new ``h`` only."""
+
+    def program(L: Any) -> list:
+        x = L.tensor([1.0, 2.0], requires_grad=True)
+        h = x * 3
+        h.retain_grad()
+        h += h
+        h.mul_(2)
+        (h * L.tensor([1.0, -1.0])).sum().backward()
+        return [h.grad, x.grad, h.grad_fn.name()]
+
+    same_program(program)
+
+
+@pytest.mark.parametrize(
+    ("name", "op"),
+    [
+        ("mul_self", lambda h: h.mul_(h)),
+        ("imul_self", lambda h: h.__imul__(h)),
+        ("div_self", lambda h: h.div_(h + 1)),
+        ("add_self", lambda h: h.add_(h)),
+        ("sub_self", lambda h: h.sub_(h * 0.5)),
+    ],
+)
+def test_in_place_with_itself(name: str, op: Any) -> None:
+    """``h.mul_(h)`` saves the live h, which the op itself changes: PyTorch refuses the backward."""
+
+    def run(L: Any) -> Any:
+        x = L.tensor([1.0, 2.0], requires_grad=True)
+        h = -(x * 2)
+        op(h)
+        try:
+            (h * L.tensor([1.0, 3.0])).sum().backward()
+        except RuntimeError as e:
+            return ["error", str(e).split(" Hint:")[0].replace("torch.", "gradviz.")]
+        return [h, x.grad]
+
+    assert obs(run(gv)) == obs(run(torch))

@@ -1,17 +1,15 @@
 """`import gradviz as torch` runs the seed notebook and prints what it printed.
 
-The notebook text (a copy of shared/seed/) is split into cells; each cell runs as IPython would
-(stdout, then the repr of a trailing expression), once with gradviz and once with PyTorch.
+The notebook text (a copy of shared/seed/) is split into cells (tests/seed_cells.py); each cell runs
+as IPython would (stdout, then the repr of a trailing expression), once with gradviz and once with
+PyTorch.
 gradviz names its own module where PyTorch names torch (``gradviz.float32``,
 ``gradviz.Size([3, 2])``); apart from that the output must be identical.
 """
 
 from __future__ import annotations
 
-import ast
-import contextlib
-import io
-import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -20,50 +18,10 @@ import torch
 
 import gradviz
 
-SEED = Path(__file__).resolve().parents[1] / "data" / "seed_notebook.txt"
-CELL = re.compile(r"^In \[(\d*| )\]:\n", re.M)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from seed_cells import ALL_CELLS, normalise, run_cell  # the shared seed parser
 
-
-def parse_cells(text: str) -> list[tuple[str, str]]:
-    """(code, printed output) for each cell; output runs until the next prose paragraph."""
-    parts = CELL.split(text)[1:]
-    cells = []
-    for i in range(0, len(parts), 2):
-        body = parts[i + 1]
-        blocks = re.split(r"\n\s*\n", body.strip("\n"), maxsplit=1)
-        code = blocks[0]
-        rest = blocks[1] if len(blocks) > 1 else ""
-        # The printed output is the run of lines that look like output (tensor reprs, dtypes,
-        # 'dy/dx:' lines) before the notebook's prose resumes.
-        out_lines = []
-        for para in re.split(r"\n\s*\n", rest):
-            if re.match(r"^(tensor|torch\.|dy/d|\s)", para) or para.startswith("        ["):
-                out_lines.append(para)
-            else:
-                break
-        cells.append((code, "\n".join(out_lines)))
-    return cells
-
-
-def run_cell(code: str, ns: dict) -> str:
-    out = io.StringIO()
-    tree = ast.parse(code)
-    last = tree.body[-1] if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    body = tree.body[:-1] if last else tree.body
-    with contextlib.redirect_stdout(out):
-        exec(compile(ast.Module(body=body, type_ignores=[]), "<cell>", "exec"), ns)
-        if last is not None:
-            value = eval(compile(ast.Expression(last.value), "<cell>", "eval"), ns)
-            if value is not None:
-                print(repr(value))
-    return out.getvalue()
-
-
-def normalise(text: str) -> str:
-    return "\n".join(line.rstrip() for line in text.strip().splitlines() if line.strip())
-
-
-CELLS = [c for c in parse_cells(SEED.read_text()) if c[0].strip() != "import torch"]
+CELLS = [c for c in ALL_CELLS if c[0].strip() != "import torch"]
 
 
 def test_the_seed_has_the_cells_we_expect() -> None:

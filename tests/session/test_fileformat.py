@@ -38,8 +38,12 @@ def simple_session() -> Session:
 def rich_session() -> Session:
     """Every kind of entry, several dtypes, params of every kind, odd float bits."""
     s = Session()
-    s.add_leaf("a", np.array([[1.5, -0.0], [np.nan, 2.0], [np.inf, -3.25]], dtype=np.float32), requires_grad=False)
-    s.add_leaf("m", np.arange(6, dtype=np.float64).reshape(2, 3) / 7, requires_grad=True, source="torch.arange(6.)")
+    s.add_leaf(
+        "a", np.array([[1.5, -0.0], [np.nan, 2.0], [np.inf, -3.25]], dtype=np.float32), requires_grad=False
+    )
+    s.add_leaf(
+        "m", np.arange(6, dtype=np.float64).reshape(2, 3) / 7, requires_grad=True, source="torch.arange(6.)"
+    )
     s.add_leaf("h", np.array([1, 2, 3], dtype=np.float16), requires_grad=True)
     for dt in ("bool", "uint8", "int8", "int16", "int32", "int64"):
         s.add_leaf(f"i_{dt}", np.array([[1, 0, 1]], dtype=dt))
@@ -92,7 +96,13 @@ def assert_same_session(a: Session, b: Session) -> None:
 
 
 def snapshot(s: Session) -> tuple:
-    return (s.entries, dict(s.view), s.dirty, s.names(include_hidden=True), {n: id(t) for n, t in s.tensors().items()})
+    return (
+        s.entries,
+        dict(s.view),
+        s.dirty,
+        s.names(include_hidden=True),
+        {n: id(t) for n, t in s.tensors().items()},
+    )
 
 
 def parts(session: Session) -> tuple[dict, dict, dict[str, np.ndarray]]:
@@ -120,13 +130,22 @@ def make_zip(members: list[tuple[str, bytes]], compression: int = zipfile.ZIP_DE
     return out.getvalue()
 
 
-def assemble(manifest: Any, doc: Any, arrays: dict[str, Any] | bytes, extra: list[tuple[str, bytes]] = ()) -> bytes:
+def assemble(
+    manifest: Any, doc: Any, arrays: dict[str, Any] | bytes, extra: list[tuple[str, bytes]] = ()
+) -> bytes:
     enc = lambda v: v if isinstance(v, bytes) else json.dumps(v).encode()  # noqa: E731
     npz = arrays if isinstance(arrays, bytes) else npz_bytes(arrays)
     return make_zip([(ff.MANIFEST, enc(manifest)), (ff.SESSION, enc(doc)), (ff.ARRAYS, npz), *extra])
 
 
-def patch_central(data: bytes, member: str, *, file_size: int | None = None, compress_size: int | None = None, flags: int | None = None) -> bytes:
+def patch_central(
+    data: bytes,
+    member: str,
+    *,
+    file_size: int | None = None,
+    compress_size: int | None = None,
+    flags: int | None = None,
+) -> bytes:
     """Rewrite a member's sizes or flags in the zip's central directory (what ZipInfo reads)."""
     data = bytearray(data)
     pos = 0
@@ -269,7 +288,13 @@ def random_sessions(draw) -> Session:
     for i in range(n_leaves):
         shape = draw(st.sampled_from(shapes))
         dt = draw(st.sampled_from(dtypes))
-        bits = draw(st.lists(st.floats(width=16, allow_nan=True, allow_infinity=True), min_size=int(np.prod(shape)), max_size=int(np.prod(shape))))
+        bits = draw(
+            st.lists(
+                st.floats(width=16, allow_nan=True, allow_infinity=True),
+                min_size=int(np.prod(shape)),
+                max_size=int(np.prod(shape)),
+            )
+        )
         value = np.array(bits, dtype=dt).reshape(shape)
         s.add_leaf(f"x{i}", value, requires_grad=draw(st.booleans()))
     for _ in range(draw(st.integers(0, 8))):
@@ -277,9 +302,19 @@ def random_sessions(draw) -> Session:
         kind = draw(st.sampled_from(["bin", "const", "un", "sum", "backward", "rename", "zero", "retain"]))
         try:
             if kind == "bin":
-                s.apply(draw(st.sampled_from(["add", "sub", "mul", "div"])), [draw(st.sampled_from(names)), draw(st.sampled_from(names))])
+                s.apply(
+                    draw(st.sampled_from(["add", "sub", "mul", "div"])),
+                    [draw(st.sampled_from(names)), draw(st.sampled_from(names))],
+                )
             elif kind == "const":
-                s.apply("mul", [draw(st.sampled_from(names)), draw(st.one_of(st.integers(-5, 5), st.floats(allow_nan=True)))], hidden=draw(st.booleans()))
+                s.apply(
+                    "mul",
+                    [
+                        draw(st.sampled_from(names)),
+                        draw(st.one_of(st.integers(-5, 5), st.floats(allow_nan=True))),
+                    ],
+                    hidden=draw(st.booleans()),
+                )
             elif kind == "un":
                 s.apply(draw(st.sampled_from(_UNARY)), [draw(st.sampled_from(names))])
             elif kind == "sum":
@@ -299,6 +334,7 @@ def random_sessions(draw) -> Session:
     return s
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # nan and inf are valid values
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(random_sessions())
 def test_random_sessions_round_trip(s: Session) -> None:
@@ -348,9 +384,11 @@ def test_corrupt_member_bytes_are_caught(tmp_path: Path, victim: Session) -> Non
 
 
 def test_zip_bomb_by_size(tmp_path: Path, victim: Session) -> None:
-    m, doc, arrays = parts(simple_session())
+    m, _doc, arrays = parts(simple_session())
     big = b"\0" * (8 * 2**20)  # deflates about 1000:1
-    data = make_zip([(ff.MANIFEST, json.dumps(m).encode()), (ff.SESSION, big), (ff.ARRAYS, npz_bytes(arrays))])
+    data = make_zip(
+        [(ff.MANIFEST, json.dumps(m).encode()), (ff.SESSION, big), (ff.ARRAYS, npz_bytes(arrays))]
+    )
     assert len(data) < 20_000
     refuse(tmp_path, victim, data, "more than", "1,000,000", max_total_bytes=1_000_000)
 
@@ -370,7 +408,7 @@ def test_zip_bomb_by_ratio_and_lying_sizes(tmp_path: Path, victim: Session) -> N
 
 
 def test_zip_bomb_nested_in_arrays(tmp_path: Path, victim: Session) -> None:
-    m, doc, arrays = parts(simple_session())
+    m, doc, _arrays = parts(simple_session())
     inner = make_zip([("e0.npy", b"\0" * (4 * 2**20)), ("e1.npy", b""), ("e2.npy", b"")])
     refuse(tmp_path, victim, assemble(m, doc, inner), "arrays.npz", max_total_bytes=2_000_000)
 
@@ -388,7 +426,9 @@ def test_zip_bomb_nested_in_arrays(tmp_path: Path, victim: Session) -> None:
         (ff.MANIFEST, "appears twice"),
     ],
 )
-def test_path_traversal_and_unexpected_members(tmp_path: Path, victim: Session, name: str, needle: str) -> None:
+def test_path_traversal_and_unexpected_members(
+    tmp_path: Path, victim: Session, name: str, needle: str
+) -> None:
     m, doc, arrays = parts(simple_session())
     import warnings
 
@@ -400,7 +440,7 @@ def test_path_traversal_and_unexpected_members(tmp_path: Path, victim: Session, 
 
 
 def test_missing_member(tmp_path: Path, victim: Session) -> None:
-    m, doc, arrays = parts(simple_session())
+    m, doc, _arrays = parts(simple_session())
     data = make_zip([(ff.MANIFEST, json.dumps(m).encode()), (ff.SESSION, json.dumps(doc).encode())])
     refuse(tmp_path, victim, data, "missing arrays.npz")
 
@@ -409,7 +449,11 @@ def test_encrypted_and_odd_compression(tmp_path: Path, victim: Session) -> None:
     m, doc, arrays = parts(simple_session())
     refuse(tmp_path, victim, patch_central(assemble(m, doc, arrays), ff.SESSION, flags=0x1), "encrypted")
     data = make_zip(
-        [(ff.MANIFEST, json.dumps(m).encode()), (ff.SESSION, json.dumps(doc).encode()), (ff.ARRAYS, npz_bytes(arrays))],
+        [
+            (ff.MANIFEST, json.dumps(m).encode()),
+            (ff.SESSION, json.dumps(doc).encode()),
+            (ff.ARRAYS, npz_bytes(arrays)),
+        ],
         compression=zipfile.ZIP_BZIP2,
     )
     refuse(tmp_path, victim, data, "compression method")
@@ -436,7 +480,9 @@ def test_pickled_arrays_are_refused_and_never_run(tmp_path: Path, victim: Sessio
     doc2["entries"][0]["value"]["dtype"] = "object"
     refuse(tmp_path, victim, assemble(m, doc2, {**arrays, "e0": evil}), "entry 1 (leaf 'x')", "dtype")
     # a raw pickle as the .npy member, and as the whole arrays.npz
-    raw = make_zip([("e0.npy", pickle.dumps(_Payload())), ("e1.npy", b""), ("e2.npy", b"")], zipfile.ZIP_STORED)
+    raw = make_zip(
+        [("e0.npy", pickle.dumps(_Payload())), ("e1.npy", b""), ("e2.npy", b"")], zipfile.ZIP_STORED
+    )
     refuse(tmp_path, victim, assemble(m, doc, raw), "not a .npy array")
     refuse(tmp_path, victim, assemble(m, doc, pickle.dumps(_Payload())), "not a .npz archive")
     # np.load's own refusal, reached directly, is worded too
@@ -452,9 +498,17 @@ def test_foreign_dtypes(tmp_path: Path, victim: Session, dtype: str) -> None:
 
 def test_array_header_must_match_the_log(tmp_path: Path, victim: Session) -> None:
     m, doc, arrays = parts(simple_session())
-    refuse(tmp_path, victim, assemble(m, doc, {**arrays, "e0": np.zeros(3, np.float32)}), "shape is [3]", "says []")
+    refuse(
+        tmp_path,
+        victim,
+        assemble(m, doc, {**arrays, "e0": np.zeros(3, np.float32)}),
+        "shape is [3]",
+        "says []",
+    )
     refuse(tmp_path, victim, assemble(m, doc, {**arrays, "e0": np.float64(3)}), "dtype is float64")
-    refuse(tmp_path, victim, assemble(m, doc, {k: v for k, v in arrays.items() if k != "e1"}), "missing e1.npy")
+    refuse(
+        tmp_path, victim, assemble(m, doc, {k: v for k, v in arrays.items() if k != "e1"}), "missing e1.npy"
+    )
     refuse(tmp_path, victim, assemble(m, doc, {**arrays, "zz": np.zeros(1)}), "unexpected member 'zz.npy'")
     doc["entries"][0]["value"]["array"] = "e1"
     refuse(tmp_path, victim, assemble(m, doc, arrays), "array key must be 'e0'")
@@ -466,7 +520,11 @@ def test_big_endian_and_fortran_arrays_are_read(tmp_path: Path) -> None:
     want = arrays[key]
     arrays[key] = np.asfortranarray(want.astype(">f8"))
     entries, _ = ff.loads(assemble(m, doc, arrays))
-    got = [e.value for e in entries if hasattr(e, "value") and e.value.shape == want.shape and e.value.dtype == np.float64]
+    got = [
+        e.value
+        for e in entries
+        if hasattr(e, "value") and e.value.shape == want.shape and e.value.dtype == np.float64
+    ]
     assert got and got[0].tobytes() == want.tobytes() and got[0].dtype == np.dtype("float64")
 
 
@@ -483,7 +541,14 @@ def test_giant_shapes_refused_before_allocating(tmp_path: Path, victim: Session)
     buf = io.BytesIO()
     np.lib.format.write_array_header_1_0(buf, header)
     doc["entries"][0]["value"]["shape"] = []
-    inner = make_zip([("e0.npy", buf.getvalue()), ("e1.npy", arrays_npy(arrays["e1"])), ("e2.npy", arrays_npy(arrays["e2"]))], zipfile.ZIP_STORED)
+    inner = make_zip(
+        [
+            ("e0.npy", buf.getvalue()),
+            ("e1.npy", arrays_npy(arrays["e1"])),
+            ("e2.npy", arrays_npy(arrays["e2"])),
+        ],
+        zipfile.ZIP_STORED,
+    )
     refuse(tmp_path, victim, assemble(m, doc, inner), "shape is [1099511627776]")
 
 
@@ -506,7 +571,15 @@ def test_session_limit_applies(tmp_path: Path) -> None:
 
 
 def _op(uid: int, name: str, op: str, *refs: str, params: dict | None = None, hidden: bool = False) -> dict:
-    return {"kind": "op", "uid": uid, "name": name, "op": op, "args": [["ref", r] for r in refs], "params": params or {}, "hidden": hidden}
+    return {
+        "kind": "op",
+        "uid": uid,
+        "name": name,
+        "op": op,
+        "args": [["ref", r] for r in refs],
+        "params": params or {},
+        "hidden": hidden,
+    }
 
 
 def test_dangling_references(tmp_path: Path, victim: Session) -> None:
@@ -515,20 +588,86 @@ def test_dangling_references(tmp_path: Path, victim: Session) -> None:
     bad = [*e[:3], _op(10, "r", "mul", "w", "q")]
     msg = refuse(tmp_path, victim, assemble(m, {**doc, "entries": bad}, arrays))
     assert msg == "bad.gradviz: session.json: entry 4 (op 'mul'): operand 'q' is not defined"
-    refuse(tmp_path, victim, assemble(m, {**doc, "entries": [*e[:3], {"kind": "backward", "target": "nope", "gradient": None, "retain_graph": False}]}, arrays), "entry 4 (backward of 'nope')", "target 'nope' is not defined")
-    refuse(tmp_path, victim, assemble(m, {**doc, "entries": [*e[:3], {"kind": "delete", "name": "w"}, _op(9, "r", "mul", "w", "x")]}, arrays), "entry 5", "operand 'w' is not defined")
-    refuse(tmp_path, victim, assemble(m, {**doc, "entries": [*e[:3], {"kind": "rename", "old": "w", "new": "v"}, _op(9, "r", "mul", "w", "x")]}, arrays), "operand 'w' is not defined")
-    refuse(tmp_path, victim, assemble(m, {**doc, "entries": [*e[:3], {"kind": "zero_grad", "names": ["w", "ghost"], "set_to_none": True}]}, arrays), "name 'ghost' is not defined")
-    refuse(tmp_path, victim, assemble(m, {**doc, "entries": [*e, {"kind": "delete", "name": "w"}]}, arrays), "deletes 'w'", "depends on")
-    refuse(tmp_path, victim, assemble(m, {**doc, "view": {"selection": ["ghost"]}}, arrays), "view", "'ghost'")
+    refuse(
+        tmp_path,
+        victim,
+        assemble(
+            m,
+            {
+                **doc,
+                "entries": [
+                    *e[:3],
+                    {"kind": "backward", "target": "nope", "gradient": None, "retain_graph": False},
+                ],
+            },
+            arrays,
+        ),
+        "entry 4 (backward of 'nope')",
+        "target 'nope' is not defined",
+    )
+    refuse(
+        tmp_path,
+        victim,
+        assemble(
+            m,
+            {**doc, "entries": [*e[:3], {"kind": "delete", "name": "w"}, _op(9, "r", "mul", "w", "x")]},
+            arrays,
+        ),
+        "entry 5",
+        "operand 'w' is not defined",
+    )
+    refuse(
+        tmp_path,
+        victim,
+        assemble(
+            m,
+            {
+                **doc,
+                "entries": [*e[:3], {"kind": "rename", "old": "w", "new": "v"}, _op(9, "r", "mul", "w", "x")],
+            },
+            arrays,
+        ),
+        "operand 'w' is not defined",
+    )
+    refuse(
+        tmp_path,
+        victim,
+        assemble(
+            m,
+            {**doc, "entries": [*e[:3], {"kind": "zero_grad", "names": ["w", "ghost"], "set_to_none": True}]},
+            arrays,
+        ),
+        "name 'ghost' is not defined",
+    )
+    refuse(
+        tmp_path,
+        victim,
+        assemble(m, {**doc, "entries": [*e, {"kind": "delete", "name": "w"}]}, arrays),
+        "deletes 'w'",
+        "depends on",
+    )
+    refuse(
+        tmp_path, victim, assemble(m, {**doc, "view": {"selection": ["ghost"]}}, arrays), "view", "'ghost'"
+    )
 
 
 def test_cycles(tmp_path: Path, victim: Session) -> None:
     m, doc, arrays = parts(simple_session())
     e = doc["entries"]
-    refuse(tmp_path, victim, assemble(m, {**doc, "entries": [*e[:3], _op(10, "r", "mul", "w", "r")]}, arrays), "operand 'r' is the op's own result: a cycle")
+    refuse(
+        tmp_path,
+        victim,
+        assemble(m, {**doc, "entries": [*e[:3], _op(10, "r", "mul", "w", "r")]}, arrays),
+        "operand 'r' is the op's own result: a cycle",
+    )
     cyc = [*e[:3], _op(10, "p", "mul", "w", "q"), _op(11, "q", "mul", "p", "x")]
-    refuse(tmp_path, victim, assemble(m, {**doc, "entries": cyc}, arrays), "entry 4 (op 'mul')", "operand 'q' is not defined yet (entry 5 defines it): a cycle")
+    refuse(
+        tmp_path,
+        victim,
+        assemble(m, {**doc, "entries": cyc}, arrays),
+        "entry 4 (op 'mul')",
+        "operand 'q' is not defined yet (entry 5 defines it): a cycle",
+    )
 
 
 def test_names_and_uids(tmp_path: Path, victim: Session) -> None:
@@ -540,14 +679,31 @@ def test_names_and_uids(tmp_path: Path, victim: Session) -> None:
         entries[i].update(changes)
         return {**doc, "entries": entries}
 
-    refuse(tmp_path, victim, assemble(m, with_entry(1, name="x"), arrays), "entry 2 (leaf 'x')", "already taken")
+    refuse(
+        tmp_path, victim, assemble(m, with_entry(1, name="x"), arrays), "entry 2 (leaf 'x')", "already taken"
+    )
     refuse(tmp_path, victim, assemble(m, with_entry(1, name="not a name"), arrays), "is not a valid name")
     refuse(tmp_path, victim, assemble(m, with_entry(1, name="torch"), arrays), "reserved")
-    refuse(tmp_path, victim, assemble(m, {**doc, "entries": [*e[:3], _op(9, "_r", "mul", "w", "x")]}, arrays), "reserved for hidden")
+    refuse(
+        tmp_path,
+        victim,
+        assemble(m, {**doc, "entries": [*e[:3], _op(9, "_r", "mul", "w", "x")]}, arrays),
+        "reserved for hidden",
+    )
     refuse(tmp_path, victim, assemble(m, with_entry(1, uid=1), arrays), "uid 1 is used twice")
     refuse(tmp_path, victim, assemble(m, with_entry(1, uid=-5), arrays), "'uid' is -5")
-    refuse(tmp_path, victim, assemble(m, with_entry(1, uid="2"), arrays), "'uid' must be an integer, found a string")
-    refuse(tmp_path, victim, assemble(m, with_entry(1, requires_grad="yes"), arrays), "'requires_grad' must be true or false")
+    refuse(
+        tmp_path,
+        victim,
+        assemble(m, with_entry(1, uid="2"), arrays),
+        "'uid' must be an integer, found a string",
+    )
+    refuse(
+        tmp_path,
+        victim,
+        assemble(m, with_entry(1, requires_grad="yes"), arrays),
+        "'requires_grad' must be true or false",
+    )
     refuse(tmp_path, victim, assemble(m, with_entry(1, extra=1), arrays), "unknown field")
     refuse(tmp_path, victim, assemble(m, with_entry(1, kind="exec"), arrays), "unknown kind")
     entries = json.loads(json.dumps(e))
@@ -565,15 +721,49 @@ def test_ops_and_params_checked_against_the_catalogue(tmp_path: Path, victim: Se
     refuse(tmp_path, victim, with_op(_op(9, "r", "system", "x")), "unknown operation")
     refuse(tmp_path, victim, with_op(_op(9, "r", "__import__", "x")), "unknown operation")
     refuse(tmp_path, victim, with_op(_op(9, "r", "mul", "x")), "mul takes 2 operands, found 1")
-    refuse(tmp_path, victim, with_op(_op(9, "r", "sum", "x", params={"axis": 0})), "sum has no parameter \"axis\"")
-    refuse(tmp_path, victim, with_op(_op(9, "r", "sum", "x", params={"keepdim": 1})), "parameter 'keepdim' must be true or false")
-    refuse(tmp_path, victim, with_op(_op(9, "r", "softmax", "x", params={"dim": 2**70})), "does not fit in 64 bits")
+    refuse(
+        tmp_path, victim, with_op(_op(9, "r", "sum", "x", params={"axis": 0})), 'sum has no parameter "axis"'
+    )
+    refuse(
+        tmp_path,
+        victim,
+        with_op(_op(9, "r", "sum", "x", params={"keepdim": 1})),
+        "parameter 'keepdim' must be true or false",
+    )
+    refuse(
+        tmp_path,
+        victim,
+        with_op(_op(9, "r", "softmax", "x", params={"dim": 2**70})),
+        "does not fit in 64 bits",
+    )
     refuse(tmp_path, victim, with_op(_op(9, "r", "reshape", "x")), "needs parameter 'shape'")
-    refuse(tmp_path, victim, with_op(_op(9, "r", "reshape", "x", params={"shape": [2**40, 2**40]})), "more elements than")
-    refuse(tmp_path, victim, with_op(_op(9, "r", "mse_loss", "x", "w", params={"reduction": "explode"})), "must be one of mean, sum, none")
-    refuse(tmp_path, victim, with_op(_op(9, "r", "index", "x", params={"index": [{"operand": 5}]})), "index operand 5 does not exist")
-    refuse(tmp_path, victim, with_op(_op(9, "r", "index", "x", params={"index": [{"eval": "1"}]})), "index item")
-    refuse(tmp_path, victim, with_op(_op(9, "r", "index", "x", params={"index": [{"slice": [0, 1, 0]}]})), "step cannot be zero")
+    refuse(
+        tmp_path,
+        victim,
+        with_op(_op(9, "r", "reshape", "x", params={"shape": [2**40, 2**40]})),
+        "more elements than",
+    )
+    refuse(
+        tmp_path,
+        victim,
+        with_op(_op(9, "r", "mse_loss", "x", "w", params={"reduction": "explode"})),
+        "must be one of mean, sum, none",
+    )
+    refuse(
+        tmp_path,
+        victim,
+        with_op(_op(9, "r", "index", "x", params={"index": [{"operand": 5}]})),
+        "index operand 5 does not exist",
+    )
+    refuse(
+        tmp_path, victim, with_op(_op(9, "r", "index", "x", params={"index": [{"eval": "1"}]})), "index item"
+    )
+    refuse(
+        tmp_path,
+        victim,
+        with_op(_op(9, "r", "index", "x", params={"index": [{"slice": [0, 1, 0]}]})),
+        "step cannot be zero",
+    )
     op = _op(9, "r", "matmul", "x")
     op["args"].append(["const", 2])
     refuse(tmp_path, victim, with_op(op), "takes tensors only")
@@ -581,7 +771,7 @@ def test_ops_and_params_checked_against_the_catalogue(tmp_path: Path, victim: Se
     op["args"].append(["const", "2"])
     refuse(tmp_path, victim, with_op(op), "must be a number")
     op["args"][1] = ["code", "2"]
-    refuse(tmp_path, victim, with_op(op), "must be [\"ref\", name]")
+    refuse(tmp_path, victim, with_op(op), 'must be ["ref", name]')
     op["args"][1] = ["const", 10**30]
     refuse(tmp_path, victim, with_op(op), "does not fit in 64 bits")
 
@@ -593,25 +783,48 @@ def test_replay_errors_become_clean_errors(tmp_path: Path, victim: Session) -> N
     s.add_leaf("n", [1, 2])
     m, doc, arrays = parts(s)
     e = doc["entries"]
-    msg = refuse(tmp_path, victim, assemble(m, {**doc, "entries": [*e, _op(9, "c", "add", "a", "b")]}, arrays), "entry 4", "size of tensor a (2) must match")
+    msg = refuse(
+        tmp_path,
+        victim,
+        assemble(m, {**doc, "entries": [*e, _op(9, "c", "add", "a", "b")]}, arrays),
+        "entry 4",
+        "size of tensor a (2) must match",
+    )
     assert msg.startswith("bad.gradviz: session.json: ")
     e2 = json.loads(json.dumps(e))
     e2[2]["requires_grad"] = True
     refuse(tmp_path, victim, assemble(m, {**doc, "entries": e2}, arrays), "entry 3", "floating point")
-    nonscalar = [*e, _op(9, "c", "mul", "a", "a"), {"kind": "backward", "target": "c", "gradient": None, "retain_graph": False}]
+    nonscalar = [
+        *e,
+        _op(9, "c", "mul", "a", "a"),
+        {"kind": "backward", "target": "c", "gradient": None, "retain_graph": False},
+    ]
     refuse(tmp_path, victim, assemble(m, {**doc, "entries": nonscalar}, arrays), "entry 5")
 
 
 def test_manifest_checks(tmp_path: Path, victim: Session) -> None:
     m, doc, arrays = parts(simple_session())
     msg = refuse(tmp_path, victim, assemble({**m, "format_version": 2}, doc, arrays))
-    assert msg == f"bad.gradviz: manifest.json: made by a newer gradviz (format 2); this version reads up to {ff.FORMAT_VERSION}. Update gradviz to open it"
+    assert (
+        msg
+        == f"bad.gradviz: manifest.json: made by a newer gradviz (format 2); this version reads up to {ff.FORMAT_VERSION}. Update gradviz to open it"
+    )
     refuse(tmp_path, victim, assemble({**m, "format": "zipped-stuff"}, doc, arrays), "not a gradviz session")
-    refuse(tmp_path, victim, assemble({**m, "format_version": "1"}, doc, arrays), "'format_version' must be an integer")
+    refuse(
+        tmp_path,
+        victim,
+        assemble({**m, "format_version": "1"}, doc, arrays),
+        "'format_version' must be an integer",
+    )
     refuse(tmp_path, victim, assemble({**m, "format_version": 0}, doc, arrays), "'format_version' is 0")
     refuse(tmp_path, victim, assemble({**m, "time": "yesterday"}, doc, arrays), "ISO 8601")
     refuse(tmp_path, victim, assemble([m], doc, arrays), "manifest.json: expected an object, found a list")
-    refuse(tmp_path, victim, assemble({k: v for k, v in m.items() if k != "app_version"}, doc, arrays), "missing field 'app_version'")
+    refuse(
+        tmp_path,
+        victim,
+        assemble({k: v for k, v in m.items() if k != "app_version"}, doc, arrays),
+        "missing field 'app_version'",
+    )
 
 
 @pytest.mark.parametrize(
@@ -651,3 +864,19 @@ def test_save_refuses_what_it_cannot_write(tmp_path: Path) -> None:
     with pytest.raises(SessionFileError, match="not plain data"):
         ff.save(s, tmp_path / "s.gradviz")
     assert not (tmp_path / "s.gradviz").exists()
+
+
+def test_hidden_names_stay_unique_after_opening(tmp_path: Path) -> None:
+    """hide() names a tensor _N with a uid no entry carries; an opened session must not reuse N."""
+    s = Session()
+    s.add_leaf("x", 1.0)
+    s.apply("mul", ["x", 2.0], name="y")
+    s.hide("y")
+    s.add_leaf(None, 3.0, hidden=True)
+    ff.save(s, tmp_path / "h.gradviz")
+    t = Session()
+    ff.open_into(t, tmp_path / "h.gradviz")
+    assert_same_session(s, t)
+    t.apply("mul", ["x", 3.0], hidden=True)
+    t.add_leaf(None, 2.0, hidden=True)
+    assert t.names(include_hidden=True) == ["x", "_3", "_4", "_5", "_6"]

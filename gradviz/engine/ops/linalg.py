@@ -169,6 +169,12 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             out = _view(_mm(folded, t2), (*out_shape, t2._data.shape[1]), "UnsafeViewBackward0")
             return transpose(out, -1, -2).contiguous() if swap else out
         return _view(_mv(folded, t2), out_shape, "UnsafeViewBackward0")
+    if na == 3 and nb == 3 and a._data.shape[0] != b._data.shape[0]:
+        # PyTorch drops a batch of one from an operand that requires grad, then starts again.
+        if a._data.shape[0] == 1 and a.requires_grad:
+            return matmul(squeeze(a, 0), b)
+        if b._data.shape[0] == 1 and b.requires_grad:
+            return matmul(a, squeeze(b, 0))
     # Broadcast the batch dimensions, flatten them, and use bmm.
     sa, sb = a._data.shape, b._data.shape
     n, m1 = (sa[-2] if na > 1 else 1), sa[-1]

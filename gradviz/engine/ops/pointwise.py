@@ -17,18 +17,29 @@ def _bshape(a: np.ndarray, b: np.ndarray) -> None:
         broadcast_shape(a.shape, b.shape)
 
 
+def _broadcast_error(a: np.ndarray, b: np.ndarray, error: ValueError) -> None:
+    """Re-raise numpy's failure to broadcast as PyTorch's RuntimeError (checking the shapes
+    only after numpy failed keeps the check off the hot path)."""
+    try:
+        broadcast_shape(a.shape, b.shape)
+    except RuntimeError as e:
+        raise e from None
+    raise error
+
+
 # --- binary arithmetic -------------------------------------------------------------------------
 class Add(Function):
     name = "AddBackward0"
 
     @staticmethod
     def forward(ctx, a, b, dtype=None, alpha=1):
-        if a.shape != b.shape:
-            broadcast_shape(a.shape, b.shape)
         if dtype is not None:
             a, b = cast(a, dtype), cast(b, dtype)
         # Operators, not ufunc calls: much cheaper on the numpy scalars that 0-d results become.
-        return a + b if alpha == 1 else a + b * alpha
+        try:
+            return a + b if alpha == 1 else a + b * alpha
+        except ValueError as e:
+            _broadcast_error(a, b, e)
 
     @staticmethod
     def backward(ctx, g):
@@ -84,15 +95,16 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b, dtype=None):
-        if a.shape != b.shape:
-            broadcast_shape(a.shape, b.shape)
         # Save each factor only if the other's gradient needs it (PyTorch does the same, so an
         # in-place change of an unneeded factor is no error).
         need = ctx.needs_input_grad
         ctx.save_for_backward(a if need[1] else None, b if need[0] else None)
         if dtype is not None:
             a, b = cast(a, dtype), cast(b, dtype)
-        return a * b
+        try:
+            return a * b
+        except ValueError as e:
+            _broadcast_error(a, b, e)
 
     @staticmethod
     def backward(ctx, g):
@@ -387,6 +399,13 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, g):
         (out,) = ctx.saved_tensors
+        if _fresh_ok(g, out) and g.dtype.kind == "f":
+            # np.where is slow (~2.5 ns an element): clear g's bits where out <= 0 instead. Exact:
+            # g itself where out > 0 or is nan, +0 elsewhere, as PyTorch's threshold_backward.
+            bits = np.dtype(f"u{g.dtype.itemsize}")
+            keep = (out <= 0).astype(bits)
+            keep -= 1  # 0 -> all ones (keep g), 1 -> 0 (clear)
+            return (np.bitwise_and(g.view(bits), keep, out=keep).view(g.dtype),)
         return (dual.where(out <= 0, dual.zeros_like(g), g),)
 
 

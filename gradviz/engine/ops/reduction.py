@@ -138,8 +138,10 @@ class MaxAll(Function):
     @staticmethod
     def backward(ctx, g):
         a, out = ctx.saved_tensors
-        mask = (a == out) * 1.0
-        return (mask * (g / dual.sum(mask)),)
+        # PyTorch's evenly_distribute_backward. (A float mask would be float32 on the recorded
+        # path, and float32 * a 0-d float64 stays float32: the gradient would lose precision.)
+        mask = a == out
+        return (dual.where(mask, g / dual.sum(mask), dual.zeros_like(g)),)
 
 
 class MaxDim(Function):

@@ -1,0 +1,108 @@
+"""The example sessions in resources/examples: committed files equal what the script builds,
+each one opens, and each shows what it is there to show."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gradviz.session import examples
+from gradviz.session import fileformat as ff
+from gradviz.session.document import Session
+
+COMMITTED = examples.examples_dir()
+NAMES = [ex.name for ex in examples.EXAMPLES]
+
+
+def contents(path: Path) -> tuple[dict, bytes, dict[str, tuple[str, tuple, bytes]]]:
+    """What a file holds, minus the manifest's time and app version."""
+    with zipfile.ZipFile(path) as zf:
+        assert zf.namelist() == [ff.MANIFEST, ff.SESSION, ff.ARRAYS]
+        manifest = json.loads(zf.read(ff.MANIFEST))
+        del manifest["time"], manifest["app_version"]
+        with np.load(io.BytesIO(zf.read(ff.ARRAYS)), allow_pickle=False) as npz:
+            arrays = {k: (npz[k].dtype.str, npz[k].shape, npz[k].tobytes()) for k in npz.files}
+        return manifest, zf.read(ff.SESSION), arrays
+
+
+@pytest.fixture(scope="module")
+def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("examples")
+    assert examples.main([str(d)]) == 0
+    return d
+
+
+def test_the_committed_set_is_complete() -> None:
+    assert sorted(p.name for p in COMMITTED.glob("*.gradviz")) == sorted(f"{n}.gradviz" for n in NAMES)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_file_equals_regenerated(name: str, regenerated: Path) -> None:
+    committed, fresh = COMMITTED / f"{name}.gradviz", regenerated / f"{name}.gradviz"
+    assert contents(committed) == contents(fresh), (
+        f"{committed} is out of date: run `python -m gradviz.session.examples resources/examples`"
+    )
+
+
+def open_example(name: str) -> Session:
+    s = Session()
+    ff.open_into(s, COMMITTED / f"{name}.gradviz")
+    return s
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_example_opens_with_gradients(name: str) -> None:
+    s = open_example(name)
+    assert any(t._grad is not None for t in s.tensors().values())
+    assert s.view.get("mode") == "tensors"
+    ex = next(e for e in examples.EXAMPLES if e.name == name)
+    assert ex.title and ex.description
+
+
+def test_linear() -> None:
+    s = open_example("linear")
+    assert s.tensor("y").item() == 17.0
+    assert s.tensor("w").grad.item() == 3.0 and s.tensor("b").grad.item() == 1.0
+    assert s.tensor("x").grad is None
+    assert s.names() == ["x", "w", "b", "y"]
+
+
+def test_neuron_matches_micrograd() -> None:
+    s = open_example("neuron")
+    assert s.tensor("o").item() == pytest.approx(0.7071, abs=1e-4)
+    grads = {n: s.tensor(n).grad.item() for n in ("x1", "x2", "w1", "w2", "b")}
+    assert grads == pytest.approx({"x1": -1.5, "x2": 0.5, "w1": 1.0, "w2": 0.0, "b": 0.5}, abs=1e-6)
+
+
+def test_mlp() -> None:
+    s = open_example("mlp")
+    assert tuple(s.tensor("X").shape) == (5, 4) and tuple(s.tensor("logits").shape) == (5, 3)
+    assert tuple(s.tensor("loss").shape) == ()
+    for p, shape in {"W1": (8, 4), "b1": (8,), "W2": (3, 8), "b2": (3,)}.items():
+        g = s.tensor(p).grad
+        assert g is not None and tuple(g.shape) == shape and np.isfinite(g.numpy()).all()
+
+
+def test_vanishing_gradients() -> None:
+    s = open_example("vanishing_gradients")
+    g = [abs(s.tensor(f"w{k}").grad.item()) for k in range(1, 13)]
+    assert all(a < b for a, b in itertools.pairwise(g))  # smaller at every layer further from the loss
+    assert g[0] < 1e-6 * g[-1]
+
+
+def test_broadcasting() -> None:
+    s = open_example("broadcasting")
+    assert tuple(s.tensor("grid").shape) == (3, 4)
+    assert {n: tuple(s.tensor(n).grad.shape) for n in ("col", "row", "bias")} == {
+        "col": (3, 1),
+        "row": (1, 4),
+        "bias": (4,),
+    }
+    out = s.tensor("out").detach().numpy()
+    np.testing.assert_allclose(s.tensor("bias").grad.numpy(), (2 * out).sum(axis=0), rtol=1e-6)

@@ -1,0 +1,349 @@
+"""Thousands of broken and hostile files fed to the loader: each one is either a valid session
+or a clean SessionFileError, never another exception, a crash or a hang."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import time
+import warnings
+import zipfile
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gradviz.session import fileformat as ff
+from gradviz.session.document import Session
+from gradviz.session.fileformat import SessionFileError
+
+LIMITS = {"max_elements": 10_000, "max_total_bytes": 4_000_000}
+# GRADVIZ_FUZZ_EXAMPLES=5000 fuzzes longer, with fresh random files each run.
+_DEEP = int(os.environ.get("GRADVIZ_FUZZ_EXAMPLES", "0"))
+FUZZ = settings(
+    max_examples=_DEEP or 120,
+    deadline=2000,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    derandomize=not _DEEP,  # in CI the same few thousand files every run: a failure reproduces
+    database=None,
+)
+
+
+def _base_session() -> Session:
+    s = Session(max_elements=LIMITS["max_elements"])
+    s.add_leaf("x", np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], np.float32), requires_grad=True)
+    s.add_leaf("n", np.array([1, 2, 3], np.int64))
+    s.add_leaf("w", 0.5, requires_grad=True)
+    s.apply("mul", ["x", "w"], name="y")
+    s.apply("add", ["y", 1.5], name="z", hidden=False)
+    s.apply("sum", ["z"], {"dim": [1], "keepdim": False}, name="rows")
+    s.apply("index", ["rows"], {"index": [{"slice": [0, 1, None]}]}, name="first")
+    s.apply("sum", ["first"], name="loss")
+    s.backward("loss", retain_graph=True)
+    s.retain_grad("y")
+    s.backward("loss", gradient=2.0)
+    s.rename("loss", "L")
+    s.zero_grad(["w"], set_to_none=False)
+    s.view = {"mode": "autograd", "statistic": "norm", "log_scale": False, "selection": ["L"], "zoom": 1.0}
+    return s
+
+
+BASE = _base_session()
+VALID = ff.to_bytes(BASE.entries, BASE.view)
+with zipfile.ZipFile(io.BytesIO(VALID)) as _zf:
+    MANIFEST = json.loads(_zf.read(ff.MANIFEST))
+    DOC = json.loads(_zf.read(ff.SESSION))
+    NPZ = _zf.read(ff.ARRAYS)
+with zipfile.ZipFile(io.BytesIO(NPZ)) as _zf:
+    NPY = {i.filename: _zf.read(i) for i in _zf.infolist()}
+
+
+def zip_of(members: list[tuple[str, bytes]], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
+    out = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # duplicate names are part of the fuzz
+        with zipfile.ZipFile(out, "w", compression=compression) as zf:
+            for name, data in members:
+                zf.writestr(name, data)
+    return out.getvalue()
+
+
+def assemble(manifest: Any = MANIFEST, doc: Any = DOC, npz: bytes = NPZ) -> bytes:
+    enc = lambda v: v if isinstance(v, bytes) else json.dumps(v).encode()  # noqa: E731
+    return zip_of([(ff.MANIFEST, enc(manifest)), (ff.SESSION, enc(doc)), (ff.ARRAYS, npz)])
+
+
+def check(data: bytes) -> None:
+    """The property: a clean refusal, or entries that a session replays or refuses cleanly."""
+    start = time.monotonic()
+    try:
+        entries, view = ff.loads(data, **LIMITS)
+    except SessionFileError as e:
+        assert not e.internal, str(e)
+        assert str(e).strip(), "an empty message"
+    else:
+        s = Session(max_elements=LIMITS["max_elements"])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # nan and inf are valid values
+            try:
+                ff.load_into(s, entries, view)
+            except SessionFileError as e:
+                assert not e.internal, str(e)
+                assert s.entries == ()
+    assert time.monotonic() - start < 2.0, "too slow: a hang?"
+
+
+# --- JSON values to plant ----------------------------------------------------------------------------
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.sampled_from([0, 1, -1, 2**31, 2**63, -(2**63) - 1, 10**30]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=20),
+    st.sampled_from(
+        [
+            "x",
+            "w",
+            "y",
+            "z",
+            "L",
+            "_1",
+            "..",
+            "../x",
+            "e0",
+            "g9",
+            "object",
+            "float32",
+            "add",
+            "index",
+            "leaf",
+            "op",
+            "__import__",
+            "torch",
+        ]
+    ),
+)
+json_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+giant_shapes = st.lists(st.sampled_from([0, 1, 2, 3, -1, 2**31, 2**40, 2**62]), max_size=40)
+
+
+def paths(v: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(v, dict):
+        for k, x in v.items():
+            out += paths(x, (*prefix, k))
+    elif isinstance(v, list):
+        for i, x in enumerate(v):
+            out += paths(x, (*prefix, i))
+    return out
+
+
+def set_at(doc: Any, path: tuple, value: Any, mode: str) -> Any:
+    doc = json.loads(json.dumps(doc))
+    if not path:
+        return value
+    parent = doc
+    for k in path[:-1]:
+        parent = parent[k]
+    key = path[-1]
+    if mode == "delete":
+        del parent[key]
+    elif mode == "insert" and isinstance(parent, list):
+        parent.insert(key, value)
+    elif mode == "add" and isinstance(parent, dict):
+        parent[f"{key}_extra"] = value
+    else:
+        parent[key] = value
+    return doc
+
+
+DOC_PATHS = paths(DOC)
+MANIFEST_PATHS = paths(MANIFEST)
+
+
+# --- the fuzzers --------------------------------------------------------------------------------------
+def test_every_truncation() -> None:
+    for cut in range(len(VALID)):
+        check(VALID[:cut])
+
+
+def test_every_byte_flipped() -> None:
+    for i in range(len(VALID)):
+        data = bytearray(VALID)
+        data[i] ^= 0x55
+        check(bytes(data))
+
+
+@FUZZ
+@given(st.data())
+def test_mutated_bytes(data: st.DataObject) -> None:
+    buf = bytearray(VALID)
+    for _ in range(data.draw(st.integers(1, 8))):
+        op = data.draw(st.sampled_from(["set", "insert", "delete", "dup"]))
+        i = data.draw(st.integers(0, max(0, len(buf) - 1)))
+        if op == "set" and buf:
+            buf[i] = data.draw(st.integers(0, 255))
+        elif op == "insert":
+            buf[i:i] = data.draw(st.binary(min_size=1, max_size=16))
+        elif op == "delete":
+            del buf[i : i + data.draw(st.integers(1, 16))]
+        else:
+            j = data.draw(st.integers(0, max(0, len(buf) - 1)))
+            buf[i:i] = buf[j : j + 32]
+    check(bytes(buf))
+
+
+@FUZZ
+@given(st.sampled_from(DOC_PATHS), json_values, st.sampled_from(["set", "delete", "insert", "add"]))
+def test_corrupted_session_json(path: tuple, value: Any, mode: str) -> None:
+    """Valid zip and CRCs, a field of session.json replaced, removed or added."""
+    try:
+        doc = set_at(DOC, path, value, mode)
+    except (TypeError, IndexError, KeyError):
+        return
+    check(assemble(doc=doc))
+
+
+@settings(FUZZ, max_examples=_DEEP or 60)
+@given(st.lists(st.tuples(st.sampled_from(DOC_PATHS), json_values), min_size=2, max_size=5))
+def test_many_corruptions_at_once(changes: list) -> None:
+    doc = DOC
+    for path, value in changes:
+        try:
+            doc = set_at(doc, path, value, "set")
+        except (TypeError, IndexError, KeyError):
+            continue
+    check(assemble(doc=doc))
+
+
+@FUZZ
+@given(st.sampled_from(MANIFEST_PATHS), json_values, st.sampled_from(["set", "delete", "add"]))
+def test_corrupted_manifest(path: tuple, value: Any, mode: str) -> None:
+    try:
+        manifest = set_at(MANIFEST, path, value, mode)
+    except (TypeError, IndexError, KeyError):
+        return
+    check(assemble(manifest=manifest))
+
+
+@FUZZ
+@given(st.integers(0, len(DOC["entries"]) - 1), giant_shapes, st.sampled_from(["value", "gradient"]))
+def test_giant_and_odd_shapes(i: int, shape: list, field: str) -> None:
+    doc = json.loads(json.dumps(DOC))
+    ref = doc["entries"][i].get(field)
+    if isinstance(ref, dict):
+        ref["shape"] = shape
+    check(assemble(doc=doc))
+
+
+@FUZZ
+@given(st.data())
+def test_corrupted_arrays(data: st.DataObject) -> None:
+    """Arrays of other dtypes and shapes, damaged .npy headers, extra and missing members."""
+    members = dict(NPY)
+    name = data.draw(st.sampled_from(sorted(members)))
+    choice = data.draw(
+        st.sampled_from(["dtype", "shape", "header", "bytes", "drop", "extra", "object", "truncate"])
+    )
+    if choice == "dtype":
+        dt = data.draw(
+            st.sampled_from(
+                ["float64", "float16", "int8", "uint8", ">f4", "complex64", "U3", "V4", "M8[s]", "i1,i2"]
+            )
+        )
+        buf = io.BytesIO()
+        np.lib.format.write_array(buf, np.zeros(data.draw(st.integers(0, 7)), dtype=dt))
+        members[name] = buf.getvalue()
+    elif choice == "shape":
+        buf = io.BytesIO()
+        shape = tuple(data.draw(st.lists(st.integers(0, 4), max_size=4)))
+        np.lib.format.write_array(buf, np.ones(shape, np.float32))
+        members[name] = buf.getvalue()
+    elif choice == "header":
+        header = data.draw(
+            st.sampled_from(
+                [
+                    "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776,), }",
+                    "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }",
+                    "{'descr': '<f4', 'fortran_order': False, 'shape': (-1,), }",
+                    "{'descr': '<f4', 'fortran_order': 'yes', 'shape': (), }",
+                    "{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (), }",
+                    "__import__('os').system('true')",
+                    "{'descr': '<f4'}",
+                    "[" * 500,
+                ]
+            )
+        )
+        raw = header.encode("latin1") + b" " * (-(len(header) + 11) % 64) + b"\n"
+        members[name] = b"\x93NUMPY\x01\x00" + len(raw).to_bytes(2, "little") + raw + b"\0" * 8
+    elif choice == "bytes":
+        b = bytearray(members[name])
+        if b:
+            b[data.draw(st.integers(0, len(b) - 1))] = data.draw(st.integers(0, 255))
+        members[name] = bytes(b)
+    elif choice == "drop":
+        del members[name]
+    elif choice == "extra":
+        members[data.draw(st.sampled_from(["x.npy", "../e0.npy", "/e0.npy", "e0.npy/", "e99.npy"]))] = (
+            b"\x93NUMPY"
+        )
+    elif choice == "object":
+        buf = io.BytesIO()
+        np.lib.format.write_array(buf, np.array([None, {"a": 1}], dtype=object), allow_pickle=True)
+        members[name] = buf.getvalue()
+    else:
+        members[name] = members[name][: data.draw(st.integers(0, len(members[name])))]
+    npz = zip_of(
+        list(members.items()), data.draw(st.sampled_from([zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED]))
+    )
+    check(assemble(npz=npz))
+
+
+@FUZZ
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(
+                [ff.MANIFEST, ff.SESSION, ff.ARRAYS, "../evil", "/abs", "dir/", "a/b", "C:x", "x"]
+            ),
+            st.sampled_from(["manifest", "doc", "npz", "junk", "empty"]),
+        ),
+        max_size=5,
+    )
+)
+def test_hostile_member_lists(members: list) -> None:
+    content = {
+        "manifest": json.dumps(MANIFEST).encode(),
+        "doc": json.dumps(DOC).encode(),
+        "npz": NPZ,
+        "junk": b"\x00\xff" * 10,
+        "empty": b"",
+    }
+    check(zip_of([(name, content[kind]) for name, kind in members]))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b"[" * 200_000, b'{"a":' * 200_000, b'"' + b"\\u0000" * 100_000 + b'"', b"1" * 100_000],
+    ids=["brackets", "objects", "nul-string", "long-int"],
+)
+def test_pathological_json(text: bytes) -> None:
+    check(assemble(doc=text))
+    check(assemble(manifest=text))
+
+
+def test_the_valid_file_is_valid() -> None:
+    entries, view = ff.loads(VALID, **LIMITS)
+    s = Session(max_elements=LIMITS["max_elements"])
+    ff.load_into(s, entries, view)
+    assert s.names() == BASE.names()
