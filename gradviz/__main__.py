@@ -35,7 +35,7 @@ def render_main(argv: list[str]) -> int:
         "Python script that builds tensors with gradviz (it is run, so pass only scripts you trust); "
         "every tensor it leaves bound to a name is drawn under that name.",
     )
-    parser.add_argument("input", metavar="INPUT", help="a .py script that builds tensors")
+    parser.add_argument("input", metavar="INPUT", help="a .gradviz session file, or a .py script that builds tensors")
     parser.add_argument(
         "-o", "--output", metavar="OUT", required=True, help="OUT.png, .svg, .pdf, .dot or .graphml"
     )
@@ -60,10 +60,23 @@ def render_main(argv: list[str]) -> int:
 
     from gradviz.graph.render import RenderError, render
 
+    tensors = None
+    if args.input.endswith(".gradviz"):
+        from gradviz.session.document import Session
+        from gradviz.session.fileformat import SessionFileError, open_into
+
+        session = Session()
+        try:
+            open_into(session, args.input)
+        except (SessionFileError, OSError) as exc:
+            print(f"gradviz render: error: {args.input}: {exc}", file=sys.stderr)
+            return 1
+        tensors = session.tensors()
     try:
         out = render(
             args.input,
             args.output,
+            tensors=tensors,
             view=args.view,
             stat=args.stat,
             cmap=args.cmap,

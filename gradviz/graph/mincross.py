@@ -446,22 +446,20 @@ def order(
 ) -> tuple[Order, int]:
     """Orders per rank with few crossings, and their weighted crossing count.
 
-    ``seed_x``: x of vertices in a previous layout. The old order is then the only start and gets
-    a short polish, so the drawing stays recognisable.
+    ``seed_x``: x of vertices in a previous layout. The old order is then kept and only repaired
+    (transposition and chain sifting, which move just what crossings call for), so a graph that
+    grew by an op is drawn as before plus the op: barycenter sweeps would reshuffle it.
     """
     links = Links(g, nranks)
     if seed_x:
-        starts = [seeded_order(g, nranks, seed_x)]
+        layers = seeded_order(g, nranks, seed_x)
     else:
-        starts = [dfs_order(g, nranks, from_top) for from_top in (True, False)]
-    best = None
-    for layers in starts:
-        best = mincross(g, links, layers, best, min(4, iterations))
-    assert best is not None
-    best = mincross(g, links, [list(layer) for layer in best[0]], best, iterations)
-    layers = [list(layer) for layer in best[0]]
-    if best[1]:
-        transpose(layers, positions(layers, len(g.rank)), g, False)
-        _Sifter(g, links, layers).run(rounds=8)
-        best = (layers, links.crossings(layers))
-    return best
+        best = None
+        for from_top in (True, False):
+            best = mincross(g, links, dfs_order(g, nranks, from_top), best, min(4, iterations))
+        assert best is not None
+        best = mincross(g, links, [list(layer) for layer in best[0]], best, iterations)
+        layers = [list(layer) for layer in best[0]]
+    transpose(layers, positions(layers, len(g.rank)), g, False)
+    _Sifter(g, links, layers).run(rounds=8)
+    return layers, links.crossings(layers)

@@ -2,8 +2,10 @@
 
 INPUT is a small Python script that builds tensors with gradviz. It runs in a fresh namespace;
 every tensor it leaves bound to a name is drawn under that name, and the tensors no other named
-tensor was computed from are the outputs. (A session file will be accepted here too once
-sessions exist; the command line dispatches on the suffix.)
+tensor was computed from are the outputs.
+
+Session files (``.gradviz``) are read by the command line, which sits above the session layer,
+and passed in as ``tensors``.
 
 Errors are reported as one line naming the file and the problem, by raising :class:`RenderError`.
 """
@@ -66,8 +68,11 @@ def load_script(path: str | Path) -> dict[str, Tensor]:
     return tensors
 
 
-def render(input_path: str | Path, output_path: str | Path, **options: Any) -> Path:
-    """Load ``input_path`` and export its graph to ``output_path`` (format from the suffix)."""
+def render(
+    input_path: str | Path, output_path: str | Path, *, tensors: dict[str, Tensor] | None = None, **options: Any
+) -> Path:
+    """Load ``input_path`` (or use ``tensors`` already loaded from it, e.g. a session file read by
+    a higher layer) and export its graph to ``output_path`` (format from the suffix)."""
     out = Path(output_path)
     fmt = out.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
@@ -76,7 +81,8 @@ def render(input_path: str | Path, output_path: str | Path, **options: Any) -> P
         )
     if not out.parent.exists():
         raise RenderError(f"{out}: folder {out.parent} does not exist")
-    tensors = load_script(input_path)
+    if tensors is None:
+        tensors = load_script(input_path)
     view = options.pop("view", "tensors")
     try:
         return export(tensors, out, view=view, **options)

@@ -204,12 +204,13 @@ class RPow(Function):
         dt = float_dtype(b) if isinstance(base, float) else b.dtype
         with np.errstate(all="ignore"):
             out = np.asarray(np.power(np.asarray(base, dtype=dt), cast(b, dt)))
-        ctx.save_for_backward(out)
+        # PyTorch saves the exponent too, so changing it in place breaks backward there as well.
+        ctx.save_for_backward(b, out)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (out,) = ctx.saved_tensors
+        _, out = ctx.saved_tensors
         base = ctx.params["base"]
         if base == 0:  # PyTorch: zero where base == 0 and exponent >= 0
             (b,) = ctx.inputs

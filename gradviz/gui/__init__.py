@@ -1,0 +1,1 @@
+"""gradviz.gui: the PySide6 desktop app; the only layer that imports Qt."""
