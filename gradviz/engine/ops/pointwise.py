@@ -43,7 +43,7 @@ class Add(Function):
 
     @staticmethod
     def backward(ctx, g):
-        alpha = ctx.params.get("alpha", 1)
+        alpha = ctx.params.get("alpha", 1) if ctx.params else 1
         return g, (g if alpha == 1 else g * alpha)
 
 
