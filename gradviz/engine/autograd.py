@@ -169,8 +169,9 @@ def run_backward(
                 else:
                     pending[nxt] = p + gi
             if not retain_graph:
+                if node._saved:  # (a node that saved nothing never set these: adding keys is slow)
+                    node._refs = node._checks = ()
                 node._saved = None
-                node._refs = node._checks = ()
     finally:
         grad_mode.state.enabled = prev
         quiet.__exit__(None, None, None)
@@ -227,13 +228,30 @@ def grad(
     grad_outputs: Any = None,
     retain_graph: bool | None = None,
     create_graph: bool = False,
-    allow_unused: bool = False,
+    only_inputs: bool = True,
+    allow_unused: bool | None = None,
+    materialize_grads: bool = False,
 ) -> tuple:
-    """``torch.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``."""
+    """``torch.autograd.grad``: the gradients of ``outputs`` with respect to ``inputs``.
+
+    ``only_inputs`` is accepted and ignored, as PyTorch does; ``materialize_grads`` turns the
+    gradient of an unused input into zeros instead of None.
+    """
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError(
+            "Expected allow_unused to be True or not passed when materialize_grads=True, "
+            "but got: allow_unused=False."
+        )
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is not None and isinstance(grad_outputs, Tensor):
         grad_outputs = [grad_outputs]
     res = run_backward(outs, grad_outputs, retain_graph, create_graph, ins, allow_unused)
     assert res is not None
+    if materialize_grads:
+        res = [
+            Tensor._make(np.zeros_like(t._data), False, None) if r is None else r for r, t in zip(res, ins)
+        ]
     return tuple(res)

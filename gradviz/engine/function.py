@@ -128,9 +128,7 @@ class Node:
         # PyTorch names the producer without "Backward0" (MaxBackward1 is "Max1") and says
         # nothing for a leaf.
         producer = producer or s.grad_fn
-        where = (
-            f", which is output 0 of {re.sub(r'Backward(0$)?', '', producer.name())}," if producer else ""
-        )
+        where = f", which is output 0 of {re.sub(r'Backward(0$)?', '', producer.name())}," if producer else ""
         raise RuntimeError(
             "one of the variables needed for gradient computation has been modified by an "
             f"inplace operation: [{s.type()} {list(s.shape)}]{where} is at version {s._version}; "

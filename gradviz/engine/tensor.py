@@ -413,7 +413,9 @@ class Tensor:
         return self._inplace(expand(src, self.shape).to(self.dtype) if isinstance(src, Tensor) else src)
 
     def _cast_back(self, result: Tensor) -> Tensor:
-        """An in-place result in self's dtype; PyTorch refuses float -> int and anything -> bool."""
+        """Check that an in-place result fits self's dtype: PyTorch refuses float -> int and
+        anything -> bool. The result keeps its own node (AddBackward0, not a ToCopyBackward0):
+        ``_inplace`` casts the values, and backward casts each gradient to its input's dtype."""
         have, want = result._data.dtype, self._data.dtype
         if have == want:
             return result
@@ -422,7 +424,9 @@ class Tensor:
                 f"result type {_SCALAR_NAMES[have.name]} can't be cast to the desired output type "
                 f"{_SCALAR_NAMES[want.name]}"
             )
-        return result.to(self.dtype)
+        if result.grad_fn is not None:
+            result.grad_fn._meta = (result._data.shape, want)
+        return result
 
     def add_(self, other: Any, *, alpha: Any = 1) -> Tensor:
         self._check_inplace()  # before the op's own checks, as in PyTorch

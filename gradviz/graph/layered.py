@@ -10,11 +10,11 @@ inputs sit at the top and outputs at the bottom, as torchviz draws autograd grap
 2. Long edges become chains of dummy vertices, one per rank crossed. A node's long out-edges share
    one chain (a trunk, like dot's ``concentrate``): a weight reused by every step of an unrolled
    loop costs one chain instead of one per use, which is what makes such graphs fast and legible.
-3. Order within ranks: barycenter sweeps down and up, each followed by transposition of adjacent
-   vertices, keeping the order with the fewest crossings (counted exactly).
-4. x: minimise sum(w * (x_u - x_v)**2) over edges subject to the separations within each rank, by
-   sweeps that solve each rank exactly (an isotonic regression, pool-adjacent-violators). Heavy
-   weights on dummy chains keep long edges nearly straight.
+3. Order within ranks: dot's mincross (barycenter sweeps and transpositions), then chain sifting,
+   which moves whole trunks to their best slots; see ``mincross.py``. Fewer crossings than dot.
+4. x: minimise sum(w * (x_u - x_v)**2) over links, subject to the separations within each rank,
+   by Gauss-Seidel sweeps that solve each rank exactly (an isotonic regression). Heavy weights on
+   dummy links keep long edges nearly straight; a previous layout adds a pull towards old places.
 5. Routes: vertical inside each rank's band (where the nodes are, and where dummies are separated
    from nodes), S-shaped cubic curves in the empty gaps between bands. So an edge never passes
    through a node.
@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import pairwise
 
+import networkx as nx
 import numpy as np
 
 from .mincross import Proper, order
@@ -48,22 +49,25 @@ class LayeredResult:
     x: np.ndarray  # centre of vertex i (real vertices first)
     y: np.ndarray
     routes: dict[tuple[int, int], list[Point]]  # cubic Bezier control points, 3k+1 each
-    crossings: int  # of the layered ordering (an edge through a trunk counts once per segment)
+    crossings: int  # of the ranks' order, each crossing weighted by the edges it involves
 
 
 # ---------------------------------------------------------------------------------------------
 # 1. acyclic + ranks
 
 
-def _feedback_edges(n: int, succ: list[list[int]]) -> set[tuple[int, int]]:
-    """Back edges of an iterative DFS in vertex order; reversing them leaves a DAG."""
-    state = [0] * n  # 0 new, 1 on stack, 2 done
+def _feedback_edges(g: nx.DiGraph) -> set[tuple[int, int]]:
+    """Back edges of a depth-first search; reversing them leaves a DAG. (networkx finds cycles
+    but offers no feedback arc set; a DFS's back edges are dot's choice too.)"""
+    if nx.is_directed_acyclic_graph(g):
+        return set()
+    state = dict.fromkeys(g, 0)  # 0 new, 1 on the stack, 2 done
     back: set[tuple[int, int]] = set()
-    for root in range(n):
+    for root in g:
         if state[root]:
             continue
         state[root] = 1
-        stack = [(root, iter(succ[root]))]
+        stack = [(root, iter(g.succ[root]))]
         while stack:
             v, it = stack[-1]
             for w in it:
@@ -71,7 +75,7 @@ def _feedback_edges(n: int, succ: list[list[int]]) -> set[tuple[int, int]]:
                     back.add((v, w))
                 elif state[w] == 0:
                     state[w] = 1
-                    stack.append((w, iter(succ[w])))
+                    stack.append((w, iter(g.succ[w])))
                     break
             else:
                 state[v] = 2
@@ -79,34 +83,24 @@ def _feedback_edges(n: int, succ: list[list[int]]) -> set[tuple[int, int]]:
     return back
 
 
-def _topological(n: int, succ: list[list[int]], indeg: list[int]) -> list[int]:
-    deg = indeg[:]
-    order = [v for v in range(n) if deg[v] == 0]
-    for v in order:  # the list grows while it is walked: Kahn's algorithm, deterministic
-        for w in succ[v]:
-            deg[w] -= 1
-            if deg[w] == 0:
-                order.append(w)
-    return order
-
-
-def ranks(n: int, succ: list[list[int]], pred: list[list[int]]) -> list[int]:
-    """Rank per vertex for a DAG, 0 at the top, with no empty ranks."""
-    order = _topological(n, succ, [len(p) for p in pred])
-    rank = [0] * n
-    for v in order:
-        for w in succ[v]:
+def ranks(g: nx.DiGraph) -> dict[int, int]:
+    """Rank per vertex of a DAG, 0 at the top, with no empty ranks."""
+    topo = list(nx.topological_sort(g))
+    rank = dict.fromkeys(topo, 0)
+    for v in topo:  # longest path from the sources
+        for w in g.succ[v]:
             if rank[w] <= rank[v]:
                 rank[w] = rank[v] + 1
     # Slide "producer" nodes down next to their first user: shorter edges, and leaves appear
     # beside the op that takes them instead of all piled up in the top row.
-    for v in reversed(order):
-        if succ[v] and len(pred[v]) <= len(succ[v]):
-            rank[v] = min(rank[w] for w in succ[v]) - 1
-    used = sorted(set(rank))
-    if used[-1] + 1 != len(used):
+    for v in reversed(topo):
+        succ = g.succ[v]
+        if succ and g.in_degree(v) <= len(succ):
+            rank[v] = min(rank[w] for w in succ) - 1
+    used = sorted(set(rank.values()))
+    if used and used[-1] + 1 != len(used):
         compact = {r: i for i, r in enumerate(used)}
-        rank = [compact[r] for r in rank]
+        rank = {v: compact[r] for v, r in rank.items()}
     return rank
 
 
@@ -199,6 +193,8 @@ def coordinates(
     subtracting the separations, is solved exactly. Ranks of one vertex need no regression.
     """
     nv, n = len(g.rank), g.n
+    if nv == 0:
+        return np.zeros(0)
     seq = np.fromiter((v for layer in layers for v in layer), dtype=np.int64, count=nv)
     sizes = np.array([len(layer) for layer in layers], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
@@ -271,7 +267,9 @@ def coordinates(
             if len(layer) == 1:
                 xl[layer[0]] = tgt[0]
                 continue
-            fit = _isotonic([t - offl[v] for t, v in zip(tgt, layer)], [1e-3 if hl[v] else twl[v] for v in layer])
+            fit = _isotonic(
+                [t - offl[v] for t, v in zip(tgt, layer)], [1e-3 if hl[v] else twl[v] for v in layer]
+            )
             for v, f in zip(layer, fit):
                 xl[v] = f + offl[v]
     x = np.asarray(xl)
@@ -389,17 +387,17 @@ def layered(
 
     ``seed_x``: x of vertices in a previous layout, to start from and stay near.
     """
-    succ: list[list[int]] = [[] for _ in range(n)]
-    for u, v in edges:
-        succ[u].append(v)
-    back = _feedback_edges(n, succ)
+    graph = nx.DiGraph()
+    graph.add_nodes_from(range(n))
+    graph.add_edges_from(edges)
+    back = _feedback_edges(graph)
     dag = list(dict.fromkeys((v, u) if (u, v) in back else (u, v) for u, v in edges))
-    succ = [[] for _ in range(n)]
-    pred: list[list[int]] = [[] for _ in range(n)]
-    for u, v in dag:
-        succ[u].append(v)
-        pred[v].append(u)
-    rank = ranks(n, succ, pred) if n else []
+    if back:
+        graph = nx.DiGraph()
+        graph.add_nodes_from(range(n))
+        graph.add_edges_from(dag)
+    by_vertex = ranks(graph)
+    rank = [by_vertex[v] for v in range(n)]
     g, paths, weight = _make_proper(n, dag, rank)
     nranks = max(rank) + 1 if n else 0
     nv = len(g.rank)

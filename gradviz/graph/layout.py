@@ -6,17 +6,26 @@ at the top, outputs at the bottom, as torchviz draws). Node attributes ``width``
 p2, ...]`` from the tail's border to the head's border, so a drawer can follow them with
 ``cubicTo`` and put the arrowhead at the last point.
 
-Choice of provider (``prefer=None``): dot for graphs up to :data:`DOT_MAX_NODES` nodes, where it
-answers in well under a second, and the built-in layered layout above that, where dot takes
-seconds to minutes; a previous built-in layout is continued with the built-in one so that the
-drawing stays put. ``prefer="dot"`` or a provider name forces dot at any size, ``prefer="builtin"``
-forbids it. A missing, failing or slow binary falls through to the next provider and finally to the
-built-in layout; ``Layout.provider`` says which one answered.
+Choice of provider (``prefer=None``):
+
+- dot for graphs up to :data:`DOT_MAX_NODES` nodes, where it answers in about a tenth of a
+  second; the built-in layered layout (``layered.py``) above that, where dot takes seconds to
+  minutes while the built-in one stays under a second or so with no more crossings;
+- with ``previous``, whatever keeps the picture still: a built-in layout is continued with the
+  built-in one, and dot's answer is kept only if it leaves most nodes where they were.
+
+``prefer="dot"`` (or a provider name from :data:`dot_binary.PROVIDERS`) asks for dot at any size,
+``prefer="builtin"`` never runs it. A missing, failing or slow binary falls through to the next
+provider and at last to the built-in layout; ``Layout.provider`` says which one answered and
+``Layout.notes`` why others did not.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Hashable
@@ -33,6 +42,8 @@ DEFAULT_WIDTH = 54.0
 DEFAULT_HEIGHT = 36.0
 DOT_MAX_NODES = 150  # dot is < 0.1 s below this on autograd graphs and much slower above
 DOT_TIMEOUT = 30.0  # seconds before giving up on dot and laying out here instead
+STABLE_DISTANCE = 18.0  # points: a node that moved less than a node gap has stayed put
+STABLE_SHARE = 0.8  # dot's answer to a grown graph is kept if this share of old nodes stayed put
 SPACING = Spacing()
 
 
@@ -155,12 +166,31 @@ def parse_dot_json(text: str | bytes, nodes: list[Hashable]) -> tuple[dict, dict
     return positions, routes, (x0, y0, x1, y1)
 
 
+def _run(cmd: list[str], data: bytes, timeout: float) -> subprocess.CompletedProcess:
+    """Run ``cmd`` with ``data`` on stdin; on timeout kill its whole process group, so a wrapper
+    script's children cannot keep the pipes open (and us waiting) after it is gone."""
+    posix = os.name == "posix"
+    with subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=posix
+    ) as proc:
+        try:
+            out, err = proc.communicate(data, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            if posix:
+                os.killpg(proc.pid, signal.SIGKILL)
+            else:
+                proc.kill()
+            proc.communicate()
+            raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 def dot_layout(g: nx.DiGraph, path: str, timeout: float = DOT_TIMEOUT) -> tuple[dict, dict, tuple]:
     """Run one dot binary on ``g``; raise :class:`DotError` on any trouble."""
     sizes = _sizes(g)
     src, nodes = dot_source(g, sizes)
     try:
-        run = subprocess.run([path, "-Tjson0"], input=src.encode(), capture_output=True, timeout=timeout)
+        run = _run([path, "-Tjson0"], src.encode(), timeout)
     except subprocess.TimeoutExpired as exc:
         raise DotError(f"timed out after {timeout:g} s") from exc
     except OSError as exc:
@@ -237,16 +267,38 @@ def _plan(g: nx.DiGraph, prefer: str | None, previous: Layout | None) -> list[tu
     """The dot binaries to try, in order (maybe none)."""
     if prefer == dot_binary.BUILTIN:
         return []
-    found = dot_binary.working_candidates()
     if prefer in (None, "auto"):
-        if previous is not None and previous.provider == dot_binary.BUILTIN:
+        if g.number_of_nodes() > DOT_MAX_NODES:
             return []
-        return found if g.number_of_nodes() <= DOT_MAX_NODES else []
+        if previous is not None and previous.provider == dot_binary.BUILTIN:
+            return []  # keep drawing the way the previous picture was drawn
+        return dot_binary.working_candidates()
+    found = dot_binary.working_candidates()
     if prefer == "dot":
         return found
     if prefer not in dot_binary.PROVIDERS:
         raise ValueError(f"prefer must be None, 'dot', or one of {dot_binary.PROVIDERS}, not {prefer!r}")
     return sorted(found, key=lambda c: c[1] != prefer)  # the preferred one first, the rest behind
+
+
+def _alignment(positions: dict, previous: Layout) -> tuple[float, float, float]:
+    """(dx, dy) that best lays ``positions`` over ``previous`` (the median move of shared nodes,
+    undone), and the share of shared nodes that then sit within ``STABLE_DISTANCE`` of where they were.
+    """
+    shared = [v for v in positions if v in previous.positions]
+    if not shared:
+        return 0.0, 0.0, 1.0
+    dxs = sorted(previous.positions[v][0] - positions[v][0] for v in shared)
+    dys = sorted(previous.positions[v][1] - positions[v][1] for v in shared)
+    dx, dy = dxs[len(dxs) // 2], dys[len(dys) // 2]
+    near = sum(
+        math.hypot(
+            positions[v][0] + dx - previous.positions[v][0], positions[v][1] + dy - previous.positions[v][1]
+        )
+        <= STABLE_DISTANCE
+        for v in shared
+    )
+    return dx, dy, near / len(shared)
 
 
 def layout(
@@ -258,9 +310,11 @@ def layout(
 ) -> Layout:
     """Lay out ``g``; see the module docstring for the choice of provider.
 
-    ``previous``: an earlier layout of (most of) the same graph. The built-in layout starts from
-    its order and positions, and the result is shifted so the nodes the two share stay put
-    (so ``bbox`` may then not start at 0, 0).
+    ``previous``: an earlier layout of (most of) the same graph. The result is shifted so that
+    the nodes the two share stay put (``bbox`` may then not start at 0, 0). The built-in layout
+    keeps the previous order and pulls nodes towards their old places. dot knows nothing of the
+    past: with ``prefer=None`` its answer is used only if it leaves most nodes where they were,
+    and the built-in layout, seeded with the previous one, is used otherwise.
     """
     t0 = time.perf_counter()
     sizes = _sizes(g)
@@ -269,22 +323,27 @@ def layout(
     for path, provider in _plan(g, prefer, previous):
         try:
             positions, routes, _ = dot_layout(g, path, timeout)
-            result = positions, routes, provider
-            break
         except DotError as exc:
             notes.append(f"{provider} ({path}): {exc}")
+            continue
+        if (
+            previous is not None
+            and prefer in (None, "auto")
+            and _alignment(positions, previous)[2] < STABLE_SHARE
+        ):
+            notes.append(f"{provider}: moved too many nodes of the previous layout")
+            break
+        result = positions, routes, provider
+        break
     if result is None:
         positions, routes = builtin_layout(g, previous)
         result = positions, routes, dot_binary.BUILTIN
     positions, routes, provider = result
-    x0, y0, _, _ = _bbox(positions, routes, sizes)
-    dx, dy = -x0, -y0
     if previous is not None:
-        shared = [v for v in positions if v in previous.positions]
-        if shared:  # the median move of shared nodes, undone
-            dxs = sorted(previous.positions[v][0] - positions[v][0] for v in shared)
-            dys = sorted(previous.positions[v][1] - positions[v][1] for v in shared)
-            dx, dy = dxs[len(dxs) // 2], dys[len(dys) // 2]
+        dx, dy, _ = _alignment(positions, previous)
+    else:
+        x0, y0, _, _ = _bbox(positions, routes, sizes)
+        dx, dy = -x0, -y0
     if abs(dx) > 1e-9 or abs(dy) > 1e-9:
         positions, routes = _shift(positions, routes, dx, dy)
     return Layout(

@@ -10,8 +10,8 @@ from collections.abc import Hashable
 
 import numpy as np
 
-from .mincross import inversions
 from .layout import Layout
+from .mincross import inversions
 
 
 def sample(points: list[tuple[float, float]], per_segment: int = 12) -> np.ndarray:

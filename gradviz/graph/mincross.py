@@ -57,10 +57,11 @@ def seeded_order(g: Proper, nranks: int, seed_x: dict[int, float]) -> Order:
     return layers
 
 
-def dfs_order(g: Proper, nranks: int, from_top: bool) -> Order:
+def dfs_order(g: Proper, nranks: int, from_top: bool, mirror: bool = False) -> Order:
     """Depth-first from the sources (or up from the sinks), each vertex appended to its rank when
     reached, so connected parts start out together (dot's init_order). From the sinks, a tree of
-    ops feeding one output comes out without crossings.
+    ops feeding one output comes out without crossings. ``mirror`` visits neighbours the other
+    way round: a different start for the same search.
     """
     layers: Order = [[] for _ in range(nranks)]
     nv = len(g.rank)
@@ -75,7 +76,7 @@ def dfs_order(g: Proper, nranks: int, from_top: bool) -> Order:
             if not seen[v]:
                 seen[v] = True
                 layers[g.rank[v]].append(v)
-                stack.extend(reversed(ahead[v]))
+                stack.extend(ahead[v] if mirror else reversed(ahead[v]))
     return layers
 
 
@@ -441,10 +442,24 @@ class _Sifter:
 # ---------------------------------------------------------------------------------------------
 
 
+SMALL = 2000  # vertices (dummies included) up to which four starts are tried to the end
+
+
+def _finish(g: Proper, links: Links, layers: Order) -> tuple[Order, int]:
+    transpose(layers, positions(layers, len(g.rank)), g, False)
+    _Sifter(g, links, layers).run(rounds=8)
+    return layers, links.crossings(layers)
+
+
 def order(
     g: Proper, nranks: int, seed_x: dict[int, float] | None = None, iterations: int = 6
 ) -> tuple[Order, int]:
     """Orders per rank with few crossings, and their weighted crossing count.
+
+    Starts: depth-first from the top and from the bottom. A big graph gets dot's schedule (a few
+    iterations from each start, more from the better) and then chain sifting. A small one, where
+    time is plentiful and one crossing more than dot is already a loss, also tries the mirror
+    images of those starts, and takes each to the end (mincross, then sifting) before choosing.
 
     ``seed_x``: x of vertices in a previous layout. The old order is then kept and only repaired
     (transposition and chain sifting, which move just what crossings call for), so a graph that
@@ -452,14 +467,22 @@ def order(
     """
     links = Links(g, nranks)
     if seed_x:
-        layers = seeded_order(g, nranks, seed_x)
-    else:
+        return _finish(g, links, seeded_order(g, nranks, seed_x))
+    if len(g.rank) > SMALL:
         best = None
         for from_top in (True, False):
             best = mincross(g, links, dfs_order(g, nranks, from_top), best, min(4, iterations))
         assert best is not None
         best = mincross(g, links, [list(layer) for layer in best[0]], best, iterations)
-        layers = [list(layer) for layer in best[0]]
-    transpose(layers, positions(layers, len(g.rank)), g, False)
-    _Sifter(g, links, layers).run(rounds=8)
-    return layers, links.crossings(layers)
+        return _finish(g, links, [list(layer) for layer in best[0]])
+    found: tuple[Order, int] | None = None
+    for mirror in (False, True):
+        for from_top in (True, False):
+            got = mincross(g, links, dfs_order(g, nranks, from_top, mirror), None, iterations)
+            got = _finish(g, links, [list(layer) for layer in got[0]])
+            if found is None or got[1] < found[1]:
+                found = got
+            if found[1] == 0:
+                return found
+    assert found is not None
+    return found

@@ -74,6 +74,9 @@ class Scene:
     title: str = ""
     provider: str = ""  # which layout provider placed the nodes
     boxes: dict[str, tuple[float, float, float, float]] = field(default_factory=dict)  # node -> x, y, w, h
+    # Which items draw what: node id, (u, v) for an edge, or (u, v, "label"), to the slice
+    # items[start:stop]. The desktop canvas turns each into one interactive item.
+    spans: dict[Any, tuple[int, int]] = field(default_factory=dict)
 
 
 # --- sizes ------------------------------------------------------------------------------------
@@ -365,6 +368,8 @@ def build_scene(
     if title:
         items.append(Text(MARGIN, MARGIN + 12, title, 12, "#000000", True, "start"))
     labels: list[Item] = []
+    label_of: list[tuple[Any, Any]] = []
+    spans: dict[Any, tuple[int, int]] = {}
     for u, v, a in g.edges(data=True):
         if u not in boxes or v not in boxes:
             continue
@@ -374,17 +379,24 @@ def build_scene(
         else:
             su, sv = boxes[u], boxes[v]
             pts = [(su[0] + su[2] / 2, su[1] + su[3] / 2), (sv[0] + sv[2] / 2, sv[1] + sv[3] / 2)]
+        start = len(items)
         items += _edge_items(pts, boxes[u], boxes[v], a.get("kind") == "detach")
+        spans[(u, v)] = (start, len(items))
         text = (
             "detach()" if a.get("kind") == "detach" else (_shape_label(a.get("shape")) if edge_labels else "")
         )
         if text:
             mx, my = _midpoint(pts)
+            label_of.append((u, v))
             labels.append(Text(mx + 5, my + 3, text, 8, "#333333", False, "start"))
     for n, box in boxes.items():
         x, y, w, h = box
+        start = len(items)
         items += _node_items(node_looks[n], x + w / 2, y + h / 2, w, h)
-    items += labels
+        spans[n] = (start, len(items))
+    for (u, v), label in zip(label_of, labels):
+        spans[(u, v, "label")] = (len(items), len(items) + 1)
+        items.append(label)
 
     width = gw + 2 * MARGIN
     height = gh + 2 * MARGIN + (22 if title else 0)
@@ -394,7 +406,9 @@ def build_scene(
         items += leg
         width = lx + lw + MARGIN
         height = max(height, lh + 2 * MARGIN + (22 if title else 0))
-    return Scene(width, height, items, title=title, provider=getattr(lay, "provider", ""), boxes=boxes)
+    return Scene(
+        width, height, items, title=title, provider=getattr(lay, "provider", ""), boxes=boxes, spans=spans
+    )
 
 
 def _shape_label(shape: Any) -> str:

@@ -394,7 +394,7 @@ def test_graph_stays_walkable_after_backward():
         leaf = y.grad_fn.next_functions[0][0].next_functions[0][0].next_functions[1][0]
         return after, leaf
 
-    (ours, our_leaf), (theirs, their_leaf) = both(program)
+    (ours, our_leaf), (theirs, _) = both(program)
     assert ours == theirs
     assert our_leaf.name().endswith("AccumulateGrad")
     assert our_leaf.variable.shape == (2,)
@@ -466,6 +466,24 @@ def test_allow_unused():
     gx, gy = unused(gradviz, True)
     assert gx.tolist() == [2.0, 2.0] and gy is None
     assert unused(torch, True)[1] is None
+
+
+def test_materialize_grads():
+    def program(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        y = lib.tensor([[3.0]], dtype=lib.float64, requires_grad=True)
+        return lib.autograd.grad((x * 2).sum(), [x, y], materialize_grads=True)
+
+    assert_both(program)
+
+    def refused(lib):
+        x = lib.tensor([1.0, 2.0], requires_grad=True)
+        return lib.autograd.grad((x * 2).sum(), [x], allow_unused=False, materialize_grads=True)
+
+    with pytest.raises(ValueError) as info:
+        refused(torch)
+    with pytest.raises(ValueError, match=re.escape(str(info.value))):
+        refused(gradviz)
 
 
 def test_allow_unused_for_a_non_leaf_on_another_branch():

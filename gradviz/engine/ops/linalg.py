@@ -53,7 +53,7 @@ class Mm(Function):
             ga = (
                 None
                 if b is None
-                else dual.matmul(dual.reshape(g, g.shape + (1,)), dual.reshape(b, (1,) + b.shape))
+                else dual.matmul(dual.reshape(g, (*g.shape, 1)), dual.reshape(b, (1, *b.shape)))
             )
             gb = None if a is None else dual.matmul(dual.mT(a), g)
         else:

@@ -1,0 +1,1317 @@
+"""The graph canvas: the session's computation graph, drawn as the exporters draw it, live.
+
+The picture comes from the graph package: ``build_graph`` makes the model, ``build_scene`` lays
+it out and turns it into shapes (the same shapes the PNG, SVG and PDF writers draw), and each
+node and edge of that scene becomes one interactive item here. Layout runs on a worker thread;
+the old picture stays up until the new one is ready, and a long layout shows progress and can
+be cancelled.
+
+Scene coordinates are the layout's own (points), and a new layout starts from the previous one
+(``previous=``), so nodes that already existed keep their places and the viewport stays put as
+the graph grows.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+from PySide6.QtCore import (
+    QEvent,
+    QObject,
+    QPoint,
+    QPointF,
+    QRectF,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import (
+    QColor,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPen,
+    QPolygonF,
+    QTransform,
+    QWheelEvent,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QFrame,
+    QGraphicsItem,
+    QGraphicsScene,
+    QGraphicsView,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStyleOptionGraphicsItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..engine.function import AccumulateGrad, Node
+from ..engine.tensor import Tensor
+from ..graph import colors
+from ..graph.layout import Layout
+from ..graph.layout import layout as run_layout
+from ..graph.model import AUTOGRAD, TENSORS, NodeIds, build_graph, shape_text
+from ..graph.scene import Scene, build_scene, legend_items
+from ..graph.style import fit_scale, legend_states
+from ..session.document import Session
+from .derivatives import local_derivative
+from .minimap import Minimap
+from .painting import Op, bounds, compile_items, paint_ops
+
+MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
+MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
+BUSY_AFTER_MS = 150  # a layout running longer than this shows progress and a Cancel button
+ACCENT = "#e8590c"  # paths from a selected leaf to the output
+LIGHT_BG, DARK_BG = "#fbfbfc", "#1e1f22"
+
+
+# --- where the tensors come from -----------------------------------------------------------------
+
+
+class _SessionIds(NodeIds):
+    """Node ids from the session's uids (``t:7``, ``op:7``, ``acc:3``), so that a node keeps its
+    id across undo, redo and edits, which replay the log and make new tensor objects."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uids: dict[int, int] = {}  # id(tensor) -> session uid
+        self.paths: dict[int, str] = {}  # id(node or tensor) -> a path from a session tensor
+
+    def get(self, obj: object, prefix: str) -> str:
+        key = obj.variable if isinstance(obj, AccumulateGrad) else obj
+        uid: int | str | None = self.uids.get(id(key)) if isinstance(key, Tensor) else None
+        if uid is None and isinstance(key, Node) and not isinstance(key, AccumulateGrad):
+            out = key.output()
+            if out is not None and out.grad_fn is key:
+                uid = self.uids.get(id(out))
+        if uid is None:
+            uid = self.paths.get(id(key))
+        if uid is not None:
+            return f"{prefix}:{uid}"
+        return super().get(obj, prefix)
+
+    def index(self, session: Session) -> dict[int, str]:
+        """Learn the session's tensors; returns uid -> name. Nodes no session tensor owns (the
+        steps inside ``linear``, wrapped numbers) are named by their path from one that does,
+        which is also the same after a replay."""
+        self.uids, self.paths = {}, {}
+        name_of: dict[int, str] = {}
+        roots = []
+        for name, t in session.tensors(include_hidden=True).items():
+            uid = session.info(name).uid
+            self.uids[id(t)] = uid
+            name_of[uid] = name
+            roots.append((uid, t))
+        for uid, t in sorted(roots, key=lambda r: r[0]):
+            if t.grad_fn is None:
+                continue
+            stack = [(t.grad_fn, str(uid))]
+            while stack:
+                node, path = stack.pop()
+                for i, x in enumerate(node.inputs):
+                    if id(x) not in self.uids and id(x) not in self.paths:
+                        self.paths[id(x)] = f"{path}<{i}"
+                for i, (fn, _) in enumerate(node.next_functions):
+                    if fn is None or isinstance(fn, AccumulateGrad) or id(fn) in self.paths:
+                        continue
+                    out = fn.output()
+                    if out is not None and out.grad_fn is fn and id(out) in self.uids:
+                        continue
+                    self.paths[id(fn)] = f"{path}.{i}"
+                    stack.append((fn, f"{path}.{i}"))
+        return name_of
+
+
+class SessionSource:
+    """The canvas's view of a :class:`Session`: every named tensor, and what each node is called."""
+
+    editable = True
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._ids = _SessionIds()
+
+    def build(self, view: str) -> tuple[nx.DiGraph, dict[str, str]]:
+        s = self.session
+        name_of = self._ids.index(s)
+        g = build_graph(s.tensors(include_hidden=False), view=view, ids=self._ids)
+        names = {}
+        for nid in g:
+            prefix, sep, uid = nid.partition(":")
+            if sep and uid.isdigit() and int(uid) in name_of and g.nodes[nid].get("type") != "op":
+                names[nid] = name_of[int(uid)]
+        return g, names
+
+    def tensor(self, name: str) -> Tensor | None:
+        return self.session.tensor(name) if name in self.session else None
+
+    def names(self) -> list[str]:
+        return self.session.names()
+
+    def info(self, name: str) -> Any:
+        return self.session.info(name) if name in self.session else None
+
+
+class TensorsSource:
+    """Tensors from outside a session (``gradviz.show(t)``): drawn, never edited."""
+
+    editable = False
+    session = None
+
+    def __init__(self, outputs: Any, names: Mapping[str, Tensor] | None = None) -> None:
+        self.outputs = outputs
+        self.named: dict[str, Tensor] = dict(names or {})
+        if isinstance(outputs, Mapping):
+            self.named.update(outputs)
+        self._ids = NodeIds()
+
+    def build(self, view: str) -> tuple[nx.DiGraph, dict[str, str]]:
+        g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids)
+        by_id = {id(t): n for n, t in self.named.items()}
+        names = {}
+        for nid, a in g.nodes(data=True):
+            t = a.get("tensor")
+            if t is not None and id(t) in by_id:
+                names[nid] = by_id[id(t)]
+        return g, names
+
+    def tensor(self, name: str) -> Tensor | None:
+        return self.named.get(name)
+
+    def names(self) -> list[str]:
+        return list(self.named)
+
+    def info(self, name: str) -> Any:
+        return None
+
+
+# --- the layout job ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Result:
+    generation: int
+    graph: nx.DiGraph
+    names: dict[str, str]
+    scale: colors.ColorScale
+    scene: Scene | None = None
+    layout: Layout | None = None
+    seconds: float = 0.0
+    error: str = ""
+
+
+class _JobSignals(QObject):
+    finished = Signal(object)
+
+
+class _LayoutJob(QRunnable):
+    """Lay out and build the scene off the GUI thread (build_scene reads only plain attributes)."""
+
+    def __init__(self, result: _Result, previous: Layout | None, elements: bool) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.result = result
+        self.previous = previous
+        self.elements = elements
+        self.cancelled = False
+        self.signals = _JobSignals()
+
+    def run(self) -> None:
+        r = self.result
+        t0 = time.perf_counter()
+        captured: dict[str, Layout] = {}
+
+        def lay(sized: nx.DiGraph) -> Layout:
+            out = run_layout(sized, previous=self.previous)
+            captured["layout"] = out
+            return out
+
+        try:
+            r.scene = build_scene(r.graph, scale=r.scale, legend=False, elements=self.elements, layout=lay)
+            r.layout = captured.get("layout")
+        except Exception as e:  # a bug must not take the window down: say so and keep going
+            r.error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=6)}"
+        r.seconds = time.perf_counter() - t0
+        self.signals.finished.emit(r)
+
+
+# --- items -----------------------------------------------------------------------------------------
+
+
+class NodeItem(QGraphicsItem):
+    """One node: the scene's shapes for it, a selection ring, a tooltip."""
+
+    def __init__(self, canvas: GraphCanvas, nid: str) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.nid = nid
+        self.name = ""  # the session name of the tensor it stands for ('' for ops)
+        self.attrs: dict[str, Any] = {}
+        self._ops: list[Op] = []
+        self._rect = QRectF()
+        self._radius = 0.0
+        self.fill = ""
+        self.selected = False
+        self.hovered = False
+        self.dimmed = False
+        self.setAcceptHoverEvents(True)
+        self.setZValue(2)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    @property
+    def kind(self) -> str:
+        return self.attrs.get("type", "")
+
+    def set_content(self, ops: list[Op], w: float, h: float, attrs: dict[str, Any], name: str, tooltip: str) -> None:
+        self.prepareGeometryChange()
+        self._ops = ops
+        self._rect = QRectF(0, 0, w, h)
+        first = ops[0] if ops and ops[0].kind == "rect" else None
+        self._radius = first.data[3] if first else 0.0
+        self.fill = first.color if first else ""
+        self.attrs = attrs
+        self.name = name
+        self.setToolTip(tooltip)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-6, -6, 6, 6)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self._rect, self._radius, self._radius)
+        return path
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < 0.15 and self.fill:  # a dot of colour: all one can see at this size
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(self.fill))
+            painter.drawRect(self._rect)
+        else:
+            paint_ops(painter, self._ops, lod)
+        if self.selected or self.hovered:
+            ring = QColor(self.canvas.selection_color)
+            if not self.selected:
+                ring.setAlpha(110)
+            pen = QPen(ring, 3.0 if self.selected else 2.0)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            r = self._rect.adjusted(-3.5, -3.5, 3.5, 3.5)
+            painter.drawRoundedRect(r, self._radius + 3, self._radius + 3)
+
+    def set_selected(self, on: bool) -> None:
+        if on != self.selected:
+            self.selected = on
+            self.update()
+
+    def set_dimmed(self, on: bool) -> None:
+        if on != self.dimmed:
+            self.dimmed = on
+            self.setOpacity(0.28 if on else 1.0)
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        self.hovered = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: Any) -> None:
+        self.hovered = False
+        self.update()
+
+
+class EdgeItem(QGraphicsItem):
+    """One edge: its route and arrowhead (and label), highlighted when on a selected path."""
+
+    def __init__(self, canvas: GraphCanvas, key: tuple[str, str]) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.key = key
+        self._ops: list[Op] = []
+        self._bounds = QRectF()
+        self.highlighted = False
+        self.setZValue(1)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def set_content(self, ops: list[Op]) -> None:
+        self.prepareGeometryChange()
+        self._ops = ops
+        self._bounds = bounds(ops).adjusted(-4, -4, 4, 4)
+        for op in ops:
+            if op.kind == "text":
+                pos = op.data[0]
+                self._bounds = self._bounds.united(QRectF(pos.x() - 2, pos.y() - op.data[5] * 1.2, 120, op.data[5] * 1.6))
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        override = (ACCENT, 2.2) if self.highlighted else None
+        paint_ops(painter, self._ops, lod, self.canvas.edge_recolor, override)
+
+    def set_highlighted(self, on: bool, dim: bool) -> None:
+        if on != self.highlighted:
+            self.highlighted = on
+            self.setZValue(1.5 if on else 1)
+            self.update()
+        self.setOpacity(0.22 if dim else 1.0)
+
+
+# --- overlays --------------------------------------------------------------------------------------
+
+
+class LegendOverlay(QWidget):
+    """The colour legend, fixed in the top-right corner whatever the zoom."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._ops: list[Op] = []
+        self._zoom = 1.0
+        self.legend: colors.Legend | None = None
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+
+    def set_legend(self, legend: colors.Legend | None, zoom: float) -> None:
+        self.legend = legend
+        self._zoom = zoom
+        if legend is None:
+            self._ops = []
+            self.resize(0, 0)
+            return
+        items, w, h = legend_items(legend, 0.5, 0.5)
+        self._ops = compile_items(items)
+        self.resize(math.ceil((w + 1) * zoom), math.ceil((h + 1) * zoom))
+        self.update()
+
+    def paintEvent(self, event: Any) -> None:
+        if not self._ops:
+            return
+        p = QPainter(self)
+        p.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        p.scale(self._zoom, self._zoom)
+        paint_ops(p, self._ops)
+        p.end()
+
+
+class _Bubble(QFrame):
+    """A small card over the canvas: the local derivative of an op, a message, progress."""
+
+    def __init__(self, parent: QWidget, closable: bool = True) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvasBubble")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(12, 8, 8, 8)
+        lay.setSpacing(8)
+        self.label = QLabel(self)
+        self.label.setTextFormat(Qt.TextFormat.RichText)
+        self.label.setWordWrap(True)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.label, 1)
+        self.close_button = None
+        if closable:
+            b = QToolButton(self)
+            b.setText("×")
+            b.setAutoRaise(True)
+            b.setToolTip("Close")
+            b.clicked.connect(self.hide)
+            lay.addWidget(b, 0, Qt.AlignmentFlag.AlignTop)
+            self.close_button = b
+        self.hide()
+
+    def show_text(self, html: str, width: int = 380) -> None:
+        self.label.setText(html)
+        self.label.setMinimumWidth(min(width, 300))
+        self.setMaximumWidth(width + 40)
+        self.adjustSize()
+        self.show()
+        self.raise_()
+
+
+class _BusyOverlay(QFrame):
+    def __init__(self, parent: QWidget, cancel: Callable[[], None]) -> None:
+        super().__init__(parent)
+        self.setObjectName("canvasBusy")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setAutoFillBackground(True)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(12, 6, 6, 6)
+        self.label = QLabel("Laying out the graph…", self)
+        self.bar = QProgressBar(self)
+        self.bar.setRange(0, 0)  # busy: dot gives no progress to report
+        self.bar.setFixedWidth(120)
+        self.bar.setTextVisible(False)
+        self.button = QPushButton("Cancel", self)
+        self.button.setToolTip("Stop laying out; the graph keeps its last picture")
+        self.button.clicked.connect(cancel)
+        lay.addWidget(self.label)
+        lay.addWidget(self.bar)
+        lay.addWidget(self.button)
+        self.hide()
+
+
+class _EmptyHint(QLabel):
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setTextFormat(Qt.TextFormat.RichText)
+        self.setWordWrap(True)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+
+
+# --- the view --------------------------------------------------------------------------------------
+
+
+def _node_title(a: Mapping[str, Any]) -> str:
+    return a.get("name") or a.get("expr") or a.get("label") or "tensor"
+
+
+def _short(text: str, n: int = 14) -> str:
+    return text if len(text) <= n else ""
+
+
+def tooltip_for(a: Mapping[str, Any]) -> str:
+    """What hovering a node says: for a tensor its name, shape, dtype, value and gradient."""
+    t = a.get("type")
+    if t == "tensor":
+        kind = {"leaf": "leaf", "constant": "constant", "output": "output", "intermediate": "intermediate"}.get(a["kind"], "")
+        flag = "requires_grad=True" if a.get("requires_grad") else "requires_grad=False"
+        lines = [
+            f"{_node_title(a)}  ({kind}, {flag})",
+            f"shape: {shape_text(tuple(a['shape']))}   dtype: {a['dtype']}",
+            f"value: {a['value'] or '-'}",
+            f"grad: {a['grad']}",
+        ]
+        return "\n".join(lines)
+    if t == "op":
+        d = local_derivative(a.get("name", ""), a.get("op", ""))
+        lines = [f"{a.get('label', '')}   ({a.get('name', '')} in the autograd graph)"]
+        if d:
+            lines.append(d)
+        lines.append("Double-click for an explanation")
+        return "\n".join(lines)
+    if t == "backward":
+        lines = [a.get("label", "")]
+        if a.get("tensor_name"):
+            lines[0] += f"  (grad_fn of {a['tensor_name']})"
+        d = local_derivative(a.get("name", ""), a.get("op", ""))
+        if d:
+            lines.append(d)
+        if a.get("saved"):
+            lines.append("saved for backward: " + ", ".join(shape_text(tuple(s)) for s in a["saved"]) + (" (freed)" if a.get("saved_freed") else ""))
+        lines.append("Double-click for an explanation")
+        return "\n".join(lines)
+    if t == "accumulate":
+        return "AccumulateGrad: adds the gradient that arrives here into the leaf's .grad\nDouble-click for an explanation"
+    return ""
+
+
+class GraphCanvas(QGraphicsView):
+    """The computation graph of a session (or of some tensors), interactive and live."""
+
+    selection_changed = Signal(str)  # the selected tensor's session name, '' for none / an op
+    node_selected = Signal(str)  # the selected node's id, '' for none
+    picture_updated = Signal(int, str)  # node count, layout provider
+    busy_changed = Signal(bool, str)  # a long layout started (True, what) or ended (False, '')
+    message = Signal(str)  # something worth a line in the status bar
+    explained = Signal(str)  # the text of an explanation just shown
+
+    def __init__(self, source: SessionSource | TensorsSource | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._scene = QGraphicsScene(self)
+        self._scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
+        self.setScene(self._scene)
+        self.setRenderHints(
+            QPainter.RenderHint.Antialiasing
+            | QPainter.RenderHint.TextAntialiasing
+            | QPainter.RenderHint.SmoothPixmapTransform
+        )
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setOptimizationFlag(QGraphicsView.OptimizationFlag.DontAdjustForAntialiasing, True)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setResizeAnchor(QGraphicsView.ViewportAnchor.AnchorViewCenter)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setMouseTracking(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.viewport().grabGesture(Qt.GestureType.PinchGesture)
+        self.setAccessibleName("Graph canvas")
+
+        self._source = source
+        self.view_mode = TENSORS
+        self.stat = "norm"
+        self.cmap: str | None = None
+        self.log_scale = False
+        self.elements = True
+        self.show_legend = True
+        self.show_minimap = True
+
+        self.graph: nx.DiGraph = nx.DiGraph()
+        self.names: dict[str, str] = {}  # node id -> session name
+        self.scale: colors.ColorScale | None = None
+        self.provider = ""
+        self.layout_seconds = 0.0
+        self._layouts: dict[str, Layout] = {}
+        self._nodes: dict[str, NodeItem] = {}
+        self._edges: dict[tuple[str, str], EdgeItem] = {}
+        self._selected: str | None = None
+        self._selected_name = ""
+        self._target_output: str | None = None
+        self._generation = 0
+        self._job: _LayoutJob | None = None
+        self._jobs: set[_LayoutJob] = set()  # running, cancelled or not (kept alive until done)
+        self._pending = False
+        self._fit_next = True
+        self._press: QPointF | None = None
+        self._last: QPointF | None = None
+        self._dragging = False
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(2)
+        self.last_update_ms = 0.0
+
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.timeout.connect(self._rebuild)
+        self._busy_timer = QTimer(self)
+        self._busy_timer.setSingleShot(True)
+        self._busy_timer.timeout.connect(self._show_busy)
+
+        self.legend_overlay = LegendOverlay(self.viewport())
+        self.minimap = Minimap(self)
+        self.explanation = _Bubble(self.viewport())
+        self.notice = _Bubble(self.viewport())
+        self.busy = _BusyOverlay(self.viewport(), self.cancel_layout)
+        self.empty_hint = _EmptyHint(self.viewport())
+        self.empty_hint.setText(
+            "<div style='font-size:15pt; font-weight:600'>Nothing to draw yet</div>"
+            "<p>Create a tensor with <b>New tensor</b> or type in the console:</p>"
+            "<p style='font-family:monospace'>x = torch.tensor(3.)</p>"
+            "<p>or open one of the examples from <b>File ▸ Examples</b>.</p>"
+        )
+        self._theme()
+        self.horizontalScrollBar().valueChanged.connect(self._view_moved)
+        self.verticalScrollBar().valueChanged.connect(self._view_moved)
+        if source is not None:
+            self.refresh()
+        else:
+            self._update_overlays()
+
+    # --- public ---------------------------------------------------------------------------------------
+    def set_source(self, source: SessionSource | TensorsSource | None) -> None:
+        self._source = source
+        self._layouts.clear()
+        self._fit_next = True
+        self.refresh()
+
+    def set_view(self, mode: str) -> None:
+        if mode not in (TENSORS, AUTOGRAD):
+            raise ValueError(f"unknown view {mode!r}")
+        if mode != self.view_mode:
+            self.view_mode = mode
+            self._fit_next = True
+            self.explanation.hide()
+            self.refresh()
+
+    def set_colors(self, stat: str | None = None, cmap: str | None | bool = False, log_scale: bool | None = None) -> None:
+        """Change the statistic, colour map (None: the default for the statistic) or log scale."""
+        if stat is not None:
+            self.stat = stat
+        if cmap is not False:
+            self.cmap = cmap or None
+        if log_scale is not None:
+            self.log_scale = bool(log_scale)
+        self.refresh()
+
+    def set_legend_visible(self, on: bool) -> None:
+        self.show_legend = on
+        self._update_overlays()
+
+    def set_minimap_visible(self, on: bool) -> None:
+        self.show_minimap = on
+        self._update_overlays()
+
+    def refresh(self, *, fit: bool = False) -> None:
+        """Rebuild the picture soon (changes arriving together are drawn once)."""
+        if fit:
+            self._fit_next = True
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start(0)
+
+    def is_idle(self) -> bool:
+        """True when the picture shows the current state (nothing scheduled or laying out)."""
+        return self._job is None and not self._refresh_timer.isActive() and not self._pending
+
+    def node_items(self) -> dict[str, NodeItem]:
+        return dict(self._nodes)
+
+    def edge_items(self) -> dict[tuple[str, str], EdgeItem]:
+        return dict(self._edges)
+
+    def node_id(self, name: str) -> str | None:
+        """The node that stands for the tensor ``name`` in the current view."""
+        best = None
+        for nid, n in self.names.items():
+            if n != name:
+                continue
+            kind = self.graph.nodes[nid].get("type")
+            if kind == "tensor":
+                return nid
+            if best is None or kind == "backward":
+                best = nid
+        return best
+
+    def item_for(self, name: str) -> NodeItem | None:
+        nid = self.node_id(name)
+        return self._nodes.get(nid) if nid else None
+
+    @property
+    def selected_node(self) -> str | None:
+        return self._selected
+
+    @property
+    def selected_name(self) -> str:
+        return self.names.get(self._selected, "") if self._selected else ""
+
+    def select(self, name: str | None, *, center: bool = False) -> None:
+        """Select the node of tensor ``name`` (from a panel: no echo of selection_changed)."""
+        self._selected_name = name or ""
+        nid = self.node_id(name) if name else None
+        self._set_selected(nid, emit=False)
+        if center and nid in self._nodes:
+            self.ensureVisible(self._nodes[nid].sceneBoundingRect(), 60, 60)
+
+    def select_node(self, nid: str | None) -> None:
+        self._set_selected(nid if nid in self._nodes else None, emit=True)
+
+    def clear_selection(self) -> None:
+        self._set_selected(None, emit=True)
+
+    def highlighted(self) -> tuple[set[str], set[tuple[str, str]]]:
+        """The nodes and edges on the highlighted paths (empty unless a leaf is selected)."""
+        nodes = {n for n, it in self._nodes.items() if not it.dimmed} if any(it.dimmed for it in self._nodes.values()) else set()
+        edges = {k for k, it in self._edges.items() if it.highlighted}
+        return nodes, edges
+
+    def find(self, text: str) -> bool:
+        """Select and show the tensor whose name matches ``text`` best; False if none does."""
+        text = text.strip()
+        if not text:
+            return False
+        labels: list[tuple[str, str]] = []
+        for nid, a in self.graph.nodes(data=True):
+            label = self.names.get(nid) or a.get("name") or a.get("expr") or a.get("label") or ""
+            if label and not label.startswith("_"):
+                labels.append((label, nid))
+        low = text.lower()
+        for test in (
+            lambda s: s == text,
+            lambda s: s.lower() == low,
+            lambda s: s.lower().startswith(low),
+            lambda s: low in s.lower(),
+        ):
+            hits = [nid for label, nid in labels if test(label)]
+            if hits:
+                nid = sorted(hits, key=lambda n: self.graph.nodes[n].get("type") != "tensor")[0]
+                self._set_selected(nid, emit=True)
+                self.centerOn(self._nodes[nid])
+                return True
+        self.message.emit(f"No tensor called '{text}' in the graph")
+        return False
+
+    # --- zoom and fit -------------------------------------------------------------------------------
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+        cur = self.zoom
+        new = max(MIN_ZOOM, min(MAX_ZOOM, cur * factor))
+        if abs(new - cur) < 1e-9:
+            return
+        f = new / cur
+        if anchor is None:
+            anchor = QPointF(self.viewport().rect().center())
+        point = anchor.toPoint()
+        before = self.mapToScene(point)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+        self.scale(f, f)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self._update_scene_rect()
+        # Put the scene point that was under the anchor back under it.
+        drift = self.mapFromScene(before) - point
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
+        self._update_overlays()
+
+    def zoom_in(self) -> None:
+        self.zoom_by(1.25)
+
+    def zoom_out(self) -> None:
+        self.zoom_by(0.8)
+
+    def content_rect(self) -> QRectF:
+        r = QRectF()
+        for it in self._nodes.values():
+            r = r.united(it.sceneBoundingRect())
+        for it in self._edges.values():
+            r = r.united(it.sceneBoundingRect())
+        return r
+
+    def fit(self) -> None:
+        """Zoom and scroll so the whole graph shows (beside the legend), never above MAX_FIT."""
+        bbox = self.content_rect()
+        vp = self.viewport().rect()
+        if bbox.isEmpty() or vp.width() < 10 or vp.height() < 10:
+            self.setTransform(QTransform())
+            self._update_scene_rect()
+            self._update_overlays()
+            return
+        legend_w = self.legend_overlay.width() + 24 if self.show_legend and self.legend_overlay.legend else 0
+        margin = 28
+        avail_w = max(80, vp.width() - legend_w - 2 * margin)
+        avail_h = max(80, vp.height() - 2 * margin)
+        s = min(avail_w / bbox.width(), avail_h / bbox.height(), MAX_FIT)
+        s = max(MIN_ZOOM, s)
+        self.setTransform(QTransform.fromScale(s, s))
+        self._update_scene_rect()
+        # Centre the graph in the room left of the legend.
+        c = bbox.center() + QPointF(legend_w / 2 / s, 0)
+        self.centerOn(c)
+        self._update_overlays()
+
+    def visible_scene_rect(self) -> QRectF:
+        return self.mapToScene(self.viewport().rect()).boundingRect()
+
+    # --- colours and theme -------------------------------------------------------------------------
+    @property
+    def dark(self) -> bool:
+        return self.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+    def _theme(self) -> None:
+        dark = self.dark
+        self.background = QColor(DARK_BG if dark else LIGHT_BG)
+        self.grid_color = QColor("#2c2e33" if dark else "#e6e7ea")
+        self.selection_color = self.palette().color(QPalette.ColorRole.Highlight).name()
+        if QColor(self.selection_color).saturation() < 60:
+            self.selection_color = "#2a7de1"
+        # Edges and edge labels are drawn for a white page; on a dark canvas they go light.
+        self.edge_recolor = {"#4d4d4d": "#b9bcc2", "#8a8a8a": "#8d9096", "#333333": "#d6d8dc", "#000000": "#e8e8e8"} if dark else None
+        muted = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText).name()
+        self.empty_hint.setStyleSheet(f"color: {muted};")
+        for it in self._edges.values():
+            it.update()
+        self.viewport().update()
+
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange, QEvent.Type.StyleChange):
+            self._theme()
+        super().changeEvent(event)
+
+    def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
+        painter.fillRect(rect, self.background)
+        s = self.zoom
+        if s < 0.45:
+            return
+        step = 24.0
+        x0 = math.floor(rect.left() / step) * step
+        y0 = math.floor(rect.top() / step) * step
+        pts = QPolygonF()
+        y = y0
+        while y < rect.bottom():
+            x = x0
+            while x < rect.right():
+                pts.append(QPointF(x, y))
+                x += step
+            y += step
+        pen = QPen(self.grid_color, 1.6)
+        pen.setCosmetic(True)
+        painter.setPen(pen)
+        painter.drawPoints(pts)
+
+    # --- building the picture ------------------------------------------------------------------------
+    def _rebuild(self) -> None:
+        if self._job is not None:
+            self._pending = True  # drawn when the running layout is done
+            return
+        self._pending = False
+        t0 = time.perf_counter()
+        if self._source is None:
+            g, names = nx.DiGraph(view=self.view_mode, outputs=[]), {}
+        else:
+            try:
+                g, names = self._source.build(self.view_mode)
+            except Exception as e:  # the graph package failed on something: say so, keep running
+                self._show_notice(f"The graph could not be built: {type(e).__name__}: {e}")
+                return
+        scale_name = "log" if self.log_scale else "linear"
+        try:
+            cs = fit_scale(g, self.stat, self.cmap, scale_name)
+        except Exception as e:  # an unknown colour map name, say
+            self.message.emit(f"Colour map {self.cmap!r} is not available ({e}); using the default")
+            self.cmap = None
+            cs = fit_scale(g, self.stat, None, scale_name)
+        self._generation += 1
+        result = _Result(self._generation, g, names, cs)
+        self._build_started = t0
+        if g.number_of_nodes() == 0:
+            result.scene = Scene(0, 0)
+            self._apply(result)
+            return
+        job = _LayoutJob(result, self._layouts.get(self.view_mode), self.elements)
+        job.signals.finished.connect(self._job_finished, Qt.ConnectionType.QueuedConnection)
+        self._job = job
+        self._jobs.add(job)
+        self._busy_what = f"Laying out {g.number_of_nodes():,} nodes…"
+        self._busy_timer.start(BUSY_AFTER_MS)
+        self._pool.start(job)
+
+    def _job_finished(self, result: _Result) -> None:
+        job = next((j for j in self._jobs if j.result is result), None)
+        if job is not None:
+            self._jobs.discard(job)
+        if job is None or job.cancelled or job is not self._job:
+            return
+        self._job = None
+        self._hide_busy()
+        if result.error:
+            self._show_notice(
+                "<b>The graph could not be laid out.</b><br>Your session is fine; this is a bug in "
+                f"gradviz. Details: {_html(result.error.splitlines()[0])}"
+            )
+            self.message.emit("Layout failed: " + result.error.splitlines()[0])
+        else:
+            self._apply(result)
+        if self._pending:
+            self._pending = False
+            self.refresh()
+
+    def cancel_layout(self) -> None:
+        """Stop waiting for the running layout; the canvas keeps its last picture."""
+        if self._job is None:
+            return
+        self._job.cancelled = True
+        self._job = None
+        self._pending = False
+        self._hide_busy()
+        self._show_notice(
+            "Layout cancelled: the picture may be out of date. It is drawn again at the next change, "
+            "or with <b>View ▸ Lay out again</b>."
+        )
+        self.message.emit("Layout cancelled")
+
+    def wait_until_idle(self, timeout: float = 30.0) -> bool:
+        """Process events until the picture is up to date (for scripts and screenshots)."""
+        app = QApplication.instance()
+        end = time.monotonic() + timeout
+        while not self.is_idle():
+            if time.monotonic() > end:
+                return False
+            app.processEvents()
+            time.sleep(0.002)
+        return True
+
+    def _show_busy(self) -> None:
+        if self._job is None:
+            return
+        self.busy.label.setText(self._busy_what)
+        self.busy.adjustSize()
+        self.busy.show()
+        self.busy.raise_()
+        self._place_overlays()
+        self.busy_changed.emit(True, self._busy_what)
+
+    def _hide_busy(self) -> None:
+        self._busy_timer.stop()
+        if self.busy.isVisible():
+            self.busy.hide()
+            self.busy_changed.emit(False, "")
+
+    def _show_notice(self, html: str) -> None:
+        self.notice.show_text(html, 420)
+        self._place_overlays()
+
+    def _apply(self, r: _Result) -> None:
+        """Turn a laid-out scene into items, reusing the items of nodes that stay."""
+        scene, lay, g = r.scene, r.layout, r.graph
+        self.notice.hide()
+        was_empty = not self._nodes
+        all_visible = (not was_empty) and self.visible_scene_rect().contains(self.content_rect())
+        center = self.mapToScene(self.viewport().rect().center())
+        dx = dy = 0.0
+        if lay is not None:
+            for n, (x, y, w, h) in scene.boxes.items():
+                px, py = lay.positions[n]
+                dx, dy = px - (x + w / 2), py - (y + h / 2)
+                break
+        old_nodes = set(self._nodes)
+        self.graph, self.names, self.scale = g, r.names, r.scale
+        self.provider = scene.provider or (lay.provider if lay else "")
+        self.layout_seconds = r.seconds
+        if lay is not None:
+            self._layouts[self.view_mode] = lay
+
+        keep: set[str] = set()
+        for n, (x, y, w, h) in scene.boxes.items():
+            s0, s1 = scene.spans.get(n, (0, 0))
+            ops = compile_items(scene.items[s0:s1], -x, -y)
+            item = self._nodes.get(n)
+            if item is None:
+                item = NodeItem(self, n)
+                self._nodes[n] = item
+                self._scene.addItem(item)
+            attrs = g.nodes[n]
+            item.set_content(ops, w, h, attrs, r.names.get(n, ""), tooltip_for(attrs))
+            item.setPos(x + dx, y + dy)
+            keep.add(n)
+        for n in old_nodes - keep:
+            self._scene.removeItem(self._nodes.pop(n))
+
+        edge_keep: set[tuple[str, str]] = set()
+        for key, (s0, s1) in scene.spans.items():
+            if not isinstance(key, tuple) or len(key) != 2:
+                continue
+            items = scene.items[s0:s1]
+            label = scene.spans.get((*key, "label"))
+            if label:
+                items = items + scene.items[label[0] : label[1]]
+            ops = compile_items(items, dx, dy)
+            item = self._edges.get(key)
+            if item is None:
+                item = EdgeItem(self, key)
+                self._edges[key] = item
+                self._scene.addItem(item)
+            item.set_content(ops)
+            edge_keep.add(key)
+        for key in set(self._edges) - edge_keep:
+            self._scene.removeItem(self._edges.pop(key))
+
+        # The selection follows the tensor by name (an undo may have changed the node).
+        sel = self._selected if self._selected in self._nodes else None
+        if sel is None and self._selected_name:
+            sel = self.node_id(self._selected_name)
+        if self._target_output not in self._nodes:
+            self._target_output = None
+        self._selected = None
+        for it in self._nodes.values():
+            it.set_selected(False)
+        self._set_selected(sel, emit=False, remember=False)
+
+        legend = r.scale.legend(legend_states(g)) if g.number_of_nodes() else None
+        self.legend_overlay.set_legend(legend, self._overlay_zoom())
+        new_nodes = set(self._nodes) - old_nodes
+        if self._fit_next or was_empty:
+            self._fit_next = False
+            self.fit()
+        else:
+            self._update_scene_rect()
+            self.centerOn(center)
+            if new_nodes:
+                content = self.content_rect()
+                vis = self.visible_scene_rect()
+                if all_visible and not vis.contains(content):
+                    self.fit()
+                else:
+                    fresh = QRectF()
+                    for n in new_nodes:
+                        fresh = fresh.united(self._nodes[n].sceneBoundingRect())
+                    if fresh.width() * self.zoom < vis.width() * self.zoom and not vis.contains(fresh):
+                        self.ensureVisible(fresh, 40, 40)
+        self.minimap.picture_changed()
+        self._update_overlays()
+        self.last_update_ms = (time.perf_counter() - getattr(self, "_build_started", time.perf_counter())) * 1000
+        self.picture_updated.emit(len(self._nodes), self.provider)
+
+    def _overlay_zoom(self) -> float:
+        """Points to pixels for the fixed overlays: 1 pt = 1/72 inch at the screen's logical DPI."""
+        return max(1.0, min(1.6, self.logicalDpiX() / 72.0 * 0.95))
+
+    def _update_scene_rect(self) -> None:
+        bbox = self.content_rect()
+        vp = self.viewport().rect()
+        s = self.zoom
+        pad_x, pad_y = vp.width() / s * 0.75, vp.height() / s * 0.75
+        r = bbox.adjusted(-pad_x, -pad_y, pad_x, pad_y) if not bbox.isEmpty() else QRectF(-pad_x, -pad_y, 2 * pad_x, 2 * pad_y)
+        r = r.united(self.visible_scene_rect())
+        self.setSceneRect(r)
+
+    # --- selection and paths -----------------------------------------------------------------------
+    def _set_selected(self, nid: str | None, *, emit: bool, remember: bool = True) -> None:
+        if self._selected and self._selected in self._nodes:
+            self._nodes[self._selected].set_selected(False)
+        self._selected = nid
+        if nid is not None:
+            self._nodes[nid].set_selected(True)
+            a = self.graph.nodes[nid]
+            if a.get("is_output") or a.get("kind") == "output":
+                self._target_output = nid
+        if remember:
+            self._selected_name = self.names.get(nid, "") if nid else ""
+        if nid is None or self.graph.nodes[nid].get("type") not in ("op", "backward", "accumulate"):
+            self.explanation.hide()
+        self._update_highlight()
+        if emit:
+            self.selection_changed.emit(self.names.get(nid, "") if nid else "")
+            self.node_selected.emit(nid or "")
+
+    def _update_highlight(self) -> None:
+        g = self.graph
+        nid = self._selected
+        on_nodes: set[str] = set()
+        on_edges: set[tuple[str, str]] = set()
+        if nid is not None and nid in g:
+            a = g.nodes[nid]
+            is_leaf = (a.get("type") == "tensor" and a.get("kind") in ("leaf", "constant")) or a.get("type") == "accumulate"
+            if is_leaf:
+                if self._target_output in g and self._target_output != nid:
+                    targets = [self._target_output]
+                else:
+                    targets = [t for t in g.graph.get("outputs", []) if t in g and t != nid]
+                down = nx.descendants(g, nid)
+                for t in targets:
+                    if t in down:
+                        on_nodes |= (down & nx.ancestors(g, t)) | {nid, t}
+                on_edges = {(u, v) for u, v in g.edges if u in on_nodes and v in on_nodes}
+        dim = bool(on_nodes)
+        for n, it in self._nodes.items():
+            it.set_dimmed(dim and n not in on_nodes)
+        for k, it in self._edges.items():
+            it.set_highlighted(k in on_edges, dim and k not in on_edges)
+
+    # --- explanations --------------------------------------------------------------------------------
+    def _operand_text(self, nid: str) -> str:
+        a = self.graph.nodes[nid]
+        title = self.names.get(nid) or a.get("name") or a.get("expr") or a.get("label") or "?"
+        if title.startswith("_"):
+            title = a.get("expr") or a.get("label") or "an unnamed tensor"
+        value = a.get("value", "")
+        if value and value != title and len(value) <= 16:
+            return f"{title} ({value})"
+        return title
+
+    def explain(self, nid: str) -> str:
+        """What double-clicking node ``nid`` explains (HTML); '' for a tensor node."""
+        g = self.graph
+        if nid not in g:
+            return ""
+        a = g.nodes[nid]
+        t = a.get("type")
+        letters = "abcdefgh"
+        if t == "op":
+            node_name = a.get("name", "")
+            d = local_derivative(node_name, a.get("op", ""))
+            operands: dict[int, str] = {}
+            for u, _, e in g.in_edges(nid, data=True):
+                for i in e.get("args", ()):
+                    operands[i] = self._operand_text(u)
+            outs = [self._operand_text(v) for v in g.successors(nid)]
+            parts = [f"<b>{_html(node_name)}</b>: {_html(d) if d else 'a step of the computation'}"]
+            where = [f"{letters[i] if i < len(letters) else f'x{i}'} = {_html(operands[i])}" for i in sorted(operands)]
+            if outs:
+                where.append(f"out = {_html(outs[0])}")
+            if where:
+                parts.append("Here " + ", ".join(where) + ".")
+            parts.append(
+                f"In <code>backward()</code>, {_html(node_name)} multiplies the gradient arriving at "
+                "<i>out</i> by these local derivatives (the chain rule) and passes the results to its inputs."
+            )
+            return "<br>".join(parts)
+        if t == "backward":
+            node_name = a.get("label", "")
+            d = local_derivative(a.get("name", node_name), a.get("op", ""))
+            parts = [f"<b>{_html(node_name)}</b>: {_html(d) if d else 'a step of the backward pass'}"]
+            if a.get("tensor_name"):
+                parts.append(f"It is <code>{_html(a['tensor_name'])}.grad_fn</code>.")
+            if a.get("saved"):
+                shapes = ", ".join(shape_text(tuple(s)) for s in a["saved"])
+                state = " They were freed by backward(); retain_graph=True keeps them." if a.get("saved_freed") else ""
+                parts.append(f"It saved {shapes} for backward.{state}")
+            inputs = [self.graph.nodes[u].get("label", u) for u in g.predecessors(nid)]
+            if inputs:
+                parts.append("Its next_functions: " + ", ".join(_html(x) for x in inputs) + ".")
+            return "<br>".join(parts)
+        if t == "accumulate":
+            leaf = next((self._operand_text(u) for u in g.predecessors(nid)), "the leaf")
+            return (
+                f"<b>AccumulateGrad</b>: the end of the backward pass for {_html(leaf)}. It adds the "
+                "gradient that arrives into <code>.grad</code>, so two backward() calls add up; zero the "
+                "gradients between steps."
+            )
+        return ""
+
+    def show_explanation(self, nid: str) -> str:
+        text = self.explain(nid)
+        if not text:
+            return ""
+        self.explanation.show_text(text, 400)
+        item = self._nodes.get(nid)
+        if item is not None:
+            p = self.mapFromScene(item.sceneBoundingRect().bottomLeft())
+            vp = self.viewport().rect()
+            x = max(8, min(p.x(), vp.width() - self.explanation.width() - 8))
+            y = p.y() + 8
+            if y + self.explanation.height() > vp.height() - 8:
+                y = max(8, self.mapFromScene(item.sceneBoundingRect().topLeft()).y() - self.explanation.height() - 8)
+            self.explanation.move(x, y)
+        self.explained.emit(text)
+        return text
+
+    # --- mouse, keys, gestures ----------------------------------------------------------------------
+    def node_at(self, pos: QPoint | QPointF) -> NodeItem | None:
+        p = pos.toPoint() if isinstance(pos, QPointF) else pos
+        for it in self.items(p):
+            if isinstance(it, NodeItem):
+                return it
+        return None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._press = event.position()
+            self._last = event.position()
+            self._dragging = False
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._press is not None and event.buttons() & Qt.MouseButton.LeftButton:
+            pos = event.position()
+            if not self._dragging and (pos - self._press).manhattanLength() >= QApplication.startDragDistance():
+                self._dragging = True
+                self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            if self._dragging:
+                d = pos - self._last
+                self._last = pos
+                self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(d.x()))
+                self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(d.y()))
+                event.accept()
+                return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton and self._press is not None:
+            if self._dragging:
+                self.viewport().unsetCursor()
+                self._update_scene_rect()
+            else:
+                item = self.node_at(event.position())
+                self.setFocus(Qt.FocusReason.MouseFocusReason)
+                self._set_selected(item.nid if item else None, emit=True)
+                if item is None:
+                    self.explanation.hide()
+            self._press = None
+            self._dragging = False
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        item = self.node_at(event.position())
+        if item is None:
+            self.fit()
+        elif item.kind in ("op", "backward", "accumulate"):
+            self.show_explanation(item.nid)
+        event.accept()
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        dy = event.angleDelta().y()
+        if dy == 0:
+            dy = event.pixelDelta().y()
+        if dy == 0:
+            super().wheelEvent(event)
+            return
+        self.zoom_by(1.0015**dy, event.position())
+        event.accept()
+
+    def viewportEvent(self, event: QEvent) -> bool:
+        et = event.type()
+        if et == QEvent.Type.Gesture:
+            pinch = event.gesture(Qt.GestureType.PinchGesture)
+            if pinch is not None:
+                center = self.viewport().mapFromGlobal(pinch.centerPoint().toPoint())
+                self.zoom_by(pinch.scaleFactor(), QPointF(center))
+                event.accept()
+                return True
+        if et == QEvent.Type.NativeGesture and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
+            self.zoom_by(1.0 + event.value(), event.position())
+            event.accept()
+            return True
+        return super().viewportEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.explanation.hide()
+            self.notice.hide()
+            self.clear_selection()
+            return
+        if event.key() in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
+            self.zoom_in()
+            return
+        if event.key() == Qt.Key.Key_Minus:
+            self.zoom_out()
+            return
+        super().keyPressEvent(event)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._update_scene_rect()
+        self._update_overlays()
+
+    def _view_moved(self, *_: Any) -> None:
+        self.minimap.update()
+        self._update_minimap_visibility()
+
+    # --- overlays -------------------------------------------------------------------------------------
+    def _update_minimap_visibility(self) -> None:
+        content = self.content_rect()
+        show = (
+            self.show_minimap
+            and not content.isEmpty()
+            and not self.visible_scene_rect().adjusted(-2, -2, 2, 2).contains(content)
+        )
+        if show != self.minimap.isVisible():
+            self.minimap.setVisible(show)
+            if show:
+                self.minimap.picture_changed()
+
+    def _update_overlays(self) -> None:
+        has = bool(self._nodes)
+        self.legend_overlay.setVisible(self.show_legend and has and self.legend_overlay.legend is not None)
+        self.empty_hint.setVisible(not has and self._source is not None and self._job is None)
+        self._update_minimap_visibility()
+        self._place_overlays()
+
+    def _place_overlays(self) -> None:
+        vp = self.viewport().rect()
+        m = 12
+        self.legend_overlay.move(vp.width() - self.legend_overlay.width() - m, m)
+        self.minimap.place(vp, m)
+        self.empty_hint.setGeometry(vp.adjusted(40, 40, -40, -40))
+        if self.busy.isVisible():
+            self.busy.move((vp.width() - self.busy.width()) // 2, m)
+        if self.notice.isVisible():
+            self.notice.move(m, vp.height() - self.notice.height() - m)
+
+
+def _html(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+

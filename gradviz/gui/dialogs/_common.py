@@ -1,0 +1,291 @@
+"""What the dialogs share: inline error marks, the monospace font, theme-aware colours and the
+small parsers for what a person types (a nested list, a shape, a number)."""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QFontDatabase, QPalette
+from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QWidget
+
+MAX_LITERAL_CHARS = 2_000_000  # a typed literal longer than this is refused before parsing
+PREVIEW_ELEMENTS = 100_000  # larger tensors are described in the preview, not computed
+
+
+# --- look ------------------------------------------------------------------------------------------
+def is_dark(widget: QWidget) -> bool:
+    return widget.palette().color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def error_color(widget: QWidget) -> str:
+    return "#ff8a80" if is_dark(widget) else "#c62828"
+
+
+def muted_color(widget: QWidget, role: QPalette.ColorRole = QPalette.ColorRole.Window) -> str:
+    """Secondary text: the text colour two thirds of the way from the background."""
+    pal = widget.palette()
+    fg = pal.color(QPalette.ColorRole.WindowText if role == QPalette.ColorRole.Window else QPalette.ColorRole.Text)
+    bg = pal.color(role)
+    mix = [round(0.62 * a + 0.38 * b) for a, b in zip(fg.getRgb()[:3], bg.getRgb()[:3])]
+    return "#{:02x}{:02x}{:02x}".format(*mix)
+
+
+def monospace_font(point_delta: int = 0) -> QFont:
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+    if font.family().lower() in ("monospace", "") or not QFontDatabase.isFixedPitch(font.family()):
+        for family in ("DejaVu Sans Mono", "Menlo", "Consolas", "Liberation Mono", "Courier New"):
+            if family in QFontDatabase.families():
+                font = QFont(family, font.pointSize())
+                break
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    if point_delta:
+        font.setPointSize(max(6, font.pointSize() + point_delta))
+    return font
+
+
+def invalid_style(widget: QWidget) -> str:
+    """A style sheet for a dialog: a red border on any field whose ``invalid`` property is set."""
+    red = error_color(widget)
+    return (
+        f'QLineEdit[invalid="true"], QComboBox[invalid="true"], QSpinBox[invalid="true"], '
+        f'QDoubleSpinBox[invalid="true"], QPlainTextEdit[invalid="true"] '
+        f"{{ border: 2px solid {red}; border-radius: 3px; }}"
+        f'QCheckBox[invalid="true"] {{ color: {red}; }}'
+    )
+
+
+class ErrorLabel(QLabel):
+    """The message under a field: hidden when there is nothing wrong."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWordWrap(True)
+        self.setTextFormat(Qt.TextFormat.PlainText)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        self.setObjectName("fieldError")
+        self.setAccessibleName("error")
+        self.hide()
+        self._color = ""
+        self._restyle()
+
+    def _restyle(self) -> None:
+        color = error_color(self)
+        if color != self._color:  # setting a style sheet changes the palette: don't loop
+            self._color = color
+            self.setStyleSheet(f"color: {color};")
+
+    def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if event.type() == event.Type.PaletteChange:
+            self._restyle()
+        super().changeEvent(event)
+
+    def show_message(self, message: str | None) -> None:
+        self.setText(message or "")
+        self.setVisible(bool(message))
+
+
+def mark(widget: QWidget, label: ErrorLabel | None, message: str | None) -> None:
+    """Flag ``widget`` as invalid (red border) with ``message`` under it, or clear the flag."""
+    bad = bool(message)
+    if bool(widget.property("invalid")) != bad:
+        widget.setProperty("invalid", bad)
+        widget.style().unpolish(widget)
+        widget.style().polish(widget)
+        widget.update()
+    widget.setToolTip(message or "")
+    if label is not None:
+        label.show_message(message)
+
+
+class Preview(QPlainTextEdit):
+    """A read-only monospace box that shows a tensor's repr or an error."""
+
+    def __init__(self, parent: QWidget | None = None, lines: int = 6) -> None:
+        super().__init__(parent)
+        self.setReadOnly(True)
+        self.setFont(monospace_font())
+        self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+        self.setAccessibleName("preview")
+        height = self.fontMetrics().lineSpacing() * lines + 2 * self.frameWidth() + 10
+        self.setMinimumHeight(height)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self._error = False
+
+    def show_text(self, text: str, error: bool = False, muted: bool = False) -> None:
+        self.setPlainText(text)
+        self._error = error
+        color = error_color(self) if error else muted_color(self, QPalette.ColorRole.Base) if muted else ""
+        self.setStyleSheet(f"QPlainTextEdit {{ color: {color}; }}" if color else "")
+
+    @property
+    def is_error(self) -> bool:
+        return self._error
+
+
+# --- what a person types -----------------------------------------------------------------------------
+class InputError(ValueError):
+    """Typed input that can't be read; the message says what and where."""
+
+
+_NAMED_NUMBERS = {"nan": math.nan, "inf": math.inf, "True": True, "False": False}
+
+
+def _parse(text: str, what: str) -> ast.expr:
+    text = text.strip()
+    if not text:
+        raise InputError(f"type {what}")
+    if len(text) > MAX_LITERAL_CHARS:
+        raise InputError(f"that is too long to type in; use a constructor for a tensor this large")
+    try:
+        return ast.parse(text, "<input>", "eval").body
+    except SyntaxError as e:
+        col = f" at column {e.offset}" if e.offset else ""
+        raise InputError(f"invalid syntax{col}: {e.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise InputError("the input is too deeply nested") from None
+
+
+def _number(node: ast.expr, text: str) -> int | float | bool:
+    if isinstance(node, ast.Constant) and isinstance(node.value, (bool, int, float)):
+        return node.value
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+        v = _number(node.operand, text)
+        if isinstance(v, bool):
+            v = int(v)
+        return -v if isinstance(node.op, ast.USub) else v
+    if isinstance(node, ast.Name) and node.id in _NAMED_NUMBERS:
+        return _NAMED_NUMBERS[node.id]
+    if isinstance(node, ast.Attribute) and node.attr in ("nan", "inf") and isinstance(node.value, ast.Name):
+        if node.value.id in ("torch", "math", "np", "numpy", "gradviz"):
+            return _NAMED_NUMBERS[node.attr]
+    segment = ast.get_source_segment(text, node) or ast.unparse(node)
+    raise InputError(f"{segment!r} is not a number")
+
+
+def parse_number(text: str, what: str = "a number") -> int | float | bool:
+    return _number(_parse(text, what), text.strip())
+
+
+def parse_literal(text: str) -> Any:
+    """A number or nested list of numbers, written as in ``torch.tensor(...)``.
+
+    Also accepts ``torch.tensor(<literal>)`` around it. Ragged lists are reported with the
+    position where they go wrong.
+    """
+    stripped = text.strip()
+    node = _parse(stripped, "a number or a list such as [[1., 2], [3, 4]]")
+    if (
+        isinstance(node, ast.Call)
+        and ast.unparse(node.func) in ("torch.tensor", "gradviz.tensor", "tensor")
+        and len(node.args) == 1
+        and not node.keywords
+    ):
+        node = node.args[0]
+
+    def build(n: ast.expr) -> Any:
+        if isinstance(n, (ast.List, ast.Tuple)):
+            return [build(e) for e in n.elts]
+        return _number(n, stripped)
+
+    try:
+        data = build(node)
+    except RecursionError:
+        raise InputError("the list is too deeply nested") from None
+    problem = ragged(data)
+    if problem:
+        raise InputError(problem)
+    return data
+
+
+def ragged(data: Any) -> str | None:
+    """PyTorch's message for a ragged nested list, plus where it is ragged; None if regular."""
+    sizes: list[int] = []
+    seq = data
+    while isinstance(seq, list):
+        sizes.append(len(seq))
+        if not seq:
+            break
+        seq = seq[0]
+
+    def where(path: Sequence[int]) -> str:
+        return "".join(f"[{i}]" for i in path)
+
+    def walk(x: Any, path: list[int]) -> str | None:
+        dim = len(path)
+        if dim == len(sizes):
+            if isinstance(x, list):
+                return (
+                    f"expected a number at {where(path)} but found a list: the list is ragged "
+                    f"(the first item nests {dim} deep)"
+                )
+            return None
+        if not isinstance(x, list):
+            return (
+                f"expected sequence of length {sizes[dim]} at dim {dim} (got a number): "
+                f"{where(path)} is a number where a list of {sizes[dim]} was expected"
+            )
+        if len(x) != sizes[dim]:
+            first = where([*path[:-1], 0]) if path else ""
+            return (
+                f"expected sequence of length {sizes[dim]} at dim {dim} (got {len(x)}): "
+                f"{where(path)} has {len(x)} item{'s' if len(x) != 1 else ''}"
+                + (f" but {first} has {sizes[dim]}" if first else "")
+            )
+        for i, item in enumerate(x):
+            msg = walk(item, [*path, i])
+            if msg:
+                return msg
+        return None
+
+    return walk(data, [])
+
+
+def count_elements(data: Any) -> int:
+    n = 1
+    while isinstance(data, list):
+        n *= len(data)
+        if not data:
+            break
+        data = data[0]
+    return n
+
+
+def parse_ints(text: str, what: str, *, allow_negative: bool = False, allow_empty: bool = False) -> list[int] | None:
+    """``2, 3`` / ``(2, 3)`` / ``[2, 3]`` / ``4`` as a list of ints. Empty: None if allowed."""
+    if not text.strip():
+        if allow_empty:
+            return None
+        raise InputError(f"type {what}")
+    node = _parse(text, what)
+    items = node.elts if isinstance(node, (ast.Tuple, ast.List)) else [node]
+    out = []
+    for item in items:
+        v = _number(item, text.strip())
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InputError(f"{what} must be whole numbers, not {v!r}")
+        out.append(v)
+    if not allow_negative:
+        bad = [v for v in out if v < 0]
+        if bad:
+            raise InputError(f"Trying to create tensor with negative dimension {bad[0]}: {out}")
+    return out
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    return "[" + ", ".join(str(int(s)) for s in shape) + "]"
+
+
+def number_text(v: Any) -> str:
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "float('nan')"
+        if math.isinf(v):
+            return "float('inf')" if v > 0 else "-float('inf')"
+        return repr(v)
+    return repr(v)

@@ -1,0 +1,777 @@
+"""Operation: pick an op from the catalogue, its operands and parameters, and name the result.
+
+The dialog reads the one catalogue (``gradviz.session.catalogue``), so every op the console knows
+is here, grouped by category and searchable. While you choose, it runs the op on the current
+tensors and previews the result's shape, dtype and value, or PyTorch's error; OK stays disabled
+while there is an error. OK records the op with ``session.apply``.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Sequence
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QHeaderView,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+import gradviz.engine as E
+from gradviz.engine import Tensor
+from gradviz.session import catalogue
+from gradviz.session.catalogue import OpSpec, Param
+from gradviz.session.document import Session, SessionError
+
+from ._common import (
+    PREVIEW_ELEMENTS,
+    ErrorLabel,
+    InputError,
+    Preview,
+    invalid_style,
+    mark,
+    monospace_font,
+    muted_color,
+    number_text,
+    parse_ints,
+    parse_number,
+    shape_text,
+)
+
+CATEGORY_TITLES = {
+    "arithmetic": "Arithmetic",
+    "math": "Elementwise maths",
+    "activation": "Activations",
+    "reduction": "Reductions",
+    "linear algebra": "Linear algebra",
+    "shape": "Shape and indexing",
+    "autograd": "Autograd",
+    "dtype": "dtype",
+    "comparison": "Comparisons",
+    "nn": "Neural network",
+    "loss": "Losses",
+}
+F_CATEGORIES = ("nn", "loss")
+PREVIEW_GRAD_ELEMENTS = 1_000_000  # inputs larger than this are previewed under no_grad
+
+
+def operand_labels(spec: OpSpec) -> list[str]:
+    """Names for the operand slots, matching the letters of the derivative text."""
+    if spec.name == "where":
+        return ["condition", "a", "b"]
+    if spec.name == "linear":
+        return ["x", "W", "b"]
+    if spec.category == "loss":
+        return ["input", "target"]
+    if spec.name == "index":
+        return ["a"]
+    if spec.arity is None:
+        return ["tensor 1", "tensor 2"]
+    return ["a", "b", "c"][: spec.arity]
+
+
+def _fmt_param(p: Param, v: Any) -> str:
+    if p.kind == "dims" and isinstance(v, list):
+        return str(v[0]) if len(v) == 1 else "(" + ", ".join(map(str, v)) + ")"
+    if p.kind == "shape" and isinstance(v, list):
+        return "(" + ", ".join(map(str, v)) + ("," if len(v) == 1 else "") + ")"
+    if p.kind == "choice" and p.name == "dtype":
+        return f"torch.{v}"
+    if isinstance(v, float):
+        return number_text(v)
+    return repr(v)
+
+
+def op_code(spec: OpSpec, operands: Sequence[str], params: dict[str, Any], index_text: str = "") -> str:
+    """The PyTorch expression for an op: ``w * x``, ``y.sum(dim=0)``, ``torch.cat([a, b])``."""
+    kw = {k: v for k, v in params.items() if k != "index"}
+    shown = {k: v for k, v in kw.items() if k in {p.name for p in spec.params} and (spec.param(k).required or v != spec.param(k).default)}
+    if spec.name in ("softmax", "log_softmax"):
+        shown = {"dim": kw.get("dim", -1)}
+    kwargs = ", ".join(f"{k}={_fmt_param(spec.param(k), v)}" for k, v in shown.items())
+    a = operands[0] if operands else "?"
+
+    def wrap(x: str) -> str:
+        return x if x.isidentifier() or x.replace(".", "", 1).isdigit() else f"({x})"
+
+    if spec.name == "neg":
+        return f"-{wrap(a)}"
+    if spec.symbol and len(operands) == 2:
+        return f"{wrap(operands[0])} {spec.symbol} {wrap(operands[1])}"
+    if spec.name == "T":
+        return f"{wrap(a)}.T"
+    if spec.name == "index":
+        return f"{wrap(a)}[{index_text}]"
+    if spec.name in ("reshape", "view") and "shape" in kw:
+        return f"{wrap(a)}.{spec.name}({', '.join(map(str, kw['shape']))})"
+    if spec.name == "to":
+        return f"{wrap(a)}.to(torch.{kw.get('dtype', 'float32')})"
+    if spec.name in ("cat", "stack"):
+        return f"torch.{spec.name}([{', '.join(operands)}]" + (f", {kwargs})" if kwargs else ")")
+    args = ", ".join(operands) + (", " + kwargs if kwargs else "")
+    if spec.category in F_CATEGORIES:
+        return f"F.{spec.name}({args})"
+    if spec.method:
+        return f"{wrap(a)}.{spec.name}({kwargs})"
+    return f"torch.{spec.name}({args})"
+
+
+def parse_index(text: str, names: Sequence[str]) -> tuple[list[Any], list[str]]:
+    """``0, 1:3, None, ..., [0, 2], mask`` as the catalogue's index items, plus the tensors it
+    names (extra operands, referred to as ``{"operand": k}``, k counting from 1)."""
+    if not text.strip():
+        raise InputError("type an index, for example 0   or   :, 1   or   1:3")
+    try:
+        tree = ast.parse(f"_[{text}]", "<index>", "eval").body
+    except SyntaxError as e:
+        raise InputError(f"invalid syntax: {e.msg}") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise InputError("the index is too deeply nested") from None
+    assert isinstance(tree, ast.Subscript)
+    nodes = tree.slice.elts if isinstance(tree.slice, ast.Tuple) else [tree.slice]
+    items: list[Any] = []
+    extra: list[str] = []
+
+    def integer(n: ast.expr | None) -> int | None:
+        if n is None:
+            return None
+        v = parse_number(ast.unparse(n))
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise InputError(f"slice indices must be integers or None, not {type(v).__name__}")
+        return v
+
+    for n in nodes:
+        if isinstance(n, ast.Constant) and n.value is None:
+            items.append(None)
+        elif isinstance(n, ast.Constant) and n.value is Ellipsis:
+            items.append("...")
+        elif isinstance(n, ast.Slice):
+            items.append({"slice": [integer(n.lower), integer(n.upper), integer(n.step)]})
+        elif isinstance(n, ast.List):
+            vals = [parse_number(ast.unparse(e)) for e in n.elts]
+            if not all(isinstance(v, (int, bool)) for v in vals):
+                raise InputError("a list index holds only whole numbers or True/False")
+            if vals and any(isinstance(v, bool) for v in vals) and not all(isinstance(v, bool) for v in vals):
+                raise InputError("a list index can't mix bools and ints")
+            items.append({"list": vals})
+        elif isinstance(n, ast.Name) and n.id not in ("True", "False", "nan", "inf"):
+            if n.id not in names:
+                raise InputError(f"name '{n.id}' is not defined")
+            if n.id not in extra:
+                extra.append(n.id)
+            items.append({"operand": extra.index(n.id) + 1})
+        else:
+            v = parse_number(ast.unparse(n))
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise InputError(
+                    "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices"
+                )
+            items.append(v)
+    return items, extra
+
+
+class _OperandRow(QWidget):
+    """One operand: a tensor name from a list, or (where the op allows) a typed number."""
+
+    changed = Signal()
+    remove = Signal(object)
+
+    def __init__(self, label: str, names: Sequence[str], scalars: bool, removable: bool, optional: bool = False) -> None:
+        super().__init__()
+        self.scalars = scalars
+        self.optional = optional
+        self.label = QLabel(f"{label}:")
+        self.combo = QComboBox()
+        self.combo.setEditable(scalars)
+        self.combo.setObjectName(f"operand_{label}")
+        self.combo.setFont(monospace_font())
+        self.combo.setMinimumContentsLength(8)
+        if optional:
+            self.combo.addItem("(none)", None)
+        for n in names:
+            self.combo.addItem(n, n)
+        if scalars:
+            self.combo.lineEdit().setPlaceholderText("a tensor or a number")
+            self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.info = QLabel()
+        self.info.setObjectName("operandInfo")
+        self.error = ErrorLabel()
+        self.remove_button = QToolButton()
+        self.remove_button.setText("−")
+        self.remove_button.setToolTip("Remove this operand")
+        self.remove_button.setVisible(removable)
+        self.remove_button.clicked.connect(lambda: self.remove.emit(self))
+        self.combo.currentTextChanged.connect(lambda _t: self.changed.emit())
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(8)
+        grid.setVerticalSpacing(2)
+        grid.addWidget(self.combo, 0, 0)
+        grid.addWidget(self.info, 0, 1)
+        grid.addWidget(self.remove_button, 0, 2)
+        grid.addWidget(self.error, 1, 0, 1, 3)
+        grid.setColumnStretch(0, 2)
+        grid.setColumnStretch(1, 3)
+
+    def text(self) -> str:
+        return self.combo.currentText().strip()
+
+    def set_text(self, text: str) -> None:
+        i = self.combo.findText(text)
+        if i >= 0:
+            self.combo.setCurrentIndex(i)
+        elif self.scalars:
+            self.combo.setEditText(text)
+
+
+class OperationDialog(QDialog):
+    """Record ``name = op(operands, **params)``. ``selected`` pre-fills the first operand;
+    ``op`` pre-selects an operation. After accept, ``name`` and ``code`` say what was made."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None, selected: str | None = None, op: str | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.setWindowTitle("Operation")
+        self.setObjectName("OperationDialog")
+        self.setModal(True)
+        self.spec: OpSpec | None = None
+        self.rows: list[_OperandRow] = []
+        self.param_widgets: dict[str, tuple[Param, QWidget, ErrorLabel]] = {}
+        self._valid = False
+        self._selected = selected if selected in session.names() else None
+        self.name = ""
+        self.code = ""
+        self.result: Tensor | None = None  # the previewed result
+
+        # left: the catalogue
+        self.search = QLineEdit()
+        self.search.setObjectName("search")
+        self.search.setPlaceholderText("Search operations…")
+        self.search.setClearButtonEnabled(True)
+        self.tree = QTreeWidget()
+        self.tree.setObjectName("ops")
+        self.tree.setHeaderHidden(True)
+        self.tree.setColumnCount(2)
+        self.tree.setRootIsDecorated(False)
+        self.tree.setIndentation(10)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.header().setSectionResizeMode(1, QHeaderView.ResizeMode.ResizeToContents)
+        self.items: dict[str, QTreeWidgetItem] = {}
+        self.categories: dict[str, QTreeWidgetItem] = {}
+        mono = monospace_font()
+        for spec in catalogue.OPS:
+            cat = self.categories.get(spec.category)
+            if cat is None:
+                cat = QTreeWidgetItem([CATEGORY_TITLES.get(spec.category, spec.category.capitalize()), ""])
+                cat.setFlags(Qt.ItemFlag.ItemIsEnabled)
+                f = cat.font(0)
+                f.setBold(True)
+                cat.setFont(0, f)
+                cat.setFirstColumnSpanned(True)
+                self.tree.addTopLevelItem(cat)
+                self.categories[spec.category] = cat
+            item = QTreeWidgetItem([spec.name, self._formula(spec) if spec.symbol or spec.name in ("T", "index") else ""])
+            item.setData(0, Qt.ItemDataRole.UserRole, spec.name)
+            item.setFont(0, mono)
+            item.setFont(1, mono)
+            item.setToolTip(0, spec.derivative)
+            item.setToolTip(1, spec.derivative)
+            cat.addChild(item)
+            self.items[spec.name] = item
+        self.tree.expandAll()
+        left = QWidget()
+        lv = QVBoxLayout(left)
+        lv.setContentsMargins(0, 0, 0, 0)
+        lv.addWidget(self.search)
+        lv.addWidget(self.tree, 1)
+
+        # right: the chosen op
+        self.title = QLabel()
+        self.title.setObjectName("opTitle")
+        self.title.setFont(monospace_font(3))
+        self.subtitle = QLabel()
+        self.subtitle.setObjectName("opDerivative")
+        self.subtitle.setWordWrap(True)
+        self.operands_box = QVBoxLayout()
+        self.operands_box.setSpacing(6)
+        self.add_operand = QPushButton("Add operand")
+        self.add_operand.setObjectName("addOperand")
+        self.add_operand.clicked.connect(lambda: self._add_row(removable=True))
+        self.params_form = QFormLayout()
+        self.params_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.name_edit = QLineEdit(session.fresh_name("t"))
+        self.name_edit.setObjectName("name")
+        self.name_edit.setFont(mono)
+        self.name_error = ErrorLabel()
+        self.summary = QLabel()
+        self.summary.setObjectName("summary")
+        self.summary.setWordWrap(True)
+        self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.preview = Preview(lines=6)
+        self.preview.setObjectName("preview")
+        self.code_label = QLabel()
+        self.code_label.setObjectName("code")
+        self.code_label.setFont(mono)
+        self.code_label.setWordWrap(True)
+        self.code_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.accept_error = ErrorLabel()
+
+        right = QWidget()
+        rv = QVBoxLayout(right)
+        rv.setContentsMargins(8, 0, 0, 0)
+        rv.addWidget(self.title)
+        rv.addWidget(self.subtitle)
+        rv.addSpacing(6)
+        self.operands_title = QLabel("Operands")
+        self.operands_title.setObjectName("sectionTitle")
+        rv.addWidget(self.operands_title)
+        self.operands_widget = QWidget()
+        ow = QVBoxLayout(self.operands_widget)
+        ow.setContentsMargins(0, 0, 0, 0)
+        self.operands_form = QFormLayout()
+        self.operands_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        ow.addLayout(self.operands_form)
+        add_row = QHBoxLayout()
+        add_row.addStretch(1)
+        add_row.addWidget(self.add_operand)
+        ow.addLayout(add_row)
+        rv.addWidget(self.operands_widget)
+        self.params_title = QLabel("Parameters")
+        self.params_title.setObjectName("sectionTitle")
+        rv.addWidget(self.params_title)
+        self.params_widget = QWidget()
+        self.params_widget.setLayout(self.params_form)
+        self.params_form.setContentsMargins(0, 0, 0, 0)
+        rv.addWidget(self.params_widget)
+        out_form = QFormLayout()
+        name_box = QVBoxLayout()
+        name_box.setSpacing(2)
+        name_box.addWidget(self.name_edit)
+        name_box.addWidget(self.name_error)
+        result_title = QLabel("Result")
+        result_title.setObjectName("sectionTitle")
+        rv.addWidget(result_title)
+        out_form.addRow("Name:", name_box)
+        rv.addLayout(out_form)
+        rv.addWidget(self.summary)
+        rv.addWidget(self.preview, 1)
+        rv.addWidget(self.code_label)
+        rv.addWidget(self.accept_error)
+
+        splitter = QSplitter()
+        splitter.addWidget(left)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([230, 470])
+        splitter.setChildrenCollapsible(False)
+
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText("Apply")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.buttons)
+        self._restyle()
+
+        self.search.textChanged.connect(self._filter)
+        self.search.returnPressed.connect(self._pick_first_visible)
+        self.tree.currentItemChanged.connect(self._item_changed)
+        self.name_edit.textChanged.connect(self.refresh)
+        self.resize(780, 500)
+        self.set_op(op if op in catalogue.CATALOGUE else "mul")
+        self.search.setFocus()
+
+    # --- look --------------------------------------------------------------------------------------
+    def _restyle(self) -> None:
+        muted = muted_color(self)
+        sheet = (
+            invalid_style(self)
+            + f"QLabel#code, QLabel#operandInfo {{ color: {muted}; }}"
+            + "QLabel#sectionTitle { font-weight: bold; margin-top: 6px; }"
+        )
+        if sheet != self.styleSheet():  # a new sheet changes the palette: set it once
+            self.setStyleSheet(sheet)
+
+    def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+        if event.type() == event.Type.PaletteChange:
+            self._restyle()
+        super().changeEvent(event)
+
+    @staticmethod
+    def _formula(spec: OpSpec) -> str:
+        labels = operand_labels(spec)
+        if spec.name == "neg":
+            return "-a"
+        if spec.symbol and len(labels) == 2:
+            return f"a {spec.symbol} b"
+        if spec.name == "T":
+            return "a.T"
+        if spec.name == "index":
+            return "a[…]"
+        if spec.arity is None:
+            return f"{spec.name}([…])" if spec.name != "linear" else "x·Wᵀ + b"
+        return f"{spec.name}({', '.join(labels)})"
+
+    # --- choosing the op -------------------------------------------------------------------------------
+    def _filter(self, text: str) -> None:
+        q = text.strip().lower()
+        for cat_name, cat in self.categories.items():
+            shown = 0
+            for i in range(cat.childCount()):
+                item = cat.child(i)
+                spec = catalogue.get(item.data(0, Qt.ItemDataRole.UserRole))
+                hay = " ".join([spec.name, *spec.aliases, spec.category, spec.symbol or "", CATEGORY_TITLES.get(cat_name, "")]).lower()
+                visible = not q or q in hay
+                item.setHidden(not visible)
+                shown += visible
+            cat.setHidden(shown == 0)
+        current = self.tree.currentItem()
+        if current is None or current.isHidden():
+            self._pick_first_visible()
+
+    def _pick_first_visible(self) -> None:
+        for cat in self.categories.values():
+            if cat.isHidden():
+                continue
+            for i in range(cat.childCount()):
+                if not cat.child(i).isHidden():
+                    self.tree.setCurrentItem(cat.child(i))
+                    return
+
+    def _item_changed(self, item: QTreeWidgetItem | None, _prev: QTreeWidgetItem | None) -> None:
+        if item is None:
+            return
+        name = item.data(0, Qt.ItemDataRole.UserRole)
+        if name and (self.spec is None or self.spec.name != name):
+            self._build(catalogue.get(name))
+
+    def set_op(self, name: str) -> None:
+        """Select the op ``name`` (as clicking it in the list would)."""
+        spec = catalogue.get(name)
+        item = self.items[spec.name]
+        if self.tree.currentItem() is item:
+            return
+        self.tree.setCurrentItem(item)
+        if self.spec is None or self.spec.name != spec.name:
+            self._build(spec)
+
+    def _build(self, spec: OpSpec) -> None:
+        """Make the operand and parameter fields for ``spec``, keeping operands already chosen."""
+        previous = [r.text() for r in self.rows]
+        self.spec = spec
+        formula = self._formula(spec)
+        self.title.setText(f"{spec.name}   {formula}" if formula != f"{spec.name}(a)" else formula)
+        alias = f"   (also: {', '.join(spec.aliases)})" if spec.aliases else ""
+        self.subtitle.setText(f"Local derivative: {spec.derivative}{alias}")
+        # operands
+        while self.operands_form.rowCount():
+            self.operands_form.removeRow(0)
+        self.rows = []
+        labels = operand_labels(spec)
+        for i, label in enumerate(labels):
+            self._add_row(label=label, optional=spec.name == "linear" and i == 2)
+        self.add_operand.setVisible(spec.arity is None and spec.name not in ("index", "linear"))
+        names = self.session.names()
+        defaults = self._default_operands(len(self.rows), names)
+        for i, row in enumerate(self.rows):
+            if i < len(previous) and previous[i] and (previous[i] in names or row.scalars):
+                row.set_text(previous[i])
+            elif i < len(defaults):
+                row.set_text(defaults[i])
+        # parameters
+        while self.params_form.rowCount():
+            self.params_form.removeRow(0)
+        self.param_widgets = {}
+        for p in spec.params:
+            self._add_param(p)
+        self.params_title.setVisible(bool(spec.params))
+        self.params_widget.setVisible(bool(spec.params))
+        self.refresh()
+
+    def _default_operands(self, n: int, names: list[str]) -> list[str]:
+        if not names:
+            return []
+        first = self._selected or names[0]
+        others = [x for x in names if x != first]
+        out = [first]
+        for i in range(1, n):
+            out.append(others[(i - 1) % len(others)] if others else first)
+        if self.spec is not None and self.spec.name == "linear" and len(out) == 3:
+            out[2] = "(none)"
+        return out
+
+    def _add_row(self, label: str | None = None, removable: bool = False, optional: bool = False) -> _OperandRow:
+        spec = self.spec
+        assert spec is not None
+        label = label or f"tensor {len(self.rows) + 1}"
+        row = _OperandRow(label, self.session.names(), spec.scalar_operands, removable, optional)
+        row.changed.connect(self.refresh)
+        row.remove.connect(self._remove_row)
+        self.rows.append(row)
+        self.operands_form.addRow(row.label, row)
+        if removable:
+            names = self.session.names()
+            if names:
+                row.set_text(names[(len(self.rows) - 1) % len(names)])
+            self.refresh()
+        return row
+
+    def _remove_row(self, row: _OperandRow) -> None:
+        if row in self.rows and len(self.rows) > 1:
+            self.rows.remove(row)
+            self.operands_form.removeRow(row)
+            for i, r in enumerate(self.rows):
+                if self.spec is not None and self.spec.arity is None and self.spec.name in ("cat", "stack"):
+                    r.label.setText(f"tensor {i + 1}:")
+            self.refresh()
+
+    def _add_param(self, p: Param) -> None:
+        default = None if p.required else p.default
+        w: QWidget
+        if p.kind == "bool":
+            w = QCheckBox()
+            w.setChecked(bool(default))
+            w.toggled.connect(self.refresh)
+        elif p.kind in ("int", "dim"):
+            w = QSpinBox()
+            w.setRange(-64 if p.kind == "dim" else -(10**9), 64 if p.kind == "dim" else 10**9)
+            w.setValue(int(default or 0))
+            w.valueChanged.connect(self.refresh)
+        elif p.kind == "choice":
+            w = QComboBox()
+            for c in p.choices:
+                w.addItem(f"torch.{c}" if p.name == "dtype" else c, c)
+            if default in p.choices:
+                w.setCurrentIndex(p.choices.index(default))
+            w.currentIndexChanged.connect(self.refresh)
+        else:  # number, float, dims, shape, optional_int, index: typed
+            w = QLineEdit()
+            w.setFont(monospace_font())
+            if p.kind == "shape":
+                w.setText("-1")
+                w.setPlaceholderText("e.g. 2, 3   (-1: infer that size)")
+            elif p.kind == "index":
+                w.setText("0")
+                w.setPlaceholderText("e.g. 0   or   :, 1   or   1:3, None")
+            elif p.kind == "dims":
+                w.setPlaceholderText("None (all dims)   or   0   or   0, 1")
+            elif p.kind == "optional_int":
+                w.setPlaceholderText("None (all dims)" if p.name == "dim" and self.spec and self.spec.category == "reduction" else "None")
+            else:
+                w.setPlaceholderText("None" if default is None else "a number")
+                if default is not None:
+                    w.setText(number_text(default))
+            w.textChanged.connect(self.refresh)
+        w.setObjectName(f"param_{p.name}")
+        if p.help:
+            w.setToolTip(p.help)
+        err = ErrorLabel()
+        box = QVBoxLayout()
+        box.setSpacing(2)
+        box.addWidget(w)
+        box.addWidget(err)
+        self.params_form.addRow(f"{p.name}:", box)
+        self.param_widgets[p.name] = (p, w, err)
+
+    # --- reading the fields ------------------------------------------------------------------------------
+    def param_value(self, name: str) -> Any:
+        p, w, _ = self.param_widgets[name]
+        if isinstance(w, QCheckBox):
+            return w.isChecked()
+        if isinstance(w, QSpinBox):
+            return w.value()
+        if isinstance(w, QComboBox):
+            return w.currentData()
+        text = w.text()
+        if p.kind == "shape":
+            return parse_ints(text, "a shape", allow_negative=True)
+        if p.kind == "dims":
+            return parse_ints(text, "dims", allow_negative=True, allow_empty=True)
+        if p.kind == "optional_int":
+            v = parse_ints(text, p.name, allow_negative=True, allow_empty=True)
+            if v is not None and len(v) != 1:
+                raise InputError(f"{p.name} is one whole number, or empty for None")
+            return None if v is None else v[0]
+        if p.kind == "index":
+            return parse_index(text, self.session.names())
+        if not text.strip():
+            if p.default is None:
+                return None
+            raise InputError("type a number")
+        v = parse_number(text)
+        if p.kind == "int" and (isinstance(v, bool) or not isinstance(v, int)):
+            raise InputError(f"{p.name} must be a whole number")
+        return v
+
+    # --- validation and preview ----------------------------------------------------------------------------
+    @property
+    def valid(self) -> bool:
+        return self._valid
+
+    def refresh(self) -> None:
+        spec = self.spec
+        if spec is None:
+            return
+        ok = True
+        self.result = None
+        names = self.session.names()
+
+        name = self.name_edit.text().strip()
+        try:
+            if not name:
+                raise SessionError("type a name for the result")
+            self.session.check_name(name)
+            mark(self.name_edit, self.name_error, None)
+        except SessionError as e:
+            mark(self.name_edit, self.name_error, str(e))
+            ok = False
+
+        # operands
+        args: list[Any] = []
+        texts: list[str] = []
+        for row in self.rows:
+            text = row.text()
+            message = None
+            if row.optional and (text in ("", "(none)")):
+                row.info.setText("")
+                mark(row.combo, row.error, None)
+                continue
+            if text in names:
+                t = self.session.tensor(text)
+                args.append(text)
+                texts.append(text)
+                rg = " · requires_grad" if t.requires_grad else ""
+                row.info.setText(f"{shape_text(t.shape)} {t.dtype.name}{rg}")
+            elif not text:
+                message = "choose a tensor" + (" or type a number" if row.scalars else "")
+            elif row.scalars:
+                try:
+                    v = parse_number(text)
+                    args.append(v)
+                    texts.append(number_text(v))
+                    row.info.setText(f"a Python {type(v).__name__}")
+                except InputError:
+                    message = f"name '{text}' is not defined" if text.isidentifier() else f"{text!r} is neither a tensor nor a number"
+            else:
+                message = f"name '{text}' is not defined"
+            if message:
+                row.info.setText("")
+                ok = False
+            mark(row.combo, row.error, message)
+
+        # parameters
+        params: dict[str, Any] = {}
+        index_text = ""
+        for pname, (p, w, err) in self.param_widgets.items():
+            try:
+                v = self.param_value(pname)
+                if p.kind == "index":
+                    items, extra = v
+                    params[pname] = items
+                    args.extend(extra)
+                    index_text = w.text().strip()
+                else:
+                    params[pname] = v
+                mark(w, err, None)
+            except InputError as e:
+                mark(w, err, str(e))
+                ok = False
+
+        self.code = f"{name or '?'} = {op_code(spec, texts, params, index_text)}"
+        self.code_label.setText(self.code)
+        self._args, self._params = args, params
+
+        if not names:
+            self._show_error("There are no tensors yet: create one with New Tensor first.", muted=True)
+            ok = False
+        elif ok:
+            ok = self._evaluate(spec, args, params) and ok
+        else:
+            self._show_error("Fix the field marked in red to see the result.", muted=True)
+        self.accept_error.show_message(None)
+        self._valid = ok
+        self.ok_button.setEnabled(ok)
+
+    def _show_error(self, text: str, muted: bool = False) -> None:
+        self.summary.setText("")
+        self.summary.setVisible(False)
+        self.preview.show_text(text, error=not muted, muted=muted)
+
+    def _evaluate(self, spec: OpSpec, args: list[Any], params: dict[str, Any]) -> bool:
+        """Run the op on the current tensors; show the result or PyTorch's error."""
+        values = [self.session.tensor(a) if isinstance(a, str) else a for a in args]
+        if not any(isinstance(v, Tensor) for v in values):
+            self._show_error(f"{spec.name}(): argument 'input' (position 1) must be Tensor, not {type(values[0]).__name__}")
+            return False
+        full = {**spec.defaults(), **params}
+        shapes = [tuple(v.shape) if isinstance(v, Tensor) else () for v in values]
+        try:
+            self.session.check_size(catalogue.output_size_bound(spec, shapes, full), f"the result of {spec.name}")
+            big = sum(v.numel() for v in values if isinstance(v, Tensor)) > PREVIEW_GRAD_ELEMENTS
+            if big:
+                with E.no_grad():
+                    out = spec.fn(*values, **full)
+            else:
+                out = spec.fn(*values, **full)
+        except SessionError as e:
+            self._show_error(str(e))
+            return False
+        except MemoryError:
+            self._show_error("not enough memory for this result")
+            return False
+        except (RuntimeError, ValueError, TypeError, IndexError, ZeroDivisionError, OverflowError) as e:
+            self._show_error(str(e) or type(e).__name__)
+            return False
+        self.result = out
+        rg = out.requires_grad or (
+            big and out.dtype.is_floating_point and spec.name != "detach" and any(isinstance(v, Tensor) and v.requires_grad for v in values)
+        )
+        parts = [f"shape {shape_text(out.shape)}", f"torch.{out.dtype.name}"]
+        if rg:
+            parts.append("requires_grad")
+        if out.grad_fn is not None:
+            parts.append(f"grad_fn=<{out.grad_fn.name()}>")
+        self.summary.setText(" · ".join(parts))
+        self.summary.setVisible(True)
+        if out.numel() <= PREVIEW_ELEMENTS:
+            self.preview.show_text(repr(out))
+        else:
+            self.preview.show_text(f"{out.numel():,} elements", muted=True)
+        return True
+
+    # --- accept ------------------------------------------------------------------------------------------
+    def accept(self) -> None:
+        self.refresh()
+        if not self._valid or self.spec is None:
+            return
+        name = self.name_edit.text().strip()
+        try:
+            self.session.apply(self.spec.name, self._args, self._params, name)
+        except SessionError as e:
+            self.accept_error.show_message(str(e))
+            return
+        self.name = name
+        super().accept()
