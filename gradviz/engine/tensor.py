@@ -352,8 +352,22 @@ class Tensor:
 
     # --- in-place ops --------------------------------------------------------------------------
     def _check_inplace(self) -> None:
-        if grad_mode.state.enabled and self.grad_fn is None and self._requires_grad:
+        if not (grad_mode.state.enabled and self._requires_grad):
+            return
+        if self.grad_fn is None:
             raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        base = _view_base(self)
+        if base is not None:
+            # PyTorch rewrites the base's history here (CopySlices); gradviz does not, and a
+            # silently wrong gradient would teach the wrong thing, so refuse clearly instead.
+            if base.grad_fn is None:
+                raise RuntimeError(
+                    "a view of a leaf Variable that requires grad is being used in an in-place operation."
+                )
+            raise RuntimeError(
+                "gradviz does not support in-place changes to a view of a tensor that requires grad "
+                "(PyTorch records them as CopySlices); use an out-of-place operation instead."
+            )
 
     def _inplace(self, result: Tensor) -> Tensor:
         """Make ``self`` take the value (and, when recording, the history) of ``result``."""
@@ -516,6 +530,22 @@ def _replace_first(items: tuple, target: Any, new: Any) -> tuple:
         if x is target:
             return (*items[:i], new, *items[i + 1 :])
     return items
+
+
+_NOT_VIEWS = frozenset({"IndexBackward0", "UnsafeViewBackward0"})
+
+
+def _view_base(t: Tensor) -> Tensor | None:
+    """The tensor ``t`` is a view of (through any chain of views), or None if it is no view."""
+    from .function import ViewFunction
+
+    base = None
+    node = t.grad_fn
+    # Advanced indexing copies, and so does reshape of a non-viewable tensor (UnsafeView of a clone).
+    while node is not None and issubclass(node._fn, ViewFunction) and node._name not in _NOT_VIEWS:
+        base = node.inputs[0]
+        node = base.grad_fn
+    return base
 
 
 def _weak(t: Tensor) -> Any:

@@ -92,7 +92,10 @@ class ErrorLabel(QLabel):
 def mark(widget: QWidget, label: ErrorLabel | None, message: str | None) -> None:
     """Flag ``widget`` as invalid (red border) with ``message`` under it, or clear the flag."""
     bad = bool(message)
-    if bool(widget.property("invalid")) != bad:
+    # The state is kept on the Python side: reading an unset Qt property gives None, and
+    # PySide6 6.12 drops a reference to None each time, which crashes after a few thousand.
+    if getattr(widget, "_gradviz_invalid", None) is not bad:
+        widget._gradviz_invalid = bad
         widget.setProperty("invalid", bad)
         widget.style().unpolish(widget)
         widget.style().polish(widget)

@@ -139,7 +139,7 @@ class BackwardDialog(QDialog):
         retain_help.setObjectName("about")
         retain_help.setWordWrap(True)
         retain_help.setContentsMargins(self.retain.sizeHint().height() + 2, 0, 0, 0)
-        layout.addWidget(self.retain)
+        layout.addWidget(self.retain, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(retain_help)
         self.code_label = QLabel()
         self.code_label.setObjectName("code")

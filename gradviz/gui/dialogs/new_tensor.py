@@ -72,6 +72,7 @@ class NewTensorDialog(QDialog):
         self._sample_key: tuple | None = None  # what the cached random sample was drawn for
         self._sample: E.Tensor | None = None
         self._valid = False
+        self._inferred: str | None = None  # the dtype torch.tensor infers for the typed literal
         self.code = ""
         self.name = ""
 
@@ -360,11 +361,7 @@ class NewTensorDialog(QDialog):
         """Whether the code line needs ``dtype=``: only when PyTorch would infer another."""
         c = self.constructor
         if c is None:
-            try:
-                inferred = E.tensor(parse_literal(self.literal_edit.text())).dtype.name
-            except (InputError, ValueError, TypeError, RuntimeError):
-                return dtype_name != "float32"
-            return inferred != dtype_name
+            return (self._inferred or "float32") != dtype_name
         if c == "full":
             try:
                 v = parse_number(self.fill_edit.text())
@@ -467,6 +464,7 @@ class NewTensorDialog(QDialog):
             mark(w, None, None)
         self.ctor_error.show_message(None)
         text = self.literal_edit.text()
+        self._inferred = None
         try:
             data = parse_literal(text)
             numel = count_elements(data)
@@ -475,6 +473,10 @@ class NewTensorDialog(QDialog):
             mark(self.literal_edit, self.literal_error, str(e))
             return None, "", 0
         mark(self.literal_edit, self.literal_error, None)
+        try:  # what torch.tensor would infer, to say dtype= only when it differs
+            self._inferred = E.tensor(data).dtype.name if numel <= PREVIEW_ELEMENTS else None
+        except (ValueError, TypeError, RuntimeError, OverflowError):
+            self._inferred = None
         call = f"torch.tensor({text.strip()}"
         return (lambda: E.tensor(data, dtype=dt)), call, numel
 

@@ -9,6 +9,7 @@ while there is an error. OK records the op with ``session.apply``.
 from __future__ import annotations
 
 import ast
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -397,7 +398,7 @@ class OperationDialog(QDialog):
         self._restyle()
 
         self.search.textChanged.connect(self._filter)
-        self.search.returnPressed.connect(self._pick_first_visible)
+        self.search.installEventFilter(self)
         self.tree.currentItemChanged.connect(self._item_changed)
         self.name_edit.textChanged.connect(self.refresh)
         self.resize(780, 500)
@@ -419,6 +420,18 @@ class OperationDialog(QDialog):
         if event.type() == event.Type.PaletteChange:
             self._restyle()
         super().changeEvent(event)
+
+    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+        """Enter or Down in the search field goes on to the first operand (it doesn't apply)."""
+        if obj is self.search and event.type() == event.Type.KeyPress:
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Down):
+                self._pick_first_visible()
+                if event.key() == Qt.Key.Key_Down:
+                    self.tree.setFocus()
+                elif self.rows:
+                    self.rows[0].combo.setFocus()
+                return True
+        return super().eventFilter(obj, event)
 
     @staticmethod
     def _formula(spec: OpSpec) -> str:
@@ -591,7 +604,10 @@ class OperationDialog(QDialog):
         err = ErrorLabel()
         box = QVBoxLayout()
         box.setSpacing(2)
-        box.addWidget(w)
+        if isinstance(w, QCheckBox):
+            box.addWidget(w, 0, Qt.AlignmentFlag.AlignLeft)  # sized to the box, so a click anywhere on it hits
+        else:
+            box.addWidget(w)
         box.addWidget(err)
         self.params_form.addRow(f"{p.name}:", box)
         self.param_widgets[p.name] = (p, w, err)
@@ -731,11 +747,13 @@ class OperationDialog(QDialog):
         try:
             self.session.check_size(catalogue.output_size_bound(spec, shapes, full), f"the result of {spec.name}")
             big = sum(v.numel() for v in values if isinstance(v, Tensor)) > PREVIEW_GRAD_ELEMENTS
-            if big:
-                with E.no_grad():
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                if big:
+                    with E.no_grad():
+                        out = spec.fn(*values, **full)
+                else:
                     out = spec.fn(*values, **full)
-            else:
-                out = spec.fn(*values, **full)
         except SessionError as e:
             self._show_error(str(e))
             return False
@@ -756,10 +774,11 @@ class OperationDialog(QDialog):
             parts.append(f"grad_fn=<{out.grad_fn.name()}>")
         self.summary.setText(" · ".join(parts))
         self.summary.setVisible(True)
+        notes = "".join(f"\n\n{w.category.__name__}: {w.message}" for w in caught)
         if out.numel() <= PREVIEW_ELEMENTS:
-            self.preview.show_text(repr(out))
+            self.preview.show_text(repr(out) + notes)
         else:
-            self.preview.show_text(f"{out.numel():,} elements", muted=True)
+            self.preview.show_text(f"{out.numel():,} elements" + notes, muted=True)
         return True
 
     # --- accept ------------------------------------------------------------------------------------------
@@ -768,8 +787,13 @@ class OperationDialog(QDialog):
         if not self._valid or self.spec is None:
             return
         name = self.name_edit.text().strip()
+        params = {
+            k: v
+            for k, v in self._params.items()
+            if self.spec.param(k).required or v != self.spec.param(k).default
+        }
         try:
-            self.session.apply(self.spec.name, self._args, self._params, name)
+            self.session.apply(self.spec.name, self._args, params, name)
         except SessionError as e:
             self.accept_error.show_message(str(e))
             return

@@ -1,0 +1,339 @@
+"""The list of named tensors: name, shape, dtype, requires_grad and the state of the gradient.
+
+The gradient badge reads ``none`` (no .grad), the gradient itself in brief (filled with the
+colour its node has on the canvas), or ``NaN/Inf``. Selecting a row selects the node on the canvas
+and the other way round; double-clicking a name renames it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QColor, QPainter, QPen
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..graph import colors
+from ..graph.model import preview, shape_text
+from ..session.document import SessionError
+
+NAME, SHAPE, DTYPE, REQUIRES_GRAD, GRAD = range(5)
+HEADERS = ("Name", "Shape", "dtype", "requires_grad", "grad")
+STATE_ROLE = Qt.ItemDataRole.UserRole + 1  # "none", "value" or "nonfinite"
+FILL_ROLE = Qt.ItemDataRole.UserRole + 2  # the badge colour (the node's fill on the canvas)
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def grad_state(t: Any) -> tuple[str, str]:
+    """('none' | 'value' | 'nonfinite', short text) for a tensor's .grad."""
+    g = t._grad
+    if g is None:
+        return "none", "none"
+    arr = np.asarray(g._data)
+    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
+        return "nonfinite", "NaN/Inf"
+    text = preview(arr)
+    if len(text) > 16:
+        text = "‖g‖ " + colors.format_number(float(np.sqrt(np.sum(arr.astype(np.float64) ** 2))), 3)
+    return "value", text
+
+
+class TensorsModel(QAbstractTableModel):
+    rename_failed = Signal(str)
+
+    def __init__(self, source: Any = None, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.source = source
+        self.rows: list[str] = []
+        self.scale: colors.ColorScale | None = None
+
+    def set_source(self, source: Any) -> None:
+        self.source = source
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.beginResetModel()
+        self.rows = list(self.source.names()) if self.source is not None else []
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return HEADERS[section]
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
+            return (
+                "The tensor's name",
+                "Its shape (torch.Size)",
+                "Its element type",
+                "Whether autograd tracks it",
+                "Its .grad: none, a value, or NaN/Inf",
+            )[section]
+        return None
+
+    def name_at(self, row: int) -> str:
+        return self.rows[row] if 0 <= row < len(self.rows) else ""
+
+    def row_of(self, name: str) -> int:
+        try:
+            return self.rows.index(name)
+        except ValueError:
+            return -1
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        f = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == NAME and self.source is not None and self.source.editable:
+            f |= Qt.ItemFlag.ItemIsEditable
+        return f
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or self.source is None:
+            return None
+        name = self.rows[index.row()]
+        t = self.source.tensor(name)
+        if t is None:
+            return None
+        col = index.column()
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.EditRole):
+            if col == NAME:
+                return name
+            if col == SHAPE:
+                return shape_text(tuple(t.shape))
+            if col == DTYPE:
+                return t.dtype.name if hasattr(t.dtype, "name") else str(t.dtype)
+            if col == REQUIRES_GRAD:
+                return "True" if t.requires_grad else "False"
+            if col == GRAD:
+                return grad_state(t)[1]
+        if role == STATE_ROLE and col == GRAD:
+            return grad_state(t)[0]
+        if role == FILL_ROLE and col == GRAD:
+            return self._fill(t)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(name, t)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{name}: {shape_text(tuple(t.shape))}, grad {grad_state(t)[1]}"
+        return None
+
+    def _fill(self, t: Any) -> str | None:
+        state, _ = grad_state(t)
+        if state == "none":
+            return None
+        g = np.asarray(t._grad._data)
+        stats = colors.grad_stats(g, t.requires_grad)
+        scale = self.scale or colors.ColorScale.fit([stats.value("norm") or 0.0])
+        return scale.paint(stats).fill
+
+    def _tooltip(self, name: str, t: Any) -> str:
+        info = self.source.info(name)
+        lines = [f"{name}: {shape_text(tuple(t.shape))}, {t.dtype}", f"requires_grad={t.requires_grad}, is_leaf={t.is_leaf}"]
+        state, text = grad_state(t)
+        if state == "none":
+            lines.append("grad: None")
+        else:
+            lines.append(f"grad: {preview(np.asarray(t._grad._data))}")
+            if info is not None and info.session_retained:
+                lines.append("(kept by gradviz; PyTorch would give None for this non-leaf)")
+        return "\n".join(lines)
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.EditRole or index.column() != NAME or self.source is None or self.source.session is None:
+            return False
+        old = self.rows[index.row()]
+        new = str(value).strip()
+        if not new or new == old:
+            return False
+        try:
+            self.source.session.rename(old, new)
+        except SessionError as e:
+            self.rename_failed.emit(f"Can't rename {old} to {new}: {e}")
+            return False
+        return True
+
+
+class GradBadgeDelegate(QStyledItemDelegate):
+    """Paints the gradient column as a pill: outlined for none, filled for a value, loud for NaN."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
+        self.initStyleOption(option, index)
+        style = option.widget.style() if option.widget else None
+        text = option.text
+        option.text = ""
+        if style is not None:
+            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
+        state = index.data(STATE_ROLE) or "none"
+        fill = index.data(FILL_ROLE)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fm = option.fontMetrics
+        w = min(option.rect.width() - 8, fm.horizontalAdvance(text) + 16)
+        h = min(option.rect.height() - 6, fm.height() + 4)
+        r = QRectF(option.rect.x() + 4, option.rect.center().y() - h / 2 + 0.5, w, h)
+        pal = option.palette
+        if state == "none":
+            pen = QPen(pal.color(pal.ColorGroup.Disabled, pal.ColorRole.WindowText), 1, Qt.PenStyle.DashLine)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            tc = pal.color(pal.ColorGroup.Disabled, pal.ColorRole.WindowText)
+        elif state == "nonfinite":
+            painter.setPen(QPen(QColor("#000000"), 1.5))
+            painter.setBrush(QColor("#ff00ff"))
+            tc = QColor("#000000")
+        else:
+            c = QColor(fill or "#31688e")
+            painter.setPen(QPen(c.darker(130), 1))
+            painter.setBrush(c)
+            tc = QColor(colors.text_color(c.name()))
+        painter.drawRoundedRect(r, h / 2, h / 2)
+        painter.setPen(tc)
+        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, fm.elidedText(text, Qt.TextElideMode.ElideRight, int(w - 8)))
+        painter.restore()
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        s = super().sizeHint(option, index)
+        return QSize(s.width() + 20, max(s.height(), option.fontMetrics.height() + 10))
+
+
+class TensorsPanel(QWidget):
+    """The tensors dock's content."""
+
+    selected = Signal(str)  # a name, '' when the selection is cleared
+    activated = Signal(str)  # double-click on a row outside the name: show it on the canvas
+    message = Signal(str)
+
+    def __init__(self, source: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = TensorsModel(source, self)
+        self.model.rename_failed.connect(self.message)
+        self.table = QTableView(self)
+        self.table.setObjectName("tensorsTable")
+        self.table.setAccessibleName("Tensors")
+        self.table.setModel(self.model)
+        self.table.setItemDelegateForColumn(GRAD, GradBadgeDelegate(self.table))
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(
+            QAbstractItemView.EditTrigger.DoubleClicked
+            | QAbstractItemView.EditTrigger.EditKeyPressed
+            | QAbstractItemView.EditTrigger.SelectedClicked
+        )
+        self.table.verticalHeader().hide()
+        self.table.setShowGrid(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._context_menu)
+        hh = self.table.horizontalHeader()
+        hh.setHighlightSections(False)
+        hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        hh.setStretchLastSection(True)
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 12)
+        self.table.selectionModel().currentRowChanged.connect(self._row_changed)
+        self.table.doubleClicked.connect(self._double_clicked)
+        self.empty = QLabel("No tensors yet.\nCreate one with New tensor (Ctrl+T)\nor in the console.", self)
+        self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.empty.setEnabled(False)
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        lay.addWidget(self.table)
+        lay.addWidget(self.empty)
+        self._syncing = False
+        self._current = ""
+        self.context_actions: list[QAction] = []
+        self.refresh()
+
+    def set_source(self, source: Any) -> None:
+        self.model.set_source(source)
+        self.refresh()
+
+    def set_scale(self, scale: colors.ColorScale | None) -> None:
+        self.model.scale = scale
+        self.table.viewport().update()
+
+    def refresh(self) -> None:
+        keep = self._current
+        self._syncing = True
+        try:
+            self.model.refresh()
+            row = self.model.row_of(keep) if keep else -1
+            if row >= 0:
+                self.table.selectRow(row)
+            else:
+                self.table.clearSelection()
+                self._current = ""
+        finally:
+            self._syncing = False
+        has = bool(self.model.rows)
+        self.table.setVisible(has)
+        self.empty.setVisible(not has)
+
+    def names(self) -> list[str]:
+        return list(self.model.rows)
+
+    def current(self) -> str:
+        return self._current
+
+    def select(self, name: str) -> None:
+        """Select ``name``'s row without announcing it (it came from elsewhere)."""
+        self._syncing = True
+        try:
+            row = self.model.row_of(name) if name else -1
+            if row >= 0:
+                self.table.selectRow(row)
+                self.table.scrollTo(self.model.index(row, 0))
+                self._current = name
+            else:
+                self.table.clearSelection()
+                self.table.setCurrentIndex(QModelIndex())
+                self._current = ""
+        finally:
+            self._syncing = False
+
+    def row_texts(self, name: str) -> list[str]:
+        """What the row of ``name`` shows, column by column (for tests and accessibility)."""
+        row = self.model.row_of(name)
+        return [self.model.data(self.model.index(row, c)) for c in range(len(HEADERS))] if row >= 0 else []
+
+    def badge(self, name: str) -> tuple[str, str | None]:
+        row = self.model.row_of(name)
+        idx = self.model.index(row, GRAD)
+        return idx.data(STATE_ROLE), idx.data(FILL_ROLE)
+
+    def _row_changed(self, current: QModelIndex, previous: QModelIndex) -> None:
+        name = self.model.name_at(current.row()) if current.isValid() else ""
+        if self._syncing or name == self._current:
+            return
+        self._current = name
+        self.selected.emit(name)
+
+    def _double_clicked(self, index: QModelIndex) -> None:
+        if index.column() != NAME or not (self.model.flags(index) & Qt.ItemFlag.ItemIsEditable):
+            self.activated.emit(self.model.name_at(index.row()))
+
+    def _context_menu(self, pos: Any) -> None:
+        if not self.context_actions:
+            return
+        menu = QMenu(self)
+        for a in self.context_actions:
+            if a is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(a)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
