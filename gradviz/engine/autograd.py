@@ -128,6 +128,8 @@ def run_backward(
     pending_get = pending.get
     # PyTorch produces inf and nan silently; so must numpy here.
     quiet = np.errstate(all="ignore")
+    retained: list = []
+    ran: list = []
     quiet.__enter__()
     try:
         while heap:
@@ -139,7 +141,7 @@ def run_backward(
                 for ref in node._retained:
                     t = ref()
                     if t is not None:
-                        _retain(t, g)
+                        retained.append((t, g))
             if capture:
                 k = capture.get(node)
                 if k is not None:
@@ -169,9 +171,15 @@ def run_backward(
                 else:
                     pending[nxt] = p + gi
             if not retain_graph:
-                if node._saved:  # (a node that saved nothing never set these: adding keys is slow)
-                    node._refs = node._checks = ()
-                node._saved = None
+                ran.append(node)
+        # Only now that every node has run, change anything: a failure above (a freed graph, an
+        # in-place change) leaves gradients and buffers exactly as they were.
+        for t, g in retained:
+            _retain(t, g)
+        for node in ran:
+            if node._saved:  # (a node that saved nothing never set these: adding keys is slow)
+                node._refs = node._checks = ()
+            node._saved = None
     finally:
         grad_mode.state.enabled = prev
         quiet.__exit__(None, None, None)

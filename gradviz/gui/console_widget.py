@@ -91,7 +91,10 @@ class _Theme:
     def of(cls, palette: QPalette) -> _Theme:
         base = palette.color(QPalette.ColorRole.Base)
         text = palette.color(QPalette.ColorRole.Text).name()
-        muted = palette.color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text).name()
+        fg = palette.color(QPalette.ColorRole.Text)
+        muted = "#{:02x}{:02x}{:02x}".format(
+            *(round(0.6 * a + 0.4 * b) for a, b in zip(fg.getRgb()[:3], base.getRgb()[:3]))
+        )
         if base.lightness() < 128:
             code_bg = base.lighter(135).name() if base.lightness() > 10 else "#262a30"
             return cls(text, muted, "#8ab4f8", "#ff8a65", code_bg, "#3c4450", "#ffb4ab", "#3d1f1f",
@@ -133,7 +136,7 @@ class _Highlighter(QSyntaxHighlighter):
         super().__init__(document)
         self.theme = theme
 
-    def highlightBlock(self, text: str) -> None:  # noqa: N802 - Qt's name
+    def highlightBlock(self, text: str) -> None:
         colors = {
             "comment": self.theme.comment,
             "string": self.theme.string,
@@ -168,7 +171,7 @@ class ConsoleInput(QPlainTextEdit):
         self.setFont(monospace_font())
         self.setTabChangesFocus(False)
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
-        self.setPlaceholderText("y = w*x + b      Enter runs · Shift+Enter new line · Tab completes · ↑ history")
+        self.setPlaceholderText("y = w*x + b")
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.document().contentsChanged.connect(self._fit_height)
@@ -187,7 +190,9 @@ class ConsoleInput(QPlainTextEdit):
     def _fit_height(self) -> None:
         lines = max(1, min(10, self.document().blockCount()))
         fm = self.fontMetrics()
-        self.setFixedHeight(int(lines * fm.lineSpacing() + 2 * self.document().documentMargin() + 2 * self.frameWidth() + 2))
+        self.setFixedHeight(
+            int(lines * fm.lineSpacing() + 2 * self.document().documentMargin() + 2 * self.frameWidth() + 2)
+        )
 
     # --- history -----------------------------------------------------------------------------------
     def add_history(self, source: str) -> None:
@@ -257,10 +262,16 @@ class ConsoleInput(QPlainTextEdit):
         self.completer.popup().hide()
 
     # --- keys -----------------------------------------------------------------------------------------
-    def keyPressEvent(self, e: QKeyEvent) -> None:  # noqa: N802 - Qt's name
+    def keyPressEvent(self, e: QKeyEvent) -> None:
         key, mods = e.key(), e.modifiers()
         popup = self.completer.popup()
-        if popup.isVisible() and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Tab, Qt.Key.Key_Backtab, Qt.Key.Key_Escape):
+        if popup.isVisible() and key in (
+            Qt.Key.Key_Return,
+            Qt.Key.Key_Enter,
+            Qt.Key.Key_Tab,
+            Qt.Key.Key_Backtab,
+            Qt.Key.Key_Escape,
+        ):
             popup.hide()
             index = popup.currentIndex()
             typed = _IDENT_TAIL.search(self._prefix()).group(0)
@@ -287,7 +298,11 @@ class ConsoleInput(QPlainTextEdit):
         if key == Qt.Key.Key_Up and not mods and self.textCursor().blockNumber() == 0:
             self.history_back()
             return
-        if key == Qt.Key.Key_Down and not mods and self.textCursor().blockNumber() == self.document().blockCount() - 1:
+        if (
+            key == Qt.Key.Key_Down
+            and not mods
+            and self.textCursor().blockNumber() == self.document().blockCount() - 1
+        ):
             self.history_forward()
             return
         if key == Qt.Key.Key_Tab and not mods:
@@ -347,7 +362,9 @@ class ConsoleWidget(QWidget):
 
     ran = Signal(str, object)  # the source, the gradviz.session.console.ConsoleResult
 
-    def __init__(self, session: Session, parent: QWidget | None = None, console: Console | None = None) -> None:
+    def __init__(
+        self, session: Session, parent: QWidget | None = None, console: Console | None = None
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.console = console or Console(session)
@@ -459,7 +476,9 @@ class ConsoleWidget(QWidget):
             result = self.console.run(source)
         except Exception as e:  # the console reports errors in its result; this is a last resort
             result = ConsoleResult(error=str(e) or type(e).__name__, error_type=type(e).__name__)
-        cell = Cell(self.count, source, printed=result.printed, result=result.result, warnings=list(result.warnings))
+        cell = Cell(
+            self.count, source, printed=result.printed, result=result.result, warnings=list(result.warnings)
+        )
         if result.error is not None:
             cell.error = f"{result.error_type}: {result.error}"
             if result.statements > 1 and result.error_line:
@@ -489,7 +508,7 @@ class ConsoleWidget(QWidget):
         self.view.setStyleSheet(f"QTextBrowser {{ background: {base}; color: {t.text}; }}")
         self._highlighter = _Highlighter(self.input.document(), t)
 
-    def changeEvent(self, event: QEvent) -> None:  # noqa: N802 - Qt's name
+    def changeEvent(self, event: QEvent) -> None:
         if event.type() == QEvent.Type.PaletteChange and _Theme.of(self.palette()) != self.theme:
             self._apply_theme()
             self.render()
@@ -505,14 +524,21 @@ class ConsoleWidget(QWidget):
             "<html><body style='white-space:pre-wrap'>",
         ]
         if not self.cells:
+            lines = "".join(
+                f"<br>&nbsp;&nbsp;<span style='color:{t.text}'>{highlight_html(line, t)}</span>"
+                for line in (
+                    "x = torch.tensor(3.)",
+                    "w = torch.tensor(4., requires_grad=True)",
+                    "b = torch.tensor(5., requires_grad=True)",
+                    "y = w*x + b",
+                    "y.backward()",
+                    "w.grad",
+                )
+            )
             parts.append(
-                f"<p style='color:{t.muted}'>The notebook's language: try<br>"
-                f"&nbsp;&nbsp;<span style='color:{t.text}'>x = torch.tensor(3.)</span><br>"
-                f"&nbsp;&nbsp;<span style='color:{t.text}'>w = torch.tensor(4., requires_grad=True)</span><br>"
-                f"&nbsp;&nbsp;<span style='color:{t.text}'>b = torch.tensor(5., requires_grad=True)</span><br>"
-                f"&nbsp;&nbsp;<span style='color:{t.text}'>y = w*x + b</span><br>"
-                f"&nbsp;&nbsp;<span style='color:{t.text}'>y.backward()</span><br>"
-                f"&nbsp;&nbsp;<span style='color:{t.text}'>w.grad</span></p>"
+                f"<p style='color:{t.muted}'>Type Python as in the notebook, for example:{lines}</p>"
+                f"<p style='color:{t.muted}'>Enter runs · Shift+Enter starts a new line · Tab completes · "
+                "↑ and ↓ recall earlier input</p>"
             )
         for cell in self.cells:
             parts.append(self._cell_html(cell, names, prompt_w))
@@ -539,7 +565,11 @@ class ConsoleWidget(QWidget):
         if cell.kind == "action":
             rows.append(row("", t.muted, pre(html.escape("# " + cell.source), t.comment)))
         else:
-            rows.append(row(f"In [{cell.number}]:", t.in_prompt, pre(highlight_html(cell.source, t, names)), t.code_bg))
+            rows.append(
+                row(
+                    f"In [{cell.number}]:", t.in_prompt, pre(highlight_html(cell.source, t, names)), t.code_bg
+                )
+            )
             if cell.printed:
                 rows.append(row("", t.muted, pre(html.escape(cell.printed.rstrip("\n")))))
             for w in cell.warnings:
@@ -552,5 +582,7 @@ class ConsoleWidget(QWidget):
                     body += pre(html.escape(cell.note), t.muted)
                 rows.append(row("", t.error_fg, body, t.error_bg))
         return (
-            "<table width='100%' cellspacing='0' cellpadding='3' style='margin-bottom:8px'>" + "".join(rows) + "</table>"
+            "<table width='100%' cellspacing='0' cellpadding='3' style='margin-bottom:8px'>"
+            + "".join(rows)
+            + "</table>"
         )

@@ -6,8 +6,10 @@ import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-import pytest  # noqa: E402
-from PySide6.QtCore import QSettings  # noqa: E402
+import pytest
+from PySide6.QtCore import QSettings
+
+import gradviz.gui  # noqa: F401 - first, for its guard against a PySide6 6.12.0 bug (see _none_guard)
 
 
 @pytest.fixture(autouse=True)

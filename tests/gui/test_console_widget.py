@@ -24,7 +24,11 @@ def type_and_enter(qtbot, w: ConsoleWidget, text: str) -> None:
 
 
 def test_seed_steps_in_numbered_cells(qtbot, console) -> None:
-    for line in ("x = torch.tensor(3.)", "w = torch.tensor(4., requires_grad=True)", "b = torch.tensor(5., requires_grad=True)"):
+    for line in (
+        "x = torch.tensor(3.)",
+        "w = torch.tensor(4., requires_grad=True)",
+        "b = torch.tensor(5., requires_grad=True)",
+    ):
         type_and_enter(qtbot, console, line)
     type_and_enter(qtbot, console, "y = w*x + b")
     assert console.input.toPlainText() == ""
@@ -61,7 +65,10 @@ def test_errors_are_inline_in_pytorch_words(qtbot, console) -> None:
 def test_output_printed_and_shown(qtbot, console) -> None:
     console.submit("t = torch.tensor([[5., 6], [7, 8]])")
     console.submit("print(t.shape)\nt")
-    assert "In [2]: print(t.shape)\n   ...: t\ngradviz.Size([2, 2])\nOut [2]: tensor([[5., 6.],\n                 [7., 8.]])" in console.transcript()
+    assert (
+        "In [2]: print(t.shape)\n   ...: t\ngradviz.Size([2, 2])\nOut [2]: tensor([[5., 6.],\n                 [7., 8.]])"
+        in console.transcript()
+    )
 
 
 def test_history_with_up_and_down(qtbot, console) -> None:

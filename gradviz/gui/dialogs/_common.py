@@ -28,7 +28,9 @@ def error_color(widget: QWidget) -> str:
 def muted_color(widget: QWidget, role: QPalette.ColorRole = QPalette.ColorRole.Window) -> str:
     """Secondary text: the text colour two thirds of the way from the background."""
     pal = widget.palette()
-    fg = pal.color(QPalette.ColorRole.WindowText if role == QPalette.ColorRole.Window else QPalette.ColorRole.Text)
+    fg = pal.color(
+        QPalette.ColorRole.WindowText if role == QPalette.ColorRole.Window else QPalette.ColorRole.Text
+    )
     bg = pal.color(role)
     mix = [round(0.62 * a + 0.38 * b) for a, b in zip(fg.getRgb()[:3], bg.getRgb()[:3])]
     return "#{:02x}{:02x}{:02x}".format(*mix)
@@ -79,7 +81,7 @@ class ErrorLabel(QLabel):
             self._color = color
             self.setStyleSheet(f"color: {color};")
 
-    def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+    def changeEvent(self, event: Any) -> None:
         if event.type() == event.Type.PaletteChange:
             self._restyle()
         super().changeEvent(event)
@@ -121,6 +123,10 @@ class Preview(QPlainTextEdit):
         self._error = False
 
     def show_text(self, text: str, error: bool = False, muted: bool = False) -> None:
+        wrap = error or muted  # messages wrap; a tensor's rows stay rows
+        self.setLineWrapMode(
+            QPlainTextEdit.LineWrapMode.WidgetWidth if wrap else QPlainTextEdit.LineWrapMode.NoWrap
+        )
         self.setPlainText(text)
         self._error = error
         color = error_color(self) if error else muted_color(self, QPalette.ColorRole.Base) if muted else ""
@@ -144,7 +150,7 @@ def _parse(text: str, what: str) -> ast.expr:
     if not text:
         raise InputError(f"type {what}")
     if len(text) > MAX_LITERAL_CHARS:
-        raise InputError(f"that is too long to type in; use a constructor for a tensor this large")
+        raise InputError("that is too long to type in; use a constructor for a tensor this large")
     try:
         return ast.parse(text, "<input>", "eval").body
     except SyntaxError as e:
@@ -164,9 +170,13 @@ def _number(node: ast.expr, text: str) -> int | float | bool:
         return -v if isinstance(node.op, ast.USub) else v
     if isinstance(node, ast.Name) and node.id in _NAMED_NUMBERS:
         return _NAMED_NUMBERS[node.id]
-    if isinstance(node, ast.Attribute) and node.attr in ("nan", "inf") and isinstance(node.value, ast.Name):
-        if node.value.id in ("torch", "math", "np", "numpy", "gradviz"):
-            return _NAMED_NUMBERS[node.attr]
+    if (
+        isinstance(node, ast.Attribute)
+        and node.attr in ("nan", "inf")
+        and isinstance(node.value, ast.Name)
+        and node.value.id in ("torch", "math", "np", "numpy", "gradviz")
+    ):
+        return _NAMED_NUMBERS[node.attr]
     segment = ast.get_source_segment(text, node) or ast.unparse(node)
     raise InputError(f"{segment!r} is not a number")
 
@@ -259,7 +269,9 @@ def count_elements(data: Any) -> int:
     return n
 
 
-def parse_ints(text: str, what: str, *, allow_negative: bool = False, allow_empty: bool = False) -> list[int] | None:
+def parse_ints(
+    text: str, what: str, *, allow_negative: bool = False, allow_empty: bool = False
+) -> list[int] | None:
     """``2, 3`` / ``(2, 3)`` / ``[2, 3]`` / ``4`` as a list of ints. Empty: None if allowed."""
     if not text.strip():
         if allow_empty:

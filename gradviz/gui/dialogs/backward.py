@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import gradviz.engine as E
+import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
 from gradviz.session.document import Session, SessionError
 
 from ._common import (
@@ -81,7 +81,11 @@ class BackwardDialog(QDialog):
         tf.setPointSize(tf.pointSize() + 3)
         tf.setBold(True)
         title.setFont(tf)
-        grad_fn = f" · grad_fn=<{t.grad_fn.name()}>" if t.grad_fn is not None else (" · a leaf" if t.is_leaf else "")
+        grad_fn = (
+            f" · grad_fn=<{t.grad_fn.name()}>"
+            if t.grad_fn is not None
+            else (" · a leaf" if t.is_leaf else "")
+        )
         about = QLabel(f"{target}: shape {shape_text(t.shape)} · torch.{t.dtype.name}{grad_fn}")
         about.setObjectName("about")
         about.setFont(mono)
@@ -152,7 +156,9 @@ class BackwardDialog(QDialog):
         layout.addWidget(self.error)
         layout.addStretch(1)
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Backward")
         self.buttons.accepted.connect(self.accept)
@@ -169,11 +175,11 @@ class BackwardDialog(QDialog):
 
     def _restyle(self) -> None:
         muted = muted_color(self)
-        sheet = (invalid_style(self) + f"QLabel#about {{ color: {muted}; }}")
+        sheet = invalid_style(self) + f"QLabel#about {{ color: {muted}; }}"
         if sheet != self.styleSheet():  # a new sheet changes the palette: set it once
             self.setStyleSheet(sheet)
 
-    def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+    def changeEvent(self, event: Any) -> None:
         if event.type() == event.Type.PaletteChange:
             self._restyle()
         super().changeEvent(event)

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import gradviz.engine as E
+import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
 from gradviz.session.document import Session, SessionError
 
 from ._common import (
@@ -177,7 +177,9 @@ class NewTensorDialog(QDialog):
         self.code_label.setWordWrap(True)
         self.accept_error = ErrorLabel()
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Create")
         self.buttons.accepted.connect(self.accept)
@@ -251,7 +253,7 @@ class NewTensorDialog(QDialog):
         if sheet != self.styleSheet():  # a new sheet changes the palette: set it once
             self.setStyleSheet(sheet)
 
-    def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+    def changeEvent(self, event: Any) -> None:
         if event.type() == event.Type.PaletteChange:
             self._restyle()
         super().changeEvent(event)
@@ -382,7 +384,15 @@ class NewTensorDialog(QDialog):
         c = self.constructor
         if c is None:
             return self._literal_values(dt)
-        for w in (self.shape_edit, self.fill_edit, self.start_edit, self.end_edit, self.step_edit, self.n_edit, self.m_edit):
+        for w in (
+            self.shape_edit,
+            self.fill_edit,
+            self.start_edit,
+            self.end_edit,
+            self.step_edit,
+            self.n_edit,
+            self.m_edit,
+        ):
             mark(w, None, None)
         mark(self.literal_edit, self.literal_error, None)
         field, message = None, None
@@ -400,7 +410,7 @@ class NewTensorDialog(QDialog):
                     kernel = "check_uniform_bounds" if c == "rand" else "normal_kernel_cpu"
                     field = self.dtype_combo
                     raise InputError(
-                        f'"{kernel}" not implemented for \'{_SCALAR_TYPE[dt.name]}\': {c} draws floating-point '
+                        f"\"{kernel}\" not implemented for '{_SCALAR_TYPE[dt.name]}': {c} draws floating-point "
                         "numbers, so choose a float dtype"
                     )
                 if c == "full":
@@ -430,8 +440,10 @@ class NewTensorDialog(QDialog):
                 numel = max(0, math.ceil((end - start) / step))
                 self.session.check_size(numel)
                 if step == 1:
-                    call = f"torch.arange({number_text(end)}" if start == 0 and not isinstance(start, float) else (
-                        f"torch.arange({number_text(start)}, {number_text(end)}"
+                    call = (
+                        f"torch.arange({number_text(end)}"
+                        if start == 0 and not isinstance(start, float)
+                        else (f"torch.arange({number_text(start)}, {number_text(end)}")
                     )
                 else:
                     call = f"torch.arange({number_text(start)}, {number_text(end)}, {number_text(step)}"
@@ -460,7 +472,15 @@ class NewTensorDialog(QDialog):
         return make, call, numel
 
     def _literal_values(self, dt: E.dtype) -> tuple[Any, str, int]:
-        for w in (self.shape_edit, self.fill_edit, self.start_edit, self.end_edit, self.step_edit, self.n_edit, self.m_edit):
+        for w in (
+            self.shape_edit,
+            self.fill_edit,
+            self.start_edit,
+            self.end_edit,
+            self.step_edit,
+            self.n_edit,
+            self.m_edit,
+        ):
             mark(w, None, None)
         self.ctor_error.show_message(None)
         text = self.literal_edit.text()

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFormLayout,
     QGridLayout,
-    QHeaderView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-import gradviz.engine as E
+import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
 from gradviz.engine import Tensor
 from gradviz.session import catalogue
 from gradviz.session.catalogue import OpSpec, Param
@@ -103,7 +103,11 @@ def _fmt_param(p: Param, v: Any) -> str:
 def op_code(spec: OpSpec, operands: Sequence[str], params: dict[str, Any], index_text: str = "") -> str:
     """The PyTorch expression for an op: ``w * x``, ``y.sum(dim=0)``, ``torch.cat([a, b])``."""
     kw = {k: v for k, v in params.items() if k != "index"}
-    shown = {k: v for k, v in kw.items() if k in {p.name for p in spec.params} and (spec.param(k).required or v != spec.param(k).default)}
+    shown = {
+        k: v
+        for k, v in kw.items()
+        if k in {p.name for p in spec.params} and (spec.param(k).required or v != spec.param(k).default)
+    }
     if spec.name in ("softmax", "log_softmax"):
         shown = {"dim": kw.get("dim", -1)}
     kwargs = ", ".join(f"{k}={_fmt_param(spec.param(k), v)}" for k, v in shown.items())
@@ -194,7 +198,9 @@ class _OperandRow(QWidget):
     changed = Signal()
     remove = Signal(object)
 
-    def __init__(self, label: str, names: Sequence[str], scalars: bool, removable: bool, optional: bool = False) -> None:
+    def __init__(
+        self, label: str, names: Sequence[str], scalars: bool, removable: bool, optional: bool = False
+    ) -> None:
         super().__init__()
         self.scalars = scalars
         self.optional = optional
@@ -246,7 +252,13 @@ class OperationDialog(QDialog):
     """Record ``name = op(operands, **params)``. ``selected`` pre-fills the first operand;
     ``op`` pre-selects an operation. After accept, ``name`` and ``code`` say what was made."""
 
-    def __init__(self, session: Session, parent: QWidget | None = None, selected: str | None = None, op: str | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        parent: QWidget | None = None,
+        selected: str | None = None,
+        op: str | None = None,
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.setWindowTitle("Operation")
@@ -291,7 +303,9 @@ class OperationDialog(QDialog):
                 cat.setFirstColumnSpanned(True)
                 self.tree.addTopLevelItem(cat)
                 self.categories[spec.category] = cat
-            item = QTreeWidgetItem([spec.name, self._formula(spec) if spec.symbol or spec.name in ("T", "index") else ""])
+            item = QTreeWidgetItem(
+                [spec.name, self._formula(spec) if spec.symbol or spec.name in ("T", "index") else ""]
+            )
             item.setData(0, Qt.ItemDataRole.UserRole, spec.name)
             item.setFont(0, mono)
             item.setFont(1, mono)
@@ -387,7 +401,9 @@ class OperationDialog(QDialog):
         splitter.setSizes([230, 470])
         splitter.setChildrenCollapsible(False)
 
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("Apply")
         self.buttons.accepted.connect(self.accept)
@@ -416,21 +432,24 @@ class OperationDialog(QDialog):
         if sheet != self.styleSheet():  # a new sheet changes the palette: set it once
             self.setStyleSheet(sheet)
 
-    def changeEvent(self, event: Any) -> None:  # noqa: N802 - Qt's name
+    def changeEvent(self, event: Any) -> None:
         if event.type() == event.Type.PaletteChange:
             self._restyle()
         super().changeEvent(event)
 
-    def eventFilter(self, obj: Any, event: Any) -> bool:  # noqa: N802 - Qt's name
+    def eventFilter(self, obj: Any, event: Any) -> bool:
         """Enter or Down in the search field goes on to the first operand (it doesn't apply)."""
-        if obj is self.search and event.type() == event.Type.KeyPress:
-            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Down):
-                self._pick_first_visible()
-                if event.key() == Qt.Key.Key_Down:
-                    self.tree.setFocus()
-                elif self.rows:
-                    self.rows[0].combo.setFocus()
-                return True
+        if (
+            obj is self.search
+            and event.type() == event.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Down)
+        ):
+            self._pick_first_visible()
+            if event.key() == Qt.Key.Key_Down:
+                self.tree.setFocus()
+            elif self.rows:
+                self.rows[0].combo.setFocus()
+            return True
         return super().eventFilter(obj, event)
 
     @staticmethod
@@ -456,7 +475,15 @@ class OperationDialog(QDialog):
             for i in range(cat.childCount()):
                 item = cat.child(i)
                 spec = catalogue.get(item.data(0, Qt.ItemDataRole.UserRole))
-                hay = " ".join([spec.name, *spec.aliases, spec.category, spec.symbol or "", CATEGORY_TITLES.get(cat_name, "")]).lower()
+                hay = " ".join(
+                    [
+                        spec.name,
+                        *spec.aliases,
+                        spec.category,
+                        spec.symbol or "",
+                        CATEGORY_TITLES.get(cat_name, ""),
+                    ]
+                ).lower()
                 visible = not q or q in hay
                 item.setHidden(not visible)
                 shown += visible
@@ -536,7 +563,9 @@ class OperationDialog(QDialog):
             out[2] = "(none)"
         return out
 
-    def _add_row(self, label: str | None = None, removable: bool = False, optional: bool = False) -> _OperandRow:
+    def _add_row(
+        self, label: str | None = None, removable: bool = False, optional: bool = False
+    ) -> _OperandRow:
         spec = self.spec
         assert spec is not None
         label = label or f"tensor {len(self.rows) + 1}"
@@ -592,7 +621,11 @@ class OperationDialog(QDialog):
             elif p.kind == "dims":
                 w.setPlaceholderText("None (all dims)   or   0   or   0, 1")
             elif p.kind == "optional_int":
-                w.setPlaceholderText("None (all dims)" if p.name == "dim" and self.spec and self.spec.category == "reduction" else "None")
+                w.setPlaceholderText(
+                    "None (all dims)"
+                    if p.name == "dim" and self.spec and self.spec.category == "reduction"
+                    else "None"
+                )
             else:
                 w.setPlaceholderText("None" if default is None else "a number")
                 if default is not None:
@@ -605,7 +638,9 @@ class OperationDialog(QDialog):
         box = QVBoxLayout()
         box.setSpacing(2)
         if isinstance(w, QCheckBox):
-            box.addWidget(w, 0, Qt.AlignmentFlag.AlignLeft)  # sized to the box, so a click anywhere on it hits
+            box.addWidget(
+                w, 0, Qt.AlignmentFlag.AlignLeft
+            )  # sized to the box, so a click anywhere on it hits
         else:
             box.addWidget(w)
         box.addWidget(err)
@@ -690,7 +725,11 @@ class OperationDialog(QDialog):
                     texts.append(number_text(v))
                     row.info.setText(f"a Python {type(v).__name__}")
                 except InputError:
-                    message = f"name '{text}' is not defined" if text.isidentifier() else f"{text!r} is neither a tensor nor a number"
+                    message = (
+                        f"name '{text}' is not defined"
+                        if text.isidentifier()
+                        else f"{text!r} is neither a tensor nor a number"
+                    )
             else:
                 message = f"name '{text}' is not defined"
             if message:
@@ -740,12 +779,16 @@ class OperationDialog(QDialog):
         """Run the op on the current tensors; show the result or PyTorch's error."""
         values = [self.session.tensor(a) if isinstance(a, str) else a for a in args]
         if not any(isinstance(v, Tensor) for v in values):
-            self._show_error(f"{spec.name}(): argument 'input' (position 1) must be Tensor, not {type(values[0]).__name__}")
+            self._show_error(
+                f"{spec.name}(): argument 'input' (position 1) must be Tensor, not {type(values[0]).__name__}"
+            )
             return False
         full = {**spec.defaults(), **params}
         shapes = [tuple(v.shape) if isinstance(v, Tensor) else () for v in values]
         try:
-            self.session.check_size(catalogue.output_size_bound(spec, shapes, full), f"the result of {spec.name}")
+            self.session.check_size(
+                catalogue.output_size_bound(spec, shapes, full), f"the result of {spec.name}"
+            )
             big = sum(v.numel() for v in values if isinstance(v, Tensor)) > PREVIEW_GRAD_ELEMENTS
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -765,7 +808,10 @@ class OperationDialog(QDialog):
             return False
         self.result = out
         rg = out.requires_grad or (
-            big and out.dtype.is_floating_point and spec.name != "detach" and any(isinstance(v, Tensor) and v.requires_grad for v in values)
+            big
+            and out.dtype.is_floating_point
+            and spec.name != "detach"
+            and any(isinstance(v, Tensor) and v.requires_grad for v in values)
         )
         parts = [f"shape {shape_text(out.shape)}", f"torch.{out.dtype.name}"]
         if rg:

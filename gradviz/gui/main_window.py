@@ -1,0 +1,1143 @@
+"""The main window: the canvas in the middle, tensors, inspector and console around it.
+
+Every user action goes through the session (each one undoable); the window listens to the
+session's events through :class:`SessionBridge` and refreshes what changed. Anything that goes
+wrong becomes a message a learner can act on, and the session is never left half-changed.
+
+Questions that need an answer right away (unsaved changes, a file name, a new name) go through
+small ``ask_*`` methods, so tests and scripts can answer them without a modal loop.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+from PySide6.QtCore import QByteArray, QObject, QRunnable, QSettings, QSize, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QColor,
+    QFont,
+    QIcon,
+    QKeySequence,
+    QPainter,
+    QPalette,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QCompleter,
+    QDockWidget,
+    QFileDialog,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QMainWindow,
+    QMenu,
+    QMessageBox,
+    QProgressBar,
+    QPushButton,
+    QSizePolicy,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from ..graph.colors import STATS
+from ..graph.export import FORMATS, render_bytes
+from ..graph.layout import Layout
+from ..graph.layout import layout as run_layout
+from ..graph.model import AUTOGRAD, TENSORS
+from ..session import examples, fileformat
+from ..session.autosave import Autosaver, find_recovery
+from ..session.document import Change, Session, SessionError
+from ..session.recent import RecentFiles
+from .bridge import SessionBridge
+from .canvas import GraphCanvas, SessionSource, TensorsSource
+from .inspector import Inspector
+from .tensors_panel import TensorsPanel
+
+ORG = APP = "gradviz"
+SUFFIX = fileformat.SUFFIX
+COLORMAPS = (
+    ("Automatic (viridis; vik for the signed mean)", None),
+    ("viridis", "viridis"),
+    ("cividis", "cividis"),
+    ("magma", "magma"),
+    ("inferno", "inferno"),
+    ("plasma", "plasma"),
+    ("batlow", "crameri:batlow"),
+    ("vik (diverging)", "crameri:vik"),
+    ("roma (diverging)", "crameri:roma"),
+    ("berlin (diverging)", "crameri:berlin"),
+    ("RdBu (diverging)", "colorbrewer:RdBu"),
+)
+EXPORT_FILTERS = (
+    "PNG image (*.png)",
+    "SVG image (*.svg)",
+    "PDF document (*.pdf)",
+    "Graphviz DOT (*.dot)",
+    "GraphML (*.graphml)",
+)
+
+
+def settings() -> QSettings:
+    return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
+
+
+def glyph_icon(glyph: str, color: QColor, bold: bool = True, scale: float = 1.0) -> QIcon:
+    """A crisp icon drawn from a character (no image files to ship or theme)."""
+    icon = QIcon()
+    for size in (16, 24, 32, 48):
+        pm = QPixmap(size * 2, size * 2)
+        pm.setDevicePixelRatio(2.0)
+        pm.fill(Qt.GlobalColor.transparent)
+        p = QPainter(pm)
+        p.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        f = QFont()
+        f.setPixelSize(max(8, round(size * 0.78 * scale)))
+        f.setBold(bold)
+        p.setFont(f)
+        p.setPen(color)
+        p.drawText(pm.rect().adjusted(0, 0, -size, -size), Qt.AlignmentFlag.AlignCenter, glyph)
+        p.end()
+        icon.addPixmap(pm)
+    return icon
+
+
+# --- export off the GUI thread --------------------------------------------------------------------
+
+
+class _ExportSignals(QObject):
+    finished = Signal(object)
+
+
+class _ExportJob(QRunnable):
+    def __init__(self, graph: nx.DiGraph, fmt: str, path: Path, options: dict[str, Any], layout: Layout | None) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.graph, self.fmt, self.path, self.options, self.layout = graph, fmt, path, options, layout
+        self.cancelled = False
+        self.data: bytes | None = None
+        self.error = ""
+        self.signals = _ExportSignals()
+
+    def run(self) -> None:
+        prev = self.layout
+
+        def reuse(sized: nx.DiGraph) -> Layout:  # the picture on screen, not a new layout
+            if prev is not None and set(sized.nodes) == set(prev.positions):
+                return prev
+            return run_layout(sized)
+
+        try:
+            self.data = render_bytes(self.graph, self.fmt, layout=reuse, **self.options)
+        except Exception as e:
+            self.error = f"{type(e).__name__}: {e}"
+        self.signals.finished.emit(self)
+
+
+# --- the window ------------------------------------------------------------------------------------
+
+
+class MainWindow(QMainWindow):
+    closed = Signal()
+    export_finished = Signal(str)  # the path written ('' if it failed or was cancelled)
+
+    def __init__(
+        self,
+        session: Session | None = None,
+        *,
+        tensors: Any = None,
+        names: dict[str, Any] | None = None,
+        autosave: bool = True,
+        title: str = "",
+    ) -> None:
+        super().__init__()
+        self.setObjectName("MainWindow")
+        self.viewer = tensors is not None
+        self.session: Session | None = None if self.viewer else (session if session is not None else Session())
+        self.path: Path | None = None
+        self.document_title = title
+        self.current = ""  # the selected tensor's name
+        self.settings = settings()
+        self.recent = RecentFiles()
+        self.actions: dict[str, QAction] = {}
+        self.active_dialog: Any = None
+        self.last_message_box: QMessageBox | None = None
+        self._export_job: _ExportJob | None = None
+        self._export_pool = QThreadPool(self)
+        self.source = TensorsSource(tensors, names) if self.viewer else SessionSource(self.session)
+
+        self.canvas = GraphCanvas(None, self)
+        self.setCentralWidget(self.canvas)
+        self.panel = TensorsPanel(self.source, self)
+        self.inspector = Inspector(self.source, self)
+        self.console = None
+        self.bridge = None
+        if self.session is not None:
+            from .console_widget import ConsoleWidget
+
+            self.console = ConsoleWidget(self.session, self)
+            self.bridge = SessionBridge(self.session, self)
+            self.bridge.changed.connect(self._session_changed)
+            self.console.ran.connect(self._console_ran)
+        self._make_docks()
+        self._make_actions()
+        self._make_menus()
+        self._make_toolbar()
+        self._make_statusbar()
+        self._wire()
+        self._load_preferences()
+        self.autosaver = Autosaver(self.session) if (autosave and self.session is not None) else None
+        self.canvas.set_source(self.source)
+        self.panel.refresh()
+        self._update_actions()
+        self._update_title()
+
+    # --- construction ------------------------------------------------------------------------------
+    def _make_docks(self) -> None:
+        self.setDockNestingEnabled(True)
+        self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tensors_dock = self._dock("Tensors", "tensorsDock", self.panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.console_dock = None
+        if self.console is not None:
+            self.console_dock = self._dock("Console", "consoleDock", self.console, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.resizeDocks([self.tensors_dock, self.inspector_dock], [330, 360], Qt.Orientation.Horizontal)
+        if self.console_dock is not None:
+            self.resizeDocks([self.console_dock], [230], Qt.Orientation.Vertical)
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)
+        dock.setWidget(widget)
+        dock.setFeatures(
+            QDockWidget.DockWidgetFeature.DockWidgetClosable
+            | QDockWidget.DockWidgetFeature.DockWidgetMovable
+            | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+        )
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _icon_color(self) -> QColor:
+        return self.palette().color(QPalette.ColorRole.WindowText)
+
+    def _action(
+        self,
+        key: str,
+        text: str,
+        slot: Callable[[], Any] | None = None,
+        shortcut: Any = None,
+        tip: str = "",
+        glyph: str = "",
+        checkable: bool = False,
+    ) -> QAction:
+        a = QAction(text, self)
+        a.setObjectName(key)
+        if shortcut is not None:
+            seqs = shortcut if isinstance(shortcut, list) else [shortcut]
+            a.setShortcuts([QKeySequence(s) for s in seqs])
+        a.setCheckable(checkable)
+        tip = tip or text.replace("&", "").rstrip("…")
+        keys = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        a.setToolTip(f"{tip} ({keys})" if keys else tip)
+        a.setStatusTip(tip)
+        if glyph:
+            a.setIcon(glyph_icon(glyph, self._icon_color()))
+            a.setProperty("glyph", glyph)
+        if slot is not None:
+            a.triggered.connect(self._guard(slot, text.replace("&", "").rstrip("…")))
+        self.addAction(a)
+        self.actions[key] = a
+        return a
+
+    def _make_actions(self) -> None:
+        S = QKeySequence.StandardKey
+        A = self._action
+        A("new", "&New", self.new_session, S.New, "Start an empty session")
+        A("open", "&Open…", self.open_dialog, S.Open, "Open a saved session (.gradviz)")
+        A("save", "&Save", self.save, S.Save, "Save the session")
+        A("save_as", "Save &As…", self.save_as, S.SaveAs, "Save the session under a new name")
+        A("export", "&Export Image…", self.export_dialog, "Ctrl+E", "Export the graph as PNG, SVG, PDF, DOT or GraphML", "⤓")
+        A("quit", "&Quit", self.close, S.Quit, "Quit gradviz")
+        A("new_tensor", "New &Tensor…", self.new_tensor, "Ctrl+T", "Create a tensor: a value or a constructor", "+")
+        A("operation", "&Operation…", self.new_operation, "Ctrl+K", "Combine tensors with an operation", "ƒ")
+        A("backward", "&Backward", self.backward, "Ctrl+B", "Call backward() on the selected tensor", "∇")
+        A("backward_options", "Backward with &Options…", self.backward_with_options, "Ctrl+Shift+B", "backward() with a gradient or retain_graph")
+        A("zero_grads", "&Zero Grads", self.zero_grads, "Ctrl+Shift+G", "Set every .grad to None", "∅")
+        A("delete", "&Delete", self.delete_selected, [QKeySequence(S.Delete), "Backspace"], "Delete the selected tensor")
+        A("rename", "&Rename…", self.rename_selected, "F2", "Rename the selected tensor")
+        A("undo", "&Undo", self.undo, S.Undo, "Undo the last change", "↶")
+        A("redo", "&Redo", self.redo, [QKeySequence(S.Redo), "Ctrl+Y"], "Redo what was undone", "↷")
+        A("find", "&Find…", self.focus_find, S.Find, "Find a tensor by name")
+        A("fit", "&Fit to Window", self.canvas.fit, "Ctrl+0", "Show the whole graph", "⤢")
+        A("zoom_in", "Zoom &In", self.canvas.zoom_in, [QKeySequence(S.ZoomIn), "Ctrl+="], "Zoom in")
+        A("zoom_out", "Zoom &Out", self.canvas.zoom_out, S.ZoomOut, "Zoom out")
+        A("relayout", "&Lay Out Again", lambda: self.canvas.refresh(), "F5", "Lay out and draw the graph again")
+        A("view_tensors", "&Tensors View", lambda: self.set_view(TENSORS), "Ctrl+1", "Every tensor a node, ops between them", checkable=True)
+        A("view_autograd", "&Autograd View", lambda: self.set_view(AUTOGRAD), "Ctrl+2", "PyTorch's backward graph: grad_fn nodes and AccumulateGrad", checkable=True)
+        group = QActionGroup(self)
+        for k in ("view_tensors", "view_autograd"):
+            group.addAction(self.actions[k])
+        self.actions["view_tensors"].setChecked(True)
+        A("show_legend", "Show &Legend", lambda: self.canvas.set_legend_visible(self.actions["show_legend"].isChecked()), checkable=True)
+        A("show_minimap", "Show &Minimap", lambda: self.canvas.set_minimap_visible(self.actions["show_minimap"].isChecked()), checkable=True)
+        self.actions["show_legend"].setChecked(True)
+        self.actions["show_minimap"].setChecked(True)
+        stat_group = QActionGroup(self)
+        for stat, label in STATS.items():
+            a = A(f"stat_{stat}", f"Colour by grad {label}", lambda s=stat: self.set_colors(stat=s), checkable=True)
+            stat_group.addAction(a)
+        cmap_group = QActionGroup(self)
+        for i, (label, name) in enumerate(COLORMAPS):
+            a = A(f"cmap_{i}", label, lambda n=name: self.set_colors(cmap=n), checkable=True)
+            a.setData(name)
+            cmap_group.addAction(a)
+        A("log_scale", "&Logarithmic Scale", lambda: self.set_colors(log_scale=self.actions["log_scale"].isChecked()), checkable=True)
+        A("tour", "&Tour: y = w*x + b…", self.show_tour, S.HelpContents, "A hands-on tour of the seed notebook's steps")
+        A("shortcuts", "&Keyboard Shortcuts", self.show_shortcuts, None, "Every keyboard shortcut")
+        A("about", "&About gradviz", self.show_about, None, "Versions of gradviz, Python, Qt and numpy")
+
+    def _make_menus(self) -> None:
+        mb = self.menuBar()
+        ac = self.actions
+        m = mb.addMenu("&File")
+        if not self.viewer:
+            m.addActions([ac["new"], ac["open"]])
+            self.recent_menu = m.addMenu("Open &Recent")
+            self.recent_menu.aboutToShow.connect(self._fill_recent)
+            self.examples_menu = m.addMenu("E&xamples")
+            for ex in examples.EXAMPLES:
+                a = self.examples_menu.addAction(ex.title)
+                a.setObjectName(f"example_{ex.name}")
+                a.setStatusTip(ex.description)
+                a.setToolTip(ex.description)
+                a.triggered.connect(self._guard(lambda _=False, n=ex.name: self.open_example(n), "Open example"))
+            m.addSeparator()
+            m.addActions([ac["save"], ac["save_as"]])
+            m.addSeparator()
+        m.addAction(ac["export"])
+        m.addSeparator()
+        m.addAction(ac["quit"])
+        if not self.viewer:
+            m = mb.addMenu("&Edit")
+            m.addActions([ac["undo"], ac["redo"]])
+            m.addSeparator()
+            m.addActions([ac["rename"], ac["delete"]])
+            m.addSeparator()
+            m.addAction(ac["find"])
+            m = mb.addMenu("&Tensor")
+            m.addActions([ac["new_tensor"], ac["operation"]])
+            m.addSeparator()
+            m.addActions([ac["backward"], ac["backward_options"], ac["zero_grads"]])
+        else:
+            m = mb.addMenu("&Edit")
+            m.addAction(ac["find"])
+        m = mb.addMenu("&View")
+        m.addActions([ac["view_tensors"], ac["view_autograd"]])
+        m.addSeparator()
+        m.addActions([ac["fit"], ac["zoom_in"], ac["zoom_out"], ac["relayout"]])
+        m.addSeparator()
+        m.addActions([ac["show_legend"], ac["show_minimap"]])
+        m.addSeparator()
+        for dock in (self.tensors_dock, self.inspector_dock, self.console_dock):
+            if dock is not None:
+                m.addAction(dock.toggleViewAction())
+        m = mb.addMenu("&Colours")
+        self.colours_menu = m
+        for stat in STATS:
+            m.addAction(ac[f"stat_{stat}"])
+        m.addSeparator()
+        maps = m.addMenu("Colour &Map")
+        for i in range(len(COLORMAPS)):
+            maps.addAction(ac[f"cmap_{i}"])
+            if i == 0 or COLORMAPS[i][0] == "batlow":
+                maps.addSeparator()
+        m.addAction(ac["log_scale"])
+        m = mb.addMenu("&Help")
+        if not self.viewer:
+            m.addAction(ac["tour"])
+        m.addActions([ac["shortcuts"], ac["about"]])
+
+    def _make_toolbar(self) -> None:
+        tb = QToolBar("Main", self)
+        tb.setObjectName("mainToolbar")
+        tb.setMovable(False)
+        tb.setIconSize(QSize(18, 18))
+        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
+        self.toolbar = tb
+        ac = self.actions
+        if not self.viewer:
+            tb.addActions([ac["new_tensor"], ac["operation"], ac["backward"], ac["zero_grads"]])
+            tb.addSeparator()
+            for k in ("undo", "redo"):
+                tb.addAction(ac[k])
+                tb.widgetForAction(ac[k]).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
+            tb.addSeparator()
+        for k, label in (("view_tensors", "Tensors"), ("view_autograd", "Autograd")):
+            b = QToolButton(self)
+            b.setDefaultAction(ac[k])
+            b.setText(label)
+            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+            b.setObjectName(f"{k}_button")
+            b.setCheckable(True)
+            tb.addWidget(b)
+        tb.addSeparator()
+        tb.addAction(ac["fit"])
+        tb.addAction(ac["export"])
+        colours = QToolButton(self)
+        colours.setText("Colours")
+        colours.setToolTip("Gradient statistic, colour map and scale")
+        colours.setMenu(self.colours_menu)
+        colours.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        colours.setIcon(glyph_icon("◐", self._icon_color()))
+        colours.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        tb.addWidget(colours)
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        tb.addWidget(spacer)
+        self.find_box = QLineEdit(self)
+        self.find_box.setObjectName("findBox")
+        self.find_box.setPlaceholderText("Find a tensor (Ctrl+F)")
+        self.find_box.setClearButtonEnabled(True)
+        self.find_box.setFixedWidth(200)
+        self.find_box.returnPressed.connect(self._find_entered)
+        self.find_box.textEdited.connect(lambda _: self._mark_find(True))
+        self._completer = QCompleter([], self)
+        self._completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self._completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        self._completer.activated.connect(lambda text: self.find(text))
+        self.find_box.setCompleter(self._completer)
+        tb.addWidget(self.find_box)
+
+    def _make_statusbar(self) -> None:
+        sb = self.statusBar()
+        self.status_action = QLabel("Ready")
+        self.status_action.setObjectName("statusAction")
+        self.status_action.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        sb.addWidget(self.status_action, 1)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 0)
+        self.progress.setFixedWidth(110)
+        self.progress.setTextVisible(False)
+        self.progress.hide()
+        self.progress_cancel = QPushButton("Cancel", self)
+        self.progress_cancel.setFlat(True)
+        self.progress_cancel.hide()
+        self.progress_cancel.clicked.connect(self._cancel_work)
+        sb.addPermanentWidget(self.progress)
+        sb.addPermanentWidget(self.progress_cancel)
+        self.status_nodes = QLabel("0 nodes")
+        self.status_nodes.setObjectName("statusNodes")
+        self.status_layout = QLabel("")
+        self.status_layout.setObjectName("statusLayout")
+        self.status_layout.setToolTip("Which layout engine placed the nodes")
+        sb.addPermanentWidget(self.status_nodes)
+        sb.addPermanentWidget(self.status_layout)
+
+    def _wire(self) -> None:
+        self.canvas.selection_changed.connect(lambda name: self.select(name, source="canvas"))
+        self.canvas.picture_updated.connect(self._picture_updated)
+        self.canvas.busy_changed.connect(self._canvas_busy)
+        self.canvas.message.connect(self.say)
+        self.panel.selected.connect(lambda name: self.select(name, source="panel"))
+        self.panel.activated.connect(lambda name: self.canvas.select(name, center=True))
+        self.panel.message.connect(self._panel_message)
+        self.inspector.message.connect(self.say)
+        ac = self.actions
+        if not self.viewer:
+            self.panel.context_actions = [ac["backward"], ac["backward_options"], None, ac["rename"], ac["delete"]]
+
+    # --- preferences ----------------------------------------------------------------------------------
+    def _load_preferences(self) -> None:
+        s = self.settings
+        geo = s.value("window/geometry")
+        if isinstance(geo, QByteArray) and not geo.isEmpty():
+            self.restoreGeometry(geo)
+        else:
+            self.resize(1360, 860)
+        state = s.value("window/state")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+        stat = str(s.value("colors/statistic", "norm"))
+        cmap = s.value("colors/colormap", "") or None
+        log = str(s.value("colors/log_scale", "false")).lower() == "true"
+        self._apply_colors(stat if stat in STATS else "norm", cmap, log)
+        mode = str(s.value("view/mode", TENSORS))
+        self._apply_view(mode if mode in (TENSORS, AUTOGRAD) else TENSORS)
+        for key in ("show_legend", "show_minimap"):
+            on = str(s.value(f"view/{key}", "true")).lower() == "true"
+            self.actions[key].setChecked(on)
+        self.canvas.set_legend_visible(self.actions["show_legend"].isChecked())
+        self.canvas.set_minimap_visible(self.actions["show_minimap"].isChecked())
+
+    def save_preferences(self) -> None:
+        s = self.settings
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState())
+        s.setValue("colors/statistic", self.canvas.stat)
+        s.setValue("colors/colormap", self.canvas.cmap or "")
+        s.setValue("colors/log_scale", "true" if self.canvas.log_scale else "false")
+        s.setValue("view/mode", self.canvas.view_mode)
+        s.setValue("view/show_legend", "true" if self.actions["show_legend"].isChecked() else "false")
+        s.setValue("view/show_minimap", "true" if self.actions["show_minimap"].isChecked() else "false")
+        s.sync()
+
+    # --- asking (tests and scripts replace these) -------------------------------------------------------
+    def ask_save_changes(self) -> str:
+        """'save', 'discard' or 'cancel' for a session with unsaved changes."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("Unsaved changes")
+        box.setText(f"Save the changes to {self._doc_name()}?")
+        box.setInformativeText("Your changes will be lost if you don't save them.")
+        box.setStandardButtons(
+            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
+        )
+        box.setDefaultButton(QMessageBox.StandardButton.Save)
+        answer = box.exec()
+        return {QMessageBox.StandardButton.Save: "save", QMessageBox.StandardButton.Discard: "discard"}.get(
+            QMessageBox.StandardButton(answer), "cancel"
+        )
+
+    def ask_open_path(self) -> str:
+        start = str(self.path.parent) if self.path else str(self.settings.value("files/last_dir", str(Path.home())))
+        path, _ = QFileDialog.getOpenFileName(self, "Open session", start, f"gradviz sessions (*{SUFFIX});;All files (*)")
+        return path
+
+    def ask_save_path(self, title: str, filters: str, suggested: str) -> str:
+        path, _ = QFileDialog.getSaveFileName(self, title, suggested, filters)
+        return path
+
+    def ask_text(self, title: str, label: str, text: str) -> str | None:
+        value, ok = QInputDialog.getText(self, title, label, QLineEdit.EchoMode.Normal, text)
+        return value if ok else None
+
+    def ask_restore(self, when: str, document: str | None) -> bool:
+        doc = f" (working on {Path(document).name})" if document else ""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Restore your work?")
+        box.setText("gradviz did not close properly last time.")
+        box.setInformativeText(f"A copy of the session from {when}{doc} was kept. Restore it?")
+        restore = box.addButton("Restore", QMessageBox.ButtonRole.AcceptRole)
+        box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(restore)
+        box.exec()
+        return box.clickedButton() is restore
+
+    # --- messages ----------------------------------------------------------------------------------
+    def say(self, text: str) -> None:
+        """A line in the status bar that stays until the next one."""
+        self.status_action.setText(text)
+        self.status_action.setToolTip(text)
+
+    def show_error(self, title: str, text: str, details: str = "") -> QMessageBox:
+        """A message box that does not block (window-modal), so the app keeps running."""
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(title)
+        box.setText(text)
+        if details:
+            box.setDetailedText(details)
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.last_message_box = box
+        box.finished.connect(lambda *_: setattr(self, "last_message_box", None) if self.last_message_box is box else None)
+        box.open()
+        self.say(text.split("\n")[0])
+        return box
+
+    def _guard(self, fn: Callable[..., Any], what: str) -> Callable[..., Any]:
+        """Run an action; errors become messages, never a crash."""
+
+        def run(*args: Any) -> Any:
+            try:
+                return fn()
+            except SessionError as e:
+                self.show_error(what, _learner_message(str(e)))
+            except Exception as e:
+                traceback.print_exc()
+                self.show_error(
+                    what,
+                    f"Something went wrong: {type(e).__name__}: {e}\n\nYour session is unchanged and gradviz "
+                    "keeps running.",
+                    traceback.format_exc(),
+                )
+            return None
+
+        return run
+
+    def _panel_message(self, text: str) -> None:
+        self.show_error("Rename", _learner_message(text))
+
+    # --- selection --------------------------------------------------------------------------------
+    def select(self, name: str, source: str = "") -> None:
+        """Select the tensor ``name`` everywhere ('' for none)."""
+        self.current = name
+        if source != "canvas":
+            self.canvas.select(name, center=source == "panel")
+        if source != "panel":
+            self.panel.select(name if not name.startswith("_") else "")
+        self.inspector.show_tensor(name)
+        self._update_actions()
+
+    # --- session events ---------------------------------------------------------------------------
+    def _session_changed(self, change: Change) -> None:
+        for old, new in change.renamed:
+            if self.current == old:
+                self.current = new
+        if self.current and self.current not in self.session:
+            self.current = ""
+        self.canvas.refresh()
+        self.panel.refresh()
+        visible = [n for n in change.added if not n.startswith("_")]
+        label = change.label
+        if visible and label != "open" and not label.startswith(("undo", "redo")):
+            self.select(visible[-1])
+        else:
+            self.select(self.current)
+        self._completer.model().setStringList(self.session.names())
+        self.say(_status_label(label))
+        self._update_actions()
+        self._update_title()
+
+    def _console_ran(self, source: str, result: Any) -> None:
+        if result is not None and getattr(result, "error", None):
+            self.say(f"Console: {result.error_type}: {result.error}")
+
+    def _picture_updated(self, nodes: int, provider: str) -> None:
+        self.status_nodes.setText(f"{nodes:,} node{'s' if nodes != 1 else ''}")
+        self.status_layout.setText(f"layout: {provider}" if provider else "")
+        self.panel.set_scale(self.canvas.scale)
+        if not self.viewer:
+            return
+        self._completer.model().setStringList(self.source.names())
+
+    def _canvas_busy(self, busy: bool, what: str) -> None:
+        if self._export_job is not None:
+            return
+        self.progress.setVisible(busy)
+        self.progress_cancel.setVisible(busy)
+        if busy:
+            self.say(what)
+
+    def _cancel_work(self) -> None:
+        if self._export_job is not None:
+            self._export_job.cancelled = True
+            self._export_job = None
+            self.progress.hide()
+            self.progress_cancel.hide()
+            self.say("Export cancelled; no file was written")
+            self.export_finished.emit("")
+        else:
+            self.canvas.cancel_layout()
+
+    # --- state of actions and title ------------------------------------------------------------------
+    def _doc_name(self) -> str:
+        if self.path is not None:
+            return self.path.name
+        return self.document_title or "Untitled"
+
+    def _update_title(self) -> None:
+        self.setWindowTitle(f"{self._doc_name()}[*] — gradviz")
+        self.setWindowModified(bool(self.session is not None and self.session.dirty))
+
+    def backward_target(self) -> str:
+        """The selected tensor, or the only output when nothing is selected ('' if unclear)."""
+        s = self.session
+        if s is None:
+            return ""
+        if self.current and self.current in s:
+            return self.current
+        outputs = [n for n in s.names() if s.tensor(n).requires_grad and not s.dependents(n, visible=True)]
+        return outputs[0] if len(outputs) == 1 else ""
+
+    def _update_actions(self) -> None:
+        ac = self.actions
+        s = self.session
+        if s is None:
+            for k in ("undo", "redo", "backward", "backward_options", "zero_grads", "delete", "rename", "new_tensor", "operation", "save", "save_as", "new", "open"):
+                ac[k].setEnabled(False)
+            return
+        ac["undo"].setEnabled(s.can_undo)
+        ac["redo"].setEnabled(s.can_redo)
+        ac["undo"].setText(f"&Undo {s.undo_label}" if s.can_undo else "&Undo")
+        ac["redo"].setText(f"&Redo {s.redo_label}" if s.can_redo else "&Redo")
+        ac["undo"].setToolTip(f"Undo {s.undo_label} (Ctrl+Z)" if s.can_undo else "Nothing to undo")
+        ac["redo"].setToolTip(f"Redo {s.redo_label} (Ctrl+Shift+Z)" if s.can_redo else "Nothing to redo")
+        named = bool(self.current) and self.current in s and not self.current.startswith("_")
+        ac["backward"].setEnabled(bool(self.backward_target()))
+        ac["backward_options"].setEnabled(bool(self.backward_target()))
+        ac["delete"].setEnabled(named)
+        ac["rename"].setEnabled(named)
+        ac["zero_grads"].setEnabled(any(t._grad is not None for t in s.tensors().values()))
+        ac["operation"].setEnabled(bool(s.names()))
+
+    # --- file ------------------------------------------------------------------------------------------
+    def _confirm_discard(self) -> bool:
+        if self.session is None or not self.session.dirty:
+            return True
+        answer = self.ask_save_changes()
+        if answer == "save":
+            return self.save()
+        return answer == "discard"
+
+    def new_session(self) -> None:
+        if not self._confirm_discard():
+            return
+        self.session.load_entries([], {})
+        self._after_document_change(None, "")
+        self.say("New session")
+
+    def open_dialog(self) -> None:
+        if not self._confirm_discard():
+            return
+        path = self.ask_open_path()
+        if path:
+            self.open_path(path, confirmed=True)
+
+    def open_path(self, path: str | os.PathLike[str], *, confirmed: bool = False) -> bool:
+        """Open a session file; on failure say why and leave the current session untouched."""
+        if not confirmed and not self._confirm_discard():
+            return False
+        path = Path(path)
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
+        try:
+            fileformat.open_into(self.session, path)
+        except fileformat.SessionFileError as e:
+            QApplication.restoreOverrideCursor()
+            self.show_error("Can't open this file", f"{path.name} could not be opened.\n\n{e}\n\nThe session you had open is unchanged.")
+            return False
+        except OSError as e:
+            QApplication.restoreOverrideCursor()
+            self.show_error("Can't open this file", f"{path.name} could not be read: {e.strerror or e}.")
+            return False
+        QApplication.restoreOverrideCursor()
+        self.recent.add(path)
+        self.settings.setValue("files/last_dir", str(path.parent))
+        self._after_document_change(path, "")
+        self.say(f"Opened {path.name}")
+        return True
+
+    def open_example(self, name: str) -> bool:
+        """Open a shipped example as a new, untitled document (saving asks for a name)."""
+        if not self._confirm_discard():
+            return False
+        ex = next(e for e in examples.EXAMPLES if e.name == name)
+        path = examples.examples_dir() / f"{name}{SUFFIX}"
+        try:
+            fileformat.open_into(self.session, path)
+        except (fileformat.SessionFileError, OSError):
+            self.session.load_entries(ex.build().entries, ex.build().view)  # the file is missing: build it
+        self._after_document_change(None, f"{ex.title} (example)")
+        self.say(f"Opened the example: {ex.title}")
+        return True
+
+    def _after_document_change(self, path: Path | None, title: str) -> None:
+        self.path = path
+        self.document_title = title
+        if self.autosaver is not None:
+            self.autosaver.discard()
+            self.autosaver.set_document(path)
+        if self.console is not None:
+            self.console.clear()
+        self._apply_document_view()
+        self.canvas.refresh(fit=True)
+        self._update_title()
+        self._update_actions()
+
+    def _apply_document_view(self) -> None:
+        view = self.session.view or {}
+        if view.get("statistic") in STATS or "log_scale" in view or "colormap" in view:
+            self._apply_colors(
+                view.get("statistic", self.canvas.stat) if view.get("statistic") in STATS else self.canvas.stat,
+                view.get("colormap", self.canvas.cmap),
+                bool(view.get("log_scale", self.canvas.log_scale)),
+            )
+        if view.get("mode") in (TENSORS, AUTOGRAD):
+            self._apply_view(view["mode"])
+        sel = [n for n in view.get("selection", []) if n in self.session]
+        self.select(sel[-1] if sel else "")
+
+    def _store_view(self) -> None:
+        if self.session is None:
+            return
+        view = dict(self.session.view or {})
+        view.update(mode=self.canvas.view_mode, statistic=self.canvas.stat, log_scale=self.canvas.log_scale)
+        if self.canvas.cmap:
+            view["colormap"] = self.canvas.cmap
+        else:
+            view.pop("colormap", None)
+        if self.current and self.current in self.session and not self.current.startswith("_"):
+            view["selection"] = [self.current]
+        else:
+            view.pop("selection", None)
+        self.session.view = view
+
+    def save(self) -> bool:
+        if self.session is None:
+            return False
+        if self.path is None:
+            return self.save_as()
+        return self._save_to(self.path)
+
+    def save_as(self) -> bool:
+        if self.session is None:
+            return False
+        stem = self.path.stem if self.path else (self.document_title.split(" (")[0] if self.document_title else "untitled")
+        stem = "".join(c if c.isalnum() or c in "-_ " else "_" for c in stem).strip() or "untitled"
+        start = self.path.parent if self.path else Path(str(self.settings.value("files/last_dir", str(Path.home()))))
+        path = self.ask_save_path("Save session", f"gradviz sessions (*{SUFFIX})", str(start / f"{stem}{SUFFIX}"))
+        if not path:
+            return False
+        p = Path(path)
+        if p.suffix != SUFFIX:
+            p = p.with_name(p.name + SUFFIX)
+        return self._save_to(p)
+
+    def _save_to(self, path: Path) -> bool:
+        self._store_view()
+        try:
+            fileformat.save(self.session, path)
+        except (fileformat.SessionFileError, OSError) as e:
+            self.show_error("Can't save", f"The session could not be saved to {path}.\n\n{e}\n\nNothing was lost: it is still open here.")
+            return False
+        self.path = path
+        self.document_title = ""
+        self.recent.add(path)
+        self.settings.setValue("files/last_dir", str(path.parent))
+        if self.autosaver is not None:
+            self.autosaver.discard()
+            self.autosaver.set_document(path)
+        self._update_title()
+        self.say(f"Saved {path.name}")
+        return True
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        files = self.recent.files()
+        if not files:
+            a = self.recent_menu.addAction("No recent files")
+            a.setEnabled(False)
+            return
+        for f in files:
+            a = self.recent_menu.addAction(f.name)
+            a.setToolTip(str(f))
+            a.setStatusTip(str(f))
+            a.triggered.connect(self._guard(lambda _=False, p=f: self.open_path(p), "Open"))
+        self.recent_menu.addSeparator()
+        clear = self.recent_menu.addAction("Clear Recent Files")
+        clear.triggered.connect(self.recent.clear)
+
+    def offer_recovery(self) -> bool:
+        """After a crash, offer to restore the recovery file it left. True if restored."""
+        if self.session is None:
+            return False
+        rec = find_recovery()
+        if rec is None:
+            return False
+        when = rec.time.astimezone().strftime("%d %b %Y, %H:%M")
+        if not self.ask_restore(when, rec.document):
+            rec.discard()
+            return False
+        try:
+            rec.open_into(self.session, self.autosaver)
+        except (fileformat.SessionFileError, OSError) as e:
+            self.show_error("Can't restore", f"The recovery file could not be read: {e}\nIt was kept at {rec.path}.")
+            return False
+        self._after_document_change(None, "Recovered session")
+        self.session.dirty = True
+        self._update_title()
+        self.say("Restored the session from before the crash; save it to keep it")
+        return True
+
+    # --- export ----------------------------------------------------------------------------------------
+    def export_dialog(self) -> None:
+        stem = self.path.stem if self.path else "graph"
+        start = Path(str(self.settings.value("files/export_dir", str(Path.home()))))
+        path = self.ask_save_path("Export image", ";;".join(EXPORT_FILTERS), str(start / f"{stem}.png"))
+        if path:
+            self.export_image(path)
+
+    def export_image(self, path: str | os.PathLike[str]) -> bool:
+        """Export what the canvas shows, colours and legend included, off the GUI thread."""
+        p = Path(path)
+        fmt = p.suffix.lstrip(".").lower()
+        if fmt not in FORMATS:
+            self.show_error("Export", f"gradviz can't tell the format of {p.name!r}: end the name in .{', .'.join(FORMATS)}.")
+            return False
+        if self.canvas.graph.number_of_nodes() == 0:
+            self.show_error("Export", "There is nothing to export yet: the graph is empty.")
+            return False
+        if self._export_job is not None:
+            self.say("An export is already running")
+            return False
+        options = {
+            "stat": self.canvas.stat,
+            "cmap": self.canvas.cmap,
+            "scale": "log" if self.canvas.log_scale else "linear",
+            "legend": self.canvas.show_legend,
+        }
+        job = _ExportJob(self.canvas.graph, fmt, p, options, self.canvas._layouts.get(self.canvas.view_mode))
+        job.signals.finished.connect(self._export_done, Qt.ConnectionType.QueuedConnection)
+        self._export_job = job
+        self._export_jobs = getattr(self, "_export_jobs", set()) | {job}
+        self.progress.show()
+        self.progress_cancel.show()
+        self.say(f"Exporting {p.name}…")
+        self._export_pool.start(job)
+        return True
+
+    def _export_done(self, job: _ExportJob) -> None:
+        self._export_jobs.discard(job)
+        if job.cancelled or job is not self._export_job:
+            return
+        self._export_job = None
+        self.progress.hide()
+        self.progress_cancel.hide()
+        if job.error or job.data is None:
+            self.show_error("Export failed", f"{job.path.name} could not be drawn: {job.error}")
+            self.export_finished.emit("")
+            return
+        try:
+            fileformat.write_atomic(job.path, job.data)
+        except OSError as e:
+            self.show_error("Export failed", f"{job.path} could not be written: {e.strerror or e}")
+            self.export_finished.emit("")
+            return
+        self.settings.setValue("files/export_dir", str(job.path.parent))
+        self.say(f"Exported {job.path.name}")
+        self.export_finished.emit(str(job.path))
+
+    def is_exporting(self) -> bool:
+        return self._export_job is not None
+
+    # --- tensor actions ------------------------------------------------------------------------------
+    def _open_dialog(self, dialog: Any) -> Any:
+        self.active_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def done(result: int) -> None:
+            if result and self.console is not None and getattr(dialog, "code", ""):
+                self.console.log_action(dialog.code)
+            if self.active_dialog is dialog:
+                self.active_dialog = None
+
+        dialog.finished.connect(done)
+        dialog.open()
+        return dialog
+
+    def new_tensor(self) -> Any:
+        from .dialogs.new_tensor import NewTensorDialog
+
+        return self._open_dialog(NewTensorDialog(self.session, self))
+
+    def new_operation(self) -> Any:
+        from .dialogs.operation import OperationDialog
+
+        sel = self.current if self.current and not self.current.startswith("_") else None
+        return self._open_dialog(OperationDialog(self.session, self, selected=sel))
+
+    def backward(self) -> Any:
+        """backward() on the selected tensor: at once for a scalar, through the dialog otherwise."""
+        target = self.backward_target()
+        if not target:
+            self.show_error("Backward", "Select the tensor to call backward() on: click it in the graph or in the Tensors list.")
+            return None
+        t = self.session.tensor(target)
+        if t.numel() != 1:
+            return self.backward_with_options()
+        try:
+            self.session.backward(target)
+        except SessionError as e:
+            self.show_error("Backward", _learner_message(str(e), target))
+            return None
+        if self.console is not None:
+            self.console.log_action(f"{target}.backward()")
+        return True
+
+    def backward_with_options(self) -> Any:
+        from .dialogs.backward import BackwardDialog
+
+        target = self.backward_target()
+        if not target:
+            self.show_error("Backward", "Select the tensor to call backward() on: click it in the graph or in the Tensors list.")
+            return None
+        return self._open_dialog(BackwardDialog(self.session, target, self))
+
+    def zero_grads(self) -> None:
+        self.session.zero_grad()
+        if self.console is not None:
+            self.console.log_action("every .grad = None  (zero grads)")
+
+    def delete_selected(self) -> None:
+        name = self.current
+        if not name or name.startswith("_"):
+            self.show_error("Delete", "Select a tensor to delete first.")
+            return
+        self.session.delete(name)
+        if self.console is not None:
+            self.console.log_action(f"del {name}")
+
+    def rename_selected(self) -> None:
+        name = self.current
+        if not name or name.startswith("_"):
+            self.show_error("Rename", "Select a tensor to rename first.")
+            return
+        new = self.ask_text("Rename", f"New name for {name}:", name)
+        if new is None or new.strip() == name:
+            return
+        self.session.rename(name, new.strip())
+        if self.console is not None:
+            self.console.log_action(f"{new.strip()} = {name}; del {name}")
+
+    def undo(self) -> None:
+        if self.session is not None and self.session.can_undo:
+            self.session.undo()
+
+    def redo(self) -> None:
+        if self.session is not None and self.session.can_redo:
+            self.session.redo()
+
+    # --- view ------------------------------------------------------------------------------------------
+    def _apply_view(self, mode: str) -> None:
+        self.actions["view_tensors" if mode == TENSORS else "view_autograd"].setChecked(True)
+        self.canvas.set_view(mode)
+
+    def set_view(self, mode: str) -> None:
+        self._apply_view(mode)
+        self.say("Autograd view: PyTorch's backward graph" if mode == AUTOGRAD else "Tensors view")
+        self.save_preferences()
+
+    def _apply_colors(self, stat: str, cmap: str | None, log: bool) -> None:
+        self.actions[f"stat_{stat}"].setChecked(True)
+        for i, (_, name) in enumerate(COLORMAPS):
+            if name == cmap:
+                self.actions[f"cmap_{i}"].setChecked(True)
+                break
+        else:
+            self.actions["cmap_0"].setChecked(cmap is None)
+        self.actions["log_scale"].setChecked(log)
+        self.canvas.set_colors(stat, cmap, log)
+
+    def set_colors(self, stat: str | None = None, cmap: str | None | bool = False, log_scale: bool | None = None) -> None:
+        self._apply_colors(
+            stat or self.canvas.stat,
+            self.canvas.cmap if cmap is False else cmap,
+            self.canvas.log_scale if log_scale is None else log_scale,
+        )
+        self.save_preferences()
+
+    def focus_find(self) -> None:
+        self.find_box.setFocus()
+        self.find_box.selectAll()
+
+    def _find_entered(self) -> None:
+        self.find(self.find_box.text())
+
+    def find(self, text: str) -> bool:
+        ok = self.canvas.find(text)
+        self._mark_find(ok or not text.strip())
+        return ok
+
+    def _mark_find(self, ok: bool) -> None:
+        red = "#ff8a80" if self.palette().color(QPalette.ColorRole.Window).lightness() < 128 else "#c62828"
+        self.find_box.setStyleSheet("" if ok else f"QLineEdit {{ border: 2px solid {red}; border-radius: 3px; }}")
+
+    # --- help --------------------------------------------------------------------------------------------
+    def show_tour(self) -> Any:
+        from .help import TourDialog
+
+        run = self.console.submit if self.console is not None else None
+
+        def run_and_show(code: str) -> Any:
+            if self.console_dock is not None:
+                self.console_dock.show()
+            return run(code) if run else None
+
+        dlg = TourDialog(run_and_show if run else None, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.setModal(False)
+        dlg.show()
+        self.active_dialog = dlg
+        return dlg
+
+    def show_shortcuts(self) -> Any:
+        from .help import ShortcutsDialog
+
+        dlg = ShortcutsDialog([a for a in self.actions.values() if not a.shortcut().isEmpty()], self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.open()
+        self.active_dialog = dlg
+        return dlg
+
+    def show_about(self) -> Any:
+        from .help import about_html
+
+        box = QMessageBox(self)
+        box.setWindowTitle("About gradviz")
+        box.setTextFormat(Qt.TextFormat.RichText)
+        box.setText(about_html())
+        box.setIconPixmap(glyph_icon("∇", QColor("#2a7de1")).pixmap(64, 64))
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+        self.last_message_box = box
+        return box
+
+    # --- closing -------------------------------------------------------------------------------------------
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if not self._confirm_discard():
+            event.ignore()
+            return
+        self.save_preferences()
+        if self.autosaver is not None:
+            self.autosaver.close(clean=True)
+            self.autosaver = None
+        if self.bridge is not None:
+            self.bridge.close()
+        self.canvas.cancel_layout()
+        event.accept()
+        self.closed.emit()
+
+    def changeEvent(self, event: Any) -> None:
+        if event.type() in (event.Type.PaletteChange, event.Type.ApplicationPaletteChange):
+            color = self._icon_color()
+            for a in self.actions.values():
+                g = a.property("glyph")
+                if g:
+                    a.setIcon(glyph_icon(g, color))
+        super().changeEvent(event)
+
+
+def _status_label(label: str) -> str:
+    if label == "open":
+        return "Opened"
+    if label.startswith("console: "):
+        return "Ran " + label[len("console: ") :]
+    return label[:1].upper() + label[1:] if label else ""
+
+
+def _learner_message(message: str, target: str = "") -> str:
+    """PyTorch's words, plus what to do about them when they are cryptic for a learner."""
+    if "backward through the graph a second time" in message:
+        return (
+            f"{message}\n\nIn other words: backward() already ran through this graph and freed what it "
+            "saved. Use Backward with Options… and tick retain graph the first time, or build the "
+            "graph again."
+        )
+    if "does not require grad and does not have a grad_fn" in message:
+        who = target or "this tensor"
+        return f"{message}\n\n{who} was not computed from any tensor with requires_grad=True, so there is nothing to differentiate."
+    return message
+
