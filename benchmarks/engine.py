@@ -20,10 +20,10 @@ args = parser.parse_args()
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[var] = str(args.threads)
 
-import numpy as np  # noqa: E402  (after the thread variables are set)
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-import gradviz  # noqa: E402
+import gradviz
 
 torch.set_num_threads(args.threads)
 
@@ -95,7 +95,9 @@ WORKLOADS = [
 
 
 def main() -> int:
-    print(f"gradviz {gradviz.__version__} vs torch {torch.__version__}, {args.threads} thread(s), median of {args.repeat}")
+    print(
+        f"gradviz {gradviz.__version__} vs torch {torch.__version__}, {args.threads} thread(s), median of {args.repeat}"
+    )
     print(f"{'workload':28s} {'gradviz':>11s} {'torch':>11s} {'ratio':>7s} {'target':>7s}")
     ok = True
     for label, make, target in WORKLOADS:

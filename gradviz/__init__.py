@@ -11,7 +11,7 @@ from importlib.metadata import version as _version
 from . import autograd, nn
 from .engine import *  # noqa: F403
 from .engine import __all__ as _engine_names
-from .engine import bool_ as bool  # noqa: A004 - torch.bool
+from .engine import bool_ as bool
 
 try:
     __version__ = _version("gradviz")
@@ -27,4 +27,8 @@ def __getattr__(name: str):
         from .graph.draw import draw
 
         return draw
+    if name == "show":  # the window needs Qt: load it only when asked for
+        from .gui.app import show
+
+        return show
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,6 +1,7 @@
 """``gradviz`` and ``python -m gradviz``.
 
-``gradviz`` alone: until the window exists, a short tour of the engine.
+``gradviz [FILE.gradviz]``: open the window (on a session file).
+``gradviz --screenshot OUT.png [FILE]``: render the window offscreen to an image and exit.
 ``gradviz render INPUT -o OUT.{png,svg,pdf,dot,graphml}``: draw a graph without a display.
 """
 
@@ -10,24 +11,6 @@ import argparse
 import sys
 
 
-def demo() -> None:
-    import gradviz as torch
-
-    print("gradviz", torch.__version__, "- the seed notebook's example:\n")
-    x = torch.tensor(3.0)
-    w = torch.tensor(4.0, requires_grad=True)
-    b = torch.tensor(5.0, requires_grad=True)
-    y = w * x + b
-    print(">>> y = w*x + b\n" + repr(y))
-    y.backward()
-    print(">>> y.backward()")
-    for name, t in (("x", x), ("w", w), ("b", b)):
-        print(f"dy/d{name}:", t.grad)
-    print(
-        "\ny.grad_fn:", y.grad_fn.name(), "->", [n.name() if n else None for n, _ in y.grad_fn.next_functions]
-    )
-
-
 def render_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="gradviz render",
@@ -35,7 +18,9 @@ def render_main(argv: list[str]) -> int:
         "Python script that builds tensors with gradviz (it is run, so pass only scripts you trust); "
         "every tensor it leaves bound to a name is drawn under that name.",
     )
-    parser.add_argument("input", metavar="INPUT", help="a .gradviz session file, or a .py script that builds tensors")
+    parser.add_argument(
+        "input", metavar="INPUT", help="a .gradviz session file, or a .py script that builds tensors"
+    )
     parser.add_argument(
         "-o", "--output", metavar="OUT", required=True, help="OUT.png, .svg, .pdf, .dot or .graphml"
     )
@@ -97,18 +82,21 @@ def render_main(argv: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import gradviz
-
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "render":
         return render_main(argv[1:])
-    parser = argparse.ArgumentParser(
-        prog="gradviz", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--version", action="version", version=f"gradviz {gradviz.__version__}")
-    parser.parse_args(argv)
-    demo()
-    return 0
+    from gradviz.gui.app import main as gui_main  # imports Qt only once a window is wanted
+
+    try:
+        return gui_main(argv)
+    except ImportError as exc:
+        if "PySide6" not in str(exc):
+            raise
+        print(
+            f"gradviz: error: the window needs PySide6 ({exc}); install it with: pip install PySide6",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

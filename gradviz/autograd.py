@@ -6,4 +6,4 @@ from .engine.autograd import grad
 from .engine.function import Function, Node
 from .engine.grad_mode import enable_grad, no_grad, set_grad_enabled
 
-__all__ = ["grad", "Function", "Node", "no_grad", "enable_grad", "set_grad_enabled"]
+__all__ = ["Function", "Node", "enable_grad", "grad", "no_grad", "set_grad_enabled"]

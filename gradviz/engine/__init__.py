@@ -50,11 +50,11 @@ from .ops import __all__ as _op_names
 from .size import Size
 from .tensor import Tensor
 
-float = float32  # noqa: A001 - torch.float
+float = float32
 double = float64
 half = float16
 long = int64
-int = int32  # noqa: A001 - torch.int
+int = int32
 short = int16
 
 _malloc.tune()  # large arrays reuse freed memory instead of page-faulting it in again

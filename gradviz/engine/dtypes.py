@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 
-class dtype:  # noqa: N801 - PyTorch's name
+class dtype:
     """A scalar type such as ``gradviz.float32``; compares by identity like torch.dtype."""
 
-    __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize", "_rank")
+    __slots__ = ("_rank", "is_floating_point", "is_signed", "itemsize", "name", "np")
 
     def __init__(self, name: str, np_dtype: str, floating: bool, rank: int) -> None:
         self.name = name

@@ -69,7 +69,7 @@ def matmul(a: Any, b: Any) -> Any:
     return a @ b
 
 
-def mT(x: Any) -> Any:  # noqa: N802 - numpy/PyTorch name
+def mT(x: Any) -> Any:
     """Swap the last two dimensions."""
     if _is_array(x):
         return np.swapaxes(x, -1, -2)
@@ -84,7 +84,7 @@ def expand(x: Any, shape: tuple[int, ...]) -> Any:
     return np.broadcast_to(x, shape) if _is_array(x) else x.expand(shape)
 
 
-def sum(x: Any, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def sum(x: Any, dim: Any = None, keepdim: bool = False) -> Any:
     if _is_array(x):
         return np.asarray(np.sum(x, axis=dim, keepdims=keepdim))
     return x.sum() if dim is None else x.sum(dim=dim, keepdim=keepdim)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from .function import Function
@@ -12,19 +10,19 @@ from .ops._util import broadcast_shape
 from .tensor import Tensor
 
 __all__ = [
-    "relu",
-    "sigmoid",
-    "tanh",
-    "softmax",
+    "cross_entropy",
+    "linear",
     "log_softmax",
     "mse_loss",
-    "cross_entropy",
     "nll_loss",
-    "linear",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
 ]
 
 
-def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:  # noqa: A002
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``, recorded as PyTorch records it (AddmmBackward0 when it can)."""
     nd = input._data.ndim
     if nd == 0 or weight._data.ndim == 0:
@@ -65,7 +63,7 @@ class MseLoss(Function):
         return grad, -grad
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     if input.shape != target.shape:
         import warnings
 
@@ -133,7 +131,7 @@ class NllLoss(Function):
         return (dual.index_add_zeros(gw, idx, logp_shape),)
 
 
-def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
+def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
     t = target._data
     if t.dtype not in (np.int64, np.uint8):
         from .ops._util import SCALAR_NAMES
@@ -162,7 +160,7 @@ class _DivScalar(Function):
         return (g / ctx.params["other"],)
 
 
-def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:  # noqa: A002
+def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
     """``nll_loss(log_softmax(input, 1), target)`` for class-index targets."""
     if target.dtype.is_floating_point:
         # Class probabilities as targets.

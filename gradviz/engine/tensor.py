@@ -40,7 +40,7 @@ _SCALAR_NAMES = {
 class Tensor:
     """An n-dimensional array that records the operations applied to it."""
 
-    __slots__ = ("_data", "_requires_grad", "grad_fn", "_grad", "_acc", "_version", "_retains", "__weakref__")
+    __slots__ = ("__weakref__", "_acc", "_data", "_grad", "_requires_grad", "_retains", "_version", "grad_fn")
     # Make numpy defer to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
 
@@ -458,7 +458,7 @@ class Tensor:
         self._check_inplace()  # before the op's own checks, as in PyTorch
         return self._inplace(self._cast_back(self.div(other)))
 
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace(self.clamp(min, max))
 
     def __iadd__(self, other: Any) -> Tensor:

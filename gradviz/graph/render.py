@@ -69,7 +69,11 @@ def load_script(path: str | Path) -> dict[str, Tensor]:
 
 
 def render(
-    input_path: str | Path, output_path: str | Path, *, tensors: dict[str, Tensor] | None = None, **options: Any
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    tensors: dict[str, Tensor] | None = None,
+    **options: Any,
 ) -> Path:
     """Load ``input_path`` (or use ``tensors`` already loaded from it, e.g. a session file read by
     a higher layer) and export its graph to ``output_path`` (format from the suffix)."""

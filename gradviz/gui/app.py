@@ -35,7 +35,22 @@ def application(argv: Sequence[str] | None = None) -> Any:
         from PySide6.QtGui import QColor
 
         app.setWindowIcon(glyph_icon("∇", QColor("#2a7de1")))
+        _quiet_qt_messages()
     return app
+
+
+_NOISE = ("propagateSizeHints",)  # the offscreen platform's complaint, not the user's business
+
+
+def _quiet_qt_messages() -> None:
+    from PySide6.QtCore import qInstallMessageHandler
+
+    def handler(mode: Any, context: Any, message: str) -> None:
+        if any(n in message for n in _NOISE):
+            return
+        print(message, file=sys.stderr)
+
+    qInstallMessageHandler(handler)
 
 
 def _install_excepthook(window: Any) -> None:
@@ -138,58 +153,57 @@ def show(outputs: Any, *, view: str = "tensors", names: Mapping[str, Any] | None
 
     ``names``: ``{name: tensor}`` labels; by default the caller's variable names are used.
     """
-    from PySide6.QtCore import QEventLoop
+    import inspect
 
-    from ..graph.draw import caller_names
-    from ..engine.tensor import Tensor
+    from PySide6.QtCore import QEventLoop, Qt
 
     if names is None:
-        by_id = caller_names()
-        # caller_names gives {id: name}; the window wants {name: tensor}, found among the outputs' graph
-        names = _names_for(outputs, by_id)
+        frame = inspect.currentframe()
+        caller = frame.f_back if frame is not None else None
+        try:
+            namespace = {**(caller.f_globals if caller else {}), **(caller.f_locals if caller else {})}
+        finally:
+            del frame, caller
+        names = {k: v for k, v in namespace.items() if not k.startswith("_")}
     app = application()
     from .main_window import MainWindow
 
-    window = MainWindow(tensors=outputs, names=dict(names), autosave=False, title=title or "graph")
+    window = MainWindow(tensors=outputs, names=_reachable(outputs, names), autosave=False, title=title or "graph")
+    window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     if view != "tensors":
         window.set_view(view)
     window.show()
     window.raise_()
     loop = QEventLoop()
     window.closed.connect(loop.quit)
-    window.setAttribute(window.windowFlags() and __import__("PySide6.QtCore", fromlist=["Qt"]).Qt.WidgetAttribute.WA_DeleteOnClose)
     loop.exec()
-    del app, Tensor
+    del app
 
 
-def _names_for(outputs: Any, by_id: Mapping[int, str]) -> dict[str, Any]:
-    """The caller's named tensors that the graph of ``outputs`` contains."""
+def _reachable(outputs: Any, names: Mapping[str, Any]) -> dict[str, Any]:
+    """The named tensors that the graph of ``outputs`` contains (the outputs included)."""
     from ..engine.tensor import Tensor
 
-    roots = [outputs] if isinstance(outputs, Tensor) else list(outputs.values()) if isinstance(outputs, Mapping) else list(outputs)
-    found: dict[str, Any] = {}
-    seen: set[int] = set()
-    stack: list[Any] = list(roots)
-    while stack:
-        t = stack.pop()
-        if id(t) in seen:
+    if isinstance(outputs, Tensor):
+        roots = [outputs]
+    elif isinstance(outputs, Mapping):
+        roots = list(outputs.values())
+    else:
+        roots = list(outputs)
+    seen: set[int] = {id(t) for t in roots}
+    nodes = [t.grad_fn for t in roots if t.grad_fn is not None]
+    visited: set[int] = set()
+    while nodes:
+        n = nodes.pop()
+        if id(n) in visited:
             continue
-        seen.add(id(t))
-        if id(t) in by_id:
-            found.setdefault(by_id[id(t)], t)
-        fn = t.grad_fn
-        if fn is not None:
-            nodes = [fn]
-            visited: set[int] = set()
-            while nodes:
-                n = nodes.pop()
-                if id(n) in visited:
-                    continue
-                visited.add(id(n))
-                for x in getattr(n, "inputs", ()):
-                    if isinstance(x, Tensor) and id(x) not in seen:
-                        stack.append(x)
-                for nf, _ in n.next_functions:
-                    if nf is not None:
-                        nodes.append(nf)
-    return found
+        visited.add(id(n))
+        out = n.output()
+        if out is not None:
+            seen.add(id(out))
+        seen.update(id(x) for x in getattr(n, "inputs", ()) if isinstance(x, Tensor))
+        var = getattr(n, "variable", None)
+        if var is not None:
+            seen.add(id(var))
+        nodes.extend(fn for fn, _ in n.next_functions if fn is not None)
+    return {k: v for k, v in names.items() if isinstance(v, Tensor) and id(v) in seen}

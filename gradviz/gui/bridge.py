@@ -27,19 +27,26 @@ class SessionBridge(QObject):
         self.session = session
         self.last_change: Change | None = None
         self._links: list[tuple[Any, Any]] = [
-            (session.changed, self._on_changed),
-            (session.tensor_added, self.tensor_added.emit),
-            (session.tensor_removed, self.tensor_removed.emit),
-            (session.tensor_changed, self.tensor_changed.emit),
-            (session.gradients_updated, self.gradients_updated.emit),
-            (session.renamed, self.renamed.emit),
+            (session.changed, self._relay("changed")),
+            (session.tensor_added, self._relay("tensor_added")),
+            (session.tensor_removed, self._relay("tensor_removed")),
+            (session.tensor_changed, self._relay("tensor_changed")),
+            (session.gradients_updated, self._relay("gradients_updated")),
+            (session.renamed, self._relay("renamed")),
         ]
         for event, handler in self._links:
             event.connect(handler)
 
-    def _on_changed(self, change: Change) -> None:
-        self.last_change = change
-        self.changed.emit(change)
+    def _relay(self, signal: str) -> Any:
+        def handler(*args: Any) -> None:
+            if signal == "changed":
+                self.last_change = args[0] if args else None
+            try:
+                getattr(self, signal).emit(*args)
+            except RuntimeError:  # the Qt object is gone (its window closed): stop listening
+                self.close()
+
+        return handler
 
     def close(self) -> None:
         """Stop listening (the session may outlive the window)."""

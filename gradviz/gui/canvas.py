@@ -70,6 +70,7 @@ from ..graph.model import AUTOGRAD, TENSORS, NodeIds, build_graph, shape_text
 from ..graph.scene import Scene, build_scene, legend_items
 from ..graph.style import fit_scale, legend_states
 from ..session.document import Session
+from .bridge import SessionBridge
 from .derivatives import local_derivative
 from .minimap import Minimap
 from .painting import Op, bounds, compile_items, paint_ops
@@ -78,7 +79,7 @@ MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
 MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
 BUSY_AFTER_MS = 150  # a layout running longer than this shows progress and a Cancel button
 ACCENT = "#e8590c"  # paths from a selected leaf to the output
-LIGHT_BG, DARK_BG = "#fbfbfc", "#1e1f22"
+LIGHT_BG, DARK_BG = "#ffffff", "#1e1f22"
 
 
 # --- where the tensors come from -----------------------------------------------------------------
@@ -470,12 +471,14 @@ class _BusyOverlay(QFrame):
 
 
 class _EmptyHint(QLabel):
+    """What an empty canvas says; links in it (examples) are announced by ``linkActivated``."""
+
     def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
         self.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.setTextFormat(Qt.TextFormat.RichText)
         self.setWordWrap(True)
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
 
 
 # --- the view --------------------------------------------------------------------------------------
@@ -557,7 +560,8 @@ class GraphCanvas(QGraphicsView):
         self.viewport().grabGesture(Qt.GestureType.PinchGesture)
         self.setAccessibleName("Graph canvas")
 
-        self._source = source
+        self._source: SessionSource | TensorsSource | None = None
+        self._bridge: SessionBridge | None = None
         self.view_mode = TENSORS
         self.stat = "norm"
         self.cmap: str | None = None
@@ -568,7 +572,7 @@ class GraphCanvas(QGraphicsView):
 
         self.graph: nx.DiGraph = nx.DiGraph()
         self.names: dict[str, str] = {}  # node id -> session name
-        self.scale: colors.ColorScale | None = None
+        self.color_scale: colors.ColorScale | None = None
         self.provider = ""
         self.layout_seconds = 0.0
         self._layouts: dict[str, Layout] = {}
@@ -612,13 +616,20 @@ class GraphCanvas(QGraphicsView):
         self.horizontalScrollBar().valueChanged.connect(self._view_moved)
         self.verticalScrollBar().valueChanged.connect(self._view_moved)
         if source is not None:
-            self.refresh()
+            self.set_source(source)
         else:
             self._update_overlays()
 
     # --- public ---------------------------------------------------------------------------------------
     def set_source(self, source: SessionSource | TensorsSource | None) -> None:
+        if self._bridge is not None:
+            self._bridge.close()
+            self._bridge = None
         self._source = source
+        session = getattr(source, "session", None)
+        if session is not None:
+            self._bridge = SessionBridge(session, self)
+            self._bridge.changed.connect(lambda _change: self.refresh())
         self._layouts.clear()
         self._fit_next = True
         self.refresh()
@@ -955,7 +966,6 @@ class GraphCanvas(QGraphicsView):
         scene, lay, g = r.scene, r.layout, r.graph
         self.notice.hide()
         was_empty = not self._nodes
-        all_visible = (not was_empty) and self.visible_scene_rect().contains(self.content_rect())
         center = self.mapToScene(self.viewport().rect().center())
         dx = dy = 0.0
         if lay is not None:
@@ -964,7 +974,7 @@ class GraphCanvas(QGraphicsView):
                 dx, dy = px - (x + w / 2), py - (y + h / 2)
                 break
         old_nodes = set(self._nodes)
-        self.graph, self.names, self.scale = g, r.names, r.scale
+        self.graph, self.names, self.color_scale = g, r.names, r.scale
         self.provider = scene.provider or (lay.provider if lay else "")
         self.layout_seconds = r.seconds
         if lay is not None:
@@ -1025,17 +1035,13 @@ class GraphCanvas(QGraphicsView):
         else:
             self._update_scene_rect()
             self.centerOn(center)
-            if new_nodes:
-                content = self.content_rect()
+            if new_nodes:  # show what was just made, scrolling as little as possible
+                fresh = QRectF()
+                for n in new_nodes:
+                    fresh = fresh.united(self._nodes[n].sceneBoundingRect())
                 vis = self.visible_scene_rect()
-                if all_visible and not vis.contains(content):
-                    self.fit()
-                else:
-                    fresh = QRectF()
-                    for n in new_nodes:
-                        fresh = fresh.united(self._nodes[n].sceneBoundingRect())
-                    if fresh.width() * self.zoom < vis.width() * self.zoom and not vis.contains(fresh):
-                        self.ensureVisible(fresh, 40, 40)
+                if not vis.contains(fresh) and fresh.width() < vis.width() and fresh.height() < vis.height():
+                    self.ensureVisible(fresh, 30, 30)
         self.minimap.picture_changed()
         self._update_overlays()
         self.last_update_ms = (time.perf_counter() - getattr(self, "_build_started", time.perf_counter())) * 1000
@@ -1043,7 +1049,7 @@ class GraphCanvas(QGraphicsView):
 
     def _overlay_zoom(self) -> float:
         """Points to pixels for the fixed overlays: 1 pt = 1/72 inch at the screen's logical DPI."""
-        return max(1.0, min(1.6, self.logicalDpiX() / 72.0 * 0.95))
+        return max(1.0, min(1.4, self.logicalDpiX() / 72.0 * 0.84))
 
     def _update_scene_rect(self) -> None:
         bbox = self.content_rect()

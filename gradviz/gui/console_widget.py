@@ -442,8 +442,7 @@ class ConsoleWidget(QWidget):
 
     def log_action(self, code: str) -> None:
         """Show a line the app did for the user (a dialog's equivalent code) as a comment."""
-        self.cells.append(Cell(self.count, code, kind="action"))
-        self.render()
+        self._add_cell(Cell(self.count, code, kind="action"))
 
     def clear(self) -> None:
         """Forget the transcript and start numbering at 1 again (File › New); keeps history."""
@@ -483,10 +482,9 @@ class ConsoleWidget(QWidget):
             cell.error = f"{result.error_type}: {result.error}"
             if result.statements > 1 and result.error_line:
                 cell.note = f"(line {result.error_line} failed; nothing in this cell was kept)"
-        self.cells.append(cell)
+        self._add_cell(cell)
         self.input.clear()
         self._update_prompt()
-        self.render()
         self.ran.emit(source, result)
         return result
 
@@ -514,8 +512,23 @@ class ConsoleWidget(QWidget):
             self.render()
         super().changeEvent(event)
 
+    def _add_cell(self, cell: Cell) -> None:
+        """Append one cell to the transcript: drawn at the end, not the whole document again."""
+        self.cells.append(cell)
+        if len(self.cells) == 1:
+            self.render()  # replaces the introduction
+            return
+        fm = self.view.fontMetrics()
+        cursor = QTextCursor(self.view.document())
+        cursor.movePosition(QTextCursor.MoveOperation.End)
+        cursor.insertHtml(
+            self._cell_html(cell, set(self.session.names()), fm.horizontalAdvance("Out [000]:") + 8)
+        )
+        bar = self.view.verticalScrollBar()
+        bar.setValue(bar.maximum())
+
     def render(self) -> None:
-        """Draw the transcript from ``cells`` (cheap: a few hundred cells take milliseconds)."""
+        """Draw the whole transcript from ``cells`` (on a change of palette; runs append)."""
         t = self.theme
         names = set(self.session.names())
         fm = self.view.fontMetrics()

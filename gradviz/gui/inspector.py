@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..graph.model import shape_text
+from ..session import catalogue
 from ..session.document import SessionError
 from .heatmap import Heatmap
 
@@ -95,6 +96,46 @@ def literal_of(t: Any) -> str:
 
     vals = arr.astype(np.float64).tolist() if arr.dtype.kind == "f" else arr.tolist()
     return nest(vals, 0)
+
+
+_PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "pow": 3}
+
+
+def expression(session: Any, name: str) -> str:
+    """How ``name`` was computed, as code: ``w * x + b`` (unnamed steps written out)."""
+
+    def expr(n: str, top: bool, depth: int) -> tuple[str, int]:
+        info = session.info(n)
+        if not top and not info.hidden:
+            return n, 9
+        entry = info.entry
+        if getattr(entry, "kind", "") == "leaf":
+            return (entry.source or "a constant") if info.hidden else n, 9
+        if depth > 6:
+            return "…", 9
+        refs = iter(session.operands(n))
+        args: list[tuple[str, int]] = []
+        for kind, v in entry.args:
+            if kind == "ref":
+                ref = next(refs, "?")
+                args.append(expr(ref, False, depth + 1) if ref in session else (ref, 9))
+            else:
+                args.append((repr(v), 9))
+        spec = catalogue.CATALOGUE.get(entry.op)
+        sym = spec.symbol if spec else None
+        if sym and len(args) == 2 and entry.op in _PRECEDENCE:
+            prec = _PRECEDENCE[entry.op]
+            a = args[0][0] if args[0][1] >= prec else f"({args[0][0]})"
+            b = args[1][0] if args[1][1] > prec or (args[1][1] == prec and sym in "+*") else f"({args[1][0]})"
+            return f"{a} {sym} {b}", prec
+        if entry.op == "neg" and len(args) == 1:
+            return (f"-{args[0][0]}" if args[0][1] >= 3 else f"-({args[0][0]})"), 3
+        params = ", ".join(f"{k}={v!r}" for k, v in entry.params.items())
+        inner = ", ".join(a for a, _ in args) + (", " + params if params and args else params)
+        return f"{entry.op}({inner})", 9
+
+    text = expr(name, True, 0)[0]
+    return text if len(text) <= 80 else text[:77] + "…"
 
 
 def _mono() -> QFont:
@@ -346,8 +387,8 @@ class Inspector(QWidget):
             entry = info.entry
             if getattr(entry, "kind", "") == "leaf":
                 made = entry.source or "a value"
-            else:
-                made = f"{entry.op}({', '.join(self.source.session.operands(self.name)) if self.source.session else ''})"
+            elif self.source.session is not None:
+                made = expression(self.source.session, self.name)
         self.fields["made by"].setText(made or "-")
         editable = bool(self.source.editable and t.is_leaf and info is not None)
         self.requires_grad.blockSignals(True)

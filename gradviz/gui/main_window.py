@@ -197,6 +197,8 @@ class MainWindow(QMainWindow):
         self._wire()
         self._load_preferences()
         self.autosaver = Autosaver(self.session) if (autosave and self.session is not None) else None
+        if self.session is not None:
+            self._empty_canvas_text()
         self.canvas.set_source(self.source)
         self.panel.refresh()
         self._update_actions()
@@ -286,8 +288,9 @@ class MainWindow(QMainWindow):
         A("view_tensors", "&Tensors View", lambda: self.set_view(TENSORS), "Ctrl+1", "Every tensor a node, ops between them", checkable=True)
         A("view_autograd", "&Autograd View", lambda: self.set_view(AUTOGRAD), "Ctrl+2", "PyTorch's backward graph: grad_fn nodes and AccumulateGrad", checkable=True)
         group = QActionGroup(self)
-        for k in ("view_tensors", "view_autograd"):
+        for k, short in (("view_tensors", "Tensors"), ("view_autograd", "Autograd")):
             group.addAction(self.actions[k])
+            self.actions[k].setIconText(short)
         self.actions["view_tensors"].setChecked(True)
         A("show_legend", "Show &Legend", lambda: self.canvas.set_legend_visible(self.actions["show_legend"].isChecked()), checkable=True)
         A("show_minimap", "Show &Minimap", lambda: self.canvas.set_minimap_visible(self.actions["show_minimap"].isChecked()), checkable=True)
@@ -384,10 +387,9 @@ class MainWindow(QMainWindow):
                 tb.addAction(ac[k])
                 tb.widgetForAction(ac[k]).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
             tb.addSeparator()
-        for k, label in (("view_tensors", "Tensors"), ("view_autograd", "Autograd")):
+        for k in ("view_tensors", "view_autograd"):
             b = QToolButton(self)
             b.setDefaultAction(ac[k])
-            b.setText(label)
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             b.setObjectName(f"{k}_button")
             b.setCheckable(True)
@@ -457,6 +459,23 @@ class MainWindow(QMainWindow):
         ac = self.actions
         if not self.viewer:
             self.panel.context_actions = [ac["backward"], ac["backward_options"], None, ac["rename"], ac["delete"]]
+
+    def _empty_canvas_text(self) -> None:
+        links = "<br>".join(f"<a href='example:{ex.name}'>{ex.title}</a>" for ex in examples.EXAMPLES)
+        self.canvas.empty_hint.setText(
+            "<div style='font-size:16pt; font-weight:600'>Nothing to draw yet</div>"
+            "<p>Create a tensor with <b>New Tensor</b> (Ctrl+T), or type in the console below:</p>"
+            "<p style='font-family:monospace; font-size:11pt'>x = torch.tensor(3.)</p>"
+            "<p>New to autograd? <a href='tour'>Take the tour</a> (y = w*x + b, step by step)</p>"
+            f"<p>or open an example:<br>{links}</p>"
+        )
+        self.canvas.empty_hint.linkActivated.connect(self._empty_link)
+
+    def _empty_link(self, href: str) -> None:
+        if href == "tour":
+            self.show_tour()
+        elif href.startswith("example:"):
+            self._guard(lambda: self.open_example(href.split(":", 1)[1]), "Open example")()
 
     # --- preferences ----------------------------------------------------------------------------------
     def _load_preferences(self) -> None:
@@ -619,7 +638,7 @@ class MainWindow(QMainWindow):
     def _picture_updated(self, nodes: int, provider: str) -> None:
         self.status_nodes.setText(f"{nodes:,} node{'s' if nodes != 1 else ''}")
         self.status_layout.setText(f"layout: {provider}" if provider else "")
-        self.panel.set_scale(self.canvas.scale)
+        self.panel.set_scale(self.canvas.color_scale)
         if not self.viewer:
             return
         self._completer.model().setStringList(self.source.names())

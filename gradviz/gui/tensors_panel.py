@@ -45,10 +45,9 @@ def grad_state(t: Any) -> tuple[str, str]:
     arr = np.asarray(g._data)
     if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         return "nonfinite", "NaN/Inf"
-    text = preview(arr)
-    if len(text) > 16:
-        text = "‖g‖ " + colors.format_number(float(np.sqrt(np.sum(arr.astype(np.float64) ** 2))), 3)
-    return "value", text
+    if arr.size == 1:
+        return "value", preview(arr)
+    return "value", "‖g‖ " + colors.format_number(float(np.sqrt(np.sum(arr.astype(np.float64) ** 2))), 3)
 
 
 class TensorsModel(QAbstractTableModel):
@@ -243,7 +242,10 @@ class TensorsPanel(QWidget):
         hh = self.table.horizontalHeader()
         hh.setHighlightSections(False)
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        hh.setStretchLastSection(True)
+        hh.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        hh.setMinimumSectionSize(36)
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 12)
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.table.doubleClicked.connect(self._double_clicked)

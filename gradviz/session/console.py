@@ -51,8 +51,8 @@ from typing import Any
 import numpy as np
 
 import gradviz
-import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
-import gradviz.nn.functional as F_module  # noqa: N812
+import gradviz.engine as E
+import gradviz.nn.functional as F_module
 from gradviz.engine import Tensor
 
 from . import catalogue

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
+import gradviz.engine as E
 from gradviz.engine import Tensor
 
 from . import catalogue

@@ -81,7 +81,9 @@ def _fingerprint(a: np.ndarray | None) -> bytes | None:
     if a is None:
         return None
     a = np.asarray(a)
-    return hashlib.blake2b(a.tobytes(), digest_size=16, person=str((a.shape, a.dtype.str)).encode()[:16]).digest()
+    return hashlib.blake2b(
+        a.tobytes(), digest_size=16, person=str((a.shape, a.dtype.str)).encode()[:16]
+    ).digest()
 
 
 class Session:
@@ -129,7 +131,9 @@ class Session:
         return self._state.info[name]
 
     def tensors(self, include_hidden: bool = True) -> dict[str, Tensor]:
-        return {n: t for n, t in self._state.tensors.items() if include_hidden or not self._state.info[n].hidden}
+        return {
+            n: t for n, t in self._state.tensors.items() if include_hidden or not self._state.info[n].hidden
+        }
 
     def name_of(self, t: Tensor) -> str | None:
         for n, x in self._state.tensors.items():
@@ -140,7 +144,11 @@ class Session:
     def dependents(self, name: str, *, visible: bool = False) -> list[str]:
         """Live tensors computed directly from ``name``; with ``visible``, hidden intermediates
         are looked through to the named tensors computed from them."""
-        direct = [n for n, i in self._state.info.items() if isinstance(i.entry, Op) and name in self._current_refs(i.entry)]
+        direct = [
+            n
+            for n, i in self._state.info.items()
+            if isinstance(i.entry, Op) and name in self._current_refs(i.entry)
+        ]
         if not visible:
             return direct
         out: list[str] = []
@@ -184,7 +192,9 @@ class Session:
     # --- validation --------------------------------------------------------------------------------
     def check_name(self, name: str, *, allow_existing: bool = False) -> None:
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-            raise SessionError(f"'{name}' is not a valid name: use letters, digits and _, not starting with a digit")
+            raise SessionError(
+                f"'{name}' is not a valid name: use letters, digits and _, not starting with a digit"
+            )
         if name.startswith("_"):
             raise SessionError(f"'{name}' is not a valid name: names starting with _ are reserved")
         if name in RESERVED_NAMES:
@@ -207,7 +217,14 @@ class Session:
 
     # --- actions -------------------------------------------------------------------------------------
     def add_leaf(
-        self, name: str | None, value: Any, dtype: Any = None, requires_grad: bool = False, source: str = "", *, hidden: bool = False
+        self,
+        name: str | None,
+        value: Any,
+        dtype: Any = None,
+        requires_grad: bool = False,
+        source: str = "",
+        *,
+        hidden: bool = False,
     ) -> str:
         """Record a leaf. ``hidden`` gives it a reserved ``_N`` name: a constant the user never
         named (the ``torch.tensor(2.)`` inside ``y = x * torch.tensor(2.)``)."""
@@ -216,10 +233,21 @@ class Session:
         else:
             self.check_name(name)
         arr = self._as_value(value, dtype)
-        self._append([Leaf(self._uid(), name, arr, bool(requires_grad), source)], f"create {name}" if not hidden else "create constant")
+        self._append(
+            [Leaf(self._uid(), name, arr, bool(requires_grad), source)],
+            f"create {name}" if not hidden else "create constant",
+        )
         return name
 
-    def apply(self, op: str, args: Sequence[Any], params: dict[str, Any] | None = None, name: str | None = None, *, hidden: bool = False) -> str:
+    def apply(
+        self,
+        op: str,
+        args: Sequence[Any],
+        params: dict[str, Any] | None = None,
+        name: str | None = None,
+        *,
+        hidden: bool = False,
+    ) -> str:
         """Record ``name = op(*args, **params)``. ``args`` are tensor names or Python numbers."""
         spec = self._spec(op)
         if name is None:
@@ -279,14 +307,18 @@ class Session:
         self.tensor(name)
         deps = self.dependents(name, visible=True) or self.dependents(name)
         if deps:
-            raise SessionError(f"can't delete '{name}': {', '.join(deps)} {'depends' if len(deps) == 1 else 'depend'} on it; delete {'it' if len(deps) == 1 else 'them'} first")
+            raise SessionError(
+                f"can't delete '{name}': {', '.join(deps)} {'depends' if len(deps) == 1 else 'depend'} on it; delete {'it' if len(deps) == 1 else 'them'} first"
+            )
         self._append([Delete(name)], f"delete {name}")
 
     def set_leaf_value(self, name: str, value: Any) -> None:
         """Change a leaf's value and recompute everything downstream, gradients included."""
         info = self.info(name)
         if not isinstance(info.entry, Leaf):
-            raise SessionError(f"'{name}' is computed by {info.entry.op}; only leaves have values you can edit")
+            raise SessionError(
+                f"'{name}' is computed by {info.entry.op}; only leaves have values you can edit"
+            )
         old = info.entry
         arr = self._as_value(value, E.dtypes.from_numpy_dtype(old.value.dtype))
         self._rewrite(old, replace(old, value=arr), f"edit {name}")
@@ -295,7 +327,9 @@ class Session:
         info = self.info(name)
         if not isinstance(info.entry, Leaf):
             raise SessionError("you can only change requires_grad flags of leaf variables.")
-        self._rewrite(info.entry, replace(info.entry, requires_grad=bool(flag)), f"{name}.requires_grad = {bool(flag)}")
+        self._rewrite(
+            info.entry, replace(info.entry, requires_grad=bool(flag)), f"{name}.requires_grad = {bool(flag)}"
+        )
 
     def set_param(self, name: str, param: str, value: Any) -> None:
         """Change one parameter of the op that computed ``name`` and recompute downstream."""
@@ -307,7 +341,11 @@ class Session:
             spec.param(param)
         except KeyError:
             raise SessionError(f"{spec.name} has no parameter '{param}'") from None
-        self._rewrite(info.entry, replace(info.entry, params={**info.entry.params, param: value}), f"set {param} of {name}")
+        self._rewrite(
+            info.entry,
+            replace(info.entry, params={**info.entry.params, param: value}),
+            f"set {param} of {name}",
+        )
 
     # --- undo / redo -------------------------------------------------------------------------------
     def undo(self) -> None:
@@ -460,7 +498,12 @@ class Session:
                 t = E.from_numpy(entry.value.copy())
                 if entry.requires_grad:
                     t.requires_grad_(True)
-                self._bind(state, entry.name, t, TensorInfo(entry.name, entry.uid, entry, hidden=entry.name.startswith("_")))
+                self._bind(
+                    state,
+                    entry.name,
+                    t,
+                    TensorInfo(entry.name, entry.uid, entry, hidden=entry.name.startswith("_")),
+                )
             elif isinstance(entry, Op):
                 self._run_op(state, entry)
             elif isinstance(entry, Backward):
@@ -520,7 +563,9 @@ class Session:
             else:
                 args.append(value)
         if spec.arity is not None and len(args) != spec.arity and spec.name != "linear":
-            raise SessionError(f"{spec.name} takes {spec.arity} operand{'s' if spec.arity != 1 else ''}, got {len(args)}")
+            raise SessionError(
+                f"{spec.name} takes {spec.arity} operand{'s' if spec.arity != 1 else ''}, got {len(args)}"
+            )
         params = {**spec.defaults(), **{k: v for k, v in entry.params.items()}}
         shapes = [tuple(a.shape) if isinstance(a, Tensor) else () for a in args]
         self.check_size(catalogue.output_size_bound(spec, shapes, params), f"the result of {spec.name}")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-import gradviz.engine as E  # noqa: N812 - as document.py
+import gradviz.engine as E
 
 from .document import Session
 from .fileformat import SUFFIX, save

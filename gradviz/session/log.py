@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +79,7 @@ class Delete:
     kind = "delete"
 
 
-Entry = Union[Leaf, Op, Backward, ZeroGrad, RetainGrad, Rename, Delete]
+Entry = Leaf | Op | Backward | ZeroGrad | RetainGrad | Rename | Delete
 ENTRY_TYPES: dict[str, type] = {t.kind: t for t in (Leaf, Op, Backward, ZeroGrad, RetainGrad, Rename, Delete)}
 
 
@@ -114,5 +114,3 @@ def describe(entry: Entry) -> str:
     if isinstance(entry, Rename):
         return f"rename {entry.old} to {entry.new}"
     return f"delete {entry.name}"
-
-

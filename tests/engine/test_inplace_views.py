@@ -9,11 +9,16 @@ import torch
 import gradviz
 
 
-@pytest.mark.parametrize("make_view", [lambda x: x[0:1], lambda x: x.view(3), lambda x: x.unsqueeze(0), lambda x: x.T])
+@pytest.mark.parametrize(
+    "make_view", [lambda x: x[0:1], lambda x: x.view(3), lambda x: x.unsqueeze(0), lambda x: x.T]
+)
 def test_in_place_on_a_view_of_a_leaf_raises_pytorchs_error(make_view) -> None:
     for lib in (torch, gradviz):
         x = lib.ones(3, requires_grad=True)
-        with pytest.raises(RuntimeError, match="a view of a leaf Variable that requires grad is being used in an in-place operation"):
+        with pytest.raises(
+            RuntimeError,
+            match="a view of a leaf Variable that requires grad is being used in an in-place operation",
+        ):
             make_view(x).add_(1)
 
 

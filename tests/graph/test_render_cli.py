@@ -103,7 +103,7 @@ def test_other_inputs_and_unknown_colour_maps(tmp_path, capsys):
     text = tmp_path / "notes.txt"
     text.write_text("hi")
     for src, message in (
-        (session, "session files"),
+        (session, "not a gradviz session"),
         (text, "expected a .py script"),
         (tmp_path, "not a file"),
     ):

@@ -9,8 +9,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import pytest
 from PySide6.QtCore import QSettings
 
-import gradviz.gui  # noqa: F401 - first, for its guard against a PySide6 6.12.0 bug (see _none_guard)
-
 
 @pytest.fixture(autouse=True)
 def _settings(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -19,3 +17,9 @@ def _settings(tmp_path_factory: pytest.TempPathFactory) -> None:
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
         QSettings.setPath(QSettings.Format.IniFormat, scope, str(path))
+
+
+@pytest.fixture(autouse=True)
+def _data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Recovery files and the recent-files list go to a temporary folder too."""
+    monkeypatch.setenv("GRADVIZ_DATA_DIR", str(tmp_path_factory.mktemp("data")))

@@ -221,7 +221,13 @@ def test_random_edit_sequences_always_equal_a_fresh_replay(actions) -> None:
                 args = [a] if op in ("tanh", "sum", "exp", "sigmoid") else [a, names[(k // 3) % len(names)]]
                 s.apply(op, args)
             elif kind == "backward":
-                s.backward(names[k % len(names)], gradient=None if s.tensor(names[k % len(names)]).dim() == 0 else np.ones(s.tensor(names[k % len(names)]).shape, np.float32), retain_graph=k % 3 == 0)
+                s.backward(
+                    names[k % len(names)],
+                    gradient=None
+                    if s.tensor(names[k % len(names)]).dim() == 0
+                    else np.ones(s.tensor(names[k % len(names)]).shape, np.float32),
+                    retain_graph=k % 3 == 0,
+                )
             elif kind == "zero":
                 s.zero_grad()
             elif kind == "edit":

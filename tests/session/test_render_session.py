@@ -13,7 +13,9 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "gradviz", "render", *args], capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "gradviz", "render", *args], capture_output=True, text=True, timeout=120
+    )
 
 
 @pytest.mark.parametrize("example", ["linear", "mlp"])

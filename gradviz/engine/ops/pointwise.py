@@ -312,7 +312,7 @@ def reciprocal(a: Tensor) -> Tensor:
     return Reciprocal.apply(a)
 
 
-def pow(a: Any, exponent: Any) -> Tensor:  # noqa: A001 - PyTorch's name
+def pow(a: Any, exponent: Any) -> Tensor:
     if isinstance(a, Tensor) and not isinstance(exponent, Tensor):
         if isinstance(exponent, np.generic):
             exponent = exponent.item()
@@ -428,7 +428,7 @@ class Clamp(Function):
     name = "ClampBackward1"
 
     @staticmethod
-    def forward(ctx, a, min=None, max=None):  # noqa: A002
+    def forward(ctx, a, min=None, max=None):
         ctx.save_for_backward(a)
         return np.clip(a, min, max).astype(
             a.dtype
@@ -479,11 +479,11 @@ def relu(a: Tensor) -> Tensor:
     return Relu.apply(a)
 
 
-def abs(a: Tensor) -> Tensor:  # noqa: A001 - PyTorch's name
+def abs(a: Tensor) -> Tensor:
     return Abs.apply(a)
 
 
-def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
+def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     params = {k: (v.item() if isinstance(v, Tensor) else v) for k, v in (("min", min), ("max", max))}
@@ -578,7 +578,7 @@ class Where(Function):
         return g * cond, g * ~cond
 
 
-def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
         return tuple(Tensor._make(i, False, None) for i in np.nonzero(cond))

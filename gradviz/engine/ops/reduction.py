@@ -98,7 +98,7 @@ def _torch_type_name(dt: np.dtype) -> str:
     }.get(dt.name, dt.name)
 
 
-def sum(a: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
+def sum(a: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     from ..dtypes import to_dtype
 
     dims = _dims(dim, a._data.ndim)
@@ -207,11 +207,11 @@ def _indices(a: np.ndarray, dim: int, keepdim: bool, op: str) -> np.ndarray:
     return np.asarray(f(a, axis=dim, keepdims=keepdim), dtype=np.int64)
 
 
-def max(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def max(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _reduce_extreme("max", a, dim, keepdim)
 
 
-def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:  # noqa: A001
+def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _reduce_extreme("min", a, dim, keepdim)
 
 

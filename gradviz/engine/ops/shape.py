@@ -155,7 +155,7 @@ def t(a: Tensor) -> Tensor:
 _warned_transpose = []
 
 
-def T(a: Tensor) -> Tensor:  # noqa: N802 - the .T property
+def T(a: Tensor) -> Tensor:
     if a._data.ndim != 2 and not _warned_transpose:
         import warnings
 
@@ -170,7 +170,7 @@ def T(a: Tensor) -> Tensor:  # noqa: N802 - the .T property
     return Permute.apply(a, dims=tuple(range(a._data.ndim))[::-1])
 
 
-def mT(a: Tensor) -> Tensor:  # noqa: N802
+def mT(a: Tensor) -> Tensor:
     return transpose(a, -2, -1)
 
 
