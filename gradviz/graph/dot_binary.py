@@ -33,7 +33,9 @@ def _executable(candidate: str | None) -> str | None:
     if not candidate:
         return None
     found = shutil.which(candidate)
-    return str(Path(found).resolve()) if found else None
+    # Absolute, but symlinks kept: Debian's /usr/bin/dot links to a program that acts as dot
+    # only when called by that name.
+    return os.path.abspath(found) if found else None
 
 
 def _pure_binary() -> str | None:
@@ -49,9 +51,9 @@ def _pure_binary() -> str | None:
     names = {"graphviz-pure", "graphviz-pure.exe"}
     for f in (dist.files or []) if dist else []:
         if f.name in names:
-            path = Path(dist.locate_file(f)).resolve()
-            if path.is_file() and os.access(path, os.X_OK):
-                return str(path)
+            path = os.path.abspath(dist.locate_file(f))
+            if os.path.isfile(path) and os.access(path, os.X_OK):
+                return path
     return _executable("graphviz-pure")
 
 

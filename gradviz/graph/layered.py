@@ -173,7 +173,7 @@ def _isotonic(target: list[float], wt: list[float]) -> list[float]:
     return out
 
 
-SEQUENTIAL = 2
+SEQUENTIAL = 2  # plain Gauss-Seidel sweeps (down and up) before the red-black ones
 
 
 def coordinates(

@@ -67,7 +67,7 @@ class Layout:
 
 
 class DotError(RuntimeError):
-    pass
+    """A dot binary failed, timed out or answered something unreadable; the caller moves on."""
 
 
 def _sizes(g: nx.DiGraph) -> dict[Hashable, tuple[float, float]]:
@@ -215,6 +215,7 @@ def _self_loop(p: Point, size: tuple[float, float]) -> list[Point]:
 
 
 def builtin_layout(g: nx.DiGraph, previous: Layout | None = None) -> tuple[dict, dict]:
+    """Positions and routes from the built-in layered layout, seeded by ``previous`` if given."""
     sizes = _sizes(g)
     nodes = list(g)
     index = {v: i for i, v in enumerate(nodes)}

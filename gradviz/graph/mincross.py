@@ -168,14 +168,29 @@ class Links:
         return inversions(self.gap[idx] * (int(b.max()) + 1) + b[idx], self.mult[idx])
 
     def crossed_vertices(self, layers: Order) -> set[int]:
-        """Ends of the links that cross another (every vertex when ranks are too wide to pair)."""
-        if self.pair_i is None:
-            return set(range(self.nv))
+        """Ends of the links that cross another link.
+
+        In a gap sorted by (top, bottom), a link crosses another iff some link with a smaller top
+        has a larger bottom, or one with a larger top a smaller bottom: a running maximum from the
+        left and a running minimum from the right, restarted at each gap by an offset per gap.
+        """
+        if len(self.src) < 2:
+            return set()
         pos = self._pos(layers)
         t, b = pos[self.src], pos[self.dst]
-        i, j = self.pair_i, self.pair_j
-        crossed = (t[i] - t[j]) * (b[i] - b[j]) < 0
-        hit = np.concatenate([i[crossed], j[crossed]])
+        idx = np.lexsort((b, t, self.gap))
+        gap, t, b = self.gap[idx], t[idx], b[idx]
+        span = int(b.max()) + 2
+        key = gap * span + b  # increases with the gap, so running extremes never mix gaps
+        group = np.concatenate([[True], (gap[1:] != gap[:-1]) | (t[1:] != t[:-1])])  # (gap, top) starts
+        at, n = np.arange(len(t)), len(t)
+        first = np.maximum.accumulate(np.where(group, at, 0))  # start of each link's (gap, top)
+        last = np.minimum.accumulate(np.where(np.append(group[1:], True), at, n)[::-1])[::-1]  # its end
+        run_max = np.maximum.accumulate(key)
+        run_min = np.minimum.accumulate(key[::-1])[::-1]
+        before = np.where(first > 0, run_max[np.maximum(first - 1, 0)], -1)
+        after = np.where(last < n - 1, run_min[np.minimum(last + 1, n - 1)], np.iinfo(np.int64).max)
+        hit = idx[(before > key) | (after < key)]
         return set(self.src[hit].tolist()) | set(self.dst[hit].tolist())
 
 
@@ -228,6 +243,9 @@ def sweep(
             pos[v] = i
 
 
+TRANSPOSE_ROUNDS = 64  # dot has no limit; a tangled graph can otherwise go round for long
+
+
 def transpose(layers: Order, pos: list[int], g: Proper, reverse: bool) -> None:
     """dot's transpose: swap neighbours in a rank while that removes crossings (with ``reverse``,
     also when it changes nothing), revisiting ranks next to a change until a round gains nothing.
@@ -235,7 +253,7 @@ def transpose(layers: Order, pos: list[int], g: Proper, reverse: bool) -> None:
     up, down, upm, downm = g.up, g.down, g.upm, g.downm
     nr = len(layers)
     candidate = [True] * nr
-    while True:
+    for _ in range(TRANSPOSE_ROUNDS):
         delta = 0
         for r in range(nr):
             if not candidate[r]:
@@ -318,6 +336,7 @@ class _Sifter:
     def __init__(self, g: Proper, links: Links, layers: Order) -> None:
         self.g, self.links, self.layers = g, links, layers
         self.pos = np.asarray(positions(layers, len(g.rank)), dtype=np.int64)
+        self.work = 0  # table cells built: what sifting costs, and what its budget limits
 
     def table(self, r: int, top_out: int, bottom_out: int) -> np.ndarray:
         """P[s, e]: weight of the links of gap r from the first s vertices of rank r to the first e
@@ -327,6 +346,7 @@ class _Sifter:
         a, b = lk.gap_start[r], lk.gap_start[r + 1]
         src, dst, m = lk.src[a:b], lk.dst[a:b], lk.mult[a:b]
         rows, cols = len(self.layers[r]), len(self.layers[r + 1])
+        self.work += (rows + 1) * (cols + 1)
         i, j = pos[src], pos[dst]
         keep = np.ones(len(src), dtype=bool)
         if top_out >= 0:
@@ -409,9 +429,9 @@ class _Sifter:
             pos[row] = np.arange(len(row))
         return int(saved + 0.5)
 
-    def run(self, rounds: int) -> None:
+    def run(self, rounds: int, budget: float) -> None:
         """Sift every trunk and real vertex that has a crossing and whose surroundings changed
-        since it was last sifted, until a round saves nothing.
+        since it was last sifted, until a round saves nothing or ``budget`` table cells are spent.
         """
         g = self.g
         units = [*g.trunks, *([v] for v in range(g.n))]
@@ -424,6 +444,8 @@ class _Sifter:
             saved = 0
             todo = sorted({unit_of[v] for v in self.links.crossed_vertices(self.layers) if v in unit_of})
             for k in todo:
+                if self.work > budget:
+                    return  # a wide, tangled graph: stop polishing rather than keep the user waiting
                 lo, hi = span[k]
                 if seen[k] >= max(changed[max(lo, 0) : hi + 1]):
                     continue  # nothing near it moved since it last stayed put
@@ -442,12 +464,13 @@ class _Sifter:
 # ---------------------------------------------------------------------------------------------
 
 
+SIFT_BUDGET = 2000  # table cells per vertex that chain sifting may spend (autograd graphs use ~100)
 SMALL = 2000  # vertices (dummies included) up to which four starts are tried to the end
 
 
 def _finish(g: Proper, links: Links, layers: Order) -> tuple[Order, int]:
     transpose(layers, positions(layers, len(g.rank)), g, False)
-    _Sifter(g, links, layers).run(rounds=8)
+    _Sifter(g, links, layers).run(rounds=8, budget=SIFT_BUDGET * len(g.rank) + 1e6)
     return layers, links.crossings(layers)
 
 

@@ -14,10 +14,11 @@ the graph grows.
 from __future__ import annotations
 
 import math
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -67,13 +68,13 @@ from ..graph import colors
 from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import AUTOGRAD, TENSORS, NodeIds, build_graph, shape_text
-from ..graph.scene import Scene, build_scene, legend_items
+from ..graph.scene import build_scene, legend_items
 from ..graph.style import fit_scale, legend_states
 from ..session.document import Session
 from .bridge import SessionBridge
 from .derivatives import local_derivative
-from .minimap import Minimap
-from .painting import Op, bounds, compile_items, paint_ops
+from .minimap import Minimap, render_overview
+from .painting import Op, bounds, compile_items, font_family, paint_ops
 
 MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
 MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
@@ -85,14 +86,15 @@ LIGHT_BG, DARK_BG = "#ffffff", "#1e1f22"
 # --- where the tensors come from -----------------------------------------------------------------
 
 
-class _SessionIds(NodeIds):
-    """Node ids from the session's uids (``t:7``, ``op:7``, ``acc:3``), so that a node keeps its
-    id across undo, redo and edits, which replay the log and make new tensor objects."""
+class _BuildIds(NodeIds):
+    """Node ids for one build: ``t:7``, ``op:7``, ``acc:3`` from the session's uids, so that a node
+    keeps its id across undo, redo and edits (which replay the log into new tensor objects).
+    Nodes no session tensor owns (the steps inside ``linear``, wrapped numbers) are named by
+    their path from one that does (``op:7.2``), which a replay keeps too."""
 
-    def __init__(self) -> None:
+    def __init__(self, fallback: NodeIds, lock: threading.Lock, uids: dict[int, int], paths: dict[int, str]) -> None:
         super().__init__()
-        self.uids: dict[int, int] = {}  # id(tensor) -> session uid
-        self.paths: dict[int, str] = {}  # id(node or tensor) -> a path from a session tensor
+        self.fallback, self.lock, self.uids, self.paths = fallback, lock, uids, paths
 
     def get(self, obj: object, prefix: str) -> str:
         key = obj.variable if isinstance(obj, AccumulateGrad) else obj
@@ -105,38 +107,34 @@ class _SessionIds(NodeIds):
             uid = self.paths.get(id(key))
         if uid is not None:
             return f"{prefix}:{uid}"
-        return super().get(obj, prefix)
+        with self.lock:
+            return self.fallback.get(obj, prefix)
 
-    def index(self, session: Session) -> dict[int, str]:
-        """Learn the session's tensors; returns uid -> name. Nodes no session tensor owns (the
-        steps inside ``linear``, wrapped numbers) are named by their path from one that does,
-        which is also the same after a replay."""
-        self.uids, self.paths = {}, {}
-        name_of: dict[int, str] = {}
-        roots = []
-        for name, t in session.tensors(include_hidden=True).items():
-            uid = session.info(name).uid
-            self.uids[id(t)] = uid
-            name_of[uid] = name
-            roots.append((uid, t))
-        for uid, t in sorted(roots, key=lambda r: r[0]):
-            if t.grad_fn is None:
-                continue
-            stack = [(t.grad_fn, str(uid))]
-            while stack:
-                node, path = stack.pop()
-                for i, x in enumerate(node.inputs):
-                    if id(x) not in self.uids and id(x) not in self.paths:
-                        self.paths[id(x)] = f"{path}<{i}"
-                for i, (fn, _) in enumerate(node.next_functions):
-                    if fn is None or isinstance(fn, AccumulateGrad) or id(fn) in self.paths:
-                        continue
-                    out = fn.output()
-                    if out is not None and out.grad_fn is fn and id(out) in self.uids:
-                        continue
-                    self.paths[id(fn)] = f"{path}.{i}"
-                    stack.append((fn, f"{path}.{i}"))
-        return name_of
+
+def _paths(roots: list[tuple[int, Tensor]], uids: dict[int, int]) -> dict[int, str]:
+    """``id(node or tensor) -> path`` for what the session's tensors were computed through."""
+    paths: dict[int, str] = {}
+    for uid, t in sorted(roots, key=lambda r: r[0]):
+        if t.grad_fn is None:
+            continue
+        stack = [(t.grad_fn, str(uid))]
+        while stack:
+            node, path = stack.pop()
+            for i, x in enumerate(node.inputs):
+                if id(x) not in uids and id(x) not in paths:
+                    paths[id(x)] = f"{path}<{i}"
+            for i, (fn, _) in enumerate(node.next_functions):
+                if fn is None or isinstance(fn, AccumulateGrad) or id(fn) in paths:
+                    continue
+                out = fn.output()
+                if out is not None and out.grad_fn is fn and id(out) in uids:
+                    continue
+                paths[id(fn)] = f"{path}.{i}"
+                stack.append((fn, f"{path}.{i}"))
+    return paths
+
+
+Builder = Callable[[str], "tuple[nx.DiGraph, dict[str, str]]"]
 
 
 class SessionSource:
@@ -146,24 +144,39 @@ class SessionSource:
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._ids = _SessionIds()
+        self._fallback = NodeIds()
+        self._lock = threading.Lock()
 
-    def build(self, view: str) -> tuple[nx.DiGraph, dict[str, str]]:
+    def snapshot(self) -> Builder:
+        """On the GUI thread: what the session holds now. The returned builder makes the graph
+        (on any thread) from that snapshot, whatever the session does meanwhile."""
         s = self.session
-        name_of = self._ids.index(s)
-        g = build_graph(s.tensors(include_hidden=False), view=view, ids=self._ids)
-        names = {}
-        for nid in g:
-            prefix, sep, uid = nid.partition(":")
-            if sep and uid.isdigit() and int(uid) in name_of and g.nodes[nid].get("type") != "op":
-                names[nid] = name_of[int(uid)]
-        return g, names
+        everything = s.tensors(include_hidden=True)
+        uid_of = {n: s.info(n).uid for n in everything}
+        visible = s.tensors(include_hidden=False)
+        fallback, lock = self._fallback, self._lock
+
+        def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
+            uids = {id(t): uid_of[n] for n, t in everything.items()}
+            name_of = {uid_of[n]: n for n in everything}
+            ids = _BuildIds(fallback, lock, uids, _paths([(uid_of[n], t) for n, t in everything.items()], uids))
+            g = build_graph(visible, view=view, ids=ids)
+            names = {}
+            for nid in g:
+                _, sep, uid = nid.partition(":")
+                if sep and uid.isdigit() and int(uid) in name_of and g.nodes[nid].get("type") != "op":
+                    names[nid] = name_of[int(uid)]
+            return g, names
+
+        return build
 
     def tensor(self, name: str) -> Tensor | None:
         return self.session.tensor(name) if name in self.session else None
 
     def names(self) -> list[str]:
-        return self.session.names()
+        """Visible names in the order the tensors were made (a rename keeps the place)."""
+        s = self.session
+        return sorted(s.names(), key=lambda n: s.info(n).uid)
 
     def info(self, name: str) -> Any:
         return self.session.info(name) if name in self.session else None
@@ -181,16 +194,21 @@ class TensorsSource:
         if isinstance(outputs, Mapping):
             self.named.update(outputs)
         self._ids = NodeIds()
+        self._lock = threading.Lock()
 
-    def build(self, view: str) -> tuple[nx.DiGraph, dict[str, str]]:
-        g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids)
-        by_id = {id(t): n for n, t in self.named.items()}
-        names = {}
-        for nid, a in g.nodes(data=True):
-            t = a.get("tensor")
-            if t is not None and id(t) in by_id:
-                names[nid] = by_id[id(t)]
-        return g, names
+    def snapshot(self) -> Builder:
+        def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
+            with self._lock:
+                g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids)
+            by_id = {id(t): n for n, t in self.named.items()}
+            names = {}
+            for nid, a in g.nodes(data=True):
+                t = a.get("tensor")
+                if t is not None and id(t) in by_id:
+                    names[nid] = by_id[id(t)]
+            return g, names
+
+        return build
 
     def tensor(self, name: str) -> Tensor | None:
         return self.named.get(name)
@@ -208,12 +226,20 @@ class TensorsSource:
 @dataclass
 class _Result:
     generation: int
-    graph: nx.DiGraph
-    names: dict[str, str]
-    scale: colors.ColorScale
-    scene: Scene | None = None
+    version: int  # the canvas's count of source changes when the snapshot was taken
+    view: str
+    graph: nx.DiGraph | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    scale: colors.ColorScale | None = None
     layout: Layout | None = None
+    provider: str = ""
+    # node id -> (paint ops in the node's own coordinates, x, y, width, height, tooltip)
+    nodes: dict[str, tuple[list[Op], float, float, float, float, str]] = field(default_factory=dict)
+    edges: dict[tuple[str, str], list[Op]] = field(default_factory=dict)
+    overview: Any = None  # the minimap's picture, drawn off the GUI thread
+    content: QRectF = field(default_factory=QRectF)  # what the nodes and edges cover
     seconds: float = 0.0
+    warning: str = ""
     error: str = ""
 
 
@@ -222,20 +248,43 @@ class _JobSignals(QObject):
 
 
 class _LayoutJob(QRunnable):
-    """Lay out and build the scene off the GUI thread (build_scene reads only plain attributes)."""
+    """Build the graph, lay it out and turn it into paint operations, off the GUI thread.
 
-    def __init__(self, result: _Result, previous: Layout | None, elements: bool) -> None:
+    Only value types are made here (paths, pens, an image); the GUI thread then just creates or
+    updates the items, so it never waits for a layout."""
+
+    def __init__(self, result: _Result, build: Builder, options: tuple, previous: Layout | None, dpr: float) -> None:
         super().__init__()
         self.setAutoDelete(False)
         self.result = result
+        self.build = build
+        self.options = options
         self.previous = previous
-        self.elements = elements
+        self.dpr = dpr
         self.cancelled = False
         self.signals = _JobSignals()
 
     def run(self) -> None:
         r = self.result
         t0 = time.perf_counter()
+        try:
+            self._run(r)
+        except Exception as e:  # a bug must not take the window down: say so and keep going
+            r.error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
+        r.seconds = time.perf_counter() - t0
+        self.signals.finished.emit(r)
+
+    def _run(self, r: _Result) -> None:
+        stat, cmap, scale_name, elements = self.options
+        g, names = self.build(r.view)
+        try:
+            cs = fit_scale(g, stat, cmap, scale_name)
+        except Exception as e:  # an unknown colour map name, say
+            r.warning = f"Colour map {cmap!r} is not available ({e}); using the default"
+            cs = fit_scale(g, stat, None, scale_name)
+        r.graph, r.names, r.scale = g, names, cs
+        if self.cancelled or g.number_of_nodes() == 0:
+            return
         captured: dict[str, Layout] = {}
 
         def lay(sized: nx.DiGraph) -> Layout:
@@ -243,13 +292,34 @@ class _LayoutJob(QRunnable):
             captured["layout"] = out
             return out
 
-        try:
-            r.scene = build_scene(r.graph, scale=r.scale, legend=False, elements=self.elements, layout=lay)
-            r.layout = captured.get("layout")
-        except Exception as e:  # a bug must not take the window down: say so and keep going
-            r.error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=6)}"
-        r.seconds = time.perf_counter() - t0
-        self.signals.finished.emit(r)
+        scene = build_scene(g, scale=cs, legend=False, elements=elements, layout=lay)
+        lay_out = captured.get("layout")
+        r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
+        # Scene coordinates -> the layout's own, which stay put from one layout to the next.
+        dx = dy = 0.0
+        if lay_out is not None:
+            for n, (x, y, w, h) in scene.boxes.items():
+                px, py = lay_out.positions[n]
+                dx, dy = px - (x + w / 2), py - (y + h / 2)
+                break
+        for n, (x, y, w, h) in scene.boxes.items():
+            s0, s1 = scene.spans.get(n, (0, 0))
+            ops = compile_items(scene.items[s0:s1], -x, -y)
+            r.nodes[n] = (ops, x + dx, y + dy, w, h, tooltip_for(g.nodes[n]))
+        for key, (s0, s1) in scene.spans.items():
+            if isinstance(key, tuple) and len(key) == 2:
+                items = scene.items[s0:s1]
+                label = scene.spans.get((*key, "label"))
+                if label:
+                    items = items + scene.items[label[0] : label[1]]
+                r.edges[key] = compile_items(items, dx, dy)
+        content = QRectF()
+        for _ops, x, y, w, h, _tip in r.nodes.values():
+            content = content.united(QRectF(x - 6, y - 6, w + 12, h + 12))
+        for ops in r.edges.values():
+            content = content.united(bounds(ops).adjusted(-4, -4, 4, 4))
+        r.content = content
+        r.overview = render_overview(r.nodes, r.edges, self.dpr)
 
 
 # --- items -----------------------------------------------------------------------------------------
@@ -582,6 +652,8 @@ class GraphCanvas(QGraphicsView):
         self._selected_name = ""
         self._target_output: str | None = None
         self._generation = 0
+        self._version = 0
+        self._content = QRectF()
         self._job: _LayoutJob | None = None
         self._jobs: set[_LayoutJob] = set()  # running, cancelled or not (kept alive until done)
         self._pending = False
@@ -612,6 +684,7 @@ class GraphCanvas(QGraphicsView):
             "<p style='font-family:monospace'>x = torch.tensor(3.)</p>"
             "<p>or open one of the examples from <b>File ▸ Examples</b>.</p>"
         )
+        font_family()  # load the font on the GUI thread, before any layout thread measures text
         self._theme()
         self.horizontalScrollBar().valueChanged.connect(self._view_moved)
         self.verticalScrollBar().valueChanged.connect(self._view_moved)
@@ -629,7 +702,7 @@ class GraphCanvas(QGraphicsView):
         session = getattr(source, "session", None)
         if session is not None:
             self._bridge = SessionBridge(session, self)
-            self._bridge.changed.connect(lambda _change: self.refresh())
+            self._bridge.changed.connect(self._on_source_changed)
         self._layouts.clear()
         self._fit_next = True
         self.refresh()
@@ -781,12 +854,8 @@ class GraphCanvas(QGraphicsView):
         self.zoom_by(0.8)
 
     def content_rect(self) -> QRectF:
-        r = QRectF()
-        for it in self._nodes.values():
-            r = r.united(it.sceneBoundingRect())
-        for it in self._edges.values():
-            r = r.united(it.sceneBoundingRect())
-        return r
+        """What the graph covers, in scene coordinates."""
+        return QRectF(self._content)
 
     def fit(self) -> None:
         """Zoom and scroll so the whole graph shows (beside the legend), never above MAX_FIT."""
@@ -865,36 +934,32 @@ class GraphCanvas(QGraphicsView):
             self._pending = True  # drawn when the running layout is done
             return
         self._pending = False
-        t0 = time.perf_counter()
-        if self._source is None:
-            g, names = nx.DiGraph(view=self.view_mode, outputs=[]), {}
-        else:
-            try:
-                g, names = self._source.build(self.view_mode)
-            except Exception as e:  # the graph package failed on something: say so, keep running
-                self._show_notice(f"The graph could not be built: {type(e).__name__}: {e}")
-                return
-        scale_name = "log" if self.log_scale else "linear"
-        try:
-            cs = fit_scale(g, self.stat, self.cmap, scale_name)
-        except Exception as e:  # an unknown colour map name, say
-            self.message.emit(f"Colour map {self.cmap!r} is not available ({e}); using the default")
-            self.cmap = None
-            cs = fit_scale(g, self.stat, None, scale_name)
+        self._build_started = time.perf_counter()
         self._generation += 1
-        result = _Result(self._generation, g, names, cs)
-        self._build_started = t0
-        if g.number_of_nodes() == 0:
-            result.scene = Scene(0, 0)
+        result = _Result(self._generation, self._version, self.view_mode)
+        if self._source is None:
+            result.graph = nx.DiGraph(view=self.view_mode, outputs=[])
+            result.scale = colors.ColorScale(self.stat, None)
             self._apply(result)
             return
-        job = _LayoutJob(result, self._layouts.get(self.view_mode), self.elements)
+        try:
+            build = self._source.snapshot()
+        except Exception as e:  # the session is in a state nobody expected: say so, keep running
+            self._show_notice(f"The graph could not be built: {_html(type(e).__name__)}: {_html(str(e))}")
+            return
+        options = (self.stat, self.cmap, "log" if self.log_scale else "linear", self.elements)
+        job = _LayoutJob(result, build, options, self._layouts.get(self.view_mode), self.devicePixelRatioF())
         job.signals.finished.connect(self._job_finished, Qt.ConnectionType.QueuedConnection)
         self._job = job
         self._jobs.add(job)
-        self._busy_what = f"Laying out {g.number_of_nodes():,} nodes…"
+        n = len(self._nodes)
+        self._busy_what = f"Laying out {n:,} nodes…" if n > 50 else "Laying out the graph…"
         self._busy_timer.start(BUSY_AFTER_MS)
         self._pool.start(job)
+
+    def _on_source_changed(self, *_: Any) -> None:
+        self._version += 1
+        self.refresh()
 
     def _job_finished(self, result: _Result) -> None:
         job = next((j for j in self._jobs if j.result is result), None)
@@ -904,13 +969,19 @@ class GraphCanvas(QGraphicsView):
             return
         self._job = None
         self._hide_busy()
-        if result.error:
+        if result.error and result.version != self._version:
+            self._pending = True  # the session changed under the build: just build again
+        elif result.error:
+            first = result.error.splitlines()[0]
             self._show_notice(
-                "<b>The graph could not be laid out.</b><br>Your session is fine; this is a bug in "
-                f"gradviz. Details: {_html(result.error.splitlines()[0])}"
+                "<b>The graph could not be drawn.</b><br>Your session is fine and gradviz keeps "
+                f"running; this is a bug in gradviz. Details: {_html(first)}"
             )
-            self.message.emit("Layout failed: " + result.error.splitlines()[0])
+            self.message.emit("Drawing the graph failed: " + first)
         else:
+            if result.warning:
+                self.cmap = None
+                self.message.emit(result.warning)
             self._apply(result)
         if self._pending:
             self._pending = False
@@ -962,57 +1033,37 @@ class GraphCanvas(QGraphicsView):
         self._place_overlays()
 
     def _apply(self, r: _Result) -> None:
-        """Turn a laid-out scene into items, reusing the items of nodes that stay."""
-        scene, lay, g = r.scene, r.layout, r.graph
+        """Put a finished layout on screen, reusing the items of nodes that stay."""
+        g = r.graph
         self.notice.hide()
         was_empty = not self._nodes
-        center = self.mapToScene(self.viewport().rect().center())
-        dx = dy = 0.0
-        if lay is not None:
-            for n, (x, y, w, h) in scene.boxes.items():
-                px, py = lay.positions[n]
-                dx, dy = px - (x + w / 2), py - (y + h / 2)
-                break
+        corner = self.mapToScene(QPoint(0, 0))
         old_nodes = set(self._nodes)
         self.graph, self.names, self.color_scale = g, r.names, r.scale
-        self.provider = scene.provider or (lay.provider if lay else "")
+        self._content = QRectF(r.content)
+        self.provider = r.provider
         self.layout_seconds = r.seconds
-        if lay is not None:
-            self._layouts[self.view_mode] = lay
+        if r.layout is not None:
+            self._layouts[r.view] = r.layout
 
-        keep: set[str] = set()
-        for n, (x, y, w, h) in scene.boxes.items():
-            s0, s1 = scene.spans.get(n, (0, 0))
-            ops = compile_items(scene.items[s0:s1], -x, -y)
+        for n, (ops, x, y, w, h, tip) in r.nodes.items():
             item = self._nodes.get(n)
             if item is None:
                 item = NodeItem(self, n)
                 self._nodes[n] = item
                 self._scene.addItem(item)
-            attrs = g.nodes[n]
-            item.set_content(ops, w, h, attrs, r.names.get(n, ""), tooltip_for(attrs))
-            item.setPos(x + dx, y + dy)
-            keep.add(n)
-        for n in old_nodes - keep:
+            item.set_content(ops, w, h, g.nodes[n], r.names.get(n, ""), tip)
+            item.setPos(x, y)
+        for n in old_nodes - set(r.nodes):
             self._scene.removeItem(self._nodes.pop(n))
-
-        edge_keep: set[tuple[str, str]] = set()
-        for key, (s0, s1) in scene.spans.items():
-            if not isinstance(key, tuple) or len(key) != 2:
-                continue
-            items = scene.items[s0:s1]
-            label = scene.spans.get((*key, "label"))
-            if label:
-                items = items + scene.items[label[0] : label[1]]
-            ops = compile_items(items, dx, dy)
+        for key, ops in r.edges.items():
             item = self._edges.get(key)
             if item is None:
                 item = EdgeItem(self, key)
                 self._edges[key] = item
                 self._scene.addItem(item)
             item.set_content(ops)
-            edge_keep.add(key)
-        for key in set(self._edges) - edge_keep:
+        for key in set(self._edges) - set(r.edges):
             self._scene.removeItem(self._edges.pop(key))
 
         # The selection follows the tensor by name (an undo may have changed the node).
@@ -1034,7 +1085,9 @@ class GraphCanvas(QGraphicsView):
             self.fit()
         else:
             self._update_scene_rect()
-            self.centerOn(center)
+            drift = self.mapFromScene(corner)  # scroll back so that the scene stays put on screen
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
             if new_nodes:  # show what was just made, scrolling as little as possible
                 fresh = QRectF()
                 for n in new_nodes:
@@ -1042,7 +1095,7 @@ class GraphCanvas(QGraphicsView):
                 vis = self.visible_scene_rect()
                 if not vis.contains(fresh) and fresh.width() < vis.width() and fresh.height() < vis.height():
                     self.ensureVisible(fresh, 30, 30)
-        self.minimap.picture_changed()
+        self.minimap.set_overview(r.overview)
         self._update_overlays()
         self.last_update_ms = (time.perf_counter() - getattr(self, "_build_started", time.perf_counter())) * 1000
         self.picture_updated.emit(len(self._nodes), self.provider)
@@ -1296,8 +1349,6 @@ class GraphCanvas(QGraphicsView):
         )
         if show != self.minimap.isVisible():
             self.minimap.setVisible(show)
-            if show:
-                self.minimap.picture_changed()
 
     def _update_overlays(self) -> None:
         has = bool(self._nodes)

@@ -116,7 +116,14 @@ class ShortcutsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("Keyboard shortcuts")
         self.setObjectName("ShortcutsDialog")
-        rows = [(a.text().replace("&", "").rstrip("…").strip(), a.shortcut().toString(a.shortcut().SequenceFormat.NativeText)) for a in actions if not a.shortcut().isEmpty()]
+        rows = [
+            (
+                str(a.property("base_text") or a.text()).replace("&", "").rstrip("…").strip(),
+                a.shortcut().toString(a.shortcut().SequenceFormat.NativeText),
+            )
+            for a in actions
+            if not a.shortcut().isEmpty()
+        ]
         rows += [
             ("Zoom", "mouse wheel or pinch"),
             ("Pan", "drag the canvas"),

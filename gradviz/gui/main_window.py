@@ -245,6 +245,7 @@ class MainWindow(QMainWindow):
     ) -> QAction:
         a = QAction(text, self)
         a.setObjectName(key)
+        a.setProperty("base_text", text)
         if shortcut is not None:
             seqs = shortcut if isinstance(shortcut, list) else [shortcut]
             a.setShortcuts([QKeySequence(s) for s in seqs])

@@ -1,16 +1,20 @@
 """The overview in the canvas's corner: the whole graph small, the visible part framed.
 
 It appears when the graph does not fit the view. Clicking or dragging in it moves the view there.
-The small picture is rendered once per change of the graph, not per frame of panning.
+The small picture is drawn with each new layout, on the layout's thread, not per frame of panning.
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QPointF, QRect, QRectF, Qt
-from PySide6.QtGui import QColor, QMouseEvent, QPainter, QPen, QPixmap
+from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QWidget
+
+from .painting import Op, bounds
 
 if TYPE_CHECKING:
     from .canvas import GraphCanvas
@@ -19,75 +23,101 @@ MAX_W, MAX_H = 210, 150
 PAD = 6
 
 
+@dataclass
+class Overview:
+    """The whole graph drawn small (made off the GUI thread: QImage, not QPixmap)."""
+
+    image: QImage
+    src: QRectF  # the part of the scene it shows
+    scale: float  # image pixels (logical) per scene unit
+
+
+def render_overview(nodes: dict[str, tuple], edges: dict[Any, list[Op]], dpr: float = 1.0) -> Overview | None:
+    """Nodes as their fill colours and edges as thin lines, fitted in MAX_W x MAX_H."""
+    src = QRectF()
+    for _ops, x, y, w, h, *_ in nodes.values():
+        src = src.united(QRectF(x, y, w, h))
+    for ops in edges.values():
+        src = src.united(bounds(ops))
+    if src.isEmpty():
+        return None
+    src = src.adjusted(-12, -12, 12, 12)
+    scale = min((MAX_W - 2 * PAD) / src.width(), (MAX_H - 2 * PAD) / src.height())
+    w, h = src.width() * scale, src.height() * scale
+    img = QImage(max(1, math.ceil(w * dpr)), max(1, math.ceil(h * dpr)), QImage.Format.Format_ARGB32_Premultiplied)
+    img.setDevicePixelRatio(dpr)
+    img.fill(Qt.GlobalColor.transparent)
+    p = QPainter(img)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.scale(scale, scale)
+    p.translate(-src.x(), -src.y())
+    edge_pen = QPen(QColor(128, 128, 128, 170), 1.0)
+    edge_pen.setCosmetic(True)
+    p.setPen(edge_pen)
+    p.setBrush(Qt.BrushStyle.NoBrush)
+    for ops in edges.values():
+        for op in ops:
+            if op.kind == "path":
+                p.drawPath(op.data[0])
+    border = QPen(QColor(90, 90, 90, 200), 1.0)
+    border.setCosmetic(True)
+    p.setPen(border)
+    for ops, x, y, w_, h_, *_ in nodes.values():
+        fill = ops[0].color if ops and ops[0].kind == "rect" and ops[0].color else "#dddddd"
+        p.setBrush(QColor(fill))
+        p.drawRect(QRectF(x, y, w_, h_))
+    p.end()
+    return Overview(img, src, scale)
+
+
 class Minimap(QWidget):
     def __init__(self, canvas: GraphCanvas) -> None:
         super().__init__(canvas.viewport())
         self.canvas = canvas
-        self._pixmap: QPixmap | None = None
-        self._src = QRectF()
-        self._scale = 1.0
-        self._dirty = True
+        self.overview: Overview | None = None
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setToolTip("Overview: click or drag to move around the graph")
         self.setAccessibleName("Minimap")
         self.hide()
 
-    def picture_changed(self) -> None:
-        self._dirty = True
-        src = self.canvas.content_rect().adjusted(-12, -12, 12, 12)
-        if src.isEmpty():
-            return
-        self._src = src
-        self._scale = min((MAX_W - 2 * PAD) / src.width(), (MAX_H - 2 * PAD) / src.height())
-        w = max(60, round(src.width() * self._scale) + 2 * PAD)
-        h = max(40, round(src.height() * self._scale) + 2 * PAD)
-        self.resize(w, h)
+    def set_overview(self, overview: Overview | None) -> None:
+        self.overview = overview
+        if overview is not None:
+            w = max(60, round(overview.src.width() * overview.scale) + 2 * PAD)
+            h = max(40, round(overview.src.height() * overview.scale) + 2 * PAD)
+            self.resize(w, h)
         self.update()
 
     def place(self, viewport: QRect, margin: int) -> None:
         self.move(viewport.width() - self.width() - margin, viewport.height() - self.height() - margin)
 
     def _offset(self) -> QPointF:
-        w = self._src.width() * self._scale
-        h = self._src.height() * self._scale
+        ov = self.overview
+        w = ov.src.width() * ov.scale
+        h = ov.src.height() * ov.scale
         return QPointF((self.width() - w) / 2, (self.height() - h) / 2)
 
-    def _render(self) -> None:
-        self._dirty = False
-        if self._src.isEmpty():
-            self._pixmap = None
-            return
-        dpr = self.devicePixelRatioF()
-        w, h = self._src.width() * self._scale, self._src.height() * self._scale
-        pm = QPixmap(max(1, round(w * dpr)), max(1, round(h * dpr)))
-        pm.setDevicePixelRatio(dpr)
-        pm.fill(Qt.GlobalColor.transparent)
-        p = QPainter(pm)
-        p.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.canvas.scene().render(p, QRectF(0, 0, w, h), self._src, Qt.AspectRatioMode.KeepAspectRatio)
-        p.end()
-        self._pixmap = pm
-
     def paintEvent(self, event: Any) -> None:
-        if self._dirty:
-            self._render()
         p = QPainter(self)
         p.setRenderHint(QPainter.RenderHint.Antialiasing)
         bg = QColor(self.canvas.background)
-        bg.setAlpha(235)
+        bg.setAlpha(238)
         frame = QColor(self.palette().color(self.palette().ColorRole.Mid))
         p.setPen(QPen(frame, 1))
         p.setBrush(bg)
         p.drawRoundedRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5), 5, 5)
+        ov = self.overview
+        if ov is None:
+            p.end()
+            return
         off = self._offset()
-        if self._pixmap is not None:
-            p.drawPixmap(off, self._pixmap)
+        p.drawImage(off, ov.image)
         vis = self.canvas.visible_scene_rect()
         r = QRectF(
-            off.x() + (vis.x() - self._src.x()) * self._scale,
-            off.y() + (vis.y() - self._src.y()) * self._scale,
-            vis.width() * self._scale,
-            vis.height() * self._scale,
+            off.x() + (vis.x() - ov.src.x()) * ov.scale,
+            off.y() + (vis.y() - ov.src.y()) * ov.scale,
+            vis.width() * ov.scale,
+            vis.height() * ov.scale,
         ).intersected(QRectF(self.rect()).adjusted(1, 1, -1, -1))
         accent = QColor(self.canvas.selection_color)
         fill = QColor(accent)
@@ -98,20 +128,18 @@ class Minimap(QWidget):
         p.end()
 
     def scene_point(self, pos: QPointF) -> QPointF:
+        ov = self.overview
         off = self._offset()
-        return QPointF(
-            self._src.x() + (pos.x() - off.x()) / self._scale,
-            self._src.y() + (pos.y() - off.y()) / self._scale,
-        )
+        return QPointF(ov.src.x() + (pos.x() - off.x()) / ov.scale, ov.src.y() + (pos.y() - off.y()) / ov.scale)
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
+        if event.button() == Qt.MouseButton.LeftButton and self.overview is not None:
             self.canvas.centerOn(self.scene_point(event.position()))
             self.update()
         event.accept()
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if event.buttons() & Qt.MouseButton.LeftButton:
+        if event.buttons() & Qt.MouseButton.LeftButton and self.overview is not None:
             self.canvas.centerOn(self.scene_point(event.position()))
             self.update()
         event.accept()

@@ -1,0 +1,482 @@
+"""The main window driven as a person would: the seed's y = w*x + b made through the New Tensor
+dialog and the console, Backward clicked, the result read off the canvas, the inspector and
+the tensors list; undo and redo; save and reopen; and every bad input answered with a message."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+import gradviz
+from gradviz.graph.model import AUTOGRAD
+from gradviz.gui.app import main as app_main
+from gradviz.gui.main_window import MainWindow
+from gradviz.session import examples, fileformat
+from gradviz.session.autosave import Autosaver, recovery_dir
+from gradviz.session.document import Session
+
+EXAMPLES = examples.examples_dir()
+
+
+@pytest.fixture
+def window(qtbot):
+    made: list[MainWindow] = []
+
+    def make(session: Session | None = None, **kw) -> MainWindow:
+        w = MainWindow(session, **kw)
+        qtbot.addWidget(w)
+        w.ask_save_changes = lambda: "discard"  # a test never wants the question
+        w.resize(1280, 820)
+        w.show()
+        qtbot.waitUntil(w.canvas.is_idle, timeout=20000)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.ask_save_changes = lambda: "discard"
+        if w.isVisible():
+            w.close()
+
+
+def idle(qtbot, w: MainWindow) -> None:
+    qtbot.waitUntil(w.canvas.is_idle, timeout=20000)
+
+
+def retype(qtbot, widget, text: str) -> None:
+    widget.setFocus()
+    widget.selectAll()
+    qtbot.keyClick(widget, Qt.Key.Key_Delete)
+    qtbot.keyClicks(widget, text)
+
+
+def toolbar_click(qtbot, w: MainWindow, key: str) -> None:
+    button = w.toolbar.widgetForAction(w.actions[key])
+    assert button is not None and button.isEnabled(), key
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def create_through_dialog(qtbot, w: MainWindow, name: str, literal: str, requires_grad: bool) -> None:
+    toolbar_click(qtbot, w, "new_tensor")
+    d = w.active_dialog
+    assert d is not None and d.isVisible()
+    retype(qtbot, d.name_edit, name)
+    retype(qtbot, d.literal_edit, literal)
+    if requires_grad:
+        qtbot.mouseClick(d.requires_grad, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(d.ok_button, Qt.MouseButton.LeftButton)
+    assert not d.isVisible()
+
+
+def type_in_console(qtbot, w: MainWindow, text: str) -> None:
+    box = w.console.input
+    box.setFocus()
+    qtbot.keyClicks(box, text)
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+
+
+def message_text(w: MainWindow) -> str:
+    box = w.last_message_box
+    assert box is not None and box.isVisible(), "expected a message"
+    text = box.text()
+    box.done(0)
+    return text
+
+
+def test_the_seed_from_dialogs_console_and_backward(qtbot, window) -> None:
+    w = window()
+    create_through_dialog(qtbot, w, "x", "3.", requires_grad=False)
+    create_through_dialog(qtbot, w, "w", "4.", requires_grad=True)
+    create_through_dialog(qtbot, w, "b", "5.", requires_grad=True)
+    assert w.panel.names() == ["x", "w", "b"]
+    type_in_console(qtbot, w, "y = w*x + b")
+    idle(qtbot, w)
+    assert "In [1]: y = w*x + b" in w.console.transcript()
+    assert w.current == "y"  # what was just made is selected
+    assert w.inspector.value_view.toPlainText() == "tensor(17., grad_fn=<AddBackward0>)"
+    c = w.canvas
+    assert c.item_for("w").fill == "#ffffff"  # before backward: no gradient yet
+    toolbar_click(qtbot, w, "backward")
+    idle(qtbot, w)
+    assert "# y.backward()" in w.console.transcript()
+    # The canvas: colours follow the gradients (w.grad = 3 tops the scale, b.grad = 1).
+    assert c.item_for("w").fill == c.color_scale.color(3.0) != c.item_for("b").fill
+    assert c.item_for("b").fill == c.color_scale.color(1.0)
+    assert "grad: 3.0" in c.item_for("w").toolTip()
+    # The tensors list.
+    assert w.panel.row_texts("w")[4] == "3.0" and w.panel.row_texts("x")[4] == "none"
+    assert w.panel.badge("w")[1] == c.item_for("w").fill  # same colour as its node
+    # Click w on the canvas: the inspector shows its gradient as PyTorch prints it.
+    qtbot.mouseClick(c.viewport(), Qt.MouseButton.LeftButton, pos=c.mapFromScene(c.item_for("w").sceneBoundingRect().center()))
+    assert w.current == "w" and w.panel.current() == "w"
+    assert w.inspector.grad_view.toPlainText() == "tensor(3.)"
+    assert w.status_nodes.text() == "7 nodes" and w.status_layout.text().startswith("layout: ")
+    assert w.status_action.text() == "Y.backward()"
+
+
+def test_undo_and_redo_with_labels(qtbot, window) -> None:
+    s = examples.linear()
+    w = window(s)
+    assert w.actions["undo"].text() == "&Undo y.backward()"
+    w.actions["undo"].trigger()
+    idle(qtbot, w)
+    assert s.tensor("w").grad is None
+    assert w.canvas.item_for("w").fill == "#ffffff"
+    assert w.actions["redo"].text() == "&Redo y.backward()"
+    w.actions["redo"].trigger()
+    idle(qtbot, w)
+    assert s.tensor("w").grad.item() == 3.0
+    assert w.canvas.item_for("w").fill == w.canvas.color_scale.color(3.0)
+
+
+def test_save_and_reopen(qtbot, window, tmp_path) -> None:
+    w = window(examples.linear())
+    w.select("b")
+    w.set_colors(stat="maxabs")
+    target = tmp_path / "seed"
+    w.ask_save_path = lambda *a: str(target)
+    w.actions["save"].trigger()  # untitled: asks for a name, adds the suffix
+    path = tmp_path / "seed.gradviz"
+    assert path.exists() and w.path == path
+    assert not w.isWindowModified() and w.windowTitle() == "seed.gradviz[*] — gradviz"
+    w2 = window()
+    w2.ask_open_path = lambda: str(path)
+    w2.actions["open"].trigger()
+    idle(qtbot, w2)
+    assert w2.panel.names() == ["x", "w", "b", "y"]
+    assert w2.session.tensor("w").grad.item() == 3.0
+    assert w2.current == "b"  # the selection was saved with the file
+    assert w2.canvas.stat == "maxabs"
+    assert w2.windowTitle().startswith("seed.gradviz")
+    assert Path(w2.recent.files()[0]) == path
+
+
+def test_open_recent_and_examples_menu(qtbot, window, tmp_path) -> None:
+    w = window()
+    ex = next(a for a in w.examples_menu.actions() if a.objectName() == "example_mlp")
+    ex.trigger()
+    idle(qtbot, w)
+    assert "W1" in w.panel.names() and len(w.canvas.node_items()) > 15
+    assert w.path is None and "example" in w.windowTitle()
+    p = tmp_path / "mlp.gradviz"
+    w._save_to(p)  # noqa: SLF001
+    w.recent_menu.aboutToShow.emit()
+    names = [a.text() for a in w.recent_menu.actions()]
+    assert "mlp.gradviz" in names
+
+
+def test_bad_inputs_are_messages_and_nothing_is_lost(qtbot, window, tmp_path) -> None:
+    s = examples.linear()
+    w = window(s)
+    entries = s.entries
+    # backward twice: PyTorch's words, and what to do.
+    w.select("y")
+    w.actions["backward"].trigger()
+    text = message_text(w)
+    assert "second time" in text and "retain graph" in text
+    # deleting a tensor others depend on
+    w.select("w")
+    w.actions["delete"].trigger()
+    assert "depends on it" in message_text(w)
+    # renaming to a taken name, and to something that is not a name
+    w.ask_text = lambda *a: "b"
+    w.actions["rename"].trigger()
+    assert "already taken" in message_text(w)
+    w.ask_text = lambda *a: "2w"
+    w.actions["rename"].trigger()
+    assert "not a valid name" in message_text(w)
+    # a broken file, a missing file
+    bad = tmp_path / "broken.gradviz"
+    bad.write_bytes(b"this is not a zip")
+    assert not w.open_path(bad)
+    assert "broken.gradviz" in message_text(w)
+    assert not w.open_path(tmp_path / "missing.gradviz")
+    assert "missing.gradviz" in message_text(w)
+    # a file that names an unknown op
+    odd = tmp_path / "odd.gradviz"
+    with zipfile.ZipFile(EXAMPLES / "linear.gradviz") as src, zipfile.ZipFile(odd, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            if item.filename == "session.json":
+                data = data.replace(b'"mul"', b'"frobnicate"')
+            dst.writestr(item, data)
+    assert not w.open_path(odd)
+    assert "frobnicate" in message_text(w)
+    # exporting to a format nobody knows
+    assert not w.export_image(tmp_path / "graph.bmp")
+    assert ".png" in message_text(w)
+    # a console error stays in the console, in PyTorch's words
+    type_in_console(qtbot, w, "z = w @ q")
+    assert "NameError: name 'q' is not defined" in w.console.transcript()
+    assert s.entries == entries  # none of this changed the session
+    assert w.isVisible()
+
+
+def test_backward_needs_a_target(qtbot, window) -> None:
+    s = Session()
+    s.add_leaf("a", 1.0, requires_grad=True)
+    s.add_leaf("b", 2.0, requires_grad=True)
+    w = window(s)
+    w.select("")
+    assert not w.actions["backward"].isEnabled()  # two candidates: which one?
+    w.backward()
+    assert "Select the tensor" in message_text(w)
+
+
+def test_non_scalar_backward_opens_the_dialog(qtbot, window) -> None:
+    s = Session()
+    s.add_leaf("a", [1.0, 2.0], requires_grad=True)
+    s.apply("mul", ["a", 3], name="z")
+    w = window(s)
+    w.select("z")
+    w.actions["backward"].trigger()
+    d = w.active_dialog
+    assert d is not None and d.objectName() == "BackwardDialog" and d.ones_radio.isChecked()
+    qtbot.mouseClick(d.ok_button, Qt.MouseButton.LeftButton)
+    idle(qtbot, w)
+    assert s.tensor("a").grad.tolist() == [3.0, 3.0]
+    assert "z.backward(torch.ones_like(z))" in w.console.transcript()
+
+
+def test_zero_grads_delete_and_rename(qtbot, window) -> None:
+    s = examples.linear()
+    w = window(s)
+    w.actions["zero_grads"].trigger()
+    idle(qtbot, w)
+    assert s.tensor("w").grad is None and w.panel.row_texts("w")[4] == "none"
+    w.select("y")
+    w.ask_text = lambda *a: "out"
+    w.actions["rename"].trigger()
+    idle(qtbot, w)
+    assert "out" in s and w.current == "out" and w.panel.current() == "out"
+    assert w.canvas.item_for("out") is not None
+    w.actions["delete"].trigger()
+    idle(qtbot, w)
+    assert "out" not in s and w.current == ""
+    assert w.panel.names() == ["x", "w", "b"]
+
+
+def test_view_switch_find_and_colours(qtbot, window) -> None:
+    w = window(examples.linear())
+    toolbar = w.toolbar
+    autograd = next(b for b in toolbar.findChildren(type(toolbar.widgetForAction(w.actions["fit"]))) if b.objectName() == "view_autograd_button")
+    qtbot.mouseClick(autograd, Qt.MouseButton.LeftButton)
+    idle(qtbot, w)
+    assert w.canvas.view_mode == AUTOGRAD
+    assert any(it.attrs.get("label") == "AccumulateGrad" for it in w.canvas.node_items().values())
+    w.actions["find"].trigger()
+    assert w.find_box.hasFocus()
+    qtbot.keyClicks(w.find_box, "b")
+    qtbot.keyClick(w.find_box, Qt.Key.Key_Return)
+    assert w.current == "b" and w.inspector.title.text() == "b"
+    retype(qtbot, w.find_box, "nope")
+    qtbot.keyClick(w.find_box, Qt.Key.Key_Return)
+    assert "nope" in w.status_action.text() and "border" in w.find_box.styleSheet()
+    w.actions["stat_mean"].trigger()
+    idle(qtbot, w)
+    assert w.canvas.stat == "mean" and w.canvas.color_scale.signed
+    assert w.canvas.legend_overlay.legend.title == "grad mean"
+    w.actions["log_scale"].trigger()
+    idle(qtbot, w)
+    assert w.canvas.log_scale and "(log)" in w.canvas.legend_overlay.legend.title
+
+
+def test_preferences_and_geometry_persist(qtbot, window) -> None:
+    w = window()
+    w.set_colors(stat="maxabs", log_scale=True)
+    w.set_view(AUTOGRAD)
+    w.actions["show_minimap"].trigger()
+    w.resize(640, 480)  # within the offscreen screen, where restoreGeometry keeps it
+    w.close()
+    s = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "gradviz", "gradviz")
+    assert s.value("colors/statistic") == "maxabs"
+    w2 = MainWindow(autosave=False)
+    qtbot.addWidget(w2)
+    assert (w2.size().width(), w2.size().height()) == (640, 480)
+    assert w2.canvas.stat == "maxabs" and w2.canvas.log_scale
+    assert w2.canvas.view_mode == AUTOGRAD and w2.actions["view_autograd"].isChecked()
+    assert not w2.actions["show_minimap"].isChecked()
+
+
+def test_unsaved_changes_are_asked_about_on_close(qtbot, window) -> None:
+    w = window()
+    w.session.add_leaf("x", 1.0)
+    assert w.isWindowModified()
+    w.ask_save_changes = lambda: "cancel"
+    w.close()
+    assert w.isVisible()
+    saved = []
+    w.ask_save_changes = lambda: "save"
+    w.save = lambda: saved.append(1) or True
+    w.close()
+    assert saved and not w.isVisible()
+
+
+def test_export_runs_off_the_gui_thread(qtbot, window, tmp_path) -> None:
+    w = window(examples.linear())
+    out = tmp_path / "seed.png"
+    with qtbot.waitSignal(w.export_finished, timeout=30000) as sig:
+        assert w.export_image(out)
+        assert w.is_exporting() and w.progress.isVisible()
+    assert sig.args == [str(out)]
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    svg = tmp_path / "seed.svg"
+    with qtbot.waitSignal(w.export_finished, timeout=30000):
+        w.export_image(svg)
+    text = svg.read_text()
+    assert "grad L2 norm" in text and w.canvas.item_for("w").fill in text  # legend and colours
+    # A cancelled export writes nothing.
+    pdf = tmp_path / "seed.pdf"
+    with qtbot.waitSignal(w.export_finished) as sig:
+        w.export_image(pdf)
+        w.progress_cancel.click()
+    assert sig.args == [""]
+    qtbot.wait(200)
+    assert not pdf.exists()
+
+
+def test_recovery_after_a_crash(qtbot, window) -> None:
+    s = examples.linear()
+    saver = Autosaver(s, threaded=False)
+    saver.mark_changed()
+    assert saver.flush()
+    # Pretend its process died: rename the files to a pid that is not running.
+    dead = 2**22 + 12345
+    for p in list(recovery_dir().iterdir()):
+        p.rename(p.with_name(p.name.replace(f"-{os.getpid()}-", f"-{dead}-")))
+    w = window()
+    asked = []
+    w.ask_restore = lambda when, doc: asked.append(when) or True
+    assert w.offer_recovery()
+    idle(qtbot, w)
+    assert asked and w.panel.names() == ["x", "w", "b", "y"]
+    assert w.session.dirty and w.isWindowModified()
+    assert not w.offer_recovery()  # nothing left to offer
+
+
+def test_new_session_clears_everything(qtbot, window) -> None:
+    w = window(examples.linear())
+    w.actions["new"].trigger()
+    idle(qtbot, w)
+    assert w.panel.names() == [] and not w.canvas.node_items()
+    assert w.canvas.empty_hint.isVisible()
+    assert w.windowTitle().startswith("Untitled")
+
+
+def test_empty_canvas_links_open_an_example(qtbot, window) -> None:
+    w = window()
+    assert w.canvas.empty_hint.isVisible()
+    w.canvas.empty_hint.linkActivated.emit("example:linear")
+    idle(qtbot, w)
+    assert w.panel.names() == ["x", "w", "b", "y"]
+
+
+def test_help_tour_shortcuts_and_about(qtbot, window) -> None:
+    w = window()
+    w.actions["tour"].trigger()
+    tour = w.active_dialog
+    assert tour.isVisible()
+    for button in tour.buttons[:4]:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    idle(qtbot, w)
+    assert w.session.tensor("w").grad.item() == 3.0
+    assert "In [4]: y.backward()" in w.console.transcript()
+    tour.close()
+    w.actions["shortcuts"].trigger()
+    table = w.active_dialog.table
+    rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert rows["Undo"] == "Ctrl+Z" and rows["Find"] == "Ctrl+F" and rows["New Tensor"] == "Ctrl+T"
+    w.active_dialog.close()
+    w.actions["about"].trigger()
+    about = w.last_message_box.text()
+    assert gradviz.__version__ in about and "PySide6" in about and "numpy" in about and "Qt" in about
+    w.last_message_box.close()
+
+
+def test_standard_shortcuts(qtbot, window) -> None:
+    w = window(examples.linear())
+    assert w.actions["undo"].shortcut().toString() == "Ctrl+Z"
+    assert w.actions["save"].shortcut().toString() == "Ctrl+S"
+    assert w.actions["find"].shortcut().toString() == "Ctrl+F"
+    assert w.actions["fit"].shortcut().toString() == "Ctrl+0"
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    idle(qtbot, w)
+    assert w.session.tensor("w").grad is None
+
+
+def test_screenshot_command(qtbot, tmp_path, capsys) -> None:
+    out = tmp_path / "shot.png"
+    assert app_main(["--screenshot", str(out), "--size", "900x600", str(EXAMPLES / "linear.gradviz")]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert app_main(["--screenshot", str(out), str(tmp_path / "nope.gradviz")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_gradviz_show_returns_when_the_window_closes(qtbot) -> None:
+    x = gradviz.tensor(3.0)
+    w = gradviz.tensor(4.0, requires_grad=True)
+    y = w * x
+    y.backward()
+    seen = {}
+
+    def close_it() -> None:
+        win = next(t for t in QApplication.topLevelWidgets() if isinstance(t, MainWindow) and t.viewer and t.isVisible())
+        win.canvas.wait_until_idle()
+        seen["names"] = win.panel.names()
+        seen["tip"] = win.canvas.item_for("w").toolTip()
+        seen["actions"] = win.actions["new_tensor"].isEnabled()
+        win.close()
+
+    QTimer.singleShot(50, close_it)
+    gradviz.show(y)
+    assert seen["names"] == ["x", "w", "y"] or set(seen["names"]) == {"x", "w", "y"}
+    assert "grad: 3.0" in seen["tip"]
+    assert seen["actions"] is False  # a viewer: nothing to edit
+
+
+def test_python_errors_in_actions_become_messages(qtbot, window, monkeypatch) -> None:
+    w = window(examples.linear())
+
+    def boom() -> None:
+        raise ZeroDivisionError("division by zero")
+
+    w._guard(boom, "Test")()  # noqa: SLF001
+    box = w.last_message_box
+    assert box is not None and "ZeroDivisionError" in box.text() and "keeps running" in box.text()
+    box.done(0)
+    assert isinstance(box, QMessageBox)
+    assert w.isVisible()
+
+
+def test_canvas_double_click_in_the_window(qtbot, window) -> None:
+    w = window(examples.linear())
+    c = w.canvas
+    add = next(it for it in c.node_items().values() if it.attrs.get("op") == "add")
+    with qtbot.waitSignal(c.explained) as sig:
+        qtbot.mouseDClick(c.viewport(), Qt.MouseButton.LeftButton, pos=c.mapFromScene(add.sceneBoundingRect().center()))
+    assert "AddBackward0" in sig.args[0] and "∂out/∂a = 1, ∂out/∂b = 1" in sig.args[0]
+    assert c.explanation.isVisible()
+    qtbot.mouseClick(c.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(3, 3))
+    assert not c.explanation.isVisible()
+
+
+def test_saving_to_an_unwritable_place_is_a_message(qtbot, window, tmp_path) -> None:
+    w = window(examples.linear())
+    w.ask_save_path = lambda *a: str(tmp_path / "no" / "such" / "dir" / "x.gradviz")
+    assert not w.save_as()
+    assert "could not be saved" in message_text(w)
+    assert w.session.names() == ["x", "w", "b", "y"]
+
+
+def test_file_format_roundtrip_keeps_view_settings(tmp_path) -> None:
+    s = examples.linear()
+    s.view = {"mode": "autograd", "statistic": "mean", "log_scale": True, "selection": ["w"]}
+    fileformat.save(s, tmp_path / "a.gradviz")
+    _, view = fileformat.load(tmp_path / "a.gradviz")
+    assert view["mode"] == "autograd"
