@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 import traceback
@@ -30,9 +31,9 @@ def application(argv: Sequence[str] | None = None) -> Any:
         app.setOrganizationName(APP_NAME)
         app.setApplicationVersion(gradviz.__version__)
         app.setDesktopFileName("gradviz")
-        from .main_window import glyph_icon
-
         from PySide6.QtGui import QColor
+
+        from .main_window import glyph_icon
 
         app.setWindowIcon(glyph_icon("∇", QColor("#2a7de1")))
         _quiet_qt_messages()
@@ -93,6 +94,13 @@ def screenshot(window: Any, out: str | os.PathLike[str], size: tuple[int, int] =
     return out
 
 
+def _has_display() -> bool:
+    """Whether Qt can open a window here (Qt aborts the process when it cannot)."""
+    if os.environ.get("QT_QPA_PLATFORM") or sys.platform in ("win32", "darwin"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``gradviz`` command (without ``render``): open the window."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -105,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("file", nargs="?", metavar="FILE", help="a .gradviz session to open")
     parser.add_argument("--version", action="version", version=f"gradviz {gradviz.__version__}")
-    parser.add_argument("--screenshot", metavar="OUT.png", help="render the window offscreen to an image and exit")
+    parser.add_argument(
+        "--screenshot", metavar="OUT.png", help="render the window offscreen to an image and exit"
+    )
     parser.add_argument("--view", choices=("tensors", "autograd"), help="which view of the graph to show")
     parser.add_argument("--size", default="1360x860", metavar="WxH", help="window size for --screenshot")
     args = parser.parse_args(argv)
@@ -115,23 +125,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.file and not Path(args.file).exists():
         print(f"gradviz: error: {args.file}: no such file", file=sys.stderr)
         return 1
+    if not args.screenshot and not _has_display():
+        print(
+            "gradviz: error: there is no display to open the window on (DISPLAY and WAYLAND_DISPLAY are "
+            "not set). `gradviz --screenshot OUT.png FILE` and `gradviz render INPUT -o OUT` work "
+            "without one.",
+            file=sys.stderr,
+        )
+        return 1
     app = application([sys.argv[0] if sys.argv else APP_NAME])
     from .main_window import MainWindow
 
     window = MainWindow(autosave=not args.screenshot)
-    if args.file and not window.open_path(args.file, confirmed=True):
-        if args.screenshot:
-            box = window.last_message_box
-            text = box.text() if box is not None else "could not open"
-            print(f"gradviz: error: {args.file}: {text.splitlines()[0] if text else ''}", file=sys.stderr)
-            return 1
+    if args.file and not window.open_path(args.file, confirmed=True) and args.screenshot:
+        box = window.last_message_box
+        text = box.text() if box is not None else "could not open"
+        print(f"gradviz: error: {args.file}: {text.splitlines()[0] if text else ''}", file=sys.stderr)
+        return 1
     if args.view:
         window.set_view(args.view)
     if args.screenshot:
         try:
             w, h = (int(v) for v in args.size.lower().split("x"))
         except ValueError:
-            print(f"gradviz: error: --size {args.size!r}: expected WIDTHxHEIGHT, e.g. 1360x860", file=sys.stderr)
+            print(
+                f"gradviz: error: --size {args.size!r}: expected WIDTHxHEIGHT, e.g. 1360x860", file=sys.stderr
+            )
             return 2
         try:
             out = screenshot(window, args.screenshot, (w, h))
@@ -145,10 +164,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     _install_excepthook(window)
     window.show()
     window.offer_recovery()
+    # What start-up made lives as long as the app: keep it out of the garbage collector's full
+    # sweeps, which stop every thread (the GUI's included) for as long as they take.
+    gc.collect()
+    gc.freeze()
     return app.exec()
 
 
-def show(outputs: Any, *, view: str = "tensors", names: Mapping[str, Any] | None = None, title: str = "") -> None:
+def show(
+    outputs: Any, *, view: str = "tensors", names: Mapping[str, Any] | None = None, title: str = ""
+) -> None:
     """Open a window with the graph of ``outputs`` and return when it is closed (like plt.show()).
 
     ``names``: ``{name: tensor}`` labels; by default the caller's variable names are used.
@@ -168,7 +193,9 @@ def show(outputs: Any, *, view: str = "tensors", names: Mapping[str, Any] | None
     app = application()
     from .main_window import MainWindow
 
-    window = MainWindow(tensors=outputs, names=_reachable(outputs, names), autosave=False, title=title or "graph")
+    window = MainWindow(
+        tensors=outputs, names=_reachable(outputs, names), autosave=False, title=title or "graph"
+    )
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     if view != "tensors":
         window.set_view(view)

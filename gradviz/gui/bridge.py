@@ -7,6 +7,7 @@ GUI thread, as Qt does for any cross-thread signal.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -51,8 +52,6 @@ class SessionBridge(QObject):
     def close(self) -> None:
         """Stop listening (the session may outlive the window)."""
         for event, handler in self._links:
-            try:
+            with contextlib.suppress(ValueError):
                 event.disconnect(handler)
-            except ValueError:
-                pass
         self._links = []

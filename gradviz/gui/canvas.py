@@ -17,7 +17,7 @@ import math
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,7 +58,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QStyleOptionGraphicsItem,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -78,7 +77,8 @@ from .painting import Op, bounds, compile_items, font_family, paint_ops
 
 MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
 MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
-BUSY_AFTER_MS = 150  # a layout running longer than this shows progress and a Cancel button
+BUSY_AFTER_MS = 150
+APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop  # a layout running longer than this shows progress and a Cancel button
 ACCENT = "#e8590c"  # paths from a selected leaf to the output
 LIGHT_BG, DARK_BG = "#ffffff", "#1e1f22"
 
@@ -92,7 +92,9 @@ class _BuildIds(NodeIds):
     Nodes no session tensor owns (the steps inside ``linear``, wrapped numbers) are named by
     their path from one that does (``op:7.2``), which a replay keeps too."""
 
-    def __init__(self, fallback: NodeIds, lock: threading.Lock, uids: dict[int, int], paths: dict[int, str]) -> None:
+    def __init__(
+        self, fallback: NodeIds, lock: threading.Lock, uids: dict[int, int], paths: dict[int, str]
+    ) -> None:
         super().__init__()
         self.fallback, self.lock, self.uids, self.paths = fallback, lock, uids, paths
 
@@ -159,7 +161,9 @@ class SessionSource:
         def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
             uids = {id(t): uid_of[n] for n, t in everything.items()}
             name_of = {uid_of[n]: n for n in everything}
-            ids = _BuildIds(fallback, lock, uids, _paths([(uid_of[n], t) for n, t in everything.items()], uids))
+            ids = _BuildIds(
+                fallback, lock, uids, _paths([(uid_of[n], t) for n, t in everything.items()], uids)
+            )
             g = build_graph(visible, view=view, ids=ids)
             names = {}
             for nid in g:
@@ -235,7 +239,7 @@ class _Result:
     provider: str = ""
     # node id -> (paint ops in the node's own coordinates, x, y, width, height, tooltip)
     nodes: dict[str, tuple[list[Op], float, float, float, float, str]] = field(default_factory=dict)
-    edges: dict[tuple[str, str], list[Op]] = field(default_factory=dict)
+    edges: dict[tuple[str, str], tuple[list[Op], QRectF]] = field(default_factory=dict)  # ops, bounds
     overview: Any = None  # the minimap's picture, drawn off the GUI thread
     content: QRectF = field(default_factory=QRectF)  # what the nodes and edges cover
     seconds: float = 0.0
@@ -253,7 +257,9 @@ class _LayoutJob(QRunnable):
     Only value types are made here (paths, pens, an image); the GUI thread then just creates or
     updates the items, so it never waits for a layout."""
 
-    def __init__(self, result: _Result, build: Builder, options: tuple, previous: Layout | None, dpr: float) -> None:
+    def __init__(
+        self, result: _Result, build: Builder, options: tuple, previous: Layout | None, dpr: float
+    ) -> None:
         super().__init__()
         self.setAutoDelete(False)
         self.result = result
@@ -312,12 +318,13 @@ class _LayoutJob(QRunnable):
                 label = scene.spans.get((*key, "label"))
                 if label:
                     items = items + scene.items[label[0] : label[1]]
-                r.edges[key] = compile_items(items, dx, dy)
+                ops = compile_items(items, dx, dy)
+                r.edges[key] = (ops, edge_bounds(ops))
         content = QRectF()
         for _ops, x, y, w, h, _tip in r.nodes.values():
             content = content.united(QRectF(x - 6, y - 6, w + 12, h + 12))
-        for ops in r.edges.values():
-            content = content.united(bounds(ops).adjusted(-4, -4, 4, 4))
+        for _ops, rect in r.edges.values():
+            content = content.united(rect)
         r.content = content
         r.overview = render_overview(r.nodes, r.edges, self.dpr)
 
@@ -350,7 +357,9 @@ class NodeItem(QGraphicsItem):
     def kind(self) -> str:
         return self.attrs.get("type", "")
 
-    def set_content(self, ops: list[Op], w: float, h: float, attrs: dict[str, Any], name: str, tooltip: str) -> None:
+    def set_content(
+        self, ops: list[Op], w: float, h: float, attrs: dict[str, Any], name: str, tooltip: str
+    ) -> None:
         self.prepareGeometryChange()
         self._ops = ops
         self._rect = QRectF(0, 0, w, h)
@@ -370,7 +379,9 @@ class NodeItem(QGraphicsItem):
         path.addRoundedRect(self._rect, self._radius, self._radius)
         return path
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         if lod < 0.15 and self.fill:  # a dot of colour: all one can see at this size
             painter.setPen(Qt.PenStyle.NoPen)
@@ -397,7 +408,7 @@ class NodeItem(QGraphicsItem):
     def set_dimmed(self, on: bool) -> None:
         if on != self.dimmed:
             self.dimmed = on
-            self.setOpacity(0.28 if on else 1.0)
+            self.setOpacity(0.4 if on else 1.0)
 
     def hoverEnterEvent(self, event: Any) -> None:
         self.hovered = True
@@ -406,6 +417,16 @@ class NodeItem(QGraphicsItem):
     def hoverLeaveEvent(self, event: Any) -> None:
         self.hovered = False
         self.update()
+
+
+def edge_bounds(ops: list[Op]) -> QRectF:
+    """What an edge's route, arrowhead and label cover."""
+    r = bounds(ops).adjusted(-4, -4, 4, 4)
+    for op in ops:
+        if op.kind == "text":
+            pos = op.data[0]
+            r = r.united(QRectF(pos.x() - 2, pos.y() - op.data[5] * 1.2, 120, op.data[5] * 1.6))
+    return r
 
 
 class EdgeItem(QGraphicsItem):
@@ -421,20 +442,18 @@ class EdgeItem(QGraphicsItem):
         self.setZValue(1)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
-    def set_content(self, ops: list[Op]) -> None:
+    def set_content(self, ops: list[Op], rect: QRectF | None = None) -> None:
         self.prepareGeometryChange()
         self._ops = ops
-        self._bounds = bounds(ops).adjusted(-4, -4, 4, 4)
-        for op in ops:
-            if op.kind == "text":
-                pos = op.data[0]
-                self._bounds = self._bounds.united(QRectF(pos.x() - 2, pos.y() - op.data[5] * 1.2, 120, op.data[5] * 1.6))
+        self._bounds = rect if rect is not None else edge_bounds(ops)
         self.update()
 
     def boundingRect(self) -> QRectF:
         return self._bounds
 
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         override = (ACCENT, 2.2) if self.highlighted else None
         paint_ops(painter, self._ops, lod, self.canvas.edge_recolor, override)
@@ -444,7 +463,7 @@ class EdgeItem(QGraphicsItem):
             self.highlighted = on
             self.setZValue(1.5 if on else 1)
             self.update()
-        self.setOpacity(0.22 if dim else 1.0)
+        self.setOpacity(0.3 if dim else 1.0)
 
 
 # --- overlays --------------------------------------------------------------------------------------
@@ -490,6 +509,9 @@ class _Bubble(QFrame):
         self.setObjectName("canvasBubble")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAutoFillBackground(True)
+        self.setStyleSheet(
+            "QFrame#canvasBubble { background: palette(base); border: 1px solid palette(mid); border-radius: 6px; }"
+        )
         lay = QHBoxLayout(self)
         lay.setContentsMargins(12, 8, 8, 8)
         lay.setSpacing(8)
@@ -524,6 +546,9 @@ class _BusyOverlay(QFrame):
         self.setObjectName("canvasBusy")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.setAutoFillBackground(True)
+        self.setStyleSheet(
+            "QFrame#canvasBusy { background: palette(base); border: 1px solid palette(mid); border-radius: 6px; }"
+        )
         lay = QHBoxLayout(self)
         lay.setContentsMargins(12, 6, 6, 6)
         self.label = QLabel("Laying out the graph…", self)
@@ -566,7 +591,12 @@ def tooltip_for(a: Mapping[str, Any]) -> str:
     """What hovering a node says: for a tensor its name, shape, dtype, value and gradient."""
     t = a.get("type")
     if t == "tensor":
-        kind = {"leaf": "leaf", "constant": "constant", "output": "output", "intermediate": "intermediate"}.get(a["kind"], "")
+        kind = {
+            "leaf": "leaf",
+            "constant": "constant",
+            "output": "output",
+            "intermediate": "intermediate",
+        }.get(a["kind"], "")
         flag = "requires_grad=True" if a.get("requires_grad") else "requires_grad=False"
         lines = [
             f"{_node_title(a)}  ({kind}, {flag})",
@@ -590,7 +620,11 @@ def tooltip_for(a: Mapping[str, Any]) -> str:
         if d:
             lines.append(d)
         if a.get("saved"):
-            lines.append("saved for backward: " + ", ".join(shape_text(tuple(s)) for s in a["saved"]) + (" (freed)" if a.get("saved_freed") else ""))
+            lines.append(
+                "saved for backward: "
+                + ", ".join(shape_text(tuple(s)) for s in a["saved"])
+                + (" (freed)" if a.get("saved_freed") else "")
+            )
         lines.append("Double-click for an explanation")
         return "\n".join(lines)
     if t == "accumulate":
@@ -608,7 +642,9 @@ class GraphCanvas(QGraphicsView):
     message = Signal(str)  # something worth a line in the status bar
     explained = Signal(str)  # the text of an explanation just shown
 
-    def __init__(self, source: SessionSource | TensorsSource | None = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, source: SessionSource | TensorsSource | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self._scene = QGraphicsScene(self)
         self._scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.BspTreeIndex)
@@ -654,6 +690,8 @@ class GraphCanvas(QGraphicsView):
         self._generation = 0
         self._version = 0
         self._content = QRectF()
+        self._explained: str | None = None
+        self._applying: Iterator[None] | None = None
         self._job: _LayoutJob | None = None
         self._jobs: set[_LayoutJob] = set()  # running, cancelled or not (kept alive until done)
         self._pending = False
@@ -716,7 +754,9 @@ class GraphCanvas(QGraphicsView):
             self.explanation.hide()
             self.refresh()
 
-    def set_colors(self, stat: str | None = None, cmap: str | None | bool = False, log_scale: bool | None = None) -> None:
+    def set_colors(
+        self, stat: str | None = None, cmap: str | bool | None = False, log_scale: bool | None = None
+    ) -> None:
         """Change the statistic, colour map (None: the default for the statistic) or log scale."""
         if stat is not None:
             self.stat = stat
@@ -743,7 +783,12 @@ class GraphCanvas(QGraphicsView):
 
     def is_idle(self) -> bool:
         """True when the picture shows the current state (nothing scheduled or laying out)."""
-        return self._job is None and not self._refresh_timer.isActive() and not self._pending
+        return (
+            self._job is None
+            and self._applying is None
+            and not self._refresh_timer.isActive()
+            and not self._pending
+        )
 
     def node_items(self) -> dict[str, NodeItem]:
         return dict(self._nodes)
@@ -792,7 +837,11 @@ class GraphCanvas(QGraphicsView):
 
     def highlighted(self) -> tuple[set[str], set[tuple[str, str]]]:
         """The nodes and edges on the highlighted paths (empty unless a leaf is selected)."""
-        nodes = {n for n, it in self._nodes.items() if not it.dimmed} if any(it.dimmed for it in self._nodes.values()) else set()
+        nodes = (
+            {n for n, it in self._nodes.items() if not it.dimmed}
+            if any(it.dimmed for it in self._nodes.values())
+            else set()
+        )
         edges = {k for k, it in self._edges.items() if it.highlighted}
         return nodes, edges
 
@@ -895,7 +944,11 @@ class GraphCanvas(QGraphicsView):
         if QColor(self.selection_color).saturation() < 60:
             self.selection_color = "#2a7de1"
         # Edges and edge labels are drawn for a white page; on a dark canvas they go light.
-        self.edge_recolor = {"#4d4d4d": "#b9bcc2", "#8a8a8a": "#8d9096", "#333333": "#d6d8dc", "#000000": "#e8e8e8"} if dark else None
+        self.edge_recolor = (
+            {"#4d4d4d": "#b9bcc2", "#8a8a8a": "#8d9096", "#333333": "#d6d8dc", "#000000": "#e8e8e8"}
+            if dark
+            else None
+        )
         muted = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText).name()
         self.empty_hint.setStyleSheet(f"color: {muted};")
         for it in self._edges.values():
@@ -903,7 +956,11 @@ class GraphCanvas(QGraphicsView):
         self.viewport().update()
 
     def changeEvent(self, event: QEvent) -> None:
-        if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange, QEvent.Type.StyleChange):
+        if event.type() in (
+            QEvent.Type.PaletteChange,
+            QEvent.Type.ApplicationPaletteChange,
+            QEvent.Type.StyleChange,
+        ):
             self._theme()
         super().changeEvent(event)
 
@@ -930,7 +987,7 @@ class GraphCanvas(QGraphicsView):
 
     # --- building the picture ------------------------------------------------------------------------
     def _rebuild(self) -> None:
-        if self._job is not None:
+        if self._job is not None or self._applying is not None:
             self._pending = True  # drawn when the running layout is done
             return
         self._pending = False
@@ -1033,7 +1090,28 @@ class GraphCanvas(QGraphicsView):
         self._place_overlays()
 
     def _apply(self, r: _Result) -> None:
-        """Put a finished layout on screen, reusing the items of nodes that stay."""
+        """Put a finished layout on screen. Items are made a slice at a time (the window stays
+        responsive while a big graph appears); nodes that stay keep their items."""
+        self._applying = self._apply_steps(r)
+        self._continue_apply()
+
+    def _continue_apply(self) -> None:
+        steps = self._applying
+        if steps is None:
+            return
+        deadline = time.perf_counter() + APPLY_SLICE
+        try:
+            while time.perf_counter() < deadline:
+                next(steps)
+        except StopIteration:
+            self._applying = None
+            if self._pending:
+                self._pending = False
+                self.refresh()
+            return
+        QTimer.singleShot(0, self._continue_apply)
+
+    def _apply_steps(self, r: _Result) -> Iterator[None]:
         g = r.graph
         self.notice.hide()
         was_empty = not self._nodes
@@ -1046,7 +1124,7 @@ class GraphCanvas(QGraphicsView):
         if r.layout is not None:
             self._layouts[r.view] = r.layout
 
-        for n, (ops, x, y, w, h, tip) in r.nodes.items():
+        for k, (n, (ops, x, y, w, h, tip)) in enumerate(r.nodes.items()):
             item = self._nodes.get(n)
             if item is None:
                 item = NodeItem(self, n)
@@ -1054,15 +1132,19 @@ class GraphCanvas(QGraphicsView):
                 self._scene.addItem(item)
             item.set_content(ops, w, h, g.nodes[n], r.names.get(n, ""), tip)
             item.setPos(x, y)
+            if k % 100 == 99:
+                yield
         for n in old_nodes - set(r.nodes):
             self._scene.removeItem(self._nodes.pop(n))
-        for key, ops in r.edges.items():
+        for k, (key, (ops, rect)) in enumerate(r.edges.items()):
             item = self._edges.get(key)
             if item is None:
                 item = EdgeItem(self, key)
                 self._edges[key] = item
                 self._scene.addItem(item)
-            item.set_content(ops)
+            item.set_content(ops, rect)
+            if k % 100 == 99:
+                yield
         for key in set(self._edges) - set(r.edges):
             self._scene.removeItem(self._edges.pop(key))
 
@@ -1097,7 +1179,9 @@ class GraphCanvas(QGraphicsView):
                     self.ensureVisible(fresh, 30, 30)
         self.minimap.set_overview(r.overview)
         self._update_overlays()
-        self.last_update_ms = (time.perf_counter() - getattr(self, "_build_started", time.perf_counter())) * 1000
+        self.last_update_ms = (
+            time.perf_counter() - getattr(self, "_build_started", time.perf_counter())
+        ) * 1000
         self.picture_updated.emit(len(self._nodes), self.provider)
 
     def _overlay_zoom(self) -> float:
@@ -1109,7 +1193,11 @@ class GraphCanvas(QGraphicsView):
         vp = self.viewport().rect()
         s = self.zoom
         pad_x, pad_y = vp.width() / s * 0.75, vp.height() / s * 0.75
-        r = bbox.adjusted(-pad_x, -pad_y, pad_x, pad_y) if not bbox.isEmpty() else QRectF(-pad_x, -pad_y, 2 * pad_x, 2 * pad_y)
+        r = (
+            bbox.adjusted(-pad_x, -pad_y, pad_x, pad_y)
+            if not bbox.isEmpty()
+            else QRectF(-pad_x, -pad_y, 2 * pad_x, 2 * pad_y)
+        )
         r = r.united(self.visible_scene_rect())
         self.setSceneRect(r)
 
@@ -1139,7 +1227,9 @@ class GraphCanvas(QGraphicsView):
         on_edges: set[tuple[str, str]] = set()
         if nid is not None and nid in g:
             a = g.nodes[nid]
-            is_leaf = (a.get("type") == "tensor" and a.get("kind") in ("leaf", "constant")) or a.get("type") == "accumulate"
+            is_leaf = (a.get("type") == "tensor" and a.get("kind") in ("leaf", "constant")) or a.get(
+                "type"
+            ) == "accumulate"
             if is_leaf:
                 if self._target_output in g and self._target_output != nid:
                     targets = [self._target_output]
@@ -1184,7 +1274,10 @@ class GraphCanvas(QGraphicsView):
                     operands[i] = self._operand_text(u)
             outs = [self._operand_text(v) for v in g.successors(nid)]
             parts = [f"<b>{_html(node_name)}</b>: {_html(d) if d else 'a step of the computation'}"]
-            where = [f"{letters[i] if i < len(letters) else f'x{i}'} = {_html(operands[i])}" for i in sorted(operands)]
+            where = [
+                f"{letters[i] if i < len(letters) else f'x{i}'} = {_html(operands[i])}"
+                for i in sorted(operands)
+            ]
             if outs:
                 where.append(f"out = {_html(outs[0])}")
             if where:
@@ -1202,7 +1295,11 @@ class GraphCanvas(QGraphicsView):
                 parts.append(f"It is <code>{_html(a['tensor_name'])}.grad_fn</code>.")
             if a.get("saved"):
                 shapes = ", ".join(shape_text(tuple(s)) for s in a["saved"])
-                state = " They were freed by backward(); retain_graph=True keeps them." if a.get("saved_freed") else ""
+                state = (
+                    " They were freed by backward(); retain_graph=True keeps them."
+                    if a.get("saved_freed")
+                    else ""
+                )
                 parts.append(f"It saved {shapes} for backward.{state}")
             inputs = [self.graph.nodes[u].get("label", u) for u in g.predecessors(nid)]
             if inputs:
@@ -1221,18 +1318,30 @@ class GraphCanvas(QGraphicsView):
         text = self.explain(nid)
         if not text:
             return ""
+        self._explained = nid
         self.explanation.show_text(text, 400)
-        item = self._nodes.get(nid)
-        if item is not None:
-            p = self.mapFromScene(item.sceneBoundingRect().bottomLeft())
-            vp = self.viewport().rect()
-            x = max(8, min(p.x(), vp.width() - self.explanation.width() - 8))
-            y = p.y() + 8
-            if y + self.explanation.height() > vp.height() - 8:
-                y = max(8, self.mapFromScene(item.sceneBoundingRect().topLeft()).y() - self.explanation.height() - 8)
-            self.explanation.move(x, y)
+        self._place_explanation()
         self.explained.emit(text)
         return text
+
+    def _place_explanation(self) -> None:
+        """Keep the explanation beside its node as the view moves (under it, or above if no room)."""
+        if not self.explanation.isVisible():
+            return
+        item = self._nodes.get(self._explained or "")
+        if item is None:
+            self.explanation.hide()
+            return
+        box = item.sceneBoundingRect()
+        vp = self.viewport().rect()
+        below = self.mapFromScene(box.bottomLeft())
+        above = self.mapFromScene(box.topLeft())
+        w, h = self.explanation.width(), self.explanation.height()
+        x = max(8, min(below.x(), vp.width() - w - 8))
+        y = below.y() + 8
+        if y + h > vp.height() - 8:
+            y = max(8, above.y() - h - 8)
+        self.explanation.move(x, y)
 
     # --- mouse, keys, gestures ----------------------------------------------------------------------
     def node_at(self, pos: QPoint | QPointF) -> NodeItem | None:
@@ -1254,7 +1363,10 @@ class GraphCanvas(QGraphicsView):
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         if self._press is not None and event.buttons() & Qt.MouseButton.LeftButton:
             pos = event.position()
-            if not self._dragging and (pos - self._press).manhattanLength() >= QApplication.startDragDistance():
+            if (
+                not self._dragging
+                and (pos - self._press).manhattanLength() >= QApplication.startDragDistance()
+            ):
                 self._dragging = True
                 self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
             if self._dragging:
@@ -1314,7 +1426,11 @@ class GraphCanvas(QGraphicsView):
             self.zoom_by(1.0 + event.value(), event.position())
             event.accept()
             return True
-        return super().viewportEvent(event)
+        handled = super().viewportEvent(event)
+        if et == QEvent.Type.Resize:  # the overlays hang on the viewport's corners
+            self._place_overlays()
+            self._update_minimap_visibility()
+        return handled
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
@@ -1337,6 +1453,7 @@ class GraphCanvas(QGraphicsView):
 
     def _view_moved(self, *_: Any) -> None:
         self.minimap.update()
+        self._place_explanation()
         self._update_minimap_visibility()
 
     # --- overlays -------------------------------------------------------------------------------------
@@ -1367,8 +1484,8 @@ class GraphCanvas(QGraphicsView):
             self.busy.move((vp.width() - self.busy.width()) // 2, m)
         if self.notice.isVisible():
             self.notice.move(m, vp.height() - self.notice.height() - m)
+        self._place_explanation()
 
 
 def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-

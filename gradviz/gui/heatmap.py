@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 from ..graph import colors
 
 MAX_SIDE = 512  # larger arrays are shown every k-th element
-CELL_MAX = 40.0
+CELL_MAX = 36.0
 BAR_H = 30
 
 
@@ -59,7 +59,7 @@ class Heatmap(QWidget):
             return
         if a.ndim == 1:
             a = a[None, :]
-        a = a.astype(np.float64) if a.dtype.kind != "b" else a.astype(np.float64)
+        a = a.astype(np.float64)
         sr = max(1, math.ceil(a.shape[0] / MAX_SIDE))
         sc = max(1, math.ceil(a.shape[1] / MAX_SIDE))
         self.stride = (sr, sc)
@@ -76,7 +76,9 @@ class Heatmap(QWidget):
             top = hi or 1.0
             self.scale = colors.ColorScale("norm", None, "linear", 0.0, top)
             t = np.clip(a / top, 0, 1)
-        lut = np.array([QColor(self.scale.color_at(i / 255)).getRgb()[:3] for i in range(256)], dtype=np.uint8)
+        lut = np.array(
+            [QColor(self.scale.color_at(i / 255)).getRgb()[:3] for i in range(256)], dtype=np.uint8
+        )
         idx = np.nan_to_num(np.round(t * 255), nan=0).astype(np.int64)
         rgb = lut[np.clip(idx, 0, 255)]
         bad = ~np.isfinite(a)
@@ -94,14 +96,14 @@ class Heatmap(QWidget):
             return 0.0
         rows, cols = self.array.shape
         width = self.width() if width is None else width
-        return max(1.0, min(CELL_MAX, (width - 2) / cols, 360 / rows))
+        return max(1.0, min(CELL_MAX, (width - 2) / cols, 300 / rows))
 
     def _fit_height(self) -> None:
         if self.array is None:
             self.setFixedHeight(0)
             return
         c = self.cell_size()
-        self.setFixedHeight(int(math.ceil(self.array.shape[0] * c)) + BAR_H + 6)
+        self.setFixedHeight(math.ceil(self.array.shape[0] * c) + BAR_H + 6)
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
@@ -134,17 +136,22 @@ class Heatmap(QWidget):
             for j in range(1, rows):
                 y = r.top() + j * c
                 p.drawLine(QPointF(r.left(), y), QPointF(r.right(), y))
-        if c >= 34:
-            p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+        labels = None
+        if c >= 26 and rows * cols <= 400:
             f = p.font()
             f.setPointSizeF(max(6.5, f.pointSizeF() - 2))
             p.setFont(f)
+            labels = [[_fmt(v) if math.isfinite(v) else str(v) for v in row] for row in self.array]
+            widest = max(p.fontMetrics().horizontalAdvance(t) for row in labels for t in row)
+            if widest > c - 4:
+                labels = None  # numbers that do not fit are noise: hovering tells them
+        if labels is not None:
+            p.setRenderHint(QPainter.RenderHint.TextAntialiasing)
             for j in range(rows):
                 for i in range(cols):
-                    v = self.array[j, i]
                     cell = QRectF(r.left() + i * c, r.top() + j * c, c, c)
-                    p.setPen(QColor(colors.text_color("#%02x%02x%02x" % tuple(self._rgb[j, i]))))
-                    p.drawText(cell, Qt.AlignmentFlag.AlignCenter, _fmt(v) if math.isfinite(v) else str(v))
+                    p.setPen(QColor(colors.text_color("#{:02x}{:02x}{:02x}".format(*tuple(self._rgb[j, i])))))
+                    p.drawText(cell, Qt.AlignmentFlag.AlignCenter, labels[j][i])
         p.setPen(QPen(frame, 1))
         p.setBrush(Qt.BrushStyle.NoBrush)
         p.drawRect(r)

@@ -46,7 +46,9 @@ def parse_value(text: str) -> Any:
     Raises ValueError with a message a learner can act on."""
     src = text.strip()
     if not src:
-        raise ValueError("Type a value: a number like 3.0, a list like [1., 2.] or rows like [[1, 2], [3, 4]].")
+        raise ValueError(
+            "Type a value: a number like 3.0, a list like [1., 2.] or rows like [[1, 2], [3, 4]]."
+        )
     m = _WRAPPER.match(src)
     if m:
         src = _KWARGS.sub("", m.group(1).strip())
@@ -67,7 +69,9 @@ def parse_value(text: str) -> Any:
     try:
         arr = np.array(value)
     except ValueError:
-        raise ValueError("The rows have different lengths: every row of a tensor needs as many numbers.") from None
+        raise ValueError(
+            "The rows have different lengths: every row of a tensor needs as many numbers."
+        ) from None
     if arr.dtype == object:
         raise ValueError("The rows have different lengths: every row of a tensor needs as many numbers.")
     return value
@@ -138,11 +142,13 @@ def expression(session: Any, name: str) -> str:
     return text if len(text) <= 80 else text[:77] + "…"
 
 
-def _mono() -> QFont:
+def _mono(delta: int = 0) -> QFont:
     f = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
     if "DejaVu Sans Mono" in QFontDatabase.families():
         f = QFont("DejaVu Sans Mono", f.pointSize())
     f.setStyleHint(QFont.StyleHint.Monospace)
+    if delta:
+        f.setPointSize(max(7, f.pointSize() + delta))
     return f
 
 
@@ -152,7 +158,7 @@ class _ReprView(QPlainTextEdit):
     def __init__(self, max_lines: int = 14, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setReadOnly(True)
-        self.setFont(_mono())
+        self.setFont(_mono(-1))
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.max_lines = max_lines
         self.setFrameShape(QFrame.Shape.StyledPanel)
@@ -161,11 +167,21 @@ class _ReprView(QPlainTextEdit):
         self.setPlainText(text)
         lines = min(self.max_lines, max(1, text.count("\n") + 1))
         fm = self.fontMetrics()
-        self.setFixedHeight(int(lines * fm.lineSpacing() + 2 * self.document().documentMargin() + 8 + (16 if self._wide(text) else 0)))
+        self.setFixedHeight(
+            int(
+                lines * fm.lineSpacing()
+                + 2 * self.document().documentMargin()
+                + 8
+                + (16 if self._wide(text) else 0)
+            )
+        )
 
     def _wide(self, text: str) -> bool:
         fm = self.fontMetrics()
-        return max((fm.horizontalAdvance(line) for line in text.splitlines()), default=0) > self.viewport().width()
+        return (
+            max((fm.horizontalAdvance(line) for line in text.splitlines()), default=0)
+            > self.viewport().width()
+        )
 
 
 class _ValueEditor(QPlainTextEdit):
@@ -173,7 +189,10 @@ class _ValueEditor(QPlainTextEdit):
     cancel_requested = Signal()
 
     def keyPressEvent(self, e: QKeyEvent) -> None:
-        if e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and e.modifiers() & Qt.KeyboardModifier.ControlModifier:
+        if (
+            e.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and e.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
             self.apply_requested.emit()
             return
         if e.key() == Qt.Key.Key_Escape:
@@ -240,7 +259,9 @@ class Inspector(QWidget):
             self.fields[key] = lab
             if key == "is_leaf":
                 self.requires_grad = QCheckBox()
-                self.requires_grad.setToolTip("Track operations on this leaf so that backward() computes its .grad")
+                self.requires_grad.setToolTip(
+                    "Track operations on this leaf so that backward() computes its .grad"
+                )
                 self.requires_grad.toggled.connect(self._toggle_requires_grad)
                 form.addRow("requires_grad", self.requires_grad)
             form.addRow(key, lab)
@@ -428,7 +449,9 @@ class Inspector(QWidget):
     def _setup_slices(self, t: Any) -> None:
         lead = max(0, t.ndim - 2)
         shape = tuple(t.shape)
-        if len(self.slice_spins) != lead or any(s.maximum() != shape[i] - 1 for i, s in enumerate(self.slice_spins)):
+        if len(self.slice_spins) != lead or any(
+            s.maximum() != shape[i] - 1 for i, s in enumerate(self.slice_spins)
+        ):
             for s in self.slice_spins:
                 self.slice_row.removeWidget(s)
                 s.deleteLater()
@@ -452,7 +475,9 @@ class Inspector(QWidget):
         if data is not None and idx:
             data = np.asarray(data)[idx]
         prefix = "".join(f"[{i}]" for i in idx)
-        self.slice_text.setText(f"{self.name}{'.grad' if use_grad else ''}[{', '.join(map(str, idx))}, :, :]" if idx else "")
+        self.slice_text.setText(
+            f"{self.name}{'.grad' if use_grad else ''}[{', '.join(map(str, idx))}, :, :]" if idx else ""
+        )
         self.heatmap.set_tensor(data, ("grad" if use_grad else "value") + prefix)
         if t.ndim == 0:
             self.heat_empty.setText("A scalar: nothing to map.")
@@ -550,7 +575,9 @@ class Inspector(QWidget):
         red = "#ff8a80" if dark else "#c62828"
         chip = "#3a3d42" if dark else "#e8eaee"
         self.edit_error.setStyleSheet(f"color: {red};")
-        self.editor.setStyleSheet(f'QPlainTextEdit[invalid="true"] {{ border: 2px solid {red}; border-radius: 3px; }}')
+        self.editor.setStyleSheet(
+            f'QPlainTextEdit[invalid="true"] {{ border: 2px solid {red}; border-radius: 3px; }}'
+        )
         self.kind.setStyleSheet(f"background: {chip}; border-radius: 8px; padding: 1px 8px;")
         note_bg = "#3b3320" if dark else "#fff4d6"
         self.grad_note.setStyleSheet(f"background: {note_bg}; border-radius: 4px; padding: 6px;")

@@ -11,14 +11,13 @@ small ``ask_*`` methods, so tests and scripts can answer them without a modal lo
 from __future__ import annotations
 
 import os
-import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
-from PySide6.QtCore import QByteArray, QObject, QRunnable, QSettings, QSize, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QByteArray, QObject, QRunnable, QSettings, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -40,7 +39,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
-    QMenu,
     QMessageBox,
     QProgressBar,
     QPushButton,
@@ -120,7 +118,9 @@ class _ExportSignals(QObject):
 
 
 class _ExportJob(QRunnable):
-    def __init__(self, graph: nx.DiGraph, fmt: str, path: Path, options: dict[str, Any], layout: Layout | None) -> None:
+    def __init__(
+        self, graph: nx.DiGraph, fmt: str, path: Path, options: dict[str, Any], layout: Layout | None
+    ) -> None:
         super().__init__()
         self.setAutoDelete(False)
         self.graph, self.fmt, self.path, self.options, self.layout = graph, fmt, path, options, layout
@@ -163,7 +163,9 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("MainWindow")
         self.viewer = tensors is not None
-        self.session: Session | None = None if self.viewer else (session if session is not None else Session())
+        self.session: Session | None = (
+            None if self.viewer else (session if session is not None else Session())
+        )
         self.path: Path | None = None
         self.document_title = title
         self.current = ""  # the selected tensor's name
@@ -209,14 +211,22 @@ class MainWindow(QMainWindow):
         self.setDockNestingEnabled(True)
         self.setCorner(Qt.Corner.BottomLeftCorner, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.setCorner(Qt.Corner.BottomRightCorner, Qt.DockWidgetArea.RightDockWidgetArea)
-        self.tensors_dock = self._dock("Tensors", "tensorsDock", self.panel, Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.inspector_dock = self._dock("Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tensors_dock = self._dock(
+            "Tensors", "tensorsDock", self.panel, Qt.DockWidgetArea.LeftDockWidgetArea
+        )
+        self.inspector_dock = self._dock(
+            "Inspector", "inspectorDock", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea
+        )
         self.console_dock = None
+        # The graph gets the whole height: graphs grow downward. The console sits under the
+        # tensors it makes, the inspector has the right side to itself.
         if self.console is not None:
-            self.console_dock = self._dock("Console", "consoleDock", self.console, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.resizeDocks([self.tensors_dock, self.inspector_dock], [330, 360], Qt.Orientation.Horizontal)
-        if self.console_dock is not None:
-            self.resizeDocks([self.console_dock], [230], Qt.Orientation.Vertical)
+            self.console_dock = self._dock(
+                "Console", "consoleDock", self.console, Qt.DockWidgetArea.LeftDockWidgetArea
+            )
+            self.splitDockWidget(self.tensors_dock, self.console_dock, Qt.Orientation.Vertical)
+            self.resizeDocks([self.tensors_dock, self.console_dock], [300, 500], Qt.Orientation.Vertical)
+        self.resizeDocks([self.tensors_dock, self.inspector_dock], [380, 380], Qt.Orientation.Horizontal)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -264,52 +274,126 @@ class MainWindow(QMainWindow):
         return a
 
     def _make_actions(self) -> None:
-        S = QKeySequence.StandardKey
-        A = self._action
-        A("new", "&New", self.new_session, S.New, "Start an empty session")
-        A("open", "&Open…", self.open_dialog, S.Open, "Open a saved session (.gradviz)")
-        A("save", "&Save", self.save, S.Save, "Save the session")
-        A("save_as", "Save &As…", self.save_as, S.SaveAs, "Save the session under a new name")
-        A("export", "&Export Image…", self.export_dialog, "Ctrl+E", "Export the graph as PNG, SVG, PDF, DOT or GraphML", "⤓")
-        A("quit", "&Quit", self.close, S.Quit, "Quit gradviz")
-        A("new_tensor", "New &Tensor…", self.new_tensor, "Ctrl+T", "Create a tensor: a value or a constructor", "+")
-        A("operation", "&Operation…", self.new_operation, "Ctrl+K", "Combine tensors with an operation", "ƒ")
-        A("backward", "&Backward", self.backward, "Ctrl+B", "Call backward() on the selected tensor", "∇")
-        A("backward_options", "Backward with &Options…", self.backward_with_options, "Ctrl+Shift+B", "backward() with a gradient or retain_graph")
-        A("zero_grads", "&Zero Grads", self.zero_grads, "Ctrl+Shift+G", "Set every .grad to None", "∅")
-        A("delete", "&Delete", self.delete_selected, [QKeySequence(S.Delete), "Backspace"], "Delete the selected tensor")
-        A("rename", "&Rename…", self.rename_selected, "F2", "Rename the selected tensor")
-        A("undo", "&Undo", self.undo, S.Undo, "Undo the last change", "↶")
-        A("redo", "&Redo", self.redo, [QKeySequence(S.Redo), "Ctrl+Y"], "Redo what was undone", "↷")
-        A("find", "&Find…", self.focus_find, S.Find, "Find a tensor by name")
-        A("fit", "&Fit to Window", self.canvas.fit, "Ctrl+0", "Show the whole graph", "⤢")
-        A("zoom_in", "Zoom &In", self.canvas.zoom_in, [QKeySequence(S.ZoomIn), "Ctrl+="], "Zoom in")
-        A("zoom_out", "Zoom &Out", self.canvas.zoom_out, S.ZoomOut, "Zoom out")
-        A("relayout", "&Lay Out Again", lambda: self.canvas.refresh(), "F5", "Lay out and draw the graph again")
-        A("view_tensors", "&Tensors View", lambda: self.set_view(TENSORS), "Ctrl+1", "Every tensor a node, ops between them", checkable=True)
-        A("view_autograd", "&Autograd View", lambda: self.set_view(AUTOGRAD), "Ctrl+2", "PyTorch's backward graph: grad_fn nodes and AccumulateGrad", checkable=True)
+        std = QKeySequence.StandardKey
+        act = self._action
+        act("new", "&New", self.new_session, std.New, "Start an empty session")
+        act("open", "&Open…", self.open_dialog, std.Open, "Open a saved session (.gradviz)")
+        act("save", "&Save", self.save, std.Save, "Save the session")
+        act("save_as", "Save &As…", self.save_as, std.SaveAs, "Save the session under a new name")
+        act(
+            "export",
+            "&Export Image…",
+            self.export_dialog,
+            "Ctrl+E",
+            "Export the graph as PNG, SVG, PDF, DOT or GraphML",
+            "⤓",
+        )
+        act("quit", "&Quit", self.close, std.Quit, "Quit gradviz")
+        act(
+            "new_tensor",
+            "New &Tensor…",
+            self.new_tensor,
+            "Ctrl+T",
+            "Create a tensor: a value or a constructor",
+            "+",
+        )
+        act(
+            "operation", "&Operation…", self.new_operation, "Ctrl+K", "Combine tensors with an operation", "ƒ"
+        )
+        act("backward", "&Backward", self.backward, "Ctrl+B", "Call backward() on the selected tensor", "∇")
+        act(
+            "backward_options",
+            "Backward with &Options…",
+            self.backward_with_options,
+            "Ctrl+Shift+B",
+            "backward() with a gradient or retain_graph",
+        )
+        act("zero_grads", "&Zero Grads", self.zero_grads, "Ctrl+Shift+G", "Set every .grad to None", "∅")
+        act(
+            "delete",
+            "&Delete",
+            self.delete_selected,
+            [QKeySequence(std.Delete), "Backspace"],
+            "Delete the selected tensor",
+        )
+        act("rename", "&Rename…", self.rename_selected, "F2", "Rename the selected tensor")
+        act("undo", "&Undo", self.undo, std.Undo, "Undo the last change", "↶")
+        act("redo", "&Redo", self.redo, [QKeySequence(std.Redo), "Ctrl+Y"], "Redo what was undone", "↷")
+        act("find", "&Find…", self.focus_find, std.Find, "Find a tensor by name")
+        act("fit", "&Fit to Window", self.canvas.fit, "Ctrl+0", "Show the whole graph", "⤢")
+        act("zoom_in", "Zoom &In", self.canvas.zoom_in, [QKeySequence(std.ZoomIn), "Ctrl+="], "Zoom in")
+        act("zoom_out", "Zoom &Out", self.canvas.zoom_out, std.ZoomOut, "Zoom out")
+        act(
+            "relayout",
+            "&Lay Out Again",
+            lambda: self.canvas.refresh(),
+            "F5",
+            "Lay out and draw the graph again",
+        )
+        act(
+            "view_tensors",
+            "&Tensors View",
+            lambda: self.set_view(TENSORS),
+            "Ctrl+1",
+            "Every tensor a node, ops between them",
+            checkable=True,
+        )
+        act(
+            "view_autograd",
+            "&Autograd View",
+            lambda: self.set_view(AUTOGRAD),
+            "Ctrl+2",
+            "PyTorch's backward graph: grad_fn nodes and AccumulateGrad",
+            checkable=True,
+        )
         group = QActionGroup(self)
         for k, short in (("view_tensors", "Tensors"), ("view_autograd", "Autograd")):
             group.addAction(self.actions[k])
             self.actions[k].setIconText(short)
         self.actions["view_tensors"].setChecked(True)
-        A("show_legend", "Show &Legend", lambda: self.canvas.set_legend_visible(self.actions["show_legend"].isChecked()), checkable=True)
-        A("show_minimap", "Show &Minimap", lambda: self.canvas.set_minimap_visible(self.actions["show_minimap"].isChecked()), checkable=True)
+        act(
+            "show_legend",
+            "Show &Legend",
+            lambda: self.canvas.set_legend_visible(self.actions["show_legend"].isChecked()),
+            checkable=True,
+        )
+        act(
+            "show_minimap",
+            "Show &Minimap",
+            lambda: self.canvas.set_minimap_visible(self.actions["show_minimap"].isChecked()),
+            checkable=True,
+        )
         self.actions["show_legend"].setChecked(True)
         self.actions["show_minimap"].setChecked(True)
         stat_group = QActionGroup(self)
         for stat, label in STATS.items():
-            a = A(f"stat_{stat}", f"Colour by grad {label}", lambda s=stat: self.set_colors(stat=s), checkable=True)
+            a = act(
+                f"stat_{stat}",
+                f"Colour by grad {label}",
+                lambda s=stat: self.set_colors(stat=s),
+                checkable=True,
+            )
             stat_group.addAction(a)
         cmap_group = QActionGroup(self)
         for i, (label, name) in enumerate(COLORMAPS):
-            a = A(f"cmap_{i}", label, lambda n=name: self.set_colors(cmap=n), checkable=True)
+            a = act(f"cmap_{i}", label, lambda n=name: self.set_colors(cmap=n), checkable=True)
             a.setData(name)
             cmap_group.addAction(a)
-        A("log_scale", "&Logarithmic Scale", lambda: self.set_colors(log_scale=self.actions["log_scale"].isChecked()), checkable=True)
-        A("tour", "&Tour: y = w*x + b…", self.show_tour, S.HelpContents, "A hands-on tour of the seed notebook's steps")
-        A("shortcuts", "&Keyboard Shortcuts", self.show_shortcuts, None, "Every keyboard shortcut")
-        A("about", "&About gradviz", self.show_about, None, "Versions of gradviz, Python, Qt and numpy")
+        act(
+            "log_scale",
+            "&Logarithmic Scale",
+            lambda: self.set_colors(log_scale=self.actions["log_scale"].isChecked()),
+            checkable=True,
+        )
+        act(
+            "tour",
+            "&Tour: y = w*x + b…",
+            self.show_tour,
+            std.HelpContents,
+            "A hands-on tour of the seed notebook's steps",
+        )
+        act("shortcuts", "&Keyboard Shortcuts", self.show_shortcuts, None, "Every keyboard shortcut")
+        act("about", "&About gradviz", self.show_about, None, "Versions of gradviz, Python, Qt and numpy")
 
     def _make_menus(self) -> None:
         mb = self.menuBar()
@@ -325,7 +409,9 @@ class MainWindow(QMainWindow):
                 a.setObjectName(f"example_{ex.name}")
                 a.setStatusTip(ex.description)
                 a.setToolTip(ex.description)
-                a.triggered.connect(self._guard(lambda _=False, n=ex.name: self.open_example(n), "Open example"))
+                a.triggered.connect(
+                    self._guard(lambda _=False, n=ex.name: self.open_example(n), "Open example")
+                )
             m.addSeparator()
             m.addActions([ac["save"], ac["save_as"]])
             m.addSeparator()
@@ -399,7 +485,9 @@ class MainWindow(QMainWindow):
         tb.addAction(ac["fit"])
         tb.addAction(ac["export"])
         colours = QToolButton(self)
-        colours.setText("Colours")
+        colours.setObjectName("coloursButton")
+        colours.setText("Colours ▾")
+        colours.setStyleSheet("QToolButton#coloursButton::menu-indicator { image: none; width: 0px; }")
         colours.setToolTip("Gradient statistic, colour map and scale")
         colours.setMenu(self.colours_menu)
         colours.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -459,7 +547,13 @@ class MainWindow(QMainWindow):
         self.inspector.message.connect(self.say)
         ac = self.actions
         if not self.viewer:
-            self.panel.context_actions = [ac["backward"], ac["backward_options"], None, ac["rename"], ac["delete"]]
+            self.panel.context_actions = [
+                ac["backward"],
+                ac["backward_options"],
+                None,
+                ac["rename"],
+                ac["delete"],
+            ]
 
     def _empty_canvas_text(self) -> None:
         links = "<br>".join(f"<a href='example:{ex.name}'>{ex.title}</a>" for ex in examples.EXAMPLES)
@@ -522,7 +616,9 @@ class MainWindow(QMainWindow):
         box.setText(f"Save the changes to {self._doc_name()}?")
         box.setInformativeText("Your changes will be lost if you don't save them.")
         box.setStandardButtons(
-            QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel
         )
         box.setDefaultButton(QMessageBox.StandardButton.Save)
         answer = box.exec()
@@ -531,8 +627,14 @@ class MainWindow(QMainWindow):
         )
 
     def ask_open_path(self) -> str:
-        start = str(self.path.parent) if self.path else str(self.settings.value("files/last_dir", str(Path.home())))
-        path, _ = QFileDialog.getOpenFileName(self, "Open session", start, f"gradviz sessions (*{SUFFIX});;All files (*)")
+        start = (
+            str(self.path.parent)
+            if self.path
+            else str(self.settings.value("files/last_dir", str(Path.home())))
+        )
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open session", start, f"gradviz sessions (*{SUFFIX});;All files (*)"
+        )
         return path
 
     def ask_save_path(self, title: str, filters: str, suggested: str) -> str:
@@ -573,7 +675,9 @@ class MainWindow(QMainWindow):
         box.setStandardButtons(QMessageBox.StandardButton.Ok)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.last_message_box = box
-        box.finished.connect(lambda *_: setattr(self, "last_message_box", None) if self.last_message_box is box else None)
+        box.finished.connect(
+            lambda *_: setattr(self, "last_message_box", None) if self.last_message_box is box else None
+        )
         box.open()
         self.say(text.split("\n")[0])
         return box
@@ -687,7 +791,21 @@ class MainWindow(QMainWindow):
         ac = self.actions
         s = self.session
         if s is None:
-            for k in ("undo", "redo", "backward", "backward_options", "zero_grads", "delete", "rename", "new_tensor", "operation", "save", "save_as", "new", "open"):
+            for k in (
+                "undo",
+                "redo",
+                "backward",
+                "backward_options",
+                "zero_grads",
+                "delete",
+                "rename",
+                "new_tensor",
+                "operation",
+                "save",
+                "save_as",
+                "new",
+                "open",
+            ):
                 ac[k].setEnabled(False)
             return
         ac["undo"].setEnabled(s.can_undo)
@@ -737,7 +855,10 @@ class MainWindow(QMainWindow):
             fileformat.open_into(self.session, path)
         except fileformat.SessionFileError as e:
             QApplication.restoreOverrideCursor()
-            self.show_error("Can't open this file", f"{path.name} could not be opened.\n\n{e}\n\nThe session you had open is unchanged.")
+            self.show_error(
+                "Can't open this file",
+                f"{path.name} could not be opened.\n\n{e}\n\nThe session you had open is unchanged.",
+            )
             return False
         except OSError as e:
             QApplication.restoreOverrideCursor()
@@ -781,7 +902,9 @@ class MainWindow(QMainWindow):
         view = self.session.view or {}
         if view.get("statistic") in STATS or "log_scale" in view or "colormap" in view:
             self._apply_colors(
-                view.get("statistic", self.canvas.stat) if view.get("statistic") in STATS else self.canvas.stat,
+                view.get("statistic", self.canvas.stat)
+                if view.get("statistic") in STATS
+                else self.canvas.stat,
                 view.get("colormap", self.canvas.cmap),
                 bool(view.get("log_scale", self.canvas.log_scale)),
             )
@@ -815,10 +938,20 @@ class MainWindow(QMainWindow):
     def save_as(self) -> bool:
         if self.session is None:
             return False
-        stem = self.path.stem if self.path else (self.document_title.split(" (")[0] if self.document_title else "untitled")
+        stem = (
+            self.path.stem
+            if self.path
+            else (self.document_title.split(" (")[0] if self.document_title else "untitled")
+        )
         stem = "".join(c if c.isalnum() or c in "-_ " else "_" for c in stem).strip() or "untitled"
-        start = self.path.parent if self.path else Path(str(self.settings.value("files/last_dir", str(Path.home()))))
-        path = self.ask_save_path("Save session", f"gradviz sessions (*{SUFFIX})", str(start / f"{stem}{SUFFIX}"))
+        start = (
+            self.path.parent
+            if self.path
+            else Path(str(self.settings.value("files/last_dir", str(Path.home()))))
+        )
+        path = self.ask_save_path(
+            "Save session", f"gradviz sessions (*{SUFFIX})", str(start / f"{stem}{SUFFIX}")
+        )
         if not path:
             return False
         p = Path(path)
@@ -831,7 +964,10 @@ class MainWindow(QMainWindow):
         try:
             fileformat.save(self.session, path)
         except (fileformat.SessionFileError, OSError) as e:
-            self.show_error("Can't save", f"The session could not be saved to {path}.\n\n{e}\n\nNothing was lost: it is still open here.")
+            self.show_error(
+                "Can't save",
+                f"The session could not be saved to {path}.\n\n{e}\n\nNothing was lost: it is still open here.",
+            )
             return False
         self.path = path
         self.document_title = ""
@@ -874,7 +1010,9 @@ class MainWindow(QMainWindow):
         try:
             rec.open_into(self.session, self.autosaver)
         except (fileformat.SessionFileError, OSError) as e:
-            self.show_error("Can't restore", f"The recovery file could not be read: {e}\nIt was kept at {rec.path}.")
+            self.show_error(
+                "Can't restore", f"The recovery file could not be read: {e}\nIt was kept at {rec.path}."
+            )
             return False
         self._after_document_change(None, "Recovered session")
         self.session.dirty = True
@@ -895,7 +1033,10 @@ class MainWindow(QMainWindow):
         p = Path(path)
         fmt = p.suffix.lstrip(".").lower()
         if fmt not in FORMATS:
-            self.show_error("Export", f"gradviz can't tell the format of {p.name!r}: end the name in .{', .'.join(FORMATS)}.")
+            self.show_error(
+                "Export",
+                f"gradviz can't tell the format of {p.name!r}: end the name in .{', .'.join(FORMATS)}.",
+            )
             return False
         if self.canvas.graph.number_of_nodes() == 0:
             self.show_error("Export", "There is nothing to export yet: the graph is empty.")
@@ -973,7 +1114,10 @@ class MainWindow(QMainWindow):
         """backward() on the selected tensor: at once for a scalar, through the dialog otherwise."""
         target = self.backward_target()
         if not target:
-            self.show_error("Backward", "Select the tensor to call backward() on: click it in the graph or in the Tensors list.")
+            self.show_error(
+                "Backward",
+                "Select the tensor to call backward() on: click it in the graph or in the Tensors list.",
+            )
             return None
         t = self.session.tensor(target)
         if t.numel() != 1:
@@ -992,7 +1136,10 @@ class MainWindow(QMainWindow):
 
         target = self.backward_target()
         if not target:
-            self.show_error("Backward", "Select the tensor to call backward() on: click it in the graph or in the Tensors list.")
+            self.show_error(
+                "Backward",
+                "Select the tensor to call backward() on: click it in the graph or in the Tensors list.",
+            )
             return None
         return self._open_dialog(BackwardDialog(self.session, target, self))
 
@@ -1051,7 +1198,9 @@ class MainWindow(QMainWindow):
         self.actions["log_scale"].setChecked(log)
         self.canvas.set_colors(stat, cmap, log)
 
-    def set_colors(self, stat: str | None = None, cmap: str | None | bool = False, log_scale: bool | None = None) -> None:
+    def set_colors(
+        self, stat: str | None = None, cmap: str | bool | None = False, log_scale: bool | None = None
+    ) -> None:
         self._apply_colors(
             stat or self.canvas.stat,
             self.canvas.cmap if cmap is False else cmap,
@@ -1073,7 +1222,9 @@ class MainWindow(QMainWindow):
 
     def _mark_find(self, ok: bool) -> None:
         red = "#ff8a80" if self.palette().color(QPalette.ColorRole.Window).lightness() < 128 else "#c62828"
-        self.find_box.setStyleSheet("" if ok else f"QLineEdit {{ border: 2px solid {red}; border-radius: 3px; }}")
+        self.find_box.setStyleSheet(
+            "" if ok else f"QLineEdit {{ border: 2px solid {red}; border-radius: 3px; }}"
+        )
 
     # --- help --------------------------------------------------------------------------------------------
     def show_tour(self) -> Any:
@@ -1160,4 +1311,3 @@ def _learner_message(message: str, target: str = "") -> str:
         who = target or "this tensor"
         return f"{message}\n\n{who} was not computed from any tensor with requires_grad=True, so there is nothing to differentiate."
     return message
-

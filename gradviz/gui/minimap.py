@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QImage, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
-from .painting import Op, bounds
+from .painting import Op
 
 if TYPE_CHECKING:
     from .canvas import GraphCanvas
@@ -32,19 +32,21 @@ class Overview:
     scale: float  # image pixels (logical) per scene unit
 
 
-def render_overview(nodes: dict[str, tuple], edges: dict[Any, list[Op]], dpr: float = 1.0) -> Overview | None:
+def render_overview(nodes: dict[str, tuple], edges: dict[Any, tuple[list[Op], QRectF]], dpr: float = 1.0) -> Overview | None:
     """Nodes as their fill colours and edges as thin lines, fitted in MAX_W x MAX_H."""
     src = QRectF()
     for _ops, x, y, w, h, *_ in nodes.values():
         src = src.united(QRectF(x, y, w, h))
-    for ops in edges.values():
-        src = src.united(bounds(ops))
+    for _ops, rect in edges.values():
+        src = src.united(rect)
     if src.isEmpty():
         return None
     src = src.adjusted(-12, -12, 12, 12)
     scale = min((MAX_W - 2 * PAD) / src.width(), (MAX_H - 2 * PAD) / src.height())
     w, h = src.width() * scale, src.height() * scale
-    img = QImage(max(1, math.ceil(w * dpr)), max(1, math.ceil(h * dpr)), QImage.Format.Format_ARGB32_Premultiplied)
+    img = QImage(
+        max(1, math.ceil(w * dpr)), max(1, math.ceil(h * dpr)), QImage.Format.Format_ARGB32_Premultiplied
+    )
     img.setDevicePixelRatio(dpr)
     img.fill(Qt.GlobalColor.transparent)
     p = QPainter(img)
@@ -55,7 +57,7 @@ def render_overview(nodes: dict[str, tuple], edges: dict[Any, list[Op]], dpr: fl
     edge_pen.setCosmetic(True)
     p.setPen(edge_pen)
     p.setBrush(Qt.BrushStyle.NoBrush)
-    for ops in edges.values():
+    for ops, _rect in edges.values():
         for op in ops:
             if op.kind == "path":
                 p.drawPath(op.data[0])
@@ -130,7 +132,9 @@ class Minimap(QWidget):
     def scene_point(self, pos: QPointF) -> QPointF:
         ov = self.overview
         off = self._offset()
-        return QPointF(ov.src.x() + (pos.x() - off.x()) / ov.scale, ov.src.y() + (pos.y() - off.y()) / ov.scale)
+        return QPointF(
+            ov.src.x() + (pos.x() - off.x()) / ov.scale, ov.src.y() + (pos.y() - off.y()) / ov.scale
+        )
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton and self.overview is not None:

@@ -13,7 +13,17 @@ from dataclasses import dataclass
 from functools import cache
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QFontDatabase, QFontMetricsF, QPainter, QPainterPath, QPen, QPolygonF
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QFontDatabase,
+    QFontMetricsF,
+    QPainter,
+    QPainterPath,
+    QPen,
+    QPolygonF,
+)
 
 from ..graph import fonts
 from ..graph.scene import Item, Path, Polygon, Rect, Text
@@ -80,7 +90,11 @@ def compile_items(items: Iterable[Item], dx: float = 0.0, dy: float = 0.0) -> li
         if isinstance(it, Rect):
             rect = QRectF(it.x + dx, it.y + dy, it.w, it.h)
             brush = QBrush(qcolor(it.fill)) if it.fill else QBrush(Qt.BrushStyle.NoBrush)
-            pen = _pen(it.stroke, it.stroke_width, it.dashed) if it.stroke and it.stroke_width > 0 else QPen(Qt.PenStyle.NoPen)
+            pen = (
+                _pen(it.stroke, it.stroke_width, it.dashed)
+                if it.stroke and it.stroke_width > 0
+                else QPen(Qt.PenStyle.NoPen)
+            )
             out.append(Op("rect", (rect, brush, pen, it.radius), it.fill or it.stroke or ""))
         elif isinstance(it, Text):
             if not it.text:
@@ -96,7 +110,9 @@ def compile_items(items: Iterable[Item], dx: float = 0.0, dy: float = 0.0) -> li
                 x -= width / 2
             elif it.anchor == "end":
                 x -= width
-            out.append(Op("text", (QPointF(x, it.y + dy), it.text, scale, squeeze, it.bold, it.size), it.color))
+            out.append(
+                Op("text", (QPointF(x, it.y + dy), it.text, scale, squeeze, it.bold, it.size), it.color)
+            )
         elif isinstance(it, Path):
             pts = it.points
             if len(pts) < 2:
@@ -121,9 +137,7 @@ def bounds(ops: Sequence[Op]) -> QRectF:
     for op in ops:
         if op.kind == "rect":
             r = r.united(op.data[0])
-        elif op.kind == "path":
-            r = r.united(op.data[0].boundingRect())
-        elif op.kind == "poly":
+        elif op.kind == "path" or op.kind == "poly":
             r = r.united(op.data[0].boundingRect())
     return r
 

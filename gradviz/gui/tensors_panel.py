@@ -35,6 +35,7 @@ STATE_ROLE = Qt.ItemDataRole.UserRole + 1  # "none", "value" or "nonfinite"
 FILL_ROLE = Qt.ItemDataRole.UserRole + 2  # the badge colour (the node's fill on the canvas)
 
 Index = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()
 
 
 def grad_state(t: Any) -> tuple[str, str]:
@@ -68,13 +69,15 @@ class TensorsModel(QAbstractTableModel):
         self.rows = list(self.source.names()) if self.source is not None else []
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:
+    def rowCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(self.rows)
 
-    def columnCount(self, parent: Index = QModelIndex()) -> int:
+    def columnCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(HEADERS)
 
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[section]
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.ToolTipRole:
@@ -142,8 +145,11 @@ class TensorsModel(QAbstractTableModel):
 
     def _tooltip(self, name: str, t: Any) -> str:
         info = self.source.info(name)
-        lines = [f"{name}: {shape_text(tuple(t.shape))}, {t.dtype}", f"requires_grad={t.requires_grad}, is_leaf={t.is_leaf}"]
-        state, text = grad_state(t)
+        lines = [
+            f"{name}: {shape_text(tuple(t.shape))}, {t.dtype}",
+            f"requires_grad={t.requires_grad}, is_leaf={t.is_leaf}",
+        ]
+        state, _text = grad_state(t)
         if state == "none":
             lines.append("grad: None")
         else:
@@ -153,7 +159,12 @@ class TensorsModel(QAbstractTableModel):
         return "\n".join(lines)
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
-        if role != Qt.ItemDataRole.EditRole or index.column() != NAME or self.source is None or self.source.session is None:
+        if (
+            role != Qt.ItemDataRole.EditRole
+            or index.column() != NAME
+            or self.source is None
+            or self.source.session is None
+        ):
             return False
         old = self.rows[index.row()]
         new = str(value).strip()
@@ -202,7 +213,9 @@ class GradBadgeDelegate(QStyledItemDelegate):
             tc = QColor(colors.text_color(c.name()))
         painter.drawRoundedRect(r, h / 2, h / 2)
         painter.setPen(tc)
-        painter.drawText(r, Qt.AlignmentFlag.AlignCenter, fm.elidedText(text, Qt.TextElideMode.ElideRight, int(w - 8)))
+        painter.drawText(
+            r, Qt.AlignmentFlag.AlignCenter, fm.elidedText(text, Qt.TextElideMode.ElideRight, int(w - 8))
+        )
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:

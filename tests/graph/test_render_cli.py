@@ -122,9 +122,14 @@ def test_usage_errors_exit_non_zero(capsys):
     assert "-o" in capsys.readouterr().err
 
 
-def test_no_arguments_still_runs_the_demo(capsys):
+def test_no_arguments_opens_the_window(monkeypatch):
+    import gradviz.gui.app
+
+    calls = []
+    monkeypatch.setattr(gradviz.gui.app, "main", lambda argv: calls.append(list(argv)) or 0)
     assert main([]) == 0
-    assert "y = w*x + b" in capsys.readouterr().out
+    assert main(["session.gradviz"]) == 0
+    assert calls == [[], ["session.gradviz"]]
 
 
 def test_python_dash_m_gradviz_render(tmp_path):

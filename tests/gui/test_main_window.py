@@ -112,7 +112,11 @@ def test_the_seed_from_dialogs_console_and_backward(qtbot, window) -> None:
     assert w.panel.row_texts("w")[4] == "3.0" and w.panel.row_texts("x")[4] == "none"
     assert w.panel.badge("w")[1] == c.item_for("w").fill  # same colour as its node
     # Click w on the canvas: the inspector shows its gradient as PyTorch prints it.
-    qtbot.mouseClick(c.viewport(), Qt.MouseButton.LeftButton, pos=c.mapFromScene(c.item_for("w").sceneBoundingRect().center()))
+    qtbot.mouseClick(
+        c.viewport(),
+        Qt.MouseButton.LeftButton,
+        pos=c.mapFromScene(c.item_for("w").sceneBoundingRect().center()),
+    )
     assert w.current == "w" and w.panel.current() == "w"
     assert w.inspector.grad_view.toPlainText() == "tensor(3.)"
     assert w.status_nodes.text() == "7 nodes" and w.status_layout.text().startswith("layout: ")
@@ -164,7 +168,7 @@ def test_open_recent_and_examples_menu(qtbot, window, tmp_path) -> None:
     assert "W1" in w.panel.names() and len(w.canvas.node_items()) > 15
     assert w.path is None and "example" in w.windowTitle()
     p = tmp_path / "mlp.gradviz"
-    w._save_to(p)  # noqa: SLF001
+    w._save_to(p)
     w.recent_menu.aboutToShow.emit()
     names = [a.text() for a in w.recent_menu.actions()]
     assert "mlp.gradviz" in names
@@ -264,7 +268,11 @@ def test_zero_grads_delete_and_rename(qtbot, window) -> None:
 def test_view_switch_find_and_colours(qtbot, window) -> None:
     w = window(examples.linear())
     toolbar = w.toolbar
-    autograd = next(b for b in toolbar.findChildren(type(toolbar.widgetForAction(w.actions["fit"]))) if b.objectName() == "view_autograd_button")
+    autograd = next(
+        b
+        for b in toolbar.findChildren(type(toolbar.widgetForAction(w.actions["fit"])))
+        if b.objectName() == "view_autograd_button"
+    )
     qtbot.mouseClick(autograd, Qt.MouseButton.LeftButton)
     idle(qtbot, w)
     assert w.canvas.view_mode == AUTOGRAD
@@ -426,7 +434,11 @@ def test_gradviz_show_returns_when_the_window_closes(qtbot) -> None:
     seen = {}
 
     def close_it() -> None:
-        win = next(t for t in QApplication.topLevelWidgets() if isinstance(t, MainWindow) and t.viewer and t.isVisible())
+        win = next(
+            t
+            for t in QApplication.topLevelWidgets()
+            if isinstance(t, MainWindow) and t.viewer and t.isVisible()
+        )
         win.canvas.wait_until_idle()
         seen["names"] = win.panel.names()
         seen["tip"] = win.canvas.item_for("w").toolTip()
@@ -446,7 +458,7 @@ def test_python_errors_in_actions_become_messages(qtbot, window, monkeypatch) ->
     def boom() -> None:
         raise ZeroDivisionError("division by zero")
 
-    w._guard(boom, "Test")()  # noqa: SLF001
+    w._guard(boom, "Test")()
     box = w.last_message_box
     assert box is not None and "ZeroDivisionError" in box.text() and "keeps running" in box.text()
     box.done(0)
@@ -459,7 +471,9 @@ def test_canvas_double_click_in_the_window(qtbot, window) -> None:
     c = w.canvas
     add = next(it for it in c.node_items().values() if it.attrs.get("op") == "add")
     with qtbot.waitSignal(c.explained) as sig:
-        qtbot.mouseDClick(c.viewport(), Qt.MouseButton.LeftButton, pos=c.mapFromScene(add.sceneBoundingRect().center()))
+        qtbot.mouseDClick(
+            c.viewport(), Qt.MouseButton.LeftButton, pos=c.mapFromScene(add.sceneBoundingRect().center())
+        )
     assert "AddBackward0" in sig.args[0] and "∂out/∂a = 1, ∂out/∂b = 1" in sig.args[0]
     assert c.explanation.isVisible()
     qtbot.mouseClick(c.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(3, 3))

@@ -1,0 +1,72 @@
+"""Make the README's screenshots of the main window, offscreen: ``python docs/screenshots.py``.
+
+Three states: empty; after the seed notebook's ``y.backward()`` (typed in the console, w selected);
+and the MLP example (W1 selected, its gradient as a heatmap). Settings and recovery files go to a
+temporary folder, so the screenshots do not depend on (or change) the user's preferences.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_tmp = tempfile.mkdtemp(prefix="gradviz-shots-")
+os.environ["GRADVIZ_DATA_DIR"] = _tmp
+
+from PySide6.QtCore import QSettings  # noqa: E402
+
+QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, _tmp)
+
+from gradviz.gui.app import application, screenshot  # noqa: E402
+from gradviz.gui.main_window import MainWindow  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "images"
+SIZE = (1440, 900)
+SEED = (
+    "x = torch.tensor(3.)",
+    "w = torch.tensor(4., requires_grad=True)",
+    "b = torch.tensor(5., requires_grad=True)",
+    "y = w*x + b",
+    "y.backward()",
+    "w.grad, b.grad, x.grad",
+)
+
+
+def window() -> MainWindow:
+    w = MainWindow(autosave=False)
+    w.ask_save_changes = lambda: "discard"
+    w.resize(*SIZE)
+    w.show()
+    return w
+
+
+def main() -> int:
+    application()
+    OUT.mkdir(parents=True, exist_ok=True)
+
+    w = window()
+    print(screenshot(w, OUT / "window-empty.png", SIZE))
+    w.close()
+
+    w = window()
+    for line in SEED:
+        w.console.submit(line)
+    w.canvas.wait_until_idle()
+    w.select("w")
+    print(screenshot(w, OUT / "window-seed.png", SIZE))
+    w.close()
+
+    w = window()
+    w.open_example("mlp")
+    w.canvas.wait_until_idle()
+    w.select("W1")
+    print(screenshot(w, OUT / "window-mlp.png", SIZE))
+    w.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
