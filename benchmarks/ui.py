@@ -11,6 +11,7 @@ must never freeze for more than 100 ms).
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import statistics
 import subprocess
@@ -110,7 +111,7 @@ def main() -> int:
         app.processEvents()
         ticks.append(time.perf_counter())
         time.sleep(0.002)
-    gaps = [b - a for a, b in zip(ticks, ticks[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
     print(
         f"layout   {time.perf_counter() - t0:.2f} s for {len(c2.node_items())} nodes ({c2.provider}); "
         f"GUI thread stood still at most {max(gaps, default=0) * 1000:.0f} ms   target <= 100 ms"

@@ -1,7 +1,7 @@
 """Make the README's screenshots of the main window, offscreen: ``python docs/screenshots.py``.
 
-Three states: empty; after the seed notebook's ``y.backward()`` (typed in the console, w selected);
-and the MLP example (W1 selected, its gradient as a heatmap). Settings and recovery files go to a
+Three states: empty; after the seed notebook's ``y.backward()`` (typed in the console, w selected:
+its paths to y are lit); and the MLP example (h selected, its gradient as a heatmap). Settings and recovery files go to a
 temporary folder, so the screenshots do not depend on (or change) the user's preferences.
 """
 
@@ -36,7 +36,7 @@ SEED = (
 
 
 def window() -> MainWindow:
-    w = MainWindow(autosave=False)
+    w = MainWindow(autosave=False, persist=False)
     w.ask_save_changes = lambda: "discard"
     w.resize(*SIZE)
     w.show()
@@ -61,8 +61,10 @@ def main() -> int:
 
     w = window()
     w.open_example("mlp")
+    for line in ("loss", "W1.grad.shape"):
+        w.console.submit(line)
     w.canvas.wait_until_idle()
-    w.select("W1")
+    w.select("h")
     print(screenshot(w, OUT / "window-mlp.png", SIZE))
     w.close()
     return 0

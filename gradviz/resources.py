@@ -46,9 +46,7 @@ def icon_file(size: int | None = None) -> Path | None:
     if size is None:
         svg = icons / f"{APP_ID}.svg"
         return svg if svg.is_file() else None
-    pngs = sorted(
-        (s, p) for s in ICON_SIZES if (p := icons / f"{APP_ID}-{s}.png").is_file()
-    )
+    pngs = sorted((s, p) for s in ICON_SIZES if (p := icons / f"{APP_ID}-{s}.png").is_file())
     if not pngs:
         return None
     return next((p for s, p in pngs if s >= size), pngs[-1][1])

@@ -31,7 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import meta  # noqa: E402
+import meta
 
 # What the bundle takes from a Debian system. PyInstaller bundles every other library it links
 # (glib, freetype, fontconfig, dbus, xkbcommon, X11 and the rest) but leaves out, on purpose, the
@@ -94,7 +94,9 @@ def check_metadata(version: str) -> None:
     found = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=meta.PACKAGING)
     if found.returncode == 0 and found.stdout.strip() == version:
         return
-    log(f"installed gradviz metadata says {found.stdout.strip() or 'nothing'}, pyproject.toml says {version}: reinstalling")
+    log(
+        f"installed gradviz metadata says {found.stdout.strip() or 'nothing'}, pyproject.toml says {version}: reinstalling"
+    )
     run([sys.executable, "-m", "pip", "install", "--no-deps", "--no-build-isolation", "-e", str(meta.ROOT)])
 
 
@@ -102,7 +104,11 @@ def check_metadata(version: str) -> None:
 
 
 def build_bundle(out: Path, work: Path, clean: bool) -> Path:
-    for f in [meta.ICONS / f"{meta.APP_ID}.svg", meta.ICONS / f"{meta.APP_ID}.ico", meta.ICONS / f"{meta.APP_ID}.icns"]:
+    for f in [
+        meta.ICONS / f"{meta.APP_ID}.svg",
+        meta.ICONS / f"{meta.APP_ID}.ico",
+        meta.ICONS / f"{meta.APP_ID}.icns",
+    ]:
         if not f.is_file():
             sys.exit(f"build: {f} is missing (run python packaging/make_icons.py)")
     cmd = [
@@ -251,7 +257,9 @@ def build_deb(bundle: Path, out: Path, work: Path, version: str, arch: str) -> P
     (share / "applications").mkdir(parents=True)
     shutil.copy2(meta.RESOURCES / f"{meta.APP_ID}.desktop", share / "applications" / f"{meta.APP_ID}.desktop")
     (share / "mime" / "packages").mkdir(parents=True)
-    shutil.copy2(meta.RESOURCES / f"{meta.APP_ID}-mime.xml", share / "mime" / "packages" / f"{meta.APP_ID}.xml")
+    shutil.copy2(
+        meta.RESOURCES / f"{meta.APP_ID}-mime.xml", share / "mime" / "packages" / f"{meta.APP_ID}.xml"
+    )
     mime_icon = meta.MIME_TYPE.replace("/", "-")  # application-x-gradviz
     hicolor = share / "icons" / "hicolor"
     for size in meta.ICON_SIZES:
@@ -301,7 +309,7 @@ def find_iscc() -> str | None:
     found = shutil.which("iscc") or shutil.which("ISCC")
     if found:
         return found
-    for base in (os.environ.get("ProgramFiles(x86)"), os.environ.get("ProgramFiles")):
+    for base in (os.environ.get("PROGRAMFILES(X86)"), os.environ.get("PROGRAMFILES")):
         if base and (Path(base) / "Inno Setup 6" / "ISCC.exe").is_file():
             return str(Path(base) / "Inno Setup 6" / "ISCC.exe")
     return None
@@ -310,7 +318,9 @@ def find_iscc() -> str | None:
 def build_windows_installer(bundle: Path, out: Path, version: str) -> Path | None:
     iscc = find_iscc()
     if iscc is None:
-        log("Inno Setup's ISCC.exe not found: no setup.exe (install Inno Setup 6, or: choco install innosetup)")
+        log(
+            "Inno Setup's ISCC.exe not found: no setup.exe (install Inno Setup 6, or: choco install innosetup)"
+        )
         return None
     run(
         [
@@ -360,7 +370,11 @@ def main(argv: list[str] | None = None) -> int:
 
     artifacts: dict[str, Path] = {}
     if sys.platform.startswith("linux"):
-        arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip() if shutil.which("dpkg") else platform.machine()
+        arch = (
+            subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
+            if shutil.which("dpkg")
+            else platform.machine()
+        )
         if not args.skip_tar:
             t = time.perf_counter()
             artifacts["tarball"] = build_tarball(bundle, out, version, platform.machine())

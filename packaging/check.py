@@ -41,8 +41,8 @@ import zipfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import build  # noqa: E402
-import meta  # noqa: E402
+import build
+import meta
 
 # Size budgets, with ~20% headroom over gradviz 0.1.0 (measured: bundle 249 MB, .deb 72 MB,
 # .tar.gz 99 MB). The bundle is: Qt 6 (QtCore/Gui/Widgets + plugins) 86 MB, of which ICU's
@@ -77,6 +77,13 @@ class Checks:
     def count(self, status: str) -> int:
         return sum(1 for s, _, _ in self.results if s == status)
 
+    def summary(self) -> int:
+        """The closing line (CI reads it) and the exit status."""
+        print(
+            f"packaging: {self.count('passed')} passed, {self.count('failed')} failed, {self.count('skipped')} skipped"
+        )
+        return 1 if self.count("failed") else 0
+
 
 def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
     """What a fresh desktop user's process has, minus every PATH entry: no system Graphviz, no
@@ -99,7 +106,9 @@ def clean_env(tmp: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def run_app(exe: Path, args: list[str], env: dict[str, str], timeout: float = 180) -> tuple[int, str, str, float]:
+def run_app(
+    exe: Path, args: list[str], env: dict[str, str], timeout: float = 180
+) -> tuple[int, str, str, float]:
     t = time.perf_counter()
     p = subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, timeout=timeout)
     return p.returncode, p.stdout, p.stderr, time.perf_counter() - t
@@ -154,7 +163,9 @@ def host_package_closure(packages: list[str]) -> set[str]:
         if pkg in seen:
             continue
         seen.add(pkg)
-        p = subprocess.run(["dpkg-query", "-W", "-f=${Depends},${Pre-Depends}", pkg], capture_output=True, text=True)
+        p = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Depends},${Pre-Depends}", pkg], capture_output=True, text=True
+        )
         if p.returncode != 0:
             continue
         for alt in p.stdout.split(","):
@@ -201,7 +212,11 @@ def external_libraries(bundle: Path) -> dict[str, str | None]:
 
 def owner_package(path: str) -> str | None:
     for candidate in (path, str(Path(path).resolve())):
-        for variant in (candidate, candidate.replace("/usr/lib/", "/lib/", 1), candidate.replace("/lib/", "/usr/lib/", 1)):
+        for variant in (
+            candidate,
+            candidate.replace("/usr/lib/", "/lib/", 1),
+            candidate.replace("/lib/", "/usr/lib/", 1),
+        ):
             p = subprocess.run(["dpkg", "-S", variant], capture_output=True, text=True)
             if p.returncode == 0:
                 return p.stdout.split(":")[0].strip()
@@ -209,11 +224,19 @@ def owner_package(path: str) -> str | None:
 
 
 def check_deb_metadata(c: Checks, deb: Path, version: str) -> None:
-    field = lambda f: subprocess.run(["dpkg-deb", "-f", str(deb), f], capture_output=True, text=True).stdout.strip()  # noqa: E731
+    def field(name: str) -> str:
+        return subprocess.run(
+            ["dpkg-deb", "-f", str(deb), name], capture_output=True, text=True
+        ).stdout.strip()
+
     c.ok(field("Version") == meta.deb_version(version), "deb Version is pyproject's", field("Version"))
     depends = field("Depends")
     missing = [p for p in build.DEB_DEPENDS if p not in depends]
-    c.ok(not missing and "libc6 (>=" in depends, "deb Depends declares the system libraries", ", ".join(missing) or f"{depends.count(',') + 1} packages")
+    c.ok(
+        not missing and "libc6 (>=" in depends,
+        "deb Depends declares the system libraries",
+        ", ".join(missing) or f"{depends.count(',') + 1} packages",
+    )
     listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True).stdout
     wanted = [
         "./opt/gradviz/gradviz",
@@ -228,13 +251,19 @@ def check_deb_metadata(c: Checks, deb: Path, version: str) -> None:
         "./opt/gradviz/_internal/resources/examples/linear.gradviz",
     ]
     absent = [w for w in wanted if w not in listing]
-    c.ok(not absent, "deb holds the command, desktop entry, icons, MIME type, Graphviz and examples", ", ".join(absent))
+    c.ok(
+        not absent,
+        "deb holds the command, desktop entry, icons, MIME type, Graphviz and examples",
+        ", ".join(absent),
+    )
 
 
 def check_desktop_integration(c: Checks, root: Path, tmp: Path) -> None:
     desktop = root / "usr/share/applications/gradviz.desktop"
     text = desktop.read_text()
-    entries = dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+    entries = dict(
+        line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#")
+    )
     ok = (
         text.startswith("[Desktop Entry]")
         and entries.get("Type") == "Application"
@@ -248,7 +277,11 @@ def check_desktop_integration(c: Checks, root: Path, tmp: Path) -> None:
     validator = shutil.which("desktop-file-validate")
     if validator:
         p = subprocess.run([validator, str(desktop)], capture_output=True, text=True)
-        c.ok(p.returncode == 0 and not p.stdout.strip(), "desktop-file-validate", (p.stdout + p.stderr).strip()[:300])
+        c.ok(
+            p.returncode == 0 and not p.stdout.strip(),
+            "desktop-file-validate",
+            (p.stdout + p.stderr).strip()[:300],
+        )
     else:
         c.skip("desktop-file-validate", "not installed (apt-get install desktop-file-utils)")
 
@@ -257,7 +290,10 @@ def check_desktop_integration(c: Checks, root: Path, tmp: Path) -> None:
     try:
         t = ET.parse(mime).getroot().find(f"{ns}mime-type")
         globs = [g.get("pattern") for g in t.findall(f"{ns}glob")] if t is not None else []
-        c.ok(t is not None and t.get("type") == meta.MIME_TYPE and "*.gradviz" in globs, "MIME XML declares application/x-gradviz for *.gradviz")
+        c.ok(
+            t is not None and t.get("type") == meta.MIME_TYPE and "*.gradviz" in globs,
+            "MIME XML declares application/x-gradviz for *.gradviz",
+        )
     except ET.ParseError as e:
         c.ok(False, "MIME XML parses", str(e))
     updater = shutil.which("update-mime-database")
@@ -266,14 +302,20 @@ def check_desktop_integration(c: Checks, root: Path, tmp: Path) -> None:
         shutil.copytree(root / "usr/share/mime", mime_dir)
         p = subprocess.run([updater, str(mime_dir)], capture_output=True, text=True)
         globs2 = (mime_dir / "globs2").read_text() if (mime_dir / "globs2").is_file() else ""
-        c.ok(p.returncode == 0 and f"{meta.MIME_TYPE}:*.gradviz" in globs2, "update-mime-database maps *.gradviz to application/x-gradviz", p.stderr.strip()[:300])
+        c.ok(
+            p.returncode == 0 and f"{meta.MIME_TYPE}:*.gradviz" in globs2,
+            "update-mime-database maps *.gradviz to application/x-gradviz",
+            p.stderr.strip()[:300],
+        )
     else:
         c.skip("update-mime-database", "not installed (apt-get install shared-mime-info)")
 
 
 def check_libraries(c: Checks, bundle: Path) -> None:
     external = external_libraries(bundle)
-    allowed = host_package_closure(["libc6", *build.DEB_DEPENDS, *build.DEB_RECOMMENDS]) | set(build.DEB_RECOMMENDS)
+    allowed = host_package_closure(["libc6", *build.DEB_DEPENDS, *build.DEB_RECOMMENDS]) | set(
+        build.DEB_RECOMMENDS
+    )
     allowed |= {"libc6", *build.DEB_DEPENDS}
     bad, missing = [], []
     for soname, path in sorted(external.items()):
@@ -284,7 +326,11 @@ def check_libraries(c: Checks, bundle: Path) -> None:
             pkg = owner_package(path)
             if pkg not in allowed:
                 bad.append(f"{soname} from {pkg or 'no package'}")
-    c.ok(not bad, "every library loaded from outside the bundle is a declared dependency's", "; ".join(bad) or f"{len(external)} external: " + ", ".join(sorted(external)))
+    c.ok(
+        not bad,
+        "every library loaded from outside the bundle is a declared dependency's",
+        "; ".join(bad) or f"{len(external)} external: " + ", ".join(sorted(external)),
+    )
     if missing:
         print(f"check:        declared but not installed on this machine: {', '.join(missing)}")
 
@@ -293,7 +339,11 @@ def check_app(c: Checks, exe: Path, version: str, tmp: Path, timings: dict, keep
     env = clean_env(tmp)
     # 1. version, and start-up time (the first run reads the bundle from disk; then the best of 3)
     rc, out, err, dt = run_app(exe, ["--version"], env)
-    c.ok(rc == 0 and out.strip() == f"gradviz {version}", "installed gradviz --version", (out + err).strip()[:200])
+    c.ok(
+        rc == 0 and out.strip() == f"gradviz {version}",
+        "installed gradviz --version",
+        (out + err).strip()[:200],
+    )
     runs = [dt] + [run_app(exe, ["--version"], env)[3] for _ in range(3)]
     timings["version_first_s"], timings["version_best_s"] = round(runs[0], 3), round(min(runs[1:]), 3)
 
@@ -305,30 +355,53 @@ def check_app(c: Checks, exe: Path, version: str, tmp: Path, timings: dict, keep
             out_file = tmp / f"{name}.{fmt}"
             rc, out, err, dt = run_app(exe, ["render", str(session), "-o", str(out_file)], env)
             timings[f"render_{name}_{fmt}_s"] = round(dt, 3)
-            good, detail = (svg_ok if fmt == "svg" else png_ok)(out_file) if rc == 0 and out_file.is_file() else (False, err.strip()[-300:])
+            good, detail = (
+                (svg_ok if fmt == "svg" else png_ok)(out_file)
+                if rc == 0 and out_file.is_file()
+                else (False, err.strip()[-300:])
+            )
             c.ok(good, f"render {name}.gradviz to {fmt.upper()} with an empty PATH", f"{detail}, {dt:.2f} s")
         # laid out by the bundled graphviz-pure: the source tree's SVG with graphviz-pure is the same
         if pure:
             ref = tmp / f"{name}-source.svg"
             src_env = dict(os.environ, GRADVIZ_DOT=pure)
-            p = subprocess.run([sys.executable, "-m", "gradviz", "render", str(session), "-o", str(ref)], env=src_env, cwd=meta.ROOT, capture_output=True, text=True)
+            p = subprocess.run(
+                [sys.executable, "-m", "gradviz", "render", str(session), "-o", str(ref)],
+                env=src_env,
+                cwd=meta.ROOT,
+                capture_output=True,
+                text=True,
+            )
             same = p.returncode == 0 and ref.read_bytes() == (tmp / f"{name}.svg").read_bytes()
-            c.ok(same, f"{name}: laid out by the bundled graphviz-pure (SVG equals the source tree's with graphviz-pure)")
+            c.ok(
+                same,
+                f"{name}: laid out by the bundled graphviz-pure (SVG equals the source tree's with graphviz-pure)",
+            )
         else:
-            c.skip(f"{name}: layout provider", "graphviz-pure not installed in this Python: nothing to compare with")
+            c.skip(
+                f"{name}: layout provider",
+                "graphviz-pure not installed in this Python: nothing to compare with",
+            )
 
     # 3. the main window, offscreen, with the seed example open
     rc, out, err, _ = run_app(exe, ["--help"], env)
     has_screenshot = "--screenshot" in out
     if not has_screenshot:
-        c.skip("offscreen screenshot of the main window", "this gradviz has no --screenshot option yet (the desktop app has not landed)")
+        c.skip(
+            "offscreen screenshot of the main window",
+            "this gradviz has no --screenshot option yet (the desktop app has not landed)",
+        )
     else:
         shot = tmp / "window.png"
         seed = meta.RESOURCES / "examples" / f"{SEED_EXAMPLE}.gradviz"
         rc, out, err, dt = run_app(exe, ["--screenshot", str(shot), str(seed)], env)
         timings["screenshot_s"] = round(dt, 3)
         good, detail = png_ok(shot, (800, 500)) if rc == 0 and shot.is_file() else (False, err.strip()[-300:])
-        c.ok(good, f"offscreen screenshot with {SEED_EXAMPLE}.gradviz open", f"{detail}, {dt:.2f} s (start to saved image)")
+        c.ok(
+            good,
+            f"offscreen screenshot with {SEED_EXAMPLE}.gradviz open",
+            f"{detail}, {dt:.2f} s (start to saved image)",
+        )
         if good:
             shutil.copy2(shot, keep / "window.png")
 
@@ -338,16 +411,32 @@ def check_app(c: Checks, exe: Path, version: str, tmp: Path, timings: dict, keep
         if has_screenshot:
             commands.append(["--screenshot", str(tmp / "never.png"), str(path)])
         for args in commands:
-            rc, o, e, _ = run_app(exe, args, env)
+            rc, _, e, _ = run_app(exe, args, env)
             lines = [ln for ln in e.strip().splitlines() if ln.strip()]
-            clean = rc == 1 and "Traceback" not in e and len(lines) >= 1 and "error" in lines[-1] and path.name in e
+            clean = (
+                rc == 1
+                and "Traceback" not in e
+                and len(lines) >= 1
+                and "error" in lines[-1]
+                and path.name in e
+            )
             what = "render" if args[0] == "render" else "window"
-            c.ok(clean and not (tmp / "never.svg").exists(), f"{what} refuses a {kind} session cleanly", f"exit {rc}: {lines[-1] if lines else '(nothing on stderr)'}"[:300])
+            c.ok(
+                clean and not (tmp / "never.svg").exists(),
+                f"{what} refuses a {kind} session cleanly",
+                f"exit {rc}: {lines[-1] if lines else '(nothing on stderr)'}"[:300],
+            )
 
 
 def build_graphviz_pure() -> str | None:
     """This Python's graphviz-pure binary, as the source tree finds it (None if not installed)."""
-    p = subprocess.run([sys.executable, "-m", "gradviz.graph.dot_binary"], capture_output=True, text=True, cwd=meta.ROOT, env={k: v for k, v in os.environ.items() if k != "GRADVIZ_DOT"})
+    p = subprocess.run(
+        [sys.executable, "-m", "gradviz.graph.dot_binary"],
+        capture_output=True,
+        text=True,
+        cwd=meta.ROOT,
+        env={k: v for k, v in os.environ.items() if k != "GRADVIZ_DOT"},
+    )
     path, _, provider = p.stdout.strip().partition("\t")
     return path if p.returncode == 0 and provider == "graphviz-pure" else None
 
@@ -364,12 +453,23 @@ def check_real_display(c: Checks, exe: Path, tmp: Path, timings: dict) -> None:
     keep = " ".join(f"{k}={shlex_quote(v)}" for k, v in env.items())
     script = f'exec env -i {keep} DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY" {shlex_quote(str(exe))} --screenshot {shlex_quote(str(shot))} {shlex_quote(str(seed))}'
     t = time.perf_counter()
-    p = subprocess.run([xvfb, "-a", "-s", "-screen 0 1400x900x24", "sh", "-c", script], capture_output=True, text=True, timeout=180)
+    p = subprocess.run(
+        [xvfb, "-a", "-s", "-screen 0 1400x900x24", "sh", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     timings["screenshot_xcb_s"] = round(time.perf_counter() - t, 3)
     if p.returncode != 0 and "xcb-cursor0" in p.stderr + p.stdout:
-        c.skip("window on a real X display (xcb)", "the xcb libraries the .deb depends on are not installed here")
+        c.skip(
+            "window on a real X display (xcb)", "the xcb libraries the .deb depends on are not installed here"
+        )
         return
-    good, detail = png_ok(shot, (800, 500)) if p.returncode == 0 and shot.is_file() else (False, (p.stdout + p.stderr).strip()[-300:])
+    good, detail = (
+        png_ok(shot, (800, 500))
+        if p.returncode == 0 and shot.is_file()
+        else (False, (p.stdout + p.stderr).strip()[-300:])
+    )
     c.ok(good, "window on a real X display (Xvfb, xcb plugin)", detail)
 
 
@@ -391,17 +491,31 @@ def check_tarball(c: Checks, tarball: Path, version: str, tmp: Path) -> None:
     exe = tops[0] / "gradviz" if len(tops) == 1 else d / "missing"
     env = clean_env(tmp)
     rc, out, err, _ = run_app(exe, ["--version"], env)
-    c.ok(rc == 0 and out.strip() == f"gradviz {version}", f"tarball: {tops[0].name if tops else '?'}/gradviz --version", (out + err).strip()[:200])
+    c.ok(
+        rc == 0 and out.strip() == f"gradviz {version}",
+        f"tarball: {tops[0].name if tops else '?'}/gradviz --version",
+        (out + err).strip()[:200],
+    )
     svg = tmp / "tar.svg"
-    rc, out, err, _ = run_app(exe, ["render", str(meta.RESOURCES / "examples" / "neuron.gradviz"), "-o", str(svg)], env)
+    rc, out, err, _ = run_app(
+        exe, ["render", str(meta.RESOURCES / "examples" / "neuron.gradviz"), "-o", str(svg)], env
+    )
     good, detail = svg_ok(svg) if rc == 0 else (False, err.strip()[-300:])
     c.ok(good, "tarball: renders a session with an empty PATH", detail)
-    c.ok((exe.parent / "install-desktop.sh").is_file() and os.access(exe.parent / "install-desktop.sh", os.X_OK), "tarball: carries install-desktop.sh")
+    c.ok(
+        (exe.parent / "install-desktop.sh").is_file()
+        and os.access(exe.parent / "install-desktop.sh", os.X_OK),
+        "tarball: carries install-desktop.sh",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(meta.ROOT / "build" / "check"), help="where to build and test (default: build/check)")
+    parser.add_argument(
+        "--out",
+        default=str(meta.ROOT / "build" / "check"),
+        help="where to build and test (default: build/check)",
+    )
     parser.add_argument("--skip-build", action="store_true", help="test what --out already holds")
     args = parser.parse_args(argv)
     if not sys.platform.startswith("linux") or shutil.which("dpkg-deb") is None:
@@ -418,11 +532,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if not args.skip_build:
         t = time.perf_counter()
-        p = subprocess.run([sys.executable, str(meta.PACKAGING / "build.py"), "--out", str(dist), "--work", str(work)])
+        p = subprocess.run(
+            [sys.executable, str(meta.PACKAGING / "build.py"), "--out", str(dist), "--work", str(work)]
+        )
         timings["build_s"] = round(time.perf_counter() - t, 1)
-        if not c.ok(p.returncode == 0, "build.py builds the bundle, .tar.gz and .deb", f"{timings['build_s']} s"):
-            print(f"packaging: {c.count('passed')} passed, {c.count('failed')} failed, {c.count('skipped')} skipped")
-            return 1
+        if not c.ok(
+            p.returncode == 0, "build.py builds the bundle, .tar.gz and .deb", f"{timings['build_s']} s"
+        ):
+            return c.summary()
     arch = subprocess.run(["dpkg", "--print-architecture"], capture_output=True, text=True).stdout.strip()
     bundle = dist / meta.APP_ID
     deb = dist / f"{meta.APP_ID}_{meta.deb_version(version)}_{arch}.deb"
@@ -432,16 +549,33 @@ def main(argv: list[str] | None = None) -> int:
     sizes = {"bundle": build.dir_size(bundle) if bundle.is_dir() else 0}
     for name, path in (("deb", deb), ("tarball", tarball)):
         sizes[name] = path.stat().st_size if path.is_file() else 0
-    for name, budget in (("bundle", BUNDLE_BUDGET_MB), ("deb", DEB_BUDGET_MB), ("tarball", TARBALL_BUDGET_MB)):
-        c.ok(0 < sizes[name] <= budget * 1e6, f"{name} size within its budget", f"{sizes[name] / 1e6:.1f} MB of {budget} MB")
+    for name, budget in (
+        ("bundle", BUNDLE_BUDGET_MB),
+        ("deb", DEB_BUDGET_MB),
+        ("tarball", TARBALL_BUDGET_MB),
+    ):
+        c.ok(
+            0 < sizes[name] <= budget * 1e6,
+            f"{name} size within its budget",
+            f"{sizes[name] / 1e6:.1f} MB of {budget} MB",
+        )
     if not deb.is_file():
-        print(f"packaging: {c.count('passed')} passed, {c.count('failed')} failed, {c.count('skipped')} skipped")
-        return 1
+        return c.summary()
 
     check_deb_metadata(c, deb, version)
-    if Path("/var/lib/apt/lists").is_dir() and any(Path("/var/lib/apt/lists").glob("*Packages*")) and shutil.which("apt-get"):
-        p = subprocess.run(["apt-get", "install", "--simulate", "-qq", str(deb)], capture_output=True, text=True)
-        c.ok(p.returncode == 0, "apt-get --simulate: Debian satisfies the .deb's dependencies", (p.stdout + p.stderr).strip().splitlines()[-1][:200] if (p.stdout + p.stderr).strip() else "")
+    if (
+        Path("/var/lib/apt/lists").is_dir()
+        and any(Path("/var/lib/apt/lists").glob("*Packages*"))
+        and shutil.which("apt-get")
+    ):
+        p = subprocess.run(
+            ["apt-get", "install", "--simulate", "-qq", str(deb)], capture_output=True, text=True
+        )
+        c.ok(
+            p.returncode == 0,
+            "apt-get --simulate: Debian satisfies the .deb's dependencies",
+            (p.stdout + p.stderr).strip().splitlines()[-1][:200] if (p.stdout + p.stderr).strip() else "",
+        )
     else:
         c.skip("apt-get --simulate", "no apt package lists here (apt-get update)")
 
@@ -459,7 +593,13 @@ def main(argv: list[str] | None = None) -> int:
         timings["dpkg_install_s"] = round(time.perf_counter() - t, 1)
         status = subprocess.run([*dpkg, "-s", meta.APP_ID], capture_output=True, text=True).stdout
         installed = p.returncode == 0 and "Status: install ok installed" in status
-        c.ok(installed, "dpkg --root installs the .deb into an empty root", p.stderr.strip().splitlines()[-1][:200] if not installed and p.stderr.strip() else f"{timings['dpkg_install_s']} s")
+        c.ok(
+            installed,
+            "dpkg --root installs the .deb into an empty root",
+            p.stderr.strip().splitlines()[-1][:200]
+            if not installed and p.stderr.strip()
+            else f"{timings['dpkg_install_s']} s",
+        )
         exe = root / "usr" / "bin" / meta.APP_ID
         if installed:
             check_desktop_integration(c, root, tmp)
@@ -470,17 +610,20 @@ def main(argv: list[str] | None = None) -> int:
             check_tarball(c, tarball, version, tmp / "tar")
         if installed:
             p = subprocess.run([*dpkg, "-r", meta.APP_ID], capture_output=True, text=True)
-            left = [str(q.relative_to(root)) for q in (root / "opt").rglob("*")] + [str(q.relative_to(root)) for q in (root / "usr").rglob("*") if not q.is_dir()]
+            left = [str(q.relative_to(root)) for q in (root / "opt").rglob("*")] + [
+                str(q.relative_to(root)) for q in (root / "usr").rglob("*") if not q.is_dir()
+            ]
             c.ok(p.returncode == 0 and not left, "dpkg --root -r removes every file", ", ".join(left[:5]))
 
     timings["check_total_s"] = round(time.perf_counter() - t0, 1)
     report = {"version": version, "sizes_bytes": sizes, "timings": timings, "results": c.results}
     (out / "check-report.json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"check: sizes: bundle {sizes['bundle'] / 1e6:.1f} MB, .deb {sizes['deb'] / 1e6:.1f} MB, .tar.gz {sizes['tarball'] / 1e6:.1f} MB")
+    print(
+        f"check: sizes: bundle {sizes['bundle'] / 1e6:.1f} MB, .deb {sizes['deb'] / 1e6:.1f} MB, .tar.gz {sizes['tarball'] / 1e6:.1f} MB"
+    )
     print("check: timings: " + ", ".join(f"{k} {v}" for k, v in timings.items()))
     print(f"check: report in {out / 'check-report.json'}")
-    print(f"packaging: {c.count('passed')} passed, {c.count('failed')} failed, {c.count('skipped')} skipped")
-    return 1 if c.count("failed") else 0
+    return c.summary()
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ def prune(binaries, datas, log=print):
     needed_by_dropped: set[str] = set()
     for entry in dropped:
         needed_by_dropped |= _ldd(entry[1])
+
     # Candidates are the libraries a dropped plugin needed. Everything else kept is a root; a
     # candidate stays if a root needs it (ldd's answer is already transitive).
     def candidate(entry) -> bool:

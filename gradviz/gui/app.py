@@ -31,13 +31,26 @@ def application(argv: Sequence[str] | None = None) -> Any:
         app.setOrganizationName(APP_NAME)
         app.setApplicationVersion(gradviz.__version__)
         app.setDesktopFileName("gradviz")
-        from PySide6.QtGui import QColor
 
-        from .main_window import glyph_icon
-
-        app.setWindowIcon(glyph_icon("∇", QColor("#2a7de1")))
+        app.setWindowIcon(app_icon())
         _quiet_qt_messages()
     return app
+
+
+def app_icon() -> Any:
+    """The app's icon from resources/icons, or a drawn ∇ where the icons are not installed."""
+    from PySide6.QtGui import QColor, QIcon
+
+    from .. import resources
+
+    icon = QIcon()
+    for path in resources.icon_files():
+        icon.addFile(str(path))
+    if icon.isNull():
+        from .main_window import glyph_icon
+
+        icon = glyph_icon("∇", QColor("#2a7de1"))
+    return icon
 
 
 _NOISE = ("propagateSizeHints",)  # the offscreen platform's complaint, not the user's business
@@ -136,7 +149,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app = application([sys.argv[0] if sys.argv else APP_NAME])
     from .main_window import MainWindow
 
-    window = MainWindow(autosave=not args.screenshot)
+    window = MainWindow(autosave=not args.screenshot, persist=not args.screenshot)
     if args.file and not window.open_path(args.file, confirmed=True) and args.screenshot:
         box = window.last_message_box
         text = box.text() if box is not None else "could not open"

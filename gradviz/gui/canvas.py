@@ -710,12 +710,14 @@ class GraphCanvas(QGraphicsView):
         self._busy_timer.setSingleShot(True)
         self._busy_timer.timeout.connect(self._show_busy)
 
-        self.legend_overlay = LegendOverlay(self.viewport())
+        # Overlays are children of the view, not of its viewport: scrolling moves a viewport's
+        # children along with its pixels, and these stay put in their corners.
+        self.legend_overlay = LegendOverlay(self)
         self.minimap = Minimap(self)
-        self.explanation = _Bubble(self.viewport())
-        self.notice = _Bubble(self.viewport())
-        self.busy = _BusyOverlay(self.viewport(), self.cancel_layout)
-        self.empty_hint = _EmptyHint(self.viewport())
+        self.explanation = _Bubble(self)
+        self.notice = _Bubble(self)
+        self.busy = _BusyOverlay(self, self.cancel_layout)
+        self.empty_hint = _EmptyHint(self)
         self.empty_hint.setText(
             "<div style='font-size:15pt; font-weight:600'>Nothing to draw yet</div>"
             "<p>Create a tensor with <b>New tensor</b> or type in the console:</p>"
@@ -780,6 +782,11 @@ class GraphCanvas(QGraphicsView):
             self._fit_next = True
         if not self._refresh_timer.isActive():
             self._refresh_timer.start(0)
+
+    def relayout(self) -> None:
+        """Lay the graph out afresh, forgetting where nodes were (View ▸ Lay Out Again)."""
+        self._layouts.pop(self.view_mode, None)
+        self.refresh()
 
     def is_idle(self) -> bool:
         """True when the picture shows the current state (nothing scheduled or laying out)."""
@@ -907,7 +914,10 @@ class GraphCanvas(QGraphicsView):
         return QRectF(self._content)
 
     def fit(self) -> None:
-        """Zoom and scroll so the whole graph shows (beside the legend), never above MAX_FIT."""
+        """Zoom and scroll so the whole graph shows, clear of the legend, never above MAX_FIT.
+
+        The graph gets the whole view when no node would sit under the legend that way (a tall
+        graph leaves the corner free); otherwise it is fitted into the room beside the legend."""
         bbox = self.content_rect()
         vp = self.viewport().rect()
         if bbox.isEmpty() or vp.width() < 10 or vp.height() < 10:
@@ -915,18 +925,39 @@ class GraphCanvas(QGraphicsView):
             self._update_scene_rect()
             self._update_overlays()
             return
-        legend_w = self.legend_overlay.width() + 24 if self.show_legend and self.legend_overlay.legend else 0
         margin = 28
-        avail_w = max(80, vp.width() - legend_w - 2 * margin)
+        has_legend = self.show_legend and self.legend_overlay.legend is not None
+        legend_w = self.legend_overlay.width() + 24 if has_legend else 0
+        legend = QRectF(vp.width() - legend_w, 0, legend_w, self.legend_overlay.height() + 24)
         avail_h = max(80, vp.height() - 2 * margin)
-        s = min(avail_w / bbox.width(), avail_h / bbox.height(), MAX_FIT)
-        s = max(MIN_ZOOM, s)
+
+        def scale_for(width: float) -> float:
+            return max(MIN_ZOOM, min(max(80, width) / bbox.width(), avail_h / bbox.height(), MAX_FIT))
+
+        whole = scale_for(vp.width() - 2 * margin)
+        choice = (whole, QPointF(vp.center()))
+        if has_legend and self._under_legend(legend, whole, QPointF(vp.center())):
+            beside = QPointF((vp.width() - legend_w) / 2, vp.center().y())
+            choice = (scale_for(vp.width() - legend_w - 2 * margin), beside)
+        s, at = choice
         self.setTransform(QTransform.fromScale(s, s))
         self._update_scene_rect()
-        # Centre the graph in the room left of the legend.
-        c = bbox.center() + QPointF(legend_w / 2 / s, 0)
-        self.centerOn(c)
+        # Put the graph's centre at ``at`` (view coordinates).
+        shift = QPointF(vp.center()) - at
+        self.centerOn(bbox.center() + QPointF(shift.x() / s, shift.y() / s))
         self._update_overlays()
+
+    def _under_legend(self, legend: QRectF, s: float, at: QPointF) -> bool:
+        """Would any node fall under the legend with zoom ``s`` and the graph centred at ``at``?"""
+        c = self.content_rect().center()
+        for item in self._nodes.values():
+            r = item.sceneBoundingRect()
+            view = QRectF(
+                at.x() + (r.x() - c.x()) * s, at.y() + (r.y() - c.y()) * s, r.width() * s, r.height() * s
+            )
+            if view.intersects(legend):
+                return True
+        return False
 
     def visible_scene_rect(self) -> QRectF:
         return self.mapToScene(self.viewport().rect()).boundingRect()
@@ -949,8 +980,14 @@ class GraphCanvas(QGraphicsView):
             if dark
             else None
         )
-        muted = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.WindowText).name()
-        self.empty_hint.setStyleSheet(f"color: {muted};")
+        text = self.palette().color(QPalette.ColorRole.WindowText)
+        k = 0.55  # between the text colour and the canvas: quiet, still easy to read
+        muted = QColor(
+            round(text.red() * k + self.background.red() * (1 - k)),
+            round(text.green() * k + self.background.green() * (1 - k)),
+            round(text.blue() * k + self.background.blue() * (1 - k)),
+        )
+        self.empty_hint.setStyleSheet(f"color: {muted.name()};")
         for it in self._edges.values():
             it.update()
         self.viewport().update()
@@ -1333,14 +1370,14 @@ class GraphCanvas(QGraphicsView):
             self.explanation.hide()
             return
         box = item.sceneBoundingRect()
-        vp = self.viewport().rect()
-        below = self.mapFromScene(box.bottomLeft())
-        above = self.mapFromScene(box.topLeft())
+        vp = self.viewport().geometry()
+        below = self.mapFromScene(box.bottomLeft()) + vp.topLeft()
+        above = self.mapFromScene(box.topLeft()) + vp.topLeft()
         w, h = self.explanation.width(), self.explanation.height()
-        x = max(8, min(below.x(), vp.width() - w - 8))
+        x = max(vp.left() + 8, min(below.x(), vp.right() - w - 8))
         y = below.y() + 8
-        if y + h > vp.height() - 8:
-            y = max(8, above.y() - h - 8)
+        if y + h > vp.bottom() - 8:
+            y = max(vp.top() + 8, above.y() - h - 8)
         self.explanation.move(x, y)
 
     # --- mouse, keys, gestures ----------------------------------------------------------------------
@@ -1459,9 +1496,12 @@ class GraphCanvas(QGraphicsView):
     # --- overlays -------------------------------------------------------------------------------------
     def _update_minimap_visibility(self) -> None:
         content = self.content_rect()
+        vp = self.viewport().rect()
         show = (
             self.show_minimap
             and not content.isEmpty()
+            and vp.width() > 2.5 * self.minimap.width()  # in a small view it would hide the graph
+            and vp.height() > 2.2 * self.minimap.height()
             and not self.visible_scene_rect().adjusted(-2, -2, 2, 2).contains(content)
         )
         if show != self.minimap.isVisible():
@@ -1475,15 +1515,15 @@ class GraphCanvas(QGraphicsView):
         self._place_overlays()
 
     def _place_overlays(self) -> None:
-        vp = self.viewport().rect()
+        vp = self.viewport().geometry()  # in the view's coordinates, where the overlays live
         m = 12
-        self.legend_overlay.move(vp.width() - self.legend_overlay.width() - m, m)
+        self.legend_overlay.move(vp.right() + 1 - self.legend_overlay.width() - m, vp.top() + m)
         self.minimap.place(vp, m)
         self.empty_hint.setGeometry(vp.adjusted(40, 40, -40, -40))
         if self.busy.isVisible():
-            self.busy.move((vp.width() - self.busy.width()) // 2, m)
+            self.busy.move(vp.left() + (vp.width() - self.busy.width()) // 2, vp.top() + m)
         if self.notice.isVisible():
-            self.notice.move(m, vp.height() - self.notice.height() - m)
+            self.notice.move(vp.left() + m, vp.bottom() + 1 - self.notice.height() - m)
         self._place_explanation()
 
 

@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .. import resources
 from ..graph.colors import STATS
 from ..graph.export import FORMATS, render_bytes
 from ..graph.layout import Layout
@@ -158,9 +159,13 @@ class MainWindow(QMainWindow):
         tensors: Any = None,
         names: dict[str, Any] | None = None,
         autosave: bool = True,
+        persist: bool = True,
         title: str = "",
     ) -> None:
+        """``persist=False``: read the preferences but write nothing back (no settings, no
+        recent files), for screenshots and scripts."""
         super().__init__()
+        self.persist = persist
         self.setObjectName("MainWindow")
         self.viewer = tensors is not None
         self.session: Session | None = (
@@ -168,6 +173,7 @@ class MainWindow(QMainWindow):
         )
         self.path: Path | None = None
         self.document_title = title
+        self.suggested_stem = ""  # the file name Save As offers for an untitled document
         self.current = ""  # the selected tensor's name
         self.settings = settings()
         self.recent = RecentFiles()
@@ -326,7 +332,7 @@ class MainWindow(QMainWindow):
         act(
             "relayout",
             "&Lay Out Again",
-            lambda: self.canvas.refresh(),
+            self.canvas.relayout,
             "F5",
             "Lay out and draw the graph again",
         )
@@ -596,6 +602,8 @@ class MainWindow(QMainWindow):
         self.canvas.set_minimap_visible(self.actions["show_minimap"].isChecked())
 
     def save_preferences(self) -> None:
+        if not self.persist:
+            return
         s = self.settings
         s.setValue("window/geometry", self.saveGeometry())
         s.setValue("window/state", self.saveState())
@@ -865,8 +873,9 @@ class MainWindow(QMainWindow):
             self.show_error("Can't open this file", f"{path.name} could not be read: {e.strerror or e}.")
             return False
         QApplication.restoreOverrideCursor()
-        self.recent.add(path)
-        self.settings.setValue("files/last_dir", str(path.parent))
+        if self.persist:
+            self.recent.add(path)
+            self.settings.setValue("files/last_dir", str(path.parent))
         self._after_document_change(path, "")
         self.say(f"Opened {path.name}")
         return True
@@ -876,18 +885,20 @@ class MainWindow(QMainWindow):
         if not self._confirm_discard():
             return False
         ex = next(e for e in examples.EXAMPLES if e.name == name)
-        path = examples.examples_dir() / f"{name}{SUFFIX}"
+        path = resources.examples_dir() / f"{name}{SUFFIX}"
         try:
             fileformat.open_into(self.session, path)
         except (fileformat.SessionFileError, OSError):
             self.session.load_entries(ex.build().entries, ex.build().view)  # the file is missing: build it
         self._after_document_change(None, f"{ex.title} (example)")
+        self.suggested_stem = ex.name
         self.say(f"Opened the example: {ex.title}")
         return True
 
     def _after_document_change(self, path: Path | None, title: str) -> None:
         self.path = path
         self.document_title = title
+        self.suggested_stem = ""
         if self.autosaver is not None:
             self.autosaver.discard()
             self.autosaver.set_document(path)
@@ -938,12 +949,7 @@ class MainWindow(QMainWindow):
     def save_as(self) -> bool:
         if self.session is None:
             return False
-        stem = (
-            self.path.stem
-            if self.path
-            else (self.document_title.split(" (")[0] if self.document_title else "untitled")
-        )
-        stem = "".join(c if c.isalnum() or c in "-_ " else "_" for c in stem).strip() or "untitled"
+        stem = self.path.stem if self.path else (self.suggested_stem or "untitled")
         start = (
             self.path.parent
             if self.path
@@ -1260,7 +1266,9 @@ class MainWindow(QMainWindow):
         box.setWindowTitle("About gradviz")
         box.setTextFormat(Qt.TextFormat.RichText)
         box.setText(about_html())
-        box.setIconPixmap(glyph_icon("∇", QColor("#2a7de1")).pixmap(64, 64))
+        from .app import app_icon
+
+        box.setIconPixmap(app_icon().pixmap(64, 64))
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.open()
         self.last_message_box = box
@@ -1292,11 +1300,15 @@ class MainWindow(QMainWindow):
 
 
 def _status_label(label: str) -> str:
+    """A session's undo label as a status line: "Created w", "y.backward()", "Ran y = w*x + b"."""
     if label == "open":
         return "Opened"
     if label.startswith("console: "):
         return "Ran " + label[len("console: ") :]
-    return label[:1].upper() + label[1:] if label else ""
+    first = label.split(" ", 1)[0]
+    if first in ("create", "zero", "rename", "delete", "undo", "redo", "edit", "unname", "set"):
+        return label[:1].upper() + label[1:]  # a verb, not a tensor's name
+    return label
 
 
 def _learner_message(message: str, target: str = "") -> str:

@@ -32,7 +32,9 @@ class Overview:
     scale: float  # image pixels (logical) per scene unit
 
 
-def render_overview(nodes: dict[str, tuple], edges: dict[Any, tuple[list[Op], QRectF]], dpr: float = 1.0) -> Overview | None:
+def render_overview(
+    nodes: dict[str, tuple], edges: dict[Any, tuple[list[Op], QRectF]], dpr: float = 1.0
+) -> Overview | None:
     """Nodes as their fill colours and edges as thin lines, fitted in MAX_W x MAX_H."""
     src = QRectF()
     for _ops, x, y, w, h, *_ in nodes.values():
@@ -74,7 +76,7 @@ def render_overview(nodes: dict[str, tuple], edges: dict[Any, tuple[list[Op], QR
 
 class Minimap(QWidget):
     def __init__(self, canvas: GraphCanvas) -> None:
-        super().__init__(canvas.viewport())
+        super().__init__(canvas)  # not the viewport: scrolling would carry it along
         self.canvas = canvas
         self.overview: Overview | None = None
         self.setCursor(Qt.CursorShape.PointingHandCursor)
@@ -91,7 +93,10 @@ class Minimap(QWidget):
         self.update()
 
     def place(self, viewport: QRect, margin: int) -> None:
-        self.move(viewport.width() - self.width() - margin, viewport.height() - self.height() - margin)
+        """Bottom-right corner of ``viewport`` (given in the canvas's coordinates)."""
+        self.move(
+            viewport.right() + 1 - self.width() - margin, viewport.bottom() + 1 - self.height() - margin
+        )
 
     def _offset(self) -> QPointF:
         ov = self.overview

@@ -9,7 +9,7 @@ import time
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QNativeGestureEvent, QPointingDevice, QWheelEvent
 from PySide6.QtWidgets import QApplication
 
 from gradviz.graph.model import AUTOGRAD
@@ -166,6 +166,19 @@ def test_wheel_zooms_and_fit_shows_everything(qtbot) -> None:
     assert c.zoom > z0 * 1.2
     c.fit()
     assert c.visible_scene_rect().contains(c.content_rect())
+
+
+def test_pinch_zooms(qtbot) -> None:
+    c = make_canvas(qtbot, seed())
+    c.zoom_by(0.5)
+    z0 = c.zoom
+    pos = QPointF(c.viewport().rect().center())
+    ev = QNativeGestureEvent(
+        Qt.NativeGestureType.ZoomNativeGesture, QPointingDevice.primaryPointingDevice(), 2,
+        pos, pos, c.viewport().mapToGlobal(pos), 0.5, QPointF(0, 0), 1,
+    )  # fmt: skip
+    assert c.viewportEvent(ev)  # a trackpad pinch, as the platform delivers it
+    assert abs(c.zoom / z0 - 1.5) < 1e-6
 
 
 def test_drag_pans_without_selecting(qtbot) -> None:

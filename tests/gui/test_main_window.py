@@ -120,7 +120,7 @@ def test_the_seed_from_dialogs_console_and_backward(qtbot, window) -> None:
     assert w.current == "w" and w.panel.current() == "w"
     assert w.inspector.grad_view.toPlainText() == "tensor(3.)"
     assert w.status_nodes.text() == "7 nodes" and w.status_layout.text().startswith("layout: ")
-    assert w.status_action.text() == "Y.backward()"
+    assert w.status_action.text() == "y.backward()"
 
 
 def test_undo_and_redo_with_labels(qtbot, window) -> None:
@@ -494,3 +494,21 @@ def test_file_format_roundtrip_keeps_view_settings(tmp_path) -> None:
     fileformat.save(s, tmp_path / "a.gradviz")
     _, view = fileformat.load(tmp_path / "a.gradviz")
     assert view["mode"] == "autograd"
+
+
+def test_editing_keys_in_text_fields_never_delete_tensors(qtbot, window) -> None:
+    w = window(examples.linear())
+    w.select("y")
+    w.console.input.setFocus()
+    qtbot.keyClicks(w.console.input, "abc")
+    qtbot.keyClick(w.console.input, Qt.Key.Key_Backspace)
+    qtbot.keyClick(w.console.input, Qt.Key.Key_Delete)
+    assert "y" in w.session and w.console.input.toPlainText() == "ab"
+    w.find_box.setFocus()
+    qtbot.keyClicks(w.find_box, "zz")
+    qtbot.keyClick(w.find_box, Qt.Key.Key_Backspace)
+    assert "y" in w.session and w.find_box.text() == "z"
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Delete)  # on the graph, Delete deletes the selection
+    idle(qtbot, w)
+    assert "y" not in w.session
