@@ -532,7 +532,8 @@ def _replace_first(items: tuple, target: Any, new: Any) -> tuple:
     return items
 
 
-_NOT_VIEWS = frozenset({"IndexBackward0", "UnsafeViewBackward0"})
+# SqueezeBackward4 is matmul's in-place squeeze_ of its own mm result: no view in PyTorch either.
+_NOT_VIEWS = frozenset({"IndexBackward0", "UnsafeViewBackward0", "SqueezeBackward4"})
 
 
 def _view_base(t: Tensor) -> Tensor | None:

@@ -260,7 +260,8 @@ class Session:
                 self.tensor(a)
                 enc.append(("ref", a))
             elif isinstance(a, (bool, int, float)) and spec.scalar_operands:
-                enc.append(("const", a))
+                # JSON has one NaN: record the canonical one so a saved session replays bit for bit.
+                enc.append(("const", float("nan") if isinstance(a, float) and a != a else a))
             else:
                 raise SessionError(f"{op}: operand {a!r} must be the name of a tensor")
         entry = Op(self._uid(), name, spec.name, tuple(enc), dict(params or {}), hidden)

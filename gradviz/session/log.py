@@ -94,9 +94,21 @@ def same_entry(a: Entry, b: Entry) -> bool:
                 return False
             if x.dtype != y.dtype or x.shape != y.shape or x.tobytes() != y.tobytes():
                 return False
-        elif x != y:
+        elif not _same_value(x, y):
             return False
     return True
+
+
+def _same_value(x: Any, y: Any) -> bool:
+    """Equality for JSON-like values in which NaN equals NaN (a NaN constant is still the same
+    entry after a save and load)."""
+    if isinstance(x, float) and isinstance(y, float):
+        return x == y or (x != x and y != y)
+    if isinstance(x, (list, tuple)) and isinstance(y, (list, tuple)):
+        return type(x) is type(y) and len(x) == len(y) and all(_same_value(a, b) for a, b in zip(x, y))
+    if isinstance(x, dict) and isinstance(y, dict):
+        return x.keys() == y.keys() and all(_same_value(x[k], y[k]) for k in x)
+    return type(x) is type(y) and x == y
 
 
 def describe(entry: Entry) -> str:
