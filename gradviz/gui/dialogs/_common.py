@@ -10,7 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QSizePolicy, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QSizePolicy, QWidget
 
 MAX_LITERAL_CHARS = 2_000_000  # a typed literal longer than this is refused before parsing
 PREVIEW_ELEMENTS = 100_000  # larger tensors are described in the preview, not computed
@@ -58,6 +58,33 @@ def invalid_style(widget: QWidget) -> str:
         f"{{ border: 2px solid {red}; border-radius: 3px; }}"
         f'QCheckBox[invalid="true"] {{ color: {red}; }}'
     )
+
+
+class ThemedDialog(QDialog):
+    """A dialog whose invalid fields get a red border, with OK/Cancel buttons, restyled when the
+    palette changes (light/dark). ``EXTRA_CSS`` may use ``{muted}`` for secondary text."""
+
+    EXTRA_CSS = ""
+
+    def _ok_cancel(self, ok_text: str) -> QDialogButtonBox:
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok_button.setText(ok_text)
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        return self.buttons
+
+    def _restyle(self) -> None:
+        sheet = invalid_style(self) + self.EXTRA_CSS.replace("{muted}", muted_color(self))
+        if sheet != self.styleSheet():  # a new sheet changes the palette: set it once
+            self.setStyleSheet(sheet)
+
+    def changeEvent(self, event: Any) -> None:
+        if event.type() == event.Type.PaletteChange:
+            self._restyle()
+        super().changeEvent(event)
 
 
 class ErrorLabel(QLabel):

@@ -14,8 +14,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
-    QDialog,
-    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -30,11 +28,10 @@ from gradviz.session.document import Session, SessionError
 from ._common import (
     ErrorLabel,
     InputError,
+    ThemedDialog,
     count_elements,
-    invalid_style,
     mark,
     monospace_font,
-    muted_color,
     parse_literal,
     shape_text,
 )
@@ -58,8 +55,10 @@ def _ones_literal(shape: tuple[int, ...]) -> str:
     return inner
 
 
-class BackwardDialog(QDialog):
+class BackwardDialog(ThemedDialog):
     """Run ``session.backward(target, gradient, retain_graph)`` on accept."""
+
+    EXTRA_CSS = "QLabel#about { color: {muted}; }"
 
     def __init__(self, session: Session, target: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -156,13 +155,7 @@ class BackwardDialog(QDialog):
         layout.addWidget(self.error)
         layout.addStretch(1)
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Backward")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self._ok_cancel("Backward")
         layout.addWidget(self.buttons)
         self._restyle()
 
@@ -172,17 +165,6 @@ class BackwardDialog(QDialog):
         self.setMinimumWidth(520)
         self.refresh()
         self.ok_button.setFocus()
-
-    def _restyle(self) -> None:
-        muted = muted_color(self)
-        sheet = invalid_style(self) + f"QLabel#about {{ color: {muted}; }}"
-        if sheet != self.styleSheet():  # a new sheet changes the palette: set it once
-            self.setStyleSheet(sheet)
-
-    def changeEvent(self, event: Any) -> None:
-        if event.type() == event.Type.PaletteChange:
-            self._restyle()
-        super().changeEvent(event)
 
     def _typed(self) -> None:
         if not self.values_radio.isChecked():

@@ -15,8 +15,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
@@ -35,11 +33,10 @@ from ._common import (
     ErrorLabel,
     InputError,
     Preview,
+    ThemedDialog,
     count_elements,
-    invalid_style,
     mark,
     monospace_font,
-    muted_color,
     number_text,
     parse_ints,
     parse_literal,
@@ -56,9 +53,11 @@ def _dtype(name: str) -> E.dtype:
     return E.dtypes.to_dtype(name)
 
 
-class NewTensorDialog(QDialog):
+class NewTensorDialog(ThemedDialog):
     """Create a leaf tensor. On accept, ``session.add_leaf`` has recorded it; ``name`` and
     ``code`` (the equivalent PyTorch line) say what was made."""
+
+    EXTRA_CSS = "QLabel#hint, QLabel#code { color: {muted}; }QLabel#sectionTitle { font-weight: bold; }"
 
     validity_changed = Signal(bool)
 
@@ -177,13 +176,7 @@ class NewTensorDialog(QDialog):
         self.code_label.setWordWrap(True)
         self.accept_error = ErrorLabel()
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Create")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self._ok_cancel("Create")
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -243,20 +236,6 @@ class NewTensorDialog(QDialog):
         self.name_edit.setFocus()
 
     # --- look --------------------------------------------------------------------------------------
-    def _restyle(self) -> None:
-        muted = muted_color(self)
-        sheet = (
-            invalid_style(self)
-            + f"QLabel#hint, QLabel#code {{ color: {muted}; }}"
-            + "QLabel#sectionTitle { font-weight: bold; }"
-        )
-        if sheet != self.styleSheet():  # a new sheet changes the palette: set it once
-            self.setStyleSheet(sheet)
-
-    def changeEvent(self, event: Any) -> None:
-        if event.type() == event.Type.PaletteChange:
-            self._restyle()
-        super().changeEvent(event)
 
     # --- state -------------------------------------------------------------------------------------
     @property

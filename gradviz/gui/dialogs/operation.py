@@ -17,8 +17,6 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QGridLayout,
     QHBoxLayout,
@@ -46,10 +44,9 @@ from ._common import (
     ErrorLabel,
     InputError,
     Preview,
-    invalid_style,
+    ThemedDialog,
     mark,
     monospace_font,
-    muted_color,
     number_text,
     parse_ints,
     parse_number,
@@ -248,9 +245,11 @@ class _OperandRow(QWidget):
             self.combo.setEditText(text)
 
 
-class OperationDialog(QDialog):
+class OperationDialog(ThemedDialog):
     """Record ``name = op(operands, **params)``. ``selected`` pre-fills the first operand;
     ``op`` pre-selects an operation. After accept, ``name`` and ``code`` say what was made."""
+
+    EXTRA_CSS = "QLabel#code, QLabel#operandInfo { color: {muted}; }QLabel#sectionTitle { font-weight: bold; margin-top: 6px; }"
 
     def __init__(
         self,
@@ -401,13 +400,7 @@ class OperationDialog(QDialog):
         splitter.setSizes([230, 470])
         splitter.setChildrenCollapsible(False)
 
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Apply")
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
+        self._ok_cancel("Apply")
         layout = QVBoxLayout(self)
         layout.addWidget(splitter, 1)
         layout.addWidget(self.buttons)
@@ -422,20 +415,6 @@ class OperationDialog(QDialog):
         self.search.setFocus()
 
     # --- look --------------------------------------------------------------------------------------
-    def _restyle(self) -> None:
-        muted = muted_color(self)
-        sheet = (
-            invalid_style(self)
-            + f"QLabel#code, QLabel#operandInfo {{ color: {muted}; }}"
-            + "QLabel#sectionTitle { font-weight: bold; margin-top: 6px; }"
-        )
-        if sheet != self.styleSheet():  # a new sheet changes the palette: set it once
-            self.setStyleSheet(sheet)
-
-    def changeEvent(self, event: Any) -> None:
-        if event.type() == event.Type.PaletteChange:
-            self._restyle()
-        super().changeEvent(event)
 
     def eventFilter(self, obj: Any, event: Any) -> bool:
         """Enter or Down in the search field goes on to the first operand (it doesn't apply)."""
