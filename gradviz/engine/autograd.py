@@ -178,7 +178,7 @@ def run_backward(
             _retain(t, g)
         for node in ran:
             if node._saved:  # (a node that saved nothing never set these: adding keys is slow)
-                node._refs = node._checks = ()
+                node._checks = ()
             node._saved = None
     finally:
         grad_mode.state.enabled = prev

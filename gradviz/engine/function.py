@@ -108,10 +108,13 @@ class Node:
         return self._saved is None
 
     def saved_tensor_shapes(self) -> list[tuple[int, ...]]:
-        """Shapes of what this node saved (empty once freed); shown as badges in graphs."""
-        if not self._saved:
-            return []
-        return [tuple(np.shape(s)) for s in self._saved if s is not None]
+        """Shapes of what this node saved, before and after backward() frees it; graph badges."""
+        refs = self._refs or self._saved or ()
+        return [
+            tuple(np.shape(s.data if isinstance(s, _Output) else getattr(s, "_data", s)))
+            for s in refs
+            if s is not None
+        ]
 
     def _as_tensor(self, s: Any) -> Tensor | None:
         from .tensor import Tensor
@@ -136,8 +139,9 @@ class Node:
         )
 
     def release(self) -> None:
+        # What was saved stays described in _refs (input tensors are kept alive by ``inputs``
+        # anyway), so a drawn graph can still badge it as "saved ... (freed)".
         self._saved = None
-        self._refs = ()
         self._checks = ()
 
     def retain(self, tensor: Tensor) -> None:
