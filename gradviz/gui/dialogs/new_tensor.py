@@ -363,15 +363,7 @@ class NewTensorDialog(ThemedDialog):
         c = self.constructor
         if c is None:
             return self._literal_values(dt)
-        for w in (
-            self.shape_edit,
-            self.fill_edit,
-            self.start_edit,
-            self.end_edit,
-            self.step_edit,
-            self.n_edit,
-            self.m_edit,
-        ):
+        for w in self._ctor_fields():
             mark(w, None, None)
         mark(self.literal_edit, self.literal_error, None)
         field, message = None, None
@@ -450,8 +442,9 @@ class NewTensorDialog(ThemedDialog):
         self.ctor_error.show_message(None)
         return make, call, numel
 
-    def _literal_values(self, dt: E.dtype) -> tuple[Any, str, int]:
-        for w in (
+    def _ctor_fields(self) -> tuple[Any, ...]:
+        """The constructor tab's inputs, which an error may mark."""
+        return (
             self.shape_edit,
             self.fill_edit,
             self.start_edit,
@@ -459,7 +452,10 @@ class NewTensorDialog(ThemedDialog):
             self.step_edit,
             self.n_edit,
             self.m_edit,
-        ):
+        )
+
+    def _literal_values(self, dt: E.dtype) -> tuple[Any, str, int]:
+        for w in self._ctor_fields():
             mark(w, None, None)
         self.ctor_error.show_message(None)
         text = self.literal_edit.text()
