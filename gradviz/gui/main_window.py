@@ -17,7 +17,18 @@ from pathlib import Path
 from typing import Any
 
 import networkx as nx
-from PySide6.QtCore import QByteArray, QObject, QRunnable, QSettings, QSize, Qt, QThreadPool, Signal
+from PySide6.QtCore import (
+    QByteArray,
+    QEventLoop,
+    QObject,
+    QRunnable,
+    QSettings,
+    QSize,
+    Qt,
+    QThreadPool,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -31,7 +42,6 @@ from PySide6.QtGui import (
     QPixmap,
 )
 from PySide6.QtWidgets import (
-    QApplication,
     QCompleter,
     QDockWidget,
     QFileDialog,
@@ -142,6 +152,36 @@ class _ExportJob(QRunnable):
             self.data = render_bytes(self.graph, self.fmt, layout=reuse, **self.options)
         except Exception as e:
             self.error = f"{type(e).__name__}: {e}"
+        self.signals.finished.emit(self)
+
+
+class _OpenCancelledError(Exception):
+    """Raised in the worker when the person presses Cancel while a file opens."""
+
+
+class _OpenJob(QRunnable):
+    """Read, check and replay a session file off the GUI thread; the window swaps it in after."""
+
+    def __init__(self, session: Any, path: Path) -> None:
+        super().__init__()
+        self.setAutoDelete(False)
+        self.session, self.path = session, path
+        self.cancelled = False
+        self.done_steps, self.total = 0, 0
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.signals = _ExportSignals()
+
+    def _progress(self, done: int, total: int) -> None:
+        if self.cancelled:
+            raise _OpenCancelledError
+        self.done_steps, self.total = done, total
+
+    def run(self) -> None:
+        try:
+            self.result = fileformat.prepare(self.session, self.path, self._progress)
+        except BaseException as e:  # reported on the GUI thread; nothing was changed
+            self.error = e
         self.signals.finished.emit(self)
 
 
@@ -765,7 +805,9 @@ class MainWindow(QMainWindow):
             self.say(what)
 
     def _cancel_work(self) -> None:
-        if self._export_job is not None:
+        if getattr(self, "_open_job", None) is not None:
+            self._open_job.cancelled = True
+        elif self._export_job is not None:
             self._export_job.cancelled = True
             self._export_job = None
             self.progress.hide()
@@ -858,27 +900,59 @@ class MainWindow(QMainWindow):
         if not confirmed and not self._confirm_discard():
             return False
         path = Path(path)
-        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)
         try:
-            fileformat.open_into(self.session, path)
+            self._open_off_thread(path)
+        except _OpenCancelledError:
+            self.say(f"Opening {path.name} cancelled; the session you had open is unchanged")
+            return False
         except fileformat.SessionFileError as e:
-            QApplication.restoreOverrideCursor()
             self.show_error(
                 "Can't open this file",
                 f"{path.name} could not be opened.\n\n{e}\n\nThe session you had open is unchanged.",
             )
             return False
         except OSError as e:
-            QApplication.restoreOverrideCursor()
             self.show_error("Can't open this file", f"{path.name} could not be read: {e.strerror or e}.")
             return False
-        QApplication.restoreOverrideCursor()
         if self.persist:
             self.recent.add(path)
             self.settings.setValue("files/last_dir", str(path.parent))
         self._after_document_change(path, "")
         self.say(f"Opened {path.name}")
         return True
+
+    def _open_off_thread(self, path: Path) -> None:
+        """Read and replay ``path`` on a worker while the window keeps running (a progress bar,
+        Cancel), then swap it in; raises what the worker raised, the session untouched."""
+        job = _OpenJob(self.session, path)
+        loop = QEventLoop()
+        job.signals.finished.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
+        self._open_job = job
+        timer = QTimer(self)
+        timer.setInterval(100)
+
+        def show_progress() -> None:
+            if job.total:
+                self.progress.setRange(0, job.total)
+                self.progress.setValue(job.done_steps)
+
+        timer.timeout.connect(show_progress)
+        self.progress.setRange(0, 0)
+        self.progress.show()
+        self.progress_cancel.show()
+        self.say(f"Opening {path.name}…")
+        self._export_pool.start(job)
+        timer.start()
+        loop.exec()  # the finished signal is queued, so it quits this loop even if already sent
+        timer.stop()
+        self._open_job = None
+        self.progress.setRange(0, 0)
+        self.progress.hide()
+        self.progress_cancel.hide()
+        if job.error is not None:
+            raise job.error
+        entries, view, state = job.result
+        fileformat.load_into(self.session, entries, view, path.name, state=state)
 
     def open_example(self, name: str) -> bool:
         """Open a shipped example as a new, untitled document (saving asks for a name)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import keyword
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -392,8 +392,11 @@ class Session:
                 self._announce(self._batch_before, label)
 
     # --- loading (used by the file format) -------------------------------------------------------
-    def load_entries(self, entries: Sequence[Entry], view: dict[str, Any] | None = None) -> None:
-        """Replace the whole document by a validated log: replays it, clears undo history."""
+    def load_entries(
+        self, entries: Sequence[Entry], view: dict[str, Any] | None = None, *, state: _State | None = None
+    ) -> None:
+        """Replace the whole document by a validated log: replays it (or takes ``state``, a replay
+        of the same entries made earlier, e.g. off the GUI thread), clears undo history."""
         # Hidden names ("_7", from hide() and hidden leaves) use up uids too: skip past them.
         used = [e.uid for e in entries if isinstance(e, (Leaf, Op))]
         for e in entries:
@@ -402,17 +405,25 @@ class Session:
                 used.append(int(name[1:]))
         uid = max(used, default=0) + 1
         before = self._snapshot()
-        self._replace_state(list(entries), uid)
+        if state is None:
+            self._replace_state(list(entries), uid)
+        else:
+            self._state, self._entries, self._next_uid = state, list(entries), max(uid, 1)
         self._undo.clear()
         self._redo.clear()
         self.view = dict(view or {})
         self.dirty = False
         self._announce(before, "open")
 
-    def replay(self, entries: Sequence[Entry]) -> _State:
-        """Run a log on a fresh state; raises SessionError naming the entry that failed."""
+    def replay(self, entries: Sequence[Entry], progress: Callable[[int, int], None] | None = None) -> _State:
+        """Run a log on a fresh state; raises SessionError naming the entry that failed.
+
+        It touches nothing of the live document, so it may run on a worker thread; ``progress``
+        is called before each entry with (done, total) and may raise to cancel."""
         state = _State()
         for i, entry in enumerate(entries):
+            if progress is not None:
+                progress(i, len(entries))
             try:
                 self._run(state, entry)
             except SessionError as e:

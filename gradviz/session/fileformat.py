@@ -1033,12 +1033,15 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     return _guarded(name, read)
 
 
-def load_into(session: Session, entries: list[Entry], view: dict[str, Any], name: str = "") -> None:
-    """Replace ``session`` by checked entries; a log that does not replay leaves it untouched."""
+def load_into(
+    session: Session, entries: list[Entry], view: dict[str, Any], name: str = "", *, state: Any = None
+) -> None:
+    """Replace ``session`` by checked entries; a log that does not replay leaves it untouched.
+    ``state`` is a replay of the same entries made earlier by :func:`prepare`."""
     where = f"{name}: {SESSION}" if name else SESSION
     before = session.entries
     try:
-        session.load_entries(entries, view)
+        session.load_entries(entries, view, state=state)
     except SessionFileError:
         raise
     except Exception as e:  # a stranger's file must never crash the app
@@ -1051,6 +1054,22 @@ def load_into(session: Session, entries: list[Entry], view: dict[str, Any], name
         raise SessionFileError(
             f"{where}: the log does not replay ({type(e).__name__}: {e})", internal=True
         ) from None
+
+
+def prepare(
+    session: Session, path: str | os.PathLike[str], progress: Callable[[int, int], None] | None = None
+) -> tuple[list[Entry], dict[str, Any], Any]:
+    """Read, check and replay ``path`` without touching ``session`` (safe on a worker thread):
+    returns what :func:`load_into` needs. ``progress(done, total)`` may raise to cancel."""
+    entries, view = load(path, max_elements=session.max_elements)
+    where = f"{os.path.basename(os.fspath(path))}: {SESSION}"
+    try:
+        state = session.replay(entries, progress)
+    except SessionError as e:
+        raise SessionFileError(f"{where}: {e}") from None
+    except RecursionError:
+        raise SessionFileError(f"{where}: the graph is too deep to replay") from None
+    return entries, view, state
 
 
 def open_into(session: Session, path: str | os.PathLike[str]) -> None:
@@ -1073,6 +1092,7 @@ __all__ = [
     "load_into",
     "loads",
     "open_into",
+    "prepare",
     "read_manifest",
     "save",
     "to_bytes",

@@ -512,3 +512,37 @@ def test_editing_keys_in_text_fields_never_delete_tensors(qtbot, window) -> None
     qtbot.keyClick(w.canvas, Qt.Key.Key_Delete)  # on the graph, Delete deletes the selection
     idle(qtbot, w)
     assert "y" not in w.session
+
+
+def _long_session_file(tmp_path: Path, n: int = 1500) -> Path:
+    s = Session()
+    s.add_leaf("a", [1.0, 2.0], requires_grad=True)
+    prev = "a"
+    for i in range(n):
+        prev = s.apply("mul", [prev, 1.0], name=f"v{i}")
+    path = tmp_path / "long.gradviz"
+    fileformat.save(s, path)
+    return path
+
+
+def test_opening_a_long_file_replays_off_the_gui_thread_and_cancel_keeps_the_session(
+    qtbot, window, tmp_path
+) -> None:
+    w = window()
+    path = _long_session_file(tmp_path)
+    type_in_console(qtbot, w, "q = torch.tensor(7.)")
+    seen = {}
+
+    def press_cancel() -> None:  # runs on the GUI thread while the file is being replayed
+        seen["progress"] = w.progress.isVisible()
+        qtbot.mouseClick(w.progress_cancel, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, press_cancel)
+    assert w.open_path(path, confirmed=True) is False
+    assert seen["progress"] is True
+    assert w.session.names() == ["q"]
+    assert "cancelled" in w.status_action.text()
+    assert not w.progress.isVisible()
+    # Without Cancel the same file opens completely.
+    assert w.open_path(path, confirmed=True) is True
+    assert "v1499" in w.session.names()
