@@ -68,6 +68,7 @@ from ..session import examples, fileformat
 from ..session.autosave import Autosaver, find_recovery
 from ..session.document import Change, Session, SessionError
 from ..session.recent import RecentFiles
+from . import gc_guard
 from .bridge import SessionBridge
 from .canvas import GraphCanvas, SessionSource, TensorsSource
 from .inspector import Inspector
@@ -205,6 +206,7 @@ class MainWindow(QMainWindow):
         """``persist=False``: read the preferences but write nothing back (no settings, no
         recent files), for screenshots and scripts."""
         super().__init__()
+        gc_guard.install()  # before any worker thread can start a collection
         self.persist = persist
         self.setObjectName("MainWindow")
         self.viewer = tensors is not None

@@ -514,7 +514,7 @@ def test_editing_keys_in_text_fields_never_delete_tensors(qtbot, window) -> None
     assert "y" not in w.session
 
 
-def _long_session_file(tmp_path: Path, n: int = 1500) -> Path:
+def _long_session_file(tmp_path: Path, n: int = 300) -> Path:
     s = Session()
     s.add_leaf("a", [1.0, 2.0], requires_grad=True)
     prev = "a"
@@ -526,8 +526,19 @@ def _long_session_file(tmp_path: Path, n: int = 1500) -> Path:
 
 
 def test_opening_a_long_file_replays_off_the_gui_thread_and_cancel_keeps_the_session(
-    qtbot, window, tmp_path
+    qtbot, window, tmp_path, monkeypatch
 ) -> None:
+    import time
+
+    from gradviz.gui import main_window
+
+    slow = main_window._OpenJob._progress
+
+    def slow_progress(self, done: int, total: int) -> None:  # a replay long enough to cancel
+        time.sleep(0.005)
+        slow(self, done, total)
+
+    monkeypatch.setattr(main_window._OpenJob, "_progress", slow_progress)
     w = window()
     path = _long_session_file(tmp_path)
     type_in_console(qtbot, w, "q = torch.tensor(7.)")
@@ -545,4 +556,4 @@ def test_opening_a_long_file_replays_off_the_gui_thread_and_cancel_keeps_the_ses
     assert not w.progress.isVisible()
     # Without Cancel the same file opens completely.
     assert w.open_path(path, confirmed=True) is True
-    assert "v1499" in w.session.names()
+    assert "v299" in w.session.names()
