@@ -154,6 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         box = window.last_message_box
         text = box.text() if box is not None else "could not open"
         print(f"gradviz: error: {args.file}: {text.splitlines()[0] if text else ''}", file=sys.stderr)
+        window.wait_for_workers()
         return 1
     if args.view:
         window.set_view(args.view)
@@ -172,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         window.session.dirty = False
         window.close()
+        window.wait_for_workers()
         print(out)
         return 0
     _install_excepthook(window)

@@ -11,6 +11,7 @@ small ``ask_*`` methods, so tests and scripts can answer them without a modal lo
 from __future__ import annotations
 
 import os
+import threading
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -172,6 +173,7 @@ class _OpenJob(QRunnable):
         self.result: Any = None
         self.error: BaseException | None = None
         self.signals = _ExportSignals()
+        self.finished = threading.Event()
 
     def _progress(self, done: int, total: int) -> None:
         if self.cancelled:
@@ -184,6 +186,7 @@ class _OpenJob(QRunnable):
         except BaseException as e:  # reported on the GUI thread; nothing was changed
             self.error = e
         self.signals.finished.emit(self)
+        self.finished.set()
 
 
 # --- the window ------------------------------------------------------------------------------------
@@ -207,6 +210,7 @@ class MainWindow(QMainWindow):
         recent files), for screenshots and scripts."""
         super().__init__()
         gc_guard.install()  # before any worker thread can start a collection
+        self._finished_open_jobs: list[_OpenJob] = []
         self.persist = persist
         self.setObjectName("MainWindow")
         self.viewer = tensors is not None
@@ -923,6 +927,13 @@ class MainWindow(QMainWindow):
         self.say(f"Opened {path.name}")
         return True
 
+    def wait_for_workers(self, msecs: int = 10000) -> None:
+        """Let layout and export workers finish before the window goes away (their signals
+        must not outlive it)."""
+        self.canvas.cancel_layout()
+        self.canvas._pool.waitForDone(msecs)
+        self._export_pool.waitForDone(msecs)
+
     def _open_off_thread(self, path: Path) -> None:
         """Read and replay ``path`` on a worker while the window keeps running (a progress bar,
         Cancel), then swap it in; raises what the worker raised, the session untouched."""
@@ -946,14 +957,18 @@ class MainWindow(QMainWindow):
         self._export_pool.start(job)
         timer.start()
         loop.exec()  # the finished signal is queued, so it quits this loop even if already sent
+        job.finished.wait(10)  # the worker is past its emit: its signal object may now go
         timer.stop()
         self._open_job = None
+        # The pool thread may still be leaving run(): keep the runnable alive (its result dropped).
+        self._finished_open_jobs.append(job)
         self.progress.setRange(0, 0)
         self.progress.hide()
         self.progress_cancel.hide()
         if job.error is not None:
             raise job.error
         entries, view, state = job.result
+        job.result = None
         fileformat.load_into(self.session, entries, view, path.name, state=state)
 
     def open_example(self, name: str) -> bool:
