@@ -1207,14 +1207,19 @@ class MainWindow(QMainWindow):
         sel = self.current if self.current and not self.current.startswith("_") else None
         return self._open_dialog(OperationDialog(self.session, self, selected=sel))
 
-    def backward(self) -> Any:
-        """backward() on the selected tensor: at once for a scalar, through the dialog otherwise."""
+    def _backward_target_or_explain(self) -> str | None:
         target = self.backward_target()
         if not target:
             self.show_error(
                 "Backward",
                 "Select the tensor to call backward() on: click it in the graph or in the Tensors list.",
             )
+        return target
+
+    def backward(self) -> Any:
+        """backward() on the selected tensor: at once for a scalar, through the dialog otherwise."""
+        target = self._backward_target_or_explain()
+        if not target:
             return None
         t = self.session.tensor(target)
         if t.numel() != 1:
@@ -1231,12 +1236,8 @@ class MainWindow(QMainWindow):
     def backward_with_options(self) -> Any:
         from .dialogs.backward import BackwardDialog
 
-        target = self.backward_target()
+        target = self._backward_target_or_explain()
         if not target:
-            self.show_error(
-                "Backward",
-                "Select the tensor to call backward() on: click it in the graph or in the Tensors list.",
-            )
             return None
         return self._open_dialog(BackwardDialog(self.session, target, self))
 

@@ -11,23 +11,13 @@ import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QNativeGestureEvent, QPointingDevice, QWheelEvent
 from PySide6.QtWidgets import QApplication
+from sample_sessions import seed
 
 from gradviz.graph.model import AUTOGRAD
 from gradviz.graph.style import fit_scale, looks
 from gradviz.gui.canvas import GraphCanvas, SessionSource, TensorsSource
 from gradviz.session import examples
 from gradviz.session.document import Session
-
-
-def seed(backward: bool = True) -> Session:
-    s = Session()
-    s.add_leaf("x", 3.0)
-    s.add_leaf("w", 4.0, requires_grad=True)
-    s.add_leaf("b", 5.0, requires_grad=True)
-    s.apply("add", [s.apply("mul", ["w", "x"], hidden=True), "b"], name="y")
-    if backward:
-        s.backward("y")
-    return s
 
 
 def make_canvas(qtbot, session: Session, size=(900, 700)) -> GraphCanvas:

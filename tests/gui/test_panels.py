@@ -5,22 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from sample_sessions import seed
 
 from gradviz.gui.canvas import SessionSource
 from gradviz.gui.inspector import Inspector, expression, literal_of, parse_value
 from gradviz.gui.tensors_panel import TensorsPanel
 from gradviz.session.document import Session
-
-
-def seed(backward: bool = True) -> Session:
-    s = Session()
-    s.add_leaf("x", 3.0)
-    s.add_leaf("w", 4.0, requires_grad=True)
-    s.add_leaf("b", 5.0, requires_grad=True)
-    s.apply("add", [s.apply("mul", ["w", "x"], hidden=True), "b"], name="y")
-    if backward:
-        s.backward("y")
-    return s
 
 
 @pytest.fixture
