@@ -212,17 +212,7 @@ class NewTensorDialog(ThemedDialog):
         layout.addWidget(self.buttons)
         self._restyle()
 
-        for w in (
-            self.name_edit,
-            self.literal_edit,
-            self.shape_edit,
-            self.fill_edit,
-            self.start_edit,
-            self.end_edit,
-            self.step_edit,
-            self.n_edit,
-            self.m_edit,
-        ):
+        for w in (self.name_edit, self.literal_edit, *self._ctor_fields()):
             w.textChanged.connect(self.refresh)
         self.ctor_combo.currentIndexChanged.connect(self._constructor_changed)
         self.dtype_combo.currentIndexChanged.connect(self.refresh)
