@@ -1,14 +1,18 @@
-"""Global switch for graph recording: ``no_grad``, ``enable_grad``, ``is_grad_enabled``."""
+"""Switch for graph recording: ``no_grad``, ``enable_grad``, ``is_grad_enabled``.
+
+Like PyTorch's, the switch is per thread: a replay on a worker thread keeps recording while the
+GUI thread previews a result under ``no_grad``."""
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Callable
 from typing import Any
 
 
-class _State:
-    enabled = True
+class _State(threading.local):
+    enabled = True  # each thread starts with grad mode on, as in PyTorch
 
 
 state = _State()

@@ -11,9 +11,8 @@ small ``ask_*`` methods, so tests and scripts can answer them without a modal lo
 from __future__ import annotations
 
 import os
-import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from PySide6.QtGui import (
     QPixmap,
 )
 from PySide6.QtWidgets import (
+    QApplication,
     QCompleter,
     QDockWidget,
     QFileDialog,
@@ -67,13 +67,15 @@ from ..graph.layout import layout as run_layout
 from ..graph.model import AUTOGRAD, TENSORS
 from ..session import examples, fileformat
 from ..session.autosave import Autosaver, find_recovery
-from ..session.document import Change, Session, SessionError
+from ..session.document import Change, ReplayCancelledError, Session, SessionError
+from ..session.log import Entry
 from ..session.recent import RecentFiles
 from . import gc_guard
 from .bridge import SessionBridge
 from .canvas import GraphCanvas, SessionSource, TensorsSource
 from .inspector import Inspector
 from .tensors_panel import TensorsPanel
+from .work import InputBlocker, WorkCancelledError, WorkerJob
 
 ORG = APP = "gradviz"
 SUFFIX = fileformat.SUFFIX
@@ -157,38 +159,6 @@ class _ExportJob(QRunnable):
         self.signals.finished.emit(self)
 
 
-class _OpenCancelledError(Exception):
-    """Raised in the worker when the person presses Cancel while a file opens."""
-
-
-class _OpenJob(QRunnable):
-    """Read, check and replay a session file off the GUI thread; the window swaps it in after."""
-
-    def __init__(self, session: Any, path: Path) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.session, self.path = session, path
-        self.cancelled = False
-        self.done_steps, self.total = 0, 0
-        self.result: Any = None
-        self.error: BaseException | None = None
-        self.signals = _ExportSignals()
-        self.finished = threading.Event()
-
-    def _progress(self, done: int, total: int) -> None:
-        if self.cancelled:
-            raise _OpenCancelledError
-        self.done_steps, self.total = done, total
-
-    def run(self) -> None:
-        try:
-            self.result = fileformat.prepare(self.session, self.path, self._progress)
-        except BaseException as e:  # reported on the GUI thread; nothing was changed
-            self.error = e
-        self.signals.finished.emit(self)
-        self.finished.set()
-
-
 # --- the window ------------------------------------------------------------------------------------
 
 
@@ -210,7 +180,9 @@ class MainWindow(QMainWindow):
         recent files), for screenshots and scripts."""
         super().__init__()
         gc_guard.install()  # before any worker thread can start a collection
-        self._finished_open_jobs: list[_OpenJob] = []
+        self._work_job: WorkerJob | None = None  # a file being opened or a log being replayed
+        self._last_work_job: WorkerJob | None = None
+        self._close_after_work = False
         self.persist = persist
         self.setObjectName("MainWindow")
         self.viewer = tensors is not None
@@ -228,6 +200,10 @@ class MainWindow(QMainWindow):
         self.last_message_box: QMessageBox | None = None
         self._export_job: _ExportJob | None = None
         self._export_pool = QThreadPool(self)
+        self._work_pool = QThreadPool(self)
+        # One worker: a job can only start once the last one has left run(), so keeping the
+        # last job alive is enough to keep its signal object alive.
+        self._work_pool.setMaxThreadCount(1)
         self.source = TensorsSource(tensors, names) if self.viewer else SessionSource(self.session)
 
         self.canvas = GraphCanvas(None, self)
@@ -240,6 +216,7 @@ class MainWindow(QMainWindow):
             from .console_widget import ConsoleWidget
 
             self.console = ConsoleWidget(self.session, self)
+            self.session.replayer = self._replay
             self.bridge = SessionBridge(self.session, self)
             self.bridge.changed.connect(self._session_changed)
             self.console.ran.connect(self._console_ran)
@@ -742,6 +719,8 @@ class MainWindow(QMainWindow):
         def run(*args: Any) -> Any:
             try:
                 return fn()
+            except ReplayCancelledError as e:  # the person asked for it: no alarm, just a note
+                self.say(str(e))
             except SessionError as e:
                 self.show_error(what, _learner_message(str(e)))
             except Exception as e:
@@ -811,8 +790,8 @@ class MainWindow(QMainWindow):
             self.say(what)
 
     def _cancel_work(self) -> None:
-        if getattr(self, "_open_job", None) is not None:
-            self._open_job.cancelled = True
+        if self._work_job is not None:
+            self._work_job.cancelled = True
         elif self._export_job is not None:
             self._export_job.cancelled = True
             self._export_job = None
@@ -840,7 +819,7 @@ class MainWindow(QMainWindow):
             return ""
         if self.current and self.current in s:
             return self.current
-        outputs = [n for n in s.names() if s.tensor(n).requires_grad and not s.dependents(n, visible=True)]
+        outputs = s.outputs()
         return outputs[0] if len(outputs) == 1 else ""
 
     def _update_actions(self) -> None:
@@ -908,7 +887,7 @@ class MainWindow(QMainWindow):
         path = Path(path)
         try:
             self._open_off_thread(path)
-        except _OpenCancelledError:
+        except WorkCancelledError:
             self.say(f"Opening {path.name} cancelled; the session you had open is unchanged")
             return False
         except fileformat.SessionFileError as e:
@@ -928,47 +907,99 @@ class MainWindow(QMainWindow):
         return True
 
     def wait_for_workers(self, msecs: int = 10000) -> None:
-        """Let layout and export workers finish before the window goes away (their signals
-        must not outlive it)."""
+        """Let layout, export and replay workers finish before the window goes away (their
+        signals must not outlive it)."""
         self.canvas.cancel_layout()
         self.canvas._pool.waitForDone(msecs)
         self._export_pool.waitForDone(msecs)
+        self._work_pool.waitForDone(msecs)
 
-    def _open_off_thread(self, path: Path) -> None:
-        """Read and replay ``path`` on a worker while the window keeps running (a progress bar,
-        Cancel), then swap it in; raises what the worker raised, the session untouched."""
-        job = _OpenJob(self.session, path)
+    def run_off_thread(
+        self, task: Callable[[Any], Any], what: str, *, cancellable: bool = True, progress_after_ms: int = 0
+    ) -> Any:
+        """Run ``task(progress)`` on a worker while the window keeps painting, and return its
+        result (or raise what it raised; WorkCancelledError after Cancel or Escape).
+
+        Meanwhile other input waits, so nothing can change the document under the worker; the
+        progress bar and Cancel appear after ``progress_after_ms``, so quick work doesn't flicker."""
+        if self._work_job is not None:  # already waiting for one: run this one here
+            return task(lambda done, total: None)
+        job = WorkerJob(task)
         loop = QEventLoop()
         job.signals.finished.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
-        self._open_job = job
+        blocker = InputBlocker(self, self.progress_cancel, self._cancel_work, self._close_when_work_done)
+        app = QApplication.instance()
+        app.installEventFilter(blocker)
+        self._work_job = job
         timer = QTimer(self)
         timer.setInterval(100)
+        busy = {"shown": False}
 
         def show_progress() -> None:
+            if not busy["shown"]:
+                busy["shown"] = True
+                self.progress.setRange(0, 0)
+                self.progress.show()
+                self.progress_cancel.setVisible(cancellable)
+                self.say(what)
+                QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
             if job.total:
                 self.progress.setRange(0, job.total)
                 self.progress.setValue(job.done_steps)
 
         timer.timeout.connect(show_progress)
-        self.progress.setRange(0, 0)
-        self.progress.show()
-        self.progress_cancel.show()
-        self.say(f"Opening {path.name}…")
-        self._export_pool.start(job)
+        if progress_after_ms <= 0:
+            show_progress()
+        else:
+            QTimer.singleShot(progress_after_ms, timer, show_progress)
+        self._work_pool.start(job)
         timer.start()
-        loop.exec()  # the finished signal is queued, so it quits this loop even if already sent
-        job.finished.wait(10)  # the worker is past its emit: its signal object may now go
-        timer.stop()
-        self._open_job = None
-        # The pool thread may still be leaving run(): keep the runnable alive (its result dropped).
-        self._finished_open_jobs.append(job)
-        self.progress.setRange(0, 0)
-        self.progress.hide()
-        self.progress_cancel.hide()
-        if job.error is not None:
-            raise job.error
-        entries, view, state = job.result
-        job.result = None
+        try:
+            loop.exec()  # the finished signal is queued, so it quits this loop even if already sent
+            job.finished.wait(10)  # the worker is past its emit: its signal object may now go
+        finally:
+            timer.stop()
+            app.removeEventFilter(blocker)
+            blocker.deleteLater()
+            self._work_job = None
+            self._last_work_job = job  # the pool thread may still be leaving run()
+            if busy["shown"]:
+                QApplication.restoreOverrideCursor()
+                self.progress.setRange(0, 0)
+                self.progress.hide()
+                self.progress_cancel.hide()
+        if self._close_after_work:
+            QTimer.singleShot(0, self.close)
+        error, result = job.error, job.result
+        job.result = job.error = None
+        if error is not None:
+            raise error
+        return result
+
+    def _close_when_work_done(self) -> None:
+        """The window was asked to close while waiting for a worker: cancel it, then close."""
+        self._close_after_work = True
+        self._cancel_work()
+
+    def _replay(self, entries: Sequence[Entry], label: str, cancellable: bool) -> Any:
+        """The session's replayer: undo, redo and edits replay the log on a worker."""
+        what = _status_label(label)
+        try:
+            return self.run_off_thread(
+                lambda progress: self.session.replay(entries, progress),
+                f"{what}…",
+                cancellable=cancellable,
+                progress_after_ms=150,
+            )
+        except WorkCancelledError:
+            raise ReplayCancelledError(f"{what} cancelled; nothing was changed") from None
+
+    def _open_off_thread(self, path: Path) -> None:
+        """Read and replay ``path`` on a worker, then swap it in; raises what the worker raised,
+        the session untouched."""
+        entries, view, state = self.run_off_thread(
+            lambda progress: fileformat.prepare(self.session, path, progress), f"Opening {path.name}…"
+        )
         fileformat.load_into(self.session, entries, view, path.name, state=state)
 
     def open_example(self, name: str) -> bool:
@@ -1377,6 +1408,8 @@ class MainWindow(QMainWindow):
             self.autosaver = None
         if self.bridge is not None:
             self.bridge.close()
+        if self.session is not None and self.session.replayer == self._replay:
+            self.session.replayer = None  # the session may outlive the window (gradviz.show)
         self.canvas.cancel_layout()
         event.accept()
         self.closed.emit()

@@ -2,7 +2,9 @@
 
 Every user action becomes log entries. Appending runs the new entries on the live state;
 anything that rewrites history (undo, redo, editing a leaf's value or an op's parameter)
-replays the whole log, so the state always equals a fresh replay, bit for bit.
+replays the whole log, so the state always equals a fresh replay, bit for bit. Such replays go
+through ``Session.replayer``, which the GUI points at a worker thread so that a long log neither
+freezes the window nor stops the person from cancelling.
 """
 
 from __future__ import annotations
@@ -29,6 +31,10 @@ RESERVED_NAMES = frozenset({"torch", "gradviz", "F", "nn", "print", "np", "numpy
 
 class SessionError(Exception):
     """A refused action. The message says what is wrong, in PyTorch's words where it has them."""
+
+
+class ReplayCancelledError(SessionError):
+    """The person cancelled a replay (undo, redo, an edit); nothing was changed."""
 
 
 @dataclass
@@ -75,6 +81,10 @@ class _State:
         self.by_uid: dict[int, str] = {}
         # (op uid, operand name as written) -> uid of the operand, so renames don't lose links.
         self.ref_uids: dict[tuple[int, str], int] = {}
+        # Fingerprints by uid, for change events. A tensor's value never changes within a state;
+        # gradients change only by Backward and ZeroGrad entries, which clear their cache.
+        self.value_prints: dict[int, bytes | None] = {}
+        self.grad_prints: dict[int, bytes | None] = {}
 
 
 def _fingerprint(a: np.ndarray | None) -> bytes | None:
@@ -100,6 +110,9 @@ class Session:
         self._batch_start: tuple[tuple[Entry, ...], int] | None = None
         self._batch_label = ""
         self.view: dict[str, Any] = {}  # view settings saved with the file (mode, colours, selection)
+        # Runs the full replays of history rewrites: (entries, label, cancellable) -> state. None
+        # replays here and now; the GUI sets one that replays on a worker while the window runs.
+        self.replayer: Callable[[Sequence[Entry], str, bool], _State] | None = None
         self.dirty = False
         # Events, with a Change argument (``changed``) or names.
         self.changed = Event()
@@ -157,6 +170,23 @@ class Session:
                 if m not in out:
                     out.append(m)
         return out
+
+    def outputs(self) -> list[str]:
+        """Named tensors that require grad and from which no named tensor is computed: what
+        Backward would start from. One pass over the log, however long it is."""
+        users: dict[str, list[str]] = {}
+        for n, i in self._state.info.items():
+            if isinstance(i.entry, Op):
+                for ref in self._current_refs(i.entry):
+                    users.setdefault(ref, []).append(n)
+
+        def used_visibly(name: str, seen: set[str]) -> bool:  # through hidden intermediates
+            for m in users.get(name, ()):
+                if not self._state.info[m].hidden or (m not in seen and used_visibly(m, seen | {m})):
+                    return True
+            return False
+
+        return [n for n in self.names() if self._state.tensors[n].requires_grad and not used_visibly(n, {n})]
 
     def _current_refs(self, entry: Op) -> list[str]:
         """An op's operands under their current names (renames may have come after the op)."""
@@ -352,16 +382,12 @@ class Session:
     def undo(self) -> None:
         if not self._undo:
             return
-        entries, uid, label = self._undo.pop()
-        self._redo.append((tuple(self._entries), self._next_uid, label))
-        self._restore(entries, uid, f"undo {label}")
+        self._restore(self._undo, self._redo, "undo")
 
     def redo(self) -> None:
         if not self._redo:
             return
-        entries, uid, label = self._redo.pop()
-        self._undo.append((tuple(self._entries), self._next_uid, label))
-        self._restore(entries, uid, f"redo {label}")
+        self._restore(self._redo, self._undo, "redo")
 
     @contextlib.contextmanager
     def batch(self, label: str) -> Iterator[None]:
@@ -378,14 +404,17 @@ class Session:
             self._batch_depth -= 1
             if outer:
                 entries, uid = self._batch_start
-                self._replace_state(list(entries), uid)
                 self._batch_start = None
+                if self._entries_differ(entries):  # something ran: roll it back
+                    self._replace_state(list(entries), uid, f"undo {label}", cancellable=False)
+                else:
+                    self._next_uid = uid
             raise
         self._batch_depth -= 1
         if outer:
             entries, uid = self._batch_start
             self._batch_start = None
-            if len(self._entries) != len(entries) or any(a is not b for a, b in zip(self._entries, entries)):
+            if self._entries_differ(entries):
                 self._undo.append((entries, uid, label))
                 self._redo.clear()
                 self.dirty = True
@@ -428,6 +457,7 @@ class Session:
                 self._run(state, entry)
             except SessionError as e:
                 raise SessionError(f"entry {i + 1} ({describe(entry)}): {e}") from None
+        self._snapshot(state)  # fingerprint here, maybe on the worker, not on the GUI thread
         return state
 
     # --- internals -----------------------------------------------------------------------------------
@@ -469,7 +499,10 @@ class Session:
                 self._entries.append(entry)
                 done += 1
         except SessionError:
-            self._replace_state(list(prev_entries), prev_uid)
+            if done:  # earlier entries of this action ran: roll them back
+                self._replace_state(list(prev_entries), prev_uid, f"undo {label}", cancellable=False)
+            else:  # a failed entry leaves the state as it was (see _run)
+                self._next_uid = prev_uid
             raise
         if self._batch_depth == 0:
             self._undo.append((prev_entries, prev_uid, label))
@@ -477,25 +510,44 @@ class Session:
             self.dirty = True
             self._announce(before, label)
 
+    def _entries_differ(self, entries: Sequence[Entry]) -> bool:
+        return len(self._entries) != len(entries) or any(a is not b for a, b in zip(self._entries, entries))
+
     def _rewrite(self, old: Entry, new: Entry, label: str) -> None:
         entries = [new if e is old else e for e in self._entries]
         before = self._snapshot() if self._batch_depth == 0 else None
         prev = (tuple(self._entries), self._next_uid)
-        self._replace_state(entries, self._next_uid)  # raises, untouched, if the new log fails
+        self._replace_state(entries, self._next_uid, label)  # raises, untouched, if it fails
         if self._batch_depth == 0:  # inside a batch, the batch records one undo step at its end
             self._undo.append((prev[0], prev[1], label))
             self._redo.clear()
             self.dirty = True
             self._announce(before, label)
 
-    def _restore(self, entries: tuple[Entry, ...], uid: int, label: str) -> None:
+    def _restore(
+        self,
+        source: list[tuple[tuple[Entry, ...], int, str]],
+        target: list[tuple[tuple[Entry, ...], int, str]],
+        verb: str,
+    ) -> None:
+        """Undo (or redo): go back to the top of ``source``, pushing where we are onto ``target``."""
+        entries, uid, label = source[-1]
+        current = (tuple(self._entries), self._next_uid, label)
         before = self._snapshot()
-        self._replace_state(list(entries), uid)
+        self._replace_state(list(entries), uid, f"{verb} {label}")  # raises, nothing changed, if cancelled
+        source.pop()
+        target.append(current)
         self.dirty = True
-        self._announce(before, label)
+        self._announce(before, f"{verb} {label}")  # after the stacks move: listeners read labels
 
-    def _replace_state(self, entries: list[Entry], uid: int) -> None:
-        state = self.replay(entries)  # raises before anything is replaced
+    def _replace_state(
+        self, entries: list[Entry], uid: int, label: str = "", cancellable: bool = True
+    ) -> None:
+        # Raises before anything is replaced.
+        if self.replayer is None:
+            state = self.replay(entries)
+        else:
+            state = self.replayer(entries, label, cancellable)
         self._state = state
         self._entries = entries
         self._next_uid = max(uid, 1)
@@ -519,13 +571,14 @@ class Session:
             elif isinstance(entry, Op):
                 self._run_op(state, entry)
             elif isinstance(entry, Backward):
+                state.grad_prints.clear()
                 t = self._lookup(state, entry.target)
                 grad = None if entry.gradient is None else E.from_numpy(entry.gradient.copy())
                 t.backward(grad, retain_graph=entry.retain_graph)
             elif isinstance(entry, ZeroGrad):
                 names = entry.names if entry.names is not None else list(state.tensors)
-                for n in names:
-                    t = self._lookup(state, n)
+                state.grad_prints.clear()
+                for t in [self._lookup(state, n) for n in names]:  # all found before any change
                     if t._grad is not None:
                         if entry.set_to_none:
                             t._grad = None
@@ -567,10 +620,11 @@ class Session:
             raise SessionError(f"the name '{entry.name}' is already taken")
         spec = self._spec(entry.op)
         args: list[Any] = []
+        ref_uids: dict[tuple[int, str], int] = {}  # recorded only if the op succeeds
         for kind, value in entry.args:
             if kind == "ref":
                 t = self._lookup(state, value)
-                state.ref_uids[(entry.uid, value)] = state.info[value].uid
+                ref_uids[(entry.uid, value)] = state.info[value].uid
                 args.append(t)
             else:
                 args.append(value)
@@ -585,6 +639,7 @@ class Session:
         if out.requires_grad and out.grad_fn is not None:
             # Keep intermediate gradients visible; TensorInfo.session_retained marks them.
             out.retain_grad()
+        state.ref_uids.update(ref_uids)
         self._bind(state, entry.name, out, TensorInfo(entry.name, entry.uid, entry, hidden=entry.hidden))
 
     def _bind(self, state: _State, name: str, t: Tensor, info: TensorInfo) -> None:
@@ -592,12 +647,18 @@ class Session:
         state.info[name] = info
         state.by_uid[info.uid] = name
 
-    def _snapshot(self) -> dict[int, tuple[str, bytes | None, bytes | None]]:
+    def _snapshot(self, state: _State | None = None) -> dict[int, tuple[str, bytes | None, bytes | None]]:
+        """(name, value fingerprint, grad fingerprint) of every tensor, by uid; only what changed
+        since the last snapshot of ``state`` is hashed again."""
+        state = state if state is not None else self._state
         out = {}
-        for name, t in self._state.tensors.items():
-            info = self._state.info[name]
-            g = t._grad
-            out[info.uid] = (name, _fingerprint(t._data), _fingerprint(None if g is None else g._data))
+        for name, t in state.tensors.items():
+            uid = state.info[name].uid
+            if uid not in state.value_prints:
+                state.value_prints[uid] = _fingerprint(t._data)
+            if uid not in state.grad_prints:
+                state.grad_prints[uid] = None if t._grad is None else _fingerprint(t._grad._data)
+            out[uid] = (name, state.value_prints[uid], state.grad_prints[uid])
         return out
 
     def _announce(self, before: dict[int, tuple[str, bytes | None, bytes | None]] | None, label: str) -> None:

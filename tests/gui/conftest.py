@@ -23,3 +23,27 @@ def _settings(tmp_path_factory: pytest.TempPathFactory) -> None:
 def _data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Recovery files and the recent-files list go to a temporary folder too."""
     monkeypatch.setenv("GRADVIZ_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture
+def window(qtbot):
+    """make(session=None, **kw): a shown main window that never asks to save; closed after."""
+    from gradviz.gui.main_window import MainWindow
+
+    made: list = []
+
+    def make(session=None, **kw):
+        w = MainWindow(session, **kw)
+        qtbot.addWidget(w)
+        w.ask_save_changes = lambda: "discard"  # a test never wants the question
+        w.resize(1280, 820)
+        w.show()
+        qtbot.waitUntil(w.canvas.is_idle, timeout=20000)
+        made.append(w)
+        return w
+
+    yield make
+    for w in made:
+        w.ask_save_changes = lambda: "discard"
+        if w.isVisible():
+            w.close()

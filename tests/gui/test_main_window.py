@@ -8,7 +8,6 @@ import os
 import zipfile
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -21,27 +20,6 @@ from gradviz.session.autosave import Autosaver, recovery_dir
 from gradviz.session.document import Session
 
 EXAMPLES = examples.examples_dir()
-
-
-@pytest.fixture
-def window(qtbot):
-    made: list[MainWindow] = []
-
-    def make(session: Session | None = None, **kw) -> MainWindow:
-        w = MainWindow(session, **kw)
-        qtbot.addWidget(w)
-        w.ask_save_changes = lambda: "discard"  # a test never wants the question
-        w.resize(1280, 820)
-        w.show()
-        qtbot.waitUntil(w.canvas.is_idle, timeout=20000)
-        made.append(w)
-        return w
-
-    yield make
-    for w in made:
-        w.ask_save_changes = lambda: "discard"
-        if w.isVisible():
-            w.close()
 
 
 def idle(qtbot, w: MainWindow) -> None:
@@ -530,15 +508,15 @@ def test_opening_a_long_file_replays_off_the_gui_thread_and_cancel_keeps_the_ses
 ) -> None:
     import time
 
-    from gradviz.gui import main_window
+    from gradviz.gui import work
 
-    slow = main_window._OpenJob._progress
+    slow = work.WorkerJob.progress
 
     def slow_progress(self, done: int, total: int) -> None:  # a replay long enough to cancel
         time.sleep(0.005)
         slow(self, done, total)
 
-    monkeypatch.setattr(main_window._OpenJob, "_progress", slow_progress)
+    monkeypatch.setattr(work.WorkerJob, "progress", slow_progress)
     w = window()
     path = _long_session_file(tmp_path)
     type_in_console(qtbot, w, "q = torch.tensor(7.)")

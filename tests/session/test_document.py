@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gradviz as gv
-from gradviz.session.document import Session, SessionError
+from gradviz.session.document import ReplayCancelledError, Session, SessionError
 
 
 def seed_session() -> Session:
@@ -193,6 +193,86 @@ def test_batch_rolls_back_every_part_on_failure() -> None:
         s.apply("add", ["z", "missing"])
     assert state_of(s) == before
     assert "z" not in s
+
+
+def test_outputs_are_the_tensors_nothing_named_is_computed_from() -> None:
+    s = seed_session()
+    assert s.outputs() == ["y"]  # w*x is hidden: w is still used by y through it
+    s.apply("mul", ["y", 2.0], name="z")
+    s.apply("sum", [s.apply("exp", ["w"], hidden=True)], name="e")
+    s.add_leaf("lone", [1.0, 2.0], requires_grad=True)
+    s.add_leaf("const", 1.0)
+    slow = [n for n in s.names() if s.tensor(n).requires_grad and not s.dependents(n, visible=True)]
+    assert s.outputs() == slow == ["z", "e", "lone"]
+
+
+class RecordingReplayer:
+    """Stands in for the GUI's worker: records each call, replays, or cancels when told to."""
+
+    def __init__(self, session: Session, cancel: bool = False) -> None:
+        self.session, self.cancel, self.calls = session, cancel, []
+
+    def __call__(self, entries, label: str, cancellable: bool):
+        self.calls.append((len(entries), label, cancellable))
+        if self.cancel and cancellable:
+            raise ReplayCancelledError("undo cancelled; nothing was changed")
+        return self.session.replay(entries)
+
+
+def test_history_rewrites_replay_through_the_replayer_and_rollbacks_cannot_be_cancelled() -> None:
+    s = seed_session()
+    r = s.replayer = RecordingReplayer(s)
+    s.undo()
+    s.redo()
+    s.set_leaf_value("x", 2.0)
+    s.set_requires_grad("x", True)
+    assert [(label, c) for _, label, c in r.calls] == [
+        ("undo y.backward()", True),
+        ("redo y.backward()", True),
+        ("edit x", True),
+        ("x.requires_grad = True", True),
+    ]
+    assert s.tensor("w").grad.item() == 2.0  # the edit recomputed the backward: dy/dw = x = 2
+    r.calls.clear()
+    with pytest.raises(SessionError), s.batch("two things"):
+        s.apply("mul", ["w", 2.0], name="z")
+        s.apply("add", ["z", "missing"])
+    assert r.calls == [(len(s.entries), "undo two things", False)]  # a rollback must finish
+    r.calls.clear()
+    with pytest.raises(SessionError, match="not defined"):
+        s.apply("add", ["w", "missing"])  # one failed entry changes nothing: no replay at all
+    assert r.calls == []
+
+
+def test_a_cancelled_replay_changes_nothing_not_even_the_undo_stacks() -> None:
+    s = seed_session()
+    s.apply("clamp", ["y"], params={"min": 0.0}, name="c")
+    s.set_leaf_value("x", 2.0)
+    before, labels = state_of(s), (s.undo_label, s.can_redo, len(s.entries))
+    s.replayer = RecordingReplayer(s, cancel=True)
+    seen = []
+    s.changed.connect(seen.append)
+    for step in (s.undo, lambda: s.set_leaf_value("x", 9.0), lambda: s.set_param("c", "min", 30.0)):
+        with pytest.raises(ReplayCancelledError):
+            step()
+    assert state_of(s) == before
+    assert (s.undo_label, s.can_redo, len(s.entries)) == labels
+    assert seen == []
+    s.replayer = None
+    s.undo()  # and the same undo still works afterwards
+    assert s.tensor("x").item() == 3.0
+
+
+def test_a_failed_op_keeps_uids_and_links_as_they_were() -> None:
+    s = seed_session()
+    uid = s._next_uid
+    with pytest.raises(SessionError):
+        s.apply("add", ["w", "missing"], name="z")
+    assert s._next_uid == uid
+    s.apply("add", ["w", "b"], name="z")
+    assert s.operands("z") == ["w", "b"]
+    s.rename("w", "weight")
+    assert s.operands("z") == ["weight", "b"]
 
 
 ACTIONS = st.lists(

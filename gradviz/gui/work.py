@@ -1,0 +1,107 @@
+"""Long work off the GUI thread: a job that reports progress and can be cancelled, and a filter
+that holds back the person's input while the window waits for it.
+
+Opening a file and replaying a long log (undo, redo, an edit) run as a ``WorkerJob`` while the
+window spins a local event loop: it keeps painting, shows progress and answers Cancel, but other
+clicks and keys wait, so nothing can change the document under the worker's feet.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, Signal
+from PySide6.QtWidgets import QWidget
+
+Progress = Callable[[int, int], None]
+
+
+class WorkCancelledError(Exception):
+    """Raised in the worker, from its progress callback, once the person has pressed Cancel."""
+
+
+class _Signals(QObject):
+    finished = Signal(object)
+
+
+class WorkerJob(QRunnable):
+    """Runs ``task(progress)`` on a pool thread and keeps its result or exception for the GUI."""
+
+    def __init__(self, task: Callable[[Progress], Any]) -> None:
+        super().__init__()
+        self.setAutoDelete(False)  # the window keeps it until its signal has surely been sent
+        self.task = task
+        self.cancelled = False
+        self.done_steps, self.total = 0, 0
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.signals = _Signals()
+        self.finished = threading.Event()
+
+    def progress(self, done: int, total: int) -> None:
+        if self.cancelled:
+            raise WorkCancelledError
+        self.done_steps, self.total = done, total
+
+    def run(self) -> None:
+        try:
+            self.result = self.task(self.progress)
+        except BaseException as e:  # handed to the GUI thread, which decides what to say
+            self.error = e
+        self.signals.finished.emit(self)
+        self.finished.set()
+
+
+# Input a person gives to a widget; paint, timer, hover and layout events still flow.
+_INPUT = frozenset(
+    {
+        QEvent.Type.MouseButtonPress,
+        QEvent.Type.MouseButtonRelease,
+        QEvent.Type.MouseButtonDblClick,
+        QEvent.Type.KeyPress,
+        QEvent.Type.KeyRelease,
+        QEvent.Type.Wheel,
+        QEvent.Type.ContextMenu,
+        QEvent.Type.Drop,
+        QEvent.Type.TouchBegin,
+        QEvent.Type.TouchUpdate,
+        QEvent.Type.TouchEnd,
+        QEvent.Type.NativeGesture,
+        QEvent.Type.Gesture,
+    }
+)
+
+
+class InputBlocker(QObject):
+    """An application event filter that drops input to everything but ``allowed`` (the Cancel
+    button), makes Escape call ``on_cancel``, and turns a close of ``window`` into ``on_close``."""
+
+    def __init__(
+        self, window: QWidget, allowed: QWidget, on_cancel: Callable[[], None], on_close: Callable[[], None]
+    ) -> None:
+        super().__init__(window)
+        self.window, self.allowed = window, allowed
+        self.on_cancel, self.on_close = on_cancel, on_close
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind == QEvent.Type.Shortcut:  # sent to actions, not widgets: no menu command now
+            return True
+        if kind == QEvent.Type.ShortcutOverride:  # accepted: the key goes to the widget, below
+            event.accept()
+            return True
+        if not isinstance(watched, QWidget):  # the native window forwards input to its widgets
+            return False
+        if kind == QEvent.Type.Close and watched is self.window:
+            event.ignore()
+            self.on_close()
+            return True
+        if kind not in _INPUT:
+            return False
+        if watched is self.allowed or self.allowed.isAncestorOf(watched):
+            return False
+        if kind == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:  # type: ignore[attr-defined]
+            self.on_cancel()
+        return True

@@ -1,0 +1,161 @@
+"""Undo, redo and edits of a long session replay on a worker: the window keeps running, shows
+progress, holds back other input, and Cancel or Escape leaves everything as it was."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+
+import pytest
+from PySide6.QtCore import Qt, QTimer
+from test_main_window import idle, toolbar_click
+
+from gradviz.gui import work
+from gradviz.session.document import Session
+
+STEPS = 200
+
+
+def long_session() -> Session:
+    s = Session()
+    s.add_leaf("a", [1.0, 2.0], requires_grad=True)
+    prev = "a"
+    for i in range(STEPS):
+        prev = s.apply("mul", [prev, 1.5], name=f"v{i}")
+    s.backward("v199", gradient=[1.0, 1.0])
+    return s
+
+
+@pytest.fixture
+def slow_replay(monkeypatch):
+    """Each replayed entry takes a few milliseconds, so a replay lasts about a second: long
+    enough to watch the window while it runs, as with a session of many thousand ops."""
+    threads: list[str] = []
+    original = work.WorkerJob.progress
+
+    def progress(self, done: int, total: int) -> None:
+        threads.append(threading.current_thread().name)
+        time.sleep(0.004)
+        original(self, done, total)
+
+    monkeypatch.setattr(work.WorkerJob, "progress", progress)
+    return threads
+
+
+def test_undo_of_a_long_session_replays_off_the_gui_thread_and_the_window_keeps_running(
+    qtbot, window, slow_replay
+) -> None:
+    w = window(long_session())
+    assert w.session.tensor("a").grad is not None
+    ticks: list[float] = []
+    seen = {"progress": False}
+
+    def tick() -> None:
+        ticks.append(time.perf_counter())
+        seen["progress"] |= w.progress.isVisible()
+
+    timer = QTimer()
+    timer.timeout.connect(tick)
+    timer.start(10)
+    toolbar_click(qtbot, w, "undo")  # returns when the replay has been swapped in
+    timer.stop()
+    assert w.session.tensor("a").grad is None  # the backward is undone
+    assert w.actions["redo"].text() == "&Redo v199.backward()"
+    assert slow_replay and threading.main_thread().name not in slow_replay  # all on the worker
+    assert len(slow_replay) >= STEPS
+    assert seen["progress"]  # a replay this long shows its progress
+    assert not w.progress.isVisible()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) > 20 and max(gaps) < 0.1  # the GUI thread never stood still for 100 ms
+    idle(qtbot, w)
+    toolbar_click(qtbot, w, "redo")
+    assert w.session.tensor("a").grad is not None
+
+
+def test_cancel_during_undo_keeps_the_session_and_its_history(qtbot, window, slow_replay) -> None:
+    w = window(long_session())
+    grad = w.session.tensor("a").grad.tolist()
+    entries = w.session.entries
+
+    def press_cancel() -> None:
+        if not w.progress_cancel.isVisible():  # not shown yet: look again soon
+            QTimer.singleShot(20, press_cancel)
+            return
+        qtbot.mouseClick(w.progress_cancel, Qt.MouseButton.LeftButton)
+
+    QTimer.singleShot(0, press_cancel)
+    toolbar_click(qtbot, w, "undo")
+    assert w.session.tensor("a").grad.tolist() == grad
+    assert w.session.entries == entries
+    assert w.actions["undo"].text() == "&Undo v199.backward()"
+    assert not w.session.can_redo
+    assert w.status_action.text() == "Undo v199.backward() cancelled; nothing was changed"
+    assert w.last_message_box is None or not w.last_message_box.isVisible()  # no alarm for a cancel
+    assert not w.progress.isVisible()
+
+
+def test_escape_cancels_an_edit_and_the_typed_value_stays(qtbot, window, slow_replay) -> None:
+    w = window(long_session())
+    w.select("a")
+    w.inspector.start_edit()
+    w.inspector.editor.setPlainText("[3.0, 4.0]")
+
+    def press_escape() -> None:
+        if not w.progress.isVisible():
+            QTimer.singleShot(20, press_escape)
+            return
+        qtbot.keyClick(w.inspector.editor, Qt.Key.Key_Escape)
+
+    QTimer.singleShot(0, press_escape)
+    qtbot.mouseClick(w.inspector.apply_button, Qt.MouseButton.LeftButton)
+    assert w.session.tensor("a").tolist() == [1.0, 2.0]
+    assert w.inspector.is_editing()
+    assert w.inspector.editor.toPlainText() == "[3.0, 4.0]"
+    assert "cancelled; nothing was changed" in w.inspector.edit_error.text()
+    # Applied without Escape, the edit recomputes everything downstream, gradients included.
+    qtbot.mouseClick(w.inspector.apply_button, Qt.MouseButton.LeftButton)
+    assert w.session.tensor("a").tolist() == [3.0, 4.0]
+    assert w.session.tensor("v0").tolist() == [4.5, 6.0]
+    assert w.session.tensor("a").grad is not None
+
+
+def test_other_input_waits_while_a_replay_runs(qtbot, window, slow_replay) -> None:
+    w = window(long_session())
+    entries = len(w.session.entries)
+    typed = {}
+
+    def type_meanwhile() -> None:
+        if not w.progress.isVisible():
+            QTimer.singleShot(20, type_meanwhile)
+            return
+        box = w.console.input
+        qtbot.keyClicks(box, "z = a * 2")
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+        qtbot.keyClick(w, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # a second undo
+        typed["text"] = box.toPlainText()
+
+    QTimer.singleShot(0, type_meanwhile)
+    toolbar_click(qtbot, w, "undo")
+    assert typed["text"] == ""  # the keys went nowhere
+    assert "z" not in w.session
+    assert len(w.session.entries) == entries - 1  # exactly one undo happened
+    qtbot.keyClicks(w.console.input, "z = a * 2")  # and afterwards typing works again
+    assert w.console.input.toPlainText() == "z = a * 2"
+
+
+def test_closing_the_window_during_a_replay_cancels_it_then_closes(qtbot, window, slow_replay) -> None:
+    w = window(long_session())
+
+    def close_meanwhile() -> None:
+        if not w.progress.isVisible():
+            QTimer.singleShot(20, close_meanwhile)
+            return
+        w.close()
+        assert w.isVisible()  # not yet: the worker is told to stop first
+
+    QTimer.singleShot(0, close_meanwhile)
+    toolbar_click(qtbot, w, "undo")
+    qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
+    assert w.session.tensor("a").grad is not None  # the cancelled undo changed nothing
+    assert w.session.replayer is None  # the session no longer needs the window
