@@ -67,6 +67,10 @@ class Node:
     params: dict[str, Any] = {}  # noqa: RUF012 - never mutated; instances assign their own
     inputs: tuple = ()
     next_functions: tuple = ()
+    # Tensors the op also read that take no gradient (nll_loss's target, where's condition, the
+    # mask in a[mask]): PyTorch keeps them out of next_functions, as we do, but they are inputs
+    # all the same, and the Tensors view draws them. See note_nondiff_inputs.
+    nondiff_inputs: tuple = ()
     _meta: Any = ((), None)  # see output_meta
 
     def name(self) -> str:
@@ -292,6 +296,14 @@ def _apply_plain(cls: type[Function], inputs: tuple, params: dict) -> Tensor:
     if type(out) not in _ARRAY_TYPES and not isinstance(out, np.generic):
         out = np.asarray(out)
     return make_tensor(out, False, None)
+
+
+def note_nondiff_inputs(out: Tensor, tensors: tuple) -> Tensor:
+    """Record ``tensors`` (Tensors only) as inputs of the node that made ``out``, beside its
+    differentiable ones; nothing to do when no graph was recorded."""
+    if tensors and out.grad_fn is not None:
+        out.grad_fn.nondiff_inputs = tensors
+    return out
 
 
 # Set by tensor.py once Tensor exists (function.py is imported first).

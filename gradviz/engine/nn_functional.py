@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import Function
+from .function import Function, note_nondiff_inputs
 from .ops import addmm, log_softmax, matmul, relu, sigmoid, softmax, tanh
 from .ops._util import broadcast_shape
 from .tensor import Tensor
@@ -143,7 +143,8 @@ def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_inde
         raise ValueError(
             f"Expected input batch_size ({input._data.shape[0]}) to match target batch_size ({t.shape[0]})."
         )
-    return NllLoss.apply(input, target=t.astype(np.int64), reduction=reduction, ignore_index=ignore_index)
+    out = NllLoss.apply(input, target=t.astype(np.int64), reduction=reduction, ignore_index=ignore_index)
+    return note_nondiff_inputs(out, (target,))
 
 
 class _DivScalar(Function):

@@ -7,7 +7,9 @@ between its inputs and its output, the picture a learner has in mind when writin
 the leaves they feed and the outputs; the tensors a node saved for backward are a badge on it.
 
 Both views walk the engine's structure (``grad_fn``, ``next_functions``, ``inputs``), which stays
-walkable after ``backward()`` has freed the saved buffers.
+walkable after ``backward()`` has freed the saved buffers. The tensors view also draws a node's
+``nondiff_inputs`` (nll_loss's target, where's condition, an index mask): inputs all the same,
+though they take no gradient and the backward graph has no edge for them.
 
 Node ids come from a :class:`NodeIds` registry: an object keeps its id for as long as it lives, so
 a graph rebuilt after one more op keeps every existing id (hold on to the registry to get this).
@@ -197,6 +199,12 @@ def _input_key(node: Node, i: int) -> object:
     return fn
 
 
+def _nondiff_keys(node: Node) -> list[object]:
+    """Keys of the tensors ``node`` read without differentiating (nll_loss's target): drawn as
+    inputs after the differentiable ones, though the backward graph has no edge for them."""
+    return [_tensor_key(t) for t in node.nondiff_inputs]
+
+
 def _topo_nodes(roots: Iterable[Node]) -> list[Node]:
     """Backward nodes reachable from ``roots``, inputs first (iterative: graphs can be deep)."""
     order: list[Node] = []
@@ -268,6 +276,8 @@ class _Builder:
                 key = _input_key(n, i)
                 if key is t:
                     self.tensor_of.setdefault(id(key), t)
+            for t in n.nondiff_inputs:
+                self.tensor_of.setdefault(id(_tensor_key(t)), t)
 
     def tensor_id(self, key: object) -> str:
         return self.ids.get(key, "t")
@@ -280,6 +290,7 @@ class _Builder:
         if not self.is_session:
             return {id(_tensor_key(t)): True for t in self.roots}
         consumed = {id(_input_key(n, i)) for n in self.nodes for i in range(len(n.inputs))}
+        consumed.update(id(k) for n in self.nodes for k in _nondiff_keys(n))
         return {id(_tensor_key(t)): True for t in self.roots if id(_tensor_key(t)) not in consumed}
 
     def tensor_attrs(self, key: object, tensor: Tensor | None, is_output: bool) -> dict[str, Any]:
@@ -348,9 +359,10 @@ class _TensorsBuilder(_Builder):
             if isinstance(n, AccumulateGrad):
                 continue
             # Inputs first, so that numbering in a fresh registry runs in computation order.
-            in_ids = [add_tensor(_input_key(n, i)) for i in range(len(n.inputs))]
+            keys = [_input_key(n, i) for i in range(len(n.inputs))] + _nondiff_keys(n)
+            in_ids = [add_tensor(k) for k in keys]
             oid = self.op_id(n)
-            g.add_node(oid, **_op_attrs(n))
+            g.add_node(oid, **_op_attrs(n, inputs_drawn=True))
             for i, tid in enumerate(in_ids):
                 shape = g.nodes[tid]["shape"]
                 if g.has_edge(tid, oid):  # x * x: one edge, both argument positions
@@ -497,6 +509,9 @@ def _add_expressions(g: nx.DiGraph) -> None:
                 args[1][0] if args[1][1] > prec or (args[1][1] == prec and sym in "+*") else f"({args[1][0]})"
             )
             text = f"{left} {sym} {right}"
+        elif op["op"] == "where" and len(args) == 3:
+            # The condition is drawn as the last input (it takes no gradient); it comes first in code.
+            text, prec = f"where({args[2][0]}, {args[0][0]}, {args[1][0]})", 9
         elif op["op"] == "neg" and len(args) == 1:
             text, prec = (f"-{args[0][0]}" if args[0][1] >= 3 else f"-({args[0][0]})"), 3
         else:
@@ -506,9 +521,14 @@ def _add_expressions(g: nx.DiGraph) -> None:
             a["expr"] = text
 
 
-def _op_attrs(n: Node) -> dict[str, Any]:
+def _op_attrs(n: Node, *, inputs_drawn: bool = False) -> dict[str, Any]:
     name = n.name()
-    ptext = params_text(n.params)
+    params = n.params
+    if inputs_drawn and n.nondiff_inputs:
+        # The engine also keeps those inputs' values as array params; drawn as edges, they
+        # need not be repeated in the label.
+        params = {k: v for k, v in params.items() if not isinstance(v, np.ndarray)}
+    ptext = params_text(params)
     return {
         "type": "op",
         "name": name,

@@ -51,6 +51,9 @@ class OpSpec:
     method: bool = True  # also a Tensor method in the console (x.exp())
     derivative: str = ""
     size_rule: str = "max"  # how to bound the output's element count before running it
+    # PyTorch's names for the tensor operands, so the console binds them by keyword too:
+    # F.nll_loss(logp, target=t) records t as an operand, like F.nll_loss(logp, t).
+    operand_names: tuple[str, ...] = ("input", "other")
     aliases: tuple[str, ...] = ()
     doc: str = ""
 
@@ -169,7 +172,12 @@ OPS: tuple[OpSpec, ...] = (
         **_BIN,
     ),
     OpSpec(
-        "pow", lambda a, b: a**b, symbol="**", derivative="∂out/∂a = b·a^(b-1), ∂out/∂b = a^b·ln a", **_BIN
+        "pow",
+        lambda a, b: a**b,
+        symbol="**",
+        derivative="∂out/∂a = b·a^(b-1), ∂out/∂b = a^b·ln a",
+        operand_names=("input", "exponent"),
+        **_BIN,
     ),
     OpSpec(
         "matmul",
@@ -372,6 +380,7 @@ OPS: tuple[OpSpec, ...] = (
         scalar_operands=True,
         derivative="∂out/∂a = 1 where cond, ∂out/∂b = 1 where not cond",
         method=False,
+        operand_names=("condition", "input", "other"),
     ),
     OpSpec(
         "detach",
@@ -428,12 +437,14 @@ OPS: tuple[OpSpec, ...] = (
         size_rule="matmul",
         derivative="out = x·Wᵀ + b: ∂L/∂x = ∂L/∂out·W, ∂L/∂W = (∂L/∂out)ᵀ·x, ∂L/∂b = Σ ∂L/∂out",
         method=False,
+        operand_names=("input", "weight", "bias"),
     ),
     OpSpec(
         "mse_loss",
         lambda a, b, reduction="mean": F.mse_loss(a, b, reduction=reduction),
         arity=2,
         category="loss",
+        operand_names=("input", "target"),
         params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
         method=False,
         derivative="∂L/∂input = 2·(input - target)/n",
@@ -444,6 +455,7 @@ OPS: tuple[OpSpec, ...] = (
         lambda a, t, reduction="mean": F.cross_entropy(a, t, reduction=reduction),
         arity=2,
         category="loss",
+        operand_names=("input", "target"),
         params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
         method=False,
         derivative="∂L/∂logits = (softmax(logits) - onehot(target))/n",
@@ -453,6 +465,7 @@ OPS: tuple[OpSpec, ...] = (
         lambda a, t, reduction="mean": F.nll_loss(a, t, reduction=reduction),
         arity=2,
         category="loss",
+        operand_names=("input", "target"),
         params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
         method=False,
         derivative="∂L/∂input = -1/n at each target class, 0 elsewhere",

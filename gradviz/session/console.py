@@ -985,9 +985,14 @@ class _Run:
                 )
             operands = list(seq)
         else:
-            if len(pos) < spec.arity:
-                names = ("input", "other", "third")
-                raise TypeError(f"{display}() missing required argument '{names[len(pos)]}'")
+            names = spec.operand_names[: spec.arity]
+            for n in names[len(pos) :]:  # operands given by keyword: F.nll_loss(x, target=t)
+                if n not in kwargs:
+                    raise TypeError(f"{display}() missing required argument '{n}'")
+                pos.append(kwargs.pop(n))
+            for n in names:
+                if n in kwargs:
+                    raise TypeError(f"{display}() got multiple values for argument '{n}'")
             operands, pos = pos[: spec.arity], pos[spec.arity :]
         params: dict[str, Any] = {}
         names = [p.name for p in spec.params]
@@ -1081,7 +1086,7 @@ class _Run:
         self, spec: catalogue.OpSpec, operands: list[Any], params: dict[str, Any], display: str
     ) -> PendingOp:
         """Check the operands, bound the result's size, compute it now; record it later if needed."""
-        positions = ("input", "other", "third")
+        positions = spec.operand_names
         for i, o in enumerate(operands):
             if isinstance(o, TensorValue) or (_is_num(o) and spec.scalar_operands):
                 continue

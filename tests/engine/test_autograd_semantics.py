@@ -101,6 +101,11 @@ GRAPHS = [
     ("detach_inside", lambda L, w, x, b: w * w.detach()),
     ("to_double", lambda L, w, x, b: w.double().sum() * b.double()),
     ("clone", lambda L, w, x, b: w.clone() * b),
+    # inputs that take no gradient stay out of next_functions, as in PyTorch
+    ("nll_loss", lambda L, w, x, b: L.nn.functional.nll_loss(w.log_softmax(0), L.tensor(2))),
+    ("cross_entropy", lambda L, w, x, b: L.nn.functional.cross_entropy(w.reshape(1, 3), L.tensor([1]))),
+    ("mask_index", lambda L, w, x, b: w[x > 4.5] * b),
+    ("tensor_index", lambda L, w, x, b: w[L.tensor([2, 0])].sum()),
 ]
 
 
@@ -151,6 +156,28 @@ def test_next_functions_for_constants_are_none() -> None:
         assert z.grad_fn.next_functions[1] == (None, 0)
         r = 1 - x
         assert len(r.grad_fn.next_functions) == 1
+
+
+def test_inputs_without_gradient_are_noted_for_drawing() -> None:
+    """A loss's target, where's condition and index tensors are not in next_functions (as in
+    PyTorch) but are kept on the node, so the Tensors view can draw them as inputs."""
+    F = gv.nn.functional
+    w = gv.tensor([[0.5, -1.0, 2.0]], requires_grad=True)
+    target, keep, idx, i = gv.tensor([2]), gv.tensor([True, False, True]), gv.tensor([2, 0]), gv.tensor(1)
+    cases = [
+        (F.nll_loss(w, target), [target]),
+        (F.cross_entropy(w, target), [target]),
+        (gv.where(keep, w, 0.0), [keep]),
+        (w[0, keep], [keep]),
+        (w[:, idx], [idx]),
+        (w[0][i], [i]),
+        (w * 2, []),
+    ]
+    for y, inputs in cases:
+        noted = y.grad_fn.nondiff_inputs
+        assert len(noted) == len(inputs) and all(a is b for a, b in zip(noted, inputs))
+    with gv.no_grad():
+        assert F.nll_loss(w, target).grad_fn is None
 
 
 def test_graph_walkable_after_backward_and_after_inputs_die() -> None:

@@ -67,7 +67,19 @@ def no_grad_mix(T):
     return [y], dict(x=x, c=c, w=w, k=k, y=y)
 
 
-PROGRAMS = [seed, mlp, shared, detached, no_grad_mix]
+def no_grad_inputs(T):
+    """Inputs that take no gradient: a loss's targets, where's condition, an index mask."""
+    F = T.nn.functional
+    x = T.tensor([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]], requires_grad=True)
+    keep = x > 0
+    cols = T.tensor([True, False, True])
+    target = T.tensor([1, 0])
+    h = T.where(keep, x, x * 0.1)[:, cols]
+    loss = F.cross_entropy(h, target)
+    return [loss], dict(x=x, keep=keep, cols=cols, target=target, h=h, loss=loss)
+
+
+PROGRAMS = [seed, mlp, shared, detached, no_grad_mix, no_grad_inputs]
 
 
 # --- structure checks against the engine ------------------------------------------------------
@@ -209,6 +221,34 @@ def test_tensors_without_gradient_and_no_grad_blocks():
         assert len(g1) == 1
         (a,) = (a for _, a in g1.nodes(data=True))
         assert a["name"] == "lone" and a["grad_stats"].state == NO_GRAD
+
+
+def test_inputs_without_gradient_are_drawn_as_inputs():
+    """nll_loss's target, where's condition and an index mask get no edge in the backward graph
+    (PyTorch's next_functions leave them out) but are inputs of their op in the Tensors view."""
+    _, names = no_grad_inputs(gv)
+    g = build_graph(names)  # as a session draws it: every name, outputs found
+    node = {a["name"]: n for n, a in g.nodes(data=True) if a.get("name")}
+    for src, op in (("keep", "where"), ("cols", "index"), ("target", "nll_loss")):
+        (op_node,) = g.successors(node[src])
+        assert g.nodes[op_node]["op"] == op and g.nodes[node[src]]["kind"] == "constant"
+        assert g.edges[node[src], op_node]["kind"] == "data"
+    # the target's values are on its node; the label need not repeat them
+    assert g.nodes[next(g.successors(node["target"]))]["label"] == "nll_loss"
+    assert [g.nodes[o]["name"] for o in g.graph["outputs"]] == ["loss"]
+    # an unnamed where reads as written, condition first
+    w = gv.tensor([1.0, -1.0], requires_grad=True)
+    m = w > 0
+    y = gv.where(m, w, w * 2).sum()
+    exprs = {a.get("expr") for _, a in build_graph(y, names={"m": m, "w": w, "y": y}).nodes(data=True)}
+    assert "where(m, w, w * 2.0)" in exprs
+    # the backward graph is PyTorch's: no node or edge for them
+    ag = build_graph(names, view="autograd")
+    drawn = {a.get("name") for _, a in ag.nodes(data=True)}
+    assert not drawn & {"keep", "cols", "target"}
+    (nll,) = [n for n, a in ag.nodes(data=True) if a.get("name") == "NllLossBackward0"]
+    assert [ag.nodes[u]["name"] for u in ag.predecessors(nll)] == ["LogSoftmaxBackward0"]
+    assert "target=" in ag.nodes[nll]["params"]  # its value stays described there
 
 
 def test_wrapped_python_numbers_are_labelled_by_value():

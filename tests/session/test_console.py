@@ -383,7 +383,7 @@ EXAMPLES = {
     "sub": ["a - b", "torch.sub(a, 2)", "a.sub(b)", "a.subtract(b)", "torch.subtract(1, b)", "3 - a"],
     "mul": ["a * b", "torch.mul(a, b)", "a.mul(2)", "a.multiply(b)", "torch.multiply(a, b)", "2 * a"],
     "div": ["a / b", "torch.div(a, b)", "a.div(2)", "a.divide(b)", "a.true_divide(b)", "2 / b"],
-    "pow": ["b ** 2", "torch.pow(b, 2)", "b.pow(b)", "2 ** b", "b ** 0.5"],
+    "pow": ["b ** 2", "torch.pow(b, 2)", "b.pow(b)", "2 ** b", "b ** 0.5", "torch.pow(b, exponent=2)"],
     "matmul": ["a @ m", "torch.matmul(a, m)", "a.matmul(m)"],
     "neg": ["-a", "torch.neg(a)", "a.neg()", "a.negative()", "torch.negative(a)"],
     "exp": ["torch.exp(a)", "a.exp()"],
@@ -448,7 +448,12 @@ EXAMPLES = {
         "torch.concatenate([a, b], 1)",
     ],
     "stack": ["torch.stack([a, b])", "torch.stack((a, b), dim=2)"],
-    "where": ["torch.where(a > 0, a, b)", "torch.where(a > 0, a, 0.)", "torch.where(b > 1, 1., b)"],
+    "where": [
+        "torch.where(a > 0, a, b)",
+        "torch.where(a > 0, a, 0.)",
+        "torch.where(b > 1, 1., b)",
+        "torch.where(a > 0, input=a, other=b)",
+    ],
     "detach": ["a.detach()", "torch.detach(a)", "a.data"],
     "clone": ["a.clone()", "torch.clone(a)"],
     "to": [
@@ -477,9 +482,19 @@ EXAMPLES = {
         "F.mse_loss(a, b)",
         "F.mse_loss(a, b, reduction='sum')",
         "F.mse_loss(a, b, reduction='none')",
+        "F.mse_loss(a, target=b)",
     ],
-    "cross_entropy": ["F.cross_entropy(a, tgt)", "F.cross_entropy(a, tgt, reduction='sum')"],
-    "nll_loss": ["F.nll_loss(F.log_softmax(a, dim=1), tgt)", "F.nll_loss(a, tgt, reduction='none')"],
+    # tensor operands by keyword, with PyTorch's names
+    "cross_entropy": [
+        "F.cross_entropy(a, tgt)",
+        "F.cross_entropy(a, tgt, reduction='sum')",
+        "F.cross_entropy(a, target=tgt)",
+    ],
+    "nll_loss": [
+        "F.nll_loss(F.log_softmax(a, dim=1), tgt)",
+        "F.nll_loss(a, tgt, reduction='none')",
+        "F.nll_loss(input=a, target=tgt, reduction='sum')",
+    ],
 }
 ALL_EXAMPLES = [(op, src) for op, srcs in EXAMPLES.items() for src in srcs]
 
@@ -544,3 +559,20 @@ def test_catalogue_op_through_the_console(op_console: Console, op: str, src: str
         ok(c, "a.grad = None\nb.grad = None\nm.grad = None\nbias.grad = None")
     ok(c, "del r")
     assert s.names() == list(SETUP)
+
+
+def test_tensor_operands_by_keyword_bind_like_pytorch(op_console: Console) -> None:
+    c, s = op_console, op_console.session
+    ok(c, "r = F.nll_loss(a, target=tgt)")
+    assert [v for _, v in s.entries[-1].args] == ["a", "tgt"] and s.entries[-1].params == {}
+    assert "tgt" in s.operands("r") and "r" in s.dependents("tgt")
+    errors = {
+        "F.nll_loss(a)": "nll_loss() missing required argument 'target'",
+        "F.nll_loss(a, tgt, target=tgt)": "nll_loss() got multiple values for argument 'target'",
+        "F.mse_loss(a, target=2)": "mse_loss(): argument 'target' (position 2) must be Tensor, not int",
+        "torch.where(a > 0, a)": "where() missing required argument 'other'",
+        "F.linear(a, 2)": "linear(): argument 'weight' (position 2) must be Tensor, not int",
+    }
+    for src, message in errors.items():
+        r = c.run(src)
+        assert r.error_type == "TypeError" and r.error == message, (src, r.text)

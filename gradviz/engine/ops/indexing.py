@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import dual
-from ..function import Function, ViewFunction
+from ..function import Function, ViewFunction, note_nondiff_inputs
 from ..tensor import Tensor
 
 
@@ -154,6 +154,13 @@ def _advanced(item: Any) -> np.ndarray:
 def getitem(a: Tensor, idx: Any) -> Tensor:
     """``a[idx]`` recorded as PyTorch records it: one Select/Slice/Unsqueeze per basic item, in
     order, then a single IndexBackward0 for the advanced (list, mask, tensor) items, if any."""
+    out = _getitem(a, idx)
+    # Index tensors take no gradient but are inputs: note them on the last step, for drawing.
+    items = idx if isinstance(idx, (tuple, list)) else (idx,)
+    return note_nondiff_inputs(out, tuple(i for i in items if isinstance(i, Tensor)))
+
+
+def _getitem(a: Tensor, idx: Any) -> Tensor:
     if isinstance(idx, list) and _sequence_as_tuple(idx):
         idx = tuple(idx)
     # A lone item: PyTorch's fast paths (a lone slice is always recorded).

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes, dual
-from ..function import Function
+from ..function import Function, note_nondiff_inputs
 from ..tensor import Tensor
 from ._util import SCALAR_NAMES, broadcast_shape, cast, float_dtype, operands, wrap_scalar
 
@@ -590,7 +590,8 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     if not isinstance(input, (Tensor, np.ndarray)) and not isinstance(other, (Tensor, np.ndarray)):
         input = wrap_scalar(input, dtypes.result_type(input, other).np)  # two numbers
     x, y, dt = operands(input, other)
-    return Where.apply(x, y, cond=cond, dtype=dt)
+    out = Where.apply(x, y, cond=cond, dtype=dt)
+    return note_nondiff_inputs(out, (condition,) if isinstance(condition, Tensor) else ())
 
 
 class Maximum(Function):
