@@ -14,6 +14,10 @@ Choice of provider (``prefer=None``):
 - with ``previous``, whatever keeps the picture still: a built-in layout is continued with the
   built-in one, and dot's answer is kept only if it leaves most nodes where they were.
 
+``direction="LR"`` lays ranks out left to right instead (inputs at the left), which suits a
+long chain on a wide screen: the layout is made top to bottom with each node's width and height
+swapped, then mirrored across the diagonal, as Graphviz's ``rankdir=LR`` does.
+
 ``prefer="dot"`` (or a provider name from :data:`dot_binary.PROVIDERS`) asks for dot at any size,
 ``prefer="builtin"`` never runs it. A missing, failing or slow binary falls through to the next
 provider and at last to the built-in layout; ``Layout.provider`` says which one answered and
@@ -45,6 +49,7 @@ DOT_TIMEOUT = 30.0  # seconds before giving up on dot and laying out here instea
 STABLE_DISTANCE = 18.0  # points: a node that moved less than a node gap has stayed put
 STABLE_SHARE = 0.8  # dot's answer to a grown graph is kept if this share of old nodes stayed put
 SPACING = Spacing()
+DIRECTIONS = ("TB", "LR")
 
 
 @dataclass
@@ -56,6 +61,7 @@ class Layout:
     provider: str  # 'GRADVIZ_DOT', 'graphviz-pure', 'system dot' or 'builtin'
     seconds: float
     notes: list[str] = field(default_factory=list)  # why a provider was passed over
+    direction: str = "TB"  # ranks top to bottom, or left to right ("LR")
 
     @property
     def width(self) -> float:
@@ -302,12 +308,37 @@ def _alignment(positions: dict, previous: Layout) -> tuple[float, float, float]:
     return dx, dy, near / len(shared)
 
 
+def _transposed(g: nx.DiGraph) -> nx.DiGraph:
+    """``g`` with every node's width and height swapped."""
+    out = nx.DiGraph()
+    for v, (w, h) in _sizes(g).items():
+        out.add_node(v, width=h, height=w)
+    out.add_edges_from(_edges(g))
+    return out
+
+
+def _mirror(lay: Layout) -> Layout:
+    """``lay`` mirrored across the diagonal: x and y swap, and so do widths and heights."""
+    x0, y0, x1, y1 = lay.bbox
+    return Layout(
+        positions={v: (y, x) for v, (x, y) in lay.positions.items()},
+        edges={e: [(y, x) for x, y in pts] for e, pts in lay.edges.items()},
+        sizes={v: (h, w) for v, (w, h) in lay.sizes.items()},
+        bbox=(y0, x0, y1, x1),
+        provider=lay.provider,
+        seconds=lay.seconds,
+        notes=lay.notes,
+        direction="LR" if lay.direction == "TB" else "TB",
+    )
+
+
 def layout(
     g: nx.DiGraph,
     *,
     prefer: str | None = None,
     previous: Layout | None = None,
     timeout: float = DOT_TIMEOUT,
+    direction: str = "TB",
 ) -> Layout:
     """Lay out ``g``; see the module docstring for the choice of provider.
 
@@ -315,8 +346,16 @@ def layout(
     the nodes the two share stay put (``bbox`` may then not start at 0, 0). The built-in layout
     keeps the previous order and pulls nodes towards their old places. dot knows nothing of the
     past: with ``prefer=None`` its answer is used only if it leaves most nodes where they were,
-    and the built-in layout, seeded with the previous one, is used otherwise.
+    and the built-in layout, seeded with the previous one, is used otherwise. A ``previous``
+    layout in the other direction is no guide and is ignored.
     """
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
+    if previous is not None and previous.direction != direction:
+        previous = None
+    if direction == "LR":
+        before = _mirror(previous) if previous is not None else None
+        return _mirror(layout(_transposed(g), prefer=prefer, previous=before, timeout=timeout))
     t0 = time.perf_counter()
     sizes = _sizes(g)
     notes: list[str] = []

@@ -147,6 +147,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 1
     app = application([sys.argv[0] if sys.argv else APP_NAME])
+    opener = None
+    if not args.screenshot:
+        from .file_open import FileOpenHandler
+
+        # From here on a file the system asks us to open (macOS: Finder, the Dock, and maybe
+        # the launch file itself) is kept until the window is up, then opened in it.
+        opener = FileOpenHandler(app)
     from .main_window import MainWindow
 
     window = MainWindow(autosave=not args.screenshot, persist=not args.screenshot)
@@ -179,6 +186,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _install_excepthook(window)
     window.show()
     window.offer_recovery()
+    if opener is not None:
+        opener.attach(window)
     # What start-up made lives as long as the app: keep it out of the garbage collector's full
     # sweeps, which stop every thread (the GUI's included) for as long as they take.
     gc.collect()

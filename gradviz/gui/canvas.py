@@ -14,6 +14,7 @@ the graph grows.
 from __future__ import annotations
 
 import math
+import sys
 import threading
 import time
 import traceback
@@ -49,11 +50,13 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
+    QGestureEvent,
     QGraphicsItem,
     QGraphicsScene,
     QGraphicsView,
     QHBoxLayout,
     QLabel,
+    QPinchGesture,
     QProgressBar,
     QPushButton,
     QStyleOptionGraphicsItem,
@@ -64,7 +67,7 @@ from PySide6.QtWidgets import (
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
 from ..graph import colors
-from ..graph.layout import Layout
+from ..graph.layout import DIRECTIONS, Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import AUTOGRAD, TENSORS, NodeIds, build_graph, shape_text
 from ..graph.scene import build_scene, legend_items
@@ -77,6 +80,8 @@ from .painting import Op, bounds, compile_items, font_family, paint_ops
 
 MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
 MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
+FIT_MARGIN = 28  # view pixels around a fitted graph
+LEGEND_CORNERS = ("top-right", "bottom-left", "top-left")  # in order of preference
 BUSY_AFTER_MS = 150
 APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop  # a layout running longer than this shows progress and a Cancel button
 ACCENT = "#e8590c"  # paths from a selected leaf to the output
@@ -258,7 +263,13 @@ class _LayoutJob(QRunnable):
     updates the items, so it never waits for a layout."""
 
     def __init__(
-        self, result: _Result, build: Builder, options: tuple, previous: Layout | None, dpr: float
+        self,
+        result: _Result,
+        build: Builder,
+        options: tuple,
+        previous: Layout | None,
+        dpr: float,
+        direction: str = "TB",
     ) -> None:
         super().__init__()
         self.setAutoDelete(False)
@@ -267,6 +278,7 @@ class _LayoutJob(QRunnable):
         self.options = options
         self.previous = previous
         self.dpr = dpr
+        self.direction = direction
         self.cancelled = False
         self.signals = _JobSignals()
 
@@ -294,7 +306,7 @@ class _LayoutJob(QRunnable):
         captured: dict[str, Layout] = {}
 
         def lay(sized: nx.DiGraph) -> Layout:
-            out = run_layout(sized, previous=self.previous)
+            out = run_layout(sized, previous=self.previous, direction=self.direction)
             captured["layout"] = out
             return out
 
@@ -663,7 +675,12 @@ class GraphCanvas(QGraphicsView):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setMouseTracking(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.viewport().grabGesture(Qt.GestureType.PinchGesture)
+        # Touchscreens (and touchpads that send touches) pinch through Qt's gesture recogniser.
+        # On macOS that recogniser would swallow the trackpad's native zoom events, whose
+        # positions are exact, and hand on a pinch whose centre is fixed where it began: there
+        # the native events zoom (viewportEvent) and no gesture is grabbed.
+        if sys.platform != "darwin":
+            self.viewport().grabGesture(Qt.GestureType.PinchGesture)
         self.setAccessibleName("Graph canvas")
 
         self._source: SessionSource | TensorsSource | None = None
@@ -673,6 +690,7 @@ class GraphCanvas(QGraphicsView):
         self.cmap: str | None = None
         self.log_scale = False
         self.elements = True
+        self.direction = "TB"  # of the ranks: top to bottom, or left to right ("LR")
         self.show_legend = True
         self.show_minimap = True
 
@@ -690,6 +708,7 @@ class GraphCanvas(QGraphicsView):
         self._generation = 0
         self._version = 0
         self._content = QRectF()
+        self._legend_corner = LEGEND_CORNERS[0]  # chosen by fit(): where no node is under it
         self._explained: str | None = None
         self._applying: Iterator[None] | None = None
         self._job: _LayoutJob | None = None
@@ -699,6 +718,7 @@ class GraphCanvas(QGraphicsView):
         self._press: QPointF | None = None
         self._last: QPointF | None = None
         self._dragging = False
+        self._pinch_hold: QPointF | None = None  # the scene point a pinch holds under its centre
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(2)
         self.last_update_ms = 0.0
@@ -755,6 +775,26 @@ class GraphCanvas(QGraphicsView):
             self._fit_next = True
             self.explanation.hide()
             self.refresh()
+
+    def set_direction(self, direction: str) -> None:
+        """Ranks top to bottom ("TB", inputs at the top) or left to right ("LR"). A change lays
+        both views out afresh and fits them."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"unknown direction {direction!r}")
+        if direction != self.direction:
+            self.direction = direction
+            self.reset_layouts()
+
+    def reset_layouts(self) -> None:
+        """Forget where nodes were (a new document): the next picture is laid out afresh, fitted."""
+        self._layouts.clear()
+        self.refresh(fit=True)
+
+    @property
+    def layout_direction(self) -> str:
+        """The direction of the picture on screen, "TB" or "LR"."""
+        lay = self._layouts.get(self.view_mode)
+        return lay.direction if lay is not None else "TB"
 
     def set_colors(
         self, stat: str | None = None, cmap: str | bool | None = False, log_scale: bool | None = None
@@ -883,19 +923,24 @@ class GraphCanvas(QGraphicsView):
     def zoom(self) -> float:
         return self.transform().m11()
 
-    def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
+    def zoom_by(self, factor: float, anchor: QPointF | None = None, *, hold: QPointF | None = None) -> None:
+        """Zoom by ``factor``, within MIN_ZOOM..MAX_ZOOM, about ``anchor`` (viewport coordinates;
+        the middle if None): the scene point under it stays there. With ``hold``, that scene
+        point is put under the anchor instead (a pinch holds the point its fingers took, so
+        the view also pans as they move, and rounding does not add up over many steps)."""
         cur = self.zoom
         new = max(MIN_ZOOM, min(MAX_ZOOM, cur * factor))
-        if abs(new - cur) < 1e-9:
+        if abs(new - cur) < 1e-9 and hold is None:
             return
-        f = new / cur
         if anchor is None:
             anchor = QPointF(self.viewport().rect().center())
         point = anchor.toPoint()
-        before = self.mapToScene(point)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
-        self.scale(f, f)
-        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        before = self.mapToScene(point) if hold is None else hold
+        if abs(new - cur) >= 1e-9:
+            f = new / cur
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
+            self.scale(f, f)
+            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
         self._update_scene_rect()
         # Put the scene point that was under the anchor back under it.
         drift = self.mapFromScene(before) - point
@@ -916,8 +961,10 @@ class GraphCanvas(QGraphicsView):
     def fit(self) -> None:
         """Zoom and scroll so the whole graph shows, clear of the legend, never above MAX_FIT.
 
-        The graph gets the whole view when no node would sit under the legend that way (a tall
-        graph leaves the corner free); otherwise it is fitted into the room beside the legend."""
+        The graph gets the whole view when the legend can sit in a corner no node covers that
+        way (a top-to-bottom graph ending in one loss leaves the bottom corners free; the
+        bottom right is the minimap's). Otherwise the legend stays top right and the graph is
+        fitted into the room beside or below it, whichever shows it larger."""
         bbox = self.content_rect()
         vp = self.viewport().rect()
         if bbox.isEmpty() or vp.width() < 10 or vp.height() < 10:
@@ -925,21 +972,37 @@ class GraphCanvas(QGraphicsView):
             self._update_scene_rect()
             self._update_overlays()
             return
-        margin = 28
+        margin = FIT_MARGIN
         has_legend = self.show_legend and self.legend_overlay.legend is not None
         legend_w = self.legend_overlay.width() + 24 if has_legend else 0
-        legend = QRectF(vp.width() - legend_w, 0, legend_w, self.legend_overlay.height() + 24)
-        avail_h = max(80, vp.height() - 2 * margin)
+        legend_h = self.legend_overlay.height() + 24 if has_legend else 0
+        vw, vh = vp.width(), vp.height()
 
-        def scale_for(width: float) -> float:
-            return max(MIN_ZOOM, min(max(80, width) / bbox.width(), avail_h / bbox.height(), MAX_FIT))
+        def scale_for(width: float, height: float) -> float:
+            return max(MIN_ZOOM, min(max(80, width) / bbox.width(), max(80, height) / bbox.height(), MAX_FIT))
 
-        whole = scale_for(vp.width() - 2 * margin)
-        choice = (whole, QPointF(vp.center()))
-        if has_legend and self._under_legend(legend, whole, QPointF(vp.center())):
-            beside = QPointF((vp.width() - legend_w) / 2, vp.center().y())
-            choice = (scale_for(vp.width() - legend_w - 2 * margin), beside)
-        s, at = choice
+        def legend_at(corner: str) -> QRectF:
+            x = 0 if corner.endswith("left") else vw - legend_w
+            y = 0 if corner.startswith("top") else vh - legend_h
+            return QRectF(x, y, legend_w, legend_h)
+
+        whole = scale_for(vw - 2 * margin, vh - 2 * margin)
+        centre = QPointF(vp.center())
+        free = [c for c in LEGEND_CORNERS if not self._under_legend(legend_at(c), whole, centre)]
+        if not has_legend or free:
+            s, at = whole, centre
+            self._legend_corner = free[0] if free else LEGEND_CORNERS[0]
+        else:
+            beside = (
+                scale_for(vw - legend_w - 2 * margin, vh - 2 * margin),
+                QPointF((vw - legend_w) / 2, centre.y()),
+            )
+            below = (
+                scale_for(vw - 2 * margin, vh - legend_h - 2 * margin),
+                QPointF(centre.x(), (vh + legend_h) / 2),
+            )
+            s, at = max(beside, below, key=lambda choice: choice[0])
+            self._legend_corner = LEGEND_CORNERS[0]
         self.setTransform(QTransform.fromScale(s, s))
         self._update_scene_rect()
         # Put the graph's centre at ``at`` (view coordinates).
@@ -1042,7 +1105,14 @@ class GraphCanvas(QGraphicsView):
             self._show_notice(f"The graph could not be built: {_html(type(e).__name__)}: {_html(str(e))}")
             return
         options = (self.stat, self.cmap, "log" if self.log_scale else "linear", self.elements)
-        job = _LayoutJob(result, build, options, self._layouts.get(self.view_mode), self.devicePixelRatioF())
+        job = _LayoutJob(
+            result,
+            build,
+            options,
+            self._layouts.get(self.view_mode),
+            self.devicePixelRatioF(),
+            self.direction,
+        )
         job.signals.finished.connect(self._job_finished, Qt.ConnectionType.QueuedConnection)
         self._job = job
         self._jobs.add(job)
@@ -1452,13 +1522,8 @@ class GraphCanvas(QGraphicsView):
 
     def viewportEvent(self, event: QEvent) -> bool:
         et = event.type()
-        if et == QEvent.Type.Gesture:
-            pinch = event.gesture(Qt.GestureType.PinchGesture)
-            if pinch is not None:
-                center = self.viewport().mapFromGlobal(pinch.centerPoint().toPoint())
-                self.zoom_by(pinch.scaleFactor(), QPointF(center))
-                event.accept()
-                return True
+        if et == QEvent.Type.Gesture and self._pinch(event):
+            return True
         if et == QEvent.Type.NativeGesture and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
             self.zoom_by(1.0 + event.value(), event.position())
             event.accept()
@@ -1468,6 +1533,36 @@ class GraphCanvas(QGraphicsView):
             self._place_overlays()
             self._update_minimap_visibility()
         return handled
+
+    def _pinch(self, event: QGestureEvent) -> bool:
+        """Zoom by a pinch gesture's step, about its centre; False if the event holds no pinch.
+
+        ``scaleFactor`` is the change since the previous update and ``centerPoint`` is on the
+        screen. The scene point under the centre when the pinch starts stays under the centre
+        as the fingers move. A finished or cancelled pinch still carries its last step's
+        factor: applying it again would overshoot, so those only end the gesture. On a
+        touchscreen the first finger also arrives as a mouse press: a pinch ends the drag that
+        began, or the view would pan with that one finger too."""
+        pinch = event.gesture(Qt.GestureType.PinchGesture)
+        if not isinstance(pinch, QPinchGesture):
+            return False
+        event.accept(pinch)
+        if self._dragging:
+            self.viewport().unsetCursor()
+        self._press = None
+        self._dragging = False
+        state = pinch.state()
+        if state in (Qt.GestureState.GestureFinished, Qt.GestureState.GestureCanceled):
+            self._pinch_hold = None
+            return True
+        centre = self.viewport().mapFromGlobal(pinch.centerPoint())
+        if state != Qt.GestureState.GestureUpdated or self._pinch_hold is None:
+            self._pinch_hold = self.mapToScene(centre.toPoint())
+        factor = pinch.scaleFactor()
+        if not (pinch.changeFlags() & QPinchGesture.ChangeFlag.ScaleFactorChanged and factor > 0):
+            factor = 1.0
+        self.zoom_by(factor, centre, hold=self._pinch_hold)
+        return True
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
@@ -1517,7 +1612,10 @@ class GraphCanvas(QGraphicsView):
     def _place_overlays(self) -> None:
         vp = self.viewport().geometry()  # in the view's coordinates, where the overlays live
         m = 12
-        self.legend_overlay.move(vp.right() + 1 - self.legend_overlay.width() - m, vp.top() + m)
+        corner, leg = self._legend_corner, self.legend_overlay
+        x = vp.left() + m if corner.endswith("left") else vp.right() + 1 - leg.width() - m
+        y = vp.top() + m if corner.startswith("top") else vp.bottom() + 1 - leg.height() - m
+        leg.move(x, y)
         self.minimap.place(vp, m)
         self.empty_hint.setGeometry(vp.adjusted(40, 40, -40, -40))
         if self.busy.isVisible():

@@ -150,7 +150,7 @@ class _ExportJob(QRunnable):
         def reuse(sized: nx.DiGraph) -> Layout:  # the picture on screen, not a new layout
             if prev is not None and set(sized.nodes) == set(prev.positions):
                 return prev
-            return run_layout(sized)
+            return run_layout(sized, direction=prev.direction if prev is not None else "TB")
 
         try:
             self.data = render_bytes(self.graph, self.fmt, layout=reuse, **self.options)
@@ -380,6 +380,12 @@ class MainWindow(QMainWindow):
             group.addAction(self.actions[k])
             self.actions[k].setIconText(short)
         self.actions["view_tensors"].setChecked(True)
+        direction_group = QActionGroup(self)
+        for key, label, tip in DIRECTION_CHOICES:
+            a = act(f"direction_{key}", label, lambda d=key: self.set_direction(d), checkable=True)
+            a.setToolTip(tip)
+            direction_group.addAction(a)
+        self.actions["direction_TB"].setChecked(True)
         act(
             "show_legend",
             "Show &Legend",
@@ -465,6 +471,8 @@ class MainWindow(QMainWindow):
         m.addActions([ac["view_tensors"], ac["view_autograd"]])
         m.addSeparator()
         m.addActions([ac["fit"], ac["zoom_in"], ac["zoom_out"], ac["relayout"]])
+        d = m.addMenu("Layout &Direction")
+        d.addActions([ac[f"direction_{key}"] for key, _, _ in DIRECTION_CHOICES])
         m.addSeparator()
         m.addActions([ac["show_legend"], ac["show_minimap"]])
         m.addSeparator()
@@ -618,6 +626,8 @@ class MainWindow(QMainWindow):
         self._apply_colors(stat if stat in STATS else "norm", cmap, log)
         mode = str(s.value("view/mode", TENSORS))
         self._apply_view(mode if mode in (TENSORS, AUTOGRAD) else TENSORS)
+        direction = str(s.value("view/direction", "TB"))
+        self._apply_direction(direction if f"direction_{direction}" in self.actions else "TB")
         for key in ("show_legend", "show_minimap"):
             on = str(s.value(f"view/{key}", "true")).lower() == "true"
             self.actions[key].setChecked(on)
@@ -634,6 +644,7 @@ class MainWindow(QMainWindow):
         s.setValue("colors/colormap", self.canvas.cmap or "")
         s.setValue("colors/log_scale", "true" if self.canvas.log_scale else "false")
         s.setValue("view/mode", self.canvas.view_mode)
+        s.setValue("view/direction", self.canvas.direction)
         s.setValue("view/show_legend", "true" if self.actions["show_legend"].isChecked() else "false")
         s.setValue("view/show_minimap", "true" if self.actions["show_minimap"].isChecked() else "false")
         s.sync()
@@ -1027,7 +1038,7 @@ class MainWindow(QMainWindow):
         if self.console is not None:
             self.console.clear()
         self._apply_document_view()
-        self.canvas.refresh(fit=True)
+        self.canvas.reset_layouts()  # a new document: laid out afresh
         self._update_title()
         self._update_actions()
 
@@ -1327,6 +1338,16 @@ class MainWindow(QMainWindow):
         self.actions["log_scale"].setChecked(log)
         self.canvas.set_colors(stat, cmap, log)
 
+    def _apply_direction(self, direction: str) -> None:
+        self.actions[f"direction_{direction}"].setChecked(True)
+        self.canvas.set_direction(direction)
+
+    def set_direction(self, direction: str) -> None:
+        """Lay the ranks out top to bottom ("TB") or left to right ("LR")."""
+        self._apply_direction(direction)
+        label = next(lbl for key, lbl, _ in DIRECTION_CHOICES if key == direction)
+        self.say(f"Layout direction: {label.replace('&', '')}")
+
     def set_colors(
         self, stat: str | None = None, cmap: str | bool | None = False, log_scale: bool | None = None
     ) -> None:
@@ -1422,6 +1443,12 @@ class MainWindow(QMainWindow):
                 if g:
                     a.setIcon(glyph_icon(g, color))
         super().changeEvent(event)
+
+
+DIRECTION_CHOICES = (
+    ("TB", "&Top to Bottom", "Inputs at the top, the output at the bottom, as torchviz draws"),
+    ("LR", "&Left to Right", "Inputs at the left, the output at the right: long chains on wide screens"),
+)
 
 
 def _status_label(label: str) -> str:

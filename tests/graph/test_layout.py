@@ -226,3 +226,41 @@ def test_awkward_graphs() -> None:
 def test_bad_prefer() -> None:
     with pytest.raises(ValueError, match="prefer"):
         layout(SMALL, prefer="neato")
+
+
+def _wide_nodes(g: nx.DiGraph) -> nx.DiGraph:
+    for i, v in enumerate(g):
+        g.nodes[v]["width"], g.nodes[v]["height"] = 70.0 + 10 * (i % 4), 28.0 + 6 * (i % 3)
+    return g
+
+
+@pytest.mark.parametrize("prefer", ["builtin", pytest.param("dot", marks=needs_dot)])
+def test_left_to_right_puts_inputs_left_with_sound_geometry(prefer: str) -> None:
+    g = _wide_nodes(autograd_like(60, seed=3))
+    lr = layout(g, prefer=prefer, direction="LR")
+    assert lr.direction == "LR"
+    check_geometry(lr, g)
+    assert all(lr.sizes[v] == (g.nodes[v]["width"], g.nodes[v]["height"]) for v in g)  # not turned
+    for u, v in g.edges:
+        (ux, _), (vx, _) = lr.positions[u], lr.positions[v]
+        assert ux + lr.sizes[u][0] / 2 < vx - lr.sizes[v][0] / 2  # each edge runs rightwards
+    tb = layout(g, prefer=prefer)
+    assert tb.direction == "TB"
+    assert lr.width > tb.width and lr.height < tb.height  # a long chain lies along the x axis
+
+
+def test_a_previous_layout_in_the_other_direction_is_ignored() -> None:
+    g = _wide_nodes(autograd_like(40, seed=5))
+    tb = layout(g, prefer="builtin")
+    grown = g.copy()
+    grown.add_edge("op39", "extra")
+    grown.nodes["extra"].update(width=60.0, height=30.0)
+    lr = layout(grown, prefer="builtin", previous=tb, direction="LR")
+    assert lr.positions == layout(grown, prefer="builtin", direction="LR").positions
+    again = layout(grown, prefer="builtin", previous=lr, direction="LR")  # same direction: kept
+    assert all(abs(again.positions[v][0] - lr.positions[v][0]) < 1e-6 for v in lr.positions)
+
+
+def test_bad_direction() -> None:
+    with pytest.raises(ValueError, match="direction must be one of"):
+        layout(autograd_like(5), direction="BT")

@@ -10,19 +10,22 @@ import time
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QNativeGestureEvent, QPointingDevice, QWheelEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QGestureEvent, QPinchGesture
 from sample_sessions import seed
 
 from gradviz.graph.model import AUTOGRAD
 from gradviz.graph.style import fit_scale, looks
-from gradviz.gui.canvas import GraphCanvas, SessionSource, TensorsSource
+from gradviz.gui.canvas import MAX_ZOOM, MIN_ZOOM, GraphCanvas, SessionSource, TensorsSource
 from gradviz.session import examples
 from gradviz.session.document import Session
 
 
-def make_canvas(qtbot, session: Session, size=(900, 700)) -> GraphCanvas:
+def make_canvas(qtbot, session: Session, size=(900, 700), *, frameless: bool = False) -> GraphCanvas:
     c = GraphCanvas(SessionSource(session))
     qtbot.addWidget(c)
+    if frameless:  # offscreen, a framed window's touch points land off by the frame's width
+        c.setWindowFlag(Qt.WindowType.FramelessWindowHint)
     c.resize(*size)
     c.show()
     qtbot.waitUntil(c.is_idle, timeout=20000)
@@ -169,6 +172,88 @@ def test_pinch_zooms(qtbot) -> None:
     )  # fmt: skip
     assert c.viewportEvent(ev)  # a trackpad pinch, as the platform delivers it
     assert abs(c.zoom / z0 - 1.5) < 1e-6
+
+
+def send_pinch(c: GraphCanvas, factor: float, at: QPointF, *, scaled: bool = True) -> bool:
+    """A pinch update as Qt's gesture recogniser delivers it: the step's scale factor and the
+    centre between the fingers, on the screen."""
+    g = QPinchGesture()
+    g.setScaleFactor(factor)
+    g.setCenterPoint(c.viewport().mapToGlobal(at))
+    flags = QPinchGesture.ChangeFlag.CenterPointChanged
+    if scaled:
+        flags |= QPinchGesture.ChangeFlag.ScaleFactorChanged
+    g.setChangeFlags(flags)
+    ev = QGestureEvent([g])
+    ev.ignore(g)
+    handled = QApplication.sendEvent(c.viewport(), ev)
+    assert ev.isAccepted(g)
+    return handled
+
+
+def test_pinch_gesture_zooms_about_its_centre(qtbot) -> None:
+    c = make_canvas(qtbot, seed())
+    c.zoom_by(0.5)
+    at = QPointF(260, 190)  # off the middle, so that zooming about the middle would show
+    under = c.mapToScene(at.toPoint())
+    z0 = c.zoom
+    assert send_pinch(c, 1.5, at)
+    assert c.zoom == pytest.approx(z0 * 1.5)
+    assert (QPointF(c.mapFromScene(under)) - at).manhattanLength() <= 2
+    assert send_pinch(c, 0.8, at)  # fingers closing
+    assert c.zoom == pytest.approx(z0 * 1.5 * 0.8)
+    assert (QPointF(c.mapFromScene(under)) - at).manhattanLength() <= 2
+    # The centre moving without the fingers spreading is no zoom.
+    assert send_pinch(c, 3.0, QPointF(400, 300), scaled=False)
+    assert c.zoom == pytest.approx(z0 * 1.2)
+
+
+def test_pinch_gesture_stops_at_the_zoom_limits(qtbot) -> None:
+    c = make_canvas(qtbot, seed())
+    at = QPointF(300, 250)
+    under = c.mapToScene(at.toPoint())
+    for _ in range(8):
+        send_pinch(c, 1.9, at)
+    assert c.zoom == pytest.approx(MAX_ZOOM)
+    assert (QPointF(c.mapFromScene(under)) - at).manhattanLength() <= 2
+    send_pinch(c, 1.5, at)
+    assert c.zoom == pytest.approx(MAX_ZOOM)
+    for _ in range(12):
+        send_pinch(c, 0.5, at)
+    assert c.zoom == pytest.approx(MIN_ZOOM)
+    send_pinch(c, 0.5, at)
+    assert c.zoom == pytest.approx(MIN_ZOOM)
+
+
+@pytest.mark.parametrize(("spread", "shift"), [(1, 0), (-1, 0), (1, 7)])
+def test_two_fingers_on_a_touchscreen_pinch_zoom(qtbot, spread, shift) -> None:
+    """Real touch points, recognised as a pinch by Qt itself: the fingers spread (or close)
+    about a centre that stays put (or moves, and the view goes along with it)."""
+    c = make_canvas(qtbot, seed(), frameless=True)
+    c.zoom_by(0.8)
+    vp = c.viewport()
+    screen = QTest.createTouchDevice()
+    steps = [(QPoint(300 + shift * k, 300), 60 + spread * 8 * k) for k in range(6)]  # centre, half
+
+    def touch(kind: str, k: int) -> None:
+        centre, half = steps[k]
+        seq = QTest.touchEvent(vp, screen)
+        getattr(getattr(seq, kind)(0, centre - QPoint(half, 0)), kind)(1, centre + QPoint(half, 0))
+        seq.commit()
+
+    # Qt takes the first update as the start of the pinch: it holds the scene point under the
+    # centre there, and zooms by how far the fingers spread from then on.
+    held = c.mapToScene(steps[1][0])
+    z0 = c.zoom
+    touch("press", 0)
+    for k in range(1, len(steps)):
+        touch("move", k)
+    touch("release", len(steps) - 1)
+    QApplication.processEvents()
+    assert c.zoom / z0 == pytest.approx(steps[-1][1] / steps[1][1])  # the end adds no step
+    assert (c.zoom > z0) == (spread > 0)
+    assert (c.mapFromScene(held) - steps[-1][0]).manhattanLength() <= 1
+    assert c.selected_node is None
 
 
 def test_drag_pans_without_selecting(qtbot) -> None:
@@ -318,3 +403,37 @@ def test_examples_draw(qtbot, name) -> None:
     s = getattr(examples, name)()
     c = make_canvas(qtbot, s)
     assert len(c.node_items()) == c.graph.number_of_nodes() > 5
+
+
+def _legend_box(c: GraphCanvas):
+    legend = c.legend_overlay
+    assert legend.isVisible()
+    return c.mapToScene(legend.geometry().translated(-c.viewport().pos())).boundingRect()
+
+
+def test_fit_moves_the_legend_to_a_free_corner_and_gives_the_graph_the_whole_view(qtbot) -> None:
+    s = Session()  # six inputs summed pairwise: a wide top, one output at the bottom
+    for i in range(6):
+        s.add_leaf(f"a{i}", [1.0, 2.0, 3.0], requires_grad=True)
+    u = [s.apply("add", [f"a{2 * i}", f"a{2 * i + 1}"], name=f"u{i}") for i in range(3)]
+    s.apply("sum", [s.apply("add", [s.apply("add", u[:2], name="v"), u[2]], name="t")], name="out")
+    s.backward("out")
+    c = make_canvas(qtbot, s, size=(700, 600))
+    c.fit()
+    box = _legend_box(c)
+    assert not any(it.sceneBoundingRect().intersects(box) for it in c.node_items().values())
+    legend, vp = c.legend_overlay.geometry(), c.viewport().rect()
+    assert legend.left() < vp.width() // 2 and legend.top() > vp.height() // 2  # bottom left
+    content = c.content_rect()
+    whole = min((vp.width() - 56) / content.width(), (vp.height() - 56) / content.height(), 1.6)
+    assert c.zoom == pytest.approx(whole, rel=1e-6)  # not shrunk to make room for the legend
+    assert c.visible_scene_rect().contains(content)
+
+
+def test_fit_keeps_the_legend_top_right_when_that_corner_is_free(qtbot) -> None:
+    c = make_canvas(qtbot, seed(), size=(900, 700))
+    c.fit()
+    legend, vp = c.legend_overlay.geometry(), c.viewport().rect()
+    assert legend.right() > vp.width() // 2 and legend.bottom() < vp.height() // 2
+    box = _legend_box(c)
+    assert not any(it.sceneBoundingRect().intersects(box) for it in c.node_items().values())

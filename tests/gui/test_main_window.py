@@ -272,6 +272,35 @@ def test_view_switch_find_and_colours(qtbot, window) -> None:
     assert w.canvas.log_scale and "(log)" in w.canvas.legend_overlay.legend.title
 
 
+def _menu_action(w: MainWindow, *path: str):
+    """The action a person reaches through the menus, by the texts they read (no '&')."""
+    menu = next(a.menu() for a in w.menuBar().actions() if a.text().replace("&", "") == path[0])
+    for text in path[1:]:
+        act = next(a for a in menu.actions() if a.text().replace("&", "") == text)
+        menu = act.menu() or menu
+    return act
+
+
+def test_left_to_right_layout_from_the_view_menu_and_it_persists(qtbot, window) -> None:
+    w = window(examples.neuron())
+    items = w.canvas.node_items
+    assert w.canvas.layout_direction == "TB"
+    x, out = w.canvas.item_for("x1"), w.canvas.item_for("o")
+    assert x.sceneBoundingRect().bottom() < out.sceneBoundingRect().top()
+    _menu_action(w, "View", "Layout Direction", "Left to Right").trigger()
+    idle(qtbot, w)
+    assert w.canvas.layout_direction == "LR" and w.actions["direction_LR"].isChecked()
+    x, out = w.canvas.item_for("x1"), w.canvas.item_for("o")
+    assert x.sceneBoundingRect().right() < out.sceneBoundingRect().left()
+    for (u, v), _edge in w.canvas.edge_items().items():  # every edge runs rightwards
+        assert items()[u].sceneBoundingRect().center().x() < items()[v].sceneBoundingRect().center().x()
+    assert w.canvas.visible_scene_rect().contains(w.canvas.content_rect())  # fitted afresh
+    assert w.status_action.text() == "Layout direction: Left to Right"
+    w.close()
+    w2 = window()
+    assert w2.canvas.direction == "LR" and w2.actions["direction_LR"].isChecked()
+
+
 def test_preferences_and_geometry_persist(qtbot, window) -> None:
     w = window()
     w.set_colors(stat="maxabs", log_scale=True)
