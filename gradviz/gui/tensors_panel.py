@@ -31,6 +31,7 @@ from ..session.document import SessionError
 
 NAME, SHAPE, DTYPE, REQUIRES_GRAD, GRAD = range(5)
 HEADERS = ("Name", "Shape", "dtype", "requires_grad", "grad")
+RESIZE_PRECISION = 50  # rows beyond the visible ones that column widths are measured on
 STATE_ROLE = Qt.ItemDataRole.UserRole + 1  # "none", "value" or "nonfinite"
 FILL_ROLE = Qt.ItemDataRole.UserRole + 2  # the badge colour (the node's fill on the canvas)
 
@@ -257,6 +258,9 @@ class TensorsPanel(QWidget):
         hh.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         hh.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
         hh.setMinimumSectionSize(36)
+        # Columns fit what is on screen and the next rows, not all of a session's thousand
+        # tensors: Qt's default reads 1,000 rows on every change, a stall in a long session.
+        hh.setResizeContentsPrecision(RESIZE_PRECISION)
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 12)
