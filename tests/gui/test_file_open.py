@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from driving import message_text
 from PySide6.QtCore import QCoreApplication, QTimer, QUrl
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
@@ -30,31 +31,22 @@ def handler(qapp):
 
 
 @pytest.fixture
-def make_window(qtbot):
-    made: list[MainWindow] = []
+def make_window(window):
+    """The shared window, answering the unsaved-changes question with ``w.answer`` and noting
+    the title it was asked under in ``w.asked``."""
 
     def make(session: Session | None = None) -> MainWindow:
-        w = MainWindow(session)
-        qtbot.addWidget(w)
-        w.asked = []  # the window titles at each unsaved-changes question
-        w.answer = "discard"
+        w = window(session)
+        w.asked, w.answer = [], "discard"
 
         def ask() -> str:
             w.asked.append(w.windowTitle())
             return w.answer
 
         w.ask_save_changes = ask
-        w.resize(1100, 760)
-        w.show()
-        qtbot.waitUntil(w.canvas.is_idle, timeout=20000)
-        made.append(w)
         return w
 
-    yield make
-    for w in made:
-        w.ask_save_changes = lambda: "discard"
-        if w.isVisible():
-            w.close()
+    return make
 
 
 def linear_file(tmp_path: Path, name: str = "linear.gradviz") -> Path:
@@ -66,14 +58,6 @@ def linear_file(tmp_path: Path, name: str = "linear.gradviz") -> Path:
 def finder_opens(path: Path | str) -> bool:
     """What Qt does when the Finder asks the running app to open ``path``."""
     return QCoreApplication.sendEvent(QApplication.instance(), QFileOpenEvent(str(path)))
-
-
-def message_text(w: MainWindow) -> str:
-    box = w.last_message_box
-    assert box is not None and box.isVisible(), "expected a message"
-    text = box.text()
-    box.done(0)
-    return text
 
 
 def test_a_file_opened_from_the_finder_shows_in_the_running_window(

@@ -8,8 +8,8 @@ import threading
 import time
 
 import pytest
+from driving import idle, toolbar_click
 from PySide6.QtCore import Qt, QTimer
-from test_main_window import idle, toolbar_click
 
 from gradviz.gui import work
 from gradviz.session.document import Session

@@ -8,6 +8,7 @@ import os
 import zipfile
 from pathlib import Path
 
+from driving import create_through_dialog, idle, message_text, retype, toolbar_click, type_in_console
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -20,50 +21,6 @@ from gradviz.session.autosave import Autosaver, recovery_dir
 from gradviz.session.document import Session
 
 EXAMPLES = examples.examples_dir()
-
-
-def idle(qtbot, w: MainWindow) -> None:
-    qtbot.waitUntil(w.canvas.is_idle, timeout=20000)
-
-
-def retype(qtbot, widget, text: str) -> None:
-    widget.setFocus()
-    widget.selectAll()
-    qtbot.keyClick(widget, Qt.Key.Key_Delete)
-    qtbot.keyClicks(widget, text)
-
-
-def toolbar_click(qtbot, w: MainWindow, key: str) -> None:
-    button = w.toolbar.widgetForAction(w.actions[key])
-    assert button is not None and button.isEnabled(), key
-    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-
-
-def create_through_dialog(qtbot, w: MainWindow, name: str, literal: str, requires_grad: bool) -> None:
-    toolbar_click(qtbot, w, "new_tensor")
-    d = w.active_dialog
-    assert d is not None and d.isVisible()
-    retype(qtbot, d.name_edit, name)
-    retype(qtbot, d.literal_edit, literal)
-    if requires_grad:
-        qtbot.mouseClick(d.requires_grad, Qt.MouseButton.LeftButton)
-    qtbot.mouseClick(d.ok_button, Qt.MouseButton.LeftButton)
-    assert not d.isVisible()
-
-
-def type_in_console(qtbot, w: MainWindow, text: str) -> None:
-    box = w.console.input
-    box.setFocus()
-    qtbot.keyClicks(box, text)
-    qtbot.keyClick(box, Qt.Key.Key_Return)
-
-
-def message_text(w: MainWindow) -> str:
-    box = w.last_message_box
-    assert box is not None and box.isVisible(), "expected a message"
-    text = box.text()
-    box.done(0)
-    return text
 
 
 def test_the_seed_from_dialogs_console_and_backward(qtbot, window) -> None:
