@@ -388,7 +388,10 @@ def build_scene(
         if text:
             mx, my = _midpoint(pts)
             label_of.append((u, v))
-            labels.append(Text(mx + 5, my + 3, text, 8, "#333333", False, "start"))
+            if abs(pts[-1][0] - pts[0][0]) > abs(pts[-1][1] - pts[0][1]):  # left to right: above it
+                labels.append(Text(mx, my - 4, text, 8, "#333333", False, "middle"))
+            else:  # top to bottom: beside it
+                labels.append(Text(mx + 5, my + 3, text, 8, "#333333", False, "start"))
     for n, box in boxes.items():
         x, y, w, h = box
         start = len(items)

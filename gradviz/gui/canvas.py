@@ -250,6 +250,7 @@ class _Result:
     seconds: float = 0.0
     warning: str = ""
     error: str = ""
+    epoch: int = 0  # the canvas's count of fresh starts (reset_layouts) when it was asked for
 
 
 class _JobSignals(QObject):
@@ -709,6 +710,7 @@ class GraphCanvas(QGraphicsView):
         self._version = 0
         self._content = QRectF()
         self._legend_corner = LEGEND_CORNERS[0]  # chosen by fit(): where no node is under it
+        self._layout_epoch = 0  # results of an earlier epoch are stale: not shown, not kept
         self._explained: str | None = None
         self._applying: Iterator[None] | None = None
         self._job: _LayoutJob | None = None
@@ -786,7 +788,9 @@ class GraphCanvas(QGraphicsView):
             self.reset_layouts()
 
     def reset_layouts(self) -> None:
-        """Forget where nodes were (a new document): the next picture is laid out afresh, fitted."""
+        """Forget where nodes were (a new document): the next picture is laid out afresh, fitted.
+        A layout still running belongs to the old picture: it is thrown away when it ends."""
+        self._layout_epoch += 1
         self._layouts.clear()
         self.refresh(fit=True)
 
@@ -1093,7 +1097,7 @@ class GraphCanvas(QGraphicsView):
         self._pending = False
         self._build_started = time.perf_counter()
         self._generation += 1
-        result = _Result(self._generation, self._version, self.view_mode)
+        result = _Result(self._generation, self._version, self.view_mode, epoch=self._layout_epoch)
         if self._source is None:
             result.graph = nx.DiGraph(view=self.view_mode, outputs=[])
             result.scale = colors.ColorScale(self.stat, None)
@@ -1133,7 +1137,9 @@ class GraphCanvas(QGraphicsView):
             return
         self._job = None
         self._hide_busy()
-        if result.error and result.version != self._version:
+        if result.epoch != self._layout_epoch:
+            self._pending = True  # laid out for what was there before a fresh start: lay out again
+        elif result.error and result.version != self._version:
             self._pending = True  # the session changed under the build: just build again
         elif result.error:
             first = result.error.splitlines()[0]
@@ -1228,7 +1234,8 @@ class GraphCanvas(QGraphicsView):
         self._content = QRectF(r.content)
         self.provider = r.provider
         self.layout_seconds = r.seconds
-        if r.layout is not None:
+        current = r.epoch == self._layout_epoch  # else a fresh start came while this was applied
+        if r.layout is not None and current:
             self._layouts[r.view] = r.layout
 
         for k, (n, (ops, x, y, w, h, tip)) in enumerate(r.nodes.items()):
@@ -1269,7 +1276,7 @@ class GraphCanvas(QGraphicsView):
         legend = r.scale.legend(legend_states(g)) if g.number_of_nodes() else None
         self.legend_overlay.set_legend(legend, self._overlay_zoom())
         new_nodes = set(self._nodes) - old_nodes
-        if self._fit_next or was_empty:
+        if (self._fit_next and current) or was_empty:
             self._fit_next = False
             self.fit()
         else:

@@ -134,11 +134,18 @@ class _ExportSignals(QObject):
 
 class _ExportJob(QRunnable):
     def __init__(
-        self, graph: nx.DiGraph, fmt: str, path: Path, options: dict[str, Any], layout: Layout | None
+        self,
+        graph: nx.DiGraph,
+        fmt: str,
+        path: Path,
+        options: dict[str, Any],
+        layout: Layout | None,
+        direction: str = "TB",
     ) -> None:
         super().__init__()
         self.setAutoDelete(False)
         self.graph, self.fmt, self.path, self.options, self.layout = graph, fmt, path, options, layout
+        self.direction = direction
         self.cancelled = False
         self.data: bytes | None = None
         self.error = ""
@@ -148,9 +155,13 @@ class _ExportJob(QRunnable):
         prev = self.layout
 
         def reuse(sized: nx.DiGraph) -> Layout:  # the picture on screen, not a new layout
-            if prev is not None and set(sized.nodes) == set(prev.positions):
+            if (
+                prev is not None
+                and prev.direction == self.direction
+                and set(sized.nodes) == set(prev.positions)
+            ):
                 return prev
-            return run_layout(sized, direction=prev.direction if prev is not None else "TB")
+            return run_layout(sized, direction=self.direction)
 
         try:
             self.data = render_bytes(self.graph, self.fmt, layout=reuse, **self.options)
@@ -181,6 +192,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         gc_guard.install()  # before any worker thread can start a collection
         self._work_job: WorkerJob | None = None  # a file being opened or a log being replayed
+        self._canvas_working = False  # a layout is running (its progress waits behind others)
         self._last_work_job: WorkerJob | None = None
         self._close_after_work = False
         self.persist = persist
@@ -728,6 +740,9 @@ class MainWindow(QMainWindow):
         """Run an action; errors become messages, never a crash."""
 
         def run(*args: Any) -> Any:
+            if self._work_job is not None:  # e.g. a native menu, which the input filter can't see
+                self.say(f"{what}: gradviz is still busy; try again when it is done")
+                return None
             try:
                 return fn()
             except ReplayCancelledError as e:  # the person asked for it: no alarm, just a note
@@ -793,16 +808,24 @@ class MainWindow(QMainWindow):
         self._completer.model().setStringList(self.source.names())
 
     def _canvas_busy(self, busy: bool, what: str) -> None:
-        if self._export_job is not None:
-            return
+        self._canvas_working = busy
+        if self._export_job is not None or self._work_job is not None:
+            return  # their progress has the status bar; the layout's shows after theirs
         self.progress.setVisible(busy)
         self.progress_cancel.setVisible(busy)
         if busy:
             self.say(what)
 
+    def _show_background_progress(self) -> None:
+        """After a replay or file open: the status bar shows an export or layout still running."""
+        busy = self._export_job is not None or self._canvas_working
+        self.progress.setRange(0, 0)
+        self.progress.setVisible(busy)
+        self.progress_cancel.setVisible(busy)
+
     def _cancel_work(self) -> None:
         if self._work_job is not None:
-            self._work_job.cancelled = True
+            self._work_job.cancel()  # a rollback can't be cancelled: it must finish
         elif self._export_job is not None:
             self._export_job.cancelled = True
             self._export_job = None
@@ -931,24 +954,32 @@ class MainWindow(QMainWindow):
         """Run ``task(progress)`` on a worker while the window keeps painting, and return its
         result (or raise what it raised; WorkCancelledError after Cancel or Escape).
 
-        Meanwhile other input waits, so nothing can change the document under the worker; the
-        progress bar and Cancel appear after ``progress_after_ms``, so quick work doesn't flicker."""
-        if self._work_job is not None:  # already waiting for one: run this one here
-            return task(lambda done, total: None)
-        job = WorkerJob(task)
+        Meanwhile other input is dropped, so nothing can change the document under the worker,
+        and a second request (from a menu the filter can't see) is refused. The progress bar,
+        Cancel (if ``cancellable``) and a busy cursor appear after ``progress_after_ms``, so
+        quick work doesn't flicker."""
+        if self._work_job is not None:
+            raise SessionError(
+                f"gradviz is still busy ({self.status_action.text()}); try again when it is done"
+            )
+        job = WorkerJob(task, cancellable=cancellable)
         loop = QEventLoop()
         job.signals.finished.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
         blocker = InputBlocker(self, self.progress_cancel, self._cancel_work, self._close_when_work_done)
         app = QApplication.instance()
         app.installEventFilter(blocker)
         self._work_job = job
-        timer = QTimer(self)
-        timer.setInterval(100)
-        busy = {"shown": False}
+        ticker, delay = QTimer(self), QTimer(self)
+        ticker.setInterval(100)
+        delay.setSingleShot(True)
+        shown = False
 
         def show_progress() -> None:
-            if not busy["shown"]:
-                busy["shown"] = True
+            nonlocal shown
+            if self._work_job is not job:  # done already
+                return
+            if not shown:
+                shown = True
                 self.progress.setRange(0, 0)
                 self.progress.show()
                 self.progress_cancel.setVisible(cancellable)
@@ -958,29 +989,35 @@ class MainWindow(QMainWindow):
                 self.progress.setRange(0, job.total)
                 self.progress.setValue(job.done_steps)
 
-        timer.timeout.connect(show_progress)
+        ticker.timeout.connect(show_progress)
+        delay.timeout.connect(show_progress)
         if progress_after_ms <= 0:
             show_progress()
         else:
-            QTimer.singleShot(progress_after_ms, timer, show_progress)
+            delay.start(progress_after_ms)
         self._work_pool.start(job)
-        timer.start()
+        ticker.start()
         try:
             loop.exec()  # the finished signal is queued, so it quits this loop even if already sent
-            job.finished.wait(10)  # the worker is past its emit: its signal object may now go
+            if not job.finished.wait(10):  # the loop was ended from outside (the app quits)
+                job.cancel()
+                job.finished.wait(10)
         finally:
-            timer.stop()
+            for timer in (ticker, delay):
+                timer.stop()
+                timer.deleteLater()
             app.removeEventFilter(blocker)
             blocker.deleteLater()
             self._work_job = None
             self._last_work_job = job  # the pool thread may still be leaving run()
-            if busy["shown"]:
+            if shown:
                 QApplication.restoreOverrideCursor()
-                self.progress.setRange(0, 0)
-                self.progress.hide()
-                self.progress_cancel.hide()
+                self._show_background_progress()
         if self._close_after_work:
+            self._close_after_work = False
             QTimer.singleShot(0, self.close)
+        if not job.finished.is_set():
+            raise WorkCancelledError
         error, result = job.error, job.result
         job.result = job.error = None
         if error is not None:
@@ -988,13 +1025,14 @@ class MainWindow(QMainWindow):
         return result
 
     def _close_when_work_done(self) -> None:
-        """The window was asked to close while waiting for a worker: cancel it, then close."""
+        """The window was asked to close while waiting for a worker: cancel it (if it may be
+        cancelled), then close."""
         self._close_after_work = True
         self._cancel_work()
 
     def _replay(self, entries: Sequence[Entry], label: str, cancellable: bool) -> Any:
         """The session's replayer: undo, redo and edits replay the log on a worker."""
-        what = _status_label(label)
+        what = "Loading the session" if label == "open" else _status_label(label)
         try:
             return self.run_off_thread(
                 lambda progress: self.session.replay(entries, progress),
@@ -1189,7 +1227,14 @@ class MainWindow(QMainWindow):
             "scale": "log" if self.canvas.log_scale else "linear",
             "legend": self.canvas.show_legend,
         }
-        job = _ExportJob(self.canvas.graph, fmt, p, options, self.canvas._layouts.get(self.canvas.view_mode))
+        job = _ExportJob(
+            self.canvas.graph,
+            fmt,
+            p,
+            options,
+            self.canvas._layouts.get(self.canvas.view_mode),
+            self.canvas.direction,
+        )
         job.signals.finished.connect(self._export_done, Qt.ConnectionType.QueuedConnection)
         self._export_job = job
         self._export_jobs = getattr(self, "_export_jobs", set()) | {job}

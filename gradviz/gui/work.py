@@ -1,9 +1,9 @@
 """Long work off the GUI thread: a job that reports progress and can be cancelled, and a filter
-that holds back the person's input while the window waits for it.
+that drops the person's input while the window waits for it.
 
 Opening a file and replaying a long log (undo, redo, an edit) run as a ``WorkerJob`` while the
 window spins a local event loop: it keeps painting, shows progress and answers Cancel, but other
-clicks and keys wait, so nothing can change the document under the worker's feet.
+clicks and keys are dropped, so nothing can change the document under the worker's feet.
 """
 
 from __future__ import annotations
@@ -29,16 +29,22 @@ class _Signals(QObject):
 class WorkerJob(QRunnable):
     """Runs ``task(progress)`` on a pool thread and keeps its result or exception for the GUI."""
 
-    def __init__(self, task: Callable[[Progress], Any]) -> None:
+    def __init__(self, task: Callable[[Progress], Any], *, cancellable: bool = True) -> None:
         super().__init__()
         self.setAutoDelete(False)  # the window keeps it until its signal has surely been sent
         self.task = task
+        self.cancellable = cancellable  # False for a rollback, which must finish
         self.cancelled = False
         self.done_steps, self.total = 0, 0
         self.result: Any = None
         self.error: BaseException | None = None
         self.signals = _Signals()
         self.finished = threading.Event()
+
+    def cancel(self) -> None:
+        """Ask the worker to stop at its next progress report (unless it may not be cancelled)."""
+        if self.cancellable:
+            self.cancelled = True
 
     def progress(self, done: int, total: int) -> None:
         if self.cancelled:
@@ -57,11 +63,12 @@ class WorkerJob(QRunnable):
 # Input a person gives to a widget; paint, timer, hover and layout events still flow.
 _INPUT = frozenset(
     {
+        # Releases pass: one alone clicks nothing, and a press made before the work began
+        # must end (a drag on the canvas, a scroll bar).
         QEvent.Type.MouseButtonPress,
-        QEvent.Type.MouseButtonRelease,
         QEvent.Type.MouseButtonDblClick,
         QEvent.Type.KeyPress,
-        QEvent.Type.KeyRelease,
+        QEvent.Type.InputMethod,
         QEvent.Type.Wheel,
         QEvent.Type.ContextMenu,
         QEvent.Type.Drop,

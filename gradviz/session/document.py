@@ -97,7 +97,10 @@ def _fingerprint(a: np.ndarray | None) -> bytes | None:
 
 
 class Session:
-    """A document of named tensors. All changes go through its methods (each one undoable)."""
+    """A document of named tensors. All changes go through its methods (each one undoable).
+
+    ``tensor(name)`` hands out the session's own tensors, to read: a change made to one directly
+    (in place) would be lost at the next replay and go unseen by the change events."""
 
     def __init__(self, max_elements: int = DEFAULT_MAX_ELEMENTS) -> None:
         self.max_elements = max_elements
@@ -172,21 +175,21 @@ class Session:
         return out
 
     def outputs(self) -> list[str]:
-        """Named tensors that require grad and from which no named tensor is computed: what
-        Backward would start from. One pass over the log, however long it is."""
-        users: dict[str, list[str]] = {}
+        """Named tensors that require grad and from which no named tensor is computed, directly
+        or through hidden intermediates: what Backward would start from. One pass over the log."""
+        users: dict[str, set[str]] = {}
         for n, i in self._state.info.items():
             if isinstance(i.entry, Op):
                 for ref in self._current_refs(i.entry):
-                    users.setdefault(ref, []).append(n)
-
-        def used_visibly(name: str, seen: set[str]) -> bool:  # through hidden intermediates
-            for m in users.get(name, ()):
-                if not self._state.info[m].hidden or (m not in seen and used_visibly(m, seen | {m})):
-                    return True
-            return False
-
-        return [n for n in self.names() if self._state.tensors[n].requires_grad and not used_visibly(n, {n})]
+                    users.setdefault(ref, set()).add(n)
+        # An op's operands come before it in the log: going backwards, each user is decided first.
+        position = {id(e): k for k, e in enumerate(self._entries)}
+        used: dict[str, bool] = {}
+        for n in sorted(
+            self._state.info, key=lambda m: position[id(self._state.info[m].entry)], reverse=True
+        ):
+            used[n] = any(not self._state.info[m].hidden or used[m] for m in users.get(n, ()))
+        return [n for n in self.names() if self._state.tensors[n].requires_grad and not used[n]]
 
     def _current_refs(self, entry: Op) -> list[str]:
         """An op's operands under their current names (renames may have come after the op)."""
@@ -435,7 +438,7 @@ class Session:
         uid = max(used, default=0) + 1
         before = self._snapshot()
         if state is None:
-            self._replace_state(list(entries), uid)
+            self._replace_state(list(entries), uid, "open")
         else:
             self._state, self._entries, self._next_uid = state, list(entries), max(uid, 1)
         self._undo.clear()
@@ -544,7 +547,7 @@ class Session:
         self, entries: list[Entry], uid: int, label: str = "", cancellable: bool = True
     ) -> None:
         # Raises before anything is replaced.
-        if self.replayer is None:
+        if self.replayer is None or not entries:
             state = self.replay(entries)
         else:
             state = self.replayer(entries, label, cancellable)
@@ -554,6 +557,10 @@ class Session:
 
     def _run(self, state: _State, entry: Entry) -> None:
         """Apply one entry to ``state``. Raises SessionError and leaves ``state`` as it was."""
+        with E.enable_grad():  # as a replay on a worker thread does, whatever the caller's mode
+            self._run_entry(state, entry)
+
+    def _run_entry(self, state: _State, entry: Entry) -> None:
         try:
             if isinstance(entry, Leaf):
                 if entry.name in state.tensors:

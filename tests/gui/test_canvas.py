@@ -437,3 +437,23 @@ def test_fit_keeps_the_legend_top_right_when_that_corner_is_free(qtbot) -> None:
     assert legend.right() > vp.width() // 2 and legend.bottom() < vp.height() // 2
     box = _legend_box(c)
     assert not any(it.sceneBoundingRect().intersects(box) for it in c.node_items().values())
+
+
+def test_a_direction_chosen_while_a_layout_runs_wins_and_is_fitted(qtbot) -> None:
+    s = Session()
+    s.add_leaf("x", [1.0, 2.0], requires_grad=True)
+    prev = "x"
+    for i in range(50):
+        prev = s.apply("mul", [prev, 1.01], name=f"h{i}")
+    c = GraphCanvas(None)
+    qtbot.addWidget(c)
+    c.resize(900, 700)
+    c.show()
+    c.set_source(SessionSource(s))
+    qtbot.waitUntil(lambda: c._job is not None, timeout=5000)  # the top-to-bottom layout runs
+    c.set_direction("LR")
+    qtbot.waitUntil(c.is_idle, timeout=30000)
+    assert c.layout_direction == "LR"
+    first, last = c.item_for("x").sceneBoundingRect(), c.item_for("h49").sceneBoundingRect()
+    assert first.right() < last.left()
+    assert c.visible_scene_rect().contains(c.content_rect())  # fitted, not left where it was

@@ -12,7 +12,7 @@ from driving import idle, toolbar_click
 from PySide6.QtCore import Qt, QTimer
 
 from gradviz.gui import work
-from gradviz.session.document import Session
+from gradviz.session.document import Session, SessionError
 
 STEPS = 200
 
@@ -159,3 +159,67 @@ def test_closing_the_window_during_a_replay_cancels_it_then_closes(qtbot, window
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
     assert w.session.tensor("a").grad is not None  # the cancelled undo changed nothing
     assert w.session.replayer is None  # the session no longer needs the window
+
+
+def test_a_rollback_cannot_be_cancelled_by_escape_or_closing(qtbot, window, slow_replay) -> None:
+    w = window(long_session())
+    pressed = []
+
+    def press_escape_and_close() -> None:
+        if not w.progress.isVisible():
+            QTimer.singleShot(20, press_escape_and_close)
+            return
+        assert not w.progress_cancel.isVisible()  # no Cancel for work that must finish
+        qtbot.keyClick(w.console.input, Qt.Key.Key_Escape)
+        w.close()
+        pressed.append(True)
+
+    w.ask_save_changes = lambda: "cancel"  # and then the person keeps the window after all
+    QTimer.singleShot(0, press_escape_and_close)
+    state = w.run_off_thread(
+        lambda progress: w.session.replay(w.session.entries, progress), "Rolling back…", cancellable=False
+    )
+    assert pressed and state.tensors["v199"].tolist() == w.session.tensor("v199").tolist()
+    qtbot.wait(50)
+    assert w.isVisible()  # the close was asked about once, and refused
+    toolbar_click(qtbot, w, "undo")  # later work doesn't bring the close back
+    qtbot.wait(50)
+    assert w.isVisible() and w.session.tensor("a").grad is None
+
+
+def test_a_second_action_during_a_replay_is_refused_and_the_history_stays_whole(
+    qtbot, window, slow_replay
+) -> None:
+    w = window(long_session())
+    steps = len(w.session.entries)
+    seen: list[str] = []
+
+    def undo_again() -> None:  # as a native menu bar would: an action, no key or mouse event
+        if not w.progress.isVisible():
+            QTimer.singleShot(20, undo_again)
+            return
+        w.actions["undo"].trigger()
+        seen.append(w.status_action.text())
+        with pytest.raises(SessionError, match="still busy"):  # the session API is refused too
+            w.session.set_leaf_value("a", [5.0, 6.0])
+
+    QTimer.singleShot(0, undo_again)
+    toolbar_click(qtbot, w, "undo")
+    assert seen == ["Undo: gradviz is still busy; try again when it is done"]
+    assert len(w.session.entries) == steps - 1  # exactly one undo
+    assert w.session.tensor("a").tolist() == [1.0, 2.0]
+    assert w.session.redo_label == "v199.backward()"
+    assert w.session.undo_label == "v199 = mul"
+    w.session.redo()
+    assert len(w.session.entries) == steps and not w.session.can_redo
+
+
+def test_a_quick_replay_leaves_no_progress_or_busy_cursor_behind(qtbot, window) -> None:
+    from PySide6.QtWidgets import QApplication
+
+    w = window(long_session())
+    toolbar_click(qtbot, w, "undo")  # quick: done before the progress would show
+    qtbot.wait(400)  # past the moment it would have shown
+    assert not w.progress.isVisible() and not w.progress_cancel.isVisible()
+    assert QApplication.overrideCursor() is None
+    assert w.status_action.text() == "Undo v199.backward()"

@@ -206,6 +206,19 @@ def test_outputs_are_the_tensors_nothing_named_is_computed_from() -> None:
     assert s.outputs() == slow == ["z", "e", "lone"]
 
 
+def test_outputs_look_through_hidden_chains_once_not_along_every_path() -> None:
+    from gradviz.session.console import Console
+
+    s = Session()
+    c = Console(s)
+    c.run("y = torch.tensor(1., requires_grad=True)")
+    for _ in range(24):  # each rebinding hides the old y, used twice by the new one
+        c.run("y = y + y")
+    assert s.outputs() == ["y"]  # 2**24 paths lead from the first y; each is looked at once
+    s.hide("y")
+    assert s.outputs() == []  # hidden leftovers are no outputs (this walk took seconds before)
+
+
 class RecordingReplayer:
     """Stands in for the GUI's worker: records each call, replays, or cancels when told to."""
 
@@ -326,3 +339,16 @@ def test_random_edit_sequences_always_equal_a_fresh_replay(actions) -> None:
         fresh = Session()
         fresh.load_entries(s.entries)
         assert state_of(fresh) == state_of(s)
+
+
+def test_the_callers_no_grad_does_not_change_what_the_log_records() -> None:
+    s = Session()
+    with gv.no_grad():
+        s.add_leaf("w", 2.0, requires_grad=True)
+        s.apply("mul", ["w", 3.0], name="y")
+        assert not gv.is_grad_enabled()  # the caller's mode is left as it was
+    assert s.tensor("y").grad_fn is not None  # recorded, as a replay would record it
+    live = state_of(s)
+    s.undo()
+    s.redo()  # a replay
+    assert state_of(s) == live
