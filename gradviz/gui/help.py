@@ -130,6 +130,7 @@ class ShortcutsDialog(QDialog):
             ("Explain an operation", "double-click its node"),
             ("Fit the graph", "double-click the background"),
             ("Clear the selection", "Esc"),
+            ("Cancel a long open, undo or edit", "Esc, or Cancel in the status bar"),
             ("Console history", "Up / Down"),
             ("Complete a name", "Tab"),
         ]
