@@ -260,7 +260,8 @@ class Inspector(QWidget):
             if key == "is_leaf":
                 self.requires_grad = QCheckBox()
                 self.requires_grad.setToolTip(
-                    "Track operations on this leaf so that backward() computes its .grad"
+                    "requires_grad_(): operations from now on track this leaf, so the next backward() "
+                    "computes its .grad (what was computed before stays as it was, as in PyTorch)"
                 )
                 self.requires_grad.toggled.connect(self._toggle_requires_grad)
                 form.addRow("requires_grad", self.requires_grad)
@@ -561,7 +562,7 @@ class Inspector(QWidget):
         if session is None or not self.name:
             return
         try:
-            session.set_requires_grad(self.name, on)
+            session.requires_grad_(self.name, on)
         except SessionError as e:
             self.message.emit(f"Can't change requires_grad of {self.name}: {e}")
             self.refresh()

@@ -918,14 +918,10 @@ class _Run:
             raise RuntimeError(NON_LEAF_FLAG)
         if flag == t.requires_grad:
             return tv
-        if not self.session.info(name).is_leaf_entry:
-            raise ConsoleError(
-                f"'{name}' is computed by {self.session.info(name).entry.op}; the console can only change "
-                "requires_grad of tensors created directly (create it with requires_grad=True)"
-            )
         if flag and not t.dtype.is_floating_point:
             raise RuntimeError(int_message)
-        self.session.set_requires_grad(name, flag)
+        # From now on, as in PyTorch: what was computed from it before stays as it was.
+        self.session.requires_grad_(name, flag)
         return tv
 
     def manual_seed(self, seed: Any) -> None:

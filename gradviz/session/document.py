@@ -23,7 +23,7 @@ from gradviz.engine import Tensor
 
 from . import catalogue
 from .events import Event
-from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, ZeroGrad, describe
+from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad, describe
 
 DEFAULT_MAX_ELEMENTS = 2**27
 RESERVED_NAMES = frozenset({"torch", "gradviz", "F", "nn", "print", "np", "numpy", "True", "False", "None"})
@@ -322,6 +322,13 @@ class Session:
         self.tensor(name)
         self._append([RetainGrad(name)], f"{name}.retain_grad()")
 
+    def requires_grad_(self, name: str, flag: bool = True) -> None:
+        """``name.requires_grad_(flag)`` now, as in PyTorch: ops from here on record (or stop
+        recording) it; what was computed before is left as it was. Compare set_requires_grad."""
+        self.tensor(name)
+        entry = SetRequiresGrad(name, bool(flag))
+        self._append([entry], describe(entry))
+
     def rename(self, old: str, new: str) -> None:
         self.tensor(old)
         if old == new:
@@ -358,6 +365,8 @@ class Session:
         self._rewrite(old, replace(old, value=arr), f"edit {name}")
 
     def set_requires_grad(self, name: str, flag: bool) -> None:
+        """Change how the leaf ``name`` was created, and recompute everything downstream (an
+        edit of history, like set_leaf_value; requires_grad_ is the in-time statement)."""
         info = self.info(name)
         if not isinstance(info.entry, Leaf):
             raise SessionError("you can only change requires_grad flags of leaf variables.")
@@ -591,6 +600,9 @@ class Session:
                             t._grad = None
                         else:
                             t._grad.zero_()
+            elif isinstance(entry, SetRequiresGrad):
+                t = self._lookup(state, entry.name)
+                t.requires_grad_(entry.requires_grad)  # PyTorch's errors: non-leaf, integer dtype
             elif isinstance(entry, RetainGrad):
                 t = self._lookup(state, entry.name)
                 t.retain_grad()

@@ -6,7 +6,8 @@ A ``.gradviz`` file is a zip holding exactly three members:
     ``{"format": "gradviz-session", "format_version": 1, "app_version": "0.1.0", "time": ISO 8601}``
 ``session.json``
     ``{"entries": [...], "view": {...}}``: the op log in order and the view settings. Each entry
-    is an object with a ``kind`` (leaf, op, backward, zero_grad, retain_grad, rename, delete) and
+    is an object with a ``kind`` (leaf, op, backward, zero_grad, retain_grad, requires_grad, rename,
+    delete) and
     that kind's fields. Arrays are not inlined: a leaf's ``value`` and a backward's ``gradient``
     are ``{"array": KEY, "dtype": NAME, "shape": [...]}``, where KEY is ``e<i>`` or ``g<i>`` for
     the entry at index ``i``.
@@ -46,7 +47,7 @@ from gradviz.graph.colors import STATS
 
 from . import catalogue
 from .document import DEFAULT_MAX_ELEMENTS, RESERVED_NAMES, Session, SessionError
-from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, ZeroGrad
+from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad
 
 FORMAT_NAME = "gradviz-session"
 FORMAT_VERSION = 1
@@ -147,6 +148,8 @@ def _encode_entry(i: int, entry: Entry, arrays: dict[str, np.ndarray]) -> dict[s
         return {"kind": "zero_grad", "names": names, "set_to_none": bool(entry.set_to_none)}
     if isinstance(entry, RetainGrad):
         return {"kind": "retain_grad", "name": entry.name}
+    if isinstance(entry, SetRequiresGrad):
+        return {"kind": "requires_grad", "name": entry.name, "requires_grad": bool(entry.requires_grad)}
     if isinstance(entry, Rename):
         return {"kind": "rename", "old": entry.old, "new": entry.new}
     if isinstance(entry, Delete):
@@ -561,7 +564,7 @@ def _entry_label(i: int, raw: Any) -> str:
         return f"{base} (leaf '{s('name')}')"
     if kind == "backward":
         return f"{base} (backward of '{s('target')}')"
-    if kind in ("retain_grad", "delete"):
+    if kind in ("retain_grad", "requires_grad", "delete"):
         return f"{base} ({kind} of '{s('name')}')"
     if kind == "rename":
         return f"{base} (rename '{s('old')}')"
@@ -732,6 +735,10 @@ def _decode_entries(raw_entries: Any, limits: _Limits) -> tuple[list[dict[str, A
                     )
                 names.drop(n_)
             entry.update(name=n_)
+        elif kind == "requires_grad":
+            n_ = obj.text("name")
+            names.need(n_, i, where, "name")
+            entry.update(name=n_, requires_grad=obj.flag("requires_grad"))
         elif kind == "rename":
             old, new = obj.text("old"), obj.text("new")
             uid = names.need(old, i, where, "name")
@@ -751,6 +758,7 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "backward": ("target", "gradient", "retain_graph"),
     "zero_grad": ("names", "set_to_none"),
     "retain_grad": ("name",),
+    "requires_grad": ("name", "requires_grad"),
     "rename": ("old", "new"),
     "delete": ("name",),
 }
@@ -895,6 +903,8 @@ def _build(entries: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> list
             out.append(ZeroGrad(e["names"], e["set_to_none"]))
         elif kind == "retain_grad":
             out.append(RetainGrad(e["name"]))
+        elif kind == "requires_grad":
+            out.append(SetRequiresGrad(e["name"], e["requires_grad"]))
         elif kind == "rename":
             out.append(Rename(e["old"], e["new"]))
         else:

@@ -65,6 +65,17 @@ class RetainGrad:
 
 
 @dataclass(frozen=True, eq=False)
+class SetRequiresGrad:
+    """``name.requires_grad_(flag)`` at this point of the log: it changes what later ops record,
+    not what earlier ones did (unlike editing the leaf, which rewrites it from the start)."""
+
+    name: str
+    requires_grad: bool
+
+    kind = "requires_grad"
+
+
+@dataclass(frozen=True, eq=False)
 class Rename:
     old: str
     new: str
@@ -79,8 +90,10 @@ class Delete:
     kind = "delete"
 
 
-Entry = Leaf | Op | Backward | ZeroGrad | RetainGrad | Rename | Delete
-ENTRY_TYPES: dict[str, type] = {t.kind: t for t in (Leaf, Op, Backward, ZeroGrad, RetainGrad, Rename, Delete)}
+Entry = Leaf | Op | Backward | ZeroGrad | RetainGrad | SetRequiresGrad | Rename | Delete
+ENTRY_TYPES: dict[str, type] = {
+    t.kind: t for t in (Leaf, Op, Backward, ZeroGrad, RetainGrad, SetRequiresGrad, Rename, Delete)
+}
 
 
 def same_entry(a: Entry, b: Entry) -> bool:
@@ -123,6 +136,8 @@ def describe(entry: Entry) -> str:
         return "zero grads" if entry.names is None else f"zero grad of {', '.join(entry.names)}"
     if isinstance(entry, RetainGrad):
         return f"{entry.name}.retain_grad()"
+    if isinstance(entry, SetRequiresGrad):
+        return f"{entry.name}.requires_grad_({entry.requires_grad})"
     if isinstance(entry, Rename):
         return f"rename {entry.old} to {entry.new}"
     return f"delete {entry.name}"

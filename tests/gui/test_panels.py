@@ -186,12 +186,22 @@ def test_an_edit_the_graph_cannot_take_is_refused_and_nothing_changes(qtbot, ins
     assert s.tensor("B").shape == (3, 1) and s.tensor("C").shape == (2, 1)
 
 
-def test_requires_grad_checkbox_edits_the_leaf(qtbot, inspector) -> None:
+def test_requires_grad_checkbox_is_requires_grad_now(qtbot, inspector) -> None:
     s = seed()
     i = inspector(s, "x")
-    i.requires_grad.setChecked(True)
-    assert s.tensor("x").requires_grad
-    assert s.tensor("x").grad.item() == 4.0  # backward ran again: dy/dx = w
+    i.requires_grad.click()  # as a click on the box does
+    assert i.requires_grad.isChecked() and s.tensor("x").requires_grad
+    assert s.tensor("x").grad is None  # y was computed before: its backward gave x nothing
+    assert s.undo_label == "x.requires_grad_(True)"
+    with s.batch("y2 = w*x + b"):
+        s.apply("add", [s.apply("mul", ["w", "x"], hidden=True), "b"], name="y2")
+    s.backward("y2")
+    assert s.tensor("x").grad.item() == 4.0  # from now on x is tracked: dy2/dx = w
+    s.undo()
+    s.undo()
+    s.undo()  # back before the tick
+    i.refresh()
+    assert not i.requires_grad.isChecked() and not s.tensor("x").requires_grad
 
 
 def test_parsing_and_literals() -> None:

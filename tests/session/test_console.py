@@ -13,7 +13,7 @@ import gradviz.nn.functional as gF  # noqa: N812
 from gradviz.session import catalogue
 from gradviz.session.console import Console
 from gradviz.session.document import Session
-from gradviz.session.log import Backward, Delete, Leaf, Op, Rename, ZeroGrad
+from gradviz.session.log import Backward, Delete, Leaf, Op, Rename, SetRequiresGrad, ZeroGrad
 
 
 def make(source: str = "", **kw: int) -> Console:
@@ -303,7 +303,10 @@ def test_gradients_requires_grad_and_retain_grad() -> None:
     ok(c, "w.grad = None")
     assert ok(c, "w.grad") == "" and c.session.entries[-1].set_to_none
     ok(c, "x.requires_grad_()")
-    assert c.session.tensor("x").requires_grad and c.session.info("x").entry.requires_grad
+    assert c.session.tensor("x").requires_grad
+    assert isinstance(c.session.entries[-1], SetRequiresGrad)  # from now on, not from the start
+    assert not c.session.info("x").entry.requires_grad
+    assert ok(c, "x.grad") == ""  # the backward before it gave x nothing, as in PyTorch
     ok(c, "x.requires_grad = False")
     assert not c.session.tensor("x").requires_grad
     assert ok(c, "t = torch.ones(2).requires_grad_()\nt") == "tensor([1., 1.], requires_grad=True)\n"
@@ -576,3 +579,58 @@ def test_tensor_operands_by_keyword_bind_like_pytorch(op_console: Console) -> No
     for src, message in errors.items():
         r = c.run(src)
         assert r.error_type == "TypeError" and r.error == message, (src, r.text)
+
+
+REQUIRES_GRAD_LATE = """x = torch.tensor(3.)
+w = torch.tensor(4., requires_grad=True)
+b = torch.tensor(5., requires_grad=True)
+y = w*x + b
+y.backward()
+x.requires_grad_()
+print(x.grad)
+z = x * w
+z.backward()
+print(x.grad, w.grad)
+k = torch.tensor([1., 2.]) * 3
+k.requires_grad_()
+(k * k).sum().backward()
+print(k.grad, k.is_leaf)
+x.requires_grad = False
+q = x * 2
+print(q.requires_grad, q.grad_fn)
+"""
+
+
+def test_requires_grad_set_late_changes_only_what_comes_after_as_in_pytorch(tmp_path) -> None:
+    import contextlib
+    import io
+
+    import torch
+
+    expected, scope = io.StringIO(), {"torch": torch}
+    with contextlib.redirect_stdout(expected):
+        for line in REQUIRES_GRAD_LATE.strip().splitlines():  # one notebook cell a line
+            try:
+                value = eval(line, scope)
+            except SyntaxError:
+                exec(line, scope)
+            else:
+                if value is not None:
+                    print(repr(value))
+    c = Console(Session())
+    got = "".join(c.run(line).output for line in REQUIRES_GRAD_LATE.strip().splitlines())
+    assert got == expected.getvalue()
+    assert got.splitlines()[:2] == ["tensor(3., requires_grad=True)", "None"]  # x.grad: None
+    # A replay (here: undo and redo of the last step) gives the same, and so does a reload.
+    before = c.session.tensor("x").requires_grad, c.session.tensor("k").grad.tolist()
+    c.session.undo()
+    c.session.redo()
+    assert (c.session.tensor("x").requires_grad, c.session.tensor("k").grad.tolist()) == before
+    from gradviz.session import fileformat
+    from gradviz.session.log import same_entry
+
+    fileformat.save(c.session, tmp_path / "late.gradviz")
+    again = Session()
+    fileformat.open_into(again, tmp_path / "late.gradviz")
+    assert all(same_entry(a, b) for a, b in zip(again.entries, c.session.entries, strict=True))
+    assert again.tensor("x").grad.item() == 4.0 and again.tensor("k").grad.tolist() == [6.0, 12.0]
