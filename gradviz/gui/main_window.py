@@ -193,6 +193,7 @@ class MainWindow(QMainWindow):
         gc_guard.install()  # before any worker thread can start a collection
         self._work_job: WorkerJob | None = None  # a file being opened or a log being replayed
         self._canvas_working = False  # a layout is running (its progress waits behind others)
+        self._said_before_layout: tuple[str, str] = ("", "")  # status before it, and its own
         self._last_work_job: WorkerJob | None = None
         self._close_after_work = False
         self.persist = persist
@@ -298,8 +299,7 @@ class MainWindow(QMainWindow):
         a.setObjectName(key)
         a.setProperty("base_text", text)
         if shortcut is not None:
-            seqs = shortcut if isinstance(shortcut, list) else [shortcut]
-            a.setShortcuts([QKeySequence(s) for s in seqs])
+            a.setShortcuts(_key_sequences(shortcut if isinstance(shortcut, list) else [shortcut]))
         a.setCheckable(checkable)
         tip = tip or text.replace("&", "").rstrip("…")
         keys = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
@@ -359,10 +359,10 @@ class MainWindow(QMainWindow):
         )
         act("rename", "&Rename…", self.rename_selected, "F2", "Rename the selected tensor")
         act("undo", "&Undo", self.undo, std.Undo, "Undo the last change", "↶")
-        act("redo", "&Redo", self.redo, [QKeySequence(std.Redo), "Ctrl+Y"], "Redo what was undone", "↷")
+        act("redo", "&Redo", self.redo, std.Redo, "Redo what was undone", "↷")
         act("find", "&Find…", self.focus_find, std.Find, "Find a tensor by name")
         act("fit", "&Fit to Window", self.canvas.fit, "Ctrl+0", "Show the whole graph", "⤢")
-        act("zoom_in", "Zoom &In", self.canvas.zoom_in, [QKeySequence(std.ZoomIn), "Ctrl+="], "Zoom in")
+        act("zoom_in", "Zoom &In", self.canvas.zoom_in, std.ZoomIn, "Zoom in")
         act("zoom_out", "Zoom &Out", self.canvas.zoom_out, std.ZoomOut, "Zoom out")
         act(
             "relayout",
@@ -814,7 +814,10 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(busy)
         self.progress_cancel.setVisible(busy)
         if busy:
+            self._said_before_layout = (self.status_action.text(), what)
             self.say(what)
+        elif self._said_before_layout[1] and self.status_action.text() == self._said_before_layout[1]:
+            self.say(self._said_before_layout[0])  # the last action again, not a stale "Laying out…"
 
     def _show_background_progress(self) -> None:
         """After a replay or file open: the status bar shows an export or layout still running."""
@@ -881,8 +884,9 @@ class MainWindow(QMainWindow):
         ac["redo"].setEnabled(s.can_redo)
         ac["undo"].setText(f"&Undo {s.undo_label}" if s.can_undo else "&Undo")
         ac["redo"].setText(f"&Redo {s.redo_label}" if s.can_redo else "&Redo")
-        ac["undo"].setToolTip(f"Undo {s.undo_label} (Ctrl+Z)" if s.can_undo else "Nothing to undo")
-        ac["redo"].setToolTip(f"Redo {s.redo_label} (Ctrl+Shift+Z)" if s.can_redo else "Nothing to redo")
+        for key, label, can in (("undo", s.undo_label, s.can_undo), ("redo", s.redo_label, s.can_redo)):
+            keys = ac[key].shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+            ac[key].setToolTip(f"{key.capitalize()} {label} ({keys})" if can else f"Nothing to {key}")
         named = bool(self.current) and self.current in s and not self.current.startswith("_")
         ac["backward"].setEnabled(bool(self.backward_target()))
         ac["backward_options"].setEnabled(bool(self.backward_target()))
@@ -1494,6 +1498,31 @@ DIRECTION_CHOICES = (
     ("TB", "&Top to Bottom", "Inputs at the top, the output at the bottom, as torchviz draws"),
     ("LR", "&Left to Right", "Inputs at the left, the output at the right: long chains on wide screens"),
 )
+
+
+# Where a platform binds no key to a standard action (Quit on Windows and offscreen, say), or
+# binds fewer than people try, these are added.
+_FALLBACK_KEYS: dict[QKeySequence.StandardKey, tuple[str, ...]] = {
+    QKeySequence.StandardKey.Quit: ("Ctrl+Q",),
+    QKeySequence.StandardKey.Redo: ("Ctrl+Shift+Z", "Ctrl+Y"),
+    QKeySequence.StandardKey.ZoomIn: ("Ctrl++", "Ctrl+="),
+    QKeySequence.StandardKey.ZoomOut: ("Ctrl+-",),
+}
+
+
+def _key_sequences(keys: list[Any]) -> list[QKeySequence]:
+    """Standard keys expanded to the platform's bindings, then fallbacks, each key once: a key
+    bound twice to one action is ambiguous to Qt, which then fires neither."""
+    out: list[QKeySequence] = []
+    for k in keys:
+        if isinstance(k, QKeySequence.StandardKey):
+            seqs = [*QKeySequence.keyBindings(k), *map(QKeySequence, _FALLBACK_KEYS.get(k, ()))]
+        else:
+            seqs = [QKeySequence(k)]
+        for seq in seqs:
+            if not seq.isEmpty() and all(seq != o for o in out):
+                out.append(seq)
+    return out
 
 
 def _status_label(label: str) -> str:

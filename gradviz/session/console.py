@@ -442,8 +442,8 @@ def _describe_error(e: BaseException) -> tuple[str, str]:
         return "RecursionError", "the expression is too deeply nested"
     if isinstance(e, MemoryError):
         return "MemoryError", "not enough memory for this; nothing was changed"
-    if isinstance(e, SessionError):
-        return "SessionError", str(e)
+    if isinstance(e, SessionError):  # the exception PyTorch raises for the same thing
+        return e.kind, str(e)
     if isinstance(e, KeyError):
         return "KeyError", str(e.args[0]) if e.args else ""
     return type(e).__name__, str(e)

@@ -30,7 +30,20 @@ RESERVED_NAMES = frozenset({"torch", "gradviz", "F", "nn", "print", "np", "numpy
 
 
 class SessionError(Exception):
-    """A refused action. The message says what is wrong, in PyTorch's words where it has them."""
+    """A refused action. The message says what is wrong, in PyTorch's words where it has them;
+    ``kind`` names the exception PyTorch (or Python) raises for it, for the console to show."""
+
+    def __init__(self, message: str = "", *, kind: str = "RuntimeError") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class ReplayError(SessionError):
+    """Replaying a log failed at ``entry`` (the ``index``-th, from 0) because of ``reason``."""
+
+    def __init__(self, index: int, entry: Entry, reason: SessionError) -> None:
+        super().__init__(f"entry {index + 1} ({describe(entry)}): {reason}", kind=reason.kind)
+        self.index, self.entry, self.reason = index, entry, reason
 
 
 class ReplayCancelledError(SessionError):
@@ -140,7 +153,7 @@ class Session:
         try:
             return self._state.tensors[name]
         except KeyError:
-            raise SessionError(f"name '{name}' is not defined") from None
+            raise SessionError(f"name '{name}' is not defined", kind="NameError") from None
 
     def info(self, name: str) -> TensorInfo:
         self.tensor(name)
@@ -468,7 +481,7 @@ class Session:
             try:
                 self._run(state, entry)
             except SessionError as e:
-                raise SessionError(f"entry {i + 1} ({describe(entry)}): {e}") from None
+                raise ReplayError(i, entry, e) from None
         self._snapshot(state)  # fingerprint here, maybe on the worker, not on the GUI thread
         return state
 
@@ -493,7 +506,7 @@ class Session:
             try:
                 arr = E.tensor(value).numpy().copy()
             except (ValueError, TypeError) as e:
-                raise SessionError(str(e)) from None
+                raise SessionError(str(e), kind=type(e).__name__) from None
         if dtype is not None:
             arr = arr.astype(E.dtypes.to_dtype(dtype).np)
         E.dtypes.from_numpy_dtype(arr.dtype)
@@ -529,7 +542,12 @@ class Session:
         entries = [new if e is old else e for e in self._entries]
         before = self._snapshot() if self._batch_depth == 0 else None
         prev = (tuple(self._entries), self._next_uid)
-        self._replace_state(entries, self._next_uid, label)  # raises, untouched, if it fails
+        try:
+            self._replace_state(entries, self._next_uid, label)  # raises, untouched, if it fails
+        except ReplayError as e:  # say what the change breaks, in the learner's terms
+            raise SessionError(
+                f"with this change, {describe(e.entry)} fails: {e.reason}", kind=e.kind
+            ) from None
         if self._batch_depth == 0:  # inside a batch, the batch records one undo step at its end
             self._undo.append((prev[0], prev[1], label))
             self._redo.clear()
@@ -626,13 +644,13 @@ class Session:
         except MemoryError:
             raise SessionError("not enough memory for this tensor; nothing was changed") from None
         except (RuntimeError, ValueError, TypeError, IndexError) as e:
-            raise SessionError(str(e)) from None
+            raise SessionError(str(e), kind=type(e).__name__) from None
 
     def _lookup(self, state: _State, name: str) -> Tensor:
         try:
             return state.tensors[name]
         except KeyError:
-            raise SessionError(f"name '{name}' is not defined") from None
+            raise SessionError(f"name '{name}' is not defined", kind="NameError") from None
 
     def _run_op(self, state: _State, entry: Op) -> None:
         if entry.name in state.tensors:

@@ -5,9 +5,11 @@ the tensors list; undo and redo; save and reopen; and every bad input answered w
 from __future__ import annotations
 
 import os
+import sys
 import zipfile
 from pathlib import Path
 
+import pytest
 from driving import create_through_dialog, idle, message_text, retype, toolbar_click, type_in_console
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
@@ -71,6 +73,30 @@ def test_undo_and_redo_with_labels(qtbot, window) -> None:
     idle(qtbot, w)
     assert s.tensor("w").grad.item() == 3.0
     assert w.canvas.item_for("w").fill == w.canvas.color_scale.color(3.0)
+
+
+def test_undo_and_redo_from_the_keyboard_and_no_key_is_bound_twice(qtbot, window) -> None:
+    s = examples.linear()
+    w = window(s)
+    seen: dict[str, str] = {}
+    for key, action in w.actions.items():
+        for seq in action.shortcuts():
+            text = seq.toString()
+            assert text not in seen, f"{text} is bound to both {seen[text]} and {key}"  # Qt fires neither
+            seen[text] = key
+    w.canvas.setFocus()
+    ctrl, shift = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.ShiftModifier
+    for redo in ((Qt.Key.Key_Y, ctrl), (Qt.Key.Key_Z, ctrl | shift)):
+        qtbot.keyClick(w.canvas, Qt.Key.Key_Z, ctrl)
+        idle(qtbot, w)
+        assert s.tensor("w").grad is None
+        qtbot.keyClick(w.canvas, *redo)
+        idle(qtbot, w)
+        assert s.tensor("w").grad.item() == 3.0, redo
+    keys = w.actions["redo"].shortcut().toString(w.actions["redo"].shortcut().SequenceFormat.NativeText)
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, ctrl)
+    assert w.actions["redo"].toolTip() == f"Redo y.backward() ({keys})"
+    assert not w.actions["quit"].shortcut().isEmpty()
 
 
 def test_save_and_reopen(qtbot, window, tmp_path) -> None:
@@ -390,6 +416,73 @@ def test_screenshot_command(qtbot, tmp_path, capsys) -> None:
     assert "no such file" in capsys.readouterr().err
 
 
+def _corrupt_file(tmp_path: Path) -> Path:
+    bad = tmp_path / "bad.gradviz"
+    bad.write_bytes(b"this is not a zip archive")
+    return bad
+
+
+def test_screenshot_command_says_why_a_file_would_not_open(qtbot, tmp_path, capsys) -> None:
+    out = tmp_path / "shot.png"
+    bad = _corrupt_file(tmp_path)
+    assert app_main(["--screenshot", str(out), str(bad)]) == 1
+    err = capsys.readouterr().err
+    # The reason, as the window gives it, after the path: not just "could not be opened".
+    assert err.startswith(f"gradviz: error: {bad}: not a gradviz session: not a zip file, or a damaged one")
+    assert err.count("\n") == 1 and "Traceback" not in err  # one line, no traceback
+    assert not out.exists()
+    empty = tmp_path / "empty.gradviz"
+    with zipfile.ZipFile(empty, "w") as z:  # a zip, but no session in it
+        z.writestr("notes.txt", "hello")
+    assert app_main(["--screenshot", str(out), str(empty)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"gradviz: error: {empty}: ") and "notes.txt" in err  # what is wrong with it
+
+
+def test_launching_the_window_on_a_corrupt_file_says_why(qtbot, tmp_path, monkeypatch) -> None:
+    """``gradviz bad.gradviz``: the window comes up, with the same message as File > Open."""
+    from gradviz.gui import app as gui_app
+
+    bad = _corrupt_file(tmp_path)
+    before = set(QApplication.topLevelWidgets())
+    seen: dict[str, object] = {}
+
+    def run(self) -> int:  # QApplication.exec(): the window is up
+        w = next(x for x in QApplication.topLevelWidgets() if isinstance(x, MainWindow) and x not in before)
+        box = w.last_message_box
+        seen.update(text=box.text() if box else "", shown=box is not None and box.isVisible(), path=w.path)
+        w.ask_save_changes = lambda: "discard"
+        w.close()
+        w.wait_for_workers()
+        w.deleteLater()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", run)
+    monkeypatch.setattr(gui_app.gc, "freeze", lambda: None)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # main() installs its own
+    assert gui_app.main([str(bad)]) == 0
+    assert seen["shown"] and seen["path"] is None
+    assert "bad.gradviz could not be opened." in seen["text"]
+    assert "not a zip file, or a damaged one" in seen["text"]
+
+
+def test_gradviz_show_refuses_a_pytorch_tensor_before_any_window(qtbot) -> None:
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(1.0, requires_grad=True) * 2  # QA's repro: a 0-d tensor
+    before = set(QApplication.topLevelWidgets())
+    with pytest.raises(TypeError) as err:
+        gradviz.show(t)
+    assert str(err.value) == (
+        "gradviz.show() takes gradviz tensors, got torch.Tensor; "
+        "build the graph with `import gradviz as torch` (gradviz mirrors PyTorch's API)"
+    )
+    for bad, got in (([1, 2], "int at index 0 of the list"), (3, "int"), (None, "None")):
+        with pytest.raises(TypeError, match="pass a gradviz tensor") as err:
+            gradviz.show(bad)
+        assert str(err.value).startswith(f"gradviz.show() takes gradviz tensors, got {got}; ")
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow) and w not in before]
+
+
 def test_gradviz_show_returns_when_the_window_closes(qtbot) -> None:
     x = gradviz.tensor(3.0)
     w = gradviz.tensor(4.0, requires_grad=True)
@@ -521,3 +614,15 @@ def test_opening_a_long_file_replays_off_the_gui_thread_and_cancel_keeps_the_ses
     # Without Cancel the same file opens completely.
     assert w.open_path(path, confirmed=True) is True
     assert "v299" in w.session.names()
+
+
+def test_the_status_bar_shows_the_last_action_again_after_a_long_layout(qtbot, window) -> None:
+    w = window()
+    type_in_console(qtbot, w, "x = torch.tensor(3.)")
+    idle(qtbot, w)
+    said = w.status_action.text()
+    assert said.startswith("Ran x = ")
+    w.canvas.busy_changed.emit(True, "Laying out the graph…")  # as a layout past 150 ms does
+    assert w.status_action.text() == "Laying out the graph…" and w.progress.isVisible()
+    w.canvas.busy_changed.emit(False, "")
+    assert w.status_action.text() == said and not w.progress.isVisible()

@@ -12,7 +12,7 @@ import gradviz
 import gradviz.nn.functional as gF  # noqa: N812
 from gradviz.session import catalogue
 from gradviz.session.console import Console
-from gradviz.session.document import Session
+from gradviz.session.document import Session, SessionError
 from gradviz.session.log import Backward, Delete, Leaf, Op, Rename, SetRequiresGrad, ZeroGrad
 
 
@@ -634,3 +634,34 @@ def test_requires_grad_set_late_changes_only_what_comes_after_as_in_pytorch(tmp_
     fileformat.open_into(again, tmp_path / "late.gradviz")
     assert all(same_entry(a, b) for a, b in zip(again.entries, c.session.entries, strict=True))
     assert again.tensor("x").grad.item() == 4.0 and again.tensor("k").grad.tolist() == [6.0, 12.0]
+
+
+def test_refusals_name_the_exception_pytorch_raises() -> None:
+    c = Console(Session(max_elements=1000))
+    r = c.run("e = torch.ones(2000)")
+    assert (r.error_type, r.error) == (
+        "RuntimeError",  # PyTorch: RuntimeError ... can't allocate memory
+        "tensor would have 2,000 elements, more than this session's limit of 1,000; nothing was allocated",
+    )
+    assert "e" not in c.session
+    c.run("w = torch.tensor([1., 2.], requires_grad=True)")
+    r = c.run("w.sum().backward(torch.ones(3))")
+    import torch
+
+    w = torch.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(Exception) as theirs:
+        w.sum().backward(torch.ones(3))
+    assert r.error_type == type(theirs.value).__name__
+
+
+def test_an_edit_that_breaks_a_later_step_says_which_step_in_plain_words() -> None:
+    c = Console(Session())
+    for line in ("w = torch.tensor(4., requires_grad=True)", "y = w * 3", "y.backward()"):
+        assert c.run(line).ok
+    with pytest.raises(SessionError) as e:
+        c.session.set_leaf_value("w", [1.0, 2.0])
+    assert (
+        str(e.value)
+        == "with this change, y.backward() fails: grad can be implicitly created only for scalar outputs"
+    )
+    assert c.session.tensor("w").tolist() == 4.0  # and nothing changed
