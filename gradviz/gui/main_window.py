@@ -1417,6 +1417,8 @@ class MainWindow(QMainWindow):
     def find(self, text: str) -> bool:
         ok = self.canvas.find(text)
         self._mark_find(ok or not text.strip())
+        if ok:  # replaces a "No tensor called …" left by an earlier search
+            self.say(f"Found '{text.strip()}'")
         return ok
 
     def _mark_find(self, ok: bool) -> None:

@@ -246,6 +246,9 @@ def test_view_switch_find_and_colours(qtbot, window) -> None:
     retype(qtbot, w.find_box, "nope")
     qtbot.keyClick(w.find_box, Qt.Key.Key_Return)
     assert "nope" in w.status_action.text() and "border" in w.find_box.styleSheet()
+    retype(qtbot, w.find_box, "w")
+    qtbot.keyClick(w.find_box, Qt.Key.Key_Return)
+    assert w.status_action.text() == "Found 'w'" and "border" not in w.find_box.styleSheet()
     w.actions["stat_mean"].trigger()
     idle(qtbot, w)
     assert w.canvas.stat == "mean" and w.canvas.color_scale.signed
