@@ -28,6 +28,7 @@ from PySide6.QtCore import (
     QObject,
     QPoint,
     QPointF,
+    QRect,
     QRectF,
     QRunnable,
     Qt,
@@ -1014,6 +1015,23 @@ class GraphCanvas(QGraphicsView):
         self.centerOn(bbox.center() + QPointF(shift.x() / s, shift.y() / s))
         self._update_overlays()
 
+    def _clear_legend_corner(self) -> str:
+        """The legend's corner as the view is now: where it is, unless a node sits under it and
+        another corner is clear (a node just added there, say)."""
+        leg = self.legend_overlay
+        vp = self.viewport().rect()
+        w, h = leg.width() + 24, leg.height() + 24
+
+        def clear(corner: str) -> bool:
+            x = 0 if corner.endswith("left") else vp.width() - w
+            y = 0 if corner.startswith("top") else vp.height() - h
+            area = self.mapToScene(QRect(x, y, w, h)).boundingRect()
+            return not any(isinstance(it, NodeItem) for it in self._scene.items(area))
+
+        if clear(self._legend_corner):
+            return self._legend_corner
+        return next((c for c in LEGEND_CORNERS if clear(c)), self._legend_corner)
+
     def _under_legend(self, legend: QRectF, s: float, at: QPointF) -> bool:
         """Would any node fall under the legend with zoom ``s`` and the graph centred at ``at``?"""
         c = self.content_rect().center()
@@ -1291,6 +1309,7 @@ class GraphCanvas(QGraphicsView):
                 vis = self.visible_scene_rect()
                 if not vis.contains(fresh) and fresh.width() < vis.width() and fresh.height() < vis.height():
                     self.ensureVisible(fresh, 30, 30)
+            self._legend_corner = self._clear_legend_corner()
         self.minimap.set_overview(r.overview)
         self._update_overlays()
         self.last_update_ms = (

@@ -7,6 +7,7 @@ import gc
 import itertools
 import time
 
+import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QNativeGestureEvent, QPointingDevice, QWheelEvent
@@ -457,3 +458,20 @@ def test_a_direction_chosen_while_a_layout_runs_wins_and_is_fitted(qtbot) -> Non
     first, last = c.item_for("x").sceneBoundingRect(), c.item_for("h49").sceneBoundingRect()
     assert first.right() < last.left()
     assert c.visible_scene_rect().contains(c.content_rect())  # fitted, not left where it was
+
+
+def test_the_legend_moves_off_a_node_that_appears_under_it(qtbot) -> None:
+    s = seed()
+    c = make_canvas(qtbot, s, size=(900, 700))
+    assert c._legend_corner == "top-right" and not _nodes_under_legend(c)
+    s.add_leaf("m0", np.zeros((30, 20), np.float32), requires_grad=True)  # lands top right
+    qtbot.waitUntil(c.is_idle, timeout=20000)
+    assert "m0" in {it.name for it in c.node_items().values()}
+    assert c._legend_corner != "top-right" and not _nodes_under_legend(c)
+
+
+def _nodes_under_legend(c: GraphCanvas) -> list[str]:
+    from gradviz.gui.canvas import NodeItem
+
+    area = _legend_box(c)
+    return [it.nid for it in c.scene().items(area) if isinstance(it, NodeItem)]
