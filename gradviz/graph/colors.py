@@ -9,8 +9,9 @@ a gradient not computed yet, an all-zero gradient, and a gradient holding NaN or
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -112,7 +113,7 @@ def format_number(v: float, digits: int = 4) -> str:
 def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     """Round numbers (steps of 1, 2, 2.5 or 5 times a power of ten) between lo and hi."""
     span = hi - lo
-    if span <= 0:
+    if not span > 0 or not math.isfinite(span):
         return []
     raw = span / n
     mag = 10.0 ** math.floor(math.log10(raw))
@@ -120,9 +121,78 @@ def _nice_ticks(lo: float, hi: float, n: int = 4) -> list[float]:
     k = math.ceil(lo / step - 1e-9)
     out = []
     while k * step <= hi + 1e-9 * step:
-        out.append(round(k * step, 12))
+        out.append(float(f"{k * step:.12g}"))  # drop float noise, at any magnitude
         k += 1
     return out
+
+
+def _decade_steps(decades: int) -> list[int]:
+    """Nice strides through the powers of ten: every decade, every 2nd, 3rd, 5th, 10th, 20th..."""
+    steps, mag = [], 1
+    while True:
+        for m in (1, 2, 3, 5) if mag == 1 else (1, 2, 2.5, 5):
+            step = int(m * mag)
+            steps.append(step)
+            if step > decades:
+                return steps
+        mag *= 10
+
+
+def _decades(lo: float, hi: float) -> float:
+    """log10(hi / lo), without overflow when the two are hundreds of decades apart."""
+    return math.log10(hi) - math.log10(lo)
+
+
+# --- tick labels ------------------------------------------------------------------------------
+
+TICK_SIZE = 8.5  # the legend's tick labels, in points
+LEGEND_BAR_WIDTH = 170.0  # the narrowest colour bar a legend is drawn with (see scene.legend_width)
+TICK_GAP = 4.0  # the least room between two tick labels, in points
+
+# Widths of characters in ems, a little over DejaVu Sans's (and Verdana's), so estimates are
+# generous: 0.7 for digits and most letters (DejaVu's digits are 0.64), the others below.
+_CHAR_EM = {".": 0.35, ",": 0.35, " ": 0.35, "-": 0.4, "+": 0.92, "m": 1.05, "w": 0.9}
+
+
+def estimate_text_width(text: str, size: float = TICK_SIZE) -> float:
+    """A generous width of a short label at font size ``size``, from its characters alone."""
+    return size * sum(_CHAR_EM.get(c, 0.7) for c in text)
+
+
+def tick_label_span(t: float, width: float, bar_width: float) -> tuple[float, float]:
+    """Where a label ``width`` wide goes for a tick at position ``t`` (0..1) of a bar ``bar_width``
+    wide, from the bar's left end: centred under the tick, but never past either end of the bar
+    (so the labels of the ends line up with the ends)."""
+    left = max(0.0, min(t * bar_width - width / 2, bar_width - width))
+    return left, left + width
+
+
+def _clear(a: tuple[float, float], b: tuple[float, float], gap: float) -> bool:
+    return a[1] + gap <= b[0] or b[1] + gap <= a[0]
+
+
+def fit_tick_labels(
+    ticks: Sequence[tuple[float, str]],
+    bar_width: float,
+    measure: Callable[[str, float], float] = estimate_text_width,
+    size: float = TICK_SIZE,
+    gap: float = TICK_GAP,
+) -> list[tuple[float, str, float, float]]:
+    """``(position, label, left, right)`` for the ticks whose labels don't collide, in order of
+    position: the first and the last always, each other one if it clears the last one kept and
+    the last tick."""
+    if not ticks:
+        return []
+    ordered = sorted(ticks)
+    spans = [(t, label, *tick_label_span(t, measure(label, size), bar_width)) for t, label in ordered]
+    first, last = spans[0], spans[-1]
+    kept = [first]
+    for s in spans[1:-1]:
+        if _clear(kept[-1][2:], s[2:], gap) and _clear(s[2:], last[2:], gap):
+            kept.append(s)
+    if len(spans) > 1:
+        kept.append(last)
+    return kept
 
 
 # --- colour ----------------------------------------------------------------------------------
@@ -265,7 +335,7 @@ class ColorScale:
                 lo, hi = self.vmin, self.vmax
                 a = abs(v)
                 # symlog: zero at the centre, the smallest value one step out, decades beyond.
-                s = 0.0 if a == 0 else (1 + math.log10(max(a, lo) / lo)) / (1 + math.log10(hi / lo))
+                s = 0.0 if a == 0 else (1 + _decades(lo, max(a, lo))) / (1 + _decades(lo, hi))
                 s = math.copysign(min(s, 1.0), v)
             else:
                 s = max(-1.0, min(1.0, v / self.vmax))
@@ -273,7 +343,7 @@ class ColorScale:
         if self.scale == "log":
             if v <= 0:
                 return 0.0
-            t = math.log10(v / self.vmin) / math.log10(self.vmax / self.vmin)
+            t = _decades(self.vmin, v) / _decades(self.vmin, self.vmax)
         else:
             t = (v - self.vmin) / (self.vmax - self.vmin)
         return max(0.0, min(1.0, t))
@@ -286,11 +356,11 @@ class ColorScale:
             if self.scale == "log":
                 if s == 0:
                     return 0.0
-                decades = 1 + math.log10(self.vmax / self.vmin)
-                return math.copysign(self.vmin * 10 ** (abs(s) * decades - 1), s)
+                decades = 1 + _decades(self.vmin, self.vmax)
+                return math.copysign(10 ** (math.log10(self.vmin) + abs(s) * decades - 1), s)
             return s * self.vmax
         if self.scale == "log":
-            return self.vmin * (self.vmax / self.vmin) ** t
+            return 10 ** (math.log10(self.vmin) + t * _decades(self.vmin, self.vmax))
         return self.vmin + t * (self.vmax - self.vmin)
 
     def color_at(self, t: float) -> str:
@@ -330,25 +400,54 @@ class ColorScale:
         return Paint(fill, text_color(fill), "#000000", 3.0, True, None, "NaN / Inf")
 
     # Legend ------------------------------------------------------------------------------
-    def ticks(self) -> list[float]:
-        """Tick values for the legend: the ends of the range, then round numbers between."""
+    def _tick_sets(self) -> Iterable[list[float]]:
+        """Round values for the legend's inner ticks, from the densest set to the sparsest:
+        powers of ten on a log scale (every decade, every 2nd, ...), else 1, 2, 2.5 or 5 times a
+        power of ten."""
         if self.scale == "log":
             lo, hi = self.vmin, self.vmax
-            inner = [10.0**k for k in range(math.ceil(math.log10(lo)), math.floor(math.log10(hi)) + 1)]
-            if self.signed:
-                return [-hi, hi, 0.0, *[-v for v in inner], *inner]
-            return [lo, hi, *inner]
-        return [self.vmin, self.vmax, *_nice_ticks(self.vmin, self.vmax)]
+            first, last = math.ceil(math.log10(lo)), math.floor(math.log10(hi))
+            for step in _decade_steps(max(0, last - first)):
+                powers = [10.0**k for k in range(first, last + 1) if k % step == 0]
+                yield [*(-v for v in reversed(powers)), *powers] if self.signed else powers
+        else:
+            for n in (4, 3, 2, 1):
+                yield _nice_ticks(self.vmin, self.vmax, n)
+        yield []
 
-    def legend(self, states: Iterable[str] = (NO_GRAD, PENDING, ZERO, NONFINITE)) -> Legend:
+    def ticks(
+        self,
+        bar_width: float = LEGEND_BAR_WIDTH,
+        measure: Callable[[str, float], float] = estimate_text_width,
+    ) -> list[float]:
+        """Tick values for a legend bar ``bar_width`` points wide: the ends of the range (and zero
+        on a diverging scale) always, then the densest set of round values whose labels fit
+        between them without touching (``measure(label, size)`` gives a label's width)."""
+        ends = [-self.vmax, self.vmax, 0.0] if self.signed else [self.vmin, self.vmax]
+
+        def span(v: float) -> tuple[float, float]:
+            return tick_label_span(self.position(v), measure(format_number(v), TICK_SIZE), bar_width)
+
+        fixed = [span(v) for v in ends]
+        for values in self._tick_sets():
+            inner = sorted(
+                (self.position(v), v) for v in values if all(_clear(span(v), f, TICK_GAP) for f in fixed)
+            )
+            spans = [span(v) for _, v in inner]
+            if all(_clear(a, b, TICK_GAP) for a, b in itertools.pairwise(spans)):
+                return ends + [v for _, v in inner]
+        return ends
+
+    def legend(
+        self,
+        states: Iterable[str] = (NO_GRAD, PENDING, ZERO, NONFINITE),
+        bar_width: float = LEGEND_BAR_WIDTH,
+    ) -> Legend:
+        """The legend for a colour bar at least ``bar_width`` points wide: no two tick labels
+        touch (their widths are estimated generously from their characters)."""
         title = f"grad {STATS[self.stat]}" + (" (log)" if self.scale == "log" else "")
         stops = [(k / 32, self.color_at(k / 32)) for k in range(33)]
-        ticks: list[tuple[float, str]] = []
-        for v in self.ticks():  # the range's ends come first, so they win over round numbers
-            t = self.position(v)
-            if all(abs(t - k) >= 0.16 for k, _ in ticks):  # drop labels that would overlap
-                ticks.append((t, format_number(v)))
-        ticks.sort()
+        ticks = sorted((self.position(v), format_number(v)) for v in self.ticks(bar_width))
         paints = {
             NO_GRAD: ("no grad (requires_grad=False)", NO_GRAD_PAINT),
             PENDING: ("grad is None (not computed or not kept)", PENDING_PAINT),

@@ -17,7 +17,7 @@ import networkx as nx
 
 from ..engine.tensor import Tensor
 from .dot import to_digraph
-from .model import TENSORS, NodeIds, build_graph, names_from_namespace
+from .model import TENSORS, NodeIds, build_graph, check_outputs, names_from_namespace
 
 
 class GradvizDigraph(graphviz.Digraph):
@@ -97,6 +97,7 @@ def draw(
     ``"linear"`` or ``"log"``. name: the output's name (or one per output). names:
     ``{name: tensor}`` for other tensors; without it, the caller's variable names are used.
     """
+    outputs = check_outputs(outputs, "gradviz.draw()")
     label_of: dict[Any, Any] = {}
     if names is None:
         label_of.update(caller_names())

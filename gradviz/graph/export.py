@@ -9,7 +9,7 @@ tools such as yEd, Gephi or networkx.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,7 @@ import networkx as nx
 
 from ..engine.tensor import Tensor
 from .colors import ColorScale
-from .model import TENSORS, build_graph, shape_text
+from .model import TENSORS, build_graph, check_outputs, shape_text
 from .scene import Scene, build_scene
 from .style import fit_scale, looks
 
@@ -30,9 +30,9 @@ def _model(obj: Any, view: str, names: Mapping[str, Tensor] | None) -> nx.DiGrap
     model = getattr(obj, "model", None)  # a GradvizDigraph from draw()
     if isinstance(model, nx.DiGraph):
         return model
-    if isinstance(obj, (Tensor, Mapping, Iterable)):
-        return build_graph(obj, view=view, names=names)
-    raise TypeError(f"cannot export a {type(obj).__name__}: pass tensors or a graph")
+    return build_graph(
+        check_outputs(obj, "export()", also="a graph from gradviz.draw()"), view=view, names=names
+    )
 
 
 def graphml_graph(g: nx.DiGraph, scene: Scene | None, cs: ColorScale) -> nx.DiGraph:

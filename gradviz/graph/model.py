@@ -166,21 +166,61 @@ def params_text(params: Mapping[str, Any]) -> str:
 # --- building ---------------------------------------------------------------------------------
 
 
+def _type_name(x: Any) -> str:
+    """``int``, ``None``, ``torch.Tensor``, ``numpy.ndarray``: what a user would call the type."""
+    if x is None:
+        return "None"
+    cls = type(x)
+    module = cls.__module__
+    return cls.__qualname__ if module == "builtins" else f"{module}.{cls.__qualname__}"
+
+
+def _is_torch(x: Any) -> bool:
+    return type(x).__module__.split(".")[0] == "torch"
+
+
+_TORCH_HINT = "build the graph with `import gradviz as torch` (gradviz mirrors PyTorch's API)"
+_TAKES = "a gradviz tensor, a list of them, or a {name: tensor} dict"
+
+
+def check_outputs(outputs: Any, caller: str = "build_graph()", also: str = "") -> Any:
+    """``outputs`` as a tensor, a ``{name: tensor}`` mapping or a list of tensors; anything else
+    (a PyTorch tensor, a number, None ...) is a TypeError that names it and says what to pass.
+
+    ``caller`` names the public function in the message; ``also`` adds what else it accepts.
+    """
+    if isinstance(outputs, Tensor):
+        return outputs
+    takes = f"{_TAKES}{f', or {also}' if also else ''}"
+
+    def refuse(got: str, culprit: Any) -> TypeError:
+        hint = _TORCH_HINT if _is_torch(culprit) else f"pass {takes}"
+        return TypeError(f"{caller} takes gradviz tensors, got {got}; {hint}")
+
+    if isinstance(outputs, Mapping):
+        for k, v in outputs.items():
+            if not isinstance(v, Tensor):
+                raise refuse(f"{_type_name(v)} for {k!r}", v)
+        return outputs
+    # An array or another library's tensor is iterable, but never a collection of our tensors
+    # (and iterating a 0-d one fails deep inside): refuse it by name, before looking inside.
+    if isinstance(outputs, (str, bytes)) or hasattr(outputs, "shape") or not isinstance(outputs, Iterable):
+        raise refuse(_type_name(outputs), outputs)
+    roots = list(outputs)  # once: a generator can only be read once
+    for i, t in enumerate(roots):
+        if not isinstance(t, Tensor):
+            raise refuse(f"{_type_name(t)} at index {i} of the {_type_name(outputs)}", t)
+    return roots
+
+
 def _as_outputs(outputs: Any) -> tuple[list[Tensor], dict[int, str], bool]:
     """Roots, names that came with them, and whether they were a name -> tensor mapping."""
+    outputs = check_outputs(outputs)
     if isinstance(outputs, Tensor):
         return [outputs], {}, False
     if isinstance(outputs, Mapping):
-        roots = list(outputs.values())
-        bad = [k for k, v in outputs.items() if not isinstance(v, Tensor)]
-        if bad:
-            raise TypeError(f"not a tensor: {', '.join(map(str, bad))}")
-        return roots, _tensor_names(outputs), True
-    roots = list(outputs)
-    for t in roots:
-        if not isinstance(t, Tensor):
-            raise TypeError(f"expected tensors, got {type(t).__name__}")
-    return roots, {}, False
+        return list(outputs.values()), _tensor_names(outputs), True
+    return outputs, {}, False
 
 
 def _tensor_key(t: Tensor) -> object:

@@ -15,7 +15,7 @@ from typing import Any
 
 import networkx as nx
 
-from .colors import ColorScale, Legend, Paint
+from .colors import TICK_SIZE, ColorScale, Legend, Paint, fit_tick_labels
 from .fonts import text_width
 from .style import BADGE_FILL, BADGE_TEXT, Look, fit_scale, legend_states, looks
 
@@ -293,11 +293,18 @@ def legend_items(legend: Legend, x: float, y: float) -> tuple[list[Item], float,
         # Overlap each slice by half a point so that no seams show in raster output.
         items.append(Rect(x + 10 + t0 * bar_w, ty, (t1 - t0) * bar_w + 0.5, bar_h, c))
     items.append(Rect(x + 10, ty, bar_w, bar_h, None, "#5a5a5a", 0.75))
-    for t, label in legend.ticks:
+    # The legend chose ticks whose labels fit; measured with the drawing font, any that would
+    # still touch a neighbour are left out (the range's ends never are).
+    for t, label, left, right in fit_tick_labels(legend.ticks, bar_w, text_width, TICK_SIZE):
         tx = x + 10 + t * bar_w
         items.append(Path([(tx, ty + bar_h), (tx, ty + bar_h + 3)], "#5a5a5a", 0.75))
-        anchor = "start" if t < 0.05 else ("end" if t > 0.95 else "middle")
-        items.append(Text(tx, ty + bar_h + 12, label, 8.5, "#000000", False, anchor))
+        if left <= 0.0:  # kept within the bar: lined up with its left end
+            lx, anchor = x + 10, "start"
+        elif right >= bar_w:
+            lx, anchor = x + 10 + bar_w, "end"
+        else:
+            lx, anchor = tx, "middle"
+        items.append(Text(lx, ty + bar_h + 12, label, TICK_SIZE, "#000000", False, anchor))
     ty += bar_h + 20
     for label, paint in legend.swatches:
         sw, sh = 26.0, 14.0

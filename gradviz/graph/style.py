@@ -64,14 +64,26 @@ def fit_scale(g: nx.DiGraph, stat: str = "norm", cmap: object = None, scale: str
     return ColorScale.fit(values, stat, cmap, scale)
 
 
+def nonfinite_text(nan: int, inf: int, numel: int) -> str:
+    """How a gradient with ``nan`` NaN and ``inf`` infinite elements (of ``numel``) reads:
+    ``grad is NaN`` (one element), ``grad has Inf (1 of 4 elements)``, ``grad has NaN (all 6
+    elements)``, ``grad has NaN and Inf (3 of 6 elements)``. The same words on the canvas, in
+    exports and in the tensors panel's tooltip. ASCII only (graphviz-pure warns on the rest)."""
+    kinds = " and ".join(k for k, n in (("NaN", nan), ("Inf", inf)) if n) or "NaN or Inf"
+    if numel <= 1:
+        return f"grad is {kinds}"
+    bad = nan + inf
+    count = f"all {numel:,}" if bad >= numel else f"{bad:,} of {numel:,}"
+    return f"grad has {kinds} ({count} elements)"
+
+
 def _grad_line(s: GradStats, a: dict[str, Any], stat: str) -> str:
     if s.state == NO_GRAD:
         return "no grad"
     if s.state == PENDING:
         return "grad: None" if a.get("is_leaf") else "grad not retained"
     if s.state == NONFINITE:
-        parts = ([f"NaN x{s.nan}"] if s.nan else []) + ([f"Inf x{s.inf}"] if s.inf else [])
-        return "grad has " + ", ".join(parts)
+        return nonfinite_text(s.nan, s.inf, s.numel)
     if s.state == ZERO:
         return "grad = 0"
     if s.numel == 1:

@@ -114,6 +114,15 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+def _open_error_line(path: str, reason: str) -> str:
+    """What ``gradviz --screenshot OUT FILE`` prints when FILE won't open, as ``gradviz render``
+    prints it: the path, then the reason the window gave."""
+    name = Path(path).name
+    if reason.startswith(f"{name}: "):  # the path already names the file
+        reason = reason[len(name) + 2 :]
+    return f"gradviz: error: {path}: {' '.join(reason.split()) or 'could not be opened'}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``gradviz`` command (without ``render``): open the window."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -158,9 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     window = MainWindow(autosave=not args.screenshot, persist=not args.screenshot)
     if args.file and not window.open_path(args.file, confirmed=True) and args.screenshot:
-        box = window.last_message_box
-        text = box.text() if box is not None else "could not open"
-        print(f"gradviz: error: {args.file}: {text.splitlines()[0] if text else ''}", file=sys.stderr)
+        print(_open_error_line(args.file, window.last_open_error), file=sys.stderr)
         window.wait_for_workers()
         return 1
     if args.view:
@@ -203,6 +210,11 @@ def show(
     ``names``: ``{name: tensor}`` labels; by default the caller's variable names are used.
     """
     import inspect
+
+    from ..graph.model import check_outputs
+
+    # Before any window: a PyTorch tensor (or a number, or None) would fail deep inside.
+    outputs = check_outputs(outputs, "gradviz.show()")
 
     from PySide6.QtCore import QEventLoop, Qt
 

@@ -13,6 +13,7 @@ import codeop
 import html
 import re
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -370,6 +371,9 @@ class ConsoleWidget(QWidget):
         self.console = console or Console(session)
         self.cells: list[Cell] = []
         self.count = 0  # the number of the last cell run
+        # Runs a cell: ``runner(fn)`` returns ``fn()``. The window runs it on a worker, so that a
+        # cell making a huge tensor doesn't freeze it; alone, the widget runs it right here.
+        self.runner: Callable[[Callable[[], ConsoleResult]], ConsoleResult] = lambda fn: fn()
         self.setObjectName("ConsoleWidget")
 
         self.view = QTextBrowser()
@@ -472,7 +476,7 @@ class ConsoleWidget(QWidget):
         self.input.add_history(source)
         self.count += 1
         try:
-            result = self.console.run(source)
+            result = self.runner(lambda: self.console.run(source))
         except Exception as e:  # the console reports errors in its result; this is a last resort
             result = ConsoleResult(error=str(e) or type(e).__name__, error_type=type(e).__name__)
         cell = Cell(

@@ -25,6 +25,7 @@ from PySide6.QtCore import (
     QSettings,
     QSize,
     Qt,
+    QThread,
     QThreadPool,
     QTimer,
     Signal,
@@ -192,6 +193,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         gc_guard.install()  # before any worker thread can start a collection
         self._work_job: WorkerJob | None = None  # a file being opened or a log being replayed
+        self.last_open_error = ""  # why the last file failed to open, for the command line
         self._canvas_working = False  # a layout is running (its progress waits behind others)
         self._said_before_layout: tuple[str, str] = ("", "")  # status before it, and its own
         self._last_work_job: WorkerJob | None = None
@@ -229,6 +231,7 @@ class MainWindow(QMainWindow):
             from .console_widget import ConsoleWidget
 
             self.console = ConsoleWidget(self.session, self)
+            self.console.runner = self._run_cell
             self.session.replayer = self._replay
             self.bridge = SessionBridge(self.session, self)
             self.bridge.changed.connect(self._session_changed)
@@ -928,14 +931,16 @@ class MainWindow(QMainWindow):
         except WorkCancelledError:
             self.say(f"Opening {path.name} cancelled; the session you had open is unchanged")
             return False
-        except fileformat.SessionFileError as e:
+        except (fileformat.SessionFileError, OSError) as e:
+            self.last_open_error = (
+                str(e) if isinstance(e, fileformat.SessionFileError) else f"{e.strerror or e}"
+            )
+            had = bool(self.session.entries) or self.path is not None  # else there was none to keep
             self.show_error(
                 "Can't open this file",
-                f"{path.name} could not be opened.\n\n{e}\n\nThe session you had open is unchanged.",
+                f"{path.name} could not be {'opened' if isinstance(e, fileformat.SessionFileError) else 'read'}."
+                f"\n\n{self.last_open_error}" + ("\n\nThe session you had open is unchanged." if had else ""),
             )
-            return False
-        except OSError as e:
-            self.show_error("Can't open this file", f"{path.name} could not be read: {e.strerror or e}.")
             return False
         if self.persist:
             self.recent.add(path)
@@ -1034,8 +1039,18 @@ class MainWindow(QMainWindow):
         self._close_after_work = True
         self._cancel_work()
 
+    def _run_cell(self, run: Callable[[], Any]) -> Any:
+        """The console's runner: a cell runs on a worker (a huge tensor takes seconds to make,
+        and the window must not freeze meanwhile). It can't be cancelled half-way: its statements
+        are one undo step. Its change events reach the window queued, after it ends."""
+        return self.run_off_thread(
+            lambda progress: run(), "Running the cell…", cancellable=False, progress_after_ms=150
+        )
+
     def _replay(self, entries: Sequence[Entry], label: str, cancellable: bool) -> Any:
         """The session's replayer: undo, redo and edits replay the log on a worker."""
+        if QThread.currentThread() is not self.thread():  # already on one (a console cell
+            return self.session.replay(entries)  # rolling back): replay right there
         what = "Loading the session" if label == "open" else _status_label(label)
         try:
             return self.run_off_thread(

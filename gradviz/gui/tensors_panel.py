@@ -1,8 +1,9 @@
 """The list of named tensors: name, shape, dtype, requires_grad and the state of the gradient.
 
 The gradient badge reads ``none`` (no .grad), the gradient itself in brief (filled with the
-colour its node has on the canvas), or ``NaN/Inf``. Selecting a row selects the node on the canvas
-and the other way round; double-clicking a name renames it.
+colour its node has on the canvas), or which of ``NaN`` and ``Inf`` it holds (the tooltip counts
+them in the canvas's words). Selecting a row selects the node on the canvas and the other way
+round; double-clicking a name renames it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from ..graph import colors
 from ..graph.model import preview, shape_text
+from ..graph.style import nonfinite_text
 from ..session.document import SessionError
 
 NAME, SHAPE, DTYPE, REQUIRES_GRAD, GRAD = range(5)
@@ -46,10 +48,15 @@ def grad_state(t: Any) -> tuple[str, str]:
         return "none", "none"
     arr = np.asarray(g._data)
     if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
-        return "nonfinite", "NaN/Inf"
+        nan, inf = _nonfinite_counts(arr)
+        return "nonfinite", ", ".join(k for k, n in (("NaN", nan), ("Inf", inf)) if n)
     if arr.size == 1:
         return "value", preview(arr)
     return "value", "‖g‖ " + colors.format_number(float(np.sqrt(np.sum(arr.astype(np.float64) ** 2))), 3)
+
+
+def _nonfinite_counts(arr: np.ndarray) -> tuple[int, int]:
+    return int(np.isnan(arr).sum()), int(np.isinf(arr).sum())
 
 
 class TensorsModel(QAbstractTableModel):
@@ -87,7 +94,7 @@ class TensorsModel(QAbstractTableModel):
                 "Its shape (torch.Size)",
                 "Its element type",
                 "Whether autograd tracks it",
-                "Its .grad: none, a value, or NaN/Inf",
+                "Its .grad: none, a value, or the NaN or Inf it holds",
             )[section]
         return None
 
@@ -154,7 +161,10 @@ class TensorsModel(QAbstractTableModel):
         if state == "none":
             lines.append("grad: None")
         else:
-            lines.append(f"grad: {preview(np.asarray(t._grad._data))}")
+            arr = np.asarray(t._grad._data)
+            lines.append(f"grad: {preview(arr)}")
+            if state == "nonfinite":  # the canvas's words for it
+                lines.append(nonfinite_text(*_nonfinite_counts(arr), arr.size))
             if info is not None and info.session_retained:
                 lines.append("(kept by gradviz; PyTorch would give None for this non-leaf)")
         return "\n".join(lines)

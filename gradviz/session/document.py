@@ -237,7 +237,9 @@ class Session:
 
     # --- validation --------------------------------------------------------------------------------
     def check_name(self, name: str, *, allow_existing: bool = False) -> None:
-        if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
+        if isinstance(name, str) and keyword.iskeyword(name):
+            raise SessionError(f"'{name}' is a Python keyword; choose another name")
+        if not isinstance(name, str) or not name.isidentifier():
             raise SessionError(
                 f"'{name}' is not a valid name: use letters, digits and _, not starting with a digit"
             )

@@ -188,10 +188,36 @@ def test_colours_of_known_gradients_in_a_graph():
     assert look(node["p"], cs).paint == PENDING_PAINT
     assert look(node["c"], cs).paint == NO_GRAD_PAINT
     lines = {k: [line.text for line in look(node[k], cs).lines] for k in node}
-    assert "grad = 0" in lines["z"] and "no grad" in lines["c"] and "grad has NaN x1" in lines["n"]
+    assert "grad = 0" in lines["z"] and "no grad" in lines["c"] and "grad is NaN" in lines["n"]
     assert "grad: None" in lines["p"]
     cells = look(node["w"], cs).cells
     assert cells == [[cs.color(1.0), cs.color(1.0)]]  # per-element cells for small tensors
+
+
+def test_nan_and_inf_gradients_are_counted_in_words():
+    """Not "grad has Inf x1": how many elements, of how many, are NaN or Inf."""
+
+    def grad_line(grad):
+        t = gv.tensor(np.zeros(np.shape(grad), dtype=np.float32), requires_grad=True)
+        t.grad = gv.tensor(np.asarray(grad, dtype=np.float32))
+        g = build_graph(t, names={"t": t})
+        (a,) = (a for _, a in g.nodes(data=True) if a.get("name") == "t")
+        lines = look(a, fit_scale(g)).lines
+        (line,) = (ln for ln in lines if ln.text.startswith("grad"))
+        assert line.bold  # as loud as the fill
+        return line.text
+
+    inf, nan = float("inf"), float("nan")
+    assert grad_line(inf) == "grad is Inf"
+    assert grad_line(-inf) == "grad is Inf"
+    assert grad_line(nan) == "grad is NaN"
+    assert grad_line([inf, 0.5]) == "grad has Inf (1 of 2 elements)"
+    assert grad_line([nan, 1.0, nan, 2.0, nan, 3.0]) == "grad has NaN (3 of 6 elements)"
+    assert grad_line([nan, nan, nan]) == "grad has NaN (all 3 elements)"
+    assert grad_line([[nan, inf], [1.0, 2.0]]) == "grad has NaN and Inf (2 of 4 elements)"
+    big = np.ones(5000)
+    big[:1200] = nan
+    assert grad_line(big) == "grad has NaN (1,200 of 5,000 elements)"
 
 
 def test_format_number():

@@ -349,6 +349,65 @@ def test_bad_arguments():
         build_graph(gv.tensor(1.0), names={"x": 3})
 
 
+def _public_entry_points(tmp_path):
+    from gradviz.graph.export import export
+
+    return {
+        "gradviz.draw()": gv.draw,
+        "export()": lambda x: export(x, tmp_path / "g.png"),
+        "build_graph()": build_graph,
+    }
+
+
+def test_a_pytorch_tensor_is_refused_up_front_with_what_to_do(tmp_path):
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(1.0, requires_grad=True) * 2  # 0-d: iterating it fails deep inside
+    for caller, fn in _public_entry_points(tmp_path).items():
+        for bad, got in (
+            (t, "torch.Tensor"),
+            (torch.ones(3) * 2, "torch.Tensor"),
+            ([t], "torch.Tensor at index 0 of the list"),
+            ({"loss": t}, "torch.Tensor for 'loss'"),
+        ):
+            with pytest.raises(TypeError) as err:
+                fn(bad)
+            assert str(err.value) == (
+                f"{caller} takes gradviz tensors, got {got}; "
+                "build the graph with `import gradviz as torch` (gradviz mirrors PyTorch's API)"
+            )
+    assert not (tmp_path / "g.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("bad", "got"),
+    [
+        (3, "int"),
+        (None, "None"),
+        ("y", "str"),
+        (np.ones(3), "numpy.ndarray"),
+        ([gv.tensor(1.0), 2.5], "float at index 1 of the list"),
+        ({"y": [1.0]}, "list for 'y'"),
+    ],
+)
+def test_other_non_tensors_are_refused_up_front_by_name(tmp_path, bad, got):
+    for caller, fn in _public_entry_points(tmp_path).items():
+        with pytest.raises(TypeError) as err:
+            fn(bad)
+        assert str(err.value).startswith(
+            f"{caller} takes gradviz tensors, got {got}; pass a gradviz tensor, a list of them, "
+            "or a {name: tensor} dict"
+        )
+
+
+def test_outputs_may_be_any_iterable_of_tensors_even_a_generator():
+    w = gv.tensor(2.0, requires_grad=True)
+    a, b = w * 3, w + 1
+    g = build_graph(t for t in (a, b))
+    assert len(g.graph["outputs"]) == 2
+    dot = gv.draw(t for t in (a, b))
+    assert len(dot.model.graph["outputs"]) == 2
+
+
 def test_text_helpers():
     assert op_label("MulBackward0") == "mul"
     assert op_label("LogSoftmaxBackward0") == "log_softmax"

@@ -6,8 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from gradviz.graph.colors import contrast_ratio
 from gradviz.gui.dialogs import BackwardDialog, NewTensorDialog, OperationDialog
 from gradviz.gui.dialogs._common import parse_literal, ragged
 from gradviz.session.document import Session
@@ -123,6 +125,82 @@ def test_taken_and_invalid_names(qtbot, seed_session) -> None:
     assert not d.ok_button.isEnabled()
     retype(qtbot, d.name_edit, "x2")
     assert d.ok_button.isEnabled() and not d.name_error.isVisible()
+
+
+def test_keyword_names_say_they_are_keywords(qtbot, session) -> None:
+    d = new_dialog(qtbot, session)
+    for word in ("for", "class", "None", "lambda"):
+        retype(qtbot, d.name_edit, word)
+        assert not d.ok_button.isEnabled() and d.name_edit.property("invalid")
+        assert d.name_error.text() == f"'{word}' is a Python keyword; choose another name"
+    retype(qtbot, d.name_edit, "for2")
+    assert d.ok_button.isEnabled() and not d.name_error.isVisible()
+    o = op_dialog(qtbot, session.__class__(), op="exp")  # the Operation dialog says so too
+    retype(qtbot, o.name_edit, "while")
+    assert o.name_error.text() == "'while' is a Python keyword; choose another name"
+
+
+def _palette(dark: bool) -> QPalette:
+    if not dark:
+        return QPalette(QColor("#efefef"))  # Qt's light palette made from a window colour
+    p = QPalette()
+    window, base, text = QColor(45, 45, 48), QColor(30, 30, 30), QColor(230, 230, 230)
+    for role, c in (
+        (QPalette.ColorRole.Window, window),
+        (QPalette.ColorRole.WindowText, text),
+        (QPalette.ColorRole.Base, base),
+        (QPalette.ColorRole.AlternateBase, window),
+        (QPalette.ColorRole.Text, text),
+        (QPalette.ColorRole.Button, window),
+        (QPalette.ColorRole.ButtonText, text),
+    ):
+        p.setColor(role, c)
+    return p
+
+
+@pytest.fixture
+def app_palette():
+    """set(dark): give the application a light or dark palette; the old one is put back after."""
+    app = QApplication.instance()
+    old = app.palette()
+    yield lambda dark: app.setPalette(_palette(dark))
+    app.setPalette(old)
+
+
+def _preview_colors(d) -> tuple[str, str]:
+    """The preview's text and background colours, as drawn."""
+    pal = d.preview.palette()
+    return pal.color(QPalette.ColorRole.Text).name(), pal.color(QPalette.ColorRole.Base).name()
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_preview_hint_keeps_its_colour_while_typing(qtbot, session, app_palette, dark) -> None:
+    """Typing an invalid value key by key shows the muted hint in one legible colour, not one
+    that fades a little more with every key."""
+    app_palette(dark)
+    d = new_dialog(qtbot, session)
+    retype(qtbot, d.literal_edit, "")
+    seen = []
+    for key in "[[1, 2], [3]]":
+        qtbot.keyClicks(d.literal_edit, key)
+        assert d.preview.toPlainText() == "Fix the field marked in red to see the tensor."
+        seen.append(_preview_colors(d))
+    assert len(set(seen)) == 1, seen
+    text, background = seen[0]
+    assert contrast_ratio(text, background) >= 3, (text, background)
+    # an error in between (red text) doesn't tint the hint that follows
+    retype(qtbot, d.literal_edit, "[1.]")
+    d.dtype_combo.setCurrentIndex(d.dtype_combo.findData("int64"))
+    qtbot.mouseClick(d.requires_grad, Qt.MouseButton.LeftButton)
+    retype(qtbot, d.literal_edit, "[1")
+    assert _preview_colors(d) == seen[0]
+    # the other theme while the dialog is open: the hint is mixed from the new colours
+    app_palette(not dark)
+    qtbot.waitUntil(lambda: _preview_colors(d) != seen[0])
+    text, background = _preview_colors(d)
+    assert text != seen[0][0] and contrast_ratio(text, background) >= 3, (text, background)
+    qtbot.keyClicks(d.literal_edit, ",")
+    assert _preview_colors(d) == (text, background)
 
 
 def test_int_dtype_with_requires_grad(qtbot, session) -> None:
@@ -289,6 +367,25 @@ def test_operation_number_operand_and_names(qtbot, seed_session) -> None:
     retype(qtbot, d.name_edit, "w2")
     click_ok(qtbot, d)
     assert seed_session.tensor("w2").item() == 8.0
+
+
+def test_operation_code_keeps_an_invalid_operand(qtbot) -> None:
+    """The code line shows what was typed in a wrong operand field, never a call without it."""
+    s = Session()
+    s.add_leaf("a", [[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+    s.add_leaf("c", [1.0, 2.0, 3.0])
+    d = op_dialog(qtbot, s, selected="a", op="add")
+    retype(qtbot, d.rows[1].combo.lineEdit(), "zz")
+    assert not d.ok_button.isEnabled()
+    assert d.rows[1].error.text() == "name 'zz' is not defined"
+    assert d.code == "t1 = a + zz" and d.code_label.text() == d.code
+    retype(qtbot, d.rows[1].combo.lineEdit(), "")
+    assert d.code == "t1 = a + ?"  # nothing typed: a placeholder stands in
+    retype(qtbot, d.rows[1].combo.lineEdit(), "2.5")
+    assert d.ok_button.isEnabled() and d.code == "t1 = a + 2.5"
+    d = op_dialog(qtbot, s, selected="a", op="mse_loss")
+    d.rows[1].combo.setCurrentIndex(-1)  # no tensor chosen
+    assert d.code == "t1 = F.mse_loss(a, ?)"
 
 
 def test_operation_search_and_parameters(qtbot) -> None:

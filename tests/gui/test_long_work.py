@@ -223,3 +223,43 @@ def test_a_quick_replay_leaves_no_progress_or_busy_cursor_behind(qtbot, window) 
     assert not w.progress.isVisible() and not w.progress_cancel.isVisible()
     assert QApplication.overrideCursor() is None
     assert w.status_action.text() == "Undo v199.backward()"
+
+
+def test_a_console_cell_runs_off_the_gui_thread_and_its_changes_arrive_after(
+    qtbot, window, monkeypatch
+) -> None:
+    from gradviz.session.console import Console
+
+    w = window()
+    threads: list[str] = []
+    original = Console.run
+
+    def slow_run(self, source: str):  # a cell that takes as long as making a huge tensor
+        threads.append(threading.current_thread().name)
+        time.sleep(0.6)
+        return original(self, source)
+
+    monkeypatch.setattr(Console, "run", slow_run)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    result = w.console.submit("e = torch.ones(3)\nf = e * 2")
+    timer.stop()
+    assert result.ok and threads and threads[0] != threading.main_thread().name
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) > 20 and max(gaps) < 0.1  # the window kept running
+    idle(qtbot, w)
+    assert w.panel.names() == ["e", "f"] and w.canvas.item_for("f") is not None
+    assert w.session.undo_label == "console: e = torch.ones(3)"  # one cell, one undo step
+    assert not w.progress.isVisible()
+
+
+def test_a_failing_cell_on_the_worker_rolls_back_there(qtbot, window) -> None:
+    w = window()
+    assert w.console.submit("a = torch.ones(2)").ok
+    r = w.console.submit("b = a * 2\nc = a + torch.ones(3)")  # the second line fails: b goes too
+    assert r.error_type == "RuntimeError" and "size of tensor a (2)" in r.error
+    assert w.session.names() == ["a"]
+    idle(qtbot, w)
+    assert w.panel.names() == ["a"]

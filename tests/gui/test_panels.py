@@ -68,7 +68,28 @@ def test_nan_gradients_get_their_own_badge(panel) -> None:
     s.backward("r")
     p = panel(s)
     assert p.badge("a")[0] == "nonfinite"
-    assert p.row_texts("a")[4] == "NaN/Inf"
+    assert p.row_texts("a")[4] == "NaN"
+    assert tooltip(p, "a").splitlines()[-1] == "grad is NaN"  # the canvas's words
+
+
+def tooltip(p: TensorsPanel, name: str) -> str:
+    return p.model.index(p.model.row_of(name), 0).data(Qt.ItemDataRole.ToolTipRole)
+
+
+def test_the_badge_says_which_of_nan_and_inf_a_gradient_has(panel) -> None:
+    s = Session()
+    s.add_leaf("v", [4.0, 0.0, 1.0], requires_grad=True)  # d sqrt(v) = 1/(2 sqrt(v)): Inf at 0
+    s.apply("sum", [s.apply("sqrt", ["v"], name="r")], name="total")
+    s.backward("total")
+    s.add_leaf("m", [-1.0, 0.0, 1.0, 4.0], requires_grad=True)  # sqrt(-1): NaN; at 0: Inf
+    s.apply("sum", [s.apply("sqrt", ["m"], name="q")], name="qs")
+    s.backward("qs")
+    p = panel(s)
+    assert p.badge("v")[0] == "nonfinite" and p.row_texts("v")[4] == "Inf"
+    assert tooltip(p, "v").splitlines()[-1] == "grad has Inf (1 of 3 elements)"
+    assert p.row_texts("m")[4] == "NaN, Inf"
+    assert tooltip(p, "m").splitlines()[-1] == "grad has NaN and Inf (2 of 4 elements)"
+    assert "NaN/Inf" not in p.model.headerData(4, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)
 
 
 def test_selection_is_announced_and_can_be_set_silently(qtbot, panel) -> None:

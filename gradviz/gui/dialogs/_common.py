@@ -4,30 +4,45 @@ small parsers for what a person types (a nested list, a shape, a number)."""
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QFontDatabase, QPalette
-from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QPlainTextEdit, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QSizePolicy,
+    QWidget,
+)
+
+from gradviz.session.document import Session, SessionError
 
 MAX_LITERAL_CHARS = 2_000_000  # a typed literal longer than this is refused before parsing
 PREVIEW_ELEMENTS = 100_000  # larger tensors are described in the preview, not computed
 
 
 # --- look ------------------------------------------------------------------------------------------
-def is_dark(widget: QWidget) -> bool:
-    return widget.palette().color(QPalette.ColorRole.Window).lightness() < 128
+def is_dark(widget: QWidget | QPalette) -> bool:
+    pal = widget if isinstance(widget, QPalette) else widget.palette()
+    return pal.color(QPalette.ColorRole.Window).lightness() < 128
 
 
-def error_color(widget: QWidget) -> str:
+def error_color(widget: QWidget | QPalette) -> str:
     return "#ff8a80" if is_dark(widget) else "#c62828"
 
 
-def muted_color(widget: QWidget, role: QPalette.ColorRole = QPalette.ColorRole.Window) -> str:
-    """Secondary text: the text colour two thirds of the way from the background."""
-    pal = widget.palette()
+def muted_color(widget: QWidget | QPalette, role: QPalette.ColorRole = QPalette.ColorRole.Window) -> str:
+    """Secondary text: the text colour two thirds of the way from the background.
+
+    Give a widget's palette from before its own style sheet: a sheet that sets ``color``
+    changes the widget's text colour, and mixing from that drifts further each time."""
+    pal = widget if isinstance(widget, QPalette) else widget.palette()
     fg = pal.color(
         QPalette.ColorRole.WindowText if role == QPalette.ColorRole.Window else QPalette.ColorRole.Text
     )
@@ -148,6 +163,29 @@ class Preview(QPlainTextEdit):
         self.setMinimumHeight(height)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self._error = False
+        self._kind = ""  # "", "error" or "muted": how the text is coloured
+
+    def base_palette(self) -> QPalette:
+        """The colours this box has without its own style sheet: its parent's (the dialog's),
+        or the application's. Its own palette won't do: the sheet that colours the text
+        changes it, so a colour mixed from it would drift with every message."""
+        parent = self.parentWidget()
+        return QPalette(parent.palette() if parent is not None else QApplication.palette(self))
+
+    def text_color(self) -> str:
+        """The colour the text is drawn in, as a style sheet sets it ("" for the default)."""
+        pal = self.base_palette()
+        if self._kind == "error":
+            return error_color(pal)
+        if self._kind == "muted":
+            return muted_color(pal, QPalette.ColorRole.Base)
+        return ""
+
+    def _recolor(self) -> None:
+        color = self.text_color()
+        sheet = f"QPlainTextEdit {{ color: {color}; }}" if color else ""
+        if sheet != self.styleSheet():  # a new sheet changes the palette: set it only on change
+            self.setStyleSheet(sheet)
 
     def show_text(self, text: str, error: bool = False, muted: bool = False) -> None:
         wrap = error or muted  # messages wrap; a tensor's rows stay rows
@@ -156,12 +194,26 @@ class Preview(QPlainTextEdit):
         )
         self.setPlainText(text)
         self._error = error
-        color = error_color(self) if error else muted_color(self, QPalette.ColorRole.Base) if muted else ""
-        self.setStyleSheet(f"QPlainTextEdit {{ color: {color}; }}" if color else "")
+        self._kind = "error" if error else "muted" if muted else ""
+        self._recolor()
+
+    def changeEvent(self, event: Any) -> None:
+        if event.type() == event.Type.PaletteChange:  # light/dark switched: mix the colour anew
+            self._recolor()
+        super().changeEvent(event)
 
     @property
     def is_error(self) -> bool:
         return self._error
+
+
+# --- names --------------------------------------------------------------------------------------------
+def check_name(session: Session, name: str) -> None:
+    """``session.check_name``, saying so when the name is a Python keyword (``for``, ``None``):
+    it is spelt like a name, so "use letters, digits and _" would not tell what is wrong."""
+    if keyword.iskeyword(name):
+        raise SessionError(f"'{name}' is a Python keyword; choose another name")
+    session.check_name(name)
 
 
 # --- what a person types -----------------------------------------------------------------------------

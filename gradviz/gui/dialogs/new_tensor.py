@@ -34,6 +34,7 @@ from ._common import (
     InputError,
     Preview,
     ThemedDialog,
+    check_name,
     count_elements,
     mark,
     monospace_font,
@@ -280,7 +281,7 @@ class NewTensorDialog(ThemedDialog):
         try:
             if not name:
                 raise SessionError("type a name for the tensor")
-            self.session.check_name(name)
+            check_name(self.session, name)
             mark(self.name_edit, self.name_error, None)
             name_ok = True
         except SessionError as e:

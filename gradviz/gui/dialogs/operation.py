@@ -45,6 +45,7 @@ from ._common import (
     InputError,
     Preview,
     ThemedDialog,
+    check_name,
     mark,
     monospace_font,
     number_text,
@@ -111,7 +112,7 @@ def op_code(spec: OpSpec, operands: Sequence[str], params: dict[str, Any], index
     a = operands[0] if operands else "?"
 
     def wrap(x: str) -> str:
-        return x if x.isidentifier() or x.replace(".", "", 1).isdigit() else f"({x})"
+        return x if x == "?" or x.isidentifier() or x.replace(".", "", 1).isdigit() else f"({x})"
 
     if spec.name == "neg":
         return f"-{wrap(a)}"
@@ -131,7 +132,7 @@ def op_code(spec: OpSpec, operands: Sequence[str], params: dict[str, Any], index
     if spec.category in F_CATEGORIES:
         return f"F.{spec.name}({args})"
     if spec.method:
-        return f"{wrap(a)}.{spec.name}({kwargs})"
+        return f"{wrap(a)}.{spec.name}({', '.join([*operands[1:], *([kwargs] if kwargs else [])])})"
     return f"torch.{spec.name}({args})"
 
 
@@ -673,7 +674,7 @@ class OperationDialog(ThemedDialog):
         try:
             if not name:
                 raise SessionError("type a name for the result")
-            self.session.check_name(name)
+            check_name(self.session, name)
             mark(self.name_edit, self.name_error, None)
         except SessionError as e:
             mark(self.name_edit, self.name_error, str(e))
@@ -714,6 +715,7 @@ class OperationDialog(ThemedDialog):
             if message:
                 row.info.setText("")
                 ok = False
+                texts.append(text or "?")  # the code line shows what was typed, never drops it
             mark(row.combo, row.error, message)
 
         # parameters
