@@ -259,6 +259,7 @@ class Autosaver:
         self._pending: tuple[int, tuple[Entry, ...], dict[str, Any]] | None = None
         self._last_change = 0.0
         self._closed = False
+        self._discard_after_write = False  # discard() came while a write was running
         self._debouncer = Debouncer(delay, self.flush) if threaded else None
         session.changed.connect(self._on_changed)
 
@@ -320,19 +321,35 @@ class Autosaver:
                 return False
             self.last_error = None
             self.written_generation = generation
+            with self._lock:
+                obsolete = self._discard_after_write
+            if obsolete:  # discarded while it was written: it must not be offered as a recovery
+                self._delete_files()
+                return False
         self.saved.emit(self.path)
         return True
 
     def discard(self) -> None:
-        """Drop the pending change and delete the recovery file (after a clean save)."""
+        """Drop the pending change and delete the recovery file (after a clean save). Doesn't
+        wait for a write in progress (a big session takes seconds): the writer deletes after it."""
         if self._debouncer is not None:
             self._debouncer.cancel()
-        with self._write_lock:
-            with self._lock:
-                self._pending = None
-            for p in (self.path, self.meta_path):
-                with contextlib.suppress(FileNotFoundError):
-                    p.unlink()
+        with self._lock:
+            self._pending = None
+            self._discard_after_write = True
+        if self._write_lock.acquire(blocking=False):
+            try:
+                self._delete_files()
+            finally:
+                self._write_lock.release()
+
+    def _delete_files(self) -> None:
+        """Delete the recovery file; call holding the write lock."""
+        with self._lock:
+            self._discard_after_write = False
+        for p in (self.path, self.meta_path):
+            with contextlib.suppress(FileNotFoundError):
+                p.unlink()
 
     def set_document(self, path: str | os.PathLike[str] | None) -> None:
         """The file the session is now saved as (shown when offering recovery)."""

@@ -97,7 +97,7 @@ class PendingLeaf(TensorValue):
         t = self._tensor
         return ctx.session.add_leaf(
             name,
-            t.detach().numpy().copy(),
+            t.detach().numpy(),  # add_leaf copies it (once is enough: this can be 400 MB)
             requires_grad=t.requires_grad,
             source=self.source,
             hidden=name is None,

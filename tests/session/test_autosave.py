@@ -119,6 +119,36 @@ def test_clean_save_and_close_discard(data_dir: Path, tmp_path: Path) -> None:
     assert not a.pending
 
 
+def test_discard_does_not_wait_for_a_write_and_the_write_leaves_no_file(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = Session()
+    a = Autosaver(s, threaded=False)
+    s.add_leaf("x", 1.0)
+    writing, release = threading.Event(), threading.Event()
+    real = autosave.to_bytes
+
+    def slow_to_bytes(*args, **kwargs):  # a big session: seconds of compressing
+        writing.set()
+        release.wait(10)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(autosave, "to_bytes", slow_to_bytes)
+    writer = threading.Thread(target=a.flush)
+    writer.start()
+    assert writing.wait(5)
+    discarder = threading.Thread(target=a.discard)  # as opening another document does
+    discarder.start()
+    discarder.join(2)
+    assert not discarder.is_alive()  # it returned while the write still ran
+    release.set()
+    writer.join(10)
+    assert not a.path.exists() and not a.meta_path.exists()  # the obsolete write was removed
+    s.add_leaf("y", 2.0)  # later changes are saved as usual
+    monkeypatch.setattr(autosave, "to_bytes", real)
+    assert a.flush() and a.path.exists()
+
+
 def test_opening_a_document_discards(tmp_path: Path) -> None:
     other = Session()
     other.add_leaf("q", 1.0)
