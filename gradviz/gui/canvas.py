@@ -712,6 +712,7 @@ class GraphCanvas(QGraphicsView):
         self._content = QRectF()
         self._legend_corner = LEGEND_CORNERS[0]  # chosen by fit(): where no node is under it
         self._layout_epoch = 0  # results of an earlier epoch are stale: not shown, not kept
+        self._held = False  # see hold()
         self._explained: str | None = None
         self._applying: Iterator[None] | None = None
         self._job: _LayoutJob | None = None
@@ -1108,8 +1109,16 @@ class GraphCanvas(QGraphicsView):
         painter.drawPoints(pts)
 
     # --- building the picture ------------------------------------------------------------------------
+    def hold(self, on: bool) -> None:
+        """While held, the picture isn't rebuilt (the session is being changed on a worker);
+        changes wait and are drawn together when released."""
+        self._held = on
+        if not on and self._pending and self._job is None and self._applying is None:
+            self._pending = False
+            self.refresh()
+
     def _rebuild(self) -> None:
-        if self._job is not None or self._applying is not None:
+        if self._job is not None or self._applying is not None or self._held:
             self._pending = True  # drawn when the running layout is done
             return
         self._pending = False

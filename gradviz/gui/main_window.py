@@ -233,6 +233,7 @@ class MainWindow(QMainWindow):
             self.console = ConsoleWidget(self.session, self)
             self.console.runner = self._run_cell
             self.session.replayer = self._replay
+            self.session.runner = self._run_action
             self.bridge = SessionBridge(self.session, self)
             self.bridge.changed.connect(self._session_changed)
             self.console.ran.connect(self._console_ran)
@@ -978,6 +979,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         app.installEventFilter(blocker)
         self._work_job = job
+        self.canvas.hold(True)  # no snapshot of the session while the worker changes it
         ticker, delay = QTimer(self), QTimer(self)
         ticker.setInterval(100)
         delay.setSingleShot(True)
@@ -1017,6 +1019,7 @@ class MainWindow(QMainWindow):
                 timer.deleteLater()
             app.removeEventFilter(blocker)
             blocker.deleteLater()
+            self.canvas.hold(False)
             self._work_job = None
             self._last_work_job = job  # the pool thread may still be leaving run()
             if shown:
@@ -1045,6 +1048,16 @@ class MainWindow(QMainWindow):
         are one undo step. Its change events reach the window queued, after it ends."""
         return self.run_off_thread(
             lambda progress: run(), "Running the cell…", cancellable=False, progress_after_ms=150
+        )
+
+    def _run_action(self, work: Callable[[], None], label: str) -> None:
+        """The session's runner: an action (a new tensor, an op, backward) runs on a worker,
+        or right there when it already is on one (inside a console cell)."""
+        if QThread.currentThread() is not self.thread():
+            work()
+            return
+        self.run_off_thread(
+            lambda progress: work(), f"{_status_label(label)}…", cancellable=False, progress_after_ms=150
         )
 
     def _replay(self, entries: Sequence[Entry], label: str, cancellable: bool) -> Any:
@@ -1497,6 +1510,7 @@ class MainWindow(QMainWindow):
             self.bridge.close()
         if self.session is not None and self.session.replayer == self._replay:
             self.session.replayer = None  # the session may outlive the window (gradviz.show)
+            self.session.runner = None
         self.canvas.cancel_layout()
         event.accept()
         self.closed.emit()

@@ -129,6 +129,9 @@ class Session:
         # Runs the full replays of history rewrites: (entries, label, cancellable) -> state. None
         # replays here and now; the GUI sets one that replays on a worker while the window runs.
         self.replayer: Callable[[Sequence[Entry], str, bool], _State] | None = None
+        # Runs an action that appends to the log, events included: (work, label) -> work().
+        # None runs it here; the GUI runs it on a worker (making a huge tensor takes seconds).
+        self.runner: Callable[[Callable[[], None], str], None] | None = None
         self.dirty = False
         # Events, with a Change argument (``changed``) or names.
         self.changed = Event()
@@ -516,7 +519,14 @@ class Session:
         return arr
 
     def _append(self, entries: list[Entry], label: str) -> None:
-        """Run new entries on the live state; on failure roll back and raise."""
+        """Run new entries on the live state; on failure roll back and raise. Through
+        ``runner`` when one is set (and not inside a batch, whose owner runs it)."""
+        if self.runner is not None and self._batch_depth == 0:
+            self.runner(lambda: self._append_now(entries, label), label)
+        else:
+            self._append_now(entries, label)
+
+    def _append_now(self, entries: list[Entry], label: str) -> None:
         before = self._snapshot() if self._batch_depth == 0 else None
         prev_entries, prev_uid = tuple(self._entries), self._next_uid
         done = 0

@@ -263,3 +263,35 @@ def test_a_failing_cell_on_the_worker_rolls_back_there(qtbot, window) -> None:
     assert w.session.names() == ["a"]
     idle(qtbot, w)
     assert w.panel.names() == ["a"]
+
+
+def test_actions_from_dialogs_and_the_toolbar_run_off_the_gui_thread(qtbot, window, monkeypatch) -> None:
+    from driving import create_through_dialog
+
+    w = window()
+    threads: list[tuple[str, str]] = []
+    original = Session._append_now
+
+    def slow_append(self, entries, label):  # as making a huge tensor or a long backward is
+        threads.append((label, threading.current_thread().name))
+        time.sleep(0.3)
+        return original(self, entries, label)
+
+    monkeypatch.setattr(Session, "_append_now", slow_append)
+    ticks: list[float] = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.perf_counter()))
+    timer.start(10)
+    create_through_dialog(qtbot, w, "x", "[1., 2.]", requires_grad=True)
+    w.console.submit("y = (x * x).sum()")
+    idle(qtbot, w)
+    w.select("y")
+    toolbar_click(qtbot, w, "backward")
+    timer.stop()
+    idle(qtbot, w)
+    assert [label for label, _ in threads][:1] == ["create x"] and threads[-1][0] == "y.backward()"
+    assert all(name != threading.main_thread().name for _, name in threads)
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert max(gaps) < 0.1  # the window kept running
+    assert w.session.tensor("x").grad.tolist() == [2.0, 4.0]
+    assert w.panel.badge("x")[1] is not None and w.canvas.item_for("x").fill != "#ffffff"
