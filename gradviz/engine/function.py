@@ -8,9 +8,11 @@ which records the graph of the gradient itself).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -71,6 +73,9 @@ class Node:
     # mask in a[mask]): PyTorch keeps them out of next_functions, as we do, but they are inputs
     # all the same, and the Tensors view draws them. See note_nondiff_inputs.
     nondiff_inputs: tuple = ()
+    # Set on the node that made the result of a call the engine records as several nodes
+    # (F.linear: TBackward0, AddmmBackward0): see Composite.
+    composite: Composite | None = None
     _meta: Any = ((), None)  # see output_meta
 
     def name(self) -> str:
@@ -308,6 +313,93 @@ def note_nondiff_inputs(out: Tensor, tensors: tuple) -> Tensor:
 
 # Set by tensor.py once Tensor exists (function.py is imported first).
 make_tensor: Any = None
+
+
+class Composite:
+    """One call the learner wrote (``F.linear(x, w, b)``) that is recorded as several nodes, as
+    PyTorch records it (TBackward0, then AddmmBackward0). The backward graph keeps every node;
+    the Tensors view draws the call as one op, ``name(params)``, from ``inputs`` to the result.
+
+    ``inputs``: what each tensor passed in stood for at the call: the tensor itself if it had no
+    history, else its ``grad_fn`` (a later in-place op cannot change that). ``start``: a sequence
+    number taken before the call, so the nodes the call made are the ones reachable from the
+    result whose ``_seq`` is higher (see :meth:`internal_nodes`).
+    """
+
+    __slots__ = ("inputs", "name", "params", "start")
+
+    def __init__(self, name: str, inputs: tuple, params: dict[str, Any], start: int) -> None:
+        self.name, self.inputs, self.params, self.start = name, inputs, params, start
+
+    def internal_nodes(self, node: Node) -> list[Node]:
+        """The nodes the call made before ``node`` (its result's node), inputs first."""
+        start, seen, stack = self.start, {id(node)}, [node]
+        found: list[Node] = []
+        while stack:
+            for fn, _ in stack.pop().next_functions:
+                if fn is not None and fn._seq > start and id(fn) not in seen:
+                    seen.add(id(fn))
+                    found.append(fn)
+                    stack.append(fn)
+        found.sort(key=lambda n: n._seq)
+        return found
+
+    def __repr__(self) -> str:
+        return f"<Composite {self.name} of {len(self.inputs)} input(s)>"
+
+
+def call_start() -> int:
+    """A sequence number to take before a composite call; see :func:`note_composite`."""
+    return _next_seq()
+
+
+def note_composite(out: Any, start: int, name: str, tensors: tuple, params: dict[str, Any]) -> Any:
+    """Note on ``out``'s node that it ends the call ``name(*tensors, **params)``, begun at
+    ``start`` (from :func:`call_start`), if that call recorded more than one node; returns ``out``.
+
+    ``tensors``: the tensors passed in, in the order the call names them (a Python number as
+    the 0-d constant made of it). Nothing is noted without grad, or for a call that recorded one
+    node (``mse_loss`` without broadcasting): that node is drawn under its own name as usual.
+    """
+    node = getattr(out, "grad_fn", None)
+    if _several(node, start):
+        keys = tuple(t if t.grad_fn is None else t.grad_fn for t in tensors)
+        node.composite = Composite(name, keys, params, start)
+    return out
+
+
+def _several(node: Node | None, start: int) -> bool:
+    """Whether ``node`` and at least one node behind it were made since ``start``."""
+    if node is None or node._seq <= start:
+        return False
+    return any(f is not None and f._seq > start for f, _ in node.next_functions)
+
+
+def composite(name: str, signature: Callable[..., tuple[tuple, dict[str, Any]]]) -> Callable:
+    """Decorate an engine function that may record several nodes for one call, so that the
+    Tensors view can draw the call as one op named ``name`` (see :func:`note_composite`).
+
+    ``signature`` takes the function's own arguments and returns ``(tensors, params)``: the
+    tensors passed in and the parameters worth showing in the label. It runs only when the call
+    recorded more than one node. The wrapper costs a sequence number and an attribute read per
+    call: keep it off the hot path of ordinary ops (``matmul`` wraps only its many-node cases).
+    """
+
+    def decorate(fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            start = _next_seq()
+            out = fn(*args, **kwargs)
+            node = getattr(out, "grad_fn", None)
+            if node is not None and _several(node, start):
+                tensors, params = signature(*args, **kwargs)
+                keys = tuple(t if t.grad_fn is None else t.grad_fn for t in tensors)
+                node.composite = Composite(name, keys, params, start)
+            return out
+
+        return call
+
+    return decorate
 
 
 def _resolve_saved(node: Node, inputs: tuple, out: Any) -> None:

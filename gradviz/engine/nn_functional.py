@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .function import Function, note_nondiff_inputs
+from .function import Function, composite, note_nondiff_inputs
 from .ops import addmm, log_softmax, matmul, relu, sigmoid, softmax, tanh
 from .ops._util import broadcast_shape
 from .tensor import Tensor
@@ -22,6 +22,11 @@ __all__ = [
 ]
 
 
+def _linear_call(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> tuple[tuple, dict]:
+    return (input, weight) if bias is None else (input, weight, bias), {}
+
+
+@composite("linear", _linear_call)
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``, recorded as PyTorch records it (AddmmBackward0 when it can)."""
     nd = input._data.ndim
@@ -63,17 +68,26 @@ class MseLoss(Function):
         return grad, -grad
 
 
+def _mse_call(input: Tensor, target: Tensor, reduction: str = "mean") -> tuple[tuple, dict]:
+    return (input, target), {"reduction": reduction}
+
+
+@composite("mse_loss", _mse_call)
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """One MseLossBackward0, after an ExpandBackward0 per operand when the shapes differ."""
     if input.shape != target.shape:
         import warnings
 
         warnings.warn(
             f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
             "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
-            stacklevel=2,
+            stacklevel=3,  # the caller's line, past the composite wrapper
         )
         shape = broadcast_shape(input._data.shape, target._data.shape)
-        input, target = input.expand(shape), target.expand(shape)
+        # As torch.broadcast_tensors: an operand that already has the shape is used as it is
+        # (no ExpandBackward0 for it).
+        input = input if input._data.shape == shape else input.expand(shape)
+        target = target if target._data.shape == shape else target.expand(shape)
     return MseLoss.apply(input, target, reduction=reduction)
 
 
@@ -161,6 +175,13 @@ class _DivScalar(Function):
         return (g / ctx.params["other"],)
 
 
+def _loss_call(
+    input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100
+) -> tuple[tuple, dict]:
+    return (input, target), {"reduction": reduction, "ignore_index": ignore_index}
+
+
+@composite("cross_entropy", _loss_call)
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
     """``nll_loss(log_softmax(input, 1), target)`` for class-index targets."""
     if target.dtype.is_floating_point:

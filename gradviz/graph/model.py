@@ -11,6 +11,12 @@ walkable after ``backward()`` has freed the saved buffers. The tensors view also
 ``nondiff_inputs`` (nll_loss's target, where's condition, an index mask): inputs all the same,
 though they take no gradient and the backward graph has no edge for them.
 
+One call that the engine records as several nodes, as PyTorch does (``F.linear`` is TBackward0
+then AddmmBackward0; ``F.cross_entropy`` is LogSoftmaxBackward0 then NllLossBackward0), is one
+op in the tensors view, named after the call, from the tensors passed in to the result: the
+learner wrote one call, not a transpose and an addmm. The engine marks such calls (see
+``gradviz.engine.function.Composite``); the autograd view keeps every node.
+
 Node ids come from a :class:`NodeIds` registry: an object keeps its id for as long as it lives, so
 a graph rebuilt after one more op keeps every existing id (hold on to the registry to get this).
 A fresh registry numbers nodes inputs-first, so the same computation always gets the same ids.
@@ -148,10 +154,10 @@ def op_label(backward_name: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", base).lower() or backward_name
 
 
-def params_text(params: Mapping[str, Any]) -> str:
+def params_text(params: Mapping[str, Any], hidden: Iterable[str] = _HIDDEN_PARAMS) -> str:
     parts = []
     for k, v in params.items():
-        if k in _HIDDEN_PARAMS or v is None:
+        if k in hidden or v is None:
             continue
         if k in _DEFAULT_PARAMS and not isinstance(v, np.ndarray) and v == _DEFAULT_PARAMS[k]:
             continue
@@ -395,14 +401,24 @@ class _TensorsBuilder(_Builder):
                 g.add_node(nid, **self.tensor_attrs(key, tensor, outputs.get(id(key), False)))
             return nid
 
+        calls, inside = self._calls()
         for n in self.nodes:
-            if isinstance(n, AccumulateGrad):
+            if isinstance(n, AccumulateGrad) or id(n) in inside:
                 continue
+            parts = calls.get(id(n))
+            if parts is None:
+                keys = [_input_key(n, i) for i in range(len(n.inputs))] + _nondiff_keys(n)
+            else:  # one call drawn as one op: the tensors passed in, not the steps inside
+                keys = list(n.composite.inputs)
             # Inputs first, so that numbering in a fresh registry runs in computation order.
-            keys = [_input_key(n, i) for i in range(len(n.inputs))] + _nondiff_keys(n)
             in_ids = [add_tensor(k) for k in keys]
             oid = self.op_id(n)
-            g.add_node(oid, **_op_attrs(n, inputs_drawn=True))
+            if parts is None:
+                attrs = _op_attrs(n, inputs_drawn=True)
+                attrs["parts"] = (attrs["name"],)  # the backward nodes this op stands for
+            else:
+                attrs = _call_attrs(n, parts)
+            g.add_node(oid, **attrs)
             for i, tid in enumerate(in_ids):
                 shape = g.nodes[tid]["shape"]
                 if g.has_edge(tid, oid):  # x * x: one edge, both argument positions
@@ -418,6 +434,20 @@ class _TensorsBuilder(_Builder):
         g.graph["outputs"] = [
             self.tensor_id(_tensor_key(t)) for t in self.roots if outputs.get(id(_tensor_key(t)))
         ]
+
+    def _calls(self) -> tuple[dict[int, list[Node]], set[int]]:
+        """``{id(node): every node of its call}`` for the nodes that end a composite call, and
+        the ids of the nodes inside calls (drawn as part of their call, not on their own). A
+        call inside another (linear's matmul) is inside the outer one and drawn as part of it."""
+        calls: dict[int, list[Node]] = {}
+        inside: set[int] = set()
+        for n in self.nodes:
+            c = n.composite
+            if c is not None:
+                internal = c.internal_nodes(n)
+                calls[id(n)] = [*internal, n]
+                inside.update(id(m) for m in internal)
+        return calls, inside
 
     def _link_detached(self) -> None:
         """``d = y.detach()`` shares y's array: draw a dashed link so the branch reads as cut."""
@@ -578,6 +608,25 @@ def _op_attrs(n: Node, *, inputs_drawn: bool = False) -> dict[str, Any]:
         "saved": _saved_shapes(n),
         "saved_freed": bool(n.saved_buffers_freed),
         "shape": tuple(n.output_meta[0]),
+    }
+
+
+def _call_attrs(n: Node, parts: list[Node]) -> dict[str, Any]:
+    """The op node of a composite call ``n.composite`` whose nodes are ``parts`` (``n`` last)."""
+    call = n.composite
+    ptext = params_text(call.params, hidden=())  # the call's own parameters, all meant for a reader
+    saved = [s for p in parts for s in _saved_shapes(p)]
+    return {
+        "type": "op",
+        # What it is in the backward graph, for tooltips: "TBackward0 + AddmmBackward0".
+        "name": " + ".join(p.name() for p in parts),
+        "op": call.name,
+        "label": call.name + (f"({ptext})" if ptext else ""),
+        "params": ptext,
+        "saved": saved,
+        "saved_freed": any(p.saved_buffers_freed for p in parts),
+        "shape": tuple(n.output_meta[0]),
+        "parts": tuple(p.name() for p in parts),
     }
 
 

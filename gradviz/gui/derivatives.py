@@ -78,6 +78,12 @@ BY_NODE = {
     "AccumulateGrad": "no derivative: it adds the gradient that arrives into the leaf's .grad",
 }
 
+# Calls the Tensors view draws as one op although the engine records several nodes (their node
+# name there is the steps', "ViewBackward0 + MulBackward0"), when the catalogue has no such op.
+BY_CALL = {
+    "outer": "out = a ⊗ b (outᵢⱼ = aᵢ·bⱼ): ∂L/∂a = ∂L/∂out·b, ∂L/∂b = (∂L/∂out)ᵀ·a",
+}
+
 _SHORT = re.compile(r"Backward\d*$")
 
 
@@ -89,4 +95,4 @@ def local_derivative(node_name: str, op: str = "") -> str:
     for candidate in (op, _SHORT.sub("", base).lower()):
         if candidate and candidate in catalogue.CATALOGUE:
             return catalogue.CATALOGUE[candidate].derivative
-    return ""
+    return BY_CALL.get(op, "")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import networkx as nx
 import numpy as np
 import pytest
@@ -79,7 +81,40 @@ def no_grad_inputs(T):
     return [loss], dict(x=x, keep=keep, cols=cols, target=target, h=h, loss=loss)
 
 
-PROGRAMS = [seed, mlp, shared, detached, no_grad_mix, no_grad_inputs]
+def composite_calls(T):
+    """Calls that PyTorch records as several backward nodes: one op each in the Tensors view."""
+    F = T.nn.functional
+    x = T.tensor(np.linspace(-1, 1, 12, dtype=np.float32).reshape(3, 4), requires_grad=True)
+    W = T.tensor(np.linspace(0.5, -0.5, 8, dtype=np.float32).reshape(2, 4), requires_grad=True)
+    b = T.tensor([0.1, -0.2], requires_grad=True)
+    v = T.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    xs = T.tensor(np.linspace(-2, 2, 24, dtype=np.float32).reshape(2, 3, 4))
+    z = F.linear(x, W, b)  # TBackward0, AddmmBackward0
+    z3 = F.linear(xs, W, b)  # a folded batch: TBackward0, AddmmBackward0, ViewBackward0
+    zv = F.linear(v, W)  # 1-d input, no bias: a matmul inside the linear
+    ce = F.cross_entropy(z, T.tensor([0, 1, 1]))  # LogSoftmaxBackward0, NllLossBackward0
+    cp = F.cross_entropy(z, T.tensor([[0.2, 0.8], [0.5, 0.5], [1.0, 0.0]]))  # class probabilities
+    mse = F.mse_loss(z, T.tensor([[1.0, 0.0]] * 3))  # one node: drawn as it is
+    with warnings.catch_warnings():  # "a target size that is different to the input size"
+        warnings.simplefilter("ignore")
+        mseb = F.mse_loss(b, T.ones(3, 2))  # b broadcast: ExpandBackward0 first
+    mm = v @ x.t()  # 1-d @ 2-d: UnsqueezeBackward0, MmBackward0, SqueezeBackward4
+    bm = xs @ W.t()  # 3-d @ 2-d, folded: MmBackward0, UnsafeViewBackward0
+    o = T.outer(v, b)
+    r = x.t().reshape(12)  # not viewable: CloneBackward0, UnsafeViewBackward0
+    s = x[0, 1:3]  # SelectBackward0, SliceBackward0
+    sm = T.softmax(x, 1, dtype=T.float64)  # ToCopyBackward0, SoftmaxBackward0
+    rd = 2 / v  # ReciprocalBackward0, MulBackward0
+    parts = (z, z3, zv, mm, bm, o, r, s, sm.float(), rd)
+    total = ce + cp + mse + mseb
+    for p in parts:
+        total = total + p.sum()
+    names = dict(x=x, W=W, b=b, v=v, xs=xs, z=z, z3=z3, zv=zv, ce=ce, cp=cp, mse=mse, mseb=mseb)
+    names.update(mm=mm, bm=bm, o=o, r=r, s=s, sm=sm, rd=rd, total=total)
+    return [total], names
+
+
+PROGRAMS = [seed, mlp, shared, detached, no_grad_mix, no_grad_inputs, composite_calls]
 
 
 # --- structure checks against the engine ------------------------------------------------------
@@ -102,7 +137,9 @@ def test_tensors_view_matches_the_engine(program):
     g = build_graph(outputs, names=names)
     nodes = [n for n in _reachable(outputs) if not isinstance(n, AccumulateGrad)]
     ops = [n for n, a in g.nodes(data=True) if a["type"] == "op"]
-    assert sorted(g.nodes[o]["name"] for o in ops) == sorted(n.name() for n in nodes)
+    # every backward node is drawn once: as an op of its own, or as a step of one call's op
+    # (cross_entropy: LogSoftmaxBackward0 and NllLossBackward0 are one op)
+    assert sorted(p for o in ops for p in g.nodes[o]["parts"]) == sorted(n.name() for n in nodes)
     for o in ops:
         a = g.nodes[o]
         # every argument position has exactly one incoming tensor edge; exactly one output edge
@@ -229,12 +266,12 @@ def test_inputs_without_gradient_are_drawn_as_inputs():
     _, names = no_grad_inputs(gv)
     g = build_graph(names)  # as a session draws it: every name, outputs found
     node = {a["name"]: n for n, a in g.nodes(data=True) if a.get("name")}
-    for src, op in (("keep", "where"), ("cols", "index"), ("target", "nll_loss")):
+    for src, op in (("keep", "where"), ("cols", "index"), ("target", "cross_entropy")):
         (op_node,) = g.successors(node[src])
         assert g.nodes[op_node]["op"] == op and g.nodes[node[src]]["kind"] == "constant"
         assert g.edges[node[src], op_node]["kind"] == "data"
     # the target's values are on its node; the label need not repeat them
-    assert g.nodes[next(g.successors(node["target"]))]["label"] == "nll_loss"
+    assert g.nodes[next(g.successors(node["target"]))]["label"] == "cross_entropy"
     assert [g.nodes[o]["name"] for o in g.graph["outputs"]] == ["loss"]
     # an unnamed where reads as written, condition first
     w = gv.tensor([1.0, -1.0], requires_grad=True)

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from .. import dual
-from ..function import Function, ViewFunction, note_nondiff_inputs
+from ..function import Function, ViewFunction, composite, note_nondiff_inputs
 from ..tensor import Tensor
 
 
@@ -151,6 +151,35 @@ def _advanced(item: Any) -> np.ndarray:
     return arr
 
 
+def _item_text(item: Any) -> str:
+    if isinstance(item, slice):
+        text = (
+            ("" if item.start is None else str(item.start))
+            + ":"
+            + ("" if item.stop is None else str(item.stop))
+        )
+        return text + ("" if item.step is None else f":{item.step}")
+    if item is Ellipsis:
+        return "..."
+    if isinstance(item, Tensor):
+        return "<mask>" if item._data.dtype.kind == "b" else "<tensor>"
+    if isinstance(item, np.ndarray):
+        return "<mask>" if item.dtype.kind == "b" else "<array>"
+    return repr(item) if isinstance(item, (list, np.generic)) else str(item)
+
+
+def index_text(idx: Any) -> str:
+    """``a[idx]``'s index as it was written: ``[0, 1:3, None]``."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return "[" + ", ".join(_item_text(i) for i in items) + "]"
+
+
+def _getitem_call(a: Tensor, idx: Any) -> tuple[tuple, dict]:
+    items = idx if isinstance(idx, (tuple, list)) else (idx,)
+    return (a, *(i for i in items if isinstance(i, Tensor))), {"idx": index_text(idx)}
+
+
+@composite("index", _getitem_call)
 def getitem(a: Tensor, idx: Any) -> Tensor:
     """``a[idx]`` recorded as PyTorch records it: one Select/Slice/Unsqueeze per basic item, in
     order, then a single IndexBackward0 for the advanced (list, mask, tensor) items, if any."""

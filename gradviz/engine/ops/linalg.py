@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import dual
-from ..function import Function
+from ..function import Function, composite
 from ..tensor import Tensor
 from ._util import broadcast_shape
 from .shape import View, expand, reshape, squeeze, t, transpose, unsqueeze
@@ -150,15 +150,23 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     na, nb = a._data.ndim, b._data.ndim
     if na == 0 or nb == 0:
         raise RuntimeError(f"both arguments to matmul need to be at least 1D, but they are {na}D and {nb}D")
+    # One node each: dot, mv, mm (the hot path of ``@``, kept free of the composite wrapper).
     if na == 1 and nb == 1:
         return _dot(a, b)
     if na == 2 and nb == 1:
         return _mv(a, b)
+    if na == 2 and nb == 2:
+        return _mm(a, b)
+    return _matmul_steps(a, b)
+
+
+@composite("matmul", lambda a, b: ((a, b), {}))
+def _matmul_steps(a: Tensor, b: Tensor) -> Tensor:
+    """The cases PyTorch records as several nodes (a view around mm, bmm, folded batches)."""
+    na, nb = a._data.ndim, b._data.ndim
     if na == 1 and nb == 2:
         out = _mm(unsqueeze(a, 0), b)
         return _view(out, out._data.shape[1:], "SqueezeBackward4")  # PyTorch squeezes in place
-    if na == 2 and nb == 2:
-        return _mm(a, b)
     if _should_fold(a, b):
         swap = nb > na
         t1 = transpose(b, -1, -2) if swap else a
@@ -246,5 +254,6 @@ def addmm(bias: Tensor, m1: Tensor, m2: Tensor) -> Tensor:
     return Addmm.apply(bias, m1, m2)
 
 
+@composite("outer", lambda a, b: ((a, b), {}))
 def outer(a: Tensor, b: Tensor) -> Tensor:
     return a.reshape(a._data.shape[0], 1) * b  # as PyTorch: MulBackward0(ViewBackward0, ...)

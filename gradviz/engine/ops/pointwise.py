@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes, dual
-from ..function import Function, note_nondiff_inputs
+from ..function import Function, call_start, note_composite, note_nondiff_inputs
 from ..tensor import Tensor
 from ._util import SCALAR_NAMES, broadcast_shape, cast, float_dtype, operands, wrap_scalar
 
@@ -303,9 +303,17 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
             np.asarray(op(cast(x._data, dt), cast(y._data, dt))).astype(dt or x._data.dtype), False, None
         )
     if not isinstance(a, Tensor):
-        return mul(reciprocal(b), a)
+        return _rdiv(a, b)
     x, y, dt = operands(a, b)
     return Div.apply(x, y, dtype=dt)
+
+
+def _rdiv(a: Any, b: Tensor) -> Tensor:
+    """``number / b``, which PyTorch records as ``reciprocal(b) * number``: drawn as one div
+    whose operands are the number's 0-d constant (the mul's own) and ``b``."""
+    start = call_start()
+    x, y, dt = operands(reciprocal(b), a)
+    return note_composite(Mul.apply(x, y, dtype=dt), start, "div", (y, b), {})
 
 
 def reciprocal(a: Tensor) -> Tensor:

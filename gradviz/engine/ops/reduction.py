@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import dual
-from ..function import Function
+from ..function import Function, composite
 from ..tensor import Tensor
 from ._util import wrap_dim
 
@@ -275,13 +275,29 @@ class LogSoftmax(Function):
 
 def softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     if dtype is not None:
-        a = a.to(dtype)
+        return _softmax_cast(a, dim, dtype)
     d = wrap_dim(-1 if dim is None else dim, a._data.ndim)
     return Softmax.apply(a, dim=d if a._data.ndim else ())
 
 
 def log_softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     if dtype is not None:
-        a = a.to(dtype)
+        return _log_softmax_cast(a, dim, dtype)
     d = wrap_dim(-1 if dim is None else dim, a._data.ndim)
     return LogSoftmax.apply(a, dim=d if a._data.ndim else ())
+
+
+def _softmax_call(a: Tensor, dim: int | None, dtype: Any) -> tuple[tuple, dict]:
+    d = wrap_dim(-1 if dim is None else dim, a._data.ndim) if a._data.ndim else None
+    return (a,), {"dim": d, "dtype": str(dtype).removeprefix("gradviz.")}
+
+
+# With a dtype, a cast (ToCopyBackward0) comes first: two nodes for one call.
+@composite("softmax", _softmax_call)
+def _softmax_cast(a: Tensor, dim: int | None, dtype: Any) -> Tensor:
+    return softmax(a.to(dtype), dim)
+
+
+@composite("log_softmax", _softmax_call)
+def _log_softmax_cast(a: Tensor, dim: int | None, dtype: Any) -> Tensor:
+    return log_softmax(a.to(dtype), dim)

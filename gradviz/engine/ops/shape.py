@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes, dual
-from ..function import Function, ViewFunction
+from ..function import Function, ViewFunction, composite
 from ..size import Size
 from ..tensor import Tensor
 from ._util import wrap_dim
@@ -57,8 +57,13 @@ def reshape(a: Tensor, *shape: Any) -> Tensor:
         return View.apply(
             a, shape=new, kind="ViewBackward0" if a._data.flags.c_contiguous else "ReshapeAliasBackward0"
         )
+    return _reshape_copy(a, new)
+
+
+@composite("reshape", lambda a, shape: ((a,), {"shape": shape}))
+def _reshape_copy(a: Tensor, shape: tuple[int, ...]) -> Tensor:
     # PyTorch copies a non-viewable input first: UnsafeViewBackward0 <- CloneBackward0.
-    return View.apply(clone(a), shape=new, kind="UnsafeViewBackward0")
+    return View.apply(clone(a), shape=shape, kind="UnsafeViewBackward0")
 
 
 def _viewable(arr: np.ndarray, shape: tuple[int, ...]) -> bool:
@@ -83,6 +88,11 @@ def view(a: Tensor, *shape: Any) -> Tensor:
     return View.apply(a, shape=new)
 
 
+def _flatten_call(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> tuple[tuple, dict]:
+    return (a,), {"start_dim": start_dim or None, "end_dim": None if end_dim == -1 else end_dim}
+
+
+@composite("flatten", _flatten_call)
 def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = a._data.shape
     if not shape:
