@@ -297,6 +297,10 @@ EXACT = [
         lambda L: setattr(L.ones(2, dtype=L.float64, requires_grad=True), "grad", L.ones(2)),
     ),
     ("grad_assign_type", lambda L: setattr(L.ones(2, requires_grad=True), "grad", [1.0, 2.0])),
+    ("movedim_repeated", lambda L: L.ones(2, 3, 4).movedim((0, 0), (1, 2))),
+    ("movedim_repeated_destination", lambda L: L.ones(2, 3, 4).movedim((0, 1), (2, 2))),
+    ("movedim_counts", lambda L: L.ones(2, 3, 4).movedim((0, 1), (1,))),
+    ("movedim_range", lambda L: L.ones(2, 3).movedim(5, 0)),
 ]
 
 

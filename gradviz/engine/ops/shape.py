@@ -185,8 +185,22 @@ def mT(a: Tensor) -> Tensor:
 
 
 def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:
-    order = np.moveaxis(np.arange(a._data.ndim), source, destination)
-    return Permute.apply(a, dims=tuple(int(i) for i in order))
+    nd = a._data.ndim
+    given_src = list(source) if isinstance(source, Sequence) else [source]
+    given_dst = list(destination) if isinstance(destination, Sequence) else [destination]
+    if len(given_src) != len(given_dst):
+        raise RuntimeError(
+            f"movedim: Invalid source or destination dims: source ({given_src} dims) should contain the "
+            f"same number of dims as destination ({given_dst} dims)"
+        )
+    src, dst = [wrap_dim(d, nd) for d in given_src], [wrap_dim(d, nd) for d in given_dst]
+    for what, dims, given in (("source", src, given_src), ("destination", dst, given_dst)):
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"movedim: repeated dim in `{what}` ({given})")
+    order = [d for d in range(nd) if d not in src]  # the dims that stay, in their order
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return Permute.apply(a, dims=tuple(order))
 
 
 class Expand(ViewFunction):
