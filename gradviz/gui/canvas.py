@@ -876,9 +876,11 @@ class GraphCanvas(QGraphicsView):
 
     def select(self, name: str | None, *, center: bool = False) -> None:
         """Select the node of tensor ``name`` (from a panel: no echo of selection_changed)."""
-        self._selected_name = name or ""
         nid = self.node_id(name) if name else None
-        self._set_selected(nid, emit=False)
+        if nid is not None and nid not in self._nodes:
+            nid = None  # not drawn yet (just made): the next picture selects it by name
+        self._set_selected(nid, emit=False, remember=False)
+        self._selected_name = name or ""
         if center and nid in self._nodes:
             self.ensureVisible(self._nodes[nid].sceneBoundingRect(), 60, 60)
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -214,6 +215,7 @@ class Inspector(QWidget):
     """The inspector dock's content."""
 
     message = Signal(str)  # for the status bar
+    ran_code = Signal(str)  # the PyTorch statement a change amounts to, for the console
 
     def __init__(self, source: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -264,6 +266,8 @@ class Inspector(QWidget):
                     "computes its .grad (what was computed before stays as it was, as in PyTorch)"
                 )
                 self.requires_grad.toggled.connect(self._toggle_requires_grad)
+                # As wide as its box: the rest of the row is no click target, so don't look like one.
+                self.requires_grad.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
                 form.addRow("requires_grad", self.requires_grad)
             form.addRow(key, lab)
         v.addLayout(form)
@@ -563,6 +567,7 @@ class Inspector(QWidget):
             return
         try:
             session.requires_grad_(self.name, on)
+            self.ran_code.emit(f"{self.name}.requires_grad_({on})")
         except SessionError as e:
             self.message.emit(f"Can't change requires_grad of {self.name}: {e}")
             self.refresh()

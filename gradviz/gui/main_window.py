@@ -598,6 +598,8 @@ class MainWindow(QMainWindow):
         self.panel.activated.connect(lambda name: self.canvas.select(name, center=True))
         self.panel.message.connect(self._panel_message)
         self.inspector.message.connect(self.say)
+        if self.console is not None:
+            self.inspector.ran_code.connect(self.console.log_action)
         ac = self.actions
         if not self.viewer:
             self.panel.context_actions = [
@@ -745,7 +747,10 @@ class MainWindow(QMainWindow):
 
         def run(*args: Any) -> Any:
             if self._work_job is not None:  # e.g. a native menu, which the input filter can't see
-                self.say(f"{what}: gradviz is still busy; try again when it is done")
+                if fn == self.close:  # Quit: as the window's close button, once the work is done
+                    self._close_when_work_done()
+                else:
+                    self.say(f"{what}: gradviz is still busy; try again when it is done")
                 return None
             try:
                 return fn()
@@ -929,18 +934,22 @@ class MainWindow(QMainWindow):
         path = Path(path)
         try:
             self._open_off_thread(path)
-        except WorkCancelledError:
-            self.say(f"Opening {path.name} cancelled; the session you had open is unchanged")
+        except (WorkCancelledError, ReplayCancelledError):
+            self.say(f"Opening {path.name} cancelled; {self._unchanged()}")
             return False
         except (fileformat.SessionFileError, OSError) as e:
             self.last_open_error = (
                 str(e) if isinstance(e, fileformat.SessionFileError) else f"{e.strerror or e}"
             )
-            had = bool(self.session.entries) or self.path is not None  # else there was none to keep
             self.show_error(
                 "Can't open this file",
                 f"{path.name} could not be {'opened' if isinstance(e, fileformat.SessionFileError) else 'read'}."
-                f"\n\n{self.last_open_error}" + ("\n\nThe session you had open is unchanged." if had else ""),
+                f"\n\n{self.last_open_error}"
+                + (
+                    f"\n\n{self._unchanged()[:1].upper()}{self._unchanged()[1:]}."
+                    if self._had_document()
+                    else ""
+                ),
             )
             return False
         if self.persist:
@@ -949,6 +958,12 @@ class MainWindow(QMainWindow):
         self._after_document_change(path, "")
         self.say(f"Opened {path.name}")
         return True
+
+    def _had_document(self) -> bool:
+        return bool(self.session is not None and self.session.entries) or self.path is not None
+
+    def _unchanged(self) -> str:
+        return "the session you had open is unchanged" if self._had_document() else "nothing was changed"
 
     def wait_for_workers(self, msecs: int = 10000) -> None:
         """Let layout, export and replay workers finish before the window goes away (their
@@ -975,7 +990,13 @@ class MainWindow(QMainWindow):
         job = WorkerJob(task, cancellable=cancellable)
         loop = QEventLoop()
         job.signals.finished.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
-        blocker = InputBlocker(self, self.progress_cancel, self._cancel_work, self._close_when_work_done)
+        blocker = InputBlocker(
+            self,
+            self.progress_cancel,
+            self._cancel_work,
+            self._close_when_work_done,
+            typing=self.console.input if self.console is not None else None,
+        )
         app = QApplication.instance()
         app.installEventFilter(blocker)
         self._work_job = job
@@ -1037,10 +1058,10 @@ class MainWindow(QMainWindow):
         return result
 
     def _close_when_work_done(self) -> None:
-        """The window was asked to close while waiting for a worker: cancel it (if it may be
-        cancelled), then close."""
+        """The window was asked to close (or Quit) while waiting for a worker: close once it
+        is done. It isn't cancelled: the person may still say Cancel to the save question."""
         self._close_after_work = True
-        self._cancel_work()
+        self.say("gradviz closes when this work is done (Cancel stops the work)")
 
     def _run_cell(self, run: Callable[[], Any]) -> Any:
         """The console's runner: a cell runs on a worker (a huge tensor takes seconds to make,
@@ -1091,6 +1112,9 @@ class MainWindow(QMainWindow):
         path = resources.examples_dir() / f"{name}{SUFFIX}"
         try:
             fileformat.open_into(self.session, path)
+        except ReplayCancelledError:
+            self.say(f"Opening the example cancelled; {self._unchanged()}")
+            return False
         except (fileformat.SessionFileError, OSError):
             self.session.load_entries(ex.build().entries, ex.build().view)  # the file is missing: build it
         self._after_document_change(None, f"{ex.title} (example)")
@@ -1098,12 +1122,15 @@ class MainWindow(QMainWindow):
         self.say(f"Opened the example: {ex.title}")
         return True
 
-    def _after_document_change(self, path: Path | None, title: str) -> None:
+    def _after_document_change(self, path: Path | None, title: str, *, keep_recovery: bool = False) -> None:
+        """``keep_recovery``: the document was just restored after a crash, and its fresh
+        recovery file is all that keeps it until it is saved."""
         self.path = path
         self.document_title = title
         self.suggested_stem = ""
         if self.autosaver is not None:
-            self.autosaver.discard()
+            if not keep_recovery:
+                self.autosaver.discard()
             self.autosaver.set_document(path)
         if self.console is not None:
             self.console.clear()
@@ -1218,12 +1245,15 @@ class MainWindow(QMainWindow):
             return False
         try:
             rec.open_into(self.session, self.autosaver)
+        except ReplayCancelledError:
+            self.say("Restoring cancelled; it will be offered again at the next start")
+            return False
         except (fileformat.SessionFileError, OSError) as e:
             self.show_error(
                 "Can't restore", f"The recovery file could not be read: {e}\nIt was kept at {rec.path}."
             )
             return False
-        self._after_document_change(None, "Recovered session")
+        self._after_document_change(None, "Recovered session", keep_recovery=True)
         self.session.dirty = True
         self._update_title()
         self.say("Restored the session from before the crash; save it to keep it")
@@ -1511,7 +1541,7 @@ class MainWindow(QMainWindow):
         if self.session is not None and self.session.replayer == self._replay:
             self.session.replayer = None  # the session may outlive the window (gradviz.show)
             self.session.runner = None
-        self.canvas.cancel_layout()
+        self.wait_for_workers(5000)  # a layout still running must not signal a window that's gone
         event.accept()
         self.closed.emit()
 

@@ -81,16 +81,36 @@ _INPUT = frozenset(
 )
 
 
+# Keys that would run, complete or recall input rather than type it.
+_NOT_TYPING = frozenset(
+    {
+        Qt.Key.Key_Return,
+        Qt.Key.Key_Enter,
+        Qt.Key.Key_Tab,
+        Qt.Key.Key_Backtab,
+        Qt.Key.Key_Up,
+        Qt.Key.Key_Down,
+        Qt.Key.Key_Escape,
+    }
+)
+
+
 class InputBlocker(QObject):
     """An application event filter that drops input to everything but ``allowed`` (the Cancel
     button), makes Escape call ``on_cancel``, and turns a close of ``window`` into ``on_close``."""
 
     def __init__(
-        self, window: QWidget, allowed: QWidget, on_cancel: Callable[[], None], on_close: Callable[[], None]
+        self,
+        window: QWidget,
+        allowed: QWidget,
+        on_cancel: Callable[[], None],
+        on_close: Callable[[], None],
+        typing: QWidget | None = None,
     ) -> None:
         super().__init__(window)
         self.window, self.allowed = window, allowed
         self.on_cancel, self.on_close = on_cancel, on_close
+        self.typing = typing  # a text box one may type ahead into (not run: no Enter)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
@@ -108,6 +128,11 @@ class InputBlocker(QObject):
         if kind not in _INPUT:
             return False
         if watched is self.allowed or self.allowed.isAncestorOf(watched):
+            return False
+        if watched is self.typing and (
+            kind == QEvent.Type.InputMethod
+            or (kind == QEvent.Type.KeyPress and event.key() not in _NOT_TYPING)  # type: ignore[attr-defined]
+        ):
             return False
         if kind == QEvent.Type.KeyPress and event.key() == Qt.Key.Key_Escape:  # type: ignore[attr-defined]
             self.on_cancel()

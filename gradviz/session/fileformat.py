@@ -46,7 +46,7 @@ import gradviz
 from gradviz.graph.colors import STATS
 
 from . import catalogue
-from .document import DEFAULT_MAX_ELEMENTS, RESERVED_NAMES, Session, SessionError
+from .document import DEFAULT_MAX_ELEMENTS, RESERVED_NAMES, ReplayCancelledError, Session, SessionError
 from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad
 
 FORMAT_NAME = "gradviz-session"
@@ -1052,7 +1052,7 @@ def load_into(
     before = session.entries
     try:
         session.load_entries(entries, view, state=state)
-    except SessionFileError:
+    except (SessionFileError, ReplayCancelledError):  # the file's fault, or the person's Cancel
         raise
     except Exception as e:  # a stranger's file must never crash the app
         if session.entries != before:  # the log replayed; a listener of the session failed

@@ -120,7 +120,9 @@ def test_escape_cancels_an_edit_and_the_typed_value_stays(qtbot, window, slow_re
     assert w.session.tensor("a").grad is not None
 
 
-def test_other_input_waits_while_a_replay_runs(qtbot, window, slow_replay) -> None:
+def test_other_input_waits_while_a_replay_runs_but_typing_ahead_in_the_console_works(
+    qtbot, window, slow_replay
+) -> None:
     w = window(long_session())
     entries = len(w.session.entries)
     typed = {}
@@ -137,27 +139,31 @@ def test_other_input_waits_while_a_replay_runs(qtbot, window, slow_replay) -> No
 
     QTimer.singleShot(0, type_meanwhile)
     toolbar_click(qtbot, w, "undo")
-    assert typed["text"] == ""  # the keys went nowhere
+    assert typed["text"] == "z = a * 2"  # typed ahead, as in a notebook; Enter didn't run it
     assert "z" not in w.session
-    assert len(w.session.entries) == entries - 1  # exactly one undo happened
-    qtbot.keyClicks(w.console.input, "z = a * 2")  # and afterwards typing works again
-    assert w.console.input.toPlainText() == "z = a * 2"
+    assert len(w.session.entries) == entries - 1  # exactly one undo happened (Ctrl+Z dropped)
+    qtbot.keyClick(w.console.input, Qt.Key.Key_Return)  # now it runs
+    assert "z" in w.session
 
 
-def test_closing_the_window_during_a_replay_cancels_it_then_closes(qtbot, window, slow_replay) -> None:
+@pytest.mark.parametrize("how", ["close button", "Quit"])
+def test_closing_the_window_during_a_replay_closes_it_when_done(qtbot, window, slow_replay, how) -> None:
     w = window(long_session())
+    asked: list[bool] = []
+    w.ask_save_changes = lambda: asked.append(True) or "discard"
 
     def close_meanwhile() -> None:
         if not w.progress.isVisible():
             QTimer.singleShot(20, close_meanwhile)
             return
-        w.close()
-        assert w.isVisible()  # not yet: the worker is told to stop first
+        w.close() if how == "close button" else w.actions["quit"].trigger()
+        assert w.isVisible() and not asked  # not yet: the work finishes first
 
     QTimer.singleShot(0, close_meanwhile)
     toolbar_click(qtbot, w, "undo")
+    assert w.session.tensor("a").grad is None  # the undo was done, not lost
     qtbot.waitUntil(lambda: not w.isVisible(), timeout=5000)
-    assert w.session.tensor("a").grad is not None  # the cancelled undo changed nothing
+    assert asked == [True]  # then the usual question about unsaved changes
     assert w.session.replayer is None  # the session no longer needs the window
 
 
@@ -295,3 +301,45 @@ def test_actions_from_dialogs_and_the_toolbar_run_off_the_gui_thread(qtbot, wind
     assert max(gaps) < 0.1  # the window kept running
     assert w.session.tensor("x").grad.tolist() == [2.0, 4.0]
     assert w.panel.badge("x")[1] is not None and w.canvas.item_for("x").fill != "#ffffff"
+
+
+def _press_escape_when_busy(qtbot, w) -> None:
+    def press() -> None:
+        if not w.progress.isVisible():
+            QTimer.singleShot(20, press)
+            return
+        qtbot.keyClick(w.canvas, Qt.Key.Key_Escape)
+
+    QTimer.singleShot(0, press)
+
+
+def test_escape_while_an_example_opens_keeps_the_session(qtbot, window, slow_replay) -> None:
+    w = window(long_session())
+    _press_escape_when_busy(qtbot, w)
+    assert w.open_example("vanishing_gradients") is False
+    assert "v199" in w.session.names() and w.windowTitle().startswith("Untitled")
+    assert w.status_action.text() == "Opening the example cancelled; the session you had open is unchanged"
+    steps = len(slow_replay)
+    assert w.open_example("linear") is True  # and without Escape it opens, replayed once
+    assert len(slow_replay) - steps < 20 and "w" in w.session.names()
+
+
+def test_escape_while_restoring_after_a_crash_keeps_the_recovery_file(qtbot, window, slow_replay) -> None:
+    import os
+
+    from gradviz.session.autosave import Autosaver, find_recovery, recovery_dir
+
+    s = long_session()
+    saver = Autosaver(s, threaded=False)
+    saver.mark_changed()
+    assert saver.flush()
+    dead = 2**22 + 12345  # as if its process had died
+    for p in list(recovery_dir().iterdir()):
+        p.rename(p.with_name(p.name.replace(f"-{os.getpid()}-", f"-{dead}-")))
+    w = window()
+    w.ask_restore = lambda when, doc: True
+    _press_escape_when_busy(qtbot, w)
+    assert not w.offer_recovery()
+    assert w.status_action.text() == "Restoring cancelled; it will be offered again at the next start"
+    assert w.last_message_box is None or not w.last_message_box.isVisible()  # not "could not be read"
+    assert w.session.names() == [] and find_recovery() is not None

@@ -359,6 +359,10 @@ def test_recovery_after_a_crash(qtbot, window) -> None:
     assert asked and w.panel.names() == ["x", "w", "b", "y"]
     assert w.session.dirty and w.isWindowModified()
     assert not w.offer_recovery()  # nothing left to offer
+    # The restored work already has this run's own recovery file: a second crash before any
+    # change would still leave it.
+    entries, _ = fileformat.load(w.autosaver.path)
+    assert len(entries) == len(s.entries) and [getattr(e, "name", "") for e in entries][:3] == ["x", "w", "b"]
 
 
 def test_new_session_clears_everything(qtbot, window) -> None:
@@ -630,3 +634,12 @@ def test_the_status_bar_shows_the_last_action_again_after_a_long_layout(qtbot, w
     assert w.status_action.text() == "Laying out the graph…" and w.progress.isVisible()
     w.canvas.busy_changed.emit(False, "")
     assert w.status_action.text() == said and not w.progress.isVisible()
+
+
+def test_a_tensor_just_made_is_selected_on_the_canvas_too(qtbot, window) -> None:
+    w = window(examples.linear())
+    type_in_console(qtbot, w, "n_tensors = y * 2")
+    idle(qtbot, w)
+    assert w.current == "n_tensors" and w.panel.current() == "n_tensors"
+    assert w.canvas.selected_name == "n_tensors"
+    assert w.canvas.item_for("n_tensors").selected

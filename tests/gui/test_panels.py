@@ -210,8 +210,11 @@ def test_an_edit_the_graph_cannot_take_is_refused_and_nothing_changes(qtbot, ins
 def test_requires_grad_checkbox_is_requires_grad_now(qtbot, inspector) -> None:
     s = seed()
     i = inspector(s, "x")
+    said: list[str] = []
+    i.ran_code.connect(said.append)
     i.requires_grad.click()  # as a click on the box does
     assert i.requires_grad.isChecked() and s.tensor("x").requires_grad
+    assert said == ["x.requires_grad_(True)"]  # the window echoes it in the console
     assert s.tensor("x").grad is None  # y was computed before: its backward gave x nothing
     assert s.undo_label == "x.requires_grad_(True)"
     with s.batch("y2 = w*x + b"):
