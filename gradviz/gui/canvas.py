@@ -18,7 +18,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,6 +73,7 @@ from ..graph.layout import layout as run_layout
 from ..graph.model import AUTOGRAD, TENSORS, NodeIds, build_graph, shape_text
 from ..graph.scene import build_scene, legend_items
 from ..graph.style import fit_scale, legend_states
+from ..session import catalogue
 from ..session.document import Session
 from .bridge import SessionBridge
 from .derivatives import local_derivative
@@ -1408,16 +1409,25 @@ class GraphCanvas(QGraphicsView):
             return ""
         a = g.nodes[nid]
         t = a.get("type")
-        letters = "abcdefgh"
+        letters: Sequence[str] = "abcdefgh"
         if t == "op":
             node_name = a.get("name", "")
             d = local_derivative(node_name, a.get("op", ""))
+            spec = catalogue.CATALOGUE.get(a.get("op", ""))
+            if spec is not None and spec.symbols:
+                letters = spec.symbols  # the formula's own names: x, W, b for linear
             operands: dict[int, str] = {}
             for u, _, e in g.in_edges(nid, data=True):
                 for i in e.get("args", ()):
                     operands[i] = self._operand_text(u)
             outs = [self._operand_text(v) for v in g.successors(nid)]
-            parts = [f"<b>{_html(node_name)}</b>: {_html(d) if d else 'a step of the computation'}"]
+            steps = " + " in node_name  # one call the engine records as several backward nodes
+            title = (
+                f"<b>{_html(a.get('op') or node_name)}</b> ({_html(node_name)} in the autograd graph)"
+                if steps
+                else f"<b>{_html(node_name)}</b>"
+            )
+            parts = [f"{title}: {_html(d) if d else 'a step of the computation'}"]
             where = [
                 f"{letters[i] if i < len(letters) else f'x{i}'} = {_html(operands[i])}"
                 for i in sorted(operands)
@@ -1426,9 +1436,13 @@ class GraphCanvas(QGraphicsView):
                 where.append(f"out = {_html(outs[0])}")
             if where:
                 parts.append("Here " + ", ".join(where) + ".")
+            who = "these backward nodes multiply" if steps else f"{_html(node_name)} multiplies"
             parts.append(
-                f"In <code>backward()</code>, {_html(node_name)} multiplies the gradient arriving at "
-                "<i>out</i> by these local derivatives (the chain rule) and passes the results to its inputs."
+                f"In <code>backward()</code>, {who} the gradient arriving at <i>out</i> by these local "
+                "derivatives (the chain rule) and pass the results to their inputs."
+                if steps
+                else f"In <code>backward()</code>, {who} the gradient arriving at <i>out</i> by these local "
+                "derivatives (the chain rule) and passes the results to its inputs."
             )
             return "<br>".join(parts)
         if t == "backward":

@@ -54,6 +54,8 @@ class OpSpec:
     # PyTorch's names for the tensor operands, so the console binds them by keyword too:
     # F.nll_loss(logp, target=t) records t as an operand, like F.nll_loss(logp, t).
     operand_names: tuple[str, ...] = ("input", "other")
+    # What ``derivative`` calls the operands, when not a, b, c (for "Here x = X, W = W1").
+    symbols: tuple[str, ...] = ()
     aliases: tuple[str, ...] = ()
     doc: str = ""
 
@@ -187,6 +189,7 @@ OPS: tuple[OpSpec, ...] = (
         category="linear algebra",
         size_rule="matmul",
         derivative="∂L/∂A = ∂L/∂out · Bᵀ, ∂L/∂B = Aᵀ · ∂L/∂out",
+        symbols=("A", "B"),
     ),
     OpSpec("neg", lambda a: -a, symbol="-", derivative="∂out/∂a = -1", aliases=("negative",), **_UNARY),
     # elementwise maths
@@ -438,6 +441,7 @@ OPS: tuple[OpSpec, ...] = (
         derivative="out = x·Wᵀ + b: ∂L/∂x = ∂L/∂out·W, ∂L/∂W = (∂L/∂out)ᵀ·x, ∂L/∂b = Σ ∂L/∂out",
         method=False,
         operand_names=("input", "weight", "bias"),
+        symbols=("x", "W", "b"),
     ),
     OpSpec(
         "mse_loss",
@@ -448,6 +452,7 @@ OPS: tuple[OpSpec, ...] = (
         params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
         method=False,
         derivative="∂L/∂input = 2·(input - target)/n",
+        symbols=("input", "target"),
         size_rule="broadcast",
     ),
     OpSpec(
@@ -459,6 +464,7 @@ OPS: tuple[OpSpec, ...] = (
         params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
         method=False,
         derivative="∂L/∂logits = (softmax(logits) - onehot(target))/n",
+        symbols=("logits", "target"),
     ),
     OpSpec(
         "nll_loss",
@@ -469,6 +475,7 @@ OPS: tuple[OpSpec, ...] = (
         params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
         method=False,
         derivative="∂L/∂input = -1/n at each target class, 0 elsewhere",
+        symbols=("input", "target"),
     ),
 )
 

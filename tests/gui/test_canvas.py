@@ -475,3 +475,16 @@ def _nodes_under_legend(c: GraphCanvas) -> list[str]:
 
     area = _legend_box(c)
     return [it.nid for it in c.scene().items(area) if isinstance(it, NodeItem)]
+
+
+def test_a_call_drawn_as_one_op_is_explained_in_its_formulas_names(qtbot) -> None:
+    c = make_canvas(qtbot, examples.mlp())
+    linear = next(n for n, a in c.graph.nodes(data=True) if a.get("op") == "linear" and "W1" in c.explain(n))
+    text = c.explain(linear)
+    assert text.startswith(
+        "<b>linear</b> (TBackward0 + AddmmBackward0 in the autograd graph): out = x·Wᵀ + b"
+    )
+    assert "Here x = X (" in text and ", W = W1 (" in text and ", b = b1 (" in text
+    assert "these backward nodes multiply" in text and "their inputs" in text
+    mul = c.explain(next(n for n, a in c.graph.nodes(data=True) if a.get("op") == "tanh"))
+    assert mul.startswith("<b>TanhBackward0</b>: ∂out/∂a = 1 - tanh²(a)") and "Here a = z1" in mul
