@@ -337,6 +337,10 @@ class _Builder:
             return {id(_tensor_key(t)): True for t in self.roots}
         consumed = {id(_input_key(n, i)) for n in self.nodes for i in range(len(n.inputs))}
         consumed.update(id(k) for n in self.nodes for k in _nondiff_keys(n))
+        # A call drawn as one op consumes what was passed in, though its steps may not have.
+        consumed.update(
+            id(k) for n in self.nodes if getattr(n, "composite", None) for k in n.composite.inputs
+        )
         return {id(_tensor_key(t)): True for t in self.roots if id(_tensor_key(t)) not in consumed}
 
     def tensor_attrs(self, key: object, tensor: Tensor | None, is_output: bool) -> dict[str, Any]:

@@ -1293,9 +1293,10 @@ class GraphCanvas(QGraphicsView):
             self._scene.removeItem(self._edges.pop(key))
 
         # The selection follows the tensor by name (an undo may have changed the node).
-        sel = self._selected if self._selected in self._nodes else None
-        if sel is None and self._selected_name:
-            sel = self.node_id(self._selected_name)
+        # By name first: after y = y * 2 the name is on the new node, the old one is hidden.
+        sel = self.node_id(self._selected_name) if self._selected_name else None
+        if sel not in self._nodes:
+            sel = self._selected if self._selected in self._nodes else None
         if self._target_output not in self._nodes:
             self._target_output = None
         self._selected = None

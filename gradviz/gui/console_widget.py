@@ -164,6 +164,7 @@ class ConsoleInput(QPlainTextEdit):
     def __init__(self, console: Console, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.console = console
+        self.busy = False  # the session is being changed on a worker: no completions meanwhile
         self.history: list[str] = []
         self._index = 0  # position in history; len(history) is the draft being typed
         self._draft = ""
@@ -226,6 +227,8 @@ class ConsoleInput(QPlainTextEdit):
         """(the partial word before the cursor, the words that complete it)."""
         prefix = self._prefix()
         part = _IDENT_TAIL.search(prefix).group(0)
+        if self.busy:  # completion reads the session, which a worker is changing
+            return part, []
         try:
             full = self.console.complete(prefix)
         except Exception:  # completion must never break typing
@@ -475,6 +478,7 @@ class ConsoleWidget(QWidget):
             return None
         self.input.add_history(source)
         self.count += 1
+        self.input.clear()  # now: what is typed while the cell runs is the next input
         try:
             result = self.runner(lambda: self.console.run(source))
         except Exception as e:  # the console reports errors in its result; this is a last resort
@@ -487,7 +491,6 @@ class ConsoleWidget(QWidget):
             if result.statements > 1 and result.error_line:
                 cell.note = f"(line {result.error_line} failed; nothing in this cell was kept)"
         self._add_cell(cell)
-        self.input.clear()
         self._update_prompt()
         self.ran.emit(source, result)
         return result

@@ -1001,6 +1001,8 @@ class MainWindow(QMainWindow):
         app.installEventFilter(blocker)
         self._work_job = job
         self.canvas.hold(True)  # no snapshot of the session while the worker changes it
+        if self.console is not None:
+            self.console.input.busy = True
         ticker, delay = QTimer(self), QTimer(self)
         ticker.setInterval(100)
         delay.setSingleShot(True)
@@ -1041,6 +1043,8 @@ class MainWindow(QMainWindow):
             app.removeEventFilter(blocker)
             blocker.deleteLater()
             self.canvas.hold(False)
+            if self.console is not None:
+                self.console.input.busy = False
             self._work_job = None
             self._last_work_job = job  # the pool thread may still be leaving run()
             if shown:
@@ -1061,7 +1065,8 @@ class MainWindow(QMainWindow):
         """The window was asked to close (or Quit) while waiting for a worker: close once it
         is done. It isn't cancelled: the person may still say Cancel to the save question."""
         self._close_after_work = True
-        self.say("gradviz closes when this work is done (Cancel stops the work)")
+        cancellable = self._work_job is not None and self._work_job.cancellable
+        self.say("gradviz closes when this work is done" + (" (Cancel stops it)" if cancellable else ""))
 
     def _run_cell(self, run: Callable[[], Any]) -> Any:
         """The console's runner: a cell runs on a worker (a huge tensor takes seconds to make,

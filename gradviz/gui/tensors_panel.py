@@ -11,7 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRectF, QSize, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRectF,
+    QSize,
+    Qt,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QAction, QColor, QPainter, QPen
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -181,11 +190,26 @@ class TensorsModel(QAbstractTableModel):
         new = str(value).strip()
         if not new or new == old:
             return False
+        session = self.source.session
+
+        def rename() -> bool:
+            try:
+                session.rename(old, new)
+            except SessionError as e:
+                self.rename_failed.emit(f"Can't rename {old} to {new}: {e}")
+                return False
+            return True
+
+        if session.runner is None:
+            return rename()
+        # In the window the rename runs on a worker while events flow, and the refresh it brings
+        # would delete the editor that called us: check now, rename once the editor is gone.
         try:
-            self.source.session.rename(old, new)
+            session.check_name(new)
         except SessionError as e:
             self.rename_failed.emit(f"Can't rename {old} to {new}: {e}")
             return False
+        QTimer.singleShot(0, rename)
         return True
 
 

@@ -121,10 +121,11 @@ class InputBlocker(QObject):
             return True
         if not isinstance(watched, QWidget):  # the native window forwards input to its widgets
             return False
-        if kind == QEvent.Type.Close and watched is self.window:
+        if kind == QEvent.Type.Close and watched.isWindow():
             event.ignore()
-            self.on_close()
-            return True
+            if watched is self.window:
+                self.on_close()
+            return True  # a dialog whose action runs can't go from under it
         if kind not in _INPUT:
             return False
         if watched is self.allowed or self.allowed.isAncestorOf(watched):

@@ -376,3 +376,14 @@ def test_in_place_changes_around_a_call() -> None:
 def test_each_call_has_a_local_derivative_to_explain(op: str) -> None:
     # a call's node name is its steps' ("TBackward0 + AddmmBackward0"): found by the op's name
     assert local_derivative("AB0 + CD0", op)
+
+
+def test_a_tensor_passed_into_a_folded_call_is_no_output() -> None:
+    x = gv.ones(2, 3, 4)  # no grad, 3-D: linear folds it through a reshape the view doesn't draw
+    W = gv.ones(5, 4, requires_grad=True)
+    b = gv.zeros(5, requires_grad=True)
+    h = gv.nn.functional.linear(x, W, b)
+    g = build_graph({"x": x, "W": W, "b": b, "h": h})
+    names = {a.get("name"): n for n, a in g.nodes(data=True) if a.get("type") == "tensor"}
+    assert g.graph["outputs"] == [names["h"]]
+    assert not g.nodes[names["x"]].get("is_output")

@@ -343,3 +343,95 @@ def test_escape_while_restoring_after_a_crash_keeps_the_recovery_file(qtbot, win
     assert w.status_action.text() == "Restoring cancelled; it will be offered again at the next start"
     assert w.last_message_box is None or not w.last_message_box.isVisible()  # not "could not be read"
     assert w.session.names() == [] and find_recovery() is not None
+
+
+@pytest.fixture
+def slow_actions(monkeypatch):
+    """Each session action (a new tensor, a rename) takes 0.4 s, as a huge one does."""
+    original = Session._append_now
+
+    def slow(self, entries, label):
+        time.sleep(0.4)
+        return original(self, entries, label)
+
+    monkeypatch.setattr(Session, "_append_now", slow)
+
+
+def test_renaming_in_the_panel_while_the_rename_runs_keeps_the_editor_safe(
+    qtbot, window, slow_actions
+) -> None:
+    from PySide6.QtWidgets import QApplication, QLineEdit
+
+    s = Session()
+    s.add_leaf("x", [1.0, 2.0], requires_grad=True)
+    w = window(s)
+    table = w.panel.table
+    idx = w.panel.model.index(w.panel.model.row_of("x"), 0)
+    table.setCurrentIndex(idx)
+    table.edit(idx)
+    editor = QApplication.focusWidget()
+    assert isinstance(editor, QLineEdit)
+    editor.selectAll()
+    qtbot.keyClicks(editor, "renamed")
+    qtbot.keyClick(editor, Qt.Key.Key_Return)  # this crashed the app: the refresh deleted the editor
+    qtbot.waitUntil(lambda: w.session.names() == ["renamed"], timeout=5000)
+    idle(qtbot, w)
+    assert w.panel.names() == ["renamed"]
+
+
+def test_a_dialog_stays_until_its_action_is_done(qtbot, window, slow_actions) -> None:
+    from driving import retype
+
+    w = window()
+    toolbar_click(qtbot, w, "new_tensor")
+    d = w.active_dialog
+    retype(qtbot, d.name_edit, "x")
+    retype(qtbot, d.literal_edit, "[1., 2.]")
+    tried: list[bool] = []
+
+    def close_meanwhile() -> None:  # the title bar's X while the tensor is made
+        if not w.progress.isVisible():
+            QTimer.singleShot(20, close_meanwhile)
+            return
+        d.close()
+        tried.append(d.isVisible())
+
+    QTimer.singleShot(0, close_meanwhile)
+    qtbot.mouseClick(d.ok_button, Qt.MouseButton.LeftButton)
+    idle(qtbot, w)
+    assert tried == [True]  # it stayed, then OK closed it
+    assert w.session.names() == ["x"] and "x = torch.tensor([1., 2.]" in w.console.transcript()
+
+
+def test_typed_ahead_during_a_cell_is_the_next_input_and_completion_waits(qtbot, window, monkeypatch) -> None:
+    from gradviz.session.console import Console
+
+    w = window()
+    assert w.console.submit("a = torch.ones(2)").ok
+    original_run, original_complete = Console.run, Console.complete
+    busy_completions: list[bool] = []
+
+    def slow_run(self, source):
+        result = original_run(self, source)
+        time.sleep(0.6)
+        return result
+
+    def complete(self, prefix):
+        busy_completions.append(w._work_job is not None)
+        return original_complete(self, prefix)
+
+    monkeypatch.setattr(Console, "run", slow_run)
+    monkeypatch.setattr(Console, "complete", complete)
+
+    def type_meanwhile() -> None:
+        if not w.progress.isVisible():
+            QTimer.singleShot(20, type_meanwhile)
+            return
+        qtbot.keyClicks(w.console.input, "z = a.")  # '.' would complete: not while the cell runs
+
+    QTimer.singleShot(0, type_meanwhile)
+    w.console.input.setFocus()
+    qtbot.keyClicks(w.console.input, "b = a * 2")
+    qtbot.keyClick(w.console.input, Qt.Key.Key_Return)
+    assert w.console.input.toPlainText() == "z = a."  # kept for the next run
+    assert "b" in w.session and not any(busy_completions)

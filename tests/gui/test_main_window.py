@@ -643,3 +643,15 @@ def test_a_tensor_just_made_is_selected_on_the_canvas_too(qtbot, window) -> None
     assert w.current == "n_tensors" and w.panel.current() == "n_tensors"
     assert w.canvas.selected_name == "n_tensors"
     assert w.canvas.item_for("n_tensors").selected
+
+
+def test_rebinding_a_name_selects_its_new_node(qtbot, window) -> None:
+    w = window()
+    assert w.console.submit("x = torch.ones(2, requires_grad=True)").ok
+    assert w.console.submit("y = x * 3").ok
+    idle(qtbot, w)
+    old = w.canvas.node_id("y")
+    assert w.console.submit("y = y * 2").ok
+    idle(qtbot, w)
+    new = w.canvas.node_id("y")
+    assert new != old and w.canvas.selected_node == new  # not the old y, now hidden

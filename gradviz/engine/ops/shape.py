@@ -186,6 +186,12 @@ def mT(a: Tensor) -> Tensor:
 
 def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:
     nd = a._data.ndim
+    if nd == 0:  # a scalar: dims 0 and -1 name it, and nothing moves
+        source = [wrap_dim(d, 0) for d in (source if isinstance(source, Sequence) else [source])]
+        destination = [
+            wrap_dim(d, 0) for d in (destination if isinstance(destination, Sequence) else [destination])
+        ]
+        return Permute.apply(a, dims=())
     given_src = list(source) if isinstance(source, Sequence) else [source]
     given_dst = list(destination) if isinstance(destination, Sequence) else [destination]
     if len(given_src) != len(given_dst):
