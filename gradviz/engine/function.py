@@ -362,7 +362,7 @@ def note_composite(out: Any, start: int, name: str, tensors: tuple, params: dict
     node (``mse_loss`` without broadcasting): that node is drawn under its own name as usual.
     """
     node = getattr(out, "grad_fn", None)
-    if _several(node, start):
+    if _several(node, start) or _reads_its_own(node, start, tensors):
         keys = tuple(t if t.grad_fn is None else t.grad_fn for t in tensors)
         node.composite = Composite(name, keys, params, start)
     return out
@@ -373,6 +373,16 @@ def _several(node: Node | None, start: int) -> bool:
     if node is None or node._seq <= start:
         return False
     return any(f is not None and f._seq > start for f, _ in node.next_functions)
+
+
+def _reads_its_own(node: Node | None, start: int, tensors: tuple) -> bool:
+    """Whether ``node``, made since ``start``, read a tensor the call made itself rather than
+    one passed in: ``F.linear(x, W)`` with a frozen ``W`` records one node, MmBackward0, of
+    ``x`` and ``W.t()``; drawn as it is, ``W`` would hang unconnected."""
+    if node is None or node._seq <= start:
+        return False
+    passed = {id(t) for t in tensors}
+    return any(id(t) not in passed for t in node.inputs)
 
 
 def composite(name: str, signature: Callable[..., tuple[tuple, dict[str, Any]]]) -> Callable:
@@ -391,10 +401,11 @@ def composite(name: str, signature: Callable[..., tuple[tuple, dict[str, Any]]])
             start = _next_seq()
             out = fn(*args, **kwargs)
             node = getattr(out, "grad_fn", None)
-            if node is not None and _several(node, start):
+            if node is not None and node._seq > start:
                 tensors, params = signature(*args, **kwargs)
-                keys = tuple(t if t.grad_fn is None else t.grad_fn for t in tensors)
-                node.composite = Composite(name, keys, params, start)
+                if _several(node, start) or _reads_its_own(node, start, tensors):
+                    keys = tuple(t if t.grad_fn is None else t.grad_fn for t in tensors)
+                    node.composite = Composite(name, keys, params, start)
             return out
 
         return call

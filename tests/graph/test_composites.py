@@ -240,7 +240,6 @@ def test_calls_recorded_as_one_node_are_drawn_as_before() -> None:
         broadcast_target = F.mse_loss(x, gv.zeros(4))
     for out, label, name in (
         (with_same_shape, "mse_loss", "MseLossBackward0"),
-        (broadcast_target, "mse_loss", "MseLossBackward0"),  # x has the shape: no expand
         (x @ W, "mm", "MmBackward0"),
         (x[1], "select(idx=(1,))", "SelectBackward0"),
         (gv.softmax(x, 1), "softmax(dim=1)", "SoftmaxBackward0"),
@@ -251,6 +250,12 @@ def test_calls_recorded_as_one_node_are_drawn_as_before() -> None:
         g = build_graph(out)
         (op,) = ops(g)
         assert (g.nodes[op]["label"], g.nodes[op]["name"], g.nodes[op]["parts"]) == (label, name, (name,))
+    # One node, but of a target the call expanded itself: drawn as the call, from what was passed.
+    assert broadcast_target.grad_fn.composite is not None
+    g = build_graph(broadcast_target)
+    (op,) = ops(g)
+    assert (g.nodes[op]["label"], g.nodes[op]["parts"]) == ("mse_loss", ("MseLossBackward0",))
+    assert sorted(g.nodes[u]["shape"] for u in g.predecessors(op)) == [(3, 4), (4,)]
 
 
 def test_nothing_is_noted_without_a_graph_and_ordinary_ops_carry_nothing() -> None:
@@ -387,3 +392,24 @@ def test_a_tensor_passed_into_a_folded_call_is_no_output() -> None:
     names = {a.get("name"): n for n, a in g.nodes(data=True) if a.get("type") == "tensor"}
     assert g.graph["outputs"] == [names["h"]]
     assert not g.nodes[names["x"]].get("is_output")
+
+
+def test_a_call_that_records_one_node_of_its_own_tensors_is_still_one_op() -> None:
+    # With W frozen, linear records only MmBackward0 / AddmmBackward0, of x and W.t(): drawn
+    # as recorded, W would hang unconnected beside an unnamed transposed copy.
+    x = gv.ones(4, 3, requires_grad=True)
+    W = gv.ones(2, 3)
+    b = gv.zeros(2, requires_grad=True)
+    h = gv.nn.functional.linear(x, W, b)
+    h2 = gv.nn.functional.linear(x, W)
+    g = build_graph({"x": x, "W": W, "b": b, "h": h, "h2": h2})
+    names = {n: a.get("name") for n, a in g.nodes(data=True)}
+    ops = [n for n, a in g.nodes(data=True) if a.get("type") == "op"]
+    assert sorted(g.nodes[n]["label"] for n in ops) == ["linear", "linear"]
+    inputs = sorted(sorted(names[u] for u in g.predecessors(n)) for n in ops)
+    assert inputs == [["W", "b", "x"], ["W", "x"]]
+    assert all(
+        a.get("name") in {"x", "W", "b", "h", "h2"}
+        for _, a in g.nodes(data=True)
+        if a.get("type") == "tensor"
+    )
