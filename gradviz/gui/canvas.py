@@ -76,7 +76,7 @@ from ..graph.style import fit_scale, legend_states
 from ..session import catalogue
 from ..session.document import Session
 from .bridge import SessionBridge
-from .derivatives import local_derivative
+from .derivatives import SYMBOLS_BY_NODE, local_derivative
 from .minimap import Minimap, render_overview
 from .painting import Op, bounds, compile_items, font_family, paint_ops
 
@@ -1417,6 +1417,8 @@ class GraphCanvas(QGraphicsView):
             spec = catalogue.CATALOGUE.get(a.get("op", ""))
             if spec is not None and spec.symbols:
                 letters = spec.symbols  # the formula's own names: x, W, b for linear
+            elif node_name in SYMBOLS_BY_NODE:
+                letters = SYMBOLS_BY_NODE[node_name]
             operands: dict[int, str] = {}
             for u, _, e in g.in_edges(nid, data=True):
                 for i in e.get("args", ()):

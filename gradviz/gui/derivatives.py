@@ -84,6 +84,14 @@ BY_CALL = {
     "outer": "out = a ⊗ b (outᵢⱼ = aᵢ·bⱼ): ∂L/∂a = ∂L/∂out·b, ∂L/∂b = (∂L/∂out)ᵀ·a",
 }
 
+# What those formulas call the operands, in argument order, when not a, b, c.
+SYMBOLS_BY_NODE: dict[str, tuple[str, ...]] = {
+    "MmBackward0": ("A", "B"),
+    "BmmBackward0": ("A", "B"),
+    "MvBackward0": ("A", "v"),
+    "AddmmBackward0": ("c", "A", "B"),
+}
+
 _SHORT = re.compile(r"Backward\d*$")
 
 

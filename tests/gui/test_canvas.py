@@ -488,3 +488,20 @@ def test_a_call_drawn_as_one_op_is_explained_in_its_formulas_names(qtbot) -> Non
     assert "these backward nodes multiply" in text and "their inputs" in text
     mul = c.explain(next(n for n, a in c.graph.nodes(data=True) if a.get("op") == "tanh"))
     assert mul.startswith("<b>TanhBackward0</b>: ∂out/∂a = 1 - tanh²(a)") and "Here a = z1" in mul
+
+
+def test_a_matrix_product_is_explained_with_the_formulas_letters(qtbot) -> None:
+    from gradviz.session.console import Console
+
+    s = Session()
+    c = Console(s)
+    for line in (
+        "X = torch.ones(2, 3, requires_grad=True)",
+        "W = torch.ones(3, 4, requires_grad=True)",
+        "Y = X @ W",
+    ):
+        assert c.run(line).ok
+    canvas = make_canvas(qtbot, s)
+    (op,) = [n for n, a in canvas.graph.nodes(data=True) if a.get("type") == "op"]
+    text = canvas.explain(op)
+    assert text.startswith("<b>MmBackward0</b>: out = A·B") and "Here A = X (" in text and ", B = W (" in text
