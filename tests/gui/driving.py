@@ -49,3 +49,29 @@ def message_text(w: MainWindow) -> str:
     text = box.text()
     box.done(0)
     return text
+
+
+def run_app_main(monkeypatch, argv: list[str], look) -> int:
+    """Run gradviz's ``main(argv)`` with the event loop replaced by ``look(window)``, called once
+    the window is up; then the window closes (discarding changes) and main returns."""
+    import sys
+
+    from PySide6.QtWidgets import QApplication
+
+    from gradviz.gui import app as gui_app
+
+    before = set(QApplication.topLevelWidgets())
+
+    def run(self) -> int:  # QApplication.exec()
+        w = next(x for x in QApplication.topLevelWidgets() if isinstance(x, MainWindow) and x not in before)
+        look(w)
+        w.ask_save_changes = lambda: "discard"
+        w.close()
+        w.wait_for_workers()
+        w.deleteLater()
+        return 0
+
+    monkeypatch.setattr(QApplication, "exec", run)
+    monkeypatch.setattr(gui_app.gc, "freeze", lambda: None)
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # main() installs its own
+    return gui_app.main(argv)

@@ -4,12 +4,11 @@ on the Dock icon, the launch file): a QFileOpenEvent sent to the application, as
 from __future__ import annotations
 
 import shutil
-import sys
 import time
 from pathlib import Path
 
 import pytest
-from driving import message_text
+from driving import message_text, run_app_main
 from PySide6.QtCore import QCoreApplication, QTimer, QUrl
 from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtWidgets import QApplication
@@ -187,28 +186,17 @@ def test_a_url_that_is_no_local_file_is_left_alone(qtbot, handler, make_window) 
 def test_the_app_opens_the_file_it_was_launched_with_as_an_event(qtbot, tmp_path, monkeypatch) -> None:
     """``gradviz`` started with no argument and the file in a FileOpen event, queued before the
     window exists (as macOS does without argv emulation): the window comes up with that file."""
-    from gradviz.gui import app as gui_app
-
     path = linear_file(tmp_path)
     qapp = QApplication.instance()
-    before = set(QApplication.topLevelWidgets())
     seen: dict[str, object] = {}
 
-    def run(self) -> int:  # QApplication.exec(): the window is up; let the events come
-        w = next(x for x in QApplication.topLevelWidgets() if isinstance(x, MainWindow) and x not in before)
+    def look(w: MainWindow) -> None:  # the window is up; let the events come
         qtbot.waitUntil(lambda: w.path == path, timeout=20000)
         seen.update(names=w.panel.names(), title=w.windowTitle())
-        w.close()
-        w.wait_for_workers()
-        w.deleteLater()
-        return 0
 
-    monkeypatch.setattr(QApplication, "exec", run)
-    monkeypatch.setattr(gui_app.gc, "freeze", lambda: None)
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # main() installs its own
     QCoreApplication.postEvent(qapp, QFileOpenEvent(str(path)))
     try:
-        assert gui_app.main([]) == 0
+        assert run_app_main(monkeypatch, [], look) == 0
     finally:
         for h in qapp.findChildren(FileOpenHandler):
             h.close()

@@ -5,12 +5,19 @@ the tensors list; undo and redo; save and reopen; and every bad input answered w
 from __future__ import annotations
 
 import os
-import sys
 import zipfile
 from pathlib import Path
 
 import pytest
-from driving import create_through_dialog, idle, message_text, retype, toolbar_click, type_in_console
+from driving import (
+    create_through_dialog,
+    idle,
+    message_text,
+    retype,
+    run_app_main,
+    toolbar_click,
+    type_in_console,
+)
 from PySide6.QtCore import QPoint, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -449,26 +456,15 @@ def test_screenshot_command_says_why_a_file_would_not_open(qtbot, tmp_path, caps
 
 def test_launching_the_window_on_a_corrupt_file_says_why(qtbot, tmp_path, monkeypatch) -> None:
     """``gradviz bad.gradviz``: the window comes up, with the same message as File > Open."""
-    from gradviz.gui import app as gui_app
 
     bad = _corrupt_file(tmp_path)
-    before = set(QApplication.topLevelWidgets())
     seen: dict[str, object] = {}
 
-    def run(self) -> int:  # QApplication.exec(): the window is up
-        w = next(x for x in QApplication.topLevelWidgets() if isinstance(x, MainWindow) and x not in before)
+    def look(w: MainWindow) -> None:
         box = w.last_message_box
         seen.update(text=box.text() if box else "", shown=box is not None and box.isVisible(), path=w.path)
-        w.ask_save_changes = lambda: "discard"
-        w.close()
-        w.wait_for_workers()
-        w.deleteLater()
-        return 0
 
-    monkeypatch.setattr(QApplication, "exec", run)
-    monkeypatch.setattr(gui_app.gc, "freeze", lambda: None)
-    monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # main() installs its own
-    assert gui_app.main([str(bad)]) == 0
+    assert run_app_main(monkeypatch, [str(bad)], look) == 0
     assert seen["shown"] and seen["path"] is None
     assert "bad.gradviz could not be opened." in seen["text"]
     assert "not a zip file, or a damaged one" in seen["text"]
