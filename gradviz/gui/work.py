@@ -3,7 +3,8 @@ that drops the person's input while the window waits for it.
 
 Opening a file and replaying a long log (undo, redo, an edit) run as a ``WorkerJob`` while the
 window spins a local event loop: it keeps painting, shows progress and answers Cancel, but other
-clicks and keys are dropped, so nothing can change the document under the worker's feet.
+clicks and keys are dropped (text typed ahead into the console is kept), so nothing can change
+the document under the worker's feet.
 """
 
 from __future__ import annotations
@@ -97,7 +98,9 @@ _NOT_TYPING = frozenset(
 
 class InputBlocker(QObject):
     """An application event filter that drops input to everything but ``allowed`` (the Cancel
-    button), makes Escape call ``on_cancel``, and turns a close of ``window`` into ``on_close``."""
+    button) and text typed into ``typing`` (the console: typed ahead, not run), makes Escape
+    call ``on_cancel``, turns a close of ``window`` into ``on_close`` and refuses to close any
+    other window (a dialog whose action is running)."""
 
     def __init__(
         self,
