@@ -28,7 +28,6 @@ from PySide6.QtCore import (
     QObject,
     QPoint,
     QPointF,
-    QRect,
     QRectF,
     QRunnable,
     Qt,
@@ -990,14 +989,9 @@ class GraphCanvas(QGraphicsView):
         def scale_for(width: float, height: float) -> float:
             return max(MIN_ZOOM, min(max(80, width) / bbox.width(), max(80, height) / bbox.height(), MAX_FIT))
 
-        def legend_at(corner: str) -> QRectF:
-            x = 0 if corner.endswith("left") else vw - legend_w
-            y = 0 if corner.startswith("top") else vh - legend_h
-            return QRectF(x, y, legend_w, legend_h)
-
         whole = scale_for(vw - 2 * margin, vh - 2 * margin)
         centre = QPointF(vp.center())
-        free = [c for c in LEGEND_CORNERS if not self._under_legend(legend_at(c), whole, centre)]
+        free = [c for c in LEGEND_CORNERS if not self._under_legend(self._legend_area(c), whole, centre)]
         if not has_legend or free:
             s, at = whole, centre
             self._legend_corner = free[0] if free else LEGEND_CORNERS[0]
@@ -1022,19 +1016,22 @@ class GraphCanvas(QGraphicsView):
     def _clear_legend_corner(self) -> str:
         """The legend's corner as the view is now: where it is, unless a node sits under it and
         another corner is clear (a node just added there, say)."""
-        leg = self.legend_overlay
-        vp = self.viewport().rect()
-        w, h = leg.width() + 24, leg.height() + 24
 
         def clear(corner: str) -> bool:
-            x = 0 if corner.endswith("left") else vp.width() - w
-            y = 0 if corner.startswith("top") else vp.height() - h
-            area = self.mapToScene(QRect(x, y, w, h)).boundingRect()
+            area = self.mapToScene(self._legend_area(corner).toRect()).boundingRect()
             return not any(isinstance(it, NodeItem) for it in self._scene.items(area))
 
         if clear(self._legend_corner):
             return self._legend_corner
         return next((c for c in LEGEND_CORNERS if clear(c)), self._legend_corner)
+
+    def _legend_area(self, corner: str) -> QRectF:
+        """Where the legend, with room around it, sits in the view at ``corner``."""
+        vp = self.viewport().rect()
+        w, h = self.legend_overlay.width() + 24, self.legend_overlay.height() + 24
+        x = 0 if corner.endswith("left") else vp.width() - w
+        y = 0 if corner.startswith("top") else vp.height() - h
+        return QRectF(x, y, w, h)
 
     def _under_legend(self, legend: QRectF, s: float, at: QPointF) -> bool:
         """Would any node fall under the legend with zoom ``s`` and the graph centred at ``at``?"""

@@ -945,11 +945,7 @@ class MainWindow(QMainWindow):
                 "Can't open this file",
                 f"{path.name} could not be {'opened' if isinstance(e, fileformat.SessionFileError) else 'read'}."
                 f"\n\n{self.last_open_error}"
-                + (
-                    f"\n\n{self._unchanged()[:1].upper()}{self._unchanged()[1:]}."
-                    if self._had_document()
-                    else ""
-                ),
+                + ("\n\nThe session you had open is unchanged." if self._had_document() else ""),
             )
             return False
         if self.persist:
@@ -982,7 +978,10 @@ class MainWindow(QMainWindow):
         Meanwhile other input is dropped, so nothing can change the document under the worker,
         and a second request (from a menu the filter can't see) is refused. The progress bar,
         Cancel (if ``cancellable``) and a busy cursor appear after ``progress_after_ms``, so
-        quick work doesn't flicker."""
+        quick work doesn't flicker. Called on a worker already (an action inside a console cell,
+        a cell's rollback), it runs the task right there."""
+        if QThread.currentThread() is not self.thread():
+            return task(lambda done, total: None)
         if self._work_job is not None:
             raise SessionError(
                 f"gradviz is still busy ({self.status_action.text()}); try again when it is done"
@@ -1077,19 +1076,13 @@ class MainWindow(QMainWindow):
         )
 
     def _run_action(self, work: Callable[[], None], label: str) -> None:
-        """The session's runner: an action (a new tensor, an op, backward) runs on a worker,
-        or right there when it already is on one (inside a console cell)."""
-        if QThread.currentThread() is not self.thread():
-            work()
-            return
+        """The session's runner: an action (a new tensor, an op, backward) runs on a worker."""
         self.run_off_thread(
             lambda progress: work(), f"{_status_label(label)}…", cancellable=False, progress_after_ms=150
         )
 
     def _replay(self, entries: Sequence[Entry], label: str, cancellable: bool) -> Any:
         """The session's replayer: undo, redo and edits replay the log on a worker."""
-        if QThread.currentThread() is not self.thread():  # already on one (a console cell
-            return self.session.replay(entries)  # rolling back): replay right there
         what = "Loading the session" if label == "open" else _status_label(label)
         try:
             return self.run_off_thread(

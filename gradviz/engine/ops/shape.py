@@ -186,12 +186,6 @@ def mT(a: Tensor) -> Tensor:
 
 def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:
     nd = a._data.ndim
-    if nd == 0:  # a scalar: dims 0 and -1 name it, and nothing moves
-        source = [wrap_dim(d, 0) for d in (source if isinstance(source, Sequence) else [source])]
-        destination = [
-            wrap_dim(d, 0) for d in (destination if isinstance(destination, Sequence) else [destination])
-        ]
-        return Permute.apply(a, dims=())
     given_src = list(source) if isinstance(source, Sequence) else [source]
     given_dst = list(destination) if isinstance(destination, Sequence) else [destination]
     if len(given_src) != len(given_dst):
@@ -203,6 +197,8 @@ def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:
     for what, dims, given in (("source", src, given_src), ("destination", dst, given_dst)):
         if len(set(dims)) != len(dims):
             raise RuntimeError(f"movedim: repeated dim in `{what}` ({given})")
+    if nd == 0:  # a scalar: dims 0 and -1 name it, and nothing moves
+        return Permute.apply(a, dims=())
     order = [d for d in range(nd) if d not in src]  # the dims that stay, in their order
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
