@@ -12,8 +12,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 import gradviz.engine as E
 import gradviz.nn.functional as F
 from gradviz.engine import Tensor
@@ -489,33 +487,6 @@ def get(name: str) -> OpSpec:
         raise KeyError(f"unknown operation {name!r}") from None
 
 
-def output_size_bound(spec: OpSpec, shapes: Sequence[tuple[int, ...]], params: dict[str, Any]) -> int:
-    """An upper bound on the output's element count, computed from shapes alone, so that a
-    giant result is refused before anything is allocated."""
-
-    def n(s: tuple[int, ...]) -> int:
-        return int(np.prod(s, dtype=object)) if s else 1
-
-    if not shapes:
-        return 1
-    if spec.size_rule == "broadcast":
-        dims = max(len(s) for s in shapes)
-        padded = [(1,) * (dims - len(s)) + tuple(s) for s in shapes]
-        return n(tuple(max(col) for col in zip(*padded)))
-    if spec.size_rule == "matmul":
-        a, b = shapes[0], shapes[1]
-        rows = n(a[:-1]) if len(a) > 1 else 1
-        cols = b[-1] if len(b) > 1 else 1
-        batch = n(b[:-2]) if len(b) > 2 else 1
-        return rows * cols * batch
-    if spec.size_rule == "sum":
-        return sum(n(s) for s in shapes)
-    if spec.size_rule == "index":
-        lists = [len(i["list"]) for i in params.get("index", ()) if isinstance(i, dict) and "list" in i]
-        return max(n(shapes[0]), *(lists or [0])) * max(1, *lists) if lists else n(shapes[0])
-    return max(n(s) for s in shapes)
-
-
 __all__ = [
     "CATALOGUE",
     "OPS",
@@ -524,5 +495,4 @@ __all__ = [
     "decode_index",
     "encode_index_repr",
     "get",
-    "output_size_bound",
 ]

@@ -1096,8 +1096,7 @@ class _Run:
             )
         values = [o.tensor(self) if isinstance(o, TensorValue) else o for o in operands]
         full = {**spec.defaults(), **params}
-        shapes = [tuple(v.shape) if isinstance(v, Tensor) else () for v in values]
-        self.session.check_size(catalogue.output_size_bound(spec, shapes, full), f"the result of {spec.name}")
+        self.session.check_op(spec, values, full)
         out = spec.fn(*values, **full)
         return PendingOp(spec, list(operands), dict(params), out)
 

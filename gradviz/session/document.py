@@ -21,11 +21,22 @@ import numpy as np
 import gradviz.engine as E
 from gradviz.engine import Tensor
 
-from . import catalogue
+from . import catalogue, sizing
 from .events import Event
+from .footprint import (
+    UNDO_MEMORY,
+    Ledger,
+    MemoryUse,
+    TensorLedger,
+    default_budget,
+    entry_arrays,
+    format_bytes,
+)
 from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad, describe
 
 DEFAULT_MAX_ELEMENTS = 2**27
+DEFAULT_OP_SECONDS = 5.0  # the longest one op may run: Stop takes effect between ops
+MAX_UNDO_STEPS = 1000
 RESERVED_NAMES = frozenset({"torch", "gradviz", "F", "nn", "print", "np", "numpy", "True", "False", "None"})
 
 
@@ -48,6 +59,13 @@ class ReplayError(SessionError):
 
 class ReplayCancelledError(SessionError):
     """The person cancelled a replay (undo, redo, an edit); nothing was changed."""
+
+
+class StoppedError(SessionError):
+    """The person stopped the work (a console cell, an action) between two ops; it is undone."""
+
+    def __init__(self, message: str = "stopped; nothing was changed") -> None:
+        super().__init__(message, kind="KeyboardInterrupt")
 
 
 @dataclass
@@ -98,6 +116,7 @@ class _State:
         # gradients change only by Backward and ZeroGrad entries, which clear their cache.
         self.value_prints: dict[int, bytes | None] = {}
         self.grad_prints: dict[int, bytes | None] = {}
+        self.memory = TensorLedger()  # bytes the tensors hold, for the memory budget
 
 
 def _fingerprint(a: np.ndarray | None) -> bytes | None:
@@ -115,8 +134,26 @@ class Session:
     ``tensor(name)`` hands out the session's own tensors, to read: a change made to one directly
     (in place) would be lost at the next replay and go unseen by the change events."""
 
-    def __init__(self, max_elements: int = DEFAULT_MAX_ELEMENTS) -> None:
+    def __init__(
+        self,
+        max_elements: int = DEFAULT_MAX_ELEMENTS,
+        *,
+        memory_budget: int | None = None,
+        op_seconds: float = DEFAULT_OP_SECONDS,
+        undo_memory: int = UNDO_MEMORY,
+    ) -> None:
         self.max_elements = max_elements
+        # Bytes the session may hold: tensors, saved buffers, the log's arrays and the undo
+        # history's. An op that would cross it is refused before it allocates.
+        self.memory_budget = default_budget() if memory_budget is None else int(memory_budget)
+        self.op_seconds = op_seconds
+        self.undo_memory = undo_memory  # older undo steps are dropped beyond this
+        # Asked between ops (and backward nodes): True stops the work with StoppedError.
+        # The GUI points it at its Stop button.
+        self.stop_requested: Callable[[], bool] | None = None
+        self._unstoppable = 0  # depth of rollbacks, which must run to the end
+        self._log_arrays = Ledger()  # arrays of the live log
+        self._all_arrays = Ledger()  # ... of the log and every undo and redo step
         self._entries: list[Entry] = []
         self._state = _State()
         self._undo: list[tuple[tuple[Entry, ...], int, str]] = []
@@ -253,12 +290,60 @@ class Session:
         if not allow_existing and name in self._state.tensors:
             raise SessionError(f"the name '{name}' is already taken")
 
-    def check_size(self, numel: int, what: str = "tensor") -> None:
+    def check_size(self, numel: int, what: str = "tensor", itemsize: int = 4) -> None:
+        """Refuse a tensor of ``numel`` elements over the element limit, or whose
+        ``numel * itemsize`` bytes would cross the memory budget."""
         if numel > self.max_elements:
             raise SessionError(
                 f"{what} would have {numel:,} elements, more than this session's limit of "
                 f"{self.max_elements:,}; nothing was allocated"
             )
+        self.check_memory(numel * itemsize, what)
+
+    def memory_use(self) -> MemoryUse:
+        """What the session holds now, against its budget."""
+        log = self._log_arrays.total
+        return MemoryUse(self._state.memory.total, log, self._all_arrays.total - log, self.memory_budget)
+
+    def check_memory(self, nbytes: int, what: str = "tensor", state: _State | None = None) -> None:
+        state = state if state is not None else self._state
+        log, everything = self._log_arrays.total, self._all_arrays.total
+        held = state.memory.total + everything
+        if held + nbytes > self.memory_budget:
+            raise SessionError(
+                f"{what} would need {format_bytes(nbytes)}, and this session already holds "
+                f"{format_bytes(held)} of its {format_bytes(self.memory_budget)} memory budget "
+                f"(tensors {format_bytes(state.memory.total)}, their recorded values {format_bytes(log)}, "
+                f"undo history {format_bytes(everything - log)}); nothing was allocated. Delete "
+                "tensors you no longer need, or set GRADVIZ_MEMORY_BUDGET (for example 16G)",
+                kind="MemoryError",
+            )
+
+    def check_op(
+        self,
+        spec: catalogue.OpSpec,
+        operands: Sequence[Any],
+        params: dict[str, Any],
+        state: _State | None = None,
+    ) -> None:
+        """Everything asked of an op before it runs: a Stop, its result's size, the memory it
+        needs and about how long it takes (one op can't be stopped half-way)."""
+        self.check_stop()
+        cost = sizing.estimate(spec, operands, params)
+        what = f"the result of {spec.name}"
+        self.check_size(cost.numel, what, itemsize=0)
+        self.check_memory(cost.nbytes, what, state)
+        if cost.seconds > self.op_seconds:
+            raise SessionError(
+                f"{spec.name} would take about {cost.seconds:,.0f} s ({cost.work}), longer than this "
+                f"session lets one operation run ({self.op_seconds:g} s); nothing was computed",
+                kind="RuntimeError",
+            )
+
+    def check_stop(self) -> None:
+        """Raise StoppedError if the person asked to stop (never inside a rollback)."""
+        if self.stop_requested is not None and not self._unstoppable and self.stop_requested():
+            raise StoppedError()
 
     def fresh_name(self, stem: str = "t") -> str:
         i = 1
@@ -436,7 +521,7 @@ class Session:
                 entries, uid = self._batch_start
                 self._batch_start = None
                 if self._entries_differ(entries):  # something ran: roll it back
-                    self._replace_state(list(entries), uid, f"undo {label}", cancellable=False)
+                    self._rollback(list(entries), uid, f"undo {label}")
                 else:
                     self._next_uid = uid
             raise
@@ -445,8 +530,7 @@ class Session:
             entries, uid = self._batch_start
             self._batch_start = None
             if self._entries_differ(entries):
-                self._undo.append((entries, uid, label))
-                self._redo.clear()
+                self._record_undo(entries, uid, label)
                 self.dirty = True
                 self._announce(self._batch_before, label)
 
@@ -467,9 +551,11 @@ class Session:
         if state is None:
             self._replace_state(list(entries), uid, "open")
         else:
-            self._state, self._entries, self._next_uid = state, list(entries), max(uid, 1)
-        self._undo.clear()
-        self._redo.clear()
+            self._state, self._next_uid = state, max(uid, 1)
+            self._set_log(list(entries))
+        for stack in (self._undo, self._redo):
+            while stack:
+                self._drop_step(stack, 0)
         self.view = dict(view or {})
         self.dirty = False
         self._announce(before, "open")
@@ -515,7 +601,7 @@ class Session:
         if dtype is not None:
             arr = arr.astype(E.dtypes.to_dtype(dtype).np)
         E.dtypes.from_numpy_dtype(arr.dtype)
-        self.check_size(arr.size)
+        self.check_size(arr.size, itemsize=2 * arr.itemsize)  # the log keeps it, the tensor a copy
         return arr
 
     def _append(self, entries: list[Entry], label: str) -> None:
@@ -534,16 +620,18 @@ class Session:
             for entry in entries:
                 self._run(self._state, entry)
                 self._entries.append(entry)
+                arrays = entry_arrays([entry])
+                self._log_arrays.add(arrays)
+                self._all_arrays.add(arrays)
                 done += 1
         except SessionError:
             if done:  # earlier entries of this action ran: roll them back
-                self._replace_state(list(prev_entries), prev_uid, f"undo {label}", cancellable=False)
+                self._rollback(list(prev_entries), prev_uid, f"undo {label}")
             else:  # a failed entry leaves the state as it was (see _run)
                 self._next_uid = prev_uid
             raise
         if self._batch_depth == 0:
-            self._undo.append((prev_entries, prev_uid, label))
-            self._redo.clear()
+            self._record_undo(prev_entries, prev_uid, label)
             self.dirty = True
             self._announce(before, label)
 
@@ -561,8 +649,7 @@ class Session:
                 f"with this change, {describe(e.entry)} fails: {e.reason}", kind=e.kind
             ) from None
         if self._batch_depth == 0:  # inside a batch, the batch records one undo step at its end
-            self._undo.append((prev[0], prev[1], label))
-            self._redo.clear()
+            self._record_undo(prev[0], prev[1], label)
             self.dirty = True
             self._announce(before, label)
 
@@ -577,10 +664,47 @@ class Session:
         current = (tuple(self._entries), self._next_uid, label)
         before = self._snapshot()
         self._replace_state(list(entries), uid, f"{verb} {label}")  # raises, nothing changed, if cancelled
-        source.pop()
-        target.append(current)
+        self._drop_step(source, -1)
+        self._push_step(target, current)
         self.dirty = True
         self._announce(before, f"{verb} {label}")  # after the stacks move: listeners read labels
+
+    def _record_undo(self, entries: tuple[Entry, ...], uid: int, label: str) -> None:
+        """A new action: the state before it becomes the top undo step; redo is gone. Old steps
+        are dropped while the arrays only they keep exceed ``undo_memory`` (the newest stays)."""
+        while self._redo:
+            self._drop_step(self._redo, 0)
+        self._push_step(self._undo, (entries, uid, label))
+        while len(self._undo) > 1 and (
+            len(self._undo) > MAX_UNDO_STEPS
+            or self._all_arrays.total - self._log_arrays.total > self.undo_memory
+        ):
+            self._drop_step(self._undo, 0)
+
+    def _push_step(self, stack: list, step: tuple[tuple[Entry, ...], int, str]) -> None:
+        stack.append(step)
+        self._all_arrays.add(entry_arrays(step[0]))
+
+    def _drop_step(self, stack: list, i: int) -> None:
+        step = stack.pop(i)
+        self._all_arrays.remove(entry_arrays(step[0]))
+
+    def _set_log(self, entries: list[Entry]) -> None:
+        """Make ``entries`` the live log, keeping the array ledgers in step."""
+        old, new = entry_arrays(self._entries), entry_arrays(entries)
+        self._all_arrays.add(new)
+        self._all_arrays.remove(old)
+        self._log_arrays = Ledger()
+        self._log_arrays.add(new)
+        self._entries = entries
+
+    def _rollback(self, entries: list[Entry], uid: int, label: str) -> None:
+        """Go back to ``entries`` after a failure or a Stop: it must finish, so no Stop applies."""
+        self._unstoppable += 1
+        try:
+            self._replace_state(entries, uid, label, cancellable=False)
+        finally:
+            self._unstoppable -= 1
 
     def _replace_state(
         self, entries: list[Entry], uid: int, label: str = "", cancellable: bool = True
@@ -591,11 +715,12 @@ class Session:
         else:
             state = self.replayer(entries, label, cancellable)
         self._state = state
-        self._entries = entries
+        self._set_log(entries)
         self._next_uid = max(uid, 1)
 
     def _run(self, state: _State, entry: Entry) -> None:
         """Apply one entry to ``state``. Raises SessionError and leaves ``state`` as it was."""
+        self.check_stop()
         with E.enable_grad():  # as a replay on a worker thread does, whatever the caller's mode
             self._run_entry(state, entry)
 
@@ -604,7 +729,8 @@ class Session:
             if isinstance(entry, Leaf):
                 if entry.name in state.tensors:
                     raise SessionError(f"the name '{entry.name}' is already taken")
-                self.check_size(entry.value.size)
+                self.check_size(entry.value.size, itemsize=0)
+                self.check_memory(entry.value.nbytes, f"the value of {entry.name}", state)
                 t = E.from_numpy(entry.value.copy())
                 if entry.requires_grad:
                     t.requires_grad_(True)
@@ -620,7 +746,15 @@ class Session:
                 state.grad_prints.clear()
                 t = self._lookup(state, entry.target)
                 grad = None if entry.gradient is None else E.from_numpy(entry.gradient.copy())
+                # Every tensor that requires grad may get one (the session keeps them all).
+                needed = sum(
+                    x.numel() * x.element_size()
+                    for x in state.tensors.values()
+                    if x.requires_grad and x._grad is None
+                )
+                self.check_memory(needed, f"{entry.target}.backward()'s gradients", state)
                 t.backward(grad, retain_graph=entry.retain_graph)
+                self._recount(state)
             elif isinstance(entry, ZeroGrad):
                 names = entry.names if entry.names is not None else list(state.tensors)
                 state.grad_prints.clear()
@@ -630,6 +764,7 @@ class Session:
                             t._grad = None
                         else:
                             t._grad.zero_()
+                self._recount(state)
             elif isinstance(entry, SetRequiresGrad):
                 t = self._lookup(state, entry.name)
                 t.requires_grad_(entry.requires_grad)  # PyTorch's errors: non-leaf, integer dtype
@@ -653,6 +788,7 @@ class Session:
                 info = state.info.pop(entry.name)
                 state.tensors.pop(entry.name)
                 state.by_uid.pop(info.uid, None)
+                state.memory.remove(info.uid)
         except MemoryError:
             raise SessionError("not enough memory for this tensor; nothing was changed") from None
         except (RuntimeError, ValueError, TypeError, IndexError) as e:
@@ -682,8 +818,7 @@ class Session:
                 f"{spec.name} takes {spec.arity} operand{'s' if spec.arity != 1 else ''}, got {len(args)}"
             )
         params = {**spec.defaults(), **{k: v for k, v in entry.params.items()}}
-        shapes = [tuple(a.shape) if isinstance(a, Tensor) else () for a in args]
-        self.check_size(catalogue.output_size_bound(spec, shapes, params), f"the result of {spec.name}")
+        self.check_op(spec, args, params, state)
         out = spec.fn(*args, **params)
         if out.requires_grad and out.grad_fn is not None:
             # Keep intermediate gradients visible; TensorInfo.session_retained marks them.
@@ -695,6 +830,10 @@ class Session:
         state.tensors[name] = t
         state.info[name] = info
         state.by_uid[info.uid] = name
+        state.memory.add(info.uid, t)
+
+    def _recount(self, state: _State) -> None:
+        state.memory.rebuild((state.info[n].uid, t) for n, t in state.tensors.items())
 
     def _snapshot(self, state: _State | None = None) -> dict[int, tuple[str, bytes | None, bytes | None]]:
         """(name, value fingerprint, grad fingerprint) of every tensor, by uid; only what changed

@@ -765,11 +765,8 @@ class OperationDialog(ThemedDialog):
             )
             return False
         full = {**spec.defaults(), **params}
-        shapes = [tuple(v.shape) if isinstance(v, Tensor) else () for v in values]
         try:
-            self.session.check_size(
-                catalogue.output_size_bound(spec, shapes, full), f"the result of {spec.name}"
-            )
+            self.session.check_op(spec, values, full)
             big = sum(v.numel() for v in values if isinstance(v, Tensor)) > PREVIEW_GRAD_ELEMENTS
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
