@@ -152,6 +152,7 @@ class Session:
         # The GUI points it at its Stop button.
         self.stop_requested: Callable[[], bool] | None = None
         self._unstoppable = 0  # depth of rollbacks, which must run to the end
+        self._deleted_since_compact = False
         self._log_arrays = Ledger()  # arrays of the live log
         self._all_arrays = Ledger()  # ... of the log and every undo and redo step
         self._entries: list[Entry] = []
@@ -530,6 +531,7 @@ class Session:
             entries, uid = self._batch_start
             self._batch_start = None
             if self._entries_differ(entries):
+                self._compact_log()
                 self._record_undo(entries, uid, label)
                 self.dirty = True
                 self._announce(self._batch_before, label)
@@ -631,6 +633,7 @@ class Session:
                 self._next_uid = prev_uid
             raise
         if self._batch_depth == 0:
+            self._compact_log()
             self._record_undo(prev_entries, prev_uid, label)
             self.dirty = True
             self._announce(before, label)
@@ -697,6 +700,19 @@ class Session:
         self._log_arrays = Ledger()
         self._log_arrays.add(new)
         self._entries = entries
+
+    def _compact_log(self) -> None:
+        """Forget tensors that were deleted without leaving a trace on any other: their entries
+        (and arrays) leave the log, so twelve ``x = torch.ones(2**25)`` keep one array, not
+        twelve. The state is unchanged: it equals a replay of the shorter log."""
+        if not self._deleted_since_compact:
+            return
+        self._deleted_since_compact = False
+        entries, kept = self._entries, compacted(self._entries)
+        while kept is not None:  # a tensor read only by a dropped one goes too, next pass
+            entries, kept = kept, compacted(kept)
+        if entries is not self._entries:
+            self._set_log(entries)
 
     def _rollback(self, entries: list[Entry], uid: int, label: str) -> None:
         """Go back to ``entries`` after a failure or a Stop: it must finish, so no Stop applies."""
@@ -785,6 +801,7 @@ class Session:
                 state.by_uid[info.uid] = entry.new
             elif isinstance(entry, Delete):
                 self._lookup(state, entry.name)
+                self._deleted_since_compact = True
                 info = state.info.pop(entry.name)
                 state.tensors.pop(entry.name)
                 state.by_uid.pop(info.uid, None)
@@ -876,3 +893,41 @@ class Session:
         if change.grads:
             self.gradients_updated.emit(list(change.grads))
         self.changed.emit(change)
+
+
+def compacted(entries: Sequence[Entry]) -> list[Entry] | None:
+    """``entries`` without the tensors that were deleted and never read by another entry (no
+    op used them, no backward started from them), with everything that touched only them; None
+    if there are none. A replay of the result gives the same tensors."""
+    current: dict[str, int] = {}  # live name -> index of the entry that made the tensor
+    touching: dict[int, list[int]] = {}  # that index -> the entries that touch only that tensor
+    pinned: set[int] = set()
+    deleted: list[int] = []
+    for i, e in enumerate(entries):
+        if isinstance(e, Op):
+            pinned.update(current[r] for r in e.refs() if r in current)
+        if isinstance(e, (Leaf, Op)):
+            current[e.name] = i
+            touching[i] = [i]
+        elif isinstance(e, Backward):
+            if e.target in current:
+                pinned.add(current[e.target])
+        elif isinstance(e, ZeroGrad):
+            if e.names is not None and len(e.names) == 1 and e.names[0] in current:
+                touching[current[e.names[0]]].append(i)
+            elif e.names is not None:
+                pinned.update(current[n] for n in e.names if n in current)
+        elif isinstance(e, (RetainGrad, SetRequiresGrad)):
+            if e.name in current:
+                touching[current[e.name]].append(i)
+        elif isinstance(e, Rename):
+            if e.old in current:
+                k = current.pop(e.old)
+                current[e.new] = k
+                touching[k].append(i)
+        elif isinstance(e, Delete) and e.name in current:
+            k = current.pop(e.name)
+            touching[k].append(i)
+            deleted.append(k)
+    drop = {i for k in deleted if k not in pinned for i in touching[k]}
+    return [e for i, e in enumerate(entries) if i not in drop] if drop else None
