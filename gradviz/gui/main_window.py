@@ -234,6 +234,7 @@ class MainWindow(QMainWindow):
             self.console.runner = self._run_cell
             self.session.replayer = self._replay
             self.session.runner = self._run_action
+            self.session.stop_requested = self._stop_requested
             self.bridge = SessionBridge(self.session, self)
             self.bridge.changed.connect(self._session_changed)
             self.console.ran.connect(self._console_ran)
@@ -1069,11 +1070,18 @@ class MainWindow(QMainWindow):
 
     def _run_cell(self, run: Callable[[], Any]) -> Any:
         """The console's runner: a cell runs on a worker (a huge tensor takes seconds to make,
-        and the window must not freeze meanwhile). It can't be cancelled half-way: its statements
-        are one undo step. Its change events reach the window queued, after it ends."""
-        return self.run_off_thread(
-            lambda progress: run(), "Running the cell…", cancellable=False, progress_after_ms=150
-        )
+        and the window must not freeze meanwhile). Stop (or Escape) ends it at the next op, and
+        the cell is undone whole: its statements are one undo step. No single op runs long (the
+        session prices each before it runs). Its change events reach the window queued."""
+        history = self.console.input.history if self.console is not None else []
+        first = history[-1].strip().splitlines()[0] if history and history[-1].strip() else ""
+        what = f"Running {first[:48] + '…' if len(first) > 48 else first}"
+        return self.run_off_thread(lambda progress: run(), what, cancellable=True, progress_after_ms=150)
+
+    def _stop_requested(self) -> bool:
+        """Asked by the session, on the worker, between ops: did the person press Stop?"""
+        job = self._work_job
+        return job is not None and job.cancelled
 
     def _run_action(self, work: Callable[[], None], label: str) -> None:
         """The session's runner: an action (a new tensor, an op, backward) runs on a worker."""
@@ -1539,6 +1547,7 @@ class MainWindow(QMainWindow):
         if self.session is not None and self.session.replayer == self._replay:
             self.session.replayer = None  # the session may outlive the window (gradviz.show)
             self.session.runner = None
+            self.session.stop_requested = None
         self.wait_for_workers(5000)  # a layout still running must not signal a window that's gone
         event.accept()
         self.closed.emit()
