@@ -130,10 +130,13 @@ def run_backward(
     quiet = np.errstate(all="ignore")
     retained: list = []
     ran: list = []
+    interrupt = grad_mode.state.interrupt
     quiet.__enter__()
     try:
         while heap:
             node = heappop(heap)[1]
+            if interrupt is not None:
+                interrupt()
             g = pending.pop(node)
             if needed is not None and node not in needed:
                 continue

@@ -5,14 +5,16 @@ GUI thread previews a result under ``no_grad``."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 
 class _State(threading.local):
     enabled = True  # each thread starts with grad mode on, as in PyTorch
+    interrupt: Callable[[], None] | None = None  # see interruptible
 
 
 state = _State()
@@ -72,3 +74,15 @@ class set_grad_enabled(_GradMode):
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+@contextlib.contextmanager
+def interruptible(check: Callable[[], None] | None) -> Iterator[None]:
+    """Within it, ``backward()`` on this thread calls ``check()`` before each node, so a long
+    backward can be stopped by raising there (nothing is applied until every node has run)."""
+    prev = state.interrupt
+    state.interrupt = check
+    try:
+        yield
+    finally:
+        state.interrupt = prev

@@ -20,6 +20,7 @@ import numpy as np
 
 import gradviz.engine as E
 from gradviz.engine import Tensor
+from gradviz.engine.grad_mode import interruptible
 
 from . import catalogue, sizing
 from .events import Event
@@ -737,7 +738,9 @@ class Session:
     def _run(self, state: _State, entry: Entry) -> None:
         """Apply one entry to ``state``. Raises SessionError and leaves ``state`` as it was."""
         self.check_stop()
-        with E.enable_grad():  # as a replay on a worker thread does, whatever the caller's mode
+        stoppable = self.stop_requested is not None and not self._unstoppable
+        with E.enable_grad(), interruptible(self.check_stop if stoppable else None):
+            # (grad mode on, as a replay on a worker thread has it, whatever the caller's)
             self._run_entry(state, entry)
 
     def _run_entry(self, state: _State, entry: Entry) -> None:

@@ -186,3 +186,26 @@ def test_compacting_the_log_never_changes_what_it_replays_to(program) -> None:
         assert (a.grad is None) == (b.grad is None)
         if a.grad is not None:
             assert np.array_equal(a.grad.numpy(), b.grad.numpy())
+
+
+def test_stop_ends_a_long_backward_between_nodes_and_changes_nothing() -> None:
+    s = Session()
+    s.add_leaf("a", [1.0, 2.0], requires_grad=True)
+    prev = "a"
+    for i in range(300):
+        prev = s.apply("mul", [prev, 1.01], name=f"v{i}")
+    entries = s.entries
+    asked = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 50  # inside the backward: it asks before each of its 301 nodes
+
+    s.stop_requested = stop
+    with pytest.raises(StoppedError):
+        s.backward(prev, gradient=[1.0, 1.0])
+    assert 50 < len(asked) < 300
+    s.stop_requested = None
+    assert s.entries == entries and s.tensor("a").grad is None
+    s.backward(prev, gradient=[1.0, 1.0])
+    assert s.tensor("a").grad is not None
