@@ -8,7 +8,56 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+
+DEFAULT_TIMEOUT = 300.0  # seconds: a render that takes longer is stuck or far too large
+TIMEOUT_EXIT = 124  # as GNU timeout exits
+
+
+class RenderTimeoutError(BaseException):
+    """Raised by the alarm; a BaseException, like KeyboardInterrupt, so that no ``except
+    Exception`` in a rendered script (or in the renderer's own error reporting) swallows it."""
+
+
+@contextlib.contextmanager
+def _time_limit(seconds: float, what: str) -> Iterator[None]:
+    """Stop the work inside after ``seconds``: SIGALRM raises between Python steps (each op is
+    priced so that none runs long, and a Graphviz child process is killed with it); should
+    the process still be inside C code a few seconds later, it exits all the same."""
+    if seconds <= 0:
+        yield
+        return
+
+    def give_up() -> None:
+        print(
+            f"gradviz render: error: {what} took longer than {seconds:g} s (--timeout); stopped",
+            file=sys.stderr,
+        )
+        sys.stderr.flush()
+        os._exit(TIMEOUT_EXIT)
+
+    def on_alarm(signum: int, frame: object) -> None:
+        raise RenderTimeoutError
+
+    hard = threading.Timer(seconds + 5, give_up)
+    hard.daemon = True
+    hard.start()
+    alarm = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if alarm:
+        previous = signal.signal(signal.SIGALRM, on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        hard.cancel()
+        if alarm:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
 
 
 def render_main(argv: list[str]) -> int:
@@ -41,7 +90,27 @@ def render_main(argv: list[str]) -> int:
     parser.add_argument("--no-legend", action="store_true")
     parser.add_argument("--no-elements", action="store_true", help="no per-element gradient cells")
     parser.add_argument("--title", default="")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help=f"stop and exit with status {TIMEOUT_EXIT} after this long (default {DEFAULT_TIMEOUT:g}; 0: no limit)",
+    )
     args = parser.parse_args(argv)
+    try:
+        with _time_limit(args.timeout, f"rendering {args.input}"):
+            return _render(args)
+    except RenderTimeoutError:
+        print(
+            f"gradviz render: error: rendering {args.input} took longer than {args.timeout:g} s "
+            "(--timeout); stopped, nothing was written",
+            file=sys.stderr,
+        )
+        return TIMEOUT_EXIT
+
+
+def _render(args: argparse.Namespace) -> int:
 
     from gradviz.graph.render import RenderError, render
 

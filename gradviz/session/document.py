@@ -62,8 +62,9 @@ class ReplayCancelledError(SessionError):
     """The person cancelled a replay (undo, redo, an edit); nothing was changed."""
 
 
-class StoppedError(SessionError):
-    """The person stopped the work (a console cell, an action) between two ops; it is undone."""
+class StoppedError(ReplayCancelledError):
+    """The person stopped the work (a console cell, a replay, a backward) between two ops or
+    backward nodes; it is undone, and whatever waits for a cancelled replay handles it too."""
 
     def __init__(self, message: str = "stopped; nothing was changed") -> None:
         super().__init__(message, kind="KeyboardInterrupt")
@@ -574,6 +575,8 @@ class Session:
                 progress(i, len(entries))
             try:
                 self._run(state, entry)
+            except ReplayCancelledError:
+                raise
             except SessionError as e:
                 raise ReplayError(i, entry, e) from None
         self._snapshot(state)  # fingerprint here, maybe on the worker, not on the GUI thread
