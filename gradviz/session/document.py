@@ -159,6 +159,7 @@ class Session:
         self._all_arrays = Ledger()  # ... of the log and every undo and redo step
         self._entries: list[Entry] = []
         self._state = _State()
+        self._state.memory.outside = self._all_arrays
         self._undo: list[tuple[tuple[Entry, ...], int, str]] = []
         self._redo: list[tuple[tuple[Entry, ...], int, str]] = []
         self._next_uid = 1
@@ -557,6 +558,7 @@ class Session:
         else:
             self._state, self._next_uid = state, max(uid, 1)
             self._set_log(list(entries))
+            self._recount(state)
         for stack in (self._undo, self._redo):
             while stack:
                 self._drop_step(stack, 0)
@@ -570,6 +572,7 @@ class Session:
         It touches nothing of the live document, so it may run on a worker thread; ``progress``
         is called before each entry with (done, total) and may raise to cancel."""
         state = _State()
+        state.memory.outside = self._all_arrays
         for i, entry in enumerate(entries):
             if progress is not None:
                 progress(i, len(entries))
@@ -607,7 +610,7 @@ class Session:
         if dtype is not None:
             arr = arr.astype(E.dtypes.to_dtype(dtype).np)
         E.dtypes.from_numpy_dtype(arr.dtype)
-        self.check_size(arr.size, itemsize=2 * arr.itemsize)  # the log keeps it, the tensor a copy
+        self.check_size(arr.size, itemsize=arr.itemsize)
         return arr
 
     def _append(self, entries: list[Entry], label: str) -> None:
@@ -736,6 +739,7 @@ class Session:
             state = self.replayer(entries, label, cancellable)
         self._state = state
         self._set_log(entries)
+        self._recount(state)  # now that the log's arrays are counted there
         self._next_uid = max(uid, 1)
 
     def _run(self, state: _State, entry: Entry) -> None:
@@ -752,8 +756,13 @@ class Session:
                 if entry.name in state.tensors:
                     raise SessionError(f"the name '{entry.name}' is already taken")
                 self.check_size(entry.value.size, itemsize=0)
-                self.check_memory(entry.value.nbytes, f"the value of {entry.name}", state)
-                t = E.from_numpy(entry.value.copy())
+                # The tensor shares the log's array, read-only: nothing in a session writes a
+                # leaf's values in place (an in-place op must copy first), and it halves the
+                # memory a leaf takes.
+                value = entry.value
+                if value.flags.writeable:
+                    value.flags.writeable = False
+                t = E.from_numpy(value)
                 if entry.requires_grad:
                     t.requires_grad_(True)
                 self._bind(
@@ -762,6 +771,7 @@ class Session:
                     t,
                     TensorInfo(entry.name, entry.uid, entry, hidden=entry.name.startswith("_")),
                 )
+                state.memory.add(entry.uid, t, shared=value)
             elif isinstance(entry, Op):
                 self._run_op(state, entry)
             elif isinstance(entry, Backward):

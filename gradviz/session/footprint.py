@@ -58,19 +58,33 @@ class TensorLedger:
 
     def __init__(self) -> None:
         self._ledger = Ledger()
+        # Arrays counted elsewhere (the log's and the undo history's): a view of a leaf's values
+        # adds nothing.
+        self.outside: Ledger | None = None
         self._held: dict[int, list[np.ndarray]] = {}  # uid -> its buffers
+        self._shared: dict[int, int] = {}  # uid -> id of the log's array its values are
 
     @property
     def total(self) -> int:
         return self._ledger.total
 
-    def add(self, uid: int, t: Tensor) -> None:
-        self.remove(uid)
-        bufs = list(tensor_buffers(t))
+    def add(self, uid: int, t: Tensor, shared: np.ndarray | None = None) -> None:
+        """Count ``t``'s buffers, except ``shared``: a leaf's values, which the log keeps and
+        counts."""
+        self._forget(uid)
+        if shared is not None:
+            self._shared[uid] = id(root(shared))
+        skip = self._shared.get(uid)
+        outside = self.outside._arrays if self.outside is not None else {}
+        bufs = [a for a in tensor_buffers(t) if id(a) != skip and id(a) not in outside]
         self._held[uid] = bufs
         self._ledger.add(bufs)
 
     def remove(self, uid: int) -> None:
+        self._forget(uid)
+        self._shared.pop(uid, None)
+
+    def _forget(self, uid: int) -> None:
         bufs = self._held.pop(uid, None)
         if bufs is not None:
             self._ledger.remove(bufs)
