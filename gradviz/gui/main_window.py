@@ -75,6 +75,7 @@ from . import gc_guard
 from .bridge import SessionBridge
 from .canvas import GraphCanvas, SessionSource, TensorsSource
 from .inspector import Inspector
+from .memory_label import MemoryLabel
 from .tensors_panel import TensorsPanel
 from .work import InputBlocker, WorkCancelledError, WorkerJob
 
@@ -589,6 +590,9 @@ class MainWindow(QMainWindow):
         self.status_layout.setToolTip("Which layout engine placed the nodes")
         sb.addPermanentWidget(self.status_nodes)
         sb.addPermanentWidget(self.status_layout)
+        self.status_memory = MemoryLabel(self.session, self) if self.session is not None else None
+        if self.status_memory is not None:
+            sb.addPermanentWidget(self.status_memory)
 
     def _wire(self) -> None:
         self.canvas.selection_changed.connect(lambda name: self.select(name, source="canvas"))
@@ -801,6 +805,8 @@ class MainWindow(QMainWindow):
         else:
             self.select(self.current)
         self._completer.model().setStringList(self.session.names())
+        if self.status_memory is not None:
+            self.status_memory.refresh()
         self.say(_status_label(label))
         self._update_actions()
         self._update_title()

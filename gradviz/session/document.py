@@ -317,7 +317,7 @@ class Session:
             raise SessionError(
                 f"{what} would need {format_bytes(nbytes)}, and this session already holds "
                 f"{format_bytes(held)} of its {format_bytes(self.memory_budget)} memory budget "
-                f"(tensors {format_bytes(state.memory.total)}, their recorded values {format_bytes(log)}, "
+                f"(tensors {format_bytes(state.memory.total)}, leaf values {format_bytes(log)}, "
                 f"undo history {format_bytes(everything - log)}); nothing was allocated. Delete "
                 "tensors you no longer need, or set GRADVIZ_MEMORY_BUDGET (for example 16G)",
                 kind="MemoryError",

@@ -64,3 +64,23 @@ def test_an_op_too_long_to_stop_is_refused_with_the_estimate(qtbot, window) -> N
     assert time.perf_counter() - start < 2
     assert "matmul would take about" in r.error and "int64" in r.error
     assert w.session.names() == ["a"]
+
+
+def test_the_status_bar_shows_the_memory_budget_and_a_refusal_names_it(qtbot, window) -> None:
+    from gradviz.session.document import Session
+
+    w = window(Session(memory_budget=60 * 2**20))
+    assert w.status_memory.text() == "memory 0 bytes of 60.0 MB"
+    assert w.console.submit("x = torch.ones(2**22)").ok  # 16 MB
+    idle(qtbot, w)
+    assert w.status_memory.text() == "memory 16.0 MB of 60.0 MB" and not w.status_memory.property("warning")
+    assert "kept only for undo" in w.status_memory.toolTip()
+    assert w.console.submit("y = x * 2\nz = x * 3").ok
+    idle(qtbot, w)
+    assert w.status_memory.text() == "memory 48.0 MB of 60.0 MB" and w.status_memory.property("warning")
+    r = w.console.submit("q = x * 4")
+    assert r.error_type == "MemoryError" and "60.0 MB memory budget" in r.error
+    assert w.session.names() == ["x", "y", "z"]
+    assert w.console.submit("del y").ok
+    idle(qtbot, w)
+    assert w.status_memory.text() == "memory 32.0 MB of 60.0 MB"
