@@ -108,6 +108,9 @@ def render_main(argv: list[str]) -> int:
             file=sys.stderr,
         )
         return TIMEOUT_EXIT
+    except KeyboardInterrupt:  # Ctrl+C: the person stopped it
+        print(f"gradviz render: stopped; {args.output} was not written", file=sys.stderr)
+        return 130
 
 
 def _render(args: argparse.Namespace) -> int:

@@ -55,3 +55,21 @@ def test_a_render_inside_its_time_is_untouched(tmp_path: Path) -> None:
 def test_the_default_timeout_is_in_the_help() -> None:
     done, _ = render("--help")
     assert "--timeout" in done.stdout and f"{DEFAULT_TIMEOUT:g}" in done.stdout
+
+
+def test_ctrl_c_stops_a_render_without_a_traceback(tmp_path: Path) -> None:
+    import signal
+
+    script = tmp_path / "stuck.py"
+    script.write_text("import gradviz as torch\nx = torch.ones(3)\nwhile True:\n    pass\n")
+    out = tmp_path / "out.svg"
+    p = subprocess.Popen(
+        [sys.executable, "-m", "gradviz", "render", str(script), "-o", str(out)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2)
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=30)
+    assert p.returncode == 130 and "stopped" in err and "Traceback" not in err
+    assert not out.exists()
