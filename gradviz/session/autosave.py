@@ -7,10 +7,17 @@ opening another document deletes it, so a recovery file that is still there when
 starts, and whose process is no longer running, was left by a crash (or a kill -9): that is
 what :func:`find_recovery` reports.
 
-Writes are debounced. Without threads, the app drives it: connect its own timer to
-:meth:`Autosaver.flush`, or call :meth:`Autosaver.poll` now and then. With ``threaded=True``
-(the default) a :class:`Debouncer` on ``threading.Timer`` does it. The snapshot of the session
-is taken on the thread that changed it; only the writing happens on the timer's thread.
+Writes are debounced: about ``delay`` (1 s) after the last change, and never more than
+``max_delay`` (1.5 s) after the first change not yet written, so steady typing cannot postpone
+the file; a crash loses at most the last second or two. Without threads, the app drives it:
+connect its own timer to :meth:`Autosaver.flush`, or call :meth:`Autosaver.poll` now and then.
+With ``threaded=True`` (the default) a :class:`Debouncer` on ``threading.Timer`` does it. The
+snapshot of the session (a tuple of the log's immutable entries) is taken on the thread that
+changed it; encoding, compressing and writing happen on the timer's thread.
+
+A write that fails (disk full, folder read-only) is retried every ``retry`` seconds, and
+:attr:`Autosaver.problem_changed` tells the app, so that it can say that recovery is not being
+saved and why, and take it back once a write succeeds.
 
 The data directory is ``$GRADVIZ_DATA_DIR`` if set, else the platform's user data folder
 (``$XDG_DATA_HOME/gradviz`` or ``~/.local/share/gradviz`` on Linux).
@@ -20,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import json
 import os
 import re
@@ -197,12 +205,22 @@ class Debouncer:
             now = time.monotonic()
             if self._first is None:
                 self._first = now
-            wait = max(0.0, min(self.delay, self._first + self.max_delay - now))
-            if self._timer is not None:
-                self._timer.cancel()
-            self._timer = threading.Timer(wait, self._fire)
-            self._timer.daemon = True
-            self._timer.start()
+            self._start(max(0.0, min(self.delay, self._first + self.max_delay - now)))
+
+    def retry_in(self, wait: float) -> None:
+        """Call ``fn`` again in ``wait`` seconds unless a call is already scheduled sooner."""
+        with self._lock:
+            if self._timer is None:
+                self._first = time.monotonic()
+                self._start(wait)
+
+    def _start(self, wait: float) -> None:
+        # call holding the lock
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = threading.Timer(wait, self._fire)
+        self._timer.daemon = True
+        self._timer.start()
 
     def _fire(self) -> None:
         with self._lock:
@@ -225,8 +243,25 @@ class Debouncer:
 
 
 # --- the autosaver -------------------------------------------------------------------------------------
+def describe_error(error: BaseException, where: str | os.PathLike[str] | None = None) -> str:
+    """Why a write failed, in a few plain words and with the place (for the status bar)."""
+    if isinstance(error, OSError):
+        if error.errno == errno.ENOSPC:
+            what = "the disk is full"
+        elif error.errno == errno.EDQUOT:
+            what = "the disk quota is used up"
+        elif error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            what = "no permission to write there"
+        else:
+            what = error.strerror or str(error) or type(error).__name__
+        place = error.filename if error.filename is not None else where
+        return f"{what} ({os.fspath(place)})" if place is not None else what
+    return str(error) or type(error).__name__
+
+
 class Autosaver:
-    """Keeps a recovery file of ``session`` up to date, ``delay`` seconds after each change.
+    """Keeps a recovery file of ``session`` up to date, ``delay`` seconds after each change
+    (``max_delay`` at most while changes keep coming).
 
     Changes that make the session dirty schedule a write; a change that leaves it clean (opening
     a file) and :meth:`discard` (call it after a clean save) remove the recovery file.
@@ -239,19 +274,26 @@ class Autosaver:
         directory: str | os.PathLike[str] | None = None,
         *,
         delay: float = 1.0,
+        max_delay: float = 1.5,
+        retry: float = 5.0,
         document: str | os.PathLike[str] | None = None,
         threaded: bool = True,
     ) -> None:
         self.session = session
         self.directory = Path(directory) if directory is not None else recovery_dir()
         self.delay = delay
+        self.retry = retry
         self.document = None if document is None else os.fspath(document)
         token = secrets.token_hex(4)
         self.path = self.directory / f"recovery-{os.getpid()}-{token}.gradviz"
         self.meta_path = self.path.with_suffix(".json")
         self.last_error: Exception | None = None
+        #: why the changes are not reaching the recovery file, or "" while they are
+        self.problem = ""
         #: emitted after each write with the recovery file's path (on the writing thread)
         self.saved = Event()
+        #: emitted with :attr:`problem` each time it changes (on the writing thread)
+        self.problem_changed = Event()
         self.generation = 0  # counts changes seen
         self.written_generation = 0  # the change the file on disk holds
         self._lock = threading.Lock()  # guards the pending snapshot
@@ -260,7 +302,7 @@ class Autosaver:
         self._last_change = 0.0
         self._closed = False
         self._discard_after_write = False  # discard() came while a write was running
-        self._debouncer = Debouncer(delay, self.flush) if threaded else None
+        self._debouncer = Debouncer(delay, self.flush, max_delay) if threaded else None
         session.changed.connect(self._on_changed)
 
     # --- driving it ---
@@ -316,10 +358,18 @@ class Autosaver:
             except (OSError, SessionFileError) as e:
                 self.last_error = e
                 with self._lock:  # keep it for the next try unless a newer change came
-                    if self._pending is None:
+                    obsolete = self._discard_after_write
+                    if not obsolete and self._pending is None:
                         self._pending = snapshot
+                if obsolete:  # discarded meanwhile: nothing to retry, nothing to recover
+                    self._delete_files()
+                    return False
+                if self._debouncer is not None and not self._closed:
+                    self._debouncer.retry_in(self.retry)  # the disk may be freed without a change
+                self._set_problem(describe_error(e, self.directory))
                 return False
             self.last_error = None
+            self._set_problem("")
             self.written_generation = generation
             with self._lock:
                 obsolete = self._discard_after_write
@@ -329,6 +379,11 @@ class Autosaver:
         self.saved.emit(self.path)
         return True
 
+    def _set_problem(self, problem: str) -> None:
+        if problem != self.problem:
+            self.problem = problem
+            self.problem_changed.emit(problem)
+
     def discard(self) -> None:
         """Drop the pending change and delete the recovery file (after a clean save). Doesn't
         wait for a write in progress (a big session takes seconds): the writer deletes after it."""
@@ -337,6 +392,7 @@ class Autosaver:
         with self._lock:
             self._pending = None
             self._discard_after_write = True
+        self._set_problem("")  # nothing unsaved is left to recover
         if self._write_lock.acquire(blocking=False):
             try:
                 self._delete_files()
@@ -373,6 +429,7 @@ __all__ = [
     "Debouncer",
     "Recovery",
     "data_dir",
+    "describe_error",
     "find_recoveries",
     "find_recovery",
     "recovery_dir",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -356,3 +357,147 @@ def test_a_reused_pid_does_not_hide_a_crash(data_dir: Path) -> None:
     finally:
         live.kill()
         live.wait()
+
+
+# --- timeliness: within about a second of the last change, even while changes keep coming --------
+def write_times(a: Autosaver) -> list[float]:
+    times: list[float] = []
+    a.saved.connect(lambda path: times.append(time.monotonic()))
+    return times
+
+
+def test_a_change_reaches_the_file_within_a_second_and_a_half() -> None:
+    s = Session()
+    a = Autosaver(s)  # the app's defaults
+    times = write_times(a)
+    for k in range(3):
+        changed = time.monotonic()
+        s.add_leaf(f"x{k}", float(k))
+        deadline = changed + 5
+        while len(times) <= k and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert len(times) == k + 1
+        assert 0.5 <= times[k] - changed <= 1.5  # debounced, but not by much
+        assert [e.name for e in ff.load(a.path)[0]] == [f"x{i}" for i in range(k + 1)]
+    a.close()
+
+
+def test_steady_changes_are_written_at_least_every_two_seconds() -> None:
+    s = Session()
+    a = Autosaver(s)
+    times = write_times(a)
+    start = time.monotonic()
+    k = 0
+    while time.monotonic() - start < 5.0:  # typing that never pauses for a whole second
+        s.add_leaf(f"x{k}", float(k))
+        k += 1
+        time.sleep(0.2)
+    last_change = time.monotonic()
+    while a.written_generation < a.generation and time.monotonic() - last_change < 5:
+        time.sleep(0.005)
+    end = time.monotonic()
+    assert len(times) >= 3, times
+    gaps = [b - a_ for a_, b in zip([start, *times], times)]
+    assert max(gaps) <= 2.0, gaps
+    assert end - last_change <= 1.5
+    assert len(ff.load(a.path)[0]) == k  # the very last change is in the file
+    a.close()
+
+
+def test_the_debouncer_retry_never_postpones_a_sooner_call() -> None:
+    calls = []
+    d = Debouncer(0.05, lambda: calls.append(time.monotonic()), max_delay=0.1)
+    d.trigger()
+    d.retry_in(5.0)  # a change is already due: the retry must not push it back
+    time.sleep(0.3)
+    assert len(calls) == 1
+    d.retry_in(0.05)
+    time.sleep(0.3)
+    assert len(calls) == 2
+    d.cancel()
+
+
+# --- failures are told, retried, and untold once writing works again ----------------------------------
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        (OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)), "the disk is full"),
+        (OSError(errno.EDQUOT, os.strerror(errno.EDQUOT)), "quota"),
+        (PermissionError(errno.EACCES, os.strerror(errno.EACCES), "/r/x.tmp"), "no permission"),
+        (OSError(errno.EROFS, os.strerror(errno.EROFS)), "no permission"),
+        (OSError(errno.EIO, os.strerror(errno.EIO)), os.strerror(errno.EIO)),
+        (ff.SessionFileError("the name 'x' is too long"), "the name 'x' is too long"),
+    ],
+)
+def test_describe_error_says_what_and_where(error: Exception, words: str) -> None:
+    text = autosave.describe_error(error, "/data/recovery")
+    assert words in text
+    if isinstance(error, OSError):
+        assert ("/r/x.tmp" if error.filename else "/data/recovery") in text
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EDQUOT, errno.EIO])
+def test_a_failing_write_is_told_retried_and_cleared(monkeypatch: pytest.MonkeyPatch, code: int) -> None:
+    s = Session()
+    a = Autosaver(s, retry=0.2)
+    problems: list[str] = []
+    a.problem_changed.connect(problems.append)
+    real = autosave.write_atomic
+    broken = threading.Event()
+    broken.set()
+
+    def writer(path, data):
+        if broken.is_set():
+            raise OSError(code, os.strerror(code))
+        real(path, data)
+
+    monkeypatch.setattr(autosave, "write_atomic", writer)
+    s.add_leaf("x", 1.0)
+    deadline = time.monotonic() + 5
+    while not problems and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert problems == [a.problem] and str(a.directory) in a.problem
+    assert a.pending and not a.path.exists()
+    time.sleep(0.5)  # retried, still failing: told once, not on every retry
+    assert len(problems) == 1
+    broken.clear()  # space is freed; no new change is needed for the retry to succeed
+    deadline = time.monotonic() + 5
+    while a.problem and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert problems[-1] == "" and a.problem == "" and a.last_error is None
+    assert [e.name for e in ff.load(a.path)[0]] == ["x"]
+    a.close()
+
+
+def test_a_recovery_folder_that_is_a_file_is_told(data_dir: Path) -> None:
+    """A real failure, also as root (who ignores read-only folders): the folder is a file."""
+    data_dir.mkdir(parents=True)
+    (data_dir / "recovery").write_text("in the way")
+    s = Session()
+    a = Autosaver(s, threaded=False)
+    s.add_leaf("x", 1.0)
+    assert not a.flush()
+    assert a.problem and str(data_dir / "recovery") in a.problem
+    (data_dir / "recovery").unlink()
+    assert a.flush() and a.problem == ""
+
+
+def test_a_discard_during_a_failing_write_revives_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Session()
+    a = Autosaver(s, threaded=False)
+    s.add_leaf("x", 1.0)
+    writing, release = threading.Event(), threading.Event()
+
+    def failing(path, data):
+        writing.set()
+        release.wait(10)
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(autosave, "write_atomic", failing)
+    writer = threading.Thread(target=a.flush)
+    writer.start()
+    assert writing.wait(5)
+    a.discard()  # a clean save came meanwhile
+    release.set()
+    writer.join(10)
+    assert not a.pending and a.problem == ""  # the saved work is not retried nor reported
