@@ -76,6 +76,7 @@ from .bridge import SessionBridge
 from .canvas import GraphCanvas, SessionSource, TensorsSource
 from .inspector import Inspector
 from .memory_label import MemoryLabel
+from .recovery_label import RecoveryLabel
 from .tensors_panel import TensorsPanel
 from .work import InputBlocker, WorkCancelledError, WorkerJob
 
@@ -247,6 +248,10 @@ class MainWindow(QMainWindow):
         self._wire()
         self._load_preferences()
         self.autosaver = Autosaver(self.session) if (autosave and self.session is not None) else None
+        self.status_recovery = None  # shown only while recovery files cannot be written
+        if self.autosaver is not None:
+            self.status_recovery = RecoveryLabel(self.autosaver, self)
+            self.statusBar().addPermanentWidget(self.status_recovery)
         if self.session is not None:
             self._empty_canvas_text()
         self.canvas.set_source(self.source)
@@ -1548,6 +1553,8 @@ class MainWindow(QMainWindow):
         if self.autosaver is not None:
             self.autosaver.close(clean=True)
             self.autosaver = None
+        if self.status_recovery is not None:
+            self.status_recovery.close_link()
         if self.bridge is not None:
             self.bridge.close()
         if self.session is not None and self.session.replayer == self._replay:
