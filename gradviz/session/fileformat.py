@@ -184,7 +184,13 @@ def to_bytes(
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(MANIFEST, _json_bytes(manifest, "the manifest"))
         zf.writestr(SESSION, session_json)
-        zf.writestr(ARRAYS, npz.getvalue())
+        # In 1 MB pieces: zlib and BytesIO copy their whole output holding the GIL, which for
+        # a big session froze the GUI thread for half a second during an autosave.
+        view = npz.getbuffer()
+        with zf.open(ARRAYS, "w", force_zip64=len(view) >= zipfile.ZIP64_LIMIT) as dest:
+            for i in range(0, len(view), 2**20):
+                dest.write(view[i : i + 2**20])
+            del view  # the BytesIO can't be closed while a view of it is alive
     return out.getvalue()
 
 
