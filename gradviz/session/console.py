@@ -190,6 +190,7 @@ _PREDEFINED_FROM = {("torch.nn", "functional", "F"), ("gradviz.nn", "functional"
 _PLURAL = {"comprehensions", "generator expressions", "for loops", "while loops", "if statements", "with blocks",
            "try blocks", "dict literals", "set literals", "match statements", "annotated assignments"}  # fmt: skip
 _PY_BUILTINS = frozenset(dir(builtins))
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")  # lines as Python's parser counts them
 
 
 def _harmless_import(node: ast.Import | ast.ImportFrom) -> bool:
@@ -462,13 +463,30 @@ class _Run:
         self.unbound: list[str] = []  # tensors that lost their name in this statement
         self.shown: str | None = None
         self.line = 0
+        self._lines: list[bytes] | None = None  # the source's lines, encoded (ast's offsets are bytes)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
 
     def segment(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.source, node) or ast.unparse(node)
+        """``node``'s source text, as ``ast.get_source_segment`` gives it, from lines split once
+        per input (get_source_segment splits the whole input at each call: N² for N lines)."""
+        end_line, end_col = getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)
+        if end_line is None or end_col is None:
+            return ast.unparse(node)
+        if self._lines is None:
+            self._lines = [m.group().encode() for m in _LINE.finditer(self.source)]
+        lines, first, col = self._lines, node.lineno - 1, node.col_offset  # type: ignore[attr-defined]
+        if not 0 <= first < end_line <= len(lines):
+            return ast.unparse(node)
+        if first == end_line - 1:
+            text = lines[first][col:end_col]
+        else:
+            text = (
+                lines[first][col:] + b"".join(lines[first + 1 : end_line - 1]) + lines[end_line - 1][:end_col]
+            )
+        return text.decode(errors="replace") or ast.unparse(node)
 
     # --- statements ---------------------------------------------------------------------------------
     def statement(self, stmt: ast.stmt, last: bool) -> None:

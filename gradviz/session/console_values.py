@@ -36,10 +36,7 @@ class Context(Protocol):
 
 
 def name_of_uid(session: Session, uid: int) -> str | None:
-    for n in session.names(include_hidden=True):
-        if session.info(n).uid == uid:
-            return n
-    return None
+    return session.name_of_uid(uid)  # an index lookup: a scan of the names made cells quadratic
 
 
 # --- tensors -----------------------------------------------------------------------------------------

@@ -114,6 +114,8 @@ class _State:
         self.by_uid: dict[int, str] = {}
         # (op uid, operand name as written) -> uid of the operand, so renames don't lose links.
         self.ref_uids: dict[tuple[int, str], int] = {}
+        # Operand uid -> uids of the ops that read it, in order: dependents() without a scan.
+        self.users: dict[int, dict[int, None]] = {}
         # Fingerprints by uid, for change events. A tensor's value never changes within a state;
         # gradients change only by Backward and ZeroGrad entries, which clear their cache.
         self.value_prints: dict[int, bytes | None] = {}
@@ -208,6 +210,10 @@ class Session:
             n: t for n, t in self._state.tensors.items() if include_hidden or not self._state.info[n].hidden
         }
 
+    def name_of_uid(self, uid: int) -> str | None:
+        """The current name of the live tensor ``uid`` (None if it is gone)."""
+        return self._state.by_uid.get(uid)
+
     def name_of(self, t: Tensor) -> str | None:
         for n, x in self._state.tensors.items():
             if x is t:
@@ -217,11 +223,10 @@ class Session:
     def dependents(self, name: str, *, visible: bool = False) -> list[str]:
         """Live tensors computed directly from ``name``; with ``visible``, hidden intermediates
         are looked through to the named tensors computed from them."""
-        direct = [
-            n
-            for n, i in self._state.info.items()
-            if isinstance(i.entry, Op) and name in self._current_refs(i.entry)
-        ]
+        info = self._state.info.get(name)
+        users = self._state.users.get(info.uid, {}) if info is not None else {}
+        live = (self._state.by_uid.get(u) for u in users)  # deleted ops have no name any more
+        direct = [n for n in live if n is not None]
         if not visible:
             return direct
         out: list[str] = []
@@ -623,7 +628,9 @@ class Session:
 
     def _append_now(self, entries: list[Entry], label: str) -> None:
         before = self._snapshot() if self._batch_depth == 0 else None
-        prev_entries, prev_uid = tuple(self._entries), self._next_uid
+        # The log only grows here: its first prev_len entries are the log before (no copy per
+        # append, which made a cell of N statements cost N²).
+        prev_len, prev_uid = len(self._entries), self._next_uid
         done = 0
         try:
             for entry in entries:
@@ -635,11 +642,12 @@ class Session:
                 done += 1
         except SessionError:
             if done:  # earlier entries of this action ran: roll them back
-                self._rollback(list(prev_entries), prev_uid, f"undo {label}")
+                self._rollback(self._entries[:prev_len], prev_uid, f"undo {label}")
             else:  # a failed entry leaves the state as it was (see _run)
                 self._next_uid = prev_uid
             raise
         if self._batch_depth == 0:
+            prev_entries = tuple(self._entries[:prev_len])  # before compacting rewrites the log
             self._compact_log()
             self._record_undo(prev_entries, prev_uid, label)
             self.dirty = True
@@ -857,6 +865,8 @@ class Session:
             # Keep intermediate gradients visible; TensorInfo.session_retained marks them.
             out.retain_grad()
         state.ref_uids.update(ref_uids)
+        for u in ref_uids.values():
+            state.users.setdefault(u, {})[entry.uid] = None
         self._bind(state, entry.name, out, TensorInfo(entry.name, entry.uid, entry, hidden=entry.hidden))
 
     def _bind(self, state: _State, name: str, t: Tensor, info: TensorInfo) -> None:
