@@ -78,6 +78,7 @@ from .bridge import SessionBridge
 from .derivatives import SYMBOLS_BY_NODE, local_derivative
 from .minimap import Minimap, render_overview
 from .painting import Op, bounds, compile_items, font_family, paint_ops
+from .plain import plain_tip
 
 MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
 MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
@@ -382,7 +383,7 @@ class NodeItem(QGraphicsItem):
         self.fill = first.color if first else ""
         self.attrs = attrs
         self.name = name
-        self.setToolTip(tooltip)
+        self.setToolTip(plain_tip(tooltip))  # names and values: text, not HTML
         self.update()
 
     def boundingRect(self) -> QRectF:

@@ -389,6 +389,7 @@ class ConsoleWidget(QWidget):
         self.view.document().setDocumentMargin(8)
 
         self.prompt = QLabel()
+        self.prompt.setTextFormat(Qt.TextFormat.PlainText)
         self.prompt.setObjectName("consolePrompt")
         self.prompt.setFont(monospace_font())
         self.prompt.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)

@@ -35,6 +35,7 @@ from ..graph.model import shape_text
 from ..session import catalogue
 from ..session.document import SessionError
 from .heatmap import Heatmap
+from .plain import escape, plain_labels
 
 EDIT_MAX_ELEMENTS = 10_000  # larger leaves are edited in the console (torch.randn(...) and co.)
 _WRAPPER = re.compile(r"^\s*(?:torch\.|gradviz\.)?tensor\((.*)\)\s*$", re.S)
@@ -371,6 +372,8 @@ class Inspector(QWidget):
         outer.setContentsMargins(0, 0, 0, 0)
         outer.addWidget(self.placeholder)
         outer.addWidget(scroll)
+        # Names, sources and error messages come from the session: shown as text, not HTML.
+        plain_labels(self, self.grad_note)
         self._apply_theme()
         self.show_tensor("")
 
@@ -436,7 +439,7 @@ class Inspector(QWidget):
 
     # --- gradient notes ---------------------------------------------------------------------------
     def _grad_note(self, t: Any, info: Any) -> str:
-        n = self.name if not self.name.startswith("_") else "this tensor"
+        n = escape(self.name) if not self.name.startswith("_") else "this tensor"  # a rich note
         if t._grad is None:
             if not t.requires_grad:
                 return f"<i>{n}</i> does not require grad, so backward() never gives it one."

@@ -76,6 +76,7 @@ from .bridge import SessionBridge
 from .canvas import GraphCanvas, SessionSource, TensorsSource
 from .inspector import Inspector
 from .memory_label import MemoryLabel
+from .plain import plain_box, plain_tip
 from .recovery_label import RecoveryLabel
 from .tensors_panel import TensorsPanel
 from .work import InputBlocker, WorkCancelledError, WorkerJob
@@ -575,6 +576,7 @@ class MainWindow(QMainWindow):
         sb = self.statusBar()
         self.status_action = QLabel("Ready")
         self.status_action.setObjectName("statusAction")
+        self.status_action.setTextFormat(Qt.TextFormat.PlainText)  # messages quote names, files
         self.status_action.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         sb.addWidget(self.status_action, 1)
         self.progress = QProgressBar(self)
@@ -680,7 +682,7 @@ class MainWindow(QMainWindow):
     # --- asking (tests and scripts replace these) -------------------------------------------------------
     def ask_save_changes(self) -> str:
         """'save', 'discard' or 'cancel' for a session with unsaved changes."""
-        box = QMessageBox(self)
+        box = plain_box(QMessageBox(self))
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("Unsaved changes")
         box.setText(f"Save the changes to {self._doc_name()}?")
@@ -717,7 +719,7 @@ class MainWindow(QMainWindow):
 
     def ask_restore(self, when: str, document: str | None) -> bool:
         doc = f" (working on {Path(document).name})" if document else ""
-        box = QMessageBox(self)
+        box = plain_box(QMessageBox(self))  # the document name comes from the recovery file
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Restore your work?")
         box.setText("gradviz did not close properly last time.")
@@ -732,11 +734,11 @@ class MainWindow(QMainWindow):
     def say(self, text: str) -> None:
         """A line in the status bar that stays until the next one."""
         self.status_action.setText(text)
-        self.status_action.setToolTip(text)
+        self.status_action.setToolTip(plain_tip(text))
 
     def show_error(self, title: str, text: str, details: str = "") -> QMessageBox:
         """A message box that does not block (window-modal), so the app keeps running."""
-        box = QMessageBox(self)
+        box = plain_box(QMessageBox(self))  # the text quotes file names and what was typed
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle(title)
         box.setText(text)
@@ -1242,7 +1244,7 @@ class MainWindow(QMainWindow):
             return
         for f in files:
             a = self.recent_menu.addAction(f.name)
-            a.setToolTip(str(f))
+            a.setToolTip(plain_tip(str(f)))
             a.setStatusTip(str(f))
             a.triggered.connect(self._guard(lambda _=False, p=f: self.open_path(p), "Open"))
         self.recent_menu.addSeparator()

@@ -39,6 +39,7 @@ from ..graph import colors
 from ..graph.model import preview, shape_text
 from ..graph.style import nonfinite_text
 from ..session.document import SessionError
+from .plain import plain_tip
 
 NAME, SHAPE, DTYPE, REQUIRES_GRAD, GRAD = range(5)
 HEADERS = ("Name", "Shape", "dtype", "requires_grad", "grad")
@@ -146,7 +147,7 @@ class TensorsModel(QAbstractTableModel):
         if role == FILL_ROLE and col == GRAD:
             return self._fill(t)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(name, t)
+            return plain_tip(self._tooltip(name, t))  # Qt would render HTML in it
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"{name}: {shape_text(tuple(t.shape))}, grad {grad_state(t)[1]}"
         return None

@@ -18,6 +18,7 @@ from sample_sessions import seed
 from gradviz.graph.model import AUTOGRAD
 from gradviz.graph.style import fit_scale, looks
 from gradviz.gui.canvas import MAX_ZOOM, MIN_ZOOM, GraphCanvas, SessionSource, TensorsSource
+from gradviz.gui.plain import tip_text
 from gradviz.session import examples
 from gradviz.session.document import Session
 
@@ -71,7 +72,7 @@ def test_before_backward_nodes_are_white_and_light_up_after(qtbot) -> None:
 
 def test_tooltip_shows_name_shape_dtype_value_and_grad(qtbot) -> None:
     c = make_canvas(qtbot, seed())
-    tip = c.item_for("w").toolTip()
+    tip = tip_text(c.item_for("w").toolTip())  # as a person reads it
     assert tip.startswith("w  (leaf, requires_grad=True)")
     assert "shape: scalar" in tip and "dtype: float32" in tip
     assert "value: 4.0" in tip and "grad: 3.0" in tip

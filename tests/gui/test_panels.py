@@ -9,6 +9,7 @@ from sample_sessions import seed
 
 from gradviz.gui.canvas import SessionSource
 from gradviz.gui.inspector import Inspector, expression, literal_of, parse_value
+from gradviz.gui.plain import tip_text
 from gradviz.gui.tensors_panel import TensorsPanel
 from gradviz.session.document import Session
 
@@ -73,7 +74,7 @@ def test_nan_gradients_get_their_own_badge(panel) -> None:
 
 
 def tooltip(p: TensorsPanel, name: str) -> str:
-    return p.model.index(p.model.row_of(name), 0).data(Qt.ItemDataRole.ToolTipRole)
+    return tip_text(p.model.index(p.model.row_of(name), 0).data(Qt.ItemDataRole.ToolTipRole))
 
 
 def test_the_badge_says_which_of_nan_and_inf_a_gradient_has(panel) -> None:

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gradviz.gui.plain import plain_labels, plain_tip
 from gradviz.session.document import Session, SessionError
 
 MAX_LITERAL_CHARS = 2_000_000  # a typed literal longer than this is refused before parsing
@@ -101,6 +102,10 @@ class ThemedDialog(QDialog):
             self._restyle()
         super().changeEvent(event)
 
+    def showEvent(self, event: Any) -> None:
+        plain_labels(self)  # names, literals and code typed by a person: text, not HTML
+        super().showEvent(event)
+
 
 class ErrorLabel(QLabel):
     """The message under a field: hidden when there is nothing wrong."""
@@ -144,7 +149,7 @@ def mark(widget: QWidget, label: ErrorLabel | None, message: str | None) -> None
         widget.style().unpolish(widget)
         widget.style().polish(widget)
         widget.update()
-    widget.setToolTip(message or "")
+    widget.setToolTip(plain_tip(message or ""))  # the message quotes what was typed
     if label is not None:
         label.show_message(message)
 

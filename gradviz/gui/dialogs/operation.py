@@ -39,6 +39,7 @@ from gradviz.session import catalogue
 from gradviz.session.catalogue import OpSpec, Param
 from gradviz.session.document import Session, SessionError
 
+from ..plain import plain_labels, plain_tip
 from ._common import (
     PREVIEW_ELEMENTS,
     ErrorLabel,
@@ -217,6 +218,7 @@ class _OperandRow(QWidget):
             self.combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         self.info = QLabel()
         self.info.setObjectName("operandInfo")
+        plain_labels(self)  # a row added after the dialog is shown
         self.error = ErrorLabel()
         self.remove_button = QToolButton()
         self.remove_button.setText("−")
@@ -309,8 +311,8 @@ class OperationDialog(ThemedDialog):
             item.setData(0, Qt.ItemDataRole.UserRole, spec.name)
             item.setFont(0, mono)
             item.setFont(1, mono)
-            item.setToolTip(0, spec.derivative)
-            item.setToolTip(1, spec.derivative)
+            item.setToolTip(0, plain_tip(spec.derivative))  # formulas hold < and >
+            item.setToolTip(1, plain_tip(spec.derivative))
             cat.addChild(item)
             self.items[spec.name] = item
         self.tree.expandAll()
