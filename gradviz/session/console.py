@@ -56,6 +56,19 @@ import gradviz.nn.functional as F_module
 from gradviz.engine import Tensor
 
 from . import catalogue
+from .console_limits import (
+    Measure,
+    check_format_spec,
+    check_int_op,
+    check_items,
+    check_numpy_result,
+    check_shown,
+    check_string,
+    format_bound,
+    numpy_shape,
+    round_int,
+    tolist_items,
+)
 from .console_values import (
     ConsoleError,
     Device,
@@ -106,8 +119,6 @@ DTYPES = {
 F_CATEGORIES = ("activation", "nn", "loss")  # ops that torch.nn.functional offers
 NOT_IN_TORCH = ("index", "T", "view", "to")  # catalogue ops that torch has no function for
 MAX_ROWS = 10_000  # iterating a tensor (a, b = t; list(t)) makes one op per row
-MAX_INT_BITS = 100_000
-MAX_SEQUENCE = 1_000_000
 
 NON_LEAF_GRAD_WARNING = (
     "UserWarning: The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
@@ -297,6 +308,7 @@ class Console:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.variables: dict[str, Any] = {}
+        self.measure = Measure()  # sizes of Python values, for the limits in console_limits
         self.ops = {spec.name: spec for spec in catalogue.OPS}
         # Method names: catalogue ops that are Tensor methods, and their aliases.
         self.methods: dict[str, catalogue.OpSpec] = {}
@@ -373,6 +385,7 @@ class Console:
         variables = dict(self.variables)
         first = source.strip().splitlines()[0] if source.strip() else ""
         label = "console: " + (first if len(first) <= 60 else first[:57] + "...")
+        self.measure.clear()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
@@ -386,6 +399,8 @@ class Console:
                 result.error_type, result.error = _describe_error(e)
                 result.error_line = run.line
                 run.shown = None
+            finally:
+                self.measure.clear()  # it keeps what it measured alive
         result.printed = "".join(run.out)
         if run.shown is not None and not _suppressed(source):
             result.result = run.shown
@@ -463,6 +478,8 @@ class _Run:
         self.unbound: list[str] = []  # tensors that lost their name in this statement
         self.shown: str | None = None
         self.line = 0
+        self.measure = console.measure
+        self.out_chars = 0  # printed so far: one input prints at most MAX_STRING characters
         self._lines: list[bytes] | None = None  # the source's lines, encoded (ast's offsets are bytes)
 
     def warn(self, message: str) -> None:
@@ -495,7 +512,10 @@ class _Run:
             value = self.eval(stmt.value)
             if last:
                 shown = plain(value, self)
-                self.shown = None if shown is None else repr(shown)
+                if shown is not None:
+                    check_shown(shown, self.measure)
+                    self.shown = repr(shown)
+                    self.check_output(len(self.shown))
         elif isinstance(stmt, ast.Assign):
             if len(stmt.targets) != 1:
                 raise ConsoleError("chained assignment (a = b = ...) is not supported in the console")
@@ -548,8 +568,10 @@ class _Run:
                 raise ConsoleError(
                     f"a {type(value).__name__} holding tensors can't be stored in the console; give each tensor its own name"
                 )
-            if isinstance(value, (list, tuple, str)) and len(value) > MAX_SEQUENCE:
-                raise ConsoleError("this value is too large to keep in the console")
+            if isinstance(value, str):
+                check_string(len(value), f"{name}")
+            elif isinstance(value, (list, tuple)):
+                check_items(self.measure.of(value).items, f"{name}", s)
             if name in s:
                 self.unbind(name, later)
             self.console.variables[name] = value
@@ -689,27 +711,45 @@ class _Run:
         if isinstance(node, ast.IfExp):
             return self.eval(node.body) if self.truth(self.eval(node.test)) else self.eval(node.orelse)
         if isinstance(node, ast.List):
-            return [self.eval(e) for e in node.elts]
+            return self.sequence([self.eval(e) for e in node.elts], "this list")
         if isinstance(node, ast.Tuple):
-            return tuple(self.eval(e) for e in node.elts)
+            return self.sequence(tuple(self.eval(e) for e in node.elts), "this tuple")
         if isinstance(node, ast.Subscript):
             return self.subscript(self.eval(node.value), self.eval_index(node.slice), node)
         if isinstance(node, ast.JoinedStr):
-            return "".join(self.format_part(v) for v in node.values)
+            parts, total = [], 0
+            for v in node.values:
+                parts.append(self.format_part(v))
+                total += len(parts[-1])
+                check_string(total, "this f-string")
+            return "".join(parts)
         raise ConsoleError(f"{type(node).__name__} is not allowed in the console")
+
+    def sequence(self, value: Any, what: str) -> Any:
+        """A new list or tuple, refused when it (with the lists nested in it, once per
+        appearance) holds more than the console's limit: ``a = [a, a]`` doubles at each line."""
+        check_items(self.measure.of(value).items, what, self.session)
+        return value
+
+    def check_output(self, more: int) -> None:
+        self.out_chars += more
+        check_string(self.out_chars, "the output of this input")
 
     def format_part(self, node: ast.expr) -> str:
         if isinstance(node, ast.Constant):
             return str(node.value)
         assert isinstance(node, ast.FormattedValue)
         value = plain(self.eval(node.value), self)
-        if node.conversion == ord("r"):
-            value = repr(value)
-        elif node.conversion == ord("s"):
-            value = str(value)
-        elif node.conversion == ord("a"):
-            value = ascii(value)
+        if node.conversion in (ord("r"), ord("s"), ord("a")):
+            bound = self.measure.of(value).chars * (10 if node.conversion == ord("a") else 1)
+            check_string(bound, "this f-string value")
+            conversion = {ord("r"): repr, ord("s"): str, ord("a"): ascii}[node.conversion]
+            value = conversion(value)
         spec = self.eval(node.format_spec) if node.format_spec is not None else ""
+        if not isinstance(spec, str):  # pragma: no cover - a format spec is always an f-string
+            raise TypeError("format spec must be a string")
+        check_format_spec(spec)
+        check_string(format_bound(value, spec, self.measure), "this f-string value")
         return format(value, spec)
 
     def lookup(self, name: str) -> Any:
@@ -740,6 +780,8 @@ class _Run:
                     f"iterating over {t.shape[0]:,} rows is more than the console does ({MAX_ROWS:,})"
                 )
             return [self.index(value, i) for i in range(t.shape[0])]
+        if isinstance(value, str):
+            check_items(len(value), "the characters of this string", self.session)
         if isinstance(value, (list, tuple, str)):
             return list(value)
         raise TypeError(f"cannot unpack non-iterable {_tn(value)} object")
@@ -852,13 +894,27 @@ class _Run:
     def read(self, tv: TensorValue, attr: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
         t = tv.tensor(self)
         if attr == "numpy":
+            # a copy (the session's arrays are read-only): it needs memory of its own
+            check_numpy_result(self.session, tuple(t.shape), t.element_size(), self.call_text(tv, "numpy"))
             return np.array(t.numpy(*args, **kwargs), copy=True)
+        if attr == "tolist":
+            check_items(tolist_items(tuple(t.shape)), self.call_text(tv, "tolist"), self.session)
         if attr == "type":
             if args or kwargs:
                 return self.call_op(self.console.ops["to"], args, kwargs, "type", tv)
             return t.type()
         args = [plain(a, self) for a in args]
         return getattr(t, attr)(*args, **kwargs)
+
+    def call_text(self, tv: TensorValue, method: str) -> str:
+        """A method call in a message: ``x.tolist()``, or ``tolist() of this tensor`` for a
+        tensor without a name."""
+        name = self.session.name_of_uid(tv.uid) if tv.uid is not None else None
+        return (
+            f"{name}.{method}()"
+            if name is not None and not name.startswith("_")
+            else f"{method}() of this tensor"
+        )
 
     # --- actions --------------------------------------------------------------------------------------
     def do_backward(
@@ -1158,7 +1214,9 @@ class _Run:
 
         if name in ("tensor", "as_tensor"):
             (data,) = take(("data",), 1)
-            t = E.tensor(plain(data, self), **opts)
+            data = plain(data, self)
+            check(data.size if isinstance(data, np.ndarray) else self.measure.of(data).leaves)  # before
+            t = E.tensor(data, **opts)
             check(t.numel())
         elif name in ("zeros", "ones", "empty", "rand", "randn"):
             size = self.size_args(name, list(args) or [kwargs.pop("size", ())])
@@ -1265,7 +1323,12 @@ class _Run:
                 raise TypeError(f"{what} must be None or a string, not {_tn(v)}")
         sep = " " if sep is None else sep
         end = "\n" if end is None else end
-        self.out.append(sep.join(str(plain(a, self)) for a in args) + end)
+        values = [plain(a, self) for a in args]
+        bound = sum(self.measure.of(v).chars for v in values) + len(sep) * max(0, len(values) - 1) + len(end)
+        check_string(self.out_chars + bound, "the output of this input")
+        text = sep.join(str(v) for v in values) + end
+        self.check_output(len(text))
+        self.out.append(text)
 
     def _one(self, name: str, args: list[Any], kwargs: dict[str, Any], at_most: int = 1) -> list[Any]:
         if kwargs:
@@ -1320,6 +1383,8 @@ class _Run:
         args = self._one("round", args, kwargs, 2)
         if not _is_num(args[0]) or (len(args) == 2 and not isinstance(args[1], int)):
             raise TypeError(f"type {_tn(args[0])} doesn't define __round__ method in the console")
+        if len(args) == 2 and isinstance(args[0], int) and not isinstance(args[1], bool):
+            return round_int(*args)  # round(1, -10**9) would build 10**(10**9) first
         return round(*args)
 
     def _minmax(self, fn: Callable[..., Any], name: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
@@ -1340,19 +1405,21 @@ class _Run:
         if not args and not kwargs:
             return []
         (v,) = self._one("list", args, kwargs)
-        return list(self.items(v))
+        return self.sequence(list(self.items(v)), "list(...)")
 
     def builtin_tuple(self, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> tuple[Any, ...]:
         if not args and not kwargs:
             return ()
         (v,) = self._one("tuple", args, kwargs)
-        return tuple(self.items(v))
+        return self.sequence(tuple(self.items(v)), "tuple(...)")
 
     def builtin_str(self, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> str:
         if not args and not kwargs:
             return ""
         (v,) = self._one("str", args, kwargs)
-        return str(plain(v, self))
+        v = plain(v, self)
+        check_shown(v, self.measure, "str(...)")
+        return str(v)
 
     def builtin_type(self, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> TypeName:
         (v,) = self._one("type", args, kwargs)
@@ -1360,7 +1427,9 @@ class _Run:
 
     def builtin_repr(self, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> str:
         (v,) = self._one("repr", args, kwargs)
-        return repr(plain(v, self))
+        v = plain(v, self)
+        check_shown(v, self.measure, "repr(...)")
+        return repr(v)
 
     # --- operators --------------------------------------------------------------------------------------
     def binop(self, op: ast.operator, a: Any, b: Any) -> Any:
@@ -1375,11 +1444,8 @@ class _Run:
         if fn is None:
             raise ConsoleError(f"the {sym} operator is not allowed in the console")
         if _is_num(a) and _is_num(b):
-            ints = isinstance(a, int) and isinstance(b, int)
-            if ints and sym == "**" and b > 0 and abs(a) > 1 and b * abs(a).bit_length() > MAX_INT_BITS:
-                raise OverflowError("this number is too large for the console")
-            if ints and sym == "*" and abs(a).bit_length() + abs(b).bit_length() > MAX_INT_BITS:
-                raise OverflowError("this number is too large for the console")
+            if isinstance(a, int) and isinstance(b, int):
+                check_int_op(sym, a, b)  # 10**10**10 would take hours and all memory
             if sym == "@":
                 raise TypeError(f"unsupported operand type(s) for @: '{_tn(a)}' and '{_tn(b)}'")
             return fn(a, b)
@@ -1388,8 +1454,11 @@ class _Run:
             or (isinstance(a, list) and isinstance(b, list))
             or (isinstance(a, tuple) and isinstance(b, tuple))
         ):
-            if len(a) + len(b) > MAX_SEQUENCE:
-                raise ConsoleError("this value is too large for the console")
+            if isinstance(a, str):
+                check_string(len(a) + len(b), "joining these strings with +")
+                return a + b
+            items = self.measure.of(a).items + self.measure.of(b).items
+            check_items(items, f"joining these {_tn(a)}s with +", self.session)
             return a + b
         raise TypeError(f"unsupported operand type(s) for {sym}: '{_tn(a)}' and '{_tn(b)}'")
 
@@ -1424,6 +1493,10 @@ class _Run:
             return self.make_op(self.console.ops[opname], [a, b], {}, opname)
         if contains_tensor(a) or contains_tensor(b):
             raise ConsoleError("comparing lists or tuples that hold tensors is not supported in the console")
+        if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+            # numpy broadcasts: a (n, 1) array against an (n,) one makes n*n results
+            shape = np.broadcast_shapes(numpy_shape(a), numpy_shape(b))
+            check_numpy_result(self.session, shape, 1, f"this {sym} of numpy arrays")
         return fn(a, b)
 
     # --- indexing ---------------------------------------------------------------------------------------

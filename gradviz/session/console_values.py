@@ -218,10 +218,13 @@ def plain(value: Any, ctx: Context) -> Any:
 
 
 def contains_tensor(value: Any) -> bool:
-    if isinstance(value, (TensorValue, ReturnTypes)):
-        return True
-    if isinstance(value, (list, tuple)) and not isinstance(value, E.Size):
-        return any(contains_tensor(v) for v in value)
+    stack = [value]  # a loop, not recursion: x.tolist() may hold a million lists
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (TensorValue, ReturnTypes)):
+            return True
+        if isinstance(v, (list, tuple)) and not isinstance(v, E.Size):
+            stack.extend(v)
     return False
 
 
