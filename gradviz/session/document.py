@@ -22,7 +22,7 @@ import gradviz.engine as E
 from gradviz.engine import Tensor
 from gradviz.engine.grad_mode import interruptible
 
-from . import catalogue, sizing
+from . import catalogue, limits, sizing
 from .events import Event
 from .footprint import (
     UNDO_MEMORY,
@@ -550,13 +550,14 @@ class Session:
     ) -> None:
         """Replace the whole document by a validated log: replays it (or takes ``state``, a replay
         of the same entries made earlier, e.g. off the GUI thread), clears undo history."""
-        # Hidden names ("_7", from hide() and hidden leaves) use up uids too: skip past them.
+        # Hidden names ("_7", from hide() and hidden leaves) use up uids too: skip past them,
+        # and past a stranger's extreme ids without running out (what loads must save).
         used = [e.uid for e in entries if isinstance(e, (Leaf, Op))]
         for e in entries:
             name = e.new if isinstance(e, Rename) else e.name if isinstance(e, (Leaf, Op)) else ""
-            if name[:1] == "_" and name[1:].isascii() and name[1:].isdigit() and len(name) < 20:
-                used.append(int(name[1:]))
-        uid = max(used, default=0) + 1
+            if name[:1] == "_" and name[1:].isascii() and name[1:].isdigit() and len(name) <= 17:
+                used.append(int(name[1:]))  # (17 characters hold every id up to limits.MAX_UID)
+        uid = limits.next_free_uid(used)
         before = self._snapshot()
         if state is None:
             self._replace_state(list(entries), uid, "open")
@@ -634,6 +635,7 @@ class Session:
         done = 0
         try:
             for entry in entries:
+                _check_appendable(self, self._entries, entry)  # what no file could hold: refused now
                 self._run(self._state, entry)
                 self._entries.append(entry)
                 arrays = entry_arrays([entry])
@@ -657,6 +659,7 @@ class Session:
         return len(self._entries) != len(entries) or any(a is not b for a, b in zip(self._entries, entries))
 
     def _rewrite(self, old: Entry, new: Entry, label: str) -> None:
+        _check_appendable(self, self._entries, new)
         entries = [new if e is old else e for e in self._entries]
         before = self._snapshot() if self._batch_depth == 0 else None
         prev = (tuple(self._entries), self._next_uid)
@@ -834,6 +837,10 @@ class Session:
             raise SessionError("not enough memory for this tensor; nothing was changed") from None
         except (RuntimeError, ValueError, TypeError, IndexError) as e:
             raise SessionError(str(e), kind=type(e).__name__) from None
+        except SessionError:
+            raise
+        except Exception as e:  # OverflowError on uint8 + -1, ZeroDivisionError, ...: a refusal too
+            raise SessionError(str(e) or type(e).__name__, kind=type(e).__name__) from None
 
     def _lookup(self, state: _State, name: str) -> Tensor:
         try:
@@ -919,6 +926,13 @@ class Session:
         if change.grads:
             self.gradients_updated.emit(list(change.grads))
         self.changed.emit(change)
+
+
+def _check_appendable(session: Session, log: list[Entry], entry: Entry) -> None:
+    # The file format's own checks (fileformat imports this module, hence the late import).
+    from .fileformat import check_appendable
+
+    check_appendable(session, log, entry)
 
 
 def compacted(entries: Sequence[Entry]) -> list[Entry] | None:

@@ -25,13 +25,18 @@ and compared with what ``session.json`` declared before its data is read. Anythi
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import json
 import keyword
 import os
+import re
+import stat
 import struct
 import tempfile
+import threading
 import tokenize
+import weakref
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable
@@ -46,8 +51,9 @@ import gradviz
 from gradviz.graph.colors import STATS
 
 from . import catalogue
+from . import limits as table
 from .document import DEFAULT_MAX_ELEMENTS, RESERVED_NAMES, ReplayCancelledError, Session, SessionError
-from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad
+from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad, describe
 
 FORMAT_NAME = "gradviz-session"
 FORMAT_VERSION = 1
@@ -61,20 +67,19 @@ MEMBERS = (MANIFEST, SESSION, ARRAYS)
 #: The dtypes gradviz has; nothing else is read or written.
 DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64")
 
-# Limits. Deflate can't compress better than about 1032:1, so a larger ratio is a lie or
-# another method; the size caps are what really bound the memory a file can claim.
-MAX_TOTAL_BYTES = 2 * 2**30  # everything uncompressed, all members and arrays together
-MAX_MANIFEST_BYTES = 64 * 2**10
-MAX_SESSION_BYTES = 64 * 2**20
-MAX_RATIO = 1100
-MAX_ENTRIES = 100_000
-MAX_NDIM = 32
-MAX_NAME = 200
-MAX_SOURCE = 10_000
-MAX_JSON_DEPTH = 32
-MAX_VIEW_BYTES = 1 * 2**20
-MAX_INT = 2**63 - 1  # ints in params and constants must fit an int64
-MAX_NPY_HEADER = 10_000
+# The limits are one table (limits.py) that the session, this writer and this reader read.
+MAX_TOTAL_BYTES = table.MAX_TOTAL_BYTES
+MAX_MANIFEST_BYTES = table.MAX_MANIFEST_BYTES
+MAX_SESSION_BYTES = table.MAX_SESSION_BYTES
+MAX_RATIO = table.MAX_RATIO
+MAX_ENTRIES = table.MAX_ENTRIES
+MAX_NDIM = table.MAX_NDIM
+MAX_NAME = table.MAX_NAME
+MAX_SOURCE = table.MAX_SOURCE
+MAX_JSON_DEPTH = table.MAX_JSON_DEPTH
+MAX_VIEW_BYTES = table.MAX_VIEW_BYTES
+MAX_INT = table.INT_MAX
+MAX_NPY_HEADER = table.MAX_NPY_HEADER
 
 VIEW_MODES = ("tensors", "autograd")
 
@@ -164,13 +169,58 @@ def _json_bytes(obj: Any, what: str) -> bytes:
         raise SessionFileError(f"can't save: {what} holds something that is not plain data ({e})") from None
 
 
+def _live_names(entries: Iterable[Entry]) -> set[str]:
+    live: set[str] = set()
+    for e in entries:
+        if isinstance(e, (Leaf, Op)):
+            live.add(e.name)
+        elif isinstance(e, Rename):
+            live.discard(e.old)
+            live.add(e.new)
+        elif isinstance(e, Delete):
+            live.discard(e.name)
+    return live
+
+
+def _check_written(session_json: bytes, max_elements: int) -> None:
+    """Read what the writer wrote with the reader's own checks: a file is written only if it
+    can be opened again."""
+    if len(session_json) > MAX_SESSION_BYTES:
+        raise SessionFileError(
+            f"can't save: the log takes {len(session_json):,} bytes of {SESSION}, more than the "
+            f"{MAX_SESSION_BYTES:,} a .gradviz file holds"
+        )
+    try:
+        doc = _parse_json(session_json, SESSION)
+        entries, _ = _decode_entries(doc["entries"], _Limits(max_elements, MAX_TOTAL_BYTES))
+        _check_view(doc["view"], _live_decoded(entries))
+    except SessionFileError as e:
+        raise SessionFileError(f"can't save, the file could not be opened again: {e}") from None
+
+
 def to_bytes(
-    entries: Iterable[Entry], view: dict[str, Any] | None = None, *, time: datetime | None = None
+    entries: Iterable[Entry],
+    view: dict[str, Any] | None = None,
+    *,
+    time: datetime | None = None,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
 ) -> bytes:
-    """The bytes of a ``.gradviz`` file holding ``entries`` and ``view``."""
+    """The bytes of a ``.gradviz`` file holding ``entries`` and ``view``; raises
+    :class:`SessionFileError` rather than write a file that :func:`load` would refuse
+    (opened with ``max_elements``)."""
+    entries = list(entries)
+    if len(entries) > MAX_ENTRIES:
+        raise SessionFileError(
+            f"can't save: {len(entries):,} entries, more than the {MAX_ENTRIES:,} a .gradviz file holds"
+        )
     arrays: dict[str, np.ndarray] = {}
     encoded = [_encode_entry(i, e, arrays) for i, e in enumerate(entries)]
-    session_json = _json_bytes({"entries": encoded, "view": dict(view or {})}, "the session")
+    view = dict(view or {})
+    if isinstance(view.get("selection"), list):  # a tensor deleted since it was selected
+        live = _live_names(entries)
+        view["selection"] = [n for n in view["selection"] if n in live]
+    session_json = _json_bytes({"entries": encoded, "view": view}, "the session")
+    _check_written(session_json, max_elements)
     when = (time or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     manifest = {
         "format": FORMAT_NAME,
@@ -178,26 +228,38 @@ def to_bytes(
         "app_version": gradviz.__version__,
         "time": when,
     }
+    manifest_json = _json_bytes(manifest, "the manifest")
     npz = io.BytesIO()
     np.savez(npz, **arrays)
+    # What the reader counts against MAX_TOTAL_BYTES: each member, and each array in arrays.npz.
+    with zipfile.ZipFile(npz) as inner:
+        unpacked = sum(i.file_size for i in inner.infolist())
+    unpacked += len(manifest_json) + len(session_json) + npz.getbuffer().nbytes
+    if unpacked > MAX_TOTAL_BYTES:
+        raise SessionFileError(
+            f"can't save: the file would unpack to {unpacked:,} bytes, more than the "
+            f"{MAX_TOTAL_BYTES:,} a .gradviz file may (its arrays count twice: arrays.npz and "
+            "each array in it)"
+        )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(MANIFEST, _json_bytes(manifest, "the manifest"))
+        zf.writestr(MANIFEST, manifest_json)
         zf.writestr(SESSION, session_json)
         # In 1 MB pieces: zlib and BytesIO copy their whole output holding the GIL, which for
         # a big session froze the GUI thread for half a second during an autosave.
-        view = npz.getbuffer()
-        with zf.open(ARRAYS, "w", force_zip64=len(view) >= zipfile.ZIP64_LIMIT) as dest:
-            for i in range(0, len(view), 2**20):
-                dest.write(view[i : i + 2**20])
-            del view  # the BytesIO can't be closed while a view of it is alive
+        buf = npz.getbuffer()
+        with zf.open(ARRAYS, "w", force_zip64=len(buf) >= zipfile.ZIP64_LIMIT) as dest:
+            for i in range(0, len(buf), 2**20):
+                dest.write(buf[i : i + 2**20])
+            del buf  # the BytesIO can't be closed while a view of it is alive
     return out.getvalue()
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one:
-    a temporary file beside the target, flushed to disk, then renamed over it."""
-    path = Path(path)
+    a temporary file beside the target, flushed to disk, then renamed over it. Through a
+    symlink, the file it points to is replaced, and the link stays a link."""
+    path = Path(os.path.realpath(path))
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -234,7 +296,7 @@ _UMASK = _read_umask()
 
 def save(session: Session, path: str | os.PathLike[str]) -> None:
     """Save ``session`` to ``path`` atomically; the session is clean afterwards."""
-    data = to_bytes(session.entries, session.view)
+    data = to_bytes(session.entries, session.view, max_elements=session.max_elements)
     try:
         write_atomic(path, data)
     except OSError as e:
@@ -622,6 +684,131 @@ class _Names:
         self.live_uids.discard(self.live.pop(name))
 
 
+def _decode_entry(
+    i: int, raw: Any, names: _Names, limits: _Limits
+) -> tuple[dict[str, Any], list[_ArraySpec]]:
+    """Check entry ``i`` of a log (its fields, and its references against ``names``)."""
+    specs: list[_ArraySpec] = []
+    where = f"{SESSION}: {_entry_label(i, raw)}"
+    if not isinstance(raw, dict):
+        raise _fail(where, f"expected an object, found {_type_name(raw)}")
+    kind = raw.get("kind")
+    if not isinstance(kind, str) or kind not in _FIELDS:
+        raise _fail(where, f"unknown kind {_short(kind)}; expected one of {', '.join(_FIELDS)}")
+    obj = _Obj(raw, where, ("kind", *_FIELDS[kind]))
+    entry: dict[str, Any] = {"kind": kind}
+    if kind in ("leaf", "op"):
+        uid = obj.integer("uid", 1, table.MAX_UID)
+        if uid in names.uids:
+            raise _fail(where, f"uid {uid} is used twice")
+        names.uids.add(uid)
+        # A hidden op, a hidden leaf (a constant never named) and a tensor renamed away
+        # (Session.hide) carry reserved _N names; a named op may not.
+        hidden = obj.flag("hidden") if kind == "op" else False
+        name = obj.text("name")
+        _check_name(name, where, "name", hidden=hidden or kind == "leaf")
+        entry.update(uid=uid, name=name)
+    if kind == "leaf":
+        spec = _array_spec(raw["value"], _array_key("e", i), where, limits)
+        specs.append(spec)
+        entry.update(
+            value=spec, requires_grad=obj.flag("requires_grad"), source=obj.text("source", MAX_SOURCE)
+        )
+        names.define(name, uid, where)
+    elif kind == "op":
+        op = obj.text("op")
+        try:
+            opspec = catalogue.get(op)
+        except KeyError:
+            raise _fail(where, f"unknown operation {_short(op)}") from None
+        args = obj.get("args", lambda x: isinstance(x, list), "a list")
+        if len(args) > table.MAX_OPERANDS:
+            raise _fail(where, f"{len(args):,} operands, more than the {table.MAX_OPERANDS:,} allowed")
+        decoded_args: list[tuple[str, Any]] = []
+        used: list[int] = []
+        for a in args:
+            if not (isinstance(a, list) and len(a) == 2 and a[0] in ("ref", "const")):
+                raise _fail(where, f'operand {_short(a)} must be ["ref", name] or ["const", number]')
+            k, v = a
+            if k == "ref":
+                if not isinstance(v, str) or len(v) > MAX_NAME:
+                    raise _fail(where, f"operand {_short(v)} must be a tensor's name")
+                used.append(names.need(v, i, where, "operand", own=name))
+            else:
+                if not isinstance(v, (bool, int, float)):
+                    raise _fail(where, f"constant operand {_short(v)} must be a number")
+                if not opspec.scalar_operands:
+                    raise _fail(where, f"{op} takes tensors only, not the constant {_short(v)}")
+                if _is_int(v):
+                    _check_int(v, where, "constant operand")
+            decoded_args.append((k, v))
+        n = len(decoded_args)
+        if opspec.arity is not None and n != opspec.arity:
+            raise _fail(
+                where, f"{op} takes {opspec.arity} operand{'s' if opspec.arity != 1 else ''}, found {n}"
+            )
+        if (opspec.name == "linear" and n not in (2, 3)) or (opspec.arity is None and n < 1):
+            raise _fail(where, f"{op} can't take {n} operands")
+        if not used and opspec.arity is not None and opspec.arity > 0:
+            raise _fail(where, f"{op} needs at least one tensor operand")
+        params = obj.get("params", lambda x: isinstance(x, dict), "an object")
+        for pname, pvalue in params.items():
+            try:
+                p = opspec.param(pname)
+            except KeyError:
+                raise _fail(where, f"{op} has no parameter {_short(pname)}") from None
+            _check_param(opspec, p, pvalue, where, n, limits)
+        for p in opspec.params:
+            if p.required and p.name not in params:
+                raise _fail(where, f"{op} needs parameter '{p.name}'")
+        names.define(name, uid, where)
+        for u in used:
+            names.users.setdefault(u, set()).add(uid)
+        entry.update(op=op, args=tuple(decoded_args), params=params, hidden=hidden)
+    elif kind == "backward":
+        target = obj.text("target")
+        names.need(target, i, where, "target")
+        grad = raw["gradient"]
+        if grad is not None:
+            grad = _array_spec(grad, _array_key("g", i), where, limits, "gradient")
+            specs.append(grad)
+        entry.update(target=target, gradient=grad, retain_graph=obj.flag("retain_graph"))
+    elif kind == "zero_grad":
+        tnames = obj.get("names", lambda x: x is None or isinstance(x, list), "null or a list of names")
+        if tnames is not None:
+            for n_ in tnames:
+                if not isinstance(n_, str) or len(n_) > MAX_NAME:
+                    raise _fail(where, f"'names' must hold tensor names, found {_short(n_)}")
+                names.need(n_, i, where, "name")
+            tnames = tuple(tnames)
+        entry.update(names=tnames, set_to_none=obj.flag("set_to_none"))
+    elif kind in ("retain_grad", "delete"):
+        n_ = obj.text("name")
+        uid = names.need(n_, i, where, "name")
+        if kind == "delete":
+            users = [u for u in names.users.get(uid, ()) if u in names.live_uids]
+            if users:
+                by_uid = {u: k for k, u in names.live.items()}
+                who = ", ".join(f"'{by_uid[u]}'" for u in sorted(users))
+                raise _fail(
+                    where, f"deletes '{n_}', which {who} still depend{'s' if len(users) == 1 else ''} on"
+                )
+            names.drop(n_)
+        entry.update(name=n_)
+    elif kind == "requires_grad":
+        n_ = obj.text("name")
+        names.need(n_, i, where, "name")
+        entry.update(name=n_, requires_grad=obj.flag("requires_grad"))
+    elif kind == "rename":
+        old, new = obj.text("old"), obj.text("new")
+        uid = names.need(old, i, where, "name")
+        _check_name(new, where, "new name", hidden=True)
+        names.define(new, uid, where)  # renaming to itself: "already taken", as replay says
+        names.live.pop(old, None)  # the uid lives on under its new name
+        entry.update(old=old, new=new)
+    return entry, specs
+
+
 def _decode_entries(raw_entries: Any, limits: _Limits) -> tuple[list[dict[str, Any]], list[_ArraySpec]]:
     """Check the log's structure and references; returns normalized entries and array specs."""
     if not isinstance(raw_entries, list):
@@ -633,129 +820,31 @@ def _decode_entries(raw_entries: Any, limits: _Limits) -> tuple[list[dict[str, A
     specs: list[_ArraySpec] = []
     total = 0
     for i, raw in enumerate(raw_entries):
-        where = f"{SESSION}: {_entry_label(i, raw)}"
-        if not isinstance(raw, dict):
-            raise _fail(where, f"expected an object, found {_type_name(raw)}")
-        kind = raw.get("kind")
-        if not isinstance(kind, str) or kind not in _FIELDS:
-            raise _fail(where, f"unknown kind {_short(kind)}; expected one of {', '.join(_FIELDS)}")
-        obj = _Obj(raw, where, ("kind", *_FIELDS[kind]))
-        entry: dict[str, Any] = {"kind": kind}
-        if kind in ("leaf", "op"):
-            uid = obj.integer("uid", 1, 2**53)
-            if uid in names.uids:
-                raise _fail(where, f"uid {uid} is used twice")
-            names.uids.add(uid)
-            # A hidden op, a hidden leaf (a constant never named) and a tensor renamed away
-            # (Session.hide) carry reserved _N names; a named op may not.
-            hidden = obj.flag("hidden") if kind == "op" else False
-            name = obj.text("name")
-            _check_name(name, where, "name", hidden=hidden or kind == "leaf")
-            entry.update(uid=uid, name=name)
-        if kind == "leaf":
-            spec = _array_spec(raw["value"], _array_key("e", i), where, limits)
+        entry, new = _decode_entry(i, raw, names, limits)
+        for spec in new:
             specs.append(spec)
             total += spec.nbytes
-            entry.update(
-                value=spec, requires_grad=obj.flag("requires_grad"), source=obj.text("source", MAX_SOURCE)
-            )
-            names.define(name, uid, where)
-        elif kind == "op":
-            op = obj.text("op")
-            try:
-                opspec = catalogue.get(op)
-            except KeyError:
-                raise _fail(where, f"unknown operation {_short(op)}") from None
-            args = obj.get("args", lambda x: isinstance(x, list), "a list")
-            if len(args) > 1024:
-                raise _fail(where, f"{len(args)} operands is too many")
-            decoded_args: list[tuple[str, Any]] = []
-            used: list[int] = []
-            for a in args:
-                if not (isinstance(a, list) and len(a) == 2 and a[0] in ("ref", "const")):
-                    raise _fail(where, f'operand {_short(a)} must be ["ref", name] or ["const", number]')
-                k, v = a
-                if k == "ref":
-                    if not isinstance(v, str) or len(v) > MAX_NAME:
-                        raise _fail(where, f"operand {_short(v)} must be a tensor's name")
-                    used.append(names.need(v, i, where, "operand", own=name))
-                else:
-                    if not isinstance(v, (bool, int, float)):
-                        raise _fail(where, f"constant operand {_short(v)} must be a number")
-                    if not opspec.scalar_operands:
-                        raise _fail(where, f"{op} takes tensors only, not the constant {_short(v)}")
-                    if _is_int(v):
-                        _check_int(v, where, "constant operand")
-                decoded_args.append((k, v))
-            n = len(decoded_args)
-            if opspec.arity is not None and n != opspec.arity:
-                raise _fail(
-                    where, f"{op} takes {opspec.arity} operand{'s' if opspec.arity != 1 else ''}, found {n}"
-                )
-            if (opspec.name == "linear" and n not in (2, 3)) or (opspec.arity is None and n < 1):
-                raise _fail(where, f"{op} can't take {n} operands")
-            if not used and opspec.arity is not None and opspec.arity > 0:
-                raise _fail(where, f"{op} needs at least one tensor operand")
-            params = obj.get("params", lambda x: isinstance(x, dict), "an object")
-            for pname, pvalue in params.items():
-                try:
-                    p = opspec.param(pname)
-                except KeyError:
-                    raise _fail(where, f"{op} has no parameter {_short(pname)}") from None
-                _check_param(opspec, p, pvalue, where, n, limits)
-            for p in opspec.params:
-                if p.required and p.name not in params:
-                    raise _fail(where, f"{op} needs parameter '{p.name}'")
-            names.define(name, uid, where)
-            for u in used:
-                names.users.setdefault(u, set()).add(uid)
-            entry.update(op=op, args=tuple(decoded_args), params=params, hidden=hidden)
-        elif kind == "backward":
-            target = obj.text("target")
-            names.need(target, i, where, "target")
-            grad = raw["gradient"]
-            if grad is not None:
-                grad = _array_spec(grad, _array_key("g", i), where, limits, "gradient")
-                specs.append(grad)
-                total += grad.nbytes
-            entry.update(target=target, gradient=grad, retain_graph=obj.flag("retain_graph"))
-        elif kind == "zero_grad":
-            tnames = obj.get("names", lambda x: x is None or isinstance(x, list), "null or a list of names")
-            if tnames is not None:
-                for n_ in tnames:
-                    if not isinstance(n_, str) or len(n_) > MAX_NAME:
-                        raise _fail(where, f"'names' must hold tensor names, found {_short(n_)}")
-                    names.need(n_, i, where, "name")
-                tnames = tuple(tnames)
-            entry.update(names=tnames, set_to_none=obj.flag("set_to_none"))
-        elif kind in ("retain_grad", "delete"):
-            n_ = obj.text("name")
-            uid = names.need(n_, i, where, "name")
-            if kind == "delete":
-                users = [u for u in names.users.get(uid, ()) if u in names.live_uids]
-                if users:
-                    by_uid = {u: k for k, u in names.live.items()}
-                    who = ", ".join(f"'{by_uid[u]}'" for u in sorted(users))
-                    raise _fail(
-                        where, f"deletes '{n_}', which {who} still depend{'s' if len(users) == 1 else ''} on"
-                    )
-                names.drop(n_)
-            entry.update(name=n_)
-        elif kind == "requires_grad":
-            n_ = obj.text("name")
-            names.need(n_, i, where, "name")
-            entry.update(name=n_, requires_grad=obj.flag("requires_grad"))
-        elif kind == "rename":
-            old, new = obj.text("old"), obj.text("new")
-            uid = names.need(old, i, where, "name")
-            _check_name(new, where, "new name", hidden=True)
-            names.define(new, uid, where)  # renaming to itself: "already taken", as replay says
-            del names.live[old]  # the uid lives on under its new name
-            entry.update(old=old, new=new)
         if total > limits.max_total_bytes:
+            where = f"{SESSION}: {_entry_label(i, raw)}"
             raise _fail(where, f"the arrays would take more than {limits.max_total_bytes:,} bytes")
         out.append(entry)
     return out, specs
+
+
+class _Unchecked(_Names):
+    """No references checked: for one entry being appended, which the session checks itself."""
+
+    def __init__(self) -> None:
+        super().__init__([])
+
+    def need(self, name: str, i: int, where: str, what: str, *, own: str | None = None) -> int:
+        return 0
+
+    def define(self, name: str, uid: int, where: str) -> None:
+        pass
+
+    def drop(self, name: str) -> None:
+        pass
 
 
 _FIELDS: dict[str, tuple[str, ...]] = {
@@ -791,7 +880,7 @@ def _check_view(view: Any, live: Iterable[str]) -> dict[str, Any]:
     obj.get("statistic", lambda x: isinstance(x, str) and x in STATS, f"one of {', '.join(STATS)}")
     obj.get(
         "colormap",
-        lambda x: x is None or (isinstance(x, str) and len(x) <= 100),
+        lambda x: x is None or (isinstance(x, str) and len(x) <= table.MAX_COLORMAP_NAME),
         "null or a colour map's name",
     )
     obj.flag("log_scale")
@@ -818,8 +907,8 @@ def _check_manifest(raw: Any) -> dict[str, Any]:
             f"made by a newer gradviz (format {version}); this version reads up to {FORMAT_VERSION}. "
             "Update gradviz to open it",
         )
-    obj.text("app_version", 100)
-    when = obj.text("time", 100)
+    obj.text("app_version", table.MAX_MANIFEST_TEXT)
+    when = obj.text("time", table.MAX_MANIFEST_TEXT)
     try:
         datetime.fromisoformat(when.replace("Z", "+00:00"))
     except ValueError:
@@ -918,6 +1007,20 @@ def _build(entries: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> list
     return out
 
 
+def _live_decoded(entries: list[dict[str, Any]]) -> set[str]:
+    """The names alive at the end of a decoded log, for the view's selection."""
+    live: set[str] = set()
+    for e in entries:
+        if e["kind"] in ("leaf", "op"):
+            live.add(e["name"])
+        elif e["kind"] == "rename":
+            live.discard(e["old"])
+            live.add(e["new"])
+        elif e["kind"] == "delete":
+            live.discard(e["name"])
+    return live
+
+
 def _load_zip(source: IO[bytes], limits: _Limits) -> tuple[list[Entry], dict[str, Any], dict[str, Any]]:
     try:
         zf = zipfile.ZipFile(source)
@@ -935,16 +1038,7 @@ def _load_zip(source: IO[bytes], limits: _Limits) -> tuple[list[Entry], dict[str
             ("entries", "view"),
         )
         entries, specs = _decode_entries(doc.value["entries"], limits)
-        live = set()
-        for e in entries:  # the names alive at the end, for the view's selection
-            if e["kind"] in ("leaf", "op"):
-                live.add(e["name"])
-            elif e["kind"] == "rename":
-                live.discard(e["old"])
-                live.add(e["new"])
-            elif e["kind"] == "delete":
-                live.discard(e["name"])
-        view = _check_view(doc.value["view"], live)
+        view = _check_view(doc.value["view"], _live_decoded(entries))
         npz = _read_member(zf, infos[ARRAYS], limits.max_total_bytes, ARRAYS)
         arrays = _load_arrays(npz, specs, limits, budget)
     return _build(entries, arrays), view, manifest
@@ -964,6 +1058,40 @@ _DAMAGE = (
 )
 
 
+def _file_kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    if stat.S_ISFIFO(mode):
+        return "is a named pipe (FIFO), not a file"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a file"
+    if stat.S_ISSOCK(mode):
+        return "is a socket, not a file"
+    return "is not a regular file"
+
+
+def _open_regular(path: str | os.PathLike[str], max_bytes: int) -> IO[bytes]:
+    """Open ``path`` for reading only if it is a regular file (a symlink to one is fine): a
+    FIFO would block the open or the read forever and /dev/zero never ends. O_NONBLOCK makes
+    opening a FIFO return at once; fstat then looks at what was really opened."""
+    flags = (
+        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
+    )
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise SessionFileError(f"{_file_kind(st.st_mode)}; only regular files are opened")
+        if st.st_size > max_bytes:
+            raise SessionFileError(f"{st.st_size:,} bytes, more than the {max_bytes:,} allowed")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)  # no effect on a regular file; plain reads from here
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def _guarded(name: str, read: Callable[[], Any]) -> Any:
     try:
         return read()
@@ -977,6 +1105,12 @@ def _guarded(name: str, read: Callable[[], Any]) -> Any:
         raise SessionFileError(f"{name}: is a folder, not a file") from None
     except PermissionError:
         raise SessionFileError(f"{name}: permission denied") from None
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # a socket: nothing to open
+            raise SessionFileError(f"{name}: is not a regular file; only regular files are opened") from None
+        raise SessionFileError(
+            f"{name}: the file is damaged or could not be read ({type(e).__name__}: {e})"
+        ) from None
     except MemoryError:
         raise SessionFileError(f"{name}: not enough memory to open it") from None
     except _DAMAGE as e:
@@ -1024,10 +1158,7 @@ def load(
     limits = _Limits(max_elements, max_total_bytes)
 
     def read() -> tuple[list[Entry], dict[str, Any], dict[str, Any]]:
-        size = os.stat(path).st_size
-        if size > max_total_bytes:
-            raise SessionFileError(f"{size:,} bytes, more than the {max_total_bytes:,} allowed")
-        with open(path, "rb") as f:
+        with _open_regular(path, max_total_bytes) as f:
             return _load_zip(f, limits)
 
     entries, view, _ = _guarded(name, read)
@@ -1039,7 +1170,7 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     name = os.path.basename(os.fspath(path))
 
     def read() -> dict[str, Any]:
-        with zipfile.ZipFile(path) as zf:
+        with _open_regular(path, MAX_TOTAL_BYTES) as f, zipfile.ZipFile(f) as zf:
             info = zf.getinfo(MANIFEST)
             _check_members(zf, MEMBERS, "", _Limits(DEFAULT_MAX_ELEMENTS, MAX_TOTAL_BYTES), [0])
             return _check_manifest(
@@ -1079,12 +1210,32 @@ def prepare(
     returns what :func:`load_into` needs. ``progress(done, total)`` may raise to cancel."""
     entries, view = load(path, max_elements=session.max_elements)
     where = f"{os.path.basename(os.fspath(path))}: {SESSION}"
+    cancel: list[BaseException] = []  # what progress raised: the person's Cancel, let through
+
+    def report(done: int, total: int) -> None:
+        try:
+            if progress is not None:
+                progress(done, total)
+        except BaseException as e:
+            cancel.append(e)
+            raise
+
     try:
-        state = session.replay(entries, progress)
+        state = session.replay(entries, report)
+    except ReplayCancelledError:
+        raise
     except SessionError as e:
         raise SessionFileError(f"{where}: {e}") from None
     except RecursionError:
         raise SessionFileError(f"{where}: the graph is too deep to replay") from None
+    except MemoryError:
+        raise SessionFileError(f"{where}: not enough memory to replay it") from None
+    except Exception as e:
+        if cancel and e is cancel[0]:
+            raise
+        raise SessionFileError(
+            f"{where}: the log does not replay ({type(e).__name__}: {e})", internal=True
+        ) from None
     return entries, view, state
 
 
@@ -1095,6 +1246,114 @@ def open_into(session: Session, path: str | os.PathLike[str]) -> None:
     load_into(session, entries, view, os.path.basename(os.fspath(path)))
 
 
+# --- what a file can hold, checked as each entry is appended ---------------------------------------
+class LimitError(SessionError):
+    """An entry the session refuses because a ``.gradviz`` file could not hold it."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, kind="ValueError")
+
+
+# Room left in session.json beside the entries: the view settings and the document's own braces.
+_SESSION_RESERVE = 4 * table.MAX_VIEW_BYTES + 1024
+_PREFIX = re.compile(r"^session\.json: entry \d+(?: \((.*?)\))?: ")
+
+
+def _entry_sizes(i: int, entry: Entry) -> tuple[bytes, int, int]:
+    """Entry ``i`` as :func:`to_bytes` encodes it, the bytes it takes in session.json (where
+    each of its lines is indented two more, plus a separator) and the bytes of its arrays."""
+    arrays: dict[str, np.ndarray] = {}
+    data = _json_bytes(_encode_entry(i, entry, arrays), f"entry {i + 1}")
+    in_doc = len(data) + 2 * (data.count(b"\n") + 1) + 2
+    return data, in_doc, sum(a.nbytes + table.NPY_OVERHEAD for a in arrays.values())
+
+
+@dataclass
+class _Tally:
+    """What a log already takes in a file, kept as it grows so that checking an append costs
+    only the new entry: ``log`` is the list last seen and ``n`` its length then."""
+
+    log: list[Entry]
+    n: int
+    last: Entry | None
+    json_bytes: int = 0
+    array_bytes: int = 0
+
+
+_sizes: weakref.WeakKeyDictionary[Entry, tuple[int, int]] = weakref.WeakKeyDictionary()
+_tallies: weakref.WeakKeyDictionary[Session, _Tally] = weakref.WeakKeyDictionary()
+_tally_lock = threading.Lock()
+
+
+def _sizes_of(i: int, entry: Entry) -> tuple[int, int]:
+    got = _sizes.get(entry)
+    if got is None:
+        try:
+            _, json_bytes, array_bytes = _entry_sizes(i, entry)
+        except SessionFileError:  # not plain data: refused when it is appended or saved
+            json_bytes, array_bytes = 0, 0
+        got = _sizes[entry] = (json_bytes, array_bytes)
+    return got
+
+
+def _tally(session: Session, log: list[Entry]) -> _Tally:
+    t = _tallies.get(session)
+    fresh = t is None or t.log is not log or len(log) < t.n or (t.n and log[t.n - 1] is not t.last)
+    if fresh:  # the log was replaced (undo, an edit, a rollback): count it again, once
+        t = _tallies[session] = _Tally(log, 0, None)
+    for i in range(t.n, len(log)):
+        j, a = _sizes_of(i, log[i])
+        t.json_bytes += j
+        t.array_bytes += a
+    t.n, t.last = len(log), log[-1] if log else None
+    return t
+
+
+def check_appendable(session: Session, log: list[Entry], entry: Entry) -> None:
+    """Refuse (:class:`LimitError`) ``entry``, about to be appended to ``session``'s ``log``,
+    if a ``.gradviz`` file could not hold the log with it: checked by the reader's own checks
+    on the entry as the writer encodes it, and against the totals the reader allows."""
+    i = len(log)
+    if i + 1 > table.MAX_ENTRIES:
+        raise LimitError(
+            f"{describe(entry)}: the log would have more than {table.MAX_ENTRIES:,} entries, "
+            "the most a .gradviz file holds; nothing was done"
+        )
+    if isinstance(entry, (Leaf, Op)) and not 1 <= entry.uid <= table.MAX_UID:
+        raise LimitError(
+            f"{describe(entry)}: this session has used up its {table.MAX_UID:,} tensor ids; "
+            "save it and open it again to go on"
+        )
+    try:
+        data, json_bytes, array_bytes = _entry_sizes(i, entry)
+        _decode_entry(
+            i, _parse_json(data, SESSION), _Unchecked(), _Limits(session.max_elements, MAX_TOTAL_BYTES)
+        )
+    except SessionFileError as e:
+        m = _PREFIX.match(str(e))
+        what = m.group(1) if m and m.group(1) else describe(entry)
+        detail = str(e)[m.end() :] if m else str(e).removeprefix("can't save ")
+        raise LimitError(
+            f"{what}: {detail}. A .gradviz file can't hold that, so it could never be saved: "
+            "refused, nothing was done"
+        ) from None
+    with _tally_lock:
+        t = _tally(session, log)
+        if t.json_bytes + json_bytes > MAX_SESSION_BYTES - _SESSION_RESERVE:
+            raise LimitError(
+                f"{describe(entry)}: the log would take more than {MAX_SESSION_BYTES:,} bytes "
+                f"of {SESSION} (names, sources and parameters), the most a .gradviz file holds; "
+                "nothing was done"
+            )
+        if t.array_bytes + array_bytes > table.MAX_ARRAY_BYTES:
+            raise LimitError(
+                f"{describe(entry)}: the log's arrays (leaf values and backward gradients) would "
+                f"take {t.array_bytes + array_bytes:,} bytes, more than the {table.MAX_ARRAY_BYTES:,} "
+                "a .gradviz file holds; nothing was done"
+            )
+        _sizes[entry] = (json_bytes, array_bytes)
+
+
 __all__ = [
     "ARRAYS",
     "DTYPES",
@@ -1103,7 +1362,9 @@ __all__ = [
     "MANIFEST",
     "SESSION",
     "SUFFIX",
+    "LimitError",
     "SessionFileError",
+    "check_appendable",
     "load",
     "load_into",
     "loads",
