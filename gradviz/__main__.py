@@ -126,7 +126,8 @@ def _render(args: argparse.Namespace) -> int:
         try:
             open_into(session, args.input)
         except (SessionFileError, OSError) as exc:
-            print(f"gradviz render: error: {args.input}: {exc}", file=sys.stderr)
+            reason = str(exc).removeprefix(f"{os.path.basename(args.input)}: ")  # named once
+            print(f"gradviz render: error: {args.input}: {reason}", file=sys.stderr)
             return 1
         tensors = session.tensors()
     try:
