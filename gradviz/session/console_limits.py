@@ -220,10 +220,10 @@ def array_text_bound(shape: tuple[int, ...], floating: bool, engine: bool) -> in
     """An upper bound on the length of a tensor's (or a numpy array's) repr, from its shape and
     the print options that summarise it, without making it."""
     if engine:
-        threshold, edge = PRINT_OPTS.threshold, PRINT_OPTS.edgeitems
+        threshold, edge, precision = PRINT_OPTS.threshold, PRINT_OPTS.edgeitems, PRINT_OPTS.precision
     else:
         opts = np.get_printoptions()
-        threshold, edge = opts["threshold"], opts["edgeitems"]
+        threshold, edge, precision = opts["threshold"], opts["edgeitems"], opts["precision"]
     numel = math.prod(shape)
     dims = list(shape)
     if numel > threshold:  # summarised: edge items at each end of every dimension, and "..."
@@ -231,9 +231,10 @@ def array_text_bound(shape: tuple[int, ...], floating: bool, engine: bool) -> in
     shown = math.prod(dims)
     ndim = len(shape)
     rows = math.prod(dims[:-1]) if ndim > 1 else 1
-    width = 14 if floating else 22  # "-1.2345e+00", or an int64 with its sign, and ", "
-    # each element, each row's brackets, indentation and blank lines, then dtype=, grad_fn= ...
-    return shown * (width + 2) + rows * (3 * ndim + 4) + 200
+    width = precision + 9 if floating else 21  # "-1.2345e+100", or an int64 with its sign
+    # Each element with ", ", as if on a line of its own (a new line and an indent of the
+    # brackets and "array(" or "tensor("); each row's brackets and blank lines; dtype= and such.
+    return shown * (width + ndim + 11) + rows * (3 * ndim + 12) + 200
 
 
 def check_shown(value: Any, measure: Measure, what: str = "showing this value") -> None:
