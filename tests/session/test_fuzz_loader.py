@@ -3,6 +3,7 @@ or a clean SessionFileError, never another exception, a crash or a hang."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -347,3 +348,209 @@ def test_the_valid_file_is_valid() -> None:
     s = Session(max_elements=LIMITS["max_elements"])
     ff.load_into(s, entries, view)
     assert s.names() == BASE.names()
+
+
+# --- ten thousand mutants: the loader AND the replay ------------------------------------------------
+MUTANTS = int(os.environ.get("GRADVIZ_FUZZ_MUTANTS", "10000"))
+MUTANT_BUDGET_S = 90.0  # the CI bound; on this machine the run takes about 15-25 s
+
+
+def _odd_session() -> Session:
+    """Small integer dtypes and int64's ends: mutants of it reach the engine's odd corners
+    (uint8 plus -1, overflow, division by zero) in the replay."""
+    s = Session(max_elements=LIMITS["max_elements"])
+    s.add_leaf("u", np.array([1, 200, 255], np.uint8))
+    s.add_leaf("i", np.array([2**62, -(2**62), 7], np.int64))
+    s.add_leaf("h", np.array([1.0, 65504.0], np.float16), requires_grad=True)
+    s.add_leaf("b", np.array([True, False, True]))
+    s.apply("add", ["u", 1], name="u1")
+    s.apply("mul", ["i", 2], name="i2")
+    s.apply("mul", ["h", 2.0], name="h2")
+    s.apply("sum", ["h2"], name="hs")
+    s.backward("hs")
+    return s
+
+
+def _sources() -> list[bytes]:
+    from gradviz import resources
+
+    files = [p.read_bytes() for p in sorted(resources.examples_dir().glob(f"*{ff.SUFFIX}"))]
+    assert len(files) >= 5, "the shipped examples are missing"
+    odd = _odd_session()
+    return [*files, VALID, ff.to_bytes(odd.entries, odd.view)]
+
+
+def _members(data: bytes) -> dict[str, bytes]:
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return {i.filename: zf.read(i) for i in zf.infolist()}
+
+
+def _rezip(members: dict[str, bytes]) -> bytes:
+    return zip_of(list(members.items()))
+
+
+_PLANTS: list[Any] = [
+    None,
+    True,
+    0,
+    -1,
+    1,
+    255,
+    256,
+    2**31,
+    2**53,
+    2**53 + 1,
+    2**63,
+    -(2**63) - 1,
+    10**30,
+    0.5,
+    float("nan"),
+    float("inf"),
+    -0.0,
+    "",
+    "x",
+    "_1",
+    "_99999999999999999999",
+    "u",
+    "h2",
+    "add",
+    "cat",
+    "index",
+    "float16",
+    "uint8",
+    "int8",
+    "bool",
+    "e0",
+    "g8",
+    "ref",
+    "const",
+    "a" * 300,
+    [],
+    [0],
+    [-1],
+    [2**40],
+    [1] * 33,
+    {},
+    {"slice": [None, None, 0]},
+    {"operand": 5},
+    {"list": [True, False]},
+    ["ref", "u"],
+    ["const", -1],
+]
+
+
+def _mutate_doc(doc: Any, rng: np.random.Generator, known: list[Any]) -> Any:
+    """Change, delete, insert or copy a few fields of session.json, keeping it JSON."""
+    doc = json.loads(json.dumps(doc))
+    for _ in range(int(rng.integers(1, 3))):
+        spots = paths(doc)
+        path = spots[int(rng.integers(len(spots)))]
+        old = _get(doc, path)
+        if rng.random() < 0.7 and path and not isinstance(old, (dict, list)):
+            # A value of the same type: many such files pass the checks and reach the replay.
+            same = [v for v in _PLANTS + known if type(v) is type(old)] or [old]
+            with contextlib.suppress(TypeError, IndexError, KeyError):
+                doc = set_at(doc, path, same[int(rng.integers(len(same)))], "set")
+            continue
+        pool = _PLANTS if rng.random() < 0.6 else known
+        value = pool[int(rng.integers(len(pool)))]
+        mode = ["set", "set", "set", "delete", "insert", "add"][int(rng.integers(6))]
+        try:
+            doc = set_at(doc, path, value, mode)
+        except (TypeError, IndexError, KeyError):
+            continue
+    return doc
+
+
+def _mutate_bytes(buf: bytes, rng: np.random.Generator) -> bytes:
+    b = bytearray(buf)
+    for _ in range(int(rng.integers(1, 5))):
+        if not b:
+            break
+        i = int(rng.integers(len(b)))
+        op = int(rng.integers(4))
+        if op == 0:
+            b[i] = int(rng.integers(256))
+        elif op == 1:
+            b[i:i] = rng.bytes(int(rng.integers(1, 9)))
+        elif op == 2:
+            del b[i : i + int(rng.integers(1, 9))]
+        else:
+            j = int(rng.integers(len(b)))
+            b[i:i] = b[j : j + 16]
+    return bytes(b)
+
+
+def _mutant(sources: list[bytes], rng: np.random.Generator) -> bytes:
+    src = sources[int(rng.integers(len(sources)))]
+    how = rng.random()
+    if how < 0.15:  # bytes of the file itself: mostly stopped by the zip layer
+        return _mutate_bytes(src, rng)
+    members = _members(src)
+    if how < 0.75:  # the log's structure, in a valid zip
+        doc = json.loads(members[ff.SESSION])
+        known = [v for p in paths(doc) for v in [_get(doc, p)] if not isinstance(v, (dict, list))]
+        members[ff.SESSION] = json.dumps(_mutate_doc(doc, rng, known)).encode()
+    elif how < 0.85:  # session.json's text
+        members[ff.SESSION] = _mutate_bytes(members[ff.SESSION], rng)
+    elif how < 0.95:  # one array's .npy bytes, in a valid npz
+        inner = _members(members[ff.ARRAYS])
+        if inner:
+            k = sorted(inner)[int(rng.integers(len(inner)))]
+            inner[k] = _mutate_bytes(inner[k], rng)
+            members[ff.ARRAYS] = _rezip(inner)
+    else:  # the manifest
+        members[ff.MANIFEST] = _mutate_bytes(members[ff.MANIFEST], rng)
+    return _rezip(members)
+
+
+def _get(doc: Any, path: tuple) -> Any:
+    for k in path:
+        doc = doc[k]
+    return doc
+
+
+def _try(data: bytes) -> str:
+    """'refused' (by the loader), 'refused in replay', or 'loaded' (replayed, then saved and
+    read again)."""
+    try:
+        entries, view = ff.loads(data, **LIMITS)
+    except SessionFileError as e:
+        assert not e.internal and str(e).strip(), str(e)
+        return "refused"
+    s = Session(max_elements=LIMITS["max_elements"])
+    try:
+        ff.load_into(s, entries, view)
+    except SessionFileError as e:
+        assert not e.internal, str(e)
+        assert s.entries == ()
+        return "refused in replay"
+    again = ff.to_bytes(s.entries, s.view, max_elements=s.max_elements)  # what loads must save ...
+    ff.loads(again, **LIMITS)  # ... and load again
+    return "loaded"
+
+
+def test_ten_thousand_mutants_load_replay_and_save_or_are_refused() -> None:
+    rng = np.random.default_rng(20240610)  # the same mutants every run: a failure reproduces
+    sources = _sources()
+    counts = {"tried": 0, "refused": 0, "refused in replay": 0, "loaded": 0, "crashed": 0}
+    crashes: list[str] = []
+    start = time.monotonic()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(MUTANTS):
+            data = _mutant(sources, rng)
+            counts["tried"] += 1
+            try:
+                counts[_try(data)] += 1
+            except Exception as e:  # the property: nothing else, ever
+                counts["crashed"] += 1
+                if len(crashes) < 5:
+                    crashes.append(f"{type(e).__name__}: {e}")
+            assert time.monotonic() - start < MUTANT_BUDGET_S, f"too slow: {counts}"
+    took = time.monotonic() - start
+    print(f"\nfuzz: {counts} in {took:.1f} s")
+    assert counts["crashed"] == 0, crashes
+    assert counts["tried"] >= MUTANTS
+    past = counts["loaded"] + counts["refused in replay"]
+    assert past > MUTANTS // 20, "too few mutants got past the loader to test the replay"
