@@ -29,7 +29,9 @@ Choices a reader should know:
   as in ``w2 = w - 0.1 * w.grad``. ``.grad`` of an intermediate the user didn't ``retain_grad()``
   shows None with PyTorch's warning, although the session keeps it for the graph.
 - Plain Python values (``lr = 0.1``) live in the console, not in the session: they are neither
-  saved nor undone. Lists or tuples of tensors can't be stored in them.
+  saved nor undone. Lists or tuples of tensors can't be stored in them. Their size is bounded
+  before they are made (``console_limits``): strings, lists, integers, format widths, numpy
+  results and the text one input prints or shows.
 - ``import torch`` (and the like: ``import torch.nn.functional as F``) is accepted and does
   nothing, since those names are always defined; every other import is refused.
 """
@@ -42,6 +44,7 @@ import io
 import math
 import operator
 import re
+import sys
 import tokenize
 import warnings
 from collections.abc import Callable
@@ -462,6 +465,12 @@ def _describe_error(e: BaseException) -> tuple[str, str]:
         return e.kind, str(e)
     if isinstance(e, KeyError):
         return "KeyError", str(e.args[0]) if e.args else ""
+    if isinstance(e, ValueError) and "for integer string conversion" in str(e):
+        # Python's own bound; its advice (sys.set_int_max_str_digits) is not available here
+        return "ValueError", (
+            f"this integer has more than {sys.get_int_max_str_digits():,} digits, more than Python turns "
+            "into text; nothing was shown"
+        )
     return type(e).__name__, str(e)
 
 
@@ -1148,7 +1157,7 @@ class _Run:
             if not isinstance(v, str):
                 raise fail("str")
             if v not in p.choices:
-                raise ValueError(f"{v} is not a valid value for {p.name}")
+                raise ValueError(f"{v[:100]} is not a valid value for {p.name}")
             return v
         raise TypeError(f"{display}(): argument '{p.name}' can't be given in the console")
 
@@ -1184,8 +1193,9 @@ class _Run:
         if not isinstance(requires_grad, bool):
             raise TypeError(f"{name}(): argument 'requires_grad' must be bool, not {_tn(requires_grad)}")
         device = kwargs.pop("device", None)
-        if device is not None and str(plain(device, self)) != "cpu":
-            raise ConsoleError(f"only the 'cpu' device is available, not {device!r}")
+        if device is not None and not (isinstance(device, Device) or device == "cpu"):
+            shown = repr(device) if isinstance(device, str) and len(device) <= 40 else f"a {_tn(device)}"
+            raise ConsoleError(f"only the 'cpu' device is available, not {shown}")
         check = self.session.check_size
         opts = {"dtype": dtype, "requires_grad": requires_grad}
 
