@@ -6,7 +6,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QLabel, QWidget
 
 from ..session.document import Session
-from ..session.footprint import BUDGET_ENV, format_bytes
+from ..session.footprint import format_bytes
+from ..session.limits import BUDGET_ENV
 
 WARN_AT = 0.8  # of the budget
 

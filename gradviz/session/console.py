@@ -91,6 +91,7 @@ from .console_values import (
     snapshot,
 )
 from .document import Session, SessionError
+from .limits import MAX_ROWS
 
 __all__ = ["Console", "ConsoleError", "ConsoleResult"]
 
@@ -121,7 +122,6 @@ DTYPES = {
 }  # fmt: skip
 F_CATEGORIES = ("activation", "nn", "loss")  # ops that torch.nn.functional offers
 NOT_IN_TORCH = ("index", "T", "view", "to")  # catalogue ops that torch has no function for
-MAX_ROWS = 10_000  # iterating a tensor (a, b = t; list(t)) makes one op per row
 
 NON_LEAF_GRAD_WARNING = (
     "UserWarning: The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "

@@ -31,11 +31,8 @@ from .console_values import ConsoleError
 if TYPE_CHECKING:
     from .document import Session
 
-MAX_STRING = 10_000_000  # characters in one string, and in what one input prints and shows
-MAX_FORMAT_WIDTH = 100_000  # the width in a format spec: f"{x:>100000}"
-MAX_FORMAT_PRECISION = 10_000  # the precision in a format spec: f"{x:.10000f}"
-MAX_INT_BITS = 100_000  # about 30,000 decimal digits
-MAX_LIST_ITEMS = 1_000_000  # list and tuple slots in one value (also capped by session.max_elements)
+from .limits import MAX_FORMAT_PRECISION, MAX_FORMAT_WIDTH, MAX_INT_BITS, MAX_LIST_ITEMS, MAX_STRING
+
 LOG2_10 = math.log2(10)
 
 

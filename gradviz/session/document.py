@@ -25,7 +25,6 @@ from gradviz.engine.grad_mode import interruptible
 from . import catalogue, limits, sizing
 from .events import Event
 from .footprint import (
-    UNDO_MEMORY,
     Ledger,
     MemoryUse,
     TensorLedger,
@@ -33,11 +32,9 @@ from .footprint import (
     entry_arrays,
     format_bytes,
 )
+from .limits import DEFAULT_MAX_ELEMENTS, DEFAULT_OP_SECONDS, MAX_UNDO_STEPS, UNDO_MEMORY
 from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad, describe
 
-DEFAULT_MAX_ELEMENTS = 2**27
-DEFAULT_OP_SECONDS = 5.0  # the longest one op may run: Stop takes effect between ops
-MAX_UNDO_STEPS = 1000
 RESERVED_NAMES = frozenset({"torch", "gradviz", "F", "nn", "print", "np", "numpy", "True", "False", "None"})
 
 

@@ -18,12 +18,8 @@ import numpy as np
 from gradviz.engine import Tensor
 from gradviz.engine.buffers import root, tensor_buffers
 
+from .limits import BUDGET_ENV, BUDGET_FRACTION, FALLBACK_BUDGET
 from .log import Backward, Entry, Leaf
-
-BUDGET_ENV = "GRADVIZ_MEMORY_BUDGET"
-BUDGET_FRACTION = 0.5  # of physical memory, by default
-FALLBACK_BUDGET = 8 * 2**30  # where physical memory can't be read
-UNDO_MEMORY = 256 * 2**20  # arrays only the undo history needs; older steps go beyond it
 
 
 class Ledger:
@@ -159,8 +155,6 @@ def format_bytes(n: int) -> str:
 
 
 __all__ = [
-    "BUDGET_ENV",
-    "UNDO_MEMORY",
     "Ledger",
     "MemoryUse",
     "TensorLedger",

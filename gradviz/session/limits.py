@@ -1,6 +1,8 @@
-"""What a ``.gradviz`` file can hold: one table that the session, the writer and the reader read.
+"""Every limit in one table: what a session holds and runs, what the console lets a value grow
+to, and what a ``.gradviz`` file can hold. The session, the console, the writer and the reader
+all read it.
 
-The reader (:mod:`.fileformat`) refuses anything beyond these figures; the writer refuses to
+The reader (:mod:`.fileformat`) refuses anything beyond the file's figures; the writer refuses to
 write what the reader would refuse; and the session refuses, when an entry is appended, any
 entry that the writer could not save (:func:`.fileformat.check_appendable`). So what gradviz
 writes, gradviz can read.
@@ -9,6 +11,23 @@ writes, gradviz can read.
 from __future__ import annotations
 
 from collections.abc import Iterable
+
+# --- the session (each configurable per Session; see also footprint.default_budget) -----------
+DEFAULT_MAX_ELEMENTS = 2**27  # elements in one tensor
+DEFAULT_OP_SECONDS = 5.0  # the longest one op may run (priced by sizing.py): Stop acts between ops
+BUDGET_ENV = "GRADVIZ_MEMORY_BUDGET"  # the memory budget, e.g. 16G; by default:
+BUDGET_FRACTION = 0.5  # of physical memory
+FALLBACK_BUDGET = 8 * 2**30  # where physical memory can't be read
+UNDO_MEMORY = 256 * 2**20  # arrays only the undo history keeps; older steps are dropped beyond it
+MAX_UNDO_STEPS = 1000
+
+# --- the console's plain Python values (console_limits.py) ------------------------------------
+MAX_STRING = 10_000_000  # characters in one string, and in what one input prints and shows
+MAX_FORMAT_WIDTH = 100_000  # the width in a format spec: f"{x:>100000}"
+MAX_FORMAT_PRECISION = 10_000  # the precision in a format spec: f"{x:.10000f}"
+MAX_INT_BITS = 100_000  # about 30,000 decimal digits
+MAX_LIST_ITEMS = 1_000_000  # list and tuple slots in one value (also capped by max_elements)
+MAX_ROWS = 10_000  # iterating a tensor (a, b = t; list(t)) makes one op per row
 
 # --- the log -------------------------------------------------------------------------------------
 MAX_ENTRIES = 100_000  # entries in one log
@@ -60,12 +79,21 @@ def next_free_uid(used: Iterable[int], *, headroom: int = 2**32) -> int:
 
 
 __all__ = [
+    "BUDGET_ENV",
+    "BUDGET_FRACTION",
+    "DEFAULT_MAX_ELEMENTS",
+    "DEFAULT_OP_SECONDS",
+    "FALLBACK_BUDGET",
     "INT_MAX",
     "INT_MIN",
     "MAX_ARRAY_BYTES",
     "MAX_COLORMAP_NAME",
     "MAX_ENTRIES",
+    "MAX_FORMAT_PRECISION",
+    "MAX_FORMAT_WIDTH",
+    "MAX_INT_BITS",
     "MAX_JSON_DEPTH",
+    "MAX_LIST_ITEMS",
     "MAX_MANIFEST_BYTES",
     "MAX_MANIFEST_TEXT",
     "MAX_NAME",
@@ -73,11 +101,15 @@ __all__ = [
     "MAX_NPY_HEADER",
     "MAX_OPERANDS",
     "MAX_RATIO",
+    "MAX_ROWS",
     "MAX_SESSION_BYTES",
     "MAX_SOURCE",
+    "MAX_STRING",
     "MAX_TOTAL_BYTES",
     "MAX_UID",
+    "MAX_UNDO_STEPS",
     "MAX_VIEW_BYTES",
     "NPY_OVERHEAD",
+    "UNDO_MEMORY",
     "next_free_uid",
 ]
