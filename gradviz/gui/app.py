@@ -123,6 +123,21 @@ def _open_error_line(path: str, reason: str) -> str:
     return f"gradviz: error: {path}: {' '.join(reason.split()) or 'could not be opened'}"
 
 
+def _dispose(window: Any) -> None:
+    """Close a window main() made without running the event loop (``--screenshot``), with the
+    message box it may have opened, and delete it: ``main()`` can be called in a running app
+    (the tests do), where a window-modal box left on screen would stay the app's active modal
+    widget and hold up everything that waits for none (a file the Finder asks to open)."""
+    box = window.last_message_box
+    if box is not None:
+        box.done(0)
+    if window.session is not None:
+        window.session.dirty = False
+    window.close()
+    window.wait_for_workers()
+    window.deleteLater()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``gradviz`` command (without ``render``): open the window."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -168,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = MainWindow(autosave=not args.screenshot, persist=not args.screenshot)
     if args.file and not window.open_path(args.file, confirmed=True) and args.screenshot:
         print(_open_error_line(args.file, window.last_open_error), file=sys.stderr)
-        window.wait_for_workers()
+        _dispose(window)  # its "Can't open this file" box must not outlive main()
         return 1
     if args.view:
         window.set_view(args.view)
@@ -179,15 +194,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(
                 f"gradviz: error: --size {args.size!r}: expected WIDTHxHEIGHT, e.g. 1360x860", file=sys.stderr
             )
+            _dispose(window)
             return 2
         try:
             out = screenshot(window, args.screenshot, (w, h))
         except OSError as e:
             print(f"gradviz: error: {e}", file=sys.stderr)
             return 1
-        window.session.dirty = False
-        window.close()
-        window.wait_for_workers()
+        finally:
+            _dispose(window)
         print(out)
         return 0
     _install_excepthook(window)
@@ -199,7 +214,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # sweeps, which stop every thread (the GUI's included) for as long as they take.
     gc.collect()
     gc.freeze()
-    return app.exec()
+    try:
+        return app.exec()
+    finally:
+        if opener is not None:  # the app may outlive main() (the tests run it in theirs)
+            opener.close()
+            opener.deleteLater()
 
 
 def show(
