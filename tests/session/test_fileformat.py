@@ -880,3 +880,19 @@ def test_hidden_names_stay_unique_after_opening(tmp_path: Path) -> None:
     t.apply("mul", ["x", 3.0], hidden=True)
     t.add_leaf(None, 2.0, hidden=True)
     assert t.names(include_hidden=True) == ["x", "_3", "_4", "_5", "_6"]
+
+
+@pytest.mark.parametrize("kind", ["random", "zeros"])
+def test_arrays_that_dont_shrink_are_stored_and_the_file_reopens(kind: str) -> None:
+    """Deflating random floats saves 7% and costs half a second per 16 MB on every autosave."""
+    s = Session()
+    values = np.random.default_rng(1).standard_normal(300_000) if kind == "random" else np.zeros(300_000)
+    s.add_leaf("x", values.astype(np.float32))
+    data = ff.to_bytes(s.entries, s.view)
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        method = zf.getinfo(ff.ARRAYS).compress_type
+    assert method == (zipfile.ZIP_STORED if kind == "random" else zipfile.ZIP_DEFLATED)
+    if kind == "zeros":
+        assert len(data) < 100_000
+    entries, _ = ff.loads(data)
+    assert np.array_equal(entries[0].value, s.entries[0].value)
