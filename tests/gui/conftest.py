@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -23,6 +24,16 @@ def _settings(tmp_path_factory: pytest.TempPathFactory) -> None:
 def _data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Recovery files and the recent-files list go to a temporary folder too."""
     monkeypatch.setenv("GRADVIZ_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
+@pytest.fixture(autouse=True)
+def _collect_own_garbage(qtbot):
+    """Collect each test's cyclic garbage at its own end. The app runs the collector from a GUI
+    timer (gc_guard); left to it, a session and the panel showing it from an earlier test
+    could be torn down in the middle of a later one, whose Qt events then reach a half-cleared
+    session ('Session' object has no attribute '_state')."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture
