@@ -28,10 +28,10 @@ def _data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
 
 @pytest.fixture(autouse=True)
 def _collect_own_garbage():
-    """Collect each test's cyclic garbage at its own end, after its widgets are closed. The app runs the collector from a GUI
-    timer (gc_guard); left to it, a session and the panel showing it from an earlier test
-    could be torn down in the middle of a later one, whose Qt events then reach a half-cleared
-    session ('Session' object has no attribute '_state')."""
+    """Collect each test's cyclic garbage at its own end, after its widgets are closed. The app
+    runs the collector from a GUI timer (gc_guard); left to it, a session and the panel showing
+    it from an earlier test could be torn down in the middle of a later one, whose Qt events
+    then reach a half-cleared session ('Session' object has no attribute '_state')."""
     yield
     gc.collect()
 
