@@ -67,8 +67,19 @@ def render_main(argv: list[str]) -> int:
         "Python script that builds tensors with gradviz (it is run, so pass only scripts you trust); "
         "every tensor it leaves bound to a name is drawn under that name.",
     )
+    from gradviz.resources import example_file, example_names
+
     parser.add_argument(
-        "input", metavar="INPUT", help="a .gradviz session file, or a .py script that builds tensors"
+        "input",
+        metavar="INPUT",
+        nargs="?",
+        help="a .gradviz session file, or a .py script that builds tensors",
+    )
+    parser.add_argument(
+        "--example",
+        choices=example_names(),
+        metavar="NAME",
+        help=f"draw a shipped example instead of INPUT: {', '.join(example_names())}",
     )
     parser.add_argument(
         "-o", "--output", metavar="OUT", required=True, help="OUT.png, .svg, .pdf, .dot or .graphml"
@@ -98,6 +109,10 @@ def render_main(argv: list[str]) -> int:
         help=f"stop and exit with status {TIMEOUT_EXIT} after this long (default {DEFAULT_TIMEOUT:g}; 0: no limit)",
     )
     args = parser.parse_args(argv)
+    if (args.input is None) == (args.example is None):
+        parser.error("give INPUT or --example NAME (one of them)")
+    if args.example:
+        args.input = str(example_file(args.example))
     try:
         with _time_limit(args.timeout, f"rendering {args.input}"):
             return _render(args)

@@ -35,8 +35,22 @@ def resources_dir() -> Path:
 
 
 def examples_dir() -> Path:
-    """The shipped example sessions (``*.gradviz``)."""
-    return resources_dir() / "examples"
+    """The shipped example sessions (``*.gradviz``): package data, so a wheel has them too
+    (the bundle keeps the package's folder layout)."""
+    return Path(__file__).resolve().parent / "examples"
+
+
+def example_names() -> list[str]:
+    """The shipped examples, by name (``gradviz --example NAME``)."""
+    return sorted(p.stem for p in examples_dir().glob("*.gradviz"))
+
+
+def example_file(name: str) -> Path:
+    """The file of the shipped example ``name``; ValueError names the ones there are."""
+    path = examples_dir() / f"{name}.gradviz"
+    if name not in example_names():
+        raise ValueError(f"no example called {name!r}; the examples are: {', '.join(example_names())}")
+    return path
 
 
 def icon_file(size: int | None = None) -> Path | None:

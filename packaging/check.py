@@ -144,7 +144,7 @@ def corrupt_files(d: Path) -> dict[str, Path]:
     out = {}
     out["garbage"] = d / "garbage.gradviz"
     out["garbage"].write_bytes(b"this is not a gradviz session\x00\xff" * 20)
-    seed = (meta.RESOURCES / "examples" / f"{SEED_EXAMPLE}.gradviz").read_bytes()
+    seed = (meta.EXAMPLES / f"{SEED_EXAMPLE}.gradviz").read_bytes()
     out["truncated"] = d / "truncated.gradviz"
     out["truncated"].write_bytes(seed[: len(seed) // 2])
     out["wrong manifest"] = d / "wrong-manifest.gradviz"
@@ -248,7 +248,7 @@ def check_deb_metadata(c: Checks, deb: Path, version: str) -> None:
         *[f"./usr/share/icons/hicolor/{s}x{s}/apps/gradviz.png" for s in meta.ICON_SIZES],
         *[f"./usr/share/icons/hicolor/{s}x{s}/mimetypes/application-x-gradviz.png" for s in meta.ICON_SIZES],
         "./opt/gradviz/_internal/bin/graphviz-pure",
-        "./opt/gradviz/_internal/resources/examples/linear.gradviz",
+        "./opt/gradviz/_internal/gradviz/examples/linear.gradviz",
     ]
     absent = [w for w in wanted if w not in listing]
     c.ok(
@@ -350,7 +350,7 @@ def check_app(c: Checks, exe: Path, version: str, tmp: Path, timings: dict, keep
     # 2. render examples with no Graphviz on PATH, through the bundled graphviz-pure
     pure = build_graphviz_pure()
     for name in RENDER_EXAMPLES:
-        session = meta.RESOURCES / "examples" / f"{name}.gradviz"
+        session = meta.EXAMPLES / f"{name}.gradviz"
         for fmt in ("svg", "png"):
             out_file = tmp / f"{name}.{fmt}"
             rc, out, err, dt = run_app(exe, ["render", str(session), "-o", str(out_file)], env)
@@ -393,7 +393,7 @@ def check_app(c: Checks, exe: Path, version: str, tmp: Path, timings: dict, keep
         )
     else:
         shot = tmp / "window.png"
-        seed = meta.RESOURCES / "examples" / f"{SEED_EXAMPLE}.gradviz"
+        seed = meta.EXAMPLES / f"{SEED_EXAMPLE}.gradviz"
         rc, out, err, dt = run_app(exe, ["--screenshot", str(shot), str(seed)], env)
         timings["screenshot_s"] = round(dt, 3)
         good, detail = png_ok(shot, (800, 500)) if rc == 0 and shot.is_file() else (False, err.strip()[-300:])
@@ -448,7 +448,7 @@ def check_real_display(c: Checks, exe: Path, tmp: Path, timings: dict) -> None:
         return
     env = clean_env(tmp, QT_QPA_PLATFORM="xcb")
     shot = tmp / "xcb.png"
-    seed = meta.RESOURCES / "examples" / "neuron.gradviz"
+    seed = meta.EXAMPLES / "neuron.gradviz"
     # xvfb-run sets DISPLAY and XAUTHORITY for the command; pass them through the clean env
     keep = " ".join(f"{k}={shlex_quote(v)}" for k, v in env.items())
     script = f'exec env -i {keep} DISPLAY="$DISPLAY" XAUTHORITY="$XAUTHORITY" {shlex_quote(str(exe))} --screenshot {shlex_quote(str(shot))} {shlex_quote(str(seed))}'
@@ -498,7 +498,7 @@ def check_tarball(c: Checks, tarball: Path, version: str, tmp: Path) -> None:
     )
     svg = tmp / "tar.svg"
     rc, out, err, _ = run_app(
-        exe, ["render", str(meta.RESOURCES / "examples" / "neuron.gradviz"), "-o", str(svg)], env
+        exe, ["render", str(meta.EXAMPLES / "neuron.gradviz"), "-o", str(svg)], env
     )
     good, detail = svg_ok(svg) if rc == 0 else (False, err.strip()[-300:])
     c.ok(good, "tarball: renders a session with an empty PATH", detail)

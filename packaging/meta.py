@@ -9,6 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGING = ROOT / "packaging"
 RESOURCES = ROOT / "resources"
 ICONS = RESOURCES / "icons"
+EXAMPLES = ROOT / "gradviz" / "examples"  # package data
 
 APP_ID = "gradviz"  # command, desktop entry, icon name, bundle folder
 APP_NAME = "gradviz"

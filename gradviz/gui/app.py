@@ -142,13 +142,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The ``gradviz`` command (without ``render``): open the window."""
     argv = list(sys.argv[1:] if argv is None else argv)
     import gradviz
+    from gradviz.resources import example_names
 
     parser = argparse.ArgumentParser(
         prog="gradviz",
-        description="See autograd at work: open the gradviz window, optionally on a session file. "
-        "`gradviz render INPUT -o OUT` draws a graph without a window.",
+        description="See autograd at work: open the gradviz window, optionally on a session file "
+        "or one of the examples.",
+        epilog=f"examples: {', '.join(example_names())}. "
+        "Without a window: `gradviz render INPUT -o OUT` (or `gradviz render --example NAME -o OUT`) "
+        "draws a graph to PNG, SVG, PDF, DOT or GraphML; see `gradviz render --help`.",
     )
     parser.add_argument("file", nargs="?", metavar="FILE", help="a .gradviz session to open")
+    parser.add_argument(
+        "--example", choices=example_names(), metavar="NAME", help="open a shipped example (listed below)"
+    )
     parser.add_argument("--version", action="version", version=f"gradviz {gradviz.__version__}")
     parser.add_argument(
         "--screenshot", metavar="OUT.png", help="render the window offscreen to an image and exit"
@@ -156,6 +163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--view", choices=("tensors", "autograd"), help="which view of the graph to show")
     parser.add_argument("--size", default="1360x860", metavar="WxH", help="window size for --screenshot")
     args = parser.parse_args(argv)
+    if args.file and args.example:
+        parser.error("give a FILE or --example, not both")
 
     if args.screenshot:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -185,6 +194,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_open_error_line(args.file, window.last_open_error), file=sys.stderr)
         _dispose(window)  # its "Can't open this file" box must not outlive main()
         return 1
+    if args.example:
+        window.open_example(args.example)
     if args.view:
         window.set_view(args.view)
     if args.screenshot:

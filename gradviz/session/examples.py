@@ -1,6 +1,6 @@
-"""The example sessions shipped in ``resources/examples``, built through the session's own API.
+"""The example sessions shipped in ``gradviz/examples``, built through the session's own API.
 
-``python -m gradviz.session.examples resources/examples`` writes them again; a test checks the
+``python -m gradviz.session.examples gradviz/examples`` writes them again; a test checks the
 committed files equal what this module builds (the manifest's time and app version aside).
 """
 
@@ -142,8 +142,10 @@ EXAMPLES: tuple[Example, ...] = (
 
 
 def examples_dir() -> Path:
-    """The examples shipped beside the package (``resources/examples`` in a source tree)."""
-    return Path(__file__).resolve().parents[2] / "resources" / "examples"
+    """The examples shipped with the package (``gradviz/examples``)."""
+    from gradviz.resources import examples_dir
+
+    return examples_dir()
 
 
 def write_all(directory: str | Path) -> list[Path]:

@@ -84,3 +84,18 @@ def test_the_status_bar_shows_the_memory_budget_and_a_refusal_names_it(qtbot, wi
     assert w.console.submit("del y").ok
     idle(qtbot, w)
     assert w.status_memory.text() == "memory 32.0 MB of 60.0 MB"
+
+
+def test_gradviz_example_name_opens_it_in_the_window(qtbot, monkeypatch) -> None:
+    from driving import run_app_main
+
+    seen = {}
+
+    def look(w) -> None:
+        idle(qtbot, w)
+        seen["names"] = w.panel.names()
+        seen["status"] = w.status_action.text()
+
+    assert run_app_main(monkeypatch, ["--example", "linear"], look) == 0
+    assert seen["names"] == ["x", "w", "b", "y"]
+    assert seen["status"] == "Opened the example: y = w*x + b"

@@ -28,7 +28,6 @@ def test_source_tree_paths() -> None:
 
 def test_bundle_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Inside a bundle everything is under sys._MEIPASS, where gradviz.spec puts it."""
-    (tmp_path / "resources" / "examples").mkdir(parents=True)
     (tmp_path / "bin").mkdir()
     dot = tmp_path / "bin" / "graphviz-pure"
     dot.write_text("#!/bin/sh\n")
@@ -36,7 +35,8 @@ def test_bundle_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(sys, "frozen", True, raising=False)
     monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
     assert resources.frozen()
-    assert resources.examples_dir() == tmp_path / "resources" / "examples"
+    # The examples are package data: the bundle keeps them in the package's folder.
+    assert resources.examples_dir() == ROOT / "gradviz" / "examples"
     assert resources.icon_file() is None and resources.icon_files() == []
     assert resources.bundled_dot() == str(dot)
 
