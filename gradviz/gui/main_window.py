@@ -66,14 +66,17 @@ from ..graph.export import FORMATS, render_bytes
 from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import AUTOGRAD, TENSORS
-from ..session import examples, fileformat
+from ..session import backward_plan, examples, fileformat
 from ..session.autosave import Autosaver, find_recovery
+from ..session.backward_plan import BackwardTarget
 from ..session.document import Change, ReplayCancelledError, Session, SessionError
 from ..session.log import Entry
 from ..session.recent import RecentFiles
 from . import gc_guard
+from .backward_control import TargetMenu, ask_before_backward, offer_rerun
 from .bridge import SessionBridge
 from .canvas import GraphCanvas, SessionSource, TensorsSource
+from .dialogs.backward import FREED_HINT
 from .inspector import Inspector
 from .memory_label import MemoryLabel
 from .plain import plain_box, plain_tip
@@ -211,6 +214,8 @@ class MainWindow(QMainWindow):
         self.document_title = title
         self.suggested_stem = ""  # the file name Save As offers for an untitled document
         self.current = ""  # the selected tensor's name
+        self.backward_from = BackwardTarget()  # what Backward starts from: not the selection
+        self._backward_unasked = False  # the learner said: don't ask before accumulating again
         self.settings = settings()
         self.recent = RecentFiles()
         self.actions: dict[str, QAction] = {}
@@ -353,7 +358,7 @@ class MainWindow(QMainWindow):
         act(
             "operation", "&Operation…", self.new_operation, "Ctrl+K", "Combine tensors with an operation", "ƒ"
         )
-        act("backward", "&Backward", self.backward, "Ctrl+B", "Call backward() on the selected tensor", "∇")
+        act("backward", "&Backward", self.backward, "Ctrl+B", "Call backward() on the session's output", "∇")
         act(
             "backward_options",
             "Backward with &Options…",
@@ -487,7 +492,12 @@ class MainWindow(QMainWindow):
             m = mb.addMenu("&Tensor")
             m.addActions([ac["new_tensor"], ac["operation"]])
             m.addSeparator()
-            m.addActions([ac["backward"], ac["backward_options"], ac["zero_grads"]])
+            m.addAction(ac["backward"])
+            self.backward_menu = TargetMenu(
+                self.backward_from, lambda: self.session, self._update_actions, self
+            )
+            m.addMenu(self.backward_menu)
+            m.addActions([ac["backward_options"], ac["zero_grads"]])
         else:
             m = mb.addMenu("&Edit")
             m.addAction(ac["find"])
@@ -529,7 +539,15 @@ class MainWindow(QMainWindow):
         self.toolbar = tb
         ac = self.actions
         if not self.viewer:
-            tb.addActions([ac["new_tensor"], ac["operation"], ac["backward"], ac["zero_grads"]])
+            tb.addActions([ac["new_tensor"], ac["operation"]])
+            self.backward_button = QToolButton(self)
+            self.backward_button.setObjectName("backwardButton")
+            self.backward_button.setDefaultAction(ac["backward"])
+            self.backward_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+            self.backward_button.setMenu(self.backward_menu)
+            self.backward_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+            tb.addWidget(self.backward_button)
+            tb.addAction(ac["zero_grads"])
             tb.addSeparator()
             for k in ("undo", "redo"):
                 tb.addAction(ac[k])
@@ -746,12 +764,17 @@ class MainWindow(QMainWindow):
             box.setDetailedText(details)
         box.setStandardButtons(QMessageBox.StandardButton.Ok)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._track_box(box)
+        box.open()
+        self.say(text.split("\n")[0])
+        return box
+
+    def _track_box(self, box: QMessageBox) -> QMessageBox:
+        """The message box on show, until it closes (what tests and the input blocker read)."""
         self.last_message_box = box
         box.finished.connect(
             lambda *_: setattr(self, "last_message_box", None) if self.last_message_box is box else None
         )
-        box.open()
-        self.say(text.split("\n")[0])
         return box
 
     def _guard(self, fn: Callable[..., Any], what: str) -> Callable[..., Any]:
@@ -873,14 +896,9 @@ class MainWindow(QMainWindow):
         self.setWindowModified(bool(self.session is not None and self.session.dirty))
 
     def backward_target(self) -> str:
-        """The selected tensor, or the only output when nothing is selected ('' if unclear)."""
-        s = self.session
-        if s is None:
-            return ""
-        if self.current and self.current in s:
-            return self.current
-        outputs = s.outputs()
-        return outputs[0] if len(outputs) == 1 else ""
+        """What Backward starts from: the session's output (its latest scalar result) unless
+        the learner chose another in the Backward menu; never just the selection."""
+        return self.backward_from.resolve(self.session) if self.session is not None else ""
 
     def _update_actions(self) -> None:
         ac = self.actions
@@ -911,8 +929,22 @@ class MainWindow(QMainWindow):
             keys = ac[key].shortcut().toString(QKeySequence.SequenceFormat.NativeText)
             ac[key].setToolTip(f"{key.capitalize()} {label} ({keys})" if can else f"Nothing to {key}")
         named = bool(self.current) and self.current in s and not self.current.startswith("_")
-        ac["backward"].setEnabled(bool(self.backward_target()))
-        ac["backward_options"].setEnabled(bool(self.backward_target()))
+        target = self.backward_target()
+        ac["backward"].setEnabled(bool(target))
+        ac["backward_options"].setEnabled(bool(target))
+        ac["backward"].setText(f"&Backward from {target}" if target else "&Backward")
+        ac["backward"].setIconText(f"Backward from {target}" if target else "Backward")
+        keys = ac["backward"].shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        why = (
+            "you chose it in the Backward menu"
+            if self.backward_from.chosen
+            else "the latest result; choose another in the Backward menu"
+        )
+        ac["backward"].setToolTip(
+            f"Call {target}.backward(): {why} ({keys})"
+            if target
+            else "Nothing to call backward() on yet: compute a result from a tensor with requires_grad=True"
+        )
         ac["delete"].setEnabled(named)
         ac["rename"].setEnabled(named)
         ac["zero_grads"].setEnabled(any(t._grad is not None for t in s.tensors().values()))
@@ -1380,26 +1412,71 @@ class MainWindow(QMainWindow):
         if not target:
             self.show_error(
                 "Backward",
-                "Select the tensor to call backward() on: click it in the graph or in the Tensors list.",
+                "Nothing to call backward() on yet: compute a result from a tensor with "
+                "requires_grad=True (for example y = w * x + b), or choose one in Tensor ▸ Backward From.",
             )
         return target
 
     def backward(self) -> Any:
-        """backward() on the selected tensor: at once for a scalar, through the dialog otherwise."""
+        """backward() on the session's output (or the tensor chosen in the Backward menu): at
+        once for a scalar, through the dialog otherwise; it first says what will happen when
+        gradients would accumulate or the target is a leaf."""
         target = self._backward_target_or_explain()
         if not target:
             return None
         t = self.session.tensor(target)
         if t.numel() != 1:
             return self.backward_with_options()
+        plan = backward_plan.preview(self.session, target)
+        if plan.needs_word and not self._backward_unasked:
+
+            def answer(choice: str, dont_ask: bool) -> None:
+                self._backward_unasked = self._backward_unasked or dont_ask
+                if choice != "cancel":
+                    self._guard(
+                        lambda: self._run_backward(target, zero_first=choice == "zero_first"), "Backward"
+                    )()
+
+            self._track_box(ask_before_backward(self, self.session, plan, answer))
+            return None
+        return self._run_backward(target)
+
+    def _run_backward(self, target: str, *, zero_first: bool = False) -> Any:
+        if zero_first:
+            self.zero_grads()
         try:
             self.session.backward(target)
         except SessionError as e:
-            self.show_error("Backward", _learner_message(str(e), target))
+            if FREED_HINT in str(e):
+                self._track_box(
+                    offer_rerun(
+                        self,
+                        target,
+                        str(e),
+                        lambda choice: self._guard(lambda: self._rerun(target, choice), "Re-run forward")(),
+                    )
+                )
+                self.say(str(e).split(".")[0])
+            else:
+                self.show_error("Backward", _learner_message(str(e), target))
             return None
         if self.console is not None:
             self.console.log_action(f"{target}.backward()")
         return True
+
+    def _rerun(self, target: str, choice: str) -> None:
+        if choice == "close" or target not in self.session:
+            return
+        names = backward_plan.rerun_forward(self.session, target)
+        if self.console is not None:
+            which = (
+                f"{names[0]} computed again from its leaves"
+                if len(names) == 1
+                else f"{', '.join(names)} computed again from their leaves"
+            )
+            self.console.log_action(f"re-run forward: {which}")
+        if choice == "rerun_backward":
+            self.backward()  # which asks first if the leaves' gradients would accumulate
 
     def backward_with_options(self) -> Any:
         from .dialogs.backward import BackwardDialog
@@ -1407,7 +1484,8 @@ class MainWindow(QMainWindow):
         target = self._backward_target_or_explain()
         if not target:
             return None
-        return self._open_dialog(BackwardDialog(self.session, target, self))
+        rerun = lambda: self._rerun(target, "rerun")  # noqa: E731
+        return self._open_dialog(BackwardDialog(self.session, target, self, rerun=rerun))
 
     def zero_grads(self) -> None:
         self.session.zero_grad()

@@ -410,6 +410,14 @@ class Session:
         self._append([entry], f"{name} = {op}" if not hidden else op)
         return name
 
+    def new_uid(self) -> int:
+        """A uid no entry has: for entries built elsewhere and recorded with append_entries."""
+        return self._uid()
+
+    def append_entries(self, entries: Sequence[Entry], label: str) -> None:
+        """Record entries built elsewhere (uids from new_uid) as one undoable action."""
+        self._append(list(entries), label)
+
     def backward(self, target: str, gradient: Any = None, retain_graph: bool = False) -> None:
         t = self.tensor(target)
         grad = None

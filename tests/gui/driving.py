@@ -18,8 +18,20 @@ def retype(qtbot, widget, text: str) -> None:
     qtbot.keyClicks(widget, text)
 
 
+def toolbar_button(w: MainWindow, key: str):
+    """The toolbar's button for an action, whether the toolbar made it or it is a button of
+    its own (Backward, with its menu of targets)."""
+    from PySide6.QtWidgets import QToolButton
+
+    action = w.actions[key]
+    button = w.toolbar.widgetForAction(action)
+    if button is None:
+        button = next((b for b in w.toolbar.findChildren(QToolButton) if b.defaultAction() is action), None)
+    return button
+
+
 def toolbar_click(qtbot, w: MainWindow, key: str) -> None:
-    button = w.toolbar.widgetForAction(w.actions[key])
+    button = toolbar_button(w, key)
     assert button is not None and button.isEnabled(), key
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 

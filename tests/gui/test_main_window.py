@@ -150,8 +150,9 @@ def test_bad_inputs_are_messages_and_nothing_is_lost(qtbot, window, tmp_path) ->
     # backward twice: PyTorch's words, and what to do.
     w.select("y")
     w.actions["backward"].trigger()
-    text = message_text(w)
-    assert "second time" in text and "retain graph" in text
+    box = w.last_message_box
+    assert "second time" in box.text() and "retain graph" in box.informativeText()
+    assert message_text(w)
     # deleting a tensor others depend on
     w.select("w")
     w.actions["delete"].trigger()
@@ -196,9 +197,9 @@ def test_backward_needs_a_target(qtbot, window) -> None:
     s.add_leaf("b", 2.0, requires_grad=True)
     w = window(s)
     w.select("")
-    assert not w.actions["backward"].isEnabled()  # two candidates: which one?
+    assert not w.actions["backward"].isEnabled()  # two leaves: no result to start from yet
     w.backward()
-    assert "Select the tensor" in message_text(w)
+    assert "Nothing to call backward() on yet" in message_text(w)
 
 
 def test_non_scalar_backward_opens_the_dialog(qtbot, window) -> None:

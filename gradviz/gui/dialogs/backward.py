@@ -8,6 +8,7 @@ non-scalar one needs the gradient of some scalar with respect to it; the dialog 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -17,12 +18,15 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QRadioButton,
     QVBoxLayout,
     QWidget,
 )
 
 import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
+from gradviz.engine.function import FREED_MESSAGE
+from gradviz.session.backward_plan import preview
 from gradviz.session.document import Session, SessionError
 
 from ._common import (
@@ -38,6 +42,7 @@ from ._common import (
 
 NO_GRAD = "element 0 of tensors does not require grad and does not have a grad_fn"
 IMPLICIT = "grad can be implicitly created only for scalar outputs"
+FREED_HINT = FREED_MESSAGE.split(".")[0]
 LITERAL_LIMIT = 64  # up to this many elements the "values" field starts as a literal of ones
 
 
@@ -60,10 +65,18 @@ class BackwardDialog(ThemedDialog):
 
     EXTRA_CSS = "QLabel#about { color: {muted}; }"
 
-    def __init__(self, session: Session, target: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        target: str,
+        parent: QWidget | None = None,
+        rerun: Callable[[], None] | None = None,
+    ) -> None:
+        """``rerun`` runs the target's forward pass again (offered when the graph was freed)."""
         super().__init__(parent)
         self.session = session
         self.target = target
+        self._rerun = rerun
         t = session.tensor(target)
         self.tensor = t
         self.scalar = t.numel() == 1
@@ -150,9 +163,20 @@ class BackwardDialog(ThemedDialog):
         self.code_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.code_label.setWordWrap(True)
         layout.addWidget(self.code_label)
+        self.note = QLabel()  # what will happen that surprises: gradients add up
+        self.note.setObjectName("accumulationNote")
+        self.note.setWordWrap(True)
+        self._update_note()
+        layout.addWidget(self.note)
         self.error = ErrorLabel()
         self.error.setObjectName("backwardError")
         layout.addWidget(self.error)
+        self.rerun_button = QPushButton("Re-run Forward")
+        self.rerun_button.setObjectName("rerun")
+        self.rerun_button.setToolTip(f"Compute {target} again from its leaves, for a fresh graph")
+        self.rerun_button.setVisible(False)
+        self.rerun_button.clicked.connect(self._rerun_forward)
+        layout.addWidget(self.rerun_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addStretch(1)
 
         self._ok_cancel("Backward")
@@ -236,5 +260,20 @@ class BackwardDialog(ThemedDialog):
         except (SessionError, InputError) as e:
             self.error.show_message(str(e))
             self.ok_button.setEnabled(False)
+            self.rerun_button.setVisible(self._rerun is not None and FREED_HINT in str(e))
             return
         super().accept()
+
+    def _rerun_forward(self) -> None:
+        if self._rerun is None:
+            return
+        self._rerun()
+        self.tensor = self.session.tensor(self.target)  # the fresh one
+        self.rerun_button.setVisible(False)
+        self._update_note()
+        self.refresh()
+
+    def _update_note(self) -> None:
+        plan = preview(self.session, self.target)
+        self.note.setText(plan.explanation(self.session) if plan.needs_word else "")
+        self.note.setVisible(plan.needs_word)
