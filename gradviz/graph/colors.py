@@ -323,6 +323,7 @@ class ColorScale:
         self.nonfinite_paint = self._nonfinite_paint()
         self.zero_paint = self._zero_paint()
         self.notes: list[str] = []  # why this scale (say, log chosen for the range): the legend shows them
+        self.fitted = 0  # how many gradient values the range was fitted on
 
     # The range ---------------------------------------------------------------------------
     def _range(self, vmin: float | None, vmax: float | None) -> tuple[float, float]:

@@ -179,9 +179,10 @@ def _node_items(look: Look, cx: float, cy: float, w: float, h: float) -> list[It
 
 
 def _badge_items(text: str, x: float, y: float, w: float, h: float) -> list[Item]:
-    fill, border = (KEPT_FILL, KEPT_BORDER) if text == KEPT_BADGE else (BADGE_FILL, "#b07020")
+    kept = text == KEPT_BADGE  # dashed, as in the tensors table: a grad PyTorch would not keep
+    fill, border = (KEPT_FILL, KEPT_BORDER) if kept else (BADGE_FILL, "#b07020")
     return [
-        Rect(x, y, w, h, fill, border, 0.75, h / 2),
+        Rect(x, y, w, h, fill, border, 1.0 if kept else 0.75, h / 2, kept),
         Text(x + w / 2, y + h / 2 + BADGE_SIZE * 0.35, text, BADGE_SIZE, BADGE_TEXT),
     ]
 
@@ -315,7 +316,7 @@ def _mark_items(
             out.append(Rect(x + 3 + i * 7, y + 3.5, 6, 6, color, "#000000", 0.6, 1.5))
         return out
     if kind == KEPT_MARK:
-        return [Rect(x, y + 1, w, h - 2, KEPT_FILL, KEPT_BORDER, 0.75, (h - 2) / 2)]
+        return [Rect(x, y + 1, w, h - 2, KEPT_FILL, KEPT_BORDER, 1.0, (h - 2) / 2, True)]
     return []
 
 
