@@ -100,7 +100,7 @@ def render_main(argv: list[str]) -> int:
         "--scale",
         choices=("auto", "linear", "log"),
         default="auto",
-        help="auto (the default): log when the gradients span 3 decades or more",
+        help="auto (the default): log when the gradients span 2 decades (100 times) or more",
     )
     parser.add_argument("--edge-labels", action="store_true", help="label edges with tensor shapes")
     parser.add_argument("--no-legend", action="store_true")

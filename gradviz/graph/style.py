@@ -37,7 +37,7 @@ BADGE_TEXT = "#000000"
 OUTPUT_BORDER = 2.5  # outputs get a heavier outline: the fill is reserved for the gradient
 KEPT_BADGE = "kept by gradviz"  # a non-leaf's grad PyTorch would not keep without retain_grad()
 KEPT_FILL, KEPT_BORDER = "#e4e4f7", "#5c5c9e"  # a quiet lilac: unlike the saved-tensors orange
-AUTO_LOG_DECADES = 3.0  # the automatic scale turns log when the grads span this many decades
+AUTO_LOG_DECADES = 2.0  # the automatic scale turns log when the grads span this many decades (100x)
 SCALES = ("auto", "linear", "log")
 
 
@@ -90,7 +90,7 @@ def fit_values(
     chosen = scale if scale != "auto" else ("log" if decades >= AUTO_LOG_DECADES else "linear")
     cs = ColorScale.fit(values, stat, cmap, chosen)
     if scale == "auto" and chosen == "log":
-        cs.notes.append(f"log: the grads span {decades:.0f} decades")
+        cs.notes.append(f"log: the grads span {decades:.2g} decades")
     return cs
 
 

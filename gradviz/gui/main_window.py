@@ -1491,7 +1491,7 @@ class MainWindow(QMainWindow):
             "auto_scale",
             "&Automatic Log Scale",
             lambda: self.set_scale_options(auto=self.actions["auto_scale"].isChecked()),
-            tip="Turn the scale logarithmic when the gradients span 3 decades or more",
+            tip="Turn the scale logarithmic when the gradients span 2 decades (100 times) or more",
             checkable=True,
         )
         act(
