@@ -864,10 +864,8 @@ class GraphCanvas(QGraphicsView):
         if self.lock_scale and self.locked_range is None and new.fitted:
             self.locked_range = (new.scale, new.vmin, new.vmax)  # locked before any grad: lock now
             new.notes.append(f"scale locked at {range_text(new)}")
-        if old is None or not old.fitted or not new.fitted or old.stat != new.stat:
-            self.scale_changed_from = ""
-        elif not same_range(old, new):
-            self.scale_changed_from = range_text(old)
+        moved = old is not None and old.fitted and new.fitted and old.stat == new.stat
+        self.scale_changed_from = range_text(old) if moved and not same_range(old, new) else ""
 
     def set_legend_visible(self, on: bool) -> None:
         self.show_legend = on

@@ -40,6 +40,9 @@ def test_zeroing_a_grad_moves_the_scale_and_the_legend_says_so(qtbot, window) ->
     # Unlocked, the range shrinks to b's 1.0: b changes colour, and the legend says why.
     assert w.canvas.item_for("b").fill != b_before
     assert "scale changed: was 0 to 3" in _legend_notes(w)
+    type_in_console(qtbot, w, "z = b * 2")  # a change that leaves the range alone
+    idle(qtbot, w)
+    assert not any("changed" in n for n in _legend_notes(w))  # the note was about the last change
 
 
 def test_lock_scale_keeps_every_colour_when_a_grad_is_zeroed(qtbot, window) -> None:
