@@ -96,7 +96,12 @@ def render_main(argv: list[str]) -> int:
         default=None,
         help="a colour map name from the cmap library (default: viridis; vik for mean)",
     )
-    parser.add_argument("--scale", choices=("linear", "log"), default="linear")
+    parser.add_argument(
+        "--scale",
+        choices=("auto", "linear", "log"),
+        default="auto",
+        help="auto (the default): log when the gradients span 2 decades (100 times) or more",
+    )
     parser.add_argument("--edge-labels", action="store_true", help="label edges with tensor shapes")
     parser.add_argument("--no-legend", action="store_true")
     parser.add_argument("--no-elements", action="store_true", help="no per-element gradient cells")

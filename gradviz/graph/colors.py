@@ -221,6 +221,24 @@ def relative_luminance(color: str) -> float:
     return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
+def _lab(rgb: np.ndarray) -> np.ndarray:
+    """CIELAB (D65) of sRGB colours in 0..1, the last axis holding r, g, b."""
+    rgb = np.asarray(rgb, dtype=np.float64)
+    lin = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    xyz = lin @ _SRGB_TO_XYZ.T / _D65_WHITE
+    f = np.where(xyz > 0.008856, np.cbrt(xyz), 7.787 * xyz + 16 / 116)
+    return np.stack([116 * f[..., 1] - 16, 500 * (f[..., 0] - f[..., 1]), 200 * (f[..., 1] - f[..., 2])], -1)
+
+
+_SRGB_TO_XYZ = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]])
+_D65_WHITE = np.array([0.95047, 1.0, 1.08883])
+
+
+def color_distance(a: str, b: str) -> float:
+    """How different two colours look: CIE76 delta E (about 2.3 is just noticeable, 40 is far)."""
+    return float(np.linalg.norm(_lab(np.array(_rgb(a))) - _lab(np.array(_rgb(b)))))
+
+
 def contrast_ratio(a: str, b: str) -> float:
     """WCAG 2 contrast ratio between two colours (1 to 21; 4.5 is the bar for body text)."""
     la, lb = sorted((relative_luminance(a), relative_luminance(b)), reverse=True)
@@ -252,12 +270,24 @@ PENDING_PAINT = Paint("#ffffff", "#000000", "#8a8a8a", 1.0, False, None, "no gra
 NEUTRAL_PAINT = Paint("#f4f4f4", "#000000", "#8a8a8a", 1.0, False, None, "")  # ops, backward nodes
 
 
+# Pale, hued candidates for "exactly zero": black text reads on each, none is a grey (the
+# neutral states), and none is near the badges' orange. The one farthest from the map is used.
+ZERO_CANDIDATES = ("#ffb3b3", "#ff9ee6", "#9ec8ff", "#a6f0ff", "#c8ffb0", "#b3ffe6", "#e0c8ff")
+
+# What the legend explains beside the colours: marks drawn on a node rather than its fill.
+OUTPUT_MARK = "output"  # a heavy black outline
+CELLS_MARK = "cells"  # one small square per element, coloured on the same scale
+KEPT_MARK = "kept"  # a grad gradviz kept where PyTorch would not
+
+
 @dataclass
 class Legend:
     title: str
     stops: list[tuple[float, str]]  # (position 0..1, colour) along the bar
     ticks: list[tuple[float, str]]  # (position 0..1, label)
     swatches: list[tuple[str, Paint]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the scale was chosen, and if it changed
+    marks: list[tuple[str, str]] = field(default_factory=list)  # (one of the *_MARK kinds, label)
 
 
 def _colormap(name: object):
@@ -291,6 +321,9 @@ class ColorScale:
         self._lut = np.asarray(cm.lut(256))[:, :3]
         self.vmin, self.vmax = self._range(vmin, vmax)
         self.nonfinite_paint = self._nonfinite_paint()
+        self.zero_paint = self._zero_paint()
+        self.notes: list[str] = []  # why this scale (say, log chosen for the range): the legend shows them
+        self.fitted = 0  # how many gradient values the range was fitted on
 
     # The range ---------------------------------------------------------------------------
     def _range(self, vmin: float | None, vmax: float | None) -> tuple[float, float]:
@@ -381,11 +414,29 @@ class ColorScale:
             return PENDING_PAINT
         if stats.state == NONFINITE:
             return self.nonfinite_paint
-        fill = self.color(stats.value(self.stat))
         if stats.state == ZERO:
-            # The map colour of zero, but with a heavy outline so that 'exactly zero' is seen.
-            return Paint(fill, text_color(fill), "#000000", 2.5, False, None, "grad all 0")
+            return self.zero_paint
+        fill = self.color(stats.value(self.stat))
         return Paint(fill, text_color(fill), "#404040", 1.0, False, None, "")
+
+    def element_color(self, g: float) -> str:
+        """The colour of one element's cell: exactly 0 and NaN/Inf keep their own colours."""
+        if not math.isfinite(g):
+            return self.nonfinite_paint.fill
+        if g == 0:
+            return self.zero_paint.fill
+        return self.color(self.element_value(g))
+
+    def _zero_paint(self) -> Paint:
+        # Exactly zero is not "a small value": a hue outside the map (the dark end of viridis
+        # would pass for one), the farthest from every map colour and from the NaN colour.
+        taken = _lab(np.vstack([self._lut, [_rgb(self.nonfinite_paint.fill)]]))
+
+        def distance(c: str) -> float:
+            return float(np.min(np.linalg.norm(taken - _lab(np.array(_rgb(c))), axis=1)))
+
+        fill = max(ZERO_CANDIDATES, key=distance)
+        return Paint(fill, text_color(fill), "#404040", 1.5, False, None, "grad all 0")
 
     def _nonfinite_paint(self) -> Paint:
         # Pick, among a few loud colours, the one farthest from every colour of the map: NaN
@@ -451,7 +502,19 @@ class ColorScale:
         paints = {
             NO_GRAD: ("no grad (requires_grad=False)", NO_GRAD_PAINT),
             PENDING: ("grad is None (not computed or not kept)", PENDING_PAINT),
-            ZERO: ("grad exactly 0", self.paint(GradStats(ZERO, 1, 0.0, 0.0, 0.0, 0.0, 0.0))),
+            ZERO: ("grad exactly 0 (not on the bar)", self.zero_paint),
             NONFINITE: ("grad has NaN or Inf", self.nonfinite_paint),
         }
-        return Legend(title, stops, ticks, [paints[s] for s in states if s in paints])
+        marks = {
+            OUTPUT_MARK: "heavy outline: an output",
+            CELLS_MARK: "squares: each element's grad",
+            KEPT_MARK: "kept by gradviz (PyTorch: None)",
+        }
+        return Legend(
+            title,
+            stops,
+            ticks,
+            [paints[s] for s in states if s in paints],
+            list(self.notes),
+            [(m, marks[m]) for m in states if m in marks],
+        )

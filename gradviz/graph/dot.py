@@ -14,7 +14,7 @@ import networkx as nx
 
 from .colors import ColorScale, Legend, format_number
 from .model import shape_text
-from .style import BADGE_FILL, Look, fit_scale, legend_states, looks
+from .style import BADGE_FILL, KEPT_BADGE, KEPT_BORDER, KEPT_FILL, Look, fit_scale, legend_states, looks
 
 FONT = "Helvetica"  # a name every Graphviz (graphviz-pure too) has metrics for
 LEGEND_ID = "legend"
@@ -48,8 +48,9 @@ def _html_lines(look: Look) -> str:
         grid = f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="1" CELLPADDING="0" COLOR="{color}">{cells}</TABLE>'
         rows.append(f"<TR><TD>{grid}</TD></TR>")
     if look.badge:
+        fill, border = (KEPT_FILL, KEPT_BORDER) if look.badge == KEPT_BADGE else (BADGE_FILL, "#b07020")
         rows.append(
-            f'<TR><TD BGCOLOR="{BADGE_FILL}" STYLE="rounded" BORDER="1" COLOR="#b07020" CELLPADDING="2">'
+            f'<TR><TD BGCOLOR="{fill}" STYLE="rounded" BORDER="1" COLOR="{border}" CELLPADDING="2">'
             f'<FONT POINT-SIZE="8.5" COLOR="#000000">{escape(look.badge)}</FONT></TD></TR>'
         )
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">{"".join(rows)}</TABLE>>'
@@ -101,6 +102,14 @@ def legend_label(legend: Legend, cs: ColorScale, cells: int = 24) -> str:
             f'<TR><TD BGCOLOR="{paint.fill}" BORDER="{max(1, round(paint.border_width))}" COLOR="{paint.border}"'
             f' WIDTH="26" HEIGHT="13" FIXEDSIZE="TRUE"{style}></TD>'
             f'<TD ALIGN="LEFT"><FONT POINT-SIZE="8.5">{escape(text)}</FONT></TD></TR>'
+        )
+    for _, text in legend.marks:  # outline, cells, kept grads: told in words here
+        rows.append(
+            f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="8.5">{escape(text)}</FONT></TD></TR>'
+        )
+    for note in legend.notes:
+        rows.insert(
+            3, f'<TR><TD COLSPAN="2" ALIGN="LEFT"><FONT POINT-SIZE="8.5">{escape(note)}</FONT></TD></TR>'
         )
     return (
         '<<TABLE BORDER="1" COLOR="#bdbdbd" CELLBORDER="0" CELLSPACING="3" CELLPADDING="1" BGCOLOR="#ffffff">'
@@ -161,6 +170,9 @@ def to_digraph(
         dot.edge(str(u), str(v), **attrs)
     if legend:
         dot.node(
-            LEGEND_ID, label=legend_label(cs.legend(legend_states(g)), cs), shape="plaintext", margin="0"
+            LEGEND_ID,
+            label=legend_label(cs.legend(legend_states(g, elements)), cs),
+            shape="plaintext",
+            margin="0",
         )
     return dot

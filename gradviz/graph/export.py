@@ -84,7 +84,7 @@ def render_bytes(
     *,
     stat: str = "norm",
     cmap: object = None,
-    scale: str = "linear",
+    scale: str | ColorScale = "linear",
     edge_labels: bool = False,
     elements: bool = True,
     legend: bool = True,
@@ -95,7 +95,8 @@ def render_bytes(
     fmt = format.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
-    cs = fit_scale(g, stat, cmap, scale)
+    # A ColorScale: the colours already on screen (a locked range, or one fitted on both views).
+    cs = scale if isinstance(scale, ColorScale) else fit_scale(g, stat, cmap, scale)
     scene = build_scene(
         g, scale=cs, edge_labels=edge_labels, elements=elements, legend=legend, title=title, layout=layout
     )

@@ -15,9 +15,20 @@ from typing import Any
 
 import networkx as nx
 
-from .colors import TICK_SIZE, ColorScale, Legend, Paint, fit_tick_labels
+from .colors import CELLS_MARK, KEPT_MARK, OUTPUT_MARK, TICK_SIZE, ColorScale, Legend, Paint, fit_tick_labels
 from .fonts import text_width
-from .style import BADGE_FILL, BADGE_TEXT, Look, fit_scale, legend_states, looks
+from .style import (
+    BADGE_FILL,
+    BADGE_TEXT,
+    KEPT_BADGE,
+    KEPT_BORDER,
+    KEPT_FILL,
+    OUTPUT_BORDER,
+    Look,
+    fit_scale,
+    legend_states,
+    looks,
+)
 
 # --- primitives -------------------------------------------------------------------------------
 
@@ -163,9 +174,17 @@ def _node_items(look: Look, cx: float, cy: float, w: float, h: float) -> list[It
         bw = text_width(look.badge, BADGE_SIZE) + 8
         bh = BADGE_SIZE * 1.6
         by = y + h - PAD_Y - bh + 2
-        items.append(Rect(cx - bw / 2, by, bw, bh, BADGE_FILL, "#b07020", 0.75, bh / 2))
-        items.append(Text(cx, by + bh / 2 + BADGE_SIZE * 0.35, look.badge, BADGE_SIZE, BADGE_TEXT))
+        items += _badge_items(look.badge, cx - bw / 2, by, bw, bh)
     return items
+
+
+def _badge_items(text: str, x: float, y: float, w: float, h: float) -> list[Item]:
+    kept = text == KEPT_BADGE  # dashed, as in the tensors table: a grad PyTorch would not keep
+    fill, border = (KEPT_FILL, KEPT_BORDER) if kept else (BADGE_FILL, "#b07020")
+    return [
+        Rect(x, y, w, h, fill, border, 1.0 if kept else 0.75, h / 2, kept),
+        Text(x + w / 2, y + h / 2 + BADGE_SIZE * 0.35, text, BADGE_SIZE, BADGE_TEXT),
+    ]
 
 
 # --- edges ------------------------------------------------------------------------------------
@@ -273,9 +292,32 @@ def _midpoint(pts: list[tuple[float, float]]) -> tuple[float, float]:
 # --- legend -----------------------------------------------------------------------------------
 
 
+NOTE_SIZE = 8.5
+
+
 def legend_width(legend: Legend) -> float:
-    texts = [text_width(legend.title, 10.5, True)] + [text_width(t, 8.5) + 32 for t, _ in legend.swatches]
+    texts = [text_width(legend.title, 10.5, True)] + [
+        text_width(t, 8.5) + 32 for t, _ in [*legend.swatches, *((label, None) for _, label in legend.marks)]
+    ]
+    texts += [text_width(n, NOTE_SIZE, True) for n in legend.notes]
     return max(170.0, *texts) + 20
+
+
+def _mark_items(
+    kind: str, x: float, y: float, w: float, h: float, stops: list[tuple[float, str]]
+) -> list[Item]:
+    """The little picture beside a mark's label: an outline, element cells or a kept badge."""
+    if kind == OUTPUT_MARK:
+        return [Rect(x, y, w, h, "#ffffff", "#000000", OUTPUT_BORDER, 3)]
+    if kind == CELLS_MARK:
+        out: list[Item] = [Rect(x, y, w, h, "#ffffff", "#5a5a5a", 0.75, 3)]
+        for i, t in enumerate((0.15, 0.55, 0.95)):
+            color = min(stops, key=lambda s: abs(s[0] - t))[1]
+            out.append(Rect(x + 3 + i * 7, y + 3.5, 6, 6, color, "#000000", 0.6, 1.5))
+        return out
+    if kind == KEPT_MARK:
+        return [Rect(x, y + 1, w, h - 2, KEPT_FILL, KEPT_BORDER, 1.0, (h - 2) / 2, True)]
+    return []
 
 
 def legend_items(legend: Legend, x: float, y: float) -> tuple[list[Item], float, float]:
@@ -306,6 +348,9 @@ def legend_items(legend: Legend, x: float, y: float) -> tuple[list[Item], float,
             lx, anchor = tx, "middle"
         items.append(Text(lx, ty + bar_h + 12, label, TICK_SIZE, "#000000", False, anchor))
     ty += bar_h + 20
+    for note in legend.notes:  # how the scale was chosen, and whether it just changed
+        items.append(Text(x + 10, ty + NOTE_SIZE, note, NOTE_SIZE, "#7a2e00", True, "start"))
+        ty += NOTE_SIZE + 6
     for label, paint in legend.swatches:
         sw, sh = 26.0, 14.0
         items.append(Rect(x + 10, ty, sw, sh, paint.fill, None, 0, 3))
@@ -314,6 +359,11 @@ def legend_items(legend: Legend, x: float, y: float) -> tuple[list[Item], float,
         items.append(
             Rect(x + 10, ty, sw, sh, None, paint.border, min(paint.border_width, 2.5), 3, paint.dashed)
         )
+        items.append(Text(x + 10 + sw + 6, ty + sh - 3.5, label, 8.5, "#000000", False, "start"))
+        ty += sh + 6
+    for kind, label in legend.marks:
+        sw, sh = 26.0, 14.0
+        items += _mark_items(kind, x + 10, ty, sw, sh, legend.stops)
         items.append(Text(x + 10 + sw + 6, ty + sh - 3.5, label, 8.5, "#000000", False, "start"))
         ty += sh + 6
     h = ty - y + 4
@@ -412,7 +462,8 @@ def build_scene(
     height = gh + 2 * MARGIN + (22 if title else 0)
     if legend:
         lx = width - MARGIN + 24
-        leg, lw, lh = legend_items(cs.legend(legend_states(g)), lx, MARGIN + (22 if title else 0))
+        legend_box = cs.legend(legend_states(g, elements))
+        leg, lw, lh = legend_items(legend_box, lx, MARGIN + (22 if title else 0))
         items += leg
         width = lx + lw + MARGIN
         height = max(height, lh + 2 * MARGIN + (22 if title else 0))

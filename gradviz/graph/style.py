@@ -7,17 +7,22 @@ its gradient, and a fill that shows the gradient statistic.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 
 from .colors import (
+    CELLS_MARK,
     FINITE,
+    KEPT_MARK,
     NEUTRAL_PAINT,
     NO_GRAD,
     NONFINITE,
+    OUTPUT_MARK,
     PENDING,
+    SIGNED_STATS,
     STATS,
     ZERO,
     ColorScale,
@@ -30,6 +35,10 @@ from .model import shape_text
 BADGE_FILL = "#ffd9a0"  # torchviz draws saved tensors orange; a light orange keeps text black
 BADGE_TEXT = "#000000"
 OUTPUT_BORDER = 2.5  # outputs get a heavier outline: the fill is reserved for the gradient
+KEPT_BADGE = "kept by gradviz"  # a non-leaf's grad PyTorch would not keep without retain_grad()
+KEPT_FILL, KEPT_BORDER = "#e4e4f7", "#5c5c9e"  # a quiet lilac: unlike the saved-tensors orange
+AUTO_LOG_DECADES = 2.0  # the automatic scale turns log when the grads span this many decades (100x)
+SCALES = ("auto", "linear", "log")
 
 
 @dataclass
@@ -45,14 +54,14 @@ class Look:
     paint: Paint
     lines: list[Line]
     cells: list[list[str]] | None = None  # per-element gradient colours, row by row
-    badge: str | None = None  # saved tensors of a backward node
+    badge: str | None = None  # saved tensors of a backward node, or KEPT_BADGE on a tensor
     tooltip: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def fit_scale(g: nx.DiGraph, stat: str = "norm", cmap: object = None, scale: str = "linear") -> ColorScale:
-    """A colour scale whose range covers every gradient drawn in ``g`` (node stats and cells)."""
-    probe = ColorScale(stat, cmap, scale)
+def grad_values(g: nx.DiGraph, stat: str = "norm") -> list[float]:
+    """Every gradient value ``g`` draws for ``stat``: the node statistics and the element cells."""
+    signed = stat in SIGNED_STATS
     values: list[float] = []
     for _, a in g.nodes(data=True):
         s: GradStats | None = a.get("grad_stats")
@@ -60,8 +69,42 @@ def fit_scale(g: nx.DiGraph, stat: str = "norm", cmap: object = None, scale: str
             continue
         values.append(s.value(stat))
         if s.elements:
-            values += [probe.element_value(e) for e in s.elements]
-    return ColorScale.fit(values, stat, cmap, scale)
+            values += [e if signed else abs(e) for e in s.elements]
+    return values
+
+
+def decades_spanned(values: list[float]) -> float:
+    """log10(largest / smallest) of the non-zero magnitudes (0 with fewer than two)."""
+    nz = [abs(v) for v in values if v and math.isfinite(v)]
+    return math.log10(max(nz)) - math.log10(min(nz)) if len(nz) > 1 else 0.0
+
+
+def fit_values(
+    values: list[float], stat: str = "norm", cmap: object = None, scale: str = "linear"
+) -> ColorScale:
+    """A scale covering ``values``; ``scale="auto"`` turns log when they span
+    :data:`AUTO_LOG_DECADES` decades or more, so one large gradient can't darken all the others."""
+    if scale not in SCALES:
+        raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+    decades = decades_spanned(values)
+    chosen = scale if scale != "auto" else ("log" if decades >= AUTO_LOG_DECADES else "linear")
+    cs = ColorScale.fit(values, stat, cmap, chosen)
+    if scale == "auto" and chosen == "log":
+        cs.notes.append(f"log: the grads span {decades:.2g} decades")
+    return cs
+
+
+def fit_scale(g: nx.DiGraph, stat: str = "norm", cmap: object = None, scale: str = "linear") -> ColorScale:
+    """A colour scale whose range covers every gradient drawn in ``g`` (node stats and cells)."""
+    return fit_values(grad_values(g, stat), stat, cmap, scale)
+
+
+def as_pytorch(g: nx.DiGraph) -> nx.DiGraph:
+    """``g`` as PyTorch would show it: the grads gradviz kept on non-leaf tensors are None."""
+    for _, a in g.nodes(data=True):
+        if a.get("kept_by_gradviz"):
+            a.update(kept_by_gradviz=False, grad="None", grad_stats=GradStats(PENDING))
+    return g
 
 
 def nonfinite_text(nan: int, inf: int, numel: int) -> str:
@@ -104,12 +147,7 @@ def _kind_line(a: dict[str, Any]) -> str:
 def _cells(s: GradStats, shape: tuple[int, ...], scale: ColorScale) -> list[list[str]] | None:
     if not s.elements or s.state not in (ZERO, FINITE, NONFINITE):
         return None
-    colors = [
-        scale.color(scale.element_value(e))
-        if e == e and abs(e) != float("inf")
-        else scale.nonfinite_paint.fill
-        for e in s.elements
-    ]
+    colors = [scale.element_color(e) for e in s.elements]
     cols = shape[-1] if len(shape) >= 2 else len(colors)
     if cols > 8:  # a long vector wraps; a matrix keeps its rows
         cols = 8
@@ -141,7 +179,11 @@ def tensor_look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> 
         lines.append(Line("(overwritten in place)", 9))
     lines.append(Line(_grad_line(s, a, scale.stat), 10, s.state == NONFINITE))
     tip = f"{a['name'] or 'tensor'}: {_kind_line(a)}\nvalue: {a['value']}\ngrad: {a['grad']}"
-    return Look("tensor", paint, lines, _cells(s, a["shape"], scale) if elements else None, None, tip)
+    badge = None
+    if a.get("kept_by_gradviz") and s.state != PENDING:
+        badge = KEPT_BADGE
+        tip += "\n(kept by gradviz: PyTorch keeps a non-leaf's grad only after retain_grad())"
+    return Look("tensor", paint, lines, _cells(s, a["shape"], scale) if elements else None, badge, tip)
 
 
 def _badge(a: dict[str, Any]) -> str | None:
@@ -171,8 +213,17 @@ def looks(g: nx.DiGraph, scale: ColorScale, elements: bool = True) -> dict[str, 
     return {n: look(a, scale, elements) for n, a in g.nodes(data=True)}
 
 
-def legend_states(g: nx.DiGraph) -> list[str]:
-    """The special states worth a legend entry: those present, plus 'no grad' for contrast."""
-    present = {a["grad_stats"].state for _, a in g.nodes(data=True) if a.get("grad_stats") is not None}
+def legend_states(g: nx.DiGraph, elements: bool = True) -> list[str]:
+    """The special states worth a legend entry (those present, plus 'no grad' and 'exactly 0' for
+    contrast), then the marks present: the outputs' outline, element cells, kept grads."""
+    tensors = [a for _, a in g.nodes(data=True) if a.get("grad_stats") is not None]
+    present = {a["grad_stats"].state for a in tensors}
     order = [NO_GRAD, PENDING, ZERO, NONFINITE]
-    return [s for s in order if s in present or s in (NO_GRAD, ZERO)]
+    states = [s for s in order if s in present or s in (NO_GRAD, ZERO)]
+    if any(a.get("is_output") and a["grad_stats"].state != NO_GRAD for a in tensors):
+        states.append(OUTPUT_MARK)
+    if elements and any(a["grad_stats"].elements and a["grad_stats"].state != PENDING for a in tensors):
+        states.append(CELLS_MARK)
+    if any(a.get("kept_by_gradviz") and a["grad_stats"].state != PENDING for a in tensors):
+        states.append(KEPT_MARK)
+    return states

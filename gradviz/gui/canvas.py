@@ -19,7 +19,7 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import networkx as nx
@@ -67,11 +67,12 @@ from PySide6.QtWidgets import (
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
 from ..graph import colors
+from ..graph.colouring import ScaleSettings, range_text, same_range, scale_for
 from ..graph.layout import DIRECTIONS, Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import AUTOGRAD, TENSORS, NodeIds, build_graph, shape_text
 from ..graph.scene import build_scene, legend_items
-from ..graph.style import fit_scale, legend_states
+from ..graph.style import as_pytorch, legend_states
 from ..session import catalogue
 from ..session.document import Session
 from .bridge import SessionBridge
@@ -163,6 +164,7 @@ class SessionSource:
         everything = s.tensors(include_hidden=True)
         uid_of = {n: s.info(n).uid for n in everything}
         visible = s.tensors(include_hidden=False)
+        kept = {uid_of[n] for n in everything if s.info(n).session_retained}
         fallback, lock = self._fallback, self._lock
 
         def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
@@ -177,6 +179,8 @@ class SessionSource:
                 _, sep, uid = nid.partition(":")
                 if sep and uid.isdigit() and int(uid) in name_of and g.nodes[nid].get("type") != "op":
                     names[nid] = name_of[int(uid)]
+                    if int(uid) in kept and g.nodes[nid].get("type") == "tensor":
+                        g.nodes[nid]["kept_by_gradviz"] = True  # PyTorch would not keep it
             return g, names
 
         return build
@@ -296,13 +300,17 @@ class _LayoutJob(QRunnable):
         self.signals.finished.emit(r)
 
     def _run(self, r: _Result) -> None:
-        stat, cmap, scale_name, elements = self.options
+        settings, elements = self.options
         g, names = self.build(r.view)
+        # One scale for both views: fitted on every tensor, which only the Tensors view draws.
+        every = g if r.view == TENSORS else self.build(TENSORS)[0]
+        if settings.pytorch and every is not g:
+            as_pytorch(g)
         try:
-            cs = fit_scale(g, stat, cmap, scale_name)
+            cs = scale_for(every, settings)
         except Exception as e:  # an unknown colour map name, say
-            r.warning = f"Colour map {cmap!r} is not available ({e}); using the default"
-            cs = fit_scale(g, stat, None, scale_name)
+            r.warning = f"Colour map {settings.cmap!r} is not available ({e}); using the default"
+            cs = scale_for(every, replace(settings, cmap=None))
         r.graph, r.names, r.scale = g, names, cs
         if self.cancelled or g.number_of_nodes() == 0:
             return
@@ -692,6 +700,11 @@ class GraphCanvas(QGraphicsView):
         self.stat = "norm"
         self.cmap: str | None = None
         self.log_scale = False
+        self.auto_scale = True  # not log: linear, or log when the grads span decades
+        self.lock_scale = False
+        self.pytorch_grads = False  # Show as PyTorch would: hide the grads gradviz kept
+        self.locked_range: tuple[str, float, float] | None = None  # set by the first scale locked
+        self.scale_changed_from = ""  # the range before the last change, for the legend
         self.elements = True
         self.direction = "TB"  # of the ranks: top to bottom, or left to right ("LR")
         self.show_legend = True
@@ -807,6 +820,11 @@ class GraphCanvas(QGraphicsView):
         self, stat: str | None = None, cmap: str | bool | None = False, log_scale: bool | None = None
     ) -> None:
         """Change the statistic, colour map (None: the default for the statistic) or log scale."""
+        if (stat or self.stat, self.log_scale if log_scale is None else bool(log_scale)) != (
+            self.stat,
+            self.log_scale,
+        ):
+            self.locked_range = None  # another statistic or scale: lock what it fits next
         if stat is not None:
             self.stat = stat
         if cmap is not False:
@@ -814,6 +832,40 @@ class GraphCanvas(QGraphicsView):
         if log_scale is not None:
             self.log_scale = bool(log_scale)
         self.refresh()
+
+    @property
+    def scale_mode(self) -> str:
+        return "log" if self.log_scale else ("auto" if self.auto_scale else "linear")
+
+    def scale_settings(self) -> ScaleSettings:
+        locked = self.locked_range if self.lock_scale else None
+        return ScaleSettings(self.stat, self.cmap, self.scale_mode, locked, self.pytorch_grads)
+
+    def set_scale_options(
+        self, *, auto: bool | None = None, lock: bool | None = None, pytorch: bool | None = None
+    ) -> None:
+        """Automatic scale, Lock Scale (keep today's range) and Show as PyTorch would."""
+        if auto is not None:
+            self.auto_scale = bool(auto)
+            self.locked_range = None
+        if lock is not None:
+            self.lock_scale = bool(lock)
+            sc = self.color_scale
+            self.locked_range = (
+                (sc.scale, sc.vmin, sc.vmax) if lock and sc is not None and sc.fitted else None
+            )
+        if pytorch is not None:
+            self.pytorch_grads = bool(pytorch)
+        self.refresh()
+
+    def _scale_change(self, new: colors.ColorScale) -> None:
+        """Note when the range moved under the person's eyes (same statistic, new values)."""
+        old = self.color_scale
+        if self.lock_scale and self.locked_range is None and new.fitted:
+            self.locked_range = (new.scale, new.vmin, new.vmax)  # locked before any grad: lock now
+            new.notes.append(f"scale locked at {range_text(new)}")
+        moved = old is not None and old.fitted and new.fitted and old.stat == new.stat
+        self.scale_changed_from = range_text(old) if moved and not same_range(old, new) else ""
 
     def set_legend_visible(self, on: bool) -> None:
         self.show_legend = on
@@ -1136,7 +1188,7 @@ class GraphCanvas(QGraphicsView):
         except Exception as e:  # the session is in a state nobody expected: say so, keep running
             self._show_notice(f"The graph could not be built: {_html(type(e).__name__)}: {_html(str(e))}")
             return
-        options = (self.stat, self.cmap, "log" if self.log_scale else "linear", self.elements)
+        options = (self.scale_settings(), self.elements)
         job = _LayoutJob(
             result,
             build,
@@ -1233,6 +1285,8 @@ class GraphCanvas(QGraphicsView):
     def _apply(self, r: _Result) -> None:
         """Put a finished layout on screen. Items are made a slice at a time (the window stays
         responsive while a big graph appears); nodes that stay keep their items."""
+        if r.scale is not None:
+            self._scale_change(r.scale)
         self._applying = self._apply_steps(r)
         self._continue_apply()
 
@@ -1302,7 +1356,9 @@ class GraphCanvas(QGraphicsView):
             it.set_selected(False)
         self._set_selected(sel, emit=False, remember=False)
 
-        legend = r.scale.legend(legend_states(g)) if g.number_of_nodes() else None
+        legend = r.scale.legend(legend_states(g, self.elements)) if g.number_of_nodes() else None
+        if legend is not None and self.scale_changed_from:
+            legend.notes.append(f"scale changed: was {self.scale_changed_from}")
         self.legend_overlay.set_legend(legend, self._overlay_zoom())
         new_nodes = set(self._nodes) - old_nodes
         if (self._fit_next and current) or was_empty:

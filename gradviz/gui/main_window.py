@@ -62,6 +62,7 @@ from PySide6.QtWidgets import (
 
 from .. import resources
 from ..graph.colors import STATS
+from ..graph.colouring import range_text
 from ..graph.export import FORMATS, render_bytes
 from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
@@ -449,6 +450,7 @@ class MainWindow(QMainWindow):
             lambda: self.set_colors(log_scale=self.actions["log_scale"].isChecked()),
             checkable=True,
         )
+        self._make_scale_actions(act)
         act(
             "tour",
             "&Tour: y = w*x + b…",
@@ -509,6 +511,7 @@ class MainWindow(QMainWindow):
         d.addActions([ac[f"direction_{key}"] for key, _, _ in DIRECTION_CHOICES])
         m.addSeparator()
         m.addActions([ac["show_legend"], ac["show_minimap"]])
+        m.addAction(ac["pytorch_grads"])
         m.addSeparator()
         for dock in (self.tensors_dock, self.inspector_dock, self.console_dock):
             if dock is not None:
@@ -524,6 +527,9 @@ class MainWindow(QMainWindow):
             if i == 0 or COLORMAPS[i][0] == "batlow":
                 maps.addSeparator()
         m.addAction(ac["log_scale"])
+        m.addActions([ac["auto_scale"], ac["lock_scale"]])
+        m.addSeparator()
+        m.addAction(ac["pytorch_grads"])
         m = mb.addMenu("&Help")
         if not self.viewer:
             m.addAction(ac["tour"])
@@ -672,6 +678,11 @@ class MainWindow(QMainWindow):
         cmap = s.value("colors/colormap", "") or None
         log = str(s.value("colors/log_scale", "false")).lower() == "true"
         self._apply_colors(stat if stat in STATS else "norm", cmap, log)
+        self._apply_scale_options(
+            auto=str(s.value("colors/auto_scale", "true")).lower() == "true",
+            lock=str(s.value("colors/lock_scale", "false")).lower() == "true",
+            pytorch=str(s.value("view/pytorch_grads", "false")).lower() == "true",
+        )
         mode = str(s.value("view/mode", TENSORS))
         self._apply_view(mode if mode in (TENSORS, AUTOGRAD) else TENSORS)
         direction = str(s.value("view/direction", "TB"))
@@ -691,6 +702,12 @@ class MainWindow(QMainWindow):
         s.setValue("colors/statistic", self.canvas.stat)
         s.setValue("colors/colormap", self.canvas.cmap or "")
         s.setValue("colors/log_scale", "true" if self.canvas.log_scale else "false")
+        for key, on in (
+            ("colors/auto_scale", self.canvas.auto_scale),
+            ("colors/lock_scale", self.canvas.lock_scale),
+            ("view/pytorch_grads", self.canvas.pytorch_grads),
+        ):
+            s.setValue(key, "true" if on else "false")
         s.setValue("view/mode", self.canvas.view_mode)
         s.setValue("view/direction", self.canvas.direction)
         s.setValue("view/show_legend", "true" if self.actions["show_legend"].isChecked() else "false")
@@ -1200,6 +1217,7 @@ class MainWindow(QMainWindow):
                 view.get("colormap", self.canvas.cmap),
                 bool(view.get("log_scale", self.canvas.log_scale)),
             )
+        self._apply_document_scale(view)
         if view.get("mode") in (TENSORS, AUTOGRAD):
             self._apply_view(view["mode"])
         sel = [n for n in view.get("selection", []) if n in self.session]
@@ -1214,6 +1232,9 @@ class MainWindow(QMainWindow):
             view["colormap"] = self.canvas.cmap
         else:
             view.pop("colormap", None)
+        view.update(self._scale_view())
+        if not self.canvas.locked_range:
+            view.pop("locked_range", None)
         if self.current and self.current in self.session and not self.current.startswith("_"):
             view["selection"] = [self.current]
         else:
@@ -1337,7 +1358,7 @@ class MainWindow(QMainWindow):
         options = {
             "stat": self.canvas.stat,
             "cmap": self.canvas.cmap,
-            "scale": "log" if self.canvas.log_scale else "linear",
+            "scale": self.canvas.color_scale or self.canvas.scale_mode,  # the colours on screen
             "legend": self.canvas.show_legend,
         }
         job = _ExportJob(
@@ -1541,6 +1562,77 @@ class MainWindow(QMainWindow):
             self.actions["cmap_0"].setChecked(cmap is None)
         self.actions["log_scale"].setChecked(log)
         self.canvas.set_colors(stat, cmap, log)
+
+    # --- scale: automatic, locked, and the grads PyTorch would keep ------------------------------------
+    def _make_scale_actions(self, act: Callable[..., QAction]) -> None:
+        act(
+            "auto_scale",
+            "&Automatic Log Scale",
+            lambda: self.set_scale_options(auto=self.actions["auto_scale"].isChecked()),
+            tip="Turn the scale logarithmic when the gradients span 2 decades (100 times) or more",
+            checkable=True,
+        )
+        act(
+            "lock_scale",
+            "Loc&k Scale",
+            lambda: self.set_scale_options(lock=self.actions["lock_scale"].isChecked()),
+            tip="Keep the colour scale's range, so colours can be compared across edits and steps",
+            checkable=True,
+        )
+        act(
+            "pytorch_grads",
+            "Show Grads as &PyTorch Would",
+            lambda: self.set_scale_options(pytorch=self.actions["pytorch_grads"].isChecked()),
+            tip="Hide the grads gradviz keeps on non-leaf tensors: PyTorch keeps them only after retain_grad()",
+            checkable=True,
+        )
+        self.actions["auto_scale"].setChecked(True)
+
+    def _apply_scale_options(
+        self, *, auto: bool | None = None, lock: bool | None = None, pytorch: bool | None = None
+    ) -> None:
+        for key, on in (("auto_scale", auto), ("lock_scale", lock), ("pytorch_grads", pytorch)):
+            if on is not None:
+                self.actions[key].setChecked(on)
+        if pytorch is not None:
+            self.panel.set_pytorch_grads(pytorch)
+        self.canvas.set_scale_options(auto=auto, lock=lock, pytorch=pytorch)
+
+    def set_scale_options(
+        self, *, auto: bool | None = None, lock: bool | None = None, pytorch: bool | None = None
+    ) -> None:
+        """Automatic log scale, Lock Scale, Show Grads as PyTorch Would (None: leave as is)."""
+        self._apply_scale_options(auto=auto, lock=lock, pytorch=pytorch)
+        if lock is not None:
+            sc = self.canvas.color_scale
+            at = f" at {range_text(sc)}" if lock and sc is not None and sc.fitted else ""
+            self.say(f"Scale locked{at}" if lock else "Scale unlocked: it fits the gradients again")
+        elif pytorch is not None:
+            self.say(
+                "Grads as PyTorch would keep them: non-leaf tensors show None"
+                if pytorch
+                else "Showing every grad gradviz keeps (non-leaf ones are marked 'kept by gradviz')"
+            )
+        self.save_preferences()
+
+    def _scale_view(self) -> dict[str, Any]:
+        c = self.canvas
+        view: dict[str, Any] = {"auto_scale": c.auto_scale, "lock_scale": c.lock_scale}
+        view["pytorch_grads"] = c.pytorch_grads
+        if c.lock_scale and c.locked_range:
+            view["locked_range"] = list(c.locked_range)
+        return view
+
+    def _apply_document_scale(self, view: dict[str, Any]) -> None:
+        self._apply_scale_options(
+            auto=view.get("auto_scale"),
+            lock=view.get("lock_scale"),
+            pytorch=view.get("pytorch_grads"),
+        )
+        if view.get("lock_scale") and view.get("locked_range"):
+            kind, vmin, vmax = view["locked_range"]
+            self.canvas.locked_range = (kind, float(vmin), float(vmax))
+            self.canvas.refresh()
 
     def _apply_direction(self, direction: str) -> None:
         self.actions[f"direction_{direction}"].setChecked(True)

@@ -2,7 +2,9 @@
 
 The gradient badge reads ``none`` (no .grad), the gradient itself in brief (filled with the
 colour its node has on the canvas), or which of ``NaN`` and ``Inf`` it holds (the tooltip counts
-them in the canvas's words). Selecting a row selects the node on the canvas and the other way
+them in the canvas's words). A grad that only gradviz keeps (a non-leaf tensor's: PyTorch keeps
+it only after ``retain_grad()``) reads ``… kept`` in a dashed lilac outline, like the canvas's
+``kept by gradviz`` badge; with Show Grads as PyTorch Would it reads ``none``. Selecting a row selects the node on the canvas and the other way
 round; double-clicking a name renames it.
 """
 
@@ -37,7 +39,7 @@ from PySide6.QtWidgets import (
 
 from ..graph import colors
 from ..graph.model import preview, shape_text
-from ..graph.style import nonfinite_text
+from ..graph.style import KEPT_BORDER, nonfinite_text
 from ..session.document import SessionError
 from .plain import plain_tip
 
@@ -46,6 +48,8 @@ HEADERS = ("Name", "Shape", "dtype", "requires_grad", "grad")
 RESIZE_PRECISION = 50  # rows beyond the visible ones that column widths are measured on
 STATE_ROLE = Qt.ItemDataRole.UserRole + 1  # "none", "value" or "nonfinite"
 FILL_ROLE = Qt.ItemDataRole.UserRole + 2  # the badge colour (the node's fill on the canvas)
+KEPT_ROLE = Qt.ItemDataRole.UserRole + 3  # True: a grad only gradviz keeps (PyTorch: None)
+KEPT_SUFFIX = " · kept"
 
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
@@ -77,6 +81,23 @@ class TensorsModel(QAbstractTableModel):
         self.source = source
         self.rows: list[str] = []
         self.scale: colors.ColorScale | None = None
+        self.pytorch = False  # Show Grads as PyTorch Would: the kept grads read none
+
+    def kept(self, name: str, t: Any) -> bool:
+        """Is ``t``'s grad there only because gradviz keeps it (a non-leaf, no retain_grad())?"""
+        info = self.source.info(name) if self.source is not None else None
+        return bool(
+            info is not None and info.session_retained and t.grad_fn is not None and t._grad is not None
+        )
+
+    def grad_state(self, name: str, t: Any) -> tuple[str, str]:
+        """:func:`grad_state` as the table shows it: kept grads marked, or hidden as PyTorch would."""
+        if not self.kept(name, t):
+            return grad_state(t)
+        if self.pytorch:
+            return "none", "none"
+        state, text = grad_state(t)
+        return state, text + KEPT_SUFFIX
 
     def set_source(self, source: Any) -> None:
         self.source = source
@@ -141,15 +162,17 @@ class TensorsModel(QAbstractTableModel):
             if col == REQUIRES_GRAD:
                 return "True" if t.requires_grad else "False"
             if col == GRAD:
-                return grad_state(t)[1]
+                return self.grad_state(name, t)[1]
         if role == STATE_ROLE and col == GRAD:
-            return grad_state(t)[0]
+            return self.grad_state(name, t)[0]
+        if role == KEPT_ROLE and col == GRAD:
+            return self.kept(name, t) and not self.pytorch
         if role == FILL_ROLE and col == GRAD:
-            return self._fill(t)
+            return None if self.grad_state(name, t)[0] == "none" else self._fill(t)
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tip(self._tooltip(name, t))  # Qt would render HTML in it
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{name}: {shape_text(tuple(t.shape))}, grad {grad_state(t)[1]}"
+            return f"{name}: {shape_text(tuple(t.shape))}, grad {self.grad_state(name, t)[1]}"
         return None
 
     def _fill(self, t: Any) -> str | None:
@@ -168,7 +191,12 @@ class TensorsModel(QAbstractTableModel):
             f"requires_grad={t.requires_grad}, is_leaf={t.is_leaf}",
         ]
         state, _text = grad_state(t)
-        if state == "none":
+        if self.pytorch and self.kept(name, t):
+            lines.append(
+                "grad: None, as PyTorch would say: it keeps a non-leaf's grad only after retain_grad()"
+            )
+            lines.append("(gradviz has it: turn off Colours > Show Grads as PyTorch Would)")
+        elif state == "none":
             lines.append("grad: None")
         else:
             arr = np.asarray(t._grad._data)
@@ -244,7 +272,10 @@ class GradBadgeDelegate(QStyledItemDelegate):
             tc = QColor("#000000")
         else:
             c = QColor(fill or "#31688e")
-            painter.setPen(QPen(c.darker(130), 1))
+            if index.data(KEPT_ROLE):  # kept only by gradviz: the canvas badge's dashed lilac
+                painter.setPen(QPen(QColor(KEPT_BORDER), 2, Qt.PenStyle.DashLine))
+            else:
+                painter.setPen(QPen(c.darker(130), 1))
             painter.setBrush(c)
             tc = QColor(colors.text_color(c.name()))
         painter.drawRoundedRect(r, h / 2, h / 2)
@@ -315,6 +346,11 @@ class TensorsPanel(QWidget):
 
     def set_source(self, source: Any) -> None:
         self.model.set_source(source)
+        self.refresh()
+
+    def set_pytorch_grads(self, on: bool) -> None:
+        """Show Grads as PyTorch Would: the grads only gradviz keeps read none."""
+        self.model.pytorch = on
         self.refresh()
 
     def set_scale(self, scale: colors.ColorScale | None) -> None:

@@ -29,6 +29,7 @@ import errno
 import io
 import json
 import keyword
+import math
 import os
 import re
 import stat
@@ -895,6 +896,21 @@ def _check_view(view: Any, live: Iterable[str]) -> dict[str, Any]:
         "null or a colour map's name",
     )
     obj.flag("log_scale")
+    for key in ("auto_scale", "lock_scale", "pytorch_grads"):
+        obj.flag(key)
+    obj.get(
+        "locked_range",
+        lambda x: (
+            isinstance(x, list)
+            and len(x) == 3
+            and x[0] in ("linear", "log")
+            and all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in x[1:]
+            )
+            and (0 < x[1] < x[2] if x[0] == "log" else x[1] < x[2])
+        ),
+        '["linear" or "log", low, high] with low below high (and above 0 on a log scale)',
+    )
     sel = obj.get(
         "selection", lambda x: isinstance(x, list) and all(isinstance(n, str) for n in x), "a list of names"
     )

@@ -75,7 +75,7 @@ def test_log_scale():
     assert cs.position(1e-4) == 0.0 and cs.position(1.0) == 1.0
     assert cs.position(1e-2) == pytest.approx(0.5)  # decades evenly spaced
     assert cs.position(0.0) == 0.0  # zero sits below any log range...
-    assert cs.paint(grad_stats(np.zeros(2))).border_width > 2  # ...but keeps its own outline
+    assert cs.paint(grad_stats(np.zeros(2))) == cs.zero_paint  # ...and has a colour of its own
     ticks = [t for t, _ in cs.legend().ticks]
     assert ticks == sorted(ticks) and 0.0 in ticks and 1.0 in ticks
     signed = ColorScale.fit([-1e-3, 1.0], "mean", scale="log")
@@ -114,9 +114,9 @@ def test_states_are_unmistakable():
             # no gradient: neutral, hatched and dashed, whatever the map
             assert none == NO_GRAD_PAINT and none.hatch and none.dashed and _grey(none.fill)
             assert pending == PENDING_PAINT and _grey(pending.fill)
-            # zero: the map's own colour for zero, with a heavy solid outline
-            assert not zero.dashed and not zero.hatch and zero.border_width >= 2
-            assert zero.fill == cs.color(0.0)
+            # zero: a colour of its own, outside the map, and not the outputs' heavy outline
+            assert not zero.dashed and not zero.hatch and zero.border_width < 2.5
+            assert zero.fill != cs.color(0.0)
             # NaN/Inf: a loud colour far from every colour of the map, a thick dashed outline
             lut = np.asarray(cs._lut)
             dist = np.min(np.sum((lut - np.array(_rgb(bad.fill))) ** 2, axis=1)) ** 0.5
@@ -147,7 +147,7 @@ def test_legend_shows_the_range_and_the_states():
     assert [label for label, _ in leg.swatches] == [
         "no grad (requires_grad=False)",
         "grad is None (not computed or not kept)",
-        "grad exactly 0",
+        "grad exactly 0 (not on the bar)",
         "grad has NaN or Inf",
     ]
     assert len(leg.stops) > 16 and leg.stops[0][1] == cs.color(0.0)
@@ -183,7 +183,7 @@ def test_colours_of_known_gradients_in_a_graph():
     node = {a["name"]: a for _, a in g.nodes(data=True) if a.get("name")}
     assert look(node["v"], cs).paint.fill == cs.color_at(1.0)
     assert look(node["w"], cs).paint.fill == cs.color(math.sqrt(2))
-    assert look(node["z"], cs).paint.fill == cs.color(0.0) and node["z"]["grad_stats"].state == ZERO
+    assert look(node["z"], cs).paint == cs.zero_paint and node["z"]["grad_stats"].state == ZERO
     assert look(node["n"], cs).paint == cs.nonfinite_paint
     assert look(node["p"], cs).paint == PENDING_PAINT
     assert look(node["c"], cs).paint == NO_GRAD_PAINT

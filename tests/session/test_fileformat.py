@@ -842,6 +842,11 @@ def test_manifest_checks(tmp_path: Path, victim: Session) -> None:
         (b'{"entries": [], "view": {"mode": "3d"}}', "'mode' must be one of tensors, autograd"),
         (b'{"entries": [], "view": {"statistic": "median"}}', "'statistic' must be one of"),
         (b'{"entries": [], "view": {"log_scale": "on"}}', "'log_scale' must be true or false"),
+        (b'{"entries": [], "view": {"lock_scale": 1}}', "'lock_scale' must be true or false"),
+        (b'{"entries": [], "view": {"pytorch_grads": "yes"}}', "'pytorch_grads' must be true or false"),
+        (b'{"entries": [], "view": {"locked_range": ["log", 0, 3]}}', "'locked_range' must be"),
+        (b'{"entries": [], "view": {"locked_range": ["linear", 3, 1]}}', "low below high"),
+        (b'{"entries": [], "view": {"locked_range": ["cubic", 0, 1]}}', "'locked_range' must be"),
     ],
 )
 def test_bad_session_json(tmp_path: Path, victim: Session, text: bytes, needle: str) -> None:
