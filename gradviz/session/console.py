@@ -420,6 +420,8 @@ class Console:
         m = re.search(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\.?$", prefix)
         token = m.group(0) if m else ""
         head = prefix[: len(prefix) - len(token)]
+        if head[-1:].isalnum() or head[-1:] in (".", "_"):
+            return []  # inside a number (0.1, 1e3) or a word the pattern can't end: nothing to complete
         if "." in token:
             base, _, part = token.rpartition(".")
             candidates = self._members(base)

@@ -152,3 +152,22 @@ def test_clear_and_action_lines(qtbot, console) -> None:
     console.clear()
     assert console.transcript() == "" and console.prompt.text() == "In [1]:"
     assert console.submit("   ") is None and console.cells == []
+
+
+def test_a_decimal_number_does_not_open_completions(qtbot, window) -> None:
+    """Typing ``0.1`` and Enter runs the line: the '.' of a number is no attribute access, so no
+    completion popup takes the Enter (it once inserted 'F' and swallowed the line)."""
+    from driving import idle, type_in_console
+
+    from gradviz.session.document import Session
+
+    w = window(Session())
+    for line in ("a = torch.tensor(2., requires_grad=True)", "h = a * 0.1", "y = h * 10."):
+        type_in_console(qtbot, w, line)
+        idle(qtbot, w)
+        assert not w.console.input.completer.popup().isVisible()
+    assert "h = a * 0.1\n" in w.console.transcript() and "SyntaxError" not in w.console.transcript()
+    assert w.session.tensor("y").item() == pytest.approx(2.0)
+    box = w.console.input
+    qtbot.keyClicks(box, "a.")  # a real attribute access still offers the tensor's members
+    assert box.completer.popup().isVisible()
