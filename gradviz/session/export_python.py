@@ -68,7 +68,7 @@ def _echoed(source: str) -> str:
     before = "\n".join(lines[: last.lineno - 1] + [lines[last.lineno - 1][:start]])
     after = lines[last.end_lineno - 1][end:]
     expr = ast.get_source_segment(source, last.value)
-    return f"{before}show({expr}){after}" + "".join("\n" + x for x in lines[last.end_lineno :])
+    return f"{before}show(({expr})){after}" + "".join("\n" + x for x in lines[last.end_lineno :])
 
 
 __all__ = ["HEADER", "script"]
