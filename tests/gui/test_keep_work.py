@@ -130,7 +130,10 @@ def test_export_as_python_runs_with_real_torch_and_prints_what_the_console_print
 
 def test_copy_code_puts_the_selected_statements_on_the_clipboard(qtbot, window) -> None:
     w = window()
-    type_lesson(qtbot, w, LESSON[:4] + ("y.backward()\nw.grad",))
+    type_lesson(qtbot, w, LESSON[:4])
+    w.console.input.setPlainText("y.backward()\nw.grad")  # a cell of two lines (Shift+Enter between)
+    qtbot.keyClick(w.console.input, Qt.Key.Key_Return)
+    idle(qtbot, w)
     view = w.console.view
     doc_text = view.toPlainText()
     # select from inside In [2] to inside In [4], as a person drags across the transcript
