@@ -302,32 +302,35 @@ def to_bytes(
         view["selection"] = [n for n in view["selection"] if n in live]
     session_json = _json_bytes({"entries": encoded, "view": view}, "the session")
     _check_written(session_json, max_elements)
-    when = (time or datetime.now(timezone.utc)).isoformat(timespec="seconds")
-    manifest = {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "app_version": gradviz.__version__,
-        "time": when,
-    }
-    manifest_json = _json_bytes(manifest, "the manifest")
     npz = io.BytesIO()
     np.savez(npz, **arrays)
-    # What the reader counts against MAX_TOTAL_BYTES: each member, and each array in arrays.npz.
+    # What the reader counts against MAX_TOTAL_BYTES: each member, and each array in arrays.npz
+    # (the manifest, a few hundred bytes, is counted after).
     with zipfile.ZipFile(npz) as inner:
         unpacked = sum(i.file_size for i in inner.infolist())
-    unpacked += len(manifest_json) + len(session_json) + npz.getbuffer().nbytes
+    unpacked += len(session_json) + npz.getbuffer().nbytes
     extra: list[tuple[str, bytes]] = []
     text = _encode_transcript(transcript)
-    if text is not None:
+    if text is not None and unpacked + len(text) + MAX_MANIFEST_BYTES <= MAX_TOTAL_BYTES:
         extra.append((TRANSCRIPT, text))
+        unpacked += len(text)
     history = _encode_undo(entries, list(undo))
     if history is not None:
         with zipfile.ZipFile(io.BytesIO(history[1])) as inner:
             undo_unpacked = sum(i.file_size for i in inner.infolist()) + sum(map(len, history))
-        if unpacked + undo_unpacked + len(text or b"") <= MAX_TOTAL_BYTES:  # else the log goes alone
+        if unpacked + undo_unpacked + MAX_MANIFEST_BYTES <= MAX_TOTAL_BYTES:  # else the log goes alone
             extra += [(UNDO, history[0]), (UNDO_ARRAYS, history[1])]
             unpacked += undo_unpacked
-    unpacked += len(text or b"")
+    when = (time or datetime.now(timezone.utc)).isoformat(timespec="seconds")
+    manifest = {
+        "format": FORMAT_NAME,
+        # A file without the optional members is a version 1 file, which older gradviz opens.
+        "format_version": FORMAT_VERSION if extra else 1,
+        "app_version": gradviz.__version__,
+        "time": when,
+    }
+    manifest_json = _json_bytes(manifest, "the manifest")
+    unpacked += len(manifest_json)
     if unpacked > MAX_TOTAL_BYTES:
         raise SessionFileError(
             f"can't save: the file would unpack to {unpacked:,} bytes, more than the "

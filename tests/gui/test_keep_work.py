@@ -8,13 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from driving import idle, toolbar_click, type_in_console
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QApplication
-
-from gradviz.session.autosave import find_recovery
-
-from driving import idle, toolbar_click, type_in_console
 
 LESSON = (
     "x = torch.tensor(3.)",
@@ -61,20 +58,30 @@ def test_reopening_shows_the_transcript_and_undo_undoes_the_last_step(qtbot, win
     w2.grab().save(str(tmp_path / "reopened.png"))
 
 
-def test_the_recovery_file_carries_the_transcript_and_undo(qtbot, window) -> None:
-    w = window()
-    type_lesson(qtbot, w, LESSON[:4])
-    w.autosaver.flush()
-    rec = find_recovery()  # another process's file is what a crash leaves; this one is ours
-    assert rec is not None or w.autosaver.path.exists()
-    w2 = window(autosave=False)
+def test_the_recovery_file_carries_the_transcript_and_undo(qtbot, window, monkeypatch) -> None:
+    from datetime import datetime
+
+    from gradviz.gui import main_window
     from gradviz.session.autosave import Recovery
 
-    Recovery(w.autosaver.path, rec.time if rec else None, None, 0).open_into(w2.session)
-    w2._after_document_change(None, "Recovered session", keep_recovery=True)
-    assert [c.source for c in w2.session.transcript] == list(LESSON[:4])
-    assert "In [4]: y = (w * x).sum() + b" in w2.console.transcript()
+    w = window()
+    type_lesson(qtbot, w, LESSON[:4])
+    type_in_console(qtbot, w, "print(x)")  # changes no tensor: the transcript alone is new
+    idle(qtbot, w)
+    qtbot.waitUntil(lambda: w.autosaver.written_generation == w.autosaver.generation, timeout=10000)
+    # what a crash leaves is this file; gradviz finds it at the next start (not while we run)
+    left = Recovery(w.autosaver.path, datetime.now(), None, 0)
+    monkeypatch.setattr(main_window, "find_recovery", lambda: left)
+    w2 = window()
+    w2.ask_restore = lambda when, document: True
+    assert w2.offer_recovery()
+    idle(qtbot, w2)
+    assert [c.source for c in w2.session.transcript] == [*LESSON[:4], "print(x)"]
+    assert "In [5]: print(x)\ntensor(3.)" in w2.console.transcript()
     assert w2.session.undo_label == "console: y = (w * x).sum() + b"
+    w2.actions["undo"].trigger()
+    idle(qtbot, w2)
+    assert "y" not in w2.session and "b" in w2.session
 
 
 def test_the_tour_leaves_the_learners_session_as_it_was(qtbot, window) -> None:
@@ -108,7 +115,9 @@ def test_export_as_python_runs_with_real_torch_and_prints_what_the_console_print
     type_lesson(qtbot, w, ("w.grad, b.grad", "nope + 1", "print(f'{w.grad.sum().item():.2f}')"))
     toolbar_click(qtbot, w, "zero_grads")
     idle(qtbot, w)
-    type_lesson(qtbot, w, ("print(w.grad)", "h = torch.tensor([[1, 2], [3, 4]]) * 2", "h.T", "h.shape, h.dtype"))
+    type_lesson(
+        qtbot, w, ("print(w.grad)", "h = torch.tensor([[1, 2], [3, 4]]) * 2", "h.T", "h.shape, h.dtype")
+    )
     asked = []
     w.ask_save_path = lambda *a: asked.append(a) or str(tmp_path / "lesson")
     file_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&File")
@@ -117,7 +126,9 @@ def test_export_as_python_runs_with_real_torch_and_prints_what_the_console_print
     assert asked and asked[0][1] == "Python scripts (*.py)"
     script = tmp_path / "lesson.py"
     assert script.exists()
-    run = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
     assert run.returncode == 0, run.stderr
     console_printed = "".join(
         c.printed + (c.result + "\n" if c.result is not None else "") for c in w.session.transcript if c.ran
