@@ -1,9 +1,10 @@
 """The ``.gradviz`` file: a session saved as data, safe to open from anyone.
 
-A ``.gradviz`` file is a zip holding exactly three members:
+A ``.gradviz`` file is a zip holding three members, and up to three optional ones:
 
 ``manifest.json``
-    ``{"format": "gradviz-session", "format_version": 1, "app_version": "0.1.0", "time": ISO 8601}``
+    ``{"format": "gradviz-session", "format_version": 2, "app_version": "0.1.0", "time": ISO 8601}``
+    (version 1 when the file has none of the optional members, so older gradviz opens it)
 ``session.json``
     ``{"entries": [...], "view": {...}}``: the op log in order and the view settings. Each entry
     is an object with a ``kind`` (leaf, op, backward, zero_grad, retain_grad, requires_grad, rename,
@@ -13,6 +14,20 @@ A ``.gradviz`` file is a zip holding exactly three members:
     the entry at index ``i``.
 ``arrays.npz``
     every array, written with ``np.savez`` and read with ``np.load(allow_pickle=False)``.
+``transcript.json`` (optional)
+    ``{"cells": [{"number", "kind" ("code" or "action"), "source", "printed", "result", "error",
+    "note", "warnings"}, ...]}``: the console's cells as text, the newest within
+    ``limits.MAX_TRANSCRIPT_CELLS`` and ``MAX_TRANSCRIPT_BYTES``.
+``undo.json`` and ``undo.npz`` (optional, together)
+    ``{"pool": [entry, ...], "steps": [{"entries": [[start, stop], ...], "next_uid", "label"}, ...]}``:
+    the undo steps, oldest first. A step's log is runs of a pool whose first entries are the live
+    log's (0..n-1, stored once, in session.json) and then ``pool``, the entries only undo steps
+    hold, encoded as in session.json with array keys ``e<k>``/``g<k>`` for pool index ``k`` in
+    ``undo.npz``. The newest steps within ``MAX_UNDO_STEPS``, ``UNDO_MEMORY`` (their arrays) and
+    ``MAX_UNDO_BYTES`` are written; each step is checked as a log is.
+
+An optional member that can't be read is left out and named in ``Document.problems``; the rest
+of the file opens.
 
 Loading trusts nothing. Sizes and compression ratios are checked from the zip directory
 before anything is decompressed, and every read is capped; then every field, type, name,
