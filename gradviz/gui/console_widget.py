@@ -14,12 +14,21 @@ import html
 import re
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QEvent, QStringListModel, Qt, Signal
-from PySide6.QtGui import QColor, QKeyEvent, QPalette, QSyntaxHighlighter, QTextCharFormat, QTextCursor
+from PySide6.QtGui import (
+    QColor,
+    QContextMenuEvent,
+    QKeyEvent,
+    QPalette,
+    QSyntaxHighlighter,
+    QTextCharFormat,
+    QTextCursor,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QCompleter,
     QFrame,
     QHBoxLayout,
@@ -33,6 +42,7 @@ from PySide6.QtWidgets import (
 
 from gradviz.session.console import Console, ConsoleResult
 from gradviz.session.document import Session
+from gradviz.session.transcript import Cell, code_of
 
 from .dialogs._common import monospace_font
 
@@ -54,20 +64,6 @@ def is_complete(source: str) -> bool:
             return codeop.compile_command(source, "<console>", "exec") is not None
     except (SyntaxError, ValueError, OverflowError, MemoryError, RecursionError):
         return True
-
-
-@dataclass
-class Cell:
-    """One run: what was typed and what came back."""
-
-    number: int
-    source: str
-    printed: str = ""
-    result: str | None = None
-    error: str | None = None  # "NameError: name 'q' is not defined"
-    note: str = ""  # e.g. which line failed in a multi-statement cell
-    warnings: list[str] = field(default_factory=list)
-    kind: str = "code"  # "code", or "action" for a line recorded by the app's dialogs
 
 
 @dataclass
@@ -351,6 +347,25 @@ class ConsoleInput(QPlainTextEdit):
         return " " * depth
 
 
+class _TranscriptView(QTextBrowser):
+    """The transcript, whose context menu adds Copy Code to the standard text actions."""
+
+    def __init__(self, owner: ConsoleWidget) -> None:
+        super().__init__()
+        self.owner = owner
+        self.context_menu: Any = None  # the last one shown, for tests to read
+
+    def contextMenuEvent(self, e: QContextMenuEvent) -> None:
+        menu = self.createStandardContextMenu(e.pos())
+        menu.addSeparator()
+        action = menu.addAction("Copy Code")
+        action.setObjectName("copyCode")
+        action.setToolTip("Copy the statements of the selected cells as runnable Python")
+        action.triggered.connect(self.owner.copy_code)
+        self.context_menu = menu
+        menu.popup(e.globalPos())
+
+
 def _common_prefix(words: list[str]) -> str:
     if not words:
         return ""
@@ -365,6 +380,7 @@ class ConsoleWidget(QWidget):
     """The notebook console over a session. ``ran(source, result)`` follows every run."""
 
     ran = Signal(str, object)  # the source, the gradviz.session.console.ConsoleResult
+    transcript_changed = Signal()  # a cell was added: the session's transcript grew
 
     def __init__(
         self, session: Session, parent: QWidget | None = None, console: Console | None = None
@@ -372,14 +388,13 @@ class ConsoleWidget(QWidget):
         super().__init__(parent)
         self.session = session
         self.console = console or Console(session)
-        self.cells: list[Cell] = []
         self.count = 0  # the number of the last cell run
         # Runs a cell: ``runner(fn)`` returns ``fn()``. The window runs it on a worker, so that a
         # cell making a huge tensor doesn't freeze it; alone, the widget runs it right here.
         self.runner: Callable[[Callable[[], ConsoleResult]], ConsoleResult] = lambda fn: fn()
         self.setObjectName("ConsoleWidget")
 
-        self.view = QTextBrowser()
+        self.view = _TranscriptView(self)
         self.view.setObjectName("consoleTranscript")
         self.view.setAccessibleName("console transcript")
         self.view.setOpenLinks(False)
@@ -464,11 +479,43 @@ class ConsoleWidget(QWidget):
         self.session = session
         self.console = Console(session)
         self.input.console = self.console
-        self.clear()
+        self.reload()
 
     @property
     def history(self) -> list[str]:
         return list(self.input.history)
+
+    @property
+    def cells(self) -> list[Cell]:
+        """The transcript: the session's own, so that saving and autosave carry it."""
+        return self.session.transcript
+
+    def reload(self) -> None:
+        """Show the session's transcript afresh (a document was opened, restored or started):
+        its numbering goes on from its last cell; plain Python variables are forgotten."""
+        self.count = max((c.number for c in self.cells), default=0)
+        self.console.variables.clear()
+        self._update_prompt()
+        self.render()
+
+    # --- copy code ------------------------------------------------------------------------------------
+    def selected_cells(self) -> list[Cell]:
+        """The cells the transcript's selection touches (each cell is one table there)."""
+        cursor = self.view.textCursor()
+        if not cursor.hasSelection():
+            return []
+        a, b = cursor.selectionStart(), cursor.selectionEnd()
+        tables = self.view.document().rootFrame().childFrames()
+        return [
+            cell for cell, t in zip(self.cells, tables) if t.firstPosition() < b and t.lastPosition() >= a
+        ]
+
+    def copy_code(self) -> str:
+        """Put the statements of the selected cells (all cells, if none is selected) on the
+        clipboard as runnable Python, without prompts or outputs. Returns the text."""
+        text = code_of(self.selected_cells() or self.cells)
+        QApplication.clipboard().setText(text)
+        return text
 
     # --- running ------------------------------------------------------------------------------------
     def _run_input(self, text: str) -> ConsoleResult | None:
@@ -523,6 +570,7 @@ class ConsoleWidget(QWidget):
     def _add_cell(self, cell: Cell) -> None:
         """Append one cell to the transcript: drawn at the end, not the whole document again."""
         self.cells.append(cell)
+        self.transcript_changed.emit()
         if len(self.cells) == 1:
             self.render()  # replaces the introduction
             return

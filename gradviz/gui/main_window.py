@@ -67,7 +67,7 @@ from ..graph.export import FORMATS, render_bytes
 from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import AUTOGRAD, TENSORS
-from ..session import backward_plan, examples, fileformat
+from ..session import backward_plan, examples, export_python, fileformat
 from ..session.autosave import Autosaver, find_recovery
 from ..session.backward_plan import BackwardTarget
 from ..session.document import Change, ReplayCancelledError, Session, SessionError
@@ -201,6 +201,9 @@ class MainWindow(QMainWindow):
         gc_guard.install()  # before any worker thread can start a collection
         self._work_job: WorkerJob | None = None  # a file being opened or a log being replayed
         self.last_open_error = ""  # why the last file failed to open, for the command line
+        self.open_problems: list[str] = []  # parts of the last file opened that were left out
+        self.tour_window: MainWindow | None = None  # where Help › Tour runs
+        self.scratch = False  # a practice window (the tour's): closing it discards without asking
         self._canvas_working = False  # a layout is running (its progress waits behind others)
         self._said_before_layout: tuple[str, str] = ("", "")  # status before it, and its own
         self._last_work_job: WorkerJob | None = None
@@ -247,6 +250,7 @@ class MainWindow(QMainWindow):
             self.bridge = SessionBridge(self.session, self)
             self.bridge.changed.connect(self._session_changed)
             self.console.ran.connect(self._console_ran)
+            self.console.transcript_changed.connect(self._transcript_changed)
         self._make_docks()
         self._make_actions()
         self._make_menus()
@@ -347,6 +351,14 @@ class MainWindow(QMainWindow):
             "Export the graph as PNG, SVG, PDF, DOT or GraphML",
             "⤓",
         )
+        act(
+            "export_python",
+            "Export as &Python…",
+            self.export_python_dialog,
+            None,
+            "Save the console's work as a script that runs with PyTorch",
+        )
+        act("copy_code", "Copy &Code", self.copy_code, None, "Copy the selected cells' statements as Python")
         act("quit", "&Quit", self.close, std.Quit, "Quit gradviz")
         act(
             "new_tensor",
@@ -482,11 +494,15 @@ class MainWindow(QMainWindow):
             m.addActions([ac["save"], ac["save_as"]])
             m.addSeparator()
         m.addAction(ac["export"])
+        if not self.viewer:
+            m.addAction(ac["export_python"])
         m.addSeparator()
         m.addAction(ac["quit"])
         if not self.viewer:
             m = mb.addMenu("&Edit")
             m.addActions([ac["undo"], ac["redo"]])
+            m.addSeparator()
+            m.addAction(ac["copy_code"])
             m.addSeparator()
             m.addActions([ac["rename"], ac["delete"]])
             m.addSeparator()
@@ -858,6 +874,44 @@ class MainWindow(QMainWindow):
         self._update_actions()
         self._update_title()
 
+    def _transcript_changed(self) -> None:
+        # The cell is added after its run changed the session: the recovery file takes it too.
+        if self.autosaver is not None and self.session.dirty:
+            self.autosaver.mark_changed()
+
+    def copy_code(self) -> str:
+        """Edit › Copy Code: the statements of the console's selected cells (all, if none)."""
+        if self.console is None:
+            return ""
+        text = self.console.copy_code()
+        self.say(f"Copied {text.count(chr(10))} line{'s' if text.count(chr(10)) != 1 else ''} of code")
+        return text
+
+    def export_python_dialog(self) -> None:
+        stem = self.path.stem if self.path else (self.suggested_stem or "session")
+        start = (
+            self.path.parent
+            if self.path
+            else Path(str(self.settings.value("files/last_dir", str(Path.home()))))
+        )
+        path = self.ask_save_path("Export as Python", "Python scripts (*.py)", str(start / f"{stem}.py"))
+        if path:
+            self.export_python(path)
+
+    def export_python(self, path: str | os.PathLike[str]) -> bool:
+        """Write the console's work as a script that runs under ``import torch``."""
+        p = Path(path)
+        if p.suffix != ".py":
+            p = p.with_name(p.name + ".py")
+        text = export_python.script(self.session.transcript if self.session is not None else [], p.name)
+        try:
+            fileformat.write_atomic(p, text.encode("utf-8"))
+        except OSError as e:
+            self.show_error("Can't export", f"The script could not be written to {p}.\n\n{e.strerror or e}")
+            return False
+        self.say(f"Exported {p.name}: run it with python {p.name}")
+        return True
+
     def _console_ran(self, source: str, result: Any) -> None:
         if result is not None and getattr(result, "error", None):
             self.say(f"Console: {result.error_type}: {result.error}")
@@ -969,7 +1023,7 @@ class MainWindow(QMainWindow):
 
     # --- file ------------------------------------------------------------------------------------------
     def _confirm_discard(self) -> bool:
-        if self.session is None or not self.session.dirty:
+        if self.session is None or not self.session.dirty or self.scratch:
             return True
         answer = self.ask_save_changes()
         if answer == "save":
@@ -1016,6 +1070,11 @@ class MainWindow(QMainWindow):
             self.settings.setValue("files/last_dir", str(path.parent))
         self._after_document_change(path, "")
         self.say(f"Opened {path.name}")
+        if self.open_problems:
+            self.show_error(
+                "Opened, with a problem",
+                f"{path.name} was opened, but " + "; and ".join(self.open_problems) + ".",
+            )
         return True
 
     def _had_document(self) -> bool:
@@ -1167,10 +1226,12 @@ class MainWindow(QMainWindow):
     def _open_off_thread(self, path: Path) -> None:
         """Read and replay ``path`` on a worker, then swap it in; raises what the worker raised,
         the session untouched."""
-        entries, view, state = self.run_off_thread(
-            lambda progress: fileformat.prepare(self.session, path, progress), f"Opening {path.name}…"
+        doc, state = self.run_off_thread(
+            lambda progress: fileformat.prepare_document(self.session, path, progress),
+            f"Opening {path.name}…",
         )
-        fileformat.load_into(self.session, entries, view, path.name, state=state)
+        fileformat.load_document_into(self.session, doc, path.name, state=state)
+        self.open_problems = doc.problems
 
     def open_example(self, name: str) -> bool:
         """Open a shipped example as a new, untitled document (saving asks for a name)."""
@@ -1201,7 +1262,7 @@ class MainWindow(QMainWindow):
                 self.autosaver.discard()
             self.autosaver.set_document(path)
         if self.console is not None:
-            self.console.clear()
+            self.console.reload()  # the document's own transcript (none for a new one)
         self._apply_document_view()
         self.canvas.reset_layouts()  # a new document: laid out afresh
         self._update_title()
@@ -1509,9 +1570,12 @@ class MainWindow(QMainWindow):
         return self._open_dialog(BackwardDialog(self.session, target, self, rerun=rerun))
 
     def zero_grads(self) -> None:
+        # What PyTorch code does the same to the tensors it can name: their .grad = None
+        had = [n for n, t in self.session.tensors(include_hidden=False).items() if t._grad is not None]
         self.session.zero_grad()
         if self.console is not None:
-            self.console.log_action("every .grad = None  (zero grads)")
+            code = "; ".join(f"{n}.grad = None" for n in had if self.session.tensor(n).is_leaf)
+            self.console.log_action(code or "zero grads: no gradients to clear")
 
     def delete_selected(self) -> None:
         name = self.current
@@ -1676,20 +1740,29 @@ class MainWindow(QMainWindow):
 
     # --- help --------------------------------------------------------------------------------------------
     def show_tour(self) -> Any:
+        """The tour runs in a fresh session in a window of its own, so that its tensors never
+        mix into the learner's graph; the learner's session stays as it was, open here."""
         from .help import TourDialog
 
-        run = self.console.submit if self.console is not None else None
+        if self.tour_window is None or not self.tour_window.isVisible():
+            self.tour_window = MainWindow(autosave=False, persist=False, title="Tour (practice, not saved)")
+            self.tour_window.scratch = True
+            self.tour_window.resize(self.size())
+            self.tour_window.show()
+        tour = self.tour_window
+        tour.raise_()
 
         def run_and_show(code: str) -> Any:
-            if self.console_dock is not None:
-                self.console_dock.show()
-            return run(code) if run else None
+            if tour.console_dock is not None:
+                tour.console_dock.show()
+            return tour.console.submit(code)
 
-        dlg = TourDialog(run_and_show if run else None, self)
+        dlg = TourDialog(run_and_show, tour)
         dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dlg.setModal(False)
         dlg.show()
-        self.active_dialog = dlg
+        self.active_dialog = tour.active_dialog = dlg
+        self.say("The tour runs in a window of its own; your session is unchanged")
         return dlg
 
     def show_shortcuts(self) -> Any:
@@ -1722,6 +1795,8 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.save_preferences()
+        if self.tour_window is not None and self.tour_window.isVisible():
+            self.tour_window.close()
         if self.autosaver is not None:
             self.autosaver.close(clean=True)
             self.autosaver = None

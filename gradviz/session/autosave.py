@@ -45,7 +45,15 @@ import gradviz
 
 from .document import DEFAULT_MAX_ELEMENTS, Session
 from .events import Event
-from .fileformat import SessionFileError, load, load_into, to_bytes, write_atomic
+from .fileformat import (
+    Document,
+    SessionFileError,
+    load,
+    load_document,
+    load_document_into,
+    to_bytes,
+    write_atomic,
+)
 from .log import Entry
 
 ENV_VAR = "GRADVIZ_DATA_DIR"
@@ -120,8 +128,8 @@ class Recovery:
         With the session's ``autosaver``, the restored state goes into its own recovery file
         at once and this one is deleted, so a second crash loses nothing either.
         """
-        entries, view = self.load(session.max_elements)
-        load_into(session, entries, view, self.path.name)
+        doc: Document = load_document(self.path, max_elements=session.max_elements)
+        load_document_into(session, doc, self.path.name)
         session.dirty = True
         if autosaver is not None:
             autosaver.set_document(self.document)
@@ -298,7 +306,7 @@ class Autosaver:
         self.written_generation = 0  # the change the file on disk holds
         self._lock = threading.Lock()  # guards the pending snapshot
         self._write_lock = threading.Lock()  # one write at a time
-        self._pending: tuple[int, tuple[Entry, ...], dict[str, Any]] | None = None
+        self._pending: tuple[int, tuple[Entry, ...], dict[str, Any], dict[str, Any]] | None = None
         self._last_change = 0.0
         self._closed = False
         self._discard_after_write = False  # discard() came while a write was running
@@ -318,7 +326,10 @@ class Autosaver:
             return
         with self._lock:
             self.generation += 1
-            self._pending = (self.generation, self.session.entries, copy.deepcopy(self.session.view))
+            # The transcript's cells and the undo steps are never changed once made: copies of
+            # the lists are a snapshot.
+            work = {"transcript": list(self.session.transcript), "undo": self.session.undo_steps()}
+            self._pending = (self.generation, self.session.entries, copy.deepcopy(self.session.view), work)
             self._last_change = time.monotonic()
         if self._debouncer is not None:
             self._debouncer.trigger()
@@ -343,10 +354,10 @@ class Autosaver:
                 snapshot, self._pending = self._pending, None
             if snapshot is None or self._closed:
                 return False
-            generation, entries, view = snapshot
+            generation, entries, view, work = snapshot
             try:
                 self.directory.mkdir(parents=True, exist_ok=True)
-                write_atomic(self.path, to_bytes(entries, view))
+                write_atomic(self.path, to_bytes(entries, view, **work))
                 meta = {
                     "pid": os.getpid(),
                     "started": _start_time(os.getpid()),

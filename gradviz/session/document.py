@@ -34,6 +34,10 @@ from .footprint import (
 )
 from .limits import DEFAULT_MAX_ELEMENTS, DEFAULT_OP_SECONDS, MAX_UNDO_STEPS, UNDO_MEMORY
 from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad, describe
+from .transcript import Cell
+
+#: One undo (or redo) step: the log to go back to, the next uid then, and what it undoes.
+UndoStep = tuple[tuple[Entry, ...], int, str]
 
 RESERVED_NAMES = frozenset({"torch", "gradviz", "F", "nn", "print", "np", "numpy", "True", "False", "None"})
 
@@ -166,6 +170,7 @@ class Session:
         self._batch_start: tuple[tuple[Entry, ...], int] | None = None
         self._batch_label = ""
         self.view: dict[str, Any] = {}  # view settings saved with the file (mode, colours, selection)
+        self.transcript: list[Cell] = []  # the console's cells, saved with the file
         # Runs the full replays of history rewrites: (entries, label, cancellable) -> state. None
         # replays here and now; the GUI sets one that replays on a worker while the window runs.
         self.replayer: Callable[[Sequence[Entry], str, bool], _State] | None = None
@@ -549,12 +554,38 @@ class Session:
                 self.dirty = True
                 self._announce(self._batch_before, label)
 
+    def undo_steps(self) -> list[UndoStep]:
+        """The undo history, oldest first (each step's log is a tuple of immutable entries)."""
+        return list(self._undo)
+
+    def restore_undo(self, steps: Sequence[UndoStep]) -> None:
+        """Make ``steps`` (oldest first, as a saved file holds them) the undo history, within
+        this session's bounds: the oldest go first beyond MAX_UNDO_STEPS or ``undo_memory``.
+        Redo is cleared. Each step is replayed only when it is undone to."""
+        for stack in (self._undo, self._redo):
+            while stack:
+                self._drop_step(stack, 0)
+        for entries, uid, label in steps:
+            self._push_step(self._undo, (tuple(entries), int(uid), str(label)))
+        while self._undo and (
+            len(self._undo) > MAX_UNDO_STEPS
+            or self._all_arrays.total - self._log_arrays.total > self.undo_memory
+        ):
+            self._drop_step(self._undo, 0)
+
     # --- loading (used by the file format) -------------------------------------------------------
     def load_entries(
-        self, entries: Sequence[Entry], view: dict[str, Any] | None = None, *, state: _State | None = None
+        self,
+        entries: Sequence[Entry],
+        view: dict[str, Any] | None = None,
+        *,
+        state: _State | None = None,
+        transcript: Sequence[Cell] = (),
+        undo: Sequence[UndoStep] = (),
     ) -> None:
         """Replace the whole document by a validated log: replays it (or takes ``state``, a replay
-        of the same entries made earlier, e.g. off the GUI thread), clears undo history."""
+        of the same entries made earlier, e.g. off the GUI thread). The undo history becomes
+        ``undo`` (a saved one; none by default) and the console's ``transcript`` is set."""
         # Hidden names ("_7", from hide() and hidden leaves) use up uids too: skip past them,
         # and past a stranger's extreme ids without running out (what loads must save).
         used = [e.uid for e in entries if isinstance(e, (Leaf, Op))]
@@ -570,10 +601,9 @@ class Session:
             self._state, self._next_uid = state, max(uid, 1)
             self._set_log(list(entries))
             self._recount(state)
-        for stack in (self._undo, self._redo):
-            while stack:
-                self._drop_step(stack, 0)
+        self.restore_undo(undo)
         self.view = dict(view or {})
+        self.transcript = list(transcript)
         self.dirty = False
         self._announce(before, "open")
 

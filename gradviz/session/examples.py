@@ -154,7 +154,9 @@ def write_all(directory: str | Path) -> list[Path]:
     out = []
     for ex in EXAMPLES:
         path = directory / f"{ex.name}{SUFFIX}"
-        save(ex.build(), path)
+        session = ex.build()
+        session.restore_undo(())  # an example is a starting point: nothing to undo into
+        save(session, path)
         out.append(path)
     return out
 

@@ -1,9 +1,10 @@
 """The ``.gradviz`` file: a session saved as data, safe to open from anyone.
 
-A ``.gradviz`` file is a zip holding exactly three members:
+A ``.gradviz`` file is a zip holding three members, and up to three optional ones:
 
 ``manifest.json``
-    ``{"format": "gradviz-session", "format_version": 1, "app_version": "0.1.0", "time": ISO 8601}``
+    ``{"format": "gradviz-session", "format_version": 2, "app_version": "0.1.0", "time": ISO 8601}``
+    (version 1 when the file has none of the optional members, so older gradviz opens it)
 ``session.json``
     ``{"entries": [...], "view": {...}}``: the op log in order and the view settings. Each entry
     is an object with a ``kind`` (leaf, op, backward, zero_grad, retain_grad, requires_grad, rename,
@@ -13,6 +14,20 @@ A ``.gradviz`` file is a zip holding exactly three members:
     the entry at index ``i``.
 ``arrays.npz``
     every array, written with ``np.savez`` and read with ``np.load(allow_pickle=False)``.
+``transcript.json`` (optional)
+    ``{"cells": [{"number", "kind" ("code" or "action"), "source", "printed", "result", "error",
+    "note", "warnings"}, ...]}``: the console's cells as text, the newest within
+    ``limits.MAX_TRANSCRIPT_CELLS`` and ``MAX_TRANSCRIPT_BYTES``.
+``undo.json`` and ``undo.npz`` (optional, together)
+    ``{"pool": [entry, ...], "steps": [{"entries": [[start, stop], ...], "next_uid", "label"}, ...]}``:
+    the undo steps, oldest first. A step's log is runs of a pool whose first entries are the live
+    log's (0..n-1, stored once, in session.json) and then ``pool``, the entries only undo steps
+    hold, encoded as in session.json with array keys ``e<k>``/``g<k>`` for pool index ``k`` in
+    ``undo.npz``. The newest steps within ``MAX_UNDO_STEPS``, ``UNDO_MEMORY`` (their arrays) and
+    ``MAX_UNDO_BYTES`` are written; each step is checked as a log is.
+
+An optional member that can't be read is left out and named in ``Document.problems``; the rest
+of the file opens.
 
 Loading trusts nothing. Sizes and compression ratios are checked from the zip directory
 before anything is decompressed, and every read is capped; then every field, type, name,
@@ -53,17 +68,31 @@ from gradviz.graph.colors import STATS
 
 from . import catalogue
 from . import limits as table
-from .document import DEFAULT_MAX_ELEMENTS, RESERVED_NAMES, ReplayCancelledError, Session, SessionError
+from .document import (
+    DEFAULT_MAX_ELEMENTS,
+    RESERVED_NAMES,
+    ReplayCancelledError,
+    Session,
+    SessionError,
+    UndoStep,
+)
 from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad, describe
+from .transcript import CELL_KINDS, Cell, to_plain
 
 FORMAT_NAME = "gradviz-session"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2 added the optional members; a version 1 file is a version 2 file without them
 SUFFIX = ".gradviz"
 
 MANIFEST = "manifest.json"
 SESSION = "session.json"
 ARRAYS = "arrays.npz"
 MEMBERS = (MANIFEST, SESSION, ARRAYS)
+# The learner's work besides the log. Each may be missing (older files); one that can't be
+# read is left out with a problem reported, and the rest of the file still opens.
+TRANSCRIPT = "transcript.json"
+UNDO = "undo.json"
+UNDO_ARRAYS = "undo.npz"
+OPTIONAL_MEMBERS = (TRANSCRIPT, UNDO, UNDO_ARRAYS)
 
 #: The dtypes gradviz has; nothing else is read or written.
 DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64")
@@ -199,15 +228,82 @@ def _check_written(session_json: bytes, max_elements: int) -> None:
         raise SessionFileError(f"can't save, the file could not be opened again: {e}") from None
 
 
+def _encode_transcript(cells: Iterable[Cell]) -> bytes | None:
+    """transcript.json: the newest cells that fit the file's bounds (None for no cells)."""
+    kept: list[dict[str, Any]] = []
+    size = 0
+    for cell in reversed(list(cells)[-table.MAX_TRANSCRIPT_CELLS :]):
+        plain = to_plain(cell)
+        n = len(_json_bytes(plain, "the transcript")) + 4
+        if size + n > table.MAX_TRANSCRIPT_BYTES - 64:
+            break
+        kept.append(plain)
+        size += n
+    return _json_bytes({"cells": kept[::-1]}, "the transcript") if kept else None
+
+
+def _runs(indices: list[int]) -> list[list[int]]:
+    """[0, 1, 2, 7, 8] -> [[0, 3], [7, 9]]: a step's log as runs of the pool (most steps are
+    one run, a prefix of the live log)."""
+    out: list[list[int]] = []
+    for i in indices:
+        if out and out[-1][1] == i:
+            out[-1][1] = i + 1
+        else:
+            out.append([i, i + 1])
+    return out
+
+
+def _encode_undo(live: list[Entry], steps: list[UndoStep]) -> tuple[bytes, bytes] | None:
+    """undo.json and undo.npz: the newest undo steps within MAX_UNDO_STEPS, UNDO_MEMORY (the
+    arrays only they hold) and MAX_UNDO_BYTES. A step names its entries by their place in the
+    pool: the live log's entries first (0..n-1, stored once, in session.json), then the entries
+    only undo steps hold (stored here, their arrays keyed by pool index)."""
+    index = {id(e): i for i, e in enumerate(live)}
+    pool: list[dict[str, Any]] = []
+    arrays: dict[str, np.ndarray] = {}
+    kept: list[dict[str, Any]] = []
+    json_size = array_size = 0
+    for entries, uid, label in reversed(steps[-table.MAX_UNDO_STEPS :]):
+        new_pool: list[dict[str, Any]] = []
+        new_arrays: dict[str, np.ndarray] = {}
+        refs = []
+        for e in entries:
+            k = index.get(id(e))
+            if k is None:
+                k = len(live) + len(pool) + len(new_pool)
+                new_pool.append(_encode_entry(k, e, new_arrays))
+                index[id(e)] = k
+            refs.append(k)
+        step = {"entries": _runs(refs), "next_uid": int(uid), "label": str(label)[: table.MAX_UNDO_LABEL]}
+        more_json = len(_json_bytes([step, new_pool], "the undo history"))
+        more_arrays = sum(a.nbytes + table.NPY_OVERHEAD for a in new_arrays.values())
+        if json_size + more_json > table.MAX_UNDO_BYTES - 64 or array_size + more_arrays > table.UNDO_MEMORY:
+            break  # this step and the older ones are left out
+        pool.extend(new_pool)
+        arrays.update(new_arrays)
+        kept.append(step)
+        json_size += more_json
+        array_size += more_arrays
+    if not kept:
+        return None
+    npz = io.BytesIO()
+    np.savez(npz, **arrays)
+    return _json_bytes({"pool": pool, "steps": kept[::-1]}, "the undo history"), npz.getvalue()
+
+
 def to_bytes(
     entries: Iterable[Entry],
     view: dict[str, Any] | None = None,
     *,
     time: datetime | None = None,
     max_elements: int = DEFAULT_MAX_ELEMENTS,
+    transcript: Iterable[Cell] = (),
+    undo: Iterable[UndoStep] = (),
 ) -> bytes:
-    """The bytes of a ``.gradviz`` file holding ``entries`` and ``view``; raises
-    :class:`SessionFileError` rather than write a file that :func:`load` would refuse
+    """The bytes of a ``.gradviz`` file holding ``entries`` and ``view``, and the console's
+    ``transcript`` and the ``undo`` steps (oldest first) as far as the file's bounds allow;
+    raises :class:`SessionFileError` rather than write a file that :func:`load` would refuse
     (opened with ``max_elements``)."""
     entries = list(entries)
     if len(entries) > MAX_ENTRIES:
@@ -222,20 +318,35 @@ def to_bytes(
         view["selection"] = [n for n in view["selection"] if n in live]
     session_json = _json_bytes({"entries": encoded, "view": view}, "the session")
     _check_written(session_json, max_elements)
+    npz = io.BytesIO()
+    np.savez(npz, **arrays)
+    # What the reader counts against MAX_TOTAL_BYTES: each member, and each array in arrays.npz
+    # (the manifest, a few hundred bytes, is counted after).
+    with zipfile.ZipFile(npz) as inner:
+        unpacked = sum(i.file_size for i in inner.infolist())
+    unpacked += len(session_json) + npz.getbuffer().nbytes
+    extra: list[tuple[str, bytes]] = []
+    text = _encode_transcript(transcript)
+    if text is not None and unpacked + len(text) + MAX_MANIFEST_BYTES <= MAX_TOTAL_BYTES:
+        extra.append((TRANSCRIPT, text))
+        unpacked += len(text)
+    history = _encode_undo(entries, list(undo))
+    if history is not None:
+        with zipfile.ZipFile(io.BytesIO(history[1])) as inner:
+            undo_unpacked = sum(i.file_size for i in inner.infolist()) + sum(map(len, history))
+        if unpacked + undo_unpacked + MAX_MANIFEST_BYTES <= MAX_TOTAL_BYTES:  # else the log goes alone
+            extra += [(UNDO, history[0]), (UNDO_ARRAYS, history[1])]
+            unpacked += undo_unpacked
     when = (time or datetime.now(timezone.utc)).isoformat(timespec="seconds")
     manifest = {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        # A file without the optional members is a version 1 file, which older gradviz opens.
+        "format_version": FORMAT_VERSION if extra else 1,
         "app_version": gradviz.__version__,
         "time": when,
     }
     manifest_json = _json_bytes(manifest, "the manifest")
-    npz = io.BytesIO()
-    np.savez(npz, **arrays)
-    # What the reader counts against MAX_TOTAL_BYTES: each member, and each array in arrays.npz.
-    with zipfile.ZipFile(npz) as inner:
-        unpacked = sum(i.file_size for i in inner.infolist())
-    unpacked += len(manifest_json) + len(session_json) + npz.getbuffer().nbytes
+    unpacked += len(manifest_json)
     if unpacked > MAX_TOTAL_BYTES:
         raise SessionFileError(
             f"can't save: the file would unpack to {unpacked:,} bytes, more than the "
@@ -255,6 +366,8 @@ def to_bytes(
             for i in range(0, len(buf), 2**20):
                 dest.write(buf[i : i + 2**20])
             del buf  # the BytesIO can't be closed while a view of it is alive
+        for name, data in extra:
+            zf.writestr(name, data)
     return out.getvalue()
 
 
@@ -308,7 +421,13 @@ _UMASK = _read_umask()
 
 def save(session: Session, path: str | os.PathLike[str]) -> None:
     """Save ``session`` to ``path`` atomically; the session is clean afterwards."""
-    data = to_bytes(session.entries, session.view, max_elements=session.max_elements)
+    data = to_bytes(
+        session.entries,
+        session.view,
+        max_elements=session.max_elements,
+        transcript=session.transcript,
+        undo=session.undo_steps(),
+    )
     try:
         write_atomic(path, data)
     except OSError as e:
@@ -324,13 +443,19 @@ class _Limits:
 
 
 def _check_members(
-    zf: zipfile.ZipFile, expected: Iterable[str], where: str, limits: _Limits, budget: list[int]
+    zf: zipfile.ZipFile,
+    expected: Iterable[str],
+    where: str,
+    limits: _Limits,
+    budget: list[int],
+    optional: Iterable[str] = (),
 ) -> dict[str, zipfile.ZipInfo]:
     """Check a zip's directory before reading anything: names, methods, sizes and ratios."""
-    expected = list(expected)
-    allowed = ", ".join(expected[:5]) + (f" and {len(expected) - 5} more" if len(expected) > 5 else "")
-    allowed = f"only {allowed} belong here" if expected else "nothing belongs here"
-    wanted = set(expected)
+    expected, optional = list(expected), list(optional)
+    every = expected + optional
+    allowed = ", ".join(every[:6]) + (f" and {len(every) - 6} more" if len(every) > 6 else "")
+    allowed = f"only {allowed} belong here" if every else "nothing belongs here"
+    wanted = set(every)
     infos: dict[str, zipfile.ZipInfo] = {}
     for info in zf.infolist():
         name = info.filename
@@ -963,8 +1088,9 @@ def _read_npy_header(f: IO[bytes], where: str) -> tuple[np.dtype, tuple[int, ...
 
 
 def _load_arrays(
-    npz_bytes: bytes, specs: list[_ArraySpec], limits: _Limits, budget: list[int]
+    npz_bytes: bytes, specs: list[_ArraySpec], limits: _Limits, budget: list[int], member: str = ARRAYS
 ) -> dict[str, np.ndarray]:
+    ARRAYS = member  # noqa: N806 (the member named in every message below)
     want = {s.key + ".npy": s for s in specs}
     if not npz_bytes.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         raise _fail(ARRAYS, "not a .npz archive (it does not start like a zip)")
@@ -1048,14 +1174,135 @@ def _live_decoded(entries: list[dict[str, Any]]) -> set[str]:
     return live
 
 
-def _load_zip(source: IO[bytes], limits: _Limits) -> tuple[list[Entry], dict[str, Any], dict[str, Any]]:
+@dataclass
+class Document:
+    """What a file holds: the log and view, and what it kept of the learner's work (the
+    console's transcript, the undo steps oldest first). ``problems`` says which optional part
+    could not be read and was left out."""
+
+    entries: list[Entry]
+    view: dict[str, Any]
+    transcript: list[Cell]
+    undo: list[UndoStep]
+    problems: list[str]
+    manifest: dict[str, Any]
+
+
+def _text_or_null(v: Any) -> bool:
+    return v is None or isinstance(v, str)
+
+
+def _read_transcript(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> list[Cell]:
+    raw = _parse_json(_read_member(zf, info, table.MAX_TRANSCRIPT_BYTES, TRANSCRIPT), TRANSCRIPT)
+    doc = _Obj(raw, TRANSCRIPT, ("cells",))
+    cells = doc.get("cells", lambda x: isinstance(x, list), "a list")
+    if len(cells) > table.MAX_TRANSCRIPT_CELLS:
+        raise _fail(TRANSCRIPT, f"{len(cells):,} cells, more than the {table.MAX_TRANSCRIPT_CELLS:,} allowed")
+    out = []
+    big = table.MAX_TRANSCRIPT_BYTES
+    for k, c in enumerate(cells):
+        where = f"{TRANSCRIPT}: cell {k + 1}"
+        obj = _Obj(c, where, ("number", "source"), ("printed", "result", "error", "note", "warnings", "kind"))
+        kind = obj.text("kind", 20, "code")
+        if kind not in CELL_KINDS:
+            raise _fail(where, f"kind {_short(kind)} is not one of {', '.join(CELL_KINDS)}")
+        warns = obj.get(
+            "warnings",
+            lambda x: isinstance(x, list) and all(isinstance(w, str) for w in x),
+            "a list of text",
+            [],
+        )
+        out.append(
+            Cell(
+                obj.integer("number", 0, table.MAX_ENTRIES),
+                obj.text("source", big),
+                obj.text("printed", big, ""),
+                obj.get("result", _text_or_null, "text or null"),
+                obj.get("error", _text_or_null, "text or null"),
+                obj.text("note", big, ""),
+                list(warns),
+                kind,
+            )
+        )
+    return out
+
+
+def _read_undo(
+    zf: zipfile.ZipFile,
+    infos: dict[str, zipfile.ZipInfo],
+    live: list[Entry],
+    limits: _Limits,
+    budget: list[int],
+) -> list[UndoStep]:
+    """The undo steps, each checked as a log is (fields, names, references), oldest first."""
+    if UNDO_ARRAYS not in infos:
+        raise _fail(UNDO, f"{UNDO_ARRAYS} is missing beside it")
+    raw = _parse_json(_read_member(zf, infos[UNDO], table.MAX_UNDO_BYTES, UNDO), UNDO)
+    doc = _Obj(raw, UNDO, ("pool", "steps"))
+    pool_raw = doc.get("pool", lambda x: isinstance(x, list), "a list")
+    steps_raw = doc.get("steps", lambda x: isinstance(x, list), "a list")
+    if len(steps_raw) > table.MAX_UNDO_STEPS:
+        raise _fail(UNDO, f"{len(steps_raw):,} steps, more than the {table.MAX_UNDO_STEPS:,} kept")
+    if len(pool_raw) > MAX_ENTRIES:
+        raise _fail(UNDO, f"{len(pool_raw):,} entries, more than the {MAX_ENTRIES:,} allowed")
+    n = len(live)
+    decoded, specs = [], []
+    for j, r in enumerate(pool_raw):
+        try:
+            entry, new = _decode_entry(n + j, r, _Unchecked(), limits)
+        except SessionFileError as e:
+            raise _fail(UNDO, f"pool {str(e).removeprefix(SESSION + ': ')}") from None
+        decoded.append(entry)
+        specs.extend(new)
+    held = sum(spec.nbytes + table.NPY_OVERHEAD for spec in specs)
+    if held > table.UNDO_MEMORY:
+        raise _fail(UNDO, f"its arrays take {held:,} bytes, more than the {table.UNDO_MEMORY:,} undo keeps")
+    npz = _read_member(zf, infos[UNDO_ARRAYS], table.UNDO_MEMORY + 2**20, UNDO_ARRAYS)
+    pool = live + _build(decoded, _load_arrays(npz, specs, limits, budget, UNDO_ARRAYS))
+    steps: list[UndoStep] = []
+    for k, r in enumerate(steps_raw):
+        where = f"{UNDO}: step {k + 1}"
+        obj = _Obj(r, where, ("entries", "next_uid", "label"))
+        runs = obj.get("entries", lambda x: isinstance(x, list), "a list of [start, stop] runs")
+        log: list[Entry] = []
+        for run in runs:
+            if not (isinstance(run, list) and len(run) == 2 and all(_is_int(x) for x in run)):
+                raise _fail(where, f"run {_short(run)} must be [start, stop]")
+            a, b = run
+            if not 0 <= a < b <= len(pool) or len(log) + b - a > MAX_ENTRIES:
+                raise _fail(where, f"run {_short(run)} is outside the {len(pool):,} entries")
+            log.extend(pool[a:b])
+        prefix = len(runs) <= 1 and (not runs or (runs[0][0] == 0 and runs[0][1] <= n))
+        if not prefix:  # a prefix of the live log is a log already checked; others are checked here
+            arrays: dict[str, np.ndarray] = {}
+            try:
+                _decode_entries([_encode_entry(i, e, arrays) for i, e in enumerate(log)], limits)
+            except SessionFileError as e:
+                raise _fail(where, str(e).removeprefix(SESSION + ": ")) from None
+        uid = obj.integer("next_uid", 1, table.MAX_UID + 1)
+        steps.append((tuple(log), uid, obj.text("label", table.MAX_UNDO_LABEL)))
+    return steps
+
+
+def _optional_part(what: str, read: Callable[[], Any], problems: list[str], default: Any) -> Any:
+    """Read an optional part; if it is damaged, say so in ``problems`` and go on without it."""
+    try:
+        return read()
+    except SessionFileError as e:
+        problems.append(f"its {what} could not be read and was left out ({e})")
+    except (*_DAMAGE, RecursionError) as e:
+        problems.append(f"its {what} is damaged and was left out ({type(e).__name__}: {e})")
+    return default
+
+
+def _load_zip(source: IO[bytes], limits: _Limits) -> Document:
     try:
         zf = zipfile.ZipFile(source)
     except zipfile.BadZipFile as e:
         raise SessionFileError(f"not a gradviz session: not a zip file, or a damaged one ({e})") from None
     with zf:
         budget = [0]
-        infos = _check_members(zf, MEMBERS, "", limits, budget)
+        infos = _check_members(zf, MEMBERS, "", limits, budget, OPTIONAL_MEMBERS)
         manifest = _check_manifest(
             _parse_json(_read_member(zf, infos[MANIFEST], MAX_MANIFEST_BYTES, MANIFEST), MANIFEST)
         )
@@ -1068,7 +1315,19 @@ def _load_zip(source: IO[bytes], limits: _Limits) -> tuple[list[Entry], dict[str
         view = _check_view(doc.value["view"], _live_decoded(entries))
         npz = _read_member(zf, infos[ARRAYS], limits.max_total_bytes, ARRAYS)
         arrays = _load_arrays(npz, specs, limits, budget)
-    return _build(entries, arrays), view, manifest
+        log = _build(entries, arrays)
+        problems: list[str] = []
+        transcript = []
+        if TRANSCRIPT in infos:
+            transcript = _optional_part(
+                "console transcript", lambda: _read_transcript(zf, infos[TRANSCRIPT]), problems, []
+            )
+        undo = []
+        if UNDO in infos:
+            undo = _optional_part(
+                "undo history", lambda: _read_undo(zf, infos, log, limits, budget), problems, []
+            )
+    return Document(log, view, transcript, undo, problems, manifest)
 
 
 # Exceptions a damaged zip or array can raise from the standard library and numpy. Every one of
@@ -1165,8 +1424,31 @@ def loads(
         raise SessionFileError(
             f"{name + ': ' if name else ''}{len(data):,} bytes, more than the {max_total_bytes:,} allowed"
         )
-    entries, view, _ = _guarded(name, lambda: _load_zip(io.BytesIO(data), limits))
-    return entries, view
+    doc = _guarded(name, lambda: _load_zip(io.BytesIO(data), limits))
+    return doc.entries, doc.view
+
+
+def load_document(
+    path: str | os.PathLike[str],
+    *,
+    max_elements: int = DEFAULT_MAX_ELEMENTS,
+    max_total_bytes: int = MAX_TOTAL_BYTES,
+) -> Document:
+    """Read and check a ``.gradviz`` file: its log, view, transcript and undo history.
+
+    Raises :class:`SessionFileError` for anything wrong with the log or the view; a damaged
+    transcript or undo history is left out and named in ``Document.problems``. The entries are
+    checked for structure and references; whether they replay (shapes, dtypes) is found by
+    replaying them, as :func:`open_into` does.
+    """
+    name = os.path.basename(os.fspath(path))
+    limits = _Limits(max_elements, max_total_bytes)
+
+    def read() -> Document:
+        with _open_regular(path, max_total_bytes) as f:
+            return _load_zip(f, limits)
+
+    return _guarded(name, read)
 
 
 def load(
@@ -1175,21 +1457,9 @@ def load(
     max_elements: int = DEFAULT_MAX_ELEMENTS,
     max_total_bytes: int = MAX_TOTAL_BYTES,
 ) -> tuple[list[Entry], dict[str, Any]]:
-    """Read and check a ``.gradviz`` file: its log entries and view settings.
-
-    Raises :class:`SessionFileError` for anything wrong. The entries are checked for structure
-    and references; whether they replay (shapes, dtypes) is found by replaying them, as
-    :func:`open_into` does.
-    """
-    name = os.path.basename(os.fspath(path))
-    limits = _Limits(max_elements, max_total_bytes)
-
-    def read() -> tuple[list[Entry], dict[str, Any], dict[str, Any]]:
-        with _open_regular(path, max_total_bytes) as f:
-            return _load_zip(f, limits)
-
-    entries, view, _ = _guarded(name, read)
-    return entries, view
+    """Just the log entries and view settings of :func:`load_document`."""
+    doc = load_document(path, max_elements=max_elements, max_total_bytes=max_total_bytes)
+    return doc.entries, doc.view
 
 
 def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -1199,7 +1469,9 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     def read() -> dict[str, Any]:
         with _open_regular(path, MAX_TOTAL_BYTES) as f, zipfile.ZipFile(f) as zf:
             info = zf.getinfo(MANIFEST)
-            _check_members(zf, MEMBERS, "", _Limits(DEFAULT_MAX_ELEMENTS, MAX_TOTAL_BYTES), [0])
+            _check_members(
+                zf, MEMBERS, "", _Limits(DEFAULT_MAX_ELEMENTS, MAX_TOTAL_BYTES), [0], OPTIONAL_MEMBERS
+            )
             return _check_manifest(
                 _parse_json(_read_member(zf, info, MAX_MANIFEST_BYTES, MANIFEST), MANIFEST)
             )
@@ -1208,14 +1480,21 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 
 def load_into(
-    session: Session, entries: list[Entry], view: dict[str, Any], name: str = "", *, state: Any = None
+    session: Session,
+    entries: list[Entry],
+    view: dict[str, Any],
+    name: str = "",
+    *,
+    state: Any = None,
+    transcript: list[Cell] | None = None,
+    undo: list[UndoStep] | None = None,
 ) -> None:
     """Replace ``session`` by checked entries; a log that does not replay leaves it untouched.
     ``state`` is a replay of the same entries made earlier by :func:`prepare`."""
     where = f"{name}: {SESSION}" if name else SESSION
     before = session.entries
     try:
-        session.load_entries(entries, view, state=state)
+        session.load_entries(entries, view, state=state, transcript=transcript or (), undo=undo or ())
     except (SessionFileError, ReplayCancelledError):  # the file's fault, or the person's Cancel
         raise
     except Exception as e:  # a stranger's file must never crash the app
@@ -1230,12 +1509,26 @@ def load_into(
         ) from None
 
 
+def load_document_into(session: Session, doc: Document, name: str = "", *, state: Any = None) -> None:
+    """:func:`load_into` with all that ``doc`` holds: the transcript and undo history too."""
+    load_into(session, doc.entries, doc.view, name, state=state, transcript=doc.transcript, undo=doc.undo)
+
+
 def prepare(
     session: Session, path: str | os.PathLike[str], progress: Callable[[int, int], None] | None = None
 ) -> tuple[list[Entry], dict[str, Any], Any]:
     """Read, check and replay ``path`` without touching ``session`` (safe on a worker thread):
     returns what :func:`load_into` needs. ``progress(done, total)`` may raise to cancel."""
-    entries, view = load(path, max_elements=session.max_elements)
+    doc, state = prepare_document(session, path, progress)
+    return doc.entries, doc.view, state
+
+
+def prepare_document(
+    session: Session, path: str | os.PathLike[str], progress: Callable[[int, int], None] | None = None
+) -> tuple[Document, Any]:
+    """:func:`prepare`, keeping all the document holds, for :func:`load_document_into`."""
+    doc = load_document(path, max_elements=session.max_elements)
+    entries = doc.entries
     where = f"{os.path.basename(os.fspath(path))}: {SESSION}"
     cancel: list[BaseException] = []  # what progress raised: the person's Cancel, let through
 
@@ -1263,14 +1556,14 @@ def prepare(
         raise SessionFileError(
             f"{where}: the log does not replay ({type(e).__name__}: {e})", internal=True
         ) from None
-    return entries, view, state
+    return doc, state
 
 
 def open_into(session: Session, path: str | os.PathLike[str]) -> None:
     """Open ``path`` into ``session``, replacing its document; on any error the session is
     left exactly as it was and :class:`SessionFileError` says why."""
-    entries, view = load(path, max_elements=session.max_elements)
-    load_into(session, entries, view, os.path.basename(os.fspath(path)))
+    doc = load_document(path, max_elements=session.max_elements)
+    load_document_into(session, doc, os.path.basename(os.fspath(path)))
 
 
 # --- what a file can hold, checked as each entry is appended ---------------------------------------
@@ -1387,16 +1680,24 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "MANIFEST",
+    "OPTIONAL_MEMBERS",
     "SESSION",
     "SUFFIX",
+    "TRANSCRIPT",
+    "UNDO",
+    "UNDO_ARRAYS",
+    "Document",
     "LimitError",
     "SessionFileError",
     "check_appendable",
     "load",
+    "load_document",
+    "load_document_into",
     "load_into",
     "loads",
     "open_into",
     "prepare",
+    "prepare_document",
     "read_manifest",
     "save",
     "to_bytes",

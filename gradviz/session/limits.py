@@ -38,6 +38,13 @@ MAX_OPERANDS = 1024  # tensor operands of one op (torch.cat of a list)
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # ints in parameters and constants are int64s
 MAX_UID = 2**53  # tensor ids: integers that every JSON reader holds exactly
 
+# --- what a file keeps of the learner's work besides the log (transcript.json, undo.json) -------
+MAX_TRANSCRIPT_CELLS = 10_000  # the newest cells are kept
+MAX_TRANSCRIPT_BYTES = 16 * 2**20  # transcript.json
+MAX_UNDO_BYTES = 16 * 2**20  # undo.json; the newest steps are kept (MAX_UNDO_STEPS and
+# UNDO_MEMORY, for the arrays only the undo steps hold, bound it too)
+MAX_UNDO_LABEL = 1000  # characters of an undo step's label ("console: y = w*x + b"), cut beyond
+
 # --- the zip and its members ----------------------------------------------------------------------
 # Deflate can't compress better than about 1032:1, so a larger ratio is a lie or another method;
 # the size caps are what really bound the memory a file can claim.
@@ -106,7 +113,11 @@ __all__ = [
     "MAX_SOURCE",
     "MAX_STRING",
     "MAX_TOTAL_BYTES",
+    "MAX_TRANSCRIPT_BYTES",
+    "MAX_TRANSCRIPT_CELLS",
     "MAX_UID",
+    "MAX_UNDO_BYTES",
+    "MAX_UNDO_LABEL",
     "MAX_UNDO_STEPS",
     "MAX_VIEW_BYTES",
     "NPY_OVERHEAD",

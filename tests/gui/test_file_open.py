@@ -136,13 +136,13 @@ def test_a_corrupt_file_is_the_usual_message_and_the_session_stays(
 def test_a_request_waits_while_the_window_opens_another_file(
     qtbot, handler, make_window, tmp_path, monkeypatch
 ) -> None:
-    original = fileformat.prepare
+    original = fileformat.prepare_document
 
     def slow_prepare(*args, **kw):  # on the worker: long enough for a request to come meanwhile
         time.sleep(0.3)
         return original(*args, **kw)
 
-    monkeypatch.setattr(fileformat, "prepare", slow_prepare)
+    monkeypatch.setattr(fileformat, "prepare_document", slow_prepare)
     w = make_window()
     handler.attach(w)
     first = linear_file(tmp_path, "first.gradviz")

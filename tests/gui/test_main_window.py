@@ -397,10 +397,13 @@ def test_help_tour_shortcuts_and_about(qtbot, window) -> None:
     assert tour.isVisible()
     for button in tour.buttons[:4]:
         qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
-    idle(qtbot, w)
-    assert w.session.tensor("w").grad.item() == 3.0
-    assert "In [4]: y.backward()" in w.console.transcript()
+    practice = w.tour_window  # the tour runs in a window of its own
+    idle(qtbot, practice)
+    assert practice.session.tensor("w").grad.item() == 3.0
+    assert "In [4]: y.backward()" in practice.console.transcript()
+    assert w.session.entries == () and w.console.transcript() == ""
     tour.close()
+    practice.close()
     w.actions["shortcuts"].trigger()
     table = w.active_dialog.table
     rows = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}

@@ -209,7 +209,7 @@ def test_round_trip_is_exact(tmp_path: Path, build) -> None:
     t = Session()
     ff.open_into(t, path)
     assert_same_session(s, t)
-    assert not t.dirty and not t.can_undo
+    assert not t.dirty and t.undo_steps() and t.undo_label == s.undo_label  # the history came too
     # and saving what was opened gives the same session.json and arrays
     ff.save(t, tmp_path / "again.gradviz")
     with zipfile.ZipFile(path) as z1, zipfile.ZipFile(tmp_path / "again.gradviz") as z2:
@@ -220,7 +220,8 @@ def test_file_layout(tmp_path: Path) -> None:
     s = simple_session()
     ff.save(s, tmp_path / "s.gradviz")
     with zipfile.ZipFile(tmp_path / "s.gradviz") as zf:
-        assert zf.namelist() == ["manifest.json", "session.json", "arrays.npz"]
+        # the log's three, then the undo history (no console ran, so no transcript.json)
+        assert zf.namelist() == ["manifest.json", "session.json", "arrays.npz", "undo.json", "undo.npz"]
         manifest = json.loads(zf.read("manifest.json"))
         assert manifest["format"] == "gradviz-session" and manifest["format_version"] == ff.FORMAT_VERSION
         import gradviz
@@ -804,10 +805,10 @@ def test_replay_errors_become_clean_errors(tmp_path: Path, victim: Session) -> N
 
 def test_manifest_checks(tmp_path: Path, victim: Session) -> None:
     m, doc, arrays = parts(simple_session())
-    msg = refuse(tmp_path, victim, assemble({**m, "format_version": 2}, doc, arrays))
+    msg = refuse(tmp_path, victim, assemble({**m, "format_version": ff.FORMAT_VERSION + 1}, doc, arrays))
     assert (
         msg
-        == f"bad.gradviz: manifest.json: made by a newer gradviz (format 2); this version reads up to {ff.FORMAT_VERSION}. Update gradviz to open it"
+        == f"bad.gradviz: manifest.json: made by a newer gradviz (format {ff.FORMAT_VERSION + 1}); this version reads up to {ff.FORMAT_VERSION}. Update gradviz to open it"
     )
     refuse(tmp_path, victim, assemble({**m, "format": "zipped-stuff"}, doc, arrays), "not a gradviz session")
     refuse(
