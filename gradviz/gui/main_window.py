@@ -1550,13 +1550,14 @@ class MainWindow(QMainWindow):
         if choice == "close" or target not in self.session:
             return
         names = backward_plan.rerun_forward(self.session, target)
-        if self.console is not None:
+        if self.console is not None:  # runnable code where it has one, so the export runs too
+            code = backward_plan.forward_code(self.session, target)
             which = (
                 f"{names[0]} computed again from its leaves"
                 if len(names) == 1
                 else f"{', '.join(names)} computed again from their leaves"
             )
-            self.console.log_action(f"re-run forward: {which}")
+            self.console.log_action(code if code else f"re-run forward: {which}")
         if choice == "rerun_backward":
             self.backward()  # which asks first if the leaves' gradients would accumulate
 

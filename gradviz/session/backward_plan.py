@@ -197,3 +197,46 @@ def _unread_after(session: Session, chain: list[str], chain_uids: set[int]) -> l
         if any(r in keep or session.info(r).uid not in chain_uids for r in readers):
             keep.add(n)
     return [n for n in reversed(chain) if n not in keep]
+
+
+def forward_code(session: Session, target: str) -> str | None:
+    """The statements that compute ``target``'s chain as they stand now, as PyTorch code
+    (``y = w * x + b``): what re-running the forward pass wrote, for the transcript and the
+    exported script. None when an op of the chain has no plain torch spelling."""
+    import gradviz
+
+    from . import catalogue
+
+    def expr(name: str, top: bool) -> str | None:
+        info = session.info(name)
+        if not isinstance(info.entry, Op) or (not top and not info.hidden):
+            return name
+        spec = catalogue.get(info.entry.op)
+        refs = iter(session.operands(name))
+        args: list[str] = []
+        for kind, value in info.entry.args:
+            part = expr(next(refs), False) if kind == "ref" else repr(value)
+            if part is None:
+                return None
+            args.append(part)
+        defaults = spec.defaults()
+        extra = [f"{k}={v!r}" for k, v in info.entry.params.items() if defaults.get(k, object()) != v]
+        if spec.symbol and len(args) == 2 and not extra:
+            text = f"{args[0]} {spec.symbol} {args[1]}"
+        elif spec.symbol == "-" and len(args) == 1 and not extra:
+            text = f"-{args[0]}"
+        elif hasattr(gradviz, spec.name):
+            return f"torch.{spec.name}({', '.join(args + extra)})"
+        else:
+            return None
+        return text if top else f"({text})"
+
+    lines = []
+    for n in _ancestor_ops(session, target):
+        if session.info(n).hidden:
+            continue
+        code = expr(n, True)
+        if code is None:
+            return None
+        lines.append(f"{n} = {code}")
+    return "\n".join(lines)

@@ -126,3 +126,13 @@ def test_a_leaf_backward_is_explained() -> None:
     plan = backward_plan.preview(s, "b")
     assert plan.is_leaf and plan.needs_word and plan.receives == ["b"] and plan.accumulates == []
     assert "adds ∂b/∂b = 1 to b.grad" in plan.explanation(s)
+
+
+@pytest.mark.parametrize(("forward", "out"), FORWARDS)
+def test_forward_code_runs_under_torch_and_computes_the_same(forward: list[str], out: str) -> None:
+    s = _session([*LEAVES, *forward])
+    code = backward_plan.forward_code(s, out)
+    assert code is not None
+    ns = _torch(LEAVES)
+    exec(code, ns)
+    assert ns[out].item() == pytest.approx(s.tensor(out).item(), rel=1e-6)
