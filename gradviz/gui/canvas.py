@@ -84,8 +84,8 @@ MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
 MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
 FIT_MARGIN = 28  # view pixels around a fitted graph
 LEGEND_CORNERS = ("top-right", "bottom-left", "top-left")  # in order of preference
-BUSY_AFTER_MS = 150
-APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop  # a layout running longer than this shows progress and a Cancel button
+BUSY_AFTER_MS = 150  # a canvas behind the model longer than this says so (quick updates don't flicker)
+APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
 ACCENT = "#e8590c"  # paths from a selected leaf to the output
 LIGHT_BG, DARK_BG = "#ffffff", "#1e1f22"
 
@@ -256,6 +256,7 @@ class _Result:
 
 
 class _JobSignals(QObject):
+    built = Signal(object, int)  # the result, the number of nodes about to be laid out
     finished = Signal(object)
 
 
@@ -306,6 +307,7 @@ class _LayoutJob(QRunnable):
         r.graph, r.names, r.scale = g, names, cs
         if self.cancelled or g.number_of_nodes() == 0:
             return
+        self.signals.built.emit(r, g.number_of_nodes())
         captured: dict[str, Layout] = {}
 
         def lay(sized: nx.DiGraph) -> Layout:
@@ -579,6 +581,12 @@ class _BusyOverlay(QFrame):
         lay.addWidget(self.button)
         self.hide()
 
+    def set_state(self, what: str, can_cancel: bool, tip: str) -> None:
+        self.label.setText(what)
+        self.button.setEnabled(can_cancel)
+        self.button.setToolTip(tip if can_cancel else "This can't be stopped; it ends soon")
+        self.adjustSize()
+
 
 class _EmptyHint(QLabel):
     """What an empty canvas says; links in it (examples) are announced by ``linkActivated``."""
@@ -714,6 +722,10 @@ class GraphCanvas(QGraphicsView):
         self._legend_corner = LEGEND_CORNERS[0]  # chosen by fit(): where no node is under it
         self._layout_epoch = 0  # results of an earlier epoch are stale: not shown, not kept
         self._held = False  # see hold()
+        self._hold_what = ""  # what the session is busy with while held ("Opening big.gradviz…")
+        self._hold_cancel: Callable[[], None] | None = None  # stops that work, if it may be stopped
+        self._job_what = ""  # what the running layout job does, with the count of its nodes
+        self.busy_after_ms = BUSY_AFTER_MS
         self._explained: str | None = None
         self._applying: Iterator[None] | None = None
         self._job: _LayoutJob | None = None
@@ -741,7 +753,7 @@ class GraphCanvas(QGraphicsView):
         self.minimap = Minimap(self)
         self.explanation = _Bubble(self)
         self.notice = _Bubble(self)
-        self.busy = _BusyOverlay(self, self.cancel_layout)
+        self.busy = _BusyOverlay(self, self._busy_cancel)
         self.empty_hint = _EmptyHint(self)
         self.empty_hint.setText(
             "<div style='font-size:15pt; font-weight:600'>Nothing to draw yet</div>"
@@ -829,6 +841,7 @@ class GraphCanvas(QGraphicsView):
             self._fit_next = True
         if not self._refresh_timer.isActive():
             self._refresh_timer.start(0)
+        self._sync_busy()
 
     def relayout(self) -> None:
         """Lay the graph out afresh, forgetting where nodes were (View ▸ Lay Out Again)."""
@@ -1110,17 +1123,21 @@ class GraphCanvas(QGraphicsView):
         painter.drawPoints(pts)
 
     # --- building the picture ------------------------------------------------------------------------
-    def hold(self, on: bool) -> None:
-        """While held, the picture isn't rebuilt (the session is being changed on a worker);
-        changes wait and are drawn together when released."""
+    def hold(self, on: bool, what: str = "", cancel: Callable[[], None] | None = None) -> None:
+        """While held, the picture isn't rebuilt (the session is being changed on a worker, doing
+        ``what``); changes wait and are drawn together when released. Meanwhile the busy overlay
+        says what the canvas waits for, and its Cancel calls ``cancel`` (None: it can't stop)."""
         self._held = on
+        self._hold_what, self._hold_cancel = (what, cancel) if on else ("", None)
         if not on and self._pending and self._job is None and self._applying is None:
             self._pending = False
             self.refresh()
+        self._sync_busy()
 
     def _rebuild(self) -> None:
         if self._job is not None or self._applying is not None or self._held:
             self._pending = True  # drawn when the running layout is done
+            self._sync_busy()
             return
         self._pending = False
         self._build_started = time.perf_counter()
@@ -1135,6 +1152,7 @@ class GraphCanvas(QGraphicsView):
             build = self._source.snapshot()
         except Exception as e:  # the session is in a state nobody expected: say so, keep running
             self._show_notice(f"The graph could not be built: {_html(type(e).__name__)}: {_html(str(e))}")
+            self._sync_busy()
             return
         options = (self.stat, self.cmap, "log" if self.log_scale else "linear", self.elements)
         job = _LayoutJob(
@@ -1145,17 +1163,22 @@ class GraphCanvas(QGraphicsView):
             self.devicePixelRatioF(),
             self.direction,
         )
+        job.signals.built.connect(self._job_built, Qt.ConnectionType.QueuedConnection)
         job.signals.finished.connect(self._job_finished, Qt.ConnectionType.QueuedConnection)
         self._job = job
         self._jobs.add(job)
-        n = len(self._nodes)
-        self._busy_what = f"Laying out {n:,} nodes…" if n > 50 else "Laying out the graph…"
-        self._busy_timer.start(BUSY_AFTER_MS)
+        self._job_what = "Building the graph…"  # its size is known once built (_job_built)
         self._pool.start(job)
+        self._sync_busy()
 
     def _on_source_changed(self, *_: Any) -> None:
         self._version += 1
         self.refresh()
+
+    def _job_built(self, result: _Result, nodes: int) -> None:
+        if self._job is not None and self._job.result is result:
+            self._job_what = f"Laying out {nodes:,} node{'s' if nodes != 1 else ''}…"
+            self._sync_busy()
 
     def _job_finished(self, result: _Result) -> None:
         job = next((j for j in self._jobs if j.result is result), None)
@@ -1164,7 +1187,6 @@ class GraphCanvas(QGraphicsView):
         if job is None or job.cancelled or job is not self._job:
             return
         self._job = None
-        self._hide_busy()
         if result.epoch != self._layout_epoch:
             self._pending = True  # laid out for what was there before a fresh start: lay out again
         elif result.error and result.version != self._version:
@@ -1176,14 +1198,20 @@ class GraphCanvas(QGraphicsView):
                 f"running; this is a bug in gradviz. Details: {_html(first)}"
             )
             self.message.emit("Drawing the graph failed: " + first)
+        elif self._pending and result.version != self._version and not result.error:
+            # The session changed while this was laid out: drawing it would only delay the
+            # current picture. Its places are kept, so the next layout starts from them.
+            if result.layout is not None:
+                self._layouts[result.view] = result.layout
         else:
             if result.warning:
                 self.cmap = None
                 self.message.emit(result.warning)
             self._apply(result)
-        if self._pending:
+        if self._pending and self._applying is None:
             self._pending = False
             self.refresh()
+        self._sync_busy()
 
     def cancel_layout(self) -> None:
         """Stop waiting for the running layout; the canvas keeps its last picture."""
@@ -1192,7 +1220,7 @@ class GraphCanvas(QGraphicsView):
         self._job.cancelled = True
         self._job = None
         self._pending = False
-        self._hide_busy()
+        self._sync_busy()
         self._show_notice(
             "Layout cancelled: the picture may be out of date. It is drawn again at the next change, "
             "or with <b>View ▸ Lay out again</b>."
@@ -1210,21 +1238,62 @@ class GraphCanvas(QGraphicsView):
             time.sleep(0.002)
         return True
 
-    def _show_busy(self) -> None:
-        if self._job is None:
-            return
-        self.busy.label.setText(self._busy_what)
-        self.busy.adjustSize()
-        self.busy.show()
-        self.busy.raise_()
-        self._place_overlays()
-        self.busy_changed.emit(True, self._busy_what)
+    def busy_text(self) -> str:
+        """What the canvas is waiting for, '' when the picture shows the model as it is. A
+        canvas that is behind never looks current: it shows this over the old picture (or over
+        the empty canvas, instead of the hint that there is nothing to draw)."""
+        if self._held and (self._pending or self._refresh_timer.isActive() or not self._nodes):
+            return f"{self._hold_what} The graph is drawn when it is done." if self._hold_what else ""
+        if self._applying is not None:
+            return f"Drawing {len(self.graph):,} node{'s' if len(self.graph) != 1 else ''}…"
+        if self._job is not None:
+            return self._job_what
+        return "" if self.is_idle() else "Updating the graph…"
 
-    def _hide_busy(self) -> None:
-        self._busy_timer.stop()
-        if self.busy.isVisible():
-            self.busy.hide()
-            self.busy_changed.emit(False, "")
+    def _busy_cancel(self) -> None:
+        if self._held and self._hold_cancel is not None:
+            self._hold_cancel()
+        else:
+            self.cancel_layout()
+
+    def _sync_busy(self) -> None:
+        """Show, update or hide the busy overlay (and the empty hint) for the canvas's state now."""
+        what = self.busy_text()
+        self._update_empty_hint(what)
+        if not what:
+            self._busy_timer.stop()
+            if self.busy.isVisible():
+                self.busy.hide()
+                self.busy_changed.emit(False, "")
+        elif self.busy.isVisible():
+            self._show_busy()
+        elif not self._busy_timer.isActive():
+            if self.busy_after_ms <= 0:
+                self._show_busy()
+            else:
+                self._busy_timer.start(self.busy_after_ms)
+
+    def _show_busy(self) -> None:
+        what = self.busy_text()
+        if not what:
+            return
+        can_cancel = self._hold_cancel is not None if self._held else self._job is not None
+        changed = not self.busy.isVisible() or self.busy.label.text() != what
+        tip = (
+            "Stop this work; nothing is changed"
+            if self._held
+            else "Stop laying out; the graph keeps its last picture"
+        )
+        self.busy.set_state(what, can_cancel, tip)
+        if not self.busy.isVisible():
+            self.busy.show()
+            self.busy.raise_()
+        self._place_overlays()
+        if changed:
+            self.busy_changed.emit(True, what)
+
+    def _update_empty_hint(self, busy: str) -> None:
+        self.empty_hint.setVisible(not self._nodes and self._source is not None and not busy)
 
     def _show_notice(self, html: str) -> None:
         self.notice.show_text(html, 420)
@@ -1249,6 +1318,7 @@ class GraphCanvas(QGraphicsView):
             if self._pending:
                 self._pending = False
                 self.refresh()
+            self._sync_busy()
             return
         QTimer.singleShot(0, self._continue_apply)
 
@@ -1657,7 +1727,7 @@ class GraphCanvas(QGraphicsView):
     def _update_overlays(self) -> None:
         has = bool(self._nodes)
         self.legend_overlay.setVisible(self.show_legend and has and self.legend_overlay.legend is not None)
-        self.empty_hint.setVisible(not has and self._source is not None and self._job is None)
+        self._update_empty_hint(self.busy_text())
         self._update_minimap_visibility()
         self._place_overlays()
 

@@ -98,20 +98,22 @@ _NOT_TYPING = frozenset(
 
 class InputBlocker(QObject):
     """An application event filter that drops input to everything but ``allowed`` (the Cancel
-    button) and text typed into ``typing`` (the console: typed ahead, not run), makes Escape
+    buttons) and text typed into ``typing`` (the console, which queues or keeps what is entered
+    meanwhile rather than running it), makes Escape
     call ``on_cancel``, turns a close of ``window`` into ``on_close`` and refuses to close any
     other window (a dialog whose action is running)."""
 
     def __init__(
         self,
         window: QWidget,
-        allowed: QWidget,
+        allowed: QWidget | tuple[QWidget, ...],
         on_cancel: Callable[[], None],
         on_close: Callable[[], None],
         typing: QWidget | None = None,
     ) -> None:
         super().__init__(window)
-        self.window, self.allowed = window, allowed
+        self.window = window
+        self.allowed = allowed if isinstance(allowed, tuple) else (allowed,)
         self.on_cancel, self.on_close = on_cancel, on_close
         self.typing = typing  # a text box one may type ahead into (not run: no Enter)
 
@@ -131,7 +133,7 @@ class InputBlocker(QObject):
             return True  # a dialog whose action runs can't go from under it
         if kind not in _INPUT:
             return False
-        if watched is self.allowed or self.allowed.isAncestorOf(watched):
+        if any(watched is a or a.isAncestorOf(watched) for a in self.allowed):
             return False
         if watched is self.typing and (
             kind == QEvent.Type.InputMethod
