@@ -1090,8 +1090,8 @@ class MainWindow(QMainWindow):
         and the window must not freeze meanwhile). Stop (or Escape) ends it at the next op, and
         the cell is undone whole: its statements are one undo step. No single op runs long (the
         session prices each before it runs). Its change events reach the window queued."""
-        history = self.console.input.history if self.console is not None else []
-        first = history[-1].strip().splitlines()[0] if history and history[-1].strip() else ""
+        source = self.console.running_source if self.console is not None else ""
+        first = source.strip().splitlines()[0] if source.strip() else ""
         what = f"Running {first[:48] + '…' if len(first) > 48 else first}"
         return self.run_off_thread(lambda progress: run(), what, cancellable=True, progress_after_ms=150)
 

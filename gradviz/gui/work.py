@@ -3,8 +3,9 @@ that drops the person's input while the window waits for it.
 
 Opening a file and replaying a long log (undo, redo, an edit) run as a ``WorkerJob`` while the
 window spins a local event loop: it keeps painting, shows progress and answers Cancel, but other
-clicks and keys are dropped (text typed ahead into the console is kept), so nothing can change
-the document under the worker's feet.
+clicks and keys are dropped (text typed ahead into the console is kept, and what is entered
+there is queued or kept by the console), so nothing can change the document under the
+worker's feet.
 """
 
 from __future__ import annotations
@@ -82,11 +83,10 @@ _INPUT = frozenset(
 )
 
 
-# Keys that would run, complete or recall input rather than type it.
+# Keys that would complete or recall input rather than type it. Enter passes: the console
+# queues or keeps what is entered while work runs, and says so.
 _NOT_TYPING = frozenset(
     {
-        Qt.Key.Key_Return,
-        Qt.Key.Key_Enter,
         Qt.Key.Key_Tab,
         Qt.Key.Key_Backtab,
         Qt.Key.Key_Up,
@@ -115,7 +115,7 @@ class InputBlocker(QObject):
         self.window = window
         self.allowed = allowed if isinstance(allowed, tuple) else (allowed,)
         self.on_cancel, self.on_close = on_cancel, on_close
-        self.typing = typing  # a text box one may type ahead into (not run: no Enter)
+        self.typing = typing  # a text box one may type ahead into (it decides what Enter does)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
