@@ -28,8 +28,10 @@ from PySide6.QtCore import (
     QObject,
     QPoint,
     QPointF,
+    QRect,
     QRectF,
     QRunnable,
+    QSize,
     Qt,
     QThreadPool,
     QTimer,
@@ -82,8 +84,10 @@ from .plain import plain_tip
 
 MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
 MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
+LEGIBLE_ZOOM = 0.6  # Fit never shrinks below this: names (13 pt) and values (10 pt) stay readable
 FIT_MARGIN = 28  # view pixels around a fitted graph
 LEGEND_CORNERS = ("top-right", "bottom-left", "top-left")  # in order of preference
+MINIMAP_CORNERS = ("bottom-right", "bottom-left", "top-left", "top-right")
 BUSY_AFTER_MS = 150  # a canvas behind the model longer than this says so (quick updates don't flicker)
 APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
 ACCENT = "#e8590c"  # paths from a selected leaf to the output
@@ -362,6 +366,7 @@ class NodeItem(QGraphicsItem):
         self._rect = QRectF()
         self._radius = 0.0
         self.fill = ""
+        self.tip = ""
         self.selected = False
         self.hovered = False
         self.dimmed = False
@@ -385,6 +390,7 @@ class NodeItem(QGraphicsItem):
         self.fill = first.color if first else ""
         self.attrs = attrs
         self.name = name
+        self.tip = tooltip  # what it says changes with its value and gradient
         self.setToolTip(plain_tip(tooltip))  # names and values: text, not HTML
         self.update()
 
@@ -720,6 +726,7 @@ class GraphCanvas(QGraphicsView):
         self._version = 0
         self._content = QRectF()
         self._legend_corner = LEGEND_CORNERS[0]  # chosen by fit(): where no node is under it
+        self._minimap_corner = MINIMAP_CORNERS[0]  # likewise, and never the legend's
         self._layout_epoch = 0  # results of an earlier epoch are stale: not shown, not kept
         self._held = False  # see hold()
         self._hold_what = ""  # what the session is busy with while held ("Opening big.gradviz…")
@@ -1020,29 +1027,95 @@ class GraphCanvas(QGraphicsView):
             )
             s, at = max(beside, below, key=lambda choice: choice[0])
             self._legend_corner = LEGEND_CORNERS[0]
+        if s < LEGIBLE_ZOOM:  # a long graph would shrink to a line: fit its short side instead
+            self._fit_along(bbox)
+            return
         self.setTransform(QTransform.fromScale(s, s))
         self._update_scene_rect()
         # Put the graph's centre at ``at`` (view coordinates).
         shift = QPointF(vp.center()) - at
         self.centerOn(bbox.center() + QPointF(shift.x() / s, shift.y() / s))
+        self._minimap_corner = self._clear_minimap_corner()
         self._update_overlays()
+
+    def _fit_along(self, bbox: QRectF) -> None:
+        """Fit a long graph (a chain) across its short side, never below LEGIBLE_ZOOM, its start
+        in view; the long side scrolls. The legend and minimap keep to a column beside a tall
+        graph (strips above and below a wide one), so scrolling along never brings a node under
+        them, when the view is wide enough for both."""
+        tall = bbox.height() * self.viewport().width() >= bbox.width() * self.viewport().height()
+        on, off = Qt.ScrollBarPolicy.ScrollBarAlwaysOn, Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        self.setVerticalScrollBarPolicy(on if tall else off)  # now, so the room below is right
+        self.setHorizontalScrollBarPolicy(off if tall else on)
+        vp = self.viewport().rect()
+        m = FIT_MARGIN // 2
+        legend = (
+            self.legend_overlay.size()
+            if self.show_legend and self.legend_overlay.legend is not None
+            else QSize(0, 0)
+        )
+        mini = self.minimap.size()
+        if not (self.show_minimap and self.minimap.overview is not None and self._minimap_fits(vp)):
+            mini = QSize(0, 0)
+        self._legend_corner = LEGEND_CORNERS[0]
+        if tall:
+            col = max(legend.width(), mini.width())
+            room = QRectF(m, m, vp.width() - 2 * m - (col + 2 * m if col else 0), vp.height() - 2 * m)
+            s = max(LEGIBLE_ZOOM, min(room.width() / bbox.width(), MAX_FIT))
+            if bbox.width() * s > room.width():  # no room beside: keep as far from them as it can
+                room.setWidth(bbox.width() * s)
+            start, at = QPointF(bbox.center().x(), bbox.top()), QPointF(room.center().x(), room.top())
+        else:
+            top = legend.height() + 2 * m if legend.height() else 0
+            bottom = mini.height() + 2 * m if mini.height() else 0
+            room = QRectF(m, m + top, vp.width() - 2 * m, vp.height() - 2 * m - top - bottom)
+            s = max(LEGIBLE_ZOOM, min(room.height() / bbox.height(), MAX_FIT))
+            start, at = QPointF(bbox.left(), bbox.center().y()), QPointF(room.left(), room.center().y())
+        self.setTransform(QTransform.fromScale(s, s))
+        self._update_scene_rect()
+        shift = QPointF(vp.center()) - at
+        self.centerOn(start + QPointF(shift.x() / s, shift.y() / s))
+        self._minimap_corner = MINIMAP_CORNERS[0]  # its column or strip was kept free
+        self._update_overlays()
+
+    def _update_scrollbars(self) -> None:
+        """A scroll bar along each side the graph is longer than the view (to scroll a chain)."""
+        bbox, vis = self.content_rect(), self.visible_scene_rect()
+        on, off = Qt.ScrollBarPolicy.ScrollBarAlwaysOn, Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        v = on if not bbox.isEmpty() and bbox.height() > vis.height() + 1 else off
+        h = on if not bbox.isEmpty() and bbox.width() > vis.width() + 1 else off
+        if v != self.verticalScrollBarPolicy():
+            self.setVerticalScrollBarPolicy(v)
+        if h != self.horizontalScrollBarPolicy():
+            self.setHorizontalScrollBarPolicy(h)
 
     def _clear_legend_corner(self) -> str:
         """The legend's corner as the view is now: where it is, unless a node sits under it and
         another corner is clear (a node just added there, say)."""
+        return self._clear_corner(self.legend_overlay, self._legend_corner, LEGEND_CORNERS)
 
+    def _clear_minimap_corner(self) -> str:
+        """The minimap's corner, chosen as the legend's is, in a corner the legend leaves free."""
+        corners = [c for c in MINIMAP_CORNERS if c != self._legend_corner]
+        current = self._minimap_corner if self._minimap_corner in corners else corners[0]
+        return self._clear_corner(self.minimap, current, corners)
+
+    def _clear_corner(self, overlay: QWidget, current: str, corners: Sequence[str]) -> str:
         def clear(corner: str) -> bool:
-            area = self.mapToScene(self._legend_area(corner).toRect()).boundingRect()
+            area = self.mapToScene(self._overlay_area(overlay, corner).toRect()).boundingRect()
             return not any(isinstance(it, NodeItem) for it in self._scene.items(area))
 
-        if clear(self._legend_corner):
-            return self._legend_corner
-        return next((c for c in LEGEND_CORNERS if clear(c)), self._legend_corner)
+        if clear(current):
+            return current
+        return next((c for c in corners if clear(c)), current)
 
     def _legend_area(self, corner: str) -> QRectF:
-        """Where the legend, with room around it, sits in the view at ``corner``."""
+        return self._overlay_area(self.legend_overlay, corner)
+
+    def _overlay_area(self, overlay: QWidget, corner: str) -> QRectF:
+        """Where ``overlay``, with room around it, sits in the view at ``corner``."""
         vp = self.viewport().rect()
-        w, h = self.legend_overlay.width() + 24, self.legend_overlay.height() + 24
+        w, h = overlay.width() + 24, overlay.height() + 24
         x = 0 if corner.endswith("left") else vp.width() - w
         y = 0 if corner.startswith("top") else vp.height() - h
         return QRectF(x, y, w, h)
@@ -1328,6 +1401,8 @@ class GraphCanvas(QGraphicsView):
         was_empty = not self._nodes
         corner = self.mapToScene(QPoint(0, 0))
         old_nodes = set(self._nodes)
+        old_graph = self.graph
+        changed: set[str] = set()  # nodes that stay but say something else now
         self.graph, self.names, self.color_scale = g, r.names, r.scale
         self._content = QRectF(r.content)
         self.provider = r.provider
@@ -1342,12 +1417,16 @@ class GraphCanvas(QGraphicsView):
                 item = NodeItem(self, n)
                 self._nodes[n] = item
                 self._scene.addItem(item)
+            elif item.tip != tip:
+                changed.add(n)
             item.set_content(ops, w, h, g.nodes[n], r.names.get(n, ""), tip)
             item.setPos(x, y)
             if k % 100 == 99:
                 yield
         for n in old_nodes - set(r.nodes):
             self._scene.removeItem(self._nodes.pop(n))
+            if n in old_graph:  # where it was joined on is where the change shows
+                changed.update(m for m in nx.all_neighbors(old_graph, n) if m in r.nodes)
         for k, (key, (ops, rect)) in enumerate(r.edges.items()):
             item = self._edges.get(key)
             if item is None:
@@ -1375,6 +1454,7 @@ class GraphCanvas(QGraphicsView):
         legend = r.scale.legend(legend_states(g)) if g.number_of_nodes() else None
         self.legend_overlay.set_legend(legend, self._overlay_zoom())
         new_nodes = set(self._nodes) - old_nodes
+        self.minimap.set_overview(r.overview)  # before a fit, which keeps room for it
         if (self._fit_next and current) or was_empty:
             self._fit_next = False
             self.fit()
@@ -1383,20 +1463,37 @@ class GraphCanvas(QGraphicsView):
             drift = self.mapFromScene(corner)  # scroll back so that the scene stays put on screen
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
-            if new_nodes:  # show what was just made, scrolling as little as possible
-                fresh = QRectF()
-                for n in new_nodes:
-                    fresh = fresh.united(self._nodes[n].sceneBoundingRect())
-                vis = self.visible_scene_rect()
-                if not vis.contains(fresh) and fresh.width() < vis.width() and fresh.height() < vis.height():
-                    self.ensureVisible(fresh, 30, 30)
+            self._keep_in_view(new_nodes, changed)
             self._legend_corner = self._clear_legend_corner()
-        self.minimap.set_overview(r.overview)
+            self._minimap_corner = self._clear_minimap_corner()
         self._update_overlays()
         self.last_update_ms = (
             time.perf_counter() - getattr(self, "_build_started", time.perf_counter())
         ) * 1000
         self.picture_updated.emit(len(self._nodes), self.provider)
+
+    def _keep_in_view(self, new: set[str], changed: set[str]) -> None:
+        """After an edit, undo or redo, show what changed, scrolling as little as possible: new
+        nodes whole, with a margin; changed ones only if none of them is in view (a backward
+        changes every gradient, and one seen is enough). Never left over blank canvas."""
+        vis = self.visible_scene_rect()
+        seen = [n for n in changed if vis.intersects(self._nodes[n].sceneBoundingRect())]
+        show = new or (set() if seen else changed)
+        if show:
+            rects = {n: self._nodes[n].sceneBoundingRect() for n in show}
+            whole = QRectF()
+            for rect in rects.values():
+                whole = whole.united(rect)
+            margin = 40
+            if whole.width() * self.zoom + 2 * margin > self.viewport().width() or (
+                whole.height() * self.zoom + 2 * margin > self.viewport().height()
+            ):  # too big to show whole: the selected one (just made), else the last laid out
+                focus = self._selected if self._selected in rects else max(rects, key=_node_order)
+                whole = rects[focus]
+            self.ensureVisible(whole, margin, margin)
+        content = self.content_rect()
+        if not content.isEmpty() and not self.visible_scene_rect().intersects(content):
+            self.centerOn(content.center())
 
     def _overlay_zoom(self) -> float:
         """Points to pixels for the fixed overlays: 1 pt = 1/72 inch at the screen's logical DPI."""
@@ -1414,6 +1511,7 @@ class GraphCanvas(QGraphicsView):
         )
         r = r.united(self.visible_scene_rect())
         self.setSceneRect(r)
+        self._update_scrollbars()
 
     # --- selection and paths -----------------------------------------------------------------------
     def _set_selected(self, nid: str | None, *, emit: bool, remember: bool = True) -> None:
@@ -1561,16 +1659,27 @@ class GraphCanvas(QGraphicsView):
         if item is None:
             self.explanation.hide()
             return
-        box = item.sceneBoundingRect()
         vp = self.viewport().geometry()
-        below = self.mapFromScene(box.bottomLeft()) + vp.topLeft()
-        above = self.mapFromScene(box.topLeft()) + vp.topLeft()
+        node = self.mapFromScene(item.sceneBoundingRect()).boundingRect().translated(vp.topLeft())
         w, h = self.explanation.width(), self.explanation.height()
-        x = max(vp.left() + 8, min(below.x(), vp.right() - w - 8))
-        y = below.y() + 8
-        if y + h > vp.bottom() - 8:
-            y = max(vp.top() + 8, above.y() - h - 8)
-        self.explanation.move(x, y)
+        spots = [  # under it, above it, right of it, left of it: the first that hides no node wins
+            QPoint(node.left(), node.bottom() + 8),
+            QPoint(node.left(), node.top() - h - 8),
+            QPoint(node.right() + 8, node.top()),
+            QPoint(node.left() - w - 8, node.top()),
+        ]
+
+        def clamp(p: QPoint) -> QPoint:
+            return QPoint(
+                max(vp.left() + 8, min(p.x(), vp.right() - w - 8)),
+                max(vp.top() + 8, min(p.y(), vp.bottom() - h - 8)),
+            )
+
+        def hidden(p: QPoint) -> int:
+            rect = QRect(p, self.explanation.size()).translated(-vp.topLeft())
+            return sum(isinstance(it, NodeItem) for it in self.items(rect))
+
+        self.explanation.move(min((clamp(p) for p in spots), key=hidden))
 
     # --- mouse, keys, gestures ----------------------------------------------------------------------
     def node_at(self, pos: QPoint | QPointF) -> NodeItem | None:
@@ -1717,12 +1826,18 @@ class GraphCanvas(QGraphicsView):
         show = (
             self.show_minimap
             and not content.isEmpty()
-            and vp.width() > 2.5 * self.minimap.width()  # in a small view it would hide the graph
-            and vp.height() > 2.2 * self.minimap.height()
+            and self._minimap_fits(vp)
             and not self.visible_scene_rect().adjusted(-2, -2, 2, 2).contains(content)
         )
         if show != self.minimap.isVisible():
+            if show:  # it appears (zoomed in, say): where it covers no node, if it can
+                self._minimap_corner = self._clear_minimap_corner()
+                self._place_overlays()
             self.minimap.setVisible(show)
+
+    def _minimap_fits(self, vp: QRect) -> bool:
+        """In a small view the minimap would hide the graph."""
+        return vp.width() > 2.5 * self.minimap.width() and vp.height() > 2.2 * self.minimap.height()
 
     def _update_overlays(self) -> None:
         has = bool(self._nodes)
@@ -1738,13 +1853,20 @@ class GraphCanvas(QGraphicsView):
         x = vp.left() + m if corner.endswith("left") else vp.right() + 1 - leg.width() - m
         y = vp.top() + m if corner.startswith("top") else vp.bottom() + 1 - leg.height() - m
         leg.move(x, y)
-        self.minimap.place(vp, m)
+        self.minimap.place(vp, m, self._minimap_corner)
         self.empty_hint.setGeometry(vp.adjusted(40, 40, -40, -40))
         if self.busy.isVisible():
             self.busy.move(vp.left() + (vp.width() - self.busy.width()) // 2, vp.top() + m)
         if self.notice.isVisible():
             self.notice.move(vp.left() + m, vp.bottom() + 1 - self.notice.height() - m)
         self._place_explanation()
+
+
+def _node_order(nid: str) -> tuple[int, str]:
+    """Later tensors have larger uids: ``t:12`` after ``t:3``."""
+    _, _, uid = nid.partition(":")
+    head = uid.split(".", 1)[0].split("<", 1)[0]
+    return (int(head) if head.isdigit() else -1, nid)
 
 
 def _html(text: str) -> str:
