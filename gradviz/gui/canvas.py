@@ -1662,11 +1662,18 @@ class GraphCanvas(QGraphicsView):
         vp = self.viewport().geometry()
         node = self.mapFromScene(item.sceneBoundingRect()).boundingRect().translated(vp.topLeft())
         w, h = self.explanation.width(), self.explanation.height()
-        spots = [  # under it, above it, right of it, left of it: the first that hides no node wins
+        mid = node.center().y() - h // 2
+        spots = [  # beside its node first, then the view's corners: the first hiding fewest nodes
             QPoint(node.left(), node.bottom() + 8),
             QPoint(node.left(), node.top() - h - 8),
+            QPoint(node.right() + 8, mid),
+            QPoint(node.left() - w - 8, mid),
             QPoint(node.right() + 8, node.top()),
             QPoint(node.left() - w - 8, node.top()),
+            vp.topLeft(),
+            vp.topRight(),
+            vp.bottomLeft(),
+            vp.bottomRight(),
         ]
 
         def clamp(p: QPoint) -> QPoint:
@@ -1675,11 +1682,14 @@ class GraphCanvas(QGraphicsView):
                 max(vp.top() + 8, min(p.y(), vp.bottom() - h - 8)),
             )
 
-        def hidden(p: QPoint) -> int:
-            rect = QRect(p, self.explanation.size()).translated(-vp.topLeft())
-            return sum(isinstance(it, NodeItem) for it in self.items(rect))
+        overlays = [o.geometry() for o in (self.legend_overlay, self.minimap) if o.isVisible()]
 
-        self.explanation.move(min((clamp(p) for p in spots), key=hidden))
+        def cost(k: int) -> int:  # a node hidden costs more than a bit of legend or a far spot
+            box = QRect(clamp(spots[k]), self.explanation.size())
+            nodes = sum(isinstance(it, NodeItem) for it in self.items(box.translated(-vp.topLeft())))
+            return 2 * nodes + sum(box.intersects(o) for o in overlays) + (k >= 6)
+
+        self.explanation.move(clamp(spots[min(range(len(spots)), key=cost)]))
 
     # --- mouse, keys, gestures ----------------------------------------------------------------------
     def node_at(self, pos: QPoint | QPointF) -> NodeItem | None:
