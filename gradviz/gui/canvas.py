@@ -1039,8 +1039,8 @@ class GraphCanvas(QGraphicsView):
         self._update_overlays()
 
     def _fit_along(self, bbox: QRectF) -> None:
-        """Fit a long graph (a chain) across its short side, never below LEGIBLE_ZOOM, its start
-        in view; the long side scrolls. The legend and minimap keep to a column beside a tall
+        """Fit a long graph (a chain) across its short side, between LEGIBLE_ZOOM and its natural
+        size (it doesn't fit: no need to blow it up), its start in view; the long side scrolls. The legend and minimap keep to a column beside a tall
         graph (strips above and below a wide one), so scrolling along never brings a node under
         them, when the view is wide enough for both."""
         tall = bbox.height() * self.viewport().width() >= bbox.width() * self.viewport().height()
@@ -1061,7 +1061,7 @@ class GraphCanvas(QGraphicsView):
         if tall:
             col = max(legend.width(), mini.width())
             room = QRectF(m, m, vp.width() - 2 * m - (col + 2 * m if col else 0), vp.height() - 2 * m)
-            s = max(LEGIBLE_ZOOM, min(room.width() / bbox.width(), MAX_FIT))
+            s = max(LEGIBLE_ZOOM, min(room.width() / bbox.width(), 1.0))
             if bbox.width() * s > room.width():  # no room beside: keep as far from them as it can
                 room.setWidth(bbox.width() * s)
             start, at = QPointF(bbox.center().x(), bbox.top()), QPointF(room.center().x(), room.top())
@@ -1069,7 +1069,7 @@ class GraphCanvas(QGraphicsView):
             top = legend.height() + 2 * m if legend.height() else 0
             bottom = mini.height() + 2 * m if mini.height() else 0
             room = QRectF(m, m + top, vp.width() - 2 * m, vp.height() - 2 * m - top - bottom)
-            s = max(LEGIBLE_ZOOM, min(room.height() / bbox.height(), MAX_FIT))
+            s = max(LEGIBLE_ZOOM, min(room.height() / bbox.height(), 1.0))
             start, at = QPointF(bbox.left(), bbox.center().y()), QPointF(room.left(), room.center().y())
         self.setTransform(QTransform.fromScale(s, s))
         self._update_scene_rect()
