@@ -28,8 +28,10 @@ from PySide6.QtCore import (
     QObject,
     QPoint,
     QPointF,
+    QRect,
     QRectF,
     QRunnable,
+    QSize,
     Qt,
     QThreadPool,
     QTimer,
@@ -83,10 +85,12 @@ from .plain import plain_tip
 
 MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
 MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
+LEGIBLE_ZOOM = 0.6  # Fit never shrinks below this: names (13 pt) and values (10 pt) stay readable
 FIT_MARGIN = 28  # view pixels around a fitted graph
 LEGEND_CORNERS = ("top-right", "bottom-left", "top-left")  # in order of preference
-BUSY_AFTER_MS = 150
-APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop  # a layout running longer than this shows progress and a Cancel button
+MINIMAP_CORNERS = ("bottom-right", "bottom-left", "top-left", "top-right")
+BUSY_AFTER_MS = 150  # a canvas behind the model longer than this says so (quick updates don't flicker)
+APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
 ACCENT = "#e8590c"  # paths from a selected leaf to the output
 LIGHT_BG, DARK_BG = "#ffffff", "#1e1f22"
 
@@ -260,6 +264,7 @@ class _Result:
 
 
 class _JobSignals(QObject):
+    built = Signal(object, int)  # the result, the number of nodes about to be laid out
     finished = Signal(object)
 
 
@@ -314,6 +319,7 @@ class _LayoutJob(QRunnable):
         r.graph, r.names, r.scale = g, names, cs
         if self.cancelled or g.number_of_nodes() == 0:
             return
+        self.signals.built.emit(r, g.number_of_nodes())
         captured: dict[str, Layout] = {}
 
         def lay(sized: nx.DiGraph) -> Layout:
@@ -368,6 +374,7 @@ class NodeItem(QGraphicsItem):
         self._rect = QRectF()
         self._radius = 0.0
         self.fill = ""
+        self.tip = ""
         self.selected = False
         self.hovered = False
         self.dimmed = False
@@ -391,6 +398,7 @@ class NodeItem(QGraphicsItem):
         self.fill = first.color if first else ""
         self.attrs = attrs
         self.name = name
+        self.tip = tooltip  # what it says changes with its value and gradient
         self.setToolTip(plain_tip(tooltip))  # names and values: text, not HTML
         self.update()
 
@@ -587,6 +595,12 @@ class _BusyOverlay(QFrame):
         lay.addWidget(self.button)
         self.hide()
 
+    def set_state(self, what: str, can_cancel: bool, tip: str) -> None:
+        self.label.setText(what)
+        self.button.setEnabled(can_cancel)
+        self.button.setToolTip(tip if can_cancel else "This can't be stopped; it ends soon")
+        self.adjustSize()
+
 
 class _EmptyHint(QLabel):
     """What an empty canvas says; links in it (examples) are announced by ``linkActivated``."""
@@ -725,8 +739,13 @@ class GraphCanvas(QGraphicsView):
         self._version = 0
         self._content = QRectF()
         self._legend_corner = LEGEND_CORNERS[0]  # chosen by fit(): where no node is under it
+        self._minimap_corner = MINIMAP_CORNERS[0]  # likewise, and never the legend's
         self._layout_epoch = 0  # results of an earlier epoch are stale: not shown, not kept
         self._held = False  # see hold()
+        self._hold_what = ""  # what the session is busy with while held ("Opening big.gradviz…")
+        self._hold_cancel: Callable[[], None] | None = None  # stops that work, if it may be stopped
+        self._job_what = ""  # what the running layout job does, with the count of its nodes
+        self.busy_after_ms = BUSY_AFTER_MS
         self._explained: str | None = None
         self._applying: Iterator[None] | None = None
         self._job: _LayoutJob | None = None
@@ -754,7 +773,7 @@ class GraphCanvas(QGraphicsView):
         self.minimap = Minimap(self)
         self.explanation = _Bubble(self)
         self.notice = _Bubble(self)
-        self.busy = _BusyOverlay(self, self.cancel_layout)
+        self.busy = _BusyOverlay(self, self._busy_cancel)
         self.empty_hint = _EmptyHint(self)
         self.empty_hint.setText(
             "<div style='font-size:15pt; font-weight:600'>Nothing to draw yet</div>"
@@ -881,6 +900,7 @@ class GraphCanvas(QGraphicsView):
             self._fit_next = True
         if not self._refresh_timer.isActive():
             self._refresh_timer.start(0)
+        self._sync_busy()
 
     def relayout(self) -> None:
         """Lay the graph out afresh, forgetting where nodes were (View ▸ Lay Out Again)."""
@@ -1059,29 +1079,95 @@ class GraphCanvas(QGraphicsView):
             )
             s, at = max(beside, below, key=lambda choice: choice[0])
             self._legend_corner = LEGEND_CORNERS[0]
+        if s < LEGIBLE_ZOOM:  # a long graph would shrink to a line: fit its short side instead
+            self._fit_along(bbox)
+            return
         self.setTransform(QTransform.fromScale(s, s))
         self._update_scene_rect()
         # Put the graph's centre at ``at`` (view coordinates).
         shift = QPointF(vp.center()) - at
         self.centerOn(bbox.center() + QPointF(shift.x() / s, shift.y() / s))
+        self._minimap_corner = self._clear_minimap_corner()
         self._update_overlays()
+
+    def _fit_along(self, bbox: QRectF) -> None:
+        """Fit a long graph (a chain) across its short side, between LEGIBLE_ZOOM and its natural
+        size (it doesn't fit: no need to blow it up), its start in view; the long side scrolls. The legend and minimap keep to a column beside a tall
+        graph (strips above and below a wide one), so scrolling along never brings a node under
+        them, when the view is wide enough for both."""
+        tall = bbox.height() * self.viewport().width() >= bbox.width() * self.viewport().height()
+        on, off = Qt.ScrollBarPolicy.ScrollBarAlwaysOn, Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        self.setVerticalScrollBarPolicy(on if tall else off)  # now, so the room below is right
+        self.setHorizontalScrollBarPolicy(off if tall else on)
+        vp = self.viewport().rect()
+        m = FIT_MARGIN // 2
+        legend = (
+            self.legend_overlay.size()
+            if self.show_legend and self.legend_overlay.legend is not None
+            else QSize(0, 0)
+        )
+        mini = self.minimap.size()
+        if not (self.show_minimap and self.minimap.overview is not None and self._minimap_fits(vp)):
+            mini = QSize(0, 0)
+        self._legend_corner = LEGEND_CORNERS[0]
+        if tall:
+            col = max(legend.width(), mini.width())
+            room = QRectF(m, m, vp.width() - 2 * m - (col + 2 * m if col else 0), vp.height() - 2 * m)
+            s = max(LEGIBLE_ZOOM, min(room.width() / bbox.width(), 1.0))
+            if bbox.width() * s > room.width():  # no room beside: keep as far from them as it can
+                room.setWidth(bbox.width() * s)
+            start, at = QPointF(bbox.center().x(), bbox.top()), QPointF(room.center().x(), room.top())
+        else:
+            top = legend.height() + 2 * m if legend.height() else 0
+            bottom = mini.height() + 2 * m if mini.height() else 0
+            room = QRectF(m, m + top, vp.width() - 2 * m, vp.height() - 2 * m - top - bottom)
+            s = max(LEGIBLE_ZOOM, min(room.height() / bbox.height(), 1.0))
+            start, at = QPointF(bbox.left(), bbox.center().y()), QPointF(room.left(), room.center().y())
+        self.setTransform(QTransform.fromScale(s, s))
+        self._update_scene_rect()
+        shift = QPointF(vp.center()) - at
+        self.centerOn(start + QPointF(shift.x() / s, shift.y() / s))
+        self._minimap_corner = MINIMAP_CORNERS[0]  # its column or strip was kept free
+        self._update_overlays()
+
+    def _update_scrollbars(self) -> None:
+        """A scroll bar along each side the graph is longer than the view (to scroll a chain)."""
+        bbox, vis = self.content_rect(), self.visible_scene_rect()
+        on, off = Qt.ScrollBarPolicy.ScrollBarAlwaysOn, Qt.ScrollBarPolicy.ScrollBarAlwaysOff
+        v = on if not bbox.isEmpty() and bbox.height() > vis.height() + 1 else off
+        h = on if not bbox.isEmpty() and bbox.width() > vis.width() + 1 else off
+        if v != self.verticalScrollBarPolicy():
+            self.setVerticalScrollBarPolicy(v)
+        if h != self.horizontalScrollBarPolicy():
+            self.setHorizontalScrollBarPolicy(h)
 
     def _clear_legend_corner(self) -> str:
         """The legend's corner as the view is now: where it is, unless a node sits under it and
         another corner is clear (a node just added there, say)."""
+        return self._clear_corner(self.legend_overlay, self._legend_corner, LEGEND_CORNERS)
 
+    def _clear_minimap_corner(self) -> str:
+        """The minimap's corner, chosen as the legend's is, in a corner the legend leaves free."""
+        corners = [c for c in MINIMAP_CORNERS if c != self._legend_corner]
+        current = self._minimap_corner if self._minimap_corner in corners else corners[0]
+        return self._clear_corner(self.minimap, current, corners)
+
+    def _clear_corner(self, overlay: QWidget, current: str, corners: Sequence[str]) -> str:
         def clear(corner: str) -> bool:
-            area = self.mapToScene(self._legend_area(corner).toRect()).boundingRect()
+            area = self.mapToScene(self._overlay_area(overlay, corner).toRect()).boundingRect()
             return not any(isinstance(it, NodeItem) for it in self._scene.items(area))
 
-        if clear(self._legend_corner):
-            return self._legend_corner
-        return next((c for c in LEGEND_CORNERS if clear(c)), self._legend_corner)
+        if clear(current):
+            return current
+        return next((c for c in corners if clear(c)), current)
 
     def _legend_area(self, corner: str) -> QRectF:
-        """Where the legend, with room around it, sits in the view at ``corner``."""
+        return self._overlay_area(self.legend_overlay, corner)
+
+    def _overlay_area(self, overlay: QWidget, corner: str) -> QRectF:
+        """Where ``overlay``, with room around it, sits in the view at ``corner``."""
         vp = self.viewport().rect()
-        w, h = self.legend_overlay.width() + 24, self.legend_overlay.height() + 24
+        w, h = overlay.width() + 24, overlay.height() + 24
         x = 0 if corner.endswith("left") else vp.width() - w
         y = 0 if corner.startswith("top") else vp.height() - h
         return QRectF(x, y, w, h)
@@ -1162,17 +1248,21 @@ class GraphCanvas(QGraphicsView):
         painter.drawPoints(pts)
 
     # --- building the picture ------------------------------------------------------------------------
-    def hold(self, on: bool) -> None:
-        """While held, the picture isn't rebuilt (the session is being changed on a worker);
-        changes wait and are drawn together when released."""
+    def hold(self, on: bool, what: str = "", cancel: Callable[[], None] | None = None) -> None:
+        """While held, the picture isn't rebuilt (the session is being changed on a worker, doing
+        ``what``); changes wait and are drawn together when released. Meanwhile the busy overlay
+        says what the canvas waits for, and its Cancel calls ``cancel`` (None: it can't stop)."""
         self._held = on
+        self._hold_what, self._hold_cancel = (what, cancel) if on else ("", None)
         if not on and self._pending and self._job is None and self._applying is None:
             self._pending = False
             self.refresh()
+        self._sync_busy()
 
     def _rebuild(self) -> None:
         if self._job is not None or self._applying is not None or self._held:
             self._pending = True  # drawn when the running layout is done
+            self._sync_busy()
             return
         self._pending = False
         self._build_started = time.perf_counter()
@@ -1187,6 +1277,7 @@ class GraphCanvas(QGraphicsView):
             build = self._source.snapshot()
         except Exception as e:  # the session is in a state nobody expected: say so, keep running
             self._show_notice(f"The graph could not be built: {_html(type(e).__name__)}: {_html(str(e))}")
+            self._sync_busy()
             return
         options = (self.scale_settings(), self.elements)
         job = _LayoutJob(
@@ -1197,17 +1288,22 @@ class GraphCanvas(QGraphicsView):
             self.devicePixelRatioF(),
             self.direction,
         )
+        job.signals.built.connect(self._job_built, Qt.ConnectionType.QueuedConnection)
         job.signals.finished.connect(self._job_finished, Qt.ConnectionType.QueuedConnection)
         self._job = job
         self._jobs.add(job)
-        n = len(self._nodes)
-        self._busy_what = f"Laying out {n:,} nodes…" if n > 50 else "Laying out the graph…"
-        self._busy_timer.start(BUSY_AFTER_MS)
+        self._job_what = "Building the graph…"  # its size is known once built (_job_built)
         self._pool.start(job)
+        self._sync_busy()
 
     def _on_source_changed(self, *_: Any) -> None:
         self._version += 1
         self.refresh()
+
+    def _job_built(self, result: _Result, nodes: int) -> None:
+        if self._job is not None and self._job.result is result:
+            self._job_what = f"Laying out {nodes:,} node{'s' if nodes != 1 else ''}…"
+            self._sync_busy()
 
     def _job_finished(self, result: _Result) -> None:
         job = next((j for j in self._jobs if j.result is result), None)
@@ -1216,7 +1312,6 @@ class GraphCanvas(QGraphicsView):
         if job is None or job.cancelled or job is not self._job:
             return
         self._job = None
-        self._hide_busy()
         if result.epoch != self._layout_epoch:
             self._pending = True  # laid out for what was there before a fresh start: lay out again
         elif result.error and result.version != self._version:
@@ -1228,14 +1323,20 @@ class GraphCanvas(QGraphicsView):
                 f"running; this is a bug in gradviz. Details: {_html(first)}"
             )
             self.message.emit("Drawing the graph failed: " + first)
+        elif self._pending and result.version != self._version and not result.error:
+            # The session changed while this was laid out: drawing it would only delay the
+            # current picture. Its places are kept, so the next layout starts from them.
+            if result.layout is not None:
+                self._layouts[result.view] = result.layout
         else:
             if result.warning:
                 self.cmap = None
                 self.message.emit(result.warning)
             self._apply(result)
-        if self._pending:
+        if self._pending and self._applying is None:
             self._pending = False
             self.refresh()
+        self._sync_busy()
 
     def cancel_layout(self) -> None:
         """Stop waiting for the running layout; the canvas keeps its last picture."""
@@ -1244,7 +1345,7 @@ class GraphCanvas(QGraphicsView):
         self._job.cancelled = True
         self._job = None
         self._pending = False
-        self._hide_busy()
+        self._sync_busy()
         self._show_notice(
             "Layout cancelled: the picture may be out of date. It is drawn again at the next change, "
             "or with <b>View ▸ Lay out again</b>."
@@ -1262,21 +1363,62 @@ class GraphCanvas(QGraphicsView):
             time.sleep(0.002)
         return True
 
-    def _show_busy(self) -> None:
-        if self._job is None:
-            return
-        self.busy.label.setText(self._busy_what)
-        self.busy.adjustSize()
-        self.busy.show()
-        self.busy.raise_()
-        self._place_overlays()
-        self.busy_changed.emit(True, self._busy_what)
+    def busy_text(self) -> str:
+        """What the canvas is waiting for, '' when the picture shows the model as it is. A
+        canvas that is behind never looks current: it shows this over the old picture (or over
+        the empty canvas, instead of the hint that there is nothing to draw)."""
+        if self._held and (self._pending or self._refresh_timer.isActive() or not self._nodes):
+            return f"{self._hold_what} The graph is drawn when it is done." if self._hold_what else ""
+        if self._applying is not None:
+            return f"Drawing {len(self.graph):,} node{'s' if len(self.graph) != 1 else ''}…"
+        if self._job is not None:
+            return self._job_what
+        return "" if self.is_idle() else "Updating the graph…"
 
-    def _hide_busy(self) -> None:
-        self._busy_timer.stop()
-        if self.busy.isVisible():
-            self.busy.hide()
-            self.busy_changed.emit(False, "")
+    def _busy_cancel(self) -> None:
+        if self._held and self._hold_cancel is not None:
+            self._hold_cancel()
+        else:
+            self.cancel_layout()
+
+    def _sync_busy(self) -> None:
+        """Show, update or hide the busy overlay (and the empty hint) for the canvas's state now."""
+        what = self.busy_text()
+        self._update_empty_hint(what)
+        if not what:
+            self._busy_timer.stop()
+            if self.busy.isVisible():
+                self.busy.hide()
+                self.busy_changed.emit(False, "")
+        elif self.busy.isVisible():
+            self._show_busy()
+        elif not self._busy_timer.isActive():
+            if self.busy_after_ms <= 0:
+                self._show_busy()
+            else:
+                self._busy_timer.start(self.busy_after_ms)
+
+    def _show_busy(self) -> None:
+        what = self.busy_text()
+        if not what:
+            return
+        can_cancel = self._hold_cancel is not None if self._held else self._job is not None
+        changed = not self.busy.isVisible() or self.busy.label.text() != what
+        tip = (
+            "Stop this work; nothing is changed"
+            if self._held
+            else "Stop laying out; the graph keeps its last picture"
+        )
+        self.busy.set_state(what, can_cancel, tip)
+        if not self.busy.isVisible():
+            self.busy.show()
+            self.busy.raise_()
+        self._place_overlays()
+        if changed:
+            self.busy_changed.emit(True, what)
+
+    def _update_empty_hint(self, busy: str) -> None:
+        self.empty_hint.setVisible(not self._nodes and self._source is not None and not busy)
 
     def _show_notice(self, html: str) -> None:
         self.notice.show_text(html, 420)
@@ -1303,6 +1445,7 @@ class GraphCanvas(QGraphicsView):
             if self._pending:
                 self._pending = False
                 self.refresh()
+            self._sync_busy()
             return
         QTimer.singleShot(0, self._continue_apply)
 
@@ -1312,6 +1455,8 @@ class GraphCanvas(QGraphicsView):
         was_empty = not self._nodes
         corner = self.mapToScene(QPoint(0, 0))
         old_nodes = set(self._nodes)
+        old_graph = self.graph
+        changed: set[str] = set()  # nodes that stay but say something else now
         self.graph, self.names, self.color_scale = g, r.names, r.scale
         self._content = QRectF(r.content)
         self.provider = r.provider
@@ -1326,12 +1471,16 @@ class GraphCanvas(QGraphicsView):
                 item = NodeItem(self, n)
                 self._nodes[n] = item
                 self._scene.addItem(item)
+            elif item.tip != tip:
+                changed.add(n)
             item.set_content(ops, w, h, g.nodes[n], r.names.get(n, ""), tip)
             item.setPos(x, y)
             if k % 100 == 99:
                 yield
         for n in old_nodes - set(r.nodes):
             self._scene.removeItem(self._nodes.pop(n))
+            if n in old_graph:  # where it was joined on is where the change shows
+                changed.update(m for m in nx.all_neighbors(old_graph, n) if m in r.nodes)
         for k, (key, (ops, rect)) in enumerate(r.edges.items()):
             item = self._edges.get(key)
             if item is None:
@@ -1361,6 +1510,7 @@ class GraphCanvas(QGraphicsView):
             legend.notes.append(f"scale changed: was {self.scale_changed_from}")
         self.legend_overlay.set_legend(legend, self._overlay_zoom())
         new_nodes = set(self._nodes) - old_nodes
+        self.minimap.set_overview(r.overview)  # before a fit, which keeps room for it
         if (self._fit_next and current) or was_empty:
             self._fit_next = False
             self.fit()
@@ -1369,20 +1519,37 @@ class GraphCanvas(QGraphicsView):
             drift = self.mapFromScene(corner)  # scroll back so that the scene stays put on screen
             self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
             self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
-            if new_nodes:  # show what was just made, scrolling as little as possible
-                fresh = QRectF()
-                for n in new_nodes:
-                    fresh = fresh.united(self._nodes[n].sceneBoundingRect())
-                vis = self.visible_scene_rect()
-                if not vis.contains(fresh) and fresh.width() < vis.width() and fresh.height() < vis.height():
-                    self.ensureVisible(fresh, 30, 30)
+            self._keep_in_view(new_nodes, changed)
             self._legend_corner = self._clear_legend_corner()
-        self.minimap.set_overview(r.overview)
+            self._minimap_corner = self._clear_minimap_corner()
         self._update_overlays()
         self.last_update_ms = (
             time.perf_counter() - getattr(self, "_build_started", time.perf_counter())
         ) * 1000
         self.picture_updated.emit(len(self._nodes), self.provider)
+
+    def _keep_in_view(self, new: set[str], changed: set[str]) -> None:
+        """After an edit, undo or redo, show what changed, scrolling as little as possible: new
+        nodes whole, with a margin; changed ones only if none of them is in view (a backward
+        changes every gradient, and one seen is enough). Never left over blank canvas."""
+        vis = self.visible_scene_rect()
+        seen = [n for n in changed if vis.intersects(self._nodes[n].sceneBoundingRect())]
+        show = new or (set() if seen else changed)
+        if show:
+            rects = {n: self._nodes[n].sceneBoundingRect() for n in show}
+            whole = QRectF()
+            for rect in rects.values():
+                whole = whole.united(rect)
+            margin = 40
+            if whole.width() * self.zoom + 2 * margin > self.viewport().width() or (
+                whole.height() * self.zoom + 2 * margin > self.viewport().height()
+            ):  # too big to show whole: the selected one (just made), else the last laid out
+                focus = self._selected if self._selected in rects else max(rects, key=_node_order)
+                whole = rects[focus]
+            self.ensureVisible(whole, margin, margin)
+        content = self.content_rect()
+        if not content.isEmpty() and not self.visible_scene_rect().intersects(content):
+            self.centerOn(content.center())
 
     def _overlay_zoom(self) -> float:
         """Points to pixels for the fixed overlays: 1 pt = 1/72 inch at the screen's logical DPI."""
@@ -1400,6 +1567,7 @@ class GraphCanvas(QGraphicsView):
         )
         r = r.united(self.visible_scene_rect())
         self.setSceneRect(r)
+        self._update_scrollbars()
 
     # --- selection and paths -----------------------------------------------------------------------
     def _set_selected(self, nid: str | None, *, emit: bool, remember: bool = True) -> None:
@@ -1547,16 +1715,37 @@ class GraphCanvas(QGraphicsView):
         if item is None:
             self.explanation.hide()
             return
-        box = item.sceneBoundingRect()
         vp = self.viewport().geometry()
-        below = self.mapFromScene(box.bottomLeft()) + vp.topLeft()
-        above = self.mapFromScene(box.topLeft()) + vp.topLeft()
+        node = self.mapFromScene(item.sceneBoundingRect()).boundingRect().translated(vp.topLeft())
         w, h = self.explanation.width(), self.explanation.height()
-        x = max(vp.left() + 8, min(below.x(), vp.right() - w - 8))
-        y = below.y() + 8
-        if y + h > vp.bottom() - 8:
-            y = max(vp.top() + 8, above.y() - h - 8)
-        self.explanation.move(x, y)
+        mid = node.center().y() - h // 2
+        spots = [  # beside its node first, then the view's corners: the first hiding fewest nodes
+            QPoint(node.left(), node.bottom() + 8),
+            QPoint(node.left(), node.top() - h - 8),
+            QPoint(node.right() + 8, mid),
+            QPoint(node.left() - w - 8, mid),
+            QPoint(node.right() + 8, node.top()),
+            QPoint(node.left() - w - 8, node.top()),
+            vp.topLeft(),
+            vp.topRight(),
+            vp.bottomLeft(),
+            vp.bottomRight(),
+        ]
+
+        def clamp(p: QPoint) -> QPoint:
+            return QPoint(
+                max(vp.left() + 8, min(p.x(), vp.right() - w - 8)),
+                max(vp.top() + 8, min(p.y(), vp.bottom() - h - 8)),
+            )
+
+        overlays = [o.geometry() for o in (self.legend_overlay, self.minimap) if o.isVisible()]
+
+        def cost(k: int) -> int:  # a node hidden costs more than a bit of legend or a far spot
+            box = QRect(clamp(spots[k]), self.explanation.size())
+            nodes = sum(isinstance(it, NodeItem) for it in self.items(box.translated(-vp.topLeft())))
+            return 2 * nodes + sum(box.intersects(o) for o in overlays) + (k >= 6)
+
+        self.explanation.move(clamp(spots[min(range(len(spots)), key=cost)]))
 
     # --- mouse, keys, gestures ----------------------------------------------------------------------
     def node_at(self, pos: QPoint | QPointF) -> NodeItem | None:
@@ -1703,17 +1892,23 @@ class GraphCanvas(QGraphicsView):
         show = (
             self.show_minimap
             and not content.isEmpty()
-            and vp.width() > 2.5 * self.minimap.width()  # in a small view it would hide the graph
-            and vp.height() > 2.2 * self.minimap.height()
+            and self._minimap_fits(vp)
             and not self.visible_scene_rect().adjusted(-2, -2, 2, 2).contains(content)
         )
         if show != self.minimap.isVisible():
+            if show:  # it appears (zoomed in, say): where it covers no node, if it can
+                self._minimap_corner = self._clear_minimap_corner()
+                self._place_overlays()
             self.minimap.setVisible(show)
+
+    def _minimap_fits(self, vp: QRect) -> bool:
+        """In a small view the minimap would hide the graph."""
+        return vp.width() > 2.5 * self.minimap.width() and vp.height() > 2.2 * self.minimap.height()
 
     def _update_overlays(self) -> None:
         has = bool(self._nodes)
         self.legend_overlay.setVisible(self.show_legend and has and self.legend_overlay.legend is not None)
-        self.empty_hint.setVisible(not has and self._source is not None and self._job is None)
+        self._update_empty_hint(self.busy_text())
         self._update_minimap_visibility()
         self._place_overlays()
 
@@ -1724,13 +1919,20 @@ class GraphCanvas(QGraphicsView):
         x = vp.left() + m if corner.endswith("left") else vp.right() + 1 - leg.width() - m
         y = vp.top() + m if corner.startswith("top") else vp.bottom() + 1 - leg.height() - m
         leg.move(x, y)
-        self.minimap.place(vp, m)
+        self.minimap.place(vp, m, self._minimap_corner)
         self.empty_hint.setGeometry(vp.adjusted(40, 40, -40, -40))
         if self.busy.isVisible():
             self.busy.move(vp.left() + (vp.width() - self.busy.width()) // 2, vp.top() + m)
         if self.notice.isVisible():
             self.notice.move(vp.left() + m, vp.bottom() + 1 - self.notice.height() - m)
         self._place_explanation()
+
+
+def _node_order(nid: str) -> tuple[int, str]:
+    """Later tensors have larger uids: ``t:12`` after ``t:3``."""
+    _, _, uid = nid.partition(":")
+    head = uid.split(".", 1)[0].split("<", 1)[0]
+    return (int(head) if head.isdigit() else -1, nid)
 
 
 def _html(text: str) -> str:

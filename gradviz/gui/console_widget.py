@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QEvent, QStringListModel, Qt, Signal
+from PySide6.QtCore import QEvent, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QColor,
     QContextMenuEvent,
@@ -156,11 +156,12 @@ class ConsoleInput(QPlainTextEdit):
     """The input editor: Enter runs when complete, history on Up/Down, completion on Tab and '.'."""
 
     submitted = Signal(str)
+    busy_changed = Signal(bool)
 
     def __init__(self, console: Console, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.console = console
-        self.busy = False  # the session is being changed on a worker: no completions meanwhile
+        self._busy = False
         self.history: list[str] = []
         self._index = 0  # position in history; len(history) is the draft being typed
         self._draft = ""
@@ -183,6 +184,17 @@ class ConsoleInput(QPlainTextEdit):
         self.completer.popup().setFont(monospace_font())
         self.completer.activated[str].connect(self._insert_completion)
         self._fit_height()
+
+    @property
+    def busy(self) -> bool:
+        """The session is being changed on a worker: no completions, and Enter doesn't run."""
+        return self._busy
+
+    @busy.setter
+    def busy(self, on: bool) -> None:
+        if on != self._busy:
+            self._busy = on
+            self.busy_changed.emit(on)
 
     # --- size --------------------------------------------------------------------------------------
     def _fit_height(self) -> None:
@@ -366,6 +378,11 @@ class _TranscriptView(QTextBrowser):
         menu.popup(e.globalPos())
 
 
+def _first_line(source: str) -> str:
+    line = source.strip().splitlines()[0]
+    return line if len(line) <= 40 and "\n" not in source.strip() else line[:40] + "…"
+
+
 def _common_prefix(words: list[str]) -> str:
     if not words:
         return ""
@@ -393,6 +410,9 @@ class ConsoleWidget(QWidget):
         # cell making a huge tensor doesn't freeze it; alone, the widget runs it right here.
         self.runner: Callable[[Callable[[], ConsoleResult]], ConsoleResult] = lambda fn: fn()
         self.setObjectName("ConsoleWidget")
+        self.queued: list[str] = []  # entered while a cell ran: run in order once it is done
+        self._running = False
+        self.running_source = ""  # the cell being run now
 
         self.view = _TranscriptView(self)
         self.view.setObjectName("consoleTranscript")
@@ -410,6 +430,15 @@ class ConsoleWidget(QWidget):
         self.prompt.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
         self.input = ConsoleInput(self.console)
         self.input.submitted.connect(self._run_input)
+        self.input.busy_changed.connect(self._busy_changed)
+        # Says what happens to input entered while something runs (queued, or kept here).
+        self.waiting = QLabel()
+        self.waiting.setObjectName("consoleWaiting")
+        self.waiting.setAccessibleName("console message")
+        self.waiting.setTextFormat(Qt.TextFormat.PlainText)
+        self.waiting.setWordWrap(True)
+        self.waiting.setContentsMargins(8, 4, 8, 4)
+        self.waiting.hide()
         self.input.setFocusProxy(None)
         self.setFocusProxy(self.input)
 
@@ -425,6 +454,7 @@ class ConsoleWidget(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.view, 1)
+        layout.addWidget(self.waiting)
         layout.addWidget(self.input_frame)
         self._apply_theme()
         self._update_prompt()
@@ -524,13 +554,28 @@ class ConsoleWidget(QWidget):
         if not source.strip():
             self.input.clear()
             return None
+        if self._running:  # entered while a cell runs: it runs next, as in a notebook
+            self.input.add_history(source)
+            self.input.clear()
+            self.queued.append(source)
+            self._say_queued()
+            return None
+        if self.input.busy:  # other work (an undo, a file opening) is changing the session
+            self._say("Kept here, not run: gradviz is busy. Press Enter again when it is done.")
+            return None
         self.input.add_history(source)
-        self.count += 1
         self.input.clear()  # now: what is typed while the cell runs is the next input
+        return self._run(source)
+
+    def _run(self, source: str) -> ConsoleResult:
+        self.count += 1
+        self._running, self.running_source = True, source
         try:
             result = self.runner(lambda: self.console.run(source))
         except Exception as e:  # the console reports errors in its result; this is a last resort
             result = ConsoleResult(error=str(e) or type(e).__name__, error_type=type(e).__name__)
+        finally:
+            self._running, self.running_source = False, ""
         cell = Cell(
             self.count, source, printed=result.printed, result=result.result, warnings=list(result.warnings)
         )
@@ -541,7 +586,54 @@ class ConsoleWidget(QWidget):
         self._add_cell(cell)
         self._update_prompt()
         self.ran.emit(source, result)
+        if self.queued:
+            if result.error is None:
+                QTimer.singleShot(0, self._run_queued)  # after this cell's own callers are done
+            else:
+                how = "was stopped" if result.error_type == "KeyboardInterrupt" else "failed"
+                self._return_queued(f"Not run, because In [{cell.number}] {how}")
         return result
+
+    # --- input entered while something runs ---------------------------------------------------------
+    def _run_queued(self) -> None:
+        if not self.queued or self._running:
+            return
+        if self.input.busy:  # other work started meanwhile: run when it ends (_busy_changed)
+            return
+        source = self.queued.pop(0)
+        self._say_queued()
+        self._run(source)
+
+    def _return_queued(self, why: str) -> None:
+        """Put the queued statements back in the input (before what is typed there): kept, not run."""
+        typed = self.input.toPlainText()
+        text = "\n".join(self.queued + ([typed] if typed.strip() else []))
+        n = len(self.queued)
+        self.queued.clear()
+        self.input.setPlainText(text)
+        self.input.moveCursor(QTextCursor.MoveOperation.End)
+        what = "it is" if n == 1 else f"those {n} statements are"
+        self._say(f"{why}: {what} back in the input. Press Enter to run.")
+
+    def _say_queued(self) -> None:
+        if not self.queued:
+            self.waiting.hide()
+        elif len(self.queued) == 1:
+            self._say(f"Queued: {_first_line(self.queued[0])} runs when the running cell is done")
+        else:
+            self._say(f"Queued: {len(self.queued)} statements run in turn when the running cell is done")
+
+    def _say(self, text: str) -> None:
+        self.waiting.setText(text)
+        self.waiting.show()
+
+    def _busy_changed(self, busy: bool) -> None:
+        if busy:
+            return
+        if self.queued:
+            QTimer.singleShot(0, self._run_queued)
+        elif self.waiting.isVisible() and self.waiting.text().startswith("Kept here, not run"):
+            self.waiting.hide()  # it is done now: the message would be stale
 
     # --- drawing --------------------------------------------------------------------------------------
     def _update_prompt(self) -> None:

@@ -925,13 +925,16 @@ class MainWindow(QMainWindow):
         self._completer.model().setStringList(self.source.names())
 
     def _canvas_busy(self, busy: bool, what: str) -> None:
-        self._canvas_working = busy
+        was_working, self._canvas_working = self._canvas_working, busy
         if self._export_job is not None or self._work_job is not None:
             return  # their progress has the status bar; the layout's shows after theirs
         self.progress.setVisible(busy)
         self.progress_cancel.setVisible(busy)
         if busy:
-            self._said_before_layout = (self.status_action.text(), what)
+            before, said = self._said_before_layout
+            if not (was_working and self.status_action.text() == said):
+                before = self.status_action.text()  # a new stretch of layout, not its next stage
+            self._said_before_layout = (before, what)
             self.say(what)
         elif self._said_before_layout[1] and self.status_action.text() == self._said_before_layout[1]:
             self.say(self._said_before_layout[0])  # the last action again, not a stale "Laying out…"
@@ -1113,7 +1116,7 @@ class MainWindow(QMainWindow):
         job.signals.finished.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
         blocker = InputBlocker(
             self,
-            self.progress_cancel,
+            (self.progress_cancel, self.canvas.busy.button),
             self._cancel_work,
             self._close_when_work_done,
             typing=self.console.input if self.console is not None else None,
@@ -1121,7 +1124,8 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         app.installEventFilter(blocker)
         self._work_job = job
-        self.canvas.hold(True)  # no snapshot of the session while the worker changes it
+        # No snapshot of the session while the worker changes it; the canvas says what it waits for.
+        self.canvas.hold(True, what, self._cancel_work if cancellable else None)
         if self.console is not None:
             self.console.input.busy = True
         ticker, delay = QTimer(self), QTimer(self)
@@ -1194,8 +1198,8 @@ class MainWindow(QMainWindow):
         and the window must not freeze meanwhile). Stop (or Escape) ends it at the next op, and
         the cell is undone whole: its statements are one undo step. No single op runs long (the
         session prices each before it runs). Its change events reach the window queued."""
-        history = self.console.input.history if self.console is not None else []
-        first = history[-1].strip().splitlines()[0] if history and history[-1].strip() else ""
+        source = self.console.running_source if self.console is not None else ""
+        first = source.strip().splitlines()[0] if source.strip() else ""
         what = f"Running {first[:48] + '…' if len(first) > 48 else first}"
         return self.run_off_thread(lambda progress: run(), what, cancellable=True, progress_after_ms=150)
 

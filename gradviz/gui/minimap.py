@@ -92,10 +92,13 @@ class Minimap(QWidget):
             self.resize(w, h)
         self.update()
 
-    def place(self, viewport: QRect, margin: int) -> None:
-        """Bottom-right corner of ``viewport`` (given in the canvas's coordinates)."""
+    def place(self, viewport: QRect, margin: int, corner: str = "bottom-right") -> None:
+        """In ``corner`` of ``viewport`` (given in the canvas's coordinates)."""
+        left = corner.endswith("left")
+        top = corner.startswith("top")
         self.move(
-            viewport.right() + 1 - self.width() - margin, viewport.bottom() + 1 - self.height() - margin
+            viewport.left() + margin if left else viewport.right() + 1 - self.width() - margin,
+            viewport.top() + margin if top else viewport.bottom() + 1 - self.height() - margin,
         )
 
     def _offset(self) -> QPointF:

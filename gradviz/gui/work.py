@@ -3,8 +3,9 @@ that drops the person's input while the window waits for it.
 
 Opening a file and replaying a long log (undo, redo, an edit) run as a ``WorkerJob`` while the
 window spins a local event loop: it keeps painting, shows progress and answers Cancel, but other
-clicks and keys are dropped (text typed ahead into the console is kept), so nothing can change
-the document under the worker's feet.
+clicks and keys are dropped (text typed ahead into the console is kept, and what is entered
+there is queued or kept by the console), so nothing can change the document under the
+worker's feet.
 """
 
 from __future__ import annotations
@@ -82,11 +83,10 @@ _INPUT = frozenset(
 )
 
 
-# Keys that would run, complete or recall input rather than type it.
+# Keys that would complete or recall input rather than type it. Enter passes: the console
+# queues or keeps what is entered while work runs, and says so.
 _NOT_TYPING = frozenset(
     {
-        Qt.Key.Key_Return,
-        Qt.Key.Key_Enter,
         Qt.Key.Key_Tab,
         Qt.Key.Key_Backtab,
         Qt.Key.Key_Up,
@@ -98,22 +98,24 @@ _NOT_TYPING = frozenset(
 
 class InputBlocker(QObject):
     """An application event filter that drops input to everything but ``allowed`` (the Cancel
-    button) and text typed into ``typing`` (the console: typed ahead, not run), makes Escape
+    buttons) and text typed into ``typing`` (the console, which queues or keeps what is entered
+    meanwhile rather than running it), makes Escape
     call ``on_cancel``, turns a close of ``window`` into ``on_close`` and refuses to close any
     other window (a dialog whose action is running)."""
 
     def __init__(
         self,
         window: QWidget,
-        allowed: QWidget,
+        allowed: QWidget | tuple[QWidget, ...],
         on_cancel: Callable[[], None],
         on_close: Callable[[], None],
         typing: QWidget | None = None,
     ) -> None:
         super().__init__(window)
-        self.window, self.allowed = window, allowed
+        self.window = window
+        self.allowed = allowed if isinstance(allowed, tuple) else (allowed,)
         self.on_cancel, self.on_close = on_cancel, on_close
-        self.typing = typing  # a text box one may type ahead into (not run: no Enter)
+        self.typing = typing  # a text box one may type ahead into (it decides what Enter does)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
@@ -131,7 +133,7 @@ class InputBlocker(QObject):
             return True  # a dialog whose action runs can't go from under it
         if kind not in _INPUT:
             return False
-        if watched is self.allowed or self.allowed.isAncestorOf(watched):
+        if any(watched is a or a.isAncestorOf(watched) for a in self.allowed):
             return False
         if watched is self.typing and (
             kind == QEvent.Type.InputMethod

@@ -17,7 +17,7 @@ from sample_sessions import seed
 
 from gradviz.graph.model import AUTOGRAD
 from gradviz.graph.style import fit_scale, looks
-from gradviz.gui.canvas import MAX_ZOOM, MIN_ZOOM, GraphCanvas, SessionSource, TensorsSource
+from gradviz.gui.canvas import LEGIBLE_ZOOM, MAX_ZOOM, MIN_ZOOM, GraphCanvas, SessionSource, TensorsSource
 from gradviz.gui.plain import tip_text
 from gradviz.session import examples
 from gradviz.session.document import Session
@@ -458,7 +458,9 @@ def test_a_direction_chosen_while_a_layout_runs_wins_and_is_fitted(qtbot) -> Non
     assert c.layout_direction == "LR"
     first, last = c.item_for("x").sceneBoundingRect(), c.item_for("h49").sceneBoundingRect()
     assert first.right() < last.left()
-    assert c.visible_scene_rect().contains(c.content_rect())  # fitted, not left where it was
+    # Fitted, not left where it was: across its short side, legible, from its start.
+    assert c.zoom >= LEGIBLE_ZOOM and c.visible_scene_rect().contains(first)
+    assert c.visible_scene_rect().top() <= c.content_rect().top()
 
 
 def test_the_legend_moves_off_a_node_that_appears_under_it(qtbot) -> None:

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 import gradviz
 from gradviz.graph.model import AUTOGRAD
 from gradviz.gui.app import main as app_main
+from gradviz.gui.canvas import LEGIBLE_ZOOM
 from gradviz.gui.main_window import MainWindow
 from gradviz.session import examples, fileformat
 from gradviz.session.autosave import Autosaver, recovery_dir
@@ -289,7 +290,11 @@ def test_left_to_right_layout_from_the_view_menu_and_it_persists(qtbot, window) 
     assert x.sceneBoundingRect().right() < out.sceneBoundingRect().left()
     for (u, v), _edge in w.canvas.edge_items().items():  # every edge runs rightwards
         assert items()[u].sceneBoundingRect().center().x() < items()[v].sceneBoundingRect().center().x()
-    assert w.canvas.visible_scene_rect().contains(w.canvas.content_rect())  # fitted afresh
+    # Fitted afresh: too wide for this view at a legible zoom, so across its height, from its start.
+    c = w.canvas
+    assert c.zoom >= LEGIBLE_ZOOM and c.visible_scene_rect().contains(c.item_for("x1").sceneBoundingRect())
+    vis, content = c.visible_scene_rect(), c.content_rect()
+    assert vis.top() <= content.top() and vis.bottom() >= content.bottom()
     assert w.status_action.text() == "Layout direction: Left to Right"
     w.close()
     w2 = window()
