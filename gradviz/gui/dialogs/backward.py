@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
 from gradviz.session.document import Session, SessionError
 
+from ..dtypes import dtype_text
 from ._common import (
     ErrorLabel,
     InputError,
@@ -85,7 +86,7 @@ class BackwardDialog(ThemedDialog):
             if t.grad_fn is not None
             else (" · a leaf" if t.is_leaf else "")
         )
-        about = QLabel(f"{target}: shape {shape_text(t.shape)} · torch.{t.dtype.name}{grad_fn}")
+        about = QLabel(f"{target}: shape {shape_text(t.shape)} · {dtype_text(t.dtype)}{grad_fn}")
         about.setObjectName("about")
         about.setFont(mono)
         if self.scalar:

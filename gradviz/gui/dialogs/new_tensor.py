@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
 from gradviz.session.document import Session, SessionError
 
+from ..dtypes import dtype_text
 from ._common import (
     PREVIEW_ELEMENTS,
     ErrorLabel,
@@ -161,7 +162,7 @@ class NewTensorDialog(ThemedDialog):
         self.dtype_combo = QComboBox()
         self.dtype_combo.setObjectName("dtype")
         for d in DTYPES:
-            self.dtype_combo.addItem(f"torch.{d}", d)
+            self.dtype_combo.addItem(dtype_text(d), d)
         self.requires_grad = QCheckBox("requires_grad")
         self.requires_grad.setObjectName("requires_grad")
         self.requires_grad.setToolTip("Track operations on this tensor so backward() can compute its .grad")
@@ -315,7 +316,7 @@ class NewTensorDialog(ThemedDialog):
                 values_ok = False
         elif values_ok:
             self.preview.show_text(
-                f"{numel:,} elements of torch.{dtype_name}: the values are made when you press Create.",
+                f"{numel:,} elements of {dtype_text(dtype_name)}: the values are made when you press Create.",
                 muted=True,
             )
         else:

@@ -1,0 +1,85 @@
+"""Issue 11, "Words and polish": what the app calls things, as a newcomer reads it in the
+explanations, tooltips, dialogs and the window title."""
+
+from __future__ import annotations
+
+import pytest
+from driving import idle
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QTextDocument
+
+from gradviz.graph.model import AUTOGRAD
+from gradviz.gui.plain import tip_text
+
+
+def plain(html: str) -> str:
+    """The text of an explanation as a person reads it (no tags)."""
+    doc = QTextDocument()
+    doc.setHtml(html)
+    return doc.toPlainText()
+
+
+def op_producing(canvas, name: str):
+    """The canvas item of the op whose result is the tensor ``name``."""
+    target = canvas.item_for(name).nid
+    return next(
+        it
+        for it in canvas.node_items().values()
+        if it.attrs.get("type") == "op" and target in canvas.graph.successors(it.nid)
+    )
+
+
+def explain_by_double_click(qtbot, canvas, item) -> str:
+    canvas.centerOn(item)
+    with qtbot.waitSignal(canvas.explained) as sig:
+        pos = canvas.mapFromScene(item.sceneBoundingRect().center())
+        qtbot.mouseDClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    return plain(sig.args[0])
+
+
+@pytest.fixture
+def broadcasting(window, qtbot):
+    w = window()
+    assert w.open_example("broadcasting")
+    idle(qtbot, w)
+    return w
+
+
+def test_mul_of_a_tensor_called_out_names_its_result_sq(qtbot, broadcasting) -> None:
+    """sq = out * out: the formula's own names can't be mistaken for the tensor called out."""
+    text = explain_by_double_click(qtbot, broadcasting.canvas, op_producing(broadcasting.canvas, "sq"))
+    assert "∂result/∂input = other, ∂result/∂other = input" in text
+    assert "Here input is out (" in text and "other is out (" in text and "result is sq" in text
+    assert "out = sq" not in text and "∂out/∂a" not in text
+    assert "broadcast" not in text  # both operands have the result's shape
+
+
+def test_broadcast_operands_are_explained_with_the_sum_over_their_dims(qtbot, broadcasting) -> None:
+    canvas = broadcasting.canvas
+    text = explain_by_double_click(qtbot, canvas, op_producing(canvas, "out"))
+    assert (
+        "bias has shape [4], out has shape [3, 4]: bias was broadcast along dim 0, so ∂L/∂out is "
+        "summed over it: ∂L/∂bias = (∂L/∂out).sum(dim=0)."
+    ) in text
+    assert "grid has shape" not in text  # grid was not broadcast
+    text = explain_by_double_click(qtbot, canvas, op_producing(canvas, "grid"))
+    assert "col has shape [3, 1], grid has shape [3, 4]: col was broadcast along dim 1" in text
+    assert "∂L/∂col = (∂L/∂grid).sum(dim=1, keepdim=True)" in text
+    assert "row has shape [1, 4], grid has shape [3, 4]: row was broadcast along dim 0" in text
+    assert "∂L/∂row = (∂L/∂grid).sum(dim=0, keepdim=True)" in text
+    # The autograd view says the same of AddBackward0's inputs, in the formula's names.
+    canvas.set_view(AUTOGRAD)
+    idle(qtbot, broadcasting)
+    add = next(
+        it
+        for it in canvas.node_items().values()
+        if it.attrs.get("label") == "AddBackward0" and "other has shape [4]" in plain(canvas.explain(it.nid))
+    )
+    text = explain_by_double_click(qtbot, canvas, add)
+    assert "∂L/∂other = (∂L/∂result).sum(dim=0)" in text
+
+
+def test_op_tooltip_says_which_tensor_each_operand_is(qtbot, broadcasting) -> None:
+    tip = tip_text(op_producing(broadcasting.canvas, "out").toolTip())
+    assert "∂result/∂input = 1, ∂result/∂other = 1\ninput: grid, other: bias" in tip
+    assert "dtype: gradviz.float32" in tip_text(broadcasting.canvas.item_for("bias").toolTip())
