@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import keyword
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -172,7 +173,11 @@ class Session:
         # Runs an action that appends to the log, events included: (work, label) -> work().
         # None runs it here; the GUI runs it on a worker (making a huge tensor takes seconds).
         self.runner: Callable[[Callable[[], None], str], None] | None = None
-        self.dirty = False
+        # The log as last saved or opened (weakly: it keeps no arrays alive), which ``dirty``
+        # compares with, so undoing back to it is clean again; and whether something the log
+        # doesn't show (a restored recovery) makes the document differ from its file anyway.
+        self._saved_log: tuple[weakref.ref, ...] = ()
+        self._changed_outside_log = False
         # Events, with a Change argument (``changed``) or names.
         self.changed = Event()
         self.tensor_added = Event()
@@ -264,6 +269,21 @@ class Session:
         """The live names ``name`` was computed from (empty for leaves)."""
         info = self.info(name)
         return self._current_refs(info.entry) if isinstance(info.entry, Op) else []
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the document differs from its file: its log is not the one last saved or
+        opened (undo and redo move away from it and back), or something outside the log changed."""
+        if self._changed_outside_log or len(self._saved_log) != len(self._entries):
+            return True
+        return any(ref() is not e for ref, e in zip(self._saved_log, self._entries))
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        """False: the document as it is now is saved. True: it changed in a way its log doesn't show."""
+        self._changed_outside_log = value
+        if not value:
+            self._saved_log = tuple(weakref.ref(e) for e in self._entries)
 
     @property
     def can_undo(self) -> bool:
@@ -538,7 +558,6 @@ class Session:
             if self._entries_differ(entries):
                 self._compact_log()
                 self._record_undo(entries, uid, label)
-                self.dirty = True
                 self._announce(self._batch_before, label)
 
     # --- loading (used by the file format) -------------------------------------------------------
@@ -649,7 +668,6 @@ class Session:
             prev_entries = tuple(self._entries[:prev_len])  # before compacting rewrites the log
             self._compact_log()
             self._record_undo(prev_entries, prev_uid, label)
-            self.dirty = True
             self._announce(before, label)
 
     def _entries_differ(self, entries: Sequence[Entry]) -> bool:
@@ -668,7 +686,6 @@ class Session:
             ) from None
         if self._batch_depth == 0:  # inside a batch, the batch records one undo step at its end
             self._record_undo(prev[0], prev[1], label)
-            self.dirty = True
             self._announce(before, label)
 
     def _restore(
@@ -684,7 +701,6 @@ class Session:
         self._replace_state(list(entries), uid, f"{verb} {label}")  # raises, nothing changed, if cancelled
         self._drop_step(source, -1)
         self._push_step(target, current)
-        self.dirty = True
         self._announce(before, f"{verb} {label}")  # after the stacks move: listeners read labels
 
     def _record_undo(self, entries: tuple[Entry, ...], uid: int, label: str) -> None:

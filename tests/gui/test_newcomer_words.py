@@ -4,7 +4,7 @@ explanations, tooltips, dialogs and the window title."""
 from __future__ import annotations
 
 import pytest
-from driving import idle
+from driving import idle, type_in_console
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QTextDocument
 
@@ -83,3 +83,35 @@ def test_op_tooltip_says_which_tensor_each_operand_is(qtbot, broadcasting) -> No
     tip = tip_text(op_producing(broadcasting.canvas, "out").toolTip())
     assert "∂result/∂input = 1, ∂result/∂other = 1\ninput: grid, other: bias" in tip
     assert "dtype: gradviz.float32" in tip_text(broadcasting.canvas.item_for("bias").toolTip())
+
+
+def shown_title(w) -> str:
+    """The window title as the title bar shows it: [*] is a * while modified."""
+    return w.windowTitle().replace("[*]", "*" if w.isWindowModified() else "")
+
+
+def test_undo_back_to_the_saved_state_clears_the_star(qtbot, window, tmp_path) -> None:
+    w = window()
+    type_in_console(qtbot, w, "x = torch.tensor(3.)")
+    idle(qtbot, w)
+    assert shown_title(w) == "Untitled* — gradviz"
+    w.ask_save_path = lambda *a: str(tmp_path / "first")
+    w.actions["save"].trigger()
+    assert shown_title(w) == "first.gradviz — gradviz"
+    type_in_console(qtbot, w, "y = x * 2")
+    idle(qtbot, w)
+    assert shown_title(w) == "first.gradviz* — gradviz"
+    w.canvas.setFocus()
+    ctrl = Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, ctrl)  # back to what was saved
+    idle(qtbot, w)
+    assert w.session.names() == ["x"] and shown_title(w) == "first.gradviz — gradviz"
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, ctrl)  # before the save: differs from the file
+    idle(qtbot, w)
+    assert w.session.names() == [] and shown_title(w) == "first.gradviz* — gradviz"
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Y, ctrl)
+    idle(qtbot, w)
+    assert shown_title(w) == "first.gradviz — gradviz"
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Y, ctrl)  # redo away from it
+    idle(qtbot, w)
+    assert w.session.names() == ["x", "y"] and shown_title(w) == "first.gradviz* — gradviz"
