@@ -39,6 +39,18 @@ from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequi
 RESERVED_NAMES = frozenset({"torch", "gradviz", "F", "nn", "print", "np", "numpy", "True", "False", "None"})
 
 
+LEAF_SOURCE_ELEMENTS = 16  # a leaf edited to more values than this has no code that reads well
+
+
+def leaf_source(value: np.ndarray, requires_grad: bool) -> str:
+    """The code that makes a leaf of ``value`` (``torch.tensor([1., 2.], requires_grad=True)``),
+    for a leaf whose value or flag was changed after the code it was made by; '' when too big."""
+    if value.size > LEAF_SOURCE_ELEMENTS:
+        return ""
+    text = " ".join(repr(E.tensor(value)).split())  # tensor([[1., 2.], [3., 4.]], dtype=...)
+    return "torch." + (text[:-1] + ", requires_grad=True)" if requires_grad else text)
+
+
 class SessionError(Exception):
     """A refused action. The message says what is wrong, in PyTorch's words where it has them;
     ``kind`` names the exception PyTorch (or Python) raises for it, for the console to show."""
@@ -491,7 +503,9 @@ class Session:
             )
         old = info.entry
         arr = self._as_value(value, E.dtypes.from_numpy_dtype(old.value.dtype))
-        self._rewrite(old, replace(old, value=arr), f"edit {name}")
+        self._rewrite(
+            old, replace(old, value=arr, source=leaf_source(arr, old.requires_grad)), f"edit {name}"
+        )
 
     def set_requires_grad(self, name: str, flag: bool) -> None:
         """Change how the leaf ``name`` was created, and recompute everything downstream (an
@@ -499,8 +513,12 @@ class Session:
         info = self.info(name)
         if not isinstance(info.entry, Leaf):
             raise SessionError("you can only change requires_grad flags of leaf variables.")
+        old = info.entry
         self._rewrite(
-            info.entry, replace(info.entry, requires_grad=bool(flag)), f"{name}.requires_grad = {bool(flag)}"
+            old,
+            # the code it was made by said the other requires_grad: it no longer makes this leaf
+            replace(old, requires_grad=bool(flag), source=leaf_source(old.value, bool(flag))),
+            f"{name}.requires_grad = {bool(flag)}",
         )
 
     def set_param(self, name: str, param: str, value: Any) -> None:

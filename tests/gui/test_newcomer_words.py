@@ -115,3 +115,29 @@ def test_undo_back_to_the_saved_state_clears_the_star(qtbot, window, tmp_path) -
     qtbot.keyClick(w.canvas, Qt.Key.Key_Y, ctrl)  # redo away from it
     idle(qtbot, w)
     assert w.session.names() == ["x", "y"] and shown_title(w) == "first.gradviz* — gradviz"
+
+
+def test_made_by_follows_edits_redefinitions_and_undo(qtbot, window) -> None:
+    from gradviz.session import examples
+
+    w = window(examples.linear())
+    i = w.inspector
+    made_by = i.fields["made by"]
+    w.select("w")
+    assert made_by.text() == "torch.tensor(4., requires_grad=True)"
+    qtbot.mouseClick(i.edit_button, Qt.MouseButton.LeftButton)
+    i.editor.selectAll()
+    qtbot.keyClicks(i.editor, "2.5")
+    qtbot.mouseClick(i.apply_button, Qt.MouseButton.LeftButton)
+    idle(qtbot, w)
+    assert made_by.text() == "torch.tensor(2.5000, requires_grad=True)"
+    w.canvas.setFocus()
+    qtbot.keyClick(w.canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    idle(qtbot, w)
+    assert made_by.text() == "torch.tensor(4., requires_grad=True)"
+    w.select("y")
+    assert made_by.text() == "w * x + b"
+    type_in_console(qtbot, w, "y = w - b")  # redefined
+    idle(qtbot, w)
+    w.select("y")
+    assert made_by.text() == "w - b"
