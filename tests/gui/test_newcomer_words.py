@@ -141,3 +141,54 @@ def test_made_by_follows_edits_redefinitions_and_undo(qtbot, window) -> None:
     idle(qtbot, w)
     w.select("y")
     assert made_by.text() == "w - b"
+
+
+# --- dialogs -------------------------------------------------------------------------------------
+def tab_walk(qtbot, start, steps: int) -> list:
+    """Press Tab ``steps`` times from ``start``; the widgets focus lands on, in turn."""
+    window = start.window()
+    window.activateWindow()
+    start.setFocus()
+    seen = []
+    for _ in range(steps):
+        qtbot.keyClick(window.focusWidget(), Qt.Key.Key_Tab)
+        seen.append(window.focusWidget())
+    return seen
+
+
+def test_new_tensor_tab_order_follows_the_fields_on_screen(qtbot) -> None:
+    from gradviz.gui.dialogs import NewTensorDialog
+    from gradviz.session.document import Session
+
+    d = NewTensorDialog(Session())
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    assert tab_walk(qtbot, d.name_edit, 4) == [d.literal_edit, d.dtype_combo, d.requires_grad, d.ok_button]
+    qtbot.waitUntil(d.isActiveWindow)  # a shortcut reaches only the active window
+    qtbot.keyClick(d.name_edit, Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)  # the Constructor tab
+    assert d.constructor == "zeros"
+    d.set_constructor("rand")
+    assert tab_walk(qtbot, d.name_edit, 4) == [d.ctor_combo, d.resample, d.shape_edit, d.dtype_combo]
+    d.set_constructor("arange")
+    assert tab_walk(qtbot, d.ctor_combo, 3) == [d.start_edit, d.end_edit, d.step_edit]
+
+
+def test_operation_tab_order_follows_the_fields_on_screen(qtbot) -> None:
+    from gradviz.gui.dialogs import OperationDialog
+    from gradviz.session.document import Session
+
+    s = Session()
+    s.add_leaf("x", 3.0)
+    s.add_leaf("b", 2.0)
+    d = OperationDialog(s, selected="x", op="sum")
+    qtbot.addWidget(d)
+    d.show()
+    qtbot.waitExposed(d)
+    dim, keepdim = d.param_widgets["dim"][1], d.param_widgets["keepdim"][1]
+    walk = tab_walk(qtbot, d.search, 5)
+    assert walk == [d.tree, d.rows[0].combo, dim, keepdim, d.name_edit]
+    d.set_op("mul")
+    qtbot.waitUntil(d.rows[1].combo.isVisible)  # rows made for the op show at the next event loop
+    walk = tab_walk(qtbot, d.tree, 3)
+    assert walk == [d.rows[0].combo, d.rows[1].combo, d.name_edit]

@@ -164,6 +164,7 @@ class BackwardDialog(ThemedDialog):
         self.gradient_edit.textChanged.connect(self._typed)
         self.retain.toggled.connect(self.refresh)
         self.setMinimumWidth(520)
+        self._tab_in_order(self.ones_radio, self.values_radio, self.gradient_edit, self.retain)
         self.refresh()
         self.ok_button.setFocus()
 

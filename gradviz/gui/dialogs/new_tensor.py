@@ -91,6 +91,7 @@ class NewTensorDialog(ThemedDialog):
         self.tab_bar.setObjectName("valuesTabs")
         self.tab_bar.setDrawBase(False)
         self.tab_bar.setExpanding(False)
+        self.tab_bar.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.pages: list[QWidget] = []
         literal_page = QWidget()
         self.literal_edit = QLineEdit("[[1., 2.], [3., 4.]]")
@@ -107,7 +108,7 @@ class NewTensorDialog(ThemedDialog):
         lit.addWidget(self.literal_edit)
         lit.addWidget(self.literal_error)
         lit.addWidget(hint)
-        self.tab_bar.addTab("Values")
+        self.tab_bar.addTab("&Values")  # Alt+V, Alt+C: the tabs take no Tab stop between Name and Values
         self.pages.append(literal_page)
 
         ctor_page = QWidget()
@@ -155,7 +156,7 @@ class NewTensorDialog(ThemedDialog):
         ctor.setContentsMargins(0, 8, 0, 0)
         ctor.addLayout(self.ctor_form)
         ctor.addWidget(self.ctor_error)
-        self.tab_bar.addTab("Constructor")
+        self.tab_bar.addTab("&Constructor")
         self.pages.append(ctor_page)
 
         # dtype and requires_grad
@@ -223,6 +224,15 @@ class NewTensorDialog(ThemedDialog):
         self.resample.clicked.connect(self._new_sample)
         self._constructor_changed()
         self._tab_changed(0)
+        self._tab_in_order(
+            self.name_edit,
+            self.literal_edit,
+            self.ctor_combo,
+            self.resample,
+            *self._ctor_fields(),
+            self.dtype_combo,
+            self.requires_grad,
+        )
         self.resize(540, 470)
         self.name_edit.selectAll()
         self.name_edit.setFocus()

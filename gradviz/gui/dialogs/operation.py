@@ -523,7 +523,15 @@ class OperationDialog(ThemedDialog):
             self._add_param(p)
         self.params_title.setVisible(bool(spec.params))
         self.params_widget.setVisible(bool(spec.params))
+        self._tab_in_visual_order()
         self.refresh()
+
+    def _tab_in_visual_order(self) -> None:
+        """The operand and parameter fields are made per op, after the name field: put them
+        back where they are on screen."""
+        rows = [w for r in self.rows for w in (r.combo, r.remove_button)]
+        params = [w for _, w, _ in self.param_widgets.values()]
+        self._tab_in_order(self.search, self.tree, *rows, self.add_operand, *params, self.name_edit)
 
     def _default_operands(self, n: int, names: list[str]) -> list[str]:
         if not names:
@@ -549,6 +557,7 @@ class OperationDialog(ThemedDialog):
         self.rows.append(row)
         self.operands_form.addRow(row.label, row)
         if removable:
+            self._tab_in_visual_order()
             names = self.session.names()
             if names:
                 row.set_text(names[(len(self.rows) - 1) % len(names)])
