@@ -192,3 +192,55 @@ def test_operation_tab_order_follows_the_fields_on_screen(qtbot) -> None:
     qtbot.waitUntil(d.rows[1].combo.isVisible)  # rows made for the op show at the next event loop
     walk = tab_walk(qtbot, d.tree, 3)
     assert walk == [d.rows[0].combo, d.rows[1].combo, d.name_edit]
+
+
+def test_rename_dialog_title_is_short_and_fits(qtbot, window) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    from gradviz.session import examples
+
+    w = window(examples.linear())
+    w.select("w")
+    seen: dict[str, object] = {}
+
+    def answer() -> None:
+        box = QApplication.activeModalWidget()
+        assert isinstance(box, QInputDialog)
+        seen["title"], seen["label"] = box.windowTitle(), box.labelText()
+        title_font = QFontMetrics(QApplication.font("QMdiSubWindowTitleBar"))
+        seen["fits"] = box.width() > title_font.horizontalAdvance(box.windowTitle()) + 100
+        edit = box.findChild(type(w.find_box))
+        edit.selectAll()
+        qtbot.keyClicks(edit, "weight")
+        qtbot.keyClick(edit, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, answer)
+    w.canvas.setFocus()
+    w.actions["rename"].trigger()  # F2
+    idle(qtbot, w)
+    assert seen == {"title": "Rename w", "label": "New name for w:", "fits": True}
+    assert "weight" in w.session.names() and "w" not in w.session.names()
+
+
+@pytest.mark.parametrize("which", ["new", "operation", "backward"])
+def test_every_dialog_is_wide_enough_for_its_title(qtbot, window, which) -> None:
+    from PySide6.QtGui import QFontMetrics
+    from PySide6.QtWidgets import QApplication
+
+    from gradviz.gui.dialogs import BackwardDialog, NewTensorDialog, OperationDialog
+    from gradviz.session.document import Session
+
+    s = Session()
+    s.add_leaf("a_rather_long_tensor_name_for_a_title", [1.0, 2.0], requires_grad=True)
+    name = s.names()[0]
+    d = {
+        "new": lambda: NewTensorDialog(s),
+        "operation": lambda: OperationDialog(s),
+        "backward": lambda: BackwardDialog(s, name),
+    }[which]()
+    qtbot.addWidget(d)
+    d.show()
+    title_font = QFontMetrics(QApplication.font("QMdiSubWindowTitleBar"))
+    assert d.width() > title_font.horizontalAdvance(d.windowTitle()) + 100

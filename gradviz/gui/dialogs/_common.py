@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from gradviz.gui.plain import plain_labels, plain_tip
+from gradviz.gui.title_width import fit_title
 from gradviz.session.document import Session, SessionError
 
 MAX_LITERAL_CHARS = 2_000_000  # a typed literal longer than this is refused before parsing
@@ -114,6 +115,7 @@ class ThemedDialog(QDialog):
 
     def showEvent(self, event: Any) -> None:
         plain_labels(self)  # names, literals and code typed by a person: text, not HTML
+        fit_title(self)
         super().showEvent(event)
 
 
