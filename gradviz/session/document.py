@@ -622,7 +622,10 @@ class Session:
                 raise
             except SessionError as e:
                 raise ReplayError(i, entry, e) from None
-        self._snapshot(state)  # fingerprint here, maybe on the worker, not on the GUI thread
+        # Fingerprint here, maybe on the worker, not on the GUI thread; hashing a large session
+        # takes long too, so a Cancel is heard between tensors, not only between entries.
+        done = len(entries)
+        self._snapshot(state, check=None if progress is None else lambda: progress(done, done))
         return state
 
     # --- internals -----------------------------------------------------------------------------------
@@ -916,13 +919,18 @@ class Session:
     def _recount(self, state: _State) -> None:
         state.memory.rebuild((state.info[n].uid, t) for n, t in state.tensors.items())
 
-    def _snapshot(self, state: _State | None = None) -> dict[int, tuple[str, bytes | None, bytes | None]]:
+    def _snapshot(
+        self, state: _State | None = None, check: Callable[[], None] | None = None
+    ) -> dict[int, tuple[str, bytes | None, bytes | None]]:
         """(name, value fingerprint, grad fingerprint) of every tensor, by uid; only what changed
-        since the last snapshot of ``state`` is hashed again."""
+        since the last snapshot of ``state`` is hashed again. ``check()`` is called before each
+        tensor hashed, and may raise to stop."""
         state = state if state is not None else self._state
         out = {}
         for name, t in state.tensors.items():
             uid = state.info[name].uid
+            if check is not None and (uid not in state.value_prints or uid not in state.grad_prints):
+                check()
             if uid not in state.value_prints:
                 state.value_prints[uid] = _fingerprint(t._data)
             if uid not in state.grad_prints:

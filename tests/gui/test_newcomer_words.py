@@ -244,3 +244,49 @@ def test_every_dialog_is_wide_enough_for_its_title(qtbot, window, which) -> None
     d.show()
     title_font = QFontMetrics(QApplication.font("QMdiSubWindowTitleBar"))
     assert d.width() > title_font.horizontalAdvance(d.windowTitle()) + 100
+
+
+def test_escape_stops_opening_a_large_file_promptly(qtbot, window, tmp_path, monkeypatch) -> None:
+    """Escape while the last step of an open (hashing every tensor replayed) runs: the open
+    stops at the next tensor, not after all of them, and the session is untouched."""
+    import time
+
+    import numpy as np
+    from PySide6.QtCore import QTimer
+
+    from gradviz.session import document, fileformat
+    from gradviz.session.document import Session
+
+    big = Session()
+    for i in range(60):
+        big.add_leaf(f"x{i}", np.full(3, float(i), np.float32))
+    path = tmp_path / "big.gradviz"
+    fileformat.save(big, path)
+    w = window()
+    type_in_console(qtbot, w, "mine = torch.ones(2)")
+    idle(qtbot, w)
+    hashed: list[bool] = []  # one per tensor fingerprinted, True once Escape was pressed
+    escaped = {"at": False}
+    original = document._fingerprint
+
+    def slow_fingerprint(arr):
+        hashed.append(escaped["at"])
+        time.sleep(0.02)  # a large tensor takes a while to hash
+        return original(arr)
+
+    monkeypatch.setattr(document, "_fingerprint", slow_fingerprint)
+
+    def press() -> None:
+        job = w._work_job
+        if job is None or not job.total or len(hashed) < 5:  # not yet in the hashing
+            QTimer.singleShot(5, press)
+            return
+        escaped["at"] = True
+        qtbot.keyClick(w.canvas, Qt.Key.Key_Escape)
+
+    QTimer.singleShot(0, press)
+    assert w.open_path(path, confirmed=True) is False
+    assert w.session.names() == ["mine"] and w.path is None
+    assert w.status_action.text() == "Opening big.gradviz cancelled; the session you had open is unchanged"
+    assert hashed.count(True) <= 1  # at most the tensor being hashed when Escape came
+    assert len(hashed) < 60
