@@ -290,3 +290,66 @@ def test_escape_stops_opening_a_large_file_promptly(qtbot, window, tmp_path, mon
     assert w.status_action.text() == "Opening big.gradviz cancelled; the session you had open is unchanged"
     assert hashed.count(True) <= 1  # at most the tensor being hashed when Escape came
     assert len(hashed) < 60
+
+
+def test_new_tensor_starts_from_what_was_last_entered(qtbot, window) -> None:
+    from driving import create_through_dialog, retype, toolbar_click
+
+    w = window()
+    toolbar_click(qtbot, w, "new_tensor")
+    d = w.active_dialog
+    assert d.literal_edit.text() == "[[1., 2.], [3., 4.]]"  # a first example to start from
+    d.reject()
+    create_through_dialog(qtbot, w, "v", "[5., 6., 7.]", requires_grad=True)
+    toolbar_click(qtbot, w, "new_tensor")
+    d = w.active_dialog
+    assert d.literal_edit.text() == "[5., 6., 7.]" and d.requires_grad.isChecked()
+    assert d.name_edit.text() not in w.session.names()  # a fresh name, not the last one
+    assert d.preview.toPlainText() == "tensor([5., 6., 7.], requires_grad=True)"
+    # Next, randn of a shape in float64: the dialog after that opens on them.
+    qtbot.waitUntil(d.isActiveWindow)
+    qtbot.keyClick(d.name_edit, Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)
+    assert d.constructor == "zeros"
+    d.ctor_combo.setCurrentIndex(d.ctor_combo.findData("randn"))
+    retype(qtbot, d.shape_edit, "4, 2")
+    d.dtype_combo.setCurrentIndex(d.dtype_combo.findData("float64"))
+    qtbot.mouseClick(d.ok_button, Qt.MouseButton.LeftButton)
+    idle(qtbot, w)
+    toolbar_click(qtbot, w, "new_tensor")
+    d = w.active_dialog
+    assert d.tab_bar.tabText(d.tab_bar.currentIndex()) == "&Constructor"
+    assert d.ctor_combo.currentText() == "torch.randn" and d.shape_edit.text() == "4, 2"
+    assert d.dtype_combo.currentText() == "gradviz.float64" and d.requires_grad.isChecked()
+    assert d.shape_edit.isVisible() and not d.literal_edit.isVisible()
+    d.reject()
+
+
+def test_operation_dialog_names_operands_as_pytorch_does(qtbot) -> None:
+    """A tensor called b chosen as an operand reads 'other: b', never 'a: b' beside '∂out/∂a = b'."""
+    from gradviz.gui.dialogs import OperationDialog
+    from gradviz.session.document import Session
+
+    s = Session()
+    s.add_leaf("a", [1.0, 2.0], requires_grad=True)
+    s.add_leaf("b", [3.0, 4.0])
+    d = OperationDialog(s, selected="b", op="mul")
+    qtbot.addWidget(d)
+    d.show()
+    assert [r.label.text() for r in d.rows] == ["input:", "other:"]
+    assert [r.text() for r in d.rows] == ["b", "a"]
+    assert d.title.text() == "mul   input * other"
+    assert d.subtitle.text().startswith("Local derivative: ∂result/∂input = other, ∂result/∂other = input")
+    assert d.rows[0].info.text() == "[2] gradviz.float32"
+    d.set_op("linear")
+    assert [r.label.text() for r in d.rows] == ["input:", "weight:", "bias:"]
+    assert "∂L/∂weight = (∂L/∂result)ᵀ·input" in d.subtitle.text()
+    d.set_op("where")
+    assert [r.label.text() for r in d.rows] == ["condition:", "input:", "other:"]
+    d.set_op("cat")
+    qtbot.mouseClick(d.add_operand, Qt.MouseButton.LeftButton)
+    assert [r.label.text() for r in d.rows] == ["tensors[0]:", "tensors[1]:", "tensors[2]:"]
+    qtbot.mouseClick(d.rows[0].remove_button, Qt.MouseButton.LeftButton)
+    assert [r.label.text() for r in d.rows] == ["tensors[0]:", "tensors[1]:"]
+    d.set_op("to")
+    dtype = d.param_widgets["dtype"][1]
+    assert [dtype.itemText(i) for i in range(3)] == ["gradviz.float32", "gradviz.float64", "gradviz.float16"]

@@ -8,6 +8,7 @@ repr, exactly as the console would print it; OK records that very tensor (random
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -49,6 +50,11 @@ DTYPES = ("float32", "float64", "float16", "int64", "int32", "bool")
 CONSTRUCTORS = ("zeros", "ones", "rand", "randn", "full", "arange", "eye")
 _SCALAR_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool"}
 REQUIRES_GRAD_INT = "Only Tensors of floating point and complex dtype can require gradients"
+
+
+# What the learner last created, per session, so the next New Tensor starts from it, not from the
+# example values again. Weak: a closed session takes its entry with it.
+_LAST_ENTERED: weakref.WeakKeyDictionary[Session, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def _dtype(name: str) -> E.dtype:
@@ -222,8 +228,9 @@ class NewTensorDialog(ThemedDialog):
         self.requires_grad.toggled.connect(self.refresh)
         self.tab_bar.currentChanged.connect(self._tab_changed)
         self.resample.clicked.connect(self._new_sample)
+        self._recall(_LAST_ENTERED.get(session, {}))
         self._constructor_changed()
-        self._tab_changed(0)
+        self._tab_changed(self.tab_bar.currentIndex())
         self._tab_in_order(
             self.name_edit,
             self.literal_edit,
@@ -238,6 +245,29 @@ class NewTensorDialog(ThemedDialog):
         self.name_edit.setFocus()
 
     # --- look --------------------------------------------------------------------------------------
+
+    # --- memory of the last tensor made -------------------------------------------------------------
+    def _typed_fields(self) -> dict[str, QLineEdit]:
+        return {w.objectName(): w for w in (self.literal_edit, *self._ctor_fields())}
+
+    def _remember(self) -> None:
+        _LAST_ENTERED[self.session] = {
+            "tab": self.tab_bar.currentIndex(),
+            "constructor": self.ctor_combo.currentData(),
+            "dtype": self.dtype_combo.currentData(),
+            "requires_grad": self.requires_grad.isChecked(),
+            "texts": {key: w.text() for key, w in self._typed_fields().items()},
+        }
+
+    def _recall(self, last: dict[str, Any]) -> None:
+        if not last:
+            return
+        for key, text in last["texts"].items():
+            self._typed_fields()[key].setText(text)
+        self.ctor_combo.setCurrentIndex(CONSTRUCTORS.index(last["constructor"]))
+        self.dtype_combo.setCurrentIndex(DTYPES.index(last["dtype"]))
+        self.requires_grad.setChecked(last["requires_grad"])
+        self.tab_bar.setCurrentIndex(last["tab"])
 
     # --- state -------------------------------------------------------------------------------------
     @property
@@ -504,4 +534,5 @@ class NewTensorDialog(ThemedDialog):
             self.accept_error.show_message(str(e))
             return
         self.name = name
+        self._remember()
         super().accept()
