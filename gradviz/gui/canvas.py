@@ -78,7 +78,8 @@ from ..graph.style import as_pytorch, legend_states
 from ..session import catalogue
 from ..session.document import Session
 from .bridge import SessionBridge
-from .derivatives import SYMBOLS_BY_NODE, local_derivative
+from .derivatives import broadcast_gradient, derivative_of, local_derivative
+from .dtypes import dtype_text
 from .minimap import Minimap, render_overview
 from .painting import Op, bounds, compile_items, font_family, paint_ops
 from .plain import plain_tip
@@ -340,7 +341,7 @@ class _LayoutJob(QRunnable):
         for n, (x, y, w, h) in scene.boxes.items():
             s0, s1 = scene.spans.get(n, (0, 0))
             ops = compile_items(scene.items[s0:s1], -x, -y)
-            r.nodes[n] = (ops, x + dx, y + dy, w, h, tooltip_for(g.nodes[n]))
+            r.nodes[n] = (ops, x + dx, y + dy, w, h, tooltip_for(g.nodes[n], operand_titles(g, n, names)))
         for key, (s0, s1) in scene.spans.items():
             if isinstance(key, tuple) and len(key) == 2:
                 items = scene.items[s0:s1]
@@ -624,8 +625,27 @@ def _short(text: str, n: int = 14) -> str:
     return text if len(text) <= n else ""
 
 
-def tooltip_for(a: Mapping[str, Any]) -> str:
-    """What hovering a node says: for a tensor its name, shape, dtype, value and gradient."""
+def tensor_title(a: Mapping[str, Any], name: str = "") -> str:
+    """A tensor's name (``name``: the session's, current); a hidden one reads as its expression."""
+    title = name or a.get("name") or a.get("expr") or a.get("label") or "?"
+    if title.startswith("_"):
+        title = a.get("expr") or a.get("label") or "an unnamed tensor"
+    return title
+
+
+def operand_titles(g: nx.DiGraph, nid: str, names: Mapping[str, str]) -> dict[int, str]:
+    """argument position -> the title of the tensor passed there, for an op node."""
+    return {
+        i: tensor_title(g.nodes[u], names.get(u, ""))
+        for u, _, e in g.in_edges(nid, data=True)
+        if g.nodes[u].get("type") == "tensor"
+        for i in e.get("args", ())
+    }
+
+
+def tooltip_for(a: Mapping[str, Any], operands: Mapping[int, str] | None = None) -> str:
+    """What hovering a node says: for a tensor its name, shape, dtype, value and gradient; for an
+    op its local derivative and, in the formula's names, the tensors ``operands`` it was given."""
     t = a.get("type")
     if t == "tensor":
         kind = {
@@ -637,16 +657,18 @@ def tooltip_for(a: Mapping[str, Any]) -> str:
         flag = "requires_grad=True" if a.get("requires_grad") else "requires_grad=False"
         lines = [
             f"{_node_title(a)}  ({kind}, {flag})",
-            f"shape: {shape_text(tuple(a['shape']))}   dtype: {a['dtype']}",
+            f"shape: {shape_text(tuple(a['shape']))}   dtype: {dtype_text(a['dtype'])}",
             f"value: {a['value'] or '-'}",
             f"grad: {a['grad']}",
         ]
         return "\n".join(lines)
     if t == "op":
-        d = local_derivative(a.get("name", ""), a.get("op", ""))
+        derivative = derivative_of(a.get("name", ""), a.get("op", ""))
         lines = [f"{a.get('label', '')}   ({a.get('name', '')} in the autograd graph)"]
-        if d:
-            lines.append(d)
+        if derivative.formula:
+            lines.append(derivative.formula)
+        if operands:
+            lines.append(", ".join(f"{derivative.operand(i)}: {operands[i]}" for i in sorted(operands)))
         lines.append("Double-click for an explanation")
         return "\n".join(lines)
     if t == "backward":
@@ -1615,15 +1637,33 @@ class GraphCanvas(QGraphicsView):
             it.set_highlighted(k in on_edges, dim and k not in on_edges)
 
     # --- explanations --------------------------------------------------------------------------------
+    def _tensor_title(self, nid: str) -> str:
+        return tensor_title(self.graph.nodes[nid], self.names.get(nid, ""))
+
     def _operand_text(self, nid: str) -> str:
-        a = self.graph.nodes[nid]
-        title = self.names.get(nid) or a.get("name") or a.get("expr") or a.get("label") or "?"
-        if title.startswith("_"):
-            title = a.get("expr") or a.get("label") or "an unnamed tensor"
-        value = a.get("value", "")
+        title = self._tensor_title(nid)
+        value = self.graph.nodes[nid].get("value", "")
         if value and value != title and len(value) <= 16:
             return f"{title} ({value})"
         return title
+
+    def _broadcast_notes(self, nid: str, spec: catalogue.OpSpec | None) -> list[str]:
+        """For an elementwise op, how each broadcast operand's gradient is summed back to its shape."""
+        g = self.graph
+        outs = list(g.successors(nid))
+        if spec is None or spec.size_rule != "broadcast" or not outs:
+            return []
+        result_shape = tuple(g.nodes[outs[0]]["shape"])
+        result = self._tensor_title(outs[0])
+        if not result.isidentifier():
+            result = "result"
+        notes = []
+        for u in dict.fromkeys(u for u, _ in g.in_edges(nid)):
+            name = self._tensor_title(u)
+            note = broadcast_gradient(name, tuple(g.nodes[u]["shape"]), result, result_shape)
+            if note:
+                notes.append(_html(note) + ".")
+        return notes
 
     def explain(self, nid: str) -> str:
         """What double-clicking node ``nid`` explains (HTML); '' for a tensor node."""
@@ -1632,15 +1672,10 @@ class GraphCanvas(QGraphicsView):
             return ""
         a = g.nodes[nid]
         t = a.get("type")
-        letters: Sequence[str] = "abcdefgh"
         if t == "op":
             node_name = a.get("name", "")
-            d = local_derivative(node_name, a.get("op", ""))
-            spec = catalogue.CATALOGUE.get(a.get("op", ""))
-            if spec is not None and spec.symbols:
-                letters = spec.symbols  # the formula's own names: x, W, b for linear
-            elif node_name in SYMBOLS_BY_NODE:
-                letters = SYMBOLS_BY_NODE[node_name]
+            derivative = derivative_of(node_name, a.get("op", ""))
+            d = derivative.formula
             operands: dict[int, str] = {}
             for u, _, e in g.in_edges(nid, data=True):
                 for i in e.get("args", ()):
@@ -1653,27 +1688,38 @@ class GraphCanvas(QGraphicsView):
                 else f"<b>{_html(node_name)}</b>"
             )
             parts = [f"{title}: {_html(d) if d else 'a step of the computation'}"]
+            # The formula's names (input, other, result) are PyTorch's, the tensors' in code font:
+            # a tensor called b or out can't be mistaken for an operand of the formula.
             where = [
-                f"{letters[i] if i < len(letters) else f'x{i}'} = {_html(operands[i])}"
+                f"{_html(derivative.operand(i))} is <code>{_html(operands[i])}</code>"
                 for i in sorted(operands)
             ]
             if outs:
-                where.append(f"out = {_html(outs[0])}")
+                where.append(f"result is <code>{_html(outs[0])}</code>")
             if where:
                 parts.append("Here " + ", ".join(where) + ".")
+            parts.extend(self._broadcast_notes(nid, derivative.spec))
             who = "these backward nodes multiply" if steps else f"{_html(node_name)} multiplies"
             parts.append(
-                f"In <code>backward()</code>, {who} the gradient arriving at <i>out</i> by these local "
+                f"In <code>backward()</code>, {who} the gradient arriving at <i>result</i> by these local "
                 "derivatives (the chain rule) and pass the results to their inputs."
                 if steps
-                else f"In <code>backward()</code>, {who} the gradient arriving at <i>out</i> by these local "
+                else f"In <code>backward()</code>, {who} the gradient arriving at <i>result</i> by these local "
                 "derivatives (the chain rule) and passes the results to its inputs."
             )
             return "<br>".join(parts)
         if t == "backward":
             node_name = a.get("label", "")
-            d = local_derivative(a.get("name", node_name), a.get("op", ""))
+            derivative = derivative_of(a.get("name", node_name), a.get("op", ""))
+            d = derivative.formula
             parts = [f"<b>{_html(node_name)}</b>: {_html(d) if d else 'a step of the backward pass'}"]
+            if derivative.spec is not None and derivative.spec.size_rule == "broadcast" and "shape" in a:
+                for _, _, e in g.in_edges(nid, data=True):
+                    for i in e.get("args", ()):
+                        note = broadcast_gradient(
+                            derivative.operand(i), tuple(e["shape"]), "result", a["shape"]
+                        )
+                        parts.extend([_html(note) + "."] if note else [])
             if a.get("tensor_name"):
                 parts.append(f"It is <code>{_html(a['tensor_name'])}.grad_fn</code>.")
             if a.get("saved"):

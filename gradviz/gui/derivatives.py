@@ -1,79 +1,66 @@
-"""The local derivative of each backward node, for the canvas's double-click explanation.
+"""The local derivative of each backward node, for the canvas's explanations and tooltips.
 
-Catalogue ops carry their derivative (``OpSpec.derivative``); the autograd view shows PyTorch's
-node names, some of which (``AddmmBackward0``, ``ExpandBackward0``) are not catalogue ops, so
-the table below is keyed by those names. ``a``, ``b`` are the node's inputs in order.
+Catalogue ops carry their derivative (``OpSpec.derivative``), written in PyTorch's names for the
+operands (``input``, ``other``) and ``result`` for the output. The autograd view shows PyTorch's
+node names, some of which (``AddmmBackward0``, ``ExpandBackward0``) are no catalogue op, or mean
+one case of one (``PowBackward0``: a number as exponent): the table below is keyed by those
+names, in the same words. ``c`` is a Python number the node keeps, not one of its inputs.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
+from ..graph.model import op_label
 from ..session import catalogue
 
 BY_NODE = {
-    "AddBackward0": "∂out/∂a = 1, ∂out/∂b = 1",
-    "SubBackward0": "∂out/∂a = 1, ∂out/∂b = -1",
-    "RsubBackward1": "out = c - a: ∂out/∂a = -1",
-    "MulBackward0": "∂out/∂a = b, ∂out/∂b = a",
-    "DivBackward0": "∂out/∂a = 1/b, ∂out/∂b = -a/b²",
-    "DivBackward1": "out = a / c: ∂out/∂a = 1/c",
-    "ReciprocalBackward0": "out = 1/a: ∂out/∂a = -1/a²",
-    "PowBackward0": "out = a^c: ∂out/∂a = c·a^(c-1)",
-    "PowBackward1": "∂out/∂a = b·a^(b-1), ∂out/∂b = a^b·ln a",
-    "PowBackward2": "out = c^b: ∂out/∂b = c^b·ln c",
-    "NegBackward0": "∂out/∂a = -1",
-    "ExpBackward0": "∂out/∂a = exp(a) = out",
-    "LogBackward0": "∂out/∂a = 1/a",
-    "SqrtBackward0": "∂out/∂a = 1/(2·√a)",
-    "SinBackward0": "∂out/∂a = cos(a)",
-    "CosBackward0": "∂out/∂a = -sin(a)",
-    "AbsBackward0": "∂out/∂a = sign(a)",
-    "SignBackward0": "∂out/∂a = 0 (sign is flat almost everywhere)",
-    "ClampBackward1": "∂out/∂a = 1 inside [min, max], 0 outside",
-    "TanhBackward0": "∂out/∂a = 1 - tanh²(a) = 1 - out²",
-    "SigmoidBackward0": "∂out/∂a = σ(a)·(1 - σ(a)) = out·(1 - out)",
-    "ReluBackward0": "∂out/∂a = 1 where a > 0, else 0",
-    "SoftmaxBackward0": "∂L/∂a = out·(∂L/∂out - Σ ∂L/∂out·out)",
-    "LogSoftmaxBackward0": "∂L/∂a = ∂L/∂out - softmax(a)·Σ ∂L/∂out",
-    "SumBackward0": "out = Σ a: ∂out/∂aᵢ = 1, so ∂L/∂out is copied to every element",
-    "SumBackward1": "sum over dims: ∂L/∂out is copied back along the summed dims",
-    "MeanBackward0": "out = (Σ a)/n: ∂out/∂aᵢ = 1/n",
-    "MeanBackward1": "mean over dims: ∂L/∂out / n is copied back along the averaged dims",
-    "MaxBackward0": "∂out/∂a = 1 at the maximum, 0 elsewhere",
-    "MaxBackward1": "∂out/∂a = 1 at each maximum along the dim, 0 elsewhere",
-    "MinBackward0": "∂out/∂a = 1 at the minimum, 0 elsewhere",
-    "MinBackward1": "∂out/∂a = 1 at each minimum along the dim, 0 elsewhere",
-    "MaximumBackward0": "∂out/∂a = 1 where a > b, ∂out/∂b = 1 where b > a (half each on ties)",
-    "MinimumBackward0": "∂out/∂a = 1 where a < b, ∂out/∂b = 1 where b < a (half each on ties)",
-    "MmBackward0": "out = A·B: ∂L/∂A = ∂L/∂out·Bᵀ, ∂L/∂B = Aᵀ·∂L/∂out",
-    "BmmBackward0": "out = A·B per batch: ∂L/∂A = ∂L/∂out·Bᵀ, ∂L/∂B = Aᵀ·∂L/∂out",
-    "MvBackward0": "out = A·v: ∂L/∂A = ∂L/∂out ⊗ v, ∂L/∂v = Aᵀ·∂L/∂out",
-    "DotBackward0": "out = a·b: ∂out/∂a = b, ∂out/∂b = a",
-    "AddmmBackward0": "out = c + A·B: ∂L/∂c = ∂L/∂out (summed to c's shape), ∂L/∂A = ∂L/∂out·Bᵀ, ∂L/∂B = Aᵀ·∂L/∂out",
-    "TBackward0": "∂L/∂a = (∂L/∂out)ᵀ",
-    "TransposeBackward0": "∂L/∂a = ∂L/∂out with the two dims swapped back",
-    "PermuteBackward0": "∂L/∂a = ∂L/∂out with the dims permuted back",
-    "ViewBackward0": "∂L/∂a = ∂L/∂out viewed as a's shape",
-    "ReshapeAliasBackward0": "∂L/∂a = ∂L/∂out reshaped to a's shape",
-    "UnsafeViewBackward0": "∂L/∂a = ∂L/∂out reshaped to a's shape",
-    "AliasBackward0": "∂out/∂a = 1 (the same values)",
-    "ExpandBackward0": "∂L/∂a = ∂L/∂out summed over the broadcast dims",
-    "SqueezeBackward0": "∂L/∂a = ∂L/∂out with the size-1 dims restored",
-    "SqueezeBackward1": "∂L/∂a = ∂L/∂out with the size-1 dim restored",
-    "SqueezeBackward2": "∂L/∂a = ∂L/∂out with the size-1 dims restored",
-    "SqueezeBackward4": "∂L/∂a = ∂L/∂out with the size-1 dims restored",
-    "UnsqueezeBackward0": "∂L/∂a = ∂L/∂out with the new dim removed",
-    "SelectBackward0": "∂L/∂a = ∂L/∂out at the selected index, 0 elsewhere",
-    "SliceBackward0": "∂L/∂a = ∂L/∂out in the slice, 0 elsewhere",
-    "IndexBackward0": "∂L/∂a = ∂L/∂out scattered back to the indexed positions, 0 elsewhere",
-    "IndexPutBackward0": "∂L/∂a = ∂L/∂out outside the written positions; ∂L/∂values = ∂L/∂out at them",
-    "CatBackward0": "∂L/∂aᵢ = the slice of ∂L/∂out that aᵢ filled",
-    "StackBackward0": "∂L/∂aᵢ = the i-th slice of ∂L/∂out",
-    "WhereBackward0": "∂out/∂a = 1 where cond, ∂out/∂b = 1 where not cond",
-    "CloneBackward0": "∂out/∂a = 1 (a copy)",
-    "ToCopyBackward0": "∂L/∂a = ∂L/∂out cast back to a's dtype",
-    "MseLossBackward0": "∂L/∂input = 2·(input - target)/n",
+    "RsubBackward1": "result = c - input: ∂result/∂input = -1",
+    "DivBackward1": "result = input / c: ∂result/∂input = 1/c",
+    "ReciprocalBackward0": "result = 1/input: ∂result/∂input = -1/input²",
+    "PowBackward0": "result = input^c: ∂result/∂input = c·input^(c-1)",
+    "PowBackward2": "result = c^exponent: ∂result/∂exponent = c^exponent·ln c",
+    "SignBackward0": "∂result/∂input = 0 (sign is flat almost everywhere)",
+    "SumBackward0": "result = Σ input: ∂result/∂inputᵢ = 1, so ∂L/∂result is copied to every element",
+    "SumBackward1": "sum over dims: ∂L/∂result is copied back along the summed dims",
+    "MeanBackward0": "result = (Σ input)/n: ∂result/∂inputᵢ = 1/n",
+    "MeanBackward1": "mean over dims: ∂L/∂result / n is copied back along the averaged dims",
+    "MaxBackward1": "∂result/∂input = 1 at each maximum along the dim, 0 elsewhere",
+    "MinBackward1": "∂result/∂input = 1 at each minimum along the dim, 0 elsewhere",
+    "MaximumBackward0": (
+        "∂result/∂input = 1 where input > other, ∂result/∂other = 1 where other > input (half each on ties)"
+    ),
+    "MinimumBackward0": (
+        "∂result/∂input = 1 where input < other, ∂result/∂other = 1 where other < input (half each on ties)"
+    ),
+    "MmBackward0": "result = input·mat2: ∂L/∂input = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = inputᵀ·∂L/∂result",
+    "BmmBackward0": (
+        "result = input·mat2 per batch: ∂L/∂input = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = inputᵀ·∂L/∂result"
+    ),
+    "MvBackward0": "result = input·vec: ∂L/∂input = ∂L/∂result ⊗ vec, ∂L/∂vec = inputᵀ·∂L/∂result",
+    "DotBackward0": "result = input·tensor: ∂result/∂input = tensor, ∂result/∂tensor = input",
+    "AddmmBackward0": (
+        "result = input + mat1·mat2: ∂L/∂input = ∂L/∂result (summed to input's shape), "
+        "∂L/∂mat1 = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = mat1ᵀ·∂L/∂result"
+    ),
+    "PermuteBackward0": "∂L/∂input = ∂L/∂result with the dims permuted back",
+    "ReshapeAliasBackward0": "∂L/∂input = ∂L/∂result reshaped to input's shape",
+    "UnsafeViewBackward0": "∂L/∂input = ∂L/∂result reshaped to input's shape",
+    "AliasBackward0": "∂result/∂input = 1 (the same values)",
+    "ExpandBackward0": "∂L/∂input = ∂L/∂result summed over the broadcast dims",
+    "SqueezeBackward0": "∂L/∂input = ∂L/∂result with the size-1 dims restored",
+    "SqueezeBackward1": "∂L/∂input = ∂L/∂result with the size-1 dim restored",
+    "SqueezeBackward2": "∂L/∂input = ∂L/∂result with the size-1 dims restored",
+    "SqueezeBackward4": "∂L/∂input = ∂L/∂result with the size-1 dims restored",
+    "SelectBackward0": "∂L/∂input = ∂L/∂result at the selected index, 0 elsewhere",
+    "SliceBackward0": "∂L/∂input = ∂L/∂result in the slice, 0 elsewhere",
+    "IndexPutBackward0": (
+        "∂L/∂input = ∂L/∂result outside the written positions; ∂L/∂values = ∂L/∂result at them"
+    ),
+    # The engine's where node takes input and other; the condition comes last, as no gradient.
+    "WhereBackward0": "∂result/∂input = 1 where condition, ∂result/∂other = 1 where not condition",
+    "ToCopyBackward0": "∂L/∂input = ∂L/∂result cast back to input's dtype",
     "NllLossBackward0": "∂L/∂input = -1/n at each target class, 0 elsewhere",
     "AccumulateGrad": "no derivative: it adds the gradient that arrives into the leaf's .grad",
 }
@@ -81,26 +68,98 @@ BY_NODE = {
 # Calls the Tensors view draws as one op although the engine records several nodes (their node
 # name there is the steps', "ViewBackward0 + MulBackward0"), when the catalogue has no such op.
 BY_CALL = {
-    "outer": "out = a ⊗ b (outᵢⱼ = aᵢ·bⱼ): ∂L/∂a = ∂L/∂out·b, ∂L/∂b = (∂L/∂out)ᵀ·a",
+    "outer": (
+        "result = input ⊗ vec2 (resultᵢⱼ = inputᵢ·vec2ⱼ): ∂L/∂input = ∂L/∂result·vec2, "
+        "∂L/∂vec2 = (∂L/∂result)ᵀ·input"
+    ),
 }
 
-# What those formulas call the operands, in argument order, when not a, b, c.
-SYMBOLS_BY_NODE: dict[str, tuple[str, ...]] = {
-    "MmBackward0": ("A", "B"),
-    "BmmBackward0": ("A", "B"),
-    "MvBackward0": ("A", "v"),
-    "AddmmBackward0": ("c", "A", "B"),
+# What those formulas call the node's inputs, in the order the graph numbers them, when not
+# input, other.
+OPERANDS_BY_NODE: dict[str, tuple[str, ...]] = {
+    "MmBackward0": ("input", "mat2"),
+    "BmmBackward0": ("input", "mat2"),
+    "MvBackward0": ("input", "vec"),
+    "DotBackward0": ("input", "tensor"),
+    "AddmmBackward0": ("input", "mat1", "mat2"),
+    "WhereBackward0": ("input", "other", "condition"),
+    "NllLossBackward0": ("input", "target"),
+    "outer": ("input", "vec2"),
 }
 
 _SHORT = re.compile(r"Backward\d*$")
 
 
-def local_derivative(node_name: str, op: str = "") -> str:
-    """``∂out/∂a = b, ∂out/∂b = a`` for ``MulBackward0`` (or the catalogue op ``op``); '' if unknown."""
+@dataclass(frozen=True)
+class Derivative:
+    """A local derivative and the names its formula gives the node's inputs, in order."""
+
+    formula: str
+    operands: tuple[str, ...] = ("input", "other")
+    spec: catalogue.OpSpec | None = None
+
+    def operand(self, i: int) -> str:
+        if self.spec is not None:
+            return self.spec.operand_name(i)
+        return self.operands[i] if i < len(self.operands) else f"operand {i + 1}"
+
+
+def derivative_of(node_name: str, op: str = "") -> Derivative:
+    """The derivative of ``MulBackward0`` (or of the catalogue op or call ``op``); its formula
+    is '' if unknown."""
     base = node_name.rsplit("::", 1)[-1]
     if base in BY_NODE:
-        return BY_NODE[base]
-    for candidate in (op, _SHORT.sub("", base).lower()):
-        if candidate and candidate in catalogue.CATALOGUE:
-            return catalogue.CATALOGUE[candidate].derivative
-    return BY_CALL.get(op, "")
+        return Derivative(BY_NODE[base], OPERANDS_BY_NODE.get(base, ("input", "other")))
+    for candidate in (op, op_label(base)):
+        spec = catalogue.CATALOGUE.get(candidate)
+        if candidate and spec is not None:
+            return Derivative(spec.derivative, spec=spec)
+    return Derivative(BY_CALL.get(op, ""), OPERANDS_BY_NODE.get(op, ("input", "other")))
+
+
+def local_derivative(node_name: str, op: str = "") -> str:
+    """``∂result/∂input = other, ...`` for ``MulBackward0`` (or the op ``op``); '' if unknown."""
+    return derivative_of(node_name, op).formula
+
+
+def broadcast_dims(
+    shape: tuple[int, ...], result_shape: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The dims of ``result_shape`` an operand of ``shape`` was broadcast along: (the leading
+    dims it lacked, the dims where it had size 1), as autograd sums its gradient over them."""
+    lead = len(result_shape) - len(shape)
+    new = tuple(range(lead))
+    stretched = tuple(lead + i for i, n in enumerate(shape) if n == 1 and result_shape[lead + i] != 1)
+    return new, stretched
+
+
+def _shape(shape: tuple[int, ...]) -> str:
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def _dims(dims: tuple[int, ...]) -> str:
+    return str(dims[0]) if len(dims) == 1 else "(" + ", ".join(map(str, dims)) + ")"
+
+
+def broadcast_gradient(name: str, shape: tuple[int, ...], result: str, result_shape: tuple[int, ...]) -> str:
+    """How the gradient of an operand that was broadcast is summed back to its shape, in words
+    and code: ``b has shape [3], out has shape [2, 3]: ∂L/∂b = (∂L/∂out).sum(dim=0)``; '' when
+    ``shape`` was not broadcast."""
+    if len(shape) > len(result_shape):
+        return ""
+    new, stretched = broadcast_dims(tuple(shape), tuple(result_shape))
+    if not new and not stretched:
+        return ""
+    if new and stretched:
+        code = f".sum_to_size({', '.join(map(str, shape))})"
+    elif new:
+        code = f".sum(dim={_dims(new)})"
+    else:
+        code = f".sum(dim={_dims(stretched)}, keepdim=True)"
+    dims = new + stretched
+    which = f"dim {dims[0]}" if len(dims) == 1 else "dims " + ", ".join(map(str, dims))
+    has = f"{name} is a scalar" if not shape else f"{name} has shape {_shape(shape)}"
+    return (
+        f"{has}, {result} has shape {_shape(result_shape)}: {name} was broadcast along {which}, so "
+        f"∂L/∂{result} is summed over {'it' if len(dims) == 1 else 'them'}: ∂L/∂{name} = (∂L/∂{result}){code}"
+    )

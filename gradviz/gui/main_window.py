@@ -83,6 +83,7 @@ from .memory_label import MemoryLabel
 from .plain import plain_box, plain_tip
 from .recovery_label import RecoveryLabel
 from .tensors_panel import TensorsPanel
+from .title_width import fit_title
 from .work import InputBlocker, WorkCancelledError, WorkerJob
 
 ORG = APP = "gradviz"
@@ -765,8 +766,13 @@ class MainWindow(QMainWindow):
         return path
 
     def ask_text(self, title: str, label: str, text: str) -> str | None:
-        value, ok = QInputDialog.getText(self, title, label, QLineEdit.EchoMode.Normal, text)
-        return value if ok else None
+        box = QInputDialog(self)
+        box.setWindowTitle(title)
+        box.setLabelText(label)
+        box.setTextValue(text)
+        fit_title(box)
+        ok = box.exec() == QInputDialog.DialogCode.Accepted
+        return box.textValue() if ok else None
 
     def ask_restore(self, when: str, document: str | None) -> bool:
         doc = f" (working on {Path(document).name})" if document else ""
@@ -1596,7 +1602,7 @@ class MainWindow(QMainWindow):
         if not name or name.startswith("_"):
             self.show_error("Rename", "Select a tensor to rename first.")
             return
-        new = self.ask_text("Rename", f"New name for {name}:", name)
+        new = self.ask_text(f"Rename {name}", f"New name for {name}:", name)
         if new is None or new.strip() == name:
             return
         self.session.rename(name, new.strip())

@@ -158,7 +158,7 @@ class TensorsModel(QAbstractTableModel):
             if col == SHAPE:
                 return shape_text(tuple(t.shape))
             if col == DTYPE:
-                return t.dtype.name if hasattr(t.dtype, "name") else str(t.dtype)
+                return str(t.dtype)  # gradviz.float32, as the inspector and the console say it
             if col == REQUIRES_GRAD:
                 return "True" if t.requires_grad else "False"
             if col == GRAD:

@@ -50,12 +50,21 @@ class OpSpec:
     derivative: str = ""
     size_rule: str = "max"  # how to bound the output's element count before running it
     # PyTorch's names for the tensor operands, so the console binds them by keyword too:
-    # F.nll_loss(logp, target=t) records t as an operand, like F.nll_loss(logp, t).
+    # F.nll_loss(logp, target=t) records t as an operand, like F.nll_loss(logp, t). The dialog's
+    # labels and ``derivative`` use the same names, and "result" for the output: letters such as
+    # a, b or out would read as the user's tensors of those names.
     operand_names: tuple[str, ...] = ("input", "other")
-    # What ``derivative`` calls the operands, when not a, b, c (for "Here x = X, W = W1").
-    symbols: tuple[str, ...] = ()
+    operand_list: bool = False  # the operands are one list, torch's operand_names[0]: cat(tensors)
     aliases: tuple[str, ...] = ()
     doc: str = ""
+
+    def operand_name(self, i: int) -> str:
+        """What PyTorch calls the i-th tensor operand: ``input``, ``other``, ``tensors[1]``."""
+        if self.operand_list:
+            return f"{self.operand_names[0]}[{i}]"
+        if i < len(self.operand_names) and (self.arity is None or i < self.arity):
+            return self.operand_names[i]
+        return f"operand {i + 1}"  # index's extra tensors (masks), which torch doesn't name
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -146,12 +155,14 @@ _DIM = Param("dim", "dim", -1)
 
 OPS: tuple[OpSpec, ...] = (
     # arithmetic
-    OpSpec("add", lambda a, b: a + b, symbol="+", derivative="∂out/∂a = 1, ∂out/∂b = 1", **_BIN),
+    OpSpec(
+        "add", lambda a, b: a + b, symbol="+", derivative="∂result/∂input = 1, ∂result/∂other = 1", **_BIN
+    ),
     OpSpec(
         "sub",
         lambda a, b: a - b,
         symbol="-",
-        derivative="∂out/∂a = 1, ∂out/∂b = -1",
+        derivative="∂result/∂input = 1, ∂result/∂other = -1",
         aliases=("subtract",),
         **_BIN,
     ),
@@ -159,7 +170,7 @@ OPS: tuple[OpSpec, ...] = (
         "mul",
         lambda a, b: a * b,
         symbol="*",
-        derivative="∂out/∂a = b, ∂out/∂b = a",
+        derivative="∂result/∂input = other, ∂result/∂other = input",
         aliases=("multiply",),
         **_BIN,
     ),
@@ -167,7 +178,7 @@ OPS: tuple[OpSpec, ...] = (
         "div",
         lambda a, b: a / b,
         symbol="/",
-        derivative="∂out/∂a = 1/b, ∂out/∂b = -a/b²",
+        derivative="∂result/∂input = 1/other, ∂result/∂other = -input/other²",
         aliases=("divide", "true_divide"),
         **_BIN,
     ),
@@ -175,7 +186,7 @@ OPS: tuple[OpSpec, ...] = (
         "pow",
         lambda a, b: a**b,
         symbol="**",
-        derivative="∂out/∂a = b·a^(b-1), ∂out/∂b = a^b·ln a",
+        derivative="∂result/∂input = exponent·input^(exponent-1), ∂result/∂exponent = result·ln input",
         operand_names=("input", "exponent"),
         **_BIN,
     ),
@@ -186,37 +197,44 @@ OPS: tuple[OpSpec, ...] = (
         symbol="@",
         category="linear algebra",
         size_rule="matmul",
-        derivative="∂L/∂A = ∂L/∂out · Bᵀ, ∂L/∂B = Aᵀ · ∂L/∂out",
-        symbols=("A", "B"),
+        derivative="∂L/∂input = ∂L/∂result · otherᵀ, ∂L/∂other = inputᵀ · ∂L/∂result",
     ),
-    OpSpec("neg", lambda a: -a, symbol="-", derivative="∂out/∂a = -1", aliases=("negative",), **_UNARY),
+    OpSpec(
+        "neg", lambda a: -a, symbol="-", derivative="∂result/∂input = -1", aliases=("negative",), **_UNARY
+    ),
     # elementwise maths
-    OpSpec("exp", E.exp, derivative="∂out/∂a = exp(a) = out", **_UNARY),
-    OpSpec("log", E.log, derivative="∂out/∂a = 1/a", **_UNARY),
-    OpSpec("sqrt", E.sqrt, derivative="∂out/∂a = 1/(2·√a)", **_UNARY),
-    OpSpec("sin", E.sin, derivative="∂out/∂a = cos(a)", **_UNARY),
-    OpSpec("cos", E.cos, derivative="∂out/∂a = -sin(a)", **_UNARY),
-    OpSpec("abs", E.abs, derivative="∂out/∂a = sign(a)", aliases=("absolute",), **_UNARY),
+    OpSpec("exp", E.exp, derivative="∂result/∂input = exp(input) = result", **_UNARY),
+    OpSpec("log", E.log, derivative="∂result/∂input = 1/input", **_UNARY),
+    OpSpec("sqrt", E.sqrt, derivative="∂result/∂input = 1/(2·√input)", **_UNARY),
+    OpSpec("sin", E.sin, derivative="∂result/∂input = cos(input)", **_UNARY),
+    OpSpec("cos", E.cos, derivative="∂result/∂input = -sin(input)", **_UNARY),
+    OpSpec("abs", E.abs, derivative="∂result/∂input = sign(input)", aliases=("absolute",), **_UNARY),
     OpSpec(
         "clamp",
         lambda a, min=None, max=None: E.clamp(a, min, max),
         params=(Param("min", "number", None), Param("max", "number", None)),
-        derivative="∂out/∂a = 1 inside [min, max], 0 outside",
+        derivative="∂result/∂input = 1 inside [min, max], 0 outside",
         aliases=("clip",),
         **_UNARY,
     ),
     # activations
     OpSpec(
-        "tanh", E.tanh, derivative="∂out/∂a = 1 - tanh²(a) = 1 - out²", **{**_UNARY, "category": "activation"}
+        "tanh",
+        E.tanh,
+        derivative="∂result/∂input = 1 - tanh²(input) = 1 - result²",
+        **{**_UNARY, "category": "activation"},
     ),
     OpSpec(
         "sigmoid",
         E.sigmoid,
-        derivative="∂out/∂a = σ(a)·(1 - σ(a)) = out·(1 - out)",
+        derivative="∂result/∂input = σ(input)·(1 - σ(input)) = result·(1 - result)",
         **{**_UNARY, "category": "activation"},
     ),
     OpSpec(
-        "relu", E.relu, derivative="∂out/∂a = 1 where a > 0, else 0", **{**_UNARY, "category": "activation"}
+        "relu",
+        E.relu,
+        derivative="∂result/∂input = 1 where input > 0, else 0",
+        **{**_UNARY, "category": "activation"},
     ),
     OpSpec(
         "softmax",
@@ -225,7 +243,7 @@ OPS: tuple[OpSpec, ...] = (
         category="activation",
         arity=1,
         size_rule="same",
-        derivative="∂L/∂a = out·(∂L/∂out - Σ ∂L/∂out·out)",
+        derivative="∂L/∂input = result·(∂L/∂result - Σ ∂L/∂result·result)",
     ),
     OpSpec(
         "log_softmax",
@@ -234,7 +252,7 @@ OPS: tuple[OpSpec, ...] = (
         category="activation",
         arity=1,
         size_rule="same",
-        derivative="∂L/∂a = ∂L/∂out - softmax(a)·Σ ∂L/∂out",
+        derivative="∂L/∂input = ∂L/∂result - softmax(input)·Σ ∂L/∂result",
     ),
     # reductions
     OpSpec(
@@ -243,7 +261,7 @@ OPS: tuple[OpSpec, ...] = (
         arity=1,
         category="reduction",
         params=(Param("dim", "dims", None), Param("keepdim", "bool", False)),
-        derivative="∂out/∂a = 1 for every element summed",
+        derivative="∂result/∂input = 1 for every element summed",
     ),
     OpSpec(
         "mean",
@@ -251,7 +269,7 @@ OPS: tuple[OpSpec, ...] = (
         arity=1,
         category="reduction",
         params=(Param("dim", "dims", None), Param("keepdim", "bool", False)),
-        derivative="∂out/∂a = 1/n for each of the n elements averaged",
+        derivative="∂result/∂input = 1/n for each of the n elements averaged",
     ),
     OpSpec(
         "max",
@@ -259,7 +277,7 @@ OPS: tuple[OpSpec, ...] = (
         arity=1,
         category="reduction",
         params=(Param("dim", "optional_int", None), Param("keepdim", "bool", False)),
-        derivative="∂out/∂a = 1 at the maximum, 0 elsewhere",
+        derivative="∂result/∂input = 1 at the maximum, 0 elsewhere",
     ),
     OpSpec(
         "min",
@@ -267,7 +285,7 @@ OPS: tuple[OpSpec, ...] = (
         arity=1,
         category="reduction",
         params=(Param("dim", "optional_int", None), Param("keepdim", "bool", False)),
-        derivative="∂out/∂a = 1 at the minimum, 0 elsewhere",
+        derivative="∂result/∂input = 1 at the minimum, 0 elsewhere",
     ),
     # shapes
     OpSpec(
@@ -276,7 +294,7 @@ OPS: tuple[OpSpec, ...] = (
         arity=1,
         category="shape",
         size_rule="same",
-        derivative="∂L/∂a = (∂L/∂out)ᵀ",
+        derivative="∂L/∂input = (∂L/∂result)ᵀ",
         method=False,
     ),
     OpSpec(
@@ -285,7 +303,7 @@ OPS: tuple[OpSpec, ...] = (
         arity=1,
         category="shape",
         size_rule="same",
-        derivative="∂L/∂a = (∂L/∂out)ᵀ (at most 2-D)",
+        derivative="∂L/∂input = (∂L/∂result)ᵀ (at most 2-D)",
     ),
     OpSpec(
         "transpose",
@@ -294,7 +312,7 @@ OPS: tuple[OpSpec, ...] = (
         category="shape",
         size_rule="same",
         params=(Param("dim0", "dim", 0), Param("dim1", "dim", 1)),
-        derivative="∂L/∂a = ∂L/∂out with the two dims swapped back",
+        derivative="∂L/∂input = ∂L/∂result with the two dims swapped back",
     ),
     OpSpec(
         "reshape",
@@ -303,7 +321,7 @@ OPS: tuple[OpSpec, ...] = (
         category="shape",
         size_rule="same",
         params=(Param("shape", "shape"),),
-        derivative="∂L/∂a = ∂L/∂out reshaped to a's shape",
+        derivative="∂L/∂input = ∂L/∂result reshaped to input's shape",
     ),
     OpSpec(
         "view",
@@ -312,7 +330,7 @@ OPS: tuple[OpSpec, ...] = (
         category="shape",
         size_rule="same",
         params=(Param("shape", "shape"),),
-        derivative="∂L/∂a = ∂L/∂out viewed as a's shape",
+        derivative="∂L/∂input = ∂L/∂result viewed as input's shape",
     ),
     OpSpec(
         "flatten",
@@ -321,7 +339,7 @@ OPS: tuple[OpSpec, ...] = (
         category="shape",
         size_rule="same",
         params=(Param("start_dim", "dim", 0), Param("end_dim", "dim", -1)),
-        derivative="∂L/∂a = ∂L/∂out reshaped to a's shape",
+        derivative="∂L/∂input = ∂L/∂result reshaped to input's shape",
     ),
     OpSpec(
         "unsqueeze",
@@ -330,7 +348,7 @@ OPS: tuple[OpSpec, ...] = (
         category="shape",
         size_rule="same",
         params=(Param("dim", "dim", 0),),
-        derivative="∂L/∂a = ∂L/∂out with the new dim removed",
+        derivative="∂L/∂input = ∂L/∂result with the new dim removed",
     ),
     OpSpec(
         "squeeze",
@@ -339,7 +357,7 @@ OPS: tuple[OpSpec, ...] = (
         category="shape",
         size_rule="same",
         params=(Param("dim", "optional_int", None),),
-        derivative="∂L/∂a = ∂L/∂out with size-1 dims restored",
+        derivative="∂L/∂input = ∂L/∂result with size-1 dims restored",
     ),
     OpSpec(
         "index",
@@ -348,8 +366,9 @@ OPS: tuple[OpSpec, ...] = (
         category="shape",
         size_rule="index",
         params=(Param("index", "index"),),
-        derivative="∂L/∂a = ∂L/∂out scattered back to the indexed positions, 0 elsewhere",
+        derivative="∂L/∂input = ∂L/∂result scattered back to the indexed positions, 0 elsewhere",
         method=False,
+        operand_names=("input",),
     ),
     OpSpec(
         "cat",
@@ -358,8 +377,10 @@ OPS: tuple[OpSpec, ...] = (
         category="shape",
         size_rule="sum",
         params=(Param("dim", "dim", 0),),
-        derivative="∂L/∂aᵢ = the slice of ∂L/∂out that aᵢ filled",
+        derivative="∂L/∂tensors[i] = the slice of ∂L/∂result that tensors[i] filled",
         method=False,
+        operand_names=("tensors",),
+        operand_list=True,
         aliases=("concat", "concatenate"),
     ),
     OpSpec(
@@ -369,8 +390,10 @@ OPS: tuple[OpSpec, ...] = (
         category="shape",
         size_rule="sum",
         params=(Param("dim", "dim", 0),),
-        derivative="∂L/∂aᵢ = the i-th slice of ∂L/∂out",
+        derivative="∂L/∂tensors[i] = the i-th slice of ∂L/∂result",
         method=False,
+        operand_names=("tensors",),
+        operand_list=True,
     ),
     OpSpec(
         "where",
@@ -379,7 +402,7 @@ OPS: tuple[OpSpec, ...] = (
         category="shape",
         size_rule="broadcast",
         scalar_operands=True,
-        derivative="∂out/∂a = 1 where cond, ∂out/∂b = 1 where not cond",
+        derivative="∂result/∂input = 1 where condition, ∂result/∂other = 1 where not condition",
         method=False,
         operand_names=("condition", "input", "other"),
     ),
@@ -397,7 +420,7 @@ OPS: tuple[OpSpec, ...] = (
         arity=1,
         category="autograd",
         size_rule="same",
-        derivative="∂out/∂a = 1 (a copy)",
+        derivative="∂result/∂input = 1 (a copy)",
     ),
     OpSpec(
         "to",
@@ -406,7 +429,7 @@ OPS: tuple[OpSpec, ...] = (
         category="dtype",
         size_rule="same",
         params=(Param("dtype", "choice", "float32", DTYPE_NAMES),),
-        derivative="∂L/∂a = ∂L/∂out cast back to a's dtype (none if either is an integer type)",
+        derivative="∂L/∂input = ∂L/∂result cast back to input's dtype (none if either is an integer type)",
     ),
     # comparisons: bool results, no gradient
     *(
@@ -436,10 +459,12 @@ OPS: tuple[OpSpec, ...] = (
         arity=None,
         category="nn",
         size_rule="matmul",
-        derivative="out = x·Wᵀ + b: ∂L/∂x = ∂L/∂out·W, ∂L/∂W = (∂L/∂out)ᵀ·x, ∂L/∂b = Σ ∂L/∂out",
+        derivative=(
+            "result = input·weightᵀ + bias: ∂L/∂input = ∂L/∂result·weight, "
+            "∂L/∂weight = (∂L/∂result)ᵀ·input, ∂L/∂bias = Σ ∂L/∂result"
+        ),
         method=False,
         operand_names=("input", "weight", "bias"),
-        symbols=("x", "W", "b"),
     ),
     OpSpec(
         "mse_loss",
@@ -450,7 +475,6 @@ OPS: tuple[OpSpec, ...] = (
         params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
         method=False,
         derivative="∂L/∂input = 2·(input - target)/n",
-        symbols=("input", "target"),
         size_rule="broadcast",
     ),
     OpSpec(
@@ -461,8 +485,7 @@ OPS: tuple[OpSpec, ...] = (
         operand_names=("input", "target"),
         params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
         method=False,
-        derivative="∂L/∂logits = (softmax(logits) - onehot(target))/n",
-        symbols=("logits", "target"),
+        derivative="∂L/∂input = (softmax(input) - onehot(target))/n",
     ),
     OpSpec(
         "nll_loss",
@@ -473,7 +496,6 @@ OPS: tuple[OpSpec, ...] = (
         params=(Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
         method=False,
         derivative="∂L/∂input = -1/n at each target class, 0 elsewhere",
-        symbols=("input", "target"),
     ),
 )
 

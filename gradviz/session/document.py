@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import keyword
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -40,6 +41,18 @@ from .transcript import Cell
 UndoStep = tuple[tuple[Entry, ...], int, str]
 
 RESERVED_NAMES = frozenset({"torch", "gradviz", "F", "nn", "print", "np", "numpy", "True", "False", "None"})
+
+
+LEAF_SOURCE_ELEMENTS = 16  # a leaf edited to more values than this has no code that reads well
+
+
+def leaf_source(value: np.ndarray, requires_grad: bool) -> str:
+    """The code that makes a leaf of ``value`` (``torch.tensor([1., 2.], requires_grad=True)``),
+    for a leaf whose value or flag was changed after the code it was made by; '' when too big."""
+    if value.size > LEAF_SOURCE_ELEMENTS:
+        return ""
+    text = " ".join(repr(E.tensor(value)).split())  # tensor([[1., 2.], [3., 4.]], dtype=...)
+    return "torch." + (text[:-1] + ", requires_grad=True)" if requires_grad else text)
 
 
 class SessionError(Exception):
@@ -177,7 +190,11 @@ class Session:
         # Runs an action that appends to the log, events included: (work, label) -> work().
         # None runs it here; the GUI runs it on a worker (making a huge tensor takes seconds).
         self.runner: Callable[[Callable[[], None], str], None] | None = None
-        self.dirty = False
+        # The log as last saved or opened (weakly: it keeps no arrays alive), which ``dirty``
+        # compares with, so undoing back to it is clean again; and whether something the log
+        # doesn't show (a restored recovery) makes the document differ from its file anyway.
+        self._saved_log: tuple[weakref.ref, ...] = ()
+        self._changed_outside_log = False
         # Events, with a Change argument (``changed``) or names.
         self.changed = Event()
         self.tensor_added = Event()
@@ -269,6 +286,21 @@ class Session:
         """The live names ``name`` was computed from (empty for leaves)."""
         info = self.info(name)
         return self._current_refs(info.entry) if isinstance(info.entry, Op) else []
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the document differs from its file: its log is not the one last saved or
+        opened (undo and redo move away from it and back), or something outside the log changed."""
+        if self._changed_outside_log or len(self._saved_log) != len(self._entries):
+            return True
+        return any(ref() is not e for ref, e in zip(self._saved_log, self._entries))
+
+    @dirty.setter
+    def dirty(self, value: bool) -> None:
+        """False: the document as it is now is saved. True: it changed in a way its log doesn't show."""
+        self._changed_outside_log = value
+        if not value:
+            self._saved_log = tuple(weakref.ref(e) for e in self._entries)
 
     @property
     def can_undo(self) -> bool:
@@ -484,7 +516,9 @@ class Session:
             )
         old = info.entry
         arr = self._as_value(value, E.dtypes.from_numpy_dtype(old.value.dtype))
-        self._rewrite(old, replace(old, value=arr), f"edit {name}")
+        self._rewrite(
+            old, replace(old, value=arr, source=leaf_source(arr, old.requires_grad)), f"edit {name}"
+        )
 
     def set_requires_grad(self, name: str, flag: bool) -> None:
         """Change how the leaf ``name`` was created, and recompute everything downstream (an
@@ -492,8 +526,12 @@ class Session:
         info = self.info(name)
         if not isinstance(info.entry, Leaf):
             raise SessionError("you can only change requires_grad flags of leaf variables.")
+        old = info.entry
         self._rewrite(
-            info.entry, replace(info.entry, requires_grad=bool(flag)), f"{name}.requires_grad = {bool(flag)}"
+            old,
+            # the code it was made by said the other requires_grad: it no longer makes this leaf
+            replace(old, requires_grad=bool(flag), source=leaf_source(old.value, bool(flag))),
+            f"{name}.requires_grad = {bool(flag)}",
         )
 
     def set_param(self, name: str, param: str, value: Any) -> None:
@@ -551,7 +589,6 @@ class Session:
             if self._entries_differ(entries):
                 self._compact_log()
                 self._record_undo(entries, uid, label)
-                self.dirty = True
                 self._announce(self._batch_before, label)
 
     def undo_steps(self) -> list[UndoStep]:
@@ -623,7 +660,10 @@ class Session:
                 raise
             except SessionError as e:
                 raise ReplayError(i, entry, e) from None
-        self._snapshot(state)  # fingerprint here, maybe on the worker, not on the GUI thread
+        # Fingerprint here, maybe on the worker, not on the GUI thread; hashing a large session
+        # takes long too, so a Cancel is heard between tensors, not only between entries.
+        done = len(entries)
+        self._snapshot(state, check=None if progress is None else lambda: progress(done, done))
         return state
 
     # --- internals -----------------------------------------------------------------------------------
@@ -687,7 +727,6 @@ class Session:
             prev_entries = tuple(self._entries[:prev_len])  # before compacting rewrites the log
             self._compact_log()
             self._record_undo(prev_entries, prev_uid, label)
-            self.dirty = True
             self._announce(before, label)
 
     def _entries_differ(self, entries: Sequence[Entry]) -> bool:
@@ -706,7 +745,6 @@ class Session:
             ) from None
         if self._batch_depth == 0:  # inside a batch, the batch records one undo step at its end
             self._record_undo(prev[0], prev[1], label)
-            self.dirty = True
             self._announce(before, label)
 
     def _restore(
@@ -722,7 +760,6 @@ class Session:
         self._replace_state(list(entries), uid, f"{verb} {label}")  # raises, nothing changed, if cancelled
         self._drop_step(source, -1)
         self._push_step(target, current)
-        self.dirty = True
         self._announce(before, f"{verb} {label}")  # after the stacks move: listeners read labels
 
     def _record_undo(self, entries: tuple[Entry, ...], uid: int, label: str) -> None:
@@ -920,13 +957,18 @@ class Session:
     def _recount(self, state: _State) -> None:
         state.memory.rebuild((state.info[n].uid, t) for n, t in state.tensors.items())
 
-    def _snapshot(self, state: _State | None = None) -> dict[int, tuple[str, bytes | None, bytes | None]]:
+    def _snapshot(
+        self, state: _State | None = None, check: Callable[[], None] | None = None
+    ) -> dict[int, tuple[str, bytes | None, bytes | None]]:
         """(name, value fingerprint, grad fingerprint) of every tensor, by uid; only what changed
-        since the last snapshot of ``state`` is hashed again."""
+        since the last snapshot of ``state`` is hashed again. ``check()`` is called before each
+        tensor hashed, and may raise to stop."""
         state = state if state is not None else self._state
         out = {}
         for name, t in state.tensors.items():
             uid = state.info[name].uid
+            if check is not None and (uid not in state.value_prints or uid not in state.grad_prints):
+                check()
             if uid not in state.value_prints:
                 state.value_prints[uid] = _fingerprint(t._data)
             if uid not in state.grad_prints:

@@ -315,7 +315,7 @@ def test_operation_mul_then_add(qtbot, seed_session) -> None:
     d.rows[1].set_text("x")
     retype(qtbot, d.name_edit, "wx")
     assert d.ok_button.isEnabled()
-    assert d.summary.text() == "shape [] · torch.float32 · requires_grad · grad_fn=<MulBackward0>"
+    assert d.summary.text() == "shape [] · gradviz.float32 · requires_grad · grad_fn=<MulBackward0>"
     assert d.preview.toPlainText() == "tensor(12., grad_fn=<MulBackward0>)"
     assert d.code == "wx = w * x"
     click_ok(qtbot, d)

@@ -48,7 +48,7 @@ def test_rows_show_shape_dtype_requires_grad_and_grad_badge(panel) -> None:
     s = seed(backward=False)
     p = panel(s)
     assert p.names() == ["x", "w", "b", "y"]  # named tensors only, in the order they were made
-    assert p.row_texts("w") == ["w", "scalar", "float32", "True", "none"]
+    assert p.row_texts("w") == ["w", "scalar", "gradviz.float32", "True", "none"]
     assert p.row_texts("x")[3] == "False"
     assert p.badge("w") == ("none", None)
     s.backward("y")

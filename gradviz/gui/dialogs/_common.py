@@ -4,6 +4,7 @@ small parsers for what a person types (a nested list, a shape, a number)."""
 from __future__ import annotations
 
 import ast
+import itertools
 import keyword
 import math
 from collections.abc import Sequence
@@ -22,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from gradviz.gui.plain import plain_labels, plain_tip
+from gradviz.gui.title_width import fit_title
 from gradviz.session.document import Session, SessionError
 
 MAX_LITERAL_CHARS = 2_000_000  # a typed literal longer than this is refused before parsing
@@ -92,6 +94,15 @@ class ThemedDialog(QDialog):
         self.buttons.rejected.connect(self.reject)
         return self.buttons
 
+    def _tab_in_order(self, *widgets: QWidget) -> None:
+        """Tab walks ``widgets`` in this order, the order a person reads them (Qt's default is
+        the order they were made in, which rows added later or a tab bar in between upset)."""
+        for a, b in itertools.pairwise(widgets):
+            QWidget.setTabOrder(a, b)
+        if hasattr(self, "buttons"):
+            QWidget.setTabOrder(widgets[-1], self.ok_button)
+            QWidget.setTabOrder(self.ok_button, self.buttons.button(QDialogButtonBox.StandardButton.Cancel))
+
     def _restyle(self) -> None:
         sheet = invalid_style(self) + self.EXTRA_CSS.replace("{muted}", muted_color(self))
         if sheet != self.styleSheet():  # a new sheet changes the palette: set it once
@@ -104,6 +115,7 @@ class ThemedDialog(QDialog):
 
     def showEvent(self, event: Any) -> None:
         plain_labels(self)  # names, literals and code typed by a person: text, not HTML
+        fit_title(self)
         super().showEvent(event)
 
 

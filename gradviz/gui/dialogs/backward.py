@@ -29,6 +29,7 @@ from gradviz.engine.function import FREED_MESSAGE
 from gradviz.session.backward_plan import preview
 from gradviz.session.document import Session, SessionError
 
+from ..dtypes import dtype_text
 from ._common import (
     ErrorLabel,
     InputError,
@@ -98,7 +99,7 @@ class BackwardDialog(ThemedDialog):
             if t.grad_fn is not None
             else (" · a leaf" if t.is_leaf else "")
         )
-        about = QLabel(f"{target}: shape {shape_text(t.shape)} · torch.{t.dtype.name}{grad_fn}")
+        about = QLabel(f"{target}: shape {shape_text(t.shape)} · {dtype_text(t.dtype)}{grad_fn}")
         about.setObjectName("about")
         about.setFont(mono)
         if self.scalar:
@@ -187,6 +188,7 @@ class BackwardDialog(ThemedDialog):
         self.gradient_edit.textChanged.connect(self._typed)
         self.retain.toggled.connect(self.refresh)
         self.setMinimumWidth(520)
+        self._tab_in_order(self.ones_radio, self.values_radio, self.gradient_edit, self.retain)
         self.refresh()
         self.ok_button.setFocus()
 

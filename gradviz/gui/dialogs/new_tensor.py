@@ -8,6 +8,7 @@ repr, exactly as the console would print it; OK records that very tensor (random
 from __future__ import annotations
 
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ from PySide6.QtWidgets import (
 import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
 from gradviz.session.document import Session, SessionError
 
+from ..dtypes import dtype_text
 from ._common import (
     PREVIEW_ELEMENTS,
     ErrorLabel,
@@ -48,6 +50,11 @@ DTYPES = ("float32", "float64", "float16", "int64", "int32", "bool")
 CONSTRUCTORS = ("zeros", "ones", "rand", "randn", "full", "arange", "eye")
 _SCALAR_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool"}
 REQUIRES_GRAD_INT = "Only Tensors of floating point and complex dtype can require gradients"
+
+
+# What the learner last created, per session, so the next New Tensor starts from it, not from the
+# example values again. Weak: a closed session takes its entry with it.
+_LAST_ENTERED: weakref.WeakKeyDictionary[Session, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
 def _dtype(name: str) -> E.dtype:
@@ -90,6 +97,7 @@ class NewTensorDialog(ThemedDialog):
         self.tab_bar.setObjectName("valuesTabs")
         self.tab_bar.setDrawBase(False)
         self.tab_bar.setExpanding(False)
+        self.tab_bar.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.pages: list[QWidget] = []
         literal_page = QWidget()
         self.literal_edit = QLineEdit("[[1., 2.], [3., 4.]]")
@@ -106,7 +114,7 @@ class NewTensorDialog(ThemedDialog):
         lit.addWidget(self.literal_edit)
         lit.addWidget(self.literal_error)
         lit.addWidget(hint)
-        self.tab_bar.addTab("Values")
+        self.tab_bar.addTab("&Values")  # Alt+V, Alt+C: the tabs take no Tab stop between Name and Values
         self.pages.append(literal_page)
 
         ctor_page = QWidget()
@@ -154,14 +162,14 @@ class NewTensorDialog(ThemedDialog):
         ctor.setContentsMargins(0, 8, 0, 0)
         ctor.addLayout(self.ctor_form)
         ctor.addWidget(self.ctor_error)
-        self.tab_bar.addTab("Constructor")
+        self.tab_bar.addTab("&Constructor")
         self.pages.append(ctor_page)
 
         # dtype and requires_grad
         self.dtype_combo = QComboBox()
         self.dtype_combo.setObjectName("dtype")
         for d in DTYPES:
-            self.dtype_combo.addItem(f"torch.{d}", d)
+            self.dtype_combo.addItem(dtype_text(d), d)
         self.requires_grad = QCheckBox("requires_grad")
         self.requires_grad.setObjectName("requires_grad")
         self.requires_grad.setToolTip("Track operations on this tensor so backward() can compute its .grad")
@@ -220,13 +228,46 @@ class NewTensorDialog(ThemedDialog):
         self.requires_grad.toggled.connect(self.refresh)
         self.tab_bar.currentChanged.connect(self._tab_changed)
         self.resample.clicked.connect(self._new_sample)
+        self._recall(_LAST_ENTERED.get(session, {}))
         self._constructor_changed()
-        self._tab_changed(0)
+        self._tab_changed(self.tab_bar.currentIndex())
+        self._tab_in_order(
+            self.name_edit,
+            self.literal_edit,
+            self.ctor_combo,
+            self.resample,
+            *self._ctor_fields(),
+            self.dtype_combo,
+            self.requires_grad,
+        )
         self.resize(540, 470)
         self.name_edit.selectAll()
         self.name_edit.setFocus()
 
     # --- look --------------------------------------------------------------------------------------
+
+    # --- memory of the last tensor made -------------------------------------------------------------
+    def _typed_fields(self) -> dict[str, QLineEdit]:
+        return {w.objectName(): w for w in (self.literal_edit, *self._ctor_fields())}
+
+    def _remember(self) -> None:
+        _LAST_ENTERED[self.session] = {
+            "tab": self.tab_bar.currentIndex(),
+            "constructor": self.ctor_combo.currentData(),
+            "dtype": self.dtype_combo.currentData(),
+            "requires_grad": self.requires_grad.isChecked(),
+            "texts": {key: w.text() for key, w in self._typed_fields().items()},
+        }
+
+    def _recall(self, last: dict[str, Any]) -> None:
+        if not last:
+            return
+        for key, text in last["texts"].items():
+            self._typed_fields()[key].setText(text)
+        self.ctor_combo.setCurrentIndex(CONSTRUCTORS.index(last["constructor"]))
+        self.dtype_combo.setCurrentIndex(DTYPES.index(last["dtype"]))
+        self.requires_grad.setChecked(last["requires_grad"])
+        self.tab_bar.setCurrentIndex(last["tab"])
 
     # --- state -------------------------------------------------------------------------------------
     @property
@@ -315,7 +356,7 @@ class NewTensorDialog(ThemedDialog):
                 values_ok = False
         elif values_ok:
             self.preview.show_text(
-                f"{numel:,} elements of torch.{dtype_name}: the values are made when you press Create.",
+                f"{numel:,} elements of {dtype_text(dtype_name)}: the values are made when you press Create.",
                 muted=True,
             )
         else:
@@ -493,4 +534,5 @@ class NewTensorDialog(ThemedDialog):
             self.accept_error.show_message(str(e))
             return
         self.name = name
+        self._remember()
         super().accept()

@@ -39,6 +39,7 @@ from gradviz.session import catalogue
 from gradviz.session.catalogue import OpSpec, Param
 from gradviz.session.document import Session, SessionError
 
+from ..dtypes import dtype_text
 from ..plain import plain_labels, plain_tip
 from ._common import (
     PREVIEW_ELEMENTS,
@@ -73,18 +74,9 @@ PREVIEW_GRAD_ELEMENTS = 1_000_000  # inputs larger than this are previewed under
 
 
 def operand_labels(spec: OpSpec) -> list[str]:
-    """Names for the operand slots, matching the letters of the derivative text."""
-    if spec.name == "where":
-        return ["condition", "a", "b"]
-    if spec.name == "linear":
-        return ["x", "W", "b"]
-    if spec.category == "loss":
-        return ["input", "target"]
-    if spec.name == "index":
-        return ["a"]
-    if spec.arity is None:
-        return ["tensor 1", "tensor 2"]
-    return ["a", "b", "c"][: spec.arity]
+    """The operand slots' labels: PyTorch's names for them, as the derivative text uses."""
+    count = 2 if spec.arity is None and spec.operand_list else len(spec.operand_names[: spec.arity])
+    return [spec.operand_name(i) for i in range(count)]
 
 
 def _fmt_param(p: Param, v: Any) -> str:
@@ -93,7 +85,7 @@ def _fmt_param(p: Param, v: Any) -> str:
     if p.kind == "shape" and isinstance(v, list):
         return "(" + ", ".join(map(str, v)) + ("," if len(v) == 1 else "") + ")"
     if p.kind == "choice" and p.name == "dtype":
-        return f"torch.{v}"
+        return f"torch.{v}"  # code, in the console's words (torch is gradviz there)
     if isinstance(v, float):
         return number_text(v)
     return repr(v)
@@ -438,15 +430,15 @@ class OperationDialog(ThemedDialog):
     def _formula(spec: OpSpec) -> str:
         labels = operand_labels(spec)
         if spec.name == "neg":
-            return "-a"
+            return f"-{labels[0]}"
         if spec.symbol and len(labels) == 2:
-            return f"a {spec.symbol} b"
+            return f"{labels[0]} {spec.symbol} {labels[1]}"
         if spec.name == "T":
-            return "a.T"
+            return f"{labels[0]}.T"
         if spec.name == "index":
-            return "a[…]"
-        if spec.arity is None:
-            return f"{spec.name}([…])" if spec.name != "linear" else "x·Wᵀ + b"
+            return f"{labels[0]}[…]"
+        if spec.operand_list:
+            return f"{spec.name}({spec.operand_names[0]})"
         return f"{spec.name}({', '.join(labels)})"
 
     # --- choosing the op -------------------------------------------------------------------------------
@@ -505,7 +497,7 @@ class OperationDialog(ThemedDialog):
         previous = [r.text() for r in self.rows]
         self.spec = spec
         formula = self._formula(spec)
-        self.title.setText(f"{spec.name}   {formula}" if formula != f"{spec.name}(a)" else formula)
+        self.title.setText(formula if formula.startswith(f"{spec.name}(") else f"{spec.name}   {formula}")
         alias = f"   (also: {', '.join(spec.aliases)})" if spec.aliases else ""
         self.subtitle.setText(f"Local derivative: {spec.derivative}{alias}")
         # operands
@@ -531,7 +523,15 @@ class OperationDialog(ThemedDialog):
             self._add_param(p)
         self.params_title.setVisible(bool(spec.params))
         self.params_widget.setVisible(bool(spec.params))
+        self._tab_in_visual_order()
         self.refresh()
+
+    def _tab_in_visual_order(self) -> None:
+        """The operand and parameter fields are made per op, after the name field: put them
+        back where they are on screen."""
+        rows = [w for r in self.rows for w in (r.combo, r.remove_button)]
+        params = [w for _, w, _ in self.param_widgets.values()]
+        self._tab_in_order(self.search, self.tree, *rows, self.add_operand, *params, self.name_edit)
 
     def _default_operands(self, n: int, names: list[str]) -> list[str]:
         if not names:
@@ -550,13 +550,14 @@ class OperationDialog(ThemedDialog):
     ) -> _OperandRow:
         spec = self.spec
         assert spec is not None
-        label = label or f"tensor {len(self.rows) + 1}"
+        label = label or spec.operand_name(len(self.rows))
         row = _OperandRow(label, self.session.names(), spec.scalar_operands, removable, optional)
         row.changed.connect(self.refresh)
         row.remove.connect(self._remove_row)
         self.rows.append(row)
         self.operands_form.addRow(row.label, row)
         if removable:
+            self._tab_in_visual_order()
             names = self.session.names()
             if names:
                 row.set_text(names[(len(self.rows) - 1) % len(names)])
@@ -568,8 +569,8 @@ class OperationDialog(ThemedDialog):
             self.rows.remove(row)
             self.operands_form.removeRow(row)
             for i, r in enumerate(self.rows):
-                if self.spec is not None and self.spec.arity is None and self.spec.name in ("cat", "stack"):
-                    r.label.setText(f"tensor {i + 1}:")
+                if self.spec is not None and self.spec.operand_list:
+                    r.label.setText(f"{self.spec.operand_name(i)}:")
             self.refresh()
 
     def _add_param(self, p: Param) -> None:
@@ -587,7 +588,7 @@ class OperationDialog(ThemedDialog):
         elif p.kind == "choice":
             w = QComboBox()
             for c in p.choices:
-                w.addItem(f"torch.{c}" if p.name == "dtype" else c, c)
+                w.addItem(dtype_text(c) if p.name == "dtype" else c, c)
             if default in p.choices:
                 w.setCurrentIndex(p.choices.index(default))
             w.currentIndexChanged.connect(self.refresh)
@@ -697,7 +698,7 @@ class OperationDialog(ThemedDialog):
                 args.append(text)
                 texts.append(text)
                 rg = " · requires_grad" if t.requires_grad else ""
-                row.info.setText(f"{shape_text(t.shape)} {t.dtype.name}{rg}")
+                row.info.setText(f"{shape_text(t.shape)} {dtype_text(t.dtype)}{rg}")
             elif not text:
                 message = "choose a tensor" + (" or type a number" if row.scalars else "")
             elif row.scalars:
@@ -793,7 +794,7 @@ class OperationDialog(ThemedDialog):
             and spec.name != "detach"
             and any(isinstance(v, Tensor) and v.requires_grad for v in values)
         )
-        parts = [f"shape {shape_text(out.shape)}", f"torch.{out.dtype.name}"]
+        parts = [f"shape {shape_text(out.shape)}", dtype_text(out.dtype)]
         if rg:
             parts.append("requires_grad")
         if out.grad_fn is not None:
