@@ -547,7 +547,7 @@ def test_canvas_double_click_in_the_window(qtbot, window) -> None:
         qtbot.mouseDClick(
             c.viewport(), Qt.MouseButton.LeftButton, pos=c.mapFromScene(add.sceneBoundingRect().center())
         )
-    assert "AddBackward0" in sig.args[0] and "∂out/∂a = 1, ∂out/∂b = 1" in sig.args[0]
+    assert "AddBackward0" in sig.args[0] and "∂result/∂input = 1, ∂result/∂other = 1" in sig.args[0]
     assert c.explanation.isVisible()
     qtbot.mouseClick(c.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(3, 3))
     assert not c.explanation.isVisible()

@@ -303,9 +303,9 @@ def test_new_tensor_starts_from_what_was_last_entered(qtbot, window) -> None:
     create_through_dialog(qtbot, w, "v", "[5., 6., 7.]", requires_grad=True)
     toolbar_click(qtbot, w, "new_tensor")
     d = w.active_dialog
-    assert d.literal_edit.text() == "[5., 6., 7.]" and d.requires_grad.isChecked()
+    assert d.literal_edit.text() == "[5., 6., 7.]" and not d.requires_grad.isChecked()
     assert d.name_edit.text() not in w.session.names()  # a fresh name, not the last one
-    assert d.preview.toPlainText() == "tensor([5., 6., 7.], requires_grad=True)"
+    assert d.preview.toPlainText() == "tensor([5., 6., 7.])"
     # Next, randn of a shape in float64: the dialog after that opens on them.
     qtbot.waitUntil(d.isActiveWindow)
     qtbot.keyClick(d.name_edit, Qt.Key.Key_C, Qt.KeyboardModifier.AltModifier)
@@ -319,7 +319,7 @@ def test_new_tensor_starts_from_what_was_last_entered(qtbot, window) -> None:
     d = w.active_dialog
     assert d.tab_bar.tabText(d.tab_bar.currentIndex()) == "&Constructor"
     assert d.ctor_combo.currentText() == "torch.randn" and d.shape_edit.text() == "4, 2"
-    assert d.dtype_combo.currentText() == "gradviz.float64" and d.requires_grad.isChecked()
+    assert d.dtype_combo.currentText() == "gradviz.float64" and not d.requires_grad.isChecked()
     assert d.shape_edit.isVisible() and not d.literal_edit.isVisible()
     d.reject()
 

@@ -52,8 +52,9 @@ _SCALAR_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool"}
 REQUIRES_GRAD_INT = "Only Tensors of floating point and complex dtype can require gradients"
 
 
-# What the learner last created, per session, so the next New Tensor starts from it, not from the
-# example values again. Weak: a closed session takes its entry with it.
+# The values (text, constructor, shape, dtype) the learner last created from, per session, so the
+# next New Tensor starts from them, not from the example again; requires_grad starts unticked, as
+# torch.tensor's does. Weak: a closed session takes its entry with it.
 _LAST_ENTERED: weakref.WeakKeyDictionary[Session, dict[str, Any]] = weakref.WeakKeyDictionary()
 
 
@@ -255,7 +256,6 @@ class NewTensorDialog(ThemedDialog):
             "tab": self.tab_bar.currentIndex(),
             "constructor": self.ctor_combo.currentData(),
             "dtype": self.dtype_combo.currentData(),
-            "requires_grad": self.requires_grad.isChecked(),
             "texts": {key: w.text() for key, w in self._typed_fields().items()},
         }
 
@@ -266,7 +266,6 @@ class NewTensorDialog(ThemedDialog):
             self._typed_fields()[key].setText(text)
         self.ctor_combo.setCurrentIndex(CONSTRUCTORS.index(last["constructor"]))
         self.dtype_combo.setCurrentIndex(DTYPES.index(last["dtype"]))
-        self.requires_grad.setChecked(last["requires_grad"])
         self.tab_bar.setCurrentIndex(last["tab"])
 
     # --- state -------------------------------------------------------------------------------------
