@@ -88,7 +88,7 @@ def test_a_leaf_source_from_a_file_shows_its_markup(qtbot, window, tmp_path, pay
     node = w.canvas.item_for("x")
     assert node is not None  # lines and runs of spaces kept, as the graph layer wrote them
     assert seen(node.toolTip()) == (
-        "x  (leaf, requires_grad=True)\nshape: [2]   dtype: float32\nvalue: [1.0, -2.0]\ngrad: [2.0, -4.0]"
+        "x  (leaf, requires_grad=True)\nshape: [2]   dtype: gradviz.float32\nvalue: [1.0, -2.0]\ngrad: [2.0, -4.0]"
     )
     # the same for the computed tensor, whose expression quotes names
     w.select("y", source="panel")
