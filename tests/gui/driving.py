@@ -87,3 +87,18 @@ def run_app_main(monkeypatch, argv: list[str], look) -> int:
     monkeypatch.setattr(gui_app.gc, "freeze", lambda: None)
     monkeypatch.setattr(sys, "excepthook", sys.excepthook)  # main() installs its own
     return gui_app.main(argv)
+
+
+def slow_replays(monkeypatch, seconds: float) -> None:
+    """Make each replayed entry take ``seconds`` longer: a long session, to cancel or type during."""
+    import time
+
+    from gradviz.gui import work
+
+    original = work.WorkerJob.progress
+
+    def slow_progress(self, done: int, total: int) -> None:
+        time.sleep(seconds)
+        original(self, done, total)
+
+    monkeypatch.setattr(work.WorkerJob, "progress", slow_progress)

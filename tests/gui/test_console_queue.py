@@ -6,10 +6,9 @@ from __future__ import annotations
 import time
 
 import pytest
-from driving import idle, toolbar_click
+from driving import idle, slow_replays, toolbar_click
 from PySide6.QtCore import Qt, QTimer
 
-from gradviz.gui import work
 from gradviz.session.console import Console
 
 
@@ -91,13 +90,7 @@ def test_statements_queued_behind_a_failing_cell_come_back_to_the_input(qtbot, w
 
 
 def test_enter_during_an_undo_keeps_the_statement_and_says_why(qtbot, window, monkeypatch) -> None:
-    original = work.WorkerJob.progress
-
-    def slow_progress(self, done: int, total: int) -> None:  # a replay of a long session
-        time.sleep(0.01)
-        original(self, done, total)
-
-    monkeypatch.setattr(work.WorkerJob, "progress", slow_progress)
+    slow_replays(monkeypatch, 0.01)  # a replay of a long session
     w = window()
     assert w.console.submit("a = torch.ones(2)\n" + "\n".join(f"v{i} = a * {i}" for i in range(60))).ok
     assert w.console.submit("b = a * 2").ok

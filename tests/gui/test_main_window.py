@@ -15,6 +15,7 @@ from driving import (
     message_text,
     retype,
     run_app_main,
+    slow_replays,
     toolbar_click,
     type_in_console,
 )
@@ -601,17 +602,7 @@ def _long_session_file(tmp_path: Path, n: int = 300) -> Path:
 def test_opening_a_long_file_replays_off_the_gui_thread_and_cancel_keeps_the_session(
     qtbot, window, tmp_path, monkeypatch
 ) -> None:
-    import time
-
-    from gradviz.gui import work
-
-    slow = work.WorkerJob.progress
-
-    def slow_progress(self, done: int, total: int) -> None:  # a replay long enough to cancel
-        time.sleep(0.005)
-        slow(self, done, total)
-
-    monkeypatch.setattr(work.WorkerJob, "progress", slow_progress)
+    slow_replays(monkeypatch, 0.005)  # a replay long enough to cancel
     w = window()
     path = _long_session_file(tmp_path)
     type_in_console(qtbot, w, "q = torch.tensor(7.)")
