@@ -9,6 +9,7 @@ learner would in PyTorch: by running the cells that computed the target again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gradviz.engine import Tensor
@@ -39,10 +40,15 @@ class BackwardTarget:
         """What the learner may choose: every tensor that requires grad, outputs first (latest
         first), then the rest in the order they were made."""
         outputs = session.outputs()
-        position = {id(e): k for k, e in enumerate(session.entries)}
-        outputs.sort(key=lambda n: position.get(id(session.info(n).entry), -1), reverse=True)
+        outputs.sort(key=_log_order(session), reverse=True)
         rest = [n for n in session.names() if n not in outputs and session.tensor(n).requires_grad]
         return outputs + rest
+
+
+def _log_order(session: Session) -> Callable[[str], int]:
+    """A sort key: where the entry that made each named tensor stands in the log."""
+    position = {id(e): k for k, e in enumerate(session.entries)}
+    return lambda name: position.get(id(session.info(name).entry), -1)
 
 
 def default_target(session: Session) -> str:
@@ -52,8 +58,7 @@ def default_target(session: Session) -> str:
     outputs = [n for n in session.outputs() if session.tensor(n).grad_fn is not None]
     if not outputs:
         return ""
-    position = {id(e): k for k, e in enumerate(session.entries)}
-    outputs.sort(key=lambda n: position.get(id(session.info(n).entry), -1))
+    outputs.sort(key=_log_order(session))
     scalars = [n for n in outputs if session.tensor(n).numel() == 1]
     return (scalars or outputs)[-1]
 
@@ -120,8 +125,7 @@ def preview(session: Session, target: str) -> BackwardPreview:
                 reached.append(output)
             stack.extend(f for f, _ in node.next_functions if f is not None)
     named = {names[id(x)]: x for x in reached if id(x) in names}
-    position = {id(e): k for k, e in enumerate(session.entries)}
-    for n in sorted(named, key=lambda m: position.get(id(session.info(m).entry), -1)):
+    for n in sorted(named, key=_log_order(session)):
         if session.info(n).session_retained:
             continue  # (a grad the session keeps for display: PyTorch has none to accumulate)
         out.receives.append(n)
@@ -184,8 +188,7 @@ def _ancestor_ops(session: Session, target: str) -> list[str]:
             continue
         found.add(n)
         stack.extend(session.operands(n))
-    position = {id(e): k for k, e in enumerate(session.entries)}
-    return sorted(found, key=lambda n: position[id(session.info(n).entry)])
+    return sorted(found, key=_log_order(session))
 
 
 def _unread_after(session: Session, chain: list[str], chain_uids: set[int]) -> list[str]:
