@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from PySide6.QtCore import QEvent, QStringListModel, Qt, Signal
+from PySide6.QtCore import QEvent, QStringListModel, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QPalette, QSyntaxHighlighter, QTextCharFormat, QTextCursor
 from PySide6.QtWidgets import (
     QCompleter,
@@ -195,6 +195,11 @@ class ConsoleInput(QPlainTextEdit):
         self.setFixedHeight(
             int(lines * fm.lineSpacing() + 2 * self.document().documentMargin() + 2 * self.frameWidth() + 2)
         )
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: lines grew taller
+            self._fit_height()
 
     # --- history -----------------------------------------------------------------------------------
     def add_history(self, source: str) -> None:
@@ -518,7 +523,13 @@ class ConsoleWidget(QWidget):
         if event.type() == QEvent.Type.PaletteChange and _Theme.of(self.palette()) != self.theme:
             self._apply_theme()
             self.render()
+        if event.type() == QEvent.Type.FontChange:  # measure once every font has its new size
+            QTimer.singleShot(0, self, self._refit)
         super().changeEvent(event)
+
+    def _refit(self) -> None:
+        self._update_prompt()
+        self.render()
 
     def _add_cell(self, cell: Cell) -> None:
         """Append one cell to the transcript: drawn at the end, not the whole document again."""

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QRectF,
@@ -296,9 +297,10 @@ class TensorsPanel(QWidget):
         # Columns fit what is on screen and the next rows, not all of a session's thousand
         # tensors: Qt's default reads 1,000 rows on every change, a stall in a long session.
         hh.setResizeContentsPrecision(RESIZE_PRECISION)
-        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # A dock too narrow for every column (large text) scrolls rather than hiding the last.
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 12)
+        self._fit_rows()
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.table.doubleClicked.connect(self._double_clicked)
         self.empty = QLabel("No tensors yet.\nCreate one with New tensor (Ctrl+T)\nor in the console.", self)
@@ -312,6 +314,14 @@ class TensorsPanel(QWidget):
         self._current = ""
         self.context_actions: list[QAction] = []
         self.refresh()
+
+    def _fit_rows(self) -> None:
+        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 12)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: rows as tall as the text
+            self._fit_rows()
 
     def set_source(self, source: Any) -> None:
         self.model.set_source(source)

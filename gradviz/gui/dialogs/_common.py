@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from gradviz.gui.plain import plain_labels, plain_tip
+from gradviz.gui.theme import font_scale
 from gradviz.session.document import Session, SessionError
 
 MAX_LITERAL_CHARS = 2_000_000  # a typed literal longer than this is refused before parsing
@@ -62,6 +63,7 @@ def monospace_font(point_delta: int = 0) -> QFont:
     font.setStyleHint(QFont.StyleHint.Monospace)
     if point_delta:
         font.setPointSize(max(6, font.pointSize() + point_delta))
+    font.setPointSizeF(font.pointSizeF() * font_scale())  # presentation mode
     return font
 
 
