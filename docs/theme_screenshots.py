@@ -36,11 +36,11 @@ def shoot(example: str, mode: str, presentation: bool, out: Path) -> Path:
     w.ask_save_changes = lambda: "discard"
     w.resize(*SIZE)
     w.show()
+    w.open_example(example)
+    w.canvas.wait_until_idle()
     w.actions["theme_light" if mode == "light" else "theme_dark"].trigger()
     if w.actions["presentation"].isChecked() != presentation:
         w.actions["presentation"].trigger()
-    w.open_example(example)
-    w.canvas.wait_until_idle()
     try:
         return screenshot(w, out, SIZE)
     finally:

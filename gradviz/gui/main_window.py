@@ -287,6 +287,13 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
+        # A dock draws its title in the font of the day it was made unless it has a font of its
+        # own: a bold one, of the size of the day, so the title follows presentation mode.
+        bold, regular = QFont(), QFont()
+        bold.setBold(True)
+        regular.setBold(False)
+        dock.setFont(bold)
+        widget.setFont(regular)
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetClosable
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -1517,8 +1524,25 @@ class MainWindow(QMainWindow):
         self.find_box.setFixedWidth(200)
         self.progress.setFixedWidth(round(110 * t.font_scale))
         if t.font_scale != getattr(self, "_fitted_scale", t.font_scale):
-            QTimer.singleShot(0, self.canvas, self.canvas.fit)  # once the docks have their new sizes
+            if t.presentation:
+                self._tensors_dock_width = self.tensors_dock.width()
+            # Once the columns have measured their new text (a turn of the event loop later).
+            QTimer.singleShot(0, self, self._fit_to_text_size)
         self._fitted_scale = t.font_scale
+
+    def _fit_to_text_size(self) -> None:
+        """Large text: widen the tensors dock so its columns still show whole (up to 40% of the
+        window); back to normal text: give the graph back what was taken. Then fit the graph."""
+        dock = self.tensors_dock
+        if theme().presentation:
+            want = min(self.panel.needed_width(), int(self.width() * 0.4))
+            if want > dock.width():
+                self.resizeDocks([dock], [want], Qt.Orientation.Horizontal)
+        elif getattr(self, "_tensors_dock_width", None):
+            self.resizeDocks([dock], [self._tensors_dock_width], Qt.Orientation.Horizontal)
+            self._tensors_dock_width = None
+        self.layout().activate()  # the docks take their new sizes now, so the graph fits what is left
+        self.canvas.fit()
 
     def _apply_colors(self, stat: str, cmap: str | None, log: bool) -> None:
         self.actions[f"stat_{stat}"].setChecked(True)

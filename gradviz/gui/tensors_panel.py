@@ -316,7 +316,18 @@ class TensorsPanel(QWidget):
         self.refresh()
 
     def _fit_rows(self) -> None:
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 12)
+        fm = self.fontMetrics()
+        self.table.verticalHeader().setDefaultSectionSize(fm.height() + 12)
+        # The stretched Name column never narrows past its own title.
+        self.table.horizontalHeader().setMinimumSectionSize(max(36, fm.horizontalAdvance("Name") + 16))
+
+    def needed_width(self) -> int:
+        """How wide the panel must be to show every column whole, names included."""
+        hh = self.table.horizontalHeader()
+        cols = sum(
+            max(hh.sectionSizeHint(i), self.table.sizeHintForColumn(i)) for i in range(hh.count())
+        )
+        return cols + 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
