@@ -1668,6 +1668,8 @@ class MainWindow(QMainWindow):
             colours = self.findChild(QToolButton, "coloursButton")
             if colours is not None:
                 colours.setIcon(glyph_icon("◐", color))
+                colours.style().unpolish(colours)  # its style sheet keeps the old text colour
+                colours.style().polish(colours)
         super().changeEvent(event)
 
 
