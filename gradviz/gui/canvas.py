@@ -73,7 +73,7 @@ from ..graph.colouring import ScaleSettings, range_text, same_range, scale_for
 from ..graph.layout import DIRECTIONS, Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import AUTOGRAD, TENSORS, NodeIds, build_graph, shape_text
-from ..graph.scene import build_scene, legend_items
+from ..graph.scene import build_scene, legend_items, legend_width
 from ..graph.style import as_pytorch, legend_states
 from ..session import catalogue
 from ..session.document import Session
@@ -83,9 +83,12 @@ from .dtypes import dtype_text
 from .minimap import Minimap, render_overview
 from .painting import Op, bounds, compile_items, font_family, paint_ops
 from .plain import plain_tip
+from .theme import canvas_look, theme
 
 MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
 MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
+LEGEND_SHARE = 0.45  # of a narrow view's width, the most the legend takes
+LEGEND_MIN_ZOOM = 0.75  # ... by drawing it down to this much of its usual size
 LEGIBLE_ZOOM = 0.6  # Fit never shrinks below this: names (13 pt) and values (10 pt) stay readable
 FIT_MARGIN = 28  # view pixels around a fitted graph
 LEGEND_CORNERS = ("top-right", "bottom-left", "top-left")  # in order of preference
@@ -93,7 +96,6 @@ MINIMAP_CORNERS = ("bottom-right", "bottom-left", "top-left", "top-right")
 BUSY_AFTER_MS = 150  # a canvas behind the model longer than this says so (quick updates don't flicker)
 APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
 ACCENT = "#e8590c"  # paths from a selected leaf to the output
-LIGHT_BG, DARK_BG = "#ffffff", "#1e1f22"
 
 
 # --- where the tensors come from -----------------------------------------------------------------
@@ -420,7 +422,8 @@ class NodeItem(QGraphicsItem):
             painter.setBrush(QColor(self.fill))
             painter.drawRect(self._rect)
         else:
-            paint_ops(painter, self._ops, lod)
+            c = self.canvas
+            paint_ops(painter, self._ops, lod, outline_recolor=c.outline_recolor, line_scale=c.line_scale)
         if self.selected or self.hovered:
             ring = QColor(self.canvas.selection_color)
             if not self.selected:
@@ -488,7 +491,9 @@ class EdgeItem(QGraphicsItem):
     ) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         override = (ACCENT, 2.2) if self.highlighted else None
-        paint_ops(painter, self._ops, lod, self.canvas.edge_recolor, override)
+        paint_ops(
+            painter, self._ops, lod, self.canvas.edge_recolor, override, line_scale=self.canvas.line_scale
+        )
 
     def set_highlighted(self, on: bool, dim: bool) -> None:
         if on != self.highlighted:
@@ -511,6 +516,10 @@ class LegendOverlay(QWidget):
         self.legend: colors.Legend | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
 
+    @property
+    def zoom(self) -> float:
+        return self._zoom
+
     def set_legend(self, legend: colors.Legend | None, zoom: float) -> None:
         self.legend = legend
         self._zoom = zoom
@@ -529,8 +538,24 @@ class LegendOverlay(QWidget):
         p = QPainter(self)
         p.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
         p.scale(self._zoom, self._zoom)
-        paint_ops(p, self._ops)
+        if self.palette().color(QPalette.ColorRole.Window).lightness() < 128:
+            self._paint_dark(p)
+        else:
+            paint_ops(p, self._ops)
         p.end()
+
+    def _paint_dark(self, p: QPainter) -> None:
+        """The legend is drawn for a white page (as exported): on a dark canvas its card takes
+        the palette's colours and its text goes light; the swatches keep the nodes' colours."""
+        frame, rest = self._ops[0], self._ops[1:]
+        pal = self.palette()
+        text = pal.color(QPalette.ColorRole.Text).name()
+        p.setBrush(pal.color(QPalette.ColorRole.Base).lighter(115))
+        p.setPen(QPen(pal.color(QPalette.ColorRole.Mid), frame.data[2].widthF()))
+        p.drawRoundedRect(frame.data[0], frame.data[3], frame.data[3])
+        paint_ops(
+            p, rest, recolor={"#000000": text, "#5a5a5a": "#b9bcc2"}, outline_recolor={"#5a5a5a": "#b9bcc2"}
+        )
 
 
 class _Bubble(QFrame):
@@ -805,6 +830,7 @@ class GraphCanvas(QGraphicsView):
         )
         font_family()  # load the font on the GUI thread, before any layout thread measures text
         self._theme()
+        theme().changed.connect(self._theme)  # presentation mode changes no palette
         self.horizontalScrollBar().valueChanged.connect(self._view_moved)
         self.verticalScrollBar().valueChanged.connect(self._view_moved)
         if source is not None:
@@ -1082,7 +1108,8 @@ class GraphCanvas(QGraphicsView):
         vw, vh = vp.width(), vp.height()
 
         def scale_for(width: float, height: float) -> float:
-            return max(MIN_ZOOM, min(max(80, width) / bbox.width(), max(80, height) / bbox.height(), MAX_FIT))
+            top = MAX_FIT * self.fit_scale  # presentation mode: a small graph may grow larger
+            return max(MIN_ZOOM, min(max(80, width) / bbox.width(), max(80, height) / bbox.height(), top))
 
         whole = scale_for(vw - 2 * margin, vh - 2 * margin)
         centre = QPointF(vp.center())
@@ -1216,17 +1243,17 @@ class GraphCanvas(QGraphicsView):
 
     def _theme(self) -> None:
         dark = self.dark
-        self.background = QColor(DARK_BG if dark else LIGHT_BG)
-        self.grid_color = QColor("#2c2e33" if dark else "#e6e7ea")
+        look = canvas_look(dark, theme().presentation)
+        self.background = QColor(look.background)
+        self.grid_color = QColor(look.grid) if look.grid else None
+        self.outline_recolor = look.outline_recolor
+        self.line_scale = look.line_scale
+        self.legend_scale = look.legend_scale
+        self.fit_scale = look.fit_scale
         self.selection_color = self.palette().color(QPalette.ColorRole.Highlight).name()
         if QColor(self.selection_color).saturation() < 60:
             self.selection_color = "#2a7de1"
-        # Edges and edge labels are drawn for a white page; on a dark canvas they go light.
-        self.edge_recolor = (
-            {"#4d4d4d": "#b9bcc2", "#8a8a8a": "#8d9096", "#333333": "#d6d8dc", "#000000": "#e8e8e8"}
-            if dark
-            else None
-        )
+        self.edge_recolor = look.edge_recolor  # edges are drawn for a white page
         text = self.palette().color(QPalette.ColorRole.WindowText)
         k = 0.55  # between the text colour and the canvas: quiet, still easy to read
         muted = QColor(
@@ -1235,8 +1262,11 @@ class GraphCanvas(QGraphicsView):
             round(text.blue() * k + self.background.blue() * (1 - k)),
         )
         self.empty_hint.setStyleSheet(f"color: {muted.name()};")
-        for it in self._edges.values():
-            it.update()
+        for it in (*self._edges.values(), *self._nodes.values()):
+            it.update()  # nodes are cached as pixmaps: their outlines change with the look
+        if self.legend_overlay.legend is not None:
+            self.legend_overlay.set_legend(self.legend_overlay.legend, self._overlay_zoom())
+        self.minimap.update()
         self.viewport().update()
 
     def changeEvent(self, event: QEvent) -> None:
@@ -1251,7 +1281,7 @@ class GraphCanvas(QGraphicsView):
     def drawBackground(self, painter: QPainter, rect: QRectF) -> None:
         painter.fillRect(rect, self.background)
         s = self.zoom
-        if s < 0.45:
+        if s < 0.45 or self.grid_color is None:
             return
         step = 24.0
         x0 = math.floor(rect.left() / step) * step
@@ -1530,7 +1560,7 @@ class GraphCanvas(QGraphicsView):
         legend = r.scale.legend(legend_states(g, self.elements)) if g.number_of_nodes() else None
         if legend is not None and self.scale_changed_from:
             legend.notes.append(f"scale changed: was {self.scale_changed_from}")
-        self.legend_overlay.set_legend(legend, self._overlay_zoom())
+        self.legend_overlay.set_legend(legend, self._overlay_zoom(legend))
         new_nodes = set(self._nodes) - old_nodes
         self.minimap.set_overview(r.overview)  # before a fit, which keeps room for it
         if (self._fit_next and current) or was_empty:
@@ -1573,9 +1603,18 @@ class GraphCanvas(QGraphicsView):
         if not content.isEmpty() and not self.visible_scene_rect().intersects(content):
             self.centerOn(content.center())
 
-    def _overlay_zoom(self) -> float:
-        """Points to pixels for the fixed overlays: 1 pt = 1/72 inch at the screen's logical DPI."""
-        return max(1.0, min(1.4, self.logicalDpiX() / 72.0 * 0.84))
+    def _overlay_zoom(self, legend: colors.Legend | None = None) -> float:
+        """Points to pixels for the fixed overlays: 1 pt = 1/72 inch at the screen's logical DPI.
+
+        A legend wider than LEGEND_SHARE of a narrow view (large text, docks open) is drawn
+        smaller, down to LEGEND_MIN_ZOOM of its size: it must leave the graph room beside it."""
+        base = max(1.0, min(1.4, self.logicalDpiX() / 72.0 * 0.84))
+        zoom = base * self.legend_scale
+        legend = legend if legend is not None else self.legend_overlay.legend
+        if legend is not None:
+            room = self.viewport().width() * LEGEND_SHARE / (legend_width(legend) + 1)
+            zoom = max(min(zoom, room), base * LEGEND_MIN_ZOOM)
+        return zoom
 
     def _update_scene_rect(self) -> None:
         bbox = self.content_rect()
@@ -1923,6 +1962,9 @@ class GraphCanvas(QGraphicsView):
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
+        legend = self.legend_overlay.legend
+        if legend is not None and self._overlay_zoom() != self.legend_overlay.zoom:
+            self.legend_overlay.set_legend(legend, self._overlay_zoom())
         self._update_scene_rect()
         self._update_overlays()
 

@@ -204,6 +204,11 @@ class ConsoleInput(QPlainTextEdit):
             int(lines * fm.lineSpacing() + 2 * self.document().documentMargin() + 2 * self.frameWidth() + 2)
         )
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: lines grew taller
+            self._fit_height()
+
     # --- history -----------------------------------------------------------------------------------
     def add_history(self, source: str) -> None:
         if source.strip() and (not self.history or self.history[-1] != source):
@@ -657,7 +662,13 @@ class ConsoleWidget(QWidget):
         if event.type() == QEvent.Type.PaletteChange and _Theme.of(self.palette()) != self.theme:
             self._apply_theme()
             self.render()
+        if event.type() == QEvent.Type.FontChange:  # measure once every font has its new size
+            QTimer.singleShot(0, self, self._refit)
         super().changeEvent(event)
+
+    def _refit(self) -> None:
+        self._update_prompt()
+        self.render()
 
     def _add_cell(self, cell: Cell) -> None:
         """Append one cell to the transcript: drawn at the end, not the whole document again."""

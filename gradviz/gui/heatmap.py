@@ -12,15 +12,14 @@ import math
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QImage, QLinearGradient, QMouseEvent, QPainter, QPen
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QLinearGradient, QMouseEvent, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from ..graph import colors
 
 MAX_SIDE = 512  # larger arrays are shown every k-th element
-CELL_MAX = 36.0
-BAR_H = 30
+CELL_MAX = 36.0  # at the usual font size; cells grow with the font (presentation mode)
 
 
 def _fmt(v: float) -> str:
@@ -96,14 +95,29 @@ class Heatmap(QWidget):
             return 0.0
         rows, cols = self.array.shape
         width = self.width() if width is None else width
-        return max(1.0, min(CELL_MAX, (width - 2) / cols, 300 / rows))
+        biggest = max(CELL_MAX, 2.5 * self.fontMetrics().height())
+        return max(1.0, min(biggest, (width - 2) / cols, 300 / rows * biggest / CELL_MAX))
 
     def _fit_height(self) -> None:
         if self.array is None:
             self.setFixedHeight(0)
             return
         c = self.cell_size()
-        self.setFixedHeight(math.ceil(self.array.shape[0] * c) + BAR_H + 6)
+        self.setFixedHeight(math.ceil(self.array.shape[0] * c + self._bar_height()) + 6)
+
+    def _tick_font(self) -> QFont:
+        f = QFont(self.font())
+        f.setPointSizeF(max(6.5, self.font().pointSizeF() - 1.5))
+        return f
+
+    def _bar_height(self) -> float:
+        """The colour bar under the grid and its numbers, as tall as their font needs."""
+        return 8 + 8 + QFontMetricsF(self._tick_font()).height() + 2
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit_height()
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
@@ -163,10 +177,8 @@ class Heatmap(QWidget):
         p.fillRect(bar, grad)
         p.drawRect(bar)
         p.setPen(self.palette().color(self.palette().ColorRole.WindowText))
-        f = p.font()
-        f.setPointSizeF(max(6.5, self.font().pointSizeF() - 1.5))
-        p.setFont(f)
-        ty = bar.bottom() + 13
+        p.setFont(self._tick_font())
+        ty = bar.bottom() + 2 + p.fontMetrics().ascent()
         p.drawText(QPointF(bar.left(), ty), _fmt(self.scale.vmin))
         right = _fmt(self.scale.vmax)
         p.drawText(QPointF(bar.right() - p.fontMetrics().horizontalAdvance(right), ty), right)

@@ -8,11 +8,12 @@ list is flagged where it was typed and kept, so nothing typed is lost.
 from __future__ import annotations
 
 import ast
+import math
 import re
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QFont, QFontDatabase, QKeyEvent, QPalette
 from PySide6.QtWidgets import (
     QButtonGroup,
@@ -36,6 +37,7 @@ from ..session import catalogue
 from ..session.document import SessionError
 from .heatmap import Heatmap
 from .plain import escape, plain_labels
+from .theme import font_scale
 
 EDIT_MAX_ELEMENTS = 10_000  # larger leaves are edited in the console (torch.randn(...) and co.)
 _WRAPPER = re.compile(r"^\s*(?:torch\.|gradviz\.)?tensor\((.*)\)\s*$", re.S)
@@ -151,6 +153,7 @@ def _mono(delta: int = 0) -> QFont:
     f.setStyleHint(QFont.StyleHint.Monospace)
     if delta:
         f.setPointSize(max(7, f.pointSize() + delta))
+    f.setPointSizeF(f.pointSizeF() * font_scale())  # presentation mode
     return f
 
 
@@ -159,31 +162,49 @@ class _ReprView(QPlainTextEdit):
 
     def __init__(self, max_lines: int = 14, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.max_lines = max_lines
         self.setReadOnly(True)
         self.setFont(_mono(-1))
         self.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
-        self.max_lines = max_lines
         self.setFrameShape(QFrame.Shape.StyledPanel)
 
     def set_text(self, text: str) -> None:
         self.setPlainText(text)
+        self._fit_height()
+
+    def _fit_height(self) -> None:
+        # Measured from the font and frame in use: a larger font or a style with wider frames
+        # (presentation mode, another theme) must not clip the last line.
+        text = self.toPlainText()
         lines = min(self.max_lines, max(1, text.count("\n") + 1))
         fm = self.fontMetrics()
+        bar = self.horizontalScrollBar().sizeHint().height() if self._wide(text) else 0
         self.setFixedHeight(
-            int(
+            math.ceil(
                 lines * fm.lineSpacing()
                 + 2 * self.document().documentMargin()
+                + 2 * self.frameWidth()
                 + 8
-                + (16 if self._wide(text) else 0)
+                + bar
             )
         )
 
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            self._fit_height()
+
     def _wide(self, text: str) -> bool:
+        """Wider than the box: a horizontal scroll bar takes room under the text. Measured on the
+        box, not its viewport, which narrows by a vertical bar that the height just set removes."""
         fm = self.fontMetrics()
-        return (
-            max((fm.horizontalAdvance(line) for line in text.splitlines()), default=0)
-            > self.viewport().width()
-        )
+        room = self.width() - 2 * self.frameWidth() - 2 * self.document().documentMargin()
+        return max((fm.horizontalAdvance(line) for line in text.splitlines()), default=0) > room
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != event.oldSize().width():  # the scroll bar may come or go
+            self._fit_height()
 
 
 class _ValueEditor(QPlainTextEdit):
@@ -201,6 +222,16 @@ class _ValueEditor(QPlainTextEdit):
             self.cancel_requested.emit()
             return
         super().keyPressEvent(e)
+
+    def fit_height(self) -> None:
+        """Five lines of its font, whatever the font's size (presentation mode)."""
+        margins = 2 * self.document().documentMargin() + 2 * self.frameWidth()
+        self.setFixedHeight(math.ceil(5 * self.fontMetrics().lineSpacing() + margins))
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self.fit_height()
 
 
 def _section(text: str) -> QLabel:
@@ -293,7 +324,7 @@ class Inspector(QWidget):
         self.editor.setFont(_mono())
         self.editor.setPlaceholderText("[[1., 2.], [3., 4.]]")
         self.editor.setTabChangesFocus(True)
-        self.editor.setFixedHeight(90)
+        self.editor.fit_height()
         self.editor.textChanged.connect(self._validate)
         self.editor.apply_requested.connect(self.apply_edit)
         self.editor.cancel_requested.connect(self.cancel_edit)

@@ -83,10 +83,12 @@ from .memory_label import MemoryLabel
 from .plain import plain_box, plain_tip
 from .recovery_label import RecoveryLabel
 from .tensors_panel import TensorsPanel
+from .theme import SCHEMES, theme
 from .title_width import fit_title
 from .work import InputBlocker, WorkCancelledError, WorkerJob
 
 ORG = APP = "gradviz"
+ROOMY_WIDTH = 1600  # a window this wide has room for the tensors dock to grow with large text
 SUFFIX = fileformat.SUFFIX
 COLORMAPS = (
     ("Automatic (viridis; vik for the signed mean)", None),
@@ -297,6 +299,13 @@ class MainWindow(QMainWindow):
         dock = QDockWidget(title, self)
         dock.setObjectName(name)
         dock.setWidget(widget)
+        # A dock draws its title in the font of the day it was made unless it has a font of its
+        # own: a bold one, of the size of the day, so the title follows presentation mode.
+        bold, regular = QFont(), QFont()
+        bold.setBold(True)
+        regular.setBold(False)
+        dock.setFont(bold)
+        widget.setFont(regular)
         dock.setFeatures(
             QDockWidget.DockWidgetFeature.DockWidgetClosable
             | QDockWidget.DockWidgetFeature.DockWidgetMovable
@@ -473,6 +482,24 @@ class MainWindow(QMainWindow):
         )
         act("shortcuts", "&Keyboard Shortcuts", self.show_shortcuts, None, "Every keyboard shortcut")
         act("about", "&About gradviz", self.show_about, None, "Versions of gradviz, Python, Qt and numpy")
+        self._make_theme_actions()
+
+    def _make_theme_actions(self) -> None:
+        group = QActionGroup(self)
+        for scheme, label, tip in THEME_CHOICES:
+            a = self._action(
+                f"theme_{scheme}", label, lambda s=scheme: self.set_theme(s), tip=tip, checkable=True
+            )
+            group.addAction(a)
+        self._action(
+            "presentation",
+            "&Presentation Mode",
+            lambda: self.set_presentation(self.actions["presentation"].isChecked()),
+            "Ctrl+Shift+P",
+            "Large text and a high-contrast graph, for a projector",
+            checkable=True,
+        )
+        theme().changed.connect(self._theme_changed)
 
     def _make_menus(self) -> None:
         mb = self.menuBar()
@@ -529,6 +556,10 @@ class MainWindow(QMainWindow):
         m.addSeparator()
         m.addActions([ac["show_legend"], ac["show_minimap"]])
         m.addAction(ac["pytorch_grads"])
+        m.addSeparator()
+        self.theme_menu = m.addMenu("T&heme")
+        self.theme_menu.addActions([ac[f"theme_{s}"] for s in SCHEMES])
+        m.addAction(ac["presentation"])
         m.addSeparator()
         for dock in (self.tensors_dock, self.inspector_dock, self.console_dock):
             if dock is not None:
@@ -709,6 +740,9 @@ class MainWindow(QMainWindow):
             self.actions[key].setChecked(on)
         self.canvas.set_legend_visible(self.actions["show_legend"].isChecked())
         self.canvas.set_minimap_visible(self.actions["show_minimap"].isChecked())
+        on = str(s.value("view/presentation", "false")).lower() == "true"
+        theme().set(str(s.value("view/theme", "system")), on)
+        self._theme_changed()
 
     def save_preferences(self) -> None:
         if not self.persist:
@@ -729,6 +763,8 @@ class MainWindow(QMainWindow):
         s.setValue("view/direction", self.canvas.direction)
         s.setValue("view/show_legend", "true" if self.actions["show_legend"].isChecked() else "false")
         s.setValue("view/show_minimap", "true" if self.actions["show_minimap"].isChecked() else "false")
+        s.setValue("view/theme", theme().scheme)
+        s.setValue("view/presentation", "true" if theme().presentation else "false")
         s.sync()
 
     # --- asking (tests and scripts replace these) -------------------------------------------------------
@@ -1627,6 +1663,64 @@ class MainWindow(QMainWindow):
         self.say("Autograd view: PyTorch's backward graph" if mode == AUTOGRAD else "Tensors view")
         self.save_preferences()
 
+    def set_theme(self, scheme: str) -> None:
+        """System, light or dark colours for every window, at once; remembered."""
+        theme().set(scheme=scheme)
+        label = next(lbl for key, lbl, _ in THEME_CHOICES if key == theme().scheme)
+        self.say(f"Theme: {label.replace('&', '')}")
+        self.save_preferences()
+
+    def set_presentation(self, on: bool) -> None:
+        """Presentation mode: large text throughout and a high-contrast graph; remembered."""
+        theme().set(presentation=on)
+        self.say("Presentation mode on (Ctrl+Shift+P turns it off)" if on else "Presentation mode off")
+        self.save_preferences()
+
+    def _theme_changed(self) -> None:
+        t = theme()
+        self.actions[f"theme_{t.scheme}"].setChecked(True)
+        self.actions["presentation"].setChecked(t.presentation)
+        # What is sized in pixels grows with the text; so the toolbar still fits the window in
+        # large text, Operation, Zero Grads and the view buttons show only
+        # their icons (their tooltips still name them).
+        self.toolbar.setIconSize(QSize(round(18 * t.font_scale), round(18 * t.font_scale)))
+        compact = (
+            Qt.ToolButtonStyle.ToolButtonIconOnly
+            if t.presentation
+            else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
+        )
+        for key in ("operation", "zero_grads", "fit", "export"):
+            button = self.toolbar.widgetForAction(self.actions[key])
+            if button is not None:
+                button.setToolButtonStyle(compact)
+        colours = self.findChild(QToolButton, "coloursButton")
+        if colours is not None:
+            colours.setToolButtonStyle(compact)
+        self.find_box.setPlaceholderText("Find (Ctrl+F)" if t.presentation else "Find a tensor (Ctrl+F)")
+        self.find_box.setFixedWidth(200)
+        self.progress.setFixedWidth(round(110 * t.font_scale))
+        if t.font_scale != getattr(self, "_fitted_scale", t.font_scale):
+            if t.presentation:
+                self._tensors_dock_width = self.tensors_dock.width()
+            # Once the columns have measured their new text (a turn of the event loop later).
+            QTimer.singleShot(0, self, self._fit_to_text_size)
+        self._fitted_scale = t.font_scale
+
+    def _fit_to_text_size(self) -> None:
+        """Large text in a roomy window: widen the tensors dock so its columns still show whole (up
+        to 40% of the window; a narrower window keeps its room for the graph, and the table
+        scrolls); back to normal text: give the graph back what was taken. Then fit the graph."""
+        dock = self.tensors_dock
+        if theme().presentation and self.width() >= ROOMY_WIDTH:
+            want = min(self.panel.needed_width(), int(self.width() * 0.4))
+            if want > dock.width():
+                self.resizeDocks([dock], [want], Qt.Orientation.Horizontal)
+        elif getattr(self, "_tensors_dock_width", None):
+            self.resizeDocks([dock], [self._tensors_dock_width], Qt.Orientation.Horizontal)
+            self._tensors_dock_width = None
+        self.layout().activate()  # the docks take their new sizes now, so the graph fits what is left
+        self.canvas.fit()
+
     def _apply_colors(self, stat: str, cmap: str | None, log: bool) -> None:
         self.actions[f"stat_{stat}"].setChecked(True)
         for i, (_, name) in enumerate(COLORMAPS):
@@ -1830,9 +1924,19 @@ class MainWindow(QMainWindow):
                 g = a.property("glyph")
                 if g:
                     a.setIcon(glyph_icon(g, color))
+            colours = self.findChild(QToolButton, "coloursButton")
+            if colours is not None:
+                colours.setIcon(glyph_icon("◐", color))
+                colours.style().unpolish(colours)  # its style sheet keeps the old text colour
+                colours.style().polish(colours)
         super().changeEvent(event)
 
 
+THEME_CHOICES = (
+    ("system", "&System", "Follow the system's light or dark appearance"),
+    ("light", "&Light", "Dark text on a light background"),
+    ("dark", "&Dark", "Light text on a dark background"),
+)
 DIRECTION_CHOICES = (
     ("TB", "&Top to Bottom", "Inputs at the top, the output at the bottom, as torchviz draws"),
     ("LR", "&Left to Right", "Inputs at the left, the output at the right: long chains on wide screens"),

@@ -74,6 +74,19 @@ def _pen(color: str, width: float, dashed: bool = False) -> QPen:
     return pen
 
 
+def _restyled(pen: QPen, recolor: dict[str, str] | None, scale: float) -> QPen:
+    pen = QPen(pen)
+    if recolor:
+        name = pen.color().name()
+        pen.setColor(qcolor(recolor.get(name, name)))
+    if scale != 1.0:
+        dashes = pen.dashPattern() if pen.style() == Qt.PenStyle.CustomDashLine else None
+        pen.setWidthF(pen.widthF() * scale)
+        if dashes:  # the pattern is in pen widths: keep the dashes as long as they were
+            pen.setDashPattern([d / scale for d in dashes])
+    return pen
+
+
 @dataclass
 class Op:
     """One primitive, turned into Qt objects once so that painting is cheap."""
@@ -148,14 +161,20 @@ def paint_ops(
     lod: float = 1.0,
     recolor: dict[str, str] | None = None,
     override: tuple[str, float] | None = None,
+    *,
+    outline_recolor: dict[str, str] | None = None,
+    line_scale: float = 1.0,
 ) -> None:
     """Draw ``ops``. ``recolor`` swaps colours (edges on a dark canvas); ``override`` draws every
-    line and arrowhead in one colour and width factor (a highlighted path)."""
+    line and arrowhead in one colour and width factor (a highlighted path). ``outline_recolor``
+    and ``line_scale`` restyle boxes' outlines and every line (a high-contrast canvas)."""
     for op in ops:
         kind = op.kind
         if kind == "rect":
             rect, brush, pen, radius = op.data
             painter.setBrush(brush)
+            if (outline_recolor or line_scale != 1.0) and pen.style() != Qt.PenStyle.NoPen:
+                pen = _restyled(pen, outline_recolor, line_scale)
             painter.setPen(pen)
             if radius > 0:
                 painter.drawRoundedRect(rect, radius, radius)
@@ -182,7 +201,7 @@ def paint_ops(
             elif recolor:
                 color = recolor.get(color, color)
             painter.setBrush(Qt.BrushStyle.NoBrush)
-            painter.setPen(_pen(color, width, dashed))
+            painter.setPen(_pen(color, width * line_scale, dashed))
             painter.drawPath(path)
         elif kind == "poly":
             color = op.color

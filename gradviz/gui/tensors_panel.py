@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import (
     QAbstractTableModel,
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QRectF,
@@ -327,9 +328,11 @@ class TensorsPanel(QWidget):
         # Columns fit what is on screen and the next rows, not all of a session's thousand
         # tensors: Qt's default reads 1,000 rows on every change, a stall in a long session.
         hh.setResizeContentsPrecision(RESIZE_PRECISION)
-        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # A dock too narrow for every column (large text) scrolls rather than hiding the last.
+        self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        self.table.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
-        self.table.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 12)
+        self._fit_rows()
         self.table.selectionModel().currentRowChanged.connect(self._row_changed)
         self.table.doubleClicked.connect(self._double_clicked)
         self.empty = QLabel("No tensors yet.\nCreate one with New tensor (Ctrl+T)\nor in the console.", self)
@@ -343,6 +346,23 @@ class TensorsPanel(QWidget):
         self._current = ""
         self.context_actions: list[QAction] = []
         self.refresh()
+
+    def _fit_rows(self) -> None:
+        fm = self.fontMetrics()
+        self.table.verticalHeader().setDefaultSectionSize(fm.height() + 12)
+        # The stretched Name column never narrows past its own title.
+        self.table.horizontalHeader().setMinimumSectionSize(max(36, fm.horizontalAdvance("Name") + 16))
+
+    def needed_width(self) -> int:
+        """How wide the panel must be to show every column whole, names included."""
+        hh = self.table.horizontalHeader()
+        cols = sum(max(hh.sectionSizeHint(i), self.table.sizeHintForColumn(i)) for i in range(hh.count()))
+        return cols + 2 * self.table.frameWidth() + self.table.verticalScrollBar().sizeHint().width()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:  # presentation mode: rows as tall as the text
+            self._fit_rows()
 
     def set_source(self, source: Any) -> None:
         self.model.set_source(source)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from gradviz.gui.plain import plain_labels, plain_tip
+from gradviz.gui.theme import font_scale
 from gradviz.gui.title_width import fit_title
 from gradviz.session.document import Session, SessionError
 
@@ -64,6 +65,7 @@ def monospace_font(point_delta: int = 0) -> QFont:
     font.setStyleHint(QFont.StyleHint.Monospace)
     if point_delta:
         font.setPointSize(max(6, font.pointSize() + point_delta))
+    font.setPointSizeF(font.pointSizeF() * font_scale())  # presentation mode
     return font
 
 
