@@ -66,7 +66,7 @@ import numpy as np
 import gradviz
 from gradviz.graph.colors import STATS
 
-from . import catalogue
+from . import catalogue, param_kinds
 from . import limits as table
 from .document import (
     DEFAULT_MAX_ELEMENTS,
@@ -538,38 +538,9 @@ def _parse_json(data: bytes, where: str) -> Any:
 
 
 # --- reading: fields ---------------------------------------------------------------------------------
-def _type_name(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, int):
-        return "an integer"
-    if isinstance(v, float):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, dict):
-        return "an object"
-    return type(v).__name__
-
-
-def _short(v: Any) -> str:
-    try:
-        s = json.dumps(v, ensure_ascii=False)
-    except (TypeError, ValueError):
-        s = repr(v)
-    return s if len(s) <= 60 else s[:57] + "..."
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
+_type_name = param_kinds.json_type_name
+_short = param_kinds.short
+_is_int = param_kinds.is_int
 
 
 class _Obj:
@@ -624,11 +595,7 @@ def _check_name(name: str, where: str, what: str, *, hidden: bool = False) -> No
         raise _fail(where, f"{what} {_short(name)} is reserved")
 
 
-def _elements(shape: Iterable[int]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+_elements = param_kinds.elements
 
 
 @dataclass
@@ -670,86 +637,20 @@ def _array_spec(value: Any, key: str, where: str, limits: _Limits, field: str = 
 
 # --- reading: the op log ---------------------------------------------------------------------------
 def _check_int(v: Any, where: str, what: str) -> None:
-    if not _is_int(v):
-        raise _fail(where, f"{what} must be an integer, found {_type_name(v)} {_short(v)}")
-    if not -MAX_INT - 1 <= v <= MAX_INT:
-        raise _fail(where, f"{what} {v} does not fit in 64 bits")
+    try:
+        param_kinds.check_int(v, where, what)
+    except param_kinds.ParamError as e:
+        raise SessionFileError(str(e)) from None
 
 
-def _check_index(items: Any, where: str, n_operands: int, limits: _Limits) -> None:
-    if not isinstance(items, list):
-        raise _fail(where, f"parameter 'index' must be a list, found {_type_name(items)}")
-    if len(items) > MAX_NDIM:
-        raise _fail(where, f"parameter 'index' has {len(items)} items, more than {MAX_NDIM}")
-    for item in items:
-        if item is None or item == "...":
-            continue
-        if _is_int(item):
-            _check_int(item, where, "index")
-            continue
-        if isinstance(item, dict) and len(item) == 1:
-            ((k, v),) = item.items()
-            if k == "slice" and isinstance(v, list) and 1 <= len(v) <= 3:
-                for x in v:
-                    if x is not None:
-                        _check_int(x, where, "slice bound")
-                if len(v) == 3 and v[2] == 0:
-                    raise _fail(where, "slice step cannot be zero")
-                continue
-            if k == "list" and isinstance(v, list):
-                if len(v) > limits.max_elements:
-                    raise _fail(where, f"an index list of {len(v):,} items is more than the session's limit")
-                if all(isinstance(x, bool) for x in v):
-                    continue
-                for x in v:
-                    _check_int(x, where, "index list item")
-                continue
-            if k == "operand" and _is_int(v):
-                if not 0 <= v < n_operands:
-                    raise _fail(where, f"index operand {v} does not exist (the op has {n_operands})")
-                continue
-        raise _fail(where, f'index item {_short(item)} is not an int, null, "...", slice, list or operand')
-
-
-def _check_param(
-    spec: catalogue.OpSpec, p: catalogue.Param, v: Any, where: str, n_operands: int, limits: _Limits
-) -> None:
-    what = f"parameter '{p.name}'"
-    kind = p.kind
-    if v is None and ((not p.required and p.default is None) or kind in ("optional_int", "dims")):
-        return
-    if kind in ("int", "dim", "optional_int"):
-        _check_int(v, where, what)
-    elif kind in ("float", "number"):
-        if not _is_number(v):
-            raise _fail(where, f"{what} must be a number, found {_type_name(v)} {_short(v)}")
-        if _is_int(v):
-            _check_int(v, where, what)
-    elif kind == "bool":
-        if not isinstance(v, bool):
-            raise _fail(where, f"{what} must be true or false, found {_type_name(v)} {_short(v)}")
-    elif kind in ("dims", "shape"):
-        if _is_int(v) and kind == "dims":
-            _check_int(v, where, what)
-            return
-        if not isinstance(v, list):
-            raise _fail(where, f"{what} must be a list of integers, found {_type_name(v)} {_short(v)}")
-        if len(v) > MAX_NDIM:
-            raise _fail(where, f"{what} has {len(v)} items, more than {MAX_NDIM}")
-        for x in v:
-            _check_int(x, where, f"{what} item")
-        if kind == "shape":
-            if sum(1 for x in v if x == -1) > 1 or any(x < -1 for x in v):
-                raise _fail(where, f"{what} {_short(v)} is not a valid shape")
-            if _elements(x for x in v if x != -1) > limits.max_elements:
-                raise _fail(where, f"{what} {_short(v)} has more elements than the session's limit")
-    elif kind == "choice":
-        if v not in p.choices:
-            raise _fail(where, f"{what} must be one of {', '.join(p.choices)}, found {_short(v)}")
-    elif kind == "index":
-        _check_index(v, where, n_operands, limits)
-    else:  # a kind the catalogue added and this reader does not know
-        raise _fail(where, f"{what} has kind {kind!r}, which this version can't check")
+def _check_param(p: catalogue.Param, v: Any, where: str, n_operands: int, limits: _Limits) -> None:
+    kind = param_kinds.KINDS.get(p.kind)
+    if kind is None:  # a kind the catalogue added and this reader does not know
+        raise _fail(where, f"parameter '{p.name}' has kind {p.kind!r}, which this version can't check")
+    try:
+        kind.validate(v, where, p, n_operands=n_operands, max_elements=limits.max_elements)
+    except param_kinds.ParamError as e:
+        raise SessionFileError(str(e)) from None
 
 
 def _entry_label(i: int, raw: Any) -> str:
@@ -894,7 +795,7 @@ def _decode_entry(
                 p = opspec.param(pname)
             except KeyError:
                 raise _fail(where, f"{op} has no parameter {_short(pname)}") from None
-            _check_param(opspec, p, pvalue, where, n, limits)
+            _check_param(p, pvalue, where, n, limits)
         for p in opspec.params:
             if p.required and p.name not in params:
                 raise _fail(where, f"{op} needs parameter '{p.name}'")
