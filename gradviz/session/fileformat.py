@@ -43,7 +43,6 @@ import contextlib
 import errno
 import io
 import json
-import keyword
 import math
 import os
 import re
@@ -66,17 +65,17 @@ import numpy as np
 import gradviz
 from gradviz.graph.colors import STATS
 
-from . import catalogue, param_kinds
+from . import codec, param_kinds
 from . import limits as table
+from .codec import DTYPES, SessionFileError
 from .document import (
     DEFAULT_MAX_ELEMENTS,
-    RESERVED_NAMES,
     ReplayCancelledError,
     Session,
     SessionError,
     UndoStep,
 )
-from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad, describe
+from .log import Entry, describe, live_names
 from .transcript import CELL_KINDS, Cell, to_plain
 
 FORMAT_NAME = "gradviz-session"
@@ -94,8 +93,6 @@ UNDO = "undo.json"
 UNDO_ARRAYS = "undo.npz"
 OPTIONAL_MEMBERS = (TRANSCRIPT, UNDO, UNDO_ARRAYS)
 
-#: The dtypes gradviz has; nothing else is read or written.
-DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64")
 
 # The limits are one table (limits.py) that the session, this writer and this reader read.
 MAX_TOTAL_BYTES = table.MAX_TOTAL_BYTES
@@ -114,102 +111,25 @@ MAX_NPY_HEADER = table.MAX_NPY_HEADER
 VIEW_MODES = ("tensors", "autograd")
 
 
-class SessionFileError(SessionError):
-    """A file that can't be opened (or saved). The message says what is wrong and where."""
-
-    def __init__(self, message: str, *, internal: bool = False) -> None:
-        super().__init__(message)
-        #: True when the refusal came from an unexpected exception rather than a check.
-        self.internal = internal
-
-
-def _fail(where: str, message: str) -> SessionFileError:
-    return SessionFileError(f"{where}: {message}" if where else message)
+_fail = codec.fail
+_Limits = codec.Limits
+_Obj = codec.Obj
+_type_name = param_kinds.json_type_name
+_short = param_kinds.short
+_is_int = param_kinds.is_int
+_encode_entry = codec.encode_entry
+_decode_entry = codec.decode_entry
+_decode_entries = codec.decode_entries
+_Unchecked = codec.Unchecked
+_ArraySpec = codec.ArraySpec
 
 
 # --- writing -----------------------------------------------------------------------------------
-def _array_key(kind: str, index: int) -> str:
-    return f"{kind}{index}"
-
-
-def _dtype_name(arr: np.ndarray, where: str) -> str:
-    name = arr.dtype.name
-    if name not in DTYPES or arr.dtype.hasobject:
-        raise SessionFileError(f"can't save {where}: dtype {arr.dtype} is not one of gradviz's dtypes")
-    return name
-
-
-def _array_ref(arr: np.ndarray, key: str, arrays: dict[str, np.ndarray], where: str) -> dict[str, Any]:
-    if not isinstance(arr, np.ndarray):
-        raise SessionFileError(f"can't save {where}: its value is not an array")
-    name = _dtype_name(arr, where)
-    arrays[key] = np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
-    return {"array": key, "dtype": name, "shape": [int(d) for d in arr.shape]}
-
-
-def _encode_entry(i: int, entry: Entry, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    where = f"entry {i + 1}"
-    if isinstance(entry, Leaf):
-        return {
-            "kind": "leaf",
-            "uid": entry.uid,
-            "name": entry.name,
-            "value": _array_ref(entry.value, _array_key("e", i), arrays, where),
-            "requires_grad": bool(entry.requires_grad),
-            "source": entry.source,
-        }
-    if isinstance(entry, Op):
-        return {
-            "kind": "op",
-            "uid": entry.uid,
-            "name": entry.name,
-            "op": entry.op,
-            "args": [[k, v] for k, v in entry.args],
-            "params": dict(entry.params),
-            "hidden": bool(entry.hidden),
-        }
-    if isinstance(entry, Backward):
-        grad = (
-            None if entry.gradient is None else _array_ref(entry.gradient, _array_key("g", i), arrays, where)
-        )
-        return {
-            "kind": "backward",
-            "target": entry.target,
-            "gradient": grad,
-            "retain_graph": bool(entry.retain_graph),
-        }
-    if isinstance(entry, ZeroGrad):
-        names = None if entry.names is None else list(entry.names)
-        return {"kind": "zero_grad", "names": names, "set_to_none": bool(entry.set_to_none)}
-    if isinstance(entry, RetainGrad):
-        return {"kind": "retain_grad", "name": entry.name}
-    if isinstance(entry, SetRequiresGrad):
-        return {"kind": "requires_grad", "name": entry.name, "requires_grad": bool(entry.requires_grad)}
-    if isinstance(entry, Rename):
-        return {"kind": "rename", "old": entry.old, "new": entry.new}
-    if isinstance(entry, Delete):
-        return {"kind": "delete", "name": entry.name}
-    raise SessionFileError(f"can't save {where}: unknown entry {type(entry).__name__}")
-
-
 def _json_bytes(obj: Any, what: str) -> bytes:
     try:
         return json.dumps(obj, ensure_ascii=False, indent=1, allow_nan=True).encode("utf-8")
     except (TypeError, ValueError) as e:
         raise SessionFileError(f"can't save: {what} holds something that is not plain data ({e})") from None
-
-
-def _live_names(entries: Iterable[Entry]) -> set[str]:
-    live: set[str] = set()
-    for e in entries:
-        if isinstance(e, (Leaf, Op)):
-            live.add(e.name)
-        elif isinstance(e, Rename):
-            live.discard(e.old)
-            live.add(e.new)
-        elif isinstance(e, Delete):
-            live.discard(e.name)
-    return live
 
 
 def _check_written(session_json: bytes, max_elements: int) -> None:
@@ -223,7 +143,7 @@ def _check_written(session_json: bytes, max_elements: int) -> None:
     try:
         doc = _parse_json(session_json, SESSION)
         entries, _ = _decode_entries(doc["entries"], _Limits(max_elements, MAX_TOTAL_BYTES))
-        _check_view(doc["view"], _live_decoded(entries))
+        _check_view(doc["view"], live_names(entries))
     except SessionFileError as e:
         raise SessionFileError(f"can't save, the file could not be opened again: {e}") from None
 
@@ -314,7 +234,7 @@ def to_bytes(
     encoded = [_encode_entry(i, e, arrays) for i, e in enumerate(entries)]
     view = dict(view or {})
     if isinstance(view.get("selection"), list):  # a tensor deleted since it was selected
-        live = _live_names(entries)
+        live = live_names(entries)
         view["selection"] = [n for n in view["selection"] if n in live]
     session_json = _json_bytes({"entries": encoded, "view": view}, "the session")
     _check_written(session_json, max_elements)
@@ -436,12 +356,6 @@ def save(session: Session, path: str | os.PathLike[str]) -> None:
 
 
 # --- reading: the zip ----------------------------------------------------------------------------
-@dataclass
-class _Limits:
-    max_elements: int
-    max_total_bytes: int
-
-
 def _check_members(
     zf: zipfile.ZipFile,
     expected: Iterable[str],
@@ -537,366 +451,7 @@ def _parse_json(data: bytes, where: str) -> Any:
         raise _fail(where, f"invalid JSON: {e}") from None
 
 
-# --- reading: fields ---------------------------------------------------------------------------------
-_type_name = param_kinds.json_type_name
-_short = param_kinds.short
-_is_int = param_kinds.is_int
-
-
-class _Obj:
-    """One JSON object being read: typed access with messages that say where."""
-
-    def __init__(self, value: Any, where: str, keys: Iterable[str], optional: Iterable[str] = ()) -> None:
-        if not isinstance(value, dict):
-            raise _fail(where, f"expected an object, found {_type_name(value)}")
-        keys, optional = set(keys), set(optional)
-        for k in value:
-            if k not in keys and k not in optional:
-                raise _fail(where, f"unknown field {_short(k)}")
-        for k in sorted(keys):
-            if k not in value:
-                raise _fail(where, f"missing field '{k}'")
-        self.value, self.where = value, where
-
-    def has(self, key: str) -> bool:
-        return key in self.value
-
-    def get(self, key: str, check: Callable[[Any], bool], expected: str, default: Any = None) -> Any:
-        if key not in self.value:
-            return default
-        v = self.value[key]
-        if not check(v):
-            raise _fail(self.where, f"'{key}' must be {expected}, found {_type_name(v)} {_short(v)}")
-        return v
-
-    def text(self, key: str, max_len: int = MAX_NAME, default: Any = None) -> str:
-        v = self.get(key, lambda x: isinstance(x, str), "a string", default)
-        if isinstance(v, str) and len(v) > max_len:
-            raise _fail(self.where, f"'{key}' is longer than {max_len:,} characters")
-        return v
-
-    def flag(self, key: str, default: Any = None) -> bool:
-        return self.get(key, lambda x: isinstance(x, bool), "true or false", default)
-
-    def integer(self, key: str, lo: int = 0, hi: int = MAX_INT) -> int:
-        v = self.get(key, _is_int, "an integer")
-        if not lo <= v <= hi:
-            raise _fail(self.where, f"'{key}' is {v}, outside {lo}..{hi}")
-        return v
-
-
-def _check_name(name: str, where: str, what: str, *, hidden: bool = False) -> None:
-    """Names as Session.check_name allows them; hidden intermediates may start with _."""
-    if not name.isidentifier() or keyword.iskeyword(name):
-        raise _fail(where, f"{what} {_short(name)} is not a valid name")
-    if not hidden and name.startswith("_"):
-        raise _fail(where, f"{what} {_short(name)} starts with _, which is reserved for hidden intermediates")
-    if name in RESERVED_NAMES:
-        raise _fail(where, f"{what} {_short(name)} is reserved")
-
-
-_elements = param_kinds.elements
-
-
-@dataclass
-class _ArraySpec:
-    key: str
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    where: str
-
-    @property
-    def nbytes(self) -> int:
-        return _elements(self.shape) * self.dtype.itemsize
-
-
-def _array_spec(value: Any, key: str, where: str, limits: _Limits, field: str = "value") -> _ArraySpec:
-    label = where.removeprefix(f"{SESSION}: ")
-    where = f"{where}: {field}"
-    obj = _Obj(value, where, ("array", "dtype", "shape"))
-    got = obj.text("array")
-    if got != key:
-        raise _fail(where, f"array key must be {key!r}, found {_short(got)}")
-    dt = obj.text("dtype")
-    if dt not in DTYPES:
-        raise _fail(where, f"dtype {_short(dt)} is not one of gradviz's dtypes ({', '.join(DTYPES)})")
-    shape = obj.get("shape", lambda x: isinstance(x, list), "a list of sizes")
-    if len(shape) > MAX_NDIM:
-        raise _fail(where, f"shape has {len(shape)} dimensions, more than {MAX_NDIM}")
-    for d in shape:
-        if not _is_int(d) or d < 0:
-            raise _fail(where, f"shape {_short(shape)} must hold sizes ≥ 0")
-    n = _elements(shape)
-    if n > limits.max_elements:
-        raise _fail(
-            where,
-            f"shape {_short(shape)} has {n:,} elements, more than this session's limit of {limits.max_elements:,}",
-        )
-    return _ArraySpec(key, np.dtype(dt), tuple(shape), f"{label} {field}")
-
-
-# --- reading: the op log ---------------------------------------------------------------------------
-def _check_int(v: Any, where: str, what: str) -> None:
-    try:
-        param_kinds.check_int(v, where, what)
-    except param_kinds.ParamError as e:
-        raise SessionFileError(str(e)) from None
-
-
-def _check_param(p: catalogue.Param, v: Any, where: str, n_operands: int, limits: _Limits) -> None:
-    kind = param_kinds.KINDS.get(p.kind)
-    if kind is None:  # a kind the catalogue added and this reader does not know
-        raise _fail(where, f"parameter '{p.name}' has kind {p.kind!r}, which this version can't check")
-    try:
-        kind.validate(v, where, p, n_operands=n_operands, max_elements=limits.max_elements)
-    except param_kinds.ParamError as e:
-        raise SessionFileError(str(e)) from None
-
-
-def _entry_label(i: int, raw: Any) -> str:
-    """'entry 7 (op 'mul')', from whatever the raw entry holds, for messages."""
-    base = f"entry {i + 1}"
-    if not isinstance(raw, dict):
-        return base
-    kind = raw.get("kind")
-
-    def s(k: str) -> str:
-        v = raw.get(k)
-        return _short(v).strip('"') if isinstance(v, str) else "?"
-
-    if kind == "op":
-        return f"{base} (op '{s('op')}')"
-    if kind == "leaf":
-        return f"{base} (leaf '{s('name')}')"
-    if kind == "backward":
-        return f"{base} (backward of '{s('target')}')"
-    if kind in ("retain_grad", "requires_grad", "delete"):
-        return f"{base} ({kind} of '{s('name')}')"
-    if kind == "rename":
-        return f"{base} (rename '{s('old')}')"
-    if isinstance(kind, str) and len(kind) < 40:
-        return f"{base} ({kind})"
-    return base
-
-
-class _Names:
-    """The names the log defines as it runs, for checking references before replay."""
-
-    def __init__(self, raw_entries: list[Any]) -> None:
-        self.live: dict[str, int] = {}  # name -> uid
-        self.live_uids: set[int] = set()
-        self.users: dict[int, set[int]] = {}  # uid -> uids of live ops that use it
-        self.uids: set[int] = set()
-        # Where each name is defined later in the log, to call a forward reference a cycle.
-        self.defined_at: dict[str, list[int]] = {}
-        for j, raw in enumerate(raw_entries):
-            if (
-                isinstance(raw, dict)
-                and raw.get("kind") in ("leaf", "op")
-                and isinstance(raw.get("name"), str)
-            ):
-                self.defined_at.setdefault(raw["name"], []).append(j)
-            if isinstance(raw, dict) and raw.get("kind") == "rename" and isinstance(raw.get("new"), str):
-                self.defined_at.setdefault(raw["new"], []).append(j)
-
-    def need(self, name: str, i: int, where: str, what: str, *, own: str | None = None) -> int:
-        if name in self.live:
-            return self.live[name]
-        if own is not None and name == own:
-            raise _fail(where, f"{what} '{name}' is the op's own result: a cycle")
-        later = [j for j in self.defined_at.get(name, []) if j > i]
-        if later:
-            raise _fail(
-                where,
-                f"{what} '{name}' is not defined yet (entry {later[0] + 1} defines it): a cycle or a log out of order",
-            )
-        raise _fail(where, f"{what} '{name}' is not defined")
-
-    def define(self, name: str, uid: int, where: str) -> None:
-        if name in self.live:
-            raise _fail(where, f"the name '{name}' is already taken")
-        self.live[name] = uid
-        self.live_uids.add(uid)
-
-    def drop(self, name: str) -> None:
-        self.live_uids.discard(self.live.pop(name))
-
-
-def _decode_entry(
-    i: int, raw: Any, names: _Names, limits: _Limits
-) -> tuple[dict[str, Any], list[_ArraySpec]]:
-    """Check entry ``i`` of a log (its fields, and its references against ``names``)."""
-    specs: list[_ArraySpec] = []
-    where = f"{SESSION}: {_entry_label(i, raw)}"
-    if not isinstance(raw, dict):
-        raise _fail(where, f"expected an object, found {_type_name(raw)}")
-    kind = raw.get("kind")
-    if not isinstance(kind, str) or kind not in _FIELDS:
-        raise _fail(where, f"unknown kind {_short(kind)}; expected one of {', '.join(_FIELDS)}")
-    obj = _Obj(raw, where, ("kind", *_FIELDS[kind]))
-    entry: dict[str, Any] = {"kind": kind}
-    if kind in ("leaf", "op"):
-        uid = obj.integer("uid", 1, table.MAX_UID)
-        if uid in names.uids:
-            raise _fail(where, f"uid {uid} is used twice")
-        names.uids.add(uid)
-        # A hidden op, a hidden leaf (a constant never named) and a tensor renamed away
-        # (Session.hide) carry reserved _N names; a named op may not.
-        hidden = obj.flag("hidden") if kind == "op" else False
-        name = obj.text("name")
-        _check_name(name, where, "name", hidden=hidden or kind == "leaf")
-        entry.update(uid=uid, name=name)
-    if kind == "leaf":
-        spec = _array_spec(raw["value"], _array_key("e", i), where, limits)
-        specs.append(spec)
-        entry.update(
-            value=spec, requires_grad=obj.flag("requires_grad"), source=obj.text("source", MAX_SOURCE)
-        )
-        names.define(name, uid, where)
-    elif kind == "op":
-        op = obj.text("op")
-        try:
-            opspec = catalogue.get(op)
-        except KeyError:
-            raise _fail(where, f"unknown operation {_short(op)}") from None
-        args = obj.get("args", lambda x: isinstance(x, list), "a list")
-        if len(args) > table.MAX_OPERANDS:
-            raise _fail(where, f"{len(args):,} operands, more than the {table.MAX_OPERANDS:,} allowed")
-        decoded_args: list[tuple[str, Any]] = []
-        used: list[int] = []
-        for a in args:
-            if not (isinstance(a, list) and len(a) == 2 and a[0] in ("ref", "const")):
-                raise _fail(where, f'operand {_short(a)} must be ["ref", name] or ["const", number]')
-            k, v = a
-            if k == "ref":
-                if not isinstance(v, str) or len(v) > MAX_NAME:
-                    raise _fail(where, f"operand {_short(v)} must be a tensor's name")
-                used.append(names.need(v, i, where, "operand", own=name))
-            else:
-                if not isinstance(v, (bool, int, float)):
-                    raise _fail(where, f"constant operand {_short(v)} must be a number")
-                if not opspec.scalar_operands:
-                    raise _fail(where, f"{op} takes tensors only, not the constant {_short(v)}")
-                if _is_int(v):
-                    _check_int(v, where, "constant operand")
-            decoded_args.append((k, v))
-        n = len(decoded_args)
-        if opspec.arity is not None and n != opspec.arity:
-            raise _fail(
-                where, f"{op} takes {opspec.arity} operand{'s' if opspec.arity != 1 else ''}, found {n}"
-            )
-        if (opspec.name == "linear" and n not in (2, 3)) or (opspec.arity is None and n < 1):
-            raise _fail(where, f"{op} can't take {n} operands")
-        if not used and opspec.arity is not None and opspec.arity > 0:
-            raise _fail(where, f"{op} needs at least one tensor operand")
-        params = obj.get("params", lambda x: isinstance(x, dict), "an object")
-        for pname, pvalue in params.items():
-            try:
-                p = opspec.param(pname)
-            except KeyError:
-                raise _fail(where, f"{op} has no parameter {_short(pname)}") from None
-            _check_param(p, pvalue, where, n, limits)
-        for p in opspec.params:
-            if p.required and p.name not in params:
-                raise _fail(where, f"{op} needs parameter '{p.name}'")
-        names.define(name, uid, where)
-        for u in used:
-            names.users.setdefault(u, set()).add(uid)
-        entry.update(op=op, args=tuple(decoded_args), params=params, hidden=hidden)
-    elif kind == "backward":
-        target = obj.text("target")
-        names.need(target, i, where, "target")
-        grad = raw["gradient"]
-        if grad is not None:
-            grad = _array_spec(grad, _array_key("g", i), where, limits, "gradient")
-            specs.append(grad)
-        entry.update(target=target, gradient=grad, retain_graph=obj.flag("retain_graph"))
-    elif kind == "zero_grad":
-        tnames = obj.get("names", lambda x: x is None or isinstance(x, list), "null or a list of names")
-        if tnames is not None:
-            for n_ in tnames:
-                if not isinstance(n_, str) or len(n_) > MAX_NAME:
-                    raise _fail(where, f"'names' must hold tensor names, found {_short(n_)}")
-                names.need(n_, i, where, "name")
-            tnames = tuple(tnames)
-        entry.update(names=tnames, set_to_none=obj.flag("set_to_none"))
-    elif kind in ("retain_grad", "delete"):
-        n_ = obj.text("name")
-        uid = names.need(n_, i, where, "name")
-        if kind == "delete":
-            users = [u for u in names.users.get(uid, ()) if u in names.live_uids]
-            if users:
-                by_uid = {u: k for k, u in names.live.items()}
-                who = ", ".join(f"'{by_uid[u]}'" for u in sorted(users))
-                raise _fail(
-                    where, f"deletes '{n_}', which {who} still depend{'s' if len(users) == 1 else ''} on"
-                )
-            names.drop(n_)
-        entry.update(name=n_)
-    elif kind == "requires_grad":
-        n_ = obj.text("name")
-        names.need(n_, i, where, "name")
-        entry.update(name=n_, requires_grad=obj.flag("requires_grad"))
-    elif kind == "rename":
-        old, new = obj.text("old"), obj.text("new")
-        uid = names.need(old, i, where, "name")
-        _check_name(new, where, "new name", hidden=True)
-        names.define(new, uid, where)  # renaming to itself: "already taken", as replay says
-        names.live.pop(old, None)  # the uid lives on under its new name
-        entry.update(old=old, new=new)
-    return entry, specs
-
-
-def _decode_entries(raw_entries: Any, limits: _Limits) -> tuple[list[dict[str, Any]], list[_ArraySpec]]:
-    """Check the log's structure and references; returns normalized entries and array specs."""
-    if not isinstance(raw_entries, list):
-        raise _fail(SESSION, f"'entries' must be a list, found {_type_name(raw_entries)}")
-    if len(raw_entries) > MAX_ENTRIES:
-        raise _fail(SESSION, f"{len(raw_entries):,} entries, more than the {MAX_ENTRIES:,} allowed")
-    names = _Names(raw_entries)
-    out: list[dict[str, Any]] = []
-    specs: list[_ArraySpec] = []
-    total = 0
-    for i, raw in enumerate(raw_entries):
-        entry, new = _decode_entry(i, raw, names, limits)
-        for spec in new:
-            specs.append(spec)
-            total += spec.nbytes
-        if total > limits.max_total_bytes:
-            where = f"{SESSION}: {_entry_label(i, raw)}"
-            raise _fail(where, f"the arrays would take more than {limits.max_total_bytes:,} bytes")
-        out.append(entry)
-    return out, specs
-
-
-class _Unchecked(_Names):
-    """No references checked: for one entry being appended, which the session checks itself."""
-
-    def __init__(self) -> None:
-        super().__init__([])
-
-    def need(self, name: str, i: int, where: str, what: str, *, own: str | None = None) -> int:
-        return 0
-
-    def define(self, name: str, uid: int, where: str) -> None:
-        pass
-
-    def drop(self, name: str) -> None:
-        pass
-
-
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "leaf": ("uid", "name", "value", "requires_grad", "source"),
-    "op": ("uid", "name", "op", "args", "params", "hidden"),
-    "backward": ("target", "gradient", "retain_graph"),
-    "zero_grad": ("names", "set_to_none"),
-    "retain_grad": ("name",),
-    "requires_grad": ("name", "requires_grad"),
-    "rename": ("old", "new"),
-    "delete": ("name",),
-}
-
-
+# --- reading: the view and the manifest --------------------------------------------------------
 def _json_depth_ok(v: Any, depth: int = 0) -> bool:
     if depth > MAX_JSON_DEPTH:
         return False
@@ -1037,44 +592,6 @@ def _load_arrays(
 
 
 # --- reading: putting it together ---------------------------------------------------------------
-def _build(entries: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> list[Entry]:
-    out: list[Entry] = []
-    for e in entries:
-        kind = e["kind"]
-        if kind == "leaf":
-            out.append(Leaf(e["uid"], e["name"], arrays[e["value"].key], e["requires_grad"], e["source"]))
-        elif kind == "op":
-            out.append(Op(e["uid"], e["name"], e["op"], e["args"], e["params"], e["hidden"]))
-        elif kind == "backward":
-            g = e["gradient"]
-            out.append(Backward(e["target"], None if g is None else arrays[g.key], e["retain_graph"]))
-        elif kind == "zero_grad":
-            out.append(ZeroGrad(e["names"], e["set_to_none"]))
-        elif kind == "retain_grad":
-            out.append(RetainGrad(e["name"]))
-        elif kind == "requires_grad":
-            out.append(SetRequiresGrad(e["name"], e["requires_grad"]))
-        elif kind == "rename":
-            out.append(Rename(e["old"], e["new"]))
-        else:
-            out.append(Delete(e["name"]))
-    return out
-
-
-def _live_decoded(entries: list[dict[str, Any]]) -> set[str]:
-    """The names alive at the end of a decoded log, for the view's selection."""
-    live: set[str] = set()
-    for e in entries:
-        if e["kind"] in ("leaf", "op"):
-            live.add(e["name"])
-        elif e["kind"] == "rename":
-            live.discard(e["old"])
-            live.add(e["new"])
-        elif e["kind"] == "delete":
-            live.discard(e["name"])
-    return live
-
-
 @dataclass
 class Document:
     """What a file holds: the log and view, and what it kept of the learner's work (the
@@ -1159,7 +676,7 @@ def _read_undo(
     if held > table.UNDO_MEMORY:
         raise _fail(UNDO, f"its arrays take {held:,} bytes, more than the {table.UNDO_MEMORY:,} undo keeps")
     npz = _read_member(zf, infos[UNDO_ARRAYS], table.UNDO_MEMORY + 2**20, UNDO_ARRAYS)
-    pool = live + _build(decoded, _load_arrays(npz, specs, limits, budget, UNDO_ARRAYS))
+    pool = live + codec.build(decoded, _load_arrays(npz, specs, limits, budget, UNDO_ARRAYS))
     steps: list[UndoStep] = []
     for k, r in enumerate(steps_raw):
         where = f"{UNDO}: step {k + 1}"
@@ -1213,10 +730,10 @@ def _load_zip(source: IO[bytes], limits: _Limits) -> Document:
             ("entries", "view"),
         )
         entries, specs = _decode_entries(doc.value["entries"], limits)
-        view = _check_view(doc.value["view"], _live_decoded(entries))
+        view = _check_view(doc.value["view"], live_names(entries))
         npz = _read_member(zf, infos[ARRAYS], limits.max_total_bytes, ARRAYS)
         arrays = _load_arrays(npz, specs, limits, budget)
-        log = _build(entries, arrays)
+        log = codec.build(entries, arrays)
         problems: list[str] = []
         transcript = []
         if TRANSCRIPT in infos:
@@ -1540,7 +1057,8 @@ def check_appendable(session: Session, log: list[Entry], entry: Entry) -> None:
             f"{describe(entry)}: the log would have more than {table.MAX_ENTRIES:,} entries, "
             "the most a .gradviz file holds; nothing was done"
         )
-    if isinstance(entry, (Leaf, Op)) and not 1 <= entry.uid <= table.MAX_UID:
+    uid = entry.tensor_uid()
+    if uid is not None and not 1 <= uid <= table.MAX_UID:
         raise LimitError(
             f"{describe(entry)}: this session has used up its {table.MAX_UID:,} tensor ids; "
             "save it and open it again to go on"
