@@ -4,7 +4,7 @@ Each kind of entry is one frozen dataclass. Its fields say, in their metadata, w
 value each one holds (``json``: a tensor's name, a reference to one, an array, a flag...), so
 that the file format reads and writes every entry the same way, field by field (codec.py);
 what differs between kinds (how an entry reads in the history, which names it defines,
-reads and removes) is a method of its class, not a switch elsewhere.
+uses and removes) is a method of its class, not a switch elsewhere.
 """
 
 from __future__ import annotations
@@ -42,12 +42,17 @@ class Entry:
         """The name this entry takes away (deleted, or renamed from)."""
         return None
 
-    def reads(self) -> tuple[str, ...]:
-        """The names whose tensors this entry needs to exist."""
-        return ()
-
     def tensor_uid(self) -> int | None:
         """The uid of the tensor this entry makes (leaves and ops)."""
+        return None
+
+    def pins(self) -> tuple[str, ...]:
+        """The tensors this entry uses for something beyond them (an op's operands, backward's
+        start): compacting the log keeps them even once they are deleted."""
+        return ()
+
+    def concerns(self) -> str | None:
+        """The one tensor this entry is about and nothing else: it leaves the log with it."""
         return None
 
 
@@ -101,7 +106,7 @@ class Op(Entry):
     def defines(self) -> str | None:
         return self.name
 
-    def reads(self) -> tuple[str, ...]:
+    def pins(self) -> tuple[str, ...]:
         return tuple(self.refs())
 
     def tensor_uid(self) -> int | None:
@@ -120,7 +125,7 @@ class Backward(Entry):
     def describe(self) -> str:
         return f"{self.target}.backward()"
 
-    def reads(self) -> tuple[str, ...]:
+    def pins(self) -> tuple[str, ...]:
         return (self.target,)
 
 
@@ -137,8 +142,11 @@ class ZeroGrad(Entry):
     def describe(self) -> str:
         return "zero grads" if self.names is None else f"zero grad of {', '.join(self.names)}"
 
-    def reads(self) -> tuple[str, ...]:
-        return self.names or ()
+    def pins(self) -> tuple[str, ...]:
+        return self.names if self.names is not None and len(self.names) > 1 else ()
+
+    def concerns(self) -> str | None:
+        return self.names[0] if self.names is not None and len(self.names) == 1 else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -151,8 +159,8 @@ class RetainGrad(Entry):
     def describe(self) -> str:
         return f"{self.name}.retain_grad()"
 
-    def reads(self) -> tuple[str, ...]:
-        return (self.name,)
+    def concerns(self) -> str | None:
+        return self.name
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,8 +177,8 @@ class SetRequiresGrad(Entry):
     def describe(self) -> str:
         return f"{self.name}.requires_grad_({self.requires_grad})"
 
-    def reads(self) -> tuple[str, ...]:
-        return (self.name,)
+    def concerns(self) -> str | None:
+        return self.name
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,8 +198,8 @@ class Rename(Entry):
     def removes(self) -> str | None:
         return self.old
 
-    def reads(self) -> tuple[str, ...]:
-        return (self.old,)
+    def concerns(self) -> str | None:
+        return self.old
 
 
 @dataclass(frozen=True, eq=False)
@@ -207,8 +215,8 @@ class Delete(Entry):
     def removes(self) -> str | None:
         return self.name
 
-    def reads(self) -> tuple[str, ...]:
-        return (self.name,)
+    def concerns(self) -> str | None:
+        return self.name
 
 
 ENTRY_TYPES: dict[str, type[Entry]] = {
