@@ -20,7 +20,7 @@ import numpy as np
 from . import catalogue, param_kinds
 from . import limits as table
 from .document import RESERVED_NAMES, SessionError
-from .log import ENTRY_TYPES, Entry
+from .log import ENTRY_TYPES, Entry, operand_counts
 
 SESSION = "session.json"
 #: The dtypes gradviz has; nothing else is read or written.
@@ -452,7 +452,8 @@ def _check_op(values: dict[str, Any], r: _Reading) -> None:
         raise fail(
             r.where, f"{spec.name} takes {spec.arity} operand{'s' if spec.arity != 1 else ''}, found {n}"
         )
-    if (spec.name == "linear" and n not in (2, 3)) or (spec.arity is None and n < 1):
+    fewest, most = operand_counts(spec)
+    if not fewest <= n <= most:
         raise fail(r.where, f"{spec.name} can't take {n} operands")
     used = r.operand_uids
     if not used and spec.arity is not None and spec.arity > 0:

@@ -936,7 +936,7 @@ class Session:
                 args.append(t)
             else:
                 args.append(value)
-        if spec.arity is not None and len(args) != spec.arity and spec.name != "linear":
+        if spec.arity is not None and len(args) != spec.arity:  # (an optional operand has no arity)
             raise SessionError(
                 f"{spec.name} takes {spec.arity} operand{'s' if spec.arity != 1 else ''}, got {len(args)}"
             )

@@ -14,6 +14,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from .limits import MAX_OPERANDS
+
 
 def _json(kind: str, array_key: str = "") -> dict[str, str]:
     """A field's metadata: the kind of value it holds (see codec.FIELD_CODECS) and, for an
@@ -217,6 +219,22 @@ class Delete(Entry):
 
     def concerns(self) -> str | None:
         return self.name
+
+
+#: Operands an op may leave out, at the end (PyTorch's optional tensor arguments). One left out
+#: is not stored: ``F.linear(x, w)`` is an Op of two operands, never three with a None, so a
+#: file holds no placeholder for it and the history shows just the two.
+OPTIONAL_OPERANDS: dict[str, tuple[str, ...]] = {"linear": ("bias",)}
+
+
+def operand_counts(spec: Any) -> tuple[int, int]:
+    """How many operands an Op of the catalogue's ``spec`` holds: (fewest, most)."""
+    optional = len(OPTIONAL_OPERANDS.get(spec.name, ()))
+    if spec.arity is not None:
+        return spec.arity, spec.arity
+    if optional:
+        return len(spec.operand_names) - optional, len(spec.operand_names)
+    return 1, MAX_OPERANDS
 
 
 ENTRY_TYPES: dict[str, type[Entry]] = {

@@ -257,3 +257,28 @@ def test_files_cross_between_this_code_and_fced62a_both_ways(old_tree: Path, tmp
     with zipfile.ZipFile(old_file) as a, zipfile.ZipFile(new_file) as b:
         assert a.read(ff.SESSION) == b.read(ff.SESSION)  # the same bytes on disk
         assert a.read(ff.UNDO) == b.read(ff.UNDO)
+
+
+def test_an_absent_bias_is_not_stored() -> None:
+    """linear's bias may be left out (log.OPTIONAL_OPERANDS): two operands, or three."""
+    from gradviz.session import catalogue
+    from gradviz.session.log import operand_counts
+
+    assert operand_counts(catalogue.get("linear")) == (2, 3)
+    s = Session()
+    s.add_leaf("x", np.ones((2, 3), dtype=np.float32))
+    s.add_leaf("w", np.ones((4, 3), dtype=np.float32))
+    s.add_leaf("b", np.ones(4, dtype=np.float32))
+    s.apply("linear", ["x", "w"], name="y")
+    s.apply("linear", ["x", "w", "b"], name="z")
+    assert [len(e.args) for e in s.entries[-2:]] == [2, 3]
+    entries, _ = ff.loads(ff.to_bytes(s.entries))
+    assert [len(e.args) for e in entries[-2:]] == [2, 3]
+    arrays: dict[str, np.ndarray] = {}
+    encoded = [codec.encode_entry(i, e, arrays) for i, e in enumerate(s.entries)]
+    for args in ([["ref", "x"]], [["ref", "x"], ["ref", "w"], ["ref", "b"], ["ref", "b"]]):
+        encoded[3]["args"] = args
+        with pytest.raises(
+            ff.SessionFileError, match=rf"entry 4 \(op 'linear'\): linear can't take {len(args)} operands"
+        ):
+            codec.decode_entries(encoded, LIMITS)
