@@ -242,10 +242,11 @@ class _Reading:
     obj: Obj
     names: Names
     limits: Limits
-    values: dict[str, Any]
-    uids: dict[str, int]
-    specs: list[ArraySpec]
-    operand_uids: list[int] = field(default_factory=list)
+    array_keys: dict[str, str]  # field -> the letter of its array's key
+    values: dict[str, Any] = field(default_factory=dict)
+    uids: dict[str, int] = field(default_factory=dict)  # a reference field -> the uid it names
+    specs: list[ArraySpec] = field(default_factory=list)
+    operand_uids: list[int] = field(default_factory=list)  # an op's tensor operands
 
 
 class FieldCodec:
@@ -417,7 +418,7 @@ class _Array(FieldCodec):
         raw = r.obj.value[key]
         if raw is None and self.optional:
             return None
-        spec = array_spec(raw, r.values["_array_keys"][key], r.where, r.limits, key)
+        spec = array_spec(raw, _array_key(r.array_keys[key], r.i), r.where, r.limits, key)
         r.specs.append(spec)
         return spec
 
@@ -541,11 +542,9 @@ def decode_entry(i: int, raw: Any, names: Names, limits: Limits) -> tuple[Entry,
         raise fail(where, f"unknown kind {_short(kind)}; expected one of {', '.join(ENTRY_TYPES)}")
     entry_fields = fields(cls)
     obj = Obj(raw, where, ("kind", *(f.name for f in entry_fields)))
-    keys = {f.name: _array_key(f.metadata["array_key"], i) for f in entry_fields}
-    r = _Reading(i, where, obj, names, limits, {"_array_keys": keys}, {}, [])
+    r = _Reading(i, where, obj, names, limits, {f.name: f.metadata["array_key"] for f in entry_fields})
     for f in entry_fields:
         r.values[f.name] = FIELD_CODECS[f.metadata["json"]].decode(f.name, r)
-    del r.values["_array_keys"]
     check = _ENTRY_CHECKS.get(kind)
     if check is not None:
         check(r.values, r)
