@@ -68,9 +68,6 @@ class Obj:
                 raise fail(where, f"missing field '{k}'")
         self.value, self.where = value, where
 
-    def has(self, key: str) -> bool:
-        return key in self.value
-
     def get(self, key: str, check: Callable[[Any], bool], expected: str, default: Any = None) -> Any:
         if key not in self.value:
             return default
@@ -253,7 +250,6 @@ class FieldCodec:
     """How one kind of field is written to JSON and read back (checked)."""
 
     defines = False  # the field names a tensor the entry defines (for forward references)
-    array = False  # the field holds an array, stored in arrays.npz
 
     def encode(self, value: Any, key: str, i: int, arrays: dict[str, np.ndarray], where: str) -> Any:
         return value
@@ -405,8 +401,6 @@ def check_param(p: catalogue.Param, v: Any, where: str, n_operands: int, limits:
 
 class _Array(FieldCodec):
     """An array, stored in arrays.npz under ``<letter><entry index>``; ``optional``: or null."""
-
-    array = True
 
     def __init__(self, optional: bool) -> None:
         self.optional = optional
