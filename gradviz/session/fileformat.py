@@ -65,9 +65,20 @@ import numpy as np
 import gradviz
 from gradviz.graph.colors import STATS
 
-from . import codec, param_kinds
+from . import codec
 from . import limits as table
-from .codec import DTYPES, SessionFileError
+from .codec import (
+    DTYPES,
+    ArraySpec,
+    Limits,
+    Obj,
+    SessionFileError,
+    Unchecked,
+    decode_entries,
+    decode_entry,
+    encode_entry,
+    fail,
+)
 from .document import (
     DEFAULT_MAX_ELEMENTS,
     ReplayCancelledError,
@@ -76,6 +87,7 @@ from .document import (
     UndoStep,
 )
 from .log import Entry, describe, live_names
+from .param_kinds import is_int, json_type_name, short
 from .transcript import CELL_KINDS, Cell, to_plain
 
 FORMAT_NAME = "gradviz-session"
@@ -108,19 +120,6 @@ MAX_NPY_HEADER = table.MAX_NPY_HEADER
 VIEW_MODES = ("tensors", "autograd")
 
 
-_fail = codec.fail
-_Limits = codec.Limits
-_Obj = codec.Obj
-_type_name = param_kinds.json_type_name
-_short = param_kinds.short
-_is_int = param_kinds.is_int
-_encode_entry = codec.encode_entry
-_decode_entry = codec.decode_entry
-_decode_entries = codec.decode_entries
-_Unchecked = codec.Unchecked
-_ArraySpec = codec.ArraySpec
-
-
 # --- writing -----------------------------------------------------------------------------------
 def _json_bytes(obj: Any, what: str) -> bytes:
     try:
@@ -139,7 +138,7 @@ def _check_written(session_json: bytes, max_elements: int) -> None:
         )
     try:
         doc = _parse_json(session_json, SESSION)
-        entries, _ = _decode_entries(doc["entries"], _Limits(max_elements, MAX_TOTAL_BYTES))
+        entries, _ = decode_entries(doc["entries"], Limits(max_elements, MAX_TOTAL_BYTES))
         _check_view(doc["view"], live_names(entries))
     except SessionFileError as e:
         raise SessionFileError(f"can't save, the file could not be opened again: {e}") from None
@@ -189,7 +188,7 @@ def _encode_undo(live: list[Entry], steps: list[UndoStep]) -> tuple[bytes, bytes
             k = index.get(id(e))
             if k is None:
                 k = len(live) + len(pool) + len(new_pool)
-                new_pool.append(_encode_entry(k, e, new_arrays))
+                new_pool.append(encode_entry(k, e, new_arrays))
                 index[id(e)] = k
             refs.append(k)
         step = {"entries": _runs(refs), "next_uid": int(uid), "label": str(label)[: table.MAX_UNDO_LABEL]}
@@ -228,7 +227,7 @@ def to_bytes(
             f"can't save: {len(entries):,} entries, more than the {MAX_ENTRIES:,} a .gradviz file holds"
         )
     arrays: dict[str, np.ndarray] = {}
-    encoded = [_encode_entry(i, e, arrays) for i, e in enumerate(entries)]
+    encoded = [encode_entry(i, e, arrays) for i, e in enumerate(entries)]
     view = dict(view or {})
     if isinstance(view.get("selection"), list):  # a tensor deleted since it was selected
         live = live_names(entries)
@@ -357,7 +356,7 @@ def _check_members(
     zf: zipfile.ZipFile,
     expected: Iterable[str],
     where: str,
-    limits: _Limits,
+    limits: Limits,
     budget: list[int],
     optional: Iterable[str] = (),
 ) -> dict[str, zipfile.ZipInfo]:
@@ -372,34 +371,34 @@ def _check_members(
         name = info.filename
         shown = name if len(name) <= 80 else name[:77] + "..."
         if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or ":" in name:
-            raise _fail(where, f"member {shown!r} is a path outside the file; refused")
+            raise fail(where, f"member {shown!r} is a path outside the file; refused")
         if info.is_dir() or "/" in name or "\\" in name:
-            raise _fail(where, f"unexpected member {shown!r} ({allowed})")
+            raise fail(where, f"unexpected member {shown!r} ({allowed})")
         if name not in wanted:
-            raise _fail(where, f"unexpected member {shown!r} ({allowed})")
+            raise fail(where, f"unexpected member {shown!r} ({allowed})")
         if name in infos:
-            raise _fail(where, f"member {shown!r} appears twice")
+            raise fail(where, f"member {shown!r} appears twice")
         if info.flag_bits & 0x1:
-            raise _fail(where, f"member {shown!r} is encrypted")
+            raise fail(where, f"member {shown!r} is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise _fail(
+            raise fail(
                 where,
                 f"member {shown!r} uses compression method {info.compress_type}; only stored and deflated are read",
             )
         if info.file_size < 0 or info.compress_size < 0:
-            raise _fail(where, f"member {shown!r} has a negative size")
+            raise fail(where, f"member {shown!r} has a negative size")
         if info.file_size > 0 and (
             info.compress_size == 0 or info.file_size / info.compress_size > MAX_RATIO
         ):
             ratio = "∞" if info.compress_size == 0 else f"{info.file_size / info.compress_size:,.0f}"
-            raise _fail(
+            raise fail(
                 where,
                 f"member {shown!r} claims {info.file_size:,} bytes from {info.compress_size:,} "
                 f"(ratio {ratio}:1, more than deflate can do): a zip bomb? refused",
             )
         budget[0] += info.file_size
         if budget[0] > limits.max_total_bytes:
-            raise _fail(
+            raise fail(
                 where,
                 f"the file would unpack to more than {limits.max_total_bytes:,} bytes "
                 f"(member {shown!r} alone claims {info.file_size:,}); refused",
@@ -408,17 +407,17 @@ def _check_members(
     missing = [n for n in expected if n not in infos]
     if missing:
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise _fail(where, f"missing {', '.join(missing[:5])}{more}")
+        raise fail(where, f"missing {', '.join(missing[:5])}{more}")
     return infos
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, where: str) -> bytes:
     if info.file_size > cap:
-        raise _fail(where, f"{info.file_size:,} bytes, more than the {cap:,} allowed")
+        raise fail(where, f"{info.file_size:,} bytes, more than the {cap:,} allowed")
     with zf.open(info) as f:
         data = f.read(cap + 1)
     if len(data) != info.file_size:
-        raise _fail(
+        raise fail(
             where, f"holds {len(data):,} bytes but its directory says {info.file_size:,}: the file is damaged"
         )
     return data
@@ -428,24 +427,24 @@ def _parse_json(data: bytes, where: str) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise _fail(where, f"not UTF-8 text (byte {e.start})") from None
+        raise fail(where, f"not UTF-8 text (byte {e.start})") from None
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in pairs:
             if k in out:
-                raise _fail(where, f"key {k!r} appears twice in one object")
+                raise fail(where, f"key {k!r} appears twice in one object")
             out[k] = v
         return out
 
     try:
         return json.loads(text, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as e:
-        raise _fail(where, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+        raise fail(where, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     except RecursionError:
-        raise _fail(where, "JSON nested too deeply") from None
+        raise fail(where, "JSON nested too deeply") from None
     except ValueError as e:  # e.g. an integer with thousands of digits
-        raise _fail(where, f"invalid JSON: {e}") from None
+        raise fail(where, f"invalid JSON: {e}") from None
 
 
 # --- reading: the view and the manifest --------------------------------------------------------
@@ -462,10 +461,10 @@ def _json_depth_ok(v: Any, depth: int = 0) -> bool:
 def _check_view(view: Any, live: Iterable[str]) -> dict[str, Any]:
     where = f"{SESSION}: view"
     if not isinstance(view, dict):
-        raise _fail(where, f"expected an object, found {_type_name(view)}")
+        raise fail(where, f"expected an object, found {json_type_name(view)}")
     if not _json_depth_ok(view) or len(json.dumps(view)) > MAX_VIEW_BYTES:
-        raise _fail(where, "settings nested too deeply or too large")
-    obj = _Obj(view, where, (), view.keys())
+        raise fail(where, "settings nested too deeply or too large")
+    obj = Obj(view, where, (), view.keys())
     obj.get("mode", lambda x: isinstance(x, str) and x in VIEW_MODES, f"one of {', '.join(VIEW_MODES)}")
     obj.get("statistic", lambda x: isinstance(x, str) and x in STATS, f"one of {', '.join(STATS)}")
     obj.get(
@@ -496,18 +495,18 @@ def _check_view(view: Any, live: Iterable[str]) -> dict[str, Any]:
         live = set(live)
         for n in sel:
             if n not in live:
-                raise _fail(where, f"selection names '{_short(n).strip(chr(34))}', which is not defined")
+                raise fail(where, f"selection names '{short(n).strip(chr(34))}', which is not defined")
     return view
 
 
 def _check_manifest(raw: Any) -> dict[str, Any]:
-    obj = _Obj(raw, MANIFEST, ("format", "format_version", "app_version", "time"))
+    obj = Obj(raw, MANIFEST, ("format", "format_version", "app_version", "time"))
     fmt = raw.get("format")
     if fmt != FORMAT_NAME:
-        raise _fail(MANIFEST, f"format is {_short(fmt)}, not {FORMAT_NAME!r}: this is not a gradviz session")
+        raise fail(MANIFEST, f"format is {short(fmt)}, not {FORMAT_NAME!r}: this is not a gradviz session")
     version = obj.integer("format_version", 1, MAX_INT)
     if version > FORMAT_VERSION:
-        raise _fail(
+        raise fail(
             MANIFEST,
             f"made by a newer gradviz (format {version}); this version reads up to {FORMAT_VERSION}. "
             "Update gradviz to open it",
@@ -517,7 +516,7 @@ def _check_manifest(raw: Any) -> dict[str, Any]:
     try:
         datetime.fromisoformat(when.replace("Z", "+00:00"))
     except ValueError:
-        raise _fail(MANIFEST, f"'time' {_short(when)} is not an ISO 8601 time") from None
+        raise fail(MANIFEST, f"'time' {short(when)} is not an ISO 8601 time") from None
     return raw
 
 
@@ -527,30 +526,30 @@ def _read_npy_header(f: IO[bytes], where: str) -> tuple[np.dtype, tuple[int, ...
     try:
         version = fmt.read_magic(f)
     except ValueError as e:
-        raise _fail(where, f"not a .npy array ({e})") from None
+        raise fail(where, f"not a .npy array ({e})") from None
     try:
         if version == (1, 0):
             shape, fortran, dtype = fmt.read_array_header_1_0(f, max_header_size=MAX_NPY_HEADER)
         elif version == (2, 0):
             shape, fortran, dtype = fmt.read_array_header_2_0(f, max_header_size=MAX_NPY_HEADER)
         else:
-            raise _fail(where, f".npy version {version} is not read")
+            raise fail(where, f".npy version {version} is not read")
     except (ValueError, SyntaxError, TypeError, struct.error, tokenize.TokenError, RecursionError) as e:
-        raise _fail(where, f"damaged .npy header ({type(e).__name__}: {str(e)[:100]})") from None
+        raise fail(where, f"damaged .npy header ({type(e).__name__}: {str(e)[:100]})") from None
     return dtype, tuple(shape), bool(fortran)
 
 
 def _load_arrays(
-    npz_bytes: bytes, specs: list[_ArraySpec], limits: _Limits, budget: list[int], member: str = ARRAYS
+    npz_bytes: bytes, specs: list[ArraySpec], limits: Limits, budget: list[int], member: str = ARRAYS
 ) -> dict[str, np.ndarray]:
     ARRAYS = member  # noqa: N806 (the member named in every message below)
     want = {s.key + ".npy": s for s in specs}
     if not npz_bytes.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        raise _fail(ARRAYS, "not a .npz archive (it does not start like a zip)")
+        raise fail(ARRAYS, "not a .npz archive (it does not start like a zip)")
     try:
         inner = zipfile.ZipFile(io.BytesIO(npz_bytes))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
-        raise _fail(ARRAYS, f"not a valid .npz archive ({e})") from None
+        raise fail(ARRAYS, f"not a valid .npz archive ({e})") from None
     with inner:
         infos = _check_members(inner, want, ARRAYS, limits, budget)
         for member, spec in want.items():
@@ -560,13 +559,13 @@ def _load_arrays(
                 dtype, shape, _ = _read_npy_header(f, where)
                 offset = f.tell()
             if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-                raise _fail(where, f"holds Python objects (dtype {dtype}); pickled data is never loaded")
+                raise fail(where, f"holds Python objects (dtype {dtype}); pickled data is never loaded")
             if dtype.newbyteorder("=") != spec.dtype.newbyteorder("=") or dtype.kind != spec.dtype.kind:
-                raise _fail(where, f"dtype is {dtype}, but {SESSION} says {spec.dtype}")
+                raise fail(where, f"dtype is {dtype}, but {SESSION} says {spec.dtype}")
             if shape != spec.shape:
-                raise _fail(where, f"shape is {list(shape)}, but {SESSION} says {list(spec.shape)}")
+                raise fail(where, f"shape is {list(shape)}, but {SESSION} says {list(spec.shape)}")
             if info.file_size != offset + spec.nbytes:
-                raise _fail(
+                raise fail(
                     where,
                     f"holds {info.file_size - offset:,} data bytes where {spec.nbytes:,} belong: the file is damaged",
                 )
@@ -576,15 +575,15 @@ def _load_arrays(
                 for spec in specs:
                     arr = npz[spec.key]
                     if arr.dtype.newbyteorder("=") != spec.dtype or arr.shape != spec.shape:
-                        raise _fail(ARRAYS, f"array {spec.key} changed while it was read")
+                        raise fail(ARRAYS, f"array {spec.key} changed while it was read")
                     arr = arr.astype(spec.dtype, order="C", copy=False)  # native byte order
                     if not (arr.flags.c_contiguous and arr.flags.writeable and arr.flags.owndata):
                         arr = arr.copy(order="C")
                     arrays[spec.key] = arr
         except ValueError as e:
             if "allow_pickle" in str(e):
-                raise _fail(ARRAYS, "holds pickled Python objects; pickled data is never loaded") from None
-            raise _fail(ARRAYS, f"damaged array data ({e})") from None
+                raise fail(ARRAYS, "holds pickled Python objects; pickled data is never loaded") from None
+            raise fail(ARRAYS, f"damaged array data ({e})") from None
     return arrays
 
 
@@ -609,18 +608,18 @@ def _text_or_null(v: Any) -> bool:
 
 def _read_transcript(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> list[Cell]:
     raw = _parse_json(_read_member(zf, info, table.MAX_TRANSCRIPT_BYTES, TRANSCRIPT), TRANSCRIPT)
-    doc = _Obj(raw, TRANSCRIPT, ("cells",))
+    doc = Obj(raw, TRANSCRIPT, ("cells",))
     cells = doc.get("cells", lambda x: isinstance(x, list), "a list")
     if len(cells) > table.MAX_TRANSCRIPT_CELLS:
-        raise _fail(TRANSCRIPT, f"{len(cells):,} cells, more than the {table.MAX_TRANSCRIPT_CELLS:,} allowed")
+        raise fail(TRANSCRIPT, f"{len(cells):,} cells, more than the {table.MAX_TRANSCRIPT_CELLS:,} allowed")
     out = []
     big = table.MAX_TRANSCRIPT_BYTES
     for k, c in enumerate(cells):
         where = f"{TRANSCRIPT}: cell {k + 1}"
-        obj = _Obj(c, where, ("number", "source"), ("printed", "result", "error", "note", "warnings", "kind"))
+        obj = Obj(c, where, ("number", "source"), ("printed", "result", "error", "note", "warnings", "kind"))
         kind = obj.text("kind", 20, "code")
         if kind not in CELL_KINDS:
-            raise _fail(where, f"kind {_short(kind)} is not one of {', '.join(CELL_KINDS)}")
+            raise fail(where, f"kind {short(kind)} is not one of {', '.join(CELL_KINDS)}")
         warns = obj.get(
             "warnings",
             lambda x: isinstance(x, list) and all(isinstance(w, str) for w in x),
@@ -646,54 +645,54 @@ def _read_undo(
     zf: zipfile.ZipFile,
     infos: dict[str, zipfile.ZipInfo],
     live: list[Entry],
-    limits: _Limits,
+    limits: Limits,
     budget: list[int],
 ) -> list[UndoStep]:
     """The undo steps, each checked as a log is (fields, names, references), oldest first."""
     if UNDO_ARRAYS not in infos:
-        raise _fail(UNDO, f"{UNDO_ARRAYS} is missing beside it")
+        raise fail(UNDO, f"{UNDO_ARRAYS} is missing beside it")
     raw = _parse_json(_read_member(zf, infos[UNDO], table.MAX_UNDO_BYTES, UNDO), UNDO)
-    doc = _Obj(raw, UNDO, ("pool", "steps"))
+    doc = Obj(raw, UNDO, ("pool", "steps"))
     pool_raw = doc.get("pool", lambda x: isinstance(x, list), "a list")
     steps_raw = doc.get("steps", lambda x: isinstance(x, list), "a list")
     if len(steps_raw) > table.MAX_UNDO_STEPS:
-        raise _fail(UNDO, f"{len(steps_raw):,} steps, more than the {table.MAX_UNDO_STEPS:,} kept")
+        raise fail(UNDO, f"{len(steps_raw):,} steps, more than the {table.MAX_UNDO_STEPS:,} kept")
     if len(pool_raw) > MAX_ENTRIES:
-        raise _fail(UNDO, f"{len(pool_raw):,} entries, more than the {MAX_ENTRIES:,} allowed")
+        raise fail(UNDO, f"{len(pool_raw):,} entries, more than the {MAX_ENTRIES:,} allowed")
     n = len(live)
     decoded, specs = [], []
     for j, r in enumerate(pool_raw):
         try:
-            entry, new = _decode_entry(n + j, r, _Unchecked(), limits)
+            entry, new = decode_entry(n + j, r, Unchecked(), limits)
         except SessionFileError as e:
-            raise _fail(UNDO, f"pool {str(e).removeprefix(SESSION + ': ')}") from None
+            raise fail(UNDO, f"pool {str(e).removeprefix(SESSION + ': ')}") from None
         decoded.append(entry)
         specs.extend(new)
     held = sum(spec.nbytes + table.NPY_OVERHEAD for spec in specs)
     if held > table.UNDO_MEMORY:
-        raise _fail(UNDO, f"its arrays take {held:,} bytes, more than the {table.UNDO_MEMORY:,} undo keeps")
+        raise fail(UNDO, f"its arrays take {held:,} bytes, more than the {table.UNDO_MEMORY:,} undo keeps")
     npz = _read_member(zf, infos[UNDO_ARRAYS], table.UNDO_MEMORY + 2**20, UNDO_ARRAYS)
     pool = live + codec.build(decoded, _load_arrays(npz, specs, limits, budget, UNDO_ARRAYS))
     steps: list[UndoStep] = []
     for k, r in enumerate(steps_raw):
         where = f"{UNDO}: step {k + 1}"
-        obj = _Obj(r, where, ("entries", "next_uid", "label"))
+        obj = Obj(r, where, ("entries", "next_uid", "label"))
         runs = obj.get("entries", lambda x: isinstance(x, list), "a list of [start, stop] runs")
         log: list[Entry] = []
         for run in runs:
-            if not (isinstance(run, list) and len(run) == 2 and all(_is_int(x) for x in run)):
-                raise _fail(where, f"run {_short(run)} must be [start, stop]")
+            if not (isinstance(run, list) and len(run) == 2 and all(is_int(x) for x in run)):
+                raise fail(where, f"run {short(run)} must be [start, stop]")
             a, b = run
             if not 0 <= a < b <= len(pool) or len(log) + b - a > MAX_ENTRIES:
-                raise _fail(where, f"run {_short(run)} is outside the {len(pool):,} entries")
+                raise fail(where, f"run {short(run)} is outside the {len(pool):,} entries")
             log.extend(pool[a:b])
         prefix = len(runs) <= 1 and (not runs or (runs[0][0] == 0 and runs[0][1] <= n))
         if not prefix:  # a prefix of the live log is a log already checked; others are checked here
             arrays: dict[str, np.ndarray] = {}
             try:
-                _decode_entries([_encode_entry(i, e, arrays) for i, e in enumerate(log)], limits)
+                decode_entries([encode_entry(i, e, arrays) for i, e in enumerate(log)], limits)
             except SessionFileError as e:
-                raise _fail(where, str(e).removeprefix(SESSION + ": ")) from None
+                raise fail(where, str(e).removeprefix(SESSION + ": ")) from None
         uid = obj.integer("next_uid", 1, table.MAX_UID + 1)
         steps.append((tuple(log), uid, obj.text("label", table.MAX_UNDO_LABEL)))
     return steps
@@ -710,7 +709,7 @@ def _optional_part(what: str, read: Callable[[], Any], problems: list[str], defa
     return default
 
 
-def _load_zip(source: IO[bytes], limits: _Limits) -> Document:
+def _load_zip(source: IO[bytes], limits: Limits) -> Document:
     try:
         zf = zipfile.ZipFile(source)
     except zipfile.BadZipFile as e:
@@ -721,12 +720,12 @@ def _load_zip(source: IO[bytes], limits: _Limits) -> Document:
         manifest = _check_manifest(
             _parse_json(_read_member(zf, infos[MANIFEST], MAX_MANIFEST_BYTES, MANIFEST), MANIFEST)
         )
-        doc = _Obj(
+        doc = Obj(
             _parse_json(_read_member(zf, infos[SESSION], MAX_SESSION_BYTES, SESSION), SESSION),
             SESSION,
             ("entries", "view"),
         )
-        entries, specs = _decode_entries(doc.value["entries"], limits)
+        entries, specs = decode_entries(doc.value["entries"], limits)
         view = _check_view(doc.value["view"], live_names(entries))
         npz = _read_member(zf, infos[ARRAYS], limits.max_total_bytes, ARRAYS)
         arrays = _load_arrays(npz, specs, limits, budget)
@@ -834,7 +833,7 @@ def loads(
     name: str = "",
 ) -> tuple[list[Entry], dict[str, Any]]:
     """:func:`load` from bytes in memory."""
-    limits = _Limits(max_elements, max_total_bytes)
+    limits = Limits(max_elements, max_total_bytes)
     if len(data) > max_total_bytes:
         raise SessionFileError(
             f"{name + ': ' if name else ''}{len(data):,} bytes, more than the {max_total_bytes:,} allowed"
@@ -857,7 +856,7 @@ def load_document(
     replaying them, as :func:`open_into` does.
     """
     name = os.path.basename(os.fspath(path))
-    limits = _Limits(max_elements, max_total_bytes)
+    limits = Limits(max_elements, max_total_bytes)
 
     def read() -> Document:
         with _open_regular(path, max_total_bytes) as f:
@@ -885,7 +884,7 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         with _open_regular(path, MAX_TOTAL_BYTES) as f, zipfile.ZipFile(f) as zf:
             info = zf.getinfo(MANIFEST)
             _check_members(
-                zf, MEMBERS, "", _Limits(DEFAULT_MAX_ELEMENTS, MAX_TOTAL_BYTES), [0], OPTIONAL_MEMBERS
+                zf, MEMBERS, "", Limits(DEFAULT_MAX_ELEMENTS, MAX_TOTAL_BYTES), [0], OPTIONAL_MEMBERS
             )
             return _check_manifest(
                 _parse_json(_read_member(zf, info, MAX_MANIFEST_BYTES, MANIFEST), MANIFEST)
@@ -998,7 +997,7 @@ def _entry_sizes(i: int, entry: Entry) -> tuple[bytes, int, int]:
     """Entry ``i`` as :func:`to_bytes` encodes it, the bytes it takes in session.json (where
     each of its lines is indented two more, plus a separator) and the bytes of its arrays."""
     arrays: dict[str, np.ndarray] = {}
-    data = _json_bytes(_encode_entry(i, entry, arrays), f"entry {i + 1}")
+    data = _json_bytes(encode_entry(i, entry, arrays), f"entry {i + 1}")
     in_doc = len(data) + 2 * (data.count(b"\n") + 1) + 2
     return data, in_doc, sum(a.nbytes + table.NPY_OVERHEAD for a in arrays.values())
 
@@ -1062,8 +1061,8 @@ def check_appendable(session: Session, log: list[Entry], entry: Entry) -> None:
         )
     try:
         data, json_bytes, array_bytes = _entry_sizes(i, entry)
-        _decode_entry(
-            i, _parse_json(data, SESSION), _Unchecked(), _Limits(session.max_elements, MAX_TOTAL_BYTES)
+        decode_entry(
+            i, _parse_json(data, SESSION), Unchecked(), Limits(session.max_elements, MAX_TOTAL_BYTES)
         )
     except SessionFileError as e:
         m = _PREFIX.match(str(e))
