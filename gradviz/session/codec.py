@@ -20,7 +20,7 @@ import numpy as np
 from . import catalogue, param_kinds
 from . import limits as table
 from .document import RESERVED_NAMES, SessionError
-from .log import ENTRY_TYPES, Entry, operand_counts
+from .log import ENTRY_TYPES, Delete, Entry, Leaf, Op, Rename, operand_counts
 
 SESSION = "session.json"
 #: The dtypes gradviz has; nothing else is read or written.
@@ -473,17 +473,16 @@ def _check_delete(values: dict[str, Any], r: _Reading) -> None:
 
 
 def _check_rename(values: dict[str, Any], r: _Reading) -> None:
-    r.names.define(
-        values["new"], r.uids["old"], r.where
-    )  # renaming to itself: "already taken", as replay says
-    r.names.forget(values["old"])  # the uid lives on under its new name
+    # Renaming to itself is "already taken", as replay says; the uid lives on under the new name.
+    r.names.define(values["new"], r.uids["old"], r.where)
+    r.names.forget(values["old"])
 
 
-_ENTRY_CHECKS: dict[str, Callable[[dict[str, Any], _Reading], None]] = {
-    "leaf": _check_leaf,
-    "op": _check_op,
-    "delete": _check_delete,
-    "rename": _check_rename,
+_ENTRY_CHECKS: dict[type[Entry], Callable[[dict[str, Any], _Reading], None]] = {
+    Leaf: _check_leaf,
+    Op: _check_op,
+    Delete: _check_delete,
+    Rename: _check_rename,
 }
 
 
@@ -551,7 +550,7 @@ def decode_entry(i: int, raw: Any, names: Names, limits: Limits) -> tuple[Entry,
     r = _Reading(i, where, obj, names, limits, {name: letter for name, _, letter in entry_fields})
     for name, field_codec, _ in entry_fields:
         r.values[name] = field_codec.decode(name, r)
-    check = _ENTRY_CHECKS.get(kind)
+    check = _ENTRY_CHECKS.get(cls)
     if check is not None:
         check(r.values, r)
     return cls(**r.values), r.specs
