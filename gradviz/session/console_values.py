@@ -217,6 +217,25 @@ def plain(value: Any, ctx: Context) -> Any:
     return value
 
 
+def is_num(v: Any) -> bool:
+    return isinstance(v, (bool, int, float))
+
+
+def type_name(v: Any) -> str:
+    """A value's type name as Python would print it."""
+    if isinstance(v, TensorValue):
+        return "Tensor"
+    if isinstance(v, Namespace):
+        return "module"
+    if isinstance(v, (Function, Method)):
+        return "builtin_function_or_method"
+    if isinstance(v, NodeValue):
+        return type(v.node).__name__
+    if isinstance(v, E.dtype):
+        return "dtype"
+    return type(v).__name__
+
+
 def contains_tensor(value: Any) -> bool:
     stack = [value]  # a loop, not recursion: x.tolist() may hold a million lists
     while stack:

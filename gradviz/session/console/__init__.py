@@ -1,0 +1,14 @@
+"""The console: the seed notebook's own language, recorded in a Session.
+
+One module per job: ``check`` (the whitelist, judged before anything runs), ``evaluate`` (walking
+statements and expressions), ``names`` (``=``, ``+=``, ``del``), ``attributes`` and ``actions``
+(what ``x.attr`` and ``x.backward()`` mean), ``operators``, ``binding`` (arguments to catalogue
+ops), ``construct`` (``torch.zeros`` ...), ``builtins`` (``print``, ``len`` ...), ``namespaces``
+(``torch``, ``F``, ``nn``) and ``core`` (``Console.run`` and completion). See ``core`` for the
+choices a reader should know.
+"""
+
+from ..console_values import ConsoleError
+from .core import Console, ConsoleResult
+
+__all__ = ["Console", "ConsoleError", "ConsoleResult"]
