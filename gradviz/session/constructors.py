@@ -39,7 +39,9 @@ class CtorParam:
     default: Any = REQUIRED
     label: str = ""  # the New Tensor dialog's label: "Fill value:"
     what: str = ""  # the dialog's words for a value of it: "a fill value"
-    example: str = ""  # what the dialog's field first shows when the parameter has no default
+    example: str = ""  # what the dialog's field first shows (empty: the default)
+    hint: str = ""  # the dialog field's placeholder
+    empty: str = ""  # what an empty field means, for an optional int: "a square matrix"
 
     @property
     def required(self) -> bool:
@@ -106,7 +108,7 @@ def _full_like(v: dict[str, Any], **opts: Any) -> Tensor:
     raise TypeError("full_like() missing required argument 'fill_value'")
 
 
-_SIZE = CtorParam("size", "size", (), "Shape:", "the shape", "2, 3")
+_SIZE = CtorParam("size", "size", (), "Shape:", "the shape", "2, 3", "e.g. 2, 3   (empty: a scalar)")
 _INPUT = CtorParam("input", "tensor")
 
 
@@ -180,7 +182,7 @@ CONSTRUCTORS: dict[str, Constructor] = {
             "eye",
             (
                 CtorParam("n", "int", REQUIRED, "n (rows):", "n", "3"),
-                CtorParam("m", "int", None, "m (columns):", "m"),
+                CtorParam("m", "int", None, "m (columns):", "m", hint="same as n", empty="a square matrix"),
             ),
             lambda v, **opts: E.eye(v["n"], v["m"], **opts),
             _eye_count,
