@@ -4,7 +4,7 @@ One module per job: ``check`` (the whitelist, judged before anything runs), ``ev
 statements and expressions), ``names`` (``=``, ``+=``, ``del``), ``attributes`` and ``actions``
 (what ``x.attr`` and ``x.backward()`` mean), ``operators``, ``binding`` (arguments to catalogue
 ops), ``construct`` (``torch.zeros`` ...), ``builtins`` (``print``, ``len`` ...), ``namespaces``
-(``torch``, ``F``, ``nn``) and ``core`` (``Console.run`` and completion). See ``core`` for the
+(``torch``, ``F``, ``nn``), ``complete`` (completion) and ``core`` (``Console.run``). See ``core`` for the
 choices a reader should know.
 """
 

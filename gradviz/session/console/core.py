@@ -6,11 +6,14 @@
     y.backward()
     w.grad
 
-Source is parsed with ``ast`` and evaluated by walking a whitelist of node types. Nothing reaches
-``eval``/``exec``; no attribute is looked up on a live object by a name the user typed (every
-attribute and method is an entry in a table here); only constructors, catalogue ops, the tensor
-methods listed here and a few harmless builtins (``print``, ``len`` ...) can be called. Anything
-else is refused before any statement runs, with an error that names the construct.
+Source is parsed with ``ast``, judged by ``check`` against a whitelist of node types and
+evaluated by ``evaluate.Run`` walking it. Nothing reaches ``eval``/``exec``; no attribute is
+looked up on a live object by a name the user typed (every attribute and method is an entry in a
+table in ``attributes``); only constructors (``session.constructors``), catalogue ops, the tensor
+methods listed in ``attributes`` and a few harmless builtins (``print``, ``len`` ...) can be
+called. Anything else is refused before any statement runs, with an error that names the construct.
+
+This module holds ``Console`` (running an input as one undo step, and completion) and its result.
 
 Choices a reader should know:
 
@@ -40,7 +43,6 @@ from __future__ import annotations
 
 import ast
 import io
-import re
 import sys
 import tokenize
 import warnings
@@ -48,11 +50,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..console_limits import Measure
-from ..console_values import ConsoleError, Namespace
+from ..console_values import ConsoleError
 from ..document import Session, SessionError
 from . import namespaces
-from .attributes import ACTION_METHODS, CAST_METHODS, READ_METHODS, TENSOR_PROPERTIES
 from .check import check
+from .complete import complete
 from .evaluate import Run
 
 
@@ -115,24 +117,8 @@ class Console:
     def run(self, source: str) -> ConsoleResult:
         """Run one input (one or more statements) as one undo step."""
         result = ConsoleResult()
-        try:
-            tree = ast.parse(source, "<console>", "exec")
-        except SyntaxError as e:
-            result.error_type, result.error, result.error_line = (
-                type(e).__name__,
-                f"{e.msg} (line {e.lineno})",
-                e.lineno,
-            )
-            return result
-        except (RecursionError, MemoryError, ValueError) as e:
-            result.error_type = "SyntaxError"
-            result.error = "the input is too deeply nested" if not isinstance(e, ValueError) else str(e)
-            return result
-        result.statements = len(tree.body)
-        try:
-            check(tree)
-        except ConsoleError as e:
-            result.error_type, result.error = "ConsoleError", str(e)
+        tree = _parse(source, result)
+        if tree is None:
             return result
         run = Run(self, source)
         variables = dict(self.variables)
@@ -163,47 +149,34 @@ class Console:
         ]
         return result
 
-    # --- completion ---------------------------------------------------------------------------------
     def complete(self, prefix: str) -> list[str]:
         """Completions of the dotted name at the end of ``prefix``, each the whole of ``prefix``
         completed: ``complete("y = w.ex")`` gives ``["y = w.exp"]``."""
-        m = re.search(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\.?$", prefix)
-        token = m.group(0) if m else ""
-        head = prefix[: len(prefix) - len(token)]
-        if head[-1:].isalnum() or head[-1:] in (".", "_"):
-            return []  # inside a number (0.1, 1e3) or a word the pattern can't end: nothing to complete
-        if "." in token:
-            base, _, part = token.rpartition(".")
-            candidates = self._members(base)
-            lead = base + "."
-        else:
-            part, lead = token, ""
-            candidates = [*self.session.names(), *self.variables, *self.globals]
-        found = sorted({c for c in candidates if c.startswith(part) and not c.startswith("_")})
-        return [head + lead + c for c in found]
+        return complete(self, prefix)
 
-    def _members(self, base: str) -> list[str]:
-        parts = base.split(".")
-        root = parts[0]
-        obj: Any
-        if root in self.session and not self.session.info(root).hidden:
-            obj = "tensor"
-        elif root in self.globals:
-            obj = self.globals[root]
-        else:
-            return []
-        for p in parts[1:]:
-            if isinstance(obj, Namespace):
-                obj = obj.members.get(p)
-            elif obj == "tensor" and p in ("grad", "T", "data"):
-                obj = "tensor"
-            else:
-                return []
-        if isinstance(obj, Namespace):
-            return list(obj.members)
-        if obj == "tensor":
-            return [*TENSOR_PROPERTIES, *self.methods, *CAST_METHODS, *READ_METHODS, *ACTION_METHODS]
-        return []
+
+def _parse(source: str, result: ConsoleResult) -> ast.Module | None:
+    """The input's tree once ``check`` passed it; else None, and ``result`` says why."""
+    try:
+        tree = ast.parse(source, "<console>", "exec")
+    except SyntaxError as e:
+        result.error_type, result.error, result.error_line = (
+            type(e).__name__,
+            f"{e.msg} (line {e.lineno})",
+            e.lineno,
+        )
+        return None
+    except (RecursionError, MemoryError, ValueError) as e:
+        result.error_type = "SyntaxError"
+        result.error = "the input is too deeply nested" if not isinstance(e, ValueError) else str(e)
+        return None
+    result.statements = len(tree.body)
+    try:
+        check(tree)
+    except ConsoleError as e:
+        result.error_type, result.error = "ConsoleError", str(e)
+        return None
+    return tree
 
 
 def _describe_error(e: BaseException) -> tuple[str, str]:
