@@ -625,9 +625,9 @@ class Session:
         ``undo`` (a saved one; none by default) and the console's ``transcript`` is set."""
         # Hidden names ("_7", from hide() and hidden leaves) use up uids too: skip past them,
         # and past a stranger's extreme ids without running out (what loads must save).
-        used = [e.uid for e in entries if isinstance(e, (Leaf, Op))]
+        used = [u for e in entries if (u := e.tensor_uid()) is not None]
         for e in entries:
-            name = e.new if isinstance(e, Rename) else e.name if isinstance(e, (Leaf, Op)) else ""
+            name = e.defines() or ""
             if name[:1] == "_" and name[1:].isascii() and name[1:].isdigit() and len(name) <= 17:
                 used.append(int(name[1:]))  # (17 characters hold every id up to limits.MAX_UID)
         uid = limits.next_free_uid(used)
@@ -835,76 +835,7 @@ class Session:
 
     def _run_entry(self, state: _State, entry: Entry) -> None:
         try:
-            if isinstance(entry, Leaf):
-                if entry.name in state.tensors:
-                    raise SessionError(f"the name '{entry.name}' is already taken")
-                self.check_size(entry.value.size, itemsize=0)
-                # The tensor shares the log's array, read-only: nothing in a session writes a
-                # leaf's values in place (an in-place op must copy first), and it halves the
-                # memory a leaf takes.
-                value = entry.value
-                if value.flags.writeable:
-                    value.flags.writeable = False
-                t = E.from_numpy(value)
-                if entry.requires_grad:
-                    t.requires_grad_(True)
-                self._bind(
-                    state,
-                    entry.name,
-                    t,
-                    TensorInfo(entry.name, entry.uid, entry, hidden=entry.name.startswith("_")),
-                )
-                state.memory.add(entry.uid, t, shared=value)
-            elif isinstance(entry, Op):
-                self._run_op(state, entry)
-            elif isinstance(entry, Backward):
-                state.grad_prints.clear()
-                t = self._lookup(state, entry.target)
-                grad = None if entry.gradient is None else E.from_numpy(entry.gradient.copy())
-                # Every tensor that requires grad may get one (the session keeps them all).
-                needed = sum(
-                    x.numel() * x.element_size()
-                    for x in state.tensors.values()
-                    if x.requires_grad and x._grad is None
-                )
-                self.check_memory(needed, f"{entry.target}.backward()'s gradients", state)
-                t.backward(grad, retain_graph=entry.retain_graph)
-                self._recount(state)
-            elif isinstance(entry, ZeroGrad):
-                names = entry.names if entry.names is not None else list(state.tensors)
-                state.grad_prints.clear()
-                for t in [self._lookup(state, n) for n in names]:  # all found before any change
-                    if t._grad is not None:
-                        if entry.set_to_none:
-                            t._grad = None
-                        else:
-                            t._grad.zero_()
-                self._recount(state)
-            elif isinstance(entry, SetRequiresGrad):
-                t = self._lookup(state, entry.name)
-                t.requires_grad_(entry.requires_grad)  # PyTorch's errors: non-leaf, integer dtype
-            elif isinstance(entry, RetainGrad):
-                t = self._lookup(state, entry.name)
-                t.retain_grad()
-                state.info[entry.name].user_retained = True
-            elif isinstance(entry, Rename):
-                self._lookup(state, entry.old)
-                if entry.new in state.tensors:
-                    raise SessionError(f"the name '{entry.new}' is already taken")
-                t = state.tensors.pop(entry.old)
-                info = state.info.pop(entry.old)
-                info.name = entry.new
-                info.hidden = entry.new.startswith("_")  # names starting with _ are hidden ones
-                state.tensors[entry.new] = t
-                state.info[entry.new] = info
-                state.by_uid[info.uid] = entry.new
-            elif isinstance(entry, Delete):
-                self._lookup(state, entry.name)
-                self._deleted_since_compact = True
-                info = state.info.pop(entry.name)
-                state.tensors.pop(entry.name)
-                state.by_uid.pop(info.uid, None)
-                state.memory.remove(info.uid)
+            _RUNNERS[type(entry)](self, state, entry)
         except MemoryError:
             raise SessionError("not enough memory for this tensor; nothing was changed") from None
         except (RuntimeError, ValueError, TypeError, IndexError) as e:
@@ -913,6 +844,78 @@ class Session:
             raise
         except Exception as e:  # OverflowError on uint8 + -1, ZeroDivisionError, ...: a refusal too
             raise SessionError(str(e) or type(e).__name__, kind=type(e).__name__) from None
+
+    # One method per kind of entry (see _RUNNERS): what it does to the state.
+    def _run_leaf(self, state: _State, entry: Leaf) -> None:
+        if entry.name in state.tensors:
+            raise SessionError(f"the name '{entry.name}' is already taken")
+        self.check_size(entry.value.size, itemsize=0)
+        # The tensor shares the log's array, read-only: nothing in a session writes a leaf's
+        # values in place (an in-place op must copy first), and it halves the memory a leaf takes.
+        value = entry.value
+        if value.flags.writeable:
+            value.flags.writeable = False
+        t = E.from_numpy(value)
+        if entry.requires_grad:
+            t.requires_grad_(True)
+        self._bind(
+            state, entry.name, t, TensorInfo(entry.name, entry.uid, entry, hidden=entry.name.startswith("_"))
+        )
+        state.memory.add(entry.uid, t, shared=value)
+
+    def _run_backward(self, state: _State, entry: Backward) -> None:
+        state.grad_prints.clear()
+        t = self._lookup(state, entry.target)
+        grad = None if entry.gradient is None else E.from_numpy(entry.gradient.copy())
+        # Every tensor that requires grad may get one (the session keeps them all).
+        needed = sum(
+            x.numel() * x.element_size()
+            for x in state.tensors.values()
+            if x.requires_grad and x._grad is None
+        )
+        self.check_memory(needed, f"{entry.target}.backward()'s gradients", state)
+        t.backward(grad, retain_graph=entry.retain_graph)
+        self._recount(state)
+
+    def _run_zero_grad(self, state: _State, entry: ZeroGrad) -> None:
+        names = entry.names if entry.names is not None else list(state.tensors)
+        state.grad_prints.clear()
+        for t in [self._lookup(state, n) for n in names]:  # all found before any change
+            if t._grad is not None:
+                if entry.set_to_none:
+                    t._grad = None
+                else:
+                    t._grad.zero_()
+        self._recount(state)
+
+    def _run_requires_grad(self, state: _State, entry: SetRequiresGrad) -> None:
+        t = self._lookup(state, entry.name)
+        t.requires_grad_(entry.requires_grad)  # PyTorch's errors: non-leaf, integer dtype
+
+    def _run_retain_grad(self, state: _State, entry: RetainGrad) -> None:
+        t = self._lookup(state, entry.name)
+        t.retain_grad()
+        state.info[entry.name].user_retained = True
+
+    def _run_rename(self, state: _State, entry: Rename) -> None:
+        self._lookup(state, entry.old)
+        if entry.new in state.tensors:
+            raise SessionError(f"the name '{entry.new}' is already taken")
+        t = state.tensors.pop(entry.old)
+        info = state.info.pop(entry.old)
+        info.name = entry.new
+        info.hidden = entry.new.startswith("_")  # names starting with _ are hidden ones
+        state.tensors[entry.new] = t
+        state.info[entry.new] = info
+        state.by_uid[info.uid] = entry.new
+
+    def _run_delete(self, state: _State, entry: Delete) -> None:
+        self._lookup(state, entry.name)
+        self._deleted_since_compact = True
+        info = state.info.pop(entry.name)
+        state.tensors.pop(entry.name)
+        state.by_uid.pop(info.uid, None)
+        state.memory.remove(info.uid)
 
     def _lookup(self, state: _State, name: str) -> Tensor:
         try:
@@ -933,7 +936,7 @@ class Session:
                 args.append(t)
             else:
                 args.append(value)
-        if spec.arity is not None and len(args) != spec.arity and spec.name != "linear":
+        if spec.arity is not None and len(args) != spec.arity:  # (an optional operand has no arity)
             raise SessionError(
                 f"{spec.name} takes {spec.arity} operand{'s' if spec.arity != 1 else ''}, got {len(args)}"
             )
@@ -1005,6 +1008,19 @@ class Session:
         self.changed.emit(change)
 
 
+#: What each kind of entry does when it runs: one method of Session per entry type.
+_RUNNERS: dict[type, Callable[[Session, _State, Any], None]] = {
+    Leaf: Session._run_leaf,
+    Op: Session._run_op,
+    Backward: Session._run_backward,
+    ZeroGrad: Session._run_zero_grad,
+    SetRequiresGrad: Session._run_requires_grad,
+    RetainGrad: Session._run_retain_grad,
+    Rename: Session._run_rename,
+    Delete: Session._run_delete,
+}
+
+
 def _check_appendable(session: Session, log: list[Entry], entry: Entry) -> None:
     # The file format's own checks (fileformat imports this module, hence the late import).
     from .fileformat import check_appendable
@@ -1021,30 +1037,19 @@ def compacted(entries: Sequence[Entry]) -> list[Entry] | None:
     pinned: set[int] = set()
     deleted: list[int] = []
     for i, e in enumerate(entries):
-        if isinstance(e, Op):
-            pinned.update(current[r] for r in e.refs() if r in current)
-        if isinstance(e, (Leaf, Op)):
-            current[e.name] = i
+        pinned.update(current[r] for r in e.pins() if r in current)
+        about = e.concerns()
+        if about is not None and about in current:
+            touching[current[about]].append(i)
+        gone, made = e.removes(), e.defines()
+        if gone is not None and gone in current:
+            k = current.pop(gone)
+            if made is not None:  # renamed: the same tensor under its new name
+                current[made] = k
+            else:
+                deleted.append(k)
+        if e.tensor_uid() is not None:
+            current[e.defines()] = i
             touching[i] = [i]
-        elif isinstance(e, Backward):
-            if e.target in current:
-                pinned.add(current[e.target])
-        elif isinstance(e, ZeroGrad):
-            if e.names is not None and len(e.names) == 1 and e.names[0] in current:
-                touching[current[e.names[0]]].append(i)
-            elif e.names is not None:
-                pinned.update(current[n] for n in e.names if n in current)
-        elif isinstance(e, (RetainGrad, SetRequiresGrad)):
-            if e.name in current:
-                touching[current[e.name]].append(i)
-        elif isinstance(e, Rename):
-            if e.old in current:
-                k = current.pop(e.old)
-                current[e.new] = k
-                touching[k].append(i)
-        elif isinstance(e, Delete) and e.name in current:
-            k = current.pop(e.name)
-            touching[k].append(i)
-            deleted.append(k)
     drop = {i for k in deleted if k not in pinned for i in touching[k]}
     return [e for i, e in enumerate(entries) if i not in drop] if drop else None

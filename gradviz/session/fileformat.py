@@ -43,7 +43,6 @@ import contextlib
 import errno
 import io
 import json
-import keyword
 import math
 import os
 import re
@@ -66,17 +65,29 @@ import numpy as np
 import gradviz
 from gradviz.graph.colors import STATS
 
-from . import catalogue
+from . import codec
 from . import limits as table
+from .codec import (
+    DTYPES,
+    ArraySpec,
+    Limits,
+    Obj,
+    SessionFileError,
+    Unchecked,
+    decode_entries,
+    decode_entry,
+    encode_entry,
+    fail,
+)
 from .document import (
     DEFAULT_MAX_ELEMENTS,
-    RESERVED_NAMES,
     ReplayCancelledError,
     Session,
     SessionError,
     UndoStep,
 )
-from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad, describe
+from .log import Entry, describe, live_names
+from .param_kinds import is_int, json_type_name, short
 from .transcript import CELL_KINDS, Cell, to_plain
 
 FORMAT_NAME = "gradviz-session"
@@ -94,8 +105,6 @@ UNDO = "undo.json"
 UNDO_ARRAYS = "undo.npz"
 OPTIONAL_MEMBERS = (TRANSCRIPT, UNDO, UNDO_ARRAYS)
 
-#: The dtypes gradviz has; nothing else is read or written.
-DTYPES = ("bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64")
 
 # The limits are one table (limits.py) that the session, this writer and this reader read.
 MAX_TOTAL_BYTES = table.MAX_TOTAL_BYTES
@@ -103,9 +112,6 @@ MAX_MANIFEST_BYTES = table.MAX_MANIFEST_BYTES
 MAX_SESSION_BYTES = table.MAX_SESSION_BYTES
 MAX_RATIO = table.MAX_RATIO
 MAX_ENTRIES = table.MAX_ENTRIES
-MAX_NDIM = table.MAX_NDIM
-MAX_NAME = table.MAX_NAME
-MAX_SOURCE = table.MAX_SOURCE
 MAX_JSON_DEPTH = table.MAX_JSON_DEPTH
 MAX_VIEW_BYTES = table.MAX_VIEW_BYTES
 MAX_INT = table.INT_MAX
@@ -114,102 +120,12 @@ MAX_NPY_HEADER = table.MAX_NPY_HEADER
 VIEW_MODES = ("tensors", "autograd")
 
 
-class SessionFileError(SessionError):
-    """A file that can't be opened (or saved). The message says what is wrong and where."""
-
-    def __init__(self, message: str, *, internal: bool = False) -> None:
-        super().__init__(message)
-        #: True when the refusal came from an unexpected exception rather than a check.
-        self.internal = internal
-
-
-def _fail(where: str, message: str) -> SessionFileError:
-    return SessionFileError(f"{where}: {message}" if where else message)
-
-
 # --- writing -----------------------------------------------------------------------------------
-def _array_key(kind: str, index: int) -> str:
-    return f"{kind}{index}"
-
-
-def _dtype_name(arr: np.ndarray, where: str) -> str:
-    name = arr.dtype.name
-    if name not in DTYPES or arr.dtype.hasobject:
-        raise SessionFileError(f"can't save {where}: dtype {arr.dtype} is not one of gradviz's dtypes")
-    return name
-
-
-def _array_ref(arr: np.ndarray, key: str, arrays: dict[str, np.ndarray], where: str) -> dict[str, Any]:
-    if not isinstance(arr, np.ndarray):
-        raise SessionFileError(f"can't save {where}: its value is not an array")
-    name = _dtype_name(arr, where)
-    arrays[key] = np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
-    return {"array": key, "dtype": name, "shape": [int(d) for d in arr.shape]}
-
-
-def _encode_entry(i: int, entry: Entry, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
-    where = f"entry {i + 1}"
-    if isinstance(entry, Leaf):
-        return {
-            "kind": "leaf",
-            "uid": entry.uid,
-            "name": entry.name,
-            "value": _array_ref(entry.value, _array_key("e", i), arrays, where),
-            "requires_grad": bool(entry.requires_grad),
-            "source": entry.source,
-        }
-    if isinstance(entry, Op):
-        return {
-            "kind": "op",
-            "uid": entry.uid,
-            "name": entry.name,
-            "op": entry.op,
-            "args": [[k, v] for k, v in entry.args],
-            "params": dict(entry.params),
-            "hidden": bool(entry.hidden),
-        }
-    if isinstance(entry, Backward):
-        grad = (
-            None if entry.gradient is None else _array_ref(entry.gradient, _array_key("g", i), arrays, where)
-        )
-        return {
-            "kind": "backward",
-            "target": entry.target,
-            "gradient": grad,
-            "retain_graph": bool(entry.retain_graph),
-        }
-    if isinstance(entry, ZeroGrad):
-        names = None if entry.names is None else list(entry.names)
-        return {"kind": "zero_grad", "names": names, "set_to_none": bool(entry.set_to_none)}
-    if isinstance(entry, RetainGrad):
-        return {"kind": "retain_grad", "name": entry.name}
-    if isinstance(entry, SetRequiresGrad):
-        return {"kind": "requires_grad", "name": entry.name, "requires_grad": bool(entry.requires_grad)}
-    if isinstance(entry, Rename):
-        return {"kind": "rename", "old": entry.old, "new": entry.new}
-    if isinstance(entry, Delete):
-        return {"kind": "delete", "name": entry.name}
-    raise SessionFileError(f"can't save {where}: unknown entry {type(entry).__name__}")
-
-
 def _json_bytes(obj: Any, what: str) -> bytes:
     try:
         return json.dumps(obj, ensure_ascii=False, indent=1, allow_nan=True).encode("utf-8")
     except (TypeError, ValueError) as e:
         raise SessionFileError(f"can't save: {what} holds something that is not plain data ({e})") from None
-
-
-def _live_names(entries: Iterable[Entry]) -> set[str]:
-    live: set[str] = set()
-    for e in entries:
-        if isinstance(e, (Leaf, Op)):
-            live.add(e.name)
-        elif isinstance(e, Rename):
-            live.discard(e.old)
-            live.add(e.new)
-        elif isinstance(e, Delete):
-            live.discard(e.name)
-    return live
 
 
 def _check_written(session_json: bytes, max_elements: int) -> None:
@@ -222,8 +138,8 @@ def _check_written(session_json: bytes, max_elements: int) -> None:
         )
     try:
         doc = _parse_json(session_json, SESSION)
-        entries, _ = _decode_entries(doc["entries"], _Limits(max_elements, MAX_TOTAL_BYTES))
-        _check_view(doc["view"], _live_decoded(entries))
+        entries, _ = decode_entries(doc["entries"], Limits(max_elements, MAX_TOTAL_BYTES))
+        _check_view(doc["view"], live_names(entries))
     except SessionFileError as e:
         raise SessionFileError(f"can't save, the file could not be opened again: {e}") from None
 
@@ -272,7 +188,7 @@ def _encode_undo(live: list[Entry], steps: list[UndoStep]) -> tuple[bytes, bytes
             k = index.get(id(e))
             if k is None:
                 k = len(live) + len(pool) + len(new_pool)
-                new_pool.append(_encode_entry(k, e, new_arrays))
+                new_pool.append(encode_entry(k, e, new_arrays))
                 index[id(e)] = k
             refs.append(k)
         step = {"entries": _runs(refs), "next_uid": int(uid), "label": str(label)[: table.MAX_UNDO_LABEL]}
@@ -311,10 +227,10 @@ def to_bytes(
             f"can't save: {len(entries):,} entries, more than the {MAX_ENTRIES:,} a .gradviz file holds"
         )
     arrays: dict[str, np.ndarray] = {}
-    encoded = [_encode_entry(i, e, arrays) for i, e in enumerate(entries)]
+    encoded = [encode_entry(i, e, arrays) for i, e in enumerate(entries)]
     view = dict(view or {})
     if isinstance(view.get("selection"), list):  # a tensor deleted since it was selected
-        live = _live_names(entries)
+        live = live_names(entries)
         view["selection"] = [n for n in view["selection"] if n in live]
     session_json = _json_bytes({"entries": encoded, "view": view}, "the session")
     _check_written(session_json, max_elements)
@@ -436,17 +352,11 @@ def save(session: Session, path: str | os.PathLike[str]) -> None:
 
 
 # --- reading: the zip ----------------------------------------------------------------------------
-@dataclass
-class _Limits:
-    max_elements: int
-    max_total_bytes: int
-
-
 def _check_members(
     zf: zipfile.ZipFile,
     expected: Iterable[str],
     where: str,
-    limits: _Limits,
+    limits: Limits,
     budget: list[int],
     optional: Iterable[str] = (),
 ) -> dict[str, zipfile.ZipInfo]:
@@ -461,34 +371,34 @@ def _check_members(
         name = info.filename
         shown = name if len(name) <= 80 else name[:77] + "..."
         if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or ":" in name:
-            raise _fail(where, f"member {shown!r} is a path outside the file; refused")
+            raise fail(where, f"member {shown!r} is a path outside the file; refused")
         if info.is_dir() or "/" in name or "\\" in name:
-            raise _fail(where, f"unexpected member {shown!r} ({allowed})")
+            raise fail(where, f"unexpected member {shown!r} ({allowed})")
         if name not in wanted:
-            raise _fail(where, f"unexpected member {shown!r} ({allowed})")
+            raise fail(where, f"unexpected member {shown!r} ({allowed})")
         if name in infos:
-            raise _fail(where, f"member {shown!r} appears twice")
+            raise fail(where, f"member {shown!r} appears twice")
         if info.flag_bits & 0x1:
-            raise _fail(where, f"member {shown!r} is encrypted")
+            raise fail(where, f"member {shown!r} is encrypted")
         if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise _fail(
+            raise fail(
                 where,
                 f"member {shown!r} uses compression method {info.compress_type}; only stored and deflated are read",
             )
         if info.file_size < 0 or info.compress_size < 0:
-            raise _fail(where, f"member {shown!r} has a negative size")
+            raise fail(where, f"member {shown!r} has a negative size")
         if info.file_size > 0 and (
             info.compress_size == 0 or info.file_size / info.compress_size > MAX_RATIO
         ):
             ratio = "∞" if info.compress_size == 0 else f"{info.file_size / info.compress_size:,.0f}"
-            raise _fail(
+            raise fail(
                 where,
                 f"member {shown!r} claims {info.file_size:,} bytes from {info.compress_size:,} "
                 f"(ratio {ratio}:1, more than deflate can do): a zip bomb? refused",
             )
         budget[0] += info.file_size
         if budget[0] > limits.max_total_bytes:
-            raise _fail(
+            raise fail(
                 where,
                 f"the file would unpack to more than {limits.max_total_bytes:,} bytes "
                 f"(member {shown!r} alone claims {info.file_size:,}); refused",
@@ -497,17 +407,17 @@ def _check_members(
     missing = [n for n in expected if n not in infos]
     if missing:
         more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise _fail(where, f"missing {', '.join(missing[:5])}{more}")
+        raise fail(where, f"missing {', '.join(missing[:5])}{more}")
     return infos
 
 
 def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, where: str) -> bytes:
     if info.file_size > cap:
-        raise _fail(where, f"{info.file_size:,} bytes, more than the {cap:,} allowed")
+        raise fail(where, f"{info.file_size:,} bytes, more than the {cap:,} allowed")
     with zf.open(info) as f:
         data = f.read(cap + 1)
     if len(data) != info.file_size:
-        raise _fail(
+        raise fail(
             where, f"holds {len(data):,} bytes but its directory says {info.file_size:,}: the file is damaged"
         )
     return data
@@ -517,485 +427,27 @@ def _parse_json(data: bytes, where: str) -> Any:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
-        raise _fail(where, f"not UTF-8 text (byte {e.start})") from None
+        raise fail(where, f"not UTF-8 text (byte {e.start})") from None
 
     def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for k, v in pairs:
             if k in out:
-                raise _fail(where, f"key {k!r} appears twice in one object")
+                raise fail(where, f"key {k!r} appears twice in one object")
             out[k] = v
         return out
 
     try:
         return json.loads(text, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as e:
-        raise _fail(where, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+        raise fail(where, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     except RecursionError:
-        raise _fail(where, "JSON nested too deeply") from None
+        raise fail(where, "JSON nested too deeply") from None
     except ValueError as e:  # e.g. an integer with thousands of digits
-        raise _fail(where, f"invalid JSON: {e}") from None
+        raise fail(where, f"invalid JSON: {e}") from None
 
 
-# --- reading: fields ---------------------------------------------------------------------------------
-def _type_name(v: Any) -> str:
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return "a boolean"
-    if isinstance(v, int):
-        return "an integer"
-    if isinstance(v, float):
-        return "a number"
-    if isinstance(v, str):
-        return "a string"
-    if isinstance(v, list):
-        return "a list"
-    if isinstance(v, dict):
-        return "an object"
-    return type(v).__name__
-
-
-def _short(v: Any) -> str:
-    try:
-        s = json.dumps(v, ensure_ascii=False)
-    except (TypeError, ValueError):
-        s = repr(v)
-    return s if len(s) <= 60 else s[:57] + "..."
-
-
-def _is_int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-class _Obj:
-    """One JSON object being read: typed access with messages that say where."""
-
-    def __init__(self, value: Any, where: str, keys: Iterable[str], optional: Iterable[str] = ()) -> None:
-        if not isinstance(value, dict):
-            raise _fail(where, f"expected an object, found {_type_name(value)}")
-        keys, optional = set(keys), set(optional)
-        for k in value:
-            if k not in keys and k not in optional:
-                raise _fail(where, f"unknown field {_short(k)}")
-        for k in sorted(keys):
-            if k not in value:
-                raise _fail(where, f"missing field '{k}'")
-        self.value, self.where = value, where
-
-    def has(self, key: str) -> bool:
-        return key in self.value
-
-    def get(self, key: str, check: Callable[[Any], bool], expected: str, default: Any = None) -> Any:
-        if key not in self.value:
-            return default
-        v = self.value[key]
-        if not check(v):
-            raise _fail(self.where, f"'{key}' must be {expected}, found {_type_name(v)} {_short(v)}")
-        return v
-
-    def text(self, key: str, max_len: int = MAX_NAME, default: Any = None) -> str:
-        v = self.get(key, lambda x: isinstance(x, str), "a string", default)
-        if isinstance(v, str) and len(v) > max_len:
-            raise _fail(self.where, f"'{key}' is longer than {max_len:,} characters")
-        return v
-
-    def flag(self, key: str, default: Any = None) -> bool:
-        return self.get(key, lambda x: isinstance(x, bool), "true or false", default)
-
-    def integer(self, key: str, lo: int = 0, hi: int = MAX_INT) -> int:
-        v = self.get(key, _is_int, "an integer")
-        if not lo <= v <= hi:
-            raise _fail(self.where, f"'{key}' is {v}, outside {lo}..{hi}")
-        return v
-
-
-def _check_name(name: str, where: str, what: str, *, hidden: bool = False) -> None:
-    """Names as Session.check_name allows them; hidden intermediates may start with _."""
-    if not name.isidentifier() or keyword.iskeyword(name):
-        raise _fail(where, f"{what} {_short(name)} is not a valid name")
-    if not hidden and name.startswith("_"):
-        raise _fail(where, f"{what} {_short(name)} starts with _, which is reserved for hidden intermediates")
-    if name in RESERVED_NAMES:
-        raise _fail(where, f"{what} {_short(name)} is reserved")
-
-
-def _elements(shape: Iterable[int]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
-@dataclass
-class _ArraySpec:
-    key: str
-    dtype: np.dtype
-    shape: tuple[int, ...]
-    where: str
-
-    @property
-    def nbytes(self) -> int:
-        return _elements(self.shape) * self.dtype.itemsize
-
-
-def _array_spec(value: Any, key: str, where: str, limits: _Limits, field: str = "value") -> _ArraySpec:
-    label = where.removeprefix(f"{SESSION}: ")
-    where = f"{where}: {field}"
-    obj = _Obj(value, where, ("array", "dtype", "shape"))
-    got = obj.text("array")
-    if got != key:
-        raise _fail(where, f"array key must be {key!r}, found {_short(got)}")
-    dt = obj.text("dtype")
-    if dt not in DTYPES:
-        raise _fail(where, f"dtype {_short(dt)} is not one of gradviz's dtypes ({', '.join(DTYPES)})")
-    shape = obj.get("shape", lambda x: isinstance(x, list), "a list of sizes")
-    if len(shape) > MAX_NDIM:
-        raise _fail(where, f"shape has {len(shape)} dimensions, more than {MAX_NDIM}")
-    for d in shape:
-        if not _is_int(d) or d < 0:
-            raise _fail(where, f"shape {_short(shape)} must hold sizes ≥ 0")
-    n = _elements(shape)
-    if n > limits.max_elements:
-        raise _fail(
-            where,
-            f"shape {_short(shape)} has {n:,} elements, more than this session's limit of {limits.max_elements:,}",
-        )
-    return _ArraySpec(key, np.dtype(dt), tuple(shape), f"{label} {field}")
-
-
-# --- reading: the op log ---------------------------------------------------------------------------
-def _check_int(v: Any, where: str, what: str) -> None:
-    if not _is_int(v):
-        raise _fail(where, f"{what} must be an integer, found {_type_name(v)} {_short(v)}")
-    if not -MAX_INT - 1 <= v <= MAX_INT:
-        raise _fail(where, f"{what} {v} does not fit in 64 bits")
-
-
-def _check_index(items: Any, where: str, n_operands: int, limits: _Limits) -> None:
-    if not isinstance(items, list):
-        raise _fail(where, f"parameter 'index' must be a list, found {_type_name(items)}")
-    if len(items) > MAX_NDIM:
-        raise _fail(where, f"parameter 'index' has {len(items)} items, more than {MAX_NDIM}")
-    for item in items:
-        if item is None or item == "...":
-            continue
-        if _is_int(item):
-            _check_int(item, where, "index")
-            continue
-        if isinstance(item, dict) and len(item) == 1:
-            ((k, v),) = item.items()
-            if k == "slice" and isinstance(v, list) and 1 <= len(v) <= 3:
-                for x in v:
-                    if x is not None:
-                        _check_int(x, where, "slice bound")
-                if len(v) == 3 and v[2] == 0:
-                    raise _fail(where, "slice step cannot be zero")
-                continue
-            if k == "list" and isinstance(v, list):
-                if len(v) > limits.max_elements:
-                    raise _fail(where, f"an index list of {len(v):,} items is more than the session's limit")
-                if all(isinstance(x, bool) for x in v):
-                    continue
-                for x in v:
-                    _check_int(x, where, "index list item")
-                continue
-            if k == "operand" and _is_int(v):
-                if not 0 <= v < n_operands:
-                    raise _fail(where, f"index operand {v} does not exist (the op has {n_operands})")
-                continue
-        raise _fail(where, f'index item {_short(item)} is not an int, null, "...", slice, list or operand')
-
-
-def _check_param(
-    spec: catalogue.OpSpec, p: catalogue.Param, v: Any, where: str, n_operands: int, limits: _Limits
-) -> None:
-    what = f"parameter '{p.name}'"
-    kind = p.kind
-    if v is None and ((not p.required and p.default is None) or kind in ("optional_int", "dims")):
-        return
-    if kind in ("int", "dim", "optional_int"):
-        _check_int(v, where, what)
-    elif kind in ("float", "number"):
-        if not _is_number(v):
-            raise _fail(where, f"{what} must be a number, found {_type_name(v)} {_short(v)}")
-        if _is_int(v):
-            _check_int(v, where, what)
-    elif kind == "bool":
-        if not isinstance(v, bool):
-            raise _fail(where, f"{what} must be true or false, found {_type_name(v)} {_short(v)}")
-    elif kind in ("dims", "shape"):
-        if _is_int(v) and kind == "dims":
-            _check_int(v, where, what)
-            return
-        if not isinstance(v, list):
-            raise _fail(where, f"{what} must be a list of integers, found {_type_name(v)} {_short(v)}")
-        if len(v) > MAX_NDIM:
-            raise _fail(where, f"{what} has {len(v)} items, more than {MAX_NDIM}")
-        for x in v:
-            _check_int(x, where, f"{what} item")
-        if kind == "shape":
-            if sum(1 for x in v if x == -1) > 1 or any(x < -1 for x in v):
-                raise _fail(where, f"{what} {_short(v)} is not a valid shape")
-            if _elements(x for x in v if x != -1) > limits.max_elements:
-                raise _fail(where, f"{what} {_short(v)} has more elements than the session's limit")
-    elif kind == "choice":
-        if v not in p.choices:
-            raise _fail(where, f"{what} must be one of {', '.join(p.choices)}, found {_short(v)}")
-    elif kind == "index":
-        _check_index(v, where, n_operands, limits)
-    else:  # a kind the catalogue added and this reader does not know
-        raise _fail(where, f"{what} has kind {kind!r}, which this version can't check")
-
-
-def _entry_label(i: int, raw: Any) -> str:
-    """'entry 7 (op 'mul')', from whatever the raw entry holds, for messages."""
-    base = f"entry {i + 1}"
-    if not isinstance(raw, dict):
-        return base
-    kind = raw.get("kind")
-
-    def s(k: str) -> str:
-        v = raw.get(k)
-        return _short(v).strip('"') if isinstance(v, str) else "?"
-
-    if kind == "op":
-        return f"{base} (op '{s('op')}')"
-    if kind == "leaf":
-        return f"{base} (leaf '{s('name')}')"
-    if kind == "backward":
-        return f"{base} (backward of '{s('target')}')"
-    if kind in ("retain_grad", "requires_grad", "delete"):
-        return f"{base} ({kind} of '{s('name')}')"
-    if kind == "rename":
-        return f"{base} (rename '{s('old')}')"
-    if isinstance(kind, str) and len(kind) < 40:
-        return f"{base} ({kind})"
-    return base
-
-
-class _Names:
-    """The names the log defines as it runs, for checking references before replay."""
-
-    def __init__(self, raw_entries: list[Any]) -> None:
-        self.live: dict[str, int] = {}  # name -> uid
-        self.live_uids: set[int] = set()
-        self.users: dict[int, set[int]] = {}  # uid -> uids of live ops that use it
-        self.uids: set[int] = set()
-        # Where each name is defined later in the log, to call a forward reference a cycle.
-        self.defined_at: dict[str, list[int]] = {}
-        for j, raw in enumerate(raw_entries):
-            if (
-                isinstance(raw, dict)
-                and raw.get("kind") in ("leaf", "op")
-                and isinstance(raw.get("name"), str)
-            ):
-                self.defined_at.setdefault(raw["name"], []).append(j)
-            if isinstance(raw, dict) and raw.get("kind") == "rename" and isinstance(raw.get("new"), str):
-                self.defined_at.setdefault(raw["new"], []).append(j)
-
-    def need(self, name: str, i: int, where: str, what: str, *, own: str | None = None) -> int:
-        if name in self.live:
-            return self.live[name]
-        if own is not None and name == own:
-            raise _fail(where, f"{what} '{name}' is the op's own result: a cycle")
-        later = [j for j in self.defined_at.get(name, []) if j > i]
-        if later:
-            raise _fail(
-                where,
-                f"{what} '{name}' is not defined yet (entry {later[0] + 1} defines it): a cycle or a log out of order",
-            )
-        raise _fail(where, f"{what} '{name}' is not defined")
-
-    def define(self, name: str, uid: int, where: str) -> None:
-        if name in self.live:
-            raise _fail(where, f"the name '{name}' is already taken")
-        self.live[name] = uid
-        self.live_uids.add(uid)
-
-    def drop(self, name: str) -> None:
-        self.live_uids.discard(self.live.pop(name))
-
-
-def _decode_entry(
-    i: int, raw: Any, names: _Names, limits: _Limits
-) -> tuple[dict[str, Any], list[_ArraySpec]]:
-    """Check entry ``i`` of a log (its fields, and its references against ``names``)."""
-    specs: list[_ArraySpec] = []
-    where = f"{SESSION}: {_entry_label(i, raw)}"
-    if not isinstance(raw, dict):
-        raise _fail(where, f"expected an object, found {_type_name(raw)}")
-    kind = raw.get("kind")
-    if not isinstance(kind, str) or kind not in _FIELDS:
-        raise _fail(where, f"unknown kind {_short(kind)}; expected one of {', '.join(_FIELDS)}")
-    obj = _Obj(raw, where, ("kind", *_FIELDS[kind]))
-    entry: dict[str, Any] = {"kind": kind}
-    if kind in ("leaf", "op"):
-        uid = obj.integer("uid", 1, table.MAX_UID)
-        if uid in names.uids:
-            raise _fail(where, f"uid {uid} is used twice")
-        names.uids.add(uid)
-        # A hidden op, a hidden leaf (a constant never named) and a tensor renamed away
-        # (Session.hide) carry reserved _N names; a named op may not.
-        hidden = obj.flag("hidden") if kind == "op" else False
-        name = obj.text("name")
-        _check_name(name, where, "name", hidden=hidden or kind == "leaf")
-        entry.update(uid=uid, name=name)
-    if kind == "leaf":
-        spec = _array_spec(raw["value"], _array_key("e", i), where, limits)
-        specs.append(spec)
-        entry.update(
-            value=spec, requires_grad=obj.flag("requires_grad"), source=obj.text("source", MAX_SOURCE)
-        )
-        names.define(name, uid, where)
-    elif kind == "op":
-        op = obj.text("op")
-        try:
-            opspec = catalogue.get(op)
-        except KeyError:
-            raise _fail(where, f"unknown operation {_short(op)}") from None
-        args = obj.get("args", lambda x: isinstance(x, list), "a list")
-        if len(args) > table.MAX_OPERANDS:
-            raise _fail(where, f"{len(args):,} operands, more than the {table.MAX_OPERANDS:,} allowed")
-        decoded_args: list[tuple[str, Any]] = []
-        used: list[int] = []
-        for a in args:
-            if not (isinstance(a, list) and len(a) == 2 and a[0] in ("ref", "const")):
-                raise _fail(where, f'operand {_short(a)} must be ["ref", name] or ["const", number]')
-            k, v = a
-            if k == "ref":
-                if not isinstance(v, str) or len(v) > MAX_NAME:
-                    raise _fail(where, f"operand {_short(v)} must be a tensor's name")
-                used.append(names.need(v, i, where, "operand", own=name))
-            else:
-                if not isinstance(v, (bool, int, float)):
-                    raise _fail(where, f"constant operand {_short(v)} must be a number")
-                if not opspec.scalar_operands:
-                    raise _fail(where, f"{op} takes tensors only, not the constant {_short(v)}")
-                if _is_int(v):
-                    _check_int(v, where, "constant operand")
-            decoded_args.append((k, v))
-        n = len(decoded_args)
-        if opspec.arity is not None and n != opspec.arity:
-            raise _fail(
-                where, f"{op} takes {opspec.arity} operand{'s' if opspec.arity != 1 else ''}, found {n}"
-            )
-        if (opspec.name == "linear" and n not in (2, 3)) or (opspec.arity is None and n < 1):
-            raise _fail(where, f"{op} can't take {n} operands")
-        if not used and opspec.arity is not None and opspec.arity > 0:
-            raise _fail(where, f"{op} needs at least one tensor operand")
-        params = obj.get("params", lambda x: isinstance(x, dict), "an object")
-        for pname, pvalue in params.items():
-            try:
-                p = opspec.param(pname)
-            except KeyError:
-                raise _fail(where, f"{op} has no parameter {_short(pname)}") from None
-            _check_param(opspec, p, pvalue, where, n, limits)
-        for p in opspec.params:
-            if p.required and p.name not in params:
-                raise _fail(where, f"{op} needs parameter '{p.name}'")
-        names.define(name, uid, where)
-        for u in used:
-            names.users.setdefault(u, set()).add(uid)
-        entry.update(op=op, args=tuple(decoded_args), params=params, hidden=hidden)
-    elif kind == "backward":
-        target = obj.text("target")
-        names.need(target, i, where, "target")
-        grad = raw["gradient"]
-        if grad is not None:
-            grad = _array_spec(grad, _array_key("g", i), where, limits, "gradient")
-            specs.append(grad)
-        entry.update(target=target, gradient=grad, retain_graph=obj.flag("retain_graph"))
-    elif kind == "zero_grad":
-        tnames = obj.get("names", lambda x: x is None or isinstance(x, list), "null or a list of names")
-        if tnames is not None:
-            for n_ in tnames:
-                if not isinstance(n_, str) or len(n_) > MAX_NAME:
-                    raise _fail(where, f"'names' must hold tensor names, found {_short(n_)}")
-                names.need(n_, i, where, "name")
-            tnames = tuple(tnames)
-        entry.update(names=tnames, set_to_none=obj.flag("set_to_none"))
-    elif kind in ("retain_grad", "delete"):
-        n_ = obj.text("name")
-        uid = names.need(n_, i, where, "name")
-        if kind == "delete":
-            users = [u for u in names.users.get(uid, ()) if u in names.live_uids]
-            if users:
-                by_uid = {u: k for k, u in names.live.items()}
-                who = ", ".join(f"'{by_uid[u]}'" for u in sorted(users))
-                raise _fail(
-                    where, f"deletes '{n_}', which {who} still depend{'s' if len(users) == 1 else ''} on"
-                )
-            names.drop(n_)
-        entry.update(name=n_)
-    elif kind == "requires_grad":
-        n_ = obj.text("name")
-        names.need(n_, i, where, "name")
-        entry.update(name=n_, requires_grad=obj.flag("requires_grad"))
-    elif kind == "rename":
-        old, new = obj.text("old"), obj.text("new")
-        uid = names.need(old, i, where, "name")
-        _check_name(new, where, "new name", hidden=True)
-        names.define(new, uid, where)  # renaming to itself: "already taken", as replay says
-        names.live.pop(old, None)  # the uid lives on under its new name
-        entry.update(old=old, new=new)
-    return entry, specs
-
-
-def _decode_entries(raw_entries: Any, limits: _Limits) -> tuple[list[dict[str, Any]], list[_ArraySpec]]:
-    """Check the log's structure and references; returns normalized entries and array specs."""
-    if not isinstance(raw_entries, list):
-        raise _fail(SESSION, f"'entries' must be a list, found {_type_name(raw_entries)}")
-    if len(raw_entries) > MAX_ENTRIES:
-        raise _fail(SESSION, f"{len(raw_entries):,} entries, more than the {MAX_ENTRIES:,} allowed")
-    names = _Names(raw_entries)
-    out: list[dict[str, Any]] = []
-    specs: list[_ArraySpec] = []
-    total = 0
-    for i, raw in enumerate(raw_entries):
-        entry, new = _decode_entry(i, raw, names, limits)
-        for spec in new:
-            specs.append(spec)
-            total += spec.nbytes
-        if total > limits.max_total_bytes:
-            where = f"{SESSION}: {_entry_label(i, raw)}"
-            raise _fail(where, f"the arrays would take more than {limits.max_total_bytes:,} bytes")
-        out.append(entry)
-    return out, specs
-
-
-class _Unchecked(_Names):
-    """No references checked: for one entry being appended, which the session checks itself."""
-
-    def __init__(self) -> None:
-        super().__init__([])
-
-    def need(self, name: str, i: int, where: str, what: str, *, own: str | None = None) -> int:
-        return 0
-
-    def define(self, name: str, uid: int, where: str) -> None:
-        pass
-
-    def drop(self, name: str) -> None:
-        pass
-
-
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "leaf": ("uid", "name", "value", "requires_grad", "source"),
-    "op": ("uid", "name", "op", "args", "params", "hidden"),
-    "backward": ("target", "gradient", "retain_graph"),
-    "zero_grad": ("names", "set_to_none"),
-    "retain_grad": ("name",),
-    "requires_grad": ("name", "requires_grad"),
-    "rename": ("old", "new"),
-    "delete": ("name",),
-}
-
-
+# --- reading: the view and the manifest --------------------------------------------------------
 def _json_depth_ok(v: Any, depth: int = 0) -> bool:
     if depth > MAX_JSON_DEPTH:
         return False
@@ -1009,10 +461,10 @@ def _json_depth_ok(v: Any, depth: int = 0) -> bool:
 def _check_view(view: Any, live: Iterable[str]) -> dict[str, Any]:
     where = f"{SESSION}: view"
     if not isinstance(view, dict):
-        raise _fail(where, f"expected an object, found {_type_name(view)}")
+        raise fail(where, f"expected an object, found {json_type_name(view)}")
     if not _json_depth_ok(view) or len(json.dumps(view)) > MAX_VIEW_BYTES:
-        raise _fail(where, "settings nested too deeply or too large")
-    obj = _Obj(view, where, (), view.keys())
+        raise fail(where, "settings nested too deeply or too large")
+    obj = Obj(view, where, (), view.keys())
     obj.get("mode", lambda x: isinstance(x, str) and x in VIEW_MODES, f"one of {', '.join(VIEW_MODES)}")
     obj.get("statistic", lambda x: isinstance(x, str) and x in STATS, f"one of {', '.join(STATS)}")
     obj.get(
@@ -1043,18 +495,18 @@ def _check_view(view: Any, live: Iterable[str]) -> dict[str, Any]:
         live = set(live)
         for n in sel:
             if n not in live:
-                raise _fail(where, f"selection names '{_short(n).strip(chr(34))}', which is not defined")
+                raise fail(where, f"selection names '{short(n).strip(chr(34))}', which is not defined")
     return view
 
 
 def _check_manifest(raw: Any) -> dict[str, Any]:
-    obj = _Obj(raw, MANIFEST, ("format", "format_version", "app_version", "time"))
+    obj = Obj(raw, MANIFEST, ("format", "format_version", "app_version", "time"))
     fmt = raw.get("format")
     if fmt != FORMAT_NAME:
-        raise _fail(MANIFEST, f"format is {_short(fmt)}, not {FORMAT_NAME!r}: this is not a gradviz session")
+        raise fail(MANIFEST, f"format is {short(fmt)}, not {FORMAT_NAME!r}: this is not a gradviz session")
     version = obj.integer("format_version", 1, MAX_INT)
     if version > FORMAT_VERSION:
-        raise _fail(
+        raise fail(
             MANIFEST,
             f"made by a newer gradviz (format {version}); this version reads up to {FORMAT_VERSION}. "
             "Update gradviz to open it",
@@ -1064,7 +516,7 @@ def _check_manifest(raw: Any) -> dict[str, Any]:
     try:
         datetime.fromisoformat(when.replace("Z", "+00:00"))
     except ValueError:
-        raise _fail(MANIFEST, f"'time' {_short(when)} is not an ISO 8601 time") from None
+        raise fail(MANIFEST, f"'time' {short(when)} is not an ISO 8601 time") from None
     return raw
 
 
@@ -1074,30 +526,30 @@ def _read_npy_header(f: IO[bytes], where: str) -> tuple[np.dtype, tuple[int, ...
     try:
         version = fmt.read_magic(f)
     except ValueError as e:
-        raise _fail(where, f"not a .npy array ({e})") from None
+        raise fail(where, f"not a .npy array ({e})") from None
     try:
         if version == (1, 0):
             shape, fortran, dtype = fmt.read_array_header_1_0(f, max_header_size=MAX_NPY_HEADER)
         elif version == (2, 0):
             shape, fortran, dtype = fmt.read_array_header_2_0(f, max_header_size=MAX_NPY_HEADER)
         else:
-            raise _fail(where, f".npy version {version} is not read")
+            raise fail(where, f".npy version {version} is not read")
     except (ValueError, SyntaxError, TypeError, struct.error, tokenize.TokenError, RecursionError) as e:
-        raise _fail(where, f"damaged .npy header ({type(e).__name__}: {str(e)[:100]})") from None
+        raise fail(where, f"damaged .npy header ({type(e).__name__}: {str(e)[:100]})") from None
     return dtype, tuple(shape), bool(fortran)
 
 
 def _load_arrays(
-    npz_bytes: bytes, specs: list[_ArraySpec], limits: _Limits, budget: list[int], member: str = ARRAYS
+    npz_bytes: bytes, specs: list[ArraySpec], limits: Limits, budget: list[int], member: str = ARRAYS
 ) -> dict[str, np.ndarray]:
     ARRAYS = member  # noqa: N806 (the member named in every message below)
     want = {s.key + ".npy": s for s in specs}
     if not npz_bytes.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        raise _fail(ARRAYS, "not a .npz archive (it does not start like a zip)")
+        raise fail(ARRAYS, "not a .npz archive (it does not start like a zip)")
     try:
         inner = zipfile.ZipFile(io.BytesIO(npz_bytes))
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
-        raise _fail(ARRAYS, f"not a valid .npz archive ({e})") from None
+        raise fail(ARRAYS, f"not a valid .npz archive ({e})") from None
     with inner:
         infos = _check_members(inner, want, ARRAYS, limits, budget)
         for member, spec in want.items():
@@ -1107,13 +559,13 @@ def _load_arrays(
                 dtype, shape, _ = _read_npy_header(f, where)
                 offset = f.tell()
             if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-                raise _fail(where, f"holds Python objects (dtype {dtype}); pickled data is never loaded")
+                raise fail(where, f"holds Python objects (dtype {dtype}); pickled data is never loaded")
             if dtype.newbyteorder("=") != spec.dtype.newbyteorder("=") or dtype.kind != spec.dtype.kind:
-                raise _fail(where, f"dtype is {dtype}, but {SESSION} says {spec.dtype}")
+                raise fail(where, f"dtype is {dtype}, but {SESSION} says {spec.dtype}")
             if shape != spec.shape:
-                raise _fail(where, f"shape is {list(shape)}, but {SESSION} says {list(spec.shape)}")
+                raise fail(where, f"shape is {list(shape)}, but {SESSION} says {list(spec.shape)}")
             if info.file_size != offset + spec.nbytes:
-                raise _fail(
+                raise fail(
                     where,
                     f"holds {info.file_size - offset:,} data bytes where {spec.nbytes:,} belong: the file is damaged",
                 )
@@ -1123,57 +575,19 @@ def _load_arrays(
                 for spec in specs:
                     arr = npz[spec.key]
                     if arr.dtype.newbyteorder("=") != spec.dtype or arr.shape != spec.shape:
-                        raise _fail(ARRAYS, f"array {spec.key} changed while it was read")
+                        raise fail(ARRAYS, f"array {spec.key} changed while it was read")
                     arr = arr.astype(spec.dtype, order="C", copy=False)  # native byte order
                     if not (arr.flags.c_contiguous and arr.flags.writeable and arr.flags.owndata):
                         arr = arr.copy(order="C")
                     arrays[spec.key] = arr
         except ValueError as e:
             if "allow_pickle" in str(e):
-                raise _fail(ARRAYS, "holds pickled Python objects; pickled data is never loaded") from None
-            raise _fail(ARRAYS, f"damaged array data ({e})") from None
+                raise fail(ARRAYS, "holds pickled Python objects; pickled data is never loaded") from None
+            raise fail(ARRAYS, f"damaged array data ({e})") from None
     return arrays
 
 
 # --- reading: putting it together ---------------------------------------------------------------
-def _build(entries: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> list[Entry]:
-    out: list[Entry] = []
-    for e in entries:
-        kind = e["kind"]
-        if kind == "leaf":
-            out.append(Leaf(e["uid"], e["name"], arrays[e["value"].key], e["requires_grad"], e["source"]))
-        elif kind == "op":
-            out.append(Op(e["uid"], e["name"], e["op"], e["args"], e["params"], e["hidden"]))
-        elif kind == "backward":
-            g = e["gradient"]
-            out.append(Backward(e["target"], None if g is None else arrays[g.key], e["retain_graph"]))
-        elif kind == "zero_grad":
-            out.append(ZeroGrad(e["names"], e["set_to_none"]))
-        elif kind == "retain_grad":
-            out.append(RetainGrad(e["name"]))
-        elif kind == "requires_grad":
-            out.append(SetRequiresGrad(e["name"], e["requires_grad"]))
-        elif kind == "rename":
-            out.append(Rename(e["old"], e["new"]))
-        else:
-            out.append(Delete(e["name"]))
-    return out
-
-
-def _live_decoded(entries: list[dict[str, Any]]) -> set[str]:
-    """The names alive at the end of a decoded log, for the view's selection."""
-    live: set[str] = set()
-    for e in entries:
-        if e["kind"] in ("leaf", "op"):
-            live.add(e["name"])
-        elif e["kind"] == "rename":
-            live.discard(e["old"])
-            live.add(e["new"])
-        elif e["kind"] == "delete":
-            live.discard(e["name"])
-    return live
-
-
 @dataclass
 class Document:
     """What a file holds: the log and view, and what it kept of the learner's work (the
@@ -1194,18 +608,18 @@ def _text_or_null(v: Any) -> bool:
 
 def _read_transcript(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> list[Cell]:
     raw = _parse_json(_read_member(zf, info, table.MAX_TRANSCRIPT_BYTES, TRANSCRIPT), TRANSCRIPT)
-    doc = _Obj(raw, TRANSCRIPT, ("cells",))
+    doc = Obj(raw, TRANSCRIPT, ("cells",))
     cells = doc.get("cells", lambda x: isinstance(x, list), "a list")
     if len(cells) > table.MAX_TRANSCRIPT_CELLS:
-        raise _fail(TRANSCRIPT, f"{len(cells):,} cells, more than the {table.MAX_TRANSCRIPT_CELLS:,} allowed")
+        raise fail(TRANSCRIPT, f"{len(cells):,} cells, more than the {table.MAX_TRANSCRIPT_CELLS:,} allowed")
     out = []
     big = table.MAX_TRANSCRIPT_BYTES
     for k, c in enumerate(cells):
         where = f"{TRANSCRIPT}: cell {k + 1}"
-        obj = _Obj(c, where, ("number", "source"), ("printed", "result", "error", "note", "warnings", "kind"))
+        obj = Obj(c, where, ("number", "source"), ("printed", "result", "error", "note", "warnings", "kind"))
         kind = obj.text("kind", 20, "code")
         if kind not in CELL_KINDS:
-            raise _fail(where, f"kind {_short(kind)} is not one of {', '.join(CELL_KINDS)}")
+            raise fail(where, f"kind {short(kind)} is not one of {', '.join(CELL_KINDS)}")
         warns = obj.get(
             "warnings",
             lambda x: isinstance(x, list) and all(isinstance(w, str) for w in x),
@@ -1231,54 +645,54 @@ def _read_undo(
     zf: zipfile.ZipFile,
     infos: dict[str, zipfile.ZipInfo],
     live: list[Entry],
-    limits: _Limits,
+    limits: Limits,
     budget: list[int],
 ) -> list[UndoStep]:
     """The undo steps, each checked as a log is (fields, names, references), oldest first."""
     if UNDO_ARRAYS not in infos:
-        raise _fail(UNDO, f"{UNDO_ARRAYS} is missing beside it")
+        raise fail(UNDO, f"{UNDO_ARRAYS} is missing beside it")
     raw = _parse_json(_read_member(zf, infos[UNDO], table.MAX_UNDO_BYTES, UNDO), UNDO)
-    doc = _Obj(raw, UNDO, ("pool", "steps"))
+    doc = Obj(raw, UNDO, ("pool", "steps"))
     pool_raw = doc.get("pool", lambda x: isinstance(x, list), "a list")
     steps_raw = doc.get("steps", lambda x: isinstance(x, list), "a list")
     if len(steps_raw) > table.MAX_UNDO_STEPS:
-        raise _fail(UNDO, f"{len(steps_raw):,} steps, more than the {table.MAX_UNDO_STEPS:,} kept")
+        raise fail(UNDO, f"{len(steps_raw):,} steps, more than the {table.MAX_UNDO_STEPS:,} kept")
     if len(pool_raw) > MAX_ENTRIES:
-        raise _fail(UNDO, f"{len(pool_raw):,} entries, more than the {MAX_ENTRIES:,} allowed")
+        raise fail(UNDO, f"{len(pool_raw):,} entries, more than the {MAX_ENTRIES:,} allowed")
     n = len(live)
     decoded, specs = [], []
     for j, r in enumerate(pool_raw):
         try:
-            entry, new = _decode_entry(n + j, r, _Unchecked(), limits)
+            entry, new = decode_entry(n + j, r, Unchecked(), limits)
         except SessionFileError as e:
-            raise _fail(UNDO, f"pool {str(e).removeprefix(SESSION + ': ')}") from None
+            raise fail(UNDO, f"pool {str(e).removeprefix(SESSION + ': ')}") from None
         decoded.append(entry)
         specs.extend(new)
     held = sum(spec.nbytes + table.NPY_OVERHEAD for spec in specs)
     if held > table.UNDO_MEMORY:
-        raise _fail(UNDO, f"its arrays take {held:,} bytes, more than the {table.UNDO_MEMORY:,} undo keeps")
+        raise fail(UNDO, f"its arrays take {held:,} bytes, more than the {table.UNDO_MEMORY:,} undo keeps")
     npz = _read_member(zf, infos[UNDO_ARRAYS], table.UNDO_MEMORY + 2**20, UNDO_ARRAYS)
-    pool = live + _build(decoded, _load_arrays(npz, specs, limits, budget, UNDO_ARRAYS))
+    pool = live + codec.build(decoded, _load_arrays(npz, specs, limits, budget, UNDO_ARRAYS))
     steps: list[UndoStep] = []
     for k, r in enumerate(steps_raw):
         where = f"{UNDO}: step {k + 1}"
-        obj = _Obj(r, where, ("entries", "next_uid", "label"))
+        obj = Obj(r, where, ("entries", "next_uid", "label"))
         runs = obj.get("entries", lambda x: isinstance(x, list), "a list of [start, stop] runs")
         log: list[Entry] = []
         for run in runs:
-            if not (isinstance(run, list) and len(run) == 2 and all(_is_int(x) for x in run)):
-                raise _fail(where, f"run {_short(run)} must be [start, stop]")
+            if not (isinstance(run, list) and len(run) == 2 and all(is_int(x) for x in run)):
+                raise fail(where, f"run {short(run)} must be [start, stop]")
             a, b = run
             if not 0 <= a < b <= len(pool) or len(log) + b - a > MAX_ENTRIES:
-                raise _fail(where, f"run {_short(run)} is outside the {len(pool):,} entries")
+                raise fail(where, f"run {short(run)} is outside the {len(pool):,} entries")
             log.extend(pool[a:b])
         prefix = len(runs) <= 1 and (not runs or (runs[0][0] == 0 and runs[0][1] <= n))
         if not prefix:  # a prefix of the live log is a log already checked; others are checked here
             arrays: dict[str, np.ndarray] = {}
             try:
-                _decode_entries([_encode_entry(i, e, arrays) for i, e in enumerate(log)], limits)
+                decode_entries([encode_entry(i, e, arrays) for i, e in enumerate(log)], limits)
             except SessionFileError as e:
-                raise _fail(where, str(e).removeprefix(SESSION + ": ")) from None
+                raise fail(where, str(e).removeprefix(SESSION + ": ")) from None
         uid = obj.integer("next_uid", 1, table.MAX_UID + 1)
         steps.append((tuple(log), uid, obj.text("label", table.MAX_UNDO_LABEL)))
     return steps
@@ -1295,7 +709,7 @@ def _optional_part(what: str, read: Callable[[], Any], problems: list[str], defa
     return default
 
 
-def _load_zip(source: IO[bytes], limits: _Limits) -> Document:
+def _load_zip(source: IO[bytes], limits: Limits) -> Document:
     try:
         zf = zipfile.ZipFile(source)
     except zipfile.BadZipFile as e:
@@ -1306,16 +720,16 @@ def _load_zip(source: IO[bytes], limits: _Limits) -> Document:
         manifest = _check_manifest(
             _parse_json(_read_member(zf, infos[MANIFEST], MAX_MANIFEST_BYTES, MANIFEST), MANIFEST)
         )
-        doc = _Obj(
+        doc = Obj(
             _parse_json(_read_member(zf, infos[SESSION], MAX_SESSION_BYTES, SESSION), SESSION),
             SESSION,
             ("entries", "view"),
         )
-        entries, specs = _decode_entries(doc.value["entries"], limits)
-        view = _check_view(doc.value["view"], _live_decoded(entries))
+        entries, specs = decode_entries(doc.value["entries"], limits)
+        view = _check_view(doc.value["view"], live_names(entries))
         npz = _read_member(zf, infos[ARRAYS], limits.max_total_bytes, ARRAYS)
         arrays = _load_arrays(npz, specs, limits, budget)
-        log = _build(entries, arrays)
+        log = codec.build(entries, arrays)
         problems: list[str] = []
         transcript = []
         if TRANSCRIPT in infos:
@@ -1419,7 +833,7 @@ def loads(
     name: str = "",
 ) -> tuple[list[Entry], dict[str, Any]]:
     """:func:`load` from bytes in memory."""
-    limits = _Limits(max_elements, max_total_bytes)
+    limits = Limits(max_elements, max_total_bytes)
     if len(data) > max_total_bytes:
         raise SessionFileError(
             f"{name + ': ' if name else ''}{len(data):,} bytes, more than the {max_total_bytes:,} allowed"
@@ -1442,7 +856,7 @@ def load_document(
     replaying them, as :func:`open_into` does.
     """
     name = os.path.basename(os.fspath(path))
-    limits = _Limits(max_elements, max_total_bytes)
+    limits = Limits(max_elements, max_total_bytes)
 
     def read() -> Document:
         with _open_regular(path, max_total_bytes) as f:
@@ -1470,7 +884,7 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
         with _open_regular(path, MAX_TOTAL_BYTES) as f, zipfile.ZipFile(f) as zf:
             info = zf.getinfo(MANIFEST)
             _check_members(
-                zf, MEMBERS, "", _Limits(DEFAULT_MAX_ELEMENTS, MAX_TOTAL_BYTES), [0], OPTIONAL_MEMBERS
+                zf, MEMBERS, "", Limits(DEFAULT_MAX_ELEMENTS, MAX_TOTAL_BYTES), [0], OPTIONAL_MEMBERS
             )
             return _check_manifest(
                 _parse_json(_read_member(zf, info, MAX_MANIFEST_BYTES, MANIFEST), MANIFEST)
@@ -1583,7 +997,7 @@ def _entry_sizes(i: int, entry: Entry) -> tuple[bytes, int, int]:
     """Entry ``i`` as :func:`to_bytes` encodes it, the bytes it takes in session.json (where
     each of its lines is indented two more, plus a separator) and the bytes of its arrays."""
     arrays: dict[str, np.ndarray] = {}
-    data = _json_bytes(_encode_entry(i, entry, arrays), f"entry {i + 1}")
+    data = _json_bytes(encode_entry(i, entry, arrays), f"entry {i + 1}")
     in_doc = len(data) + 2 * (data.count(b"\n") + 1) + 2
     return data, in_doc, sum(a.nbytes + table.NPY_OVERHEAD for a in arrays.values())
 
@@ -1639,15 +1053,16 @@ def check_appendable(session: Session, log: list[Entry], entry: Entry) -> None:
             f"{describe(entry)}: the log would have more than {table.MAX_ENTRIES:,} entries, "
             "the most a .gradviz file holds; nothing was done"
         )
-    if isinstance(entry, (Leaf, Op)) and not 1 <= entry.uid <= table.MAX_UID:
+    uid = entry.tensor_uid()
+    if uid is not None and not 1 <= uid <= table.MAX_UID:
         raise LimitError(
             f"{describe(entry)}: this session has used up its {table.MAX_UID:,} tensor ids; "
             "save it and open it again to go on"
         )
     try:
         data, json_bytes, array_bytes = _entry_sizes(i, entry)
-        _decode_entry(
-            i, _parse_json(data, SESSION), _Unchecked(), _Limits(session.max_elements, MAX_TOTAL_BYTES)
+        decode_entry(
+            i, _parse_json(data, SESSION), Unchecked(), Limits(session.max_elements, MAX_TOTAL_BYTES)
         )
     except SessionFileError as e:
         m = _PREFIX.match(str(e))

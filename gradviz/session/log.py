@@ -1,107 +1,265 @@
-"""The entries of a session's op log. Each is plain data: names, numbers and numpy arrays."""
+"""The entries of a session's op log. Each is plain data: names, numbers and numpy arrays.
+
+Each kind of entry is one frozen dataclass. Its fields say, in their metadata, what kind of
+value each one holds (``json``: a tensor's name, a reference to one, an array, a flag...), so
+that the file format reads and writes every entry the same way, field by field (codec.py);
+what differs between kinds (how an entry reads in the history, which names it defines,
+uses and removes) is a method of its class, not a switch elsewhere.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 import numpy as np
 
+from .limits import MAX_OPERANDS
+
+
+def _json(kind: str, array_key: str = "") -> dict[str, str]:
+    """A field's metadata: the kind of value it holds (see codec.FIELD_CODECS) and, for an
+    array, the letter its key in arrays.npz starts with."""
+    return {"json": kind, "array_key": array_key}
+
 
 @dataclass(frozen=True, eq=False)
-class Leaf:
+class Entry:
+    """One step of the log. ``kind`` is its name in a file; ``label`` how a message names an
+    entry of this kind (its fields in braces, read from the raw file)."""
+
+    kind: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+
+    def describe(self) -> str:
+        """A one-line, user-facing summary, for undo labels and the history."""
+        raise NotImplementedError
+
+    # What the entry does to the names of the log, for checks that run before a replay.
+    def defines(self) -> str | None:
+        """The name this entry gives to a tensor (a new one, or one renamed)."""
+        return None
+
+    def removes(self) -> str | None:
+        """The name this entry takes away (deleted, or renamed from)."""
+        return None
+
+    def tensor_uid(self) -> int | None:
+        """The uid of the tensor this entry makes (leaves and ops)."""
+        return None
+
+    def pins(self) -> tuple[str, ...]:
+        """The tensors this entry uses for something beyond them (an op's operands, backward's
+        start): compacting the log keeps them even once they are deleted."""
+        return ()
+
+    def concerns(self) -> str | None:
+        """The one tensor this entry is about and nothing else: it leaves the log with it."""
+        return None
+
+
+@dataclass(frozen=True, eq=False)
+class Leaf(Entry):
     """A tensor created from values: ``w = torch.tensor(4., requires_grad=True)``."""
 
-    uid: int
-    name: str
-    value: np.ndarray
-    requires_grad: bool = False
-    source: str = ""  # how the user wrote it, e.g. "torch.randn(3, 2)", for display only
+    uid: int = field(metadata=_json("uid"))
+    name: str = field(metadata=_json("name"))
+    value: np.ndarray = field(metadata=_json("array", "e"))
+    requires_grad: bool = field(default=False, metadata=_json("flag"))
+    source: str = field(
+        default="", metadata=_json("source")
+    )  # how the user wrote it, e.g. "torch.randn(3, 2)", for display only
 
     kind = "leaf"
+    label = "leaf '{name}'"
+
+    def describe(self) -> str:
+        return f"create {self.name}"
+
+    def defines(self) -> str | None:
+        return self.name
+
+    def tensor_uid(self) -> int | None:
+        return self.uid
 
 
 @dataclass(frozen=True, eq=False)
-class Op:
+class Op(Entry):
     """``name = op(*args, **params)``; args are ("ref", name) or ("const", number)."""
 
-    uid: int
-    name: str
-    op: str
-    args: tuple[tuple[str, Any], ...]
-    params: dict[str, Any] = field(default_factory=dict)
-    hidden: bool = False  # an intermediate the user never named (the w*x inside w*x + b)
+    uid: int = field(metadata=_json("uid"))
+    name: str = field(metadata=_json("name"))
+    op: str = field(metadata=_json("op"))
+    args: tuple[tuple[str, Any], ...] = field(metadata=_json("args"))
+    params: dict[str, Any] = field(default_factory=dict, metadata=_json("params"))
+    hidden: bool = field(
+        default=False, metadata=_json("flag")
+    )  # an intermediate the user never named (the w*x inside w*x + b)
 
     kind = "op"
+    label = "op '{op}'"
 
     def refs(self) -> list[str]:
         return [v for k, v in self.args if k == "ref"]
 
+    def describe(self) -> str:
+        return f"{self.name} = {self.op}(...)" if not self.hidden else self.op
+
+    def defines(self) -> str | None:
+        return self.name
+
+    def pins(self) -> tuple[str, ...]:
+        return tuple(self.refs())
+
+    def tensor_uid(self) -> int | None:
+        return self.uid
+
 
 @dataclass(frozen=True, eq=False)
-class Backward:
-    target: str
-    gradient: np.ndarray | None = None
-    retain_graph: bool = False
+class Backward(Entry):
+    target: str = field(metadata=_json("ref"))
+    gradient: np.ndarray | None = field(default=None, metadata=_json("array?", "g"))
+    retain_graph: bool = field(default=False, metadata=_json("flag"))
 
     kind = "backward"
+    label = "backward of '{target}'"
+
+    def describe(self) -> str:
+        return f"{self.target}.backward()"
+
+    def pins(self) -> tuple[str, ...]:
+        return (self.target,)
 
 
 @dataclass(frozen=True, eq=False)
-class ZeroGrad:
+class ZeroGrad(Entry):
     """``x.grad.zero_()`` (set_to_none False) or ``x.grad = None``; names None means all."""
 
-    names: tuple[str, ...] | None = None
-    set_to_none: bool = True
+    names: tuple[str, ...] | None = field(default=None, metadata=_json("refs?"))
+    set_to_none: bool = field(default=True, metadata=_json("flag"))
 
     kind = "zero_grad"
+    label = "zero_grad"
+
+    def describe(self) -> str:
+        return "zero grads" if self.names is None else f"zero grad of {', '.join(self.names)}"
+
+    def pins(self) -> tuple[str, ...]:
+        return self.names if self.names is not None and len(self.names) > 1 else ()
+
+    def concerns(self) -> str | None:
+        return self.names[0] if self.names is not None and len(self.names) == 1 else None
 
 
 @dataclass(frozen=True, eq=False)
-class RetainGrad:
-    name: str
+class RetainGrad(Entry):
+    name: str = field(metadata=_json("ref"))
 
     kind = "retain_grad"
+    label = "retain_grad of '{name}'"
+
+    def describe(self) -> str:
+        return f"{self.name}.retain_grad()"
+
+    def concerns(self) -> str | None:
+        return self.name
 
 
 @dataclass(frozen=True, eq=False)
-class SetRequiresGrad:
+class SetRequiresGrad(Entry):
     """``name.requires_grad_(flag)`` at this point of the log: it changes what later ops record,
     not what earlier ones did (unlike editing the leaf, which rewrites it from the start)."""
 
-    name: str
-    requires_grad: bool
+    name: str = field(metadata=_json("ref"))
+    requires_grad: bool = field(metadata=_json("flag"))
 
     kind = "requires_grad"
+    label = "requires_grad of '{name}'"
+
+    def describe(self) -> str:
+        return f"{self.name}.requires_grad_({self.requires_grad})"
+
+    def concerns(self) -> str | None:
+        return self.name
 
 
 @dataclass(frozen=True, eq=False)
-class Rename:
-    old: str
-    new: str
+class Rename(Entry):
+    old: str = field(metadata=_json("ref"))
+    new: str = field(metadata=_json("new_name"))
 
     kind = "rename"
+    label = "rename '{old}'"
+
+    def describe(self) -> str:
+        return f"rename {self.old} to {self.new}"
+
+    def defines(self) -> str | None:
+        return self.new
+
+    def removes(self) -> str | None:
+        return self.old
+
+    def concerns(self) -> str | None:
+        return self.old
 
 
 @dataclass(frozen=True, eq=False)
-class Delete:
-    name: str
+class Delete(Entry):
+    name: str = field(metadata=_json("ref"))
 
     kind = "delete"
+    label = "delete of '{name}'"
+
+    def describe(self) -> str:
+        return f"delete {self.name}"
+
+    def removes(self) -> str | None:
+        return self.name
+
+    def concerns(self) -> str | None:
+        return self.name
 
 
-Entry = Leaf | Op | Backward | ZeroGrad | RetainGrad | SetRequiresGrad | Rename | Delete
-ENTRY_TYPES: dict[str, type] = {
+#: Operands an op may leave out, at the end (PyTorch's optional tensor arguments). One left out
+#: is not stored: ``F.linear(x, w)`` is an Op of two operands, never three with a None, so a
+#: file holds no placeholder for it and the history shows just the two.
+OPTIONAL_OPERANDS: dict[str, tuple[str, ...]] = {"linear": ("bias",)}
+
+
+def operand_counts(spec: Any) -> tuple[int, int]:
+    """How many operands an Op of the catalogue's ``spec`` holds: (fewest, most)."""
+    optional = len(OPTIONAL_OPERANDS.get(spec.name, ()))
+    if spec.arity is not None:
+        return spec.arity, spec.arity
+    if optional:
+        return len(spec.operand_names) - optional, len(spec.operand_names)
+    return 1, MAX_OPERANDS
+
+
+ENTRY_TYPES: dict[str, type[Entry]] = {
     t.kind: t for t in (Leaf, Op, Backward, ZeroGrad, RetainGrad, SetRequiresGrad, Rename, Delete)
 }
+
+
+def live_names(entries: Any) -> set[str]:
+    """The names alive after ``entries``."""
+    live: set[str] = set()
+    for e in entries:
+        gone, made = e.removes(), e.defines()
+        if gone is not None:
+            live.discard(gone)
+        if made is not None:
+            live.add(made)
+    return live
 
 
 def same_entry(a: Entry, b: Entry) -> bool:
     """Structural equality, arrays compared bit for bit."""
     if type(a) is not type(b):
         return False
-    for name in a.__dataclass_fields__:
-        x, y = getattr(a, name), getattr(b, name)
+    for f in fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
         if isinstance(x, np.ndarray) or isinstance(y, np.ndarray):
             if not (isinstance(x, np.ndarray) and isinstance(y, np.ndarray)):
                 return False
@@ -126,18 +284,4 @@ def _same_value(x: Any, y: Any) -> bool:
 
 def describe(entry: Entry) -> str:
     """A one-line, user-facing summary, for undo labels and the history."""
-    if isinstance(entry, Leaf):
-        return f"create {entry.name}"
-    if isinstance(entry, Op):
-        return f"{entry.name} = {entry.op}(...)" if not entry.hidden else entry.op
-    if isinstance(entry, Backward):
-        return f"{entry.target}.backward()"
-    if isinstance(entry, ZeroGrad):
-        return "zero grads" if entry.names is None else f"zero grad of {', '.join(entry.names)}"
-    if isinstance(entry, RetainGrad):
-        return f"{entry.name}.retain_grad()"
-    if isinstance(entry, SetRequiresGrad):
-        return f"{entry.name}.requires_grad_({entry.requires_grad})"
-    if isinstance(entry, Rename):
-        return f"rename {entry.old} to {entry.new}"
-    return f"delete {entry.name}"
+    return entry.describe()

@@ -352,3 +352,92 @@ def test_the_callers_no_grad_does_not_change_what_the_log_records() -> None:
     s.undo()
     s.redo()  # a replay
     assert state_of(s) == live
+
+
+# --- compacting reads the entries' own pins/concerns, as the switch on kinds did ----------------
+def _old_compacted(entries):  # document.compacted at commit fced62a, the oracle
+    from gradviz.session.log import Backward, Delete, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad
+
+    current, touching, pinned, deleted = {}, {}, set(), []
+    for i, e in enumerate(entries):
+        if isinstance(e, Op):
+            pinned.update(current[r] for r in e.refs() if r in current)
+        if isinstance(e, (Leaf, Op)):
+            current[e.name] = i
+            touching[i] = [i]
+        elif isinstance(e, Backward):
+            if e.target in current:
+                pinned.add(current[e.target])
+        elif isinstance(e, ZeroGrad):
+            if e.names is not None and len(e.names) == 1 and e.names[0] in current:
+                touching[current[e.names[0]]].append(i)
+            elif e.names is not None:
+                pinned.update(current[n] for n in e.names if n in current)
+        elif isinstance(e, (RetainGrad, SetRequiresGrad)):
+            if e.name in current:
+                touching[current[e.name]].append(i)
+        elif isinstance(e, Rename):
+            if e.old in current:
+                k = current.pop(e.old)
+                current[e.new] = k
+                touching[k].append(i)
+        elif isinstance(e, Delete) and e.name in current:
+            k = current.pop(e.name)
+            touching[k].append(i)
+            deleted.append(k)
+    drop = {i for k in deleted if k not in pinned for i in touching[k]}
+    return [e for i, e in enumerate(entries) if i not in drop] if drop else None
+
+
+_NAMES = st.sampled_from(["a", "b"])
+
+
+@st.composite
+def _entry(draw):
+    from gradviz.session.log import Backward, Delete, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad
+
+    uid = draw(st.integers(1, 10**6))
+    kind = draw(st.sampled_from(["leaf", "op", "backward", "zero", "retain", "flag", "rename", "delete"]))
+    if kind == "leaf":
+        return Leaf(uid, draw(_NAMES), np.zeros(1))
+    if kind == "op":
+        refs = draw(st.lists(_NAMES, max_size=3))
+        return Op(uid, draw(_NAMES), "add", tuple(("ref", r) for r in refs) + (("const", 1),))
+    if kind == "backward":
+        return Backward(draw(_NAMES))
+    if kind == "zero":
+        names = draw(st.none() | st.lists(_NAMES, max_size=3))
+        return ZeroGrad(None if names is None else tuple(names))
+    if kind == "retain":
+        return RetainGrad(draw(_NAMES))
+    if kind == "flag":
+        return SetRequiresGrad(draw(_NAMES), draw(st.booleans()))
+    if kind == "rename":
+        return Rename(draw(_NAMES), draw(_NAMES))
+    return Delete(draw(_NAMES))
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_entry(), max_size=25))
+def test_compacting_drops_what_it_dropped_before(entries) -> None:
+    _same_compaction(entries)
+
+
+def test_compacting_drops_what_touched_only_a_deleted_tensor() -> None:
+    from gradviz.session.log import Delete, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad
+
+    a = Leaf(1, "a", np.zeros(1))
+    for touch in (ZeroGrad(("a",)), RetainGrad("a"), SetRequiresGrad("a", True)):
+        _same_compaction([a, touch, Delete("a")])
+    _same_compaction([a, Rename("a", "b"), Delete("b")])
+    _same_compaction([a, ZeroGrad(("a", "a")), Delete("a")])  # several names: kept
+    _same_compaction([a, Op(2, "y", "neg", (("ref", "a"),)), Delete("a")])
+
+
+def _same_compaction(entries) -> None:
+    from gradviz.session.document import compacted
+
+    want, got = _old_compacted(entries), compacted(entries)
+    assert (want is None) == (got is None)
+    if want is not None:
+        assert [id(e) for e in got] == [id(e) for e in want]

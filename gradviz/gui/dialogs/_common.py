@@ -26,6 +26,7 @@ from gradviz.gui.plain import plain_labels, plain_tip
 from gradviz.gui.theme import font_scale
 from gradviz.gui.title_width import fit_title
 from gradviz.session.document import Session, SessionError
+from gradviz.session.param_kinds import number_code
 
 MAX_LITERAL_CHARS = 2_000_000  # a typed literal longer than this is refused before parsing
 PREVIEW_ELEMENTS = 100_000  # larger tensors are described in the preview, not computed
@@ -395,10 +396,4 @@ def shape_text(shape: Sequence[int]) -> str:
 
 
 def number_text(v: Any) -> str:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "float('nan')"
-        if math.isinf(v):
-            return "float('inf')" if v > 0 else "-float('inf')"
-        return repr(v)
-    return repr(v)
+    return number_code(v)  # as the code line writes parameters

@@ -38,6 +38,7 @@ from gradviz.engine import Tensor
 from gradviz.session import catalogue
 from gradviz.session.catalogue import OpSpec, Param
 from gradviz.session.document import Session, SessionError
+from gradviz.session.param_kinds import KINDS
 
 from ..dtypes import dtype_text
 from ..plain import plain_labels, plain_tip
@@ -80,15 +81,7 @@ def operand_labels(spec: OpSpec) -> list[str]:
 
 
 def _fmt_param(p: Param, v: Any) -> str:
-    if p.kind == "dims" and isinstance(v, list):
-        return str(v[0]) if len(v) == 1 else "(" + ", ".join(map(str, v)) + ")"
-    if p.kind == "shape" and isinstance(v, list):
-        return "(" + ", ".join(map(str, v)) + ("," if len(v) == 1 else "") + ")"
-    if p.kind == "choice" and p.name == "dtype":
-        return f"torch.{v}"  # code, in the console's words (torch is gradviz there)
-    if isinstance(v, float):
-        return number_text(v)
-    return repr(v)
+    return KINDS[p.kind].format(v, p)
 
 
 def op_code(spec: OpSpec, operands: Sequence[str], params: dict[str, Any], index_text: str = "") -> str:
