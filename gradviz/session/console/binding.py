@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import gradviz.engine as E
-
-from .. import catalogue
+from .. import catalogue, param_kinds
 from ..console_values import (
     ConsoleError,
     Device,
@@ -121,51 +119,9 @@ def _to_args(run: Run, args: list[Any], kwargs: dict[str, Any]) -> tuple[list[An
     return out, kwargs
 
 
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
 def coerce_param(display: str, p: catalogue.Param, v: Any) -> Any:
-    """A parameter as the catalogue stores it (JSON-safe), or PyTorch's TypeError."""
-
-    def fail(expected: str) -> TypeError:
-        return TypeError(f"{display}(): argument '{p.name}' must be {expected}, not {type_name(v)}")
-
-    if p.kind == "dim":
-        if not _is_int(v):
-            raise fail("int")
-        return v
-    if p.kind == "optional_int":
-        if v is not None and not _is_int(v):
-            raise fail("int")
-        return v
-    if p.kind in ("dims", "shape"):
-        if v is None and p.kind == "dims":
-            return None
-        if _is_int(v):
-            return [v]
-        if isinstance(v, (list, tuple)) and all(_is_int(x) for x in v):
-            return [int(x) for x in v]
-        raise fail("tuple of ints")
-    if p.kind == "bool":
-        if not isinstance(v, bool):
-            raise fail("bool")
-        return v
-    if p.kind in ("number", "float", "int"):
-        if v is None and p.default is None:
-            return None
-        if not is_num(v) or (p.kind == "int" and not _is_int(v)):
-            raise fail("Number" if p.kind != "int" else "int")
-        return v
-    if p.kind == "choice":
-        if isinstance(v, E.dtype) and p.name == "dtype":
-            return v.name
-        if not isinstance(v, str):
-            raise fail("str")
-        if v not in p.choices:
-            raise ValueError(f"{v[:100]} is not a valid value for {p.name}")
-        return v
-    raise TypeError(f"{display}(): argument '{p.name}' can't be given in the console")
+    """A parameter as the catalogue stores it (JSON-safe), or PyTorch's TypeError: its kind's rule."""
+    return param_kinds.KINDS[p.kind].coerce(v, display, p, type_name=type_name)
 
 
 def make_op(
