@@ -55,6 +55,8 @@ class Constructor:
     call: Callable[..., Tensor]  # (values by parameter name, dtype=, requires_grad=) -> the tensor
     count: Callable[[dict[str, Any]], int]  # elements it would make; PyTorch's RuntimeError if none can be
     doc: str
+    # the dtype PyTorch gives the result when dtype= isn't said (what the dialog's code line leaves out)
+    dtype_rule: Callable[[dict[str, Any]], str] = lambda v: E.dtypes.default_float.name
     random: bool = False  # draws from the random generator (the dialog offers a new sample)
     variadic: bool = False  # the size may be given as separate ints: zeros(2, 3)
     dialog: bool = False  # offered on the New Tensor dialog's Constructor tab
@@ -68,6 +70,10 @@ class Constructor:
     ) -> Tensor:
         """The tensor, from every parameter's value (defaults filled in here)."""
         return self.call({**self.defaults, **values}, dtype=dtype, requires_grad=requires_grad)
+
+    def default_dtype(self, values: dict[str, Any]) -> str:
+        """The dtype's name PyTorch gives the result of these arguments when dtype= isn't said."""
+        return self.dtype_rule({**self.defaults, **values})
 
 
 def arange_count(start: float, end: float | None, step: float) -> int:
@@ -103,6 +109,11 @@ def _arange(v: dict[str, Any], **opts: Any) -> Tensor:
     return E.arange(v["start"], v["end"], v["step"], **opts)
 
 
+def _arange_dtype(v: dict[str, Any]) -> str:
+    floating = any(isinstance(v[n], float) for n in ("start", "end", "step"))
+    return E.dtypes.default_float.name if floating else "int64"
+
+
 def _full_like(v: dict[str, Any], **opts: Any) -> Tensor:
     # The console has never taken full_like's fill_value; it says so as PyTorch says a missing one.
     raise TypeError("full_like() missing required argument 'fill_value'")
@@ -134,6 +145,7 @@ def _like(name: str, doc: str, random: bool = False) -> Constructor:
         _full_like if name == "full_like" else (lambda v, **opts: fn(v["input"], **opts)),
         lambda v: v["input"].numel(),
         doc,
+        dtype_rule=lambda v: v["input"].dtype.name,
         random=random,
     )
 
@@ -146,6 +158,7 @@ def _data(name: str, doc: str) -> Constructor:
         lambda v, **opts: E.tensor(v["data"], **opts),
         lambda v: 0,
         doc,
+        dtype_rule=lambda v: E.tensor(v["data"]).dtype.name,
     )
 
 
@@ -164,6 +177,7 @@ CONSTRUCTORS: dict[str, Constructor] = {
             lambda v, **opts: E.full(v["size"], v["fill_value"], **opts),
             lambda v: math.prod(v["size"]),
             "A tensor of the given shape filled with fill_value.",
+            dtype_rule=lambda v: E.dtypes.scalar_dtype(v["fill_value"]).name,
             dialog=True,
         ),
         Constructor(
@@ -176,6 +190,7 @@ CONSTRUCTORS: dict[str, Constructor] = {
             _arange,
             lambda v: arange_count(v["start"], v["end"], v["step"]),
             "Values from start up to (not including) end, step apart; arange(end) starts at 0.",
+            dtype_rule=_arange_dtype,
             dialog=True,
         ),
         Constructor(
@@ -201,6 +216,7 @@ CONSTRUCTORS: dict[str, Constructor] = {
             lambda v, **opts: E.randint(v["low"], v["high"], v["size"], **opts),
             _randint_count,
             "Random integers from low (inclusive) to high (exclusive), of the given shape.",
+            dtype_rule=lambda v: "int64",
             random=True,
         ),
         Constructor(

@@ -66,6 +66,7 @@ def test_console_calls_make_what_the_catalogue_makes(name: str) -> None:
     assert result.ok, result.text
     got = c.session.tensor("t")
     assert got.dtype == expected.dtype and np.array_equal(got.numpy(), expected.numpy())
+    assert got.dtype.name == ctor.default_dtype(values)  # the dtype the catalogue says PyTorch infers
 
 
 def _dialog(qtbot) -> NewTensorDialog:

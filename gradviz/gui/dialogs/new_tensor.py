@@ -83,6 +83,7 @@ class NewTensorDialog(ThemedDialog):
         self._sample: E.Tensor | None = None
         self._valid = False
         self._inferred: str | None = None  # the dtype torch.tensor infers for the typed literal
+        self._ctor_values: dict[str, Any] | None = None  # the constructor's arguments, once they read
         self.code = ""
         self.name = ""
 
@@ -356,19 +357,9 @@ class NewTensorDialog(ThemedDialog):
         c = self.constructor
         if c is None:
             return (self._inferred or "float32") != dtype_name
-        if c == "full":
-            try:
-                v = parse_number(self.fill_edit.text())
-            except InputError:
-                return True
-            return E.dtypes.scalar_dtype(v).name != dtype_name
-        if c == "arange":
-            try:
-                vals = [parse_number(w.text()) for w in (self.start_edit, self.end_edit, self.step_edit)]
-            except InputError:
-                return True
-            return ("float32" if any(isinstance(v, float) for v in vals) else "int64") != dtype_name
-        return dtype_name != "float32"
+        if self._ctor_values is None:
+            return True  # no code line is shown then
+        return CATALOGUE[c].default_dtype(self._ctor_values) != dtype_name
 
     def _values(self, dt: E.dtype) -> tuple[Any, str, int]:
         """(a function making the tensor, the PyTorch call without its closing bracket, numel);
@@ -380,6 +371,7 @@ class NewTensorDialog(ThemedDialog):
             mark(w, None, None)
         mark(self.literal_edit, self.literal_error, None)
         ctor = CATALOGUE[c]
+        self._ctor_values = None
         field: QWidget | None = None
         values: dict[str, Any] = {}
         numel = 0
@@ -400,6 +392,7 @@ class NewTensorDialog(ThemedDialog):
             mark(field, self.ctor_error, str(e))
             return None, "", numel
         self.ctor_error.show_message(None)
+        self._ctor_values = values
         call = _call_text(ctor, values)
         if ctor.random:
             return (lambda: self._random(ctor, values, dt)), call, numel
