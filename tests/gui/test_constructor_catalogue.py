@@ -12,7 +12,7 @@ import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
 from gradviz.gui.dialogs import NewTensorDialog
 from gradviz.gui.dialogs.new_tensor import CONSTRUCTORS as DIALOG_CONSTRUCTORS
 from gradviz.session.console import Console
-from gradviz.session.console_values import Function
+from gradviz.session.console.values import Function
 from gradviz.session.constructors import CONSTRUCTORS, Constructor
 from gradviz.session.document import Session
 

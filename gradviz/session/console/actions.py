@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..console_values import (
+from ..document import SessionError
+from .values import (
     ConsoleError,
     GradValue,
     PendingLeaf,
@@ -17,7 +18,6 @@ from ..console_values import (
     snapshot,
     type_name,
 )
-from ..document import SessionError
 
 if TYPE_CHECKING:
     from .evaluate import Run

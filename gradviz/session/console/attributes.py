@@ -11,8 +11,10 @@ import numpy as np
 import gradviz.engine as E
 from gradviz.engine import Tensor
 
-from ..console_limits import check_items, check_numpy_result, tolist_items
-from ..console_values import (
+from .actions import ACTIONS
+from .binding import call_op, make_op
+from .limits import check_items, check_numpy_result, tolist_items
+from .values import (
     ConsoleError,
     Device,
     GradValue,
@@ -25,8 +27,6 @@ from ..console_values import (
     snapshot,
     type_name,
 )
-from .actions import ACTIONS
-from .binding import call_op, make_op
 
 if TYPE_CHECKING:
     from .evaluate import Run

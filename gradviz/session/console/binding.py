@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .. import catalogue, param_kinds
-from ..console_values import (
+from .values import (
     ConsoleError,
     Device,
     PendingOp,

@@ -1,5 +1,5 @@
 """The few Python builtins the console offers (``print``, ``len``, ``float`` ...), bounded by
-``console_limits``. Each takes the run it is called in, the evaluated arguments and the call node."""
+``console.limits``. Each takes the run it is called in, the evaluated arguments and the call node."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from gradviz.engine import Tensor
 
-from ..console_limits import check_shown, check_string, round_int
-from ..console_values import ConsoleError, TensorValue, is_num, plain, type_name
 from .binding import make_op
+from .limits import check_shown, check_string, round_int
+from .values import ConsoleError, TensorValue, is_num, plain, type_name
 
 if TYPE_CHECKING:
     from .evaluate import Run

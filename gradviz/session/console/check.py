@@ -10,8 +10,8 @@ from __future__ import annotations
 import ast
 import builtins
 
-from ..console_values import ConsoleError
 from .builtins import BUILTINS
+from .values import ConsoleError
 
 _ALLOWED_NODES = (
     ast.Module, ast.Expr, ast.Assign, ast.AugAssign, ast.Delete, ast.Pass, ast.Name, ast.Load, ast.Store,

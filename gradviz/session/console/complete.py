@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..console_values import Namespace
 from .attributes import ACTION_METHODS, CAST_METHODS, READ_METHODS, TENSOR_PROPERTIES
+from .values import Namespace
 
 if TYPE_CHECKING:
     from .core import Console

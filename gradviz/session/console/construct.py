@@ -13,8 +13,8 @@ import numpy as np
 import gradviz.engine as E
 from gradviz.engine import Tensor
 
-from ..console_values import ConsoleError, Device, PendingLeaf, TensorValue, is_num, plain, type_name
 from ..constructors import CONSTRUCTORS, Constructor, CtorParam
+from .values import ConsoleError, Device, PendingLeaf, TensorValue, is_num, plain, type_name
 
 if TYPE_CHECKING:
     from .evaluate import Run

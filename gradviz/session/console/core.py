@@ -33,7 +33,7 @@ Choices a reader should know:
   shows None with PyTorch's warning, although the session keeps it for the graph.
 - Plain Python values (``lr = 0.1``) live in the console, not in the session: they are neither
   saved nor undone. Lists or tuples of tensors can't be stored in them. Their size is bounded
-  before they are made (``console_limits``): strings, lists, integers, format widths, numpy
+  before they are made (``console.limits``): strings, lists, integers, format widths, numpy
   results and the text one input prints or shows.
 - ``import torch`` (and the like: ``import torch.nn.functional as F``) is accepted and does
   nothing, since those names are always defined; every other import is refused.
@@ -49,13 +49,13 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..console_limits import Measure
-from ..console_values import ConsoleError
 from ..document import Session, SessionError
 from . import namespaces
 from .check import check
 from .complete import complete
 from .evaluate import Run
+from .limits import Measure
+from .values import ConsoleError
 
 
 @dataclass
@@ -107,7 +107,7 @@ class Console:
     def __init__(self, session: Session) -> None:
         self.session = session
         self.variables: dict[str, Any] = {}
-        self.measure = Measure()  # sizes of Python values, for the limits in console_limits
+        self.measure = Measure()  # sizes of Python values, for the limits in console.limits
         names = namespaces.build()
         self.ops = names.ops
         self.methods = names.methods  # Tensor methods that are catalogue ops, and their aliases

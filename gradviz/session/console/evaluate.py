@@ -13,8 +13,13 @@ import operator
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..console_limits import check_format_spec, check_items, check_shown, check_string, format_bound
-from ..console_values import (
+from ..limits import MAX_ROWS
+from . import names
+from .attributes import attribute
+from .check import PY_BUILTINS
+from .limits import check_format_spec, check_items, check_shown, check_string, format_bound
+from .operators import binop, compare, index, unaryop
+from .values import (
     ConsoleError,
     Function,
     Method,
@@ -24,11 +29,6 @@ from ..console_values import (
     plain,
     type_name,
 )
-from ..limits import MAX_ROWS
-from . import names
-from .attributes import attribute
-from .check import PY_BUILTINS
-from .operators import binop, compare, index, unaryop
 
 if TYPE_CHECKING:
     from .core import Console

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import gradviz.engine as E
 
-from ..console_limits import check_items, check_string
-from ..console_values import (
+from .actions import set_requires_grad
+from .limits import check_items, check_string
+from .operators import BINOPS, binop
+from .values import (
     ConsoleError,
     GradValue,
     ReturnTypes,
@@ -21,8 +23,6 @@ from ..console_values import (
     contains_tensor,
     type_name,
 )
-from .actions import set_requires_grad
-from .operators import BINOPS, binop
 
 if TYPE_CHECKING:
     from .evaluate import Run

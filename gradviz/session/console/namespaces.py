@@ -13,10 +13,10 @@ import gradviz.engine as E
 import gradviz.nn.functional as F_module
 
 from .. import catalogue
-from ..console_values import Function, Namespace
 from .binding import call_op
 from .builtins import BUILTINS
 from .construct import CONSTRUCTORS, builtin_manual_seed, construct
+from .values import Function, Namespace
 
 DTYPES = {
     "float32": E.float32, "float": E.float32, "float64": E.float64, "double": E.float64, "float16": E.float16,

@@ -1,5 +1,5 @@
 """Python's operators in the console: on tensors they are catalogue ops (``+`` is ``add``, ``t[i]``
-is ``index``); on plain values they are Python's own, bounded by ``console_limits``."""
+is ``index``); on plain values they are Python's own, bounded by ``console.limits``."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..console_limits import check_int_op, check_items, check_numpy_result, check_string, numpy_shape
-from ..console_values import ConsoleError, PendingOp, TensorValue, contains_tensor, is_num, plain, type_name
 from .binding import make_op
+from .limits import check_int_op, check_items, check_numpy_result, check_string, numpy_shape
+from .values import ConsoleError, PendingOp, TensorValue, contains_tensor, is_num, plain, type_name
 
 if TYPE_CHECKING:
     from .evaluate import Run

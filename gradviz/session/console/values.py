@@ -17,10 +17,10 @@ import numpy as np
 import gradviz.engine as E
 from gradviz.engine import Tensor
 
-from . import catalogue
+from .. import catalogue
 
 if TYPE_CHECKING:
-    from .document import Session
+    from ..document import Session
 
 
 class ConsoleError(Exception):
