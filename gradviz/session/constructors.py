@@ -96,11 +96,11 @@ def _eye_count(v: dict[str, Any]) -> int:
 
 
 def _randint_count(v: dict[str, Any]) -> int:
-    if v["high"] <= v["low"]:
-        raise RuntimeError(
-            f"random_ expects 'from' to be less than 'to', but got from={v['low']} >= to={v['high']}"
-        )
-    return math.prod(v["size"])
+    n = math.prod(v["size"])  # read first: the console checks what is read, in this order
+    low, high = v["low"], v["high"]
+    if high <= low:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= to={high}")
+    return n
 
 
 def _arange(v: dict[str, Any], **opts: Any) -> Tensor:

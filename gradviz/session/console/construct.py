@@ -27,17 +27,34 @@ def construct(run: Run, name: str, args: list[Any], kwargs: dict[str, Any], node
     kwargs = dict(kwargs)
     opts = _options(name, kwargs)
     bind = _bind_randint if name == "randint" else _bind_size if ctor.variadic else _bind
-    values = bind(ctor, list(args), kwargs)
-    for p in ctor.params:
-        values[p.name] = _coerce(run, ctor, p, values[p.name])
+    lazy = _Arguments(run, ctor, bind(ctor, list(args), kwargs))
+    # The size is bounded before anything else is looked at: the arguments the count reads are
+    # checked first, then the keywords no parameter took (zeros(2, foo=1)), then the rest.
+    count = ctor.count(lazy)
+    _unexpected(name, kwargs)
+    run.session.check_size(count)
+    values = {p.name: lazy[p.name] for p in ctor.params}
     data = values.get("data", _MISSING)
     if data is not _MISSING:  # the data's scalars, counted before the tensor is made
         run.session.check_size(data.size if isinstance(data, np.ndarray) else run.measure.of(data).leaves)
-    run.session.check_size(ctor.count(values))
     t = ctor.make(values, **opts)
     if data is not _MISSING:
         run.session.check_size(t.numel())
     return PendingLeaf(t, run.segment(node))
+
+
+class _Arguments(dict):
+    """The bound arguments by parameter name, each checked and converted (``_coerce``) when it is
+    first read: the element count reads the ones it needs before the others are looked at."""
+
+    def __init__(self, run: Run, ctor: Constructor, raw: dict[str, Any]) -> None:
+        super().__init__()
+        self.run, self.ctor, self.raw = run, ctor, raw
+        self.params = {p.name: p for p in ctor.params}
+
+    def __missing__(self, name: str) -> Any:
+        value = self[name] = _coerce(self.run, self.ctor, self.params[name], self.raw[name])
+        return value
 
 
 def _options(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -79,9 +96,7 @@ def _bind(ctor: Constructor, args: list[Any], kwargs: dict[str, Any]) -> dict[st
 
 def _bind_size(ctor: Constructor, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
     """``zeros(2, 3)``, ``zeros((2, 3))`` or ``zeros(size=(2, 3))``."""
-    size = args or [kwargs.pop("size", ())]
-    _unexpected(ctor.name, kwargs)
-    return {"size": size}
+    return {"size": args or [kwargs.pop("size", ())]}  # other keywords are refused once it is read
 
 
 def _bind_randint(ctor: Constructor, args: list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
