@@ -21,6 +21,8 @@ from typing import Any
 import gradviz.engine as E
 from gradviz.engine import Tensor
 
+from .param_kinds import number_code
+
 __all__ = ["CONSTRUCTORS", "REQUIRED", "Constructor", "CtorParam", "arange_count"]
 
 
@@ -47,6 +49,12 @@ class CtorParam:
     def required(self) -> bool:
         return self.default is REQUIRED
 
+    def code(self, value: Any) -> str:
+        """``value`` as Python source: ``2, 3`` for a size, ``0.5`` or ``float('nan')`` for a number."""
+        if self.kind == "size":
+            return ", ".join(str(s) for s in value)
+        return number_code(value)
+
 
 @dataclass(frozen=True)
 class Constructor:
@@ -70,6 +78,26 @@ class Constructor:
     ) -> Tensor:
         """The tensor, from every parameter's value (defaults filled in here)."""
         return self.call({**self.defaults, **values}, dtype=dtype, requires_grad=requires_grad)
+
+    def args_code(self, values: dict[str, Any]) -> str:
+        """The arguments as a person writes them: ``(2,), 0.5`` for full; those equal to their
+        default are left out from the end, and arange(0, end) is arange(end)."""
+        args = [values[p.name] for p in self.params]
+        while len(args) > 1 and not self.params[len(args) - 1].required:
+            if args[-1] != self.params[len(args) - 1].default:
+                break
+            args.pop()
+        if self.name == "arange" and len(args) == 2 and args[0] == 0 and not isinstance(args[0], float):
+            args = args[1:]  # PyTorch's arange(end), which starts at 0
+        texts = []
+        for p, v in zip(self.params, args):
+            if p.kind == "size" and self.variadic:
+                texts.append(p.code(v) or "()")  # zeros(2, 3), and zeros(()) for a scalar
+            elif p.kind == "size":
+                texts.append(f"({p.code(v)}{',' if len(v) == 1 else ''})")
+            else:
+                texts.append(p.code(v))
+        return ", ".join(texts)
 
     def default_dtype(self, values: dict[str, Any]) -> str:
         """The dtype's name PyTorch gives the result of these arguments when dtype= isn't said."""

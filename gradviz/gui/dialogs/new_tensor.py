@@ -41,7 +41,6 @@ from ._common import (
     count_elements,
     mark,
     monospace_font,
-    number_text,
     parse_ints,
     parse_literal,
     parse_number,
@@ -393,7 +392,7 @@ class NewTensorDialog(ThemedDialog):
             return None, "", numel
         self.ctor_error.show_message(None)
         self._ctor_values = values
-        call = _call_text(ctor, values)
+        call = f"torch.{c}({ctor.args_code(values)}"
         if ctor.random:
             return (lambda: self._random(ctor, values, dt)), call, numel
         return (lambda: ctor.make(values, dtype=dt)), call, numel
@@ -455,7 +454,7 @@ class NewTensorDialog(ThemedDialog):
 
 
 def _field(p: CtorParam, font: Any) -> QLineEdit:
-    w = QLineEdit(p.example or ("" if p.default is None else _arg_text(p, p.default)))
+    w = QLineEdit(p.example or ("" if p.default is None else p.code(p.default)))
     w.setObjectName(_FIELD_NAMES.get(p.name, p.name))
     w.setFont(font)
     if p.hint:
@@ -476,32 +475,3 @@ def _parse_param(p: CtorParam, text: str) -> Any:
     if len(ints) != 1:
         raise InputError(f"{p.what} is one whole number" + (f", or empty for {p.empty}" if p.empty else ""))
     return ints[0]
-
-
-def _arg_text(p: CtorParam, v: Any) -> str:
-    if p.kind == "size":
-        return ", ".join(str(s) for s in v)
-    return number_text(v)
-
-
-def _call_text(ctor: Constructor, values: dict[str, Any]) -> str:
-    """The PyTorch call without its closing bracket: ``torch.full((2,), 0.5``. Arguments equal to
-    their default are left out from the end, as a person would write the call."""
-    args = [values[p.name] for p in ctor.params]
-    while (
-        len(args) > 1
-        and not ctor.params[len(args) - 1].required
-        and args[-1] == ctor.params[len(args) - 1].default
-    ):
-        args.pop()
-    if ctor.name == "arange" and len(args) == 2 and args[0] == 0 and not isinstance(args[0], float):
-        args = args[1:]  # arange(end): PyTorch's overload that starts at 0
-    texts = []
-    for p, v in zip(ctor.params, args):
-        if p.kind == "size" and ctor.variadic:
-            texts.append(_arg_text(p, v) or "()")
-        elif p.kind == "size":
-            texts.append(f"({_arg_text(p, v)}{',' if len(v) == 1 else ''})")
-        else:
-            texts.append(_arg_text(p, v))
-    return f"torch.{ctor.name}(" + ", ".join(texts)
