@@ -178,9 +178,9 @@ class Names:
         for j, raw in enumerate(raw_entries):
             kind = raw.get("kind") if isinstance(raw, dict) else None
             cls = ENTRY_TYPES.get(kind) if isinstance(kind, str) else None
-            for f in fields(cls) if cls is not None else ():
-                if FIELD_CODECS[f.metadata["json"]].defines and isinstance(raw.get(f.name), str):
-                    self.defined_at.setdefault(raw[f.name], []).append(j)
+            for name, field_codec, _ in _FIELDS[cls] if cls is not None else ():
+                if field_codec.defines and isinstance(raw.get(name), str):
+                    self.defined_at.setdefault(raw[name], []).append(j)
 
     def need(self, name: str, i: int, where: str, what: str, *, own: str | None = None) -> int:
         if name in self.live:
@@ -492,16 +492,34 @@ def _array_key(letter: str, index: int) -> str:
     return f"{letter}{index}"
 
 
+# Each entry type's fields with their codecs, looked up once (a log has thousands of entries).
+_FIELDS: dict[type, tuple[tuple[str, FieldCodec, str], ...]] = {
+    cls: tuple((f.name, FIELD_CODECS[f.metadata["json"]], f.metadata["array_key"]) for f in fields(cls))
+    for cls in ENTRY_TYPES.values()
+}
+
+
 def encode_entry(i: int, entry: Entry, arrays: dict[str, np.ndarray]) -> dict[str, Any]:
     """Entry ``i`` as JSON; its arrays go to ``arrays`` under their keys."""
     where = f"entry {i + 1}"
     if ENTRY_TYPES.get(getattr(type(entry), "kind", "")) is not type(entry):
         raise SessionFileError(f"can't save {where}: unknown entry {type(entry).__name__}")
     out: dict[str, Any] = {"kind": entry.kind}
-    for f in fields(entry):
-        key = _array_key(f.metadata["array_key"], i)
-        out[f.name] = FIELD_CODECS[f.metadata["json"]].encode(getattr(entry, f.name), key, i, arrays, where)
+    for name, field_codec, letter in _FIELDS[type(entry)]:
+        out[name] = field_codec.encode(getattr(entry, name), _array_key(letter, i), i, arrays, where)
     return out
+
+
+class _Shown(dict):
+    """A raw entry's fields as an entry's label shows them: strings cut short, others '?'."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        super().__init__()
+        self.raw = raw
+
+    def __missing__(self, k: str) -> str:
+        v = self.raw.get(k)
+        return _short(v).strip('"') if isinstance(v, str) else "?"
 
 
 def entry_label(i: int, raw: Any) -> str:
@@ -511,14 +529,8 @@ def entry_label(i: int, raw: Any) -> str:
         return base
     kind = raw.get("kind")
     cls = ENTRY_TYPES.get(kind) if isinstance(kind, str) else None
-
-    class Shown(dict):
-        def __missing__(self, k: str) -> str:
-            v = raw.get(k)
-            return _short(v).strip('"') if isinstance(v, str) else "?"
-
     if cls is not None:
-        return f"{base} ({cls.label.format_map(Shown())})"
+        return f"{base} ({cls.label.format_map(_Shown(raw))})"
     if isinstance(kind, str) and len(kind) < 40:
         return f"{base} ({kind})"
     return base
@@ -534,11 +546,11 @@ def decode_entry(i: int, raw: Any, names: Names, limits: Limits) -> tuple[Entry,
     cls = ENTRY_TYPES.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise fail(where, f"unknown kind {_short(kind)}; expected one of {', '.join(ENTRY_TYPES)}")
-    entry_fields = fields(cls)
-    obj = Obj(raw, where, ("kind", *(f.name for f in entry_fields)))
-    r = _Reading(i, where, obj, names, limits, {f.name: f.metadata["array_key"] for f in entry_fields})
-    for f in entry_fields:
-        r.values[f.name] = FIELD_CODECS[f.metadata["json"]].decode(f.name, r)
+    entry_fields = _FIELDS[cls]
+    obj = Obj(raw, where, ("kind", *(name for name, _, _ in entry_fields)))
+    r = _Reading(i, where, obj, names, limits, {name: letter for name, _, letter in entry_fields})
+    for name, field_codec, _ in entry_fields:
+        r.values[name] = field_codec.decode(name, r)
     check = _ENTRY_CHECKS.get(kind)
     if check is not None:
         check(r.values, r)

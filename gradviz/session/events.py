@@ -23,6 +23,3 @@ class Event:
     def emit(self, *args: Any, **kwargs: Any) -> None:
         for handler in list(self._handlers):
             handler(*args, **kwargs)
-
-    def __len__(self) -> int:
-        return len(self._handlers)

@@ -9,6 +9,7 @@ uses and removes) is a method of its class, not a switch elsewhere.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -223,7 +224,7 @@ class Delete(Entry):
 
 #: Operands an op may leave out, at the end (PyTorch's optional tensor arguments). One left out
 #: is not stored: ``F.linear(x, w)`` is an Op of two operands, never three with a None, so a
-#: file holds no placeholder for it and the history shows just the two.
+#: file holds no placeholder for it.
 OPTIONAL_OPERANDS: dict[str, tuple[str, ...]] = {"linear": ("bias",)}
 
 
@@ -242,7 +243,7 @@ ENTRY_TYPES: dict[str, type[Entry]] = {
 }
 
 
-def live_names(entries: Any) -> set[str]:
+def live_names(entries: Iterable[Entry]) -> set[str]:
     """The names alive after ``entries``."""
     live: set[str] = set()
     for e in entries:

@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradviz.engine as E
 
 from . import limits
+
+if TYPE_CHECKING:  # (only for hints: the catalogue may come to read this module)
+    from .catalogue import Param
 
 # --- plain-data checks, shared with the file format ----------------------------------------------
 
@@ -107,7 +110,7 @@ class ParamKind:
         self,
         value: Any,
         where: str,
-        param: Any,
+        param: Param,
         *,
         type_name: Callable[[Any], str] = _python_type_name,
     ) -> Any:
@@ -120,7 +123,7 @@ class ParamKind:
         self,
         value: Any,
         where: str,
-        param: Any,
+        param: Param,
         *,
         n_operands: int = 0,
         max_elements: int = limits.DEFAULT_MAX_ELEMENTS,
@@ -132,16 +135,16 @@ class ParamKind:
         self._validate(value, where, f"parameter '{param.name}'", param, n_operands, max_elements)
 
     def _validate(
-        self, v: Any, where: str, what: str, param: Any, n_operands: int, max_elements: int
+        self, v: Any, where: str, what: str, param: Param, n_operands: int, max_elements: int
     ) -> None:
         raise NotImplementedError
 
-    def format(self, value: Any, param: Any = None) -> str:
+    def format(self, value: Any, param: Param | None = None) -> str:
         """``value`` as the operation dialog writes it in its code line (``dim=(0, 1)``)."""
         return number_code(value)
 
     def _fail_type(
-        self, where: str, param: Any, expected: str, v: Any, type_name: Callable[[Any], str]
+        self, where: str, param: Param, expected: str, v: Any, type_name: Callable[[Any], str]
     ) -> TypeError:
         return TypeError(f"{where}(): argument '{param.name}' must be {expected}, not {type_name(v)}")
 
@@ -153,14 +156,18 @@ class _Int(ParamKind):
         self.name = name
         self.nullable = name == "optional_int"
 
-    def coerce(self, value, where, param, *, type_name=_python_type_name):  # type: ignore[override]
+    def coerce(
+        self, value: Any, where: str, param: Param, *, type_name: Callable[[Any], str] = _python_type_name
+    ) -> Any:
         if value is None and (self.name == "optional_int" or (self.name == "int" and param.default is None)):
             return None
         if not is_int(value):
             raise self._fail_type(where, param, "int", value, type_name)
         return value
 
-    def _validate(self, v, where, what, param, n_operands, max_elements):  # type: ignore[override]
+    def _validate(
+        self, v: Any, where: str, what: str, param: Param, n_operands: int, max_elements: int
+    ) -> None:
         check_int(v, where, what)
 
 
@@ -170,14 +177,18 @@ class _Number(ParamKind):
     def __init__(self, name: str) -> None:
         self.name = name
 
-    def coerce(self, value, where, param, *, type_name=_python_type_name):  # type: ignore[override]
+    def coerce(
+        self, value: Any, where: str, param: Param, *, type_name: Callable[[Any], str] = _python_type_name
+    ) -> Any:
         if value is None and param.default is None:
             return None
         if not isinstance(value, (bool, int, float)):  # PyTorch takes True as 1 here
             raise self._fail_type(where, param, "Number", value, type_name)
         return value
 
-    def _validate(self, v, where, what, param, n_operands, max_elements):  # type: ignore[override]
+    def _validate(
+        self, v: Any, where: str, what: str, param: Param, n_operands: int, max_elements: int
+    ) -> None:
         if not is_number(v):
             raise fail(where, f"{what} must be a number, found {json_type_name(v)} {short(v)}")
         if is_int(v):
@@ -187,12 +198,16 @@ class _Number(ParamKind):
 class _Bool(ParamKind):
     name = "bool"
 
-    def coerce(self, value, where, param, *, type_name=_python_type_name):  # type: ignore[override]
+    def coerce(
+        self, value: Any, where: str, param: Param, *, type_name: Callable[[Any], str] = _python_type_name
+    ) -> Any:
         if not isinstance(value, bool):
             raise self._fail_type(where, param, "bool", value, type_name)
         return value
 
-    def _validate(self, v, where, what, param, n_operands, max_elements):  # type: ignore[override]
+    def _validate(
+        self, v: Any, where: str, what: str, param: Param, n_operands: int, max_elements: int
+    ) -> None:
         if not isinstance(v, bool):
             raise fail(where, f"{what} must be true or false, found {json_type_name(v)} {short(v)}")
 
@@ -204,7 +219,9 @@ class _Ints(ParamKind):
         self.name = name
         self.nullable = name == "dims"
 
-    def coerce(self, value, where, param, *, type_name=_python_type_name):  # type: ignore[override]
+    def coerce(
+        self, value: Any, where: str, param: Param, *, type_name: Callable[[Any], str] = _python_type_name
+    ) -> Any:
         if value is None and self.name == "dims":
             return None
         if is_int(value):
@@ -213,7 +230,9 @@ class _Ints(ParamKind):
             return [int(x) for x in value]
         raise self._fail_type(where, param, "tuple of ints", value, type_name)
 
-    def _validate(self, v, where, what, param, n_operands, max_elements):  # type: ignore[override]
+    def _validate(
+        self, v: Any, where: str, what: str, param: Param, n_operands: int, max_elements: int
+    ) -> None:
         if is_int(v) and self.name == "dims":
             check_int(v, where, what)
             return
@@ -229,7 +248,7 @@ class _Ints(ParamKind):
             if elements(x for x in v if x != -1) > max_elements:
                 raise fail(where, f"{what} {short(v)} has more elements than the session's limit")
 
-    def format(self, value: Any, param: Any = None) -> str:
+    def format(self, value: Any, param: Param | None = None) -> str:
         if not isinstance(value, list):
             return number_code(value)
         if self.name == "dims":
@@ -242,7 +261,9 @@ class _Choice(ParamKind):
 
     name = "choice"
 
-    def coerce(self, value, where, param, *, type_name=_python_type_name):  # type: ignore[override]
+    def coerce(
+        self, value: Any, where: str, param: Param, *, type_name: Callable[[Any], str] = _python_type_name
+    ) -> Any:
         if isinstance(value, E.dtype) and param.name == "dtype":
             return value.name
         if not isinstance(value, str):
@@ -251,11 +272,13 @@ class _Choice(ParamKind):
             raise ValueError(f"{value[:100]} is not a valid value for {param.name}")
         return value
 
-    def _validate(self, v, where, what, param, n_operands, max_elements):  # type: ignore[override]
+    def _validate(
+        self, v: Any, where: str, what: str, param: Param, n_operands: int, max_elements: int
+    ) -> None:
         if v not in param.choices:
             raise fail(where, f"{what} must be one of {', '.join(param.choices)}, found {short(v)}")
 
-    def format(self, value: Any, param: Any = None) -> str:
+    def format(self, value: Any, param: Param | None = None) -> str:
         if param is not None and param.name == "dtype":
             return f"torch.{value}"  # code, in the console's words (torch is gradviz there)
         return number_code(value)
@@ -267,7 +290,9 @@ class _Index(ParamKind):
 
     name = "index"
 
-    def _validate(self, v, where, what, param, n_operands, max_elements):  # type: ignore[override]
+    def _validate(
+        self, v: Any, where: str, what: str, param: Param, n_operands: int, max_elements: int
+    ) -> None:
         if not isinstance(v, list):
             raise fail(where, f"parameter 'index' must be a list, found {json_type_name(v)}")
         if len(v) > limits.MAX_NDIM:
@@ -323,7 +348,7 @@ KINDS: dict[str, ParamKind] = {
 }
 
 
-def kind_of(param: Any) -> ParamKind:
+def kind_of(param: Param) -> ParamKind:
     """The kind object of a catalogue.Param (KeyError for a kind this version doesn't know)."""
     return KINDS[param.kind]
 
