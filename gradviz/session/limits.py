@@ -21,7 +21,7 @@ FALLBACK_BUDGET = 8 * 2**30  # where physical memory can't be read
 UNDO_MEMORY = 256 * 2**20  # arrays only the undo history keeps; older steps are dropped beyond it
 MAX_UNDO_STEPS = 1000
 
-# --- the console's plain Python values (console_limits.py) ------------------------------------
+# --- the console's plain Python values (console/limits.py) ---------------------------------
 MAX_STRING = 10_000_000  # characters in one string, and in what one input prints and shows
 MAX_FORMAT_WIDTH = 100_000  # the width in a format spec: f"{x:>100000}"
 MAX_FORMAT_PRECISION = 10_000  # the precision in a format spec: f"{x:.10000f}"

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gradviz as torch
-from gradviz.session import console_limits as L  # noqa: N812
 from gradviz.session.console import Console, ConsoleResult
+from gradviz.session.console import limits as L  # noqa: N812
 from gradviz.session.document import Session
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -360,16 +360,13 @@ def test_coerce_then_validate_accepts_what_the_console_stores() -> None:
 
 
 def test_the_console_coerces_as_its_kind_does() -> None:
-    """The console's own parameter check (console._Run.param) and ParamKind.coerce agree,
+    """The console's own parameter check (console.binding.coerce_param) and ParamKind.coerce agree,
     whichever of them calls the other."""
-    from gradviz.session import console
+    from gradviz.session.console.binding import coerce_param
+    from gradviz.session.console.values import type_name
 
-    run = getattr(console, "_Run", None)
-    type_name = getattr(console, "_tn", None)
-    if run is None or not hasattr(run, "param") or type_name is None:
-        pytest.skip("console.py moved its parameter check: point this test at where it went")
     for p in PARAMS:
         for v in VALUES:
-            want = _outcome(lambda p=p, v=v: run.param(None, "torch.op", p, v))
+            want = _outcome(lambda p=p, v=v: coerce_param("torch.op", p, v))
             got = _outcome(lambda p=p, v=v: KINDS[p.kind].coerce(v, "torch.op", p, type_name=type_name))
             assert got[0] == want[0] and _same(got[1], want[1]), (p, v, got, want)

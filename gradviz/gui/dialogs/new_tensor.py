@@ -7,7 +7,6 @@ repr, exactly as the console would print it; OK records that very tensor (random
 
 from __future__ import annotations
 
-import math
 import weakref
 from typing import Any
 
@@ -27,6 +26,8 @@ from PySide6.QtWidgets import (
 )
 
 import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
+from gradviz.session.constructors import CONSTRUCTORS as CATALOGUE
+from gradviz.session.constructors import Constructor, CtorParam
 from gradviz.session.document import Session, SessionError
 
 from ..dtypes import dtype_text
@@ -40,14 +41,14 @@ from ._common import (
     count_elements,
     mark,
     monospace_font,
-    number_text,
     parse_ints,
     parse_literal,
     parse_number,
 )
 
 DTYPES = ("float32", "float64", "float16", "int64", "int32", "bool")
-CONSTRUCTORS = ("zeros", "ones", "rand", "randn", "full", "arange", "eye")
+CONSTRUCTORS = tuple(name for name, c in CATALOGUE.items() if c.dialog)  # in the catalogue's order
+_FIELD_NAMES = {"size": "shape"}  # a field's object name, where it isn't PyTorch's parameter name
 _SCALAR_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool"}
 REQUIRES_GRAD_INT = "Only Tensors of floating point and complex dtype can require gradients"
 
@@ -81,6 +82,7 @@ class NewTensorDialog(ThemedDialog):
         self._sample: E.Tensor | None = None
         self._valid = False
         self._inferred: str | None = None  # the dtype torch.tensor infers for the typed literal
+        self._ctor_values: dict[str, Any] | None = None  # the constructor's arguments, once they read
         self.code = ""
         self.name = ""
 
@@ -123,26 +125,19 @@ class NewTensorDialog(ThemedDialog):
         self.ctor_combo.setObjectName("constructor")
         for c in CONSTRUCTORS:
             self.ctor_combo.addItem(f"torch.{c}", c)
-        self.shape_edit = QLineEdit("2, 3")
-        self.shape_edit.setObjectName("shape")
-        self.shape_edit.setFont(mono)
-        self.shape_edit.setPlaceholderText("e.g. 2, 3   (empty: a scalar)")
-        self.fill_edit = QLineEdit("0.5")
-        self.fill_edit.setObjectName("fill_value")
-        self.fill_edit.setFont(mono)
-        self.start_edit = QLineEdit("0")
-        self.end_edit = QLineEdit("6")
-        self.step_edit = QLineEdit("1")
-        for w, n in ((self.start_edit, "start"), (self.end_edit, "end"), (self.step_edit, "step")):
-            w.setObjectName(n)
-            w.setFont(mono)
-        self.n_edit = QLineEdit("3")
-        self.n_edit.setObjectName("n")
-        self.m_edit = QLineEdit("")
-        self.m_edit.setObjectName("m")
-        self.m_edit.setPlaceholderText("same as n")
-        for w in (self.n_edit, self.m_edit):
-            w.setFont(mono)
+        # One field per parameter of the catalogue's constructors (shared by name: zeros and full
+        # have one Shape), starting from its example or its default.
+        self.fields: dict[str, QLineEdit] = {}
+        params: list[CtorParam] = []
+        for c in CONSTRUCTORS:
+            for p in CATALOGUE[c].params:
+                if p.name not in self.fields:
+                    self.fields[p.name] = _field(p, mono)
+                    params.append(p)
+        self.shape_edit = self.fields["size"]
+        self.fill_edit = self.fields["fill_value"]
+        self.start_edit, self.end_edit, self.step_edit = (self.fields[n] for n in ("start", "end", "step"))
+        self.n_edit, self.m_edit = self.fields["n"], self.fields["m"]
         self.resample = QPushButton("New sample")
         self.resample.setToolTip("Draw new random values")
         self.ctor_error = ErrorLabel()
@@ -152,13 +147,8 @@ class NewTensorDialog(ThemedDialog):
         ctor_row.addWidget(self.ctor_combo, 1)
         ctor_row.addWidget(self.resample)
         self.ctor_form.addRow("Function:", ctor_row)
-        self.ctor_form.addRow("Shape:", self.shape_edit)
-        self.ctor_form.addRow("Fill value:", self.fill_edit)
-        self.ctor_form.addRow("Start:", self.start_edit)
-        self.ctor_form.addRow("End:", self.end_edit)
-        self.ctor_form.addRow("Step:", self.step_edit)
-        self.ctor_form.addRow("n (rows):", self.n_edit)
-        self.ctor_form.addRow("m (columns):", self.m_edit)
+        for p in params:
+            self.ctor_form.addRow(p.label, self.fields[p.name])
         ctor = QVBoxLayout(ctor_page)
         ctor.setContentsMargins(0, 8, 0, 0)
         ctor.addLayout(self.ctor_form)
@@ -283,19 +273,11 @@ class NewTensorDialog(ThemedDialog):
         self.ctor_combo.setCurrentIndex(CONSTRUCTORS.index(name))
 
     def _constructor_changed(self) -> None:
-        c = self.ctor_combo.currentData()
-        rows = {
-            self.shape_edit: c in ("zeros", "ones", "rand", "randn", "full"),
-            self.fill_edit: c == "full",
-            self.start_edit: c == "arange",
-            self.end_edit: c == "arange",
-            self.step_edit: c == "arange",
-            self.n_edit: c == "eye",
-            self.m_edit: c == "eye",
-        }
-        for w, visible in rows.items():
-            self.ctor_form.setRowVisible(w, visible)
-        self.resample.setVisible(c in ("rand", "randn"))
+        ctor = CATALOGUE[self.ctor_combo.currentData()]
+        used = {p.name for p in ctor.params}
+        for name, w in self.fields.items():
+            self.ctor_form.setRowVisible(w, name in used)
+        self.resample.setVisible(ctor.random)
         self.refresh()
 
     def _tab_changed(self, index: int) -> None:
@@ -374,19 +356,9 @@ class NewTensorDialog(ThemedDialog):
         c = self.constructor
         if c is None:
             return (self._inferred or "float32") != dtype_name
-        if c == "full":
-            try:
-                v = parse_number(self.fill_edit.text())
-            except InputError:
-                return True
-            return E.dtypes.scalar_dtype(v).name != dtype_name
-        if c == "arange":
-            try:
-                vals = [parse_number(w.text()) for w in (self.start_edit, self.end_edit, self.step_edit)]
-            except InputError:
-                return True
-            return ("float32" if any(isinstance(v, float) for v in vals) else "int64") != dtype_name
-        return dtype_name != "float32"
+        if self._ctor_values is None:
+            return True  # no code line is shown then
+        return CATALOGUE[c].default_dtype(self._ctor_values) != dtype_name
 
     def _values(self, dt: E.dtype) -> tuple[Any, str, int]:
         """(a function making the tensor, the PyTorch call without its closing bracket, numel);
@@ -397,93 +369,37 @@ class NewTensorDialog(ThemedDialog):
         for w in self._ctor_fields():
             mark(w, None, None)
         mark(self.literal_edit, self.literal_error, None)
-        field, message = None, None
-        make = None
-        call = ""
+        ctor = CATALOGUE[c]
+        self._ctor_values = None
+        field: QWidget | None = None
+        values: dict[str, Any] = {}
         numel = 0
         try:
-            if c in ("zeros", "ones", "rand", "randn", "full"):
-                field = self.shape_edit
-                shape = tuple(parse_ints(self.shape_edit.text(), "the shape", allow_empty=True) or ())
-                numel = math.prod(shape)
-                self.session.check_size(numel)
-                shape_args = ", ".join(str(s) for s in shape)
-                if c in ("rand", "randn") and not dt.is_floating_point:
-                    kernel = "check_uniform_bounds" if c == "rand" else "normal_kernel_cpu"
-                    field = self.dtype_combo
-                    raise InputError(
-                        f"\"{kernel}\" not implemented for '{_SCALAR_TYPE[dt.name]}': {c} draws floating-point "
-                        "numbers, so choose a float dtype"
-                    )
-                if c == "full":
-                    field = self.fill_edit
-                    fill = parse_number(self.fill_edit.text(), "a fill value")
-                    call = f"torch.full(({shape_args}{',' if len(shape) == 1 else ''}), {number_text(fill)}"
-                    make = lambda: E.full(shape, fill, dtype=dt)  # noqa: E731
-                elif c in ("rand", "randn"):
-                    call = f"torch.{c}({shape_args}" if shape else f"torch.{c}(()"
-                    make = lambda: self._random(c, shape, dt)  # noqa: E731
-                else:
-                    call = f"torch.{c}({shape_args}" if shape else f"torch.{c}(()"
-                    make = lambda: getattr(E, c)(shape, dtype=dt)  # noqa: E731
-            elif c == "arange":
-                field = self.start_edit
-                start = parse_number(self.start_edit.text(), "a start")
-                field = self.end_edit
-                end = parse_number(self.end_edit.text(), "an end")
-                field = self.step_edit
-                step = parse_number(self.step_edit.text(), "a step")
-                if step == 0:
-                    raise InputError("step must be nonzero")
-                if any(isinstance(v, float) and not math.isfinite(v) for v in (start, end, step)):
-                    raise InputError(f"unsupported range: {start} -> {end}")
-                if (end - start) * step < 0:
-                    raise InputError("upper bound and larger bound inconsistent with step sign")
-                numel = max(0, math.ceil((end - start) / step))
-                self.session.check_size(numel)
-                if step == 1:
-                    call = (
-                        f"torch.arange({number_text(end)}"
-                        if start == 0 and not isinstance(start, float)
-                        else (f"torch.arange({number_text(start)}, {number_text(end)}")
-                    )
-                else:
-                    call = f"torch.arange({number_text(start)}, {number_text(end)}, {number_text(step)}"
-                make = lambda: E.arange(start, end, step, dtype=dt)  # noqa: E731
-            elif c == "eye":
-                field = self.n_edit
-                n_list = parse_ints(self.n_edit.text(), "n") or []
-                if len(n_list) != 1:
-                    raise InputError("n is one whole number")
-                n = n_list[0]
-                field = self.m_edit
-                m_list = parse_ints(self.m_edit.text(), "m", allow_empty=True)
-                if m_list is not None and len(m_list) != 1:
-                    raise InputError("m is one whole number, or empty for a square matrix")
-                m = m_list[0] if m_list else None
-                numel = n * (n if m is None else m)
-                self.session.check_size(numel)
-                call = f"torch.eye({n}" + (f", {m}" if m is not None else "")
-                make = lambda: E.eye(n, m, dtype=dt)  # noqa: E731
-        except (InputError, SessionError) as e:
-            message = str(e)
-        if message:
-            mark(field, self.ctor_error, message)
-            return None, call, numel
+            for p in ctor.params:
+                field = self.fields[p.name]
+                values[p.name] = _parse_param(p, field.text())
+            numel = ctor.count(values)  # PyTorch's error for a range it refuses (arange, eye)
+            self.session.check_size(numel)
+            if ctor.random and not dt.is_floating_point:
+                kernel = "check_uniform_bounds" if c == "rand" else "normal_kernel_cpu"
+                field = self.dtype_combo
+                raise InputError(
+                    f"\"{kernel}\" not implemented for '{_SCALAR_TYPE[dt.name]}': {c} draws floating-point "
+                    "numbers, so choose a float dtype"
+                )
+        except (InputError, SessionError, RuntimeError) as e:
+            mark(field, self.ctor_error, str(e))
+            return None, "", numel
         self.ctor_error.show_message(None)
-        return make, call, numel
+        self._ctor_values = values
+        call = f"torch.{c}({ctor.args_code(values)}"
+        if ctor.random:
+            return (lambda: self._random(ctor, values, dt)), call, numel
+        return (lambda: ctor.make(values, dtype=dt)), call, numel
 
     def _ctor_fields(self) -> tuple[Any, ...]:
         """The constructor tab's inputs, which an error may mark."""
-        return (
-            self.shape_edit,
-            self.fill_edit,
-            self.start_edit,
-            self.end_edit,
-            self.step_edit,
-            self.n_edit,
-            self.m_edit,
-        )
+        return tuple(self.fields.values())
 
     def _literal_values(self, dt: E.dtype) -> tuple[Any, str, int]:
         for w in self._ctor_fields():
@@ -506,11 +422,11 @@ class NewTensorDialog(ThemedDialog):
         call = f"torch.tensor({text.strip()}"
         return (lambda: E.tensor(data, dtype=dt)), call, numel
 
-    def _random(self, c: str, shape: tuple[int, ...], dt: E.dtype) -> E.Tensor:
-        """One sample per (constructor, shape, dtype), so typing elsewhere keeps the values."""
-        key = (c, shape, dt.name)
+    def _random(self, ctor: Constructor, values: dict[str, Any], dt: E.dtype) -> E.Tensor:
+        """One sample per (constructor, arguments, dtype), so typing elsewhere keeps the values."""
+        key = (ctor.name, tuple(values.items()), dt.name)
         if self._sample_key != key or self._sample is None:
-            self._sample = getattr(E, c)(shape, dtype=dt)
+            self._sample = ctor.make(values, dtype=dt)
             self._sample_key = key
         return self._sample.detach().clone()
 
@@ -535,3 +451,27 @@ class NewTensorDialog(ThemedDialog):
         self.name = name
         self._remember()
         super().accept()
+
+
+def _field(p: CtorParam, font: Any) -> QLineEdit:
+    w = QLineEdit(p.example or ("" if p.default is None else p.code(p.default)))
+    w.setObjectName(_FIELD_NAMES.get(p.name, p.name))
+    w.setFont(font)
+    if p.hint:
+        w.setPlaceholderText(p.hint)
+    return w
+
+
+def _parse_param(p: CtorParam, text: str) -> Any:
+    """A field's text as the constructor's argument, or InputError saying what is wrong."""
+    if p.kind == "size":
+        return tuple(parse_ints(text, p.what, allow_empty=True) or ())
+    if p.kind == "number":
+        return parse_number(text, p.what)
+    # an int: n (and m, which may be left empty)
+    ints = parse_ints(text, p.what, allow_empty=not p.required)
+    if ints is None:
+        return p.default
+    if len(ints) != 1:
+        raise InputError(f"{p.what} is one whole number" + (f", or empty for {p.empty}" if p.empty else ""))
+    return ints[0]

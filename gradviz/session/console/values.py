@@ -17,10 +17,10 @@ import numpy as np
 import gradviz.engine as E
 from gradviz.engine import Tensor
 
-from . import catalogue
+from .. import catalogue
 
 if TYPE_CHECKING:
-    from .document import Session
+    from ..document import Session
 
 
 class ConsoleError(Exception):
@@ -215,6 +215,25 @@ def plain(value: Any, ctx: Context) -> Any:
     if isinstance(value, tuple) and not isinstance(value, E.Size):
         return tuple(plain(v, ctx) for v in value)
     return value
+
+
+def is_num(v: Any) -> bool:
+    return isinstance(v, (bool, int, float))
+
+
+def type_name(v: Any) -> str:
+    """A value's type name as Python would print it."""
+    if isinstance(v, TensorValue):
+        return "Tensor"
+    if isinstance(v, Namespace):
+        return "module"
+    if isinstance(v, (Function, Method)):
+        return "builtin_function_or_method"
+    if isinstance(v, NodeValue):
+        return type(v.node).__name__
+    if isinstance(v, E.dtype):
+        return "dtype"
+    return type(v).__name__
 
 
 def contains_tensor(value: Any) -> bool:

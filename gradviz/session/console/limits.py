@@ -26,12 +26,12 @@ import numpy as np
 from gradviz.engine import Tensor
 from gradviz.engine.formatting import PRINT_OPTS
 
-from .console_values import ConsoleError
+from .values import ConsoleError
 
 if TYPE_CHECKING:
-    from .document import Session
+    from ..document import Session
 
-from .limits import MAX_FORMAT_PRECISION, MAX_FORMAT_WIDTH, MAX_INT_BITS, MAX_LIST_ITEMS, MAX_STRING
+from ..limits import MAX_FORMAT_PRECISION, MAX_FORMAT_WIDTH, MAX_INT_BITS, MAX_LIST_ITEMS, MAX_STRING
 
 LOG2_10 = math.log2(10)
 

@@ -1,0 +1,191 @@
+"""Names with Python's meaning: ``=``, ``+=``, ``del`` and ``x.attr = ...``.
+
+A tensor bound to a name is recorded in the session under it; a plain value lives in the console's
+``variables``. A tensor that loses its last name is deleted, or hidden when something still reads
+it; hidden tensors left without dependents are collected.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import TYPE_CHECKING, Any
+
+import gradviz.engine as E
+
+from .actions import set_requires_grad
+from .limits import check_items, check_string
+from .operators import BINOPS, binop
+from .values import (
+    ConsoleError,
+    GradValue,
+    ReturnTypes,
+    TensorValue,
+    contains_tensor,
+    type_name,
+)
+
+if TYPE_CHECKING:
+    from .evaluate import Run
+
+SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
+               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}  # fmt: skip
+
+
+def assign(run: Run, target: ast.expr, value: Any, later: tuple[Any, ...] = ()) -> None:
+    if isinstance(target, ast.Name):
+        bind(run, target.id, value, later)
+    elif isinstance(target, (ast.Tuple, ast.List)):
+        if any(not isinstance(t, ast.Name) for t in target.elts):
+            raise ConsoleError("only names can be unpacked into in the console (a, b = ...)")
+        items = run.items(value)
+        n = len(target.elts)
+        if len(items) > n:
+            raise ValueError(f"too many values to unpack (expected {n})")
+        if len(items) < n:
+            raise ValueError(f"not enough values to unpack (expected {n}, got {len(items)})")
+        for i, (t, v) in enumerate(zip(target.elts, items)):
+            assign(run, t, v, tuple(items[i + 1 :]))
+    elif isinstance(target, ast.Attribute):
+        set_attribute(run, target, value)
+    elif isinstance(target, ast.Subscript):
+        raise ConsoleError(
+            f"{run.segment(target)} = ... changes a tensor in place, which the console doesn't record; "
+            "compute a new tensor instead (for example with torch.where)"
+        )
+    else:
+        raise ConsoleError(f"can't assign to {run.segment(target)} in the console")
+
+
+def bind(run: Run, name: str, value: Any, later: tuple[Any, ...] = ()) -> None:
+    """``name = value`` with Python's meaning."""
+    s = run.session
+    s.check_name(name, allow_existing=True)
+    if isinstance(value, ReturnTypes):
+        raise ConsoleError("a (values, indices) pair can't be stored; use .values or unpack it: v, i = ...")
+    if not isinstance(value, TensorValue):
+        _bind_plain(run, name, value, later)
+        return
+    if value.uid is not None:  # already a session tensor
+        current = s.info(name).uid if name in s else None
+        if value.uid == current:
+            return
+        other = value.name(run)
+        raise ConsoleError(
+            f"{name} = {other} would give one tensor two names, which a session can't hold; "
+            f"use {other}.clone() for a copy, or rename {other}"
+            if not other.startswith("_")
+            else f"{name} = ... would give one tensor two names, which a session can't hold"
+        )
+    run.console.variables.pop(name, None)
+    if name in s:
+        unbind(run, name, (value, *later))
+    value.record(run, name)
+
+
+def _bind_plain(run: Run, name: str, value: Any, later: tuple[Any, ...]) -> None:
+    """A plain Python value: kept in the console, bounded as every value it makes."""
+    s = run.session
+    if contains_tensor(value):
+        raise ConsoleError(
+            f"a {type(value).__name__} holding tensors can't be stored in the console; give each tensor its own name"
+        )
+    if isinstance(value, str):
+        check_string(len(value), f"{name}")
+    elif isinstance(value, (list, tuple)):
+        check_items(run.measure.of(value).items, f"{name}", s)
+    if name in s:
+        unbind(run, name, later)
+    run.console.variables[name] = value
+
+
+def unbind(run: Run, name: str, pending: tuple[Any, ...] = ()) -> None:
+    """Take ``name`` off its tensor, as rebinding or ``del`` does in Python: a tensor that
+    something still uses (or that a value about to be recorded reads) stays, hidden;
+    otherwise it goes, with any hidden tensors it leaves behind."""
+    s = run.session
+    uid = s.info(name).uid
+    if s.dependents(name) or any(isinstance(v, TensorValue) and v.depends_on(uid) for v in pending):
+        run.unbound.append(s.hide(name))
+        return
+    operands = s.operands(name)
+    s.delete(name)
+    collect(run, operands)
+
+
+def collect(run: Run, names: list[str]) -> None:
+    """Delete hidden tensors that nothing depends on (and then their hidden operands)."""
+    s = run.session
+    stack = list(names)
+    while stack:
+        n = stack.pop()
+        if n not in s or not s.info(n).hidden or s.dependents(n):
+            continue
+        operands = s.operands(n)
+        s.delete(n)
+        stack.extend(operands)
+
+
+def augassign(run: Run, stmt: ast.AugAssign) -> None:
+    if not isinstance(stmt.target, ast.Name):
+        raise ConsoleError(
+            f"{run.segment(stmt.target)} {BINOPS.get(type(stmt.op), ('?',))[0]}= ... changes a tensor in place, "
+            "which the console doesn't record; assign a new tensor instead"
+        )
+    current = run.lookup(stmt.target.id)
+    rhs = run.eval(stmt.value)
+    if isinstance(current, TensorValue):
+        t = current.tensor(run)
+        if t.requires_grad and t.is_leaf and E.is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+        new = binop(run, stmt.op, current, rhs)
+        if isinstance(new, TensorValue) and new.tensor(run).dtype is not t.dtype:
+            got, want = new.tensor(run).dtype.name, t.dtype.name
+            raise RuntimeError(
+                f"result type {SCALAR_TYPE.get(got, got)} can't be cast to the desired output type {SCALAR_TYPE.get(want, want)}"
+            )
+        # In PyTorch this is in place; the console records a new tensor under the same name.
+        bind(run, stmt.target.id, new)
+    else:
+        bind(run, stmt.target.id, binop(run, stmt.op, current, rhs))
+
+
+def delete(run: Run, target: ast.expr) -> None:
+    if isinstance(target, (ast.Tuple, ast.List)):
+        for t in target.elts:
+            delete(run, t)
+        return
+    if not isinstance(target, ast.Name):
+        raise ConsoleError(
+            f"del {run.segment(target)} is not supported in the console; only names can be deleted"
+        )
+    name = target.id
+    console = run.console
+    if name in console.globals and name not in console.variables:
+        raise ConsoleError(f"'{name}' is built into the console and can't be deleted")
+    if name in run.session and not run.session.info(name).hidden:
+        unbind(run, name)
+    elif name in console.variables:
+        del console.variables[name]
+    else:
+        raise NameError(f"name '{name}' is not defined")
+
+
+def set_attribute(run: Run, target: ast.Attribute, value: Any) -> None:
+    obj = run.eval(target.value)
+    what = run.segment(target)
+    if not isinstance(obj, TensorValue):
+        raise ConsoleError(f"can't assign to {what} in the console")
+    if target.attr == "grad":
+        if value is not None:
+            raise ConsoleError(f"only {what} = None can be assigned in the console (it clears the gradient)")
+        if obj.uid is not None and not isinstance(obj, GradValue):
+            run.session.zero_grad([obj.name(run)], set_to_none=True)
+        return
+    if target.attr == "requires_grad":
+        if not isinstance(value, bool):
+            raise TypeError(f"requires_grad must be a bool, not {type_name(value)}")
+        set_requires_grad(
+            run, obj, value, "only Tensors of floating point and complex dtype can require gradients"
+        )
+        return
+    raise ConsoleError(f"can't assign to {what} in the console")

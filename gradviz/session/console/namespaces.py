@@ -1,0 +1,81 @@
+"""What the console's names mean before the learner defines any: ``torch`` (and ``gradviz``),
+``torch.nn``, ``torch.nn.functional`` (also ``F``) and the builtins, built from the catalogue of
+operations and the constructors, and the tensor methods that are catalogue ops."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import gradviz
+import gradviz.engine as E
+import gradviz.nn.functional as F_module
+
+from .. import catalogue
+from .binding import call_op
+from .builtins import BUILTINS
+from .construct import CONSTRUCTORS, builtin_manual_seed, construct
+from .values import Function, Namespace
+
+DTYPES = {
+    "float32": E.float32, "float": E.float32, "float64": E.float64, "double": E.float64, "float16": E.float16,
+    "half": E.float16, "int64": E.int64, "long": E.int64, "int32": E.int32, "int": E.int32, "int16": E.int16,
+    "short": E.int16, "int8": E.int8, "uint8": E.uint8, "bool": E.bool_,
+}  # fmt: skip
+F_CATEGORIES = ("activation", "nn", "loss")  # ops that torch.nn.functional offers
+NOT_IN_TORCH = ("index", "T", "view", "to")  # catalogue ops that torch has no function for
+
+
+@dataclass
+class Names:
+    """The console's predefined names: ``ops`` by name, Tensor ``methods`` (with aliases) and the
+    ``globals`` a name lookup falls back to."""
+
+    ops: dict[str, catalogue.OpSpec]
+    methods: dict[str, catalogue.OpSpec]
+    globals: dict[str, Any]
+
+
+def build() -> Names:
+    methods: dict[str, catalogue.OpSpec] = {}
+    torch_ops: dict[str, catalogue.OpSpec] = {}
+    f_ops: dict[str, catalogue.OpSpec] = {}
+    for spec in catalogue.OPS:
+        for n in (spec.name, *spec.aliases):
+            if spec.method:
+                methods[n] = spec
+            if spec.name not in NOT_IN_TORCH and spec.category not in ("nn", "loss"):
+                torch_ops[n] = spec
+            if spec.category in F_CATEGORIES:
+                f_ops[n] = spec
+    functional = _namespace("torch.nn.functional", F_module, f_ops, {})
+    nn = Namespace("torch.nn", {"functional": functional}, gradviz.nn)
+    extra: dict[str, Any] = {c: Function(c, _constructor(c), "constructor") for c in CONSTRUCTORS}
+    extra["manual_seed"] = Function("manual_seed", builtin_manual_seed)
+    extra.update(DTYPES)
+    extra["nn"] = nn
+    torch = _namespace("torch", gradviz, torch_ops, extra)
+    names: dict[str, Any] = {
+        "torch": torch,
+        "gradviz": Namespace("gradviz", torch.members, gradviz),
+        "F": functional,
+        "nn": nn,
+    }
+    for b, fn in BUILTINS.items():
+        names[b] = Function(b, fn, "builtin")
+    return Names({spec.name: spec for spec in catalogue.OPS}, methods, names)
+
+
+def _namespace(path: str, module: Any, ops: dict[str, catalogue.OpSpec], extra: dict[str, Any]) -> Namespace:
+    members: dict[str, Any] = {n: Function(n, _op_function(spec, n), "op") for n, spec in ops.items()}
+    members.update(extra)
+    return Namespace(path, members, module)
+
+
+def _op_function(spec: catalogue.OpSpec, display: str) -> Callable[..., Any]:
+    return lambda run, args, kwargs, node: call_op(run, spec, args, kwargs, display)
+
+
+def _constructor(name: str) -> Callable[..., Any]:
+    return lambda run, args, kwargs, node: construct(run, name, args, kwargs, node)
