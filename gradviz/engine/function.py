@@ -13,11 +13,12 @@ import itertools
 import re
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from . import grad_mode
+from .registry import NODE_CLASSES
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -167,12 +168,16 @@ class AccumulateGrad(Node):
     """The sink of a leaf that requires grad: gradients arriving here land in ``leaf.grad``."""
 
     _name = "gradviz::autograd::AccumulateGrad"
+    derivative = "no derivative: it adds the gradient that arrives into the leaf's .grad"
 
     def __init__(self, leaf: Tensor) -> None:
         # A sink: it may run after every other node, so it sorts below all of them.
         self._seq = -_next_seq()
         self.variable = leaf
         self._meta = (leaf._data.shape, leaf._data.dtype)
+
+
+NODE_CLASSES["AccumulateGrad"] = AccumulateGrad
 
 
 class _NoneNeeded:
@@ -203,9 +208,21 @@ _DISCARD = _Discard()
 class Function:
     """One differentiable op. Subclasses set ``name`` (PyTorch's grad_fn name) and define
     ``forward(ctx, *arrays, **params)`` returning an array, and ``backward(ctx, grad)`` returning
-    one gradient per input (``None`` where there is none)."""
+    one gradient per input (``None`` where there is none).
+
+    The local derivative is data beside them (read through ``registry.formula_for``):
+    ``formula`` maps each operand (PyTorch's name) to ∂result/∂operand (∂L/∂operand when
+    ``adjoint``), ``statement`` says what the op computes; ``derivative`` is the whole line
+    instead, where it does not split that way. A node that is one case of another op (SumBackward1:
+    sum over dims) is a subclass of its own with another ``name``.
+    """
 
     name = "Function"
+    formula: ClassVar[dict[str, str]] = {}
+    statement: ClassVar[str] = ""
+    derivative: ClassVar[str] = ""
+    adjoint: ClassVar[bool] = False
+    operands: ClassVar[tuple[str, ...]] = ("input", "other")  # what ``formula`` calls the inputs
 
     @staticmethod
     def forward(ctx: Any, *arrays: np.ndarray, **params: Any) -> np.ndarray:
@@ -218,6 +235,7 @@ class Function:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._node_type = type(cls.name, (Node,), {"_fn": cls, "_name": cls.name})
+        NODE_CLASSES[cls.name] = cls
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:

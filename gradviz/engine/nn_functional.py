@@ -93,6 +93,8 @@ def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
 
 class NllLoss(Function):
     name = "NllLossBackward0"
+    derivative = "∂L/∂input = -1/n at each target class, 0 elsewhere"
+    operands = ("input", "target")
 
     @staticmethod
     def forward(ctx, logp, target=None, reduction="mean", ignore_index=-100):
@@ -165,6 +167,7 @@ class _DivScalar(Function):
     """``tensor / number`` as PyTorch's C++ code records it."""
 
     name = "DivBackward1"
+    derivative = "result = input / c: ∂result/∂input = 1/c"
 
     @staticmethod
     def forward(ctx, a, other=1):

@@ -14,25 +14,8 @@ from typing import Any
 
 import gradviz.engine as E
 import gradviz.nn.functional as F
-from gradviz.engine import Tensor
-
-REQUIRED = object()
-
-#: Parameter kinds and the JSON values they accept.
-PARAM_KINDS = ("int", "float", "number", "bool", "dim", "dims", "shape", "index", "choice", "optional_int")
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    kind: str
-    default: Any = REQUIRED
-    choices: tuple[str, ...] = ()
-    help: str = ""
-
-    @property
-    def required(self) -> bool:
-        return self.default is REQUIRED
+from gradviz.engine import Tensor, registry
+from gradviz.engine.registry import REQUIRED, Param  # noqa: F401 - REQUIRED: catalogue's public name
 
 
 @dataclass(frozen=True)
@@ -57,6 +40,10 @@ class OpSpec:
     operand_list: bool = False  # the operands are one list, torch's operand_names[0]: cat(tensors)
     aliases: tuple[str, ...] = ()
     doc: str = ""
+    min_operands: int | None = None  # None: as many as arity (or 1 for a list)
+    # How torch spells a call: "function" (torch.x), "method" (t.x()), "F" (F.x); () for the
+    # ops typed below (see their symbol, method and category).
+    syntax: tuple[str, ...] = ()
 
     def operand_name(self, i: int) -> str:
         """What PyTorch calls the i-th tensor operand: ``input``, ``other``, ``tensors[1]``."""
@@ -103,27 +90,6 @@ def decode_index(items: Sequence[Any], operands: Sequence[Tensor]) -> tuple:
         else:
             raise ValueError(f"unknown index item {item!r}")
     return tuple(out)
-
-
-def encode_index_repr(items: Sequence[Any], operand_names: Sequence[str]) -> str:
-    """The index as the user would type it: ``[0, 1:3, None]``."""
-    parts = []
-    for item in items:
-        if item is None:
-            parts.append("None")
-        elif item == "...":
-            parts.append("...")
-        elif isinstance(item, int):
-            parts.append(str(item))
-        elif "slice" in item:
-            a, b, c = (list(item["slice"]) + [None] * 3)[:3]
-            s = f"{'' if a is None else a}:{'' if b is None else b}"
-            parts.append(s + (f":{c}" if c is not None else ""))
-        elif "list" in item:
-            parts.append(str(item["list"]))
-        else:
-            parts.append(operand_names[item["operand"]])
-    return ", ".join(parts)
 
 
 def _index(t: Tensor, *masks: Tensor, index: Sequence[Any] = ()) -> Tensor:
@@ -499,6 +465,31 @@ OPS: tuple[OpSpec, ...] = (
     ),
 )
 
+
+def from_registry(info: registry.OpInfo) -> OpSpec:
+    """The catalogue entry of an op declared with ``gradviz.engine.registry.op``."""
+    return OpSpec(
+        info.name,
+        info.call,
+        arity=None if info.operand_list else info.max_operands,
+        params=info.params,
+        category=info.category,
+        symbol=info.symbol,
+        scalar_operands=info.scalar_operands,
+        method="method" in info.syntax,
+        derivative=info.formula.text,
+        size_rule=info.size_rule,
+        operand_names=info.operand_names,
+        operand_list=info.operand_list,
+        aliases=info.aliases,
+        min_operands=info.min_operands,
+        syntax=info.syntax,
+    )
+
+
+# Ops declared in the engine's registry; the typed entries above move there one by one.
+OPS = OPS + tuple(from_registry(info) for info in registry.ops() if info.name not in {o.name for o in OPS})
+
 CATALOGUE: dict[str, OpSpec] = {op.name: op for op in OPS}
 
 
@@ -515,6 +506,6 @@ __all__ = [
     "OpSpec",
     "Param",
     "decode_index",
-    "encode_index_repr",
+    "from_registry",
     "get",
 ]

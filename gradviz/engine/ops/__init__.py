@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import registry
 from ..tensor import Tensor
+from . import indexing, linalg, pointwise, reduction, shape
 from .indexing import getitem
 from .linalg import addmm, bmm, dot, matmul, mm, mv, outer
 from .pointwise import (
@@ -85,6 +87,12 @@ __all__ = [
     "sin", "softmax", "sqrt", "square", "squeeze", "stack", "sub", "sum", "swapaxes", "t", "tanh",
     "transpose", "unsqueeze", "where",
 ]  # fmt: skip
+# Ops declared with registry.op are exported by their own module's __all__.
+for _module in (indexing, linalg, pointwise, reduction, shape):
+    for _name in getattr(_module, "__all__", ()):
+        if _name in registry.REGISTRY and _name not in __all__:
+            globals()[_name] = getattr(_module, _name)
+            __all__.append(_name)
 
 
 def _attach() -> None:

@@ -43,8 +43,7 @@ class Index(ViewFunction):
     name = "IndexBackward0"
 
     @staticmethod
-    def forward(ctx, a, idx=(), kind="IndexBackward0"):
-        ctx._name = kind
+    def forward(ctx, a, idx=()):
         return np.asarray(a[idx])
 
     @staticmethod
@@ -52,10 +51,26 @@ class Index(ViewFunction):
         return (dual.index_add_zeros(g, ctx.params["idx"], ctx.inputs[0]._data.shape),)
 
 
+class Select(Index):
+    name = "SelectBackward0"
+    derivative = "∂L/∂input = ∂L/∂result at the selected index, 0 elsewhere"
+
+
+class Slice(Index):
+    name = "SliceBackward0"
+    derivative = "∂L/∂input = ∂L/∂result in the slice, 0 elsewhere"
+
+
+class Alias(Index):
+    name = "AliasBackward0"
+    derivative = "∂result/∂input = 1 (the same values)"
+
+
 class IndexAddZeros(Function):
     """Scatter-add into zeros: the gradient of indexing, itself differentiable."""
 
     name = "IndexPutBackward0"
+    derivative = "∂L/∂input = ∂L/∂result outside the written positions; ∂L/∂values = ∂L/∂result at them"
 
     @staticmethod
     def forward(ctx, g, idx=(), shape=()):
@@ -122,7 +137,7 @@ def _select(t: Tensor, dim: int, i: int) -> Tensor:
         )
     if not -shape[dim] <= i < shape[dim]:
         raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {shape[dim]}")
-    return Index.apply(t, idx=(slice(None),) * dim + (i,), kind="SelectBackward0")
+    return Select.apply(t, idx=(slice(None),) * dim + (i,))
 
 
 def _slice(t: Tensor, dim: int, item: slice, always: bool) -> Tensor:
@@ -137,7 +152,7 @@ def _slice(t: Tensor, dim: int, item: slice, always: bool) -> Tensor:
     # Inside a tuple, PyTorch skips a slice that keeps the whole dimension.
     if not always and start == 0 and step == 1 and (stop is None or stop >= t._data.shape[dim]):
         return t
-    return Index.apply(t, idx=(slice(None),) * dim + (item,), kind="SliceBackward0")
+    return Slice.apply(t, idx=(slice(None),) * dim + (item,))
 
 
 def _advanced(item: Any) -> np.ndarray:
@@ -196,7 +211,7 @@ def _getitem(a: Tensor, idx: Any) -> Tensor:
     if idx is None:
         return a.unsqueeze(0)
     if idx is Ellipsis:
-        return Index.apply(a, idx=(Ellipsis,), kind="AliasBackward0")
+        return Alias.apply(a, idx=(Ellipsis,))
     if isinstance(idx, slice):
         if a._data.ndim == 0:
             raise IndexError("slice() cannot be applied to a 0-dim tensor.")
@@ -257,7 +272,7 @@ def _getitem(a: Tensor, idx: Any) -> Tensor:
                 advanced[dim] = arr
                 dim += 1
     if not advanced:
-        return Index.apply(a, idx=(Ellipsis,), kind="AliasBackward0") if out is a else out
+        return Alias.apply(a, idx=(Ellipsis,)) if out is a else out
     parts: list = []
     d = 0
     while d < out._data.ndim and (advanced.keys() - set(range(d))):

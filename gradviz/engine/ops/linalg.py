@@ -8,7 +8,7 @@ from .. import dual
 from ..function import Function, composite
 from ..tensor import Tensor
 from ._util import broadcast_shape
-from .shape import View, expand, reshape, squeeze, t, transpose, unsqueeze
+from .shape import SqueezeInPlace, UnsafeView, View, expand, reshape, squeeze, t, transpose, unsqueeze
 
 _TYPE = {
     "float32": "float",
@@ -33,10 +33,11 @@ class Mm(Function):
     """All matrix products; the node name says which one PyTorch would record."""
 
     name = "MmBackward0"
+    derivative = "result = input·mat2: ∂L/∂input = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = inputᵀ·∂L/∂result"
+    operands = ("input", "mat2")
 
     @staticmethod
-    def forward(ctx, a, b, kind="MmBackward0"):
-        ctx._name = kind
+    def forward(ctx, a, b):
         # Each factor is saved only for the other's gradient, as PyTorch does.
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
         return np.asarray(np.matmul(a, b))
@@ -62,6 +63,23 @@ class Mm(Function):
         return ga, gb
 
 
+class Bmm(Mm):
+    name = "BmmBackward0"
+    derivative = "result = input·mat2 per batch: ∂L/∂input = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = inputᵀ·∂L/∂result"
+
+
+class Mv(Mm):
+    name = "MvBackward0"
+    derivative = "result = input·vec: ∂L/∂input = ∂L/∂result ⊗ vec, ∂L/∂vec = inputᵀ·∂L/∂result"
+    operands = ("input", "vec")
+
+
+class Dot(Mm):
+    name = "DotBackward0"
+    derivative = "result = input·tensor: ∂result/∂input = tensor, ∂result/∂tensor = input"
+    operands = ("input", "tensor")
+
+
 _SCALAR = {
     "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
     "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
@@ -83,7 +101,7 @@ def _dot(a: Tensor, b: Tensor) -> Tensor:
             f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to have the same number of "
             f"elements, but got {n} and {m} elements respectively"
         )
-    return Mm.apply(a, b, kind="DotBackward0")
+    return Dot.apply(a, b)
 
 
 def _mv(m: Tensor, v: Tensor) -> Tensor:
@@ -94,7 +112,7 @@ def _mv(m: Tensor, v: Tensor) -> Tensor:
     (r, c), n = m._data.shape, v._data.shape[0]
     if c != n:
         raise RuntimeError(f"size mismatch, got input ({r}), mat ({r}x{c}), vec ({n})")
-    return Mm.apply(m, v, kind="MvBackward0")
+    return Mv.apply(m, v)
 
 
 def _mm(a: Tensor, b: Tensor) -> Tensor:
@@ -114,11 +132,11 @@ def _bmm(a: Tensor, b: Tensor) -> Tensor:
             f"Expected size for first two dimensions of batch2 tensor to be: [{sa[0]}, {sa[2]}] but got: "
             f"[{sb[0]}, {sb[1]}]."
         )
-    return Mm.apply(a, b, kind="BmmBackward0")
+    return Bmm.apply(a, b)
 
 
-def _view(t: Tensor, shape: tuple, kind: str) -> Tensor:
-    return View.apply(t, shape=tuple(shape), kind=kind)
+def _view(t: Tensor, shape: tuple, kind: type[View]) -> Tensor:
+    return kind.apply(t, shape=tuple(shape))
 
 
 def _should_fold(a: Tensor, b: Tensor) -> bool:
@@ -166,7 +184,7 @@ def _matmul_steps(a: Tensor, b: Tensor) -> Tensor:
     na, nb = a._data.ndim, b._data.ndim
     if na == 1 and nb == 2:
         out = _mm(unsqueeze(a, 0), b)
-        return _view(out, out._data.shape[1:], "SqueezeBackward4")  # PyTorch squeezes in place
+        return _view(out, out._data.shape[1:], SqueezeInPlace)  # PyTorch squeezes in place
     if _should_fold(a, b):
         swap = nb > na
         t1 = transpose(b, -1, -2) if swap else a
@@ -174,9 +192,9 @@ def _matmul_steps(a: Tensor, b: Tensor) -> Tensor:
         out_shape = t1._data.shape[:-1]
         folded = t1.reshape(int(np.prod(out_shape, dtype=np.int64)), t1._data.shape[-1])
         if t2._data.ndim == 2:
-            out = _view(_mm(folded, t2), (*out_shape, t2._data.shape[1]), "UnsafeViewBackward0")
+            out = _view(_mm(folded, t2), (*out_shape, t2._data.shape[1]), UnsafeView)
             return transpose(out, -1, -2).contiguous() if swap else out
-        return _view(_mv(folded, t2), out_shape, "UnsafeViewBackward0")
+        return _view(_mv(folded, t2), out_shape, UnsafeView)
     if na == 3 and nb == 3 and a._data.shape[0] != b._data.shape[0]:
         # PyTorch drops a batch of one from an operand that requires grad, then starts again.
         if a._data.shape[0] == 1 and a.requires_grad:
@@ -198,7 +216,7 @@ def _matmul_steps(a: Tensor, b: Tensor) -> Tensor:
     if nb == 1:
         out = squeeze(out, -1)
     final = batch + ((n,) if na > 1 else ()) + ((p,) if nb > 1 else ())
-    return _view(out, final, "UnsafeViewBackward0")
+    return _view(out, final, UnsafeView)
 
 
 def mm(a: Tensor, b: Tensor) -> Tensor:
@@ -231,6 +249,11 @@ class Addmm(Function):
     """``bias + m1 @ m2``, the node nn.Linear records."""
 
     name = "AddmmBackward0"
+    derivative = (
+        "result = input + mat1·mat2: ∂L/∂input = ∂L/∂result (summed to input's shape), "
+        "∂L/∂mat1 = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = mat1ᵀ·∂L/∂result"
+    )
+    operands = ("input", "mat1", "mat2")
 
     @staticmethod
     def forward(ctx, bias, m1, m2):

@@ -11,6 +11,8 @@ from ..function import Function, call_start, note_composite, note_nondiff_inputs
 from ..tensor import Tensor
 from ._util import SCALAR_NAMES, broadcast_shape, cast, float_dtype, operands, wrap_scalar
 
+__all__ = ["wrap_scalar"]  # and every op registered below (see registry.op)
+
 
 def _bshape(a: np.ndarray, b: np.ndarray) -> None:
     if a.shape != b.shape:
@@ -79,6 +81,7 @@ class Rsub(Function):
     """``scalar - tensor``: one tensor input, as in PyTorch."""
 
     name = "RsubBackward1"
+    derivative = "result = c - input: ∂result/∂input = -1"
 
     @staticmethod
     def forward(ctx, a, other=0):
@@ -132,6 +135,7 @@ class Div(Function):
 
 class Reciprocal(Function):
     name = "ReciprocalBackward0"
+    derivative = "result = 1/input: ∂result/∂input = -1/input²"
 
     @staticmethod
     def forward(ctx, a):
@@ -150,6 +154,7 @@ class PowScalar(Function):
     """``tensor ** number``."""
 
     name = "PowBackward0"
+    derivative = "result = input^c: ∂result/∂input = c·input^(c-1)"
 
     @staticmethod
     def forward(ctx, a, exponent=1.0):
@@ -198,6 +203,7 @@ class RPow(Function):
     """``number ** tensor``."""
 
     name = "PowBackward2"
+    derivative = "result = c^exponent: ∂result/∂exponent = c^exponent·ln c"
 
     @staticmethod
     def forward(ctx, b, base=1.0):
@@ -511,6 +517,7 @@ def _sign(x: np.ndarray) -> np.ndarray:
 
 class Sign(Function):
     name = "SignBackward0"
+    derivative = "∂result/∂input = 0 (sign is flat almost everywhere)"
 
     @staticmethod
     def forward(ctx, a):
@@ -574,6 +581,9 @@ def allclose(a: Tensor, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equ
 
 class Where(Function):
     name = "WhereBackward0"
+    # The engine's where node takes input and other; the condition comes last, as no gradient.
+    derivative = "∂result/∂input = 1 where condition, ∂result/∂other = 1 where not condition"
+    operands = ("input", "other", "condition")
 
     @staticmethod
     def forward(ctx, a, b, cond=None, dtype=None):
@@ -606,12 +616,13 @@ class Maximum(Function):
     """Elementwise max; ties share the gradient equally, as in PyTorch."""
 
     name = "MaximumBackward0"
+    derivative = (
+        "∂result/∂input = 1 where input > other, ∂result/∂other = 1 where other > input (half each on ties)"
+    )
 
     @staticmethod
     def forward(ctx, a, b, dtype=None, op="max"):
         _bshape(a, b)
-        if op == "min":
-            ctx._name = "MinimumBackward0"
         ctx.save_for_backward(a, b)
         return (np.maximum if op == "max" else np.minimum)(cast(a, dtype), cast(b, dtype))
 
@@ -624,6 +635,13 @@ class Maximum(Function):
         return dual.where(lose_a, zero, gh), dual.where(lose_b, zero, gh)
 
 
+class Minimum(Maximum):
+    name = "MinimumBackward0"
+    derivative = (
+        "∂result/∂input = 1 where input < other, ∂result/∂other = 1 where other < input (half each on ties)"
+    )
+
+
 def maximum(a: Tensor, b: Tensor) -> Tensor:
     x, y, dt = operands(a, b)
     return Maximum.apply(x, y, dtype=dt)
@@ -631,7 +649,4 @@ def maximum(a: Tensor, b: Tensor) -> Tensor:
 
 def minimum(a: Tensor, b: Tensor) -> Tensor:
     x, y, dt = operands(a, b)
-    return Maximum.apply(x, y, dtype=dt, op="min")
-
-
-__all__ = ["wrap_scalar"]
+    return Minimum.apply(x, y, dtype=dt, op="min")

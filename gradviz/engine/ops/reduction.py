@@ -47,11 +47,10 @@ def _expand_back(g: Any, shape: tuple[int, ...], dims: tuple[int, ...] | None, k
 
 class Sum(Function):
     name = "SumBackward0"
+    derivative = "result = Σ input: ∂result/∂inputᵢ = 1, so ∂L/∂result is copied to every element"
 
     @staticmethod
     def forward(ctx, a, dims=None, keepdim=False, dtype=None):
-        if dims is not None:
-            ctx._name = "SumBackward1"
         if dtype is None and a.dtype.kind in "biu":
             dtype = np.int64
         return np.asarray(np.sum(a, axis=dims, keepdims=keepdim, dtype=dtype))
@@ -62,8 +61,14 @@ class Sum(Function):
         return (_expand_back(g, shape, ctx.params.get("dims"), ctx.params.get("keepdim", False)),)
 
 
+class SumDims(Sum):
+    name = "SumBackward1"
+    derivative = "sum over dims: ∂L/∂result is copied back along the summed dims"
+
+
 class Mean(Function):
     name = "MeanBackward0"
+    derivative = "result = (Σ input)/n: ∂result/∂inputᵢ = 1/n"
 
     @staticmethod
     def forward(ctx, a, dims=None, keepdim=False):
@@ -72,8 +77,6 @@ class Mean(Function):
                 "mean(): could not infer output dtype. Input dtype must be either a floating point "
                 f"or complex dtype. Got: {_torch_type_name(a.dtype)}"
             )
-        if dims is not None:
-            ctx._name = "MeanBackward1"
         return np.asarray(
             np.mean(a, axis=dims, keepdims=keepdim, dtype=np.float64 if a.dtype == np.float16 else None),
             dtype=a.dtype,
@@ -85,6 +88,11 @@ class Mean(Function):
         dims = ctx.params.get("dims")
         n = int(np.prod(shape)) if dims is None else int(np.prod([shape[d] for d in dims]))
         return (_expand_back(g, shape, dims, ctx.params.get("keepdim", False)) / n,)
+
+
+class MeanDims(Mean):
+    name = "MeanBackward1"
+    derivative = "mean over dims: ∂L/∂result / n is copied back along the averaged dims"
 
 
 def _torch_type_name(dt: np.dtype) -> str:
@@ -107,20 +115,21 @@ def sum(a: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None)
         params = {"dims": dims, "keepdim": keepdim}
     if dtype is not None:
         params["dtype"] = to_dtype(dtype).np
-    return Sum.apply(a, **params)
+    return (Sum if dims is None else SumDims).apply(a, **params)
 
 
 def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     dims = _dims(dim, a._data.ndim)
     if dims is None:
         return Mean.apply(a)
-    return Mean.apply(a, dims=dims, keepdim=keepdim)
+    return MeanDims.apply(a, dims=dims, keepdim=keepdim)
 
 
 class MaxAll(Function):
     """max() or min() over the whole tensor; the gradient is shared by all tied elements."""
 
     name = "MaxBackward1"
+    derivative = "∂result/∂input = 1 at each maximum along the dim, 0 elsewhere"
 
     @staticmethod
     def forward(ctx, a, op="max"):
@@ -130,8 +139,6 @@ class MaxAll(Function):
                 "Specify the reduction dim with the 'dim' argument."
             )
         out = np.asarray(np.max(a) if op == "max" else np.min(a))
-        if op == "min":
-            ctx._name = "MinBackward1"
         ctx.save_for_backward(a, out)
         return out
 
@@ -142,6 +149,11 @@ class MaxAll(Function):
         # path, and float32 * a 0-d float64 stays float32: the gradient would lose precision.)
         mask = a == out
         return (dual.where(mask, g / dual.sum(mask), dual.zeros_like(g)),)
+
+
+class MinAll(MaxAll):
+    name = "MinBackward1"
+    derivative = "∂result/∂input = 1 at each minimum along the dim, 0 elsewhere"
 
 
 class MaxDim(Function):
@@ -163,8 +175,6 @@ class MaxDim(Function):
             values = np.take_along_axis(a, idx, axis=dim)
             if not keepdim:
                 idx, values = np.squeeze(idx, dim), np.squeeze(values, dim)
-        if op == "min":
-            ctx._name = "MinBackward0"
         ctx.indices = idx.astype(np.int64)
         return np.asarray(values)
 
@@ -183,15 +193,19 @@ class MaxDim(Function):
         return (dual.index_add_zeros(gk, tuple(np.broadcast_arrays(*full)), a.shape),)
 
 
+class MinDim(MaxDim):
+    name = "MinBackward0"
+
+
 def _reduce_extreme(op: str, a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     if isinstance(dim, Tensor):  # torch.max(a, b): elementwise
         from .pointwise import maximum, minimum
 
         return maximum(a, dim) if op == "max" else minimum(a, dim)
     if dim is None:
-        return MaxAll.apply(a, op=op)
+        return (MaxAll if op == "max" else MinAll).apply(a, op=op)
     d = wrap_dim(dim, a._data.ndim)
-    values = MaxDim.apply(a, dim=d, keepdim=keepdim, op=op)
+    values = (MaxDim if op == "max" else MinDim).apply(a, dim=d, keepdim=keepdim, op=op)
     if values.grad_fn is not None:
         indices = values.grad_fn.indices
     else:

@@ -41,8 +41,7 @@ class View(ViewFunction):
     name = "ViewBackward0"
 
     @staticmethod
-    def forward(ctx, a, shape=(), kind="ViewBackward0"):
-        ctx._name = kind
+    def forward(ctx, a, shape=()):
         return np.reshape(a, shape)
 
     @staticmethod
@@ -50,20 +49,53 @@ class View(ViewFunction):
         return (dual.reshape(g, ctx.inputs[0]._data.shape),)
 
 
+# The other names PyTorch gives a reshape of the same data; one class each.
+class ReshapeAlias(View):
+    name = "ReshapeAliasBackward0"
+    derivative = "∂L/∂input = ∂L/∂result reshaped to input's shape"
+
+
+class UnsafeView(View):
+    name = "UnsafeViewBackward0"
+    derivative = "∂L/∂input = ∂L/∂result reshaped to input's shape"
+
+
+class Unsqueeze(View):
+    name = "UnsqueezeBackward0"
+
+
+class Squeeze(View):
+    name = "SqueezeBackward0"
+    derivative = "∂L/∂input = ∂L/∂result with the size-1 dims restored"
+
+
+class SqueezeDim(View):
+    name = "SqueezeBackward1"
+    derivative = "∂L/∂input = ∂L/∂result with the size-1 dim restored"
+
+
+class SqueezeDims(View):
+    name = "SqueezeBackward2"
+    derivative = "∂L/∂input = ∂L/∂result with the size-1 dims restored"
+
+
+class SqueezeInPlace(View):
+    name = "SqueezeBackward4"
+    derivative = "∂L/∂input = ∂L/∂result with the size-1 dims restored"
+
+
 def reshape(a: Tensor, *shape: Any) -> Tensor:
     new = _infer(_sizes(shape), a._data.size)
     if _viewable(a._data, new):
         # A view; PyTorch records a non-contiguous input's view as ReshapeAliasBackward0.
-        return View.apply(
-            a, shape=new, kind="ViewBackward0" if a._data.flags.c_contiguous else "ReshapeAliasBackward0"
-        )
+        return (View if a._data.flags.c_contiguous else ReshapeAlias).apply(a, shape=new)
     return _reshape_copy(a, new)
 
 
 @composite("reshape", lambda a, shape: ((a,), {"shape": shape}))
 def _reshape_copy(a: Tensor, shape: tuple[int, ...]) -> Tensor:
     # PyTorch copies a non-viewable input first: UnsafeViewBackward0 <- CloneBackward0.
-    return View.apply(clone(a), shape=shape, kind="UnsafeViewBackward0")
+    return UnsafeView.apply(clone(a), shape=shape)
 
 
 def _viewable(arr: np.ndarray, shape: tuple[int, ...]) -> bool:
@@ -108,24 +140,25 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 def unsqueeze(a: Tensor, dim: int) -> Tensor:
     d = wrap_dim(dim, a._data.ndim + 1)
-    return View.apply(a, shape=a._data.shape[:d] + (1,) + a._data.shape[d:], kind="UnsqueezeBackward0")
+    return Unsqueeze.apply(a, shape=a._data.shape[:d] + (1,) + a._data.shape[d:])
 
 
 def squeeze(a: Tensor, dim: Any = None) -> Tensor:
     shape = a._data.shape
     if dim is None:
-        return View.apply(a, shape=tuple(s for s in shape if s != 1), kind="SqueezeBackward0")
+        return Squeeze.apply(a, shape=tuple(s for s in shape if s != 1))
     dims = {wrap_dim(d, len(shape)) for d in ((dim,) if isinstance(dim, int) else dim)}
     new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    return View.apply(a, shape=new, kind="SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2")
+    return (SqueezeDim if isinstance(dim, int) else SqueezeDims).apply(a, shape=new)
 
 
 class Permute(ViewFunction):
     name = "PermuteBackward0"
 
+    derivative = "∂L/∂input = ∂L/∂result with the dims permuted back"
+
     @staticmethod
-    def forward(ctx, a, dims=(), kind="PermuteBackward0"):
-        ctx._name = kind
+    def forward(ctx, a, dims=()):
         return np.transpose(a, dims)
 
     @staticmethod
@@ -134,6 +167,16 @@ class Permute(ViewFunction):
         if dual._is_array(g):
             return (np.transpose(g, inv),)
         return (g.permute(*inv),)
+
+
+class Transpose(Permute):
+    name = "TransposeBackward0"
+    derivative = ""  # the catalogue's transpose says it
+
+
+class TransposeT(Permute):
+    name = "TBackward0"
+    derivative = ""
 
 
 def permute(a: Tensor, *dims: Any) -> Tensor:
@@ -150,7 +193,7 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return Permute.apply(a, dims=tuple(dims), kind="TransposeBackward0")
+    return Transpose.apply(a, dims=tuple(dims))
 
 
 swapaxes = transpose
@@ -159,7 +202,7 @@ swapaxes = transpose
 def t(a: Tensor) -> Tensor:
     if a._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {a._data.ndim}D")
-    return Permute.apply(a, dims=tuple(range(a._data.ndim))[::-1], kind="TBackward0")
+    return TransposeT.apply(a, dims=tuple(range(a._data.ndim))[::-1])
 
 
 _warned_transpose = []
@@ -207,6 +250,7 @@ def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:
 
 class Expand(ViewFunction):
     name = "ExpandBackward0"
+    derivative = "∂L/∂input = ∂L/∂result summed over the broadcast dims"
 
     @staticmethod
     def forward(ctx, a, shape=()):
@@ -330,15 +374,27 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 class ToCopy(Function):
     name = "ToCopyBackward0"
+    derivative = "∂L/∂input = ∂L/∂result cast back to input's dtype"
 
     @staticmethod
-    def forward(ctx, a, dtype=None, kind="ToCopyBackward0"):
-        ctx._name = kind
+    def forward(ctx, a, dtype=None):
         return a.astype(dtype) if dtype is not None else a.copy()
 
     @staticmethod
     def backward(ctx, g):
         return (g,)
+
+
+class Clone(ToCopy):
+    name = "CloneBackward0"
+    derivative = ""
+
+
+class CopyBackwards(ToCopy):
+    """The copy ``backward(create_graph=True)`` makes of a leaf's first gradient."""
+
+    name = "CopyBackwards"
+    derivative = ""
 
 
 def to(a: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
@@ -358,7 +414,7 @@ def to(a: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: A
 
 
 def clone(a: Tensor) -> Tensor:
-    return ToCopy.apply(a, kind="CloneBackward0")
+    return Clone.apply(a)
 
 
 def _caster(d: dtypes.dtype):

@@ -1,0 +1,210 @@
+"""The op registry: every op is declared once, with what the rest of gradviz needs to know of it.
+
+An op is a module-level function decorated with :func:`op`. The decorator returns the function
+itself (so "go to definition" finds it), binds it as a ``Tensor`` method where torch has one,
+adds it to its module's ``__all__`` and records an :class:`OpInfo`: how it is called (function,
+method, ``F.``, infix symbol), its tensor operands and parameters, and its local derivative. The
+session's catalogue, the console, the dialogs, the file format and the explanations read that.
+
+Local derivatives are data (see :class:`Formula`): on each backward node class (a ``Function``
+subclass: ``formula``, ``statement``) and on each op. :func:`formula_for` answers for a node name,
+as the explanations and the backward stepper ask.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+REQUIRED: Any = object()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter other than a tensor operand. ``kind`` is the key of its kind of JSON value
+    ("int", "float", "number", "bool", "dim", "dims", "shape", "index", "choice", "optional_int")."""
+
+    name: str
+    kind: str
+    default: Any = REQUIRED
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class Formula:
+    """A local derivative: ``statement`` ("result = input · other"), ``parts`` (each operand's
+    derivative, ∂result/∂operand, in PyTorch's operand names) and ``text``, the one line the
+    explanations show. ``adjoint``: the parts give ∂L/∂operand in terms of ∂L/∂result instead."""
+
+    statement: str = ""
+    parts: dict[str, str] = field(default_factory=dict)
+    text: str = ""
+    adjoint: bool = False
+
+    @staticmethod
+    def of(
+        parts: dict[str, str] | None = None, statement: str = "", text: str = "", adjoint: bool = False
+    ) -> Formula:
+        parts = dict(parts or {})
+        if not text:
+            wrt = "∂L/∂{}" if adjoint else "∂result/∂{}"
+            body = ", ".join(f"{wrt.format(k)} = {v}" for k, v in parts.items())
+            text = f"{statement}: {body}" if statement and body else statement or body
+        return Formula(statement, parts, text, adjoint)
+
+
+@dataclass(frozen=True)
+class OpInfo:
+    """One registered op. ``call`` is how a session runs it (operands, then params as keywords);
+    ``syntax`` the forms the console offers: "function" (torch.x), "method" (t.x()), "F"
+    (torch.nn.functional.x)."""
+
+    name: str
+    fn: Callable[..., Any]
+    call: Callable[..., Any]
+    min_operands: int
+    max_operands: int | None
+    operand_names: tuple[str, ...]
+    params: tuple[Param, ...]
+    category: str
+    syntax: tuple[str, ...]
+    symbol: str | None
+    scalar_operands: bool
+    size_rule: str
+    formula: Formula
+    nodes: tuple[type, ...]
+    aliases: tuple[str, ...]
+    operand_list: bool = False
+
+
+REGISTRY: dict[str, OpInfo] = {}
+# Backward node classes by name (filled by Function.__init_subclass__).
+NODE_CLASSES: dict[str, type] = {}
+
+
+def op(
+    *,
+    name: str | None = None,
+    syntax: tuple[str, ...] = ("function", "method"),
+    operands: tuple[str, ...] = ("input",),
+    min_operands: int | None = None,
+    params: tuple[Param, ...] = (),
+    category: str = "math",
+    nodes: tuple[type, ...] = (),
+    symbol: str | None = None,
+    scalar_operands: bool = False,
+    size_rule: str = "same",
+    formula: dict[str, str] | None = None,
+    statement: str = "",
+    text: str = "",
+    adjoint: bool = False,
+    aliases: tuple[str, ...] = (),
+    call: Callable[..., Any] | None = None,
+    export: bool = True,
+) -> Callable[[F], F]:
+    """Register the decorated function as the op ``name`` (default: the function's name).
+
+    ``nodes``: the backward node classes (``Function`` subclasses) it records; when no
+    ``formula``/``statement``/``text`` is given, the op's formula is its first node's.
+    """
+
+    def register(fn: F) -> F:
+        key = name or fn.__name__
+        if key in REGISTRY:
+            raise ValueError(f"op {key!r} is registered twice")
+        if formula or statement or text:
+            f = Formula.of(formula, statement, text, adjoint)
+        else:
+            f = node_formula(nodes[0]) if nodes else Formula()
+        REGISTRY[key] = OpInfo(
+            name=key,
+            fn=fn,
+            call=call or fn,
+            min_operands=len(operands) if min_operands is None else min_operands,
+            max_operands=len(operands),
+            operand_names=operands,
+            params=params,
+            category=category,
+            syntax=syntax,
+            symbol=symbol,
+            scalar_operands=scalar_operands,
+            size_rule=size_rule,
+            formula=f,
+            nodes=nodes,
+            aliases=aliases,
+        )
+        module = sys.modules[fn.__module__]
+        if export and ("function" in syntax or "F" in syntax):
+            names = module.__dict__.setdefault("__all__", [])
+            if key not in names:
+                names.append(key)
+        if "method" in syntax:
+            from .tensor import Tensor
+
+            for method in (key, *aliases):
+                setattr(Tensor, method, fn)
+        return fn
+
+    return register
+
+
+def node_formula(node: type) -> Formula:
+    """The formula a ``Function`` subclass declares (``formula``, ``statement``, ``derivative``)."""
+    return Formula.of(
+        getattr(node, "formula", None),
+        getattr(node, "statement", ""),
+        getattr(node, "derivative", ""),
+        getattr(node, "adjoint", False),
+    )
+
+
+def node_class(node_name: str) -> type | None:
+    """The class of the backward node ``node_name`` (``MulBackward0``), if the engine has it."""
+    return NODE_CLASSES.get(node_name.rsplit("::", 1)[-1])
+
+
+def formula_for(node_name: str, own: bool = False) -> Formula | None:
+    """The local derivative of the backward node ``node_name`` (``MulBackward0``), or None: the
+    node class's own, else (unless ``own``) that of the op that records it."""
+    cls = node_class(node_name)
+    if cls is None:
+        return None
+    f = node_formula(cls)
+    if f.text:
+        return f
+    if not own:
+        for info in REGISTRY.values():
+            if cls in info.nodes and info.formula.text:
+                return info.formula
+    return None
+
+
+def get(name: str) -> OpInfo:
+    return REGISTRY[name]
+
+
+def ops() -> tuple[OpInfo, ...]:
+    return tuple(REGISTRY.values())
+
+
+__all__ = [
+    "NODE_CLASSES",
+    "REGISTRY",
+    "REQUIRED",
+    "Formula",
+    "OpInfo",
+    "Param",
+    "formula_for",
+    "get",
+    "node_class",
+    "op",
+    "ops",
+]
