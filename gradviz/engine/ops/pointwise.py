@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
-from .. import dtypes, dual
+from .. import dtypes, dual, registry
 from ..function import Function, call_start, note_composite, note_nondiff_inputs
 from ..tensor import Tensor
 from ._util import SCALAR_NAMES, broadcast_shape, cast, float_dtype, operands, wrap_scalar
@@ -650,3 +651,109 @@ def maximum(a: Tensor, b: Tensor) -> Tensor:
 def minimum(a: Tensor, b: Tensor) -> Tensor:
     x, y, dt = operands(a, b)
     return Minimum.apply(x, y, dtype=dt, op="min")
+
+
+# --- special functions ---------------------------------------------------------------------------
+class Atan2(Function):
+    name = "Atan2Backward0"
+    statement = "result = atan2(input, other)"
+    formula = {"input": "other/(input² + other²)", "other": "-input/(input² + other²)"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        _bshape(a, b)
+        ctx.save_for_backward(a, b)
+        dt = float_dtype(cast(a, dtype))
+        return np.asarray(np.arctan2(cast(a, dt), cast(b, dt)))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        d = a * a + b * b
+        return g * b / d, -g * a / d
+
+
+@registry.op(operands=("input", "other"), nodes=(Atan2,), size_rule="broadcast")
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    for i, (what, v) in enumerate((("input", input), ("other", other))):
+        if not isinstance(v, Tensor):  # torch.atan2 takes no Python numbers
+            raise TypeError(
+                f"atan2(): argument '{what}' (position {i + 1}) must be Tensor, not {type(v).__name__}"
+            )
+    x, y, dt = operands(input, other)
+    return Atan2.apply(x, y, dtype=dt)
+
+
+class Log1p(Function):
+    name = "Log1PBackward0"
+    statement = "result = ln(1 + input)"
+    formula = {"input": "1/(1 + input)"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(all="ignore"):
+            return np.asarray(np.log1p(cast(a, float_dtype(a))))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return (g / (a + 1),)
+
+
+@registry.op(nodes=(Log1p,))
+def log1p(input: Tensor) -> Tensor:
+    return Log1p.apply(input)
+
+
+class Expm1(Function):
+    name = "Expm1Backward0"
+    statement = "result = e^input - 1"
+    formula = {"input": "e^input = result + 1"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(all="ignore"):
+            out = np.asarray(np.expm1(cast(a, float_dtype(a))))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g * (out + 1),)
+
+
+@registry.op(nodes=(Expm1,))
+def expm1(input: Tensor) -> Tensor:
+    return Expm1.apply(input)
+
+
+# numpy has no erf; math.erf is exact in double precision (slow, but gradviz tensors are small).
+_erf_double = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf_array(x: np.ndarray) -> np.ndarray:
+    """erf of a float array, in its dtype."""
+    return np.asarray(_erf_double(np.asarray(x, dtype=np.float64)), dtype=np.float64).astype(x.dtype)
+
+
+class Erf(Function):
+    name = "ErfBackward0"
+    statement = "result = erf(input)"
+    formula = {"input": "2/√π·e^(-input²)"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return erf_array(cast(a, float_dtype(a)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return (g * (2 / math.sqrt(math.pi)) * dual.unary("exp", -(a * a)),)
+
+
+@registry.op(nodes=(Erf,))
+def erf(input: Tensor) -> Tensor:
+    return Erf.apply(input)
