@@ -1232,3 +1232,126 @@ def test_misc_tensor_methods() -> None:
     assert f"{gv.tensor(2.5):.2f}" == f"{torch.tensor(2.5):.2f}"
     assert gv.equal(g, g) and not gv.equal(g, g + 1)
     assert gv.allclose(g, g + 1e-9)
+
+
+# --- ops declared with the registry (issue 12) ---------------------------------------------------
+# Every op in gradviz.engine.registry must be named here, with cases below (see test_registry.py).
+REGISTERED_OPS_COVERED = {"atan2", "log1p", "expm1", "erf"}
+
+
+def check_double_grad(fn: Any, *specs: A, seed: int = 0, tol: dict | None = None) -> None:
+    """Second derivatives: d/dx of sum(w · dy/dx) for each input, with create_graph=True."""
+    arrays = [s.array(seed + 7919 * i + zlib.crc32(repr(s).encode())) for i, s in enumerate(specs)]
+    got = []
+    for L in (torch, gv):
+        xs = [L.tensor(a, requires_grad=True) for a in arrays]
+        y = fn(L, *xs)
+        w = L.tensor(
+            np.random.default_rng(seed + 2).uniform(0.5, 1.5, tuple(y.shape)).astype(arrays[0].dtype)
+        )
+        grads = L.autograd.grad((y * w).sum(), xs, create_graph=True)
+        second = L.autograd.grad(sum((g * g).sum() for g in grads), xs, allow_unused=True)
+        got.append((grads, second))
+    (gt, st), (gg, sg) = got
+    for k, (g, t) in enumerate(zip(gg, gt)):
+        assert_same_tensor(g, t, f"grad {k}", tol)
+        assert graph_sig(g.grad_fn) is not None
+    for k, (g, t) in enumerate(zip(sg, st)):
+        if t is None:
+            assert g is None or not g.detach().numpy().any(), f"second grad {k}"
+        else:
+            assert_same_tensor(g, t, f"second grad {k}", tol)
+
+
+NEW_UNARY = [("log1p", "pos"), ("expm1", "any"), ("erf", "any")]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("form", ["function", "method"])
+@pytest.mark.parametrize(("op", "domain"), NEW_UNARY, ids=[o for o, _ in NEW_UNARY])
+def test_registered_unary(op: str, domain: str, form: str, dtype: str) -> None:
+    test_unary(op, domain, form, dtype)
+
+
+@pytest.mark.parametrize(("op", "domain"), NEW_UNARY, ids=[o for o, _ in NEW_UNARY])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_registered_unary_double_grad(op: str, domain: str, dtype: str) -> None:
+    check_double_grad(lambda L, a: getattr(L, op)(a), A((2, 3), dtype, domain=domain))
+
+
+@pytest.mark.parametrize(("op", "domain"), NEW_UNARY, ids=[o for o, _ in NEW_UNARY])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_registered_unary_on_int_and_bool(op: str, domain: str, dtype: str) -> None:
+    check(lambda L, a: getattr(L, op)(a), A((4,), dtype, grad=False), backward=False)
+
+
+def test_registered_unary_special_values() -> None:
+    vals = [0.0, -0.0, 1e-8, -1.0, float("inf"), float("-inf"), float("nan"), 50.0, -50.0, 100.0]
+    for op in ("log1p", "expm1", "erf"):
+        t, g = torch.tensor(vals, requires_grad=True), gv.tensor(vals, requires_grad=True)
+        ot, og = getattr(torch, op)(t), getattr(gv, op)(g)
+        assert_same_tensor(og, ot, op)
+        assert repr(og) == repr(ot).replace("torch", "gradviz")
+
+
+ATAN2_CASES = [
+    ("same", (2, 3), (2, 3), "float32", "float32"),
+    ("broadcast", (2, 3), (3,), "float32", "float32"),
+    ("broadcast_rows", (4, 1), (1, 3), "float64", "float64"),
+    ("scalar_tensor", (2, 3), (), "float32", "float32"),
+    ("mixed", (2, 3), (2, 3), "float32", "float64"),
+    ("half", (3,), (3,), "float16", "float16"),
+    ("bad_shapes", (2, 3), (4,), "float32", "float32"),
+]
+
+
+@pytest.mark.parametrize(("name", "sa", "sb", "da", "db"), ATAN2_CASES, ids=[c[0] for c in ATAN2_CASES])
+@pytest.mark.parametrize("form", ["function", "method"])
+def test_atan2(name: str, sa: tuple, sb: tuple, da: str, db: str, form: str) -> None:
+    def fn(L, a, b):
+        return L.atan2(a, b) if form == "function" else a.atan2(b)
+
+    check(fn, A(sa, da), A(sb, db))
+    check(fn, A(sa, da), A(sb, db, grad=False))
+
+
+def test_atan2_double_grad_and_ints() -> None:
+    check_double_grad(lambda L, a, b: L.atan2(a, b), A((2, 3), "float64"), A((3,), "float64", domain="pos"))
+    check(
+        lambda L, a, b: L.atan2(a, b),
+        A((4,), "int64", grad=False),
+        A((4,), "int32", grad=False),
+        backward=False,
+    )
+    check(
+        lambda L, a, b: L.atan2(a, b),
+        A((3,), "bool", grad=False),
+        A((3,), "int64", grad=False),
+        backward=False,
+    )
+
+
+def test_atan2_refuses_numbers_like_torch() -> None:
+    for lib in (torch, gv):
+        x = lib.tensor([1.0, 2.0])
+        with pytest.raises(TypeError) as info:
+            lib.atan2(x, 2.0)
+        assert "atan2(): argument 'other' (position 2) must be Tensor, not float" in str(info.value)
+
+
+def test_registered_ops_reprs_name_torchs_nodes() -> None:
+    cases = [
+        ("atan2", lambda L, a, b: L.atan2(a, b)),
+        ("log1p", lambda L, a, b: L.log1p(a.abs())),
+        ("expm1", lambda L, a, b: a.expm1()),
+        ("erf", lambda L, a, b: a.erf()),
+    ]
+    for name, fn in cases:
+        outs = []
+        for L in (torch, gv):
+            a = L.tensor([[0.5, -1.25], [2.0, 0.125]], requires_grad=True)
+            b = L.tensor([1.5, -0.5], requires_grad=True)
+            outs.append(fn(L, a, b))
+        t, g = outs
+        assert repr(g) == repr(t).replace("torch", "gradviz"), name
+        assert norm_name(g.grad_fn.name()) == norm_name(t.grad_fn.name()), name

@@ -500,6 +500,11 @@ EXAMPLES = {
         "F.nll_loss(a, tgt, reduction='none')",
         "F.nll_loss(input=a, target=tgt, reduction='sum')",
     ],
+    # declared in gradviz.engine.registry
+    "atan2": ["torch.atan2(a, b)", "a.atan2(b)", "torch.atan2(input=a, other=b)"],
+    "log1p": ["torch.log1p(b)", "b.log1p()"],
+    "expm1": ["torch.expm1(a)", "a.expm1()"],
+    "erf": ["torch.erf(a)", "a.erf()"],
 }
 ALL_EXAMPLES = [(op, src) for op, srcs in EXAMPLES.items() for src in srcs]
 
