@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import dual
+from .. import dual, registry
 from ..function import Function, composite
 from ..tensor import Tensor
-from ._util import wrap_dim
+from ._util import float_dtype, wrap_dim
+
+__all__: list[str] = []  # the ops registered below (see registry.op)
 
 
 def _return_type(name: str) -> type:
@@ -315,3 +317,41 @@ def _softmax_cast(a: Tensor, dim: int | None, dtype: Any) -> Tensor:
 @composite("log_softmax", _softmax_call)
 def _log_softmax_cast(a: Tensor, dim: int | None, dtype: Any) -> Tensor:
     return log_softmax(a.to(dtype), dim)
+
+
+class Logsumexp(Function):
+    name = "LogsumexpBackward0"
+    statement = "result = ln Σ e^input over dim"
+    formula = {"input": "e^(input - result) = softmax(input) along dim"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a, dims=(), keepdim=False):
+        a = a.astype(float_dtype(a), copy=False)
+        with np.errstate(all="ignore"):
+            # Shift by the max so exp never overflows; an infinite max shifts by 0 instead.
+            m = np.amax(a, axis=dims, keepdims=True) if a.size else np.zeros((1,) * a.ndim, a.dtype)
+            m = np.where(np.isfinite(m), m, np.zeros((), a.dtype))
+            out = np.log(np.sum(np.exp(a - m), axis=dims, keepdims=True)) + m
+        out = np.asarray(out if keepdim else np.squeeze(out, axis=dims), dtype=a.dtype)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        dims, keepdim = ctx.params["dims"], ctx.params["keepdim"]
+        if not keepdim:
+            g, out = dual.unsqueeze_dims(g, dims), dual.unsqueeze_dims(out, dims)
+        return (g * dual.unary("exp", a - out),)
+
+
+@registry.op(
+    nodes=(Logsumexp,),
+    category="reduction",
+    params=(registry.Param("dim", "dims"), registry.Param("keepdim", "bool", False)),
+    size_rule="max",
+)
+def logsumexp(input: Tensor, dim: Any = registry.REQUIRED, keepdim: bool = False) -> Tensor:
+    if dim is registry.REQUIRED:  # torch's own words
+        raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
+    return Logsumexp.apply(input, dims=_dims(dim, input._data.ndim), keepdim=keepdim)
