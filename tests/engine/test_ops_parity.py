@@ -1236,7 +1236,7 @@ def test_misc_tensor_methods() -> None:
 
 # --- ops declared with the registry (issue 12) ---------------------------------------------------
 # Every op in gradviz.engine.registry must be named here, with cases below (see test_registry.py).
-REGISTERED_OPS_COVERED = {"atan2", "log1p", "expm1", "erf"}
+REGISTERED_OPS_COVERED = {"atan2", "log1p", "expm1", "erf", "logsumexp"}
 
 
 def check_double_grad(fn: Any, *specs: A, seed: int = 0, tol: dict | None = None) -> None:
@@ -1345,6 +1345,7 @@ def test_registered_ops_reprs_name_torchs_nodes() -> None:
         ("log1p", lambda L, a, b: L.log1p(a.abs())),
         ("expm1", lambda L, a, b: a.expm1()),
         ("erf", lambda L, a, b: a.erf()),
+        ("logsumexp", lambda L, a, b: a.logsumexp(1)),
     ]
     for name, fn in cases:
         outs = []
@@ -1355,3 +1356,42 @@ def test_registered_ops_reprs_name_torchs_nodes() -> None:
         t, g = outs
         assert repr(g) == repr(t).replace("torch", "gradviz"), name
         assert norm_name(g.grad_fn.name()) == norm_name(t.grad_fn.name()), name
+
+
+LOGSUMEXP_CASES = [
+    ("last", lambda L, a: L.logsumexp(a, -1), (3, 4)),
+    ("first_keepdim", lambda L, a: L.logsumexp(a, 0, keepdim=True), (3, 4)),
+    ("method", lambda L, a: a.logsumexp(1), (2, 3, 4)),
+    ("dims", lambda L, a: a.logsumexp(dim=(0, 2)), (2, 3, 4)),
+    ("all_dims_keepdim", lambda L, a: L.logsumexp(a, (0, 1), True), (3, 4)),
+    ("vector", lambda L, a: L.logsumexp(a, 0), (5,)),
+    ("zero_d", lambda L, a: L.logsumexp(a, 0), ()),
+    ("bad_dim", lambda L, a: L.logsumexp(a, 2), (3, 4)),
+    ("no_dim", lambda L, a: L.logsumexp(a), (3, 4)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "shape"), LOGSUMEXP_CASES, ids=ids(LOGSUMEXP_CASES))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_logsumexp(name: str, fn: Any, shape: tuple, dtype: str) -> None:
+    check(fn, A(shape, dtype))
+
+
+@pytest.mark.parametrize(("name", "fn", "shape"), LOGSUMEXP_CASES[:6], ids=ids(LOGSUMEXP_CASES[:6]))
+def test_logsumexp_double_grad(name: str, fn: Any, shape: tuple) -> None:
+    check_double_grad(fn, A(shape, "float64"))
+
+
+def test_logsumexp_ints_infinities_and_large_values() -> None:
+    check(lambda L, a: L.logsumexp(a, 0), A((4,), "int64", grad=False), backward=False)
+    check(lambda L, a: L.logsumexp(a, 1), A((2, 3), "bool", grad=False), backward=False)
+    vals = [[1000.0, 0.0, -1000.0], [float("-inf")] * 3, [float("inf"), 1.0, 2.0], [0.5, float("nan"), 1.0]]
+    t, g = torch.tensor(vals, requires_grad=True), gv.tensor(vals, requires_grad=True)
+    ot, og = torch.logsumexp(t, 1), gv.logsumexp(g, 1)
+    assert_same_tensor(og, ot, "values")
+    assert repr(og) == repr(ot).replace("torch", "gradviz")
+    ot.sum().backward()
+    og.sum().backward()
+    assert_same_tensor(g.grad, t.grad, "grad")
+    e_t, e_g = torch.logsumexp(torch.zeros(0, 3), 0), gv.logsumexp(gv.zeros(0, 3), 0)
+    assert_same_tensor(e_g, e_t, "empty")

@@ -505,6 +505,7 @@ EXAMPLES = {
     "log1p": ["torch.log1p(b)", "b.log1p()"],
     "expm1": ["torch.expm1(a)", "a.expm1()"],
     "erf": ["torch.erf(a)", "a.erf()"],
+    "logsumexp": ["torch.logsumexp(a, 1)", "a.logsumexp(dim=0, keepdim=True)", "a.logsumexp((0, 1))"],
 }
 ALL_EXAMPLES = [(op, src) for op, srcs in EXAMPLES.items() for src in srcs]
 

@@ -26,6 +26,7 @@ CASES = {
     "log1p": ("b.log1p()", "Log1PBackward0"),
     "expm1": ("torch.expm1(a)", "Expm1Backward0"),
     "erf": ("a.erf()", "ErfBackward0"),
+    "logsumexp": ("torch.logsumexp(a, 1)", "LogsumexpBackward0"),
 }
 
 
