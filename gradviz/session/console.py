@@ -322,7 +322,11 @@ class Console:
             for n in names:
                 if spec.method:
                     self.methods[n] = spec
-                if spec.name not in NOT_IN_TORCH and spec.category not in ("nn", "loss"):
+                if (
+                    spec.name not in NOT_IN_TORCH
+                    and spec.category not in ("nn", "loss")
+                    and "F" not in spec.syntax
+                ):
                     torch_ops[n] = spec
                 if spec.category in F_CATEGORIES:
                     f_ops[n] = spec
