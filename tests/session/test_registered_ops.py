@@ -27,6 +27,10 @@ CASES = {
     "expm1": ("torch.expm1(a)", "Expm1Backward0"),
     "erf": ("a.erf()", "ErfBackward0"),
     "logsumexp": ("torch.logsumexp(a, 1)", "LogsumexpBackward0"),
+    "gelu": ("F.gelu(a, approximate='tanh')", "GeluBackward0"),
+    "silu": ("torch.nn.functional.silu(a)", "SiluBackward0"),
+    "leaky_relu": ("F.leaky_relu(a, 0.2)", "LeakyReluBackward0"),
+    "softplus": ("F.softplus(a, beta=2, threshold=3.)", "SoftplusBackward0"),
 }
 
 
