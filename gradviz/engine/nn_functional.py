@@ -31,6 +31,15 @@ def _linear_call(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> t
     return (input, weight) if bias is None else (input, weight, bias), {}
 
 
+@registry.op(
+    syntax=("F",),
+    operands=("input", "weight", "bias"),
+    min_operands=2,
+    variadic=True,
+    category="nn",
+    size_rule="matmul",
+    text="result = input·weightᵀ + bias: ∂L/∂input = ∂L/∂result·weight, ∂L/∂weight = (∂L/∂result)ᵀ·input, ∂L/∂bias = Σ ∂L/∂result",
+)
 @composite("linear", _linear_call)
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``input @ weight.T + bias``, recorded as PyTorch records it (AddmmBackward0 when it can)."""
@@ -77,6 +86,16 @@ def _mse_call(input: Tensor, target: Tensor, reduction: str = "mean") -> tuple[t
     return (input, target), {"reduction": reduction}
 
 
+@registry.op(
+    syntax=("F",),
+    operands=("input", "target"),
+    category="loss",
+    size_rule="broadcast",
+    params=(registry.Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
+    nodes=(MseLoss,),
+    adjoint=True,
+    formula={"input": "2·(input - target)/n"},
+)
 @composite("mse_loss", _mse_call)
 def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """One MseLossBackward0, after an ExpandBackward0 per operand when the shapes differ."""
@@ -152,6 +171,16 @@ class NllLoss(Function):
         return (dual.index_add_zeros(gw, idx, logp_shape),)
 
 
+@registry.op(
+    syntax=("F",),
+    operands=("input", "target"),
+    category="loss",
+    size_rule="max",
+    params=(registry.Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
+    nodes=(NllLoss,),
+    adjoint=True,
+    formula={"input": "-1/n at each target class, 0 elsewhere"},
+)
 def nll_loss(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
     t = target._data
     if t.dtype not in (np.int64, np.uint8):
@@ -189,6 +218,15 @@ def _loss_call(
     return (input, target), {"reduction": reduction, "ignore_index": ignore_index}
 
 
+@registry.op(
+    syntax=("F",),
+    operands=("input", "target"),
+    category="loss",
+    size_rule="max",
+    params=(registry.Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
+    adjoint=True,
+    formula={"input": "(softmax(input) - onehot(target))/n"},
+)
 @composite("cross_entropy", _loss_call)
 def cross_entropy(input: Tensor, target: Tensor, reduction: str = "mean", ignore_index: int = -100) -> Tensor:
     """``nll_loss(log_softmax(input, 1), target)`` for class-index targets."""

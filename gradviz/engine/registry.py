@@ -83,6 +83,13 @@ class OpInfo:
     nodes: tuple[type, ...]
     aliases: tuple[str, ...]
     operand_list: bool = False
+    catalogue: bool = True  # offered by the session (console, dialogs, files)
+    variadic: bool = False  # takes extra tensor operands beyond those named (index: masks)
+
+    @property
+    def arity(self) -> int | None:
+        """The catalogue's count of tensor operands: None for a list or a variable number."""
+        return None if self.operand_list or self.variadic else self.max_operands
 
 
 REGISTRY: dict[str, OpInfo] = {}
@@ -109,11 +116,20 @@ def op(
     aliases: tuple[str, ...] = (),
     call: Callable[..., Any] | None = None,
     export: bool = True,
+    catalogue: bool = True,
+    operand_list: bool = False,
+    method: str | None = None,
+    variadic: bool = False,
 ) -> Callable[[F], F]:
     """Register the decorated function as the op ``name`` (default: the function's name).
 
-    ``nodes``: the backward node classes (``Function`` subclasses) it records; when no
-    ``formula``/``statement``/``text`` is given, the op's formula is its first node's.
+    ``syntax``: "function" exports it from its module (``gradviz.name``), "method" binds it as
+    ``Tensor.<method or name>`` (and each alias), "F" exports it from ``nn.functional``.
+    ``operands``: PyTorch's names of its tensor operands (``operand_list``: one list of them, as
+    cat's ``tensors``); ``params``: the rest, with JSON kinds for the session. ``call``: how the
+    session runs it when that is not the function itself. ``nodes``: the backward node classes
+    it records; with no ``formula``/``statement``/``text``, the op's formula is its first
+    node's. ``catalogue=False``: an engine op the session does not offer.
     """
 
     def register(fn: F) -> F:
@@ -129,7 +145,7 @@ def op(
             fn=fn,
             call=call or fn,
             min_operands=len(operands) if min_operands is None else min_operands,
-            max_operands=len(operands),
+            max_operands=None if variadic or operand_list else len(operands),
             operand_names=operands,
             params=params,
             category=category,
@@ -140,6 +156,9 @@ def op(
             formula=f,
             nodes=nodes,
             aliases=aliases,
+            operand_list=operand_list,
+            catalogue=catalogue,
+            variadic=variadic,
         )
         module = sys.modules[fn.__module__]
         if export and ("function" in syntax or "F" in syntax):
@@ -149,8 +168,10 @@ def op(
         if "method" in syntax:
             from .tensor import Tensor
 
-            for method in (key, *aliases):
-                setattr(Tensor, method, fn)
+            for attr in (method or key, *aliases):
+                own = Tensor.__dict__.get(attr)
+                if getattr(own, "__module__", None) != Tensor.__module__:  # detach: Tensor's own
+                    setattr(Tensor, attr, fn)
         return fn
 
     return register

@@ -17,18 +17,6 @@ from ..engine import registry
 from ..graph.model import op_label
 from ..session import catalogue
 
-# Calls the Tensors view draws as one op although the engine records several nodes (their node
-# name there is the steps', "ViewBackward0 + MulBackward0"), when the catalogue has no such op.
-BY_CALL = {
-    "outer": (
-        "result = input ⊗ vec2 (resultᵢⱼ = inputᵢ·vec2ⱼ): ∂L/∂input = ∂L/∂result·vec2, "
-        "∂L/∂vec2 = (∂L/∂result)ᵀ·input"
-    ),
-}
-
-# What that formula calls the call's inputs, when not input, other.
-OPERANDS_BY_CALL: dict[str, tuple[str, ...]] = {"outer": ("input", "vec2")}
-
 _SHORT = re.compile(r"Backward\d*$")
 
 
@@ -58,7 +46,11 @@ def derivative_of(node_name: str, op: str = "") -> Derivative:
         spec = catalogue.CATALOGUE.get(candidate)
         if candidate and spec is not None:
             return Derivative(spec.derivative, spec=spec)
-    return Derivative(BY_CALL.get(op, ""), OPERANDS_BY_CALL.get(op, ("input", "other")))
+    # A call the Tensors view draws as one op that the session does not offer (outer).
+    info = registry.REGISTRY.get(op)
+    if info is not None:
+        return Derivative(info.formula.text, info.operand_names)
+    return Derivative("")
 
 
 def local_derivative(node_name: str, op: str = "") -> str:

@@ -1235,9 +1235,39 @@ def test_misc_tensor_methods() -> None:
 
 
 # --- ops declared with the registry (issue 12) ---------------------------------------------------
-# Every op in gradviz.engine.registry must be named here, with cases below (see test_registry.py).
+# Every op in gradviz.engine.registry, with the test here that compares it with torch (see
+# tests/engine/test_registry.py, which checks this table against the registry).
 REGISTERED_OPS_COVERED = {
-    "atan2", "log1p", "expm1", "erf", "logsumexp", "gelu", "silu", "leaky_relu", "softplus",
+    "T": "test_shape_ops", "abs": "test_unary", "add": "test_binary", "addmm": "test_other_registered_ops",
+    "allclose": "test_misc_tensor_methods", "argmax": "test_reductions", "argmin": "test_reductions",
+    "atan2": "test_atan2", "bmm": "test_matmul_named", "bool": "test_int_and_bool_promotion",
+    "broadcast_to": "test_other_registered_ops", "cat": "test_cat_stack", "clamp": "test_clamp",
+    "clip": "test_clamp", "clone": "test_shape_ops", "concat": "test_cat_stack",
+    "concatenate": "test_other_registered_ops", "cos": "test_unary", "cross_entropy": "test_cross_entropy_nll",
+    "detach": "test_other_registered_ops", "div": "test_binary", "dot": "test_matmul_named",
+    "double": "test_int_and_bool_promotion", "eq": "test_comparisons", "equal": "test_misc_tensor_methods",
+    "erf": "test_registered_unary", "exp": "test_unary", "expand": "test_shape_ops",
+    "expand_as": "test_shape_ops", "expm1": "test_registered_unary", "flatten": "test_shape_ops",
+    "float": "test_int_and_bool_promotion", "ge": "test_comparisons", "gelu": "test_registered_activations",
+    "greater": "test_other_registered_ops", "gt": "test_comparisons", "half": "test_int_and_bool_promotion",
+    "index": "test_indexing", "int": "test_int_and_bool_promotion", "isfinite": "test_other_registered_ops",
+    "isinf": "test_other_registered_ops", "isnan": "test_other_registered_ops", "le": "test_comparisons",
+    "leaky_relu": "test_registered_activations", "less": "test_other_registered_ops", "linear": "test_mlp_step",
+    "log": "test_unary", "log1p": "test_registered_unary", "log_softmax": "test_softmax_family",
+    "logical_not": "test_other_registered_ops", "logsumexp": "test_logsumexp",
+    "long": "test_int_and_bool_promotion", "lt": "test_comparisons", "matmul": "test_matmul",
+    "max": "test_reductions", "maximum": "test_reductions", "mean": "test_reductions", "min": "test_reductions",
+    "minimum": "test_reductions", "mm": "test_matmul_named", "movedim": "test_shape_ops",
+    "mse_loss": "test_mse_loss", "mul": "test_binary", "mv": "test_matmul_named", "ne": "test_comparisons",
+    "neg": "test_unary_minus", "nll_loss": "test_cross_entropy_nll", "outer": "test_matmul_named",
+    "permute": "test_shape_ops", "pow": "test_pow", "reciprocal": "test_other_registered_ops",
+    "relu": "test_unary", "reshape": "test_shape_ops", "rsub": "test_scalar_both_ways",
+    "sigmoid": "test_unary", "sign": "test_other_registered_ops", "silu": "test_registered_activations",
+    "sin": "test_unary", "softmax": "test_softmax_family", "softplus": "test_registered_activations",
+    "sqrt": "test_unary", "square": "test_other_registered_ops", "squeeze": "test_shape_ops",
+    "stack": "test_cat_stack", "sub": "test_binary", "sum": "test_reductions",
+    "swapaxes": "test_other_registered_ops", "t": "test_shape_ops", "tanh": "test_unary", "to": "test_shape_ops",
+    "transpose": "test_shape_ops", "unsqueeze": "test_shape_ops", "view": "test_shape_ops", "where": "test_where",
 }  # fmt: skip
 
 
@@ -1471,3 +1501,26 @@ def test_F_only_activations_are_not_torch_functions_or_methods() -> None:
     for name in ("gelu", "silu", "leaky_relu", "softplus"):
         assert hasattr(torch_functional, name) and hasattr(gv_functional, name)
         assert hasattr(torch.Tensor, name) == hasattr(gv.Tensor, name), name
+
+
+OTHER_REGISTERED_CASES = [
+    ("addmm", lambda L, a, b: L.addmm(a[0], a, b.t()), (3, 3), (3, 3)),
+    ("broadcast_to", lambda L, a, b: L.broadcast_to(a[0], (4, 3)) * b.sum(), (2, 3), (3,)),
+    ("concatenate", lambda L, a, b: L.concatenate([a, b], 0), (2, 3), (1, 3)),
+    ("detach", lambda L, a, b: a.detach() * b, (2, 3), (2, 3)),
+    ("greater", lambda L, a, b: a.greater(b), (2, 3), (2, 3)),
+    ("less", lambda L, a, b: a.less(b), (2, 3), (3,)),
+    ("isfinite", lambda L, a, b: L.isfinite(a / b), (2, 3), (2, 3)),
+    ("isinf", lambda L, a, b: (a / 0).isinf(), (2, 3), (2, 3)),
+    ("isnan", lambda L, a, b: L.isnan((a * 0) / 0), (2, 3), (2, 3)),
+    ("logical_not", lambda L, a, b: (a > b).logical_not(), (2, 3), (2, 3)),
+    ("reciprocal", lambda L, a, b: a.reciprocal() + L.reciprocal(b), (2, 3), (2, 3)),
+    ("sign", lambda L, a, b: a.sign() * b, (2, 3), (2, 3)),
+    ("square", lambda L, a, b: L.square(a) + b.square(), (2, 3), (2, 3)),
+    ("swapaxes", lambda L, a, b: L.swapaxes(a, 0, 1) @ b.swapaxes(0, 1).t(), (2, 3), (2, 3)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "sa", "sb"), OTHER_REGISTERED_CASES, ids=ids(OTHER_REGISTERED_CASES))
+def test_other_registered_ops(name: str, fn: Any, sa: tuple, sb: tuple) -> None:
+    check(fn, A(sa), A(sb))

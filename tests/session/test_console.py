@@ -508,7 +508,12 @@ EXAMPLES = {
     "gelu": ["F.gelu(a)", "F.gelu(a, approximate='tanh')", "torch.nn.functional.gelu(b, approximate='none')"],
     "silu": ["F.silu(a)"],
     "leaky_relu": ["F.leaky_relu(a)", "F.leaky_relu(a, 0.2)", "F.leaky_relu(a, negative_slope=0.5)"],
-    "softplus": ["F.softplus(a)", "F.softplus(a, beta=2)", "F.softplus(a, 2, 1.5)", "F.softplus(a, threshold=1)"],
+    "softplus": [
+        "F.softplus(a)",
+        "F.softplus(a, beta=2)",
+        "F.softplus(a, 2, 1.5)",
+        "F.softplus(a, threshold=1)",
+    ],
     "logsumexp": ["torch.logsumexp(a, 1)", "a.logsumexp(dim=0, keepdim=True)", "a.logsumexp((0, 1))"],
 }
 ALL_EXAMPLES = [(op, src) for op, srcs in EXAMPLES.items() for src in srcs]

@@ -6,13 +6,48 @@ it; anything advanced becomes a single IndexBackward0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .. import dual
+from .. import dual, registry
 from ..function import Function, ViewFunction, composite, note_nondiff_inputs
 from ..tensor import Tensor
+
+
+def decode_index(items: Sequence[Any], operands: Sequence[Tensor]) -> tuple:
+    """Turn the stored (JSON) form of ``t[...]`` back into a Python index.
+
+    Items: an int; null (None, a new axis); "..." (Ellipsis); {"slice": [start, stop, step]};
+    {"list": [...]} (ints or bools); {"operand": k} (the k-th extra tensor operand, a mask or
+    integer tensor).
+    """
+    out: list[Any] = []
+    for item in items:
+        if item is None:
+            out.append(None)
+        elif item == "...":
+            out.append(Ellipsis)
+        elif isinstance(item, bool):
+            raise ValueError("a bare bool is not a valid index item")
+        elif isinstance(item, int):
+            out.append(item)
+        elif isinstance(item, dict) and set(item) == {"slice"}:
+            out.append(slice(*item["slice"]))
+        elif isinstance(item, dict) and set(item) == {"list"}:
+            out.append(list(item["list"]))
+        elif isinstance(item, dict) and set(item) == {"operand"}:
+            out.append(operands[item["operand"]])
+        else:
+            raise ValueError(f"unknown index item {item!r}")
+    return tuple(out)
+
+
+def _index(t: Tensor, *masks: Tensor, index: Sequence[Any] = ()) -> Tensor:
+    """The session's ``t[...]``: the index in its stored form, extra tensors as operands."""
+    items = decode_index(index, (t, *masks))
+    return t[items if len(items) != 1 else items[0]]
 
 
 def normalize_index(idx: Any) -> Any:
@@ -194,6 +229,17 @@ def _getitem_call(a: Tensor, idx: Any) -> tuple[tuple, dict]:
     return (a, *(i for i in items if isinstance(i, Tensor))), {"idx": index_text(idx)}
 
 
+@registry.op(
+    name="index",
+    syntax=(),
+    variadic=True,
+    category="shape",
+    size_rule="index",
+    params=(registry.Param("index", "index"),),
+    call=_index,
+    adjoint=True,
+    formula={"input": "∂L/∂result scattered back to the indexed positions, 0 elsewhere"},
+)
 @composite("index", _getitem_call)
 def getitem(a: Tensor, idx: Any) -> Tensor:
     """``a[idx]`` recorded as PyTorch records it: one Select/Slice/Unsqueeze per basic item, in

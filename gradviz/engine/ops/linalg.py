@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
-from .. import dual
+from .. import dual, registry
 from ..function import Function, composite
 from ..tensor import Tensor
 from ._util import broadcast_shape
 from .shape import SqueezeInPlace, UnsafeView, View, expand, reshape, squeeze, t, transpose, unsqueeze
 
-_TYPE = {
-    "float32": "float",
-    "float64": "double",
-    "float16": "c10::Half",
-    "int64": "long int",
-    "int32": "int",
-    "bool": "bool",
-}
-
 
 def _same_dtype(a: Tensor, b: Tensor, what: str) -> None:
     if a._data.dtype != b._data.dtype:
         n1, n2 = (
-            _TYPE.get(a._data.dtype.name, a._data.dtype.name),
-            _TYPE.get(b._data.dtype.name, b._data.dtype.name),
+            a.dtype.cpp_name,
+            b.dtype.cpp_name,
         )
         raise RuntimeError(f"expected {what} to have the same dtype, but got: {n1} != {n2}")
 
@@ -80,14 +73,8 @@ class Dot(Mm):
     operands = ("input", "tensor")
 
 
-_SCALAR = {
-    "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-    "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-}  # fmt: skip
-
-
 def _scalar(t: Tensor) -> str:
-    return _SCALAR.get(t._data.dtype.name, t._data.dtype.name)
+    return t.dtype.scalar_name
 
 
 def _dot(a: Tensor, b: Tensor) -> Tensor:
@@ -157,6 +144,15 @@ def _should_fold(a: Tensor, b: Tensor) -> bool:
     return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(t1.ndim - 2))
 
 
+@registry.op(
+    operands=("input", "other"),
+    symbol="@",
+    category="linear algebra",
+    size_rule="matmul",
+    call=operator.matmul,
+    adjoint=True,
+    formula={"input": "∂L/∂result · otherᵀ", "other": "inputᵀ · ∂L/∂result"},
+)
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b``, decomposed into the same primitives (and so the same graph) as PyTorch's matmul."""
     for name, x in (("input", a), ("other", b)):
@@ -219,24 +215,28 @@ def _matmul_steps(a: Tensor, b: Tensor) -> Tensor:
     return _view(out, final, UnsafeView)
 
 
+@registry.op(catalogue=False, operands=("input", "mat2"), nodes=(Mm,))
 def mm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 2 or b._data.ndim != 2:
         raise RuntimeError("self must be a matrix" if a._data.ndim != 2 else "mat2 must be a matrix")
     return _mm(a, b)
 
 
+@registry.op(catalogue=False, operands=("input", "tensor"), nodes=(Dot,))
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 1 or b._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a._data.ndim}D and {b._data.ndim}D tensors")
     return _dot(a, b)
 
 
+@registry.op(catalogue=False, operands=("input", "vec"), nodes=(Mv,))
 def mv(a: Tensor, v: Tensor) -> Tensor:
     if a._data.ndim != 2 or v._data.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a._data.ndim}, {v._data.ndim}")
     return _mv(a, v)
 
 
+@registry.op(catalogue=False, operands=("input", "mat2"), nodes=(Bmm,))
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 3 or b._data.ndim != 3:
         raise RuntimeError(
@@ -266,6 +266,7 @@ class Addmm(Function):
         return g, dual.matmul(g, dual.mT(m2)), dual.matmul(dual.mT(m1), g)
 
 
+@registry.op(syntax=("function",), catalogue=False, operands=("input", "mat1", "mat2"), nodes=(Addmm,))
 def addmm(bias: Tensor, m1: Tensor, m2: Tensor) -> Tensor:
     _same_dtype(m1, m2, "m1 and m2")
     if m1._data.ndim != 2 or m2._data.ndim != 2 or m1._data.shape[1] != m2._data.shape[0]:
@@ -277,6 +278,11 @@ def addmm(bias: Tensor, m1: Tensor, m2: Tensor) -> Tensor:
     return Addmm.apply(bias, m1, m2)
 
 
+@registry.op(
+    catalogue=False,
+    operands=("input", "vec2"),
+    text="result = input ⊗ vec2 (resultᵢⱼ = inputᵢ·vec2ⱼ): ∂L/∂input = ∂L/∂result·vec2, ∂L/∂vec2 = (∂L/∂result)ᵀ·input",
+)
 @composite("outer", lambda a, b: ((a, b), {}))
 def outer(a: Tensor, b: Tensor) -> Tensor:
     return a.reshape(a._data.shape[0], 1) * b  # as PyTorch: MulBackward0(ViewBackward0, ...)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 import numpy as np
@@ -243,6 +244,16 @@ class Neg(Function):
         return (-g,)
 
 
+@registry.op(
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="arithmetic",
+    size_rule="broadcast",
+    symbol="+",
+    nodes=(Add,),
+    call=operator.add,
+    formula={"input": "1", "other": "1"},
+)
 def add(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
     # Fast path: two tensors of one dtype need no promotion.
     if type(a) is Tensor and type(b) is Tensor and alpha == 1 and a._data.dtype is b._data.dtype:
@@ -274,6 +285,17 @@ def _sub_check_operands(a: Any, b: Any) -> None:
         )
 
 
+@registry.op(
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="arithmetic",
+    size_rule="broadcast",
+    symbol="-",
+    nodes=(Sub, Rsub),
+    call=operator.sub,
+    aliases=("subtract",),
+    formula={"input": "1", "other": "-1"},
+)
 def sub(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
     _sub_check_operands(a, b)
     if not isinstance(a, Tensor):
@@ -284,6 +306,7 @@ def sub(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
     return Sub.apply(x, y, dtype=dt)
 
 
+@registry.op(syntax=("function",), catalogue=False, operands=("input", "other"), nodes=(Rsub,))
 def rsub(a: Tensor, other: Any) -> Tensor:
     """``other - a`` for a Python number ``other``."""
     if isinstance(other, Tensor):
@@ -295,6 +318,17 @@ def rsub(a: Tensor, other: Any) -> Tensor:
     return Rsub.apply(x, other=s._data.item())
 
 
+@registry.op(
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="arithmetic",
+    size_rule="broadcast",
+    symbol="*",
+    nodes=(Mul,),
+    call=operator.mul,
+    aliases=("multiply",),
+    formula={"input": "other", "other": "input"},
+)
 def mul(a: Any, b: Any) -> Tensor:
     if type(a) is Tensor and type(b) is Tensor and a._data.dtype is b._data.dtype:
         return Mul._apply2(a, b)
@@ -302,6 +336,17 @@ def mul(a: Any, b: Any) -> Tensor:
     return Mul.apply(x, y, dtype=dt)
 
 
+@registry.op(
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="arithmetic",
+    size_rule="broadcast",
+    symbol="/",
+    nodes=(Div,),
+    call=operator.truediv,
+    aliases=("divide", "true_divide"),
+    formula={"input": "1/other", "other": "-input/other²"},
+)
 def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is not None:
         x, y, dt = operands(a, b)
@@ -323,10 +368,21 @@ def _rdiv(a: Any, b: Tensor) -> Tensor:
     return note_composite(Mul.apply(x, y, dtype=dt), start, "div", (y, b), {})
 
 
+@registry.op(catalogue=False, nodes=(Reciprocal,))
 def reciprocal(a: Tensor) -> Tensor:
     return Reciprocal.apply(a)
 
 
+@registry.op(
+    operands=("input", "exponent"),
+    scalar_operands=True,
+    category="arithmetic",
+    size_rule="broadcast",
+    symbol="**",
+    nodes=(Pow, PowScalar, RPow),
+    call=operator.pow,
+    formula={"input": "exponent·input^(exponent-1)", "exponent": "result·ln input"},
+)
 def pow(a: Any, exponent: Any) -> Tensor:
     if isinstance(a, Tensor) and not isinstance(exponent, Tensor):
         if isinstance(exponent, np.generic):
@@ -338,6 +394,7 @@ def pow(a: Any, exponent: Any) -> Tensor:
     return Pow.apply(x, y, dtype=dt)
 
 
+@registry.op(symbol="-", nodes=(Neg,), call=operator.neg, aliases=("negative",), formula={"input": "-1"})
 def neg(a: Tensor) -> Tensor:
     return Neg.apply(a)
 
@@ -462,42 +519,61 @@ class Clamp(Function):
         return (g,)
 
 
+@registry.op(nodes=(Exp,), formula={"input": "exp(input) = result"})
 def exp(a: Tensor) -> Tensor:
     return Exp.apply(a)
 
 
+@registry.op(nodes=(Log,), formula={"input": "1/input"})
 def log(a: Tensor) -> Tensor:
     return Log.apply(a)
 
 
+@registry.op(nodes=(Sqrt,), formula={"input": "1/(2·√input)"})
 def sqrt(a: Tensor) -> Tensor:
     return Sqrt.apply(a)
 
 
+@registry.op(nodes=(Sin,), formula={"input": "cos(input)"})
 def sin(a: Tensor) -> Tensor:
     return Sin.apply(a)
 
 
+@registry.op(nodes=(Cos,), formula={"input": "-sin(input)"})
 def cos(a: Tensor) -> Tensor:
     return Cos.apply(a)
 
 
+@registry.op(category="activation", nodes=(Tanh,), formula={"input": "1 - tanh²(input) = 1 - result²"})
 def tanh(a: Tensor) -> Tensor:
     return Tanh.apply(a)
 
 
+@registry.op(
+    category="activation",
+    nodes=(Sigmoid,),
+    formula={"input": "σ(input)·(1 - σ(input)) = result·(1 - result)"},
+)
 def sigmoid(a: Tensor) -> Tensor:
     return Sigmoid.apply(a)
 
 
+@registry.op(category="activation", nodes=(Relu,), formula={"input": "1 where input > 0, else 0"})
 def relu(a: Tensor) -> Tensor:
     return Relu.apply(a)
 
 
+@registry.op(nodes=(Abs,), aliases=("absolute",), formula={"input": "sign(input)"})
 def abs(a: Tensor) -> Tensor:
     return Abs.apply(a)
 
 
+@registry.op(
+    params=(registry.Param("min", "number", None), registry.Param("max", "number", None)),
+    nodes=(Clamp,),
+    aliases=("clip",),
+    formula={"input": "1 inside [min, max], 0 outside"},
+)
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -505,7 +581,7 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return Clamp.apply(a, **params)
 
 
-clip = clamp
+clip = registry.op(name="clip", syntax=("function",), catalogue=False, nodes=(Clamp,))(clamp)
 
 
 def _sign(x: np.ndarray) -> np.ndarray:
@@ -529,10 +605,12 @@ class Sign(Function):
         return (g * 0,)
 
 
+@registry.op(catalogue=False, nodes=(Sign,))
 def sign(a: Tensor) -> Tensor:
     return Sign.apply(a)
 
 
+@registry.op(catalogue=False)
 def square(a: Tensor) -> Tensor:
     return pow(a, 2)
 
@@ -548,34 +626,97 @@ def _compare(ufunc: Any) -> Any:
     return compare
 
 
-eq = _compare(np.equal)
-ne = _compare(np.not_equal)
-lt = _compare(np.less)
-le = _compare(np.less_equal)
-gt = _compare(np.greater)
-ge = _compare(np.greater_equal)
+eq = registry.op(
+    name="eq",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol="==",
+    call=operator.eq,
+    text="not differentiable (bool result)",
+)(_compare(np.equal))
+ne = registry.op(
+    name="ne",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol="!=",
+    call=operator.ne,
+    text="not differentiable (bool result)",
+)(_compare(np.not_equal))
+lt = registry.op(
+    name="lt",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol="<",
+    call=operator.lt,
+    text="not differentiable (bool result)",
+)(_compare(np.less))
+le = registry.op(
+    name="le",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol="<=",
+    call=operator.le,
+    text="not differentiable (bool result)",
+)(_compare(np.less_equal))
+gt = registry.op(
+    name="gt",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol=">",
+    call=operator.gt,
+    text="not differentiable (bool result)",
+)(_compare(np.greater))
+ge = registry.op(
+    name="ge",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol=">=",
+    call=operator.ge,
+    text="not differentiable (bool result)",
+)(_compare(np.greater_equal))
+# torch's other method names for two comparisons.
+greater = registry.op(name="greater", syntax=("method",), operands=("input", "other"), catalogue=False)(gt)
+less = registry.op(name="less", syntax=("method",), operands=("input", "other"), catalogue=False)(lt)
 
 
+@registry.op(catalogue=False)
 def logical_not(a: Tensor) -> Tensor:
     return Tensor._make(np.logical_not(a._data), False, None)
 
 
+@registry.op(catalogue=False)
 def isnan(a: Tensor) -> Tensor:
     return Tensor._make(np.isnan(a._data), False, None)
 
 
+@registry.op(catalogue=False)
 def isinf(a: Tensor) -> Tensor:
     return Tensor._make(np.isinf(a._data), False, None)
 
 
+@registry.op(catalogue=False)
 def isfinite(a: Tensor) -> Tensor:
     return Tensor._make(np.isfinite(a._data), False, None)
 
 
+@registry.op(syntax=("function",), catalogue=False, operands=("input", "other"))
 def equal(a: Tensor, b: Tensor) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a._data, b._data))
 
 
+@registry.op(syntax=("function",), catalogue=False, operands=("input", "other"))
 def allclose(a: Tensor, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     return bool(np.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
@@ -597,6 +738,15 @@ class Where(Function):
         return g * cond, g * ~cond
 
 
+@registry.op(
+    syntax=("function",),
+    operands=("condition", "input", "other"),
+    scalar_operands=True,
+    category="shape",
+    size_rule="broadcast",
+    nodes=(Where,),
+    formula={"input": "1 where condition", "other": "1 where not condition"},
+)
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
@@ -643,11 +793,13 @@ class Minimum(Maximum):
     )
 
 
+@registry.op(catalogue=False, operands=("input", "other"), nodes=(Maximum,))
 def maximum(a: Tensor, b: Tensor) -> Tensor:
     x, y, dt = operands(a, b)
     return Maximum.apply(x, y, dtype=dt)
 
 
+@registry.op(catalogue=False, operands=("input", "other"), nodes=(Minimum,))
 def minimum(a: Tensor, b: Tensor) -> Tensor:
     x, y, dt = operands(a, b)
     return Minimum.apply(x, y, dtype=dt, op="min")

@@ -29,6 +29,16 @@ MaxResult = _return_type("max")
 MinResult = _return_type("min")
 
 
+def _values_of(reduce: Any) -> Any:
+    """The session's max/min: the values only (``t.max(dim=1).values``)."""
+
+    def call(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        out = reduce(a, dim, keepdim)
+        return out if dim is None else out.values
+
+    return call
+
+
 def _dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
     if dim is None:
         return None
@@ -98,16 +108,18 @@ class MeanDims(Mean):
 
 
 def _torch_type_name(dt: np.dtype) -> str:
-    return {
-        "int64": "Long",
-        "int32": "Int",
-        "int16": "Short",
-        "int8": "Char",
-        "uint8": "Byte",
-        "bool": "Bool",
-    }.get(dt.name, dt.name)
+    from ..dtypes import scalar_name
+
+    return scalar_name(dt)
 
 
+@registry.op(
+    category="reduction",
+    size_rule="max",
+    params=(registry.Param("dim", "dims", None), registry.Param("keepdim", "bool", False)),
+    nodes=(Sum, SumDims),
+    text="∂result/∂input = 1 for every element summed",
+)
 def sum(a: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     from ..dtypes import to_dtype
 
@@ -120,6 +132,13 @@ def sum(a: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None)
     return (Sum if dims is None else SumDims).apply(a, **params)
 
 
+@registry.op(
+    category="reduction",
+    size_rule="max",
+    params=(registry.Param("dim", "dims", None), registry.Param("keepdim", "bool", False)),
+    nodes=(Mean, MeanDims),
+    text="∂result/∂input = 1/n for each of the n elements averaged",
+)
 def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     dims = _dims(dim, a._data.ndim)
     if dims is None:
@@ -223,10 +242,26 @@ def _indices(a: np.ndarray, dim: int, keepdim: bool, op: str) -> np.ndarray:
     return np.asarray(f(a, axis=dim, keepdims=keepdim), dtype=np.int64)
 
 
+@registry.op(
+    category="reduction",
+    size_rule="max",
+    params=(registry.Param("dim", "optional_int", None), registry.Param("keepdim", "bool", False)),
+    nodes=(MaxAll, MaxDim),
+    call=_values_of(lambda a, dim=None, keepdim=False: max(a, dim, keepdim)),
+    formula={"input": "1 at the maximum, 0 elsewhere"},
+)
 def max(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _reduce_extreme("max", a, dim, keepdim)
 
 
+@registry.op(
+    category="reduction",
+    size_rule="max",
+    params=(registry.Param("dim", "optional_int", None), registry.Param("keepdim", "bool", False)),
+    nodes=(MinAll, MinDim),
+    call=_values_of(lambda a, dim=None, keepdim=False: min(a, dim, keepdim)),
+    formula={"input": "1 at the minimum, 0 elsewhere"},
+)
 def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _reduce_extreme("min", a, dim, keepdim)
 
@@ -236,6 +271,7 @@ def _no_bool(a: Tensor, op: str) -> None:
         raise RuntimeError(f"{op}(): does not support bool input")
 
 
+@registry.op(catalogue=False)
 def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     _no_bool(a, "argmax")
     if dim is None:
@@ -243,6 +279,7 @@ def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return Tensor._make(_indices(a._data, wrap_dim(dim, a._data.ndim), keepdim, "max"), False, None)
 
 
+@registry.op(catalogue=False)
 def argmin(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     _no_bool(a, "argmin")
     if dim is None:
@@ -289,6 +326,13 @@ class LogSoftmax(Function):
         return (g - dual.unary("exp", out) * dual.sum(g, dim, keepdim=True),)
 
 
+@registry.op(
+    category="activation",
+    params=(registry.Param("dim", "dim", -1),),
+    nodes=(Softmax,),
+    adjoint=True,
+    formula={"input": "result·(∂L/∂result - Σ ∂L/∂result·result)"},
+)
 def softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     if dtype is not None:
         return _softmax_cast(a, dim, dtype)
@@ -296,6 +340,13 @@ def softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     return Softmax.apply(a, dim=d if a._data.ndim else ())
 
 
+@registry.op(
+    category="activation",
+    params=(registry.Param("dim", "dim", -1),),
+    nodes=(LogSoftmax,),
+    adjoint=True,
+    formula={"input": "∂L/∂result - softmax(input)·Σ ∂L/∂result"},
+)
 def log_softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     if dtype is not None:
         return _log_softmax_cast(a, dim, dtype)

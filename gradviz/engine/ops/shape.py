@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes, dual
+from .. import dtypes, dual, registry
 from ..function import Function, ViewFunction, composite
 from ..size import Size
 from ..tensor import Tensor
@@ -84,6 +84,14 @@ class SqueezeInPlace(View):
     derivative = "∂L/∂input = ∂L/∂result with the size-1 dims restored"
 
 
+@registry.op(
+    category="shape",
+    params=(registry.Param("shape", "shape"),),
+    nodes=(View, ReshapeAlias, UnsafeView),
+    call=lambda a, shape=(): reshape(a, tuple(shape)),
+    adjoint=True,
+    formula={"input": "∂L/∂result reshaped to input's shape"},
+)
 def reshape(a: Tensor, *shape: Any) -> Tensor:
     new = _infer(_sizes(shape), a._data.size)
     if _viewable(a._data, new):
@@ -108,6 +116,15 @@ def _viewable(arr: np.ndarray, shape: tuple[int, ...]) -> bool:
     return True
 
 
+@registry.op(
+    syntax=("method",),
+    category="shape",
+    params=(registry.Param("shape", "shape"),),
+    nodes=(View,),
+    call=lambda a, shape=(): view(a, tuple(shape)),
+    adjoint=True,
+    formula={"input": "∂L/∂result viewed as input's shape"},
+)
 def view(a: Tensor, *shape: Any) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
         raise RuntimeError("view(dtype) is not supported by gradviz")
@@ -124,6 +141,12 @@ def _flatten_call(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> tuple[tup
     return (a,), {"start_dim": start_dim or None, "end_dim": None if end_dim == -1 else end_dim}
 
 
+@registry.op(
+    category="shape",
+    params=(registry.Param("start_dim", "dim", 0), registry.Param("end_dim", "dim", -1)),
+    adjoint=True,
+    formula={"input": "∂L/∂result reshaped to input's shape"},
+)
 @composite("flatten", _flatten_call)
 def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = a._data.shape
@@ -138,11 +161,25 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(a, new)
 
 
+@registry.op(
+    category="shape",
+    params=(registry.Param("dim", "dim", 0),),
+    nodes=(Unsqueeze,),
+    adjoint=True,
+    formula={"input": "∂L/∂result with the new dim removed"},
+)
 def unsqueeze(a: Tensor, dim: int) -> Tensor:
     d = wrap_dim(dim, a._data.ndim + 1)
     return Unsqueeze.apply(a, shape=a._data.shape[:d] + (1,) + a._data.shape[d:])
 
 
+@registry.op(
+    category="shape",
+    params=(registry.Param("dim", "optional_int", None),),
+    nodes=(Squeeze, SqueezeDim, SqueezeDims),
+    adjoint=True,
+    formula={"input": "∂L/∂result with size-1 dims restored"},
+)
 def squeeze(a: Tensor, dim: Any = None) -> Tensor:
     shape = a._data.shape
     if dim is None:
@@ -179,6 +216,7 @@ class TransposeT(Permute):
     derivative = ""
 
 
+@registry.op(catalogue=False, nodes=(Permute,))
 def permute(a: Tensor, *dims: Any) -> Tensor:
     d = tuple(wrap_dim(x, a._data.ndim) for x in _sizes(dims))
     if sorted(d) != list(range(a._data.ndim)):
@@ -188,6 +226,13 @@ def permute(a: Tensor, *dims: Any) -> Tensor:
     return Permute.apply(a, dims=d)
 
 
+@registry.op(
+    category="shape",
+    params=(registry.Param("dim0", "dim", 0), registry.Param("dim1", "dim", 1)),
+    nodes=(Transpose,),
+    adjoint=True,
+    formula={"input": "∂L/∂result with the two dims swapped back"},
+)
 def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     n = a._data.ndim
     d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
@@ -196,9 +241,12 @@ def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     return Transpose.apply(a, dims=tuple(dims))
 
 
-swapaxes = transpose
+swapaxes = registry.op(name="swapaxes", catalogue=False, nodes=(Transpose,))(transpose)
 
 
+@registry.op(
+    category="shape", nodes=(TransposeT,), adjoint=True, formula={"input": "(∂L/∂result)ᵀ (at most 2-D)"}
+)
 def t(a: Tensor) -> Tensor:
     if a._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {a._data.ndim}D")
@@ -208,6 +256,7 @@ def t(a: Tensor) -> Tensor:
 _warned_transpose = []
 
 
+@registry.op(syntax=(), category="shape", nodes=(Permute,), adjoint=True, formula={"input": "(∂L/∂result)ᵀ"})
 def T(a: Tensor) -> Tensor:
     if a._data.ndim != 2 and not _warned_transpose:
         import warnings
@@ -227,6 +276,7 @@ def mT(a: Tensor) -> Tensor:
     return transpose(a, -2, -1)
 
 
+@registry.op(catalogue=False, nodes=(Permute,))
 def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:
     nd = a._data.ndim
     given_src = list(source) if isinstance(source, Sequence) else [source]
@@ -261,6 +311,7 @@ class Expand(ViewFunction):
         return (dual.sum_to(g, ctx.inputs[0]._data.shape),)
 
 
+@registry.op(catalogue=False, nodes=(Expand,))
 def expand(a: Tensor, *sizes: Any) -> Tensor:
     want = _sizes(sizes)
     have = a._data.shape
@@ -280,10 +331,12 @@ def expand(a: Tensor, *sizes: Any) -> Tensor:
     return Expand.apply(a, shape=shape)
 
 
+@registry.op(syntax=("method",), catalogue=False, operands=("input", "other"), nodes=(Expand,))
 def expand_as(a: Tensor, other: Tensor) -> Tensor:
     return expand(a, other.shape)
 
 
+@registry.op(syntax=("function",), catalogue=False, nodes=(Expand,))
 def broadcast_to(a: Tensor, shape: Sequence[int]) -> Tensor:
     return expand(a, tuple(shape))
 
@@ -329,6 +382,20 @@ def _common_dtype(tensors: Sequence[Tensor]) -> np.dtype | None:
     return d.np
 
 
+@registry.op(
+    syntax=("function",),
+    operands=("tensors",),
+    operand_list=True,
+    min_operands=1,
+    category="shape",
+    size_rule="sum",
+    params=(registry.Param("dim", "dim", 0),),
+    nodes=(Cat,),
+    call=lambda *ts, dim=0: cat(ts, dim),
+    aliases=("concat", "concatenate"),
+    adjoint=True,
+    formula={"tensors[i]": "the slice of ∂L/∂result that tensors[i] filled"},
+)
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -340,8 +407,22 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return Cat.apply(*tensors, dim=d, dtype=_common_dtype(tensors))
 
 
-concat = cat
-concatenate = cat
+concat = registry.op(
+    name="concat",
+    syntax=("function",),
+    catalogue=False,
+    operands=("tensors",),
+    operand_list=True,
+    nodes=(Cat,),
+)(cat)
+concatenate = registry.op(
+    name="concatenate",
+    syntax=("function",),
+    catalogue=False,
+    operands=("tensors",),
+    operand_list=True,
+    nodes=(Cat,),
+)(cat)
 
 
 class Stack(Function):
@@ -364,6 +445,19 @@ class Stack(Function):
         return tuple(dual.index(g, (slice(None),) * dim + (i,)) for i in range(n))
 
 
+@registry.op(
+    syntax=("function",),
+    operands=("tensors",),
+    operand_list=True,
+    min_operands=1,
+    category="shape",
+    size_rule="sum",
+    params=(registry.Param("dim", "dim", 0),),
+    nodes=(Stack,),
+    call=lambda *ts, dim=0: stack(ts, dim),
+    adjoint=True,
+    formula={"tensors[i]": "the i-th slice of ∂L/∂result"},
+)
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -397,6 +491,15 @@ class CopyBackwards(ToCopy):
     derivative = ""
 
 
+@registry.op(
+    syntax=("method",),
+    category="dtype",
+    params=(registry.Param("dtype", "choice", "float32", dtypes.NAMES),),
+    nodes=(ToCopy,),
+    call=lambda a, dtype="float32": to(a, dtypes.to_dtype(dtype), copy=True),
+    adjoint=True,
+    formula={"input": "∂L/∂result cast back to input's dtype (none if either is an integer type)"},
+)
 def to(a: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
     for arg in args:
         if isinstance(arg, (dtypes.dtype, type)) or (isinstance(arg, np.dtype)):
@@ -413,8 +516,15 @@ def to(a: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: A
     return ToCopy.apply(a, dtype=target.np)
 
 
+@registry.op(category="autograd", nodes=(Clone,), formula={"input": "1 (a copy)"})
 def clone(a: Tensor) -> Tensor:
     return Clone.apply(a)
+
+
+@registry.op(syntax=("method",), category="autograd", text="no gradient flows through detach")
+def detach(input: Tensor) -> Tensor:
+    """The session's form of ``t.detach()`` (a Tensor method; torch.detach is not exported)."""
+    return input.detach()
 
 
 def _caster(d: dtypes.dtype):
@@ -425,9 +535,13 @@ def _caster(d: dtypes.dtype):
     return cast
 
 
-float_ = _caster(dtypes.float32)
-double = _caster(dtypes.float64)
-half = _caster(dtypes.float16)
-long = _caster(dtypes.int64)
-int_ = _caster(dtypes.int32)
-bool_ = _caster(dtypes.bool_)
+float_ = registry.op(name="float", syntax=("method",), catalogue=False, nodes=(ToCopy,))(
+    _caster(dtypes.float32)
+)
+double = registry.op(name="double", syntax=("method",), catalogue=False, nodes=(ToCopy,))(
+    _caster(dtypes.float64)
+)
+half = registry.op(name="half", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.float16))
+long = registry.op(name="long", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.int64))
+int_ = registry.op(name="int", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.int32))
+bool_ = registry.op(name="bool", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.bool_))
