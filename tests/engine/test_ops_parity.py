@@ -1411,6 +1411,7 @@ LOGSUMEXP_CASES = [
     ("zero_d", lambda L, a: L.logsumexp(a, 0), ()),
     ("bad_dim", lambda L, a: L.logsumexp(a, 2), (3, 4)),
     ("no_dim", lambda L, a: L.logsumexp(a), (3, 4)),
+    ("none_dim", lambda L, a: L.logsumexp(a, None), (3, 4)),
 ]
 
 

@@ -405,4 +405,6 @@ class Logsumexp(Function):
 def logsumexp(input: Tensor, dim: Any = registry.REQUIRED, keepdim: bool = False) -> Tensor:
     if dim is registry.REQUIRED:  # torch's own words
         raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
+    if dim is None:
+        raise TypeError("logsumexp(): argument 'dim' (position 2) must be tuple of ints, not NoneType")
     return Logsumexp.apply(input, dims=_dims(dim, input._data.ndim), keepdim=keepdim)
