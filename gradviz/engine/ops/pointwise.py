@@ -400,24 +400,10 @@ def neg(a: Tensor) -> Tensor:
 
 
 # --- unary maths ---------------------------------------------------------------------------------
-def _float_unary(name: str, fwd: Any, bwd: Any, save: str) -> type[Function]:
-    """Define a float-valued unary op whose derivative uses its input ("x") or output ("out")."""
-
-    def forward(ctx, a):
-        with np.errstate(all="ignore"):  # inf and nan arise silently, as in PyTorch
-            out = np.asarray(fwd(cast(a, float_dtype(a))))
-        ctx.save_for_backward(a if save == "x" else out)
-        return out
-
-    def backward(ctx, g):
-        (s,) = ctx.saved_tensors
-        return (bwd(g, s),)
-
-    return type(
-        name,
-        (Function,),
-        {"name": name, "forward": staticmethod(forward), "backward": staticmethod(backward)},
-    )
+def _float_of(fn: Any, a: np.ndarray) -> np.ndarray:
+    """A float-valued maths function of ``a`` (ints become the default float)."""
+    with np.errstate(all="ignore"):  # inf and nan arise silently, as in PyTorch
+        return np.asarray(fn(cast(a, float_dtype(a))))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -451,13 +437,106 @@ def _sigmoid_backward(g: Any, out: Any) -> Any:
     return g * (1 - out) * out
 
 
-Exp = _float_unary("ExpBackward0", np.exp, lambda g, out: g * out, "out")
-Log = _float_unary("LogBackward0", np.log, lambda g, x: g / x, "x")
-Sqrt = _float_unary("SqrtBackward0", np.sqrt, lambda g, out: g / (2 * out), "out")
-Sin = _float_unary("SinBackward0", np.sin, lambda g, x: g * dual.unary("cos", x), "x")
-Cos = _float_unary("CosBackward0", np.cos, lambda g, x: -g * dual.unary("sin", x), "x")
-Tanh = _float_unary("TanhBackward0", np.tanh, _tanh_backward, "out")
-Sigmoid = _float_unary("SigmoidBackward0", _sigmoid, _sigmoid_backward, "out")
+class Exp(Function):
+    name = "ExpBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _float_of(np.exp, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g * out,)
+
+
+class Log(Function):
+    name = "LogBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _float_of(np.log, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g / x,)
+
+
+class Sqrt(Function):
+    name = "SqrtBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _float_of(np.sqrt, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g / (2 * out),)
+
+
+class Sin(Function):
+    name = "SinBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _float_of(np.sin, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * dual.unary("cos", x),)
+
+
+class Cos(Function):
+    name = "CosBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _float_of(np.cos, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (-g * dual.unary("sin", x),)
+
+
+class Tanh(Function):
+    name = "TanhBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _float_of(np.tanh, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (_tanh_backward(g, out),)
+
+
+class Sigmoid(Function):
+    name = "SigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _float_of(_sigmoid, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (_sigmoid_backward(g, out),)
 
 
 class Relu(Function):
