@@ -115,11 +115,7 @@ CONSTRUCTORS = (
     "tensor", "as_tensor", "zeros", "ones", "empty", "full", "zeros_like", "ones_like", "full_like",
     "rand", "randn", "rand_like", "randn_like", "randint", "arange", "linspace", "eye",
 )  # fmt: skip
-DTYPES = {
-    "float32": E.float32, "float": E.float32, "float64": E.float64, "double": E.float64, "float16": E.float16,
-    "half": E.float16, "int64": E.int64, "long": E.int64, "int32": E.int32, "int": E.int32, "int16": E.int16,
-    "short": E.int16, "int8": E.int8, "uint8": E.uint8, "bool": E.bool_,
-}  # fmt: skip
+DTYPES = dict(E.dtypes.BY_NAME)  # torch.float32, torch.float, ...: the engine's one dtype table
 F_CATEGORIES = ("activation", "nn", "loss")  # ops that torch.nn.functional offers
 NOT_IN_TORCH = ("index", "T", "view", "to")  # catalogue ops that torch has no function for
 
@@ -134,8 +130,7 @@ NON_LEAF_FLAG = (
     "you can only change requires_grad flags of leaf variables. If you want to use a computed variable "
     "in a subgraph that doesn't require differentiation use var_no_grad = var.detach()."
 )
-SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}  # fmt: skip
+SCALAR_TYPE = {d.name: d.scalar_name for d in E.dtypes.ALL}
 READ_METHODS = (
     "item", "tolist", "size", "dim", "ndimension", "numel", "nelement", "element_size", "is_floating_point",
     "numpy", "type", "is_contiguous",
