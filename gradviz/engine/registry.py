@@ -85,6 +85,7 @@ class OpInfo:
     operand_list: bool = False
     catalogue: bool = True  # offered by the session (console, dialogs, files)
     variadic: bool = False  # takes extra tensor operands beyond those named (index: masks)
+    method: str | None = None  # the Tensor method's name, when not ``name``
 
     @property
     def arity(self) -> int | None:
@@ -159,6 +160,7 @@ def op(
             operand_list=operand_list,
             catalogue=catalogue,
             variadic=variadic,
+            method=method,
         )
         module = sys.modules[fn.__module__]
         if export and ("function" in syntax or "F" in syntax):
@@ -229,3 +231,58 @@ __all__ = [
     "op",
     "ops",
 ]
+
+
+# --- the typed stub of Tensor's registered methods -----------------------------------------------
+STUB_BEGIN = "    # --- begin: methods bound by registry.op (generated: python -m gradviz.engine.registry)"
+STUB_END = "    # --- end: methods bound by registry.op"
+
+
+def stub_methods() -> set[tuple[str, str, str]]:
+    """(module, function, Tensor method) for each method ``registry.op`` binds."""
+    from .tensor import Tensor
+
+    out = set()
+    for info in REGISTRY.values():
+        if "method" not in info.syntax:
+            continue
+        module = sys.modules[info.fn.__module__]
+        here = [k for k, v in vars(module).items() if v is info.fn and not k.startswith("__")]
+        source = info.name if info.name in here else sorted(here)[0]
+        for attr in (info.method or info.name, *info.aliases):
+            if Tensor.__dict__.get(attr) is info.fn:  # not detach: Tensor's own
+                out.add((info.fn.__module__.replace("gradviz.engine", ""), source, attr))
+    return out
+
+
+def method_stub() -> str:
+    """The block in ``Tensor``'s body that names each method ``registry.op`` binds, for type
+    checkers and "go to definition" only (it never runs); tests check it against the registry.
+    Run ``ruff check --fix`` and ``ruff format`` on tensor.py after writing it."""
+    imports: dict[str, list[str]] = {}
+    for mod, source, attr in sorted(stub_methods()):
+        imports.setdefault(mod, []).append(source if attr == source else f"{source} as {attr}")
+    lines = [STUB_BEGIN, "    if TYPE_CHECKING:"]
+    for mod in sorted(imports):
+        names = sorted(set(imports[mod]), key=lambda c: c.split(" as ")[-1])
+        lines.append(f"        from {mod} import (")
+        lines += [f"            {c}," for c in names]
+        lines.append("        )")
+    lines.append(STUB_END)
+    return "\n".join(lines)
+
+
+def write_method_stub(path: str) -> None:
+    """Rewrite the generated block in tensor.py (see :func:`method_stub`)."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    start, end = text.index(STUB_BEGIN), text.index(STUB_END) + len(STUB_END)
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text[:start] + method_stub() + text[end:])
+
+
+if __name__ == "__main__":
+    # Run as a script this module is a second copy: use the one the ops registered with.
+    import gradviz.engine.registry as _registry
+
+    _registry.write_method_stub(sys.modules["gradviz.engine.tensor"].__file__)

@@ -64,3 +64,22 @@ def test_the_registration_makes_function_method_and_export() -> None:
 def test_node_names_are_classes_not_renames() -> None:
     for name, cls in registry.NODE_CLASSES.items():
         assert getattr(cls, "name", name) == name or name == "AccumulateGrad"
+
+
+def test_the_typed_stub_of_tensor_methods_matches_the_registry() -> None:
+    """tensor.py names every registered method under TYPE_CHECKING, so type checkers and "go to
+    definition" find ``x.exp`` in ops/pointwise.py. Regenerate: python -m gradviz.engine.registry"""
+    import ast
+    import sys
+    from pathlib import Path
+
+    source = Path(sys.modules["gradviz.engine.tensor"].__file__).read_text(encoding="utf-8")
+    cls = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "Tensor")
+    block = next(n for n in cls.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    stub = {
+        ("." + imp.module, a.name, a.asname or a.name)
+        for imp in block.body
+        if isinstance(imp, ast.ImportFrom)
+        for a in imp.names
+    }
+    assert stub == registry.stub_methods()
