@@ -366,26 +366,6 @@ class Composite:
         return f"<Composite {self.name} of {len(self.inputs)} input(s)>"
 
 
-def call_start() -> int:
-    """A sequence number to take before a composite call; see :func:`note_composite`."""
-    return _next_seq()
-
-
-def note_composite(out: Any, start: int, name: str, tensors: tuple, params: dict[str, Any]) -> Any:
-    """Note on ``out``'s node that it ends the call ``name(*tensors, **params)``, begun at
-    ``start`` (from :func:`call_start`), if that call recorded more than one node; returns ``out``.
-
-    ``tensors``: the tensors passed in, in the order the call names them (a Python number as
-    the 0-d constant made of it). Nothing is noted without grad, or for a call that recorded one
-    node (``mse_loss`` without broadcasting): that node is drawn under its own name as usual.
-    """
-    node = getattr(out, "grad_fn", None)
-    if _several(node, start) or _reads_its_own(node, start, tensors):
-        keys = tuple(t if t.grad_fn is None else t.grad_fn for t in tensors)
-        node.composite = Composite(name, keys, params, start)
-    return out
-
-
 def _several(node: Node | None, start: int) -> bool:
     """Whether ``node`` and at least one node behind it were made since ``start``."""
     if node is None or node._seq <= start:
@@ -403,13 +383,18 @@ def _reads_its_own(node: Node | None, start: int, tensors: tuple) -> bool:
     return any(id(t) not in passed for t in node.inputs)
 
 
-def composite(name: str, signature: Callable[..., tuple[tuple, dict[str, Any]]]) -> Callable:
+def composite(
+    name: str, signature: Callable[..., tuple[tuple, dict[str, Any]]], with_result: bool = False
+) -> Callable:
     """Decorate an engine function that may record several nodes for one call, so that the
-    Tensors view can draw the call as one op named ``name`` (see :func:`note_composite`).
+    Tensors view can draw the call as one op named ``name``, from the tensors passed in to the
+    result (see :class:`Composite`). Nothing is noted without grad, or for a call that recorded
+    one node (``mse_loss`` without broadcasting): that node is drawn under its own name.
 
-    ``signature`` takes the function's own arguments and returns ``(tensors, params)``: the
-    tensors passed in and the parameters worth showing in the label. It runs only when the call
-    recorded more than one node. The wrapper costs a sequence number and an attribute read per
+    ``signature`` takes the function's own arguments (after the result, if ``with_result``) and
+    returns ``(tensors, params)``: the tensors passed in, in the order the call names them (a
+    Python number as the 0-d constant made of it), and the parameters worth showing in the
+    label. It runs only when the call recorded more than one node. The wrapper costs a sequence number and an attribute read per
     call: keep it off the hot path of ordinary ops (``matmul`` wraps only its many-node cases).
     """
 
@@ -420,7 +405,9 @@ def composite(name: str, signature: Callable[..., tuple[tuple, dict[str, Any]]])
             out = fn(*args, **kwargs)
             node = getattr(out, "grad_fn", None)
             if node is not None and node._seq > start:
-                tensors, params = signature(*args, **kwargs)
+                tensors, params = (
+                    signature(out, *args, **kwargs) if with_result else signature(*args, **kwargs)
+                )
                 if _several(node, start) or _reads_its_own(node, start, tensors):
                     keys = tuple(t if t.grad_fn is None else t.grad_fn for t in tensors)
                     node.composite = Composite(name, keys, params, start)

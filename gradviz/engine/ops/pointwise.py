@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes, dual, registry
-from ..function import Function, call_start, note_composite, note_nondiff_inputs
+from ..function import Function, composite, note_nondiff_inputs
 from ..tensor import Tensor
 from ._util import SCALAR_NAMES, broadcast_shape, cast, float_dtype, operands, wrap_scalar
 
@@ -360,12 +360,12 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     return Div.apply(x, y, dtype=dt)
 
 
+# Drawn as one div whose operands are the number's 0-d constant (the mul's own) and ``b``.
+@composite("div", lambda out, a, b: ((out.grad_fn.inputs[1], b), {}), with_result=True)
 def _rdiv(a: Any, b: Tensor) -> Tensor:
-    """``number / b``, which PyTorch records as ``reciprocal(b) * number``: drawn as one div
-    whose operands are the number's 0-d constant (the mul's own) and ``b``."""
-    start = call_start()
+    """``number / b``, which PyTorch records as ``reciprocal(b) * number``."""
     x, y, dt = operands(reciprocal(b), a)
-    return note_composite(Mul.apply(x, y, dtype=dt), start, "div", (y, b), {})
+    return Mul.apply(x, y, dtype=dt)
 
 
 @registry.op(catalogue=False, nodes=(Reciprocal,))
