@@ -32,6 +32,7 @@ def _linear_call(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> t
 
 
 @registry.op(
+    statement="result = input·weightᵀ + bias",
     syntax=("F",),
     operands=("input", "weight", "bias"),
     min_operands=2,
@@ -87,6 +88,7 @@ def _mse_call(input: Tensor, target: Tensor, reduction: str = "mean") -> tuple[t
 
 
 @registry.op(
+    statement="result = mean((input - target)²)",
     syntax=("F",),
     operands=("input", "target"),
     category="loss",
@@ -172,6 +174,7 @@ class NllLoss(Function):
 
 
 @registry.op(
+    statement="result = -mean(input at target)",
     syntax=("F",),
     operands=("input", "target"),
     category="loss",
@@ -219,6 +222,7 @@ def _loss_call(
 
 
 @registry.op(
+    statement="result = -mean(log softmax(input) at target)",
     syntax=("F",),
     operands=("input", "target"),
     category="loss",

@@ -40,9 +40,10 @@ class Param:
 
 @dataclass(frozen=True)
 class Formula:
-    """A local derivative: ``statement`` ("result = input · other"), ``parts`` (each operand's
-    derivative, ∂result/∂operand, in PyTorch's operand names) and ``text``, the one line the
-    explanations show. ``adjoint``: the parts give ∂L/∂operand in terms of ∂L/∂result instead."""
+    """A local derivative as data: ``statement`` says what the op computes ("result = input ·
+    other"); ``parts`` give each operand's derivative, ∂result/∂operand, keyed by PyTorch's
+    operand names (``adjoint``: ∂L/∂operand in terms of ∂L/∂result instead); ``text`` is the
+    derivative as the explanations show it, made from the parts unless given whole."""
 
     statement: str = ""
     parts: dict[str, str] = field(default_factory=dict)
@@ -56,9 +57,15 @@ class Formula:
         parts = dict(parts or {})
         if not text:
             wrt = "∂L/∂{}" if adjoint else "∂result/∂{}"
-            body = ", ".join(f"{wrt.format(k)} = {v}" for k, v in parts.items())
-            text = f"{statement}: {body}" if statement and body else statement or body
+            text = ", ".join(f"{wrt.format(k)} = {v}" for k, v in parts.items()) or statement
         return Formula(statement, parts, text, adjoint)
+
+    @property
+    def line(self) -> str:
+        """Statement and derivative in one line: ``result = input · other: ∂result/∂input = ...``."""
+        if not self.statement or self.text.startswith(self.statement):
+            return self.text
+        return f"{self.statement}: {self.text}"
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ def test_registered_op_in_the_operation_dialog(qtbot, op: str) -> None:
     assert info.formula.text in d.subtitle.text()
     for i in range(1, len(d.rows)):
         d.rows[i].set_text("b")
+    if op == "logsumexp":  # dim is required, as in torch
+        assert not d.ok_button.isEnabled()
+        qtbot.keyClicks(d.param_widgets["dim"][1], "1")
     assert d.ok_button.isEnabled(), d.preview.toPlainText()
     d.ok_button.click()
     assert s.entries[-1].op == op

@@ -230,6 +230,7 @@ def _getitem_call(a: Tensor, idx: Any) -> tuple[tuple, dict]:
 
 
 @registry.op(
+    statement="result = input[index]",
     name="index",
     syntax=(),
     variadic=True,

@@ -145,6 +145,7 @@ def _should_fold(a: Tensor, b: Tensor) -> bool:
 
 
 @registry.op(
+    statement="result = input @ other",
     operands=("input", "other"),
     symbol="@",
     category="linear algebra",

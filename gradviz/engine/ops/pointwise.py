@@ -245,6 +245,7 @@ class Neg(Function):
 
 
 @registry.op(
+    statement="result = input + other",
     operands=("input", "other"),
     scalar_operands=True,
     category="arithmetic",
@@ -286,6 +287,7 @@ def _sub_check_operands(a: Any, b: Any) -> None:
 
 
 @registry.op(
+    statement="result = input - other",
     operands=("input", "other"),
     scalar_operands=True,
     category="arithmetic",
@@ -319,6 +321,7 @@ def rsub(a: Tensor, other: Any) -> Tensor:
 
 
 @registry.op(
+    statement="result = input · other",
     operands=("input", "other"),
     scalar_operands=True,
     category="arithmetic",
@@ -337,6 +340,7 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 @registry.op(
+    statement="result = input / other",
     operands=("input", "other"),
     scalar_operands=True,
     category="arithmetic",
@@ -374,6 +378,7 @@ def reciprocal(a: Tensor) -> Tensor:
 
 
 @registry.op(
+    statement="result = input^exponent",
     operands=("input", "exponent"),
     scalar_operands=True,
     category="arithmetic",
@@ -394,7 +399,14 @@ def pow(a: Any, exponent: Any) -> Tensor:
     return Pow.apply(x, y, dtype=dt)
 
 
-@registry.op(symbol="-", nodes=(Neg,), call=operator.neg, aliases=("negative",), formula={"input": "-1"})
+@registry.op(
+    statement="result = -input",
+    symbol="-",
+    nodes=(Neg,),
+    call=operator.neg,
+    aliases=("negative",),
+    formula={"input": "-1"},
+)
 def neg(a: Tensor) -> Tensor:
     return Neg.apply(a)
 
@@ -598,37 +610,43 @@ class Clamp(Function):
         return (g,)
 
 
-@registry.op(nodes=(Exp,), formula={"input": "exp(input) = result"})
+@registry.op(statement="result = e^input", nodes=(Exp,), formula={"input": "exp(input) = result"})
 def exp(a: Tensor) -> Tensor:
     return Exp.apply(a)
 
 
-@registry.op(nodes=(Log,), formula={"input": "1/input"})
+@registry.op(statement="result = ln input", nodes=(Log,), formula={"input": "1/input"})
 def log(a: Tensor) -> Tensor:
     return Log.apply(a)
 
 
-@registry.op(nodes=(Sqrt,), formula={"input": "1/(2·√input)"})
+@registry.op(statement="result = √input", nodes=(Sqrt,), formula={"input": "1/(2·√input)"})
 def sqrt(a: Tensor) -> Tensor:
     return Sqrt.apply(a)
 
 
-@registry.op(nodes=(Sin,), formula={"input": "cos(input)"})
+@registry.op(statement="result = sin(input)", nodes=(Sin,), formula={"input": "cos(input)"})
 def sin(a: Tensor) -> Tensor:
     return Sin.apply(a)
 
 
-@registry.op(nodes=(Cos,), formula={"input": "-sin(input)"})
+@registry.op(statement="result = cos(input)", nodes=(Cos,), formula={"input": "-sin(input)"})
 def cos(a: Tensor) -> Tensor:
     return Cos.apply(a)
 
 
-@registry.op(category="activation", nodes=(Tanh,), formula={"input": "1 - tanh²(input) = 1 - result²"})
+@registry.op(
+    statement="result = tanh(input)",
+    category="activation",
+    nodes=(Tanh,),
+    formula={"input": "1 - tanh²(input) = 1 - result²"},
+)
 def tanh(a: Tensor) -> Tensor:
     return Tanh.apply(a)
 
 
 @registry.op(
+    statement="result = σ(input) = 1/(1 + e^(-input))",
     category="activation",
     nodes=(Sigmoid,),
     formula={"input": "σ(input)·(1 - σ(input)) = result·(1 - result)"},
@@ -637,17 +655,25 @@ def sigmoid(a: Tensor) -> Tensor:
     return Sigmoid.apply(a)
 
 
-@registry.op(category="activation", nodes=(Relu,), formula={"input": "1 where input > 0, else 0"})
+@registry.op(
+    statement="result = max(input, 0)",
+    category="activation",
+    nodes=(Relu,),
+    formula={"input": "1 where input > 0, else 0"},
+)
 def relu(a: Tensor) -> Tensor:
     return Relu.apply(a)
 
 
-@registry.op(nodes=(Abs,), aliases=("absolute",), formula={"input": "sign(input)"})
+@registry.op(
+    statement="result = |input|", nodes=(Abs,), aliases=("absolute",), formula={"input": "sign(input)"}
+)
 def abs(a: Tensor) -> Tensor:
     return Abs.apply(a)
 
 
 @registry.op(
+    statement="result = input clamped to [min, max]",
     params=(registry.Param("min", "number", None), registry.Param("max", "number", None)),
     nodes=(Clamp,),
     aliases=("clip",),
@@ -706,6 +732,7 @@ def _compare(ufunc: Any) -> Any:
 
 
 eq = registry.op(
+    statement="result = input == other",
     name="eq",
     operands=("input", "other"),
     scalar_operands=True,
@@ -716,6 +743,7 @@ eq = registry.op(
     text="not differentiable (bool result)",
 )(_compare(np.equal))
 ne = registry.op(
+    statement="result = input != other",
     name="ne",
     operands=("input", "other"),
     scalar_operands=True,
@@ -726,6 +754,7 @@ ne = registry.op(
     text="not differentiable (bool result)",
 )(_compare(np.not_equal))
 lt = registry.op(
+    statement="result = input < other",
     name="lt",
     operands=("input", "other"),
     scalar_operands=True,
@@ -736,6 +765,7 @@ lt = registry.op(
     text="not differentiable (bool result)",
 )(_compare(np.less))
 le = registry.op(
+    statement="result = input <= other",
     name="le",
     operands=("input", "other"),
     scalar_operands=True,
@@ -746,6 +776,7 @@ le = registry.op(
     text="not differentiable (bool result)",
 )(_compare(np.less_equal))
 gt = registry.op(
+    statement="result = input > other",
     name="gt",
     operands=("input", "other"),
     scalar_operands=True,
@@ -756,6 +787,7 @@ gt = registry.op(
     text="not differentiable (bool result)",
 )(_compare(np.greater))
 ge = registry.op(
+    statement="result = input >= other",
     name="ge",
     operands=("input", "other"),
     scalar_operands=True,
@@ -818,6 +850,7 @@ class Where(Function):
 
 
 @registry.op(
+    statement="result = input where condition, else other",
     syntax=("function",),
     operands=("condition", "input", "other"),
     scalar_operands=True,

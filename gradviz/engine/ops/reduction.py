@@ -114,6 +114,7 @@ def _torch_type_name(dt: np.dtype) -> str:
 
 
 @registry.op(
+    statement="result = Σ input (over dim)",
     category="reduction",
     size_rule="max",
     params=(registry.Param("dim", "dims", None), registry.Param("keepdim", "bool", False)),
@@ -133,6 +134,7 @@ def sum(a: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None)
 
 
 @registry.op(
+    statement="result = (Σ input)/n (over dim)",
     category="reduction",
     size_rule="max",
     params=(registry.Param("dim", "dims", None), registry.Param("keepdim", "bool", False)),
@@ -243,6 +245,7 @@ def _indices(a: np.ndarray, dim: int, keepdim: bool, op: str) -> np.ndarray:
 
 
 @registry.op(
+    statement="result = max of input (over dim)",
     category="reduction",
     size_rule="max",
     params=(registry.Param("dim", "optional_int", None), registry.Param("keepdim", "bool", False)),
@@ -255,6 +258,7 @@ def max(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
 
 
 @registry.op(
+    statement="result = min of input (over dim)",
     category="reduction",
     size_rule="max",
     params=(registry.Param("dim", "optional_int", None), registry.Param("keepdim", "bool", False)),
@@ -327,6 +331,7 @@ class LogSoftmax(Function):
 
 
 @registry.op(
+    statement="result = e^input / Σ e^input along dim",
     category="activation",
     params=(registry.Param("dim", "dim", -1),),
     nodes=(Softmax,),
@@ -341,6 +346,7 @@ def softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
 
 
 @registry.op(
+    statement="result = input - ln Σ e^input along dim",
     category="activation",
     params=(registry.Param("dim", "dim", -1),),
     nodes=(LogSoftmax,),

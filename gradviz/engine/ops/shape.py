@@ -85,6 +85,7 @@ class SqueezeInPlace(View):
 
 
 @registry.op(
+    statement="result = input's values in a new shape",
     category="shape",
     params=(registry.Param("shape", "shape"),),
     nodes=(View, ReshapeAlias, UnsafeView),
@@ -117,6 +118,7 @@ def _viewable(arr: np.ndarray, shape: tuple[int, ...]) -> bool:
 
 
 @registry.op(
+    statement="result = input's values viewed in a new shape",
     syntax=("method",),
     category="shape",
     params=(registry.Param("shape", "shape"),),
@@ -142,6 +144,7 @@ def _flatten_call(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> tuple[tup
 
 
 @registry.op(
+    statement="result = input with dims start_dim to end_dim made one",
     category="shape",
     params=(registry.Param("start_dim", "dim", 0), registry.Param("end_dim", "dim", -1)),
     adjoint=True,
@@ -162,6 +165,7 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
 
 
 @registry.op(
+    statement="result = input with a size-1 dim inserted at dim",
     category="shape",
     params=(registry.Param("dim", "dim", 0),),
     nodes=(Unsqueeze,),
@@ -174,6 +178,7 @@ def unsqueeze(a: Tensor, dim: int) -> Tensor:
 
 
 @registry.op(
+    statement="result = input without its size-1 dims",
     category="shape",
     params=(registry.Param("dim", "optional_int", None),),
     nodes=(Squeeze, SqueezeDim, SqueezeDims),
@@ -227,6 +232,7 @@ def permute(a: Tensor, *dims: Any) -> Tensor:
 
 
 @registry.op(
+    statement="result = input with dim0 and dim1 swapped",
     category="shape",
     params=(registry.Param("dim0", "dim", 0), registry.Param("dim1", "dim", 1)),
     nodes=(Transpose,),
@@ -245,7 +251,11 @@ swapaxes = registry.op(name="swapaxes", catalogue=False, nodes=(Transpose,))(tra
 
 
 @registry.op(
-    category="shape", nodes=(TransposeT,), adjoint=True, formula={"input": "(∂L/∂result)ᵀ (at most 2-D)"}
+    statement="result = inputᵀ",
+    category="shape",
+    nodes=(TransposeT,),
+    adjoint=True,
+    formula={"input": "(∂L/∂result)ᵀ (at most 2-D)"},
 )
 def t(a: Tensor) -> Tensor:
     if a._data.ndim > 2:
@@ -256,7 +266,14 @@ def t(a: Tensor) -> Tensor:
 _warned_transpose = []
 
 
-@registry.op(syntax=(), category="shape", nodes=(Permute,), adjoint=True, formula={"input": "(∂L/∂result)ᵀ"})
+@registry.op(
+    statement="result = inputᵀ (all dims reversed)",
+    syntax=(),
+    category="shape",
+    nodes=(Permute,),
+    adjoint=True,
+    formula={"input": "(∂L/∂result)ᵀ"},
+)
 def T(a: Tensor) -> Tensor:
     if a._data.ndim != 2 and not _warned_transpose:
         import warnings
@@ -383,6 +400,7 @@ def _common_dtype(tensors: Sequence[Tensor]) -> np.dtype | None:
 
 
 @registry.op(
+    statement="result = tensors joined along dim",
     syntax=("function",),
     operands=("tensors",),
     operand_list=True,
@@ -446,6 +464,7 @@ class Stack(Function):
 
 
 @registry.op(
+    statement="result = tensors stacked along a new dim",
     syntax=("function",),
     operands=("tensors",),
     operand_list=True,
@@ -492,6 +511,7 @@ class CopyBackwards(ToCopy):
 
 
 @registry.op(
+    statement="result = input cast to dtype",
     syntax=("method",),
     category="dtype",
     params=(registry.Param("dtype", "choice", "float32", dtypes.NAMES),),
@@ -516,12 +536,19 @@ def to(a: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: A
     return ToCopy.apply(a, dtype=target.np)
 
 
-@registry.op(category="autograd", nodes=(Clone,), formula={"input": "1 (a copy)"})
+@registry.op(
+    statement="result = a copy of input", category="autograd", nodes=(Clone,), formula={"input": "1 (a copy)"}
+)
 def clone(a: Tensor) -> Tensor:
     return Clone.apply(a)
 
 
-@registry.op(syntax=("method",), category="autograd", text="no gradient flows through detach")
+@registry.op(
+    statement="result = input's values, with no history",
+    syntax=("method",),
+    category="autograd",
+    text="no gradient flows through detach",
+)
 def detach(input: Tensor) -> Tensor:
     """The session's form of ``t.detach()`` (a Tensor method; torch.detach is not exported)."""
     return input.detach()
