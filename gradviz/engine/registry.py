@@ -71,8 +71,8 @@ class Formula:
 @dataclass(frozen=True)
 class OpInfo:
     """One registered op. ``call`` is how a session runs it (operands, then params as keywords);
-    ``syntax`` the forms the console offers: "function" (torch.x), "method" (t.x()), "F"
-    (torch.nn.functional.x)."""
+    ``syntax`` the forms torch spells it in: "function" (torch.x), "method" (t.x()), "F"
+    (torch.nn.functional.x), "attribute" (t.T), "index" (t[...]); ``symbol`` its infix operator."""
 
     name: str
     fn: Callable[..., Any]
@@ -132,7 +132,9 @@ def op(
     """Register the decorated function as the op ``name`` (default: the function's name).
 
     ``syntax``: "function" exports it from its module (``gradviz.name``), "method" binds it as
-    ``Tensor.<method or name>`` (and each alias), "F" exports it from ``nn.functional``.
+    ``Tensor.<method or name>`` (and each alias), "F" exports it from ``nn.functional``;
+    "attribute" (``t.T``) and "index" (``t[...]``) say how it is spelt, with ``symbol`` for an
+    infix operator (``a * b``): the operators are bound in ``ops/__init__.py``.
     ``operands``: PyTorch's names of its tensor operands (``operand_list``: one list of them, as
     cat's ``tensors``); ``params``: the rest, with JSON kinds for the session. ``call``: how the
     session runs it when that is not the function itself. ``nodes``: the backward node classes

@@ -232,7 +232,7 @@ def _getitem_call(a: Tensor, idx: Any) -> tuple[tuple, dict]:
 @registry.op(
     statement="result = input[index]",
     name="index",
-    syntax=(),
+    syntax=("index",),  # t[...]: Tensor.__getitem__, bound in ops/__init__.py
     variadic=True,
     category="shape",
     size_rule="index",

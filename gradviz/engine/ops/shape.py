@@ -268,7 +268,7 @@ _warned_transpose = []
 
 @registry.op(
     statement="result = inputᵀ (all dims reversed)",
-    syntax=(),
+    syntax=("attribute",),  # t.T: a property, bound in ops/__init__.py
     category="shape",
     nodes=(Permute,),
     adjoint=True,
