@@ -235,7 +235,8 @@ class Function:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._node_type = type(cls.name, (Node,), {"_fn": cls, "_name": cls.name})
-        NODE_CLASSES[cls.name] = cls
+        if "name" in cls.__dict__:  # not ViewFunction, which only adds behaviour
+            NODE_CLASSES[cls.name] = cls
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:

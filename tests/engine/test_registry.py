@@ -66,6 +66,15 @@ def test_node_names_are_classes_not_renames() -> None:
         assert getattr(cls, "name", name) == name or name == "AccumulateGrad"
 
 
+def test_every_backward_node_has_a_formula_for_the_stepper() -> None:
+    for name in registry.NODE_CLASSES:
+        f = registry.formula_for(name)
+        assert f is not None and f.text, name
+    assert registry.formula_for("torch::autograd::AccumulateGrad") is not None
+    assert registry.formula_for("MulBackward0").parts == {"input": "other", "other": "input"}
+    assert registry.formula_for("NoSuchBackward0") is None
+
+
 def test_the_typed_stub_of_tensor_methods_matches_the_registry() -> None:
     """tensor.py names every registered method under TYPE_CHECKING, so type checkers and "go to
     definition" find ``x.exp`` in ops/pointwise.py. Regenerate: python -m gradviz.engine.registry"""

@@ -233,6 +233,7 @@ def _getitem_call(a: Tensor, idx: Any) -> tuple[tuple, dict]:
     statement="result = input[index]",
     name="index",
     syntax=("index",),  # t[...]: Tensor.__getitem__, bound in ops/__init__.py
+    nodes=(Index,),
     variadic=True,
     category="shape",
     size_rule="index",

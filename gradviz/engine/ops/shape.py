@@ -507,7 +507,7 @@ class CopyBackwards(ToCopy):
     """The copy ``backward(create_graph=True)`` makes of a leaf's first gradient."""
 
     name = "CopyBackwards"
-    derivative = ""
+    derivative = "∂L/∂input = ∂L/∂result (a copy of the gradient)"
 
 
 @registry.op(
