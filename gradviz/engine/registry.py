@@ -9,6 +9,32 @@ session's catalogue, the console, the dialogs, the file format and the explanati
 Local derivatives are data (see :class:`Formula`): on each backward node class (a ``Function``
 subclass: ``formula``, ``statement``) and on each op. :func:`formula_for` answers for a node name,
 as the explanations and the backward stepper ask.
+
+Adding an op touches its module only (tests aside)::
+
+    class Log1p(Function):
+        name = "Log1PBackward0"  # torch's grad_fn name
+        statement = "result = ln(1 + input)"
+        formula = {"input": "1/(1 + input)"}  # ∂result/∂input, in torch's operand names
+
+        @staticmethod
+        def forward(ctx, a):
+            ctx.save_for_backward(a)
+            return np.log1p(a)
+
+        @staticmethod
+        def backward(ctx, g):  # on arrays, or on Tensors under create_graph=True
+            (a,) = ctx.saved_tensors
+            return (g / (a + 1),)
+
+
+    @registry.op(nodes=(Log1p,))  # gradviz.log1p, Tensor.log1p, the catalogue entry
+    def log1p(input: Tensor) -> Tensor:
+        return Log1p.apply(input)
+
+A composite is a registered function built from other ops (``@composite`` lets the Tensors
+view draw it as one call). Then run ``python -m gradviz.engine.registry`` to refresh the typed
+block of methods in tensor.py.
 """
 
 from __future__ import annotations
