@@ -33,8 +33,8 @@ Adding an op touches its module only (tests aside)::
         return Log1p.apply(input)
 
 A composite is a registered function built from other ops (``@composite`` lets the Tensors
-view draw it as one call). Then run ``python -m gradviz.engine.registry`` to refresh the typed
-block of methods in tensor.py.
+view draw it as one call). Then run ``python -m gradviz.engine.registry`` to refresh
+ops/_generated.py, the plain imports of what the registrations made (for "go to definition").
 """
 
 from __future__ import annotations
@@ -268,9 +268,31 @@ __all__ = [
 ]
 
 
-# --- the typed stub of Tensor's registered methods -----------------------------------------------
-STUB_BEGIN = "    # --- begin: methods bound by registry.op (generated: python -m gradviz.engine.registry)"
-STUB_END = "    # --- end: methods bound by registry.op"
+# --- the generated module of exports and typed methods --------------------------------------------
+# ops/_generated.py spells out, as plain imports, what the registrations made: the functions
+# ops/__init__.py exports and (for type checkers) Tensor's methods, so that "go to definition"
+# finds each in its op module. Regenerate with ``python -m gradviz.engine.registry``; a test
+# checks it against the registry.
+GENERATED = "ops/_generated.py"
+
+
+def _source_name(info: OpInfo) -> str:
+    module = sys.modules[info.fn.__module__]
+    here = [k for k, v in vars(module).items() if v is info.fn and not k.startswith("__")]
+    return info.name if info.name in here else sorted(here)[0]
+
+
+def _rel(module: str) -> str:
+    return "." + module.removeprefix("gradviz.engine.ops.")
+
+
+def exported_functions() -> set[tuple[str, str, str]]:
+    """(module, function, exported name) for each op exported as ``gradviz.<name>``."""
+    return {
+        (_rel(i.fn.__module__), _source_name(i), i.name)
+        for i in REGISTRY.values()
+        if "function" in i.syntax and i.fn.__module__.startswith("gradviz.engine.ops.")
+    }
 
 
 def stub_methods() -> set[tuple[str, str, str]]:
@@ -281,43 +303,65 @@ def stub_methods() -> set[tuple[str, str, str]]:
     for info in REGISTRY.values():
         if "method" not in info.syntax:
             continue
-        module = sys.modules[info.fn.__module__]
-        here = [k for k, v in vars(module).items() if v is info.fn and not k.startswith("__")]
-        source = info.name if info.name in here else sorted(here)[0]
         for attr in (info.method or info.name, *info.aliases):
             if Tensor.__dict__.get(attr) is info.fn:  # not detach: Tensor's own
-                out.add((info.fn.__module__.replace("gradviz.engine", ""), source, attr))
+                out.add((_rel(info.fn.__module__), _source_name(info), attr))
     return out
 
 
-def method_stub() -> str:
-    """The block in ``Tensor``'s body that names each method ``registry.op`` binds, for type
-    checkers and "go to definition" only (it never runs); tests check it against the registry.
-    Run ``ruff check --fix`` and ``ruff format`` on tensor.py after writing it."""
-    imports: dict[str, list[str]] = {}
-    for mod, source, attr in sorted(stub_methods()):
-        imports.setdefault(mod, []).append(source if attr == source else f"{source} as {attr}")
-    lines = [STUB_BEGIN, "    if TYPE_CHECKING:"]
-    for mod in sorted(imports):
-        names = sorted(set(imports[mod]), key=lambda c: c.split(" as ")[-1])
-        lines.append(f"        from {mod} import (")
-        lines += [f"            {c}," for c in names]
-        lines.append("        )")
-    lines.append(STUB_END)
-    return "\n".join(lines)
+def _imports(triples: set[tuple[str, str, str]], indent: str) -> list[str]:
+    lines = []
+    for mod, source, name in sorted(triples):
+        lines.append(f"{indent}from {mod} import {source}" + ("" if name == source else f" as {name}"))
+    return lines
 
 
-def write_method_stub(path: str) -> None:
-    """Rewrite the generated block in tensor.py (see :func:`method_stub`)."""
-    with open(path, encoding="utf-8") as f:
-        text = f.read()
-    start, end = text.index(STUB_BEGIN), text.index(STUB_END) + len(STUB_END)
+def generated_source() -> str:
+    exports = exported_functions()
+    names = sorted(name for _, _, name in exports)
+    return "\n".join(
+        [
+            '"""Generated from the op registry by ``python -m gradviz.engine.registry``: do not edit.',
+            "",
+            "The functions the ops export and, for type checkers, the methods they bind on Tensor,",
+            'spelt out so that "go to definition" finds each in its op module."""',
+            "",
+            "from __future__ import annotations",
+            "",
+            "from typing import TYPE_CHECKING",
+            "",
+            *_imports(exports, ""),
+            "",
+            "__all__ = [" + ", ".join(repr(n) for n in names) + "]",
+            "",
+            "if TYPE_CHECKING:",
+            "",
+            "    class TensorMethods:",
+            '        """What registry.op binds on Tensor (tensor.py makes it a base for type checkers)."""',
+            "",
+            *_imports(stub_methods(), "        "),
+            "",
+        ]
+    )
+
+
+def write_generated() -> str:
+    """Write ops/_generated.py (then ruff tidies it, if installed); returns its path."""
+    import os
+    import shutil
+    import subprocess
+
+    path = os.path.join(os.path.dirname(__file__), GENERATED)
     with open(path, "w", encoding="utf-8") as f:
-        f.write(text[:start] + method_stub() + text[end:])
+        f.write(generated_source())
+    if shutil.which("ruff"):
+        subprocess.run(["ruff", "check", "--fix", "-q", path], check=False)
+        subprocess.run(["ruff", "format", "-q", path], check=False)
+    return path
 
 
 if __name__ == "__main__":
     # Run as a script this module is a second copy: use the one the ops registered with.
     import gradviz.engine.registry as _registry
 
-    _registry.write_method_stub(sys.modules["gradviz.engine.tensor"].__file__)
+    print(_registry.write_generated())

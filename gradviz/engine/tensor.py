@@ -1,7 +1,7 @@
 """The ``Tensor``: a numpy array plus autograd state, with PyTorch's attributes and errors.
 
-Ops are defined in ``gradviz.engine.ops`` and attached to this class as methods, so each exists
-once as ``gradviz.exp(x)`` and as ``x.exp()``.
+Ops are defined in ``gradviz.engine.ops`` and bound to this class as methods by their
+registration (``registry.op``), so each exists once as ``gradviz.exp(x)`` and as ``x.exp()``.
 """
 
 from __future__ import annotations
@@ -18,124 +18,18 @@ from .dtypes import dtype as DType
 from .function import AccumulateGrad, Node
 from .size import Size
 
+if TYPE_CHECKING:  # the methods the ops bind, named for type checkers and "go to definition"
+    from .ops._generated import TensorMethods as _Methods
+else:
+    _Methods = object
 
-class Tensor:
+
+class Tensor(_Methods):
     """An n-dimensional array that records the operations applied to it."""
 
     __slots__ = ("__weakref__", "_acc", "_data", "_grad", "_requires_grad", "_retains", "_version", "grad_fn")
     # Make numpy defer to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
-
-    # --- begin: methods bound by registry.op (generated: python -m gradviz.engine.registry)
-    if TYPE_CHECKING:
-        from .ops.linalg import (
-            bmm,
-            dot,
-            matmul,
-            mm,
-            mv,
-            outer,
-        )
-        from .ops.pointwise import (
-            abs,
-            add,
-            atan2,
-            clamp,
-            cos,
-            div,
-            eq,
-            erf,
-            exp,
-            expm1,
-            ge,
-            greater,
-            gt,
-            isfinite,
-            isinf,
-            isnan,
-            le,
-            less,
-            log,
-            log1p,
-            logical_not,
-            lt,
-            maximum,
-            minimum,
-            mul,
-            ne,
-            neg,
-            pow,
-            reciprocal,
-            relu,
-            sigmoid,
-            sign,
-            sin,
-            sqrt,
-            square,
-            sub,
-            tanh,
-        )
-        from .ops.pointwise import (
-            abs as absolute,
-        )
-        from .ops.pointwise import (
-            clamp as clip,
-        )
-        from .ops.pointwise import (
-            div as divide,
-        )
-        from .ops.pointwise import (
-            div as true_divide,
-        )
-        from .ops.pointwise import (
-            mul as multiply,
-        )
-        from .ops.pointwise import (
-            neg as negative,
-        )
-        from .ops.pointwise import (
-            sub as subtract,
-        )
-        from .ops.reduction import (
-            argmax,
-            argmin,
-            log_softmax,
-            logsumexp,
-            max,
-            mean,
-            min,
-            softmax,
-            sum,
-        )
-        from .ops.shape import (
-            bool_ as bool,
-        )
-        from .ops.shape import (
-            clone,
-            double,
-            expand,
-            expand_as,
-            flatten,
-            half,
-            long,
-            movedim,
-            permute,
-            reshape,
-            squeeze,
-            swapaxes,
-            t,
-            to,
-            transpose,
-            unsqueeze,
-            view,
-        )
-        from .ops.shape import (
-            float_ as float,
-        )
-        from .ops.shape import (
-            int_ as int,
-        )
-    # --- end: methods bound by registry.op
 
     def __init__(self, data: Any = (), *, dtype: DType | None = None, requires_grad: bool = False) -> None:
         from .creation import as_array

@@ -75,20 +75,30 @@ def test_every_backward_node_has_a_formula_for_the_stepper() -> None:
     assert registry.formula_for("NoSuchBackward0") is None
 
 
-def test_the_typed_stub_of_tensor_methods_matches_the_registry() -> None:
-    """tensor.py names every registered method under TYPE_CHECKING, so type checkers and "go to
-    definition" find ``x.exp`` in ops/pointwise.py. Regenerate: python -m gradviz.engine.registry"""
+def test_the_generated_exports_and_typed_methods_match_the_registry() -> None:
+    """ops/_generated.py spells out the exports and (for type checkers) Tensor's methods, so
+    that "go to definition" finds ``gradviz.exp`` and ``x.exp`` in ops/pointwise.py.
+    Regenerate: python -m gradviz.engine.registry"""
     import ast
     import sys
     from pathlib import Path
 
-    source = Path(sys.modules["gradviz.engine.tensor"].__file__).read_text(encoding="utf-8")
-    cls = next(n for n in ast.parse(source).body if isinstance(n, ast.ClassDef) and n.name == "Tensor")
-    block = next(n for n in cls.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
-    stub = {
-        ("." + imp.module, a.name, a.asname or a.name)
-        for imp in block.body
-        if isinstance(imp, ast.ImportFrom)
-        for a in imp.names
-    }
-    assert stub == registry.stub_methods()
+    import gradviz.engine.ops as ops
+
+    path = Path(sys.modules["gradviz.engine.ops._generated"].__file__)
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+
+    def imports(body: list) -> set:
+        return {
+            ("." + n.module, a.name, a.asname or a.name)
+            for n in body
+            if isinstance(n, ast.ImportFrom) and n.level == 1 and n.module != "__future__"
+            for a in n.names
+        }
+
+    assert imports(tree.body) == registry.exported_functions()
+    names = sorted(name for _, _, name in registry.exported_functions())
+    assert sorted(ops.__all__) == names
+    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    cls = next(n for n in block.body if isinstance(n, ast.ClassDef) and n.name == "TensorMethods")
+    assert imports(cls.body) == registry.stub_methods()

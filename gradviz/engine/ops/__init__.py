@@ -5,23 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from .. import registry
 from ..tensor import Tensor
 from . import indexing, linalg, pointwise, reduction, shape
+
+# The functions the registrations export, spelt out in _generated.py (see registry.GENERATED).
+from ._generated import *  # noqa: F403
+from ._generated import __all__
 from .indexing import getitem
 from .linalg import matmul
 from .pointwise import abs as _abs
 from .pointwise import add, div, eq, ge, gt, le, logical_not, lt, mul, ne, neg, pow, rsub, sub, where
 from .shape import T, bool_, double, expand_as, float_, half, int_, long, mT, to, view
-
-# What each module's registrations exported (gradviz.exp, ...), under the registered names.
-__all__: list[str] = []
-for _module in (indexing, linalg, pointwise, reduction, shape):
-    for _name in getattr(_module, "__all__", ()):
-        if _name in registry.REGISTRY and _name not in __all__:
-            globals()[_name] = getattr(_module, _name)
-            __all__.append(_name)
-__all__.sort()
 
 
 def _reflected(fn: Any) -> Any:
