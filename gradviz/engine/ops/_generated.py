@@ -47,6 +47,7 @@ from .pointwise import (
     sqrt,
     square,
     sub,
+    tan,
     tanh,
     where,
 )
@@ -139,6 +140,7 @@ __all__ = [
     "sum",
     "swapaxes",
     "t",
+    "tan",
     "tanh",
     "transpose",
     "unsqueeze",
@@ -188,6 +190,7 @@ if TYPE_CHECKING:
             sqrt,
             square,
             sub,
+            tan,
             tanh,
         )
         from .pointwise import abs as absolute

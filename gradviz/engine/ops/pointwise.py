@@ -635,6 +635,28 @@ def cos(a: Tensor) -> Tensor:
     return Cos.apply(a)
 
 
+class Tan(Function):
+    name = "TanBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _float_of(np.tan, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g * (out * out + 1),)  # PyTorch's grad * (1 + result²)
+
+
+@registry.op(
+    statement="result = tan(input)", nodes=(Tan,), formula={"input": "1 + tan²(input) = 1 + result²"}
+)
+def tan(input: Tensor) -> Tensor:
+    return Tan.apply(input)
+
+
 @registry.op(
     statement="result = tanh(input)",
     category="activation",
