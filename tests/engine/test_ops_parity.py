@@ -1266,7 +1266,7 @@ REGISTERED_OPS_COVERED = {
     "sin": "test_unary", "softmax": "test_softmax_family", "softplus": "test_registered_activations",
     "sqrt": "test_unary", "square": "test_other_registered_ops", "squeeze": "test_shape_ops",
     "stack": "test_cat_stack", "sub": "test_binary", "sum": "test_reductions",
-    "swapaxes": "test_other_registered_ops", "t": "test_shape_ops", "tanh": "test_unary", "to": "test_shape_ops",
+    "swapaxes": "test_other_registered_ops", "t": "test_shape_ops", "tan": "test_registered_unary", "tanh": "test_unary", "to": "test_shape_ops",
     "transpose": "test_shape_ops", "unsqueeze": "test_shape_ops", "view": "test_shape_ops", "where": "test_where",
 }  # fmt: skip
 
@@ -1301,7 +1301,7 @@ def check_double_grad(fn: Any, *specs: A, seed: int = 0, tol: dict | None = None
             assert_same_tensor(g, t, f"second grad {k}", tol)
 
 
-NEW_UNARY = [("log1p", "pos"), ("expm1", "any"), ("erf", "any")]
+NEW_UNARY = [("log1p", "pos"), ("expm1", "any"), ("erf", "any"), ("tan", "small")]
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
@@ -1325,7 +1325,7 @@ def test_registered_unary_on_int_and_bool(op: str, domain: str, dtype: str) -> N
 
 def test_registered_unary_special_values() -> None:
     vals = [0.0, -0.0, 1e-8, -1.0, float("inf"), float("-inf"), float("nan"), 50.0, -50.0, 100.0]
-    for op in ("log1p", "expm1", "erf"):
+    for op in ("log1p", "expm1", "erf", "tan"):
         t, g = torch.tensor(vals, requires_grad=True), gv.tensor(vals, requires_grad=True)
         ot, og = getattr(torch, op)(t), getattr(gv, op)(g)
         assert_same_tensor(og, ot, op)

@@ -18,7 +18,18 @@ def test_every_registered_op_has_a_parity_test() -> None:
         assert callable(getattr(test_ops_parity, test, None)), (op, test)
 
 
-NEW_IN_ISSUE_12 = {"atan2", "log1p", "expm1", "erf", "logsumexp", "gelu", "silu", "leaky_relu", "softplus"}
+NEW_IN_ISSUE_12 = {
+    "atan2",
+    "log1p",
+    "expm1",
+    "erf",
+    "logsumexp",
+    "gelu",
+    "silu",
+    "leaky_relu",
+    "softplus",
+    "tan",
+}
 
 
 def test_every_registered_op_has_a_formula() -> None:

@@ -10,7 +10,18 @@ from gradviz.engine import registry
 from gradviz.gui.dialogs import OperationDialog
 from gradviz.session.document import Session
 
-NEW_IN_ISSUE_12 = ("atan2", "log1p", "expm1", "erf", "logsumexp", "gelu", "silu", "leaky_relu", "softplus")
+NEW_IN_ISSUE_12 = (
+    "atan2",
+    "log1p",
+    "expm1",
+    "erf",
+    "logsumexp",
+    "gelu",
+    "silu",
+    "leaky_relu",
+    "softplus",
+    "tan",
+)
 
 
 @pytest.mark.parametrize("op", NEW_IN_ISSUE_12)

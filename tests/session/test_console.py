@@ -505,6 +505,7 @@ EXAMPLES = {
     "log1p": ["torch.log1p(b)", "b.log1p()"],
     "expm1": ["torch.expm1(a)", "a.expm1()"],
     "erf": ["torch.erf(a)", "a.erf()"],
+    "tan": ["torch.tan(a)", "a.tan()"],
     "gelu": ["F.gelu(a)", "F.gelu(a, approximate='tanh')", "torch.nn.functional.gelu(b, approximate='none')"],
     "silu": ["F.silu(a)"],
     "leaky_relu": ["F.leaky_relu(a)", "F.leaky_relu(a, 0.2)", "F.leaky_relu(a, negative_slope=0.5)"],

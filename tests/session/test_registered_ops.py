@@ -26,6 +26,7 @@ CASES = {
     "log1p": ("b.log1p()", "Log1PBackward0"),
     "expm1": ("torch.expm1(a)", "Expm1Backward0"),
     "erf": ("a.erf()", "ErfBackward0"),
+    "tan": ("torch.tan(a)", "TanBackward0"),
     "logsumexp": ("torch.logsumexp(a, 1)", "LogsumexpBackward0"),
     "gelu": ("F.gelu(a, approximate='tanh')", "GeluBackward0"),
     "silu": ("torch.nn.functional.silu(a)", "SiluBackward0"),
@@ -36,16 +37,8 @@ CASES = {
 
 def test_every_op_new_in_issue_12_has_a_case_here() -> None:
     assert set(CASES) == {
-        "atan2",
-        "log1p",
-        "expm1",
-        "erf",
-        "logsumexp",
-        "gelu",
-        "silu",
-        "leaky_relu",
-        "softplus",
-    }
+        "atan2", "log1p", "expm1", "erf", "logsumexp", "gelu", "silu", "leaky_relu", "softplus", "tan",
+    }  # fmt: skip
     assert set(CASES) <= {o.name for o in catalogue.OPS}
 
 

@@ -188,7 +188,7 @@ GENERATORS = {
     "where": ternary(),
     **{op: loss(op) for op in ("mse_loss", "cross_entropy", "nll_loss")},
     # added with the engine's registry (issue 12)
-    **{op: unary() for op in ("log1p", "expm1", "erf", "gelu", "silu", "leaky_relu", "softplus")},
+    **{op: unary() for op in ("log1p", "expm1", "erf", "tan", "gelu", "silu", "leaky_relu", "softplus")},
     "atan2": binary(),
     "logsumexp": reduction("dims"),
 }
