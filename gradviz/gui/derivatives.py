@@ -10,14 +10,11 @@ Python number the node keeps, not one of its inputs.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from ..engine import registry
 from ..graph.model import op_label
 from ..session import catalogue
-
-_SHORT = re.compile(r"Backward\d*$")
 
 
 @dataclass(frozen=True)
