@@ -202,10 +202,10 @@ def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
     """Add ``g`` into ``t.grad``: in place of the array without a graph, as a new tensor with one."""
     if create_graph:
         if t._grad is None:
-            from .ops.shape import ToCopy
+            from .ops.shape import CopyBackwards
 
             # A copy, as PyTorch makes: one gradient may reach several leaves (Add passes it on).
-            t._grad = ToCopy.apply(g, kind="CopyBackwards")
+            t._grad = CopyBackwards.apply(g)
         else:
             t._grad = t._grad + g
         return

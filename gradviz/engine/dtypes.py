@@ -6,17 +6,39 @@ import numpy as np
 
 
 class dtype:
-    """A scalar type such as ``gradviz.float32``; compares by identity like torch.dtype."""
+    """A scalar type such as ``gradviz.float32``; compares by identity like torch.dtype.
 
-    __slots__ = ("_rank", "is_floating_point", "is_signed", "itemsize", "name", "np")
+    ``scalar_name``: the C++ name torch's messages print (``Float``); ``tensor_type``: what
+    ``Tensor.type()`` says (``torch.FloatTensor``); ``aliases``: torch's other names for it
+    (``torch.float``)."""
 
-    def __init__(self, name: str, np_dtype: str, floating: bool, rank: int) -> None:
+    __slots__ = (
+        "_rank", "aliases", "cpp_name", "is_floating_point", "is_signed", "itemsize", "name", "np", "scalar_name",
+    )  # fmt: skip
+
+    def __init__(
+        self,
+        name: str,
+        np_dtype: str,
+        floating: bool,
+        rank: int,
+        scalar_name: str,
+        cpp_name: str,
+        aliases: tuple[str, ...] = (),
+    ) -> None:
         self.name = name
         self.np = np.dtype(np_dtype)
         self.is_floating_point = floating
         self.is_signed = name != "bool" and name != "uint8"
         self.itemsize = self.np.itemsize
         self._rank = rank
+        self.scalar_name = scalar_name
+        self.cpp_name = cpp_name  # the C++ type some messages print: "long int"
+        self.aliases = aliases
+
+    @property
+    def tensor_type(self) -> str:
+        return f"torch.{self.scalar_name}Tensor"
 
     def __repr__(self) -> str:
         return f"gradviz.{self.name}"
@@ -25,27 +47,31 @@ class dtype:
         return self.name
 
 
-bool_ = dtype("bool", "bool", False, 0)
-uint8 = dtype("uint8", "uint8", False, 1)
-int8 = dtype("int8", "int8", False, 1)
-int16 = dtype("int16", "int16", False, 2)
-int32 = dtype("int32", "int32", False, 3)
-int64 = dtype("int64", "int64", False, 4)
-float16 = dtype("float16", "float16", True, 5)
-float32 = dtype("float32", "float32", True, 6)
-float64 = dtype("float64", "float64", True, 7)
+# The one table of dtypes: every name torch prints for each (torch.float32, torch.float, ...).
+bool_ = dtype("bool", "bool", False, 0, "Bool", "bool")
+uint8 = dtype("uint8", "uint8", False, 1, "Byte", "unsigned char")
+int8 = dtype("int8", "int8", False, 1, "Char", "signed char")
+int16 = dtype("int16", "int16", False, 2, "Short", "short int", ("short",))
+int32 = dtype("int32", "int32", False, 3, "Int", "int", ("int",))
+int64 = dtype("int64", "int64", False, 4, "Long", "long int", ("long",))
+float16 = dtype("float16", "float16", True, 5, "Half", "c10::Half", ("half",))
+float32 = dtype("float32", "float32", True, 6, "Float", "float", ("float",))
+float64 = dtype("float64", "float64", True, 7, "Double", "double", ("double",))
 
-# torch.float is float32, torch.double is float64, and so on.
-ALIASES = {
-    "float": float32,
-    "double": float64,
-    "half": float16,
-    "long": int64,
-    "int": int32,
-    "short": int16,
-}
 ALL = (bool_, uint8, int8, int16, int32, int64, float16, float32, float64)
+# The names a session offers, in the order its menus list them.
+NAMES = tuple(d.name for d in (float32, float64, float16, int64, int32, int16, int8, uint8, bool_))
+# torch.float is float32, torch.double is float64, and so on.
+ALIASES = {a: d for d in ALL for a in d.aliases}
+BY_NAME = {**{d.name: d for d in ALL}, **ALIASES}
 _FROM_NP = {d.np: d for d in ALL}
+
+
+def scalar_name(np_dtype: object) -> str:
+    """torch's C++ name of a numpy dtype (``Float``), as its error messages print it."""
+    d = _FROM_NP.get(np.dtype(np_dtype))  # type: ignore[call-overload]
+    return d.scalar_name if d is not None else np.dtype(np_dtype).name  # type: ignore[call-overload]
+
 
 default_float = float32
 

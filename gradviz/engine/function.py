@@ -13,11 +13,12 @@ import itertools
 import re
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
 from . import grad_mode
+from .registry import NODE_CLASSES
 
 if TYPE_CHECKING:
     from .tensor import Tensor
@@ -167,12 +168,16 @@ class AccumulateGrad(Node):
     """The sink of a leaf that requires grad: gradients arriving here land in ``leaf.grad``."""
 
     _name = "gradviz::autograd::AccumulateGrad"
+    derivative = "no derivative: it adds the gradient that arrives into the leaf's .grad"
 
     def __init__(self, leaf: Tensor) -> None:
         # A sink: it may run after every other node, so it sorts below all of them.
         self._seq = -_next_seq()
         self.variable = leaf
         self._meta = (leaf._data.shape, leaf._data.dtype)
+
+
+NODE_CLASSES["AccumulateGrad"] = AccumulateGrad
 
 
 class _NoneNeeded:
@@ -203,9 +208,21 @@ _DISCARD = _Discard()
 class Function:
     """One differentiable op. Subclasses set ``name`` (PyTorch's grad_fn name) and define
     ``forward(ctx, *arrays, **params)`` returning an array, and ``backward(ctx, grad)`` returning
-    one gradient per input (``None`` where there is none)."""
+    one gradient per input (``None`` where there is none).
+
+    The local derivative is data beside them (read through ``registry.formula_for``):
+    ``formula`` maps each operand (PyTorch's name) to ∂result/∂operand (∂L/∂operand when
+    ``adjoint``), ``statement`` says what the op computes; ``derivative`` is the whole line
+    instead, where it does not split that way. A node that is one case of another op (SumBackward1:
+    sum over dims) is a subclass of its own with another ``name``.
+    """
 
     name = "Function"
+    formula: ClassVar[dict[str, str]] = {}
+    statement: ClassVar[str] = ""
+    derivative: ClassVar[str] = ""
+    adjoint: ClassVar[bool] = False
+    operands: ClassVar[tuple[str, ...]] = ("input", "other")  # what ``formula`` calls the inputs
 
     @staticmethod
     def forward(ctx: Any, *arrays: np.ndarray, **params: Any) -> np.ndarray:
@@ -218,6 +235,8 @@ class Function:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         cls._node_type = type(cls.name, (Node,), {"_fn": cls, "_name": cls.name})
+        if "name" in cls.__dict__:  # not ViewFunction, which only adds behaviour
+            NODE_CLASSES[cls.name] = cls
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params: Any) -> Tensor:
@@ -348,26 +367,6 @@ class Composite:
         return f"<Composite {self.name} of {len(self.inputs)} input(s)>"
 
 
-def call_start() -> int:
-    """A sequence number to take before a composite call; see :func:`note_composite`."""
-    return _next_seq()
-
-
-def note_composite(out: Any, start: int, name: str, tensors: tuple, params: dict[str, Any]) -> Any:
-    """Note on ``out``'s node that it ends the call ``name(*tensors, **params)``, begun at
-    ``start`` (from :func:`call_start`), if that call recorded more than one node; returns ``out``.
-
-    ``tensors``: the tensors passed in, in the order the call names them (a Python number as
-    the 0-d constant made of it). Nothing is noted without grad, or for a call that recorded one
-    node (``mse_loss`` without broadcasting): that node is drawn under its own name as usual.
-    """
-    node = getattr(out, "grad_fn", None)
-    if _several(node, start) or _reads_its_own(node, start, tensors):
-        keys = tuple(t if t.grad_fn is None else t.grad_fn for t in tensors)
-        node.composite = Composite(name, keys, params, start)
-    return out
-
-
 def _several(node: Node | None, start: int) -> bool:
     """Whether ``node`` and at least one node behind it were made since ``start``."""
     if node is None or node._seq <= start:
@@ -385,13 +384,18 @@ def _reads_its_own(node: Node | None, start: int, tensors: tuple) -> bool:
     return any(id(t) not in passed for t in node.inputs)
 
 
-def composite(name: str, signature: Callable[..., tuple[tuple, dict[str, Any]]]) -> Callable:
+def composite(
+    name: str, signature: Callable[..., tuple[tuple, dict[str, Any]]], with_result: bool = False
+) -> Callable:
     """Decorate an engine function that may record several nodes for one call, so that the
-    Tensors view can draw the call as one op named ``name`` (see :func:`note_composite`).
+    Tensors view can draw the call as one op named ``name``, from the tensors passed in to the
+    result (see :class:`Composite`). Nothing is noted without grad, or for a call that recorded
+    one node (``mse_loss`` without broadcasting): that node is drawn under its own name.
 
-    ``signature`` takes the function's own arguments and returns ``(tensors, params)``: the
-    tensors passed in and the parameters worth showing in the label. It runs only when the call
-    recorded more than one node. The wrapper costs a sequence number and an attribute read per
+    ``signature`` takes the function's own arguments (after the result, if ``with_result``) and
+    returns ``(tensors, params)``: the tensors passed in, in the order the call names them (a
+    Python number as the 0-d constant made of it), and the parameters worth showing in the
+    label. It runs only when the call recorded more than one node. The wrapper costs a sequence number and an attribute read per
     call: keep it off the hot path of ordinary ops (``matmul`` wraps only its many-node cases).
     """
 
@@ -402,7 +406,9 @@ def composite(name: str, signature: Callable[..., tuple[tuple, dict[str, Any]]])
             out = fn(*args, **kwargs)
             node = getattr(out, "grad_fn", None)
             if node is not None and node._seq > start:
-                tensors, params = signature(*args, **kwargs)
+                tensors, params = (
+                    signature(out, *args, **kwargs) if with_result else signature(*args, **kwargs)
+                )
                 if _several(node, start) or _reads_its_own(node, start, tensors):
                     keys = tuple(t if t.grad_fn is None else t.grad_fn for t in tensors)
                     node.composite = Composite(name, keys, params, start)

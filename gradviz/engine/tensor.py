@@ -1,14 +1,14 @@
 """The ``Tensor``: a numpy array plus autograd state, with PyTorch's attributes and errors.
 
-Ops are defined in ``gradviz.engine.ops`` and attached to this class as methods, so each exists
-once as ``gradviz.exp(x)`` and as ``x.exp()``.
+Ops are defined in ``gradviz.engine.ops`` and bound to this class as methods by their
+registration (``registry.op``), so each exists once as ``gradviz.exp(x)`` and as ``x.exp()``.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,26 +18,13 @@ from .dtypes import dtype as DType
 from .function import AccumulateGrad, Node
 from .size import Size
 
-_TYPE_NAMES = {
-    "float32": "torch.FloatTensor",
-    "float64": "torch.DoubleTensor",
-    "float16": "torch.HalfTensor",
-    "int64": "torch.LongTensor",
-    "int32": "torch.IntTensor",
-    "int16": "torch.ShortTensor",
-    "int8": "torch.CharTensor",
-    "uint8": "torch.ByteTensor",
-    "bool": "torch.BoolTensor",
-}
+if TYPE_CHECKING:  # the methods the ops bind, named for type checkers and "go to definition"
+    from .ops._generated import TensorMethods as _Methods
+else:
+    _Methods = object
 
 
-_SCALAR_NAMES = {
-    "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-    "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-}  # fmt: skip
-
-
-class Tensor:
+class Tensor(_Methods):
     """An n-dimensional array that records the operations applied to it."""
 
     __slots__ = ("__weakref__", "_acc", "_data", "_grad", "_requires_grad", "_retains", "_version", "grad_fn")
@@ -136,8 +123,8 @@ class Tensor:
                 )
             if value.dtype is not self.dtype:
                 raise RuntimeError(
-                    f"attempting to assign a gradient with dtype '{_CPP_TYPE.get(value.dtype.name, value.dtype.name)}' "
-                    f"to a tensor with grad_dtype '{_SCALAR_TYPE.get(self.dtype.name, self.dtype.name)}'. The "
+                    f"attempting to assign a gradient with dtype '{value.dtype.cpp_name}' "
+                    f"to a tensor with grad_dtype '{self.dtype.scalar_name}'. The "
                     "gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set "
                     "the tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set "
                     "grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break "
@@ -261,7 +248,7 @@ class Tensor:
 
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
-            return _TYPE_NAMES[self.dtype.name]
+            return self.dtype.tensor_type
         return self.to(dtype)
 
     def is_contiguous(self) -> bool:
@@ -435,8 +422,8 @@ class Tensor:
             return result
         if (have.kind == "f" and want.kind in "biu") or (want.kind == "b" and have.kind != "b"):
             raise RuntimeError(
-                f"result type {_SCALAR_NAMES[have.name]} can't be cast to the desired output type "
-                f"{_SCALAR_NAMES[want.name]}"
+                f"result type {dtypes.scalar_name(have)} can't be cast to the desired output type "
+                f"{dtypes.scalar_name(want)}"
             )
         if result.grad_fn is not None:
             result.grad_fn._meta = (result._data.shape, want)
@@ -492,13 +479,6 @@ class Tensor:
             self._data = np.array(self._data)
         self._data[normalize_index(idx)] = value._data if isinstance(value, Tensor) else value
         self._version += 1
-
-
-# PyTorch's C++ names for dtypes, as its error messages print them.
-_SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-                "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}  # fmt: skip
-_CPP_TYPE = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long int", "int32": "int",
-             "int16": "short int", "int8": "signed char", "uint8": "unsigned char", "bool": "bool"}  # fmt: skip
 
 
 def _is_view_index(idx: Any) -> bool:

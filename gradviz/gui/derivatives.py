@@ -1,93 +1,20 @@
 """The local derivative of each backward node, for the canvas's explanations and tooltips.
 
-Catalogue ops carry their derivative (``OpSpec.derivative``), written in PyTorch's names for the
-operands (``input``, ``other``) and ``result`` for the output. The autograd view shows PyTorch's
-node names, some of which (``AddmmBackward0``, ``ExpandBackward0``) are no catalogue op, or mean
-one case of one (``PowBackward0``: a number as exponent): the table below is keyed by those
-names, in the same words. ``c`` is a Python number the node keeps, not one of its inputs.
+The formulas are the engine's (``gradviz.engine.registry``): each backward node class and each op
+declares its own, written in PyTorch's names for the operands (``input``, ``other``) and
+``result`` for the output. The autograd view shows PyTorch's node names, some of which
+(``AddmmBackward0``, ``ExpandBackward0``) are no catalogue op, or mean one case of one
+(``PowBackward0``: a number as exponent): those nodes carry a formula of their own. ``c`` is a
+Python number the node keeps, not one of its inputs.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from ..engine import registry
 from ..graph.model import op_label
 from ..session import catalogue
-
-BY_NODE = {
-    "RsubBackward1": "result = c - input: ∂result/∂input = -1",
-    "DivBackward1": "result = input / c: ∂result/∂input = 1/c",
-    "ReciprocalBackward0": "result = 1/input: ∂result/∂input = -1/input²",
-    "PowBackward0": "result = input^c: ∂result/∂input = c·input^(c-1)",
-    "PowBackward2": "result = c^exponent: ∂result/∂exponent = c^exponent·ln c",
-    "SignBackward0": "∂result/∂input = 0 (sign is flat almost everywhere)",
-    "SumBackward0": "result = Σ input: ∂result/∂inputᵢ = 1, so ∂L/∂result is copied to every element",
-    "SumBackward1": "sum over dims: ∂L/∂result is copied back along the summed dims",
-    "MeanBackward0": "result = (Σ input)/n: ∂result/∂inputᵢ = 1/n",
-    "MeanBackward1": "mean over dims: ∂L/∂result / n is copied back along the averaged dims",
-    "MaxBackward1": "∂result/∂input = 1 at each maximum along the dim, 0 elsewhere",
-    "MinBackward1": "∂result/∂input = 1 at each minimum along the dim, 0 elsewhere",
-    "MaximumBackward0": (
-        "∂result/∂input = 1 where input > other, ∂result/∂other = 1 where other > input (half each on ties)"
-    ),
-    "MinimumBackward0": (
-        "∂result/∂input = 1 where input < other, ∂result/∂other = 1 where other < input (half each on ties)"
-    ),
-    "MmBackward0": "result = input·mat2: ∂L/∂input = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = inputᵀ·∂L/∂result",
-    "BmmBackward0": (
-        "result = input·mat2 per batch: ∂L/∂input = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = inputᵀ·∂L/∂result"
-    ),
-    "MvBackward0": "result = input·vec: ∂L/∂input = ∂L/∂result ⊗ vec, ∂L/∂vec = inputᵀ·∂L/∂result",
-    "DotBackward0": "result = input·tensor: ∂result/∂input = tensor, ∂result/∂tensor = input",
-    "AddmmBackward0": (
-        "result = input + mat1·mat2: ∂L/∂input = ∂L/∂result (summed to input's shape), "
-        "∂L/∂mat1 = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = mat1ᵀ·∂L/∂result"
-    ),
-    "PermuteBackward0": "∂L/∂input = ∂L/∂result with the dims permuted back",
-    "ReshapeAliasBackward0": "∂L/∂input = ∂L/∂result reshaped to input's shape",
-    "UnsafeViewBackward0": "∂L/∂input = ∂L/∂result reshaped to input's shape",
-    "AliasBackward0": "∂result/∂input = 1 (the same values)",
-    "ExpandBackward0": "∂L/∂input = ∂L/∂result summed over the broadcast dims",
-    "SqueezeBackward0": "∂L/∂input = ∂L/∂result with the size-1 dims restored",
-    "SqueezeBackward1": "∂L/∂input = ∂L/∂result with the size-1 dim restored",
-    "SqueezeBackward2": "∂L/∂input = ∂L/∂result with the size-1 dims restored",
-    "SqueezeBackward4": "∂L/∂input = ∂L/∂result with the size-1 dims restored",
-    "SelectBackward0": "∂L/∂input = ∂L/∂result at the selected index, 0 elsewhere",
-    "SliceBackward0": "∂L/∂input = ∂L/∂result in the slice, 0 elsewhere",
-    "IndexPutBackward0": (
-        "∂L/∂input = ∂L/∂result outside the written positions; ∂L/∂values = ∂L/∂result at them"
-    ),
-    # The engine's where node takes input and other; the condition comes last, as no gradient.
-    "WhereBackward0": "∂result/∂input = 1 where condition, ∂result/∂other = 1 where not condition",
-    "ToCopyBackward0": "∂L/∂input = ∂L/∂result cast back to input's dtype",
-    "NllLossBackward0": "∂L/∂input = -1/n at each target class, 0 elsewhere",
-    "AccumulateGrad": "no derivative: it adds the gradient that arrives into the leaf's .grad",
-}
-
-# Calls the Tensors view draws as one op although the engine records several nodes (their node
-# name there is the steps', "ViewBackward0 + MulBackward0"), when the catalogue has no such op.
-BY_CALL = {
-    "outer": (
-        "result = input ⊗ vec2 (resultᵢⱼ = inputᵢ·vec2ⱼ): ∂L/∂input = ∂L/∂result·vec2, "
-        "∂L/∂vec2 = (∂L/∂result)ᵀ·input"
-    ),
-}
-
-# What those formulas call the node's inputs, in the order the graph numbers them, when not
-# input, other.
-OPERANDS_BY_NODE: dict[str, tuple[str, ...]] = {
-    "MmBackward0": ("input", "mat2"),
-    "BmmBackward0": ("input", "mat2"),
-    "MvBackward0": ("input", "vec"),
-    "DotBackward0": ("input", "tensor"),
-    "AddmmBackward0": ("input", "mat1", "mat2"),
-    "WhereBackward0": ("input", "other", "condition"),
-    "NllLossBackward0": ("input", "target"),
-    "outer": ("input", "vec2"),
-}
-
-_SHORT = re.compile(r"Backward\d*$")
 
 
 @dataclass(frozen=True)
@@ -108,13 +35,19 @@ def derivative_of(node_name: str, op: str = "") -> Derivative:
     """The derivative of ``MulBackward0`` (or of the catalogue op or call ``op``); its formula
     is '' if unknown."""
     base = node_name.rsplit("::", 1)[-1]
-    if base in BY_NODE:
-        return Derivative(BY_NODE[base], OPERANDS_BY_NODE.get(base, ("input", "other")))
+    node = registry.node_class(base)
+    own = registry.formula_for(base, own=True)
+    if own is not None:
+        return Derivative(own.text, getattr(node, "operands", ("input", "other")))
     for candidate in (op, op_label(base)):
         spec = catalogue.CATALOGUE.get(candidate)
         if candidate and spec is not None:
             return Derivative(spec.derivative, spec=spec)
-    return Derivative(BY_CALL.get(op, ""), OPERANDS_BY_NODE.get(op, ("input", "other")))
+    # A call the Tensors view draws as one op that the session does not offer (outer).
+    info = registry.REGISTRY.get(op)
+    if info is not None:
+        return Derivative(info.formula.text, info.operand_names)
+    return Derivative("")
 
 
 def local_derivative(node_name: str, op: str = "") -> str:

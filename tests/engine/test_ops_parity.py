@@ -1232,3 +1232,296 @@ def test_misc_tensor_methods() -> None:
     assert f"{gv.tensor(2.5):.2f}" == f"{torch.tensor(2.5):.2f}"
     assert gv.equal(g, g) and not gv.equal(g, g + 1)
     assert gv.allclose(g, g + 1e-9)
+
+
+# --- ops declared with the registry (issue 12) ---------------------------------------------------
+# Every op in gradviz.engine.registry, with the test here that compares it with torch (see
+# tests/engine/test_registry.py, which checks this table against the registry).
+REGISTERED_OPS_COVERED = {
+    "T": "test_shape_ops", "abs": "test_unary", "add": "test_binary", "addmm": "test_other_registered_ops",
+    "allclose": "test_misc_tensor_methods", "argmax": "test_reductions", "argmin": "test_reductions",
+    "atan2": "test_atan2", "bmm": "test_matmul_named", "bool": "test_int_and_bool_promotion",
+    "broadcast_to": "test_other_registered_ops", "cat": "test_cat_stack", "clamp": "test_clamp",
+    "clip": "test_clamp", "clone": "test_shape_ops", "concat": "test_cat_stack",
+    "concatenate": "test_other_registered_ops", "cos": "test_unary", "cross_entropy": "test_cross_entropy_nll",
+    "detach": "test_other_registered_ops", "div": "test_binary", "dot": "test_matmul_named",
+    "double": "test_int_and_bool_promotion", "eq": "test_comparisons", "equal": "test_misc_tensor_methods",
+    "erf": "test_registered_unary", "exp": "test_unary", "expand": "test_shape_ops",
+    "expand_as": "test_shape_ops", "expm1": "test_registered_unary", "flatten": "test_shape_ops",
+    "float": "test_int_and_bool_promotion", "ge": "test_comparisons", "gelu": "test_registered_activations",
+    "greater": "test_other_registered_ops", "gt": "test_comparisons", "half": "test_int_and_bool_promotion",
+    "index": "test_indexing", "int": "test_int_and_bool_promotion", "isfinite": "test_other_registered_ops",
+    "isinf": "test_other_registered_ops", "isnan": "test_other_registered_ops", "le": "test_comparisons",
+    "leaky_relu": "test_registered_activations", "less": "test_other_registered_ops", "linear": "test_mlp_step",
+    "log": "test_unary", "log1p": "test_registered_unary", "log_softmax": "test_softmax_family",
+    "logical_not": "test_other_registered_ops", "logsumexp": "test_logsumexp",
+    "long": "test_int_and_bool_promotion", "lt": "test_comparisons", "matmul": "test_matmul",
+    "max": "test_reductions", "maximum": "test_reductions", "mean": "test_reductions", "min": "test_reductions",
+    "minimum": "test_reductions", "mm": "test_matmul_named", "movedim": "test_shape_ops",
+    "mse_loss": "test_mse_loss", "mul": "test_binary", "mv": "test_matmul_named", "ne": "test_comparisons",
+    "neg": "test_unary_minus", "nll_loss": "test_cross_entropy_nll", "outer": "test_matmul_named",
+    "permute": "test_shape_ops", "pow": "test_pow", "reciprocal": "test_other_registered_ops",
+    "relu": "test_unary", "reshape": "test_shape_ops", "rsub": "test_scalar_both_ways",
+    "sigmoid": "test_unary", "sign": "test_other_registered_ops", "silu": "test_registered_activations",
+    "sin": "test_unary", "softmax": "test_softmax_family", "softplus": "test_registered_activations",
+    "sqrt": "test_unary", "square": "test_other_registered_ops", "squeeze": "test_shape_ops",
+    "stack": "test_cat_stack", "sub": "test_binary", "sum": "test_reductions",
+    "swapaxes": "test_other_registered_ops", "t": "test_shape_ops", "tan": "test_registered_unary", "tanh": "test_unary", "to": "test_shape_ops",
+    "transpose": "test_shape_ops", "unsqueeze": "test_shape_ops", "view": "test_shape_ops", "where": "test_where",
+}  # fmt: skip
+
+
+def check_double_grad(fn: Any, *specs: A, seed: int = 0, tol: dict | None = None) -> None:
+    """Second derivatives: d/dx of sum(w · dy/dx) for each input, with create_graph=True."""
+    arrays = [s.array(seed + 7919 * i + zlib.crc32(repr(s).encode())) for i, s in enumerate(specs)]
+    got = []
+    for L in (torch, gv):
+        xs = [L.tensor(a, requires_grad=True) for a in arrays]
+        y = fn(L, *xs)
+        w = L.tensor(
+            np.random.default_rng(seed + 2).uniform(0.5, 1.5, tuple(y.shape)).astype(arrays[0].dtype)
+        )
+        grads = L.autograd.grad((y * w).sum(), xs, create_graph=True)
+        if L is gv and not any(g.requires_grad for g in grads):
+            # A piecewise-linear op (leaky_relu, as relu): gradviz records no graph of a gradient
+            # that is flat in the input; torch's second derivative must then be zero.
+            assert not any(t.detach().numpy().any() for t in got[0][1] if t is not None)
+            second = (None,) * len(xs)
+        else:
+            second = L.autograd.grad(sum((g * g).sum() for g in grads), xs, allow_unused=True)
+        got.append((grads, second))
+    (gt, st), (gg, sg) = got
+    for k, (g, t) in enumerate(zip(gg, gt)):
+        assert_same_tensor(g, t, f"grad {k}", tol)
+        assert g.grad_fn is not None or sg[k] is None
+    for k, (g, t) in enumerate(zip(sg, st)):
+        if t is None or g is None:  # (None where torch's is zero: see above)
+            assert g is None or not g.detach().numpy().any(), f"second grad {k}"
+        else:
+            assert_same_tensor(g, t, f"second grad {k}", tol)
+
+
+NEW_UNARY = [("log1p", "pos"), ("expm1", "any"), ("erf", "any"), ("tan", "small")]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("form", ["function", "method"])
+@pytest.mark.parametrize(("op", "domain"), NEW_UNARY, ids=[o for o, _ in NEW_UNARY])
+def test_registered_unary(op: str, domain: str, form: str, dtype: str) -> None:
+    test_unary(op, domain, form, dtype)
+
+
+@pytest.mark.parametrize(("op", "domain"), NEW_UNARY, ids=[o for o, _ in NEW_UNARY])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_registered_unary_double_grad(op: str, domain: str, dtype: str) -> None:
+    check_double_grad(lambda L, a: getattr(L, op)(a), A((2, 3), dtype, domain=domain))
+
+
+@pytest.mark.parametrize(("op", "domain"), NEW_UNARY, ids=[o for o, _ in NEW_UNARY])
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_registered_unary_on_int_and_bool(op: str, domain: str, dtype: str) -> None:
+    check(lambda L, a: getattr(L, op)(a), A((4,), dtype, grad=False), backward=False)
+
+
+def test_registered_unary_special_values() -> None:
+    vals = [0.0, -0.0, 1e-8, -1.0, float("inf"), float("-inf"), float("nan"), 50.0, -50.0, 100.0]
+    for op in ("log1p", "expm1", "erf", "tan"):
+        t, g = torch.tensor(vals, requires_grad=True), gv.tensor(vals, requires_grad=True)
+        ot, og = getattr(torch, op)(t), getattr(gv, op)(g)
+        assert_same_tensor(og, ot, op)
+        assert repr(og) == repr(ot).replace("torch", "gradviz")
+
+
+ATAN2_CASES = [
+    ("same", (2, 3), (2, 3), "float32", "float32"),
+    ("broadcast", (2, 3), (3,), "float32", "float32"),
+    ("broadcast_rows", (4, 1), (1, 3), "float64", "float64"),
+    ("scalar_tensor", (2, 3), (), "float32", "float32"),
+    ("mixed", (2, 3), (2, 3), "float32", "float64"),
+    ("half", (3,), (3,), "float16", "float16"),
+    ("bad_shapes", (2, 3), (4,), "float32", "float32"),
+]
+
+
+@pytest.mark.parametrize(("name", "sa", "sb", "da", "db"), ATAN2_CASES, ids=[c[0] for c in ATAN2_CASES])
+@pytest.mark.parametrize("form", ["function", "method"])
+def test_atan2(name: str, sa: tuple, sb: tuple, da: str, db: str, form: str) -> None:
+    def fn(L, a, b):
+        return L.atan2(a, b) if form == "function" else a.atan2(b)
+
+    check(fn, A(sa, da), A(sb, db))
+    check(fn, A(sa, da), A(sb, db, grad=False))
+
+
+def test_atan2_double_grad_and_ints() -> None:
+    check_double_grad(lambda L, a, b: L.atan2(a, b), A((2, 3), "float64"), A((3,), "float64", domain="pos"))
+    check(
+        lambda L, a, b: L.atan2(a, b),
+        A((4,), "int64", grad=False),
+        A((4,), "int32", grad=False),
+        backward=False,
+    )
+    check(
+        lambda L, a, b: L.atan2(a, b),
+        A((3,), "bool", grad=False),
+        A((3,), "int64", grad=False),
+        backward=False,
+    )
+
+
+def test_atan2_refuses_numbers_like_torch() -> None:
+    for lib in (torch, gv):
+        x = lib.tensor([1.0, 2.0])
+        with pytest.raises(TypeError) as info:
+            lib.atan2(x, 2.0)
+        assert "atan2(): argument 'other' (position 2) must be Tensor, not float" in str(info.value)
+
+
+def test_registered_ops_reprs_name_torchs_nodes() -> None:
+    cases = [
+        ("atan2", lambda L, a, b: L.atan2(a, b)),
+        ("log1p", lambda L, a, b: L.log1p(a.abs())),
+        ("expm1", lambda L, a, b: a.expm1()),
+        ("erf", lambda L, a, b: a.erf()),
+        ("logsumexp", lambda L, a, b: a.logsumexp(1)),
+        ("gelu", lambda L, a, b: F(L).gelu(a)),
+        ("gelu_tanh", lambda L, a, b: F(L).gelu(a, approximate="tanh")),
+        ("silu", lambda L, a, b: F(L).silu(a)),
+        ("leaky_relu", lambda L, a, b: F(L).leaky_relu(a, 0.2)),
+        ("softplus", lambda L, a, b: F(L).softplus(a, beta=2, threshold=3)),
+    ]
+    for name, fn in cases:
+        outs = []
+        for L in (torch, gv):
+            a = L.tensor([[0.5, -1.25], [2.0, 0.125]], requires_grad=True)
+            b = L.tensor([1.5, -0.5], requires_grad=True)
+            outs.append(fn(L, a, b))
+        t, g = outs
+        assert repr(g) == repr(t).replace("torch", "gradviz"), name
+        assert norm_name(g.grad_fn.name()) == norm_name(t.grad_fn.name()), name
+
+
+LOGSUMEXP_CASES = [
+    ("last", lambda L, a: L.logsumexp(a, -1), (3, 4)),
+    ("first_keepdim", lambda L, a: L.logsumexp(a, 0, keepdim=True), (3, 4)),
+    ("method", lambda L, a: a.logsumexp(1), (2, 3, 4)),
+    ("dims", lambda L, a: a.logsumexp(dim=(0, 2)), (2, 3, 4)),
+    ("all_dims_keepdim", lambda L, a: L.logsumexp(a, (0, 1), True), (3, 4)),
+    ("vector", lambda L, a: L.logsumexp(a, 0), (5,)),
+    ("zero_d", lambda L, a: L.logsumexp(a, 0), ()),
+    ("bad_dim", lambda L, a: L.logsumexp(a, 2), (3, 4)),
+    ("no_dim", lambda L, a: L.logsumexp(a), (3, 4)),
+    ("none_dim", lambda L, a: L.logsumexp(a, None), (3, 4)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "shape"), LOGSUMEXP_CASES, ids=ids(LOGSUMEXP_CASES))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_logsumexp(name: str, fn: Any, shape: tuple, dtype: str) -> None:
+    check(fn, A(shape, dtype))
+
+
+@pytest.mark.parametrize(("name", "fn", "shape"), LOGSUMEXP_CASES[:6], ids=ids(LOGSUMEXP_CASES[:6]))
+def test_logsumexp_double_grad(name: str, fn: Any, shape: tuple) -> None:
+    check_double_grad(fn, A(shape, "float64"))
+
+
+def test_logsumexp_ints_infinities_and_large_values() -> None:
+    check(lambda L, a: L.logsumexp(a, 0), A((4,), "int64", grad=False), backward=False)
+    check(lambda L, a: L.logsumexp(a, 1), A((2, 3), "bool", grad=False), backward=False)
+    vals = [[1000.0, 0.0, -1000.0], [float("-inf")] * 3, [float("inf"), 1.0, 2.0], [0.5, float("nan"), 1.0]]
+    t, g = torch.tensor(vals, requires_grad=True), gv.tensor(vals, requires_grad=True)
+    ot, og = torch.logsumexp(t, 1), gv.logsumexp(g, 1)
+    assert_same_tensor(og, ot, "values")
+    assert repr(og) == repr(ot).replace("torch", "gradviz")
+    ot.sum().backward()
+    og.sum().backward()
+    assert_same_tensor(g.grad, t.grad, "grad")
+    e_t, e_g = torch.logsumexp(torch.zeros(0, 3), 0), gv.logsumexp(gv.zeros(0, 3), 0)
+    assert_same_tensor(e_g, e_t, "empty")
+
+
+ACTIVATION_CASES = [
+    ("gelu", lambda L, a: F(L).gelu(a)),
+    ("gelu_none", lambda L, a: F(L).gelu(a, approximate="none")),
+    ("gelu_tanh", lambda L, a: F(L).gelu(a, approximate="tanh")),
+    ("silu", lambda L, a: F(L).silu(a)),
+    ("leaky_relu", lambda L, a: F(L).leaky_relu(a)),
+    ("leaky_relu_slope", lambda L, a: F(L).leaky_relu(a, 0.3)),
+    ("leaky_relu_negative_slope", lambda L, a: F(L).leaky_relu(a, negative_slope=-0.5)),
+    ("softplus", lambda L, a: F(L).softplus(a)),
+    ("softplus_beta", lambda L, a: F(L).softplus(a, beta=2.5)),
+    ("softplus_threshold", lambda L, a: F(L).softplus(a, beta=2, threshold=1.0)),
+    ("softplus_int_params", lambda L, a: F(L).softplus(a, 3, 2)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ACTIVATION_CASES, ids=ids(ACTIVATION_CASES))
+@pytest.mark.parametrize("shape", [(), (5,), (2, 3)])
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+def test_registered_activations(name: str, fn: Any, shape: tuple, dtype: str) -> None:
+    check(fn, A(shape, dtype))
+
+
+@pytest.mark.parametrize(("name", "fn"), ACTIVATION_CASES, ids=ids(ACTIVATION_CASES))
+def test_registered_activations_double_grad(name: str, fn: Any) -> None:
+    check_double_grad(fn, A((2, 3), "float64"))
+
+
+@pytest.mark.parametrize(("name", "fn"), ACTIVATION_CASES, ids=ids(ACTIVATION_CASES))
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+def test_registered_activations_refuse_ints_like_torch(name: str, fn: Any, dtype: str) -> None:
+    check(fn, A((3,), dtype, grad=False), backward=False)  # NotImplementedError, same words
+
+
+def test_registered_activations_special_values_and_bad_arguments() -> None:
+    vals = [0.0, -0.0, 30.0, -30.0, 1e-7, float("inf"), float("-inf"), float("nan")]
+    for name, fn in ACTIVATION_CASES:
+        # torch's vectorised float32 gelu gives nan at +inf (its one-element path gives inf, as
+        # gradviz does): leave +inf out there.
+        v = vals[:5] + vals[6:] if name in ("gelu", "gelu_none") else vals
+        t, g = torch.tensor(v, requires_grad=True), gv.tensor(v, requires_grad=True)
+        ot, og = fn(torch, t), fn(gv, g)
+        assert_same_tensor(og, ot, name)
+        assert repr(og) == repr(ot).replace("torch", "gradviz"), name
+        ot.sum().backward()
+        og.sum().backward()
+        assert_same_tensor(g.grad, t.grad, f"{name} grad")
+    bad = [
+        lambda L, a: F(L).gelu(a, approximate="exact"),
+        lambda L, a: F(L).gelu(a, approximate=None),
+        lambda L, a: F(L).leaky_relu(a, "0.1"),
+        lambda L, a: F(L).softplus(a, beta="2"),
+        lambda L, a: F(L).softplus(a, 1, threshold=None),
+    ]
+    for fn in bad:
+        check(fn, A((3,)))
+
+
+def test_F_only_activations_are_not_torch_functions_or_methods() -> None:
+    for name in ("gelu", "silu", "leaky_relu", "softplus"):
+        assert hasattr(torch_functional, name) and hasattr(gv_functional, name)
+        assert hasattr(torch.Tensor, name) == hasattr(gv.Tensor, name), name
+
+
+OTHER_REGISTERED_CASES = [
+    ("addmm", lambda L, a, b: L.addmm(a[0], a, b.t()), (3, 3), (3, 3)),
+    ("broadcast_to", lambda L, a, b: L.broadcast_to(a[0], (4, 3)) * b.sum(), (2, 3), (3,)),
+    ("concatenate", lambda L, a, b: L.concatenate([a, b], 0), (2, 3), (1, 3)),
+    ("detach", lambda L, a, b: a.detach() * b, (2, 3), (2, 3)),
+    ("greater", lambda L, a, b: a.greater(b), (2, 3), (2, 3)),
+    ("less", lambda L, a, b: a.less(b), (2, 3), (3,)),
+    ("isfinite", lambda L, a, b: L.isfinite(a / b), (2, 3), (2, 3)),
+    ("isinf", lambda L, a, b: (a / 0).isinf(), (2, 3), (2, 3)),
+    ("isnan", lambda L, a, b: L.isnan((a * 0) / 0), (2, 3), (2, 3)),
+    ("logical_not", lambda L, a, b: (a > b).logical_not(), (2, 3), (2, 3)),
+    ("reciprocal", lambda L, a, b: a.reciprocal() + L.reciprocal(b), (2, 3), (2, 3)),
+    ("sign", lambda L, a, b: a.sign() * b, (2, 3), (2, 3)),
+    ("square", lambda L, a, b: L.square(a) + b.square(), (2, 3), (2, 3)),
+    ("swapaxes", lambda L, a, b: L.swapaxes(a, 0, 1) @ b.swapaxes(0, 1).t(), (2, 3), (2, 3)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "sa", "sb"), OTHER_REGISTERED_CASES, ids=ids(OTHER_REGISTERED_CASES))
+def test_other_registered_ops(name: str, fn: Any, sa: tuple, sb: tuple) -> None:
+    check(fn, A(sa), A(sb))

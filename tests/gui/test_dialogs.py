@@ -395,7 +395,7 @@ def test_operation_search_and_parameters(qtbot) -> None:
     qtbot.keyClicks(d.search, "soft")
     assert d.spec.name == "softmax"
     visible = [n for n, item in d.items.items() if not item.isHidden()]
-    assert visible == ["softmax", "log_softmax"]
+    assert visible == ["softmax", "log_softmax", "softplus"]  # softplus: F.softplus, issue 12
     retype(qtbot, d.search, "sum")
     assert d.spec.name == "sum"
     assert d.summary.text().startswith("shape []")

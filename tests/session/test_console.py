@@ -500,6 +500,22 @@ EXAMPLES = {
         "F.nll_loss(a, tgt, reduction='none')",
         "F.nll_loss(input=a, target=tgt, reduction='sum')",
     ],
+    # declared in gradviz.engine.registry
+    "atan2": ["torch.atan2(a, b)", "a.atan2(b)", "torch.atan2(input=a, other=b)"],
+    "log1p": ["torch.log1p(b)", "b.log1p()"],
+    "expm1": ["torch.expm1(a)", "a.expm1()"],
+    "erf": ["torch.erf(a)", "a.erf()"],
+    "tan": ["torch.tan(a)", "a.tan()"],
+    "gelu": ["F.gelu(a)", "F.gelu(a, approximate='tanh')", "torch.nn.functional.gelu(b, approximate='none')"],
+    "silu": ["F.silu(a)"],
+    "leaky_relu": ["F.leaky_relu(a)", "F.leaky_relu(a, 0.2)", "F.leaky_relu(a, negative_slope=0.5)"],
+    "softplus": [
+        "F.softplus(a)",
+        "F.softplus(a, beta=2)",
+        "F.softplus(a, 2, 1.5)",
+        "F.softplus(a, threshold=1)",
+    ],
+    "logsumexp": ["torch.logsumexp(a, 1)", "a.logsumexp(dim=0, keepdim=True)", "a.logsumexp((0, 1))"],
 }
 ALL_EXAMPLES = [(op, src) for op, srcs in EXAMPLES.items() for src in srcs]
 

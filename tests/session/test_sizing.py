@@ -187,6 +187,10 @@ GENERATORS = {
     "stack": joined("stack"),
     "where": ternary(),
     **{op: loss(op) for op in ("mse_loss", "cross_entropy", "nll_loss")},
+    # added with the engine's registry (issue 12)
+    **{op: unary() for op in ("log1p", "expm1", "erf", "tan", "gelu", "silu", "leaky_relu", "softplus")},
+    "atan2": binary(),
+    "logsumexp": reduction("dims"),
 }
 
 

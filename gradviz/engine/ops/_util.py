@@ -9,11 +9,8 @@ import numpy as np
 from .. import dtypes
 from ..tensor import Tensor
 
-# PyTorch's C++ names for dtypes, as its error messages print them.
-SCALAR_NAMES = {
-    "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-    "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-}  # fmt: skip
+# PyTorch's C++ names for dtypes, as its error messages print them (from the one dtype table).
+SCALAR_NAMES = {d.name: d.scalar_name for d in dtypes.ALL}
 
 
 def wrap_scalar(value: Any, np_dtype: np.dtype) -> Tensor:

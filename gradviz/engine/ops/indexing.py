@@ -6,13 +6,48 @@ it; anything advanced becomes a single IndexBackward0.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from .. import dual
+from .. import dual, registry
 from ..function import Function, ViewFunction, composite, note_nondiff_inputs
 from ..tensor import Tensor
+
+
+def decode_index(items: Sequence[Any], operands: Sequence[Tensor]) -> tuple:
+    """Turn the stored (JSON) form of ``t[...]`` back into a Python index.
+
+    Items: an int; null (None, a new axis); "..." (Ellipsis); {"slice": [start, stop, step]};
+    {"list": [...]} (ints or bools); {"operand": k} (the k-th extra tensor operand, a mask or
+    integer tensor).
+    """
+    out: list[Any] = []
+    for item in items:
+        if item is None:
+            out.append(None)
+        elif item == "...":
+            out.append(Ellipsis)
+        elif isinstance(item, bool):
+            raise ValueError("a bare bool is not a valid index item")
+        elif isinstance(item, int):
+            out.append(item)
+        elif isinstance(item, dict) and set(item) == {"slice"}:
+            out.append(slice(*item["slice"]))
+        elif isinstance(item, dict) and set(item) == {"list"}:
+            out.append(list(item["list"]))
+        elif isinstance(item, dict) and set(item) == {"operand"}:
+            out.append(operands[item["operand"]])
+        else:
+            raise ValueError(f"unknown index item {item!r}")
+    return tuple(out)
+
+
+def _index(t: Tensor, *masks: Tensor, index: Sequence[Any] = ()) -> Tensor:
+    """The session's ``t[...]``: the index in its stored form, extra tensors as operands."""
+    items = decode_index(index, (t, *masks))
+    return t[items if len(items) != 1 else items[0]]
 
 
 def normalize_index(idx: Any) -> Any:
@@ -43,8 +78,7 @@ class Index(ViewFunction):
     name = "IndexBackward0"
 
     @staticmethod
-    def forward(ctx, a, idx=(), kind="IndexBackward0"):
-        ctx._name = kind
+    def forward(ctx, a, idx=()):
         return np.asarray(a[idx])
 
     @staticmethod
@@ -52,10 +86,26 @@ class Index(ViewFunction):
         return (dual.index_add_zeros(g, ctx.params["idx"], ctx.inputs[0]._data.shape),)
 
 
+class Select(Index):
+    name = "SelectBackward0"
+    derivative = "∂L/∂input = ∂L/∂result at the selected index, 0 elsewhere"
+
+
+class Slice(Index):
+    name = "SliceBackward0"
+    derivative = "∂L/∂input = ∂L/∂result in the slice, 0 elsewhere"
+
+
+class Alias(Index):
+    name = "AliasBackward0"
+    derivative = "∂result/∂input = 1 (the same values)"
+
+
 class IndexAddZeros(Function):
     """Scatter-add into zeros: the gradient of indexing, itself differentiable."""
 
     name = "IndexPutBackward0"
+    derivative = "∂L/∂input = ∂L/∂result outside the written positions; ∂L/∂values = ∂L/∂result at them"
 
     @staticmethod
     def forward(ctx, g, idx=(), shape=()):
@@ -122,7 +172,7 @@ def _select(t: Tensor, dim: int, i: int) -> Tensor:
         )
     if not -shape[dim] <= i < shape[dim]:
         raise IndexError(f"index {i} is out of bounds for dimension {dim} with size {shape[dim]}")
-    return Index.apply(t, idx=(slice(None),) * dim + (i,), kind="SelectBackward0")
+    return Select.apply(t, idx=(slice(None),) * dim + (i,))
 
 
 def _slice(t: Tensor, dim: int, item: slice, always: bool) -> Tensor:
@@ -137,7 +187,7 @@ def _slice(t: Tensor, dim: int, item: slice, always: bool) -> Tensor:
     # Inside a tuple, PyTorch skips a slice that keeps the whole dimension.
     if not always and start == 0 and step == 1 and (stop is None or stop >= t._data.shape[dim]):
         return t
-    return Index.apply(t, idx=(slice(None),) * dim + (item,), kind="SliceBackward0")
+    return Slice.apply(t, idx=(slice(None),) * dim + (item,))
 
 
 def _advanced(item: Any) -> np.ndarray:
@@ -179,6 +229,19 @@ def _getitem_call(a: Tensor, idx: Any) -> tuple[tuple, dict]:
     return (a, *(i for i in items if isinstance(i, Tensor))), {"idx": index_text(idx)}
 
 
+@registry.op(
+    statement="result = input[index]",
+    name="index",
+    syntax=("index",),  # t[...]: Tensor.__getitem__, bound in ops/__init__.py
+    nodes=(Index,),
+    variadic=True,
+    category="shape",
+    size_rule="index",
+    params=(registry.Param("index", "index"),),
+    call=_index,
+    adjoint=True,
+    formula={"input": "∂L/∂result scattered back to the indexed positions, 0 elsewhere"},
+)
 @composite("index", _getitem_call)
 def getitem(a: Tensor, idx: Any) -> Tensor:
     """``a[idx]`` recorded as PyTorch records it: one Select/Slice/Unsqueeze per basic item, in
@@ -196,7 +259,7 @@ def _getitem(a: Tensor, idx: Any) -> Tensor:
     if idx is None:
         return a.unsqueeze(0)
     if idx is Ellipsis:
-        return Index.apply(a, idx=(Ellipsis,), kind="AliasBackward0")
+        return Alias.apply(a, idx=(Ellipsis,))
     if isinstance(idx, slice):
         if a._data.ndim == 0:
             raise IndexError("slice() cannot be applied to a 0-dim tensor.")
@@ -257,7 +320,7 @@ def _getitem(a: Tensor, idx: Any) -> Tensor:
                 advanced[dim] = arr
                 dim += 1
     if not advanced:
-        return Index.apply(a, idx=(Ellipsis,), kind="AliasBackward0") if out is a else out
+        return Alias.apply(a, idx=(Ellipsis,)) if out is a else out
     parts: list = []
     d = 0
     while d < out._data.ndim and (advanced.keys() - set(range(d))):

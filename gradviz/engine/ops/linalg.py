@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
-from .. import dual
+from .. import dual, registry
 from ..function import Function, composite
 from ..tensor import Tensor
 from ._util import broadcast_shape
-from .shape import View, expand, reshape, squeeze, t, transpose, unsqueeze
-
-_TYPE = {
-    "float32": "float",
-    "float64": "double",
-    "float16": "c10::Half",
-    "int64": "long int",
-    "int32": "int",
-    "bool": "bool",
-}
+from .shape import SqueezeInPlace, UnsafeView, View, expand, reshape, squeeze, t, transpose, unsqueeze
 
 
 def _same_dtype(a: Tensor, b: Tensor, what: str) -> None:
     if a._data.dtype != b._data.dtype:
         n1, n2 = (
-            _TYPE.get(a._data.dtype.name, a._data.dtype.name),
-            _TYPE.get(b._data.dtype.name, b._data.dtype.name),
+            a.dtype.cpp_name,
+            b.dtype.cpp_name,
         )
         raise RuntimeError(f"expected {what} to have the same dtype, but got: {n1} != {n2}")
 
@@ -33,10 +26,11 @@ class Mm(Function):
     """All matrix products; the node name says which one PyTorch would record."""
 
     name = "MmBackward0"
+    derivative = "result = input·mat2: ∂L/∂input = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = inputᵀ·∂L/∂result"
+    operands = ("input", "mat2")
 
     @staticmethod
-    def forward(ctx, a, b, kind="MmBackward0"):
-        ctx._name = kind
+    def forward(ctx, a, b):
         # Each factor is saved only for the other's gradient, as PyTorch does.
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
         return np.asarray(np.matmul(a, b))
@@ -62,14 +56,25 @@ class Mm(Function):
         return ga, gb
 
 
-_SCALAR = {
-    "float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-    "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
-}  # fmt: skip
+class Bmm(Mm):
+    name = "BmmBackward0"
+    derivative = "result = input·mat2 per batch: ∂L/∂input = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = inputᵀ·∂L/∂result"
+
+
+class Mv(Mm):
+    name = "MvBackward0"
+    derivative = "result = input·vec: ∂L/∂input = ∂L/∂result ⊗ vec, ∂L/∂vec = inputᵀ·∂L/∂result"
+    operands = ("input", "vec")
+
+
+class Dot(Mm):
+    name = "DotBackward0"
+    derivative = "result = input·tensor: ∂result/∂input = tensor, ∂result/∂tensor = input"
+    operands = ("input", "tensor")
 
 
 def _scalar(t: Tensor) -> str:
-    return _SCALAR.get(t._data.dtype.name, t._data.dtype.name)
+    return t.dtype.scalar_name
 
 
 def _dot(a: Tensor, b: Tensor) -> Tensor:
@@ -83,7 +88,7 @@ def _dot(a: Tensor, b: Tensor) -> Tensor:
             f"inconsistent tensor size, expected tensor [{n}] and src [{m}] to have the same number of "
             f"elements, but got {n} and {m} elements respectively"
         )
-    return Mm.apply(a, b, kind="DotBackward0")
+    return Dot.apply(a, b)
 
 
 def _mv(m: Tensor, v: Tensor) -> Tensor:
@@ -94,7 +99,7 @@ def _mv(m: Tensor, v: Tensor) -> Tensor:
     (r, c), n = m._data.shape, v._data.shape[0]
     if c != n:
         raise RuntimeError(f"size mismatch, got input ({r}), mat ({r}x{c}), vec ({n})")
-    return Mm.apply(m, v, kind="MvBackward0")
+    return Mv.apply(m, v)
 
 
 def _mm(a: Tensor, b: Tensor) -> Tensor:
@@ -114,11 +119,11 @@ def _bmm(a: Tensor, b: Tensor) -> Tensor:
             f"Expected size for first two dimensions of batch2 tensor to be: [{sa[0]}, {sa[2]}] but got: "
             f"[{sb[0]}, {sb[1]}]."
         )
-    return Mm.apply(a, b, kind="BmmBackward0")
+    return Bmm.apply(a, b)
 
 
-def _view(t: Tensor, shape: tuple, kind: str) -> Tensor:
-    return View.apply(t, shape=tuple(shape), kind=kind)
+def _view(t: Tensor, shape: tuple, kind: type[View]) -> Tensor:
+    return kind.apply(t, shape=tuple(shape))
 
 
 def _should_fold(a: Tensor, b: Tensor) -> bool:
@@ -139,6 +144,16 @@ def _should_fold(a: Tensor, b: Tensor) -> bool:
     return all(strides[i] == strides[i + 1] * shape[i + 1] for i in range(t1.ndim - 2))
 
 
+@registry.op(
+    statement="result = input @ other",
+    operands=("input", "other"),
+    symbol="@",
+    category="linear algebra",
+    size_rule="matmul",
+    call=operator.matmul,
+    adjoint=True,
+    formula={"input": "∂L/∂result · otherᵀ", "other": "inputᵀ · ∂L/∂result"},
+)
 def matmul(a: Tensor, b: Tensor) -> Tensor:
     """``a @ b``, decomposed into the same primitives (and so the same graph) as PyTorch's matmul."""
     for name, x in (("input", a), ("other", b)):
@@ -166,7 +181,7 @@ def _matmul_steps(a: Tensor, b: Tensor) -> Tensor:
     na, nb = a._data.ndim, b._data.ndim
     if na == 1 and nb == 2:
         out = _mm(unsqueeze(a, 0), b)
-        return _view(out, out._data.shape[1:], "SqueezeBackward4")  # PyTorch squeezes in place
+        return _view(out, out._data.shape[1:], SqueezeInPlace)  # PyTorch squeezes in place
     if _should_fold(a, b):
         swap = nb > na
         t1 = transpose(b, -1, -2) if swap else a
@@ -174,9 +189,9 @@ def _matmul_steps(a: Tensor, b: Tensor) -> Tensor:
         out_shape = t1._data.shape[:-1]
         folded = t1.reshape(int(np.prod(out_shape, dtype=np.int64)), t1._data.shape[-1])
         if t2._data.ndim == 2:
-            out = _view(_mm(folded, t2), (*out_shape, t2._data.shape[1]), "UnsafeViewBackward0")
+            out = _view(_mm(folded, t2), (*out_shape, t2._data.shape[1]), UnsafeView)
             return transpose(out, -1, -2).contiguous() if swap else out
-        return _view(_mv(folded, t2), out_shape, "UnsafeViewBackward0")
+        return _view(_mv(folded, t2), out_shape, UnsafeView)
     if na == 3 and nb == 3 and a._data.shape[0] != b._data.shape[0]:
         # PyTorch drops a batch of one from an operand that requires grad, then starts again.
         if a._data.shape[0] == 1 and a.requires_grad:
@@ -198,27 +213,31 @@ def _matmul_steps(a: Tensor, b: Tensor) -> Tensor:
     if nb == 1:
         out = squeeze(out, -1)
     final = batch + ((n,) if na > 1 else ()) + ((p,) if nb > 1 else ())
-    return _view(out, final, "UnsafeViewBackward0")
+    return _view(out, final, UnsafeView)
 
 
+@registry.op(catalogue=False, operands=("input", "mat2"), nodes=(Mm,))
 def mm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 2 or b._data.ndim != 2:
         raise RuntimeError("self must be a matrix" if a._data.ndim != 2 else "mat2 must be a matrix")
     return _mm(a, b)
 
 
+@registry.op(catalogue=False, operands=("input", "tensor"), nodes=(Dot,))
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 1 or b._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a._data.ndim}D and {b._data.ndim}D tensors")
     return _dot(a, b)
 
 
+@registry.op(catalogue=False, operands=("input", "vec"), nodes=(Mv,))
 def mv(a: Tensor, v: Tensor) -> Tensor:
     if a._data.ndim != 2 or v._data.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a._data.ndim}, {v._data.ndim}")
     return _mv(a, v)
 
 
+@registry.op(catalogue=False, operands=("input", "mat2"), nodes=(Bmm,))
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 3 or b._data.ndim != 3:
         raise RuntimeError(
@@ -231,6 +250,11 @@ class Addmm(Function):
     """``bias + m1 @ m2``, the node nn.Linear records."""
 
     name = "AddmmBackward0"
+    derivative = (
+        "result = input + mat1·mat2: ∂L/∂input = ∂L/∂result (summed to input's shape), "
+        "∂L/∂mat1 = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = mat1ᵀ·∂L/∂result"
+    )
+    operands = ("input", "mat1", "mat2")
 
     @staticmethod
     def forward(ctx, bias, m1, m2):
@@ -243,6 +267,7 @@ class Addmm(Function):
         return g, dual.matmul(g, dual.mT(m2)), dual.matmul(dual.mT(m1), g)
 
 
+@registry.op(syntax=("function",), catalogue=False, operands=("input", "mat1", "mat2"), nodes=(Addmm,))
 def addmm(bias: Tensor, m1: Tensor, m2: Tensor) -> Tensor:
     _same_dtype(m1, m2, "m1 and m2")
     if m1._data.ndim != 2 or m2._data.ndim != 2 or m1._data.shape[1] != m2._data.shape[0]:
@@ -254,6 +279,11 @@ def addmm(bias: Tensor, m1: Tensor, m2: Tensor) -> Tensor:
     return Addmm.apply(bias, m1, m2)
 
 
+@registry.op(
+    catalogue=False,
+    operands=("input", "vec2"),
+    text="result = input ⊗ vec2 (resultᵢⱼ = inputᵢ·vec2ⱼ): ∂L/∂input = ∂L/∂result·vec2, ∂L/∂vec2 = (∂L/∂result)ᵀ·input",
+)
 @composite("outer", lambda a, b: ((a, b), {}))
 def outer(a: Tensor, b: Tensor) -> Tensor:
     return a.reshape(a._data.shape[0], 1) * b  # as PyTorch: MulBackward0(ViewBackward0, ...)

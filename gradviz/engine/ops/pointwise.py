@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import operator
 from typing import Any
 
 import numpy as np
 
-from .. import dtypes, dual
-from ..function import Function, call_start, note_composite, note_nondiff_inputs
+from .. import dtypes, dual, registry
+from ..function import Function, composite, note_nondiff_inputs
 from ..tensor import Tensor
 from ._util import SCALAR_NAMES, broadcast_shape, cast, float_dtype, operands, wrap_scalar
+
+__all__ = ["wrap_scalar"]  # and every op registered below (see registry.op)
 
 
 def _bshape(a: np.ndarray, b: np.ndarray) -> None:
@@ -79,6 +83,7 @@ class Rsub(Function):
     """``scalar - tensor``: one tensor input, as in PyTorch."""
 
     name = "RsubBackward1"
+    derivative = "result = c - input: ∂result/∂input = -1"
 
     @staticmethod
     def forward(ctx, a, other=0):
@@ -132,6 +137,7 @@ class Div(Function):
 
 class Reciprocal(Function):
     name = "ReciprocalBackward0"
+    derivative = "result = 1/input: ∂result/∂input = -1/input²"
 
     @staticmethod
     def forward(ctx, a):
@@ -150,6 +156,7 @@ class PowScalar(Function):
     """``tensor ** number``."""
 
     name = "PowBackward0"
+    derivative = "result = input^c: ∂result/∂input = c·input^(c-1)"
 
     @staticmethod
     def forward(ctx, a, exponent=1.0):
@@ -198,6 +205,7 @@ class RPow(Function):
     """``number ** tensor``."""
 
     name = "PowBackward2"
+    derivative = "result = c^exponent: ∂result/∂exponent = c^exponent·ln c"
 
     @staticmethod
     def forward(ctx, b, base=1.0):
@@ -236,6 +244,17 @@ class Neg(Function):
         return (-g,)
 
 
+@registry.op(
+    statement="result = input + other",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="arithmetic",
+    size_rule="broadcast",
+    symbol="+",
+    nodes=(Add,),
+    call=operator.add,
+    formula={"input": "1", "other": "1"},
+)
 def add(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
     # Fast path: two tensors of one dtype need no promotion.
     if type(a) is Tensor and type(b) is Tensor and alpha == 1 and a._data.dtype is b._data.dtype:
@@ -267,6 +286,18 @@ def _sub_check_operands(a: Any, b: Any) -> None:
         )
 
 
+@registry.op(
+    statement="result = input - other",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="arithmetic",
+    size_rule="broadcast",
+    symbol="-",
+    nodes=(Sub, Rsub),
+    call=operator.sub,
+    aliases=("subtract",),
+    formula={"input": "1", "other": "-1"},
+)
 def sub(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
     _sub_check_operands(a, b)
     if not isinstance(a, Tensor):
@@ -277,6 +308,7 @@ def sub(a: Any, b: Any, *, alpha: Any = 1) -> Tensor:
     return Sub.apply(x, y, dtype=dt)
 
 
+@registry.op(syntax=("function",), catalogue=False, operands=("input", "other"), nodes=(Rsub,))
 def rsub(a: Tensor, other: Any) -> Tensor:
     """``other - a`` for a Python number ``other``."""
     if isinstance(other, Tensor):
@@ -288,6 +320,18 @@ def rsub(a: Tensor, other: Any) -> Tensor:
     return Rsub.apply(x, other=s._data.item())
 
 
+@registry.op(
+    statement="result = input · other",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="arithmetic",
+    size_rule="broadcast",
+    symbol="*",
+    nodes=(Mul,),
+    call=operator.mul,
+    aliases=("multiply",),
+    formula={"input": "other", "other": "input"},
+)
 def mul(a: Any, b: Any) -> Tensor:
     if type(a) is Tensor and type(b) is Tensor and a._data.dtype is b._data.dtype:
         return Mul._apply2(a, b)
@@ -295,6 +339,18 @@ def mul(a: Any, b: Any) -> Tensor:
     return Mul.apply(x, y, dtype=dt)
 
 
+@registry.op(
+    statement="result = input / other",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="arithmetic",
+    size_rule="broadcast",
+    symbol="/",
+    nodes=(Div,),
+    call=operator.truediv,
+    aliases=("divide", "true_divide"),
+    formula={"input": "1/other", "other": "-input/other²"},
+)
 def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     if rounding_mode is not None:
         x, y, dt = operands(a, b)
@@ -308,18 +364,30 @@ def div(a: Any, b: Any, *, rounding_mode: str | None = None) -> Tensor:
     return Div.apply(x, y, dtype=dt)
 
 
+# Drawn as one div whose operands are the number's 0-d constant (the mul's own) and ``b``.
+@composite("div", lambda out, a, b: ((out.grad_fn.inputs[1], b), {}), with_result=True)
 def _rdiv(a: Any, b: Tensor) -> Tensor:
-    """``number / b``, which PyTorch records as ``reciprocal(b) * number``: drawn as one div
-    whose operands are the number's 0-d constant (the mul's own) and ``b``."""
-    start = call_start()
+    """``number / b``, which PyTorch records as ``reciprocal(b) * number``."""
     x, y, dt = operands(reciprocal(b), a)
-    return note_composite(Mul.apply(x, y, dtype=dt), start, "div", (y, b), {})
+    return Mul.apply(x, y, dtype=dt)
 
 
+@registry.op(catalogue=False, nodes=(Reciprocal,))
 def reciprocal(a: Tensor) -> Tensor:
     return Reciprocal.apply(a)
 
 
+@registry.op(
+    statement="result = input^exponent",
+    operands=("input", "exponent"),
+    scalar_operands=True,
+    category="arithmetic",
+    size_rule="broadcast",
+    symbol="**",
+    nodes=(Pow, PowScalar, RPow),
+    call=operator.pow,
+    formula={"input": "exponent·input^(exponent-1)", "exponent": "result·ln input"},
+)
 def pow(a: Any, exponent: Any) -> Tensor:
     if isinstance(a, Tensor) and not isinstance(exponent, Tensor):
         if isinstance(exponent, np.generic):
@@ -331,29 +399,23 @@ def pow(a: Any, exponent: Any) -> Tensor:
     return Pow.apply(x, y, dtype=dt)
 
 
+@registry.op(
+    statement="result = -input",
+    symbol="-",
+    nodes=(Neg,),
+    call=operator.neg,
+    aliases=("negative",),
+    formula={"input": "-1"},
+)
 def neg(a: Tensor) -> Tensor:
     return Neg.apply(a)
 
 
 # --- unary maths ---------------------------------------------------------------------------------
-def _float_unary(name: str, fwd: Any, bwd: Any, save: str) -> type[Function]:
-    """Define a float-valued unary op whose derivative uses its input ("x") or output ("out")."""
-
-    def forward(ctx, a):
-        with np.errstate(all="ignore"):  # inf and nan arise silently, as in PyTorch
-            out = np.asarray(fwd(cast(a, float_dtype(a))))
-        ctx.save_for_backward(a if save == "x" else out)
-        return out
-
-    def backward(ctx, g):
-        (s,) = ctx.saved_tensors
-        return (bwd(g, s),)
-
-    return type(
-        name,
-        (Function,),
-        {"name": name, "forward": staticmethod(forward), "backward": staticmethod(backward)},
-    )
+def _float_of(fn: Any, a: np.ndarray) -> np.ndarray:
+    """A float-valued maths function of ``a`` (ints become the default float)."""
+    with np.errstate(all="ignore"):  # inf and nan arise silently, as in PyTorch
+        return np.asarray(fn(cast(a, float_dtype(a))))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -387,13 +449,106 @@ def _sigmoid_backward(g: Any, out: Any) -> Any:
     return g * (1 - out) * out
 
 
-Exp = _float_unary("ExpBackward0", np.exp, lambda g, out: g * out, "out")
-Log = _float_unary("LogBackward0", np.log, lambda g, x: g / x, "x")
-Sqrt = _float_unary("SqrtBackward0", np.sqrt, lambda g, out: g / (2 * out), "out")
-Sin = _float_unary("SinBackward0", np.sin, lambda g, x: g * dual.unary("cos", x), "x")
-Cos = _float_unary("CosBackward0", np.cos, lambda g, x: -g * dual.unary("sin", x), "x")
-Tanh = _float_unary("TanhBackward0", np.tanh, _tanh_backward, "out")
-Sigmoid = _float_unary("SigmoidBackward0", _sigmoid, _sigmoid_backward, "out")
+class Exp(Function):
+    name = "ExpBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _float_of(np.exp, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g * out,)
+
+
+class Log(Function):
+    name = "LogBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _float_of(np.log, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g / x,)
+
+
+class Sqrt(Function):
+    name = "SqrtBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _float_of(np.sqrt, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g / (2 * out),)
+
+
+class Sin(Function):
+    name = "SinBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _float_of(np.sin, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (g * dual.unary("cos", x),)
+
+
+class Cos(Function):
+    name = "CosBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return _float_of(np.cos, a)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return (-g * dual.unary("sin", x),)
+
+
+class Tanh(Function):
+    name = "TanhBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _float_of(np.tanh, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (_tanh_backward(g, out),)
+
+
+class Sigmoid(Function):
+    name = "SigmoidBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _float_of(_sigmoid, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (_sigmoid_backward(g, out),)
 
 
 class Relu(Function):
@@ -455,42 +610,97 @@ class Clamp(Function):
         return (g,)
 
 
+@registry.op(statement="result = e^input", nodes=(Exp,), formula={"input": "exp(input) = result"})
 def exp(a: Tensor) -> Tensor:
     return Exp.apply(a)
 
 
+@registry.op(statement="result = ln input", nodes=(Log,), formula={"input": "1/input"})
 def log(a: Tensor) -> Tensor:
     return Log.apply(a)
 
 
+@registry.op(statement="result = √input", nodes=(Sqrt,), formula={"input": "1/(2·√input)"})
 def sqrt(a: Tensor) -> Tensor:
     return Sqrt.apply(a)
 
 
+@registry.op(statement="result = sin(input)", nodes=(Sin,), formula={"input": "cos(input)"})
 def sin(a: Tensor) -> Tensor:
     return Sin.apply(a)
 
 
+@registry.op(statement="result = cos(input)", nodes=(Cos,), formula={"input": "-sin(input)"})
 def cos(a: Tensor) -> Tensor:
     return Cos.apply(a)
 
 
+class Tan(Function):
+    name = "TanBackward0"
+
+    @staticmethod
+    def forward(ctx, a):
+        out = _float_of(np.tan, a)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g * (out * out + 1),)  # PyTorch's grad * (1 + result²)
+
+
+@registry.op(
+    statement="result = tan(input)", nodes=(Tan,), formula={"input": "1 + tan²(input) = 1 + result²"}
+)
+def tan(input: Tensor) -> Tensor:
+    return Tan.apply(input)
+
+
+@registry.op(
+    statement="result = tanh(input)",
+    category="activation",
+    nodes=(Tanh,),
+    formula={"input": "1 - tanh²(input) = 1 - result²"},
+)
 def tanh(a: Tensor) -> Tensor:
     return Tanh.apply(a)
 
 
+@registry.op(
+    statement="result = σ(input) = 1/(1 + e^(-input))",
+    category="activation",
+    nodes=(Sigmoid,),
+    formula={"input": "σ(input)·(1 - σ(input)) = result·(1 - result)"},
+)
 def sigmoid(a: Tensor) -> Tensor:
     return Sigmoid.apply(a)
 
 
+@registry.op(
+    statement="result = max(input, 0)",
+    category="activation",
+    nodes=(Relu,),
+    formula={"input": "1 where input > 0, else 0"},
+)
 def relu(a: Tensor) -> Tensor:
     return Relu.apply(a)
 
 
+@registry.op(
+    statement="result = |input|", nodes=(Abs,), aliases=("absolute",), formula={"input": "sign(input)"}
+)
 def abs(a: Tensor) -> Tensor:
     return Abs.apply(a)
 
 
+@registry.op(
+    statement="result = input clamped to [min, max]",
+    params=(registry.Param("min", "number", None), registry.Param("max", "number", None)),
+    nodes=(Clamp,),
+    aliases=("clip",),
+    formula={"input": "1 inside [min, max], 0 outside"},
+)
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
@@ -498,7 +708,7 @@ def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
     return Clamp.apply(a, **params)
 
 
-clip = clamp
+clip = registry.op(name="clip", syntax=("function",), catalogue=False, nodes=(Clamp,))(clamp)
 
 
 def _sign(x: np.ndarray) -> np.ndarray:
@@ -511,6 +721,7 @@ def _sign(x: np.ndarray) -> np.ndarray:
 
 class Sign(Function):
     name = "SignBackward0"
+    derivative = "∂result/∂input = 0 (sign is flat almost everywhere)"
 
     @staticmethod
     def forward(ctx, a):
@@ -521,10 +732,12 @@ class Sign(Function):
         return (g * 0,)
 
 
+@registry.op(catalogue=False, nodes=(Sign,))
 def sign(a: Tensor) -> Tensor:
     return Sign.apply(a)
 
 
+@registry.op(catalogue=False)
 def square(a: Tensor) -> Tensor:
     return pow(a, 2)
 
@@ -540,40 +753,112 @@ def _compare(ufunc: Any) -> Any:
     return compare
 
 
-eq = _compare(np.equal)
-ne = _compare(np.not_equal)
-lt = _compare(np.less)
-le = _compare(np.less_equal)
-gt = _compare(np.greater)
-ge = _compare(np.greater_equal)
+eq = registry.op(
+    statement="result = input == other",
+    name="eq",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol="==",
+    call=operator.eq,
+    text="not differentiable (bool result)",
+)(_compare(np.equal))
+ne = registry.op(
+    statement="result = input != other",
+    name="ne",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol="!=",
+    call=operator.ne,
+    text="not differentiable (bool result)",
+)(_compare(np.not_equal))
+lt = registry.op(
+    statement="result = input < other",
+    name="lt",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol="<",
+    call=operator.lt,
+    text="not differentiable (bool result)",
+)(_compare(np.less))
+le = registry.op(
+    statement="result = input <= other",
+    name="le",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol="<=",
+    call=operator.le,
+    text="not differentiable (bool result)",
+)(_compare(np.less_equal))
+gt = registry.op(
+    statement="result = input > other",
+    name="gt",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol=">",
+    call=operator.gt,
+    text="not differentiable (bool result)",
+)(_compare(np.greater))
+ge = registry.op(
+    statement="result = input >= other",
+    name="ge",
+    operands=("input", "other"),
+    scalar_operands=True,
+    category="comparison",
+    size_rule="broadcast",
+    symbol=">=",
+    call=operator.ge,
+    text="not differentiable (bool result)",
+)(_compare(np.greater_equal))
+# torch's other method names for two comparisons.
+greater = registry.op(name="greater", syntax=("method",), operands=("input", "other"), catalogue=False)(gt)
+less = registry.op(name="less", syntax=("method",), operands=("input", "other"), catalogue=False)(lt)
 
 
+@registry.op(catalogue=False)
 def logical_not(a: Tensor) -> Tensor:
     return Tensor._make(np.logical_not(a._data), False, None)
 
 
+@registry.op(catalogue=False)
 def isnan(a: Tensor) -> Tensor:
     return Tensor._make(np.isnan(a._data), False, None)
 
 
+@registry.op(catalogue=False)
 def isinf(a: Tensor) -> Tensor:
     return Tensor._make(np.isinf(a._data), False, None)
 
 
+@registry.op(catalogue=False)
 def isfinite(a: Tensor) -> Tensor:
     return Tensor._make(np.isfinite(a._data), False, None)
 
 
+@registry.op(syntax=("function",), catalogue=False, operands=("input", "other"))
 def equal(a: Tensor, b: Tensor) -> bool:
     return a.shape == b.shape and bool(np.array_equal(a._data, b._data))
 
 
+@registry.op(syntax=("function",), catalogue=False, operands=("input", "other"))
 def allclose(a: Tensor, b: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
     return bool(np.allclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
 
 class Where(Function):
     name = "WhereBackward0"
+    # The engine's where node takes input and other; the condition comes last, as no gradient.
+    derivative = "∂result/∂input = 1 where condition, ∂result/∂other = 1 where not condition"
+    operands = ("input", "other", "condition")
 
     @staticmethod
     def forward(ctx, a, b, cond=None, dtype=None):
@@ -586,6 +871,16 @@ class Where(Function):
         return g * cond, g * ~cond
 
 
+@registry.op(
+    statement="result = input where condition, else other",
+    syntax=("function",),
+    operands=("condition", "input", "other"),
+    scalar_operands=True,
+    category="shape",
+    size_rule="broadcast",
+    nodes=(Where,),
+    formula={"input": "1 where condition", "other": "1 where not condition"},
+)
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
@@ -606,12 +901,13 @@ class Maximum(Function):
     """Elementwise max; ties share the gradient equally, as in PyTorch."""
 
     name = "MaximumBackward0"
+    derivative = (
+        "∂result/∂input = 1 where input > other, ∂result/∂other = 1 where other > input (half each on ties)"
+    )
 
     @staticmethod
     def forward(ctx, a, b, dtype=None, op="max"):
         _bshape(a, b)
-        if op == "min":
-            ctx._name = "MinimumBackward0"
         ctx.save_for_backward(a, b)
         return (np.maximum if op == "max" else np.minimum)(cast(a, dtype), cast(b, dtype))
 
@@ -624,14 +920,126 @@ class Maximum(Function):
         return dual.where(lose_a, zero, gh), dual.where(lose_b, zero, gh)
 
 
+class Minimum(Maximum):
+    name = "MinimumBackward0"
+    derivative = (
+        "∂result/∂input = 1 where input < other, ∂result/∂other = 1 where other < input (half each on ties)"
+    )
+
+
+@registry.op(catalogue=False, operands=("input", "other"), nodes=(Maximum,))
 def maximum(a: Tensor, b: Tensor) -> Tensor:
     x, y, dt = operands(a, b)
     return Maximum.apply(x, y, dtype=dt)
 
 
+@registry.op(catalogue=False, operands=("input", "other"), nodes=(Minimum,))
 def minimum(a: Tensor, b: Tensor) -> Tensor:
     x, y, dt = operands(a, b)
-    return Maximum.apply(x, y, dtype=dt, op="min")
+    return Minimum.apply(x, y, dtype=dt, op="min")
 
 
-__all__ = ["wrap_scalar"]
+# --- special functions ---------------------------------------------------------------------------
+class Atan2(Function):
+    name = "Atan2Backward0"
+    statement = "result = atan2(input, other)"
+    formula = {"input": "other/(input² + other²)", "other": "-input/(input² + other²)"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        _bshape(a, b)
+        ctx.save_for_backward(a, b)
+        dt = float_dtype(cast(a, dtype))
+        return np.asarray(np.arctan2(cast(a, dt), cast(b, dt)))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        d = a * a + b * b
+        return g * b / d, -g * a / d
+
+
+@registry.op(operands=("input", "other"), nodes=(Atan2,), size_rule="broadcast")
+def atan2(input: Tensor, other: Tensor) -> Tensor:
+    for i, (what, v) in enumerate((("input", input), ("other", other))):
+        if not isinstance(v, Tensor):  # torch.atan2 takes no Python numbers
+            raise TypeError(
+                f"atan2(): argument '{what}' (position {i + 1}) must be Tensor, not {type(v).__name__}"
+            )
+    x, y, dt = operands(input, other)
+    return Atan2.apply(x, y, dtype=dt)
+
+
+class Log1p(Function):
+    name = "Log1PBackward0"
+    statement = "result = ln(1 + input)"
+    formula = {"input": "1/(1 + input)"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        with np.errstate(all="ignore"):
+            return np.asarray(np.log1p(cast(a, float_dtype(a))))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return (g / (a + 1),)
+
+
+@registry.op(nodes=(Log1p,))
+def log1p(input: Tensor) -> Tensor:
+    return Log1p.apply(input)
+
+
+class Expm1(Function):
+    name = "Expm1Backward0"
+    statement = "result = e^input - 1"
+    formula = {"input": "e^input = result + 1"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a):
+        with np.errstate(all="ignore"):
+            out = np.asarray(np.expm1(cast(a, float_dtype(a))))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return (g * (out + 1),)
+
+
+@registry.op(nodes=(Expm1,))
+def expm1(input: Tensor) -> Tensor:
+    return Expm1.apply(input)
+
+
+# numpy has no erf; math.erf is exact in double precision (slow, but gradviz tensors are small).
+_erf_double = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf_array(x: np.ndarray) -> np.ndarray:
+    """erf of a float array, in its dtype."""
+    return np.asarray(_erf_double(np.asarray(x, dtype=np.float64)), dtype=np.float64).astype(x.dtype)
+
+
+class Erf(Function):
+    name = "ErfBackward0"
+    statement = "result = erf(input)"
+    formula = {"input": "2/√π·e^(-input²)"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a):
+        ctx.save_for_backward(a)
+        return erf_array(cast(a, float_dtype(a)))
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return (g * (2 / math.sqrt(math.pi)) * dual.unary("exp", -(a * a)),)
+
+
+@registry.op(nodes=(Erf,))
+def erf(input: Tensor) -> Tensor:
+    return Erf.apply(input)

@@ -7,10 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import dual
+from .. import dual, registry
 from ..function import Function, composite
 from ..tensor import Tensor
-from ._util import wrap_dim
+from ._util import float_dtype, wrap_dim
+
+__all__: list[str] = []  # the ops registered below (see registry.op)
 
 
 def _return_type(name: str) -> type:
@@ -25,6 +27,16 @@ def _return_type(name: str) -> type:
 
 MaxResult = _return_type("max")
 MinResult = _return_type("min")
+
+
+def _values_of(reduce: Any) -> Any:
+    """The session's max/min: the values only (``t.max(dim=1).values``)."""
+
+    def call(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+        out = reduce(a, dim, keepdim)
+        return out if dim is None else out.values
+
+    return call
 
 
 def _dims(dim: Any, ndim: int) -> tuple[int, ...] | None:
@@ -47,11 +59,10 @@ def _expand_back(g: Any, shape: tuple[int, ...], dims: tuple[int, ...] | None, k
 
 class Sum(Function):
     name = "SumBackward0"
+    derivative = "result = Σ input: ∂result/∂inputᵢ = 1, so ∂L/∂result is copied to every element"
 
     @staticmethod
     def forward(ctx, a, dims=None, keepdim=False, dtype=None):
-        if dims is not None:
-            ctx._name = "SumBackward1"
         if dtype is None and a.dtype.kind in "biu":
             dtype = np.int64
         return np.asarray(np.sum(a, axis=dims, keepdims=keepdim, dtype=dtype))
@@ -62,8 +73,14 @@ class Sum(Function):
         return (_expand_back(g, shape, ctx.params.get("dims"), ctx.params.get("keepdim", False)),)
 
 
+class SumDims(Sum):
+    name = "SumBackward1"
+    derivative = "sum over dims: ∂L/∂result is copied back along the summed dims"
+
+
 class Mean(Function):
     name = "MeanBackward0"
+    derivative = "result = (Σ input)/n: ∂result/∂inputᵢ = 1/n"
 
     @staticmethod
     def forward(ctx, a, dims=None, keepdim=False):
@@ -72,8 +89,6 @@ class Mean(Function):
                 "mean(): could not infer output dtype. Input dtype must be either a floating point "
                 f"or complex dtype. Got: {_torch_type_name(a.dtype)}"
             )
-        if dims is not None:
-            ctx._name = "MeanBackward1"
         return np.asarray(
             np.mean(a, axis=dims, keepdims=keepdim, dtype=np.float64 if a.dtype == np.float16 else None),
             dtype=a.dtype,
@@ -87,17 +102,25 @@ class Mean(Function):
         return (_expand_back(g, shape, dims, ctx.params.get("keepdim", False)) / n,)
 
 
+class MeanDims(Mean):
+    name = "MeanBackward1"
+    derivative = "mean over dims: ∂L/∂result / n is copied back along the averaged dims"
+
+
 def _torch_type_name(dt: np.dtype) -> str:
-    return {
-        "int64": "Long",
-        "int32": "Int",
-        "int16": "Short",
-        "int8": "Char",
-        "uint8": "Byte",
-        "bool": "Bool",
-    }.get(dt.name, dt.name)
+    from ..dtypes import scalar_name
+
+    return scalar_name(dt)
 
 
+@registry.op(
+    statement="result = Σ input (over dim)",
+    category="reduction",
+    size_rule="max",
+    params=(registry.Param("dim", "dims", None), registry.Param("keepdim", "bool", False)),
+    nodes=(Sum, SumDims),
+    text="∂result/∂input = 1 for every element summed",
+)
 def sum(a: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     from ..dtypes import to_dtype
 
@@ -107,20 +130,29 @@ def sum(a: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None)
         params = {"dims": dims, "keepdim": keepdim}
     if dtype is not None:
         params["dtype"] = to_dtype(dtype).np
-    return Sum.apply(a, **params)
+    return (Sum if dims is None else SumDims).apply(a, **params)
 
 
+@registry.op(
+    statement="result = (Σ input)/n (over dim)",
+    category="reduction",
+    size_rule="max",
+    params=(registry.Param("dim", "dims", None), registry.Param("keepdim", "bool", False)),
+    nodes=(Mean, MeanDims),
+    text="∂result/∂input = 1/n for each of the n elements averaged",
+)
 def mean(a: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     dims = _dims(dim, a._data.ndim)
     if dims is None:
         return Mean.apply(a)
-    return Mean.apply(a, dims=dims, keepdim=keepdim)
+    return MeanDims.apply(a, dims=dims, keepdim=keepdim)
 
 
 class MaxAll(Function):
     """max() or min() over the whole tensor; the gradient is shared by all tied elements."""
 
     name = "MaxBackward1"
+    derivative = "∂result/∂input = 1 at each maximum along the dim, 0 elsewhere"
 
     @staticmethod
     def forward(ctx, a, op="max"):
@@ -130,8 +162,6 @@ class MaxAll(Function):
                 "Specify the reduction dim with the 'dim' argument."
             )
         out = np.asarray(np.max(a) if op == "max" else np.min(a))
-        if op == "min":
-            ctx._name = "MinBackward1"
         ctx.save_for_backward(a, out)
         return out
 
@@ -142,6 +172,11 @@ class MaxAll(Function):
         # path, and float32 * a 0-d float64 stays float32: the gradient would lose precision.)
         mask = a == out
         return (dual.where(mask, g / dual.sum(mask), dual.zeros_like(g)),)
+
+
+class MinAll(MaxAll):
+    name = "MinBackward1"
+    derivative = "∂result/∂input = 1 at each minimum along the dim, 0 elsewhere"
 
 
 class MaxDim(Function):
@@ -163,8 +198,6 @@ class MaxDim(Function):
             values = np.take_along_axis(a, idx, axis=dim)
             if not keepdim:
                 idx, values = np.squeeze(idx, dim), np.squeeze(values, dim)
-        if op == "min":
-            ctx._name = "MinBackward0"
         ctx.indices = idx.astype(np.int64)
         return np.asarray(values)
 
@@ -183,15 +216,19 @@ class MaxDim(Function):
         return (dual.index_add_zeros(gk, tuple(np.broadcast_arrays(*full)), a.shape),)
 
 
+class MinDim(MaxDim):
+    name = "MinBackward0"
+
+
 def _reduce_extreme(op: str, a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     if isinstance(dim, Tensor):  # torch.max(a, b): elementwise
         from .pointwise import maximum, minimum
 
         return maximum(a, dim) if op == "max" else minimum(a, dim)
     if dim is None:
-        return MaxAll.apply(a, op=op)
+        return (MaxAll if op == "max" else MinAll).apply(a, op=op)
     d = wrap_dim(dim, a._data.ndim)
-    values = MaxDim.apply(a, dim=d, keepdim=keepdim, op=op)
+    values = (MaxDim if op == "max" else MinDim).apply(a, dim=d, keepdim=keepdim, op=op)
     if values.grad_fn is not None:
         indices = values.grad_fn.indices
     else:
@@ -207,10 +244,28 @@ def _indices(a: np.ndarray, dim: int, keepdim: bool, op: str) -> np.ndarray:
     return np.asarray(f(a, axis=dim, keepdims=keepdim), dtype=np.int64)
 
 
+@registry.op(
+    statement="result = max of input (over dim)",
+    category="reduction",
+    size_rule="max",
+    params=(registry.Param("dim", "optional_int", None), registry.Param("keepdim", "bool", False)),
+    nodes=(MaxAll, MaxDim),
+    call=_values_of(lambda a, dim=None, keepdim=False: max(a, dim, keepdim)),
+    formula={"input": "1 at the maximum, 0 elsewhere"},
+)
 def max(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _reduce_extreme("max", a, dim, keepdim)
 
 
+@registry.op(
+    statement="result = min of input (over dim)",
+    category="reduction",
+    size_rule="max",
+    params=(registry.Param("dim", "optional_int", None), registry.Param("keepdim", "bool", False)),
+    nodes=(MinAll, MinDim),
+    call=_values_of(lambda a, dim=None, keepdim=False: min(a, dim, keepdim)),
+    formula={"input": "1 at the minimum, 0 elsewhere"},
+)
 def min(a: Tensor, dim: Any = None, keepdim: bool = False) -> Any:
     return _reduce_extreme("min", a, dim, keepdim)
 
@@ -220,6 +275,7 @@ def _no_bool(a: Tensor, op: str) -> None:
         raise RuntimeError(f"{op}(): does not support bool input")
 
 
+@registry.op(catalogue=False)
 def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     _no_bool(a, "argmax")
     if dim is None:
@@ -227,6 +283,7 @@ def argmax(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     return Tensor._make(_indices(a._data, wrap_dim(dim, a._data.ndim), keepdim, "max"), False, None)
 
 
+@registry.op(catalogue=False)
 def argmin(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
     _no_bool(a, "argmin")
     if dim is None:
@@ -273,6 +330,14 @@ class LogSoftmax(Function):
         return (g - dual.unary("exp", out) * dual.sum(g, dim, keepdim=True),)
 
 
+@registry.op(
+    statement="result = e^input / Σ e^input along dim",
+    category="activation",
+    params=(registry.Param("dim", "dim", -1),),
+    nodes=(Softmax,),
+    adjoint=True,
+    formula={"input": "result·(∂L/∂result - Σ ∂L/∂result·result)"},
+)
 def softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     if dtype is not None:
         return _softmax_cast(a, dim, dtype)
@@ -280,6 +345,14 @@ def softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     return Softmax.apply(a, dim=d if a._data.ndim else ())
 
 
+@registry.op(
+    statement="result = input - ln Σ e^input along dim",
+    category="activation",
+    params=(registry.Param("dim", "dim", -1),),
+    nodes=(LogSoftmax,),
+    adjoint=True,
+    formula={"input": "∂L/∂result - softmax(input)·Σ ∂L/∂result"},
+)
 def log_softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
     if dtype is not None:
         return _log_softmax_cast(a, dim, dtype)
@@ -301,3 +374,43 @@ def _softmax_cast(a: Tensor, dim: int | None, dtype: Any) -> Tensor:
 @composite("log_softmax", _softmax_call)
 def _log_softmax_cast(a: Tensor, dim: int | None, dtype: Any) -> Tensor:
     return log_softmax(a.to(dtype), dim)
+
+
+class Logsumexp(Function):
+    name = "LogsumexpBackward0"
+    statement = "result = ln Σ e^input over dim"
+    formula = {"input": "e^(input - result) = softmax(input) along dim"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a, dims=(), keepdim=False):
+        a = a.astype(float_dtype(a), copy=False)
+        with np.errstate(all="ignore"):
+            # Shift by the max so exp never overflows; an infinite max shifts by 0 instead.
+            m = np.amax(a, axis=dims, keepdims=True) if a.size else np.zeros((1,) * a.ndim, a.dtype)
+            m = np.where(np.isfinite(m), m, np.zeros((), a.dtype))
+            out = np.log(np.sum(np.exp(a - m), axis=dims, keepdims=True)) + m
+        out = np.asarray(out if keepdim else np.squeeze(out, axis=dims), dtype=a.dtype)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        dims, keepdim = ctx.params["dims"], ctx.params["keepdim"]
+        if not keepdim:
+            g, out = dual.unsqueeze_dims(g, dims), dual.unsqueeze_dims(out, dims)
+        return (g * dual.unary("exp", a - out),)
+
+
+@registry.op(
+    nodes=(Logsumexp,),
+    category="reduction",
+    params=(registry.Param("dim", "dims"), registry.Param("keepdim", "bool", False)),
+    size_rule="max",
+)
+def logsumexp(input: Tensor, dim: Any = registry.REQUIRED, keepdim: bool = False) -> Tensor:
+    if dim is registry.REQUIRED:  # torch's own words
+        raise TypeError('logsumexp() missing 1 required positional arguments: "dim"')
+    if dim is None:
+        raise TypeError("logsumexp(): argument 'dim' (position 2) must be tuple of ints, not NoneType")
+    return Logsumexp.apply(input, dims=_dims(dim, input._data.ndim), keepdim=keepdim)

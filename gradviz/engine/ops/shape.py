@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .. import dtypes, dual
+from .. import dtypes, dual, registry
 from ..function import Function, ViewFunction, composite
 from ..size import Size
 from ..tensor import Tensor
@@ -41,8 +41,7 @@ class View(ViewFunction):
     name = "ViewBackward0"
 
     @staticmethod
-    def forward(ctx, a, shape=(), kind="ViewBackward0"):
-        ctx._name = kind
+    def forward(ctx, a, shape=()):
         return np.reshape(a, shape)
 
     @staticmethod
@@ -50,20 +49,62 @@ class View(ViewFunction):
         return (dual.reshape(g, ctx.inputs[0]._data.shape),)
 
 
+# The other names PyTorch gives a reshape of the same data; one class each.
+class ReshapeAlias(View):
+    name = "ReshapeAliasBackward0"
+    derivative = "∂L/∂input = ∂L/∂result reshaped to input's shape"
+
+
+class UnsafeView(View):
+    name = "UnsafeViewBackward0"
+    derivative = "∂L/∂input = ∂L/∂result reshaped to input's shape"
+
+
+class Unsqueeze(View):
+    name = "UnsqueezeBackward0"
+
+
+class Squeeze(View):
+    name = "SqueezeBackward0"
+    derivative = "∂L/∂input = ∂L/∂result with the size-1 dims restored"
+
+
+class SqueezeDim(View):
+    name = "SqueezeBackward1"
+    derivative = "∂L/∂input = ∂L/∂result with the size-1 dim restored"
+
+
+class SqueezeDims(View):
+    name = "SqueezeBackward2"
+    derivative = "∂L/∂input = ∂L/∂result with the size-1 dims restored"
+
+
+class SqueezeInPlace(View):
+    name = "SqueezeBackward4"
+    derivative = "∂L/∂input = ∂L/∂result with the size-1 dims restored"
+
+
+@registry.op(
+    statement="result = input's values in a new shape",
+    category="shape",
+    params=(registry.Param("shape", "shape"),),
+    nodes=(View, ReshapeAlias, UnsafeView),
+    call=lambda a, shape=(): reshape(a, tuple(shape)),
+    adjoint=True,
+    formula={"input": "∂L/∂result reshaped to input's shape"},
+)
 def reshape(a: Tensor, *shape: Any) -> Tensor:
     new = _infer(_sizes(shape), a._data.size)
     if _viewable(a._data, new):
         # A view; PyTorch records a non-contiguous input's view as ReshapeAliasBackward0.
-        return View.apply(
-            a, shape=new, kind="ViewBackward0" if a._data.flags.c_contiguous else "ReshapeAliasBackward0"
-        )
+        return (View if a._data.flags.c_contiguous else ReshapeAlias).apply(a, shape=new)
     return _reshape_copy(a, new)
 
 
 @composite("reshape", lambda a, shape: ((a,), {"shape": shape}))
 def _reshape_copy(a: Tensor, shape: tuple[int, ...]) -> Tensor:
     # PyTorch copies a non-viewable input first: UnsafeViewBackward0 <- CloneBackward0.
-    return View.apply(clone(a), shape=shape, kind="UnsafeViewBackward0")
+    return UnsafeView.apply(clone(a), shape=shape)
 
 
 def _viewable(arr: np.ndarray, shape: tuple[int, ...]) -> bool:
@@ -76,6 +117,16 @@ def _viewable(arr: np.ndarray, shape: tuple[int, ...]) -> bool:
     return True
 
 
+@registry.op(
+    statement="result = input's values viewed in a new shape",
+    syntax=("method",),
+    category="shape",
+    params=(registry.Param("shape", "shape"),),
+    nodes=(View,),
+    call=lambda a, shape=(): view(a, tuple(shape)),
+    adjoint=True,
+    formula={"input": "∂L/∂result viewed as input's shape"},
+)
 def view(a: Tensor, *shape: Any) -> Tensor:
     if len(shape) == 1 and isinstance(shape[0], dtypes.dtype):
         raise RuntimeError("view(dtype) is not supported by gradviz")
@@ -92,6 +143,13 @@ def _flatten_call(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> tuple[tup
     return (a,), {"start_dim": start_dim or None, "end_dim": None if end_dim == -1 else end_dim}
 
 
+@registry.op(
+    statement="result = input with dims start_dim to end_dim made one",
+    category="shape",
+    params=(registry.Param("start_dim", "dim", 0), registry.Param("end_dim", "dim", -1)),
+    adjoint=True,
+    formula={"input": "∂L/∂result reshaped to input's shape"},
+)
 @composite("flatten", _flatten_call)
 def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     shape = a._data.shape
@@ -106,26 +164,43 @@ def flatten(a: Tensor, start_dim: int = 0, end_dim: int = -1) -> Tensor:
     return reshape(a, new)
 
 
+@registry.op(
+    statement="result = input with a size-1 dim inserted at dim",
+    category="shape",
+    params=(registry.Param("dim", "dim", 0),),
+    nodes=(Unsqueeze,),
+    adjoint=True,
+    formula={"input": "∂L/∂result with the new dim removed"},
+)
 def unsqueeze(a: Tensor, dim: int) -> Tensor:
     d = wrap_dim(dim, a._data.ndim + 1)
-    return View.apply(a, shape=a._data.shape[:d] + (1,) + a._data.shape[d:], kind="UnsqueezeBackward0")
+    return Unsqueeze.apply(a, shape=a._data.shape[:d] + (1,) + a._data.shape[d:])
 
 
+@registry.op(
+    statement="result = input without its size-1 dims",
+    category="shape",
+    params=(registry.Param("dim", "optional_int", None),),
+    nodes=(Squeeze, SqueezeDim, SqueezeDims),
+    adjoint=True,
+    formula={"input": "∂L/∂result with size-1 dims restored"},
+)
 def squeeze(a: Tensor, dim: Any = None) -> Tensor:
     shape = a._data.shape
     if dim is None:
-        return View.apply(a, shape=tuple(s for s in shape if s != 1), kind="SqueezeBackward0")
+        return Squeeze.apply(a, shape=tuple(s for s in shape if s != 1))
     dims = {wrap_dim(d, len(shape)) for d in ((dim,) if isinstance(dim, int) else dim)}
     new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-    return View.apply(a, shape=new, kind="SqueezeBackward1" if isinstance(dim, int) else "SqueezeBackward2")
+    return (SqueezeDim if isinstance(dim, int) else SqueezeDims).apply(a, shape=new)
 
 
 class Permute(ViewFunction):
     name = "PermuteBackward0"
 
+    derivative = "∂L/∂input = ∂L/∂result with the dims permuted back"
+
     @staticmethod
-    def forward(ctx, a, dims=(), kind="PermuteBackward0"):
-        ctx._name = kind
+    def forward(ctx, a, dims=()):
         return np.transpose(a, dims)
 
     @staticmethod
@@ -136,6 +211,17 @@ class Permute(ViewFunction):
         return (g.permute(*inv),)
 
 
+class Transpose(Permute):
+    name = "TransposeBackward0"
+    derivative = ""  # the catalogue's transpose says it
+
+
+class TransposeT(Permute):
+    name = "TBackward0"
+    derivative = ""
+
+
+@registry.op(catalogue=False, nodes=(Permute,))
 def permute(a: Tensor, *dims: Any) -> Tensor:
     d = tuple(wrap_dim(x, a._data.ndim) for x in _sizes(dims))
     if sorted(d) != list(range(a._data.ndim)):
@@ -145,26 +231,49 @@ def permute(a: Tensor, *dims: Any) -> Tensor:
     return Permute.apply(a, dims=d)
 
 
+@registry.op(
+    statement="result = input with dim0 and dim1 swapped",
+    category="shape",
+    params=(registry.Param("dim0", "dim", 0), registry.Param("dim1", "dim", 1)),
+    nodes=(Transpose,),
+    adjoint=True,
+    formula={"input": "∂L/∂result with the two dims swapped back"},
+)
 def transpose(a: Tensor, dim0: int, dim1: int) -> Tensor:
     n = a._data.ndim
     d0, d1 = wrap_dim(dim0, n), wrap_dim(dim1, n)
     dims = list(range(n))
     dims[d0], dims[d1] = dims[d1], dims[d0]
-    return Permute.apply(a, dims=tuple(dims), kind="TransposeBackward0")
+    return Transpose.apply(a, dims=tuple(dims))
 
 
-swapaxes = transpose
+swapaxes = registry.op(name="swapaxes", catalogue=False, nodes=(Transpose,))(transpose)
 
 
+@registry.op(
+    statement="result = inputᵀ",
+    category="shape",
+    nodes=(TransposeT,),
+    adjoint=True,
+    formula={"input": "(∂L/∂result)ᵀ (at most 2-D)"},
+)
 def t(a: Tensor) -> Tensor:
     if a._data.ndim > 2:
         raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {a._data.ndim}D")
-    return Permute.apply(a, dims=tuple(range(a._data.ndim))[::-1], kind="TBackward0")
+    return TransposeT.apply(a, dims=tuple(range(a._data.ndim))[::-1])
 
 
 _warned_transpose = []
 
 
+@registry.op(
+    statement="result = inputᵀ (all dims reversed)",
+    syntax=("attribute",),  # t.T: a property, bound in ops/__init__.py
+    category="shape",
+    nodes=(Permute,),
+    adjoint=True,
+    formula={"input": "(∂L/∂result)ᵀ"},
+)
 def T(a: Tensor) -> Tensor:
     if a._data.ndim != 2 and not _warned_transpose:
         import warnings
@@ -184,6 +293,7 @@ def mT(a: Tensor) -> Tensor:
     return transpose(a, -2, -1)
 
 
+@registry.op(catalogue=False, nodes=(Permute,))
 def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:
     nd = a._data.ndim
     given_src = list(source) if isinstance(source, Sequence) else [source]
@@ -207,6 +317,7 @@ def movedim(a: Tensor, source: Any, destination: Any) -> Tensor:
 
 class Expand(ViewFunction):
     name = "ExpandBackward0"
+    derivative = "∂L/∂input = ∂L/∂result summed over the broadcast dims"
 
     @staticmethod
     def forward(ctx, a, shape=()):
@@ -217,6 +328,7 @@ class Expand(ViewFunction):
         return (dual.sum_to(g, ctx.inputs[0]._data.shape),)
 
 
+@registry.op(catalogue=False, nodes=(Expand,))
 def expand(a: Tensor, *sizes: Any) -> Tensor:
     want = _sizes(sizes)
     have = a._data.shape
@@ -236,10 +348,12 @@ def expand(a: Tensor, *sizes: Any) -> Tensor:
     return Expand.apply(a, shape=shape)
 
 
+@registry.op(syntax=("method",), catalogue=False, operands=("input", "other"), nodes=(Expand,))
 def expand_as(a: Tensor, other: Tensor) -> Tensor:
     return expand(a, other.shape)
 
 
+@registry.op(syntax=("function",), catalogue=False, nodes=(Expand,))
 def broadcast_to(a: Tensor, shape: Sequence[int]) -> Tensor:
     return expand(a, tuple(shape))
 
@@ -285,6 +399,21 @@ def _common_dtype(tensors: Sequence[Tensor]) -> np.dtype | None:
     return d.np
 
 
+@registry.op(
+    statement="result = tensors joined along dim",
+    syntax=("function",),
+    operands=("tensors",),
+    operand_list=True,
+    min_operands=1,
+    category="shape",
+    size_rule="sum",
+    params=(registry.Param("dim", "dim", 0),),
+    nodes=(Cat,),
+    call=lambda *ts, dim=0: cat(ts, dim),
+    aliases=("concat", "concatenate"),
+    adjoint=True,
+    formula={"tensors[i]": "the slice of ∂L/∂result that tensors[i] filled"},
+)
 def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -296,8 +425,22 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return Cat.apply(*tensors, dim=d, dtype=_common_dtype(tensors))
 
 
-concat = cat
-concatenate = cat
+concat = registry.op(
+    name="concat",
+    syntax=("function",),
+    catalogue=False,
+    operands=("tensors",),
+    operand_list=True,
+    nodes=(Cat,),
+)(cat)
+concatenate = registry.op(
+    name="concatenate",
+    syntax=("function",),
+    catalogue=False,
+    operands=("tensors",),
+    operand_list=True,
+    nodes=(Cat,),
+)(cat)
 
 
 class Stack(Function):
@@ -320,6 +463,20 @@ class Stack(Function):
         return tuple(dual.index(g, (slice(None),) * dim + (i,)) for i in range(n))
 
 
+@registry.op(
+    statement="result = tensors stacked along a new dim",
+    syntax=("function",),
+    operands=("tensors",),
+    operand_list=True,
+    min_operands=1,
+    category="shape",
+    size_rule="sum",
+    params=(registry.Param("dim", "dim", 0),),
+    nodes=(Stack,),
+    call=lambda *ts, dim=0: stack(ts, dim),
+    adjoint=True,
+    formula={"tensors[i]": "the i-th slice of ∂L/∂result"},
+)
 def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
@@ -330,10 +487,10 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 class ToCopy(Function):
     name = "ToCopyBackward0"
+    derivative = "∂L/∂input = ∂L/∂result cast back to input's dtype"
 
     @staticmethod
-    def forward(ctx, a, dtype=None, kind="ToCopyBackward0"):
-        ctx._name = kind
+    def forward(ctx, a, dtype=None):
         return a.astype(dtype) if dtype is not None else a.copy()
 
     @staticmethod
@@ -341,6 +498,28 @@ class ToCopy(Function):
         return (g,)
 
 
+class Clone(ToCopy):
+    name = "CloneBackward0"
+    derivative = ""
+
+
+class CopyBackwards(ToCopy):
+    """The copy ``backward(create_graph=True)`` makes of a leaf's first gradient."""
+
+    name = "CopyBackwards"
+    derivative = "∂L/∂input = ∂L/∂result (a copy of the gradient)"
+
+
+@registry.op(
+    statement="result = input cast to dtype",
+    syntax=("method",),
+    category="dtype",
+    params=(registry.Param("dtype", "choice", "float32", dtypes.NAMES),),
+    nodes=(ToCopy,),
+    call=lambda a, dtype="float32": to(a, dtypes.to_dtype(dtype), copy=True),
+    adjoint=True,
+    formula={"input": "∂L/∂result cast back to input's dtype (none if either is an integer type)"},
+)
 def to(a: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
     for arg in args:
         if isinstance(arg, (dtypes.dtype, type)) or (isinstance(arg, np.dtype)):
@@ -357,8 +536,22 @@ def to(a: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: A
     return ToCopy.apply(a, dtype=target.np)
 
 
+@registry.op(
+    statement="result = a copy of input", category="autograd", nodes=(Clone,), formula={"input": "1 (a copy)"}
+)
 def clone(a: Tensor) -> Tensor:
-    return ToCopy.apply(a, kind="CloneBackward0")
+    return Clone.apply(a)
+
+
+@registry.op(
+    statement="result = input's values, with no history",
+    syntax=("method",),
+    category="autograd",
+    text="no gradient flows through detach",
+)
+def detach(input: Tensor) -> Tensor:
+    """The session's form of ``t.detach()`` (a Tensor method; torch.detach is not exported)."""
+    return input.detach()
 
 
 def _caster(d: dtypes.dtype):
@@ -369,9 +562,13 @@ def _caster(d: dtypes.dtype):
     return cast
 
 
-float_ = _caster(dtypes.float32)
-double = _caster(dtypes.float64)
-half = _caster(dtypes.float16)
-long = _caster(dtypes.int64)
-int_ = _caster(dtypes.int32)
-bool_ = _caster(dtypes.bool_)
+float_ = registry.op(name="float", syntax=("method",), catalogue=False, nodes=(ToCopy,))(
+    _caster(dtypes.float32)
+)
+double = registry.op(name="double", syntax=("method",), catalogue=False, nodes=(ToCopy,))(
+    _caster(dtypes.float64)
+)
+half = registry.op(name="half", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.float16))
+long = registry.op(name="long", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.int64))
+int_ = registry.op(name="int", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.int32))
+bool_ = registry.op(name="bool", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.bool_))

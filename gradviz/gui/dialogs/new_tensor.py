@@ -49,7 +49,7 @@ from ._common import (
 DTYPES = ("float32", "float64", "float16", "int64", "int32", "bool")
 CONSTRUCTORS = tuple(name for name, c in CATALOGUE.items() if c.dialog)  # in the catalogue's order
 _FIELD_NAMES = {"size": "shape"}  # a field's object name, where it isn't PyTorch's parameter name
-_SCALAR_TYPE = {"int64": "Long", "int32": "Int", "bool": "Bool"}
+_SCALAR_TYPE = {d.name: d.scalar_name for d in E.dtypes.ALL}  # the engine's one dtype table
 REQUIRES_GRAD_INT = "Only Tensors of floating point and complex dtype can require gradients"
 
 

@@ -27,8 +27,7 @@ from .values import (
 if TYPE_CHECKING:
     from .evaluate import Run
 
-SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",
-               "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}  # fmt: skip
+SCALAR_TYPE = {d.name: d.scalar_name for d in E.dtypes.ALL}  # the engine's one dtype table
 
 
 def assign(run: Run, target: ast.expr, value: Any, later: tuple[Any, ...] = ()) -> None:

@@ -18,11 +18,7 @@ from .builtins import BUILTINS
 from .construct import CONSTRUCTORS, builtin_manual_seed, construct
 from .values import Function, Namespace
 
-DTYPES = {
-    "float32": E.float32, "float": E.float32, "float64": E.float64, "double": E.float64, "float16": E.float16,
-    "half": E.float16, "int64": E.int64, "long": E.int64, "int32": E.int32, "int": E.int32, "int16": E.int16,
-    "short": E.int16, "int8": E.int8, "uint8": E.uint8, "bool": E.bool_,
-}  # fmt: skip
+DTYPES = dict(E.dtypes.BY_NAME)  # torch.float32, torch.float, ...: the engine's one dtype table
 F_CATEGORIES = ("activation", "nn", "loss")  # ops that torch.nn.functional offers
 NOT_IN_TORCH = ("index", "T", "view", "to")  # catalogue ops that torch has no function for
 
@@ -45,7 +41,11 @@ def build() -> Names:
         for n in (spec.name, *spec.aliases):
             if spec.method:
                 methods[n] = spec
-            if spec.name not in NOT_IN_TORCH and spec.category not in ("nn", "loss"):
+            if (
+                spec.name not in NOT_IN_TORCH
+                and spec.category not in ("nn", "loss")
+                and "F" not in spec.syntax
+            ):
                 torch_ops[n] = spec
             if spec.category in F_CATEGORIES:
                 f_ops[n] = spec
