@@ -1,0 +1,207 @@
+"""Losses and helpers of ``torch.nn.functional`` that ``gradviz.nn.functional`` lacks so far.
+
+TODO(engine): move these into ``gradviz/nn/functional.py`` (engine/nn_functional.py) once the
+new way of declaring ops lands; ``gradviz.nn`` adds them to ``functional`` only where it has none.
+"""
+
+# PyTorch's own names: `input` arguments, `F` for functional.
+# ruff: noqa: A002
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..engine import Function, Tensor, from_numpy, int64
+
+__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "l1_loss", "one_hot"]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+
+
+def _reduce(loss: np.ndarray, reduction: str) -> np.ndarray:
+    if reduction == "mean":
+        return np.asarray(loss.mean(), dtype=loss.dtype)
+    if reduction == "sum":
+        return np.asarray(loss.sum(), dtype=loss.dtype)
+    return loss
+
+
+def _is_tensor(x: Any) -> bool:
+    return isinstance(x, Tensor)
+
+
+def _sigmoid(x: Any) -> Any:
+    # backward runs on arrays, or on Tensors when create_graph=True records it
+    return x.sigmoid() if _is_tensor(x) else 1 / (1 + np.exp(-x))
+
+
+def _at_least(x: Any, eps: float) -> Any:
+    return x.clamp(min=eps) if _is_tensor(x) else np.maximum(x, x.dtype.type(eps))
+
+
+class _BinaryCrossEntropy(Function):
+    name = "BinaryCrossEntropyBackward0"
+
+    @staticmethod
+    def forward(ctx, x, target=None, weight=None, reduction="mean"):
+        if np.any((x < 0) | (x > 1)) or np.any(np.isnan(x)):
+            raise RuntimeError("all elements of input should be between 0 and 1")
+        ctx.save_for_backward(x)
+        one, floor = x.dtype.type(1), x.dtype.type(-100)
+        with np.errstate(divide="ignore"):
+            # ATen clamps each log at -100 so that a confident wrong answer costs 100, not inf
+            loss = (target - one) * np.maximum(np.log1p(-x), floor) - target * np.maximum(np.log(x), floor)
+        if weight is not None:
+            loss = loss * weight
+        return _reduce(loss.astype(x.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        p = ctx.params
+        t, w = p["target"], p.get("weight")
+        grad = g * (x - t) / _at_least((1 - x) * x, 1e-12)
+        if w is not None:
+            grad = grad * w
+        if p["reduction"] == "mean":
+            grad = grad / int(np.prod(ctx.inputs[0].shape))
+        return (grad,)
+
+
+class _BinaryCrossEntropyWithLogits(Function):
+    name = "BinaryCrossEntropyWithLogitsBackward0"
+
+    @staticmethod
+    def forward(ctx, x, target=None, weight=None, pos_weight=None, reduction="mean"):
+        ctx.save_for_backward(x)
+        # log(sigmoid(x)) without overflow: min(x, 0) - log1p(exp(-|x|))
+        log_sig = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        if pos_weight is not None:
+            log_sig = log_sig * ((pos_weight - 1) * target + 1)
+        loss = (1 - target) * x - log_sig
+        if weight is not None:
+            loss = loss * weight
+        return _reduce(loss.astype(x.dtype, copy=False), reduction)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        p = ctx.params
+        t, w, pw = p["target"], p.get("weight"), p.get("pos_weight")
+        if pw is not None:
+            pt = pw * t
+            grad = ((pt + 1 - t) * _sigmoid(x) - pt) * g
+        else:
+            grad = (_sigmoid(x) - t) * g
+        if w is not None:
+            grad = grad * w
+        if p["reduction"] == "mean":
+            grad = grad / int(np.prod(ctx.inputs[0].shape))
+        if not _is_tensor(grad) and grad.shape != tuple(ctx.inputs[0].shape):  # a broadcast weight widened it
+            grad = _sum_to(grad, tuple(ctx.inputs[0].shape))
+        return (grad,)
+
+
+def _sum_to(g: np.ndarray, shape: tuple) -> np.ndarray:
+    while g.ndim > len(shape):
+        g = g.sum(0)
+    for i, s in enumerate(shape):
+        if s == 1 and g.shape[i] != 1:
+            g = g.sum(i, keepdims=True)
+    return g
+
+
+def _arr(t: Tensor | None, dtype: np.dtype) -> np.ndarray | None:
+    if t is None:
+        return None
+    _no_target_grad(t)
+    return np.asarray(t.detach().numpy(), dtype=dtype)
+
+
+def _no_target_grad(t: Tensor) -> None:
+    if t.requires_grad:
+        # a silently missing gradient would teach the wrong thing: refuse instead
+        raise NotImplementedError(
+            "gradviz does not differentiate binary cross entropy with respect to its target"
+        )
+
+
+def binary_cross_entropy(
+    input: Tensor, target: Tensor, weight: Tensor | None = None, reduction: str = "mean"
+) -> Tensor:
+    """Mean of ``-(t log x + (1 - t) log(1 - x))``, each log clamped at -100 as in PyTorch."""
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"Using a target size ({target.shape}) that is different to the input size ({input.shape}) "
+            "is deprecated. Please ensure they have the same size."
+        )
+    dt = input.numpy(force=True).dtype
+    return _BinaryCrossEntropy.apply(
+        input, target=_arr(target, dt), weight=_arr(weight, dt), reduction=reduction
+    )
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """``binary_cross_entropy(sigmoid(input), target)`` computed stably from the logits."""
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    dt = input.numpy(force=True).dtype
+    return _BinaryCrossEntropyWithLogits.apply(
+        input,
+        target=_arr(target, dt),
+        weight=_arr(weight, dt),
+        pos_weight=_arr(pos_weight, dt),
+        reduction=reduction,
+    )
+
+
+def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean absolute error, recorded as PyTorch records it (SubBackward0, AbsBackward0, MeanBackward0)."""
+    _check_reduction(reduction)
+    if target.shape != input.shape:
+        import warnings
+
+        warnings.warn(
+            f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
+            "This will likely lead to incorrect results due to broadcasting. Please ensure they have the same size.",
+            stacklevel=2,
+        )
+    loss = (input - target).abs()
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
+    """Class indices to int64 rows with a single 1."""
+    if tensor.dtype is not int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    idx = tensor.numpy()
+    if num_classes == -1:
+        if idx.size == 0:
+            raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        num_classes = int(idx.max()) + 1
+    if idx.size and idx.min() < 0:
+        raise RuntimeError("Class values must be non-negative.")
+    if idx.size and idx.max() >= num_classes:
+        raise RuntimeError("Class values must be smaller than num_classes.")
+    out = np.zeros((*idx.shape, num_classes), np.int64)
+    np.put_along_axis(out, idx[..., None], 1, axis=-1)
+    return from_numpy(out)
