@@ -16,7 +16,7 @@ from ..engine import Tensor, float64, from_numpy, no_grad, rand, randint, randn
 def _write(tensor: Tensor, values: np.ndarray) -> Tensor:
     """Write ``values`` into ``tensor`` in place, unrecorded, as ``nn.init`` does."""
     with no_grad():
-        tensor.copy_(from_numpy(np.ascontiguousarray(values.astype(tensor.numpy(force=True).dtype))))
+        tensor.copy_(from_numpy(np.array(values, dtype=tensor.numpy(force=True).dtype, order="C")))
     return tensor
 
 
