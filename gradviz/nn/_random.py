@@ -103,3 +103,11 @@ class Generator:
             z = int(draws[i]) % (n - i)
             r[i], r[i + z] = r[i + z], r[i]
         return r
+
+    def random64(self) -> int:
+        hi, lo = (int(v) for v in self._bits.random_raw(2))
+        return (hi << 32) | lo
+
+    def randint(self, high: int, count: int) -> list[int]:
+        """``torch.randint(high, (count,), generator=self)`` for high below 2**32."""
+        return [int(v) % high for v in self._bits.random_raw(count)]
