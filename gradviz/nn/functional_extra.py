@@ -37,9 +37,25 @@ def _is_tensor(x: Any) -> bool:
     return isinstance(x, Tensor)
 
 
+def _exp(x: np.ndarray) -> np.ndarray:
+    """exp rounded once from double: nearer ATen's (Sleef's) float32 exp than numpy's float32 one."""
+    return np.exp(x.astype(np.float64)).astype(x.dtype)
+
+
+def _log(x: np.ndarray) -> np.ndarray:
+    return np.log(x.astype(np.float64)).astype(x.dtype)
+
+
+def _log1p(x: np.ndarray) -> np.ndarray:
+    return np.log1p(x.astype(np.float64)).astype(x.dtype)
+
+
 def _sigmoid(x: Any) -> Any:
     # backward runs on arrays, or on Tensors when create_graph=True records it
-    return x.sigmoid() if _is_tensor(x) else 1 / (1 + np.exp(-x))
+    if _is_tensor(x):
+        return x.sigmoid()
+    one = x.dtype.type(1)
+    return one / (one + _exp(-x))
 
 
 def _at_least(x: Any, eps: float) -> Any:
@@ -57,7 +73,7 @@ class _BinaryCrossEntropy(Function):
         one, floor = x.dtype.type(1), x.dtype.type(-100)
         with np.errstate(divide="ignore"):
             # ATen clamps each log at -100 so that a confident wrong answer costs 100, not inf
-            loss = (target - one) * np.maximum(np.log1p(-x), floor) - target * np.maximum(np.log(x), floor)
+            loss = (target - one) * np.maximum(_log1p(-x), floor) - target * np.maximum(_log(x), floor)
         if weight is not None:
             loss = loss * weight
         return _reduce(loss.astype(x.dtype, copy=False), reduction)
@@ -82,7 +98,7 @@ class _BinaryCrossEntropyWithLogits(Function):
     def forward(ctx, x, target=None, weight=None, pos_weight=None, reduction="mean"):
         ctx.save_for_backward(x)
         # log(sigmoid(x)) without overflow: min(x, 0) - log1p(exp(-|x|))
-        log_sig = np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x)))
+        log_sig = np.minimum(x, x.dtype.type(0)) - _log1p(_exp(-np.abs(x)))
         if pos_weight is not None:
             log_sig = log_sig * ((pos_weight - 1) * target + 1)
         loss = (1 - target) * x - log_sig
