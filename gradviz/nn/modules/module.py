@@ -84,7 +84,7 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_parameters")
             params[name] = value
             return
         if params is not None and name in params:
@@ -99,7 +99,7 @@ class Module:
         if isinstance(value, Module):
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._forget(name)
+            self._forget(name, keep="_modules")
             modules[name] = value
             return
         if modules is not None and name in modules:
@@ -120,11 +120,13 @@ class Module:
             return
         object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
-        """Drop ``name`` from wherever it was, so that it lives in exactly one place."""
+    def _forget(self, name: str, keep: str = "") -> None:
+        """Drop ``name`` from wherever it was, so that it lives in exactly one place; the
+        registry ``keep`` keeps it, so that a reassigned parameter keeps its place in order."""
         self.__dict__.pop(name, None)
         for key in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[key].pop(name, None)
+            if key != keep:
+                self.__dict__[key].pop(name, None)
         self.__dict__["_non_persistent_buffers_set"].discard(name)
 
     def __getattr__(self, name: str) -> Any:
@@ -356,12 +358,12 @@ class Module:
                     target.copy_(src)
         msgs = []
         if strict:
+            if missing:
+                msgs.append("Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
             if unexpected:
                 msgs.append(
                     "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected))
                 )
-            if missing:
-                msgs.append("Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
         msgs += errors
         if msgs:
             raise RuntimeError(
