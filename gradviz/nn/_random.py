@@ -29,12 +29,26 @@ def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
     n = tensor.numel()
     if tensor.dtype is float64:
         x = rand(n, dtype=float64).numpy()
-        values = x * (b - a) + a
+        values = _fma_exact(x, b - a, a)
     else:
         x = rand(n).numpy().astype(np.float64)  # exact: k / 2**24
         lo, hi = np.float32(a), np.float32(b)
         values = x * np.float64(hi - lo) + np.float64(lo)
     return _write(tensor, values.reshape(tensor.shape))
+
+
+def _fma_exact(x: np.ndarray, scale: float, shift: float) -> np.ndarray:
+    """``x * scale + shift`` rounded once, in double (ATen fuses it; numpy has no fma).
+
+    Each x is k / 2**53, so the exact value is a ratio of integers, and Python's int division
+    rounds correctly: slower than numpy, but float64 parameters are small and rare.
+    """
+    ps, qs = float(scale).as_integer_ratio()
+    pa, qa = float(shift).as_integer_ratio()
+    den = (1 << 53) * qs * qa
+    off = pa * (1 << 53) * qs
+    ks = (x * 2.0**53).astype(np.int64).ravel().tolist()
+    return np.array([(k * ps * qa + off) / den for k in ks], np.float64).reshape(x.shape)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:

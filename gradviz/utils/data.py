@@ -346,7 +346,7 @@ def random_split(
     n = len(dataset)
     lengths = list(lengths)
     if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
-        sizes = [int(math.floor(n * frac)) for frac in lengths]
+        sizes = [math.floor(n * frac) for frac in lengths]
         for frac in lengths:
             if frac < 0 or frac > 1:
                 raise ValueError(f"Fraction at index {lengths.index(frac)} is not between 0 and 1")

@@ -214,7 +214,7 @@ def test_missing_forward_and_early_assignment() -> None:
 
         class Early(lib.nn.Module):
             def __init__(self) -> None:
-                self.fc = lib.nn.Linear(1, 1)
+                self.fc = lib.nn.Linear(1, 1)  # noqa: B023 - used within the iteration
 
         with pytest.raises(
             NotImplementedError, match=r'Module \[NoForward\] is missing the required "forward" function'
