@@ -4,30 +4,28 @@ from __future__ import annotations
 
 import contextlib
 import io
-import types
-
-import torch
-
-import gradviz
+import re
 
 
-def _lib(root: types.ModuleType) -> dict:
-    return {"torch": root, "nn": root.nn, "optim": root.optim, "F": root.nn.functional}
+def as_gradviz(program: str) -> str:
+    """The program's imports of torch pointed at gradviz; nothing else changes."""
+    program = re.sub(r"^import torch$", "import gradviz as torch", program, flags=re.M)
+    program = re.sub(r"^import torch\.(\S+) as ", r"import gradviz.\1 as ", program, flags=re.M)
+    return re.sub(r"^from torch(\.\S+)? import ", r"from gradviz\1 import ", program, flags=re.M)
 
 
 def run(program: str, lib: str) -> str:
-    """stdout of ``program`` run with ``import torch`` (lib="torch") or ``import gradviz as torch``."""
-    root = torch if lib == "torch" else gradviz
-    namespace = {"__name__": "__lesson__", **_lib(root)}
-    # the program's own `import torch ...` lines must bind the chosen library too
-    text = program.replace("import torch\n", "").replace("from torch", "from " + root.__name__)
+    """stdout of ``program`` as written (lib="torch") or with ``import gradviz as torch``."""
+    text = program if lib == "torch" else as_gradviz(program)
+    namespace: dict = {"__name__": "__lesson__"}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(text, f"<lesson:{lib}>", "exec"), namespace)
+    if lib != "torch":  # the gradviz run must not have reached PyTorch anywhere
+        leaked = [
+            k
+            for k, v in namespace.items()
+            if (getattr(v, "__module__", None) or getattr(v, "__name__", "")).startswith("torch")
+        ]
+        assert not leaked, leaked
     return out.getvalue()
-
-
-def numbers(text: str) -> list[float]:
-    import re
-
-    return [float(x) for x in re.findall(r"-?\d+\.\d+(?:e[-+]?\d+)?", text)]

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from .lessons import run
+from .lessons import as_gradviz, run
 
 PROGRAMS = Path(__file__).parent / "programs"
 
@@ -21,9 +21,33 @@ def _same(text: str) -> str:
     return text.replace("gradviz.Size", "torch.Size")
 
 
-@pytest.mark.parametrize("name", ["linear_regression", "logistic_regression", "mlp_classifier"])
+@pytest.mark.parametrize(
+    "name", ["linear_regression", "logistic_regression", "mlp_classifier", "custom_module"]
+)
 def test_lesson_prints_what_torch_prints(name: str) -> None:
     program = (PROGRAMS / f"{name}.py").read_text()
     expected = run(program, "torch")
     got = _same(run(program, "gradviz"))
     assert got == expected
+
+
+def test_torch_style_names_resolve() -> None:
+    import gradviz as torch_like
+    from gradviz import nn, optim
+
+    assert torch_like.nn.Linear is nn.Linear
+    assert torch_like.optim.SGD is optim.SGD
+    assert torch_like.utils.data.DataLoader.__name__ == "DataLoader"
+    assert (
+        torch_like.nn.functional.binary_cross_entropy_with_logits.__name__
+        == "binary_cross_entropy_with_logits"
+    )
+    assert torch_like.nn.init.kaiming_uniform_.__module__ == "gradviz.nn.init"
+
+
+def test_program_rewrite_targets_gradviz_only() -> None:
+    program = "import torch\nimport torch.nn.functional as F\nfrom torch import nn\nfrom torch.utils.data import DataLoader\n"
+    assert as_gradviz(program) == (
+        "import gradviz as torch\nimport gradviz.nn.functional as F\nfrom gradviz import nn\n"
+        "from gradviz.utils.data import DataLoader\n"
+    )
