@@ -13,9 +13,16 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import Function, Tensor, from_numpy, int64
+from ..engine import Function, Tensor, float64, from_numpy, int64, rand, zeros
 
-__all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "l1_loss", "one_hot"]
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "dropout",
+    "l1_loss",
+    "leaky_relu",
+    "one_hot",
+]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -221,3 +228,47 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     out = np.zeros((*idx.shape, num_classes), np.int64)
     np.put_along_axis(out, idx[..., None], 1, axis=-1)
     return from_numpy(out)
+
+
+class _LeakyRelu(Function):
+    name = "LeakyReluBackward0"
+
+    @staticmethod
+    def forward(ctx, x, negative_slope=0.01):
+        ctx.save_for_backward(x)
+        return np.where(x > 0, x, x * x.dtype.type(negative_slope))
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        slope = ctx.params["negative_slope"]
+        if _is_tensor(x):
+            return ((x > 0).to(g.dtype) * (1 - slope) + slope) * g
+        return (np.where(x > 0, g, g * g.dtype.type(slope)),)
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """``x`` where positive, ``negative_slope * x`` elsewhere."""
+    if inplace:
+        raise NotImplementedError("gradviz's leaky_relu has no in-place form yet (inplace=True)")
+    return _LeakyRelu.apply(input, negative_slope=negative_slope)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
+
+    The mask is PyTorch's for the same seed: ATen's CPU ``bernoulli_(1 - p)`` keeps an element
+    when a double uniform (two 32-bit draws) is below ``1 - p``.
+    """
+    if p < 0.0 or p > 1.0:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if inplace:
+        raise NotImplementedError("gradviz's dropout has no in-place form yet (inplace=True)")
+    if p == 0 or not training or input.numel() == 0:
+        return input
+    if p == 1:
+        return input * zeros((), dtype=input.dtype)
+    dt = input.numpy(force=True).dtype
+    keep = rand(input.numel(), dtype=float64).numpy() < 1 - p
+    noise = keep.astype(dt).reshape(input.shape) / dt.type(1 - p)
+    return input * from_numpy(noise)

@@ -1,4 +1,4 @@
-"""Activation layers: ``ReLU``, ``Sigmoid``, ``Tanh``, ``Softmax``, ``LogSoftmax``."""
+"""Activation layers: ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``, ``Softmax``, ``LogSoftmax``."""
 
 # PyTorch's own names: `input` arguments, `F` for functional.
 # ruff: noqa: A002, N812
@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ...engine import Tensor
 from .. import functional as F
+from .. import functional_extra as FX
 from .module import Module
 
 
@@ -56,3 +57,18 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"
+
+
+class LeakyReLU(Module):
+    def __init__(self, negative_slope: float = 1e-2, inplace: bool = False) -> None:
+        super().__init__()
+        if inplace:
+            raise NotImplementedError("gradviz's LeakyReLU has no in-place form yet (inplace=True)")
+        self.negative_slope = negative_slope
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return FX.leaky_relu(input, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
