@@ -110,6 +110,7 @@ class Optimizer:
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         loss = None
+        self._opt_called = True  # lr_scheduler warns when it steps before the optimizer
         if closure is not None:
             with enable_grad():
                 loss = closure()

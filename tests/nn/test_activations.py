@@ -68,7 +68,7 @@ def test_dropout_eval_and_edges() -> None:
         assert drop(x) is x
         assert lib.nn.functional.dropout(x, 0.0) is x
         assert lib.nn.functional.dropout(x, 1.0).tolist() == [0.0] * 4
-        with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1, but got 1.5"):
+        with pytest.raises(ValueError, match=r"dropout probability has to be between 0 and 1, but got 1\.5"):
             lib.nn.Dropout(1.5)
     assert repr(gv.nn.Dropout(0.3)) == repr(torch.nn.Dropout(0.3))
     assert repr(gv.nn.Sequential(gv.nn.Linear(2, 2), gv.nn.Dropout())) == repr(
