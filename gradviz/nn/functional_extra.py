@@ -16,6 +16,7 @@ import numpy as np
 from ..engine import Function, Tensor, float64, from_numpy, int64, rand, zeros
 
 __all__ = [
+    "batch_norm",
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "dropout",
@@ -272,3 +273,119 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     keep = rand(input.numel(), dtype=float64).numpy() < 1 - p
     noise = keep.astype(dt).reshape(input.shape) / dt.type(1 - p)
     return input * from_numpy(noise)
+
+
+def _channel_axes(ndim: int) -> tuple[int, ...]:
+    return (0, *range(2, ndim))
+
+
+def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
+    return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+class _BatchNorm(Function):
+    """Normalise each channel; batch statistics in training, the given ones (``mean``,
+    ``invstd``) in eval. Inputs: x, then weight and bias when the layer is affine."""
+
+    name = "NativeBatchNormBackward0"
+
+    @staticmethod
+    def forward(ctx, x, *affine, mean=None, invstd=None, training=True, eps=1e-5):
+        axes = _channel_axes(x.ndim)
+        if training:
+            x64 = x.astype(np.float64)
+            m = x64.mean(axes)
+            istd = 1 / np.sqrt(x64.var(axes) + eps)
+        else:
+            m, istd = mean.astype(np.float64), invstd.astype(np.float64)
+        ctx.stats = (m, istd)
+        ctx.save_for_backward(x, *affine)
+        alpha = istd if not affine else istd * affine[0].astype(np.float64)
+        beta = -m * alpha if not affine else affine[1].astype(np.float64) - m * alpha
+        out = x.astype(np.float64) * _per_channel(alpha, x.ndim) + _per_channel(beta, x.ndim)
+        return out.astype(x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        saved = ctx.saved_tensors
+        if _is_tensor(g):
+            raise NotImplementedError("gradviz's batch_norm has no double backward yet (create_graph=True)")
+        x, affine = saved[0], saved[1:]
+        m, istd = ctx.stats
+        nd = x.ndim
+        axes = _channel_axes(nd)
+        g64 = g.astype(np.float64)
+        xhat = (x.astype(np.float64) - _per_channel(m, nd)) * _per_channel(istd, nd)
+        w = affine[0].astype(np.float64) if affine else np.ones_like(m)
+        dxhat = g64 * _per_channel(w, nd)
+        if ctx.params["training"]:
+            n = x.size // x.shape[1]
+            dx = _per_channel(istd / n, nd) * (
+                n * dxhat
+                - _per_channel(dxhat.sum(axes), nd)
+                - xhat * _per_channel((dxhat * xhat).sum(axes), nd)
+            )
+        else:
+            dx = dxhat * _per_channel(istd, nd)
+        grads = [dx.astype(x.dtype)]
+        if affine:
+            grads += [(g64 * xhat).sum(axes).astype(x.dtype), g64.sum(axes).astype(x.dtype)]
+        return tuple(grads)
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation; in training, also moves the running statistics (unbiased variance)."""
+    if training:
+        size = input.shape
+        n = size[0] * int(np.prod(size[2:], dtype=np.int64))
+        if n == 1:
+            raise ValueError(f"Expected more than 1 value per channel when training, got input size {size}")
+    channels = input.shape[1]
+    for name, t in (
+        ("running_mean", running_mean),
+        ("running_var", running_var),
+        ("weight", weight),
+        ("bias", bias),
+    ):
+        if t is not None and t.numel() != channels:
+            raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
+    x = input.numpy(force=True)
+    affine = (
+        () if weight is None else (weight, bias if bias is not None else zeros(channels, dtype=input.dtype))
+    )
+    if training or running_mean is None:
+        out = _BatchNorm.apply(input, *affine, training=True, eps=eps)
+        if training and running_mean is not None:
+            axes = _channel_axes(x.ndim)
+            x64 = x.astype(np.float64)
+            mean, var = x64.mean(axes), x64.var(axes, ddof=1)
+            for buf, stat in ((running_mean, mean), (running_var, var)):
+                old = buf.numpy(force=True)
+                new = (1 - momentum) * old.astype(np.float64) + momentum * stat
+                with _no_grad():
+                    buf.copy_(from_numpy(new.astype(old.dtype)))
+        return out
+    rv = running_var.numpy(force=True).astype(np.float64)
+    return _BatchNorm.apply(
+        input,
+        *affine,
+        mean=running_mean.numpy(force=True),
+        invstd=1 / np.sqrt(rv + eps),
+        training=False,
+        eps=eps,
+    )
+
+
+def _no_grad():
+    from ..engine import no_grad
+
+    return no_grad()
