@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
-from ..engine import Tensor, empty
+from ..engine import Tensor, empty, from_numpy
 
 
 class Parameter(Tensor):
@@ -21,17 +19,15 @@ class Parameter(Tensor):
         if not isinstance(data, Tensor):
             raise TypeError(f"Parameter expected a Tensor, got {type(data).__name__}")
         # Tensor.__init__ copies; a Parameter wraps the same storage instead, as torch does.
-        self._data = data._storage()
-        self.grad_fn = None
-        self._grad = None
-        self._acc = None
-        self._version = 0
-        self._retains = False
-        self._requires_grad = False
-        if requires_grad:
-            self._set_requires_grad(
-                True, "Only Tensors of floating point and complex dtype can require gradients"
-            )
+        # Take every slot of a detached alias (a fresh leaf on the same memory), whatever the
+        # engine keeps in them. TODO(engine): a public Tensor._make_subclass(cls, data, rg).
+        alias = data.detach()
+        for slot in Tensor.__slots__:
+            if slot != "__weakref__":
+                setattr(self, slot, getattr(alias, slot))
+        if requires_grad and not self.is_floating_point():
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients")
+        self.requires_grad_(requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + Tensor.__repr__(self)
@@ -39,15 +35,14 @@ class Parameter(Tensor):
     __str__ = __repr__
 
     def __deepcopy__(self, memo: dict) -> Parameter:
-        if id(self) in memo:
-            return memo[id(self)]
-        out = Parameter(Tensor._make(self._storage().copy(), False, None), self._requires_grad)
-        memo[id(self)] = out
-        return out
+        # as torch: a copy of the data with the same requires_grad, and no .grad
+        if id(self) not in memo:
+            memo[id(self)] = Parameter(self.detach().clone(), self.requires_grad)
+        return memo[id(self)]
 
     def __reduce_ex__(self, proto: Any) -> Any:
-        return (_rebuild, (self._storage().copy(), self._requires_grad))
+        return (_rebuild, (self.detach().numpy().copy(), self.requires_grad))
 
 
-def _rebuild(data: np.ndarray, requires_grad: bool) -> Parameter:
-    return Parameter(Tensor._make(data, False, None), requires_grad)
+def _rebuild(data: Any, requires_grad: bool) -> Parameter:
+    return Parameter(from_numpy(data), requires_grad)
