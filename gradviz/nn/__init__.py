@@ -1,6 +1,6 @@
 """``gradviz.nn``: modules, parameters, losses, ``init`` and ``functional``, as ``torch.nn``."""
 
-from . import functional, functional_extra, init
+from . import functional, functional_extra, init, utils
 from .modules import *  # noqa: F403
 from .modules import __all__ as _module_names
 from .parameter import Parameter
@@ -12,4 +12,4 @@ for _name in functional_extra.__all__:
         setattr(functional, _name, getattr(functional_extra, _name))
 del _name
 
-__all__ = ["Parameter", "functional", "init", *_module_names]
+__all__ = ["Parameter", "functional", "init", "utils", *_module_names]
