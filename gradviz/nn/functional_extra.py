@@ -20,6 +20,7 @@ __all__ = [
     "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "dropout",
+    "embedding",
     "l1_loss",
     "leaky_relu",
     "one_hot",
@@ -389,3 +390,49 @@ def _no_grad():
     from ..engine import no_grad
 
     return no_grad()
+
+
+class _Embedding(Function):
+    name = "EmbeddingBackward0"
+
+    @staticmethod
+    def forward(ctx, weight, indices=None, padding_idx=None):
+        return weight[indices]
+
+    @staticmethod
+    def backward(ctx, g):
+        if _is_tensor(g):
+            raise NotImplementedError("gradviz's embedding has no double backward yet (create_graph=True)")
+        p = ctx.params
+        shape = tuple(ctx.inputs[0].shape)
+        grad = np.zeros(shape, dtype=g.dtype)
+        idx = p["indices"].reshape(-1)
+        np.add.at(grad, idx, g.reshape(idx.size, shape[1]))  # repeated indices add up
+        if p["padding_idx"] is not None:
+            grad[p["padding_idx"]] = 0
+        return (grad,)
+
+
+def embedding(
+    input: Tensor,
+    weight: Tensor,
+    padding_idx: int | None = None,
+    max_norm: float | None = None,
+    **kwargs: Any,
+) -> Tensor:
+    """Rows of ``weight`` picked by the integer ``input``; the padding row takes no gradient."""
+    if max_norm is not None or any(kwargs.values()):
+        raise NotImplementedError("gradviz's embedding has no max_norm, scale_grad_by_freq or sparse yet")
+    if input.dtype.is_floating_point:
+        raise RuntimeError(
+            "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; "
+            f"but got {input.type()} instead (while checking arguments for embedding)"
+        )
+    idx = input.numpy().astype(np.int64)
+    n = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexError("index out of range in self")
+    if padding_idx is not None and padding_idx < 0:
+        padding_idx += n
+    # TODO(engine): note ``input`` as a non-differentiable input, so the Tensors view draws it
+    return _Embedding.apply(weight, indices=idx, padding_idx=padding_idx)
