@@ -28,4 +28,7 @@ def run(program: str, lib: str) -> str:
             if (getattr(v, "__module__", None) or getattr(v, "__name__", "")).startswith("torch")
         ]
         assert not leaked, leaked
+        import gradviz
+
+        assert namespace.get("torch", gradviz) is gradviz
     return out.getvalue()
