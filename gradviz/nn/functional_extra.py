@@ -22,7 +22,6 @@ __all__ = [
     "dropout",
     "embedding",
     "l1_loss",
-    "leaky_relu",
     "one_hot",
 ]
 
@@ -73,6 +72,8 @@ def _at_least(x: Any, eps: float) -> Any:
 
 class _BinaryCrossEntropy(Function):
     name = "BinaryCrossEntropyBackward0"
+    statement = "result = -(target·ln input + (1 - target)·ln(1 - input)), averaged"
+    formula = {"input": "(input - target) / (input·(1 - input)), divided by n for the mean"}  # noqa: RUF012
 
     @staticmethod
     def forward(ctx, x, target=None, weight=None, reduction="mean"):
@@ -102,6 +103,8 @@ class _BinaryCrossEntropy(Function):
 
 class _BinaryCrossEntropyWithLogits(Function):
     name = "BinaryCrossEntropyWithLogitsBackward0"
+    statement = "result = BCE(σ(input), target), averaged"
+    formula = {"input": "σ(input) - target, divided by n for the mean"}  # noqa: RUF012
 
     @staticmethod
     def forward(ctx, x, target=None, weight=None, pos_weight=None, reduction="mean"):
@@ -232,30 +235,6 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     return from_numpy(out)
 
 
-class _LeakyRelu(Function):
-    name = "LeakyReluBackward0"
-
-    @staticmethod
-    def forward(ctx, x, negative_slope=0.01):
-        ctx.save_for_backward(x)
-        return np.where(x > 0, x, x * x.dtype.type(negative_slope))
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        slope = ctx.params["negative_slope"]
-        if _is_tensor(x):
-            return ((x > 0).to(g.dtype) * (1 - slope) + slope) * g
-        return (np.where(x > 0, g, g * g.dtype.type(slope)),)
-
-
-def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """``x`` where positive, ``negative_slope * x`` elsewhere."""
-    if inplace:
-        raise NotImplementedError("gradviz's leaky_relu has no in-place form yet (inplace=True)")
-    return _LeakyRelu.apply(input, negative_slope=negative_slope)
-
-
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by ``1 / (1 - p)``.
 
@@ -289,6 +268,10 @@ class _BatchNorm(Function):
     ``invstd``) in eval. Inputs: x, then weight and bias when the layer is affine."""
 
     name = "NativeBatchNormBackward0"
+    derivative = (
+        "result = (input - mean) / √(var + eps)·weight + bias over the batch: ∂L/∂bias = Σ ∂L/∂result, "
+        "∂L/∂weight = Σ ∂L/∂result·x̂, ∂L/∂input goes through the batch's mean and variance too"
+    )
 
     @staticmethod
     def forward(ctx, x, *affine, mean=None, invstd=None, training=True, eps=1e-5):
@@ -394,6 +377,7 @@ def _no_grad():
 
 class _Embedding(Function):
     name = "EmbeddingBackward0"
+    derivative = "result = weight[indices]: ∂L/∂weight = ∂L/∂result added into the rows that were looked up"
 
     @staticmethod
     def forward(ctx, weight, indices=None, padding_idx=None):

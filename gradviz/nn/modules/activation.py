@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from ...engine import Tensor
 from .. import functional as F
-from .. import functional_extra as FX
 from .module import Module
 
 
@@ -68,7 +67,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return FX.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
