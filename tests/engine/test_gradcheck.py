@@ -10,14 +10,14 @@ import torch
 from test_trace_backward import PROGRAMS, run
 
 import gradviz
-import gradviz.nn.functional as F
 from gradviz.autograd import Function
 from gradviz.engine.gradcheck import check_gradient, check_indices, evaluate
+from gradviz.nn import functional as nnf_gradviz
 
 
 def mlp(lib):
     gen = np.random.default_rng(7)
-    nnf = F if lib is gradviz else torch.nn.functional
+    nnf = nnf_gradviz if lib is gradviz else torch.nn.functional
     x = lib.tensor(gen.standard_normal((4, 3)).tolist())
     W1 = lib.tensor(gen.standard_normal((5, 3)).tolist(), requires_grad=True)
     b1 = lib.tensor(gen.standard_normal(5).tolist(), requires_grad=True)
