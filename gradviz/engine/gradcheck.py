@@ -102,6 +102,60 @@ def _value(root: Node, memo: dict[Node, np.ndarray]) -> np.ndarray:
     return memo[root]
 
 
+def analytic_gradient(output: Tensor, target: Tensor) -> np.ndarray:
+    """autograd's ∂output/∂target (of the sum of ``output``'s elements) in float64, from a
+    fresh copy of the graph: what one ``backward()`` would give, whatever the learner's
+    ``.grad`` has accumulated, and after the original graph's buffers were freed."""
+    from .autograd import grad
+    from .tensor import Tensor as Made
+
+    root, want = output._grad_node(), node_of(target)
+    if root is None:
+        raise RuntimeError("the output does not require grad: it has no graph to run again")
+    made: dict[Node, Any] = {}
+    prev = grad_mode.state.enabled
+    grad_mode.state.enabled = True
+    try:
+        with np.errstate(all="ignore"):
+            for node in _in_order(root):
+                if type(node) is AccumulateGrad:
+                    made[node] = Made(_widen(node.variable._data), requires_grad=True)
+                    continue
+                inputs = [
+                    made[n] if n is not None else Made(_widen(t._data))
+                    for (n, _), t in zip(node.next_functions, node.inputs)
+                ]
+                params = {
+                    k: (np.float64 if k == "dtype" and _is_float(v) else v) for k, v in node.params.items()
+                }
+                made[node] = node._fn.apply(*inputs, **params)
+            if want not in made:
+                return np.zeros(target._data.shape)  # the output does not depend on it
+            (g,) = grad(made[root].sum(), made[want], allow_unused=True)
+    finally:
+        grad_mode.state.enabled = prev
+    return np.zeros(target._data.shape) if g is None else np.asarray(g._data, dtype=np.float64)
+
+
+def _in_order(root: Node) -> list[Node]:
+    """The nodes ``root`` depends on, each after all of its inputs."""
+    order: list[Node] = []
+    seen: set[Node] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            order.append(node)
+            continue
+        if node in seen:
+            continue
+        seen.add(node)
+        stack.append((node, True))
+        if type(node) is not AccumulateGrad:
+            stack.extend((n, False) for n, _ in node.next_functions if n is not None and n not in seen)
+    return order
+
+
 def _widen(a: Any) -> np.ndarray:
     a = np.asarray(a)
     return a.astype(np.float64) if a.dtype.kind == "f" else a
@@ -165,14 +219,17 @@ def numeric_gradient(
 def check_gradient(
     output: Tensor,
     target: Tensor,
-    analytic: Any,
+    analytic: Any = None,
     limit: int = MAX_ELEMENTS,
     eps: float = EPS,
     progress: Callable[[int, int], None] | None = None,
 ) -> GradientCheck:
-    """Compare ``analytic`` (autograd's ∂output/∂target, target's shape) with the numeric
-    derivative, on every element up to ``limit`` and a sample above."""
+    """Compare autograd's ∂output/∂target (``analytic``, in target's shape; by default computed
+    afresh in float64, see :func:`analytic_gradient`) with the numeric derivative, on every
+    element up to ``limit`` and a sample above."""
     shape = tuple(target._data.shape)
+    if analytic is None:
+        analytic = analytic_gradient(output, target)
     indices = check_indices(shape, limit)
     numeric = numeric_gradient(output, target, indices, eps, progress)
     a = np.asarray(analytic, dtype=np.float64).reshape(shape)

@@ -146,3 +146,32 @@ def test_a_tensor_without_grad_is_refused():
     w = gradviz.tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(RuntimeError, match="does not require grad"):
         check_gradient((x * w).sum(), x, np.zeros(2))
+
+
+@pytest.mark.parametrize("program", ALL, ids=lambda p: p.__name__)
+def test_autograd_on_a_fresh_float64_copy_of_the_graph_agrees_with_torch(program):
+    named, out, grad = run(program, gradviz)
+    tnamed, tout, tgrad = run(program, torch)
+    if grad is not None:
+        out, tout = (out * grad).sum(), (tout * tgrad).sum()
+    out.backward()
+    out_again = out  # the buffers are freed: the copy needs none
+    tout.backward()
+    for k, v in named.items():
+        if v.is_leaf and v.requires_grad:
+            check = check_gradient(out_again, v)  # analytic computed afresh
+            assert check.ok, (k, check.numeric, check.analytic)
+            np.testing.assert_allclose(check.analytic, tnamed[k].grad.numpy().ravel(), rtol=1e-5, atol=1e-6)
+            assert v.grad.dtype == gradviz.float32  # the learner's tensors are untouched
+
+
+def test_the_fresh_gradient_is_one_backward_whatever_grad_accumulated():
+    x = gradviz.tensor(3.0)
+    w = gradviz.tensor(4.0, requires_grad=True)
+    y = w * x
+    y.backward(retain_graph=True)
+    y.backward()
+    assert w.grad.item() == 6.0
+    check = check_gradient(y, w)
+    assert check.ok and check.analytic.tolist() == [3.0]
+    assert not check_gradient(y, w, w.grad.numpy()).ok  # against the accumulated .grad: 6 != 3
