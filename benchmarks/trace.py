@@ -43,15 +43,15 @@ def scalar_chain(lib):
 
 
 def matrix_graph(lib):
-    """250 layers of tanh(x @ W + c), 4 nodes each: small matrices, 1,000 nodes."""
+    """250 layers of tanh(h @ w + c), 4 nodes each: small matrices, 1,000 nodes."""
     rng = np.random.default_rng(0)
     x = lib.tensor(rng.standard_normal((4, 8)).astype(np.float32))
-    W = lib.tensor((rng.standard_normal((8, 8)) * 0.3).astype(np.float32), requires_grad=True)
+    w = lib.tensor((rng.standard_normal((8, 8)) * 0.3).astype(np.float32), requires_grad=True)
     c = lib.tensor(np.zeros(8, np.float32), requires_grad=True)
     h = x
     for _ in range(250):
-        h = (h @ W + c).tanh() * 1.0
-    return h.sum(), (W, c)
+        h = (h @ w + c).tanh() * 1.0
+    return h.sum(), (w, c)
 
 
 def count_nodes(out) -> int:
@@ -68,7 +68,7 @@ def count_nodes(out) -> int:
 def median(fn, make, repeat: int) -> float:
     times = []
     for _ in range(repeat):
-        out, leaves = make()
+        out, _leaves = make()
         t0 = time.perf_counter()
         fn(out)
         times.append(time.perf_counter() - t0)
