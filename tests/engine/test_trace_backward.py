@@ -211,3 +211,38 @@ def test_retained_grads_are_named_on_their_step():
     trace = trace_backward(y)
     (step,) = [s for s in trace if named["wx"] in s.retains]
     assert step.name == "MulBackward0" and float(step.incoming) == 1.0
+
+
+def _elementwise_ops():
+    from gradviz.engine import registry
+
+    out = []
+    for info in registry.ops():
+        f = info.formula
+        pointwise = info.category != "reduction" and info.name not in ("where", "clone")
+        if f.parts and not f.adjoint and pointwise and info.max_operands in (1, 2):
+            out.append(info)
+    return out
+
+
+@pytest.mark.parametrize("info", _elementwise_ops(), ids=lambda i: i.name)
+def test_an_elementwise_formula_s_numbers_are_torch_s_derivative(info):
+    """For each op whose formula gives ∂result/∂operand elementwise, the trace's local
+    derivative equals torch's (the diagonal of the Jacobian, which is all there is)."""
+    values = [[0.3, 0.55, 0.8], [0.6, 0.45, 0.2]][: info.max_operands]
+
+    def call(lib, tensors):
+        if "F" in info.syntax and "function" not in info.syntax:
+            fn = getattr(lib.nn.functional, info.name)
+        else:
+            fn = getattr(lib, info.name)
+        return fn(*tensors, **({"min": 0.4, "max": 0.7} if info.name == "clamp" else {}))
+
+    ours = [gradviz.tensor(v, requires_grad=True) for v in values]
+    theirs = [torch.tensor(v, requires_grad=True) for v in values]
+    out, tout = call(gradviz, ours), call(torch, theirs)
+    step = next(s for s in trace_backward(out.sum()) if s.kind == NODE and s.node is out.grad_fn)
+    for c in step.contributions:
+        assert c.local is not None, c.operand
+        (expected,) = torch.autograd.grad(tout.sum(), theirs[c.index], retain_graph=True)
+        np.testing.assert_allclose(c.local, expected.numpy(), rtol=1e-5, atol=1e-7, err_msg=c.operand)
