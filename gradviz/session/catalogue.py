@@ -45,6 +45,14 @@ class OpSpec:
     # ops typed below (see their symbol, method and category).
     syntax: tuple[str, ...] = ()
 
+    @property
+    def optional_operands(self) -> tuple[str, ...]:
+        """Trailing operands a call may leave out (linear's ``bias``): declared by the op, as
+        more operand names than its fewest operands."""
+        if self.arity is not None or self.operand_list:
+            return ()
+        return self.operand_names[self.min_operands :]
+
     def operand_name(self, i: int) -> str:
         """What PyTorch calls the i-th tensor operand: ``input``, ``other``, ``tensors[1]``."""
         if self.operand_list:

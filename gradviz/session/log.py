@@ -225,12 +225,9 @@ class Delete(Entry):
 #: Operands an op may leave out, at the end (PyTorch's optional tensor arguments). One left out
 #: is not stored: ``F.linear(x, w)`` is an Op of two operands, never three with a None, so a
 #: file holds no placeholder for it.
-OPTIONAL_OPERANDS: dict[str, tuple[str, ...]] = {"linear": ("bias",)}
-
-
 def operand_counts(spec: Any) -> tuple[int, int]:
     """How many operands an Op of the catalogue's ``spec`` holds: (fewest, most)."""
-    optional = len(OPTIONAL_OPERANDS.get(spec.name, ()))
+    optional = len(spec.optional_operands)
     if spec.arity is not None:
         return spec.arity, spec.arity
     if optional:

@@ -260,7 +260,7 @@ def test_files_cross_between_this_code_and_fced62a_both_ways(old_tree: Path, tmp
 
 
 def test_an_absent_bias_is_not_stored() -> None:
-    """linear's bias may be left out (log.OPTIONAL_OPERANDS): two operands, or three."""
+    """linear's bias may be left out (OpSpec.optional_operands): two operands, or three."""
     from gradviz.session import catalogue
     from gradviz.session.log import operand_counts
 

@@ -499,8 +499,8 @@ class OperationDialog(ThemedDialog):
         self.rows = []
         labels = operand_labels(spec)
         for i, label in enumerate(labels):
-            self._add_row(label=label, optional=spec.name == "linear" and i == 2)
-        self.add_operand.setVisible(spec.arity is None and spec.name not in ("index", "linear"))
+            self._add_row(label=label, optional=i >= len(labels) - len(spec.optional_operands))
+        self.add_operand.setVisible(spec.operand_list)  # cat, stack: as many as you like
         names = self.session.names()
         defaults = self._default_operands(len(self.rows), names)
         for i, row in enumerate(self.rows):
@@ -534,8 +534,9 @@ class OperationDialog(ThemedDialog):
         out = [first]
         for i in range(1, n):
             out.append(others[(i - 1) % len(others)] if others else first)
-        if self.spec is not None and self.spec.name == "linear" and len(out) == 3:
-            out[2] = "(none)"
+        if self.spec is not None:
+            for i in range(n - len(self.spec.optional_operands), n):
+                out[i] = "(none)"  # an optional operand (linear's bias) starts left out
         return out
 
     def _add_row(

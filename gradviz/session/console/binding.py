@@ -57,11 +57,19 @@ def _bind_operands(
 ) -> tuple[list[Any], list[Any]]:
     """(the op's operands, the positional arguments left for its parameters); takes operands
     given by keyword out of ``kwargs``."""
-    if spec.name == "linear":
-        if len(pos) < 2:
-            raise TypeError("linear() missing required arguments 'input' and 'weight'")
-        bias = pos[2] if len(pos) > 2 else kwargs.pop("bias", None)
-        return pos[:2] + ([bias] if bias is not None else []), pos[3:]
+    optional = spec.optional_operands  # linear's bias
+    if optional:
+        fewest = spec.min_operands
+        if len(pos) < fewest:
+            names = " and ".join(f"'{n}'" for n in spec.operand_names[:fewest])
+            raise TypeError(f"{spec.name}() missing required arguments {names}")
+        given = list(pos[:fewest])
+        for k, n in enumerate(optional):
+            v = pos[fewest + k] if len(pos) > fewest + k else kwargs.pop(n, None)
+            if v is None:
+                break  # an absent optional operand is not stored, nor are those after it
+            given.append(v)
+        return given, pos[fewest + len(optional) :]
     if spec.arity is None:  # cat, stack: a sequence of tensors first
         seq = pos.pop(0) if pos else kwargs.pop("tensors", None)
         if not isinstance(seq, (list, tuple)) or not seq or not all(isinstance(v, TensorValue) for v in seq):
