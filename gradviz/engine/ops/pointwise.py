@@ -660,6 +660,7 @@ def tan(input: Tensor) -> Tensor:
 @registry.op(
     statement="result = tanh(input)",
     category="activation",
+    syntax=("function", "method", "F"),
     nodes=(Tanh,),
     formula={"input": "1 - tanh²(input) = 1 - result²"},
 )
@@ -670,6 +671,7 @@ def tanh(a: Tensor) -> Tensor:
 @registry.op(
     statement="result = σ(input) = 1/(1 + e^(-input))",
     category="activation",
+    syntax=("function", "method", "F"),
     nodes=(Sigmoid,),
     formula={"input": "σ(input)·(1 - σ(input)) = result·(1 - result)"},
 )
@@ -680,6 +682,7 @@ def sigmoid(a: Tensor) -> Tensor:
 @registry.op(
     statement="result = max(input, 0)",
     category="activation",
+    syntax=("function", "method", "F"),
     nodes=(Relu,),
     formula={"input": "1 where input > 0, else 0"},
 )

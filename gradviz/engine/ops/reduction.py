@@ -333,6 +333,7 @@ class LogSoftmax(Function):
 @registry.op(
     statement="result = e^input / Σ e^input along dim",
     category="activation",
+    syntax=("function", "method", "F"),
     params=(registry.Param("dim", "dim", -1),),
     nodes=(Softmax,),
     adjoint=True,
@@ -348,6 +349,7 @@ def softmax(a: Tensor, dim: int | None = None, dtype: Any = None) -> Tensor:
 @registry.op(
     statement="result = input - ln Σ e^input along dim",
     category="activation",
+    syntax=("function", "method", "F"),
     params=(registry.Param("dim", "dim", -1),),
     nodes=(LogSoftmax,),
     adjoint=True,

@@ -545,12 +545,12 @@ def clone(a: Tensor) -> Tensor:
 
 @registry.op(
     statement="result = input's values, with no history",
-    syntax=("method",),
+    syntax=("function", "method"),
     category="autograd",
     text="no gradient flows through detach",
 )
 def detach(input: Tensor) -> Tensor:
-    """The session's form of ``t.detach()`` (a Tensor method; torch.detach is not exported)."""
+    """``torch.detach(t)``, ``t.detach()``: the same values, with no history."""
     return input.detach()
 
 

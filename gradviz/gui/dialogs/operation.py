@@ -70,7 +70,6 @@ CATEGORY_TITLES = {
     "nn": "Neural network",
     "loss": "Losses",
 }
-F_CATEGORIES = ("nn", "loss")
 PREVIEW_GRAD_ELEMENTS = 1_000_000  # inputs larger than this are previewed under no_grad
 
 
@@ -115,7 +114,7 @@ def op_code(spec: OpSpec, operands: Sequence[str], params: dict[str, Any], index
     if spec.name in ("cat", "stack"):
         return f"torch.{spec.name}([{', '.join(operands)}]" + (f", {kwargs})" if kwargs else ")")
     args = ", ".join(operands) + (", " + kwargs if kwargs else "")
-    if spec.category in F_CATEGORIES:
+    if "function" not in spec.syntax and "F" in spec.syntax:  # torch.nn.functional only
         return f"F.{spec.name}({args})"
     if spec.method:
         return f"{wrap(a)}.{spec.name}({', '.join([*operands[1:], *([kwargs] if kwargs else [])])})"

@@ -19,8 +19,6 @@ from .construct import CONSTRUCTORS, builtin_manual_seed, construct
 from .values import Function, Namespace
 
 DTYPES = dict(E.dtypes.BY_NAME)  # torch.float32, torch.float, ...: the engine's one dtype table
-F_CATEGORIES = ("activation", "nn", "loss")  # ops that torch.nn.functional offers
-NOT_IN_TORCH = ("index", "T", "view", "to")  # catalogue ops that torch has no function for
 
 
 @dataclass
@@ -41,13 +39,9 @@ def build() -> Names:
         for n in (spec.name, *spec.aliases):
             if spec.method:
                 methods[n] = spec
-            if (
-                spec.name not in NOT_IN_TORCH
-                and spec.category not in ("nn", "loss")
-                and "F" not in spec.syntax
-            ):
+            if "function" in spec.syntax:  # as each op declares: torch.x, F.x, or both
                 torch_ops[n] = spec
-            if spec.category in F_CATEGORIES:
+            if "F" in spec.syntax:
                 f_ops[n] = spec
     functional = _namespace("torch.nn.functional", F_module, f_ops, {})
     nn = Namespace("torch.nn", {"functional": functional}, gradviz.nn)
