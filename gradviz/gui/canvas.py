@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import math
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -42,7 +41,6 @@ from PySide6.QtGui import (
     QKeyEvent,
     QMouseEvent,
     QPainter,
-    QPainterPath,
     QPalette,
     QPen,
     QPolygonF,
@@ -53,36 +51,28 @@ from PySide6.QtWidgets import (
     QApplication,
     QFrame,
     QGestureEvent,
-    QGraphicsItem,
     QGraphicsScene,
     QGraphicsView,
-    QHBoxLayout,
-    QLabel,
     QPinchGesture,
-    QProgressBar,
-    QPushButton,
-    QStyleOptionGraphicsItem,
-    QToolButton,
     QWidget,
 )
 
-from ..engine.function import AccumulateGrad, Node
-from ..engine.tensor import Tensor
 from ..graph import colors
 from ..graph.colouring import ScaleSettings, range_text, same_range, scale_for
 from ..graph.layout import DIRECTIONS, Layout
 from ..graph.layout import layout as run_layout
-from ..graph.model import AUTOGRAD, TENSORS, NodeIds, build_graph, shape_text
-from ..graph.scene import build_scene, legend_items, legend_width
+from ..graph.model import AUTOGRAD, TENSORS, shape_text
+from ..graph.scene import build_scene, legend_width
+from ..graph.source import Builder, SessionSource, TensorsSource
 from ..graph.style import as_pytorch, legend_states
 from ..session import catalogue
-from ..session.document import Session
 from .bridge import SessionBridge
+from .canvas_items import EdgeItem, NodeItem, edge_bounds
+from .canvas_overlays import Bubble, BusyOverlay, EmptyHint, LegendOverlay
 from .derivatives import broadcast_gradient, derivative_of, local_derivative
 from .dtypes import dtype_text
 from .minimap import Minimap, render_overview
-from .painting import Op, bounds, compile_items, font_family, paint_ops
-from .plain import plain_tip
+from .painting import Op, compile_items, font_family
 from .theme import canvas_look, theme
 
 MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
@@ -95,151 +85,6 @@ LEGEND_CORNERS = ("top-right", "bottom-left", "top-left")  # in order of prefere
 MINIMAP_CORNERS = ("bottom-right", "bottom-left", "top-left", "top-right")
 BUSY_AFTER_MS = 150  # a canvas behind the model longer than this says so (quick updates don't flicker)
 APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
-ACCENT = "#e8590c"  # paths from a selected leaf to the output
-
-
-# --- where the tensors come from -----------------------------------------------------------------
-
-
-class _BuildIds(NodeIds):
-    """Node ids for one build: ``t:7``, ``op:7``, ``acc:3`` from the session's uids, so that a node
-    keeps its id across undo, redo and edits (which replay the log into new tensor objects).
-    Nodes no session tensor owns (the steps inside ``linear``, wrapped numbers) are named by
-    their path from one that does (``op:7.2``), which a replay keeps too."""
-
-    def __init__(
-        self, fallback: NodeIds, lock: threading.Lock, uids: dict[int, int], paths: dict[int, str]
-    ) -> None:
-        super().__init__()
-        self.fallback, self.lock, self.uids, self.paths = fallback, lock, uids, paths
-
-    def get(self, obj: object, prefix: str) -> str:
-        key = obj.variable if isinstance(obj, AccumulateGrad) else obj
-        uid: int | str | None = self.uids.get(id(key)) if isinstance(key, Tensor) else None
-        if uid is None and isinstance(key, Node) and not isinstance(key, AccumulateGrad):
-            out = key.output()
-            if out is not None and out.grad_fn is key:
-                uid = self.uids.get(id(out))
-        if uid is None:
-            uid = self.paths.get(id(key))
-        if uid is not None:
-            return f"{prefix}:{uid}"
-        with self.lock:
-            return self.fallback.get(obj, prefix)
-
-
-def _paths(roots: list[tuple[int, Tensor]], uids: dict[int, int]) -> dict[int, str]:
-    """``id(node or tensor) -> path`` for what the session's tensors were computed through."""
-    paths: dict[int, str] = {}
-    for uid, t in sorted(roots, key=lambda r: r[0]):
-        if t.grad_fn is None:
-            continue
-        stack = [(t.grad_fn, str(uid))]
-        while stack:
-            node, path = stack.pop()
-            for i, x in enumerate(node.inputs):
-                if id(x) not in uids and id(x) not in paths:
-                    paths[id(x)] = f"{path}<{i}"
-            for i, (fn, _) in enumerate(node.next_functions):
-                if fn is None or isinstance(fn, AccumulateGrad) or id(fn) in paths:
-                    continue
-                out = fn.output()
-                if out is not None and out.grad_fn is fn and id(out) in uids:
-                    continue
-                paths[id(fn)] = f"{path}.{i}"
-                stack.append((fn, f"{path}.{i}"))
-    return paths
-
-
-Builder = Callable[[str], "tuple[nx.DiGraph, dict[str, str]]"]
-
-
-class SessionSource:
-    """The canvas's view of a :class:`Session`: every named tensor, and what each node is called."""
-
-    editable = True
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._fallback = NodeIds()
-        self._lock = threading.Lock()
-
-    def snapshot(self) -> Builder:
-        """On the GUI thread: what the session holds now. The returned builder makes the graph
-        (on any thread) from that snapshot, whatever the session does meanwhile."""
-        s = self.session
-        everything = s.tensors(include_hidden=True)
-        uid_of = {n: s.info(n).uid for n in everything}
-        visible = s.tensors(include_hidden=False)
-        kept = {uid_of[n] for n in everything if s.info(n).session_retained}
-        fallback, lock = self._fallback, self._lock
-
-        def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
-            uids = {id(t): uid_of[n] for n, t in everything.items()}
-            name_of = {uid_of[n]: n for n in everything}
-            ids = _BuildIds(
-                fallback, lock, uids, _paths([(uid_of[n], t) for n, t in everything.items()], uids)
-            )
-            g = build_graph(visible, view=view, ids=ids)
-            names = {}
-            for nid in g:
-                _, sep, uid = nid.partition(":")
-                if sep and uid.isdigit() and int(uid) in name_of and g.nodes[nid].get("type") != "op":
-                    names[nid] = name_of[int(uid)]
-                    if int(uid) in kept and g.nodes[nid].get("type") == "tensor":
-                        g.nodes[nid]["kept_by_gradviz"] = True  # PyTorch would not keep it
-            return g, names
-
-        return build
-
-    def tensor(self, name: str) -> Tensor | None:
-        return self.session.tensor(name) if name in self.session else None
-
-    def names(self) -> list[str]:
-        """Visible names in the order the tensors were made (a rename keeps the place)."""
-        s = self.session
-        return sorted(s.names(), key=lambda n: s.info(n).uid)
-
-    def info(self, name: str) -> Any:
-        return self.session.info(name) if name in self.session else None
-
-
-class TensorsSource:
-    """Tensors from outside a session (``gradviz.show(t)``): drawn, never edited."""
-
-    editable = False
-    session = None
-
-    def __init__(self, outputs: Any, names: Mapping[str, Tensor] | None = None) -> None:
-        self.outputs = outputs
-        self.named: dict[str, Tensor] = dict(names or {})
-        if isinstance(outputs, Mapping):
-            self.named.update(outputs)
-        self._ids = NodeIds()
-        self._lock = threading.Lock()
-
-    def snapshot(self) -> Builder:
-        def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
-            with self._lock:
-                g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids)
-            by_id = {id(t): n for n, t in self.named.items()}
-            names = {}
-            for nid, a in g.nodes(data=True):
-                t = a.get("tensor")
-                if t is not None and id(t) in by_id:
-                    names[nid] = by_id[id(t)]
-            return g, names
-
-        return build
-
-    def tensor(self, name: str) -> Tensor | None:
-        return self.named.get(name)
-
-    def names(self) -> list[str]:
-        return list(self.named)
-
-    def info(self, name: str) -> Any:
-        return None
 
 
 # --- the layout job ------------------------------------------------------------------------------
@@ -359,284 +204,6 @@ class _LayoutJob(QRunnable):
             content = content.united(rect)
         r.content = content
         r.overview = render_overview(r.nodes, r.edges, self.dpr)
-
-
-# --- items -----------------------------------------------------------------------------------------
-
-
-class NodeItem(QGraphicsItem):
-    """One node: the scene's shapes for it, a selection ring, a tooltip."""
-
-    def __init__(self, canvas: GraphCanvas, nid: str) -> None:
-        super().__init__()
-        self.canvas = canvas
-        self.nid = nid
-        self.name = ""  # the session name of the tensor it stands for ('' for ops)
-        self.attrs: dict[str, Any] = {}
-        self._ops: list[Op] = []
-        self._rect = QRectF()
-        self._radius = 0.0
-        self.fill = ""
-        self.tip = ""
-        self.selected = False
-        self.hovered = False
-        self.dimmed = False
-        self.setAcceptHoverEvents(True)
-        self.setZValue(2)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-    @property
-    def kind(self) -> str:
-        return self.attrs.get("type", "")
-
-    def set_content(
-        self, ops: list[Op], w: float, h: float, attrs: dict[str, Any], name: str, tooltip: str
-    ) -> None:
-        self.prepareGeometryChange()
-        self._ops = ops
-        self._rect = QRectF(0, 0, w, h)
-        first = ops[0] if ops and ops[0].kind == "rect" else None
-        self._radius = first.data[3] if first else 0.0
-        self.fill = first.color if first else ""
-        self.attrs = attrs
-        self.name = name
-        self.tip = tooltip  # what it says changes with its value and gradient
-        self.setToolTip(plain_tip(tooltip))  # names and values: text, not HTML
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-6, -6, 6, 6)
-
-    def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addRoundedRect(self._rect, self._radius, self._radius)
-        return path
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.15 and self.fill:  # a dot of colour: all one can see at this size
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(self.fill))
-            painter.drawRect(self._rect)
-        else:
-            c = self.canvas
-            paint_ops(painter, self._ops, lod, outline_recolor=c.outline_recolor, line_scale=c.line_scale)
-        if self.selected or self.hovered:
-            ring = QColor(self.canvas.selection_color)
-            if not self.selected:
-                ring.setAlpha(110)
-            pen = QPen(ring, 3.0 if self.selected else 2.0)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            r = self._rect.adjusted(-3.5, -3.5, 3.5, 3.5)
-            painter.drawRoundedRect(r, self._radius + 3, self._radius + 3)
-
-    def set_selected(self, on: bool) -> None:
-        if on != self.selected:
-            self.selected = on
-            self.update()
-
-    def set_dimmed(self, on: bool) -> None:
-        if on != self.dimmed:
-            self.dimmed = on
-            self.setOpacity(0.4 if on else 1.0)
-
-    def hoverEnterEvent(self, event: Any) -> None:
-        self.hovered = True
-        self.update()
-
-    def hoverLeaveEvent(self, event: Any) -> None:
-        self.hovered = False
-        self.update()
-
-
-def edge_bounds(ops: list[Op]) -> QRectF:
-    """What an edge's route, arrowhead and label cover."""
-    r = bounds(ops).adjusted(-4, -4, 4, 4)
-    for op in ops:
-        if op.kind == "text":
-            pos = op.data[0]
-            r = r.united(QRectF(pos.x() - 2, pos.y() - op.data[5] * 1.2, 120, op.data[5] * 1.6))
-    return r
-
-
-class EdgeItem(QGraphicsItem):
-    """One edge: its route and arrowhead (and label), highlighted when on a selected path."""
-
-    def __init__(self, canvas: GraphCanvas, key: tuple[str, str]) -> None:
-        super().__init__()
-        self.canvas = canvas
-        self.key = key
-        self._ops: list[Op] = []
-        self._bounds = QRectF()
-        self.highlighted = False
-        self.setZValue(1)
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-
-    def set_content(self, ops: list[Op], rect: QRectF | None = None) -> None:
-        self.prepareGeometryChange()
-        self._ops = ops
-        self._bounds = rect if rect is not None else edge_bounds(ops)
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._bounds
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        override = (ACCENT, 2.2) if self.highlighted else None
-        paint_ops(
-            painter, self._ops, lod, self.canvas.edge_recolor, override, line_scale=self.canvas.line_scale
-        )
-
-    def set_highlighted(self, on: bool, dim: bool) -> None:
-        if on != self.highlighted:
-            self.highlighted = on
-            self.setZValue(1.5 if on else 1)
-            self.update()
-        self.setOpacity(0.3 if dim else 1.0)
-
-
-# --- overlays --------------------------------------------------------------------------------------
-
-
-class LegendOverlay(QWidget):
-    """The colour legend, fixed in the top-right corner whatever the zoom."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self._ops: list[Op] = []
-        self._zoom = 1.0
-        self.legend: colors.Legend | None = None
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-
-    @property
-    def zoom(self) -> float:
-        return self._zoom
-
-    def set_legend(self, legend: colors.Legend | None, zoom: float) -> None:
-        self.legend = legend
-        self._zoom = zoom
-        if legend is None:
-            self._ops = []
-            self.resize(0, 0)
-            return
-        items, w, h = legend_items(legend, 0.5, 0.5)
-        self._ops = compile_items(items)
-        self.resize(math.ceil((w + 1) * zoom), math.ceil((h + 1) * zoom))
-        self.update()
-
-    def paintEvent(self, event: Any) -> None:
-        if not self._ops:
-            return
-        p = QPainter(self)
-        p.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
-        p.scale(self._zoom, self._zoom)
-        if self.palette().color(QPalette.ColorRole.Window).lightness() < 128:
-            self._paint_dark(p)
-        else:
-            paint_ops(p, self._ops)
-        p.end()
-
-    def _paint_dark(self, p: QPainter) -> None:
-        """The legend is drawn for a white page (as exported): on a dark canvas its card takes
-        the palette's colours and its text goes light; the swatches keep the nodes' colours."""
-        frame, rest = self._ops[0], self._ops[1:]
-        pal = self.palette()
-        text = pal.color(QPalette.ColorRole.Text).name()
-        p.setBrush(pal.color(QPalette.ColorRole.Base).lighter(115))
-        p.setPen(QPen(pal.color(QPalette.ColorRole.Mid), frame.data[2].widthF()))
-        p.drawRoundedRect(frame.data[0], frame.data[3], frame.data[3])
-        paint_ops(
-            p, rest, recolor={"#000000": text, "#5a5a5a": "#b9bcc2"}, outline_recolor={"#5a5a5a": "#b9bcc2"}
-        )
-
-
-class _Bubble(QFrame):
-    """A small card over the canvas: the local derivative of an op, a message, progress."""
-
-    def __init__(self, parent: QWidget, closable: bool = True) -> None:
-        super().__init__(parent)
-        self.setObjectName("canvasBubble")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        self.setStyleSheet(
-            "QFrame#canvasBubble { background: palette(base); border: 1px solid palette(mid); border-radius: 6px; }"
-        )
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(12, 8, 8, 8)
-        lay.setSpacing(8)
-        self.label = QLabel(self)
-        self.label.setTextFormat(Qt.TextFormat.RichText)
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        lay.addWidget(self.label, 1)
-        self.close_button = None
-        if closable:
-            b = QToolButton(self)
-            b.setText("×")
-            b.setAutoRaise(True)
-            b.setToolTip("Close")
-            b.clicked.connect(self.hide)
-            lay.addWidget(b, 0, Qt.AlignmentFlag.AlignTop)
-            self.close_button = b
-        self.hide()
-
-    def show_text(self, html: str, width: int = 380) -> None:
-        self.label.setText(html)
-        self.label.setMinimumWidth(min(width, 300))
-        self.setMaximumWidth(width + 40)
-        self.adjustSize()
-        self.show()
-        self.raise_()
-
-
-class _BusyOverlay(QFrame):
-    def __init__(self, parent: QWidget, cancel: Callable[[], None]) -> None:
-        super().__init__(parent)
-        self.setObjectName("canvasBusy")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        self.setStyleSheet(
-            "QFrame#canvasBusy { background: palette(base); border: 1px solid palette(mid); border-radius: 6px; }"
-        )
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(12, 6, 6, 6)
-        self.label = QLabel("Laying out the graph…", self)
-        self.bar = QProgressBar(self)
-        self.bar.setRange(0, 0)  # busy: dot gives no progress to report
-        self.bar.setFixedWidth(120)
-        self.bar.setTextVisible(False)
-        self.button = QPushButton("Cancel", self)
-        self.button.setToolTip("Stop laying out; the graph keeps its last picture")
-        self.button.clicked.connect(cancel)
-        lay.addWidget(self.label)
-        lay.addWidget(self.bar)
-        lay.addWidget(self.button)
-        self.hide()
-
-    def set_state(self, what: str, can_cancel: bool, tip: str) -> None:
-        self.label.setText(what)
-        self.button.setEnabled(can_cancel)
-        self.button.setToolTip(tip if can_cancel else "This can't be stopped; it ends soon")
-        self.adjustSize()
-
-
-class _EmptyHint(QLabel):
-    """What an empty canvas says; links in it (examples) are announced by ``linkActivated``."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setTextFormat(Qt.TextFormat.RichText)
-        self.setWordWrap(True)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
 
 
 # --- the view --------------------------------------------------------------------------------------
@@ -818,10 +385,10 @@ class GraphCanvas(QGraphicsView):
         # children along with its pixels, and these stay put in their corners.
         self.legend_overlay = LegendOverlay(self)
         self.minimap = Minimap(self)
-        self.explanation = _Bubble(self)
-        self.notice = _Bubble(self)
-        self.busy = _BusyOverlay(self, self._busy_cancel)
-        self.empty_hint = _EmptyHint(self)
+        self.explanation = Bubble(self)
+        self.notice = Bubble(self)
+        self.busy = BusyOverlay(self, self._busy_cancel)
+        self.empty_hint = EmptyHint(self)
         self.empty_hint.setText(
             "<div style='font-size:15pt; font-weight:600'>Nothing to draw yet</div>"
             "<p>Create a tensor with <b>New tensor</b> or type in the console:</p>"
