@@ -16,20 +16,16 @@ from __future__ import annotations
 import math
 import sys
 import time
-import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import networkx as nx
 from PySide6.QtCore import (
     QEvent,
-    QObject,
     QPoint,
     QPointF,
     QRect,
     QRectF,
-    QRunnable,
     QSize,
     Qt,
     QThreadPool,
@@ -58,22 +54,21 @@ from PySide6.QtWidgets import (
 )
 
 from ..graph import colors
-from ..graph.colouring import ScaleSettings, range_text, same_range, scale_for
+from ..graph.colouring import ScaleSettings, range_text, same_range
 from ..graph.layout import DIRECTIONS, Layout
-from ..graph.layout import layout as run_layout
-from ..graph.model import AUTOGRAD, TENSORS, shape_text
-from ..graph.scene import build_scene, legend_width
-from ..graph.source import Builder, SessionSource, TensorsSource
-from ..graph.style import as_pytorch, legend_states
-from ..session import catalogue
+from ..graph.model import AUTOGRAD, TENSORS
+from ..graph.scene import legend_width
+from ..graph.source import SessionSource, TensorsSource
+from ..graph.style import legend_states
 from .bridge import SessionBridge
-from .canvas_items import EdgeItem, NodeItem, edge_bounds
+from .canvas_items import EdgeItem, NodeItem
+from .canvas_layout import LayoutResult, layout_task
 from .canvas_overlays import Bubble, BusyOverlay, EmptyHint, LegendOverlay
-from .derivatives import broadcast_gradient, derivative_of, local_derivative
-from .dtypes import dtype_text
-from .minimap import Minimap, render_overview
-from .painting import Op, compile_items, font_family
+from .canvas_text import explain, html_escape
+from .minimap import Minimap
+from .painting import font_family
 from .theme import canvas_look, theme
+from .work import WorkerJob
 
 MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
 MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
@@ -87,200 +82,7 @@ BUSY_AFTER_MS = 150  # a canvas behind the model longer than this says so (quick
 APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
 
 
-# --- the layout job ------------------------------------------------------------------------------
-
-
-@dataclass
-class _Result:
-    generation: int
-    version: int  # the canvas's count of source changes when the snapshot was taken
-    view: str
-    graph: nx.DiGraph | None = None
-    names: dict[str, str] = field(default_factory=dict)
-    scale: colors.ColorScale | None = None
-    layout: Layout | None = None
-    provider: str = ""
-    # node id -> (paint ops in the node's own coordinates, x, y, width, height, tooltip)
-    nodes: dict[str, tuple[list[Op], float, float, float, float, str]] = field(default_factory=dict)
-    edges: dict[tuple[str, str], tuple[list[Op], QRectF]] = field(default_factory=dict)  # ops, bounds
-    overview: Any = None  # the minimap's picture, drawn off the GUI thread
-    content: QRectF = field(default_factory=QRectF)  # what the nodes and edges cover
-    seconds: float = 0.0
-    warning: str = ""
-    error: str = ""
-    epoch: int = 0  # the canvas's count of fresh starts (reset_layouts) when it was asked for
-
-
-class _JobSignals(QObject):
-    built = Signal(object, int)  # the result, the number of nodes about to be laid out
-    finished = Signal(object)
-
-
-class _LayoutJob(QRunnable):
-    """Build the graph, lay it out and turn it into paint operations, off the GUI thread.
-
-    Only value types are made here (paths, pens, an image); the GUI thread then just creates or
-    updates the items, so it never waits for a layout."""
-
-    def __init__(
-        self,
-        result: _Result,
-        build: Builder,
-        options: tuple,
-        previous: Layout | None,
-        dpr: float,
-        direction: str = "TB",
-    ) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.result = result
-        self.build = build
-        self.options = options
-        self.previous = previous
-        self.dpr = dpr
-        self.direction = direction
-        self.cancelled = False
-        self.signals = _JobSignals()
-
-    def run(self) -> None:
-        r = self.result
-        t0 = time.perf_counter()
-        try:
-            self._run(r)
-        except Exception as e:  # a bug must not take the window down: say so and keep going
-            r.error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
-        r.seconds = time.perf_counter() - t0
-        self.signals.finished.emit(r)
-
-    def _run(self, r: _Result) -> None:
-        settings, elements = self.options
-        g, names = self.build(r.view)
-        # One scale for both views: fitted on every tensor, which only the Tensors view draws.
-        every = g if r.view == TENSORS else self.build(TENSORS)[0]
-        if settings.pytorch and every is not g:
-            as_pytorch(g)
-        try:
-            cs = scale_for(every, settings)
-        except Exception as e:  # an unknown colour map name, say
-            r.warning = f"Colour map {settings.cmap!r} is not available ({e}); using the default"
-            cs = scale_for(every, replace(settings, cmap=None))
-        r.graph, r.names, r.scale = g, names, cs
-        if self.cancelled or g.number_of_nodes() == 0:
-            return
-        self.signals.built.emit(r, g.number_of_nodes())
-        captured: dict[str, Layout] = {}
-
-        def lay(sized: nx.DiGraph) -> Layout:
-            out = run_layout(sized, previous=self.previous, direction=self.direction)
-            captured["layout"] = out
-            return out
-
-        scene = build_scene(g, scale=cs, legend=False, elements=elements, layout=lay)
-        lay_out = captured.get("layout")
-        r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
-        # Scene coordinates -> the layout's own, which stay put from one layout to the next.
-        dx = dy = 0.0
-        if lay_out is not None:
-            for n, (x, y, w, h) in scene.boxes.items():
-                px, py = lay_out.positions[n]
-                dx, dy = px - (x + w / 2), py - (y + h / 2)
-                break
-        for n, (x, y, w, h) in scene.boxes.items():
-            s0, s1 = scene.spans.get(n, (0, 0))
-            ops = compile_items(scene.items[s0:s1], -x, -y)
-            r.nodes[n] = (ops, x + dx, y + dy, w, h, tooltip_for(g.nodes[n], operand_titles(g, n, names)))
-        for key, (s0, s1) in scene.spans.items():
-            if isinstance(key, tuple) and len(key) == 2:
-                items = scene.items[s0:s1]
-                label = scene.spans.get((*key, "label"))
-                if label:
-                    items = items + scene.items[label[0] : label[1]]
-                ops = compile_items(items, dx, dy)
-                r.edges[key] = (ops, edge_bounds(ops))
-        content = QRectF()
-        for _ops, x, y, w, h, _tip in r.nodes.values():
-            content = content.united(QRectF(x - 6, y - 6, w + 12, h + 12))
-        for _ops, rect in r.edges.values():
-            content = content.united(rect)
-        r.content = content
-        r.overview = render_overview(r.nodes, r.edges, self.dpr)
-
-
 # --- the view --------------------------------------------------------------------------------------
-
-
-def _node_title(a: Mapping[str, Any]) -> str:
-    return a.get("name") or a.get("expr") or a.get("label") or "tensor"
-
-
-def _short(text: str, n: int = 14) -> str:
-    return text if len(text) <= n else ""
-
-
-def tensor_title(a: Mapping[str, Any], name: str = "") -> str:
-    """A tensor's name (``name``: the session's, current); a hidden one reads as its expression."""
-    title = name or a.get("name") or a.get("expr") or a.get("label") or "?"
-    if title.startswith("_"):
-        title = a.get("expr") or a.get("label") or "an unnamed tensor"
-    return title
-
-
-def operand_titles(g: nx.DiGraph, nid: str, names: Mapping[str, str]) -> dict[int, str]:
-    """argument position -> the title of the tensor passed there, for an op node."""
-    return {
-        i: tensor_title(g.nodes[u], names.get(u, ""))
-        for u, _, e in g.in_edges(nid, data=True)
-        if g.nodes[u].get("type") == "tensor"
-        for i in e.get("args", ())
-    }
-
-
-def tooltip_for(a: Mapping[str, Any], operands: Mapping[int, str] | None = None) -> str:
-    """What hovering a node says: for a tensor its name, shape, dtype, value and gradient; for an
-    op its local derivative and, in the formula's names, the tensors ``operands`` it was given."""
-    t = a.get("type")
-    if t == "tensor":
-        kind = {
-            "leaf": "leaf",
-            "constant": "constant",
-            "output": "output",
-            "intermediate": "intermediate",
-        }.get(a["kind"], "")
-        flag = "requires_grad=True" if a.get("requires_grad") else "requires_grad=False"
-        lines = [
-            f"{_node_title(a)}  ({kind}, {flag})",
-            f"shape: {shape_text(tuple(a['shape']))}   dtype: {dtype_text(a['dtype'])}",
-            f"value: {a['value'] or '-'}",
-            f"grad: {a['grad']}",
-        ]
-        return "\n".join(lines)
-    if t == "op":
-        derivative = derivative_of(a.get("name", ""), a.get("op", ""))
-        lines = [f"{a.get('label', '')}   ({a.get('name', '')} in the autograd graph)"]
-        if derivative.formula:
-            lines.append(derivative.formula)
-        if operands:
-            lines.append(", ".join(f"{derivative.operand(i)}: {operands[i]}" for i in sorted(operands)))
-        lines.append("Double-click for an explanation")
-        return "\n".join(lines)
-    if t == "backward":
-        lines = [a.get("label", "")]
-        if a.get("tensor_name"):
-            lines[0] += f"  (grad_fn of {a['tensor_name']})"
-        d = local_derivative(a.get("name", ""), a.get("op", ""))
-        if d:
-            lines.append(d)
-        if a.get("saved"):
-            lines.append(
-                "saved for backward: "
-                + ", ".join(shape_text(tuple(s)) for s in a["saved"])
-                + (" (freed)" if a.get("saved_freed") else "")
-            )
-        lines.append("Double-click for an explanation")
-        return "\n".join(lines)
-    if t == "accumulate":
-        return "AccumulateGrad: adds the gradient that arrives here into the leaf's .grad\nDouble-click for an explanation"
-    return ""
 
 
 class GraphCanvas(QGraphicsView):
@@ -362,8 +164,8 @@ class GraphCanvas(QGraphicsView):
         self.busy_after_ms = BUSY_AFTER_MS
         self._explained: str | None = None
         self._applying: Iterator[None] | None = None
-        self._job: _LayoutJob | None = None
-        self._jobs: set[_LayoutJob] = set()  # running, cancelled or not (kept alive until done)
+        self._job: WorkerJob | None = None
+        self._jobs: set[WorkerJob] = set()  # running, cancelled or not (kept alive until done)
         self._pending = False
         self._fit_next = True
         self._press: QPointF | None = None
@@ -886,7 +688,7 @@ class GraphCanvas(QGraphicsView):
         self._pending = False
         self._build_started = time.perf_counter()
         self._generation += 1
-        result = _Result(self._generation, self._version, self.view_mode, epoch=self._layout_epoch)
+        result = LayoutResult(self._generation, self._version, self.view_mode, epoch=self._layout_epoch)
         if self._source is None:
             result.graph = nx.DiGraph(view=self.view_mode, outputs=[])
             result.scale = colors.ColorScale(self.stat, None)
@@ -895,11 +697,13 @@ class GraphCanvas(QGraphicsView):
         try:
             build = self._source.snapshot()
         except Exception as e:  # the session is in a state nobody expected: say so, keep running
-            self._show_notice(f"The graph could not be built: {_html(type(e).__name__)}: {_html(str(e))}")
+            self._show_notice(
+                f"The graph could not be built: {html_escape(type(e).__name__)}: {html_escape(str(e))}"
+            )
             self._sync_busy()
             return
         options = (self.scale_settings(), self.elements)
-        job = _LayoutJob(
+        task = layout_task(
             result,
             build,
             options,
@@ -907,7 +711,8 @@ class GraphCanvas(QGraphicsView):
             self.devicePixelRatioF(),
             self.direction,
         )
-        job.signals.built.connect(self._job_built, Qt.ConnectionType.QueuedConnection)
+        job = WorkerJob(task)
+        job.signals.progressed.connect(self._job_built, Qt.ConnectionType.QueuedConnection)
         job.signals.finished.connect(self._job_finished, Qt.ConnectionType.QueuedConnection)
         self._job = job
         self._jobs.add(job)
@@ -919,18 +724,17 @@ class GraphCanvas(QGraphicsView):
         self._version += 1
         self.refresh()
 
-    def _job_built(self, result: _Result, nodes: int) -> None:
-        if self._job is not None and self._job.result is result:
+    def _job_built(self, job: WorkerJob, _done: int, nodes: int) -> None:
+        if job is self._job:
             self._job_what = f"Laying out {nodes:,} node{'s' if nodes != 1 else ''}…"
             self._sync_busy()
 
-    def _job_finished(self, result: _Result) -> None:
-        job = next((j for j in self._jobs if j.result is result), None)
-        if job is not None:
-            self._jobs.discard(job)
-        if job is None or job.cancelled or job is not self._job:
+    def _job_finished(self, job: WorkerJob) -> None:
+        self._jobs.discard(job)
+        if job.cancelled or job is not self._job:
             return
         self._job = None
+        result: LayoutResult = job.result
         if result.epoch != self._layout_epoch:
             self._pending = True  # laid out for what was there before a fresh start: lay out again
         elif result.error and result.version != self._version:
@@ -939,7 +743,7 @@ class GraphCanvas(QGraphicsView):
             first = result.error.splitlines()[0]
             self._show_notice(
                 "<b>The graph could not be drawn.</b><br>Your session is fine and gradviz keeps "
-                f"running; this is a bug in gradviz. Details: {_html(first)}"
+                f"running; this is a bug in gradviz. Details: {html_escape(first)}"
             )
             self.message.emit("Drawing the graph failed: " + first)
         elif self._pending and result.version != self._version and not result.error:
@@ -961,7 +765,7 @@ class GraphCanvas(QGraphicsView):
         """Stop waiting for the running layout; the canvas keeps its last picture."""
         if self._job is None:
             return
-        self._job.cancelled = True
+        self._job.cancel()
         self._job = None
         self._pending = False
         self._sync_busy()
@@ -1043,7 +847,7 @@ class GraphCanvas(QGraphicsView):
         self.notice.show_text(html, 420)
         self._place_overlays()
 
-    def _apply(self, r: _Result) -> None:
+    def _apply(self, r: LayoutResult) -> None:
         """Put a finished layout on screen. Items are made a slice at a time (the window stays
         responsive while a big graph appears); nodes that stay keep their items."""
         if r.scale is not None:
@@ -1068,7 +872,7 @@ class GraphCanvas(QGraphicsView):
             return
         QTimer.singleShot(0, self._continue_apply)
 
-    def _apply_steps(self, r: _Result) -> Iterator[None]:
+    def _apply_steps(self, r: LayoutResult) -> Iterator[None]:
         g = r.graph
         self.notice.hide()
         was_empty = not self._nodes
@@ -1243,111 +1047,9 @@ class GraphCanvas(QGraphicsView):
             it.set_highlighted(k in on_edges, dim and k not in on_edges)
 
     # --- explanations --------------------------------------------------------------------------------
-    def _tensor_title(self, nid: str) -> str:
-        return tensor_title(self.graph.nodes[nid], self.names.get(nid, ""))
-
-    def _operand_text(self, nid: str) -> str:
-        title = self._tensor_title(nid)
-        value = self.graph.nodes[nid].get("value", "")
-        if value and value != title and len(value) <= 16:
-            return f"{title} ({value})"
-        return title
-
-    def _broadcast_notes(self, nid: str, spec: catalogue.OpSpec | None) -> list[str]:
-        """For an elementwise op, how each broadcast operand's gradient is summed back to its shape."""
-        g = self.graph
-        outs = list(g.successors(nid))
-        if spec is None or spec.size_rule != "broadcast" or not outs:
-            return []
-        result_shape = tuple(g.nodes[outs[0]]["shape"])
-        result = self._tensor_title(outs[0])
-        if not result.isidentifier():
-            result = "result"
-        notes = []
-        for u in dict.fromkeys(u for u, _ in g.in_edges(nid)):
-            name = self._tensor_title(u)
-            note = broadcast_gradient(name, tuple(g.nodes[u]["shape"]), result, result_shape)
-            if note:
-                notes.append(_html(note) + ".")
-        return notes
-
     def explain(self, nid: str) -> str:
         """What double-clicking node ``nid`` explains (HTML); '' for a tensor node."""
-        g = self.graph
-        if nid not in g:
-            return ""
-        a = g.nodes[nid]
-        t = a.get("type")
-        if t == "op":
-            node_name = a.get("name", "")
-            derivative = derivative_of(node_name, a.get("op", ""))
-            d = derivative.formula
-            operands: dict[int, str] = {}
-            for u, _, e in g.in_edges(nid, data=True):
-                for i in e.get("args", ()):
-                    operands[i] = self._operand_text(u)
-            outs = [self._operand_text(v) for v in g.successors(nid)]
-            steps = " + " in node_name  # one call the engine records as several backward nodes
-            title = (
-                f"<b>{_html(a.get('op') or node_name)}</b> ({_html(node_name)} in the autograd graph)"
-                if steps
-                else f"<b>{_html(node_name)}</b>"
-            )
-            parts = [f"{title}: {_html(d) if d else 'a step of the computation'}"]
-            # The formula's names (input, other, result) are PyTorch's, the tensors' in code font:
-            # a tensor called b or out can't be mistaken for an operand of the formula.
-            where = [
-                f"{_html(derivative.operand(i))} is <code>{_html(operands[i])}</code>"
-                for i in sorted(operands)
-            ]
-            if outs:
-                where.append(f"result is <code>{_html(outs[0])}</code>")
-            if where:
-                parts.append("Here " + ", ".join(where) + ".")
-            parts.extend(self._broadcast_notes(nid, derivative.spec))
-            who = "these backward nodes multiply" if steps else f"{_html(node_name)} multiplies"
-            parts.append(
-                f"In <code>backward()</code>, {who} the gradient arriving at <i>result</i> by these local "
-                "derivatives (the chain rule) and pass the results to their inputs."
-                if steps
-                else f"In <code>backward()</code>, {who} the gradient arriving at <i>result</i> by these local "
-                "derivatives (the chain rule) and passes the results to its inputs."
-            )
-            return "<br>".join(parts)
-        if t == "backward":
-            node_name = a.get("label", "")
-            derivative = derivative_of(a.get("name", node_name), a.get("op", ""))
-            d = derivative.formula
-            parts = [f"<b>{_html(node_name)}</b>: {_html(d) if d else 'a step of the backward pass'}"]
-            if derivative.spec is not None and derivative.spec.size_rule == "broadcast" and "shape" in a:
-                for _, _, e in g.in_edges(nid, data=True):
-                    for i in e.get("args", ()):
-                        note = broadcast_gradient(
-                            derivative.operand(i), tuple(e["shape"]), "result", a["shape"]
-                        )
-                        parts.extend([_html(note) + "."] if note else [])
-            if a.get("tensor_name"):
-                parts.append(f"It is <code>{_html(a['tensor_name'])}.grad_fn</code>.")
-            if a.get("saved"):
-                shapes = ", ".join(shape_text(tuple(s)) for s in a["saved"])
-                state = (
-                    " They were freed by backward(); retain_graph=True keeps them."
-                    if a.get("saved_freed")
-                    else ""
-                )
-                parts.append(f"It saved {shapes} for backward.{state}")
-            inputs = [self.graph.nodes[u].get("label", u) for u in g.predecessors(nid)]
-            if inputs:
-                parts.append("Its next_functions: " + ", ".join(_html(x) for x in inputs) + ".")
-            return "<br>".join(parts)
-        if t == "accumulate":
-            leaf = next((self._operand_text(u) for u in g.predecessors(nid)), "the leaf")
-            return (
-                f"<b>AccumulateGrad</b>: the end of the backward pass for {_html(leaf)}. It adds the "
-                "gradient that arrives into <code>.grad</code>, so two backward() calls add up; zero the "
-                "gradients between steps."
-            )
-        return ""
+        return explain(self.graph, self.names, nid)
 
     def show_explanation(self, nid: str) -> str:
         text = self.explain(nid)
@@ -1588,7 +1290,3 @@ def _node_order(nid: str) -> tuple[int, str]:
     _, _, uid = nid.partition(":")
     head = uid.split(".", 1)[0].split("<", 1)[0]
     return (int(head) if head.isdigit() else -1, nid)
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
