@@ -246,6 +246,10 @@ class GraphCanvas(QGraphicsView):
         self._layouts.clear()
         self.refresh(fit=True)
 
+    def current_layout(self) -> Layout | None:
+        """The layout of the picture on screen (None before the first)."""
+        return self._layouts.get(self.view_mode)
+
     @property
     def layout_direction(self) -> str:
         """The direction of the picture on screen, "TB" or "LR"."""
@@ -774,6 +778,10 @@ class GraphCanvas(QGraphicsView):
             "or with <b>View ▸ Lay out again</b>."
         )
         self.message.emit("Layout cancelled")
+
+    def wait_for_workers(self, msecs: int) -> None:
+        """Block until the layout threads are done (before the canvas goes away)."""
+        self._pool.waitForDone(msecs)
 
     def wait_until_idle(self, timeout: float = 30.0) -> bool:
         """Process events until the picture is up to date (for scripts and screenshots)."""

@@ -16,12 +16,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 from PySide6.QtCore import (
     QByteArray,
     QEventLoop,
-    QObject,
-    QRunnable,
     QSettings,
     QSize,
     Qt,
@@ -63,11 +60,8 @@ from PySide6.QtWidgets import (
 from .. import resources
 from ..graph.colors import STATS
 from ..graph.colouring import range_text
-from ..graph.export import FORMATS, render_bytes
-from ..graph.layout import Layout
-from ..graph.layout import layout as run_layout
 from ..graph.model import AUTOGRAD, TENSORS
-from ..session import backward_plan, examples, export_python, fileformat
+from ..session import backward_plan, examples, fileformat
 from ..session.autosave import Autosaver, find_recovery
 from ..session.backward_plan import BackwardTarget
 from ..session.document import Change, ReplayCancelledError, Session, SessionError
@@ -78,6 +72,7 @@ from .backward_control import TargetMenu, ask_before_backward, offer_rerun
 from .bridge import SessionBridge
 from .canvas import GraphCanvas, SessionSource, TensorsSource
 from .dialogs.backward import FREED_HINT
+from .exporting import Exporter
 from .inspector import Inspector
 from .memory_label import MemoryLabel
 from .plain import plain_box, plain_tip
@@ -103,13 +98,6 @@ COLORMAPS = (
     ("berlin (diverging)", "crameri:berlin"),
     ("RdBu (diverging)", "colorbrewer:RdBu"),
 )
-EXPORT_FILTERS = (
-    "PNG image (*.png)",
-    "SVG image (*.svg)",
-    "PDF document (*.pdf)",
-    "Graphviz DOT (*.dot)",
-    "GraphML (*.graphml)",
-)
 
 
 def settings() -> QSettings:
@@ -134,51 +122,6 @@ def glyph_icon(glyph: str, color: QColor, bold: bool = True, scale: float = 1.0)
         p.end()
         icon.addPixmap(pm)
     return icon
-
-
-# --- export off the GUI thread --------------------------------------------------------------------
-
-
-class _ExportSignals(QObject):
-    finished = Signal(object)
-
-
-class _ExportJob(QRunnable):
-    def __init__(
-        self,
-        graph: nx.DiGraph,
-        fmt: str,
-        path: Path,
-        options: dict[str, Any],
-        layout: Layout | None,
-        direction: str = "TB",
-    ) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.graph, self.fmt, self.path, self.options, self.layout = graph, fmt, path, options, layout
-        self.direction = direction
-        self.cancelled = False
-        self.data: bytes | None = None
-        self.error = ""
-        self.signals = _ExportSignals()
-
-    def run(self) -> None:
-        prev = self.layout
-
-        def reuse(sized: nx.DiGraph) -> Layout:  # the picture on screen, not a new layout
-            if (
-                prev is not None
-                and prev.direction == self.direction
-                and set(sized.nodes) == set(prev.positions)
-            ):
-                return prev
-            return run_layout(sized, direction=self.direction)
-
-        try:
-            self.data = render_bytes(self.graph, self.fmt, layout=reuse, **self.options)
-        except Exception as e:
-            self.error = f"{type(e).__name__}: {e}"
-        self.signals.finished.emit(self)
 
 
 # --- the window ------------------------------------------------------------------------------------
@@ -228,8 +171,8 @@ class MainWindow(QMainWindow):
         self.actions: dict[str, QAction] = {}
         self.active_dialog: Any = None
         self.last_message_box: QMessageBox | None = None
-        self._export_job: _ExportJob | None = None
-        self._export_pool = QThreadPool(self)
+        self.exporter = Exporter(self)
+        self.exporter.finished.connect(self.export_finished)
         self._work_pool = QThreadPool(self)
         # One worker: a job can only start once the last one has left run(), so keeping the
         # last job alive is enough to keep its signal object alive.
@@ -930,29 +873,11 @@ class MainWindow(QMainWindow):
         return text
 
     def export_python_dialog(self) -> None:
-        stem = self.path.stem if self.path else (self.suggested_stem or "session")
-        start = (
-            self.path.parent
-            if self.path
-            else Path(str(self.settings.value("files/last_dir", str(Path.home()))))
-        )
-        path = self.ask_save_path("Export as Python", "Python scripts (*.py)", str(start / f"{stem}.py"))
-        if path:
-            self.export_python(path)
+        self.exporter.python_dialog()
 
     def export_python(self, path: str | os.PathLike[str]) -> bool:
         """Write the console's work as a script that runs under ``import torch``."""
-        p = Path(path)
-        if p.suffix != ".py":
-            p = p.with_name(p.name + ".py")
-        text = export_python.script(self.session.transcript if self.session is not None else [], p.name)
-        try:
-            fileformat.write_atomic(p, text.encode("utf-8"))
-        except OSError as e:
-            self.show_error("Can't export", f"The script could not be written to {p}.\n\n{e.strerror or e}")
-            return False
-        self.say(f"Exported {p.name}: run it with python {p.name}")
-        return True
+        return self.exporter.python(path)
 
     def _console_ran(self, source: str, result: Any) -> None:
         if result is not None and getattr(result, "error", None):
@@ -968,7 +893,7 @@ class MainWindow(QMainWindow):
 
     def _canvas_busy(self, busy: bool, what: str) -> None:
         was_working, self._canvas_working = self._canvas_working, busy
-        if self._export_job is not None or self._work_job is not None:
+        if self.exporter.busy or self._work_job is not None:
             return  # their progress has the status bar; the layout's shows after theirs
         self.progress.setVisible(busy)
         self.progress_cancel.setVisible(busy)
@@ -983,7 +908,7 @@ class MainWindow(QMainWindow):
 
     def _show_background_progress(self) -> None:
         """After a replay or file open: the status bar shows an export or layout still running."""
-        busy = self._export_job is not None or self._canvas_working
+        busy = self.exporter.busy or self._canvas_working
         self.progress.setRange(0, 0)
         self.progress.setVisible(busy)
         self.progress_cancel.setVisible(busy)
@@ -991,13 +916,8 @@ class MainWindow(QMainWindow):
     def _cancel_work(self) -> None:
         if self._work_job is not None:
             self._work_job.cancel()  # a rollback can't be cancelled: it must finish
-        elif self._export_job is not None:
-            self._export_job.cancelled = True
-            self._export_job = None
-            self.progress.hide()
-            self.progress_cancel.hide()
-            self.say("Export cancelled; no file was written")
-            self.export_finished.emit("")
+        elif self.exporter.busy:
+            self.exporter.cancel()
         else:
             self.canvas.cancel_layout()
 
@@ -1132,8 +1052,8 @@ class MainWindow(QMainWindow):
         """Let layout, export and replay workers finish before the window goes away (their
         signals must not outlive it)."""
         self.canvas.cancel_layout()
-        self.canvas._pool.waitForDone(msecs)
-        self._export_pool.waitForDone(msecs)
+        self.canvas.wait_for_workers(msecs)
+        self.exporter.wait_for_workers(msecs)
         self._work_pool.waitForDone(msecs)
 
     def run_off_thread(
@@ -1440,74 +1360,14 @@ class MainWindow(QMainWindow):
 
     # --- export ----------------------------------------------------------------------------------------
     def export_dialog(self) -> None:
-        stem = self.path.stem if self.path else "graph"
-        start = Path(str(self.settings.value("files/export_dir", str(Path.home()))))
-        path = self.ask_save_path("Export image", ";;".join(EXPORT_FILTERS), str(start / f"{stem}.png"))
-        if path:
-            self.export_image(path)
+        self.exporter.image_dialog()
 
     def export_image(self, path: str | os.PathLike[str]) -> bool:
         """Export what the canvas shows, colours and legend included, off the GUI thread."""
-        p = Path(path)
-        fmt = p.suffix.lstrip(".").lower()
-        if fmt not in FORMATS:
-            self.show_error(
-                "Export",
-                f"gradviz can't tell the format of {p.name!r}: end the name in .{', .'.join(FORMATS)}.",
-            )
-            return False
-        if self.canvas.graph.number_of_nodes() == 0:
-            self.show_error("Export", "There is nothing to export yet: the graph is empty.")
-            return False
-        if self._export_job is not None:
-            self.say("An export is already running")
-            return False
-        options = {
-            "stat": self.canvas.stat,
-            "cmap": self.canvas.cmap,
-            "scale": self.canvas.color_scale or self.canvas.scale_mode,  # the colours on screen
-            "legend": self.canvas.show_legend,
-        }
-        job = _ExportJob(
-            self.canvas.graph,
-            fmt,
-            p,
-            options,
-            self.canvas._layouts.get(self.canvas.view_mode),
-            self.canvas.direction,
-        )
-        job.signals.finished.connect(self._export_done, Qt.ConnectionType.QueuedConnection)
-        self._export_job = job
-        self._export_jobs = getattr(self, "_export_jobs", set()) | {job}
-        self.progress.show()
-        self.progress_cancel.show()
-        self.say(f"Exporting {p.name}…")
-        self._export_pool.start(job)
-        return True
-
-    def _export_done(self, job: _ExportJob) -> None:
-        self._export_jobs.discard(job)
-        if job.cancelled or job is not self._export_job:
-            return
-        self._export_job = None
-        self.progress.hide()
-        self.progress_cancel.hide()
-        if job.error or job.data is None:
-            self.show_error("Export failed", f"{job.path.name} could not be drawn: {job.error}")
-            self.export_finished.emit("")
-            return
-        try:
-            fileformat.write_atomic(job.path, job.data)
-        except OSError as e:
-            self.show_error("Export failed", f"{job.path} could not be written: {e.strerror or e}")
-            self.export_finished.emit("")
-            return
-        self.settings.setValue("files/export_dir", str(job.path.parent))
-        self.say(f"Exported {job.path.name}")
-        self.export_finished.emit(str(job.path))
+        return self.exporter.image(path)
 
     def is_exporting(self) -> bool:
-        return self._export_job is not None
+        return self.exporter.busy
 
     # --- tensor actions ------------------------------------------------------------------------------
     def _open_dialog(self, dialog: Any) -> Any:
