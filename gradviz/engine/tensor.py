@@ -493,6 +493,17 @@ class Tensor:
         self._data[normalize_index(idx)] = value._data if isinstance(value, Tensor) else value
         self._version += 1
 
+    # --- read-only views for tools (the GUI) -----------------------------------------------------
+    # A tool looks at every tensor, often from another thread: these neither warn, copy nor
+    # change anything (``.grad`` warns for a non-leaf, ``.numpy()`` refuses requires_grad).
+    def peek_grad(self) -> Tensor | None:
+        """``.grad`` as it is, without PyTorch's warning for a non-leaf that doesn't retain it."""
+        return self._grad
+
+    def peek_array(self) -> np.ndarray | np.generic:
+        """The values, shared with the tensor (a numpy scalar for some 0-d results): to read only."""
+        return self._data
+
 
 # PyTorch's C++ names for dtypes, as its error messages print them.
 _SCALAR_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long", "int32": "Int",

@@ -349,10 +349,11 @@ class _Builder:
         if isinstance(key, Tensor):
             tensor = key  # a leaf is its own key
         if tensor is not None and (tensor is key or tensor.grad_fn is key):
-            data = tensor._data
+            data = tensor.peek_array()
             shape, dtype = tuple(data.shape), data.dtype
             requires_grad, is_leaf = tensor.requires_grad, tensor.is_leaf
-            grad = tensor._grad._data if tensor._grad is not None else None
+            held = tensor.peek_grad()
+            grad = held.peek_array() if held is not None else None
             stats = grad_stats(grad, requires_grad)
             value = preview(data)
             name = self.name_of.get(id(tensor), "")
@@ -461,11 +462,11 @@ class _TensorsBuilder(_Builder):
         for nid, a in g.nodes(data=True):
             t = a.get("tensor")
             if t is not None and t.requires_grad:
-                by_array[id(t._data)] = nid
+                by_array[id(t.peek_array())] = nid
         for nid, a in list(g.nodes(data=True)):
             t = a.get("tensor")
-            if t is not None and not t.requires_grad and id(t._data) in by_array:
-                src = by_array[id(t._data)]
+            if t is not None and not t.requires_grad and id(t.peek_array()) in by_array:
+                src = by_array[id(t.peek_array())]
                 if not g.has_edge(src, nid):
                     g.add_edge(src, nid, kind="detach", args=(), shape=a["shape"])
 

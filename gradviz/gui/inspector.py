@@ -84,7 +84,7 @@ def parse_value(text: str) -> Any:
 
 def literal_of(t: Any) -> str:
     """A tensor's values as a Python literal to edit: ``[[1.0, 2.0], [3.0, 4.0]]``."""
-    arr = np.asarray(t._data)
+    arr = np.asarray(t.peek_array())
 
     def one(v: Any) -> str:
         if isinstance(v, bool):
@@ -455,7 +455,7 @@ class Inspector(QWidget):
             self.edit_button.setToolTip("Too many values to type here; create it in the console instead")
         self.value_view.set_text(repr(t))
 
-        g = t._grad
+        g = t.peek_grad()
         self.grad_view.set_text("None" if g is None else repr(g))
         self.grad_note.setText(self._grad_note(t, info))
         self.grad_note.setVisible(bool(self.grad_note.text()))
@@ -465,7 +465,7 @@ class Inspector(QWidget):
     # --- gradient notes ---------------------------------------------------------------------------
     def _grad_note(self, t: Any, info: Any) -> str:
         n = escape(self.name) if not self.name.startswith("_") else "this tensor"  # a rich note
-        if t._grad is None:
+        if t.peek_grad() is None:
             if not t.requires_grad:
                 return f"<i>{n}</i> does not require grad, so backward() never gives it one."
             if t.is_leaf:
@@ -503,7 +503,8 @@ class Inspector(QWidget):
         if t is None:
             return
         use_grad = self.show_grad.isChecked()
-        data = t._grad._data if (use_grad and t._grad is not None) else (None if use_grad else t._data)
+        grad = t.peek_grad()
+        data = (grad.peek_array() if grad is not None else None) if use_grad else t.peek_array()
         idx = tuple(s.value() for s in self.slice_spins)
         if data is not None and idx:
             data = np.asarray(data)[idx]

@@ -983,7 +983,7 @@ class MainWindow(QMainWindow):
         )
         ac["delete"].setEnabled(named)
         ac["rename"].setEnabled(named)
-        ac["zero_grads"].setEnabled(any(t._grad is not None for t in s.tensors().values()))
+        ac["zero_grads"].setEnabled(any(t.peek_grad() is not None for t in s.tensors().values()))
         ac["operation"].setEnabled(bool(s.names()))
 
     # --- file ------------------------------------------------------------------------------------------
@@ -1478,7 +1478,7 @@ class MainWindow(QMainWindow):
 
     def zero_grads(self) -> None:
         # What PyTorch code does the same to the tensors it can name: their .grad = None
-        had = [n for n, t in self.session.tensors(include_hidden=False).items() if t._grad is not None]
+        had = [n for n, t in self.session.tensors(include_hidden=False).items() if t.peek_grad() is not None]
         self.session.zero_grad()
         if self.console is not None:
             code = "; ".join(f"{n}.grad = None" for n in had if self.session.tensor(n).is_leaf)
