@@ -29,15 +29,11 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QAction,
-    QActionGroup,
     QCloseEvent,
     QColor,
     QFont,
-    QIcon,
     QKeySequence,
-    QPainter,
     QPalette,
-    QPixmap,
 )
 from PySide6.QtWidgets import (
     QApplication,
@@ -68,6 +64,7 @@ from ..session.document import Change, ReplayCancelledError, Session, SessionErr
 from ..session.log import Entry
 from ..session.recent import RecentFiles
 from . import gc_guard
+from .actions import COLORMAPS, DIRECTION_CHOICES, THEME_CHOICES, action_table, glyph_icon, make_actions
 from .backward_control import TargetMenu, ask_before_backward, offer_rerun
 from .bridge import SessionBridge
 from .canvas import GraphCanvas, SessionSource, TensorsSource
@@ -85,43 +82,10 @@ from .work import InputBlocker, WorkCancelledError, WorkerJob
 ORG = APP = "gradviz"
 ROOMY_WIDTH = 1600  # a window this wide has room for the tensors dock to grow with large text
 SUFFIX = fileformat.SUFFIX
-COLORMAPS = (
-    ("Automatic (viridis; vik for the signed mean)", None),
-    ("viridis", "viridis"),
-    ("cividis", "cividis"),
-    ("magma", "magma"),
-    ("inferno", "inferno"),
-    ("plasma", "plasma"),
-    ("batlow", "crameri:batlow"),
-    ("vik (diverging)", "crameri:vik"),
-    ("roma (diverging)", "crameri:roma"),
-    ("berlin (diverging)", "crameri:berlin"),
-    ("RdBu (diverging)", "colorbrewer:RdBu"),
-)
 
 
 def settings() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
-
-
-def glyph_icon(glyph: str, color: QColor, bold: bool = True, scale: float = 1.0) -> QIcon:
-    """A crisp icon drawn from a character (no image files to ship or theme)."""
-    icon = QIcon()
-    for size in (16, 24, 32, 48):
-        pm = QPixmap(size * 2, size * 2)
-        pm.setDevicePixelRatio(2.0)
-        pm.fill(Qt.GlobalColor.transparent)
-        p = QPainter(pm)
-        p.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
-        f = QFont()
-        f.setPixelSize(max(8, round(size * 0.78 * scale)))
-        f.setBold(bold)
-        p.setFont(f)
-        p.setPen(color)
-        p.drawText(pm.rect().adjusted(0, 0, -size, -size), Qt.AlignmentFlag.AlignCenter, glyph)
-        p.end()
-        icon.addPixmap(pm)
-    return icon
 
 
 # --- the window ------------------------------------------------------------------------------------
@@ -198,7 +162,8 @@ class MainWindow(QMainWindow):
             self.console.ran.connect(self._console_ran)
             self.console.transcript_changed.connect(self._transcript_changed)
         self._make_docks()
-        self._make_actions()
+        self.actions.update(make_actions(self, action_table(), self._icon_color()))
+        theme().changed.connect(self._theme_changed)
         self._make_menus()
         self._make_toolbar()
         self._make_statusbar()
@@ -259,190 +224,6 @@ class MainWindow(QMainWindow):
 
     def _icon_color(self) -> QColor:
         return self.palette().color(QPalette.ColorRole.WindowText)
-
-    def _action(
-        self,
-        key: str,
-        text: str,
-        slot: Callable[[], Any] | None = None,
-        shortcut: Any = None,
-        tip: str = "",
-        glyph: str = "",
-        checkable: bool = False,
-    ) -> QAction:
-        a = QAction(text, self)
-        a.setObjectName(key)
-        a.setProperty("base_text", text)
-        if shortcut is not None:
-            a.setShortcuts(_key_sequences(shortcut if isinstance(shortcut, list) else [shortcut]))
-        a.setCheckable(checkable)
-        tip = tip or text.replace("&", "").rstrip("…")
-        keys = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        a.setToolTip(f"{tip} ({keys})" if keys else tip)
-        a.setStatusTip(tip)
-        if glyph:
-            a.setIcon(glyph_icon(glyph, self._icon_color()))
-            a.setProperty("glyph", glyph)
-        if slot is not None:
-            a.triggered.connect(self._guard(slot, text.replace("&", "").rstrip("…")))
-        self.addAction(a)
-        self.actions[key] = a
-        return a
-
-    def _make_actions(self) -> None:
-        std = QKeySequence.StandardKey
-        act = self._action
-        act("new", "&New", self.new_session, std.New, "Start an empty session")
-        act("open", "&Open…", self.open_dialog, std.Open, "Open a saved session (.gradviz)")
-        act("save", "&Save", self.save, std.Save, "Save the session")
-        act("save_as", "Save &As…", self.save_as, std.SaveAs, "Save the session under a new name")
-        act(
-            "export",
-            "&Export Image…",
-            self.export_dialog,
-            "Ctrl+E",
-            "Export the graph as PNG, SVG, PDF, DOT or GraphML",
-            "⤓",
-        )
-        act(
-            "export_python",
-            "Export as &Python…",
-            self.export_python_dialog,
-            None,
-            "Save the console's work as a script that runs with PyTorch",
-        )
-        act("copy_code", "Copy &Code", self.copy_code, None, "Copy the selected cells' statements as Python")
-        act("quit", "&Quit", self.close, std.Quit, "Quit gradviz")
-        act(
-            "new_tensor",
-            "New &Tensor…",
-            self.new_tensor,
-            "Ctrl+T",
-            "Create a tensor: a value or a constructor",
-            "+",
-        )
-        act(
-            "operation", "&Operation…", self.new_operation, "Ctrl+K", "Combine tensors with an operation", "ƒ"
-        )
-        act("backward", "&Backward", self.backward, "Ctrl+B", "Call backward() on the session's output", "∇")
-        act(
-            "backward_options",
-            "Backward with &Options…",
-            self.backward_with_options,
-            "Ctrl+Shift+B",
-            "backward() with a gradient or retain_graph",
-        )
-        act("zero_grads", "&Zero Grads", self.zero_grads, "Ctrl+Shift+G", "Set every .grad to None", "∅")
-        act(
-            "delete",
-            "&Delete",
-            self.delete_selected,
-            [QKeySequence(std.Delete), "Backspace"],
-            "Delete the selected tensor",
-        )
-        act("rename", "&Rename…", self.rename_selected, "F2", "Rename the selected tensor")
-        act("undo", "&Undo", self.undo, std.Undo, "Undo the last change", "↶")
-        act("redo", "&Redo", self.redo, std.Redo, "Redo what was undone", "↷")
-        act("find", "&Find…", self.focus_find, std.Find, "Find a tensor by name")
-        act("fit", "&Fit to Window", self.canvas.fit, "Ctrl+0", "Show the whole graph", "⤢")
-        act("zoom_in", "Zoom &In", self.canvas.zoom_in, std.ZoomIn, "Zoom in")
-        act("zoom_out", "Zoom &Out", self.canvas.zoom_out, std.ZoomOut, "Zoom out")
-        act(
-            "relayout",
-            "&Lay Out Again",
-            self.canvas.relayout,
-            "F5",
-            "Lay out and draw the graph again",
-        )
-        act(
-            "view_tensors",
-            "&Tensors View",
-            lambda: self.set_view(TENSORS),
-            "Ctrl+1",
-            "Every tensor a node, ops between them",
-            checkable=True,
-        )
-        act(
-            "view_autograd",
-            "&Autograd View",
-            lambda: self.set_view(AUTOGRAD),
-            "Ctrl+2",
-            "PyTorch's backward graph: grad_fn nodes and AccumulateGrad",
-            checkable=True,
-        )
-        group = QActionGroup(self)
-        for k, short in (("view_tensors", "Tensors"), ("view_autograd", "Autograd")):
-            group.addAction(self.actions[k])
-            self.actions[k].setIconText(short)
-        self.actions["view_tensors"].setChecked(True)
-        direction_group = QActionGroup(self)
-        for key, label, tip in DIRECTION_CHOICES:
-            a = act(f"direction_{key}", label, lambda d=key: self.set_direction(d), checkable=True)
-            a.setToolTip(tip)
-            direction_group.addAction(a)
-        self.actions["direction_TB"].setChecked(True)
-        act(
-            "show_legend",
-            "Show &Legend",
-            lambda: self.canvas.set_legend_visible(self.actions["show_legend"].isChecked()),
-            checkable=True,
-        )
-        act(
-            "show_minimap",
-            "Show &Minimap",
-            lambda: self.canvas.set_minimap_visible(self.actions["show_minimap"].isChecked()),
-            checkable=True,
-        )
-        self.actions["show_legend"].setChecked(True)
-        self.actions["show_minimap"].setChecked(True)
-        stat_group = QActionGroup(self)
-        for stat, label in STATS.items():
-            a = act(
-                f"stat_{stat}",
-                f"Colour by grad {label}",
-                lambda s=stat: self.set_colors(stat=s),
-                checkable=True,
-            )
-            stat_group.addAction(a)
-        cmap_group = QActionGroup(self)
-        for i, (label, name) in enumerate(COLORMAPS):
-            a = act(f"cmap_{i}", label, lambda n=name: self.set_colors(cmap=n), checkable=True)
-            a.setData(name)
-            cmap_group.addAction(a)
-        act(
-            "log_scale",
-            "&Logarithmic Scale",
-            lambda: self.set_colors(log_scale=self.actions["log_scale"].isChecked()),
-            checkable=True,
-        )
-        self._make_scale_actions(act)
-        act(
-            "tour",
-            "&Tour: y = w*x + b…",
-            self.show_tour,
-            std.HelpContents,
-            "A hands-on tour of the seed notebook's steps",
-        )
-        act("shortcuts", "&Keyboard Shortcuts", self.show_shortcuts, None, "Every keyboard shortcut")
-        act("about", "&About gradviz", self.show_about, None, "Versions of gradviz, Python, Qt and numpy")
-        self._make_theme_actions()
-
-    def _make_theme_actions(self) -> None:
-        group = QActionGroup(self)
-        for scheme, label, tip in THEME_CHOICES:
-            a = self._action(
-                f"theme_{scheme}", label, lambda s=scheme: self.set_theme(s), tip=tip, checkable=True
-            )
-            group.addAction(a)
-        self._action(
-            "presentation",
-            "&Presentation Mode",
-            lambda: self.set_presentation(self.actions["presentation"].isChecked()),
-            "Ctrl+Shift+P",
-            "Large text and a high-contrast graph, for a projector",
-            checkable=True,
-        )
-        theme().changed.connect(self._theme_changed)
 
     def _make_menus(self) -> None:
         mb = self.menuBar()
@@ -1593,30 +1374,6 @@ class MainWindow(QMainWindow):
         self.canvas.set_colors(stat, cmap, log)
 
     # --- scale: automatic, locked, and the grads PyTorch would keep ------------------------------------
-    def _make_scale_actions(self, act: Callable[..., QAction]) -> None:
-        act(
-            "auto_scale",
-            "&Automatic Log Scale",
-            lambda: self.set_scale_options(auto=self.actions["auto_scale"].isChecked()),
-            tip="Turn the scale logarithmic when the gradients span 2 decades (100 times) or more",
-            checkable=True,
-        )
-        act(
-            "lock_scale",
-            "Loc&k Scale",
-            lambda: self.set_scale_options(lock=self.actions["lock_scale"].isChecked()),
-            tip="Keep the colour scale's range, so colours can be compared across edits and steps",
-            checkable=True,
-        )
-        act(
-            "pytorch_grads",
-            "Show Grads as &PyTorch Would",
-            lambda: self.set_scale_options(pytorch=self.actions["pytorch_grads"].isChecked()),
-            tip="Hide the grads gradviz keeps on non-leaf tensors: PyTorch keeps them only after retain_grad()",
-            checkable=True,
-        )
-        self.actions["auto_scale"].setChecked(True)
-
     def _apply_scale_options(
         self, *, auto: bool | None = None, lock: bool | None = None, pytorch: bool | None = None
     ) -> None:
@@ -1790,42 +1547,6 @@ class MainWindow(QMainWindow):
                 colours.style().unpolish(colours)  # its style sheet keeps the old text colour
                 colours.style().polish(colours)
         super().changeEvent(event)
-
-
-THEME_CHOICES = (
-    ("system", "&System", "Follow the system's light or dark appearance"),
-    ("light", "&Light", "Dark text on a light background"),
-    ("dark", "&Dark", "Light text on a dark background"),
-)
-DIRECTION_CHOICES = (
-    ("TB", "&Top to Bottom", "Inputs at the top, the output at the bottom, as torchviz draws"),
-    ("LR", "&Left to Right", "Inputs at the left, the output at the right: long chains on wide screens"),
-)
-
-
-# Where a platform binds no key to a standard action (Quit on Windows and offscreen, say), or
-# binds fewer than people try, these are added.
-_FALLBACK_KEYS: dict[QKeySequence.StandardKey, tuple[str, ...]] = {
-    QKeySequence.StandardKey.Quit: ("Ctrl+Q",),
-    QKeySequence.StandardKey.Redo: ("Ctrl+Shift+Z", "Ctrl+Y"),
-    QKeySequence.StandardKey.ZoomIn: ("Ctrl++", "Ctrl+="),
-    QKeySequence.StandardKey.ZoomOut: ("Ctrl+-",),
-}
-
-
-def _key_sequences(keys: list[Any]) -> list[QKeySequence]:
-    """Standard keys expanded to the platform's bindings, then fallbacks, each key once: a key
-    bound twice to one action is ambiguous to Qt, which then fires neither."""
-    out: list[QKeySequence] = []
-    for k in keys:
-        if isinstance(k, QKeySequence.StandardKey):
-            seqs = [*QKeySequence.keyBindings(k), *map(QKeySequence, _FALLBACK_KEYS.get(k, ()))]
-        else:
-            seqs = [QKeySequence(k)]
-        for seq in seqs:
-            if not seq.isEmpty() and all(seq != o for o in out):
-                out.append(seq)
-    return out
 
 
 def _status_label(label: str) -> str:
