@@ -132,9 +132,14 @@ def action_table() -> list[ActionSpec]:
     ]  # fmt: skip
 
 
-def make_actions(window: QWidget, specs: list[ActionSpec], icon_color: QColor) -> dict[str, QAction]:
+def make_actions(
+    window: QWidget,
+    specs: list[ActionSpec],
+    icon_color: QColor,
+    guard: Callable[[Callable[..., Any], str], Callable[..., Any]],
+) -> dict[str, QAction]:
     """The table's actions, added to ``window`` (so their shortcuts work everywhere in it), each
-    running through the window's ``_guard`` (errors become messages)."""
+    running through ``guard(handler, what)`` (the window's: errors become messages)."""
     actions: dict[str, QAction] = {}
     groups: dict[str, QActionGroup] = {}
     for spec in specs:
@@ -161,7 +166,7 @@ def make_actions(window: QWidget, specs: list[ActionSpec], icon_color: QColor) -
         if spec.group:
             groups.setdefault(spec.group, QActionGroup(window)).addAction(a)
         a.setChecked(spec.checked)
-        a.triggered.connect(window._guard(_slot(window, spec, a), spec.text.replace("&", "").rstrip("…")))  # type: ignore[attr-defined]
+        a.triggered.connect(guard(_slot(window, spec, a), spec.text.replace("&", "").rstrip("…")))
         window.addAction(a)
         actions[spec.key] = a
     return actions

@@ -18,12 +18,9 @@ from typing import Any
 
 from PySide6.QtCore import (
     QByteArray,
-    QEventLoop,
     QSettings,
     QSize,
     Qt,
-    QThread,
-    QThreadPool,
     QTimer,
     Signal,
 )
@@ -36,7 +33,6 @@ from PySide6.QtGui import (
     QPalette,
 )
 from PySide6.QtWidgets import (
-    QApplication,
     QCompleter,
     QDockWidget,
     QFileDialog,
@@ -67,6 +63,7 @@ from . import gc_guard
 from .actions import COLORMAPS, DIRECTION_CHOICES, THEME_CHOICES, action_table, glyph_icon, make_actions
 from .backward_control import TargetMenu, ask_before_backward, offer_rerun
 from .bridge import SessionBridge
+from .busy import BusyRunner
 from .canvas import GraphCanvas, SessionSource, TensorsSource
 from .dialogs.backward import FREED_HINT
 from .exporting import Exporter
@@ -77,7 +74,7 @@ from .recovery_label import RecoveryLabel
 from .tensors_panel import TensorsPanel
 from .theme import SCHEMES, theme
 from .title_width import fit_title
-from .work import InputBlocker, WorkCancelledError, WorkerJob
+from .work import WorkCancelledError, WorkerJob
 
 ORG = APP = "gradviz"
 ROOMY_WIDTH = 1600  # a window this wide has room for the tensors dock to grow with large text
@@ -109,15 +106,13 @@ class MainWindow(QMainWindow):
         recent files), for screenshots and scripts."""
         super().__init__()
         gc_guard.install()  # before any worker thread can start a collection
-        self._work_job: WorkerJob | None = None  # a file being opened or a log being replayed
+        self.busy = BusyRunner(self)  # a file being opened or a log being replayed
         self.last_open_error = ""  # why the last file failed to open, for the command line
         self.open_problems: list[str] = []  # parts of the last file opened that were left out
         self.tour_window: MainWindow | None = None  # where Help › Tour runs
         self.scratch = False  # a practice window (the tour's): closing it discards without asking
         self._canvas_working = False  # a layout is running (its progress waits behind others)
         self._said_before_layout: tuple[str, str] = ("", "")  # status before it, and its own
-        self._last_work_job: WorkerJob | None = None
-        self._close_after_work = False
         self.persist = persist
         self.setObjectName("MainWindow")
         self.viewer = tensors is not None
@@ -137,10 +132,6 @@ class MainWindow(QMainWindow):
         self.last_message_box: QMessageBox | None = None
         self.exporter = Exporter(self)
         self.exporter.finished.connect(self.export_finished)
-        self._work_pool = QThreadPool(self)
-        # One worker: a job can only start once the last one has left run(), so keeping the
-        # last job alive is enough to keep its signal object alive.
-        self._work_pool.setMaxThreadCount(1)
         self.source = TensorsSource(tensors, names) if self.viewer else SessionSource(self.session)
 
         self.canvas = GraphCanvas(None, self)
@@ -162,7 +153,7 @@ class MainWindow(QMainWindow):
             self.console.ran.connect(self._console_ran)
             self.console.transcript_changed.connect(self._transcript_changed)
         self._make_docks()
-        self.actions.update(make_actions(self, action_table(), self._icon_color()))
+        self.actions.update(make_actions(self, action_table(), self._icon_color(), self._guard))
         theme().changed.connect(self._theme_changed)
         self._make_menus()
         self._make_toolbar()
@@ -383,7 +374,7 @@ class MainWindow(QMainWindow):
         self.progress_cancel = QPushButton("Cancel", self)
         self.progress_cancel.setFlat(True)
         self.progress_cancel.hide()
-        self.progress_cancel.clicked.connect(self._cancel_work)
+        self.progress_cancel.clicked.connect(self.cancel_work)
         sb.addPermanentWidget(self.progress)
         sb.addPermanentWidget(self.progress_cancel)
         self.status_nodes = QLabel("0 nodes")
@@ -687,14 +678,14 @@ class MainWindow(QMainWindow):
         elif self._said_before_layout[1] and self.status_action.text() == self._said_before_layout[1]:
             self.say(self._said_before_layout[0])  # the last action again, not a stale "Laying out…"
 
-    def _show_background_progress(self) -> None:
+    def show_background_progress(self) -> None:
         """After a replay or file open: the status bar shows an export or layout still running."""
         busy = self.exporter.busy or self._canvas_working
         self.progress.setRange(0, 0)
         self.progress.setVisible(busy)
         self.progress_cancel.setVisible(busy)
 
-    def _cancel_work(self) -> None:
+    def cancel_work(self) -> None:
         if self._work_job is not None:
             self._work_job.cancel()  # a rollback can't be cancelled: it must finish
         elif self.exporter.busy:
@@ -835,106 +826,21 @@ class MainWindow(QMainWindow):
         self.canvas.cancel_layout()
         self.canvas.wait_for_workers(msecs)
         self.exporter.wait_for_workers(msecs)
-        self._work_pool.waitForDone(msecs)
+        self.busy.pool.waitForDone(msecs)
 
     def run_off_thread(
         self, task: Callable[[Any], Any], what: str, *, cancellable: bool = True, progress_after_ms: int = 0
     ) -> Any:
-        """Run ``task(progress)`` on a worker while the window keeps painting, and return its
-        result (or raise what it raised; WorkCancelledError after Cancel or Escape).
+        """Run ``task(progress)`` on a worker while the window keeps painting (see BusyRunner)."""
+        return self.busy.run(task, what, cancellable=cancellable, progress_after_ms=progress_after_ms)
 
-        Meanwhile other input is dropped, so nothing can change the document under the worker,
-        and a second request (from a menu the filter can't see) is refused. The progress bar,
-        Cancel (if ``cancellable``) and a busy cursor appear after ``progress_after_ms``, so
-        quick work doesn't flicker. Called on a worker already (an action inside a console cell,
-        a cell's rollback), it runs the task right there."""
-        if QThread.currentThread() is not self.thread():
-            return task(lambda done, total: None)
-        if self._work_job is not None:
-            raise SessionError(
-                f"gradviz is still busy ({self.status_action.text()}); try again when it is done"
-            )
-        job = WorkerJob(task, cancellable=cancellable)
-        loop = QEventLoop()
-        job.signals.finished.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
-        blocker = InputBlocker(
-            self,
-            (self.progress_cancel, self.canvas.busy.button),
-            self._cancel_work,
-            self._close_when_work_done,
-            typing=self.console.input if self.console is not None else None,
-        )
-        app = QApplication.instance()
-        app.installEventFilter(blocker)
-        self._work_job = job
-        # No snapshot of the session while the worker changes it; the canvas says what it waits for.
-        self.canvas.hold(True, what, self._cancel_work if cancellable else None)
-        if self.console is not None:
-            self.console.input.busy = True
-        ticker, delay = QTimer(self), QTimer(self)
-        ticker.setInterval(100)
-        delay.setSingleShot(True)
-        shown = False
-
-        def show_progress() -> None:
-            nonlocal shown
-            if self._work_job is not job:  # done already
-                return
-            if not shown:
-                shown = True
-                self.progress.setRange(0, 0)
-                self.progress.show()
-                self.progress_cancel.setVisible(cancellable)
-                self.say(what)
-                QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-            if job.total:
-                self.progress.setRange(0, job.total)
-                self.progress.setValue(job.done_steps)
-
-        ticker.timeout.connect(show_progress)
-        delay.timeout.connect(show_progress)
-        if progress_after_ms <= 0:
-            show_progress()
-        else:
-            delay.start(progress_after_ms)
-        self._work_pool.start(job)
-        ticker.start()
-        try:
-            loop.exec()  # the finished signal is queued, so it quits this loop even if already sent
-            if not job.finished.wait(10):  # the loop was ended from outside (the app quits)
-                job.cancel()
-                job.finished.wait(10)
-        finally:
-            for timer in (ticker, delay):
-                timer.stop()
-                timer.deleteLater()
-            app.removeEventFilter(blocker)
-            blocker.deleteLater()
-            self.canvas.hold(False)
-            if self.console is not None:
-                self.console.input.busy = False
-            self._work_job = None
-            self._last_work_job = job  # the pool thread may still be leaving run()
-            if shown:
-                QApplication.restoreOverrideCursor()
-                self._show_background_progress()
-        if self._close_after_work:
-            self._close_after_work = False
-            QTimer.singleShot(0, self.close)
-        if not job.finished.is_set():
-            raise WorkCancelledError
-        error, result = job.error, job.result
-        job.result = job.error = None
-        if error is not None:
-            raise error
-        return result
+    @property
+    def _work_job(self) -> WorkerJob | None:
+        """The job the window waits for, if any."""
+        return self.busy.job
 
     def _close_when_work_done(self) -> None:
-        """The window was asked to close (or Quit) while waiting for a worker: close once it
-        is done. It isn't cancelled: the person may still say Cancel to the save question."""
-        self._close_after_work = True
-        cancellable = self._work_job is not None and self._work_job.cancellable
-        self.say("gradviz closes when this work is done" + (" (Cancel stops it)" if cancellable else ""))
+        self.busy.close_when_done()
 
     def _run_cell(self, run: Callable[[], Any]) -> Any:
         """The console's runner: a cell runs on a worker (a huge tensor takes seconds to make,
@@ -948,8 +854,7 @@ class MainWindow(QMainWindow):
 
     def _stop_requested(self) -> bool:
         """Asked by the session, on the worker, between ops: did the person press Stop?"""
-        job = self._work_job
-        return job is not None and job.cancelled
+        return self.busy.stop_requested()
 
     def _run_action(self, work: Callable[[], None], label: str) -> None:
         """The session's runner: an action (a new tensor, an op, backward) runs on a worker."""
