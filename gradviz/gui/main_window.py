@@ -49,12 +49,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from .. import resources
 from ..graph.colors import STATS
 from ..graph.colouring import range_text
 from ..graph.model import AUTOGRAD, TENSORS
 from ..session import backward_plan, examples, fileformat
-from ..session.autosave import Autosaver, find_recovery
+from ..session.autosave import Autosaver
 from ..session.backward_plan import BackwardTarget
 from ..session.document import Change, ReplayCancelledError, Session, SessionError
 from ..session.log import Entry
@@ -66,6 +65,7 @@ from .bridge import SessionBridge
 from .busy import BusyRunner
 from .canvas import GraphCanvas, SessionSource, TensorsSource
 from .dialogs.backward import FREED_HINT
+from .documents import Documents
 from .exporting import Exporter
 from .inspector import Inspector
 from .memory_label import MemoryLabel
@@ -106,6 +106,7 @@ class MainWindow(QMainWindow):
         recent files), for screenshots and scripts."""
         super().__init__()
         gc_guard.install()  # before any worker thread can start a collection
+        self.documents = Documents(self)
         self.busy = BusyRunner(self)  # a file being opened or a log being replayed
         self.last_open_error = ""  # why the last file failed to open, for the command line
         self.open_problems: list[str] = []  # parts of the last file opened that were left out
@@ -153,7 +154,7 @@ class MainWindow(QMainWindow):
             self.console.ran.connect(self._console_ran)
             self.console.transcript_changed.connect(self._transcript_changed)
         self._make_docks()
-        self.actions.update(make_actions(self, action_table(), self._icon_color(), self._guard))
+        self.actions.update(make_actions(self, action_table(), self._icon_color(), self.guard))
         theme().changed.connect(self._theme_changed)
         self._make_menus()
         self._make_toolbar()
@@ -169,8 +170,8 @@ class MainWindow(QMainWindow):
             self._empty_canvas_text()
         self.canvas.set_source(self.source)
         self.panel.refresh()
-        self._update_actions()
-        self._update_title()
+        self.update_actions()
+        self.update_title()
 
     # --- construction ------------------------------------------------------------------------------
     def _make_docks(self) -> None:
@@ -223,7 +224,7 @@ class MainWindow(QMainWindow):
         if not self.viewer:
             m.addActions([ac["new"], ac["open"]])
             self.recent_menu = m.addMenu("Open &Recent")
-            self.recent_menu.aboutToShow.connect(self._fill_recent)
+            self.recent_menu.aboutToShow.connect(self.documents.fill_recent)
             self.examples_menu = m.addMenu("E&xamples")
             for ex in examples.EXAMPLES:
                 a = self.examples_menu.addAction(ex.title)
@@ -231,7 +232,7 @@ class MainWindow(QMainWindow):
                 a.setStatusTip(ex.description)
                 a.setToolTip(ex.description)
                 a.triggered.connect(
-                    self._guard(lambda _=False, n=ex.name: self.open_example(n), "Open example")
+                    self.guard(lambda _=False, n=ex.name: self.open_example(n), "Open example")
                 )
             m.addSeparator()
             m.addActions([ac["save"], ac["save_as"]])
@@ -255,7 +256,7 @@ class MainWindow(QMainWindow):
             m.addSeparator()
             m.addAction(ac["backward"])
             self.backward_menu = TargetMenu(
-                self.backward_from, lambda: self.session, self._update_actions, self
+                self.backward_from, lambda: self.session, self.update_actions, self
             )
             m.addMenu(self.backward_menu)
             m.addActions([ac["backward_options"], ac["zero_grads"]])
@@ -424,7 +425,7 @@ class MainWindow(QMainWindow):
         if href == "tour":
             self.show_tour()
         elif href.startswith("example:"):
-            self._guard(lambda: self.open_example(href.split(":", 1)[1]), "Open example")()
+            self.guard(lambda: self.open_example(href.split(":", 1)[1]), "Open example")()
 
     # --- preferences ----------------------------------------------------------------------------------
     def _load_preferences(self) -> None:
@@ -567,7 +568,7 @@ class MainWindow(QMainWindow):
         )
         return box
 
-    def _guard(self, fn: Callable[..., Any], what: str) -> Callable[..., Any]:
+    def guard(self, fn: Callable[..., Any], what: str) -> Callable[..., Any]:
         """Run an action; errors become messages, never a crash."""
 
         def run(*args: Any) -> Any:
@@ -607,7 +608,7 @@ class MainWindow(QMainWindow):
         if source != "panel":
             self.panel.select(name if not name.startswith("_") else "")
         self.inspector.show_tensor(name)
-        self._update_actions()
+        self.update_actions()
 
     # --- session events ---------------------------------------------------------------------------
     def _session_changed(self, change: Change) -> None:
@@ -628,8 +629,8 @@ class MainWindow(QMainWindow):
         if self.status_memory is not None:
             self.status_memory.refresh()
         self.say(_status_label(label))
-        self._update_actions()
-        self._update_title()
+        self.update_actions()
+        self.update_title()
 
     def _transcript_changed(self) -> None:
         # The cell is added after its run changed the session: the recovery file takes it too.
@@ -699,7 +700,7 @@ class MainWindow(QMainWindow):
             return self.path.name
         return self.document_title or "Untitled"
 
-    def _update_title(self) -> None:
+    def update_title(self) -> None:
         self.setWindowTitle(f"{self._doc_name()}[*] — gradviz")
         self.setWindowModified(bool(self.session is not None and self.session.dirty))
 
@@ -708,7 +709,7 @@ class MainWindow(QMainWindow):
         the learner chose another in the Backward menu; never just the selection."""
         return self.backward_from.resolve(self.session) if self.session is not None else ""
 
-    def _update_actions(self) -> None:
+    def update_actions(self) -> None:
         ac = self.actions
         s = self.session
         if s is None:
@@ -758,67 +759,33 @@ class MainWindow(QMainWindow):
         ac["zero_grads"].setEnabled(any(t.peek_grad() is not None for t in s.tensors().values()))
         ac["operation"].setEnabled(bool(s.names()))
 
-    # --- file ------------------------------------------------------------------------------------------
-    def _confirm_discard(self) -> bool:
-        if self.session is None or not self.session.dirty or self.scratch:
-            return True
-        answer = self.ask_save_changes()
-        if answer == "save":
-            return self.save()
-        return answer == "discard"
-
+    # --- documents (gui/documents.py) ------------------------------------------------------------
     def new_session(self) -> None:
-        if not self._confirm_discard():
-            return
-        self.session.load_entries([], {})
-        self._after_document_change(None, "")
-        self.say("New session")
+        self.documents.new()
 
     def open_dialog(self) -> None:
-        if not self._confirm_discard():
-            return
-        path = self.ask_open_path()
-        if path:
-            self.open_path(path, confirmed=True)
+        self.documents.open_dialog()
 
     def open_path(self, path: str | os.PathLike[str], *, confirmed: bool = False) -> bool:
         """Open a session file; on failure say why and leave the current session untouched."""
-        if not confirmed and not self._confirm_discard():
-            return False
-        path = Path(path)
-        try:
-            self._open_off_thread(path)
-        except (WorkCancelledError, ReplayCancelledError):
-            self.say(f"Opening {path.name} cancelled; {self._unchanged()}")
-            return False
-        except (fileformat.SessionFileError, OSError) as e:
-            self.last_open_error = (
-                str(e) if isinstance(e, fileformat.SessionFileError) else f"{e.strerror or e}"
-            )
-            self.show_error(
-                "Can't open this file",
-                f"{path.name} could not be {'opened' if isinstance(e, fileformat.SessionFileError) else 'read'}."
-                f"\n\n{self.last_open_error}"
-                + ("\n\nThe session you had open is unchanged." if self._had_document() else ""),
-            )
-            return False
-        if self.persist:
-            self.recent.add(path)
-            self.settings.setValue("files/last_dir", str(path.parent))
-        self._after_document_change(path, "")
-        self.say(f"Opened {path.name}")
-        if self.open_problems:
-            self.show_error(
-                "Opened, with a problem",
-                f"{path.name} was opened, but " + "; and ".join(self.open_problems) + ".",
-            )
-        return True
+        return self.documents.open_path(path, confirmed=confirmed)
 
-    def _had_document(self) -> bool:
-        return bool(self.session is not None and self.session.entries) or self.path is not None
+    def open_example(self, name: str) -> bool:
+        """Open a shipped example as a new, untitled document (saving asks for a name)."""
+        return self.documents.open_example(name)
 
-    def _unchanged(self) -> str:
-        return "the session you had open is unchanged" if self._had_document() else "nothing was changed"
+    def save(self) -> bool:
+        return self.documents.save()
+
+    def save_as(self) -> bool:
+        return self.documents.save_as()
+
+    def _save_to(self, path: Path) -> bool:
+        return self.documents.save_to(path)
+
+    def offer_recovery(self) -> bool:
+        """After a crash, offer to restore the recovery file it left. True if restored."""
+        return self.documents.offer_recovery()
 
     def wait_for_workers(self, msecs: int = 10000) -> None:
         """Let layout, export and replay workers finish before the window goes away (their
@@ -875,52 +842,7 @@ class MainWindow(QMainWindow):
         except WorkCancelledError:
             raise ReplayCancelledError(f"{what} cancelled; nothing was changed") from None
 
-    def _open_off_thread(self, path: Path) -> None:
-        """Read and replay ``path`` on a worker, then swap it in; raises what the worker raised,
-        the session untouched."""
-        doc, state = self.run_off_thread(
-            lambda progress: fileformat.prepare_document(self.session, path, progress),
-            f"Opening {path.name}…",
-        )
-        fileformat.load_document_into(self.session, doc, path.name, state=state)
-        self.open_problems = doc.problems
-
-    def open_example(self, name: str) -> bool:
-        """Open a shipped example as a new, untitled document (saving asks for a name)."""
-        if not self._confirm_discard():
-            return False
-        ex = next(e for e in examples.EXAMPLES if e.name == name)
-        path = resources.examples_dir() / f"{name}{SUFFIX}"
-        try:
-            fileformat.open_into(self.session, path)
-        except ReplayCancelledError:
-            self.say(f"Opening the example cancelled; {self._unchanged()}")
-            return False
-        except (fileformat.SessionFileError, OSError):
-            self.session.load_entries(ex.build().entries, ex.build().view)  # the file is missing: build it
-        self._after_document_change(None, f"{ex.title} (example)")
-        self.suggested_stem = ex.name
-        self.say(f"Opened the example: {ex.title}")
-        return True
-
-    def _after_document_change(self, path: Path | None, title: str, *, keep_recovery: bool = False) -> None:
-        """``keep_recovery``: the document was just restored after a crash, and its fresh
-        recovery file is all that keeps it until it is saved."""
-        self.path = path
-        self.document_title = title
-        self.suggested_stem = ""
-        if self.autosaver is not None:
-            if not keep_recovery:
-                self.autosaver.discard()
-            self.autosaver.set_document(path)
-        if self.console is not None:
-            self.console.reload()  # the document's own transcript (none for a new one)
-        self._apply_document_view()
-        self.canvas.reset_layouts()  # a new document: laid out afresh
-        self._update_title()
-        self._update_actions()
-
-    def _apply_document_view(self) -> None:
+    def apply_document_view(self) -> None:
         view = self.session.view or {}
         if view.get("statistic") in STATS or "log_scale" in view or "colormap" in view:
             self._apply_colors(
@@ -936,7 +858,7 @@ class MainWindow(QMainWindow):
         sel = [n for n in view.get("selection", []) if n in self.session]
         self.select(sel[-1] if sel else "")
 
-    def _store_view(self) -> None:
+    def store_view(self) -> None:
         if self.session is None:
             return
         view = dict(self.session.view or {})
@@ -953,96 +875,6 @@ class MainWindow(QMainWindow):
         else:
             view.pop("selection", None)
         self.session.view = view
-
-    def save(self) -> bool:
-        if self.session is None:
-            return False
-        if self.path is None:
-            return self.save_as()
-        return self._save_to(self.path)
-
-    def save_as(self) -> bool:
-        if self.session is None:
-            return False
-        stem = self.path.stem if self.path else (self.suggested_stem or "untitled")
-        start = (
-            self.path.parent
-            if self.path
-            else Path(str(self.settings.value("files/last_dir", str(Path.home()))))
-        )
-        path = self.ask_save_path(
-            "Save session", f"gradviz sessions (*{SUFFIX})", str(start / f"{stem}{SUFFIX}")
-        )
-        if not path:
-            return False
-        p = Path(path)
-        if p.suffix != SUFFIX:
-            p = p.with_name(p.name + SUFFIX)
-        return self._save_to(p)
-
-    def _save_to(self, path: Path) -> bool:
-        self._store_view()
-        try:
-            fileformat.save(self.session, path)
-        except (fileformat.SessionFileError, OSError) as e:
-            self.show_error(
-                "Can't save",
-                f"The session could not be saved to {path}.\n\n{e}\n\nNothing was lost: it is still open here.",
-            )
-            return False
-        self.path = path
-        self.document_title = ""
-        self.recent.add(path)
-        self.settings.setValue("files/last_dir", str(path.parent))
-        if self.autosaver is not None:
-            self.autosaver.discard()
-            self.autosaver.set_document(path)
-        self._update_title()
-        self.say(f"Saved {path.name}")
-        return True
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        files = self.recent.files()
-        if not files:
-            a = self.recent_menu.addAction("No recent files")
-            a.setEnabled(False)
-            return
-        for f in files:
-            a = self.recent_menu.addAction(f.name)
-            a.setToolTip(plain_tip(str(f)))
-            a.setStatusTip(str(f))
-            a.triggered.connect(self._guard(lambda _=False, p=f: self.open_path(p), "Open"))
-        self.recent_menu.addSeparator()
-        clear = self.recent_menu.addAction("Clear Recent Files")
-        clear.triggered.connect(self.recent.clear)
-
-    def offer_recovery(self) -> bool:
-        """After a crash, offer to restore the recovery file it left. True if restored."""
-        if self.session is None:
-            return False
-        rec = find_recovery()
-        if rec is None:
-            return False
-        when = rec.time.astimezone().strftime("%d %b %Y, %H:%M")
-        if not self.ask_restore(when, rec.document):
-            rec.discard()
-            return False
-        try:
-            rec.open_into(self.session, self.autosaver)
-        except ReplayCancelledError:
-            self.say("Restoring cancelled; it will be offered again at the next start")
-            return False
-        except (fileformat.SessionFileError, OSError) as e:
-            self.show_error(
-                "Can't restore", f"The recovery file could not be read: {e}\nIt was kept at {rec.path}."
-            )
-            return False
-        self._after_document_change(None, "Recovered session", keep_recovery=True)
-        self.session.dirty = True
-        self._update_title()
-        self.say("Restored the session from before the crash; save it to keep it")
-        return True
 
     # --- export ----------------------------------------------------------------------------------------
     def export_dialog(self) -> None:
@@ -1107,7 +939,7 @@ class MainWindow(QMainWindow):
             def answer(choice: str, dont_ask: bool) -> None:
                 self._backward_unasked = self._backward_unasked or dont_ask
                 if choice != "cancel":
-                    self._guard(
+                    self.guard(
                         lambda: self._run_backward(target, zero_first=choice == "zero_first"), "Backward"
                     )()
 
@@ -1127,7 +959,7 @@ class MainWindow(QMainWindow):
                         self,
                         target,
                         str(e),
-                        lambda choice: self._guard(lambda: self._rerun(target, choice), "Re-run forward")(),
+                        lambda choice: self.guard(lambda: self._rerun(target, choice), "Re-run forward")(),
                     )
                 )
                 self.say(str(e).split(".")[0])
@@ -1418,7 +1250,7 @@ class MainWindow(QMainWindow):
 
     # --- closing -------------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._confirm_discard():
+        if not self.documents.confirm_discard():
             event.ignore()
             return
         self.save_preferences()
