@@ -33,18 +33,11 @@ from PySide6.QtGui import (
     QPalette,
 )
 from PySide6.QtWidgets import (
-    QCompleter,
     QDockWidget,
     QFileDialog,
     QInputDialog,
-    QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSizePolicy,
-    QToolBar,
     QToolButton,
     QWidget,
 )
@@ -60,7 +53,7 @@ from ..session.log import Entry
 from ..session.recent import RecentFiles
 from . import gc_guard
 from .actions import COLORMAPS, DIRECTION_CHOICES, THEME_CHOICES, action_table, glyph_icon, make_actions
-from .backward_control import TargetMenu, ask_before_backward, offer_rerun
+from .backward_control import ask_before_backward, offer_rerun
 from .bridge import SessionBridge
 from .busy import BusyRunner
 from .canvas import GraphCanvas, SessionSource, TensorsSource
@@ -68,11 +61,11 @@ from .dialogs.backward import FREED_HINT
 from .documents import Documents
 from .exporting import Exporter
 from .inspector import Inspector
-from .memory_label import MemoryLabel
+from .menus import build_menus, build_statusbar, build_toolbar
 from .plain import plain_box, plain_tip
 from .recovery_label import RecoveryLabel
 from .tensors_panel import TensorsPanel
-from .theme import SCHEMES, theme
+from .theme import theme
 from .title_width import fit_title
 from .work import WorkCancelledError, WorkerJob
 
@@ -154,11 +147,11 @@ class MainWindow(QMainWindow):
             self.console.ran.connect(self._console_ran)
             self.console.transcript_changed.connect(self._transcript_changed)
         self._make_docks()
-        self.actions.update(make_actions(self, action_table(), self._icon_color(), self.guard))
+        self.actions.update(make_actions(self, action_table(), self.icon_color(), self.guard))
         theme().changed.connect(self._theme_changed)
-        self._make_menus()
-        self._make_toolbar()
-        self._make_statusbar()
+        build_menus(self)
+        build_toolbar(self)
+        build_statusbar(self)
         self._wire()
         self._load_preferences()
         self.autosaver = Autosaver(self.session) if (autosave and self.session is not None) else None
@@ -214,180 +207,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _icon_color(self) -> QColor:
+    def icon_color(self) -> QColor:
         return self.palette().color(QPalette.ColorRole.WindowText)
-
-    def _make_menus(self) -> None:
-        mb = self.menuBar()
-        ac = self.actions
-        m = mb.addMenu("&File")
-        if not self.viewer:
-            m.addActions([ac["new"], ac["open"]])
-            self.recent_menu = m.addMenu("Open &Recent")
-            self.recent_menu.aboutToShow.connect(self.documents.fill_recent)
-            self.examples_menu = m.addMenu("E&xamples")
-            for ex in examples.EXAMPLES:
-                a = self.examples_menu.addAction(ex.title)
-                a.setObjectName(f"example_{ex.name}")
-                a.setStatusTip(ex.description)
-                a.setToolTip(ex.description)
-                a.triggered.connect(
-                    self.guard(lambda _=False, n=ex.name: self.open_example(n), "Open example")
-                )
-            m.addSeparator()
-            m.addActions([ac["save"], ac["save_as"]])
-            m.addSeparator()
-        m.addAction(ac["export"])
-        if not self.viewer:
-            m.addAction(ac["export_python"])
-        m.addSeparator()
-        m.addAction(ac["quit"])
-        if not self.viewer:
-            m = mb.addMenu("&Edit")
-            m.addActions([ac["undo"], ac["redo"]])
-            m.addSeparator()
-            m.addAction(ac["copy_code"])
-            m.addSeparator()
-            m.addActions([ac["rename"], ac["delete"]])
-            m.addSeparator()
-            m.addAction(ac["find"])
-            m = mb.addMenu("&Tensor")
-            m.addActions([ac["new_tensor"], ac["operation"]])
-            m.addSeparator()
-            m.addAction(ac["backward"])
-            self.backward_menu = TargetMenu(
-                self.backward_from, lambda: self.session, self.update_actions, self
-            )
-            m.addMenu(self.backward_menu)
-            m.addActions([ac["backward_options"], ac["zero_grads"]])
-        else:
-            m = mb.addMenu("&Edit")
-            m.addAction(ac["find"])
-        m = mb.addMenu("&View")
-        m.addActions([ac["view_tensors"], ac["view_autograd"]])
-        m.addSeparator()
-        m.addActions([ac["fit"], ac["zoom_in"], ac["zoom_out"], ac["relayout"]])
-        d = m.addMenu("Layout &Direction")
-        d.addActions([ac[f"direction_{key}"] for key, _, _ in DIRECTION_CHOICES])
-        m.addSeparator()
-        m.addActions([ac["show_legend"], ac["show_minimap"]])
-        m.addAction(ac["pytorch_grads"])
-        m.addSeparator()
-        self.theme_menu = m.addMenu("T&heme")
-        self.theme_menu.addActions([ac[f"theme_{s}"] for s in SCHEMES])
-        m.addAction(ac["presentation"])
-        m.addSeparator()
-        for dock in (self.tensors_dock, self.inspector_dock, self.console_dock):
-            if dock is not None:
-                m.addAction(dock.toggleViewAction())
-        m = mb.addMenu("&Colours")
-        self.colours_menu = m
-        for stat in STATS:
-            m.addAction(ac[f"stat_{stat}"])
-        m.addSeparator()
-        maps = m.addMenu("Colour &Map")
-        for i in range(len(COLORMAPS)):
-            maps.addAction(ac[f"cmap_{i}"])
-            if i == 0 or COLORMAPS[i][0] == "batlow":
-                maps.addSeparator()
-        m.addAction(ac["log_scale"])
-        m.addActions([ac["auto_scale"], ac["lock_scale"]])
-        m.addSeparator()
-        m.addAction(ac["pytorch_grads"])
-        m = mb.addMenu("&Help")
-        if not self.viewer:
-            m.addAction(ac["tour"])
-        m.addActions([ac["shortcuts"], ac["about"]])
-
-    def _make_toolbar(self) -> None:
-        tb = QToolBar("Main", self)
-        tb.setObjectName("mainToolbar")
-        tb.setMovable(False)
-        tb.setIconSize(QSize(18, 18))
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
-        self.toolbar = tb
-        ac = self.actions
-        if not self.viewer:
-            tb.addActions([ac["new_tensor"], ac["operation"]])
-            self.backward_button = QToolButton(self)
-            self.backward_button.setObjectName("backwardButton")
-            self.backward_button.setDefaultAction(ac["backward"])
-            self.backward_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            self.backward_button.setMenu(self.backward_menu)
-            self.backward_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-            tb.addWidget(self.backward_button)
-            tb.addAction(ac["zero_grads"])
-            tb.addSeparator()
-            for k in ("undo", "redo"):
-                tb.addAction(ac[k])
-                tb.widgetForAction(ac[k]).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-            tb.addSeparator()
-        for k in ("view_tensors", "view_autograd"):
-            b = QToolButton(self)
-            b.setDefaultAction(ac[k])
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            b.setObjectName(f"{k}_button")
-            b.setCheckable(True)
-            tb.addWidget(b)
-        tb.addSeparator()
-        tb.addAction(ac["fit"])
-        tb.addAction(ac["export"])
-        colours = QToolButton(self)
-        colours.setObjectName("coloursButton")
-        colours.setText("Colours ▾")
-        colours.setStyleSheet("QToolButton#coloursButton::menu-indicator { image: none; width: 0px; }")
-        colours.setToolTip("Gradient statistic, colour map and scale")
-        colours.setMenu(self.colours_menu)
-        colours.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        colours.setIcon(glyph_icon("◐", self._icon_color()))
-        colours.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        tb.addWidget(colours)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        tb.addWidget(spacer)
-        self.find_box = QLineEdit(self)
-        self.find_box.setObjectName("findBox")
-        self.find_box.setPlaceholderText("Find a tensor (Ctrl+F)")
-        self.find_box.setClearButtonEnabled(True)
-        self.find_box.setFixedWidth(200)
-        self.find_box.returnPressed.connect(self._find_entered)
-        self.find_box.textEdited.connect(lambda _: self._mark_find(True))
-        self._completer = QCompleter([], self)
-        self._completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self._completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self._completer.activated.connect(lambda text: self.find(text))
-        self.find_box.setCompleter(self._completer)
-        tb.addWidget(self.find_box)
-
-    def _make_statusbar(self) -> None:
-        sb = self.statusBar()
-        self.status_action = QLabel("Ready")
-        self.status_action.setObjectName("statusAction")
-        self.status_action.setTextFormat(Qt.TextFormat.PlainText)  # messages quote names, files
-        self.status_action.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        sb.addWidget(self.status_action, 1)
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 0)
-        self.progress.setFixedWidth(110)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
-        self.progress_cancel = QPushButton("Cancel", self)
-        self.progress_cancel.setFlat(True)
-        self.progress_cancel.hide()
-        self.progress_cancel.clicked.connect(self.cancel_work)
-        sb.addPermanentWidget(self.progress)
-        sb.addPermanentWidget(self.progress_cancel)
-        self.status_nodes = QLabel("0 nodes")
-        self.status_nodes.setObjectName("statusNodes")
-        self.status_layout = QLabel("")
-        self.status_layout.setObjectName("statusLayout")
-        self.status_layout.setToolTip("Which layout engine placed the nodes")
-        sb.addPermanentWidget(self.status_nodes)
-        sb.addPermanentWidget(self.status_layout)
-        self.status_memory = MemoryLabel(self.session, self) if self.session is not None else None
-        if self.status_memory is not None:
-            sb.addPermanentWidget(self.status_memory)
 
     def _wire(self) -> None:
         self.canvas.selection_changed.connect(lambda name: self.select(name, source="canvas"))
@@ -625,7 +446,7 @@ class MainWindow(QMainWindow):
             self.select(visible[-1])
         else:
             self.select(self.current)
-        self._completer.model().setStringList(self.session.names())
+        self.completer.model().setStringList(self.session.names())
         if self.status_memory is not None:
             self.status_memory.refresh()
         self.say(_status_label(label))
@@ -662,7 +483,7 @@ class MainWindow(QMainWindow):
         self.panel.set_scale(self.canvas.color_scale)
         if not self.viewer:
             return
-        self._completer.model().setStringList(self.source.names())
+        self.completer.model().setStringList(self.source.names())
 
     def _canvas_busy(self, busy: bool, what: str) -> None:
         was_working, self._canvas_working = self._canvas_working, busy
@@ -1181,17 +1002,17 @@ class MainWindow(QMainWindow):
         self.find_box.setFocus()
         self.find_box.selectAll()
 
-    def _find_entered(self) -> None:
+    def find_entered(self) -> None:
         self.find(self.find_box.text())
 
     def find(self, text: str) -> bool:
         ok = self.canvas.find(text)
-        self._mark_find(ok or not text.strip())
+        self.mark_find(ok or not text.strip())
         if ok:  # replaces a "No tensor called …" left by an earlier search
             self.say(f"Found '{text.strip()}'")
         return ok
 
-    def _mark_find(self, ok: bool) -> None:
+    def mark_find(self, ok: bool) -> None:
         red = "#ff8a80" if self.palette().color(QPalette.ColorRole.Window).lightness() < 128 else "#c62828"
         self.find_box.setStyleSheet(
             "" if ok else f"QLineEdit {{ border: 2px solid {red}; border-radius: 3px; }}"
@@ -1273,7 +1094,7 @@ class MainWindow(QMainWindow):
 
     def changeEvent(self, event: Any) -> None:
         if event.type() in (event.Type.PaletteChange, event.Type.ApplicationPaletteChange):
-            color = self._icon_color()
+            color = self.icon_color()
             for a in self.actions.values():
                 g = a.property("glyph")
                 if g:
