@@ -34,7 +34,7 @@ import numpy as np
 
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
-from .colors import GradStats, format_number, grad_stats
+from .colors import format_number, grad_stats
 from .expression import INFIX, Expr, atom, call, infix, negate
 
 TENSORS = "tensors"
@@ -619,8 +619,3 @@ def _call_attrs(n: Node, parts: list[Node]) -> dict[str, Any]:
         "shape": tuple(n.output_meta[0]),
         "parts": tuple(p.name() for p in parts),
     }
-
-
-def tensor_grad_stats(g: nx.DiGraph) -> dict[str, GradStats]:
-    """node id -> gradient statistics, for the nodes that stand for tensors."""
-    return {nid: a["grad_stats"] for nid, a in g.nodes(data=True) if a.get("type") == "tensor"}
