@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 from ..graph.colors import STATS
 from ..graph.colouring import range_text
 from ..graph.model import AUTOGRAD, TENSORS
-from ..session import backward_plan, examples, fileformat
+from ..session import examples, fileformat
 from ..session.autosave import Autosaver
 from ..session.backward_plan import BackwardTarget
 from ..session.document import Change, ReplayCancelledError, Session, SessionError
@@ -53,17 +53,16 @@ from ..session.log import Entry
 from ..session.recent import RecentFiles
 from . import gc_guard
 from .actions import COLORMAPS, DIRECTION_CHOICES, THEME_CHOICES, action_table, glyph_icon, make_actions
-from .backward_control import ask_before_backward, offer_rerun
 from .bridge import SessionBridge
 from .busy import BusyRunner
 from .canvas import GraphCanvas, SessionSource, TensorsSource
-from .dialogs.backward import FREED_HINT
 from .documents import Documents
 from .exporting import Exporter
 from .inspector import Inspector
 from .menus import build_menus, build_statusbar, build_toolbar
 from .plain import plain_box, plain_tip
 from .recovery_label import RecoveryLabel
+from .tensor_commands import TensorCommands, learner_message
 from .tensors_panel import TensorsPanel
 from .theme import theme
 from .title_width import fit_title
@@ -100,6 +99,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         gc_guard.install()  # before any worker thread can start a collection
         self.documents = Documents(self)
+        self.commands = TensorCommands(self)
         self.busy = BusyRunner(self)  # a file being opened or a log being replayed
         self.last_open_error = ""  # why the last file failed to open, for the command line
         self.open_problems: list[str] = []  # parts of the last file opened that were left out
@@ -118,7 +118,6 @@ class MainWindow(QMainWindow):
         self.suggested_stem = ""  # the file name Save As offers for an untitled document
         self.current = ""  # the selected tensor's name
         self.backward_from = BackwardTarget()  # what Backward starts from: not the selection
-        self._backward_unasked = False  # the learner said: don't ask before accumulating again
         self.settings = settings()
         self.recent = RecentFiles()
         self.actions: dict[str, QAction] = {}
@@ -376,12 +375,12 @@ class MainWindow(QMainWindow):
             box.setDetailedText(details)
         box.setStandardButtons(QMessageBox.StandardButton.Ok)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self._track_box(box)
+        self.track_box(box)
         box.open()
         self.say(text.split("\n")[0])
         return box
 
-    def _track_box(self, box: QMessageBox) -> QMessageBox:
+    def track_box(self, box: QMessageBox) -> QMessageBox:
         """The message box on show, until it closes (what tests and the input blocker read)."""
         self.last_message_box = box
         box.finished.connect(
@@ -404,7 +403,7 @@ class MainWindow(QMainWindow):
             except ReplayCancelledError as e:  # the person asked for it: no alarm, just a note
                 self.say(str(e))
             except SessionError as e:
-                self.show_error(what, _learner_message(str(e)))
+                self.show_error(what, learner_message(str(e)))
             except Exception as e:
                 traceback.print_exc()
                 self.show_error(
@@ -418,7 +417,7 @@ class MainWindow(QMainWindow):
         return run
 
     def _panel_message(self, text: str) -> None:
-        self.show_error("Rename", _learner_message(text))
+        self.show_error("Rename", learner_message(text))
 
     # --- selection --------------------------------------------------------------------------------
     def select(self, name: str, source: str = "") -> None:
@@ -709,148 +708,12 @@ class MainWindow(QMainWindow):
         return self.exporter.busy
 
     # --- tensor actions ------------------------------------------------------------------------------
-    def _open_dialog(self, dialog: Any) -> Any:
-        self.active_dialog = dialog
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def done(result: int) -> None:
-            if result and self.console is not None and getattr(dialog, "code", ""):
-                self.console.log_action(dialog.code)
-            if self.active_dialog is dialog:
-                self.active_dialog = None
-
-        dialog.finished.connect(done)
-        dialog.open()
-        return dialog
-
     def new_tensor(self) -> Any:
-        from .dialogs.new_tensor import NewTensorDialog
-
-        return self._open_dialog(NewTensorDialog(self.session, self))
-
-    def new_operation(self) -> Any:
-        from .dialogs.operation import OperationDialog
-
-        sel = self.current if self.current and not self.current.startswith("_") else None
-        return self._open_dialog(OperationDialog(self.session, self, selected=sel))
-
-    def _backward_target_or_explain(self) -> str | None:
-        target = self.backward_target()
-        if not target:
-            self.show_error(
-                "Backward",
-                "Nothing to call backward() on yet: compute a result from a tensor with "
-                "requires_grad=True (for example y = w * x + b), or choose one in Tensor ▸ Backward From.",
-            )
-        return target
+        return self.commands.new_tensor()
 
     def backward(self) -> Any:
-        """backward() on the session's output (or the tensor chosen in the Backward menu): at
-        once for a scalar, through the dialog otherwise; it first says what will happen when
-        gradients would accumulate or the target is a leaf."""
-        target = self._backward_target_or_explain()
-        if not target:
-            return None
-        t = self.session.tensor(target)
-        if t.numel() != 1:
-            return self.backward_with_options()
-        plan = backward_plan.preview(self.session, target)
-        if plan.needs_word and not self._backward_unasked:
-
-            def answer(choice: str, dont_ask: bool) -> None:
-                self._backward_unasked = self._backward_unasked or dont_ask
-                if choice != "cancel":
-                    self.guard(
-                        lambda: self._run_backward(target, zero_first=choice == "zero_first"), "Backward"
-                    )()
-
-            self._track_box(ask_before_backward(self, self.session, plan, answer))
-            return None
-        return self._run_backward(target)
-
-    def _run_backward(self, target: str, *, zero_first: bool = False) -> Any:
-        if zero_first:
-            self.zero_grads()
-        try:
-            self.session.backward(target)
-        except SessionError as e:
-            if FREED_HINT in str(e):
-                self._track_box(
-                    offer_rerun(
-                        self,
-                        target,
-                        str(e),
-                        lambda choice: self.guard(lambda: self._rerun(target, choice), "Re-run forward")(),
-                    )
-                )
-                self.say(str(e).split(".")[0])
-            else:
-                self.show_error("Backward", _learner_message(str(e), target))
-            return None
-        if self.console is not None:
-            self.console.log_action(f"{target}.backward()")
-        return True
-
-    def _rerun(self, target: str, choice: str) -> None:
-        if choice == "close" or target not in self.session:
-            return
-        names = backward_plan.rerun_forward(self.session, target)
-        if self.console is not None:  # runnable code where it has one, so the export runs too
-            code = backward_plan.forward_code(self.session, target)
-            which = (
-                f"{names[0]} computed again from its leaves"
-                if len(names) == 1
-                else f"{', '.join(names)} computed again from their leaves"
-            )
-            self.console.log_action(code if code else f"re-run forward: {which}")
-        if choice == "rerun_backward":
-            self.backward()  # which asks first if the leaves' gradients would accumulate
-
-    def backward_with_options(self) -> Any:
-        from .dialogs.backward import BackwardDialog
-
-        target = self._backward_target_or_explain()
-        if not target:
-            return None
-        rerun = lambda: self._rerun(target, "rerun")  # noqa: E731
-        return self._open_dialog(BackwardDialog(self.session, target, self, rerun=rerun))
-
-    def zero_grads(self) -> None:
-        # What PyTorch code does the same to the tensors it can name: their .grad = None
-        had = [n for n, t in self.session.tensors(include_hidden=False).items() if t.peek_grad() is not None]
-        self.session.zero_grad()
-        if self.console is not None:
-            code = "; ".join(f"{n}.grad = None" for n in had if self.session.tensor(n).is_leaf)
-            self.console.log_action(code or "zero grads: no gradients to clear")
-
-    def delete_selected(self) -> None:
-        name = self.current
-        if not name or name.startswith("_"):
-            self.show_error("Delete", "Select a tensor to delete first.")
-            return
-        self.session.delete(name)
-        if self.console is not None:
-            self.console.log_action(f"del {name}")
-
-    def rename_selected(self) -> None:
-        name = self.current
-        if not name or name.startswith("_"):
-            self.show_error("Rename", "Select a tensor to rename first.")
-            return
-        new = self.ask_text(f"Rename {name}", f"New name for {name}:", name)
-        if new is None or new.strip() == name:
-            return
-        self.session.rename(name, new.strip())
-        if self.console is not None:
-            self.console.log_action(f"{new.strip()} = {name}; del {name}")
-
-    def undo(self) -> None:
-        if self.session is not None and self.session.can_undo:
-            self.session.undo()
-
-    def redo(self) -> None:
-        if self.session is not None and self.session.can_redo:
-            self.session.redo()
+        """backward() on the session's output or the tensor chosen in Tensor › Backward From."""
+        return self.commands.backward()
 
     # --- view ------------------------------------------------------------------------------------------
     def _apply_view(self, mode: str) -> None:
@@ -1117,17 +980,3 @@ def _status_label(label: str) -> str:
     if first in ("create", "zero", "rename", "delete", "undo", "redo", "edit", "unname", "set"):
         return label[:1].upper() + label[1:]  # a verb, not a tensor's name
     return label
-
-
-def _learner_message(message: str, target: str = "") -> str:
-    """PyTorch's words, plus what to do about them when they are cryptic for a learner."""
-    if "backward through the graph a second time" in message:
-        return (
-            f"{message}\n\nIn other words: backward() already ran through this graph and freed what it "
-            "saved. Use Backward with Options… and tick retain graph the first time, or build the "
-            "graph again."
-        )
-    if "does not require grad and does not have a grad_fn" in message:
-        who = target or "this tensor"
-        return f"{message}\n\n{who} was not computed from any tensor with requires_grad=True, so there is nothing to differentiate."
-    return message
