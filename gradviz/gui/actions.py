@@ -96,7 +96,7 @@ def action_table() -> list[ActionSpec]:
         A("view_autograd", "&Autograd View", "set_view", "Ctrl+2", "PyTorch's backward graph: grad_fn nodes and AccumulateGrad",
           checkable=True, args=(AUTOGRAD,), group="view", icon_text="Autograd"),
         *(
-            A(f"direction_{key}", label, "set_direction", checkable=True, args=(key,), group="direction",
+            A(f"direction_{key}", label, "view_settings.set_direction", checkable=True, args=(key,), group="direction",
               checked=key == "TB", tooltip=tip)
             for key, label, tip in DIRECTION_CHOICES
         ),
@@ -111,13 +111,13 @@ def action_table() -> list[ActionSpec]:
             for i, (label, name) in enumerate(COLORMAPS)
         ),
         A("log_scale", "&Logarithmic Scale", "set_colors", checkable=True, toggle="log_scale"),
-        A("auto_scale", "&Automatic Log Scale", "set_scale_options",
+        A("auto_scale", "&Automatic Log Scale", "view_settings.set_scale_options",
           tip="Turn the scale logarithmic when the gradients span 2 decades (100 times) or more",
           checkable=True, toggle="auto", checked=True),
-        A("lock_scale", "Loc&k Scale", "set_scale_options",
+        A("lock_scale", "Loc&k Scale", "view_settings.set_scale_options",
           tip="Keep the colour scale's range, so colours can be compared across edits and steps",
           checkable=True, toggle="lock"),
-        A("pytorch_grads", "Show Grads as &PyTorch Would", "set_scale_options",
+        A("pytorch_grads", "Show Grads as &PyTorch Would", "view_settings.set_scale_options",
           tip="Hide the grads gradviz keeps on non-leaf tensors: PyTorch keeps them only after retain_grad()",
           checkable=True, toggle="pytorch"),
         A("tour", "&Tour: y = w*x + b…", "show_tour", Std.HelpContents, "A hands-on tour of the seed notebook's steps"),

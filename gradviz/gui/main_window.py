@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QByteArray,
     QSettings,
     QSize,
     Qt,
@@ -42,9 +41,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..graph.colors import STATS
-from ..graph.colouring import range_text
-from ..graph.model import AUTOGRAD, TENSORS
 from ..session import examples, fileformat
 from ..session.autosave import Autosaver
 from ..session.backward_plan import BackwardTarget
@@ -52,7 +48,7 @@ from ..session.document import Change, ReplayCancelledError, Session, SessionErr
 from ..session.log import Entry
 from ..session.recent import RecentFiles
 from . import gc_guard
-from .actions import COLORMAPS, DIRECTION_CHOICES, THEME_CHOICES, action_table, glyph_icon, make_actions
+from .actions import THEME_CHOICES, action_table, glyph_icon, make_actions
 from .bridge import SessionBridge
 from .busy import BusyRunner
 from .canvas import GraphCanvas, SessionSource, TensorsSource
@@ -66,6 +62,7 @@ from .tensor_commands import TensorCommands, learner_message
 from .tensors_panel import TensorsPanel
 from .theme import theme
 from .title_width import fit_title
+from .view_settings import ViewSettings
 from .work import WorkCancelledError, WorkerJob
 
 ORG = APP = "gradviz"
@@ -99,6 +96,7 @@ class MainWindow(QMainWindow):
         super().__init__()
         gc_guard.install()  # before any worker thread can start a collection
         self.documents = Documents(self)
+        self.view_settings = ViewSettings(self)
         self.commands = TensorCommands(self)
         self.busy = BusyRunner(self)  # a file being opened or a log being replayed
         self.last_open_error = ""  # why the last file failed to open, for the command line
@@ -147,12 +145,12 @@ class MainWindow(QMainWindow):
             self.console.transcript_changed.connect(self._transcript_changed)
         self._make_docks()
         self.actions.update(make_actions(self, action_table(), self.icon_color(), self.guard))
-        theme().changed.connect(self._theme_changed)
+        theme().changed.connect(self.theme_changed)
         build_menus(self)
         build_toolbar(self)
         build_statusbar(self)
         self._wire()
-        self._load_preferences()
+        self.view_settings.load_preferences()
         self.autosaver = Autosaver(self.session) if (autosave and self.session is not None) else None
         self.status_recovery = None  # shown only while recovery files cannot be written
         if self.autosaver is not None:
@@ -246,62 +244,6 @@ class MainWindow(QMainWindow):
             self.show_tour()
         elif href.startswith("example:"):
             self.guard(lambda: self.open_example(href.split(":", 1)[1]), "Open example")()
-
-    # --- preferences ----------------------------------------------------------------------------------
-    def _load_preferences(self) -> None:
-        s = self.settings
-        geo = s.value("window/geometry")
-        if isinstance(geo, QByteArray) and not geo.isEmpty():
-            self.restoreGeometry(geo)
-        else:
-            self.resize(1360, 860)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
-        stat = str(s.value("colors/statistic", "norm"))
-        cmap = s.value("colors/colormap", "") or None
-        log = str(s.value("colors/log_scale", "false")).lower() == "true"
-        self._apply_colors(stat if stat in STATS else "norm", cmap, log)
-        self._apply_scale_options(
-            auto=str(s.value("colors/auto_scale", "true")).lower() == "true",
-            lock=str(s.value("colors/lock_scale", "false")).lower() == "true",
-            pytorch=str(s.value("view/pytorch_grads", "false")).lower() == "true",
-        )
-        mode = str(s.value("view/mode", TENSORS))
-        self._apply_view(mode if mode in (TENSORS, AUTOGRAD) else TENSORS)
-        direction = str(s.value("view/direction", "TB"))
-        self._apply_direction(direction if f"direction_{direction}" in self.actions else "TB")
-        for key in ("show_legend", "show_minimap"):
-            on = str(s.value(f"view/{key}", "true")).lower() == "true"
-            self.actions[key].setChecked(on)
-        self.canvas.set_legend_visible(self.actions["show_legend"].isChecked())
-        self.canvas.set_minimap_visible(self.actions["show_minimap"].isChecked())
-        on = str(s.value("view/presentation", "false")).lower() == "true"
-        theme().set(str(s.value("view/theme", "system")), on)
-        self._theme_changed()
-
-    def save_preferences(self) -> None:
-        if not self.persist:
-            return
-        s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("colors/statistic", self.canvas.stat)
-        s.setValue("colors/colormap", self.canvas.cmap or "")
-        s.setValue("colors/log_scale", "true" if self.canvas.log_scale else "false")
-        for key, on in (
-            ("colors/auto_scale", self.canvas.auto_scale),
-            ("colors/lock_scale", self.canvas.lock_scale),
-            ("view/pytorch_grads", self.canvas.pytorch_grads),
-        ):
-            s.setValue(key, "true" if on else "false")
-        s.setValue("view/mode", self.canvas.view_mode)
-        s.setValue("view/direction", self.canvas.direction)
-        s.setValue("view/show_legend", "true" if self.actions["show_legend"].isChecked() else "false")
-        s.setValue("view/show_minimap", "true" if self.actions["show_minimap"].isChecked() else "false")
-        s.setValue("view/theme", theme().scheme)
-        s.setValue("view/presentation", "true" if theme().presentation else "false")
-        s.sync()
 
     # --- asking (tests and scripts replace these) -------------------------------------------------------
     def ask_save_changes(self) -> str:
@@ -662,40 +604,6 @@ class MainWindow(QMainWindow):
         except WorkCancelledError:
             raise ReplayCancelledError(f"{what} cancelled; nothing was changed") from None
 
-    def apply_document_view(self) -> None:
-        view = self.session.view or {}
-        if view.get("statistic") in STATS or "log_scale" in view or "colormap" in view:
-            self._apply_colors(
-                view.get("statistic", self.canvas.stat)
-                if view.get("statistic") in STATS
-                else self.canvas.stat,
-                view.get("colormap", self.canvas.cmap),
-                bool(view.get("log_scale", self.canvas.log_scale)),
-            )
-        self._apply_document_scale(view)
-        if view.get("mode") in (TENSORS, AUTOGRAD):
-            self._apply_view(view["mode"])
-        sel = [n for n in view.get("selection", []) if n in self.session]
-        self.select(sel[-1] if sel else "")
-
-    def store_view(self) -> None:
-        if self.session is None:
-            return
-        view = dict(self.session.view or {})
-        view.update(mode=self.canvas.view_mode, statistic=self.canvas.stat, log_scale=self.canvas.log_scale)
-        if self.canvas.cmap:
-            view["colormap"] = self.canvas.cmap
-        else:
-            view.pop("colormap", None)
-        view.update(self._scale_view())
-        if not self.canvas.locked_range:
-            view.pop("locked_range", None)
-        if self.current and self.current in self.session and not self.current.startswith("_"):
-            view["selection"] = [self.current]
-        else:
-            view.pop("selection", None)
-        self.session.view = view
-
     # --- export ----------------------------------------------------------------------------------------
     def export_dialog(self) -> None:
         self.exporter.image_dialog()
@@ -715,16 +623,25 @@ class MainWindow(QMainWindow):
         """backward() on the session's output or the tensor chosen in Tensor › Backward From."""
         return self.commands.backward()
 
-    # --- view ------------------------------------------------------------------------------------------
-    def _apply_view(self, mode: str) -> None:
-        self.actions["view_tensors" if mode == TENSORS else "view_autograd"].setChecked(True)
-        self.canvas.set_view(mode)
-
+    # --- view settings (gui/view_settings.py) ---------------------------------------------------
     def set_view(self, mode: str) -> None:
-        self._apply_view(mode)
-        self.say("Autograd view: PyTorch's backward graph" if mode == AUTOGRAD else "Tensors view")
-        self.save_preferences()
+        self.view_settings.set_view(mode)
 
+    def set_colors(
+        self, stat: str | None = None, cmap: str | bool | None = False, log_scale: bool | None = None
+    ) -> None:
+        self.view_settings.set_colors(stat, cmap, log_scale)
+
+    def save_preferences(self) -> None:
+        self.view_settings.save_preferences()
+
+    def apply_document_view(self) -> None:
+        self.view_settings.apply_document_view()
+
+    def store_view(self) -> None:
+        self.view_settings.store_view()
+
+    # --- theme -----------------------------------------------------------------------------------------
     def set_theme(self, scheme: str) -> None:
         """System, light or dark colours for every window, at once; remembered."""
         theme().set(scheme=scheme)
@@ -738,7 +655,7 @@ class MainWindow(QMainWindow):
         self.say("Presentation mode on (Ctrl+Shift+P turns it off)" if on else "Presentation mode off")
         self.save_preferences()
 
-    def _theme_changed(self) -> None:
+    def theme_changed(self) -> None:
         t = theme()
         self.actions[f"theme_{t.scheme}"].setChecked(True)
         self.actions["presentation"].setChecked(t.presentation)
@@ -782,84 +699,6 @@ class MainWindow(QMainWindow):
             self._tensors_dock_width = None
         self.layout().activate()  # the docks take their new sizes now, so the graph fits what is left
         self.canvas.fit()
-
-    def _apply_colors(self, stat: str, cmap: str | None, log: bool) -> None:
-        self.actions[f"stat_{stat}"].setChecked(True)
-        for i, (_, name) in enumerate(COLORMAPS):
-            if name == cmap:
-                self.actions[f"cmap_{i}"].setChecked(True)
-                break
-        else:
-            self.actions["cmap_0"].setChecked(cmap is None)
-        self.actions["log_scale"].setChecked(log)
-        self.canvas.set_colors(stat, cmap, log)
-
-    # --- scale: automatic, locked, and the grads PyTorch would keep ------------------------------------
-    def _apply_scale_options(
-        self, *, auto: bool | None = None, lock: bool | None = None, pytorch: bool | None = None
-    ) -> None:
-        for key, on in (("auto_scale", auto), ("lock_scale", lock), ("pytorch_grads", pytorch)):
-            if on is not None:
-                self.actions[key].setChecked(on)
-        if pytorch is not None:
-            self.panel.set_pytorch_grads(pytorch)
-        self.canvas.set_scale_options(auto=auto, lock=lock, pytorch=pytorch)
-
-    def set_scale_options(
-        self, *, auto: bool | None = None, lock: bool | None = None, pytorch: bool | None = None
-    ) -> None:
-        """Automatic log scale, Lock Scale, Show Grads as PyTorch Would (None: leave as is)."""
-        self._apply_scale_options(auto=auto, lock=lock, pytorch=pytorch)
-        if lock is not None:
-            sc = self.canvas.color_scale
-            at = f" at {range_text(sc)}" if lock and sc is not None and sc.fitted else ""
-            self.say(f"Scale locked{at}" if lock else "Scale unlocked: it fits the gradients again")
-        elif pytorch is not None:
-            self.say(
-                "Grads as PyTorch would keep them: non-leaf tensors show None"
-                if pytorch
-                else "Showing every grad gradviz keeps (non-leaf ones are marked 'kept by gradviz')"
-            )
-        self.save_preferences()
-
-    def _scale_view(self) -> dict[str, Any]:
-        c = self.canvas
-        view: dict[str, Any] = {"auto_scale": c.auto_scale, "lock_scale": c.lock_scale}
-        view["pytorch_grads"] = c.pytorch_grads
-        if c.lock_scale and c.locked_range:
-            view["locked_range"] = list(c.locked_range)
-        return view
-
-    def _apply_document_scale(self, view: dict[str, Any]) -> None:
-        self._apply_scale_options(
-            auto=view.get("auto_scale"),
-            lock=view.get("lock_scale"),
-            pytorch=view.get("pytorch_grads"),
-        )
-        if view.get("lock_scale") and view.get("locked_range"):
-            kind, vmin, vmax = view["locked_range"]
-            self.canvas.locked_range = (kind, float(vmin), float(vmax))
-            self.canvas.refresh()
-
-    def _apply_direction(self, direction: str) -> None:
-        self.actions[f"direction_{direction}"].setChecked(True)
-        self.canvas.set_direction(direction)
-
-    def set_direction(self, direction: str) -> None:
-        """Lay the ranks out top to bottom ("TB") or left to right ("LR")."""
-        self._apply_direction(direction)
-        label = next(lbl for key, lbl, _ in DIRECTION_CHOICES if key == direction)
-        self.say(f"Layout direction: {label.replace('&', '')}")
-
-    def set_colors(
-        self, stat: str | None = None, cmap: str | bool | None = False, log_scale: bool | None = None
-    ) -> None:
-        self._apply_colors(
-            stat or self.canvas.stat,
-            self.canvas.cmap if cmap is False else cmap,
-            self.canvas.log_scale if log_scale is None else log_scale,
-        )
-        self.save_preferences()
 
     def focus_find(self) -> None:
         self.find_box.setFocus()
