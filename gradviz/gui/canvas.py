@@ -46,12 +46,12 @@ from PySide6.QtWidgets import (
 )
 
 from ..graph import colors
-from ..graph.colouring import ScaleSettings, range_text, same_range
 from ..graph.layout import DIRECTIONS, Layout
 from ..graph.model import AUTOGRAD, TENSORS
 from ..graph.source import SessionSource, TensorsSource
 from ..graph.style import legend_states
 from .bridge import SessionBridge
+from .canvas_colours import CanvasColours
 from .canvas_input import CanvasInput
 from .canvas_items import EdgeItem, NodeItem
 from .canvas_layout import LayoutResult, layout_task
@@ -82,7 +82,7 @@ APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
 # --- the view --------------------------------------------------------------------------------------
 
 
-class GraphCanvas(CanvasInput, QGraphicsView, CanvasViewport):
+class GraphCanvas(CanvasInput, QGraphicsView, CanvasViewport, CanvasColours):
     """The computation graph of a session (or of some tensors), interactive and live."""
 
     selection_changed = Signal(str)  # the selected tensor's session name, '' for none / an op
@@ -252,57 +252,6 @@ class GraphCanvas(CanvasInput, QGraphicsView, CanvasViewport):
         """The direction of the picture on screen, "TB" or "LR"."""
         lay = self._layouts.get(self.view_mode)
         return lay.direction if lay is not None else "TB"
-
-    def set_colors(
-        self, stat: str | None = None, cmap: str | bool | None = False, log_scale: bool | None = None
-    ) -> None:
-        """Change the statistic, colour map (None: the default for the statistic) or log scale."""
-        if (stat or self.stat, self.log_scale if log_scale is None else bool(log_scale)) != (
-            self.stat,
-            self.log_scale,
-        ):
-            self.locked_range = None  # another statistic or scale: lock what it fits next
-        if stat is not None:
-            self.stat = stat
-        if cmap is not False:
-            self.cmap = cmap or None
-        if log_scale is not None:
-            self.log_scale = bool(log_scale)
-        self.refresh()
-
-    @property
-    def scale_mode(self) -> str:
-        return "log" if self.log_scale else ("auto" if self.auto_scale else "linear")
-
-    def scale_settings(self) -> ScaleSettings:
-        locked = self.locked_range if self.lock_scale else None
-        return ScaleSettings(self.stat, self.cmap, self.scale_mode, locked, self.pytorch_grads)
-
-    def set_scale_options(
-        self, *, auto: bool | None = None, lock: bool | None = None, pytorch: bool | None = None
-    ) -> None:
-        """Automatic scale, Lock Scale (keep today's range) and Show as PyTorch would."""
-        if auto is not None:
-            self.auto_scale = bool(auto)
-            self.locked_range = None
-        if lock is not None:
-            self.lock_scale = bool(lock)
-            sc = self.color_scale
-            self.locked_range = (
-                (sc.scale, sc.vmin, sc.vmax) if lock and sc is not None and sc.fitted else None
-            )
-        if pytorch is not None:
-            self.pytorch_grads = bool(pytorch)
-        self.refresh()
-
-    def _scale_change(self, new: colors.ColorScale) -> None:
-        """Note when the range moved under the person's eyes (same statistic, new values)."""
-        old = self.color_scale
-        if self.lock_scale and self.locked_range is None and new.fitted:
-            self.locked_range = (new.scale, new.vmin, new.vmax)  # locked before any grad: lock now
-            new.notes.append(f"scale locked at {range_text(new)}")
-        moved = old is not None and old.fitted and new.fitted and old.stat == new.stat
-        self.scale_changed_from = range_text(old) if moved and not same_range(old, new) else ""
 
     def set_legend_visible(self, on: bool) -> None:
         self.show_legend = on
