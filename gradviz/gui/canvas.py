@@ -9,6 +9,11 @@ be cancelled.
 Scene coordinates are the layout's own (points), and a new layout starts from the previous one
 (``previous=``), so nodes that already existed keep their places and the viewport stays put as
 the graph grows.
+
+This module holds the view and its picture's life (build, lay out, apply, busy, theme). Its
+parts: the graph sources (``graph/source.py``, Qt-free), the layout task (``canvas_layout``),
+the items (``canvas_items``), the overlays (``canvas_overlays``), what nodes say
+(``canvas_text``), and the mixins for input, selection, viewport and colours.
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ wrong becomes a message a learner can act on, and the session is never left half
 
 Questions that need an answer right away (unsaved changes, a file name, a new name) go through
 small ``ask_*`` methods, so tests and scripts can answer them without a modal loop.
+
+The window assembles its parts: the actions (``actions``, a table) and the menus, toolbar and
+status bar built from it (``menus``), documents (``documents``), exports (``exporting``), the
+tensor commands (``tensor_commands``), view settings (``view_settings``) and the busy runner
+for long work (``busy``).
 """
 
 from __future__ import annotations
