@@ -56,7 +56,14 @@ from .dtypes import (
 )
 from .formatting import set_printoptions
 from .function import AccumulateGrad, Function, Node
-from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .ops import *  # noqa: F403
 from .ops import __all__ as _op_names
 from .random import Generator, default_generator
@@ -80,7 +87,7 @@ __all__ = [
     "promote_types", "rand", "rand_like", "randint", "randn", "randn_like", "result_type", "seed",
     "set_grad_enabled", "set_printoptions", "short", "tensor", "uint8", "zeros", "zeros_like",
     "Generator", "backends", "bernoulli", "cuda", "default_generator", "device", "empty_like",
-    "get_default_dtype", "get_rng_state", "is_tensor", "is_storage", "logspace", "multinomial",
+    "get_default_dtype", "get_rng_state", "inference_mode", "is_inference_mode_enabled", "is_tensor", "is_storage", "logspace", "multinomial",
     "normal", "randint_like", "randperm", "set_default_dtype", "set_rng_state",
     *_op_names,
 ]  # fmt: skip

@@ -143,6 +143,20 @@ class Tensor(_Methods):
             self.grad_fn.retain(self)
             self._retains = True
 
+    def register_hook(self, hook: Any) -> Any:
+        """Call ``hook(grad)`` whenever a gradient for this tensor is computed; a Tensor it
+        returns replaces the gradient (what a leaf accumulates, what a non-leaf passes on)."""
+        from .function import RemovableHandle
+
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        node = self._grad_node()
+        if node._hooks is None:
+            node._hooks = {}
+        handle = RemovableHandle(node._hooks)
+        node._hooks[handle.id] = hook
+        return handle
+
     def _grad_node(self) -> Node | None:
         """The node gradients for this tensor flow into: its grad_fn, or its AccumulateGrad."""
         if self.grad_fn is not None:
