@@ -322,3 +322,24 @@ def exponential_values(gen: Generator, n: int, lambd: float) -> np.ndarray:
     (the C library's log1p, as ATen's)."""
     scale, log1p = -1.0 / lambd, math.log1p
     return np.array([scale * log1p(-u) for u in gen.uniform(n, True).tolist()], np.float64)
+
+
+# --- ``torch.random``: the global generator's controls ---------------------------------------
+def manual_seed(seed: int) -> Generator:
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    return default_generator.seed()
+
+
+def initial_seed() -> int:
+    return default_generator.initial_seed()
+
+
+def get_rng_state() -> Any:
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state: Any) -> None:
+    default_generator.set_state(new_state)

@@ -219,3 +219,35 @@ def test_empty_like_and_randint_like() -> None:
     assert e.shape == x.shape and e.dtype is gv.float64
     a, b = both(lambda t: t.randint_like(t.ones(4, 2), 3, 10), 1)
     same(b, a)
+
+
+def test_torch_random_module_and_manual_seed_result() -> None:
+    torch.random.manual_seed(3)
+    gv.random.manual_seed(3)
+    same(gv.rand(5), torch.rand(5))
+    assert gv.random.initial_seed() == torch.random.initial_seed() == 3
+    assert isinstance(gv.manual_seed(2), gv.Generator)
+    assert gv.manual_seed(2) is gv.default_generator
+
+
+def test_data_utilities_take_the_engine_generator() -> None:
+    import torch.utils.data as tdata
+
+    import gradviz.utils.data as gdata
+
+    a = [list(s) for s in gdata.random_split(range(10), [3, 7], generator=gv.Generator().manual_seed(42))]
+    b = [list(s) for s in tdata.random_split(range(10), [3, 7], generator=torch.Generator().manual_seed(42))]
+    assert a == b
+    lg = gdata.DataLoader(
+        gdata.TensorDataset(gv.arange(10)),
+        batch_size=4,
+        shuffle=True,
+        generator=gv.Generator().manual_seed(1),
+    )
+    lt = tdata.DataLoader(
+        tdata.TensorDataset(torch.arange(10)),
+        batch_size=4,
+        shuffle=True,
+        generator=torch.Generator().manual_seed(1),
+    )
+    assert [x.tolist() for (x,) in lg] == [x.tolist() for (x,) in lt]
