@@ -10,7 +10,7 @@ import sys as _sys
 from . import autograd_functional as functional
 from .autograd_functional import GradcheckError, gradcheck, gradgradcheck
 from .engine.autograd import grad
-from .engine.custom_function import BackwardCFunction, Function, FunctionCtx
+from .engine.custom_function import BackwardCFunction, Function, FunctionCtx, Variable, backward
 from .engine.function import Node, RemovableHandle
 from .engine.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from .engine.trace import BackwardTrace, Contribution, Step, trace_backward
@@ -27,6 +27,8 @@ __all__ = [
     "Node",
     "RemovableHandle",
     "Step",
+    "Variable",
+    "backward",
     "enable_grad",
     "functional",
     "grad",

@@ -155,6 +155,22 @@ def _shape(size: tuple) -> tuple[int, ...]:
     return tuple(int(s) for s in size)
 
 
+def _size_kw(size: tuple, kw: dict, who: str) -> tuple:
+    """``torch.zeros(size=(2, 3))``: the shape given by keyword; and nothing else unknown."""
+    if "size" in kw:
+        if size:
+            raise TypeError(f"{who}() got multiple values for argument 'size'")
+        size = (tuple(kw.pop("size")),)
+    if kw.get("out", 0) is None:
+        del kw["out"]
+    kw.pop("layout", None)
+    kw.pop("pin_memory", None)
+    kw.pop("memory_format", None)
+    if kw:
+        raise TypeError(f"{who}() got an unexpected keyword argument '{next(iter(kw))}'")
+    return size
+
+
 def _factory(arr: np.ndarray, requires_grad: bool) -> Tensor:
     t = Tensor._make(arr, False, None)
     if requires_grad:
@@ -166,18 +182,27 @@ def _np_dtype(dtype: Any, default: DType | None = None) -> np.dtype:
     return (dtypes.to_dtype(dtype) if dtype is not None else (default or dtypes.default_float)).np
 
 
-def zeros(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(
+    *size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, **kw: Any
+) -> Tensor:
+    size = _size_kw(size, kw, "zeros")
     flat = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list, Size)) else size
     if any(isinstance(s, (int, np.integer)) and s < 0 for s in flat):
         raise RuntimeError("zeros: Dimension size must be non-negative.")  # PyTorch's own wording for zeros
     return _factory(np.zeros(_shape(size), _np_dtype(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(
+    *size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, **kw: Any
+) -> Tensor:
+    size = _size_kw(size, kw, "ones")
     return _factory(np.ones(_shape(size), _np_dtype(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(
+    *size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, **kw: Any
+) -> Tensor:
+    size = _size_kw(size, kw, "empty")
     return _factory(np.zeros(_shape(size), _np_dtype(dtype)), requires_grad)
 
 
@@ -393,8 +418,9 @@ def rand(
     device: Any = None,
     requires_grad: bool = False,
     generator: Any = None,
+    **kw: Any,
 ) -> Tensor:
-    shape, n = _shape_of(size)
+    shape, n = _shape_of(_size_kw(size, kw, "rand"))
     dt = _float_dtype(dtype, "check_uniform_bounds")
     values = _random.get(generator).uniform(n, dt is dtypes.float64)
     return _factory(values.astype(dt.np).reshape(shape), requires_grad)
@@ -406,9 +432,10 @@ def randn(
     device: Any = None,
     requires_grad: bool = False,
     generator: Any = None,
+    **kw: Any,
 ) -> Tensor:
     """Normal samples drawn as PyTorch's CPU generator draws them: the same bits for a seed."""
-    shape, n = _shape_of(size)
+    shape, n = _shape_of(_size_kw(size, kw, "randn"))
     dt = _float_dtype(dtype, "normal_kernel_cpu")
     values = _random.standard_normal(_random.get(generator), n, dt is dtypes.float64)
     return _factory(values.astype(dt.np).reshape(shape), requires_grad)

@@ -257,3 +257,46 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
         node._refs = saved
         node._checks = tuple((t, t._version) for t in saved if t is not None and t.grad_fn is not node)
         return tuple(results) if isinstance(raw, tuple) else results[0]
+
+
+class _VariableMeta(type):
+    def __instancecheck__(cls, obj: object) -> bool:
+        return isinstance(obj, Tensor)
+
+
+class Variable(metaclass=_VariableMeta):
+    """``torch.autograd.Variable``, from before Variables and Tensors merged: ``Variable(t,
+    requires_grad=True)`` is a tensor sharing ``t``'s data; every tensor is a Variable."""
+
+    def __new__(cls, data: Tensor, requires_grad: bool = False, volatile: bool = False) -> Any:  # type: ignore[misc]
+        if not isinstance(data, Tensor):
+            raise TypeError(f"Variable data has to be a tensor, but got {type(data).__name__}")
+        out = Tensor._make(data._storage(), False, None)
+        return out.requires_grad_(requires_grad) if requires_grad else out
+
+
+def backward(
+    tensors: Any,
+    grad_tensors: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    grad_variables: Any = None,
+    inputs: Any = None,
+) -> None:
+    """``torch.autograd.backward``: ``t.backward(g)`` for each of several tensors at once."""
+    from .autograd import run_backward
+
+    outs = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    grads = grad_tensors if grad_tensors is not None else grad_variables
+    if isinstance(grads, Tensor):
+        grads = [grads]
+    if inputs is not None:
+        ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+        from .autograd import _accumulate
+
+        res = run_backward(outs, grads, retain_graph, create_graph, ins, True)
+        for t, g in zip(ins, res or []):
+            if g is not None:
+                _accumulate(t, g if create_graph else g._data, create_graph, set())
+        return
+    run_backward(outs, None if grads is None else list(grads), retain_graph, create_graph)

@@ -83,3 +83,28 @@ def test_is_tensor() -> None:
     for t in (torch, gv):
         assert t.is_tensor(t.ones(1)) and not t.is_tensor([1.0]) and not t.is_tensor(1.0)
         assert t.is_tensor(t.nn.Parameter(t.ones(1)))
+
+
+def test_size_keyword_and_unknown_keywords() -> None:
+    for t in (torch, gv):
+        assert list(t.rand(size=(2,)).shape) == [2]
+        assert list(t.zeros(size=(1, 2)).shape) == [1, 2]
+        assert list(t.randn(size=[3]).shape) == [3]
+        assert list(t.ones(size=(2,)).shape) == [2]
+        assert list(t.empty(size=(2,)).shape) == [2]
+        with pytest.raises(TypeError):
+            t.zeros(2, foo=1)
+
+
+def test_variable_and_autograd_backward() -> None:
+    def prog(t):
+        from_ = t.autograd.Variable
+        x = from_(t.ones(2), requires_grad=True)
+        assert isinstance(t.ones(1), from_)
+        y = (x * 2).sum()
+        t.autograd.backward([y])
+        first = x.grad.tolist()
+        t.autograd.backward(x * 3, grad_tensors=t.ones(2))
+        return repr(x).replace("gradviz", "torch"), first, x.grad.tolist()
+
+    assert prog(gv) == prog(torch)

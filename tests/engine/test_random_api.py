@@ -251,3 +251,8 @@ def test_data_utilities_take_the_engine_generator() -> None:
         generator=torch.Generator().manual_seed(1),
     )
     assert [x.tolist() for (x,) in lg] == [x.tolist() for (x,) in lt]
+
+
+def test_fresh_generator_default_seed_numbers() -> None:
+    same(gv.rand(4, generator=gv.Generator()), torch.rand(4, generator=torch.Generator()))
+    assert gv.manual_seed(-1).initial_seed() == torch.manual_seed(-1).initial_seed()
