@@ -17,7 +17,7 @@ from .engine import Tensor, float64, zeros
 from .engine.autograd import grad as _grad
 from .engine.grad_mode import enable_grad, no_grad
 
-__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "hessian", "jacobian"]
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck", "hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
 
 
 def _as_tuple(x: Any, arg: str, fn: str) -> tuple[bool, tuple]:
@@ -120,6 +120,115 @@ def hessian(
     if not in_tuple:
         return res[0][0]
     return res
+
+
+def _grads(outs: tuple, ins: tuple, vs: Any, create_graph: bool) -> tuple:
+    """Gradients of ``outs`` (weighted by ``vs``) for each of ``ins``; zeros where unused."""
+    live = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+    if not live:
+        return tuple(zeros(x.shape, dtype=x.dtype) for x in ins)
+    gs = _grad(
+        [o for o, _ in live],
+        ins,
+        [v for _, v in live],
+        retain_graph=True,
+        create_graph=create_graph,
+        allow_unused=True,
+    )
+    return tuple(zeros(x.shape, dtype=x.dtype) if g is None else g for g, x in zip(gs, ins))
+
+
+def _vectors(v: Any, like: tuple, fn: str) -> tuple:
+    if v is None:
+        if len(like) != 1 or like[0].numel() != 1:
+            raise RuntimeError(
+                "The vector v can only be None if the user-provided function returns a single Tensor with a single element."
+            )
+        return (Tensor._make(np.ones(like[0].shape, like[0]._data.dtype), False, None),)
+    _, vs = _as_tuple(v, "v", fn)
+    if len(vs) != len(like):
+        raise RuntimeError(f"v is a tuple of invalid length: should be {len(like)} but got {len(vs)}.")
+    for i, (a, b) in enumerate(zip(vs, like)):
+        if tuple(a.shape) != tuple(b.shape):
+            raise RuntimeError(
+                f"Mismatch in size for v at index {i}: expected torch.Size({list(b.shape)}) but got torch.Size({list(a.shape)})."
+            )
+    return vs
+
+
+def _post(xs: tuple, create_graph: bool, as_tuple: bool) -> Any:
+    xs = tuple(x if create_graph else x.detach() for x in xs)
+    return xs if as_tuple else xs[0]
+
+
+def vjp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(inputs), v^T · J)``: the vector-Jacobian product at ``inputs``."""
+    in_tuple, ins = _as_tuple(inputs, "inputs", "vjp")
+    with enable_grad():
+        ins = _prepare(ins, create_graph)
+        out_tuple, outs = _as_tuple(func(*ins), "outputs of the user-provided function", "vjp")
+        res = _grads(outs, ins, _vectors(v, outs, "vjp"), create_graph)
+    return _post(outs, create_graph, out_tuple), _post(res, create_graph, in_tuple)
+
+
+def jvp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(inputs), J · v)``, by the double-backward trick (as torch computes it)."""
+    in_tuple, ins = _as_tuple(inputs, "inputs", "jvp")
+    vs = _vectors(v, ins, "jvp")
+    with enable_grad():
+        ins = _prepare(ins, create_graph)
+        out_tuple, outs = _as_tuple(func(*ins), "outputs of the user-provided function", "jvp")
+        dummies = tuple(
+            Tensor._make(np.zeros(o.shape, o._data.dtype), False, None).requires_grad_() for o in outs
+        )
+        g = _grads(outs, ins, dummies, True)
+        live = [(gi, vi) for gi, vi in zip(g, vs) if gi.requires_grad]
+        if live:
+            res = _grads(tuple(gi for gi, _ in live), dummies, tuple(vi for _, vi in live), create_graph)
+        else:
+            res = tuple(zeros(o.shape, dtype=o.dtype) for o in outs)
+    return _post(outs, create_graph, out_tuple), _post(res, create_graph, out_tuple)
+
+
+def _scalar_out(func: Callable[..., Any], ins: tuple, fn: str) -> Tensor:
+    _, outs = _as_tuple(func(*ins), "outputs of the user-provided function", fn)
+    if len(outs) != 1 or outs[0].numel() != 1:
+        raise RuntimeError(
+            f"The function given to {fn} should return a single Tensor with a single element."
+            if len(outs) == 1
+            else f"The function given to {fn} should return a single Tensor"
+        )
+    return outs[0]
+
+
+def vhp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(inputs), v^T · H)`` for a scalar ``func``."""
+    in_tuple, ins = _as_tuple(inputs, "inputs", "vhp")
+    vs = _vectors(v, ins, "vhp")
+    with enable_grad():
+        ins = _prepare(ins, create_graph)
+        out = _scalar_out(func, ins, "vhp")
+        g = _grads((out,), ins, (Tensor._make(np.ones(out.shape, out._data.dtype), False, None),), True)
+        live = [(gi, vi) for gi, vi in zip(g, vs) if gi.requires_grad]
+        res = (
+            _grads(tuple(gi for gi, _ in live), ins, tuple(vi for _, vi in live), create_graph)
+            if live
+            else tuple(zeros(x.shape, dtype=x.dtype) for x in ins)
+        )
+    return _post((out,), create_graph, False), _post(res, create_graph, in_tuple)
+
+
+def hvp(
+    func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
+) -> tuple:
+    """``(func(inputs), H · v)`` for a scalar ``func`` (H is symmetric: the same as ``vhp``)."""
+    return vhp(func, inputs, v, create_graph, strict)
 
 
 class GradcheckError(RuntimeError):

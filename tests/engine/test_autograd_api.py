@@ -314,3 +314,39 @@ def test_inference_mode() -> None:
 
     a, b = run_both(prog)
     assert b == a
+
+
+def test_vjp_jvp_vhp_hvp() -> None:
+    def prog(t):
+        F = t.autograd.functional
+        x = t.tensor([1.0, 2.0, 3.0], dtype=t.float64)
+        y = t.tensor([0.5, -1.0], dtype=t.float64)
+        v3 = t.tensor([1.0, -1.0, 0.5], dtype=t.float64)
+
+        def f(a):
+            return a.exp() * a.sum()
+
+        def g(a, b):
+            return a.sum() * b, a * 2
+
+        def s(a):
+            return (a**3).sum() * a[0]
+
+        def s2(a, b):
+            return (a**2).sum() * b.sum()
+
+        out = [
+            F.vjp(f, x, v3),
+            F.vjp(g, (x, y), (y, v3)),
+            F.vjp(s, x),
+            F.jvp(f, x, v3),
+            F.jvp(g, (x, y), (v3, y)),
+            F.vhp(s, x, v3),
+            F.hvp(s, x, v3),
+            F.vhp(s2, (x, y), (v3, y)),
+            F.hvp(s2, (x, y), (v3, y)),
+        ]
+        return norm(repr(out))
+
+    a, b = run_both(prog)
+    assert b == a
