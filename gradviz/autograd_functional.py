@@ -177,7 +177,7 @@ def jvp(
     func: Callable[..., Any], inputs: Any, v: Any = None, create_graph: bool = False, strict: bool = False
 ) -> tuple:
     """``(func(inputs), J · v)``, by the double-backward trick (as torch computes it)."""
-    in_tuple, ins = _as_tuple(inputs, "inputs", "jvp")
+    _, ins = _as_tuple(inputs, "inputs", "jvp")
     vs = _vectors(v, ins, "jvp")
     with enable_grad():
         ins = _prepare(ins, create_graph)
