@@ -92,7 +92,7 @@ class Generator:
         return self
 
     def __repr__(self) -> str:
-        return f"<gradviz.Generator object at {id(self):#x}>"
+        return f"<torch._C.Generator object at {id(self):#x}>"  # what torch prints
 
     # --- the draws every sampler starts from -----------------------------------------------
     def random(self, n: int) -> np.ndarray:
@@ -261,10 +261,25 @@ def _fma_exact(x: np.ndarray, scale: float, shift: float) -> np.ndarray:
 def normal_values(gen: Generator, n: int, mean: float, std: float, double: bool) -> np.ndarray:
     """``normal_(mean, std)``: below 16 elements doubles scaled in double; from 16 on the
     tensor's own dtype, scaled with a fused multiply-add (emulated in double)."""
-    if n < 16 or double:
-        return standard_normal(gen, n, True) * std + mean
+    if n < 16:
+        return fma64(normal_serial(gen, n), float(std), float(mean))
+    if double:  # normal_fill's double loop: one fused multiply-add
+        return fma64(normal_fill(gen, n, True), float(std), float(mean))
     z = normal_fill(gen, n, False)
     return z * np.float64(np.float32(std)) + np.float64(np.float32(mean))
+
+
+def fma64(a: np.ndarray, b: float, c: float) -> np.ndarray:
+    """``a * b + c`` in double rounded once (Dekker's exact product, then a compensated sum)."""
+    split = 134217729.0
+    p = a * b
+    ah = a * split - (a * split - a)
+    bh = b * split - (b * split - b)
+    e = ((ah * bh - p) + ah * (b - bh) + (a - ah) * bh) + (a - ah) * (b - bh)
+    s = p + c
+    bb = s - p
+    t = (p - (s - bb)) + (c - bb)
+    return s + (t + e)
 
 
 def randint_values(gen: Generator, low: int, high: int, n: int) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -256,3 +258,23 @@ def test_data_utilities_take_the_engine_generator() -> None:
 def test_fresh_generator_default_seed_numbers() -> None:
     same(gv.rand(4, generator=gv.Generator()), torch.rand(4, generator=torch.Generator()))
     assert gv.manual_seed(-1).initial_seed() == torch.manual_seed(-1).initial_seed()
+
+
+@pytest.mark.parametrize("n", [1, 3, 15, 16, 17, 100, 1001])
+@pytest.mark.parametrize("dt", ["float32", "float64"])
+def test_normal_with_mean_and_std_is_bit_exact(n: int, dt: str) -> None:
+    for seed in range(3):
+        for fn in (
+            lambda t: t.empty(n, dtype=getattr(t, dt)).normal_(0.3, 2.5),
+            lambda t: t.empty(n, dtype=getattr(t, dt)).normal_(-1.7, 0.01),
+            lambda t: t.normal(0.3, 2.5, (n,), dtype=getattr(t, dt)),
+            lambda t: t.empty(n, dtype=getattr(t, dt)).uniform_(-0.7, 1.3),
+        ):
+            a, b = both(fn, seed)
+            same(b, a)
+
+
+def test_generator_repr_is_torchs() -> None:
+    assert re.sub("0x[0-9a-f]+", "", repr(gv.Generator())) == re.sub(
+        "0x[0-9a-f]+", "", repr(torch.Generator())
+    )
