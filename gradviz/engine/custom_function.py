@@ -127,7 +127,9 @@ class _Adapter:
         recording = isinstance(g, Tensor) or (
             isinstance(g, MultiGrad) and any(isinstance(x, Tensor) for x in g.grads)
         )
-        grads = g.grads if isinstance(g, MultiGrad) else [g]
+        # (A caller that does not track outputs, such as trace_backward, passes one gradient:
+        # it is taken as the first output's.)
+        grads = g.grads if isinstance(g, MultiGrad) else [g] + [None] * (node._n_out - 1)
         outs = node._out_meta
         wrapped = []
         for k, gk in enumerate(grads):
