@@ -157,6 +157,9 @@ def run_backward(
                         continue
             if type(node) is AccumulateGrad:
                 _accumulate(node.variable, g, create_graph, owned)
+                if node._post_hooks:
+                    for hook in list(node._post_hooks.values()):
+                        hook(node.variable)
                 continue
             grads = node._fn.backward(node, g)
             for gi, (nxt, _), t in zip(grads, node.next_functions, node.inputs):

@@ -191,6 +191,8 @@ class AccumulateGrad(Node):
     _name = "gradviz::autograd::AccumulateGrad"
     derivative = "no derivative: it adds the gradient that arrives into the leaf's .grad"
 
+    _post_hooks: dict | None = None  # Tensor.register_post_accumulate_grad_hook
+
     def __init__(self, leaf: Tensor) -> None:
         # A sink: it may run after every other node, so it sorts below all of them.
         self._seq = -_next_seq()

@@ -157,6 +157,21 @@ class Tensor(_Methods):
         node._hooks[handle.id] = hook
         return handle
 
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(self)`` after each gradient is accumulated into this leaf's ``.grad``."""
+        from .function import RemovableHandle
+
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        node = self._grad_node()
+        if node._post_hooks is None:
+            node._post_hooks = {}
+        handle = RemovableHandle(node._post_hooks)
+        node._post_hooks[handle.id] = hook
+        return handle
+
     def _grad_node(self) -> Node | None:
         """The node gradients for this tensor flow into: its grad_fn, or its AccumulateGrad."""
         if self.grad_fn is not None:

@@ -350,3 +350,27 @@ def test_vjp_jvp_vhp_hvp() -> None:
 
     a, b = run_both(prog)
     assert b == a
+
+
+def test_post_accumulate_grad_hook() -> None:
+    def prog(t):
+        seen = []
+        x = t.tensor([1.0, 2.0], requires_grad=True)
+        h = x.register_post_accumulate_grad_hook(lambda v: seen.append((v.grad.tolist(), v is x)))
+        (x * 3).sum().backward()
+        (x * 3).sum().backward()
+        t.autograd.grad((x * 3).sum(), x)  # grad() accumulates nothing: no call
+        h.remove()
+        (x * 3).sum().backward()
+        errors = []
+        for bad in (
+            lambda: (x * 2).register_post_accumulate_grad_hook(print),
+            lambda: t.ones(1).register_post_accumulate_grad_hook(print),
+        ):
+            with pytest.raises(RuntimeError) as e:
+                bad()
+            errors.append(str(e.value))
+        return seen, errors
+
+    a, b = run_both(prog)
+    assert b == a
