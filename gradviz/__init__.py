@@ -12,13 +12,14 @@ from . import autograd, nn, optim, utils
 from .engine import *  # noqa: F403
 from .engine import __all__ as _engine_names
 from .engine import bool_ as bool
+from .engine import random
 
 try:
     __version__ = _version("gradviz")
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["autograd", "nn", "optim", "utils", "bool", "__version__", *_engine_names]
+__all__ = ["autograd", "nn", "optim", "utils", "bool", "random", "__version__", *_engine_names]
 
 
 def __getattr__(name: str):

@@ -1,20 +1,40 @@
-"""``gradviz.autograd``: ``grad`` and the ``Function``/``Node`` classes, as in torch.autograd."""
+"""``gradviz.autograd``: ``grad``, ``Function`` (on Tensors, as learners write it), hooks
+handles, ``functional.jacobian``/``hessian``, ``gradcheck``, as in torch.autograd.
+
+The engine's own array-based op class is :class:`gradviz.engine.function.Function`."""
 
 from __future__ import annotations
 
+import sys as _sys
+
+from . import autograd_functional as functional
+from .autograd_functional import GradcheckError, gradcheck, gradgradcheck
 from .engine.autograd import grad
-from .engine.function import Function, Node
-from .engine.grad_mode import enable_grad, no_grad, set_grad_enabled
+from .engine.custom_function import BackwardCFunction, Function, FunctionCtx, Variable, backward
+from .engine.function import Node, RemovableHandle
+from .engine.grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from .engine.trace import BackwardTrace, Contribution, Step, trace_backward
 
+_sys.modules[__name__ + ".functional"] = functional  # ``from torch.autograd.functional import jacobian``
+
 __all__ = [
+    "BackwardCFunction",
     "BackwardTrace",
     "Contribution",
     "Function",
+    "FunctionCtx",
+    "GradcheckError",
     "Node",
+    "RemovableHandle",
     "Step",
+    "Variable",
+    "backward",
     "enable_grad",
+    "functional",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "inference_mode",
     "no_grad",
     "set_grad_enabled",
     "trace_backward",

@@ -111,7 +111,9 @@ def run_backward(
     # and every node that feeds another was created after it.
     pending: dict[Node, Any] = {}
     heap: list = []
-    for node, g in zip(roots, root_grads):
+    for node, g, t in zip(roots, root_grads, tensors):
+        if node._n_out != 1:
+            g = MultiGrad.one(node._n_out, node._index_of(t), g)
         if node in pending:
             pending[node] = pending[node] + g
         else:
@@ -140,6 +142,8 @@ def run_backward(
             g = pending.pop(node)
             if needed is not None and node not in needed:
                 continue
+            if node._hooks:
+                g = _run_hooks(node, g, create_graph)
             if node._retained:
                 for ref in node._retained:
                     t = ref()
@@ -153,6 +157,9 @@ def run_backward(
                         continue
             if type(node) is AccumulateGrad:
                 _accumulate(node.variable, g, create_graph, owned)
+                if node._post_hooks:
+                    for hook in list(node._post_hooks.values()):
+                        hook(node.variable)
                 continue
             grads = node._fn.backward(node, g)
             for gi, (nxt, _), t in zip(grads, node.next_functions, node.inputs):
@@ -167,6 +174,8 @@ def run_backward(
                     and (gi.shape != d.shape or (gi.dtype is not d.dtype and gi.dtype != d.dtype))
                 ):
                     gi = fit(gi, (d.shape, d.dtype))
+                if nxt._n_out != 1:  # one of several outputs: its gradient goes in its slot
+                    gi = MultiGrad.one(nxt._n_out, nxt._index_of(t), gi)
                 p = pending_get(nxt)
                 if p is None:
                     pending[nxt] = gi
@@ -196,6 +205,44 @@ def run_backward(
                 )
         return results
     return None
+
+
+class MultiGrad:
+    """The gradients waiting for a node with several outputs, one slot per output (None where
+    none arrived yet); they add slot by slot."""
+
+    __slots__ = ("grads",)
+
+    def __init__(self, grads: list) -> None:
+        self.grads = grads
+
+    @staticmethod
+    def one(n: int, k: int, g: Any) -> MultiGrad:
+        grads = [None] * n
+        grads[k] = g
+        return MultiGrad(grads)
+
+    def __add__(self, other: MultiGrad) -> MultiGrad:
+        return MultiGrad(
+            [a if b is None else b if a is None else a + b for a, b in zip(self.grads, other.grads)]
+        )
+
+
+def _run_hooks(node: Node, g: Any, create_graph: bool) -> Any:
+    """The tensor hooks of the tensor ``node`` stands for, in registration order: each sees the
+    gradient (as a Tensor) and may return a replacement."""
+    for hook in list(node._hooks.values()):
+        gt = g if isinstance(g, Tensor) else Tensor._make(np.asarray(g), False, None)
+        r = hook(gt)
+        if r is None:
+            continue
+        if not isinstance(r, Tensor):
+            raise TypeError(f"expected Tensor or None (got {type(r).__name__})")
+        if tuple(r.shape) != tuple(gt.shape):
+            name = getattr(hook, "__name__", type(hook).__name__)
+            raise RuntimeError(f"hook '{name}' has changed the size of value")
+        g = r if create_graph else r._data
+    return g
 
 
 def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:

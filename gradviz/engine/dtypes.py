@@ -73,7 +73,21 @@ def scalar_name(np_dtype: object) -> str:
     return d.scalar_name if d is not None else np.dtype(np_dtype).name  # type: ignore[call-overload]
 
 
-default_float = float32
+default_float = float32  # read at each use: set_default_dtype changes it
+
+
+def get_default_dtype() -> dtype:
+    return default_float
+
+
+def set_default_dtype(d: dtype) -> None:
+    """The dtype of Python floats in ``tensor()``, and of ``rand``, ``zeros`` ... by default."""
+    global default_float
+    if not isinstance(d, dtype):
+        raise TypeError("invalid dtype object: only floating-point types are supported as the default type")
+    if d not in (float16, float32, float64):
+        raise TypeError("only floating-point types are supported as the default type")
+    default_float = d
 
 
 def from_numpy_dtype(np_dtype: np.dtype) -> dtype:

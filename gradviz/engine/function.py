@@ -78,6 +78,8 @@ class Node:
     # (F.linear: TBackward0, AddmmBackward0): see Composite.
     composite: Composite | None = None
     _meta: Any = ((), None)  # see output_meta
+    _hooks: dict | None = None  # Tensor.register_hook: run on the gradient before this node
+    _n_out = 1  # outputs of the node (a custom Function may return several: see _index_of)
 
     def name(self) -> str:
         return self._name
@@ -164,11 +166,32 @@ class Node:
         return self._output() if self._output is not None else None
 
 
+class RemovableHandle:
+    """What ``register_hook`` returns: ``remove()`` takes the hook off again."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict) -> None:
+        self.id = next(RemovableHandle._ids)
+        self._hooks = hooks
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.remove()
+
+
 class AccumulateGrad(Node):
     """The sink of a leaf that requires grad: gradients arriving here land in ``leaf.grad``."""
 
     _name = "gradviz::autograd::AccumulateGrad"
     derivative = "no derivative: it adds the gradient that arrives into the leaf's .grad"
+
+    _post_hooks: dict | None = None  # Tensor.register_post_accumulate_grad_hook
 
     def __init__(self, leaf: Tensor) -> None:
         # A sink: it may run after every other node, so it sorts below all of them.

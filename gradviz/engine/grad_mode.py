@@ -14,6 +14,7 @@ from typing import Any
 
 class _State(threading.local):
     enabled = True  # each thread starts with grad mode on, as in PyTorch
+    inference = False  # inside inference_mode
     interrupt: Callable[[], None] | None = None  # see interruptible
 
 
@@ -25,9 +26,20 @@ def is_grad_enabled() -> bool:
 
 
 class _GradMode:
-    """Context manager and decorator that sets grad mode and restores it on exit."""
+    """Context manager and decorator that sets grad mode and restores it on exit; as in
+    PyTorch 2, ``@no_grad`` works without parentheses too."""
 
     _mode = True
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        self = super().__new__(cls)
+        if cls in (no_grad, enable_grad) and len(args) == 1 and callable(args[0]) and not kwargs:
+            self.__init__()
+            return self(args[0])
+        return self
+
+    def __init__(self, *args: Any) -> None:
+        pass
 
     def __enter__(self) -> None:
         self._prev = state.enabled
@@ -74,6 +86,48 @@ class set_grad_enabled(_GradMode):
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class inference_mode(_GradMode):
+    """``torch.inference_mode``: like ``no_grad`` (gradviz keeps no other difference), as a
+    context manager or decorator, with or without parentheses."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        self = object.__new__(cls)
+        if callable(mode) and not isinstance(mode, bool):
+            self.__init__()
+            return self(mode)
+        return self
+
+    def __init__(self, mode: bool = True) -> None:
+        self._on = bool(mode)
+
+    def __enter__(self) -> None:
+        self._prev = (state.enabled, state.inference)
+        if self._on:
+            state.enabled, state.inference = False, True
+        else:
+            state.inference = False
+
+    def __exit__(self, *exc: object) -> None:
+        state.enabled, state.inference = self._prev
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        on = self._on
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            with inference_mode(on):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+    def clone(self) -> inference_mode:
+        return inference_mode(self._on)
+
+
+def is_inference_mode_enabled() -> bool:
+    return state.inference
 
 
 @contextlib.contextmanager

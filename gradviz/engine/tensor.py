@@ -143,6 +143,35 @@ class Tensor(_Methods):
             self.grad_fn.retain(self)
             self._retains = True
 
+    def register_hook(self, hook: Any) -> Any:
+        """Call ``hook(grad)`` whenever a gradient for this tensor is computed; a Tensor it
+        returns replaces the gradient (what a leaf accumulates, what a non-leaf passes on)."""
+        from .function import RemovableHandle
+
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        node = self._grad_node()
+        if node._hooks is None:
+            node._hooks = {}
+        handle = RemovableHandle(node._hooks)
+        node._hooks[handle.id] = hook
+        return handle
+
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(self)`` after each gradient is accumulated into this leaf's ``.grad``."""
+        from .function import RemovableHandle
+
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        node = self._grad_node()
+        if node._post_hooks is None:
+            node._post_hooks = {}
+        handle = RemovableHandle(node._post_hooks)
+        node._post_hooks[handle.id] = hook
+        return handle
+
     def _grad_node(self) -> Node | None:
         """The node gradients for this tensor flow into: its grad_fn, or its AccumulateGrad."""
         if self.grad_fn is not None:
@@ -239,8 +268,10 @@ class Tensor(_Methods):
         return self.dtype.is_floating_point
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> Any:
+        from .device import CPU
+
+        return CPU
 
     @property
     def is_cuda(self) -> bool:
@@ -448,6 +479,82 @@ class Tensor(_Methods):
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         return self._inplace(self.clamp(min, max))
 
+    # --- in-place random initialisers (PyTorch's numbers for the same seed; see random.py) ----
+    def _fill_random(self, values: np.ndarray) -> Tensor:
+        self._check_inplace()
+        if not self._data.flags.writeable or type(self._data) is not np.ndarray:
+            self._data = np.array(self._data)
+        self._data[...] = np.asarray(values).reshape(self._data.shape).astype(self._data.dtype)
+        self._version += 1
+        return self
+
+    def _float_only(self, kernel: str) -> None:
+        if not self.dtype.is_floating_point:
+            raise RuntimeError(f"\"{kernel}\" not implemented for '{dtypes.scalar_name(self._data.dtype)}'")
+
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None, **kw: Any) -> Tensor:
+        from . import random
+
+        from_ = kw.pop("from", from_)
+        self._float_only("check_uniform_bounds")
+        if from_ > to:
+            raise RuntimeError(
+                f"uniform_ expects to return a [from, to) range, but found from={from_} > to={to}"
+            )
+        gen = random.get(generator)
+        return self._fill_random(
+            random.uniform_values(gen, self.numel(), from_, to, self.dtype is dtypes.float64)
+        )
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        from . import random
+
+        self._float_only("normal_kernel_cpu")
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {float(std)}")
+        gen = random.get(generator)
+        return self._fill_random(
+            random.normal_values(gen, self.numel(), mean, std, self.dtype is dtypes.float64)
+        )
+
+    def random_(
+        self, from_: int | None = None, to: int | None = None, *, generator: Any = None, **kw: Any
+    ) -> Tensor:
+        from . import random
+
+        from_ = kw.pop("from", from_)
+        gen = random.get(generator)
+        if from_ is None:
+            return self._fill_random(random.random_values(gen, self.numel(), self._data.dtype))
+        if to is None:
+            from_, to = 0, from_
+        return self._fill_random(random.randint_values(gen, int(from_), int(to), self.numel()))
+
+    def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> Tensor:
+        from . import random
+
+        gen = random.get(generator)
+        if isinstance(p, Tensor):
+            probs = np.broadcast_to(np.asarray(p._data), self._data.shape)
+            return self._fill_random(random.bernoulli_tensor(gen, probs))
+        if not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        return self._fill_random(random.bernoulli_scalar(gen, self.numel(), float(p)))
+
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
+        from . import random
+
+        self._float_only("exponential_cpu")
+        if lambd <= 0:
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={float(lambd)}")
+        return self._fill_random(random.exponential_values(random.get(generator), self.numel(), lambd))
+
+    def cpu(self, memory_format: Any = None) -> Tensor:
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False, **kwargs: Any) -> Tensor:
+        raise AssertionError("Torch not compiled with CUDA enabled")
+
     def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)
 
@@ -490,6 +597,35 @@ class Tensor(_Methods):
     def peek_array(self) -> np.ndarray | np.generic:
         """The values, shared with the tensor (a numpy scalar for some 0-d results): to read only."""
         return self._data
+
+
+def _make_inplace(name: str) -> Any:
+    def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        self._check_inplace()  # before the op's own checks, as in PyTorch
+        return self._inplace(self._cast_back(getattr(self, name)(*args, **kwargs)))
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In-place ``{name}``: the tensor takes the result, and its history."
+    method.__module__ = __name__ + ".inplace"  # a registered ``name_`` op replaces it
+    return method
+
+
+# In-place forms of the pointwise ops: the node is the out-of-place op's (ExpBackward0), and the
+# tensor's version counter moves on, as in PyTorch.
+INPLACE_OPS = (
+    "abs", "absolute", "acos", "asin", "atan", "atan2", "ceil", "clip", "cos", "cosh", "divide",
+    "eq", "erf", "exp", "expm1", "floor", "frac", "ge", "greater", "gt", "le", "less", "lerp", "log",
+    "log10", "log1p", "log2", "logical_not", "lt", "multiply", "ne", "neg", "negative", "pow",
+    "reciprocal", "relu", "remainder", "round", "rsqrt", "sigmoid", "sign", "sin", "sinh", "sqrt",
+    "square", "subtract", "tan", "tanh", "true_divide", "trunc", "fmod", "hardtanh", "leaky_relu",
+    "masked_fill", "where", "addcmul", "addcdiv", "float_power", "logit", "nan_to_num", "exp2",
+)  # fmt: skip
+
+
+def _bind_inplace() -> None:
+    for name in INPLACE_OPS:
+        if not hasattr(Tensor, name + "_"):
+            setattr(Tensor, name + "_", _make_inplace(name))
 
 
 def _is_view_index(idx: Any) -> bool:
@@ -554,3 +690,4 @@ def _register() -> None:
 
 
 _register()
+_bind_inplace()

@@ -2,7 +2,7 @@
 
 Shuffling gives PyTorch's order for the same seed: each pass over a loader draws a 64-bit seed
 for its workers and one for its sampler from the global generator, and the sampler shuffles
-with ``randperm`` on a private generator seeded with it (see ``gradviz.nn._random``).
+with ``randperm`` on a private generator seeded with it (see ``gradviz.engine.random``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 
 from ..engine import Tensor, float64, int64, is_grad_enabled, stack, tensor
-from ..nn._random import Generator, random64_low32, randperm_global
+from ..engine.random import Generator as _EngineGenerator
+from ..nn._random import randint_list, random64_low32, randperm_global
 
 __all__ = [
     "BatchSampler",
@@ -30,6 +31,24 @@ __all__ = [
     "default_collate",
     "random_split",
 ]
+
+
+class Generator(_EngineGenerator):
+    """``torch.Generator`` (any one of them is accepted as ``generator=``); a seed may be given
+    here directly, as ``Generator(seed)``, for ``Generator().manual_seed(seed)``."""
+
+    def __init__(self, seed: int | None = None, device: Any = "cpu") -> None:
+        super().__init__(device)
+        if seed is not None:
+            self.manual_seed(seed)
+
+    def randperm(self, n: int) -> list[int]:
+        """``torch.randperm(n, generator=self).tolist()``."""
+        return randperm_global(n, self)
+
+    def randint(self, high: int, count: int) -> list[int]:
+        """``torch.randint(high, (count,), generator=self).tolist()``."""
+        return randint_list(self, high, count)
 
 
 class Dataset:
@@ -141,17 +160,17 @@ class RandomSampler(Sampler):
         if self.generator is None:
             # PyTorch seeds a private generator with random64() of the global one; MT19937
             # reads only the seed's low 32 bits.
-            generator = Generator(random64_low32())
+            generator = Generator().manual_seed(random64_low32())
         else:
             generator = _check_generator(self.generator)
         if self.replacement:
             for _ in range(self.num_samples // 32):
-                yield from generator.randint(n, 32)
-            yield from generator.randint(n, self.num_samples % 32)
+                yield from randint_list(generator, n, 32)
+            yield from randint_list(generator, n, self.num_samples % 32)
         else:
             for _ in range(self.num_samples // n):
-                yield from generator.randperm(n)
-            yield from generator.randperm(n)[: self.num_samples % n]
+                yield from randperm_global(n, generator)
+            yield from randperm_global(n, generator)[: self.num_samples % n]
 
     def __len__(self) -> int:
         return self.num_samples
@@ -184,11 +203,10 @@ class BatchSampler(Sampler):
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
 
-def _check_generator(generator: Any) -> Generator:
-    if not isinstance(generator, Generator):
+def _check_generator(generator: Any) -> _EngineGenerator:
+    if not isinstance(generator, _EngineGenerator):
         raise TypeError(
-            "gradviz's data utilities take a gradviz.utils.data.Generator as generator= "
-            f"(got {type(generator).__name__})"
+            f"gradviz's data utilities take a torch.Generator as generator= (got {type(generator).__name__})"
         )
     return generator
 
@@ -311,7 +329,7 @@ class DataLoader:
         if self.generator is None:
             random64_low32()
         else:
-            self.generator.random64()
+            self.generator.random64(1)
         return self._batches()
 
     def _batches(self) -> Iterator[Any]:
@@ -360,7 +378,7 @@ def random_split(
         lengths = sizes
     if sum(lengths) != n:
         raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
-    indices = randperm_global(n) if generator is None else _check_generator(generator).randperm(n)
+    indices = randperm_global(n) if generator is None else randperm_global(n, _check_generator(generator))
     out, offset = [], 0
     for length in lengths:
         out.append(Subset(dataset, indices[offset : offset + length]))
