@@ -1525,3 +1525,117 @@ OTHER_REGISTERED_CASES = [
 @pytest.mark.parametrize(("name", "fn", "sa", "sb"), OTHER_REGISTERED_CASES, ids=ids(OTHER_REGISTERED_CASES))
 def test_other_registered_ops(name: str, fn: Any, sa: tuple, sb: tuple) -> None:
     check(fn, A(sa), A(sb))
+
+
+# --- issue 14: statistics and reductions ----------------------------------------------------------
+REGISTERED_OPS_COVERED.update(
+    {
+        "std": "test_issue14_reductions", "var": "test_issue14_reductions", "amax": "test_issue14_reductions",
+        "amin": "test_issue14_reductions", "prod": "test_issue14_reductions", "cumsum": "test_issue14_reductions",
+        "cumprod": "test_issue14_reductions", "all": "test_issue14_all_any", "any": "test_issue14_all_any",
+        "flip": "test_issue14_reductions",
+    }
+)  # fmt: skip
+
+ISSUE14_REDUCTIONS = [
+    ("std_all", lambda L, a: a.std(), (3, 4)),
+    ("std_dim", lambda L, a: L.std(a, 1), (3, 4)),
+    ("std_dims_keepdim", lambda L, a: a.std(dim=(0, 2), keepdim=True), (2, 3, 4)),
+    ("std_unbiased_false", lambda L, a: a.std(1, False), (3, 4)),
+    ("std_unbiased_positional", lambda L, a: L.std(a, False), (3, 4)),
+    ("std_correction", lambda L, a: a.std(0, correction=2), (5, 2)),
+    ("std_correction0_kw", lambda L, a: L.std(a, dim=-1, correction=0, keepdim=True), (3, 4)),
+    ("std_zero_d", lambda L, a: a.std(correction=0), ()),
+    ("std_bad_dim", lambda L, a: a.std(2), (3, 4)),
+    ("var_all", lambda L, a: a.var(), (3, 4)),
+    ("var_dim", lambda L, a: L.var(a, 0), (3, 4)),
+    ("var_keepdim", lambda L, a: a.var(1, keepdim=True), (3, 4)),
+    ("var_unbiased", lambda L, a: a.var(unbiased=False), (3, 4)),
+    ("var_correction", lambda L, a: L.var(a, (0, 1), correction=0), (3, 4)),
+    ("var_one_element", lambda L, a: a.var(), (1,)),
+    ("amax_dim", lambda L, a: a.amax(1), (3, 4)),
+    ("amax_all", lambda L, a: L.amax(a), (3, 4)),
+    ("amax_dims_keepdim", lambda L, a: a.amax((0, 2), keepdim=True), (2, 3, 4)),
+    ("amax_ties", lambda L, a: (a * 0).amax(1), (3, 4)),
+    ("amax_dup", lambda L, a: a.amax([0, 0]), (3, 4)),
+    ("amin_dim", lambda L, a: L.amin(a, -1), (3, 4)),
+    ("amin_all", lambda L, a: a.amin(), (3, 4)),
+    ("prod_all", lambda L, a: a.prod(), (3, 4)),
+    ("prod_dim", lambda L, a: L.prod(a, 1), (3, 4)),
+    ("prod_keepdim", lambda L, a: a.prod(0, keepdim=True), (3, 4)),
+    ("prod_zero", lambda L, a: (a * (a > 0)).prod(1), (3, 4)),
+    ("prod_dims_refused", lambda L, a: a.prod(dim=(0, 1)), (3, 4)),
+    ("cumsum", lambda L, a: a.cumsum(1), (3, 4)),
+    ("cumsum_neg", lambda L, a: L.cumsum(a, dim=-2), (2, 3, 4)),
+    ("cumsum_0d", lambda L, a: a.cumsum(0), ()),
+    ("cumsum_no_dim", lambda L, a: a.cumsum(), (3,)),
+    ("cumsum_bad", lambda L, a: a.cumsum(3), (3,)),
+    ("cumprod", lambda L, a: a.cumprod(1), (3, 4)),
+    ("cumprod_zero", lambda L, a: (a * (a > 0)).cumprod(0), (4, 3)),
+    ("flip", lambda L, a: a.flip(0), (3, 4)),
+    ("flip_dims", lambda L, a: L.flip(a, (0, -1)), (2, 3, 4)),
+    ("flip_varargs", lambda L, a: a.flip(1, 0), (3, 4)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "shape"), ISSUE14_REDUCTIONS, ids=ids(ISSUE14_REDUCTIONS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_reductions(name: str, fn: Any, shape: tuple, dtype: str) -> None:
+    check(fn, A(shape, dtype))
+
+
+ISSUE14_DOUBLE = [c for c in ISSUE14_REDUCTIONS if c[0] in {
+    "std_all", "std_dim", "std_dims_keepdim", "var_all", "var_keepdim", "var_correction",
+    "prod_all", "prod_dim", "cumprod",
+}]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "fn", "shape"), ISSUE14_DOUBLE, ids=ids(ISSUE14_DOUBLE))
+def test_issue14_double_grad(name: str, fn: Any, shape: tuple) -> None:
+    check_double_grad(fn, A(shape, "float64"))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_issue14_int_and_bool(dtype: str) -> None:
+    for fn in (
+        lambda L, a: a.std(),
+        lambda L, a: a.var(0),
+        lambda L, a: a.prod(),
+        lambda L, a: a.prod(1),
+        lambda L, a: a.cumsum(0),
+        lambda L, a: a.cumprod(1),
+        lambda L, a: a.amax(1),
+        lambda L, a: a.amin(),
+        lambda L, a: a.flip(0),
+    ):
+        check(fn, A((3, 4), dtype, grad=False), backward=False)
+    check(lambda L, a: a.cumsum(0, dtype=L.float64), A((3,), dtype, grad=False), backward=False)
+    check(lambda L, a: a.prod(dtype=L.float32), A((3,), dtype, grad=False), backward=False)
+
+
+def test_issue14_empty_reductions() -> None:
+    for fn in (lambda L: L.zeros(0).amax(), lambda L: L.zeros(2, 0).amin(1), lambda L: L.zeros(2, 0).std(1)):
+        try:
+            t = fn(torch)
+        except Exception as e:
+            with pytest.raises(type(e)) as info:
+                fn(gv)
+            assert str(info.value) == str(e)
+        else:
+            assert_same_tensor(fn(gv), t)
+
+
+ISSUE14_ALL_ANY = [
+    ("all", lambda L, a: a.all()),
+    ("all_dim", lambda L, a: L.all(a, 1)),
+    ("all_keepdim", lambda L, a: a.all(0, keepdim=True)),
+    ("any", lambda L, a: L.any(a)),
+    ("any_dims", lambda L, a: a.any(dim=(0, 1))),
+    ("any_dim", lambda L, a: a.any(-1)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_ALL_ANY, ids=ids(ISSUE14_ALL_ANY))
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool", "uint8"])
+def test_issue14_all_any(name: str, fn: Any, dtype: str) -> None:
+    check(fn, A((3, 4), dtype, grad=False, domain="int"), backward=False)

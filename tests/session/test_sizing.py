@@ -191,6 +191,11 @@ GENERATORS = {
     **{op: unary() for op in ("log1p", "expm1", "erf", "tan", "gelu", "silu", "leaky_relu", "softplus")},
     "atan2": binary(),
     "logsumexp": reduction("dims"),
+    # issue 14
+    **{op: reduction("dims") for op in ("std", "var", "all", "any", "amax", "amin")},
+    "prod": reduction("optional_int"),
+    **{op: with_dim("softmax") for op in ("cumsum", "cumprod")},
+    "flip": with_dim("softmax").map(lambda c: (c[0], {"dims": [c[1]["dim"]]})),
 }
 
 

@@ -51,7 +51,26 @@ from .pointwise import (
     tanh,
     where,
 )
-from .reduction import argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, sum
+from .reduction import (
+    all,
+    amax,
+    amin,
+    any,
+    argmax,
+    argmin,
+    cumprod,
+    cumsum,
+    log_softmax,
+    logsumexp,
+    max,
+    mean,
+    min,
+    prod,
+    softmax,
+    std,
+    sum,
+    var,
+)
 from .shape import (
     broadcast_to,
     cat,
@@ -60,6 +79,7 @@ from .shape import (
     concatenate,
     expand,
     flatten,
+    flip,
     movedim,
     permute,
     reshape,
@@ -75,7 +95,11 @@ __all__ = [
     "abs",
     "add",
     "addmm",
+    "all",
     "allclose",
+    "amax",
+    "amin",
+    "any",
     "argmax",
     "argmin",
     "atan2",
@@ -88,6 +112,8 @@ __all__ = [
     "concat",
     "concatenate",
     "cos",
+    "cumprod",
+    "cumsum",
     "div",
     "dot",
     "eq",
@@ -97,6 +123,7 @@ __all__ = [
     "expand",
     "expm1",
     "flatten",
+    "flip",
     "ge",
     "gt",
     "isfinite",
@@ -124,6 +151,7 @@ __all__ = [
     "outer",
     "permute",
     "pow",
+    "prod",
     "reciprocal",
     "relu",
     "reshape",
@@ -136,6 +164,7 @@ __all__ = [
     "square",
     "squeeze",
     "stack",
+    "std",
     "sub",
     "sum",
     "swapaxes",
@@ -144,6 +173,7 @@ __all__ = [
     "tanh",
     "transpose",
     "unsqueeze",
+    "var",
     "where",
 ]
 
@@ -200,7 +230,26 @@ if TYPE_CHECKING:
         from .pointwise import mul as multiply
         from .pointwise import neg as negative
         from .pointwise import sub as subtract
-        from .reduction import argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, sum
+        from .reduction import (
+            all,
+            amax,
+            amin,
+            any,
+            argmax,
+            argmin,
+            cumprod,
+            cumsum,
+            log_softmax,
+            logsumexp,
+            max,
+            mean,
+            min,
+            prod,
+            softmax,
+            std,
+            sum,
+            var,
+        )
         from .shape import bool_ as bool
         from .shape import (
             clone,
@@ -208,6 +257,7 @@ if TYPE_CHECKING:
             expand,
             expand_as,
             flatten,
+            flip,
             half,
             long,
             movedim,

@@ -572,3 +572,40 @@ half = registry.op(name="half", syntax=("method",), catalogue=False, nodes=(ToCo
 long = registry.op(name="long", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.int64))
 int_ = registry.op(name="int", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.int32))
 bool_ = registry.op(name="bool", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.bool_))
+
+
+# --- issue 14 -------------------------------------------------------------------------------------
+class Flip(Function):
+    name = "FlipBackward0"
+    statement = "result = input reversed along dims"
+    formula = {"input": "∂L/∂result reversed along the same dims"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, a, dims=()):
+        return np.flip(a, dims).copy() if dims else a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        dims = ctx.params["dims"]
+        if hasattr(g, "_data"):
+            return (Flip.apply(g, dims=dims),)
+        return (np.flip(g, dims).copy() if dims else g,)
+
+
+def _dim_list(dims: Any, ndim: int) -> tuple[int, ...]:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    out = [wrap_dim(d, ndim) for d in dims]
+    for d in out:
+        if out.count(d) > 1:
+            raise RuntimeError(
+                f"dims has duplicates, original flip dims size={len(dims)}, but unique flip dims size={len(set(out))}"
+            )
+    return tuple(out) if ndim else ()
+
+
+@registry.op(nodes=(Flip,), category="shape", params=(registry.Param("dims", "dims"),))
+def flip(input: Tensor, *args: Any, dims: Any = None) -> Tensor:
+    if dims is None:
+        dims = tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else args
+    return Flip.apply(input, dims=_dim_list(dims, input._data.ndim))
