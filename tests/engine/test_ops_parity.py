@@ -1639,3 +1639,108 @@ ISSUE14_ALL_ANY = [
 @pytest.mark.parametrize("dtype", ["float32", "int64", "bool", "uint8"])
 def test_issue14_all_any(name: str, fn: Any, dtype: str) -> None:
     check(fn, A((3, 4), dtype, grad=False, domain="int"), backward=False)
+
+
+# --- issue 14: sorting, selecting and norms -------------------------------------------------------
+import gradviz.linalg  # noqa: E402  (gradviz/__init__.py exports it as gradviz.linalg)
+
+REGISTERED_OPS_COVERED.update(
+    {
+        "sort": "test_issue14_selecting", "argsort": "test_issue14_selecting", "topk": "test_issue14_selecting",
+        "median": "test_issue14_selecting", "unique": "test_issue14_unique", "norm": "test_issue14_norms",
+    }
+)  # fmt: skip
+
+ISSUE14_SELECTING = [
+    ("sort", lambda L, a: a.sort()),
+    ("sort_dim0_desc", lambda L, a: L.sort(a, 0, descending=True)),
+    ("sort_stable", lambda L, a: a.sort(dim=1, stable=True)),
+    ("sort_values", lambda L, a: a.sort(-1).values * 2),
+    ("sort_bad_dim", lambda L, a: a.sort(2)),
+    ("argsort", lambda L, a: a.argsort()),
+    ("argsort_desc", lambda L, a: L.argsort(a, dim=0, descending=True)),
+    ("topk", lambda L, a: a.topk(2)),
+    ("topk_dim0_smallest", lambda L, a: L.topk(a, 2, dim=0, largest=False)),
+    ("topk_k0", lambda L, a: a.topk(0)),
+    ("topk_too_many", lambda L, a: a.topk(5)),
+    ("median_all", lambda L, a: a.median()),
+    ("median_dim", lambda L, a: a.median(1)),
+    ("median_dim_keepdim", lambda L, a: L.median(a, dim=0, keepdim=True)),
+    ("median_values", lambda L, a: a.median(-1).values.exp()),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_SELECTING, ids=ids(ISSUE14_SELECTING))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_selecting(name: str, fn: Any, dtype: str) -> None:
+    check(fn, A((3, 4), dtype))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_issue14_selecting_ints(dtype: str) -> None:
+    for fn in (lambda L, a: a.sort(), lambda L, a: a.argsort(0), lambda L, a: a.median()):
+        check(fn, A((6,), dtype, grad=False), backward=False)
+
+
+def test_issue14_selecting_reprs_and_double_grad() -> None:
+    x = [[3.0, 1.0, 2.0], [0.5, 4.0, -1.0]]
+    for op, name in (("sort", "sort"), ("topk", "topk"), ("median", "median")):
+        args = (2,) if op == "topk" else (1,)
+        t = getattr(torch.tensor(x, requires_grad=True), op)(*args)
+        g = getattr(gv.tensor(x, requires_grad=True), op)(*args)
+        assert repr(g) == repr(t).replace("torch.", "gradviz."), op
+        assert type(g).__name__ == name and g._fields == ("values", "indices")
+    for fn in (
+        lambda L, a: a.sort(1).values ** 2,
+        lambda L, a: a.topk(2).values ** 2,
+        lambda L, a: a.median(0).values ** 2,
+    ):
+        check_double_grad(fn, A((3, 4), "float64"))
+
+
+def test_issue14_unique() -> None:
+    data = [3, 1, 2, 3, 1, 5]
+    for kw in (
+        {},
+        {"return_counts": True},
+        {"return_inverse": True},
+        {"return_inverse": True, "return_counts": True},
+    ):
+        out_t = torch.unique(torch.tensor(data), **kw)
+        out_g = gv.unique(gv.tensor(data), **kw)
+        for g, t in zip(_outputs(out_g), _outputs(out_t)):
+            assert_same_tensor(g, t)
+    assert_same_tensor(gv.tensor([2.0, 1.0, 2.0]).unique(), torch.tensor([2.0, 1.0, 2.0]).unique())
+
+
+ISSUE14_NORMS = [
+    ("norm", lambda L, a: a.norm()),
+    ("norm_fro", lambda L, a: L.norm(a, "fro")),
+    ("norm_p1", lambda L, a: a.norm(1)),
+    ("norm_p3_dim", lambda L, a: a.norm(3, 0)),
+    ("norm_dim_keepdim", lambda L, a: a.norm(dim=1, keepdim=True)),
+    ("norm_inf", lambda L, a: L.norm(a, float("inf"), dim=1)),
+    ("norm_neg_inf", lambda L, a: a.norm(float("-inf"))),
+    ("norm_p0", lambda L, a: a.norm(0) * a.sum()),
+    ("norm_zero", lambda L, a: (a * 0).norm()),
+    ("linalg_norm", lambda L, a: L.linalg.norm(a)),
+    ("linalg_norm_dim", lambda L, a: L.linalg.norm(a, dim=1)),
+    ("linalg_norm_fro", lambda L, a: L.linalg.norm(a, "fro")),
+    ("linalg_norm_1", lambda L, a: L.linalg.norm(a, 1)),
+    ("linalg_norm_inf_keepdim", lambda L, a: L.linalg.norm(a, float("inf"), keepdim=True)),
+    ("linalg_norm_vector_1", lambda L, a: L.linalg.norm(a[0], 1)),
+    ("linalg_norm_ord_dim", lambda L, a: L.linalg.norm(a, 3, dim=0)),
+    ("linalg_vector_norm", lambda L, a: L.linalg.vector_norm(a, 3)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_NORMS, ids=ids(ISSUE14_NORMS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_norms(name: str, fn: Any, dtype: str) -> None:
+    check(fn, A((3, 4), dtype))
+
+
+def test_issue14_norm_double_grad_and_errors() -> None:
+    for fn in (lambda L, a: a.norm(), lambda L, a: a.norm(3, 1), lambda L, a: L.linalg.norm(a, dim=0)):
+        check_double_grad(fn, A((3, 4), "float64"))
+    check(lambda L, a: a.norm(), A((3,), "int64", grad=False), backward=False)

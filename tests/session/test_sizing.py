@@ -195,6 +195,10 @@ GENERATORS = {
     **{op: reduction("dims") for op in ("std", "var", "all", "any", "amax", "amin")},
     "prod": reduction("optional_int"),
     **{op: with_dim("softmax") for op in ("cumsum", "cumprod")},
+    "median": reduction("optional_int"),
+    "norm": reduction("dims").map(lambda c: (c[0], {**c[1], "p": 2})),
+    "sort": with_dim("softmax").map(lambda c: (c[0], {**c[1], "descending": True})),
+    "topk": with_dim("softmax").map(lambda c: (c[0], {**c[1], "k": 1, "largest": False})),
     "flip": with_dim("softmax").map(lambda c: (c[0], {"dims": [c[1]["dim"]]})),
 }
 

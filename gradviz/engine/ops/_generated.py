@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .linalg import addmm, bmm, dot, matmul, mm, mv, outer
+from .linalg import addmm, bmm, dot, matmul, mm, mv, norm, outer
 from .pointwise import (
     abs,
     add,
@@ -58,17 +58,22 @@ from .reduction import (
     any,
     argmax,
     argmin,
+    argsort,
     cumprod,
     cumsum,
     log_softmax,
     logsumexp,
     max,
     mean,
+    median,
     min,
     prod,
     softmax,
+    sort,
     std,
     sum,
+    topk,
+    unique,
     var,
 )
 from .shape import (
@@ -102,6 +107,7 @@ __all__ = [
     "any",
     "argmax",
     "argmin",
+    "argsort",
     "atan2",
     "bmm",
     "broadcast_to",
@@ -140,6 +146,7 @@ __all__ = [
     "max",
     "maximum",
     "mean",
+    "median",
     "min",
     "minimum",
     "mm",
@@ -148,6 +155,7 @@ __all__ = [
     "mv",
     "ne",
     "neg",
+    "norm",
     "outer",
     "permute",
     "pow",
@@ -160,6 +168,7 @@ __all__ = [
     "sign",
     "sin",
     "softmax",
+    "sort",
     "sqrt",
     "square",
     "squeeze",
@@ -171,7 +180,9 @@ __all__ = [
     "t",
     "tan",
     "tanh",
+    "topk",
     "transpose",
+    "unique",
     "unsqueeze",
     "var",
     "where",
@@ -182,7 +193,7 @@ if TYPE_CHECKING:
     class TensorMethods:
         """What registry.op binds on Tensor (tensor.py makes it a base for type checkers)."""
 
-        from .linalg import bmm, dot, matmul, mm, mv, outer
+        from .linalg import bmm, dot, matmul, mm, mv, norm, outer
         from .pointwise import (
             abs,
             add,
@@ -237,17 +248,22 @@ if TYPE_CHECKING:
             any,
             argmax,
             argmin,
+            argsort,
             cumprod,
             cumsum,
             log_softmax,
             logsumexp,
             max,
             mean,
+            median,
             min,
             prod,
             softmax,
+            sort,
             std,
             sum,
+            topk,
+            unique,
             var,
         )
         from .shape import bool_ as bool

@@ -778,3 +778,212 @@ def all(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 )
 def any(input: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
     return _logical_reduce("any", input, dim, keepdim)
+
+
+# --- sorting and selecting (issue 14) --------------------------------------------------------------
+SortResult = _return_type("sort")
+TopkResult = _return_type("topk")
+MedianResult = _return_type("median")
+
+
+def _scatter_back(g: Any, idx: np.ndarray, dim: int, shape: tuple[int, ...], keepdim: bool = True) -> Any:
+    """∂L/∂input of an op that picked ``input`` at ``idx`` along ``dim``: ``g`` put back there."""
+    if not shape:
+        return g
+    if not keepdim:
+        idx, g = np.expand_dims(idx, dim), dual.unsqueeze_dims(g, (dim,))
+    full = [
+        np.arange(n).reshape([-1 if i == d else 1 for i in range(len(shape))]) for d, n in enumerate(shape)
+    ]
+    full[dim] = idx
+    return dual.index_add_zeros(g, tuple(np.broadcast_arrays(*full)), shape)
+
+
+class Sort(Function):
+    name = "SortBackward0"
+    statement = "result = input sorted along dim"
+    formula = {"input": "∂L/∂result put back where each value came from"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, a, dim=-1, descending=False, k=None, keepdim=True):
+        if a.ndim == 0:
+            ctx.indices = np.zeros((), np.int64)
+            return a.copy()
+        key = a.astype(np.int8) if a.dtype == np.bool_ else a
+        if descending:
+            key = -key.astype(np.int64) if key.dtype.kind in "bu" else -key
+        idx = np.argsort(key, axis=dim, kind="stable")
+        if k is not None:
+            idx = np.take(idx, range(k), axis=dim)
+        ctx.indices = idx.astype(np.int64)
+        return np.take_along_axis(a, idx, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (_scatter_back(g, ctx.indices, ctx.params.get("dim", -1), ctx.inputs[0]._data.shape),)
+
+
+class SortStable(Sort):
+    name = "SortBackward1"
+
+
+class Topk(Sort):
+    name = "TopkBackward0"
+    statement = "result = the k largest (or smallest) of input along dim"
+
+
+def _picked(node_cls: type, a: Tensor, **params: Any) -> tuple[Tensor, Tensor]:
+    """Run a selecting op and fetch its indices (kept on the node, or recomputed without one)."""
+    values = node_cls.apply(a, **params)
+    if values.grad_fn is not None:
+        idx = values.grad_fn.indices
+    else:
+        holder = _Holder()
+        node_cls.forward(holder, a._data, **params)
+        idx = holder.indices
+    return values, Tensor._make(np.asarray(idx, dtype=np.int64), False, None)
+
+
+class _Holder(_Discard):
+    indices: Any = None
+
+
+def _sort_values(a: Tensor, dim: int = -1, descending: bool = False) -> Tensor:
+    return sort(a, dim, descending).values
+
+
+@registry.op(
+    nodes=(Sort, SortStable),
+    category="shape",
+    params=(registry.Param("dim", "dim", -1), registry.Param("descending", "bool", False)),
+    call=_sort_values,
+)
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: Any = None) -> Any:
+    d = wrap_dim(dim, input._data.ndim)
+    cls = Sort if stable is None else SortStable
+    return SortResult(*_picked(cls, input, dim=d, descending=bool(descending)))
+
+
+@registry.op(catalogue=False)
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False) -> Tensor:
+    from ..grad_mode import no_grad
+
+    with no_grad():
+        return sort(input, dim, descending, stable=stable).indices
+
+
+def _topk_values(a: Tensor, k: int = 1, dim: int = -1, largest: bool = True) -> Tensor:
+    return topk(a, k, dim, largest).values
+
+
+@registry.op(
+    nodes=(Topk,),
+    category="shape",
+    size_rule="max",
+    params=(
+        registry.Param("k", "int", 1),
+        registry.Param("dim", "dim", -1),
+        registry.Param("largest", "bool", True),
+    ),
+    call=_topk_values,
+)
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True) -> Any:
+    d = wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d] if input._data.ndim else 1
+    if not 0 <= k <= n:
+        raise RuntimeError("selected index k out of range")
+    return TopkResult(*_picked(Topk, input, dim=d, descending=bool(largest), k=k))
+
+
+class MedianAll(Function):
+    name = "MedianBackward0"
+    statement = "result = the middle value of input (the lower of the two middle ones)"
+    formula = {"input": "1/k at each of the k elements equal to the median, 0 elsewhere"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a):
+        flat = a.reshape(-1)
+        if flat.size == 0:
+            out = np.asarray(np.nan, dtype=a.dtype)
+        else:
+            out = np.asarray(np.sort(flat, kind="stable")[(flat.size - 1) // 2])
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, out = ctx.saved_tensors
+        mask = a == out
+        m = mask._data if hasattr(mask, "_data") else mask
+        share = np.where(m, 1.0 / (int(np.sum(m)) or 1), 0.0).astype(a.dtype)
+        if hasattr(a, "_data"):
+            share = Tensor._make(share, False, None)
+        return (g * share,)
+
+
+class MedianDim(Function):
+    name = "MedianBackward1"
+    statement = "result = the middle value of input along dim"
+    formula = {"input": "∂L/∂result at the median's index, 0 elsewhere"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, a, dim=0, keepdim=False):
+        if a.ndim == 0:
+            ctx.indices = np.zeros((), np.int64)
+            return a.copy()
+        if a.shape[dim] == 0:
+            raise IndexError(f"median(): Expected reduction dim {dim} to have non-zero size.")
+        order = np.argsort(a, axis=dim, kind="stable")
+        idx = np.take(order, [(a.shape[dim] - 1) // 2], axis=dim)
+        values = np.take_along_axis(a, idx, axis=dim)
+        if not keepdim:
+            idx, values = np.squeeze(idx, dim), np.squeeze(values, dim)
+        ctx.indices = idx.astype(np.int64)
+        return np.asarray(values)
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.inputs[0]._data
+        return (_scatter_back(g, ctx.indices, ctx.params["dim"], a.shape, ctx.params["keepdim"]),)
+
+
+def _median_values(a: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    out = median(a, dim, keepdim)
+    return out if dim is None else out.values
+
+
+@registry.op(
+    nodes=(MedianAll, MedianDim),
+    category="reduction",
+    size_rule="max",
+    params=(registry.Param("dim", "optional_int", None), registry.Param("keepdim", "bool", False)),
+    call=_median_values,
+)
+def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
+    if input._data.dtype == np.bool_:
+        raise NotImplementedError("\"median_cpu\" not implemented for 'Bool'")
+    if dim is None:
+        return MedianAll.apply(input)
+    d = wrap_dim(dim, input._data.ndim)
+    return MedianResult(*_picked(MedianDim, input, dim=d, keepdim=keepdim))
+
+
+@registry.op(catalogue=False)
+def unique(
+    input: Tensor,
+    sorted: bool = True,
+    return_inverse: bool = False,
+    return_counts: bool = False,
+    dim: int | None = None,
+) -> Any:
+    if dim is not None:
+        raise NotImplementedError("gradviz: unique(dim=...) is not supported")
+    values, inverse, counts = np.unique(input._data, return_inverse=True, return_counts=True)
+    out = [Tensor._make(np.asarray(values), False, None)]
+    if return_inverse:
+        out.append(Tensor._make(np.asarray(inverse, np.int64).reshape(input._data.shape), False, None))
+    if return_counts:
+        out.append(Tensor._make(np.asarray(counts, np.int64), False, None))
+    return out[0] if len(out) == 1 else tuple(out)
