@@ -1744,3 +1744,117 @@ def test_issue14_norm_double_grad_and_errors() -> None:
     for fn in (lambda L, a: a.norm(), lambda L, a: a.norm(3, 1), lambda L, a: L.linalg.norm(a, dim=0)):
         check_double_grad(fn, A((3, 4), "float64"))
     check(lambda L, a: a.norm(), A((3,), "int64", grad=False), backward=False)
+
+
+# --- issue 14: rounding, remainders, integer division, isclose ------------------------------------
+REGISTERED_OPS_COVERED.update(
+    {
+        "floor": "test_issue14_rounding", "ceil": "test_issue14_rounding", "trunc": "test_issue14_rounding",
+        "round": "test_issue14_rounding", "remainder": "test_issue14_modulo", "fmod": "test_issue14_modulo",
+        "floor_divide": "test_issue14_modulo", "isclose": "test_issue14_isclose",
+    }
+)  # fmt: skip
+
+ISSUE14_ROUNDING = [
+    ("floor", lambda L, a: a.floor() * a),
+    ("ceil", lambda L, a: L.ceil(a) * a),
+    ("trunc", lambda L, a: a.trunc() + a),
+    ("round", lambda L, a: L.round(a * 3)),
+    ("round_decimals", lambda L, a: a.round(decimals=1)),
+    ("round_negative_decimals", lambda L, a: (a * 100).round(decimals=-1)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_ROUNDING, ids=ids(ISSUE14_ROUNDING))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+def test_issue14_rounding(name: str, fn: Any, dtype: str) -> None:
+    check(fn, A((2, 3), dtype, grad=dtype.startswith("float")), backward=dtype.startswith("float"))
+
+
+def test_issue14_rounding_double_grad_and_halves() -> None:
+    check_double_grad(lambda L, a: a.floor() * a * a, A((2, 3), "float64"))
+    check(lambda L, a: (a * 0 + L.tensor([0.5, 1.5, 2.5, -0.5, -2.5])).round(), A((5,)))
+
+
+ISSUE14_MODULO = [
+    ("mod_scalar", lambda L, a, b: a % 2),
+    ("mod_neg_scalar", lambda L, a, b: a % -1.5),
+    ("mod_tensor", lambda L, a, b: a % b),
+    ("rmod", lambda L, a, b: 3 % b),
+    ("remainder", lambda L, a, b: L.remainder(a, b)),
+    ("remainder_method", lambda L, a, b: a.remainder(0.7)),
+    ("fmod_scalar", lambda L, a, b: L.fmod(a, 2)),
+    ("fmod_tensor", lambda L, a, b: a.fmod(b)),
+    ("fmod_number_first", lambda L, a, b: L.fmod(2, b)),
+    ("floordiv", lambda L, a, b: (a // b) * a),
+    ("floordiv_scalar", lambda L, a, b: a // 0.5),
+    ("rfloordiv", lambda L, a, b: 5 // b),
+    ("floor_divide", lambda L, a, b: L.floor_divide(a, b)),
+    ("bcast", lambda L, a, b: a % b[0]),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_MODULO, ids=ids(ISSUE14_MODULO))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_modulo(name: str, fn: Any, dtype: str) -> None:
+    backward = not name.startswith(("rmod", "floordiv", "rfloordiv", "floor_divide"))
+    check(fn, A((2, 3), dtype), A((2, 3), dtype, domain="pos"), backward=backward)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L, a, b: a % 3,
+        lambda L, a, b: a % -3,
+        lambda L, a, b: L.fmod(a, -3),
+        lambda L, a, b: a // 2,
+        lambda L, a, b: a // -2,
+        lambda L, a, b: 7 // (b + 6),
+        lambda L, a, b: a % 2.5,
+        lambda L, a, b: a // 2.5,
+        lambda L, a, b: a % (b + 6),
+        lambda L, a, b: a % 0,
+        lambda L, a, b: a // (b * 0),
+        lambda L, a, b: a.bool() % 2,
+        lambda L, a, b: a.bool() % b.bool(),
+        lambda L, a, b: L.fmod(a.bool(), b.bool()),
+        lambda L, a, b: a.int() % 2,
+        lambda L, a, b: a.float() % 0,
+    ],
+)
+def test_issue14_modulo_ints(fn: Any) -> None:
+    check(fn, A((2, 3), "int64", grad=False), A((2, 3), "int64", grad=False), backward=False)
+
+
+def test_issue14_modulo_double_grad_and_not_implemented() -> None:
+    check_double_grad(lambda L, a, b: (a % b) * a, A((2, 3), "float64"), A((2, 3), "float64", domain="pos"))
+    check_double_grad(
+        lambda L, a, b: L.fmod(a, b) * b, A((2, 3), "float64"), A((2, 3), "float64", domain="pos")
+    )
+    for fn in (lambda L, x: x // 2, lambda L, x: 2 % x):
+        t, g = torch.tensor([1.5, 2.5], requires_grad=True), gv.tensor([1.5, 2.5], requires_grad=True)
+        ot, og = fn(torch, t), fn(gv, g)
+        assert repr(og) == repr(ot) and graph_sig(og.grad_fn) == graph_sig(ot.grad_fn)
+        with pytest.raises(RuntimeError) as et:
+            ot.sum().backward()
+        with pytest.raises(RuntimeError) as eg:
+            og.sum().backward()
+        assert str(eg.value) == str(et.value)
+
+
+ISSUE14_ISCLOSE = [
+    ("isclose", lambda L, a, b: L.isclose(a, b)),
+    ("near", lambda L, a, b: a.isclose(a + 1e-7)),
+    ("tolerances", lambda L, a, b: L.isclose(a, b, rtol=0.5, atol=0.5)),
+    ("bcast", lambda L, a, b: L.isclose(a, b[0])),
+    ("nan", lambda L, a, b: L.isclose(a / 0 * 0, b / 0 * 0, equal_nan=True)),
+    ("nan_not_equal", lambda L, a, b: L.isclose(a / 0 * 0, b / 0 * 0)),
+    ("dtypes", lambda L, a, b: L.isclose(a, b.double())),
+    ("ints", lambda L, a, b: L.isclose(a.long(), b.long())),
+    ("bools", lambda L, a, b: L.isclose(a > 0, b > 0)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_ISCLOSE, ids=ids(ISSUE14_ISCLOSE))
+def test_issue14_isclose(name: str, fn: Any) -> None:
+    check(fn, A((2, 3), grad=False), A((2, 3), grad=False), backward=False)

@@ -196,6 +196,8 @@ GENERATORS = {
     "prod": reduction("optional_int"),
     **{op: with_dim("softmax") for op in ("cumsum", "cumprod")},
     "median": reduction("optional_int"),
+    **{op: unary() for op in ("floor", "ceil", "trunc", "round")},
+    **{op: binary() for op in ("remainder", "fmod", "floor_divide", "isclose")},
     "norm": reduction("dims").map(lambda c: (c[0], {**c[1], "p": 2})),
     "sort": with_dim("softmax").map(lambda c: (c[0], {**c[1], "descending": True})),
     "topk": with_dim("softmax").map(lambda c: (c[0], {**c[1], "k": 1, "largest": False})),
