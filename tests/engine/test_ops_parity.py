@@ -1858,3 +1858,173 @@ ISSUE14_ISCLOSE = [
 @pytest.mark.parametrize(("name", "fn"), ISSUE14_ISCLOSE, ids=ids(ISSUE14_ISCLOSE))
 def test_issue14_isclose(name: str, fn: Any) -> None:
     check(fn, A((2, 3), grad=False), A((2, 3), grad=False), backward=False)
+
+
+# --- issue 14: shape and indexing -------------------------------------------------------------------
+REGISTERED_OPS_COVERED.update(
+    {
+        "repeat": "test_issue14_shape", "tril": "test_issue14_shape", "triu": "test_issue14_shape",
+        "diagonal": "test_issue14_shape", "diag": "test_issue14_shape", "split": "test_issue14_shape",
+        "chunk": "test_issue14_shape", "hstack": "test_issue14_shape", "vstack": "test_issue14_shape",
+        "gather": "test_issue14_indexing", "index_select": "test_issue14_indexing",
+        "masked_fill": "test_issue14_indexing", "nonzero": "test_issue14_indexing",
+        "einsum": "test_issue14_einsum", "broadcast_shapes": "test_issue14_broadcast_shapes",
+    }
+)  # fmt: skip
+
+ISSUE14_SHAPE = [
+    ("repeat", lambda L, a, b: a.repeat(2, 3)),
+    ("repeat_more_dims", lambda L, a, b: a.repeat((2, 1, 2))),
+    ("repeat_too_few", lambda L, a, b: a.repeat(2)),
+    ("tril", lambda L, a, b: a.tril()),
+    ("tril_k", lambda L, a, b: L.tril(a, -1)),
+    ("triu", lambda L, a, b: L.triu(a)),
+    ("triu_k", lambda L, a, b: a.triu(diagonal=1)),
+    ("tril_1d", lambda L, a, b: b.tril()),
+    ("diagonal", lambda L, a, b: a.diagonal()),
+    ("diagonal_offset", lambda L, a, b: L.diagonal(a, 1)),
+    ("diagonal_neg", lambda L, a, b: a.diagonal(-1)),
+    ("diagonal_dims", lambda L, a, b: a.unsqueeze(0).diagonal(0, 2, 1)),
+    ("diagonal_same", lambda L, a, b: a.diagonal(0, 1, 1)),
+    ("diag_vector", lambda L, a, b: L.diag(b)),
+    ("diag_vector_k", lambda L, a, b: b.diag(-1)),
+    ("diag_matrix", lambda L, a, b: L.diag(a)),
+    ("diag_matrix_k", lambda L, a, b: a.diag(2)),
+    ("split", lambda L, a, b: a.split(2, 1)),
+    ("split_sizes", lambda L, a, b: L.split(a, [1, 3], dim=1)),
+    ("split_bad_sizes", lambda L, a, b: a.split([1, 2], 1)),
+    ("split_piece", lambda L, a, b: a.split(2)[0] * 2),  # (torch's piece 1 is output 1 of one node)
+    ("chunk", lambda L, a, b: a.chunk(2, 1)),
+    ("chunk_uneven", lambda L, a, b: L.chunk(a, 2)),
+    ("chunk_piece", lambda L, a, b: a.chunk(3, -1)[0]),
+    ("hstack", lambda L, a, b: L.hstack([a, a])),
+    ("hstack_vectors", lambda L, a, b: L.hstack((b, b))),
+    ("vstack", lambda L, a, b: L.vstack([a, a[:1]])),
+    ("vstack_vectors", lambda L, a, b: L.vstack([b, b])),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_SHAPE, ids=ids(ISSUE14_SHAPE))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_shape(name: str, fn: Any, dtype: str) -> None:
+    check(fn, A((3, 4), dtype), A((3,), dtype))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L, a: a.repeat(2, 2) ** 2,
+        lambda L, a: a.tril() ** 2,
+        lambda L, a: a.diagonal(1) ** 2,
+        lambda L, a: L.diag(a[0], 1) ** 2,
+        lambda L, a: a.split([1, 3], 1)[1] ** 2,
+        lambda L, a: a.gather(1, L.tensor([[0, 0], [1, 3], [2, 2]])) ** 2,
+        lambda L, a: a.index_select(0, L.tensor([2, 0, 2])) ** 2,
+        lambda L, a: a.masked_fill(a > 0, 1.0) ** 2,
+        lambda L, a: a.masked_fill(L.tensor([True, False, True, False]), a[1, 1]) ** 2,
+        lambda L, a: L.einsum("ij,j->i", a, a[0]) ** 2,
+    ],
+)
+def test_issue14_shape_double_grad(fn: Any) -> None:
+    check_double_grad(fn, A((3, 4), "float64"))
+
+
+def test_issue14_shape_ints() -> None:
+    for fn in (
+        lambda L, a, b: a.repeat(2, 1),
+        lambda L, a, b: a.tril(1),
+        lambda L, a, b: a.diagonal(),
+        lambda L, a, b: L.diag(b),
+        lambda L, a, b: a.chunk(2),
+        lambda L, a, b: L.vstack([b, b]),
+        lambda L, a, b: a.masked_fill(a > 0, 1.5),
+        lambda L, a, b: a.gather(0, L.tensor([[1, 0, 2, 0]])),
+    ):
+        check(fn, A((3, 4), "int64", grad=False), A((3,), "int64", grad=False), backward=False)
+
+
+ISSUE14_INDEXING = [
+    ("gather", lambda L, a, i: a.gather(1, i)),
+    ("gather_dim0", lambda L, a, i: L.gather(a, 0, i[:2] % 3)),
+    ("gather_int32", lambda L, a, i: a.gather(1, i.int())),
+    ("gather_bad_index", lambda L, a, i: a.gather(1, i + 10)),
+    ("gather_bad_ndim", lambda L, a, i: a.gather(1, i[0])),
+    ("gather_bad_dim", lambda L, a, i: a.gather(3, i)),
+    ("gather_float_index", lambda L, a, i: a.gather(1, i.float())),
+    ("index_select", lambda L, a, i: a.index_select(1, i[0])),
+    ("index_select_dim0", lambda L, a, i: L.index_select(a, 0, i[0] % 3)),
+    ("index_select_0d", lambda L, a, i: a.index_select(1, i[0, 0])),
+    ("index_select_bad", lambda L, a, i: a.index_select(0, i[0] + 10)),
+    ("index_select_2d", lambda L, a, i: a.index_select(1, i)),
+    ("index_select_float", lambda L, a, i: a.index_select(1, i[0].float())),
+    ("masked_fill", lambda L, a, i: a.masked_fill(a > 0, 0.0)),
+    ("masked_fill_func", lambda L, a, i: L.masked_fill(a, i == 1, -1.5)),
+    ("masked_fill_bcast", lambda L, a, i: a.masked_fill(i[0] == 0, 2)),
+    ("masked_fill_tensor", lambda L, a, i: a.masked_fill(a < 0, a[0, 0])),
+    ("masked_fill_grows", lambda L, a, i: a.masked_fill(L.ones(2, 3, 4, dtype=L.bool), 1.0)),
+    ("masked_fill_int_mask", lambda L, a, i: a.masked_fill(i, 1.0)),
+    ("masked_fill_int32_mask", lambda L, a, i: a.masked_fill(i.int(), 1.0)),
+    ("masked_fill_1d_value", lambda L, a, i: a.masked_fill(a > 0, a[0])),
+    ("nonzero", lambda L, a, i: (a > 0).nonzero()),
+    ("nonzero_func", lambda L, a, i: L.nonzero(i)),
+    ("nonzero_tuple", lambda L, a, i: L.nonzero(a > 0, as_tuple=True)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_INDEXING, ids=ids(ISSUE14_INDEXING))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_indexing(name: str, fn: Any, dtype: str) -> None:
+    idx = A((3, 4), "int64", grad=False)
+    spec = A((3, 4), dtype)
+    arrays = idx.array(3) % 4
+    t_i, g_i = torch.tensor(arrays), gv.tensor(arrays)
+    check(lambda L, a: fn(L, a, t_i if L is torch else g_i), spec)
+
+
+ISSUE14_EINSUM = [
+    ("matmul", "ij,jk->ik", [(3, 4), (4, 2)]),
+    ("bmm", "bij,bjk->bik", [(2, 3, 4), (2, 4, 2)]),
+    ("dot", "i,i->", [(3,), (3,)]),
+    ("transpose", "ij->ji", [(3, 4)]),
+    ("diagonal", "ii->i", [(3, 3)]),
+    ("sum", "ij->", [(3, 4)]),
+    ("trace", "ii", [(3, 3)]),
+    ("outer", "i,j->ij", [(3,), (2,)]),
+    ("implicit", "ij,jk", [(3, 4), (4, 2)]),
+    ("mv", "ij,j->i", [(3, 4), (4,)]),
+    ("spaces", "ij, jk -> ik", [(3, 4), (4, 2)]),
+    ("bad_subscripts", "ij->i", [(3,)]),
+]
+
+
+@pytest.mark.parametrize(("name", "eq", "shapes"), ISSUE14_EINSUM, ids=ids(ISSUE14_EINSUM))
+def test_issue14_einsum(name: str, eq: str, shapes: list) -> None:
+    """Values and gradients as torch's; the graph differs (torch records permute/bmm/view)."""
+    arrays = [A(s, "float64").array(k) for k, s in enumerate(shapes)]
+    tt = [torch.tensor(x, requires_grad=True) for x in arrays]
+    gg = [gv.tensor(x, requires_grad=True) for x in arrays]
+    try:
+        out_t = torch.einsum(eq, *tt)
+    except RuntimeError:
+        with pytest.raises(RuntimeError):
+            gv.einsum(eq, *gg)
+        return
+    out_g = gv.einsum(eq, gg) if name == "matmul" else gv.einsum(eq, *gg)
+    assert_same_tensor(out_g, out_t)
+    (out_t * out_t).sum().backward()
+    (out_g * out_g).sum().backward()
+    for g, t in zip(gg, tt):
+        assert_same_tensor(g.grad, t.grad)
+
+
+def test_issue14_broadcast_shapes() -> None:
+    for shapes in [((2, 1), (1, 3)), ((5, 1, 3), (4, 1)), ((3,),), ((), (2, 2)), ((1,), (4, 1), (1, 1, 6))]:
+        assert tuple(gv.broadcast_shapes(*shapes)) == tuple(torch.broadcast_shapes(*shapes))
+        assert repr(gv.broadcast_shapes(*shapes)) == repr(torch.broadcast_shapes(*shapes)).replace(
+            "torch", "gradviz"
+        )
+    with pytest.raises(RuntimeError) as t:
+        torch.broadcast_shapes((2, 3), (3, 2))
+    with pytest.raises(RuntimeError) as g:
+        gv.broadcast_shapes((2, 3), (3, 2))
+    assert str(g.value) == str(t.value)

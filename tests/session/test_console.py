@@ -544,6 +544,10 @@ EXAMPLES = {
         "7 // (tgt + 1)",
     ],
     "isclose": ["torch.isclose(a, b)", "a.isclose(a + 1e-9)"],
+    "tril": ["a.tril()", "torch.tril(m, -1)"],
+    "triu": ["a.triu(1)", "torch.triu(m)"],
+    "diagonal": ["a.diagonal()", "torch.diagonal(m, -1)", "a.diagonal(offset=1, dim1=1, dim2=0)"],
+    "masked_fill": ["a.masked_fill(a > 0, 0.)", "torch.masked_fill(a, b > 1, -1)"],
 }
 ALL_EXAMPLES = [(op, src) for op, srcs in EXAMPLES.items() for src in srcs]
 

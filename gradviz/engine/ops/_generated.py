@@ -7,7 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .linalg import addmm, bmm, dot, matmul, mm, mv, norm, outer
+from .indexing import gather, index_select, masked_fill, nonzero
+from .linalg import addmm, bmm, dot, einsum, matmul, mm, mv, norm, outer
 from .pointwise import (
     abs,
     add,
@@ -85,23 +86,32 @@ from .reduction import (
     var,
 )
 from .shape import (
+    broadcast_shapes,
     broadcast_to,
     cat,
+    chunk,
     clone,
     concat,
     concatenate,
+    diag,
+    diagonal,
     expand,
     flatten,
     flip,
+    hstack,
     movedim,
     permute,
     reshape,
+    split,
     squeeze,
     stack,
     swapaxes,
     t,
     transpose,
+    tril,
+    triu,
     unsqueeze,
+    vstack,
 )
 
 __all__ = [
@@ -118,9 +128,11 @@ __all__ = [
     "argsort",
     "atan2",
     "bmm",
+    "broadcast_shapes",
     "broadcast_to",
     "cat",
     "ceil",
+    "chunk",
     "clamp",
     "clip",
     "clone",
@@ -129,8 +141,11 @@ __all__ = [
     "cos",
     "cumprod",
     "cumsum",
+    "diag",
+    "diagonal",
     "div",
     "dot",
+    "einsum",
     "eq",
     "equal",
     "erf",
@@ -142,8 +157,11 @@ __all__ = [
     "floor",
     "floor_divide",
     "fmod",
+    "gather",
     "ge",
     "gt",
+    "hstack",
+    "index_select",
     "isclose",
     "isfinite",
     "isinf",
@@ -155,6 +173,7 @@ __all__ = [
     "logical_not",
     "logsumexp",
     "lt",
+    "masked_fill",
     "matmul",
     "max",
     "maximum",
@@ -168,6 +187,7 @@ __all__ = [
     "mv",
     "ne",
     "neg",
+    "nonzero",
     "norm",
     "outer",
     "permute",
@@ -184,6 +204,7 @@ __all__ = [
     "sin",
     "softmax",
     "sort",
+    "split",
     "sqrt",
     "square",
     "squeeze",
@@ -197,10 +218,13 @@ __all__ = [
     "tanh",
     "topk",
     "transpose",
+    "tril",
+    "triu",
     "trunc",
     "unique",
     "unsqueeze",
     "var",
+    "vstack",
     "where",
 ]
 
@@ -209,6 +233,7 @@ if TYPE_CHECKING:
     class TensorMethods:
         """What registry.op binds on Tensor (tensor.py makes it a base for type checkers)."""
 
+        from .indexing import gather, index_select, masked_fill, nonzero
         from .linalg import bmm, dot, matmul, mm, mv, norm, outer
         from .pointwise import (
             abs,
@@ -292,7 +317,10 @@ if TYPE_CHECKING:
         )
         from .shape import bool_ as bool
         from .shape import (
+            chunk,
             clone,
+            diag,
+            diagonal,
             double,
             expand,
             expand_as,
@@ -302,12 +330,16 @@ if TYPE_CHECKING:
             long,
             movedim,
             permute,
+            repeat,
             reshape,
+            split,
             squeeze,
             swapaxes,
             t,
             to,
             transpose,
+            tril,
+            triu,
             unsqueeze,
             view,
         )

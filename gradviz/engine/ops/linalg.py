@@ -393,3 +393,62 @@ def norm(
     if dtype is not None:
         input = input.to(dtype)
     return vector_norm(input, 2 if p is None else p, dim, keepdim)
+
+
+@registry.op(syntax=("function",), catalogue=False, operands=("operands",), operand_list=True)
+def einsum(equation: str, *operands: Tensor) -> Tensor:
+    """Einstein summation, composed of diagonal, permute, reshape, * and sum (torch records
+    permutes, reshapes and a bmm instead: the values and gradients agree, the graph does not)."""
+    from .pointwise import mul
+    from .reduction import sum as _sum
+    from .shape import diagonal, permute
+
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    if "." in eq:
+        raise NotImplementedError("gradviz: einsum with '...' is not supported")
+    lhs, arrow, out = eq.partition("->")
+    subs = lhs.split(",")
+    if len(subs) != len(operands):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
+    if not arrow:
+        counts = {c: lhs.count(c) for c in lhs if c != ","}
+        out = "".join(sorted(c for c, n in counts.items() if n == 1))
+    sizes: dict[str, int] = {}
+    prepared = []
+    for s, x in zip(subs, operands):
+        if len(s) != x.ndim:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the number "
+                f"of dimensions ({x.ndim}) for operand {len(prepared)} and no ellipsis was given"
+            )
+        s = list(s)
+        while len(set(s)) < len(s):  # a repeated letter: take the diagonal
+            c = next(c for c in s if s.count(c) > 1)
+            p = s.index(c)
+            q = s.index(c, p + 1)
+            x = diagonal(x, 0, p, q)
+            s = [ch for i, ch in enumerate(s) if i not in (p, q)] + [c]
+        for c, n in zip(s, x.shape):
+            if sizes.setdefault(c, n) != n and n != 1 and sizes[c] != 1:
+                raise RuntimeError(
+                    f"einsum(): operands do not broadcast with remapped shapes (original->remapped): {sizes[c]} vs {n}"
+                )
+            sizes[c] = n if sizes[c] == 1 else sizes[c]
+        prepared.append((s, x))
+    order = list(out) + sorted({c for s, _ in prepared for c in s} - set(out))
+    result = None
+    for s, x in prepared:
+        mine = [c for c in order if c in s]
+        perm = [s.index(c) for c in mine]
+        if perm != list(range(len(perm))) or len(prepared) == 1:
+            x = permute(x, *perm)
+        shape = [x.shape[mine.index(c)] if c in mine else 1 for c in order]
+        if len(shape) != x.ndim:
+            x = x.reshape(shape)
+        result = x if result is None else mul(result, x)
+    contracted = tuple(range(len(out), len(order)))
+    if contracted:
+        result = _sum(result, contracted)
+    return result
