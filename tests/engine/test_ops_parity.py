@@ -2028,3 +2028,60 @@ def test_issue14_broadcast_shapes() -> None:
     with pytest.raises(RuntimeError) as g:
         gv.broadcast_shapes((2, 3), (3, 2))
     assert str(g.value) == str(t.value)
+
+
+# --- issue 14: the functional ops declared in engine/nn_functional.py (were nn/functional_extra.py)
+REGISTERED_OPS_COVERED.update(
+    {
+        name: "test_issue14_functional"
+        for name in (
+            "binary_cross_entropy", "binary_cross_entropy_with_logits", "l1_loss", "one_hot", "dropout",
+            "batch_norm", "embedding",
+        )
+    }
+)  # fmt: skip
+
+ISSUE14_FUNCTIONAL = [
+    ("bce", lambda L, a, b: F(L).binary_cross_entropy(a.sigmoid(), b.detach().sigmoid())),
+    ("bce_sum", lambda L, a, b: F(L).binary_cross_entropy(a.sigmoid(), (b > 0).float(), reduction="sum")),
+    (
+        "bce_none_weight",
+        lambda L, a, b: F(L).binary_cross_entropy(
+            a.sigmoid(), (b > 0).float(), b.detach().abs(), reduction="none"
+        ),
+    ),
+    ("bce_logits", lambda L, a, b: F(L).binary_cross_entropy_with_logits(a, (b > 0).float())),
+    (
+        "bce_logits_pos_weight",
+        lambda L, a, b: F(L).binary_cross_entropy_with_logits(
+            a, (b > 0).float(), pos_weight=b[0].detach().abs()
+        ),
+    ),
+    ("l1", lambda L, a, b: F(L).l1_loss(a, b)),
+    ("l1_none", lambda L, a, b: F(L).l1_loss(a, b, reduction="none")),
+    ("one_hot", lambda L, a, b: F(L).one_hot((b > 0).long() + 1)),
+    ("one_hot_classes", lambda L, a, b: F(L).one_hot((a > 0).long(), num_classes=4)),
+    ("dropout_eval", lambda L, a, b: F(L).dropout(a, 0.3, training=False)),
+    ("dropout_p0", lambda L, a, b: F(L).dropout(a, 0.0)),
+    ("dropout_p1", lambda L, a, b: F(L).dropout(a, 1.0)),
+    ("dropout_bad_p", lambda L, a, b: F(L).dropout(a, 1.5)),
+    ("batch_norm", lambda L, a, b: F(L).batch_norm(a, None, None, training=True)),
+    ("batch_norm_affine", lambda L, a, b: F(L).batch_norm(a, None, None, b[:3], b[3:], training=True)),
+    ("embedding", lambda L, a, b: F(L).embedding(L.tensor([[0, 2], [1, 0]]), a)),
+    ("embedding_padding", lambda L, a, b: F(L).embedding(L.tensor([1, 1, 2]), a, padding_idx=1)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_FUNCTIONAL, ids=ids(ISSUE14_FUNCTIONAL))
+def test_issue14_functional(name: str, fn: Any) -> None:
+    check(fn, A((4, 3)), A((4, 3)) if name.startswith(("bce", "l1", "one_hot")) else A((6,)))
+
+
+def test_issue14_dropout_is_torchs_for_the_same_seed() -> None:
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 5)).astype(np.float32)
+    torch.manual_seed(3)
+    gv.manual_seed(3)
+    t = torch_functional.dropout(torch.tensor(x, requires_grad=True), 0.4)
+    g = gv_functional.dropout(gv.tensor(x, requires_grad=True), 0.4)
+    assert_same_tensor(g, t)
+    assert_same_meta(g, t)
