@@ -618,7 +618,7 @@ def binary_cross_entropy_with_logits(
     category="loss",
     operands=("input", "target"),
     statement="result = mean |input - target|",
-    formula={"input": "sign(input - target)/n", "target": "-sign(input - target)/n"},
+    text="∂result/∂input = sign(input - target)/n, ∂result/∂target = -sign(input - target)/n",
 )
 def l1_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
     """Mean absolute error, recorded as PyTorch records it (SubBackward0, AbsBackward0, MeanBackward0)."""

@@ -93,6 +93,7 @@ class WrongSquare(Function):
     """x² with a planted mistake: backward forgets the factor 2."""
 
     name = "WrongSquareBackward0"
+    derivative = "result = input²: ∂result/∂input = input (wrong on purpose: 2·input is right)"
 
     @staticmethod
     def forward(ctx, x):

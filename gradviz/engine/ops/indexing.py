@@ -440,7 +440,8 @@ def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
 class MaskedFill(Function):
     name = "MaskedFillBackward0"
     statement = "result = value where mask, else input"
-    formula = {"input": "1 where mask is False, 0 where it is True"}  # noqa: RUF012
+    formula = {"input": "∂L/∂result where mask is False, 0 where it is True"}  # noqa: RUF012
+    adjoint = True
 
     @staticmethod
     def forward(ctx, a, mask=None, value=0):
@@ -460,7 +461,8 @@ class MaskedFill(Function):
 class MaskedFillTensor(Function):
     name = "MaskedFillBackward1"
     statement = "result = value where mask, else input"
-    formula = {"input": "1 where mask is False, 0 where it is True", "value": "Σ over the masked positions"}  # noqa: RUF012
+    formula = {"input": "∂L/∂result where mask is False, else 0", "value": "Σ ∂L/∂result where mask"}  # noqa: RUF012
+    adjoint = True
 
     @staticmethod
     def forward(ctx, a, v, mask=None):
@@ -484,7 +486,8 @@ _MASK_TYPES = {"int64": "long int", "int32": "int", "int16": "short int", "int8"
     size_rule="broadcast",
     params=(registry.Param("value", "number", 0.0),),
     statement="result = value where mask, else input",
-    formula={"input": "1 where mask is False, 0 where it is True"},
+    formula={"input": "∂L/∂result where mask is False, 0 where it is True"},
+    adjoint=True,
 )
 def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
     m = mask._data

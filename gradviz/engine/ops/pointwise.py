@@ -1283,7 +1283,7 @@ def fmod(input: Tensor, other: Any) -> Tensor:
     symbol="//",
     scalar_operands=True,
     statement="result = ⌊input/other⌋",
-    formula={"input": "not implemented in torch", "other": "not implemented in torch"},
+    text="no derivative: torch records NotImplemented, and backward through it is an error",
 )
 def floor_divide(input: Any, other: Any) -> Tensor:
     x, y, dt = operands(input, other)

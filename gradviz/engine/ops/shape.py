@@ -646,7 +646,9 @@ def _triangle(node_name: str, np_fn: Any, which: str) -> type:
     class Triangle(Function):
         name = node_name
         statement = f"result = input with the elements {which} the diagonal set to 0"
-        formula = {"input": f"1 on and {'below' if which == 'above' else 'above'} the diagonal, 0 elsewhere"}  # noqa: RUF012
+        kept = "below" if which == "above" else "above"
+        formula = {"input": f"∂L/∂result on and {kept} the diagonal, 0 elsewhere"}  # noqa: RUF012
+        adjoint = True
 
         @staticmethod
         def forward(ctx, a, diagonal=0):
