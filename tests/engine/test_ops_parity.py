@@ -2085,3 +2085,60 @@ def test_issue14_dropout_is_torchs_for_the_same_seed() -> None:
     g = gv_functional.dropout(gv.tensor(x, requires_grad=True), 0.4)
     assert_same_tensor(g, t)
     assert_same_meta(g, t)
+
+
+# --- issue 14: corners, compared by repr (NaN order, 0-d, uneven chunks, ints) ----------------------
+ISSUE14_CORNERS = [
+    "L.tensor([1., float('nan'), 0.5]).sort()",
+    "L.tensor([1., float('nan'), 0.5]).sort(descending=True)",
+    "L.tensor([1., float('nan'), 0.5]).topk(2)",
+    "L.tensor([3., 1., 2., 0.]).median()",
+    "L.tensor([[3., 1.], [2., 0.]]).median(0)",
+    "L.tensor([1., 2.], dtype=L.float16).std()",
+    "L.tensor([1., 2., 4.], dtype=L.float16).cumsum(0)",
+    "L.tensor([1., 2., 4.]).var(0, keepdim=True)",
+    "L.tensor(3.).std()",
+    "L.tensor([[1., 2.], [3., 4.]]).norm(dim=(0, 1))",
+    "L.tensor([1, 2, 3]).flip(0)",
+    "L.tensor([1., 2.]).amax(dim=0, keepdim=True)",
+    "L.tensor([True, False]).sort()",
+    "L.tensor([2, 1]).topk(1)",
+    "L.tensor([[1, 2], [3, 4]]).prod(1)",
+    "L.tensor([1.5, -1.5]).remainder(L.tensor([-1., 1.]))",
+    "L.tensor([5, -5]) // L.tensor([2, 2])",
+    "L.tensor([5., -5.]).fmod(L.tensor([0., 2.]))",
+    "L.tensor([2.5, -2.5]).round(decimals=0)",
+    "L.arange(6.).reshape(2, 3).repeat(1, 2)",
+    "L.arange(6.).reshape(2, 3).diagonal(5)",
+    "L.arange(6.).reshape(2, 3).split(5, 1)",
+    "L.arange(6.).reshape(2, 3).chunk(4, 1)",
+    "L.arange(5.).chunk(3)",
+    "L.einsum('ij->j', L.arange(6.).reshape(2, 3))",
+    "L.arange(4.).cumprod(0)",
+    "L.arange(6.).reshape(2, 3).unique()",
+    "L.tensor([[1, 0], [0, 3]]).nonzero()",
+    "L.tensor(5.).nonzero()",
+    "L.tensor([3, 1, 2, 1]).unique(sorted=True, return_inverse=True, return_counts=True)",
+    "L.hstack([L.tensor(1.), L.tensor(2.)])",
+    "L.vstack([L.tensor(1.), L.tensor(2.)])",
+    "L.tensor([1., 2.]).isclose(L.tensor([1., 2.0001]), rtol=1e-5)",
+    "L.linalg.norm(L.arange(6.).reshape(2, 3), float('-inf'))",
+    "L.linalg.norm(L.arange(6.).reshape(2, 3), 'fro', dim=(1, 0))",
+    "L.arange(6.).reshape(2, 3).std(dim=None)",
+    "L.arange(6.).reshape(2, 3).all(dim=())",
+    "L.zeros(2, 3).any(dim=1, keepdim=True)",
+]
+
+
+@pytest.mark.parametrize("src", ISSUE14_CORNERS)
+def test_issue14_corners(src: str) -> None:
+    out = []
+    for L in (torch, gv):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                r = repr(eval(src, {"L": L})).replace("torch", "gradviz")
+            except Exception as e:
+                r = f"{type(e).__name__}: {e}"
+        out.append(r)
+    assert out[1] == out[0]

@@ -514,4 +514,6 @@ def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
         if a.ndim == 0:
             return (Tensor._make(np.zeros(int(bool(a)), np.int64), False, None),)
         return tuple(Tensor._make(np.asarray(i, np.int64), False, None) for i in np.nonzero(a))
+    if a.ndim == 0:
+        return Tensor._make(np.zeros((int(bool(a)), 0), np.int64), False, None)
     return Tensor._make(np.argwhere(a).astype(np.int64).reshape(-1, a.ndim), False, None)

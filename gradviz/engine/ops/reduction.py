@@ -814,6 +814,9 @@ class Sort(Function):
         if descending:
             key = -key.astype(np.int64) if key.dtype.kind in "bu" else -key
         idx = np.argsort(key, axis=dim, kind="stable")
+        if descending and a.dtype.kind == "f":  # NaN counts as the largest: first, as in torch
+            first = np.argsort(~np.isnan(np.take_along_axis(a, idx, axis=dim)), axis=dim, kind="stable")
+            idx = np.take_along_axis(idx, first, axis=dim)
         if k is not None:
             idx = np.take(idx, range(k), axis=dim)
         ctx.indices = idx.astype(np.int64)
