@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as _version
 
-from . import autograd, nn, optim, utils
+from . import autograd, linalg, nn, optim, utils
 from .engine import *  # noqa: F403
 from .engine import __all__ as _engine_names
 from .engine import bool_ as bool
@@ -19,7 +19,7 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["autograd", "nn", "optim", "utils", "bool", "random", "__version__", *_engine_names]
+__all__ = ["autograd", "linalg", "nn", "optim", "utils", "bool", "random", "__version__", *_engine_names]
 
 
 def __getattr__(name: str):

@@ -189,7 +189,7 @@ def tensor_repr(t: Tensor, prefix: str = "tensor(") -> str:
             suffixes.append(f"dtype={dt!r}")
         body = array_str(a, indent)
     if t.grad_fn is not None:
-        suffixes.append(f"grad_fn=<{t.grad_fn.name()}>")
+        suffixes.append(f"grad_fn=<{t.grad_fn.name().rsplit('::', 1)[-1]}>")  # torch prints the class name
     elif t.requires_grad:
         suffixes.append("requires_grad=True")
     return _add_suffixes(prefix + body, suffixes, indent)

@@ -1525,3 +1525,620 @@ OTHER_REGISTERED_CASES = [
 @pytest.mark.parametrize(("name", "fn", "sa", "sb"), OTHER_REGISTERED_CASES, ids=ids(OTHER_REGISTERED_CASES))
 def test_other_registered_ops(name: str, fn: Any, sa: tuple, sb: tuple) -> None:
     check(fn, A(sa), A(sb))
+
+
+# --- issue 14: statistics and reductions ----------------------------------------------------------
+REGISTERED_OPS_COVERED.update(
+    {
+        "std": "test_issue14_reductions", "var": "test_issue14_reductions", "amax": "test_issue14_reductions",
+        "amin": "test_issue14_reductions", "prod": "test_issue14_reductions", "cumsum": "test_issue14_reductions",
+        "cumprod": "test_issue14_reductions", "all": "test_issue14_all_any", "any": "test_issue14_all_any",
+        "flip": "test_issue14_reductions",
+    }
+)  # fmt: skip
+
+ISSUE14_REDUCTIONS = [
+    ("std_all", lambda L, a: a.std(), (3, 4)),
+    ("std_dim", lambda L, a: L.std(a, 1), (3, 4)),
+    ("std_dims_keepdim", lambda L, a: a.std(dim=(0, 2), keepdim=True), (2, 3, 4)),
+    ("std_unbiased_false", lambda L, a: a.std(1, False), (3, 4)),
+    ("std_unbiased_positional", lambda L, a: L.std(a, False), (3, 4)),
+    ("std_correction", lambda L, a: a.std(0, correction=2), (5, 2)),
+    ("std_correction0_kw", lambda L, a: L.std(a, dim=-1, correction=0, keepdim=True), (3, 4)),
+    ("std_zero_d", lambda L, a: a.std(correction=0), ()),
+    ("std_bad_dim", lambda L, a: a.std(2), (3, 4)),
+    ("var_all", lambda L, a: a.var(), (3, 4)),
+    ("var_dim", lambda L, a: L.var(a, 0), (3, 4)),
+    ("var_keepdim", lambda L, a: a.var(1, keepdim=True), (3, 4)),
+    ("var_unbiased", lambda L, a: a.var(unbiased=False), (3, 4)),
+    ("var_correction", lambda L, a: L.var(a, (0, 1), correction=0), (3, 4)),
+    ("var_one_element", lambda L, a: a.var(), (1,)),
+    ("amax_dim", lambda L, a: a.amax(1), (3, 4)),
+    ("amax_all", lambda L, a: L.amax(a), (3, 4)),
+    ("amax_dims_keepdim", lambda L, a: a.amax((0, 2), keepdim=True), (2, 3, 4)),
+    ("amax_ties", lambda L, a: (a * 0).amax(1), (3, 4)),
+    ("amax_dup", lambda L, a: a.amax([0, 0]), (3, 4)),
+    ("amin_dim", lambda L, a: L.amin(a, -1), (3, 4)),
+    ("amin_all", lambda L, a: a.amin(), (3, 4)),
+    ("prod_all", lambda L, a: a.prod(), (3, 4)),
+    ("prod_dim", lambda L, a: L.prod(a, 1), (3, 4)),
+    ("prod_keepdim", lambda L, a: a.prod(0, keepdim=True), (3, 4)),
+    ("prod_zero", lambda L, a: (a * (a > 0)).prod(1), (3, 4)),
+    ("prod_dims_refused", lambda L, a: a.prod(dim=(0, 1)), (3, 4)),
+    ("cumsum", lambda L, a: a.cumsum(1), (3, 4)),
+    ("cumsum_neg", lambda L, a: L.cumsum(a, dim=-2), (2, 3, 4)),
+    ("cumsum_0d", lambda L, a: a.cumsum(0), ()),
+    ("cumsum_no_dim", lambda L, a: a.cumsum(), (3,)),
+    ("cumsum_bad", lambda L, a: a.cumsum(3), (3,)),
+    ("cumprod", lambda L, a: a.cumprod(1), (3, 4)),
+    ("cumprod_zero", lambda L, a: (a * (a > 0)).cumprod(0), (4, 3)),
+    ("flip", lambda L, a: a.flip(0), (3, 4)),
+    ("flip_dims", lambda L, a: L.flip(a, (0, -1)), (2, 3, 4)),
+    ("flip_varargs", lambda L, a: a.flip(1, 0), (3, 4)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn", "shape"), ISSUE14_REDUCTIONS, ids=ids(ISSUE14_REDUCTIONS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_reductions(name: str, fn: Any, shape: tuple, dtype: str) -> None:
+    check(fn, A(shape, dtype))
+
+
+ISSUE14_DOUBLE = [c for c in ISSUE14_REDUCTIONS if c[0] in {
+    "std_all", "std_dim", "std_dims_keepdim", "var_all", "var_keepdim", "var_correction",
+    "prod_all", "prod_dim", "cumprod",
+}]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "fn", "shape"), ISSUE14_DOUBLE, ids=ids(ISSUE14_DOUBLE))
+def test_issue14_double_grad(name: str, fn: Any, shape: tuple) -> None:
+    check_double_grad(fn, A(shape, "float64"))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_issue14_int_and_bool(dtype: str) -> None:
+    for fn in (
+        lambda L, a: a.std(),
+        lambda L, a: a.var(0),
+        lambda L, a: a.prod(),
+        lambda L, a: a.prod(1),
+        lambda L, a: a.cumsum(0),
+        lambda L, a: a.cumprod(1),
+        lambda L, a: a.amax(1),
+        lambda L, a: a.amin(),
+        lambda L, a: a.flip(0),
+    ):
+        check(fn, A((3, 4), dtype, grad=False), backward=False)
+    check(lambda L, a: a.cumsum(0, dtype=L.float64), A((3,), dtype, grad=False), backward=False)
+    check(lambda L, a: a.prod(dtype=L.float32), A((3,), dtype, grad=False), backward=False)
+
+
+def test_issue14_empty_reductions() -> None:
+    for fn in (lambda L: L.zeros(0).amax(), lambda L: L.zeros(2, 0).amin(1), lambda L: L.zeros(2, 0).std(1)):
+        try:
+            t = fn(torch)
+        except Exception as e:
+            with pytest.raises(type(e)) as info:
+                fn(gv)
+            assert str(info.value) == str(e)
+        else:
+            assert_same_tensor(fn(gv), t)
+
+
+ISSUE14_ALL_ANY = [
+    ("all", lambda L, a: a.all()),
+    ("all_dim", lambda L, a: L.all(a, 1)),
+    ("all_keepdim", lambda L, a: a.all(0, keepdim=True)),
+    ("any", lambda L, a: L.any(a)),
+    ("any_dims", lambda L, a: a.any(dim=(0, 1))),
+    ("any_dim", lambda L, a: a.any(-1)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_ALL_ANY, ids=ids(ISSUE14_ALL_ANY))
+@pytest.mark.parametrize("dtype", ["float32", "int64", "bool", "uint8"])
+def test_issue14_all_any(name: str, fn: Any, dtype: str) -> None:
+    check(fn, A((3, 4), dtype, grad=False, domain="int"), backward=False)
+
+
+# --- issue 14: sorting, selecting and norms -------------------------------------------------------
+import gradviz.linalg  # noqa: E402  (gradviz/__init__.py exports it as gradviz.linalg)
+
+REGISTERED_OPS_COVERED.update(
+    {
+        "sort": "test_issue14_selecting", "argsort": "test_issue14_selecting", "topk": "test_issue14_selecting",
+        "median": "test_issue14_selecting", "unique": "test_issue14_unique", "norm": "test_issue14_norms",
+    }
+)  # fmt: skip
+
+ISSUE14_SELECTING = [
+    ("sort", lambda L, a: a.sort()),
+    ("sort_dim0_desc", lambda L, a: L.sort(a, 0, descending=True)),
+    ("sort_stable", lambda L, a: a.sort(dim=1, stable=True)),
+    ("sort_values", lambda L, a: a.sort(-1).values * 2),
+    ("sort_bad_dim", lambda L, a: a.sort(2)),
+    ("argsort", lambda L, a: a.argsort()),
+    ("argsort_desc", lambda L, a: L.argsort(a, dim=0, descending=True)),
+    ("topk", lambda L, a: a.topk(2)),
+    ("topk_dim0_smallest", lambda L, a: L.topk(a, 2, dim=0, largest=False)),
+    ("topk_k0", lambda L, a: a.topk(0)),
+    ("topk_too_many", lambda L, a: a.topk(5)),
+    ("median_all", lambda L, a: a.median()),
+    ("median_dim", lambda L, a: a.median(1)),
+    ("median_dim_keepdim", lambda L, a: L.median(a, dim=0, keepdim=True)),
+    ("median_values", lambda L, a: a.median(-1).values.exp()),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_SELECTING, ids=ids(ISSUE14_SELECTING))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_selecting(name: str, fn: Any, dtype: str) -> None:
+    check(fn, A((3, 4), dtype))
+
+
+@pytest.mark.parametrize("dtype", ["int64", "bool"])
+def test_issue14_selecting_ints(dtype: str) -> None:
+    for fn in (lambda L, a: a.sort(), lambda L, a: a.argsort(0), lambda L, a: a.median()):
+        check(fn, A((6,), dtype, grad=False), backward=False)
+
+
+def test_issue14_selecting_reprs_and_double_grad() -> None:
+    x = [[3.0, 1.0, 2.0], [0.5, 4.0, -1.0]]
+    for op, name in (("sort", "sort"), ("topk", "topk"), ("median", "median")):
+        args = (2,) if op == "topk" else (1,)
+        t = getattr(torch.tensor(x, requires_grad=True), op)(*args)
+        g = getattr(gv.tensor(x, requires_grad=True), op)(*args)
+        assert repr(g) == repr(t).replace("torch.", "gradviz."), op
+        assert type(g).__name__ == name and g._fields == ("values", "indices")
+    for fn in (
+        lambda L, a: a.sort(1).values ** 2,
+        lambda L, a: a.topk(2).values ** 2,
+        lambda L, a: a.median(0).values ** 2,
+    ):
+        check_double_grad(fn, A((3, 4), "float64"))
+
+
+def test_issue14_unique() -> None:
+    data = [3, 1, 2, 3, 1, 5]
+    for kw in (
+        {},
+        {"return_counts": True},
+        {"return_inverse": True},
+        {"return_inverse": True, "return_counts": True},
+    ):
+        out_t = torch.unique(torch.tensor(data), **kw)
+        out_g = gv.unique(gv.tensor(data), **kw)
+        for g, t in zip(_outputs(out_g), _outputs(out_t)):
+            assert_same_tensor(g, t)
+    assert_same_tensor(gv.tensor([2.0, 1.0, 2.0]).unique(), torch.tensor([2.0, 1.0, 2.0]).unique())
+
+
+ISSUE14_NORMS = [
+    ("norm", lambda L, a: a.norm()),
+    ("norm_fro", lambda L, a: L.norm(a, "fro")),
+    ("norm_p1", lambda L, a: a.norm(1)),
+    ("norm_p3_dim", lambda L, a: a.norm(3, 0)),
+    ("norm_dim_keepdim", lambda L, a: a.norm(dim=1, keepdim=True)),
+    ("norm_inf", lambda L, a: L.norm(a, float("inf"), dim=1)),
+    ("norm_neg_inf", lambda L, a: a.norm(float("-inf"))),
+    ("norm_p0", lambda L, a: a.norm(0) * a.sum()),
+    ("norm_zero", lambda L, a: (a * 0).norm()),
+    ("linalg_norm", lambda L, a: L.linalg.norm(a)),
+    ("linalg_norm_dim", lambda L, a: L.linalg.norm(a, dim=1)),
+    ("linalg_norm_fro", lambda L, a: L.linalg.norm(a, "fro")),
+    ("linalg_norm_1", lambda L, a: L.linalg.norm(a, 1)),
+    ("linalg_norm_inf_keepdim", lambda L, a: L.linalg.norm(a, float("inf"), keepdim=True)),
+    ("linalg_norm_vector_1", lambda L, a: L.linalg.norm(a[0], 1)),
+    ("linalg_norm_ord_dim", lambda L, a: L.linalg.norm(a, 3, dim=0)),
+    ("linalg_vector_norm", lambda L, a: L.linalg.vector_norm(a, 3)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_NORMS, ids=ids(ISSUE14_NORMS))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_norms(name: str, fn: Any, dtype: str) -> None:
+    check(fn, A((3, 4), dtype))
+
+
+def test_issue14_norm_double_grad_and_errors() -> None:
+    for fn in (lambda L, a: a.norm(), lambda L, a: a.norm(3, 1), lambda L, a: L.linalg.norm(a, dim=0)):
+        check_double_grad(fn, A((3, 4), "float64"))
+    check(lambda L, a: a.norm(), A((3,), "int64", grad=False), backward=False)
+
+
+# --- issue 14: rounding, remainders, integer division, isclose ------------------------------------
+REGISTERED_OPS_COVERED.update(
+    {
+        "floor": "test_issue14_rounding", "ceil": "test_issue14_rounding", "trunc": "test_issue14_rounding",
+        "round": "test_issue14_rounding", "remainder": "test_issue14_modulo", "fmod": "test_issue14_modulo",
+        "floor_divide": "test_issue14_modulo", "isclose": "test_issue14_isclose",
+    }
+)  # fmt: skip
+
+ISSUE14_ROUNDING = [
+    ("floor", lambda L, a: a.floor() * a),
+    ("ceil", lambda L, a: L.ceil(a) * a),
+    ("trunc", lambda L, a: a.trunc() + a),
+    ("round", lambda L, a: L.round(a * 3)),
+    ("round_decimals", lambda L, a: a.round(decimals=1)),
+    ("round_negative_decimals", lambda L, a: (a * 100).round(decimals=-1)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_ROUNDING, ids=ids(ISSUE14_ROUNDING))
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64", "bool"])
+def test_issue14_rounding(name: str, fn: Any, dtype: str) -> None:
+    check(fn, A((2, 3), dtype, grad=dtype.startswith("float")), backward=dtype.startswith("float"))
+
+
+def test_issue14_rounding_double_grad_and_halves() -> None:
+    check_double_grad(lambda L, a: a.floor() * a * a, A((2, 3), "float64"))
+    check(lambda L, a: (a * 0 + L.tensor([0.5, 1.5, 2.5, -0.5, -2.5])).round(), A((5,)))
+
+
+ISSUE14_MODULO = [
+    ("mod_scalar", lambda L, a, b: a % 2),
+    ("mod_neg_scalar", lambda L, a, b: a % -1.5),
+    ("mod_tensor", lambda L, a, b: a % b),
+    ("rmod", lambda L, a, b: 3 % b),
+    ("remainder", lambda L, a, b: L.remainder(a, b)),
+    ("remainder_method", lambda L, a, b: a.remainder(0.7)),
+    ("fmod_scalar", lambda L, a, b: L.fmod(a, 2)),
+    ("fmod_tensor", lambda L, a, b: a.fmod(b)),
+    ("fmod_number_first", lambda L, a, b: L.fmod(2, b)),
+    ("floordiv", lambda L, a, b: (a // b) * a),
+    ("floordiv_scalar", lambda L, a, b: a // 0.5),
+    ("rfloordiv", lambda L, a, b: 5 // b),
+    ("floor_divide", lambda L, a, b: L.floor_divide(a, b)),
+    ("bcast", lambda L, a, b: a % b[0]),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_MODULO, ids=ids(ISSUE14_MODULO))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_modulo(name: str, fn: Any, dtype: str) -> None:
+    backward = not name.startswith(("rmod", "floordiv", "rfloordiv", "floor_divide"))
+    check(fn, A((2, 3), dtype), A((2, 3), dtype, domain="pos"), backward=backward)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L, a, b: a % 3,
+        lambda L, a, b: a % -3,
+        lambda L, a, b: L.fmod(a, -3),
+        lambda L, a, b: a // 2,
+        lambda L, a, b: a // -2,
+        lambda L, a, b: 7 // (b + 6),
+        lambda L, a, b: a % 2.5,
+        lambda L, a, b: a // 2.5,
+        lambda L, a, b: a % (b + 6),
+        lambda L, a, b: a % 0,
+        lambda L, a, b: a // (b * 0),
+        lambda L, a, b: a.bool() % 2,
+        lambda L, a, b: a.bool() % b.bool(),
+        lambda L, a, b: L.fmod(a.bool(), b.bool()),
+        lambda L, a, b: a.int() % 2,
+        lambda L, a, b: a.float() % 0,
+    ],
+)
+def test_issue14_modulo_ints(fn: Any) -> None:
+    check(fn, A((2, 3), "int64", grad=False), A((2, 3), "int64", grad=False), backward=False)
+
+
+def test_issue14_modulo_double_grad_and_not_implemented() -> None:
+    check_double_grad(lambda L, a, b: (a % b) * a, A((2, 3), "float64"), A((2, 3), "float64", domain="pos"))
+    check_double_grad(
+        lambda L, a, b: L.fmod(a, b) * b, A((2, 3), "float64"), A((2, 3), "float64", domain="pos")
+    )
+    for fn in (lambda L, x: x // 2, lambda L, x: 2 % x):
+        t, g = torch.tensor([1.5, 2.5], requires_grad=True), gv.tensor([1.5, 2.5], requires_grad=True)
+        ot, og = fn(torch, t), fn(gv, g)
+        assert repr(og) == repr(ot) and graph_sig(og.grad_fn) == graph_sig(ot.grad_fn)
+        with pytest.raises(RuntimeError) as et:
+            ot.sum().backward()
+        with pytest.raises(RuntimeError) as eg:
+            og.sum().backward()
+        assert str(eg.value) == str(et.value)
+
+
+ISSUE14_ISCLOSE = [
+    ("isclose", lambda L, a, b: L.isclose(a, b)),
+    ("near", lambda L, a, b: a.isclose(a + 1e-7)),
+    ("tolerances", lambda L, a, b: L.isclose(a, b, rtol=0.5, atol=0.5)),
+    ("bcast", lambda L, a, b: L.isclose(a, b[0])),
+    ("nan", lambda L, a, b: L.isclose(a / 0 * 0, b / 0 * 0, equal_nan=True)),
+    ("nan_not_equal", lambda L, a, b: L.isclose(a / 0 * 0, b / 0 * 0)),
+    ("dtypes", lambda L, a, b: L.isclose(a, b.double())),
+    ("ints", lambda L, a, b: L.isclose(a.long(), b.long())),
+    ("bools", lambda L, a, b: L.isclose(a > 0, b > 0)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_ISCLOSE, ids=ids(ISSUE14_ISCLOSE))
+def test_issue14_isclose(name: str, fn: Any) -> None:
+    check(fn, A((2, 3), grad=False), A((2, 3), grad=False), backward=False)
+
+
+# --- issue 14: shape and indexing -------------------------------------------------------------------
+REGISTERED_OPS_COVERED.update(
+    {
+        "repeat": "test_issue14_shape", "tril": "test_issue14_shape", "triu": "test_issue14_shape",
+        "diagonal": "test_issue14_shape", "diag": "test_issue14_shape", "split": "test_issue14_shape",
+        "chunk": "test_issue14_shape", "hstack": "test_issue14_shape", "vstack": "test_issue14_shape",
+        "gather": "test_issue14_indexing", "index_select": "test_issue14_indexing",
+        "masked_fill": "test_issue14_indexing", "nonzero": "test_issue14_indexing",
+        "einsum": "test_issue14_einsum", "broadcast_shapes": "test_issue14_broadcast_shapes",
+    }
+)  # fmt: skip
+
+ISSUE14_SHAPE = [
+    ("repeat", lambda L, a, b: a.repeat(2, 3)),
+    ("repeat_more_dims", lambda L, a, b: a.repeat((2, 1, 2))),
+    ("repeat_too_few", lambda L, a, b: a.repeat(2)),
+    ("tril", lambda L, a, b: a.tril()),
+    ("tril_k", lambda L, a, b: L.tril(a, -1)),
+    ("triu", lambda L, a, b: L.triu(a)),
+    ("triu_k", lambda L, a, b: a.triu(diagonal=1)),
+    ("tril_1d", lambda L, a, b: b.tril()),
+    ("diagonal", lambda L, a, b: a.diagonal()),
+    ("diagonal_offset", lambda L, a, b: L.diagonal(a, 1)),
+    ("diagonal_neg", lambda L, a, b: a.diagonal(-1)),
+    ("diagonal_dims", lambda L, a, b: a.unsqueeze(0).diagonal(0, 2, 1)),
+    ("diagonal_same", lambda L, a, b: a.diagonal(0, 1, 1)),
+    ("diag_vector", lambda L, a, b: L.diag(b)),
+    ("diag_vector_k", lambda L, a, b: b.diag(-1)),
+    ("diag_matrix", lambda L, a, b: L.diag(a)),
+    ("diag_matrix_k", lambda L, a, b: a.diag(2)),
+    ("split", lambda L, a, b: a.split(2, 1)),
+    ("split_sizes", lambda L, a, b: L.split(a, [1, 3], dim=1)),
+    ("split_bad_sizes", lambda L, a, b: a.split([1, 2], 1)),
+    ("split_piece", lambda L, a, b: a.split(2)[0] * 2),  # (torch's piece 1 is output 1 of one node)
+    ("chunk", lambda L, a, b: a.chunk(2, 1)),
+    ("chunk_uneven", lambda L, a, b: L.chunk(a, 2)),
+    ("chunk_piece", lambda L, a, b: a.chunk(3, -1)[0]),
+    ("hstack", lambda L, a, b: L.hstack([a, a])),
+    ("hstack_vectors", lambda L, a, b: L.hstack((b, b))),
+    ("vstack", lambda L, a, b: L.vstack([a, a[:1]])),
+    ("vstack_vectors", lambda L, a, b: L.vstack([b, b])),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_SHAPE, ids=ids(ISSUE14_SHAPE))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_shape(name: str, fn: Any, dtype: str) -> None:
+    check(fn, A((3, 4), dtype), A((3,), dtype))
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda L, a: a.repeat(2, 2) ** 2,
+        lambda L, a: a.tril() ** 2,
+        lambda L, a: a.diagonal(1) ** 2,
+        lambda L, a: L.diag(a[0], 1) ** 2,
+        lambda L, a: a.split([1, 3], 1)[1] ** 2,
+        lambda L, a: a.gather(1, L.tensor([[0, 0], [1, 3], [2, 2]])) ** 2,
+        lambda L, a: a.index_select(0, L.tensor([2, 0, 2])) ** 2,
+        lambda L, a: a.masked_fill(a > 0, 1.0) ** 2,
+        lambda L, a: a.masked_fill(L.tensor([True, False, True, False]), a[1, 1]) ** 2,
+        lambda L, a: L.einsum("ij,j->i", a, a[0]) ** 2,
+    ],
+)
+def test_issue14_shape_double_grad(fn: Any) -> None:
+    check_double_grad(fn, A((3, 4), "float64"))
+
+
+def test_issue14_shape_ints() -> None:
+    for fn in (
+        lambda L, a, b: a.repeat(2, 1),
+        lambda L, a, b: a.tril(1),
+        lambda L, a, b: a.diagonal(),
+        lambda L, a, b: L.diag(b),
+        lambda L, a, b: a.chunk(2),
+        lambda L, a, b: L.vstack([b, b]),
+        lambda L, a, b: a.masked_fill(a > 0, 1.5),
+        lambda L, a, b: a.gather(0, L.tensor([[1, 0, 2, 0]])),
+    ):
+        check(fn, A((3, 4), "int64", grad=False), A((3,), "int64", grad=False), backward=False)
+
+
+ISSUE14_INDEXING = [
+    ("gather", lambda L, a, i: a.gather(1, i)),
+    ("gather_dim0", lambda L, a, i: L.gather(a, 0, i[:2] % 3)),
+    ("gather_int32", lambda L, a, i: a.gather(1, i.int())),
+    ("gather_bad_index", lambda L, a, i: a.gather(1, i + 10)),
+    ("gather_bad_ndim", lambda L, a, i: a.gather(1, i[0])),
+    ("gather_bad_dim", lambda L, a, i: a.gather(3, i)),
+    ("gather_float_index", lambda L, a, i: a.gather(1, i.float())),
+    ("index_select", lambda L, a, i: a.index_select(1, i[0])),
+    ("index_select_dim0", lambda L, a, i: L.index_select(a, 0, i[0] % 3)),
+    ("index_select_0d", lambda L, a, i: a.index_select(1, i[0, 0])),
+    ("index_select_bad", lambda L, a, i: a.index_select(0, i[0] + 10)),
+    ("index_select_2d", lambda L, a, i: a.index_select(1, i)),
+    ("index_select_float", lambda L, a, i: a.index_select(1, i[0].float())),
+    ("masked_fill", lambda L, a, i: a.masked_fill(a > 0, 0.0)),
+    ("masked_fill_func", lambda L, a, i: L.masked_fill(a, i == 1, -1.5)),
+    ("masked_fill_bcast", lambda L, a, i: a.masked_fill(i[0] == 0, 2)),
+    ("masked_fill_tensor", lambda L, a, i: a.masked_fill(a < 0, a[0, 0])),
+    ("masked_fill_grows", lambda L, a, i: a.masked_fill(L.ones(2, 3, 4, dtype=L.bool), 1.0)),
+    ("masked_fill_int_mask", lambda L, a, i: a.masked_fill(i, 1.0)),
+    ("masked_fill_int32_mask", lambda L, a, i: a.masked_fill(i.int(), 1.0)),
+    ("masked_fill_1d_value", lambda L, a, i: a.masked_fill(a > 0, a[0])),
+    ("nonzero", lambda L, a, i: (a > 0).nonzero()),
+    ("nonzero_func", lambda L, a, i: L.nonzero(i)),
+    ("nonzero_tuple", lambda L, a, i: L.nonzero(a > 0, as_tuple=True)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_INDEXING, ids=ids(ISSUE14_INDEXING))
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_issue14_indexing(name: str, fn: Any, dtype: str) -> None:
+    idx = A((3, 4), "int64", grad=False)
+    spec = A((3, 4), dtype)
+    arrays = idx.array(3) % 4
+    t_i, g_i = torch.tensor(arrays), gv.tensor(arrays)
+    check(lambda L, a: fn(L, a, t_i if L is torch else g_i), spec)
+
+
+ISSUE14_EINSUM = [
+    ("matmul", "ij,jk->ik", [(3, 4), (4, 2)]),
+    ("bmm", "bij,bjk->bik", [(2, 3, 4), (2, 4, 2)]),
+    ("dot", "i,i->", [(3,), (3,)]),
+    ("transpose", "ij->ji", [(3, 4)]),
+    ("diagonal", "ii->i", [(3, 3)]),
+    ("sum", "ij->", [(3, 4)]),
+    ("trace", "ii", [(3, 3)]),
+    ("outer", "i,j->ij", [(3,), (2,)]),
+    ("implicit", "ij,jk", [(3, 4), (4, 2)]),
+    ("mv", "ij,j->i", [(3, 4), (4,)]),
+    ("spaces", "ij, jk -> ik", [(3, 4), (4, 2)]),
+    ("bad_subscripts", "ij->i", [(3,)]),
+]
+
+
+@pytest.mark.parametrize(("name", "eq", "shapes"), ISSUE14_EINSUM, ids=ids(ISSUE14_EINSUM))
+def test_issue14_einsum(name: str, eq: str, shapes: list) -> None:
+    """Values and gradients as torch's; the graph differs (torch records permute/bmm/view)."""
+    arrays = [A(s, "float64").array(k) for k, s in enumerate(shapes)]
+    tt = [torch.tensor(x, requires_grad=True) for x in arrays]
+    gg = [gv.tensor(x, requires_grad=True) for x in arrays]
+    try:
+        out_t = torch.einsum(eq, *tt)
+    except RuntimeError:
+        with pytest.raises(RuntimeError):
+            gv.einsum(eq, *gg)
+        return
+    out_g = gv.einsum(eq, gg) if name == "matmul" else gv.einsum(eq, *gg)
+    assert_same_tensor(out_g, out_t)
+    (out_t * out_t).sum().backward()
+    (out_g * out_g).sum().backward()
+    for g, t in zip(gg, tt):
+        assert_same_tensor(g.grad, t.grad)
+
+
+def test_issue14_broadcast_shapes() -> None:
+    for shapes in [((2, 1), (1, 3)), ((5, 1, 3), (4, 1)), ((3,),), ((), (2, 2)), ((1,), (4, 1), (1, 1, 6))]:
+        assert tuple(gv.broadcast_shapes(*shapes)) == tuple(torch.broadcast_shapes(*shapes))
+        assert repr(gv.broadcast_shapes(*shapes)) == repr(torch.broadcast_shapes(*shapes)).replace(
+            "torch", "gradviz"
+        )
+    with pytest.raises(RuntimeError) as t:
+        torch.broadcast_shapes((2, 3), (3, 2))
+    with pytest.raises(RuntimeError) as g:
+        gv.broadcast_shapes((2, 3), (3, 2))
+    assert str(g.value) == str(t.value)
+
+
+# --- issue 14: the functional ops declared in engine/nn_functional.py (were nn/functional_extra.py)
+REGISTERED_OPS_COVERED.update(
+    {
+        name: "test_issue14_functional"
+        for name in (
+            "binary_cross_entropy", "binary_cross_entropy_with_logits", "l1_loss", "one_hot", "dropout",
+            "batch_norm", "embedding",
+        )
+    }
+)  # fmt: skip
+
+ISSUE14_FUNCTIONAL = [
+    ("bce", lambda L, a, b: F(L).binary_cross_entropy(a.sigmoid(), b.detach().sigmoid())),
+    ("bce_sum", lambda L, a, b: F(L).binary_cross_entropy(a.sigmoid(), (b > 0).float(), reduction="sum")),
+    (
+        "bce_none_weight",
+        lambda L, a, b: F(L).binary_cross_entropy(
+            a.sigmoid(), (b > 0).float(), b.detach().abs(), reduction="none"
+        ),
+    ),
+    ("bce_logits", lambda L, a, b: F(L).binary_cross_entropy_with_logits(a, (b > 0).float())),
+    (
+        "bce_logits_pos_weight",
+        lambda L, a, b: F(L).binary_cross_entropy_with_logits(
+            a, (b > 0).float(), pos_weight=b[0].detach().abs()
+        ),
+    ),
+    ("l1", lambda L, a, b: F(L).l1_loss(a, b)),
+    ("l1_none", lambda L, a, b: F(L).l1_loss(a, b, reduction="none")),
+    ("one_hot", lambda L, a, b: F(L).one_hot((b > 0).long() + 1)),
+    ("one_hot_classes", lambda L, a, b: F(L).one_hot((a > 0).long(), num_classes=4)),
+    ("dropout_eval", lambda L, a, b: F(L).dropout(a, 0.3, training=False)),
+    ("dropout_p0", lambda L, a, b: F(L).dropout(a, 0.0)),
+    ("dropout_p1", lambda L, a, b: F(L).dropout(a, 1.0)),
+    ("dropout_bad_p", lambda L, a, b: F(L).dropout(a, 1.5)),
+    ("batch_norm", lambda L, a, b: F(L).batch_norm(a, None, None, training=True)),
+    ("batch_norm_affine", lambda L, a, b: F(L).batch_norm(a, None, None, b[:3], b[3:], training=True)),
+    ("embedding", lambda L, a, b: F(L).embedding(L.tensor([[0, 2], [1, 0]]), a)),
+    ("embedding_padding", lambda L, a, b: F(L).embedding(L.tensor([1, 1, 2]), a, padding_idx=1)),
+]
+
+
+@pytest.mark.parametrize(("name", "fn"), ISSUE14_FUNCTIONAL, ids=ids(ISSUE14_FUNCTIONAL))
+def test_issue14_functional(name: str, fn: Any) -> None:
+    check(fn, A((4, 3)), A((4, 3)) if name.startswith(("bce", "l1", "one_hot")) else A((6,)))
+
+
+def test_issue14_dropout_is_torchs_for_the_same_seed() -> None:
+    x = np.random.default_rng(0).uniform(-1, 1, (4, 5)).astype(np.float32)
+    torch.manual_seed(3)
+    gv.manual_seed(3)
+    t = torch_functional.dropout(torch.tensor(x, requires_grad=True), 0.4)
+    g = gv_functional.dropout(gv.tensor(x, requires_grad=True), 0.4)
+    assert_same_tensor(g, t)
+    assert_same_meta(g, t)
+
+
+# --- issue 14: corners, compared by repr (NaN order, 0-d, uneven chunks, ints) ----------------------
+ISSUE14_CORNERS = [
+    "L.tensor([1., float('nan'), 0.5]).sort()",
+    "L.tensor([1., float('nan'), 0.5]).sort(descending=True)",
+    "L.tensor([1., float('nan'), 0.5]).topk(2)",
+    "L.tensor([3., 1., 2., 0.]).median()",
+    "L.tensor([[3., 1.], [2., 0.]]).median(0)",
+    "L.tensor([1., 2.], dtype=L.float16).std()",
+    "L.tensor([1., 2., 4.], dtype=L.float16).cumsum(0)",
+    "L.tensor([1., 2., 4.]).var(0, keepdim=True)",
+    "L.tensor(3.).std()",
+    "L.tensor([[1., 2.], [3., 4.]]).norm(dim=(0, 1))",
+    "L.tensor([1, 2, 3]).flip(0)",
+    "L.tensor([1., 2.]).amax(dim=0, keepdim=True)",
+    "L.tensor([True, False]).sort()",
+    "L.tensor([2, 1]).topk(1)",
+    "L.tensor([[1, 2], [3, 4]]).prod(1)",
+    "L.tensor([1.5, -1.5]).remainder(L.tensor([-1., 1.]))",
+    "L.tensor([5, -5]) // L.tensor([2, 2])",
+    "L.tensor([5., -5.]).fmod(L.tensor([0., 2.]))",
+    "L.tensor([2.5, -2.5]).round(decimals=0)",
+    "L.arange(6.).reshape(2, 3).repeat(1, 2)",
+    "L.arange(6.).reshape(2, 3).diagonal(5)",
+    "L.arange(6.).reshape(2, 3).split(5, 1)",
+    "L.arange(6.).reshape(2, 3).chunk(4, 1)",
+    "L.arange(5.).chunk(3)",
+    "L.einsum('ij->j', L.arange(6.).reshape(2, 3))",
+    "L.arange(4.).cumprod(0)",
+    "L.arange(6.).reshape(2, 3).unique()",
+    "L.tensor([[1, 0], [0, 3]]).nonzero()",
+    "L.tensor(5.).nonzero()",
+    "L.tensor([3, 1, 2, 1]).unique(sorted=True, return_inverse=True, return_counts=True)",
+    "L.hstack([L.tensor(1.), L.tensor(2.)])",
+    "L.vstack([L.tensor(1.), L.tensor(2.)])",
+    "L.tensor([1., 2.]).isclose(L.tensor([1., 2.0001]), rtol=1e-5)",
+    "L.linalg.norm(L.arange(6.).reshape(2, 3), float('-inf'))",
+    "L.linalg.norm(L.arange(6.).reshape(2, 3), 'fro', dim=(1, 0))",
+    "L.arange(6.).reshape(2, 3).std(dim=None)",
+    "L.arange(6.).reshape(2, 3).all(dim=())",
+    "L.zeros(2, 3).any(dim=1, keepdim=True)",
+]
+
+
+@pytest.mark.parametrize("src", ISSUE14_CORNERS)
+def test_issue14_corners(src: str) -> None:
+    out = []
+    for L in (torch, gv):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                r = repr(eval(src, {"L": L})).replace("torch", "gradviz")
+            except Exception as e:
+                r = f"{type(e).__name__}: {e}"
+        out.append(r)
+    assert out[1] == out[0]

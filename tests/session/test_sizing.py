@@ -191,6 +191,22 @@ GENERATORS = {
     **{op: unary() for op in ("log1p", "expm1", "erf", "tan", "gelu", "silu", "leaky_relu", "softplus")},
     "atan2": binary(),
     "logsumexp": reduction("dims"),
+    # issue 14
+    **{op: reduction("dims") for op in ("std", "var", "all", "any", "amax", "amin")},
+    "prod": reduction("optional_int"),
+    **{op: with_dim("softmax") for op in ("cumsum", "cumprod")},
+    "median": reduction("optional_int"),
+    **{op: unary().map(lambda c: (c[0], {"diagonal": 1})) for op in ("tril", "triu")},
+    "diagonal": st.lists(st.integers(0, 4), min_size=2, max_size=4).map(
+        lambda s: ([t(tuple(s))], {"offset": -1, "dim1": 0, "dim2": -1})
+    ),
+    "masked_fill": broadcastable(2).map(lambda s: ([t(s[0]), t(s[1], torch.bool)], {"value": 1.5})),
+    **{op: unary() for op in ("floor", "ceil", "trunc", "round")},
+    **{op: binary() for op in ("remainder", "fmod", "floor_divide", "isclose")},
+    "norm": reduction("dims").map(lambda c: (c[0], {**c[1], "p": 2})),
+    "sort": with_dim("softmax").map(lambda c: (c[0], {**c[1], "descending": True})),
+    "topk": with_dim("softmax").map(lambda c: (c[0], {**c[1], "k": 1, "largest": False})),
+    "flip": with_dim("softmax").map(lambda c: (c[0], {"dims": [c[1]["dim"]]})),
 }
 
 

@@ -14,7 +14,25 @@ from ._generated import __all__
 from .indexing import getitem
 from .linalg import matmul
 from .pointwise import abs as _abs
-from .pointwise import add, div, eq, ge, gt, le, logical_not, lt, mul, ne, neg, pow, rsub, sub, where
+from .pointwise import (
+    add,
+    div,
+    eq,
+    floor_divide,
+    ge,
+    gt,
+    le,
+    logical_not,
+    lt,
+    mul,
+    ne,
+    neg,
+    pow,
+    remainder,
+    rsub,
+    sub,
+    where,
+)
 from .shape import T, bool_, double, expand_as, float_, half, int_, long, mT, to, view
 
 
@@ -60,6 +78,10 @@ Tensor.__mul__ = Tensor.__rmul__ = mul
 Tensor.__truediv__ = div
 Tensor.__rtruediv__ = _reflected(div)
 Tensor.__pow__ = pow
+Tensor.__mod__ = remainder
+Tensor.__rmod__ = _reflected(remainder)
+Tensor.__floordiv__ = floor_divide
+Tensor.__rfloordiv__ = _reflected(floor_divide)
 Tensor.__rpow__ = _reflected(pow)
 Tensor.__matmul__ = _tensor_only(matmul)
 Tensor.__rmatmul__ = _tensor_only(_reflected(matmul))

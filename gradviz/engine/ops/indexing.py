@@ -14,6 +14,7 @@ import numpy as np
 from .. import dual, registry
 from ..function import Function, ViewFunction, composite, note_nondiff_inputs
 from ..tensor import Tensor
+from ._util import wrap_dim
 
 
 def decode_index(items: Sequence[Any], operands: Sequence[Tensor]) -> tuple:
@@ -334,3 +335,185 @@ def _getitem(a: Tensor, idx: Any) -> Tensor:
     full = tuple(parts)
     _check_bounds(out._data, full)
     return Index.apply(out, idx=full)
+
+
+# --- gather, index_select, masked_fill, nonzero (issue 14) ----------------------------------------
+def _along(shape: tuple[int, ...], idx: np.ndarray, dim: int) -> tuple:
+    """The full index that picks ``idx`` along ``dim`` (and the same position elsewhere)."""
+    full = [
+        np.arange(n).reshape([-1 if i == d else 1 for i in range(len(shape))]) for d, n in enumerate(shape)
+    ]
+    full[dim] = idx
+    return tuple(np.broadcast_arrays(*full))
+
+
+class Gather(Function):
+    name = "GatherBackward0"
+    statement = "result[i][j] = input[index[i][j]][j] (along dim)"
+    formula = {"input": "∂L/∂result added back at each gathered position"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, a, dim=0, index=None):
+        return a[_along(index.shape, index, dim)] if a.ndim else a[()].copy().reshape(index.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        p = ctx.params
+        shape = ctx.inputs[0]._data.shape
+        if not shape:
+            return (dual.sum(g),)
+        return (dual.index_add_zeros(g, _along(p["index"].shape, p["index"], p["dim"]), shape),)
+
+
+def _gather_call(input: Tensor, index: Tensor, dim: int = 0) -> Tensor:
+    return gather(input, dim, index)
+
+
+@registry.op(
+    nodes=(Gather,),
+    operands=("input", "index"),
+    category="shape",
+    params=(registry.Param("dim", "dim", 0),),
+    call=_gather_call,
+    catalogue=False,
+)
+def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False) -> Tensor:
+    a, idx = input._data, index._data
+    d = wrap_dim(dim, a.ndim)
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError("gather(): Expected dtype int32/int64 for index")
+    if max(a.ndim, 1) != max(idx.ndim, 1):
+        raise RuntimeError("Index tensor must have the same number of dimensions as input tensor")
+    for i in range(a.ndim):
+        if i != d and idx.shape[i] > a.shape[i]:
+            raise RuntimeError(
+                f"Size does not match at dimension {i} expected index {list(idx.shape)} to be no larger than "
+                f"self {list(a.shape)} apart from dimension {d}"
+            )
+    n = a.shape[d] if a.ndim else 1
+    bad = idx[(idx < 0) | (idx >= n)]
+    if bad.size:
+        raise RuntimeError(
+            f"index {int(bad.reshape(-1)[0])} is out of bounds for dimension {d} with size {n}"
+        )
+    out = Gather.apply(input, dim=d, index=idx.astype(np.int64))
+    return note_nondiff_inputs(out, (index,))
+
+
+class IndexSelect(Function):
+    name = "IndexSelectBackward0"
+    statement = "result = the slices of input at index along dim"
+    formula = {"input": "∂L/∂result added back at each selected slice"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, a, dim=0, index=None):
+        return np.take(a, index, axis=dim) if a.ndim else a.reshape(1)[index].reshape(index.shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        p = ctx.params
+        shape = ctx.inputs[0]._data.shape
+        if not shape:
+            return (dual.reshape(dual.sum(g), ()),)
+        full = [slice(None)] * len(shape)
+        full[p["dim"]] = p["index"]
+        return (dual.index_add_zeros(g, tuple(full), shape),)
+
+
+@registry.op(nodes=(IndexSelect,), operands=("input", "index"), catalogue=False)
+def index_select(input: Tensor, dim: int, index: Tensor) -> Tensor:
+    a, idx = input._data, index._data
+    d = wrap_dim(dim, a.ndim)
+    if idx.dtype not in (np.int32, np.int64):
+        raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+    if idx.ndim > 1:
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    n = a.shape[d] if a.ndim else 1
+    if np.any((idx < 0) | (idx >= n)):
+        raise IndexError("index out of range in self")
+    out = IndexSelect.apply(input, dim=d, index=idx.reshape(-1).astype(np.int64))
+    return note_nondiff_inputs(out, (index,))
+
+
+class MaskedFill(Function):
+    name = "MaskedFillBackward0"
+    statement = "result = value where mask, else input"
+    formula = {"input": "∂L/∂result where mask is False, 0 where it is True"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, a, mask=None, value=0):
+        shape = np.broadcast_shapes(a.shape, mask.shape)
+        return (
+            np.where(mask, np.asarray(value).astype(a.dtype), a)
+            if shape == a.shape
+            else np.where(mask, np.asarray(value).astype(a.dtype), np.broadcast_to(a, shape))
+        )
+
+    @staticmethod
+    def backward(ctx, g):
+        mask = ctx.params["mask"]
+        return (dual.where(mask, dual.zeros_like(g), g),)
+
+
+class MaskedFillTensor(Function):
+    name = "MaskedFillBackward1"
+    statement = "result = value where mask, else input"
+    formula = {"input": "∂L/∂result where mask is False, else 0", "value": "Σ ∂L/∂result where mask"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, a, v, mask=None):
+        return MaskedFill.forward(ctx, a, mask, v)
+
+    @staticmethod
+    def backward(ctx, g):
+        mask = ctx.params["mask"]
+        zero = dual.zeros_like(g)
+        return dual.where(mask, zero, g), dual.sum(dual.where(mask, g, zero))
+
+
+_MASK_TYPES = {"int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char",
+               "uint8": "unsigned char", "float32": "float", "float64": "double", "float16": "c10::Half"}  # fmt: skip
+
+
+@registry.op(
+    nodes=(MaskedFill, MaskedFillTensor),
+    operands=("input", "mask"),
+    category="shape",
+    size_rule="broadcast",
+    params=(registry.Param("value", "number", 0.0),),
+    statement="result = value where mask, else input",
+    formula={"input": "∂L/∂result where mask is False, 0 where it is True"},
+    adjoint=True,
+)
+def masked_fill(input: Tensor, mask: Tensor, value: Any) -> Tensor:
+    m = mask._data
+    if m.dtype != np.bool_:
+        raise RuntimeError(
+            f"masked_fill_ only supports boolean masks, but got mask with dtype {_MASK_TYPES.get(m.dtype.name, m.dtype.name)}"
+        )
+    if isinstance(value, Tensor):
+        if value._data.ndim:
+            raise RuntimeError(
+                "masked_fill_ only supports a 0-dimensional value tensor, but got tensor with "
+                f"{value._data.ndim} dimension(s)."
+            )
+        out = MaskedFillTensor.apply(input, value, mask=m)
+    else:
+        out = MaskedFill.apply(input, mask=m, value=value)
+    return note_nondiff_inputs(out, (mask,))
+
+
+@registry.op(catalogue=False)
+def nonzero(input: Tensor, *, as_tuple: bool = False) -> Any:
+    a = input._data
+    if as_tuple:
+        if a.ndim == 0:
+            return (Tensor._make(np.zeros(int(bool(a)), np.int64), False, None),)
+        return tuple(Tensor._make(np.asarray(i, np.int64), False, None) for i in np.nonzero(a))
+    if a.ndim == 0:
+        return Tensor._make(np.zeros((int(bool(a)), 0), np.int64), False, None)
+    return Tensor._make(np.argwhere(a).astype(np.int64).reshape(-1, a.ndim), False, None)

@@ -287,3 +287,168 @@ def addmm(bias: Tensor, m1: Tensor, m2: Tensor) -> Tensor:
 @composite("outer", lambda a, b: ((a, b), {}))
 def outer(a: Tensor, b: Tensor) -> Tensor:
     return a.reshape(a._data.shape[0], 1) * b  # as PyTorch: MulBackward0(ViewBackward0, ...)
+
+
+# --- norms (issue 14) -------------------------------------------------------------------------------
+class VectorNorm(Function):
+    name = "LinalgVectorNormBackward0"
+    statement = "result = (Σ |input|^p)^(1/p) over dim"
+    formula = {"input": "input·|input|^(p-2) / result^(p-1) (p=2: input/result; p=1: sign(input))"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a, ord=2.0, dims=None, keepdim=False):
+        x = np.abs(a)
+        with np.errstate(all="ignore"):
+            if ord == np.inf or ord == -np.inf:
+                if a.size == 0 and (dims is None or 0 in [a.shape[d] for d in dims]):
+                    raise RuntimeError(
+                        "linalg.vector_norm cannot compute the inf norm on an empty tensor because "
+                        "the operation does not have an identity"
+                    )
+                out = (np.amax if ord > 0 else np.amin)(x, axis=dims, keepdims=keepdim)
+            elif ord == 0:
+                out = np.sum(x != 0, axis=dims, keepdims=keepdim).astype(a.dtype)
+            elif ord == 1:
+                out = np.sum(x, axis=dims, keepdims=keepdim)
+            elif ord == 2:
+                out = np.sqrt(np.sum(x * x, axis=dims, keepdims=keepdim))
+            else:
+                out = np.sum(x**ord, axis=dims, keepdims=keepdim) ** (1.0 / ord)
+        out = np.asarray(out, dtype=a.dtype)
+        ctx.save_for_backward(a, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        from .reduction import _expand_back
+
+        a, out = ctx.saved_tensors
+        p, dims, keepdim = ctx.params["ord"], ctx.params["dims"], ctx.params["keepdim"]
+        shape = tuple(a.shape)
+        g = _expand_back(g, shape, dims, keepdim)
+        r = _expand_back(out, shape, dims, keepdim)
+        sign = dual.unary("sign", a)
+        if p == 0:  # torch: no gradient at all
+            return (None,)
+        if p == 1:
+            return (g * sign,)
+        if p in (np.inf, -np.inf):
+            absa = dual.unary("abs", a)
+            m = absa == r
+            m = m._data if hasattr(m, "_data") else m
+            k = np.sum(m, axis=dims, keepdims=True) if shape else np.ones((), np.int64)
+            share = np.where(m, 1.0 / k, 0.0).astype(np.asarray(m, dtype=float).dtype)
+            share = share.astype(out.dtype if not hasattr(out, "_data") else out._data.dtype)
+            if hasattr(a, "_data"):
+                share = Tensor._make(share, False, None)
+            return (g * sign * share,)
+        with np.errstate(all="ignore"):
+            if p == 2:
+                q = g / r
+            else:
+                q = g * dual.unary("abs", a) ** (p - 2) / r ** (p - 1)
+        zero = r == 0  # torch: 0 where the norm is 0
+        q = dual.where(zero._data if hasattr(zero, "_data") else zero, dual.zeros_like(q), q)
+        return (q * a,)
+
+
+def _ord(p: object) -> float:
+    if p == "fro":
+        return 2.0
+    if isinstance(p, str):
+        raise NotImplementedError(f"gradviz: norm with p={p!r} is not supported")
+    return float(p)
+
+
+def vector_norm(input: Tensor, ord: object = 2, dim: object = None, keepdim: bool = False) -> Tensor:
+    """torch.linalg.vector_norm (the op ``norm`` records)."""
+    from .reduction import _dims
+
+    if input._data.dtype.kind not in "fc":
+        from ..dtypes import scalar_name
+
+        raise RuntimeError(
+            "linalg.vector_norm: Expected a floating point or complex tensor as input. "
+            f"Got {scalar_name(input._data.dtype)}"
+        )
+    dims = _dims(dim, input._data.ndim)
+    if dims is not None and (not input._data.ndim or not dims):
+        dims = None
+    return VectorNorm.apply(input, ord=_ord(ord), dims=dims, keepdim=bool(keepdim))
+
+
+@registry.op(
+    nodes=(VectorNorm,),
+    category="reduction",
+    size_rule="max",
+    params=(
+        registry.Param("p", "number", 2),
+        registry.Param("dim", "dims", None),
+        registry.Param("keepdim", "bool", False),
+    ),
+)
+def norm(
+    input: Tensor, p: object = "fro", dim: object = None, keepdim: bool = False, dtype: object = None
+) -> Tensor:
+    if dtype is not None:
+        input = input.to(dtype)
+    return vector_norm(input, 2 if p is None else p, dim, keepdim)
+
+
+@registry.op(syntax=("function",), catalogue=False, operands=("operands",), operand_list=True)
+def einsum(equation: str, *operands: Tensor) -> Tensor:
+    """Einstein summation, composed of diagonal, permute, reshape, * and sum (torch records
+    permutes, reshapes and a bmm instead: the values and gradients agree, the graph does not)."""
+    from .pointwise import mul
+    from .reduction import sum as _sum
+    from .shape import diagonal, permute
+
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    eq = equation.replace(" ", "")
+    if "." in eq:
+        raise NotImplementedError("gradviz: einsum with '...' is not supported")
+    lhs, arrow, out = eq.partition("->")
+    subs = lhs.split(",")
+    if len(subs) != len(operands):
+        raise RuntimeError("einsum(): more operands were provided than specified in the equation")
+    if not arrow:
+        counts = {c: lhs.count(c) for c in lhs if c != ","}
+        out = "".join(sorted(c for c, n in counts.items() if n == 1))
+    sizes: dict[str, int] = {}
+    prepared = []
+    for s, x in zip(subs, operands):
+        if len(s) != x.ndim:
+            raise RuntimeError(
+                f"einsum(): the number of subscripts in the equation ({len(s)}) does not match the number "
+                f"of dimensions ({x.ndim}) for operand {len(prepared)} and no ellipsis was given"
+            )
+        s = list(s)
+        while len(set(s)) < len(s):  # a repeated letter: take the diagonal
+            c = next(c for c in s if s.count(c) > 1)
+            p = s.index(c)
+            q = s.index(c, p + 1)
+            x = diagonal(x, 0, p, q)
+            s = [ch for i, ch in enumerate(s) if i not in (p, q)] + [c]
+        for c, n in zip(s, x.shape):
+            if sizes.setdefault(c, n) != n and n != 1 and sizes[c] != 1:
+                raise RuntimeError(
+                    f"einsum(): operands do not broadcast with remapped shapes (original->remapped): {sizes[c]} vs {n}"
+                )
+            sizes[c] = n if sizes[c] == 1 else sizes[c]
+        prepared.append((s, x))
+    order = list(out) + sorted({c for s, _ in prepared for c in s} - set(out))
+    result = None
+    for s, x in prepared:
+        mine = [c for c in order if c in s]
+        perm = [s.index(c) for c in mine]
+        if perm != list(range(len(perm))) or len(prepared) == 1:
+            x = permute(x, *perm)
+        shape = [x.shape[mine.index(c)] if c in mine else 1 for c in order]
+        if len(shape) != x.ndim:
+            x = x.reshape(shape)
+        result = x if result is None else mul(result, x)
+    contracted = tuple(range(len(out), len(order)))
+    if contracted:
+        result = _sum(result, contracted)
+    return result

@@ -1046,3 +1046,285 @@ class Erf(Function):
 @registry.op(nodes=(Erf,))
 def erf(input: Tensor) -> Tensor:
     return Erf.apply(input)
+
+
+# --- rounding and integer division (issue 14) -----------------------------------------------------
+class NotImplementedNode(Function):
+    """torch's node for an op whose derivative it does not define (``a // b``, ``2 % a``):
+    the graph records it and backward through it fails."""
+
+    name = "NotImplemented"
+    derivative = "no derivative: backward through it is an error, as in PyTorch"
+
+    @staticmethod
+    def forward(ctx, *arrays, fn=None, op=""):
+        return fn(*arrays)
+
+    @staticmethod
+    def backward(ctx, g):
+        raise RuntimeError(f"derivative for aten::{ctx.params['op']} is not implemented")
+
+
+NotImplementedNode._node_type._name = "gradviz::autograd::NotImplemented"
+
+
+def _not_bool(a: np.ndarray, kernel: str) -> None:
+    if a.dtype == np.bool_:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
+def _rounding(node_name: str, ufunc: Any, what: str) -> type:
+    class Rounding(Function):
+        name = node_name
+        statement = f"result = {what}(input)"
+        formula = {"input": "0 (a step function: flat almost everywhere)"}  # noqa: RUF012
+
+        @staticmethod
+        def forward(ctx, a, decimals=0):
+            if a.dtype.kind in "iu":
+                if decimals:
+                    raise NotImplementedError(
+                        f"\"round_cpu\" not implemented for '{SCALAR_NAMES[a.dtype.name]}'"
+                    )
+                return a.copy()
+            if decimals:
+                with np.errstate(all="ignore"):
+                    scale = np.asarray(10.0**decimals, a.dtype)
+                    return np.asarray(np.round(a * scale) / scale, dtype=a.dtype)
+            return np.asarray(ufunc(a))
+
+        @staticmethod
+        def backward(ctx, g):
+            return (g * 0,)
+
+    Rounding.__name__ = Rounding.__qualname__ = node_name.removesuffix("Backward0").removesuffix("Backward1")
+    return Rounding
+
+
+Floor = _rounding("FloorBackward0", np.floor, "floor")
+Ceil = _rounding("CeilBackward0", np.ceil, "ceil")
+Trunc = _rounding("TruncBackward0", np.trunc, "trunc")
+Round = _rounding("RoundBackward0", np.round, "round")
+RoundDecimals = _rounding("RoundBackward1", np.round, "round")
+
+
+@registry.op(nodes=(Floor,))
+def floor(input: Tensor) -> Tensor:
+    _not_bool(input._data, "floor_vml_cpu")
+    return Floor.apply(input)
+
+
+@registry.op(nodes=(Ceil,))
+def ceil(input: Tensor) -> Tensor:
+    _not_bool(input._data, "ceil_vml_cpu")
+    return Ceil.apply(input)
+
+
+@registry.op(nodes=(Trunc,))
+def trunc(input: Tensor) -> Tensor:
+    _not_bool(input._data, "trunc_vml_cpu")
+    return Trunc.apply(input)
+
+
+@registry.op(nodes=(Round, RoundDecimals), params=(registry.Param("decimals", "int", 0),))
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
+    _not_bool(input._data, "round_cpu" if decimals else "round_vml_cpu")
+    if decimals:
+        return RoundDecimals.apply(input, decimals=int(decimals))
+    return Round.apply(input)
+
+
+def _int_divisor(b: np.ndarray) -> None:
+    if b.dtype.kind in "biu" and not np.all(b):
+        raise RuntimeError("ZeroDivisionError")
+
+
+def _mod(kind: str) -> Any:
+    """np.remainder (sign of the divisor, Python's %) or np.fmod (sign of the dividend, C's)."""
+    ufunc = np.remainder if kind == "remainder" else np.fmod
+
+    def run(a: np.ndarray, b: np.ndarray, dt: Any = None) -> np.ndarray:
+        _bshape(a, b)
+        a, b = cast(a, dt), cast(b, dt)
+        if a.dtype.kind in "biu":
+            _int_divisor(b)
+        with np.errstate(all="ignore"):
+            return np.asarray(ufunc(a, b))
+
+    return run
+
+
+_remainder, _fmod = _mod("remainder"), _mod("fmod")
+
+
+def _floor_div(a: np.ndarray, b: np.ndarray, dt: Any = None) -> np.ndarray:
+    _bshape(a, b)
+    a, b = cast(a, dt), cast(b, dt)
+    if a.dtype.kind in "biu":
+        _int_divisor(b)
+        return np.asarray(np.floor_divide(a, b))
+    with np.errstate(all="ignore"):
+        return np.asarray(np.floor(a / b), dtype=a.dtype)
+
+
+class RemainderScalar(Function):
+    name = "RemainderBackward0"
+    statement = "result = input - other·⌊input/other⌋ (the sign of other)"
+    formula = {"input": "1"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a, other=None, dtype=None):  # other: the number, as a 0-d array
+        return _remainder(a, other, dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
+class Remainder(Function):
+    name = "RemainderBackward1"
+    statement = "result = input - other·⌊input/other⌋ (the sign of other)"
+    formula = {"input": "1", "other": "-⌊input/other⌋"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        ctx.save_for_backward(a, b)
+        return _remainder(a, b, dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        q = a / b
+        q = dual.unary("floor", q)
+        return g, -g * q
+
+
+class FmodScalar(Function):
+    name = "FmodBackward0"
+    statement = "result = input - other·trunc(input/other) (the sign of input)"
+    formula = {"input": "1"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a, other=None, dtype=None):  # other: the number, as a 0-d array
+        return _fmod(a, other, dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g,)
+
+
+class Fmod(Function):
+    name = "FmodBackward1"
+    statement = "result = input - other·trunc(input/other) (the sign of input)"
+    formula = {"input": "1", "other": "-trunc(input/other)"}  # noqa: RUF012
+
+    @staticmethod
+    def forward(ctx, a, b, dtype=None):
+        ctx.save_for_backward(a, b)
+        return _fmod(a, b, dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        return g, -g * dual.unary("trunc", a / b)
+
+
+def _modulo(kind: str, input: Any, other: Any) -> Tensor:
+    x, y, dt = operands(input, other)
+    fn = _remainder if kind == "remainder" else _fmod
+    if (
+        x._data.dtype == np.bool_
+        and y._data.dtype == np.bool_
+        and isinstance(input, Tensor)
+        and isinstance(other, Tensor)
+    ):
+        raise NotImplementedError(f"\"{kind}_cpu\" not implemented for 'Bool'")
+    if not isinstance(input, Tensor):  # 2 % t: torch has no derivative for it
+        return _not_implemented(x, y, input, other, lambda a, b: fn(a, b, dt), kind)
+    if not isinstance(other, Tensor):
+        cls = RemainderScalar if kind == "remainder" else FmodScalar
+        return cls.apply(x, other=y._data, dtype=dt)
+    return (Remainder if kind == "remainder" else Fmod).apply(x, y, dtype=dt)
+
+
+@registry.op(
+    operands=("input", "other"),
+    nodes=(RemainderScalar, Remainder),
+    size_rule="broadcast",
+    symbol="%",
+    scalar_operands=True,
+    statement="result = input - other·⌊input/other⌋ (the sign of other)",
+    formula={"input": "1", "other": "-⌊input/other⌋"},
+)
+def remainder(input: Any, other: Any) -> Tensor:
+    return _modulo("remainder", input, other)
+
+
+@registry.op(
+    operands=("input", "other"),
+    nodes=(FmodScalar, Fmod),
+    size_rule="broadcast",
+    scalar_operands=True,
+    statement="result = input - other·trunc(input/other) (the sign of input)",
+    formula={"input": "1", "other": "-trunc(input/other)"},
+)
+def fmod(input: Tensor, other: Any) -> Tensor:
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"fmod() received an invalid combination of arguments - got ({type(input).__name__}, "
+            f"{type(other).__name__}), but expected one of:\n"
+            " * (Tensor input, Tensor other, *, Tensor out = None)\n"
+            " * (Tensor input, Number other, *, Tensor out = None)\n"
+        )
+    return _modulo("fmod", input, other)
+
+
+@registry.op(
+    operands=("input", "other"),
+    nodes=(NotImplementedNode,),
+    size_rule="broadcast",
+    symbol="//",
+    scalar_operands=True,
+    statement="result = ⌊input/other⌋",
+    text="no derivative: torch records NotImplemented, and backward through it is an error",
+)
+def floor_divide(input: Any, other: Any) -> Tensor:
+    x, y, dt = operands(input, other)
+    return _not_implemented(x, y, input, other, lambda a, b: _floor_div(a, b, dt), "floor_divide")
+
+
+def _not_implemented(x: Tensor, y: Tensor, input: Any, other: Any, fn: Any, op: str) -> Tensor:
+    """A NotImplemented node whose inputs are the Tensor operands only (numbers are no input)."""
+    if isinstance(input, Tensor) and isinstance(other, Tensor):
+        return NotImplementedNode.apply(x, y, fn=fn, op=op)
+    if isinstance(input, Tensor):
+        b = y._data
+        return NotImplementedNode.apply(x, fn=lambda a: fn(a, b), op=op)
+    a = x._data
+    return NotImplementedNode.apply(y, fn=lambda b: fn(a, b), op=op)
+
+
+@registry.op(
+    operands=("input", "other"),
+    category="comparison",
+    statement="result = |input - other| ≤ atol + rtol·|other|",
+    text="not differentiable (a bool result)",
+    size_rule="broadcast",
+    params=(
+        registry.Param("rtol", "float", 1e-05),
+        registry.Param("atol", "float", 1e-08),
+        registry.Param("equal_nan", "bool", False),
+    ),
+)
+def isclose(
+    input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False
+) -> Tensor:
+    a, b = input._data, other._data
+    if a.dtype != b.dtype:
+        raise RuntimeError(f"{SCALAR_NAMES[a.dtype.name]} did not match {SCALAR_NAMES[b.dtype.name]}")
+    _bshape(a, b)
+    if a.dtype == np.bool_:
+        return Tensor._make(np.asarray(a == b), False, None)
+    with np.errstate(all="ignore"):
+        out = np.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)
+    return Tensor._make(np.asarray(out), False, None)

@@ -572,3 +572,291 @@ half = registry.op(name="half", syntax=("method",), catalogue=False, nodes=(ToCo
 long = registry.op(name="long", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.int64))
 int_ = registry.op(name="int", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.int32))
 bool_ = registry.op(name="bool", syntax=("method",), catalogue=False, nodes=(ToCopy,))(_caster(dtypes.bool_))
+
+
+# --- issue 14 -------------------------------------------------------------------------------------
+class Flip(Function):
+    name = "FlipBackward0"
+    statement = "result = input reversed along dims"
+    formula = {"input": "∂L/∂result reversed along the same dims"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, a, dims=()):
+        return np.flip(a, dims).copy() if dims else a.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        dims = ctx.params["dims"]
+        if hasattr(g, "_data"):
+            return (Flip.apply(g, dims=dims),)
+        return (np.flip(g, dims).copy() if dims else g,)
+
+
+def _dim_list(dims: Any, ndim: int) -> tuple[int, ...]:
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    out = [wrap_dim(d, ndim) for d in dims]
+    for d in out:
+        if out.count(d) > 1:
+            raise RuntimeError(
+                f"dims has duplicates, original flip dims size={len(dims)}, but unique flip dims size={len(set(out))}"
+            )
+    return tuple(out) if ndim else ()
+
+
+@registry.op(nodes=(Flip,), category="shape", params=(registry.Param("dims", "dims"),))
+def flip(input: Tensor, *args: Any, dims: Any = None) -> Tensor:
+    if dims is None:
+        dims = tuple(args[0]) if len(args) == 1 and not isinstance(args[0], int) else args
+    return Flip.apply(input, dims=_dim_list(dims, input._data.ndim))
+
+
+class Repeat(Function):
+    name = "RepeatBackward0"
+    statement = "result = input tiled repeats times along each dim"
+    formula = {"input": "Σ of ∂L/∂result over the copies"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, a, repeats=()):
+        lead = (1,) * (len(repeats) - a.ndim)
+        return np.tile(a.reshape(lead + a.shape), repeats)
+
+    @staticmethod
+    def backward(ctx, g):
+        a = ctx.inputs[0]._data
+        reps = ctx.params["repeats"]
+        inner = (1,) * (len(reps) - a.ndim) + a.shape
+        split = tuple(x for r, s in zip(reps, inner) for x in (r, s))
+        summed = dual.sum(dual.reshape(g, split), tuple(range(0, 2 * len(reps), 2)))
+        return (dual.reshape(summed, a.shape),)
+
+
+@registry.op(syntax=("method",), catalogue=False, nodes=(Repeat,))
+def repeat(input: Tensor, *sizes: Any) -> Tensor:
+    reps = tuple(sizes[0]) if len(sizes) == 1 and not isinstance(sizes[0], int) else tuple(sizes)
+    if len(reps) < input._data.ndim:
+        raise RuntimeError(
+            "Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor"
+        )
+    return Repeat.apply(input, repeats=reps)
+
+
+def _triangle(node_name: str, np_fn: Any, which: str) -> type:
+    class Triangle(Function):
+        name = node_name
+        statement = f"result = input with the elements {which} the diagonal set to 0"
+        kept = "below" if which == "above" else "above"
+        formula = {"input": f"∂L/∂result on and {kept} the diagonal, 0 elsewhere"}  # noqa: RUF012
+        adjoint = True
+
+        @staticmethod
+        def forward(ctx, a, diagonal=0):
+            return np_fn(a, diagonal)
+
+        @staticmethod
+        def backward(ctx, g):
+            k = ctx.params.get("diagonal", 0)
+            return (Triangle.apply(g, diagonal=k) if hasattr(g, "_data") else np_fn(g, k),)
+
+    Triangle.__name__ = Triangle.__qualname__ = node_name.removesuffix("Backward0")
+    return Triangle
+
+
+Tril = _triangle("TrilBackward0", np.tril, "above")
+Triu = _triangle("TriuBackward0", np.triu, "below")
+
+
+def _check_2d(a: Tensor, op: str) -> None:
+    if a._data.ndim < 2:
+        raise RuntimeError(f"{op}: input tensor must have at least 2 dimensions")
+
+
+@registry.op(nodes=(Tril,), category="shape", params=(registry.Param("diagonal", "int", 0),))
+def tril(input: Tensor, diagonal: int = 0) -> Tensor:
+    _check_2d(input, "tril")
+    return Tril.apply(input, diagonal=int(diagonal))
+
+
+@registry.op(nodes=(Triu,), category="shape", params=(registry.Param("diagonal", "int", 0),))
+def triu(input: Tensor, diagonal: int = 0) -> Tensor:
+    _check_2d(input, "triu")
+    return Triu.apply(input, diagonal=int(diagonal))
+
+
+def _diag_index(shape: tuple[int, ...], offset: int, d1: int, d2: int) -> tuple:
+    """The index of ``np.diagonal(x, offset, d1, d2)``'s elements in ``x`` (diagonal last)."""
+    n = max(0, min(shape[d1] - max(-offset, 0), shape[d2] - max(offset, 0)))
+    others = [d for d in range(len(shape)) if d not in (d1, d2)]
+    k = len(others) + 1
+    idx: list[Any] = [None] * len(shape)
+    for j, d in enumerate(others):
+        idx[d] = np.arange(shape[d]).reshape([-1 if i == j else 1 for i in range(k)])
+    i = np.arange(n).reshape((1,) * (k - 1) + (-1,))
+    idx[d1], idx[d2] = i + max(-offset, 0), i + max(offset, 0)
+    return tuple(np.broadcast_arrays(*idx))
+
+
+class Diagonal(Function):
+    name = "DiagonalBackward0"
+    statement = "result = the diagonal of input (offset, between dim1 and dim2)"
+    formula = {"input": "∂L/∂result on that diagonal, 0 elsewhere"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, a, offset=0, dim1=0, dim2=1):
+        return np.diagonal(a, offset, dim1, dim2).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        p = ctx.params
+        shape = ctx.inputs[0]._data.shape
+        return (dual.index_add_zeros(g, _diag_index(shape, p["offset"], p["dim1"], p["dim2"]), shape),)
+
+
+class DiagonalCopy(Diagonal):
+    name = "DiagonalBackward0_copy"
+
+
+class DiagEmbed(Function):
+    name = "DiagEmbedBackward0"
+    statement = "result = a square matrix with input on its diagonal (offset)"
+    formula = {"input": "the diagonal of ∂L/∂result"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, v, offset=0):
+        return np.diag(v, offset)
+
+    @staticmethod
+    def backward(ctx, g):
+        k = ctx.params["offset"]
+        if hasattr(g, "_data"):
+            return (Diagonal.apply(g, offset=k, dim1=0, dim2=1),)
+        return (np.diagonal(g, k).copy(),)
+
+
+@registry.op(
+    nodes=(Diagonal,),
+    category="shape",
+    params=(
+        registry.Param("offset", "int", 0),
+        registry.Param("dim1", "dim", 0),
+        registry.Param("dim2", "dim", 1),
+    ),
+    size_rule="max",
+)
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1) -> Tensor:
+    n = input._data.ndim
+    d1, d2 = wrap_dim(dim1, n), wrap_dim(dim2, n)
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    return Diagonal.apply(input, offset=int(offset), dim1=d1, dim2=d2)
+
+
+@registry.op(nodes=(DiagEmbed, DiagonalCopy), catalogue=False)
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    if input._data.ndim == 1:
+        return DiagEmbed.apply(input, offset=int(diagonal))
+    if input._data.ndim == 2:
+        return DiagonalCopy.apply(input, offset=int(diagonal), dim1=0, dim2=1)
+    raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input._data.ndim}D")
+
+
+class Split(ViewFunction):
+    name = "SplitBackward0"
+    statement = "result = one piece of input cut along dim"
+    formula = {"input": "∂L/∂result in the piece, 0 elsewhere"}  # noqa: RUF012
+    adjoint = True
+
+    @staticmethod
+    def forward(ctx, a, idx=()):
+        return a[idx]
+
+    @staticmethod
+    def backward(ctx, g):
+        return (dual.index_add_zeros(g, ctx.params["idx"], ctx.inputs[0]._data.shape),)
+
+
+class SplitWithSizes(Split):
+    name = "SplitWithSizesBackward0"
+
+
+def _pieces(input: Tensor, sizes: list[int], dim: int, cls: type) -> tuple[Tensor, ...]:
+    out, start = [], 0
+    for n in sizes:
+        idx = (slice(None),) * dim + (slice(start, start + n),)
+        out.append(cls.apply(input, idx=idx))
+        start += n
+    return tuple(out)
+
+
+@registry.op(catalogue=False, nodes=(Split, SplitWithSizes))
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    d = wrap_dim(dim, tensor._data.ndim)
+    n = tensor._data.shape[d]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0 and n:
+            raise RuntimeError(
+                f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}"
+            )
+        sizes = [min(size, n - s) for s in range(0, n, size)] if size else [0]
+        return _pieces(tensor, sizes or [0], d, Split)
+    sizes = [int(s) for s in split_size_or_sections]
+    if sum(sizes) != n:
+        raise RuntimeError(
+            f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size at dimension "
+            f"{d}), but got split_sizes={sizes}"
+        )
+    return _pieces(tensor, sizes, d, SplitWithSizes)
+
+
+@registry.op(catalogue=False, nodes=(Split,))
+def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+    if chunks <= 0:
+        raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+    d = wrap_dim(dim, input._data.ndim)
+    n = input._data.shape[d]
+    size = -(-n // chunks) if n else 0
+    return split(input, max(size, 1) if n else 0, d) if n else split(input, 0, d)
+
+
+@registry.op(syntax=("function",), catalogue=False, operands=("tensors",), operand_list=True, nodes=(Cat,))
+def hstack(tensors: Sequence[Tensor]) -> Tensor:
+    tensors = [t if t._data.ndim else t.reshape(1) for t in tensors]
+    return cat(tensors, 0 if tensors and tensors[0]._data.ndim == 1 else 1)
+
+
+@registry.op(syntax=("function",), catalogue=False, operands=("tensors",), operand_list=True, nodes=(Cat,))
+def vstack(tensors: Sequence[Tensor]) -> Tensor:
+    two_d = []
+    for t_ in tensors:
+        if t_._data.ndim == 0:
+            t_ = t_.reshape(1, 1)
+        elif t_._data.ndim == 1:
+            t_ = unsqueeze(t_, 0)
+        two_d.append(t_)
+    return cat(two_d, 0)
+
+
+@registry.op(syntax=("function",), catalogue=False, operands=())
+def broadcast_shapes(*shapes: Any) -> Size:
+    """torch.broadcast_shapes: the shape all of ``shapes`` broadcast to (no tensors made)."""
+    norm = [(s,) if isinstance(s, int) else tuple(s) for s in shapes]
+    n = max([len(s) for s in norm] + [0])
+    out = [1] * n
+    for s in norm:
+        for i, d in enumerate(s):
+            j = n - len(s) + i
+            if out[j] == 1:
+                out[j] = d
+    for k, s in enumerate(norm):
+        for i in range(len(s) - 1, -1, -1):  # from the right, as torch checks
+            d, j = s[i], n - len(s) + i
+            if d != 1 and d != out[j]:
+                raise RuntimeError(
+                    f"Attempting to broadcast a dimension of length {d} at {i - len(s)}! Mismatching argument "
+                    f"at index {k} had {s}; but expected shape should be broadcastable to {out}"
+                )
+    return Size(out)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-# PyTorch's own names: `input` arguments, `FX` beside `F`.
+# PyTorch's own names: `input` arguments, `F` for functional.
 # ruff: noqa: A002, N812
 from ...engine import Tensor, int64, ones, tensor, zeros
-from .. import functional_extra as FX
+from .. import functional as F
 from ..parameter import Parameter
 from .module import Module
 
@@ -61,7 +61,7 @@ class BatchNorm1d(Module):
             if not self.training or self.track_running_stats
             else (None, None)
         )
-        return FX.batch_norm(input, *stats, self.weight, self.bias, use_batch, factor, self.eps)
+        return F.batch_norm(input, *stats, self.weight, self.bias, use_batch, factor, self.eps)
 
     def extra_repr(self) -> str:
         return (

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-# PyTorch's own names: `input` arguments, `FX` beside `F`.
+# PyTorch's own names: `input` arguments, `F` for functional.
 # ruff: noqa: A002, N812
 from ...engine import Tensor
-from .. import functional_extra as FX
+from .. import functional as F
 from .module import Module
 
 
@@ -18,7 +18,7 @@ class Dropout(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return FX.dropout(input, self.p, self.training, self.inplace)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

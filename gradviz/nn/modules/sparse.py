@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-# PyTorch's own names: `input` arguments, `FX` beside `F`.
+# PyTorch's own names: `input` arguments, `F` for functional.
 # ruff: noqa: A002, N812
 from typing import Any
 
 from ...engine import Tensor, empty, no_grad
-from .. import functional_extra as FX
+from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
@@ -57,7 +57,7 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0.0
 
     def forward(self, input: Tensor) -> Tensor:
-        return FX.embedding(input, self.weight, self.padding_idx)
+        return F.embedding(input, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
         s = f"{self.num_embeddings}, {self.embedding_dim}"

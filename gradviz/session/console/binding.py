@@ -44,10 +44,11 @@ def call_op(
     if spec.name == "to" and params.get("dtype", "float32") == operands[0].tensor(run).dtype.name:
         return operands[0]  # already that dtype: PyTorch returns the tensor itself
     out = make_op(run, spec, operands, params, display)
-    if spec.name in ("max", "min") and params.get("dim") is not None:
-        shown = getattr(operands[0].tensor(run), spec.name)(
-            dim=params["dim"], keepdim=params.get("keepdim", False)
-        )
+    # torch.return_types: (values, indices); the catalogue op records the values.
+    if spec.name in ("sort", "topk") or (
+        spec.name in ("max", "min", "median") and params.get("dim") is not None
+    ):
+        shown = getattr(operands[0].tensor(run), spec.name)(**params)
         return ReturnTypes(shown, out, snapshot(shown.indices, f"{display}(...).indices"))
     return out
 

@@ -24,8 +24,8 @@ BINOPS: dict[type, tuple[str, str | None, Callable[[Any, Any], Any]]] = {
     ast.Div: ("/", "div", operator.truediv),
     ast.Pow: ("**", "pow", operator.pow),
     ast.MatMult: ("@", "matmul", operator.matmul),
-    ast.FloorDiv: ("//", None, operator.floordiv),
-    ast.Mod: ("%", None, operator.mod),
+    ast.FloorDiv: ("//", "floor_divide", operator.floordiv),
+    ast.Mod: ("%", "remainder", operator.mod),
 }
 _CMPOPS: dict[type, tuple[str, str | None, Callable[[Any, Any], Any]]] = {
     ast.Gt: (">", "gt", operator.gt),
