@@ -480,6 +480,17 @@ class Tensor(_Methods):
         self._data[normalize_index(idx)] = value._data if isinstance(value, Tensor) else value
         self._version += 1
 
+    # --- read-only views for tools (the GUI) -----------------------------------------------------
+    # A tool looks at every tensor, often from another thread: these neither warn, copy nor
+    # change anything (``.grad`` warns for a non-leaf, ``.numpy()`` refuses requires_grad).
+    def peek_grad(self) -> Tensor | None:
+        """``.grad`` as it is, without PyTorch's warning for a non-leaf that doesn't retain it."""
+        return self._grad
+
+    def peek_array(self) -> np.ndarray | np.generic:
+        """The values, shared with the tensor (a numpy scalar for some 0-d results): to read only."""
+        return self._data
+
 
 def _is_view_index(idx: Any) -> bool:
     """Whether ``t[idx] = v`` goes through a view in PyTorch (any int, slice or None in it)."""

@@ -34,7 +34,8 @@ import numpy as np
 
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
-from .colors import GradStats, format_number, grad_stats
+from .colors import format_number, grad_stats
+from .expression import INFIX, Expr, atom, call, infix, negate
 
 TENSORS = "tensors"
 AUTOGRAD = "autograd"
@@ -348,10 +349,11 @@ class _Builder:
         if isinstance(key, Tensor):
             tensor = key  # a leaf is its own key
         if tensor is not None and (tensor is key or tensor.grad_fn is key):
-            data = tensor._data
+            data = tensor.peek_array()
             shape, dtype = tuple(data.shape), data.dtype
             requires_grad, is_leaf = tensor.requires_grad, tensor.is_leaf
-            grad = tensor._grad._data if tensor._grad is not None else None
+            held = tensor.peek_grad()
+            grad = held.peek_array() if held is not None else None
             stats = grad_stats(grad, requires_grad)
             value = preview(data)
             name = self.name_of.get(id(tensor), "")
@@ -460,11 +462,11 @@ class _TensorsBuilder(_Builder):
         for nid, a in g.nodes(data=True):
             t = a.get("tensor")
             if t is not None and t.requires_grad:
-                by_array[id(t._data)] = nid
+                by_array[id(t.peek_array())] = nid
         for nid, a in list(g.nodes(data=True)):
             t = a.get("tensor")
-            if t is not None and not t.requires_grad and id(t._data) in by_array:
-                src = by_array[id(t._data)]
+            if t is not None and not t.requires_grad and id(t.peek_array()) in by_array:
+                src = by_array[id(t.peek_array())]
                 if not g.has_edge(src, nid):
                     g.add_edge(src, nid, kind="detach", args=(), shape=a["shape"])
 
@@ -537,16 +539,6 @@ def _saved_shapes(n: Node) -> list[tuple[int, ...]]:
     return _SAVED_SEEN.get(n, []) if n.saved_buffers_freed else []
 
 
-# How an op reads in the expression that labels an unnamed intermediate ("w * x").
-_INFIX = {
-    "add": ("+", 1),
-    "sub": ("-", 1),
-    "mul": ("*", 2),
-    "div": ("/", 2),
-    "mm": ("@", 2),
-    "matmul": ("@", 2),
-    "pow": ("**", 3),
-}
 EXPR_MAX = 24  # longer expressions help less than they clutter
 
 
@@ -556,19 +548,19 @@ def _add_expressions(g: nx.DiGraph) -> None:
     Built from the names (and the values of wrapped numbers) of its inputs, so the picture of
     ``y = w*x + b`` reads like the code; left empty when it would be too long to help.
     """
-    exprs: dict[str, tuple[str, int]] = {}  # node -> (text, precedence)
+    exprs: dict[str, Expr] = {}  # node -> (text, precedence)
     for n in nx.topological_sort(g):
         a = g.nodes[n]
         if a["type"] != "tensor":
             continue
         if a["label"]:
-            exprs[n] = (a["label"], 9)
+            exprs[n] = atom(a["label"])
             continue
         ops = list(g.predecessors(n))
         if len(ops) != 1 or g.nodes[ops[0]]["type"] != "op":
             continue
         op = g.nodes[ops[0]]
-        args: list[tuple[str, int] | None] = [None] * (
+        args: list[Expr | None] = [None] * (
             1 + max((i for _, _, e in g.in_edges(ops[0], data=True) for i in e["args"]), default=-1)
         )
         for u, _, e in g.in_edges(ops[0], data=True):
@@ -576,20 +568,15 @@ def _add_expressions(g: nx.DiGraph) -> None:
                 args[i] = exprs.get(u)
         if any(x is None for x in args) or not args:
             continue
-        if op["op"] in _INFIX and len(args) == 2:
-            sym, prec = _INFIX[op["op"]]
-            left = args[0][0] if args[0][1] >= prec else f"({args[0][0]})"
-            right = (
-                args[1][0] if args[1][1] > prec or (args[1][1] == prec and sym in "+*") else f"({args[1][0]})"
-            )
-            text = f"{left} {sym} {right}"
+        if op["op"] in INFIX and len(args) == 2:
+            text, prec = infix(op["op"], args[0], args[1])
         elif op["op"] == "where" and len(args) == 3:
             # The condition is drawn as the last input (it takes no gradient); it comes first in code.
-            text, prec = f"where({args[2][0]}, {args[0][0]}, {args[1][0]})", 9
+            text, prec = call("where", [args[2][0], args[0][0], args[1][0]])
         elif op["op"] == "neg" and len(args) == 1:
-            text, prec = (f"-{args[0][0]}" if args[0][1] >= 3 else f"-({args[0][0]})"), 3
+            text, prec = negate(args[0])
         else:
-            text, prec = f"{op['op']}({', '.join(x[0] for x in args)})", 9
+            text, prec = call(op["op"], [x[0] for x in args])
         if len(text) <= EXPR_MAX:
             exprs[n] = (text, prec)
             a["expr"] = text
@@ -632,8 +619,3 @@ def _call_attrs(n: Node, parts: list[Node]) -> dict[str, Any]:
         "shape": tuple(n.output_meta[0]),
         "parts": tuple(p.name() for p in parts),
     }
-
-
-def tensor_grad_stats(g: nx.DiGraph) -> dict[str, GradStats]:
-    """node id -> gradient statistics, for the nodes that stand for tensors."""
-    return {nid: a["grad_stats"] for nid, a in g.nodes(data=True) if a.get("type") == "tensor"}

@@ -47,7 +47,7 @@ def app_icon() -> Any:
     for path in resources.icon_files():
         icon.addFile(str(path))
     if icon.isNull():
-        from .main_window import glyph_icon
+        from .actions import glyph_icon
 
         icon = glyph_icon("∇", QColor("#2a7de1"))
     return icon

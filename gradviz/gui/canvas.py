@@ -9,29 +9,27 @@ be cancelled.
 Scene coordinates are the layout's own (points), and a new layout starts from the previous one
 (``previous=``), so nodes that already existed keep their places and the viewport stays put as
 the graph grows.
+
+This module holds the view and its picture's life (build, lay out, apply, busy, theme). Its
+parts: the graph sources (``graph/source.py``, Qt-free), the layout task (``canvas_layout``),
+the items (``canvas_items``), the overlays (``canvas_overlays``), what nodes say
+(``canvas_text``), and the mixins for input, selection, viewport and colours.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-import threading
 import time
-import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import networkx as nx
 from PySide6.QtCore import (
     QEvent,
-    QObject,
     QPoint,
     QPointF,
-    QRect,
     QRectF,
-    QRunnable,
-    QSize,
     Qt,
     QThreadPool,
     QTimer,
@@ -39,684 +37,60 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import (
     QColor,
-    QKeyEvent,
-    QMouseEvent,
     QPainter,
-    QPainterPath,
     QPalette,
     QPen,
     QPolygonF,
-    QTransform,
-    QWheelEvent,
 )
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
-    QGestureEvent,
-    QGraphicsItem,
     QGraphicsScene,
     QGraphicsView,
-    QHBoxLayout,
-    QLabel,
-    QPinchGesture,
-    QProgressBar,
-    QPushButton,
-    QStyleOptionGraphicsItem,
-    QToolButton,
     QWidget,
 )
 
-from ..engine.function import AccumulateGrad, Node
-from ..engine.tensor import Tensor
 from ..graph import colors
-from ..graph.colouring import ScaleSettings, range_text, same_range, scale_for
 from ..graph.layout import DIRECTIONS, Layout
-from ..graph.layout import layout as run_layout
-from ..graph.model import AUTOGRAD, TENSORS, NodeIds, build_graph, shape_text
-from ..graph.scene import build_scene, legend_items, legend_width
-from ..graph.style import as_pytorch, legend_states
-from ..session import catalogue
-from ..session.document import Session
+from ..graph.model import AUTOGRAD, TENSORS
+from ..graph.source import SessionSource, TensorsSource
+from ..graph.style import legend_states
 from .bridge import SessionBridge
-from .derivatives import broadcast_gradient, derivative_of, local_derivative
-from .dtypes import dtype_text
-from .minimap import Minimap, render_overview
-from .painting import Op, bounds, compile_items, font_family, paint_ops
-from .plain import plain_tip
+from .canvas_colours import CanvasColours
+from .canvas_input import CanvasInput
+from .canvas_items import EdgeItem, NodeItem
+from .canvas_layout import LayoutResult, layout_task
+from .canvas_overlays import Bubble, BusyOverlay, EmptyHint, LegendOverlay
+from .canvas_selection import CanvasSelection
+from .canvas_text import explain, html_escape
+from .canvas_viewport import LEGEND_CORNERS, LEGIBLE_ZOOM, MAX_ZOOM, MIN_ZOOM, MINIMAP_CORNERS, CanvasViewport
+from .minimap import Minimap
+from .painting import font_family
 from .theme import canvas_look, theme
+from .work import WorkerJob
 
-MIN_ZOOM, MAX_ZOOM = 0.04, 8.0
-MAX_FIT = 1.6  # fitting a small graph never blows it up more than this
-LEGEND_SHARE = 0.45  # of a narrow view's width, the most the legend takes
-LEGEND_MIN_ZOOM = 0.75  # ... by drawing it down to this much of its usual size
-LEGIBLE_ZOOM = 0.6  # Fit never shrinks below this: names (13 pt) and values (10 pt) stay readable
-FIT_MARGIN = 28  # view pixels around a fitted graph
-LEGEND_CORNERS = ("top-right", "bottom-left", "top-left")  # in order of preference
-MINIMAP_CORNERS = ("bottom-right", "bottom-left", "top-left", "top-right")
+# The canvas's names, wherever they now live (the window, tools and tests import them from here).
+__all__ = [
+    "LEGIBLE_ZOOM",
+    "MAX_ZOOM",
+    "MIN_ZOOM",
+    "EdgeItem",
+    "GraphCanvas",
+    "NodeItem",
+    "SessionSource",
+    "TensorsSource",
+]
+
 BUSY_AFTER_MS = 150  # a canvas behind the model longer than this says so (quick updates don't flicker)
 APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
-ACCENT = "#e8590c"  # paths from a selected leaf to the output
-
-
-# --- where the tensors come from -----------------------------------------------------------------
-
-
-class _BuildIds(NodeIds):
-    """Node ids for one build: ``t:7``, ``op:7``, ``acc:3`` from the session's uids, so that a node
-    keeps its id across undo, redo and edits (which replay the log into new tensor objects).
-    Nodes no session tensor owns (the steps inside ``linear``, wrapped numbers) are named by
-    their path from one that does (``op:7.2``), which a replay keeps too."""
-
-    def __init__(
-        self, fallback: NodeIds, lock: threading.Lock, uids: dict[int, int], paths: dict[int, str]
-    ) -> None:
-        super().__init__()
-        self.fallback, self.lock, self.uids, self.paths = fallback, lock, uids, paths
-
-    def get(self, obj: object, prefix: str) -> str:
-        key = obj.variable if isinstance(obj, AccumulateGrad) else obj
-        uid: int | str | None = self.uids.get(id(key)) if isinstance(key, Tensor) else None
-        if uid is None and isinstance(key, Node) and not isinstance(key, AccumulateGrad):
-            out = key.output()
-            if out is not None and out.grad_fn is key:
-                uid = self.uids.get(id(out))
-        if uid is None:
-            uid = self.paths.get(id(key))
-        if uid is not None:
-            return f"{prefix}:{uid}"
-        with self.lock:
-            return self.fallback.get(obj, prefix)
-
-
-def _paths(roots: list[tuple[int, Tensor]], uids: dict[int, int]) -> dict[int, str]:
-    """``id(node or tensor) -> path`` for what the session's tensors were computed through."""
-    paths: dict[int, str] = {}
-    for uid, t in sorted(roots, key=lambda r: r[0]):
-        if t.grad_fn is None:
-            continue
-        stack = [(t.grad_fn, str(uid))]
-        while stack:
-            node, path = stack.pop()
-            for i, x in enumerate(node.inputs):
-                if id(x) not in uids and id(x) not in paths:
-                    paths[id(x)] = f"{path}<{i}"
-            for i, (fn, _) in enumerate(node.next_functions):
-                if fn is None or isinstance(fn, AccumulateGrad) or id(fn) in paths:
-                    continue
-                out = fn.output()
-                if out is not None and out.grad_fn is fn and id(out) in uids:
-                    continue
-                paths[id(fn)] = f"{path}.{i}"
-                stack.append((fn, f"{path}.{i}"))
-    return paths
-
-
-Builder = Callable[[str], "tuple[nx.DiGraph, dict[str, str]]"]
-
-
-class SessionSource:
-    """The canvas's view of a :class:`Session`: every named tensor, and what each node is called."""
-
-    editable = True
-
-    def __init__(self, session: Session) -> None:
-        self.session = session
-        self._fallback = NodeIds()
-        self._lock = threading.Lock()
-
-    def snapshot(self) -> Builder:
-        """On the GUI thread: what the session holds now. The returned builder makes the graph
-        (on any thread) from that snapshot, whatever the session does meanwhile."""
-        s = self.session
-        everything = s.tensors(include_hidden=True)
-        uid_of = {n: s.info(n).uid for n in everything}
-        visible = s.tensors(include_hidden=False)
-        kept = {uid_of[n] for n in everything if s.info(n).session_retained}
-        fallback, lock = self._fallback, self._lock
-
-        def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
-            uids = {id(t): uid_of[n] for n, t in everything.items()}
-            name_of = {uid_of[n]: n for n in everything}
-            ids = _BuildIds(
-                fallback, lock, uids, _paths([(uid_of[n], t) for n, t in everything.items()], uids)
-            )
-            g = build_graph(visible, view=view, ids=ids)
-            names = {}
-            for nid in g:
-                _, sep, uid = nid.partition(":")
-                if sep and uid.isdigit() and int(uid) in name_of and g.nodes[nid].get("type") != "op":
-                    names[nid] = name_of[int(uid)]
-                    if int(uid) in kept and g.nodes[nid].get("type") == "tensor":
-                        g.nodes[nid]["kept_by_gradviz"] = True  # PyTorch would not keep it
-            return g, names
-
-        return build
-
-    def tensor(self, name: str) -> Tensor | None:
-        return self.session.tensor(name) if name in self.session else None
-
-    def names(self) -> list[str]:
-        """Visible names in the order the tensors were made (a rename keeps the place)."""
-        s = self.session
-        return sorted(s.names(), key=lambda n: s.info(n).uid)
-
-    def info(self, name: str) -> Any:
-        return self.session.info(name) if name in self.session else None
-
-
-class TensorsSource:
-    """Tensors from outside a session (``gradviz.show(t)``): drawn, never edited."""
-
-    editable = False
-    session = None
-
-    def __init__(self, outputs: Any, names: Mapping[str, Tensor] | None = None) -> None:
-        self.outputs = outputs
-        self.named: dict[str, Tensor] = dict(names or {})
-        if isinstance(outputs, Mapping):
-            self.named.update(outputs)
-        self._ids = NodeIds()
-        self._lock = threading.Lock()
-
-    def snapshot(self) -> Builder:
-        def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
-            with self._lock:
-                g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids)
-            by_id = {id(t): n for n, t in self.named.items()}
-            names = {}
-            for nid, a in g.nodes(data=True):
-                t = a.get("tensor")
-                if t is not None and id(t) in by_id:
-                    names[nid] = by_id[id(t)]
-            return g, names
-
-        return build
-
-    def tensor(self, name: str) -> Tensor | None:
-        return self.named.get(name)
-
-    def names(self) -> list[str]:
-        return list(self.named)
-
-    def info(self, name: str) -> Any:
-        return None
-
-
-# --- the layout job ------------------------------------------------------------------------------
-
-
-@dataclass
-class _Result:
-    generation: int
-    version: int  # the canvas's count of source changes when the snapshot was taken
-    view: str
-    graph: nx.DiGraph | None = None
-    names: dict[str, str] = field(default_factory=dict)
-    scale: colors.ColorScale | None = None
-    layout: Layout | None = None
-    provider: str = ""
-    # node id -> (paint ops in the node's own coordinates, x, y, width, height, tooltip)
-    nodes: dict[str, tuple[list[Op], float, float, float, float, str]] = field(default_factory=dict)
-    edges: dict[tuple[str, str], tuple[list[Op], QRectF]] = field(default_factory=dict)  # ops, bounds
-    overview: Any = None  # the minimap's picture, drawn off the GUI thread
-    content: QRectF = field(default_factory=QRectF)  # what the nodes and edges cover
-    seconds: float = 0.0
-    warning: str = ""
-    error: str = ""
-    epoch: int = 0  # the canvas's count of fresh starts (reset_layouts) when it was asked for
-
-
-class _JobSignals(QObject):
-    built = Signal(object, int)  # the result, the number of nodes about to be laid out
-    finished = Signal(object)
-
-
-class _LayoutJob(QRunnable):
-    """Build the graph, lay it out and turn it into paint operations, off the GUI thread.
-
-    Only value types are made here (paths, pens, an image); the GUI thread then just creates or
-    updates the items, so it never waits for a layout."""
-
-    def __init__(
-        self,
-        result: _Result,
-        build: Builder,
-        options: tuple,
-        previous: Layout | None,
-        dpr: float,
-        direction: str = "TB",
-    ) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.result = result
-        self.build = build
-        self.options = options
-        self.previous = previous
-        self.dpr = dpr
-        self.direction = direction
-        self.cancelled = False
-        self.signals = _JobSignals()
-
-    def run(self) -> None:
-        r = self.result
-        t0 = time.perf_counter()
-        try:
-            self._run(r)
-        except Exception as e:  # a bug must not take the window down: say so and keep going
-            r.error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
-        r.seconds = time.perf_counter() - t0
-        self.signals.finished.emit(r)
-
-    def _run(self, r: _Result) -> None:
-        settings, elements = self.options
-        g, names = self.build(r.view)
-        # One scale for both views: fitted on every tensor, which only the Tensors view draws.
-        every = g if r.view == TENSORS else self.build(TENSORS)[0]
-        if settings.pytorch and every is not g:
-            as_pytorch(g)
-        try:
-            cs = scale_for(every, settings)
-        except Exception as e:  # an unknown colour map name, say
-            r.warning = f"Colour map {settings.cmap!r} is not available ({e}); using the default"
-            cs = scale_for(every, replace(settings, cmap=None))
-        r.graph, r.names, r.scale = g, names, cs
-        if self.cancelled or g.number_of_nodes() == 0:
-            return
-        self.signals.built.emit(r, g.number_of_nodes())
-        captured: dict[str, Layout] = {}
-
-        def lay(sized: nx.DiGraph) -> Layout:
-            out = run_layout(sized, previous=self.previous, direction=self.direction)
-            captured["layout"] = out
-            return out
-
-        scene = build_scene(g, scale=cs, legend=False, elements=elements, layout=lay)
-        lay_out = captured.get("layout")
-        r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
-        # Scene coordinates -> the layout's own, which stay put from one layout to the next.
-        dx = dy = 0.0
-        if lay_out is not None:
-            for n, (x, y, w, h) in scene.boxes.items():
-                px, py = lay_out.positions[n]
-                dx, dy = px - (x + w / 2), py - (y + h / 2)
-                break
-        for n, (x, y, w, h) in scene.boxes.items():
-            s0, s1 = scene.spans.get(n, (0, 0))
-            ops = compile_items(scene.items[s0:s1], -x, -y)
-            r.nodes[n] = (ops, x + dx, y + dy, w, h, tooltip_for(g.nodes[n], operand_titles(g, n, names)))
-        for key, (s0, s1) in scene.spans.items():
-            if isinstance(key, tuple) and len(key) == 2:
-                items = scene.items[s0:s1]
-                label = scene.spans.get((*key, "label"))
-                if label:
-                    items = items + scene.items[label[0] : label[1]]
-                ops = compile_items(items, dx, dy)
-                r.edges[key] = (ops, edge_bounds(ops))
-        content = QRectF()
-        for _ops, x, y, w, h, _tip in r.nodes.values():
-            content = content.united(QRectF(x - 6, y - 6, w + 12, h + 12))
-        for _ops, rect in r.edges.values():
-            content = content.united(rect)
-        r.content = content
-        r.overview = render_overview(r.nodes, r.edges, self.dpr)
-
-
-# --- items -----------------------------------------------------------------------------------------
-
-
-class NodeItem(QGraphicsItem):
-    """One node: the scene's shapes for it, a selection ring, a tooltip."""
-
-    def __init__(self, canvas: GraphCanvas, nid: str) -> None:
-        super().__init__()
-        self.canvas = canvas
-        self.nid = nid
-        self.name = ""  # the session name of the tensor it stands for ('' for ops)
-        self.attrs: dict[str, Any] = {}
-        self._ops: list[Op] = []
-        self._rect = QRectF()
-        self._radius = 0.0
-        self.fill = ""
-        self.tip = ""
-        self.selected = False
-        self.hovered = False
-        self.dimmed = False
-        self.setAcceptHoverEvents(True)
-        self.setZValue(2)
-        self.setCursor(Qt.CursorShape.PointingHandCursor)
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
-
-    @property
-    def kind(self) -> str:
-        return self.attrs.get("type", "")
-
-    def set_content(
-        self, ops: list[Op], w: float, h: float, attrs: dict[str, Any], name: str, tooltip: str
-    ) -> None:
-        self.prepareGeometryChange()
-        self._ops = ops
-        self._rect = QRectF(0, 0, w, h)
-        first = ops[0] if ops and ops[0].kind == "rect" else None
-        self._radius = first.data[3] if first else 0.0
-        self.fill = first.color if first else ""
-        self.attrs = attrs
-        self.name = name
-        self.tip = tooltip  # what it says changes with its value and gradient
-        self.setToolTip(plain_tip(tooltip))  # names and values: text, not HTML
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-6, -6, 6, 6)
-
-    def shape(self) -> QPainterPath:
-        path = QPainterPath()
-        path.addRoundedRect(self._rect, self._radius, self._radius)
-        return path
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.15 and self.fill:  # a dot of colour: all one can see at this size
-            painter.setPen(Qt.PenStyle.NoPen)
-            painter.setBrush(QColor(self.fill))
-            painter.drawRect(self._rect)
-        else:
-            c = self.canvas
-            paint_ops(painter, self._ops, lod, outline_recolor=c.outline_recolor, line_scale=c.line_scale)
-        if self.selected or self.hovered:
-            ring = QColor(self.canvas.selection_color)
-            if not self.selected:
-                ring.setAlpha(110)
-            pen = QPen(ring, 3.0 if self.selected else 2.0)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
-            painter.setBrush(Qt.BrushStyle.NoBrush)
-            r = self._rect.adjusted(-3.5, -3.5, 3.5, 3.5)
-            painter.drawRoundedRect(r, self._radius + 3, self._radius + 3)
-
-    def set_selected(self, on: bool) -> None:
-        if on != self.selected:
-            self.selected = on
-            self.update()
-
-    def set_dimmed(self, on: bool) -> None:
-        if on != self.dimmed:
-            self.dimmed = on
-            self.setOpacity(0.4 if on else 1.0)
-
-    def hoverEnterEvent(self, event: Any) -> None:
-        self.hovered = True
-        self.update()
-
-    def hoverLeaveEvent(self, event: Any) -> None:
-        self.hovered = False
-        self.update()
-
-
-def edge_bounds(ops: list[Op]) -> QRectF:
-    """What an edge's route, arrowhead and label cover."""
-    r = bounds(ops).adjusted(-4, -4, 4, 4)
-    for op in ops:
-        if op.kind == "text":
-            pos = op.data[0]
-            r = r.united(QRectF(pos.x() - 2, pos.y() - op.data[5] * 1.2, 120, op.data[5] * 1.6))
-    return r
-
-
-class EdgeItem(QGraphicsItem):
-    """One edge: its route and arrowhead (and label), highlighted when on a selected path."""
-
-    def __init__(self, canvas: GraphCanvas, key: tuple[str, str]) -> None:
-        super().__init__()
-        self.canvas = canvas
-        self.key = key
-        self._ops: list[Op] = []
-        self._bounds = QRectF()
-        self.highlighted = False
-        self.setZValue(1)
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-
-    def set_content(self, ops: list[Op], rect: QRectF | None = None) -> None:
-        self.prepareGeometryChange()
-        self._ops = ops
-        self._bounds = rect if rect is not None else edge_bounds(ops)
-        self.update()
-
-    def boundingRect(self) -> QRectF:
-        return self._bounds
-
-    def paint(
-        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
-    ) -> None:
-        lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        override = (ACCENT, 2.2) if self.highlighted else None
-        paint_ops(
-            painter, self._ops, lod, self.canvas.edge_recolor, override, line_scale=self.canvas.line_scale
-        )
-
-    def set_highlighted(self, on: bool, dim: bool) -> None:
-        if on != self.highlighted:
-            self.highlighted = on
-            self.setZValue(1.5 if on else 1)
-            self.update()
-        self.setOpacity(0.3 if dim else 1.0)
-
-
-# --- overlays --------------------------------------------------------------------------------------
-
-
-class LegendOverlay(QWidget):
-    """The colour legend, fixed in the top-right corner whatever the zoom."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self._ops: list[Op] = []
-        self._zoom = 1.0
-        self.legend: colors.Legend | None = None
-        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
-
-    @property
-    def zoom(self) -> float:
-        return self._zoom
-
-    def set_legend(self, legend: colors.Legend | None, zoom: float) -> None:
-        self.legend = legend
-        self._zoom = zoom
-        if legend is None:
-            self._ops = []
-            self.resize(0, 0)
-            return
-        items, w, h = legend_items(legend, 0.5, 0.5)
-        self._ops = compile_items(items)
-        self.resize(math.ceil((w + 1) * zoom), math.ceil((h + 1) * zoom))
-        self.update()
-
-    def paintEvent(self, event: Any) -> None:
-        if not self._ops:
-            return
-        p = QPainter(self)
-        p.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
-        p.scale(self._zoom, self._zoom)
-        if self.palette().color(QPalette.ColorRole.Window).lightness() < 128:
-            self._paint_dark(p)
-        else:
-            paint_ops(p, self._ops)
-        p.end()
-
-    def _paint_dark(self, p: QPainter) -> None:
-        """The legend is drawn for a white page (as exported): on a dark canvas its card takes
-        the palette's colours and its text goes light; the swatches keep the nodes' colours."""
-        frame, rest = self._ops[0], self._ops[1:]
-        pal = self.palette()
-        text = pal.color(QPalette.ColorRole.Text).name()
-        p.setBrush(pal.color(QPalette.ColorRole.Base).lighter(115))
-        p.setPen(QPen(pal.color(QPalette.ColorRole.Mid), frame.data[2].widthF()))
-        p.drawRoundedRect(frame.data[0], frame.data[3], frame.data[3])
-        paint_ops(
-            p, rest, recolor={"#000000": text, "#5a5a5a": "#b9bcc2"}, outline_recolor={"#5a5a5a": "#b9bcc2"}
-        )
-
-
-class _Bubble(QFrame):
-    """A small card over the canvas: the local derivative of an op, a message, progress."""
-
-    def __init__(self, parent: QWidget, closable: bool = True) -> None:
-        super().__init__(parent)
-        self.setObjectName("canvasBubble")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        self.setStyleSheet(
-            "QFrame#canvasBubble { background: palette(base); border: 1px solid palette(mid); border-radius: 6px; }"
-        )
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(12, 8, 8, 8)
-        lay.setSpacing(8)
-        self.label = QLabel(self)
-        self.label.setTextFormat(Qt.TextFormat.RichText)
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        lay.addWidget(self.label, 1)
-        self.close_button = None
-        if closable:
-            b = QToolButton(self)
-            b.setText("×")
-            b.setAutoRaise(True)
-            b.setToolTip("Close")
-            b.clicked.connect(self.hide)
-            lay.addWidget(b, 0, Qt.AlignmentFlag.AlignTop)
-            self.close_button = b
-        self.hide()
-
-    def show_text(self, html: str, width: int = 380) -> None:
-        self.label.setText(html)
-        self.label.setMinimumWidth(min(width, 300))
-        self.setMaximumWidth(width + 40)
-        self.adjustSize()
-        self.show()
-        self.raise_()
-
-
-class _BusyOverlay(QFrame):
-    def __init__(self, parent: QWidget, cancel: Callable[[], None]) -> None:
-        super().__init__(parent)
-        self.setObjectName("canvasBusy")
-        self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.setAutoFillBackground(True)
-        self.setStyleSheet(
-            "QFrame#canvasBusy { background: palette(base); border: 1px solid palette(mid); border-radius: 6px; }"
-        )
-        lay = QHBoxLayout(self)
-        lay.setContentsMargins(12, 6, 6, 6)
-        self.label = QLabel("Laying out the graph…", self)
-        self.bar = QProgressBar(self)
-        self.bar.setRange(0, 0)  # busy: dot gives no progress to report
-        self.bar.setFixedWidth(120)
-        self.bar.setTextVisible(False)
-        self.button = QPushButton("Cancel", self)
-        self.button.setToolTip("Stop laying out; the graph keeps its last picture")
-        self.button.clicked.connect(cancel)
-        lay.addWidget(self.label)
-        lay.addWidget(self.bar)
-        lay.addWidget(self.button)
-        self.hide()
-
-    def set_state(self, what: str, can_cancel: bool, tip: str) -> None:
-        self.label.setText(what)
-        self.button.setEnabled(can_cancel)
-        self.button.setToolTip(tip if can_cancel else "This can't be stopped; it ends soon")
-        self.adjustSize()
-
-
-class _EmptyHint(QLabel):
-    """What an empty canvas says; links in it (examples) are announced by ``linkActivated``."""
-
-    def __init__(self, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.setTextFormat(Qt.TextFormat.RichText)
-        self.setWordWrap(True)
-        self.setTextInteractionFlags(Qt.TextInteractionFlag.LinksAccessibleByMouse)
 
 
 # --- the view --------------------------------------------------------------------------------------
 
 
-def _node_title(a: Mapping[str, Any]) -> str:
-    return a.get("name") or a.get("expr") or a.get("label") or "tensor"
-
-
-def _short(text: str, n: int = 14) -> str:
-    return text if len(text) <= n else ""
-
-
-def tensor_title(a: Mapping[str, Any], name: str = "") -> str:
-    """A tensor's name (``name``: the session's, current); a hidden one reads as its expression."""
-    title = name or a.get("name") or a.get("expr") or a.get("label") or "?"
-    if title.startswith("_"):
-        title = a.get("expr") or a.get("label") or "an unnamed tensor"
-    return title
-
-
-def operand_titles(g: nx.DiGraph, nid: str, names: Mapping[str, str]) -> dict[int, str]:
-    """argument position -> the title of the tensor passed there, for an op node."""
-    return {
-        i: tensor_title(g.nodes[u], names.get(u, ""))
-        for u, _, e in g.in_edges(nid, data=True)
-        if g.nodes[u].get("type") == "tensor"
-        for i in e.get("args", ())
-    }
-
-
-def tooltip_for(a: Mapping[str, Any], operands: Mapping[int, str] | None = None) -> str:
-    """What hovering a node says: for a tensor its name, shape, dtype, value and gradient; for an
-    op its local derivative and, in the formula's names, the tensors ``operands`` it was given."""
-    t = a.get("type")
-    if t == "tensor":
-        kind = {
-            "leaf": "leaf",
-            "constant": "constant",
-            "output": "output",
-            "intermediate": "intermediate",
-        }.get(a["kind"], "")
-        flag = "requires_grad=True" if a.get("requires_grad") else "requires_grad=False"
-        lines = [
-            f"{_node_title(a)}  ({kind}, {flag})",
-            f"shape: {shape_text(tuple(a['shape']))}   dtype: {dtype_text(a['dtype'])}",
-            f"value: {a['value'] or '-'}",
-            f"grad: {a['grad']}",
-        ]
-        return "\n".join(lines)
-    if t == "op":
-        derivative = derivative_of(a.get("name", ""), a.get("op", ""))
-        lines = [f"{a.get('label', '')}   ({a.get('name', '')} in the autograd graph)"]
-        if derivative.formula:
-            lines.append(derivative.formula)
-        if operands:
-            lines.append(", ".join(f"{derivative.operand(i)}: {operands[i]}" for i in sorted(operands)))
-        lines.append("Double-click for an explanation")
-        return "\n".join(lines)
-    if t == "backward":
-        lines = [a.get("label", "")]
-        if a.get("tensor_name"):
-            lines[0] += f"  (grad_fn of {a['tensor_name']})"
-        d = local_derivative(a.get("name", ""), a.get("op", ""))
-        if d:
-            lines.append(d)
-        if a.get("saved"):
-            lines.append(
-                "saved for backward: "
-                + ", ".join(shape_text(tuple(s)) for s in a["saved"])
-                + (" (freed)" if a.get("saved_freed") else "")
-            )
-        lines.append("Double-click for an explanation")
-        return "\n".join(lines)
-    if t == "accumulate":
-        return "AccumulateGrad: adds the gradient that arrives here into the leaf's .grad\nDouble-click for an explanation"
-    return ""
-
-
-class GraphCanvas(QGraphicsView):
+# The mixins come before QGraphicsView, so their names win over Qt's (QWidget.find, the event
+# handlers) as when they were methods of this class.
+class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, QGraphicsView):
     """The computation graph of a session (or of some tensors), interactive and live."""
 
     selection_changed = Signal(str)  # the selected tensor's session name, '' for none / an op
@@ -795,8 +169,8 @@ class GraphCanvas(QGraphicsView):
         self.busy_after_ms = BUSY_AFTER_MS
         self._explained: str | None = None
         self._applying: Iterator[None] | None = None
-        self._job: _LayoutJob | None = None
-        self._jobs: set[_LayoutJob] = set()  # running, cancelled or not (kept alive until done)
+        self._job: WorkerJob | None = None
+        self._jobs: set[WorkerJob] = set()  # running, cancelled or not (kept alive until done)
         self._pending = False
         self._fit_next = True
         self._press: QPointF | None = None
@@ -818,10 +192,10 @@ class GraphCanvas(QGraphicsView):
         # children along with its pixels, and these stay put in their corners.
         self.legend_overlay = LegendOverlay(self)
         self.minimap = Minimap(self)
-        self.explanation = _Bubble(self)
-        self.notice = _Bubble(self)
-        self.busy = _BusyOverlay(self, self._busy_cancel)
-        self.empty_hint = _EmptyHint(self)
+        self.explanation = Bubble(self)
+        self.notice = Bubble(self)
+        self.busy = BusyOverlay(self, self._busy_cancel)
+        self.empty_hint = EmptyHint(self)
         self.empty_hint.setText(
             "<div style='font-size:15pt; font-weight:600'>Nothing to draw yet</div>"
             "<p>Create a tensor with <b>New tensor</b> or type in the console:</p>"
@@ -877,62 +251,15 @@ class GraphCanvas(QGraphicsView):
         self._layouts.clear()
         self.refresh(fit=True)
 
+    def current_layout(self) -> Layout | None:
+        """The layout of the picture on screen (None before the first)."""
+        return self._layouts.get(self.view_mode)
+
     @property
     def layout_direction(self) -> str:
         """The direction of the picture on screen, "TB" or "LR"."""
         lay = self._layouts.get(self.view_mode)
         return lay.direction if lay is not None else "TB"
-
-    def set_colors(
-        self, stat: str | None = None, cmap: str | bool | None = False, log_scale: bool | None = None
-    ) -> None:
-        """Change the statistic, colour map (None: the default for the statistic) or log scale."""
-        if (stat or self.stat, self.log_scale if log_scale is None else bool(log_scale)) != (
-            self.stat,
-            self.log_scale,
-        ):
-            self.locked_range = None  # another statistic or scale: lock what it fits next
-        if stat is not None:
-            self.stat = stat
-        if cmap is not False:
-            self.cmap = cmap or None
-        if log_scale is not None:
-            self.log_scale = bool(log_scale)
-        self.refresh()
-
-    @property
-    def scale_mode(self) -> str:
-        return "log" if self.log_scale else ("auto" if self.auto_scale else "linear")
-
-    def scale_settings(self) -> ScaleSettings:
-        locked = self.locked_range if self.lock_scale else None
-        return ScaleSettings(self.stat, self.cmap, self.scale_mode, locked, self.pytorch_grads)
-
-    def set_scale_options(
-        self, *, auto: bool | None = None, lock: bool | None = None, pytorch: bool | None = None
-    ) -> None:
-        """Automatic scale, Lock Scale (keep today's range) and Show as PyTorch would."""
-        if auto is not None:
-            self.auto_scale = bool(auto)
-            self.locked_range = None
-        if lock is not None:
-            self.lock_scale = bool(lock)
-            sc = self.color_scale
-            self.locked_range = (
-                (sc.scale, sc.vmin, sc.vmax) if lock and sc is not None and sc.fitted else None
-            )
-        if pytorch is not None:
-            self.pytorch_grads = bool(pytorch)
-        self.refresh()
-
-    def _scale_change(self, new: colors.ColorScale) -> None:
-        """Note when the range moved under the person's eyes (same statistic, new values)."""
-        old = self.color_scale
-        if self.lock_scale and self.locked_range is None and new.fitted:
-            self.locked_range = (new.scale, new.vmin, new.vmax)  # locked before any grad: lock now
-            new.notes.append(f"scale locked at {range_text(new)}")
-        moved = old is not None and old.fitted and new.fitted and old.stat == new.stat
-        self.scale_changed_from = range_text(old) if moved and not same_range(old, new) else ""
 
     def set_legend_visible(self, on: bool) -> None:
         self.show_legend = on
@@ -969,272 +296,6 @@ class GraphCanvas(QGraphicsView):
 
     def edge_items(self) -> dict[tuple[str, str], EdgeItem]:
         return dict(self._edges)
-
-    def node_id(self, name: str) -> str | None:
-        """The node that stands for the tensor ``name`` in the current view."""
-        best = None
-        for nid, n in self.names.items():
-            if n != name:
-                continue
-            kind = self.graph.nodes[nid].get("type")
-            if kind == "tensor":
-                return nid
-            if best is None or kind == "backward":
-                best = nid
-        return best
-
-    def item_for(self, name: str) -> NodeItem | None:
-        nid = self.node_id(name)
-        return self._nodes.get(nid) if nid else None
-
-    @property
-    def selected_node(self) -> str | None:
-        return self._selected
-
-    @property
-    def selected_name(self) -> str:
-        return self.names.get(self._selected, "") if self._selected else ""
-
-    def select(self, name: str | None, *, center: bool = False) -> None:
-        """Select the node of tensor ``name`` (from a panel: no echo of selection_changed)."""
-        nid = self.node_id(name) if name else None
-        if nid is not None and nid not in self._nodes:
-            nid = None  # not drawn yet (just made): the next picture selects it by name
-        self._set_selected(nid, emit=False, remember=False)
-        self._selected_name = name or ""
-        if center and nid in self._nodes:
-            self.ensureVisible(self._nodes[nid].sceneBoundingRect(), 60, 60)
-
-    def select_node(self, nid: str | None) -> None:
-        self._set_selected(nid if nid in self._nodes else None, emit=True)
-
-    def clear_selection(self) -> None:
-        self._set_selected(None, emit=True)
-
-    def highlighted(self) -> tuple[set[str], set[tuple[str, str]]]:
-        """The nodes and edges on the highlighted paths (empty unless a leaf is selected)."""
-        nodes = (
-            {n for n, it in self._nodes.items() if not it.dimmed}
-            if any(it.dimmed for it in self._nodes.values())
-            else set()
-        )
-        edges = {k for k, it in self._edges.items() if it.highlighted}
-        return nodes, edges
-
-    def find(self, text: str) -> bool:
-        """Select and show the tensor whose name matches ``text`` best; False if none does."""
-        text = text.strip()
-        if not text:
-            return False
-        labels: list[tuple[str, str]] = []
-        for nid, a in self.graph.nodes(data=True):
-            label = self.names.get(nid) or a.get("name") or a.get("expr") or a.get("label") or ""
-            if label and not label.startswith("_"):
-                labels.append((label, nid))
-        low = text.lower()
-        for test in (
-            lambda s: s == text,
-            lambda s: s.lower() == low,
-            lambda s: s.lower().startswith(low),
-            lambda s: low in s.lower(),
-        ):
-            hits = [nid for label, nid in labels if test(label)]
-            if hits:
-                nid = sorted(hits, key=lambda n: self.graph.nodes[n].get("type") != "tensor")[0]
-                self._set_selected(nid, emit=True)
-                self.centerOn(self._nodes[nid])
-                return True
-        self.message.emit(f"No tensor called '{text}' in the graph")
-        return False
-
-    # --- zoom and fit -------------------------------------------------------------------------------
-    @property
-    def zoom(self) -> float:
-        return self.transform().m11()
-
-    def zoom_by(self, factor: float, anchor: QPointF | None = None, *, hold: QPointF | None = None) -> None:
-        """Zoom by ``factor``, within MIN_ZOOM..MAX_ZOOM, about ``anchor`` (viewport coordinates;
-        the middle if None): the scene point under it stays there. With ``hold``, that scene
-        point is put under the anchor instead (a pinch holds the point its fingers took, so
-        the view also pans as they move, and rounding does not add up over many steps)."""
-        cur = self.zoom
-        new = max(MIN_ZOOM, min(MAX_ZOOM, cur * factor))
-        if abs(new - cur) < 1e-9 and hold is None:
-            return
-        if anchor is None:
-            anchor = QPointF(self.viewport().rect().center())
-        point = anchor.toPoint()
-        before = self.mapToScene(point) if hold is None else hold
-        if abs(new - cur) >= 1e-9:
-            f = new / cur
-            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.NoAnchor)
-            self.scale(f, f)
-            self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
-        self._update_scene_rect()
-        # Put the scene point that was under the anchor back under it.
-        drift = self.mapFromScene(before) - point
-        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + drift.x())
-        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + drift.y())
-        self._update_overlays()
-
-    def zoom_in(self) -> None:
-        self.zoom_by(1.25)
-
-    def zoom_out(self) -> None:
-        self.zoom_by(0.8)
-
-    def content_rect(self) -> QRectF:
-        """What the graph covers, in scene coordinates."""
-        return QRectF(self._content)
-
-    def fit(self) -> None:
-        """Zoom and scroll so the whole graph shows, clear of the legend, never above MAX_FIT.
-
-        The graph gets the whole view when the legend can sit in a corner no node covers that
-        way (a top-to-bottom graph ending in one loss leaves the bottom corners free; the
-        bottom right is the minimap's). Otherwise the legend stays top right and the graph is
-        fitted into the room beside or below it, whichever shows it larger."""
-        bbox = self.content_rect()
-        vp = self.viewport().rect()
-        if bbox.isEmpty() or vp.width() < 10 or vp.height() < 10:
-            self.setTransform(QTransform())
-            self._update_scene_rect()
-            self._update_overlays()
-            return
-        margin = FIT_MARGIN
-        has_legend = self.show_legend and self.legend_overlay.legend is not None
-        legend_w = self.legend_overlay.width() + 24 if has_legend else 0
-        legend_h = self.legend_overlay.height() + 24 if has_legend else 0
-        vw, vh = vp.width(), vp.height()
-
-        def scale_for(width: float, height: float) -> float:
-            top = MAX_FIT * self.fit_scale  # presentation mode: a small graph may grow larger
-            return max(MIN_ZOOM, min(max(80, width) / bbox.width(), max(80, height) / bbox.height(), top))
-
-        whole = scale_for(vw - 2 * margin, vh - 2 * margin)
-        centre = QPointF(vp.center())
-        free = [c for c in LEGEND_CORNERS if not self._under_legend(self._legend_area(c), whole, centre)]
-        if not has_legend or free:
-            s, at = whole, centre
-            self._legend_corner = free[0] if free else LEGEND_CORNERS[0]
-        else:
-            beside = (
-                scale_for(vw - legend_w - 2 * margin, vh - 2 * margin),
-                QPointF((vw - legend_w) / 2, centre.y()),
-            )
-            below = (
-                scale_for(vw - 2 * margin, vh - legend_h - 2 * margin),
-                QPointF(centre.x(), (vh + legend_h) / 2),
-            )
-            s, at = max(beside, below, key=lambda choice: choice[0])
-            self._legend_corner = LEGEND_CORNERS[0]
-        if s < LEGIBLE_ZOOM:  # a long graph would shrink to a line: fit its short side instead
-            self._fit_along(bbox)
-            return
-        self.setTransform(QTransform.fromScale(s, s))
-        self._update_scene_rect()
-        # Put the graph's centre at ``at`` (view coordinates).
-        shift = QPointF(vp.center()) - at
-        self.centerOn(bbox.center() + QPointF(shift.x() / s, shift.y() / s))
-        self._minimap_corner = self._clear_minimap_corner()
-        self._update_overlays()
-
-    def _fit_along(self, bbox: QRectF) -> None:
-        """Fit a long graph (a chain) across its short side, between LEGIBLE_ZOOM and its natural
-        size (it doesn't fit: no need to blow it up), its start in view; the long side scrolls. The legend and minimap keep to a column beside a tall
-        graph (strips above and below a wide one), so scrolling along never brings a node under
-        them, when the view is wide enough for both."""
-        tall = bbox.height() * self.viewport().width() >= bbox.width() * self.viewport().height()
-        on, off = Qt.ScrollBarPolicy.ScrollBarAlwaysOn, Qt.ScrollBarPolicy.ScrollBarAlwaysOff
-        self.setVerticalScrollBarPolicy(on if tall else off)  # now, so the room below is right
-        self.setHorizontalScrollBarPolicy(off if tall else on)
-        vp = self.viewport().rect()
-        m = FIT_MARGIN // 2
-        legend = (
-            self.legend_overlay.size()
-            if self.show_legend and self.legend_overlay.legend is not None
-            else QSize(0, 0)
-        )
-        mini = self.minimap.size()
-        if not (self.show_minimap and self.minimap.overview is not None and self._minimap_fits(vp)):
-            mini = QSize(0, 0)
-        self._legend_corner = LEGEND_CORNERS[0]
-        if tall:
-            col = max(legend.width(), mini.width())
-            room = QRectF(m, m, vp.width() - 2 * m - (col + 2 * m if col else 0), vp.height() - 2 * m)
-            s = max(LEGIBLE_ZOOM, min(room.width() / bbox.width(), 1.0))
-            if bbox.width() * s > room.width():  # no room beside: keep as far from them as it can
-                room.setWidth(bbox.width() * s)
-            start, at = QPointF(bbox.center().x(), bbox.top()), QPointF(room.center().x(), room.top())
-        else:
-            top = legend.height() + 2 * m if legend.height() else 0
-            bottom = mini.height() + 2 * m if mini.height() else 0
-            room = QRectF(m, m + top, vp.width() - 2 * m, vp.height() - 2 * m - top - bottom)
-            s = max(LEGIBLE_ZOOM, min(room.height() / bbox.height(), 1.0))
-            start, at = QPointF(bbox.left(), bbox.center().y()), QPointF(room.left(), room.center().y())
-        self.setTransform(QTransform.fromScale(s, s))
-        self._update_scene_rect()
-        shift = QPointF(vp.center()) - at
-        self.centerOn(start + QPointF(shift.x() / s, shift.y() / s))
-        self._minimap_corner = MINIMAP_CORNERS[0]  # its column or strip was kept free
-        self._update_overlays()
-
-    def _update_scrollbars(self) -> None:
-        """A scroll bar along each side the graph is longer than the view (to scroll a chain)."""
-        bbox, vis = self.content_rect(), self.visible_scene_rect()
-        on, off = Qt.ScrollBarPolicy.ScrollBarAlwaysOn, Qt.ScrollBarPolicy.ScrollBarAlwaysOff
-        v = on if not bbox.isEmpty() and bbox.height() > vis.height() + 1 else off
-        h = on if not bbox.isEmpty() and bbox.width() > vis.width() + 1 else off
-        if v != self.verticalScrollBarPolicy():
-            self.setVerticalScrollBarPolicy(v)
-        if h != self.horizontalScrollBarPolicy():
-            self.setHorizontalScrollBarPolicy(h)
-
-    def _clear_legend_corner(self) -> str:
-        """The legend's corner as the view is now: where it is, unless a node sits under it and
-        another corner is clear (a node just added there, say)."""
-        return self._clear_corner(self.legend_overlay, self._legend_corner, LEGEND_CORNERS)
-
-    def _clear_minimap_corner(self) -> str:
-        """The minimap's corner, chosen as the legend's is, in a corner the legend leaves free."""
-        corners = [c for c in MINIMAP_CORNERS if c != self._legend_corner]
-        current = self._minimap_corner if self._minimap_corner in corners else corners[0]
-        return self._clear_corner(self.minimap, current, corners)
-
-    def _clear_corner(self, overlay: QWidget, current: str, corners: Sequence[str]) -> str:
-        def clear(corner: str) -> bool:
-            area = self.mapToScene(self._overlay_area(overlay, corner).toRect()).boundingRect()
-            return not any(isinstance(it, NodeItem) for it in self._scene.items(area))
-
-        if clear(current):
-            return current
-        return next((c for c in corners if clear(c)), current)
-
-    def _legend_area(self, corner: str) -> QRectF:
-        return self._overlay_area(self.legend_overlay, corner)
-
-    def _overlay_area(self, overlay: QWidget, corner: str) -> QRectF:
-        """Where ``overlay``, with room around it, sits in the view at ``corner``."""
-        vp = self.viewport().rect()
-        w, h = overlay.width() + 24, overlay.height() + 24
-        x = 0 if corner.endswith("left") else vp.width() - w
-        y = 0 if corner.startswith("top") else vp.height() - h
-        return QRectF(x, y, w, h)
-
-    def _under_legend(self, legend: QRectF, s: float, at: QPointF) -> bool:
-        """Would any node fall under the legend with zoom ``s`` and the graph centred at ``at``?"""
-        c = self.content_rect().center()
-        for item in self._nodes.values():
-            r = item.sceneBoundingRect()
-            view = QRectF(
-                at.x() + (r.x() - c.x()) * s, at.y() + (r.y() - c.y()) * s, r.width() * s, r.height() * s
-            )
-            if view.intersects(legend):
-                return True
-        return False
-
-    def visible_scene_rect(self) -> QRectF:
-        return self.mapToScene(self.viewport().rect()).boundingRect()
 
     # --- colours and theme -------------------------------------------------------------------------
     @property
@@ -1319,7 +380,7 @@ class GraphCanvas(QGraphicsView):
         self._pending = False
         self._build_started = time.perf_counter()
         self._generation += 1
-        result = _Result(self._generation, self._version, self.view_mode, epoch=self._layout_epoch)
+        result = LayoutResult(self._generation, self._version, self.view_mode, epoch=self._layout_epoch)
         if self._source is None:
             result.graph = nx.DiGraph(view=self.view_mode, outputs=[])
             result.scale = colors.ColorScale(self.stat, None)
@@ -1328,11 +389,13 @@ class GraphCanvas(QGraphicsView):
         try:
             build = self._source.snapshot()
         except Exception as e:  # the session is in a state nobody expected: say so, keep running
-            self._show_notice(f"The graph could not be built: {_html(type(e).__name__)}: {_html(str(e))}")
+            self._show_notice(
+                f"The graph could not be built: {html_escape(type(e).__name__)}: {html_escape(str(e))}"
+            )
             self._sync_busy()
             return
         options = (self.scale_settings(), self.elements)
-        job = _LayoutJob(
+        task = layout_task(
             result,
             build,
             options,
@@ -1340,7 +403,8 @@ class GraphCanvas(QGraphicsView):
             self.devicePixelRatioF(),
             self.direction,
         )
-        job.signals.built.connect(self._job_built, Qt.ConnectionType.QueuedConnection)
+        job = WorkerJob(task)
+        job.signals.progressed.connect(self._job_built, Qt.ConnectionType.QueuedConnection)
         job.signals.finished.connect(self._job_finished, Qt.ConnectionType.QueuedConnection)
         self._job = job
         self._jobs.add(job)
@@ -1352,18 +416,17 @@ class GraphCanvas(QGraphicsView):
         self._version += 1
         self.refresh()
 
-    def _job_built(self, result: _Result, nodes: int) -> None:
-        if self._job is not None and self._job.result is result:
+    def _job_built(self, job: WorkerJob, _done: int, nodes: int) -> None:
+        if job is self._job:
             self._job_what = f"Laying out {nodes:,} node{'s' if nodes != 1 else ''}…"
             self._sync_busy()
 
-    def _job_finished(self, result: _Result) -> None:
-        job = next((j for j in self._jobs if j.result is result), None)
-        if job is not None:
-            self._jobs.discard(job)
-        if job is None or job.cancelled or job is not self._job:
+    def _job_finished(self, job: WorkerJob) -> None:
+        self._jobs.discard(job)
+        if job.cancelled or job is not self._job:
             return
         self._job = None
+        result: LayoutResult = job.result
         if result.epoch != self._layout_epoch:
             self._pending = True  # laid out for what was there before a fresh start: lay out again
         elif result.error and result.version != self._version:
@@ -1372,7 +435,7 @@ class GraphCanvas(QGraphicsView):
             first = result.error.splitlines()[0]
             self._show_notice(
                 "<b>The graph could not be drawn.</b><br>Your session is fine and gradviz keeps "
-                f"running; this is a bug in gradviz. Details: {_html(first)}"
+                f"running; this is a bug in gradviz. Details: {html_escape(first)}"
             )
             self.message.emit("Drawing the graph failed: " + first)
         elif self._pending and result.version != self._version and not result.error:
@@ -1394,7 +457,7 @@ class GraphCanvas(QGraphicsView):
         """Stop waiting for the running layout; the canvas keeps its last picture."""
         if self._job is None:
             return
-        self._job.cancelled = True
+        self._job.cancel()
         self._job = None
         self._pending = False
         self._sync_busy()
@@ -1403,6 +466,10 @@ class GraphCanvas(QGraphicsView):
             "or with <b>View ▸ Lay out again</b>."
         )
         self.message.emit("Layout cancelled")
+
+    def wait_for_workers(self, msecs: int) -> None:
+        """Block until the layout threads are done (before the canvas goes away)."""
+        self._pool.waitForDone(msecs)
 
     def wait_until_idle(self, timeout: float = 30.0) -> bool:
         """Process events until the picture is up to date (for scripts and screenshots)."""
@@ -1476,7 +543,7 @@ class GraphCanvas(QGraphicsView):
         self.notice.show_text(html, 420)
         self._place_overlays()
 
-    def _apply(self, r: _Result) -> None:
+    def _apply(self, r: LayoutResult) -> None:
         """Put a finished layout on screen. Items are made a slice at a time (the window stays
         responsive while a big graph appears); nodes that stay keep their items."""
         if r.scale is not None:
@@ -1501,7 +568,7 @@ class GraphCanvas(QGraphicsView):
             return
         QTimer.singleShot(0, self._continue_apply)
 
-    def _apply_steps(self, r: _Result) -> Iterator[None]:
+    def _apply_steps(self, r: LayoutResult) -> Iterator[None]:
         g = r.graph
         self.notice.hide()
         was_empty = not self._nodes
@@ -1603,184 +670,10 @@ class GraphCanvas(QGraphicsView):
         if not content.isEmpty() and not self.visible_scene_rect().intersects(content):
             self.centerOn(content.center())
 
-    def _overlay_zoom(self, legend: colors.Legend | None = None) -> float:
-        """Points to pixels for the fixed overlays: 1 pt = 1/72 inch at the screen's logical DPI.
-
-        A legend wider than LEGEND_SHARE of a narrow view (large text, docks open) is drawn
-        smaller, down to LEGEND_MIN_ZOOM of its size: it must leave the graph room beside it."""
-        base = max(1.0, min(1.4, self.logicalDpiX() / 72.0 * 0.84))
-        zoom = base * self.legend_scale
-        legend = legend if legend is not None else self.legend_overlay.legend
-        if legend is not None:
-            room = self.viewport().width() * LEGEND_SHARE / (legend_width(legend) + 1)
-            zoom = max(min(zoom, room), base * LEGEND_MIN_ZOOM)
-        return zoom
-
-    def _update_scene_rect(self) -> None:
-        bbox = self.content_rect()
-        vp = self.viewport().rect()
-        s = self.zoom
-        pad_x, pad_y = vp.width() / s * 0.75, vp.height() / s * 0.75
-        r = (
-            bbox.adjusted(-pad_x, -pad_y, pad_x, pad_y)
-            if not bbox.isEmpty()
-            else QRectF(-pad_x, -pad_y, 2 * pad_x, 2 * pad_y)
-        )
-        r = r.united(self.visible_scene_rect())
-        self.setSceneRect(r)
-        self._update_scrollbars()
-
-    # --- selection and paths -----------------------------------------------------------------------
-    def _set_selected(self, nid: str | None, *, emit: bool, remember: bool = True) -> None:
-        if self._selected and self._selected in self._nodes:
-            self._nodes[self._selected].set_selected(False)
-        self._selected = nid
-        if nid is not None:
-            self._nodes[nid].set_selected(True)
-            a = self.graph.nodes[nid]
-            if a.get("is_output") or a.get("kind") == "output":
-                self._target_output = nid
-        if remember:
-            self._selected_name = self.names.get(nid, "") if nid else ""
-        if nid is None or self.graph.nodes[nid].get("type") not in ("op", "backward", "accumulate"):
-            self.explanation.hide()
-        self._update_highlight()
-        if emit:
-            self.selection_changed.emit(self.names.get(nid, "") if nid else "")
-            self.node_selected.emit(nid or "")
-
-    def _update_highlight(self) -> None:
-        g = self.graph
-        nid = self._selected
-        on_nodes: set[str] = set()
-        on_edges: set[tuple[str, str]] = set()
-        if nid is not None and nid in g:
-            a = g.nodes[nid]
-            is_leaf = (a.get("type") == "tensor" and a.get("kind") in ("leaf", "constant")) or a.get(
-                "type"
-            ) == "accumulate"
-            if is_leaf:
-                if self._target_output in g and self._target_output != nid:
-                    targets = [self._target_output]
-                else:
-                    targets = [t for t in g.graph.get("outputs", []) if t in g and t != nid]
-                down = nx.descendants(g, nid)
-                for t in targets:
-                    if t in down:
-                        on_nodes |= (down & nx.ancestors(g, t)) | {nid, t}
-                on_edges = {(u, v) for u, v in g.edges if u in on_nodes and v in on_nodes}
-        dim = bool(on_nodes)
-        for n, it in self._nodes.items():
-            it.set_dimmed(dim and n not in on_nodes)
-        for k, it in self._edges.items():
-            it.set_highlighted(k in on_edges, dim and k not in on_edges)
-
     # --- explanations --------------------------------------------------------------------------------
-    def _tensor_title(self, nid: str) -> str:
-        return tensor_title(self.graph.nodes[nid], self.names.get(nid, ""))
-
-    def _operand_text(self, nid: str) -> str:
-        title = self._tensor_title(nid)
-        value = self.graph.nodes[nid].get("value", "")
-        if value and value != title and len(value) <= 16:
-            return f"{title} ({value})"
-        return title
-
-    def _broadcast_notes(self, nid: str, spec: catalogue.OpSpec | None) -> list[str]:
-        """For an elementwise op, how each broadcast operand's gradient is summed back to its shape."""
-        g = self.graph
-        outs = list(g.successors(nid))
-        if spec is None or spec.size_rule != "broadcast" or not outs:
-            return []
-        result_shape = tuple(g.nodes[outs[0]]["shape"])
-        result = self._tensor_title(outs[0])
-        if not result.isidentifier():
-            result = "result"
-        notes = []
-        for u in dict.fromkeys(u for u, _ in g.in_edges(nid)):
-            name = self._tensor_title(u)
-            note = broadcast_gradient(name, tuple(g.nodes[u]["shape"]), result, result_shape)
-            if note:
-                notes.append(_html(note) + ".")
-        return notes
-
     def explain(self, nid: str) -> str:
         """What double-clicking node ``nid`` explains (HTML); '' for a tensor node."""
-        g = self.graph
-        if nid not in g:
-            return ""
-        a = g.nodes[nid]
-        t = a.get("type")
-        if t == "op":
-            node_name = a.get("name", "")
-            derivative = derivative_of(node_name, a.get("op", ""))
-            d = derivative.formula
-            operands: dict[int, str] = {}
-            for u, _, e in g.in_edges(nid, data=True):
-                for i in e.get("args", ()):
-                    operands[i] = self._operand_text(u)
-            outs = [self._operand_text(v) for v in g.successors(nid)]
-            steps = " + " in node_name  # one call the engine records as several backward nodes
-            title = (
-                f"<b>{_html(a.get('op') or node_name)}</b> ({_html(node_name)} in the autograd graph)"
-                if steps
-                else f"<b>{_html(node_name)}</b>"
-            )
-            parts = [f"{title}: {_html(d) if d else 'a step of the computation'}"]
-            # The formula's names (input, other, result) are PyTorch's, the tensors' in code font:
-            # a tensor called b or out can't be mistaken for an operand of the formula.
-            where = [
-                f"{_html(derivative.operand(i))} is <code>{_html(operands[i])}</code>"
-                for i in sorted(operands)
-            ]
-            if outs:
-                where.append(f"result is <code>{_html(outs[0])}</code>")
-            if where:
-                parts.append("Here " + ", ".join(where) + ".")
-            parts.extend(self._broadcast_notes(nid, derivative.spec))
-            who = "these backward nodes multiply" if steps else f"{_html(node_name)} multiplies"
-            parts.append(
-                f"In <code>backward()</code>, {who} the gradient arriving at <i>result</i> by these local "
-                "derivatives (the chain rule) and pass the results to their inputs."
-                if steps
-                else f"In <code>backward()</code>, {who} the gradient arriving at <i>result</i> by these local "
-                "derivatives (the chain rule) and passes the results to its inputs."
-            )
-            return "<br>".join(parts)
-        if t == "backward":
-            node_name = a.get("label", "")
-            derivative = derivative_of(a.get("name", node_name), a.get("op", ""))
-            d = derivative.formula
-            parts = [f"<b>{_html(node_name)}</b>: {_html(d) if d else 'a step of the backward pass'}"]
-            if derivative.spec is not None and derivative.spec.size_rule == "broadcast" and "shape" in a:
-                for _, _, e in g.in_edges(nid, data=True):
-                    for i in e.get("args", ()):
-                        note = broadcast_gradient(
-                            derivative.operand(i), tuple(e["shape"]), "result", a["shape"]
-                        )
-                        parts.extend([_html(note) + "."] if note else [])
-            if a.get("tensor_name"):
-                parts.append(f"It is <code>{_html(a['tensor_name'])}.grad_fn</code>.")
-            if a.get("saved"):
-                shapes = ", ".join(shape_text(tuple(s)) for s in a["saved"])
-                state = (
-                    " They were freed by backward(); retain_graph=True keeps them."
-                    if a.get("saved_freed")
-                    else ""
-                )
-                parts.append(f"It saved {shapes} for backward.{state}")
-            inputs = [self.graph.nodes[u].get("label", u) for u in g.predecessors(nid)]
-            if inputs:
-                parts.append("Its next_functions: " + ", ".join(_html(x) for x in inputs) + ".")
-            return "<br>".join(parts)
-        if t == "accumulate":
-            leaf = next((self._operand_text(u) for u in g.predecessors(nid)), "the leaf")
-            return (
-                f"<b>AccumulateGrad</b>: the end of the backward pass for {_html(leaf)}. It adds the "
-                "gradient that arrives into <code>.grad</code>, so two backward() calls add up; zero the "
-                "gradients between steps."
-            )
-        return ""
+        return explain(self.graph, self.names, nid)
 
     def show_explanation(self, nid: str) -> str:
         text = self.explain(nid)
@@ -1791,174 +684,6 @@ class GraphCanvas(QGraphicsView):
         self._place_explanation()
         self.explained.emit(text)
         return text
-
-    def _place_explanation(self) -> None:
-        """Keep the explanation beside its node as the view moves (under it, or above if no room)."""
-        if not self.explanation.isVisible():
-            return
-        item = self._nodes.get(self._explained or "")
-        if item is None:
-            self.explanation.hide()
-            return
-        vp = self.viewport().geometry()
-        node = self.mapFromScene(item.sceneBoundingRect()).boundingRect().translated(vp.topLeft())
-        w, h = self.explanation.width(), self.explanation.height()
-        mid = node.center().y() - h // 2
-        spots = [  # beside its node first, then the view's corners: the first hiding fewest nodes
-            QPoint(node.left(), node.bottom() + 8),
-            QPoint(node.left(), node.top() - h - 8),
-            QPoint(node.right() + 8, mid),
-            QPoint(node.left() - w - 8, mid),
-            QPoint(node.right() + 8, node.top()),
-            QPoint(node.left() - w - 8, node.top()),
-            vp.topLeft(),
-            vp.topRight(),
-            vp.bottomLeft(),
-            vp.bottomRight(),
-        ]
-
-        def clamp(p: QPoint) -> QPoint:
-            return QPoint(
-                max(vp.left() + 8, min(p.x(), vp.right() - w - 8)),
-                max(vp.top() + 8, min(p.y(), vp.bottom() - h - 8)),
-            )
-
-        overlays = [o.geometry() for o in (self.legend_overlay, self.minimap) if o.isVisible()]
-
-        def cost(k: int) -> int:  # a node hidden costs more than a bit of legend or a far spot
-            box = QRect(clamp(spots[k]), self.explanation.size())
-            nodes = sum(isinstance(it, NodeItem) for it in self.items(box.translated(-vp.topLeft())))
-            return 2 * nodes + sum(box.intersects(o) for o in overlays) + (k >= 6)
-
-        self.explanation.move(clamp(spots[min(range(len(spots)), key=cost)]))
-
-    # --- mouse, keys, gestures ----------------------------------------------------------------------
-    def node_at(self, pos: QPoint | QPointF) -> NodeItem | None:
-        p = pos.toPoint() if isinstance(pos, QPointF) else pos
-        for it in self.items(p):
-            if isinstance(it, NodeItem):
-                return it
-        return None
-
-    def mousePressEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton:
-            self._press = event.position()
-            self._last = event.position()
-            self._dragging = False
-            event.accept()
-            return
-        super().mousePressEvent(event)
-
-    def mouseMoveEvent(self, event: QMouseEvent) -> None:
-        if self._press is not None and event.buttons() & Qt.MouseButton.LeftButton:
-            pos = event.position()
-            if (
-                not self._dragging
-                and (pos - self._press).manhattanLength() >= QApplication.startDragDistance()
-            ):
-                self._dragging = True
-                self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
-            if self._dragging:
-                d = pos - self._last
-                self._last = pos
-                self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - round(d.x()))
-                self.verticalScrollBar().setValue(self.verticalScrollBar().value() - round(d.y()))
-                event.accept()
-                return
-        super().mouseMoveEvent(event)
-
-    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
-        if event.button() == Qt.MouseButton.LeftButton and self._press is not None:
-            if self._dragging:
-                self.viewport().unsetCursor()
-                self._update_scene_rect()
-            else:
-                item = self.node_at(event.position())
-                self.setFocus(Qt.FocusReason.MouseFocusReason)
-                self._set_selected(item.nid if item else None, emit=True)
-                if item is None:
-                    self.explanation.hide()
-            self._press = None
-            self._dragging = False
-            event.accept()
-            return
-        super().mouseReleaseEvent(event)
-
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        item = self.node_at(event.position())
-        if item is None:
-            self.fit()
-        elif item.kind in ("op", "backward", "accumulate"):
-            self.show_explanation(item.nid)
-        event.accept()
-
-    def wheelEvent(self, event: QWheelEvent) -> None:
-        dy = event.angleDelta().y()
-        if dy == 0:
-            dy = event.pixelDelta().y()
-        if dy == 0:
-            super().wheelEvent(event)
-            return
-        self.zoom_by(1.0015**dy, event.position())
-        event.accept()
-
-    def viewportEvent(self, event: QEvent) -> bool:
-        et = event.type()
-        if et == QEvent.Type.Gesture and self._pinch(event):
-            return True
-        if et == QEvent.Type.NativeGesture and event.gestureType() == Qt.NativeGestureType.ZoomNativeGesture:
-            self.zoom_by(1.0 + event.value(), event.position())
-            event.accept()
-            return True
-        handled = super().viewportEvent(event)
-        if et == QEvent.Type.Resize:  # the overlays hang on the viewport's corners
-            self._place_overlays()
-            self._update_minimap_visibility()
-        return handled
-
-    def _pinch(self, event: QGestureEvent) -> bool:
-        """Zoom by a pinch gesture's step, about its centre; False if the event holds no pinch.
-
-        ``scaleFactor`` is the change since the previous update and ``centerPoint`` is on the
-        screen. The scene point under the centre when the pinch starts stays under the centre
-        as the fingers move. A finished or cancelled pinch still carries its last step's
-        factor: applying it again would overshoot, so those only end the gesture. On a
-        touchscreen the first finger also arrives as a mouse press: a pinch ends the drag that
-        began, or the view would pan with that one finger too."""
-        pinch = event.gesture(Qt.GestureType.PinchGesture)
-        if not isinstance(pinch, QPinchGesture):
-            return False
-        event.accept(pinch)
-        if self._dragging:
-            self.viewport().unsetCursor()
-        self._press = None
-        self._dragging = False
-        state = pinch.state()
-        if state in (Qt.GestureState.GestureFinished, Qt.GestureState.GestureCanceled):
-            self._pinch_hold = None
-            return True
-        centre = self.viewport().mapFromGlobal(pinch.centerPoint())
-        if state != Qt.GestureState.GestureUpdated or self._pinch_hold is None:
-            self._pinch_hold = self.mapToScene(centre.toPoint())
-        factor = pinch.scaleFactor()
-        if not (pinch.changeFlags() & QPinchGesture.ChangeFlag.ScaleFactorChanged and factor > 0):
-            factor = 1.0
-        self.zoom_by(factor, centre, hold=self._pinch_hold)
-        return True
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Escape:
-            self.explanation.hide()
-            self.notice.hide()
-            self.clear_selection()
-            return
-        if event.key() in (Qt.Key.Key_Plus, Qt.Key.Key_Equal):
-            self.zoom_in()
-            return
-        if event.key() == Qt.Key.Key_Minus:
-            self.zoom_out()
-            return
-        super().keyPressEvent(event)
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
@@ -1973,55 +698,9 @@ class GraphCanvas(QGraphicsView):
         self._place_explanation()
         self._update_minimap_visibility()
 
-    # --- overlays -------------------------------------------------------------------------------------
-    def _update_minimap_visibility(self) -> None:
-        content = self.content_rect()
-        vp = self.viewport().rect()
-        show = (
-            self.show_minimap
-            and not content.isEmpty()
-            and self._minimap_fits(vp)
-            and not self.visible_scene_rect().adjusted(-2, -2, 2, 2).contains(content)
-        )
-        if show != self.minimap.isVisible():
-            if show:  # it appears (zoomed in, say): where it covers no node, if it can
-                self._minimap_corner = self._clear_minimap_corner()
-                self._place_overlays()
-            self.minimap.setVisible(show)
-
-    def _minimap_fits(self, vp: QRect) -> bool:
-        """In a small view the minimap would hide the graph."""
-        return vp.width() > 2.5 * self.minimap.width() and vp.height() > 2.2 * self.minimap.height()
-
-    def _update_overlays(self) -> None:
-        has = bool(self._nodes)
-        self.legend_overlay.setVisible(self.show_legend and has and self.legend_overlay.legend is not None)
-        self._update_empty_hint(self.busy_text())
-        self._update_minimap_visibility()
-        self._place_overlays()
-
-    def _place_overlays(self) -> None:
-        vp = self.viewport().geometry()  # in the view's coordinates, where the overlays live
-        m = 12
-        corner, leg = self._legend_corner, self.legend_overlay
-        x = vp.left() + m if corner.endswith("left") else vp.right() + 1 - leg.width() - m
-        y = vp.top() + m if corner.startswith("top") else vp.bottom() + 1 - leg.height() - m
-        leg.move(x, y)
-        self.minimap.place(vp, m, self._minimap_corner)
-        self.empty_hint.setGeometry(vp.adjusted(40, 40, -40, -40))
-        if self.busy.isVisible():
-            self.busy.move(vp.left() + (vp.width() - self.busy.width()) // 2, vp.top() + m)
-        if self.notice.isVisible():
-            self.notice.move(vp.left() + m, vp.bottom() + 1 - self.notice.height() - m)
-        self._place_explanation()
-
 
 def _node_order(nid: str) -> tuple[int, str]:
     """Later tensors have larger uids: ``t:12`` after ``t:3``."""
     _, _, uid = nid.partition(":")
     head = uid.split(".", 1)[0].split("<", 1)[0]
     return (int(head) if head.isdigit() else -1, nid)
-
-
-def _html(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

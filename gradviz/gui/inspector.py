@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..graph.expression import INFIX, Expr, atom, call, infix, negate
 from ..graph.model import shape_text
 from ..session import catalogue
 from ..session.document import SessionError
@@ -83,7 +84,7 @@ def parse_value(text: str) -> Any:
 
 def literal_of(t: Any) -> str:
     """A tensor's values as a Python literal to edit: ``[[1.0, 2.0], [3.0, 4.0]]``."""
-    arr = np.asarray(t._data)
+    arr = np.asarray(t.peek_array())
 
     def one(v: Any) -> str:
         if isinstance(v, bool):
@@ -106,41 +107,34 @@ def literal_of(t: Any) -> str:
     return nest(vals, 0)
 
 
-_PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "matmul": 2, "pow": 3}
-
-
 def expression(session: Any, name: str) -> str:
     """How ``name`` was computed, as code: ``w * x + b`` (unnamed steps written out)."""
 
-    def expr(n: str, top: bool, depth: int) -> tuple[str, int]:
+    def expr(n: str, top: bool, depth: int) -> Expr:
         info = session.info(n)
         if not top and not info.hidden:
-            return n, 9
+            return atom(n)
         entry = info.entry
         if getattr(entry, "kind", "") == "leaf":
-            return (entry.source or "a constant") if info.hidden else n, 9
+            return atom((entry.source or "a constant") if info.hidden else n)
         if depth > 6:
-            return "…", 9
+            return atom("…")
         refs = iter(session.operands(n))
-        args: list[tuple[str, int]] = []
+        args: list[Expr] = []
         for kind, v in entry.args:
             if kind == "ref":
                 ref = next(refs, "?")
-                args.append(expr(ref, False, depth + 1) if ref in session else (ref, 9))
+                args.append(expr(ref, False, depth + 1) if ref in session else atom(ref))
             else:
-                args.append((repr(v), 9))
+                args.append(atom(repr(v)))
         spec = catalogue.CATALOGUE.get(entry.op)
         sym = spec.symbol if spec else None
-        if sym and len(args) == 2 and entry.op in _PRECEDENCE:
-            prec = _PRECEDENCE[entry.op]
-            a = args[0][0] if args[0][1] >= prec else f"({args[0][0]})"
-            b = args[1][0] if args[1][1] > prec or (args[1][1] == prec and sym in "+*") else f"({args[1][0]})"
-            return f"{a} {sym} {b}", prec
+        if sym and len(args) == 2 and entry.op in INFIX:
+            return infix(entry.op, args[0], args[1])
         if entry.op == "neg" and len(args) == 1:
-            return (f"-{args[0][0]}" if args[0][1] >= 3 else f"-({args[0][0]})"), 3
+            return negate(args[0])
         params = ", ".join(f"{k}={v!r}" for k, v in entry.params.items())
-        inner = ", ".join(a for a, _ in args) + (", " + params if params and args else params)
-        return f"{entry.op}({inner})", 9
+        return call(entry.op, [*(a for a, _ in args), *([params] if params else [])])
 
     text = expr(name, True, 0)[0]
     return text if len(text) <= 80 else text[:77] + "…"
@@ -461,7 +455,7 @@ class Inspector(QWidget):
             self.edit_button.setToolTip("Too many values to type here; create it in the console instead")
         self.value_view.set_text(repr(t))
 
-        g = t._grad
+        g = t.peek_grad()
         self.grad_view.set_text("None" if g is None else repr(g))
         self.grad_note.setText(self._grad_note(t, info))
         self.grad_note.setVisible(bool(self.grad_note.text()))
@@ -471,7 +465,7 @@ class Inspector(QWidget):
     # --- gradient notes ---------------------------------------------------------------------------
     def _grad_note(self, t: Any, info: Any) -> str:
         n = escape(self.name) if not self.name.startswith("_") else "this tensor"  # a rich note
-        if t._grad is None:
+        if t.peek_grad() is None:
             if not t.requires_grad:
                 return f"<i>{n}</i> does not require grad, so backward() never gives it one."
             if t.is_leaf:
@@ -509,7 +503,8 @@ class Inspector(QWidget):
         if t is None:
             return
         use_grad = self.show_grad.isChecked()
-        data = t._grad._data if (use_grad and t._grad is not None) else (None if use_grad else t._data)
+        grad = t.peek_grad()
+        data = (grad.peek_array() if grad is not None else None) if use_grad else t.peek_array()
         idx = tuple(s.value() for s in self.slice_spins)
         if data is not None and idx:
             data = np.asarray(data)[idx]

@@ -6,6 +6,11 @@ wrong becomes a message a learner can act on, and the session is never left half
 
 Questions that need an answer right away (unsaved changes, a file name, a new name) go through
 small ``ask_*`` methods, so tests and scripts can answer them without a modal loop.
+
+The window assembles its parts: the actions (``actions``, a table) and the menus, toolbar and
+status bar built from it (``menus``), documents (``documents``), exports (``exporting``), the
+tensor commands (``tensor_commands``), view settings (``view_settings``) and the busy runner
+for long work (``busy``).
 """
 
 from __future__ import annotations
@@ -16,169 +21,62 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
 from PySide6.QtCore import (
-    QByteArray,
-    QEventLoop,
-    QObject,
-    QRunnable,
     QSettings,
     QSize,
     Qt,
-    QThread,
-    QThreadPool,
     QTimer,
     Signal,
 )
 from PySide6.QtGui import (
     QAction,
-    QActionGroup,
     QCloseEvent,
     QColor,
     QFont,
-    QIcon,
     QKeySequence,
-    QPainter,
     QPalette,
-    QPixmap,
 )
 from PySide6.QtWidgets import (
-    QApplication,
-    QCompleter,
     QDockWidget,
     QFileDialog,
     QInputDialog,
-    QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
-    QPushButton,
-    QSizePolicy,
-    QToolBar,
     QToolButton,
     QWidget,
 )
 
-from .. import resources
-from ..graph.colors import STATS
-from ..graph.colouring import range_text
-from ..graph.export import FORMATS, render_bytes
-from ..graph.layout import Layout
-from ..graph.layout import layout as run_layout
-from ..graph.model import AUTOGRAD, TENSORS
-from ..session import backward_plan, examples, export_python, fileformat
-from ..session.autosave import Autosaver, find_recovery
+from ..session import examples, fileformat
+from ..session.autosave import Autosaver
 from ..session.backward_plan import BackwardTarget
 from ..session.document import Change, ReplayCancelledError, Session, SessionError
 from ..session.log import Entry
 from ..session.recent import RecentFiles
 from . import gc_guard
-from .backward_control import TargetMenu, ask_before_backward, offer_rerun
+from .actions import THEME_CHOICES, action_table, glyph_icon, make_actions
 from .bridge import SessionBridge
+from .busy import BusyRunner
 from .canvas import GraphCanvas, SessionSource, TensorsSource
-from .dialogs.backward import FREED_HINT
+from .documents import Documents
+from .exporting import Exporter
 from .inspector import Inspector
-from .memory_label import MemoryLabel
+from .menus import build_menus, build_statusbar, build_toolbar
 from .plain import plain_box, plain_tip
 from .recovery_label import RecoveryLabel
+from .tensor_commands import TensorCommands, learner_message
 from .tensors_panel import TensorsPanel
-from .theme import SCHEMES, theme
+from .theme import theme
 from .title_width import fit_title
-from .work import InputBlocker, WorkCancelledError, WorkerJob
+from .view_settings import ViewSettings
+from .work import WorkCancelledError, WorkerJob
 
 ORG = APP = "gradviz"
 ROOMY_WIDTH = 1600  # a window this wide has room for the tensors dock to grow with large text
 SUFFIX = fileformat.SUFFIX
-COLORMAPS = (
-    ("Automatic (viridis; vik for the signed mean)", None),
-    ("viridis", "viridis"),
-    ("cividis", "cividis"),
-    ("magma", "magma"),
-    ("inferno", "inferno"),
-    ("plasma", "plasma"),
-    ("batlow", "crameri:batlow"),
-    ("vik (diverging)", "crameri:vik"),
-    ("roma (diverging)", "crameri:roma"),
-    ("berlin (diverging)", "crameri:berlin"),
-    ("RdBu (diverging)", "colorbrewer:RdBu"),
-)
-EXPORT_FILTERS = (
-    "PNG image (*.png)",
-    "SVG image (*.svg)",
-    "PDF document (*.pdf)",
-    "Graphviz DOT (*.dot)",
-    "GraphML (*.graphml)",
-)
 
 
 def settings() -> QSettings:
     return QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, ORG, APP)
-
-
-def glyph_icon(glyph: str, color: QColor, bold: bool = True, scale: float = 1.0) -> QIcon:
-    """A crisp icon drawn from a character (no image files to ship or theme)."""
-    icon = QIcon()
-    for size in (16, 24, 32, 48):
-        pm = QPixmap(size * 2, size * 2)
-        pm.setDevicePixelRatio(2.0)
-        pm.fill(Qt.GlobalColor.transparent)
-        p = QPainter(pm)
-        p.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
-        f = QFont()
-        f.setPixelSize(max(8, round(size * 0.78 * scale)))
-        f.setBold(bold)
-        p.setFont(f)
-        p.setPen(color)
-        p.drawText(pm.rect().adjusted(0, 0, -size, -size), Qt.AlignmentFlag.AlignCenter, glyph)
-        p.end()
-        icon.addPixmap(pm)
-    return icon
-
-
-# --- export off the GUI thread --------------------------------------------------------------------
-
-
-class _ExportSignals(QObject):
-    finished = Signal(object)
-
-
-class _ExportJob(QRunnable):
-    def __init__(
-        self,
-        graph: nx.DiGraph,
-        fmt: str,
-        path: Path,
-        options: dict[str, Any],
-        layout: Layout | None,
-        direction: str = "TB",
-    ) -> None:
-        super().__init__()
-        self.setAutoDelete(False)
-        self.graph, self.fmt, self.path, self.options, self.layout = graph, fmt, path, options, layout
-        self.direction = direction
-        self.cancelled = False
-        self.data: bytes | None = None
-        self.error = ""
-        self.signals = _ExportSignals()
-
-    def run(self) -> None:
-        prev = self.layout
-
-        def reuse(sized: nx.DiGraph) -> Layout:  # the picture on screen, not a new layout
-            if (
-                prev is not None
-                and prev.direction == self.direction
-                and set(sized.nodes) == set(prev.positions)
-            ):
-                return prev
-            return run_layout(sized, direction=self.direction)
-
-        try:
-            self.data = render_bytes(self.graph, self.fmt, layout=reuse, **self.options)
-        except Exception as e:
-            self.error = f"{type(e).__name__}: {e}"
-        self.signals.finished.emit(self)
 
 
 # --- the window ------------------------------------------------------------------------------------
@@ -202,15 +100,16 @@ class MainWindow(QMainWindow):
         recent files), for screenshots and scripts."""
         super().__init__()
         gc_guard.install()  # before any worker thread can start a collection
-        self._work_job: WorkerJob | None = None  # a file being opened or a log being replayed
+        self.documents = Documents(self)
+        self.view_settings = ViewSettings(self)
+        self.commands = TensorCommands(self)
+        self.busy = BusyRunner(self)  # a file being opened or a log being replayed
         self.last_open_error = ""  # why the last file failed to open, for the command line
         self.open_problems: list[str] = []  # parts of the last file opened that were left out
         self.tour_window: MainWindow | None = None  # where Help › Tour runs
         self.scratch = False  # a practice window (the tour's): closing it discards without asking
         self._canvas_working = False  # a layout is running (its progress waits behind others)
         self._said_before_layout: tuple[str, str] = ("", "")  # status before it, and its own
-        self._last_work_job: WorkerJob | None = None
-        self._close_after_work = False
         self.persist = persist
         self.setObjectName("MainWindow")
         self.viewer = tensors is not None
@@ -222,18 +121,13 @@ class MainWindow(QMainWindow):
         self.suggested_stem = ""  # the file name Save As offers for an untitled document
         self.current = ""  # the selected tensor's name
         self.backward_from = BackwardTarget()  # what Backward starts from: not the selection
-        self._backward_unasked = False  # the learner said: don't ask before accumulating again
         self.settings = settings()
         self.recent = RecentFiles()
         self.actions: dict[str, QAction] = {}
         self.active_dialog: Any = None
         self.last_message_box: QMessageBox | None = None
-        self._export_job: _ExportJob | None = None
-        self._export_pool = QThreadPool(self)
-        self._work_pool = QThreadPool(self)
-        # One worker: a job can only start once the last one has left run(), so keeping the
-        # last job alive is enough to keep its signal object alive.
-        self._work_pool.setMaxThreadCount(1)
+        self.exporter = Exporter(self)
+        self.exporter.finished.connect(self.export_finished)
         self.source = TensorsSource(tensors, names) if self.viewer else SessionSource(self.session)
 
         self.canvas = GraphCanvas(None, self)
@@ -255,12 +149,13 @@ class MainWindow(QMainWindow):
             self.console.ran.connect(self._console_ran)
             self.console.transcript_changed.connect(self._transcript_changed)
         self._make_docks()
-        self._make_actions()
-        self._make_menus()
-        self._make_toolbar()
-        self._make_statusbar()
+        self.actions.update(make_actions(self, action_table(), self.icon_color(), self.guard))
+        theme().changed.connect(self.theme_changed)
+        build_menus(self)
+        build_toolbar(self)
+        build_statusbar(self)
         self._wire()
-        self._load_preferences()
+        self.view_settings.load_preferences()
         self.autosaver = Autosaver(self.session) if (autosave and self.session is not None) else None
         self.status_recovery = None  # shown only while recovery files cannot be written
         if self.autosaver is not None:
@@ -270,8 +165,8 @@ class MainWindow(QMainWindow):
             self._empty_canvas_text()
         self.canvas.set_source(self.source)
         self.panel.refresh()
-        self._update_actions()
-        self._update_title()
+        self.update_actions()
+        self.update_title()
 
     # --- construction ------------------------------------------------------------------------------
     def _make_docks(self) -> None:
@@ -314,364 +209,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _icon_color(self) -> QColor:
+    def icon_color(self) -> QColor:
         return self.palette().color(QPalette.ColorRole.WindowText)
-
-    def _action(
-        self,
-        key: str,
-        text: str,
-        slot: Callable[[], Any] | None = None,
-        shortcut: Any = None,
-        tip: str = "",
-        glyph: str = "",
-        checkable: bool = False,
-    ) -> QAction:
-        a = QAction(text, self)
-        a.setObjectName(key)
-        a.setProperty("base_text", text)
-        if shortcut is not None:
-            a.setShortcuts(_key_sequences(shortcut if isinstance(shortcut, list) else [shortcut]))
-        a.setCheckable(checkable)
-        tip = tip or text.replace("&", "").rstrip("…")
-        keys = a.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
-        a.setToolTip(f"{tip} ({keys})" if keys else tip)
-        a.setStatusTip(tip)
-        if glyph:
-            a.setIcon(glyph_icon(glyph, self._icon_color()))
-            a.setProperty("glyph", glyph)
-        if slot is not None:
-            a.triggered.connect(self._guard(slot, text.replace("&", "").rstrip("…")))
-        self.addAction(a)
-        self.actions[key] = a
-        return a
-
-    def _make_actions(self) -> None:
-        std = QKeySequence.StandardKey
-        act = self._action
-        act("new", "&New", self.new_session, std.New, "Start an empty session")
-        act("open", "&Open…", self.open_dialog, std.Open, "Open a saved session (.gradviz)")
-        act("save", "&Save", self.save, std.Save, "Save the session")
-        act("save_as", "Save &As…", self.save_as, std.SaveAs, "Save the session under a new name")
-        act(
-            "export",
-            "&Export Image…",
-            self.export_dialog,
-            "Ctrl+E",
-            "Export the graph as PNG, SVG, PDF, DOT or GraphML",
-            "⤓",
-        )
-        act(
-            "export_python",
-            "Export as &Python…",
-            self.export_python_dialog,
-            None,
-            "Save the console's work as a script that runs with PyTorch",
-        )
-        act("copy_code", "Copy &Code", self.copy_code, None, "Copy the selected cells' statements as Python")
-        act("quit", "&Quit", self.close, std.Quit, "Quit gradviz")
-        act(
-            "new_tensor",
-            "New &Tensor…",
-            self.new_tensor,
-            "Ctrl+T",
-            "Create a tensor: a value or a constructor",
-            "+",
-        )
-        act(
-            "operation", "&Operation…", self.new_operation, "Ctrl+K", "Combine tensors with an operation", "ƒ"
-        )
-        act("backward", "&Backward", self.backward, "Ctrl+B", "Call backward() on the session's output", "∇")
-        act(
-            "backward_options",
-            "Backward with &Options…",
-            self.backward_with_options,
-            "Ctrl+Shift+B",
-            "backward() with a gradient or retain_graph",
-        )
-        act("zero_grads", "&Zero Grads", self.zero_grads, "Ctrl+Shift+G", "Set every .grad to None", "∅")
-        act(
-            "delete",
-            "&Delete",
-            self.delete_selected,
-            [QKeySequence(std.Delete), "Backspace"],
-            "Delete the selected tensor",
-        )
-        act("rename", "&Rename…", self.rename_selected, "F2", "Rename the selected tensor")
-        act("undo", "&Undo", self.undo, std.Undo, "Undo the last change", "↶")
-        act("redo", "&Redo", self.redo, std.Redo, "Redo what was undone", "↷")
-        act("find", "&Find…", self.focus_find, std.Find, "Find a tensor by name")
-        act("fit", "&Fit to Window", self.canvas.fit, "Ctrl+0", "Show the whole graph", "⤢")
-        act("zoom_in", "Zoom &In", self.canvas.zoom_in, std.ZoomIn, "Zoom in")
-        act("zoom_out", "Zoom &Out", self.canvas.zoom_out, std.ZoomOut, "Zoom out")
-        act(
-            "relayout",
-            "&Lay Out Again",
-            self.canvas.relayout,
-            "F5",
-            "Lay out and draw the graph again",
-        )
-        act(
-            "view_tensors",
-            "&Tensors View",
-            lambda: self.set_view(TENSORS),
-            "Ctrl+1",
-            "Every tensor a node, ops between them",
-            checkable=True,
-        )
-        act(
-            "view_autograd",
-            "&Autograd View",
-            lambda: self.set_view(AUTOGRAD),
-            "Ctrl+2",
-            "PyTorch's backward graph: grad_fn nodes and AccumulateGrad",
-            checkable=True,
-        )
-        group = QActionGroup(self)
-        for k, short in (("view_tensors", "Tensors"), ("view_autograd", "Autograd")):
-            group.addAction(self.actions[k])
-            self.actions[k].setIconText(short)
-        self.actions["view_tensors"].setChecked(True)
-        direction_group = QActionGroup(self)
-        for key, label, tip in DIRECTION_CHOICES:
-            a = act(f"direction_{key}", label, lambda d=key: self.set_direction(d), checkable=True)
-            a.setToolTip(tip)
-            direction_group.addAction(a)
-        self.actions["direction_TB"].setChecked(True)
-        act(
-            "show_legend",
-            "Show &Legend",
-            lambda: self.canvas.set_legend_visible(self.actions["show_legend"].isChecked()),
-            checkable=True,
-        )
-        act(
-            "show_minimap",
-            "Show &Minimap",
-            lambda: self.canvas.set_minimap_visible(self.actions["show_minimap"].isChecked()),
-            checkable=True,
-        )
-        self.actions["show_legend"].setChecked(True)
-        self.actions["show_minimap"].setChecked(True)
-        stat_group = QActionGroup(self)
-        for stat, label in STATS.items():
-            a = act(
-                f"stat_{stat}",
-                f"Colour by grad {label}",
-                lambda s=stat: self.set_colors(stat=s),
-                checkable=True,
-            )
-            stat_group.addAction(a)
-        cmap_group = QActionGroup(self)
-        for i, (label, name) in enumerate(COLORMAPS):
-            a = act(f"cmap_{i}", label, lambda n=name: self.set_colors(cmap=n), checkable=True)
-            a.setData(name)
-            cmap_group.addAction(a)
-        act(
-            "log_scale",
-            "&Logarithmic Scale",
-            lambda: self.set_colors(log_scale=self.actions["log_scale"].isChecked()),
-            checkable=True,
-        )
-        self._make_scale_actions(act)
-        act(
-            "tour",
-            "&Tour: y = w*x + b…",
-            self.show_tour,
-            std.HelpContents,
-            "A hands-on tour of the seed notebook's steps",
-        )
-        act("shortcuts", "&Keyboard Shortcuts", self.show_shortcuts, None, "Every keyboard shortcut")
-        act("about", "&About gradviz", self.show_about, None, "Versions of gradviz, Python, Qt and numpy")
-        self._make_theme_actions()
-
-    def _make_theme_actions(self) -> None:
-        group = QActionGroup(self)
-        for scheme, label, tip in THEME_CHOICES:
-            a = self._action(
-                f"theme_{scheme}", label, lambda s=scheme: self.set_theme(s), tip=tip, checkable=True
-            )
-            group.addAction(a)
-        self._action(
-            "presentation",
-            "&Presentation Mode",
-            lambda: self.set_presentation(self.actions["presentation"].isChecked()),
-            "Ctrl+Shift+P",
-            "Large text and a high-contrast graph, for a projector",
-            checkable=True,
-        )
-        theme().changed.connect(self._theme_changed)
-
-    def _make_menus(self) -> None:
-        mb = self.menuBar()
-        ac = self.actions
-        m = mb.addMenu("&File")
-        if not self.viewer:
-            m.addActions([ac["new"], ac["open"]])
-            self.recent_menu = m.addMenu("Open &Recent")
-            self.recent_menu.aboutToShow.connect(self._fill_recent)
-            self.examples_menu = m.addMenu("E&xamples")
-            for ex in examples.EXAMPLES:
-                a = self.examples_menu.addAction(ex.title)
-                a.setObjectName(f"example_{ex.name}")
-                a.setStatusTip(ex.description)
-                a.setToolTip(ex.description)
-                a.triggered.connect(
-                    self._guard(lambda _=False, n=ex.name: self.open_example(n), "Open example")
-                )
-            m.addSeparator()
-            m.addActions([ac["save"], ac["save_as"]])
-            m.addSeparator()
-        m.addAction(ac["export"])
-        if not self.viewer:
-            m.addAction(ac["export_python"])
-        m.addSeparator()
-        m.addAction(ac["quit"])
-        if not self.viewer:
-            m = mb.addMenu("&Edit")
-            m.addActions([ac["undo"], ac["redo"]])
-            m.addSeparator()
-            m.addAction(ac["copy_code"])
-            m.addSeparator()
-            m.addActions([ac["rename"], ac["delete"]])
-            m.addSeparator()
-            m.addAction(ac["find"])
-            m = mb.addMenu("&Tensor")
-            m.addActions([ac["new_tensor"], ac["operation"]])
-            m.addSeparator()
-            m.addAction(ac["backward"])
-            self.backward_menu = TargetMenu(
-                self.backward_from, lambda: self.session, self._update_actions, self
-            )
-            m.addMenu(self.backward_menu)
-            m.addActions([ac["backward_options"], ac["zero_grads"]])
-        else:
-            m = mb.addMenu("&Edit")
-            m.addAction(ac["find"])
-        m = mb.addMenu("&View")
-        m.addActions([ac["view_tensors"], ac["view_autograd"]])
-        m.addSeparator()
-        m.addActions([ac["fit"], ac["zoom_in"], ac["zoom_out"], ac["relayout"]])
-        d = m.addMenu("Layout &Direction")
-        d.addActions([ac[f"direction_{key}"] for key, _, _ in DIRECTION_CHOICES])
-        m.addSeparator()
-        m.addActions([ac["show_legend"], ac["show_minimap"]])
-        m.addAction(ac["pytorch_grads"])
-        m.addSeparator()
-        self.theme_menu = m.addMenu("T&heme")
-        self.theme_menu.addActions([ac[f"theme_{s}"] for s in SCHEMES])
-        m.addAction(ac["presentation"])
-        m.addSeparator()
-        for dock in (self.tensors_dock, self.inspector_dock, self.console_dock):
-            if dock is not None:
-                m.addAction(dock.toggleViewAction())
-        m = mb.addMenu("&Colours")
-        self.colours_menu = m
-        for stat in STATS:
-            m.addAction(ac[f"stat_{stat}"])
-        m.addSeparator()
-        maps = m.addMenu("Colour &Map")
-        for i in range(len(COLORMAPS)):
-            maps.addAction(ac[f"cmap_{i}"])
-            if i == 0 or COLORMAPS[i][0] == "batlow":
-                maps.addSeparator()
-        m.addAction(ac["log_scale"])
-        m.addActions([ac["auto_scale"], ac["lock_scale"]])
-        m.addSeparator()
-        m.addAction(ac["pytorch_grads"])
-        m = mb.addMenu("&Help")
-        if not self.viewer:
-            m.addAction(ac["tour"])
-        m.addActions([ac["shortcuts"], ac["about"]])
-
-    def _make_toolbar(self) -> None:
-        tb = QToolBar("Main", self)
-        tb.setObjectName("mainToolbar")
-        tb.setMovable(False)
-        tb.setIconSize(QSize(18, 18))
-        tb.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, tb)
-        self.toolbar = tb
-        ac = self.actions
-        if not self.viewer:
-            tb.addActions([ac["new_tensor"], ac["operation"]])
-            self.backward_button = QToolButton(self)
-            self.backward_button.setObjectName("backwardButton")
-            self.backward_button.setDefaultAction(ac["backward"])
-            self.backward_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-            self.backward_button.setMenu(self.backward_menu)
-            self.backward_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-            tb.addWidget(self.backward_button)
-            tb.addAction(ac["zero_grads"])
-            tb.addSeparator()
-            for k in ("undo", "redo"):
-                tb.addAction(ac[k])
-                tb.widgetForAction(ac[k]).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
-            tb.addSeparator()
-        for k in ("view_tensors", "view_autograd"):
-            b = QToolButton(self)
-            b.setDefaultAction(ac[k])
-            b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-            b.setObjectName(f"{k}_button")
-            b.setCheckable(True)
-            tb.addWidget(b)
-        tb.addSeparator()
-        tb.addAction(ac["fit"])
-        tb.addAction(ac["export"])
-        colours = QToolButton(self)
-        colours.setObjectName("coloursButton")
-        colours.setText("Colours ▾")
-        colours.setStyleSheet("QToolButton#coloursButton::menu-indicator { image: none; width: 0px; }")
-        colours.setToolTip("Gradient statistic, colour map and scale")
-        colours.setMenu(self.colours_menu)
-        colours.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
-        colours.setIcon(glyph_icon("◐", self._icon_color()))
-        colours.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        tb.addWidget(colours)
-        spacer = QWidget()
-        spacer.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
-        tb.addWidget(spacer)
-        self.find_box = QLineEdit(self)
-        self.find_box.setObjectName("findBox")
-        self.find_box.setPlaceholderText("Find a tensor (Ctrl+F)")
-        self.find_box.setClearButtonEnabled(True)
-        self.find_box.setFixedWidth(200)
-        self.find_box.returnPressed.connect(self._find_entered)
-        self.find_box.textEdited.connect(lambda _: self._mark_find(True))
-        self._completer = QCompleter([], self)
-        self._completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
-        self._completer.setFilterMode(Qt.MatchFlag.MatchContains)
-        self._completer.activated.connect(lambda text: self.find(text))
-        self.find_box.setCompleter(self._completer)
-        tb.addWidget(self.find_box)
-
-    def _make_statusbar(self) -> None:
-        sb = self.statusBar()
-        self.status_action = QLabel("Ready")
-        self.status_action.setObjectName("statusAction")
-        self.status_action.setTextFormat(Qt.TextFormat.PlainText)  # messages quote names, files
-        self.status_action.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        sb.addWidget(self.status_action, 1)
-        self.progress = QProgressBar(self)
-        self.progress.setRange(0, 0)
-        self.progress.setFixedWidth(110)
-        self.progress.setTextVisible(False)
-        self.progress.hide()
-        self.progress_cancel = QPushButton("Cancel", self)
-        self.progress_cancel.setFlat(True)
-        self.progress_cancel.hide()
-        self.progress_cancel.clicked.connect(self._cancel_work)
-        sb.addPermanentWidget(self.progress)
-        sb.addPermanentWidget(self.progress_cancel)
-        self.status_nodes = QLabel("0 nodes")
-        self.status_nodes.setObjectName("statusNodes")
-        self.status_layout = QLabel("")
-        self.status_layout.setObjectName("statusLayout")
-        self.status_layout.setToolTip("Which layout engine placed the nodes")
-        sb.addPermanentWidget(self.status_nodes)
-        sb.addPermanentWidget(self.status_layout)
-        self.status_memory = MemoryLabel(self.session, self) if self.session is not None else None
-        if self.status_memory is not None:
-            sb.addPermanentWidget(self.status_memory)
 
     def _wire(self) -> None:
         self.canvas.selection_changed.connect(lambda name: self.select(name, source="canvas"))
@@ -709,63 +248,7 @@ class MainWindow(QMainWindow):
         if href == "tour":
             self.show_tour()
         elif href.startswith("example:"):
-            self._guard(lambda: self.open_example(href.split(":", 1)[1]), "Open example")()
-
-    # --- preferences ----------------------------------------------------------------------------------
-    def _load_preferences(self) -> None:
-        s = self.settings
-        geo = s.value("window/geometry")
-        if isinstance(geo, QByteArray) and not geo.isEmpty():
-            self.restoreGeometry(geo)
-        else:
-            self.resize(1360, 860)
-        state = s.value("window/state")
-        if isinstance(state, QByteArray) and not state.isEmpty():
-            self.restoreState(state)
-        stat = str(s.value("colors/statistic", "norm"))
-        cmap = s.value("colors/colormap", "") or None
-        log = str(s.value("colors/log_scale", "false")).lower() == "true"
-        self._apply_colors(stat if stat in STATS else "norm", cmap, log)
-        self._apply_scale_options(
-            auto=str(s.value("colors/auto_scale", "true")).lower() == "true",
-            lock=str(s.value("colors/lock_scale", "false")).lower() == "true",
-            pytorch=str(s.value("view/pytorch_grads", "false")).lower() == "true",
-        )
-        mode = str(s.value("view/mode", TENSORS))
-        self._apply_view(mode if mode in (TENSORS, AUTOGRAD) else TENSORS)
-        direction = str(s.value("view/direction", "TB"))
-        self._apply_direction(direction if f"direction_{direction}" in self.actions else "TB")
-        for key in ("show_legend", "show_minimap"):
-            on = str(s.value(f"view/{key}", "true")).lower() == "true"
-            self.actions[key].setChecked(on)
-        self.canvas.set_legend_visible(self.actions["show_legend"].isChecked())
-        self.canvas.set_minimap_visible(self.actions["show_minimap"].isChecked())
-        on = str(s.value("view/presentation", "false")).lower() == "true"
-        theme().set(str(s.value("view/theme", "system")), on)
-        self._theme_changed()
-
-    def save_preferences(self) -> None:
-        if not self.persist:
-            return
-        s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState())
-        s.setValue("colors/statistic", self.canvas.stat)
-        s.setValue("colors/colormap", self.canvas.cmap or "")
-        s.setValue("colors/log_scale", "true" if self.canvas.log_scale else "false")
-        for key, on in (
-            ("colors/auto_scale", self.canvas.auto_scale),
-            ("colors/lock_scale", self.canvas.lock_scale),
-            ("view/pytorch_grads", self.canvas.pytorch_grads),
-        ):
-            s.setValue(key, "true" if on else "false")
-        s.setValue("view/mode", self.canvas.view_mode)
-        s.setValue("view/direction", self.canvas.direction)
-        s.setValue("view/show_legend", "true" if self.actions["show_legend"].isChecked() else "false")
-        s.setValue("view/show_minimap", "true" if self.actions["show_minimap"].isChecked() else "false")
-        s.setValue("view/theme", theme().scheme)
-        s.setValue("view/presentation", "true" if theme().presentation else "false")
-        s.sync()
+            self.guard(lambda: self.open_example(href.split(":", 1)[1]), "Open example")()
 
     # --- asking (tests and scripts replace these) -------------------------------------------------------
     def ask_save_changes(self) -> str:
@@ -839,12 +322,12 @@ class MainWindow(QMainWindow):
             box.setDetailedText(details)
         box.setStandardButtons(QMessageBox.StandardButton.Ok)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        self._track_box(box)
+        self.track_box(box)
         box.open()
         self.say(text.split("\n")[0])
         return box
 
-    def _track_box(self, box: QMessageBox) -> QMessageBox:
+    def track_box(self, box: QMessageBox) -> QMessageBox:
         """The message box on show, until it closes (what tests and the input blocker read)."""
         self.last_message_box = box
         box.finished.connect(
@@ -852,7 +335,7 @@ class MainWindow(QMainWindow):
         )
         return box
 
-    def _guard(self, fn: Callable[..., Any], what: str) -> Callable[..., Any]:
+    def guard(self, fn: Callable[..., Any], what: str) -> Callable[..., Any]:
         """Run an action; errors become messages, never a crash."""
 
         def run(*args: Any) -> Any:
@@ -867,7 +350,7 @@ class MainWindow(QMainWindow):
             except ReplayCancelledError as e:  # the person asked for it: no alarm, just a note
                 self.say(str(e))
             except SessionError as e:
-                self.show_error(what, _learner_message(str(e)))
+                self.show_error(what, learner_message(str(e)))
             except Exception as e:
                 traceback.print_exc()
                 self.show_error(
@@ -881,7 +364,7 @@ class MainWindow(QMainWindow):
         return run
 
     def _panel_message(self, text: str) -> None:
-        self.show_error("Rename", _learner_message(text))
+        self.show_error("Rename", learner_message(text))
 
     # --- selection --------------------------------------------------------------------------------
     def select(self, name: str, source: str = "") -> None:
@@ -892,7 +375,7 @@ class MainWindow(QMainWindow):
         if source != "panel":
             self.panel.select(name if not name.startswith("_") else "")
         self.inspector.show_tensor(name)
-        self._update_actions()
+        self.update_actions()
 
     # --- session events ---------------------------------------------------------------------------
     def _session_changed(self, change: Change) -> None:
@@ -909,12 +392,12 @@ class MainWindow(QMainWindow):
             self.select(visible[-1])
         else:
             self.select(self.current)
-        self._completer.model().setStringList(self.session.names())
+        self.completer.model().setStringList(self.session.names())
         if self.status_memory is not None:
             self.status_memory.refresh()
         self.say(_status_label(label))
-        self._update_actions()
-        self._update_title()
+        self.update_actions()
+        self.update_title()
 
     def _transcript_changed(self) -> None:
         # The cell is added after its run changed the session: the recovery file takes it too.
@@ -930,29 +413,11 @@ class MainWindow(QMainWindow):
         return text
 
     def export_python_dialog(self) -> None:
-        stem = self.path.stem if self.path else (self.suggested_stem or "session")
-        start = (
-            self.path.parent
-            if self.path
-            else Path(str(self.settings.value("files/last_dir", str(Path.home()))))
-        )
-        path = self.ask_save_path("Export as Python", "Python scripts (*.py)", str(start / f"{stem}.py"))
-        if path:
-            self.export_python(path)
+        self.exporter.python_dialog()
 
     def export_python(self, path: str | os.PathLike[str]) -> bool:
         """Write the console's work as a script that runs under ``import torch``."""
-        p = Path(path)
-        if p.suffix != ".py":
-            p = p.with_name(p.name + ".py")
-        text = export_python.script(self.session.transcript if self.session is not None else [], p.name)
-        try:
-            fileformat.write_atomic(p, text.encode("utf-8"))
-        except OSError as e:
-            self.show_error("Can't export", f"The script could not be written to {p}.\n\n{e.strerror or e}")
-            return False
-        self.say(f"Exported {p.name}: run it with python {p.name}")
-        return True
+        return self.exporter.python(path)
 
     def _console_ran(self, source: str, result: Any) -> None:
         if result is not None and getattr(result, "error", None):
@@ -964,11 +429,11 @@ class MainWindow(QMainWindow):
         self.panel.set_scale(self.canvas.color_scale)
         if not self.viewer:
             return
-        self._completer.model().setStringList(self.source.names())
+        self.completer.model().setStringList(self.source.names())
 
     def _canvas_busy(self, busy: bool, what: str) -> None:
         was_working, self._canvas_working = self._canvas_working, busy
-        if self._export_job is not None or self._work_job is not None:
+        if self.exporter.busy or self._work_job is not None:
             return  # their progress has the status bar; the layout's shows after theirs
         self.progress.setVisible(busy)
         self.progress_cancel.setVisible(busy)
@@ -981,23 +446,18 @@ class MainWindow(QMainWindow):
         elif self._said_before_layout[1] and self.status_action.text() == self._said_before_layout[1]:
             self.say(self._said_before_layout[0])  # the last action again, not a stale "Laying out…"
 
-    def _show_background_progress(self) -> None:
+    def show_background_progress(self) -> None:
         """After a replay or file open: the status bar shows an export or layout still running."""
-        busy = self._export_job is not None or self._canvas_working
+        busy = self.exporter.busy or self._canvas_working
         self.progress.setRange(0, 0)
         self.progress.setVisible(busy)
         self.progress_cancel.setVisible(busy)
 
-    def _cancel_work(self) -> None:
+    def cancel_work(self) -> None:
         if self._work_job is not None:
             self._work_job.cancel()  # a rollback can't be cancelled: it must finish
-        elif self._export_job is not None:
-            self._export_job.cancelled = True
-            self._export_job = None
-            self.progress.hide()
-            self.progress_cancel.hide()
-            self.say("Export cancelled; no file was written")
-            self.export_finished.emit("")
+        elif self.exporter.busy:
+            self.exporter.cancel()
         else:
             self.canvas.cancel_layout()
 
@@ -1007,7 +467,7 @@ class MainWindow(QMainWindow):
             return self.path.name
         return self.document_title or "Untitled"
 
-    def _update_title(self) -> None:
+    def update_title(self) -> None:
         self.setWindowTitle(f"{self._doc_name()}[*] — gradviz")
         self.setWindowModified(bool(self.session is not None and self.session.dirty))
 
@@ -1016,7 +476,7 @@ class MainWindow(QMainWindow):
         the learner chose another in the Backward menu; never just the selection."""
         return self.backward_from.resolve(self.session) if self.session is not None else ""
 
-    def _update_actions(self) -> None:
+    def update_actions(self) -> None:
         ac = self.actions
         s = self.session
         if s is None:
@@ -1063,177 +523,58 @@ class MainWindow(QMainWindow):
         )
         ac["delete"].setEnabled(named)
         ac["rename"].setEnabled(named)
-        ac["zero_grads"].setEnabled(any(t._grad is not None for t in s.tensors().values()))
+        ac["zero_grads"].setEnabled(any(t.peek_grad() is not None for t in s.tensors().values()))
         ac["operation"].setEnabled(bool(s.names()))
 
-    # --- file ------------------------------------------------------------------------------------------
-    def _confirm_discard(self) -> bool:
-        if self.session is None or not self.session.dirty or self.scratch:
-            return True
-        answer = self.ask_save_changes()
-        if answer == "save":
-            return self.save()
-        return answer == "discard"
-
+    # --- documents (gui/documents.py) ------------------------------------------------------------
     def new_session(self) -> None:
-        if not self._confirm_discard():
-            return
-        self.session.load_entries([], {})
-        self._after_document_change(None, "")
-        self.say("New session")
+        self.documents.new()
 
     def open_dialog(self) -> None:
-        if not self._confirm_discard():
-            return
-        path = self.ask_open_path()
-        if path:
-            self.open_path(path, confirmed=True)
+        self.documents.open_dialog()
 
     def open_path(self, path: str | os.PathLike[str], *, confirmed: bool = False) -> bool:
         """Open a session file; on failure say why and leave the current session untouched."""
-        if not confirmed and not self._confirm_discard():
-            return False
-        path = Path(path)
-        try:
-            self._open_off_thread(path)
-        except (WorkCancelledError, ReplayCancelledError):
-            self.say(f"Opening {path.name} cancelled; {self._unchanged()}")
-            return False
-        except (fileformat.SessionFileError, OSError) as e:
-            self.last_open_error = (
-                str(e) if isinstance(e, fileformat.SessionFileError) else f"{e.strerror or e}"
-            )
-            self.show_error(
-                "Can't open this file",
-                f"{path.name} could not be {'opened' if isinstance(e, fileformat.SessionFileError) else 'read'}."
-                f"\n\n{self.last_open_error}"
-                + ("\n\nThe session you had open is unchanged." if self._had_document() else ""),
-            )
-            return False
-        if self.persist:
-            self.recent.add(path)
-            self.settings.setValue("files/last_dir", str(path.parent))
-        self._after_document_change(path, "")
-        self.say(f"Opened {path.name}")
-        if self.open_problems:
-            self.show_error(
-                "Opened, with a problem",
-                f"{path.name} was opened, but " + "; and ".join(self.open_problems) + ".",
-            )
-        return True
+        return self.documents.open_path(path, confirmed=confirmed)
 
-    def _had_document(self) -> bool:
-        return bool(self.session is not None and self.session.entries) or self.path is not None
+    def open_example(self, name: str) -> bool:
+        """Open a shipped example as a new, untitled document (saving asks for a name)."""
+        return self.documents.open_example(name)
 
-    def _unchanged(self) -> str:
-        return "the session you had open is unchanged" if self._had_document() else "nothing was changed"
+    def save(self) -> bool:
+        return self.documents.save()
+
+    def save_as(self) -> bool:
+        return self.documents.save_as()
+
+    def _save_to(self, path: Path) -> bool:
+        return self.documents.save_to(path)
+
+    def offer_recovery(self) -> bool:
+        """After a crash, offer to restore the recovery file it left. True if restored."""
+        return self.documents.offer_recovery()
 
     def wait_for_workers(self, msecs: int = 10000) -> None:
         """Let layout, export and replay workers finish before the window goes away (their
         signals must not outlive it)."""
         self.canvas.cancel_layout()
-        self.canvas._pool.waitForDone(msecs)
-        self._export_pool.waitForDone(msecs)
-        self._work_pool.waitForDone(msecs)
+        self.canvas.wait_for_workers(msecs)
+        self.exporter.wait_for_workers(msecs)
+        self.busy.pool.waitForDone(msecs)
 
     def run_off_thread(
         self, task: Callable[[Any], Any], what: str, *, cancellable: bool = True, progress_after_ms: int = 0
     ) -> Any:
-        """Run ``task(progress)`` on a worker while the window keeps painting, and return its
-        result (or raise what it raised; WorkCancelledError after Cancel or Escape).
+        """Run ``task(progress)`` on a worker while the window keeps painting (see BusyRunner)."""
+        return self.busy.run(task, what, cancellable=cancellable, progress_after_ms=progress_after_ms)
 
-        Meanwhile other input is dropped, so nothing can change the document under the worker,
-        and a second request (from a menu the filter can't see) is refused. The progress bar,
-        Cancel (if ``cancellable``) and a busy cursor appear after ``progress_after_ms``, so
-        quick work doesn't flicker. Called on a worker already (an action inside a console cell,
-        a cell's rollback), it runs the task right there."""
-        if QThread.currentThread() is not self.thread():
-            return task(lambda done, total: None)
-        if self._work_job is not None:
-            raise SessionError(
-                f"gradviz is still busy ({self.status_action.text()}); try again when it is done"
-            )
-        job = WorkerJob(task, cancellable=cancellable)
-        loop = QEventLoop()
-        job.signals.finished.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
-        blocker = InputBlocker(
-            self,
-            (self.progress_cancel, self.canvas.busy.button),
-            self._cancel_work,
-            self._close_when_work_done,
-            typing=self.console.input if self.console is not None else None,
-        )
-        app = QApplication.instance()
-        app.installEventFilter(blocker)
-        self._work_job = job
-        # No snapshot of the session while the worker changes it; the canvas says what it waits for.
-        self.canvas.hold(True, what, self._cancel_work if cancellable else None)
-        if self.console is not None:
-            self.console.input.busy = True
-        ticker, delay = QTimer(self), QTimer(self)
-        ticker.setInterval(100)
-        delay.setSingleShot(True)
-        shown = False
-
-        def show_progress() -> None:
-            nonlocal shown
-            if self._work_job is not job:  # done already
-                return
-            if not shown:
-                shown = True
-                self.progress.setRange(0, 0)
-                self.progress.show()
-                self.progress_cancel.setVisible(cancellable)
-                self.say(what)
-                QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-            if job.total:
-                self.progress.setRange(0, job.total)
-                self.progress.setValue(job.done_steps)
-
-        ticker.timeout.connect(show_progress)
-        delay.timeout.connect(show_progress)
-        if progress_after_ms <= 0:
-            show_progress()
-        else:
-            delay.start(progress_after_ms)
-        self._work_pool.start(job)
-        ticker.start()
-        try:
-            loop.exec()  # the finished signal is queued, so it quits this loop even if already sent
-            if not job.finished.wait(10):  # the loop was ended from outside (the app quits)
-                job.cancel()
-                job.finished.wait(10)
-        finally:
-            for timer in (ticker, delay):
-                timer.stop()
-                timer.deleteLater()
-            app.removeEventFilter(blocker)
-            blocker.deleteLater()
-            self.canvas.hold(False)
-            if self.console is not None:
-                self.console.input.busy = False
-            self._work_job = None
-            self._last_work_job = job  # the pool thread may still be leaving run()
-            if shown:
-                QApplication.restoreOverrideCursor()
-                self._show_background_progress()
-        if self._close_after_work:
-            self._close_after_work = False
-            QTimer.singleShot(0, self.close)
-        if not job.finished.is_set():
-            raise WorkCancelledError
-        error, result = job.error, job.result
-        job.result = job.error = None
-        if error is not None:
-            raise error
-        return result
+    @property
+    def _work_job(self) -> WorkerJob | None:
+        """The job the window waits for, if any."""
+        return self.busy.job
 
     def _close_when_work_done(self) -> None:
-        """The window was asked to close (or Quit) while waiting for a worker: close once it
-        is done. It isn't cancelled: the person may still say Cancel to the save question."""
-        self._close_after_work = True
-        cancellable = self._work_job is not None and self._work_job.cancellable
-        self.say("gradviz closes when this work is done" + (" (Cancel stops it)" if cancellable else ""))
+        self.busy.close_when_done()
 
     def _run_cell(self, run: Callable[[], Any]) -> Any:
         """The console's runner: a cell runs on a worker (a huge tensor takes seconds to make,
@@ -1247,8 +588,7 @@ class MainWindow(QMainWindow):
 
     def _stop_requested(self) -> bool:
         """Asked by the session, on the worker, between ops: did the person press Stop?"""
-        job = self._work_job
-        return job is not None and job.cancelled
+        return self.busy.stop_requested()
 
     def _run_action(self, work: Callable[[], None], label: str) -> None:
         """The session's runner: an action (a new tensor, an op, backward) runs on a worker."""
@@ -1269,400 +609,44 @@ class MainWindow(QMainWindow):
         except WorkCancelledError:
             raise ReplayCancelledError(f"{what} cancelled; nothing was changed") from None
 
-    def _open_off_thread(self, path: Path) -> None:
-        """Read and replay ``path`` on a worker, then swap it in; raises what the worker raised,
-        the session untouched."""
-        doc, state = self.run_off_thread(
-            lambda progress: fileformat.prepare_document(self.session, path, progress),
-            f"Opening {path.name}…",
-        )
-        fileformat.load_document_into(self.session, doc, path.name, state=state)
-        self.open_problems = doc.problems
-
-    def open_example(self, name: str) -> bool:
-        """Open a shipped example as a new, untitled document (saving asks for a name)."""
-        if not self._confirm_discard():
-            return False
-        ex = next(e for e in examples.EXAMPLES if e.name == name)
-        path = resources.examples_dir() / f"{name}{SUFFIX}"
-        try:
-            fileformat.open_into(self.session, path)
-        except ReplayCancelledError:
-            self.say(f"Opening the example cancelled; {self._unchanged()}")
-            return False
-        except (fileformat.SessionFileError, OSError):
-            self.session.load_entries(ex.build().entries, ex.build().view)  # the file is missing: build it
-        self._after_document_change(None, f"{ex.title} (example)")
-        self.suggested_stem = ex.name
-        self.say(f"Opened the example: {ex.title}")
-        return True
-
-    def _after_document_change(self, path: Path | None, title: str, *, keep_recovery: bool = False) -> None:
-        """``keep_recovery``: the document was just restored after a crash, and its fresh
-        recovery file is all that keeps it until it is saved."""
-        self.path = path
-        self.document_title = title
-        self.suggested_stem = ""
-        if self.autosaver is not None:
-            if not keep_recovery:
-                self.autosaver.discard()
-            self.autosaver.set_document(path)
-        if self.console is not None:
-            self.console.reload()  # the document's own transcript (none for a new one)
-        self._apply_document_view()
-        self.canvas.reset_layouts()  # a new document: laid out afresh
-        self._update_title()
-        self._update_actions()
-
-    def _apply_document_view(self) -> None:
-        view = self.session.view or {}
-        if view.get("statistic") in STATS or "log_scale" in view or "colormap" in view:
-            self._apply_colors(
-                view.get("statistic", self.canvas.stat)
-                if view.get("statistic") in STATS
-                else self.canvas.stat,
-                view.get("colormap", self.canvas.cmap),
-                bool(view.get("log_scale", self.canvas.log_scale)),
-            )
-        self._apply_document_scale(view)
-        if view.get("mode") in (TENSORS, AUTOGRAD):
-            self._apply_view(view["mode"])
-        sel = [n for n in view.get("selection", []) if n in self.session]
-        self.select(sel[-1] if sel else "")
-
-    def _store_view(self) -> None:
-        if self.session is None:
-            return
-        view = dict(self.session.view or {})
-        view.update(mode=self.canvas.view_mode, statistic=self.canvas.stat, log_scale=self.canvas.log_scale)
-        if self.canvas.cmap:
-            view["colormap"] = self.canvas.cmap
-        else:
-            view.pop("colormap", None)
-        view.update(self._scale_view())
-        if not self.canvas.locked_range:
-            view.pop("locked_range", None)
-        if self.current and self.current in self.session and not self.current.startswith("_"):
-            view["selection"] = [self.current]
-        else:
-            view.pop("selection", None)
-        self.session.view = view
-
-    def save(self) -> bool:
-        if self.session is None:
-            return False
-        if self.path is None:
-            return self.save_as()
-        return self._save_to(self.path)
-
-    def save_as(self) -> bool:
-        if self.session is None:
-            return False
-        stem = self.path.stem if self.path else (self.suggested_stem or "untitled")
-        start = (
-            self.path.parent
-            if self.path
-            else Path(str(self.settings.value("files/last_dir", str(Path.home()))))
-        )
-        path = self.ask_save_path(
-            "Save session", f"gradviz sessions (*{SUFFIX})", str(start / f"{stem}{SUFFIX}")
-        )
-        if not path:
-            return False
-        p = Path(path)
-        if p.suffix != SUFFIX:
-            p = p.with_name(p.name + SUFFIX)
-        return self._save_to(p)
-
-    def _save_to(self, path: Path) -> bool:
-        self._store_view()
-        try:
-            fileformat.save(self.session, path)
-        except (fileformat.SessionFileError, OSError) as e:
-            self.show_error(
-                "Can't save",
-                f"The session could not be saved to {path}.\n\n{e}\n\nNothing was lost: it is still open here.",
-            )
-            return False
-        self.path = path
-        self.document_title = ""
-        self.recent.add(path)
-        self.settings.setValue("files/last_dir", str(path.parent))
-        if self.autosaver is not None:
-            self.autosaver.discard()
-            self.autosaver.set_document(path)
-        self._update_title()
-        self.say(f"Saved {path.name}")
-        return True
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        files = self.recent.files()
-        if not files:
-            a = self.recent_menu.addAction("No recent files")
-            a.setEnabled(False)
-            return
-        for f in files:
-            a = self.recent_menu.addAction(f.name)
-            a.setToolTip(plain_tip(str(f)))
-            a.setStatusTip(str(f))
-            a.triggered.connect(self._guard(lambda _=False, p=f: self.open_path(p), "Open"))
-        self.recent_menu.addSeparator()
-        clear = self.recent_menu.addAction("Clear Recent Files")
-        clear.triggered.connect(self.recent.clear)
-
-    def offer_recovery(self) -> bool:
-        """After a crash, offer to restore the recovery file it left. True if restored."""
-        if self.session is None:
-            return False
-        rec = find_recovery()
-        if rec is None:
-            return False
-        when = rec.time.astimezone().strftime("%d %b %Y, %H:%M")
-        if not self.ask_restore(when, rec.document):
-            rec.discard()
-            return False
-        try:
-            rec.open_into(self.session, self.autosaver)
-        except ReplayCancelledError:
-            self.say("Restoring cancelled; it will be offered again at the next start")
-            return False
-        except (fileformat.SessionFileError, OSError) as e:
-            self.show_error(
-                "Can't restore", f"The recovery file could not be read: {e}\nIt was kept at {rec.path}."
-            )
-            return False
-        self._after_document_change(None, "Recovered session", keep_recovery=True)
-        self.session.dirty = True
-        self._update_title()
-        self.say("Restored the session from before the crash; save it to keep it")
-        return True
-
     # --- export ----------------------------------------------------------------------------------------
     def export_dialog(self) -> None:
-        stem = self.path.stem if self.path else "graph"
-        start = Path(str(self.settings.value("files/export_dir", str(Path.home()))))
-        path = self.ask_save_path("Export image", ";;".join(EXPORT_FILTERS), str(start / f"{stem}.png"))
-        if path:
-            self.export_image(path)
+        self.exporter.image_dialog()
 
     def export_image(self, path: str | os.PathLike[str]) -> bool:
         """Export what the canvas shows, colours and legend included, off the GUI thread."""
-        p = Path(path)
-        fmt = p.suffix.lstrip(".").lower()
-        if fmt not in FORMATS:
-            self.show_error(
-                "Export",
-                f"gradviz can't tell the format of {p.name!r}: end the name in .{', .'.join(FORMATS)}.",
-            )
-            return False
-        if self.canvas.graph.number_of_nodes() == 0:
-            self.show_error("Export", "There is nothing to export yet: the graph is empty.")
-            return False
-        if self._export_job is not None:
-            self.say("An export is already running")
-            return False
-        options = {
-            "stat": self.canvas.stat,
-            "cmap": self.canvas.cmap,
-            "scale": self.canvas.color_scale or self.canvas.scale_mode,  # the colours on screen
-            "legend": self.canvas.show_legend,
-        }
-        job = _ExportJob(
-            self.canvas.graph,
-            fmt,
-            p,
-            options,
-            self.canvas._layouts.get(self.canvas.view_mode),
-            self.canvas.direction,
-        )
-        job.signals.finished.connect(self._export_done, Qt.ConnectionType.QueuedConnection)
-        self._export_job = job
-        self._export_jobs = getattr(self, "_export_jobs", set()) | {job}
-        self.progress.show()
-        self.progress_cancel.show()
-        self.say(f"Exporting {p.name}…")
-        self._export_pool.start(job)
-        return True
-
-    def _export_done(self, job: _ExportJob) -> None:
-        self._export_jobs.discard(job)
-        if job.cancelled or job is not self._export_job:
-            return
-        self._export_job = None
-        self.progress.hide()
-        self.progress_cancel.hide()
-        if job.error or job.data is None:
-            self.show_error("Export failed", f"{job.path.name} could not be drawn: {job.error}")
-            self.export_finished.emit("")
-            return
-        try:
-            fileformat.write_atomic(job.path, job.data)
-        except OSError as e:
-            self.show_error("Export failed", f"{job.path} could not be written: {e.strerror or e}")
-            self.export_finished.emit("")
-            return
-        self.settings.setValue("files/export_dir", str(job.path.parent))
-        self.say(f"Exported {job.path.name}")
-        self.export_finished.emit(str(job.path))
+        return self.exporter.image(path)
 
     def is_exporting(self) -> bool:
-        return self._export_job is not None
+        return self.exporter.busy
 
     # --- tensor actions ------------------------------------------------------------------------------
-    def _open_dialog(self, dialog: Any) -> Any:
-        self.active_dialog = dialog
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-
-        def done(result: int) -> None:
-            if result and self.console is not None and getattr(dialog, "code", ""):
-                self.console.log_action(dialog.code)
-            if self.active_dialog is dialog:
-                self.active_dialog = None
-
-        dialog.finished.connect(done)
-        dialog.open()
-        return dialog
-
     def new_tensor(self) -> Any:
-        from .dialogs.new_tensor import NewTensorDialog
-
-        return self._open_dialog(NewTensorDialog(self.session, self))
-
-    def new_operation(self) -> Any:
-        from .dialogs.operation import OperationDialog
-
-        sel = self.current if self.current and not self.current.startswith("_") else None
-        return self._open_dialog(OperationDialog(self.session, self, selected=sel))
-
-    def _backward_target_or_explain(self) -> str | None:
-        target = self.backward_target()
-        if not target:
-            self.show_error(
-                "Backward",
-                "Nothing to call backward() on yet: compute a result from a tensor with "
-                "requires_grad=True (for example y = w * x + b), or choose one in Tensor ▸ Backward From.",
-            )
-        return target
+        return self.commands.new_tensor()
 
     def backward(self) -> Any:
-        """backward() on the session's output (or the tensor chosen in the Backward menu): at
-        once for a scalar, through the dialog otherwise; it first says what will happen when
-        gradients would accumulate or the target is a leaf."""
-        target = self._backward_target_or_explain()
-        if not target:
-            return None
-        t = self.session.tensor(target)
-        if t.numel() != 1:
-            return self.backward_with_options()
-        plan = backward_plan.preview(self.session, target)
-        if plan.needs_word and not self._backward_unasked:
+        """backward() on the session's output or the tensor chosen in Tensor › Backward From."""
+        return self.commands.backward()
 
-            def answer(choice: str, dont_ask: bool) -> None:
-                self._backward_unasked = self._backward_unasked or dont_ask
-                if choice != "cancel":
-                    self._guard(
-                        lambda: self._run_backward(target, zero_first=choice == "zero_first"), "Backward"
-                    )()
-
-            self._track_box(ask_before_backward(self, self.session, plan, answer))
-            return None
-        return self._run_backward(target)
-
-    def _run_backward(self, target: str, *, zero_first: bool = False) -> Any:
-        if zero_first:
-            self.zero_grads()
-        try:
-            self.session.backward(target)
-        except SessionError as e:
-            if FREED_HINT in str(e):
-                self._track_box(
-                    offer_rerun(
-                        self,
-                        target,
-                        str(e),
-                        lambda choice: self._guard(lambda: self._rerun(target, choice), "Re-run forward")(),
-                    )
-                )
-                self.say(str(e).split(".")[0])
-            else:
-                self.show_error("Backward", _learner_message(str(e), target))
-            return None
-        if self.console is not None:
-            self.console.log_action(f"{target}.backward()")
-        return True
-
-    def _rerun(self, target: str, choice: str) -> None:
-        if choice == "close" or target not in self.session:
-            return
-        names = backward_plan.rerun_forward(self.session, target)
-        if self.console is not None:  # runnable code where it has one, so the export runs too
-            code = backward_plan.forward_code(self.session, target)
-            which = (
-                f"{names[0]} computed again from its leaves"
-                if len(names) == 1
-                else f"{', '.join(names)} computed again from their leaves"
-            )
-            self.console.log_action(code if code else f"re-run forward: {which}")
-        if choice == "rerun_backward":
-            self.backward()  # which asks first if the leaves' gradients would accumulate
-
-    def backward_with_options(self) -> Any:
-        from .dialogs.backward import BackwardDialog
-
-        target = self._backward_target_or_explain()
-        if not target:
-            return None
-        rerun = lambda: self._rerun(target, "rerun")  # noqa: E731
-        return self._open_dialog(BackwardDialog(self.session, target, self, rerun=rerun))
-
-    def zero_grads(self) -> None:
-        # What PyTorch code does the same to the tensors it can name: their .grad = None
-        had = [n for n, t in self.session.tensors(include_hidden=False).items() if t._grad is not None]
-        self.session.zero_grad()
-        if self.console is not None:
-            code = "; ".join(f"{n}.grad = None" for n in had if self.session.tensor(n).is_leaf)
-            self.console.log_action(code or "zero grads: no gradients to clear")
-
-    def delete_selected(self) -> None:
-        name = self.current
-        if not name or name.startswith("_"):
-            self.show_error("Delete", "Select a tensor to delete first.")
-            return
-        self.session.delete(name)
-        if self.console is not None:
-            self.console.log_action(f"del {name}")
-
-    def rename_selected(self) -> None:
-        name = self.current
-        if not name or name.startswith("_"):
-            self.show_error("Rename", "Select a tensor to rename first.")
-            return
-        new = self.ask_text(f"Rename {name}", f"New name for {name}:", name)
-        if new is None or new.strip() == name:
-            return
-        self.session.rename(name, new.strip())
-        if self.console is not None:
-            self.console.log_action(f"{new.strip()} = {name}; del {name}")
-
-    def undo(self) -> None:
-        if self.session is not None and self.session.can_undo:
-            self.session.undo()
-
-    def redo(self) -> None:
-        if self.session is not None and self.session.can_redo:
-            self.session.redo()
-
-    # --- view ------------------------------------------------------------------------------------------
-    def _apply_view(self, mode: str) -> None:
-        self.actions["view_tensors" if mode == TENSORS else "view_autograd"].setChecked(True)
-        self.canvas.set_view(mode)
-
+    # --- view settings (gui/view_settings.py) ---------------------------------------------------
     def set_view(self, mode: str) -> None:
-        self._apply_view(mode)
-        self.say("Autograd view: PyTorch's backward graph" if mode == AUTOGRAD else "Tensors view")
-        self.save_preferences()
+        self.view_settings.set_view(mode)
 
+    def set_colors(
+        self, stat: str | None = None, cmap: str | bool | None = False, log_scale: bool | None = None
+    ) -> None:
+        self.view_settings.set_colors(stat, cmap, log_scale)
+
+    def save_preferences(self) -> None:
+        self.view_settings.save_preferences()
+
+    def apply_document_view(self) -> None:
+        self.view_settings.apply_document_view()
+
+    def store_view(self) -> None:
+        self.view_settings.store_view()
+
+    # --- theme -----------------------------------------------------------------------------------------
     def set_theme(self, scheme: str) -> None:
         """System, light or dark colours for every window, at once; remembered."""
         theme().set(scheme=scheme)
@@ -1676,7 +660,7 @@ class MainWindow(QMainWindow):
         self.say("Presentation mode on (Ctrl+Shift+P turns it off)" if on else "Presentation mode off")
         self.save_preferences()
 
-    def _theme_changed(self) -> None:
+    def theme_changed(self) -> None:
         t = theme()
         self.actions[f"theme_{t.scheme}"].setChecked(True)
         self.actions["presentation"].setChecked(t.presentation)
@@ -1721,123 +705,21 @@ class MainWindow(QMainWindow):
         self.layout().activate()  # the docks take their new sizes now, so the graph fits what is left
         self.canvas.fit()
 
-    def _apply_colors(self, stat: str, cmap: str | None, log: bool) -> None:
-        self.actions[f"stat_{stat}"].setChecked(True)
-        for i, (_, name) in enumerate(COLORMAPS):
-            if name == cmap:
-                self.actions[f"cmap_{i}"].setChecked(True)
-                break
-        else:
-            self.actions["cmap_0"].setChecked(cmap is None)
-        self.actions["log_scale"].setChecked(log)
-        self.canvas.set_colors(stat, cmap, log)
-
-    # --- scale: automatic, locked, and the grads PyTorch would keep ------------------------------------
-    def _make_scale_actions(self, act: Callable[..., QAction]) -> None:
-        act(
-            "auto_scale",
-            "&Automatic Log Scale",
-            lambda: self.set_scale_options(auto=self.actions["auto_scale"].isChecked()),
-            tip="Turn the scale logarithmic when the gradients span 2 decades (100 times) or more",
-            checkable=True,
-        )
-        act(
-            "lock_scale",
-            "Loc&k Scale",
-            lambda: self.set_scale_options(lock=self.actions["lock_scale"].isChecked()),
-            tip="Keep the colour scale's range, so colours can be compared across edits and steps",
-            checkable=True,
-        )
-        act(
-            "pytorch_grads",
-            "Show Grads as &PyTorch Would",
-            lambda: self.set_scale_options(pytorch=self.actions["pytorch_grads"].isChecked()),
-            tip="Hide the grads gradviz keeps on non-leaf tensors: PyTorch keeps them only after retain_grad()",
-            checkable=True,
-        )
-        self.actions["auto_scale"].setChecked(True)
-
-    def _apply_scale_options(
-        self, *, auto: bool | None = None, lock: bool | None = None, pytorch: bool | None = None
-    ) -> None:
-        for key, on in (("auto_scale", auto), ("lock_scale", lock), ("pytorch_grads", pytorch)):
-            if on is not None:
-                self.actions[key].setChecked(on)
-        if pytorch is not None:
-            self.panel.set_pytorch_grads(pytorch)
-        self.canvas.set_scale_options(auto=auto, lock=lock, pytorch=pytorch)
-
-    def set_scale_options(
-        self, *, auto: bool | None = None, lock: bool | None = None, pytorch: bool | None = None
-    ) -> None:
-        """Automatic log scale, Lock Scale, Show Grads as PyTorch Would (None: leave as is)."""
-        self._apply_scale_options(auto=auto, lock=lock, pytorch=pytorch)
-        if lock is not None:
-            sc = self.canvas.color_scale
-            at = f" at {range_text(sc)}" if lock and sc is not None and sc.fitted else ""
-            self.say(f"Scale locked{at}" if lock else "Scale unlocked: it fits the gradients again")
-        elif pytorch is not None:
-            self.say(
-                "Grads as PyTorch would keep them: non-leaf tensors show None"
-                if pytorch
-                else "Showing every grad gradviz keeps (non-leaf ones are marked 'kept by gradviz')"
-            )
-        self.save_preferences()
-
-    def _scale_view(self) -> dict[str, Any]:
-        c = self.canvas
-        view: dict[str, Any] = {"auto_scale": c.auto_scale, "lock_scale": c.lock_scale}
-        view["pytorch_grads"] = c.pytorch_grads
-        if c.lock_scale and c.locked_range:
-            view["locked_range"] = list(c.locked_range)
-        return view
-
-    def _apply_document_scale(self, view: dict[str, Any]) -> None:
-        self._apply_scale_options(
-            auto=view.get("auto_scale"),
-            lock=view.get("lock_scale"),
-            pytorch=view.get("pytorch_grads"),
-        )
-        if view.get("lock_scale") and view.get("locked_range"):
-            kind, vmin, vmax = view["locked_range"]
-            self.canvas.locked_range = (kind, float(vmin), float(vmax))
-            self.canvas.refresh()
-
-    def _apply_direction(self, direction: str) -> None:
-        self.actions[f"direction_{direction}"].setChecked(True)
-        self.canvas.set_direction(direction)
-
-    def set_direction(self, direction: str) -> None:
-        """Lay the ranks out top to bottom ("TB") or left to right ("LR")."""
-        self._apply_direction(direction)
-        label = next(lbl for key, lbl, _ in DIRECTION_CHOICES if key == direction)
-        self.say(f"Layout direction: {label.replace('&', '')}")
-
-    def set_colors(
-        self, stat: str | None = None, cmap: str | bool | None = False, log_scale: bool | None = None
-    ) -> None:
-        self._apply_colors(
-            stat or self.canvas.stat,
-            self.canvas.cmap if cmap is False else cmap,
-            self.canvas.log_scale if log_scale is None else log_scale,
-        )
-        self.save_preferences()
-
     def focus_find(self) -> None:
         self.find_box.setFocus()
         self.find_box.selectAll()
 
-    def _find_entered(self) -> None:
+    def find_entered(self) -> None:
         self.find(self.find_box.text())
 
     def find(self, text: str) -> bool:
         ok = self.canvas.find(text)
-        self._mark_find(ok or not text.strip())
+        self.mark_find(ok or not text.strip())
         if ok:  # replaces a "No tensor called …" left by an earlier search
             self.say(f"Found '{text.strip()}'")
         return ok
 
-    def _mark_find(self, ok: bool) -> None:
+    def mark_find(self, ok: bool) -> None:
         red = "#ff8a80" if self.palette().color(QPalette.ColorRole.Window).lightness() < 128 else "#c62828"
         self.find_box.setStyleSheet(
             "" if ok else f"QLineEdit {{ border: 2px solid {red}; border-radius: 3px; }}"
@@ -1896,7 +778,7 @@ class MainWindow(QMainWindow):
 
     # --- closing -------------------------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self._confirm_discard():
+        if not self.documents.confirm_discard():
             event.ignore()
             return
         self.save_preferences()
@@ -1919,7 +801,7 @@ class MainWindow(QMainWindow):
 
     def changeEvent(self, event: Any) -> None:
         if event.type() in (event.Type.PaletteChange, event.Type.ApplicationPaletteChange):
-            color = self._icon_color()
+            color = self.icon_color()
             for a in self.actions.values():
                 g = a.property("glyph")
                 if g:
@@ -1932,42 +814,6 @@ class MainWindow(QMainWindow):
         super().changeEvent(event)
 
 
-THEME_CHOICES = (
-    ("system", "&System", "Follow the system's light or dark appearance"),
-    ("light", "&Light", "Dark text on a light background"),
-    ("dark", "&Dark", "Light text on a dark background"),
-)
-DIRECTION_CHOICES = (
-    ("TB", "&Top to Bottom", "Inputs at the top, the output at the bottom, as torchviz draws"),
-    ("LR", "&Left to Right", "Inputs at the left, the output at the right: long chains on wide screens"),
-)
-
-
-# Where a platform binds no key to a standard action (Quit on Windows and offscreen, say), or
-# binds fewer than people try, these are added.
-_FALLBACK_KEYS: dict[QKeySequence.StandardKey, tuple[str, ...]] = {
-    QKeySequence.StandardKey.Quit: ("Ctrl+Q",),
-    QKeySequence.StandardKey.Redo: ("Ctrl+Shift+Z", "Ctrl+Y"),
-    QKeySequence.StandardKey.ZoomIn: ("Ctrl++", "Ctrl+="),
-    QKeySequence.StandardKey.ZoomOut: ("Ctrl+-",),
-}
-
-
-def _key_sequences(keys: list[Any]) -> list[QKeySequence]:
-    """Standard keys expanded to the platform's bindings, then fallbacks, each key once: a key
-    bound twice to one action is ambiguous to Qt, which then fires neither."""
-    out: list[QKeySequence] = []
-    for k in keys:
-        if isinstance(k, QKeySequence.StandardKey):
-            seqs = [*QKeySequence.keyBindings(k), *map(QKeySequence, _FALLBACK_KEYS.get(k, ()))]
-        else:
-            seqs = [QKeySequence(k)]
-        for seq in seqs:
-            if not seq.isEmpty() and all(seq != o for o in out):
-                out.append(seq)
-    return out
-
-
 def _status_label(label: str) -> str:
     """A session's undo label as a status line: "Created w", "y.backward()", "Ran y = w*x + b"."""
     if label == "open":
@@ -1978,17 +824,3 @@ def _status_label(label: str) -> str:
     if first in ("create", "zero", "rename", "delete", "undo", "redo", "edit", "unname", "set"):
         return label[:1].upper() + label[1:]  # a verb, not a tensor's name
     return label
-
-
-def _learner_message(message: str, target: str = "") -> str:
-    """PyTorch's words, plus what to do about them when they are cryptic for a learner."""
-    if "backward through the graph a second time" in message:
-        return (
-            f"{message}\n\nIn other words: backward() already ran through this graph and freed what it "
-            "saved. Use Backward with Options… and tick retain graph the first time, or build the "
-            "graph again."
-        )
-    if "does not require grad and does not have a grad_fn" in message:
-        who = target or "this tensor"
-        return f"{message}\n\n{who} was not computed from any tensor with requires_grad=True, so there is nothing to differentiate."
-    return message

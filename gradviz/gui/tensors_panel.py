@@ -58,10 +58,10 @@ _ROOT = QModelIndex()
 
 def grad_state(t: Any) -> tuple[str, str]:
     """('none' | 'value' | 'nonfinite', short text) for a tensor's .grad."""
-    g = t._grad
+    g = t.peek_grad()
     if g is None:
         return "none", "none"
-    arr = np.asarray(g._data)
+    arr = np.asarray(g.peek_array())
     if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
         nan, inf = _nonfinite_counts(arr)
         return "nonfinite", ", ".join(k for k, n in (("NaN", nan), ("Inf", inf)) if n)
@@ -88,7 +88,7 @@ class TensorsModel(QAbstractTableModel):
         """Is ``t``'s grad there only because gradviz keeps it (a non-leaf, no retain_grad())?"""
         info = self.source.info(name) if self.source is not None else None
         return bool(
-            info is not None and info.session_retained and t.grad_fn is not None and t._grad is not None
+            info is not None and info.session_retained and t.grad_fn is not None and t.peek_grad() is not None
         )
 
     def grad_state(self, name: str, t: Any) -> tuple[str, str]:
@@ -180,7 +180,7 @@ class TensorsModel(QAbstractTableModel):
         state, _ = grad_state(t)
         if state == "none":
             return None
-        g = np.asarray(t._grad._data)
+        g = np.asarray(t.peek_grad().peek_array())
         stats = colors.grad_stats(g, t.requires_grad)
         scale = self.scale or colors.ColorScale.fit([stats.value("norm") or 0.0])
         return scale.paint(stats).fill
@@ -200,7 +200,7 @@ class TensorsModel(QAbstractTableModel):
         elif state == "none":
             lines.append("grad: None")
         else:
-            arr = np.asarray(t._grad._data)
+            arr = np.asarray(t.peek_grad().peek_array())
             lines.append(f"grad: {preview(arr)}")
             if state == "nonfinite":  # the canvas's words for it
                 lines.append(nonfinite_text(*_nonfinite_counts(arr), arr.size))

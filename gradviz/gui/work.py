@@ -1,6 +1,9 @@
 """Long work off the GUI thread: a job that reports progress and can be cancelled, and a filter
 that drops the person's input while the window waits for it.
 
+``WorkerJob`` is the one job class for all of it: replaying a log, laying out the graph and
+exporting an image each run a plain function as its task.
+
 Opening a file and replaying a long log (undo, redo, an edit) run as a ``WorkerJob`` while the
 window spins a local event loop: it keeps painting, shows progress and answers Cancel, but other
 clicks and keys are dropped (text typed ahead into the console is kept, and what is entered
@@ -25,17 +28,21 @@ class WorkCancelledError(Exception):
 
 
 class _Signals(QObject):
-    finished = Signal(object)
+    progressed = Signal(object, int, int)  # the job, steps done, steps in all
+    finished = Signal(object)  # the job
 
 
 class WorkerJob(QRunnable):
     """Runs ``task(progress)`` on a pool thread and keeps its result or exception for the GUI."""
 
-    def __init__(self, task: Callable[[Progress], Any], *, cancellable: bool = True) -> None:
+    def __init__(
+        self, task: Callable[[Progress], Any], *, cancellable: bool = True, context: Any = None
+    ) -> None:
         super().__init__()
         self.setAutoDelete(False)  # the window keeps it until its signal has surely been sent
         self.task = task
         self.cancellable = cancellable  # False for a rollback, which must finish
+        self.context = context  # what the caller needs back with the result (a path, say)
         self.cancelled = False
         self.done_steps, self.total = 0, 0
         self.result: Any = None
@@ -52,6 +59,7 @@ class WorkerJob(QRunnable):
         if self.cancelled:
             raise WorkCancelledError
         self.done_steps, self.total = done, total
+        self.signals.progressed.emit(self, done, total)
 
     def run(self) -> None:
         try:

@@ -355,7 +355,7 @@ def test_a_long_layout_runs_off_the_gui_thread(qtbot) -> None:
 
 
 def test_a_long_layout_shows_progress_and_can_be_cancelled(qtbot, monkeypatch) -> None:
-    import gradviz.gui.canvas as canvas_module
+    import gradviz.gui.canvas_layout as canvas_module
 
     real = canvas_module.run_layout
 

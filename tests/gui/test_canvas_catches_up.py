@@ -10,7 +10,7 @@ import pytest
 from driving import idle, toolbar_click
 from PySide6.QtCore import Qt, QTimer
 
-import gradviz.gui.canvas as canvas_module
+import gradviz.gui.canvas_layout as canvas_module
 from gradviz.session import fileformat
 from gradviz.session.document import Session
 

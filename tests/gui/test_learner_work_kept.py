@@ -61,7 +61,7 @@ def test_reopening_shows_the_transcript_and_undo_undoes_the_last_step(qtbot, win
 def test_the_recovery_file_carries_the_transcript_and_undo(qtbot, window, monkeypatch) -> None:
     from datetime import datetime
 
-    from gradviz.gui import main_window
+    from gradviz.gui import documents
     from gradviz.session.autosave import Recovery
 
     w = window()
@@ -71,7 +71,7 @@ def test_the_recovery_file_carries_the_transcript_and_undo(qtbot, window, monkey
     qtbot.waitUntil(lambda: w.autosaver.written_generation == w.autosaver.generation, timeout=10000)
     # what a crash leaves is this file; gradviz finds it at the next start (not while we run)
     left = Recovery(w.autosaver.path, datetime.now(), None, 0)
-    monkeypatch.setattr(main_window, "find_recovery", lambda: left)
+    monkeypatch.setattr(documents, "find_recovery", lambda: left)
     w2 = window()
     w2.ask_restore = lambda when, document: True
     assert w2.offer_recovery()

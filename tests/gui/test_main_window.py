@@ -532,7 +532,7 @@ def test_python_errors_in_actions_become_messages(qtbot, window, monkeypatch) ->
     def boom() -> None:
         raise ZeroDivisionError("division by zero")
 
-    w._guard(boom, "Test")()
+    w.guard(boom, "Test")()
     box = w.last_message_box
     assert box is not None and "ZeroDivisionError" in box.text() and "keeps running" in box.text()
     box.done(0)

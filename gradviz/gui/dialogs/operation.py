@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
 from gradviz.engine import Tensor
+from gradviz.graph.expression import ATOM, INFIX, Expr, binary, negate
 from gradviz.session import catalogue
 from gradviz.session.catalogue import OpSpec, Param
 from gradviz.session.document import Session, SessionError
@@ -96,13 +97,18 @@ def op_code(spec: OpSpec, operands: Sequence[str], params: dict[str, Any], index
     kwargs = ", ".join(f"{k}={_fmt_param(spec.param(k), v)}" for k, v in shown.items())
     a = operands[0] if operands else "?"
 
+    def operand(x: str) -> Expr:  # a name or a number as it is; anything else in parentheses
+        return (x, ATOM if x == "?" or x.isidentifier() or x.replace(".", "", 1).isdigit() else 0)
+
     def wrap(x: str) -> str:
-        return x if x == "?" or x.isidentifier() or x.replace(".", "", 1).isdigit() else f"({x})"
+        text, prec = operand(x)
+        return text if prec == ATOM else f"({text})"
 
     if spec.name == "neg":
-        return f"-{wrap(a)}"
+        return negate(operand(a))[0]
     if spec.symbol and len(operands) == 2:
-        return f"{wrap(operands[0])} {spec.symbol} {wrap(operands[1])}"
+        prec = INFIX.get(spec.name, (spec.symbol, 1))[1]
+        return binary(spec.symbol, prec, operand(operands[0]), operand(operands[1]))[0]
     if spec.name == "T":
         return f"{wrap(a)}.T"
     if spec.name == "index":

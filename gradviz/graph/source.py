@@ -1,0 +1,168 @@
+"""Where a graph's tensors come from: a session's named tensors, or tensors handed in from
+outside (``gradviz.show(t)``). Each source takes a snapshot on the caller's thread and returns a
+builder that makes the networkx model on any thread, with node ids that stay the same across a
+replay, so a canvas can keep nodes in their places. Qt-free: the GUI and headless tools share it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+import networkx as nx
+
+from ..engine.function import AccumulateGrad, Node
+from ..engine.tensor import Tensor
+from .model import NodeIds, build_graph
+
+
+class SessionLike(Protocol):
+    """What a :class:`SessionSource` reads of a session (the session layer sits above this one)."""
+
+    def tensors(self, include_hidden: bool = True) -> dict[str, Tensor]: ...
+    def tensor(self, name: str) -> Tensor: ...
+    def names(self) -> list[str]: ...
+    def info(self, name: str) -> Any: ...
+    def __contains__(self, name: object) -> bool: ...
+
+
+class BuildIds(NodeIds):
+    """Node ids for one build: ``t:7``, ``op:7``, ``acc:3`` from the session's uids, so that a node
+    keeps its id across undo, redo and edits (which replay the log into new tensor objects).
+    Nodes no session tensor owns (the steps inside ``linear``, wrapped numbers) are named by
+    their path from one that does (``op:7.2``), which a replay keeps too."""
+
+    def __init__(
+        self, fallback: NodeIds, lock: threading.Lock, uids: dict[int, int], paths: dict[int, str]
+    ) -> None:
+        super().__init__()
+        self.fallback, self.lock, self.uids, self.paths = fallback, lock, uids, paths
+
+    def get(self, obj: object, prefix: str) -> str:
+        key = obj.variable if isinstance(obj, AccumulateGrad) else obj
+        uid: int | str | None = self.uids.get(id(key)) if isinstance(key, Tensor) else None
+        if uid is None and isinstance(key, Node) and not isinstance(key, AccumulateGrad):
+            out = key.output()
+            if out is not None and out.grad_fn is key:
+                uid = self.uids.get(id(out))
+        if uid is None:
+            uid = self.paths.get(id(key))
+        if uid is not None:
+            return f"{prefix}:{uid}"
+        with self.lock:
+            return self.fallback.get(obj, prefix)
+
+
+def _paths(roots: list[tuple[int, Tensor]], uids: dict[int, int]) -> dict[int, str]:
+    """``id(node or tensor) -> path`` for what the session's tensors were computed through."""
+    paths: dict[int, str] = {}
+    for uid, t in sorted(roots, key=lambda r: r[0]):
+        if t.grad_fn is None:
+            continue
+        stack = [(t.grad_fn, str(uid))]
+        while stack:
+            node, path = stack.pop()
+            for i, x in enumerate(node.inputs):
+                if id(x) not in uids and id(x) not in paths:
+                    paths[id(x)] = f"{path}<{i}"
+            for i, (fn, _) in enumerate(node.next_functions):
+                if fn is None or isinstance(fn, AccumulateGrad) or id(fn) in paths:
+                    continue
+                out = fn.output()
+                if out is not None and out.grad_fn is fn and id(out) in uids:
+                    continue
+                paths[id(fn)] = f"{path}.{i}"
+                stack.append((fn, f"{path}.{i}"))
+    return paths
+
+
+Builder = Callable[[str], "tuple[nx.DiGraph, dict[str, str]]"]
+
+
+class SessionSource:
+    """The canvas's view of a :class:`Session`: every named tensor, and what each node is called."""
+
+    editable = True
+
+    def __init__(self, session: SessionLike) -> None:
+        self.session = session
+        self._fallback = NodeIds()
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Builder:
+        """On the GUI thread: what the session holds now. The returned builder makes the graph
+        (on any thread) from that snapshot, whatever the session does meanwhile."""
+        s = self.session
+        everything = s.tensors(include_hidden=True)
+        uid_of = {n: s.info(n).uid for n in everything}
+        visible = s.tensors(include_hidden=False)
+        kept = {uid_of[n] for n in everything if s.info(n).session_retained}
+        fallback, lock = self._fallback, self._lock
+
+        def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
+            uids = {id(t): uid_of[n] for n, t in everything.items()}
+            name_of = {uid_of[n]: n for n in everything}
+            ids = BuildIds(
+                fallback, lock, uids, _paths([(uid_of[n], t) for n, t in everything.items()], uids)
+            )
+            g = build_graph(visible, view=view, ids=ids)
+            names = {}
+            for nid in g:
+                _, sep, uid = nid.partition(":")
+                if sep and uid.isdigit() and int(uid) in name_of and g.nodes[nid].get("type") != "op":
+                    names[nid] = name_of[int(uid)]
+                    if int(uid) in kept and g.nodes[nid].get("type") == "tensor":
+                        g.nodes[nid]["kept_by_gradviz"] = True  # PyTorch would not keep it
+            return g, names
+
+        return build
+
+    def tensor(self, name: str) -> Tensor | None:
+        return self.session.tensor(name) if name in self.session else None
+
+    def names(self) -> list[str]:
+        """Visible names in the order the tensors were made (a rename keeps the place)."""
+        s = self.session
+        return sorted(s.names(), key=lambda n: s.info(n).uid)
+
+    def info(self, name: str) -> Any:
+        return self.session.info(name) if name in self.session else None
+
+
+class TensorsSource:
+    """Tensors from outside a session (``gradviz.show(t)``): drawn, never edited."""
+
+    editable = False
+    session = None
+
+    def __init__(self, outputs: Any, names: Mapping[str, Tensor] | None = None) -> None:
+        self.outputs = outputs
+        self.named: dict[str, Tensor] = dict(names or {})
+        if isinstance(outputs, Mapping):
+            self.named.update(outputs)
+        self._ids = NodeIds()
+        self._lock = threading.Lock()
+
+    def snapshot(self) -> Builder:
+        def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
+            with self._lock:
+                g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids)
+            by_id = {id(t): n for n, t in self.named.items()}
+            names = {}
+            for nid, a in g.nodes(data=True):
+                t = a.get("tensor")
+                if t is not None and id(t) in by_id:
+                    names[nid] = by_id[id(t)]
+            return g, names
+
+        return build
+
+    def tensor(self, name: str) -> Tensor | None:
+        return self.named.get(name)
+
+    def names(self) -> list[str]:
+        return list(self.named)
+
+    def info(self, name: str) -> Any:
+        return None

@@ -1,0 +1,157 @@
+"""The canvas's items: one per node and per edge of the laid-out scene, painting the scene's
+own shapes (the ones the exporters draw) and showing selection, hover and highlighted paths."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
+
+from .painting import Op, bounds, paint_ops
+from .plain import plain_tip
+
+if TYPE_CHECKING:
+    from .canvas import GraphCanvas
+
+ACCENT = "#e8590c"  # paths from a selected leaf to the output
+
+
+class NodeItem(QGraphicsItem):
+    """One node: the scene's shapes for it, a selection ring, a tooltip."""
+
+    def __init__(self, canvas: GraphCanvas, nid: str) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.nid = nid
+        self.name = ""  # the session name of the tensor it stands for ('' for ops)
+        self.attrs: dict[str, Any] = {}
+        self._ops: list[Op] = []
+        self._rect = QRectF()
+        self._radius = 0.0
+        self.fill = ""
+        self.tip = ""
+        self.selected = False
+        self.hovered = False
+        self.dimmed = False
+        self.setAcceptHoverEvents(True)
+        self.setZValue(2)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+
+    @property
+    def kind(self) -> str:
+        return self.attrs.get("type", "")
+
+    def set_content(
+        self, ops: list[Op], w: float, h: float, attrs: dict[str, Any], name: str, tooltip: str
+    ) -> None:
+        self.prepareGeometryChange()
+        self._ops = ops
+        self._rect = QRectF(0, 0, w, h)
+        first = ops[0] if ops and ops[0].kind == "rect" else None
+        self._radius = first.data[3] if first else 0.0
+        self.fill = first.color if first else ""
+        self.attrs = attrs
+        self.name = name
+        self.tip = tooltip  # what it says changes with its value and gradient
+        self.setToolTip(plain_tip(tooltip))  # names and values: text, not HTML
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-6, -6, 6, 6)
+
+    def shape(self) -> QPainterPath:
+        path = QPainterPath()
+        path.addRoundedRect(self._rect, self._radius, self._radius)
+        return path
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < 0.15 and self.fill:  # a dot of colour: all one can see at this size
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(self.fill))
+            painter.drawRect(self._rect)
+        else:
+            c = self.canvas
+            paint_ops(painter, self._ops, lod, outline_recolor=c.outline_recolor, line_scale=c.line_scale)
+        if self.selected or self.hovered:
+            ring = QColor(self.canvas.selection_color)
+            if not self.selected:
+                ring.setAlpha(110)
+            pen = QPen(ring, 3.0 if self.selected else 2.0)
+            pen.setCosmetic(True)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            r = self._rect.adjusted(-3.5, -3.5, 3.5, 3.5)
+            painter.drawRoundedRect(r, self._radius + 3, self._radius + 3)
+
+    def set_selected(self, on: bool) -> None:
+        if on != self.selected:
+            self.selected = on
+            self.update()
+
+    def set_dimmed(self, on: bool) -> None:
+        if on != self.dimmed:
+            self.dimmed = on
+            self.setOpacity(0.4 if on else 1.0)
+
+    def hoverEnterEvent(self, event: Any) -> None:
+        self.hovered = True
+        self.update()
+
+    def hoverLeaveEvent(self, event: Any) -> None:
+        self.hovered = False
+        self.update()
+
+
+def edge_bounds(ops: list[Op]) -> QRectF:
+    """What an edge's route, arrowhead and label cover."""
+    r = bounds(ops).adjusted(-4, -4, 4, 4)
+    for op in ops:
+        if op.kind == "text":
+            pos = op.data[0]
+            r = r.united(QRectF(pos.x() - 2, pos.y() - op.data[5] * 1.2, 120, op.data[5] * 1.6))
+    return r
+
+
+class EdgeItem(QGraphicsItem):
+    """One edge: its route and arrowhead (and label), highlighted when on a selected path."""
+
+    def __init__(self, canvas: GraphCanvas, key: tuple[str, str]) -> None:
+        super().__init__()
+        self.canvas = canvas
+        self.key = key
+        self._ops: list[Op] = []
+        self._bounds = QRectF()
+        self.highlighted = False
+        self.setZValue(1)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def set_content(self, ops: list[Op], rect: QRectF | None = None) -> None:
+        self.prepareGeometryChange()
+        self._ops = ops
+        self._bounds = rect if rect is not None else edge_bounds(ops)
+        self.update()
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def paint(
+        self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
+    ) -> None:
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        override = (ACCENT, 2.2) if self.highlighted else None
+        paint_ops(
+            painter, self._ops, lod, self.canvas.edge_recolor, override, line_scale=self.canvas.line_scale
+        )
+
+    def set_highlighted(self, on: bool, dim: bool) -> None:
+        if on != self.highlighted:
+            self.highlighted = on
+            self.setZValue(1.5 if on else 1)
+            self.update()
+        self.setOpacity(0.3 if dim else 1.0)

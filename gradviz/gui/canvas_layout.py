@@ -1,0 +1,141 @@
+"""The canvas's layout job: build the graph, lay it out and turn it into paint operations, off
+the GUI thread (as a :class:`~gradviz.gui.work.WorkerJob`'s task).
+
+Only value types are made here (paths, pens, an image); the GUI thread then just creates or
+updates the items, so it never waits for a layout.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import networkx as nx
+from PySide6.QtCore import QRectF
+
+from ..graph import colors
+from ..graph.colouring import scale_for
+from ..graph.layout import Layout
+from ..graph.layout import layout as run_layout
+from ..graph.model import TENSORS
+from ..graph.scene import build_scene
+from ..graph.source import Builder
+from ..graph.style import as_pytorch
+from .canvas_items import edge_bounds
+from .canvas_text import operand_titles, tooltip_for
+from .minimap import render_overview
+from .painting import Op, compile_items
+from .work import Progress, WorkCancelledError
+
+
+@dataclass
+class LayoutResult:
+    """What one layout job hands the canvas: the model, its colours, and the items as paint ops."""
+
+    generation: int
+    version: int  # the canvas's count of source changes when the snapshot was taken
+    view: str
+    graph: nx.DiGraph | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    scale: colors.ColorScale | None = None
+    layout: Layout | None = None
+    provider: str = ""
+    # node id -> (paint ops in the node's own coordinates, x, y, width, height, tooltip)
+    nodes: dict[str, tuple[list[Op], float, float, float, float, str]] = field(default_factory=dict)
+    edges: dict[tuple[str, str], tuple[list[Op], QRectF]] = field(default_factory=dict)  # ops, bounds
+    overview: Any = None  # the minimap's picture, drawn off the GUI thread
+    content: QRectF = field(default_factory=QRectF)  # what the nodes and edges cover
+    seconds: float = 0.0
+    warning: str = ""
+    error: str = ""
+    epoch: int = 0  # the canvas's count of fresh starts (reset_layouts) when it was asked for
+
+
+def layout_task(
+    result: LayoutResult,
+    build: Builder,
+    options: tuple,
+    previous: Layout | None,
+    dpr: float,
+    direction: str = "TB",
+) -> Callable[[Progress], LayoutResult]:
+    """The task for a WorkerJob that fills ``result``. Its first progress report gives the number
+    of nodes about to be laid out; an error is kept in ``result.error``, not raised."""
+
+    def run(progress: Progress) -> LayoutResult:
+        t0 = time.perf_counter()
+        try:
+            _lay_out(result, build, options, previous, dpr, direction, progress)
+        except WorkCancelledError:
+            raise
+        except Exception as e:  # a bug must not take the window down: say so and keep going
+            result.error = f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=8)}"
+        result.seconds = time.perf_counter() - t0
+        return result
+
+    return run
+
+
+def _lay_out(
+    r: LayoutResult,
+    build: Builder,
+    options: tuple,
+    previous: Layout | None,
+    dpr: float,
+    direction: str,
+    progress: Progress,
+) -> None:
+    settings, elements = options
+    g, names = build(r.view)
+    # One scale for both views: fitted on every tensor, which only the Tensors view draws.
+    every = g if r.view == TENSORS else build(TENSORS)[0]
+    if settings.pytorch and every is not g:
+        as_pytorch(g)
+    try:
+        cs = scale_for(every, settings)
+    except Exception as e:  # an unknown colour map name, say
+        r.warning = f"Colour map {settings.cmap!r} is not available ({e}); using the default"
+        cs = scale_for(every, replace(settings, cmap=None))
+    r.graph, r.names, r.scale = g, names, cs
+    if g.number_of_nodes() == 0:
+        return
+    progress(0, g.number_of_nodes())  # the canvas says how many; raises once cancelled
+    captured: dict[str, Layout] = {}
+
+    def lay(sized: nx.DiGraph) -> Layout:
+        out = run_layout(sized, previous=previous, direction=direction)
+        captured["layout"] = out
+        return out
+
+    scene = build_scene(g, scale=cs, legend=False, elements=elements, layout=lay)
+    lay_out = captured.get("layout")
+    r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
+    # Scene coordinates -> the layout's own, which stay put from one layout to the next.
+    dx = dy = 0.0
+    if lay_out is not None:
+        for n, (x, y, w, h) in scene.boxes.items():
+            px, py = lay_out.positions[n]
+            dx, dy = px - (x + w / 2), py - (y + h / 2)
+            break
+    for n, (x, y, w, h) in scene.boxes.items():
+        s0, s1 = scene.spans.get(n, (0, 0))
+        ops = compile_items(scene.items[s0:s1], -x, -y)
+        r.nodes[n] = (ops, x + dx, y + dy, w, h, tooltip_for(g.nodes[n], operand_titles(g, n, names)))
+    for key, (s0, s1) in scene.spans.items():
+        if isinstance(key, tuple) and len(key) == 2:
+            items = scene.items[s0:s1]
+            label = scene.spans.get((*key, "label"))
+            if label:
+                items = items + scene.items[label[0] : label[1]]
+            ops = compile_items(items, dx, dy)
+            r.edges[key] = (ops, edge_bounds(ops))
+    content = QRectF()
+    for _ops, x, y, w, h, _tip in r.nodes.values():
+        content = content.united(QRectF(x - 6, y - 6, w + 12, h + 12))
+    for _ops, rect in r.edges.values():
+        content = content.united(rect)
+    r.content = content
+    r.overview = render_overview(r.nodes, r.edges, dpr)
