@@ -194,8 +194,19 @@ def _badge(a: dict[str, Any]) -> str | None:
     return text + " (freed)" if a.get("saved_freed") else text
 
 
+STEP_BORDER = "#ff5a1f"  # the node of the backward step being shown: no gradient colour is orange-red
+
+
 def look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> Look:
     """The look of one node, from its attributes in the model graph."""
+    out = _look(a, scale, elements)
+    if a.get("step") == "current":  # the backward stepper's current node
+        p = out.paint
+        out.paint = Paint(p.fill, p.text, STEP_BORDER, 4.0, False, p.hatch, p.note)
+    return out
+
+
+def _look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> Look:
     t = a.get("type")
     if t == "tensor":
         return tensor_look(a, scale, elements)

@@ -1,0 +1,148 @@
+"""Backward, drawn one step at a time: the graph as it stands after step K of a trace.
+
+``gradviz.autograd.trace_backward`` gives the steps in the engine's order. Here each step becomes
+a model graph (either view): tensors the gradient has not reached yet have none (drawn neutral),
+the others show what has arrived so far (a leaf: what its ``.grad`` would hold), the node of the
+step is marked ``step="current"``, and each edge carrying one of its contributions gets
+``flow`` (a label: the value, or its shape and norm) and ``flow_value``. The canvas, ``gradviz
+render --step`` and the animation export draw these the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from ..engine.function import AccumulateGrad, Node
+from ..engine.tensor import Tensor
+from ..engine.trace import ACCUMULATE, NODE, START, BackwardTrace, Step
+from .colors import format_number
+from .model import AUTOGRAD, TENSORS, NodeIds, build_graph, preview, shape_text
+
+SMALL = 4  # a contribution with at most this many elements is labelled with its numbers
+
+
+def receiver_key(node: Node | None, tensor: Tensor) -> object:
+    """The key of the tensor a gradient flows into: a leaf itself, else the node that made it."""
+    if node is None or isinstance(node, AccumulateGrad):
+        return tensor
+    return node
+
+
+def step_grads(trace: BackwardTrace, k: int) -> dict[int, np.ndarray]:
+    """``{id(key): gradient}`` after steps 0..k: intermediates show the running total of what
+    reached them; a leaf what its ``.grad`` would hold (what it held before, plus what arrived)."""
+    shown: dict[int, np.ndarray] = {}
+    before: dict[int, np.ndarray | None] = {}
+    for step in trace.steps:
+        if step.kind == ACCUMULATE and step.variable is not None:
+            before[id(step.variable)] = step.grad_before
+    for leaf_id, g in before.items():
+        if g is not None:
+            shown[leaf_id] = g
+    for step in trace.steps[: k + 1]:
+        if step.kind == START:
+            shown[id(step.node)] = step.incoming
+        elif step.kind == NODE:
+            for c in step.contributions:
+                key = receiver_key(c.receiver, c.tensor)
+                held = before.get(id(key)) if isinstance(key, Tensor) else None
+                shown[id(key)] = c.total if held is None else held + c.total
+        elif step.kind == ACCUMULATE and step.variable is not None and step.grad_after is not None:
+            shown[id(step.variable)] = step.grad_after
+    return shown
+
+
+def flow_text(value: np.ndarray) -> str:
+    """A contribution as an edge label: its numbers when small, else its shape and norm."""
+    a = np.asarray(value)
+    if a.size <= SMALL:
+        return preview(a, SMALL)
+    return f"{shape_text(tuple(a.shape))}, ‖·‖ = {format_number(float(np.sqrt(np.sum(a.astype(np.float64) ** 2))))}"
+
+
+def drawn_node(trace: BackwardTrace) -> dict[int, Node]:
+    """``{id(node): the node drawn for it}``: a node inside a composite call (F.linear's
+    TBackward0) is drawn as the call, which the call's last node stands for."""
+    out: dict[int, Node] = {}
+    for step in trace.steps:
+        c = step.node.composite
+        if c is not None:
+            for inner in c.internal_nodes(step.node):
+                out[id(inner)] = step.node
+    return out
+
+
+def step_graph(
+    outputs: Tensor | Iterable[Tensor] | Mapping[str, Tensor],
+    trace: BackwardTrace,
+    k: int,
+    *,
+    view: str = TENSORS,
+    names: Mapping[str, Tensor] | Mapping[int, str] | None = None,
+    ids: NodeIds | None = None,
+) -> nx.DiGraph:
+    """The model graph of ``outputs`` as it stands after step ``k`` of ``trace``."""
+    k = max(0, min(k, len(trace) - 1))
+    ids = ids if ids is not None else NodeIds()
+    shown = step_grads(trace, k)
+    g = build_graph(outputs, view=view, names=names, ids=ids, grads=lambda key: shown.get(id(key)))
+    step = trace[k]
+    mark_step(g, step, ids, view, drawn_node(trace))
+    g.graph["step"] = (k, len(trace))
+    return g
+
+
+def final_scale(
+    outputs: Any, trace: BackwardTrace, *, view: str = TENSORS, names: Any = None, **options: Any
+) -> Any:
+    """The colour scale of the trace's last step, held for every step: a colour means the same
+    gradient from the first step to the last (as Lock Scale holds it)."""
+    from .style import fit_scale
+
+    return fit_scale(step_graph(outputs, trace, len(trace) - 1, view=view, names=names), **options)
+
+
+def mark_step(g: nx.DiGraph, step: Step, ids: NodeIds, view: str, drawn: Mapping[int, Node]) -> None:
+    """Mark the node of ``step`` as current and label the edges its contributions travel."""
+    node = drawn.get(id(step.node), step.node)
+    if view == AUTOGRAD:
+        current = _autograd_id(ids, node)
+    elif step.kind == START:
+        current = ids.get(step.node, "t")  # the output tensor, keyed by the node that made it
+    elif step.kind == ACCUMULATE and step.variable is not None:
+        current = ids.get(step.variable, "t")
+    else:
+        current = ids.get(node, "op")
+    if current in g:
+        g.nodes[current]["step"] = "current"
+    for c in step.contributions:
+        if view == AUTOGRAD:
+            edge = (_autograd_id(ids, c.receiver), current)
+        else:
+            edge = (ids.get(receiver_key(c.receiver, c.tensor), "t"), current)
+        if g.has_edge(*edge):
+            a = g.edges[edge]
+            total = c.value if "flow_value" not in a else a["flow_value"] + c.value  # x * x: both
+            a["flow_value"] = total
+            a["flow"] = f"{_grad_of(g, edge[0])} += {flow_text(total)}"
+
+
+def _grad_of(g: nx.DiGraph, nid: str) -> str:
+    """``∂L/∂w``: the gradient a node receives, named after its tensor where it is short (an
+    AccumulateGrad after its leaf)."""
+    a = g.nodes[nid]
+    if a.get("type") == "accumulate":
+        leaf = next((p for p in g.predecessors(nid) if g.nodes[p].get("type") == "tensor"), None)
+        a = g.nodes[leaf] if leaf is not None else a
+    name = a.get("name") or a.get("expr") or a.get("tensor_name") or ""
+    if " " in name:
+        name = f"({name})"
+    return f"∂L/∂{name}" if name and len(name) <= 14 else "∂L"
+
+
+def _autograd_id(ids: NodeIds, node: Any) -> str:
+    return ids.get(node, "acc") if isinstance(node, AccumulateGrad) else ids.get(node, "op")
