@@ -461,15 +461,18 @@ def build_scene(
             "detach()" if a.get("kind") == "detach" else (_shape_label(a.get("shape")) if edge_labels else "")
         )
         if text:
-            # A gradient's label sits nearer its receiver (the edge's source), where edges that
-            # meet at one op are still apart, on the outer side of its edge.
+            # A gradient's label sits near its receiver (the edge's source) on the outer side
+            # of its edge, so two edges that meet at one op keep their labels apart.
             mx, my = _midpoint(pts, 0.3 if flow else 0.5)
             label_of.append((u, v))
             size, ink, bold = (10, "#000000", True) if flow else (8, "#333333", False)
-            if abs(pts[-1][0] - pts[0][0]) > abs(pts[-1][1] - pts[0][1]):  # left to right: above it
-                labels.append(Text(mx, my - 4, text, size, ink, bold, "middle"))
-            elif flow and pts[-1][0] > pts[0][0] + 1:  # runs down to the right: left of it
+            dx, dy = pts[-1][0] - pts[0][0], pts[-1][1] - pts[0][1]
+            if flow and dx > 1 and abs(dy) > 1:  # runs down to the right: left of it
                 labels.append(Text(mx - 6, my + 3, text, size, ink, bold, "end"))
+            elif flow and dx < -1 and abs(dy) > 1:  # down to the left: right of it
+                labels.append(Text(mx + 6, my + 3, text, size, ink, bold, "start"))
+            elif abs(dx) > abs(dy):  # left to right: above it
+                labels.append(Text(mx, my - 4, text, size, ink, bold, "middle"))
             else:  # top to bottom: beside it
                 labels.append(Text(mx + 6, my + 3, text, size, ink, bold, "start"))
     for n, box in boxes.items():

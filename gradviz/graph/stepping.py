@@ -19,7 +19,7 @@ import numpy as np
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
 from ..engine.trace import ACCUMULATE, NODE, START, BackwardTrace, Step
-from .colors import format_number
+from .colors import PENDING, format_number
 from .model import AUTOGRAD, TENSORS, NodeIds, build_graph, preview, shape_text
 
 SMALL = 4  # a contribution with at most this many elements is labelled with its numbers
@@ -90,6 +90,9 @@ def step_graph(
     ids = ids if ids is not None else NodeIds()
     shown = step_grads(trace, k)
     g = build_graph(outputs, view=view, names=names, ids=ids, grads=lambda key: shown.get(id(key)))
+    for a in g.nodes.values():
+        if a.get("type") == "tensor" and a["requires_grad"] and a["grad_stats"].state == PENDING:
+            a["step"] = "pending"  # not "not retained": the gradient has not got there yet
     step = trace[k]
     mark_step(g, step, ids, view, drawn_node(trace))
     g.graph["step"] = (k, len(trace))
@@ -146,3 +149,48 @@ def _grad_of(g: nx.DiGraph, nid: str) -> str:
 
 def _autograd_id(ids: NodeIds, node: Any) -> str:
     return ids.get(node, "acc") if isinstance(node, AccumulateGrad) else ids.get(node, "op")
+
+
+def describe_step(trace: BackwardTrace, k: int, name_of: Mapping[int, str]) -> list[str]:
+    """Step ``k`` in words, one line per fact, as the stepper's panel and the animation say it:
+    what arrived, each input's local derivative (its formula, then its numbers), the product
+    sent down, and where a tensor's contributions add up, the running total. ``name_of``:
+    ``{id(tensor): name}``."""
+    step = trace[k]
+
+    def called(t: Tensor | None, fallback: str) -> str:
+        return name_of.get(id(t), fallback) if t is not None else fallback
+
+    head = f"Step {step.index} of {len(trace) - 1}"
+    if step.kind == START:
+        out = called(trace.output, "the output")
+        if step.incoming.size == 1 and float(step.incoming) == 1.0:
+            return [f"{head}: {out} receives its starting gradient, ∂{out}/∂{out} = 1"]
+        return [f"{head}: {out} receives the gradient given to backward(), {flow_text(step.incoming)}"]
+    if step.kind == ACCUMULATE:
+        leaf = called(step.variable, "the leaf")
+        after = flow_text(step.grad_after) if step.grad_after is not None else "?"
+        if step.grad_before is None:
+            sum_line = f"{leaf}.grad = {after} (it was None)"
+        else:
+            sum_line = f"{leaf}.grad = {flow_text(step.grad_before)} + {flow_text(step.incoming)} = {after}"
+        return [f"{head}: AccumulateGrad adds what reached {leaf} into {leaf}.grad", sum_line]
+    lines = [f"{head}: {step.name} receives ∂L/∂result = {flow_text(step.incoming)}"]
+    if step.formula is not None and step.formula.statement:
+        lines.append(step.formula.statement)
+    elif step.formula is not None and step.formula.text:
+        lines.append(step.formula.text)  # a rule in words (sum: copied to every element)
+    for c in step.contributions:
+        who = called(c.tensor, c.operand)
+        if c.local is not None and c.formula:
+            lines.append(
+                f"to {who}: ∂result/∂{c.operand} = {c.formula} = {flow_text(c.local)}; "
+                f"{flow_text(step.incoming)} × {flow_text(c.local)} = {flow_text(c.value)}"
+            )
+        elif c.formula:
+            lines.append(f"to {who}: ∂L/∂{c.operand} = {c.formula} = {flow_text(c.value)}")
+        else:
+            lines.append(f"to {who}: {flow_text(c.value)}")
+        if not c.first:
+            lines.append(f"    {who} has now received {flow_text(c.total)} in all (+=)")
+    return lines

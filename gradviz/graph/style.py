@@ -123,6 +123,8 @@ def nonfinite_text(nan: int, inf: int, numel: int) -> str:
 def _grad_line(s: GradStats, a: dict[str, Any], stat: str) -> str:
     if s.state == NO_GRAD:
         return "no grad"
+    if s.state == PENDING and a.get("step") == "pending":  # the backward stepper
+        return "grad: not reached yet"
     if s.state == PENDING:
         return "grad: None" if a.get("is_leaf") else "grad not retained"
     if s.state == NONFINITE:
