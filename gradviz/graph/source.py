@@ -14,7 +14,9 @@ import networkx as nx
 
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
+from ..engine.trace import BackwardTrace
 from .model import NodeIds, build_graph
+from .stepping import step_graph
 
 
 class SessionLike(Protocol):
@@ -106,7 +108,7 @@ class SessionSource:
             ids = BuildIds(
                 fallback, lock, uids, _paths([(uid_of[n], t) for n, t in everything.items()], uids)
             )
-            g = build_graph(visible, view=view, ids=ids)
+            g = self.graph(visible, view, ids)
             names = {}
             for nid in g:
                 _, sep, uid = nid.partition(":")
@@ -117,6 +119,10 @@ class SessionSource:
             return g, names
 
         return build
+
+    def graph(self, visible: dict[str, Tensor], view: str, ids: NodeIds) -> nx.DiGraph:
+        """The model graph of the session's visible tensors (on the builder's thread)."""
+        return build_graph(visible, view=view, ids=ids)
 
     def tensor(self, name: str) -> Tensor | None:
         return self.session.tensor(name) if name in self.session else None
@@ -166,3 +172,19 @@ class TensorsSource:
 
     def info(self, name: str) -> Any:
         return None
+
+
+class StepSource(SessionSource):
+    """A session drawn as it stands after step ``k`` of a backward trace (the stepper): each
+    tensor shows what has reached it so far, the step's node is marked and its contributions
+    label their edges. Nothing can be edited while stepping."""
+
+    editable = False
+
+    def __init__(self, session: SessionLike, trace: BackwardTrace, k: int = 0) -> None:
+        super().__init__(session)
+        self.trace = trace
+        self.k = k
+
+    def graph(self, visible: dict[str, Tensor], view: str, ids: NodeIds) -> nx.DiGraph:
+        return step_graph(visible, self.trace, self.k, view=view, ids=ids)

@@ -63,6 +63,7 @@ from .inspector import Inspector
 from .menus import build_menus, build_statusbar, build_toolbar
 from .plain import plain_box, plain_tip
 from .recovery_label import RecoveryLabel
+from .stepper import BackwardStepper, make_stepper_dock, steps_for
 from .tensor_commands import TensorCommands, learner_message
 from .tensors_panel import TensorsPanel
 from .theme import theme
@@ -121,6 +122,8 @@ class MainWindow(QMainWindow):
         self.suggested_stem = ""  # the file name Save As offers for an untitled document
         self.current = ""  # the selected tensor's name
         self.backward_from = BackwardTarget()  # what Backward starts from: not the selection
+        self.stepper: BackwardStepper | None = None  # Step Through, while it runs
+        self._stepper_dock: QDockWidget | None = None
         self.settings = settings()
         self.recent = RecentFiles()
         self.actions: dict[str, QAction] = {}
@@ -484,6 +487,7 @@ class MainWindow(QMainWindow):
                 "undo",
                 "redo",
                 "backward",
+                "step_through",
                 "backward_options",
                 "zero_grads",
                 "delete",
@@ -507,6 +511,7 @@ class MainWindow(QMainWindow):
         named = bool(self.current) and self.current in s and not self.current.startswith("_")
         target = self.backward_target()
         ac["backward"].setEnabled(bool(target))
+        ac["step_through"].setEnabled(bool(target) or any(e.kind == "backward" for e in s.entries))
         ac["backward_options"].setEnabled(bool(target))
         ac["backward"].setText(f"&Backward from {target}" if target else "&Backward")
         ac["backward"].setIconText(f"Backward from {target}" if target else "Backward")
@@ -627,6 +632,26 @@ class MainWindow(QMainWindow):
     def backward(self) -> Any:
         """backward() on the session's output or the tensor chosen in Tensor › Backward From."""
         return self.commands.backward()
+
+    def step_through(self) -> BackwardStepper | None:
+        """Backward one node at a time (gui/stepper.py); leaving it is a plain backward()."""
+        if self.session is None:
+            return None
+        if self.stepper is not None:
+            self.stepper.leave()
+        steps, run_on_leave = steps_for(self)
+        self.stepper = BackwardStepper(self, steps, run_on_leave)
+        self.stepper.start()
+        self.update_actions()
+        return self.stepper
+
+    def stepper_dock(self) -> QDockWidget:
+        """The Backward Steps dock, under the graph; made the first time it is needed."""
+        if self._stepper_dock is None:
+            self._stepper_dock = make_stepper_dock(self)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self._stepper_dock)
+            self._stepper_dock.hide()
+        return self._stepper_dock
 
     # --- view settings (gui/view_settings.py) ---------------------------------------------------
     def set_view(self, mode: str) -> None:
