@@ -81,7 +81,7 @@ def action_table() -> list[ActionSpec]:
         A("operation", "&Operation…", "commands.new_operation", "Ctrl+K", "Combine tensors with an operation", "ƒ"),
         A("backward", "&Backward", "backward", "Ctrl+B", "Call backward() on the session's output", "∇"),
         A("step_through", "Step &Through Backward", "step_through", "Ctrl+Alt+B",
-          "backward() one node at a time: the gradient from above, each local derivative, their product", "⏯",
+          "backward() one node at a time: the gradient from above, each local derivative, their product", "⇣",
           icon_text="Step Through"),
         A("backward_options", "Backward with &Options…", "commands.backward_with_options", "Ctrl+Shift+B", "backward() with a gradient or retain_graph"),
         A("zero_grads", "&Zero Grads", "commands.zero_grads", "Ctrl+Shift+G", "Set every .grad to None", "∅"),

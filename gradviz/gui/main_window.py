@@ -650,6 +650,7 @@ class MainWindow(QMainWindow):
         if self._stepper_dock is None:
             self._stepper_dock = make_stepper_dock(self)
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self._stepper_dock)
+            self.resizeDocks([self._stepper_dock], [230], Qt.Orientation.Vertical)
             self._stepper_dock.hide()
         return self._stepper_dock
 

@@ -22,9 +22,11 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QDockWidget,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -90,11 +92,11 @@ class StepperPanel(QWidget):
             b.setAutoRaise(True)
             return b
 
-        self.home = button("stepHome", "⏮", "First step (Home)")
+        self.home = button("stepHome", "⇤", "First step (Home)")
         self.back = button("stepBack", "◀", "Previous step (←)")
-        self.play = button("stepPlay", "▶", "Play (Space)")
-        self.next = button("stepNext", "▶|", "Next step (→)")
-        self.end = button("stepEnd", "⏭", "Last step (End)")
+        self.play = button("stepPlay", "▷", "Play (Space)")
+        self.next = button("stepNext", "▶", "Next step (→)")
+        self.end = button("stepEnd", "⇥", "Last step (End)")
         self.speed = QComboBox(self)
         self.speed.setObjectName("stepSpeed")
         self.speed.setToolTip("Playing speed")
@@ -116,12 +118,22 @@ class StepperPanel(QWidget):
         controls.addWidget(self.scrubber, 1)
         controls.addWidget(self.counter)
         controls.addWidget(self.done)
+        # A step of a big op says a lot: its words scroll rather than being cut off.
+        body = QWidget(self)
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(self.words)
+        body_layout.addWidget(self.note)
+        body_layout.addStretch(1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setObjectName("stepScroll")
+        self.scroll.setWidget(body)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
-        layout.addWidget(self.words)
-        layout.addWidget(self.note)
+        layout.addWidget(self.scroll, 1)
         layout.addLayout(controls)
-        layout.addStretch(1)
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in STEP_KEYS and not event.modifiers():
@@ -144,7 +156,7 @@ class StepperPanel(QWidget):
         self.end.setEnabled(k < n - 1)
 
     def set_playing(self, on: bool) -> None:
-        self.play.setText("⏸" if on else "▶")
+        self.play.setText("❚❚" if on else "▷")  # glyphs DejaVu Sans has
         self.play.setToolTip("Pause (Space)" if on else "Play (Space)")
 
 

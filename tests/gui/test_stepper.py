@@ -90,10 +90,10 @@ def test_play_runs_to_the_end_and_leaving_equals_a_plain_backward(window, qtbot)
     p = panel(w)
     p.speed.setCurrentIndex(3)  # 4×
     qtbot.keyClick(p, Qt.Key.Key_Space)
-    assert w.stepper.playing and p.play.text() == "⏸"
+    assert w.stepper.playing and p.play.text() == "❚❚"
     qtbot.waitUntil(lambda: w.stepper.k == 4, timeout=10000)
     qtbot.waitUntil(lambda: not w.stepper.playing)
-    assert p.play.text() == "▶"
+    assert p.play.text() == "▷"
     qtbot.keyClick(p, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: w.stepper is None)
     assert {n: w.session.tensor(n).grad.item() for n in ("w", "b")} == expected
