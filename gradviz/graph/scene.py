@@ -30,6 +30,7 @@ from .fonts import text_width
 from .style import (
     BADGE_FILL,
     BADGE_TEXT,
+    CHECK_COLOURS,
     KEPT_BADGE,
     KEPT_BORDER,
     KEPT_FILL,
@@ -191,7 +192,7 @@ def _node_items(look: Look, cx: float, cy: float, w: float, h: float) -> list[It
 
 def _badge_items(text: str, x: float, y: float, w: float, h: float) -> list[Item]:
     kept = text == KEPT_BADGE  # dashed, as in the tensors table: a grad PyTorch would not keep
-    fill, border = (KEPT_FILL, KEPT_BORDER) if kept else (BADGE_FILL, "#b07020")
+    fill, border = (KEPT_FILL, KEPT_BORDER) if kept else CHECK_COLOURS.get(text, (BADGE_FILL, "#b07020"))
     return [
         Rect(x, y, w, h, fill, border, 1.0 if kept else 0.75, h / 2, kept),
         Text(x + w / 2, y + h / 2 + BADGE_SIZE * 0.35, text, BADGE_SIZE, BADGE_TEXT),

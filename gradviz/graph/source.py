@@ -91,6 +91,8 @@ class SessionSource:
         self.session = session
         self._fallback = NodeIds()
         self._lock = threading.Lock()
+        # Gradients checked by nudging: name -> True (agrees) or False; drawn as a badge.
+        self.checks: dict[str, bool] = {}
 
     def snapshot(self) -> Builder:
         """On the GUI thread: what the session holds now. The returned builder makes the graph
@@ -100,6 +102,7 @@ class SessionSource:
         uid_of = {n: s.info(n).uid for n in everything}
         visible = s.tensors(include_hidden=False)
         kept = {uid_of[n] for n in everything if s.info(n).session_retained}
+        checked = {uid_of[n]: ok for n, ok in self.checks.items() if n in uid_of}
         fallback, lock = self._fallback, self._lock
 
         def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
@@ -116,6 +119,8 @@ class SessionSource:
                     names[nid] = name_of[int(uid)]
                     if int(uid) in kept and g.nodes[nid].get("type") == "tensor":
                         g.nodes[nid]["kept_by_gradviz"] = True  # PyTorch would not keep it
+                    if int(uid) in checked and g.nodes[nid].get("type") == "tensor":
+                        g.nodes[nid]["grad_check"] = checked[int(uid)]
             return g, names
 
         return build

@@ -35,6 +35,13 @@ from .model import shape_text
 BADGE_FILL = "#ffd9a0"  # torchviz draws saved tensors orange; a light orange keeps text black
 BADGE_TEXT = "#000000"
 OUTPUT_BORDER = 2.5  # outputs get a heavier outline: the fill is reserved for the gradient
+CHECK_BADGES = {True: "✓ checked by nudging", False: "✗ nudging disagrees"}
+CHECK_TIPS = {
+    True: "Check Gradient: the numeric derivative (nudging it) agrees with autograd",
+    False: "Check Gradient: the numeric derivative (nudging it) differs from autograd",
+}
+# Fill and border of the check badges: a pale green and a pale red, the text black on both.
+CHECK_COLOURS = {CHECK_BADGES[True]: ("#d4f2d4", "#2f8a2f"), CHECK_BADGES[False]: ("#ffd6d6", "#c02020")}
 KEPT_BADGE = "kept by gradviz"  # a non-leaf's grad PyTorch would not keep without retain_grad()
 KEPT_FILL, KEPT_BORDER = "#e4e4f7", "#5c5c9e"  # a quiet lilac: unlike the saved-tensors orange
 AUTO_LOG_DECADES = 2.0  # the automatic scale turns log when the grads span this many decades (100x)
@@ -185,6 +192,9 @@ def tensor_look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> 
     if a.get("kept_by_gradviz") and s.state != PENDING:
         badge = KEPT_BADGE
         tip += "\n(kept by gradviz: PyTorch keeps a non-leaf's grad only after retain_grad())"
+    if "grad_check" in a:  # checked by nudging (Check Gradient): says more than "kept"
+        badge = CHECK_BADGES[bool(a["grad_check"])]
+        tip += "\n" + CHECK_TIPS[bool(a["grad_check"])]
     return Look("tensor", paint, lines, _cells(s, a["shape"], scale) if elements else None, badge, tip)
 
 

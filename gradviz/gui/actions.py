@@ -83,6 +83,8 @@ def action_table() -> list[ActionSpec]:
         A("step_through", "Step &Through Backward", "step_through", "Ctrl+Alt+B",
           "backward() one node at a time: the gradient from above, each local derivative, their product", "⇣",
           icon_text="Step Through"),
+        A("check_all", "Check All &Gradients", "check_all_gradients", None,
+          "Check each leaf's gradient by nudging it: the numeric derivative beside autograd's"),
         A("backward_options", "Backward with &Options…", "commands.backward_with_options", "Ctrl+Shift+B", "backward() with a gradient or retain_graph"),
         A("zero_grads", "&Zero Grads", "commands.zero_grads", "Ctrl+Shift+G", "Set every .grad to None", "∅"),
         A("delete", "&Delete", "commands.delete_selected", [QKeySequence(Std.Delete), "Backspace"], "Delete the selected tensor"),

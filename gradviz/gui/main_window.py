@@ -52,7 +52,7 @@ from ..session.backward_plan import BackwardTarget
 from ..session.document import Change, ReplayCancelledError, Session, SessionError
 from ..session.log import Entry
 from ..session.recent import RecentFiles
-from . import gc_guard
+from . import gc_guard, gradient_check
 from .actions import THEME_CHOICES, action_table, glyph_icon, make_actions
 from .bridge import SessionBridge
 from .busy import BusyRunner
@@ -224,6 +224,9 @@ class MainWindow(QMainWindow):
         self.panel.activated.connect(lambda name: self.canvas.select(name, center=True))
         self.panel.message.connect(self._panel_message)
         self.inspector.message.connect(self.say)
+        self.inspector.check_requested.connect(
+            lambda name: self.guard(lambda: self.check_gradient(name), "Check gradient")()
+        )
         if self.console is not None:
             self.inspector.ran_code.connect(self.console.log_action)
         ac = self.actions
@@ -382,6 +385,7 @@ class MainWindow(QMainWindow):
 
     # --- session events ---------------------------------------------------------------------------
     def _session_changed(self, change: Change) -> None:
+        gradient_check.forget(self)
         for old, new in change.renamed:
             if self.current == old:
                 self.current = new
@@ -488,6 +492,7 @@ class MainWindow(QMainWindow):
                 "redo",
                 "backward",
                 "step_through",
+                "check_all",
                 "backward_options",
                 "zero_grads",
                 "delete",
@@ -511,6 +516,7 @@ class MainWindow(QMainWindow):
         named = bool(self.current) and self.current in s and not self.current.startswith("_")
         target = self.backward_target()
         ac["backward"].setEnabled(bool(target))
+        ac["check_all"].setEnabled(bool(target))
         ac["step_through"].setEnabled(bool(target) or any(e.kind == "backward" for e in s.entries))
         ac["backward_options"].setEnabled(bool(target))
         ac["backward"].setText(f"&Backward from {target}" if target else "&Backward")
@@ -644,6 +650,14 @@ class MainWindow(QMainWindow):
         self.stepper.start()
         self.update_actions()
         return self.stepper
+
+    def check_gradient(self, name: str) -> Any:
+        """Check Gradient: ``name``'s gradient by nudging, beside autograd's (gui/gradient_check.py)."""
+        return gradient_check.check_one(self, name)
+
+    def check_all_gradients(self) -> Any:
+        """Tensor › Check All Gradients: every leaf that requires grad, marked on the graph."""
+        return gradient_check.check_all(self)
 
     def stepper_dock(self) -> QDockWidget:
         """The Backward Steps dock, under the graph; made the first time it is needed."""
