@@ -93,6 +93,8 @@ class WrongSquare(Function):
     """x² with a planted mistake: backward forgets the factor 2."""
 
     name = "WrongSquareBackward0"
+    statement = "result = input²"
+    formula = {"input": "2·input"}  # noqa: RUF012 - what it claims; backward computes input
 
     @staticmethod
     def forward(ctx, x):
