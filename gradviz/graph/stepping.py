@@ -10,6 +10,7 @@ render --step`` and the animation export draw these the same way.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
-from ..engine.trace import ACCUMULATE, NODE, START, BackwardTrace, Step
+from ..engine.trace import ACCUMULATE, NODE, START, BackwardTrace, Step, operand_names
 from .colors import PENDING, format_number
 from .model import AUTOGRAD, TENSORS, NodeIds, build_graph, preview, shape_text
 
@@ -163,9 +164,11 @@ def describe_step(trace: BackwardTrace, k: int, name_of: Mapping[int, str]) -> l
 
     head = f"Step {step.index} of {len(trace) - 1}"
     if step.kind == START:
-        out = called(trace.output, "the output")
+        out = called(trace.output, "")
         if step.incoming.size == 1 and float(step.incoming) == 1.0:
-            return [f"{head}: {out} receives its starting gradient, ∂{out}/∂{out} = 1"]
+            one = f"∂{out}/∂{out} = 1" if out else "1"
+            return [f"{head}: {out or 'the output'} receives its starting gradient, {one}"]
+        out = out or "the output"
         return [f"{head}: {out} receives the gradient given to backward(), {flow_text(step.incoming)}"]
     if step.kind == ACCUMULATE:
         leaf = called(step.variable, "the leaf")
@@ -187,10 +190,51 @@ def describe_step(trace: BackwardTrace, k: int, name_of: Mapping[int, str]) -> l
                 f"to {who}: ∂result/∂{c.operand} = {c.formula} = {flow_text(c.local)}; "
                 f"{flow_text(step.incoming)} × {flow_text(c.local)} = {flow_text(c.value)}"
             )
+        elif c.formula and step.formula is not None and not step.formula.adjoint:
+            # Elementwise, but the input was broadcast: the products are summed back to its shape.
+            dims = summed_dims(tuple(step.incoming.shape), tuple(c.value.shape))
+            lines.append(
+                f"to {who}: ∂result/∂{c.operand} = {c.formula}; the products are summed over the "
+                f"broadcast dims {dims} back to {shape_text(tuple(c.value.shape))}: {flow_text(c.value)}"
+            )
         elif c.formula:
-            lines.append(f"to {who}: ∂L/∂{c.operand} = {c.formula} = {flow_text(c.value)}")
+            shapes = shape_equation(c.formula, step, c.operand)
+            lines.append(f"to {who}: ∂L/∂{c.operand} = {c.formula}{shapes} = {flow_text(c.value)}")
         else:
             lines.append(f"to {who}: {flow_text(c.value)}")
         if not c.first:
             lines.append(f"    {who} has now received {flow_text(c.total)} in all (+=)")
     return lines
+
+
+def summed_dims(out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> list[int]:
+    """The dims of the result a broadcast input did not have (or had as 1): its gradient is
+    summed over them."""
+    lead = len(out_shape) - len(in_shape)
+    return [d for d in range(len(out_shape)) if d < lead or (in_shape[d - lead] == 1 and out_shape[d] != 1)]
+
+
+_TOKEN = re.compile(r"∂L/∂result|[A-Za-z_][A-Za-z0-9_]*ᵀ?")
+
+
+def shape_equation(expr: str, step: Step, operand: str) -> str:
+    """``∂L/∂mat2 = inputᵀ·∂L/∂result`` with shapes: ``: [8, 3] = [8, 5] · [5, 3]``, from the
+    formula's own words (each operand's shape, ᵀ swapping the last two); '' when a word is not
+    a tensor of the node."""
+    names = operand_names(step.node)
+    shapes = {n: tuple(t.shape) for n, t in zip(names, step.node.inputs)}
+    shapes["∂L/∂result"] = tuple(step.incoming.shape)
+    parts: list[str] = []
+    for token in _TOKEN.findall(expr):
+        base = token.removesuffix("ᵀ")
+        if base not in shapes or len(shapes[base]) == 0:
+            return ""
+        shape = shapes[base]
+        if token.endswith("ᵀ") and len(shape) >= 2:
+            shape = (*shape[:-2], shape[-1], shape[-2])
+        parts.append(shape_text(shape))
+    if len(parts) < 2:
+        return ""
+    mine = next((c for c in step.contributions if c.operand == operand), None)
+    result = shape_text(tuple(mine.value.shape)) if mine is not None else "?"
+    return f" : {result} = {' · '.join(parts)}"

@@ -124,3 +124,18 @@ def test_a_step_exports_to_an_image_with_one_scale_for_every_step(tmp_path):
     svg = paths[2].read_text()
     assert "∂L/∂w += 3.0" in svg and "#ff5a1f" in svg.lower()
     assert all(p.stat().st_size > 1000 for p in paths)
+
+
+def test_the_words_of_a_broadcast_say_the_sum_over_the_broadcast_dims():
+    from gradviz.graph.stepping import describe_step
+
+    col = gradviz.tensor([[1.0], [2.0], [3.0]], requires_grad=True)
+    bias = gradviz.tensor([0.1, 0.2, 0.3, 0.4], requires_grad=True)
+    out = (col + bias).sum()
+    trace = trace_backward(out)
+    words = describe_step(trace, 2, {id(col): "col", id(bias): "bias", id(out): "out"})
+    assert words[0] == "Step 2 of 4: AddBackward0 receives ∂L/∂result = [3, 4], ‖·‖ = 3.464"
+    assert "to col: ∂result/∂input = 1; the products are summed over the broadcast dims [1] back to [3, 1]" in words[2]
+    assert words[3].endswith("back to [4]: [3.0, 3.0, 3.0, 3.0]")
+    assert describe_step(trace, 0, {})[0] == "Step 0 of 4: the output receives its starting gradient, 1"
+    assert describe_step(trace, 0, {id(out): "out"})[0].endswith("∂out/∂out = 1")
