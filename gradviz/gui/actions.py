@@ -74,6 +74,8 @@ def action_table() -> list[ActionSpec]:
         A("save", "&Save", "save", Std.Save, "Save the session"),
         A("save_as", "Save &As…", "save_as", Std.SaveAs, "Save the session under a new name"),
         A("export", "&Export Image…", "export_dialog", "Ctrl+E", "Export the graph as PNG, SVG, PDF, DOT or GraphML", "⤓"),
+        A("export_animation", "Export &Animation…", "export_animation_dialog", None,
+          "Write backward step by step as an animated GIF, for slides"),
         A("export_python", "Export as &Python…", "export_python_dialog", None, "Save the console's work as a script that runs with PyTorch"),
         A("copy_code", "Copy &Code", "copy_code", None, "Copy the selected cells' statements as Python"),
         A("quit", "&Quit", "close", Std.Quit, "Quit gradviz"),

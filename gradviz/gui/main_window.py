@@ -422,6 +422,9 @@ class MainWindow(QMainWindow):
     def export_python_dialog(self) -> None:
         self.exporter.python_dialog()
 
+    def export_animation_dialog(self) -> None:
+        self.exporter.animation_dialog()
+
     def export_python(self, path: str | os.PathLike[str]) -> bool:
         """Write the console's work as a script that runs under ``import torch``."""
         return self.exporter.python(path)

@@ -51,7 +51,7 @@ def menu_table() -> list[tuple[str, list[Any]]]:
         ("&File", [
             EDIT + "new", EDIT + "open", EDIT + "@recent", EDIT + "@examples", EDIT + "-",
             EDIT + "save", EDIT + "save_as", EDIT + "-",
-            "export", EDIT + "export_python", "-", "quit",
+            "export", EDIT + "export_animation", EDIT + "export_python", "-", "quit",
         ]),
         (EDIT + "&Edit", ["undo", "redo", "-", "copy_code", "-", "rename", "delete", "-", "find"]),
         (EDIT + "&Tensor", [
