@@ -14,9 +14,7 @@ import networkx as nx
 
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
-from ..engine.trace import BackwardTrace
 from .model import NodeIds, build_graph
-from .stepping import step_graph
 
 
 class SessionLike(Protocol):
@@ -180,16 +178,16 @@ class TensorsSource:
 
 
 class StepSource(SessionSource):
-    """A session drawn as it stands after step ``k`` of a backward trace (the stepper): each
+    """A session drawn as it stands after step ``k`` of a plan (``stepping.BackwardPlan``: each
     tensor shows what has reached it so far, the step's node is marked and its contributions
-    label their edges. Nothing can be edited while stepping."""
+    label their edges; ``ForwardPlan``: what is computed so far). Nothing is edited meanwhile."""
 
     editable = False
 
-    def __init__(self, session: SessionLike, trace: BackwardTrace, k: int = 0) -> None:
+    def __init__(self, session: SessionLike, plan: Any, k: int = 0) -> None:
         super().__init__(session)
-        self.trace = trace
+        self.plan = plan
         self.k = k
 
     def graph(self, visible: dict[str, Tensor], view: str, ids: NodeIds) -> nx.DiGraph:
-        return step_graph(visible, self.trace, self.k, view=view, ids=ids)
+        return self.plan.graph(visible, view, ids, self.k)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
@@ -21,7 +22,7 @@ from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
 from ..engine.trace import ACCUMULATE, NODE, START, BackwardTrace, Step, operand_names
 from .colors import PENDING, format_number
-from .model import AUTOGRAD, TENSORS, NodeIds, build_graph, preview, shape_text
+from .model import AUTOGRAD, TENSORS, NodeIds, build_graph, op_label, preview, shape_text
 
 SMALL = 4  # a contribution with at most this many elements is labelled with its numbers
 
@@ -238,3 +239,125 @@ def shape_equation(expr: str, step: Step, operand: str) -> str:
     mine = next((c for c in step.contributions if c.operand == operand), None)
     result = shape_text(tuple(mine.value.shape)) if mine is not None else "?"
     return f" : {result} = {' · '.join(parts)}"
+
+
+# --- forward, step by step ------------------------------------------------------------------------
+
+
+def forward_ops(outputs: Tensor | Iterable[Tensor] | Mapping[str, Tensor]) -> list[Node]:
+    """The ops that computed ``outputs``, in the order they ran (the engine numbers nodes as it
+    makes them); a composite call (F.linear) is one op, as the Tensors view draws it."""
+    roots = (
+        list(outputs.values())
+        if isinstance(outputs, Mapping)
+        else ([outputs] if isinstance(outputs, Tensor) else list(outputs))
+    )
+    seen: dict[int, Node] = {}
+    stack = [t.grad_fn for t in roots if t.grad_fn is not None]
+    while stack:
+        n = stack.pop()
+        if n is None or id(n) in seen or isinstance(n, AccumulateGrad):
+            continue
+        seen[id(n)] = n
+        stack.extend(f for f, _ in n.next_functions)
+    inside = {id(m) for n in seen.values() if n.composite is not None for m in n.composite.internal_nodes(n)}
+    return sorted((n for n in seen.values() if id(n) not in inside), key=lambda n: n._seq)
+
+
+def forward_graph(
+    outputs: Tensor | Iterable[Tensor] | Mapping[str, Tensor],
+    ops: list[Node],
+    k: int,
+    *,
+    view: str = TENSORS,
+    names: Mapping[str, Tensor] | Mapping[int, str] | None = None,
+    ids: NodeIds | None = None,
+) -> nx.DiGraph:
+    """The graph after ``k`` ops of the forward pass ran (0: only the leaves are there): the
+    results not computed yet are marked ``step="future"``, the op that just ran ``current``.
+    Gradients are not shown: forward makes none."""
+    k = max(0, min(k, len(ops)))
+    ids = ids if ids is not None else NodeIds()
+    g = build_graph(outputs, view=view, names=names, ids=ids, grads=lambda key: None)
+    later = {id(n) for n in ops[k:]}
+    for a in g.nodes.values():
+        key = a.get("tensor")
+        node = key.grad_fn if key is not None else None
+        if a.get("type") == "tensor" and node is not None and id(node) in later:
+            a["step"] = "future"
+        elif a.get("type") == "tensor":
+            a["step"] = "computed"  # forward makes no gradients: its nodes say none
+        a.pop("kept_by_gradviz", None)
+    for n in ops[k:]:
+        oid = ids.get(n, "op")
+        if oid in g:
+            g.nodes[oid]["step"] = "future"
+    if k:
+        current = ids.get(ops[k - 1], "op")
+        if current in g:
+            g.nodes[current]["step"] = "current"
+    g.graph["step"] = (k, len(ops) + 1)
+    return g
+
+
+def describe_forward(ops: list[Node], k: int, name_of: Mapping[int, str]) -> list[str]:
+    """Forward step ``k`` in words: which op ran, on what, and the value it made."""
+    total = len(ops)
+    if k == 0:
+        return [f"Forward, step 0 of {total}: the leaves hold their values; nothing is computed yet"]
+    n = ops[k - 1]
+    out = n.output()
+    who = name_of.get(id(out), "") if out is not None else ""
+    label = n.composite.name if n.composite is not None else op_label(n.name())
+
+    def spelled(t: Tensor, depth: int) -> str:  # an unnamed input as the call that made it
+        if id(t) in name_of:
+            return name_of[id(t)]
+        f = t.grad_fn
+        if f is None or depth > 2:
+            return preview(t.peek_array(), 1) if t.numel() == 1 else shape_text(tuple(t.shape))
+        return f"{op_label(f.name())}({', '.join(spelled(x, depth + 1) for x in f.inputs)})"
+
+    inputs = ", ".join(spelled(t, 0) for t in n.inputs)
+    value = preview(out.peek_array(), SMALL) if out is not None else "(changed in place since)"
+    made = f"{who} = {value}" if who else value
+    return [f"Forward, step {k} of {total}: {label}({inputs}) computes {made}"]
+
+
+# --- what a stepper steps through ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BackwardPlan:
+    """The steps of a backward pass, for the stepper: how many, their words, their graphs."""
+
+    trace: BackwardTrace
+    name_of: Mapping[int, str]
+
+    @property
+    def count(self) -> int:
+        return len(self.trace)
+
+    def words(self, k: int) -> list[str]:
+        return describe_step(self.trace, k, self.name_of)
+
+    def graph(self, outputs: Any, view: str, ids: NodeIds, k: int) -> nx.DiGraph:
+        return step_graph(outputs, self.trace, k, view=view, ids=ids)
+
+
+@dataclass(frozen=True)
+class ForwardPlan:
+    """The steps of the forward pass: step 0 holds the leaves, step k the first k ops' results."""
+
+    ops: list[Node]
+    name_of: Mapping[int, str]
+
+    @property
+    def count(self) -> int:
+        return len(self.ops) + 1
+
+    def words(self, k: int) -> list[str]:
+        return describe_forward(self.ops, k, self.name_of)
+
+    def graph(self, outputs: Any, view: str, ids: NodeIds, k: int) -> nx.DiGraph:
+        return forward_graph(outputs, self.ops, k, view=view, ids=ids)

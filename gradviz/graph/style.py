@@ -182,11 +182,14 @@ def tensor_look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> 
     elif a.get("expr"):
         lines.append(Line(a["expr"], 11))  # not bold: how it was computed, not a name
     lines.append(Line(_kind_line(a), 9))
-    if a["value"] and a["value"] != a["label"]:  # a wrapped number is already labelled by value
+    if a.get("step") == "future":  # stepping through forward: not computed yet
+        lines.append(Line("= (not computed yet)", 10))
+    elif a["value"] and a["value"] != a["label"]:  # a wrapped number is already labelled by value
         lines.append(Line(f"= {a['value']}", 10))
     elif a.get("stale"):
         lines.append(Line("(overwritten in place)", 9))
-    lines.append(Line(_grad_line(s, a, scale.stat), 10, s.state == NONFINITE))
+    if a.get("step") not in ("future", "computed"):  # stepping through forward: no grads yet
+        lines.append(Line(_grad_line(s, a, scale.stat), 10, s.state == NONFINITE))
     tip = f"{a['name'] or 'tensor'}: {_kind_line(a)}\nvalue: {a['value']}\ngrad: {a['grad']}"
     badge = None
     if a.get("kept_by_gradviz") and s.state != PENDING:
@@ -215,6 +218,8 @@ def look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> Look:
     if a.get("step") == "current":  # the backward stepper's current node
         p = out.paint
         out.paint = Paint(p.fill, p.text, STEP_BORDER, 4.0, False, p.hatch, p.note)
+    elif a.get("step") == "future":  # forward stepping: drawn faint until it is computed
+        out.paint = Paint("#f6f6f6", "#9a9a9a", "#c0c0c0", 1.0, True, None, "not computed yet")
     return out
 
 

@@ -85,6 +85,8 @@ def action_table() -> list[ActionSpec]:
         A("step_through", "Step &Through Backward", "step_through", "Ctrl+Alt+B",
           "backward() one node at a time: the gradient from above, each local derivative, their product", "⇣",
           icon_text="Step Through"),
+        A("step_forward", "Step Through &Forward", "step_forward", None,
+          "The forward pass one op at a time, in the order the ops ran, each value as it is computed"),
         A("check_all", "Check All &Gradients", "check_all_gradients", None,
           "Check each leaf's gradient by nudging it: the numeric derivative beside autograd's"),
         A("backward_options", "Backward with &Options…", "commands.backward_with_options", "Ctrl+Shift+B", "backward() with a gradient or retain_graph"),

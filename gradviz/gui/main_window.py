@@ -63,7 +63,7 @@ from .inspector import Inspector
 from .menus import build_menus, build_statusbar, build_toolbar
 from .plain import plain_box, plain_tip
 from .recovery_label import RecoveryLabel
-from .stepper import BackwardStepper, make_stepper_dock, steps_for
+from .stepper import BackwardStepper, backward_stepper, forward_stepper, make_stepper_dock
 from .tensor_commands import TensorCommands, learner_message
 from .tensors_panel import TensorsPanel
 from .theme import theme
@@ -496,6 +496,7 @@ class MainWindow(QMainWindow):
                 "backward",
                 "step_through",
                 "check_all",
+                "step_forward",
                 "backward_options",
                 "zero_grads",
                 "delete",
@@ -520,6 +521,7 @@ class MainWindow(QMainWindow):
         target = self.backward_target()
         ac["backward"].setEnabled(bool(target))
         ac["check_all"].setEnabled(bool(target))
+        ac["step_forward"].setEnabled(any(e.kind == "op" for e in s.entries))
         ac["step_through"].setEnabled(bool(target) or any(e.kind == "backward" for e in s.entries))
         ac["backward_options"].setEnabled(bool(target))
         ac["backward"].setText(f"&Backward from {target}" if target else "&Backward")
@@ -648,8 +650,18 @@ class MainWindow(QMainWindow):
             return None
         if self.stepper is not None:
             self.stepper.leave()
-        steps, run_on_leave = steps_for(self)
-        self.stepper = BackwardStepper(self, steps, run_on_leave)
+        self.stepper = backward_stepper(self)
+        self.stepper.start()
+        self.update_actions()
+        return self.stepper
+
+    def step_forward(self) -> BackwardStepper | None:
+        """Step Through Forward: the ops in the order they ran, each value as it is computed."""
+        if self.session is None:
+            return None
+        if self.stepper is not None:
+            self.stepper.leave()
+        self.stepper = forward_stepper(self)
         self.stepper.start()
         self.update_actions()
         return self.stepper

@@ -55,7 +55,7 @@ def menu_table() -> list[tuple[str, list[Any]]]:
         ]),
         (EDIT + "&Edit", ["undo", "redo", "-", "copy_code", "-", "rename", "delete", "-", "find"]),
         (EDIT + "&Tensor", [
-            "new_tensor", "operation", "-", "backward", "@backward", "step_through", "backward_options",
+            "new_tensor", "operation", "-", "backward", "@backward", "step_through", "step_forward", "backward_options",
             "zero_grads", "-", "check_all",
         ]),
         ("viewer:&Edit", ["find"]),

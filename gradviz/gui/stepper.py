@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from html import escape
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
@@ -34,11 +34,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..graph.colouring import scale_for
-from ..graph.model import TENSORS
+from ..graph.model import TENSORS, NodeIds
 from ..graph.source import StepSource
-from ..graph.stepping import describe_step, step_graph
+from ..graph.stepping import BackwardPlan, ForwardPlan, forward_ops
 from ..session.backward_steps import BackwardSteps, last_backward, steps_from
-from ..session.document import SessionError
+from ..session.document import Session, SessionError
 from ..session.log import Backward
 from .bridge import SessionBridge
 
@@ -161,18 +161,26 @@ class StepperPanel(QWidget):
 
 
 class BackwardStepper(QObject):
-    """One stepping session on a window: the trace, the current step, play, and the way out."""
+    """One stepping session on a window: the plan (``graph.stepping.BackwardPlan`` or
+    ``ForwardPlan``), the current step, play, and the way out (``on_leave``: what a plain run
+    would have done, e.g. the backward itself)."""
 
     moved = Signal(int)
     finished = Signal()
 
-    def __init__(self, window: MainWindow, steps: BackwardSteps, run_on_leave: bool) -> None:
+    def __init__(
+        self,
+        window: MainWindow,
+        plan: Any,
+        session: Session,
+        title: str,
+        on_leave: Callable[[], None] | None = None,
+        note: str = "",
+    ) -> None:
         super().__init__(window)
-        self.window, self.steps, self.run_on_leave = window, steps, run_on_leave
-        self.trace = steps.trace
+        self.window, self.plan, self.title, self.on_leave, self.note = window, plan, title, on_leave, note
         self.k = 0
-        self.names = steps.names()
-        self.source = StepSource(steps.session, self.trace, 0)
+        self.source = StepSource(session, plan, 0)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self._tick)
         self.panel = window.stepper_dock().widget()
@@ -184,23 +192,22 @@ class BackwardStepper(QObject):
     # --- the way in and out -------------------------------------------------------------------------
     def start(self) -> None:
         w, c = self.window, self.window.canvas
-        # One scale for every step: the last step's, held as Lock Scale holds a range.
-        last = step_graph(self.steps.tensors(), self.trace, len(self.trace) - 1, view=TENSORS)
-        cs = scale_for(last, c.scale_settings())
-        c.lock_scale, c.locked_range = True, (cs.scale, cs.vmin, cs.vmax)
+        if isinstance(self.plan, BackwardPlan):
+            # One scale for every step: the last step's, held as Lock Scale holds a range.
+            visible = self.source.session.tensors(include_hidden=False)
+            last = self.plan.graph(visible, TENSORS, NodeIds(), self.plan.count - 1)
+            cs = scale_for(last, c.scale_settings())
+            c.lock_scale, c.locked_range = True, (cs.scale, cs.vmin, cs.vmax)
         c.set_source(self.source)
         dock = w.stepper_dock()
-        dock.setWindowTitle(f"Backward Steps: {self.steps.target}.backward()")
-        self.panel.note.setVisible(not self.run_on_leave)
-        self.panel.note.setText(
-            f"{self.steps.target}.backward() ran already: these are its steps, replayed from just "
-            "before it. Leaving changes nothing."
-        )
+        dock.setWindowTitle(f"Steps: {self.title}")
+        self.panel.note.setVisible(bool(self.note))
+        self.panel.note.setText(self.note)
         dock.show()
         dock.raise_()
         self.go(0)
         self.panel.setFocus()
-        w.say(f"Stepping through {self.steps.target}.backward(): → next, ← back, Space plays, Escape leaves")
+        w.say(f"Stepping through {self.title}: → next, ← back, Space plays, Escape leaves")
 
     def leave(self, run_backward: bool = True, why: str = "") -> None:
         """Back to the session: as after a plain backward() (run now if it had not run)."""
@@ -215,8 +222,8 @@ class BackwardStepper(QObject):
         c.lock_scale, c.locked_range = self._saved_scale
         c.set_source(w.source)
         w.stepper_dock().hide()
-        if run_backward and self.run_on_leave:
-            w.commands.run_backward(self.steps.target)
+        if run_backward and self.on_leave is not None:
+            self.on_leave()
         if why:
             w.say(f"Stopped stepping: {why}")
         w.update_actions()
@@ -224,11 +231,11 @@ class BackwardStepper(QObject):
 
     # --- moving -------------------------------------------------------------------------------------
     def go(self, k: int) -> None:
-        n = len(self.trace)
+        n = self.plan.count
         self.k = max(0, min(k, n - 1))
         self.source.k = self.k
         self.window.canvas.refresh()
-        self.panel.show_step(describe_step(self.trace, self.k, self.names), self.k, n)
+        self.panel.show_step(self.plan.words(self.k), self.k, n)
         if self.k == n - 1:
             self.pause()
         self.moved.emit(self.k)
@@ -243,10 +250,10 @@ class BackwardStepper(QObject):
         self.go(0)
 
     def end(self) -> None:
-        self.go(len(self.trace) - 1)
+        self.go(self.plan.count - 1)
 
     def play(self) -> None:
-        if self.k >= len(self.trace) - 1:
+        if self.k >= self.plan.count - 1:
             self.go(0)
         self.timer.start(self._interval())
         self.panel.set_playing(True)
@@ -308,6 +315,33 @@ def make_stepper_dock(window: QWidget) -> QDockWidget:
     dock.setWidget(StepperPanel(dock))
     dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)  # left by Done, not a close box
     return dock
+
+
+def backward_stepper(window: MainWindow) -> BackwardStepper:
+    """Step Through Backward: the backward the Backward button would run, run on leaving (or
+    one the log ran already, replayed; leaving it changes nothing)."""
+    steps, fresh = steps_for(window)
+    target = steps.target
+    note = (
+        ""
+        if fresh
+        else f"{target}.backward() ran already: these are its steps, replayed from just before it. "
+        "Leaving changes nothing."
+    )
+    leave = (lambda: window.commands.run_backward(target)) if fresh else None
+    plan = BackwardPlan(steps.trace, steps.names())
+    return BackwardStepper(window, plan, steps.session, f"{target}.backward()", leave, note)
+
+
+def forward_stepper(window: MainWindow) -> BackwardStepper:
+    """Step Through Forward: the session's ops in the order they ran, values appearing."""
+    session = window.session
+    visible = session.tensors(include_hidden=False)
+    ops = forward_ops(visible)
+    if not ops:
+        raise SessionError("nothing to step through: no tensor is computed from another yet")
+    names = {id(t): n for n, t in visible.items()}
+    return BackwardStepper(window, ForwardPlan(ops, names), session, "the forward pass")
 
 
 def steps_for(window: MainWindow) -> tuple[BackwardSteps, bool]:

@@ -135,7 +135,10 @@ def test_the_words_of_a_broadcast_say_the_sum_over_the_broadcast_dims():
     trace = trace_backward(out)
     words = describe_step(trace, 2, {id(col): "col", id(bias): "bias", id(out): "out"})
     assert words[0] == "Step 2 of 4: AddBackward0 receives ∂L/∂result = [3, 4], ‖·‖ = 3.464"
-    assert "to col: ∂result/∂input = 1; the products are summed over the broadcast dims [1] back to [3, 1]" in words[2]
+    assert (
+        "to col: ∂result/∂input = 1; the products are summed over the broadcast dims [1] back to [3, 1]"
+        in words[2]
+    )
     assert words[3].endswith("back to [4]: [3.0, 3.0, 3.0, 3.0]")
     assert describe_step(trace, 0, {})[0] == "Step 0 of 4: the output receives its starting gradient, 1"
     assert describe_step(trace, 0, {id(out): "out"})[0].endswith("∂out/∂out = 1")

@@ -65,7 +65,10 @@ def test_a_grad_that_accumulated_two_backwards_is_pointed_out(window, qtbot):
     w.select("w")
     qtbot.mouseClick(w.inspector.check_button, Qt.MouseButton.LeftButton)
     text = w.inspector.check_result.text()
-    assert text.startswith("✓ ∂y/∂w: nudging gives 3, autograd 3") and "w.grad holds more than one backward's worth" in text
+    assert (
+        text.startswith("✓ ∂y/∂w: nudging gives 3, autograd 3")
+        and "w.grad holds more than one backward's worth" in text
+    )
 
 
 def test_a_tensor_check_reports_its_elements_and_a_change_forgets_it(window, qtbot):

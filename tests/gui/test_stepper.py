@@ -35,7 +35,9 @@ def said(w) -> str:
 def current_labels(w) -> list[str]:
     g = w.canvas.graph
     return [
-        a["name"] if a.get("type") == "tensor" else a["label"] for a in g.nodes.values() if a.get("step") == "current"
+        a["name"] if a.get("type") == "tensor" else a["label"]
+        for a in g.nodes.values()
+        if a.get("step") == "current"
     ]
 
 
@@ -141,3 +143,25 @@ def test_an_edit_while_stepping_stops_it_and_says_why(window, qtbot):
     qtbot.waitUntil(lambda: w.stepper is None)
     assert "Stopped stepping: the session changed" in w.status_action.text()
     assert w.session.tensor("w").grad is None  # no backward ran
+
+
+def test_stepping_through_the_forward_pass_shows_values_as_they_are_computed(window, qtbot):
+    w = seed_window(window, qtbot)
+    tensor_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Tensor")
+    next(a for a in tensor_menu.actions() if a.text() == "Step Through &Forward").trigger()
+    p = panel(w)
+    qtbot.waitUntil(p.isVisible)
+    idle(qtbot, w)
+    assert p.title.text() == "Forward, step 0 of 2: the leaves hold their values; nothing is computed yet"
+    y = next(a for a in w.canvas.graph.nodes.values() if a.get("name") == "y")
+    assert y["step"] == "future"
+    qtbot.keyClick(p, Qt.Key.Key_Right)
+    idle(qtbot, w)
+    assert p.title.text() == "Forward, step 1 of 2: mul(w, x) computes 12.0"
+    assert current_labels(w) == ["mul"]
+    qtbot.keyClick(p, Qt.Key.Key_End)
+    idle(qtbot, w)
+    assert p.title.text() == "Forward, step 2 of 2: add(mul(w, x), b) computes y = 17.0"
+    qtbot.keyClick(p, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: w.stepper is None)
+    assert w.session.tensor("w").grad is None  # forward stepping runs no backward
