@@ -2,7 +2,9 @@
 
 ``gradviz [FILE.gradviz]``: open the window (on a session file).
 ``gradviz --screenshot OUT.png [FILE]``: render the window offscreen to an image and exit.
-``gradviz render INPUT -o OUT.{png,svg,pdf,dot,graphml}``: draw a graph without a display.
+``gradviz render INPUT -o OUT.{png,svg,pdf,dot,graphml}``: draw a graph without a display
+(``--step K``: as it stands after step K of backward).
+``gradviz animate INPUT -o OUT.gif``: backward step by step, as an animation for slides.
 """
 
 from __future__ import annotations
@@ -107,6 +109,13 @@ def render_main(argv: list[str]) -> int:
     parser.add_argument("--no-elements", action="store_true", help="no per-element gradient cells")
     parser.add_argument("--title", default="")
     parser.add_argument(
+        "--step",
+        type=int,
+        metavar="K",
+        help="draw the graph after step K of its backward (0: the output receives its gradient; "
+        "-1: the last step); a session steps through its last backward()",
+    )
+    parser.add_argument(
         "--timeout",
         type=float,
         default=DEFAULT_TIMEOUT,
@@ -137,6 +146,8 @@ def _render(args: argparse.Namespace) -> int:
 
     from gradviz.graph.render import RenderError, render
 
+    if args.step is not None:
+        return _render_step(args)
     tensors = None
     if args.input.endswith(".gradviz"):
         from gradviz.session.document import Session
@@ -174,10 +185,150 @@ def _render(args: argparse.Namespace) -> int:
     return 0
 
 
+class _StepsError(Exception):
+    """What stops a step render or an animation, worded for one line."""
+
+
+def _steps(path: str) -> tuple[dict, object, dict[int, str]]:
+    """(tensors to draw, the trace of their backward, names by tensor id) for a session file
+    (its last backward) or a script (a backward from its last scalar result)."""
+    from gradviz.engine.trace import trace_backward
+    from gradviz.graph.render import RenderError, load_script
+    from gradviz.session.document import Session, SessionError
+
+    if path.endswith(".gradviz"):
+        from gradviz.session.backward_steps import last_backward
+        from gradviz.session.fileformat import SessionFileError, open_into
+
+        session = Session()
+        try:
+            open_into(session, path)
+            steps = last_backward(session)
+        except (SessionFileError, OSError, SessionError) as exc:
+            raise _StepsError(str(exc).removeprefix(f"{os.path.basename(path)}: ")) from None
+        return steps.tensors(), steps.trace, steps.names()
+    try:
+        tensors = load_script(path)
+    except RenderError as exc:
+        raise _StepsError(str(exc).removeprefix(f"{path}: ")) from None
+    results = [(n, t) for n, t in tensors.items() if t.grad_fn is not None]
+    if not results:
+        raise _StepsError("no result that requires grad to step backward through")
+    scalars = [(n, t) for n, t in results if t.numel() == 1]
+    name, out = (scalars or results)[-1]
+    try:
+        trace = trace_backward(out)
+    except RuntimeError as exc:
+        raise _StepsError(f"{name}.backward() cannot be stepped through: {exc}") from None
+    return tensors, trace, {id(t): n for n, t in tensors.items()}
+
+
+def _render_step(args: argparse.Namespace) -> int:
+    from gradviz.graph.export import FORMATS, export
+    from gradviz.graph.stepping import describe_step, final_scale, step_graph
+
+    try:
+        tensors, trace, names = _steps(args.input)
+    except _StepsError as exc:
+        print(f"gradviz render: error: {args.input}: {exc}", file=sys.stderr)
+        return 1
+    n = len(trace)
+    k = args.step + n if args.step < 0 else args.step
+    if not 0 <= k < n:
+        print(
+            f"gradviz render: error: --step {args.step}: this backward has steps 0 to {n - 1}",
+            file=sys.stderr,
+        )
+        return 1
+    out = args.output
+    if os.path.splitext(out)[1].lstrip(".").lower() not in FORMATS:
+        print(
+            f"gradviz render: error: {out}: unknown output format; use .{', .'.join(FORMATS)}",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        cs = final_scale(tensors, trace, view=args.view, stat=args.stat, cmap=args.cmap, scale=args.scale)
+        g = step_graph(tensors, trace, k, view=args.view)
+        title = args.title or describe_step(trace, k, names)[0]
+        path = export(
+            g, out, scale=cs, edge_labels=args.edge_labels, legend=not args.no_legend,
+            elements=not args.no_elements, title=title,
+        )  # fmt: skip
+    except (LookupError, ValueError, OSError) as exc:
+        print(f"gradviz render: error: {out}: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+def animate_main(argv: list[str]) -> int:
+    from gradviz.resources import example_file, example_names
+
+    parser = argparse.ArgumentParser(
+        prog="gradviz animate",
+        description="Write INPUT's backward pass step by step as an animated GIF, for slides: each "
+        "frame is the graph after one step, with the step in words beneath it. A session file "
+        "steps through its last backward(); a script, a backward from its last scalar result.",
+    )
+    parser.add_argument("input", metavar="INPUT", nargs="?", help="a .gradviz session file or a .py script")
+    parser.add_argument(
+        "--example", choices=example_names(), metavar="NAME", help="a shipped example instead"
+    )
+    parser.add_argument("-o", "--output", metavar="OUT.gif", required=True)
+    parser.add_argument("--view", choices=("tensors", "autograd"), default="tensors")
+    parser.add_argument("--stat", choices=("norm", "mean", "maxabs"), default="norm")
+    parser.add_argument("--cmap", default=None)
+    parser.add_argument("--scale", choices=("auto", "linear", "log"), default="auto")
+    parser.add_argument("--seconds", type=float, default=1.6, help="seconds per step (default 1.6)")
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS")
+    args = parser.parse_args(argv)
+    if (args.input is None) == (args.example is None):
+        parser.error("give INPUT or --example NAME (one of them)")
+    if args.example:
+        args.input = str(example_file(args.example))
+    if not args.output.lower().endswith(".gif"):
+        parser.error(f"{args.output}: animations are written as .gif")
+    try:
+        with _time_limit(args.timeout, f"animating {args.input}"):
+            return _animate(args)
+    except RenderTimeoutError:
+        print(
+            f"gradviz animate: error: took longer than {args.timeout:g} s (--timeout); stopped",
+            file=sys.stderr,
+        )
+        return TIMEOUT_EXIT
+    except KeyboardInterrupt:
+        print(f"gradviz animate: stopped; {args.output} was not written", file=sys.stderr)
+        return 130
+
+
+def _animate(args: argparse.Namespace) -> int:
+    from gradviz.graph.animate import frames, write_animation
+
+    try:
+        tensors, trace, names = _steps(args.input)
+    except _StepsError as exc:
+        print(f"gradviz animate: error: {args.input}: {exc}", file=sys.stderr)
+        return 1
+    try:
+        images = list(
+            frames(tensors, trace, names, view=args.view, stat=args.stat, cmap=args.cmap, scale=args.scale)
+        )
+        path = write_animation(args.output, images, args.seconds)
+    except (LookupError, ValueError, OSError) as exc:
+        print(f"gradviz animate: error: {args.output}: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "render":
         return render_main(argv[1:])
+    if argv and argv[0] == "animate":
+        return animate_main(argv[1:])
     from gradviz.gui.app import main as gui_main  # imports Qt only once a window is wanted
 
     try:

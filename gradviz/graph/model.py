@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import networkx as nx
@@ -281,6 +281,7 @@ def build_graph(
     view: str = TENSORS,
     names: Mapping[str, Tensor] | Mapping[int, str] | None = None,
     ids: NodeIds | None = None,
+    grads: Callable[[object], np.ndarray | None] | None = None,
 ) -> nx.DiGraph:
     """The graph of the computation that produced ``outputs``.
 
@@ -288,6 +289,8 @@ def build_graph(
     tensors: each is drawn, those no other tensor was computed from are the outputs).
     ``names``: ``{name: tensor}`` labels for any tensor in the graph.
     ``ids``: a registry kept between calls so that node ids stay the same as the graph grows.
+    ``grads``: each tensor's gradient to show instead of its ``.grad``, by its key (a leaf, or
+    the node that made the tensor); None: none yet. The backward stepper draws its steps so.
     """
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; choose 'tensors' or 'autograd'")
@@ -296,15 +299,22 @@ def build_graph(
     ids = ids if ids is not None else NodeIds()
     g = nx.DiGraph(view=view)
     builder = _TensorsBuilder if view == TENSORS else _AutogradBuilder
-    builder(g, roots, name_of, ids, is_session).build()
+    builder(g, roots, name_of, ids, is_session, grads).build()
     return g
 
 
 class _Builder:
     def __init__(
-        self, g: nx.DiGraph, roots: list[Tensor], name_of: dict[int, str], ids: NodeIds, is_session: bool
+        self,
+        g: nx.DiGraph,
+        roots: list[Tensor],
+        name_of: dict[int, str],
+        ids: NodeIds,
+        is_session: bool,
+        grads: Callable[[object], np.ndarray | None] | None = None,
     ):
         self.g = g
+        self.grads = grads
         self.roots = roots
         self.name_of = name_of
         self.ids = ids
@@ -352,8 +362,11 @@ class _Builder:
             data = tensor.peek_array()
             shape, dtype = tuple(data.shape), data.dtype
             requires_grad, is_leaf = tensor.requires_grad, tensor.is_leaf
-            held = tensor.peek_grad()
-            grad = held.peek_array() if held is not None else None
+            if self.grads is not None:
+                grad = self.grads(key) if requires_grad else None
+            else:
+                held = tensor.peek_grad()
+                grad = held.peek_array() if held is not None else None
             stats = grad_stats(grad, requires_grad)
             value = preview(data)
             name = self.name_of.get(id(tensor), "")

@@ -15,11 +15,22 @@ from typing import Any
 
 import networkx as nx
 
-from .colors import CELLS_MARK, KEPT_MARK, OUTPUT_MARK, TICK_SIZE, ColorScale, Legend, Paint, fit_tick_labels
+from .colors import (
+    CELLS_MARK,
+    KEPT_MARK,
+    OUTPUT_MARK,
+    TICK_SIZE,
+    ColorScale,
+    Legend,
+    Paint,
+    fit_tick_labels,
+    grad_stats,
+)
 from .fonts import text_width
 from .style import (
     BADGE_FILL,
     BADGE_TEXT,
+    CHECK_COLOURS,
     KEPT_BADGE,
     KEPT_BORDER,
     KEPT_FILL,
@@ -98,6 +109,7 @@ CELL, CELL_GAP = 10.0, 1.0
 BADGE_SIZE = 8.5
 MARGIN = 16.0
 EDGE_COLOR = "#4d4d4d"
+FLOW_WIDTH = 3.2  # an edge carrying the backward step's gradient
 ARROW = 7.0
 
 
@@ -180,7 +192,7 @@ def _node_items(look: Look, cx: float, cy: float, w: float, h: float) -> list[It
 
 def _badge_items(text: str, x: float, y: float, w: float, h: float) -> list[Item]:
     kept = text == KEPT_BADGE  # dashed, as in the tensors table: a grad PyTorch would not keep
-    fill, border = (KEPT_FILL, KEPT_BORDER) if kept else (BADGE_FILL, "#b07020")
+    fill, border = (KEPT_FILL, KEPT_BORDER) if kept else CHECK_COLOURS.get(text, (BADGE_FILL, "#b07020"))
     return [
         Rect(x, y, w, h, fill, border, 1.0 if kept else 0.75, h / 2, kept),
         Text(x + w / 2, y + h / 2 + BADGE_SIZE * 0.35, text, BADGE_SIZE, BADGE_TEXT),
@@ -241,6 +253,8 @@ def _edge_items(
     src: tuple[float, float, float, float],
     dst: tuple[float, float, float, float],
     dashed: bool,
+    color: str | None = None,
+    width: float = 1.1,
 ) -> list[Item]:
     curve = len(pts) >= 4 and len(pts) % 3 == 1
     if not curve:
@@ -274,13 +288,14 @@ def _edge_items(
         (base[0] + nx_ * ARROW * 0.45, base[1] + ny_ * ARROW * 0.45),
         (base[0] - nx_ * ARROW * 0.45, base[1] - ny_ * ARROW * 0.45),
     ]
-    color = "#8a8a8a" if dashed else EDGE_COLOR
-    return [Path(pts, color, 1.1, dashed, curve), Polygon(head, color)]
+    color = color or ("#8a8a8a" if dashed else EDGE_COLOR)
+    return [Path(pts, color, width, dashed, curve), Polygon(head, color)]
 
 
-def _midpoint(pts: list[tuple[float, float]]) -> tuple[float, float]:
+def _midpoint(pts: list[tuple[float, float]], at: float = 0.5) -> tuple[float, float]:
+    """The point ``at`` of the way along the polyline (the middle by default)."""
     lengths = [math.hypot(b[0] - a[0], b[1] - a[1]) for a, b in itertools.pairwise(pts)]
-    half = sum(lengths) / 2
+    half = sum(lengths) * at
     for (a, b), seg in zip(itertools.pairwise(pts), lengths):
         if half <= seg and seg > 0:
             f = half / seg
@@ -437,18 +452,30 @@ def build_scene(
             su, sv = boxes[u], boxes[v]
             pts = [(su[0] + su[2] / 2, su[1] + su[3] / 2), (sv[0] + sv[2] / 2, sv[1] + sv[3] / 2)]
         start = len(items)
-        items += _edge_items(pts, boxes[u], boxes[v], a.get("kind") == "detach")
+        flow = a.get("flow")  # the backward stepper: this edge carries the current contribution
+        flow_color = cs.paint(grad_stats(a["flow_value"])).fill if flow else None
+        items += _edge_items(
+            pts, boxes[u], boxes[v], a.get("kind") == "detach", flow_color, FLOW_WIDTH if flow else 1.1
+        )
         spans[(u, v)] = (start, len(items))
-        text = (
+        text = flow or (
             "detach()" if a.get("kind") == "detach" else (_shape_label(a.get("shape")) if edge_labels else "")
         )
         if text:
-            mx, my = _midpoint(pts)
+            # A gradient's label sits near its receiver (the edge's source) on the outer side
+            # of its edge, so two edges that meet at one op keep their labels apart.
+            mx, my = _midpoint(pts, 0.3 if flow else 0.5)
             label_of.append((u, v))
-            if abs(pts[-1][0] - pts[0][0]) > abs(pts[-1][1] - pts[0][1]):  # left to right: above it
-                labels.append(Text(mx, my - 4, text, 8, "#333333", False, "middle"))
+            size, ink, bold = (10, "#000000", True) if flow else (8, "#333333", False)
+            dx, dy = pts[-1][0] - pts[0][0], pts[-1][1] - pts[0][1]
+            if flow and dx > 1 and abs(dy) > 1:  # runs down to the right: left of it
+                labels.append(Text(mx - 6, my + 3, text, size, ink, bold, "end"))
+            elif flow and dx < -1 and abs(dy) > 1:  # down to the left: right of it
+                labels.append(Text(mx + 6, my + 3, text, size, ink, bold, "start"))
+            elif abs(dx) > abs(dy):  # left to right: above it
+                labels.append(Text(mx, my - 4, text, size, ink, bold, "middle"))
             else:  # top to bottom: beside it
-                labels.append(Text(mx + 5, my + 3, text, 8, "#333333", False, "start"))
+                labels.append(Text(mx + 6, my + 3, text, size, ink, bold, "start"))
     for n, box in boxes.items():
         x, y, w, h = box
         start = len(items)

@@ -89,6 +89,8 @@ class SessionSource:
         self.session = session
         self._fallback = NodeIds()
         self._lock = threading.Lock()
+        # Gradients checked by nudging: name -> True (agrees) or False; drawn as a badge.
+        self.checks: dict[str, bool] = {}
 
     def snapshot(self) -> Builder:
         """On the GUI thread: what the session holds now. The returned builder makes the graph
@@ -98,6 +100,7 @@ class SessionSource:
         uid_of = {n: s.info(n).uid for n in everything}
         visible = s.tensors(include_hidden=False)
         kept = {uid_of[n] for n in everything if s.info(n).session_retained}
+        checked = {uid_of[n]: ok for n, ok in self.checks.items() if n in uid_of}
         fallback, lock = self._fallback, self._lock
 
         def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
@@ -106,7 +109,7 @@ class SessionSource:
             ids = BuildIds(
                 fallback, lock, uids, _paths([(uid_of[n], t) for n, t in everything.items()], uids)
             )
-            g = build_graph(visible, view=view, ids=ids)
+            g = self.graph(visible, view, ids)
             names = {}
             for nid in g:
                 _, sep, uid = nid.partition(":")
@@ -114,9 +117,15 @@ class SessionSource:
                     names[nid] = name_of[int(uid)]
                     if int(uid) in kept and g.nodes[nid].get("type") == "tensor":
                         g.nodes[nid]["kept_by_gradviz"] = True  # PyTorch would not keep it
+                    if int(uid) in checked and g.nodes[nid].get("type") == "tensor":
+                        g.nodes[nid]["grad_check"] = checked[int(uid)]
             return g, names
 
         return build
+
+    def graph(self, visible: dict[str, Tensor], view: str, ids: NodeIds) -> nx.DiGraph:
+        """The model graph of the session's visible tensors (on the builder's thread)."""
+        return build_graph(visible, view=view, ids=ids)
 
     def tensor(self, name: str) -> Tensor | None:
         return self.session.tensor(name) if name in self.session else None
@@ -166,3 +175,19 @@ class TensorsSource:
 
     def info(self, name: str) -> Any:
         return None
+
+
+class StepSource(SessionSource):
+    """A session drawn as it stands after step ``k`` of a plan (``stepping.BackwardPlan``: each
+    tensor shows what has reached it so far, the step's node is marked and its contributions
+    label their edges; ``ForwardPlan``: what is computed so far). Nothing is edited meanwhile."""
+
+    editable = False
+
+    def __init__(self, session: SessionLike, plan: Any, k: int = 0) -> None:
+        super().__init__(session)
+        self.plan = plan
+        self.k = k
+
+    def graph(self, visible: dict[str, Tensor], view: str, ids: NodeIds) -> nx.DiGraph:
+        return self.plan.graph(visible, view, ids, self.k)

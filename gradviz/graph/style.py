@@ -35,6 +35,13 @@ from .model import shape_text
 BADGE_FILL = "#ffd9a0"  # torchviz draws saved tensors orange; a light orange keeps text black
 BADGE_TEXT = "#000000"
 OUTPUT_BORDER = 2.5  # outputs get a heavier outline: the fill is reserved for the gradient
+CHECK_BADGES = {True: "✓ checked by nudging", False: "✗ nudging disagrees"}
+CHECK_TIPS = {
+    True: "Check Gradient: the numeric derivative (nudging it) agrees with autograd",
+    False: "Check Gradient: the numeric derivative (nudging it) differs from autograd",
+}
+# Fill and border of the check badges: a pale green and a pale red, the text black on both.
+CHECK_COLOURS = {CHECK_BADGES[True]: ("#d4f2d4", "#2f8a2f"), CHECK_BADGES[False]: ("#ffd6d6", "#c02020")}
 KEPT_BADGE = "kept by gradviz"  # a non-leaf's grad PyTorch would not keep without retain_grad()
 KEPT_FILL, KEPT_BORDER = "#e4e4f7", "#5c5c9e"  # a quiet lilac: unlike the saved-tensors orange
 AUTO_LOG_DECADES = 2.0  # the automatic scale turns log when the grads span this many decades (100x)
@@ -123,6 +130,8 @@ def nonfinite_text(nan: int, inf: int, numel: int) -> str:
 def _grad_line(s: GradStats, a: dict[str, Any], stat: str) -> str:
     if s.state == NO_GRAD:
         return "no grad"
+    if s.state == PENDING and a.get("step") == "pending":  # the backward stepper
+        return "grad: not reached yet"
     if s.state == PENDING:
         return "grad: None" if a.get("is_leaf") else "grad not retained"
     if s.state == NONFINITE:
@@ -173,16 +182,22 @@ def tensor_look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> 
     elif a.get("expr"):
         lines.append(Line(a["expr"], 11))  # not bold: how it was computed, not a name
     lines.append(Line(_kind_line(a), 9))
-    if a["value"] and a["value"] != a["label"]:  # a wrapped number is already labelled by value
+    if a.get("step") == "future":  # stepping through forward: not computed yet
+        lines.append(Line("= (not computed yet)", 10))
+    elif a["value"] and a["value"] != a["label"]:  # a wrapped number is already labelled by value
         lines.append(Line(f"= {a['value']}", 10))
     elif a.get("stale"):
         lines.append(Line("(overwritten in place)", 9))
-    lines.append(Line(_grad_line(s, a, scale.stat), 10, s.state == NONFINITE))
+    if a.get("step") not in ("future", "computed"):  # stepping through forward: no grads yet
+        lines.append(Line(_grad_line(s, a, scale.stat), 10, s.state == NONFINITE))
     tip = f"{a['name'] or 'tensor'}: {_kind_line(a)}\nvalue: {a['value']}\ngrad: {a['grad']}"
     badge = None
     if a.get("kept_by_gradviz") and s.state != PENDING:
         badge = KEPT_BADGE
         tip += "\n(kept by gradviz: PyTorch keeps a non-leaf's grad only after retain_grad())"
+    if "grad_check" in a:  # checked by nudging (Check Gradient): says more than "kept"
+        badge = CHECK_BADGES[bool(a["grad_check"])]
+        tip += "\n" + CHECK_TIPS[bool(a["grad_check"])]
     return Look("tensor", paint, lines, _cells(s, a["shape"], scale) if elements else None, badge, tip)
 
 
@@ -194,8 +209,21 @@ def _badge(a: dict[str, Any]) -> str | None:
     return text + " (freed)" if a.get("saved_freed") else text
 
 
+STEP_BORDER = "#ff5a1f"  # the node of the backward step being shown: no gradient colour is orange-red
+
+
 def look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> Look:
     """The look of one node, from its attributes in the model graph."""
+    out = _look(a, scale, elements)
+    if a.get("step") == "current":  # the backward stepper's current node
+        p = out.paint
+        out.paint = Paint(p.fill, p.text, STEP_BORDER, 4.0, False, p.hatch, p.note)
+    elif a.get("step") == "future":  # forward stepping: drawn faint until it is computed
+        out.paint = Paint("#f6f6f6", "#9a9a9a", "#c0c0c0", 1.0, True, None, "not computed yet")
+    return out
+
+
+def _look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> Look:
     t = a.get("type")
     if t == "tensor":
         return tensor_look(a, scale, elements)

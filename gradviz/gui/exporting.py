@@ -18,7 +18,7 @@ from ..graph.export import FORMATS, render_bytes
 from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..session import export_python, fileformat
-from .work import Progress, WorkerJob
+from .work import Progress, WorkCancelledError, WorkerJob
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -143,6 +143,47 @@ class Exporter(QObject):
         w.settings.setValue("files/export_dir", str(path.parent))
         w.say(f"Exported {path.name}")
         self.finished.emit(str(path))
+
+    # --- animation ---------------------------------------------------------------------------------
+    def animation_dialog(self) -> None:
+        w = self.window
+        stem = w.path.stem if w.path else (w.suggested_stem or "backward")
+        start = Path(str(w.settings.value("files/export_dir", str(Path.home()))))
+        path = w.ask_save_path(
+            "Export Animation", "Animated GIF (*.gif)", str(start / f"{stem}-backward.gif")
+        )
+        if path:
+            self.animation(path)
+
+    def animation(self, path: str | os.PathLike[str]) -> bool:
+        """Backward step by step as a GIF (the steps Step Through shows), made off the GUI thread
+        with progress and Cancel; the file is written whole or not at all."""
+        from ..graph.animate import frames, write_animation
+        from .stepper import steps_for
+
+        w = self.window
+        p = Path(path)
+        if p.suffix.lower() != ".gif":
+            p = p.with_name(p.name + ".gif")
+        steps, _ = steps_for(w)
+        c = w.canvas
+        options = {"view": c.view_mode, "stat": c.stat, "cmap": c.cmap, "scale": c.scale_mode}
+
+        def task(progress: Progress) -> Path:
+            images = list(frames(steps.tensors(), steps.trace, steps.names(), progress=progress, **options))
+            return write_animation(p, images)
+
+        try:
+            w.run_off_thread(task, f"Drawing {len(steps.trace)} steps of {steps.target}.backward()…")
+        except WorkCancelledError:
+            w.say("Export Animation cancelled; nothing was written")
+            return False
+        except OSError as e:
+            w.show_error("Export failed", f"{p} could not be written: {e.strerror or e}")
+            return False
+        w.settings.setValue("files/export_dir", str(p.parent))
+        w.say(f"Exported {p.name}: {len(steps.trace)} steps of {steps.target}.backward()")
+        return True
 
     # --- Python ------------------------------------------------------------------------------------
     def python_dialog(self) -> None:

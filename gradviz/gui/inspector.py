@@ -242,6 +242,7 @@ class Inspector(QWidget):
 
     message = Signal(str)  # for the status bar
     ran_code = Signal(str)  # the PyTorch statement a change amounts to, for the console
+    check_requested = Signal(str)  # Check Gradient pressed on this tensor
 
     def __init__(self, source: Any = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -353,6 +354,23 @@ class Inspector(QWidget):
         self.grad_note.setWordWrap(True)
         self.grad_note.setTextFormat(Qt.TextFormat.RichText)
         v.addWidget(self.grad_note)
+        check_row = QHBoxLayout()
+        self.check_button = QPushButton("Check Gradient")
+        self.check_button.setObjectName("checkGradient")
+        self.check_button.setToolTip(
+            "Nudge each element by ±ε, run the graph again in float64 and compare the slope with autograd's"
+        )
+        self.check_button.clicked.connect(lambda: self.check_requested.emit(self.name))
+        check_row.addWidget(self.check_button)
+        check_row.addStretch(1)
+        v.addLayout(check_row)
+        self.check_result = QLabel()
+        self.check_result.setObjectName("gradCheck")
+        self.check_result.setWordWrap(True)
+        self.check_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        v.addWidget(self.check_result)
+        # What Check Gradient found, by tensor name (kept by the window, shown here).
+        self.check_results: dict[str, str] = {}
 
         heat_head = QHBoxLayout()
         self.heat_title = _section("Heatmap")
@@ -459,6 +477,10 @@ class Inspector(QWidget):
         self.grad_view.set_text("None" if g is None else repr(g))
         self.grad_note.setText(self._grad_note(t, info))
         self.grad_note.setVisible(bool(self.grad_note.text()))
+        checkable = bool(self.source.editable and t.requires_grad and getattr(self.source, "session", None))
+        self.check_button.setVisible(checkable)
+        self.check_result.setText(self.check_results.get(self.name, ""))
+        self.check_result.setVisible(checkable and self.name in self.check_results)
         self._setup_slices(t)
         self._update_heatmap()
 

@@ -52,7 +52,7 @@ from ..session.backward_plan import BackwardTarget
 from ..session.document import Change, ReplayCancelledError, Session, SessionError
 from ..session.log import Entry
 from ..session.recent import RecentFiles
-from . import gc_guard
+from . import gc_guard, gradient_check
 from .actions import THEME_CHOICES, action_table, glyph_icon, make_actions
 from .bridge import SessionBridge
 from .busy import BusyRunner
@@ -63,6 +63,7 @@ from .inspector import Inspector
 from .menus import build_menus, build_statusbar, build_toolbar
 from .plain import plain_box, plain_tip
 from .recovery_label import RecoveryLabel
+from .stepper import BackwardStepper, backward_stepper, forward_stepper, make_stepper_dock
 from .tensor_commands import TensorCommands, learner_message
 from .tensors_panel import TensorsPanel
 from .theme import theme
@@ -121,6 +122,8 @@ class MainWindow(QMainWindow):
         self.suggested_stem = ""  # the file name Save As offers for an untitled document
         self.current = ""  # the selected tensor's name
         self.backward_from = BackwardTarget()  # what Backward starts from: not the selection
+        self.stepper: BackwardStepper | None = None  # Step Through, while it runs
+        self._stepper_dock: QDockWidget | None = None
         self.settings = settings()
         self.recent = RecentFiles()
         self.actions: dict[str, QAction] = {}
@@ -221,6 +224,9 @@ class MainWindow(QMainWindow):
         self.panel.activated.connect(lambda name: self.canvas.select(name, center=True))
         self.panel.message.connect(self._panel_message)
         self.inspector.message.connect(self.say)
+        self.inspector.check_requested.connect(
+            lambda name: self.guard(lambda: self.check_gradient(name), "Check gradient")()
+        )
         if self.console is not None:
             self.inspector.ran_code.connect(self.console.log_action)
         ac = self.actions
@@ -379,6 +385,7 @@ class MainWindow(QMainWindow):
 
     # --- session events ---------------------------------------------------------------------------
     def _session_changed(self, change: Change) -> None:
+        gradient_check.forget(self)
         for old, new in change.renamed:
             if self.current == old:
                 self.current = new
@@ -414,6 +421,9 @@ class MainWindow(QMainWindow):
 
     def export_python_dialog(self) -> None:
         self.exporter.python_dialog()
+
+    def export_animation_dialog(self) -> None:
+        self.exporter.animation_dialog()
 
     def export_python(self, path: str | os.PathLike[str]) -> bool:
         """Write the console's work as a script that runs under ``import torch``."""
@@ -484,6 +494,9 @@ class MainWindow(QMainWindow):
                 "undo",
                 "redo",
                 "backward",
+                "step_through",
+                "check_all",
+                "step_forward",
                 "backward_options",
                 "zero_grads",
                 "delete",
@@ -507,6 +520,9 @@ class MainWindow(QMainWindow):
         named = bool(self.current) and self.current in s and not self.current.startswith("_")
         target = self.backward_target()
         ac["backward"].setEnabled(bool(target))
+        ac["check_all"].setEnabled(bool(target))
+        ac["step_forward"].setEnabled(any(e.kind == "op" for e in s.entries))
+        ac["step_through"].setEnabled(bool(target) or any(e.kind == "backward" for e in s.entries))
         ac["backward_options"].setEnabled(bool(target))
         ac["backward"].setText(f"&Backward from {target}" if target else "&Backward")
         ac["backward"].setIconText(f"Backward from {target}" if target else "Backward")
@@ -627,6 +643,45 @@ class MainWindow(QMainWindow):
     def backward(self) -> Any:
         """backward() on the session's output or the tensor chosen in Tensor › Backward From."""
         return self.commands.backward()
+
+    def step_through(self) -> BackwardStepper | None:
+        """Backward one node at a time (gui/stepper.py); leaving it is a plain backward()."""
+        if self.session is None:
+            return None
+        if self.stepper is not None:
+            self.stepper.leave()
+        self.stepper = backward_stepper(self)
+        self.stepper.start()
+        self.update_actions()
+        return self.stepper
+
+    def step_forward(self) -> BackwardStepper | None:
+        """Step Through Forward: the ops in the order they ran, each value as it is computed."""
+        if self.session is None:
+            return None
+        if self.stepper is not None:
+            self.stepper.leave()
+        self.stepper = forward_stepper(self)
+        self.stepper.start()
+        self.update_actions()
+        return self.stepper
+
+    def check_gradient(self, name: str) -> Any:
+        """Check Gradient: ``name``'s gradient by nudging, beside autograd's (gui/gradient_check.py)."""
+        return gradient_check.check_one(self, name)
+
+    def check_all_gradients(self) -> Any:
+        """Tensor › Check All Gradients: every leaf that requires grad, marked on the graph."""
+        return gradient_check.check_all(self)
+
+    def stepper_dock(self) -> QDockWidget:
+        """The Backward Steps dock, under the graph; made the first time it is needed."""
+        if self._stepper_dock is None:
+            self._stepper_dock = make_stepper_dock(self)
+            self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self._stepper_dock)
+            self.resizeDocks([self._stepper_dock], [230], Qt.Orientation.Vertical)
+            self._stepper_dock.hide()
+        return self._stepper_dock
 
     # --- view settings (gui/view_settings.py) ---------------------------------------------------
     def set_view(self, mode: str) -> None:

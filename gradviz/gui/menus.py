@@ -51,11 +51,12 @@ def menu_table() -> list[tuple[str, list[Any]]]:
         ("&File", [
             EDIT + "new", EDIT + "open", EDIT + "@recent", EDIT + "@examples", EDIT + "-",
             EDIT + "save", EDIT + "save_as", EDIT + "-",
-            "export", EDIT + "export_python", "-", "quit",
+            "export", EDIT + "export_animation", EDIT + "export_python", "-", "quit",
         ]),
         (EDIT + "&Edit", ["undo", "redo", "-", "copy_code", "-", "rename", "delete", "-", "find"]),
         (EDIT + "&Tensor", [
-            "new_tensor", "operation", "-", "backward", "@backward", "backward_options", "zero_grads",
+            "new_tensor", "operation", "-", "backward", "@backward", "step_through", "step_forward", "backward_options",
+            "zero_grads", "-", "check_all",
         ]),
         ("viewer:&Edit", ["find"]),
         ("&View", [
@@ -152,6 +153,7 @@ def build_toolbar(w: MainWindow) -> None:
         w.backward_button.setMenu(w.backward_menu)
         w.backward_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
         tb.addWidget(w.backward_button)
+        tb.addAction(ac["step_through"])
         tb.addAction(ac["zero_grads"])
         tb.addSeparator()
         for k in ("undo", "redo"):

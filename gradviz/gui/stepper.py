@@ -1,0 +1,359 @@
+"""Backward ▸ Step Through: ``backward()`` one node at a time, in the engine's own order.
+
+:class:`StepperPanel` is the dock: what the current step does in words (the gradient from
+above, each input's local derivative as a formula and in numbers, their product, running
+totals where contributions add up, AccumulateGrad's before and after) and the controls: start,
+back, play/pause with a speed, next, end, a scrubber; keys → ← Space Home End. The canvas draws
+the same step (``graph.source.StepSource``) on one colour scale held for every step.
+
+:class:`BackwardStepper` runs it. Leaving (Done, or Escape) leaves the session exactly as a
+plain ``backward()`` would: a backward that has not run yet is run then; one the log already
+holds (stepped through again, replayed from just before it) changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from html import escape
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..graph.colouring import scale_for
+from ..graph.model import TENSORS, NodeIds
+from ..graph.source import StepSource
+from ..graph.stepping import BackwardPlan, ForwardPlan, forward_ops
+from ..session.backward_steps import BackwardSteps, last_backward, steps_from
+from ..session.document import Session, SessionError
+from ..session.log import Backward
+from .bridge import SessionBridge
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+SPEEDS = (("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("4×", 4.0))
+STEP_MS = 1400  # one step at 1×: time to read what it says
+STEP_KEYS = (
+    Qt.Key.Key_Right,
+    Qt.Key.Key_Left,
+    Qt.Key.Key_Space,
+    Qt.Key.Key_Home,
+    Qt.Key.Key_End,
+    Qt.Key.Key_Escape,
+)
+
+
+class StepperPanel(QWidget):
+    """The stepper's dock contents: the step in words, and its controls. The stepping keys
+    pressed here (or on the canvas, see :class:`BackwardStepper`) come out as ``key``."""
+
+    key = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stepperPanel")
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.title = QLabel(self)
+        self.title.setObjectName("stepTitle")
+        font = self.title.font()
+        font.setBold(True)
+        font.setPointSizeF(font.pointSizeF() * 1.15)
+        self.title.setFont(font)
+        self.title.setWordWrap(True)
+        self.words = QLabel(self)
+        self.words.setObjectName("stepWords")
+        self.words.setTextFormat(Qt.TextFormat.RichText)
+        self.words.setWordWrap(True)
+        self.words.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note = QLabel(self)
+        self.note.setObjectName("stepNote")
+        self.note.setWordWrap(True)
+        self.note.setVisible(False)
+
+        def button(name: str, glyph: str, tip: str) -> QToolButton:
+            b = QToolButton(self)
+            b.setObjectName(name)
+            b.setText(glyph)
+            b.setToolTip(tip)
+            b.setAutoRaise(True)
+            return b
+
+        self.home = button("stepHome", "⇤", "First step (Home)")
+        self.back = button("stepBack", "◀", "Previous step (←)")
+        self.play = button("stepPlay", "▷", "Play (Space)")
+        self.next = button("stepNext", "▶", "Next step (→)")
+        self.end = button("stepEnd", "⇥", "Last step (End)")
+        self.speed = QComboBox(self)
+        self.speed.setObjectName("stepSpeed")
+        self.speed.setToolTip("Playing speed")
+        for label, _ in SPEEDS:
+            self.speed.addItem(label)
+        self.speed.setCurrentIndex(1)
+        self.scrubber = QSlider(Qt.Orientation.Horizontal, self)
+        self.scrubber.setObjectName("stepScrubber")
+        self.scrubber.setToolTip("Drag to any step")
+        self.counter = QLabel(self)
+        self.counter.setObjectName("stepCounter")
+        self.done = QPushButton("Done", self)
+        self.done.setObjectName("stepDone")
+        self.done.setToolTip("Leave the steps: the session is as after backward() (Escape)")
+
+        controls = QHBoxLayout()
+        for w in (self.home, self.back, self.play, self.next, self.end, self.speed):
+            controls.addWidget(w)
+        controls.addWidget(self.scrubber, 1)
+        controls.addWidget(self.counter)
+        controls.addWidget(self.done)
+        # A step of a big op says a lot: its words scroll rather than being cut off.
+        body = QWidget(self)
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(self.words)
+        body_layout.addWidget(self.note)
+        body_layout.addStretch(1)
+        self.scroll = QScrollArea(self)
+        self.scroll.setObjectName("stepScroll")
+        self.scroll.setWidget(body)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.title)
+        layout.addWidget(self.scroll, 1)
+        layout.addLayout(controls)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in STEP_KEYS and not event.modifiers():
+            self.key.emit(event.key())
+            return
+        super().keyPressEvent(event)
+
+    def show_step(self, lines: list[str], k: int, n: int) -> None:
+        head, rest = (lines[0], lines[1:]) if lines else ("", [])
+        self.title.setText(head)
+        self.words.setText("<br>".join(escape(line).replace("    ", "&nbsp;" * 6) for line in rest))
+        self.counter.setText(f"{k} / {n - 1}")
+        self.scrubber.blockSignals(True)
+        self.scrubber.setRange(0, n - 1)
+        self.scrubber.setValue(k)
+        self.scrubber.blockSignals(False)
+        self.home.setEnabled(k > 0)
+        self.back.setEnabled(k > 0)
+        self.next.setEnabled(k < n - 1)
+        self.end.setEnabled(k < n - 1)
+
+    def set_playing(self, on: bool) -> None:
+        self.play.setText("❚❚" if on else "▷")  # glyphs DejaVu Sans has
+        self.play.setToolTip("Pause (Space)" if on else "Play (Space)")
+
+
+class BackwardStepper(QObject):
+    """One stepping session on a window: the plan (``graph.stepping.BackwardPlan`` or
+    ``ForwardPlan``), the current step, play, and the way out (``on_leave``: what a plain run
+    would have done, e.g. the backward itself)."""
+
+    moved = Signal(int)
+    finished = Signal()
+
+    def __init__(
+        self,
+        window: MainWindow,
+        plan: Any,
+        session: Session,
+        title: str,
+        on_leave: Callable[[], None] | None = None,
+        note: str = "",
+    ) -> None:
+        super().__init__(window)
+        self.window, self.plan, self.title, self.on_leave, self.note = window, plan, title, on_leave, note
+        self.k = 0
+        self.source = StepSource(session, plan, 0)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self._tick)
+        self.panel = window.stepper_dock().widget()
+        self._bridge = SessionBridge(window.session, self)
+        self._bridge.changed.connect(lambda *_: self.leave(run_backward=False, why="the session changed"))
+        self._saved_scale = (window.canvas.lock_scale, window.canvas.locked_range)
+        self._connect()
+
+    # --- the way in and out -------------------------------------------------------------------------
+    def start(self) -> None:
+        w, c = self.window, self.window.canvas
+        if isinstance(self.plan, BackwardPlan):
+            # One scale for every step: the last step's, held as Lock Scale holds a range.
+            visible = self.source.session.tensors(include_hidden=False)
+            last = self.plan.graph(visible, TENSORS, NodeIds(), self.plan.count - 1)
+            cs = scale_for(last, c.scale_settings())
+            c.lock_scale, c.locked_range = True, (cs.scale, cs.vmin, cs.vmax)
+        c.set_source(self.source)
+        dock = w.stepper_dock()
+        dock.setWindowTitle(f"Steps: {self.title}")
+        self.panel.note.setVisible(bool(self.note))
+        self.panel.note.setText(self.note)
+        dock.show()
+        dock.raise_()
+        self.go(0)
+        self.panel.setFocus()
+        w.say(f"Stepping through {self.title}: → next, ← back, Space plays, Escape leaves")
+
+    def leave(self, run_backward: bool = True, why: str = "") -> None:
+        """Back to the session: as after a plain backward() (run now if it had not run)."""
+        if self.window.stepper is not self:
+            return
+        w, c = self.window, self.window.canvas
+        self.timer.stop()
+        self._bridge.close()
+        self.window.canvas.removeEventFilter(self)
+        self.panel.key.disconnect(self._key)
+        w.stepper = None
+        c.lock_scale, c.locked_range = self._saved_scale
+        c.set_source(w.source)
+        w.stepper_dock().hide()
+        if run_backward and self.on_leave is not None:
+            self.on_leave()
+        if why:
+            w.say(f"Stopped stepping: {why}")
+        w.update_actions()
+        self.finished.emit()
+
+    # --- moving -------------------------------------------------------------------------------------
+    def go(self, k: int) -> None:
+        n = self.plan.count
+        self.k = max(0, min(k, n - 1))
+        self.source.k = self.k
+        self.window.canvas.refresh()
+        self.panel.show_step(self.plan.words(self.k), self.k, n)
+        if self.k == n - 1:
+            self.pause()
+        self.moved.emit(self.k)
+
+    def next(self) -> None:
+        self.go(self.k + 1)
+
+    def back(self) -> None:
+        self.go(self.k - 1)
+
+    def home(self) -> None:
+        self.go(0)
+
+    def end(self) -> None:
+        self.go(self.plan.count - 1)
+
+    def play(self) -> None:
+        if self.k >= self.plan.count - 1:
+            self.go(0)
+        self.timer.start(self._interval())
+        self.panel.set_playing(True)
+
+    def pause(self) -> None:
+        self.timer.stop()
+        self.panel.set_playing(False)
+
+    def toggle_play(self) -> None:
+        self.pause() if self.timer.isActive() else self.play()
+
+    @property
+    def playing(self) -> bool:
+        return self.timer.isActive()
+
+    def _interval(self) -> int:
+        return round(STEP_MS / SPEEDS[self.panel.speed.currentIndex()][1])
+
+    def _tick(self) -> None:
+        self.next()
+
+    def _connect(self) -> None:
+        p = self.panel
+        for b, fn in ((p.home, self.home), (p.back, self.back), (p.next, self.next), (p.end, self.end)):
+            b.clicked.connect(fn)
+        p.play.clicked.connect(self.toggle_play)
+        p.done.clicked.connect(lambda: self.leave())
+        p.scrubber.valueChanged.connect(self.go)
+        p.speed.currentIndexChanged.connect(lambda _: self.timer.setInterval(self._interval()))
+        p.key.connect(self._key)
+        self.window.canvas.installEventFilter(self)  # the same keys on the graph
+
+    def _key(self, key: int) -> None:
+        actions: dict[int, Callable[[], None]] = {
+            Qt.Key.Key_Right: self.next,
+            Qt.Key.Key_Left: self.back,
+            Qt.Key.Key_Space: self.toggle_play,
+            Qt.Key.Key_Home: self.home,
+            Qt.Key.Key_End: self.end,
+            Qt.Key.Key_Escape: self.leave,
+        }
+        actions[key]()
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() in STEP_KEYS
+            and not event.modifiers()
+        ):
+            self._key(event.key())
+            return True
+        return super().eventFilter(obj, event)
+
+
+def make_stepper_dock(window: QWidget) -> QDockWidget:
+    dock = QDockWidget("Backward Steps", window)
+    dock.setObjectName("stepperDock")
+    dock.setWidget(StepperPanel(dock))
+    dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)  # left by Done, not a close box
+    return dock
+
+
+def backward_stepper(window: MainWindow) -> BackwardStepper:
+    """Step Through Backward: the backward the Backward button would run, run on leaving (or
+    one the log ran already, replayed; leaving it changes nothing)."""
+    steps, fresh = steps_for(window)
+    target = steps.target
+    note = (
+        ""
+        if fresh
+        else f"{target}.backward() ran already: these are its steps, replayed from just before it. "
+        "Leaving changes nothing."
+    )
+    leave = (lambda: window.commands.run_backward(target)) if fresh else None
+    plan = BackwardPlan(steps.trace, steps.names())
+    return BackwardStepper(window, plan, steps.session, f"{target}.backward()", leave, note)
+
+
+def forward_stepper(window: MainWindow) -> BackwardStepper:
+    """Step Through Forward: the session's ops in the order they ran, values appearing."""
+    session = window.session
+    visible = session.tensors(include_hidden=False)
+    ops = forward_ops(visible)
+    if not ops:
+        raise SessionError("nothing to step through: no tensor is computed from another yet")
+    names = {id(t): n for n, t in visible.items()}
+    return BackwardStepper(window, ForwardPlan(ops, names), session, "the forward pass")
+
+
+def steps_for(window: MainWindow) -> tuple[BackwardSteps, bool]:
+    """What Step Through shows: the backward the Backward button would run (and run it on
+    leaving), or, when that graph was freed by a backward in the log, that backward replayed."""
+    session = window.session
+    target = window.backward_target()
+    if not target:
+        raise SessionError("nothing to step through: no result requires grad (make one, then step)")
+    try:
+        return steps_from(session, target), True
+    except SessionError:
+        if any(isinstance(e, Backward) for e in session.entries):
+            return last_backward(session), False
+        raise
