@@ -240,7 +240,10 @@ def test_an_elementwise_formula_s_numbers_are_torch_s_derivative(info):
 
     ours = [gradviz.tensor(v, requires_grad=True) for v in values]
     theirs = [torch.tensor(v, requires_grad=True) for v in values]
-    out, tout = call(gradviz, ours), call(torch, theirs)
+    gradviz.manual_seed(0)  # dropout draws its mask: the same one in both
+    out = call(gradviz, ours)
+    torch.manual_seed(0)
+    tout = call(torch, theirs)
     step = next(s for s in trace_backward(out.sum()) if s.kind == NODE and s.node is out.grad_fn)
     for c in step.contributions:
         assert c.local is not None, c.operand

@@ -91,8 +91,13 @@ def test_cancel_stops_a_long_check_and_changes_nothing(window, qtbot):
         type_in_console(qtbot, w, line)
     idle(qtbot, w)
     w.select("m")
-    QTimer.singleShot(150, w.cancel_work)
+    poll = QTimer(w)  # Cancel once the check is running (as a person presses it in the progress bar)
+    poll.timeout.connect(
+        lambda: w.busy.job is not None and "Checking" in w.status_action.text() and w.cancel_work()
+    )
+    poll.start(20)
     qtbot.mouseClick(w.inspector.check_button, Qt.MouseButton.LeftButton)
+    poll.stop()
     qtbot.waitUntil(lambda: "cancelled" in w.status_action.text(), timeout=20000)
     assert w.status_action.text() == "Check of ∂s/∂m cancelled; nothing changed"
     assert not w.inspector.check_result.isVisible() and w.session.tensor("m").grad is None
