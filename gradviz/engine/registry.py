@@ -119,6 +119,7 @@ class OpInfo:
     catalogue: bool = True  # offered by the session (console, dialogs, files)
     variadic: bool = False  # takes extra tensor operands beyond those named (index: masks)
     method: str | None = None  # the Tensor method's name, when not ``name``
+    inplace: bool = False  # torch also has the method's in-place form, ``t.name_()``
 
     @property
     def arity(self) -> int | None:
@@ -154,6 +155,7 @@ def op(
     operand_list: bool = False,
     method: str | None = None,
     variadic: bool = False,
+    inplace: bool = False,
 ) -> Callable[[F], F]:
     """Register the decorated function as the op ``name`` (default: the function's name).
 
@@ -165,7 +167,8 @@ def op(
     cat's ``tensors``); ``params``: the rest, with JSON kinds for the session. ``call``: how the
     session runs it when that is not the function itself. ``nodes``: the backward node classes
     it records; with no ``formula``/``statement``/``text``, the op's formula is its first
-    node's. ``catalogue=False``: an engine op the session does not offer.
+    node's. ``catalogue=False``: an engine op the session does not offer. ``inplace``: torch
+    also has ``t.name_()``, the same op written into the tensor (its version counter moves on).
     """
 
     def register(fn: F) -> F:
@@ -196,6 +199,7 @@ def op(
             catalogue=catalogue,
             variadic=variadic,
             method=method,
+            inplace=inplace,
         )
         module = sys.modules[fn.__module__]
         if export and ("function" in syntax or "F" in syntax):
@@ -203,12 +207,16 @@ def op(
             if key not in names:
                 names.append(key)
         if "method" in syntax:
-            from .tensor import Tensor
+            from .tensor import Tensor, make_inplace
 
             for attr in (method or key, *aliases):
                 own = Tensor.__dict__.get(attr)
                 if getattr(own, "__module__", None) != Tensor.__module__:  # detach: Tensor's own
                     setattr(Tensor, attr, fn)
+                if inplace and attr + "_" not in Tensor.__dict__:  # add_ and mul_ are Tensor's own
+                    setattr(Tensor, attr + "_", make_inplace(attr))
+        elif inplace:
+            raise ValueError(f"op {key!r}: an in-place form needs the method syntax")
         return fn
 
     return register

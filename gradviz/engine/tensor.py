@@ -599,7 +599,9 @@ class Tensor(_Methods):
         return self._data
 
 
-def _make_inplace(name: str) -> Any:
+def make_inplace(name: str) -> Any:
+    """``name_``: the in-place form of the method ``name`` (an op declared ``inplace=True``)."""
+
     def method(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
         self._check_inplace()  # before the op's own checks, as in PyTorch
         return self._inplace(self._cast_back(getattr(self, name)(*args, **kwargs)))
@@ -608,24 +610,6 @@ def _make_inplace(name: str) -> Any:
     method.__doc__ = f"In-place ``{name}``: the tensor takes the result, and its history."
     method.__module__ = __name__ + ".inplace"  # a registered ``name_`` op replaces it
     return method
-
-
-# In-place forms of the pointwise ops: the node is the out-of-place op's (ExpBackward0), and the
-# tensor's version counter moves on, as in PyTorch.
-INPLACE_OPS = (
-    "abs", "absolute", "acos", "asin", "atan", "atan2", "ceil", "clip", "cos", "cosh", "divide",
-    "eq", "erf", "exp", "expm1", "floor", "frac", "ge", "greater", "gt", "le", "less", "lerp", "log",
-    "log10", "log1p", "log2", "logical_not", "lt", "multiply", "ne", "neg", "negative", "pow",
-    "reciprocal", "relu", "remainder", "round", "rsqrt", "sigmoid", "sign", "sin", "sinh", "sqrt",
-    "square", "subtract", "tan", "tanh", "true_divide", "trunc", "fmod", "hardtanh", "leaky_relu",
-    "masked_fill", "where", "addcmul", "addcdiv", "float_power", "logit", "nan_to_num", "exp2",
-)  # fmt: skip
-
-
-def _bind_inplace() -> None:
-    for name in INPLACE_OPS:
-        if not hasattr(Tensor, name + "_"):
-            setattr(Tensor, name + "_", _make_inplace(name))
 
 
 def _is_view_index(idx: Any) -> bool:
@@ -690,4 +674,3 @@ def _register() -> None:
 
 
 _register()
-_bind_inplace()

@@ -480,6 +480,7 @@ _MASK_TYPES = {"int64": "long int", "int32": "int", "int16": "short int", "int8"
 
 
 @registry.op(
+    inplace=True,
     nodes=(MaskedFill, MaskedFillTensor),
     operands=("input", "mask"),
     category="shape",

@@ -287,6 +287,7 @@ def _sub_check_operands(a: Any, b: Any) -> None:
 
 
 @registry.op(
+    inplace=True,
     statement="result = input - other",
     operands=("input", "other"),
     scalar_operands=True,
@@ -321,6 +322,7 @@ def rsub(a: Tensor, other: Any) -> Tensor:
 
 
 @registry.op(
+    inplace=True,
     statement="result = input · other",
     operands=("input", "other"),
     scalar_operands=True,
@@ -340,6 +342,7 @@ def mul(a: Any, b: Any) -> Tensor:
 
 
 @registry.op(
+    inplace=True,
     statement="result = input / other",
     operands=("input", "other"),
     scalar_operands=True,
@@ -372,12 +375,13 @@ def _rdiv(a: Any, b: Tensor) -> Tensor:
     return Mul.apply(x, y, dtype=dt)
 
 
-@registry.op(catalogue=False, nodes=(Reciprocal,))
+@registry.op(inplace=True, catalogue=False, nodes=(Reciprocal,))
 def reciprocal(a: Tensor) -> Tensor:
     return Reciprocal.apply(a)
 
 
 @registry.op(
+    inplace=True,
     statement="result = input^exponent",
     operands=("input", "exponent"),
     scalar_operands=True,
@@ -400,6 +404,7 @@ def pow(a: Any, exponent: Any) -> Tensor:
 
 
 @registry.op(
+    inplace=True,
     statement="result = -input",
     symbol="-",
     nodes=(Neg,),
@@ -610,27 +615,29 @@ class Clamp(Function):
         return (g,)
 
 
-@registry.op(statement="result = e^input", nodes=(Exp,), formula={"input": "exp(input) = result"})
+@registry.op(
+    inplace=True, statement="result = e^input", nodes=(Exp,), formula={"input": "exp(input) = result"}
+)
 def exp(a: Tensor) -> Tensor:
     return Exp.apply(a)
 
 
-@registry.op(statement="result = ln input", nodes=(Log,), formula={"input": "1/input"})
+@registry.op(inplace=True, statement="result = ln input", nodes=(Log,), formula={"input": "1/input"})
 def log(a: Tensor) -> Tensor:
     return Log.apply(a)
 
 
-@registry.op(statement="result = √input", nodes=(Sqrt,), formula={"input": "1/(2·√input)"})
+@registry.op(inplace=True, statement="result = √input", nodes=(Sqrt,), formula={"input": "1/(2·√input)"})
 def sqrt(a: Tensor) -> Tensor:
     return Sqrt.apply(a)
 
 
-@registry.op(statement="result = sin(input)", nodes=(Sin,), formula={"input": "cos(input)"})
+@registry.op(inplace=True, statement="result = sin(input)", nodes=(Sin,), formula={"input": "cos(input)"})
 def sin(a: Tensor) -> Tensor:
     return Sin.apply(a)
 
 
-@registry.op(statement="result = cos(input)", nodes=(Cos,), formula={"input": "-sin(input)"})
+@registry.op(inplace=True, statement="result = cos(input)", nodes=(Cos,), formula={"input": "-sin(input)"})
 def cos(a: Tensor) -> Tensor:
     return Cos.apply(a)
 
@@ -651,13 +658,17 @@ class Tan(Function):
 
 
 @registry.op(
-    statement="result = tan(input)", nodes=(Tan,), formula={"input": "1 + tan²(input) = 1 + result²"}
+    inplace=True,
+    statement="result = tan(input)",
+    nodes=(Tan,),
+    formula={"input": "1 + tan²(input) = 1 + result²"},
 )
 def tan(input: Tensor) -> Tensor:
     return Tan.apply(input)
 
 
 @registry.op(
+    inplace=True,
     statement="result = tanh(input)",
     category="activation",
     syntax=("function", "method", "F"),
@@ -669,6 +680,7 @@ def tanh(a: Tensor) -> Tensor:
 
 
 @registry.op(
+    inplace=True,
     statement="result = σ(input) = 1/(1 + e^(-input))",
     category="activation",
     syntax=("function", "method", "F"),
@@ -680,6 +692,7 @@ def sigmoid(a: Tensor) -> Tensor:
 
 
 @registry.op(
+    inplace=True,
     statement="result = max(input, 0)",
     category="activation",
     syntax=("function", "method", "F"),
@@ -691,7 +704,11 @@ def relu(a: Tensor) -> Tensor:
 
 
 @registry.op(
-    statement="result = |input|", nodes=(Abs,), aliases=("absolute",), formula={"input": "sign(input)"}
+    inplace=True,
+    statement="result = |input|",
+    nodes=(Abs,),
+    aliases=("absolute",),
+    formula={"input": "sign(input)"},
 )
 def abs(a: Tensor) -> Tensor:
     return Abs.apply(a)
@@ -702,6 +719,7 @@ def abs(a: Tensor) -> Tensor:
     params=(registry.Param("min", "number", None), registry.Param("max", "number", None)),
     nodes=(Clamp,),
     aliases=("clip",),
+    inplace=True,
     formula={"input": "1 inside [min, max], 0 outside"},
 )
 def clamp(a: Tensor, min: Any = None, max: Any = None) -> Tensor:
@@ -735,12 +753,12 @@ class Sign(Function):
         return (g * 0,)
 
 
-@registry.op(catalogue=False, nodes=(Sign,))
+@registry.op(inplace=True, catalogue=False, nodes=(Sign,))
 def sign(a: Tensor) -> Tensor:
     return Sign.apply(a)
 
 
-@registry.op(catalogue=False)
+@registry.op(inplace=True, catalogue=False)
 def square(a: Tensor) -> Tensor:
     return pow(a, 2)
 
@@ -757,6 +775,7 @@ def _compare(ufunc: Any) -> Any:
 
 
 eq = registry.op(
+    inplace=True,
     statement="result = input == other",
     name="eq",
     operands=("input", "other"),
@@ -768,6 +787,7 @@ eq = registry.op(
     text="not differentiable (bool result)",
 )(_compare(np.equal))
 ne = registry.op(
+    inplace=True,
     statement="result = input != other",
     name="ne",
     operands=("input", "other"),
@@ -779,6 +799,7 @@ ne = registry.op(
     text="not differentiable (bool result)",
 )(_compare(np.not_equal))
 lt = registry.op(
+    inplace=True,
     statement="result = input < other",
     name="lt",
     operands=("input", "other"),
@@ -790,6 +811,7 @@ lt = registry.op(
     text="not differentiable (bool result)",
 )(_compare(np.less))
 le = registry.op(
+    inplace=True,
     statement="result = input <= other",
     name="le",
     operands=("input", "other"),
@@ -801,6 +823,7 @@ le = registry.op(
     text="not differentiable (bool result)",
 )(_compare(np.less_equal))
 gt = registry.op(
+    inplace=True,
     statement="result = input > other",
     name="gt",
     operands=("input", "other"),
@@ -812,6 +835,7 @@ gt = registry.op(
     text="not differentiable (bool result)",
 )(_compare(np.greater))
 ge = registry.op(
+    inplace=True,
     statement="result = input >= other",
     name="ge",
     operands=("input", "other"),
@@ -823,11 +847,15 @@ ge = registry.op(
     text="not differentiable (bool result)",
 )(_compare(np.greater_equal))
 # torch's other method names for two comparisons.
-greater = registry.op(name="greater", syntax=("method",), operands=("input", "other"), catalogue=False)(gt)
-less = registry.op(name="less", syntax=("method",), operands=("input", "other"), catalogue=False)(lt)
+greater = registry.op(
+    inplace=True, name="greater", syntax=("method",), operands=("input", "other"), catalogue=False
+)(gt)
+less = registry.op(
+    inplace=True, name="less", syntax=("method",), operands=("input", "other"), catalogue=False
+)(lt)
 
 
-@registry.op(catalogue=False)
+@registry.op(inplace=True, catalogue=False)
 def logical_not(a: Tensor) -> Tensor:
     return Tensor._make(np.logical_not(a._data), False, None)
 
@@ -962,7 +990,7 @@ class Atan2(Function):
         return g * b / d, -g * a / d
 
 
-@registry.op(operands=("input", "other"), nodes=(Atan2,), size_rule="broadcast")
+@registry.op(inplace=True, operands=("input", "other"), nodes=(Atan2,), size_rule="broadcast")
 def atan2(input: Tensor, other: Tensor) -> Tensor:
     for i, (what, v) in enumerate((("input", input), ("other", other))):
         if not isinstance(v, Tensor):  # torch.atan2 takes no Python numbers
@@ -990,7 +1018,7 @@ class Log1p(Function):
         return (g / (a + 1),)
 
 
-@registry.op(nodes=(Log1p,))
+@registry.op(inplace=True, nodes=(Log1p,))
 def log1p(input: Tensor) -> Tensor:
     return Log1p.apply(input)
 
@@ -1013,7 +1041,7 @@ class Expm1(Function):
         return (g * (out + 1),)
 
 
-@registry.op(nodes=(Expm1,))
+@registry.op(inplace=True, nodes=(Expm1,))
 def expm1(input: Tensor) -> Tensor:
     return Expm1.apply(input)
 
@@ -1043,7 +1071,7 @@ class Erf(Function):
         return (g * (2 / math.sqrt(math.pi)) * dual.unary("exp", -(a * a)),)
 
 
-@registry.op(nodes=(Erf,))
+@registry.op(inplace=True, nodes=(Erf,))
 def erf(input: Tensor) -> Tensor:
     return Erf.apply(input)
 
@@ -1108,25 +1136,25 @@ Round = _rounding("RoundBackward0", np.round, "round")
 RoundDecimals = _rounding("RoundBackward1", np.round, "round")
 
 
-@registry.op(nodes=(Floor,))
+@registry.op(inplace=True, nodes=(Floor,))
 def floor(input: Tensor) -> Tensor:
     _not_bool(input._data, "floor_vml_cpu")
     return Floor.apply(input)
 
 
-@registry.op(nodes=(Ceil,))
+@registry.op(inplace=True, nodes=(Ceil,))
 def ceil(input: Tensor) -> Tensor:
     _not_bool(input._data, "ceil_vml_cpu")
     return Ceil.apply(input)
 
 
-@registry.op(nodes=(Trunc,))
+@registry.op(inplace=True, nodes=(Trunc,))
 def trunc(input: Tensor) -> Tensor:
     _not_bool(input._data, "trunc_vml_cpu")
     return Trunc.apply(input)
 
 
-@registry.op(nodes=(Round, RoundDecimals), params=(registry.Param("decimals", "int", 0),))
+@registry.op(inplace=True, nodes=(Round, RoundDecimals), params=(registry.Param("decimals", "int", 0),))
 def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     _not_bool(input._data, "round_cpu" if decimals else "round_vml_cpu")
     if decimals:
@@ -1248,6 +1276,7 @@ def _modulo(kind: str, input: Any, other: Any) -> Tensor:
 
 
 @registry.op(
+    inplace=True,
     operands=("input", "other"),
     nodes=(RemainderScalar, Remainder),
     size_rule="broadcast",
@@ -1261,6 +1290,7 @@ def remainder(input: Any, other: Any) -> Tensor:
 
 
 @registry.op(
+    inplace=True,
     operands=("input", "other"),
     nodes=(FmodScalar, Fmod),
     size_rule="broadcast",
