@@ -72,6 +72,7 @@ from .view_settings import ViewSettings
 from .work import WorkCancelledError, WorkerJob
 
 ORG = APP = "gradviz"
+TARGET_CHARS = 14  # of a Backward target's name on the toolbar button
 ROOMY_WIDTH = 1600  # a window this wide has room for the tensors dock to grow with large text
 SUFFIX = fileformat.SUFFIX
 
@@ -525,7 +526,9 @@ class MainWindow(QMainWindow):
         ac["step_through"].setEnabled(bool(target) or any(e.kind == "backward" for e in s.entries))
         ac["backward_options"].setEnabled(bool(target))
         ac["backward"].setText(f"&Backward from {target}" if target else "&Backward")
-        ac["backward"].setIconText(f"Backward from {target}" if target else "Backward")
+        # The toolbar button keeps a long name short, so the toolbar still fits (the tip has it whole).
+        short = target if len(target) <= TARGET_CHARS else target[: TARGET_CHARS - 1] + "…"
+        ac["backward"].setIconText(f"Backward from {short}" if target else "Backward")
         keys = ac["backward"].shortcut().toString(QKeySequence.SequenceFormat.NativeText)
         why = (
             "you chose it in the Backward menu"
