@@ -128,12 +128,6 @@ def promote_types(a: dtype, b: dtype) -> dtype:
     return a if a._rank >= b._rank else b
 
 
-def _category(d: dtype | None) -> int:
-    if d is None:
-        return -1
-    return 2 if d.is_floating_point else (0 if d is bool_ else 1)
-
-
 def _combine(higher: dtype | None, lower: dtype | None) -> dtype | None:
     # c10's combine_categories: a higher-priority group keeps its dtype unless the lower one
     # belongs to a higher category (bool < integer < float).

@@ -40,7 +40,7 @@ def _linear_call(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> t
     min_operands=2,
     variadic=True,
     category="nn",
-    size_rule="matmul",
+    size_rule="matmul_t",  # input @ weight.T (+ bias)
     text="result = input·weightᵀ + bias: ∂L/∂input = ∂L/∂result·weight, ∂L/∂weight = (∂L/∂result)ᵀ·input, ∂L/∂bias = Σ ∂L/∂result",
 )
 @composite("linear", _linear_call)

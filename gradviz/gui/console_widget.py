@@ -510,12 +510,6 @@ class ConsoleWidget(QWidget):
         self._update_prompt()
         self.render()
 
-    def set_session(self, session: Session) -> None:
-        self.session = session
-        self.console = Console(session)
-        self.input.console = self.console
-        self.reload()
-
     @property
     def history(self) -> list[str]:
         return list(self.input.history)

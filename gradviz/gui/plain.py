@@ -16,15 +16,6 @@ from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
 PLAIN = Qt.TextFormat.PlainText
 
 
-class PlainLabel(QLabel):
-    """A QLabel that shows its text exactly as given."""
-
-    def __init__(self, text: str = "", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setTextFormat(PLAIN)
-        self.setText(text)
-
-
 def plain_tip(text: str) -> str:
     """``text`` as a tooltip that Qt shows literally: escaped, inside a tag so that Qt reads it as
     HTML (left bare, escaped text that doesn't look like HTML would show its ``&lt;``)."""

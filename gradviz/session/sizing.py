@@ -109,11 +109,11 @@ def result_shape(spec: catalogue.OpSpec, operands: Sequence[Any], params: dict[s
         return broadcast(*shapes) if rule == "broadcast" else shapes[1]
     if rule == "broadcast":
         return broadcast(*shapes)
+    if rule == "matmul_t":  # input @ other.T (+ a bias): linear
+        w = shapes[1]
+        out, _ = matmul_shape(shapes[0], w[::-1] if len(w) == 2 else w)
+        return broadcast(out, shapes[2]) if len(shapes) > 2 else out
     if rule == "matmul":
-        if spec.name == "linear":  # input @ weight.T (+ bias)
-            w = shapes[1]
-            out, _ = matmul_shape(shapes[0], w[::-1] if len(w) == 2 else w)
-            return broadcast(out, shapes[2]) if len(shapes) > 2 else out
         return matmul_shape(shapes[0], shapes[1])[0]
     if rule == "sum":  # cat and stack
         return (sum(numel(s) for s in shapes),)
@@ -160,7 +160,7 @@ def estimate(spec: catalogue.OpSpec, operands: Sequence[Any], params: dict[str, 
     if spec.category == "loss" and spec.size_rule == "broadcast":
         with contextlib.suppress(ValueError):
             extra = numel(broadcast(*shapes))
-    if spec.size_rule == "matmul" and shape is not None and len(shapes) > 1 and shapes[0]:
+    if spec.size_rule in ("matmul", "matmul_t") and shape is not None and len(shapes) > 1 and shapes[0]:
         macs = n * shapes[0][-1]
         dtypes = {np.dtype(v.dtype.np) for v in operands[:2] if isinstance(v, Tensor)}
         blas = dtypes <= set(_BLAS_DTYPES)

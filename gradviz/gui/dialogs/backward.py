@@ -47,11 +47,6 @@ FREED_HINT = FREED_MESSAGE.split(".")[0]
 LITERAL_LIMIT = 64  # up to this many elements the "values" field starts as a literal of ones
 
 
-def needs_gradient(session: Session, target: str) -> bool:
-    """Whether ``target.backward()`` needs an explicit gradient (the target is not a scalar)."""
-    return session.tensor(target).numel() != 1
-
-
 def _ones_literal(shape: tuple[int, ...]) -> str:
     if not shape:
         return "1."
