@@ -104,20 +104,20 @@ def op_code(spec: OpSpec, operands: Sequence[str], params: dict[str, Any], index
         text, prec = operand(x)
         return text if prec == ATOM else f"({text})"
 
-    if spec.name == "neg":
+    if spec.symbol and len(operands) == 1:  # -x
         return negate(operand(a))[0]
     if spec.symbol and len(operands) == 2:
         prec = INFIX.get(spec.name, (spec.symbol, 1))[1]
         return binary(spec.symbol, prec, operand(operands[0]), operand(operands[1]))[0]
-    if spec.name == "T":
-        return f"{wrap(a)}.T"
-    if spec.name == "index":
+    if "attribute" in spec.syntax:  # x.T
+        return f"{wrap(a)}.{spec.name}"
+    if "index" in spec.syntax:  # x[0, 1:]
         return f"{wrap(a)}[{index_text}]"
     if spec.name in ("reshape", "view") and "shape" in kw:
         return f"{wrap(a)}.{spec.name}({', '.join(map(str, kw['shape']))})"
     if spec.name == "to":
         return f"{wrap(a)}.to(torch.{kw.get('dtype', 'float32')})"
-    if spec.name in ("cat", "stack"):
+    if spec.operand_list:  # torch.cat([a, b])
         return f"torch.{spec.name}([{', '.join(operands)}]" + (f", {kwargs})" if kwargs else ")")
     args = ", ".join(operands) + (", " + kwargs if kwargs else "")
     if "function" not in spec.syntax and "F" in spec.syntax:  # torch.nn.functional only
