@@ -423,6 +423,9 @@ def _float_of(fn: Any, a: np.ndarray) -> np.ndarray:
         return np.asarray(fn(cast(a, float_dtype(a))))
 
 
+SIGMOID_FLOAT32_ZERO = np.float32(-88.72283172607422)  # below it, torch's float32 sigmoid is exactly 0
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     # Split by sign so exp never overflows.
     out = np.empty_like(x)
@@ -430,6 +433,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
     ex = np.exp(x[~pos])
     out[~pos] = ex / (1.0 + ex)
+    if out.dtype == np.float32:
+        # PyTorch computes 1/(1 + exp(-x)) in float32, where exp(-x) overflows below this: 0.
+        out[x < SIGMOID_FLOAT32_ZERO] = 0
     return out
 
 
