@@ -90,6 +90,7 @@ class StepperPanel(QWidget):
             b.setText(glyph)
             b.setToolTip(tip)
             b.setAutoRaise(True)
+            b.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the panel keeps the keys (Space plays)
             return b
 
         self.home = button("stepHome", "⇤", "First step (Home)")
@@ -217,7 +218,8 @@ class BackwardStepper(QObject):
         self.timer.stop()
         self._bridge.close()
         self.window.canvas.removeEventFilter(self)
-        self.panel.key.disconnect(self._key)
+        for signal, slot in self._wired:
+            signal.disconnect(slot)
         w.stepper = None
         c.lock_scale, c.locked_range = self._saved_scale
         c.set_source(w.source)
@@ -276,15 +278,29 @@ class BackwardStepper(QObject):
         self.next()
 
     def _connect(self) -> None:
+        """Wire the (shared) panel to this stepper; :meth:`leave` unwires it, so a second
+        stepping session never drives the first one's steps."""
         p = self.panel
-        for b, fn in ((p.home, self.home), (p.back, self.back), (p.next, self.next), (p.end, self.end)):
-            b.clicked.connect(fn)
-        p.play.clicked.connect(self.toggle_play)
-        p.done.clicked.connect(lambda: self.leave())
-        p.scrubber.valueChanged.connect(self.go)
-        p.speed.currentIndexChanged.connect(lambda _: self.timer.setInterval(self._interval()))
-        p.key.connect(self._key)
+        self._wired = [
+            (p.home.clicked, self.home),
+            (p.back.clicked, self.back),
+            (p.next.clicked, self.next),
+            (p.end.clicked, self.end),
+            (p.play.clicked, self.toggle_play),
+            (p.done.clicked, self._done),
+            (p.scrubber.valueChanged, self.go),
+            (p.speed.currentIndexChanged, self._speed_changed),
+            (p.key, self._key),
+        ]
+        for signal, slot in self._wired:
+            signal.connect(slot)
         self.window.canvas.installEventFilter(self)  # the same keys on the graph
+
+    def _done(self) -> None:
+        self.leave()
+
+    def _speed_changed(self, _index: int) -> None:
+        self.timer.setInterval(self._interval())
 
     def _key(self, key: int) -> None:
         actions: dict[int, Callable[[], None]] = {

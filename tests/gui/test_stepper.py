@@ -165,3 +165,22 @@ def test_stepping_through_the_forward_pass_shows_values_as_they_are_computed(win
     qtbot.keyClick(p, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: w.stepper is None)
     assert w.session.tensor("w").grad is None  # forward stepping runs no backward
+
+
+def test_a_second_stepping_session_drives_only_itself(window, qtbot):
+    from PySide6.QtCore import SIGNAL
+
+    w = seed_window(window, qtbot)
+    w.step_through()
+    p = panel(w)
+    wired = p.next.receivers(SIGNAL("clicked()"))
+    qtbot.mouseClick(p.done, Qt.MouseButton.LeftButton)  # runs the backward: w.grad = 3
+    qtbot.waitUntil(lambda: w.stepper is None)
+    w.step_forward()
+    assert p.next.receivers(SIGNAL("clicked()")) == wired  # the first session let go of the panel
+    qtbot.mouseClick(p.next, Qt.MouseButton.LeftButton)
+    idle(qtbot, w)
+    assert p.title.text() == "Forward, step 1 of 2: mul(w, x) computes 12.0"  # not the backward's step 1
+    qtbot.mouseClick(p.done, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: w.stepper is None)
+    assert w.session.tensor("w").grad.item() == 3.0  # one backward, not two
