@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from ..engine.trace import BackwardTrace
 from .fonts import pil_font
 from .model import TENSORS, NodeIds
-from .scene import _default_layout, build_scene, node_size
+from .scene import _default_layout, build_scene, sized_graph
 from .stepping import describe_step, final_scale, step_graph
 from .style import looks
 from .writers import to_png
@@ -43,7 +43,9 @@ def frames(
     ids = NodeIds()
     cs = final_scale(outputs, trace, view=view, stat=stat, cmap=cmap, scale=scale)
     last = step_graph(outputs, trace, len(trace) - 1, view=view, ids=ids)
-    fixed = _default_layout(_sized(last, cs, elements))  # one layout: no node moves between frames
+    fixed = _default_layout(
+        sized_graph(last, looks(last, cs, elements))
+    )  # one layout: no node moves between frames
     for k in range(len(trace)):
         g = step_graph(outputs, trace, k, view=view, ids=ids)
         scene = build_scene(g, scale=cs, elements=elements, layout=lambda _sized, lay=fixed: lay)
@@ -51,19 +53,6 @@ def frames(
         yield _with_caption(picture, describe_step(trace, k, name_of))
         if progress is not None:
             progress(k + 1, len(trace))
-
-
-def _sized(g: Any, cs: Any, elements: bool) -> Any:
-    import networkx as nx
-
-    node_looks = looks(g, cs, elements)
-    sized = nx.DiGraph()
-    sized.graph.update(g.graph)
-    for n in g.nodes:
-        w, h = node_size(node_looks[n])
-        sized.add_node(n, width=w, height=h, type=g.nodes[n].get("type"), label=g.nodes[n].get("label", ""))
-    sized.add_edges_from(g.edges(data=True))
-    return sized
 
 
 def _with_caption(picture: Image.Image, lines: list[str]) -> Image.Image:

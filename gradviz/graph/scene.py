@@ -410,12 +410,7 @@ def build_scene(
     """Lay out ``g`` (a model graph) and turn it into shapes."""
     cs = scale if isinstance(scale, ColorScale) else fit_scale(g, stat, cmap, scale)
     node_looks = looks(g, cs, elements)
-    sized = nx.DiGraph()
-    sized.graph.update(g.graph)
-    for n in g.nodes:
-        w, h = node_size(node_looks[n])
-        sized.add_node(n, width=w, height=h, type=g.nodes[n].get("type"), label=g.nodes[n].get("label", ""))
-    sized.add_edges_from(g.edges(data=True))
+    sized = sized_graph(g, node_looks)
     lay = (layout or _default_layout)(sized)
 
     # Bounding box of what was laid out (not trusting an origin): nodes and edge points.
@@ -497,6 +492,17 @@ def build_scene(
     return Scene(
         width, height, items, title=title, provider=getattr(lay, "provider", ""), boxes=boxes, spans=spans
     )
+
+
+def sized_graph(g: nx.DiGraph, node_looks: dict[str, Look]) -> nx.DiGraph:
+    """What a layout needs of ``g``: each node's size (from its look), type and label, the edges."""
+    sized = nx.DiGraph()
+    sized.graph.update(g.graph)
+    for n in g.nodes:
+        w, h = node_size(node_looks[n])
+        sized.add_node(n, width=w, height=h, type=g.nodes[n].get("type"), label=g.nodes[n].get("label", ""))
+    sized.add_edges_from(g.edges(data=True))
+    return sized
 
 
 def _shape_label(shape: Any) -> str:
