@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
@@ -20,9 +20,9 @@ import numpy as np
 
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
-from ..engine.trace import ACCUMULATE, NODE, START, BackwardTrace, Step, operand_names
-from .colors import PENDING, format_number
-from .model import AUTOGRAD, TENSORS, NodeIds, build_graph, op_label, preview, shape_text
+from ..engine.trace import ACCUMULATE, NODE, START, BackwardTrace, Contribution, Step, operand_names
+from .colors import PENDING, format_number, grad_stats
+from .model import AUTOGRAD, TENSORS, NodeIds, build_graph, preview, shape_text
 
 SMALL = 4  # a contribution with at most this many elements is labelled with its numbers
 
@@ -78,6 +78,56 @@ def drawn_node(trace: BackwardTrace) -> dict[int, Node]:
     return out
 
 
+@dataclass
+class StepChange:
+    """What moving a built step graph to another step changed: the nodes and edges to redraw."""
+
+    nodes: set[str] = field(default_factory=set)
+    edges: set[tuple[str, str]] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class StepMarks:
+    """Where each step of a trace shows in one built graph, noted as it is built, so that the
+    graph can be moved to another step by changing only what differs (:func:`move_step`)."""
+
+    current: list[str]  # the node each step marks current
+    receivers: list[list[tuple[str, int]]]  # the tensor nodes it gives a gradient: (node id, id(key))
+    flows: list[list[tuple[tuple[str, str], Contribution]]]  # the edges its contributions travel
+
+    @classmethod
+    def of(cls, trace: BackwardTrace, ids: NodeIds, view: str) -> StepMarks:
+        drawn = drawn_node(trace)
+        marks = cls([], [], [])
+        for step in trace.steps:
+            node = drawn.get(id(step.node), step.node)
+            receivers: list[tuple[str, int]] = []
+            if view == AUTOGRAD:
+                current = _autograd_id(ids, node)
+            elif step.kind == START:
+                current = ids.get(step.node, "t")  # the output tensor, keyed by the node that made it
+            elif step.kind == ACCUMULATE and step.variable is not None:
+                current = ids.get(step.variable, "t")
+            else:
+                current = ids.get(node, "op")
+            if step.kind == START:
+                receivers.append((ids.get(step.node, "t"), id(step.node)))
+            elif step.kind == ACCUMULATE and step.variable is not None:
+                receivers.append((ids.get(step.variable, "t"), id(step.variable)))
+            flows = []
+            for c in step.contributions:
+                key = receiver_key(c.receiver, c.tensor)
+                receivers.append((ids.get(key, "t"), id(key)))
+                if view == AUTOGRAD:
+                    flows.append(((_autograd_id(ids, c.receiver), current), c))
+                else:
+                    flows.append(((ids.get(key, "t"), current), c))
+            marks.current.append(current)
+            marks.receivers.append(receivers)
+            marks.flows.append(flows)
+        return marks
+
+
 def step_graph(
     outputs: Tensor | Iterable[Tensor] | Mapping[str, Tensor],
     trace: BackwardTrace,
@@ -95,10 +145,51 @@ def step_graph(
     for a in g.nodes.values():
         if a.get("type") == "tensor" and a["requires_grad"] and a["grad_stats"].state == PENDING:
             a["step"] = "pending"  # not "not retained": the gradient has not got there yet
-    step = trace[k]
-    mark_step(g, step, ids, view, drawn_node(trace))
+    marks = StepMarks.of(trace, ids, view)
+    _mark(g, marks, k)
     g.graph["step"] = (k, len(trace))
+    g.graph["step_marks"] = marks
     return g
+
+
+def move_step(g: nx.DiGraph, trace: BackwardTrace, k: int) -> StepChange:
+    """Take a graph made by :func:`step_graph` to step ``k`` of the same trace in place, changing
+    only the nodes and edges the steps between touch; what changed. The graph is then what
+    ``step_graph(..., k)`` would build."""
+    marks: StepMarks = g.graph["step_marks"]
+    j, count = g.graph["step"]
+    k = max(0, min(k, count - 1))
+    change = StepChange()
+    if j == k:
+        return change
+    cur = marks.current[j]
+    if cur in g and g.nodes[cur].get("step") == "current":
+        del g.nodes[cur]["step"]
+        change.nodes.add(cur)
+    for edge, _c in marks.flows[j]:
+        if g.has_edge(*edge):
+            a = g.edges[edge]
+            a.pop("flow", None)
+            a.pop("flow_value", None)
+            change.edges.add(edge)
+    shown = step_grads(trace, k)
+    for i in {*range(min(j, k) + 1, max(j, k) + 1), j, k}:
+        for nid, key in marks.receivers[i]:
+            a = g.nodes.get(nid)
+            if a is None or a.get("type") != "tensor" or not a["requires_grad"] or a.get("stale"):
+                continue  # no gradient to show here, at any step
+            grad = shown.get(key)
+            a["grad"] = "None" if grad is None else preview(grad)
+            a["grad_stats"] = grad_stats(grad, True)
+            if a["grad_stats"].state == PENDING:
+                a["step"] = "pending"
+            else:
+                a.pop("step", None)
+            change.nodes.add(nid)
+    change.nodes |= _mark(g, marks, k)
+    change.edges |= {edge for edge, _c in marks.flows[k] if g.has_edge(*edge)}
+    g.graph["step"] = (k, count)
+    return change
 
 
 def final_scale(
@@ -111,29 +202,18 @@ def final_scale(
     return fit_scale(step_graph(outputs, trace, len(trace) - 1, view=view, names=names), **options)
 
 
-def mark_step(g: nx.DiGraph, step: Step, ids: NodeIds, view: str, drawn: Mapping[int, Node]) -> None:
-    """Mark the node of ``step`` as current and label the edges its contributions travel."""
-    node = drawn.get(id(step.node), step.node)
-    if view == AUTOGRAD:
-        current = _autograd_id(ids, node)
-    elif step.kind == START:
-        current = ids.get(step.node, "t")  # the output tensor, keyed by the node that made it
-    elif step.kind == ACCUMULATE and step.variable is not None:
-        current = ids.get(step.variable, "t")
-    else:
-        current = ids.get(node, "op")
+def _mark(g: nx.DiGraph, marks: StepMarks, k: int) -> set[str]:
+    """Mark the node of step ``k`` current and label the edges its contributions travel."""
+    current = marks.current[k]
     if current in g:
         g.nodes[current]["step"] = "current"
-    for c in step.contributions:
-        if view == AUTOGRAD:
-            edge = (_autograd_id(ids, c.receiver), current)
-        else:
-            edge = (ids.get(receiver_key(c.receiver, c.tensor), "t"), current)
+    for edge, c in marks.flows[k]:
         if g.has_edge(*edge):
             a = g.edges[edge]
             total = c.value if "flow_value" not in a else a["flow_value"] + c.value  # x * x: both
             a["flow_value"] = total
             a["flow"] = f"{_grad_of(g, edge[0])} += {flow_text(total)}"
+    return {current} if current in g else set()
 
 
 def _grad_of(g: nx.DiGraph, nid: str) -> str:
@@ -241,89 +321,6 @@ def shape_equation(expr: str, step: Step, operand: str) -> str:
     return f" : {result} = {' · '.join(parts)}"
 
 
-# --- forward, step by step ------------------------------------------------------------------------
-
-
-def forward_ops(outputs: Tensor | Iterable[Tensor] | Mapping[str, Tensor]) -> list[Node]:
-    """The ops that computed ``outputs``, in the order they ran (the engine numbers nodes as it
-    makes them); a composite call (F.linear) is one op, as the Tensors view draws it."""
-    roots = (
-        list(outputs.values())
-        if isinstance(outputs, Mapping)
-        else ([outputs] if isinstance(outputs, Tensor) else list(outputs))
-    )
-    seen: dict[int, Node] = {}
-    stack = [t.grad_fn for t in roots if t.grad_fn is not None]
-    while stack:
-        n = stack.pop()
-        if n is None or id(n) in seen or isinstance(n, AccumulateGrad):
-            continue
-        seen[id(n)] = n
-        stack.extend(f for f, _ in n.next_functions)
-    inside = {id(m) for n in seen.values() if n.composite is not None for m in n.composite.internal_nodes(n)}
-    return sorted((n for n in seen.values() if id(n) not in inside), key=lambda n: n._seq)
-
-
-def forward_graph(
-    outputs: Tensor | Iterable[Tensor] | Mapping[str, Tensor],
-    ops: list[Node],
-    k: int,
-    *,
-    view: str = TENSORS,
-    names: Mapping[str, Tensor] | Mapping[int, str] | None = None,
-    ids: NodeIds | None = None,
-) -> nx.DiGraph:
-    """The graph after ``k`` ops of the forward pass ran (0: only the leaves are there): the
-    results not computed yet are marked ``step="future"``, the op that just ran ``current``.
-    Gradients are not shown: forward makes none."""
-    k = max(0, min(k, len(ops)))
-    ids = ids if ids is not None else NodeIds()
-    g = build_graph(outputs, view=view, names=names, ids=ids, grads=lambda key: None)
-    later = {id(n) for n in ops[k:]}
-    for a in g.nodes.values():
-        key = a.get("tensor")
-        node = key.grad_fn if key is not None else None
-        if a.get("type") == "tensor" and node is not None and id(node) in later:
-            a["step"] = "future"
-        elif a.get("type") == "tensor":
-            a["step"] = "computed"  # forward makes no gradients: its nodes say none
-        a.pop("kept_by_gradviz", None)
-    for n in ops[k:]:
-        oid = ids.get(n, "op")
-        if oid in g:
-            g.nodes[oid]["step"] = "future"
-    if k:
-        current = ids.get(ops[k - 1], "op")
-        if current in g:
-            g.nodes[current]["step"] = "current"
-    g.graph["step"] = (k, len(ops) + 1)
-    return g
-
-
-def describe_forward(ops: list[Node], k: int, name_of: Mapping[int, str]) -> list[str]:
-    """Forward step ``k`` in words: which op ran, on what, and the value it made."""
-    total = len(ops)
-    if k == 0:
-        return [f"Forward, step 0 of {total}: the leaves hold their values; nothing is computed yet"]
-    n = ops[k - 1]
-    out = n.output()
-    who = name_of.get(id(out), "") if out is not None else ""
-    label = n.composite.name if n.composite is not None else op_label(n.name())
-
-    def spelled(t: Tensor, depth: int) -> str:  # an unnamed input as the call that made it
-        if id(t) in name_of:
-            return name_of[id(t)]
-        f = t.grad_fn
-        if f is None or depth > 2:
-            return preview(t.peek_array(), 1) if t.numel() == 1 else shape_text(tuple(t.shape))
-        return f"{op_label(f.name())}({', '.join(spelled(x, depth + 1) for x in f.inputs)})"
-
-    inputs = ", ".join(spelled(t, 0) for t in n.inputs)
-    value = preview(out.peek_array(), SMALL) if out is not None else "(changed in place since)"
-    made = f"{who} = {value}" if who else value
-    return [f"Forward, step {k} of {total}: {label}({inputs}) computes {made}"]
-
-
 # --- what a stepper steps through ---------------------------------------------------------------
 
 
@@ -344,20 +341,5 @@ class BackwardPlan:
     def graph(self, outputs: Any, view: str, ids: NodeIds, k: int) -> nx.DiGraph:
         return step_graph(outputs, self.trace, k, view=view, ids=ids)
 
-
-@dataclass(frozen=True)
-class ForwardPlan:
-    """The steps of the forward pass: step 0 holds the leaves, step k the first k ops' results."""
-
-    ops: list[Node]
-    name_of: Mapping[int, str]
-
-    @property
-    def count(self) -> int:
-        return len(self.ops) + 1
-
-    def words(self, k: int) -> list[str]:
-        return describe_forward(self.ops, k, self.name_of)
-
-    def graph(self, outputs: Any, view: str, ids: NodeIds, k: int) -> nx.DiGraph:
-        return forward_graph(outputs, self.ops, k, view=view, ids=ids)
+    def move(self, g: nx.DiGraph, k: int) -> StepChange:
+        return move_step(g, self.trace, k)

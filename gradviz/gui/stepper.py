@@ -34,9 +34,10 @@ from PySide6.QtWidgets import (
 )
 
 from ..graph.colouring import scale_for
+from ..graph.forward_steps import ForwardPlan, forward_ops
 from ..graph.model import TENSORS, NodeIds
 from ..graph.source import StepSource
-from ..graph.stepping import BackwardPlan, ForwardPlan, forward_ops
+from ..graph.stepping import BackwardPlan
 from ..session.backward_steps import BackwardSteps, last_backward, steps_from
 from ..session.document import Session, SessionError
 from ..session.log import Backward
