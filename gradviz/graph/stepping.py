@@ -66,6 +66,22 @@ def flow_text(value: np.ndarray) -> str:
     return f"{shape_text(tuple(a.shape))}, ‖·‖ = {format_number(float(np.sqrt(np.sum(a.astype(np.float64) ** 2))))}"
 
 
+def told(value: np.ndarray) -> str:
+    """A gradient in the step's words: as on its edge, and when too big for its numbers, also
+    the range of its values (the shape and norm alone hide a sign or an outlier)."""
+    a = np.asarray(value)
+    text = flow_text(a)
+    if a.size <= SMALL or a.dtype.kind not in "fiu":
+        return text
+    finite = a[np.isfinite(a)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
+    if lo is not None and lo == hi:
+        text += f", every element {format_number(lo)}"
+    elif lo is not None:
+        text += f", min {format_number(lo)}, max {format_number(hi)}"
+    return text
+
+
 def drawn_node(trace: BackwardTrace) -> dict[int, Node]:
     """``{id(node): the node drawn for it}``: a node inside a composite call (F.linear's
     TBackward0) is drawn as the call, which the call's last node stands for."""
@@ -170,41 +186,43 @@ def describe_step(trace: BackwardTrace, k: int, name_of: Mapping[int, str]) -> l
             one = f"∂{out}/∂{out} = 1" if out else "1"
             return [f"{head}: {out or 'the output'} receives its starting gradient, {one}"]
         out = out or "the output"
-        return [f"{head}: {out} receives the gradient given to backward(), {flow_text(step.incoming)}"]
+        return [f"{head}: {out} receives the gradient given to backward(), {told(step.incoming)}"]
     if step.kind == ACCUMULATE:
         leaf = called(step.variable, "the leaf")
-        after = flow_text(step.grad_after) if step.grad_after is not None else "?"
+        after = told(step.grad_after) if step.grad_after is not None else "?"
         if step.grad_before is None:
             sum_line = f"{leaf}.grad = {after} (it was None)"
         else:
             sum_line = f"{leaf}.grad = {flow_text(step.grad_before)} + {flow_text(step.incoming)} = {after}"
         return [f"{head}: AccumulateGrad adds what reached {leaf} into {leaf}.grad", sum_line]
-    lines = [f"{head}: {step.name} receives ∂L/∂result = {flow_text(step.incoming)}"]
+    lines = [f"{head}: {step.name} receives ∂L/∂result = {told(step.incoming)}"]
     if step.formula is not None and step.formula.statement:
         lines.append(step.formula.statement)
     elif step.formula is not None and step.formula.text:
         lines.append(step.formula.text)  # a rule in words (sum: copied to every element)
     for c in step.contributions:
-        who = called(c.tensor, c.operand)
+        who = spoken(c.tensor, name_of) or c.operand
         if c.local is not None and c.formula:
             lines.append(
                 f"to {who}: ∂result/∂{c.operand} = {c.formula} = {flow_text(c.local)}; "
-                f"{flow_text(step.incoming)} × {flow_text(c.local)} = {flow_text(c.value)}"
+                f"{flow_text(step.incoming)} × {flow_text(c.local)} = {told(c.value)}"
             )
         elif c.formula and step.formula is not None and not step.formula.adjoint:
             # Elementwise, but the input was broadcast: the products are summed back to its shape.
             dims = summed_dims(tuple(step.incoming.shape), tuple(c.value.shape))
             lines.append(
                 f"to {who}: ∂result/∂{c.operand} = {c.formula}; the products are summed over the "
-                f"broadcast dims {dims} back to {shape_text(tuple(c.value.shape))}: {flow_text(c.value)}"
+                f"broadcast dims {dims} back to {shape_text(tuple(c.value.shape))}: {told(c.value)}"
             )
         elif c.formula:
             shapes = shape_equation(c.formula, step, c.operand)
-            lines.append(f"to {who}: ∂L/∂{c.operand} = {c.formula}{shapes} = {flow_text(c.value)}")
+            # With shapes, the formula is all tensors: say it in the session's names.
+            wrt, expr = (who, in_names(c.formula, step, name_of)) if shapes else (c.operand, c.formula)
+            lines.append(f"to {who}: ∂L/∂{wrt} = {expr}{shapes} = {told(c.value)}")
         else:
-            lines.append(f"to {who}: {flow_text(c.value)}")
+            lines.append(f"to {who}: {told(c.value)}")
         if not c.first:
-            lines.append(f"    {who} has now received {flow_text(c.total)} in all (+=)")
+            lines.append(f"    {who} has now received {told(c.total)} in all (+=)")
     return lines
 
 
@@ -218,27 +236,73 @@ def summed_dims(out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> list[i
 _TOKEN = re.compile(r"∂L/∂result|[A-Za-z_][A-Za-z0-9_]*ᵀ?")
 
 
-def shape_equation(expr: str, step: Step, operand: str) -> str:
-    """``∂L/∂mat2 = inputᵀ·∂L/∂result`` with shapes: ``: [8, 3] = [8, 5] · [5, 3]``, from the
-    formula's own words (each operand's shape, ᵀ swapping the last two); '' when a word is not
-    a tensor of the node."""
-    names = operand_names(step.node)
-    shapes = {n: tuple(t.shape) for n, t in zip(names, step.node.inputs)}
+def _node_shapes(step: Step) -> dict[str, tuple[int, ...]]:
+    shapes = {n: tuple(t.shape) for n, t in zip(operand_names(step.node), step.node.inputs)}
     shapes["∂L/∂result"] = tuple(step.incoming.shape)
-    parts: list[str] = []
-    for token in _TOKEN.findall(expr):
-        base = token.removesuffix("ᵀ")
-        if base not in shapes or len(shapes[base]) == 0:
-            return ""
-        shape = shapes[base]
+    return shapes
+
+
+def shape_equation(expr: str, step: Step, operand: str) -> str:
+    """``∂L/∂mat2 = inputᵀ · ∂L/∂result`` with shapes: `` : [8, 3] = [8, 5] · [5, 3]``, each of
+    the formula's tensors replaced by its shape (ᵀ swapping the last two dims), its operators
+    kept; ``∂L/∂result summed to input's shape``: `` : [8] = [5, 8] summed over dims [0]``.
+    '' when a word of the formula is not a tensor of the node."""
+    shapes = _node_shapes(step)
+    mine = next((c for c in step.contributions if c.operand == operand), None)
+    result = tuple(mine.value.shape) if mine is not None else None
+    tokens = _TOKEN.findall(expr)
+    words = [t for t in tokens if t.removesuffix("ᵀ") not in shapes]
+    if words:
+        incoming = shapes["∂L/∂result"]
+        if "summed" in words and "∂L/∂result" in tokens and result is not None and result != incoming:
+            dims = summed_dims(incoming, result)
+            return f" : {shape_text(result)} = {shape_text(incoming)} summed over dims {dims}"
+        return ""
+    if len(tokens) < 2:
+        return ""
+
+    def shaped(m: re.Match[str]) -> str:
+        token = m.group(0)
+        shape = shapes[token.removesuffix("ᵀ")]
         if token.endswith("ᵀ") and len(shape) >= 2:
             shape = (*shape[:-2], shape[-1], shape[-2])
-        parts.append(shape_text(shape))
-    if len(parts) < 2:
-        return ""
-    mine = next((c for c in step.contributions if c.operand == operand), None)
-    result = shape_text(tuple(mine.value.shape)) if mine is not None else "?"
-    return f" : {result} = {' · '.join(parts)}"
+        return shape_text(shape)
+
+    return f" : {shape_text(result) if result is not None else '?'} = {_TOKEN.sub(shaped, expr)}"
+
+
+def in_names(expr: str, step: Step, name_of: Mapping[int, str]) -> str:
+    """The formula in the session's names: ``inputᵀ · ∂L/∂result`` becomes ``xᵀ · ∂L/∂y`` for
+    ``y = x @ W``; a word with no name (an intermediate) keeps its operand name."""
+    said = {n: spoken(t, name_of) for n, t in zip(operand_names(step.node), step.node.inputs)}
+    out = step.node.output()
+    shape, _ = step.node.output_meta
+    # The output may be gone, or changed in place since (matmul's squeeze): then no name.
+    if out is not None and out.grad_fn is step.node and tuple(out.shape) == tuple(shape) and id(out) in name_of:
+        said["∂L/∂result"] = f"∂L/∂{name_of[id(out)]}"
+
+    def named(m: re.Match[str]) -> str:
+        token = m.group(0)
+        base, t = token.removesuffix("ᵀ"), token.endswith("ᵀ")
+        name = said.get(base)
+        if not name:
+            return token
+        if t:  # (Wᵀ)ᵀ is W
+            return name.removesuffix("ᵀ") if name.endswith("ᵀ") else name + "ᵀ"
+        return name
+
+    return _TOKEN.sub(named, expr)
+
+
+def spoken(t: Tensor, name_of: Mapping[int, str]) -> str:
+    """What the session calls ``t``: its name, or ``Wᵀ`` for the transpose of a named ``W``
+    (F.linear's ``W.t()``); '' for another unnamed tensor."""
+    if id(t) in name_of:
+        return name_of[id(t)]
+    f = t.grad_fn
+    if f is not None and f.name() == "TBackward0" and f.inputs and id(f.inputs[0]) in name_of:
+        return f"{name_of[id(f.inputs[0])]}ᵀ"
+    return ""
 
 
 # --- forward, step by step ------------------------------------------------------------------------

@@ -134,7 +134,7 @@ def test_the_words_of_a_broadcast_say_the_sum_over_the_broadcast_dims():
     out = (col + bias).sum()
     trace = trace_backward(out)
     words = describe_step(trace, 2, {id(col): "col", id(bias): "bias", id(out): "out"})
-    assert words[0] == "Step 2 of 4: AddBackward0 receives ∂L/∂result = [3, 4], ‖·‖ = 3.464"
+    assert words[0] == "Step 2 of 4: AddBackward0 receives ∂L/∂result = [3, 4], ‖·‖ = 3.464, every element 1"
     assert (
         "to col: ∂result/∂input = 1; the products are summed over the broadcast dims [1] back to [3, 1]"
         in words[2]
