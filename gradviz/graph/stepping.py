@@ -245,7 +245,7 @@ def _node_shapes(step: Step) -> dict[str, tuple[int, ...]]:
 def shape_equation(expr: str, step: Step, operand: str) -> str:
     """``∂L/∂mat2 = inputᵀ · ∂L/∂result`` with shapes: `` : [8, 3] = [8, 5] · [5, 3]``, each of
     the formula's tensors replaced by its shape (ᵀ swapping the last two dims), its operators
-    kept; ``∂L/∂result summed to input's shape``: `` : [8] = [5, 8] summed over dims [0]``.
+    kept; ``∂L/∂result summed to input's shape``: `` : [8] = [5, 8] summed over dim 0``.
     '' when a word of the formula is not a tensor of the node."""
     shapes = _node_shapes(step)
     mine = next((c for c in step.contributions if c.operand == operand), None)
@@ -256,7 +256,8 @@ def shape_equation(expr: str, step: Step, operand: str) -> str:
         incoming = shapes["∂L/∂result"]
         if "summed" in words and "∂L/∂result" in tokens and result is not None and result != incoming:
             dims = summed_dims(incoming, result)
-            return f" : {shape_text(result)} = {shape_text(incoming)} summed over dims {dims}"
+            over = f"dim {dims[0]}" if len(dims) == 1 else "dims " + ", ".join(map(str, dims))
+            return f" : {shape_text(result)} = {shape_text(incoming)} summed over {over}"
         return ""
     if len(tokens) < 2:
         return ""
@@ -278,7 +279,12 @@ def in_names(expr: str, step: Step, name_of: Mapping[int, str]) -> str:
     out = step.node.output()
     shape, _ = step.node.output_meta
     # The output may be gone, or changed in place since (matmul's squeeze): then no name.
-    if out is not None and out.grad_fn is step.node and tuple(out.shape) == tuple(shape) and id(out) in name_of:
+    if (
+        out is not None
+        and out.grad_fn is step.node
+        and tuple(out.shape) == tuple(shape)
+        and id(out) in name_of
+    ):
         said["∂L/∂result"] = f"∂L/∂{name_of[id(out)]}"
 
     def named(m: re.Match[str]) -> str:
