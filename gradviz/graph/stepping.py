@@ -276,16 +276,9 @@ def in_names(expr: str, step: Step, name_of: Mapping[int, str]) -> str:
     """The formula in the session's names: ``inputᵀ · ∂L/∂result`` becomes ``xᵀ · ∂L/∂y`` for
     ``y = x @ W``; a word with no name (an intermediate) keeps its operand name."""
     said = {n: spoken(t, name_of) for n, t in zip(operand_names(step.node), step.node.inputs)}
-    out = step.node.output()
-    shape, _ = step.node.output_meta
-    # The output may be gone, or changed in place since (matmul's squeeze): then no name.
-    if (
-        out is not None
-        and out.grad_fn is step.node
-        and tuple(out.shape) == tuple(shape)
-        and id(out) in name_of
-    ):
-        said["∂L/∂result"] = f"∂L/∂{name_of[id(out)]}"
+    result = result_name(step, name_of)
+    if result:
+        said["∂L/∂result"] = f"∂L/∂{result}"
 
     def named(m: re.Match[str]) -> str:
         token = m.group(0)
@@ -300,6 +293,16 @@ def in_names(expr: str, step: Step, name_of: Mapping[int, str]) -> str:
     return _TOKEN.sub(named, expr)
 
 
+def result_name(step: Step, name_of: Mapping[int, str]) -> str:
+    """What the session calls the tensor the step's node made ('' when it has no name, is gone,
+    or was changed in place since, as matmul's squeeze changes its mm's result)."""
+    out = step.node.output()
+    shape, _ = step.node.output_meta
+    if out is None or out.grad_fn is not step.node or tuple(out.shape) != tuple(shape):
+        return ""
+    return spoken(out, name_of)
+
+
 def spoken(t: Tensor, name_of: Mapping[int, str]) -> str:
     """What the session calls ``t``: its name, or ``Wᵀ`` for the transpose of a named ``W``
     (F.linear's ``W.t()``); '' for another unnamed tensor."""
@@ -309,6 +312,54 @@ def spoken(t: Tensor, name_of: Mapping[int, str]) -> str:
     if f is not None and f.name() == "TBackward0" and f.inputs and id(f.inputs[0]) in name_of:
         return f"{name_of[id(f.inputs[0])]}ᵀ"
     return ""
+
+
+@dataclass(frozen=True)
+class Pictured:
+    """A gradient of a step too big to read as numbers, to draw as a heatmap: ``caption`` says
+    what it is and its shape (``∂L/∂y arriving [5, 8]``), ``value`` is 2-D (or 1-D)."""
+
+    caption: str
+    value: np.ndarray
+
+
+def pictured(value: np.ndarray) -> bool:
+    """Whether a gradient is drawn as a heatmap: 2-D or more, or more elements than its words
+    give as numbers."""
+    a = np.asarray(value)
+    return a.size > 0 and (a.ndim >= 2 or a.size > SMALL)
+
+
+def _as_picture(caption: str, value: np.ndarray) -> Pictured:
+    a = np.asarray(value)
+    shape = shape_text(tuple(a.shape))
+    if a.ndim > 2:  # the leading dims become rows
+        a = a.reshape(-1, a.shape[-1])
+        shape += f" as {a.shape[0]} × {a.shape[1]}"
+    return Pictured(f"{caption} {shape}", a)
+
+
+def step_pictures(trace: BackwardTrace, k: int, name_of: Mapping[int, str]) -> list[Pictured]:
+    """The gradients of step ``k`` worth a picture: what arrived, each input's local derivative
+    and what it is sent (a leaf's step: its ``.grad`` after); none when all are small."""
+    step = trace[k]
+    if step.kind == START:
+        out = name_of.get(id(trace.output), "the output")
+        shown = [(f"∂L/∂{out} given", step.incoming)]
+    elif step.kind == ACCUMULATE:
+        leaf = name_of.get(id(step.variable), "leaf")
+        shown = [(f"{leaf}.grad", step.grad_after)]
+        if step.grad_before is not None:  # else what arrived is what .grad holds: once is enough
+            shown = [(f"arriving at {leaf}", step.incoming), (f"{leaf}.grad after +=", step.grad_after)]
+    else:
+        result = result_name(step, name_of) or "result"
+        shown = [(f"∂L/∂{result} arriving", step.incoming)]
+        for c in step.contributions:
+            who = spoken(c.tensor, name_of) or c.operand
+            if c.local is not None:
+                shown.append((f"local ∂{result}/∂{who}", c.local))
+            shown.append((f"to {who}", c.value))
+    return [_as_picture(caption, v) for caption, v in shown if v is not None and pictured(v)]
 
 
 # --- forward, step by step ------------------------------------------------------------------------
@@ -411,6 +462,9 @@ class BackwardPlan:
     def words(self, k: int) -> list[str]:
         return describe_step(self.trace, k, self.name_of)
 
+    def pictures(self, k: int) -> list[Pictured]:
+        return step_pictures(self.trace, k, self.name_of)
+
     def graph(self, outputs: Any, view: str, ids: NodeIds, k: int) -> nx.DiGraph:
         return step_graph(outputs, self.trace, k, view=view, ids=ids)
 
@@ -428,6 +482,9 @@ class ForwardPlan:
 
     def words(self, k: int) -> list[str]:
         return describe_forward(self.ops, k, self.name_of)
+
+    def pictures(self, k: int) -> list[Pictured]:
+        return []  # forward makes no gradients
 
     def graph(self, outputs: Any, view: str, ids: NodeIds, k: int) -> nx.DiGraph:
         return forward_graph(outputs, self.ops, k, view=view, ids=ids)
