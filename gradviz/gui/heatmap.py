@@ -38,6 +38,7 @@ class Heatmap(QWidget):
         self._image: QImage | None = None
         self._rgb: np.ndarray | None = None
         self.index_prefix = ""
+        self.max_cell: float | None = None  # a cap on the cell size, for a small map (the stepper's)
         self.setFixedHeight(0)
 
     # --- data ---
@@ -96,6 +97,8 @@ class Heatmap(QWidget):
         rows, cols = self.array.shape
         width = self.width() if width is None else width
         biggest = max(CELL_MAX, 2.5 * self.fontMetrics().height())
+        if self.max_cell is not None:
+            biggest = min(biggest, self.max_cell)
         return max(1.0, min(biggest, (width - 2) / cols, 300 / rows * biggest / CELL_MAX))
 
     def _fit_height(self) -> None:
