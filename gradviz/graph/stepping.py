@@ -354,8 +354,11 @@ def step_pictures(trace: BackwardTrace, k: int, name_of: Mapping[int, str]) -> l
     else:
         result = result_name(step, name_of) or "result"
         shown = [(f"∂L/∂{result} arriving", step.incoming)]
+        twice = len({id(c.tensor) for c in step.contributions}) < len(step.contributions)
         for c in step.contributions:
             who = spoken(c.tensor, name_of) or c.operand
+            if twice and who != c.operand:  # x * x: which of its two roles
+                who += f" as {c.operand}"
             if c.local is not None:
                 shown.append((f"local ∂{result}/∂{who}", c.local))
             shown.append((f"to {who}", c.value))

@@ -75,9 +75,10 @@ class StepPicture(QWidget):
         self.caption.setObjectName("stepPictureCaption")
         self.heatmap = Heatmap(self)
         a = picture.value
-        rows, cols = (1, a.shape[0]) if a.ndim == 1 else a.shape
+        rows, cols = (min(n, PICTURE_GRID) for n in ((1, a.shape[0]) if a.ndim == 1 else a.shape))
         cell = max(1.0, min(PICTURE_CELL, PICTURE_GRID / rows))
         self.heatmap.max_cell = cell
+        self.heatmap.max_side = PICTURE_GRID  # a big gradient: every k-th row and column, 1 px each
         self.heatmap.setFixedWidth(int(max(150, min(260, cols * cell + 2))))
         self.heatmap.set_tensor(a, picture.caption.rsplit(" [", 1)[0] + " ")
         layout = QVBoxLayout(self)

@@ -13,6 +13,7 @@ from driving import idle, toolbar_click
 from PySide6.QtCore import QPoint, Qt
 
 import gradviz
+from gradviz.graph.colors import format_number
 
 MLP = Path(gradviz.__file__).parent / "examples" / "mlp.gradviz"
 
@@ -128,3 +129,29 @@ def test_a_linear_step_shows_its_gradients_as_heatmaps(window, qtbot, tmp_path):
     w.step_forward()
     idle(qtbot, w)
     assert p.shown_pictures() == [] and not p.pictures.isVisible()
+
+
+def test_a_big_gradient_is_a_small_picture_and_its_words_give_its_range(window, qtbot, tmp_path):
+    from driving import type_in_console
+
+    w = window()
+    for line in ("A = torch.randn(300, 200, requires_grad=True)", "s = (A * A).sum()"):
+        type_in_console(qtbot, w, line)
+    idle(qtbot, w)
+    toolbar_click(qtbot, w, "step_through")
+    p = panel(w)
+    qtbot.waitUntil(lambda: p.isVisible())
+    step_to(qtbot, w, "MulBackward0")
+    idle(qtbot, w)
+    grad = 2 * w.session.tensor("A").detach().numpy()  # d(A*A)/dA: all that reaches A, in words
+    half = grad / 2  # what each of its two roles is sent
+    assert f"min {format_number(float(grad.min()))}, max {format_number(float(grad.max()))}" in p.words.text()
+    captions = [pic.caption.text() for pic in p.shown_pictures()]
+    assert "to A as input [300, 200]" in captions and "to A as other [300, 200]" in captions  # A * A
+    (sent,) = [pic for pic in p.shown_pictures() if pic.caption.text() == "to A as input [300, 200]"]
+    heat = sent.heatmap
+    assert heat.array.shape[0] <= 64 and heat.array.shape[1] <= 64 and heat.height() < 140  # every k-th
+    np.testing.assert_allclose(heat.array, half[:: heat.stride[0], :: heat.stride[1]], rtol=1e-6)
+    for control in (p.next, p.done):
+        assert control.visibleRegion().boundingRect().height() >= control.height() - 1
+    w.grab().save(str(Path(os.environ.get("GRADVIZ_SHOT_DIR", tmp_path)) / "stepper_big_step.png"))

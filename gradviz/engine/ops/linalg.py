@@ -78,6 +78,11 @@ class Dot(Mm):
     operands = ("input", "tensor")
 
 
+# Their explanations open with what the product computes, then each factor's gradient.
+for _node in (Mm, Bmm, Mv, Dot):
+    _node.derivative = registry.Formula.of(_node.formula, _node.statement, adjoint=True).line
+
+
 def _scalar(t: Tensor) -> str:
     return t.dtype.scalar_name
 
@@ -273,6 +278,9 @@ class Addmm(Function):
     def backward(ctx, g):
         m1, m2 = ctx.saved_tensors
         return g, dual.matmul(g, dual.mT(m2)), dual.matmul(dual.mT(m1), g)
+
+
+Addmm.derivative = registry.Formula.of(Addmm.formula, Addmm.statement, adjoint=True).line
 
 
 @registry.op(syntax=("function",), catalogue=False, operands=("input", "mat1", "mat2"), nodes=(Addmm,))
