@@ -17,7 +17,7 @@ import networkx as nx
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
 from .model import TENSORS, NodeIds, build_graph, op_label, preview, shape_text
-from .stepping import SMALL, StepChange
+from .stepping import SMALL, Pictured, StepChange
 
 
 def forward_ops(outputs: Tensor | Iterable[Tensor] | Mapping[str, Tensor]) -> list[Node]:
@@ -152,6 +152,9 @@ class ForwardPlan:
 
     def words(self, k: int) -> list[str]:
         return describe_forward(self.ops, k, self.name_of)
+
+    def pictures(self, k: int) -> list[Pictured]:
+        return []  # forward makes no gradients
 
     def graph(self, outputs: Any, view: str, ids: NodeIds, k: int) -> nx.DiGraph:
         return forward_graph(outputs, self.ops, k, view=view, ids=ids)

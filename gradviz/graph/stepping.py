@@ -66,6 +66,22 @@ def flow_text(value: np.ndarray) -> str:
     return f"{shape_text(tuple(a.shape))}, ‖·‖ = {format_number(float(np.sqrt(np.sum(a.astype(np.float64) ** 2))))}"
 
 
+def told(value: np.ndarray) -> str:
+    """A gradient in the step's words: as on its edge, and when too big for its numbers, also
+    the range of its values (the shape and norm alone hide a sign or an outlier)."""
+    a = np.asarray(value)
+    text = flow_text(a)
+    if a.size <= SMALL or a.dtype.kind not in "fiu":
+        return text
+    finite = a[np.isfinite(a)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (None, None)
+    if lo is not None and lo == hi:
+        text += f", every element {format_number(lo)}"
+    elif lo is not None:
+        text += f", min {format_number(lo)}, max {format_number(hi)}"
+    return text
+
+
 def drawn_node(trace: BackwardTrace) -> dict[int, Node]:
     """``{id(node): the node drawn for it}``: a node inside a composite call (F.linear's
     TBackward0) is drawn as the call, which the call's last node stands for."""
@@ -250,41 +266,43 @@ def describe_step(trace: BackwardTrace, k: int, name_of: Mapping[int, str]) -> l
             one = f"∂{out}/∂{out} = 1" if out else "1"
             return [f"{head}: {out or 'the output'} receives its starting gradient, {one}"]
         out = out or "the output"
-        return [f"{head}: {out} receives the gradient given to backward(), {flow_text(step.incoming)}"]
+        return [f"{head}: {out} receives the gradient given to backward(), {told(step.incoming)}"]
     if step.kind == ACCUMULATE:
         leaf = called(step.variable, "the leaf")
-        after = flow_text(step.grad_after) if step.grad_after is not None else "?"
+        after = told(step.grad_after) if step.grad_after is not None else "?"
         if step.grad_before is None:
             sum_line = f"{leaf}.grad = {after} (it was None)"
         else:
             sum_line = f"{leaf}.grad = {flow_text(step.grad_before)} + {flow_text(step.incoming)} = {after}"
         return [f"{head}: AccumulateGrad adds what reached {leaf} into {leaf}.grad", sum_line]
-    lines = [f"{head}: {step.name} receives ∂L/∂result = {flow_text(step.incoming)}"]
+    lines = [f"{head}: {step.name} receives ∂L/∂result = {told(step.incoming)}"]
     if step.formula is not None and step.formula.statement:
         lines.append(step.formula.statement)
     elif step.formula is not None and step.formula.text:
         lines.append(step.formula.text)  # a rule in words (sum: copied to every element)
     for c in step.contributions:
-        who = called(c.tensor, c.operand)
+        who = spoken(c.tensor, name_of) or c.operand
         if c.local is not None and c.formula:
             lines.append(
                 f"to {who}: ∂result/∂{c.operand} = {c.formula} = {flow_text(c.local)}; "
-                f"{flow_text(step.incoming)} × {flow_text(c.local)} = {flow_text(c.value)}"
+                f"{flow_text(step.incoming)} × {flow_text(c.local)} = {told(c.value)}"
             )
         elif c.formula and step.formula is not None and not step.formula.adjoint:
             # Elementwise, but the input was broadcast: the products are summed back to its shape.
             dims = summed_dims(tuple(step.incoming.shape), tuple(c.value.shape))
             lines.append(
                 f"to {who}: ∂result/∂{c.operand} = {c.formula}; the products are summed over the "
-                f"broadcast dims {dims} back to {shape_text(tuple(c.value.shape))}: {flow_text(c.value)}"
+                f"broadcast dims {dims} back to {shape_text(tuple(c.value.shape))}: {told(c.value)}"
             )
         elif c.formula:
             shapes = shape_equation(c.formula, step, c.operand)
-            lines.append(f"to {who}: ∂L/∂{c.operand} = {c.formula}{shapes} = {flow_text(c.value)}")
+            # With shapes, the formula is all tensors: say it in the session's names.
+            wrt, expr = (who, in_names(c.formula, step, name_of)) if shapes else (c.operand, c.formula)
+            lines.append(f"to {who}: ∂L/∂{wrt} = {expr}{shapes} = {told(c.value)}")
         else:
-            lines.append(f"to {who}: {flow_text(c.value)}")
+            lines.append(f"to {who}: {told(c.value)}")
         if not c.first:
-            lines.append(f"    {who} has now received {flow_text(c.total)} in all (+=)")
+            lines.append(f"    {who} has now received {told(c.total)} in all (+=)")
     return lines
 
 
@@ -298,27 +316,133 @@ def summed_dims(out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> list[i
 _TOKEN = re.compile(r"∂L/∂result|[A-Za-z_][A-Za-z0-9_]*ᵀ?")
 
 
-def shape_equation(expr: str, step: Step, operand: str) -> str:
-    """``∂L/∂mat2 = inputᵀ·∂L/∂result`` with shapes: ``: [8, 3] = [8, 5] · [5, 3]``, from the
-    formula's own words (each operand's shape, ᵀ swapping the last two); '' when a word is not
-    a tensor of the node."""
-    names = operand_names(step.node)
-    shapes = {n: tuple(t.shape) for n, t in zip(names, step.node.inputs)}
+def _node_shapes(step: Step) -> dict[str, tuple[int, ...]]:
+    shapes = {n: tuple(t.shape) for n, t in zip(operand_names(step.node), step.node.inputs)}
     shapes["∂L/∂result"] = tuple(step.incoming.shape)
-    parts: list[str] = []
-    for token in _TOKEN.findall(expr):
-        base = token.removesuffix("ᵀ")
-        if base not in shapes or len(shapes[base]) == 0:
-            return ""
-        shape = shapes[base]
+    return shapes
+
+
+def shape_equation(expr: str, step: Step, operand: str) -> str:
+    """``∂L/∂mat2 = inputᵀ · ∂L/∂result`` with shapes: `` : [8, 3] = [8, 5] · [5, 3]``, each of
+    the formula's tensors replaced by its shape (ᵀ swapping the last two dims), its operators
+    kept; ``∂L/∂result summed to input's shape``: `` : [8] = [5, 8] summed over dim 0``.
+    '' when a word of the formula is not a tensor of the node."""
+    shapes = _node_shapes(step)
+    mine = next((c for c in step.contributions if c.operand == operand), None)
+    result = tuple(mine.value.shape) if mine is not None else None
+    tokens = _TOKEN.findall(expr)
+    words = [t for t in tokens if t.removesuffix("ᵀ") not in shapes]
+    if words:
+        incoming = shapes["∂L/∂result"]
+        if "summed" in words and "∂L/∂result" in tokens and result is not None and result != incoming:
+            dims = summed_dims(incoming, result)
+            over = f"dim {dims[0]}" if len(dims) == 1 else "dims " + ", ".join(map(str, dims))
+            return f" : {shape_text(result)} = {shape_text(incoming)} summed over {over}"
+        return ""
+    if len(tokens) < 2:
+        return ""
+
+    def shaped(m: re.Match[str]) -> str:
+        token = m.group(0)
+        shape = shapes[token.removesuffix("ᵀ")]
         if token.endswith("ᵀ") and len(shape) >= 2:
             shape = (*shape[:-2], shape[-1], shape[-2])
-        parts.append(shape_text(shape))
-    if len(parts) < 2:
+        return shape_text(shape)
+
+    return f" : {shape_text(result) if result is not None else '?'} = {_TOKEN.sub(shaped, expr)}"
+
+
+def in_names(expr: str, step: Step, name_of: Mapping[int, str]) -> str:
+    """The formula in the session's names: ``inputᵀ · ∂L/∂result`` becomes ``xᵀ · ∂L/∂y`` for
+    ``y = x @ W``; a word with no name (an intermediate) keeps its operand name."""
+    said = {n: spoken(t, name_of) for n, t in zip(operand_names(step.node), step.node.inputs)}
+    result = result_name(step, name_of)
+    if result:
+        said["∂L/∂result"] = f"∂L/∂{result}"
+
+    def named(m: re.Match[str]) -> str:
+        token = m.group(0)
+        base, t = token.removesuffix("ᵀ"), token.endswith("ᵀ")
+        name = said.get(base)
+        if not name:
+            return token
+        if t:  # (Wᵀ)ᵀ is W
+            return name.removesuffix("ᵀ") if name.endswith("ᵀ") else name + "ᵀ"
+        return name
+
+    return _TOKEN.sub(named, expr)
+
+
+def result_name(step: Step, name_of: Mapping[int, str]) -> str:
+    """What the session calls the tensor the step's node made ('' when it has no name, is gone,
+    or was changed in place since, as matmul's squeeze changes its mm's result)."""
+    out = step.node.output()
+    shape, _ = step.node.output_meta
+    if out is None or out.grad_fn is not step.node or tuple(out.shape) != tuple(shape):
         return ""
-    mine = next((c for c in step.contributions if c.operand == operand), None)
-    result = shape_text(tuple(mine.value.shape)) if mine is not None else "?"
-    return f" : {result} = {' · '.join(parts)}"
+    return spoken(out, name_of)
+
+
+def spoken(t: Tensor, name_of: Mapping[int, str]) -> str:
+    """What the session calls ``t``: its name, or ``Wᵀ`` for the transpose of a named ``W``
+    (F.linear's ``W.t()``); '' for another unnamed tensor."""
+    if id(t) in name_of:
+        return name_of[id(t)]
+    f = t.grad_fn
+    if f is not None and f.name() == "TBackward0" and f.inputs and id(f.inputs[0]) in name_of:
+        return f"{name_of[id(f.inputs[0])]}ᵀ"
+    return ""
+
+
+@dataclass(frozen=True)
+class Pictured:
+    """A gradient of a step too big to read as numbers, to draw as a heatmap: ``caption`` says
+    what it is and its shape (``∂L/∂y arriving [5, 8]``), ``value`` is 2-D (or 1-D)."""
+
+    caption: str
+    value: np.ndarray
+
+
+def pictured(value: np.ndarray) -> bool:
+    """Whether a gradient is drawn as a heatmap: 2-D or more, or more elements than its words
+    give as numbers."""
+    a = np.asarray(value)
+    return a.size > 0 and (a.ndim >= 2 or a.size > SMALL)
+
+
+def _as_picture(caption: str, value: np.ndarray) -> Pictured:
+    a = np.asarray(value)
+    shape = shape_text(tuple(a.shape))
+    if a.ndim > 2:  # the leading dims become rows
+        a = a.reshape(-1, a.shape[-1])
+        shape += f" as {a.shape[0]} × {a.shape[1]}"
+    return Pictured(f"{caption} {shape}", a)
+
+
+def step_pictures(trace: BackwardTrace, k: int, name_of: Mapping[int, str]) -> list[Pictured]:
+    """The gradients of step ``k`` worth a picture: what arrived, each input's local derivative
+    and what it is sent (a leaf's step: its ``.grad`` after); none when all are small."""
+    step = trace[k]
+    if step.kind == START:
+        out = name_of.get(id(trace.output), "the output")
+        shown = [(f"∂L/∂{out} given", step.incoming)]
+    elif step.kind == ACCUMULATE:
+        leaf = name_of.get(id(step.variable), "leaf")
+        shown = [(f"{leaf}.grad", step.grad_after)]
+        if step.grad_before is not None:  # else what arrived is what .grad holds: once is enough
+            shown = [(f"arriving at {leaf}", step.incoming), (f"{leaf}.grad after +=", step.grad_after)]
+    else:
+        result = result_name(step, name_of) or "result"
+        shown = [(f"∂L/∂{result} arriving", step.incoming)]
+        twice = len({id(c.tensor) for c in step.contributions}) < len(step.contributions)
+        for c in step.contributions:
+            who = spoken(c.tensor, name_of) or c.operand
+            if twice and who != c.operand:  # x * x: which of its two roles
+                who += f" as {c.operand}"
+            if c.local is not None:
+                shown.append((f"local ∂{result}/∂{who}", c.local))
+            shown.append((f"to {who}", c.value))
+    return [_as_picture(caption, v) for caption, v in shown if v is not None and pictured(v)]
 
 
 # --- what a stepper steps through ---------------------------------------------------------------
@@ -337,6 +461,9 @@ class BackwardPlan:
 
     def words(self, k: int) -> list[str]:
         return describe_step(self.trace, k, self.name_of)
+
+    def pictures(self, k: int) -> list[Pictured]:
+        return step_pictures(self.trace, k, self.name_of)
 
     def graph(self, outputs: Any, view: str, ids: NodeIds, k: int) -> nx.DiGraph:
         return step_graph(outputs, self.trace, k, view=view, ids=ids)

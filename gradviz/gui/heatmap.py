@@ -38,6 +38,8 @@ class Heatmap(QWidget):
         self._image: QImage | None = None
         self._rgb: np.ndarray | None = None
         self.index_prefix = ""
+        self.max_cell: float | None = None  # a cap on the cell size, for a small map (the stepper's)
+        self.max_side = MAX_SIDE  # rows or columns beyond it: every k-th is shown
         self.setFixedHeight(0)
 
     # --- data ---
@@ -59,8 +61,8 @@ class Heatmap(QWidget):
         if a.ndim == 1:
             a = a[None, :]
         a = a.astype(np.float64)
-        sr = max(1, math.ceil(a.shape[0] / MAX_SIDE))
-        sc = max(1, math.ceil(a.shape[1] / MAX_SIDE))
+        sr = max(1, math.ceil(a.shape[0] / self.max_side))
+        sc = max(1, math.ceil(a.shape[1] / self.max_side))
         self.stride = (sr, sc)
         a = a[::sr, ::sc]
         self.array = a
@@ -96,6 +98,8 @@ class Heatmap(QWidget):
         rows, cols = self.array.shape
         width = self.width() if width is None else width
         biggest = max(CELL_MAX, 2.5 * self.fontMetrics().height())
+        if self.max_cell is not None:
+            biggest = min(biggest, self.max_cell)
         return max(1.0, min(biggest, (width - 2) / cols, 300 / rows * biggest / CELL_MAX))
 
     def _fit_height(self) -> None:

@@ -63,7 +63,7 @@ from .inspector import Inspector
 from .menus import build_menus, build_statusbar, build_toolbar
 from .plain import plain_box, plain_tip
 from .recovery_label import RecoveryLabel
-from .stepper import BackwardStepper, backward_stepper, forward_stepper, make_stepper_dock
+from .stepper import DOCK_HEIGHT, BackwardStepper, backward_stepper, forward_stepper, make_stepper_dock
 from .tensor_commands import TensorCommands, learner_message
 from .tensors_panel import TensorsPanel
 from .theme import theme
@@ -682,7 +682,7 @@ class MainWindow(QMainWindow):
         if self._stepper_dock is None:
             self._stepper_dock = make_stepper_dock(self)
             self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self._stepper_dock)
-            self.resizeDocks([self._stepper_dock], [230], Qt.Orientation.Vertical)
+            self.resizeDocks([self._stepper_dock], [DOCK_HEIGHT], Qt.Orientation.Vertical)
             self._stepper_dock.hide()
         return self._stepper_dock
 

@@ -20,9 +20,11 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QComboBox,
     QDockWidget,
     QFrame,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
@@ -37,17 +39,22 @@ from ..graph.colouring import scale_for
 from ..graph.forward_steps import ForwardPlan, forward_ops
 from ..graph.model import TENSORS, NodeIds
 from ..graph.source import StepSource
-from ..graph.stepping import BackwardPlan
+from ..graph.stepping import BackwardPlan, Pictured
 from ..session.backward_steps import BackwardSteps, last_backward, steps_from
 from ..session.document import Session, SessionError
 from ..session.log import Backward
 from .bridge import SessionBridge
+from .heatmap import Heatmap
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
 SPEEDS = (("0.5×", 0.5), ("1×", 1.0), ("2×", 2.0), ("4×", 4.0))
 STEP_MS = 1400  # one step at 1×: time to read what it says
+DOCK_HEIGHT = 330  # the dock's first height: a step's words and a row of its pictures, unscrolled
+PICTURE_GRID = 64  # the tallest a picture's grid gets (px): the dock stays short
+PICTURE_CELL = 14
+WORDS_MIN = 380  # the words keep this width beside the pictures, else the pictures go under them
 STEP_KEYS = (
     Qt.Key.Key_Right,
     Qt.Key.Key_Left,
@@ -56,6 +63,31 @@ STEP_KEYS = (
     Qt.Key.Key_End,
     Qt.Key.Key_Escape,
 )
+
+
+class StepPicture(QWidget):
+    """One gradient of a step as a small heatmap (with its colour bar and range) under its
+    caption, ``∂L/∂y arriving [5, 8]``; hovering a cell tells its value."""
+
+    def __init__(self, picture: Pictured, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("stepPicture")
+        self.caption = QLabel(picture.caption, self)
+        self.caption.setObjectName("stepPictureCaption")
+        self.heatmap = Heatmap(self)
+        a = picture.value
+        rows, cols = (min(n, PICTURE_GRID) for n in ((1, a.shape[0]) if a.ndim == 1 else a.shape))
+        cell = max(1.0, min(PICTURE_CELL, PICTURE_GRID / rows))
+        self.heatmap.max_cell = cell
+        self.heatmap.max_side = PICTURE_GRID  # a big gradient: every k-th row and column, 1 px each
+        self.heatmap.setFixedWidth(int(max(150, min(260, cols * cell + 2))))
+        self.heatmap.set_tensor(a, picture.caption.rsplit(" [", 1)[0] + " ")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.heatmap)
+        layout.addStretch(1)
 
 
 class StepperPanel(QWidget):
@@ -122,16 +154,27 @@ class StepperPanel(QWidget):
         controls.addWidget(self.done)
         # A step of a big op says a lot: its words scroll rather than being cut off.
         body = QWidget(self)
-        body_layout = QVBoxLayout(body)
-        body_layout.setContentsMargins(0, 0, 0, 0)
-        body_layout.addWidget(self.words)
-        body_layout.addWidget(self.note)
-        body_layout.addStretch(1)
+        column = QVBoxLayout()
+        column.addWidget(self.words)
+        column.addWidget(self.note)
+        column.addStretch(1)
+        # Beside the words: the step's big gradients as heatmaps (see show_pictures).
+        self.pictures = QWidget(body)
+        self.pictures.setObjectName("stepPictures")
+        self._picture_grid = QGridLayout(self.pictures)
+        self._picture_grid.setContentsMargins(0, 0, 0, 0)
+        self.pictures.setVisible(False)
+        self._shown: list[StepPicture] = []
+        self._body_layout = QBoxLayout(QBoxLayout.Direction.LeftToRight, body)
+        self._body_layout.setContentsMargins(0, 0, 0, 0)
+        self._body_layout.addLayout(column, 1)
+        self._body_layout.addWidget(self.pictures, 0, Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.scroll = QScrollArea(self)
         self.scroll.setObjectName("stepScroll")
         self.scroll.setWidget(body)
         self.scroll.setWidgetResizable(True)
         self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.installEventFilter(self)  # a new width may put the pictures beside or under
         layout = QVBoxLayout(self)
         layout.addWidget(self.title)
         layout.addWidget(self.scroll, 1)
@@ -156,6 +199,48 @@ class StepperPanel(QWidget):
         self.back.setEnabled(k > 0)
         self.next.setEnabled(k < n - 1)
         self.end.setEnabled(k < n - 1)
+
+    def show_pictures(self, pictures: list[Pictured]) -> None:
+        """The step's gradients too big to read as numbers, as captioned heatmaps (none: the
+        words take the whole width)."""
+        while (item := self._picture_grid.takeAt(0)) is not None:
+            if item.widget() is not None:
+                item.widget().hide()
+                item.widget().deleteLater()
+        self._shown = [StepPicture(picture, self.pictures) for picture in pictures]
+        self._reflow()
+        self.pictures.setVisible(bool(pictures))
+
+    def _reflow(self) -> None:
+        """Beside the words when the dock is wide enough for both, else in rows under them."""
+        if not self._shown:
+            return
+        # The scroll area's own width, less a scroll bar's either way: a scroll bar coming or
+        # going must not flip the layout (and flip it back).
+        bar = self.scroll.verticalScrollBar().sizeHint().width()
+        grid, width = self._picture_grid, self.scroll.width() - bar
+        wide = max(p.sizeHint().width() for p in self._shown) + grid.horizontalSpacing()
+        beside = width - WORDS_MIN
+        if beside >= wide:
+            self._body_layout.setDirection(QBoxLayout.Direction.LeftToRight)
+            columns = beside // wide
+        else:
+            self._body_layout.setDirection(QBoxLayout.Direction.TopToBottom)
+            columns = width // wide
+        columns = max(1, min(columns, len(self._shown)))
+        for p in self._shown:
+            grid.removeWidget(p)
+        for i, p in enumerate(self._shown):
+            grid.addWidget(p, *divmod(i, columns))
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:
+        if obj is self.scroll and event.type() == QEvent.Type.Resize:
+            self._reflow()
+        return super().eventFilter(obj, event)
+
+    def shown_pictures(self) -> list[StepPicture]:
+        """The pictures the panel shows now, in order."""
+        return list(self._shown)
 
     def set_playing(self, on: bool) -> None:
         self.play.setText("❚❚" if on else "▷")  # glyphs DejaVu Sans has
@@ -292,6 +377,7 @@ class BackwardStepper(QObject):
             (p.scrubber.valueChanged, self.go),
             (p.speed.currentIndexChanged, self._speed_changed),
             (p.key, self._key),
+            (self.moved, self._show_pictures),  # after go() says the step: its pictures
         ]
         for signal, slot in self._wired:
             signal.connect(slot)
@@ -299,6 +385,9 @@ class BackwardStepper(QObject):
 
     def _done(self) -> None:
         self.leave()
+
+    def _show_pictures(self, k: int) -> None:
+        self.panel.show_pictures(self.plan.pictures(k))
 
     def _speed_changed(self, _index: int) -> None:
         self.timer.setInterval(self._interval())

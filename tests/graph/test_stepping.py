@@ -134,7 +134,7 @@ def test_the_words_of_a_broadcast_say_the_sum_over_the_broadcast_dims():
     out = (col + bias).sum()
     trace = trace_backward(out)
     words = describe_step(trace, 2, {id(col): "col", id(bias): "bias", id(out): "out"})
-    assert words[0] == "Step 2 of 4: AddBackward0 receives ∂L/∂result = [3, 4], ‖·‖ = 3.464"
+    assert words[0] == "Step 2 of 4: AddBackward0 receives ∂L/∂result = [3, 4], ‖·‖ = 3.464, every element 1"
     assert (
         "to col: ∂result/∂input = 1; the products are summed over the broadcast dims [1] back to [3, 1]"
         in words[2]
@@ -142,3 +142,40 @@ def test_the_words_of_a_broadcast_say_the_sum_over_the_broadcast_dims():
     assert words[3].endswith("back to [4]: [3.0, 3.0, 3.0, 3.0]")
     assert describe_step(trace, 0, {})[0] == "Step 0 of 4: the output receives its starting gradient, 1"
     assert describe_step(trace, 0, {id(out): "out"})[0].endswith("∂out/∂out = 1")
+
+
+def test_a_step_pictures_its_big_gradients_and_not_its_small_ones():
+    """What the panel draws as heatmaps: 2-D gradients (or too many numbers to read), captioned
+    with what they are and their shape; a 3-D one's leading dims as rows; scalars never."""
+    import torch
+
+    from gradviz.graph.stepping import step_pictures
+
+    a_np = np.arange(24, dtype=np.float32).reshape(2, 3, 4) / 10
+    w_np = np.linspace(-1, 1, 4 * 5, dtype=np.float32).reshape(4, 5)
+    a = gradviz.tensor(a_np.tolist(), requires_grad=True)
+    w = gradviz.tensor(w_np.tolist(), requires_grad=True)
+    y = a @ w
+    loss = y.tanh().sum()
+    names = {id(a): "a", id(w): "w", id(y): "y", id(loss): "loss"}
+    trace = trace_backward(loss)
+    assert step_pictures(trace, 0, names) == []  # the seed: 1
+    ta, tw = (torch.tensor(v, requires_grad=True) for v in (a_np, w_np))
+    ty = ta @ tw
+    ty.retain_grad()
+    ty.tanh().sum().backward()
+    captions = {}
+    for k in range(len(trace)):
+        for pic in step_pictures(trace, k, names):
+            captions[pic.caption] = pic.value
+    assert captions["to y [2, 3, 5] as 6 × 5"].shape == (6, 5)
+    np.testing.assert_allclose(captions["to y [2, 3, 5] as 6 × 5"], ty.grad.numpy().reshape(6, 5), rtol=1e-5)
+    np.testing.assert_allclose(captions["w.grad [4, 5]"], tw.grad.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        captions["a.grad [2, 3, 4] as 6 × 4"], ta.grad.numpy().reshape(6, 4), rtol=1e-5
+    )
+    local = 1 - np.tanh(ty.detach().numpy()) ** 2  # tanh's local derivative, at y
+    np.testing.assert_allclose(
+        captions["local ∂result/∂y [2, 3, 5] as 6 × 5"], local.reshape(6, 5), rtol=1e-5
+    )
+    assert all(v.ndim <= 2 and v.size > 1 for v in captions.values())

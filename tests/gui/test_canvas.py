@@ -509,5 +509,5 @@ def test_a_matrix_product_is_explained_with_the_formulas_letters(qtbot) -> None:
     canvas = make_canvas(qtbot, s)
     (op,) = [n for n, a in canvas.graph.nodes(data=True) if a.get("type") == "op"]
     text = canvas.explain(op)
-    assert text.startswith("<b>MmBackward0</b>: result = input·mat2")
+    assert text.startswith("<b>MmBackward0</b>: result = input · mat2: ∂L/∂input = ∂L/∂result · mat2ᵀ")
     assert "Here input is <code>X (" in text and ", mat2 is <code>W (" in text

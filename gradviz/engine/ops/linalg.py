@@ -26,7 +26,10 @@ class Mm(Function):
     """All matrix products; the node name says which one PyTorch would record."""
 
     name = "MmBackward0"
-    derivative = "result = input·mat2: ∂L/∂input = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = inputᵀ·∂L/∂result"
+    statement = "result = input · mat2"
+    # Adjoint: each factor's gradient is the incoming one times the other factor (transposed).
+    formula = {"input": "∂L/∂result · mat2ᵀ", "mat2": "inputᵀ · ∂L/∂result"}  # noqa: RUF012
+    adjoint = True
     operands = ("input", "mat2")
 
     @staticmethod
@@ -58,19 +61,26 @@ class Mm(Function):
 
 class Bmm(Mm):
     name = "BmmBackward0"
-    derivative = "result = input·mat2 per batch: ∂L/∂input = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = inputᵀ·∂L/∂result"
+    statement = "result = input · mat2, one matrix product per batch (ᵀ swaps the last two dims)"
 
 
 class Mv(Mm):
     name = "MvBackward0"
-    derivative = "result = input·vec: ∂L/∂input = ∂L/∂result ⊗ vec, ∂L/∂vec = inputᵀ·∂L/∂result"
+    statement = "result = input · vec"
+    formula = {"input": "∂L/∂result ⊗ vec", "vec": "inputᵀ · ∂L/∂result"}  # noqa: RUF012
     operands = ("input", "vec")
 
 
 class Dot(Mm):
     name = "DotBackward0"
-    derivative = "result = input·tensor: ∂result/∂input = tensor, ∂result/∂tensor = input"
+    statement = "result = input · tensor = Σᵢ inputᵢ·tensorᵢ"
+    formula = {"input": "∂L/∂result · tensor", "tensor": "∂L/∂result · input"}  # noqa: RUF012
     operands = ("input", "tensor")
+
+
+# Their explanations open with what the product computes, then each factor's gradient.
+for _node in (Mm, Bmm, Mv, Dot):
+    _node.derivative = registry.Formula.of(_node.formula, _node.statement, adjoint=True).line
 
 
 def _scalar(t: Tensor) -> str:
@@ -250,10 +260,13 @@ class Addmm(Function):
     """``bias + m1 @ m2``, the node nn.Linear records."""
 
     name = "AddmmBackward0"
-    derivative = (
-        "result = input + mat1·mat2: ∂L/∂input = ∂L/∂result (summed to input's shape), "
-        "∂L/∂mat1 = ∂L/∂result·mat2ᵀ, ∂L/∂mat2 = mat1ᵀ·∂L/∂result"
-    )
+    statement = "result = input + mat1 · mat2"
+    formula = {  # noqa: RUF012
+        "input": "∂L/∂result summed to input's shape",
+        "mat1": "∂L/∂result · mat2ᵀ",
+        "mat2": "mat1ᵀ · ∂L/∂result",
+    }
+    adjoint = True
     operands = ("input", "mat1", "mat2")
 
     @staticmethod
@@ -265,6 +278,9 @@ class Addmm(Function):
     def backward(ctx, g):
         m1, m2 = ctx.saved_tensors
         return g, dual.matmul(g, dual.mT(m2)), dual.matmul(dual.mT(m1), g)
+
+
+Addmm.derivative = registry.Formula.of(Addmm.formula, Addmm.statement, adjoint=True).line
 
 
 @registry.op(syntax=("function",), catalogue=False, operands=("input", "mat1", "mat2"), nodes=(Addmm,))
