@@ -381,6 +381,7 @@ def vector_norm(input: Tensor, ord: object = 2, dim: object = None, keepdim: boo
     nodes=(VectorNorm,),
     category="reduction",
     size_rule="max",
+    numpy_names=False,  # torch.norm is a Python function
     params=(
         registry.Param("p", "number", 2),
         registry.Param("dim", "dims", None),

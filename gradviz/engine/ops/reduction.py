@@ -975,7 +975,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     return MedianResult(*_picked(MedianDim, input, dim=d, keepdim=keepdim))
 
 
-@registry.op(catalogue=False)
+@registry.op(catalogue=False, numpy_names=False)  # torch.unique is a Python function
 def unique(
     input: Tensor,
     sorted: bool = True,

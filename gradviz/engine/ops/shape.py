@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes, dual, registry
+from ..device import check as check_device
 from ..function import Function, ViewFunction, composite
 from ..size import Size
 from ..tensor import Tensor
@@ -521,11 +522,14 @@ class CopyBackwards(ToCopy):
     formula={"input": "∂L/∂result cast back to input's dtype (none if either is an integer type)"},
 )
 def to(a: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
+    check_device(kwargs.get("device"))
     for arg in args:
         if isinstance(arg, (dtypes.dtype, type)) or (isinstance(arg, np.dtype)):
             dtype = arg
         elif isinstance(arg, Tensor):
             dtype = arg.dtype
+        else:  # "cpu", torch.device("cuda"), 0
+            check_device(arg)
     if dtype is None:
         return a.clone() if copy else a
     target = dtypes.to_dtype(dtype)
@@ -791,7 +795,7 @@ def _pieces(input: Tensor, sizes: list[int], dim: int, cls: type) -> tuple[Tenso
     return tuple(out)
 
 
-@registry.op(catalogue=False, nodes=(Split, SplitWithSizes))
+@registry.op(catalogue=False, nodes=(Split, SplitWithSizes), numpy_names=False)  # a Python function in torch
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     d = wrap_dim(dim, tensor._data.ndim)
     n = tensor._data.shape[d]

@@ -40,7 +40,7 @@ NON_LEAF_GRAD_WARNING = (
 )
 READ_METHODS = (
     "item", "tolist", "size", "dim", "ndimension", "numel", "nelement", "element_size", "is_floating_point",
-    "numpy", "type", "is_contiguous",
+    "numpy", "type", "is_contiguous", "is_inference", "stride",
 )  # fmt: skip
 ACTION_METHODS = tuple(ACTIONS)
 CAST_METHODS = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32",

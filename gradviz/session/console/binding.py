@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gradviz.engine.device import check as check_device
+from gradviz.engine.registry import NUMPY_NAMES
+
 from .. import catalogue, param_kinds
 from .values import (
     ConsoleError,
@@ -29,8 +32,10 @@ def call_op(
     kwargs: dict[str, Any],
     display: str,
     self_value: Any = None,
+    numpy_names: bool = True,
 ) -> Any:
-    """Bind the arguments the way PyTorch does and make the pending op."""
+    """Bind the arguments the way PyTorch does and make the pending op. ``numpy_names``: the
+    spelling takes ``axis=``/``keepdims=`` where the op does (``torch.sum``, not ``F.softmax``)."""
     pos = list(args)
     kwargs = dict(kwargs)
     if spec.name == "to":  # x.to(dtype), x.to(other), x.to("cpu")
@@ -40,7 +45,7 @@ def call_op(
     if self_value is not None:
         pos.insert(0, self_value)
     operands, pos = _bind_operands(spec, pos, kwargs, display)
-    params = _bind_params(spec, pos, kwargs, display)
+    params = _bind_params(spec, pos, kwargs, display, numpy_names and spec.numpy_names)
     if spec.name == "to" and params.get("dtype", "float32") == operands[0].tensor(run).dtype.name:
         return operands[0]  # already that dtype: PyTorch returns the tensor itself
     out = make_op(run, spec, operands, params, display)
@@ -88,9 +93,10 @@ def _bind_operands(
 
 
 def _bind_params(
-    spec: catalogue.OpSpec, pos: list[Any], kwargs: dict[str, Any], display: str
+    spec: catalogue.OpSpec, pos: list[Any], kwargs: dict[str, Any], display: str, numpy_names: bool
 ) -> dict[str, Any]:
-    """The op's parameters from what is left of the arguments, coerced, the required ones present."""
+    """The op's parameters from what is left of the arguments, coerced, the required ones present;
+    with ``numpy_names``, ``axis``/``keepdims`` stand for ``dim``/``keepdim``, given once."""
     params: dict[str, Any] = {}
     names = [p.name for p in spec.params]
     if pos and spec.params and spec.params[0].kind == "shape":
@@ -100,8 +106,13 @@ def _bind_params(
         raise TypeError(f"{display}() takes {spec.arity or 1 + len(names)} arguments but more were given")
     params.update(zip(names, pos))
     for k, v in kwargs.items():
+        given = k
+        if numpy_names and k not in names and NUMPY_NAMES.get(k) in names:
+            k = NUMPY_NAMES[k]
+            if k in params or k in kwargs:  # dim and axis both: torch refuses the alias
+                raise TypeError(f"{display}() got an unexpected keyword argument '{given}'")
         if k not in names:
-            raise TypeError(f"{display}() got an unexpected keyword argument '{k}'")
+            raise TypeError(f"{display}() got an unexpected keyword argument '{given}'")
         if k in params:
             raise TypeError(f"{display}() got multiple values for argument '{k}'")
         params[k] = v
@@ -117,6 +128,7 @@ def _to_args(run: Run, args: list[Any], kwargs: dict[str, Any]) -> tuple[list[An
     devices = [a for a in [*args, kwargs.pop("device", None)] if isinstance(a, (str, Device))]
     for d in devices:
         if str(d) != "cpu" and not (isinstance(d, str) and d in catalogue.DTYPE_NAMES):
+            check_device(str(d))  # torch's refusal ("cuda": Torch not compiled with CUDA enabled)
             raise ConsoleError(f"only the 'cpu' device is available, not {str(d)!r}")
     kwargs.pop("copy", None)
     kwargs.pop("non_blocking", None)
