@@ -529,6 +529,7 @@ EXAMPLES = {
     "flip": ["a.flip(0)", "torch.flip(a, (0, 1))"],
     "sort": ["a.sort(1).values", "torch.sort(a, 0, descending=True).values"],
     "topk": ["a.topk(2).values", "torch.topk(a, 1, dim=0, largest=False).values"],
+    "chunk": ["a.chunk(2, 1)[0]", "torch.chunk(m, 2)[1]", "m.chunk(3, dim=0)[2]"],
     "median": ["a.median()", "torch.median(a, 1).values"],
     "norm": ["a.norm()", "torch.norm(a, 1)", "a.norm(dim=1, keepdim=True)"],
     "floor": ["a.floor()", "torch.floor(b * 1.5)"],

@@ -207,6 +207,7 @@ GENERATORS = {
     "sort": with_dim("softmax").map(lambda c: (c[0], {**c[1], "descending": True})),
     "topk": with_dim("softmax").map(lambda c: (c[0], {**c[1], "k": 1, "largest": False})),
     "flip": with_dim("softmax").map(lambda c: (c[0], {"dims": [c[1]["dim"]]})),
+    "chunk": with_dim("softmax").map(lambda c: (c[0], {**c[1], "chunks": 2, "piece": 0})),
 }
 
 

@@ -515,7 +515,7 @@ def _var_args(name: str, a: Tensor, dim: Any, unbiased: Any, keepdim: bool, corr
             f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
             "reduction factor (input numel divided by output numel).",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of var/std, past the numpy-names binder
         )
     return {"dims": dims, "correction": float(correction), "keepdim": keepdim}
 

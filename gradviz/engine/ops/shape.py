@@ -816,7 +816,26 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
     return _pieces(tensor, sizes, d, SplitWithSizes)
 
 
-@registry.op(catalogue=False, nodes=(Split,))
+def _chunk_piece(input: Tensor, chunks: int, dim: int = 0, piece: int = 0) -> Tensor:
+    """One piece of ``chunk``: a session records each piece as its own op (the console unpacks
+    ``a, b = x.chunk(2)`` into two), as one tensor per entry."""
+    pieces = chunk(input, chunks, dim)
+    if not 0 <= piece < len(pieces):
+        raise IndexError(f"chunk gives {len(pieces)} pieces: there is no piece {piece}")
+    return pieces[piece]
+
+
+@registry.op(
+    nodes=(Split,),
+    category="shape",
+    size_rule="max",  # a piece: at most its input
+    call=_chunk_piece,
+    params=(
+        registry.Param("chunks", "int"),
+        registry.Param("dim", "dim", 0),
+        registry.Param("piece", "int", 0, help="which of the pieces (torch returns them all, as a tuple)"),
+    ),
+)
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")

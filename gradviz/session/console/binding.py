@@ -44,6 +44,8 @@ def call_op(
             return self_value
     if self_value is not None:
         pos.insert(0, self_value)
+    if spec.name == "chunk":
+        return _chunk(run, spec, pos, kwargs, display)
     operands, pos = _bind_operands(spec, pos, kwargs, display)
     params = _bind_params(spec, pos, kwargs, display, numpy_names and spec.numpy_names)
     if spec.name == "to" and params.get("dtype", "float32") == operands[0].tensor(run).dtype.name:
@@ -56,6 +58,21 @@ def call_op(
         shown = getattr(operands[0].tensor(run), spec.name)(**params)
         return ReturnTypes(shown, out, snapshot(shown.indices, f"{display}(...).indices"))
     return out
+
+
+def _chunk(run: Run, spec: catalogue.OpSpec, pos: list[Any], kwargs: dict[str, Any], display: str) -> tuple:
+    """``x.chunk(n)``: torch's tuple of pieces, each recorded as its own entry (``piece``, which
+    torch's chunk has not, says which), so that ``a, b = x.chunk(2)`` names both."""
+    if "piece" in kwargs:
+        raise TypeError(f"{display}() got an unexpected keyword argument 'piece'")
+    if len(pos) > 3:
+        raise TypeError(f"{display}() takes from 2 to 3 positional arguments but {len(pos)} were given")
+    operands, pos = _bind_operands(spec, pos, kwargs, display)
+    params = _bind_params(spec, pos, kwargs, display, True)
+    if not isinstance(operands[0], TensorValue):
+        return make_op(run, spec, operands, params, display)  # its refusal of a non-tensor
+    count = len(operands[0].tensor(run).chunk(params["chunks"], params.get("dim", 0)))
+    return tuple(make_op(run, spec, operands, {**params, "piece": k}, display) for k in range(count))
 
 
 def _bind_operands(
