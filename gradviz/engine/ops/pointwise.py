@@ -137,7 +137,8 @@ class Div(Function):
 
 class Reciprocal(Function):
     name = "ReciprocalBackward0"
-    derivative = "result = 1/input: ∂result/∂input = -1/input²"
+    statement = "result = 1/input"
+    formula = {"input": "-1/input²"}  # noqa: RUF012
 
     @staticmethod
     def forward(ctx, a):
@@ -375,7 +376,7 @@ def _rdiv(a: Any, b: Tensor) -> Tensor:
     return Mul.apply(x, y, dtype=dt)
 
 
-@registry.op(inplace=True, catalogue=False, nodes=(Reciprocal,))
+@registry.op(inplace=True, nodes=(Reciprocal,))
 def reciprocal(a: Tensor) -> Tensor:
     return Reciprocal.apply(a)
 
@@ -748,7 +749,8 @@ def _sign(x: np.ndarray) -> np.ndarray:
 
 class Sign(Function):
     name = "SignBackward0"
-    derivative = "∂result/∂input = 0 (sign is flat almost everywhere)"
+    statement = "result = -1, 0 or 1, the sign of input"
+    formula = {"input": "0 (sign is flat almost everywhere)"}  # noqa: RUF012
 
     @staticmethod
     def forward(ctx, a):
@@ -759,12 +761,12 @@ class Sign(Function):
         return (g * 0,)
 
 
-@registry.op(inplace=True, catalogue=False, nodes=(Sign,))
+@registry.op(inplace=True, nodes=(Sign,))
 def sign(a: Tensor) -> Tensor:
     return Sign.apply(a)
 
 
-@registry.op(inplace=True, catalogue=False)
+@registry.op(inplace=True, nodes=(PowScalar,), statement="result = input²", text="∂result/∂input = 2·input")
 def square(a: Tensor) -> Tensor:
     return pow(a, 2)
 
@@ -938,9 +940,8 @@ class Maximum(Function):
     """Elementwise max; ties share the gradient equally, as in PyTorch."""
 
     name = "MaximumBackward0"
-    derivative = (
-        "∂result/∂input = 1 where input > other, ∂result/∂other = 1 where other > input (half each on ties)"
-    )
+    statement = "result = the larger of input and other, elementwise"
+    formula = {"input": "1 where input > other (½ on ties)", "other": "1 where other > input (½ on ties)"}  # noqa: RUF012
 
     @staticmethod
     def forward(ctx, a, b, dtype=None, op="max"):
@@ -959,18 +960,25 @@ class Maximum(Function):
 
 class Minimum(Maximum):
     name = "MinimumBackward0"
-    derivative = (
-        "∂result/∂input = 1 where input < other, ∂result/∂other = 1 where other < input (half each on ties)"
-    )
+    statement = "result = the smaller of input and other, elementwise"
+    formula = {"input": "1 where input < other (½ on ties)", "other": "1 where other < input (½ on ties)"}  # noqa: RUF012
 
 
-@registry.op(catalogue=False, operands=("input", "other"), nodes=(Maximum,))
+@registry.op(
+    operands=("input", "other"),
+    nodes=(Maximum,),
+    size_rule="broadcast",
+)
 def maximum(a: Tensor, b: Tensor) -> Tensor:
     x, y, dt = operands(a, b)
     return Maximum.apply(x, y, dtype=dt)
 
 
-@registry.op(catalogue=False, operands=("input", "other"), nodes=(Minimum,))
+@registry.op(
+    operands=("input", "other"),
+    nodes=(Minimum,),
+    size_rule="broadcast",
+)
 def minimum(a: Tensor, b: Tensor) -> Tensor:
     x, y, dt = operands(a, b)
     return Minimum.apply(x, y, dtype=dt, op="min")

@@ -13,6 +13,7 @@ import gradviz.engine as E
 import gradviz.nn.functional as F_module
 
 from .. import catalogue
+from . import queries
 from .binding import call_op
 from .builtins import BUILTINS
 from .construct import CONSTRUCTORS, builtin_manual_seed, construct
@@ -48,6 +49,7 @@ def build() -> Names:
     extra: dict[str, Any] = {c: Function(c, _constructor(c), "constructor") for c in CONSTRUCTORS}
     extra["manual_seed"] = Function("manual_seed", builtin_manual_seed)
     extra.update(DTYPES)
+    extra.update(queries.members())
     extra["nn"] = nn
     torch = _namespace("torch", gradviz, torch_ops, extra)
     names: dict[str, Any] = {
