@@ -419,15 +419,27 @@ def neg(a: Tensor) -> Tensor:
 
 # --- unary maths ---------------------------------------------------------------------------------
 def _float_of(fn: Any, a: np.ndarray) -> np.ndarray:
-    """A float-valued maths function of ``a`` (ints become the default float)."""
+    """A float-valued maths function of ``a`` (ints become the default float). In float32 it is
+    rounded once from double: ATen's vectorised float32 exp, tanh, log ... are within an ulp of
+    the exact value, so the correctly rounded one agrees with them far more often than numpy's
+    float32 kernels do (exp 99% of values against 61%, tanh 99.9% against 68%)."""
+    a = cast(a, float_dtype(a))
     with np.errstate(all="ignore"):  # inf and nan arise silently, as in PyTorch
-        return np.asarray(fn(cast(a, float_dtype(a))))
+        if a.dtype == np.float32:
+            return np.asarray(fn(a.astype(np.float64)).astype(np.float32))
+        return np.asarray(fn(a))
 
 
 SIGMOID_FLOAT32_ZERO = np.float32(-88.72283172607422)  # below it, torch's float32 sigmoid is exactly 0
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
+    if x.dtype == np.float32:
+        # PyTorch's 1/(1 + exp(-x)) in float32, its exp overflowing to inf (so 0) below
+        # SIGMOID_FLOAT32_ZERO; exp rounded once from double, as _float_of says why.
+        one = np.float32(1)
+        with np.errstate(over="ignore"):
+            return np.asarray(one / (one + np.exp(-x.astype(np.float64)).astype(np.float32)))
     # Split by sign so exp never overflows.
     out = np.empty_like(x)
     pos = x >= 0
@@ -553,7 +565,8 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = _float_of(_sigmoid, a)
+        with np.errstate(all="ignore"):
+            out = np.asarray(_sigmoid(cast(a, float_dtype(a))))  # its own float32 rule
         ctx.save_for_backward(out)
         return out
 
@@ -1023,8 +1036,7 @@ class Log1p(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(all="ignore"):
-            return np.asarray(np.log1p(cast(a, float_dtype(a))))
+        return _float_of(np.log1p, a)
 
     @staticmethod
     def backward(ctx, g):
@@ -1044,8 +1056,7 @@ class Expm1(Function):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(all="ignore"):
-            out = np.asarray(np.expm1(cast(a, float_dtype(a))))
+        out = _float_of(np.expm1, a)
         ctx.save_for_backward(out)
         return out
 
