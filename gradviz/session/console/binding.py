@@ -142,7 +142,11 @@ def _bind_params(
 
 
 def _to_args(run: Run, args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-    devices = [a for a in [*args, kwargs.pop("device", None)] if isinstance(a, (str, Device))]
+    device = kwargs.pop("device", None)
+    for a in [*args, device]:
+        if isinstance(a, int) and not isinstance(a, bool):
+            check_device(a)  # x.to(0): torch's "Cannot access accelerator device"
+    devices = [a for a in [*args, device] if isinstance(a, (str, Device))]
     for d in devices:
         if str(d) != "cpu" and not (isinstance(d, str) and d in catalogue.DTYPE_NAMES):
             check_device(str(d))  # torch's refusal ("cuda": Torch not compiled with CUDA enabled)
