@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from . import device as _device
 from . import dtypes
 from . import random as _random
 from .dtypes import dtype as DType
@@ -125,10 +126,12 @@ def as_array(data: Any, dtype: DType | None = None) -> np.ndarray:
 
 def tensor(data: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new leaf tensor holding a copy of ``data``."""
+    _device.check(device)
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
 def as_tensor(data: Any, dtype: DType | None = None, device: Any = None) -> Tensor:
+    _device.check(device)
     if isinstance(data, Tensor) and (dtype is None or data.dtype is dtype):
         return data
     if isinstance(data, np.ndarray) and (dtype is None or data.dtype == dtypes.to_dtype(dtype).np):
@@ -185,6 +188,7 @@ def _np_dtype(dtype: Any, default: DType | None = None) -> np.dtype:
 def zeros(
     *size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, **kw: Any
 ) -> Tensor:
+    _device.check(device, factory=True)
     size = _size_kw(size, kw, "zeros")
     flat = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list, Size)) else size
     if any(isinstance(s, (int, np.integer)) and s < 0 for s in flat):
@@ -195,6 +199,7 @@ def zeros(
 def ones(
     *size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, **kw: Any
 ) -> Tensor:
+    _device.check(device, factory=True)
     size = _size_kw(size, kw, "ones")
     return _factory(np.ones(_shape(size), _np_dtype(dtype)), requires_grad)
 
@@ -202,6 +207,7 @@ def ones(
 def empty(
     *size: Any, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, **kw: Any
 ) -> Tensor:
+    _device.check(device, factory=True)
     size = _size_kw(size, kw, "empty")
     return _factory(np.zeros(_shape(size), _np_dtype(dtype)), requires_grad)
 
@@ -214,6 +220,7 @@ def full(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    _device.check(device, factory=True)
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value.item() if isinstance(fill_value, Tensor) else fill_value)
     return _factory(np.full(_shape((size,)), fill_value, _np_dtype(dtype)), requires_grad)
@@ -223,32 +230,42 @@ def empty_like(
     t: Tensor, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False, **kwargs: Any
 ) -> Tensor:
     """An uninitialised tensor like ``t`` (gradviz fills it with zeros)."""
+    _device.check(device, factory=True)
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def zeros_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(
+    t: Tensor, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    _device.check(device, factory=True)
     return zeros(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
-def ones_like(t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False) -> Tensor:
+def ones_like(
+    t: Tensor, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False
+) -> Tensor:
+    _device.check(device, factory=True)
     return ones(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def full_like(
-    t: Tensor, fill_value: Any, *, dtype: DType | None = None, requires_grad: bool = False
+    t: Tensor, fill_value: Any, *, dtype: DType | None = None, device: Any = None, requires_grad: bool = False
 ) -> Tensor:
+    _device.check(device, factory=True)
     return full(t.shape, fill_value, dtype=dtype or t.dtype, requires_grad=requires_grad)
 
 
 def rand_like(
     t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False, generator: Any = None, **kw: Any
 ) -> Tensor:
+    _device.check(kw.get("device"), factory=True)
     return rand(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, generator=generator)
 
 
 def randn_like(
     t: Tensor, *, dtype: DType | None = None, requires_grad: bool = False, generator: Any = None, **kw: Any
 ) -> Tensor:
+    _device.check(kw.get("device"), factory=True)
     return randn(t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, generator=generator)
 
 
@@ -256,6 +273,7 @@ def randint_like(
     t: Tensor, low: int = 0, high: int | None = None, *, dtype: DType | None = None,
     requires_grad: bool = False, generator: Any = None, **kw: Any,
 ) -> Tensor:  # fmt: skip
+    _device.check(kw.get("device"), factory=True)
     return randint(
         low, high, t.shape, dtype=dtype or t.dtype, requires_grad=requires_grad, generator=generator
     )
@@ -270,6 +288,7 @@ def arange(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    _device.check(device, factory=True)
     if end is None:
         start, end = 0, start
     if step == 0:
@@ -299,6 +318,7 @@ def linspace(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    _device.check(device, factory=True)
     return _factory(_linspace(start, end, steps, dtype, "linspace"), requires_grad)
 
 
@@ -356,6 +376,7 @@ def logspace(
     requires_grad: bool = False,
 ) -> Tensor:
     """``base ** linspace(start, end, steps)``, as ATen computes it (powers in double, rounded)."""
+    _device.check(device, factory=True)
     exps = _linspace(
         start,
         end,
@@ -375,6 +396,7 @@ def eye(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    _device.check(device, factory=True)
     return _factory(np.eye(n, m, dtype=_np_dtype(dtype)), requires_grad)
 
 
@@ -420,6 +442,7 @@ def rand(
     generator: Any = None,
     **kw: Any,
 ) -> Tensor:
+    _device.check(device, factory=True)
     shape, n = _shape_of(_size_kw(size, kw, "rand"))
     dt = _float_dtype(dtype, "check_uniform_bounds")
     values = _random.get(generator).uniform(n, dt is dtypes.float64)
@@ -435,6 +458,7 @@ def randn(
     **kw: Any,
 ) -> Tensor:
     """Normal samples drawn as PyTorch's CPU generator draws them: the same bits for a seed."""
+    _device.check(device, factory=True)
     shape, n = _shape_of(_size_kw(size, kw, "randn"))
     dt = _float_dtype(dtype, "normal_kernel_cpu")
     values = _random.standard_normal(_random.get(generator), n, dt is dtypes.float64)
@@ -451,6 +475,7 @@ def randint(
     device: Any = None,
     requires_grad: bool = False,
 ) -> Tensor:
+    _device.check(device, factory=True)
     if size is None and isinstance(high, (tuple, list, Size)):
         low, high, size = 0, low, high
     if high is None:
@@ -474,6 +499,7 @@ def randperm(
     requires_grad: bool = False,
 ) -> Tensor:
     """A random permutation of ``0 .. n-1``, the one PyTorch gives for the same seed."""
+    _device.check(device, factory=True)
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
     values = _random.randperm_values(_random.get(generator), int(n))
@@ -492,6 +518,7 @@ def normal(
 ) -> Tensor:
     """``torch.normal``: a float mean and std with a ``size``, or tensors of means and stds
     (broadcast together): standard normals, scaled by std, shifted by mean, as ATen does."""
+    _device.check(device, factory=True)
     gen = _random.get(generator)
     tm, ts = isinstance(mean, Tensor), isinstance(std, Tensor)
     if not tm and not ts:

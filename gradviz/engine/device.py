@@ -61,15 +61,35 @@ class device:
 CPU = device("cpu")
 
 
-def check(dev: Any) -> None:
-    """Refuse a device other than the CPU, in torch's words for a CPU-only build."""
+def check(dev: Any, factory: bool = False) -> None:
+    """Refuse a device other than the CPU, as a CPU-only torch does: ``cuda`` is an
+    AssertionError, a bare index a RuntimeError; another accelerator is a RuntimeError when a
+    tensor is moved (``factory=False``: ``.to``, ``tensor``) and NotImplementedError when one is
+    made there (``zeros``, ``randn``)."""
     if dev is None:
         return
+    if isinstance(dev, int) and not isinstance(dev, bool):
+        raise RuntimeError("Cannot access accelerator device when none is available.")
     d = dev if isinstance(dev, device) else device(dev)
+    if d.type == "cpu":
+        return
     if d.type == "cuda":
         raise AssertionError("Torch not compiled with CUDA enabled")
-    if d.type != "cpu":
-        raise RuntimeError(f"gradviz computes on the CPU only (got device {str(d)!r})")
+    if d.type == "meta":
+        raise RuntimeError("gradviz computes on the CPU only: it has no 'meta' tensors")
+    if factory:
+        raise NotImplementedError(
+            f"Could not run 'aten::empty.memory_format' with arguments from the '{d.type.upper()}' "
+            "backend (gradviz computes on the CPU only)"
+        )
+    raise RuntimeError(f"PyTorch is not linked with support for {d.type} devices")
+
+
+def check_cuda(dev: Any) -> None:
+    """``t.cuda(dev)``, ``module.cuda(dev)`` on a CPU-only build: torch's refusals."""
+    if isinstance(dev, (str, device)) and device(dev).type != "cuda":
+        raise RuntimeError("Invalid device, must be cuda device")
+    check("cuda" if dev is None else dev)
 
 
 class _Cuda:

@@ -16,6 +16,10 @@ from .ops._util import SCALAR_NAMES, broadcast_shape
 from .ops.pointwise import _sigmoid, erf_array
 from .tensor import Tensor
 
+# torch.softmax is a C++ op, F.softmax a Python function: only the first takes numpy's axis=.
+softmax = softmax.__wrapped__
+log_softmax = log_softmax.__wrapped__
+
 __all__ = [
     "cross_entropy",
     "linear",

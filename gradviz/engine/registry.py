@@ -39,6 +39,8 @@ ops/_generated.py, the plain imports of what the registrations made (for "go to 
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -120,6 +122,7 @@ class OpInfo:
     variadic: bool = False  # takes extra tensor operands beyond those named (index: masks)
     method: str | None = None  # the Tensor method's name, when not ``name``
     inplace: bool = False  # torch also has the method's in-place form, ``t.name_()``
+    numpy_names: bool = True  # accepts ``axis=``/``keepdims=`` for ``dim``/``keepdim``, as torch's C++ ops do
 
     @property
     def arity(self) -> int | None:
@@ -156,6 +159,7 @@ def op(
     method: str | None = None,
     variadic: bool = False,
     inplace: bool = False,
+    numpy_names: bool = True,
 ) -> Callable[[F], F]:
     """Register the decorated function as the op ``name`` (default: the function's name).
 
@@ -169,10 +173,14 @@ def op(
     it records; with no ``formula``/``statement``/``text``, the op's formula is its first
     node's. ``catalogue=False``: an engine op the session does not offer. ``inplace``: torch
     also has ``t.name_()``, the same op written into the tensor (its version counter moves on).
+    ``numpy_names=False``: torch's op is a Python function (``norm``, ``split``, ``unique``), which
+    refuses numpy's ``axis=`` and ``keepdims=``; torch's C++ ops take them (see :data:`NUMPY_NAMES`).
     """
 
     def register(fn: F) -> F:
         key = name or fn.__name__
+        if numpy_names:
+            fn = accept_numpy_names(fn)
         if key in REGISTRY:
             raise ValueError(f"op {key!r} is registered twice")
         if formula or statement or text:
@@ -200,6 +208,7 @@ def op(
             variadic=variadic,
             method=method,
             inplace=inplace,
+            numpy_names=numpy_names,
         )
         module = sys.modules[fn.__module__]
         if export and ("function" in syntax or "F" in syntax):
@@ -220,6 +229,32 @@ def op(
         return fn
 
     return register
+
+
+# numpy's keyword -> torch's: torch's argument parser takes these for any C++ op (torch.sum(x,
+# axis=0, keepdims=True)); its Python functions (torch.norm, F.softmax) don't.
+NUMPY_NAMES = {"axis": "dim", "keepdims": "keepdim"}
+
+
+def accept_numpy_names(fn: F) -> F:
+    """``fn`` taking numpy's ``axis=``/``keepdims=`` for its ``dim``/``keepdim``, as torch's C++
+    ops do (``fn.__wrapped__`` is the function without them); ``fn`` itself if it has neither."""
+    params = list(inspect.signature(fn).parameters)
+    renames = {alias: (name, params.index(name)) for alias, name in NUMPY_NAMES.items() if name in params}
+    if not renames:
+        return fn
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if kwargs:
+            for alias, (name, position) in renames.items():
+                if alias in kwargs:
+                    if name in kwargs or len(args) > position:  # both given: torch refuses the alias
+                        raise TypeError(f"{fn.__name__}() got an unexpected keyword argument '{alias}'")
+                    kwargs[name] = kwargs.pop(alias)
+        return fn(*args, **kwargs)
+
+    return call  # type: ignore[return-value]
 
 
 def node_formula(node: type) -> Formula:
@@ -263,11 +298,13 @@ def ops() -> tuple[OpInfo, ...]:
 
 __all__ = [
     "NODE_CLASSES",
+    "NUMPY_NAMES",
     "REGISTRY",
     "REQUIRED",
     "Formula",
     "OpInfo",
     "Param",
+    "accept_numpy_names",
     "formula_for",
     "get",
     "node_class",

@@ -16,6 +16,7 @@ from . import dtypes, grad_mode
 from .autograd import run_backward
 from .dtypes import dtype as DType
 from .function import AccumulateGrad, Node
+from .registry import accept_numpy_names
 from .size import Size
 
 if TYPE_CHECKING:  # the methods the ops bind, named for type checkers and "go to definition"
@@ -27,7 +28,9 @@ else:
 class Tensor(_Methods):
     """An n-dimensional array that records the operations applied to it."""
 
-    __slots__ = ("__weakref__", "_acc", "_data", "_grad", "_requires_grad", "_retains", "_version", "grad_fn")
+    __slots__ = (
+        "__weakref__", "_acc", "_data", "_grad", "_inference", "_requires_grad", "_retains", "_version", "grad_fn",
+    )  # fmt: skip
     # Make numpy defer to our reflected operators (ndarray * Tensor -> Tensor.__rmul__).
     __array_ufunc__ = None
 
@@ -42,6 +45,7 @@ class Tensor(_Methods):
         self._acc = None
         self._version = 0
         self._retains = False
+        self._inference = grad_mode.state.inference
         self._requires_grad = False
         if requires_grad:
             self._set_requires_grad(
@@ -58,6 +62,7 @@ class Tensor(_Methods):
         t._acc = None
         t._version = 0
         t._retains = False
+        t._inference = grad_mode.state.inference
         return t
 
     # --- autograd state ------------------------------------------------------------------------
@@ -90,6 +95,10 @@ class Tensor(_Methods):
             raise RuntimeError(message)
         self._requires_grad = bool(requires_grad)
         return self
+
+    def is_inference(self) -> bool:
+        """Whether the tensor was made under ``inference_mode`` (torch's inference tensors)."""
+        return self._inference
 
     @property
     def is_leaf(self) -> bool:
@@ -242,6 +251,7 @@ class Tensor(_Methods):
     def shape(self) -> Size:
         return Size(self._data.shape)
 
+    @accept_numpy_names  # x.size(axis=0), as torch's
     def size(self, dim: int | None = None) -> Size | int:
         if dim is None:
             return Size(self._data.shape)
@@ -284,6 +294,17 @@ class Tensor(_Methods):
 
     def is_contiguous(self) -> bool:
         return bool(self._data.flags.c_contiguous)
+
+    @accept_numpy_names
+    def stride(self, dim: int | None = None) -> tuple[int, ...] | int:
+        """Elements to step over per index of each dimension, from numpy's byte strides; the
+        contiguous layout's where torch's differ from numpy's (negative, or an empty tensor)."""
+        a = np.asarray(self._data)
+        steps = tuple(s // a.itemsize for s in a.strides)
+        if a.size == 0 or any(s < 0 for s in steps):
+            sizes = [max(n, 1) for n in a.shape]
+            steps = tuple(int(np.prod(sizes[i + 1 :])) for i in range(a.ndim))
+        return steps if dim is None else steps[self._wrap_dim(dim)]
 
     def contiguous(self) -> Tensor:
         # As in PyTorch: itself if already contiguous, else a copy (recorded as CloneBackward0).
@@ -553,7 +574,10 @@ class Tensor(_Methods):
         return self
 
     def cuda(self, device: Any = None, non_blocking: bool = False, **kwargs: Any) -> Tensor:
-        raise AssertionError("Torch not compiled with CUDA enabled")
+        from .device import check_cuda
+
+        check_cuda(device)  # always refuses: gradviz is a CPU-only torch
+        return self
 
     def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)

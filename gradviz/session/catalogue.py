@@ -44,6 +44,7 @@ class OpSpec:
     # How torch spells a call: "function" (torch.x), "method" (t.x()), "F" (F.x); () for the
     # ops typed below (see their symbol, method and category).
     syntax: tuple[str, ...] = ()
+    numpy_names: bool = True  # takes axis=/keepdims= for dim/keepdim (registry.NUMPY_NAMES)
 
     @property
     def optional_operands(self) -> tuple[str, ...]:
@@ -100,6 +101,7 @@ def from_registry(info: registry.OpInfo) -> OpSpec:
         aliases=info.aliases,
         min_operands=info.min_operands,
         syntax=info.syntax,
+        numpy_names=info.numpy_names,
     )
 
 

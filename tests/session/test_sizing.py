@@ -63,6 +63,17 @@ def matmul(draw):
 
 
 @st.composite
+def fixed_rank_product(draw, op):
+    """mm, mv, bmm and dot: matmul with the ranks each requires."""
+    b, m, k, n = draw(DIM), draw(DIM), draw(DIM), draw(DIM)
+    a, c = {"mm": ((m, k), (k, n)), "mv": ((m, k), (k,)), "bmm": ((b, m, k), (b, k, n)), "dot": ((k,), (k,))}[
+        op
+    ]
+    dtype = draw(st.sampled_from([torch.float32, torch.int64]))
+    return [t(a, dtype), t(c, dtype)], {}
+
+
+@st.composite
 def linear(draw):
     lead = draw(st.lists(DIM, max_size=2).map(tuple))
     k, n = draw(DIM), draw(st.integers(1, 5))
@@ -207,6 +218,10 @@ GENERATORS = {
     "sort": with_dim("softmax").map(lambda c: (c[0], {**c[1], "descending": True})),
     "topk": with_dim("softmax").map(lambda c: (c[0], {**c[1], "k": 1, "largest": False})),
     "flip": with_dim("softmax").map(lambda c: (c[0], {"dims": [c[1]["dim"]]})),
+    **{op: unary() for op in ("square", "reciprocal", "sign")},
+    **{op: binary() for op in ("maximum", "minimum")},
+    **{op: fixed_rank_product(op) for op in ("mm", "mv", "bmm", "dot")},
+    "chunk": with_dim("softmax").map(lambda c: (c[0], {**c[1], "chunks": 2, "piece": 0})),
 }
 
 

@@ -62,10 +62,12 @@ def _logical(ufunc_name: str) -> Any:
     return op
 
 
-def _new(self: Tensor, kind: str, size: tuple, dtype: Any, requires_grad: bool) -> Tensor:
+def _new(self: Tensor, kind: str, size: tuple, dtype: Any, requires_grad: bool, device: Any) -> Tensor:
     from .. import creation
 
-    return getattr(creation, kind)(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    return getattr(creation, kind)(
+        *size, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad
+    )
 
 
 # The methods that are no registered op: Python's operators, properties, and torch's methods
@@ -100,14 +102,14 @@ Tensor.__eq__, Tensor.__ne__, Tensor.__lt__, Tensor.__le__, Tensor.__gt__, Tenso
 Tensor.__hash__ = lambda self: id(self)  # __eq__ is elementwise, so hash by identity
 Tensor.T = property(T)
 Tensor.mT = property(mT)
-Tensor.new_zeros = lambda self, *size, dtype=None, requires_grad=False: _new(
-    self, "zeros", size, dtype, requires_grad
+Tensor.new_zeros = lambda self, *size, dtype=None, device=None, requires_grad=False: _new(
+    self, "zeros", size, dtype, requires_grad, device
 )
-Tensor.new_ones = lambda self, *size, dtype=None, requires_grad=False: _new(
-    self, "ones", size, dtype, requires_grad
+Tensor.new_ones = lambda self, *size, dtype=None, device=None, requires_grad=False: _new(
+    self, "ones", size, dtype, requires_grad, device
 )
-Tensor.new_tensor = lambda self, data, dtype=None, requires_grad=False: Tensor(
-    data, dtype=dtype or self.dtype, requires_grad=requires_grad
+Tensor.new_tensor = lambda self, data, dtype=None, device=None, requires_grad=False: _new(
+    self, "tensor", (data,), dtype, requires_grad, device
 )
 Tensor.__and__ = _logical("logical_and")
 Tensor.__or__ = _logical("logical_or")

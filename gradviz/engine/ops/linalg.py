@@ -226,28 +226,60 @@ def _matmul_steps(a: Tensor, b: Tensor) -> Tensor:
     return _view(out, final, UnsafeView)
 
 
-@registry.op(catalogue=False, operands=("input", "mat2"), nodes=(Mm,))
+@registry.op(
+    operands=("input", "mat2"),
+    nodes=(Mm,),
+    category="linear algebra",
+    size_rule="matmul",
+    statement="result = input · mat2",
+    adjoint=True,
+    formula={"input": "∂L/∂result · mat2ᵀ", "mat2": "inputᵀ · ∂L/∂result"},
+)
 def mm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 2 or b._data.ndim != 2:
         raise RuntimeError("self must be a matrix" if a._data.ndim != 2 else "mat2 must be a matrix")
     return _mm(a, b)
 
 
-@registry.op(catalogue=False, operands=("input", "tensor"), nodes=(Dot,))
+@registry.op(
+    operands=("input", "tensor"),
+    nodes=(Dot,),
+    category="linear algebra",
+    size_rule="matmul",
+    statement="result = input · tensor",
+    adjoint=True,
+    formula={"input": "∂L/∂result · tensor", "tensor": "∂L/∂result · input"},
+)
 def dot(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 1 or b._data.ndim != 1:
         raise RuntimeError(f"1D tensors expected, but got {a._data.ndim}D and {b._data.ndim}D tensors")
     return _dot(a, b)
 
 
-@registry.op(catalogue=False, operands=("input", "vec"), nodes=(Mv,))
+@registry.op(
+    operands=("input", "vec"),
+    nodes=(Mv,),
+    category="linear algebra",
+    size_rule="matmul",
+    statement="result = input · vec",
+    adjoint=True,
+    formula={"input": "∂L/∂result ⊗ vec", "vec": "inputᵀ · ∂L/∂result"},
+)
 def mv(a: Tensor, v: Tensor) -> Tensor:
     if a._data.ndim != 2 or v._data.ndim != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {a._data.ndim}, {v._data.ndim}")
     return _mv(a, v)
 
 
-@registry.op(catalogue=False, operands=("input", "mat2"), nodes=(Bmm,))
+@registry.op(
+    operands=("input", "mat2"),
+    nodes=(Bmm,),
+    category="linear algebra",
+    size_rule="matmul",
+    statement="result = input · mat2 per batch",
+    adjoint=True,
+    formula={"input": "∂L/∂result · mat2ᵀ", "mat2": "inputᵀ · ∂L/∂result"},
+)
 def bmm(a: Tensor, b: Tensor) -> Tensor:
     if a._data.ndim != 3 or b._data.ndim != 3:
         raise RuntimeError(
@@ -397,6 +429,7 @@ def vector_norm(input: Tensor, ord: object = 2, dim: object = None, keepdim: boo
     nodes=(VectorNorm,),
     category="reduction",
     size_rule="max",
+    numpy_names=False,  # torch.norm is a Python function
     params=(
         registry.Param("p", "number", 2),
         registry.Param("dim", "dims", None),

@@ -137,7 +137,8 @@ class Div(Function):
 
 class Reciprocal(Function):
     name = "ReciprocalBackward0"
-    derivative = "result = 1/input: ∂result/∂input = -1/input²"
+    statement = "result = 1/input"
+    formula = {"input": "-1/input²"}  # noqa: RUF012
 
     @staticmethod
     def forward(ctx, a):
@@ -375,7 +376,7 @@ def _rdiv(a: Any, b: Tensor) -> Tensor:
     return Mul.apply(x, y, dtype=dt)
 
 
-@registry.op(inplace=True, catalogue=False, nodes=(Reciprocal,))
+@registry.op(inplace=True, nodes=(Reciprocal,))
 def reciprocal(a: Tensor) -> Tensor:
     return Reciprocal.apply(a)
 
@@ -418,15 +419,27 @@ def neg(a: Tensor) -> Tensor:
 
 # --- unary maths ---------------------------------------------------------------------------------
 def _float_of(fn: Any, a: np.ndarray) -> np.ndarray:
-    """A float-valued maths function of ``a`` (ints become the default float)."""
+    """A float-valued maths function of ``a`` (ints become the default float). In float32 it is
+    rounded once from double: ATen's vectorised float32 exp, tanh, log ... are within an ulp of
+    the exact value, so the correctly rounded one agrees with them far more often than numpy's
+    float32 kernels do (exp 99% of values against 61%, tanh 99.9% against 68%)."""
+    a = cast(a, float_dtype(a))
     with np.errstate(all="ignore"):  # inf and nan arise silently, as in PyTorch
-        return np.asarray(fn(cast(a, float_dtype(a))))
+        if a.dtype == np.float32:
+            return np.asarray(fn(a.astype(np.float64)).astype(np.float32))
+        return np.asarray(fn(a))
 
 
 SIGMOID_FLOAT32_ZERO = np.float32(-88.72283172607422)  # below it, torch's float32 sigmoid is exactly 0
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
+    if x.dtype == np.float32:
+        # PyTorch's 1/(1 + exp(-x)) in float32, its exp overflowing to inf (so 0) below
+        # SIGMOID_FLOAT32_ZERO; exp rounded once from double, as _float_of says why.
+        one = np.float32(1)
+        with np.errstate(over="ignore"):
+            return np.asarray(one / (one + np.exp(-x.astype(np.float64)).astype(np.float32)))
     # Split by sign so exp never overflows.
     out = np.empty_like(x)
     pos = x >= 0
@@ -552,7 +565,8 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, a):
-        out = _float_of(_sigmoid, a)
+        with np.errstate(all="ignore"):
+            out = np.asarray(_sigmoid(cast(a, float_dtype(a))))  # its own float32 rule
         ctx.save_for_backward(out)
         return out
 
@@ -748,7 +762,8 @@ def _sign(x: np.ndarray) -> np.ndarray:
 
 class Sign(Function):
     name = "SignBackward0"
-    derivative = "∂result/∂input = 0 (sign is flat almost everywhere)"
+    statement = "result = -1, 0 or 1, the sign of input"
+    formula = {"input": "0 (sign is flat almost everywhere)"}  # noqa: RUF012
 
     @staticmethod
     def forward(ctx, a):
@@ -759,12 +774,12 @@ class Sign(Function):
         return (g * 0,)
 
 
-@registry.op(inplace=True, catalogue=False, nodes=(Sign,))
+@registry.op(inplace=True, nodes=(Sign,))
 def sign(a: Tensor) -> Tensor:
     return Sign.apply(a)
 
 
-@registry.op(inplace=True, catalogue=False)
+@registry.op(inplace=True, nodes=(PowScalar,), statement="result = input²", text="∂result/∂input = 2·input")
 def square(a: Tensor) -> Tensor:
     return pow(a, 2)
 
@@ -938,9 +953,8 @@ class Maximum(Function):
     """Elementwise max; ties share the gradient equally, as in PyTorch."""
 
     name = "MaximumBackward0"
-    derivative = (
-        "∂result/∂input = 1 where input > other, ∂result/∂other = 1 where other > input (half each on ties)"
-    )
+    statement = "result = the larger of input and other, elementwise"
+    formula = {"input": "1 where input > other (½ on ties)", "other": "1 where other > input (½ on ties)"}  # noqa: RUF012
 
     @staticmethod
     def forward(ctx, a, b, dtype=None, op="max"):
@@ -959,18 +973,25 @@ class Maximum(Function):
 
 class Minimum(Maximum):
     name = "MinimumBackward0"
-    derivative = (
-        "∂result/∂input = 1 where input < other, ∂result/∂other = 1 where other < input (half each on ties)"
-    )
+    statement = "result = the smaller of input and other, elementwise"
+    formula = {"input": "1 where input < other (½ on ties)", "other": "1 where other < input (½ on ties)"}  # noqa: RUF012
 
 
-@registry.op(catalogue=False, operands=("input", "other"), nodes=(Maximum,))
+@registry.op(
+    operands=("input", "other"),
+    nodes=(Maximum,),
+    size_rule="broadcast",
+)
 def maximum(a: Tensor, b: Tensor) -> Tensor:
     x, y, dt = operands(a, b)
     return Maximum.apply(x, y, dtype=dt)
 
 
-@registry.op(catalogue=False, operands=("input", "other"), nodes=(Minimum,))
+@registry.op(
+    operands=("input", "other"),
+    nodes=(Minimum,),
+    size_rule="broadcast",
+)
 def minimum(a: Tensor, b: Tensor) -> Tensor:
     x, y, dt = operands(a, b)
     return Minimum.apply(x, y, dtype=dt, op="min")
@@ -1015,8 +1036,7 @@ class Log1p(Function):
     @staticmethod
     def forward(ctx, a):
         ctx.save_for_backward(a)
-        with np.errstate(all="ignore"):
-            return np.asarray(np.log1p(cast(a, float_dtype(a))))
+        return _float_of(np.log1p, a)
 
     @staticmethod
     def backward(ctx, g):
@@ -1036,8 +1056,7 @@ class Expm1(Function):
 
     @staticmethod
     def forward(ctx, a):
-        with np.errstate(all="ignore"):
-            out = np.asarray(np.expm1(cast(a, float_dtype(a))))
+        out = _float_of(np.expm1, a)
         ctx.save_for_backward(out)
         return out
 

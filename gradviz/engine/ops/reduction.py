@@ -515,7 +515,7 @@ def _var_args(name: str, a: Tensor, dim: Any, unbiased: Any, keepdim: bool, corr
             f"{name}(): degrees of freedom is <= 0. Correction should be strictly less than the "
             "reduction factor (input numel divided by output numel).",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,  # the caller of var/std, past the numpy-names binder
         )
     return {"dims": dims, "correction": float(correction), "keepdim": keepdim}
 
@@ -975,7 +975,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False) -> Any:
     return MedianResult(*_picked(MedianDim, input, dim=d, keepdim=keepdim))
 
 
-@registry.op(catalogue=False)
+@registry.op(catalogue=False, numpy_names=False)  # torch.unique is a Python function
 def unique(
     input: Tensor,
     sorted: bool = True,

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .. import dtypes, dual, registry
+from ..device import check as check_device
 from ..function import Function, ViewFunction, composite
 from ..size import Size
 from ..tensor import Tensor
@@ -521,11 +522,14 @@ class CopyBackwards(ToCopy):
     formula={"input": "∂L/∂result cast back to input's dtype (none if either is an integer type)"},
 )
 def to(a: Tensor, *args: Any, dtype: Any = None, copy: bool = False, **kwargs: Any) -> Tensor:
+    check_device(kwargs.get("device"))
     for arg in args:
         if isinstance(arg, (dtypes.dtype, type)) or (isinstance(arg, np.dtype)):
             dtype = arg
         elif isinstance(arg, Tensor):
             dtype = arg.dtype
+        else:  # "cpu", torch.device("cuda"), 0
+            check_device(arg)
     if dtype is None:
         return a.clone() if copy else a
     target = dtypes.to_dtype(dtype)
@@ -791,7 +795,7 @@ def _pieces(input: Tensor, sizes: list[int], dim: int, cls: type) -> tuple[Tenso
     return tuple(out)
 
 
-@registry.op(catalogue=False, nodes=(Split, SplitWithSizes))
+@registry.op(catalogue=False, nodes=(Split, SplitWithSizes), numpy_names=False)  # a Python function in torch
 def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
     d = wrap_dim(dim, tensor._data.ndim)
     n = tensor._data.shape[d]
@@ -812,7 +816,26 @@ def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple[Te
     return _pieces(tensor, sizes, d, SplitWithSizes)
 
 
-@registry.op(catalogue=False, nodes=(Split,))
+def _chunk_piece(input: Tensor, chunks: int, dim: int = 0, piece: int = 0) -> Tensor:
+    """One piece of ``chunk``: a session records each piece as its own op (the console unpacks
+    ``a, b = x.chunk(2)`` into two), as one tensor per entry."""
+    pieces = chunk(input, chunks, dim)
+    if not 0 <= piece < len(pieces):
+        raise IndexError(f"chunk gives {len(pieces)} pieces: there is no piece {piece}")
+    return pieces[piece]
+
+
+@registry.op(
+    nodes=(Split,),
+    category="shape",
+    size_rule="max",  # a piece: at most its input
+    call=_chunk_piece,
+    params=(
+        registry.Param("chunks", "int"),
+        registry.Param("dim", "dim", 0),
+        registry.Param("piece", "int", 0, help="which of the pieces (torch returns them all, as a tuple)"),
+    ),
+)
 def chunk(input: Tensor, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
     if chunks <= 0:
         raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")

@@ -408,15 +408,28 @@ class Module:
         return self._cast(float16)
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
+        from ...engine import Tensor
         from ...engine import dtype as DType  # noqa: N812
+        from ...engine.device import check
 
         dt = kwargs.get("dtype")
+        check(kwargs.get("device"))
         for a in args:
             if isinstance(a, DType):
                 dt = a
+            elif isinstance(a, Tensor):
+                dt = a.dtype
+            else:  # "cpu", torch.device("cuda"), 0: a CPU-only torch refuses all but the CPU
+                check(a)
         return self._cast(dt) if dt is not None else self
 
     def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        from ...engine.device import check_cuda
+
+        check_cuda(device)  # always refuses: gradviz is a CPU-only torch
         return self
 
     # --- repr --------------------------------------------------------------------------------------

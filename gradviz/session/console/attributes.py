@@ -14,6 +14,7 @@ from gradviz.engine import Tensor
 from .actions import ACTIONS
 from .binding import call_op, make_op
 from .limits import check_items, check_numpy_result, tolist_items
+from .queries import CONSTANT_OPS, constant_call
 from .values import (
     ConsoleError,
     Device,
@@ -40,7 +41,7 @@ NON_LEAF_GRAD_WARNING = (
 )
 READ_METHODS = (
     "item", "tolist", "size", "dim", "ndimension", "numel", "nelement", "element_size", "is_floating_point",
-    "numpy", "type", "is_contiguous",
+    "numpy", "type", "is_contiguous", "is_inference", "stride",
 )  # fmt: skip
 ACTION_METHODS = tuple(ACTIONS)
 CAST_METHODS = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32",
@@ -85,6 +86,8 @@ def tensor_attribute(run: Run, tv: TensorValue, attr: str, node: ast.Attribute) 
         )
     if attr in READ_METHODS:
         return Method(tv, attr, lambda args, kwargs: read(run, tv, attr, args, kwargs))
+    if attr in CONSTANT_OPS:  # x.argmax(): no gradient ever, the result kept as a constant
+        return Method(tv, attr, lambda args, kwargs: constant_call(attr, tv)(run, args, kwargs))
     if attr in ACTIONS:
         if attr == "zero_" and not isinstance(tv, GradValue):
             raise ConsoleError(_inplace_message(run, node, attr))

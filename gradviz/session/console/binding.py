@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from gradviz.engine.device import check as check_device
+from gradviz.engine.registry import NUMPY_NAMES
+
 from .. import catalogue, param_kinds
 from .values import (
     ConsoleError,
@@ -29,8 +32,10 @@ def call_op(
     kwargs: dict[str, Any],
     display: str,
     self_value: Any = None,
+    numpy_names: bool = True,
 ) -> Any:
-    """Bind the arguments the way PyTorch does and make the pending op."""
+    """Bind the arguments the way PyTorch does and make the pending op. ``numpy_names``: the
+    spelling takes ``axis=``/``keepdims=`` where the op does (``torch.sum``, not ``F.softmax``)."""
     pos = list(args)
     kwargs = dict(kwargs)
     if spec.name == "to":  # x.to(dtype), x.to(other), x.to("cpu")
@@ -39,8 +44,10 @@ def call_op(
             return self_value
     if self_value is not None:
         pos.insert(0, self_value)
+    if spec.name == "chunk":
+        return _chunk(run, spec, pos, kwargs, display)
     operands, pos = _bind_operands(spec, pos, kwargs, display)
-    params = _bind_params(spec, pos, kwargs, display)
+    params = _bind_params(spec, pos, kwargs, display, numpy_names and spec.numpy_names)
     if spec.name == "to" and params.get("dtype", "float32") == operands[0].tensor(run).dtype.name:
         return operands[0]  # already that dtype: PyTorch returns the tensor itself
     out = make_op(run, spec, operands, params, display)
@@ -51,6 +58,21 @@ def call_op(
         shown = getattr(operands[0].tensor(run), spec.name)(**params)
         return ReturnTypes(shown, out, snapshot(shown.indices, f"{display}(...).indices"))
     return out
+
+
+def _chunk(run: Run, spec: catalogue.OpSpec, pos: list[Any], kwargs: dict[str, Any], display: str) -> tuple:
+    """``x.chunk(n)``: torch's tuple of pieces, each recorded as its own entry (``piece``, which
+    torch's chunk has not, says which), so that ``a, b = x.chunk(2)`` names both."""
+    if "piece" in kwargs:
+        raise TypeError(f"{display}() got an unexpected keyword argument 'piece'")
+    if len(pos) > 3:
+        raise TypeError(f"{display}() takes from 2 to 3 positional arguments but {len(pos)} were given")
+    operands, pos = _bind_operands(spec, pos, kwargs, display)
+    params = _bind_params(spec, pos, kwargs, display, True)
+    if not isinstance(operands[0], TensorValue):
+        return make_op(run, spec, operands, params, display)  # its refusal of a non-tensor
+    count = len(operands[0].tensor(run).chunk(params["chunks"], params.get("dim", 0)))
+    return tuple(make_op(run, spec, operands, {**params, "piece": k}, display) for k in range(count))
 
 
 def _bind_operands(
@@ -88,9 +110,10 @@ def _bind_operands(
 
 
 def _bind_params(
-    spec: catalogue.OpSpec, pos: list[Any], kwargs: dict[str, Any], display: str
+    spec: catalogue.OpSpec, pos: list[Any], kwargs: dict[str, Any], display: str, numpy_names: bool
 ) -> dict[str, Any]:
-    """The op's parameters from what is left of the arguments, coerced, the required ones present."""
+    """The op's parameters from what is left of the arguments, coerced, the required ones present;
+    with ``numpy_names``, ``axis``/``keepdims`` stand for ``dim``/``keepdim``, given once."""
     params: dict[str, Any] = {}
     names = [p.name for p in spec.params]
     if pos and spec.params and spec.params[0].kind == "shape":
@@ -100,8 +123,13 @@ def _bind_params(
         raise TypeError(f"{display}() takes {spec.arity or 1 + len(names)} arguments but more were given")
     params.update(zip(names, pos))
     for k, v in kwargs.items():
+        given = k
+        if numpy_names and k not in names and NUMPY_NAMES.get(k) in names:
+            k = NUMPY_NAMES[k]
+            if k in params or k in kwargs:  # dim and axis both: torch refuses the alias
+                raise TypeError(f"{display}() got an unexpected keyword argument '{given}'")
         if k not in names:
-            raise TypeError(f"{display}() got an unexpected keyword argument '{k}'")
+            raise TypeError(f"{display}() got an unexpected keyword argument '{given}'")
         if k in params:
             raise TypeError(f"{display}() got multiple values for argument '{k}'")
         params[k] = v
@@ -114,9 +142,14 @@ def _bind_params(
 
 
 def _to_args(run: Run, args: list[Any], kwargs: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-    devices = [a for a in [*args, kwargs.pop("device", None)] if isinstance(a, (str, Device))]
+    device = kwargs.pop("device", None)
+    for a in [*args, device]:
+        if isinstance(a, int) and not isinstance(a, bool):
+            check_device(a)  # x.to(0): torch's "Cannot access accelerator device"
+    devices = [a for a in [*args, device] if isinstance(a, (str, Device))]
     for d in devices:
         if str(d) != "cpu" and not (isinstance(d, str) and d in catalogue.DTYPE_NAMES):
+            check_device(str(d))  # torch's refusal ("cuda": Torch not compiled with CUDA enabled)
             raise ConsoleError(f"only the 'cpu' device is available, not {str(d)!r}")
     kwargs.pop("copy", None)
     kwargs.pop("non_blocking", None)

@@ -12,6 +12,7 @@ import numpy as np
 
 import gradviz.engine as E
 from gradviz.engine import Tensor
+from gradviz.engine.device import check as check_device
 
 from ..constructors import CONSTRUCTORS, Constructor, CtorParam
 from .values import ConsoleError, Device, PendingLeaf, TensorValue, is_num, plain, type_name
@@ -66,6 +67,8 @@ def _options(name: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(requires_grad, bool):
         raise TypeError(f"{name}(): argument 'requires_grad' must be bool, not {type_name(requires_grad)}")
     device = kwargs.pop("device", None)
+    if isinstance(device, (str, int)) and not isinstance(device, bool):
+        check_device(device, factory=name not in ("tensor", "as_tensor"))  # torch's refusal of "cuda"
     if device is not None and not (isinstance(device, Device) or device == "cpu"):
         shown = repr(device) if isinstance(device, str) and len(device) <= 40 else f"a {type_name(device)}"
         raise ConsoleError(f"only the 'cpu' device is available, not {shown}")

@@ -13,6 +13,7 @@ import gradviz.engine as E
 import gradviz.nn.functional as F_module
 
 from .. import catalogue
+from . import queries
 from .binding import call_op
 from .builtins import BUILTINS
 from .construct import CONSTRUCTORS, builtin_manual_seed, construct
@@ -43,11 +44,12 @@ def build() -> Names:
                 torch_ops[n] = spec
             if "F" in spec.syntax:
                 f_ops[n] = spec
-    functional = _namespace("torch.nn.functional", F_module, f_ops, {})
+    functional = _namespace("torch.nn.functional", F_module, f_ops, {}, numpy_names=False)
     nn = Namespace("torch.nn", {"functional": functional}, gradviz.nn)
     extra: dict[str, Any] = {c: Function(c, _constructor(c), "constructor") for c in CONSTRUCTORS}
     extra["manual_seed"] = Function("manual_seed", builtin_manual_seed)
     extra.update(DTYPES)
+    extra.update(queries.members())
     extra["nn"] = nn
     torch = _namespace("torch", gradviz, torch_ops, extra)
     names: dict[str, Any] = {
@@ -61,14 +63,20 @@ def build() -> Names:
     return Names({spec.name: spec for spec in catalogue.OPS}, methods, names)
 
 
-def _namespace(path: str, module: Any, ops: dict[str, catalogue.OpSpec], extra: dict[str, Any]) -> Namespace:
-    members: dict[str, Any] = {n: Function(n, _op_function(spec, n), "op") for n, spec in ops.items()}
+def _namespace(
+    path: str, module: Any, ops: dict[str, catalogue.OpSpec], extra: dict[str, Any], numpy_names: bool = True
+) -> Namespace:
+    """``numpy_names=False``: the namespace's ops are Python functions in torch (F.softmax),
+    which refuse numpy's ``axis=``."""
+    members: dict[str, Any] = {
+        n: Function(n, _op_function(spec, n, numpy_names), "op") for n, spec in ops.items()
+    }
     members.update(extra)
     return Namespace(path, members, module)
 
 
-def _op_function(spec: catalogue.OpSpec, display: str) -> Callable[..., Any]:
-    return lambda run, args, kwargs, node: call_op(run, spec, args, kwargs, display)
+def _op_function(spec: catalogue.OpSpec, display: str, numpy_names: bool) -> Callable[..., Any]:
+    return lambda run, args, kwargs, node: call_op(run, spec, args, kwargs, display, numpy_names=numpy_names)
 
 
 def _constructor(name: str) -> Callable[..., Any]:
