@@ -14,6 +14,7 @@ from gradviz.engine import Tensor
 from .actions import ACTIONS
 from .binding import call_op, make_op
 from .limits import check_items, check_numpy_result, tolist_items
+from .numpy_surface import array_attribute
 from .values import (
     ConsoleError,
     Device,
@@ -58,6 +59,8 @@ def attribute(run: Run, obj: Any, attr: str, node: ast.Attribute) -> Any:
         raise AttributeError(f"module '{obj.path}' has no attribute '{attr}'")
     if isinstance(obj, TensorValue):
         return tensor_attribute(run, obj, attr, node)
+    if isinstance(obj, np.ndarray):
+        return array_attribute(run, obj, attr)
     if isinstance(obj, ReturnTypes) and attr in ("values", "indices"):
         return obj.values if attr == "values" else obj.indices
     if isinstance(obj, NodeValue):
@@ -85,6 +88,9 @@ def tensor_attribute(run: Run, tv: TensorValue, attr: str, node: ast.Attribute) 
         )
     if attr in READ_METHODS:
         return Method(tv, attr, lambda args, kwargs: read(run, tv, attr, args, kwargs))
+    if attr in run.console.live_methods:
+        live = run.console.live_methods[attr]
+        return Method(tv, attr, lambda args, kwargs: live(run, tv, args, kwargs))
     if attr in ACTIONS:
         if attr == "zero_" and not isinstance(tv, GradValue):
             raise ConsoleError(_inplace_message(run, node, attr))

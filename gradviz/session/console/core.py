@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..document import Session, SessionError
-from . import namespaces
+from . import control, namespaces
 from .check import check
 from .complete import complete
 from .evaluate import Run
@@ -104,14 +104,17 @@ def _suppressed(source: str) -> bool:
 class Console:
     """Runs the notebook's language against a session. ``variables`` holds plain Python values."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, max_iterations: int = control.MAX_ITERATIONS) -> None:
         self.session = session
+        self.max_iterations = max_iterations  # loop iterations and calls one input may run
         self.variables: dict[str, Any] = {}
         self.measure = Measure()  # sizes of Python values, for the limits in console.limits
         names = namespaces.build()
         self.ops = names.ops
         self.methods = names.methods  # Tensor methods that are catalogue ops, and their aliases
         self.globals = names.globals  # torch, gradviz, F, nn and the builtins
+        self.live_methods = names.live_methods  # x.argmax(), x.permute(...): see live_ops
+        self.imports = names.imports  # what ``import numpy as np`` binds
 
     # --- running ------------------------------------------------------------------------------------
     def run(self, source: str) -> ConsoleResult:
