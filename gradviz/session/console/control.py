@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .evaluate import Run
 
 MAX_ITERATIONS = 100_000  # loop iterations and function calls one input may run
-MAX_CALL_DEPTH = 60  # a learner's functions calling each other (recursion)
+MAX_CALL_DEPTH = 40  # a learner's functions calling each other (recursion)
 
 
 class BreakLoop(Exception):  # noqa: N818 - control flow, not an error

@@ -56,6 +56,7 @@ class Run:
         self._lines: list[bytes] | None = None  # the source's lines, encoded (ast's offsets are bytes)
         self.steps = 0  # loop iterations and calls so far (control.tick bounds them)
         self.scopes: list[dict[str, Any]] = []  # the local names of the functions being run
+        self.depth = 0  # calls of the learner's functions under way
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:

@@ -65,16 +65,18 @@ class UserFunction:
         from .control import MAX_CALL_DEPTH, ReturnValue, block, tick
 
         tick(run)
-        if len(run.scopes) - len(self.enclosing) > MAX_CALL_DEPTH or len(run.scopes) > 4 * MAX_CALL_DEPTH:
+        if run.depth >= MAX_CALL_DEPTH:
             raise ConsoleError(
                 f"{self.name}() calls nest more than {MAX_CALL_DEPTH} deep in the console (a recursion without end?)"
             )
         saved, line = run.scopes, run.line
         run.scopes = [*self.enclosing, self.bind(args, kwargs)]
+        run.depth += 1
         try:
             block(run, self.body)
         except ReturnValue as r:
             return r.value
         finally:
             run.scopes, run.line = saved, line
+            run.depth -= 1
         return None
