@@ -162,7 +162,7 @@ class WriteInPlace(Entry):
     value: np.ndarray = field(metadata=_json("array", "w"))
 
     kind = "write"
-    label = "in-place write to '{name}'"
+    label = "write to '{name}' in place"
 
     def describe(self) -> str:
         return f"write {self.name} in place"

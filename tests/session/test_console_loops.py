@@ -18,7 +18,7 @@ from gradviz.session.console import Console
 from gradviz.session.document import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from seed_cells import run_cell  # noqa: E402 - runs a notebook cell in plain Python
+from seed_cells import run_cell
 
 # The "linear regression from scratch" lesson: crops from temperature, rainfall and humidity
 # in five regions (two outputs: apples and oranges).
