@@ -174,6 +174,13 @@ PROGRAMS = [
     "x = torch.tensor([[1., 2], [3, 4]])\nprint(torch.argmax(x), x.argmax(dim=1), torch.allclose(x, x + 1e-9))",
     "x = torch.tensor([[1., 2], [3, 4]])\nprint(x.permute(1, 0), x[0].expand(3, 2), torch.mm(x, x), torch.dot(x[0], x[1]))",
     "w = torch.tensor(3., requires_grad=True)\ny = w ** 2\nprint(torch.autograd.grad(y, w))",
+    "from torch.utils.data import TensorDataset, DataLoader\ntorch.manual_seed(0)\n"
+    "x = torch.arange(10.).reshape(5, 2)\ny = torch.arange(5.)\nds = TensorDataset(x, y)\n"
+    "dl = DataLoader(ds, batch_size=2, shuffle=True)\nprint(len(ds), len(dl))\n"
+    "for epoch in range(2):\n    for xb, yb in dl:\n        print(epoch, xb, yb)",
+    "from torch.utils.data import TensorDataset, DataLoader\nw = torch.tensor([0.5, -0.5], requires_grad=True)\n"
+    "x = torch.arange(8.).reshape(4, 2)\nt = x.sum(dim=1)\nfor xb, tb in DataLoader(TensorDataset(x, t), batch_size=3):\n"
+    "    loss = ((xb @ w - tb) ** 2).mean()\n    loss.backward()\n    print(loss, w.grad)",
     "n = 0\nfor i in range(4):\n    for j in range(3):\n        n += i * j\nprint(n)",
 ]
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from gradviz.engine import Tensor
 
 from .binding import make_op
+from .data import DatasetValue, LoaderValue
 from .limits import check_shown, check_string, round_int
 from .values import ConsoleError, Lazy, TensorValue, is_num, plain, type_name
 
@@ -71,7 +72,7 @@ def builtin_len(run: Run, args: list[Any], kwargs: dict[str, Any], node: ast.Cal
     (v,) = _one("len", args, kwargs)
     if isinstance(v, TensorValue):
         return len(v.tensor(run))
-    if isinstance(v, (list, tuple, str)):
+    if isinstance(v, (list, tuple, str, range, DatasetValue, LoaderValue)):
         return len(v)
     raise TypeError(f"object of type '{type_name(v)}' has no len()")
 

@@ -45,6 +45,8 @@ _PREDEFINED_IMPORTS = {
 }  # fmt: skip
 # Imports that bind a name the console defines only once imported.
 IMPORTED = {("numpy", "np"): "np", ("numpy", None): "numpy"}
+# ``from torch.utils.data import DataLoader``: the names it may bind.
+IMPORTED_FROM = {("torch.utils.data", "TensorDataset"), ("torch.utils.data", "DataLoader")}
 _PREDEFINED_FROM = {("torch.nn", "functional", "F"), ("gradviz.nn", "functional", "F"), ("torch", "nn", None),
                     ("gradviz", "nn", None), ("torch", "autograd", None)}  # fmt: skip
 # Context managers ``with`` accepts: torch's grad modes (any other is refused by name).
@@ -59,7 +61,11 @@ def _harmless_import(node: ast.Import | ast.ImportFrom) -> bool:
         return all(
             (a.name, a.asname) in _PREDEFINED_IMPORTS or (a.name, a.asname) in IMPORTED for a in node.names
         )
-    return node.level == 0 and all((node.module, a.name, a.asname) in _PREDEFINED_FROM for a in node.names)
+    return node.level == 0 and all(
+        (node.module, a.name, a.asname) in _PREDEFINED_FROM
+        or ((node.module, a.name) in IMPORTED_FROM and not a.asname)
+        for a in node.names
+    )
 
 
 def check(tree: ast.AST) -> None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import gradviz.engine as E
 
 from . import names
+from .data import LoaderValue
 from .functions import UserFunction
 from .operators import index
 from .values import ConsoleError, GradMode, Lazy, ReturnTypes, TensorValue, type_name
@@ -104,7 +105,7 @@ def iterate(run: Run, value: Any) -> Iterator[Any]:
     """What ``for`` walks: a range, a list or tuple, a tensor's rows, zip/enumerate of those."""
     if isinstance(value, (range, list, tuple, str)):
         yield from value
-    elif isinstance(value, Lazy):
+    elif isinstance(value, (Lazy, LoaderValue)):
         yield from value.walk(run)
     elif isinstance(value, ReturnTypes):
         yield from value.items()

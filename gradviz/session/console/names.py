@@ -16,7 +16,7 @@ import gradviz.engine as E
 
 from ..log import Op
 from .actions import set_requires_grad
-from .check import IMPORTED
+from .check import IMPORTED, IMPORTED_FROM
 from .limits import check_items, check_string
 from .operators import BINOPS, binop
 from .values import (
@@ -212,12 +212,20 @@ def write_through(run: Run, name: str, value: np.ndarray) -> None:
 def import_names(run: Run, stmt: ast.Import | ast.ImportFrom) -> None:
     """``import numpy as np`` binds np; the torch imports name what is always defined."""
     if isinstance(stmt, ast.Import):
-        for a in stmt.names:
-            bound = IMPORTED.get((a.name, a.asname))
-            if bound is not None:  # a console name (np is reserved for session tensors' names)
-                if bound in run.session and not run.session.info(bound).hidden:
-                    unbind(run, bound)
-                run.console.variables[bound] = run.console.imports[a.name]
+        bindings = [(IMPORTED.get((a.name, a.asname)), a.name, None) for a in stmt.names]
+    else:
+        bindings = [
+            (a.name, stmt.module, a.name) for a in stmt.names if (stmt.module, a.name) in IMPORTED_FROM
+        ]
+    for bound, module, member in bindings:
+        if bound is None:
+            continue  # a torch import: its names are always defined
+        value = run.console.imports[module]
+        if member is not None:
+            value = value.members[member]
+        if bound in run.session and not run.session.info(bound).hidden:  # np is reserved for tensors
+            unbind(run, bound)
+        run.console.variables[bound] = value
 
 
 def delete(run: Run, target: ast.expr) -> None:

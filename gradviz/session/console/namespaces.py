@@ -13,7 +13,7 @@ import gradviz.engine as E
 import gradviz.nn.functional as F_module
 
 from .. import catalogue
-from . import live_ops, numpy_surface
+from . import data, live_ops, numpy_surface
 from .binding import call_op
 from .builtins import BUILTINS
 from .construct import CONSTRUCTORS, builtin_manual_seed, construct
@@ -55,6 +55,8 @@ def build() -> Names:
     extra["manual_seed"] = Function("manual_seed", builtin_manual_seed)
     extra.update(DTYPES)
     extra["nn"] = nn
+    utils_data = data.build()
+    extra["utils"] = Namespace("torch.utils", {"data": utils_data}, None)
     torch = _namespace("torch", gradviz, torch_ops, extra)
     names: dict[str, Any] = {
         "torch": torch,
@@ -65,7 +67,7 @@ def build() -> Names:
     for b, fn in BUILTINS.items():
         names[b] = Function(b, fn, "builtin")
     live_methods = {n: f for n, f in live_ops.methods().items() if n not in methods}
-    imports = {"numpy": numpy_surface.build()}
+    imports = {"numpy": numpy_surface.build(), "torch.utils.data": utils_data}
     return Names({spec.name: spec for spec in catalogue.OPS}, methods, names, live_methods, imports)
 
 
