@@ -56,6 +56,7 @@ PROGRAMS = [
     "a = np.array([1., 2, 3])\nt = torch.from_numpy(a)\nprint(t, t.dtype, torch.tensor(a), t.numpy().tolist())",
     "a = np.array([[1, 2], [3, 4]], dtype='float32')\nt = torch.tensor(a) * 2\nprint(t, t.numpy(), np.allclose(t.numpy(), a * 2))",
     "x = torch.randn(3)\nprint(type(x.numpy()), x.numpy().shape, np.float32(1.5))",
+    "a = np.array([1., 2, 3])\nm = a.mean() * 2 - 1\nprint(m, -a, a / 2 + 1, m ** 2, range(3), np.array(range(3)))",
 ]
 
 
@@ -83,6 +84,15 @@ REFUSED = [
     ("import numpy as np\nnp.zeros(10**12)", "more than this session's limit"),
     ("import numpy as np\nnp.arange(10**13)", "more than this session's limit"),
     ("np.zeros(2)", "name 'np' is not defined"),
+    ("import numpy as np\nnp.random.random((10**6, 10**6))", "more than this session's limit"),
+    ("import numpy as np\nnp.random.normal(0, 1, 10**12)", "more than this session's limit"),
+    ("import numpy as np\nnp.array(range(10**12))", "more than this session's limit"),
+    ("import numpy as np\nnp.ones(10**5) @ np.ones((10**5, 10**6))", "more than this session's limit"),
+    ("import numpy as np\nnp.array(np)", "not a module"),
+    ("import numpy as np\nnp.array([10**30]) ** 10**10", "arrays of Python objects"),
+    ("import numpy as np\nnp.zeros(2, dtype='O')", "arrays of Python objects"),
+    ("import numpy as np\nnp.zeros(2).astype('O')", "arrays of Python objects"),
+    ("import numpy as np\nnp.zeros(2, dtype=object)", "'object' is not available in the console"),
     ("import numpy.linalg", "imports other than torch"),
 ]
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .limits import check_numpy_result
-from .values import ConsoleError, Function, Method, Namespace, plain, type_name
+from .values import ConsoleError, Function, Method, Namespace, TensorValue, plain, type_name
 
 if TYPE_CHECKING:
     from .evaluate import Run
@@ -56,6 +56,14 @@ def _plain(run: Run, values: list[Any]) -> list[Any]:
 def _arg(run: Run, v: Any) -> Any:
     if isinstance(v, NumpyType):
         return v.type
+    if isinstance(v, range):  # numpy makes an array of it: bounded first
+        check_numpy_result(run.session, (len(v),), 8, "this range")
+    elif not isinstance(
+        v, (TensorValue, np.ndarray, np.generic, list, tuple, str, int, float, bool, type(None))
+    ):
+        raise ConsoleError(
+            f"numpy functions take arrays, numbers and lists in the console, not a {type_name(v)}"
+        )
     v = plain(v, run)
     if isinstance(v, (list, tuple)) and not hasattr(v, "numel"):
         return type(v)(_arg(run, x) for x in v)
@@ -95,10 +103,7 @@ def _check_size(run: Run, name: str, args: list[Any], kwargs: dict[str, Any]) ->
         bound = math.prod(flat) if name in ("outer", "dot", "matmul") else sum(flat)
         check_numpy_result(run.session, (bound,), 8, what)
     elif name in _RANDOM:
-        size = args if name in ("rand", "randn") else [kwargs.get("size", args[-1] if len(args) > 2 else 1)]
-        dims = size[0] if len(size) == 1 and isinstance(size[0], (list, tuple)) else size
-        if all(isinstance(d, int) and not isinstance(d, bool) for d in dims):
-            check_numpy_result(run.session, tuple(max(0, d) for d in dims), 8, what)
+        check_numpy_result(run.session, _random_shape(name, args, kwargs), 8, what)
     else:
         shapes = [_shape_of(a) for a in [*args, *kwargs.values()] if not isinstance(a, (str, type))]
         try:
@@ -108,13 +113,46 @@ def _check_size(run: Run, name: str, args: list[Any], kwargs: dict[str, Any]) ->
         check_numpy_result(run.session, out, 8, what)
 
 
+# Where each random function takes its size: the positional index (None: all of them).
+_RANDOM_SIZE_AT = {"rand": None, "randn": None, "random": 0, "randint": 2, "normal": 2, "uniform": 2,
+                   "permutation": 0, "shuffle": 0, "seed": -1}  # fmt: skip
+
+
+def _random_shape(name: str, args: list[Any], kwargs: dict[str, Any]) -> tuple[int, ...]:
+    at = _RANDOM_SIZE_AT[name]
+    if at == -1:
+        return ()
+    if at is None:
+        size: Any = tuple(args)
+    else:
+        size = kwargs.get("size", args[at] if len(args) > at else None)
+    if size is None:
+        return ()
+    if not isinstance(size, (list, tuple)):
+        size = np.shape(size) if not isinstance(size, int) else (size,)
+    if not all(isinstance(d, int) and not isinstance(d, bool) for d in size):
+        raise TypeError(f"np.random.{name}(): the size must be integers")
+    return tuple(max(0, d) for d in size)
+
+
+def _no_objects(out: Any) -> Any:
+    """Arrays of Python objects are refused: their maths is Python's on each element, which the
+    console's bounds on integers (10**10**10) don't see."""
+    if isinstance(out, np.ndarray) and out.dtype == object:
+        raise ConsoleError(
+            "numpy arrays of Python objects (dtype=object: mixed types, or integers beyond 64 bits) are "
+            "not available in the console"
+        )
+    return out
+
+
 def _function(module: Any, name: str) -> Function:
     fn = getattr(module, name)
 
     def call(run: Run, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Any:
         args, kwargs = _plain(run, args), {k: _arg(run, v) for k, v in kwargs.items()}
         _check_size(run, name, args, kwargs)
-        return fn(*args, **kwargs)
+        return _no_objects(fn(*args, **kwargs))
 
     return Function(name, call)
 
@@ -139,7 +177,7 @@ def array_attribute(run: Run, arr: np.ndarray, attr: str) -> Any:
             args, kwargs = _plain(run, args), {k: _arg(run, v) for k, v in kwargs.items()}
             if attr in ("tolist", "flatten", "ravel", "copy", "astype"):
                 check_numpy_result(run.session, arr.shape, arr.itemsize, f"a.{attr}()")
-            return method(*args, **kwargs)
+            return _no_objects(method(*args, **kwargs))
 
         return Method(arr, attr, call)
     if hasattr(arr, attr):

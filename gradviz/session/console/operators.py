@@ -50,7 +50,7 @@ def binop(run: Run, op: ast.operator, a: Any, b: Any) -> Any:
         return make_op(run, run.console.ops[opname], [a, b], {}, opname)
     if fn is None:
         raise ConsoleError(f"the {sym} operator is not allowed in the console")
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+    if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
         return _numpy_binop(run, sym, fn, a, b)
     if is_num(a) and is_num(b):
         if isinstance(a, int) and isinstance(b, int):
@@ -95,7 +95,7 @@ def unaryop(run: Run, op: ast.unaryop, v: Any) -> Any:
         if isinstance(op, ast.UAdd):
             return v
         return make_op(run, run.console.ops["neg"], [v], {}, "neg")
-    if isinstance(v, np.ndarray):
+    if isinstance(v, (np.ndarray, np.generic)):
         return -v if isinstance(op, ast.USub) else +v
     if not is_num(v):
         raise TypeError(
