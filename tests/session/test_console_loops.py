@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import gradviz
 from gradviz.session import fileformat
@@ -275,3 +277,33 @@ def test_every_op_the_engine_registers_is_reachable_from_the_console() -> None:
 
 def test_gradviz_is_imported_as_torch_here() -> None:
     assert gradviz.tensor(1.0).item() == torch.tensor(1.0).item()
+
+
+# --- random loops against torch (bounded by count) ------------------------------------------------
+_BODY_LINES = [
+    "    t = t * {k} + i",
+    "    t += {k}",
+    "    s = s + float(t.sum())",
+    "    if i % {k} == 0:\n        continue",
+    "    if i > {k} + 2:\n        break",
+    "    with torch.no_grad():\n        u -= 0.1 * t.mean()",
+    "    for r in m:\n        r += {k}",
+    "    print(i, f'{{t.sum().item():.3f}}', u)",
+]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(0, 6),
+    lines=st.lists(st.tuples(st.sampled_from(_BODY_LINES), st.integers(1, 3)), min_size=1, max_size=5),
+)
+def test_random_loops_print_what_pytorch_prints(n: int, lines: list[tuple[str, int]]) -> None:
+    body = "\n".join(line.format(k=k) for line, k in lines)
+    program = (
+        "t = torch.arange(3.)\nu = torch.ones(2)\nm = torch.zeros(2, 2)\ns = 0.0\n"
+        f"for i in range({n}):\n{body}\nprint(t, u, m, s)"
+    )
+    want = run_cell(program, {"torch": torch})
+    r = Console(Session()).run(program)
+    assert r.ok, f"{program}\n{r.text}"
+    assert as_torch(r.output) == want, program
