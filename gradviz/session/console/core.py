@@ -36,7 +36,13 @@ Choices a reader should know:
   before they are made (``console.limits``): strings, lists, integers, format widths, numpy
   results and the text one input prints or shows.
 - ``import torch`` (and the like: ``import torch.nn.functional as F``) is accepted and does
-  nothing, since those names are always defined; every other import is refused.
+  nothing, since those names are always defined; ``import numpy as np`` and ``from
+  torch.utils.data import DataLoader`` bind their names; every other import is refused.
+- ``for``, ``if`` and ``with torch.no_grad():`` run their bodies statement by statement, each
+  recorded as a top-level one is; the whole input is still one undo step, and one input runs at
+  most ``max_iterations`` loop iterations and calls. ``w -= lr * w.grad`` under ``no_grad`` and
+  ``row += 1`` on a view write in place (``WriteInPlace`` entries), as PyTorch does; a tensor
+  computed under ``no_grad`` is recorded as a constant, which it is.
 """
 
 from __future__ import annotations
