@@ -229,7 +229,17 @@ REFUSALS = [
     ("def f():\n    import os", "imports other than torch", 2),
     ("x = [i for i in range(3)]", "comprehensions are not allowed", 1),
     ("if True:\n    break", "'break' outside loop", 2),
+    ("x = 1\nfrom torch import optim", "torch.optim is not available in the console: its parameters", 2),
+    ("import torch.optim as optim", "torch.optim is not available", 1),
 ]
+
+
+def test_nn_modules_and_optimisers_are_refused_with_the_reason() -> None:
+    console = Console(Session())
+    for src in ("fc = nn.Linear(2, 1)", "opt = torch.optim.SGD([], lr=0.1)"):
+        r = console.run(src)
+        assert r.error_type == "ConsoleError" and "outside the session's log" in r.error, r.text
+        assert "w -= lr * w.grad" in r.error
 
 
 @pytest.mark.parametrize(("program", "words", "line"), REFUSALS)

@@ -13,6 +13,7 @@ from gradviz.engine import Tensor
 
 from .actions import ACTIONS
 from .binding import call_op, make_op
+from .check import OUTSIDE_THE_LOG
 from .limits import check_items, check_numpy_result, tolist_items
 from .numpy_surface import array_attribute
 from .values import (
@@ -55,6 +56,10 @@ def attribute(run: Run, obj: Any, attr: str, node: ast.Attribute) -> Any:
         if attr in obj.members:
             return obj.members[attr]
         if attr in dir(obj.module):
+            if obj.path == "torch.nn" and isinstance(getattr(obj.module, attr), type):
+                raise ConsoleError(OUTSIDE_THE_LOG.format(what=f"torch.nn.{attr}"))
+            if obj.path == "torch" and attr == "optim":
+                raise ConsoleError(OUTSIDE_THE_LOG.format(what="torch.optim"))
             raise ConsoleError(f"{obj.path}.{attr} is not available in the console")
         raise AttributeError(f"module '{obj.path}' has no attribute '{attr}'")
     if isinstance(obj, TensorValue):

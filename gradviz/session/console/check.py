@@ -68,6 +68,22 @@ def _harmless_import(node: ast.Import | ast.ImportFrom) -> bool:
     )
 
 
+# Why modules and optimisers stay out: what they hold is not in the session's log.
+OUTSIDE_THE_LOG = (
+    "{what} is not available in the console: its parameters and state would live outside the "
+    "session's log, where undo, replay and save can't reach them. Write the step with named tensors "
+    "instead: with torch.no_grad(): w -= lr * w.grad"
+)
+
+
+def _imports_optim(node: ast.Import | ast.ImportFrom) -> bool:
+    if isinstance(node, ast.Import):
+        return any(a.name in ("torch.optim", "gradviz.optim") for a in node.names)
+    return (node.module in ("torch", "gradviz") and any(a.name == "optim" for a in node.names)) or (
+        node.module in ("torch.optim", "gradviz.optim")
+    )
+
+
 def check(tree: ast.AST) -> None:
     """Refuse, before anything runs, every construct the console does not speak."""
     starred_ok = {
@@ -79,6 +95,8 @@ def check(tree: ast.AST) -> None:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if _harmless_import(node):
                 continue
+            if _imports_optim(node):
+                raise ConsoleError(f"{OUTSIDE_THE_LOG.format(what='torch.optim')}{at}")
             raise ConsoleError(
                 "imports other than torch, torch.nn, torch.nn.functional and numpy are not allowed in "
                 f"the console{at}"
