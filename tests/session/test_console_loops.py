@@ -317,3 +317,21 @@ def test_random_loops_print_what_pytorch_prints(n: int, lines: list[tuple[str, i
     r = Console(Session()).run(program)
     assert r.ok, f"{program}\n{r.text}"
     assert as_torch(r.output) == want, program
+
+
+def test_an_error_in_the_middle_of_a_loop_leaves_the_session_as_it_was(tmp_path: Path) -> None:
+    s = Session()
+    console = Console(s)
+    typed(console, LESSON[:14])
+    entries, w = s.entries, s.tensor("w").detach().numpy().copy()
+    r = console.run(
+        LESSON[14].replace("    loss.backward()", "    loss.backward()\n    if i == 7:\n        q = w @ w")
+    )
+    assert r.error_type == "RuntimeError" and r.error_line == 6  # the line of the statement that failed
+    assert s.entries == entries
+    np.testing.assert_array_equal(s.tensor("w").detach().numpy(), w)
+    assert console.variables.get("i") is None
+    fileformat.save(s, tmp_path / "after-error.gradviz")  # and it still saves and replays
+    opened = Session()
+    fileformat.load_into(opened, *fileformat.load(tmp_path / "after-error.gradviz"))
+    np.testing.assert_array_equal(opened.tensor("w").detach().numpy(), w)
