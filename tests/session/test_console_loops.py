@@ -335,3 +335,18 @@ def test_an_error_in_the_middle_of_a_loop_leaves_the_session_as_it_was(tmp_path:
     opened = Session()
     fileformat.load_into(opened, *fileformat.load(tmp_path / "after-error.gradviz"))
     np.testing.assert_array_equal(opened.tensor("w").detach().numpy(), w)
+
+
+def test_stop_ends_a_long_loop_and_changes_nothing() -> None:
+    s = Session()
+    console = Console(s)
+    typed(console, ["w = torch.tensor(1., requires_grad=True)"])
+    entries = s.entries
+    asked = iter(range(10**6))
+    s.stop_requested = lambda: next(asked) > 200  # the Stop button, pressed a little way in
+    r = console.run(
+        "for i in range(10**6):\n    y = w * 2\n    y.backward()\n    with torch.no_grad():\n        w -= 0.1 * w.grad"
+    )
+    s.stop_requested = None
+    assert not r.ok and "stopped" in r.error
+    assert s.entries == entries and s.tensor("w").item() == 1.0

@@ -49,9 +49,9 @@ def tick(run: Run) -> None:
     if run.steps > limit:
         raise ConsoleError(
             f"this input ran more than {limit:,} loop iterations and function calls, the console's limit "
-            "(Console.max_iterations); nothing was changed. Run fewer steps per input (a loop over "
-            "range(n) with a smaller n, typed again to go on), or raise the limit in code: "
-            "console.max_iterations = ..."
+            "(Console.max_iterations); nothing was changed. Each input may run that many: type the loop "
+            "again to go on from where it is (or run fewer steps at once), or raise the limit where "
+            "gradviz is used from Python: Console(session, max_iterations=...)"
         )
     run.session.check_stop()
 
