@@ -1,7 +1,7 @@
 """The console: the seed notebook's language in numbered cells, ``In [n]:`` / ``Out [n]:``.
 
 Enter runs the input when it is a complete statement and starts a new line otherwise (an open
-bracket); Shift+Enter always starts a new line, Ctrl+Enter always runs. Up and Down walk the
+bracket, or inside a ``for``/``if``/``def`` block, which a blank line ends); Shift+Enter always starts a new line, Ctrl+Enter always runs. Up and Down walk the
 history from the first and last line. Tab completes names and methods (``w.gr`` → ``w.grad``), and
 a ``.`` offers the members of what is before it. Errors are shown inline in PyTorch's words; the
 whole cell is undone when any statement in it fails.
@@ -53,11 +53,22 @@ _TOKENS = re.compile(
 )
 
 
+_BLOCK_HEADER = re.compile(r":\s*(#.*)?$")
+
+
 def is_complete(source: str) -> bool:
     """Whether Enter should run ``source``: a complete statement, or one that can never be
     completed (a syntax error, which running will report)."""
     if not source.strip():
         return True
+    lines = source.split("\n")
+    if (
+        len(lines) > 1
+        and lines[-1][:1] in (" ", "\t")
+        and lines[-1].strip()
+        and any(_BLOCK_HEADER.search(line) for line in lines[:-1])
+    ):
+        return False  # inside a for/if/def block: a blank line ends it, as in IPython
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -361,6 +372,8 @@ class ConsoleInput(QPlainTextEdit):
             col = stack[-1] + 1
             return " " * col
         depth = len(line) - len(line.lstrip(" "))
+        if _BLOCK_HEADER.search(line):
+            depth += 4  # the body of a for/if/def/with
         return " " * depth
 
 

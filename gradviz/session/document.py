@@ -34,7 +34,19 @@ from .footprint import (
     format_bytes,
 )
 from .limits import DEFAULT_MAX_ELEMENTS, DEFAULT_OP_SECONDS, MAX_UNDO_STEPS, UNDO_MEMORY
-from .log import Backward, Delete, Entry, Leaf, Op, Rename, RetainGrad, SetRequiresGrad, ZeroGrad, describe
+from .log import (
+    Backward,
+    Delete,
+    Entry,
+    Leaf,
+    Op,
+    Rename,
+    RetainGrad,
+    SetRequiresGrad,
+    WriteInPlace,
+    ZeroGrad,
+    describe,
+)
 from .transcript import Cell
 
 #: One undo (or redo) step: the log to go back to, the next uid then, and what it undoes.
@@ -507,6 +519,18 @@ class Session:
             )
         self._append([Delete(name)], f"delete {name}")
 
+    def write_in_place(self, name: str, value: Any) -> None:
+        """Overwrite ``name``'s values now, as an in-place op under ``torch.no_grad()`` does:
+        its gradient and history stay; tensors computed from it before keep what they read.
+        Compare set_leaf_value, which edits history."""
+        t = self.tensor(name)
+        arr = self._as_value(value, t.dtype)
+        if arr.shape != tuple(t.shape):
+            raise SessionError(
+                f"output with shape {list(t.shape)} doesn't match the broadcast shape {list(arr.shape)}"
+            )
+        self._append([WriteInPlace(name, arr)], f"write {name} in place")
+
     def set_leaf_value(self, name: str, value: Any) -> None:
         """Change a leaf's value and recompute everything downstream, gradients included."""
         info = self.info(name)
@@ -888,6 +912,11 @@ class Session:
                     t._grad.zero_()
         self._recount(state)
 
+    def _run_write(self, state: _State, entry: WriteInPlace) -> None:
+        t = self._lookup(state, entry.name)
+        with E.no_grad():  # copy_ copies a read-only (log-shared) array before writing
+            t.copy_(E.from_numpy(entry.value.copy()))
+
     def _run_requires_grad(self, state: _State, entry: SetRequiresGrad) -> None:
         t = self._lookup(state, entry.name)
         t.requires_grad_(entry.requires_grad)  # PyTorch's errors: non-leaf, integer dtype
@@ -1018,6 +1047,7 @@ _RUNNERS: dict[type, Callable[[Session, _State, Any], None]] = {
     RetainGrad: Session._run_retain_grad,
     Rename: Session._run_rename,
     Delete: Session._run_delete,
+    WriteInPlace: Session._run_write,
 }
 
 

@@ -153,6 +153,25 @@ class ZeroGrad(Entry):
 
 
 @dataclass(frozen=True, eq=False)
+class WriteInPlace(Entry):
+    """``w -= lr * w.grad`` under ``torch.no_grad()`` (or ``row += 1`` on a view): the tensor's
+    values overwritten at this point of the log, as PyTorch's in-place ops do. Its gradient,
+    requires_grad and history stay; what was computed from it before keeps the old values."""
+
+    name: str = field(metadata=_json("ref"))
+    value: np.ndarray = field(metadata=_json("array", "w"))
+
+    kind = "write"
+    label = "write to '{name}' in place"
+
+    def describe(self) -> str:
+        return f"write {self.name} in place"
+
+    def pins(self) -> tuple[str, ...]:
+        return (self.name,)
+
+
+@dataclass(frozen=True, eq=False)
 class RetainGrad(Entry):
     name: str = field(metadata=_json("ref"))
 
@@ -236,7 +255,8 @@ def operand_counts(spec: Any) -> tuple[int, int]:
 
 
 ENTRY_TYPES: dict[str, type[Entry]] = {
-    t.kind: t for t in (Leaf, Op, Backward, ZeroGrad, RetainGrad, SetRequiresGrad, Rename, Delete)
+    t.kind: t
+    for t in (Leaf, Op, Backward, ZeroGrad, RetainGrad, SetRequiresGrad, Rename, Delete, WriteInPlace)
 }
 
 

@@ -171,3 +171,26 @@ def test_a_decimal_number_does_not_open_completions(qtbot, window) -> None:
     box = w.console.input
     qtbot.keyClicks(box, "a.")  # a real attribute access still offers the tensor's members
     assert box.completer.popup().isVisible()
+
+
+def test_a_training_loop_is_typed_line_by_line_and_runs_after_a_blank_line(qtbot, console) -> None:
+    console.submit("w = torch.tensor(2., requires_grad=True)")
+    for line in ("for i in range(3):", "loss = (w * 3 - 1) ** 2", "loss.backward()", "with torch.no_grad():"):
+        type_and_enter(qtbot, console, line)  # each Enter opens the next line, indented
+    for line in ("w -= 0.01 * w.grad", "w.grad.zero_()"):
+        type_and_enter(qtbot, console, line)
+    assert console.input.toPlainText().endswith("        w.grad.zero_()\n        ")
+    qtbot.keyClick(console.input, Qt.Key.Key_Backspace)  # back to the loop's body, 8 -> 4 spaces
+    qtbot.keyClick(console.input, Qt.Key.Key_Backspace)
+    qtbot.keyClick(console.input, Qt.Key.Key_Backspace)
+    qtbot.keyClick(console.input, Qt.Key.Key_Backspace)
+    type_and_enter(qtbot, console, "print(f'{i}: {loss.item():.2f}')")
+    assert console.input.toPlainText() != ""  # still inside the loop
+    with qtbot.waitSignal(console.ran, timeout=5000) as signal:
+        qtbot.keyClick(console.input, Qt.Key.Key_Return)  # the blank line ends the loop: it runs
+    source, result = signal.args
+    assert source.startswith("for i in range(3):\n    loss = ")
+    assert result.ok, result.text
+    assert result.printed == "0: 25.00\n1: 16.81\n2: 11.30\n"
+    assert abs(console.session.tensor("w").item() - 1.25228) < 1e-4
+    assert is_complete("x = f(1,\n      2)")  # a bracket's continuation still runs on Enter

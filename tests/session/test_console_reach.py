@@ -11,14 +11,10 @@ import gradviz
 from gradviz.session.console import Console, namespaces
 from gradviz.session.document import Session
 
-_RECORD = "the session records only catalogue ops, and this one has no catalogue entry yet"
-_NEEDS_PARAM_KIND = "its parameter needs a kind the file format lacks"
 NOT_IN_CONSOLE = {
     # modules and classes: the console offers torch.nn and F, not the engine's internals
-    "autograd": "autograd.grad/functional work on Python functions, which the console can't define",
     "linalg": "torch.linalg.* is not in the catalogue (norm is, as torch.norm)",
     "optim": "optimizers step in place over many tensors: a session has no entry for that",
-    "utils": "DataLoader iterates: the console has no loops",
     "random": "the generator's module; torch.manual_seed is offered",
     "__version__": "the console's whitelist refuses dunder names",
     "AccumulateGrad": "an engine node class: grad_fn and next_functions show nodes",
@@ -28,14 +24,11 @@ NOT_IN_CONSOLE = {
     "Tensor": "the console makes tensors with torch.tensor and the constructors",
     "bool_": "gradviz's alias of torch.bool, which the console offers",
     "dtype": "the dtype class: the dtypes themselves (torch.float32 ...) are offered",
-    # grad modes and global state: the console has no with statements, one grad mode
-    "enable_grad": "a context manager: the console has no with statements",
-    "no_grad": "a context manager: the console has no with statements",
-    "inference_mode": "a context manager: the console has no with statements",
+    # grad modes and global state
+    "inference_mode": "the console offers with torch.no_grad(); inference tensors would not replay",
     "set_grad_enabled": "the console's grad mode is fixed (on); torch.is_grad_enabled() answers",
     "set_default_dtype": "a session replays with float32 as the default; get_default_dtype answers",
-    "set_printoptions": "the console prints as the notebook does, with torch's default options",
-    "grad": "autograd.grad differentiates a Python function, which the console can't define",
+    "grad": "torch.autograd.grad is offered, under its own path",
     # randomness beyond the seeded constructors: the session replays from its seed
     "Generator": "explicit generators: a session replays random constructors from manual_seed",
     "default_generator": "explicit generators: a session replays random constructors from manual_seed",
@@ -50,27 +43,7 @@ NOT_IN_CONSOLE = {
     "randint_like": "no constructor entry for it in session/constructors.py yet",
     "logspace": "no constructor entry for it in session/constructors.py yet",
     "empty_like": "no constructor entry for it in session/constructors.py yet (zeros_like is offered)",
-    "from_numpy": "the console has no numpy arrays to share memory with",
     "is_storage": "the console has no storages",
-    # engine ops without a catalogue entry
-    "addmm": _RECORD + " (torch.matmul and + are)",
-    "outer": _RECORD + " (a.unsqueeze(1) * b.unsqueeze(0) is)",
-    "rsub": _RECORD + " (1 - x is)",
-    "diag": _RECORD + " (diagonal is)",
-    "einsum": _RECORD + ": its equation is a string of index letters",
-    "gather": _RECORD + ": its index is a tensor operand, which the catalogue's index op does not take",
-    "index_select": _RECORD + ": its index is a tensor operand",
-    "hstack": _RECORD + " (torch.cat is)",
-    "vstack": _RECORD + " (torch.cat and torch.stack are)",
-    "permute": _RECORD + " (transpose is)",
-    "movedim": _RECORD + " (transpose is)",
-    "swapaxes": _RECORD + " (transpose is, which it aliases)",
-    "expand": _RECORD + " (broadcasting in +, * ... is)",
-    "broadcast_to": _RECORD + " (broadcasting in +, * ... is)",
-    "split": _NEEDS_PARAM_KIND + ": split_size_or_sections is an int or a list, told apart (2 is not [2]);"
-    " x.chunk(n) is offered",
-    "unique": "its result's size depends on the values, which the session's size bound can't know"
-    " before running it",
 }
 
 
@@ -144,7 +117,7 @@ def test_what_the_console_cannot_hold_is_refused_clearly() -> None:
         "m = x.max(dim=0)": "use .values or unpack it",
         "p = x.chunk(2)": "give each tensor its own name",
         "x.chunk(2, piece=1)": "unexpected keyword argument 'piece'",
-        "torch.split(x, 1)": "not available in the console",
+        "torch.split(x, 1)": "returns several tensors",
         "torch.device('cuda')": "the console computes on the CPU only",
         "x.to('cuda')": "Torch not compiled with CUDA enabled",
         "x.to(0)": "Cannot access accelerator device when none is available",

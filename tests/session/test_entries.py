@@ -30,6 +30,7 @@ from gradviz.session.log import (
     Rename,
     RetainGrad,
     SetRequiresGrad,
+    WriteInPlace,
     ZeroGrad,
     describe,
     same_entry,
@@ -55,6 +56,7 @@ LOG = [
     SetRequiresGrad("x", False),
     Rename("r", "flat"),
     Delete("flat"),
+    WriteInPlace("_2", np.array([[0, 1, 2], [7, 7, 7]], dtype=np.int64)),
 ]
 
 

@@ -13,7 +13,9 @@ from gradviz.engine import Tensor
 
 from .actions import ACTIONS
 from .binding import call_op, make_op
+from .check import OUTSIDE_THE_LOG
 from .limits import check_items, check_numpy_result, tolist_items
+from .numpy_surface import array_attribute
 from .queries import CONSTANT_OPS, constant_call
 from .values import (
     ConsoleError,
@@ -55,10 +57,16 @@ def attribute(run: Run, obj: Any, attr: str, node: ast.Attribute) -> Any:
         if attr in obj.members:
             return obj.members[attr]
         if attr in dir(obj.module):
+            if obj.path == "torch.nn" and isinstance(getattr(obj.module, attr), type):
+                raise ConsoleError(OUTSIDE_THE_LOG.format(what=f"torch.nn.{attr}"))
+            if obj.path == "torch" and attr == "optim":
+                raise ConsoleError(OUTSIDE_THE_LOG.format(what="torch.optim"))
             raise ConsoleError(f"{obj.path}.{attr} is not available in the console")
         raise AttributeError(f"module '{obj.path}' has no attribute '{attr}'")
     if isinstance(obj, TensorValue):
         return tensor_attribute(run, obj, attr, node)
+    if isinstance(obj, np.ndarray):
+        return array_attribute(run, obj, attr)
     if isinstance(obj, ReturnTypes) and attr in ("values", "indices"):
         return obj.values if attr == "values" else obj.indices
     if isinstance(obj, NodeValue):
@@ -88,6 +96,9 @@ def tensor_attribute(run: Run, tv: TensorValue, attr: str, node: ast.Attribute) 
         return Method(tv, attr, lambda args, kwargs: read(run, tv, attr, args, kwargs))
     if attr in CONSTANT_OPS:  # x.argmax(): no gradient ever, the result kept as a constant
         return Method(tv, attr, lambda args, kwargs: constant_call(attr, tv)(run, args, kwargs))
+    if attr in run.console.live_methods:
+        live = run.console.live_methods[attr]
+        return Method(tv, attr, lambda args, kwargs: live(run, tv, args, kwargs))
     if attr in ACTIONS:
         if attr == "zero_" and not isinstance(tv, GradValue):
             raise ConsoleError(_inplace_message(run, node, attr))

@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 from gradviz.engine import Tensor
 
 from .binding import make_op
+from .data import DatasetValue, LoaderValue
 from .limits import check_shown, check_string, round_int
-from .values import ConsoleError, TensorValue, is_num, plain, type_name
+from .values import ConsoleError, Lazy, TensorValue, is_num, plain, type_name
 
 if TYPE_CHECKING:
     from .evaluate import Run
@@ -71,7 +72,7 @@ def builtin_len(run: Run, args: list[Any], kwargs: dict[str, Any], node: ast.Cal
     (v,) = _one("len", args, kwargs)
     if isinstance(v, TensorValue):
         return len(v.tensor(run))
-    if isinstance(v, (list, tuple, str)):
+    if isinstance(v, (list, tuple, str, range, DatasetValue, LoaderValue)):
         return len(v)
     raise TypeError(f"object of type '{type_name(v)}' has no len()")
 
@@ -161,6 +162,27 @@ def builtin_type(run: Run, args: list[Any], kwargs: dict[str, Any], node: ast.Ca
     return TypeName(repr(type(plain(v, run))))  # only its name: the class itself stays out of reach
 
 
+def builtin_range(run: Run, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> range:
+    if kwargs:
+        raise TypeError("range() takes no keyword arguments")
+    values = [plain(a, run) for a in args]
+    values = [v.item() if isinstance(v, Tensor) and v.numel() == 1 else v for v in values]
+    return range(*values)  # lazy: a for loop's budget bounds what is walked
+
+
+def builtin_zip(run: Run, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Lazy:
+    if kwargs:
+        raise TypeError("zip() takes no keyword arguments in the console")
+    return Lazy("zip", list(args))
+
+
+def builtin_enumerate(run: Run, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> Lazy:
+    start = kwargs.pop("start", args[1] if len(args) > 1 else 0)
+    if kwargs or not 1 <= len(args) <= 2 or not isinstance(start, int):
+        raise TypeError("enumerate() takes an iterable and an optional integer start")
+    return Lazy("enumerate", [args[0]], start)
+
+
 # The Python builtins the console offers, in the order completion lists them.
 BUILTINS: dict[str, Builtin] = {
     "print": builtin_print,
@@ -177,4 +199,7 @@ BUILTINS: dict[str, Builtin] = {
     "str": builtin_str,
     "repr": builtin_repr,
     "type": builtin_type,
+    "range": builtin_range,
+    "zip": builtin_zip,
+    "enumerate": builtin_enumerate,
 }

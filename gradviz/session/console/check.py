@@ -19,12 +19,15 @@ _ALLOWED_NODES = (
     ast.keyword, ast.Starred, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp, ast.JoinedStr,
     ast.FormattedValue, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult,
     ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
-    ast.Is, ast.IsNot, ast.alias,
+    ast.Is, ast.IsNot, ast.alias, ast.For, ast.If, ast.With, ast.withitem, ast.Break, ast.Continue,
+    ast.FunctionDef, ast.Lambda, ast.Return, ast.arguments, ast.arg,
 )  # fmt: skip
 _CONSTRUCT_NAMES = {
     "Lambda": "lambda", "ListComp": "comprehensions", "SetComp": "comprehensions", "DictComp": "comprehensions",
     "GeneratorExp": "generator expressions", "FunctionDef": "defining functions (def)",
-    "AsyncFunctionDef": "defining functions (async def)", "ClassDef": "defining classes", "For": "for loops",
+    "AsyncFunctionDef": "defining functions (async def)", "ClassDef": "defining classes (class ...: a model "
+    "as a function of named tensors, def model(x): return x @ w.t() + b, works instead; an nn.Module's "
+    "parameters would live outside the session's log, where undo, replay and save can't reach them)", "For": "for loops",
     "AsyncFor": "for loops", "While": "while loops", "If": "if statements", "With": "with blocks",
     "AsyncWith": "with blocks", "Try": "try blocks", "TryStar": "try blocks", "Raise": "raise",
     "Assert": "assert", "Global": "global", "Nonlocal": "nonlocal", "Return": "return", "Yield": "yield",
@@ -40,8 +43,14 @@ _PREDEFINED_IMPORTS = {
     ("torch.nn.functional", None), ("torch.nn.functional", "F"), ("gradviz.nn.functional", "F"),
     ("torch.nn", "nn"), ("gradviz.nn", "nn"),
 }  # fmt: skip
+# Imports that bind a name the console defines only once imported.
+IMPORTED = {("numpy", "np"): "np", ("numpy", None): "numpy"}
+# ``from torch.utils.data import DataLoader``: the names it may bind.
+IMPORTED_FROM = {("torch.utils.data", "TensorDataset"), ("torch.utils.data", "DataLoader")}
 _PREDEFINED_FROM = {("torch.nn", "functional", "F"), ("gradviz.nn", "functional", "F"), ("torch", "nn", None),
-                    ("gradviz", "nn", None)}  # fmt: skip
+                    ("gradviz", "nn", None), ("torch", "autograd", None)}  # fmt: skip
+# Context managers ``with`` accepts: torch's grad modes (any other is refused by name).
+GRAD_MODES = ("no_grad", "enable_grad")
 _PLURAL = {"comprehensions", "generator expressions", "for loops", "while loops", "if statements", "with blocks",
            "try blocks", "dict literals", "set literals", "match statements", "annotated assignments"}  # fmt: skip
 PY_BUILTINS = frozenset(dir(builtins))
@@ -49,8 +58,30 @@ PY_BUILTINS = frozenset(dir(builtins))
 
 def _harmless_import(node: ast.Import | ast.ImportFrom) -> bool:
     if isinstance(node, ast.Import):
-        return all((a.name, a.asname) in _PREDEFINED_IMPORTS for a in node.names)
-    return node.level == 0 and all((node.module, a.name, a.asname) in _PREDEFINED_FROM for a in node.names)
+        return all(
+            (a.name, a.asname) in _PREDEFINED_IMPORTS or (a.name, a.asname) in IMPORTED for a in node.names
+        )
+    return node.level == 0 and all(
+        (node.module, a.name, a.asname) in _PREDEFINED_FROM
+        or ((node.module, a.name) in IMPORTED_FROM and not a.asname)
+        for a in node.names
+    )
+
+
+# Why modules and optimisers stay out: what they hold is not in the session's log.
+OUTSIDE_THE_LOG = (
+    "{what} is not available in the console: its parameters and state would live outside the "
+    "session's log, where undo, replay and save can't reach them. Write the step with named tensors "
+    "instead: with torch.no_grad(): w -= lr * w.grad"
+)
+
+
+def _imports_optim(node: ast.Import | ast.ImportFrom) -> bool:
+    if isinstance(node, ast.Import):
+        return any(a.name in ("torch.optim", "gradviz.optim") for a in node.names)
+    return (node.module in ("torch", "gradviz") and any(a.name == "optim" for a in node.names)) or (
+        node.module in ("torch.optim", "gradviz.optim")
+    )
 
 
 def check(tree: ast.AST) -> None:
@@ -59,16 +90,87 @@ def check(tree: ast.AST) -> None:
         id(a) for n in ast.walk(tree) if isinstance(n, ast.Call) for a in n.args if isinstance(a, ast.Starred)
     }
     for node in ast.walk(tree):  # breadth first: a call is judged before its parts
+        line = getattr(node, "lineno", None)
+        at = f" (line {line})" if line is not None else ""
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if _harmless_import(node):
                 continue
+            if _imports_optim(node):
+                raise ConsoleError(f"{OUTSIDE_THE_LOG.format(what='torch.optim')}{at}")
             raise ConsoleError(
-                "imports are not allowed in the console (torch, gradviz, F and nn are already defined)"
+                "imports other than torch, torch.nn, torch.nn.functional and numpy are not allowed in "
+                f"the console{at}"
             )
         if not isinstance(node, _ALLOWED_NODES):
             what = _CONSTRUCT_NAMES.get(type(node).__name__, type(node).__name__)
-            raise ConsoleError(f"{what} {'are' if what in _PLURAL else 'is'} not allowed in the console")
-        _check_node(node, starred_ok)
+            raise ConsoleError(f"{what} {'are' if what in _PLURAL else 'is'} not allowed in the console{at}")
+        try:
+            _check_node(node, starred_ok)
+            _check_block(node)
+        except ConsoleError as e:
+            raise ConsoleError(f"{e}{at}") from None
+    _check_flow(tree, in_loop=False, in_def=False)
+
+
+def _check_block(node: ast.AST) -> None:
+    """The parts of loops, ``with`` and ``def`` the console leaves out."""
+    if isinstance(node, ast.For) and node.orelse:
+        raise ConsoleError("for ... else is not allowed in the console")
+    if isinstance(node, ast.For) and not _simple_target(node.target):
+        raise ConsoleError("a for loop's target must be a name or names (for i, x in ...)")
+    if isinstance(node, ast.With):
+        for item in node.items:
+            e = item.context_expr
+            if item.optional_vars is not None or not (
+                isinstance(e, ast.Call) and not e.args and not e.keywords and isinstance(e.func, ast.Attribute)
+                and isinstance(e.func.value, ast.Name) and e.func.value.id in ("torch", "gradviz")
+                and e.func.attr in GRAD_MODES
+            ):  # fmt: skip
+                raise ConsoleError(
+                    "with blocks are only for torch.no_grad() and torch.enable_grad() in the console"
+                )
+    if isinstance(node, ast.FunctionDef):
+        if node.decorator_list:
+            raise ConsoleError("decorators are not allowed in the console")
+        if node.returns is not None or any(a.annotation is not None for a in _all_args(node.args)):
+            raise ConsoleError("annotations are not allowed in the console")
+    if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+        a = node.args
+        if a.vararg or a.kwarg or a.posonlyargs or a.kwonlyargs:
+            raise ConsoleError("*args, **kwargs and keyword-only parameters are not allowed in the console")
+
+
+def _all_args(a: ast.arguments) -> list[ast.arg]:
+    return [
+        *a.posonlyargs,
+        *a.args,
+        *a.kwonlyargs,
+        *([a.vararg] if a.vararg else []),
+        *([a.kwarg] if a.kwarg else []),
+    ]
+
+
+def _simple_target(t: ast.expr) -> bool:
+    return isinstance(t, ast.Name) or (
+        isinstance(t, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Name) for e in t.elts)
+    )
+
+
+def _check_flow(node: ast.AST, in_loop: bool, in_def: bool) -> None:
+    """``break``/``continue`` outside a loop and ``return`` outside a function: Python's
+    compiler refuses them, ``ast.parse`` doesn't."""
+    for child in ast.iter_child_nodes(node):
+        if isinstance(child, (ast.Break, ast.Continue)) and not in_loop:
+            word = "break" if isinstance(child, ast.Break) else "continue"
+            raise ConsoleError(f"'{word}' outside loop (line {child.lineno})")
+        if isinstance(child, ast.Return) and not in_def:
+            raise ConsoleError(f"'return' outside function (line {child.lineno})")
+        if isinstance(child, (ast.FunctionDef, ast.Lambda)):
+            _check_flow(child, in_loop=False, in_def=True)
+        elif isinstance(child, ast.For):
+            _check_flow(child, in_loop=True, in_def=in_def)
+        else:
+            _check_flow(child, in_loop, in_def)
 
 
 def _check_node(node: ast.AST, starred_ok: set[int]) -> None:

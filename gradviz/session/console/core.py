@@ -36,7 +36,13 @@ Choices a reader should know:
   before they are made (``console.limits``): strings, lists, integers, format widths, numpy
   results and the text one input prints or shows.
 - ``import torch`` (and the like: ``import torch.nn.functional as F``) is accepted and does
-  nothing, since those names are always defined; every other import is refused.
+  nothing, since those names are always defined; ``import numpy as np`` and ``from
+  torch.utils.data import DataLoader`` bind their names; every other import is refused.
+- ``for``, ``if`` and ``with torch.no_grad():`` run their bodies statement by statement, each
+  recorded as a top-level one is; the whole input is still one undo step, and one input runs at
+  most ``max_iterations`` loop iterations and calls. ``w -= lr * w.grad`` under ``no_grad`` and
+  ``row += 1`` on a view write in place (``WriteInPlace`` entries), as PyTorch does; a tensor
+  computed under ``no_grad`` is recorded as a constant, which it is.
 """
 
 from __future__ import annotations
@@ -50,7 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..document import Session, SessionError
-from . import namespaces
+from . import control, namespaces
 from .check import check
 from .complete import complete
 from .evaluate import Run
@@ -104,14 +110,17 @@ def _suppressed(source: str) -> bool:
 class Console:
     """Runs the notebook's language against a session. ``variables`` holds plain Python values."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, max_iterations: int = control.MAX_ITERATIONS) -> None:
         self.session = session
+        self.max_iterations = max_iterations  # loop iterations and calls one input may run
         self.variables: dict[str, Any] = {}
         self.measure = Measure()  # sizes of Python values, for the limits in console.limits
         names = namespaces.build()
         self.ops = names.ops
         self.methods = names.methods  # Tensor methods that are catalogue ops, and their aliases
         self.globals = names.globals  # torch, gradviz, F, nn and the builtins
+        self.live_methods = names.live_methods  # x.argmax(), x.permute(...): see live_ops
+        self.imports = names.imports  # what ``import numpy as np`` binds
 
     # --- running ------------------------------------------------------------------------------------
     def run(self, source: str) -> ConsoleResult:

@@ -14,14 +14,16 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from ..limits import MAX_ROWS
-from . import names
+from . import control, names
 from .attributes import attribute
 from .check import PY_BUILTINS
+from .functions import UserFunction
 from .limits import check_format_spec, check_items, check_shown, check_string, format_bound
 from .operators import binop, compare, index, unaryop
 from .values import (
     ConsoleError,
     Function,
+    Lazy,
     Method,
     Named,
     ReturnTypes,
@@ -52,6 +54,9 @@ class Run:
         self.measure = console.measure
         self.out_chars = 0  # printed so far: one input prints at most MAX_STRING characters
         self._lines: list[bytes] | None = None  # the source's lines, encoded (ast's offsets are bytes)
+        self.steps = 0  # loop iterations and calls so far (control.tick bounds them)
+        self.scopes: list[dict[str, Any]] = []  # the local names of the functions being run
+        self.depth = 0  # calls of the learner's functions under way
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:
@@ -96,8 +101,14 @@ class Run:
         elif isinstance(stmt, ast.Delete):
             for target in stmt.targets:
                 names.delete(self, target)
-        elif isinstance(stmt, (ast.Pass, ast.Import, ast.ImportFrom)):
-            pass  # only harmless imports get here (see check)
+        elif isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            names.import_names(self, stmt)  # only the imports check passed get here
+        elif isinstance(stmt, ast.Pass):
+            pass
+        elif isinstance(
+            stmt, (ast.For, ast.If, ast.With, ast.FunctionDef, ast.Return, ast.Break, ast.Continue)
+        ):
+            control.execute(self, stmt)
         else:  # check() refuses everything else first
             raise ConsoleError(f"{type(stmt).__name__} is not allowed in the console")
         names.collect(self, self.created + self.unbound)
@@ -145,6 +156,8 @@ class Run:
             return self.subscript(self.eval(node.value), self.eval_index(node.slice))
         if isinstance(node, ast.JoinedStr):
             return self.f_string(node)
+        if isinstance(node, ast.Lambda):
+            return control.lambda_function(self, node)
         raise ConsoleError(f"{type(node).__name__} is not allowed in the console")
 
     def sequence(self, value: Any, what: str) -> Any:
@@ -179,6 +192,9 @@ class Run:
         return format(value, spec)
 
     def lookup(self, name: str) -> Any:
+        for scope in reversed(self.scopes):  # a function's locals, then those it was defined in
+            if name in scope:
+                return scope[name]
         s = self.session
         if name in s and not s.info(name).hidden:
             return Named(s.info(name).uid)
@@ -210,6 +226,12 @@ class Run:
             check_items(len(value), "the characters of this string", self.session)
         if isinstance(value, (list, tuple, str)):
             return list(value)
+        if isinstance(value, (range, Lazy)):
+            out: list[Any] = []
+            for v in control.iterate(self, value):
+                out.append(v)
+                check_items(len(out), "this sequence", self.session)
+            return out
         raise TypeError(f"cannot unpack non-iterable {type_name(value)} object")
 
     # --- indexing -----------------------------------------------------------------------------------
@@ -255,4 +277,6 @@ class Run:
             return func.call(self, args, kwargs, node)
         if isinstance(func, Method):
             return func.call(args, kwargs)
+        if isinstance(func, UserFunction):
+            return func.call(self, args, kwargs, node)
         raise TypeError(f"'{type_name(func)}' object is not callable")

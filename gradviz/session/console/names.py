@@ -10,17 +10,24 @@ from __future__ import annotations
 import ast
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 import gradviz.engine as E
 
+from ..log import Op
 from .actions import set_requires_grad
+from .check import IMPORTED, IMPORTED_FROM
 from .limits import check_items, check_string
 from .operators import BINOPS, binop
 from .values import (
     ConsoleError,
     GradValue,
+    Named,
+    PendingOp,
     ReturnTypes,
     TensorValue,
     contains_tensor,
+    snapshot,
     type_name,
 )
 
@@ -57,6 +64,13 @@ def assign(run: Run, target: ast.expr, value: Any, later: tuple[Any, ...] = ()) 
 
 def bind(run: Run, name: str, value: Any, later: tuple[Any, ...] = ()) -> None:
     """``name = value`` with Python's meaning."""
+    if isinstance(value, PendingOp) and not E.is_grad_enabled():
+        # computed under torch.no_grad(): a tensor without history, as PyTorch makes it (and
+        # so it replays the same, whatever the grad mode of the replay)
+        value = snapshot(value.tensor(run))
+    if run.scopes:  # a function's local: not a session name
+        run.scopes[-1][name] = value
+        return
     s = run.session
     s.check_name(name, allow_existing=True)
     if isinstance(value, ReturnTypes):
@@ -132,20 +146,86 @@ def augassign(run: Run, stmt: ast.AugAssign) -> None:
         )
     current = run.lookup(stmt.target.id)
     rhs = run.eval(stmt.value)
-    if isinstance(current, TensorValue):
-        t = current.tensor(run)
-        if t.requires_grad and t.is_leaf and E.is_grad_enabled():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
-        new = binop(run, stmt.op, current, rhs)
-        if isinstance(new, TensorValue) and new.tensor(run).dtype is not t.dtype:
-            got, want = new.tensor(run).dtype.name, t.dtype.name
-            raise RuntimeError(
-                f"result type {SCALAR_TYPE.get(got, got)} can't be cast to the desired output type {SCALAR_TYPE.get(want, want)}"
-            )
-        # In PyTorch this is in place; the console records a new tensor under the same name.
-        bind(run, stmt.target.id, new)
-    else:
+    if not isinstance(current, TensorValue):
         bind(run, stmt.target.id, binop(run, stmt.op, current, rhs))
+        return
+    t = current.tensor(run)
+    grad_mode = E.is_grad_enabled()
+    if t.requires_grad and t.is_leaf and grad_mode:
+        raise RuntimeError("a leaf Variable that requires grad is being used in an in-place operation.")
+    base = view_base(run, current)
+    if base is not None and grad_mode and run.session.tensor(base).requires_grad:
+        if run.session.tensor(base).is_leaf:
+            raise RuntimeError(
+                "a view of a leaf Variable that requires grad is being used in an in-place operation."
+            )
+        base = None  # a view of a computed tensor: PyTorch rebases its history (see below)
+    new = binop(run, stmt.op, current, rhs)
+    if isinstance(new, TensorValue) and new.tensor(run).dtype is not t.dtype:
+        got, want = new.tensor(run).dtype.name, t.dtype.name
+        raise RuntimeError(
+            f"result type {SCALAR_TYPE.get(got, got)} can't be cast to the desired output type {SCALAR_TYPE.get(want, want)}"
+        )
+    if current.uid is not None and (base is not None or not t.requires_grad or not grad_mode):
+        # In place, as PyTorch does it: w -= lr * w.grad under no_grad keeps w (its grad too),
+        # and row += 1 on a view writes through to the tensor it views.
+        write_through(run, current.name(run), new.tensor(run).detach().numpy())
+        return
+    # A tensor with history, in grad mode: PyTorch rebases it on the new op; the console records
+    # the new tensor under the same name, which reads and differentiates the same.
+    bind(run, stmt.target.id, new)
+
+
+_VIEW_OPS = ("index", "detach")  # ops whose result PyTorch shares with its operand (basic indexing)
+
+
+def view_base(run: Run, tv: TensorValue) -> str | None:
+    """The session tensor that ``tv`` is a view of, or None."""
+    if tv.uid is None:
+        return None
+    entry = run.session.info(tv.name(run)).entry
+    if not isinstance(entry, Op) or entry.op not in _VIEW_OPS or len(entry.args) != 1:
+        return None  # index with a tensor or list operand is a copy (advanced indexing)
+    if entry.op == "index" and any(
+        isinstance(i, dict) and "list" in i for i in entry.params.get("index", ())
+    ):
+        return None
+    kind, base = entry.args[0]
+    return base if kind == "ref" else None
+
+
+def write_through(run: Run, name: str, value: np.ndarray) -> None:
+    """Write ``value`` into ``name`` in place, and into what it is a view of (recursively)."""
+    s = run.session
+    base = view_base(run, Named(s.info(name).uid))
+    if base is not None:
+        entry = s.info(name).entry
+        whole = np.array(s.tensor(base).detach().numpy(), copy=True)
+        if entry.op == "index":
+            whole[E.ops.indexing.decode_index(entry.params["index"], ())] = value
+        else:
+            whole[...] = value
+        write_through(run, base, whole)
+    s.write_in_place(name, value)
+
+
+def import_names(run: Run, stmt: ast.Import | ast.ImportFrom) -> None:
+    """``import numpy as np`` binds np; the torch imports name what is always defined."""
+    if isinstance(stmt, ast.Import):
+        bindings = [(IMPORTED.get((a.name, a.asname)), a.name, None) for a in stmt.names]
+    else:
+        bindings = [
+            (a.name, stmt.module, a.name) for a in stmt.names if (stmt.module, a.name) in IMPORTED_FROM
+        ]
+    for bound, module, member in bindings:
+        if bound is None:
+            continue  # a torch import: its names are always defined
+        value = run.console.imports[module]
+        if member is not None:
+            value = value.members[member]
+        if bound in run.session and not run.session.info(bound).hidden:  # np is reserved for tensors
+            unbind(run, bound)
+        run.console.variables[bound] = value
 
 
 def delete(run: Run, target: ast.expr) -> None:

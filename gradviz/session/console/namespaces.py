@@ -13,7 +13,7 @@ import gradviz.engine as E
 import gradviz.nn.functional as F_module
 
 from .. import catalogue
-from . import queries
+from . import data, live_ops, numpy_surface, queries
 from .binding import call_op
 from .builtins import BUILTINS
 from .construct import CONSTRUCTORS, builtin_manual_seed, construct
@@ -30,6 +30,8 @@ class Names:
     ops: dict[str, catalogue.OpSpec]
     methods: dict[str, catalogue.OpSpec]
     globals: dict[str, Any]
+    live_methods: dict[str, Callable[..., Any]]  # Tensor methods of ops outside the catalogue
+    imports: dict[str, Any]  # what an import binds (numpy)
 
 
 def build() -> Names:
@@ -45,12 +47,17 @@ def build() -> Names:
             if "F" in spec.syntax:
                 f_ops[n] = spec
     functional = _namespace("torch.nn.functional", F_module, f_ops, {}, numpy_names=False)
+    functional.members = {**live_ops.f_members(), **functional.members}  # the catalogue's first
     nn = Namespace("torch.nn", {"functional": functional}, gradviz.nn)
-    extra: dict[str, Any] = {c: Function(c, _constructor(c), "constructor") for c in CONSTRUCTORS}
+    # ops outside the catalogue, where no catalogue op or alias has the name (clip is clamp's)
+    extra: dict[str, Any] = {k: v for k, v in live_ops.torch_members().items() if k not in torch_ops}
+    extra.update({c: Function(c, _constructor(c), "constructor") for c in CONSTRUCTORS})
     extra["manual_seed"] = Function("manual_seed", builtin_manual_seed)
     extra.update(DTYPES)
     extra.update(queries.members())
     extra["nn"] = nn
+    utils_data = data.build()
+    extra["utils"] = Namespace("torch.utils", {"data": utils_data}, None)
     torch = _namespace("torch", gradviz, torch_ops, extra)
     names: dict[str, Any] = {
         "torch": torch,
@@ -60,7 +67,9 @@ def build() -> Names:
     }
     for b, fn in BUILTINS.items():
         names[b] = Function(b, fn, "builtin")
-    return Names({spec.name: spec for spec in catalogue.OPS}, methods, names)
+    live_methods = {n: f for n, f in live_ops.methods().items() if n not in methods}
+    imports = {"numpy": numpy_surface.build(), "torch.utils.data": utils_data}
+    return Names({spec.name: spec for spec in catalogue.OPS}, methods, names, live_methods, imports)
 
 
 def _namespace(

@@ -50,6 +50,8 @@ def binop(run: Run, op: ast.operator, a: Any, b: Any) -> Any:
         return make_op(run, run.console.ops[opname], [a, b], {}, opname)
     if fn is None:
         raise ConsoleError(f"the {sym} operator is not allowed in the console")
+    if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
+        return _numpy_binop(run, sym, fn, a, b)
     if is_num(a) and is_num(b):
         if isinstance(a, int) and isinstance(b, int):
             check_int_op(sym, a, b)  # 10**10**10 would take hours and all memory
@@ -70,6 +72,22 @@ def binop(run: Run, op: ast.operator, a: Any, b: Any) -> Any:
     raise TypeError(f"unsupported operand type(s) for {sym}: '{type_name(a)}' and '{type_name(b)}'")
 
 
+def _numpy_binop(run: Run, sym: str, fn: Callable[[Any, Any], Any], a: Any, b: Any) -> Any:
+    """numpy's own operator, its result's size bounded first (it broadcasts)."""
+    for v in (a, b):
+        if not (isinstance(v, (np.ndarray, np.generic)) or is_num(v)):
+            raise TypeError(f"unsupported operand type(s) for {sym}: '{type_name(a)}' and '{type_name(b)}'")
+    sa, sb = numpy_shape(a), numpy_shape(b)
+    if sym == "@":
+        if not sa or not sb:
+            raise ValueError("matmul: Input operand does not have enough dimensions")
+        shape = (*np.broadcast_shapes(sa[:-2], sb[:-2]), *sa[-2:-1], *(sb[-1:] if len(sb) > 1 else ()))
+    else:
+        shape = np.broadcast_shapes(sa, sb)
+    check_numpy_result(run.session, shape, 8, f"this {sym} of numpy arrays")
+    return fn(a, b)
+
+
 def unaryop(run: Run, op: ast.unaryop, v: Any) -> Any:
     if isinstance(op, ast.Not):
         return not run.truth(v)
@@ -77,6 +95,8 @@ def unaryop(run: Run, op: ast.unaryop, v: Any) -> Any:
         if isinstance(op, ast.UAdd):
             return v
         return make_op(run, run.console.ops["neg"], [v], {}, "neg")
+    if isinstance(v, (np.ndarray, np.generic)):
+        return -v if isinstance(op, ast.USub) else +v
     if not is_num(v):
         raise TypeError(
             f"bad operand type for unary {'-' if isinstance(op, ast.USub) else '+'}: '{type_name(v)}'"

@@ -181,6 +181,38 @@ class NodeValue:
         return repr(self.node)
 
 
+class GradMode:
+    """``torch.no_grad()`` or ``torch.enable_grad()``, for a ``with`` block."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def __repr__(self) -> str:
+        return f"<torch.autograd.grad_mode.{'enable_grad' if self.enabled else 'no_grad'} object>"
+
+
+class Lazy:
+    """``zip(...)`` and ``enumerate(...)``: walked by ``for`` (or listed by ``list()``) one item
+    at a time, so ``zip(range(10**9), xs)`` costs what ``xs`` costs."""
+
+    def __init__(self, kind: str, parts: list[Any], start: int = 0) -> None:
+        self.kind = kind
+        self.parts = parts
+        self.start = start
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} object>"
+
+    def walk(self, run: Any) -> Any:
+        from .control import iterate
+
+        its = [iterate(run, p) for p in self.parts]
+        if self.kind == "enumerate":
+            yield from enumerate(its[0], self.start)
+        else:
+            yield from zip(*its)
+
+
 class Device:
     def __repr__(self) -> str:
         return "device(type='cpu')"
