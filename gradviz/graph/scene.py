@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +38,7 @@ from .style import (
     Look,
     fit_scale,
     legend_states,
+    look,
     looks,
 )
 
@@ -406,8 +407,11 @@ def build_scene(
     legend: bool = True,
     title: str = "",
     layout: Callable[[nx.DiGraph], Any] | None = None,
+    in_layout_coordinates: bool = False,
 ) -> Scene:
-    """Lay out ``g`` (a model graph) and turn it into shapes."""
+    """Lay out ``g`` (a model graph) and turn it into shapes. ``in_layout_coordinates``: where
+    the layout placed them (the canvas, whose picture stays put from one layout to the next),
+    not moved to a page with a margin."""
     cs = scale if isinstance(scale, ColorScale) else fit_scale(g, stat, cmap, scale)
     node_looks = looks(g, cs, elements)
     sized = sized_graph(g, node_looks)
@@ -425,6 +429,8 @@ def build_scene(
     minx, miny = (min(xs), min(ys)) if xs else (0.0, 0.0)
     gw, gh = ((max(xs) - minx), (max(ys) - miny)) if xs else (0.0, 0.0)
     ox, oy = MARGIN - minx, MARGIN + (22 if title else 0) - miny
+    if in_layout_coordinates:
+        ox = oy = 0.0
 
     boxes = {}
     for n, (px, py) in lay.positions.items():
@@ -443,34 +449,13 @@ def build_scene(
         pts = lay.edges.get((u, v))
         if pts:
             pts = [(p[0] + ox, p[1] + oy) for p in pts]
-        else:
-            su, sv = boxes[u], boxes[v]
-            pts = [(su[0] + su[2] / 2, su[1] + su[3] / 2), (sv[0] + sv[2] / 2, sv[1] + sv[3] / 2)]
         start = len(items)
-        flow = a.get("flow")  # the backward stepper: this edge carries the current contribution
-        flow_color = cs.paint(grad_stats(a["flow_value"])).fill if flow else None
-        items += _edge_items(
-            pts, boxes[u], boxes[v], a.get("kind") == "detach", flow_color, FLOW_WIDTH if flow else 1.1
-        )
+        drawn, label = edge_items(a, pts, boxes[u], boxes[v], cs, edge_labels)
+        items += drawn
         spans[(u, v)] = (start, len(items))
-        text = flow or (
-            "detach()" if a.get("kind") == "detach" else (_shape_label(a.get("shape")) if edge_labels else "")
-        )
-        if text:
-            # A gradient's label sits near its receiver (the edge's source) on the outer side
-            # of its edge, so two edges that meet at one op keep their labels apart.
-            mx, my = _midpoint(pts, 0.3 if flow else 0.5)
+        if label is not None:
             label_of.append((u, v))
-            size, ink, bold = (10, "#000000", True) if flow else (8, "#333333", False)
-            dx, dy = pts[-1][0] - pts[0][0], pts[-1][1] - pts[0][1]
-            if flow and dx > 1 and abs(dy) > 1:  # runs down to the right: left of it
-                labels.append(Text(mx - 6, my + 3, text, size, ink, bold, "end"))
-            elif flow and dx < -1 and abs(dy) > 1:  # down to the left: right of it
-                labels.append(Text(mx + 6, my + 3, text, size, ink, bold, "start"))
-            elif abs(dx) > abs(dy):  # left to right: above it
-                labels.append(Text(mx, my - 4, text, size, ink, bold, "middle"))
-            else:  # top to bottom: beside it
-                labels.append(Text(mx + 6, my + 3, text, size, ink, bold, "start"))
+            labels.append(label)
     for n, box in boxes.items():
         x, y, w, h = box
         start = len(items)
@@ -492,6 +477,108 @@ def build_scene(
     return Scene(
         width, height, items, title=title, provider=getattr(lay, "provider", ""), boxes=boxes, spans=spans
     )
+
+
+def edge_items(
+    a: dict[str, Any],
+    pts: list[tuple[float, float]] | None,
+    box_u: tuple[float, float, float, float],
+    box_v: tuple[float, float, float, float],
+    cs: ColorScale,
+    edge_labels: bool = False,
+) -> tuple[list[Item], Text | None]:
+    """One edge (attributes ``a``) along the layout's points ``pts`` (None: straight, centre to
+    centre) between two node boxes: its line and arrowhead, and its label if it has one."""
+    if not pts:
+        pts = [
+            (box_u[0] + box_u[2] / 2, box_u[1] + box_u[3] / 2),
+            (box_v[0] + box_v[2] / 2, box_v[1] + box_v[3] / 2),
+        ]
+    flow = a.get("flow")  # the backward stepper: this edge carries the current contribution
+    flow_color = cs.paint(grad_stats(a["flow_value"])).fill if flow else None
+    drawn = _edge_items(pts, box_u, box_v, a.get("kind") == "detach", flow_color, FLOW_WIDTH if flow else 1.1)
+    text = flow or (
+        "detach()" if a.get("kind") == "detach" else (_shape_label(a.get("shape")) if edge_labels else "")
+    )
+    if not text:
+        return drawn, None
+    # A gradient's label sits near its receiver (the edge's source) on the outer side of its
+    # edge, so two edges that meet at one op keep their labels apart.
+    mx, my = _midpoint(pts, 0.3 if flow else 0.5)
+    size, ink, bold = (10, "#000000", True) if flow else (8, "#333333", False)
+    dx, dy = pts[-1][0] - pts[0][0], pts[-1][1] - pts[0][1]
+    if flow and dx > 1 and abs(dy) > 1:  # runs down to the right: left of it
+        return drawn, Text(mx - 6, my + 3, text, size, ink, bold, "end")
+    if flow and dx < -1 and abs(dy) > 1:  # down to the left: right of it
+        return drawn, Text(mx + 6, my + 3, text, size, ink, bold, "start")
+    if abs(dx) > abs(dy):  # left to right: above it
+        return drawn, Text(mx, my - 4, text, size, ink, bold, "middle")
+    return drawn, Text(mx + 6, my + 3, text, size, ink, bold, "start")  # top to bottom: beside it
+
+
+def restyle(
+    g: nx.DiGraph,
+    lay: Any,
+    nodes: set[str],
+    edges: set[tuple[str, str]],
+    *,
+    scale: ColorScale,
+    elements: bool = True,
+    edge_labels: bool = False,
+    sizes: Mapping[str, tuple[float, float]] | None = None,
+) -> Scene:
+    """Only ``nodes`` and ``edges`` of ``g`` drawn where the layout ``lay`` placed them, in the
+    layout's own coordinates, as :func:`build_scene` draws them: what a step of the stepper
+    changes, redrawn without laying anything out again. The edges of a node are redrawn too,
+    clipped to its new box, unless ``sizes`` (each node's width and height as drawn now) says
+    its size is the same."""
+    boxes: dict[str, tuple[float, float, float, float]] = {}
+    node_looks: dict[str, Look] = {}
+
+    def place(n: str) -> None:
+        if n not in boxes and n in lay.positions and n in g:
+            node_looks[n] = look(g.nodes[n], scale, elements)
+            w, h = node_size(node_looks[n])
+            px, py = lay.positions[n]
+            boxes[n] = (px - w / 2, py - h / 2, w, h)
+
+    edges = {e for e in edges if g.has_edge(*e)}
+    for n in nodes:
+        place(n)
+        if n in boxes and (sizes is None or sizes.get(n) != boxes[n][2:]):
+            edges.update((u, n) for u in g.predecessors(n))  # clipped to its old box: anew
+            edges.update((n, v) for v in g.successors(n))
+    for e in edges:
+        place(e[0])
+        place(e[1])
+    items: list[Item] = []
+    spans: dict[Any, tuple[int, int]] = {}
+    for u, v in edges:
+        if u not in boxes or v not in boxes:
+            continue
+        start = len(items)
+        drawn, label = edge_items(
+            g.edges[u, v], lay.edges.get((u, v)), boxes[u], boxes[v], scale, edge_labels
+        )
+        items += drawn
+        spans[(u, v)] = (start, len(items))
+        if label is not None:
+            spans[(u, v, "label")] = (len(items), len(items) + 1)
+            items.append(label)
+    for n in nodes:
+        if n in boxes:
+            x, y, w, h = boxes[n]
+            start = len(items)
+            items += _node_items(node_looks[n], x + w / 2, y + h / 2, w, h)
+            spans[n] = (start, len(items))
+    return Scene(0.0, 0.0, items, boxes={n: boxes[n] for n in nodes if n in boxes}, spans=spans)
+
+
+def edge_shapes(scene: Scene, key: tuple[str, str]) -> list[Item]:
+    """The shapes of one edge of ``scene``: its line and arrowhead, then its label if any."""
+    s0, s1 = scene.spans[key]
+    label = scene.spans.get((*key, "label"))
+    return scene.items[s0:s1] + (scene.items[label[0] : label[1]] if label else [])
 
 
 def sized_graph(g: nx.DiGraph, node_looks: dict[str, Look]) -> nx.DiGraph:

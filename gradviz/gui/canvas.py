@@ -53,7 +53,7 @@ from PySide6.QtWidgets import (
 from ..graph import colors
 from ..graph.layout import DIRECTIONS, Layout
 from ..graph.model import AUTOGRAD, TENSORS
-from ..graph.source import SessionSource, TensorsSource
+from ..graph.source import SessionSource, StepSource, TensorsSource
 from ..graph.style import legend_states
 from .bridge import SessionBridge
 from .canvas_colours import CanvasColours
@@ -62,6 +62,7 @@ from .canvas_items import EdgeItem, NodeItem
 from .canvas_layout import LayoutResult, layout_task
 from .canvas_overlays import Bubble, BusyOverlay, EmptyHint, LegendOverlay
 from .canvas_selection import CanvasSelection
+from .canvas_steps import StepPainter
 from .canvas_text import explain, html_escape
 from .canvas_viewport import LEGEND_CORNERS, LEGIBLE_ZOOM, MAX_ZOOM, MIN_ZOOM, MINIMAP_CORNERS, CanvasViewport
 from .minimap import Minimap
@@ -146,6 +147,8 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, Q
         self.show_minimap = True
 
         self.graph: nx.DiGraph = nx.DiGraph()
+        self.drawn_from: object = None  # the source the picture on screen was built from
+        self._steps = StepPainter(self)
         self.names: dict[str, str] = {}  # node id -> session name
         self.color_scale: colors.ColorScale | None = None
         self.provider = ""
@@ -277,6 +280,13 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, Q
             self._refresh_timer.start(0)
         self._sync_busy()
 
+    def step_to(self, source: StepSource, k: int) -> None:
+        """Show step ``k`` of the stepper's ``source``: drawn in place when the picture on screen
+        is that source's (only what the step changes is redrawn), else rebuilt."""
+        source.k = k
+        if not self._steps.move(source, k):
+            self.refresh()
+
     def relayout(self) -> None:
         """Lay the graph out afresh, forgetting where nodes were (View ▸ Lay Out Again)."""
         self._layouts.pop(self.view_mode, None)
@@ -380,7 +390,9 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, Q
         self._pending = False
         self._build_started = time.perf_counter()
         self._generation += 1
-        result = LayoutResult(self._generation, self._version, self.view_mode, epoch=self._layout_epoch)
+        result = LayoutResult(
+            self._generation, self._version, self.view_mode, epoch=self._layout_epoch, source=self._source
+        )
         if self._source is None:
             result.graph = nx.DiGraph(view=self.view_mode, outputs=[])
             result.scale = colors.ColorScale(self.stat, None)
@@ -577,6 +589,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, Q
         old_graph = self.graph
         changed: set[str] = set()  # nodes that stay but say something else now
         self.graph, self.names, self.color_scale = g, r.names, r.scale
+        self.drawn_from = r.source
         self._content = QRectF(r.content)
         self.provider = r.provider
         self.layout_seconds = r.seconds
@@ -607,6 +620,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, Q
                 self._edges[key] = item
                 self._scene.addItem(item)
             item.set_content(ops, rect)
+            item.shapes = r.edge_shapes.get(key)
             if k % 100 == 99:
                 yield
         for key in set(self._edges) - set(r.edges):

@@ -127,6 +127,7 @@ class EdgeItem(QGraphicsItem):
         self.key = key
         self._ops: list[Op] = []
         self._bounds = QRectF()
+        self.shapes: list[Any] | None = None  # the scene's shapes its paint ops were made from
         self.highlighted = False
         self.setZValue(1)
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)

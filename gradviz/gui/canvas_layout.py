@@ -21,7 +21,7 @@ from ..graph.colouring import scale_for
 from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import TENSORS
-from ..graph.scene import build_scene
+from ..graph.scene import build_scene, edge_shapes
 from ..graph.source import Builder
 from ..graph.style import as_pytorch
 from .canvas_items import edge_bounds
@@ -46,12 +46,14 @@ class LayoutResult:
     # node id -> (paint ops in the node's own coordinates, x, y, width, height, tooltip)
     nodes: dict[str, tuple[list[Op], float, float, float, float, str]] = field(default_factory=dict)
     edges: dict[tuple[str, str], tuple[list[Op], QRectF]] = field(default_factory=dict)  # ops, bounds
+    edge_shapes: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # what compiled to the ops
     overview: Any = None  # the minimap's picture, drawn off the GUI thread
     content: QRectF = field(default_factory=QRectF)  # what the nodes and edges cover
     seconds: float = 0.0
     warning: str = ""
     error: str = ""
     epoch: int = 0  # the canvas's count of fresh starts (reset_layouts) when it was asked for
+    source: Any = None  # what it was built from
 
 
 def layout_task(
@@ -120,28 +122,19 @@ def _lay_out(
         captured["layout"] = out
         return out
 
-    scene = build_scene(g, scale=cs, legend=False, elements=elements, layout=lay)
+    scene = build_scene(g, scale=cs, legend=False, elements=elements, layout=lay, in_layout_coordinates=True)
     lay_out = captured.get("layout")
     r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
-    # Scene coordinates -> the layout's own, which stay put from one layout to the next.
-    dx = dy = 0.0
-    if lay_out is not None:
-        for n, (x, y, w, h) in scene.boxes.items():
-            px, py = lay_out.positions[n]
-            dx, dy = px - (x + w / 2), py - (y + h / 2)
-            break
     for n, (x, y, w, h) in scene.boxes.items():
         s0, s1 = scene.spans.get(n, (0, 0))
         ops = compile_items(scene.items[s0:s1], -x, -y)
-        r.nodes[n] = (ops, x + dx, y + dy, w, h, tooltip_for(g.nodes[n], operand_titles(g, n, names)))
-    for key, (s0, s1) in scene.spans.items():
+        r.nodes[n] = (ops, x, y, w, h, tooltip_for(g.nodes[n], operand_titles(g, n, names)))
+    for key in scene.spans:
         if isinstance(key, tuple) and len(key) == 2:
-            items = scene.items[s0:s1]
-            label = scene.spans.get((*key, "label"))
-            if label:
-                items = items + scene.items[label[0] : label[1]]
-            ops = compile_items(items, dx, dy)
+            items = edge_shapes(scene, key)
+            ops = compile_items(items, 0.0, 0.0)
             r.edges[key] = (ops, edge_bounds(ops))
+            r.edge_shapes[key] = items
     content = QRectF()
     for _ops, x, y, w, h, _tip in r.nodes.values():
         content = content.united(QRectF(x - 6, y - 6, w + 12, h + 12))

@@ -232,6 +232,7 @@ class StepperPanel(QWidget):
             grid.removeWidget(p)
         for i, p in enumerate(self._shown):
             grid.addWidget(p, *divmod(i, columns))
+            p.show()  # now, not when the layout's queued show comes round
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:
         if obj is self.scroll and event.type() == QEvent.Type.Resize:
@@ -321,8 +322,7 @@ class BackwardStepper(QObject):
     def go(self, k: int) -> None:
         n = self.plan.count
         self.k = max(0, min(k, n - 1))
-        self.source.k = self.k
-        self.window.canvas.refresh()
+        self.window.canvas.step_to(self.source, self.k)
         self.panel.show_step(self.plan.words(self.k), self.k, n)
         if self.k == n - 1:
             self.pause()
