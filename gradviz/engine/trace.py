@@ -11,14 +11,14 @@ touched: ``backward()`` after a trace does exactly what it would have done.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from heapq import heappop, heappush
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import dual, grad_mode
-from .autograd import _root_grads
+from .autograd import _root_grads, _run_hooks
 from .function import AccumulateGrad, Node
 from .registry import REGISTRY, Formula, formula_for, node_class
 
@@ -58,6 +58,7 @@ class Step:
     variable: Tensor | None = None  # ACCUMULATE: the leaf
     grad_before: np.ndarray | None = None  # ACCUMULATE: the leaf's .grad before (None: none yet)
     grad_after: np.ndarray | None = None
+    before_hooks: np.ndarray | None = None  # what arrived before the tensor's hooks changed it
     retains: tuple[Tensor, ...] = ()  # tensors whose retain_grad() keeps ``incoming``
 
     @property
@@ -95,7 +96,9 @@ def trace_backward(output: Tensor, gradient: Any = None) -> BackwardTrace:
     """The steps ``output.backward(gradient)`` takes, in the engine's order, without running it.
 
     Raises what ``backward()`` would raise before changing anything: an output that doesn't
-    require grad, a non-scalar output without ``gradient``, a graph already freed."""
+    require grad, a non-scalar output without ``gradient``, a graph already freed. Tensor hooks
+    (``register_hook``) run, as in backward, and their gradients travel on; post-accumulate
+    hooks do not (they act, an optimizer's step say, where the trace must change nothing)."""
     root = output._grad_node()
     if root is None:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
@@ -110,10 +113,17 @@ def trace_backward(output: Tensor, gradient: Any = None) -> BackwardTrace:
             while heap:
                 node = heappop(heap)[2]
                 g = pending.pop(node)
+                before_hooks = None
+                if node._hooks:  # register_hook: backward passes on what the hooks return
+                    before_hooks = _array(g)
+                    g = _run_hooks(node, g, False)
+                    if np.array_equal(before_hooks, _array(g)):
+                        before_hooks = None
                 if type(node) is AccumulateGrad:
-                    steps.append(_accumulate_step(len(steps), node, g))
-                    continue
-                steps.append(_node_step(len(steps), node, g, pending, heap))
+                    step = _accumulate_step(len(steps), node, g)
+                else:
+                    step = _node_step(len(steps), node, g, pending, heap)
+                steps.append(replace(step, before_hooks=before_hooks) if before_hooks is not None else step)
     finally:
         grad_mode.state.enabled = prev
     return BackwardTrace(output, tuple(steps))

@@ -274,8 +274,8 @@ def describe_step(trace: BackwardTrace, k: int, name_of: Mapping[int, str]) -> l
             sum_line = f"{leaf}.grad = {after} (it was None)"
         else:
             sum_line = f"{leaf}.grad = {flow_text(step.grad_before)} + {flow_text(step.incoming)} = {after}"
-        return [f"{head}: AccumulateGrad adds what reached {leaf} into {leaf}.grad", sum_line]
-    lines = [f"{head}: {step.name} receives ∂L/∂result = {told(step.incoming)}"]
+        return [f"{head}: AccumulateGrad adds what reached {leaf} into {leaf}.grad", *_hooked(step), sum_line]
+    lines = [f"{head}: {step.name} receives ∂L/∂result = {told(step.incoming)}", *_hooked(step)]
     if step.formula is not None and step.formula.statement:
         lines.append(step.formula.statement)
     elif step.formula is not None and step.formula.text:
@@ -304,6 +304,15 @@ def describe_step(trace: BackwardTrace, k: int, name_of: Mapping[int, str]) -> l
         if not c.first:
             lines.append(f"    {who} has now received {told(c.total)} in all (+=)")
     return lines
+
+
+def _hooked(step: Step) -> list[str]:
+    """A hook's change to what arrived, said: it is what travels on."""
+    if step.before_hooks is None:
+        return []
+    return [
+        f"a hook (register_hook) changed it from {flow_text(step.before_hooks)} to {flow_text(step.incoming)}"
+    ]
 
 
 def summed_dims(out_shape: tuple[int, ...], in_shape: tuple[int, ...]) -> list[int]:

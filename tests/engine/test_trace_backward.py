@@ -16,6 +16,7 @@ import torch
 import gradviz
 from gradviz.autograd import trace_backward
 from gradviz.engine.trace import ACCUMULATE, NODE, START
+from gradviz.graph.stepping import describe_step
 
 
 def seed(lib):
@@ -249,3 +250,30 @@ def test_an_elementwise_formula_s_numbers_are_torch_s_derivative(info):
         assert c.local is not None, c.operand
         (expected,) = torch.autograd.grad(tout.sum(), theirs[c.index], retain_graph=True)
         np.testing.assert_allclose(c.local, expected.numpy(), rtol=1e-5, atol=1e-7, err_msg=c.operand)
+
+
+def hooked(lib):
+    w = lib.tensor([1.0, -2.0], requires_grad=True)
+    h = w * 3
+    h.register_hook(lambda g: g * 2)  # what reaches h is doubled before it travels on
+    w.register_hook(lambda g: g + 1)  # and w's own gradient gains 1
+    y = (h * h).sum()
+    return locals(), "y", None
+
+
+def test_tensor_hooks_change_what_travels_on_as_in_backward():
+    named, out, grad = run(hooked, gradviz)
+    trace = trace_backward(out, grad)
+    totals = {name_of(named, leaf): g for leaf, g in trace.grads().values()}
+    assert named["w"].grad is None  # the trace changed nothing
+    out.backward()
+    tnamed, tout, _ = run(hooked, torch)
+    tout.backward()
+    np.testing.assert_allclose(totals["w"], tnamed["w"].grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(totals["w"], named["w"].grad.numpy(), rtol=1e-6)
+    changed = [s for s in trace.steps if s.before_hooks is not None]
+    assert len(changed) == 2  # h's node and w's AccumulateGrad
+    for s in changed:
+        assert not np.array_equal(s.before_hooks, s.incoming)
+    words = describe_step(trace, changed[0].index, {id(v): k for k, v in named.items()})
+    assert any(line.startswith("a hook (register_hook) changed it from") for line in words)
