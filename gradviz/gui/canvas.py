@@ -62,7 +62,7 @@ from .canvas_items import EdgeItem, NodeItem
 from .canvas_layout import LayoutResult, layout_task
 from .canvas_overlays import Bubble, BusyOverlay, EmptyHint, LegendOverlay
 from .canvas_selection import CanvasSelection
-from .canvas_steps import StepPainter
+from .canvas_steps import CanvasSteps
 from .canvas_text import explain, html_escape
 from .canvas_viewport import LEGEND_CORNERS, LEGIBLE_ZOOM, MAX_ZOOM, MIN_ZOOM, MINIMAP_CORNERS, CanvasViewport
 from .minimap import Minimap
@@ -91,7 +91,7 @@ APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
 
 # The mixins come before QGraphicsView, so their names win over Qt's (QWidget.find, the event
 # handlers) as when they were methods of this class.
-class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, QGraphicsView):
+class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, CanvasSteps, QGraphicsView):
     """The computation graph of a session (or of some tensors), interactive and live."""
 
     selection_changed = Signal(str)  # the selected tensor's session name, '' for none / an op
@@ -148,7 +148,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, Q
 
         self.graph: nx.DiGraph = nx.DiGraph()
         self.drawn_from: object = None  # the source the picture on screen was built from
-        self._steps = StepPainter(self)
+        self._init_steps()
         self.names: dict[str, str] = {}  # node id -> session name
         self.color_scale: colors.ColorScale | None = None
         self.provider = ""
@@ -284,7 +284,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, Q
         """Show step ``k`` of the stepper's ``source``: drawn in place when the picture on screen
         is that source's (only what the step changes is redrawn), else rebuilt."""
         source.k = k
-        if not self._steps.move(source, k):
+        if not self._move_step(source, k):
             self.refresh()
 
     def relayout(self) -> None:

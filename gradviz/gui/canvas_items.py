@@ -59,6 +59,15 @@ class NodeItem(QGraphicsItem):
         self.setToolTip(plain_tip(tooltip))  # names and values: text, not HTML
         self.update()
 
+    @property
+    def ops(self) -> list[Op]:
+        """What it paints (in its own coordinates)."""
+        return self._ops
+
+    def size(self) -> tuple[float, float]:
+        """Its box's width and height."""
+        return self._rect.width(), self._rect.height()
+
     def boundingRect(self) -> QRectF:
         return self._rect.adjusted(-6, -6, 6, 6)
 
@@ -137,6 +146,11 @@ class EdgeItem(QGraphicsItem):
         self._ops = ops
         self._bounds = rect if rect is not None else edge_bounds(ops)
         self.update()
+
+    @property
+    def ops(self) -> list[Op]:
+        """What it paints (in scene coordinates)."""
+        return self._ops
 
     def boundingRect(self) -> QRectF:
         return self._bounds

@@ -23,63 +23,59 @@ if TYPE_CHECKING:
 OVERVIEW_DELAY_MS = 250  # the minimap is redrawn this long after the last step
 
 
-class StepPainter:
-    """Moves the canvas's picture from step to step of one :class:`StepSource`."""
+class CanvasSteps:
+    """The canvas's part that moves its picture from step to step of one :class:`StepSource`
+    (a mixin of :class:`~gradviz.gui.canvas.GraphCanvas`)."""
 
-    def __init__(self, canvas: GraphCanvas) -> None:
-        self.canvas = canvas
-        self._overview = QTimer(canvas)
-        self._overview.setSingleShot(True)
-        self._overview.setInterval(OVERVIEW_DELAY_MS)
-        self._overview.timeout.connect(self._redraw_overview)
+    def _init_steps(self: GraphCanvas) -> None:
+        self._overview_timer = QTimer(self)
+        self._overview_timer.setSingleShot(True)
+        self._overview_timer.setInterval(OVERVIEW_DELAY_MS)
+        self._overview_timer.timeout.connect(self._redraw_overview)
 
-    def can_move(self, source: object) -> bool:
+    def can_move_step(self: GraphCanvas, source: object) -> bool:
         """Whether the picture on screen is ``source``'s, idle and laid out, so that a step can
         be drawn in place; else the canvas rebuilds as for any change."""
-        c = self.canvas
-        g = c.graph
+        g = self.graph
         return (
             isinstance(source, StepSource)
-            and source is c._source
-            and c.drawn_from is source
+            and source is self._source
+            and self.drawn_from is source
             and g is not None
-            and g.graph.get("view") == c.view_mode
+            and g.graph.get("view") == self.view_mode
             and ("step_marks" in g.graph or "forward_marks" in g.graph)
-            and c.is_idle()
-            and c._layouts.get(c.view_mode) is not None
-            and c.color_scale is not None
+            and self.is_idle()
+            and self._layouts.get(self.view_mode) is not None
+            and self.color_scale is not None
         )
 
-    def move(self, source: StepSource, k: int) -> bool:
+    def _move_step(self: GraphCanvas, source: StepSource, k: int) -> bool:
         """Draw step ``k`` of ``source`` in place; False when it can't be (then rebuild)."""
-        if not self.can_move(source):
+        if not self.can_move_step(source):
             return False
-        c = self.canvas
-        g = c.graph
+        g = self.graph
         change = source.plan.move(g, k)
-        sizes = {
-            n: (c._nodes[n]._rect.width(), c._nodes[n]._rect.height()) for n in change.nodes if n in c._nodes
-        }
+        sizes = {n: self._nodes[n].size() for n in change.nodes if n in self._nodes}
         scene = restyle(
             g,
-            c._layouts[c.view_mode],
+            self._layouts[self.view_mode],
             change.nodes,
             change.edges,
-            scale=c.color_scale,
-            elements=c.elements,
+            scale=self.color_scale,
+            elements=self.elements,
             sizes=sizes,
         )
         for n, (x, y, w, h) in scene.boxes.items():
-            item = c._nodes.get(n)
+            item = self._nodes.get(n)
             if item is None:
                 continue
             s0, s1 = scene.spans[n]
             ops = compile_items(scene.items[s0:s1], -x, -y)
-            tip = tooltip_for(g.nodes[n], operand_titles(g, n, c.names))
-            item.set_content(ops, w, h, g.nodes[n], c.names.get(n, ""), tip)
+            tip = tooltip_for(g.nodes[n], operand_titles(g, n, self.names))
+            item.set_content(ops, w, h, g.nodes[n], self.names.get(n, ""), tip)
             item.setPos(x, y)
         for key in scene.spans:
-            item = c._edges.get(key) if isinstance(key, tuple) and len(key) == 2 else None
+            item = self._edges.get(key) if isinstance(key, tuple) and len(key) == 2 else None
             if item is None:
                 continue
             shapes = edge_shapes(scene, key)
@@ -88,19 +84,16 @@ class StepPainter:
             ops = compile_items(shapes, 0.0, 0.0)
             item.set_content(ops, edge_bounds(ops))
             item.shapes = shapes
-        legend = c.color_scale.legend(legend_states(g, c.elements))
-        if c.scale_changed_from:
-            legend.notes.append(f"scale changed: was {c.scale_changed_from}")
-        if legend != c.legend_overlay.legend:  # a state seen for the first time, or gone
-            c.legend_overlay.set_legend(legend, c._overlay_zoom(legend))
-        self._overview.start()
-        c.picture_updated.emit(len(c._nodes), c.provider)
+        legend = self.color_scale.legend(legend_states(g, self.elements))
+        if self.scale_changed_from:
+            legend.notes.append(f"scale changed: was {self.scale_changed_from}")
+        if legend != self.legend_overlay.legend:  # a state seen for the first time, or gone
+            self.legend_overlay.set_legend(legend, self._overlay_zoom(legend))
+        self._overview_timer.start()
+        self.picture_updated.emit(len(self._nodes), self.provider)
         return True
 
-    def _redraw_overview(self) -> None:
-        c = self.canvas
-        nodes = {
-            n: (it._ops, it.x(), it.y(), it._rect.width(), it._rect.height()) for n, it in c._nodes.items()
-        }
-        edges = {k: (it._ops, it.boundingRect()) for k, it in c._edges.items()}
-        c.minimap.set_overview(render_overview(nodes, edges, c.devicePixelRatioF()))
+    def _redraw_overview(self: GraphCanvas) -> None:
+        nodes = {n: (it.ops, it.x(), it.y(), *it.size()) for n, it in self._nodes.items()}
+        edges = {k: (it.ops, it.boundingRect()) for k, it in self._edges.items()}
+        self.minimap.set_overview(render_overview(nodes, edges, self.devicePixelRatioF()))
