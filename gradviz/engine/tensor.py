@@ -622,6 +622,16 @@ class Tensor(_Methods):
         """The values, shared with the tensor (a numpy scalar for some 0-d results): to read only."""
         return self._data
 
+    def as_of(self, value: np.ndarray, grad: np.ndarray | None) -> Tensor:
+        """A stand-in for this tensor as it was earlier: its grad_fn and flags, other values and
+        gradient (the Training panel shows a past step with it). Nothing runs through it."""
+        t = Tensor._make(
+            np.asarray(value) if np.ndim(value) else np.asarray(value)[()], self._requires_grad, self.grad_fn
+        )
+        t._retains, t._inference = self._retains, self._inference
+        t._grad = None if grad is None else Tensor._make(np.asarray(grad), False, None)
+        return t
+
 
 def make_inplace(name: str) -> Any:
     """``name_``: the in-place form of the method ``name`` (an op declared ``inplace=True``)."""

@@ -11,10 +11,12 @@ from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import networkx as nx
+import numpy as np
 
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
-from .model import NodeIds, build_graph
+from .colors import grad_stats
+from .model import NodeIds, build_graph, preview
 
 
 class SessionLike(Protocol):
@@ -91,6 +93,9 @@ class SessionSource:
         self._lock = threading.Lock()
         # Gradients checked by nudging: name -> True (agrees) or False; drawn as a badge.
         self.checks: dict[str, bool] = {}
+        # A past training step shown instead of the present (the Training panel's scrubber):
+        # name -> that step's value and gradient. The graph's shape stays the present one.
+        self.past: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = None
 
     def snapshot(self) -> Builder:
         """On the GUI thread: what the session holds now. The returned builder makes the graph
@@ -102,6 +107,7 @@ class SessionSource:
         kept = {uid_of[n] for n in everything if s.info(n).session_retained}
         checked = {uid_of[n]: ok for n, ok in self.checks.items() if n in uid_of}
         fallback, lock = self._fallback, self._lock
+        past = {n: everything[n].as_of(*vg) for n, vg in (self.past or {}).items() if n in everything}
 
         def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
             uids = {id(t): uid_of[n] for n, t in everything.items()}
@@ -119,6 +125,9 @@ class SessionSource:
                         g.nodes[nid]["kept_by_gradviz"] = True  # PyTorch would not keep it
                     if int(uid) in checked and g.nodes[nid].get("type") == "tensor":
                         g.nodes[nid]["grad_check"] = checked[int(uid)]
+            for nid, name in names.items():
+                if name in past and g.nodes[nid].get("type") == "tensor":
+                    show_as_of(g.nodes[nid], past[name])
             return g, names
 
         return build
@@ -128,7 +137,12 @@ class SessionSource:
         return build_graph(visible, view=view, ids=ids)
 
     def tensor(self, name: str) -> Tensor | None:
-        return self.session.tensor(name) if name in self.session else None
+        if name not in self.session:
+            return None
+        t = self.session.tensor(name)
+        if self.past is not None and name in self.past:
+            return t.as_of(*self.past[name])
+        return t
 
     def names(self) -> list[str]:
         """Visible names in the order the tensors were made (a rename keeps the place)."""
@@ -137,6 +151,16 @@ class SessionSource:
 
     def info(self, name: str) -> Any:
         return self.session.info(name) if name in self.session else None
+
+
+def show_as_of(attrs: dict[str, Any], then: Tensor) -> None:
+    """A tensor node's attributes showing ``then`` (a past step's stand-in) instead of the present."""
+    grad = then.peek_grad()
+    garr = None if grad is None else grad.peek_array()
+    attrs["value"] = preview(then.peek_array())
+    attrs["grad"] = "None" if garr is None else preview(garr)
+    attrs["grad_stats"] = grad_stats(garr, attrs.get("requires_grad", True))
+    attrs["tensor"] = then
 
 
 class TensorsSource:

@@ -68,6 +68,8 @@ from .tensor_commands import TensorCommands, learner_message
 from .tensors_panel import TensorsPanel
 from .theme import theme
 from .title_width import fit_title
+from .training_panel import TRAINING_DOCK_HEIGHT, TrainingPanel
+from .training_view import TrainingView
 from .view_settings import ViewSettings
 from .work import WorkCancelledError, WorkerJob
 
@@ -193,6 +195,14 @@ class MainWindow(QMainWindow):
             self.splitDockWidget(self.tensors_dock, self.console_dock, Qt.Orientation.Vertical)
             self.resizeDocks([self.tensors_dock, self.console_dock], [300, 500], Qt.Orientation.Vertical)
         self.resizeDocks([self.tensors_dock, self.inspector_dock], [380, 380], Qt.Orientation.Horizontal)
+        # Under the graph, shown when a training loop has run (gui/training.py)
+        self.training = TrainingPanel()
+        self.training_dock = self._dock(
+            "Training", "trainingDock", self.training, Qt.DockWidgetArea.BottomDockWidgetArea
+        )
+        self.resizeDocks([self.training_dock], [TRAINING_DOCK_HEIGHT], Qt.Orientation.Vertical)
+        self.training_dock.hide()
+        self.training_view = TrainingView(self)
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -387,6 +397,7 @@ class MainWindow(QMainWindow):
     # --- session events ---------------------------------------------------------------------------
     def _session_changed(self, change: Change) -> None:
         gradient_check.forget(self)
+        self.training_view.session_changed()
         for old, new in change.renamed:
             if self.current == old:
                 self.current = new
@@ -431,6 +442,7 @@ class MainWindow(QMainWindow):
         return self.exporter.python(path)
 
     def _console_ran(self, source: str, result: Any) -> None:
+        self.training_view.ran(source)
         if result is not None and getattr(result, "error", None):
             self.say(f"Console: {result.error_type}: {result.error}")
 
@@ -596,6 +608,10 @@ class MainWindow(QMainWindow):
         self.busy.close_when_done()
 
     def _run_cell(self, run: Callable[[], Any]) -> Any:
+        with self.training_view.watching():
+            return self._run_cell_off_thread(run)
+
+    def _run_cell_off_thread(self, run: Callable[[], Any]) -> Any:
         """The console's runner: a cell runs on a worker (a huge tensor takes seconds to make,
         and the window must not freeze meanwhile). Stop (or Escape) ends it at the next op, and
         the cell is undone whole: its statements are one undo step. No single op runs long (the

@@ -130,7 +130,7 @@ def _special(w: MainWindow, menu: QMenu, name: str) -> None:
         w.backward_menu = TargetMenu(w.backward_from, lambda: w.session, w.update_actions, w)
         menu.addMenu(w.backward_menu)
     elif name == "docks":
-        for dock in (w.tensors_dock, w.inspector_dock, w.console_dock):
+        for dock in (w.tensors_dock, w.inspector_dock, w.console_dock, w.training_dock):
             if dock is not None:
                 menu.addAction(dock.toggleViewAction())
 

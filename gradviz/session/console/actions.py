@@ -46,6 +46,8 @@ def do_backward(
         run.session.backward(name, grad, bool(retain_graph))
     except SessionError as e:
         raise RuntimeError(str(e)) from None
+    if run.console.recording is not None:  # a step of a training loop: the Training panel's
+        run.console.recording.backward(name)
 
 
 def do_retain_grad(run: Run, tv: TensorValue) -> None:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradviz.engine as E
 
+from ..training import TrainingRecorder
 from . import names
 from .data import LoaderValue
 from .functions import UserFunction
@@ -89,6 +90,18 @@ def block(run: Run, body: list[ast.stmt]) -> None:
 
 
 def run_for(run: Run, stmt: ast.For) -> None:
+    if run.console.recording is None and run.console.record_training:  # the outermost loop
+        run.console.recording = TrainingRecorder(run.session)
+        try:
+            _loop(run, stmt)
+        finally:
+            run.recorded.append(run.console.recording.finish())
+            run.console.recording = None
+    else:
+        _loop(run, stmt)
+
+
+def _loop(run: Run, stmt: ast.For) -> None:
     for item in iterate(run, run.eval(stmt.iter)):
         tick(run)
         run.line = stmt.lineno

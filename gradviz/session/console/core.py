@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..document import Session, SessionError
+from ..training import TrainingRecorder, TrainingRun
 from . import control, namespaces
 from .check import check
 from .complete import complete
@@ -121,6 +122,11 @@ class Console:
         self.globals = names.globals  # torch, gradviz, F, nn and the builtins
         self.live_methods = names.live_methods  # x.argmax(), x.permute(...): see live_ops
         self.imports = names.imports  # what ``import numpy as np`` binds
+        # Training loops (session.training): the one running now, for a live plot, and the last
+        # loop of a successful input that called backward(); a failed input keeps the old one.
+        self.record_training = True
+        self.recording: TrainingRecorder | None = None
+        self.last_training: TrainingRun | None = None
 
     # --- running ------------------------------------------------------------------------------------
     def run(self, source: str) -> ConsoleResult:
@@ -142,6 +148,10 @@ class Console:
                         run.line = stmt.lineno
                         run.statement(stmt, last=i == len(tree.body) - 1)
                         result.executed += 1
+                runs = [r for r in run.recorded if r is not None]  # the batch is kept: so are they
+                if runs:
+                    self.last_training = runs[-1]
+                    self.last_training.mark = self.session.entries[-1] if self.session.entries else None
             except Exception as e:  # the batch rolled the session back already
                 self.variables = variables
                 result.error_type, result.error = _describe_error(e)

@@ -57,6 +57,7 @@ class Run:
         self.steps = 0  # loop iterations and calls so far (control.tick bounds them)
         self.scopes: list[dict[str, Any]] = []  # the local names of the functions being run
         self.depth = 0  # calls of the learner's functions under way
+        self.recorded: list[Any] = []  # the TrainingRun of each outermost loop (None: no backward)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:

@@ -1,0 +1,307 @@
+"""View ▸ Training: what a training loop typed in the console did, step by step.
+
+Four plots (pyqtgraph) share the step axis: the loss, each parameter's gradient norm, its value
+range (min to max, filled) and the size of the update the loop made to it. They fill while the
+loop runs (the loop runs on a worker; a timer reads its record). A scrubber (slider, ◀ ▶, a
+click or drag on any plot) picks a step: the canvas, the inspector and the tensors panel then
+show the values and gradients of that step's ``backward()``, on the graph of the last one (the
+same body builds the same graph every step, as PyTorch rebuilds it). **Now** goes back to the
+session as it stands.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..graph.colors import format_number
+from ..session.training import TrainingRun
+
+# Okabe and Ito's colour-blind-safe palette: one colour per parameter, the same in every plot.
+PARAM_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
+LOSS_COLOUR = "#D55E00"
+TRAINING_DOCK_HEIGHT = 360  # the dock's first height: two rows of plots, readable
+LIVE_MS = 120  # how often a running loop's plot is redrawn
+PLOTS = (
+    ("loss", "Loss"),
+    ("grad_norm", "Gradient norm ‖∂L/∂p‖"),
+    ("range", "Value range (min to max)"),
+    ("update", "Update size ‖Δp‖"),
+)
+
+
+def _positive(y: np.ndarray) -> np.ndarray:
+    """For a log axis: what can't be drawn there (0, negative, nan) is a gap, not an error."""
+    y = np.array(y, dtype=float)
+    y[~(y > 0)] = np.nan
+    return y
+
+
+class TrainingPanel(QWidget):
+    """The Training dock's widget. ``step_chosen(k)``: -1 is Now."""
+
+    step_chosen = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("trainingPanel")
+        self.run: TrainingRun | None = None
+        self.step = -1  # the step shown; -1: the session as it stands
+        self._drawn = -1  # steps drawn so far
+        self._curves: dict[tuple[str, str], Any] = {}
+        self._cursors: list[pg.InfiniteLine] = []
+
+        self.title = QLabel("Run a training loop in the console (a for loop that calls backward()).")
+        self.title.setObjectName("trainingTitle")
+        self.title.setWordWrap(True)
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setObjectName("trainingPlots")
+        self.plots.setMinimumHeight(240)
+        self.plot: dict[str, pg.PlotItem] = {}
+        for i, (key, label) in enumerate(PLOTS):
+            p = self.plots.addPlot(row=i // 2, col=i % 2, title=label)
+            p.showGrid(x=True, y=True, alpha=0.25)
+            p.setLabel("bottom", "step")
+            p.setMouseEnabled(x=False, y=False)
+            p.hideButtons()
+            if key != "loss":
+                p.setXLink(self.plot["loss"])
+            if key in ("grad_norm", "update"):
+                p.setLogMode(x=False, y=True)
+            cursor = pg.InfiniteLine(0, angle=90, movable=True, pen=pg.mkPen("#888888", width=1.5))
+            cursor.setVisible(False)
+            cursor.sigDragged.connect(lambda line: self.choose(round(line.value())))
+            p.addItem(cursor, ignoreBounds=True)
+            self._cursors.append(cursor)
+            self.plot[key] = p
+        self.legend = self.plot["grad_norm"].addLegend(offset=(-4, 4), labelTextSize="8pt")
+        self.plots.scene().sigMouseClicked.connect(self._clicked)
+
+        self.log_loss = QCheckBox("log scale")
+        self.log_loss.setToolTip("Draw the loss on a logarithmic axis: a steady fall is a straight line")
+        self.log_loss.toggled.connect(lambda on: self.plot["loss"].setLogMode(x=False, y=on))
+        self.back = QToolButton(text="◀")
+        self.back.setToolTip("The step before (←)")
+        self.back.clicked.connect(lambda: self.choose(max(0, self._current() - 1)))
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setObjectName("trainingScrubber")
+        self.slider.setToolTip("Scrub through the steps: the graph shows each step's values and gradients")
+        self.slider.valueChanged.connect(self._slid)
+        self.forward = QToolButton(text="▶")
+        self.forward.setToolTip("The step after (→)")
+        self.forward.clicked.connect(lambda: self.choose(self._current() + 1))
+        self.spin = QSpinBox()
+        self.spin.setObjectName("trainingStep")
+        self.spin.setPrefix("step ")
+        self.spin.editingFinished.connect(lambda: self.choose(self.spin.value()))
+        self.now = QPushButton("Now")
+        self.now.setObjectName("trainingNow")
+        self.now.setToolTip("Show the session as it stands, after the loop")
+        self.now.setCheckable(True)
+        self.now.clicked.connect(lambda: self.choose(-1))
+        self.showing = QLabel("")
+        self.showing.setObjectName("trainingShowing")
+
+        controls = QHBoxLayout()
+        for w in (self.back, self.slider, self.forward, self.spin, self.now, self.log_loss):
+            controls.addWidget(w)
+        controls.setStretch(1, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addWidget(self.title)
+        layout.addWidget(self.plots, 1)
+        layout.addLayout(controls)
+        layout.addWidget(self.showing)
+        self._apply_palette()
+        self._enable(False)
+        self.timer = QTimer(self)
+        self.timer.setInterval(LIVE_MS)
+        self.live: Any = None  # a callable giving the running loop's record, while one runs
+        self.timer.timeout.connect(self._poll)
+
+    # --- what is shown --------------------------------------------------------------------------------
+    def set_run(self, run: TrainingRun | None, source: str = "") -> None:
+        """Show ``run`` (None: nothing recorded), at Now."""
+        self.run, self.step, self._drawn = run, -1, -1
+        self._source_line = source.strip().splitlines()[0] if source.strip() else ""
+        self._reset_plots()
+        self._draw()
+
+    def watch(self, live: Any) -> None:
+        """While a cell runs: ``live()`` gives the record of the loop under way (or None)."""
+        self.live = live
+        self.timer.start()
+
+    def unwatch(self) -> None:
+        self.timer.stop()
+        self.live = None
+
+    def forget(self, why: str) -> None:
+        self.set_run(None)
+        self.title.setText(why)
+
+    def choose(self, k: int) -> None:
+        """Show step ``k`` (clamped to the recorded ones); -1 shows Now."""
+        if self.run is None or self.run.steps == 0:
+            return
+        k = -1 if k < 0 else min(k, self.run.steps - 1)
+        if k == self.step:
+            return
+        self.step = k
+        self._show_step()
+        self.step_chosen.emit(k)
+
+    def showing_step(self, shown: int) -> None:
+        """The window shows step ``shown`` (the nearest one with a picture, perhaps)."""
+        if shown < 0 or self.run is None:
+            self.showing.setText("Showing the session as it stands now.")
+            return
+        loss = self.run.loss[shown] if shown < len(self.run.loss) else math.nan
+        note = "" if shown == self.step else f" (the nearest step kept: every {self.run.stride}th is)"
+        self.showing.setText(
+            f"Showing step {shown}{note}: values and gradients at its backward(), loss = "
+            f"{format_number(loss)}. The graph is the last step's, which every step rebuilds alike."
+        )
+
+    # --- drawing ----------------------------------------------------------------------------------------
+    def _reset_plots(self) -> None:
+        for p in self.plot.values():
+            for item in list(p.listDataItems()):
+                p.removeItem(item)
+            for item in [i for i in p.items if isinstance(i, pg.FillBetweenItem)]:
+                p.removeItem(item)
+        self.legend.clear()
+        self._curves.clear()
+
+    def _poll(self) -> None:
+        run = self.live() if self.live is not None else None
+        if run is not None and run is not self.run:
+            self.set_run(run, "")
+            self.title.setText("Training… (the plot fills as the loop runs)")
+        elif run is not None:
+            self._draw()
+
+    def _draw(self) -> None:
+        run = self.run
+        if run is None:
+            self._enable(False)
+            self.title.setText("Run a training loop in the console (a for loop that calls backward()).")
+            self.showing.setText("")
+            return
+        n = run.steps
+        if n == self._drawn:
+            return
+        self._drawn = n
+        x = np.arange(n)
+        self._curve("loss", "loss", LOSS_COLOUR, "loss").setData(x, run.losses(n))
+        for i, name in enumerate(list(run.params)):
+            colour = PARAM_COLOURS[i % len(PARAM_COLOURS)]
+            self._curve("grad_norm", name, colour, name).setData(x, _positive(run.series(name, "grad_norm", n)))
+            self._curve("update", name, colour).setData(x, _positive(run.series(name, "update", n)))
+            lo = self._curve("range", name + ":min", colour)
+            hi = self._curve("range", name + ":max", colour)
+            lo.setData(x, run.series(name, "value_min", n))
+            hi.setData(x, run.series(name, "value_max", n))
+            if ("fill", name) not in self._curves:
+                fill = QColor(colour)
+                fill.setAlpha(60)
+                self._curves["fill", name] = pg.FillBetweenItem(lo, hi, brush=fill)
+                self.plot["range"].addItem(self._curves["fill", name])
+        losses = run.losses(n)
+        finite = losses[np.isfinite(losses)]
+        what = f"“{self._source_line}”: " if self._source_line else ""
+        if finite.size:
+            self.title.setText(
+                f"{'Training' if not run.finished else 'Trained'} {what}{n:,} step{'s' if n != 1 else ''} "
+                f"(backward() from {run.loss_name}), loss {format_number(finite[0])} → "
+                f"{format_number(finite[-1])}"
+            )
+        self._enable(n > 0)
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, max(0, n - 1))
+        self.slider.blockSignals(False)
+        self.spin.setRange(0, max(0, n - 1))
+        self._show_step()
+
+    def _curve(self, plot: str, key: str, colour: str, label: str | None = None) -> Any:
+        c = self._curves.get((plot, key))
+        if c is None:
+            c = self.plot[plot].plot(pen=pg.mkPen(colour, width=2), connect="finite", name=label)
+            self._curves[plot, key] = c
+        return c
+
+    def _show_step(self) -> None:
+        shown = self.step >= 0
+        for cursor in self._cursors:
+            cursor.setVisible(shown)
+            if shown:
+                cursor.blockSignals(True)
+                cursor.setValue(self.step)
+                cursor.blockSignals(False)
+        self.now.setChecked(not shown)
+        self.slider.blockSignals(True)
+        self.slider.setValue(self.step if shown else self.slider.maximum())
+        self.slider.blockSignals(False)
+        self.spin.blockSignals(True)
+        self.spin.setValue(self.step if shown else self.spin.maximum())
+        self.spin.blockSignals(False)
+        if not shown:
+            self.showing_step(-1)
+
+    def _enable(self, on: bool) -> None:
+        for w in (self.back, self.slider, self.forward, self.spin, self.now):
+            w.setEnabled(on)
+
+    def _current(self) -> int:
+        return self.step if self.step >= 0 else (self.run.steps - 1 if self.run is not None else 0)
+
+    def _slid(self, k: int) -> None:
+        self.choose(k)
+
+    def _clicked(self, event: Any) -> None:
+        for p in self.plot.values():
+            if p.sceneBoundingRect().contains(event.scenePos()):
+                x = p.vb.mapSceneToView(event.scenePos()).x()
+                self.choose(max(0, round(x)))
+                return
+
+    def keyPressEvent(self, e: Any) -> None:
+        if e.key() == Qt.Key.Key_Left:
+            self.choose(max(0, self._current() - 1))
+        elif e.key() == Qt.Key.Key_Right:
+            self.choose(self._current() + 1)
+        else:
+            super().keyPressEvent(e)
+
+    def _apply_palette(self) -> None:
+        pal = self.palette()
+        self.plots.setBackground(pal.color(QPalette.ColorRole.Base))
+        ink = pal.color(QPalette.ColorRole.Text)
+        for p in self.plot.values():
+            p.setTitle(p.titleLabel.text, color=ink.name(), size="9pt")
+            for axis in ("left", "bottom"):
+                p.getAxis(axis).setPen(pg.mkPen(ink))
+                p.getAxis(axis).setTextPen(pg.mkPen(ink))
+
+    def changeEvent(self, event: Any) -> None:
+        from PySide6.QtCore import QEvent
+
+        if event.type() == QEvent.Type.PaletteChange:
+            self._apply_palette()
+        super().changeEvent(event)

@@ -1,0 +1,121 @@
+"""The Training panel's link to the window: it watches console cells for training loops, and
+shows a scrubbed step on the canvas, the inspector and the tensors panel.
+
+A step is shown on one colour scale for every step (the widest of the first and the last step's,
+held as Lock Scale holds one), so gradients that shrink as the loss falls are seen to fade.
+Any change to the session goes back to Now (what a past step showed would be out of date), and
+an undo of the loop, or another file, forgets its record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from ..graph.colouring import scale_for
+from ..graph.model import TENSORS
+from ..graph.source import SessionSource
+from ..session.training import TrainingRun, values_at
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+class TrainingView:
+    """Connects ``window.training`` (the panel) to the console and the views."""
+
+    def __init__(self, window: MainWindow) -> None:
+        self.window = window
+        self.panel = window.training
+        self.shown = -1  # the step the views show; -1: the session as it stands
+        self._saved_scale: tuple[bool, Any] | None = None
+        self.panel.step_chosen.connect(self.show_step)
+
+    def _console(self) -> Any:
+        widget = self.window.console
+        return None if widget is None else widget.console
+
+    # --- console cells ------------------------------------------------------------------------------------
+    @contextmanager
+    def watching(self) -> Iterator[None]:
+        """While a cell runs on its worker: the panel plots a loop's record as it grows."""
+        console = self._console()
+        if console is None:
+            yield
+            return
+        self.show_step(-1)
+        self.panel.watch(lambda: console.recording.run if console.recording is not None else None)
+        try:
+            yield
+        finally:
+            self.panel.unwatch()
+
+    def ran(self, source: str) -> None:
+        """After a cell: its loop's record if it kept one, else the panel goes back to what stands."""
+        console = self._console()
+        last: TrainingRun | None = None if console is None else console.last_training
+        session = self.window.session
+        if last is not None and session is not None and not last.stands_in(session):
+            last = None
+        if last is not self.panel.run or (
+            last is not None and self.panel.title.text().startswith("Training…")
+        ):
+            if last is None:
+                self.panel.forget("No training loop in this session yet.")
+            else:
+                fresh = last is not self.panel.run
+                self.panel.set_run(last, source if fresh else "")
+                dock = self.window.training_dock
+                dock.show()
+                dock.raise_()
+
+    # --- showing a step ---------------------------------------------------------------------------------
+    def show_step(self, k: int) -> None:
+        w = self.window
+        source = w.source
+        run = self.panel.run
+        if not isinstance(source, SessionSource) or w.session is None:
+            return
+        if k < 0 or run is None:
+            source.past = None
+            self.shown = -1
+            self._restore_scale()
+        else:
+            if self._saved_scale is None:
+                self._hold_scale(run)
+            self.shown, source.past = values_at(w.session, run, k)
+        self.panel.showing_step(self.shown)
+        w.canvas.refresh()
+        w.panel.refresh()
+        w.inspector.refresh()
+
+    def session_changed(self) -> None:
+        """The session changed: a past step is out of date, and the loop may be undone."""
+        if self.shown >= 0:
+            self.panel.choose(-1)
+        run, session = self.panel.run, self.window.session
+        if run is not None and session is not None and not run.stands_in(session):
+            self.panel.forget("The training loop was undone (or another session opened): nothing to plot.")
+
+    def _hold_scale(self, run: TrainingRun) -> None:
+        c, session = self.window.canvas, self.window.session
+        self._saved_scale = (c.lock_scale, c.locked_range)
+        if c.lock_scale:
+            return  # the learner's own lock stands
+        settings = c.scale_settings()
+        scales = []
+        for k in sorted({0, run.steps - 1}):
+            source = SessionSource(session)
+            source.past = values_at(session, run, k)[1]
+            g, _ = source.snapshot()(TENSORS)
+            scales.append(scale_for(g, settings))
+        first = scales[0]
+        c.lock_scale = True
+        c.locked_range = (first.scale, min(s.vmin for s in scales), max(s.vmax for s in scales))
+
+    def _restore_scale(self) -> None:
+        if self._saved_scale is not None:
+            c = self.window.canvas
+            c.lock_scale, c.locked_range = self._saved_scale
+            self._saved_scale = None

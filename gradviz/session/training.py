@@ -1,0 +1,226 @@
+"""What a training loop did, step by step: the series the Training panel plots and the values
+the scrubber shows.
+
+A *step* is one ``backward()`` run inside a console ``for`` loop (the outermost one; a loop over
+epochs with a loop over batches inside makes one step per batch, as an optimiser counts them).
+At each step the recorder keeps:
+
+- the loss: the value ``backward()`` started from (its mean if it was not a scalar);
+- for each parameter (a leaf that requires grad and existed before the step): its gradient's
+  norm, its value's min and max, and the size of the update the loop then made to it (the norm
+  of its change from this ``backward()`` to the next one, or to the end of the loop);
+- a picture: the value and gradient of every tensor alive at that moment, so the canvas and the
+  inspector can show that step as it was. Pictures share a memory budget; past it every other
+  one is dropped and only every 2nd, 4th ... step keeps one (the series are kept for every step).
+
+Nothing here is saved with the session: it is a by-product of running the loop.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .document import Session
+
+PICTURE_BUDGET = 64 * 1024 * 1024  # bytes of values and gradients kept for scrubbing
+
+
+@dataclass(frozen=True)
+class Held:
+    """One tensor's value and gradient as they were at a step."""
+
+    uid: int
+    value: np.ndarray
+    grad: np.ndarray | None
+
+    @property
+    def nbytes(self) -> int:
+        return self.value.nbytes + (0 if self.grad is None else self.grad.nbytes)
+
+
+@dataclass
+class Picture:
+    """Every tensor alive at one step's ``backward()``, by name."""
+
+    step: int
+    tensors: dict[str, Held]
+
+    @property
+    def nbytes(self) -> int:
+        return sum(h.nbytes for h in self.tensors.values())
+
+
+@dataclass
+class ParamSeries:
+    """One parameter's numbers, one per step."""
+
+    grad_norm: list[float] = field(default_factory=list)
+    value_min: list[float] = field(default_factory=list)
+    value_max: list[float] = field(default_factory=list)
+    update: list[float] = field(default_factory=list)  # float("nan") until the next step measures it
+
+
+class TrainingRun:
+    """The record of one loop. The loop's thread appends; the GUI thread reads (``steps`` is
+    the number of complete entries in every series, so a reader never sees half a step)."""
+
+    def __init__(self, first_uid: int, budget: int = PICTURE_BUDGET) -> None:
+        self.first_uid = first_uid  # tensors with a larger uid were made by the loop
+        self.budget = budget
+        self.loss: list[float] = []
+        self.loss_name = ""
+        self.params: dict[str, ParamSeries] = {}
+        self.pictures: dict[int, Picture] = {}
+        self.stride = 1  # a picture is kept for every stride-th step
+        self.steps = 0
+        self.finished = False
+        self.mark: object = None  # the log's last entry once the input that ran the loop was kept
+        self._last_values: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    # --- reading ------------------------------------------------------------------------------------
+    def stands_in(self, session: Session) -> bool:
+        """Whether the session still holds what the loop did (an undo of it, or an open, ends that)."""
+        return self.mark is not None and any(e is self.mark for e in reversed(session.entries))
+
+    def picture_step(self, k: int) -> int | None:
+        """The step nearest ``k`` that has a picture (None if none has)."""
+        with self._lock:
+            kept = list(self.pictures)
+        if not kept:
+            return None
+        return min(kept, key=lambda s: (abs(s - k), s))
+
+    def picture(self, k: int) -> Picture | None:
+        return self.pictures.get(k)
+
+    def series(self, name: str, what: str, n: int | None = None) -> np.ndarray:
+        """``what`` in grad_norm, value_min, value_max, update, for the first ``n`` steps (the
+        complete ones: a reader on another thread passes the ``steps`` it read once)."""
+        n = self.steps if n is None else n
+        y = np.full(n, np.nan)
+        got = getattr(self.params[name], what)[:n]  # shorter if the parameter is gone
+        y[: len(got)] = got
+        return y
+
+    def losses(self, n: int | None = None) -> np.ndarray:
+        return np.asarray(self.loss[: self.steps if n is None else n], dtype=float)
+
+    # --- recording (the loop's thread) ------------------------------------------------------------------
+    def record(self, session: Session, loss_name: str) -> None:
+        """After ``backward()`` from ``loss_name``."""
+        k = self.steps
+        everything = session.tensors(include_hidden=True)
+        loss = everything[loss_name].peek_array()
+        self.loss_name = loss_name
+        self.loss.append(float(np.mean(loss)) if loss.size else float("nan"))
+        for name, t in everything.items():
+            if not (t.is_leaf and t.requires_grad) or session.info(name).uid > self.first_uid:
+                continue
+            s = self.params.get(name)
+            if s is None:  # a parameter seen first now: earlier steps have no numbers for it
+                s = self.params[name] = ParamSeries()
+                for series in (s.grad_norm, s.value_min, s.value_max, s.update):
+                    series.extend([float("nan")] * k)
+            value = t.peek_array()
+            grad = t.peek_grad()
+            g = None if grad is None else grad.peek_array()
+            s.grad_norm.append(float(np.linalg.norm(g.astype(np.float64))) if g is not None else float("nan"))
+            s.value_min.append(float(value.min()) if value.size else float("nan"))
+            s.value_max.append(float(value.max()) if value.size else float("nan"))
+            self._measure_update(name, value)
+            s.update.append(float("nan"))
+        if k % self.stride == 0:
+            self._keep(Picture(k, self._held(session, everything)))
+        with self._lock:
+            self.steps = k + 1
+
+    def finish(self, session: Session) -> None:
+        """At the end of the loop: the last step's update is measured against the values now."""
+        for name in self.params:
+            if name in session:
+                self._measure_update(name, session.tensor(name).peek_array())
+        self.finished = True
+
+    def _measure_update(self, name: str, value: np.ndarray) -> None:
+        before = self._last_values.get(name)
+        series = self.params[name].update
+        if before is not None and before.shape == value.shape and series:
+            series[-1] = float(np.linalg.norm(value.astype(np.float64) - before))
+        self._last_values[name] = value.astype(np.float64, copy=True)
+
+    def _held(self, session: Session, everything: dict) -> dict[str, Held]:
+        held = {}
+        for name, t in everything.items():
+            grad = t.peek_grad()
+            held[name] = Held(
+                session.info(name).uid,
+                np.array(t.peek_array(), copy=True),
+                None if grad is None else np.array(grad.peek_array(), copy=True),
+            )
+        return held
+
+    def _keep(self, picture: Picture) -> None:
+        with self._lock:
+            self.pictures[picture.step] = picture
+            while len(self.pictures) > 1 and sum(p.nbytes for p in self.pictures.values()) > self.budget:
+                self.stride *= 2
+                self.pictures = {k: p for k, p in self.pictures.items() if k % self.stride == 0}
+
+
+def match_names(
+    run: TrainingRun, picture: Picture, now: dict[str, tuple[int, tuple[int, ...]]]
+) -> dict[str, str]:
+    """Which tensor of ``picture`` each tensor alive ``now`` (name -> (uid, shape)) stands for.
+
+    A tensor made before the loop is itself. The loop's own tensors are new every step (PyTorch
+    rebuilds the graph each time), so they are paired by their order of making, counted from the
+    last one made, as long as the shapes agree: the same body makes the same tensors in the same
+    order each time round."""
+    pairs = {}
+    ours = sorted((uid, name) for name, (uid, _) in now.items() if uid > run.first_uid)
+    theirs = sorted((h.uid, name) for name, h in picture.tensors.items() if h.uid > run.first_uid)
+    for (_, mine), (_, old) in zip(reversed(ours), reversed(theirs)):
+        if tuple(picture.tensors[old].value.shape) != tuple(now[mine][1]):
+            break
+        pairs[mine] = old
+    for name, (uid, _) in now.items():
+        if uid <= run.first_uid and name in picture.tensors and picture.tensors[name].uid == uid:
+            pairs[name] = name
+    return pairs
+
+
+class TrainingRecorder:
+    """Made by the console for its outermost ``for`` loop: hands ``backward()`` calls to a run."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        uids = [session.info(n).uid for n in session.tensors(include_hidden=True)]
+        self.run = TrainingRun(max(uids, default=0))
+
+    def backward(self, loss_name: str) -> None:
+        self.run.record(self.session, loss_name)
+
+    def finish(self) -> TrainingRun | None:
+        """The run, if the loop called ``backward()`` at all."""
+        self.run.finish(self.session)
+        return self.run if self.run.steps else None
+
+
+def values_at(
+    session: Session, run: TrainingRun, k: int
+) -> tuple[int, dict[str, tuple[np.ndarray, np.ndarray | None]]]:
+    """What each tensor alive now held at step ``k`` (or the nearest step with a picture): that
+    step, and name -> (value, gradient) for every tensor it can be matched to (``match_names``)."""
+    step = run.picture_step(k)
+    if step is None:
+        return k, {}
+    picture = run.pictures[step]
+    now = {n: (session.info(n).uid, tuple(t.shape)) for n, t in session.tensors(include_hidden=True).items()}
+    pairs = match_names(run, picture, now)
+    return step, {
+        mine: (picture.tensors[old].value, picture.tensors[old].grad) for mine, old in pairs.items()
+    }
