@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..document import Session, SessionError
-from . import control, namespaces
+from . import control, loop_entry, namespaces
 from .check import check
 from .complete import complete
 from .evaluate import Run
@@ -140,7 +140,8 @@ class Console:
                 with self.session.batch(label):
                     for i, stmt in enumerate(tree.body):
                         run.line = stmt.lineno
-                        run.statement(stmt, last=i == len(tree.body) - 1)
+                        # (a for loop is logged as one entry: loop_entry)
+                        loop_entry.statement(run, stmt, last=i == len(tree.body) - 1)
                         result.executed += 1
             except Exception as e:  # the batch rolled the session back already
                 self.variables = variables
