@@ -434,7 +434,10 @@ class _List(FieldCodec):
             raise fail(r.where, f"'{key}' holds {len(got):,} items, more than {table.MAX_ENTRIES:,}")
         for v in got:
             if not isinstance(v, str) or len(v) > self.max_len:
-                raise fail(r.where, f"'{key}' must hold strings of at most {self.max_len:,} characters, found {_short(v)}")
+                raise fail(
+                    r.where,
+                    f"'{key}' must hold strings of at most {self.max_len:,} characters, found {_short(v)}",
+                )
             self.item(v, r)
         return tuple(got)
 
@@ -459,7 +462,9 @@ class _UidRange(FieldCodec):
         return [int(value[0]), int(value[1])]
 
     def decode(self, key: str, r: _Reading) -> Any:
-        got = r.obj.get(key, lambda x: isinstance(x, list) and len(x) == 2 and all(map(_is_int, x)), "[first, next]")
+        got = r.obj.get(
+            key, lambda x: isinstance(x, list) and len(x) == 2 and all(map(_is_int, x)), "[first, next]"
+        )
         if not 1 <= got[0] <= got[1] <= table.MAX_UID + 1:
             raise fail(r.where, f"'{key}' {_short(got)} must be uids, first ≤ next")
         return (got[0], got[1])

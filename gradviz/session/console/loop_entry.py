@@ -39,7 +39,7 @@ from .check import check
 from .data import _LOADER_OPTIONS, DatasetValue, LoaderValue
 from .evaluate import Run
 from .functions import UserFunction
-from .values import ConsoleError, Function, Named, Namespace
+from .values import ConsoleError, Function, Named
 
 if TYPE_CHECKING:
     from ..document import _State
@@ -126,6 +126,7 @@ def _plan(run: Run, stmt: ast.For) -> tuple[dict[str, Any], tuple[str, ...], tup
     inputs: dict[str, Any] = {}
     functions: list[str] = []
     reads: list[str] = []
+    _refuse_numpy_random([stmt])
     todo = sorted(_mentioned([stmt]), reverse=True)
     seen: set[str] = set()
     while todo:
@@ -138,11 +139,20 @@ def _plan(run: Run, stmt: ast.For) -> tuple[dict[str, Any], tuple[str, ...], tup
         elif name in console.variables:
             value = console.variables[name]
             if isinstance(value, UserFunction):
+                _refuse_numpy_random(value.body)
                 functions.append(_function_source(name, value))
                 todo += sorted(_mentioned(value.body) - set(value.params) - seen, reverse=True)
             else:
                 inputs[name] = _encode(value, run, reads)
     return inputs, tuple(functions), tuple(dict.fromkeys(reads))
+
+
+def _refuse_numpy_random(nodes: list[ast.AST]) -> None:
+    """``np.random`` draws from numpy's own generator, whose state a Loop doesn't hold: such a
+    body is unrolled (its draws are then leaf values in the log), so it still replays exactly."""
+    for node in nodes:
+        if any(isinstance(n, ast.Attribute) and n.attr == "random" for n in ast.walk(node)):
+            raise _Unrecordable("np.random")
 
 
 def _function_source(name: str, fn: UserFunction) -> str:
@@ -272,7 +282,8 @@ def _run_source(console: Console, source: str, what: str) -> int:
     tree = ast.parse(source, "<loop>", "exec")
     ok = {"loop": (ast.For,), "function": (ast.FunctionDef, ast.Assign)}[what]
     if len(tree.body) != 1 or not isinstance(tree.body[0], ok):
-        raise ConsoleError(f"a loop entry's {what} must be one {'for statement' if what == 'loop' else 'def'}")
+        must = "its source must be one for statement" if what == "loop" else "each function must be one def"
+        raise ConsoleError(must)
     check(tree)
     run = Run(console, source)
     try:
@@ -305,8 +316,16 @@ def replay_loop(session: Session, state: _State, entry: Loop) -> None:
         raise
     except SessionError as e:
         raise SessionError(f"the loop failed on replay: {e}", kind=e.kind) from None
+    except ConsoleError as e:
+        if str(e).startswith("this input ran more than"):  # Console.max_iterations = iterations
+            raise SessionError(
+                f"the loop ran more than the {entry.iterations:,} steps it made when it ran"
+            ) from None
+        raise SessionError(f"the loop failed on replay: ConsoleError: {e}", kind="ConsoleError") from None
     except Exception as e:  # a tampered file's source or inputs
-        raise SessionError(f"the loop failed on replay: {type(e).__name__}: {e}", kind=type(e).__name__) from None
+        raise SessionError(
+            f"the loop failed on replay: {type(e).__name__}: {e}", kind=type(e).__name__
+        ) from None
     finally:
         E.set_rng_state(saved)
     if steps != entry.iterations or view.next_uid != entry.uids[1] or fingerprint(view) != entry.result:
