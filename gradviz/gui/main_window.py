@@ -523,7 +523,7 @@ class MainWindow(QMainWindow):
         ac["backward"].setEnabled(bool(target))
         ac["check_all"].setEnabled(bool(target))
         ac["step_forward"].setEnabled(any(e.kind == "op" for e in s.entries))
-        ac["step_through"].setEnabled(bool(target) or any(e.kind == "backward" for e in s.entries))
+        ac["step_through"].setEnabled(bool(target) or any(e.kind in ("backward", "loop") for e in s.entries))
         ac["backward_options"].setEnabled(bool(target))
         ac["backward"].setText(f"&Backward from {target}" if target else "&Backward")
         # The toolbar button keeps a long name short, so the toolbar still fits (the tip has it whole).

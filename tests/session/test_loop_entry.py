@@ -356,3 +356,16 @@ def test_a_failing_loop_leaves_nothing() -> None:
     np.testing.assert_array_equal(arr(s, "w"), w)
     assert c.run(loop(5)).ok
     assert_like_torch(s, with_torch(SETUP + loop(5)))
+
+
+def test_stepping_through_the_last_backward_unrolls_the_loop() -> None:
+    from gradviz.session.backward_steps import last_backward
+
+    s, _ = typed(SETUP, loop(30))
+    steps = last_backward(s)
+    assert steps.target == "loss"
+    # the moment before the 30th backward: w and b after 29 steps, as torch has them
+    ns = with_torch(SETUP + loop(29))
+    np.testing.assert_allclose(arr(steps.session, "w"), ns["w"].detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(arr(steps.session, "b"), ns["b"].detach().numpy(), rtol=1e-5, atol=1e-6)
+    assert isinstance(s.entries[-1], Loop)  # the session itself is left as it was

@@ -296,6 +296,16 @@ def _run_source(console: Console, source: str, what: str) -> int:
     return run.steps
 
 
+def _ready(console: Console, entry: Loop) -> None:
+    """Bind what the loop read (its functions, then its inputs) in ``console``."""
+    for source in entry.functions:
+        _run_source(console, source, "function")
+    if not isinstance(entry.inputs, dict):
+        raise ValueError("inputs must be an object")
+    for name, data in entry.inputs.items():
+        console.variables[name] = _decode(data, console)
+
+
 def replay_loop(session: Session, state: _State, entry: Loop) -> None:
     """The Loop's runner: its source run again on ``state``, checked against its fingerprint."""
     from .core import Console
@@ -304,12 +314,7 @@ def replay_loop(session: Session, state: _State, entry: Loop) -> None:
     console = Console(view, max_iterations=entry.iterations)
     saved = E.get_rng_state()
     try:
-        for source in entry.functions:
-            _run_source(console, source, "function")
-        if not isinstance(entry.inputs, dict):
-            raise ValueError("inputs must be an object")
-        for name, data in entry.inputs.items():
-            console.variables[name] = _decode(data, console)
+        _ready(console, entry)
         E.set_rng_state(E.from_numpy(np.array(entry.rng, dtype=np.uint8, copy=True)))
         steps = _run_source(console, entry.source, "loop")
     except (ReplayCancelledError, MemoryError):
@@ -334,6 +339,24 @@ def replay_loop(session: Session, state: _State, entry: Loop) -> None:
             "edited before it, or the file) changed. A recorded loop replays only the way it ran; "
             "undo it, or type the loop again after the edit"
         )
+
+
+def unroll(session: Session, entry: Loop) -> None:
+    """Run ``entry`` in ``session`` (holding the log before it) logged unrolled, entry by entry,
+    as one undo step: for what needs the loop's own steps (stepping through its last backward)."""
+    from .core import Console
+
+    console = Console(session, max_iterations=entry.iterations)
+    saved = E.get_rng_state()
+    try:
+        with session.batch("unroll the loop"):
+            _ready(console, entry)
+            E.set_rng_state(E.from_numpy(np.array(entry.rng, dtype=np.uint8, copy=True)))
+            _run_source(console, entry.source, "loop")
+    except (SessionError, ConsoleError) as e:
+        raise SessionError(f"the loop can't be run again: {e}") from None
+    finally:
+        E.set_rng_state(saved)
 
 
 register_runner(Loop, replay_loop)
