@@ -290,13 +290,29 @@ class Session:
                 for ref in self._current_refs(i.entry):
                     users.setdefault(ref, set()).add(n)
         # An op's operands come before it in the log: going backwards, each user is decided first.
-        position = {id(e): k for k, e in enumerate(self._entries)}
+        position = self.log_order()
         used: dict[str, bool] = {}
-        for n in sorted(
-            self._state.info, key=lambda m: position[id(self._state.info[m].entry)], reverse=True
-        ):
+        for n in sorted(self._state.info, key=position, reverse=True):
             used[n] = any(not self._state.info[m].hidden or used[m] for m in users.get(n, ()))
         return [n for n in self.names() if self._state.tensors[n].requires_grad and not used[n]]
+
+    def log_order(self) -> Callable[[str], tuple[int, int]]:
+        """A sort key: where the entry that made each tensor stands in the log. A tensor made
+        by a Loop entry stands where the loop does, in the order the loop made them (its uid);
+        (-1, 0) for a name not alive."""
+        position = {id(e): k for k, e in enumerate(self._entries)}
+        loops = [(e.uids[0], e.uids[1], k) for k, e in enumerate(self._entries) if isinstance(e, Loop)]
+
+        def key(name: str) -> tuple[int, int]:
+            info = self._state.info.get(name)
+            if info is None:
+                return (-1, 0)
+            k = position.get(id(info.entry))
+            if k is not None:
+                return (k, 0)
+            return next(((at, info.uid) for a, b, at in loops if a <= info.uid < b), (-1, info.uid))
+
+        return key
 
     def _current_refs(self, entry: Op) -> list[str]:
         """An op's operands under their current names (renames may have come after the op)."""
@@ -843,6 +859,11 @@ class Session:
         return len(self._entries) != len(entries) or any(a is not b for a, b in zip(self._entries, entries))
 
     def _rewrite(self, old: Entry, new: Entry, label: str) -> None:
+        if not any(e is old for e in self._entries):
+            raise SessionError(
+                f"{describe(old)}: this tensor was made inside a for loop, which the log holds as one "
+                "step, so it can't be edited on its own; change the loop and type it again"
+            )
         _check_appendable(self, self._entries, new)
         entries = [new if e is old else e for e in self._entries]
         before = self._snapshot() if self._batch_depth == 0 else None

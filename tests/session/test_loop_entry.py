@@ -369,3 +369,22 @@ def test_stepping_through_the_last_backward_unrolls_the_loop() -> None:
     np.testing.assert_allclose(arr(steps.session, "w"), ns["w"].detach().numpy(), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(arr(steps.session, "b"), ns["b"].detach().numpy(), rtol=1e-5, atol=1e-6)
     assert isinstance(s.entries[-1], Loop)  # the session itself is left as it was
+
+
+def test_the_output_after_a_loop_is_what_it_made_last() -> None:
+    from gradviz.session.backward_plan import default_target
+
+    s, c = typed(SETUP, loop(3))
+    assert s.outputs() == ["loss"] and default_target(s) == "loss"
+    assert c.run("y = (w * 2).sum()").ok and default_target(s) == "y"
+    assert c.run(loop(2)).ok and default_target(s) == "loss"
+
+
+def test_a_tensor_the_loop_made_cant_be_edited_on_its_own() -> None:
+    s, _ = typed(SETUP, loop(3, "    noise = torch.randn(2)\n"))
+    log = s.entries
+    with pytest.raises(SessionError, match="made inside a for loop"):
+        s.set_leaf_value("noise", np.zeros(2, np.float32))
+    with pytest.raises(SessionError, match="made inside a for loop"):
+        s.set_requires_grad("noise", True)
+    assert s.entries == log
