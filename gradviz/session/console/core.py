@@ -43,6 +43,8 @@ Choices a reader should know:
   most ``max_iterations`` loop iterations and calls. ``w -= lr * w.grad`` under ``no_grad`` and
   ``row += 1`` on a view write in place (``WriteInPlace`` entries), as PyTorch does; a tensor
   computed under ``no_grad`` is recorded as a constant, which it is.
+- A top-level ``for`` is logged as one entry, its source with what it read (``loop_entry``),
+  which replay runs again; one that reads what can't be recorded is logged unrolled.
 """
 
 from __future__ import annotations

@@ -33,6 +33,7 @@ import numpy as np
 import gradviz.engine as E
 
 from ..document import ReplayCancelledError, Session, SessionError, register_runner
+from ..limits import MAX_SOURCE
 from ..log import Loop
 from . import records
 from .check import check
@@ -126,6 +127,8 @@ def _plan(run: Run, stmt: ast.For) -> tuple[dict[str, Any], tuple[str, ...], tup
     inputs: dict[str, Any] = {}
     functions: list[str] = []
     reads: list[str] = []
+    if len(run.segment(stmt)) > MAX_SOURCE:
+        raise _Unrecordable("source")  # more than a file holds as one entry's source
     _refuse_numpy_random([stmt])
     todo = sorted(_mentioned([stmt]), reverse=True)
     seen: set[str] = set()
@@ -141,6 +144,8 @@ def _plan(run: Run, stmt: ast.For) -> tuple[dict[str, Any], tuple[str, ...], tup
             if isinstance(value, UserFunction):
                 _refuse_numpy_random(value.body)
                 functions.append(_function_source(name, value))
+                if len(functions[-1]) > MAX_SOURCE:
+                    raise _Unrecordable(name)
                 todo += sorted(_mentioned(value.body) - set(value.params) - seen, reverse=True)
             else:
                 inputs[name] = _encode(value, run, reads)

@@ -31,7 +31,10 @@ def record_of(value: Any) -> dict[str, Any] | None:
     to_record = getattr(type(value), "to_record", None)
     if to_record is None:
         return None
-    record = to_record(value)
+    try:
+        record = to_record(value)
+    except Exception:  # a value that can't say what it is: the loop runs unrolled instead
+        return None
     if not isinstance(record, dict) or record.get("kind") not in _KINDS:
         return None
     return record
