@@ -388,3 +388,17 @@ def test_a_tensor_the_loop_made_cant_be_edited_on_its_own() -> None:
     with pytest.raises(SessionError, match="made inside a for loop"):
         s.set_requires_grad("noise", True)
     assert s.entries == log
+
+
+def test_a_nested_loop_is_one_entry_and_a_for_inside_with_is_unrolled(tmp_path: Path) -> None:
+    nested = (
+        "for epoch in range(3):\n    for k in range(2):\n        y = (w * k).sum()\n        y.backward()\n"
+    )
+    s, _ = typed(SETUP, nested)
+    assert isinstance(s.entries[-1], Loop) and s.entries[-1].iterations == 3 + 6
+    assert_like_torch(s, with_torch(SETUP + nested), ("w", "y"))
+    assert_same_tensors(s, reopened(s, tmp_path))
+    inside = "with torch.no_grad():\n    for k in range(3):\n        w *= 2\n"
+    s, _ = typed(SETUP, inside)
+    assert not any(isinstance(e, Loop) for e in s.entries)  # not a top-level for: unrolled
+    assert_like_torch(s, with_torch(SETUP + inside))
