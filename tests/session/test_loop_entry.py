@@ -402,3 +402,16 @@ def test_a_nested_loop_is_one_entry_and_a_for_inside_with_is_unrolled(tmp_path: 
     s, _ = typed(SETUP, inside)
     assert not any(isinstance(e, Loop) for e in s.entries)  # not a top-level for: unrolled
     assert_like_torch(s, with_torch(SETUP + inside))
+
+
+def test_the_saved_undo_history_holds_the_loop_as_one_step(tmp_path: Path) -> None:
+    s, _ = typed(SETUP, loop(20), "y = (w * 2).sum()", loop(5))
+    opened = reopened(s, tmp_path)
+    assert [label for _, _, label in opened.undo_steps()] == [label for _, _, label in s.undo_steps()]
+    for session in (s, opened):
+        session.undo()  # the second loop
+        assert "y" in session and not isinstance(session.entries[-1], Loop)
+        session.undo()  # y
+        assert isinstance(session.entries[-1], Loop) and "y" not in session
+    assert_same_tensors(s, opened)
+    assert_like_torch(opened, with_torch(SETUP + loop(20)))
