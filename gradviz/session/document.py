@@ -148,6 +148,9 @@ class _State:
         self.value_prints: dict[int, bytes | None] = {}
         self.grad_prints: dict[int, bytes | None] = {}
         self.memory = TensorLedger()  # bytes the tensors hold, for the memory budget
+        # While a replay runs an entry: reports its progress again (and may raise to cancel),
+        # for an entry that runs long (a Loop's replay calls it between its ops).
+        self.progress: Callable[[], None] | None = None
 
 
 def _fingerprint(a: np.ndarray | None) -> bytes | None:
@@ -772,12 +775,14 @@ class Session:
         for i, entry in enumerate(entries):
             if progress is not None:
                 progress(i, len(entries))
+                state.progress = lambda i=i: progress(i, len(entries))
             try:
                 self._run(state, entry)
             except ReplayCancelledError:
                 raise
             except SessionError as e:
                 raise ReplayError(i, entry, e) from None
+        state.progress = None
         # Fingerprint here, maybe on the worker, not on the GUI thread; hashing a large session
         # takes long too, so a Cancel is heard between tensors, not only between entries.
         done = len(entries)

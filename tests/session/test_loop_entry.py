@@ -16,7 +16,7 @@ import torch
 from gradviz import engine
 from gradviz.session import fileformat
 from gradviz.session.console import Console, records
-from gradviz.session.document import Session, SessionError
+from gradviz.session.document import ReplayCancelledError, Session, SessionError
 from gradviz.session.log import Loop, live_names
 
 SETUP = (
@@ -415,3 +415,22 @@ def test_the_saved_undo_history_holds_the_loop_as_one_step(tmp_path: Path) -> No
         assert isinstance(session.entries[-1], Loop) and "y" not in session
     assert_same_tensors(s, opened)
     assert_like_torch(opened, with_torch(SETUP + loop(20)))
+
+
+def test_a_long_loop_s_replay_reports_progress_and_hears_a_cancel() -> None:
+    s, _ = typed(SETUP, loop(300))
+    at = len(s.entries) - 1
+    calls: list[int] = []
+
+    class CancelledError(Exception):
+        pass
+
+    def progress(done: int, total: int) -> None:
+        calls.append(done)
+        if calls.count(at) == 3:  # reported again while the loop replays: cancel there
+            raise CancelledError
+
+    with pytest.raises(ReplayCancelledError) as e:
+        s.replay(s.entries, progress)
+    assert isinstance(e.value.__cause__, CancelledError)
+    assert calls.count(at) == 3

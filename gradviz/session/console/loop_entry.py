@@ -25,7 +25,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import math
+import time
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -316,6 +318,7 @@ def replay_loop(session: Session, state: _State, entry: Loop) -> None:
     from .core import Console
 
     view = session.replaying_on(state, entry.uids[0])
+    cancelled = _report_progress(view, state.progress)
     console = Console(view, max_iterations=entry.iterations)
     saved = E.get_rng_state()
     try:
@@ -324,18 +327,10 @@ def replay_loop(session: Session, state: _State, entry: Loop) -> None:
         steps = _run_source(console, entry.source, "loop")
     except (ReplayCancelledError, MemoryError):
         raise
-    except SessionError as e:
-        raise SessionError(f"the loop failed on replay: {e}", kind=e.kind) from None
-    except ConsoleError as e:
-        if str(e).startswith("this input ran more than"):  # Console.max_iterations = iterations
-            raise SessionError(
-                f"the loop ran more than the {entry.iterations:,} steps it made when it ran"
-            ) from None
-        raise SessionError(f"the loop failed on replay: ConsoleError: {e}", kind="ConsoleError") from None
-    except Exception as e:  # a tampered file's source or inputs
-        raise SessionError(
-            f"the loop failed on replay: {type(e).__name__}: {e}", kind=type(e).__name__
-        ) from None
+    except Exception as e:
+        if cancelled:  # the replay's progress raised: the person's Cancel
+            raise ReplayCancelledError("cancelled; nothing was changed") from cancelled[0]
+        raise _failed(entry, e) from None
     finally:
         E.set_rng_state(saved)
     if steps != entry.iterations or view.next_uid != entry.uids[1] or fingerprint(view) != entry.result:
@@ -344,6 +339,41 @@ def replay_loop(session: Session, state: _State, entry: Loop) -> None:
             "edited before it, or the file) changed. A recorded loop replays only the way it ran; "
             "undo it, or type the loop again after the edit"
         )
+
+
+def _failed(entry: Loop, e: Exception) -> SessionError:
+    """What replay says when the loop's source fails to run again (a tampered file)."""
+    if isinstance(e, SessionError):
+        return SessionError(f"the loop failed on replay: {e}", kind=e.kind)
+    if isinstance(e, ConsoleError) and str(e).startswith("this input ran more than"):
+        # (its budget, Console.max_iterations, is the steps it recorded)
+        return SessionError(f"the loop ran more than the {entry.iterations:,} steps it made when it ran")
+    return SessionError(f"the loop failed on replay: {type(e).__name__}: {e}", kind=type(e).__name__)
+
+
+def _report_progress(view: Session, report: Callable[[], None] | None) -> list[BaseException]:
+    """Let a long loop's replay report progress (and hear a Cancel) between its ops, at most
+    every 50 ms: ``view``'s stop check calls ``report``. Returns where what it raised is kept
+    (replay_loop turns it into ReplayCancelledError: the runner's caller would take any other
+    exception for the entry's failure)."""
+    cancelled: list[BaseException] = []
+    if report is None:
+        return cancelled
+    parent, last = view.stop_requested, [time.monotonic()]
+
+    def stop() -> bool:
+        now = time.monotonic()
+        if now - last[0] >= 0.05:
+            last[0] = now
+            try:
+                report()
+            except BaseException as e:
+                cancelled.append(e)
+                raise
+        return bool(parent is not None and parent())
+
+    view.stop_requested = stop
+    return cancelled
 
 
 def unroll(session: Session, entry: Loop) -> None:
