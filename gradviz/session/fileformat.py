@@ -1062,7 +1062,7 @@ def check_appendable(session: Session, log: list[Entry], entry: Entry) -> None:
             f"{describe(entry)}: the log would have more than {table.MAX_ENTRIES:,} entries, "
             "the most a .gradviz file holds; nothing was done"
         )
-    uid = entry.tensor_uid()
+    uid = entry.last_uid()  # (a Loop: the last of the uids it took)
     if uid is not None and not 1 <= uid <= table.MAX_UID:
         raise LimitError(
             f"{describe(entry)}: this session has used up its {table.MAX_UID:,} tensor ids; "
