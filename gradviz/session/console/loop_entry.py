@@ -12,9 +12,11 @@ source runs again in a console over the replay's state, with the same RNG state 
 result is the same tensors, and a mismatch (a tampered file, an edit upstream of the loop that
 changes what it reads) is a refusal naming the entry.
 
-A body that reads a console value this module can't store and rebuild (say a numpy generator,
-or a closure) falls back to today's unrolled entries: the loop is still one undo step and
-replays exactly, it just takes ~20 entries per iteration in the log. Values it can store:
+A body that reads a console value this module can't store and rebuild (a closure, a function
+whose defaults are not constants), or draws from ``np.random`` (numpy's generator, whose state
+is not recorded), falls back to the unrolled entries loops made before: still one undo step,
+replayed exactly from the values the entries hold, at ~20 entries per iteration of the lesson.
+So does a ``for`` that is not a top-level statement of its input. Values it can store:
 numbers, strings, None, lists, tuples and ranges of them, small numpy arrays, ``TensorDataset``
 and ``DataLoader`` of session tensors, what ``import`` bound, the learner's own functions
 (without closures), and values whose class has ``to_record`` and is registered in ``records``.
