@@ -534,8 +534,8 @@ class MainWindow(QMainWindow):
         target = self.backward_target()
         ac["backward"].setEnabled(bool(target))
         ac["check_all"].setEnabled(bool(target))
-        ac["step_forward"].setEnabled(any(e.kind == "op" for e in s.entries))
-        ac["step_through"].setEnabled(bool(target) or any(e.kind == "backward" for e in s.entries))
+        ac["step_forward"].setEnabled(any(e.kind in ("op", "loop") for e in s.entries))
+        ac["step_through"].setEnabled(bool(target) or any(e.kind in ("backward", "loop") for e in s.entries))
         ac["backward_options"].setEnabled(bool(target))
         ac["backward"].setText(f"&Backward from {target}" if target else "&Backward")
         # The toolbar button keeps a long name short, so the toolbar still fits (the tip has it whole).

@@ -42,7 +42,7 @@ from ..graph.source import StepSource
 from ..graph.stepping import BackwardPlan, Pictured
 from ..session.backward_steps import BackwardSteps, last_backward, steps_from
 from ..session.document import Session, SessionError
-from ..session.log import Backward
+from ..session.log import Backward, Loop
 from .bridge import SessionBridge
 from .heatmap import Heatmap
 
@@ -460,6 +460,6 @@ def steps_for(window: MainWindow) -> tuple[BackwardSteps, bool]:
     try:
         return steps_from(session, target), True
     except SessionError:
-        if any(isinstance(e, Backward) for e in session.entries):
+        if any(isinstance(e, (Backward, Loop)) for e in session.entries):
             return last_backward(session), False
         raise

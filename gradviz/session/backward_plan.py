@@ -45,10 +45,9 @@ class BackwardTarget:
         return outputs + rest
 
 
-def _log_order(session: Session) -> Callable[[str], int]:
+def _log_order(session: Session) -> Callable[[str], tuple[int, int]]:
     """A sort key: where the entry that made each named tensor stands in the log."""
-    position = {id(e): k for k, e in enumerate(session.entries)}
-    return lambda name: position.get(id(session.info(name).entry), -1)
+    return session.log_order()
 
 
 def default_target(session: Session) -> str:

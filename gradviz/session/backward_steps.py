@@ -4,6 +4,7 @@ A saved session usually ran its backward already (its graph is freed, its leaves
 show that backward step by step, its log is replayed up to the backward into a fresh session: the
 tensors as they were the moment before, graph whole. A session whose log has no backward steps
 through a backward from its output (see ``backward_plan.default_target``), changing nothing.
+A console loop logged as one entry is run again unrolled, to step through its last backward.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ..engine.tensor import Tensor
 from ..engine.trace import BackwardTrace, trace_backward
 from .backward_plan import default_target
 from .document import Session, SessionError
-from .log import Backward
+from .log import Backward, Loop
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,14 @@ class BackwardSteps:
 def last_backward(session: Session) -> BackwardSteps:
     """The session's last ``backward()`` (replayed up to it), or one from its output."""
     entries = session.entries
-    at = next((i for i in range(len(entries) - 1, -1, -1) if isinstance(entries[i], Backward)), None)
+    at = next((i for i in range(len(entries) - 1, -1, -1) if isinstance(entries[i], (Backward, Loop))), None)
+    if at is not None and isinstance(entries[at], Loop):  # its backwards are inside: unroll it
+        from .console import loop_entry
+
+        unrolled = Session()
+        unrolled.load_entries(entries[:at])
+        loop_entry.unroll(unrolled, entries[at])
+        return last_backward(unrolled)
     if at is None:
         target = default_target(session)
         if not target:

@@ -20,7 +20,7 @@ import numpy as np
 from . import catalogue, param_kinds
 from . import limits as table
 from .document import RESERVED_NAMES, SessionError
-from .log import ENTRY_TYPES, Delete, Entry, Leaf, Op, Rename, operand_counts
+from .log import ENTRY_TYPES, Delete, Entry, Leaf, Loop, Op, Rename, operand_counts
 
 SESSION = "session.json"
 #: The dtypes gradviz has; nothing else is read or written.
@@ -175,6 +175,7 @@ class Names:
         self.uids: set[int] = set()
         # Where each name is defined later in the log, to call a forward reference a cycle.
         self.defined_at: dict[str, list[int]] = {}
+        self.fake_uid = 0  # uids given the names a Loop leaves (below 0; see _check_loop)
         for j, raw in enumerate(raw_entries):
             kind = raw.get("kind") if isinstance(raw, dict) else None
             cls = ENTRY_TYPES.get(kind) if isinstance(kind, str) else None
@@ -417,6 +418,74 @@ class _Array(FieldCodec):
         return spec
 
 
+class _List(FieldCodec):
+    """A list (a tuple in the entry) of strings, each checked by ``item``: a Loop's names,
+    references and function sources."""
+
+    def __init__(self, item: Callable[[str, _Reading], None], max_len: int = MAX_NAME) -> None:
+        self.item, self.max_len = item, max_len
+
+    def encode(self, value: Any, key: str, i: int, arrays: dict[str, np.ndarray], where: str) -> Any:
+        return list(value)
+
+    def decode(self, key: str, r: _Reading) -> Any:
+        got = r.obj.get(key, lambda x: isinstance(x, list), "a list")
+        if len(got) > table.MAX_ENTRIES:
+            raise fail(r.where, f"'{key}' holds {len(got):,} items, more than {table.MAX_ENTRIES:,}")
+        for v in got:
+            if not isinstance(v, str) or len(v) > self.max_len:
+                raise fail(
+                    r.where,
+                    f"'{key}' must hold strings of at most {self.max_len:,} characters, found {_short(v)}",
+                )
+            self.item(v, r)
+        return tuple(got)
+
+
+def _live_ref(name: str, r: _Reading) -> None:
+    r.names.need(name, r.i, r.where, "name")
+
+
+def _new_name(name: str, r: _Reading) -> None:
+    check_name(name, r.where, "name", hidden=True)
+
+
+class _Count(FieldCodec):
+    def decode(self, key: str, r: _Reading) -> Any:
+        return r.obj.integer(key, 0, MAX_INT)
+
+
+class _UidRange(FieldCodec):
+    """``[first, next)``: the uids a Loop's tensors took."""
+
+    def encode(self, value: Any, key: str, i: int, arrays: dict[str, np.ndarray], where: str) -> Any:
+        return [int(value[0]), int(value[1])]
+
+    def decode(self, key: str, r: _Reading) -> Any:
+        got = r.obj.get(
+            key, lambda x: isinstance(x, list) and len(x) == 2 and all(map(_is_int, x)), "[first, next]"
+        )
+        if not 1 <= got[0] <= got[1] <= table.MAX_UID + 1:
+            raise fail(r.where, f"'{key}' {_short(got)} must be uids, first ≤ next")
+        return (got[0], got[1])
+
+
+class _Json(FieldCodec):
+    """An object of plain JSON values (what a Loop's body reads from the console); what they
+    mean is checked when the loop replays."""
+
+    def decode(self, key: str, r: _Reading) -> Any:
+        return r.obj.get(key, lambda x: isinstance(x, dict), "an object")
+
+
+class _Digest(FieldCodec):
+    def decode(self, key: str, r: _Reading) -> Any:
+        v = r.obj.text(key, 64)
+        if len(v) != 64 or any(c not in "0123456789abcdef" for c in v):
+            raise fail(r.where, f"'{key}' must be a sha256 in hex, found {_short(v)}")
+        return v
+
+
 #: The kinds of field an entry class's fields name in their metadata (``json``).
 FIELD_CODECS: dict[str, FieldCodec] = {
     "uid": _Uid(),
@@ -431,6 +500,13 @@ FIELD_CODECS: dict[str, FieldCodec] = {
     "params": _Params(),
     "array": _Array(optional=False),
     "array?": _Array(optional=True),
+    "count": _Count(),
+    "uid_range": _UidRange(),
+    "json": _Json(),
+    "sources": _List(lambda v, r: None, MAX_SOURCE),
+    "refs": _List(_live_ref),
+    "names": _List(_new_name),
+    "digest": _Digest(),
 }
 
 
@@ -478,11 +554,23 @@ def _check_rename(values: dict[str, Any], r: _Reading) -> None:
     r.names.forget(values["old"])
 
 
+def _check_loop(values: dict[str, Any], r: _Reading) -> None:
+    # What its tensors' uids are is known only by running it: the names it leaves get uids of
+    # their own here (below 0), for the checks of the entries after it.
+    for name in values["removes_"]:
+        if name in r.names.live:
+            r.names.drop(name)
+    for name in values["defines_"]:
+        r.names.fake_uid -= 1
+        r.names.define(name, r.names.fake_uid, r.where)
+
+
 _ENTRY_CHECKS: dict[type[Entry], Callable[[dict[str, Any], _Reading], None]] = {
     Leaf: _check_leaf,
     Op: _check_op,
     Delete: _check_delete,
     Rename: _check_rename,
+    Loop: _check_loop,
 }
 
 

@@ -39,6 +39,7 @@ from .log import (
     Delete,
     Entry,
     Leaf,
+    Loop,
     Op,
     Rename,
     RetainGrad,
@@ -147,6 +148,9 @@ class _State:
         self.value_prints: dict[int, bytes | None] = {}
         self.grad_prints: dict[int, bytes | None] = {}
         self.memory = TensorLedger()  # bytes the tensors hold, for the memory budget
+        # While a replay runs an entry: reports its progress again (and may raise to cancel),
+        # for an entry that runs long (a Loop's replay calls it between its ops).
+        self.progress: Callable[[], None] | None = None
 
 
 def _fingerprint(a: np.ndarray | None) -> bytes | None:
@@ -156,6 +160,18 @@ def _fingerprint(a: np.ndarray | None) -> bytes | None:
     return hashlib.blake2b(
         a.tobytes(), digest_size=16, person=str((a.shape, a.dtype.str)).encode()[:16]
     ).digest()
+
+
+@dataclass
+class Expansion:
+    """What ``Session.expanding`` collects: entries run on the state but kept out of the log,
+    counted (and handed to ``observe``, if set); ``entry`` is what the log gets instead."""
+
+    start_uid: int
+    discard: bool = False  # a replay's: nothing is appended at the end
+    count: int = 0
+    entry: Entry | None = None
+    observe: Callable[[Entry], None] | None = None
 
 
 class Session:
@@ -194,6 +210,7 @@ class Session:
         self._batch_depth = 0
         self._batch_start: tuple[tuple[Entry, ...], int] | None = None
         self._batch_label = ""
+        self._expansion: Expansion | None = None  # see expanding()
         self.view: dict[str, Any] = {}  # view settings saved with the file (mode, colours, selection)
         self.transcript: list[Cell] = []  # the console's cells, saved with the file
         # Runs the full replays of history rewrites: (entries, label, cancellable) -> state. None
@@ -276,13 +293,29 @@ class Session:
                 for ref in self._current_refs(i.entry):
                     users.setdefault(ref, set()).add(n)
         # An op's operands come before it in the log: going backwards, each user is decided first.
-        position = {id(e): k for k, e in enumerate(self._entries)}
+        position = self.log_order()
         used: dict[str, bool] = {}
-        for n in sorted(
-            self._state.info, key=lambda m: position[id(self._state.info[m].entry)], reverse=True
-        ):
+        for n in sorted(self._state.info, key=position, reverse=True):
             used[n] = any(not self._state.info[m].hidden or used[m] for m in users.get(n, ()))
         return [n for n in self.names() if self._state.tensors[n].requires_grad and not used[n]]
+
+    def log_order(self) -> Callable[[str], tuple[int, int]]:
+        """A sort key: where the entry that made each tensor stands in the log. A tensor made
+        by a Loop entry stands where the loop does, in the order the loop made them (its uid);
+        (-1, 0) for a name not alive."""
+        position = {id(e): k for k, e in enumerate(self._entries)}
+        loops = [(e.uids[0], e.uids[1], k) for k, e in enumerate(self._entries) if isinstance(e, Loop)]
+
+        def key(name: str) -> tuple[int, int]:
+            info = self._state.info.get(name)
+            if info is None:
+                return (-1, 0)
+            k = position.get(id(info.entry))
+            if k is not None:
+                return (k, 0)
+            return next(((at, info.uid) for a, b, at in loops if a <= info.uid < b), (-1, info.uid))
+
+        return key
 
     def _current_refs(self, entry: Op) -> list[str]:
         """An op's operands under their current names (renames may have come after the op)."""
@@ -615,6 +648,71 @@ class Session:
                 self._record_undo(entries, uid, label)
                 self._announce(self._batch_before, label)
 
+    @property
+    def is_expanding(self) -> bool:
+        return self._expansion is not None
+
+    @contextlib.contextmanager
+    def expanding(self) -> Iterator[Expansion]:
+        """Run actions on the state without logging them, and log one entry for all of them:
+        the caller sets ``Expansion.entry`` (a Loop, whose effect is then already in the state)
+        before the block ends. If the block fails, the state goes back to what the log says.
+        Other callers see nothing of it; expansions don't nest."""
+        if self._expansion is not None:
+            raise SessionError("an expansion is already under way")
+        exp = self._expansion = Expansion(self._next_uid)
+        try:
+            yield exp
+        except BaseException:
+            self._expansion = None
+            if exp.count:  # entries ran on the state: back to the log's
+                self._rollback(list(self._entries), exp.start_uid, "undo")
+            else:
+                self._next_uid = exp.start_uid
+            raise
+        self._expansion = None
+        if exp.entry is None:
+            if exp.count:  # ran without an entry to show for it: undo it
+                self._rollback(list(self._entries), exp.start_uid, "undo")
+            return
+        self._log_ran(exp.entry, exp.start_uid)
+
+    def _log_ran(self, entry: Entry, start_uid: int) -> None:
+        """Append ``entry``, whose effect the state already holds (an expansion's)."""
+        try:
+            _check_appendable(self, self._entries, entry)
+        except SessionError:
+            self._rollback(list(self._entries), start_uid, "undo")
+            raise
+        before = self._snapshot() if self._batch_depth == 0 else None
+        prev_len = len(self._entries)
+        self._entries.append(entry)
+        arrays = entry_arrays([entry])
+        self._log_arrays.add(arrays)
+        self._all_arrays.add(arrays)
+        if self._batch_depth == 0:
+            prev_entries = tuple(self._entries[:prev_len])
+            self._compact_log()
+            self._record_undo(prev_entries, start_uid, describe(entry))
+            self._announce(before, describe(entry))
+
+    def replaying_on(self, state: _State, next_uid: int) -> Session:
+        """A session over ``state`` (a replay's) whose actions run on it and are discarded, with
+        this one's limits: what a Loop entry's replay runs its source against."""
+        view = Session(self.max_elements, memory_budget=self.memory_budget, op_seconds=self.op_seconds)
+        view._state = state
+        view._log_arrays, view._all_arrays = self._log_arrays, self._all_arrays  # counted, not added to
+        view._next_uid = next_uid
+        view.stop_requested = self.stop_requested
+        view._unstoppable = self._unstoppable
+        view._expansion = Expansion(next_uid, discard=True)
+        return view
+
+    @property
+    def next_uid(self) -> int:
+        """The uid the next tensor recorded will get."""
+        return self._next_uid
+
     def undo_steps(self) -> list[UndoStep]:
         """The undo history, oldest first (each step's log is a tuple of immutable entries)."""
         return list(self._undo)
@@ -649,9 +747,8 @@ class Session:
         ``undo`` (a saved one; none by default) and the console's ``transcript`` is set."""
         # Hidden names ("_7", from hide() and hidden leaves) use up uids too: skip past them,
         # and past a stranger's extreme ids without running out (what loads must save).
-        used = [u for e in entries if (u := e.tensor_uid()) is not None]
-        for e in entries:
-            name = e.defines() or ""
+        used = [u for e in entries if (u := e.last_uid()) is not None]
+        for name in (n for e in entries for n in e.defines_all()):
             if name[:1] == "_" and name[1:].isascii() and name[1:].isdigit() and len(name) <= 17:
                 used.append(int(name[1:]))  # (17 characters hold every id up to limits.MAX_UID)
         uid = limits.next_free_uid(used)
@@ -678,12 +775,14 @@ class Session:
         for i, entry in enumerate(entries):
             if progress is not None:
                 progress(i, len(entries))
+                state.progress = lambda i=i: progress(i, len(entries))
             try:
                 self._run(state, entry)
             except ReplayCancelledError:
                 raise
             except SessionError as e:
                 raise ReplayError(i, entry, e) from None
+        state.progress = None
         # Fingerprint here, maybe on the worker, not on the GUI thread; hashing a large session
         # takes long too, so a Cancel is heard between tensors, not only between entries.
         done = len(entries)
@@ -727,6 +826,14 @@ class Session:
             self._append_now(entries, label)
 
     def _append_now(self, entries: list[Entry], label: str) -> None:
+        exp = self._expansion
+        if exp is not None:  # run, not logged: the expansion's one entry stands for them
+            for entry in entries:
+                self._run(self._state, entry)
+                exp.count += 1
+                if exp.observe is not None:
+                    exp.observe(entry)
+            return
         before = self._snapshot() if self._batch_depth == 0 else None
         # The log only grows here: its first prev_len entries are the log before (no copy per
         # append, which made a cell of N statements cost N²).
@@ -757,6 +864,11 @@ class Session:
         return len(self._entries) != len(entries) or any(a is not b for a, b in zip(self._entries, entries))
 
     def _rewrite(self, old: Entry, new: Entry, label: str) -> None:
+        if not any(e is old for e in self._entries):
+            raise SessionError(
+                f"{describe(old)}: this tensor was made inside a for loop, which the log holds as one "
+                "step, so it can't be edited on its own; change the loop and type it again"
+            )
         _check_appendable(self, self._entries, new)
         entries = [new if e is old else e for e in self._entries]
         before = self._snapshot() if self._batch_depth == 0 else None
@@ -858,8 +970,11 @@ class Session:
             self._run_entry(state, entry)
 
     def _run_entry(self, state: _State, entry: Entry) -> None:
+        runner = _RUNNERS.get(type(entry))
+        if runner is None:  # a Loop before gradviz.session.console (which registers it) is imported
+            raise SessionError(f"{entry.kind} entries need gradviz.session.console to replay")
         try:
-            _RUNNERS[type(entry)](self, state, entry)
+            runner(self, state, entry)
         except MemoryError:
             raise SessionError("not enough memory for this tensor; nothing was changed") from None
         except (RuntimeError, ValueError, TypeError, IndexError) as e:
@@ -1051,6 +1166,12 @@ _RUNNERS: dict[type, Callable[[Session, _State, Any], None]] = {
 }
 
 
+def register_runner(entry_type: type[Entry], runner: Callable[[Session, _State, Any], None]) -> None:
+    """What ``entry_type`` does when it runs, for a kind defined above this module (the console
+    registers the Loop's: replaying it runs console source, which this module must not import)."""
+    _RUNNERS[entry_type] = runner
+
+
 def _check_appendable(session: Session, log: list[Entry], entry: Entry) -> None:
     # The file format's own checks (fileformat imports this module, hence the late import).
     from .fileformat import check_appendable
@@ -1068,6 +1189,16 @@ def compacted(entries: Sequence[Entry]) -> list[Entry] | None:
     deleted: list[int] = []
     for i, e in enumerate(entries):
         pinned.update(current[r] for r in e.pins() if r in current)
+        if isinstance(e, Loop):  # its tensors stay with it: it can't leave the log
+            for gone in e.removes_all():
+                k = current.pop(gone, None)
+                if k is not None:
+                    deleted.append(k)
+            for made in e.defines_all():
+                current[made] = i
+            touching[i] = [i]
+            pinned.add(i)
+            continue
         about = e.concerns()
         if about is not None and about in current:
             touching[current[about]].append(i)

@@ -4,11 +4,12 @@ A ``.gradviz`` file is a zip holding three members, and up to three optional one
 
 ``manifest.json``
     ``{"format": "gradviz-session", "format_version": 2, "app_version": "0.1.0", "time": ISO 8601}``
-    (version 1 when the file has none of the optional members, so older gradviz opens it)
+    (version 1 when the file has none of the optional members, so older gradviz opens it; 3 when
+    its log or undo history holds a ``loop`` entry, and only then)
 ``session.json``
     ``{"entries": [...], "view": {...}}``: the op log in order and the view settings. Each entry
     is an object with a ``kind`` (leaf, op, backward, zero_grad, retain_grad, requires_grad, rename,
-    delete) and
+    delete, write, loop) and
     that kind's fields. Arrays are not inlined: a leaf's ``value`` and a backward's ``gradient``
     are ``{"array": KEY, "dtype": NAME, "shape": [...]}``, where KEY is ``e<i>`` or ``g<i>`` for
     the entry at index ``i``.
@@ -66,6 +67,7 @@ import gradviz
 from gradviz.graph.colors import STATS
 
 from . import codec
+from . import console as _console  # noqa: F401 - registers how a "loop" entry replays
 from . import limits as table
 from .codec import (
     DTYPES,
@@ -86,12 +88,15 @@ from .document import (
     SessionError,
     UndoStep,
 )
-from .log import Entry, describe, live_names
+from .log import Entry, Loop, describe, live_names
 from .param_kinds import is_int, json_type_name, short
 from .transcript import CELL_KINDS, Cell, to_plain
 
 FORMAT_NAME = "gradviz-session"
-FORMAT_VERSION = 2  # 2 added the optional members; a version 1 file is a version 2 file without them
+# 2 added the optional members; a version 1 file is a version 2 file without them. 3 added the
+# "loop" entry (a console for loop as one step): only a file that holds one is version 3, so
+# older gradviz refuses it by its version ("made by a newer gradviz") and opens all others.
+FORMAT_VERSION = 3
 SUFFIX = ".gradviz"
 
 MANIFEST = "manifest.json"
@@ -246,7 +251,11 @@ def to_bytes(
     if text is not None and unpacked + len(text) + MAX_MANIFEST_BYTES <= MAX_TOTAL_BYTES:
         extra.append((TRANSCRIPT, text))
         unpacked += len(text)
-    history = _encode_undo(entries, list(undo))
+    undo = list(undo)
+    has_loop = any(isinstance(e, Loop) for e in entries) or any(
+        isinstance(e, Loop) for step in undo for e in step[0]
+    )
+    history = _encode_undo(entries, undo)
     if history is not None:
         with zipfile.ZipFile(io.BytesIO(history[1])) as inner:
             undo_unpacked = sum(i.file_size for i in inner.infolist()) + sum(map(len, history))
@@ -257,7 +266,7 @@ def to_bytes(
     manifest = {
         "format": FORMAT_NAME,
         # A file without the optional members is a version 1 file, which older gradviz opens.
-        "format_version": FORMAT_VERSION if extra else 1,
+        "format_version": 3 if has_loop else 2 if extra else 1,
         "app_version": gradviz.__version__,
         "time": when,
     }
@@ -1053,7 +1062,7 @@ def check_appendable(session: Session, log: list[Entry], entry: Entry) -> None:
             f"{describe(entry)}: the log would have more than {table.MAX_ENTRIES:,} entries, "
             "the most a .gradviz file holds; nothing was done"
         )
-    uid = entry.tensor_uid()
+    uid = entry.last_uid()  # (a Loop: the last of the uids it took)
     if uid is not None and not 1 <= uid <= table.MAX_UID:
         raise LimitError(
             f"{describe(entry)}: this session has used up its {table.MAX_UID:,} tensor ids; "

@@ -45,6 +45,20 @@ class Entry:
         """The name this entry takes away (deleted, or renamed from)."""
         return None
 
+    def defines_all(self) -> tuple[str, ...]:
+        """Every name this entry gives a tensor (a Loop gives several)."""
+        made = self.defines()
+        return () if made is None else (made,)
+
+    def removes_all(self) -> tuple[str, ...]:
+        """Every name this entry takes away (a Loop takes several)."""
+        gone = self.removes()
+        return () if gone is None else (gone,)
+
+    def last_uid(self) -> int | None:
+        """The highest tensor uid this entry uses up (a Loop makes many tensors)."""
+        return self.tensor_uid()
+
     def tensor_uid(self) -> int | None:
         """The uid of the tensor this entry makes (leaves and ops)."""
         return None
@@ -241,6 +255,46 @@ class Delete(Entry):
         return self.name
 
 
+@dataclass(frozen=True, eq=False)
+class Loop(Entry):
+    """A console ``for`` loop as one step: its source, run again on replay (console.loop_entry)
+    rather than thousands of unrolled entries. What replay needs besides the log before it is
+    here: the engine's RNG state before the loop, the plain console values and functions the
+    body reads, and the uids its tensors took; ``result`` (a sha256, hex) proves the replay
+    made the same tensors."""
+
+    source: str = field(metadata=_json("source"))  # the whole for statement, as typed
+    iterations: int = field(metadata=_json("count"))  # console steps it ran (iterations and calls)
+    uids: tuple[int, int] = field(metadata=_json("uid_range"))  # [first, next) uids its tensors took
+    rng: np.ndarray = field(metadata=_json("array", "q"))  # engine RNG state before it (uint8)
+    inputs: dict[str, Any] = field(default_factory=dict, metadata=_json("json"))
+    functions: tuple[str, ...] = field(default=(), metadata=_json("sources"))  # def/lambda it calls
+    reads: tuple[str, ...] = field(default=(), metadata=_json("refs"))  # session tensors it reads
+    defines_: tuple[str, ...] = field(default=(), metadata=_json("names"))  # names it leaves, new
+    removes_: tuple[str, ...] = field(default=(), metadata=_json("refs"))  # names it took away
+    result: str = field(default="", metadata=_json("digest"))
+
+    kind = "loop"
+    label = "loop"
+
+    def describe(self) -> str:
+        first = self.source.strip().splitlines()[0] if self.source.strip() else "for"
+        return f"{first.rstrip(':').strip()} ({self.iterations:,} steps)"
+
+    def defines_all(self) -> tuple[str, ...]:
+        return self.defines_
+
+    def removes_all(self) -> tuple[str, ...]:
+        return self.removes_
+
+    def pins(self) -> tuple[str, ...]:
+        # what it reads, and what it takes away (a replay of it meets them again)
+        return self.reads + tuple(n for n in self.removes_ if n not in self.reads)
+
+    def last_uid(self) -> int | None:
+        return self.uids[1] - 1 if self.uids[1] > self.uids[0] else None
+
+
 #: Operands an op may leave out, at the end (PyTorch's optional tensor arguments). One left out
 #: is not stored: ``F.linear(x, w)`` is an Op of two operands, never three with a None, so a
 #: file holds no placeholder for it.
@@ -256,19 +310,18 @@ def operand_counts(spec: Any) -> tuple[int, int]:
 
 ENTRY_TYPES: dict[str, type[Entry]] = {
     t.kind: t
-    for t in (Leaf, Op, Backward, ZeroGrad, RetainGrad, SetRequiresGrad, Rename, Delete, WriteInPlace)
-}
+    for t in (
+        Leaf, Op, Backward, ZeroGrad, RetainGrad, SetRequiresGrad, Rename, Delete, WriteInPlace, Loop
+    )
+}  # fmt: skip
 
 
 def live_names(entries: Iterable[Entry]) -> set[str]:
     """The names alive after ``entries``."""
     live: set[str] = set()
     for e in entries:
-        gone, made = e.removes(), e.defines()
-        if gone is not None:
-            live.discard(gone)
-        if made is not None:
-            live.add(made)
+        live.difference_update(e.removes_all())
+        live.update(e.defines_all())
     return live
 
 

@@ -20,12 +20,14 @@ import pytest
 
 from gradviz.session import codec, examples
 from gradviz.session import fileformat as ff
+from gradviz.session.console import Console
 from gradviz.session.document import _RUNNERS, Session
 from gradviz.session.log import (
     ENTRY_TYPES,
     Backward,
     Delete,
     Leaf,
+    Loop,
     Op,
     Rename,
     RetainGrad,
@@ -58,6 +60,18 @@ LOG = [
     Delete("flat"),
     WriteInPlace("_2", np.array([[0, 1, 2], [7, 7, 7]], dtype=np.int64)),
 ]
+
+
+def _a_loop_after(log: list) -> Loop:
+    """A console loop typed after ``log``: a Loop entry that replays after it."""
+    s = Session()
+    s.load_entries(log)
+    assert Console(s).run("for k in range(2):\n    q = z * k").ok
+    assert isinstance(s.entries[-1], Loop)
+    return s.entries[-1]
+
+
+LOG.append(_a_loop_after(LOG))
 
 
 def _decode(encoded: list[dict[str, Any]], arrays: dict[str, np.ndarray]) -> list:

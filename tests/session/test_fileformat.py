@@ -223,7 +223,9 @@ def test_file_layout(tmp_path: Path) -> None:
         # the log's three, then the undo history (no console ran, so no transcript.json)
         assert zf.namelist() == ["manifest.json", "session.json", "arrays.npz", "undo.json", "undo.npz"]
         manifest = json.loads(zf.read("manifest.json"))
-        assert manifest["format"] == "gradviz-session" and manifest["format_version"] == ff.FORMAT_VERSION
+        assert (
+            manifest["format"] == "gradviz-session" and manifest["format_version"] == 2
+        )  # 3 only with a loop entry
         import gradviz
 
         assert manifest["app_version"] == gradviz.__version__

@@ -43,6 +43,8 @@ Choices a reader should know:
   most ``max_iterations`` loop iterations and calls. ``w -= lr * w.grad`` under ``no_grad`` and
   ``row += 1`` on a view write in place (``WriteInPlace`` entries), as PyTorch does; a tensor
   computed under ``no_grad`` is recorded as a constant, which it is.
+- A top-level ``for`` is logged as one entry, its source with what it read (``loop_entry``),
+  which replay runs again; one that reads what can't be recorded is logged unrolled.
 """
 
 from __future__ import annotations
@@ -57,7 +59,7 @@ from typing import Any
 
 from ..document import Session, SessionError
 from ..training import TrainingRecorder, TrainingRun
-from . import control, namespaces
+from . import control, loop_entry, namespaces
 from .check import check
 from .complete import complete
 from .evaluate import Run
@@ -146,7 +148,8 @@ class Console:
                 with self.session.batch(label):
                     for i, stmt in enumerate(tree.body):
                         run.line = stmt.lineno
-                        run.statement(stmt, last=i == len(tree.body) - 1)
+                        # (a for loop is logged as one entry: loop_entry)
+                        loop_entry.statement(run, stmt, last=i == len(tree.body) - 1)
                         result.executed += 1
                 runs = [r for r in run.recorded if r is not None]  # the batch is kept: so are they
                 if runs:

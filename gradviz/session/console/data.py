@@ -40,6 +40,7 @@ class LoaderValue:
 
     def __init__(self, dataset: DatasetValue, options: dict[str, Any]) -> None:
         self.dataset = dataset
+        self.options = dict(options)  # as given: what a recorded loop stores to build it again
         # gradviz's own DataLoader over the row numbers gives the batches' order
         self.loader = engine_data.DataLoader(engine_data.TensorDataset(E.arange(dataset.rows)), **options)
 
