@@ -25,9 +25,9 @@ _ALLOWED_NODES = (
 _CONSTRUCT_NAMES = {
     "Lambda": "lambda", "ListComp": "comprehensions", "SetComp": "comprehensions", "DictComp": "comprehensions",
     "GeneratorExp": "generator expressions", "FunctionDef": "defining functions (def)",
-    "AsyncFunctionDef": "defining functions (async def)", "ClassDef": "defining classes (class ...: a model "
-    "as a function of named tensors, def model(x): return x @ w.t() + b, works instead; an nn.Module's "
-    "parameters would live outside the session's log, where undo, replay and save can't reach them)", "For": "for loops",
+    "AsyncFunctionDef": "defining functions (async def)", "ClassDef": "defining classes (class Net(nn.Module): ...: "
+    "build the model from the console's modules instead, model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), "
+    "nn.Linear(4, 1)), or write it as a function of named tensors, def model(x): return x @ w.t() + b)", "For": "for loops",
     "AsyncFor": "for loops", "While": "while loops", "If": "if statements", "With": "with blocks",
     "AsyncWith": "with blocks", "Try": "try blocks", "TryStar": "try blocks", "Raise": "raise",
     "Assert": "assert", "Global": "global", "Nonlocal": "nonlocal", "Return": "return", "Yield": "yield",
@@ -41,14 +41,17 @@ _CONSTRUCT_NAMES = {
 _PREDEFINED_IMPORTS = {
     ("torch", None), ("gradviz", None), ("gradviz", "torch"), ("torch", "torch"), ("torch.nn", None),
     ("torch.nn.functional", None), ("torch.nn.functional", "F"), ("gradviz.nn.functional", "F"),
-    ("torch.nn", "nn"), ("gradviz.nn", "nn"),
+    ("torch.nn", "nn"), ("gradviz.nn", "nn"), ("torch.optim", "optim"), ("gradviz.optim", "optim"),
+    ("torch.optim", None),
 }  # fmt: skip
 # Imports that bind a name the console defines only once imported.
 IMPORTED = {("numpy", "np"): "np", ("numpy", None): "numpy"}
 # ``from torch.utils.data import DataLoader``: the names it may bind.
-IMPORTED_FROM = {("torch.utils.data", "TensorDataset"), ("torch.utils.data", "DataLoader")}
+IMPORTED_FROM = {("torch.utils.data", "TensorDataset"), ("torch.utils.data", "DataLoader"),
+                 ("torch.optim", "SGD"), ("torch.optim", "Adam")}  # fmt: skip
 _PREDEFINED_FROM = {("torch.nn", "functional", "F"), ("gradviz.nn", "functional", "F"), ("torch", "nn", None),
-                    ("gradviz", "nn", None), ("torch", "autograd", None)}  # fmt: skip
+                    ("gradviz", "nn", None), ("torch", "autograd", None), ("torch", "optim", None),
+                    ("gradviz", "optim", None)}  # fmt: skip
 # Context managers ``with`` accepts: torch's grad modes (any other is refused by name).
 GRAD_MODES = ("no_grad", "enable_grad")
 _PLURAL = {"comprehensions", "generator expressions", "for loops", "while loops", "if statements", "with blocks",
@@ -68,19 +71,20 @@ def _harmless_import(node: ast.Import | ast.ImportFrom) -> bool:
     )
 
 
-# Why modules and optimisers stay out: what they hold is not in the session's log.
-OUTSIDE_THE_LOG = (
-    "{what} is not available in the console: its parameters and state would live outside the "
-    "session's log, where undo, replay and save can't reach them. Write the step with named tensors "
-    "instead: with torch.no_grad(): w -= lr * w.grad"
-)
+# The modules and optimisers the console records (console.modules, console.optimisers).
+NN_OFFERED = ("Linear", "Sequential", "Identity", "Tanh", "Sigmoid", "ReLU", "MSELoss", "L1Loss", "BCELoss",
+              "BCEWithLogitsLoss", "CrossEntropyLoss")  # fmt: skip
+OPTIM_OFFERED = ("SGD", "Adam")
 
 
-def _imports_optim(node: ast.Import | ast.ImportFrom) -> bool:
-    if isinstance(node, ast.Import):
-        return any(a.name in ("torch.optim", "gradviz.optim") for a in node.names)
-    return (node.module in ("torch", "gradviz") and any(a.name == "optim" for a in node.names)) or (
-        node.module in ("torch.optim", "gradviz.optim")
+def not_offered(what: str) -> str:
+    """Why ``torch.nn.Conv2d`` (say) is refused, and what is offered instead: the console
+    records a module's parameters and ops in the session's log, which it does for these."""
+    offered = OPTIM_OFFERED if what.startswith("torch.optim") else NN_OFFERED
+    prefix = "optim" if what.startswith("torch.optim") else "nn"
+    return (
+        f"{what} is not available in the console, which records modules and optimisers in the "
+        f"session's log (for undo, replay and save) only for {', '.join(f'{prefix}.{k}' for k in offered)}"
     )
 
 
@@ -95,11 +99,9 @@ def check(tree: ast.AST) -> None:
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if _harmless_import(node):
                 continue
-            if _imports_optim(node):
-                raise ConsoleError(f"{OUTSIDE_THE_LOG.format(what='torch.optim')}{at}")
             raise ConsoleError(
-                "imports other than torch, torch.nn, torch.nn.functional and numpy are not allowed in "
-                f"the console{at}"
+                "imports other than torch, torch.nn, torch.nn.functional, torch.optim and numpy are not "
+                f"allowed in the console{at}"
             )
         if not isinstance(node, _ALLOWED_NODES):
             what = _CONSTRUCT_NAMES.get(type(node).__name__, type(node).__name__)

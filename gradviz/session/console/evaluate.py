@@ -26,6 +26,7 @@ from .values import (
     Lazy,
     Method,
     Named,
+    ObjectValue,
     ReturnTypes,
     TensorValue,
     plain,
@@ -253,6 +254,8 @@ class Run:
     def subscript(self, obj: Any, idx: Any) -> Any:
         if isinstance(obj, TensorValue):
             return index(self, obj, idx)
+        if isinstance(obj, ObjectValue):
+            return obj.subscript(self, idx)
         if isinstance(obj, ReturnTypes):
             obj = obj.items()
         if isinstance(obj, (list, tuple, str)):
@@ -277,6 +280,6 @@ class Run:
             return func.call(self, args, kwargs, node)
         if isinstance(func, Method):
             return func.call(args, kwargs)
-        if isinstance(func, UserFunction):
+        if isinstance(func, (UserFunction, ObjectValue)):
             return func.call(self, args, kwargs, node)
         raise TypeError(f"'{type_name(func)}' object is not callable")

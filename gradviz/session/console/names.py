@@ -18,11 +18,13 @@ from ..log import Op
 from .actions import set_requires_grad
 from .check import IMPORTED, IMPORTED_FROM
 from .limits import check_items, check_string
+from .modules import ModuleValue
 from .operators import BINOPS, binop
 from .values import (
     ConsoleError,
     GradValue,
     Named,
+    ObjectValue,
     PendingOp,
     ReturnTypes,
     TensorValue,
@@ -75,6 +77,8 @@ def bind(run: Run, name: str, value: Any, later: tuple[Any, ...] = ()) -> None:
     s.check_name(name, allow_existing=True)
     if isinstance(value, ReturnTypes):
         raise ConsoleError("a (values, indices) pair can't be stored; use .values or unpack it: v, i = ...")
+    if isinstance(value, ModuleValue):
+        record_parameters(run, name, value)
     if not isinstance(value, TensorValue):
         _bind_plain(run, name, value, later)
         return
@@ -111,13 +115,38 @@ def _bind_plain(run: Run, name: str, value: Any, later: tuple[Any, ...]) -> None
     run.console.variables[name] = value
 
 
+def record_parameters(run: Run, name: str, module: ModuleValue) -> None:
+    """``model = nn.Linear(3, 2)``: the module's parameters not yet in the session are recorded
+    as leaves named after it (``model_weight``; ``model_0_bias`` for ``model[0].bias``), taking
+    the names from tensors that had them (the old model's, kept hidden while held)."""
+    if run.console.variables.get(name) is not module:
+        run.console.variables.pop(name, None)  # the old module no longer holds its parameters
+    s = run.session
+    for path, slot in module.named_slots():
+        if slot.uid is not None:
+            continue
+        target = f"{name}_{path.replace('.', '_')}"
+        if target in s and not s.info(target).hidden:
+            unbind(run, target)
+        slot.record(run, target)
+
+
+def held(run: Run) -> set[int]:
+    """The session tensors the console's modules and optimisers refer to."""
+    return {u for v in run.console.variables.values() if isinstance(v, ObjectValue) for u in v.holds()}
+
+
 def unbind(run: Run, name: str, pending: tuple[Any, ...] = ()) -> None:
     """Take ``name`` off its tensor, as rebinding or ``del`` does in Python: a tensor that
     something still uses (or that a value about to be recorded reads) stays, hidden;
     otherwise it goes, with any hidden tensors it leaves behind."""
     s = run.session
     uid = s.info(name).uid
-    if s.dependents(name) or any(isinstance(v, TensorValue) and v.depends_on(uid) for v in pending):
+    if (
+        s.dependents(name)
+        or any(isinstance(v, TensorValue) and v.depends_on(uid) for v in pending)
+        or uid in held(run)
+    ):
         run.unbound.append(s.hide(name))
         return
     operands = s.operands(name)
@@ -129,9 +158,13 @@ def collect(run: Run, names: list[str]) -> None:
     """Delete hidden tensors that nothing depends on (and then their hidden operands)."""
     s = run.session
     stack = list(names)
+    kept: set[int] | None = None
     while stack:
         n = stack.pop()
         if n not in s or not s.info(n).hidden or s.dependents(n):
+            continue
+        kept = held(run) if kept is None else kept
+        if s.info(n).uid in kept:
             continue
         operands = s.operands(n)
         s.delete(n)
