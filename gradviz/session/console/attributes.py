@@ -57,9 +57,9 @@ def attribute(run: Run, obj: Any, attr: str, node: ast.Attribute) -> Any:
     if isinstance(obj, Namespace):
         if attr in obj.members:
             return obj.members[attr]
+        if obj.path in ("torch.nn", "torch.optim") and attr[:1].isupper():  # a class, by torch's naming
+            raise ConsoleError(not_offered(f"{obj.path}.{attr}"))
         if attr in dir(obj.module):
-            if obj.path in ("torch.nn", "torch.optim") and isinstance(getattr(obj.module, attr), type):
-                raise ConsoleError(not_offered(f"{obj.path}.{attr}"))
             raise ConsoleError(f"{obj.path}.{attr} is not available in the console")
         raise AttributeError(f"module '{obj.path}' has no attribute '{attr}'")
     if isinstance(obj, TensorValue):
