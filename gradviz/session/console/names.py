@@ -18,7 +18,7 @@ from ..log import Op
 from .actions import set_requires_grad
 from .check import IMPORTED, IMPORTED_FROM
 from .limits import check_items, check_string
-from .modules import ModuleValue
+from .modules import ModuleValue, ParamValue
 from .operators import BINOPS, binop
 from .values import (
     ConsoleError,
@@ -79,6 +79,13 @@ def bind(run: Run, name: str, value: Any, later: tuple[Any, ...] = ()) -> None:
         raise ConsoleError("a (values, indices) pair can't be stored; use .values or unpack it: v, i = ...")
     if isinstance(value, ModuleValue):
         record_parameters(run, name, value)
+    if isinstance(value, ParamValue):  # p = model.weight, for p in model.parameters(): another name for it
+        if name in s and not s.info(name).hidden:
+            if s.info(name).uid == value.uid:
+                return
+            unbind(run, name, later)
+        run.console.variables[name] = value
+        return
     if not isinstance(value, TensorValue):
         _bind_plain(run, name, value, later)
         return
