@@ -359,3 +359,36 @@ def test_rebinding_a_model_keeps_what_an_optimiser_still_holds() -> None:
 def test_a_class_is_refused_naming_the_construct_and_line() -> None:
     r = Console(Session()).run(HEADER + "class Net(nn.Module):\n    def forward(self, x):\n        return x")
     assert r.error_type == "ConsoleError" and "class Net(nn.Module)" in r.error and "(line 5)" in r.error
+
+
+def test_a_hand_written_step_over_parameters_writes_them_in_place_as_torch_does() -> None:
+    src = (
+        HEADER
+        + CROPS
+        + """torch.manual_seed(2)
+model = nn.Linear(3, 2)
+for i in range(3):
+    loss = F.mse_loss(model(inputs), targets)
+    loss.backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= 1e-5 * p.grad
+    model.zero_grad()
+w = model.weight
+print(w)
+print(model.in_features, model.out_features, model.bias.grad)
+"""
+    )
+    check_lesson(src)
+
+
+def test_an_unnamed_module_records_nothing_and_an_undone_one_says_so() -> None:
+    c, _ = console_run(HEADER + "x = torch.ones(4, 3)")
+    entries = c.session.entries
+    r = c.run("nn.Linear(3, 2)(x).shape")
+    assert r.ok and c.session.entries == entries
+    assert c.run("model = nn.Linear(3, 2)").ok
+    assert c.complete("model.we") == ["model.weight"] and c.complete("nn.Seq") == ["nn.Sequential"]
+    c.session.undo()
+    r = c.run("model(x)")
+    assert r.error_type == "ConsoleError" and "no longer in the session" in r.error

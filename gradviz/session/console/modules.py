@@ -116,6 +116,9 @@ class ModuleValue(ObjectValue):
         for i, c in enumerate(self.children):
             yield from c._walk(f"{prefix}{i}.")
 
+    def completions(self) -> list[str]:
+        return [*(n for n, s in self.slots.items()), *_METHODS, *_SETTINGS.get(self.kind, ())]
+
     def holds(self) -> list[int]:
         return [s.uid for _, s, _ in self._walk("") if s.uid is not None]
 

@@ -68,6 +68,9 @@ class OptimiserValue(ObjectValue):
             uid for keys in self.state.values() for uid, _ in keys.values()
         ]
 
+    def completions(self) -> list[str]:
+        return ["step", "zero_grad"]
+
     def attribute(self, run: Run, attr: str) -> Any:
         if attr in ("step", "zero_grad"):
             return Method(self, attr, lambda args, kwargs: getattr(self, attr)(run, *args, **kwargs))

@@ -158,6 +158,10 @@ class ObjectValue:
     def holds(self) -> list[int]:
         return []
 
+    def completions(self) -> list[str]:
+        """The attribute names ``attribute`` answers, for completion."""
+        return []
+
 
 class Namespace:
     """``torch``/``gradviz``, ``torch.nn`` and ``torch.nn.functional`` (also ``F``)."""
