@@ -222,7 +222,8 @@ def test_pytorch_s_errors_in_place_and_in_loops(program: str) -> None:
 
 
 REFUSALS = [
-    ("x = 1\nclass Net(nn.Module):\n    pass", "defining classes", 2),
+    ("x = 1\nclass Net(nn.Module):\n    pass", "class Net needs a forward method", 2),
+    ("x = 1\nclass Net:\n    pass", "defining classes is not allowed in the console, except a module", 2),
     ("for i in range(3):\n    pass\nelse:\n    pass", "for ... else", 1),
     ("x = 1\nwhile x:\n    pass", "while loops are not allowed", 2),
     ("with open('f') as f:\n    pass", "with blocks are only for torch.no_grad()", 1),
@@ -245,7 +246,7 @@ def test_nn_modules_and_optimisers_outside_the_console_s_set_are_refused_with_th
         r = console.run(src)
         assert r.error_type == "ConsoleError" and f"{what} is not available" in r.error, r.text
         assert offered in r.error and "session's log" in r.error
-    r = console.run("import torch.nn as nn\nclass Net(nn.Module):\n    pass")
+    r = console.run("import torch.nn as nn\nclass Net(nn.Linear):\n    pass")
     assert r.error_type == "ConsoleError" and "class Net(nn.Module)" in r.error and "(line 2)" in r.error
     assert "nn.Sequential" in r.error
     r = console.run("opt = torch.optim.SGD([], lr=0.1)")  # what torch says of it

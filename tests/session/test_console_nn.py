@@ -140,7 +140,7 @@ def python_run(src: str) -> tuple[str, dict]:
     it); and its namespace."""
     tree = ast.parse(src)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    ns: dict = {}
+    ns: dict = {"__name__": "__main__"}
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
         exec(compile(tree, "<lesson>", "exec"), ns)
@@ -356,9 +356,88 @@ def test_rebinding_a_model_keeps_what_an_optimiser_still_holds() -> None:
     assert r.ok, r.text
 
 
-def test_a_class_is_refused_naming_the_construct_and_line() -> None:
-    r = Console(Session()).run(HEADER + "class Net(nn.Module):\n    def forward(self, x):\n        return x")
-    assert r.error_type == "ConsoleError" and "class Net(nn.Module)" in r.error and "(line 5)" in r.error
+NET = (
+    HEADER
+    + """torch.manual_seed(0)
+class Net(nn.Module):
+    \"\"\"XOR, as a class.\"\"\"
+    def __init__(self, hidden=4):
+        super().__init__()
+        self.fc1 = nn.Linear(2, hidden)
+        self.act = nn.Tanh()
+        self.head = nn.Sequential(nn.Linear(hidden, 1), nn.Sigmoid())
+        self.scale = 2.0
+    def forward(self, x):
+        h = self.act(self.fc1(x) * self.scale)
+        return self.head(h)
+X = torch.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+y = torch.tensor([[0.], [1.], [1.], [0.]])
+model = Net(hidden=3)
+print(model)
+print(Net, model.scale)
+print(model.fc1.weight)
+for name, p in model.named_parameters():
+    print(name, list(p.shape))
+opt = optim.SGD(model.parameters(), lr=0.5, momentum=0.9)
+for i in range(60):
+    opt.zero_grad()
+    loss = F.binary_cross_entropy(model(X), y)
+    loss.backward()
+    opt.step()
+print(loss)
+model(X).round()
+"""
+)
+
+
+def test_a_module_class_runs_as_in_torch() -> None:
+    c = check_lesson(NET)
+    assert c.session.names()[2:6] == [
+        "model_fc1_weight",
+        "model_fc1_bias",
+        "model_head_0_weight",
+        "model_head_0_bias",
+    ]
+    rec = c.variables["model"].to_record()
+    assert rec["kind"] == "nn.Module" and rec["class"] == "Net" and rec["values"] == {"scale": 2.0}
+    assert rec["modules"]["head"]["modules"][0]["parameters"]["weight"] == "model_head_0_weight"
+    again = RECORD_KINDS["nn.Module"](rec, c)
+    assert again.to_record() == rec and repr(again) == repr(c.variables["model"])
+    c.variables["copy"] = again  # made again from its record, it computes what the original does
+    assert c.run("copy(X)").output == c.run("model(X)").output
+
+
+@pytest.mark.parametrize(
+    ("src", "words"),
+    [
+        ("class Net(nn.Module):\n    def forward(self, x):\n        return x\n    def extra(self):\n        pass",
+         "extra in class Net: a module class in the console holds only __init__ and forward (line 4)"),
+        ("class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        print(1)\n    def forward(self, x):\n        return x",
+         "__init__ of a module class does only super().__init__() and self.name = ... in the console (line 4)"),
+        ("class Net(nn.Module):\n    size = 3\n    def forward(self, x):\n        return x", "Assign in class Net"),
+        ("class Net(object):\n    pass", "except a module: class Net(nn.Module)"),
+        ("class Net(nn.Module):\n    def forward(self, x):\n        return x.__class__", "attribute '__class__' is not accessible"),
+    ],
+)  # fmt: skip
+def test_other_class_shapes_are_refused_naming_what_and_where(src: str, words: str) -> None:
+    r = Console(Session()).run(src)
+    assert r.error_type == "ConsoleError" and words in r.error, r.error
+
+
+def test_a_module_class_without_super_init_fails_as_in_torch() -> None:
+    src = (
+        HEADER
+        + "class Net(nn.Module):\n    def __init__(self):\n        self.fc = nn.Linear(2, 1)\n    def forward(self, x):\n        return self.fc(x)\nm = Net()"
+    )
+    with pytest.raises(AttributeError) as e:
+        python_run(src)
+    r = Console(Session()).run(src)
+    assert (r.error_type, r.error) == ("AttributeError", str(e.value))
+    r = Console(Session()).run(
+        HEADER
+        + "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.w = torch.ones(2)\n    def forward(self, x):\n        return x\nm = Net()"
+    )
+    assert r.error_type == "ConsoleError" and "self.w = <a tensor> is not available" in r.error
 
 
 def test_a_hand_written_step_over_parameters_writes_them_in_place_as_torch_does() -> None:

@@ -66,6 +66,10 @@ def execute(run: Run, stmt: ast.stmt) -> None:
         run_with(run, stmt)
     elif isinstance(stmt, ast.FunctionDef):
         names.assign(run, ast.Name(stmt.name, ast.Store()), define(run, stmt, stmt.name, stmt.body))
+    elif isinstance(stmt, ast.ClassDef):
+        from .classes import define_class  # (it builds on this module's define)
+
+        names.assign(run, ast.Name(stmt.name, ast.Store()), define_class(run, stmt))
     elif isinstance(stmt, ast.Return):
         raise ReturnValue(None if stmt.value is None else run.eval(stmt.value))
     elif isinstance(stmt, ast.Break):

@@ -107,7 +107,8 @@ class Run:
         elif isinstance(stmt, ast.Pass):
             pass
         elif isinstance(
-            stmt, (ast.For, ast.If, ast.With, ast.FunctionDef, ast.Return, ast.Break, ast.Continue)
+            stmt,
+            (ast.For, ast.If, ast.With, ast.FunctionDef, ast.ClassDef, ast.Return, ast.Break, ast.Continue),
         ):
             control.execute(self, stmt)
         else:  # check() refuses everything else first

@@ -26,7 +26,7 @@ from gradviz.engine import Tensor
 
 from ..log import Leaf
 from .binding import make_op
-from .records import register_record_kind
+from .records import RECORD_KINDS, register_record_kind
 from .values import (
     ConsoleError,
     Function,
@@ -113,8 +113,12 @@ class ModuleValue(ObjectValue):
         for n, slot in self.slots.items():
             if slot is not None:
                 yield prefix + n, slot, self.sources[n]
-        for i, c in enumerate(self.children):
-            yield from c._walk(f"{prefix}{i}.")
+        for key, c in self.named_children():
+            yield from c._walk(f"{prefix}{key}.")
+
+    def named_children(self) -> list[tuple[str, ModuleValue]]:
+        """Its submodules under torch's names: a Sequential's "0", "1" ..."""
+        return [(str(i), c) for i, c in enumerate(self.children)]
 
     def completions(self) -> list[str]:
         return [*(n for n, s in self.slots.items()), *_METHODS, *_SETTINGS.get(self.kind, ())]
@@ -149,7 +153,7 @@ class ModuleValue(ObjectValue):
         *steps, n = path.split(".")
         m = self
         for s in steps:
-            m = m.children[int(s)]
+            m = dict(m.named_children())[s]
         return m, ".".join(steps), n
 
     # --- the console's view of it -------------------------------------------------------------------
@@ -338,7 +342,7 @@ def from_record(record: dict[str, Any], console: Console) -> ModuleValue:
     if kind not in KINDS:
         raise ConsoleError(f"unknown module kind {record['kind']!r}")
     if kind == "Sequential":
-        children = [from_record(r, console) for r in record["modules"]]
+        children = [RECORD_KINDS[r["kind"]](r, console) for r in record["modules"]]
         return ModuleValue(console.session, gnn.Sequential(*[c.module for c in children]), {}, {}, children)
     settings = {s: record[s] for s in _SETTINGS.get(kind, ())}
     if kind == "Linear":

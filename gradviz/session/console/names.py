@@ -292,6 +292,9 @@ def delete(run: Run, target: ast.expr) -> None:
 def set_attribute(run: Run, target: ast.Attribute, value: Any) -> None:
     obj = run.eval(target.value)
     what = run.segment(target)
+    if isinstance(obj, ObjectValue):  # self.fc1 = nn.Linear(2, 4) in a module class's __init__
+        obj.set_attribute(run, target.attr, value)
+        return
     if not isinstance(obj, TensorValue):
         raise ConsoleError(f"can't assign to {what} in the console")
     if target.attr == "grad":

@@ -15,7 +15,7 @@ import gradviz.nn.functional as F_module
 import gradviz.optim
 
 from .. import catalogue
-from . import data, live_ops, modules, numpy_surface, optimisers, queries
+from . import classes, data, live_ops, modules, numpy_surface, optimisers, queries  # noqa: F401 - classes: its record kind
 from .binding import call_op
 from .builtins import BUILTINS
 from .construct import CONSTRUCTORS, builtin_manual_seed, construct

@@ -155,6 +155,9 @@ class ObjectValue:
     def subscript(self, run: Any, idx: Any) -> Any:
         raise TypeError(f"'{self.type_name}' object is not subscriptable")
 
+    def set_attribute(self, run: Any, attr: str, value: Any) -> None:
+        raise ConsoleError(f"can't assign to {self.type_name}.{attr} in the console")
+
     def holds(self) -> list[int]:
         return []
 
