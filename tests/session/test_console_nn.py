@@ -471,3 +471,23 @@ def test_an_unnamed_module_records_nothing_and_an_undone_one_says_so() -> None:
     c.session.undo()
     r = c.run("model(x)")
     assert r.error_type == "ConsoleError" and "no longer in the session" in r.error
+
+
+def test_a_sequential_is_indexed_iterated_and_measured_as_in_torch() -> None:
+    src = (
+        HEADER
+        + """torch.manual_seed(4)
+model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+print(len(model), model[-1], model[0].bias)
+for layer in model:
+    print(layer)
+first, act, last = model
+print(act)
+"""
+    )
+    c, got = console_run(src)
+    assert got == python_run(src)[0]
+    r = c.run("model[3]")
+    with pytest.raises(IndexError) as e:
+        torch.nn.Sequential(torch.nn.ReLU())[3]
+    assert (r.error_type, r.error) == ("IndexError", str(e.value))

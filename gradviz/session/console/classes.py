@@ -75,6 +75,9 @@ class CustomModule(ModuleValue):
     def named_children(self) -> list[tuple[str, ModuleValue]]:
         return list(self.modules.items())
 
+    def type_text(self) -> str:
+        return repr(self.cls)
+
     def completions(self) -> list[str]:
         return [*self.modules, *self.values, *_METHODS]
 

@@ -18,7 +18,7 @@ from . import names
 from .data import LoaderValue
 from .functions import UserFunction
 from .operators import index
-from .values import ConsoleError, GradMode, Lazy, ReturnTypes, TensorValue, type_name
+from .values import ConsoleError, GradMode, Lazy, ObjectValue, ReturnTypes, TensorValue, type_name
 
 if TYPE_CHECKING:
     from .evaluate import Run
@@ -113,6 +113,8 @@ def iterate(run: Run, value: Any) -> Iterator[Any]:
         yield from value.walk(run)
     elif isinstance(value, ReturnTypes):
         yield from value.items()
+    elif isinstance(value, ObjectValue):  # a Sequential's modules
+        yield from value.iterate()
     elif isinstance(value, TensorValue):
         t = value.tensor(run)
         if t.ndim == 0:

@@ -228,6 +228,8 @@ class Run:
             check_items(len(value), "the characters of this string", self.session)
         if isinstance(value, (list, tuple, str)):
             return list(value)
+        if isinstance(value, ObjectValue):
+            return value.iterate()
         if isinstance(value, (range, Lazy)):
             out: list[Any] = []
             for v in control.iterate(self, value):

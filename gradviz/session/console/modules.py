@@ -186,6 +186,17 @@ class ModuleValue(ObjectValue):
             run.session.zero_grad(recorded, set_to_none=bool(kwargs.get("set_to_none", True)))
         return None
 
+    def iterate(self) -> list[Any]:
+        if self.kind != "Sequential":
+            return super().iterate()
+        return list(self.children)
+
+    def length(self) -> int:
+        return len(self.children) if self.kind == "Sequential" else super().length()
+
+    def type_text(self) -> str:
+        return repr(type(self.module))
+
     def subscript(self, run: Run, idx: Any) -> Any:
         if self.kind != "Sequential":
             raise TypeError(f"'{self.kind}' object is not subscriptable")

@@ -71,6 +71,9 @@ class OptimiserValue(ObjectValue):
     def completions(self) -> list[str]:
         return ["step", "zero_grad"]
 
+    def type_text(self) -> str:
+        return repr(type(self.engine))
+
     def attribute(self, run: Run, attr: str) -> Any:
         if attr in ("step", "zero_grad"):
             return Method(self, attr, lambda args, kwargs: getattr(self, attr)(run, *args, **kwargs))

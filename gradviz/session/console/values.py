@@ -161,6 +161,17 @@ class ObjectValue:
     def holds(self) -> list[int]:
         return []
 
+    def iterate(self) -> list[Any]:
+        """What ``for x in obj`` and ``list(obj)`` walk."""
+        raise TypeError(f"'{self.type_name}' object is not iterable")
+
+    def length(self) -> int:
+        raise TypeError(f"object of type '{self.type_name}' has no len()")
+
+    def type_text(self) -> str:
+        """What ``type(obj)`` shows."""
+        return f"<class '{self.type_name}'>"
+
     def completions(self) -> list[str]:
         """The attribute names ``attribute`` answers, for completion."""
         return []
@@ -199,7 +210,7 @@ class Method:
         self.call = call
 
     def __repr__(self) -> str:
-        return f"<built-in method {self.name} of Tensor object>"
+        return f"<built-in method {self.name} of {type_name(self.target)} object>"
 
 
 class NodeValue:
