@@ -491,3 +491,14 @@ print(act)
     with pytest.raises(IndexError) as e:
         torch.nn.Sequential(torch.nn.ReLU())[3]
     assert (r.error_type, r.error) == ("IndexError", str(e.value))
+
+
+def test_modules_are_kept_only_under_names_of_their_own() -> None:
+    """A module in a list would keep its parameters outside the session (and their memory
+    outside its budget): refused, as lists of tensors are."""
+    c = Console(Session())
+    r = c.run("layers = []\nfor i in range(3):\n    layers = layers + [nn.Linear(2, 2)]")
+    assert r.error_type == "ConsoleError" and "holding modules or optimisers can't be stored" in r.error
+    assert c.session.entries == () and "layers" not in c.variables
+    r = c.run("big = nn.Linear(100_000, 100_000)")
+    assert "elements" in r.error and "nothing was allocated" in r.error, r.text

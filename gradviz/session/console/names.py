@@ -113,6 +113,12 @@ def _bind_plain(run: Run, name: str, value: Any, later: tuple[Any, ...]) -> None
         raise ConsoleError(
             f"a {type(value).__name__} holding tensors can't be stored in the console; give each tensor its own name"
         )
+    if isinstance(value, (list, tuple)) and any(isinstance(v, ObjectValue) for v in _flat(value)):
+        # a module kept there would hold its parameters outside the session (and its memory)
+        raise ConsoleError(
+            f"a {type(value).__name__} holding modules or optimisers can't be stored in the console; give each "
+            "its own name, or put the modules in nn.Sequential(...)"
+        )
     if isinstance(value, str):
         check_string(len(value), f"{name}")
     elif isinstance(value, (list, tuple)):
@@ -141,6 +147,17 @@ def record_parameters(run: Run, name: str, module: ModuleValue) -> None:
 def held(run: Run) -> set[int]:
     """The session tensors the console's modules and optimisers refer to."""
     return {u for v in run.console.variables.values() if isinstance(v, ObjectValue) for u in v.holds()}
+
+
+def _flat(value: Any) -> list[Any]:
+    out, stack = [], [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        else:
+            out.append(v)
+    return out
 
 
 def unbind(run: Run, name: str, pending: tuple[Any, ...] = ()) -> None:
