@@ -502,3 +502,10 @@ def test_modules_are_kept_only_under_names_of_their_own() -> None:
     assert c.session.entries == () and "layers" not in c.variables
     r = c.run("big = nn.Linear(100_000, 100_000)")
     assert "elements" in r.error and "nothing was allocated" in r.error, r.text
+
+
+def test_a_learner_s_own_tensor_keeps_its_name() -> None:
+    c, _ = console_run(HEADER + "model_weight = torch.ones(2)\nmodel = nn.Linear(3, 2)")
+    assert c.session.tensor("model_weight").tolist() == [1.0, 1.0]
+    assert c.session.names() == ["model_weight", "model_weight_1", "model_bias"]
+    assert c.run("print(model.weight.shape == (2, 3))").output == "True\n"

@@ -131,7 +131,9 @@ def _bind_plain(run: Run, name: str, value: Any, later: tuple[Any, ...]) -> None
 def record_parameters(run: Run, name: str, module: ModuleValue) -> None:
     """``model = nn.Linear(3, 2)``: the module's parameters not yet in the session are recorded
     as leaves named after it (``model_weight``; ``model_0_bias`` for ``model[0].bias``), taking
-    the names from tensors that had them (the old model's, kept hidden while held)."""
+    the names from the parameters that had them (the old model's, kept hidden while an optimiser
+    holds them); a tensor of the learner's own keeps its name (``model_weight_1`` then)."""
+    owned = held(run)  # parameters of modules (and optimisers): their names may be taken over
     if run.console.variables.get(name) is not module:
         run.console.variables.pop(name, None)  # the old module no longer holds its parameters
     s = run.session
@@ -140,7 +142,10 @@ def record_parameters(run: Run, name: str, module: ModuleValue) -> None:
             continue
         target = f"{name}_{path.replace('.', '_')}"
         if target in s and not s.info(target).hidden:
-            unbind(run, target)
+            if s.info(target).uid in owned:
+                unbind(run, target)  # the old model's: hidden while an optimiser holds it
+            else:
+                target = s.fresh_name(f"{target}_")  # the learner's own tensor keeps its name
         slot.record(run, target)
 
 
