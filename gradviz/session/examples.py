@@ -183,7 +183,8 @@ def _from_console(cells: tuple[str, ...], selection: list[str]) -> Session:
         if not r.ok:  # pragma: no cover - the examples' test runs them
             raise RuntimeError(f"example cell {i} failed: {r.text}")
         s.transcript.append(Cell(i, src, r.printed, r.result, warnings=r.warnings))
-    s.view = {"mode": "tensors", "statistic": "norm", "log_scale": False, "selection": selection}
+    # (the view also holds the console's modules and optimisers: model and opt open again)
+    s.view.update({"mode": "tensors", "statistic": "norm", "log_scale": False, "selection": selection})
     return s
 
 

@@ -509,3 +509,53 @@ def test_a_learner_s_own_tensor_keeps_its_name() -> None:
     assert c.session.tensor("model_weight").tolist() == [1.0, 1.0]
     assert c.session.names() == ["model_weight", "model_weight_1", "model_bias"]
     assert c.run("print(model.weight.shape == (2, 3))").output == "True\n"
+
+
+def test_the_modules_and_optimisers_open_again_with_the_session(tmp_path: Path) -> None:
+    from gradviz.session.console import persist
+
+    src = (
+        HEADER
+        + CROPS
+        + "torch.manual_seed(9)\nmodel = nn.Linear(3, 2)\nloss_fn = nn.MSELoss()\nopt = optim.Adam(model.parameters(), lr=0.1)"
+    )
+    train = "for i in range(3):\n    loss = loss_fn(model(inputs), targets)\n    loss.backward()\n    opt.step()\n    opt.zero_grad()"
+    c, _ = console_run(src)
+    assert c.run(train).ok
+    assert set(c.session.view["console"]) == {"model", "loss_fn", "opt"}
+    path = tmp_path / "adam.gradviz"
+    ff.save(c.session, path)
+    opened = Session()
+    ff.open_into(opened, path)
+    c2 = Console(opened)
+    assert persist.restore(c2) == ["model", "loss_fn", "opt"]
+    assert c.run(train).ok and c2.run(train).ok  # Adam goes on from its saved moments
+    for n in ("model_weight", "model_bias", "loss"):
+        same(opened.tensor(n), c.session.tensor(n))
+
+
+def test_records_that_do_not_fit_the_session_are_left_out() -> None:
+    from gradviz.session.console import persist
+
+    c, _ = console_run(HEADER + "w = torch.ones(2, 3, requires_grad=True)")
+    c.session.view["console"] = {
+        "huge": {
+            "kind": "nn.Linear",
+            "in_features": 10**6,
+            "out_features": 10**6,
+            "parameters": {"weight": "w", "bias": None},
+        },
+        "code": {"kind": "nn.Module", "class": "A", "source": "import os", "modules": {}},
+        "gone": {"kind": "optim.SGD", "params": ["nope"], "options": {"lr": 0.1}, "state": {}},
+        "odd": {"kind": "optim.SGD", "params": ["w"], "options": {"lr": "fast"}, "state": {}},
+        "_private": {"kind": "nn.Tanh"},
+        "fine": {
+            "kind": "nn.Linear",
+            "in_features": 3,
+            "out_features": 2,
+            "parameters": {"weight": "w", "bias": None},
+        },
+        "junk": [1, 2],
+    }
+    assert persist.restore(c) == ["fine"]
+    assert repr(c.variables["fine"]) == "Linear(in_features=3, out_features=2, bias=False)"

@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..document import Session, SessionError
-from . import control, namespaces
+from . import control, namespaces, persist
 from .check import check
 from .complete import complete
 from .evaluate import Run
@@ -149,6 +149,7 @@ class Console:
                 run.shown = None
             finally:
                 self.measure.clear()  # it keeps what it measured alive
+                persist.remember(self)  # the modules and optimisers, for the file
         result.printed = "".join(run.out)
         if run.shown is not None and not _suppressed(source):
             result.result = run.shown

@@ -356,14 +356,19 @@ def from_record(record: dict[str, Any], console: Console) -> ModuleValue:
         children = [RECORD_KINDS[r["kind"]](r, console) for r in record["modules"]]
         return ModuleValue(console.session, gnn.Sequential(*[c.module for c in children]), {}, {}, children)
     settings = {s: record[s] for s in _SETTINGS.get(kind, ())}
-    if kind == "Linear":
+    s = console.session
+    if kind == "Linear":  # its shape is its weight's (a record from a file is checked first)
         settings["bias"] = record["parameters"].get("bias") is not None
+        weight = s.tensor(record["parameters"]["weight"])
+        if tuple(weight.shape) != (settings["out_features"], settings["in_features"]):
+            raise ConsoleError(f"a Linear's weight of shape {tuple(weight.shape)} doesn't fit its record")
+    if "reduction" in settings and settings["reduction"] not in ("mean", "sum", "none"):
+        raise ConsoleError(f"{settings['reduction']!r} is not a valid value for reduction")
     rng = E.get_rng_state()
     try:  # only its structure is wanted: the random numbers it draws are put back
         module = getattr(gnn, kind)(**settings)
     finally:
         E.set_rng_state(rng)
-    s = console.session
     slots: dict[str, TensorValue | None] = {}
     sources: dict[str, str] = {}
     for n, name in record.get("parameters", {}).items():
