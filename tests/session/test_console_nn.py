@@ -559,3 +559,14 @@ def test_records_that_do_not_fit_the_session_are_left_out() -> None:
     }
     assert persist.restore(c) == ["fine"]
     assert repr(c.variables["fine"]) == "Linear(in_features=3, out_features=2, bias=False)"
+
+
+def test_after_an_undo_an_optimiser_never_writes_to_a_tensor_that_took_its_parameter_s_uid() -> None:
+    c, _ = console_run(HEADER + "x = torch.ones(4, 3)")
+    assert c.run("model = nn.Linear(3, 2)\nopt = optim.SGD(model.parameters(), lr=0.1)").ok
+    c.session.undo()  # the module and optimiser stay in the console; their tensors are gone
+    assert c.run("a = torch.zeros(2, 3, requires_grad=True)\nb = torch.zeros(2, requires_grad=True)").ok
+    r = c.run("(a.sum() + b.sum()).backward()\nopt.step()")
+    assert r.error_type == "ConsoleError" and "no longer in the session" in r.error
+    assert c.session.tensor("a").detach().numpy().tolist() == [[0.0] * 3] * 2
+    assert "console" not in c.session.view  # nothing stale is saved with the file

@@ -243,14 +243,19 @@ class ModuleValue(ObjectValue):
             rec[s] = getattr(self.module, s)
         if self.slots:
             rec["parameters"] = {
-                n: None if slot is None else self._name(slot) for n, slot in self.slots.items()
+                n: None if slot is None else self._name(slot, self.sources[n])
+                for n, slot in self.slots.items()
             }
         return rec
 
-    def _name(self, slot: TensorValue) -> str:
-        name = None if slot.uid is None else self.session.name_of_uid(slot.uid)
-        if name is None:
+    def _name(self, slot: TensorValue, source: str) -> str:
+        """The session name of a parameter (refused once it is no longer the leaf it was)."""
+        if slot.uid is None:
             raise ConsoleError("a module's parameters have session names only once it is bound to a name")
+        if not _is_parameter(self.session, slot.uid, source):
+            raise ConsoleError(f"this {self.kind}'s parameters are no longer in the session")
+        name = self.session.name_of_uid(slot.uid)
+        assert name is not None
         return name
 
 

@@ -50,6 +50,8 @@ class OptimiserValue(ObjectValue):
         self.session = session
         self.kind = self.type_name = kind
         self.params = params
+        # the log entry that made each parameter: a uid an undo gave to another tensor is told apart
+        self.entries = [session.info(session.name_of_uid(p.uid)).entry for p in params]
         self.options = options
         self.state = state
         self.engine = (
@@ -81,11 +83,11 @@ class OptimiserValue(ObjectValue):
             raise ConsoleError(f"{self.kind}.{attr} is not available in the console")
         raise AttributeError(f"'{self.kind}' object has no attribute '{attr}'")
 
-    def _names(self, run: Run) -> list[str]:
+    def _names(self, run: Any) -> list[str]:
         out = []
-        for p in self.params:
+        for p, entry in zip(self.params, self.entries):
             name = run.session.name_of_uid(p.uid) if p.uid is not None else None
-            if name is None:
+            if name is None or run.session.info(name).entry is not entry:
                 raise ConsoleError(
                     f"a parameter of this {self.kind} is no longer in the session (the input that made it "
                     "was undone, or it was deleted); make the optimiser again"
@@ -142,9 +144,7 @@ class OptimiserValue(ObjectValue):
     def to_record(self) -> dict[str, Any]:
         """The optimiser as JSON-able data: its settings, its parameters' and state's session names."""
         s = self.session
-        params = [s.name_of_uid(p.uid) if p.uid is not None else None for p in self.params]
-        if None in params:
-            raise ConsoleError(f"a parameter of this {self.kind} is no longer in the session")
+        params = self._names(session_ctx(s))
         state = {params[i]: names for i in self.state if (names := self._state_of(s, i))}
         options = {k: list(v) if isinstance(v, tuple) else v for k, v in self.options.items()}
         return {"kind": f"optim.{self.kind}", "params": params, "options": options, "state": state}
