@@ -160,7 +160,7 @@ def _render(args: argparse.Namespace) -> int:
             reason = str(exc).removeprefix(f"{os.path.basename(args.input)}: ")  # named once
             print(f"gradviz render: error: {args.input}: {reason}", file=sys.stderr)
             return 1
-        tensors = session.tensors()
+        tensors = session.tensors(include_hidden=False)  # as the window draws it
     try:
         out = render(
             args.input,

@@ -564,10 +564,12 @@ def _no_target_grad(t: Tensor) -> None:
 
 @registry.op(
     syntax=("F",),
-    catalogue=False,
     category="loss",
     operands=("input", "target", "weight"),
     min_operands=2,
+    variadic=True,
+    size_rule="same",
+    params=(registry.Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
     nodes=(BinaryCrossEntropy,),
 )
 def binary_cross_entropy(
@@ -588,10 +590,12 @@ def binary_cross_entropy(
 
 @registry.op(
     syntax=("F",),
-    catalogue=False,
     category="loss",
     operands=("input", "target", "weight", "pos_weight"),
     min_operands=2,
+    variadic=True,
+    size_rule="same",
+    params=(registry.Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
     nodes=(BinaryCrossEntropyWithLogits,),
 )
 def binary_cross_entropy_with_logits(
@@ -618,9 +622,10 @@ def binary_cross_entropy_with_logits(
 
 @registry.op(
     syntax=("F",),
-    catalogue=False,
     category="loss",
     operands=("input", "target"),
+    size_rule="broadcast",
+    params=(registry.Param("reduction", "choice", "mean", ("mean", "sum", "none")),),
     statement="result = mean |input - target|",
     text="∂result/∂input = sign(input - target)/n, ∂result/∂target = -sign(input - target)/n",
 )

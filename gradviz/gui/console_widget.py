@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gradviz.session.console import Console, ConsoleResult
+from gradviz.session.console import Console, ConsoleResult, persist
 from gradviz.session.document import Session
 from gradviz.session.transcript import Cell, code_of
 
@@ -534,9 +534,11 @@ class ConsoleWidget(QWidget):
 
     def reload(self) -> None:
         """Show the session's transcript afresh (a document was opened, restored or started):
-        its numbering goes on from its last cell; plain Python variables are forgotten."""
+        its numbering goes on from its last cell; plain Python variables are forgotten, and the
+        modules and optimisers it keeps are made again."""
         self.count = max((c.number for c in self.cells), default=0)
         self.console.variables.clear()
+        persist.restore(self.console)
         self._update_prompt()
         self.render()
 

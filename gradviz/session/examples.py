@@ -17,6 +17,7 @@ import gradviz.engine as E
 
 from .document import Session
 from .fileformat import SUFFIX, save
+from .transcript import Cell
 
 
 def linear() -> Session:
@@ -121,6 +122,85 @@ def broadcasting() -> Session:
     return s
 
 
+NN_HEADER = """import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import optim
+"""
+LINEAR_NN_CELLS = (
+    NN_HEADER
+    + """torch.manual_seed(42)
+inputs = torch.tensor([[73, 67, 43], [91, 88, 64], [87, 134, 58], [102, 43, 37], [69, 96, 70]], dtype=torch.float32)
+targets = torch.tensor([[56, 70], [81, 101], [119, 133], [22, 37], [103, 119]], dtype=torch.float32)
+model = nn.Linear(3, 2)
+loss_fn = nn.MSELoss()
+opt = optim.SGD(model.parameters(), lr=1e-5)
+print(model.weight)
+print(model.bias)""",
+    """for epoch in range(100):
+    preds = model(inputs)
+    loss = loss_fn(preds, targets)
+    loss.backward()
+    opt.step()
+    opt.zero_grad()
+print(loss)""",
+    """preds = model(inputs)
+loss = F.mse_loss(preds, targets)
+loss.backward()
+loss""",
+)
+XOR_MLP_CELLS = (
+    NN_HEADER
+    + """torch.manual_seed(0)
+X = torch.tensor([[0., 0.], [0., 1.], [1., 0.], [1., 1.]])
+y = torch.tensor([[0.], [1.], [1.], [0.]])
+model = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1), nn.Sigmoid())
+loss_fn = nn.BCELoss()
+opt = optim.Adam(model.parameters(), lr=0.1)
+model""",
+    """for step in range(150):
+    opt.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    opt.step()
+print(loss)""",
+    """opt.zero_grad()
+preds = model(X)
+loss = loss_fn(preds, y)
+loss.backward()
+preds.round()""",
+)
+
+
+def _from_console(cells: tuple[str, ...], selection: list[str]) -> Session:
+    """A session made by running ``cells`` in the console, its transcript theirs."""
+    from .console import Console
+
+    s = Session()
+    console = Console(s)
+    for i, src in enumerate(cells, 1):
+        r = console.run(src)
+        if not r.ok:  # pragma: no cover - the examples' test runs them
+            raise RuntimeError(f"example cell {i} failed: {r.text}")
+        s.transcript.append(Cell(i, src, r.printed, r.result, warnings=r.warnings))
+    # (the view also holds the console's modules and optimisers: model and opt open again)
+    s.view.update({"mode": "tensors", "statistic": "norm", "log_scale": False, "selection": selection})
+    return s
+
+
+def linear_nn() -> Session:
+    """Linear regression with ``nn.Linear(3, 2)``, ``nn.MSELoss`` and ``optim.SGD(lr=1e-5)``:
+    100 steps on the crops table (temperature, rainfall, humidity -> apples, oranges), then one
+    more forward and backward, so the trained model's gradients show."""
+    return _from_console(LINEAR_NN_CELLS, ["loss"])
+
+
+def xor_mlp() -> Session:
+    """XOR learned by ``nn.Sequential(Linear(2, 4), Tanh, Linear(4, 1), Sigmoid)`` with
+    ``nn.BCELoss`` and ``optim.Adam``: its predictions round to 0, 1, 1, 0."""
+    return _from_console(XOR_MLP_CELLS, ["loss"])
+
+
 @dataclass(frozen=True)
 class Example:
     name: str  # the file's stem
@@ -138,6 +218,8 @@ EXAMPLES: tuple[Example, ...] = (
     Example("mlp", "A 2-layer MLP with cross-entropy", mlp),
     Example("vanishing_gradients", "Vanishing gradients in a sigmoid chain", vanishing),
     Example("broadcasting", "Broadcasting (3, 1) + (1, 4) + bias", broadcasting),
+    Example("linear_nn", "Linear regression with nn.Linear and optim.SGD", linear_nn),
+    Example("xor_mlp", "XOR with nn.Sequential and optim.Adam", xor_mlp),
 )
 
 

@@ -145,6 +145,15 @@ def test_open_recent_and_examples_menu(qtbot, window, tmp_path) -> None:
     assert "mlp.gradviz" in names
 
 
+def test_an_nn_example_opens_with_its_model_and_optimiser_in_the_console(qtbot, window) -> None:
+    w = window()
+    next(a for a in w.examples_menu.actions() if a.objectName() == "example_xor_mlp").trigger()
+    idle(qtbot, w)
+    assert "model_0_weight" in w.panel.names()
+    result = w.console.submit("opt.step()\nmodel(X).round().tolist()")
+    assert result.ok and result.result == "[[0.0], [1.0], [1.0], [0.0]]", result.text
+
+
 def test_bad_inputs_are_messages_and_nothing_is_lost(qtbot, window, tmp_path) -> None:
     s = examples.linear()
     w = window(s)

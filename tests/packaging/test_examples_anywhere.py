@@ -13,7 +13,7 @@ import pytest
 from gradviz import resources
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ["broadcasting", "linear", "mlp", "neuron", "vanishing_gradients"]
+NAMES = ["broadcasting", "linear", "linear_nn", "mlp", "neuron", "vanishing_gradients", "xor_mlp"]
 
 
 def gradviz(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -495,6 +495,17 @@ EXAMPLES = {
         "F.cross_entropy(a, tgt, reduction='sum')",
         "F.cross_entropy(a, target=tgt)",
     ],
+    "l1_loss": ["F.l1_loss(a, b)", "F.l1_loss(a, b, reduction='none')", "F.l1_loss(a, target=b)"],
+    "binary_cross_entropy": [
+        "F.binary_cross_entropy(torch.sigmoid(a), (b / 3).detach())",
+        "F.binary_cross_entropy(torch.sigmoid(a), (b / 3).detach(), reduction='sum')",
+        "F.binary_cross_entropy(torch.sigmoid(a), (b / 3).detach(), weight=b.detach())",
+    ],
+    "binary_cross_entropy_with_logits": [
+        "F.binary_cross_entropy_with_logits(a, (b / 3).detach())",
+        "F.binary_cross_entropy_with_logits(a, (b / 3).detach(), reduction='none')",
+        "F.binary_cross_entropy_with_logits(a, target=(b / 3).detach(), weight=b.detach())",
+    ],
     "nll_loss": [
         "F.nll_loss(F.log_softmax(a, dim=1), tgt)",
         "F.nll_loss(a, tgt, reduction='none')",

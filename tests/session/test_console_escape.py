@@ -68,7 +68,7 @@ ATTEMPTS = [
     ("[i for i in range(3)]", "comprehensions are not allowed"),
     ("{i: i for i in x}", "comprehensions are not allowed"),
     ("list(i for i in x)", "generator expressions are not allowed"),
-    ("class A: pass", "defining classes (class ...: a model"),
+    ("class A: pass", "defining classes is not allowed in the console, except a module"),
     ("with open('/etc/passwd'): pass", "with blocks are only for torch.no_grad()"),
     ("for i in x: pass\nelse: pass", "for ... else is not allowed"),
     ("def f(*a): pass", "*args, **kwargs"),

@@ -222,24 +222,35 @@ def test_pytorch_s_errors_in_place_and_in_loops(program: str) -> None:
 
 
 REFUSALS = [
-    ("x = 1\nclass Net(nn.Module):\n    pass", "defining classes", 2),
+    ("x = 1\nclass Net(nn.Module):\n    pass", "class Net needs a forward method", 2),
+    ("x = 1\nclass Net:\n    pass", "defining classes is not allowed in the console, except a module", 2),
     ("for i in range(3):\n    pass\nelse:\n    pass", "for ... else", 1),
     ("x = 1\nwhile x:\n    pass", "while loops are not allowed", 2),
     ("with open('f') as f:\n    pass", "with blocks are only for torch.no_grad()", 1),
     ("def f():\n    import os", "imports other than torch", 2),
     ("x = [i for i in range(3)]", "comprehensions are not allowed", 1),
     ("if True:\n    break", "'break' outside loop", 2),
-    ("x = 1\nfrom torch import optim", "torch.optim is not available in the console: its parameters", 2),
-    ("import torch.optim as optim", "torch.optim is not available", 1),
+    ("x = 1\nfrom torch.optim import RMSprop", "imports other than", 2),
+    ("from torch.optim import lr_scheduler", "imports other than", 1),
 ]
 
 
-def test_nn_modules_and_optimisers_are_refused_with_the_reason() -> None:
+def test_nn_modules_and_optimisers_outside_the_console_s_set_are_refused_with_the_reason() -> None:
+    """nn.Linear and optim.SGD are recorded (tests/session/test_console_nn.py); the modules and
+    optimisers the console doesn't record are refused by name, saying which it offers."""
     console = Console(Session())
-    for src in ("fc = nn.Linear(2, 1)", "opt = torch.optim.SGD([], lr=0.1)"):
+    for src, what, offered in (
+        ("fc = nn.Conv2d(1, 1, 3)", "torch.nn.Conv2d", "nn.Linear"),
+        ("opt = torch.optim.RMSprop([], lr=0.1)", "torch.optim.RMSprop", "optim.SGD, optim.Adam"),
+    ):
         r = console.run(src)
-        assert r.error_type == "ConsoleError" and "outside the session's log" in r.error, r.text
-        assert "w -= lr * w.grad" in r.error
+        assert r.error_type == "ConsoleError" and f"{what} is not available" in r.error, r.text
+        assert offered in r.error and "session's log" in r.error
+    r = console.run("import torch.nn as nn\nclass Net(nn.Linear):\n    pass")
+    assert r.error_type == "ConsoleError" and "class Net(nn.Module)" in r.error and "(line 2)" in r.error
+    assert "nn.Sequential" in r.error
+    r = console.run("opt = torch.optim.SGD([], lr=0.1)")  # what torch says of it
+    assert (r.error_type, r.error) == ("ValueError", "optimizer got an empty parameter list")
 
 
 @pytest.mark.parametrize(("program", "words", "line"), REFUSALS)

@@ -14,7 +14,6 @@ from gradviz.session.document import Session
 NOT_IN_CONSOLE = {
     # modules and classes: the console offers torch.nn and F, not the engine's internals
     "linalg": "torch.linalg.* is not in the catalogue (norm is, as torch.norm)",
-    "optim": "optimizers step in place over many tensors: a session has no entry for that",
     "random": "the generator's module; torch.manual_seed is offered",
     "__version__": "the console's whitelist refuses dunder names",
     "AccumulateGrad": "an engine node class: grad_fn and next_functions show nodes",

@@ -20,15 +20,20 @@ COMMITTED = examples.examples_dir()
 NAMES = [ex.name for ex in examples.EXAMPLES]
 
 
-def contents(path: Path) -> tuple[dict, bytes, dict[str, tuple[str, tuple, bytes]]]:
-    """What a file holds, minus the manifest's time and app version."""
+def contents(path: Path) -> tuple[dict, bytes, dict[str, tuple[str, tuple, bytes]], bytes]:
+    """What a file holds, minus the manifest's time and app version (an example built in the
+    console keeps its cells: transcript.json)."""
     with zipfile.ZipFile(path) as zf:
-        assert zf.namelist() == [ff.MANIFEST, ff.SESSION, ff.ARRAYS]
+        assert zf.namelist() in (
+            [ff.MANIFEST, ff.SESSION, ff.ARRAYS],
+            [ff.MANIFEST, ff.SESSION, ff.ARRAYS, ff.TRANSCRIPT],
+        )
         manifest = json.loads(zf.read(ff.MANIFEST))
         del manifest["time"], manifest["app_version"]
         with np.load(io.BytesIO(zf.read(ff.ARRAYS)), allow_pickle=False) as npz:
             arrays = {k: (npz[k].dtype.str, npz[k].shape, npz[k].tobytes()) for k in npz.files}
-        return manifest, zf.read(ff.SESSION), arrays
+        transcript = zf.read(ff.TRANSCRIPT) if ff.TRANSCRIPT in zf.namelist() else b""
+        return manifest, zf.read(ff.SESSION), arrays, transcript
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +111,30 @@ def test_broadcasting() -> None:
     }
     out = s.tensor("out").detach().numpy()
     np.testing.assert_allclose(s.tensor("bias").grad.numpy(), (2 * out).sum(axis=0), rtol=1e-6)
+
+
+def test_linear_nn_is_the_crops_regression_trained_by_sgd() -> None:
+    s = open_example("linear_nn")
+    assert s.names() == ["inputs", "targets", "model_weight", "model_bias", "preds", "loss"]
+    assert {n: tuple(s.tensor(n).grad.shape) for n in ("model_weight", "model_bias")} == {
+        "model_weight": (2, 3),
+        "model_bias": (2,),
+    }
+    assert s.tensor("loss").item() < 300  # from about 2,500 before training
+    assert [c.source.splitlines()[0] for c in s.transcript] == [
+        "import torch",
+        "for epoch in range(100):",
+        "preds = model(inputs)",
+    ]
+
+
+def test_xor_mlp_predicts_xor_as_torch_does() -> None:
+    s = open_example("xor_mlp")
+    assert s.tensor("preds").detach().numpy().round().ravel().tolist() == [0.0, 1.0, 1.0, 0.0]
+    # the same program in torch: the same predictions
+    ns: dict = {}
+    exec("\n".join(examples.XOR_MLP_CELLS[:2]) + "\npreds = model(X)", ns)
+    assert ns["preds"].detach().numpy().round().ravel().tolist() == [0.0, 1.0, 1.0, 0.0]
+    np.testing.assert_allclose(
+        s.tensor("preds").detach().numpy(), ns["preds"].detach().numpy(), rtol=1e-3, atol=1e-4
+    )

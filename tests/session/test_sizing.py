@@ -169,9 +169,12 @@ def joined(draw, op):
 def loss(draw, op):
     n, c = draw(st.integers(1, 4)), draw(st.integers(1, 5))
     reduction = draw(st.sampled_from(["mean", "sum", "none"]))
-    if op == "mse_loss":
+    if op in ("mse_loss", "l1_loss"):
         a, b = draw(broadcastable(2))
         return [t(a), t(b)], {"reduction": reduction}
+    if op.startswith("binary_cross_entropy"):  # target and weights of the input's shape
+        shape = draw(SHAPE)
+        return [t(shape) * 0.5 for _ in range(draw(st.integers(2, 3)))], {"reduction": reduction}
     target = torch.tensor(draw(st.lists(st.integers(0, c - 1), min_size=n, max_size=n)))
     return [t((n, c)), target], {"reduction": reduction}
 
@@ -198,6 +201,7 @@ GENERATORS = {
     "stack": joined("stack"),
     "where": ternary(),
     **{op: loss(op) for op in ("mse_loss", "cross_entropy", "nll_loss")},
+    **{op: loss(op) for op in ("l1_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits")},
     # added with the engine's registry (issue 12)
     **{op: unary() for op in ("log1p", "expm1", "erf", "tan", "gelu", "silu", "leaky_relu", "softplus")},
     "atan2": binary(),

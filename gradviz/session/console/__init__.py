@@ -4,7 +4,9 @@ One module per job: ``check`` (the whitelist, judged before anything runs), ``ev
 statements and expressions), ``names`` (``=``, ``+=``, ``del``), ``attributes`` and ``actions``
 (what ``x.attr`` and ``x.backward()`` mean), ``operators``, ``binding`` (arguments to catalogue
 ops), ``construct`` (``torch.zeros`` ...), ``builtins`` (``print``, ``len`` ...), ``namespaces``
-(``torch``, ``F``, ``nn``), ``complete`` (completion) and ``core`` (``Console.run``); ``values`` are
+(``torch``, ``F``, ``nn``, ``optim``), ``modules``/``classes``/``optimisers`` (``nn.Linear``,
+``class Net(nn.Module)``, ``optim.SGD``: recorded in the session's log, and written as plain
+data by ``records``), ``complete`` (completion) and ``core`` (``Console.run``); ``values`` are
 the objects the evaluator computes with and ``limits`` bounds them. See ``core`` for the choices a
 reader should know.
 """

@@ -13,7 +13,7 @@ from gradviz.engine import Tensor
 
 from .actions import ACTIONS
 from .binding import call_op, make_op
-from .check import OUTSIDE_THE_LOG
+from .check import not_offered
 from .limits import check_items, check_numpy_result, tolist_items
 from .numpy_surface import array_attribute
 from .queries import CONSTANT_OPS, constant_call
@@ -24,6 +24,7 @@ from .values import (
     Method,
     Namespace,
     NodeValue,
+    ObjectValue,
     ReturnTypes,
     TensorValue,
     plain,
@@ -56,15 +57,15 @@ def attribute(run: Run, obj: Any, attr: str, node: ast.Attribute) -> Any:
     if isinstance(obj, Namespace):
         if attr in obj.members:
             return obj.members[attr]
+        if obj.path in ("torch.nn", "torch.optim") and attr[:1].isupper():  # a class, by torch's naming
+            raise ConsoleError(not_offered(f"{obj.path}.{attr}"))
         if attr in dir(obj.module):
-            if obj.path == "torch.nn" and isinstance(getattr(obj.module, attr), type):
-                raise ConsoleError(OUTSIDE_THE_LOG.format(what=f"torch.nn.{attr}"))
-            if obj.path == "torch" and attr == "optim":
-                raise ConsoleError(OUTSIDE_THE_LOG.format(what="torch.optim"))
             raise ConsoleError(f"{obj.path}.{attr} is not available in the console")
         raise AttributeError(f"module '{obj.path}' has no attribute '{attr}'")
     if isinstance(obj, TensorValue):
         return tensor_attribute(run, obj, attr, node)
+    if isinstance(obj, ObjectValue):
+        return obj.attribute(run, attr)
     if isinstance(obj, np.ndarray):
         return array_attribute(run, obj, attr)
     if isinstance(obj, ReturnTypes) and attr in ("values", "indices"):

@@ -83,6 +83,10 @@ def _bind_operands(
     optional = spec.optional_operands  # linear's bias
     if optional:
         fewest = spec.min_operands
+        for n in spec.operand_names[len(pos) : fewest]:  # by keyword: F.binary_cross_entropy(x, target=t)
+            if n not in kwargs:
+                break
+            pos.append(kwargs.pop(n))
         if len(pos) < fewest:
             names = " and ".join(f"'{n}'" for n in spec.operand_names[:fewest])
             raise TypeError(f"{spec.name}() missing required arguments {names}")

@@ -12,7 +12,7 @@ from gradviz.engine import Tensor
 from .binding import make_op
 from .data import DatasetValue, LoaderValue
 from .limits import check_shown, check_string, round_int
-from .values import ConsoleError, Lazy, TensorValue, is_num, plain, type_name
+from .values import ConsoleError, Lazy, ObjectValue, TensorValue, is_num, plain, type_name
 
 if TYPE_CHECKING:
     from .evaluate import Run
@@ -74,6 +74,8 @@ def builtin_len(run: Run, args: list[Any], kwargs: dict[str, Any], node: ast.Cal
         return len(v.tensor(run))
     if isinstance(v, (list, tuple, str, range, DatasetValue, LoaderValue)):
         return len(v)
+    if isinstance(v, ObjectValue):
+        return v.length()
     raise TypeError(f"object of type '{type_name(v)}' has no len()")
 
 
@@ -159,6 +161,8 @@ def builtin_repr(run: Run, args: list[Any], kwargs: dict[str, Any], node: ast.Ca
 
 def builtin_type(run: Run, args: list[Any], kwargs: dict[str, Any], node: ast.Call) -> TypeName:
     (v,) = _one("type", args, kwargs)
+    if isinstance(v, ObjectValue):
+        return TypeName(v.type_text())
     return TypeName(repr(type(plain(v, run))))  # only its name: the class itself stays out of reach
 
 

@@ -20,14 +20,12 @@ _ALLOWED_NODES = (
     ast.FormattedValue, ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult,
     ast.USub, ast.UAdd, ast.Not, ast.And, ast.Or, ast.Eq, ast.NotEq, ast.Lt, ast.LtE, ast.Gt, ast.GtE,
     ast.Is, ast.IsNot, ast.alias, ast.For, ast.If, ast.With, ast.withitem, ast.Break, ast.Continue,
-    ast.FunctionDef, ast.Lambda, ast.Return, ast.arguments, ast.arg,
+    ast.FunctionDef, ast.Lambda, ast.Return, ast.arguments, ast.arg, ast.ClassDef,
 )  # fmt: skip
 _CONSTRUCT_NAMES = {
     "Lambda": "lambda", "ListComp": "comprehensions", "SetComp": "comprehensions", "DictComp": "comprehensions",
     "GeneratorExp": "generator expressions", "FunctionDef": "defining functions (def)",
-    "AsyncFunctionDef": "defining functions (async def)", "ClassDef": "defining classes (class ...: a model "
-    "as a function of named tensors, def model(x): return x @ w.t() + b, works instead; an nn.Module's "
-    "parameters would live outside the session's log, where undo, replay and save can't reach them)", "For": "for loops",
+    "AsyncFunctionDef": "defining functions (async def)", "For": "for loops",
     "AsyncFor": "for loops", "While": "while loops", "If": "if statements", "With": "with blocks",
     "AsyncWith": "with blocks", "Try": "try blocks", "TryStar": "try blocks", "Raise": "raise",
     "Assert": "assert", "Global": "global", "Nonlocal": "nonlocal", "Return": "return", "Yield": "yield",
@@ -41,14 +39,17 @@ _CONSTRUCT_NAMES = {
 _PREDEFINED_IMPORTS = {
     ("torch", None), ("gradviz", None), ("gradviz", "torch"), ("torch", "torch"), ("torch.nn", None),
     ("torch.nn.functional", None), ("torch.nn.functional", "F"), ("gradviz.nn.functional", "F"),
-    ("torch.nn", "nn"), ("gradviz.nn", "nn"),
+    ("torch.nn", "nn"), ("gradviz.nn", "nn"), ("torch.optim", "optim"), ("gradviz.optim", "optim"),
+    ("torch.optim", None),
 }  # fmt: skip
 # Imports that bind a name the console defines only once imported.
 IMPORTED = {("numpy", "np"): "np", ("numpy", None): "numpy"}
 # ``from torch.utils.data import DataLoader``: the names it may bind.
-IMPORTED_FROM = {("torch.utils.data", "TensorDataset"), ("torch.utils.data", "DataLoader")}
+IMPORTED_FROM = {("torch.utils.data", "TensorDataset"), ("torch.utils.data", "DataLoader"),
+                 ("torch.optim", "SGD"), ("torch.optim", "Adam")}  # fmt: skip
 _PREDEFINED_FROM = {("torch.nn", "functional", "F"), ("gradviz.nn", "functional", "F"), ("torch", "nn", None),
-                    ("gradviz", "nn", None), ("torch", "autograd", None)}  # fmt: skip
+                    ("gradviz", "nn", None), ("torch", "autograd", None), ("torch", "optim", None),
+                    ("gradviz", "optim", None)}  # fmt: skip
 # Context managers ``with`` accepts: torch's grad modes (any other is refused by name).
 GRAD_MODES = ("no_grad", "enable_grad")
 _PLURAL = {"comprehensions", "generator expressions", "for loops", "while loops", "if statements", "with blocks",
@@ -68,19 +69,20 @@ def _harmless_import(node: ast.Import | ast.ImportFrom) -> bool:
     )
 
 
-# Why modules and optimisers stay out: what they hold is not in the session's log.
-OUTSIDE_THE_LOG = (
-    "{what} is not available in the console: its parameters and state would live outside the "
-    "session's log, where undo, replay and save can't reach them. Write the step with named tensors "
-    "instead: with torch.no_grad(): w -= lr * w.grad"
-)
+# The modules and optimisers the console records (console.modules, console.optimisers).
+NN_OFFERED = ("Linear", "Sequential", "Identity", "Tanh", "Sigmoid", "ReLU", "MSELoss", "L1Loss", "BCELoss",
+              "BCEWithLogitsLoss", "CrossEntropyLoss")  # fmt: skip
+OPTIM_OFFERED = ("SGD", "Adam")
 
 
-def _imports_optim(node: ast.Import | ast.ImportFrom) -> bool:
-    if isinstance(node, ast.Import):
-        return any(a.name in ("torch.optim", "gradviz.optim") for a in node.names)
-    return (node.module in ("torch", "gradviz") and any(a.name == "optim" for a in node.names)) or (
-        node.module in ("torch.optim", "gradviz.optim")
+def not_offered(what: str) -> str:
+    """Why ``torch.nn.Conv2d`` (say) is refused, and what is offered instead: the console
+    records a module's parameters and ops in the session's log, which it does for these."""
+    offered = OPTIM_OFFERED if what.startswith("torch.optim") else NN_OFFERED
+    prefix = "optim" if what.startswith("torch.optim") else "nn"
+    return (
+        f"{what} is not available in the console, which records modules and optimisers in the "
+        f"session's log (for undo, replay and save) only for {', '.join(f'{prefix}.{k}' for k in offered)}"
     )
 
 
@@ -89,17 +91,20 @@ def check(tree: ast.AST) -> None:
     starred_ok = {
         id(a) for n in ast.walk(tree) if isinstance(n, ast.Call) for a in n.args if isinstance(a, ast.Starred)
     }
+    super_calls: set[int] = set()  # the nodes of super().__init__() in a module class's __init__
     for node in ast.walk(tree):  # breadth first: a call is judged before its parts
         line = getattr(node, "lineno", None)
         at = f" (line {line})" if line is not None else ""
+        if id(node) in super_calls:
+            continue
+        if isinstance(node, ast.ClassDef):
+            super_calls |= module_class(node)
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             if _harmless_import(node):
                 continue
-            if _imports_optim(node):
-                raise ConsoleError(f"{OUTSIDE_THE_LOG.format(what='torch.optim')}{at}")
             raise ConsoleError(
-                "imports other than torch, torch.nn, torch.nn.functional and numpy are not allowed in "
-                f"the console{at}"
+                "imports other than torch, torch.nn, torch.nn.functional, torch.optim and numpy are not "
+                f"allowed in the console{at}"
             )
         if not isinstance(node, _ALLOWED_NODES):
             what = _CONSTRUCT_NAMES.get(type(node).__name__, type(node).__name__)
@@ -110,6 +115,90 @@ def check(tree: ast.AST) -> None:
         except ConsoleError as e:
             raise ConsoleError(f"{e}{at}") from None
     _check_flow(tree, in_loop=False, in_def=False)
+
+
+CLASS_SHAPE = (
+    "defining classes is not allowed in the console, except a module: class Net(nn.Module): with "
+    "__init__ (super().__init__() and self.name = ... only) and forward; nn.Sequential(nn.Linear(2, 4), "
+    "nn.Tanh(), nn.Linear(4, 1)) builds most models"
+)
+
+
+def _is_nn_module(base: ast.expr) -> bool:
+    """``nn.Module`` or ``torch.nn.Module``."""
+    if not (isinstance(base, ast.Attribute) and base.attr == "Module"):
+        return False
+    v = base.value
+    return (isinstance(v, ast.Name) and v.id == "nn") or (
+        isinstance(v, ast.Attribute)
+        and v.attr == "nn"
+        and isinstance(v.value, ast.Name)
+        and v.value.id == "torch"
+    )
+
+
+def _is_super_init(stmt: ast.stmt) -> bool:
+    """``super().__init__()``, exactly."""
+    if not (isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Call)):
+        return False
+    call = stmt.value
+    f = call.func
+    return (
+        not call.args and not call.keywords and isinstance(f, ast.Attribute) and f.attr == "__init__"
+        and isinstance(f.value, ast.Call) and isinstance(f.value.func, ast.Name) and f.value.func.id == "super"
+        and not f.value.args and not f.value.keywords
+    )  # fmt: skip
+
+
+def _docstring(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Pass) or (
+        isinstance(stmt, ast.Expr)
+        and isinstance(stmt.value, ast.Constant)
+        and isinstance(stmt.value.value, str)
+    )
+
+
+def module_class(node: ast.ClassDef) -> set[int]:
+    """The one class the console defines, ``class Net(nn.Module):`` with ``__init__`` (only
+    ``super().__init__()`` and ``self.name = ...``) and ``forward``: refuse any other shape, naming
+    what and where; return the ids of the ``super().__init__()`` nodes, which name a dunder."""
+    at = f" (line {node.lineno})"
+    if node.decorator_list or node.keywords or len(node.bases) != 1 or not _is_nn_module(node.bases[0]):
+        raise ConsoleError(f"{CLASS_SHAPE}{at}")
+    exempt: set[int] = set()
+    methods = set()
+    for item in node.body:
+        if _docstring(item):
+            continue
+        if (
+            not isinstance(item, ast.FunctionDef)
+            or item.name not in ("__init__", "forward")
+            or item.name in methods
+        ):
+            what = item.name if isinstance(item, ast.FunctionDef) else type(item).__name__
+            raise ConsoleError(
+                f"{what} in class {node.name}: a module class in the console holds only __init__ and forward "
+                f"(line {item.lineno})"
+            )
+        methods.add(item.name)
+        if not item.args.args or item.args.args[0].arg != "self":
+            raise ConsoleError(f"{item.name}'s first parameter must be self (line {item.lineno})")
+        if item.name == "__init__":
+            for stmt in item.body:
+                if _is_super_init(stmt):
+                    exempt |= {id(n) for n in ast.walk(stmt)}
+                elif not _docstring(stmt) and not (
+                    isinstance(stmt, ast.Assign) and len(stmt.targets) == 1
+                    and isinstance(stmt.targets[0], ast.Attribute) and isinstance(stmt.targets[0].value, ast.Name)
+                    and stmt.targets[0].value.id == "self"
+                ):  # fmt: skip
+                    raise ConsoleError(
+                        "__init__ of a module class does only super().__init__() and self.name = ... in the "
+                        f"console (line {stmt.lineno})"
+                    )
+    if "forward" not in methods:
+        raise ConsoleError(f"class {node.name} needs a forward method{at}")
+    return exempt
 
 
 def _check_block(node: ast.AST) -> None:
@@ -167,6 +256,8 @@ def _check_flow(node: ast.AST, in_loop: bool, in_def: bool) -> None:
             raise ConsoleError(f"'return' outside function (line {child.lineno})")
         if isinstance(child, (ast.FunctionDef, ast.Lambda)):
             _check_flow(child, in_loop=False, in_def=True)
+        elif isinstance(child, ast.ClassDef):
+            _check_flow(child, in_loop=False, in_def=False)
         elif isinstance(child, ast.For):
             _check_flow(child, in_loop=True, in_def=in_def)
         else:

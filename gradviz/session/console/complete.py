@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from .attributes import ACTION_METHODS, CAST_METHODS, READ_METHODS, TENSOR_PROPERTIES
-from .values import Namespace
+from .values import Namespace, ObjectValue
 
 if TYPE_CHECKING:
     from .core import Console
@@ -38,6 +38,8 @@ def _members(console: Console, base: str) -> list[str]:
     obj: Any
     if root in console.session and not console.session.info(root).hidden:
         obj = "tensor"
+    elif isinstance(console.variables.get(root), ObjectValue):
+        obj = console.variables[root]
     elif root in console.globals:
         obj = console.globals[root]
     else:
@@ -51,6 +53,8 @@ def _members(console: Console, base: str) -> list[str]:
             return []
     if isinstance(obj, Namespace):
         return list(obj.members)
+    if isinstance(obj, ObjectValue):
+        return obj.completions()
     if obj == "tensor":
         return [*TENSOR_PROPERTIES, *console.methods, *CAST_METHODS, *READ_METHODS, *ACTION_METHODS]
     return []

@@ -19,7 +19,7 @@ from . import names
 from .data import LoaderValue
 from .functions import UserFunction
 from .operators import index
-from .values import ConsoleError, GradMode, Lazy, ReturnTypes, TensorValue, type_name
+from .values import ConsoleError, GradMode, Lazy, ObjectValue, ReturnTypes, TensorValue, type_name
 
 if TYPE_CHECKING:
     from .evaluate import Run
@@ -67,6 +67,10 @@ def execute(run: Run, stmt: ast.stmt) -> None:
         run_with(run, stmt)
     elif isinstance(stmt, ast.FunctionDef):
         names.assign(run, ast.Name(stmt.name, ast.Store()), define(run, stmt, stmt.name, stmt.body))
+    elif isinstance(stmt, ast.ClassDef):
+        from .classes import define_class  # (it builds on this module's define)
+
+        names.assign(run, ast.Name(stmt.name, ast.Store()), define_class(run, stmt))
     elif isinstance(stmt, ast.Return):
         raise ReturnValue(None if stmt.value is None else run.eval(stmt.value))
     elif isinstance(stmt, ast.Break):
@@ -122,6 +126,8 @@ def iterate(run: Run, value: Any) -> Iterator[Any]:
         yield from value.walk(run)
     elif isinstance(value, ReturnTypes):
         yield from value.items()
+    elif isinstance(value, ObjectValue):  # a Sequential's modules
+        yield from value.iterate()
     elif isinstance(value, TensorValue):
         t = value.tensor(run)
         if t.ndim == 0:

@@ -59,7 +59,7 @@ from typing import Any
 
 from ..document import Session, SessionError
 from ..training import TrainingRecorder, TrainingRun
-from . import control, loop_entry, namespaces
+from . import control, loop_entry, namespaces, persist
 from .check import check
 from .complete import complete
 from .evaluate import Run
@@ -162,6 +162,7 @@ class Console:
                 run.shown = None
             finally:
                 self.measure.clear()  # it keeps what it measured alive
+                persist.remember(self)  # the modules and optimisers, for the file
         result.printed = "".join(run.out)
         if run.shown is not None and not _suppressed(source):
             result.result = run.shown

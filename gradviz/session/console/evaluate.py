@@ -26,6 +26,7 @@ from .values import (
     Lazy,
     Method,
     Named,
+    ObjectValue,
     ReturnTypes,
     TensorValue,
     plain,
@@ -107,7 +108,8 @@ class Run:
         elif isinstance(stmt, ast.Pass):
             pass
         elif isinstance(
-            stmt, (ast.For, ast.If, ast.With, ast.FunctionDef, ast.Return, ast.Break, ast.Continue)
+            stmt,
+            (ast.For, ast.If, ast.With, ast.FunctionDef, ast.ClassDef, ast.Return, ast.Break, ast.Continue),
         ):
             control.execute(self, stmt)
         else:  # check() refuses everything else first
@@ -227,6 +229,8 @@ class Run:
             check_items(len(value), "the characters of this string", self.session)
         if isinstance(value, (list, tuple, str)):
             return list(value)
+        if isinstance(value, ObjectValue):
+            return value.iterate()
         if isinstance(value, (range, Lazy)):
             out: list[Any] = []
             for v in control.iterate(self, value):
@@ -254,6 +258,8 @@ class Run:
     def subscript(self, obj: Any, idx: Any) -> Any:
         if isinstance(obj, TensorValue):
             return index(self, obj, idx)
+        if isinstance(obj, ObjectValue):
+            return obj.subscript(self, idx)
         if isinstance(obj, ReturnTypes):
             obj = obj.items()
         if isinstance(obj, (list, tuple, str)):
@@ -278,6 +284,6 @@ class Run:
             return func.call(self, args, kwargs, node)
         if isinstance(func, Method):
             return func.call(args, kwargs)
-        if isinstance(func, UserFunction):
+        if isinstance(func, (UserFunction, ObjectValue)):
             return func.call(self, args, kwargs, node)
         raise TypeError(f"'{type_name(func)}' object is not callable")

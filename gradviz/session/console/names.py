@@ -18,11 +18,13 @@ from ..log import Op
 from .actions import set_requires_grad
 from .check import IMPORTED, IMPORTED_FROM
 from .limits import check_items, check_string
+from .modules import ModuleValue, ParamValue
 from .operators import BINOPS, binop
 from .values import (
     ConsoleError,
     GradValue,
     Named,
+    ObjectValue,
     PendingOp,
     ReturnTypes,
     TensorValue,
@@ -75,6 +77,15 @@ def bind(run: Run, name: str, value: Any, later: tuple[Any, ...] = ()) -> None:
     s.check_name(name, allow_existing=True)
     if isinstance(value, ReturnTypes):
         raise ConsoleError("a (values, indices) pair can't be stored; use .values or unpack it: v, i = ...")
+    if isinstance(value, ModuleValue):
+        record_parameters(run, name, value)
+    if isinstance(value, ParamValue):  # p = model.weight, for p in model.parameters(): another name for it
+        if name in s and not s.info(name).hidden:
+            if s.info(name).uid == value.uid:
+                return
+            unbind(run, name, later)
+        run.console.variables[name] = value
+        return
     if not isinstance(value, TensorValue):
         _bind_plain(run, name, value, later)
         return
@@ -102,6 +113,12 @@ def _bind_plain(run: Run, name: str, value: Any, later: tuple[Any, ...]) -> None
         raise ConsoleError(
             f"a {type(value).__name__} holding tensors can't be stored in the console; give each tensor its own name"
         )
+    if isinstance(value, (list, tuple)) and any(isinstance(v, ObjectValue) for v in _flat(value)):
+        # a module kept there would hold its parameters outside the session (and its memory)
+        raise ConsoleError(
+            f"a {type(value).__name__} holding modules or optimisers can't be stored in the console; give each "
+            "its own name, or put the modules in nn.Sequential(...)"
+        )
     if isinstance(value, str):
         check_string(len(value), f"{name}")
     elif isinstance(value, (list, tuple)):
@@ -111,13 +128,54 @@ def _bind_plain(run: Run, name: str, value: Any, later: tuple[Any, ...]) -> None
     run.console.variables[name] = value
 
 
+def record_parameters(run: Run, name: str, module: ModuleValue) -> None:
+    """``model = nn.Linear(3, 2)``: the module's parameters not yet in the session are recorded
+    as leaves named after it (``model_weight``; ``model_0_bias`` for ``model[0].bias``), taking
+    the names from the parameters that had them (the old model's, kept hidden while an optimiser
+    holds them); a tensor of the learner's own keeps its name (``model_weight_1`` then)."""
+    owned = held(run)  # parameters of modules (and optimisers): their names may be taken over
+    if run.console.variables.get(name) is not module:
+        run.console.variables.pop(name, None)  # the old module no longer holds its parameters
+    s = run.session
+    for path, slot in module.named_slots():
+        if slot.uid is not None:
+            continue
+        target = f"{name}_{path.replace('.', '_')}"
+        if target in s and not s.info(target).hidden:
+            if s.info(target).uid in owned:
+                unbind(run, target)  # the old model's: hidden while an optimiser holds it
+            else:
+                target = s.fresh_name(f"{target}_")  # the learner's own tensor keeps its name
+        slot.record(run, target)
+
+
+def held(run: Run) -> set[int]:
+    """The session tensors the console's modules and optimisers refer to."""
+    return {u for v in run.console.variables.values() if isinstance(v, ObjectValue) for u in v.holds()}
+
+
+def _flat(value: Any) -> list[Any]:
+    out, stack = [], [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, (list, tuple)):
+            stack.extend(v)
+        else:
+            out.append(v)
+    return out
+
+
 def unbind(run: Run, name: str, pending: tuple[Any, ...] = ()) -> None:
     """Take ``name`` off its tensor, as rebinding or ``del`` does in Python: a tensor that
     something still uses (or that a value about to be recorded reads) stays, hidden;
     otherwise it goes, with any hidden tensors it leaves behind."""
     s = run.session
     uid = s.info(name).uid
-    if s.dependents(name) or any(isinstance(v, TensorValue) and v.depends_on(uid) for v in pending):
+    if (
+        s.dependents(name)
+        or any(isinstance(v, TensorValue) and v.depends_on(uid) for v in pending)
+        or uid in held(run)
+    ):
         run.unbound.append(s.hide(name))
         return
     operands = s.operands(name)
@@ -129,9 +187,13 @@ def collect(run: Run, names: list[str]) -> None:
     """Delete hidden tensors that nothing depends on (and then their hidden operands)."""
     s = run.session
     stack = list(names)
+    kept: set[int] | None = None
     while stack:
         n = stack.pop()
         if n not in s or not s.info(n).hidden or s.dependents(n):
+            continue
+        kept = held(run) if kept is None else kept
+        if s.info(n).uid in kept:
             continue
         operands = s.operands(n)
         s.delete(n)
@@ -252,6 +314,9 @@ def delete(run: Run, target: ast.expr) -> None:
 def set_attribute(run: Run, target: ast.Attribute, value: Any) -> None:
     obj = run.eval(target.value)
     what = run.segment(target)
+    if isinstance(obj, ObjectValue):  # self.fc1 = nn.Linear(2, 4) in a module class's __init__
+        obj.set_attribute(run, target.attr, value)
+        return
     if not isinstance(obj, TensorValue):
         raise ConsoleError(f"can't assign to {what} in the console")
     if target.attr == "grad":

@@ -1,5 +1,6 @@
 """What the console's names mean before the learner defines any: ``torch`` (and ``gradviz``),
-``torch.nn``, ``torch.nn.functional`` (also ``F``) and the builtins, built from the catalogue of
+``torch.nn`` (its modules: ``modules``), ``torch.nn.functional`` (also ``F``), ``torch.optim``
+(``optimisers``) and the builtins, built from the catalogue of
 operations and the constructors, and the tensor methods that are catalogue ops."""
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from typing import Any
 import gradviz
 import gradviz.engine as E
 import gradviz.nn.functional as F_module
+import gradviz.optim
 
 from .. import catalogue
-from . import data, live_ops, numpy_surface, queries
+from . import classes, data, live_ops, modules, numpy_surface, optimisers, queries  # noqa: F401 - classes: its record kind
 from .binding import call_op
 from .builtins import BUILTINS
 from .construct import CONSTRUCTORS, builtin_manual_seed, construct
@@ -48,7 +50,8 @@ def build() -> Names:
                 f_ops[n] = spec
     functional = _namespace("torch.nn.functional", F_module, f_ops, {}, numpy_names=False)
     functional.members = {**live_ops.f_members(), **functional.members}  # the catalogue's first
-    nn = Namespace("torch.nn", {"functional": functional}, gradviz.nn)
+    nn = Namespace("torch.nn", {"functional": functional, **modules.members()}, gradviz.nn)
+    optim = Namespace("torch.optim", optimisers.members(), gradviz.optim)
     # ops outside the catalogue, where no catalogue op or alias has the name (clip is clamp's)
     extra: dict[str, Any] = {k: v for k, v in live_ops.torch_members().items() if k not in torch_ops}
     extra.update({c: Function(c, _constructor(c), "constructor") for c in CONSTRUCTORS})
@@ -56,6 +59,7 @@ def build() -> Names:
     extra.update(DTYPES)
     extra.update(queries.members())
     extra["nn"] = nn
+    extra["optim"] = optim
     utils_data = data.build()
     extra["utils"] = Namespace("torch.utils", {"data": utils_data}, None)
     torch = _namespace("torch", gradviz, torch_ops, extra)
@@ -64,11 +68,12 @@ def build() -> Names:
         "gradviz": Namespace("gradviz", torch.members, gradviz),
         "F": functional,
         "nn": nn,
+        "optim": optim,
     }
     for b, fn in BUILTINS.items():
         names[b] = Function(b, fn, "builtin")
     live_methods = {n: f for n, f in live_ops.methods().items() if n not in methods}
-    imports = {"numpy": numpy_surface.build(), "torch.utils.data": utils_data}
+    imports = {"numpy": numpy_surface.build(), "torch.utils.data": utils_data, "torch.optim": optim}
     return Names({spec.name: spec for spec in catalogue.OPS}, methods, names, live_methods, imports)
 
 

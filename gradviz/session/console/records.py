@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 FromRecord = Callable[[dict[str, Any], "Console"], Any]
 
 _KINDS: dict[str, FromRecord] = {}
+RECORD_KINDS = _KINDS  # kind -> from_record, for modules that rebuild the values they hold
 
 
 def register_record_kind(kind: str, from_record: FromRecord) -> None:

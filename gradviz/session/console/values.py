@@ -72,6 +72,10 @@ class TensorValue:
         """Whether recording this value would read the session tensor ``uid``."""
         return self.uid == uid
 
+    def shown(self, ctx: Context) -> Tensor:
+        """What print() and the notebook show for it (a module's parameter shows as one)."""
+        return self.tensor(ctx)
+
 
 class Named(TensorValue):
     """A tensor already in the session (found by uid, so renames and replays don't lose it)."""
@@ -135,6 +139,44 @@ class GradValue(PendingLeaf):
 
 
 # --- everything else ---------------------------------------------------------------------------------
+class ObjectValue:
+    """A console object with attributes and calls of its own (an ``nn`` module, an optimiser):
+    each subclass answers only what it lists. ``holds()``: the session tensors it refers to,
+    which the console keeps (hidden, if they lose their name) while it is bound to a name."""
+
+    type_name = "object"
+
+    def attribute(self, run: Any, attr: str) -> Any:
+        raise AttributeError(f"'{self.type_name}' object has no attribute '{attr}'")
+
+    def call(self, run: Any, args: list[Any], kwargs: dict[str, Any], node: Any) -> Any:
+        raise TypeError(f"'{self.type_name}' object is not callable")
+
+    def subscript(self, run: Any, idx: Any) -> Any:
+        raise TypeError(f"'{self.type_name}' object is not subscriptable")
+
+    def set_attribute(self, run: Any, attr: str, value: Any) -> None:
+        raise ConsoleError(f"can't assign to {self.type_name}.{attr} in the console")
+
+    def holds(self) -> list[int]:
+        return []
+
+    def iterate(self) -> list[Any]:
+        """What ``for x in obj`` and ``list(obj)`` walk."""
+        raise TypeError(f"'{self.type_name}' object is not iterable")
+
+    def length(self) -> int:
+        raise TypeError(f"object of type '{self.type_name}' has no len()")
+
+    def type_text(self) -> str:
+        """What ``type(obj)`` shows."""
+        return f"<class '{self.type_name}'>"
+
+    def completions(self) -> list[str]:
+        """The attribute names ``attribute`` answers, for completion."""
+        return []
+
+
 class Namespace:
     """``torch``/``gradviz``, ``torch.nn`` and ``torch.nn.functional`` (also ``F``)."""
 
@@ -168,7 +210,7 @@ class Method:
         self.call = call
 
     def __repr__(self) -> str:
-        return f"<built-in method {self.name} of Tensor object>"
+        return f"<built-in method {self.name} of {type_name(self.target)} object>"
 
 
 class NodeValue:
@@ -237,7 +279,7 @@ class ReturnTypes:
 def plain(value: Any, ctx: Context) -> Any:
     """The Python object a value stands for, to print or show."""
     if isinstance(value, TensorValue):
-        return value.tensor(ctx)
+        return value.shown(ctx)
     if isinstance(value, ReturnTypes):
         return value.shown
     if isinstance(value, NodeValue):
@@ -265,6 +307,8 @@ def type_name(v: Any) -> str:
         return type(v.node).__name__
     if isinstance(v, E.dtype):
         return "dtype"
+    if isinstance(v, ObjectValue):
+        return v.type_name
     return type(v).__name__
 
 
