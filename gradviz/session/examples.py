@@ -17,6 +17,7 @@ import gradviz.engine as E
 
 from .document import Session
 from .fileformat import SUFFIX, save
+from .transcript import Cell
 
 
 def linear() -> Session:
@@ -121,6 +122,82 @@ def broadcasting() -> Session:
     return s
 
 
+def _typed(cells: list[str]) -> Session:
+    """A session made by running ``cells`` in the console, one after the other, each kept in
+    the transcript as the console shows it (so opening the example shows the code that made it)."""
+    from .console import Console  # (the console imports the catalogue, which is heavy)
+
+    s = Session()
+    console = Console(s)
+    for k, source in enumerate(cells, 1):
+        r = console.run(source)
+        if not r.ok:  # pragma: no cover - a broken example must not be written
+            raise RuntimeError(f"example cell {k} failed: {r.error_type}: {r.error}")
+        s.transcript.append(Cell(k, source, printed=r.printed, result=r.result))
+    return s
+
+
+CROPS = """\
+inputs = torch.tensor([[73., 67, 43], [91, 88, 64], [87, 134, 58], [102, 43, 37], [69, 96, 70]])
+targets = torch.tensor([[56., 70], [81, 101], [119, 133], [22, 37], [103, 119]])"""
+CROPS_MODEL = """\
+    preds = inputs @ w.t() + b
+    diff = preds - targets
+    loss = (diff * diff).sum() / diff.numel()"""
+
+
+def linear_regression() -> Session:
+    """Linear regression from scratch: apples and oranges from temperature, rainfall and
+    humidity in five regions, 100 steps of gradient descent on the mean squared error, then
+    one more forward pass and backward, so the graph shows the last gradients."""
+    model = CROPS_MODEL.replace("\n    ", "\n")[4:]
+    s = _typed(
+        [
+            "torch.manual_seed(42)\n" + CROPS,
+            "w = torch.randn(2, 3, requires_grad=True)\nb = torch.randn(2, requires_grad=True)",
+            "for epoch in range(100):\n" + CROPS_MODEL + "\n    loss.backward()\n"
+            "    with torch.no_grad():\n"
+            "        w -= 1e-5 * w.grad\n"
+            "        b -= 1e-5 * b.grad\n"
+            "    w.grad.zero_()\n"
+            "    b.grad.zero_()",
+            model + "\nloss.backward()\nloss",
+        ]
+    )
+    s.view = {"mode": "tensors", "statistic": "norm", "log_scale": False, "selection": ["loss"]}
+    return s
+
+
+POINTS = """\
+X = torch.tensor([[0.5, 1.0], [1.0, 0.5], [1.5, 2.0], [2.0, 1.0], [3.0, 3.5], [3.5, 2.5], [4.0, 3.0], [4.5, 4.0]])
+labels = torch.tensor([0., 0., 0., 0., 1., 1., 1., 1.])"""
+LOGISTIC_MODEL = """\
+    p = torch.sigmoid(X @ w + b)
+    loss = -(labels * torch.log(p) + (1 - labels) * torch.log(1 - p)).mean()"""
+
+
+def logistic_regression() -> Session:
+    """Logistic regression from scratch: two classes of 2-D points, p = sigmoid(X @ w + b),
+    the binary cross-entropy written out, 100 steps of gradient descent, then one more forward
+    pass and backward, so the graph shows the last gradients."""
+    model = LOGISTIC_MODEL.replace("\n    ", "\n")[4:]
+    s = _typed(
+        [
+            POINTS,
+            "w = torch.zeros(2, requires_grad=True)\nb = torch.zeros(1, requires_grad=True)",
+            "for epoch in range(100):\n" + LOGISTIC_MODEL + "\n    loss.backward()\n"
+            "    with torch.no_grad():\n"
+            "        w -= 0.5 * w.grad\n"
+            "        b -= 0.5 * b.grad\n"
+            "    w.grad.zero_()\n"
+            "    b.grad.zero_()",
+            model + "\nloss.backward()\nloss",
+        ]
+    )
+    s.view = {"mode": "tensors", "statistic": "norm", "log_scale": False, "selection": ["loss"]}
+    return s
+
+
 @dataclass(frozen=True)
 class Example:
     name: str  # the file's stem
@@ -138,6 +215,8 @@ EXAMPLES: tuple[Example, ...] = (
     Example("mlp", "A 2-layer MLP with cross-entropy", mlp),
     Example("vanishing_gradients", "Vanishing gradients in a sigmoid chain", vanishing),
     Example("broadcasting", "Broadcasting (3, 1) + (1, 4) + bias", broadcasting),
+    Example("linear_regression", "Linear regression from scratch (crops)", linear_regression),
+    Example("logistic_regression", "Logistic regression from scratch (2-D points)", logistic_regression),
 )
 
 

@@ -13,7 +13,15 @@ import pytest
 from gradviz import resources
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ["broadcasting", "linear", "mlp", "neuron", "vanishing_gradients"]
+NAMES = [
+    "broadcasting",
+    "linear",
+    "linear_regression",
+    "logistic_regression",
+    "mlp",
+    "neuron",
+    "vanishing_gradients",
+]
 
 
 def gradviz(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -60,9 +60,11 @@ def test_each_example_trains_as_torch_does(name: str) -> None:
     s = next(ex for ex in examples.EXAMPLES if ex.name == name).build()
     out = default_target(s)
     leaves = grad_leaves(s)
-    ns, _ = train_both(s, out, tc.TrainPlan(tuple(leaves), tc.SGD, 0.01, 20))
-    # tanh (neuron, mlp) and cross-entropy's exp and log may differ from torch's libm by an ulp
-    exact = name not in ("neuron", "mlp")
+    lr = 1e-5 if name == "linear_regression" else 0.01  # (its inputs are in the tens)
+    ns, _ = train_both(s, out, tc.TrainPlan(tuple(leaves), tc.SGD, lr, 20))
+    # + - * and sigmoid are exact; tanh, exp and log may differ from torch's libm by an ulp, and
+    # a matmul or sum of many terms may add them in another order
+    exact = name in ("linear", "broadcasting", "vanishing_gradients")
     assert_same(s, ns, [*leaves, out], exact=exact)
     for n in leaves:  # zeroed at the end of each step, as the loop says
         assert s.tensor(n).grad is not None and not s.tensor(n).grad.numpy().any()
