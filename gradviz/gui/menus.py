@@ -56,7 +56,7 @@ def menu_table() -> list[tuple[str, list[Any]]]:
         (EDIT + "&Edit", ["undo", "redo", "-", "copy_code", "-", "rename", "delete", "-", "find"]),
         (EDIT + "&Tensor", [
             "new_tensor", "operation", "-", "backward", "@backward", "step_through", "step_forward", "backward_options",
-            "zero_grads", "-", "check_all",
+            "zero_grads", "-", "train", "check_all",
         ]),
         ("viewer:&Edit", ["find"]),
         ("&View", [
@@ -155,6 +155,7 @@ def build_toolbar(w: MainWindow) -> None:
         tb.addWidget(w.backward_button)
         tb.addAction(ac["step_through"])
         tb.addAction(ac["zero_grads"])
+        tb.addAction(ac["train"])
         tb.addSeparator()
         for k in ("undo", "redo"):
             tb.addAction(ac[k])

@@ -24,6 +24,7 @@ doesn't depend on, a step count or learning rate out of range. Qt-free.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 from dataclasses import dataclass
 
@@ -153,9 +154,46 @@ def train_code(session: Session, output: str, plan: TrainPlan) -> TrainCode:
     return TrainCode("\n".join(lines) + "\n", forward=tuple(chain))
 
 
+def loop_length(source: str) -> int:
+    """How many iterations the input runs, when it is one ``for`` over a range of numbers with
+    no other loop or function in it (what the window counts as "step k of N"); else 0."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return 0
+    loops = [s for s in tree.body if isinstance(s, ast.For)]
+    others = (ast.For, ast.While, ast.FunctionDef, ast.Lambda, ast.comprehension)
+    if len(loops) != 1 or sum(isinstance(n, others) for n in ast.walk(tree)) != 1:
+        return 0
+    it = loops[0].iter
+    if not (isinstance(it, ast.Call) and isinstance(it.func, ast.Name) and it.func.id == "range"):
+        return 0
+    bounds = [a.value for a in it.args if isinstance(a, ast.Constant) and type(a.value) is int]
+    if it.keywords or not 1 <= len(bounds) == len(it.args) <= 3 or (len(bounds) == 3 and bounds[2] == 0):
+        return 0
+    try:
+        return len(range(*bounds))
+    except OverflowError:
+        return 0
+
+
+@functools.cache
+def optim_available() -> bool:
+    """Whether the console runs ``torch.optim`` (the loops of momentum and Adam need it)."""
+    from .console import Console  # (the console reads this package: imported when asked)
+
+    return (
+        Console(Session())
+        .run("w = torch.tensor(1., requires_grad=True)\nopt = torch.optim.SGD([w], lr=0.1)")
+        .ok
+    )
+
+
 def _check_plan(session: Session, plan: TrainPlan) -> str:
     if plan.optimiser not in OPTIMISERS:
         return f"unknown optimiser {plan.optimiser!r}: choose one of {', '.join(OPTIMISERS)}"
+    if plan.optimiser != SGD and not optim_available():
+        return f"{plan.optimiser} needs torch.optim, which this console doesn't run yet: choose SGD"
     if isinstance(plan.steps, bool) or not isinstance(plan.steps, int) or not 1 <= plan.steps <= MAX_STEPS:
         return f"the number of steps must be a whole number from 1 to {MAX_STEPS:,}, not {plan.steps!r}"
     lr = plan.lr
@@ -282,6 +320,8 @@ __all__ = [
     "SGD",
     "TrainCode",
     "TrainPlan",
+    "loop_length",
+    "optim_available",
     "scalar_output",
     "train_code",
     "trainable",

@@ -4,6 +4,8 @@ reason, not an exception."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -243,8 +245,18 @@ needs_optim = pytest.mark.skipif(
 )
 
 
+def test_without_torch_optim_in_the_console_momentum_and_adam_are_refused() -> None:
+    assert tc.optim_available() == _optim_runs()
+    s = examples.linear()
+    for optimiser in (tc.MOMENTUM, tc.ADAM):
+        code = tc.train_code(s, "y", tc.TrainPlan(("w", "b"), optimiser, 0.01, 5))
+        assert code.ok == _optim_runs()
+        assert code.ok or "needs torch.optim" in code.refusal
+
+
 @pytest.mark.parametrize("optimiser", [tc.MOMENTUM, tc.ADAM])
-def test_optimiser_code_is_torch_optim(optimiser: str) -> None:
+def test_optimiser_code_is_torch_optim(optimiser: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tc, "optim_available", lambda: True)  # the code is written either way
     s = examples.linear()
     code = tc.train_code(s, "y", tc.TrainPlan(("w", "b"), optimiser, 0.01, 5))
     lines = code.source.splitlines()
@@ -267,3 +279,39 @@ def test_optimisers_train_as_torch_does(optimiser: str, name: str) -> None:
     leaves = grad_leaves(s)
     ns, _ = train_both(s, out, tc.TrainPlan(tuple(leaves), optimiser, 0.01, 15))
     assert_same(s, ns, [*leaves, out], exact=False)
+
+
+def test_a_stop_in_the_loops_backward_is_a_keyboard_interrupt_and_keeps_nothing() -> None:
+    s = examples.mlp()
+    entries = s.entries
+    backwards = [0]
+
+    def stop() -> bool:  # Stop pressed while the 3rd step's backward runs
+        frame = sys._getframe(1)
+        while frame is not None and not frame.f_code.co_filename.endswith(("engine/autograd.py")):
+            frame = frame.f_back
+        backwards[0] += frame is not None
+        return backwards[0] > 2 * 9 + 3  # (9 nodes each backward)
+
+    code = tc.train_code(s, "loss", tc.TrainPlan(("W1", "b1", "W2", "b2"), tc.SGD, 0.1, 50))
+    s.stop_requested = stop
+    r = Console(s).run(code.source)
+    s.stop_requested = None
+    assert r.error_type == "KeyboardInterrupt" and "stopped" in r.error
+    assert s.entries == entries
+
+
+def test_loop_length_counts_one_loop_over_a_range() -> None:
+    assert tc.loop_length("w.grad = None\nfor step in range(40):\n    y = w * x\n    y.backward()") == 40
+    assert tc.loop_length("for i in range(2, 12, 3):\n    pass") == 4
+    for source in (
+        "y = w * x",
+        "for i in range(n):\n    pass",
+        "for i in range(3):\n    for j in range(3):\n        pass",
+        "for i in range(3):\n    pass\nfor j in range(3):\n    pass",
+        "def f(a):\n    return a\nfor i in range(3):\n    f(i)",
+        "for i in range(1, 5, 0):\n    pass",
+        "for i in [1, 2]:\n    pass",
+        "for i in range(",
+    ):
+        assert tc.loop_length(source) == 0, source
