@@ -288,7 +288,7 @@ def test_a_stop_in_the_loops_backward_is_a_keyboard_interrupt_and_keeps_nothing(
 
     def stop() -> bool:  # Stop pressed while the 3rd step's backward runs
         frame = sys._getframe(1)
-        while frame is not None and not frame.f_code.co_filename.endswith(("engine/autograd.py")):
+        while frame is not None and not frame.f_code.co_filename.endswith("engine/autograd.py"):
             frame = frame.f_back
         backwards[0] += frame is not None
         return backwards[0] > 2 * 9 + 3  # (9 nodes each backward)
