@@ -739,7 +739,7 @@ class MainWindow(QMainWindow):
             if t.presentation
             else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
         )
-        for key in ("operation", "zero_grads", "train", "fit", "export"):
+        for key in ("operation", "zero_grads", "train", "fit"):
             button = self.toolbar.widgetForAction(self.actions[key])
             if button is not None:
                 button.setToolButtonStyle(compact)
@@ -747,7 +747,7 @@ class MainWindow(QMainWindow):
         if colours is not None:
             colours.setToolButtonStyle(compact)
         self.find_box.setPlaceholderText("Find (Ctrl+F)" if t.presentation else "Find a tensor (Ctrl+F)")
-        self.find_box.setFixedWidth(200)
+        self.find_box.setFixedWidth(180)
         self.progress.setFixedWidth(round(110 * t.font_scale))
         if t.font_scale != getattr(self, "_fitted_scale", t.font_scale):
             if t.presentation:
