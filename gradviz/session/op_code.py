@@ -83,6 +83,8 @@ def op_expr(spec: OpSpec, operands: Sequence[Expr], params: dict[str, Any], inde
         left, right = operands
         if prec == POW and left[1] <= POW:  # ** binds to its right: (-x) ** 2, (a ** b) ** c
             left = (f"({left[0]})", ATOM)
+        if right[1] == prec:  # a + (b + c) is another graph than a + b + c (and rounds otherwise)
+            right = (f"({right[0]})", ATOM)
         if prec == 0:  # comparisons chain in Python: (a < b) < c is not a < b < c
             left, right = (x if x[1] > 0 else (f"({x[0]})", ATOM) for x in (left, right))
         return binary(spec.symbol, prec, left, right)
