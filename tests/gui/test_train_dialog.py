@@ -167,3 +167,24 @@ def test_stop_during_a_long_train_leaves_the_session_unchanged(qtbot, window) ->
     for n, v in values.items():
         np.testing.assert_array_equal(s.tensor(n).detach().numpy(), v)
     assert not s.can_redo and s.undo_label != "console: for step in range(4000):"
+
+
+def test_train_is_off_until_the_output_is_a_scalar(qtbot, window) -> None:
+    from driving import type_in_console
+
+    w = window()
+    type_in_console(qtbot, w, "w = torch.tensor([1., 2.], requires_grad=True)")
+    type_in_console(qtbot, w, "y = w * 3")
+    idle(qtbot, w)
+    action = w.actions["train"]
+    assert not action.isEnabled() and "y has 2 elements" in action.toolTip() and "y.sum()" in action.toolTip()
+    type_in_console(qtbot, w, "loss = y.sum()")
+    idle(qtbot, w)
+    assert action.isEnabled() and action.toolTip().startswith("Train loss:")
+    qtbot.keyClick(
+        w.canvas, Qt.Key.Key_T, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    )
+    d = w.active_dialog
+    assert d is not None and d.objectName() == "TrainDialog" and d.output == "loss"
+    assert d.chosen_leaves() == ["w"] and "    y = w * 3\n    loss = y.sum()\n" in d.preview.toPlainText()
+    d.reject()
