@@ -16,20 +16,11 @@ from gradviz.session import fileformat
 from gradviz.session.document import Session
 
 
-def leaf_item(d, name: str):
-    return next(
-        d.leaves.item(i)
-        for i in range(d.leaves.count())
-        if d.leaves.item(i).data(Qt.ItemDataRole.UserRole) == name
-    )
-
-
 def toggle(qtbot, d, name: str) -> None:
-    """Click the leaf's row, then Space: what ticks a box in a list."""
-    item = leaf_item(d, name)
-    rect = d.leaves.visualItemRect(item)
-    qtbot.mouseClick(d.leaves.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
-    qtbot.keyClick(d.leaves, Qt.Key.Key_Space)
+    """Click the leaf's box."""
+    box = d.leaf_boxes[name]
+    assert box.isVisible()
+    qtbot.mouseClick(box, Qt.MouseButton.LeftButton, pos=box.rect().center())
 
 
 def choose_optimiser(qtbot, d, text: str) -> None:

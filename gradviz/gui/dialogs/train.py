@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QFormLayout,
+    QFrame,
     QLabel,
-    QListWidget,
-    QListWidgetItem,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -73,10 +74,14 @@ class TrainDialog(ThemedDialog):
         explain.setObjectName("about")
         explain.setWordWrap(True)
 
-        self.leaves = QListWidget()
-        self.leaves.setObjectName("leaves")
-        self.leaves.setAccessibleName("leaves to train")
-        self.leaves.setFont(monospace_font())
+        # A column of check boxes (a list view's indicators all but vanish in the dark theme).
+        box = QWidget()
+        box.setObjectName("leaves")
+        box.setAccessibleName("leaves to train")
+        column = QVBoxLayout(box)
+        column.setContentsMargins(2, 2, 2, 2)
+        column.setSpacing(2)
+        self.leaf_boxes: dict[str, QCheckBox] = {}
         names = tc.trainable(session)
         width = max(map(len, names), default=0)
         shapes = {n: shape_text(session.tensor(n).shape) for n in names}
@@ -85,13 +90,24 @@ class TrainDialog(ThemedDialog):
             t = session.tensor(name)
             flag = "requires_grad" if t.requires_grad else "no grad"
             text = f"{name:<{width}}  {shapes[name]:<{shape_width}}  {dtype_text(t.dtype)} · {flag}"
-            item = QListWidgetItem(text)
-            item.setData(Qt.ItemDataRole.UserRole, name)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Checked if t.requires_grad else Qt.CheckState.Unchecked)
-            self.leaves.addItem(item)
-        rows = max(2, min(6, self.leaves.count()))
-        self.leaves.setFixedHeight(rows * self.leaves.sizeHintForRow(0) + 2 * self.leaves.frameWidth() + 4)
+            check = QCheckBox(text)
+            check.setObjectName(f"leaf_{name}")
+            check.setFont(monospace_font())
+            check.setChecked(t.requires_grad)
+            check.toggled.connect(self.refresh)
+            column.addWidget(check)
+            self.leaf_boxes[name] = check
+        if not names:
+            column.addWidget(QLabel("No floating-point leaves to train."))
+        column.addStretch(1)
+        self.leaves = QScrollArea()
+        self.leaves.setWidget(box)
+        self.leaves.setWidgetResizable(True)
+        self.leaves.setFrameShape(QFrame.Shape.NoFrame)
+        self.leaves.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        rows = max(1, min(6, len(names)))
+        row = max((c.sizeHint().height() for c in self.leaf_boxes.values()), default=20)
+        self.leaves.setFixedHeight(rows * (row + 2) + 6)
 
         self.optimiser = QComboBox()
         self.optimiser.setObjectName("optimiser")
@@ -141,25 +157,20 @@ class TrainDialog(ThemedDialog):
         layout.addWidget(self.buttons)
         self._restyle()
 
-        self.leaves.itemChanged.connect(self.refresh)
         self.optimiser.currentIndexChanged.connect(self.refresh)
         self.lr.currentTextChanged.connect(self.refresh)
         self.steps.valueChanged.connect(self.refresh)
         self.setMinimumWidth(560)
-        self._tab_in_order(self.leaves, self.optimiser, self.lr, self.steps)
+        self._tab_in_order(*self.leaf_boxes.values(), self.optimiser, self.lr, self.steps)
         self.refresh()
         self.ok_button.setFocus()
 
     def chosen_leaves(self) -> list[str]:
-        items = (self.leaves.item(i) for i in range(self.leaves.count()))
-        return [it.data(Qt.ItemDataRole.UserRole) for it in items if it.checkState() == Qt.CheckState.Checked]
+        return [n for n, check in self.leaf_boxes.items() if check.isChecked()]
 
     def set_checked(self, name: str, on: bool) -> None:
         """Tick (or untick) the leaf ``name``, as a click on its box does."""
-        for i in range(self.leaves.count()):
-            item = self.leaves.item(i)
-            if item.data(Qt.ItemDataRole.UserRole) == name:
-                item.setCheckState(Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+        self.leaf_boxes[name].setChecked(on)
 
     def refresh(self) -> None:
         try:
