@@ -14,6 +14,7 @@ from typing import Any
 
 from gradviz.graph.expression import ATOM, INFIX, NEG, Expr, binary, negate
 
+from . import catalogue
 from .catalogue import OpSpec
 from .param_kinds import KINDS, number_code
 
@@ -59,13 +60,38 @@ def index_code(items: Sequence[Any], operands: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
-def op_expr(spec: OpSpec, operands: Sequence[Expr], params: dict[str, Any], index_text: str = "") -> Expr:
-    """The PyTorch expression of ``spec`` on ``operands``, with its precedence."""
+def op_expr(
+    spec: OpSpec,
+    operands: Sequence[Expr],
+    params: dict[str, Any],
+    index_text: str = "",
+    *,
+    dims: bool = False,
+) -> Expr:
+    """The PyTorch expression of ``spec`` on ``operands``, with its precedence. An op that
+    stands for one of the tensors torch's call returns (a piece of ``chunk``, the values of
+    ``sort``) picks it: ``x.chunk(chunks=2)[1]``, ``x.sort(dim=-1).values``. With ``dims``, a
+    dimension in ``params`` is written even at its default: torch requires many (unsqueeze,
+    transpose) that gradviz gives a default (a log's op holds only the parameters given)."""
+    declared = {p.name for p in spec.params}
+    piece = params.get("piece") if "piece" in declared else None  # not torch's: which piece
+    text, prec = _call(spec, operands, {k: v for k, v in params.items() if k != "piece"}, index_text, dims)
+    if piece is not None:
+        text, prec = f"{text}[{piece}]", ATOM
+    if catalogue.returns_values_and_indices(spec, params):
+        text, prec = f"{text}.values", ATOM
+    return text, prec
+
+
+def _call(
+    spec: OpSpec, operands: Sequence[Expr], params: dict[str, Any], index_text: str, dims: bool
+) -> Expr:
     kw = {k: v for k, v in params.items() if k != "index"}
     shown = {
         k: v
         for k, v in kw.items()
-        if k in {p.name for p in spec.params} and (spec.param(k).required or v != spec.param(k).default)
+        if k in {p.name for p in spec.params}
+        and (spec.param(k).required or v != spec.param(k).default or (dims and spec.param(k).kind == "dim"))
     }
     if spec.name in ("softmax", "log_softmax"):
         shown = {"dim": kw.get("dim", -1)}

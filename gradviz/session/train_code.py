@@ -289,7 +289,7 @@ def _expr(session: Session, name: str, leaves: set[str], ops: list[str], top: bo
     index = ""
     if "index" in spec.syntax:
         index = index_code(entry.params.get("index", []), [x for x, _ in operands])
-    return op_expr(spec, operands, dict(entry.params), index)
+    return op_expr(spec, operands, dict(entry.params), index, dims=True)
 
 
 def _constant(entry: Leaf) -> Expr:

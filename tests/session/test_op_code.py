@@ -65,6 +65,12 @@ def test_calls_follow_each_ops_declared_syntax() -> None:
     assert op_code(get("exp"), ["2"], {}) == "torch.exp(2)"  # a number has no methods to call
     assert op_code(get("linear"), ["x", "w", "b"], {}) == "F.linear(x, w, b)"
     assert op_code(get("cat"), ["a", "b"], {"dim": 0}) == "torch.cat([a, b])"
+    x = [name_expr("x")]
+    assert op_expr(get("unsqueeze"), x, {"dim": 0}, dims=True)[0] == "x.unsqueeze(dim=0)"  # torch needs it
+    assert op_expr(get("cat"), [name_expr("a"), name_expr("b")], {}, dims=True)[0] == "torch.cat([a, b])"
+    assert op_code(get("flip"), ["x"], {"dims": [0]}) == "x.flip(dims=(0,))"
+    assert op_code(get("chunk"), ["x"], {"chunks": 2, "piece": 1}) == "x.chunk(chunks=2)[1]"
+    assert op_code(get("max"), ["x"], {"dim": 0}) == "x.max(dim=0).values"
     assert op_code(get("T"), ["w"], {}) == "w.T"
     items = [0, {"slice": [1, None, None]}, None, "...", {"list": [0, 2]}, {"operand": 1}]
     assert index_code(items, ["x", "m"]) == "0, 1:, None, ..., [0, 2], m"

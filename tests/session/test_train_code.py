@@ -315,3 +315,30 @@ def test_loop_length_counts_one_loop_over_a_range() -> None:
         "for i in range(",
     ):
         assert tc.loop_length(source) == 0, source
+
+
+FORWARDS = [
+    "a, b2 = w.chunk(2)\nloss = (a * b2).sum()",
+    "m = w.max(dim=0).values\nloss = m * 2",
+    "s, i = w.sort()\nloss = (s * torch.tensor([1., 2., 3., 4.])).sum()",
+    "loss = w.topk(2).values.sum() + w.min(dim=0).values",
+    "loss = w.reshape(2, 2).T.sum() + w.view(2, 2).t()[0, 1]",
+    "loss = torch.cat([w, w * 2]).mean() + torch.stack([w, w], dim=1).sum(dim=(0, 1))",
+    "loss = w.softmax(dim=0)[0] + F.log_softmax(w, dim=-1)[1]",
+    "loss = F.mse_loss(w, torch.zeros(4)) + w.clamp(min=0.5).norm()",
+    "loss = w.to(torch.float64).sum()",
+    "loss = torch.where(w > 2, w, w * 0).sum()",
+    "loss = w.unsqueeze(0).squeeze(0).flip(0).cumsum(0)[-1] + w.unsqueeze(1).transpose(0, 1).sum()",
+    "loss = w @ w + w.var() + w.std(correction=0)",
+    "loss = w[w > 2].sum() + w[[0, 2]].sum() + w[1:3].prod()",
+    "loss = (w.exp() - 1).log().mean() + torch.tanh(w).sum() + F.relu(w - 2).sum()",
+    "loss = w.abs().sqrt().sum() / w.numel() + (w % 3).sum()",
+    "loss = F.cross_entropy(w.reshape(1, 4), torch.tensor([2]))",
+]
+
+
+@pytest.mark.parametrize("forward", FORWARDS)
+def test_the_forward_pass_of_many_ops_is_code_torch_runs(forward: str) -> None:
+    s = console_session("w = torch.tensor([1., 2., 3.5, 4.], requires_grad=True)\n" + forward)
+    ns, _ = train_both(s, "loss", tc.TrainPlan(("w",), tc.SGD, 0.01, 3))
+    assert_same(s, ns, ["w", "loss"], exact=False)
