@@ -41,6 +41,7 @@ OPTIMISERS = (SGD, MOMENTUM, ADAM)
 MOMENTUM_VALUE = 0.9  # torch.optim.SGD's momentum as the classic recipes set it
 MAX_STEPS = 10_000
 MAX_LR = 10.0
+MAX_LINE = 5_000  # characters of one line of the forward pass
 # Constants a loop may write again each step: made from torch alone, and the same each time.
 _RANDOM = frozenset({"rand", "randn", "randint", "randperm", "normal", "bernoulli", "multinomial", "rand_like",
                      "randn_like", "randint_like", "manual_seed", "empty", "empty_like"})  # fmt: skip
@@ -115,16 +116,21 @@ def train_code(session: Session, output: str, plan: TrainPlan) -> TrainCode:
                 refusal=f"{output} doesn't depend on {n}: backward() would leave {n}.grad None, and no step "
                 f"could change {output} through {n}. Untick {n}"
             )
-    chain = _chain(session, ancestors, set(leaves))
+    taken = set(session.names(include_hidden=True)) | set(leaves)
+    chain, temps = _chain(session, ancestors, set(leaves), taken)
     ops: list[str] = []  # each op a step runs, for the size of the log it writes
     try:
-        body = [f"{n} = {_expr(session, n, set(leaves), ops, top=True)[0]}" for n in chain]
+        body = [
+            f"{temps.get(n, n)} = {_expr(session, n, set(leaves), temps, ops, top=True)[0]}" for n in chain
+        ]
     except SessionError as e:
         return TrainCode(refusal=str(e))
+    if any(len(line) > MAX_LINE for line in body):
+        return TrainCode(refusal=f"the forward pass to {output} is too long to write out as code")
     why = _check_size(session, plan, leaves, len(ops))
     if why:
         return TrainCode(refusal=why)
-    taken = set(session.names(include_hidden=True)) | set(leaves)
+    taken |= set(temps.values())
     step = next(v for v in ("step", "epoch", "i", "k", "step_") if v not in taken)
     lr = repr(float(plan.lr))
     names = ", ".join(leaves)
@@ -260,22 +266,45 @@ def _ancestors(session: Session, output: str) -> set[str]:
     return found
 
 
-def _chain(session: Session, ancestors: set[str], leaves: set[str]) -> list[str]:
-    """The named ops between the leaves and the output, in log order: what each step computes."""
+def _chain(
+    session: Session, ancestors: set[str], leaves: set[str], taken: set[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The named ops between the leaves and the output, in log order: what each step computes;
+    and names for the unnamed ones read more than once (``y = y * y`` twice over), which
+    written inline would be computed twice each, a graph other than the session's."""
     position = {id(e): k for k, e in enumerate(session.entries)}
     ordered = sorted(ancestors, key=lambda n: position.get(id(session.info(n).entry), -1))
     depends: set[str] = set()
+    reads: dict[str, int] = {}
     for n in ordered:
-        if n in leaves or any(m in depends for m in session.operands(n)):
+        hidden, operands = session.info(n).hidden, session.operands(n)
+        if n in leaves or any(m in depends for m in operands):
             depends.add(n)
-    return [n for n in ordered if n in depends and n not in leaves and not session.info(n).hidden]
+        if n in depends or hidden:  # written out (an op named and not recomputed is read by name)
+            for m in operands:
+                reads[m] = reads.get(m, 0) + 1
+    temps: dict[str, str] = {}
+    for n in ordered:
+        if session.info(n).hidden and isinstance(session.info(n).entry, Op) and reads.get(n, 0) > 1:
+            k = len(temps) + 1
+            while f"t{k}" in taken:
+                k += 1
+            temps[n] = f"t{k}"
+            taken = taken | {temps[n]}
+    chain = [
+        n for n in ordered if n not in leaves and isinstance(session.info(n).entry, Op)
+        and ((n in depends and not session.info(n).hidden) or n in temps)
+    ]  # fmt: skip
+    return chain, temps
 
 
-def _expr(session: Session, name: str, leaves: set[str], ops: list[str], top: bool = False) -> Expr:
+def _expr(
+    session: Session, name: str, leaves: set[str], temps: dict[str, str], ops: list[str], top: bool = False
+) -> Expr:
     """``name``'s expression: its op with unnamed operands written inline, named ones by name."""
     info = session.info(name)
-    if not top and (not info.hidden or name in leaves):
-        return name_expr(name)
+    if not top and (not info.hidden or name in leaves or name in temps):
+        return name_expr(temps.get(name, name))
     entry = info.entry
     if isinstance(entry, Leaf):  # a constant the user never named: written as it was made
         return _constant(entry)
@@ -285,7 +314,9 @@ def _expr(session: Session, name: str, leaves: set[str], ops: list[str], top: bo
     refs = iter(session.operands(name))
     operands: list[Expr] = []
     for kind, value in entry.args:
-        operands.append(_expr(session, next(refs), leaves, ops) if kind == "ref" else number_expr(value))
+        operands.append(
+            _expr(session, next(refs), leaves, temps, ops) if kind == "ref" else number_expr(value)
+        )
     index = ""
     if "index" in spec.syntax:
         index = index_code(entry.params.get("index", []), [x for x, _ in operands])

@@ -342,3 +342,18 @@ def test_the_forward_pass_of_many_ops_is_code_torch_runs(forward: str) -> None:
     s = console_session("w = torch.tensor([1., 2., 3.5, 4.], requires_grad=True)\n" + forward)
     ns, _ = train_both(s, "loss", tc.TrainPlan(("w",), tc.SGD, 0.01, 3))
     assert_same(s, ns, ["w", "loss"], exact=False)
+
+
+def test_an_unnamed_tensor_read_twice_gets_a_name_not_two_computations() -> None:
+    # Each y = y * y leaves the old y unnamed and read twice: inline, the graph would double
+    # at every step (2**30 multiplications for 30 of them).
+    s = console_session(
+        "w = torch.tensor(1., requires_grad=True)\ny = w * 1.0\nfor i in range(30):\n    y = y * y\nloss = y * 1.0"
+    )
+    code = tc.train_code(s, "loss", tc.TrainPlan(("w",), tc.SGD, 1e-12, 2))
+    assert code.ok, code.refusal
+    body = [line.strip() for line in code.source.splitlines()[1:] if " = " in line and "grad" not in line]
+    assert len(body) == 32 and body[0] == "t1 = w * 1.0" and body[1] == "t2 = t1 * t1"
+    assert body[-2] == "y = t30 * t30" and body[-1] == "loss = y * 1.0"
+    ns, _ = train_both(s, "loss", tc.TrainPlan(("w",), tc.SGD, 1e-12, 2))
+    assert_same(s, ns, ["w", "loss"])
