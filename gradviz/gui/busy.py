@@ -5,6 +5,7 @@ progress and answers Cancel; other input is dropped meanwhile (see :class:`Input
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +46,7 @@ class BusyRunner(QObject):
 
         def tick(k: int) -> None:  # on the worker: plain data the GUI's timer reads
             self.steps = (min(k, total), total)
+            time.sleep(0)  # let the GUI thread have the GIL: it paints the progress, hears Stop
 
         self.steps, console.on_tick = (0, total), tick
         try:
@@ -115,7 +117,7 @@ class BusyRunner(QObject):
             if steps is not None:
                 w.progress.setRange(0, steps[1])
                 w.progress.setValue(steps[0])
-                w.say(f"{what}: step {steps[0]:,} of {steps[1]:,}")
+                w.say(f"{what.rstrip(':')}: step {steps[0]:,} of {steps[1]:,}")
             elif job.total:
                 w.progress.setRange(0, job.total)
                 w.progress.setValue(job.done_steps)

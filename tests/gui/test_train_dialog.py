@@ -12,7 +12,7 @@ import torch
 from driving import idle, retype, toolbar_button, toolbar_click
 from PySide6.QtCore import Qt, QTimer
 
-from gradviz.session import fileformat
+from gradviz.session import export_python, fileformat
 from gradviz.session.document import Session
 
 
@@ -124,6 +124,11 @@ def test_the_regression_example_trains_and_the_dialog_says_what_is_wrong(qtbot, 
     qtbot.keyClick(d.ok_button, Qt.Key.Key_Return)
     wait_for_cell(qtbot, w, cells + 1)
     assert w.console.cells[-1].ran and w.session.tensor("loss").item() < before
+    # Export as Python: PyTorch running the transcript, Train's cell included, ends where we are
+    ns: dict = {}
+    exec(export_python.script(w.session.transcript), ns)
+    for n in ("w", "b", "loss"):
+        np.testing.assert_allclose(w.session.tensor(n).detach().numpy(), ns[n].detach().numpy(), rtol=1e-5)
 
 
 def test_stop_during_a_long_train_leaves_the_session_unchanged(qtbot, window) -> None:
@@ -150,7 +155,7 @@ def test_stop_during_a_long_train_leaves_the_session_unchanged(qtbot, window) ->
     QTimer.singleShot(0, look)
     qtbot.mouseClick(d.ok_button, Qt.MouseButton.LeftButton)
     wait_for_cell(qtbot, w, cells + 1)
-    assert seen["status"].startswith("Running for step in range(4000):")
+    assert seen["status"].startswith("Running for step in range(4000): step ")
     assert seen["bar"][1] == 4000 and 0 < seen["bar"][0] < 4000
     cell = w.console.cells[-1]
     assert cell.error is not None and cell.error.startswith("KeyboardInterrupt")
