@@ -4,13 +4,16 @@ progress and answers Cancel; other input is dropped meanwhile (see :class:`Input
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+import time
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEventLoop, QObject, Qt, QThread, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication
 
 from ..session.document import SessionError
+from ..session.train_code import loop_length
 from .work import InputBlocker, Progress, WorkCancelledError, WorkerJob
 
 if TYPE_CHECKING:
@@ -30,6 +33,26 @@ class BusyRunner(QObject):
         # One worker: a job can only start once the last one has left run(), so keeping the
         # last job alive is enough to keep its signal object alive.
         self.pool.setMaxThreadCount(1)
+        self.steps: tuple[int, int] | None = None  # a console loop's (iterations done, in all)
+
+    @contextlib.contextmanager
+    def counting_steps(self, console: Any, source: str) -> Iterator[None]:
+        """While a console cell that is one ``for`` over a range runs (Train's loop, or one
+        typed), its iterations are the progress: the bar fills, the status says "step k of N"."""
+        total = loop_length(source) if console is not None else 0
+        if not total:
+            yield
+            return
+
+        def tick(k: int) -> None:  # on the worker: plain data the GUI's timer reads
+            self.steps = (min(k, total), total)
+            time.sleep(0)  # let the GUI thread have the GIL: it paints the progress, hears Stop
+
+        self.steps, console.on_tick = (0, total), tick
+        try:
+            yield
+        finally:
+            self.steps, console.on_tick = None, None
 
     def stop_requested(self) -> bool:
         """Asked by the session, on the worker, between ops: did the person press Stop?"""
@@ -90,7 +113,12 @@ class BusyRunner(QObject):
                 w.progress_cancel.setVisible(cancellable)
                 w.say(what)
                 QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
-            if job.total:
+            steps = self.steps
+            if steps is not None:
+                w.progress.setRange(0, steps[1])
+                w.progress.setValue(steps[0])
+                w.say(f"{what.rstrip(':')}: step {steps[0]:,} of {steps[1]:,}")
+            elif job.total:
                 w.progress.setRange(0, job.total)
                 w.progress.setValue(job.done_steps)
 

@@ -52,6 +52,7 @@ from ..session.backward_plan import BackwardTarget
 from ..session.document import Change, ReplayCancelledError, Session, SessionError
 from ..session.log import Entry
 from ..session.recent import RecentFiles
+from ..session.train_code import loop_length
 from . import gc_guard, gradient_check
 from .actions import THEME_CHOICES, action_table, glyph_icon, make_actions
 from .bridge import SessionBridge
@@ -512,6 +513,7 @@ class MainWindow(QMainWindow):
                 "step_forward",
                 "backward_options",
                 "zero_grads",
+                "train",
                 "delete",
                 "rename",
                 "new_tensor",
@@ -552,6 +554,7 @@ class MainWindow(QMainWindow):
             if target
             else "Nothing to call backward() on yet: compute a result from a tensor with requires_grad=True"
         )
+        self.commands.update_train_action(target)
         ac["delete"].setEnabled(named)
         ac["rename"].setEnabled(named)
         ac["zero_grads"].setEnabled(any(t.peek_grad() is not None for t in s.tensors().values()))
@@ -617,9 +620,14 @@ class MainWindow(QMainWindow):
         the cell is undone whole: its statements are one undo step. No single op runs long (the
         session prices each before it runs). Its change events reach the window queued."""
         source = self.console.running_source if self.console is not None else ""
-        first = source.strip().splitlines()[0] if source.strip() else ""
+        lines = source.strip().splitlines() or [""]
+        # (a loop's own line says what runs: Train's starts with the grads it clears first)
+        first = (
+            next((x for x in lines if x.startswith("for ")), lines[0]) if loop_length(source) else lines[0]
+        )
         what = f"Running {first[:48] + '…' if len(first) > 48 else first}"
-        return self.run_off_thread(lambda progress: run(), what, cancellable=True, progress_after_ms=150)
+        with self.busy.counting_steps(self.console.console if self.console is not None else None, source):
+            return self.run_off_thread(lambda progress: run(), what, cancellable=True, progress_after_ms=150)
 
     def _stop_requested(self) -> bool:
         """Asked by the session, on the worker, between ops: did the person press Stop?"""
@@ -747,7 +755,7 @@ class MainWindow(QMainWindow):
             if t.presentation
             else Qt.ToolButtonStyle.ToolButtonTextBesideIcon
         )
-        for key in ("operation", "zero_grads", "fit", "export"):
+        for key in ("operation", "zero_grads", "train", "fit"):
             button = self.toolbar.widgetForAction(self.actions[key])
             if button is not None:
                 button.setToolButtonStyle(compact)
@@ -755,7 +763,7 @@ class MainWindow(QMainWindow):
         if colours is not None:
             colours.setToolButtonStyle(compact)
         self.find_box.setPlaceholderText("Find (Ctrl+F)" if t.presentation else "Find a tensor (Ctrl+F)")
-        self.find_box.setFixedWidth(200)
+        self.find_box.setFixedWidth(180)
         self.progress.setFixedWidth(round(110 * t.font_scale))
         if t.font_scale != getattr(self, "_fitted_scale", t.font_scale):
             if t.presentation:

@@ -56,7 +56,7 @@ def menu_table() -> list[tuple[str, list[Any]]]:
         (EDIT + "&Edit", ["undo", "redo", "-", "copy_code", "-", "rename", "delete", "-", "find"]),
         (EDIT + "&Tensor", [
             "new_tensor", "operation", "-", "backward", "@backward", "step_through", "step_forward", "backward_options",
-            "zero_grads", "-", "check_all",
+            "zero_grads", "-", "train", "check_all",
         ]),
         ("viewer:&Edit", ["find"]),
         ("&View", [
@@ -155,6 +155,7 @@ def build_toolbar(w: MainWindow) -> None:
         tb.addWidget(w.backward_button)
         tb.addAction(ac["step_through"])
         tb.addAction(ac["zero_grads"])
+        tb.addAction(ac["train"])
         tb.addSeparator()
         for k in ("undo", "redo"):
             tb.addAction(ac[k])
@@ -170,6 +171,8 @@ def build_toolbar(w: MainWindow) -> None:
     tb.addSeparator()
     tb.addAction(ac["fit"])
     tb.addAction(ac["export"])
+    # (its glyph only, so that Train fits beside the tensor actions; the tip names it)
+    tb.widgetForAction(ac["export"]).setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
     colours = QToolButton(w)
     colours.setObjectName("coloursButton")
     colours.setText("Colours ▾")
@@ -187,7 +190,7 @@ def build_toolbar(w: MainWindow) -> None:
     w.find_box.setObjectName("findBox")
     w.find_box.setPlaceholderText("Find a tensor (Ctrl+F)")
     w.find_box.setClearButtonEnabled(True)
-    w.find_box.setFixedWidth(200)
+    w.find_box.setFixedWidth(180)
     w.find_box.returnPressed.connect(w.find_entered)
     w.find_box.textEdited.connect(lambda _: w.mark_find(True))
     w.completer = QCompleter([], w)

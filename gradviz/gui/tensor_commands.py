@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 
-from ..session import backward_plan
+from ..session import backward_plan, train_code
 from ..session.document import SessionError
 from .backward_control import ask_before_backward, offer_rerun
 from .dialogs.backward import FREED_HINT
@@ -138,6 +138,59 @@ class TensorCommands:
             return None
         rerun = lambda: self.rerun(target, "rerun")  # noqa: E731
         return self.open_dialog(BackwardDialog(w.session, target, w, rerun=rerun))
+
+    def update_train_action(self, target: str) -> None:
+        """Train is there for a session with a scalar output (its tip says why not otherwise)."""
+        action = self.window.actions["train"]
+        why = train_code.scalar_output(self.window.session, target) if target else ""
+        action.setEnabled(bool(target) and not why)
+        keys = action.shortcut().toString()
+        if not target:
+            tip = "Nothing to train yet: compute a scalar loss from tensors with requires_grad=True"
+        elif why:
+            tip = f"Train: {why}"
+        else:
+            tip = f"Train {target}: choose leaves, an optimiser, a learning rate and steps ({keys})"
+        action.setToolTip(tip)
+
+    def train(self) -> Any:
+        """Train: the dialog chooses a loop that minimises the output; OK runs it in the console,
+        as a cell (one undo step, Stop and progress as any cell has)."""
+        w = self.window
+        from .dialogs.train import TrainDialog
+
+        target = w.backward_target()
+        why = train_code.scalar_output(w.session, target)
+        if why:
+            w.show_error("Train", why)
+            return None
+        dialog = TrainDialog(w.session, target, w)
+        w.active_dialog = dialog
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def done(result: int) -> None:
+            code = dialog.code if result else ""
+            if w.active_dialog is dialog:
+                w.active_dialog = None
+            if code:  # once the dialog has gone: the cell's run spins an event loop of its own
+                QTimer.singleShot(0, w.guard(lambda: self.run_training(code), "Train"))
+
+        dialog.finished.connect(done)
+        dialog.open()
+        return dialog
+
+    def run_training(self, code: str) -> Any:
+        """Run Train's loop as a console cell, keeping what was being typed there."""
+        w = self.window
+        if w.console is None:
+            return None
+        if w.console_dock is not None:
+            w.console_dock.show()
+        draft = w.console.input.toPlainText()
+        result = w.console.submit(code)
+        if draft.strip():
+            w.console.input.setPlainText(draft)
+        return result
 
     def zero_grads(self) -> None:
         w = self.window

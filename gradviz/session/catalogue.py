@@ -72,6 +72,14 @@ class OpSpec:
         return {p.name: p.default for p in self.params if not p.required}
 
 
+def returns_values_and_indices(spec: OpSpec, params: dict[str, Any]) -> bool:
+    """Whether torch's call returns ``(values, indices)`` (``torch.return_types``), of which the
+    op records the values: sort and topk, and max, min and median along a dim."""
+    return spec.name in ("sort", "topk") or (
+        spec.name in ("max", "min", "median") and params.get("dim") is not None
+    )
+
+
 # The index of ``t[...]`` is stored as JSON-safe items; the engine decodes them.
 decode_index = E.ops.indexing.decode_index
 DTYPE_NAMES = E.dtypes.NAMES
@@ -130,4 +138,5 @@ __all__ = [
     "decode_index",
     "from_registry",
     "get",
+    "returns_values_and_indices",
 ]

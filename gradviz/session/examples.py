@@ -201,6 +201,65 @@ def xor_mlp() -> Session:
     return _from_console(XOR_MLP_CELLS, ["loss"])
 
 
+CROPS = """\
+inputs = torch.tensor([[73., 67, 43], [91, 88, 64], [87, 134, 58], [102, 43, 37], [69, 96, 70]])
+targets = torch.tensor([[56., 70], [81, 101], [119, 133], [22, 37], [103, 119]])"""
+CROPS_MODEL = """\
+    preds = inputs @ w.t() + b
+    diff = preds - targets
+    loss = (diff * diff).sum() / diff.numel()"""
+
+
+def linear_regression() -> Session:
+    """Linear regression from scratch: apples and oranges from temperature, rainfall and
+    humidity in five regions, 100 steps of gradient descent on the mean squared error, then
+    one more forward pass and backward, so the graph shows the last gradients."""
+    model = CROPS_MODEL.replace("\n    ", "\n")[4:]
+    return _from_console(
+        (
+            "torch.manual_seed(42)\n" + CROPS,
+            "w = torch.randn(2, 3, requires_grad=True)\nb = torch.randn(2, requires_grad=True)",
+            "for epoch in range(100):\n" + CROPS_MODEL + "\n    loss.backward()\n"
+            "    with torch.no_grad():\n"
+            "        w -= 1e-5 * w.grad\n"
+            "        b -= 1e-5 * b.grad\n"
+            "    w.grad.zero_()\n"
+            "    b.grad.zero_()",
+            model + "\nloss.backward()\nloss",
+        ),
+        ["loss"],
+    )
+
+
+POINTS = """\
+X = torch.tensor([[0.5, 1.0], [1.0, 0.5], [1.5, 2.0], [2.0, 1.0], [3.0, 3.5], [3.5, 2.5], [4.0, 3.0], [4.5, 4.0]])
+labels = torch.tensor([0., 0., 0., 0., 1., 1., 1., 1.])"""
+LOGISTIC_MODEL = """\
+    p = torch.sigmoid(X @ w + b)
+    loss = -(labels * torch.log(p) + (1 - labels) * torch.log(1 - p)).mean()"""
+
+
+def logistic_regression() -> Session:
+    """Logistic regression from scratch: two classes of 2-D points, p = sigmoid(X @ w + b),
+    the binary cross-entropy written out, 100 steps of gradient descent, then one more forward
+    pass and backward, so the graph shows the last gradients."""
+    model = LOGISTIC_MODEL.replace("\n    ", "\n")[4:]
+    return _from_console(
+        (
+            POINTS,
+            "w = torch.zeros(2, requires_grad=True)\nb = torch.zeros(1, requires_grad=True)",
+            "for epoch in range(100):\n" + LOGISTIC_MODEL + "\n    loss.backward()\n"
+            "    with torch.no_grad():\n"
+            "        w -= 0.5 * w.grad\n"
+            "        b -= 0.5 * b.grad\n"
+            "    w.grad.zero_()\n"
+            "    b.grad.zero_()",
+            model + "\nloss.backward()\nloss",
+        ),
+        ["loss"],
+    )
+
+
 @dataclass(frozen=True)
 class Example:
     name: str  # the file's stem
@@ -218,7 +277,9 @@ EXAMPLES: tuple[Example, ...] = (
     Example("mlp", "A 2-layer MLP with cross-entropy", mlp),
     Example("vanishing_gradients", "Vanishing gradients in a sigmoid chain", vanishing),
     Example("broadcasting", "Broadcasting (3, 1) + (1, 4) + bias", broadcasting),
+    Example("linear_regression", "Linear regression from scratch (crops)", linear_regression),
     Example("linear_nn", "Linear regression with nn.Linear and optim.SGD", linear_nn),
+    Example("logistic_regression", "Logistic regression from scratch (2-D points)", logistic_regression),
     Example("xor_mlp", "XOR with nn.Sequential and optim.Adam", xor_mlp),
 )
 

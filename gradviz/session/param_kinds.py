@@ -251,7 +251,7 @@ class _Ints(ParamKind):
     def format(self, value: Any, param: Param | None = None) -> str:
         if not isinstance(value, list):
             return number_code(value)
-        if self.name == "dims":
+        if self.name == "dims" and (param is None or param.name != "dims"):  # sum(dim=0): an int will do
             return str(value[0]) if len(value) == 1 else "(" + ", ".join(map(str, value)) + ")"
         return "(" + ", ".join(map(str, value)) + ("," if len(value) == 1 else "") + ")"
 

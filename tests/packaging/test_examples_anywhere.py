@@ -13,7 +13,17 @@ import pytest
 from gradviz import resources
 
 ROOT = Path(__file__).resolve().parents[2]
-NAMES = ["broadcasting", "linear", "linear_nn", "mlp", "neuron", "vanishing_gradients", "xor_mlp"]
+NAMES = [
+    "broadcasting",
+    "linear",
+    "linear_nn",
+    "linear_regression",
+    "logistic_regression",
+    "mlp",
+    "neuron",
+    "vanishing_gradients",
+    "xor_mlp",
+]
 
 
 def gradviz(*args: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -21,18 +21,19 @@ NAMES = [ex.name for ex in examples.EXAMPLES]
 
 
 def contents(path: Path) -> tuple[dict, bytes, dict[str, tuple[str, tuple, bytes]], bytes]:
-    """What a file holds, minus the manifest's time and app version (an example built in the
-    console keeps its cells: transcript.json)."""
+    """What a file holds, minus the manifest's time and app version (an example made in the
+    console also holds its transcript)."""
     with zipfile.ZipFile(path) as zf:
-        assert zf.namelist() in (
+        names = zf.namelist()
+        assert names in (
             [ff.MANIFEST, ff.SESSION, ff.ARRAYS],
             [ff.MANIFEST, ff.SESSION, ff.ARRAYS, ff.TRANSCRIPT],
         )
+        transcript = zf.read(ff.TRANSCRIPT) if ff.TRANSCRIPT in names else b""
         manifest = json.loads(zf.read(ff.MANIFEST))
         del manifest["time"], manifest["app_version"]
         with np.load(io.BytesIO(zf.read(ff.ARRAYS)), allow_pickle=False) as npz:
             arrays = {k: (npz[k].dtype.str, npz[k].shape, npz[k].tobytes()) for k in npz.files}
-        transcript = zf.read(ff.TRANSCRIPT) if ff.TRANSCRIPT in zf.namelist() else b""
         return manifest, zf.read(ff.SESSION), arrays, transcript
 
 
@@ -138,3 +139,48 @@ def test_xor_mlp_predicts_xor_as_torch_does() -> None:
     np.testing.assert_allclose(
         s.tensor("preds").detach().numpy(), ns["preds"].detach().numpy(), rtol=1e-3, atol=1e-4
     )
+
+
+def _torch_run(session: Session) -> dict:
+    """The example's cells (its transcript) run by PyTorch itself."""
+    import torch
+
+    ns: dict = {"torch": torch}
+    for cell in session.transcript:
+        exec(cell.source, ns)
+    return ns
+
+
+@pytest.mark.parametrize(
+    ("name", "params"), [("linear_regression", ("w", "b")), ("logistic_regression", ("w", "b"))]
+)
+def test_the_regressions_were_trained_as_torch_trains_them(name: str, params: tuple[str, ...]) -> None:
+    s = open_example(name)
+    assert [c.number for c in s.transcript] == [1, 2, 3, 4] and "for epoch in range(100):" in s.transcript[
+        2
+    ].source
+    ns = _torch_run(s)
+    for n in (*params, "loss"):
+        np.testing.assert_allclose(s.tensor(n).detach().numpy(), ns[n].detach().numpy(), rtol=1e-5, err_msg=n)
+    for n in params:  # the final backward's gradients colour the graph
+        np.testing.assert_allclose(s.tensor(n).grad.numpy(), ns[n].grad.numpy(), rtol=1e-4, atol=1e-6)
+        assert s.tensor(n).grad.numpy().any()
+
+
+def test_linear_regression_is_the_lesson() -> None:
+    s = open_example("linear_regression")
+    assert s.names() == ["inputs", "targets", "w", "b", "preds", "diff", "loss"]
+    import torch
+
+    torch.manual_seed(42)
+    w, b = torch.randn(2, 3), torch.randn(2)
+    inputs, targets = (torch.tensor(s.tensor(n).numpy()) for n in ("inputs", "targets"))
+    before = (((inputs @ w.t() + b) - targets) ** 2).mean().item()
+    assert s.tensor("loss").item() < before / 10  # 100 small steps from a loss ten times larger
+
+
+def test_logistic_regression_separates_the_two_classes() -> None:
+    s = open_example("logistic_regression")
+    p, labels = s.tensor("p").detach().numpy(), s.tensor("labels").numpy()
+    assert ((p > 0.5) == (labels == 1)).all()
+    assert s.tensor("loss").item() < 0.2

@@ -35,11 +35,10 @@ from PySide6.QtWidgets import (
 
 import gradviz.engine as E  # noqa: N812 - the engine, as elsewhere in gradviz
 from gradviz.engine import Tensor
-from gradviz.graph.expression import ATOM, INFIX, Expr, binary, negate
 from gradviz.session import catalogue
 from gradviz.session.catalogue import OpSpec, Param
 from gradviz.session.document import Session, SessionError
-from gradviz.session.param_kinds import KINDS
+from gradviz.session.op_code import op_code
 
 from ..dtypes import dtype_text
 from ..plain import plain_labels, plain_tip
@@ -78,53 +77,6 @@ def operand_labels(spec: OpSpec) -> list[str]:
     """The operand slots' labels: PyTorch's names for them, as the derivative text uses."""
     count = 2 if spec.arity is None and spec.operand_list else len(spec.operand_names[: spec.arity])
     return [spec.operand_name(i) for i in range(count)]
-
-
-def _fmt_param(p: Param, v: Any) -> str:
-    return KINDS[p.kind].format(v, p)
-
-
-def op_code(spec: OpSpec, operands: Sequence[str], params: dict[str, Any], index_text: str = "") -> str:
-    """The PyTorch expression for an op: ``w * x``, ``y.sum(dim=0)``, ``torch.cat([a, b])``."""
-    kw = {k: v for k, v in params.items() if k != "index"}
-    shown = {
-        k: v
-        for k, v in kw.items()
-        if k in {p.name for p in spec.params} and (spec.param(k).required or v != spec.param(k).default)
-    }
-    if spec.name in ("softmax", "log_softmax"):
-        shown = {"dim": kw.get("dim", -1)}
-    kwargs = ", ".join(f"{k}={_fmt_param(spec.param(k), v)}" for k, v in shown.items())
-    a = operands[0] if operands else "?"
-
-    def operand(x: str) -> Expr:  # a name or a number as it is; anything else in parentheses
-        return (x, ATOM if x == "?" or x.isidentifier() or x.replace(".", "", 1).isdigit() else 0)
-
-    def wrap(x: str) -> str:
-        text, prec = operand(x)
-        return text if prec == ATOM else f"({text})"
-
-    if spec.symbol and len(operands) == 1:  # -x
-        return negate(operand(a))[0]
-    if spec.symbol and len(operands) == 2:
-        prec = INFIX.get(spec.name, (spec.symbol, 1))[1]
-        return binary(spec.symbol, prec, operand(operands[0]), operand(operands[1]))[0]
-    if "attribute" in spec.syntax:  # x.T
-        return f"{wrap(a)}.{spec.name}"
-    if "index" in spec.syntax:  # x[0, 1:]
-        return f"{wrap(a)}[{index_text}]"
-    if spec.name in ("reshape", "view") and "shape" in kw:
-        return f"{wrap(a)}.{spec.name}({', '.join(map(str, kw['shape']))})"
-    if spec.name == "to":
-        return f"{wrap(a)}.to(torch.{kw.get('dtype', 'float32')})"
-    if spec.operand_list:  # torch.cat([a, b])
-        return f"torch.{spec.name}([{', '.join(operands)}]" + (f", {kwargs})" if kwargs else ")")
-    args = ", ".join(operands) + (", " + kwargs if kwargs else "")
-    if "function" not in spec.syntax and "F" in spec.syntax:  # torch.nn.functional only
-        return f"F.{spec.name}({args})"
-    if spec.method:
-        return f"{wrap(a)}.{spec.name}({', '.join([*operands[1:], *([kwargs] if kwargs else [])])})"
-    return f"torch.{spec.name}({args})"
 
 
 def parse_index(text: str, names: Sequence[str]) -> tuple[list[Any], list[str]]:

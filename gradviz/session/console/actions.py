@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..document import SessionError
+from ..document import SessionError, StoppedError
 from .values import (
     ConsoleError,
     GradValue,
@@ -44,6 +44,8 @@ def do_backward(
     grad = None if gradient is None else plain(gradient, run)
     try:
         run.session.backward(name, grad, bool(retain_graph))
+    except StoppedError:  # the person's Stop, between two backward nodes: not PyTorch's error
+        raise
     except SessionError as e:
         raise RuntimeError(str(e)) from None
     if run.console.recording is not None:  # a step of a training loop: the Training panel's

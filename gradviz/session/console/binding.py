@@ -52,9 +52,7 @@ def call_op(
         return operands[0]  # already that dtype: PyTorch returns the tensor itself
     out = make_op(run, spec, operands, params, display)
     # torch.return_types: (values, indices); the catalogue op records the values.
-    if spec.name in ("sort", "topk") or (
-        spec.name in ("max", "min", "median") and params.get("dim") is not None
-    ):
+    if catalogue.returns_values_and_indices(spec, params):
         shown = getattr(operands[0].tensor(run), spec.name)(**params)
         return ReturnTypes(shown, out, snapshot(shown.indices, f"{display}(...).indices"))
     return out

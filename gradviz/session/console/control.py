@@ -55,6 +55,8 @@ def tick(run: Run) -> None:
             "gradviz is used from Python: Console(session, max_iterations=...)"
         )
     run.session.check_stop()
+    if run.console.on_tick is not None:  # the window's "step k of N"
+        run.console.on_tick(run.steps)
 
 
 def execute(run: Run, stmt: ast.stmt) -> None:

@@ -54,6 +54,7 @@ import io
 import sys
 import tokenize
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +118,7 @@ class Console:
         self.session = session
         self.max_iterations = max_iterations  # loop iterations and calls one input may run
         self.variables: dict[str, Any] = {}
+        self.on_tick: Callable[[int], None] | None = None  # each loop iteration and call: progress
         self.measure = Measure()  # sizes of Python values, for the limits in console.limits
         names = namespaces.build()
         self.ops = names.ops
