@@ -27,12 +27,12 @@ def measure(name: str, session, directory: str, rounds: int = 3) -> None:
 
     saver = Autosaver(session, directory)  # the app's defaults, threaded
     snaps, writes, stalls, latencies = [], [], [], []
-    for k in range(rounds):
+    for _ in range(rounds):
         done = threading.Event()
         wrote: list[float] = []
         started: list[float] = []
 
-        def timed_flush(flush=saver.flush) -> bool:
+        def timed_flush(flush=saver.flush, started=started, wrote=wrote, done=done) -> bool:
             started.append(time.perf_counter())
             ok = flush()
             wrote.append(time.perf_counter())

@@ -212,7 +212,9 @@ class TrainingPanel(QWidget):
         self._curve("loss", "loss", LOSS_COLOUR, "loss").setData(x, run.losses(n))
         for i, name in enumerate(list(run.params)):
             colour = PARAM_COLOURS[i % len(PARAM_COLOURS)]
-            self._curve("grad_norm", name, colour, name).setData(x, _positive(run.series(name, "grad_norm", n)))
+            self._curve("grad_norm", name, colour, name).setData(
+                x, _positive(run.series(name, "grad_norm", n))
+            )
             self._curve("update", name, colour).setData(x, _positive(run.series(name, "update", n)))
             lo = self._curve("range", name + ":min", colour)
             hi = self._curve("range", name + ":max", colour)

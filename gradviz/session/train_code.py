@@ -24,7 +24,6 @@ doesn't depend on, a step count or learning rate out of range. Qt-free.
 from __future__ import annotations
 
 import ast
-import functools
 import math
 from dataclasses import dataclass
 
@@ -32,7 +31,6 @@ from gradviz.graph.expression import ATOM, Expr
 
 from . import catalogue
 from .document import Session, SessionError
-from .limits import MAX_ENTRIES
 from .log import Leaf, Op
 from .op_code import index_code, name_expr, number_expr, op_expr
 
@@ -118,7 +116,7 @@ def train_code(session: Session, output: str, plan: TrainPlan) -> TrainCode:
             )
     taken = set(session.names(include_hidden=True)) | set(leaves)
     chain, temps = _chain(session, ancestors, set(leaves), taken)
-    ops: list[str] = []  # each op a step runs, for the size of the log it writes
+    ops: list[str] = []  # each op a step runs
     try:
         body = [
             f"{temps.get(n, n)} = {_expr(session, n, set(leaves), temps, ops, top=True)[0]}" for n in chain
@@ -127,9 +125,6 @@ def train_code(session: Session, output: str, plan: TrainPlan) -> TrainCode:
         return TrainCode(refusal=str(e))
     if any(len(line) > MAX_LINE for line in body):
         return TrainCode(refusal=f"the forward pass to {output} is too long to write out as code")
-    why = _check_size(session, plan, leaves, len(ops))
-    if why:
-        return TrainCode(refusal=why)
     taken |= set(temps.values())
     step = next(v for v in ("step", "epoch", "i", "k", "step_") if v not in taken)
     lr = repr(float(plan.lr))
@@ -183,23 +178,9 @@ def loop_length(source: str) -> int:
         return 0
 
 
-@functools.cache
-def optim_available() -> bool:
-    """Whether the console runs ``torch.optim`` (the loops of momentum and Adam need it)."""
-    from .console import Console  # (the console reads this package: imported when asked)
-
-    return (
-        Console(Session())
-        .run("w = torch.tensor(1., requires_grad=True)\nopt = torch.optim.SGD([w], lr=0.1)")
-        .ok
-    )
-
-
 def _check_plan(session: Session, plan: TrainPlan) -> str:
     if plan.optimiser not in OPTIMISERS:
         return f"unknown optimiser {plan.optimiser!r}: choose one of {', '.join(OPTIMISERS)}"
-    if plan.optimiser != SGD and not optim_available():
-        return f"{plan.optimiser} needs torch.optim, which this console doesn't run yet: choose SGD"
     if isinstance(plan.steps, bool) or not isinstance(plan.steps, int) or not 1 <= plan.steps <= MAX_STEPS:
         return f"the number of steps must be a whole number from 1 to {MAX_STEPS:,}, not {plan.steps!r}"
     lr = plan.lr
@@ -231,29 +212,6 @@ def _check_plan(session: Session, plan: TrainPlan) -> str:
     return ""
 
 
-def _check_size(session: Session, plan: TrainPlan, leaves: list[str], ops: int) -> str:
-    """Refuse a loop whose log a file could not hold, or whose in-place writes (a copy of each
-    leaf per step, for replay) would cross the memory budget."""
-    # Each step records its ops, the deletes of last step's tensors, backward, and a write and
-    # a zero_grad per leaf (an upper bound: a few stay unrecorded).
-    per_step = 2 * ops + 2 + 3 * len(leaves)
-    if len(session.entries) + plan.steps * per_step > MAX_ENTRIES:
-        most = max(1, (MAX_ENTRIES - len(session.entries)) // per_step)
-        return (
-            f"{plan.steps:,} steps would add about {plan.steps * per_step:,} entries to the session's log, more "
-            f"than a .gradviz file holds ({MAX_ENTRIES:,} in all): train at most about {most:,} steps at a time"
-        )
-    written = plan.steps * sum(session.tensor(n).numel() * session.tensor(n).element_size() for n in leaves)
-    use = session.memory_use()
-    if use.total + written > use.budget:
-        return (
-            f"{plan.steps:,} steps would keep {written / 2**20:,.1f} MB of leaf values in the log (each step "
-            "writes the leaves in place, and the log keeps each write to replay it), more than the session's "
-            "memory budget has left: train fewer steps at a time"
-        )
-    return ""
-
-
 def _ancestors(session: Session, output: str) -> set[str]:
     """Every tensor ``output`` is computed from, itself included."""
     found: set[str] = set()
@@ -272,8 +230,7 @@ def _chain(
     """The named ops between the leaves and the output, in log order: what each step computes;
     and names for the unnamed ones read more than once (``y = y * y`` twice over), which
     written inline would be computed twice each, a graph other than the session's."""
-    position = {id(e): k for k, e in enumerate(session.entries)}
-    ordered = sorted(ancestors, key=lambda n: position.get(id(session.info(n).entry), -1))
+    ordered = sorted(ancestors, key=session.log_order())  # (a Loop's tensors in the order it made them)
     depends: set[str] = set()
     reads: dict[str, int] = {}
     for n in ordered:
@@ -352,7 +309,6 @@ __all__ = [
     "TrainCode",
     "TrainPlan",
     "loop_length",
-    "optim_available",
     "scalar_output",
     "train_code",
     "trainable",

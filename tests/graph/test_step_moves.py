@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import gradviz
-import gradviz.nn.functional as F
+import gradviz.nn.functional as F  # noqa: N812 - PyTorch's own name
 from gradviz.autograd import trace_backward
 from gradviz.graph.forward_steps import forward_graph, forward_ops, move_forward
 from gradviz.graph.model import AUTOGRAD, TENSORS, NodeIds
