@@ -443,7 +443,7 @@ class MainWindow(QMainWindow):
         return self.exporter.python(path)
 
     def _console_ran(self, source: str, result: Any) -> None:
-        self.training_view.ran(source)
+        self.training_view.ran()
         if result is not None and getattr(result, "error", None):
             self.say(f"Console: {result.error_type}: {result.error}")
 

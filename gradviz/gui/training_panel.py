@@ -136,12 +136,15 @@ class TrainingPanel(QWidget):
         self.timer.timeout.connect(self._poll)
 
     # --- what is shown --------------------------------------------------------------------------------
-    def set_run(self, run: TrainingRun | None, source: str = "") -> None:
+    def set_run(self, run: TrainingRun | None) -> None:
         """Show ``run`` (None: nothing recorded), at Now."""
         self.run, self.step, self._drawn = run, -1, -1
-        self._source_line = source.strip().splitlines()[0] if source.strip() else ""
         self._reset_plots()
         self._draw()
+
+    def finished_drawn(self) -> bool:
+        """Whether the plot shows its run whole, as it ended (not a live part of it)."""
+        return self.run is not None and self.run.finished and self._drawn == self.run.steps
 
     def watch(self, live: Any) -> None:
         """While a cell runs: ``live()`` gives the record of the loop under way (or None)."""
@@ -192,8 +195,7 @@ class TrainingPanel(QWidget):
     def _poll(self) -> None:
         run = self.live() if self.live is not None else None
         if run is not None and run is not self.run:
-            self.set_run(run, "")
-            self.title.setText("Training… (the plot fills as the loop runs)")
+            self.set_run(run)
         elif run is not None:
             self._draw()
 
@@ -227,7 +229,8 @@ class TrainingPanel(QWidget):
                 self.plot["range"].addItem(self._curves["fill", name])
         losses = run.losses(n)
         finite = losses[np.isfinite(losses)]
-        what = f"“{self._source_line}”: " if self._source_line else ""
+        line = run.source.strip().splitlines()[0] if run.source.strip() else ""
+        what = f"“{line}”: " if line else ""
         if finite.size:
             self.title.setText(
                 f"{'Training' if not run.finished else 'Trained'} {what}{n:,} step{'s' if n != 1 else ''} "
@@ -240,6 +243,11 @@ class TrainingPanel(QWidget):
         self.slider.blockSignals(False)
         self.spin.setRange(0, max(0, n - 1))
         self._show_step()
+
+    def curve(self, plot: str, key: str) -> Any:
+        """The curve of ``key`` ("loss", a parameter's name, "w:min") in ``plot`` ("loss",
+        "grad_norm", "range", "update"), made empty if it isn't drawn yet."""
+        return self._curve(plot, key, LOSS_COLOUR if key == "loss" else PARAM_COLOURS[0], key)
 
     def _curve(self, plot: str, key: str, colour: str, label: str | None = None) -> Any:
         c = self._curves.get((plot, key))

@@ -51,24 +51,22 @@ class TrainingView:
         finally:
             self.panel.unwatch()
 
-    def ran(self, source: str) -> None:
-        """After a cell: its loop's record if it kept one, else the panel goes back to what stands."""
+    def ran(self) -> None:
+        """After a cell: the last loop the session still holds, drawn whole (or nothing)."""
         console = self._console()
         last: TrainingRun | None = None if console is None else console.last_training
         session = self.window.session
-        if last is not None and session is not None and not last.stands_in(session):
+        if last is not None and (session is None or not last.stands_in(session)):
             last = None
-        if last is not self.panel.run or (
-            last is not None and self.panel.title.text().startswith("Training…")
-        ):
-            if last is None:
+        if last is None:
+            if self.panel.run is not None:  # (a failed loop's live plot, say)
                 self.panel.forget("No training loop in this session yet.")
-            else:
-                fresh = last is not self.panel.run
-                self.panel.set_run(last, source if fresh else "")
-                dock = self.window.training_dock
-                dock.show()
-                dock.raise_()
+            return
+        fresh = last is not self.panel.run or not self.panel.finished_drawn()
+        self.panel.set_run(last)
+        if fresh:
+            self.window.training_dock.show()
+            self.window.training_dock.raise_()
 
     # --- showing a step ---------------------------------------------------------------------------------
     def show_step(self, k: int) -> None:

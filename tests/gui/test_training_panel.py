@@ -1,0 +1,162 @@
+"""The Training panel, driven as a learner would: a training loop typed into the console fills
+the loss plot while it runs; scrubbing to a step shows that step's values and gradients in the
+inspector (as PyTorch computed them at that step) and on the canvas; an undo forgets the run."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt
+
+from gradviz.graph.model import preview
+
+from driving import idle
+
+LESSON = [
+    "inputs = torch.tensor([[73., 67, 43], [91, 88, 64], [87, 134, 58], [102, 43, 37], [69, 96, 70]])",
+    "targets = torch.tensor([[56., 70], [81, 101], [119, 133], [22, 37], [103, 119]])",
+    "torch.manual_seed(42)",
+    "w = torch.randn(2, 3, requires_grad=True)",
+    "b = torch.randn(2, requires_grad=True)",
+]
+STEPS = 400
+LOOP = [
+    f"for i in range({STEPS}):",
+    "preds = inputs @ w.t() + b",
+    "diff = preds - targets",
+    "loss = (diff * diff).sum() / diff.numel()",
+    "loss.backward()",
+    "with torch.no_grad():",
+    "w -= w.grad * 1e-5",
+    "b -= b.grad * 1e-5",
+]
+
+
+def torch_steps() -> tuple[list[float], list[np.ndarray], list[np.ndarray]]:
+    """The same loop in PyTorch: each step's loss, w and w.grad at its backward()."""
+    ns: dict = {"torch": torch}
+    exec("\n".join(LESSON), ns)
+    w, b, inputs, targets = ns["w"], ns["b"], ns["inputs"], ns["targets"]
+    losses, ws, grads = [], [], []
+    for _ in range(STEPS):
+        diff = inputs @ w.t() + b - targets
+        loss = (diff * diff).sum() / diff.numel()
+        loss.backward()
+        losses.append(loss.item())
+        ws.append(w.detach().numpy().copy())
+        grads.append(w.grad.numpy().copy())
+        with torch.no_grad():
+            w -= w.grad * 1e-5
+            b -= b.grad * 1e-5
+        w.grad.zero_()
+        b.grad.zero_()
+    return losses, ws, grads
+
+
+def numbers(text: str) -> np.ndarray:
+    """The numbers a tensor's repr shows."""
+    return np.array([float(x) for x in re.findall(r"-?\d+\.\d*(?:e[-+]\d+)?", text)])
+
+
+def type_line(qtbot, box, line: str) -> None:
+    qtbot.keyClicks(box, line)
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+
+
+def type_loop(qtbot, w) -> None:
+    """Typed line by line as in IPython: Enter indents the next line; Backspace dedents."""
+    box = w.console.input
+    box.setFocus()
+    for line in LOOP[:6]:
+        type_line(qtbot, box, line)
+    for line in LOOP[6:]:
+        type_line(qtbot, box, line)
+    for _ in range(4):  # out of the with block, back into the loop's body
+        qtbot.keyClick(box, Qt.Key.Key_Backspace)
+    type_line(qtbot, box, "w.grad.zero_()")
+    type_line(qtbot, box, "b.grad.zero_()")
+    qtbot.keyClick(box, Qt.Key.Key_Return)  # the blank line runs it
+
+
+@pytest.fixture
+def trained(qtbot, window):
+    w = window()
+    for line in LESSON:
+        w.console.submit(line)
+    idle(qtbot, w)
+    assert not w.training_dock.isVisible()  # nothing to plot yet
+    seen: list[int] = []  # the points of the loss curve each time the live timer redrew it
+
+    def drawn() -> None:
+        x, _ = w.training.curve("loss", "loss").getData()
+        seen.append(0 if x is None else len(x))
+
+    w.training.timer.timeout.connect(drawn)
+    type_loop(qtbot, w)
+    qtbot.waitUntil(lambda: w.console.cells[-1].source.startswith("for i in"), timeout=60000)
+    idle(qtbot, w)
+    return w, w.training.curve("loss", "loss"), seen
+
+
+def test_the_loss_plot_fills_as_the_loop_runs_and_shows_pytorch_s_losses(trained) -> None:
+    w, curve, seen = trained
+    assert w.training_dock.isVisible()
+    assert w.console.cells[-1].error is None
+    # while it ran, the plot showed a part of the run (the timer read a growing record)
+    assert any(0 < n < STEPS for n in seen), seen
+    x, y = curve.getData()
+    assert len(x) == STEPS
+    losses, _, _ = torch_steps()
+    np.testing.assert_allclose(y, losses, rtol=1e-5)
+    assert "400 steps" in w.training.title.text() and "backward() from loss" in w.training.title.text()
+    assert y[-1] < y[0] / 10  # it fell
+
+
+def test_scrubbing_shows_that_step_s_gradient_in_the_inspector(qtbot, trained) -> None:
+    w, _, _ = trained
+    _, ws, grads = torch_steps()
+    w.select("w")
+    now = w.inspector.grad_view.toPlainText()
+    assert "0." in now  # after the loop: zeroed
+    slider = w.training.slider
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Home)  # to step 0
+    assert w.training.step == 0
+    assert w.training.showing.text().startswith("Showing step 0:")
+    shown = w.inspector.grad_view.toPlainText()
+    assert shown == repr(torch.from_numpy(grads[0])), shown
+    assert w.inspector.value_view.toPlainText().startswith(repr(torch.from_numpy(ws[0]))[:-1])
+    idle(qtbot, w)
+    first = w.canvas.item_for("w")
+    fill_0 = first.fill
+    assert f"grad: {preview(grads[0])}" in first.tip
+
+    qtbot.keyClick(slider, Qt.Key.Key_End)  # to the last step
+    assert w.training.step == STEPS - 1
+    # (400 steps on: float32 sums in another order than torch's BLAS differ in the 5th digit)
+    np.testing.assert_allclose(numbers(w.inspector.grad_view.toPlainText()), grads[-1].ravel(), rtol=1e-3)
+    idle(qtbot, w)
+    last = w.canvas.item_for("w")
+    assert f"grad: {preview(grads[-1])}" in last.tip
+    assert last.fill != fill_0  # one scale for every step: the shrunken gradient has another colour
+
+    qtbot.mouseClick(w.training.now, Qt.MouseButton.LeftButton)  # back to the session as it is
+    assert w.training.step == -1 and w.inspector.grad_view.toPlainText() == now
+    assert w.canvas.lock_scale is False  # the scale held for scrubbing is let go
+
+
+def test_an_undo_of_the_loop_forgets_its_run_and_a_new_change_ends_the_scrub(qtbot, trained) -> None:
+    w, _, _ = trained
+    w.training.choose(5)
+    assert w.source.past is not None
+    w.console.submit("c = w * 2")  # the session changes: the past step is out of date
+    idle(qtbot, w)
+    assert w.training.step == -1 and w.source.past is None
+    w.session.undo()  # c
+    w.session.undo()  # the loop
+    idle(qtbot, w)
+    assert w.training.run is None
+    assert "undone" in w.training.title.text()
