@@ -11,9 +11,11 @@ import torch
 
 import gradviz
 
-# op -> (fewest values that must be bit-equal to torch's, largest distance in ulps)
+# op -> (fewest values that must be bit-equal to torch's, largest distance in ulps). ATen picks
+# its vectorised kernel by the CPU's instruction set (AVX2, AVX-512), and they round a few values
+# differently: tanh agreed on 99.6% on one machine here and on 99.4% on another.
 AGREEMENT = {
-    "exp": (0.985, 1), "tanh": (0.995, 1), "log1p": (0.99, 1), "expm1": (0.995, 1), "log": (0.9, 1),
+    "exp": (0.985, 1), "tanh": (0.99, 1), "log1p": (0.99, 1), "expm1": (0.995, 1), "log": (0.9, 1),
     "sin": (0.93, 1), "cos": (0.93, 1), "sigmoid": (0.94, 2),
 }  # fmt: skip
 
