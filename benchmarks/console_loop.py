@@ -124,7 +124,7 @@ def run_in_window() -> None:
 
     from gradviz.gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])
+    app = QApplication.instance() or QApplication([])  # noqa: F841 - kept alive for the window
     w = MainWindow(autosave=False, persist=False)
     w.resize(1280, 820)
     w.show()

@@ -398,7 +398,7 @@ class MainWindow(QMainWindow):
     # --- session events ---------------------------------------------------------------------------
     def _session_changed(self, change: Change) -> None:
         gradient_check.forget(self)
-        self.training_view.session_changed()
+        self.training_view.session_changed(change.label)
         for old, new in change.renamed:
             if self.current == old:
                 self.current = new

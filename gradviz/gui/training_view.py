@@ -51,13 +51,24 @@ class TrainingView:
         finally:
             self.panel.unwatch()
 
+    def latest(self) -> TrainingRun | None:
+        """The last loop the session still holds: run in the console, or by a replay (an
+        opened file, an undo)."""
+        console, session = self._console(), self.window.session
+        if session is None:
+            return None
+        runs = [
+            r for r in (None if console is None else console.last_training, session.replayed_training) if r
+        ]
+        runs = [r for r in runs if r.stands_in(session)]
+        position = {id(e): k for k, e in enumerate(session.entries)}
+        # (the one whose entry stands last; a Loop entry is its own mark, a typed loop's the
+        # input's last entry)
+        return max(runs, key=lambda r: position.get(id(r.mark), -1), default=None)
+
     def ran(self) -> None:
         """After a cell: the last loop the session still holds, drawn whole (or nothing)."""
-        console = self._console()
-        last: TrainingRun | None = None if console is None else console.last_training
-        session = self.window.session
-        if last is not None and (session is None or not last.stands_in(session)):
-            last = None
+        last = self.latest()
         if last is None:
             if self.panel.run is not None:  # (a failed loop's live plot, say)
                 self.panel.forget("No training loop in this session yet.")
@@ -88,12 +99,20 @@ class TrainingView:
         w.panel.refresh()
         w.inspector.refresh()
 
-    def session_changed(self) -> None:
-        """The session changed: a past step is out of date, and the loop may be undone."""
+    def session_changed(self, label: str = "") -> None:
+        """The session changed: a past step is out of date, and the loop may be undone (or
+        another file opened, whose loop a replay recorded)."""
         if self.shown >= 0:
             self.panel.choose(-1)
         run, session = self.panel.run, self.window.session
-        if run is not None and session is not None and not run.stands_in(session):
+        if session is None:
+            return
+        latest = self.latest()
+        if latest is not None and latest is not run and not self.window.console.running_source:
+            self.panel.set_run(latest)
+            if label == "open":
+                self.window.training_dock.show()
+        elif run is not None and not run.stands_in(session):
             self.panel.forget("The training loop was undone (or another session opened): nothing to plot.")
 
     def _hold_scale(self, run: TrainingRun) -> None:

@@ -197,6 +197,9 @@ class Session:
         # Asked between ops (and backward nodes): True stops the work with StoppedError.
         # The GUI points it at its Stop button.
         self.stop_requested: Callable[[], bool] | None = None
+        # The record of the last training loop a replay ran (session.training.TrainingRun), so
+        # an opened session shows its Training plots; not saved, derived on each replay.
+        self.replayed_training: Any = None
         self._unstoppable = 0  # depth of rollbacks, which must run to the end
         self._deleted_since_compact = False
         self._log_arrays = Ledger()  # arrays of the live log

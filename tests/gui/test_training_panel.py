@@ -9,11 +9,10 @@ import re
 import numpy as np
 import pytest
 import torch
+from driving import idle
 from PySide6.QtCore import Qt
 
 from gradviz.graph.model import preview
-
-from driving import idle
 
 LESSON = [
     "inputs = torch.tensor([[73., 67, 43], [91, 88, 64], [87, 134, 58], [102, 43, 37], [69, 96, 70]])",
@@ -160,3 +159,27 @@ def test_an_undo_of_the_loop_forgets_its_run_and_a_new_change_ends_the_scrub(qtb
     idle(qtbot, w)
     assert w.training.run is None
     assert "undone" in w.training.title.text()
+
+
+def test_an_opened_session_plots_the_loop_its_replay_ran(qtbot, window) -> None:
+    w = window()
+    assert w.open_example("linear_regression")
+    idle(qtbot, w)
+    assert w.training_dock.isVisible()
+    run = w.training.run
+    assert run is not None and run.steps == 100 and run.finished
+    # the example's own cells, run by PyTorch: the loss of each of its 100 steps
+    losses: list[float] = []
+    ns: dict = {"torch": torch, "losses": losses}
+    cells = [c.source for c in w.session.transcript]
+    exec(cells[0] + "\n" + cells[1], ns)
+    assert cells[2].startswith("for epoch in range(100):")
+    exec(
+        cells[2].replace("    loss.backward()", "    loss.backward()\n    losses.append(loss.item())", 1), ns
+    )
+    assert len(losses) == 100
+    _, y = w.training.curve("loss", "loss").getData()
+    np.testing.assert_allclose(y, losses, rtol=1e-5)
+    w.training.choose(0)
+    w.select("w")
+    assert w.training.showing.text().startswith("Showing step 0:")

@@ -302,6 +302,7 @@ def _run_source(console: Console, source: str, what: str) -> int:
             run.statement(tree.body[0], last=False)
     finally:
         console.measure.clear()
+    console.last_training = next((r for r in reversed(run.recorded) if r is not None), None)
     return run.steps
 
 
@@ -322,7 +323,6 @@ def replay_loop(session: Session, state: _State, entry: Loop) -> None:
     view = session.replaying_on(state, entry.uids[0])
     cancelled = _report_progress(view, state.progress)
     console = Console(view, max_iterations=entry.iterations)
-    console.record_training = False  # the Training panel plots the live run only
     saved = E.get_rng_state()
     try:
         _ready(console, entry)
@@ -342,6 +342,9 @@ def replay_loop(session: Session, state: _State, entry: Loop) -> None:
             "edited before it, or the file) changed. A recorded loop replays only the way it ran; "
             "undo it, or type the loop again after the edit"
         )
+    if console.last_training is not None:  # the Training panel's plots of an opened session
+        console.last_training.mark, console.last_training.source = entry, entry.source
+        session.replayed_training = console.last_training
 
 
 def _failed(entry: Loop, e: Exception) -> SessionError:
