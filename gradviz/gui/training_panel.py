@@ -12,6 +12,7 @@ session as it stands.
 from __future__ import annotations
 
 import math
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -70,6 +71,10 @@ class TrainingPanel(QWidget):
         self.title = QLabel("Run a training loop in the console (a for loop that calls backward()).")
         self.title.setObjectName("trainingTitle")
         self.title.setWordWrap(True)
+        self.legend = QLabel("")  # each parameter's colour, the same in every plot
+        self.legend.setObjectName("trainingLegend")
+        self.legend.setWordWrap(True)
+        self.legend.setTextFormat(Qt.TextFormat.RichText)
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setObjectName("trainingPlots")
         self.plots.setMinimumHeight(240)
@@ -77,7 +82,8 @@ class TrainingPanel(QWidget):
         for i, (key, label) in enumerate(PLOTS):
             p = self.plots.addPlot(row=i // 2, col=i % 2, title=label)
             p.showGrid(x=True, y=True, alpha=0.25)
-            p.setLabel("bottom", "step")
+            if i >= 2:  # the bottom row says what the shared axis counts
+                p.setLabel("bottom", "step")
             p.setMouseEnabled(x=False, y=False)
             p.hideButtons()
             if key != "loss":
@@ -90,7 +96,6 @@ class TrainingPanel(QWidget):
             p.addItem(cursor, ignoreBounds=True)
             self._cursors.append(cursor)
             self.plot[key] = p
-        self.legend = self.plot["grad_norm"].addLegend(offset=(-4, 4), labelTextSize="8pt")
         self.plots.scene().sigMouseClicked.connect(self._clicked)
 
         self.log_loss = QCheckBox("log scale")
@@ -125,6 +130,7 @@ class TrainingPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addWidget(self.title)
+        layout.addWidget(self.legend)
         layout.addWidget(self.plots, 1)
         layout.addLayout(controls)
         layout.addWidget(self.showing)
@@ -189,7 +195,7 @@ class TrainingPanel(QWidget):
                 p.removeItem(item)
             for item in [i for i in p.items if isinstance(i, pg.FillBetweenItem)]:
                 p.removeItem(item)
-        self.legend.clear()
+        self.legend.setText("")
         self._curves.clear()
 
     def _poll(self) -> None:
@@ -214,9 +220,7 @@ class TrainingPanel(QWidget):
         self._curve("loss", "loss", LOSS_COLOUR, "loss").setData(x, run.losses(n))
         for i, name in enumerate(list(run.params)):
             colour = PARAM_COLOURS[i % len(PARAM_COLOURS)]
-            self._curve("grad_norm", name, colour, name).setData(
-                x, _positive(run.series(name, "grad_norm", n))
-            )
+            self._curve("grad_norm", name, colour).setData(x, _positive(run.series(name, "grad_norm", n)))
             self._curve("update", name, colour).setData(x, _positive(run.series(name, "update", n)))
             lo = self._curve("range", name + ":min", colour)
             hi = self._curve("range", name + ":max", colour)
@@ -227,6 +231,13 @@ class TrainingPanel(QWidget):
                 fill.setAlpha(60)
                 self._curves["fill", name] = pg.FillBetweenItem(lo, hi, brush=fill)
                 self.plot["range"].addItem(self._curves["fill", name])
+        self.legend.setText(
+            "Parameters: "
+            + " &nbsp; ".join(
+                f"<span style='color:{PARAM_COLOURS[i % len(PARAM_COLOURS)]}; font-size:14pt'>■</span> {escape(name)}"
+                for i, name in enumerate(run.params)
+            )
+        )
         losses = run.losses(n)
         finite = losses[np.isfinite(losses)]
         line = run.source.strip().splitlines()[0] if run.source.strip() else ""
