@@ -76,9 +76,11 @@ def test_train_from_the_toolbar_runs_the_loop_torch_runs(qtbot, window, tmp_path
     x = torch.tensor(3.0)
     tw = torch.tensor(4.0, requires_grad=True)
     tb = torch.tensor(5.0, requires_grad=True)
+    ys = []
     for _ in range(40):
         y = tw * x + tb
         y.backward()
+        ys.append(y.item())
         with torch.no_grad():
             tw -= 0.05 * tw.grad
             tb -= 0.05 * tb.grad
@@ -91,6 +93,9 @@ def test_train_from_the_toolbar_runs_the_loop_torch_runs(qtbot, window, tmp_path
     assert cell.kind == "code" and cell.ran and cell.source == code
     assert "for step in range(40):" in w.console.transcript()
     assert w.panel.names() == ["x", "w", "b", "y"]
+    assert type(s.entries[-1]).__name__ == "Loop"  # the same one entry a typed loop is
+    assert w.training_dock.isVisible() and w.training.run.steps == 40  # plotted, step by step
+    np.testing.assert_array_equal(w.training.curve("loss", "loss").getData()[1], ys)
 
     toolbar_click(qtbot, w, "undo")  # one undo step: everything the loop did
     idle(qtbot, w)
@@ -109,6 +114,7 @@ def test_train_from_the_toolbar_runs_the_loop_torch_runs(qtbot, window, tmp_path
     assert w.open_path(path, confirmed=True)
     idle(qtbot, w)
     assert w.session.tensor("w").item() == tw.item()
+    assert w.training.run is not None and w.training.run.steps == 40  # the file's loop, replayed
 
 
 def test_the_regression_example_trains_and_the_dialog_says_what_is_wrong(qtbot, window) -> None:
