@@ -67,14 +67,15 @@ class TrainingRun:
     """The record of one loop. The loop's thread appends; the GUI thread reads (``steps`` is
     the number of complete entries in every series, so a reader never sees half a step)."""
 
-    def __init__(self, first_uid: int, budget: int = PICTURE_BUDGET) -> None:
+    def __init__(self, first_uid: int, budget: int | None = None) -> None:
         self.first_uid = first_uid  # tensors with a larger uid were made by the loop
-        self.budget = budget
+        self.budget = PICTURE_BUDGET if budget is None else budget
         self.loss: list[float] = []
         self.loss_name = ""
         self.params: dict[str, ParamSeries] = {}
         self.pictures: dict[int, Picture] = {}
         self.stride = 1  # a picture is kept for every stride-th step
+        self._picture_bytes = 0
         self.steps = 0
         self.finished = False
         self.mark: object = None  # the log's last entry once the input that ran the loop was kept
@@ -167,9 +168,11 @@ class TrainingRun:
     def _keep(self, picture: Picture) -> None:
         with self._lock:
             self.pictures[picture.step] = picture
-            while len(self.pictures) > 1 and sum(p.nbytes for p in self.pictures.values()) > self.budget:
+            self._picture_bytes += picture.nbytes
+            while len(self.pictures) > 1 and self._picture_bytes > self.budget:
                 self.stride *= 2
                 self.pictures = {k: p for k, p in self.pictures.items() if k % self.stride == 0}
+                self._picture_bytes = sum(p.nbytes for p in self.pictures.values())
 
 
 def match_names(
