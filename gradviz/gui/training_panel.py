@@ -243,10 +243,17 @@ class TrainingPanel(QWidget):
         line = run.source.strip().splitlines()[0] if run.source.strip() else ""
         what = f"“{line}”: " if line else ""
         if finite.size:
+            bad = np.flatnonzero(~np.isfinite(losses))
+            blew = (
+                f"; the loss is {format_number(losses[bad[0]])} from step {bad[0]} on (often a learning "
+                "rate too large: each step overshoots)"
+                if bad.size
+                else ""
+            )
             self.title.setText(
                 f"{'Training' if not run.finished else 'Trained'} {what}{n:,} step{'s' if n != 1 else ''} "
                 f"(backward() from {run.loss_name}), loss {format_number(finite[0])} → "
-                f"{format_number(finite[-1])}"
+                f"{format_number(finite[-1])}{blew}"
             )
         self._enable(n > 0)
         self.slider.blockSignals(True)

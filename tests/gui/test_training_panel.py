@@ -183,3 +183,29 @@ def test_an_opened_session_plots_the_loop_its_replay_ran(qtbot, window) -> None:
     w.training.choose(0)
     w.select("w")
     assert w.training.showing.text().startswith("Showing step 0:")
+
+
+def test_a_learning_rate_too_large_is_seen_to_blow_up(qtbot) -> None:
+    from gradviz.gui.training_panel import TrainingPanel
+    from gradviz.session.console import Console
+    from gradviz.session.document import Session
+
+    c = Console(Session())
+    assert c.run("\n".join(LESSON)).ok
+    big = (
+        "\n".join(
+            [LOOP[0], *("    " + line for line in LOOP[1:6]), *("        " + line for line in LOOP[6:])]
+        )
+        .replace("range(400)", "range(60)")
+        .replace("1e-5", "1e-3")
+    )
+    r = c.run(big + "\n    w.grad.zero_()\n    b.grad.zero_()")
+    assert r.ok, r.text
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.set_run(c.last_training)
+    losses = c.last_training.losses()
+    first = int(np.flatnonzero(~np.isfinite(losses))[0])
+    assert f"from step {first} on" in panel.title.text() and "learning rate too large" in panel.title.text()
+    _, y = panel.curve("grad_norm", "w").getData()
+    assert np.isnan(y[-1]) and np.isfinite(y[0])  # drawn as a gap, not an error
