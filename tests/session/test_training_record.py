@@ -65,7 +65,7 @@ def torch_run(steps: int) -> dict[str, list]:
 
 
 def test_each_step_s_numbers_are_pytorch_s() -> None:
-    s, c = console_run(30)
+    _, c = console_run(30)
     run = c.last_training
     want = torch_run(30)
     assert run is not None and run.steps == 30 and run.finished and run.loss_name == "loss"
