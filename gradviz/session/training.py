@@ -157,9 +157,12 @@ class TrainingRun:
     def _held(self, session: Session, everything: dict) -> dict[str, Held]:
         held = {}
         for name, t in everything.items():
+            uid = session.info(name).uid
+            if uid <= self.first_uid and not t.requires_grad:
+                continue  # data made before the loop (the inputs): its value now is its value then
             grad = t.peek_grad()
             held[name] = Held(
-                session.info(name).uid,
+                uid,
                 np.array(t.peek_array(), copy=True),
                 None if grad is None else np.array(grad.peek_array(), copy=True),
             )
