@@ -182,7 +182,9 @@ class TrainingPanel(QWidget):
             self.showing.setText("Showing the session as it stands now.")
             return
         loss = self.run.loss[shown] if shown < len(self.run.loss) else math.nan
-        note = "" if shown == self.step else f" (the nearest step kept: every {self.run.stride}th is)"
+        note = (
+            "" if shown == self.step else f" (the nearest step kept: every {self.run.pictures.stride}th is)"
+        )
         self.showing.setText(
             f"Showing step {shown}{note}: values and gradients at its backward(), loss = "
             f"{format_number(loss)}. The graph is the last step's, which every step rebuilds alike."

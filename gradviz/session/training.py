@@ -63,19 +63,52 @@ class ParamSeries:
     update: list[float] = field(default_factory=list)  # float("nan") until the next step measures it
 
 
+class Pictures:
+    """The steps' pictures within a memory budget: past it, every other one goes and only
+    every ``stride``-th step keeps one from then on. Written by the loop's thread, read by the GUI's."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.kept: dict[int, Picture] = {}
+        self.stride = 1
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def wanted(self, step: int) -> bool:
+        return step % self.stride == 0
+
+    def keep(self, picture: Picture) -> None:
+        with self._lock:
+            self.kept[picture.step] = picture
+            self._bytes += picture.nbytes
+            while len(self.kept) > 1 and self._bytes > self.budget:
+                self.stride *= 2
+                self.kept = {k: p for k, p in self.kept.items() if k % self.stride == 0}
+                self._bytes = sum(p.nbytes for p in self.kept.values())
+
+    def nearest(self, k: int) -> int | None:
+        """The step nearest ``k`` that has a picture (None if none has)."""
+        with self._lock:
+            steps = list(self.kept)
+        return min(steps, key=lambda s: (abs(s - k), s)) if steps else None
+
+    def __getitem__(self, step: int) -> Picture:
+        return self.kept[step]
+
+    def __len__(self) -> int:
+        return len(self.kept)
+
+
 class TrainingRun:
     """The record of one loop. The loop's thread appends; the GUI thread reads (``steps`` is
     the number of complete entries in every series, so a reader never sees half a step)."""
 
     def __init__(self, first_uid: int, budget: int | None = None) -> None:
         self.first_uid = first_uid  # tensors with a larger uid were made by the loop
-        self.budget = PICTURE_BUDGET if budget is None else budget
         self.loss: list[float] = []
         self.loss_name = ""
         self.params: dict[str, ParamSeries] = {}
-        self.pictures: dict[int, Picture] = {}
-        self.stride = 1  # a picture is kept for every stride-th step
-        self._picture_bytes = 0
+        self.pictures = Pictures(PICTURE_BUDGET if budget is None else budget)
         self.steps = 0
         self.finished = False
         self.mark: object = None  # the log's last entry once the input that ran the loop was kept
@@ -87,17 +120,6 @@ class TrainingRun:
     def stands_in(self, session: Session) -> bool:
         """Whether the session still holds what the loop did (an undo of it, or an open, ends that)."""
         return self.mark is not None and any(e is self.mark for e in reversed(session.entries))
-
-    def picture_step(self, k: int) -> int | None:
-        """The step nearest ``k`` that has a picture (None if none has)."""
-        with self._lock:
-            kept = list(self.pictures)
-        if not kept:
-            return None
-        return min(kept, key=lambda s: (abs(s - k), s))
-
-    def picture(self, k: int) -> Picture | None:
-        return self.pictures.get(k)
 
     def series(self, name: str, what: str, n: int | None = None) -> np.ndarray:
         """``what`` in grad_norm, value_min, value_max, update, for the first ``n`` steps (the
@@ -135,8 +157,8 @@ class TrainingRun:
             s.value_max.append(float(value.max()) if value.size else float("nan"))
             self._measure_update(name, value)
             s.update.append(float("nan"))
-        if k % self.stride == 0:
-            self._keep(Picture(k, self._held(session, everything)))
+        if self.pictures.wanted(k):
+            self.pictures.keep(Picture(k, self._held(session, everything)))
         with self._lock:
             self.steps = k + 1
 
@@ -167,15 +189,6 @@ class TrainingRun:
                 None if grad is None else np.array(grad.peek_array(), copy=True),
             )
         return held
-
-    def _keep(self, picture: Picture) -> None:
-        with self._lock:
-            self.pictures[picture.step] = picture
-            self._picture_bytes += picture.nbytes
-            while len(self.pictures) > 1 and self._picture_bytes > self.budget:
-                self.stride *= 2
-                self.pictures = {k: p for k, p in self.pictures.items() if k % self.stride == 0}
-                self._picture_bytes = sum(p.nbytes for p in self.pictures.values())
 
 
 def match_names(
@@ -222,7 +235,7 @@ def values_at(
 ) -> tuple[int, dict[str, tuple[np.ndarray, np.ndarray | None]]]:
     """What each tensor alive now held at step ``k`` (or the nearest step with a picture): that
     step, and name -> (value, gradient) for every tensor it can be matched to (``match_names``)."""
-    step = run.picture_step(k)
+    step = run.pictures.nearest(k)
     if step is None:
         return k, {}
     picture = run.pictures[step]

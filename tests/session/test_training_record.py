@@ -98,14 +98,15 @@ def test_past_the_budget_pictures_thin_out_but_every_step_keeps_its_numbers(monk
     c = Console(s)
     assert c.run(SETUP).ok
     assert c.run(f"for i in range(1):\n{BODY}").ok
-    each = next(iter(c.last_training.pictures.values())).nbytes
+    each = c.last_training.pictures[0].nbytes
     monkeypatch.setattr(training, "PICTURE_BUDGET", 3 * each)
     assert c.run(f"for i in range(20):\n{BODY}").ok
     run = c.last_training
     assert run.steps == 20 and len(run.losses()) == 20 and np.isfinite(run.series("w", "grad_norm")).all()
-    assert run.stride > 1 and len(run.pictures) <= 3
-    assert all(k % run.stride == 0 for k in run.pictures)
-    assert run.picture_step(7) in run.pictures and abs(run.picture_step(7) - 7) <= run.stride
+    kept = run.pictures
+    assert kept.stride > 1 and len(kept) <= 3
+    assert all(k % kept.stride == 0 for k in kept.kept)
+    assert kept.nearest(7) in kept.kept and abs(kept.nearest(7) - 7) <= kept.stride
 
 
 def test_a_failed_input_keeps_the_last_good_run_and_one_without_backward_records_nothing() -> None:
