@@ -165,13 +165,13 @@ def _fingerprint(a: np.ndarray | None) -> bytes | None:
 @dataclass
 class Expansion:
     """What ``Session.expanding`` collects: entries run on the state but kept out of the log,
-    counted (and handed to ``observe``, if set); ``entry`` is what the log gets instead."""
+    counted; ``entry`` is what the log gets instead. (The Training panel's record of the loop is
+    the console's: session.training, fed by the console's backward().)"""
 
     start_uid: int
     discard: bool = False  # a replay's: nothing is appended at the end
     count: int = 0
     entry: Entry | None = None
-    observe: Callable[[Entry], None] | None = None
 
 
 class Session:
@@ -834,8 +834,6 @@ class Session:
             for entry in entries:
                 self._run(self._state, entry)
                 exp.count += 1
-                if exp.observe is not None:
-                    exp.observe(entry)
             return
         before = self._snapshot() if self._batch_depth == 0 else None
         # The log only grows here: its first prev_len entries are the log before (no copy per
