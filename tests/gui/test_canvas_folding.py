@@ -1,0 +1,127 @@
+"""Folded loops in the window: a 300-step chain is one group "× 300"; double-clicking it shows
+every repetition, its context menu opens one at a time and folds it again, and the nodes
+outside keep their ids and places through the round trip."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+import gradviz as torch
+from gradviz.graph.model import AUTOGRAD
+from gradviz.gui.canvas import GraphCanvas, TensorsSource
+
+STEPS = 300
+SHOT = Path(os.environ.get("GRADVIZ_SHOT_DIR", "/tmp")) / "gradviz_folded_chain.png"
+
+
+def chain(steps: int = STEPS):
+    x = torch.tensor([0.5, -0.3], requires_grad=True)
+    w = torch.tensor([0.9, 1.1], requires_grad=True)
+    y = x
+    for _ in range(steps):
+        y = torch.tanh(y * w + x)
+        y.retain_grad()
+    loss = y.sum()
+    loss.backward()
+    return {"x": x, "w": w, "y": y, "loss": loss}
+
+
+def make(qtbot, named, size=(1000, 760)) -> GraphCanvas:
+    c = GraphCanvas(TensorsSource(named["loss"], names=named))
+    qtbot.addWidget(c)
+    c.resize(*size)
+    c.show()
+    qtbot.waitUntil(c.is_idle, timeout=60000)
+    return c
+
+
+def groups(c: GraphCanvas) -> dict[str, dict]:
+    return {n: it.attrs for n, it in c.node_items().items() if it.kind == "repeat"}
+
+
+def double_click(qtbot, c: GraphCanvas, nid: str) -> None:
+    item = c.node_items()[nid]
+    c.centerOn(item)
+    pos = c.mapFromScene(item.sceneBoundingRect().center())
+    QTest.mouseDClick(c.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+    qtbot.waitUntil(c.is_idle, timeout=60000)
+
+
+def trigger(c: GraphCanvas, nid: str, text: str) -> None:
+    menu = c.group_menu(nid)
+    assert menu is not None
+    action = next(a for a in menu.actions() if a.text().startswith(text))
+    action.trigger()
+
+
+def test_folded_chain_fits_one_screen_and_says_what_it_holds(qtbot) -> None:
+    named = chain()
+    c = make(qtbot, named)
+    gs = groups(c)
+    assert len(gs) == 1
+    (gid, a), = gs.items()
+    assert a["label"] == "× 300" and a["body_text"] == "mul → add → tanh"
+    assert len(a["grad_norms"]) == STEPS and a["grad_last"] == pytest.approx(2**0.5)
+    assert len(c.node_items()) < 12  # x, w, the group, y, sum, loss and the ops between
+    c.fit()
+    qtbot.wait(50)
+    assert c.zoom >= 0.6  # legible: fitted to the window without shrinking the text away
+    SHOT.parent.mkdir(parents=True, exist_ok=True)
+    assert c.grab().save(str(SHOT))
+    assert "Double-click to expand" in c.node_items()[gid].tip
+
+
+def test_double_click_expands_and_the_menu_collapses_with_ids_and_places_kept(qtbot) -> None:
+    named = chain(12)
+    c = make(qtbot, named)
+    (gid, a), = groups(c).items()
+    before = {n: it.pos() for n, it in c.node_items().items() if n != gid}
+    double_click(qtbot, c, gid)
+    items = c.node_items()
+    assert not groups(c)
+    assert len(items) > 12 * 6  # every repetition's ops and tensors
+    assert set(before) <= set(items)  # the nodes outside the group kept their ids
+    inner = next(n for n, it in items.items() if it.attrs.get("op") == "tanh")
+    trigger(c, inner, "Collapse")
+    qtbot.waitUntil(c.is_idle, timeout=60000)
+    assert list(groups(c)) == [gid]  # the same group, by the same id
+    after = {n: it.pos() for n, it in c.node_items().items() if n != gid}
+    assert after.keys() == before.keys()
+    for n, p in before.items():
+        assert (after[n] - p).manhattanLength() < 1.0, n
+
+
+def test_expand_one_repetition_at_a_time(qtbot) -> None:
+    c = make(qtbot, chain(10))
+    (gid, a), = groups(c).items()
+    trigger(c, gid, "Expand One Repetition")
+    qtbot.waitUntil(c.is_idle, timeout=60000)
+    gs = groups(c)
+    assert [g["count"] for g in gs.values()] == [9]  # the other nine, after the open one
+    assert sum(1 for it in c.node_items().values() if it.attrs.get("op") == "tanh") == 1
+    (rest, _), = gs.items()
+    trigger(c, rest, "Expand One Repetition")
+    qtbot.waitUntil(c.is_idle, timeout=60000)
+    assert [g["count"] for g in groups(c).values()] == [8]
+    assert sum(1 for it in c.node_items().values() if it.attrs.get("op") == "tanh") == 2
+    trigger(c, next(iter(groups(c))), "Collapse")
+    qtbot.waitUntil(c.is_idle, timeout=60000)
+    assert [g["count"] for g in groups(c).values()] == [10]
+
+
+def test_autograd_view_folds_and_the_toggle_unfolds(qtbot) -> None:
+    c = make(qtbot, chain(20))
+    c.set_view(AUTOGRAD)
+    qtbot.waitUntil(c.is_idle, timeout=60000)
+    (gid, a), = groups(c).items()
+    assert a["label"] == "× 20" and a["body_text"] == "mul → add → tanh"
+    assert all(v is not None for v in a["grad_norms"])  # read from the tensors' gradients
+    c.set_fold_repeats(False)
+    qtbot.waitUntil(c.is_idle, timeout=60000)
+    assert not groups(c)
+    assert sum(1 for it in c.node_items().values() if it.attrs.get("label") == "TanhBackward0") == 20
