@@ -60,6 +60,8 @@ def graphml_graph(g: nx.DiGraph, scene: Scene | None, cs: ColorScale) -> nx.DiGr
         for k, v in a.items():
             if k in ("tensor", "grad_stats"):
                 continue
+            if k in ("grad_norms", "body"):  # a folded loop's sparkline and steps, as text
+                v = ",".join("" if x is None else str(x) for x in v)
             if k == "shape" or k == "saved":
                 v = shape_text(tuple(v)) if k == "shape" else "; ".join(shape_text(tuple(s)) for s in v)
             if isinstance(v, (str, bool, int, float)):

@@ -61,7 +61,9 @@ def _norm(a: Mapping[str, Any] | None) -> float | None:
     return float(s.value("norm"))
 
 
-def carry_norm(g: nx.DiGraph, v: Hashable, grads: Mapping[Hashable, float | None] | None = None) -> float | None:
+def carry_norm(
+    g: nx.DiGraph, v: Hashable, grads: Mapping[Hashable, float | None] | None = None
+) -> float | None:
     """The L2 norm of the gradient that node ``v`` (a repetition's last step) receives: its own
     for a tensor, its result's for an op, ``grads[v]`` for what has none (the autograd view)."""
     a = g.nodes[v]
@@ -219,5 +221,3 @@ def folded_view(
     ``tensors_graph`` (the Tensors view of the same computation, with the same ids)."""
     grads = op_grad_norms(tensors_graph) if tensors_graph is not None and tensors_graph is not g else None
     return fold(g, runs, state, grads)
-
-

@@ -223,9 +223,7 @@ class _Analysis:
     def symbol(self, s: Hashable, interner: _Interner) -> int:
         # Not the heavy child's edge: the first step takes its input from outside the run, and
         # the verification checks every edge anyway.
-        local = tuple(
-            (self.canon[c], _args(self.g, c, s)) for c in self.lights(s) if self.reach(c) is None
-        )
+        local = tuple((self.canon[c], _args(self.g, c, s)) for c in self.lights(s) if self.reach(c) is None)
         return interner((self.sig[s], local))
 
     def subtree(self, c: Hashable) -> list[Hashable]:
@@ -327,11 +325,13 @@ class _Analysis:
         return out
 
 
-def _extend_back(self: _Analysis, b0: list[Hashable], b1: list[Hashable], run: set[Hashable]) -> list[Hashable] | None:
+def _extend_back(
+    an: _Analysis, b0: list[Hashable], b1: list[Hashable], run: set[Hashable]
+) -> list[Hashable] | None:
     """The step before ``b0``, as ``b0`` is the step before ``b1``: found by following the
     edges of ``b0`` into ``b1`` back into ``b0``, then ``b0``'s own edges backwards; None if
     nothing outside the run matches node for node."""
-    g = self.g
+    g = an.g
     pos0 = {v: k for k, v in enumerate(b0)}
     pos1 = {v: k for k, v in enumerate(b1)}
     found: dict[int, Hashable] = {}
@@ -341,7 +341,7 @@ def _extend_back(self: _Analysis, b0: list[Hashable], b1: list[Hashable], run: s
     def assign(q: int, u: Hashable) -> bool:
         if q in found:
             return found[q] == u
-        if u in run or u in taken or self.sig[u] != self.sig[b0[q]]:
+        if u in run or u in taken or an.sig[u] != an.sig[b0[q]]:
             return False
         found[q] = u
         taken.add(u)
@@ -377,10 +377,7 @@ def _extend_back(self: _Analysis, b0: list[Hashable], b1: list[Hashable], run: s
     if len(found) != len(b0):
         return None
     before = [found[k] for k in range(len(b0))]
-    return before if self.verified([before, b0, b1]) == [(0, 3)] else None
-
-
-_Analysis.extend_back = _extend_back  # type: ignore[attr-defined]
+    return before if an.verified([before, b0, b1]) == [(0, 3)] else None
 
 
 def _trailing_outside(g: nx.DiGraph, v: Hashable) -> bool:
@@ -397,7 +394,7 @@ def _runs_at(an: _Analysis, path: int, start: int, p: int, reps: int) -> list[Ru
         chosen = [list(x) for x in blocks[a:b]]
         cs = list(carries[a:b])
         while len(chosen) >= 2:  # the steps before, whose inputs come from outside the run
-            before = an.extend_back(chosen[0], chosen[1], {v for x in chosen for v in x})
+            before = _extend_back(an, chosen[0], chosen[1], {v for x in chosen for v in x})
             if before is None:
                 break
             cs.insert(0, before[chosen[0].index(cs[0])])
@@ -437,7 +434,9 @@ def find_repeats(g: nx.DiGraph, min_repeats: int = MIN_REPEATS) -> list[Run]:
             reps = (length - k) // p
             if reps < min_repeats - 1:
                 break
-            variants += [(len(r.nodes()) - len(r.blocks[0]), -k, r) for r in _runs_at(an, path, start + k, p, reps)]
+            variants += [
+                (len(r.nodes()) - len(r.blocks[0]), -k, r) for r in _runs_at(an, path, start + k, p, reps)
+            ]
         for _, _, run in sorted(variants, key=lambda c: (c[0], c[1]), reverse=True):
             if chooser.fits(run):
                 chooser.take(run)

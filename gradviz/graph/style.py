@@ -247,7 +247,9 @@ def repeat_look(a: dict[str, Any], scale: ColorScale) -> Look:
     else:
         lines.append(Line(f"grad norm in: {format_number(first)} … {format_number(last)}", 9))
     tip = a.get("tooltip", "") + "\nDouble-click to expand"
-    return Look("repeat", REPEAT_PAINT, lines, tooltip=tip, extra={"spark": spark, "start": a.get("start", 0)})
+    return Look(
+        "repeat", REPEAT_PAINT, lines, tooltip=tip, extra={"spark": spark, "start": a.get("start", 0)}
+    )
 
 
 def _look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> Look:

@@ -107,7 +107,9 @@ class CanvasFolding:
         if a.get("type") == REPEAT:
             menu.addAction(f"Expand All {a['count']} Repetitions", lambda: self.expand_group(nid))
             if a["count"] > 1:
-                menu.addAction(f"Expand One Repetition ({a['start'] + 1})", lambda: self.expand_group(nid, True))
+                menu.addAction(
+                    f"Expand One Repetition ({a['start'] + 1})", lambda: self.expand_group(nid, True)
+                )
             if a["count"] != a["total"]:
                 menu.addAction("Collapse", lambda: self.collapse_run(a["run"]))
         elif nid is not None:
