@@ -111,7 +111,8 @@ def render_main(argv: list[str]) -> int:
     parser.add_argument(
         "--no-fold",
         action="store_true",
-        help="draw every repetition of a loop (default: a run of 3 or more is one group, × N)",
+        help="draw every repetition of a loop (default: in a graph of more than 150 nodes, a run of "
+        "3 or more repetitions is one group, × N)",
     )
     parser.add_argument(
         "--step",

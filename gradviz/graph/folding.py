@@ -22,6 +22,10 @@ from .colors import FINITE, ZERO
 from .repeats import Run, find_repeats
 
 REPEAT = "repeat"  # the node type of a group
+# Graphs up to this size are drawn whole by default: a teaching example of twelve layers is
+# read node by node (each layer's colour is the lesson), and dot lays it out in a moment.
+# Above it the picture stops fitting a screen, and a loop is better read as "× 300".
+FOLD_MIN_NODES = 150
 BODY_TEXT_MAX = 34
 
 
@@ -132,9 +136,13 @@ def fold(
     runs: list[Run] | None = None,
     state: FoldState | None = None,
     grads: Mapping[Hashable, float | None] | None = None,
+    min_nodes: int = 0,
 ) -> nx.DiGraph:
     """``g`` with each closed run (or stretch of closed repetitions) replaced by a group node.
-    ``runs``: from :func:`find_repeats` (found here when None); ``grads``: see :func:`carry_norm`."""
+    ``runs``: from :func:`find_repeats` (found here when None); ``grads``: see :func:`carry_norm`;
+    ``min_nodes``: a graph this small or smaller is returned as it is."""
+    if g.number_of_nodes() <= min_nodes:
+        return g
     runs = find_repeats(g) if runs is None else runs
     state = state or FoldState()
     hidden: dict[Hashable, str] = {}
@@ -216,8 +224,12 @@ def folded_view(
     state: FoldState | None = None,
     tensors_graph: nx.DiGraph | None = None,
     runs: list[Run] | None = None,
+    min_nodes: int = FOLD_MIN_NODES,
 ) -> nx.DiGraph:
-    """:func:`fold` for either view: the autograd view reads its sparklines from
-    ``tensors_graph`` (the Tensors view of the same computation, with the same ids)."""
+    """:func:`fold` for either view, graphs larger than ``min_nodes`` only: the autograd view
+    reads its sparklines from ``tensors_graph`` (the Tensors view of the same computation, with
+    the same ids)."""
+    if g.number_of_nodes() <= min_nodes:
+        return g
     grads = op_grad_norms(tensors_graph) if tensors_graph is not None and tensors_graph is not g else None
     return fold(g, runs, state, grads)

@@ -105,7 +105,8 @@ def action_table() -> list[ActionSpec]:
         A("zoom_out", "Zoom &Out", "canvas.zoom_out", Std.ZoomOut, "Zoom out"),
         A("relayout", "&Lay Out Again", "canvas.relayout", "F5", "Lay out and draw the graph again"),
         A("fold_repeats", "Fold &Repeats", "canvas.set_fold_repeats",
-          tip="Draw a loop's repeated steps as one group (× 300) with a sparkline of their gradients",
+          tip="In a graph of more than 150 nodes, draw a loop's repeated steps as one group (× 300) "
+              "with a sparkline of their gradients",
           checkable=True, toggle="", checked=True),
         A("collapse_all", "&Collapse All Groups", "canvas.collapse_all", None,
           "Fold every opened loop again"),

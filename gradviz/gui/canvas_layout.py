@@ -18,7 +18,7 @@ from PySide6.QtCore import QRectF
 
 from ..graph import colors
 from ..graph.colouring import scale_for
-from ..graph.folding import fold, op_grad_norms
+from ..graph.folding import FOLD_MIN_NODES, fold, op_grad_norms
 from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import TENSORS
@@ -106,9 +106,9 @@ def _lay_out(
     except Exception as e:  # an unknown colour map name, say
         r.warning = f"Colour map {settings.cmap!r} is not available ({e}); using the default"
         cs = scale_for(every, replace(settings, cmap=None))
-    # Folded after the scale is fitted (its colours cover every repetition); not while
-    # stepping, whose steps are drawn onto the graph in place.
-    if fold_state is not None and g.graph.get("step") is None:
+    # Folded after the scale is fitted (its colours cover every repetition); a small graph is
+    # drawn whole, and so is a graph being stepped through (its steps are drawn in place).
+    if fold_state is not None and g.graph.get("step") is None and g.number_of_nodes() > FOLD_MIN_NODES:
         r.runs = find_repeats(g)
         if r.runs:
             g = fold(g, r.runs, fold_state, op_grad_norms(every) if every is not g else None)

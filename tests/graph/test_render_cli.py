@@ -180,6 +180,13 @@ def test_render_folds_a_loop_by_default(tmp_path):
         assert im.size[0] <= 1920 and im.size[1] <= 1200, im.size
 
 
+def test_render_draws_a_small_loop_whole(tmp_path):
+    script = write(tmp_path, LOOP.format(steps=10))
+    out = tmp_path / "g.graphml"
+    assert main(["render", str(script), "-o", str(out)]) == 0
+    assert sum(1 for _, a in nx.read_graphml(out).nodes(data=True) if a.get("op") == "tanh") == 10
+
+
 def test_render_no_fold_draws_every_step(tmp_path):
     script = write(tmp_path, LOOP.format(steps=30))
     out = tmp_path / "g.graphml"
@@ -190,9 +197,9 @@ def test_render_no_fold_draws_every_step(tmp_path):
 
 
 def test_render_folds_the_autograd_view_too(tmp_path):
-    script = write(tmp_path, LOOP.format(steps=40))
+    script = write(tmp_path, LOOP.format(steps=60))
     out = tmp_path / "g.graphml"
     assert main(["render", str(script), "-o", str(out), "--view", "autograd"]) == 0
     g = nx.read_graphml(out)
     (group,) = [a for _, a in g.nodes(data=True) if a.get("type") == "repeat"]
-    assert group["label"] == "× 40" and "" not in group["grad_norms"].split(",")
+    assert group["label"] == "× 60" and "" not in group["grad_norms"].split(",")

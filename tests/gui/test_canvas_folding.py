@@ -77,14 +77,14 @@ def test_folded_chain_fits_one_screen_and_says_what_it_holds(qtbot) -> None:
 
 
 def test_double_click_expands_and_the_menu_collapses_with_ids_and_places_kept(qtbot) -> None:
-    named = chain(12)
+    named = chain(30)
     c = make(qtbot, named)
     (gid,) = groups(c)
     before = {n: it.pos() for n, it in c.node_items().items() if n != gid}
     double_click(qtbot, c, gid)
     items = c.node_items()
     assert not groups(c)
-    assert len(items) > 12 * 6  # every repetition's ops and tensors
+    assert len(items) > 30 * 6  # every repetition's ops and tensors
     assert set(before) <= set(items)  # the nodes outside the group kept their ids
     inner = next(n for n, it in items.items() if it.attrs.get("op") == "tanh")
     trigger(c, inner, "Collapse")
@@ -97,31 +97,37 @@ def test_double_click_expands_and_the_menu_collapses_with_ids_and_places_kept(qt
 
 
 def test_expand_one_repetition_at_a_time(qtbot) -> None:
-    c = make(qtbot, chain(10))
+    c = make(qtbot, chain(30))
     (gid,) = groups(c)
     trigger(c, gid, "Expand One Repetition")
     qtbot.waitUntil(c.is_idle, timeout=60000)
     gs = groups(c)
-    assert [g["count"] for g in gs.values()] == [9]  # the other nine, after the open one
+    assert [g["count"] for g in gs.values()] == [29]  # the others, after the open one
     assert sum(1 for it in c.node_items().values() if it.attrs.get("op") == "tanh") == 1
     ((rest, _),) = gs.items()
     trigger(c, rest, "Expand One Repetition")
     qtbot.waitUntil(c.is_idle, timeout=60000)
-    assert [g["count"] for g in groups(c).values()] == [8]
+    assert [g["count"] for g in groups(c).values()] == [28]
     assert sum(1 for it in c.node_items().values() if it.attrs.get("op") == "tanh") == 2
     trigger(c, next(iter(groups(c))), "Collapse")
     qtbot.waitUntil(c.is_idle, timeout=60000)
-    assert [g["count"] for g in groups(c).values()] == [10]
+    assert [g["count"] for g in groups(c).values()] == [30]
+
+
+def test_a_small_graph_is_drawn_whole(qtbot) -> None:
+    c = make(qtbot, chain(12))  # 77 nodes: each step's colour is worth seeing
+    assert not groups(c)
+    assert sum(1 for it in c.node_items().values() if it.attrs.get("op") == "tanh") == 12
 
 
 def test_autograd_view_folds_and_the_toggle_unfolds(qtbot) -> None:
-    c = make(qtbot, chain(20))
+    c = make(qtbot, chain(60))
     c.set_view(AUTOGRAD)
     qtbot.waitUntil(c.is_idle, timeout=60000)
     (a,) = groups(c).values()
-    assert a["label"] == "× 20" and a["body_text"] == "mul → add → tanh"
+    assert a["label"] == "× 60" and a["body_text"] == "mul → add → tanh"
     assert all(v is not None for v in a["grad_norms"])  # read from the tensors' gradients
     c.set_fold_repeats(False)
     qtbot.waitUntil(c.is_idle, timeout=60000)
     assert not groups(c)
-    assert sum(1 for it in c.node_items().values() if it.attrs.get("label") == "TanhBackward0") == 20
+    assert sum(1 for it in c.node_items().values() if it.attrs.get("label") == "TanhBackward0") == 60
