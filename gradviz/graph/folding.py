@@ -35,6 +35,7 @@ class FoldState:
 
     open: set[str] = field(default_factory=set)
     open_reps: dict[str, set[int]] = field(default_factory=dict)
+    closed_modules: set[str] = field(default_factory=set)  # module calls drawn as one box (ids)
 
     def expand(self, run: str) -> None:
         self.open.add(run)
@@ -47,9 +48,24 @@ class FoldState:
         self.open.discard(run)
         self.open_reps.pop(run, None)
 
+    def collapse_module(self, gid: str) -> None:
+        self.closed_modules.add(gid)
+
+    def expand_module(self, gid: str) -> None:
+        self.closed_modules.discard(gid)
+
+    def copy(self) -> FoldState:
+        return FoldState(
+            set(self.open), {k: set(v) for k, v in self.open_reps.items()}, set(self.closed_modules)
+        )
+
     def key(self) -> tuple:
         """Hashable: the same state, the same key (a layout can be kept per state)."""
-        return (frozenset(self.open), frozenset((k, frozenset(v)) for k, v in self.open_reps.items() if v))
+        return (
+            frozenset(self.open),
+            frozenset((k, frozenset(v)) for k, v in self.open_reps.items() if v),
+            frozenset(self.closed_modules),
+        )
 
 
 def group_id(run: Run, start: int) -> str:
@@ -117,6 +133,82 @@ def body_text(ops: list[str], limit: int = BODY_TEXT_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip(" →") + "…"
 
 
+MODULE = "module"  # the node type of a collapsed nn.Module call
+
+
+@dataclass(frozen=True)
+class ModuleGroup:
+    """What one ``nn.Module`` call made: its ops, the tensors used only inside it, and its
+    parameters when nothing else uses them. Its result stays outside, drawn as before."""
+
+    key: str  # the call, from the ops' ``scope`` (see model.scope_levels)
+    label: str  # ``fc1 (Linear)``
+    depth: int  # 0 for the outermost module
+    id: str  # ``module:``, its first node and its depth: what FoldState.closed_modules holds
+    nodes: tuple[Hashable, ...]
+
+
+def _is_parameter(a: Mapping[str, Any]) -> bool:
+    return type(a.get("tensor")).__name__ == "Parameter"
+
+
+def module_groups(g: nx.DiGraph) -> list[ModuleGroup]:
+    """Every module call in ``g`` (ops carry their calls as ``scope``), outermost first."""
+    ops: dict[str, list[Hashable]] = {}
+    info: dict[str, tuple[str, int]] = {}
+    for v, a in g.nodes(data=True):
+        for depth, (key, label) in enumerate(a.get("scope") or ()):
+            ops.setdefault(key, []).append(v)
+            info[key] = (label, depth)
+    if not ops:
+        return []
+    topo = {v: i for i, v in enumerate(nx.topological_sort(g))}
+    out = []
+    for key, members in ops.items():
+        inside = set(members)
+        for op in members:  # tensors made and used only inside
+            for t in g.successors(op):
+                a = g.nodes[t]
+                internal = a.get("type") == "tensor" and not a.get("is_output") and not a.get("name")
+                if internal and g.out_degree(t) and all(s in inside for s in g.successors(t)):
+                    inside.add(t)
+        for op in members:  # its parameters (and their AccumulateGrad), if only it uses them
+            for u in list(g.predecessors(op)):
+                a = g.nodes[u]
+                if a.get("type") == "accumulate" and all(s in inside for s in g.successors(u)):
+                    leaf = next(iter(g.predecessors(u)), None)
+                    if leaf is not None and _is_parameter(g.nodes[leaf]) and g.out_degree(leaf) == 1:
+                        inside.update((u, leaf))
+                elif _is_parameter(a) and all(s in inside for s in g.successors(u)):
+                    inside.add(u)
+        nodes = tuple(sorted(inside, key=topo.__getitem__))
+        label, depth = info[key]
+        # Named by its first node, which a replay keeps (the call's key does not), and depth.
+        out.append(ModuleGroup(key, label, depth, f"{MODULE}:{nodes[0]}:{depth}", nodes))
+    return sorted(out, key=lambda m: (m.depth, topo[m.nodes[0]]))
+
+
+def _module_attrs(g: nx.DiGraph, m: ModuleGroup) -> dict[str, Any]:
+    ops = body_ops(g, m.nodes)
+    params = sum(1 for v in m.nodes if _is_parameter(g.nodes[v]))
+    counts = f"{len(ops)} op{'s' if len(ops) != 1 else ''}" + (
+        f", {params} parameter{'s' if params != 1 else ''}" if params else ""
+    )
+    return {
+        "type": MODULE,
+        "kind": MODULE,
+        "label": m.label,
+        "name": "",
+        "key": m.key,
+        "module": m.id,
+        "body": tuple(ops),
+        "body_text": body_text(ops),
+        "counts": counts,
+        "nodes": len(m.nodes),
+        "tooltip": f"{m.label}: {' → '.join(ops)} ({counts})",
+    }
+
+
 def active_runs(runs: list[Run], state: FoldState) -> list[Run]:
     """The runs that show: the outermost, and those inside an open run or repetition."""
     by_id = {r.id: r for r in runs}
@@ -165,6 +257,13 @@ def fold(
                     hidden.setdefault(v, gid)
             groups[gid] = _group_attrs(g, run, i, j, grads)
             i = j
+    if state.closed_modules:
+        for m in module_groups(g):
+            # Not one already folded (all or part of it) into a loop, or into an outer module.
+            if m.id in state.closed_modules and not any(v in hidden for v in m.nodes):
+                for v in m.nodes:
+                    hidden[v] = m.id
+                groups[m.id] = _module_attrs(g, m)
     if not groups:
         return g
     out = nx.DiGraph()

@@ -252,12 +252,23 @@ def repeat_look(a: dict[str, Any], scale: ColorScale) -> Look:
     )
 
 
+MODULE_PAINT = Paint("#eef2f8", "#000000", "#4a5f86", 1.6, False, None, "")
+
+
+def module_look(a: dict[str, Any]) -> Look:
+    """A collapsed nn.Module call: its name and class, what it does, how much it holds."""
+    lines = [Line(a["label"], 12, True), Line(a.get("body_text", ""), 9), Line(a.get("counts", ""), 9)]
+    return Look("module", MODULE_PAINT, lines, tooltip=a.get("tooltip", "") + "\nDouble-click to expand")
+
+
 def _look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> Look:
     t = a.get("type")
     if t == "tensor":
         return tensor_look(a, scale, elements)
     if t == "repeat":
         return repeat_look(a, scale)
+    if t == "module":
+        return module_look(a)
     if t == "op":
         return Look("op", NEUTRAL_PAINT, [Line(a["label"], 10)], tooltip=a["name"])
     # Autograd view: a backward node (with its saved tensors as a badge) or AccumulateGrad.

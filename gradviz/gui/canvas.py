@@ -414,9 +414,9 @@ class GraphCanvas(
             self._sync_busy()
             return
         fold = self.fold_options()
-        options = (self.scale_settings(), self.elements, fold)
+        options = (self.scale_settings(), self.elements, fold, self.fold_repeats)
         previous = self._layouts.get(self.view_mode)
-        result.fold_key = fold.key() if fold is not None else None
+        result.fold_key = (fold.key(), self.fold_repeats)
         if result.fold_key != self._fold_shown.get(self.view_mode, result.fold_key):
             # Folded or unfolded: start from where this state's nodes were, if it was shown.
             previous = self._fold_previous(result.fold_key) or previous
@@ -611,6 +611,7 @@ class GraphCanvas(
             self._layouts[r.view] = r.layout
             self._keep_fold_layout(r.view, r.fold_key, r.layout)
         self.runs[r.view] = r.runs
+        self.modules[r.view] = r.modules
         self._fold_shown[r.view] = r.fold_key
 
         for k, (n, (ops, x, y, w, h, tip)) in enumerate(r.nodes.items()):

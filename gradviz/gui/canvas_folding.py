@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtWidgets import QMenu
 
-from ..graph.folding import REPEAT, FoldState, active_runs
+from ..graph.folding import MODULE, REPEAT, FoldState, ModuleGroup, active_runs
 from ..graph.model import AUTOGRAD, TENSORS
 from ..graph.repeats import Run
 
@@ -35,18 +35,16 @@ class CanvasFolding:
         self.fold_repeats = True
         self.fold_states = {TENSORS: FoldState(), AUTOGRAD: FoldState()}
         self.runs = {TENSORS: [], AUTOGRAD: []}  # as found in the picture on screen
+        self.modules: dict[str, list[ModuleGroup]] = {TENSORS: [], AUTOGRAD: []}
         self._fold_layouts = {}
 
     @property
     def fold_state(self) -> FoldState:
         return self.fold_states[self.view_mode]
 
-    def fold_options(self) -> FoldState | None:
-        """What the layout job folds with: a copy (the job runs on another thread), or None."""
-        if not self.fold_repeats:
-            return None
-        s = self.fold_state
-        return FoldState(set(s.open), {k: set(v) for k, v in s.open_reps.items()})
+    def fold_options(self) -> FoldState:
+        """What the layout job folds with: a copy (the job runs on another thread)."""
+        return self.fold_state.copy()
 
     def set_fold_repeats(self, on: bool) -> None:
         """View ▸ Fold Repeats: draw each run of repetitions as one group, or every node."""
@@ -100,10 +98,34 @@ class CanvasFolding:
                 return run
         return None
 
+    def collapse_module(self, gid: str) -> None:
+        """Draw the module call ``gid`` (a ModuleGroup's id) as one box."""
+        self.fold_state.collapse_module(gid)
+        self.refresh()
+
+    def expand_module(self, nid: str) -> None:
+        """Open the module box ``nid`` again."""
+        a = self.graph.nodes[nid] if nid in self.graph else {}
+        if a.get("type") == MODULE:
+            self.fold_state.expand_module(a["module"])
+            self.message.emit(f"Expanded {a['label']}")
+            self.refresh()
+
+    def modules_of(self, nid: str) -> list[ModuleGroup]:
+        """The module calls node ``nid`` was made in, innermost first."""
+        found = [m for m in self.modules.get(self.view_mode, []) if nid in m.nodes]
+        return sorted(found, key=lambda m: -m.depth)
+
     def group_menu(self, nid: str | None) -> QMenu | None:
-        """The context menu of node ``nid``: expand a group, or collapse the run a node is in."""
+        """The context menu of node ``nid``: expand a group, or collapse the run or the module a
+        node is in."""
         menu = QMenu(self)
         a = self.graph.nodes[nid] if nid is not None and nid in self.graph else {}
+        if a.get("type") == MODULE:
+            menu.addAction(f"Expand {a['label']}", lambda: self.expand_module(nid))
+        elif nid is not None:
+            for m in self.modules_of(nid):
+                menu.addAction(f"Collapse {m.label}", lambda gid=m.id: self.collapse_module(gid))
         if a.get("type") == REPEAT:
             menu.addAction(f"Expand All {a['count']} Repetitions", lambda: self.expand_group(nid))
             if a["count"] > 1:
@@ -116,6 +138,8 @@ class CanvasFolding:
             run = self.open_run_of(nid)
             if run is not None:
                 menu.addAction(f"Collapse × {run.count}", lambda: self.collapse_run(run.id))
+        if any(self.fold_state.key()) and not menu.isEmpty():
+            menu.addSeparator()
         if any(self.fold_state.key()):
             menu.addAction("Collapse All Groups", self.collapse_all)
         return menu if menu.actions() else None

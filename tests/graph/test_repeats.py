@@ -188,7 +188,7 @@ def test_both_views_fold_the_same_loop():
     t = build_graph({"x": x, "w": w, "y": y}, view=TENSORS, ids=ids)
     a = build_graph({"x": x, "w": w, "y": y}, view=AUTOGRAD, ids=ids)
     for g in (t, a):
-        folded = folded_view(g, tensors_graph=t)
+        folded = folded_view(g, tensors_graph=t, min_nodes=0)
         groups = [(n, d) for n, d in folded.nodes(data=True) if d["type"] == "repeat"]
         assert len(groups) == 1
         gid, d = groups[0]

@@ -55,7 +55,8 @@ def double_click(qtbot, c: GraphCanvas, nid: str) -> None:
 def trigger(c: GraphCanvas, nid: str, text: str) -> None:
     menu = c.group_menu(nid)
     assert menu is not None
-    action = next(a for a in menu.actions() if a.text().startswith(text))
+    exact = [a for a in menu.actions() if a.text() == text]
+    action = exact[0] if exact else next(a for a in menu.actions() if a.text().startswith(text))
     action.trigger()
 
 
@@ -131,3 +132,26 @@ def test_autograd_view_folds_and_the_toggle_unfolds(qtbot) -> None:
     qtbot.waitUntil(c.is_idle, timeout=60000)
     assert not groups(c)
     assert sum(1 for it in c.node_items().values() if it.attrs.get("label") == "TanhBackward0") == 60
+
+
+def test_a_module_collapses_from_its_menu_and_double_click_opens_it(qtbot) -> None:
+    import gradviz.nn as nn
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
+    x = torch.randn(2, 3)
+    loss = net(x).sum()
+    loss.backward()
+    c = make(qtbot, {"x": x, "loss": loss})
+    before = set(c.node_items())
+    relu = next(n for n, it in c.node_items().items() if it.attrs.get("op") == "relu")
+    menu = c.group_menu(relu)
+    texts = [a.text() for a in menu.actions()]
+    assert texts[:2] == ["Collapse Sequential[1] (ReLU)", "Collapse Sequential"]
+    trigger(c, relu, "Collapse Sequential")
+    qtbot.waitUntil(c.is_idle, timeout=60000)
+    boxes = [n for n, it in c.node_items().items() if it.kind == "module"]
+    assert len(boxes) == 1 and c.graph.nodes[boxes[0]]["label"] == "Sequential"
+    assert c.graph.nodes[boxes[0]]["counts"] == "3 ops, 4 parameters"
+    double_click(qtbot, c, boxes[0])
+    assert set(c.node_items()) == before
