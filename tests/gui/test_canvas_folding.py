@@ -155,3 +155,19 @@ def test_a_module_collapses_from_its_menu_and_double_click_opens_it(qtbot) -> No
     assert c.graph.nodes[boxes[0]]["counts"] == "3 ops, 4 parameters"
     double_click(qtbot, c, boxes[0])
     assert set(c.node_items()) == before
+
+
+def test_a_console_loop_in_the_window_is_one_group(qtbot, window) -> None:
+    w = window()
+    for line in (
+        "x = torch.tensor([0.5, -0.3], requires_grad=True)",
+        "w = torch.tensor([0.9, 1.1], requires_grad=True)",
+        "y = x * 1",
+    ):
+        assert w.console.submit(line).ok
+    assert w.console.submit("for i in range(60):\n    y = torch.tanh(y * w + x)").ok
+    assert w.console.submit("y.sum().backward()").ok
+    qtbot.waitUntil(w.canvas.is_idle, timeout=60000)
+    gs = groups(w.canvas)
+    assert [a["label"] for a in gs.values()] == ["× 60"]
+    assert w.actions["fold_repeats"].isChecked()
