@@ -171,3 +171,22 @@ def test_a_console_loop_in_the_window_is_one_group(qtbot, window) -> None:
     gs = groups(w.canvas)
     assert [a["label"] for a in gs.values()] == ["× 60"]
     assert w.actions["fold_repeats"].isChecked()
+
+
+def test_clicking_a_group_in_the_window_selects_it_quietly(qtbot, window) -> None:
+    w = window()
+    for line in ("x = torch.tensor([0.5, -0.3], requires_grad=True)", "y = x * 1"):
+        assert w.console.submit(line).ok
+    assert w.console.submit("for i in range(90):\n    y = torch.sin(y) * 0.9").ok
+    assert w.console.submit("y.sum().backward()").ok
+    qtbot.waitUntil(w.canvas.is_idle, timeout=60000)
+    (gid,) = w.canvas.group_nodes()
+    item = w.canvas.node_items()[gid]
+    w.canvas.centerOn(item)
+    pos = w.canvas.mapFromScene(item.sceneBoundingRect().center())
+    QTest.mouseClick(w.canvas.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, pos)
+    qtbot.wait(50)
+    assert w.canvas.selected_node == gid and w.canvas.selected_name == ""
+    w.set_view(AUTOGRAD)
+    qtbot.waitUntil(w.canvas.is_idle, timeout=60000)
+    assert len(w.canvas.group_nodes()) == 1
