@@ -18,10 +18,12 @@ chained output to input, that may share outside inputs (the ``x`` and ``w`` of
 3. **Periods.** Candidate periods are the gaps between consecutive occurrences of a symbol;
    each is grown into maximal stretches where ``s[j] == s[j + p]``. Linear per period, and
    there are few periods.
-4. **Verification.** Blocks are listed in canonical order and checked edge by edge as a
-   translation: an input from inside the run maps to the same place one block earlier, an
-   input from outside must be the same node (a shared input). A block that fails splits the
-   run, so a wrong guess folds nothing rather than something wrong.
+4. **Verification.** Where a step starts is a guess (a few phases are tried). Blocks are
+   listed in canonical order and checked edge by edge as a translation: an input from inside
+   the run maps to the same place one block earlier, an input from outside must be the same
+   node (a shared input). A block that fails splits the run, so a wrong guess folds nothing
+   rather than something wrong. The first step, whose input comes from outside the run and so
+   hangs differently in the tree, is found by matching it edge by edge to the second.
 5. **Choice.** Runs are taken by the number of nodes they hide; a run inside one block of a
    bigger run is kept as nested (a loop in a loop), a run overlapping another in part is not.
 
@@ -29,9 +31,10 @@ Why three repetitions and not TensorBoard's five: a learner's loops are short (`
 is common in teaching), and a fold of three identical blocks already saves two thirds of the
 picture. Two is a coincidence as often as a loop.
 
-Limitations: two chains that feed each other every step (``a, b = f(a, b), g(a, b)``) do not
-reconverge, so they have no long post-dominator path and are not folded (an LSTM folds: its
-cell state carries the step).
+Limitations: a step whose state is two tensors that feed each other (``a, b = f(a, b), g(a, b)``,
+an LSTM's ``h`` and ``c``) is two chains in the tree, each taking inputs from the other's steps:
+the verification refuses them and nothing is folded. Joining such chains step by step into one
+block is the next thing to do.
 """
 
 from __future__ import annotations
@@ -418,11 +421,9 @@ def find_repeats(g: nx.DiGraph, min_repeats: int = MIN_REPEATS) -> list[Run]:
     chooser = _Chooser()
     # Biggest first, so that an outer loop is chosen before the loops inside its steps.
     for path, p, start, length in sorted(an.stretches(), key=lambda s: s[3] - s[1], reverse=True):
-        # Where a step starts is a guess. The first phase mostly does: taken if it covers the
-        # path from its start and fits with what is chosen; else a few more are tried and the one that
-        # hides most and fits is taken (inside a bigger loop's step, say). The first step may
-        # be found by matching it to the second (its input comes from outside the run, so it
-        # hangs differently in the tree).
+        # The first phase is taken if it covers the path from its start and fits with what is
+        # chosen; else a few more are tried and the one that hides most and fits is taken
+        # (inside a bigger loop's step, say).
         first = _runs_at(an, path, start, p, length // p)
         whole = start == 0 and sum(r.count for r in first) >= length // p  # nothing before it
         if whole and all(chooser.fits(r) for r in first):

@@ -214,3 +214,20 @@ def test_ten_thousand_nodes_in_well_under_a_second():
     seconds = time.perf_counter() - t0
     assert [r.count for r in runs] == [1700]
     assert seconds < 0.5, seconds
+
+
+def test_an_lstm_like_cell_is_not_misfolded():
+    """h and c feed each other every step: not folded yet, and never folded wrong."""
+    torch.manual_seed(0)
+    wi, wf, wg, wo = (torch.randn(4, 4, requires_grad=True) for _ in range(4))
+    h, c = torch.zeros(1, 4), torch.zeros(1, 4)
+    for _ in range(8):
+        z = torch.randn(1, 4) + h
+        i, f, g, o = torch.sigmoid(z @ wi), torch.sigmoid(z @ wf), torch.tanh(z @ wg), torch.sigmoid(z @ wo)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+    for view in (TENSORS, AUTOGRAD):
+        gr = graph({"loss": h.sum()}, view)
+        for run in find_repeats(gr):
+            first = Counter(ops_of(gr, run))
+            assert all(Counter(ops_of(gr, run, i)) == first for i in range(run.count - 1))
