@@ -31,10 +31,10 @@ Why three repetitions and not TensorBoard's five: a learner's loops are short (`
 is common in teaching), and a fold of three identical blocks already saves two thirds of the
 picture. Two is a coincidence as often as a loop.
 
-Limitations: a step whose state is two tensors that feed each other (``a, b = f(a, b), g(a, b)``,
-an LSTM's ``h`` and ``c``) is two chains in the tree, each taking inputs from the other's steps:
-the verification refuses them and nothing is folded. Joining such chains step by step into one
-block is the next thing to do.
+Limitations: a step whose state is two tensors, each reaching the next step without the other
+(``a, b = f(a, b), g(a, b)``, an LSTM's ``h`` and ``c``), has no node that every path through
+the step passes, so the tree has no long path there and nothing is folded (never anything
+wrong). Such a cell needs a spine made of the pair; not done yet.
 """
 
 from __future__ import annotations
