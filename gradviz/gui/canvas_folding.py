@@ -22,6 +22,8 @@ from ..graph.repeats import Run
 if TYPE_CHECKING:
     from ..graph.layout import Layout
 
+FOLD_LAYOUTS_KEPT = 8  # layouts of earlier fold states, to put nodes back (a big one is large)
+
 
 class CanvasFolding:
     """Fold and unfold runs of repetitions (mixed into the canvas)."""
@@ -159,4 +161,8 @@ class CanvasFolding:
 
     def _keep_fold_layout(self, view: str, key: Any, lay: Layout | None) -> None:
         if lay is not None and key is not None:
-            self._fold_layouts[(view, lay.direction, key)] = lay
+            k = (view, lay.direction, key)
+            self._fold_layouts.pop(k, None)
+            self._fold_layouts[k] = lay  # the newest last
+            while len(self._fold_layouts) > FOLD_LAYOUTS_KEPT:
+                del self._fold_layouts[next(iter(self._fold_layouts))]
