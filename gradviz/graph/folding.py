@@ -285,6 +285,7 @@ def fold(
         else:
             out.add_edge(su, sv, **{**a, "bundled": 1})
     out.graph["outputs"] = [hidden.get(v, v) for v in g.graph.get("outputs", [])]
+    out.graph["folded_into"] = hidden  # node -> the group drawn for it
     return out
 
 

@@ -190,3 +190,17 @@ def test_clicking_a_group_in_the_window_selects_it_quietly(qtbot, window) -> Non
     w.set_view(AUTOGRAD)
     qtbot.waitUntil(w.canvas.is_idle, timeout=60000)
     assert len(w.canvas.group_nodes()) == 1
+
+
+def test_selecting_a_tensor_folded_into_a_group_selects_the_group(qtbot, window) -> None:
+    w = window()
+    assert w.console.submit("x = torch.tensor([0.5, -0.3], requires_grad=True)").ok
+    assert w.console.submit("h0 = x * 1").ok
+    cell = "\n".join(f"h{i} = torch.tanh(h{i - 1} * 0.9)" for i in range(1, 60))
+    assert w.console.submit(cell).ok
+    qtbot.waitUntil(w.canvas.is_idle, timeout=60000)
+    (gid,) = w.canvas.group_nodes()
+    assert w.canvas.node_id("h20") == gid  # named, and drawn as part of the group
+    w.canvas.select("h20")
+    assert w.canvas.selected_node == gid
+    assert w.canvas.node_id("h59") in w.canvas.node_items()  # the result stays outside
