@@ -109,6 +109,12 @@ def render_main(argv: list[str]) -> int:
     parser.add_argument("--no-elements", action="store_true", help="no per-element gradient cells")
     parser.add_argument("--title", default="")
     parser.add_argument(
+        "--no-fold",
+        action="store_true",
+        help="draw every repetition of a loop (default: in a graph of more than 150 nodes, a run of "
+        "3 or more repetitions is one group, × N)",
+    )
+    parser.add_argument(
         "--step",
         type=int,
         metavar="K",
@@ -174,6 +180,7 @@ def _render(args: argparse.Namespace) -> int:
             legend=not args.no_legend,
             elements=not args.no_elements,
             title=args.title,
+            fold=not args.no_fold,
         )
     except RenderError as exc:
         print(f"gradviz render: error: {exc}", file=sys.stderr)

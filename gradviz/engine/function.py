@@ -77,6 +77,9 @@ class Node:
     # Set on the node that made the result of a call the engine records as several nodes
     # (F.linear: TBackward0, AddmmBackward0): see Composite.
     composite: Composite | None = None
+    # The nn.Module calls this node was made in, outermost first: (name in its parent, class
+    # name, call number, id of the module) each; see mark_module_call.
+    scope: tuple = ()
     _meta: Any = ((), None)  # see output_meta
     _hooks: dict | None = None  # Tensor.register_hook: run on the gradient before this node
     _n_out = 1  # outputs of the node (a custom Function may return several: see _index_of)
@@ -405,6 +408,32 @@ def _reads_its_own(node: Node | None, start: int, tensors: tuple) -> bool:
         return False
     passed = {id(t) for t in tensors}
     return any(id(t) not in passed for t in node.inputs)
+
+
+def call_start() -> int:
+    """A sequence number before a call: the nodes the call makes have higher ones."""
+    return _next_seq()
+
+
+def mark_module_call(outputs: Any, start: int, module: Any, children: dict[int, str]) -> None:
+    """Note on every node made since ``start`` that ``outputs`` were computed through that it
+    was made in a call of ``module`` (an ``nn.Module``); ``children`` names its child modules by
+    id, which names the calls made inside it. The Tensors and autograd views can then draw a
+    module as one box. Runs once per module call, never per op."""
+    outs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+    entry = ("", type(module).__name__, start, id(module))
+    stack = [fn for fn in (getattr(t, "grad_fn", None) for t in outs) if fn is not None]
+    seen: set[int] = set()
+    while stack:
+        n = stack.pop()
+        if id(n) in seen or n._seq <= start or isinstance(n, AccumulateGrad):
+            continue
+        seen.add(id(n))
+        inner = n.scope
+        if inner and not inner[0][0] and inner[0][3] in children:  # a child's call: its name
+            inner = ((children[inner[0][3]], *inner[0][1:]), *inner[1:])
+        n.scope = (entry, *inner)
+        stack.extend(fn for fn, _ in n.next_functions if fn is not None)
 
 
 def composite(

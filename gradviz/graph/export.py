@@ -17,22 +17,28 @@ import networkx as nx
 
 from ..engine.tensor import Tensor
 from .colors import ColorScale
-from .model import TENSORS, build_graph, check_outputs, shape_text
+from .folding import folded_view
+from .model import AUTOGRAD, TENSORS, NodeIds, build_graph, check_outputs, shape_text
 from .scene import Scene, build_scene
 from .style import fit_scale, looks
 
 FORMATS = ("png", "svg", "pdf", "dot", "graphml")
 
 
-def _model(obj: Any, view: str, names: Mapping[str, Tensor] | None) -> nx.DiGraph:
+def _model(
+    obj: Any, view: str, names: Mapping[str, Tensor] | None, fold: bool = False
+) -> tuple[nx.DiGraph, nx.DiGraph | None]:
+    """The model graph to draw, and (to fold the autograd view) its Tensors view, same ids."""
     if isinstance(obj, nx.DiGraph):
-        return obj
+        return obj, None
     model = getattr(obj, "model", None)  # a GradvizDigraph from draw()
     if isinstance(model, nx.DiGraph):
-        return model
-    return build_graph(
-        check_outputs(obj, "export()", also="a graph from gradviz.draw()"), view=view, names=names
-    )
+        return model, None
+    outputs = check_outputs(obj, "export()", also="a graph from gradviz.draw()")
+    ids = NodeIds()
+    g = build_graph(outputs, view=view, names=names, ids=ids)
+    tensors = build_graph(outputs, view=TENSORS, names=names, ids=ids) if fold and view == AUTOGRAD else None
+    return g, tensors
 
 
 def graphml_graph(g: nx.DiGraph, scene: Scene | None, cs: ColorScale) -> nx.DiGraph:
@@ -54,6 +60,8 @@ def graphml_graph(g: nx.DiGraph, scene: Scene | None, cs: ColorScale) -> nx.DiGr
         for k, v in a.items():
             if k in ("tensor", "grad_stats"):
                 continue
+            if k in ("grad_norms", "body"):  # a folded loop's sparkline and steps, as text
+                v = ",".join("" if x is None else str(x) for x in v)
             if k == "shape" or k == "saved":
                 v = shape_text(tuple(v)) if k == "shape" else "; ".join(shape_text(tuple(s)) for s in v)
             if isinstance(v, (str, bool, int, float)):
@@ -90,13 +98,21 @@ def render_bytes(
     legend: bool = True,
     title: str = "",
     layout: Callable[[nx.DiGraph], Any] | None = None,
+    fold: bool = False,
+    tensors_graph: nx.DiGraph | None = None,
 ) -> bytes:
-    """The model graph ``g`` in one of :data:`FORMATS`, as bytes."""
+    """The model graph ``g`` in one of :data:`FORMATS`, as bytes. ``fold``: draw each run of
+    repetitions (an unrolled loop) as one group; ``tensors_graph`` gives the autograd view's
+    groups their gradients (see ``folding.folded_view``)."""
     fmt = format.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     # A ColorScale: the colours already on screen (a locked range, or one fitted on both views).
-    cs = scale if isinstance(scale, ColorScale) else fit_scale(g, stat, cmap, scale)
+    # Fitted on the Tensors view when it is there, as the window does: one scale for both views.
+    every = tensors_graph if tensors_graph is not None else g
+    cs = scale if isinstance(scale, ColorScale) else fit_scale(every, stat, cmap, scale)
+    if fold:  # after fitting: the colours cover every gradient, folded or not
+        g = folded_view(g, tensors_graph=tensors_graph)
     scene = build_scene(
         g, scale=cs, edge_labels=edge_labels, elements=elements, legend=legend, title=title, layout=layout
     )
@@ -144,7 +160,8 @@ def export(
     fmt = (format or path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
         raise ValueError(f"cannot tell the format of {path.name!r}; use one of .{', .'.join(FORMATS)}")
-    data = render_bytes(_model(obj, view, names), fmt, **options)
+    g, tensors = _model(obj, view, names, bool(options.get("fold")))
+    data = render_bytes(g, fmt, tensors_graph=tensors, **options)
     # Not mkstemp: its 0600 mode would follow the file into place; open() honours the umask.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

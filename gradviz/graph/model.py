@@ -595,6 +595,22 @@ def _add_expressions(g: nx.DiGraph) -> None:
             a["expr"] = text
 
 
+def scope_levels(scope: tuple) -> tuple[tuple[str, str], ...]:
+    """A node's ``nn.Module`` calls as ``(key, label)``, outermost first: the key names the call
+    (two calls of one module are two boxes), the label the module as the learner's code does:
+    ``Net``, ``fc1 (Linear)``, ``layers[0] (Linear)``, ``Sequential[2] (Linear)``."""
+    out = []
+    path = ""
+    for i, (name, cls, _, _) in enumerate(scope):
+        if i and name.isdigit():  # a Sequential's or ModuleList's i-th
+            path = f"{path or scope[i - 1][1]}[{name}]"
+        elif i and name:
+            path = f"{path}.{name}" if path else name
+        key = "/".join(str(e[2]) for e in scope[: i + 1])
+        out.append((key, f"{path} ({cls})" if path else cls))
+    return tuple(out)
+
+
 def _op_attrs(n: Node, *, inputs_drawn: bool = False) -> dict[str, Any]:
     name = n.name()
     params = n.params
@@ -612,6 +628,7 @@ def _op_attrs(n: Node, *, inputs_drawn: bool = False) -> dict[str, Any]:
         "saved": _saved_shapes(n),
         "saved_freed": bool(n.saved_buffers_freed),
         "shape": tuple(n.output_meta[0]),
+        "scope": scope_levels(n.scope),
     }
 
 
@@ -631,4 +648,5 @@ def _call_attrs(n: Node, parts: list[Node]) -> dict[str, Any]:
         "saved_freed": any(p.saved_buffers_freed for p in parts),
         "shape": tuple(n.output_meta[0]),
         "parts": tuple(p.name() for p in parts),
+        "scope": scope_levels(n.scope),
     }

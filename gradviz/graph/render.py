@@ -76,7 +76,8 @@ def render(
     **options: Any,
 ) -> Path:
     """Load ``input_path`` (or use ``tensors`` already loaded from it, e.g. a session file read by
-    a higher layer) and export its graph to ``output_path`` (format from the suffix)."""
+    a higher layer) and export its graph to ``output_path`` (format from the suffix). Runs of
+    repetitions are folded unless ``fold=False``."""
     out = Path(output_path)
     fmt = out.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
@@ -88,6 +89,7 @@ def render(
     if tensors is None:
         tensors = load_script(input_path)
     view = options.pop("view", "tensors")
+    options.setdefault("fold", True)  # a loop of 300 steps fits one screen folded
     try:
         return export(tensors, out, view=view, **options)
     except OSError as exc:

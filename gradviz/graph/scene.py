@@ -130,7 +130,73 @@ def node_size(look: Look) -> tuple[float, float]:
         h += BADGE_SIZE * 1.6 + 3
     if look.shape == "op":
         return max(w + 2 * 10, 34.0), 20.0
+    if look.shape == "repeat":  # a stack of cards: text, the sparkline, its end labels
+        return max(w, SPARK_W) + 2 * PAD_X + STACK, h + SPARK_H + 14 + 2 * PAD_Y + STACK
     return max(w + 2 * PAD_X, 44.0), h + 2 * PAD_Y
+
+
+# --- a folded run -------------------------------------------------------------------------------
+
+SPARK_W, SPARK_H = 168.0, 34.0
+SPARK_POINTS = 120  # at most this many points: more would be finer than a line can show
+STACK = 6.0  # the cards behind the front one
+
+
+def spark_points(
+    spark: list[tuple[float | None, str]], x: float, y: float, w: float, h: float
+) -> list[tuple[float, float, str]]:
+    """Where each (sampled) repetition's norm sits in the box, log scale: (x, y, colour); a
+    repetition with no gradient is left out, one whose gradient is exactly 0 lies on the floor."""
+    n = len(spark)
+    if n == 0:
+        return []
+    step = max(1, math.ceil(n / SPARK_POINTS))
+    picks = [(i, spark[i]) for i in range(0, n, step)]
+    if picks[-1][0] != n - 1:
+        picks.append((n - 1, spark[-1]))
+    logs = [math.log10(v) for _, (v, _) in picks if v]
+    lo, hi = (min(logs), max(logs)) if logs else (0.0, 0.0)
+    out = []
+    for i, (v, color) in picks:
+        if v is None:
+            continue
+        if v == 0:  # vanished to exactly zero: on the floor, in zero's own colour
+            t = -0.08
+        else:
+            t = 0.5 if hi - lo < 1e-12 else (math.log10(v) - lo) / (hi - lo)
+        px = x + (w * i / (n - 1) if n > 1 else w / 2)
+        out.append((px, y + h - t * h, color))
+    return out
+
+
+def _repeat_items(look: Look, x: float, y: float, w: float, h: float) -> list[Item]:
+    p = look.paint
+    cw, ch = w - STACK, h - STACK
+    items: list[Item] = []
+    for d in (STACK, STACK / 2):  # the repetitions behind: a deck of identical cards
+        items.append(Rect(x + d, y + d, cw, ch, "#ebe3cf", p.border, 0.8, 5.0))
+    items.append(Rect(x, y, cw, ch, p.fill, p.border, p.border_width, 5.0))
+    cx = x + cw / 2
+    ty = y + PAD_Y
+    for line in look.lines:
+        ty += line.size * LINE_GAP
+        items.append(Text(cx, ty - line.size * 0.3, line.text, line.size, p.text, line.bold))
+    sx, sy, sw = x + PAD_X, ty + 4, cw - 2 * PAD_X
+    items.append(Rect(sx, sy, sw, SPARK_H, "#ffffff", "#b9ad90", 0.6, 2.0))
+    pts = spark_points(look.extra.get("spark", []), sx + 3, sy + 3, sw - 6, SPARK_H - 6)
+    for a, b in itertools.pairwise(pts):
+        items.append(Path([(a[0], a[1]), (b[0], b[1])], b[2] or EDGE_COLOR, 1.8))
+    if len(pts) == 1:
+        items.append(Rect(pts[0][0] - 1.5, pts[0][1] - 1.5, 3, 3, pts[0][2], None))
+    if not pts:
+        items.append(Text(sx + sw / 2, sy + SPARK_H / 2 + 3, "no gradients to show", 8, "#7a7a7a"))
+    n = len(look.extra.get("spark", []))
+    first = look.extra.get("start", 0) + 1
+    ly = sy + SPARK_H + 10
+    items.append(Text(sx, ly, f"step {first}", 7.5, "#555555", False, "start"))
+    items.append(Text(sx + sw, ly, f"step {first + n - 1}", 7.5, "#555555", False, "end"))
+    items.append(Text(sx + sw / 2, ly, "grad norm entering, log", 7.5, "#555555", False, "middle"))
+    return items
 
 
 # --- drawing a node ---------------------------------------------------------------------------
@@ -160,6 +226,8 @@ def _hatch_lines(x: float, y: float, w: float, h: float, color: str, inset: floa
 
 def _node_items(look: Look, cx: float, cy: float, w: float, h: float) -> list[Item]:
     x, y = cx - w / 2, cy - h / 2
+    if look.shape == "repeat":
+        return _repeat_items(look, x, y, w, h)
     p: Paint = look.paint
     radius = h / 2 if look.shape == "op" else (7.0 if look.shape == "tensor" else 3.0)
     items: list[Item] = [Rect(x, y, w, h, p.fill, None, 0, radius)]

@@ -223,10 +223,52 @@ def look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> Look:
     return out
 
 
+REPEAT_PAINT = Paint("#f6f1e4", "#000000", "#7a6a48", 1.4, False, None, "")  # a card, not a gradient
+SPARK_NEUTRAL = "#4d4d4d"  # the sparkline when the colours show a signed statistic
+
+
+def repeat_look(a: dict[str, Any], scale: ColorScale) -> Look:
+    """A folded run: "× 300", what each repetition does, and a sparkline of the gradient norm
+    entering each repetition (``extra["spark"]``: (norm or None, colour) per repetition)."""
+    norms = a.get("grad_norms") or ()
+    coloured = scale.stat != "mean"  # norms are magnitudes: a signed map would mislead
+    spark = []
+    for v in norms:
+        if v is None or not math.isfinite(v):
+            spark.append((None, ""))
+        elif v == 0:
+            spark.append((0.0, scale.zero_paint.fill))
+        else:
+            spark.append((float(v), scale.color(v) if coloured else SPARK_NEUTRAL))
+    lines = [Line(a["label"], 14, True), Line(a.get("body_text", ""), 9)]
+    first, last = a.get("grad_first"), a.get("grad_last")
+    if first is None:
+        lines.append(Line("grad not retained", 9))
+    else:
+        lines.append(Line(f"grad norm in: {format_number(first)} … {format_number(last)}", 9))
+    tip = a.get("tooltip", "") + "\nDouble-click to expand"
+    return Look(
+        "repeat", REPEAT_PAINT, lines, tooltip=tip, extra={"spark": spark, "start": a.get("start", 0)}
+    )
+
+
+MODULE_PAINT = Paint("#eef2f8", "#000000", "#4a5f86", 1.6, False, None, "")
+
+
+def module_look(a: dict[str, Any]) -> Look:
+    """A collapsed nn.Module call: its name and class, what it does, how much it holds."""
+    lines = [Line(a["label"], 12, True), Line(a.get("body_text", ""), 9), Line(a.get("counts", ""), 9)]
+    return Look("module", MODULE_PAINT, lines, tooltip=a.get("tooltip", "") + "\nDouble-click to expand")
+
+
 def _look(a: dict[str, Any], scale: ColorScale, elements: bool = True) -> Look:
     t = a.get("type")
     if t == "tensor":
         return tensor_look(a, scale, elements)
+    if t == "repeat":
+        return repeat_look(a, scale)
+    if t == "module":
+        return module_look(a)
     if t == "op":
         return Look("op", NEUTRAL_PAINT, [Line(a["label"], 10)], tooltip=a["name"])
     # Autograd view: a backward node (with its saved tensors as a badge) or AccumulateGrad.

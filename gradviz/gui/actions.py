@@ -104,6 +104,12 @@ def action_table() -> list[ActionSpec]:
         A("zoom_in", "Zoom &In", "canvas.zoom_in", Std.ZoomIn, "Zoom in"),
         A("zoom_out", "Zoom &Out", "canvas.zoom_out", Std.ZoomOut, "Zoom out"),
         A("relayout", "&Lay Out Again", "canvas.relayout", "F5", "Lay out and draw the graph again"),
+        A("fold_repeats", "Fold &Repeats", "canvas.set_fold_repeats",
+          tip="In a graph of more than 150 nodes, draw a loop's repeated steps as one group (× 300) "
+              "with a sparkline of their gradients",
+          checkable=True, toggle="", checked=True),
+        A("collapse_all", "&Collapse All Groups", "canvas.collapse_all", None,
+          "Fold every opened loop again"),
         A("view_tensors", "&Tensors View", "set_view", "Ctrl+1", "Every tensor a node, ops between them",
           checkable=True, args=(TENSORS,), group="view", checked=True, icon_text="Tensors"),
         A("view_autograd", "&Autograd View", "set_view", "Ctrl+2", "PyTorch's backward graph: grad_fn nodes and AccumulateGrad",

@@ -57,6 +57,7 @@ from ..graph.source import SessionSource, StepSource, TensorsSource
 from ..graph.style import legend_states
 from .bridge import SessionBridge
 from .canvas_colours import CanvasColours
+from .canvas_folding import CanvasFolding
 from .canvas_input import CanvasInput
 from .canvas_items import EdgeItem, NodeItem
 from .canvas_layout import LayoutResult, layout_task
@@ -91,7 +92,9 @@ APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
 
 # The mixins come before QGraphicsView, so their names win over Qt's (QWidget.find, the event
 # handlers) as when they were methods of this class.
-class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, CanvasSteps, QGraphicsView):
+class GraphCanvas(
+    CanvasFolding, CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, CanvasSteps, QGraphicsView
+):
     """The computation graph of a session (or of some tensors), interactive and live."""
 
     selection_changed = Signal(str)  # the selected tensor's session name, '' for none / an op
@@ -149,6 +152,8 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
         self.graph: nx.DiGraph = nx.DiGraph()
         self.drawn_from: object = None  # the source the picture on screen was built from
         self._init_steps()
+        self._init_folding()
+        self._fold_shown: dict[str, Any] = {}  # view -> the fold state of the picture on screen
         self.names: dict[str, str] = {}  # node id -> session name
         self.color_scale: colors.ColorScale | None = None
         self.provider = ""
@@ -252,6 +257,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
         A layout still running belongs to the old picture: it is thrown away when it ends."""
         self._layout_epoch += 1
         self._layouts.clear()
+        self._fold_layouts.clear()
         self.refresh(fit=True)
 
     def current_layout(self) -> Layout | None:
@@ -290,6 +296,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
     def relayout(self) -> None:
         """Lay the graph out afresh, forgetting where nodes were (View ▸ Lay Out Again)."""
         self._layouts.pop(self.view_mode, None)
+        self._fold_layouts.clear()
         self.refresh()
 
     def is_idle(self) -> bool:
@@ -406,12 +413,18 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
             )
             self._sync_busy()
             return
-        options = (self.scale_settings(), self.elements)
+        fold = self.fold_options()
+        options = (self.scale_settings(), self.elements, fold, self.fold_repeats)
+        previous = self._layouts.get(self.view_mode)
+        result.fold_key = (fold.key(), self.fold_repeats)
+        if result.fold_key != self._fold_shown.get(self.view_mode, result.fold_key):
+            # Folded or unfolded: start from where this state's nodes were, if it was shown.
+            previous = self._fold_previous(result.fold_key) or previous
         task = layout_task(
             result,
             build,
             options,
-            self._layouts.get(self.view_mode),
+            previous,
             self.devicePixelRatioF(),
             self.direction,
         )
@@ -596,6 +609,10 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
         current = r.epoch == self._layout_epoch  # else a fresh start came while this was applied
         if r.layout is not None and current:
             self._layouts[r.view] = r.layout
+            self._keep_fold_layout(r.view, r.fold_key, r.layout)
+        self.runs[r.view] = r.runs
+        self.modules[r.view] = r.modules
+        self._fold_shown[r.view] = r.fold_key
 
         for k, (n, (ops, x, y, w, h, tip)) in enumerate(r.nodes.items()):
             item = self._nodes.get(n)

@@ -79,6 +79,10 @@ class CanvasInput:
         item = self.node_at(event.position())
         if item is None:
             self.fit()
+        elif item.kind == "repeat":  # a folded loop: show its repetitions
+            self.expand_group(item.nid)
+        elif item.kind == "module":  # a collapsed module: show what it did
+            self.expand_module(item.nid)
         elif item.kind in ("op", "backward", "accumulate"):
             self.show_explanation(item.nid)
         event.accept()

@@ -18,9 +18,11 @@ from PySide6.QtCore import QRectF
 
 from ..graph import colors
 from ..graph.colouring import scale_for
+from ..graph.folding import FOLD_MIN_NODES, fold, module_groups, op_grad_norms
 from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import TENSORS
+from ..graph.repeats import find_repeats
 from ..graph.scene import build_scene, edge_shapes
 from ..graph.source import Builder
 from ..graph.style import as_pytorch
@@ -54,6 +56,9 @@ class LayoutResult:
     error: str = ""
     epoch: int = 0  # the canvas's count of fresh starts (reset_layouts) when it was asked for
     source: Any = None  # what it was built from
+    runs: list[Any] = field(default_factory=list)  # the runs of repetitions found (repeats.Run)
+    modules: list[Any] = field(default_factory=list)  # the module calls (folding.ModuleGroup)
+    fold_key: Any = None  # the fold state it was folded with (FoldState.key()), None: not folded
 
 
 def layout_task(
@@ -90,7 +95,8 @@ def _lay_out(
     direction: str,
     progress: Progress,
 ) -> None:
-    settings, elements = options
+    settings, elements, *more = options
+    fold_state, fold_runs = (more + [None, False])[:2]
     g, names = build(r.view)
     # One scale for both views: fitted on every tensor, which only the Tensors view draws.
     every = g if r.view == TENSORS else build(TENSORS)[0]
@@ -101,6 +107,13 @@ def _lay_out(
     except Exception as e:  # an unknown colour map name, say
         r.warning = f"Colour map {settings.cmap!r} is not available ({e}); using the default"
         cs = scale_for(every, replace(settings, cmap=None))
+    # Folded after the scale is fitted (its colours cover every repetition); a small graph is
+    # drawn whole, and so is a graph being stepped through (its steps are drawn in place).
+    if fold_state is not None and g.graph.get("step") is None:
+        r.runs = find_repeats(g) if fold_runs and g.number_of_nodes() > FOLD_MIN_NODES else []
+        r.modules = module_groups(g)
+        if r.runs or fold_state.closed_modules:
+            g = fold(g, r.runs, fold_state, op_grad_norms(every) if every is not g else None)
     r.graph, r.names, r.scale = g, names, cs
     if g.number_of_nodes() == 0:
         return

@@ -24,8 +24,12 @@ class CanvasSelection:
     def node_id(self, name: str) -> str | None:
         """The node that stands for the tensor ``name`` in the current view."""
         best = None
+        folded = self.graph.graph.get("folded_into", {})
         for nid, n in self.names.items():
             if n != name:
+                continue
+            if nid not in self.graph:  # folded into a group: the group stands for it
+                best = best or folded.get(nid)
                 continue
             kind = self.graph.nodes[nid].get("type")
             if kind == "tensor":

@@ -79,6 +79,13 @@ def tooltip_for(a: Mapping[str, Any], operands: Mapping[int, str] | None = None)
             )
         lines.append("Double-click for an explanation")
         return "\n".join(lines)
+    if t == "repeat":
+        return (
+            f"{a.get('tooltip', '')}\nthe line: the gradient norm entering each repetition (log scale)"
+            "\nDouble-click to expand; right-click to expand one repetition"
+        )
+    if t == "module":
+        return f"{a.get('tooltip', '')}\nDouble-click to expand"
     if t == "accumulate":
         return "AccumulateGrad: adds the gradient that arrives here into the leaf's .grad\nDouble-click for an explanation"
     return ""

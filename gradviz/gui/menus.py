@@ -60,7 +60,7 @@ def menu_table() -> list[tuple[str, list[Any]]]:
         ]),
         ("viewer:&Edit", ["find"]),
         ("&View", [
-            "view_tensors", "view_autograd", "-", "fit", "zoom_in", "zoom_out", "relayout",
+            "view_tensors", "view_autograd", "-", "fit", "zoom_in", "zoom_out", "relayout", "fold_repeats", "collapse_all",
             ("Layout &Direction", [f"direction_{key}" for key, _, _ in DIRECTION_CHOICES]),
             "-", "show_legend", "show_minimap", "pytorch_grads", "-",
             ("T&heme", [f"theme_{s}" for s in SCHEMES]),

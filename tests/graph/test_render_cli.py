@@ -148,3 +148,58 @@ def test_python_dash_m_gradviz_render(tmp_path):
         text=True,
     )
     assert bad.returncode == 1 and bad.stderr.count("\n") == 1 and "nope.py: no such file" in bad.stderr
+
+
+LOOP = """
+import gradviz as torch
+x = torch.tensor([0.5, -0.3], requires_grad=True)
+w = torch.tensor([0.9, 1.1], requires_grad=True)
+y = x
+for i in range({steps}):
+    y = torch.tanh(y * w + x)
+    y.retain_grad()
+y.sum().backward()
+"""
+
+
+def test_render_folds_a_loop_by_default(tmp_path):
+    script = write(tmp_path, LOOP.format(steps=300))
+    out = tmp_path / "g.graphml"
+    assert main(["render", str(script), "-o", str(out)]) == 0
+    g = nx.read_graphml(out)
+    (group,) = [a for _, a in g.nodes(data=True) if a.get("type") == "repeat"]
+    assert group["label"] == "× 300" and group["count"] == 300
+    assert group["body"] == "mul,add,tanh"
+    assert len(group["grad_norms"].split(",")) == 300
+    assert g.number_of_nodes() == 4  # x, w, the group, y
+    png = tmp_path / "g.png"
+    assert main(["render", str(script), "-o", str(png)]) == 0
+    from PIL import Image
+
+    with Image.open(png) as im:  # one screen, not 157 x 32,000 pixels
+        assert im.size[0] <= 1920 and im.size[1] <= 1200, im.size
+
+
+def test_render_draws_a_small_loop_whole(tmp_path):
+    script = write(tmp_path, LOOP.format(steps=10))
+    out = tmp_path / "g.graphml"
+    assert main(["render", str(script), "-o", str(out)]) == 0
+    assert sum(1 for _, a in nx.read_graphml(out).nodes(data=True) if a.get("op") == "tanh") == 10
+
+
+def test_render_no_fold_draws_every_step(tmp_path):
+    script = write(tmp_path, LOOP.format(steps=30))
+    out = tmp_path / "g.graphml"
+    assert main(["render", str(script), "-o", str(out), "--no-fold"]) == 0
+    g = nx.read_graphml(out)
+    assert not [a for _, a in g.nodes(data=True) if a.get("type") == "repeat"]
+    assert sum(1 for _, a in g.nodes(data=True) if a.get("op") == "tanh") == 30
+
+
+def test_render_folds_the_autograd_view_too(tmp_path):
+    script = write(tmp_path, LOOP.format(steps=60))
+    out = tmp_path / "g.graphml"
+    assert main(["render", str(script), "-o", str(out), "--view", "autograd"]) == 0
+    g = nx.read_graphml(out)
+    (group,) = [a for _, a in g.nodes(data=True) if a.get("type") == "repeat"]
+    assert group["label"] == "× 60" and "" not in group["grad_norms"].split(",")

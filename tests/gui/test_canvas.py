@@ -338,6 +338,7 @@ def test_a_long_layout_runs_off_the_gui_thread(qtbot) -> None:
         s = big_session(450)
         c = GraphCanvas(None)
         qtbot.addWidget(c)
+        c.fold_repeats = False  # folded, the 450 steps are one group: a quick layout
         c.resize(800, 600)
         c.show()
         c.set_source(SessionSource(s))

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ...engine import Tensor, no_grad
+from ...engine.function import call_start, mark_module_call
 from ..parameter import Parameter
 
 
@@ -64,7 +65,11 @@ class Module:
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
+        start = call_start()
         out = self.forward(*args, **kwargs)
+        # What the call made is noted as this module's, so that the graph can fold it to a box.
+        children = {id(m): name for name, m in self.__dict__.get("_modules", {}).items() if m is not None}
+        mark_module_call(out, start, self, children)
         for hook in self.__dict__.get("_forward_hooks", {}).values():
             result = hook(self, args, out)
             if result is not None:

@@ -1,0 +1,233 @@
+"""Loop detection on unrolled loops built with the engine, compared with the loop written."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import pytest
+
+import gradviz as torch
+from gradviz.graph.folding import FoldState, body_ops, body_text, fold, folded_view
+from gradviz.graph.model import AUTOGRAD, TENSORS, NodeIds, build_graph
+from gradviz.graph.repeats import MIN_REPEATS, find_repeats
+
+
+def leaves():
+    x = torch.tensor([0.5, -0.3], requires_grad=True)
+    w = torch.tensor([0.9, 1.1], requires_grad=True)
+    return x, w
+
+
+def graph(named, view=TENSORS):
+    return build_graph(named, view=view)
+
+
+def ops_of(g, run, i=0):
+    return body_ops(g, run.blocks[i])
+
+
+def node_of(g, tensor):
+    return next(n for n, a in g.nodes(data=True) if a.get("tensor") is tensor)
+
+
+def check_disjoint(runs):
+    seen = set()
+    for r in runs:
+        if r.parent is None:
+            assert not (r.nodes() & seen)
+            seen |= r.nodes()
+
+
+@pytest.mark.parametrize(
+    ("step", "ops"),
+    [
+        (lambda y, x, w: torch.tanh(y), ["tanh"]),
+        (lambda y, x, w: torch.tanh(y * w), ["mul", "tanh"]),
+        (lambda y, x, w: torch.sigmoid(torch.exp(y * w + x) * 0.5), ["mul", "add", "exp", "mul", "sigmoid"]),
+    ],
+    ids=["one-op", "two-ops", "five-ops"],
+)
+def test_chain_of_steps_is_one_run(step, ops):
+    x, w = leaves()
+    y = x
+    for _ in range(12):
+        y = step(y, x, w)
+    g = graph({"x": x, "w": w, "y": y})
+    runs = find_repeats(g)
+    assert len(runs) == 1
+    run = runs[0]
+    assert run.count == 12
+    assert ops_of(g, run) == ops and ops_of(g, run, 11) == ops
+    inside = run.nodes()
+    assert node_of(g, x) not in inside and node_of(g, w) not in inside  # shared, drawn once
+    assert node_of(g, y) not in inside  # the named result stays where it was drawn
+
+
+def test_six_op_body_with_a_neg():
+    x, w = leaves()
+    y = x
+    for _ in range(10):
+        y = torch.relu(torch.exp(-(y * w)) + x).tanh()
+    g = graph({"y": y, "x": x, "w": w})
+    (run,) = find_repeats(g)
+    assert run.count == 10
+    assert ops_of(g, run) == ["mul", "neg", "exp", "add", "relu", "tanh"]
+
+
+def test_residual_body():
+    x, w = leaves()
+    y = x
+    for _ in range(8):
+        y = y + torch.tanh(y * w)
+    for view in (TENSORS, AUTOGRAD):
+        g = graph({"y": y, "x": x, "w": w}, view)
+        (run,) = find_repeats(g)
+        assert run.count == 8
+        assert Counter(ops_of(g, run)) == (Counter({"mul": 1, "tanh": 1, "add": 1}))
+
+
+def test_nested_loops_fold_outer_with_inner_nested():
+    x, w = leaves()
+    y = x
+    for _ in range(4):
+        for _ in range(5):
+            y = torch.tanh(y * w)
+        y = y + x
+    g = graph({"y": y, "x": x, "w": w})
+    runs = find_repeats(g)
+    outer = [r for r in runs if r.parent is None]
+    assert len(outer) == 1 and outer[0].count == 4
+    assert Counter(ops_of(g, outer[0])) == Counter({"mul": 5, "tanh": 5, "add": 1})
+    assert body_text(ops_of(g, outer[0])) == "(mul → tanh) ×5 → add"
+    inner = [r for r in runs if r.parent is not None]
+    assert inner and all(r.parent[0] == outer[0].id and r.count == 5 for r in inner)
+    for r in inner:  # each inside one repetition of the outer loop
+        assert r.nodes() <= set(outer[0].blocks[r.parent[1]])
+    # Opening the outer loop shows the inner ones folded, each "× 5".
+    state = FoldState()
+    state.expand(outer[0].id)
+    opened = fold(g, runs, state)
+    assert sorted(a["count"] for _, a in opened.nodes(data=True) if a["type"] == "repeat") == [5] * len(inner)
+
+
+def test_two_interleaved_chains_fold_apart():
+    x, w = leaves()
+    v = torch.tensor([1.2, 0.7], requires_grad=True)
+    a, b = x, x
+    for _ in range(6):
+        a = torch.tanh(a * w)
+        b = torch.sigmoid(b * v)
+    loss = a.sum() + b.sum()
+    g = graph({"loss": loss, "x": x, "w": w, "v": v})
+    runs = find_repeats(g)
+    check_disjoint(runs)
+    bodies = sorted(tuple(ops_of(g, r)) for r in runs)
+    assert bodies == [("mul", "sigmoid"), ("mul", "tanh")]
+    assert all(r.count == 6 for r in runs)
+
+
+def test_coupled_chains_are_not_misfolded():
+    x, w = leaves()
+    a, b = x, x * 2
+    for _ in range(6):
+        a, b = torch.tanh(a * w + b), torch.sigmoid(b * w + a)
+    g = graph({"a": a, "b": b})
+    for run in find_repeats(g):  # either nothing, or blocks that really are the same
+        first = Counter(ops_of(g, run))
+        assert all(Counter(ops_of(g, run, i)) == first for i in range(run.count - 1))
+
+
+def test_per_step_loss_is_not_misfolded():
+    x, w = leaves()
+    y, loss = x, (x * 0).sum()
+    for _ in range(6):
+        y = torch.tanh(y * w)
+        loss = loss + (y * y).sum()
+    g = graph({"loss": loss, "x": x, "w": w})
+    for run in find_repeats(g):
+        first = Counter(ops_of(g, run))
+        assert all(Counter(ops_of(g, run, i)) == first for i in range(run.count - 1))
+        assert node_of(g, w) not in run.nodes()
+
+
+def test_nothing_repeats():
+    x, w = leaves()
+    h = torch.relu(x * w)
+    h = torch.exp(h + x).sum()
+    out = h * 3 - torch.tanh(w).mean()
+    assert find_repeats(graph({"out": out, "x": x, "w": w})) == []
+    assert find_repeats(graph({"out": out}, AUTOGRAD)) == []
+
+
+def test_too_few_repetitions_fold_nothing():
+    x, w = leaves()
+    y = x
+    for _ in range(MIN_REPEATS - 1):
+        y = torch.tanh(y * w)
+    assert find_repeats(graph({"y": y, "x": x, "w": w})) == []
+
+
+def test_different_shapes_do_not_repeat():
+    """A stack of layers of different widths is not one layer applied again."""
+    x = torch.ones(1, 8, requires_grad=True)
+    h = x
+    for width in (7, 6, 5, 4, 3):
+        h = torch.tanh(h @ torch.ones(h.shape[1], width))
+    assert find_repeats(graph({"h": h, "x": x})) == []
+
+
+def test_both_views_fold_the_same_loop():
+    x, w = leaves()
+    y = x
+    for _ in range(20):
+        y = torch.tanh(y * w + x)
+        y.retain_grad()
+    y.sum().backward()
+    ids = NodeIds()
+    t = build_graph({"x": x, "w": w, "y": y}, view=TENSORS, ids=ids)
+    a = build_graph({"x": x, "w": w, "y": y}, view=AUTOGRAD, ids=ids)
+    for g in (t, a):
+        folded = folded_view(g, tensors_graph=t, min_nodes=0)
+        groups = [(n, d) for n, d in folded.nodes(data=True) if d["type"] == "repeat"]
+        assert len(groups) == 1
+        gid, d = groups[0]
+        assert d["count"] == 20 and d["label"] == "× 20" and d["body_text"] == "mul → add → tanh"
+        assert len(d["grad_norms"]) == 20 and all(v is not None for v in d["grad_norms"])
+        # The gradient entering the last repetition is y's: the norm of ones(2).
+        assert d["grad_norms"][-1] == pytest.approx(2**0.5)
+        assert d["grad_first"] == d["grad_norms"][0] and d["grad_last"] == d["grad_norms"][-1]
+        # Shared inputs keep one edge each to the group.
+        assert folded.number_of_nodes() < 12
+        assert all(folded.in_degree(gid) <= 2 for _ in [0])
+
+
+def test_ten_thousand_nodes_in_well_under_a_second():
+    x, w = leaves()
+    y = x
+    for _ in range(1700):
+        y = torch.tanh(y * w + x)
+    g = graph({"y": y, "x": x, "w": w})
+    assert g.number_of_nodes() > 10_000
+    t0 = time.perf_counter()
+    runs = find_repeats(g)
+    seconds = time.perf_counter() - t0
+    assert [r.count for r in runs] == [1700]
+    assert seconds < 1.0, seconds  # about 0.15 s alone; the margin is for a busy machine
+
+
+def test_an_lstm_like_cell_is_not_misfolded():
+    """h and c feed each other every step: not folded yet, and never folded wrong."""
+    torch.manual_seed(0)
+    wi, wf, wg, wo = (torch.randn(4, 4, requires_grad=True) for _ in range(4))
+    h, c = torch.zeros(1, 4), torch.zeros(1, 4)
+    for _ in range(8):
+        z = torch.randn(1, 4) + h
+        i, f, g, o = torch.sigmoid(z @ wi), torch.sigmoid(z @ wf), torch.tanh(z @ wg), torch.sigmoid(z @ wo)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+    for view in (TENSORS, AUTOGRAD):
+        gr = graph({"loss": h.sum()}, view)
+        for run in find_repeats(gr):
+            first = Counter(ops_of(gr, run))
+            assert all(Counter(ops_of(gr, run, i)) == first for i in range(run.count - 1))
