@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from heapq import heapify, heappop, heappush
+from sys import getrefcount
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,6 +17,24 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 else:
     Tensor = None  # set by tensor.py, which imports this module (an import per call is slow)
+
+
+# Whether backward() keeps, on each node it runs, the gradient that reached it (Node.kept_grad):
+# drawings colour every intermediate with it, as the session does with retain_grad(), without
+# touching .grad. It lives as long as the graph does; keep_grads(False) turns it off.
+_keep = [True]
+
+
+@contextmanager
+def keep_grads(enabled: bool = True) -> Iterator[None]:
+    """Within the block, backward() keeps (or, with ``enabled=False``, does not keep) each
+    node's incoming gradient for drawings; ``.grad`` is never affected either way."""
+    prev = _keep[0]
+    _keep[0] = bool(enabled)
+    try:
+        yield
+    finally:
+        _keep[0] = prev
 
 
 def _topological(roots: list[Node]) -> list[Node]:
@@ -132,6 +152,11 @@ def run_backward(
     quiet = np.errstate(all="ignore")
     retained: list = []
     ran: list = []
+    # Keeping each node's incoming gradient (Node.kept_grad) costs nothing in the loop: the
+    # gradients stay in ``pending`` instead of being popped, and are handed over at the end.
+    keep = inputs is None and _keep[0]
+    take = pending.__getitem__ if keep else pending.pop
+    direct: list | None = [] if keep else None
     interrupt = grad_mode.state.interrupt
     quiet.__enter__()
     try:
@@ -139,11 +164,13 @@ def run_backward(
             node = heappop(heap)[1]
             if interrupt is not None:
                 interrupt()
-            g = pending.pop(node)
+            g = take(node)
             if needed is not None and node not in needed:
                 continue
             if node._hooks:
                 g = _run_hooks(node, g, create_graph)
+                if keep:
+                    pending[node] = g
             if node._retained:
                 for ref in node._retained:
                     t = ref()
@@ -156,7 +183,9 @@ def run_backward(
                     if type(node) is AccumulateGrad:
                         continue
             if type(node) is AccumulateGrad:
-                _accumulate(node.variable, g, create_graph, owned)
+                _accumulate(node.variable, g, create_graph, owned, direct)
+                if keep:  # a leaf's gradient is its .grad: nothing to keep for it
+                    del pending[node]
                 if node._post_hooks:
                     for hook in list(node._post_hooks.values()):
                         hook(node.variable)
@@ -188,6 +217,11 @@ def run_backward(
         # in-place change) leaves gradients and buffers exactly as they were.
         for t, g in retained:
             _retain(t, g)
+        if keep:
+            # The loop's last values and the retained ones: references that are not kept ones.
+            g = gi = grads = p = None
+            retained.clear()
+            _keep_all(pending, direct, create_graph)
         for node in ran:
             if node._saved:  # (a node that saved nothing never set these: adding keys is slow)
                 node._checks = ()
@@ -245,8 +279,9 @@ def _run_hooks(node: Node, g: Any, create_graph: bool) -> Any:
     return g
 
 
-def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
-    """Add ``g`` into ``t.grad``: in place of the array without a graph, as a new tensor with one."""
+def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int], direct: list | None = None) -> None:
+    """Add ``g`` into ``t.grad``: in place of the array without a graph, as a new tensor with one.
+    ``direct`` collects the leaves whose ``.grad`` became ``g`` itself (not a copy)."""
     if create_graph:
         if t._grad is None:
             from .ops.shape import CopyBackwards
@@ -260,6 +295,8 @@ def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
         # Never alias one array into two .grad fields (Add passes its gradient to both inputs).
         if type(g) is not np.ndarray or id(g) in owned or not g.flags.owndata:
             g = np.array(g, dtype=t._data.dtype)
+        elif direct is not None:
+            direct.append(t)
         owned.add(id(g))
         t._grad = Tensor._make(g, False, None)
     else:
@@ -268,6 +305,32 @@ def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
             np.add(d, g, out=d, casting="unsafe")  # in place, as PyTorch: views of .grad see it
         else:
             t._grad._data = d + g
+
+
+def _keep_all(pending: dict, direct: list, create_graph: bool) -> None:
+    """Add each node's incoming gradient (``pending`` after the run) into what the node keeps
+    (``Node.kept_grad``). ``direct``: the leaves whose new ``.grad`` is an incoming gradient
+    itself, not a copy; later backward() calls add into it in place, so a node that kept the same
+    array (Add passes its gradient on unchanged) must not share it."""
+    if create_graph:  # the gradients carry a graph: keep only their values
+        for node, g in pending.items():
+            g = (
+                MultiGrad([getattr(x, "_data", x) for x in g.grads])
+                if type(g) is MultiGrad
+                else getattr(g, "_data", g)
+            )
+            k = node._kept
+            node._kept = g if k is None else k + g
+        return
+    for t in direct:
+        arr = t._grad._data
+        # Held by .grad, by ``arr`` and by getrefcount's argument: any more reference is a
+        # node's incoming gradient in ``pending`` (the same array), so .grad takes its own copy.
+        if getrefcount(arr) > 3:
+            t._grad._data = arr.copy()
+    for node, g in pending.items():  # the hot part: a few attribute sets per node
+        k = node._kept
+        node._kept = g if k is None else k + g
 
 
 def _retain(t: Tensor, g: Any) -> None:
