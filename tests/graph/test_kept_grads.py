@@ -15,7 +15,7 @@ import torch
 
 import gradviz as gv
 from gradviz.__main__ import main
-from gradviz.engine.autograd import keep_grads
+from gradviz.engine.autograd import KEEP_MAX, keep_grads
 from gradviz.graph.colors import FINITE, PENDING
 from gradviz.graph.draw import draw
 from gradviz.graph.model import build_graph
@@ -209,3 +209,35 @@ def test_render_colours_every_intermediate_of_a_script(tmp_path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # rendering reads no .grad of a non-leaf
         assert main(["render", str(script), "-o", str(tmp_path / "again.svg")]) == 0
+
+
+def test_large_gradients_are_kept_only_when_asked() -> None:
+    n = KEEP_MAX + 1
+    x = gv.ones(n, requires_grad=True)
+    h = x * 2
+    (h * h).sum().backward()
+    assert h.grad_fn.kept_grad() is None  # holding it would slow backward() down
+    y = x * 3
+    with gv.keep_grads():
+        (y * y).sum().backward()
+    np.testing.assert_array_equal(y.grad_fn.kept_grad(), np.full(n, 6.0, np.float32))
+    small = gv.ones(KEEP_MAX, requires_grad=True) * 2
+    small.sum().backward()
+    assert small.grad_fn.kept_grad() is not None
+
+
+def test_render_keeps_large_gradients_too(tmp_path) -> None:
+    script = tmp_path / "big.py"
+    script.write_text(
+        "import gradviz as torch\n"
+        f"x = torch.ones({KEEP_MAX * 2}, requires_grad=True)\n"
+        "h = (x * 2).tanh()\n"
+        "h.sum().backward()\n"
+    )
+    out = tmp_path / "big.svg"
+    assert main(["render", str(script), "-o", str(out)]) == 0
+    assert "grad not retained" not in out.read_text()
+    x = gv.ones(KEEP_MAX * 2, requires_grad=True)  # render's "keep all" ends with the script
+    h = x * 2
+    h.sum().backward()
+    assert h.grad_fn.kept_grad() is None
