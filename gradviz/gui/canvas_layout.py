@@ -18,6 +18,7 @@ from PySide6.QtCore import QRectF
 
 from ..graph import colors
 from ..graph.colouring import scale_for
+from ..graph.incremental import extend
 from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import TENSORS
@@ -118,7 +119,8 @@ def _lay_out(
         ):
             captured["layout"] = previous
             return previous
-        out = run_layout(sized, previous=previous, direction=direction)
+        # One op more on a big graph: place only what is new (graph/incremental.py).
+        out = extend(sized, previous, direction) or run_layout(sized, previous=previous, direction=direction)
         captured["layout"] = out
         return out
 
