@@ -61,7 +61,7 @@ def _keep_all(pending: dict, direct: list, create_graph: bool, free: bool) -> No
             if node._saved:
                 node._checks = ()
             node._saved = None
-        if g is None:  # too large to keep (see KEEP_MAX)
+        if g is None or node._retained:  # too large to keep (KEEP_MAX), or .grad holds it
             continue
         if create_graph:  # the gradient carries a graph: keep only its values
             g = (

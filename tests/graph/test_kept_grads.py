@@ -241,3 +241,16 @@ def test_render_keeps_large_gradients_too(tmp_path) -> None:
     h = x * 2
     h.sum().backward()
     assert h.grad_fn.kept_grad() is None
+
+
+def test_a_retained_grad_is_not_kept_twice() -> None:
+    # The session retains every intermediate: its .grad is drawn, and nothing is held twice.
+    x = gv.tensor([1.0, 2.0], requires_grad=True)
+    h = x.exp()
+    h.retain_grad()
+    y = (h * 3).sum()
+    y.backward()
+    assert h.grad_fn.kept_grad() is None and h.grad.tolist() == [3.0, 3.0]
+    g = build_graph(y, names={"h": h})
+    (a,) = [a for _, a in g.nodes(data=True) if a.get("name") == "h"]
+    assert a["grad_stats"].state == FINITE and not a["kept_by_gradviz"]
