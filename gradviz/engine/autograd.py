@@ -56,7 +56,16 @@ def _keep_all(pending: dict, direct: list, create_graph: bool, free: bool) -> No
         # node's incoming gradient in ``pending`` (the same array), so .grad takes its own copy.
         if getrefcount(arr) > 3:
             t._grad._data = arr.copy()
-    for node, g in pending.items():  # the hot part: kept in step with the loop over ``ran``
+    if free and not create_graph:  # the common case, and the hot part: a few lines per node
+        for node, g in pending.items():
+            if node._saved:
+                node._checks = ()
+            node._saved = None
+            if g is not None and not node._retained:  # (None: larger than KEEP_MAX)
+                k = node._kept
+                node._kept = g if k is None else k + g
+        return
+    for node, g in pending.items():  # kept in step with the loop over ``ran`` in run_backward
         if free:
             if node._saved:
                 node._checks = ()
