@@ -2,9 +2,8 @@
 
 Three measurements, with the targets of the app's issue:
   start    process start to the main window shown                          target <= 1 s
-  add-op   one op typed into the console of a 200-node session until the canvas shows it
-                                                                           target <= 100 ms
-           (and the same at 2,000 nodes, for scale)
+  add-op   one op typed into the console of a 200-node and of a 2,000-node session until the
+           canvas shows it                                                 target <= 100 ms
   pan      frame time of panning a 2,000-node graph at a readable zoom      target <= 16 ms
 Also the longest the GUI thread stood still (the window must never freeze for more than 100 ms)
 while the 2,000-node graph was laid out, and while Undo and an edit of a leaf replayed a log of
@@ -21,8 +20,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
+
+# Measure the tree this file is in (not whichever gradviz is installed), here and in the
+# start-up subprocess.
+ROOT = str(Path(__file__).resolve().parents[1])
+sys.path.insert(0, ROOT)
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 _tmp = tempfile.mkdtemp(prefix="gradviz-bench-")
@@ -50,7 +55,8 @@ print(time.time())
 
 def startup() -> float:
     t0 = time.time()
-    out = subprocess.run([sys.executable, "-c", STARTUP], capture_output=True, text=True, check=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))}
+    out = subprocess.run([sys.executable, "-c", STARTUP], capture_output=True, text=True, check=True, env=env)
     return float(out.stdout.strip().splitlines()[-1]) - t0
 
 
@@ -118,8 +124,7 @@ def main() -> int:
             samples.append((time.perf_counter() - t0) * 1000)
         print(
             f"{label:<8} {statistics.median(samples):.0f} ms (median, {n0} nodes, layout: {c.provider}), "
-            f"of which the console and panels {statistics.median(gui):.0f} ms"
-            + ("      target <= 100 ms" if steps < 100 else "")
+            f"of which the console and panels {statistics.median(gui):.0f} ms" + "      target <= 100 ms"
         )
         w.ask_save_changes = lambda: "discard"
         w.close()

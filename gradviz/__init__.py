@@ -13,6 +13,7 @@ from .engine import *  # noqa: F403
 from .engine import __all__ as _engine_names
 from .engine import bool_ as bool
 from .engine import random
+from .engine.autograd import keep_grads as keep_grads  # gradviz's own: not in __all__
 
 try:
     __version__ = _version("gradviz")

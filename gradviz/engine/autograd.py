@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from heapq import heapify, heappop, heappush
+from sys import getrefcount
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,6 +17,69 @@ if TYPE_CHECKING:
     from .tensor import Tensor
 else:
     Tensor = None  # set by tensor.py, which imports this module (an import per call is slow)
+
+
+# What backward() keeps of the gradient that reached each node it ran (``Node.kept_grad``), so
+# that a drawing can colour every intermediate as the session does with retain_grad(), without
+# touching .grad. It is an attribute of the node, so it goes when the graph goes; the loop only
+# leaves the gradients in ``pending`` instead of popping them. By default only gradients of
+# up to KEEP_MAX elements are kept: holding larger ones until the end of backward() costs more
+# than 5 % of its time (numpy can no longer reuse the memory it just freed, still in cache).
+KEEP_MAX = 1 << 14
+_keep: list = [True, KEEP_MAX]  # on, and the largest gradient kept (None: any)
+
+
+@contextmanager
+def keep_grads(enabled: bool = True, limit: int | None = None) -> Iterator[None]:
+    """Within the block, backward() keeps every node's incoming gradient for drawings, of any
+    size up to ``limit`` elements (None: all), or none with ``enabled=False``. Outside, it keeps
+    those of up to ``KEEP_MAX`` elements. ``.grad`` is never affected either way."""
+    prev = list(_keep)
+    _keep[:] = [bool(enabled), limit]
+    try:
+        yield
+    finally:
+        _keep[:] = prev
+
+
+def _keep_all(pending: dict, direct: list, create_graph: bool, free: bool) -> None:
+    """Add each node's incoming gradient (``pending`` as the run left it) into what the node
+    keeps (``Node.kept_grad``), and free what the nodes saved unless the graph is retained.
+
+    ``direct``: the leaves whose new ``.grad`` is an incoming gradient itself, not a copy. Later
+    backward() calls add into it in place, so a node that kept the same array (Add passes its
+    gradient on unchanged) must not share it.
+    """
+    for t in direct:
+        arr = t._grad._data
+        # Held by .grad, by ``arr`` and by getrefcount's argument: any more reference is a
+        # node's incoming gradient in ``pending`` (the same array), so .grad takes its own copy.
+        if getrefcount(arr) > 3:
+            t._grad._data = arr.copy()
+    if free and not create_graph:  # the common case, and the hot part: a few lines per node
+        for node, g in pending.items():
+            if node._saved:
+                node._checks = ()
+            node._saved = None
+            if g is not None and not node._retained:  # (None: larger than KEEP_MAX)
+                k = node._kept
+                node._kept = g if k is None else k + g
+        return
+    for node, g in pending.items():  # kept in step with the loop over ``ran`` in run_backward
+        if free:
+            if node._saved:
+                node._checks = ()
+            node._saved = None
+        if g is None or node._retained:  # too large to keep (KEEP_MAX), or .grad holds it
+            continue
+        if create_graph:  # the gradient carries a graph: keep only its values
+            g = (
+                MultiGrad([getattr(x, "_data", x) for x in g.grads])
+                if type(g) is MultiGrad
+                else getattr(g, "_data", g)
+            )
+        k = node._kept
+        node._kept = g if k is None else k + g
 
 
 def _topological(roots: list[Node]) -> list[Node]:
@@ -132,6 +197,14 @@ def run_backward(
     quiet = np.errstate(all="ignore")
     retained: list = []
     ran: list = []
+    # Keeping each node's incoming gradient (Node.kept_grad) costs one check in the loop: the
+    # gradients stay in ``pending`` instead of being popped; the loop that frees saved buffers
+    # at the end walks ``pending`` instead of ``ran`` and keeps them on the way.
+    keep = inputs is None and _keep[0]
+    limit = _keep[1] if keep else None
+    take = pending.__getitem__ if keep else pending.pop
+    direct: list | None = [] if keep else None
+    free_each = not (retain_graph or keep)
     interrupt = grad_mode.state.interrupt
     quiet.__enter__()
     try:
@@ -139,11 +212,15 @@ def run_backward(
             node = heappop(heap)[1]
             if interrupt is not None:
                 interrupt()
-            g = pending.pop(node)
+            g = take(node)
             if needed is not None and node not in needed:
                 continue
             if node._hooks:
                 g = _run_hooks(node, g, create_graph)
+                if keep:
+                    pending[node] = g
+            if limit is not None and type(g) is ndarray and g.size > limit:
+                pending[node] = None  # too large to keep by default (see KEEP_MAX)
             if node._retained:
                 for ref in node._retained:
                     t = ref()
@@ -156,7 +233,9 @@ def run_backward(
                     if type(node) is AccumulateGrad:
                         continue
             if type(node) is AccumulateGrad:
-                _accumulate(node.variable, g, create_graph, owned)
+                _accumulate(node.variable, g, create_graph, owned, direct)
+                if keep:  # a leaf's gradient is its .grad: nothing to keep for it
+                    pending.pop(node, None)
                 if node._post_hooks:
                     for hook in list(node._post_hooks.values()):
                         hook(node.variable)
@@ -182,12 +261,17 @@ def run_backward(
                     heappush(heap, (-nxt._seq, nxt))
                 else:
                     pending[nxt] = p + gi
-            if not retain_graph:
+            if free_each:
                 ran.append(node)
         # Only now that every node has run, change anything: a failure above (a freed graph, an
         # in-place change) leaves gradients and buffers exactly as they were.
         for t, g in retained:
             _retain(t, g)
+        if keep:
+            # The loop's last values and the retained ones: references that are not kept ones.
+            g = gi = grads = p = None
+            retained.clear()
+            _keep_all(pending, direct, create_graph, not retain_graph)
         for node in ran:
             if node._saved:  # (a node that saved nothing never set these: adding keys is slow)
                 node._checks = ()
@@ -245,8 +329,9 @@ def _run_hooks(node: Node, g: Any, create_graph: bool) -> Any:
     return g
 
 
-def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
-    """Add ``g`` into ``t.grad``: in place of the array without a graph, as a new tensor with one."""
+def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int], direct: list | None = None) -> None:
+    """Add ``g`` into ``t.grad``: in place of the array without a graph, as a new tensor with one.
+    ``direct`` collects the leaves whose ``.grad`` became ``g`` itself (not a copy)."""
     if create_graph:
         if t._grad is None:
             from .ops.shape import CopyBackwards
@@ -260,6 +345,8 @@ def _accumulate(t: Tensor, g: Any, create_graph: bool, owned: set[int]) -> None:
         # Never alias one array into two .grad fields (Add passes its gradient to both inputs).
         if type(g) is not np.ndarray or id(g) in owned or not g.flags.owndata:
             g = np.array(g, dtype=t._data.dtype)
+        elif direct is not None:
+            direct.append(t)
         owned.add(id(g))
         t._grad = Tensor._make(g, False, None)
     else:

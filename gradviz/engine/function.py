@@ -66,6 +66,9 @@ class Node:
     _saves_output = False  # forward saved its own output, which must not change in place
     _out_version = 0  # the output's version when this node made it
     _retained: list | None = None
+    # The gradient that reached this node in backward() (what retain_grad() on its output would
+    # hold), kept by the engine for drawings: see ``kept_grad``. It lives as long as the node.
+    _kept: Any = None
     _output: Any = None
     params: dict[str, Any] = {}  # noqa: RUF012 - never mutated; instances assign their own
     inputs: tuple = ()
@@ -163,6 +166,24 @@ class Node:
         if self._retained is None:
             self._retained = []
         self._retained.append(weakref.ref(tensor))
+
+    def kept_grad(self, tensor: Tensor | None = None) -> np.ndarray | np.generic | None:
+        """The gradient of this node's output that backward() brought here, summed over every
+        backward() since the node was made, as ``retain_grad()`` would have summed it; None if
+        none reached it (or keeping was off: ``gradviz.engine.autograd.keep_grads``).
+
+        gradviz keeps it for drawings, so that every intermediate can be coloured without the
+        user calling ``retain_grad()``; ``.grad`` is untouched and stays None, as in PyTorch.
+        For a node with several outputs, ``tensor`` picks the output (the first by default).
+        """
+        k = self._kept
+        if k is None:
+            return None
+        from .autograd import MultiGrad
+
+        if isinstance(k, MultiGrad):
+            k = k.grads[self._index_of(tensor) if tensor is not None else 0]
+        return getattr(k, "_data", k)
 
     def output(self) -> Tensor | None:
         """The tensor this node produced, if it is still alive."""

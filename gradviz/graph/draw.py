@@ -96,6 +96,10 @@ def draw(
     any ``cmap`` colour map name (default: viridis, or vik for the signed mean). scale:
     ``"linear"`` or ``"log"``. name: the output's name (or one per output). names:
     ``{name: tensor}`` for other tensors; without it, the caller's variable names are used.
+
+    Every intermediate is coloured by the gradient backward() brought it, which gradviz keeps
+    (marked "kept by gradviz": PyTorch's ``.grad`` stays None); gradients of more than
+    ``KEEP_MAX`` (16,384) elements only when backward() ran inside ``gradviz.keep_grads()``.
     """
     outputs = check_outputs(outputs, "gradviz.draw()")
     label_of: dict[Any, Any] = {}

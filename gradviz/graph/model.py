@@ -355,7 +355,12 @@ class _Builder:
         return {id(_tensor_key(t)): True for t in self.roots if id(_tensor_key(t)) not in consumed}
 
     def tensor_attrs(self, key: object, tensor: Tensor | None, is_output: bool) -> dict[str, Any]:
-        """Everything a tensor node shows; ``tensor`` is None when only the node's record remains."""
+        """Everything a tensor node shows; ``tensor`` is None when only the node's record remains.
+
+        A non-leaf's gradient is its ``.grad`` if it has one (``retain_grad()``), else the one the
+        engine kept for drawings (``Node.kept_grad``), marked ``kept_by_gradviz`` (PyTorch: None).
+        """
+        kept = False
         if isinstance(key, Tensor):
             tensor = key  # a leaf is its own key
         if tensor is not None and (tensor is key or tensor.grad_fn is key):
@@ -367,6 +372,9 @@ class _Builder:
             else:
                 held = tensor.peek_grad()
                 grad = held.peek_array() if held is not None else None
+                if grad is None and requires_grad and key is tensor.grad_fn:
+                    grad = key.kept_grad(tensor)
+                    kept = grad is not None
             stats = grad_stats(grad, requires_grad)
             value = preview(data)
             name = self.name_of.get(id(tensor), "")
@@ -378,8 +386,10 @@ class _Builder:
         else:
             # A version overwritten in place (or gone): the node still knows shape and dtype.
             shape, dtype = tuple(key.output_meta[0]), key.output_meta[1]
-            requires_grad, is_leaf, grad, value, name, stale = True, False, None, "", "", True
-            stats = grad_stats(None, True)
+            requires_grad, is_leaf, value, name, stale = True, False, "", "", True
+            grad = key.kept_grad()  # the gradient that version received, if backward reached it
+            kept = grad is not None
+            stats = grad_stats(grad, True)
             tensor = None
         if is_output:
             kind = "output" if not is_leaf else ("leaf" if requires_grad else "constant")
@@ -404,6 +414,7 @@ class _Builder:
             "value": value,
             "grad": "None" if grad is None else preview(grad),
             "grad_stats": stats,
+            "kept_by_gradviz": kept,
             "tensor": tensor,
         }
 

@@ -2,7 +2,8 @@
 
 INPUT is a small Python script that builds tensors with gradviz. It runs in a fresh namespace;
 every tensor it leaves bound to a name is drawn under that name, and the tensors no other named
-tensor was computed from are the outputs.
+tensor was computed from are the outputs. Every intermediate is coloured by the gradient the
+engine kept for it in backward(), of any size (marked "kept by gradviz"; ``.grad`` stays None).
 
 Session files (``.gradviz``) are read by the command line, which sits above the session layer,
 and passed in as ``tensors``.
@@ -17,6 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from ..engine.autograd import keep_grads
 from ..engine.tensor import Tensor
 from .export import FORMATS, export
 
@@ -48,7 +50,9 @@ def load_script(path: str | Path) -> dict[str, Tensor]:
             f"{script}: unknown input type {script.suffix or '(no suffix)'!r}; expected a .py script"
         )
     try:
-        namespace: dict[str, Any] = runpy.run_path(str(script), run_name="__main__")
+        # Keep every gradient backward() computes, of any size, so every node can be coloured.
+        with keep_grads(limit=None):
+            namespace: dict[str, Any] = runpy.run_path(str(script), run_name="__main__")
     except SyntaxError as exc:
         raise RenderError(f"{script}: line {exc.lineno}: SyntaxError: {exc.msg}") from None
     except SystemExit as exc:

@@ -100,6 +100,7 @@ class Scene:
     # Which items draw what: node id, (u, v) for an edge, or (u, v, "label"), to the slice
     # items[start:stop]. The desktop canvas turns each into one interactive item.
     spans: dict[Any, tuple[int, int]] = field(default_factory=dict)
+    looks: dict[str, Look] = field(default_factory=dict)  # node -> its look, which drew it
 
 
 # --- sizes ------------------------------------------------------------------------------------
@@ -543,7 +544,14 @@ def build_scene(
         width = lx + lw + MARGIN
         height = max(height, lh + 2 * MARGIN + (22 if title else 0))
     return Scene(
-        width, height, items, title=title, provider=getattr(lay, "provider", ""), boxes=boxes, spans=spans
+        width,
+        height,
+        items,
+        title=title,
+        provider=getattr(lay, "provider", ""),
+        boxes=boxes,
+        spans=spans,
+        looks=node_looks,
     )
 
 

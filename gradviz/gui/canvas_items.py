@@ -47,6 +47,9 @@ class NodeItem(QGraphicsItem):
     def set_content(
         self, ops: list[Op], w: float, h: float, attrs: dict[str, Any], name: str, tooltip: str
     ) -> None:
+        if ops is self._ops and tooltip == self.tip and name == self.name:
+            self.attrs = attrs  # it paints and says the same: no repaint (one op on a big graph)
+            return
         self.prepareGeometryChange()
         self._ops = ops
         self._rect = QRectF(0, 0, w, h)
@@ -142,6 +145,8 @@ class EdgeItem(QGraphicsItem):
         self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
 
     def set_content(self, ops: list[Op], rect: QRectF | None = None) -> None:
+        if ops is self._ops:  # the same edge as before, the same place (a cached drawing)
+            return
         self.prepareGeometryChange()
         self._ops = ops
         self._bounds = rect if rect is not None else edge_bounds(ops)

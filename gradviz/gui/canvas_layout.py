@@ -19,6 +19,7 @@ from PySide6.QtCore import QRectF
 from ..graph import colors
 from ..graph.colouring import scale_for
 from ..graph.folding import FOLD_MIN_NODES, fold, module_groups, op_grad_norms
+from ..graph.incremental import extend
 from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import TENSORS
@@ -86,6 +87,39 @@ def layout_task(
     return run
 
 
+# What one node paints, by what it looks like and its size: one more op on a big graph leaves
+# almost every node as it was, and compiling their paint operations again was a third of the
+# job. Shared by the jobs (paint operations are values, never changed once made).
+CACHE_MAX = 50_000
+_OPS: dict[tuple, list[Op]] = {}
+_TIPS: dict[tuple, str] = {}
+_EDGES: dict[
+    str, tuple[list[Op], QRectF]
+] = {}  # an edge's paint operations and bounds  # an op's tooltip (its derivative is slow to look up), by what it says
+
+
+def _look_key(look: Any) -> tuple:
+    return (
+        look.shape,
+        look.paint,
+        tuple((line.text, line.size, line.bold) for line in look.lines),
+        None if look.cells is None else tuple(tuple(row) for row in look.cells),
+        look.badge,
+    )
+
+
+def _tooltip(g: nx.DiGraph, n: str, names: dict[str, str]) -> str:
+    a = g.nodes[n]
+    operands = operand_titles(g, n, names)
+    if a.get("type") != "op":
+        return tooltip_for(a, operands)
+    key = (a.get("name"), a.get("op"), a.get("label"), tuple(sorted(operands.items())))
+    tip = _TIPS.get(key)
+    if tip is None:
+        tip = _TIPS[key] = tooltip_for(a, operands)
+    return tip
+
+
 def _lay_out(
     r: LayoutResult,
     build: Builder,
@@ -131,22 +165,39 @@ def _lay_out(
         ):
             captured["layout"] = previous
             return previous
-        out = run_layout(sized, previous=previous, direction=direction)
+        # One op more on a big graph: place only what is new (graph/incremental.py).
+        out = extend(sized, previous, direction) or run_layout(sized, previous=previous, direction=direction)
         captured["layout"] = out
         return out
 
     scene = build_scene(g, scale=cs, legend=False, elements=elements, layout=lay, in_layout_coordinates=True)
     lay_out = captured.get("layout")
     r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
+    if len(_OPS) > CACHE_MAX:
+        _OPS.clear()
+    if len(_TIPS) > CACHE_MAX:
+        _TIPS.clear()
     for n, (x, y, w, h) in scene.boxes.items():
-        s0, s1 = scene.spans.get(n, (0, 0))
-        ops = compile_items(scene.items[s0:s1], -x, -y)
-        r.nodes[n] = (ops, x, y, w, h, tooltip_for(g.nodes[n], operand_titles(g, n, names)))
+        look = scene.looks.get(n)
+        key = (_look_key(look), w, h) if look is not None else None
+        ops = _OPS.get(key) if key is not None else None
+        if ops is None:
+            s0, s1 = scene.spans.get(n, (0, 0))
+            ops = compile_items(scene.items[s0:s1], -x, -y)
+            if key is not None:
+                _OPS[key] = ops
+        r.nodes[n] = (ops, x, y, w, h, _tooltip(g, n, names))
+    if len(_EDGES) > CACHE_MAX:
+        _EDGES.clear()
     for key in scene.spans:
         if isinstance(key, tuple) and len(key) == 2:
             items = edge_shapes(scene, key)
-            ops = compile_items(items, 0.0, 0.0)
-            r.edges[key] = (ops, edge_bounds(ops))
+            said = repr(items)  # where it runs and how it is drawn
+            made = _EDGES.get(said)
+            if made is None:
+                ops = compile_items(items, 0.0, 0.0)
+                made = _EDGES[said] = (ops, edge_bounds(ops))
+            r.edges[key] = made
             r.edge_shapes[key] = items
     content = QRectF()
     for _ops, x, y, w, h, _tip in r.nodes.values():

@@ -492,6 +492,12 @@ class Inspector(QWidget):
                 return f"<i>{n}</i> does not require grad, so backward() never gives it one."
             if t.is_leaf:
                 return f"None until a backward() call reaches <i>{n}</i>."
+            if t.grad_fn is not None and t.grad_fn.kept_grad(t) is not None:
+                return (
+                    f"None, as in PyTorch: <i>{n}</i> is not a leaf and did not call "
+                    f"<code>retain_grad()</code>. The graph colours it by the gradient backward() "
+                    "brought it, which gradviz kept (marked <i>kept by gradviz</i>)."
+                )
             return "None: not computed yet."
         if info is not None and info.session_retained:
             return (

@@ -7,6 +7,9 @@ click or drag on any plot) picks a step: the canvas, the inspector and the tenso
 show the values and gradients of that step's ``backward()``, on the graph of the last one (the
 same body builds the same graph every step, as PyTorch rebuilds it). **Now** goes back to the
 session as it stands.
+
+pyqtgraph takes a fifth of a second to import, so it is loaded, and the plots made, only when
+there is a run to draw: the app starts without it.
 """
 
 from __future__ import annotations
@@ -16,7 +19,6 @@ from html import escape
 from typing import Any
 
 import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import (
@@ -33,6 +35,8 @@ from PySide6.QtWidgets import (
 
 from ..graph.colors import format_number
 from ..session.training import TrainingRun
+
+pg: Any = None  # pyqtgraph, once the first plot is made (see TrainingPanel._ensure_plots)
 
 # Okabe and Ito's colour-blind-safe palette: one colour per parameter, the same in every plot.
 PARAM_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
@@ -66,7 +70,7 @@ class TrainingPanel(QWidget):
         self.step = -1  # the step shown; -1: the session as it stands
         self._drawn = -1  # steps drawn so far
         self._curves: dict[tuple[str, str], Any] = {}
-        self._cursors: list[pg.InfiniteLine] = []
+        self._cursors: list[Any] = []
 
         self.title = QLabel("Run a training loop in the console (a for loop that calls backward()).")
         self.title.setObjectName("trainingTitle")
@@ -75,28 +79,8 @@ class TrainingPanel(QWidget):
         self.legend.setObjectName("trainingLegend")
         self.legend.setWordWrap(True)
         self.legend.setTextFormat(Qt.TextFormat.RichText)
-        self.plots = pg.GraphicsLayoutWidget()
-        self.plots.setObjectName("trainingPlots")
-        self.plots.setMinimumHeight(240)
-        self.plot: dict[str, pg.PlotItem] = {}
-        for i, (key, label) in enumerate(PLOTS):
-            p = self.plots.addPlot(row=i // 2, col=i % 2, title=label)
-            p.showGrid(x=True, y=True, alpha=0.25)
-            if i >= 2:  # the bottom row says what the shared axis counts
-                p.setLabel("bottom", "step")
-            p.setMouseEnabled(x=False, y=False)
-            p.hideButtons()
-            if key != "loss":
-                p.setXLink(self.plot["loss"])
-            if key in ("grad_norm", "update"):
-                p.setLogMode(x=False, y=True)
-            cursor = pg.InfiniteLine(0, angle=90, movable=True, pen=pg.mkPen("#888888", width=1.5))
-            cursor.setVisible(False)
-            cursor.sigDragged.connect(lambda line: self.choose(round(line.value())))
-            p.addItem(cursor, ignoreBounds=True)
-            self._cursors.append(cursor)
-            self.plot[key] = p
-        self.plots.scene().sigMouseClicked.connect(self._clicked)
+        self.plots: Any = None  # made with the first run to draw (_ensure_plots)
+        self.plot: dict[str, Any] = {}
 
         self.log_loss = QCheckBox("log scale")
         self.log_loss.setToolTip("Draw the loss on a logarithmic axis: a steady fall is a straight line")
@@ -131,7 +115,7 @@ class TrainingPanel(QWidget):
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addWidget(self.title)
         layout.addWidget(self.legend)
-        layout.addWidget(self.plots, 1)
+        layout.addStretch(1)  # where the plots go (_ensure_plots)
         layout.addLayout(controls)
         layout.addWidget(self.showing)
         self._apply_palette()
@@ -140,6 +124,44 @@ class TrainingPanel(QWidget):
         self.timer.setInterval(LIVE_MS)
         self.live: Any = None  # a callable giving the running loop's record, while one runs
         self.timer.timeout.connect(self._poll)
+
+    def _ensure_plots(self) -> None:
+        """Import pyqtgraph and make the four plots, the first time there is something to plot."""
+        global pg
+        if self.plots is not None:
+            return
+        if pg is None:
+            import pyqtgraph
+
+            pg = pyqtgraph
+        self.plots = pg.GraphicsLayoutWidget()
+        self.plots.setObjectName("trainingPlots")
+        self.plots.setMinimumHeight(240)
+        self.plot = {}
+        for i, (key, label) in enumerate(PLOTS):
+            p = self.plots.addPlot(row=i // 2, col=i % 2, title=label)
+            p.showGrid(x=True, y=True, alpha=0.25)
+            if i >= 2:  # the bottom row says what the shared axis counts
+                p.setLabel("bottom", "step")
+            p.setMouseEnabled(x=False, y=False)
+            p.hideButtons()
+            if key != "loss":
+                p.setXLink(self.plot["loss"])
+            if key in ("grad_norm", "update"):
+                p.setLogMode(x=False, y=True)
+            cursor = pg.InfiniteLine(0, angle=90, movable=True, pen=pg.mkPen("#888888", width=1.5))
+            cursor.setVisible(False)
+            cursor.sigDragged.connect(lambda line: self.choose(round(line.value())))
+            p.addItem(cursor, ignoreBounds=True)
+            self._cursors.append(cursor)
+            self.plot[key] = p
+        self.plots.scene().sigMouseClicked.connect(self._clicked)
+
+        layout = self.layout()  # the plots take the stretch's place, under the legend
+        stretch = layout.itemAt(2)
+        layout.removeItem(stretch)
+        layout.insertWidget(2, self.plots, 1)
+        self._apply_palette()
 
     # --- what is shown --------------------------------------------------------------------------------
     def set_run(self, run: TrainingRun | None) -> None:
@@ -192,6 +214,8 @@ class TrainingPanel(QWidget):
 
     # --- drawing ----------------------------------------------------------------------------------------
     def _reset_plots(self) -> None:
+        if self.plots is None:
+            return
         for p in self.plot.values():
             for item in list(p.listDataItems()):
                 p.removeItem(item)
@@ -272,6 +296,7 @@ class TrainingPanel(QWidget):
     def _curve(self, plot: str, key: str, colour: str, label: str | None = None) -> Any:
         c = self._curves.get((plot, key))
         if c is None:
+            self._ensure_plots()
             c = self.plot[plot].plot(pen=pg.mkPen(colour, width=2), connect="finite", name=label)
             self._curves[plot, key] = c
         return c
@@ -320,6 +345,8 @@ class TrainingPanel(QWidget):
             super().keyPressEvent(e)
 
     def _apply_palette(self) -> None:
+        if self.plots is None:
+            return
         pal = self.palette()
         self.plots.setBackground(pal.color(QPalette.ColorRole.Base))
         ink = pal.color(QPalette.ColorRole.Text)

@@ -15,7 +15,7 @@ import pytest
 
 import gradviz as gv
 from gradviz.engine.function import Node
-from gradviz.graph.colors import FINITE, PENDING
+from gradviz.graph.colors import FINITE
 from gradviz.graph.layout import layout
 from gradviz.graph.model import AUTOGRAD, NodeIds, build_graph
 from gradviz.gui.derivatives import local_derivative
@@ -330,7 +330,9 @@ def test_gradients_and_saved_tensors_of_a_call() -> None:
     lin = the_call(g, "z")
     assert g.nodes[lin]["saved"] == [(5, 4), (4, 8)] and g.nodes[lin]["saved_freed"]
     state = {n: g.nodes[tensor_node(g, n)]["grad_stats"].state for n in ("W", "b", "z", "loss")}
-    assert state == {"W": FINITE, "b": FINITE, "z": PENDING, "loss": PENDING}  # grads not retained
+    # every tensor coloured: W and b by .grad, z and loss by what the engine kept for drawings
+    assert state == {"W": FINITE, "b": FINITE, "z": FINITE, "loss": FINITE}
+    assert [g.nodes[tensor_node(g, n)]["kept_by_gradviz"] for n in ("W", "z", "loss")] == [False, True, True]
     # the backward graph still badges what each step saved, drawn only now
     ag = build_graph(names, view=AUTOGRAD)
     (addmm,) = [a for _, a in ag.nodes(data=True) if a.get("name") == "AddmmBackward0"]

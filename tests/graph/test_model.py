@@ -10,7 +10,7 @@ import pytest
 
 import gradviz as gv
 from gradviz.engine.function import AccumulateGrad
-from gradviz.graph.colors import FINITE, NO_GRAD, PENDING
+from gradviz.graph.colors import FINITE, NO_GRAD
 from gradviz.graph.model import (
     NodeIds,
     build_graph,
@@ -213,7 +213,9 @@ def test_seed_tensors_view_kinds_and_values():
     assert by_name["w"]["kind"] == "leaf" and by_name["w"]["grad"] == "3.0"
     assert by_name["b"]["grad_stats"].state == FINITE and by_name["b"]["grad_stats"].norm == 1.0
     assert by_name["y"]["kind"] == "output" and by_name["y"]["value"] == "17.0"
-    assert by_name["y"]["grad_stats"].state == PENDING  # not retained, as in PyTorch
+    # y.grad is None, as in PyTorch; the drawing shows the gradient gradviz kept, marked so
+    assert by_name["y"]["grad_stats"].state == FINITE and by_name["y"]["kept_by_gradviz"]
+    assert by_name["w"]["kept_by_gradviz"] is False
     inter = [a for _, a in g.nodes(data=True) if a.get("kind") == "intermediate"]
     assert len(inter) == 1 and inter[0]["value"] == "12.0" and inter[0]["shape"] == ()
 
