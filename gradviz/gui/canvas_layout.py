@@ -92,10 +92,8 @@ def layout_task(
 # job. Shared by the jobs (paint operations are values, never changed once made).
 CACHE_MAX = 50_000
 _OPS: dict[tuple, list[Op]] = {}
-_TIPS: dict[tuple, str] = {}
-_EDGES: dict[
-    str, tuple[list[Op], QRectF]
-] = {}  # an edge's paint operations and bounds  # an op's tooltip (its derivative is slow to look up), by what it says
+_TIPS: dict[tuple, str] = {}  # an op's tooltip (its derivative is slow to look up), by what it says
+_EDGES: dict[str, tuple[list[Op], QRectF]] = {}  # an edge's paint operations and bounds
 
 
 def _look_key(look: Any) -> tuple:
