@@ -124,11 +124,16 @@ def run_in_window() -> None:
 
     from gradviz.gui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication([])  # noqa: F841 - kept alive for the window
+    app = QApplication.instance() or QApplication([])
     w = MainWindow(autosave=False, persist=False)
     w.resize(1280, 820)
     w.show()
     w.console.submit(SETUP)
+    # a learner types the loop after the window is up (and has loaded the plots' library)
+    settle = time.perf_counter() + 2.5
+    while time.perf_counter() < settle:
+        app.processEvents()
+        time.sleep(0.01)
     clock, gaps, last, where, t0 = QElapsedTimer(), [], [0.0], [], [0.0]
     clock.start()
 

@@ -70,6 +70,7 @@ from .tensors_panel import TensorsPanel
 from .theme import theme
 from .title_width import fit_title
 from .training_panel import TRAINING_DOCK_HEIGHT, TrainingPanel
+from .training_panel import preload as preload_plots
 from .training_view import TrainingView
 from .view_settings import ViewSettings
 from .work import WorkCancelledError, WorkerJob
@@ -78,6 +79,9 @@ ORG = APP = "gradviz"
 TARGET_CHARS = 14  # of a Backward target's name on the toolbar button
 ROOMY_WIDTH = 1600  # a window this wide has room for the tensors dock to grow with large text
 SUFFIX = fileformat.SUFFIX
+
+
+PRELOAD_AFTER_MS = 1500  # after start-up, when nothing else waits for the interpreter
 
 
 def settings() -> QSettings:
@@ -174,6 +178,8 @@ class MainWindow(QMainWindow):
         self.panel.refresh()
         self.update_actions()
         self.update_title()
+        if self.console is not None:  # the Training panel's plotting library, once the window is up
+            QTimer.singleShot(PRELOAD_AFTER_MS, preload_plots)
 
     # --- construction ------------------------------------------------------------------------------
     def _make_docks(self) -> None:

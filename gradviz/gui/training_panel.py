@@ -8,13 +8,17 @@ show the values and gradients of that step's ``backward()``, on the graph of the
 same body builds the same graph every step, as PyTorch rebuilds it). **Now** goes back to the
 session as it stands.
 
-pyqtgraph takes a fifth of a second to import, so it is loaded, and the plots made, only when
-there is a run to draw: the app starts without it.
+pyqtgraph takes a fifth of a second to import, so the app starts without it: ``preload()``
+imports it on a thread of its own once the window is up (imported on the GUI thread while a
+loop's worker competes for the interpreter, it froze the window for most of a second), and the
+plots are made when there is a run to draw.
 """
 
 from __future__ import annotations
 
+import importlib
 import math
+import threading
 from html import escape
 from typing import Any
 
@@ -38,11 +42,20 @@ from ..session.training import TrainingRun
 
 pg: Any = None  # pyqtgraph, once the first plot is made (see TrainingPanel._ensure_plots)
 
+
+def preload() -> threading.Thread:
+    """Import pyqtgraph in the background (it makes no Qt objects on import)."""
+    thread = threading.Thread(target=importlib.import_module, args=("pyqtgraph",), daemon=True)
+    thread.start()
+    return thread
+
+
 # Okabe and Ito's colour-blind-safe palette: one colour per parameter, the same in every plot.
 PARAM_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#999999")
 LOSS_COLOUR = "#D55E00"
 TRAINING_DOCK_HEIGHT = 360  # the dock's first height: two rows of plots, readable
-LIVE_MS = 120  # how often a running loop's plot is redrawn
+LIVE_MS = 200  # how often a running loop's loss is redrawn (each redraw competes with the loop)
+LIVE_FULL = 4  # ... and every how many redraws the parameters' plots too
 PLOTS = (
     ("loss", "Loss"),
     ("grad_norm", "Gradient norm ‖∂L/∂p‖"),
@@ -69,6 +82,7 @@ class TrainingPanel(QWidget):
         self.run: TrainingRun | None = None
         self.step = -1  # the step shown; -1: the session as it stands
         self._drawn = -1  # steps drawn so far
+        self._polls = 0  # redraws of the loop under way
         self._curves: dict[tuple[str, str], Any] = {}
         self._cursors: list[Any] = []
 
@@ -175,8 +189,12 @@ class TrainingPanel(QWidget):
         return self.run is not None and self.run.finished and self._drawn == self.run.steps
 
     def watch(self, live: Any) -> None:
-        """While a cell runs: ``live()`` gives the record of the loop under way (or None)."""
+        """While a cell runs: ``live()`` gives the record of the loop under way (or None). The
+        plots are made now, before the loop's worker competes with the window for the
+        interpreter (made meanwhile, they froze the window for a third of a second)."""
+        self._ensure_plots()
         self.live = live
+        self._polls = 0
         self.timer.start()
 
     def unwatch(self) -> None:
@@ -229,9 +247,12 @@ class TrainingPanel(QWidget):
         if run is not None and run is not self.run:
             self.set_run(run)
         elif run is not None:
-            self._draw()
+            # While the loop runs: the loss at every poll, the parameters' plots at every
+            # LIVE_FULL-th (each redraw waits for the interpreter as often as it calls Qt).
+            self._polls += 1
+            self._draw(full=self._polls % LIVE_FULL == 0)
 
-    def _draw(self) -> None:
+    def _draw(self, full: bool = True) -> None:
         run = self.run
         if run is None:
             self._enable(False)
@@ -244,6 +265,9 @@ class TrainingPanel(QWidget):
         self._drawn = n
         x = np.arange(n)
         self._curve("loss", "loss", LOSS_COLOUR, "loss").setData(x, run.losses(n))
+        if not full:
+            self._drawn = -1  # (the rest is still to draw)
+            return
         for i, name in enumerate(list(run.params)):
             colour = PARAM_COLOURS[i % len(PARAM_COLOURS)]
             self._curve("grad_norm", name, colour).setData(x, _positive(run.series(name, "grad_norm", n)))
