@@ -188,11 +188,13 @@ class TrainingPanel(QWidget):
         """Whether the plot shows its run whole, as it ended (not a live part of it)."""
         return self.run is not None and self.run.finished and self._drawn == self.run.steps
 
-    def watch(self, live: Any) -> None:
-        """While a cell runs: ``live()`` gives the record of the loop under way (or None). The
-        plots are made now, before the loop's worker competes with the window for the
-        interpreter (made meanwhile, they froze the window for a third of a second)."""
-        self._ensure_plots()
+    def watch(self, live: Any, prepare: bool = False) -> None:
+        """While a cell runs: ``live()`` gives the record of the loop under way (or None).
+        ``prepare``: the cell looks like a training loop, so the plots are made now, before the
+        loop's worker competes with the window for the interpreter (made meanwhile, they froze
+        the window for a third of a second)."""
+        if prepare:
+            self._ensure_plots()
         self.live = live
         self._polls = 0
         self.timer.start()

@@ -45,7 +45,11 @@ class TrainingView:
             yield
             return
         self.show_step(-1)
-        self.panel.watch(lambda: console.recording.run if console.recording is not None else None)
+        source = self.window.console.running_source
+        self.panel.watch(
+            lambda: console.recording.run if console.recording is not None else None,
+            prepare="for " in source and "backward" in source,  # (or a function it calls: made later)
+        )
         try:
             yield
         finally:
