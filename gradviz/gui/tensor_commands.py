@@ -164,7 +164,8 @@ class TensorCommands:
         if why:
             w.show_error("Train", why)
             return None
-        dialog = TrainDialog(w.session, target, w)
+        in_use = w.console.console.variables if w.console is not None else ()
+        dialog = TrainDialog(w.session, target, w, in_use=list(in_use))
         w.active_dialog = dialog
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from gradviz.graph.expression import ATOM, Expr
@@ -101,8 +102,9 @@ def scalar_output(session: Session, name: str) -> str:
     return ""
 
 
-def train_code(session: Session, output: str, plan: TrainPlan) -> TrainCode:
-    """The console source of ``plan.steps`` training steps that minimise ``output``."""
+def train_code(session: Session, output: str, plan: TrainPlan, in_use: Iterable[str] = ()) -> TrainCode:
+    """The console source of ``plan.steps`` training steps that minimise ``output``. ``in_use``:
+    the console's own names (``opt``, ``model`` ...), which the loop's names must not overwrite."""
     why = scalar_output(session, output) or _check_plan(session, plan)
     if why:
         return TrainCode(refusal=why)
@@ -114,7 +116,7 @@ def train_code(session: Session, output: str, plan: TrainPlan) -> TrainCode:
                 refusal=f"{output} doesn't depend on {n}: backward() would leave {n}.grad None, and no step "
                 f"could change {output} through {n}. Untick {n}"
             )
-    taken = set(session.names(include_hidden=True)) | set(leaves)
+    taken = set(session.names(include_hidden=True)) | set(leaves) | set(in_use)
     chain, temps = _chain(session, ancestors, set(leaves), taken)
     ops: list[str] = []  # each op a step runs
     try:

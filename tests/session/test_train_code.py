@@ -339,3 +339,13 @@ def test_an_unnamed_tensor_read_twice_gets_a_name_not_two_computations() -> None
     assert body[-2] == "y = t30 * t30" and body[-1] == "loss = y * 1.0"
     ns, _ = train_both(s, "loss", tc.TrainPlan(("w",), tc.SGD, 1e-12, 2))
     assert_same(s, ns, ["w", "loss"])
+
+
+def test_the_loop_keeps_off_the_console_s_own_names() -> None:
+    # the XOR example's console has its own `opt` (Adam, with its moments): Train's must not replace it
+    s = examples.xor_mlp()
+    leaves = tuple(n for n in tc.trainable(s) if s.tensor(n).requires_grad)
+    code = tc.train_code(s, "loss", tc.TrainPlan(leaves, tc.ADAM, 0.05, 3), in_use=["opt", "model", "loss_fn"])
+    assert code.ok, code.refusal
+    first = code.source.splitlines()[0]
+    assert first.startswith("optimizer = torch.optim.Adam(") and "opt." not in code.source

@@ -8,6 +8,8 @@ the log, the transcript and undo exactly as the same loop typed would be.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -50,10 +52,13 @@ class TrainDialog(ThemedDialog):
 
     EXTRA_CSS = "QLabel#about { color: {muted}; }"
 
-    def __init__(self, session: Session, output: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, session: Session, output: str, parent: QWidget | None = None, in_use: Iterable[str] = ()
+    ) -> None:
         super().__init__(parent)
         self.session = session
         self.output = output
+        self.in_use = tuple(in_use)  # the console's names: the loop keeps off them
         self.code = ""
         self.plan: tc.TrainPlan | None = None
         self.setWindowTitle(f"Train {output}")
@@ -183,7 +188,7 @@ class TrainDialog(ThemedDialog):
             self._refuse("", "Choose a learning rate to see the loop.")
             return
         plan = tc.TrainPlan(tuple(self.chosen_leaves()), self.optimiser.currentText(), lr, self.steps.value())
-        result = tc.train_code(self.session, self.output, plan)
+        result = tc.train_code(self.session, self.output, plan, self.in_use)
         if not result.ok:
             self._refuse(result.refusal, "No loop to run until what is said below is fixed.")
             return
