@@ -112,7 +112,7 @@ class TrainingRun:
         self.steps = 0
         self.finished = False
         self.mark: object = None  # the log's last entry once the input that ran the loop was kept
-        self.source = ""  # that input
+        self.source = ""  # the loop's code
         self._last_values: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 

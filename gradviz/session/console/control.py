@@ -98,6 +98,7 @@ def block(run: Run, body: list[ast.stmt]) -> None:
 def run_for(run: Run, stmt: ast.For) -> None:
     if run.console.recording is None and run.console.record_training:  # the outermost loop
         run.console.recording = TrainingRecorder(run.session)
+        run.console.recording.run.source = run.segment(stmt)  # the loop's own code, for its title
         try:
             _loop(run, stmt)
         finally:

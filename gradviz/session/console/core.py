@@ -157,7 +157,6 @@ class Console:
                 if runs:
                     self.last_training = runs[-1]
                     self.last_training.mark = self.session.entries[-1] if self.session.entries else None
-                    self.last_training.source = source
             except Exception as e:  # the batch rolled the session back already
                 self.variables = variables
                 result.error_type, result.error = _describe_error(e)
