@@ -108,8 +108,11 @@ def ranks(g: nx.DiGraph) -> dict[int, int]:
 # 2. the proper layered graph
 
 
+LIGHT = 0.05  # weight of a light vertex's edges: it follows its neighbour, not the other way
+
+
 def _make_proper(
-    n: int, edges: list[tuple[int, int]], rank: list[int]
+    n: int, edges: list[tuple[int, int]], rank: list[int], light: frozenset[int] = frozenset()
 ) -> tuple[Proper, dict[tuple[int, int], list[int]], dict[tuple[int, int], float]]:
     """Cut long edges into dummies, one trunk per tail; also each edge's path and link weights."""
     rank = rank[:]
@@ -133,6 +136,8 @@ def _make_proper(
             for i, link in enumerate(pairwise(path)):
                 # dot weighs real-real 1, real-dummy 2, dummy-dummy 8: straight long edges matter
                 w = 1.0 if span == 1 else (8.0 if 0 < i < span - 1 else 2.0)
+                if u in light or v in light:
+                    w *= LIGHT
                 weight[link] = weight.get(link, 0.0) + w
                 mult[link] = mult.get(link, 0) + 1
     nv = len(rank)
@@ -382,10 +387,13 @@ def layered(
     seed_x: dict[int, float] | None = None,
     iterations: int = 6,
     sweeps: int = 8,
+    light: frozenset[int] = frozenset(),
 ) -> LayeredResult:
     """Lay out vertices 0..n-1 joined by ``edges`` (no self-loops, no duplicates).
 
-    ``seed_x``: x of vertices in a previous layout, to start from and stay near.
+    ``seed_x``: x of vertices in a previous layout, to start from and stay near. ``light``:
+    vertices whose edges barely pull (reference badges), so they sit beside their neighbour
+    instead of pulling it, and a chain of ops with a badge at each step stays straight.
     """
     graph = nx.DiGraph()
     graph.add_nodes_from(range(n))
@@ -398,7 +406,7 @@ def layered(
         graph.add_edges_from(dag)
     by_vertex = ranks(graph)
     rank = [by_vertex[v] for v in range(n)]
-    g, paths, weight = _make_proper(n, dag, rank)
+    g, paths, weight = _make_proper(n, dag, rank, light)
     nranks = max(rank) + 1 if n else 0
     nv = len(g.rank)
     wid = list(width) + [0.0] * (nv - n)
