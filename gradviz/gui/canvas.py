@@ -58,7 +58,7 @@ from ..graph.style import legend_states
 from .bridge import SessionBridge
 from .canvas_colours import CanvasColours
 from .canvas_input import CanvasInput
-from .canvas_items import EdgeItem, NodeItem
+from .canvas_items import EdgeItem, NodeItem, RefItem
 from .canvas_layout import LayoutResult, layout_task
 from .canvas_overlays import Bubble, BusyOverlay, EmptyHint, LegendOverlay
 from .canvas_selection import CanvasSelection
@@ -156,6 +156,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
         self._layouts: dict[str, Layout] = {}
         self._nodes: dict[str, NodeItem] = {}
         self._edges: dict[tuple[str, str], EdgeItem] = {}
+        self._refs: dict[str, RefItem] = {}  # reference badges of shared inputs, by badge id
         self._selected: str | None = None
         self._selected_name = ""
         self._target_output: str | None = None
@@ -306,6 +307,10 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
 
     def edge_items(self) -> dict[tuple[str, str], EdgeItem]:
         return dict(self._edges)
+
+    def ref_items(self) -> dict[str, RefItem]:
+        """The reference badges of shared inputs on screen, by badge id (``graph/shared.py``)."""
+        return dict(self._refs)
 
     # --- colours and theme -------------------------------------------------------------------------
     @property
@@ -625,6 +630,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
                 yield
         for key in set(self._edges) - set(r.edges):
             self._scene.removeItem(self._edges.pop(key))
+        self._apply_refs(r.refs, g, r.names)
 
         # The selection follows the tensor by name (an undo may have changed the node).
         # By name first: after y = y * 2 the name is on the new node, the old one is hidden.
@@ -660,6 +666,24 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
             time.perf_counter() - getattr(self, "_build_started", time.perf_counter())
         ) * 1000
         self.picture_updated.emit(len(self._nodes), self.provider)
+
+    def _apply_refs(
+        self, refs: dict[str, tuple], g: nx.DiGraph, names: dict[str, str], stale: bool = True
+    ) -> None:
+        """Make, update and (if ``stale``) remove reference badges to match ``refs``."""
+        for b, (ops, x, y, w, h, target, tip) in refs.items():
+            item = self._refs.get(b)
+            if item is None or item.nid != target:
+                if item is not None:
+                    self._scene.removeItem(item)
+                item = RefItem(self, b, target)
+                self._refs[b] = item
+                self._scene.addItem(item)
+            item.set_content(ops, w, h, g.nodes[target], names.get(target, ""), tip)
+            item.setPos(x, y)
+        if stale:
+            for b in set(self._refs) - set(refs):
+                self._scene.removeItem(self._refs.pop(b))
 
     def _keep_in_view(self, new: set[str], changed: set[str]) -> None:
         """After an edit, undo or redo, show what changed, scrolling as little as possible: new

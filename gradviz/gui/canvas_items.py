@@ -117,6 +117,16 @@ class NodeItem(QGraphicsItem):
         self.update()
 
 
+class RefItem(NodeItem):
+    """A reference badge of a shared input ("→ w", see ``graph/shared.py``): it stands for the
+    node ``nid`` (w), so a click selects w and hovering shows w's tooltip."""
+
+    def __init__(self, canvas: GraphCanvas, bid: str, nid: str) -> None:
+        super().__init__(canvas, nid)
+        self.bid = bid
+        self.setZValue(2.5)  # over the edges that pass by
+
+
 def edge_bounds(ops: list[Op]) -> QRectF:
     """What an edge's route, arrowhead and label cover."""
     r = bounds(ops).adjusted(-4, -4, 4, 4)

@@ -22,6 +22,7 @@ from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import TENSORS
 from ..graph.scene import build_scene, edge_shapes
+from ..graph.shared import ref_target
 from ..graph.source import Builder
 from ..graph.style import as_pytorch
 from .canvas_items import edge_bounds
@@ -47,6 +48,9 @@ class LayoutResult:
     nodes: dict[str, tuple[list[Op], float, float, float, float, str]] = field(default_factory=dict)
     edges: dict[tuple[str, str], tuple[list[Op], QRectF]] = field(default_factory=dict)  # ops, bounds
     edge_shapes: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # what compiled to the ops
+    # reference badge id -> (paint ops in its own coordinates, x, y, width, height, the node it
+    # stands for and selects, that node's tooltip)
+    refs: dict[str, tuple[list[Op], float, float, float, float, str, str]] = field(default_factory=dict)
     overview: Any = None  # the minimap's picture, drawn off the GUI thread
     content: QRectF = field(default_factory=QRectF)  # what the nodes and edges cover
     seconds: float = 0.0
@@ -129,6 +133,7 @@ def _lay_out(
         s0, s1 = scene.spans.get(n, (0, 0))
         ops = compile_items(scene.items[s0:s1], -x, -y)
         r.nodes[n] = (ops, x, y, w, h, tooltip_for(g.nodes[n], operand_titles(g, n, names)))
+    r.refs = ref_ops(g, scene, names)
     for key in scene.spans:
         if isinstance(key, tuple) and len(key) == 2:
             items = edge_shapes(scene, key)
@@ -140,5 +145,20 @@ def _lay_out(
         content = content.united(QRectF(x - 6, y - 6, w + 12, h + 12))
     for _ops, rect in r.edges.values():
         content = content.united(rect)
+    for _ops, x, y, w, h, _of, _tip in r.refs.values():
+        content = content.united(QRectF(x, y, w, h))
     r.content = content
     r.overview = render_overview(r.nodes, r.edges, dpr)
+
+
+def ref_ops(
+    g: nx.DiGraph, scene: Any, names: dict[str, str]
+) -> dict[str, tuple[list[Op], float, float, float, float, str, str]]:
+    """The scene's reference badges as paint ops, each with the node it selects and its tooltip."""
+    out = {}
+    for b, (of, (x, y, w, h)) in scene.refs.items():
+        s0, s1 = scene.spans[b]
+        target = ref_target(g, of)
+        tip = tooltip_for(g.nodes[target], operand_titles(g, target, names))
+        out[b] = (compile_items(scene.items[s0:s1], -x, -y), x, y, w, h, target, tip)
+    return out
