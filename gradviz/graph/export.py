@@ -90,15 +90,24 @@ def render_bytes(
     legend: bool = True,
     title: str = "",
     layout: Callable[[nx.DiGraph], Any] | None = None,
+    shared_refs: bool = True,
 ) -> bytes:
-    """The model graph ``g`` in one of :data:`FORMATS`, as bytes."""
+    """The model graph ``g`` in one of :data:`FORMATS`, as bytes. ``shared_refs``: a shared
+    input's far uses are drawn as reference badges (``shared.py``), not as long edges."""
     fmt = format.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     # A ColorScale: the colours already on screen (a locked range, or one fitted on both views).
     cs = scale if isinstance(scale, ColorScale) else fit_scale(g, stat, cmap, scale)
     scene = build_scene(
-        g, scale=cs, edge_labels=edge_labels, elements=elements, legend=legend, title=title, layout=layout
+        g,
+        scale=cs,
+        edge_labels=edge_labels,
+        elements=elements,
+        legend=legend,
+        title=title,
+        layout=layout,
+        shared_refs=shared_refs,
     )
     if fmt == "svg":
         from .writers import to_svg
