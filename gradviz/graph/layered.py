@@ -92,10 +92,16 @@ def ranks(g: nx.DiGraph) -> dict[int, int]:
             if rank[w] <= rank[v]:
                 rank[w] = rank[v] + 1
     # Slide "producer" nodes down next to their first user: shorter edges, and leaves appear
-    # beside the op that takes them instead of all piled up in the top row.
+    # beside the op that takes them instead of all piled up in the top row. A node whose
+    # ancestors feed nothing else (a side computation such as ``x * noise`` that a deep chain
+    # consumes late) slides too, with those ancestors: the whole little tree moves down, which
+    # lengthens only the edges entering it from outside (``outside``) and shortens its own.
+    outside: dict[int, int] = {}
+    for v in topo:
+        outside[v] = sum(outside[p] if len(g.succ[p]) == 1 else 1 for p in g.pred[v])
     for v in reversed(topo):
         succ = g.succ[v]
-        if succ and g.in_degree(v) <= len(succ):
+        if succ and min(g.in_degree(v), outside[v]) <= len(succ):
             rank[v] = min(rank[w] for w in succ) - 1
     used = sorted(set(rank.values()))
     if used and used[-1] + 1 != len(used):

@@ -94,10 +94,7 @@ def test_a_graph_below_the_threshold_is_drawn_as_before(view) -> None:
     assert with_refs.refs == {} and with_refs.items == without.items and with_refs.boxes == without.boxes
     # a leaf with many users that all sit in two ranks (a broadcast) keeps its edges too
     w = gv.randn(3, requires_grad=True)
-    outs = [w * float(k) for k in range(12)]
-    total = outs[0]
-    for o in outs[1:]:
-        total = total + o
+    total = gv.stack([w * float(k) for k in range(12)]).sum()
     g = build_graph(total, view=view, names=dict(w=w))
     assert max(g.out_degree(n) for n in g) >= 12
     assert shared.shared_uses(g) == {}
@@ -144,3 +141,17 @@ def test_svg_of_the_300_step_chain_is_small() -> None:
     assert longest < 20  # no edge is routed through every rank any more
     badges = [t for t in root.iter(f"{SVG}text") if t.text in ("→ w", "→ x")]
     assert len(badges) >= 590
+
+
+def test_a_side_computation_of_a_shared_input_is_drawn_where_it_is_used() -> None:
+    # y = tanh(y * w + x * noise): x * noise depends on sources only, yet step k consumes it.
+    gv.manual_seed(0)
+    x, w = gv.randn(4, requires_grad=True), gv.randn(4, requires_grad=True)
+    y = gv.zeros(4)
+    for _ in range(60):
+        y = gv.tanh(y * w + x * gv.randn(4, requires_grad=True))
+    g = build_graph(y.sum(), names=dict(x=x, w=w))
+    assert named(g, "x") in shared.shared_uses(g)
+    lay = layout(sized_graph(g, looks(g, fit_scale(g))))
+    tallest = max(max(p[1] for p in pts) - min(p[1] for p in pts) for pts in lay.edges.values())
+    assert tallest < 250  # every edge spans a rank or two: none runs from the top to step 60
