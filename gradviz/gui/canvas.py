@@ -83,7 +83,7 @@ __all__ = [
 ]
 
 BUSY_AFTER_MS = 150  # a canvas behind the model longer than this says so (quick updates don't flicker)
-APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
+APPLY_SLICE = 0.02  # seconds of item making per turn of the event loop
 
 
 # --- the view --------------------------------------------------------------------------------------
@@ -578,11 +578,15 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
                 next(steps)
         except StopIteration:
             self._applying = None
+            self.viewport().setUpdatesEnabled(True)  # and painted whole, once
             if self._pending:
                 self._pending = False
                 self.refresh()
             self._sync_busy()
             return
+        # A picture too big for one slice is not painted half made after every slice: each
+        # paint re-indexes the items added since the last and doubled the GUI thread's pauses.
+        self.viewport().setUpdatesEnabled(False)
         QTimer.singleShot(0, self._continue_apply)
 
     def _apply_steps(self, r: LayoutResult) -> Iterator[None]:
@@ -630,7 +634,10 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
                 yield
         for key in set(self._edges) - set(r.edges):
             self._scene.removeItem(self._edges.pop(key))
-        self._apply_refs(r.refs, g, r.names)
+        yield from self._apply_refs(r.refs, g, r.names)
+        yield  # what follows touches every item: a slice of its own
+        self._index_now()
+        yield
 
         # The selection follows the tensor by name (an undo may have changed the node).
         # By name first: after y = y * 2 the name is on the new node, the old one is hidden.
@@ -643,6 +650,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
         for it in self._nodes.values():
             it.set_selected(False)
         self._set_selected(sel, emit=False, remember=False)
+        yield
 
         legend = r.scale.legend(legend_states(g, self.elements)) if g.number_of_nodes() else None
         if legend is not None and self.scale_changed_from:
@@ -667,11 +675,20 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
         ) * 1000
         self.picture_updated.emit(len(self._nodes), self.provider)
 
+    def _index_now(self) -> None:
+        """File the items added since the last call in the scene's index (any query does): a
+        picture's worth of new items takes tens of milliseconds, better in a slice of its own
+        than inside the next paint or the fit."""
+        self._scene.items(QRectF(0, 0, 0.01, 0.01))
+
     def _apply_refs(
         self, refs: dict[str, tuple], g: nx.DiGraph, names: dict[str, str], stale: bool = True
-    ) -> None:
-        """Make, update and (if ``stale``) remove reference badges to match ``refs``."""
-        for b, (ops, x, y, w, h, target, tip) in refs.items():
+    ) -> Iterator[None]:
+        """Make, update and (if ``stale``) remove reference badges to match ``refs``, a hundred
+        at a time between yields."""
+        for k, (b, (ops, x, y, w, h, target, tip)) in enumerate(refs.items()):
+            if k % 100 == 99:
+                yield
             item = self._refs.get(b)
             if item is None or item.nid != target:
                 if item is not None:

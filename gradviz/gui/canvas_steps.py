@@ -85,7 +85,8 @@ class CanvasSteps:
             ops = compile_items(shapes, 0.0, 0.0)
             item.set_content(ops, edge_bounds(ops))
             item.shapes = shapes
-        self._apply_refs(ref_ops(g, scene, self.names), g, self.names, stale=False)
+        for _ in self._apply_refs(ref_ops(g, scene, self.names), g, self.names, stale=False):
+            pass
         legend = self.color_scale.legend(legend_states(g, self.elements))
         if self.scale_changed_from:
             legend.notes.append(f"scale changed: was {self.scale_changed_from}")
