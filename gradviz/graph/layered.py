@@ -28,6 +28,7 @@ from itertools import pairwise
 import networkx as nx
 import numpy as np
 
+from .checkpoint import checkpoint
 from .mincross import Proper, order
 
 Point = tuple[float, float]
@@ -264,6 +265,7 @@ def coordinates(
     offl, twl, pl, hl = offset.tolist(), tw.tolist(), (pull * home).tolist(), lonely.tolist()
     nr = len(layers)
     for k in range(2 * SEQUENTIAL):
+        checkpoint()
         for r in range(nr) if k % 2 == 0 else range(nr - 1, -1, -1):
             layer = layers[r]
             tgt = []
@@ -285,6 +287,7 @@ def coordinates(
                 xl[v] = f + offl[v]
     x = np.asarray(xl)
     for _ in range(sweeps):
+        checkpoint()
         for single, mvs, runs in classes:
             ts = np.bincount(la, weights=lw2 * x[lb], minlength=nv) + pull * home
             target = np.where(lonely, x, ts / np.where(lonely, 1.0, tw))
@@ -355,7 +358,9 @@ def routes(
                     store[(v, w)] = px
     rank = g.rank
     out: dict[tuple[int, int], list[Point]] = {}
-    for (u, v), path in paths.items():
+    for k, ((u, v), path) in enumerate(paths.items()):
+        if k % 1024 == 0:
+            checkpoint()
         px, qx = out_port[(u, path[1])], in_port[(v, path[-2])]
         # vertical runs (x, top, bottom): below the tail, through each dummy, above the head
         runs = [(px, y[u] + height[u] / 2, band[rank[u]][1])]
@@ -410,6 +415,7 @@ def layered(
         graph = nx.DiGraph()
         graph.add_nodes_from(range(n))
         graph.add_edges_from(dag)
+    checkpoint()
     by_vertex = ranks(graph)
     rank = [by_vertex[v] for v in range(n)]
     g, paths, weight = _make_proper(n, dag, rank, light)

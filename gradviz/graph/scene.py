@@ -15,6 +15,7 @@ from typing import Any
 
 import networkx as nx
 
+from .checkpoint import checkpoint
 from .colors import (
     CELLS_MARK,
     KEPT_MARK,
@@ -474,7 +475,9 @@ def build_scene(
     labels: list[Item] = []
     label_of: list[tuple[Any, Any]] = []
     spans: dict[Any, tuple[int, int]] = {}
-    for u, v, a in g.edges(data=True):
+    for k, (u, v, a) in enumerate(g.edges(data=True)):
+        if k % 1024 == 0:
+            checkpoint()
         if u not in boxes or v not in boxes:
             continue
         ref = refs.get(ref_id(u, v))  # a shared input's far use: the edge starts at its badge

@@ -82,6 +82,7 @@ __all__ = [
     "TensorsSource",
 ]
 
+LAYOUT_TIMEOUT = 30.0  # seconds a layout may take before it is stopped with a message (Netron's way)
 BUSY_AFTER_MS = 150  # a canvas behind the model longer than this says so (quick updates don't flicker)
 APPLY_SLICE = 0.02  # seconds of item making per turn of the event loop
 
@@ -191,6 +192,14 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
         self._busy_timer = QTimer(self)
         self._busy_timer.setSingleShot(True)
         self._busy_timer.timeout.connect(self._show_busy)
+        # A layout that runs past layout_timeout seconds is stopped, with a message: no graph is
+        # too big to try, and none keeps a core busy for ever. Lay Out Again has no limit.
+        self.layout_timeout: float | None = LAYOUT_TIMEOUT
+        self._no_limit_once = False
+        self._job_nodes = 0
+        self._timeout_timer = QTimer(self)
+        self._timeout_timer.setSingleShot(True)
+        self._timeout_timer.timeout.connect(self._layout_timed_out)
 
         # Overlays are children of the view, not of its viewport: scrolling moves a viewport's
         # children along with its pixels, and these stay put in their corners.
@@ -291,6 +300,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
     def relayout(self) -> None:
         """Lay the graph out afresh, forgetting where nodes were (View ▸ Lay Out Again)."""
         self._layouts.pop(self.view_mode, None)
+        self._no_limit_once = True  # asked for: take the time it takes
         self.refresh()
 
     def is_idle(self) -> bool:
@@ -426,6 +436,12 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
         self._job = job
         self._jobs.add(job)
         self._job_what = "Building the graph…"  # its size is known once built (_job_built)
+        self._job_nodes = 0
+        if self.layout_timeout and not self._no_limit_once:
+            self._timeout_timer.start(round(self.layout_timeout * 1000))
+        else:
+            self._timeout_timer.stop()
+        self._no_limit_once = False
         self._pool.start(job)
         self._sync_busy()
 
@@ -435,6 +451,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
 
     def _job_built(self, job: WorkerJob, _done: int, nodes: int) -> None:
         if job is self._job:
+            self._job_nodes = nodes
             self._job_what = f"Laying out {nodes:,} node{'s' if nodes != 1 else ''}…"
             self._sync_busy()
 
@@ -443,6 +460,7 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
         if job.cancelled or job is not self._job:
             return
         self._job = None
+        self._timeout_timer.stop()
         result: LayoutResult = job.result
         if result.epoch != self._layout_epoch:
             self._pending = True  # laid out for what was there before a fresh start: lay out again
@@ -470,10 +488,27 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
             self.refresh()
         self._sync_busy()
 
+    def _layout_timed_out(self) -> None:
+        """The running layout took longer than ``layout_timeout``: stop it and say so."""
+        if self._job is None:
+            return
+        self._job.cancel()  # its loops stop at their next checkpoint; the thread is freed
+        self._job = None
+        self._pending = False
+        self._sync_busy()
+        what = f"{self._job_nodes:,} nodes" if self._job_nodes else "the graph"
+        self._show_notice(
+            f"<b>Laying out {what} took longer than {self.layout_timeout:g} s, so it was stopped.</b> "
+            "The picture may be out of date. <b>View ▸ Lay out again</b> tries once more with no time "
+            "limit."
+        )
+        self.message.emit(f"Layout took longer than {self.layout_timeout:g} s; stopped")
+
     def cancel_layout(self) -> None:
         """Stop waiting for the running layout; the canvas keeps its last picture."""
         if self._job is None:
             return
+        self._timeout_timer.stop()
         self._job.cancel()
         self._job = None
         self._pending = False

@@ -17,6 +17,7 @@ import networkx as nx
 from PySide6.QtCore import QRectF
 
 from ..graph import colors
+from ..graph.checkpoint import checkpoint
 from ..graph.colouring import scale_for
 from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
@@ -129,7 +130,9 @@ def _lay_out(
     scene = build_scene(g, scale=cs, legend=False, elements=elements, layout=lay, in_layout_coordinates=True)
     lay_out = captured.get("layout")
     r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
-    for n, (x, y, w, h) in scene.boxes.items():
+    for k, (n, (x, y, w, h)) in enumerate(scene.boxes.items()):
+        if k % 1024 == 0:
+            checkpoint()
         s0, s1 = scene.spans.get(n, (0, 0))
         ops = compile_items(scene.items[s0:s1], -x, -y)
         r.nodes[n] = (ops, x, y, w, h, tooltip_for(g.nodes[n], operand_titles(g, n, names)))
