@@ -74,7 +74,7 @@ def _p95(xs: list[float]) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--steps", type=int, default=1111, help="steps of the loop (6 nodes... 9 a step)")
+    ap.add_argument("--steps", type=int, default=1111, help="steps of the loop (9 nodes a step)")
     ap.add_argument("--frames", type=int, default=80)
     args = ap.parse_args(argv)
 
@@ -148,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"timeout  given {c.layout_timeout:g} s: stopped after {time.perf_counter() - t0:.2f} s: {said!r}"
         )
+    c.wait_for_workers(10000)  # a stopped job ends at its next checkpoint; let it before exit
     return 0
 
 
