@@ -125,8 +125,15 @@ def render_bytes(
         from .dot import to_digraph
 
         centres = {n: (x + w / 2, y + h / 2) for n, (x, y, w, h) in scene.boxes.items()}
+        centres.update({b: (x + w / 2, y + h / 2) for b, (_, (x, y, w, h)) in scene.refs.items()})
         return to_digraph(
-            g, scale=cs, edge_labels=edge_labels, elements=elements, legend=legend, positions=centres
+            g,
+            scale=cs,
+            edge_labels=edge_labels,
+            elements=elements,
+            legend=legend,
+            positions=centres,
+            shared_refs=shared_refs,
         ).source.encode("utf-8")
     import io
 

@@ -155,3 +155,24 @@ def test_a_side_computation_of_a_shared_input_is_drawn_where_it_is_used() -> Non
     lay = layout(sized_graph(g, looks(g, fit_scale(g))))
     tallest = max(max(p[1] for p in pts) - min(p[1] for p in pts) for pts in lay.edges.values())
     assert tallest < 250  # every edge spans a rank or two: none runs from the top to step 60
+
+
+def test_dot_output_has_the_badges_too() -> None:
+    import subprocess
+
+    from gradviz.graph import dot_binary
+    from gradviz.graph.dot import to_digraph
+
+    g = loop_graph(12)
+    w = named(g, "w")
+    src = to_digraph(g).source
+    assert src.count("-&gt; w") >= 10 and src.count("-&gt; x") >= 10
+    far = users(g, w)[-1]
+    assert f"\t{w} -> {far}" not in src  # that use's edge starts at its badge
+    plain = to_digraph(g, shared_refs=False).source
+    assert f"\t{w} -> {far}" in plain and "-&gt; w" not in plain
+    # and Graphviz reads it back
+    path, _ = dot_binary.find_dot()
+    if path is not None:
+        run = subprocess.run([path, "-Tsvg"], input=src.encode(), capture_output=True, timeout=60)
+        assert run.returncode == 0 and b"&gt; w<" in run.stdout and b"unrecognized" not in run.stderr
