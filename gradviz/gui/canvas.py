@@ -619,6 +619,10 @@ class GraphCanvas(CanvasInput, CanvasSelection, CanvasViewport, CanvasColours, C
                 self.refresh()
             self._sync_busy()
             return
+        except BaseException:
+            self._applying = None
+            self.viewport().setUpdatesEnabled(True)  # never left blind by a bug
+            raise
         # A picture too big for one slice is not painted half made after every slice: each
         # paint re-indexes the items added since the last and doubled the GUI thread's pauses.
         self.viewport().setUpdatesEnabled(False)
