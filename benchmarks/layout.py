@@ -9,6 +9,15 @@ runs, and its CPU time; dot: one run, or 'timeout > N s'), edge crossings (count
 for both, from the drawn curves: see gradviz.graph.layout_quality), whether any edge passes
 through a node or any two nodes overlap, and the ratios to dot.
 
+Then the 300-step chain of the issue, y = tanh(y * w + x) with x and w feeding every step (about
+1,800 nodes): SVG, PNG and PDF export time and size, with the shared inputs drawn as reference
+badges (now), with one full-length edge per use as before (--no-badges: the code before this
+change, in the same run), laid out by dot instead, and Graphviz's own `dot -Tsvg` / `-Tpng` of
+the same graph (what torchviz does), without and with the badges. Targets: SVG <= 1.5 s and <= 3 MB, PNG <= 2 s.
+
+    python benchmarks/layout.py --chain-only     # just the chain
+    python benchmarks/layout.py --chain-steps 100
+
 Graph families:
   autograd  (default) a generated autograd-shaped DAG: a chain of ops of fan-in 2 whose inputs
             are the latest results, fresh leaves, short skips (residual-like) and now and then one
@@ -133,7 +142,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="built-in runs per size (best wall time is shown)")
     ap.add_argument("--dot-timeout", type=float, default=1200.0, help="seconds to give dot per graph")
     ap.add_argument("--quick", action="store_true", help="skip dot above 1,000 nodes")
+    ap.add_argument("--chain-only", action="store_true", help="only the 300-step chain's exports")
+    ap.add_argument("--no-chain", action="store_true", help="skip the 300-step chain's exports")
+    ap.add_argument("--chain-steps", type=int, default=300, help="steps of the chain")
     args = ap.parse_args(argv)
+    if args.chain_only:
+        return chain_exports(args.chain_steps, args.dot_timeout)
 
     path, provider = dot_binary.find_dot()
     load = os.getloadavg() if hasattr(os, "getloadavg") else (float("nan"),) * 3
@@ -191,6 +205,117 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"worst crossing ratio ours/dot: {worst_ratio:.2f} (<= 1.00 means never more crossings than dot)"
         )
+    if not args.no_chain:
+        print()
+        chain_exports(args.chain_steps, args.dot_timeout)
+    return 0
+
+
+# --- the 300-step chain's exports -----------------------------------------------------------------
+
+CHAIN_TARGETS = {"svg": (1.5, 3e6), "png": (2.0, None), "pdf": (None, None)}  # seconds, bytes
+
+
+def chain_graph(steps: int, view: str = "tensors") -> nx.DiGraph:
+    """The issue's chain: y = tanh(y * w + x), unrolled ``steps`` times, after backward()."""
+    import gradviz as torch
+    from gradviz.graph.model import build_graph
+
+    torch.manual_seed(0)
+    x = torch.randn(4, requires_grad=True)
+    w = torch.randn(4, requires_grad=True)
+    y = torch.zeros(4)
+    for _ in range(steps):
+        y = torch.tanh(y * w + x)
+    loss = y.sum()
+    loss.backward()
+    return build_graph(loss, view=view, names=dict(x=x, w=w, y=y, loss=loss))
+
+
+def _graphviz_render(g: nx.DiGraph, fmt: str, timeout: float, badges: bool) -> tuple[str, str]:
+    """Time and size of Graphviz rendering the styled DOT of ``g`` itself (as torchviz does),
+    with or without reference badges for the shared inputs."""
+    import subprocess
+
+    from gradviz.graph.dot import to_digraph
+
+    path, _ = dot_binary.find_dot()
+    if path is None:
+        return "no dot", "-"
+    src = to_digraph(g, shared_refs=badges).source.encode()
+    t0 = time.perf_counter()
+    try:
+        run = subprocess.run([path, f"-T{fmt}"], input=src, capture_output=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return f"> {timeout:g} s", "-"
+    if run.returncode != 0:
+        return "failed", "-"
+    return f"{time.perf_counter() - t0:.2f}", _size(len(run.stdout))
+
+
+def _size(n: float) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.0f} kB"
+
+
+def chain_exports(steps: int, dot_timeout: float) -> int:
+    """Export the chain in each way and print time and size beside the targets."""
+    import io
+
+    from PIL import Image
+
+    from gradviz.graph.export import render_bytes
+
+    print(f"the {steps}-step chain y = tanh(y * w + x): exports, wall time of one run (in process)")
+    head = (
+        f"{'view':<9} {'how':<34} {'fmt':<4} {'time s':>8} {'target':>8} {'size':>10} {'target':>8}  picture"
+    )
+    print(head)
+    print("-" * len(head))
+    missed = 0
+    for view in ("tensors", "autograd"):
+        g = chain_graph(steps, view)
+        ways = [
+            ("gradviz, badges (now)", dict(), True),
+            ("gradviz, one edge a use (before)", dict(shared_refs=False), False),
+            (
+                "gradviz, badges, dot layout",
+                dict(layout=lambda s: layout(s, prefer="dot", timeout=dot_timeout)),
+                False,
+            ),
+        ]
+        for how, opts, target in ways:
+            for fmt in ("svg", "png", "pdf"):
+                if fmt == "pdf" and not target:
+                    continue
+                t0 = time.perf_counter()
+                data = render_bytes(g, fmt, **opts)
+                took = time.perf_counter() - t0
+                t_goal, s_goal = CHAIN_TARGETS[fmt] if target and view == "tensors" else (None, None)
+                ok_t = "" if t_goal is None else (f"<= {t_goal:g}" + ("" if took <= t_goal else " MISSED"))
+                ok_s = (
+                    ""
+                    if s_goal is None
+                    else (f"<= {_size(s_goal)}" + ("" if len(data) <= s_goal else " MISSED"))
+                )
+                missed += "MISSED" in ok_t + ok_s
+                pic = ""
+                if fmt == "png":
+                    im = Image.open(io.BytesIO(data))
+                    pic = f"{im.width} x {im.height} px"
+                print(
+                    f"{view:<9} {how:<34} {fmt:<4} {took:>8.2f} {ok_t:>8} {_size(len(data)):>10} {ok_s:>8}  {pic}",
+                    flush=True,
+                )
+        for badges in (False, True):
+            for fmt in ("svg", "png"):
+                took, size = _graphviz_render(g, fmt, min(dot_timeout, 60.0), badges)
+                how = f"Graphviz dot -T{fmt}, " + ("badges" if badges else "torchviz way")
+                print(f"{view:<9} {how:<34} {fmt:<4} {took:>8} {'':>8} {size:>10}", flush=True)
+    print()
+    print(
+        "targets (tensors view, badges): SVG <= 1.5 s and <= 3 MB, PNG <= 2 s."
+        + (" All met." if not missed else f" {missed} missed.")
+    )
     return 0
 
 

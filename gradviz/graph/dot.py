@@ -14,6 +14,7 @@ import networkx as nx
 
 from .colors import ColorScale, Legend, format_number
 from .model import shape_text
+from .shared import ref_id, ref_label, ref_target, shared_uses
 from .style import BADGE_FILL, KEPT_BADGE, KEPT_BORDER, KEPT_FILL, Look, fit_scale, legend_states, looks
 
 FONT = "Helvetica"  # a name every Graphviz (graphviz-pure too) has metrics for
@@ -128,11 +129,14 @@ def to_digraph(
     legend: bool = True,
     positions: dict[str, tuple[float, float]] | None = None,
     cls: type[graphviz.Digraph] = graphviz.Digraph,
+    shared_refs: bool = True,
 ) -> graphviz.Digraph:
     """A ``graphviz.Digraph`` of the model graph ``g`` with colours and legend.
 
     ``positions`` (node -> centre in points, y downward) are written as ``pos`` so that
     ``neato -n2`` redraws the exact picture; ``dot`` ignores them and lays the graph out anew.
+    ``shared_refs``: a shared input's far uses get reference badges, as in the other exports
+    (``shared.py``); without them Graphviz takes minutes on an unrolled loop.
     """
     cs = scale if isinstance(scale, ColorScale) else fit_scale(g, stat, cmap, scale)
     node_looks = looks(g, cs, elements)
@@ -161,8 +165,35 @@ def to_digraph(
             x, y = positions[n]
             attrs["pos"] = f"{_pt(x)},{_pt(height - y)}"  # Graphviz's y grows upward
         dot.node(str(n), **attrs)
+    badged = {}
+    if shared_refs:
+        for leaf, users in shared_uses(g).items():
+            paint = node_looks[ref_target(g, leaf)].paint
+            label = "-> " + ref_label(g, leaf)  # graphviz-pure has no width for an arrow glyph
+            for user in users:
+                b = badged[(leaf, user)] = f"ref{len(badged)}"  # "ref:..." would read as a port
+                attrs = dict(
+                    label=f"<<b>{escape(label)}</b>>",
+                    shape="box",
+                    style="rounded,filled",
+                    fillcolor=paint.fill,
+                    color=paint.border,
+                    fontcolor=paint.text,
+                    fontsize="9",
+                    height="0.22",
+                    width="0.3",
+                    margin="0.06,0.02",
+                )
+                if positions and ref_id(leaf, user) in positions:
+                    x, y = positions[ref_id(leaf, user)]
+                    attrs["pos"] = f"{_pt(x)},{_pt(height - y)}"
+                dot.node(b, **attrs)
     for u, v, a in g.edges(data=True):
         attrs = {}
+        if (u, v) in badged:
+            u = badged[(u, v)]  # the edge starts at the use's badge
+        elif badged:
+            attrs["weight"] = "8"  # the real edges stay straight; the badges sit beside them
         if a.get("kind") == "detach":
             attrs.update(style="dashed", color="#8a8a8a", label="detach()")
         elif edge_labels and a.get("shape") is not None:

@@ -100,10 +100,12 @@ def render_bytes(
     layout: Callable[[nx.DiGraph], Any] | None = None,
     fold: bool = False,
     tensors_graph: nx.DiGraph | None = None,
+    shared_refs: bool = True,
 ) -> bytes:
     """The model graph ``g`` in one of :data:`FORMATS`, as bytes. ``fold``: draw each run of
     repetitions (an unrolled loop) as one group; ``tensors_graph`` gives the autograd view's
-    groups their gradients (see ``folding.folded_view``)."""
+    groups their gradients (see ``folding.folded_view``). ``shared_refs``: a shared input's far
+    uses are drawn as reference badges (``shared.py``), not as long edges."""
     fmt = format.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
@@ -114,7 +116,14 @@ def render_bytes(
     if fold:  # after fitting: the colours cover every gradient, folded or not
         g = folded_view(g, tensors_graph=tensors_graph)
     scene = build_scene(
-        g, scale=cs, edge_labels=edge_labels, elements=elements, legend=legend, title=title, layout=layout
+        g,
+        scale=cs,
+        edge_labels=edge_labels,
+        elements=elements,
+        legend=legend,
+        title=title,
+        layout=layout,
+        shared_refs=shared_refs,
     )
     if fmt == "svg":
         from .writers import to_svg
@@ -132,8 +141,15 @@ def render_bytes(
         from .dot import to_digraph
 
         centres = {n: (x + w / 2, y + h / 2) for n, (x, y, w, h) in scene.boxes.items()}
+        centres.update({b: (x + w / 2, y + h / 2) for b, (_, (x, y, w, h)) in scene.refs.items()})
         return to_digraph(
-            g, scale=cs, edge_labels=edge_labels, elements=elements, legend=legend, positions=centres
+            g,
+            scale=cs,
+            edge_labels=edge_labels,
+            elements=elements,
+            legend=legend,
+            positions=centres,
+            shared_refs=shared_refs,
         ).source.encode("utf-8")
     import io
 

@@ -28,6 +28,7 @@ from itertools import pairwise
 import networkx as nx
 import numpy as np
 
+from .checkpoint import checkpoint
 from .mincross import Proper, order
 
 Point = tuple[float, float]
@@ -92,10 +93,16 @@ def ranks(g: nx.DiGraph) -> dict[int, int]:
             if rank[w] <= rank[v]:
                 rank[w] = rank[v] + 1
     # Slide "producer" nodes down next to their first user: shorter edges, and leaves appear
-    # beside the op that takes them instead of all piled up in the top row.
+    # beside the op that takes them instead of all piled up in the top row. A node whose
+    # ancestors feed nothing else (a side computation such as ``x * noise`` that a deep chain
+    # consumes late) slides too, with those ancestors: the whole little tree moves down, which
+    # lengthens only the edges entering it from outside (``outside``) and shortens its own.
+    outside: dict[int, int] = {}
+    for v in topo:
+        outside[v] = sum(outside[p] if len(g.succ[p]) == 1 else 1 for p in g.pred[v])
     for v in reversed(topo):
         succ = g.succ[v]
-        if succ and g.in_degree(v) <= len(succ):
+        if succ and min(g.in_degree(v), outside[v]) <= len(succ):
             rank[v] = min(rank[w] for w in succ) - 1
     used = sorted(set(rank.values()))
     if used and used[-1] + 1 != len(used):
@@ -108,8 +115,11 @@ def ranks(g: nx.DiGraph) -> dict[int, int]:
 # 2. the proper layered graph
 
 
+LIGHT = 0.05  # weight of a light vertex's edges: it follows its neighbour, not the other way
+
+
 def _make_proper(
-    n: int, edges: list[tuple[int, int]], rank: list[int]
+    n: int, edges: list[tuple[int, int]], rank: list[int], light: frozenset[int] = frozenset()
 ) -> tuple[Proper, dict[tuple[int, int], list[int]], dict[tuple[int, int], float]]:
     """Cut long edges into dummies, one trunk per tail; also each edge's path and link weights."""
     rank = rank[:]
@@ -133,6 +143,8 @@ def _make_proper(
             for i, link in enumerate(pairwise(path)):
                 # dot weighs real-real 1, real-dummy 2, dummy-dummy 8: straight long edges matter
                 w = 1.0 if span == 1 else (8.0 if 0 < i < span - 1 else 2.0)
+                if u in light or v in light:
+                    w *= LIGHT
                 weight[link] = weight.get(link, 0.0) + w
                 mult[link] = mult.get(link, 0) + 1
     nv = len(rank)
@@ -253,6 +265,7 @@ def coordinates(
     offl, twl, pl, hl = offset.tolist(), tw.tolist(), (pull * home).tolist(), lonely.tolist()
     nr = len(layers)
     for k in range(2 * SEQUENTIAL):
+        checkpoint()
         for r in range(nr) if k % 2 == 0 else range(nr - 1, -1, -1):
             layer = layers[r]
             tgt = []
@@ -274,6 +287,7 @@ def coordinates(
                 xl[v] = f + offl[v]
     x = np.asarray(xl)
     for _ in range(sweeps):
+        checkpoint()
         for single, mvs, runs in classes:
             ts = np.bincount(la, weights=lw2 * x[lb], minlength=nv) + pull * home
             target = np.where(lonely, x, ts / np.where(lonely, 1.0, tw))
@@ -344,7 +358,9 @@ def routes(
                     store[(v, w)] = px
     rank = g.rank
     out: dict[tuple[int, int], list[Point]] = {}
-    for (u, v), path in paths.items():
+    for k, ((u, v), path) in enumerate(paths.items()):
+        if k % 1024 == 0:
+            checkpoint()
         px, qx = out_port[(u, path[1])], in_port[(v, path[-2])]
         # vertical runs (x, top, bottom): below the tail, through each dummy, above the head
         runs = [(px, y[u] + height[u] / 2, band[rank[u]][1])]
@@ -382,10 +398,13 @@ def layered(
     seed_x: dict[int, float] | None = None,
     iterations: int = 6,
     sweeps: int = 8,
+    light: frozenset[int] = frozenset(),
 ) -> LayeredResult:
     """Lay out vertices 0..n-1 joined by ``edges`` (no self-loops, no duplicates).
 
-    ``seed_x``: x of vertices in a previous layout, to start from and stay near.
+    ``seed_x``: x of vertices in a previous layout, to start from and stay near. ``light``:
+    vertices whose edges barely pull (reference badges), so they sit beside their neighbour
+    instead of pulling it, and a chain of ops with a badge at each step stays straight.
     """
     graph = nx.DiGraph()
     graph.add_nodes_from(range(n))
@@ -396,9 +415,10 @@ def layered(
         graph = nx.DiGraph()
         graph.add_nodes_from(range(n))
         graph.add_edges_from(dag)
+    checkpoint()
     by_vertex = ranks(graph)
     rank = [by_vertex[v] for v in range(n)]
-    g, paths, weight = _make_proper(n, dag, rank)
+    g, paths, weight = _make_proper(n, dag, rank, light)
     nranks = max(rank) + 1 if n else 0
     nv = len(g.rank)
     wid = list(width) + [0.0] * (nv - n)

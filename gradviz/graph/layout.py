@@ -108,7 +108,12 @@ def dot_source(g: nx.DiGraph, sizes: dict[Hashable, tuple[float, float]]) -> tup
     for i, v in enumerate(nodes):
         w, h = sizes[v]
         lines.append(f"n{i} [width={w / 72:.4f} height={h / 72:.4f}];")
-    lines += [f"n{index[u]} -> n{index[v]};" for u, v in _edges(g)]
+    # A reference badge's edge weighs nothing: the badge sits beside its user, never pulls it.
+    light = {v for v, t in g.nodes(data="type") if t == "ref"}
+    lines += [
+        f"n{index[u]} -> n{index[v]}{'' if u in light or v in light else (' [weight=8]' if light else '')};"
+        for u, v in _edges(g)
+    ]
     lines.append("}")
     return "\n".join(lines), nodes
 
@@ -237,6 +242,7 @@ def builtin_layout(g: nx.DiGraph, previous: Layout | None = None) -> tuple[dict,
         [sizes[v][1] for v in nodes],
         spacing=SPACING,
         seed_x=seed or None,
+        light=frozenset(index[v] for v, t in g.nodes(data="type") if t == "ref"),
     )
     positions = {v: (float(res.x[i]), float(res.y[i])) for i, v in enumerate(nodes)}
     routes = {(nodes[a], nodes[b]): pts for (a, b), pts in res.routes.items()}
@@ -312,7 +318,7 @@ def _transposed(g: nx.DiGraph) -> nx.DiGraph:
     """``g`` with every node's width and height swapped."""
     out = nx.DiGraph()
     for v, (w, h) in _sizes(g).items():
-        out.add_node(v, width=h, height=w)
+        out.add_node(v, width=h, height=w, type=g.nodes[v].get("type"))
     out.add_edges_from(_edges(g))
     return out
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .checkpoint import checkpoint
+
 Order = list[list[int]]  # vertices of each rank, left to right
 
 
@@ -311,6 +313,7 @@ def mincross(
         best = ([list(layer) for layer in layers], cur)
     trying = 0
     for it in range(iterations):
+        checkpoint()
         if best[1] == 0 or trying >= 8:
             break
         trying += 1
@@ -443,7 +446,9 @@ class _Sifter:
         for _ in range(rounds):
             saved = 0
             todo = sorted({unit_of[v] for v in self.links.crossed_vertices(self.layers) if v in unit_of})
-            for k in todo:
+            for i, k in enumerate(todo):
+                if i % 64 == 0:
+                    checkpoint()
                 if self.work > budget:
                     return  # a wide, tangled graph: stop polishing rather than keep the user waiting
                 lo, hi = span[k]

@@ -15,6 +15,7 @@ from typing import Any
 
 import networkx as nx
 
+from .checkpoint import checkpoint
 from .colors import (
     CELLS_MARK,
     KEPT_MARK,
@@ -27,6 +28,7 @@ from .colors import (
     grad_stats,
 )
 from .fonts import text_width
+from .shared import REF_ARROW, REF_SIZE, ref_id, ref_label, ref_target, shared_uses, with_refs
 from .style import (
     BADGE_FILL,
     BADGE_TEXT,
@@ -101,6 +103,9 @@ class Scene:
     # items[start:stop]. The desktop canvas turns each into one interactive item.
     spans: dict[Any, tuple[int, int]] = field(default_factory=dict)
     looks: dict[str, Look] = field(default_factory=dict)  # node -> its look, which drew it
+    # Reference badges of shared inputs (see shared.py): badge id -> (the node it stands for,
+    # its box); its shapes are spans[badge id]. The edge (node, user) starts at the badge.
+    refs: dict[str, tuple[str, tuple[float, float, float, float]]] = field(default_factory=dict)
 
 
 # --- sizes ------------------------------------------------------------------------------------
@@ -267,6 +272,27 @@ def _badge_items(text: str, x: float, y: float, w: float, h: float) -> list[Item
         Rect(x, y, w, h, fill, border, 1.0 if kept else 0.75, h / 2, kept),
         Text(x + w / 2, y + h / 2 + BADGE_SIZE * 0.35, text, BADGE_SIZE, BADGE_TEXT),
     ]
+
+
+def ref_items(look: Look, label: str, box: tuple[float, float, float, float]) -> list[Item]:
+    """A reference badge: ``→ label`` in a pill filled and outlined like the node it stands for."""
+    x, y, w, h = box
+    p: Paint = look.paint
+    return [
+        Rect(x, y, w, h, p.fill, p.border, min(p.border_width, 1.5), h / 2, p.dashed),
+        Text(x + w / 2, y + h / 2 + REF_SIZE * 0.35, REF_ARROW + label, REF_SIZE, p.text, True),
+    ]
+
+
+def _ref_boxes(lay: Any, sized: nx.DiGraph, ox: float, oy: float) -> dict[str, tuple[str, tuple]]:
+    """The badges the layout placed: badge id -> (the node it stands for, its box)."""
+    out = {}
+    for b, a in sized.nodes(data=True):
+        if a.get("type") == "ref" and b in lay.positions:
+            px, py = lay.positions[b]
+            w, h = a["width"], a["height"]
+            out[b] = (a["ref_of"], (px + ox - w / 2, py + oy - h / 2, w, h))
+    return out
 
 
 # --- edges ------------------------------------------------------------------------------------
@@ -477,18 +503,22 @@ def build_scene(
     title: str = "",
     layout: Callable[[nx.DiGraph], Any] | None = None,
     in_layout_coordinates: bool = False,
+    shared_refs: bool = True,
 ) -> Scene:
     """Lay out ``g`` (a model graph) and turn it into shapes. ``in_layout_coordinates``: where
     the layout placed them (the canvas, whose picture stays put from one layout to the next),
-    not moved to a page with a margin."""
+    not moved to a page with a margin. ``shared_refs``: a shared input's far uses get reference
+    badges instead of long edges (see ``shared.py``)."""
     cs = scale if isinstance(scale, ColorScale) else fit_scale(g, stat, cmap, scale)
     node_looks = looks(g, cs, elements)
-    sized = sized_graph(g, node_looks)
+    sized = sized_graph(g, node_looks, shared_refs=shared_refs)
     lay = (layout or _default_layout)(sized)
 
     # Bounding box of what was laid out (not trusting an origin): nodes and edge points.
     xs, ys = [], []
     for n, (px, py) in lay.positions.items():
+        if n not in sized:
+            continue
         w, h = sized.nodes[n]["width"], sized.nodes[n]["height"]
         xs += [px - w / 2, px + w / 2]
         ys += [py - h / 2, py + h / 2]
@@ -503,8 +533,10 @@ def build_scene(
 
     boxes = {}
     for n, (px, py) in lay.positions.items():
-        w, h = sized.nodes[n]["width"], sized.nodes[n]["height"]
-        boxes[n] = (px + ox - w / 2, py + oy - h / 2, w, h)
+        if n in g:
+            w, h = sized.nodes[n]["width"], sized.nodes[n]["height"]
+            boxes[n] = (px + ox - w / 2, py + oy - h / 2, w, h)
+    refs = _ref_boxes(lay, sized, ox, oy)
 
     items: list[Item] = []
     if title:
@@ -512,14 +544,17 @@ def build_scene(
     labels: list[Item] = []
     label_of: list[tuple[Any, Any]] = []
     spans: dict[Any, tuple[int, int]] = {}
-    for u, v, a in g.edges(data=True):
+    for k, (u, v, a) in enumerate(g.edges(data=True)):
+        if k % 1024 == 0:
+            checkpoint()
         if u not in boxes or v not in boxes:
             continue
-        pts = lay.edges.get((u, v))
+        ref = refs.get(ref_id(u, v))  # a shared input's far use: the edge starts at its badge
+        pts = lay.edges.get((ref_id(u, v), v) if ref else (u, v))
         if pts:
             pts = [(p[0] + ox, p[1] + oy) for p in pts]
         start = len(items)
-        drawn, label = edge_items(a, pts, boxes[u], boxes[v], cs, edge_labels)
+        drawn, label = edge_items(a, pts, ref[1] if ref else boxes[u], boxes[v], cs, edge_labels)
         items += drawn
         spans[(u, v)] = (start, len(items))
         if label is not None:
@@ -530,6 +565,10 @@ def build_scene(
         start = len(items)
         items += _node_items(node_looks[n], x + w / 2, y + h / 2, w, h)
         spans[n] = (start, len(items))
+    for b, (of, box) in refs.items():
+        start = len(items)
+        items += ref_items(node_looks[ref_target(g, of)], sized.nodes[b]["label"], box)
+        spans[b] = (start, len(items))
     for (u, v), label in zip(label_of, labels):
         spans[(u, v, "label")] = (len(items), len(items) + 1)
         items.append(label)
@@ -552,6 +591,7 @@ def build_scene(
         boxes=boxes,
         spans=spans,
         looks=node_looks,
+        refs=refs,
     )
 
 
@@ -629,13 +669,22 @@ def restyle(
         place(e[1])
     items: list[Item] = []
     spans: dict[Any, tuple[int, int]] = {}
+    refs: dict[str, tuple[str, tuple[float, float, float, float]]] = {}
     for u, v in edges:
         if u not in boxes or v not in boxes:
             continue
         start = len(items)
-        drawn, label = edge_items(
-            g.edges[u, v], lay.edges.get((u, v)), boxes[u], boxes[v], scale, edge_labels
-        )
+        b = ref_id(u, v)
+        if b in lay.positions:  # a badged use of a shared input: from its badge
+            (px, py), (w, h) = lay.positions[b], lay.sizes[b]
+            refs[b] = (u, (px - w / 2, py - h / 2, w, h))
+            drawn, label = edge_items(
+                g.edges[u, v], lay.edges.get((b, v)), refs[b][1], boxes[v], scale, edge_labels
+            )
+        else:
+            drawn, label = edge_items(
+                g.edges[u, v], lay.edges.get((u, v)), boxes[u], boxes[v], scale, edge_labels
+            )
         items += drawn
         spans[(u, v)] = (start, len(items))
         if label is not None:
@@ -647,7 +696,21 @@ def restyle(
             start = len(items)
             items += _node_items(node_looks[n], x + w / 2, y + h / 2, w, h)
             spans[n] = (start, len(items))
-    return Scene(0.0, 0.0, items, boxes={n: boxes[n] for n in nodes if n in boxes}, spans=spans)
+            # its badges take its new colour (an AccumulateGrad's badges are its leaf's)
+            for m in (n, *(s for s in g.successors(n) if g.nodes[s].get("type") == "accumulate")):
+                for v in g.successors(m):
+                    b = ref_id(m, v)
+                    if b in lay.positions and b not in refs:
+                        (px, py), (bw, bh) = lay.positions[b], lay.sizes[b]
+                        refs[b] = (m, (px - bw / 2, py - bh / 2, bw, bh))
+    for b, (of, box) in refs.items():
+        target = ref_target(g, of)
+        if target not in node_looks:
+            node_looks[target] = look(g.nodes[target], scale, elements)
+        start = len(items)
+        items += ref_items(node_looks[target], ref_label(g, of), box)
+        spans[b] = (start, len(items))
+    return Scene(0.0, 0.0, items, boxes={n: boxes[n] for n in nodes if n in boxes}, spans=spans, refs=refs)
 
 
 def edge_shapes(scene: Scene, key: tuple[str, str]) -> list[Item]:
@@ -657,14 +720,20 @@ def edge_shapes(scene: Scene, key: tuple[str, str]) -> list[Item]:
     return scene.items[s0:s1] + (scene.items[label[0] : label[1]] if label else [])
 
 
-def sized_graph(g: nx.DiGraph, node_looks: dict[str, Look]) -> nx.DiGraph:
-    """What a layout needs of ``g``: each node's size (from its look), type and label, the edges."""
+def sized_graph(g: nx.DiGraph, node_looks: dict[str, Look], *, shared_refs: bool = True) -> nx.DiGraph:
+    """What a layout needs of ``g``: each node's size (from its look), type and label, the edges;
+    with ``shared_refs``, a reference badge node (type "ref") for each far use of a shared input,
+    in place of its long edge (see ``shared.py``)."""
     sized = nx.DiGraph()
     sized.graph.update(g.graph)
     for n in g.nodes:
         w, h = node_size(node_looks[n])
         sized.add_node(n, width=w, height=h, type=g.nodes[n].get("type"), label=g.nodes[n].get("label", ""))
     sized.add_edges_from(g.edges(data=True))
+    if shared_refs:
+        uses = shared_uses(sized)
+        if uses:
+            sized, _ = with_refs(sized, {n: ref_label(g, n) for n in uses}, uses)
     return sized
 
 

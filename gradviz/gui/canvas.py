@@ -59,7 +59,7 @@ from .bridge import SessionBridge
 from .canvas_colours import CanvasColours
 from .canvas_folding import CanvasFolding
 from .canvas_input import CanvasInput
-from .canvas_items import EdgeItem, NodeItem
+from .canvas_items import EdgeItem, NodeItem, RefItem
 from .canvas_layout import LayoutResult, layout_task
 from .canvas_overlays import Bubble, BusyOverlay, EmptyHint, LegendOverlay
 from .canvas_selection import CanvasSelection
@@ -83,8 +83,9 @@ __all__ = [
     "TensorsSource",
 ]
 
+LAYOUT_TIMEOUT = 30.0  # seconds a layout may take before it is stopped with a message (Netron's way)
 BUSY_AFTER_MS = 150  # a canvas behind the model longer than this says so (quick updates don't flicker)
-APPLY_SLICE = 0.03  # seconds of item making per turn of the event loop
+APPLY_SLICE = 0.02  # seconds of item making per turn of the event loop
 
 
 # --- the view --------------------------------------------------------------------------------------
@@ -161,6 +162,7 @@ class GraphCanvas(
         self._layouts: dict[str, Layout] = {}
         self._nodes: dict[str, NodeItem] = {}
         self._edges: dict[tuple[str, str], EdgeItem] = {}
+        self._refs: dict[str, RefItem] = {}  # reference badges of shared inputs, by badge id
         self._selected: str | None = None
         self._selected_name = ""
         self._target_output: str | None = None
@@ -195,6 +197,14 @@ class GraphCanvas(
         self._busy_timer = QTimer(self)
         self._busy_timer.setSingleShot(True)
         self._busy_timer.timeout.connect(self._show_busy)
+        # A layout that runs past layout_timeout seconds is stopped, with a message: no graph is
+        # too big to try, and none keeps a core busy for ever. Lay Out Again has no limit.
+        self.layout_timeout: float | None = LAYOUT_TIMEOUT
+        self._no_limit_once = False
+        self._job_nodes = 0
+        self._timeout_timer = QTimer(self)
+        self._timeout_timer.setSingleShot(True)
+        self._timeout_timer.timeout.connect(self._layout_timed_out)
 
         # Overlays are children of the view, not of its viewport: scrolling moves a viewport's
         # children along with its pixels, and these stay put in their corners.
@@ -297,6 +307,7 @@ class GraphCanvas(
         """Lay the graph out afresh, forgetting where nodes were (View ▸ Lay Out Again)."""
         self._layouts.pop(self.view_mode, None)
         self._fold_layouts.clear()
+        self._no_limit_once = True  # asked for: take the time it takes
         self.refresh()
 
     def is_idle(self) -> bool:
@@ -313,6 +324,10 @@ class GraphCanvas(
 
     def edge_items(self) -> dict[tuple[str, str], EdgeItem]:
         return dict(self._edges)
+
+    def ref_items(self) -> dict[str, RefItem]:
+        """The reference badges of shared inputs on screen, by badge id (``graph/shared.py``)."""
+        return dict(self._refs)
 
     # --- colours and theme -------------------------------------------------------------------------
     @property
@@ -434,6 +449,12 @@ class GraphCanvas(
         self._job = job
         self._jobs.add(job)
         self._job_what = "Building the graph…"  # its size is known once built (_job_built)
+        self._job_nodes = 0
+        if self.layout_timeout and not self._no_limit_once:
+            self._timeout_timer.start(round(self.layout_timeout * 1000))
+        else:
+            self._timeout_timer.stop()
+        self._no_limit_once = False
         self._pool.start(job)
         self._sync_busy()
 
@@ -443,6 +464,7 @@ class GraphCanvas(
 
     def _job_built(self, job: WorkerJob, _done: int, nodes: int) -> None:
         if job is self._job:
+            self._job_nodes = nodes
             self._job_what = f"Laying out {nodes:,} node{'s' if nodes != 1 else ''}…"
             self._sync_busy()
 
@@ -451,6 +473,7 @@ class GraphCanvas(
         if job.cancelled or job is not self._job:
             return
         self._job = None
+        self._timeout_timer.stop()
         result: LayoutResult = job.result
         if result.epoch != self._layout_epoch:
             self._pending = True  # laid out for what was there before a fresh start: lay out again
@@ -478,10 +501,27 @@ class GraphCanvas(
             self.refresh()
         self._sync_busy()
 
+    def _layout_timed_out(self) -> None:
+        """The running layout took longer than ``layout_timeout``: stop it and say so."""
+        if self._job is None:
+            return
+        self._job.cancel()  # its loops stop at their next checkpoint; the thread is freed
+        self._job = None
+        self._pending = False
+        self._sync_busy()
+        what = f"{self._job_nodes:,} nodes" if self._job_nodes else "the graph"
+        self._show_notice(
+            f"<b>Laying out {what} took longer than {self.layout_timeout:g} s, so it was stopped.</b> "
+            "The picture may be out of date. <b>View ▸ Lay out again</b> tries once more with no time "
+            "limit."
+        )
+        self.message.emit(f"Layout took longer than {self.layout_timeout:g} s; stopped")
+
     def cancel_layout(self) -> None:
         """Stop waiting for the running layout; the canvas keeps its last picture."""
         if self._job is None:
             return
+        self._timeout_timer.stop()
         self._job.cancel()
         self._job = None
         self._pending = False
@@ -586,11 +626,19 @@ class GraphCanvas(
                 next(steps)
         except StopIteration:
             self._applying = None
+            self.viewport().setUpdatesEnabled(True)  # and painted whole, once
             if self._pending:
                 self._pending = False
                 self.refresh()
             self._sync_busy()
             return
+        except BaseException:
+            self._applying = None
+            self.viewport().setUpdatesEnabled(True)  # never left blind by a bug
+            raise
+        # A picture too big for one slice is not painted half made after every slice: each
+        # paint re-indexes the items added since the last and doubled the GUI thread's pauses.
+        self.viewport().setUpdatesEnabled(False)
         QTimer.singleShot(0, self._continue_apply)
 
     def _apply_steps(self, r: LayoutResult) -> Iterator[None]:
@@ -642,6 +690,10 @@ class GraphCanvas(
                 yield
         for key in set(self._edges) - set(r.edges):
             self._scene.removeItem(self._edges.pop(key))
+        yield from self._apply_refs(r.refs, g, r.names)
+        yield  # what follows touches every item: a slice of its own
+        self._index_now()
+        yield
 
         # The selection follows the tensor by name (an undo may have changed the node).
         # By name first: after y = y * 2 the name is on the new node, the old one is hidden.
@@ -654,6 +706,7 @@ class GraphCanvas(
         for it in self._nodes.values():
             it.set_selected(False)
         self._set_selected(sel, emit=False, remember=False)
+        yield
 
         legend = r.scale.legend(legend_states(g, self.elements)) if g.number_of_nodes() else None
         if legend is not None and self.scale_changed_from:
@@ -677,6 +730,33 @@ class GraphCanvas(
             time.perf_counter() - getattr(self, "_build_started", time.perf_counter())
         ) * 1000
         self.picture_updated.emit(len(self._nodes), self.provider)
+
+    def _index_now(self) -> None:
+        """File the items added since the last call in the scene's index (any query does): a
+        picture's worth of new items takes tens of milliseconds, better in a slice of its own
+        than inside the next paint or the fit."""
+        self._scene.items(QRectF(0, 0, 0.01, 0.01))
+
+    def _apply_refs(
+        self, refs: dict[str, tuple], g: nx.DiGraph, names: dict[str, str], stale: bool = True
+    ) -> Iterator[None]:
+        """Make, update and (if ``stale``) remove reference badges to match ``refs``, a hundred
+        at a time between yields."""
+        for k, (b, (ops, x, y, w, h, target, tip)) in enumerate(refs.items()):
+            if k % 100 == 99:
+                yield
+            item = self._refs.get(b)
+            if item is None or item.nid != target:
+                if item is not None:
+                    self._scene.removeItem(item)
+                item = RefItem(self, b, target)
+                self._refs[b] = item
+                self._scene.addItem(item)
+            item.set_content(ops, w, h, g.nodes[target], names.get(target, ""), tip)
+            item.setPos(x, y)
+        if stale:
+            for b in set(self._refs) - set(refs):
+                self._scene.removeItem(self._refs.pop(b))
 
     def _keep_in_view(self, new: set[str], changed: set[str]) -> None:
         """After an edit, undo or redo, show what changed, scrolling as little as possible: new

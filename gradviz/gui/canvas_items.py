@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from .canvas import GraphCanvas
 
 ACCENT = "#e8590c"  # paths from a selected leaf to the output
+LOD_DOT = 0.15  # below this zoom a node is a dot of its colour and lines are drawn unsmoothed
 
 
 class NodeItem(QGraphicsItem):
@@ -29,6 +30,7 @@ class NodeItem(QGraphicsItem):
         self.attrs: dict[str, Any] = {}
         self._ops: list[Op] = []
         self._rect = QRectF()
+        self._bounds = QRectF()
         self._radius = 0.0
         self.fill = ""
         self.tip = ""
@@ -53,6 +55,7 @@ class NodeItem(QGraphicsItem):
         self.prepareGeometryChange()
         self._ops = ops
         self._rect = QRectF(0, 0, w, h)
+        self._bounds = self._rect.adjusted(-6, -6, 6, 6)  # asked for often: made once
         first = ops[0] if ops and ops[0].kind == "rect" else None
         self._radius = first.data[3] if first else 0.0
         self.fill = first.color if first else ""
@@ -72,7 +75,7 @@ class NodeItem(QGraphicsItem):
         return self._rect.width(), self._rect.height()
 
     def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-6, -6, 6, 6)
+        return self._bounds
 
     def shape(self) -> QPainterPath:
         path = QPainterPath()
@@ -83,7 +86,8 @@ class NodeItem(QGraphicsItem):
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.15 and self.fill:  # a dot of colour: all one can see at this size
+        if lod < LOD_DOT and self.fill:  # a dot of colour: all one can see at this size
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)  # a pixel or two wide
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(self.fill))
             painter.drawRect(self._rect)
@@ -118,6 +122,16 @@ class NodeItem(QGraphicsItem):
     def hoverLeaveEvent(self, event: Any) -> None:
         self.hovered = False
         self.update()
+
+
+class RefItem(NodeItem):
+    """A reference badge of a shared input ("→ w", see ``graph/shared.py``): it stands for the
+    node ``nid`` (w), so a click selects w and hovering shows w's tooltip."""
+
+    def __init__(self, canvas: GraphCanvas, bid: str, nid: str) -> None:
+        super().__init__(canvas, nid)
+        self.bid = bid
+        self.setZValue(2.5)  # over the edges that pass by
 
 
 def edge_bounds(ops: list[Op]) -> QRectF:
@@ -165,6 +179,8 @@ class EdgeItem(QGraphicsItem):
     ) -> None:
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
         override = (ACCENT, 2.2) if self.highlighted else None
+        if lod < LOD_DOT:  # hairlines a pixel wide: smoothing them costs more than it shows
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
         paint_ops(
             painter, self._ops, lod, self.canvas.edge_recolor, override, line_scale=self.canvas.line_scale
         )

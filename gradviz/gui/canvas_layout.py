@@ -17,6 +17,7 @@ import networkx as nx
 from PySide6.QtCore import QRectF
 
 from ..graph import colors
+from ..graph.checkpoint import checkpoint
 from ..graph.colouring import scale_for
 from ..graph.folding import FOLD_MIN_NODES, fold, module_groups, op_grad_norms
 from ..graph.incremental import extend
@@ -25,6 +26,7 @@ from ..graph.layout import layout as run_layout
 from ..graph.model import TENSORS
 from ..graph.repeats import find_repeats
 from ..graph.scene import build_scene, edge_shapes
+from ..graph.shared import ref_target
 from ..graph.source import Builder
 from ..graph.style import as_pytorch
 from .canvas_items import edge_bounds
@@ -50,6 +52,9 @@ class LayoutResult:
     nodes: dict[str, tuple[list[Op], float, float, float, float, str]] = field(default_factory=dict)
     edges: dict[tuple[str, str], tuple[list[Op], QRectF]] = field(default_factory=dict)  # ops, bounds
     edge_shapes: dict[tuple[str, str], list[Any]] = field(default_factory=dict)  # what compiled to the ops
+    # reference badge id -> (paint ops in its own coordinates, x, y, width, height, the node it
+    # stands for and selects, that node's tooltip)
+    refs: dict[str, tuple[list[Op], float, float, float, float, str, str]] = field(default_factory=dict)
     overview: Any = None  # the minimap's picture, drawn off the GUI thread
     content: QRectF = field(default_factory=QRectF)  # what the nodes and edges cover
     seconds: float = 0.0
@@ -175,7 +180,9 @@ def _lay_out(
         _OPS.clear()
     if len(_TIPS) > CACHE_MAX:
         _TIPS.clear()
-    for n, (x, y, w, h) in scene.boxes.items():
+    for k, (n, (x, y, w, h)) in enumerate(scene.boxes.items()):
+        if k % 1024 == 0:
+            checkpoint()
         look = scene.looks.get(n)
         key = (_look_key(look), w, h) if look is not None else None
         ops = _OPS.get(key) if key is not None else None
@@ -185,6 +192,7 @@ def _lay_out(
             if key is not None:
                 _OPS[key] = ops
         r.nodes[n] = (ops, x, y, w, h, _tooltip(g, n, names))
+    r.refs = ref_ops(g, scene, names)
     if len(_EDGES) > CACHE_MAX:
         _EDGES.clear()
     for key in scene.spans:
@@ -202,5 +210,20 @@ def _lay_out(
         content = content.united(QRectF(x - 6, y - 6, w + 12, h + 12))
     for _ops, rect in r.edges.values():
         content = content.united(rect)
+    for _ops, x, y, w, h, _of, _tip in r.refs.values():
+        content = content.united(QRectF(x, y, w, h))
     r.content = content
     r.overview = render_overview(r.nodes, r.edges, dpr)
+
+
+def ref_ops(
+    g: nx.DiGraph, scene: Any, names: dict[str, str]
+) -> dict[str, tuple[list[Op], float, float, float, float, str, str]]:
+    """The scene's reference badges as paint ops, each with the node it selects and its tooltip."""
+    out = {}
+    for b, (of, (x, y, w, h)) in scene.refs.items():
+        s0, s1 = scene.spans[b]
+        target = ref_target(g, of)
+        tip = tooltip_for(g.nodes[target], operand_titles(g, target, names))
+        out[b] = (compile_items(scene.items[s0:s1], -x, -y), x, y, w, h, target, tip)
+    return out

@@ -105,6 +105,8 @@ class CanvasSelection:
     def _set_selected(self, nid: str | None, *, emit: bool, remember: bool = True) -> None:
         if self._selected and self._selected in self._nodes:
             self._nodes[self._selected].set_selected(False)
+        for it in self._refs.values():  # a node's reference badges are selected with it
+            it.set_selected(nid is not None and it.nid == nid)
         self._selected = nid
         if nid is not None:
             self._nodes[nid].set_selected(True)
@@ -145,3 +147,5 @@ class CanvasSelection:
             it.set_dimmed(dim and n not in on_nodes)
         for k, it in self._edges.items():
             it.set_highlighted(k in on_edges, dim and k not in on_edges)
+        for it in self._refs.values():
+            it.set_dimmed(dim and it.nid not in on_nodes)

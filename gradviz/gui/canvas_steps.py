@@ -13,6 +13,7 @@ from ..graph.scene import edge_shapes, restyle
 from ..graph.source import StepSource
 from ..graph.style import legend_states
 from .canvas_items import edge_bounds
+from .canvas_layout import ref_ops
 from .canvas_text import operand_titles, tooltip_for
 from .minimap import render_overview
 from .painting import compile_items
@@ -84,6 +85,8 @@ class CanvasSteps:
             ops = compile_items(shapes, 0.0, 0.0)
             item.set_content(ops, edge_bounds(ops))
             item.shapes = shapes
+        for _ in self._apply_refs(ref_ops(g, scene, self.names), g, self.names, stale=False):
+            pass
         legend = self.color_scale.legend(legend_states(g, self.elements))
         if self.scale_changed_from:
             legend.notes.append(f"scale changed: was {self.scale_changed_from}")

@@ -212,14 +212,16 @@ class CanvasViewport:
     def _under_legend(self, legend: QRectF, s: float, at: QPointF) -> bool:
         """Would any node fall under the legend with zoom ``s`` and the graph centred at ``at``?"""
         c = self.content_rect().center()
-        for item in self._nodes.values():
-            r = item.sceneBoundingRect()
-            view = QRectF(
-                at.x() + (r.x() - c.x()) * s, at.y() + (r.y() - c.y()) * s, r.width() * s, r.height() * s
-            )
-            if view.intersects(legend):
-                return True
-        return False
+        # The legend's area mapped back into the scene, asked of the scene's index: a loop over
+        # 10,000 nodes here took a third of a second of the GUI thread.
+        area = QRectF(
+            c.x() + (legend.x() - at.x()) / s,
+            c.y() + (legend.y() - at.y()) / s,
+            legend.width() / s,
+            legend.height() / s,
+        )
+        mode = Qt.ItemSelectionMode.IntersectsItemBoundingRect
+        return any(isinstance(it, NodeItem) for it in self._scene.items(area, mode))
 
     def visible_scene_rect(self) -> QRectF:
         return self.mapToScene(self.viewport().rect()).boundingRect()

@@ -20,6 +20,8 @@ from typing import Any
 from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
+from ..graph.checkpoint import checking
+
 Progress = Callable[[int, int], None]
 
 
@@ -61,9 +63,15 @@ class WorkerJob(QRunnable):
         self.done_steps, self.total = done, total
         self.signals.progressed.emit(self, done, total)
 
+    def check(self) -> None:
+        """Stop the task here if the person has pressed Cancel (a checkpoint of long graph work)."""
+        if self.cancelled:
+            raise WorkCancelledError
+
     def run(self) -> None:
         try:
-            self.result = self.task(self.progress)
+            with checking(self.check):  # the layout's loops stop at their next checkpoint
+                self.result = self.task(self.progress)
         except BaseException as e:  # handed to the GUI thread, which decides what to say
             self.error = e
         self.signals.finished.emit(self)
