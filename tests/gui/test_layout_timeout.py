@@ -26,6 +26,7 @@ def make_canvas(qtbot) -> GraphCanvas:
     c = GraphCanvas(None)
     qtbot.addWidget(c)
     c.resize(900, 700)
+    c.fold_repeats = False  # folded, the loop is one group: a quick layout, no time limit reached
     c.show()
     return c
 
