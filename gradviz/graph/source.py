@@ -94,8 +94,9 @@ class SessionSource:
         # Gradients checked by nudging: name -> True (agrees) or False; drawn as a badge.
         self.checks: dict[str, bool] = {}
         # A past training step shown instead of the present (the Training panel's scrubber):
-        # name -> that step's value and gradient. The graph's shape stays the present one.
-        self.past: dict[str, tuple[np.ndarray, np.ndarray | None]] | None = None
+        # name -> that step's value and gradient, or None for a tensor that step did not make.
+        # The graph's shape stays the present one.
+        self.past: dict[str, tuple[np.ndarray, np.ndarray | None] | None] | None = None
 
     def snapshot(self) -> Builder:
         """On the GUI thread: what the session holds now. The returned builder makes the graph
@@ -107,7 +108,11 @@ class SessionSource:
         kept = {uid_of[n] for n in everything if s.info(n).session_retained}
         checked = {uid_of[n]: ok for n, ok in self.checks.items() if n in uid_of}
         fallback, lock = self._fallback, self._lock
-        past = {n: everything[n].as_of(*vg) for n, vg in (self.past or {}).items() if n in everything}
+        past = {
+            n: None if vg is None else everything[n].as_of(*vg)
+            for n, vg in (self.past or {}).items()
+            if n in everything
+        }
 
         def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
             uids = {id(t): uid_of[n] for n, t in everything.items()}
@@ -140,7 +145,7 @@ class SessionSource:
         if name not in self.session:
             return None
         t = self.session.tensor(name)
-        if self.past is not None and name in self.past:
+        if self.past is not None and self.past.get(name) is not None:
             return t.as_of(*self.past[name])
         return t
 
@@ -153,8 +158,13 @@ class SessionSource:
         return self.session.info(name) if name in self.session else None
 
 
-def show_as_of(attrs: dict[str, Any], then: Tensor) -> None:
-    """A tensor node's attributes showing ``then`` (a past step's stand-in) instead of the present."""
+def show_as_of(attrs: dict[str, Any], then: Tensor | None) -> None:
+    """A tensor node's attributes showing ``then`` (a past step's stand-in) instead of the
+    present; None: that step did not make this tensor (an ``if`` made its graph otherwise)."""
+    if then is None:
+        attrs.update(value="(not made at this step)", grad="None", grad_stats=grad_stats(None, False))
+        attrs["tensor"] = None
+        return
     grad = then.peek_grad()
     garr = None if grad is None else grad.peek_array()
     attrs["value"] = preview(then.peek_array())

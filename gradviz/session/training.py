@@ -18,6 +18,7 @@ Nothing here is saved with the session: it is a by-product of running the loop.
 
 from __future__ import annotations
 
+import difflib
 import threading
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ class Held:
     uid: int
     value: np.ndarray
     grad: np.ndarray | None
+    made_by: str = ""  # its grad_fn's name ('' for a leaf): what pairs it with a later step's
 
     @property
     def nbytes(self) -> int:
@@ -111,6 +113,7 @@ class TrainingRun:
         self.pictures = Pictures(PICTURE_BUDGET if budget is None else budget)
         self.steps = 0
         self.finished = False
+        self.last_uid = 1 << 62  # the last tensor the loop made (set when it ends)
         self.mark: object = None  # the log's last entry once the input that ran the loop was kept
         self.source = ""  # the loop's code
         self._last_values: dict[str, np.ndarray] = {}
@@ -142,7 +145,10 @@ class TrainingRun:
         self.loss_name = loss_name
         self.loss.append(float(np.mean(loss)) if loss.size else float("nan"))
         for name, t in everything.items():
-            if not (t.is_leaf and t.requires_grad) or session.info(name).uid > self.first_uid:
+            info = session.info(name)
+            # A parameter: a leaf that requires grad, made before the loop or given a name of
+            # its own (``w = (w - lr * w.grad).detach().requires_grad_()`` makes a new one each step)
+            if not (t.is_leaf and t.requires_grad) or (info.uid > self.first_uid and info.hidden):
                 continue
             s = self.params.get(name)
             if s is None:  # a parameter seen first now: earlier steps have no numbers for it
@@ -167,6 +173,7 @@ class TrainingRun:
         for name in self.params:
             if name in session:
                 self._measure_update(name, session.tensor(name).peek_array())
+        self.last_uid = session.next_uid - 1
         self.finished = True
 
     def _measure_update(self, name: str, value: np.ndarray) -> None:
@@ -187,27 +194,33 @@ class TrainingRun:
                 uid,
                 np.array(t.peek_array(), copy=True),
                 None if grad is None else np.array(grad.peek_array(), copy=True),
+                "" if t.grad_fn is None else t.grad_fn.name(),
             )
         return held
 
 
 def match_names(
-    run: TrainingRun, picture: Picture, now: dict[str, tuple[int, tuple[int, ...]]]
-) -> dict[str, str]:
-    """Which tensor of ``picture`` each tensor alive ``now`` (name -> (uid, shape)) stands for.
+    run: TrainingRun, picture: Picture, now: dict[str, tuple[int, tuple[int, ...], str]]
+) -> dict[str, str | None]:
+    """Which tensor of ``picture`` each tensor alive ``now`` (name -> (uid, shape, grad_fn's
+    name)) stands for; None for one of the loop's tensors that step did not make.
 
     A tensor made before the loop is itself. The loop's own tensors are new every step (PyTorch
-    rebuilds the graph each time), so they are paired by their order of making, counted from the
-    last one made, as long as the shapes agree: the same body makes the same tensors in the same
-    order each time round."""
-    pairs = {}
-    ours = sorted((uid, name) for name, (uid, _) in now.items() if uid > run.first_uid)
-    theirs = sorted((h.uid, name) for name, h in picture.tensors.items() if h.uid > run.first_uid)
-    for (_, mine), (_, old) in zip(reversed(ours), reversed(theirs)):
-        if tuple(picture.tensors[old].value.shape) != tuple(now[mine][1]):
-            break
-        pairs[mine] = old
-    for name, (uid, _) in now.items():
+    rebuilds the graph each time), so the two steps' tensors, in their order of making, are
+    aligned as sequences of (shape, op that made it): the same body makes the same tensors in
+    the same order each time round, and where an ``if`` made that step's graph otherwise, what
+    it made differently is left unpaired. Tensors made after the loop are not the loop's."""
+    pairs: dict[str, str | None] = {}
+    ours = [n for _, n in sorted((u, n) for n, (u, _, _) in now.items() if run.first_uid < u <= run.last_uid)]
+    theirs = [n for _, n in sorted((h.uid, n) for n, h in picture.tensors.items() if h.uid > run.first_uid)]
+    mine_sig = [now[n][1:] for n in ours]
+    then_sig = [(tuple(picture.tensors[n].value.shape), picture.tensors[n].made_by) for n in theirs]
+    for block in difflib.SequenceMatcher(None, then_sig, mine_sig, autojunk=False).get_matching_blocks():
+        for j in range(block.size):
+            pairs[ours[block.b + j]] = theirs[block.a + j]
+    for mine in ours:
+        pairs.setdefault(mine, None)
+    for name, (uid, _, _) in now.items():
         if uid <= run.first_uid and name in picture.tensors and picture.tensors[name].uid == uid:
             pairs[name] = name
     return pairs
@@ -230,17 +243,23 @@ class TrainingRecorder:
         return self.run if self.run.steps else None
 
 
-def values_at(
-    session: Session, run: TrainingRun, k: int
-) -> tuple[int, dict[str, tuple[np.ndarray, np.ndarray | None]]]:
+Past = dict[str, "tuple[np.ndarray, np.ndarray | None] | None"]
+
+
+def values_at(session: Session, run: TrainingRun, k: int) -> tuple[int, Past]:
     """What each tensor alive now held at step ``k`` (or the nearest step with a picture): that
-    step, and name -> (value, gradient) for every tensor it can be matched to (``match_names``)."""
+    step, and name -> (value, gradient) for every tensor it can be matched to (``match_names``),
+    or None for one of the loop's tensors that step did not make."""
     step = run.pictures.nearest(k)
     if step is None:
         return k, {}
     picture = run.pictures[step]
-    now = {n: (session.info(n).uid, tuple(t.shape)) for n, t in session.tensors(include_hidden=True).items()}
+    now = {
+        n: (session.info(n).uid, tuple(t.shape), "" if t.grad_fn is None else t.grad_fn.name())
+        for n, t in session.tensors(include_hidden=True).items()
+    }
     pairs = match_names(run, picture, now)
     return step, {
-        mine: (picture.tensors[old].value, picture.tensors[old].grad) for mine, old in pairs.items()
+        mine: None if old is None else (picture.tensors[old].value, picture.tensors[old].grad)
+        for mine, old in pairs.items()
     }

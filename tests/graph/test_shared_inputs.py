@@ -66,7 +66,9 @@ def test_each_far_use_gets_a_badge_just_above_its_op(view) -> None:
             assert b == shared.ref_id(leaf, v)
             bx, by, bw, bh = scene.refs[b][1]
             ux, uy, uw, _ = scene.boxes[v]
-            assert by + bh < uy < by + bh + 90  # just above its op, one rank gap (nodes below are taller now: kept grads)
+            assert (
+                by + bh < uy < by + bh + 90
+            )  # just above its op, one rank gap (nodes below are taller now: kept grads)
             assert abs((bx + bw / 2) - (ux + uw / 2)) < 150  # and beside it
             texts = [it for it in scene.items[slice(*scene.spans[b])] if isinstance(it, Text)]
             assert [t.text for t in texts] == [f"→ {name}"]

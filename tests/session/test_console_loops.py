@@ -4,6 +4,8 @@ stays consistent (undo, save and open, a budget exceeded)."""
 
 from __future__ import annotations
 
+import contextlib
+import io
 import re
 import sys
 from pathlib import Path
@@ -361,3 +363,34 @@ def test_stop_ends_a_long_loop_and_changes_nothing() -> None:
     s.stop_requested = None
     assert not r.ok and "stopped" in r.error
     assert s.entries == entries and s.tensor("w").item() == 1.0
+
+
+def test_a_function_s_local_tensor_lives_until_it_returns() -> None:
+    # the train_step of many tutorials: a local loss, backward, a step, the loss returned
+    program = """torch.manual_seed(0)
+x = torch.randn(20)
+t = torch.randn(20)
+w = torch.tensor(0.5, requires_grad=True)
+def train_step(p):
+    loss = ((p * x - t) ** 2).mean()
+    loss.backward()
+    with torch.no_grad():
+        p -= 0.1 * p.grad
+    p.grad.zero_()
+    return loss.item()
+for i in range(3):
+    print(f"{train_step(w):.5f}")  # (.item()'s 17 digits: torch's float32 mean sums in another order)
+def last():
+    loss = ((w * x - t) ** 2).mean()
+    return loss
+l = last()
+print(l)"""
+    ns: dict = {"torch": torch}
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(program, ns)
+    s = Session()
+    r = Console(s).run(program)
+    assert r.ok, r.text
+    assert r.printed == out.getvalue()
+    assert "l" in s.names() and s.tensor("l").grad_fn is not None

@@ -345,7 +345,9 @@ def test_the_loop_keeps_off_the_console_s_own_names() -> None:
     # the XOR example's console has its own `opt` (Adam, with its moments): Train's must not replace it
     s = examples.xor_mlp()
     leaves = tuple(n for n in tc.trainable(s) if s.tensor(n).requires_grad)
-    code = tc.train_code(s, "loss", tc.TrainPlan(leaves, tc.ADAM, 0.05, 3), in_use=["opt", "model", "loss_fn"])
+    code = tc.train_code(
+        s, "loss", tc.TrainPlan(leaves, tc.ADAM, 0.05, 3), in_use=["opt", "model", "loss_fn"]
+    )
     assert code.ok, code.refusal
     first = code.source.splitlines()[0]
     assert first.startswith("optimizer = torch.optim.Adam(") and "opt." not in code.source

@@ -132,3 +132,64 @@ def test_nested_loops_make_one_step_per_backward() -> None:
     assert r.ok, r.text
     assert c.last_training.steps == 12
     np.testing.assert_allclose(c.last_training.losses(), torch_run(12)["loss"], rtol=1e-6)
+
+
+def test_tensors_made_after_the_loop_are_not_taken_for_the_loop_s() -> None:
+    s, c = console_run(5)
+    run = c.last_training
+    want = torch_run(5)
+    assert c.run("pred = x @ w + b\nerr = ((pred - t) ** 2).mean()").ok  # a later cell
+    _, past = training.values_at(s, run, 0)
+    assert "pred" not in past and "err" not in past  # the present's own: shown as they are
+    assert past["loss"][0] == pytest.approx(want["loss"][0], rel=1e-6)
+
+
+def test_a_step_whose_if_made_another_graph_pairs_only_what_it_made() -> None:
+    s = Session()
+    c = Console(s)
+    assert c.run(SETUP).ok
+    body = """    y = x @ w + b
+    if i % 2 == 0:
+        loss = ((y - t) ** 2).mean()
+    else:
+        loss = (y - t).abs().mean()
+    loss.backward()
+    with torch.no_grad():
+        w -= 0.1 * w.grad
+    w.grad.zero_()
+    b.grad = None"""
+    assert c.run(f"for i in range(4):\n{body}").ok
+    run = c.last_training
+    step, past = training.values_at(s, run, 0)  # step 0 squared; the graph now (step 3) took abs
+    assert step == 0
+    made_by = {n: (s.tensor(n).grad_fn.name() if s.tensor(n).grad_fn else "") for n in past}
+    abs_node = next(n for n, m in made_by.items() if m == "AbsBackward0")
+    assert past[abs_node] is None  # step 0 made no abs: not shown with another op's values
+    assert past["y"] is not None and past["y"][0].shape == (8, 1)  # y = x @ w + b was made alike
+    _, now = training.values_at(s, run, 3)
+    assert now[abs_node] is not None
+
+
+def test_a_parameter_made_again_each_step_is_followed_by_its_name() -> None:
+    s = Session()
+    c = Console(s)
+    assert c.run(SETUP).ok
+    body = """    loss = ((x @ w + b - t) ** 2).mean()
+    loss.backward()
+    w = (w - 0.1 * w.grad).detach().requires_grad_()
+    b.grad = None"""
+    assert c.run(f"for i in range(4):\n{body}").ok
+    run = c.last_training
+    ns: dict = {"torch": torch}
+    exec(SETUP, ns)
+    w, norms, steps = ns["w"], [], []
+    for _ in range(4):
+        loss = ((ns["x"] @ w + ns["b"] - ns["t"]) ** 2).mean()
+        loss.backward()
+        norms.append(w.grad.norm().item())
+        new = (w - 0.1 * w.grad).detach().requires_grad_()
+        steps.append((new - w).detach().double().norm().item())
+        w = new
+        ns["b"].grad = None
+    np.testing.assert_allclose(run.series("w", "grad_norm"), norms, rtol=1e-5, atol=2e-7)
+    np.testing.assert_allclose(run.series("w", "update"), steps, rtol=1e-3, atol=1e-7)

@@ -58,6 +58,7 @@ class Run:
         self.steps = 0  # loop iterations and calls so far (control.tick bounds them)
         self.scopes: list[dict[str, Any]] = []  # the local names of the functions being run
         self.depth = 0  # calls of the learner's functions under way
+        self.deferred: list[str] = []  # hidden tensors a function's locals held: collected after it
         self.recorded: list[Any] = []  # the TrainingRun of each outermost loop (None: no backward)
 
     def warn(self, message: str) -> None:
@@ -114,7 +115,8 @@ class Run:
             control.execute(self, stmt)
         else:  # check() refuses everything else first
             raise ConsoleError(f"{type(stmt).__name__} is not allowed in the console")
-        names.collect(self, self.created + self.unbound)
+        deferred, self.deferred = (self.deferred, []) if not self.scopes else ([], self.deferred)
+        names.collect(self, self.created + self.unbound + deferred)
 
     def show(self, value: Any) -> None:
         """The input's trailing value, as the notebook shows it (None shows nothing)."""

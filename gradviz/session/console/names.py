@@ -94,6 +94,11 @@ def bind(run: Run, name: str, value: Any, later: tuple[Any, ...] = ()) -> None:
         if value.uid == current:
             return
         other = value.name(run)
+        if s.info(other).hidden:  # a function's result (its local), or a hidden step: named now
+            if name in s:
+                unbind(run, name, later)
+            s.rename(other, name)
+            return
         raise ConsoleError(
             f"{name} = {other} would give one tensor two names, which a session can't hold; "
             f"use {other}.clone() for a copy, or rename {other}"
@@ -154,6 +159,18 @@ def held(run: Run) -> set[int]:
     return {u for v in run.console.variables.values() if isinstance(v, ObjectValue) for u in v.holds()}
 
 
+def in_scope(run: Run) -> set[int]:
+    """The session tensors the locals of the learner's functions under way refer to: alive until
+    the call returns, as in Python (``loss = ...; loss.backward(); return loss.item()``)."""
+    return {
+        x.uid
+        for scope in run.scopes
+        for v in scope.values()
+        for x in _flat(v)
+        if isinstance(x, TensorValue) and x.uid is not None
+    }
+
+
 def _flat(value: Any) -> list[Any]:
     out, stack = [], [value]
     while stack:
@@ -188,12 +205,16 @@ def collect(run: Run, names: list[str]) -> None:
     s = run.session
     stack = list(names)
     kept: set[int] | None = None
+    local: set[int] = in_scope(run) if run.scopes else set()
     while stack:
         n = stack.pop()
         if n not in s or not s.info(n).hidden or s.dependents(n):
             continue
         kept = held(run) if kept is None else kept
         if s.info(n).uid in kept:
+            continue
+        if s.info(n).uid in local:  # a function's local: collected once the call is over
+            run.deferred.append(n)
             continue
         operands = s.operands(n)
         s.delete(n)
