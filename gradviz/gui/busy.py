@@ -40,15 +40,17 @@ class BusyRunner(QObject):
 
     @contextlib.contextmanager
     def counting_steps(self, console: Any, source: str) -> Iterator[None]:
-        """While a console cell that is one ``for`` over a range runs (Train's loop, or one
-        typed), its iterations are the progress: the bar fills, the status says "step k of N"."""
-        total = loop_length(source) if console is not None else 0
-        if not total:
+        """While a console cell runs, each loop iteration and call lets the window have the
+        interpreter (so it paints and hears Stop); for a cell that is one ``for`` over a range
+        (Train's loop, or one typed) they are the progress: the bar fills, the status says
+        "step k of N"; otherwise it counts "k iterations"."""
+        if console is None:
             yield
             return
+        total = loop_length(source)  # 0: not one loop over a range (a DataLoader, nested loops)
 
         def tick(k: int) -> None:  # on the worker: plain data the GUI's timer reads
-            self.steps = (min(k, total), total)
+            self.steps = (min(k, total) if total else k, total)
             time.sleep(0)  # let the GUI thread have the GIL: it paints the progress, hears Stop
 
         self.steps, console.on_tick = (0, total), tick
@@ -117,10 +119,12 @@ class BusyRunner(QObject):
                 w.say(what)
                 QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
             steps = self.steps
-            if steps is not None:
+            if steps is not None and steps[1]:
                 w.progress.setRange(0, steps[1])
                 w.progress.setValue(steps[0])
                 w.say(f"{what.rstrip(':')}: step {steps[0]:,} of {steps[1]:,}")
+            elif steps is not None and steps[0]:  # no total known: iterations and calls so far
+                w.say(f"{what.rstrip(':')}: {steps[0]:,} iterations")
             elif job.total:
                 w.progress.setRange(0, job.total)
                 w.progress.setValue(job.done_steps)
