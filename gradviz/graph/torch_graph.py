@@ -1,0 +1,760 @@
+"""Real PyTorch graphs -> the same model graph as gradviz's engine graphs.
+
+The graph is read from torch's own structure: ``grad_fn``, ``next_functions``, AccumulateGrad's
+``.variable`` for leaves, and the ``_saved_*`` attributes of each node for the saved-tensor
+badges (their names and shapes) and the node's parameters (``dim``, ``alpha`` ...). Nothing is
+recomputed with gradviz's engine: values are the tensors' own, gradients their ``.grad`` or what
+:class:`capture` caught.
+
+:class:`capture` is a ``TorchFunctionMode``. While the user's forward and backward run in it:
+
+- every call's result is kept, so an intermediate shows its value, and the tensors a call read
+  without needing a gradient (``x`` in ``w * x``) are drawn as its constant inputs;
+- each new backward node is noted with what it saved (before backward() frees it) and with the
+  ``nn.Module`` calls it was made in (forward pre-hooks and hooks on ``model``'s modules);
+- when ``backward()``, ``torch.autograd.backward`` or ``torch.autograd.grad`` is called, a
+  pre-hook (``torch.autograd.graph.Node.register_prehook``) goes on every node of the graph
+  before it runs: a node's pre-hook receives the gradient of each of its outputs, which is the
+  gradient of each intermediate tensor, including those made inside library calls that the mode
+  never sees (``F.multi_head_attention_forward``'s steps). They are shown marked "kept by
+  gradviz" (PyTorch's ``.grad`` stays None), accumulated over backward calls as
+  ``retain_grad()`` would.
+
+torch is imported only when a torch tensor is passed in (it is then already imported) or a
+capture is started; without it, :func:`require_torch` says how to install it.
+"""
+
+from __future__ import annotations
+
+import sys
+import weakref
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from .colors import grad_stats
+from .model import (
+    AUTOGRAD,
+    TENSORS,
+    VIEWS,
+    NodeIds,
+    _add_expressions,
+    op_label,
+    params_text,
+    preview,
+    scope_levels,
+)
+
+INSTALL_HINT = (
+    "PyTorch is not installed: install it with `pip install torch` (or `pip install gradviz[torch]`)"
+)
+SAVED = "_saved_"
+
+
+def require_torch() -> Any:
+    """The ``torch`` module, or an ImportError that says how to install it."""
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(INSTALL_HINT) from None
+    return torch
+
+
+def is_torch_tensor(x: Any) -> bool:
+    """Whether ``x`` is a ``torch.Tensor``, without importing torch (a torch tensor implies it is)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+def torch_outputs(outputs: Any) -> bool:
+    """Whether ``outputs`` (a tensor, a list or a ``{name: tensor}``) are PyTorch tensors."""
+    if is_torch_tensor(outputs):
+        return True
+    if isinstance(outputs, Mapping):
+        values = list(outputs.values())
+    elif isinstance(outputs, (list, tuple)):
+        values = list(outputs)
+    else:
+        return False
+    return bool(values) and all(is_torch_tensor(v) for v in values)
+
+
+def torch_names(*namespaces: Mapping[str, Any]) -> dict[str, Any]:
+    """``{name: torch tensor}`` bound in these namespaces (earlier ones win; ``_names`` skipped)."""
+    out: dict[str, Any] = {}
+    seen: set[int] = set()
+    for ns in namespaces:
+        for name, value in ns.items():
+            if not name.startswith("_") and is_torch_tensor(value) and id(value) not in seen:
+                out[name] = value
+                seen.add(id(value))
+    return out
+
+
+def module_names(model: Any) -> dict[str, Any]:
+    """``{"layer1.0.conv1.weight": parameter}`` as torchviz's ``params=`` takes it."""
+    if model is None:
+        return {}
+    return dict(model.named_parameters())
+
+
+# --- arrays -------------------------------------------------------------------------------------
+
+
+def to_numpy(t: Any) -> np.ndarray:
+    """A copy-free numpy view where torch allows one (bfloat16 and friends go through float64)."""
+    d = t.detach()
+    if d.device.type != "cpu":
+        d = d.cpu()
+    try:
+        return d.numpy()
+    except TypeError:
+        import torch
+
+        return d.to(torch.float64).numpy()
+
+
+def _dtype_name(dtype: Any) -> str:
+    return str(dtype).removeprefix("torch.")
+
+
+# --- stand-ins for the inspector ----------------------------------------------------------------
+
+
+class _FnView:
+    """A backward node as the inspector asks about it: its name and the gradient kept for it."""
+
+    def __init__(self, fn: Any, kept: np.ndarray | None) -> None:
+        self.fn, self._kept = fn, kept
+
+    def name(self) -> str:
+        return self.fn.name()
+
+    def kept_grad(self, tensor: Any = None) -> np.ndarray | None:
+        return self._kept
+
+
+class TorchTensorView:
+    """A PyTorch tensor seen through the methods gradviz's inspector and panels call on its own
+    tensors (``peek_array``, ``peek_grad``, ``is_leaf`` ...), so they show it unchanged. Its
+    ``repr`` is PyTorch's own."""
+
+    def __init__(self, tensor: Any, kept: np.ndarray | None = None) -> None:
+        self.torch_tensor = tensor
+        self._kept = kept
+
+    # what PyTorch says
+    @property
+    def shape(self) -> Any:
+        return self.torch_tensor.shape
+
+    @property
+    def dtype(self) -> Any:
+        return self.torch_tensor.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.torch_tensor.ndim
+
+    @property
+    def is_leaf(self) -> bool:
+        return bool(self.torch_tensor.is_leaf)
+
+    @property
+    def requires_grad(self) -> bool:
+        return bool(self.torch_tensor.requires_grad)
+
+    @property
+    def retains_grad(self) -> bool:
+        return bool(self.torch_tensor.retains_grad)
+
+    @property
+    def grad_fn(self) -> _FnView | None:
+        fn = self.torch_tensor.grad_fn
+        return None if fn is None else _FnView(fn, self._kept)
+
+    def numel(self) -> int:
+        return int(self.torch_tensor.numel())
+
+    def peek_array(self) -> np.ndarray:
+        return to_numpy(self.torch_tensor)
+
+    def peek_grad(self) -> TorchTensorView | None:
+        g = self.torch_tensor.grad if self.torch_tensor.is_leaf or self.torch_tensor.retains_grad else None
+        return None if g is None else TorchTensorView(g)
+
+    def __repr__(self) -> str:
+        return repr(self.torch_tensor)
+
+
+class Parameter(TorchTensorView):
+    """An ``nn.Parameter``: the folding code knows parameters by this class name."""
+
+
+def view_of(t: Any, kept: np.ndarray | None = None) -> TorchTensorView:
+    """The stand-in of ``t``, one per live tensor (the graph and the panels share it)."""
+    entry = _VIEWS.get(id(t))
+    if entry is not None and entry[0]() is t:
+        view = entry[1]
+        if kept is not None:
+            view._kept = kept
+        return view
+    import torch
+
+    cls = Parameter if isinstance(t, torch.nn.Parameter) else TorchTensorView
+    view = cls(t, kept)
+    key = id(t)
+
+    def forget(ref: weakref.ref, key: int = key) -> None:
+        if _VIEWS.get(key, (None,))[0] is ref:
+            del _VIEWS[key]
+
+    _VIEWS[key] = (weakref.ref(t, forget), view)
+    return view
+
+
+_VIEWS: dict[int, tuple[weakref.ref, TorchTensorView]] = {}
+
+
+# --- saved tensors --------------------------------------------------------------------------------
+
+
+def read_saved(fn: Any) -> tuple[list[tuple[int, ...]], list[str], dict[str, Any], bool]:
+    """What ``fn`` saved: tensor shapes and names, its other saved values (the node's
+    parameters), and whether backward() has freed the tensors already."""
+    import torch
+
+    shapes: list[tuple[int, ...]] = []
+    names: list[str] = []
+    params: dict[str, Any] = {}
+    freed = False
+    for attr in dir(fn):
+        if not attr.startswith(SAVED):
+            continue
+        name = attr[len(SAVED) :]
+        try:
+            v = getattr(fn, attr)
+        except RuntimeError:  # freed by backward()
+            freed = True
+            continue
+        if torch.is_tensor(v):
+            shapes.append(tuple(v.shape))
+            names.append(name)
+        elif isinstance(v, tuple) and v and all(torch.is_tensor(x) for x in v):
+            for i, x in enumerate(v):
+                shapes.append(tuple(x.shape))
+                names.append(f"{name}[{i}]")
+        elif name.endswith(("_sym_sizes", "_sym_strides", "_sizes", "_strides", "_options")):
+            continue  # bookkeeping for the shapes, not something a reader set
+        elif isinstance(v, int) and not isinstance(v, bool) and v >= 2**63:
+            params[name] = v - 2**64  # a negative dim, read back as unsigned
+        elif isinstance(v, (bool, int, float, str)) or (
+            isinstance(v, tuple) and all(isinstance(x, (bool, int, float)) for x in v)
+        ):
+            params[name] = v
+    return shapes, names, params, freed
+
+
+# --- the capture ----------------------------------------------------------------------------------
+
+
+def _tensors_in(x: Any, depth: int = 2) -> Iterable[Any]:
+    if is_torch_tensor(x):
+        yield x
+    elif depth and isinstance(x, (list, tuple)):
+        for y in x:
+            yield from _tensors_in(y, depth - 1)
+    elif depth and isinstance(x, Mapping):
+        for y in x.values():
+            yield from _tensors_in(y, depth - 1)
+
+
+class Record:
+    """What a capture saw, by backward node (``id(node)``; the nodes are kept alive here)."""
+
+    def __init__(self) -> None:
+        self.nodes: dict[int, Any] = {}
+        self.outputs: dict[tuple[int, int], Any] = {}  # (node, output_nr) -> the tensor
+        self.grads: dict[tuple[int, int], Any] = {}  # (node, output_nr) -> its gradient
+        self.saved: dict[int, tuple] = {}  # node -> read_saved() before backward()
+        self.scope: dict[int, tuple] = {}  # node -> its module calls, outermost first
+        self.consts: dict[int, list] = {}  # node -> tensors its call read without grad
+        self.hooked: set[int] = set()
+        self.handles: list[Any] = []
+
+    def note_node(self, fn: Any, scope: tuple) -> bool:
+        if id(fn) in self.nodes:
+            return False
+        self.nodes[id(fn)] = fn
+        if scope:
+            self.scope[id(fn)] = scope
+        if type(fn).__name__ != "AccumulateGrad":
+            self.saved[id(fn)] = read_saved(fn)
+        return True
+
+    def note_call(self, args: Any, kwargs: Any, out: Any, scope: tuple) -> None:
+        results = [t for t in _tensors_in(out) if t.grad_fn is not None]
+        if not results:
+            return
+        new_roots = []
+        for t in results:
+            fn = t.grad_fn
+            self.outputs[(id(fn), t.output_nr)] = t
+            if id(fn) not in self.nodes:
+                new_roots.append(fn)
+        stack = list(new_roots)
+        first = {id(f) for f in new_roots}
+        while stack:  # the new nodes this call made (its internal steps too)
+            fn = stack.pop()
+            if not self.note_node(fn, scope):
+                continue
+            stack.extend(f for f, _ in fn.next_functions if f is not None and id(f) not in self.nodes)
+        consts = [t for t in (*_tensors_in(args), *_tensors_in(kwargs)) if not t.requires_grad]
+        if consts:
+            for fn in new_roots:
+                if id(fn) in first:
+                    self.consts.setdefault(id(fn), consts)
+
+    def hook_graph(self, roots: Iterable[Any]) -> None:
+        """A pre-hook on every node reachable from ``roots`` not hooked yet: it keeps the
+        gradient of each output of the node, i.e. of each intermediate tensor."""
+        stack = [getattr(r, "grad_fn", None) for r in roots]
+        while stack:
+            fn = stack.pop()
+            if fn is None or id(fn) in self.hooked:
+                continue
+            self.note_node(fn, ())
+            self.hooked.add(id(fn))
+            if type(fn).__name__ != "AccumulateGrad":
+                self.handles.append(fn.register_prehook(self._prehook(id(fn))))
+            stack.extend(f for f, _ in fn.next_functions if f is not None)
+
+    def _prehook(self, key: int) -> Any:
+        grads = self.grads
+
+        def keep(grad_outputs: tuple) -> None:
+            for nr, g in enumerate(grad_outputs):
+                if g is None:
+                    continue
+                g = g.detach()
+                prev = grads.get((key, nr))
+                grads[(key, nr)] = g if prev is None else prev + g
+
+        return keep
+
+
+_last: list[Record] = []  # the most recent capture's record: draw() after the with-block uses it
+
+
+def last_record() -> Record | None:
+    return _last[-1] if _last else None
+
+
+class capture:
+    """``with gradviz.capture(model=net): loss = net(x); loss.backward()`` keeps what drawing a
+    real PyTorch graph needs: every intermediate's value and gradient, what each node saved,
+    and the module each node was made in. ``gradviz.draw(loss)`` afterwards uses it."""
+
+    def __init__(self, model: Any = None) -> None:
+        self.model = model
+        self.record = Record()
+        self._mode: Any = None
+        self._module_handles: list[Any] = []
+        self._stack: list[tuple] = []
+        self._calls = 0
+
+    def __enter__(self) -> capture:
+        torch = require_torch()
+        from torch.overrides import TorchFunctionMode
+
+        record, stack = self.record, self._stack
+        backward_fns = {torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad}
+
+        class _Mode(TorchFunctionMode):
+            def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+                kwargs = kwargs or {}
+                if func in backward_fns:
+                    roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
+                    record.hook_graph(_tensors_in(roots))
+                    return func(*args, **kwargs)
+                out = func(*args, **kwargs)
+                record.note_call(args, kwargs, out, tuple(stack))
+                return out
+
+        if self.model is not None:
+            self._hook_modules(self.model)
+        self._mode = _Mode()
+        self._mode.__enter__()
+        _last[:] = [self.record]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._mode.__exit__(*exc)
+        for h in self._module_handles:
+            h.remove()
+        self._module_handles.clear()
+
+    def _hook_modules(self, model: Any) -> None:
+        child_name = {id(m): n for _, mod in model.named_modules() for n, m in mod.named_children()}
+
+        def pre(module: Any, args: Any) -> None:
+            self._calls += 1
+            self._stack.append(
+                (child_name.get(id(module), ""), type(module).__name__, self._calls, id(module))
+            )
+
+        def post(module: Any, args: Any, out: Any) -> None:
+            if self._stack:
+                self._stack.pop()
+
+        for m in model.modules():
+            self._module_handles.append(m.register_forward_pre_hook(pre))
+            self._module_handles.append(m.register_forward_hook(post))
+
+
+# --- the graph --------------------------------------------------------------------------------------
+
+
+def _topo(roots: Iterable[Any]) -> list[Any]:
+    """Backward nodes reachable from ``roots``, inputs first (iterative: graphs can be deep)."""
+    order: list[Any] = []
+    seen: set[int] = set()
+    for root in roots:
+        if root is None or id(root) in seen:
+            continue
+        stack: list[tuple[Any, bool]] = [(root, False)]
+        while stack:
+            n, done = stack.pop()
+            if done:
+                order.append(n)
+                continue
+            if id(n) in seen:
+                continue
+            seen.add(id(n))
+            stack.append((n, True))
+            for fn, _ in reversed(n.next_functions):
+                if fn is not None and id(fn) not in seen:
+                    stack.append((fn, False))
+    return order
+
+
+def _is_acc(fn: Any) -> bool:
+    return type(fn).__name__ == "AccumulateGrad"
+
+
+class _Output:
+    """Output ``nr`` > 0 of a node, as a key for the id registry (the node itself is output 0)."""
+
+    def __init__(self, fn: Any, nr: int) -> None:
+        self.fn, self.nr = fn, nr
+
+
+class TorchGraphBuilder:
+    """Builds one view of a PyTorch graph; ``record`` is what a capture saw (or None)."""
+
+    def __init__(
+        self,
+        roots: list[Any],
+        names: Mapping[str, Any],
+        ids: NodeIds,
+        record: Record | None,
+        is_session: bool = False,
+    ) -> None:
+        self.roots, self.ids, self.record = roots, ids, record
+        self.is_session = is_session
+        self.nodes = _topo(t.grad_fn for t in roots)
+        self.node_ids = {id(n) for n in self.nodes}
+        self.leaf_name: dict[int, str] = {}  # id(leaf) -> name
+        self.out_name: dict[tuple[int, int], str] = {}  # (node, nr) -> name
+        self.out_tensor: dict[tuple[int, int], Any] = {}
+        self._outkeys: dict[tuple[int, int], _Output] = {}
+        for name, t in names.items():
+            if t.grad_fn is None:
+                self.leaf_name.setdefault(id(t), str(name))
+            else:
+                self.out_name.setdefault((id(t.grad_fn), t.output_nr), str(name))
+                self.out_tensor.setdefault((id(t.grad_fn), t.output_nr), t)
+        if record is not None:
+            for k, t in record.outputs.items():
+                self.out_tensor.setdefault(k, t)
+        for t in roots:
+            if t.grad_fn is not None:
+                self.out_tensor[(id(t.grad_fn), t.output_nr)] = t
+
+    # ids
+    def key(self, fn: Any, nr: int) -> Any:
+        if nr == 0:
+            return fn
+        k = self._outkeys.get((id(fn), nr))
+        if k is None:
+            k = self._outkeys[(id(fn), nr)] = _Output(fn, nr)
+        return k
+
+    def tid(self, fn_or_leaf: Any, nr: int = 0) -> str:
+        return self.ids.get(self.key(fn_or_leaf, nr), "t")
+
+    def node_id(self, fn: Any) -> str:
+        return self.ids.get(fn, "acc" if _is_acc(fn) else "op")
+
+    # attributes
+    def output_keys(self) -> set[tuple[int, int]]:
+        """(node, nr) of the roots that count as outputs (in a session: those nothing consumed)."""
+        keys = {(id(t.grad_fn), t.output_nr) for t in self.roots if t.grad_fn is not None}
+        if self.is_session:
+            consumed = {(id(f), nr) for n in self.nodes for f, nr in n.next_functions if f is not None}
+            keys -= consumed
+        return keys
+
+    def saved(self, fn: Any) -> tuple:
+        """What ``fn`` saved; once backward() freed it, the shapes a capture noted before."""
+        now = read_saved(fn)
+        noted = self.record.saved.get(id(fn)) if self.record is not None else None
+        if noted is not None and now[3]:
+            return noted[0], noted[1], {**noted[2], **now[2]}, True
+        return now
+
+    def op_attrs(self, fn: Any) -> dict[str, Any]:
+        name = fn.name()
+        shapes, snames, params, freed = self.saved(fn)
+        ptext = params_text(params)
+        meta = fn._input_metadata  # what the node receives: its forward outputs' shapes
+        scope = self.record.scope.get(id(fn), ()) if self.record is not None else ()
+        return {
+            "type": "op",
+            "name": name,
+            "op": op_label(name),
+            "label": op_label(name) + (f"({ptext})" if ptext else ""),
+            "params": ptext,
+            "saved": shapes,
+            "saved_names": snames,
+            "saved_freed": bool(freed),
+            "shape": tuple(meta[0].shape) if meta else (),
+            "scope": scope_levels(scope),
+            "parts": (name,),
+        }
+
+    def leaf_attrs(self, t: Any, is_output: bool) -> dict[str, Any]:
+        grad = t.grad
+        garr = None if grad is None else to_numpy(grad)
+        rg = bool(t.requires_grad)
+        kind = "leaf" if rg else "constant"
+        value = preview(to_numpy(t))
+        name = self.leaf_name.get(id(t), "")
+        label = value if not name and kind == "constant" and t.ndim == 0 and value else name
+        return self._tensor(
+            kind, is_output, name, label, t.shape, t.dtype, rg, True, False, value, garr, False, view_of(t)
+        )
+
+    def inter_attrs(self, fn: Any, nr: int, is_output: bool) -> dict[str, Any]:
+        k = (id(fn), nr)
+        t = self.out_tensor.get(k)
+        if t is not None and (t.grad_fn is not fn or t.output_nr != nr):
+            t = None  # changed in place since: this node is its old version
+        kept = False
+        garr = None
+        if t is not None and t.retains_grad and t.grad is not None:
+            garr = to_numpy(t.grad)
+        elif self.record is not None and k in self.record.grads:
+            garr, kept = to_numpy(self.record.grads[k]), True
+        if t is not None:
+            shape, dtype, value = t.shape, t.dtype, preview(to_numpy(t))
+            view = view_of(t, garr if kept else None)
+        else:
+            meta = fn._input_metadata
+            m = meta[nr] if nr < len(meta) else None
+            shape, dtype = (tuple(m.shape), m.dtype) if m is not None else ((), None)
+            value, view = "", None
+        name = self.out_name.get(k, "")
+        kind = "output" if is_output else "intermediate"
+        retains = bool(t is not None and t.retains_grad)
+        # A tensor no capture saw (made inside a library call, or before the capture) is known
+        # by its shape and gradient only: its value is not drawn.
+        return self._tensor(
+            kind, is_output, name, name, shape, dtype, True, False, retains, value, garr, kept, view
+        )
+
+    @staticmethod
+    def _tensor(
+        kind: str,
+        is_output: bool,
+        name: str,
+        label: str,
+        shape: Any,
+        dtype: Any,
+        requires_grad: bool,
+        is_leaf: bool,
+        retains: bool,
+        value: str,
+        grad: np.ndarray | None,
+        kept: bool,
+        view: Any,
+    ) -> dict[str, Any]:
+        return {
+            "type": "tensor",
+            "kind": kind,
+            "is_output": is_output,
+            "name": name,
+            "label": label,
+            "shape": tuple(int(s) for s in shape),
+            "dtype": _dtype_name(dtype) if dtype is not None else "",
+            "requires_grad": requires_grad,
+            "is_leaf": is_leaf,
+            "retains_grad": retains,
+            "stale": False,
+            "value": value,
+            "grad": "None" if grad is None else preview(grad),
+            "grad_stats": grad_stats(grad, requires_grad),
+            "kept_by_gradviz": kept,
+            "tensor": view,
+        }
+
+    # views
+    def build(self, view: str) -> nx.DiGraph:
+        g = nx.DiGraph(view=view)
+        outputs = self.output_keys()
+        (self._autograd if view == AUTOGRAD else self._tensors)(g, outputs)
+        g.graph["outputs"] = []
+        for t in self.roots:
+            if t.grad_fn is not None and (id(t.grad_fn), t.output_nr) in outputs:
+                g.graph["outputs"].append(self.tid(t.grad_fn, t.output_nr))
+            elif t.grad_fn is None and not self.is_session:
+                g.graph["outputs"].append(self.tid(t))
+        g.graph["source"] = "torch"
+        return g
+
+    def _add_leaf(self, g: nx.DiGraph, t: Any, is_output: bool = False) -> str:
+        tid = self.tid(t)
+        if tid not in g:
+            g.add_node(tid, **self.leaf_attrs(t, is_output))
+        return tid
+
+    def _autograd(self, g: nx.DiGraph, outputs: set) -> None:
+        for n in self.nodes:
+            nid = self.node_id(n)
+            if _is_acc(n):
+                leaf = n.variable
+                tid = self._add_leaf(g, leaf)
+                g.add_node(
+                    nid,
+                    type="accumulate",
+                    name="AccumulateGrad",
+                    label="AccumulateGrad",
+                    saved=[],
+                    saved_freed=False,
+                )
+                g.add_edge(tid, nid, kind="data", args=(0,), shape=tuple(leaf.shape))
+                continue
+            tname = self.out_name.get((id(n), 0), "")
+            g.add_node(
+                nid, **{**self.op_attrs(n), "type": "backward", "label": n.name(), "tensor_name": tname}
+            )
+            for i, (fn, nr) in enumerate(n.next_functions):
+                if fn is None:
+                    continue  # an input that needs no gradient: PyTorch's graph has no edge
+                src = self.node_id(fn)
+                meta = fn._input_metadata if not _is_acc(fn) else None
+                if meta is None:
+                    shape = tuple(fn.variable.shape)
+                else:
+                    shape = tuple(meta[nr].shape) if nr < len(meta) else ()
+                if g.has_edge(src, nid):
+                    g.edges[src, nid]["args"] += (i,)
+                else:
+                    g.add_edge(src, nid, kind="data", args=(i,), shape=shape)
+        for t in self.roots:
+            if t.grad_fn is None:
+                if t.requires_grad or not self.is_session:
+                    self._add_leaf(g, t, not self.is_session)
+                continue
+            k = (id(t.grad_fn), t.output_nr)
+            if k in outputs:
+                tid = self.tid(t.grad_fn, t.output_nr)
+                g.add_node(tid, **self.inter_attrs(t.grad_fn, t.output_nr, True))
+                src = self.node_id(t.grad_fn)
+                g.add_edge(src, tid, kind="data", args=(0,), shape=tuple(t.shape))
+
+    def _tensors(self, g: nx.DiGraph, outputs: set) -> None:
+        def add_out(fn: Any, nr: int) -> str:
+            tid = self.tid(fn, nr)
+            if tid not in g:
+                g.add_node(tid, **self.inter_attrs(fn, nr, (id(fn), nr) in outputs))
+            return tid
+
+        consumed: dict[int, set[int]] = {}
+        for n in self.nodes:
+            for fn, nr in n.next_functions:
+                if fn is not None:
+                    consumed.setdefault(id(fn), set()).add(nr)
+        for t in self.roots:
+            if t.grad_fn is not None:
+                consumed.setdefault(id(t.grad_fn), set()).add(t.output_nr)
+        for n in self.nodes:
+            if _is_acc(n):
+                continue
+            in_ids: list[str] = []
+            for fn, nr in n.next_functions:
+                if fn is None:
+                    continue
+                in_ids.append(self._add_leaf(g, fn.variable) if _is_acc(fn) else add_out(fn, nr))
+            consts = self.record.consts.get(id(n), []) if self.record is not None else []
+            in_ids += [self._add_leaf(g, c) for c in consts]
+            oid = self.node_id(n)
+            g.add_node(oid, **self.op_attrs(n))
+            for i, tid in enumerate(in_ids):
+                if g.has_edge(tid, oid):
+                    g.edges[tid, oid]["args"] += (i,)
+                else:
+                    g.add_edge(tid, oid, kind="data", args=(i,), shape=g.nodes[tid]["shape"])
+            for nr in sorted(consumed.get(id(n), {0})):
+                out = add_out(n, nr)
+                g.add_edge(oid, out, kind="data", args=(0,), shape=g.nodes[out]["shape"])
+        for t in self.roots:
+            if t.grad_fn is None:
+                self._add_leaf(g, t, not self.is_session)
+        _add_expressions(g)
+
+
+def build_torch_graph(
+    outputs: Any,
+    *,
+    view: str = TENSORS,
+    names: Mapping[str, Any] | None = None,
+    ids: NodeIds | None = None,
+    record: Record | None = None,
+) -> nx.DiGraph:
+    """The model graph of PyTorch tensors ``outputs`` (a tensor, a list, or ``{name: tensor}``),
+    with the same node attributes as :func:`gradviz.graph.model.build_graph` gives engine
+    tensors. ``names``: ``{name: tensor}`` labels (a model's ``named_parameters()`` among them).
+    ``record``: what a :class:`capture` saw; by default the last one's."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}; choose 'tensors' or 'autograd'")
+    is_session = isinstance(outputs, Mapping)
+    if is_session:
+        roots = list(outputs.values())
+        named = {**dict(names or {}), **dict(outputs)}
+    else:
+        roots = [outputs] if is_torch_tensor(outputs) else list(outputs)
+        named = dict(names or {})
+    named = {k: v for k, v in named.items() if is_torch_tensor(v)}
+    rec = record if record is not None else last_record()
+    builder = TorchGraphBuilder(roots, named, ids if ids is not None else NodeIds(), rec, is_session)
+    return builder.build(view)
+
+
+def reachable_names(outputs: Any, names: Mapping[str, Any]) -> dict[str, Any]:
+    """The named torch tensors that the graph of ``outputs`` contains (the outputs included)."""
+    roots = (
+        list(outputs.values())
+        if isinstance(outputs, Mapping)
+        else ([outputs] if is_torch_tensor(outputs) else list(outputs))
+    )
+    nodes = _topo(t.grad_fn for t in roots)
+    fns = {id(n) for n in nodes}
+    leaves = {id(n.variable) for n in nodes if _is_acc(n)} | {id(t) for t in roots}
+    return {
+        k: v
+        for k, v in names.items()
+        if is_torch_tensor(v) and (id(v) in leaves or (v.grad_fn is not None and id(v.grad_fn) in fns))
+    }
