@@ -193,6 +193,9 @@ class Parameter(TorchTensorView):
     """An ``nn.Parameter``: the folding code knows parameters by this class name."""
 
 
+_VIEWS: dict[int, tuple[weakref.ref, TorchTensorView]] = {}
+
+
 def view_of(t: Any, kept: np.ndarray | None = None) -> TorchTensorView:
     """The stand-in of ``t``, one per live tensor (the graph and the panels share it)."""
     entry = _VIEWS.get(id(t))
@@ -207,15 +210,12 @@ def view_of(t: Any, kept: np.ndarray | None = None) -> TorchTensorView:
     view = cls(t, kept)
     key = id(t)
 
-    def forget(ref: weakref.ref, key: int = key) -> None:
-        if _VIEWS.get(key, (None,))[0] is ref:
-            del _VIEWS[key]
+    def forget(ref: weakref.ref, key: int = key, views: dict = _VIEWS) -> None:
+        if views.get(key, (None,))[0] is ref:
+            del views[key]
 
     _VIEWS[key] = (weakref.ref(t, forget), view)
     return view
-
-
-_VIEWS: dict[int, tuple[weakref.ref, TorchTensorView]] = {}
 
 
 # --- saved tensors --------------------------------------------------------------------------------
@@ -523,6 +523,7 @@ class TorchGraphBuilder:
         scope = self.record.scope.get(id(fn), ()) if self.record is not None else ()
         return {
             "type": "op",
+            "torch_id": id(fn),  # torchviz's node id for it: str(id(grad_fn))
             "name": name,
             "op": op_label(name),
             "label": op_label(name) + (f"({ptext})" if ptext else ""),
@@ -608,6 +609,7 @@ class TorchGraphBuilder:
             "grad_stats": grad_stats(grad, requires_grad),
             "kept_by_gradviz": kept,
             "tensor": view,
+            "torch_id": id(view.torch_tensor) if view is not None else None,
         }
 
     # views
@@ -643,6 +645,7 @@ class TorchGraphBuilder:
                     label="AccumulateGrad",
                     saved=[],
                     saved_freed=False,
+                    torch_id=id(n),
                 )
                 g.add_edge(tid, nid, kind="data", args=(0,), shape=tuple(leaf.shape))
                 continue
