@@ -282,7 +282,8 @@ class Record:
         self.scope: dict[int, tuple] = {}  # node -> its module calls, outermost first
         self.consts: dict[int, list] = {}  # node -> tensors its call read without grad
         self.hooked: set[int] = set()
-        self.handles: list[Any] = []
+        self.handles: dict[int, Any] = {}  # node -> its pre-hook's handle
+        self._last_ops: set[int] = set()  # the backward nodes of the last backward's graph
 
     def note_node(self, fn: Any, scope: tuple) -> bool:
         if id(fn) in self.nodes:
@@ -319,17 +320,43 @@ class Record:
 
     def hook_graph(self, roots: Iterable[Any]) -> None:
         """A pre-hook on every node reachable from ``roots`` not hooked yet: it keeps the
-        gradient of each output of the node, i.e. of each intermediate tensor."""
+        gradient of each output of the node, i.e. of each intermediate tensor.
+
+        A backward whose graph shares no node with the previous one's (the next step of a
+        training loop) lets go of everything the earlier graphs held: a loop of a thousand
+        steps inside a capture keeps one step, not a thousand."""
+        reach: dict[int, Any] = {}
         stack = [getattr(r, "grad_fn", None) for r in roots]
         while stack:
             fn = stack.pop()
-            if fn is None or id(fn) in self.hooked:
+            if fn is None or id(fn) in reach:
+                continue
+            reach[id(fn)] = fn
+            stack.extend(f for f, _ in fn.next_functions if f is not None)
+        ops = {k for k, fn in reach.items() if not _is_acc(fn)}
+        if self._last_ops and not (ops & self._last_ops):
+            self.prune(set(reach))
+        self._last_ops = ops
+        for key, fn in reach.items():
+            if key in self.hooked:
                 continue
             self.note_node(fn, ())
-            self.hooked.add(id(fn))
-            if type(fn).__name__ != "AccumulateGrad":
-                self.handles.append(fn.register_prehook(self._prehook(id(fn))))
-            stack.extend(f for f, _ in fn.next_functions if f is not None)
+            self.hooked.add(key)
+            if not _is_acc(fn):
+                self.handles[key] = fn.register_prehook(self._prehook(key))
+
+    def prune(self, keep: set[int]) -> None:
+        """Forget every node not in ``keep`` (ids), with its hook, outputs and gradients."""
+        for key in [k for k in self.handles if k not in keep]:
+            self.handles.pop(key).remove()
+        for d in (self.saved, self.scope, self.consts):
+            for key in [k for k in d if k not in keep]:
+                del d[key]
+        for d in (self.outputs, self.grads):
+            for key in [k for k in d if k[0] not in keep]:
+                del d[key]
+        self.hooked &= keep
+        self.nodes = {k: v for k, v in self.nodes.items() if k in keep}
 
     def _prehook(self, key: int) -> Any:
         grads = self.grads

@@ -387,3 +387,25 @@ def test_without_torch_the_entry_points_say_how_to_install_it(tmp_path, monkeypa
     gv_script = tmp_path / "gv.py"
     gv_script.write_text("import gradviz as torch\nw = torch.tensor(2.0, requires_grad=True)\ny = w * 3\n")
     assert render(gv_script, tmp_path / "gv.svg").exists()
+
+
+def test_a_training_loop_inside_a_capture_keeps_only_the_last_step():
+    torch.manual_seed(0)
+    net = MLP()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    x, target = torch.randn(5, 4), torch.tensor([0, 2, 1, 1, 0])
+    sizes = []
+    with capture(model=net) as cap:
+        for _ in range(30):
+            opt.zero_grad()
+            loss = F.cross_entropy(net(x), target)
+            loss.backward()
+            opt.step()
+            sizes.append((len(cap.record.nodes), len(cap.record.outputs), len(cap.record.grads)))
+    assert sizes[-1] == sizes[2]  # bounded: one step's graph, not thirty
+    g = assert_same_as_torchviz(loss, model=net)
+    assert_grads_shown(g, dict(net.named_parameters()))
+    kept = [
+        a for _, a in build_graph(loss).nodes(data=True) if a["type"] == "tensor" and a["kept_by_gradviz"]
+    ]
+    assert kept and all(a["grad"] != "None" for a in kept)
