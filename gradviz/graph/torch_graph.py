@@ -10,13 +10,14 @@ recomputed with gradviz's engine: values are the tensors' own, gradients their `
 
 - every call's result is kept, so an intermediate shows its value, and the tensors a call read
   without needing a gradient (``x`` in ``w * x``) are drawn as its constant inputs;
-- each new backward node is noted with what it saved (before backward() frees it) and with the
-  ``nn.Module`` calls it was made in (forward pre-hooks and hooks on ``model``'s modules);
+- each new backward node is noted with the ``nn.Module`` calls it was made in (forward
+  pre-hooks and hooks on ``model``'s modules);
 - when ``backward()``, ``torch.autograd.backward`` or ``torch.autograd.grad`` is called, a
   pre-hook (``torch.autograd.graph.Node.register_prehook``) goes on every node of the graph
   before it runs: a node's pre-hook receives the gradient of each of its outputs, which is the
   gradient of each intermediate tensor, including those made inside library calls that the mode
-  never sees (``F.multi_head_attention_forward``'s steps). They are shown marked "kept by
+  never sees (``F.multi_head_attention_forward``'s steps); what each node saved is noted then,
+  before backward() frees it. They are shown marked "kept by
   gradviz" (PyTorch's ``.grad`` stays None), accumulated over backward calls as
   ``retain_grad()`` would.
 
@@ -291,8 +292,6 @@ class Record:
         self.nodes[id(fn)] = fn
         if scope:
             self.scope[id(fn)] = scope
-        if type(fn).__name__ != "AccumulateGrad":
-            self.saved[id(fn)] = read_saved(fn)
         return True
 
     def note_call(self, args: Any, kwargs: Any, out: Any, scope: tuple) -> None:
@@ -343,6 +342,7 @@ class Record:
             self.note_node(fn, ())
             self.hooked.add(key)
             if not _is_acc(fn):
+                self.saved[key] = read_saved(fn)  # now, before backward() frees it
                 self.handles[key] = fn.register_prehook(self._prehook(key))
 
     def prune(self, keep: set[int]) -> None:
