@@ -282,6 +282,7 @@ class Record:
         self.saved: dict[int, tuple] = {}  # node -> read_saved() before backward()
         self.scope: dict[int, tuple] = {}  # node -> its module calls, outermost first
         self.consts: dict[int, list] = {}  # node -> tensors its call read without grad
+        self.calls: dict[int, tuple] = {}  # last node of a call -> (name, inner nodes, inputs)
         self.hooked: set[int] = set()
         self.handles: dict[int, Any] = {}  # node -> its pre-hook's handle
         self._last_ops: set[int] = set()  # the backward nodes of the last backward's graph
@@ -294,7 +295,7 @@ class Record:
             self.scope[id(fn)] = scope
         return True
 
-    def note_call(self, args: Any, kwargs: Any, out: Any, scope: tuple) -> None:
+    def note_call(self, func: Any, args: Any, kwargs: Any, out: Any, scope: tuple) -> None:
         results = [t for t in _tensors_in(out) if t.grad_fn is not None]
         if not results:
             return
@@ -304,18 +305,27 @@ class Record:
             self.outputs[(id(fn), t.output_nr)] = t
             if id(fn) not in self.nodes:
                 new_roots.append(fn)
+        made: list[Any] = []
         stack = list(new_roots)
-        first = {id(f) for f in new_roots}
         while stack:  # the new nodes this call made (its internal steps too)
             fn = stack.pop()
             if not self.note_node(fn, scope):
                 continue
+            if not _is_acc(fn):
+                made.append(fn)
             stack.extend(f for f, _ in fn.next_functions if f is not None and id(f) not in self.nodes)
-        consts = [t for t in (*_tensors_in(args), *_tensors_in(kwargs)) if not t.requires_grad]
-        if consts:
-            for fn in new_roots:
-                if id(fn) in first:
-                    self.consts.setdefault(id(fn), consts)
+        passed = list({id(t): t for t in (*_tensors_in(args), *_tensors_in(kwargs))}.values())
+        consts = [t for t in passed if not t.requires_grad]
+        for fn in new_roots:
+            if consts:
+                self.consts.setdefault(id(fn), consts)
+        if len(new_roots) == 1 and len({id(t.grad_fn) for t in results}) == 1 and len(made) > 1:
+            # One call that torch recorded as several nodes (F.linear: TBackward0 then
+            # AddmmBackward0): the Tensors view draws it as one op, as it does the engine's.
+            end = new_roots[0]
+            keys = [("leaf", t) if t.grad_fn is None else ("out", t.grad_fn, t.output_nr) for t in passed]
+            name = getattr(func, "__name__", "") or type(func).__name__
+            self.calls[id(end)] = (name, [id(f) for f in made if f is not end], keys)
 
     def hook_graph(self, roots: Iterable[Any]) -> None:
         """A pre-hook on every node reachable from ``roots`` not hooked yet: it keeps the
@@ -349,7 +359,7 @@ class Record:
         """Forget every node not in ``keep`` (ids), with its hook, outputs and gradients."""
         for key in [k for k in self.handles if k not in keep]:
             self.handles.pop(key).remove()
-        for d in (self.saved, self.scope, self.consts):
+        for d in (self.saved, self.scope, self.consts, self.calls):
             for key in [k for k in d if k not in keep]:
                 del d[key]
         for d in (self.outputs, self.grads):
@@ -407,7 +417,7 @@ class capture:
                     record.hook_graph(_tensors_in(roots))
                     return func(*args, **kwargs)
                 out = func(*args, **kwargs)
-                record.note_call(args, kwargs, out, tuple(stack))
+                record.note_call(func, args, kwargs, out, tuple(stack))
                 return out
 
         if self.model is not None:
@@ -493,6 +503,7 @@ class TorchGraphBuilder:
         self.is_session = is_session
         self.nodes = _topo(t.grad_fn for t in roots)
         self.node_ids = {id(n) for n in self.nodes}
+        self.order = {id(n): i for i, n in enumerate(self.nodes)}
         self.leaf_name: dict[int, str] = {}  # id(leaf) -> name
         self.out_name: dict[tuple[int, int], str] = {}  # (node, nr) -> name
         self.out_tensor: dict[tuple[int, int], Any] = {}
@@ -561,7 +572,28 @@ class TorchGraphBuilder:
             "shape": tuple(meta[0].shape) if meta else (),
             "scope": scope_levels(scope),
             "parts": (name,),
+            "torch_ids": (id(fn),),  # the backward nodes this op stands for
         }
+
+    def call_attrs(self, fn: Any, call: tuple) -> dict[str, Any]:
+        """The op of one call drawn whole: named after the call, with every node it made."""
+        cname, inner, _ = call
+        parts = [*(self.record.nodes[i] for i in inner if i in self.record.nodes), fn]
+        parts.sort(key=lambda p: self.order.get(id(p), 0))
+        attrs = self.op_attrs(fn)
+        saved = [self.saved(p) for p in parts]
+        attrs.update(
+            name=" + ".join(p.name() for p in parts),
+            op=cname,
+            label=cname,
+            params="",
+            saved=[s for sv in saved for s in sv[0]],
+            saved_names=[s for sv in saved for s in sv[1]],
+            saved_freed=any(sv[3] for sv in saved),
+            parts=tuple(p.name() for p in parts),
+            torch_ids=tuple(id(p) for p in parts),
+        )
+        return attrs
 
     def leaf_attrs(self, t: Any, is_output: bool) -> dict[str, Any]:
         grad = t.grad
@@ -705,6 +737,34 @@ class TorchGraphBuilder:
                 src = self.node_id(t.grad_fn)
                 g.add_edge(src, tid, kind="data", args=(0,), shape=tuple(t.shape))
 
+    def _calls(self) -> tuple[dict[int, tuple], set[int]]:
+        """The calls a capture saw whose nodes are all in this graph and whose inner nodes feed
+        only nodes of the same call: ``{id(last node): call}``, and the ids of the inner nodes."""
+        if self.record is None:
+            return {}, set()
+        consumers: dict[int, set[int]] = {}
+        for n in self.nodes:
+            for fn, _ in n.next_functions:
+                if fn is not None:
+                    consumers.setdefault(id(fn), set()).add(id(n))
+        calls: dict[int, tuple] = {}
+        inside: set[int] = set()
+        for n in self.nodes:
+            call = self.record.calls.get(id(n))
+            if call is None:
+                continue
+            members = {*call[1], id(n)}
+            inputs_drawn = all(k[0] == "leaf" or id(k[1]) in self.node_ids for k in call[2])
+            if (
+                inputs_drawn
+                and all(i in self.node_ids for i in call[1])
+                and all(consumers.get(i, set()) <= members for i in call[1])
+                and not (members & inside)
+            ):
+                calls[id(n)] = call
+                inside.update(call[1])
+        return calls, inside
+
     def _tensors(self, g: nx.DiGraph, outputs: set) -> None:
         def add_out(fn: Any, nr: int) -> str:
             tid = self.tid(fn, nr)
@@ -720,18 +780,23 @@ class TorchGraphBuilder:
         for t in self.roots:
             if t.grad_fn is not None:
                 consumed.setdefault(id(t.grad_fn), set()).add(t.output_nr)
+        calls, inside = self._calls()
         for n in self.nodes:
-            if _is_acc(n):
+            if _is_acc(n) or id(n) in inside:
                 continue
             in_ids: list[str] = []
-            for fn, nr in n.next_functions:
-                if fn is None:
-                    continue
-                in_ids.append(self._add_leaf(g, fn.variable) if _is_acc(fn) else add_out(fn, nr))
-            consts = self.record.consts.get(id(n), []) if self.record is not None else []
-            in_ids += [self._add_leaf(g, c) for c in consts]
+            call = calls.get(id(n))
+            if call is None:
+                for fn, nr in n.next_functions:
+                    if fn is None:
+                        continue
+                    in_ids.append(self._add_leaf(g, fn.variable) if _is_acc(fn) else add_out(fn, nr))
+                consts = self.record.consts.get(id(n), []) if self.record is not None else []
+                in_ids += [self._add_leaf(g, c) for c in consts]
+            else:  # the tensors passed to the call, in order
+                in_ids = [self._add_leaf(g, k[1]) if k[0] == "leaf" else add_out(k[1], k[2]) for k in call[2]]
             oid = self.node_id(n)
-            g.add_node(oid, **self.op_attrs(n))
+            g.add_node(oid, **(self.op_attrs(n) if call is None else self.call_attrs(n, call)))
             for i, tid in enumerate(in_ids):
                 if g.has_edge(tid, oid):
                     g.edges[tid, oid]["args"] += (i,)
