@@ -128,6 +128,11 @@ def load_torch_script(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]
     for var, m in modules.items():
         for pname, p in m.named_parameters():
             names.setdefault(pname if len(modules) == 1 else f"{var}.{pname}", p)
+    # the script's other tensors (an input x without grad) name the constants they are
+    taken = {id(p) for p in names.values()}
+    for k, v in namespace.items():
+        if not k.startswith("_") and is_torch_tensor(v) and k not in tensors and id(v) not in taken:
+            names.setdefault(k, v)
     return tensors, names
 
 

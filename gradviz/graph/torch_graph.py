@@ -247,7 +247,7 @@ def read_saved(fn: Any) -> tuple[list[tuple[int, ...]], list[str], dict[str, Any
             for i, x in enumerate(v):
                 shapes.append(tuple(x.shape))
                 names.append(f"{name}[{i}]")
-        elif name.endswith(("_sym_sizes", "_sym_strides", "_sizes", "_strides", "_options")):
+        elif "_sym_" in name or name.endswith(("_sizes", "_strides", "_options", "_numel")):
             continue  # bookkeeping for the shapes, not something a reader set
         elif isinstance(v, int) and not isinstance(v, bool) and v >= 2**63:
             params[name] = v - 2**64  # a negative dim, read back as unsigned
