@@ -40,6 +40,7 @@ from gradviz.graph.model import AUTOGRAD
 from gradviz.graph.torch_graph import build_torch_graph
 
 TARGET_S, TARGET_RATIO = 2.0, 0.1
+LARGE = 2000  # nodes: "several thousand"
 
 
 class BasicBlock(nn.Module):
@@ -157,10 +158,11 @@ def main() -> None:
         else:
             print(f"  torchviz make_dot + dot ({provider})      {t_dot:8.2f} s")
             ratio = ours / t_dot
-            ok = "meets" if ours <= TARGET_S and ratio <= TARGET_RATIO else "misses"
-            print(
-                f"  ratio gradviz / torchviz+dot: {ratio:.3f} ({ok} ≤ {TARGET_S:g} s and ≤ {TARGET_RATIO:g})"
-            )
+            verdict = ""
+            if nodes >= LARGE:  # the target is set for the large size
+                ok = "meets" if ours <= TARGET_S and ratio <= TARGET_RATIO else "misses"
+                verdict = f" ({ok} the target: ≤ {TARGET_S:g} s and ≤ {TARGET_RATIO:g})"
+            print(f"  ratio gradviz / torchviz+dot: {ratio:.3f}{verdict}")
     print(f"\nSVGs in {tmp}")
 
 
