@@ -848,6 +848,12 @@ def reachable_names(outputs: Any, names: Mapping[str, Any]) -> dict[str, Any]:
     nodes = _topo(t.grad_fn for t in roots)
     fns = {id(n) for n in nodes}
     leaves = {id(n.variable) for n in nodes if _is_acc(n)} | {id(t) for t in roots}
+    rec = last_record()
+    if rec is not None:  # the constants the calls read (an input x without grad)
+        for n in nodes:
+            leaves.update(id(c) for c in rec.consts.get(id(n), ()))
+            call = rec.calls.get(id(n))
+            leaves.update(id(k[1]) for k in (call[2] if call else ()) if k[0] == "leaf")
     return {
         k: v
         for k, v in names.items()

@@ -47,3 +47,35 @@ def test_the_window_draws_a_pytorch_graph_with_module_names(window) -> None:
     assert w.canvas.wait_until_idle(30)
     kinds = {a.get("type") for _, a in w.canvas.graph.nodes(data=True)}
     assert {"backward", "accumulate", "tensor"} <= kinds
+
+
+def test_gradviz_show_takes_a_pytorch_loss_and_its_model(qtbot) -> None:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from gradviz.graph.colors import PENDING_PAINT
+    from gradviz.graph.style import KEPT_BADGE
+    from gradviz.gui.main_window import MainWindow
+
+    net, x, h, loss = _mlp_run()  # noqa: RUF059 - show() names tensors by the caller's variables
+    seen = {}
+
+    def close_it() -> None:
+        win = next(
+            t
+            for t in QApplication.topLevelWidgets()
+            if isinstance(t, MainWindow) and t.viewer and t.isVisible()
+        )
+        win.canvas.wait_until_idle()
+        seen["names"] = set(win.panel.names())
+        item = win.canvas.item_for("h")
+        seen["fill"] = item.fill
+        seen["texts"] = [op.data[1] for op in item.ops if op.kind == "text"]
+        seen["tip"] = win.canvas.item_for("0.weight").toolTip()
+        win.close()
+
+    QTimer.singleShot(50, close_it)
+    gradviz.show(loss, model=net)
+    assert {"0.weight", "0.bias", "2.weight", "2.bias", "x", "h", "loss"} <= seen["names"]
+    assert seen["fill"] != PENDING_PAINT.fill and KEPT_BADGE in seen["texts"]
+    assert "0.weight" in seen["tip"]
