@@ -11,7 +11,7 @@ recomputed with gradviz's engine: values are the tensors' own, gradients their `
 - every call's result is kept, so an intermediate shows its value, and the tensors a call read
   without needing a gradient (``x`` in ``w * x``) are drawn as its constant inputs;
 - each new backward node is noted with the ``nn.Module`` calls it was made in (forward
-  pre-hooks and hooks on ``model``'s modules);
+  pre-hooks and hooks on ``model``'s modules, or on every module without a model);
 - when ``backward()``, ``torch.autograd.backward`` or ``torch.autograd.grad`` is called, a
   pre-hook (``torch.autograd.graph.Node.register_prehook``) goes on every node of the graph
   before it runs: a node's pre-hook receives the gradient of each of its outputs, which is the
@@ -420,8 +420,7 @@ class capture:
                 record.note_call(func, args, kwargs, out, tuple(stack))
                 return out
 
-        if self.model is not None:
-            self._hook_modules(self.model)
+        self._hook_modules(self.model)
         self._mode = _Mode()
         self._mode.__enter__()
         _last[:] = [self.record]
@@ -434,21 +433,33 @@ class capture:
         self._module_handles.clear()
 
     def _hook_modules(self, model: Any) -> None:
-        child_name = {id(m): n for _, mod in model.named_modules() for n, m in mod.named_children()}
+        """Note the ``nn.Module`` calls each node is made in: ``model``'s modules, or every
+        module's (torch's global module hooks) when no model was given."""
+        import torch
+
+        mods: list[Any] = []
 
         def pre(module: Any, args: Any) -> None:
+            name = ""
+            if mods:  # its name in the module that called it, as named_modules() spells it
+                name = next((n for n, m in mods[-1].named_children() if m is module), "")
             self._calls += 1
-            self._stack.append(
-                (child_name.get(id(module), ""), type(module).__name__, self._calls, id(module))
-            )
+            mods.append(module)
+            self._stack.append((name, type(module).__name__, self._calls, id(module)))
 
         def post(module: Any, args: Any, out: Any) -> None:
-            if self._stack:
+            if mods and mods[-1] is module:
+                mods.pop()
                 self._stack.pop()
 
+        if model is None:
+            hooks = torch.nn.modules.module
+            self._module_handles.append(hooks.register_module_forward_pre_hook(pre))
+            self._module_handles.append(hooks.register_module_forward_hook(post, always_call=True))
+            return
         for m in model.modules():
             self._module_handles.append(m.register_forward_pre_hook(pre))
-            self._module_handles.append(m.register_forward_hook(post))
+            self._module_handles.append(m.register_forward_hook(post, always_call=True))
 
 
 # --- the graph --------------------------------------------------------------------------------------

@@ -424,3 +424,19 @@ def test_a_training_loop_inside_a_capture_keeps_only_the_last_step():
         a for _, a in build_graph(loss).nodes(data=True) if a["type"] == "tensor" and a["kept_by_gradviz"]
     ]
     assert kept and all(a["grad"] != "None" for a in kept)
+
+
+def test_module_calls_are_noted_without_a_model_too():
+    torch.manual_seed(0)
+    net = small_cnn(blocks=1)
+    with capture():
+        loss = net(torch.randn(1, 3, 8, 8)).sum()
+        loss.backward()
+    g = build_graph(loss, view=TENSORS)
+    scopes = {tuple(label for _, label in a["scope"]) for _, a in g.nodes(data=True) if a["type"] == "op"}
+    assert ("Sequential", "Sequential[4] (Block)", "Sequential[4].conv1 (Conv2d)") in scopes
+    # an exception inside a forward leaves no module open for the next call
+    bad = nn.Sequential(nn.Linear(2, 2))
+    with capture(model=bad) as cap, pytest.raises(RuntimeError):
+        bad(torch.randn(1, 3))
+    assert cap._stack == []
