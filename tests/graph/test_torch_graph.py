@@ -440,3 +440,16 @@ def test_module_calls_are_noted_without_a_model_too():
     with capture(model=bad) as cap, pytest.raises(RuntimeError):
         bad(torch.randn(1, 3))
     assert cap._stack == []
+
+
+def test_drawing_gradviz_tensors_never_imports_torch():
+    code = (
+        "import sys, gradviz\n"
+        "from gradviz.graph import export, render, source, torch_graph\n"
+        "y = gradviz.tensor(2.0, requires_grad=True) * 3\n"
+        "y.backward()\n"
+        "gradviz.draw(y)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
