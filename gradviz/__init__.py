@@ -30,7 +30,7 @@ def __getattr__(name: str):
 
         return draw
     if name == "capture":  # real PyTorch's forward and backward, kept for drawing (needs torch)
-        from .graph.torch_graph import capture
+        from .graph.torch_capture import capture
 
         return capture
     if name == "show":  # the window needs Qt: load it only when asked for

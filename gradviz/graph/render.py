@@ -92,7 +92,7 @@ def load_torch_script(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]
     left in its namespace that have a history or require grad, by name, and names for the
     parameters of the ``nn.Module`` objects it left (``layer1.0.conv1.weight``; prefixed with
     the module's variable name when it left several)."""
-    from .torch_graph import capture, is_torch_tensor, require_torch
+    from .torch_capture import capture, is_torch_tensor, require_torch
 
     script = _checked_script(path)
     try:

@@ -23,9 +23,10 @@ nn = torch.nn
 F = torch.nn.functional
 
 import gradviz  # noqa: E402
-from gradviz.graph import torch_graph  # noqa: E402
+from gradviz.graph import torch_capture, torch_graph  # noqa: E402
 from gradviz.graph.model import AUTOGRAD, TENSORS, build_graph, preview  # noqa: E402
-from gradviz.graph.torch_graph import build_torch_graph, capture  # noqa: E402
+from gradviz.graph.torch_capture import capture  # noqa: E402
+from gradviz.graph.torch_graph import build_torch_graph  # noqa: E402
 
 # --- torchviz's graph, read from its DOT lines --------------------------------------------------
 
@@ -277,7 +278,7 @@ def test_a_double_backward_graph():
 
 
 def test_graph_read_without_a_capture_and_before_backward():
-    torch_graph._last.clear()  # no capture at all
+    torch_capture._last.clear()  # no capture at all
     w = torch.randn(3, requires_grad=True)
     y = (w.exp() * 2).sum()
     g = assert_same_as_torchviz(y)
