@@ -29,6 +29,10 @@ def __getattr__(name: str):
         from .graph.draw import draw
 
         return draw
+    if name == "capture":  # real PyTorch's forward and backward, kept for drawing (needs torch)
+        from .graph.torch_capture import capture
+
+        return capture
     if name == "show":  # the window needs Qt: load it only when asked for
         from .gui.app import show
 

@@ -104,6 +104,12 @@ def render_main(argv: list[str]) -> int:
         default="auto",
         help="auto (the default): log when the gradients span 2 decades (100 times) or more",
     )
+    parser.add_argument(
+        "--torch",
+        action="store_true",
+        help="INPUT is a script that uses real PyTorch (pip install torch): run it, with its "
+        "forward and backward captured, and draw the PyTorch tensors it leaves",
+    )
     parser.add_argument("--edge-labels", action="store_true", help="label edges with tensor shapes")
     parser.add_argument("--no-legend", action="store_true")
     parser.add_argument("--no-elements", action="store_true", help="no per-element gradient cells")
@@ -181,6 +187,7 @@ def _render(args: argparse.Namespace) -> int:
             elements=not args.no_elements,
             title=args.title,
             fold=not args.no_fold,
+            torch=args.torch,
         )
     except RenderError as exc:
         print(f"gradviz render: error: {exc}", file=sys.stderr)

@@ -18,6 +18,7 @@ import networkx as nx
 from ..engine.tensor import Tensor
 from .dot import to_digraph
 from .model import TENSORS, NodeIds, build_graph, check_outputs, names_from_namespace
+from .torch_graph import torch_outputs
 
 
 class GradvizDigraph(graphviz.Digraph):
@@ -75,6 +76,40 @@ def _output_names(outputs: Any, name: str | Iterable[str] | None) -> dict[int, s
     return {id(t): n for t, n in zip(tensors, names)}
 
 
+def caller_torch_tensors(depth: int = 3) -> dict[str, Any]:
+    """``{name: torch tensor}`` from the variables of the frame ``depth`` calls up."""
+    from .torch_graph import torch_names
+
+    frame = inspect.currentframe()
+    try:
+        for _ in range(depth):
+            frame = frame.f_back if frame is not None else None
+        if frame is None:
+            return {}
+        return torch_names(frame.f_locals, frame.f_globals)
+    finally:
+        del frame
+
+
+def _torch_labels(outputs: Any, name: Any, names: Mapping[str, Any] | None, model: Any) -> dict[str, Any]:
+    """Names for a PyTorch graph: the model's parameter names first, then the caller's (or
+    ``names``), then the outputs' ``name=``."""
+    from .torch_graph import module_names
+
+    labels = dict(module_names(model))
+    taken = {id(t) for t in labels.values()}
+    given = caller_torch_tensors(3) if names is None else dict(names)
+    labels.update({k: t for k, t in given.items() if id(t) not in taken})
+    if name is not None and not isinstance(outputs, Mapping):
+        tensors = [outputs] if not isinstance(outputs, list) else outputs
+        out_names = [name] if isinstance(name, str) else list(name)
+        if len(out_names) != len(tensors):
+            raise ValueError(f"name= gives {len(out_names)} names for {len(tensors)} outputs")
+        labels = {k: t for k, t in labels.items() if id(t) not in {id(x) for x in tensors}}
+        labels.update(zip(out_names, tensors))
+    return labels
+
+
 def draw(
     outputs: Tensor | Iterable[Tensor] | Mapping[str, Tensor],
     view: str = TENSORS,
@@ -88,6 +123,7 @@ def draw(
     legend: bool = True,
     title: str = "",
     ids: NodeIds | None = None,
+    model: Any = None,
 ) -> GradvizDigraph:
     """The computation graph of ``outputs``, coloured by gradient.
 
@@ -97,19 +133,26 @@ def draw(
     ``"linear"`` or ``"log"``. name: the output's name (or one per output). names:
     ``{name: tensor}`` for other tensors; without it, the caller's variable names are used.
 
+    PyTorch tensors are read from torch's own graph (``grad_fn``); ``model``: an ``nn.Module``
+    whose parameters are then named as ``named_parameters()`` names them. Run the forward and
+    backward in ``gradviz.capture()`` to see every intermediate's value and gradient.
+
     Every intermediate is coloured by the gradient backward() brought it, which gradviz keeps
     (marked "kept by gradviz": PyTorch's ``.grad`` stays None); gradients of more than
     ``KEEP_MAX`` (16,384) elements only when backward() ran inside ``gradviz.keep_grads()``.
     """
     outputs = check_outputs(outputs, "gradviz.draw()")
-    label_of: dict[Any, Any] = {}
-    if names is None:
-        label_of.update(caller_names())
+    if torch_outputs(outputs):
+        g = build_graph(outputs, view=view, names=_torch_labels(outputs, name, names, model), ids=ids)
     else:
-        label_of.update({id(t): k for k, t in names.items()})
-    if not isinstance(outputs, Mapping):
-        label_of.update(_output_names(outputs, name))
-    g = build_graph(outputs, view=view, names=label_of, ids=ids)
+        label_of: dict[Any, Any] = {}
+        if names is None:
+            label_of.update(caller_names())
+        else:
+            label_of.update({id(t): k for k, t in names.items()})
+        if not isinstance(outputs, Mapping):
+            label_of.update(_output_names(outputs, name))
+        g = build_graph(outputs, view=view, names=label_of, ids=ids)
     options = {
         "stat": stat,
         "cmap": cmap,

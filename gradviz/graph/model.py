@@ -53,12 +53,15 @@ class NodeIds:
     def __init__(self) -> None:
         self._ids: dict[tuple[int, str], tuple[weakref.ref, str]] = {}
         self._next: dict[str, int] = {}
+        self._strong: dict[tuple[int, str], tuple[object, str]] = {}
 
     def get(self, obj: object, prefix: str) -> str:
         key = (id(obj), prefix)
         entry = self._ids.get(key)
         if entry is not None and entry[0]() is obj:
             return entry[1]
+        if key in self._strong:
+            return self._strong[key][1]
         n = self._next.get(prefix, 0)
         self._next[prefix] = n + 1
         sid = f"{prefix}{n}"
@@ -69,7 +72,10 @@ class NodeIds:
             if self._ids.get(key, (None,))[0] is ref:
                 del self._ids[key]
 
-        self._ids[key] = (weakref.ref(obj, forget), sid)
+        try:
+            self._ids[key] = (weakref.ref(obj, forget), sid)
+        except TypeError:  # PyTorch's backward nodes take no weak references: held instead
+            self._strong[key] = (obj, sid)
         return sid
 
 
@@ -186,8 +192,8 @@ def _is_torch(x: Any) -> bool:
     return type(x).__module__.split(".")[0] == "torch"
 
 
-_TORCH_HINT = "build the graph with `import gradviz as torch` (gradviz mirrors PyTorch's API)"
-_TAKES = "a gradviz tensor, a list of them, or a {name: tensor} dict"
+_TORCH_HINT = "pass PyTorch tensors and gradviz tensors separately: one graph reads one library"
+_TAKES = "a gradviz tensor, a list of them, or a {name: tensor} dict (or the same of PyTorch tensors)"
 
 
 def check_outputs(outputs: Any, caller: str = "build_graph()", also: str = "") -> Any:
@@ -198,6 +204,10 @@ def check_outputs(outputs: Any, caller: str = "build_graph()", also: str = "") -
     """
     if isinstance(outputs, Tensor):
         return outputs
+    from .torch_graph import torch_outputs
+
+    if torch_outputs(outputs):  # real PyTorch tensors: read from torch's own graph
+        return outputs if not isinstance(outputs, (list, tuple)) else list(outputs)
     takes = f"{_TAKES}{f', or {also}' if also else ''}"
 
     def refuse(got: str, culprit: Any) -> TypeError:
@@ -294,6 +304,12 @@ def build_graph(
     """
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; choose 'tensors' or 'autograd'")
+    from .torch_graph import build_torch_graph, torch_outputs
+
+    if torch_outputs(outputs):
+        if names and not all(isinstance(k, str) for k in names):
+            raise TypeError("names for PyTorch tensors must map str -> torch.Tensor")
+        return build_torch_graph(outputs, view=view, names=names, ids=ids)
     roots, root_names, is_session = _as_outputs(outputs)
     name_of = {**_tensor_names(names), **root_names}
     ids = ids if ids is not None else NodeIds()

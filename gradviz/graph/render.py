@@ -5,6 +5,10 @@ every tensor it leaves bound to a name is drawn under that name, and the tensors
 tensor was computed from are the outputs. Every intermediate is coloured by the gradient the
 engine kept for it in backward(), of any size (marked "kept by gradviz"; ``.grad`` stays None).
 
+With ``torch=True`` (``gradviz render script.py --torch``) the script uses real PyTorch: it runs
+inside ``gradviz.capture()`` in the render command's own process, under its ``--timeout``, and
+its PyTorch tensors are drawn from torch's own graph, coloured by the gradients captured.
+
 Session files (``.gradviz``) are read by the command line, which sits above the session layer,
 and passed in as ``tensors``.
 
@@ -72,11 +76,72 @@ def load_script(path: str | Path) -> dict[str, Tensor]:
     return tensors
 
 
+def _checked_script(path: str | Path) -> Path:
+    script = Path(path)
+    if not script.exists():
+        raise RenderError(f"{script}: no such file")
+    if not script.is_file():
+        raise RenderError(f"{script}: not a file")
+    if script.suffix != ".py":
+        raise RenderError(f"{script}: --torch runs a Python script; got {script.suffix or '(no suffix)'!r}")
+    return script
+
+
+def load_torch_script(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run a script that uses real PyTorch inside ``gradviz.capture()``; return the tensors it
+    left in its namespace that have a history or require grad, by name, and names for the
+    parameters of the ``nn.Module`` objects it left (``layer1.0.conv1.weight``; prefixed with
+    the module's variable name when it left several)."""
+    from .torch_capture import capture, is_torch_tensor, require_torch
+
+    script = _checked_script(path)
+    try:
+        torch = require_torch()
+    except ImportError as exc:
+        raise RenderError(f"{script}: --torch needs PyTorch. {exc}") from None
+    try:
+        with capture():
+            namespace: dict[str, Any] = runpy.run_path(str(script), run_name="__main__")
+    except SyntaxError as exc:
+        raise RenderError(f"{script}: line {exc.lineno}: SyntaxError: {exc.msg}") from None
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            raise RenderError(f"{script}: the script exited before it finished") from None
+        raise RenderError(f"{script}: the script exited with status {exc.code}") from None
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        raise RenderError(
+            f"{script}: {_where(exc, script)}{type(exc).__name__}: {msg}".rstrip(": ")
+        ) from None
+    tensors = {
+        k: v
+        for k, v in namespace.items()
+        if not k.startswith("_") and is_torch_tensor(v) and (v.grad_fn is not None or v.requires_grad)
+    }
+    if not tensors:
+        raise RenderError(
+            f"{script}: the script leaves no PyTorch tensor with a history or requires_grad=True in "
+            "its namespace, so there is nothing to draw"
+        )
+    modules = {k: v for k, v in namespace.items() if not k.startswith("_") and isinstance(v, torch.nn.Module)}
+    names: dict[str, Any] = {}
+    for var, m in modules.items():
+        for pname, p in m.named_parameters():
+            names.setdefault(pname if len(modules) == 1 else f"{var}.{pname}", p)
+    # the script's other tensors (an input x without grad) name the constants they are
+    taken = {id(p) for p in names.values()}
+    for k, v in namespace.items():
+        if not k.startswith("_") and is_torch_tensor(v) and k not in tensors and id(v) not in taken:
+            names.setdefault(k, v)
+    return tensors, names
+
+
 def render(
     input_path: str | Path,
     output_path: str | Path,
     *,
     tensors: dict[str, Tensor] | None = None,
+    torch: bool = False,
     **options: Any,
 ) -> Path:
     """Load ``input_path`` (or use ``tensors`` already loaded from it, e.g. a session file read by
@@ -90,6 +155,11 @@ def render(
         )
     if not out.parent.exists():
         raise RenderError(f"{out}: folder {out.parent} does not exist")
+    if torch and tensors is None:
+        tensors, param_names = load_torch_script(input_path)
+        # Parameters by their module names; the script's own variable names for the rest.
+        taken = {id(p) for p in param_names.values()}
+        options["names"] = {**param_names, **{k: v for k, v in tensors.items() if id(v) not in taken}}
     if tensors is None:
         tensors = load_script(input_path)
     view = options.pop("view", "tensors")

@@ -194,7 +194,8 @@ class TensorsSource:
             by_id = {id(t): n for n, t in self.named.items()}
             names = {}
             for nid, a in g.nodes(data=True):
-                t = a.get("tensor")
+                # A PyTorch tensor's node holds its stand-in (torch_graph.TorchTensorView).
+                t = getattr(a.get("tensor"), "torch_tensor", a.get("tensor"))
                 if t is not None and id(t) in by_id:
                     names[nid] = by_id[id(t)]
             return g, names
@@ -202,7 +203,12 @@ class TensorsSource:
         return build
 
     def tensor(self, name: str) -> Tensor | None:
-        return self.named.get(name)
+        t = self.named.get(name)
+        if t is not None and not isinstance(t, Tensor):  # PyTorch's: shown through its stand-in
+            from .torch_graph import view_of
+
+            return view_of(t)
+        return t
 
     def names(self) -> list[str]:
         return list(self.named)

@@ -234,11 +234,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def show(
-    outputs: Any, *, view: str = "tensors", names: Mapping[str, Any] | None = None, title: str = ""
+    outputs: Any,
+    *,
+    view: str = "tensors",
+    names: Mapping[str, Any] | None = None,
+    title: str = "",
+    model: Any = None,
 ) -> None:
     """Open a window with the graph of ``outputs`` and return when it is closed (like plt.show()).
 
     ``names``: ``{name: tensor}`` labels; by default the caller's variable names are used.
+    PyTorch tensors are drawn from torch's own graph; ``model``: an ``nn.Module`` whose
+    parameters are then named by their module path (``layer1.0.conv1.weight``).
     """
     import inspect
 
@@ -261,7 +268,7 @@ def show(
     from .main_window import MainWindow
 
     window = MainWindow(
-        tensors=outputs, names=_reachable(outputs, names), autosave=False, title=title or "graph"
+        tensors=outputs, names=reachable(outputs, names, model), autosave=False, title=title or "graph"
     )
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     if view != "tensors":
@@ -272,6 +279,20 @@ def show(
     window.closed.connect(loop.quit)
     loop.exec()
     del app
+
+
+def reachable(outputs: Any, names: Mapping[str, Any], model: Any = None) -> dict[str, Any]:
+    """The named tensors that the graph of ``outputs`` contains; PyTorch's through torch's graph,
+    a model's parameters under their module names first."""
+    from ..graph.torch_graph import module_names, torch_outputs
+    from ..graph.torch_graph import reachable_names as torch_reachable
+
+    if not torch_outputs(outputs):
+        return _reachable(outputs, names)
+    named = module_names(model)
+    taken = {id(t) for t in named.values()}
+    named.update({k: v for k, v in names.items() if id(v) not in taken})
+    return torch_reachable(outputs, named)
 
 
 def _reachable(outputs: Any, names: Mapping[str, Any]) -> dict[str, Any]:

@@ -398,23 +398,32 @@ def _public_entry_points(tmp_path):
     }
 
 
-def test_a_pytorch_tensor_is_refused_up_front_with_what_to_do(tmp_path):
+def test_pytorch_and_gradviz_tensors_in_one_graph_are_refused_up_front(tmp_path):
     torch = pytest.importorskip("torch")
     t = torch.tensor(1.0, requires_grad=True) * 2  # 0-d: iterating it fails deep inside
+    mine = gv.tensor(1.0, requires_grad=True) * 2
     for caller, fn in _public_entry_points(tmp_path).items():
         for bad, got in (
-            (t, "torch.Tensor"),
-            (torch.ones(3) * 2, "torch.Tensor"),
-            ([t], "torch.Tensor at index 0 of the list"),
-            ({"loss": t}, "torch.Tensor for 'loss'"),
+            ([mine, t], "torch.Tensor at index 1 of the list"),
+            ({"y": mine, "loss": t}, "torch.Tensor for 'loss'"),
         ):
             with pytest.raises(TypeError) as err:
                 fn(bad)
             assert str(err.value) == (
                 f"{caller} takes gradviz tensors, got {got}; "
-                "build the graph with `import gradviz as torch` (gradviz mirrors PyTorch's API)"
+                "pass PyTorch tensors and gradviz tensors separately: one graph reads one library"
             )
     assert not (tmp_path / "g.png").exists()
+
+
+def test_a_pytorch_tensor_is_read_from_torch_s_own_graph(tmp_path):
+    torch = pytest.importorskip("torch")
+    t = torch.tensor(1.0, requires_grad=True) * 2
+    for fn in _public_entry_points(tmp_path).values():
+        for ok in (t, [t], {"loss": t}):
+            fn(ok)
+    g = build_graph(t, view="autograd")
+    assert {a["label"] for _, a in g.nodes(data=True) if a["type"] == "backward"} == {"MulBackward0"}
 
 
 @pytest.mark.parametrize(

@@ -492,15 +492,15 @@ def test_launching_the_window_on_a_corrupt_file_says_why(qtbot, tmp_path, monkey
     assert "not a zip file, or a damaged one" in seen["text"]
 
 
-def test_gradviz_show_refuses_a_pytorch_tensor_before_any_window(qtbot) -> None:
+def test_gradviz_show_refuses_mixed_pytorch_and_gradviz_tensors_before_any_window(qtbot) -> None:
     torch = pytest.importorskip("torch")
     t = torch.tensor(1.0, requires_grad=True) * 2  # QA's repro: a 0-d tensor
     before = set(QApplication.topLevelWidgets())
     with pytest.raises(TypeError) as err:
-        gradviz.show(t)
+        gradviz.show([gradviz.tensor(1.0), t])
     assert str(err.value) == (
-        "gradviz.show() takes gradviz tensors, got torch.Tensor; "
-        "build the graph with `import gradviz as torch` (gradviz mirrors PyTorch's API)"
+        "gradviz.show() takes gradviz tensors, got torch.Tensor at index 1 of the list; "
+        "pass PyTorch tensors and gradviz tensors separately: one graph reads one library"
     )
     for bad, got in (([1, 2], "int at index 0 of the list"), (3, "int"), (None, "None")):
         with pytest.raises(TypeError, match="pass a gradviz tensor") as err:
