@@ -67,11 +67,14 @@ class ParamSeries:
 
 class Pictures:
     """The steps' pictures within a memory budget: past it, every other one goes and only
-    every ``stride``-th step keeps one from then on. Written by the loop's thread, read by the GUI's."""
+    every ``stride``-th step keeps one from then on; the newest step always has its picture
+    (``last``: the end of a training is where a learner looks). Written by the loop's thread,
+    read by the GUI's."""
 
     def __init__(self, budget: int) -> None:
         self.budget = budget
         self.kept: dict[int, Picture] = {}
+        self.last: Picture | None = None  # the newest step, when it is not one of ``kept``
         self.stride = 1
         self._bytes = 0
         self._lock = threading.Lock()
@@ -79,8 +82,14 @@ class Pictures:
     def wanted(self, step: int) -> bool:
         return step % self.stride == 0
 
+    def keep_last(self, picture: Picture) -> None:
+        """A step that is not one of the stride's: kept until the next step comes."""
+        with self._lock:
+            self.last = picture
+
     def keep(self, picture: Picture) -> None:
         with self._lock:
+            self.last = None
             self.kept[picture.step] = picture
             self._bytes += picture.nbytes
             while len(self.kept) > 1 and self._bytes > self.budget:
@@ -91,11 +100,12 @@ class Pictures:
     def nearest(self, k: int) -> int | None:
         """The step nearest ``k`` that has a picture (None if none has)."""
         with self._lock:
-            steps = list(self.kept)
+            steps = list(self.kept) + ([self.last.step] if self.last is not None else [])
         return min(steps, key=lambda s: (abs(s - k), s)) if steps else None
 
     def __getitem__(self, step: int) -> Picture:
-        return self.kept[step]
+        last = self.last
+        return last if last is not None and last.step == step else self.kept[step]
 
     def __len__(self) -> int:
         return len(self.kept)
@@ -163,8 +173,11 @@ class TrainingRun:
             s.value_max.append(float(value.max()) if value.size else float("nan"))
             self._measure_update(name, value)
             s.update.append(float("nan"))
+        picture = Picture(k, self._held(session, everything))
         if self.pictures.wanted(k):
-            self.pictures.keep(Picture(k, self._held(session, everything)))
+            self.pictures.keep(picture)
+        else:
+            self.pictures.keep_last(picture)
         with self._lock:
             self.steps = k + 1
 

@@ -107,6 +107,9 @@ def test_past_the_budget_pictures_thin_out_but_every_step_keeps_its_numbers(monk
     assert kept.stride > 1 and len(kept) <= 3
     assert all(k % kept.stride == 0 for k in kept.kept)
     assert kept.nearest(7) in kept.kept and abs(kept.nearest(7) - 7) <= kept.stride
+    assert kept.nearest(19) == 19 and kept[19].step == 19  # the last step always has its picture
+    _, past = training.values_at(s, run, 19)
+    np.testing.assert_array_equal(past["loss"][0], s.tensor("loss").detach().numpy())  # as it ended
 
 
 def test_a_failed_input_keeps_the_last_good_run_and_one_without_backward_records_nothing() -> None:
