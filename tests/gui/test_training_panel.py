@@ -94,6 +94,7 @@ def trained(qtbot, window):
         seen.append(0 if x is None else len(x))
 
     w.training.timer.timeout.connect(drawn)
+    w.training.timer.setInterval(20)  # (a fast machine runs the loop in a few of the window's 200 ms)
     type_loop(qtbot, w)
     qtbot.waitUntil(lambda: w.console.cells[-1].source.startswith("for i in"), timeout=60000)
     idle(qtbot, w)
