@@ -8,7 +8,7 @@ export and the desktop canvas), so it appears even where no ``dot`` is on PATH; 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -53,17 +53,22 @@ class GradvizDigraph(graphviz.Digraph):
         return export(self.model, path, format=format, **(self.options or {}))
 
 
-def caller_names(depth: int = 2) -> dict[int, str]:
-    """``{id(tensor): name}`` from the variables of the frame ``depth`` calls up (locals first)."""
+def _from_caller(depth: int, read: Callable[[Mapping[str, Any], Mapping[str, Any]], dict]) -> dict:
+    """``read(locals, globals)`` of the frame ``depth`` calls above the one that called this."""
     frame = inspect.currentframe()
     try:
-        for _ in range(depth):
+        for _ in range(depth + 1):
             frame = frame.f_back if frame is not None else None
         if frame is None:
             return {}
-        return names_from_namespace(frame.f_locals, frame.f_globals)
+        return read(frame.f_locals, frame.f_globals)
     finally:
         del frame  # frames in local variables make reference cycles
+
+
+def caller_names(depth: int = 2) -> dict[int, str]:
+    """``{id(tensor): name}`` from the variables of the frame ``depth`` calls up (locals first)."""
+    return _from_caller(depth, names_from_namespace)
 
 
 def _output_names(outputs: Any, name: str | Iterable[str] | None) -> dict[int, str]:
@@ -80,15 +85,7 @@ def caller_torch_tensors(depth: int = 3) -> dict[str, Any]:
     """``{name: torch tensor}`` from the variables of the frame ``depth`` calls up."""
     from .torch_graph import torch_names
 
-    frame = inspect.currentframe()
-    try:
-        for _ in range(depth):
-            frame = frame.f_back if frame is not None else None
-        if frame is None:
-            return {}
-        return torch_names(frame.f_locals, frame.f_globals)
-    finally:
-        del frame
+    return _from_caller(depth, torch_names)
 
 
 def _torch_labels(outputs: Any, name: Any, names: Mapping[str, Any] | None, model: Any) -> dict[str, Any]:

@@ -53,21 +53,8 @@ def load_script(path: str | Path) -> dict[str, Tensor]:
         raise RenderError(
             f"{script}: unknown input type {script.suffix or '(no suffix)'!r}; expected a .py script"
         )
-    try:
-        # Keep every gradient backward() computes, of any size, so every node can be coloured.
-        with keep_grads(limit=None):
-            namespace: dict[str, Any] = runpy.run_path(str(script), run_name="__main__")
-    except SyntaxError as exc:
-        raise RenderError(f"{script}: line {exc.lineno}: SyntaxError: {exc.msg}") from None
-    except SystemExit as exc:
-        if exc.code in (None, 0):
-            raise RenderError(f"{script}: the script exited before it finished") from None
-        raise RenderError(f"{script}: the script exited with status {exc.code}") from None
-    except Exception as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else ""
-        raise RenderError(
-            f"{script}: {_where(exc, script)}{type(exc).__name__}: {msg}".rstrip(": ")
-        ) from None
+    # Keep every gradient backward() computes, of any size, so every node can be coloured.
+    namespace = _run_script(script, keep_grads(limit=None))
     tensors = {k: v for k, v in namespace.items() if isinstance(v, Tensor) and not k.startswith("_")}
     if not tensors:
         raise RenderError(
@@ -87,6 +74,25 @@ def _checked_script(path: str | Path) -> Path:
     return script
 
 
+def _run_script(script: Path, context: Any) -> dict[str, Any]:
+    """Run ``script`` as ``__main__`` inside ``context``; its namespace, or a RenderError that
+    says where and why it failed."""
+    try:
+        with context:
+            return runpy.run_path(str(script), run_name="__main__")
+    except SyntaxError as exc:
+        raise RenderError(f"{script}: line {exc.lineno}: SyntaxError: {exc.msg}") from None
+    except SystemExit as exc:
+        if exc.code in (None, 0):
+            raise RenderError(f"{script}: the script exited before it finished") from None
+        raise RenderError(f"{script}: the script exited with status {exc.code}") from None
+    except Exception as exc:
+        msg = str(exc).splitlines()[0] if str(exc) else ""
+        raise RenderError(
+            f"{script}: {_where(exc, script)}{type(exc).__name__}: {msg}".rstrip(": ")
+        ) from None
+
+
 def load_torch_script(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run a script that uses real PyTorch inside ``gradviz.capture()``; return the tensors it
     left in its namespace that have a history or require grad, by name, and names for the
@@ -99,20 +105,7 @@ def load_torch_script(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]
         torch = require_torch()
     except ImportError as exc:
         raise RenderError(f"{script}: --torch needs PyTorch. {exc}") from None
-    try:
-        with capture():
-            namespace: dict[str, Any] = runpy.run_path(str(script), run_name="__main__")
-    except SyntaxError as exc:
-        raise RenderError(f"{script}: line {exc.lineno}: SyntaxError: {exc.msg}") from None
-    except SystemExit as exc:
-        if exc.code in (None, 0):
-            raise RenderError(f"{script}: the script exited before it finished") from None
-        raise RenderError(f"{script}: the script exited with status {exc.code}") from None
-    except Exception as exc:
-        msg = str(exc).splitlines()[0] if str(exc) else ""
-        raise RenderError(
-            f"{script}: {_where(exc, script)}{type(exc).__name__}: {msg}".rstrip(": ")
-        ) from None
+    namespace = _run_script(script, capture())
     tensors = {
         k: v
         for k, v in namespace.items()
