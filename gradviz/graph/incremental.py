@@ -17,7 +17,7 @@ from collections.abc import Hashable
 import networkx as nx
 
 from .layered import Spacing
-from .layout import DEFAULT_HEIGHT, DEFAULT_WIDTH, Layout
+from .layout import DEFAULT_HEIGHT, DEFAULT_WIDTH, Layout, bounding_box
 
 MAX_NEW = 24  # more new nodes than this: a full layout places them better, and is worth its time
 MIN_NODES = 300  # below this a full layout is quick anyway (and better)
@@ -112,7 +112,7 @@ def extend(
         positions=positions,
         edges=routes,
         sizes=sizes,
-        bbox=_bbox(positions, routes, sizes),
+        bbox=bounding_box(positions, routes, sizes),
         provider=previous.provider,
         seconds=time.perf_counter() - t0,
         notes=[*previous.notes, f"{len(new)} node(s) placed beside the previous layout"][-8:],
@@ -138,17 +138,3 @@ def _free_x(x: float, y: float, w: float, h: float, boxes: list, gap: float) -> 
 def _meet(a: tuple, b: tuple, gap: float) -> bool:
     """Whether boxes ``(x0, y0, x1, y1)`` ``a`` and ``b`` come within ``gap`` of each other."""
     return a[0] < b[2] + gap and b[0] < a[2] + gap and a[1] < b[3] + gap and b[1] < a[3] + gap
-
-
-def _bbox(positions: dict, routes: dict, sizes: dict) -> tuple[float, float, float, float]:
-    xs, ys = [], []
-    for v, (x, y) in positions.items():
-        w, h = sizes[v]
-        xs += [x - w / 2, x + w / 2]
-        ys += [y - h / 2, y + h / 2]
-    for pts in routes.values():
-        xs += [p[0] for p in pts]
-        ys += [p[1] for p in pts]
-    if not xs:
-        return (0.0, 0.0, 0.0, 0.0)
-    return (min(xs), min(ys), max(xs), max(ys))

@@ -255,7 +255,8 @@ def builtin_layout(g: nx.DiGraph, previous: Layout | None = None) -> tuple[dict,
 # ---------------------------------------------------------------------------------------------
 
 
-def _bbox(positions: dict, routes: dict, sizes: dict) -> tuple[float, float, float, float]:
+def bounding_box(positions: dict, routes: dict, sizes: dict) -> tuple[float, float, float, float]:
+    """What the nodes (centred at ``positions``, of ``sizes``) and edge routes cover: x0, y0, x1, y1."""
     xs, ys = [], []
     for v, (x, y) in positions.items():
         w, h = sizes[v]
@@ -388,7 +389,7 @@ def layout(
     if previous is not None:
         dx, dy, _ = _alignment(positions, previous)
     else:
-        x0, y0, _, _ = _bbox(positions, routes, sizes)
+        x0, y0, _, _ = bounding_box(positions, routes, sizes)
         dx, dy = -x0, -y0
     if abs(dx) > 1e-9 or abs(dy) > 1e-9:
         positions, routes = _shift(positions, routes, dx, dy)
@@ -396,7 +397,7 @@ def layout(
         positions=positions,
         edges=routes,
         sizes=sizes,
-        bbox=_bbox(positions, routes, sizes),
+        bbox=bounding_box(positions, routes, sizes),
         provider=provider,
         seconds=time.perf_counter() - t0,
         notes=notes,
