@@ -262,8 +262,9 @@ def _nondiff_keys(node: Node) -> list[object]:
     return [_tensor_key(t) for t in node.nondiff_inputs]
 
 
-def _topo_nodes(roots: Iterable[Node]) -> list[Node]:
-    """Backward nodes reachable from ``roots``, inputs first (iterative: graphs can be deep)."""
+def topo_nodes(roots: Iterable[Node]) -> list[Node]:
+    """Backward nodes reachable from ``roots``, inputs first (iterative: graphs can be deep).
+    Anything with ``next_functions`` as autograd has them serves: PyTorch's nodes too."""
     order: list[Node] = []
     seen: set[int] = set()
     for root in roots:
@@ -335,7 +336,7 @@ class _Builder:
         self.name_of = name_of
         self.ids = ids
         self.is_session = is_session
-        self.nodes = _topo_nodes(t.grad_fn for t in roots)
+        self.nodes = topo_nodes(t.grad_fn for t in roots)
         # key object -> the live tensor that currently stands for it (for names and values)
         self.tensor_of: dict[int, Tensor] = {}
         for t in roots:

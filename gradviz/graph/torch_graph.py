@@ -15,7 +15,7 @@ torch is never imported here: a torch tensor passed in means it already is.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import networkx as nx
@@ -32,6 +32,7 @@ from .model import (
     params_text,
     preview,
     scope_levels,
+    topo_nodes,
 )
 from .torch_capture import (
     Record,
@@ -195,29 +196,6 @@ def view_of(t: Any, kept: np.ndarray | None = None) -> TorchTensorView:
 # --- the graph --------------------------------------------------------------------------------------
 
 
-def _topo(roots: Iterable[Any]) -> list[Any]:
-    """Backward nodes reachable from ``roots``, inputs first (iterative: graphs can be deep)."""
-    order: list[Any] = []
-    seen: set[int] = set()
-    for root in roots:
-        if root is None or id(root) in seen:
-            continue
-        stack: list[tuple[Any, bool]] = [(root, False)]
-        while stack:
-            n, done = stack.pop()
-            if done:
-                order.append(n)
-                continue
-            if id(n) in seen:
-                continue
-            seen.add(id(n))
-            stack.append((n, True))
-            for fn, _ in reversed(n.next_functions):
-                if fn is not None and id(fn) not in seen:
-                    stack.append((fn, False))
-    return order
-
-
 class _Output:
     """Output ``nr`` > 0 of a node, as a key for the id registry (the node itself is output 0)."""
 
@@ -238,7 +216,7 @@ class TorchGraphBuilder:
     ) -> None:
         self.roots, self.ids, self.record = roots, ids, record
         self.is_session = is_session
-        self.nodes = _topo(t.grad_fn for t in roots)
+        self.nodes = topo_nodes(t.grad_fn for t in roots)
         self.node_ids = {id(n) for n in self.nodes}
         self.order = {id(n): i for i, n in enumerate(self.nodes)}
         self.leaf_name: dict[int, str] = {}  # id(leaf) -> name
@@ -584,7 +562,7 @@ def reachable_names(outputs: Any, names: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(outputs, Mapping)
         else ([outputs] if is_torch_tensor(outputs) else list(outputs))
     )
-    nodes = _topo(t.grad_fn for t in roots)
+    nodes = topo_nodes(t.grad_fn for t in roots)
     fns = {id(n) for n in nodes}
     leaves = {id(n.variable) for n in nodes if is_accumulate_grad(n)} | {id(t) for t in roots}
     rec = last_record()
