@@ -69,6 +69,20 @@ def grad_stats(grad: np.ndarray | None, requires_grad: bool = True) -> GradStats
         return GradStats(NO_GRAD if not requires_grad else PENDING)
     g = np.asarray(grad, dtype=np.float64)
     n = int(g.size)
+    if n:  # the common case in fewer passes: min and max are finite only when every element is
+        flat = g.reshape(-1)
+        lo, hi = float(flat.min()), float(flat.max())
+        if math.isfinite(lo) and math.isfinite(hi):
+            return GradStats(
+                ZERO if lo == hi == 0 else FINITE,
+                n,
+                norm=float(np.sqrt(np.sum(flat * flat))),
+                mean=float(flat.mean()),
+                maxabs=max(-lo, hi),
+                min=lo,
+                max=hi,
+                elements=tuple(flat.tolist()) if 1 < n <= ELEMENTS_MAX else None,
+            )
     nan = int(np.isnan(g).sum())
     inf = int(np.isinf(g).sum())
     finite = g[np.isfinite(g)]

@@ -24,6 +24,7 @@ A fresh registry numbers nodes inputs-first, so the same computation always gets
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -155,6 +156,7 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "scalar" if len(shape) == 0 else "[" + ", ".join(str(s) for s in shape) + "]"
 
 
+@functools.lru_cache(maxsize=4096)  # a graph repeats a few dozen names thousands of times
 def op_label(backward_name: str) -> str:
     """``MulBackward0`` -> ``mul``, ``LogSoftmaxBackward0`` -> ``log_softmax``."""
     base = re.sub(r"Backward\d*$", "", backward_name.rsplit("::", 1)[-1])
@@ -623,6 +625,7 @@ def _add_expressions(g: nx.DiGraph) -> None:
             a["expr"] = text
 
 
+@functools.lru_cache(maxsize=4096)  # the nodes of one module call share their scope
 def scope_levels(scope: tuple) -> tuple[tuple[str, str], ...]:
     """A node's ``nn.Module`` calls as ``(key, label)``, outermost first: the key names the call
     (two calls of one module are two boxes), the label the module as the learner's code does:
