@@ -21,6 +21,7 @@ from .folding import folded_view
 from .model import AUTOGRAD, TENSORS, NodeIds, build_graph, check_outputs, shape_text
 from .scene import Scene, build_scene
 from .style import fit_scale, looks
+from .torch_graph import ReadMemo, torch_outputs
 
 FORMATS = ("png", "svg", "pdf", "dot", "graphml")
 
@@ -36,8 +37,13 @@ def _model(
         return model, None
     outputs = check_outputs(obj, "export()", also="a graph from gradviz.draw()")
     ids = NodeIds()
-    g = build_graph(outputs, view=view, names=names, ids=ids)
-    tensors = build_graph(outputs, view=TENSORS, names=names, ids=ids) if fold and view == AUTOGRAD else None
+    memo = ReadMemo() if torch_outputs(outputs) else None  # both views read each node once
+    g = build_graph(outputs, view=view, names=names, ids=ids, memo=memo)
+    tensors = (
+        build_graph(outputs, view=TENSORS, names=names, ids=ids, memo=memo)
+        if fold and view == AUTOGRAD
+        else None
+    )
     return g, tensors
 
 

@@ -295,6 +295,7 @@ def build_graph(
     names: Mapping[str, Tensor] | Mapping[int, str] | None = None,
     ids: NodeIds | None = None,
     grads: Callable[[object], np.ndarray | None] | None = None,
+    memo: Any = None,
 ) -> nx.DiGraph:
     """The graph of the computation that produced ``outputs``.
 
@@ -304,6 +305,8 @@ def build_graph(
     ``ids``: a registry kept between calls so that node ids stay the same as the graph grows.
     ``grads``: each tensor's gradient to show instead of its ``.grad``, by its key (a leaf, or
     the node that made the tensor); None: none yet. The backward stepper draws its steps so.
+    ``memo``: PyTorch tensors only, a ``torch_graph.ReadMemo`` shared by the builds of both
+    views of one moment, so each node is read once.
     """
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; choose 'tensors' or 'autograd'")
@@ -312,7 +315,7 @@ def build_graph(
     if torch_outputs(outputs):
         if names and not all(isinstance(k, str) for k in names):
             raise TypeError("names for PyTorch tensors must map str -> torch.Tensor")
-        return build_torch_graph(outputs, view=view, names=names, ids=ids)
+        return build_torch_graph(outputs, view=view, names=names, ids=ids, memo=memo)
     roots, root_names, is_session = _as_outputs(outputs)
     name_of = {**_tensor_names(names), **root_names}
     ids = ids if ids is not None else NodeIds()

@@ -17,6 +17,7 @@ from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
 from .colors import grad_stats
 from .model import NodeIds, build_graph, preview
+from .torch_graph import ReadMemo, torch_outputs
 
 
 class SessionLike(Protocol):
@@ -188,9 +189,13 @@ class TensorsSource:
         self._lock = threading.Lock()
 
     def snapshot(self) -> Builder:
+        # PyTorch's: the views of one snapshot read each node and leaf once (the window builds
+        # the Tensors view beside the autograd one, for its colours).
+        memo = ReadMemo() if torch_outputs(self.outputs) else None
+
         def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
             with self._lock:
-                g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids)
+                g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids, memo=memo)
             by_id = {id(t): n for n, t in self.named.items()}
             names = {}
             for nid, a in g.nodes(data=True):
