@@ -310,6 +310,12 @@ def _colormap(name: object):
     return name if isinstance(name, Colormap) else Colormap(name)
 
 
+# A colour map's name -> what a scale takes from it: its name, look-up table (as RGB and as hex)
+# and the paints for zero and NaN, which depend on the map only. Picking those paints measures
+# colour distances; the window fits a scale per layout and the Tensors panel one per row.
+_MAPS: dict[str, tuple[str, np.ndarray, list[str], Paint, Paint]] = {}
+
+
 class ColorScale:
     """Maps a statistic to a colour: linear or log, sequential or diverging around zero."""
 
@@ -328,14 +334,26 @@ class ColorScale:
         self.stat = stat
         self.signed = stat in SIGNED_STATS
         self.scale = scale
-        cm = _colormap(
-            cmap if cmap is not None else (DEFAULT_DIVERGING if self.signed else DEFAULT_SEQUENTIAL)
-        )
-        self.cmap_name = cm.name
-        self._lut = np.asarray(cm.lut(256))[:, :3]
+        name = cmap if cmap is not None else (DEFAULT_DIVERGING if self.signed else DEFAULT_SEQUENTIAL)
+        known = _MAPS.get(name) if isinstance(name, str) else None
+        if known is None:
+            cm = _colormap(name)
+            self.cmap_name = cm.name
+            self._lut = np.asarray(cm.lut(256))[:, :3]
+            self._hex_lut = [_hex(c) for c in self._lut]
+            self.nonfinite_paint = self._nonfinite_paint()
+            self.zero_paint = self._zero_paint()
+            if isinstance(name, str):
+                _MAPS[name] = (
+                    self.cmap_name,
+                    self._lut,
+                    self._hex_lut,
+                    self.nonfinite_paint,
+                    self.zero_paint,
+                )
+        else:
+            self.cmap_name, self._lut, self._hex_lut, self.nonfinite_paint, self.zero_paint = known
         self.vmin, self.vmax = self._range(vmin, vmax)
-        self.nonfinite_paint = self._nonfinite_paint()
-        self.zero_paint = self._zero_paint()
         self.notes: list[str] = []  # why this scale (say, log chosen for the range): the legend shows them
         self.fitted = 0  # how many gradient values the range was fitted on
 
@@ -411,7 +429,7 @@ class ColorScale:
         return self.vmin + t * (self.vmax - self.vmin)
 
     def color_at(self, t: float) -> str:
-        return _hex(self._lut[round(max(0.0, min(1.0, t)) * (len(self._lut) - 1))])
+        return self._hex_lut[round(max(0.0, min(1.0, t)) * (len(self._hex_lut) - 1))]
 
     def color(self, v: float) -> str:
         return self.color_at(self.position(v))

@@ -18,6 +18,7 @@ import networkx as nx
 from ..engine.tensor import Tensor
 from .colors import ColorScale
 from .folding import folded_view
+from .gc_pause import gc_paused
 from .model import AUTOGRAD, TENSORS, NodeIds, build_graph, check_outputs, shape_text
 from .scene import Scene, build_scene
 from .style import fit_scale, looks
@@ -182,8 +183,9 @@ def export(
     fmt = (format or path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
         raise ValueError(f"cannot tell the format of {path.name!r}; use one of .{', .'.join(FORMATS)}")
-    g, tensors = _model(obj, view, names, bool(options.get("fold")))
-    data = render_bytes(g, fmt, tensors_graph=tensors, **options)
+    with gc_paused():
+        g, tensors = _model(obj, view, names, bool(options.get("fold")))
+        data = render_bytes(g, fmt, tensors_graph=tensors, **options)
     # Not mkstemp: its 0600 mode would follow the file into place; open() honours the umask.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -52,6 +52,18 @@ FILL_ROLE = Qt.ItemDataRole.UserRole + 2  # the badge colour (the node's fill on
 KEPT_ROLE = Qt.ItemDataRole.UserRole + 3  # True: a grad only gradviz keeps (PyTorch: None)
 KEPT_SUFFIX = " · kept"
 
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.EditRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+        STATE_ROLE,
+        KEPT_ROLE,
+        FILL_ROLE,
+    }
+)  # the roles data() answers
+
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 
@@ -178,7 +190,9 @@ class TensorsModel(QAbstractTableModel):
         return f
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or self.source is None:
+        # Qt asks each cell for a dozen roles (font, alignment, colours ...) on every paint and
+        # size hint: those this table leaves to Qt are answered before the tensor is looked up.
+        if not index.isValid() or self.source is None or role not in _ROLES:
             return None
         name = self.rows[index.row()]
         t = self.source.tensor(name)
