@@ -195,7 +195,7 @@ def main() -> None:
     ap.add_argument("--no-window", action="store_true", help="skip the window timings (no Qt)")
     args = ap.parse_args()
     dot, which = torchviz_dot()
-    print(f"torchviz's dot: {dot or 'none'} ({which})")
+    print(f"torchviz's dot: {dot or 'none'} ({which}); load average {os.getloadavg()[0]:.2f}")
     print(f"gradviz's dot for small graphs: {' '.join(map(str, dot_binary.find_dot()))}")
     tmp = Path(tempfile.mkdtemp(prefix="gradviz-torch-bench-"))
     window = None if args.no_window else Window()
@@ -206,6 +206,9 @@ def main() -> None:
         loss, net = make()
         measure(name, loss, net, dot, tmp, window, args)
     print(f"\nSVGs in {tmp}")
+    print(
+        f"load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())} (2 cores: above 1, other work shared them)"
+    )
     if shutil.which("dot") is None:
         print("(no system Graphviz: `apt-get install graphviz` to measure torchviz as its users run it)")
 
