@@ -29,6 +29,7 @@ import argparse
 import gc
 import itertools
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -54,15 +55,23 @@ TARGET_S, TARGET_RATIO = 2.0, 0.1
 LARGE = 2000  # nodes: "several thousand"
 
 
-def best(fn: Callable[[], object], repeat: int) -> float:
-    """The least wall time of ``repeat`` calls (the others had the machine's noise in them)."""
-    times = []
+def cpu_seconds() -> float:
+    """CPU time of this process's threads and of the children it waited for (dot)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + kids.ru_utime + kids.ru_stime
+
+
+def best(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
+    """The least wall time and the least CPU time of ``repeat`` calls: the others had the
+    machine's noise in them. CPU time is what the work costs whatever else runs beside it."""
+    walls, cpus = [], []
     for _ in range(repeat):
         gc.collect()
-        t0 = time.perf_counter()
+        c0, t0 = cpu_seconds(), time.perf_counter()
         fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(cpu_seconds() - c0)
+    return min(walls), min(cpus)
 
 
 def torchviz_dot() -> tuple[str | None, str]:
@@ -137,12 +146,17 @@ class Window:
         return seconds, stall, *shown
 
 
-def verdict(t: float, torchviz_s: float | None, nodes: int) -> str:
-    ratio = f"{t / torchviz_s:6.3f}x torchviz" if torchviz_s else "   (no torchviz time)"
-    if nodes < LARGE or torchviz_s is None:
-        return f"{ratio}   (the targets are set at >= {LARGE:,} nodes)"
-    ok = t <= TARGET_S and t / torchviz_s <= TARGET_RATIO
-    return f"{ratio}   target <= {TARGET_S:g} s and <= {TARGET_RATIO:g}x: {'PASS' if ok else 'MISS'}"
+def verdict(t: tuple[float, float], torchviz_t: tuple[float, float] | None, nodes: int) -> str:
+    """``t`` (wall, cpu) beside the target: wall time decides, as the issue sets it."""
+    wall, cpu = t
+    if torchviz_t is None:
+        return f"{wall:7.3f} s (cpu {cpu:6.3f})   (no torchviz time to compare)"
+    ratio = wall / torchviz_t[0]
+    line = f"{wall:7.3f} s (cpu {cpu:6.3f})  {ratio:6.3f}x torchviz (cpu {cpu / torchviz_t[1]:5.3f}x)"
+    if nodes < LARGE:
+        return f"{line}   (targets set at >= {LARGE:,} nodes)"
+    ok = wall <= TARGET_S and ratio <= TARGET_RATIO
+    return f"{line}   target <= {TARGET_S:g} s and <= {TARGET_RATIO:g}x: {'PASS' if ok else 'MISS'}"
 
 
 def measure(name: str, loss, net, dot: str | None, tmp: Path, window: Window | None, args) -> None:
@@ -166,20 +180,24 @@ def measure(name: str, loss, net, dot: str | None, tmp: Path, window: Window | N
         lambda: export(loss, tmp / f"{stem}-gradviz-folded.svg", view=AUTOGRAD, fold=True), args.repeat
     )
     print(f"\n{name}: {nodes:,} nodes in gradviz's autograd view, {tv_nodes:,} in torchviz's make_dot")
-    print(f"  torchviz make_dot alone                          {t_make:7.3f} s")
+    print(f"  torchviz make_dot alone                       {t_make[0]:7.3f} s (cpu {t_make[1]:6.3f})")
     if t_tv is None:
-        print(f"  torchviz make_dot + dot -Tsvg                    {'timeout' if dot else 'no dot'}")
+        print(f"  torchviz make_dot + dot -Tsvg                 {'timeout' if dot else 'no dot'}")
     else:
-        print(f"  torchviz make_dot + dot -Tsvg                    {t_tv:7.3f} s   (the yardstick)")
-    print(f"  gradviz SVG, every node                          {t_all:7.3f} s  {verdict(t_all, t_tv, nodes)}")
-    print(
-        f"  gradviz SVG, default render (repeats folded)     {t_fold:7.3f} s  {verdict(t_fold, t_tv, nodes)}"
-    )
-    if window is not None:
-        t_win, stall, shown, provider = min(window.open(loss, net) for _ in range(args.repeat))
         print(
-            f"  gradviz window, idle and painted                 {t_win:7.3f} s  {verdict(t_win, t_tv, nodes)}"
+            f"  torchviz make_dot + dot -Tsvg                 {t_tv[0]:7.3f} s (cpu {t_tv[1]:6.3f})  the yardstick"
         )
+    print(f"  gradviz SVG, every node                       {verdict(t_all, t_tv, nodes)}")
+    print(f"  gradviz SVG, default render (repeats folded)  {verdict(t_fold, t_tv, nodes)}")
+    if window is not None:
+        runs = []
+        for _ in range(args.repeat):
+            c0 = cpu_seconds()
+            wall, stall, shown, provider = window.open(loss, net)
+            runs.append((wall, cpu_seconds() - c0, stall, shown, provider))
+        wall, _, stall, shown, provider = min(runs)
+        cpu = min(r[1] for r in runs)
+        print(f"  gradviz window, idle and painted              {verdict((wall, cpu), t_tv, nodes)}")
         print(
             f"    ({shown:,} nodes drawn, repeats folded; layout by {provider}; longest GUI stall {stall:.0f} ms)"
         )

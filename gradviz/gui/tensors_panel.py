@@ -223,10 +223,10 @@ class TensorsModel(QAbstractTableModel):
         return None
 
     def _fill(self, t: Any) -> str | None:
-        state, _ = grad_state(t)
-        if state == "none":
+        grad = t.peek_grad()
+        if grad is None:
             return None
-        g = np.asarray(t.peek_grad().peek_array())
+        g = np.asarray(grad.peek_array())
         stats = colors.grad_stats(g, t.requires_grad)
         scale = self.scale or colors.ColorScale.fit([stats.value("norm") or 0.0])
         return scale.paint(stats).fill
