@@ -142,11 +142,17 @@ def preview(arr: np.ndarray | None, max_elements: int = 4) -> str:
         return nest(a)
     if a.dtype.kind == "b":
         return f"{int(a.sum())} of {a.size} True"
-    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
-    if finite.size == 0:
-        return "all non-finite"
-    lo, hi = finite.min(), finite.max()
-    if lo == hi and finite.size == a.size:
+    lo, hi = a.min(), a.max()
+    if a.dtype.kind == "f" and not (np.isfinite(lo) and np.isfinite(hi)):
+        # Some NaN or Inf: the range of the rest (only then the copy of the finite part).
+        finite = a[np.isfinite(a)]
+        if finite.size == 0:
+            return "all non-finite"
+        lo, hi = finite.min(), finite.max()
+        if lo == hi and finite.size == a.size:
+            return f"all {_fmt(lo)}"
+        return f"{_fmt(lo)} .. {_fmt(hi)}"
+    if lo == hi:
         return f"all {_fmt(lo)}"
     return f"{_fmt(lo)} .. {_fmt(hi)}"
 
