@@ -208,7 +208,7 @@ def main() -> None:
     ap.add_argument(
         "--layers", type=int, nargs="*", default=[12, 48], help="encoder depths (48: 3,264 nodes)"
     )
-    ap.add_argument("--repeat", type=int, default=3, help="best of this many runs per timing")
+    ap.add_argument("--repeat", type=int, default=5, help="best of this many runs per timing")
     ap.add_argument("--dot-timeout", type=float, default=300.0)
     ap.add_argument("--no-window", action="store_true", help="skip the window timings (no Qt)")
     args = ap.parse_args()
