@@ -227,9 +227,18 @@ class TrainingPanel(QWidget):
         note = (
             "" if shown == self.step else f" (the nearest step kept: every {self.run.pictures.stride}th is)"
         )
+        if self.run.pictured == "parameters":  # a PyTorch run's (gradviz.watch)
+            what, rest = (
+                "the parameters' values and gradients",
+                "The graph and its other tensors are the last step's.",
+            )
+        else:
+            what, rest = (
+                "values and gradients",
+                "The graph is the last step's, which every step rebuilds alike.",
+            )
         self.showing.setText(
-            f"Showing step {shown}{note}: values and gradients at its backward(), loss = "
-            f"{format_number(loss)}. The graph is the last step's, which every step rebuilds alike."
+            f"Showing step {shown}{note}: {what} at its backward(), loss = {format_number(loss)}. {rest}"
         )
 
     # --- drawing ----------------------------------------------------------------------------------------
