@@ -221,7 +221,8 @@ class TrainingPanel(QWidget):
     def showing_step(self, shown: int) -> None:
         """The window shows step ``shown`` (the nearest one with a picture, perhaps)."""
         if shown < 0 or self.run is None:
-            self.showing.setText("Showing the session as it stands now.")
+            what = "model" if self.run is not None and self.run.pictured == "parameters" else "session"
+            self.showing.setText(f"Showing the {what} as it stands now.")
             return
         loss = self.run.loss[shown] if shown < len(self.run.loss) else math.nan
         note = (

@@ -58,6 +58,11 @@ class TorchRun(TrainingRun):
         self.last_loss: Any = None  # the tensor the last backward() started from
         self.capture: capture | None = None  # what drew the last step's graph
 
+    def __repr__(self) -> str:
+        losses = self.losses()
+        trend = f", loss {losses[0]:.4g} → {losses[-1]:.4g}" if losses.size else ""
+        return f"<gradviz.watch run of {type(self.model).__name__}: {self.steps} steps{trend}>"
+
     def show(self, **options: Any) -> None:
         """Open the window on this run (``gradviz.show(run, **options)``)."""
         import gradviz

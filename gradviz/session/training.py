@@ -112,6 +112,12 @@ class Pictures:
         return len(self.kept)
 
 
+def _norm(a: np.ndarray) -> float:
+    """The L2 norm in float64, without BLAS (whose threads, spinning beside torch's, made it
+    ten times slower in a PyTorch loop)."""
+    return float(np.sqrt(np.sum(np.square(a, dtype=np.float64))))
+
+
 class TrainingRun:
     """The record of one loop. The loop's thread appends; the GUI thread reads (``steps`` is
     the number of complete entries in every series, so a reader never sees half a step)."""
@@ -170,7 +176,7 @@ class TrainingRun:
                 s = self.params[name] = ParamSeries()
                 for series in (s.grad_norm, s.value_min, s.value_max, s.update):
                     series.extend([float("nan")] * k)
-            s.grad_norm.append(float(np.linalg.norm(g.astype(np.float64))) if g is not None else float("nan"))
+            s.grad_norm.append(_norm(g) if g is not None else float("nan"))
             s.value_min.append(float(value.min()) if value.size else float("nan"))
             s.value_max.append(float(value.max()) if value.size else float("nan"))
             self._measure_update(name, value)
@@ -219,7 +225,7 @@ class TrainingRun:
         before = self._last_values.get(name)
         series = self.params[name].update
         if before is not None and before.shape == value.shape and series:
-            series[-1] = float(np.linalg.norm(value.astype(np.float64) - before))
+            series[-1] = _norm(np.subtract(value, before, dtype=np.float64))
         self._last_values[name] = value.astype(np.float64, copy=True)
 
     def _held(self, session: Session, everything: dict) -> dict[str, Held]:
