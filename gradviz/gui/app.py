@@ -266,12 +266,6 @@ def show(
     if names is None:
         frame = inspect.currentframe()
         caller = frame.f_back if frame is not None else None
-        if (
-            run is not None
-            and caller is not None
-            and caller.f_globals.get("__name__", "").startswith("gradviz.")
-        ):
-            caller = caller.f_back  # run.show(): the names are its caller's
         try:
             namespace = {**(caller.f_globals if caller else {}), **(caller.f_locals if caller else {})}
         finally:

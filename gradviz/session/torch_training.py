@@ -64,9 +64,16 @@ class TorchRun(TrainingRun):
         return f"<gradviz.watch run of {type(self.model).__name__}: {self.steps} steps{trend}>"
 
     def show(self, **options: Any) -> None:
-        """Open the window on this run (``gradviz.show(run, **options)``)."""
+        """Open the window on this run: ``gradviz.show(run, **options)``, the caller's variables
+        naming its tensors unless ``names=`` does."""
         import gradviz
 
+        if "names" not in options:
+            frame = sys._getframe(1)
+            try:
+                options["names"] = {**frame.f_globals, **frame.f_locals}
+            finally:
+                del frame
         gradviz.show(self, **options)
 
 
