@@ -133,8 +133,9 @@ class watch:
             return
         run, loss = self.run, roots[0]
         run.last_loss = loss
-        if not run.loss_name:
-            run.loss_name = _caller_name(loss) or "the loss"
+        # (the loop's name for it; a loop that keeps no name for it keeps the one before)
+        run.loss_name = _caller_name(loss) or run.loss_name or "the loss"
+        loss_name = run.loss_name
         value = to_numpy(loss).astype(np.float64)
         seed = next(iter(tensors_in(seeds)), None)
         params = [
@@ -149,7 +150,7 @@ class watch:
             }
             # the loss too, with the gradient backward() started from (ones unless given)
             start = np.ones_like(value) if seed is None else to_numpy(seed).astype(np.float64)
-            pictures[run.loss_name] = Held(0, to_numpy(loss).copy(), start)
+            pictures[loss_name] = Held(0, to_numpy(loss).copy(), start)
             return pictures
 
         run.add_step(float(value.mean()) if value.size else float("nan"), params, held)

@@ -204,3 +204,22 @@ def test_a_deep_copied_model_is_its_own() -> None:
         F.cross_entropy(other(x), y).backward()
     assert run.steps == 1  # a backward() is a step whatever it reaches...
     assert np.isnan(run.series("0.weight", "grad_norm")).all()  # ...but net got no gradient
+
+
+def test_a_non_scalar_backward_and_autograd_backward_are_steps_too() -> None:
+    net = mlp()
+    x, _ = data()
+    seed = torch.linspace(-1, 1, 48).reshape(16, 3)
+    with gradviz.watch(net) as run:
+        out = net(x)
+        out.backward(seed)  # a gradient to start from: the loss series takes the output's mean
+        after_one = net[2].bias.grad.norm().item()
+        total = net(x).pow(2).sum()
+        torch.autograd.backward(total)
+    assert run.steps == 2 and run.loss_name == "total"  # the last backward()'s name for it
+    assert run.loss == pytest.approx([out.mean().item(), total.item()], rel=1e-6)
+    assert run.series("2.bias", "grad_norm")[0] == pytest.approx(after_one, rel=1e-6)
+    np.testing.assert_array_equal(run.pictures[0].tensors["out"].grad, seed.numpy())
+    assert run.pictures[1].tensors["total"].value == np.float32(total.item())
+    assert run.last_loss is total
+    assert "2 steps" in repr(run)
