@@ -14,6 +14,11 @@ At each step the recorder keeps:
   one is dropped and only every 2nd, 4th ... step keeps one (the series are kept for every step).
 
 Nothing here is saved with the session: it is a by-product of running the loop.
+
+A run takes its steps as plain numbers and arrays (``TrainingRun.add_step`` and ``end``), so
+the console's loops (``record``/``finish`` read the session) and real PyTorch loops
+(``gradviz.watch``, session/torch_training.py: pictures of the model's parameters only) fill
+the same series and the same Training panel.
 """
 
 from __future__ import annotations
