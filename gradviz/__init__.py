@@ -33,6 +33,10 @@ def __getattr__(name: str):
         from .graph.torch_capture import capture
 
         return capture
+    if name == "watch":  # a real PyTorch training loop, recorded step by step (needs torch)
+        from .session.torch_training import watch
+
+        return watch
     if name == "show":  # the window needs Qt: load it only when asked for
         from .gui.app import show
 

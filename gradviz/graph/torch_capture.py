@@ -93,15 +93,15 @@ def read_saved(fn: Any) -> tuple[list[tuple[int, ...]], list[str], dict[str, Any
 # --- the capture ----------------------------------------------------------------------------------
 
 
-def _tensors_in(x: Any, depth: int = 2) -> Iterable[Any]:
+def tensors_in(x: Any, depth: int = 2) -> Iterable[Any]:
     if is_torch_tensor(x):
         yield x
     elif depth and isinstance(x, (list, tuple)):
         for y in x:
-            yield from _tensors_in(y, depth - 1)
+            yield from tensors_in(y, depth - 1)
     elif depth and isinstance(x, Mapping):
         for y in x.values():
-            yield from _tensors_in(y, depth - 1)
+            yield from tensors_in(y, depth - 1)
 
 
 class Record:
@@ -128,7 +128,7 @@ class Record:
         return True
 
     def note_call(self, func: Any, args: Any, kwargs: Any, out: Any, scope: tuple) -> None:
-        results = [t for t in _tensors_in(out) if t.grad_fn is not None]
+        results = [t for t in tensors_in(out) if t.grad_fn is not None]
         if not results:
             return
         new_roots = []
@@ -146,7 +146,7 @@ class Record:
             if not is_accumulate_grad(fn):
                 made.append(fn)
             stack.extend(f for f, _ in fn.next_functions if f is not None and id(f) not in self.nodes)
-        passed = list({id(t): t for t in (*_tensors_in(args), *_tensors_in(kwargs))}.values())
+        passed = list({id(t): t for t in (*tensors_in(args), *tensors_in(kwargs))}.values())
         consts = [t for t in passed if not t.requires_grad]
         for fn in new_roots:
             if consts:
@@ -246,7 +246,7 @@ class capture:
                 kwargs = kwargs or {}
                 if func in backward_fns:
                     roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
-                    record.hook_graph(_tensors_in(roots))
+                    record.hook_graph(tensors_in(roots))
                     return func(*args, **kwargs)
                 out = func(*args, **kwargs)
                 record.note_call(func, args, kwargs, out, tuple(stack))

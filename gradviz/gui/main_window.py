@@ -104,9 +104,11 @@ class MainWindow(QMainWindow):
         autosave: bool = True,
         persist: bool = True,
         title: str = "",
+        record: Any = None,
     ) -> None:
         """``persist=False``: read the preferences but write nothing back (no settings, no
-        recent files), for screenshots and scripts."""
+        recent files), for screenshots and scripts. ``record``: what a ``gradviz.capture`` saw
+        of the PyTorch ``tensors`` (by default the last capture's)."""
         super().__init__()
         gc_guard.install()  # before any worker thread can start a collection
         self.documents = Documents(self)
@@ -139,7 +141,7 @@ class MainWindow(QMainWindow):
         self.last_message_box: QMessageBox | None = None
         self.exporter = Exporter(self)
         self.exporter.finished.connect(self.export_finished)
-        self.source = TensorsSource(tensors, names) if self.viewer else SessionSource(self.session)
+        self.source = TensorsSource(tensors, names, record) if self.viewer else SessionSource(self.session)
 
         self.canvas = GraphCanvas(None, self)
         self.setCentralWidget(self.canvas)
