@@ -114,7 +114,7 @@ class ScriptRunner:
         try:
             return w.run_off_thread(
                 lambda progress: run_script(path, progress=lambda seconds: progress(0, 0)),
-                f"Running {path.name} (PyTorch; Stop ends it)…",
+                f"Running {path.name}…",
                 cancellable=True,
             )
         finally:
