@@ -61,6 +61,9 @@ class Documents:
         path = Path(path)
         if snapshot_file.is_snapshot(path):
             return self.open_snapshot(path)
+        if w.session is None:  # a viewer (of a snapshot, say) holds no session to open into
+            w.show_error("Can't open this file here", f"{path.name}: open sessions in a session window.")
+            return False
         try:
             self.open_off_thread(path)
         except (WorkCancelledError, ReplayCancelledError):

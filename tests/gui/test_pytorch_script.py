@@ -219,3 +219,20 @@ def test_without_pytorch_the_menu_item_says_how_to_install_it(window, monkeypatc
     box = w.last_message_box
     assert box is not None and "pip install gradviz[torch]" in box.text()
     box.done(0)
+
+
+def test_gradviz_opens_a_snapshot_file_in_its_own_window(qtbot, tmp_path, capsys) -> None:
+    from gradviz.gui.app import main as app_main
+    from gradviz.session import snapshot_file
+    from gradviz.session.pytorch_script import run_script
+
+    snap = tmp_path / "mlp.gradviz"
+    snapshot_file.save(run_script(_script(tmp_path, "mlp.py", MLP)), snap)
+    out = tmp_path / "shot.png"
+    assert app_main(["--screenshot", str(out), "--view", "autograd", str(snap)]) == 0
+    assert out.read_bytes()[:4] == b"\x89PNG"
+    bad = tmp_path / "cut.gradviz"
+    bad.write_bytes(snap.read_bytes()[:-300])
+    assert app_main(["--screenshot", str(out), str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"gradviz: error: {bad}: ") and err.count("\n") == 1 and "Traceback" not in err
