@@ -19,6 +19,9 @@ import numpy as np
 
 from .colors import grad_stats
 from .model import VIEWS, NodeIds
+from .source import TensorsSource
+from .torch_capture import last_record
+from .torch_graph import _Output, to_numpy
 
 NOTE = "PyTorch snapshot — viewable, not replayable"
 
@@ -166,13 +169,8 @@ def take_snapshot(outputs: Mapping[str, Any], names: Mapping[str, Any], *, scrip
     ``names`` (``{name: tensor}``), with what the last :class:`capture` kept."""
     import torch
 
-    from .source import TensorsSource
-    from .torch_capture import last_record
-    from .torch_graph import _Output, to_numpy
-
-    source = TensorsSource(dict(outputs), dict(names))
-    ids = source._ids = _RecordingIds()
-    build = source.snapshot()
+    ids = _RecordingIds()
+    build = TensorsSource(dict(outputs), dict(names), ids).snapshot()
     record = last_record()
     made: dict[int, SnapshotTensor] = {}
 
@@ -198,8 +196,9 @@ def take_snapshot(outputs: Mapping[str, Any], names: Mapping[str, Any], *, scrip
                 parameter=isinstance(t, torch.nn.Parameter),
                 shape_=tuple(t.shape),
             )
-        if view._kept is not None and st.kept is None:
-            st.kept = np.array(view._kept, copy=True)
+        kept = view.grad_fn.kept_grad() if view.grad_fn is not None else None
+        if kept is not None and st.kept is None:
+            st.kept = np.array(kept, copy=True)
         return st
 
     views: dict[str, tuple[nx.DiGraph, dict[str, str]]] = {}
@@ -211,9 +210,8 @@ def take_snapshot(outputs: Mapping[str, Any], names: Mapping[str, Any], *, scrip
             v = a.get("tensor")
             st = convert(v) if v is not None else None
             a["tensor"] = st
-            a["grad_array"] = _node_grad(nid, st, ids, record, _Output)
-            a.pop("torch_id", None)  # an address in the process that ran the script: meaningless later
-        for _, a in g.nodes(data=True):
+            a["grad_array"] = _node_grad(nid, st, ids, record)
+        for _, a in g.nodes(data=True):  # addresses in the process that ran the script
             a.pop("torch_id", None)
             a.pop("torch_ids", None)
         views[view] = (g, node_names)
@@ -227,7 +225,7 @@ def _dtype(t: Any) -> str:
     return str(t.dtype).removeprefix("torch.")
 
 
-def _node_grad(nid: str, st: SnapshotTensor | None, ids: _RecordingIds, record: Any, output_cls: type) -> Any:
+def _node_grad(nid: str, st: SnapshotTensor | None, ids: _RecordingIds, record: Any) -> Any:
     """The gradient a tensor node is coloured by, as the torch graph builder chose it: its
     ``.grad``, the gradient a capture kept for it, or (a tensor no capture saw) the record's."""
     if st is not None:
@@ -239,13 +237,9 @@ def _node_grad(nid: str, st: SnapshotTensor | None, ids: _RecordingIds, record: 
     obj = ids.objects.get(nid)
     if obj is None:
         return None
-    fn, nr = (obj.fn, obj.nr) if isinstance(obj, output_cls) else (obj, 0)
+    fn, nr = (obj.fn, obj.nr) if isinstance(obj, _Output) else (obj, 0)
     g = record.grads.get((id(fn), nr))
-    if g is None:
-        return None
-    from .torch_graph import to_numpy
-
-    return to_numpy(g).copy()
+    return None if g is None else to_numpy(g).copy()
 
 
 def colour(g: nx.DiGraph) -> None:

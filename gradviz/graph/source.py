@@ -179,12 +179,14 @@ class TensorsSource:
     editable = False
     session = None
 
-    def __init__(self, outputs: Any, names: Mapping[str, Tensor] | None = None) -> None:
+    def __init__(
+        self, outputs: Any, names: Mapping[str, Tensor] | None = None, ids: NodeIds | None = None
+    ) -> None:
         self.outputs = outputs
         self.named: dict[str, Tensor] = dict(names or {})
         if isinstance(outputs, Mapping):
             self.named.update(outputs)
-        self._ids = NodeIds()
+        self._ids = ids if ids is not None else NodeIds()
         self._lock = threading.Lock()
 
     def snapshot(self) -> Builder:

@@ -142,6 +142,18 @@ def test_a_script_that_loops_forever_is_stopped_and_the_app_stays_responsive(win
     assert w.status_action.text().startswith("Stopped forever.py: its process was ended")
     assert w.scripts.windows == [] and w.last_message_box is None
     assert not w.progress_cancel.isVisible() and w.progress_cancel.text() == "Cancel"
+    # Escape stops it too
+    _answer_warning("Run Script", seen)
+
+    def escape_when_running() -> None:
+        if not w.progress_cancel.isVisible():
+            QTimer.singleShot(50, escape_when_running)
+            return
+        QTimer.singleShot(300, lambda: qtbot.keyClick(w.canvas, Qt.Key.Key_Escape))
+
+    QTimer.singleShot(0, escape_when_running)
+    w.actions["open_script"].trigger()
+    assert w.status_action.text().startswith("Stopped forever.py") and w.scripts.windows == []
     # the window takes work again at once
     w.console.submit("b = torch.tensor(1.)")
     qtbot.waitUntil(lambda: "b" in w.session, timeout=10000)
@@ -194,6 +206,11 @@ def test_a_saved_snapshot_opens_again_with_the_same_nodes_and_values(window, qtb
         assert again.inspector.grad_view.toPlainText() == view.inspector.grad_view.toPlainText()
         assert again.inspector.value_view.toPlainText() == view.inspector.value_view.toPlainText()
         assert w.session.names() == ["a"]
+        for fmt in ("svg", "graphml", "dot"):  # what it shows exports as any graph does
+            out = tmp_path / f"snapshot.{fmt}"
+            with qtbot.waitSignal(again.export_finished, timeout=30000) as sig:
+                again.export_image(out)
+            assert sig.args == [str(out)] and "0.weight" in out.read_text()
         # a damaged copy: a clear message, nothing opened, the session untouched
         bad = tmp_path / "damaged.gradviz"
         bad.write_bytes(saved.read_bytes()[:-200])
