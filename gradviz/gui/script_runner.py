@@ -20,6 +20,7 @@ from .work import WorkCancelledError
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
+_OPEN: set[MainWindow] = set()  # every snapshot window on screen
 STOP_TIP = "Stop the script: its process is ended, and nothing is opened"
 
 
@@ -134,7 +135,14 @@ class ScriptRunner:
         view.update_title()
         view.resize(w.size())
         self.windows.append(view)
-        view.closed.connect(lambda v=view: self.windows.remove(v) if v in self.windows else None)
+        _OPEN.add(view)  # alive until closed, whichever window opened it is closed first
+
+        def gone(v: MainWindow = view) -> None:
+            _OPEN.discard(v)
+            if v in self.windows:
+                self.windows.remove(v)
+
+        view.closed.connect(gone)
         view.show()
         view.raise_()
         view.say(f"{title}: {NOTE}")

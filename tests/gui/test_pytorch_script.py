@@ -4,6 +4,7 @@ and the snapshot saved, opened again, and refused when damaged."""
 
 from __future__ import annotations
 
+import gc
 import os
 import runpy
 import tempfile
@@ -211,12 +212,21 @@ def test_a_saved_snapshot_opens_again_with_the_same_nodes_and_values(window, qtb
             with qtbot.waitSignal(again.export_finished, timeout=30000) as sig:
                 again.export_image(out)
             assert sig.args == [str(out)] and "0.weight" in out.read_text()
+        # a snapshot window opened from another outlives it
+        from gradviz.session import snapshot_file
+
+        third = again.scripts.show(snapshot_file.load(saved), "third", saved)
+        again.close()
+        gc.collect()
+        qtbot.waitUntil(third.canvas.is_idle, timeout=30000)
+        assert third.isVisible() and "loss" in third.canvas.names.values()
+        third.close()
         # a damaged copy: a clear message, nothing opened, the session untouched
         bad = tmp_path / "damaged.gradviz"
         bad.write_bytes(saved.read_bytes()[:-200])
         w.ask_open_path = lambda: str(bad)
         w.actions["open"].trigger()
-        assert len(w.scripts.windows) == 2 and w.session.names() == ["a"]
+        assert w.scripts.windows == [view] and w.session.names() == ["a"]
         box = w.last_message_box
         assert box is not None and box.windowTitle() == "Can't open this file"
         assert "damaged.gradviz" in box.text() and "The session you had open is unchanged." in box.text()
