@@ -171,7 +171,7 @@ class MainWindow(QMainWindow):
             self.console.transcript_changed.connect(self._transcript_changed)
         self._make_docks()
         self.actions.update(make_actions(self, action_table(), self.icon_color(), self.guard))
-        self.scripts.label_action()
+        self.scripts.label_actions()
         theme().changed.connect(self.theme_changed)
         build_menus(self)
         build_toolbar(self)

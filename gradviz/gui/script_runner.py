@@ -32,8 +32,13 @@ class ScriptRunner:
         self.windows: list[MainWindow] = []  # the snapshot windows opened from here, kept alive
         self.has_torch = torch_available()
 
-    def label_action(self) -> None:
-        """Without PyTorch the menu item says what it needs, and how to install it."""
+    def label_actions(self) -> None:
+        """Without PyTorch the menu item says what it needs, and how to install it; in a
+        snapshot's window Save As says what it saves."""
+        if self.window.snapshot is not None:
+            tip = "Save this PyTorch snapshot as a .gradviz file (viewable, not replayable)"
+            self.window.actions["save_as"].setStatusTip(tip)
+            self.window.actions["save_as"].setToolTip(tip)
         a = self.window.actions["open_script"]
         if not self.has_torch:
             a.setText("Open PyTorch &Script… (needs PyTorch)")
