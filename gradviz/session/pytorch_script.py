@@ -132,8 +132,11 @@ def run_script(
 
 
 def _result(script: Path, out: Path, status: int) -> Snapshot:
-    if (out / ERROR).exists():
+    try:
         raw = json.loads((out / ERROR).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raw = None  # none written (or cut short): the process's status and stderr say more
+    if isinstance(raw, dict):
         raise ScriptError(str(raw.get("message", "")), str(raw.get("details", "")))
     if status != 0 or not (out / RESULT).exists():
         why = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
@@ -141,7 +144,10 @@ def _result(script: Path, out: Path, status: int) -> Snapshot:
             f"{script.name}: the script's process ended ({why}) before it left a graph",
             _tail(out / "stderr.txt"),
         )
-    return snapshot_file.load(out / RESULT)
+    try:
+        return snapshot_file.load(out / RESULT)
+    except snapshot_file.SessionFileError as e:
+        raise ScriptError(f"{script.name}: the graph it left could not be read back: {e}") from None
 
 
 # --- in the child ---------------------------------------------------------------------------------

@@ -185,6 +185,17 @@ def test_a_script_that_leaves_no_graph_says_so(tmp_path) -> None:
         run_script(path)
 
 
+def test_a_script_that_exits_or_kills_its_process_says_so(tmp_path) -> None:
+    with pytest.raises(ScriptError, match=r"exits.py: the script exited with status 3"):
+        run_script(write(tmp_path, "exits.py", "import sys, torch\nsys.exit(3)\n"))
+    path = write(
+        tmp_path, "dies.py", "import os, sys, torch\nsys.stderr.write('going down\\n')\nos._exit(7)\n"
+    )
+    with pytest.raises(ScriptError, match=r"dies.py: the script's process ended \(exit status 7\)") as e:
+        run_script(path)
+    assert "going down" in e.value.details
+
+
 def _children_running(marker: str) -> list[int]:
     """Processes whose command line names ``marker`` (ours: the scripts these tests started)."""
     out = []
