@@ -9,6 +9,8 @@ import io
 import json
 import os
 import runpy
+import subprocess
+import sys
 import textwrap
 import time
 import zipfile
@@ -132,6 +134,24 @@ def test_a_snapshot_saved_and_read_back_is_the_same(mlp, tmp_path) -> None:
     source = SnapshotSource(back)
     g, names = source.snapshot()("tensors")
     assert set(names.values()) <= set(source.names()) and source.tensor("loss") is back.named["loss"]
+
+
+def test_a_snapshot_file_opens_without_torch(mlp, tmp_path) -> None:
+    path = tmp_path / "mlp.gradviz"
+    snapshot_file.save(mlp[0], path)
+    code = (
+        "import sys; sys.modules['torch'] = None\n"  # import torch now fails
+        "from gradviz.session import snapshot_file\n"
+        "from gradviz.graph.snapshot import SnapshotSource\n"
+        f"s = snapshot_file.load({str(path)!r})\n"
+        "g, names = SnapshotSource(s).snapshot()('autograd')\n"
+        "print(len(g), repr(s.named['0.weight'].peek_grad()))"
+    )
+    root = Path(snapshot_file.__file__).resolve().parents[2]
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120, check=True
+    )
+    assert out.stdout.split(" ", 1)[1].strip() == repr(mlp[1]["model"][0].weight.grad)
 
 
 def test_the_script_runs_in_its_folder_with_its_own_argv(tmp_path) -> None:
