@@ -136,6 +136,39 @@ def test_a_snapshot_saved_and_read_back_is_the_same(mlp, tmp_path) -> None:
     assert set(names.values()) <= set(source.names()) and source.tensor("loss") is back.named["loss"]
 
 
+def test_a_read_snapshot_is_coloured_as_the_live_graph_was(tmp_path) -> None:
+    """The colours of a read snapshot are computed again from the gradients it holds: they
+    match those the graph builder gave the live torch graph, the steps inside a library call
+    (known by their shape and gradient only, no value) included."""
+    from gradviz.graph.render import load_torch_script, torch_script_names
+    from gradviz.graph.snapshot import take_snapshot
+
+    path = write(
+        tmp_path,
+        "mha.py",
+        """\
+        import torch
+        import torch.nn as nn
+        torch.manual_seed(0)
+        mha = nn.MultiheadAttention(8, 2, batch_first=True)
+        x = torch.randn(2, 3, 8)
+        out, weights = mha(x, x, x)
+        loss = out.sum() + weights.pow(2).sum()
+        loss.backward()
+        """,
+    )
+    tensors, names = load_torch_script(path)
+    live = take_snapshot(tensors, torch_script_names(tensors, names), script="mha.py")
+    back = snapshot_file.loads(snapshot_file.to_bytes(live))
+    inner = 0
+    for view, (g, _) in live.views.items():
+        for nid, a in g.nodes(data=True):
+            if a["type"] == "tensor":
+                assert back.views[view][0].nodes[nid]["grad_stats"] == a["grad_stats"], (view, nid)
+                inner += a["tensor"] is None and a["grad_stats"].state == "finite"
+    assert inner > 5
+
+
 def test_a_snapshot_file_opens_without_torch(mlp, tmp_path) -> None:
     path = tmp_path / "mlp.gradviz"
     snapshot_file.save(mlp[0], path)
