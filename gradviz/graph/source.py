@@ -186,13 +186,19 @@ class TensorsSource:
     editable = False
     session = None
 
-    def __init__(self, outputs: Any, names: Mapping[str, Tensor] | None = None, record: Any = None) -> None:
+    def __init__(
+        self,
+        outputs: Any,
+        names: Mapping[str, Tensor] | None = None,
+        record: Any = None,
+        ids: NodeIds | None = None,
+    ) -> None:
         self.outputs = outputs
         self.named: dict[str, Tensor] = dict(names or {})
         if isinstance(outputs, Mapping):
             self.named.update(outputs)
         self.record = record
-        self._ids = NodeIds()
+        self._ids = ids if ids is not None else NodeIds()
         self._lock = threading.Lock()
         # A past training step (``gradviz.watch``'s scrubber): name -> that step's value and
         # gradient, shown instead of the present; the graph and the other tensors stay as they are.

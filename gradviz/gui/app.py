@@ -138,6 +138,24 @@ def _dispose(window: Any) -> None:
     window.deleteLater()
 
 
+def _snapshot_window(path: str, persist: bool) -> Any:
+    """The window of a PyTorch snapshot file, or None: not a snapshot, or one that won't open
+    (the session window then opens it, and says why it can't)."""
+    from ..session import snapshot_file
+    from .main_window import MainWindow
+
+    if not snapshot_file.is_snapshot(path):
+        return None
+    try:
+        snap = snapshot_file.load(path)
+    except snapshot_file.SessionFileError:
+        return None
+    window = MainWindow(snapshot=snap, autosave=False, persist=persist, title=Path(path).name)
+    window.path = Path(path)
+    window.update_title()
+    return window
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``gradviz`` command (without ``render``): open the window."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -189,11 +207,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         opener = FileOpenHandler(app)
     from .main_window import MainWindow
 
-    window = MainWindow(autosave=not args.screenshot, persist=not args.screenshot)
-    if args.file and not window.open_path(args.file, confirmed=True) and args.screenshot:
-        print(_open_error_line(args.file, window.last_open_error), file=sys.stderr)
-        _dispose(window)  # its "Can't open this file" box must not outlive main()
-        return 1
+    # `gradviz SNAPSHOT.gradviz`: the snapshot's own window (it holds no session)
+    window = _snapshot_window(args.file, not args.screenshot) if args.file else None
+    if window is None:
+        window = MainWindow(autosave=not args.screenshot, persist=not args.screenshot)
+        if args.file and not window.open_path(args.file, confirmed=True) and args.screenshot:
+            print(_open_error_line(args.file, window.last_open_error), file=sys.stderr)
+            _dispose(window)  # its "Can't open this file" box must not outlive main()
+            return 1
     if args.example:
         window.open_example(args.example)
     if args.view:

@@ -36,6 +36,10 @@ reference, op, parameter, dtype and shape is checked, and each array's ``.npy`` 
 and compared with what ``session.json`` declared before its data is read. Anything wrong is a
 :class:`SessionFileError` saying what and where; nothing is built until all of it passed, and
 :func:`open_into` replaces the open session only once the log has replayed.
+
+A ``.gradviz`` file may instead hold a PyTorch snapshot (manifest format
+``gradviz-pytorch-snapshot``: a script's graph as data, viewable, not replayable); it is read and
+written by :mod:`.snapshot_file`, which describes it.
 """
 
 from __future__ import annotations
