@@ -149,7 +149,8 @@ class ModuleGroup:
 
 
 def _is_parameter(a: Mapping[str, Any]) -> bool:
-    return type(a.get("tensor")).__name__ == "Parameter"
+    """An ``nn.Parameter``, or a session tensor its source marks as a module's (``parameter``)."""
+    return bool(a.get("parameter")) or type(a.get("tensor")).__name__ == "Parameter"
 
 
 def module_groups(g: nx.DiGraph) -> list[ModuleGroup]:
