@@ -21,7 +21,18 @@ try:
 except PackageNotFoundError:  # running from a source tree that was never installed
     __version__ = "0.0.0+unknown"
 
-__all__ = ["autograd", "linalg", "nn", "optim", "profiler", "utils", "bool", "random", "__version__", *_engine_names]
+__all__ = [
+    "autograd",
+    "linalg",
+    "nn",
+    "optim",
+    "profiler",
+    "utils",
+    "bool",
+    "random",
+    "__version__",
+    *_engine_names,
+]
 
 
 def __getattr__(name: str):

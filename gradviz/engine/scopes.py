@@ -39,7 +39,7 @@ def open_scopes() -> tuple:
     return state.scope
 
 
-class name_scope(contextlib.ContextDecorator):  # noqa: N801 - named as a context manager is
+class name_scope(contextlib.ContextDecorator):
     """``with gradviz.name_scope("layer1"):`` groups the ops made inside under "layer1"; nested
     scopes nest their groups. Also a decorator: ``@gradviz.name_scope("attention")``."""
 
@@ -58,7 +58,7 @@ class name_scope(contextlib.ContextDecorator):  # noqa: N801 - named as a contex
         state.scope = self._before.pop()
 
 
-class record_function(name_scope):  # noqa: N801 - PyTorch's name
+class record_function(name_scope):
     """``torch.autograd.profiler.record_function(name, args=None)``: in PyTorch a profiler
     label; here (no profiler) a name scope, so a graph drawn of the code groups its ops."""
 

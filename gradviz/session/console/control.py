@@ -18,8 +18,8 @@ import gradviz.engine as E
 
 from ..training import TrainingRecorder
 from . import names
-from .data import LoaderValue
 from .check import WITH_ONLY
+from .data import LoaderValue
 from .functions import UserFunction
 from .groups import NameScope, opened
 from .operators import index

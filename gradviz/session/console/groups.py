@@ -37,7 +37,9 @@ class NameScope:
 def opened(run: Run, name: str, cls: str = "") -> Iterator[None]:
     """Ops made inside are in the group ``name`` (of class ``cls``: a module; "": a name scope)."""
     if len(run.groups) >= MAX_SCOPE_DEPTH:
-        raise ConsoleError(f"module calls and name scopes nest more than {MAX_SCOPE_DEPTH} deep in the console")
+        raise ConsoleError(
+            f"module calls and name scopes nest more than {MAX_SCOPE_DEPTH} deep in the console"
+        )
     run.group_calls += 1
     run.groups.append((name[:MAX_NAME], cls, f"{run.session.next_uid}.{run.group_calls}"))
     try:

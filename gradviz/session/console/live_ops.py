@@ -93,7 +93,9 @@ def torch_members() -> dict[str, Any]:
     scopes = groups.torch_members()
     members.update(scopes)
     members["autograd"] = Namespace(
-        "torch.autograd", {"grad": Function("grad", _autograd_grad), "profiler": scopes["profiler"]}, E.autograd
+        "torch.autograd",
+        {"grad": Function("grad", _autograd_grad), "profiler": scopes["profiler"]},
+        E.autograd,
     )
     return members
 
