@@ -31,6 +31,9 @@ FREED_MESSAGE = (
 )
 
 _state = grad_mode.state
+# How many name scopes are open, on any thread (scopes.py): while none is, making a node costs
+# one global read for them, not a read of the thread's own.
+_scopes_open = 0
 # Creation order of nodes: a node's inputs always exist before it, so running nodes from the
 # newest down is a valid backward order (PyTorch's engine orders its ready queue the same way).
 _next_seq = itertools.count(1).__next__
@@ -311,7 +314,7 @@ class Function:
             out = cls.forward(node, *[t._data for t in inputs], **params)
             node.next_functions = tuple([(t.grad_fn or t._grad_node(), 0) for t in inputs])
         node._seq = _next_seq()  # after the inputs' AccumulateGrad nodes exist
-        if _state.scope:
+        if _scopes_open and _state.scope:
             node.scope = _state.scope
         if type(out) not in _ARRAY_TYPES and not isinstance(out, np.generic):
             out = np.asarray(out)
@@ -337,7 +340,7 @@ class Function:
         out = cls.forward(node, da, db)
         node.next_functions = ((a.grad_fn or a._grad_node(), 0), (b.grad_fn or b._grad_node(), 0))
         node._seq = _next_seq()
-        if _state.scope:
+        if _scopes_open and _state.scope:
             node.scope = _state.scope
         if type(out) not in _ARRAY_TYPES and not isinstance(out, np.generic):
             out = np.asarray(out)

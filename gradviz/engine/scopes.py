@@ -14,11 +14,30 @@ data, which is how a session replays the scopes its log recorded.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from . import function
 from .function import _next_seq
 from .grad_mode import state
+
+_count_lock = threading.Lock()
+
+
+def _push(entries: tuple) -> tuple:
+    """Open ``entries`` inside the scopes open on this thread; returns what to restore."""
+    before = state.scope
+    with _count_lock:
+        function._scopes_open += 1
+    state.scope = (*before, *entries)
+    return before
+
+
+def _pop(before: tuple) -> None:
+    state.scope = before
+    with _count_lock:
+        function._scopes_open -= 1
 
 
 @contextlib.contextmanager
@@ -26,12 +45,11 @@ def entered(levels: Iterable[tuple[str, str, Any]]) -> Iterator[None]:
     """Open the scopes ``levels``, each ``(name, class name or "", call key)``, outermost first,
     inside those already open: a name scope has no class name, a module call named whole
     (``model.0``, by the session) has its class's."""
-    before = state.scope
-    state.scope = (*before, *((str(n), str(c), k, None) for n, c, k in levels))
+    before = _push(tuple((str(n), str(c), k, None) for n, c, k in levels))
     try:
         yield
     finally:
-        state.scope = before
+        _pop(before)
 
 
 def open_scopes() -> tuple:
@@ -50,12 +68,11 @@ class name_scope(contextlib.ContextDecorator):
         self._before: list[tuple] = []
 
     def __enter__(self) -> name_scope:
-        self._before.append(state.scope)
-        state.scope = (*state.scope, (self.name, "", _next_seq(), None))
+        self._before.append(_push(((self.name, "", _next_seq(), None),)))
         return self
 
     def __exit__(self, *exc: object) -> None:
-        state.scope = self._before.pop()
+        _pop(self._before.pop())
 
 
 class record_function(name_scope):
