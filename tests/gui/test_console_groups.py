@@ -62,7 +62,11 @@ def test_a_console_model_collapses_to_a_box_with_its_name_and_opens_on_double_cl
     c = w.canvas
     everything = set(c.node_items())
     tanh = node_with(c, type="op", op="tanh")
-    assert menu_texts(c, tanh)[:3] == ["Collapse model.1 (Tanh)", "Collapse model (Sequential)", "Collapse loss"]
+    assert menu_texts(c, tanh)[:3] == [
+        "Collapse model.1 (Tanh)",
+        "Collapse model (Sequential)",
+        "Collapse loss",
+    ]
     first = node_with(c, name="model_0_weight")
     choose(qtbot, c, first, "Collapse model.0 (Linear)")
     assert list(boxes(c)) == ["model.0 (Linear)"]
