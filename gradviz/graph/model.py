@@ -663,6 +663,7 @@ def _op_attrs(n: Node, *, inputs_drawn: bool = False) -> dict[str, Any]:
         "saved_freed": bool(n.saved_buffers_freed),
         "shape": tuple(n.output_meta[0]),
         "scope": scope_levels(n.scope),
+        "seq": n._seq,  # when it was made: an unrolled loop's steps come one after another
     }
 
 
@@ -683,4 +684,5 @@ def _call_attrs(n: Node, parts: list[Node]) -> dict[str, Any]:
         "shape": tuple(n.output_meta[0]),
         "parts": tuple(p.name() for p in parts),
         "scope": scope_levels(n.scope),
+        "seq": n._seq,
     }
