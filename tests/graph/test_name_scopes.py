@@ -53,6 +53,17 @@ def test_the_same_script_runs_under_pytorch() -> None:
     assert abs(loss.item() - mine.item()) < 1e-5  # and computes the same
 
 
+def test_a_captured_pytorch_run_groups_its_scopes_as_gradviz_does() -> None:
+    torch = pytest.importorskip("torch")
+    _, x, loss = script(gradviz, gnn)
+    with gradviz.capture():
+        _, tx, tloss = script(torch, torch.nn)  # (its backward() too)
+    for view in VIEWS:
+        mine = {m.label: m.depth for m in module_groups(build_graph({"x": x, "loss": loss}, view=view))}
+        theirs = {m.label: m.depth for m in module_groups(build_graph({"x": tx, "loss": tloss}, view=view))}
+        assert theirs == mine and "hidden" in theirs
+
+
 def test_scopes_and_modules_nest_as_the_script_writes_them_in_both_views() -> None:
     _, x, loss = script(gradviz, gnn)
     for view in VIEWS:
