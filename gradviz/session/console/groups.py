@@ -41,7 +41,7 @@ def opened(run: Run, name: str, cls: str = "") -> Iterator[None]:
             f"module calls and name scopes nest more than {MAX_SCOPE_DEPTH} deep in the console"
         )
     run.group_calls += 1
-    run.groups.append((name[:MAX_NAME], cls, f"{run.session.next_uid}.{run.group_calls}"))
+    run.groups.append((name[:MAX_NAME], cls[:MAX_NAME], f"{run.session.next_uid}.{run.group_calls}"))
     try:
         yield
     finally:
