@@ -110,6 +110,16 @@ def test_each_call_of_a_model_is_a_box_of_its_own() -> None:
         assert len({m.key for m in tops}) == 2
 
 
+def test_a_model_passed_to_a_function_keeps_its_session_name() -> None:
+    s, _ = console(MLP, "def run(m, v):\n    return m(v)", "y = run(model, x)")
+    assert sorted(groups(s, TENSORS)) == [
+        "model (Sequential)",
+        "model.0 (Linear)",
+        "model.1 (Tanh)",
+        "model.2 (Linear)",
+    ]
+
+
 def test_a_model_called_without_a_name_is_named_by_its_class() -> None:
     s, _ = console("w = torch.randn(3, 2, requires_grad=True)", "y = nn.Tanh()(w)")
     assert sorted(groups(s, TENSORS)) == ["Tanh (Tanh)"]

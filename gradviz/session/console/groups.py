@@ -62,13 +62,14 @@ def module_call(run: Run, module: Any) -> Iterator[None]:
 
 def module_path(run: Run, module: Any) -> str:
     """How the learner's code names ``module``: a child of the module being called by its path
-    (``model.0``, ``model.fc1``), else the name it is bound to (``model``), else its class."""
+    (``model.0``, ``model.fc1``), else the session name it is bound to (``model``; a function's
+    local name if it has none), else its class."""
     if run.calling:
         parent, path = run.calling[-1]
         for key, child in parent.named_children():
             if child is module:
                 return f"{path}.{key}"
-    for scope in (*reversed(run.scopes), run.console.variables):
+    for scope in (run.console.variables, *reversed(run.scopes)):
         for name, value in scope.items():
             if value is module and name != "self":
                 return name
