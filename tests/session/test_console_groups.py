@@ -294,3 +294,18 @@ def test_a_name_scope_reads_as_torch_shows_it() -> None:
     _, c = console()
     r = c.run('torch.profiler.record_function("a")')
     assert r.ok and r.result == "<torch.autograd.profiler.record_function object>"
+
+
+def test_a_session_with_name_scopes_exports_as_a_script_pytorch_runs(monkeypatch) -> None:
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch, "name_scope", None, raising=False)  # the script sets it: undone after
+    from gradviz.session.export_python import script
+    from gradviz.session.transcript import Cell
+
+    cells = ("torch.manual_seed(0)", "x = torch.randn(3, 2)", *SCOPED)
+    s, _ = console(*SCOPED)
+    code = script([Cell(i, src) for i, src in enumerate(cells, 1)])
+    ns: dict = {}
+    exec(code, ns)  # under PyTorch: record_function and gradviz.name_scope both run
+    assert ns["torch"] is torch
+    assert abs(ns["loss"].item() - s.tensor("loss").item()) < 1e-6
