@@ -407,13 +407,15 @@ def _phase_runs(an: _Analysis, seq: list[Hashable], start: int, p: int, reps: in
     # step, as the steps are translates of each other once verified).
     second = set(blocks[1])
     feeding = [q for q, v in enumerate(blocks[0]) if any(w in second for w in an.g.successors(v))]
-    at = feeding[-1] if feeding else p - 1
-    return _runs_of(an, blocks, [b[at] for b in blocks], p)
+    if not feeding:
+        return []  # side by side, not a loop: each step must feed the next
+    return _runs_of(an, blocks, [b[feeding[-1]] for b in blocks], p)
 
 
 def _phases(g: nx.DiGraph, seq: list[Hashable], start: int, p: int, length: int) -> list[int]:
     """The :data:`MAX_PHASES` offsets into a stretch at which a step's cut crosses fewest edges
-    (a step's own boundary, where only its state passes on), in the stretch's second period."""
+    (a step's own boundary, where only its state passes on), in the stretch's second period;
+    none if a cut crosses none (repeated work side by side is not a loop)."""
     lo, hi = start + p, start + 2 * p  # cuts before seq[c], c in [lo, hi)
     pos = {v: i for i, v in enumerate(seq[start : start + length], start)}
     diff = [0] * (p + 1)
@@ -430,6 +432,8 @@ def _phases(g: nx.DiGraph, seq: list[Hashable], start: int, p: int, length: int)
     for c in range(p):
         run += diff[c]
         crossing.append(run)
+    if min(crossing) == 0:
+        return []  # a cut no edge crosses: its steps sit side by side, none feeds the next
     return sorted(range(p), key=lambda k: (crossing[k], k))[:MAX_PHASES]
 
 

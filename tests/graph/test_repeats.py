@@ -282,3 +282,12 @@ def test_a_two_state_cell_keeps_its_named_result_and_shared_weights_outside():
     for name in ("h", "wx", "wh", "b"):
         assert node_of(g, named[name]) not in inside, name
     assert run.count == 6
+
+
+def test_the_same_work_side_by_side_is_not_a_loop():
+    """Twenty equal terms summed: each repeats the others, but none feeds the next."""
+    torch.manual_seed(0)
+    w = torch.randn(4, requires_grad=True)
+    terms = [((torch.randn(4) * w).tanh() * 2).sum() for _ in range(20)]
+    for view in (TENSORS, AUTOGRAD):
+        assert find_repeats(graph({"loss": torch.stack(terms).sum()}, view)) == []
