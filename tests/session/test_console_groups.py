@@ -309,3 +309,34 @@ def test_a_session_with_name_scopes_exports_as_a_script_pytorch_runs(monkeypatch
     exec(code, ns)  # under PyTorch: record_function and gradviz.name_scope both run
     assert ns["torch"] is torch
     assert abs(ns["loss"].item() - s.tensor("loss").item()) < 1e-6
+
+
+def test_name_scopes_nest_only_as_deep_as_a_file_holds() -> None:
+    s, c = console()
+    n = len(s.entries)
+    deep = "".join(f"{'    ' * k}with torch.profiler.record_function('s{k}'):\n" for k in range(33))
+    r = c.run(deep + "    " * 33 + "y = x * 2")
+    assert not r.ok and "nest more than 32 deep" in r.error
+    assert len(s.entries) == n
+    ok = "".join(f"{'    ' * k}with torch.profiler.record_function('s{k}'):\n" for k in range(32))
+    assert c.run(ok + "    " * 32 + "w = torch.ones(2, requires_grad=True) * 2").ok
+
+
+def test_an_lstm_loop_typed_in_the_console_folds_every_step() -> None:
+    from gradviz.graph.repeats import find_repeats
+
+    s, _ = console(
+        "wx = torch.randn(2, 12, requires_grad=True)",
+        "wh = torch.randn(3, 12, requires_grad=True)",
+        "xs = torch.randn(8, 1, 2)",
+        "h = torch.zeros(1, 3)",
+        "c = torch.zeros(1, 3)",
+        "for t in range(8):\n"
+        "    i, f, g, o = (xs[t] @ wx + h @ wh).chunk(4, dim=1)\n"
+        "    c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)\n"
+        "    h = torch.sigmoid(o) * torch.tanh(c)",
+        "h.sum().backward()",
+    )
+    for view in VIEWS:
+        (run,) = find_repeats(graph(s, view))
+        assert run.count == 8
