@@ -182,6 +182,8 @@ def test_the_groups_are_kept_in_a_saved_file_and_after_reopening(tmp_path: Path)
     ff.save(s, path)
     with zipfile.ZipFile(path) as z:
         raw = json.loads(z.read(ff.SESSION))
+        manifest = json.loads(z.read("manifest.json"))
+    assert manifest["format_version"] == 4  # older gradviz refuses it by version, saying why
     scoped = [e for e in raw["entries"] if "scope" in e]
     assert scoped and all(e["kind"] == "op" for e in scoped)
     assert [level[:2] for level in scoped[0]["scope"]] == [
@@ -241,6 +243,7 @@ def test_a_session_without_groups_writes_what_older_gradviz_wrote() -> None:
     s, _ = console("w = torch.tensor([1.0, 2.0], requires_grad=True)", "y = (w * x).sum()")
     with zipfile.ZipFile(BytesIO(ff.to_bytes(s.entries, s.view))) as z:
         raw = json.loads(z.read(ff.SESSION))
+        assert json.loads(z.read("manifest.json"))["format_version"] == 1
     assert all("scope" not in e for e in raw["entries"])
     assert all(not e.scope for e in s.entries if isinstance(e, Op))
 
