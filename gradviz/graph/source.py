@@ -113,6 +113,7 @@ class SessionSource:
         visible = s.tensors(include_hidden=False)
         kept = {uid_of[n] for n in everything if s.info(n).session_retained}
         checked = {uid_of[n]: ok for n, ok in self.checks.items() if n in uid_of}
+        params = {uid_of[n] for n in everything if getattr(s.info(n), "is_parameter", False)}
         fallback, lock = self._fallback, self._lock
         past = {
             n: None if vg is None else everything[n].as_of(*vg)
@@ -136,6 +137,8 @@ class SessionSource:
                         g.nodes[nid]["kept_by_gradviz"] = True  # PyTorch would not keep it
                     if int(uid) in checked and g.nodes[nid].get("type") == "tensor":
                         g.nodes[nid]["grad_check"] = checked[int(uid)]
+                    if int(uid) in params and g.nodes[nid].get("type") == "tensor":
+                        g.nodes[nid]["parameter"] = True  # a module's: its box holds it
             for nid, name in names.items():
                 if name in past and g.nodes[nid].get("type") == "tensor":
                     show_as_of(g.nodes[nid], past[name])

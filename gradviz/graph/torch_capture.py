@@ -6,7 +6,9 @@ It is a ``TorchFunctionMode``. While the user's forward and backward run in it:
   without needing a gradient (``x`` in ``w * x``) are drawn as its constant inputs; a call that
   torch recorded as several backward nodes (``F.linear``) is noted, to be drawn as one op;
 - each new backward node is noted with the ``nn.Module`` calls it was made in (forward
-  pre-hooks and hooks on ``model``'s modules, or on every module without a model);
+  pre-hooks and hooks on ``model``'s modules, or on every module without a model), and the
+  name scopes (``with torch.profiler.record_function("layer1"):``, seen as the profiler's
+  enter and exit calls pass through the mode);
 - when ``backward()``, ``torch.autograd.backward`` or ``torch.autograd.grad`` is called, a
   pre-hook (``torch.autograd.graph.Node.register_prehook``) goes on every node of the graph
   before it runs: a node's pre-hook receives the gradient of each of its outputs, which is the
@@ -240,6 +242,10 @@ class capture:
 
         record, stack = self.record, self._stack
         backward_fns = {torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad}
+        profiler = torch.ops.profiler
+        enter = (profiler._record_function_enter_new, profiler._record_function_enter_new.default)
+        scopes: dict[int, int] = {}  # id(record_function's handle) -> its entry's place in stack
+        outer = self
 
         class _Mode(TorchFunctionMode):
             def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
@@ -247,6 +253,18 @@ class capture:
                 if func in backward_fns:
                     roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
                     record.hook_graph(tensors_in(roots))
+                    return func(*args, **kwargs)
+                if func in enter:  # record_function("layer1").__enter__: a name scope opens
+                    out = func(*args, **kwargs)
+                    outer._calls += 1
+                    name = str(args[0] if args else kwargs.get("name", ""))
+                    scopes[id(out)] = len(stack)
+                    stack.append((name, "", outer._calls, None))
+                    return out
+                if getattr(func, "overloadpacket", func) is profiler._record_function_exit:
+                    k = scopes.pop(id(args[0]), None) if args else None
+                    if k is not None:
+                        del stack[k:]
                     return func(*args, **kwargs)
                 out = func(*args, **kwargs)
                 record.note_call(func, args, kwargs, out, tuple(stack))
