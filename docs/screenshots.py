@@ -1,7 +1,8 @@
 """Make the README's screenshots of the main window, offscreen: ``python docs/screenshots.py``.
 
 Three states: empty; after the seed notebook's ``y.backward()`` (typed in the console, w selected:
-its paths to y are lit); and the MLP example (h selected, its gradient as a heatmap). Settings and recovery files go to a
+its paths to y are lit); the MLP example (h selected, its gradient as a heatmap); and, with PyTorch installed, the
+snapshot window of ``examples/torch_mlp.py`` opened with File › Open PyTorch Script. Settings and recovery files go to a
 temporary folder, so the screenshots do not depend on (or change) the user's preferences.
 """
 
@@ -67,7 +68,26 @@ def main() -> int:
     w.select("h")
     print(screenshot(w, OUT / "window-mlp.png", SIZE))
     w.close()
+
+    from gradviz.session.pytorch_script import torch_available
+
+    if torch_available():
+        print(snapshot_shot())
     return 0
+
+
+def snapshot_shot() -> Path:
+    """File › Open PyTorch Script on examples/torch_mlp.py: the snapshot window, h selected."""
+    w = window()
+    view = w.scripts.open_script(
+        Path(__file__).resolve().parent / "examples" / "torch_mlp.py", confirmed=True
+    )
+    view.canvas.wait_until_idle()
+    view.select("h")
+    out = screenshot(view, OUT / "pytorch-snapshot.png", SIZE)
+    view.close()
+    w.close()
+    return out
 
 
 if __name__ == "__main__":

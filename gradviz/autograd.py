@@ -8,6 +8,7 @@ from __future__ import annotations
 import sys as _sys
 
 from . import autograd_functional as functional
+from . import profiler
 from .autograd_functional import GradcheckError, gradcheck, gradgradcheck
 from .engine.autograd import grad
 from .engine.custom_function import BackwardCFunction, Function, FunctionCtx, Variable, backward
@@ -16,6 +17,7 @@ from .engine.grad_mode import enable_grad, inference_mode, no_grad, set_grad_ena
 from .engine.trace import BackwardTrace, Contribution, Step, trace_backward
 
 _sys.modules[__name__ + ".functional"] = functional  # ``from torch.autograd.functional import jacobian``
+_sys.modules[__name__ + ".profiler"] = profiler  # ``from torch.autograd.profiler import record_function``
 
 __all__ = [
     "BackwardCFunction",
@@ -36,6 +38,7 @@ __all__ = [
     "gradgradcheck",
     "inference_mode",
     "no_grad",
+    "profiler",
     "set_grad_enabled",
     "trace_backward",
 ]

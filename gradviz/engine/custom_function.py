@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from . import grad_mode
+from . import function, grad_mode
 from .autograd import MultiGrad
 from .function import FREED_MESSAGE, Node, _next_seq, _weakref
 from .tensor import Tensor
@@ -241,6 +241,8 @@ class Function(FunctionCtx, metaclass=_FunctionMeta):
         node.params = {"args": tuple(_SLOT if isinstance(a, Tensor) else a for a in args)}
         node.next_functions = tuple((t.grad_fn or t._grad_node(), 0) for t in tensors)
         node._seq = _next_seq()
+        if function._scopes_open and grad_mode.state.scope:
+            node.scope = grad_mode.state.scope
         node._n_out = len(results)
         node._out_meta = [
             (o._data.shape, o._data.dtype) if isinstance(o, Tensor) else ((), np.float32) for o in results

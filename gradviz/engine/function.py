@@ -31,6 +31,9 @@ FREED_MESSAGE = (
 )
 
 _state = grad_mode.state
+# How many name scopes are open, on any thread (scopes.py): while none is, making a node costs
+# one global read for them, not a read of the thread's own.
+_scopes_open = 0
 # Creation order of nodes: a node's inputs always exist before it, so running nodes from the
 # newest down is a valid backward order (PyTorch's engine orders its ready queue the same way).
 _next_seq = itertools.count(1).__next__
@@ -80,8 +83,9 @@ class Node:
     # Set on the node that made the result of a call the engine records as several nodes
     # (F.linear: TBackward0, AddmmBackward0): see Composite.
     composite: Composite | None = None
-    # The nn.Module calls this node was made in, outermost first: (name in its parent, class
-    # name, call number, id of the module) each; see mark_module_call.
+    # The nn.Module calls and name scopes this node was made in, outermost first: (name in its
+    # parent, class name, call number, id of the module) each; see mark_module_call. A name
+    # scope, or a call named whole by the session, has no module id: see scopes.py.
     scope: tuple = ()
     _meta: Any = ((), None)  # see output_meta
     _hooks: dict | None = None  # Tensor.register_hook: run on the gradient before this node
@@ -310,6 +314,8 @@ class Function:
             out = cls.forward(node, *[t._data for t in inputs], **params)
             node.next_functions = tuple([(t.grad_fn or t._grad_node(), 0) for t in inputs])
         node._seq = _next_seq()  # after the inputs' AccumulateGrad nodes exist
+        if _scopes_open and _state.scope:
+            node.scope = _state.scope
         if type(out) not in _ARRAY_TYPES and not isinstance(out, np.generic):
             out = np.asarray(out)
         result = make_tensor(out, True, node)
@@ -334,6 +340,8 @@ class Function:
         out = cls.forward(node, da, db)
         node.next_functions = ((a.grad_fn or a._grad_node(), 0), (b.grad_fn or b._grad_node(), 0))
         node._seq = _next_seq()
+        if _scopes_open and _state.scope:
+            node.scope = _state.scope
         if type(out) not in _ARRAY_TYPES and not isinstance(out, np.generic):
             out = np.asarray(out)
         result = make_tensor(out, True, node)
@@ -443,6 +451,8 @@ def mark_module_call(outputs: Any, start: int, module: Any, children: dict[int, 
     module as one box. Runs once per module call, never per op."""
     outs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
     entry = ("", type(module).__name__, start, id(module))
+    # The name scopes open around the call stay outside it: every node it made starts with them.
+    k = len(_state.scope)
     stack = [fn for fn in (getattr(t, "grad_fn", None) for t in outs) if fn is not None]
     seen: set[int] = set()
     while stack:
@@ -450,10 +460,13 @@ def mark_module_call(outputs: Any, start: int, module: Any, children: dict[int, 
         if id(n) in seen or n._seq <= start or isinstance(n, AccumulateGrad):
             continue
         seen.add(id(n))
-        inner = n.scope
-        if inner and not inner[0][0] and inner[0][3] in children:  # a child's call: its name
-            inner = ((children[inner[0][3]], *inner[0][1:]), *inner[1:])
-        n.scope = (entry, *inner)
+        outer, inner = n.scope[:k], n.scope[k:]
+        # A child's call (the first module inside, past any name scope opened in forward): its name
+        child = next((i for i, e in enumerate(inner) if e[3] is not None), None)
+        if child is not None and not inner[child][0] and inner[child][3] in children:
+            e = inner[child]
+            inner = (*inner[:child], (children[e[3]], *e[1:]), *inner[child + 1 :])
+        n.scope = (*outer, entry, *inner)
         stack.extend(fn for fn, _ in n.next_functions if fn is not None)
 
 

@@ -16,6 +16,7 @@ class _State(threading.local):
     enabled = True  # each thread starts with grad mode on, as in PyTorch
     inference = False  # inside inference_mode
     interrupt: Callable[[], None] | None = None  # see interruptible
+    scope: tuple = ()  # the name scopes open (scopes.py): each node made now is noted in them
 
 
 state = _State()

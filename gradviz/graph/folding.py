@@ -149,7 +149,8 @@ class ModuleGroup:
 
 
 def _is_parameter(a: Mapping[str, Any]) -> bool:
-    return type(a.get("tensor")).__name__ == "Parameter"
+    """An ``nn.Parameter``, or a session tensor its source marks as a module's (``parameter``)."""
+    return bool(a.get("parameter")) or type(a.get("tensor")).__name__ == "Parameter"
 
 
 def module_groups(g: nx.DiGraph) -> list[ModuleGroup]:
@@ -189,7 +190,8 @@ def module_groups(g: nx.DiGraph) -> list[ModuleGroup]:
 
 
 def _module_attrs(g: nx.DiGraph, m: ModuleGroup) -> dict[str, Any]:
-    ops = body_ops(g, m.nodes)
+    # What the call computed: its parameters' AccumulateGrad sinks are counted as parameters.
+    ops = body_ops(g, [v for v in m.nodes if g.nodes[v].get("type") != "accumulate"])
     params = sum(1 for v in m.nodes if _is_parameter(g.nodes[v]))
     counts = f"{len(ops)} op{'s' if len(ops) != 1 else ''}" + (
         f", {params} parameter{'s' if params != 1 else ''}" if params else ""

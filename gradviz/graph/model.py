@@ -636,17 +636,23 @@ def _add_expressions(g: nx.DiGraph) -> None:
 
 @functools.lru_cache(maxsize=4096)  # the nodes of one module call share their scope
 def scope_levels(scope: tuple) -> tuple[tuple[str, str], ...]:
-    """A node's ``nn.Module`` calls as ``(key, label)``, outermost first: the key names the call
-    (two calls of one module are two boxes), the label the module as the learner's code does:
-    ``Net``, ``fc1 (Linear)``, ``layers[0] (Linear)``, ``Sequential[2] (Linear)``."""
+    """A node's ``nn.Module`` calls and name scopes as ``(key, label)``, outermost first: the key
+    names the call (two calls of one module are two boxes), the label the module as the learner's
+    code does: ``Net``, ``fc1 (Linear)``, ``layers[0] (Linear)``, ``Sequential[2] (Linear)``; a
+    name scope by its name (``layer1``), a call the session named whole as it is (``model.0
+    (Linear)``). A module called inside a name scope is named afresh there."""
     out = []
     path = ""
-    for i, (name, cls, _, _) in enumerate(scope):
+    for i, (name, cls, _, ident) in enumerate(scope):
+        key = "/".join(str(e[2]) for e in scope[: i + 1])
+        if ident is None:  # named whole: a name scope, or a console module by its session name
+            path = name if cls else ""
+            out.append((key, f"{name} ({cls})" if cls else name))
+            continue
         if i and name.isdigit():  # a Sequential's or ModuleList's i-th
             path = f"{path or scope[i - 1][1]}[{name}]"
         elif i and name:
             path = f"{path}.{name}" if path else name
-        key = "/".join(str(e[2]) for e in scope[: i + 1])
         out.append((key, f"{path} ({cls})" if path else cls))
     return tuple(out)
 
@@ -669,6 +675,7 @@ def _op_attrs(n: Node, *, inputs_drawn: bool = False) -> dict[str, Any]:
         "saved_freed": bool(n.saved_buffers_freed),
         "shape": tuple(n.output_meta[0]),
         "scope": scope_levels(n.scope),
+        "seq": n._seq,  # when it was made: an unrolled loop's steps come one after another
     }
 
 
@@ -689,4 +696,5 @@ def _call_attrs(n: Node, parts: list[Node]) -> dict[str, Any]:
         "shape": tuple(n.output_meta[0]),
         "parts": tuple(p.name() for p in parts),
         "scope": scope_levels(n.scope),
+        "seq": n._seq,
     }

@@ -28,7 +28,12 @@ from .export import FORMATS, export
 
 
 class RenderError(Exception):
-    """A problem with the input or the output, worded for a one-line message."""
+    """A problem with the input or the output, worded for a one-line message; ``details``: the
+    script's traceback when the script failed."""
+
+    def __init__(self, message: str, details: str = "") -> None:
+        super().__init__(message)
+        self.details = details
 
 
 def _where(exc: BaseException, script: Path) -> str:
@@ -38,6 +43,17 @@ def _where(exc: BaseException, script: Path) -> str:
         if Path(frame.filename).resolve() == script.resolve():
             line = frame.lineno
     return f"line {line}: " if line else ""
+
+
+def _traceback(exc: BaseException, script: Path) -> str:
+    """The traceback from the script's first frame on (runpy's and gradviz's own left out)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    first = next((i for i, f in enumerate(frames) if Path(f.filename).resolve() == script.resolve()), 0)
+    ours = Path(__file__).resolve().parent.parent  # the gradviz package: capture's hooks
+    kept = [f for f in frames[first:] if not Path(f.filename).resolve().is_relative_to(ours)]
+    shown = "".join(traceback.format_list(kept))
+    head = "Traceback (most recent call last):\n" if shown else ""
+    return head + shown + "".join(traceback.format_exception_only(type(exc), exc))
 
 
 def load_script(path: str | Path) -> dict[str, Tensor]:
@@ -81,7 +97,9 @@ def _run_script(script: Path, context: Any) -> dict[str, Any]:
         with context:
             return runpy.run_path(str(script), run_name="__main__")
     except SyntaxError as exc:
-        raise RenderError(f"{script}: line {exc.lineno}: SyntaxError: {exc.msg}") from None
+        raise RenderError(
+            f"{script}: line {exc.lineno}: SyntaxError: {exc.msg}", _traceback(exc, script)
+        ) from None
     except SystemExit as exc:
         if exc.code in (None, 0):
             raise RenderError(f"{script}: the script exited before it finished") from None
@@ -89,7 +107,8 @@ def _run_script(script: Path, context: Any) -> dict[str, Any]:
     except Exception as exc:
         msg = str(exc).splitlines()[0] if str(exc) else ""
         raise RenderError(
-            f"{script}: {_where(exc, script)}{type(exc).__name__}: {msg}".rstrip(": ")
+            f"{script}: {_where(exc, script)}{type(exc).__name__}: {msg}".rstrip(": "),
+            _traceback(exc, script),
         ) from None
 
 
@@ -129,6 +148,13 @@ def load_torch_script(path: str | Path) -> tuple[dict[str, Any], dict[str, Any]]
     return tensors, names
 
 
+def torch_script_names(tensors: dict[str, Any], names: dict[str, Any]) -> dict[str, Any]:
+    """What :func:`load_torch_script` found, as one ``{name: tensor}``: parameters by their
+    module names, the script's own variable names for the rest."""
+    taken = {id(p) for p in names.values()}
+    return {**names, **{k: v for k, v in tensors.items() if id(v) not in taken}}
+
+
 def render(
     input_path: str | Path,
     output_path: str | Path,
@@ -150,9 +176,7 @@ def render(
         raise RenderError(f"{out}: folder {out.parent} does not exist")
     if torch and tensors is None:
         tensors, param_names = load_torch_script(input_path)
-        # Parameters by their module names; the script's own variable names for the rest.
-        taken = {id(p) for p in param_names.values()}
-        options["names"] = {**param_names, **{k: v for k, v in tensors.items() if id(v) not in taken}}
+        options["names"] = torch_script_names(tensors, param_names)
     if tensors is None:
         tensors = load_script(input_path)
     view = options.pop("view", "tensors")

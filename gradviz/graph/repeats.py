@@ -31,10 +31,12 @@ Why three repetitions and not TensorBoard's five: a learner's loops are short (`
 is common in teaching), and a fold of three identical blocks already saves two thirds of the
 picture. Two is a coincidence as often as a loop.
 
-Limitations: a step whose state is two tensors, each reaching the next step without the other
-(``a, b = f(a, b), g(a, b)``, an LSTM's ``h`` and ``c``), has no node that every path through
-the step passes, so the tree has no long path there and nothing is folded (never anything
-wrong). Such a cell needs a spine made of the pair; not done yet.
+A step whose state is two tensors, each reaching the next step without the other
+(``h, c = cell(x, h, c)``, an LSTM's), has no node that every path through the step passes, so
+the tree has no long path there. Such loops are found in the order the computation made its
+nodes instead (:func:`_made_in_order`: an unrolled loop makes its steps one after another):
+periodic stretches of that sequence are cut into blocks and verified as above, after the runs
+the tree found, and only where they fit with those.
 """
 
 from __future__ import annotations
@@ -250,32 +252,10 @@ class _Analysis:
         ``min_repeats`` periods."""
         interner = _Interner()
         for k, path in enumerate(self.paths):
-            n = len(path)
-            if n < self.min_repeats:
-                continue
-            sym = [self.symbol(s, interner) for s in path]
-            last: dict[int, int] = {}
-            seeds: dict[int, list[int]] = defaultdict(list)
-            for j, c in enumerate(sym):
-                if c in last:
-                    seeds[j - last[c]].append(last[c])
-                last[c] = j
-            for p in sorted(seeds):
-                if p * self.min_repeats > n:
-                    break
-                covered = -1
-                for j in seeds[p]:
-                    if j < covered:
-                        continue
-                    a = j
-                    while a > 0 and sym[a - 1] == sym[a - 1 + p]:
-                        a -= 1
-                    b = j
-                    while b + p < n and sym[b] == sym[b + p]:
-                        b += 1
-                    covered = b
-                    if (b - a + p) // p >= self.min_repeats:
-                        yield k, p, a, b - a + p
+            if len(path) >= self.min_repeats:
+                sym = [self.symbol(s, interner) for s in path]
+                for p, a, length in periodic(sym, self.min_repeats):
+                    yield k, p, a, length
 
     # --- 4. blocks and their verification -----------------------------------------------------------
     def block(self, path: int, start: int, p: int) -> list[Hashable]:
@@ -327,6 +307,141 @@ class _Analysis:
                 out.append((a, i))
                 a = i
         return out
+
+
+def periodic(
+    sym: list[int], min_repeats: int, max_periods: int | None = None
+) -> Iterable[tuple[int, int, int]]:
+    """(period, start, length) of every maximal stretch of ``sym`` that repeats with a period
+    at least ``min_repeats`` times. Periods are the gaps between a symbol's occurrences (the
+    ``max_periods`` most common of them, if given); each is grown both ways, linearly."""
+    n = len(sym)
+    last: dict[int, int] = {}
+    seeds: dict[int, list[int]] = defaultdict(list)
+    for j, c in enumerate(sym):
+        if c in last:
+            seeds[j - last[c]].append(last[c])
+        last[c] = j
+    periods = sorted(seeds)
+    if max_periods is not None and len(periods) > max_periods:
+        periods = sorted(sorted(periods, key=lambda p: -len(seeds[p]))[:max_periods])
+    for p in periods:
+        if p * min_repeats > n:
+            break
+        covered = -1
+        for j in seeds[p]:
+            if j < covered:
+                continue
+            a = j
+            while a > 0 and sym[a - 1] == sym[a - 1 + p]:
+                a -= 1
+            b = j
+            while b + p < n and sym[b] == sym[b + p]:
+                b += 1
+            covered = b
+            if (b - a + p) // p >= min_repeats:
+                yield p, a, b - a + p
+
+
+def _made_in_order(g: nx.DiGraph, topo: dict[Hashable, int]) -> list[Hashable]:
+    """The nodes in the order the computation made them: ops by when they were made (``seq``),
+    a tensor right after the op that made it, a leaf (and its AccumulateGrad) right before its
+    first use; in the order they were added where there is no ``seq`` (a PyTorch graph)."""
+    key: dict[Hashable, tuple[int, int]] = {}
+    order = sorted(g, key=topo.__getitem__)
+    for v in order:
+        seq = g.nodes[v].get("seq")
+        if seq is not None:
+            key[v] = (seq, 1)
+        else:
+            made = [key[u][0] for u in g.predecessors(v) if u in key]
+            if made:
+                key[v] = (max(made), 2)
+    for v in reversed(order):
+        if v not in key:
+            used = [key[w][0] for w in g.successors(v) if w in key]
+            if used:
+                key[v] = (min(used), 0)
+    if not key:
+        return list(g)
+    end = max(k[0] for k in key.values()) + 1
+    return sorted(g, key=lambda v: (key.get(v, (end, 0)), topo[v]))
+
+
+# Periods tried in the order of making (a graph has few loops; a few gaps are most common).
+MAX_ORDER_PERIODS = 64
+
+
+def _runs_in_order(an: _Analysis, taken: set[Hashable]) -> list[Run]:
+    """Runs in the order the nodes were made (a step with two states: see the module's notes)
+    among the nodes not in ``taken`` (the tree's runs), each stretch at the phase that hides most."""
+    seq = [v for v in _made_in_order(an.g, an.topo) if v not in taken]
+    g = an.g
+    out: list[Run] = []
+    for p, start, length in periodic([an.sig[v] for v in seq], an.min_repeats, MAX_ORDER_PERIODS):
+        if p < 2:
+            continue  # one node a step: a chain the tree finds, or shared inputs side by side
+        # Each phase is tried on its first three steps (cheap); the whole stretch is verified
+        # at the best one only: most steps (one found before the stretch counts), then the cut
+        # crossing fewest edges, at a step's own boundary where only its state passes on.
+        best: tuple[tuple[int, int], int] | None = None
+        for k in _phases(g, seq, start, p, length):
+            reps = (length - k) // p
+            if reps < an.min_repeats:
+                continue
+            trial = _phase_runs(an, seq, start + k, p, an.min_repeats)
+            if trial:
+                score = (sum(r.count for r in trial), -_crossing(g, trial[0]))
+                if best is None or score > best[0]:
+                    best = (score, k)
+        if best is not None:
+            k = best[1]
+            out += _phase_runs(an, seq, start + k, p, (length - k) // p)
+
+    return out
+
+
+def _phase_runs(an: _Analysis, seq: list[Hashable], start: int, p: int, reps: int) -> list[Run]:
+    """The verified runs of ``reps`` steps of ``p`` nodes of ``seq`` from ``start``."""
+    blocks = [list(seq[start + i * p : start + (i + 1) * p]) for i in range(reps)]
+    # The carried result: the last node of a step that feeds the next (the same place in every
+    # step, as the steps are translates of each other once verified).
+    second = set(blocks[1])
+    feeding = [q for q, v in enumerate(blocks[0]) if any(w in second for w in an.g.successors(v))]
+    if not feeding:
+        return []  # side by side, not a loop: each step must feed the next
+    return _runs_of(an, blocks, [b[feeding[-1]] for b in blocks], p)
+
+
+def _phases(g: nx.DiGraph, seq: list[Hashable], start: int, p: int, length: int) -> list[int]:
+    """The :data:`MAX_PHASES` offsets into a stretch at which a step's cut crosses fewest edges
+    (a step's own boundary, where only its state passes on), in the stretch's second period;
+    none if a cut crosses none (repeated work side by side is not a loop)."""
+    lo, hi = start + p, start + 2 * p  # cuts before seq[c], c in [lo, hi)
+    pos = {v: i for i, v in enumerate(seq[start : start + length], start)}
+    diff = [0] * (p + 1)
+    for v, i in pos.items():
+        for w in g.successors(v):
+            j = pos.get(w)
+            if j is None or j < lo or i >= hi:  # wholly before the window or after it
+                continue
+            a, b = max(i + 1, lo), min(j, hi - 1)  # the cuts c with i < c <= j
+            if a <= b:
+                diff[a - lo] += 1
+                diff[b - lo + 1] -= 1
+    crossing, run = [], 0
+    for c in range(p):
+        run += diff[c]
+        crossing.append(run)
+    if min(crossing) == 0:
+        return []  # a cut no edge crosses: its steps sit side by side, none feeds the next
+    return sorted(range(p), key=lambda k: (crossing[k], k))[:MAX_PHASES]
+
+
+def _crossing(g: nx.DiGraph, run: Run) -> int:
+    """Edges from one repetition of ``run`` into the next."""
+    nxt = set(run.blocks[1])
+    return sum(1 for v in run.blocks[0] for w in g.successors(v) if w in nxt)
 
 
 def _extend_back(
@@ -390,9 +505,16 @@ def _trailing_outside(g: nx.DiGraph, v: Hashable) -> bool:
 
 
 def _runs_at(an: _Analysis, path: int, start: int, p: int, reps: int) -> list[Run]:
-    g, seq = an.g, an.paths[path]
+    seq = an.paths[path]
     blocks = [an.block(path, start + i * p, p) for i in range(reps)]
     carries = [seq[start + (i + 1) * p - 1] for i in range(reps)]
+    return _runs_of(an, blocks, carries, p)
+
+
+def _runs_of(an: _Analysis, blocks: list[list[Hashable]], carries: list[Hashable], p: int) -> list[Run]:
+    """The verified runs among ``blocks`` (``carries[i]``: block i's carried result), each
+    extended back over the steps whose inputs come from before it."""
+    g = an.g
     out = []
     for a, b in an.verified(blocks):
         chosen = [list(x) for x in blocks[a:b]]
@@ -442,6 +564,11 @@ def find_repeats(g: nx.DiGraph, min_repeats: int = MIN_REPEATS) -> list[Run]:
         for _, _, run in sorted(variants, key=lambda c: (c[0], c[1]), reverse=True):
             if chooser.fits(run):
                 chooser.take(run)
+    # Then the loops the tree can't see, where they fit with those it found.
+    taken = {v for r in chooser.accepted for v in r.nodes()}
+    for run in sorted(_runs_in_order(an, taken), key=lambda r: len(r.nodes()), reverse=True):
+        if chooser.fits(run):
+            chooser.take(run)
     return _with_parents(chooser.accepted)
 
 

@@ -99,6 +99,12 @@ class SessionSource:
         # The graph's shape stays the present one.
         self.past: dict[str, tuple[np.ndarray, np.ndarray | None] | None] | None = None
 
+    def with_past(self, past: dict[str, tuple[np.ndarray, np.ndarray | None] | None]) -> SessionSource:
+        """The same session, showing ``past`` (a training step's values) instead of the present."""
+        other = SessionSource(self.session)
+        other.past = past
+        return other
+
     def snapshot(self) -> Builder:
         """On the GUI thread: what the session holds now. The returned builder makes the graph
         (on any thread) from that snapshot, whatever the session does meanwhile."""
@@ -108,6 +114,7 @@ class SessionSource:
         visible = s.tensors(include_hidden=False)
         kept = {uid_of[n] for n in everything if s.info(n).session_retained}
         checked = {uid_of[n]: ok for n, ok in self.checks.items() if n in uid_of}
+        params = {uid_of[n] for n in everything if getattr(s.info(n), "is_parameter", False)}
         fallback, lock = self._fallback, self._lock
         past = {
             n: None if vg is None else everything[n].as_of(*vg)
@@ -131,6 +138,8 @@ class SessionSource:
                         g.nodes[nid]["kept_by_gradviz"] = True  # PyTorch would not keep it
                     if int(uid) in checked and g.nodes[nid].get("type") == "tensor":
                         g.nodes[nid]["grad_check"] = checked[int(uid)]
+                    if int(uid) in params and g.nodes[nid].get("type") == "tensor":
+                        g.nodes[nid]["parameter"] = True  # a module's: its box holds it
             for nid, name in names.items():
                 if name in past and g.nodes[nid].get("type") == "tensor":
                     show_as_of(g.nodes[nid], past[name])
@@ -175,27 +184,59 @@ def show_as_of(attrs: dict[str, Any], then: Tensor | None) -> None:
 
 
 class TensorsSource:
-    """Tensors from outside a session (``gradviz.show(t)``): drawn, never edited."""
+    """Tensors from outside a session (``gradviz.show(t)``): drawn, never edited. ``record``:
+    what a ``gradviz.capture`` saw of a PyTorch graph (by default the last capture's)."""
 
     editable = False
     session = None
 
-    def __init__(self, outputs: Any, names: Mapping[str, Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        outputs: Any,
+        names: Mapping[str, Tensor] | None = None,
+        record: Any = None,
+        ids: NodeIds | None = None,
+    ) -> None:
         self.outputs = outputs
         self.named: dict[str, Tensor] = dict(names or {})
         if isinstance(outputs, Mapping):
             self.named.update(outputs)
-        self._ids = NodeIds()
+        self.record = record
+        self._ids = ids if ids is not None else NodeIds()
         self._lock = threading.Lock()
+        # A past training step (``gradviz.watch``'s scrubber): name -> that step's value and
+        # gradient, shown instead of the present; the graph and the other tensors stay as they are.
+        self.past: dict[str, tuple[np.ndarray, np.ndarray | None] | None] | None = None
+
+    def with_past(self, past: dict[str, tuple[np.ndarray, np.ndarray | None] | None]) -> TensorsSource:
+        """The same tensors, showing ``past`` (a step's values) instead of the present."""
+        other = TensorsSource(self.outputs, self.named, self.record)
+        other.past = past
+        return other
 
     def snapshot(self) -> Builder:
         # PyTorch's: the views of one snapshot read each node and leaf once (the window builds
         # the Tensors view beside the autograd one, for its colours).
         memo = ReadMemo() if torch_outputs(self.outputs) else None
+        past = {
+            n: self.tensor(n) for n, vg in (self.past or {}).items() if vg is not None and n in self.named
+        }
 
         def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
             with self._lock:
-                g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids, memo=memo)
+                if self.record is not None:
+                    from .torch_graph import build_torch_graph
+
+                    g = build_torch_graph(
+                        self.outputs,
+                        view=view,
+                        names=self.named,
+                        ids=self._ids,
+                        record=self.record,
+                        memo=memo,
+                    )
+                else:
+                    g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids, memo=memo)
             by_id = {id(t): n for n, t in self.named.items()}
             names = {}
             for nid, a in g.nodes(data=True):
@@ -203,6 +244,9 @@ class TensorsSource:
                 t = getattr(a.get("tensor"), "torch_tensor", a.get("tensor"))
                 if t is not None and id(t) in by_id:
                     names[nid] = by_id[id(t)]
+            for nid, name in names.items():
+                if name in past and g.nodes[nid].get("type") == "tensor":
+                    show_as_of(g.nodes[nid], past[name])
             return g, names
 
         return build
@@ -212,7 +256,9 @@ class TensorsSource:
         if t is not None and not isinstance(t, Tensor):  # PyTorch's: shown through its stand-in
             from .torch_graph import view_of
 
-            return view_of(t)
+            t = view_of(t)
+        if t is not None and self.past is not None and self.past.get(name) is not None:
+            return t.as_of(*self.past[name])
         return t
 
     def names(self) -> list[str]:

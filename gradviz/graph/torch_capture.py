@@ -6,7 +6,9 @@ It is a ``TorchFunctionMode``. While the user's forward and backward run in it:
   without needing a gradient (``x`` in ``w * x``) are drawn as its constant inputs; a call that
   torch recorded as several backward nodes (``F.linear``) is noted, to be drawn as one op;
 - each new backward node is noted with the ``nn.Module`` calls it was made in (forward
-  pre-hooks and hooks on ``model``'s modules, or on every module without a model);
+  pre-hooks and hooks on ``model``'s modules, or on every module without a model), and the
+  name scopes (``with torch.profiler.record_function("layer1"):``, seen as the profiler's
+  enter and exit calls pass through the mode);
 - when ``backward()``, ``torch.autograd.backward`` or ``torch.autograd.grad`` is called, a
   pre-hook (``torch.autograd.graph.Node.register_prehook``) goes on every node of the graph
   before it runs: a node's pre-hook receives the gradient of each of its outputs, which is the
@@ -104,15 +106,15 @@ def read_saved(fn: Any) -> tuple[list[tuple[int, ...]], list[str], dict[str, Any
 # --- the capture ----------------------------------------------------------------------------------
 
 
-def _tensors_in(x: Any, depth: int = 2) -> Iterable[Any]:
+def tensors_in(x: Any, depth: int = 2) -> Iterable[Any]:
     if is_torch_tensor(x):
         yield x
     elif depth and isinstance(x, (list, tuple)):
         for y in x:
-            yield from _tensors_in(y, depth - 1)
+            yield from tensors_in(y, depth - 1)
     elif depth and isinstance(x, Mapping):
         for y in x.values():
-            yield from _tensors_in(y, depth - 1)
+            yield from tensors_in(y, depth - 1)
 
 
 class Record:
@@ -139,7 +141,7 @@ class Record:
         return True
 
     def note_call(self, func: Any, args: Any, kwargs: Any, out: Any, scope: tuple) -> None:
-        results = [t for t in _tensors_in(out) if t.grad_fn is not None]
+        results = [t for t in tensors_in(out) if t.grad_fn is not None]
         if not results:
             return
         new_roots = []
@@ -157,7 +159,7 @@ class Record:
             if not is_accumulate_grad(fn):
                 made.append(fn)
             stack.extend(f for f, _ in fn.next_functions if f is not None and id(f) not in self.nodes)
-        passed = list({id(t): t for t in (*_tensors_in(args), *_tensors_in(kwargs))}.values())
+        passed = list({id(t): t for t in (*tensors_in(args), *tensors_in(kwargs))}.values())
         consts = [t for t in passed if not t.requires_grad]
         for fn in new_roots:
             if consts:
@@ -251,13 +253,29 @@ class capture:
 
         record, stack = self.record, self._stack
         backward_fns = {torch.Tensor.backward, torch.autograd.backward, torch.autograd.grad}
+        profiler = torch.ops.profiler
+        enter = (profiler._record_function_enter_new, profiler._record_function_enter_new.default)
+        scopes: dict[int, int] = {}  # id(record_function's handle) -> its entry's place in stack
+        outer = self
 
         class _Mode(TorchFunctionMode):
             def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
                 kwargs = kwargs or {}
                 if func in backward_fns:
                     roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
-                    record.hook_graph(_tensors_in(roots))
+                    record.hook_graph(tensors_in(roots))
+                    return func(*args, **kwargs)
+                if func in enter:  # record_function("layer1").__enter__: a name scope opens
+                    out = func(*args, **kwargs)
+                    outer._calls += 1
+                    name = str(args[0] if args else kwargs.get("name", ""))
+                    scopes[id(out)] = len(stack)
+                    stack.append((name, "", outer._calls, None))
+                    return out
+                if getattr(func, "overloadpacket", func) is profiler._record_function_exit:
+                    k = scopes.pop(id(args[0]), None) if args else None
+                    if k is not None:
+                        del stack[k:]
                     return func(*args, **kwargs)
                 out = func(*args, **kwargs)
                 record.note_call(func, args, kwargs, out, tuple(stack))

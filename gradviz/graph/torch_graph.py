@@ -114,11 +114,20 @@ class _FnView:
 class TorchTensorView:
     """A PyTorch tensor seen through the methods gradviz's inspector and panels call on its own
     tensors (``peek_array``, ``peek_grad``, ``is_leaf`` ...), so they show it unchanged. Its
-    ``repr`` is PyTorch's own."""
+    ``repr`` is PyTorch's own.
 
-    def __init__(self, tensor: Any, kept: np.ndarray | None = None) -> None:
+    ``as_of(value, grad)`` gives a stand-in for the tensor as it was at an earlier training step
+    (``gradviz.watch``'s scrubber): the same tensor's flags, that step's value and gradient."""
+
+    def __init__(
+        self,
+        tensor: Any,
+        kept: np.ndarray | None = None,
+        then: tuple[np.ndarray, np.ndarray | None] | None = None,
+    ) -> None:
         self.torch_tensor = tensor
         self._kept = kept
+        self._then = then  # (value, gradient) at a past step, shown instead of the present
 
     # what PyTorch says
     @property
@@ -148,20 +157,51 @@ class TorchTensorView:
     @property
     def grad_fn(self) -> _FnView | None:
         fn = self.torch_tensor.grad_fn
-        return None if fn is None else _FnView(fn, self._kept)
+        if fn is None:
+            return None
+        return _FnView(fn, self._kept if self._then is None else self._then[1])
 
     def numel(self) -> int:
         return int(self.torch_tensor.numel())
 
     def peek_array(self) -> np.ndarray:
-        return to_numpy(self.torch_tensor)
+        return to_numpy(self.torch_tensor) if self._then is None else self._then[0]
 
     def peek_grad(self) -> TorchTensorView | None:
-        g = self.torch_tensor.grad if self.torch_tensor.is_leaf or self.torch_tensor.retains_grad else None
-        return None if g is None else TorchTensorView(g)
+        t = self.torch_tensor
+        if not (t.is_leaf or t.retains_grad):
+            return None  # PyTorch keeps no .grad for it
+        if self._then is not None:
+            g = self._then[1]
+            return None if g is None else TorchTensorView(_torch_of(g))
+        return None if t.grad is None else TorchTensorView(t.grad)
+
+    def as_of(self, value: np.ndarray, grad: np.ndarray | None) -> TorchTensorView:
+        """This tensor as it was at a past step: its flags, ``value`` and ``grad``."""
+        return type(self)(self.torch_tensor, None, (value, grad))
 
     def __repr__(self) -> str:
-        return repr(self.torch_tensor)
+        if self._then is None:
+            return repr(self.torch_tensor)
+        return _repr_as(self.torch_tensor, self._then[0])
+
+
+def _torch_of(a: np.ndarray) -> Any:
+    import torch
+
+    return torch.from_numpy(np.asarray(a))
+
+
+def _repr_as(t: Any, value: np.ndarray) -> str:
+    """What PyTorch would print for ``t`` holding ``value``."""
+    import torch
+
+    then = _torch_of(value)
+    if isinstance(t, torch.nn.Parameter):
+        return repr(torch.nn.Parameter(then, requires_grad=t.requires_grad))
+    if t.grad_fn is not None:  # PyTorch names the node: tensor(0.5, grad_fn=<MseLossBackward0>)
+        return repr(then)[:-1] + f", grad_fn=<{t.grad_fn.name()}>)"
+    return repr(then.requires_grad_(t.requires_grad) if then.is_floating_point() else then)
 
 
 class Parameter(TorchTensorView):

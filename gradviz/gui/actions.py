@@ -71,6 +71,8 @@ def action_table() -> list[ActionSpec]:
     return [
         A("new", "&New", "new_session", Std.New, "Start an empty session"),
         A("open", "&Open…", "open_dialog", Std.Open, "Open a saved session (.gradviz)"),
+        A("open_script", "Open PyTorch &Script…", "scripts.open_dialog", None,
+          "Run a Python script that uses PyTorch (as code, on this machine) and view the graph it leaves"),
         A("save", "&Save", "save", Std.Save, "Save the session"),
         A("save_as", "Save &As…", "save_as", Std.SaveAs, "Save the session under a new name"),
         A("export", "&Export Image…", "export_dialog", "Ctrl+E", "Export the graph as PNG, SVG, PDF, DOT or GraphML", "⤓",

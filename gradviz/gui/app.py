@@ -138,6 +138,24 @@ def _dispose(window: Any) -> None:
     window.deleteLater()
 
 
+def _snapshot_window(path: str, persist: bool) -> Any:
+    """The window of a PyTorch snapshot file, or None: not a snapshot, or one that won't open
+    (the session window then opens it, and says why it can't)."""
+    from ..session import snapshot_file
+    from .main_window import MainWindow
+
+    if not snapshot_file.is_snapshot(path):
+        return None
+    try:
+        snap = snapshot_file.load(path)
+    except snapshot_file.SessionFileError:
+        return None
+    window = MainWindow(snapshot=snap, autosave=False, persist=persist, title=Path(path).name)
+    window.path = Path(path)
+    window.update_title()
+    return window
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The ``gradviz`` command (without ``render``): open the window."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -189,11 +207,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         opener = FileOpenHandler(app)
     from .main_window import MainWindow
 
-    window = MainWindow(autosave=not args.screenshot, persist=not args.screenshot)
-    if args.file and not window.open_path(args.file, confirmed=True) and args.screenshot:
-        print(_open_error_line(args.file, window.last_open_error), file=sys.stderr)
-        _dispose(window)  # its "Can't open this file" box must not outlive main()
-        return 1
+    # `gradviz SNAPSHOT.gradviz`: the snapshot's own window (it holds no session)
+    window = _snapshot_window(args.file, not args.screenshot) if args.file else None
+    if window is None:
+        window = MainWindow(autosave=not args.screenshot, persist=not args.screenshot)
+        if args.file and not window.open_path(args.file, confirmed=True) and args.screenshot:
+            print(_open_error_line(args.file, window.last_open_error), file=sys.stderr)
+            _dispose(window)  # its "Can't open this file" box must not outlive main()
+            return 1
     if args.example:
         window.open_example(args.example)
     if args.view:
@@ -246,13 +267,20 @@ def show(
     ``names``: ``{name: tensor}`` labels; by default the caller's variable names are used.
     PyTorch tensors are drawn from torch's own graph; ``model``: an ``nn.Module`` whose
     parameters are then named by their module path (``layer1.0.conv1.weight``).
+
+    ``outputs`` may be the run a ``with gradviz.watch(net) as run:`` block recorded (or the
+    loss of its last step): the window then shows the last step's graph with the Training
+    panel, whose scrubber shows each step's parameter values and gradients (``run.show()``
+    does the same).
     """
     import inspect
 
     from ..graph.model import check_outputs
 
-    # Before any window: a PyTorch tensor (or a number, or None) would fail deep inside.
-    outputs = check_outputs(outputs, "gradviz.show()")
+    run = watched_run(outputs)
+    if run is None:
+        # Before any window: a PyTorch tensor (or a number, or None) would fail deep inside.
+        outputs = check_outputs(outputs, "gradviz.show()")
 
     from PySide6.QtCore import QEventLoop, Qt
 
@@ -267,9 +295,12 @@ def show(
     app = application()
     from .main_window import MainWindow
 
-    window = MainWindow(
-        tensors=outputs, names=reachable(outputs, names, model), autosave=False, title=title or "graph"
-    )
+    if run is not None:
+        window = training_window(run, names=names, title=title)
+    else:
+        window = MainWindow(
+            tensors=outputs, names=reachable(outputs, names, model), autosave=False, title=title or "graph"
+        )
     window.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     if view != "tensors":
         window.set_view(view)
@@ -279,6 +310,44 @@ def show(
     window.closed.connect(loop.quit)
     loop.exec()
     del app
+
+
+def watched_run(outputs: Any) -> Any:
+    """The ``gradviz.watch`` run ``outputs`` stands for: the run itself, or its last step's loss."""
+    from ..session.torch_training import TorchRun, last_run
+
+    if isinstance(outputs, TorchRun):
+        if outputs.last_loss is None:
+            raise ValueError(
+                "gradviz.show(): the watched block ran no backward(), so there is nothing to show"
+            )
+        return outputs
+    run = last_run()
+    return run if run is not None and run.last_loss is not None and outputs is run.last_loss else None
+
+
+def training_window(
+    run: Any, *, names: Mapping[str, Any] | None = None, title: str = "", **options: Any
+) -> Any:
+    """The window on a ``gradviz.watch`` run, not yet shown (``show()`` runs it until closed):
+    the last step's graph, its parameters named by module path and its loss by the loop's
+    name for it, with the Training panel plotting every step. ``names``: more labels
+    (``{name: torch tensor}``); ``options``: MainWindow's (``persist=False``...)."""
+    from .main_window import MainWindow
+
+    loss = run.last_loss
+    labels = {run.loss_name: loss, **{k: v for k, v in (names or {}).items() if v is not loss}}
+    record = run.capture.record if run.capture is not None else None
+    window = MainWindow(
+        tensors=loss,
+        names=reachable(loss, labels, run.model),
+        autosave=False,
+        title=title or f"training {type(run.model).__name__}",
+        record=record,
+        **options,
+    )
+    window.training_view.show_run(run)
+    return window
 
 
 def reachable(outputs: Any, names: Mapping[str, Any], model: Any = None) -> dict[str, Any]:

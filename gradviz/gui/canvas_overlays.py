@@ -139,6 +139,16 @@ class BusyOverlay(QFrame):
         self.button.setToolTip(tip if can_cancel else "This can't be stopped; it ends soon")
         self.adjustSize()
 
+    def fit(self, width: int) -> None:
+        """At most ``width`` wide: a long text wraps rather than push Cancel out of sight."""
+        self.label.setWordWrap(False)
+        self.label.setMaximumWidth(16777215)
+        self.adjustSize()
+        if self.width() > width:
+            self.label.setWordWrap(True)
+            self.label.setMaximumWidth(max(120, width - (self.width() - self.label.width())))
+            self.adjustSize()
+
 
 class EmptyHint(QLabel):
     """What an empty canvas says; links in it (examples) are announced by ``linkActivated``."""

@@ -290,6 +290,7 @@ class CanvasViewport:
         self.minimap.place(vp, m, self._minimap_corner)
         self.empty_hint.setGeometry(vp.adjusted(40, 40, -40, -40))
         if self.busy.isVisible():
+            self.busy.fit(vp.width() - 2 * m)
             self.busy.move(vp.left() + (vp.width() - self.busy.width()) // 2, vp.top() + m)
         if self.notice.isVisible():
             self.notice.move(vp.left() + m, vp.bottom() + 1 - self.notice.height() - m)

@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .. import resources
-from ..session import examples, fileformat
+from ..graph.snapshot import NOTE as SNAPSHOT_NOTE
+from ..session import examples, fileformat, snapshot_file
 from ..session.autosave import find_recovery
 from ..session.document import ReplayCancelledError
 from .plain import plain_tip
@@ -58,6 +59,11 @@ class Documents:
         if not confirmed and not self.confirm_discard():
             return False
         path = Path(path)
+        if snapshot_file.is_snapshot(path):
+            return self.open_snapshot(path)
+        if w.session is None:  # a viewer (of a snapshot, say) holds no session to open into
+            w.show_error("Can't open this file here", f"{path.name}: open sessions in a session window.")
+            return False
         try:
             self.open_off_thread(path)
         except (WorkCancelledError, ReplayCancelledError):
@@ -82,6 +88,30 @@ class Documents:
                 "Opened, with a problem",
                 f"{path.name} was opened, but " + "; and ".join(w.open_problems) + ".",
             )
+        return True
+
+    def open_snapshot(self, path: Path) -> bool:
+        """A PyTorch snapshot file: read (never run) off the GUI thread and shown in a viewer
+        window of its own; this window's session is left as it was."""
+        w = self.window
+        try:
+            snap = w.run_off_thread(lambda progress: snapshot_file.load(path), f"Opening {path.name}…")
+        except WorkCancelledError:
+            w.say(f"Opening {path.name} cancelled; {self.unchanged()}")
+            return False
+        except fileformat.SessionFileError as e:
+            w.last_open_error = str(e)
+            w.show_error(
+                "Can't open this file",
+                f"{path.name} could not be opened.\n\n{e}"
+                + ("\n\nThe session you had open is unchanged." if self.had_document() else ""),
+            )
+            return False
+        if w.persist:
+            w.recent.add(path)
+            w.settings.setValue("files/last_dir", str(path.parent))
+        w.scripts.show(snap, path.name, path)
+        w.say(f"Opened {path.name} in a window of its own: a PyTorch snapshot, viewable, not replayable")
         return True
 
     def had_document(self) -> bool:
@@ -149,6 +179,8 @@ class Documents:
 
     def save_as(self) -> bool:
         w = self.window
+        if w.snapshot is not None:
+            return self.save_snapshot_as()
         if w.session is None:
             return False
         stem = w.path.stem if w.path else (w.suggested_stem or "untitled")
@@ -183,6 +215,33 @@ class Documents:
             w.autosaver.set_document(path)
         w.update_title()
         w.say(f"Saved {path.name}")
+        return True
+
+    def save_snapshot_as(self) -> bool:
+        """Save the PyTorch snapshot shown as a ``.gradviz`` file (marked as a snapshot)."""
+        w = self.window
+        stem = w.path.stem if w.path else (w.suggested_stem or "snapshot")
+        start = w.path.parent if w.path else Path(str(w.settings.value("files/last_dir", str(Path.home()))))
+        path = w.ask_save_path(
+            "Save PyTorch snapshot", f"gradviz files (*{SUFFIX})", str(start / f"{stem}{SUFFIX}")
+        )
+        if not path:
+            return False
+        p = Path(path)
+        if p.suffix != SUFFIX:
+            p = p.with_name(p.name + SUFFIX)
+        try:
+            snapshot_file.save(w.snapshot, p)
+        except (fileformat.SessionFileError, OSError) as e:
+            w.show_error("Can't save", f"The snapshot could not be saved to {p}.\n\n{e}")
+            return False
+        w.path = p
+        w.document_title = ""
+        if w.persist:
+            w.recent.add(p)
+            w.settings.setValue("files/last_dir", str(p.parent))
+        w.update_title()
+        w.say(f"Saved {p.name} ({SNAPSHOT_NOTE})")
         return True
 
     def fill_recent(self) -> None:

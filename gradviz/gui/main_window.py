@@ -46,6 +46,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..graph.snapshot import NOTE as SNAPSHOT_NOTE
+from ..graph.snapshot import SnapshotSource
 from ..session import examples, fileformat
 from ..session.autosave import Autosaver
 from ..session.backward_plan import BackwardTarget
@@ -64,6 +66,7 @@ from .inspector import Inspector
 from .menus import build_menus, build_statusbar, build_toolbar
 from .plain import plain_box, plain_tip
 from .recovery_label import RecoveryLabel
+from .script_runner import ScriptRunner
 from .stepper import DOCK_HEIGHT, BackwardStepper, backward_stepper, forward_stepper, make_stepper_dock
 from .tensor_commands import TensorCommands, learner_message
 from .tensors_panel import TensorsPanel
@@ -104,9 +107,13 @@ class MainWindow(QMainWindow):
         autosave: bool = True,
         persist: bool = True,
         title: str = "",
+        record: Any = None,
+        snapshot: Any = None,
     ) -> None:
         """``persist=False``: read the preferences but write nothing back (no settings, no
-        recent files), for screenshots and scripts."""
+        recent files), for screenshots and scripts. ``record``: what a ``gradviz.capture`` saw
+        of the PyTorch ``tensors`` (by default the last capture's). ``snapshot``: a PyTorch
+        snapshot (``graph.snapshot.Snapshot``) to view, read-only."""
         super().__init__()
         gc_guard.install()  # before any worker thread can start a collection
         self.documents = Documents(self)
@@ -121,7 +128,8 @@ class MainWindow(QMainWindow):
         self._said_before_layout: tuple[str, str] = ("", "")  # status before it, and its own
         self.persist = persist
         self.setObjectName("MainWindow")
-        self.viewer = tensors is not None
+        self.snapshot = snapshot  # a PyTorch snapshot shown: viewable, not replayable
+        self.viewer = tensors is not None or snapshot is not None
         self.session: Session | None = (
             None if self.viewer else (session if session is not None else Session())
         )
@@ -139,7 +147,13 @@ class MainWindow(QMainWindow):
         self.last_message_box: QMessageBox | None = None
         self.exporter = Exporter(self)
         self.exporter.finished.connect(self.export_finished)
-        self.source = TensorsSource(tensors, names) if self.viewer else SessionSource(self.session)
+        if snapshot is not None:
+            self.source: Any = SnapshotSource(snapshot)
+        else:
+            self.source = (
+                TensorsSource(tensors, names, record) if self.viewer else SessionSource(self.session)
+            )
+        self.scripts = ScriptRunner(self)  # File › Open PyTorch Script
 
         self.canvas = GraphCanvas(None, self)
         self.setCentralWidget(self.canvas)
@@ -161,6 +175,7 @@ class MainWindow(QMainWindow):
             self.console.transcript_changed.connect(self._transcript_changed)
         self._make_docks()
         self.actions.update(make_actions(self, action_table(), self.icon_color(), self.guard))
+        self.scripts.label_actions()
         theme().changed.connect(self.theme_changed)
         build_menus(self)
         build_toolbar(self)
@@ -498,7 +513,8 @@ class MainWindow(QMainWindow):
         return self.document_title or "Untitled"
 
     def update_title(self) -> None:
-        self.setWindowTitle(f"{self._doc_name()}[*] — gradviz")
+        note = f" ({SNAPSHOT_NOTE})" if self.snapshot is not None else ""
+        self.setWindowTitle(f"{self._doc_name()}{note}[*] — gradviz")
         self.setWindowModified(bool(self.session is not None and self.session.dirty))
 
     def backward_target(self) -> str:
@@ -530,6 +546,7 @@ class MainWindow(QMainWindow):
                 "open",
             ):
                 ac[k].setEnabled(False)
+            ac["save_as"].setEnabled(self.snapshot is not None)
             return
         ac["undo"].setEnabled(s.can_undo)
         ac["redo"].setEnabled(s.can_redo)

@@ -3,7 +3,8 @@
 The menus are data: each a title and its items, where an item is an action id, ``"-"`` for a
 separator, ``(title, items)`` for a submenu, or ``"@name"`` for a part the window fills itself
 (recent files, examples, the backward target, the docks). An item or menu marked ``EDIT``
-only appears in a window that edits a session (not in a viewer of tensors).
+only appears in a window that edits a session (not in a viewer of tensors); one marked
+``SNAPSHOT`` only in a viewer of a PyTorch snapshot.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..graph.colors import STATS
+from ..graph.snapshot import NOTE as SNAPSHOT_NOTE
 from ..session import examples
 from .actions import COLORMAPS, DIRECTION_CHOICES, glyph_icon
 from .backward_control import TargetMenu
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 EDIT = "edit:"  # prefix: only in a window that edits a session
+SNAPSHOT = "snapshot:"  # prefix: only in a window showing a PyTorch snapshot
 
 
 def _colour_maps() -> list[Any]:
@@ -49,8 +52,8 @@ def _colour_maps() -> list[Any]:
 def menu_table() -> list[tuple[str, list[Any]]]:
     return [
         ("&File", [
-            EDIT + "new", EDIT + "open", EDIT + "@recent", EDIT + "@examples", EDIT + "-",
-            EDIT + "save", EDIT + "save_as", EDIT + "-",
+            EDIT + "new", EDIT + "open", "open_script", EDIT + "@recent", EDIT + "@examples", "-",
+            EDIT + "save", EDIT + "save_as", SNAPSHOT + "save_as", "-",
             "export", EDIT + "export_animation", EDIT + "export_python", "-", "quit",
         ]),
         (EDIT + "&Edit", ["undo", "redo", "-", "copy_code", "-", "rename", "delete", "-", "find"]),
@@ -75,9 +78,11 @@ def menu_table() -> list[tuple[str, list[Any]]]:
     ]  # fmt: skip
 
 
-def _shown(item: str, viewer: bool) -> tuple[bool, str]:
+def _shown(item: str, viewer: bool, snapshot: bool = False) -> tuple[bool, str]:
     if item.startswith(EDIT):
         return not viewer, item[len(EDIT) :]
+    if item.startswith(SNAPSHOT):
+        return snapshot, item[len(SNAPSHOT) :]
     if item.startswith("viewer:"):
         return viewer, item[len("viewer:") :]
     return True, item
@@ -103,7 +108,7 @@ def _fill(w: MainWindow, menu: QMenu, items: list[Any]) -> None:
                 w.theme_menu = sub
             _fill(w, sub, item[1])
             continue
-        shown, item = _shown(item, w.viewer)
+        shown, item = _shown(item, w.viewer, w.snapshot is not None)
         if not shown:
             continue
         if item == "-":
@@ -226,6 +231,14 @@ def build_statusbar(w: MainWindow) -> None:
     w.status_layout.setToolTip("Which layout engine placed the nodes")
     sb.addPermanentWidget(w.status_nodes)
     sb.addPermanentWidget(w.status_layout)
+    if w.snapshot is not None:  # what this window is, for as long as it shows it
+        w.status_snapshot = QLabel(SNAPSHOT_NOTE)
+        w.status_snapshot.setObjectName("statusSnapshot")
+        w.status_snapshot.setToolTip(
+            "A PyTorch script's graph as it was when the script ended: its values and gradients "
+            "can be looked at, but nothing can be run again or edited"
+        )
+        sb.addPermanentWidget(w.status_snapshot)
     w.status_memory = MemoryLabel(w.session, w) if w.session is not None else None
     if w.status_memory is not None:
         sb.addPermanentWidget(w.status_memory)

@@ -221,15 +221,25 @@ class TrainingPanel(QWidget):
     def showing_step(self, shown: int) -> None:
         """The window shows step ``shown`` (the nearest one with a picture, perhaps)."""
         if shown < 0 or self.run is None:
-            self.showing.setText("Showing the session as it stands now.")
+            what = "model" if self.run is not None and self.run.pictured == "parameters" else "session"
+            self.showing.setText(f"Showing the {what} as it stands now.")
             return
         loss = self.run.loss[shown] if shown < len(self.run.loss) else math.nan
         note = (
             "" if shown == self.step else f" (the nearest step kept: every {self.run.pictures.stride}th is)"
         )
+        if self.run.pictured == "parameters":  # a PyTorch run's (gradviz.watch)
+            what, rest = (
+                "the parameters' values and gradients",
+                "The graph and its other tensors are the last step's.",
+            )
+        else:
+            what, rest = (
+                "values and gradients",
+                "The graph is the last step's, which every step rebuilds alike.",
+            )
         self.showing.setText(
-            f"Showing step {shown}{note}: values and gradients at its backward(), loss = "
-            f"{format_number(loss)}. The graph is the last step's, which every step rebuilds alike."
+            f"Showing step {shown}{note}: {what} at its backward(), loss = {format_number(loss)}. {rest}"
         )
 
     # --- drawing ----------------------------------------------------------------------------------------

@@ -4,7 +4,9 @@ shows a scrubbed step on the canvas, the inspector and the tensors panel.
 A step is shown on one colour scale for every step (the widest of the first and the last step's,
 held as Lock Scale holds one), so gradients that shrink as the loss falls are seen to fade.
 Any change to the session goes back to Now (what a past step showed would be out of date), and
-an undo of the loop, or another file, forgets its record.
+an undo of the loop, or another file, forgets its record. A window on a real PyTorch run
+(``gradviz.show(run)`` after ``gradviz.watch``) has no session: its steps show the model's
+parameters (and the loss) as they were, by name.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..graph.colouring import scale_for
 from ..graph.model import TENSORS
-from ..graph.source import SessionSource
-from ..session.training import TrainingRun, values_at
+from ..graph.source import SessionSource, TensorsSource
+from ..session.training import Past, TrainingRun, pictured_at, values_at
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -83,12 +85,27 @@ class TrainingView:
             self.window.training_dock.show()
             self.window.training_dock.raise_()
 
+    def show_run(self, run: TrainingRun) -> None:
+        """A run recorded outside the console (``gradviz.watch``): plotted, at Now."""
+        self.panel.set_run(run)
+        self.window.training_dock.show()
+        self.window.training_dock.raise_()
+
     # --- showing a step ---------------------------------------------------------------------------------
+    def _past(self, run: TrainingRun, k: int) -> tuple[int, Past]:
+        """The step shown for ``k`` and what its tensors held then."""
+        if self.window.session is None:
+            return pictured_at(run, k)
+        return values_at(self.window.session, run, k)
+
     def show_step(self, k: int) -> None:
         w = self.window
         source = w.source
         run = self.panel.run
-        if not isinstance(source, SessionSource) or w.session is None:
+        # a session's steps, or those of a PyTorch run in a window of its own
+        if not (
+            (isinstance(source, SessionSource) and w.session is not None) or isinstance(source, TensorsSource)
+        ):
             return
         if k < 0 or run is None:
             source.past = None
@@ -97,7 +114,7 @@ class TrainingView:
         else:
             if self._saved_scale is None:
                 self._hold_scale(run)
-            self.shown, source.past = values_at(w.session, run, k)
+            self.shown, source.past = self._past(run, k)
         self.panel.showing_step(self.shown)
         w.canvas.refresh()
         w.panel.refresh()
@@ -120,16 +137,14 @@ class TrainingView:
             self.panel.forget("The training loop was undone (or another session opened): nothing to plot.")
 
     def _hold_scale(self, run: TrainingRun) -> None:
-        c, session = self.window.canvas, self.window.session
+        c = self.window.canvas
         self._saved_scale = (c.lock_scale, c.locked_range)
         if c.lock_scale:
             return  # the learner's own lock stands
         settings = c.scale_settings()
         scales = []
         for k in sorted({0, run.steps - 1}):
-            source = SessionSource(session)
-            source.past = values_at(session, run, k)[1]
-            g, _ = source.snapshot()(TENSORS)
+            g, _ = self.window.source.with_past(self._past(run, k)[1]).snapshot()(TENSORS)
             scales.append(scale_for(g, settings))
         first = scales[0]
         c.lock_scale = True

@@ -168,7 +168,9 @@ def rerun_forward(session: Session, target: str) -> list[str]:
                 args.append((kind, value))
         uid = session.new_uid()
         name = f"_{uid}" if old.hidden else n
-        entries.append(Op(uid, name, old.entry.op, tuple(args), dict(old.entry.params), old.hidden))
+        entries.append(
+            Op(uid, name, old.entry.op, tuple(args), dict(old.entry.params), old.hidden, old.entry.scope)
+        )
         new_name[n] = name
     for n in _unread_after(session, chain, chain_uids):
         entries.append(Delete(moved.get(n, n)))

@@ -251,6 +251,9 @@ class FieldCodec:
     """How one kind of field is written to JSON and read back (checked)."""
 
     defines = False  # the field names a tensor the entry defines (for forward references)
+    # A field files made before it may lack: written only when it holds something (so a file
+    # without one is what older gradviz wrote), read as empty when absent.
+    may_be_absent = False
 
     def encode(self, value: Any, key: str, i: int, arrays: dict[str, np.ndarray], where: str) -> Any:
         return value
@@ -478,6 +481,35 @@ class _Json(FieldCodec):
         return r.obj.get(key, lambda x: isinstance(x, dict), "an object")
 
 
+class _Scope(FieldCodec):
+    """An op's module calls and name scopes: ``[[name, class name or "", call key], ...]``."""
+
+    may_be_absent = True
+
+    def encode(self, value: Any, key: str, i: int, arrays: dict[str, np.ndarray], where: str) -> Any:
+        return [list(level) for level in value]
+
+    def decode(self, key: str, r: _Reading) -> Any:
+        if key not in r.obj.value:
+            return ()
+        got = r.obj.get(key, lambda x: isinstance(x, list), "a list")
+        if len(got) > table.MAX_SCOPE_DEPTH:
+            raise fail(r.where, f"'{key}' holds {len(got)} levels, more than {table.MAX_SCOPE_DEPTH}")
+        for level in got:
+            if not (
+                isinstance(level, list)
+                and len(level) == 3
+                and all(isinstance(v, str) and len(v) <= MAX_NAME for v in level)
+                and level[0]
+                and level[2]
+            ):
+                raise fail(
+                    r.where,
+                    f"'{key}' must hold [name, class name, call] triples of strings, found {_short(level)}",
+                )
+        return tuple(tuple(level) for level in got)
+
+
 class _Digest(FieldCodec):
     def decode(self, key: str, r: _Reading) -> Any:
         v = r.obj.text(key, 64)
@@ -507,6 +539,7 @@ FIELD_CODECS: dict[str, FieldCodec] = {
     "refs": _List(_live_ref),
     "names": _List(_new_name),
     "digest": _Digest(),
+    "scope": _Scope(),
 }
 
 
@@ -593,7 +626,10 @@ def encode_entry(i: int, entry: Entry, arrays: dict[str, np.ndarray]) -> dict[st
         raise SessionFileError(f"can't save {where}: unknown entry {type(entry).__name__}")
     out: dict[str, Any] = {"kind": entry.kind}
     for name, field_codec, letter in _FIELDS[type(entry)]:
-        out[name] = field_codec.encode(getattr(entry, name), _array_key(letter, i), i, arrays, where)
+        value = getattr(entry, name)
+        if field_codec.may_be_absent and not value:
+            continue
+        out[name] = field_codec.encode(value, _array_key(letter, i), i, arrays, where)
     return out
 
 
@@ -634,7 +670,12 @@ def decode_entry(i: int, raw: Any, names: Names, limits: Limits) -> tuple[Entry,
     if cls is None:
         raise fail(where, f"unknown kind {_short(kind)}; expected one of {', '.join(ENTRY_TYPES)}")
     entry_fields = _FIELDS[cls]
-    obj = Obj(raw, where, ("kind", *(name for name, _, _ in entry_fields)))
+    obj = Obj(
+        raw,
+        where,
+        ("kind", *(name for name, c, _ in entry_fields if not c.may_be_absent)),
+        (name for name, c, _ in entry_fields if c.may_be_absent),
+    )
     r = _Reading(i, where, obj, names, limits, {name: letter for name, _, letter in entry_fields})
     for name, field_codec, _ in entry_fields:
         r.values[name] = field_codec.decode(name, r)

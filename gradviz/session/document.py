@@ -22,6 +22,7 @@ import numpy as np
 import gradviz.engine as E
 from gradviz.engine import Tensor
 from gradviz.engine.grad_mode import interruptible
+from gradviz.engine.scopes import entered as entered_scopes
 
 from . import catalogue, limits, sizing
 from .events import Event
@@ -110,6 +111,11 @@ class TensorInfo:
     @property
     def is_leaf_entry(self) -> bool:
         return isinstance(self.entry, Leaf)
+
+    @property
+    def is_parameter(self) -> bool:
+        """A module's parameter (see ``Leaf.is_parameter``): a module's box holds it."""
+        return isinstance(self.entry, Leaf) and self.entry.is_parameter
 
     @property
     def session_retained(self) -> bool:
@@ -474,8 +480,10 @@ class Session:
         name: str | None = None,
         *,
         hidden: bool = False,
+        scope: Sequence[tuple[str, str, str]] = (),
     ) -> str:
-        """Record ``name = op(*args, **params)``. ``args`` are tensor names or Python numbers."""
+        """Record ``name = op(*args, **params)``. ``args`` are tensor names or Python numbers;
+        ``scope``: the module calls and name scopes it is made in (see ``Op.scope``)."""
         spec = self._spec(op)
         if name is None:
             name = f"_{self._next_uid}" if hidden else self.fresh_name()
@@ -491,7 +499,8 @@ class Session:
                 enc.append(("const", float("nan") if isinstance(a, float) and a != a else a))
             else:
                 raise SessionError(f"{op}: operand {a!r} must be the name of a tensor")
-        entry = Op(self._uid(), name, spec.name, tuple(enc), dict(params or {}), hidden)
+        levels = tuple((str(n), str(c), str(k)) for n, c, k in scope)
+        entry = Op(self._uid(), name, spec.name, tuple(enc), dict(params or {}), hidden, levels)
         self._append([entry], f"{name} = {op}" if not hidden else op)
         return name
 
@@ -1087,7 +1096,11 @@ class Session:
             )
         params = {**spec.defaults(), **{k: v for k, v in entry.params.items()}}
         self.check_op(spec, args, params, state)
-        out = spec.fn(*args, **params)
+        if entry.scope:  # its nodes note the calls it was made in, for the graph's groups
+            with entered_scopes(entry.scope):
+                out = spec.fn(*args, **params)
+        else:
+            out = spec.fn(*args, **params)
         if out.requires_grad and out.grad_fn is not None:
             # Keep intermediate gradients visible; TensorInfo.session_retained marks them.
             out.retain_grad()

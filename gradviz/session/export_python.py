@@ -31,9 +31,16 @@ def show(value):
 '''
 
 
+# ``gradviz.name_scope`` is gradviz's own; PyTorch's name scope is record_function.
+NAME_SCOPE = "gradviz.name_scope = torch.profiler.record_function  # gradviz's name for it\n"
+
+
 def script(cells: Iterable[Cell], name: str = "session.py") -> str:
     """The Python script of a transcript (``name`` is the file it is saved as, for its header)."""
+    cells = list(cells)
     parts = [HEADER.format(name=name)]
+    if any("name_scope" in c.source for c in cells):
+        parts[0] += NAME_SCOPE
     for cell in cells:
         parts.append(_cell_code(cell))
     return "\n".join(parts)

@@ -5,7 +5,7 @@ A ``.gradviz`` file is a zip holding three members, and up to three optional one
 ``manifest.json``
     ``{"format": "gradviz-session", "format_version": 2, "app_version": "0.1.0", "time": ISO 8601}``
     (version 1 when the file has none of the optional members, so older gradviz opens it; 3 when
-    its log or undo history holds a ``loop`` entry, and only then)
+    its log or undo history holds a ``loop`` entry, and only then; 4 when an op holds a ``scope``)
 ``session.json``
     ``{"entries": [...], "view": {...}}``: the op log in order and the view settings. Each entry
     is an object with a ``kind`` (leaf, op, backward, zero_grad, retain_grad, requires_grad, rename,
@@ -36,6 +36,10 @@ reference, op, parameter, dtype and shape is checked, and each array's ``.npy`` 
 and compared with what ``session.json`` declared before its data is read. Anything wrong is a
 :class:`SessionFileError` saying what and where; nothing is built until all of it passed, and
 :func:`open_into` replaces the open session only once the log has replayed.
+
+A ``.gradviz`` file may instead hold a PyTorch snapshot (manifest format
+``gradviz-pytorch-snapshot``: a script's graph as data, viewable, not replayable); it is read and
+written by :mod:`.snapshot_file`, which describes it.
 """
 
 from __future__ import annotations
@@ -88,7 +92,7 @@ from .document import (
     SessionError,
     UndoStep,
 )
-from .log import Entry, Loop, describe, live_names
+from .log import Entry, Loop, Op, describe, live_names
 from .param_kinds import is_int, json_type_name, short
 from .transcript import CELL_KINDS, Cell, to_plain
 
@@ -96,7 +100,8 @@ FORMAT_NAME = "gradviz-session"
 # 2 added the optional members; a version 1 file is a version 2 file without them. 3 added the
 # "loop" entry (a console for loop as one step): only a file that holds one is version 3, so
 # older gradviz refuses it by its version ("made by a newer gradviz") and opens all others.
-FORMAT_VERSION = 3
+# 4 added an op's "scope" (the module calls and name scopes it was made in), the same way.
+FORMAT_VERSION = 4
 SUFFIX = ".gradviz"
 
 MANIFEST = "manifest.json"
@@ -252,9 +257,9 @@ def to_bytes(
         extra.append((TRANSCRIPT, text))
         unpacked += len(text)
     undo = list(undo)
-    has_loop = any(isinstance(e, Loop) for e in entries) or any(
-        isinstance(e, Loop) for step in undo for e in step[0]
-    )
+    every = [*entries, *(e for step in undo for e in step[0])]
+    has_loop = any(isinstance(e, Loop) for e in every)
+    has_scope = any(isinstance(e, Op) and e.scope for e in every)
     history = _encode_undo(entries, undo)
     if history is not None:
         with zipfile.ZipFile(io.BytesIO(history[1])) as inner:
@@ -266,7 +271,7 @@ def to_bytes(
     manifest = {
         "format": FORMAT_NAME,
         # A file without the optional members is a version 1 file, which older gradviz opens.
-        "format_version": 3 if has_loop else 2 if extra else 1,
+        "format_version": 4 if has_scope else 3 if has_loop else 2 if extra else 1,
         "app_version": gradviz.__version__,
         "time": when,
     }

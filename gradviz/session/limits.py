@@ -37,6 +37,7 @@ MAX_NDIM = 32  # dimensions of a stored array; items of a shape, dims or index p
 MAX_OPERANDS = 1024  # tensor operands of one op (torch.cat of a list)
 INT_MIN, INT_MAX = -(2**63), 2**63 - 1  # ints in parameters and constants are int64s
 MAX_UID = 2**53  # tensor ids: integers that every JSON reader holds exactly
+MAX_SCOPE_DEPTH = 32  # module calls and name scopes an op is made in, one inside the other
 
 # --- what a file keeps of the learner's work besides the log (transcript.json, undo.json) -------
 MAX_TRANSCRIPT_CELLS = 10_000  # the newest cells are kept
@@ -109,6 +110,7 @@ __all__ = [
     "MAX_OPERANDS",
     "MAX_RATIO",
     "MAX_ROWS",
+    "MAX_SCOPE_DEPTH",
     "MAX_SESSION_BYTES",
     "MAX_SOURCE",
     "MAX_STRING",

@@ -73,6 +73,14 @@ class Entry:
         return None
 
 
+PARAMETER_SUFFIXES = (").weight", ").bias")  # the parameters the console's modules have
+
+
+def parameter_source(module_source: str, name: str) -> str:
+    """The source a module's parameter is recorded with: ``nn.Linear(2, 4).weight``."""
+    return f"{module_source}.{name}"
+
+
 @dataclass(frozen=True, eq=False)
 class Leaf(Entry):
     """A tensor created from values: ``w = torch.tensor(4., requires_grad=True)``."""
@@ -90,6 +98,12 @@ class Leaf(Entry):
 
     def describe(self) -> str:
         return f"create {self.name}"
+
+    @property
+    def is_parameter(self) -> bool:
+        """A module's parameter: the console records one with its module's source and its
+        own name (``nn.Linear(2, 4).weight``; see :func:`parameter_source`)."""
+        return self.source.endswith(PARAMETER_SUFFIXES)
 
     def defines(self) -> str | None:
         return self.name
@@ -110,6 +124,10 @@ class Op(Entry):
     hidden: bool = field(
         default=False, metadata=_json("flag")
     )  # an intermediate the user never named (the w*x inside w*x + b)
+    # The module calls and name scopes it was made in, outermost first, each (name, class name
+    # or "" for a name scope, call key): ("model", "Sequential", "7.0"), ("model.0", "Linear",
+    # "7.1"). Recorded, not recomputed, as a replay runs the op alone (see engine.scopes).
+    scope: tuple[tuple[str, str, str], ...] = field(default=(), metadata=_json("scope"))
 
     kind = "op"
     label = "op '{op}'"

@@ -14,12 +14,18 @@ At each step the recorder keeps:
   one is dropped and only every 2nd, 4th ... step keeps one (the series are kept for every step).
 
 Nothing here is saved with the session: it is a by-product of running the loop.
+
+A run takes its steps as plain numbers and arrays (``TrainingRun.add_step`` and ``end``), so
+the console's loops (``record``/``finish`` read the session) and real PyTorch loops
+(``gradviz.watch``, session/torch_training.py: pictures of the model's parameters only) fill
+the same series and the same Training panel.
 """
 
 from __future__ import annotations
 
 import difflib
 import threading
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -111,6 +117,12 @@ class Pictures:
         return len(self.kept)
 
 
+def _norm(a: np.ndarray) -> float:
+    """The L2 norm in float64, without BLAS (whose threads, spinning beside torch's, made it
+    ten times slower in a PyTorch loop)."""
+    return float(np.sqrt(np.sum(np.square(a, dtype=np.float64))))
+
+
 class TrainingRun:
     """The record of one loop. The loop's thread appends; the GUI thread reads (``steps`` is
     the number of complete entries in every series, so a reader never sees half a step)."""
@@ -126,6 +138,10 @@ class TrainingRun:
         self.last_uid = 1 << 62  # the last tensor the loop made (set when it ends)
         self.mark: object = None  # the log's last entry once the input that ran the loop was kept
         self.source = ""  # the loop's code
+        # What a picture holds: every tensor alive at the step ("tensors", a console loop's), or
+        # only the parameters and the loss ("parameters", a real PyTorch loop's: see
+        # torch_training), whose names stay the same from step to step (``pictured_at``).
+        self.pictured = "tensors"
         self._last_values: dict[str, np.ndarray] = {}
         self._lock = threading.Lock()
 
@@ -147,33 +163,30 @@ class TrainingRun:
         return np.asarray(self.loss[: self.steps if n is None else n], dtype=float)
 
     # --- recording (the loop's thread) ------------------------------------------------------------------
-    def record(self, session: Session, loss_name: str) -> None:
-        """After ``backward()`` from ``loss_name``."""
+    # ``add_step`` and ``end`` take plain numbers and arrays, so any loop can be recorded: the
+    # console's (``record``/``finish`` below read the session) or real PyTorch's (torch_training).
+    def add_step(
+        self,
+        loss: float,
+        params: Iterable[tuple[str, np.ndarray, np.ndarray | None]],
+        held: Callable[[], dict[str, Held]],
+    ) -> None:
+        """One step: its loss, each parameter's (name, value, gradient) as they are at this
+        ``backward()``, and ``held()`` making its picture (what the scrubber shows of it)."""
         k = self.steps
-        everything = session.tensors(include_hidden=True)
-        loss = everything[loss_name].peek_array()
-        self.loss_name = loss_name
-        self.loss.append(float(np.mean(loss)) if loss.size else float("nan"))
-        for name, t in everything.items():
-            info = session.info(name)
-            # A parameter: a leaf that requires grad, made before the loop or given a name of
-            # its own (``w = (w - lr * w.grad).detach().requires_grad_()`` makes a new one each step)
-            if not (t.is_leaf and t.requires_grad) or (info.uid > self.first_uid and info.hidden):
-                continue
+        self.loss.append(loss)
+        for name, value, g in params:
             s = self.params.get(name)
             if s is None:  # a parameter seen first now: earlier steps have no numbers for it
                 s = self.params[name] = ParamSeries()
                 for series in (s.grad_norm, s.value_min, s.value_max, s.update):
                     series.extend([float("nan")] * k)
-            value = t.peek_array()
-            grad = t.peek_grad()
-            g = None if grad is None else grad.peek_array()
-            s.grad_norm.append(float(np.linalg.norm(g.astype(np.float64))) if g is not None else float("nan"))
+            s.grad_norm.append(_norm(g) if g is not None else float("nan"))
             s.value_min.append(float(value.min()) if value.size else float("nan"))
             s.value_max.append(float(value.max()) if value.size else float("nan"))
             self._measure_update(name, value)
             s.update.append(float("nan"))
-        picture = Picture(k, self._held(session, everything))
+        picture = Picture(k, held())
         if self.pictures.wanted(k):
             self.pictures.keep(picture)
         else:
@@ -181,19 +194,43 @@ class TrainingRun:
         with self._lock:
             self.steps = k + 1
 
+    def end(self, values: Mapping[str, np.ndarray]) -> None:
+        """At the end of the loop: the last step's update is measured against ``values`` now."""
+        for name, value in values.items():
+            if name in self.params:
+                self._measure_update(name, value)
+        self.finished = True
+
+    def record(self, session: Session, loss_name: str) -> None:
+        """After ``backward()`` from ``loss_name``."""
+        everything = session.tensors(include_hidden=True)
+        loss = everything[loss_name].peek_array()
+        self.loss_name = loss_name
+        params = []
+        for name, t in everything.items():
+            info = session.info(name)
+            # A parameter: a leaf that requires grad, made before the loop or given a name of
+            # its own (``w = (w - lr * w.grad).detach().requires_grad_()`` makes a new one each step)
+            if not (t.is_leaf and t.requires_grad) or (info.uid > self.first_uid and info.hidden):
+                continue
+            grad = t.peek_grad()
+            params.append((name, t.peek_array(), None if grad is None else grad.peek_array()))
+        self.add_step(
+            float(np.mean(loss)) if loss.size else float("nan"),
+            params,
+            lambda: self._held(session, everything),
+        )
+
     def finish(self, session: Session) -> None:
         """At the end of the loop: the last step's update is measured against the values now."""
-        for name in self.params:
-            if name in session:
-                self._measure_update(name, session.tensor(name).peek_array())
         self.last_uid = session.next_uid - 1
-        self.finished = True
+        self.end({name: session.tensor(name).peek_array() for name in self.params if name in session})
 
     def _measure_update(self, name: str, value: np.ndarray) -> None:
         before = self._last_values.get(name)
         series = self.params[name].update
         if before is not None and before.shape == value.shape and series:
-            series[-1] = float(np.linalg.norm(value.astype(np.float64) - before))
+            series[-1] = _norm(np.subtract(value, before, dtype=np.float64))
         self._last_values[name] = value.astype(np.float64, copy=True)
 
     def _held(self, session: Session, everything: dict) -> dict[str, Held]:
@@ -276,3 +313,13 @@ def values_at(session: Session, run: TrainingRun, k: int) -> tuple[int, Past]:
         mine: None if old is None else (picture.tensors[old].value, picture.tensors[old].grad)
         for mine, old in pairs.items()
     }
+
+
+def pictured_at(run: TrainingRun, k: int) -> tuple[int, Past]:
+    """What a run whose pictures hold the same names every step (a real PyTorch loop's
+    parameters) held at step ``k`` (or the nearest step with a picture): that step, and
+    name -> (value, gradient)."""
+    step = run.pictures.nearest(k)
+    if step is None:
+        return k, {}
+    return step, {n: (h.value, h.grad) for n, h in run.pictures[step].tensors.items()}

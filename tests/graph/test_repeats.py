@@ -217,7 +217,7 @@ def test_ten_thousand_nodes_in_well_under_a_second():
 
 
 def test_an_lstm_like_cell_is_not_misfolded():
-    """h and c feed each other every step: not folded yet, and never folded wrong."""
+    """h and c feed each other every step: never folded wrong."""
     torch.manual_seed(0)
     wi, wf, wg, wo = (torch.randn(4, 4, requires_grad=True) for _ in range(4))
     h, c = torch.zeros(1, 4), torch.zeros(1, 4)
@@ -231,3 +231,63 @@ def test_an_lstm_like_cell_is_not_misfolded():
         for run in find_repeats(gr):
             first = Counter(ops_of(gr, run))
             assert all(Counter(ops_of(gr, run, i)) == first for i in range(run.count - 1))
+
+
+def lstm(steps: int, named: bool = False):
+    """``h, c = cell(x_t, h, c)`` unrolled: a step whose state is two tensors."""
+    torch.manual_seed(0)
+    hidden = 3
+    wx = torch.randn(2, 4 * hidden, requires_grad=True)
+    wh = torch.randn(hidden, 4 * hidden, requires_grad=True)
+    b = torch.zeros(4 * hidden, requires_grad=True)
+    xs = torch.randn(steps, 1, 2)
+
+    def cell(x, h, c):
+        i, f, g, o = (x @ wx + h @ wh + b).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        return torch.sigmoid(o) * torch.tanh(c), c
+
+    h, c = torch.zeros(1, hidden), torch.zeros(1, hidden)
+    for t in range(steps):
+        h, c = cell(xs[t], h, c)
+    loss = h.sum()
+    loss.backward()
+    return {"loss": loss, "h": h, "wx": wx, "wh": wh, "b": b} if named else {"loss": loss}
+
+
+@pytest.mark.parametrize("view", [TENSORS, AUTOGRAD])
+def test_a_cell_carrying_two_states_folds_every_step(view):
+    steps = 12
+    g = graph(lstm(steps), view)
+    (run,) = find_repeats(g)
+    assert run.count == steps
+    # One step is the cell: both matmuls, the gates, c's update and h's.
+    cell = Counter({"split": 4, "add": 3, "sigmoid": 3, "mul": 3, "mm": 2, "tanh": 2})
+    assert all(Counter(ops_of(g, run, i)) == cell for i in range(steps))
+    # The steps are disjoint, in order, and each one's nodes are made after the one before's.
+    assert len(run.nodes()) == sum(len(b) for b in run.blocks)
+    check_disjoint([run])
+    folded = fold(g, [run])
+    (gid,) = [n for n, a in folded.nodes(data=True) if a["type"] == "repeat"]
+    assert folded.nodes[gid]["label"] == f"× {steps}"
+    if view == TENSORS:  # the gradient entering each step, read from its carried h
+        assert all(v is not None for v in folded.nodes[gid]["grad_norms"])
+
+
+def test_a_two_state_cell_keeps_its_named_result_and_shared_weights_outside():
+    named = lstm(6, named=True)
+    g = graph(named)
+    (run,) = find_repeats(g)
+    inside = run.nodes()
+    for name in ("h", "wx", "wh", "b"):
+        assert node_of(g, named[name]) not in inside, name
+    assert run.count == 6
+
+
+def test_the_same_work_side_by_side_is_not_a_loop():
+    """Twenty equal terms summed: each repeats the others, but none feeds the next."""
+    torch.manual_seed(0)
+    w = torch.randn(4, requires_grad=True)
+    terms = [((torch.randn(4) * w).tanh() * 2).sum() for _ in range(20)]
+    for view in (TENSORS, AUTOGRAD):
+        assert find_repeats(graph({"loss": torch.stack(terms).sum()}, view)) == []

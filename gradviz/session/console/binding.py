@@ -188,4 +188,4 @@ def make_op(
     full = {**spec.defaults(), **params}
     run.session.check_op(spec, values, full)
     out = spec.fn(*values, **full)
-    return PendingOp(spec, list(operands), dict(params), out)
+    return PendingOp(spec, list(operands), dict(params), out, tuple(run.groups))

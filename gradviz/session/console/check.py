@@ -50,8 +50,15 @@ IMPORTED_FROM = {("torch.utils.data", "TensorDataset"), ("torch.utils.data", "Da
 _PREDEFINED_FROM = {("torch.nn", "functional", "F"), ("gradviz.nn", "functional", "F"), ("torch", "nn", None),
                     ("gradviz", "nn", None), ("torch", "autograd", None), ("torch", "optim", None),
                     ("gradviz", "optim", None)}  # fmt: skip
-# Context managers ``with`` accepts: torch's grad modes (any other is refused by name).
+# Context managers ``with`` accepts: torch's grad modes (any other is refused by name), and
+# name scopes (torch.profiler.record_function, torch.autograd.profiler.record_function,
+# gradviz.name_scope), which take a name.
 GRAD_MODES = ("no_grad", "enable_grad")
+NAME_SCOPES = ("record_function", "name_scope")
+WITH_ONLY = (
+    "with blocks are only for torch.no_grad() and torch.enable_grad() in the console, and for "
+    'name scopes: torch.profiler.record_function("name") or gradviz.name_scope("name")'
+)
 _PLURAL = {"comprehensions", "generator expressions", "for loops", "while loops", "if statements", "with blocks",
            "try blocks", "dict literals", "set literals", "match statements", "annotated assignments"}  # fmt: skip
 PY_BUILTINS = frozenset(dir(builtins))
@@ -210,14 +217,8 @@ def _check_block(node: ast.AST) -> None:
     if isinstance(node, ast.With):
         for item in node.items:
             e = item.context_expr
-            if item.optional_vars is not None or not (
-                isinstance(e, ast.Call) and not e.args and not e.keywords and isinstance(e.func, ast.Attribute)
-                and isinstance(e.func.value, ast.Name) and e.func.value.id in ("torch", "gradviz")
-                and e.func.attr in GRAD_MODES
-            ):  # fmt: skip
-                raise ConsoleError(
-                    "with blocks are only for torch.no_grad() and torch.enable_grad() in the console"
-                )
+            if item.optional_vars is not None or not (_grad_mode(e) or _name_scope(e)):
+                raise ConsoleError(WITH_ONLY)
     if isinstance(node, ast.FunctionDef):
         if node.decorator_list:
             raise ConsoleError("decorators are not allowed in the console")
@@ -227,6 +228,26 @@ def _check_block(node: ast.AST) -> None:
         a = node.args
         if a.vararg or a.kwarg or a.posonlyargs or a.kwonlyargs:
             raise ConsoleError("*args, **kwargs and keyword-only parameters are not allowed in the console")
+
+
+def _grad_mode(e: ast.expr) -> bool:
+    """``torch.no_grad()``, ``gradviz.enable_grad()``."""
+    return (
+        isinstance(e, ast.Call) and not e.args and not e.keywords and isinstance(e.func, ast.Attribute)
+        and isinstance(e.func.value, ast.Name) and e.func.value.id in ("torch", "gradviz")
+        and e.func.attr in GRAD_MODES
+    )  # fmt: skip
+
+
+def _name_scope(e: ast.expr) -> bool:
+    """``torch.profiler.record_function(...)``, ``torch.autograd.profiler.record_function(...)``,
+    ``gradviz.name_scope(...)``: what they are is checked as they run (control.run_with)."""
+    if not (isinstance(e, ast.Call) and isinstance(e.func, ast.Attribute) and e.func.attr in NAME_SCOPES):
+        return False
+    root = e.func.value
+    while isinstance(root, ast.Attribute):
+        root = root.value
+    return isinstance(root, ast.Name) and root.id in ("torch", "gradviz")
 
 
 def _all_args(a: ast.arguments) -> list[ast.arg]:

@@ -107,7 +107,7 @@ class CustomModule(ModuleValue):
         else:
             raise ConsoleError(f"self.{attr} may hold a module, a number or a string in the console")
 
-    def forward(self, run: Run, args: list[Any], kwargs: dict[str, Any]) -> Any:
+    def _forward(self, run: Run, args: list[Any], kwargs: dict[str, Any]) -> Any:
         return self.cls.forward.call(run, [self, *args], kwargs)
 
     def to_record(self) -> dict[str, Any]:

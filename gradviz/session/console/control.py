@@ -1,4 +1,5 @@
-"""The statements that steer: ``for``, ``if``, ``with torch.no_grad():``, ``break``/``continue``,
+"""The statements that steer: ``for``, ``if``, ``with torch.no_grad():`` (and with a name
+scope, groups.py), ``break``/``continue``,
 and ``def``/``lambda``/``return`` (the functions themselves are ``functions.UserFunction``).
 
 Every loop iteration and every call of a learner's function spends one step of the input's
@@ -9,6 +10,7 @@ fails as a whole and the session's batch rolls it back, so nothing half-done is 
 from __future__ import annotations
 
 import ast
+import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -16,8 +18,10 @@ import gradviz.engine as E
 
 from ..training import TrainingRecorder
 from . import names
+from .check import WITH_ONLY
 from .data import LoaderValue
 from .functions import UserFunction
+from .groups import NameScope, opened
 from .operators import index
 from .values import ConsoleError, GradMode, Lazy, ObjectValue, ReturnTypes, TensorValue, type_name
 
@@ -146,11 +150,17 @@ def iterate(run: Run, value: Any) -> Iterator[Any]:
 
 
 def run_with(run: Run, stmt: ast.With) -> None:
-    modes = [run.eval(item.context_expr) for item in stmt.items]
-    if not all(isinstance(m, GradMode) for m in modes):  # pragma: no cover - check() saw to it
-        raise ConsoleError("with blocks are only for torch.no_grad() and torch.enable_grad() in the console")
+    """``with torch.no_grad():``, and name scopes: ``with torch.profiler.record_function("l1"):``."""
+    items = [run.eval(item.context_expr) for item in stmt.items]
+    if not all(isinstance(m, (GradMode, NameScope)) for m in items):
+        raise ConsoleError(WITH_ONLY)
+    modes = [m for m in items if isinstance(m, GradMode)]
     enabled = modes[-1].enabled if modes else E.is_grad_enabled()
-    with E.set_grad_enabled(enabled):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(E.set_grad_enabled(enabled))
+        for m in items:
+            if isinstance(m, NameScope):
+                stack.enter_context(opened(run, m.name))
         block(run, stmt.body)
 
 

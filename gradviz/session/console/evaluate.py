@@ -60,6 +60,9 @@ class Run:
         self.depth = 0  # calls of the learner's functions under way
         self.deferred: list[str] = []  # hidden tensors a function's locals held: collected after it
         self.recorded: list[Any] = []  # the TrainingRun of each outermost loop (None: no backward)
+        self.groups: list[tuple[str, str, str]] = []  # module calls and name scopes open (groups.py)
+        self.group_calls = 0  # groups opened so far: a part of each one's key
+        self.calling: list[tuple[Any, str]] = []  # the modules being called, with their paths
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:

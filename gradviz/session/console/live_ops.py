@@ -22,6 +22,7 @@ import gradviz.engine as E
 from gradviz.engine import Tensor, registry
 
 from .. import catalogue
+from . import groups
 from .values import (
     ConsoleError,
     Function,
@@ -89,7 +90,13 @@ def torch_members() -> dict[str, Any]:
         "is_grad_enabled", lambda run, args, kwargs, node: E.is_grad_enabled()
     )
     members["set_printoptions"] = Function("set_printoptions", _set_printoptions)
-    members["autograd"] = Namespace("torch.autograd", {"grad": Function("grad", _autograd_grad)}, E.autograd)
+    scopes = groups.torch_members()
+    members.update(scopes)
+    members["autograd"] = Namespace(
+        "torch.autograd",
+        {"grad": Function("grad", _autograd_grad), "profiler": scopes["profiler"]},
+        E.autograd,
+    )
     return members
 
 

@@ -24,8 +24,9 @@ import gradviz.engine as E
 import gradviz.nn as gnn
 from gradviz.engine import Tensor
 
-from ..log import Leaf
+from ..log import Leaf, parameter_source
 from .binding import make_op
+from .groups import module_call
 from .records import RECORD_KINDS, register_record_kind
 from .values import (
     ConsoleError,
@@ -211,7 +212,12 @@ class ModuleValue(ObjectValue):
         return self.forward(run, args, kwargs)
 
     def forward(self, run: Run, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        """What calling the module computes, recorded as its catalogue ops."""
+        """What calling the module computes, recorded as its catalogue ops, in a group of its
+        own (named as the learner names the module: ``model.0``)."""
+        with module_call(run, self):
+            return self._forward(run, args, kwargs)
+
+    def _forward(self, run: Run, args: list[Any], kwargs: dict[str, Any]) -> Any:
         if self.kind in LOSSES:
             x, target = _forward_args(self.kind, ("input", "target"), args, kwargs)
             op = LOSSES[self.kind]
@@ -333,10 +339,10 @@ def construct(
     slots: dict[str, TensorValue | None] = {}
     sources: dict[str, str] = {}
     for n, p in module.named_parameters(recurse=False):
+        sources[n] = parameter_source(source, n)
         slots[n] = PendingLeaf(
-            E.from_numpy(np.array(p.detach().numpy(), copy=True)).requires_grad_(True), f"{source}.{n}"
+            E.from_numpy(np.array(p.detach().numpy(), copy=True)).requires_grad_(True), sources[n]
         )
-        sources[n] = f"{source}.{n}"
     if kind == "Linear" and module.bias is None:
         slots["bias"] = None
     return ModuleValue(run.session, module, slots, sources)

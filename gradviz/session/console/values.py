@@ -109,19 +109,27 @@ class PendingOp(TensorValue):
     """The result of a catalogue op on other values: recorded as an Op entry."""
 
     def __init__(
-        self, spec: catalogue.OpSpec, operands: list[Any], params: dict[str, Any], tensor: Tensor
+        self,
+        spec: catalogue.OpSpec,
+        operands: list[Any],
+        params: dict[str, Any],
+        tensor: Tensor,
+        scope: tuple[tuple[str, str, str], ...] = (),
     ) -> None:
         self.spec = spec
         self.operands = operands
         self.params = params
         self._tensor = tensor
+        self.scope = scope  # the module calls and name scopes it was made in (groups.py)
 
     def tensor(self, ctx: Context) -> Tensor:
         return self._tensor if self.uid is None else super().tensor(ctx)
 
     def _record(self, ctx: Context, name: str | None) -> str:
         args = [a.record(ctx) if isinstance(a, TensorValue) else a for a in self.operands]
-        return ctx.session.apply(self.spec.name, args, self.params, name, hidden=name is None)
+        return ctx.session.apply(
+            self.spec.name, args, self.params, name, hidden=name is None, scope=self.scope
+        )
 
     def depends_on(self, uid: int) -> bool:
         if self.uid is not None:
