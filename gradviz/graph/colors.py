@@ -69,6 +69,20 @@ def grad_stats(grad: np.ndarray | None, requires_grad: bool = True) -> GradStats
         return GradStats(NO_GRAD if not requires_grad else PENDING)
     g = np.asarray(grad, dtype=np.float64)
     n = int(g.size)
+    if n:  # the common case in fewer passes: min and max are finite only when every element is
+        flat = g.reshape(-1)
+        lo, hi = float(flat.min()), float(flat.max())
+        if math.isfinite(lo) and math.isfinite(hi):
+            return GradStats(
+                ZERO if lo == hi == 0 else FINITE,
+                n,
+                norm=float(np.sqrt(np.sum(flat * flat))),
+                mean=float(flat.mean()),
+                maxabs=max(-lo, hi),
+                min=lo,
+                max=hi,
+                elements=tuple(flat.tolist()) if 1 < n <= ELEMENTS_MAX else None,
+            )
     nan = int(np.isnan(g).sum())
     inf = int(np.isinf(g).sum())
     finite = g[np.isfinite(g)]
@@ -296,6 +310,12 @@ def _colormap(name: object):
     return name if isinstance(name, Colormap) else Colormap(name)
 
 
+# A colour map's name -> what a scale takes from it: its name, look-up table (as RGB and as hex)
+# and the paints for zero and NaN, which depend on the map only. Picking those paints measures
+# colour distances; the window fits a scale per layout and the Tensors panel one per row.
+_MAPS: dict[str, tuple[str, np.ndarray, list[str], Paint, Paint]] = {}
+
+
 class ColorScale:
     """Maps a statistic to a colour: linear or log, sequential or diverging around zero."""
 
@@ -314,14 +334,26 @@ class ColorScale:
         self.stat = stat
         self.signed = stat in SIGNED_STATS
         self.scale = scale
-        cm = _colormap(
-            cmap if cmap is not None else (DEFAULT_DIVERGING if self.signed else DEFAULT_SEQUENTIAL)
-        )
-        self.cmap_name = cm.name
-        self._lut = np.asarray(cm.lut(256))[:, :3]
+        name = cmap if cmap is not None else (DEFAULT_DIVERGING if self.signed else DEFAULT_SEQUENTIAL)
+        known = _MAPS.get(name) if isinstance(name, str) else None
+        if known is None:
+            cm = _colormap(name)
+            self.cmap_name = cm.name
+            self._lut = np.asarray(cm.lut(256))[:, :3]
+            self._hex_lut = [_hex(c) for c in self._lut]
+            self.nonfinite_paint = self._nonfinite_paint()
+            self.zero_paint = self._zero_paint()
+            if isinstance(name, str):
+                _MAPS[name] = (
+                    self.cmap_name,
+                    self._lut,
+                    self._hex_lut,
+                    self.nonfinite_paint,
+                    self.zero_paint,
+                )
+        else:
+            self.cmap_name, self._lut, self._hex_lut, self.nonfinite_paint, self.zero_paint = known
         self.vmin, self.vmax = self._range(vmin, vmax)
-        self.nonfinite_paint = self._nonfinite_paint()
-        self.zero_paint = self._zero_paint()
         self.notes: list[str] = []  # why this scale (say, log chosen for the range): the legend shows them
         self.fitted = 0  # how many gradient values the range was fitted on
 
@@ -397,7 +429,7 @@ class ColorScale:
         return self.vmin + t * (self.vmax - self.vmin)
 
     def color_at(self, t: float) -> str:
-        return _hex(self._lut[round(max(0.0, min(1.0, t)) * (len(self._lut) - 1))])
+        return self._hex_lut[round(max(0.0, min(1.0, t)) * (len(self._hex_lut) - 1))]
 
     def color(self, v: float) -> str:
         return self.color_at(self.position(v))

@@ -18,9 +18,11 @@ import networkx as nx
 from ..engine.tensor import Tensor
 from .colors import ColorScale
 from .folding import folded_view
+from .gc_pause import gc_paused
 from .model import AUTOGRAD, TENSORS, NodeIds, build_graph, check_outputs, shape_text
 from .scene import Scene, build_scene
 from .style import fit_scale, looks
+from .torch_graph import ReadMemo, torch_outputs
 
 FORMATS = ("png", "svg", "pdf", "dot", "graphml")
 
@@ -36,8 +38,13 @@ def _model(
         return model, None
     outputs = check_outputs(obj, "export()", also="a graph from gradviz.draw()")
     ids = NodeIds()
-    g = build_graph(outputs, view=view, names=names, ids=ids)
-    tensors = build_graph(outputs, view=TENSORS, names=names, ids=ids) if fold and view == AUTOGRAD else None
+    memo = ReadMemo() if torch_outputs(outputs) else None  # both views read each node once
+    g = build_graph(outputs, view=view, names=names, ids=ids, memo=memo)
+    tensors = (
+        build_graph(outputs, view=TENSORS, names=names, ids=ids, memo=memo)
+        if fold and view == AUTOGRAD
+        else None
+    )
     return g, tensors
 
 
@@ -176,8 +183,9 @@ def export(
     fmt = (format or path.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
         raise ValueError(f"cannot tell the format of {path.name!r}; use one of .{', .'.join(FORMATS)}")
-    g, tensors = _model(obj, view, names, bool(options.get("fold")))
-    data = render_bytes(g, fmt, tensors_graph=tensors, **options)
+    with gc_paused():
+        g, tensors = _model(obj, view, names, bool(options.get("fold")))
+        data = render_bytes(g, fmt, tensors_graph=tensors, **options)
     # Not mkstemp: its 0600 mode would follow the file into place; open() honours the umask.
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

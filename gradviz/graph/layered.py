@@ -169,19 +169,21 @@ def _isotonic(target: list[float], wt: list[float]) -> list[float]:
     means: list[float] = []
     weights: list[float] = []
     counts: list[int] = []
-    for t, w in zip(target, wt):
-        m, ww, c = t, w, 1
+    for m, ww in zip(target, wt):
+        c = 1
         while means and means[-1] > m:
-            pm, pw, pc = means.pop(), weights.pop(), counts.pop()
-            m = (pm * pw + m * ww) / (pw + ww)
+            pw = weights.pop()
+            m = (means.pop() * pw + m * ww) / (pw + ww)
             ww += pw
-            c += pc
+            c += counts.pop()
         means.append(m)
         weights.append(ww)
         counts.append(c)
+    if len(means) == len(target):  # nothing pooled: the sequence was in order
+        return means
     out: list[float] = []
     for m, c in zip(means, counts):
-        out.extend([m] * c)
+        out += [m] * c
     return out
 
 

@@ -386,10 +386,10 @@ def layout(
         positions, routes = builtin_layout(g, previous)
         result = positions, routes, dot_binary.BUILTIN
     positions, routes, provider = result
+    x0, y0, x1, y1 = bounding_box(positions, routes, sizes)
     if previous is not None:
         dx, dy, _ = _alignment(positions, previous)
     else:
-        x0, y0, _, _ = bounding_box(positions, routes, sizes)
         dx, dy = -x0, -y0
     if abs(dx) > 1e-9 or abs(dy) > 1e-9:
         positions, routes = _shift(positions, routes, dx, dy)
@@ -397,7 +397,7 @@ def layout(
         positions=positions,
         edges=routes,
         sizes=sizes,
-        bbox=bounding_box(positions, routes, sizes),
+        bbox=(x0 + dx, y0 + dy, x1 + dx, y1 + dy),  # the box moves with what it bounds
         provider=provider,
         seconds=time.perf_counter() - t0,
         notes=notes,

@@ -24,6 +24,7 @@ A fresh registry numbers nodes inputs-first, so the same computation always gets
 
 from __future__ import annotations
 
+import functools
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -141,11 +142,17 @@ def preview(arr: np.ndarray | None, max_elements: int = 4) -> str:
         return nest(a)
     if a.dtype.kind == "b":
         return f"{int(a.sum())} of {a.size} True"
-    finite = a[np.isfinite(a)] if a.dtype.kind == "f" else a
-    if finite.size == 0:
-        return "all non-finite"
-    lo, hi = finite.min(), finite.max()
-    if lo == hi and finite.size == a.size:
+    lo, hi = a.min(), a.max()
+    if a.dtype.kind == "f" and not (np.isfinite(lo) and np.isfinite(hi)):
+        # Some NaN or Inf: the range of the rest (only then the copy of the finite part).
+        finite = a[np.isfinite(a)]
+        if finite.size == 0:
+            return "all non-finite"
+        lo, hi = finite.min(), finite.max()
+        if lo == hi and finite.size == a.size:
+            return f"all {_fmt(lo)}"
+        return f"{_fmt(lo)} .. {_fmt(hi)}"
+    if lo == hi:
         return f"all {_fmt(lo)}"
     return f"{_fmt(lo)} .. {_fmt(hi)}"
 
@@ -155,6 +162,7 @@ def shape_text(shape: tuple[int, ...]) -> str:
     return "scalar" if len(shape) == 0 else "[" + ", ".join(str(s) for s in shape) + "]"
 
 
+@functools.lru_cache(maxsize=4096)  # a graph repeats a few dozen names thousands of times
 def op_label(backward_name: str) -> str:
     """``MulBackward0`` -> ``mul``, ``LogSoftmaxBackward0`` -> ``log_softmax``."""
     base = re.sub(r"Backward\d*$", "", backward_name.rsplit("::", 1)[-1])
@@ -293,6 +301,7 @@ def build_graph(
     names: Mapping[str, Tensor] | Mapping[int, str] | None = None,
     ids: NodeIds | None = None,
     grads: Callable[[object], np.ndarray | None] | None = None,
+    memo: Any = None,
 ) -> nx.DiGraph:
     """The graph of the computation that produced ``outputs``.
 
@@ -302,6 +311,8 @@ def build_graph(
     ``ids``: a registry kept between calls so that node ids stay the same as the graph grows.
     ``grads``: each tensor's gradient to show instead of its ``.grad``, by its key (a leaf, or
     the node that made the tensor); None: none yet. The backward stepper draws its steps so.
+    ``memo``: PyTorch tensors only, a ``torch_graph.ReadMemo`` shared by the builds of both
+    views of one moment, so each node is read once.
     """
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; choose 'tensors' or 'autograd'")
@@ -310,7 +321,7 @@ def build_graph(
     if torch_outputs(outputs):
         if names and not all(isinstance(k, str) for k in names):
             raise TypeError("names for PyTorch tensors must map str -> torch.Tensor")
-        return build_torch_graph(outputs, view=view, names=names, ids=ids)
+        return build_torch_graph(outputs, view=view, names=names, ids=ids, memo=memo)
     roots, root_names, is_session = _as_outputs(outputs)
     name_of = {**_tensor_names(names), **root_names}
     ids = ids if ids is not None else NodeIds()
@@ -623,6 +634,7 @@ def _add_expressions(g: nx.DiGraph) -> None:
             a["expr"] = text
 
 
+@functools.lru_cache(maxsize=4096)  # the nodes of one module call share their scope
 def scope_levels(scope: tuple) -> tuple[tuple[str, str], ...]:
     """A node's ``nn.Module`` calls and name scopes as ``(key, label)``, outermost first: the key
     names the call (two calls of one module are two boxes), the label the module as the learner's

@@ -95,7 +95,7 @@ class _Interner:
 
 
 def _args(g: nx.DiGraph, u: Hashable, v: Hashable) -> Any:
-    e = g.adj[u].get(v)
+    e = g.get_edge_data(u, v)  # not g.adj[u]: that makes a view object per call, 40k calls a fold
     return None if e is None else e.get("args")
 
 
@@ -105,6 +105,7 @@ class _Analysis:
         self.min_repeats = min_repeats
         self.order = list(nx.topological_sort(g))
         self.topo = {v: i for i, v in enumerate(self.order)}
+        self.in_degree = dict(g.in_degree())
         self._dominators()
         self._tree()
 
@@ -284,7 +285,7 @@ class _Analysis:
                 if self.sig[v] != self.sig[w]:
                     good[i] = False
                     break
-                if i > 1 and g.in_degree(v) != g.in_degree(w):
+                if i > 1 and self.in_degree[v] != self.in_degree[w]:
                     good[i] = False
                     break
                 for u2 in g.predecessors(w):

@@ -17,6 +17,7 @@ from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
 from .colors import grad_stats
 from .model import NodeIds, build_graph, preview
+from .torch_graph import ReadMemo, torch_outputs
 
 
 class SessionLike(Protocol):
@@ -214,6 +215,9 @@ class TensorsSource:
         return other
 
     def snapshot(self) -> Builder:
+        # PyTorch's: the views of one snapshot read each node and leaf once (the window builds
+        # the Tensors view beside the autograd one, for its colours).
+        memo = ReadMemo() if torch_outputs(self.outputs) else None
         past = {
             n: self.tensor(n) for n, vg in (self.past or {}).items() if vg is not None and n in self.named
         }
@@ -224,10 +228,15 @@ class TensorsSource:
                     from .torch_graph import build_torch_graph
 
                     g = build_torch_graph(
-                        self.outputs, view=view, names=self.named, ids=self._ids, record=self.record
+                        self.outputs,
+                        view=view,
+                        names=self.named,
+                        ids=self._ids,
+                        record=self.record,
+                        memo=memo,
                     )
                 else:
-                    g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids)
+                    g = build_graph(self.outputs, view=view, names=self.named, ids=self._ids, memo=memo)
             by_id = {id(t): n for n, t in self.named.items()}
             names = {}
             for nid, a in g.nodes(data=True):

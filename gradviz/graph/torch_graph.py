@@ -243,6 +243,19 @@ class _Output:
         self.fn, self.nr = fn, nr
 
 
+class ReadMemo:
+    """What reading one node or leaf gave, shared by the builds of one moment (both views of a
+    snapshot): the saved tensors, an op's and a leaf's attributes. The autograd view and the
+    Tensors view read the same nodes and leaves, so the second view costs about half. Keep it
+    only while the tensors stand still (one snapshot, one export): it never looks again."""
+
+    def __init__(self) -> None:
+        self.saved: dict[int, tuple] = {}
+        self.ops: dict[int, dict[str, Any]] = {}
+        self.leaves: dict[tuple[int, bool, str], dict[str, Any]] = {}
+        self._alive: list[Any] = []  # the nodes and tensors keyed by id, kept so no id is reused
+
+
 class TorchGraphBuilder:
     """Builds one view of a PyTorch graph; ``record`` is what a capture saw (or None)."""
 
@@ -253,8 +266,10 @@ class TorchGraphBuilder:
         ids: NodeIds,
         record: Record | None,
         is_session: bool = False,
+        memo: ReadMemo | None = None,
     ) -> None:
         self.roots, self.ids, self.record = roots, ids, record
+        self.memo = memo if memo is not None else ReadMemo()
         self.is_session = is_session
         self.nodes = topo_nodes(t.grad_fn for t in roots)
         self.node_ids = {id(n) for n in self.nodes}
@@ -302,6 +317,13 @@ class TorchGraphBuilder:
 
     def saved(self, fn: Any) -> tuple:
         """What ``fn`` saved; once backward() freed it, the shapes a capture noted before."""
+        got = self.memo.saved.get(id(fn))
+        if got is None:
+            got = self.memo.saved[id(fn)] = self._read_saved(fn)
+            self.memo._alive.append(fn)
+        return got
+
+    def _read_saved(self, fn: Any) -> tuple:
         now = read_saved(fn)
         noted = self.record.saved.get(id(fn)) if self.record is not None else None
         if noted is not None and now[3]:
@@ -309,6 +331,14 @@ class TorchGraphBuilder:
         return now
 
     def op_attrs(self, fn: Any) -> dict[str, Any]:
+        """The op node's attributes (a copy of its own: the caller may change it)."""
+        got = self.memo.ops.get(id(fn))
+        if got is None:
+            got = self.memo.ops[id(fn)] = self._op_attrs(fn)
+            self.memo._alive.append(fn)
+        return dict(got)
+
+    def _op_attrs(self, fn: Any) -> dict[str, Any]:
         name = fn.name()
         shapes, snames, params, freed = self.saved(fn)
         ptext = params_text(params)
@@ -351,6 +381,15 @@ class TorchGraphBuilder:
         return attrs
 
     def leaf_attrs(self, t: Any, is_output: bool) -> dict[str, Any]:
+        """A leaf tensor's attributes (a copy of its own: the caller may change it)."""
+        key = (id(t), is_output, self.leaf_name.get(id(t), ""))
+        got = self.memo.leaves.get(key)
+        if got is None:
+            got = self.memo.leaves[key] = self._leaf_attrs(t, is_output)
+            self.memo._alive.append(t)
+        return dict(got)
+
+    def _leaf_attrs(self, t: Any, is_output: bool) -> dict[str, Any]:
         grad = t.grad
         garr = None if grad is None else to_numpy(grad)
         rg = bool(t.requires_grad)
@@ -575,11 +614,13 @@ def build_torch_graph(
     names: Mapping[str, Any] | None = None,
     ids: NodeIds | None = None,
     record: Record | None = None,
+    memo: ReadMemo | None = None,
 ) -> nx.DiGraph:
     """The model graph of PyTorch tensors ``outputs`` (a tensor, a list, or ``{name: tensor}``),
     with the same node attributes as :func:`gradviz.graph.model.build_graph` gives engine
     tensors. ``names``: ``{name: tensor}`` labels (a model's ``named_parameters()`` among them).
-    ``record``: what a :class:`capture` saw; by default the last one's."""
+    ``record``: what a :class:`capture` saw; by default the last one's. ``memo``: shared by
+    the builds of both views of one moment, so each node is read once (see :class:`ReadMemo`)."""
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; choose 'tensors' or 'autograd'")
     is_session = isinstance(outputs, Mapping)
@@ -591,7 +632,7 @@ def build_torch_graph(
         named = dict(names or {})
     named = {k: v for k, v in named.items() if is_torch_tensor(v)}
     rec = record if record is not None else last_record()
-    builder = TorchGraphBuilder(roots, named, ids if ids is not None else NodeIds(), rec, is_session)
+    builder = TorchGraphBuilder(roots, named, ids if ids is not None else NodeIds(), rec, is_session, memo)
     return builder.build(view)
 
 

@@ -52,6 +52,18 @@ FILL_ROLE = Qt.ItemDataRole.UserRole + 2  # the badge colour (the node's fill on
 KEPT_ROLE = Qt.ItemDataRole.UserRole + 3  # True: a grad only gradviz keeps (PyTorch: None)
 KEPT_SUFFIX = " · kept"
 
+_ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.EditRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+        STATE_ROLE,
+        KEPT_ROLE,
+        FILL_ROLE,
+    }
+)  # the roles data() answers
+
 Index = QModelIndex | QPersistentModelIndex
 _ROOT = QModelIndex()
 
@@ -81,8 +93,39 @@ class TensorsModel(QAbstractTableModel):
         super().__init__(parent)
         self.source = source
         self.rows: list[str] = []
-        self.scale: colors.ColorScale | None = None
-        self.pytorch = False  # Show Grads as PyTorch Would: the kept grads read none
+        self._scale: colors.ColorScale | None = None
+        self._pytorch = False  # Show Grads as PyTorch Would: the kept grads read none
+        # name -> (state, text, kept, fill) of its grad, until the next refresh: a paint asks
+        # each cell for several roles, and each answer read the whole gradient (a resnet's
+        # 2.4M-element ones, 577 rows of a 48-layer encoder) on the GUI thread.
+        self._grads: dict[str, tuple[str, str, bool, str | None]] = {}
+
+    @property
+    def scale(self) -> colors.ColorScale | None:
+        return self._scale
+
+    @scale.setter
+    def scale(self, scale: colors.ColorScale | None) -> None:
+        self._scale = scale
+        self._grads.clear()
+
+    @property
+    def pytorch(self) -> bool:
+        return self._pytorch
+
+    @pytorch.setter
+    def pytorch(self, on: bool) -> None:
+        self._pytorch = on
+        self._grads.clear()
+
+    def _grad(self, name: str, t: Any) -> tuple[str, str, bool, str | None]:
+        """(state, text, kept and shown as kept, fill colour) of ``t``'s grad, as the table shows it."""
+        got = self._grads.get(name)
+        if got is None:
+            state, text = self.grad_state(name, t)
+            kept = self.kept(name, t) and not self.pytorch
+            got = self._grads[name] = (state, text, kept, None if state == "none" else self._fill(t))
+        return got
 
     def kept(self, name: str, t: Any) -> bool:
         """Is ``t``'s grad there only because gradviz keeps it (a non-leaf, no retain_grad())?"""
@@ -106,6 +149,7 @@ class TensorsModel(QAbstractTableModel):
 
     def refresh(self) -> None:
         self.beginResetModel()
+        self._grads.clear()
         self.rows = list(self.source.names()) if self.source is not None else []
         self.endResetModel()
 
@@ -146,7 +190,9 @@ class TensorsModel(QAbstractTableModel):
         return f
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or self.source is None:
+        # Qt asks each cell for a dozen roles (font, alignment, colours ...) on every paint and
+        # size hint: those this table leaves to Qt are answered before the tensor is looked up.
+        if not index.isValid() or self.source is None or role not in _ROLES:
             return None
         name = self.rows[index.row()]
         t = self.source.tensor(name)
@@ -163,24 +209,24 @@ class TensorsModel(QAbstractTableModel):
             if col == REQUIRES_GRAD:
                 return "True" if t.requires_grad else "False"
             if col == GRAD:
-                return self.grad_state(name, t)[1]
+                return self._grad(name, t)[1]
         if role == STATE_ROLE and col == GRAD:
-            return self.grad_state(name, t)[0]
+            return self._grad(name, t)[0]
         if role == KEPT_ROLE and col == GRAD:
-            return self.kept(name, t) and not self.pytorch
+            return self._grad(name, t)[2]
         if role == FILL_ROLE and col == GRAD:
-            return None if self.grad_state(name, t)[0] == "none" else self._fill(t)
+            return self._grad(name, t)[3]
         if role == Qt.ItemDataRole.ToolTipRole:
             return plain_tip(self._tooltip(name, t))  # Qt would render HTML in it
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            return f"{name}: {shape_text(tuple(t.shape))}, grad {self.grad_state(name, t)[1]}"
+            return f"{name}: {shape_text(tuple(t.shape))}, grad {self._grad(name, t)[1]}"
         return None
 
     def _fill(self, t: Any) -> str | None:
-        state, _ = grad_state(t)
-        if state == "none":
+        grad = t.peek_grad()
+        if grad is None:
             return None
-        g = np.asarray(t.peek_grad().peek_array())
+        g = np.asarray(grad.peek_array())
         stats = colors.grad_stats(g, t.requires_grad)
         scale = self.scale or colors.ColorScale.fit([stats.value("norm") or 0.0])
         return scale.paint(stats).fill

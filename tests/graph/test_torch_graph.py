@@ -2,8 +2,8 @@
 tensors (the same backward nodes and edges as our autograd view), and the gradients shown
 against ``param.grad`` and ``retain_grad()``.
 
-torchvision cannot be installed beside torch 2.13 here, so resnet18 is stood in for by a
-resnet-like block built from ``torch.nn`` (conv, batch norm, ReLU, pooling, a residual add).
+torchvision cannot be installed beside torch 2.13 here, so its resnet18 is rebuilt from
+``torch.nn`` in tests/torch_models.py (shared with benchmarks/torch_graph.py), module for module.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -21,6 +22,8 @@ torch = pytest.importorskip("torch")
 torchviz = pytest.importorskip("torchviz")
 nn = torch.nn
 F = torch.nn.functional
+
+from torch_models import RESNET18_PARAMETERS, resnet18_loss  # noqa: E402 - tests/, shared
 
 import gradviz  # noqa: E402
 from gradviz.graph import torch_capture, torch_graph  # noqa: E402
@@ -263,6 +266,20 @@ def test_a_resnet_like_cnn():
     # saved-tensor badges, noted before backward() freed them
     conv = next(a for _, a in g.nodes(data=True) if a.get("label") == "ConvolutionBackward0")
     assert conv["saved_freed"] and conv["saved"] and "weight" in conv["saved_names"]
+
+
+def test_torchvision_s_resnet18_full_width():
+    loss, net = resnet18_loss()
+    params = dict(net.named_parameters())
+    assert sum(p.numel() for p in params.values()) == RESNET18_PARAMETERS and len(params) == 62
+    g = assert_same_as_torchviz(loss, model=net)
+    assert_grads_shown(g, params)
+    kinds = Counter(a["label"] if a["type"] != "tensor" else a["kind"] for _, a in g.nodes(data=True))
+    # torchviz's make_dot of torchvision's resnet18 has these, 197 nodes in all
+    assert kinds["ConvolutionBackward0"] == kinds["NativeBatchNormBackward0"] == 20
+    assert kinds["ReluBackward0"] == 17 and kinds["AddBackward0"] == 8  # in-place, as torchvision's
+    assert kinds["AccumulateGrad"] == kinds["leaf"] == 62 and g.number_of_nodes() == 197
+    assert "layer2.0.downsample.1.weight" in {a.get("name") for _, a in g.nodes(data=True)}
 
 
 def test_a_double_backward_graph():
