@@ -88,7 +88,8 @@ class _Drawn:
     """What a session's last tensors-view graph was built from: the log, and each tensor's
     uid, object and visibility. A session whose log has only grown since by leaves and ops
     (no undo, edit, rename, delete, backward or loop, each of which replays or changes what
-    is there) still holds those very tensors, unchanged: their nodes can be kept."""
+    is there), or not at all (a colour setting changed), still holds those very tensors,
+    unchanged: their nodes can be kept."""
 
     def __init__(
         self, entries: tuple, everything: dict[str, Tensor], uid_of: dict[str, int], visible: set[str]
@@ -100,7 +101,7 @@ class _Drawn:
         self, entries: tuple, everything: dict[str, Tensor], uid_of: dict[str, int], visible: set[str]
     ) -> bool:
         old = self.entries
-        if len(entries) <= len(old) or any(a is not b for a, b in zip(old, entries)):
+        if len(entries) < len(old) or any(a is not b for a, b in zip(old, entries)):
             return False
         if any(getattr(e, "kind", None) not in GROWING_ENTRIES for e in entries[len(old) :]):
             return False

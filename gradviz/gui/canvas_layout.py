@@ -198,22 +198,28 @@ def _lay_out(
     for key in scene.spans:
         if isinstance(key, tuple) and len(key) == 2:
             items = edge_shapes(scene, key)
-            said = repr(items)  # where it runs and how it is drawn
+            said = _shapes_key(items)  # where it runs and how it is drawn
             made = _EDGES.get(said)
             if made is None:
                 ops = compile_items(items, 0.0, 0.0)
                 made = _EDGES[said] = (ops, edge_bounds(ops))
             r.edges[key] = made
             r.edge_shapes[key] = items
-    content = QRectF()
-    for _ops, x, y, w, h, _tip in r.nodes.values():
-        content = content.united(QRectF(x - 6, y - 6, w + 12, h + 12))
-    for _ops, rect in r.edges.values():
-        content = content.united(rect)
-    for _ops, x, y, w, h, _of, _tip in r.refs.values():
-        content = content.united(QRectF(x, y, w, h))
-    r.content = content
+    # What everything covers, in plain numbers (a QRectF united ten thousand times took longer).
+    boxes = [(x - 6, y - 6, x + w + 6, y + h + 6) for _ops, x, y, w, h, _tip in r.nodes.values()]
+    boxes += [(b.left(), b.top(), b.right(), b.bottom()) for _ops, b in r.edges.values() if not b.isNull()]
+    boxes += [(x, y, x + w, y + h) for _ops, x, y, w, h, _of, _tip in r.refs.values()]
+    if boxes:
+        x0, y0, x1, y1 = (f(c) for f, c in zip((min, min, max, max), zip(*boxes)))
+        r.content = QRectF(x0, y0, x1 - x0, y1 - y0)
     r.overview = render_overview(r.nodes, r.edges, dpr)
+
+
+def _shapes_key(items: list[Any]) -> tuple:
+    """A dict key that tells shapes apart as their repr() does, at a fraction of its cost."""
+    return tuple(
+        (type(i), *(tuple(v) if isinstance(v, list) else v for v in vars(i).values())) for i in items
+    )
 
 
 def ref_ops(
