@@ -113,9 +113,9 @@ def _look_key(look: Any) -> tuple:
 
 def _tooltip(g: nx.DiGraph, n: str, names: dict[str, str]) -> str:
     a = g.nodes[n]
-    operands = operand_titles(g, n, names)
     if a.get("type") != "op":
-        return tooltip_for(a, operands)
+        return tooltip_for(a)  # only an op's tooltip names the tensors passed to it
+    operands = operand_titles(g, n, names)
     key = (a.get("name"), a.get("op"), a.get("label"), tuple(sorted(operands.items())))
     tip = _TIPS.get(key)
     if tip is None:
