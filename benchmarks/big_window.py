@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     from gradviz.gui.canvas import MIN_ZOOM, GraphCanvas, TensorsSource
 
     app = application()
-    gc_guard.install()  # as the main window does: the cyclic collector runs on the GUI thread
     c = GraphCanvas(None)
+    # As the main window does: the cyclic collector runs on the GUI thread, and sweeps all only
+    # while the picture is up to date.
+    gc_guard.install(c.is_idle)
     c.resize(1280, 800)
     c.show()
     app.processEvents()

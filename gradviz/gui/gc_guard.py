@@ -48,8 +48,9 @@ class MainThreadCollector(QObject):
             self.sweep()
 
     def _all_quiet(self) -> bool:
+        """Some window says it is quiet, and none says otherwise (no window: no one to ask)."""
         self.quiet = [q for q in self.quiet if q() is not None]
-        return all(q()() for q in self.quiet)
+        return bool(self.quiet) and all(q()() for q in self.quiet)
 
     def sweep(self) -> None:
         """Look at every object once more (the long pass), then move the survivors out of sight."""
