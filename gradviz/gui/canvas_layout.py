@@ -28,7 +28,7 @@ from ..graph.repeats import find_repeats
 from ..graph.scene import build_scene, edge_shapes
 from ..graph.shared import ref_target
 from ..graph.source import Builder
-from ..graph.style import as_pytorch
+from ..graph.style import as_pytorch, look
 from .canvas_items import edge_bounds
 from .canvas_text import operand_titles, tooltip_for
 from .minimap import render_overview
@@ -99,6 +99,51 @@ CACHE_MAX = 50_000
 _OPS: dict[tuple, list[Op]] = {}
 _TIPS: dict[tuple, str] = {}  # an op's tooltip (its derivative is slow to look up), by what it says
 _EDGES: dict[str, tuple[list[Op], QRectF]] = {}  # an edge's paint operations and bounds
+
+
+_LOOKS: dict[tuple, tuple[Any, tuple]] = {}  # what a node's attributes look like: (look, _look_key)
+
+
+def _attrs_key(a: dict[str, Any]) -> tuple:
+    """A node's attributes as a dict key: everything a look is made from (not the tensor object,
+    which no look reads)."""
+    return tuple(
+        (k, tuple(map(_frozen, v)) if isinstance(v, list) else v)
+        for k, v in sorted(a.items())
+        if k != "tensor"
+    )
+
+
+def _frozen(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _scale_key(cs: colors.ColorScale) -> tuple:
+    return (cs.stat, cs.scale, cs.cmap_name, cs.vmin, cs.vmax)
+
+
+def node_looks(
+    g: nx.DiGraph, cs: colors.ColorScale, elements: bool
+) -> tuple[dict[str, Any], dict[str, tuple]]:
+    """Each node's look (style.looks) and its _look_key, remembered by what the node says: one
+    op more on a big graph leaves almost every node as it was."""
+    if len(_LOOKS) > CACHE_MAX:
+        _LOOKS.clear()
+    scale = (_scale_key(cs), elements)
+    out, keys = {}, {}
+    for n, a in g.nodes(data=True):
+        try:
+            key = (scale, _attrs_key(a))
+            made = _LOOKS.get(key)
+        except TypeError:  # something unhashable (never seen yet): made every time
+            key, made = None, None
+        if made is None:
+            lk = look(a, cs, elements)
+            made = (lk, _look_key(lk))
+            if key is not None:
+                _LOOKS[key] = made
+        out[n], keys[n] = made
+    return out, keys
 
 
 def _look_key(look: Any) -> tuple:
@@ -173,7 +218,10 @@ def _lay_out(
         captured["layout"] = out
         return out
 
-    scene = build_scene(g, scale=cs, legend=False, elements=elements, layout=lay, in_layout_coordinates=True)
+    looks, look_keys = node_looks(g, cs, elements)
+    scene = build_scene(
+        g, scale=cs, legend=False, elements=elements, layout=lay, in_layout_coordinates=True, node_looks=looks
+    )
     lay_out = captured.get("layout")
     r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
     if len(_OPS) > CACHE_MAX:
@@ -184,7 +232,7 @@ def _lay_out(
         if k % 1024 == 0:
             checkpoint()
         look = scene.looks.get(n)
-        key = (_look_key(look), w, h) if look is not None else None
+        key = (look_keys.get(n) or _look_key(look), w, h) if look is not None else None
         ops = _OPS.get(key) if key is not None else None
         if ops is None:
             s0, s1 = scene.spans.get(n, (0, 0))
