@@ -49,8 +49,18 @@ class MainThreadCollector(QObject):
 
     def _all_quiet(self) -> bool:
         """Some window says it is quiet, and none says otherwise (no window: no one to ask)."""
-        self.quiet = [q for q in self.quiet if q() is not None]
-        return bool(self.quiet) and all(q()() for q in self.quiet)
+        alive, quiet = [], True
+        for q in self.quiet:
+            method = q()
+            if method is None:
+                continue
+            try:
+                quiet = method() and quiet
+            except RuntimeError:  # its Qt object is gone (closed and deleted): no longer asked
+                continue
+            alive.append(q)
+        self.quiet = alive
+        return bool(alive) and quiet
 
     def sweep(self) -> None:
         """Look at every object once more (the long pass), then move the survivors out of sight."""
