@@ -97,7 +97,7 @@ def test_a_grown_graph_is_the_full_graph_through_a_sequence_of_edits(monkeypatch
     check(src, s)
     for step in steps:
         step()
-        g, names = check(src, s)
+        _, names = check(src, s)
     assert "r" in names.values() and "loss" in names.values()
     # Most steps only added ops: those grew the kept graph rather than built it again.
     assert spy.grown >= 10
