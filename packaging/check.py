@@ -497,9 +497,7 @@ def check_tarball(c: Checks, tarball: Path, version: str, tmp: Path) -> None:
         (out + err).strip()[:200],
     )
     svg = tmp / "tar.svg"
-    rc, out, err, _ = run_app(
-        exe, ["render", str(meta.EXAMPLES / "neuron.gradviz"), "-o", str(svg)], env
-    )
+    rc, out, err, _ = run_app(exe, ["render", str(meta.EXAMPLES / "neuron.gradviz"), "-o", str(svg)], env)
     good, detail = svg_ok(svg) if rc == 0 else (False, err.strip()[-300:])
     c.ok(good, "tarball: renders a session with an empty PATH", detail)
     c.ok(

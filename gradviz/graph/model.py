@@ -302,6 +302,7 @@ def build_graph(
     ids: NodeIds | None = None,
     grads: Callable[[object], np.ndarray | None] | None = None,
     memo: Any = None,
+    grow: nx.DiGraph | None = None,
 ) -> nx.DiGraph:
     """The graph of the computation that produced ``outputs``.
 
@@ -313,6 +314,9 @@ def build_graph(
     the node that made the tensor); None: none yet. The backward stepper draws its steps so.
     ``memo``: PyTorch tensors only, a ``torch_graph.ReadMemo`` shared by the builds of both
     views of one moment, so each node is read once.
+    ``grow``: the tensors-view graph of an earlier call with the same ``ids``, whose outputs
+    were some of these (same objects, unchanged since): grown in place by what is new and
+    returned, its nodes kept as they were but for those that stopped being outputs.
     """
     if view not in VIEWS:
         raise ValueError(f"unknown view {view!r}; choose 'tensors' or 'autograd'")
@@ -325,7 +329,9 @@ def build_graph(
     roots, root_names, is_session = _as_outputs(outputs)
     name_of = {**_tensor_names(names), **root_names}
     ids = ids if ids is not None else NodeIds()
-    g = nx.DiGraph(view=view)
+    if grow is not None and (view != TENSORS or grow.graph.get("view") != TENSORS):
+        raise ValueError("only a tensors-view graph can be grown")
+    g = grow if grow is not None else nx.DiGraph(view=view)
     builder = _TensorsBuilder if view == TENSORS else _AutogradBuilder
     builder(g, roots, name_of, ids, is_session, grads).build()
     return g
@@ -451,6 +457,7 @@ class _TensorsBuilder(_Builder):
     def build(self) -> None:
         g = self.g
         outputs = self.output_kinds()
+        growing = g.number_of_nodes() > 0  # an earlier graph of part of this: add what is new
 
         def add_tensor(key: object) -> str:
             nid = self.tensor_id(key)
@@ -462,6 +469,8 @@ class _TensorsBuilder(_Builder):
         calls, inside = self._calls()
         for n in self.nodes:
             if isinstance(n, AccumulateGrad) or id(n) in inside:
+                continue
+            if growing and self.op_id(n) in g:  # drawn already, with its inputs and output
                 continue
             parts = calls.get(id(n))
             if parts is None:
@@ -486,7 +495,11 @@ class _TensorsBuilder(_Builder):
             out = add_tensor(n)
             g.add_edge(oid, out, kind="data", args=(0,), shape=tuple(n.output_meta[0]))
         for t in self.roots:
-            add_tensor(_tensor_key(t))
+            key = _tensor_key(t)
+            nid = add_tensor(key)
+            is_output = outputs.get(id(key), False)
+            if g.nodes[nid]["is_output"] != is_output:  # grown: an output that now feeds an op
+                g.nodes[nid].update(self.tensor_attrs(key, self.tensor_of.get(id(key)), is_output))
         self._link_detached()
         _add_expressions(g)
         g.graph["outputs"] = [

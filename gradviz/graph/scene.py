@@ -504,13 +504,15 @@ def build_scene(
     layout: Callable[[nx.DiGraph], Any] | None = None,
     in_layout_coordinates: bool = False,
     shared_refs: bool = True,
+    node_looks: dict[str, Look] | None = None,
 ) -> Scene:
     """Lay out ``g`` (a model graph) and turn it into shapes. ``in_layout_coordinates``: where
     the layout placed them (the canvas, whose picture stays put from one layout to the next),
     not moved to a page with a margin. ``shared_refs``: a shared input's far uses get reference
-    badges instead of long edges (see ``shared.py``)."""
+    badges instead of long edges (see ``shared.py``). ``node_looks``: each node's look with this
+    scale, if the caller has them (the canvas keeps those it made before)."""
     cs = scale if isinstance(scale, ColorScale) else fit_scale(g, stat, cmap, scale)
-    node_looks = looks(g, cs, elements)
+    node_looks = looks(g, cs, elements) if node_looks is None else node_looks
     sized = sized_graph(g, node_looks, shared_refs=shared_refs)
     lay = (layout or _default_layout)(sized)
 

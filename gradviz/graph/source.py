@@ -16,7 +16,7 @@ import numpy as np
 from ..engine.function import AccumulateGrad, Node
 from ..engine.tensor import Tensor
 from .colors import grad_stats
-from .model import NodeIds, build_graph, preview
+from .model import TENSORS, NodeIds, build_graph, preview
 from .torch_graph import ReadMemo, torch_outputs
 
 
@@ -82,6 +82,59 @@ def _paths(roots: list[tuple[int, Tensor]], uids: dict[int, int]) -> dict[int, s
 
 Builder = Callable[[str], "tuple[nx.DiGraph, dict[str, str]]"]
 
+GROWING_ENTRIES = frozenset({"leaf", "op"})  # log entries that only add tensors (Entry.kind)
+
+
+class _Drawn:
+    """What a session's last tensors-view graph was built from: the log, and each tensor's
+    uid, object and visibility. A session whose log has only grown since by leaves and ops
+    (no undo, edit, rename, delete, backward or loop, each of which replays or changes what
+    is there), or not at all (a colour setting changed), still holds those very tensors,
+    unchanged: their nodes can be kept."""
+
+    def __init__(
+        self, entries: tuple, everything: dict[str, Tensor], uid_of: dict[str, int], visible: set[str]
+    ):
+        self.entries = entries
+        self.tensors = {n: (uid_of[n], t, n in visible) for n, t in everything.items()}
+
+    def grown_into(
+        self, entries: tuple, everything: dict[str, Tensor], uid_of: dict[str, int], visible: set[str]
+    ) -> bool:
+        old = self.entries
+        if len(entries) < len(old) or any(a is not b for a, b in zip(old, entries)):
+            return False
+        if any(getattr(e, "kind", None) not in GROWING_ENTRIES for e in entries[len(old) :]):
+            return False
+        for n, (uid, t, shown) in self.tensors.items():
+            if everything.get(n) is not t or uid_of[n] != uid or (n in visible) != shown:
+                return False
+        return True
+
+
+class _GrowingGraph:
+    """A session's tensors-view model graph, kept between builds and grown by the entries
+    added since (``build_graph(grow=)``) instead of built again: one op more on a session of
+    thousands of nodes makes a few nodes, not all of them. The kept graph is private; each
+    build hands out a copy, which the canvas and its colouring may change."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._graph: nx.DiGraph | None = None
+        self._drawn: _Drawn | None = None
+
+    def build(
+        self, drawn: _Drawn, grows: Callable[[_Drawn], bool], make: Callable[[nx.DiGraph | None], nx.DiGraph]
+    ) -> nx.DiGraph:
+        """``make(None)``: the graph built afresh; ``make(g)``: ``g`` grown. ``grows(last)``:
+        whether what is drawn now grew from ``last``."""
+        with self._lock:
+            last, g = self._drawn, self._graph
+            self._graph = self._drawn = None  # until this build is done (it may fail)
+            g = make(g if last is not None and g is not None and grows(last) else None)
+            self._graph, self._drawn = g, drawn
+            return g.copy()
+
 
 class SessionSource:
     """The canvas's view of a :class:`Session`: every named tensor, and what each node is called."""
@@ -98,6 +151,7 @@ class SessionSource:
         # name -> that step's value and gradient, or None for a tensor that step did not make.
         # The graph's shape stays the present one.
         self.past: dict[str, tuple[np.ndarray, np.ndarray | None] | None] | None = None
+        self._growing = _GrowingGraph()
 
     def with_past(self, past: dict[str, tuple[np.ndarray, np.ndarray | None] | None]) -> SessionSource:
         """The same session, showing ``past`` (a training step's values) instead of the present."""
@@ -122,13 +176,23 @@ class SessionSource:
             if n in everything
         }
 
+        entries = getattr(s, "entries", None)  # a session's log (SessionLike need not have one)
+        shown = set(visible)
+
         def build(view: str) -> tuple[nx.DiGraph, dict[str, str]]:
             uids = {id(t): uid_of[n] for n, t in everything.items()}
             name_of = {uid_of[n]: n for n in everything}
             ids = BuildIds(
                 fallback, lock, uids, _paths([(uid_of[n], t) for n, t in everything.items()], uids)
             )
-            g = self.graph(visible, view, ids)
+            if view == TENSORS and entries is not None and type(self).graph is SessionSource.graph:
+                g = self._growing.build(
+                    _Drawn(entries, everything, uid_of, shown),
+                    lambda last: last.grown_into(entries, everything, uid_of, shown),
+                    lambda grow: build_graph(visible, view=view, ids=ids, grow=grow),
+                )
+            else:
+                g = self.graph(visible, view, ids)
             names = {}
             for nid in g:
                 _, sep, uid = nid.partition(":")

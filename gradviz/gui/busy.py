@@ -5,7 +5,6 @@ progress and answers Cancel; other input is dropped meanwhile (see :class:`Input
 from __future__ import annotations
 
 import contextlib
-import sys
 import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -16,8 +15,6 @@ from PySide6.QtWidgets import QApplication
 from ..session.document import SessionError
 from ..session.train_code import loop_length
 from .work import InputBlocker, Progress, WorkCancelledError, WorkerJob
-
-WORKER_SWITCH_S = 0.001  # the interpreter's thread switch interval while a worker runs
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
@@ -137,17 +134,12 @@ class BusyRunner(QObject):
             delay.start(progress_after_ms)
         self.pool.start(job)
         ticker.start()
-        # The worker runs Python too: by default the interpreter hands over between threads
-        # every 5 ms, and a redraw of the window that needs it many times waits as often.
-        switch = sys.getswitchinterval()
-        sys.setswitchinterval(WORKER_SWITCH_S)
-        try:
+        try:  # (while the job runs, threads switch quickly: work.quick_switching)
             loop.exec()  # the finished signal is queued, so it quits this loop even if already sent
             if not job.finished.wait(10):  # the loop was ended from outside (the app quits)
                 job.cancel()
                 job.finished.wait(10)
         finally:
-            sys.setswitchinterval(switch)
             for timer in (ticker, delay):
                 timer.stop()
                 timer.deleteLater()

@@ -28,7 +28,7 @@ from ..graph.repeats import find_repeats
 from ..graph.scene import build_scene, edge_shapes
 from ..graph.shared import ref_target
 from ..graph.source import Builder
-from ..graph.style import as_pytorch
+from ..graph.style import as_pytorch, look
 from .canvas_items import edge_bounds
 from .canvas_text import operand_titles, tooltip_for
 from .minimap import render_overview
@@ -101,6 +101,51 @@ _TIPS: dict[tuple, str] = {}  # an op's tooltip (its derivative is slow to look 
 _EDGES: dict[str, tuple[list[Op], QRectF]] = {}  # an edge's paint operations and bounds
 
 
+_LOOKS: dict[tuple, tuple[Any, tuple]] = {}  # what a node's attributes look like: (look, _look_key)
+
+
+def _attrs_key(a: dict[str, Any]) -> tuple:
+    """A node's attributes as a dict key: everything a look is made from (not the tensor object,
+    which no look reads)."""
+    return tuple(
+        (k, tuple(map(_frozen, v)) if isinstance(v, list) else v)
+        for k, v in sorted(a.items())
+        if k != "tensor"
+    )
+
+
+def _frozen(v: Any) -> Any:
+    return tuple(v) if isinstance(v, list) else v
+
+
+def _scale_key(cs: colors.ColorScale) -> tuple:
+    return (cs.stat, cs.scale, cs.cmap_name, cs.vmin, cs.vmax)
+
+
+def node_looks(
+    g: nx.DiGraph, cs: colors.ColorScale, elements: bool
+) -> tuple[dict[str, Any], dict[str, tuple]]:
+    """Each node's look (style.looks) and its _look_key, remembered by what the node says: one
+    op more on a big graph leaves almost every node as it was."""
+    if len(_LOOKS) > CACHE_MAX:
+        _LOOKS.clear()
+    scale = (_scale_key(cs), elements)
+    out, keys = {}, {}
+    for n, a in g.nodes(data=True):
+        try:
+            key = (scale, _attrs_key(a))
+            made = _LOOKS.get(key)
+        except TypeError:  # something unhashable (never seen yet): made every time
+            key, made = None, None
+        if made is None:
+            lk = look(a, cs, elements)
+            made = (lk, _look_key(lk))
+            if key is not None:
+                _LOOKS[key] = made
+        out[n], keys[n] = made
+    return out, keys
+
+
 def _look_key(look: Any) -> tuple:
     return (
         look.shape,
@@ -113,9 +158,9 @@ def _look_key(look: Any) -> tuple:
 
 def _tooltip(g: nx.DiGraph, n: str, names: dict[str, str]) -> str:
     a = g.nodes[n]
-    operands = operand_titles(g, n, names)
     if a.get("type") != "op":
-        return tooltip_for(a, operands)
+        return tooltip_for(a)  # only an op's tooltip names the tensors passed to it
+    operands = operand_titles(g, n, names)
     key = (a.get("name"), a.get("op"), a.get("label"), tuple(sorted(operands.items())))
     tip = _TIPS.get(key)
     if tip is None:
@@ -173,7 +218,10 @@ def _lay_out(
         captured["layout"] = out
         return out
 
-    scene = build_scene(g, scale=cs, legend=False, elements=elements, layout=lay, in_layout_coordinates=True)
+    looks, look_keys = node_looks(g, cs, elements)
+    scene = build_scene(
+        g, scale=cs, legend=False, elements=elements, layout=lay, in_layout_coordinates=True, node_looks=looks
+    )
     lay_out = captured.get("layout")
     r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
     if len(_OPS) > CACHE_MAX:
@@ -184,7 +232,7 @@ def _lay_out(
         if k % 1024 == 0:
             checkpoint()
         look = scene.looks.get(n)
-        key = (_look_key(look), w, h) if look is not None else None
+        key = (look_keys.get(n) or _look_key(look), w, h) if look is not None else None
         ops = _OPS.get(key) if key is not None else None
         if ops is None:
             s0, s1 = scene.spans.get(n, (0, 0))
@@ -198,22 +246,28 @@ def _lay_out(
     for key in scene.spans:
         if isinstance(key, tuple) and len(key) == 2:
             items = edge_shapes(scene, key)
-            said = repr(items)  # where it runs and how it is drawn
+            said = _shapes_key(items)  # where it runs and how it is drawn
             made = _EDGES.get(said)
             if made is None:
                 ops = compile_items(items, 0.0, 0.0)
                 made = _EDGES[said] = (ops, edge_bounds(ops))
             r.edges[key] = made
             r.edge_shapes[key] = items
-    content = QRectF()
-    for _ops, x, y, w, h, _tip in r.nodes.values():
-        content = content.united(QRectF(x - 6, y - 6, w + 12, h + 12))
-    for _ops, rect in r.edges.values():
-        content = content.united(rect)
-    for _ops, x, y, w, h, _of, _tip in r.refs.values():
-        content = content.united(QRectF(x, y, w, h))
-    r.content = content
+    # What everything covers, in plain numbers (a QRectF united ten thousand times took longer).
+    boxes = [(x - 6, y - 6, x + w + 6, y + h + 6) for _ops, x, y, w, h, _tip in r.nodes.values()]
+    boxes += [(b.left(), b.top(), b.right(), b.bottom()) for _ops, b in r.edges.values() if not b.isNull()]
+    boxes += [(x, y, x + w, y + h) for _ops, x, y, w, h, _of, _tip in r.refs.values()]
+    if boxes:
+        x0, y0, x1, y1 = (f(c) for f, c in zip((min, min, max, max), zip(*boxes)))
+        r.content = QRectF(x0, y0, x1 - x0, y1 - y0)
     r.overview = render_overview(r.nodes, r.edges, dpr)
+
+
+def _shapes_key(items: list[Any]) -> tuple:
+    """A dict key that tells shapes apart as their repr() does, at a fraction of its cost."""
+    return tuple(
+        (type(i), *(tuple(v) if isinstance(v, list) else v for v in vars(i).values())) for i in items
+    )
 
 
 def ref_ops(

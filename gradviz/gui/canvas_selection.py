@@ -20,6 +20,7 @@ class CanvasSelection:
     _selected: str | None
     _selected_name: str
     _target_output: str | None
+    _dimmed = False  # whether the items were last left dimmed around a highlighted path
 
     def node_id(self, name: str) -> str | None:
         """The node that stands for the tensor ``name`` in the current view."""
@@ -143,6 +144,9 @@ class CanvasSelection:
                         on_nodes |= (down & nx.ancestors(g, t)) | {nid, t}
                 on_edges = {(u, v) for u, v in g.edges if u in on_nodes and v in on_nodes}
         dim = bool(on_nodes)
+        if not dim and not self._dimmed:
+            return  # nothing lit or dimmed before or now (every item starts so): nothing to touch
+        self._dimmed = dim
         for n, it in self._nodes.items():
             it.set_dimmed(dim and n not in on_nodes)
         for k, it in self._edges.items():

@@ -16,6 +16,7 @@ for long work (``busy``).
 from __future__ import annotations
 
 import os
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -84,6 +85,7 @@ ROOMY_WIDTH = 1600  # a window this wide has room for the tensors dock to grow w
 SUFFIX = fileformat.SUFFIX
 
 
+QUIET_FOR_SWEEP = 3.0  # seconds without a change before the garbage collector may sweep all
 PRELOAD_AFTER_MS = 1500  # after start-up, when nothing else waits for the interpreter
 
 
@@ -115,7 +117,8 @@ class MainWindow(QMainWindow):
         of the PyTorch ``tensors`` (by default the last capture's). ``snapshot``: a PyTorch
         snapshot (``graph.snapshot.Snapshot``) to view, read-only."""
         super().__init__()
-        gc_guard.install()  # before any worker thread can start a collection
+        gc_guard.install(self.gc_quiet)  # before any worker thread can start a collection
+        self._changed_at = time.monotonic()  # of the session's last change (see gc_quiet)
         self.documents = Documents(self)
         self.view_settings = ViewSettings(self)
         self.commands = TensorCommands(self)
@@ -417,7 +420,21 @@ class MainWindow(QMainWindow):
         self.update_actions()
 
     # --- session events ---------------------------------------------------------------------------
+    def gc_quiet(self) -> bool:
+        """Whether a full garbage sweep (gc_guard), a pause of up to a tenth of a second, would
+        go unnoticed now: the picture is up to date, nothing runs, and the session has not
+        changed for a few seconds (a learner typing ops or stepping changes it more often)."""
+        canvas = getattr(self, "canvas", None)
+        return (
+            canvas is not None
+            and canvas.is_idle()
+            and getattr(self, "busy", None) is not None
+            and self.busy.job is None
+            and time.monotonic() - self._changed_at > QUIET_FOR_SWEEP
+        )
+
     def _session_changed(self, change: Change) -> None:
+        self._changed_at = time.monotonic()
         gradient_check.forget(self)
         self.training_view.session_changed(change.label)
         for old, new in change.renamed:

@@ -36,11 +36,12 @@ def render_overview(
     nodes: dict[str, tuple], edges: dict[Any, tuple[list[Op], QRectF]], dpr: float = 1.0
 ) -> Overview | None:
     """Nodes as their fill colours and edges as thin lines, fitted in MAX_W x MAX_H."""
-    src = QRectF()
-    for _ops, x, y, w, h, *_ in nodes.values():
-        src = src.united(QRectF(x, y, w, h))
-    for _ops, rect in edges.values():
-        src = src.united(rect)
+    boxes = [(x, y, x + w, y + h) for _ops, x, y, w, h, *_ in nodes.values()]
+    boxes += [(r.left(), r.top(), r.right(), r.bottom()) for _ops, r in edges.values() if not r.isNull()]
+    if not boxes:
+        return None
+    x0, y0, x1, y1 = (f(c) for f, c in zip((min, min, max, max), zip(*boxes)))
+    src = QRectF(x0, y0, x1 - x0, y1 - y0)
     if src.isEmpty():
         return None
     src = src.adjusted(-12, -12, 12, 12)
@@ -66,10 +67,13 @@ def render_overview(
     border = QPen(QColor(90, 90, 90, 200), 1.0)
     border.setCosmetic(True)
     p.setPen(border)
+    by_fill: dict[str, list[QRectF]] = {}  # drawn a colour at a time: one call for each
     for ops, x, y, w_, h_, *_ in nodes.values():
         fill = ops[0].color if ops and ops[0].kind == "rect" and ops[0].color else "#dddddd"
+        by_fill.setdefault(fill, []).append(QRectF(x, y, w_, h_))
+    for fill, rects in by_fill.items():
         p.setBrush(QColor(fill))
-        p.drawRect(QRectF(x, y, w_, h_))
+        p.drawRects(rects)
     p.end()
     return Overview(img, src, scale)
 

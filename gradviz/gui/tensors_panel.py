@@ -148,9 +148,20 @@ class TensorsModel(QAbstractTableModel):
         self.refresh()
 
     def refresh(self) -> None:
+        rows = list(self.source.names()) if self.source is not None else []
+        old = self.rows
+        self._grads.clear()  # any value or grad may have changed
+        if old and len(rows) >= len(old) and rows[: len(old)] == old:
+            # Rows only added (an op typed): the view keeps its rows and sizes, and repaints
+            # what it shows (any value or grad may have changed) instead of starting over.
+            if len(rows) > len(old):
+                self.beginInsertRows(QModelIndex(), len(old), len(rows) - 1)
+                self.rows = rows
+                self.endInsertRows()
+            self.dataChanged.emit(self.index(0, 0), self.index(len(old) - 1, len(HEADERS) - 1))
+            return
         self.beginResetModel()
-        self._grads.clear()
-        self.rows = list(self.source.names()) if self.source is not None else []
+        self.rows = rows
         self.endResetModel()
 
     def rowCount(self, parent: Index = _ROOT) -> int:

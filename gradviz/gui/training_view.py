@@ -46,7 +46,8 @@ class TrainingView:
         if console is None:
             yield
             return
-        self.show_step(-1)
+        if self.shown >= 0 or self._saved_scale is not None or getattr(self.window.source, "past", None):
+            self.show_step(-1)  # back to the present (already there: nothing to redraw)
         source = self.window.console.running_source
         self.panel.watch(
             lambda: console.recording.run if console.recording is not None else None,

@@ -240,6 +240,8 @@ class Session:
         self.tensor_removed = Event()
         self.gradients_updated = Event()
         self.renamed = Event()
+        self._announced = 0  # changes announced so far (each may have changed the outputs)
+        self._outputs_of: tuple[Any, ...] | None = None  # of what state and log, and outputs()
 
     # --- reading ---------------------------------------------------------------------------------
     @property
@@ -295,7 +297,18 @@ class Session:
 
     def outputs(self) -> list[str]:
         """Named tensors that require grad and from which no named tensor is computed, directly
-        or through hidden intermediates: what Backward would start from. One pass over the log."""
+        or through hidden intermediates: what Backward would start from. One pass over the log,
+        made again only when the log or its tensors have changed (the window asks after every
+        op, several times)."""
+        last = self._entries[-1] if self._entries else None
+        counts = (len(self._entries), self._announced)
+        held = self._outputs_of
+        if held is None or held[0]() is not self._state or held[1] is not last or held[2] != counts:
+            # (the state held weakly: an undone one is not kept alive by this)
+            held = self._outputs_of = (weakref.ref(self._state), last, counts, self._find_outputs())
+        return list(held[3])
+
+    def _find_outputs(self) -> list[str]:
         users: dict[str, set[str]] = {}
         for n, i in self._state.info.items():
             if isinstance(i.entry, Op):
@@ -1138,6 +1151,7 @@ class Session:
         return out
 
     def _announce(self, before: dict[int, tuple[str, bytes | None, bytes | None]] | None, label: str) -> None:
+        self._announced += 1
         after = self._snapshot()
         before = before or {}
         change = Change(label=label)

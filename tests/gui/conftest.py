@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -31,9 +30,12 @@ def _collect_own_garbage():
     """Collect each test's cyclic garbage at its own end, after its widgets are closed. The app
     runs the collector from a GUI timer (gc_guard); left to it, a session and the panel showing
     it from an earlier test could be torn down in the middle of a later one, whose Qt events
-    then reach a half-cleared session ('Session' object has no attribute '_state')."""
+    then reach a half-cleared session ('Session' object has no attribute '_state'). What the
+    collector has moved out of its sight (gc.freeze) is looked at too."""
     yield
-    gc.collect()
+    from gradviz.gui import gc_guard
+
+    gc_guard.collect_everything()
 
 
 @pytest.fixture
