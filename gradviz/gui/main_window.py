@@ -36,6 +36,7 @@ from PySide6.QtGui import (
     QFont,
     QKeySequence,
     QPalette,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -920,6 +921,22 @@ class MainWindow(QMainWindow):
         self.wait_for_workers(5000)  # a layout still running must not signal a window that's gone
         event.accept()
         self.closed.emit()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.viewer and not getattr(self, "_names_fitted", False):
+            self._names_fitted = True
+            # Once the window has its size (a turn of the event loop later).
+            QTimer.singleShot(0, self, self._fit_dock_to_names)
+
+    def _fit_dock_to_names(self) -> None:
+        """A graph handed in (``gradviz.show``, a PyTorch snapshot) comes with its names at once,
+        module paths such as ``encoder.layers.0.linear1.weight`` among them: widen the tensors
+        dock so they show whole, up to 40% of the window (as large text does), the graph keeping the rest."""
+        dock = self.tensors_dock
+        want = min(self.panel.needed_width(), int(self.width() * 0.4))
+        if want > dock.width():
+            self.resizeDocks([dock], [want], Qt.Orientation.Horizontal)
 
     def changeEvent(self, event: Any) -> None:
         if event.type() in (event.Type.PaletteChange, event.Type.ApplicationPaletteChange):

@@ -79,3 +79,29 @@ def test_gradviz_show_takes_a_pytorch_loss_and_its_model(qtbot) -> None:
     assert {"0.weight", "0.bias", "2.weight", "2.bias", "x", "h", "loss"} <= seen["names"]
     assert seen["fill"] != PENDING_PAINT.fill and KEPT_BADGE in seen["texts"]
     assert "0.weight" in seen["tip"]
+
+
+def test_module_paths_show_whole_in_the_tensors_panel(window, qtbot) -> None:
+    """A model's parameter names are module paths; the viewer's tensors dock widens for them
+    (up to 40% of the window) instead of eliding them to '0.…ht'."""
+    from gradviz.gui.tensors_panel import NAME
+
+    torch.manual_seed(0)
+    net = torch.nn.Sequential()
+    net.add_module("encoder", torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh()))
+    net.add_module("head", torch.nn.Linear(4, 1))
+    with gradviz.capture(model=net):
+        loss = net(torch.randn(2, 3)).sum()
+        loss.backward()
+    names = reachable(loss, {"loss": loss}, net)
+    longest = max(names, key=len)
+    assert longest == "encoder.0.weight"
+    w = window(tensors=loss, names=names, autosave=False, persist=False)
+    table = w.panel.table
+    need = table.sizeHintForColumn(NAME)  # what the column needs to show its names unelided
+    assert need > table.fontMetrics().horizontalAdvance(longest)
+    qtbot.waitUntil(lambda: table.columnWidth(NAME) >= need, timeout=5000)
+    assert w.tensors_dock.width() <= w.width() * 0.4 + 1
+    row = w.panel.model.rows.index(longest)
+    rect = table.visualRect(w.panel.model.index(row, NAME))
+    assert rect.width() >= need and table.viewport().rect().contains(rect)
