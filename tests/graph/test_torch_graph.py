@@ -360,6 +360,8 @@ def test_a_script_leaving_a_complex_tensor_is_drawn_with_its_value_and_gradient(
     for text, want in ((node["value"], oracle.detach()), (node["grad"], oracle.grad)):
         items = [complex(s.strip()) for s in text.strip("[]").split(",")]
         np.testing.assert_allclose(items, want.numpy(), rtol=5e-3)
+    # Coloured by the gradient's norm as torch measures it, the imaginary part included.
+    assert node["grad_stats"].norm == pytest.approx(torch.linalg.vector_norm(oracle.grad).item(), rel=1e-6)
 
 
 # --- the window's stand-ins -------------------------------------------------------------------
