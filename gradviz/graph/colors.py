@@ -64,10 +64,13 @@ class GradStats:
 
 
 def grad_stats(grad: np.ndarray | None, requires_grad: bool = True) -> GradStats:
-    """Statistics of a gradient array; ``grad=None`` gives the NO_GRAD or PENDING state."""
+    """Statistics of a gradient array; ``grad=None`` gives the NO_GRAD or PENDING state. A
+    complex gradient is measured by its elements' sizes (its norm is torch's ``grad.norm()``;
+    complex numbers have no order, so min and max are of the sizes too)."""
     if grad is None:
         return GradStats(NO_GRAD if not requires_grad else PENDING)
-    g = np.asarray(grad, dtype=np.float64)
+    g = np.asarray(grad)
+    g = np.abs(g) if g.dtype.kind == "c" else g.astype(np.float64, copy=False)
     n = int(g.size)
     if n:  # the common case in fewer passes: min and max are finite only when every element is
         flat = g.reshape(-1)

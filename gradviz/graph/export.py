@@ -8,6 +8,7 @@ tools such as yEd, Gephi or networkx.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -25,6 +26,7 @@ from .style import fit_scale, looks
 from .torch_graph import ReadMemo, torch_outputs
 
 FORMATS = ("png", "svg", "pdf", "dot", "graphml")
+_log = logging.getLogger(__name__)
 
 
 def _model(
@@ -121,7 +123,10 @@ def render_bytes(
     every = tensors_graph if tensors_graph is not None else g
     cs = scale if isinstance(scale, ColorScale) else fit_scale(every, stat, cmap, scale)
     if fold:  # after fitting: the colours cover every gradient, folded or not
-        g = folded_view(g, tensors_graph=tensors_graph)
+        try:
+            g = folded_view(g, tensors_graph=tensors_graph)
+        except Exception:  # a bug in folding costs the fold, not the picture: drawn whole
+            _log.debug("folding failed; the graph is drawn unfolded", exc_info=True)
     scene = build_scene(
         g,
         scale=cs,

@@ -25,6 +25,7 @@ A fresh registry numbers nodes inputs-first, so the same computation always gets
 from __future__ import annotations
 
 import functools
+import math
 import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping
@@ -120,6 +121,12 @@ def _fmt(v: Any) -> str:
         return str(bool(v))
     if isinstance(v, (int, np.integer)):
         return str(int(v))
+    if isinstance(v, (complex, np.complexfloating)):
+        # As torch prints one: 1.5-2.25j, nan+1.0j (no brackets; the imaginary part's sign
+        # between, a -0.0's too, as torch's 1.-0.j).
+        im = float(v.imag)
+        sign = "-" if math.copysign(1.0, im) < 0 else "+"
+        return f"{_fmt(float(v.real))}{sign}{_fmt(abs(im))}j"
     s = format_number(float(v), 3)
     # A float that happens to be whole still reads as a float (torch prints 4. for 4.0).
     return s + ".0" if s.lstrip("-").isdigit() else s
@@ -142,6 +149,11 @@ def preview(arr: np.ndarray | None, max_elements: int = 4) -> str:
         return nest(a)
     if a.dtype.kind == "b":
         return f"{int(a.sum())} of {a.size} True"
+    if a.dtype.kind == "c":  # no order among complex numbers: the range of their sizes
+        lo, hi = np.abs(a).min(), np.abs(a).max()
+        if lo == hi and np.all(a == a.flat[0]):
+            return f"all {_fmt(a.flat[0])}"
+        return f"abs {_fmt(lo)} .. {_fmt(hi)}"
     lo, hi = a.min(), a.max()
     if a.dtype.kind == "f" and not (np.isfinite(lo) and np.isfinite(hi)):
         # Some NaN or Inf: the range of the rest (only then the copy of the finite part).

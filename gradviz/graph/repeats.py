@@ -99,6 +99,14 @@ def _args(g: nx.DiGraph, u: Hashable, v: Hashable) -> Any:
     return None if e is None else e.get("args")
 
 
+def _link(g: nx.DiGraph, c: Hashable, v: Hashable) -> str:
+    """How tree child ``c`` meets its post-dominator ``v``, as a string that sorts against any
+    other: the edge's argument positions, or "" when ``c`` reaches ``v`` only through others
+    (a node used twice, as in ``tanh(h + x) * tanh(h)``, post-dominated by the ``mul``)."""
+    e = g.get_edge_data(c, v)
+    return "" if e is None else repr(e.get("args"))
+
+
 class _Analysis:
     def __init__(self, g: nx.DiGraph, min_repeats: int) -> None:
         self.g = g
@@ -159,7 +167,7 @@ class _Analysis:
             kids = children.get(v, ())
             if kids:
                 heavy[v] = max(kids, key=lambda c: (size[c], self.topo[c]))
-            key = tuple(sorted((self.canon[c], _args(g, c, v)) for c in kids))
+            key = tuple(sorted((self.canon[c], _link(g, c, v)) for c in kids))
             self.canon[v] = canon((self.sig[v], key))
         self.heavy = heavy
         # Euler tour (subtree membership) and heavy paths, computation order within a path.
@@ -224,12 +232,12 @@ class _Analysis:
     def lights(self, s: Hashable) -> list[Hashable]:
         g = self.g
         kids = [c for c in self.children.get(s, ()) if self.heavy.get(s) != c]
-        return sorted(kids, key=lambda c: (self.canon[c], str(_args(g, c, s)), self.topo[c]))
+        return sorted(kids, key=lambda c: (self.canon[c], _link(g, c, s), self.topo[c]))
 
     def symbol(self, s: Hashable, interner: _Interner) -> int:
         # Not the heavy child's edge: the first step takes its input from outside the run, and
         # the verification checks every edge anyway.
-        local = tuple((self.canon[c], _args(self.g, c, s)) for c in self.lights(s) if self.reach(c) is None)
+        local = tuple((self.canon[c], _link(self.g, c, s)) for c in self.lights(s) if self.reach(c) is None)
         return interner((self.sig[s], local))
 
     def subtree(self, c: Hashable) -> list[Hashable]:
@@ -241,7 +249,7 @@ class _Analysis:
             out.append(v)
             kids = sorted(
                 self.children.get(v, ()),
-                key=lambda k: (self.canon[k], str(_args(self.g, k, v)), self.topo[k]),
+                key=lambda k: (self.canon[k], _link(self.g, k, v), self.topo[k]),
             )
             stack.extend(reversed(kids))
         return out
@@ -294,8 +302,13 @@ class _Analysis:
                         u = u2  # a shared input: the same node
                     elif m - 1 < 0:
                         continue  # from before the run: block 0's inputs are the run's inputs
-                    else:
+                    elif q < len(blocks[m - 1]):
                         u = blocks[m - 1][q]
+                    else:
+                        # From a longer block (a later step's side work, post-dominated there,
+                        # can feed this one): its image one step back does not exist.
+                        good[i] = False
+                        break
                     if not g.has_edge(u, v) or _args(g, u, v) != _args(g, u2, w):
                         good[i] = False
                         break

@@ -7,6 +7,7 @@ updates the items, so it never waits for a layout.
 
 from __future__ import annotations
 
+import logging
 import time
 import traceback
 from collections.abc import Callable
@@ -95,6 +96,7 @@ def layout_task(
 # What one node paints, by what it looks like and its size: one more op on a big graph leaves
 # almost every node as it was, and compiling their paint operations again was a third of the
 # job. Shared by the jobs (paint operations are values, never changed once made).
+_log = logging.getLogger(__name__)
 CACHE_MAX = 50_000
 _OPS: dict[tuple, list[Op]] = {}
 _TIPS: dict[tuple, str] = {}  # an op's tooltip (its derivative is slow to look up), by what it says
@@ -192,10 +194,16 @@ def _lay_out(
     # Folded after the scale is fitted (its colours cover every repetition); a small graph is
     # drawn whole, and so is a graph being stepped through (its steps are drawn in place).
     if fold_state is not None and g.graph.get("step") is None:
-        r.runs = find_repeats(g) if fold_runs and g.number_of_nodes() > FOLD_MIN_NODES else []
-        r.modules = module_groups(g)
-        if r.runs or fold_state.closed_modules:
-            g = fold(g, r.runs, fold_state, op_grad_norms(every) if every is not g else None)
+        try:
+            r.runs = find_repeats(g) if fold_runs and g.number_of_nodes() > FOLD_MIN_NODES else []
+            r.modules = module_groups(g)
+            if r.runs or fold_state.closed_modules:
+                g = fold(g, r.runs, fold_state, op_grad_norms(every) if every is not g else None)
+        except WorkCancelledError:
+            raise
+        except Exception:  # a bug in folding costs the fold, not the picture: drawn whole
+            _log.debug("folding failed; the graph is drawn unfolded", exc_info=True)
+            r.runs, r.modules = [], []
     r.graph, r.names, r.scale = g, names, cs
     if g.number_of_nodes() == 0:
         return

@@ -5,7 +5,8 @@ A ``.gradviz`` file is a zip holding three members, and up to three optional one
 ``manifest.json``
     ``{"format": "gradviz-session", "format_version": 2, "app_version": "0.1.0", "time": ISO 8601}``
     (version 1 when the file has none of the optional members, so older gradviz opens it; 3 when
-    its log or undo history holds a ``loop`` entry, and only then; 4 when an op holds a ``scope``)
+    its log or undo history holds a ``loop`` entry, and only then; 4 when an op holds a ``scope``
+    or a loop opens a name scope)
 ``session.json``
     ``{"entries": [...], "view": {...}}``: the op log in order and the view settings. Each entry
     is an object with a ``kind`` (leaf, op, backward, zero_grad, retain_grad, requires_grad, rename,
@@ -85,6 +86,7 @@ from .codec import (
     encode_entry,
     fail,
 )
+from .console.loop_entry import uses_name_scope
 from .document import (
     DEFAULT_MAX_ELEMENTS,
     ReplayCancelledError,
@@ -100,7 +102,8 @@ FORMAT_NAME = "gradviz-session"
 # 2 added the optional members; a version 1 file is a version 2 file without them. 3 added the
 # "loop" entry (a console for loop as one step): only a file that holds one is version 3, so
 # older gradviz refuses it by its version ("made by a newer gradviz") and opens all others.
-# 4 added an op's "scope" (the module calls and name scopes it was made in), the same way.
+# 4 added an op's "scope" (the module calls and name scopes it was made in), the same way, and
+# name scopes in a loop's source (which an older console can't run).
 FORMAT_VERSION = 4
 SUFFIX = ".gradviz"
 
@@ -259,7 +262,10 @@ def to_bytes(
     undo = list(undo)
     every = [*entries, *(e for step in undo for e in step[0])]
     has_loop = any(isinstance(e, Loop) for e in every)
-    has_scope = any(isinstance(e, Op) and e.scope for e in every)
+    # An op made in a module call or name scope; a loop whose replay opens a name scope.
+    has_scope = any(
+        (isinstance(e, Op) and e.scope) or (isinstance(e, Loop) and uses_name_scope(e)) for e in every
+    )
     history = _encode_undo(entries, undo)
     if history is not None:
         with zipfile.ZipFile(io.BytesIO(history[1])) as inner:

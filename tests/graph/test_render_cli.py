@@ -203,3 +203,36 @@ def test_render_folds_the_autograd_view_too(tmp_path):
     g = nx.read_graphml(out)
     (group,) = [a for _, a in g.nodes(data=True) if a.get("type") == "repeat"]
     assert group["label"] == "× 60" and "" not in group["grad_norms"].split(",")
+
+
+REVIEWED_LOOP = """
+import gradviz as torch
+h = torch.tensor([0.5, 0.1], requires_grad=True)
+for _ in range(30):
+    g = h.tanh()
+    h = (g + h).tanh() * g.tanh()
+h.sum().backward()
+"""
+
+
+def test_render_folds_a_step_that_uses_a_value_twice(tmp_path):
+    """Once a TypeError in the search for repeats."""
+    out = tmp_path / "g.graphml"
+    assert main(["render", str(write(tmp_path, REVIEWED_LOOP)), "-o", str(out)]) == 0
+    (group,) = [a for _, a in nx.read_graphml(out).nodes(data=True) if a.get("type") == "repeat"]
+    assert group["label"] == "× 30" and group["body"] == "tanh,add,tanh,tanh,mul"
+
+
+def test_render_draws_whole_when_folding_fails(tmp_path, monkeypatch, capsys):
+    import gradviz.graph.folding as folding
+
+    def broken(g, *args, **kw):
+        raise IndexError("a bug in the search for repeats")
+
+    monkeypatch.setattr(folding, "find_repeats", broken)
+    out = tmp_path / "g.graphml"
+    assert main(["render", str(write(tmp_path, REVIEWED_LOOP)), "-o", str(out)]) == 0
+    g = nx.read_graphml(out)
+    assert not [a for _, a in g.nodes(data=True) if a.get("type") == "repeat"]
+    assert sum(1 for _, a in g.nodes(data=True) if a.get("op") == "tanh") == 90
+    assert "bug" not in capsys.readouterr().err

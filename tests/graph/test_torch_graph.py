@@ -317,6 +317,53 @@ def test_params_of_backward_nodes_and_negative_dims():
     assert "unsqueeze(dim=-1)" in labels and "transpose(dim0=0, dim1=1)" in labels
 
 
+_COMPLEX = re.compile(r"(\S+?)(?<!e)([+-])(\S+)j")  # re, the imaginary part's sign, |im|: torch's "1.5-2.25j"
+
+
+def _complex_parts(text):
+    m = _COMPLEX.fullmatch(text.strip())
+    assert m, text
+    return float(m[1]), m[2], float(m[3])
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[1 + 2j], [1.5 - 2.25j, 3j], [-0.0003 + 1e5j, 1 + 1j], [complex(1, -0.0), complex(float("nan"), 1)]],
+    ids=["whole", "fractions", "tiny-and-huge", "signed-zero-and-nan"],
+)
+def test_a_complex_value_previews_as_torch_prints_it(values):
+    """Each element as torch's repr writes it, a+bj without brackets, to three digits."""
+    for t in (torch.tensor(values), torch.tensor(values[0])):
+        ours = preview(t.numpy())
+        theirs = repr(t).removeprefix("tensor(").removesuffix(")")
+        ours_items, theirs_items = (s.strip("[]").split(",") for s in (ours, theirs))
+        assert len(ours_items) == len(theirs_items), (ours, theirs)
+        for mine, torch_s in zip(ours_items, theirs_items, strict=True):
+            (re_a, sign_a, im_a), (re_b, sign_b, im_b) = _complex_parts(mine), _complex_parts(torch_s)
+            assert sign_a == sign_b, (mine, torch_s)
+            np.testing.assert_allclose([re_a, im_a], [re_b, im_b], rtol=5e-3, equal_nan=True)
+
+
+def test_a_script_leaving_a_complex_tensor_is_drawn_with_its_value_and_gradient():
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    oracle = torch.complex(x, x * 2)
+    oracle.retain_grad()
+    (oracle * oracle).abs().sum().backward()
+    with capture():  # once "float() argument must be ... not 'complex'" here
+        z = torch.complex(x, x * 2)
+        loss = (z * z).abs().sum()
+        loss.backward()
+    build_torch_graph(loss, view=AUTOGRAD)
+    g = build_torch_graph(loss, view=TENSORS, names={"z": z, "loss": loss})
+    node = next(a for _, a in g.nodes(data=True) if a["type"] == "tensor" and a["name"] == "z")
+    assert node["dtype"] == "complex64"
+    for text, want in ((node["value"], oracle.detach()), (node["grad"], oracle.grad)):
+        items = [complex(s.strip()) for s in text.strip("[]").split(",")]
+        np.testing.assert_allclose(items, want.numpy(), rtol=5e-3)
+    # Coloured by the gradient's norm as torch measures it, the imaginary part included.
+    assert node["grad_stats"].norm == pytest.approx(torch.linalg.vector_norm(oracle.grad).item(), rel=1e-6)
+
+
 # --- the window's stand-ins -------------------------------------------------------------------
 
 

@@ -204,3 +204,38 @@ def test_selecting_a_tensor_folded_into_a_group_selects_the_group(qtbot, window)
     w.canvas.select("h20")
     assert w.canvas.selected_node == gid
     assert w.canvas.node_id("h59") in w.canvas.node_items()  # the result stays outside
+
+
+REVIEWED_STEP = "for i in range(30):\n    g = h.tanh()\n    h = (g + h).tanh() * g.tanh()"
+
+
+def test_a_step_using_a_value_twice_folds_in_the_window(qtbot, window) -> None:
+    """The review's loop (once "The graph could not be drawn… TypeError"): one group × 30."""
+    w = window()
+    assert w.console.submit("h = torch.tensor([0.5, 0.1], requires_grad=True)").ok
+    assert w.console.submit(REVIEWED_STEP).ok
+    assert w.console.submit("h.sum().backward()").ok
+    qtbot.waitUntil(w.canvas.is_idle, timeout=60000)
+    assert not w.canvas.notice.isVisible()
+    (a,) = groups(w.canvas).values()
+    assert a["label"] == "× 30" and a["body"] == ("tanh", "add", "tanh", "tanh", "mul")
+
+
+def test_a_fold_that_fails_leaves_the_graph_drawn_whole_and_quiet(qtbot, window, monkeypatch) -> None:
+    import gradviz.gui.canvas_layout as canvas_layout
+
+    def broken(g, *args, **kw):
+        raise TypeError("a bug in the search for repeats")
+
+    monkeypatch.setattr(canvas_layout, "find_repeats", broken)
+    w = window()
+    said: list[str] = []
+    w.canvas.message.connect(said.append)
+    assert w.console.submit("h = torch.tensor([0.5, 0.1], requires_grad=True)").ok
+    assert w.console.submit(REVIEWED_STEP).ok
+    qtbot.waitUntil(w.canvas.is_idle, timeout=60000)
+    assert not w.canvas.notice.isVisible()
+    assert not any("fail" in m.lower() or "bug" in m.lower() for m in said), said
+    assert groups(w.canvas) == {}
+    kinds = [it.attrs.get("label") for it in w.canvas.node_items().values() if it.kind == "op"]
+    assert kinds.count("tanh") == 90 and kinds.count("mul") == 30  # every step, unfolded

@@ -343,3 +343,61 @@ def test_an_lstm_loop_typed_in_the_console_folds_every_step() -> None:
     for view in VIEWS:
         (run,) = find_repeats(graph(s, view))
         assert run.count == 8
+
+
+def format_version(s: Session) -> int:
+    with zipfile.ZipFile(BytesIO(ff.to_bytes(s.entries, s.view))) as z:
+        return json.loads(z.read("manifest.json"))["format_version"]
+
+
+SCOPED_LOOP = (
+    "for i in range(3):\n    opt.zero_grad()\n    with gradviz.name_scope('fwd'):\n"
+    "        loss = model(x).sum()\n    loss.backward()\n    opt.step()"
+)
+
+
+def test_a_loop_with_a_name_scope_is_a_file_older_gradviz_calls_newer(monkeypatch) -> None:
+    """The loop's entry holds its source, not its ops: the name scope is in the source, which an
+    older console can't run; it must refuse the file by its version, not fail in the replay."""
+    s, _ = console(MLP, "opt = torch.optim.SGD(model.parameters(), lr=0.1)", SCOPED_LOOP)
+    assert [type(e).__name__ for e in s.entries][-1] == "Loop"
+    assert format_version(s) == 4
+    data = ff.to_bytes(s.entries, s.view)
+    t = Session()
+    Console(t)
+    ff.load_into(t, *ff.loads(data))  # this gradviz opens it, groups and all
+    assert shape(t) == shape(s)
+    monkeypatch.setattr(ff, "FORMAT_VERSION", 3)  # a gradviz from before name scopes
+    with pytest.raises(ff.SessionFileError, match="made by a newer gradviz"):
+        ff.loads(data)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        [
+            "def step():\n    with torch.profiler.record_function('fwd'):\n        return model(x).sum()",
+            "for i in range(3):\n    loss = step()",
+        ],
+        [
+            "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+            "        self.fc = nn.Linear(2, 1)\n    def forward(self, x):\n"
+            "        with gradviz.name_scope('inner'):\n            return self.fc(x)",
+            "net = Net()",
+            "for i in range(3):\n    loss = net(x).sum()",
+        ],
+    ],
+    ids=["in-a-function-it-calls", "in-a-module-class-it-runs"],
+)
+def test_a_loop_whose_replay_opens_a_name_scope_elsewhere_is_format_4(cells) -> None:
+    s, _ = console(MLP, *cells)
+    assert type(s.entries[-1]).__name__ == "Loop"
+    assert any(label in ("fwd", "inner") for label, _, _ in shape(s)[TENSORS])
+    assert format_version(s) == 4
+
+
+def test_a_loop_calling_a_model_without_name_scopes_stays_format_3() -> None:
+    """Older gradviz replays module calls (without their boxes): it may open the file."""
+    s, _ = console(MLP, "for i in range(3):\n    loss = model(x).sum()\n    loss.backward()")
+    assert type(s.entries[-1]).__name__ == "Loop"
+    assert format_version(s) == 3

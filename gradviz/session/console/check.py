@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import ast
 import builtins
+import functools
+import textwrap
 
 from .builtins import BUILTINS
 from .values import ConsoleError
@@ -248,6 +250,19 @@ def _name_scope(e: ast.expr) -> bool:
     while isinstance(root, ast.Attribute):
         root = root.value
     return isinstance(root, ast.Name) and root.id in ("torch", "gradviz")
+
+
+@functools.lru_cache(maxsize=256)  # an autosave asks again of every loop in the log
+def opens_name_scope(source: str) -> bool:
+    """Whether console code ``source`` opens a name scope (``with gradviz.name_scope(...)``)."""
+    try:
+        tree = ast.parse(textwrap.dedent(source))
+    except SyntaxError:  # not console code: it runs nowhere, so it opens nothing
+        return False
+    return any(
+        isinstance(n, ast.With) and any(_name_scope(item.context_expr) for item in n.items)
+        for n in ast.walk(tree)
+    )
 
 
 def _all_args(a: ast.arguments) -> list[ast.arg]:

@@ -29,7 +29,7 @@ import hashlib
 import math
 import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -40,7 +40,7 @@ from ..document import ReplayCancelledError, Session, SessionError, register_run
 from ..limits import MAX_SOURCE
 from ..log import Loop
 from . import records
-from .check import check
+from .check import check, opens_name_scope
 from .data import _LOADER_OPTIONS, DatasetValue, LoaderValue
 from .evaluate import Run
 from .functions import UserFunction
@@ -90,6 +90,24 @@ def statement(run: Run, stmt: ast.stmt, last: bool) -> None:
                 removes_=tuple(n for n, u in before.items() if after.get(n) != u),
                 result=fingerprint(session),
             )
+
+
+def uses_name_scope(loop: Loop) -> bool:
+    """Whether a replay of ``loop`` opens a name scope: in its body, a function it calls or the
+    forward of a module class it reads (a file holding one is format 4: older gradviz's console
+    has no name scopes, and would fail in the replay rather than say the file is newer)."""
+    return any(map(opens_name_scope, (loop.source, *loop.functions, *_class_sources(loop.inputs))))
+
+
+def _class_sources(value: Any) -> Iterator[str]:
+    """The ``class`` sources in a loop's recorded inputs (``CustomModule.to_record``)."""
+    if isinstance(value, dict):
+        if value.get("kind") == "nn.Module" and isinstance(value.get("source"), str):
+            yield value["source"]
+        value = list(value.values())
+    if isinstance(value, list):
+        for v in value:
+            yield from _class_sources(v)
 
 
 def _uids(session: Session) -> dict[str, int]:
