@@ -198,7 +198,17 @@ class Record:
             self.hooked.add(key)
             if not is_accumulate_grad(fn):
                 self.saved[key] = read_saved(fn)  # now, before backward() frees it
-                self.handles[key] = fn.register_prehook(self._prehook(key))
+                # (a node feeding a leaf may hand its gradient on as the leaf's .grad, which
+                # later backward() calls and zero_grad() change in place: it is kept as a copy)
+                feeds_leaf = any(f is not None and is_accumulate_grad(f) for f, _ in fn.next_functions)
+                self.handles[key] = fn.register_prehook(self._prehook(key, feeds_leaf))
+
+    def unhook(self) -> None:
+        """Remove every node's pre-hook, keeping what they recorded: a later backward() through
+        these nodes adds nothing here."""
+        for handle in self.handles.values():
+            handle.remove()
+        self.handles.clear()
 
     def prune(self, keep: set[int]) -> None:
         """Forget every node not in ``keep`` (ids), with its hook, outputs and gradients."""
@@ -213,14 +223,14 @@ class Record:
         self.hooked &= keep
         self.nodes = {k: v for k, v in self.nodes.items() if k in keep}
 
-    def _prehook(self, key: int) -> Any:
+    def _prehook(self, key: int, copy: bool) -> Any:
         grads = self.grads
 
         def keep(grad_outputs: tuple) -> None:
             for nr, g in enumerate(grad_outputs):
                 if g is None:
                     continue
-                g = g.detach()
+                g = g.detach().clone() if copy else g.detach()
                 prev = grads.get((key, nr))
                 grads[(key, nr)] = g if prev is None else prev + g
 
