@@ -324,8 +324,8 @@ class TrainingPanel(QWidget):
         )
         bad = np.flatnonzero(~np.isfinite(losses))
         blew = (
-            f"the loss is not finite from step {bad[0]} on ({format_number(losses[bad[0]])}: often a "
-            "learning rate too large, each step overshooting, or a NaN in the data)"
+            f"the loss is not finite from step {bad[0]} on ({format_number(losses[bad[0]])}: a learning "
+            "rate too large? a NaN in the data?)"
             if bad.size
             else ""
         )
