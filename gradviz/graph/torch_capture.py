@@ -130,6 +130,7 @@ class Record:
         self.calls: dict[int, tuple] = {}  # last node of a call -> (name, inner nodes, inputs)
         self.hooked: set[int] = set()
         self.handles: dict[int, Any] = {}  # node -> its pre-hook's handle
+        self.feeds: dict[int, list] = {}  # node -> the leaves whose .grad it gives (see unalias)
         self._last_ops: set[int] = set()  # the backward nodes of the last backward's graph
 
     def note_node(self, fn: Any, scope: tuple) -> bool:
@@ -198,10 +199,30 @@ class Record:
             self.hooked.add(key)
             if not is_accumulate_grad(fn):
                 self.saved[key] = read_saved(fn)  # now, before backward() frees it
-                # (a node feeding a leaf may hand its gradient on as the leaf's .grad, which
-                # later backward() calls and zero_grad() change in place: it is kept as a copy)
-                feeds_leaf = any(f is not None and is_accumulate_grad(f) for f, _ in fn.next_functions)
-                self.handles[key] = fn.register_prehook(self._prehook(key, feeds_leaf))
+                self.handles[key] = fn.register_prehook(self._prehook(key))
+                leaves = [f.variable for f, _ in fn.next_functions if f is not None and is_accumulate_grad(f)]
+                if leaves:
+                    self.feeds[key] = leaves
+
+    def unalias(self) -> None:
+        """After a backward(): a gradient kept that torch handed on as a leaf's ``.grad`` (a
+        node that passes its gradient through, such as ``t()``'s, gives the leaf that very
+        tensor) is copied, or a later backward(), ``zero_grad(set_to_none=False)`` or
+        ``clip_grad_norm_`` would change it in place. Only those are copied."""
+        import torch
+
+        taken: dict[int, set[int]] = {}  # node -> the storages of the .grad it gave
+        for key, leaves in self.feeds.items():
+            ptrs = {
+                leaf.grad.untyped_storage().data_ptr()
+                for leaf in leaves
+                if leaf.grad is not None and leaf.grad.layout == torch.strided
+            }
+            if ptrs:
+                taken[key] = ptrs
+        for (key, nr), g in list(self.grads.items()):
+            if key in taken and g.layout == torch.strided and g.untyped_storage().data_ptr() in taken[key]:
+                self.grads[(key, nr)] = g.clone()
 
     def unhook(self) -> None:
         """Remove every node's pre-hook, keeping what they recorded: a later backward() through
@@ -214,7 +235,7 @@ class Record:
         """Forget every node not in ``keep`` (ids), with its hook, outputs and gradients."""
         for key in [k for k in self.handles if k not in keep]:
             self.handles.pop(key).remove()
-        for d in (self.saved, self.scope, self.consts, self.calls):
+        for d in (self.saved, self.scope, self.consts, self.calls, self.feeds):
             for key in [k for k in d if k not in keep]:
                 del d[key]
         for d in (self.outputs, self.grads):
@@ -223,14 +244,14 @@ class Record:
         self.hooked &= keep
         self.nodes = {k: v for k, v in self.nodes.items() if k in keep}
 
-    def _prehook(self, key: int, copy: bool) -> Any:
+    def _prehook(self, key: int) -> Any:
         grads = self.grads
 
         def keep(grad_outputs: tuple) -> None:
             for nr, g in enumerate(grad_outputs):
                 if g is None:
                     continue
-                g = g.detach().clone() if copy else g.detach()
+                g = g.detach()
                 prev = grads.get((key, nr))
                 grads[(key, nr)] = g if prev is None else prev + g
 
@@ -274,7 +295,9 @@ class capture:
                 if func in backward_fns:
                     roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
                     record.hook_graph(tensors_in(roots))
-                    return func(*args, **kwargs)
+                    out = func(*args, **kwargs)
+                    record.unalias()
+                    return out
                 if func in enter:  # record_function("layer1").__enter__: a name scope opens
                     out = func(*args, **kwargs)
                     outer._calls += 1
