@@ -3,8 +3,8 @@
 ``with gradviz.watch(net) as run:`` around an ordinary loop (``loss = ...; opt.zero_grad();
 loss.backward(); opt.step()``) records every ``backward()`` as a step, as the console's
 recorder does for its own loops (session/training.py: the same :class:`TrainingRun`, so the
-same Training panel plots it): the loss, and for each of ``net.named_parameters()`` its
-gradient's norm, its value's min and max, and the size of the update the loop made to it (the
+same Training panel plots it): the loss, and for each of ``net.named_parameters()`` that
+requires grad (the frozen ones are only named, in ``run.frozen``) its gradient's norm, its value's min and max, and the size of the update the loop made to it (the
 norm of its change until the next ``backward()``, or the end of the block). Each step's
 parameter values and gradients are kept as pictures within the run's memory budget, for the
 scrubber. ``gradviz.show(run)`` (or ``run.show()``) opens them.
@@ -22,6 +22,11 @@ and its ops grouped by module.
 Gradient accumulation (two ``backward()`` calls before ``opt.step()``) counts two steps: the
 first one's update is 0 (nothing changed the parameters before the second), and the second one's
 gradient norm is that of the summed gradient, as ``.grad`` holds it then.
+
+Recording runs inside the loop's ``backward()``, so nothing it does may raise there: a sparse
+gradient is made dense, a complex one measured by its moduli, and what torch won't hand over as
+an array is NaN with one warning; at the block's end the node hooks of the last step's graph
+are removed (its gradients stay) and nothing is raised over the loop's own error.
 
 torch is imported only when the block starts; without it :func:`require_torch` says how to
 install it.
