@@ -130,6 +130,7 @@ class Record:
         self.calls: dict[int, tuple] = {}  # last node of a call -> (name, inner nodes, inputs)
         self.hooked: set[int] = set()
         self.handles: dict[int, Any] = {}  # node -> its pre-hook's handle
+        self.feeds: dict[int, list] = {}  # node -> the leaves whose .grad it gives (see unalias)
         self._last_ops: set[int] = set()  # the backward nodes of the last backward's graph
 
     def note_node(self, fn: Any, scope: tuple) -> bool:
@@ -199,12 +200,42 @@ class Record:
             if not is_accumulate_grad(fn):
                 self.saved[key] = read_saved(fn)  # now, before backward() frees it
                 self.handles[key] = fn.register_prehook(self._prehook(key))
+                leaves = [f.variable for f, _ in fn.next_functions if f is not None and is_accumulate_grad(f)]
+                if leaves:
+                    self.feeds[key] = leaves
+
+    def unalias(self) -> None:
+        """After a backward(): a gradient kept that torch handed on as a leaf's ``.grad`` (a
+        node that passes its gradient through, such as ``t()``'s, gives the leaf that very
+        tensor) is copied, or a later backward(), ``zero_grad(set_to_none=False)`` or
+        ``clip_grad_norm_`` would change it in place. Only those are copied."""
+        import torch
+
+        taken: dict[int, set[int]] = {}  # node -> the storages of the .grad it gave
+        for key, leaves in self.feeds.items():
+            ptrs = {
+                leaf.grad.untyped_storage().data_ptr()
+                for leaf in leaves
+                if leaf.grad is not None and leaf.grad.layout == torch.strided
+            }
+            if ptrs:
+                taken[key] = ptrs
+        for (key, nr), g in list(self.grads.items()):
+            if key in taken and g.layout == torch.strided and g.untyped_storage().data_ptr() in taken[key]:
+                self.grads[(key, nr)] = g.clone()
+
+    def unhook(self) -> None:
+        """Remove every node's pre-hook, keeping what they recorded: a later backward() through
+        these nodes adds nothing here."""
+        for handle in self.handles.values():
+            handle.remove()
+        self.handles.clear()
 
     def prune(self, keep: set[int]) -> None:
         """Forget every node not in ``keep`` (ids), with its hook, outputs and gradients."""
         for key in [k for k in self.handles if k not in keep]:
             self.handles.pop(key).remove()
-        for d in (self.saved, self.scope, self.consts, self.calls):
+        for d in (self.saved, self.scope, self.consts, self.calls, self.feeds):
             for key in [k for k in d if k not in keep]:
                 del d[key]
         for d in (self.outputs, self.grads):
@@ -264,7 +295,9 @@ class capture:
                 if func in backward_fns:
                     roots = args[0] if args else kwargs.get("tensors", kwargs.get("outputs"))
                     record.hook_graph(tensors_in(roots))
-                    return func(*args, **kwargs)
+                    out = func(*args, **kwargs)
+                    record.unalias()
+                    return out
                 if func in enter:  # record_function("layer1").__enter__: a name scope opens
                     out = func(*args, **kwargs)
                     outer._calls += 1

@@ -293,36 +293,46 @@ class TrainingPanel(QWidget):
                 fill.setAlpha(60)
                 self._curves["fill", name] = pg.FillBetweenItem(lo, hi, brush=fill)
                 self.plot["range"].addItem(self._curves["fill", name])
+        frozen = [f for f in run.frozen if f not in run.params]
         self.legend.setText(
             "Parameters: "
             + " &nbsp; ".join(
                 f"<span style='color:{PARAM_COLOURS[i % len(PARAM_COLOURS)]}; font-size:14pt'>■</span> {escape(name)}"
                 for i, name in enumerate(run.params)
             )
+            + (f" &nbsp; Frozen (not plotted): {escape(', '.join(frozen))}" if frozen else "")
         )
-        losses = run.losses(n)
-        finite = losses[np.isfinite(losses)]
-        line = run.source.strip().splitlines()[0] if run.source.strip() else ""
-        what = f"“{line}”: " if line else ""
-        if finite.size:
-            bad = np.flatnonzero(~np.isfinite(losses))
-            blew = (
-                f"; the loss is {format_number(losses[bad[0]])} from step {bad[0]} on (often a learning "
-                "rate too large: each step overshoots)"
-                if bad.size
-                else ""
-            )
-            self.title.setText(
-                f"{'Training' if not run.finished else 'Trained'} {what}{n:,} step{'s' if n != 1 else ''} "
-                f"(backward() from {run.loss_name}), loss {format_number(finite[0])} → "
-                f"{format_number(finite[-1])}{blew}"
-            )
+        if n:
+            self.title.setText(self._title(run, n))
         self._enable(n > 0)
         self.slider.blockSignals(True)
         self.slider.setRange(0, max(0, n - 1))
         self.slider.blockSignals(False)
         self.spin.setRange(0, max(0, n - 1))
         self._show_step()
+
+    def _title(self, run: TrainingRun, n: int) -> str:
+        """What the run did: its steps, its loss from first to last, and where it stopped being
+        finite (a diverged run's every loss may be NaN)."""
+        losses = run.losses(n)
+        finite = losses[np.isfinite(losses)]
+        line = run.source.strip().splitlines()[0] if run.source.strip() else ""
+        what = f"“{line}”: " if line else ""
+        done = (
+            f"{'Training' if not run.finished else 'Trained'} {what}{n:,} step{'s' if n != 1 else ''} "
+            f"(backward() from {run.loss_name})"
+        )
+        bad = np.flatnonzero(~np.isfinite(losses))
+        blew = (
+            f"the loss is not finite from step {bad[0]} on ({format_number(losses[bad[0]])}: a learning "
+            "rate too large? a NaN in the data?)"
+            if bad.size
+            else ""
+        )
+        if not finite.size:
+            return f"{done}: {blew}"
+        trend = f"loss {format_number(finite[0])} → {format_number(finite[-1])}"
+        return f"{done}, {trend}" + (f"; {blew}" if blew else "")
 
     def curve(self, plot: str, key: str) -> Any:
         """The curve of ``key`` ("loss", a parameter's name, "w:min") in ``plot`` ("loss",

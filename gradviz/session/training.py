@@ -119,8 +119,15 @@ class Pictures:
 
 def _norm(a: np.ndarray) -> float:
     """The L2 norm in float64, without BLAS (whose threads, spinning beside torch's, made it
-    ten times slower in a PyTorch loop)."""
+    ten times slower in a PyTorch loop); a complex array's is that of its moduli."""
+    if np.iscomplexobj(a):
+        a = np.abs(a)
     return float(np.sqrt(np.sum(np.square(a, dtype=np.float64))))
+
+
+def _real(a: np.ndarray) -> np.ndarray:
+    """What a value range is drawn from: a complex array's moduli (its min and max mean nothing)."""
+    return np.abs(a) if np.iscomplexobj(a) else a
 
 
 class TrainingRun:
@@ -132,6 +139,7 @@ class TrainingRun:
         self.loss: list[float] = []
         self.loss_name = ""
         self.params: dict[str, ParamSeries] = {}
+        self.frozen: list[str] = []  # parameters that require no gradient: not plotted, listed
         self.pictures = Pictures(PICTURE_BUDGET if budget is None else budget)
         self.steps = 0
         self.finished = False
@@ -168,25 +176,41 @@ class TrainingRun:
     def add_step(
         self,
         loss: float,
-        params: Iterable[tuple[str, np.ndarray, np.ndarray | None]],
+        params: Iterable[tuple[str, np.ndarray | None, np.ndarray | None]],
         held: Callable[[], dict[str, Held]],
     ) -> None:
         """One step: its loss, each parameter's (name, value, gradient) as they are at this
-        ``backward()``, and ``held()`` making its picture (what the scrubber shows of it)."""
+        ``backward()`` (None: not measurable, its numbers are NaN), and ``held()`` making its
+        picture (what the scrubber shows of it). Everything is measured before anything is
+        kept, so a step that fails to measure leaves the run as it was."""
         k = self.steps
-        self.loss.append(loss)
+        nan = float("nan")
+        rows = []
         for name, value, g in params:
+            real = None if value is None else _real(value)
+            rows.append(
+                (
+                    name,
+                    _norm(g) if g is not None else nan,
+                    float(real.min()) if real is not None and real.size else nan,
+                    float(real.max()) if real is not None and real.size else nan,
+                    value,
+                )
+            )
+        picture = Picture(k, held())
+        self.loss.append(loss)
+        for name, norm, lo, hi, value in rows:
             s = self.params.get(name)
             if s is None:  # a parameter seen first now: earlier steps have no numbers for it
                 s = self.params[name] = ParamSeries()
                 for series in (s.grad_norm, s.value_min, s.value_max, s.update):
-                    series.extend([float("nan")] * k)
-            s.grad_norm.append(_norm(g) if g is not None else float("nan"))
-            s.value_min.append(float(value.min()) if value.size else float("nan"))
-            s.value_max.append(float(value.max()) if value.size else float("nan"))
-            self._measure_update(name, value)
-            s.update.append(float("nan"))
-        picture = Picture(k, held())
+                    series.extend([nan] * k)
+            s.grad_norm.append(norm)
+            s.value_min.append(lo)
+            s.value_max.append(hi)
+            if value is not None:
+                self._measure_update(name, value)
+            s.update.append(nan)
         if self.pictures.wanted(k):
             self.pictures.keep(picture)
         else:
@@ -194,10 +218,11 @@ class TrainingRun:
         with self._lock:
             self.steps = k + 1
 
-    def end(self, values: Mapping[str, np.ndarray]) -> None:
-        """At the end of the loop: the last step's update is measured against ``values`` now."""
+    def end(self, values: Mapping[str, np.ndarray | None]) -> None:
+        """At the end of the loop: the last step's update is measured against ``values`` now
+        (None: not measurable)."""
         for name, value in values.items():
-            if name in self.params:
+            if name in self.params and value is not None:
                 self._measure_update(name, value)
         self.finished = True
 
@@ -230,8 +255,9 @@ class TrainingRun:
         before = self._last_values.get(name)
         series = self.params[name].update
         if before is not None and before.shape == value.shape and series:
-            series[-1] = _norm(np.subtract(value, before, dtype=np.float64))
-        self._last_values[name] = value.astype(np.float64, copy=True)
+            series[-1] = _norm(np.subtract(value, before, dtype=np.result_type(before, value, np.float64)))
+        wide = np.complex128 if np.iscomplexobj(value) else np.float64
+        self._last_values[name] = value.astype(wide, copy=True)
 
     def _held(self, session: Session, everything: dict) -> dict[str, Held]:
         held = {}

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -135,3 +136,35 @@ def test_a_run_without_backward_says_so() -> None:
         net(torch.ones(2))
     with pytest.raises(ValueError, match="ran no backward"):
         gradviz.show(run)
+
+
+def test_frozen_parameters_are_listed_as_frozen_not_plotted(qtbot) -> None:
+    """Fine-tuning the head of a frozen body: the plots show the head's parameters only."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 2))
+    net[0].requires_grad_(False)
+    x, y = torch.randn(10, 3), torch.randn(10, 2)
+    opt = torch.optim.SGD(net[2].parameters(), lr=0.2)
+    norms = []
+    with gradviz.watch(net) as run:
+        for _ in range(4):
+            opt.zero_grad()
+            loss = torch.nn.functional.mse_loss(net(x), y)
+            loss.backward()
+            norms.append(net[2].weight.grad.norm().item())
+            opt.step()
+    w = training_window(run, persist=False)
+    qtbot.addWidget(w)
+    w.ask_save_changes = lambda: "discard"
+    w.show()
+    qtbot.waitUntil(w.canvas.is_idle, timeout=20000)
+    panel = w.training
+    legend = panel.legend.text()
+    assert "2.weight" in legend and "Frozen (not plotted): 0.weight, 0.bias" in legend
+    assert legend.index("Frozen") > legend.index("2.bias")  # the plotted ones' colours come first
+    for plot in ("grad_norm", "update"):
+        assert len(panel.plot[plot].listDataItems()) == 2  # 2.weight and 2.bias, nothing for 0.*
+    ys = [c.yData for c in panel.plot["grad_norm"].listDataItems()]  # (getData(): log10 of them)
+    assert any(np.allclose(y, norms, rtol=1e-5) for y in ys)
+    assert all(np.isfinite(y).all() for y in ys)
+    w.close()

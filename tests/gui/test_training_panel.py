@@ -210,3 +210,29 @@ def test_a_learning_rate_too_large_is_seen_to_blow_up(qtbot) -> None:
     assert f"from step {first} on" in panel.title.text() and "learning rate too large" in panel.title.text()
     _, y = panel.curve("grad_norm", "w").getData()
     assert np.isnan(y[-1]) and np.isfinite(y[0])  # drawn as a gap, not an error
+
+
+def test_a_run_whose_every_loss_is_nan_says_so_in_its_title(qtbot) -> None:
+    """A loop diverged (or fed NaN) from its first step: the title says from which step the
+    loss was not finite, not the invitation to run a loop."""
+    import gradviz
+    from gradviz.gui.training_panel import TrainingPanel
+
+    torch.manual_seed(0)
+    net = torch.nn.Linear(3, 1)
+    x, y = torch.randn(6, 3), torch.randn(6, 1)
+    x[2, 1] = float("nan")  # one bad sample
+    with gradviz.watch(net) as run:
+        for _ in range(5):
+            net.zero_grad()
+            loss = ((net(x) - y) ** 2).mean()
+            loss.backward()
+    assert np.isnan(run.losses()).all()
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.set_run(run)
+    title = panel.title.text()
+    assert title.startswith("Trained 5 steps (backward() from loss): the loss is not finite from step 0 on")
+    assert "NaN in the data" in title and "Run a training loop" not in title
+    assert panel.slider.isEnabled() and panel.slider.maximum() == 4

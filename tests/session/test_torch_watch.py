@@ -223,3 +223,185 @@ def test_a_non_scalar_backward_and_autograd_backward_are_steps_too() -> None:
     assert run.pictures[1].tensors["total"].value == np.float32(total.item())
     assert run.last_loss is total
     assert "2 steps" in repr(run)
+
+
+def test_after_the_block_a_backward_through_the_last_graph_changes_nothing_recorded() -> None:
+    """The last step's node pre-hooks go with the block; what they recorded stays."""
+    net = mlp()
+    x, y = data()
+    with gradviz.watch(net) as run:
+        loss = F.cross_entropy(net(x), y)
+        loss.backward(retain_graph=True)
+    record = run.capture.record
+    kept = {k: g.clone() for k, g in record.grads.items()}
+    assert kept and not record.handles
+    loss.backward()  # the same graph again: torch's .grad doubles...
+    net.zero_grad(set_to_none=False)  # ...and is zeroed in place
+    assert record.grads.keys() == kept.keys()
+    for k, g in kept.items():
+        assert torch.equal(record.grads[k], g), record.nodes[k[0]].name()
+    assert run.steps == 1
+
+
+def test_a_sparse_embedding_is_recorded_and_the_loop_runs_on() -> None:
+    torch.manual_seed(0)
+    emb = torch.nn.Embedding(10, 3, sparse=True)
+    opt = torch.optim.SGD(emb.parameters(), lr=0.1)
+    idx = torch.tensor([1, 2, 2])
+    norms, losses = [], []
+    with gradviz.watch(emb) as run:
+        for _ in range(3):
+            opt.zero_grad()
+            loss = emb(idx).sum()
+            loss.backward()
+            norms.append(emb.weight.grad.to_dense().norm().item())
+            losses.append(loss.item())
+            opt.step()
+    assert run.steps == 3 and run.finished
+    np.testing.assert_allclose(run.losses(), losses, rtol=1e-6)
+    np.testing.assert_allclose(run.series("weight", "grad_norm"), norms, rtol=1e-6)
+    np.testing.assert_allclose(run.series("weight", "update"), 0.1 * np.array(norms), rtol=1e-5)
+    np.testing.assert_array_equal(run.pictures[2].tensors["weight"].grad, emb.weight.grad.to_dense().numpy())
+
+
+def test_a_complex_parameter_is_measured_by_its_moduli() -> None:
+    class Phase(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.tensor([1 + 2j, -0.5j, 3 + 0j], dtype=torch.complex64))
+
+        def forward(self, x):
+            return (self.w * x).abs().sum()
+
+    m = Phase()
+    opt = torch.optim.SGD(m.parameters(), lr=0.1)
+    x = torch.tensor([1.0, 2.0, -1.0])
+    with gradviz.watch(m) as run:
+        opt.zero_grad()
+        before = m.w.detach().clone()
+        loss = m(x)
+        loss.backward()
+        norm = m.w.grad.norm().item()
+        lo, hi = m.w.detach().abs().min().item(), m.w.detach().abs().max().item()
+        opt.step()
+    assert run.series("w", "grad_norm")[0] == pytest.approx(norm, rel=1e-6)
+    assert (run.series("w", "value_min")[0], run.series("w", "value_max")[0]) == pytest.approx((lo, hi))
+    assert run.series("w", "update")[0] == pytest.approx((m.w.detach() - before).norm().item(), rel=1e-5)
+
+
+def test_what_cannot_be_read_is_nan_with_one_warning_and_the_loop_s_own_error_stands(monkeypatch) -> None:
+    import gradviz.session.torch_training as tt
+
+    net = mlp()
+    x, y = data()
+    real = tt.to_numpy
+
+    def refuses_2_weight(t):
+        if t.shape == net[2].weight.shape:
+            raise TypeError("no numpy for this one")
+        return real(t)
+
+    monkeypatch.setattr(tt, "to_numpy", refuses_2_weight)
+    with (
+        pytest.warns(RuntimeWarning, match=r"value of 2\.weight can't be read") as caught,
+        pytest.raises(ValueError, match="the loop's own"),
+        gradviz.watch(net) as run,
+    ):
+        for _ in range(3):
+            net.zero_grad()
+            loss = F.cross_entropy(net(x), y)
+            loss.backward()
+        raise ValueError("the loop's own")  # __exit__ reads every value again: it must not mask this
+    assert run.steps == 3 and run.finished
+    assert (
+        np.isnan(run.series("2.weight", "value_max")).all()
+        and np.isnan(run.series("2.weight", "grad_norm")).all()
+    )
+    assert np.isfinite(run.series("0.weight", "grad_norm")).all()
+    assert sum("2.weight" in str(w.message) and "value" in str(w.message) for w in caught) == 1
+
+    # a step that fails anywhere is skipped with a warning; the loop carries on
+    monkeypatch.setattr(tt.TorchRun, "add_step", lambda *a: 1 / 0)
+    with (
+        pytest.warns(RuntimeWarning, match=r"step 0 was not recorded \(ZeroDivisionError"),
+        gradviz.watch(net) as run,
+    ):
+        F.cross_entropy(net(x), y).backward()
+        F.cross_entropy(net(x), y).backward()
+        done = True
+    assert done and run.steps == 0
+
+
+class HalvingScaler:
+    """A GradScaler's interface as watch uses it: ``scale`` and ``get_scale``."""
+
+    def __init__(self, scale: float) -> None:
+        self.s = scale
+
+    def scale(self, loss):
+        return loss * self.s
+
+    def get_scale(self) -> float:
+        return self.s
+
+    def update(self) -> None:
+        self.s /= 2
+
+
+@pytest.mark.parametrize("kind", ["torch", "fake"])
+def test_with_a_grad_scaler_the_loss_and_gradients_are_unscaled(kind) -> None:
+    net = mlp()
+    x, y = data()
+    opt = torch.optim.SGD(net.parameters(), lr=0.1)
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0) if kind == "torch" else HalvingScaler(512.0)
+    losses, norms, scales = [], [], []
+    with gradviz.watch(net, scaler=scaler) as run:
+        for _ in range(4):
+            opt.zero_grad()
+            loss = F.cross_entropy(net(x), y)
+            scaler.scale(loss).backward()
+            scales.append(scaler.get_scale())
+            losses.append(loss.item())
+            norms.append(net[0].weight.grad.norm().item() / scales[-1])  # the true gradient's
+            if kind == "torch":
+                scaler.step(opt)
+            else:
+                for p in net.parameters():
+                    p.grad /= scales[-1]
+                opt.step()
+            scaler.update()
+    assert scales[0] > 100 and (kind == "torch" or scales[-1] < scales[0])
+    np.testing.assert_allclose(run.losses(), losses, rtol=1e-6)
+    np.testing.assert_allclose(run.series("0.weight", "grad_norm"), norms, rtol=1e-5)
+    assert run.loss_name == "loss" and run.last_loss is loss  # the loop's loss, not the scaled one
+    np.testing.assert_allclose(run.pictures[3].tensors["loss"].value, losses[3], rtol=1e-6)
+    with pytest.raises(TypeError, match=r"scaler=\.\.\.\) takes the loop's torch.amp.GradScaler, not float"):
+        gradviz.watch(net, scaler=1024.0)
+
+
+def test_each_with_block_of_one_watch_is_a_run_of_its_own() -> None:
+    net = mlp()
+    x, y = data()
+    w = gradviz.watch(net)
+    with w as first:
+        F.cross_entropy(net(x), y).backward()
+    with w as second:
+        for _ in range(2):
+            F.cross_entropy(net(x), y).backward()
+    assert first is not second and (first.steps, second.steps) == (1, 2)
+    assert first.finished and second.finished and last_run() is second
+    with w, pytest.raises(RuntimeError, match="already recording"), w:
+        pass
+    assert not torch._C._is_torch_function_mode_enabled()
+
+
+def test_frozen_parameters_are_listed_not_recorded() -> None:
+    net = mlp()
+    for p in net[0].parameters():
+        p.requires_grad_(False)
+    opt = torch.optim.SGD([p for p in net.parameters() if p.requires_grad], lr=0.1)
+    with gradviz.watch(net) as run:
+        seen = seen_by_the_loop(net, opt, 3)
+    assert list(run.params) == ["2.weight", "2.bias"] and run.frozen == ["0.weight", "0.bias"]
+    assert "0.weight" not in run.pictures[2].tensors
+    np.testing.assert_allclose(run.series("2.weight", "grad_norm"), seen["norm"]["2.weight"], rtol=1e-5)
