@@ -25,7 +25,7 @@ from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import TENSORS
 from ..graph.repeats import find_repeats
-from ..graph.scene import build_scene, edge_shapes
+from ..graph.scene import SceneMemo, build_scene, edge_shapes
 from ..graph.shared import ref_target
 from ..graph.source import Builder
 from ..graph.style import as_pytorch, look
@@ -65,6 +65,24 @@ class LayoutResult:
     runs: list[Any] = field(default_factory=list)  # the runs of repetitions found (repeats.Run)
     modules: list[Any] = field(default_factory=list)  # the module calls (folding.ModuleGroup)
     fold_key: Any = None  # the fold state it was folded with (FoldState.key()), None: not folded
+    memo: JobMemo | None = None  # what it made of each node and edge, for the view's next job
+
+
+@dataclass
+class JobMemo:
+    """What one layout job made of each node and edge, so that the next job of the same view
+    makes only what changed (one op more on a big graph changes a few nodes): the scene's shapes
+    (scene.SceneMemo), and from them each node's and edge's paint operations and each node's
+    tooltip. A job reads the previous job's memo and writes a new one, so a job still running
+    when the next starts (cancelled, say) never sees its memo change."""
+
+    scene: SceneMemo = field(default_factory=SceneMemo)
+    ops: dict[str, tuple[list[Any], list[Op]]] = field(default_factory=dict)  # node -> shapes, ops
+    # edge -> (its line's shapes, its label, every shape of it, (paint ops, bounds))
+    edges: dict[tuple[str, str], tuple[list[Any], Any, list[Any], tuple[list[Op], QRectF]]] = field(
+        default_factory=dict
+    )
+    tips: dict[str, tuple[tuple, str]] = field(default_factory=dict)  # node (not an op) -> attrs key, tooltip
 
 
 def layout_task(
@@ -74,14 +92,16 @@ def layout_task(
     previous: Layout | None,
     dpr: float,
     direction: str = "TB",
+    memo: JobMemo | None = None,
 ) -> Callable[[Progress], LayoutResult]:
     """The task for a WorkerJob that fills ``result``. Its first progress report gives the number
-    of nodes about to be laid out; an error is kept in ``result.error``, not raised."""
+    of nodes about to be laid out; an error is kept in ``result.error``, not raised. ``memo``:
+    the view's last job's (``result.memo``), whose unchanged parts are reused."""
 
     def run(progress: Progress) -> LayoutResult:
         t0 = time.perf_counter()
         try:
-            _lay_out(result, build, options, previous, dpr, direction, progress)
+            _lay_out(result, build, options, previous, dpr, direction, progress, memo)
         except WorkCancelledError:
             raise
         except Exception as e:  # a bug must not take the window down: say so and keep going
@@ -124,26 +144,28 @@ def _scale_key(cs: colors.ColorScale) -> tuple:
 
 def node_looks(
     g: nx.DiGraph, cs: colors.ColorScale, elements: bool
-) -> tuple[dict[str, Any], dict[str, tuple]]:
-    """Each node's look (style.looks) and its _look_key, remembered by what the node says: one
-    op more on a big graph leaves almost every node as it was."""
+) -> tuple[dict[str, Any], dict[str, tuple], dict[str, tuple | None]]:
+    """Each node's look (style.looks), its _look_key and its attributes' key (None: not
+    hashable), remembered by what the node says: one op more on a big graph leaves almost every
+    node as it was."""
     if len(_LOOKS) > CACHE_MAX:
         _LOOKS.clear()
     scale = (_scale_key(cs), elements)
-    out, keys = {}, {}
+    out, keys, said = {}, {}, {}
     for n, a in g.nodes(data=True):
         try:
-            key = (scale, _attrs_key(a))
+            said[n] = _attrs_key(a)
+            key = (scale, said[n])
             made = _LOOKS.get(key)
         except TypeError:  # something unhashable (never seen yet): made every time
-            key, made = None, None
+            key, made, said[n] = None, None, None
         if made is None:
             lk = look(a, cs, elements)
             made = (lk, _look_key(lk))
             if key is not None:
                 _LOOKS[key] = made
         out[n], keys[n] = made
-    return out, keys
+    return out, keys, said
 
 
 def _look_key(look: Any) -> tuple:
@@ -168,6 +190,19 @@ def _tooltip(g: nx.DiGraph, n: str, names: dict[str, str]) -> str:
     return tip
 
 
+def _node_tip(
+    g: nx.DiGraph, n: str, names: dict[str, str], said: tuple | None, old: JobMemo, new: JobMemo
+) -> str:
+    """``_tooltip``, or the last job's for a node (not an op) whose attributes are the same:
+    a tensor's tooltip is read from its attributes alone."""
+    if said is None or g.nodes[n].get("type") == "op":
+        return _tooltip(g, n, names)
+    kept = old.tips.get(n)
+    tip = kept[1] if kept is not None and kept[0] == said else _tooltip(g, n, names)
+    new.tips[n] = (said, tip)
+    return tip
+
+
 def _lay_out(
     r: LayoutResult,
     build: Builder,
@@ -176,6 +211,7 @@ def _lay_out(
     dpr: float,
     direction: str,
     progress: Progress,
+    memo: JobMemo | None = None,
 ) -> None:
     settings, elements, *more = options
     fold_state, fold_runs = (more + [None, False])[:2]
@@ -218,10 +254,19 @@ def _lay_out(
         captured["layout"] = out
         return out
 
-    looks, look_keys = node_looks(g, cs, elements)
+    looks, look_keys, said = node_looks(g, cs, elements)
+    old = memo or JobMemo()
     scene = build_scene(
-        g, scale=cs, legend=False, elements=elements, layout=lay, in_layout_coordinates=True, node_looks=looks
+        g,
+        scale=cs,
+        legend=False,
+        elements=elements,
+        layout=lay,
+        in_layout_coordinates=True,
+        node_looks=looks,
+        memo=old.scene,
     )
+    new = r.memo = JobMemo(scene.memo or SceneMemo())
     lay_out = captured.get("layout")
     r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
     if len(_OPS) > CACHE_MAX:
@@ -231,26 +276,40 @@ def _lay_out(
     for k, (n, (x, y, w, h)) in enumerate(scene.boxes.items()):
         if k % 1024 == 0:
             checkpoint()
-        look = scene.looks.get(n)
-        key = (look_keys.get(n) or _look_key(look), w, h) if look is not None else None
-        ops = _OPS.get(key) if key is not None else None
-        if ops is None:
-            s0, s1 = scene.spans.get(n, (0, 0))
-            ops = compile_items(scene.items[s0:s1], -x, -y)
-            if key is not None:
-                _OPS[key] = ops
-        r.nodes[n] = (ops, x, y, w, h, _tooltip(g, n, names))
+        drawn = new.scene.nodes.get(n, (None, None, None))[2]
+        kept = old.ops.get(n)
+        if kept is not None and kept[0] is drawn:  # the very shapes the last job compiled
+            ops = kept[1]
+        else:
+            look = scene.looks.get(n)
+            key = (look_keys.get(n) or _look_key(look), w, h) if look is not None else None
+            ops = _OPS.get(key) if key is not None else None
+            if ops is None:
+                s0, s1 = scene.spans.get(n, (0, 0))
+                ops = compile_items(scene.items[s0:s1], -x, -y)
+                if key is not None:
+                    _OPS[key] = ops
+        if drawn is not None:
+            new.ops[n] = (drawn, ops)
+        r.nodes[n] = (ops, x, y, w, h, _node_tip(g, n, names, said.get(n), old, new))
     r.refs = ref_ops(g, scene, names)
     if len(_EDGES) > CACHE_MAX:
         _EDGES.clear()
     for key in scene.spans:
         if isinstance(key, tuple) and len(key) == 2:
-            items = edge_shapes(scene, key)
-            said = _shapes_key(items)  # where it runs and how it is drawn
-            made = _EDGES.get(said)
-            if made is None:
-                ops = compile_items(items, 0.0, 0.0)
-                made = _EDGES[said] = (ops, edge_bounds(ops))
+            drawn = new.scene.edges.get(key)
+            kept = old.edges.get(key)
+            if drawn is not None and kept is not None and kept[0] is drawn[1] and kept[1] is drawn[2]:
+                items, made = kept[2], kept[3]  # the very shapes the last job compiled
+            else:
+                items = edge_shapes(scene, key)
+                shapes = _shapes_key(items)  # where it runs and how it is drawn
+                made = _EDGES.get(shapes)
+                if made is None:
+                    ops = compile_items(items, 0.0, 0.0)
+                    made = _EDGES[shapes] = (ops, edge_bounds(ops))
+            if drawn is not None:
+                new.edges[key] = (drawn[1], drawn[2], items, made)
             r.edges[key] = made
             r.edge_shapes[key] = items
     # What everything covers, in plain numbers (a QRectF united ten thousand times took longer).
