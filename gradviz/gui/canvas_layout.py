@@ -82,7 +82,9 @@ class JobMemo:
     edges: dict[tuple[str, str], tuple[list[Any], Any, list[Any], tuple[list[Op], QRectF]]] = field(
         default_factory=dict
     )
-    tips: dict[str, tuple[tuple, str]] = field(default_factory=dict)  # node (not an op) -> attrs key, tooltip
+    tips: dict[str, str] = field(default_factory=dict)  # node (not an op) -> its tooltip
+    # node -> (its attributes, the colour scale's key, (its look, _look_key))
+    attrs: dict[str, tuple[dict[str, Any], tuple, tuple[Any, tuple]]] = field(default_factory=dict)
 
 
 def layout_task(
@@ -143,29 +145,46 @@ def _scale_key(cs: colors.ColorScale) -> tuple:
 
 
 def node_looks(
-    g: nx.DiGraph, cs: colors.ColorScale, elements: bool
-) -> tuple[dict[str, Any], dict[str, tuple], dict[str, tuple | None]]:
-    """Each node's look (style.looks), its _look_key and its attributes' key (None: not
-    hashable), remembered by what the node says: one op more on a big graph leaves almost every
-    node as it was."""
+    g: nx.DiGraph,
+    cs: colors.ColorScale,
+    elements: bool,
+    old: JobMemo | None = None,
+    new: JobMemo | None = None,
+) -> tuple[dict[str, Any], dict[str, tuple], set[str]]:
+    """Each node's look (style.looks) and its _look_key, remembered by what the node says: one
+    op more on a big graph leaves almost every node as it was. With memos: the nodes whose
+    attributes are those ``old`` saw (compared as dicts: the grown graph hands out the same
+    values, so that is quick), which keep their look and tooltip, and ``new`` remembers them."""
     if len(_LOOKS) > CACHE_MAX:
         _LOOKS.clear()
     scale = (_scale_key(cs), elements)
-    out, keys, said = {}, {}, {}
+    seen = old.attrs if old is not None else {}
+    out, keys, same = {}, {}, set()
     for n, a in g.nodes(data=True):
-        try:
-            said[n] = _attrs_key(a)
-            key = (scale, said[n])
-            made = _LOOKS.get(key)
-        except TypeError:  # something unhashable (never seen yet): made every time
-            key, made, said[n] = None, None, None
+        kept = seen.get(n)
+        made = None
+        if kept is not None and kept[1] == scale:
+            try:
+                if kept[0] == a:
+                    made = kept[2]
+                    same.add(n)
+            except Exception:  # values that do not compare (arrays): made as if new
+                made = None
         if made is None:
-            lk = look(a, cs, elements)
-            made = (lk, _look_key(lk))
-            if key is not None:
-                _LOOKS[key] = made
+            try:
+                key = (scale, _attrs_key(a))
+                made = _LOOKS.get(key)
+            except TypeError:  # something unhashable (never seen yet): made every time
+                key, made = None, None
+            if made is None:
+                lk = look(a, cs, elements)
+                made = (lk, _look_key(lk))
+                if key is not None:
+                    _LOOKS[key] = made
+        if new is not None:
+            new.attrs[n] = (kept[0] if n in same else dict(a), scale, made)
         out[n], keys[n] = made
-    return out, keys, said
+    return out, keys, same
 
 
 def _look_key(look: Any) -> tuple:
@@ -190,16 +209,15 @@ def _tooltip(g: nx.DiGraph, n: str, names: dict[str, str]) -> str:
     return tip
 
 
-def _node_tip(
-    g: nx.DiGraph, n: str, names: dict[str, str], said: tuple | None, old: JobMemo, new: JobMemo
-) -> str:
-    """``_tooltip``, or the last job's for a node (not an op) whose attributes are the same:
-    a tensor's tooltip is read from its attributes alone."""
-    if said is None or g.nodes[n].get("type") == "op":
+def _node_tip(g: nx.DiGraph, n: str, names: dict[str, str], same: bool, old: JobMemo, new: JobMemo) -> str:
+    """``_tooltip``, or the last job's for a node (not an op) whose attributes are the same
+    (``same``): a tensor's tooltip is read from its attributes alone."""
+    if g.nodes[n].get("type") == "op":
         return _tooltip(g, n, names)
-    kept = old.tips.get(n)
-    tip = kept[1] if kept is not None and kept[0] == said else _tooltip(g, n, names)
-    new.tips[n] = (said, tip)
+    tip = old.tips.get(n) if same else None
+    if tip is None:
+        tip = _tooltip(g, n, names)
+    new.tips[n] = tip
     return tip
 
 
@@ -254,8 +272,9 @@ def _lay_out(
         captured["layout"] = out
         return out
 
-    looks, look_keys, said = node_looks(g, cs, elements)
     old = memo or JobMemo()
+    new = r.memo = JobMemo()
+    looks, look_keys, same = node_looks(g, cs, elements, old, new)
     scene = build_scene(
         g,
         scale=cs,
@@ -266,7 +285,7 @@ def _lay_out(
         node_looks=looks,
         memo=old.scene,
     )
-    new = r.memo = JobMemo(scene.memo or SceneMemo())
+    new.scene = scene.memo or SceneMemo()
     lay_out = captured.get("layout")
     r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
     if len(_OPS) > CACHE_MAX:
@@ -291,7 +310,7 @@ def _lay_out(
                     _OPS[key] = ops
         if drawn is not None:
             new.ops[n] = (drawn, ops)
-        r.nodes[n] = (ops, x, y, w, h, _node_tip(g, n, names, said.get(n), old, new))
+        r.nodes[n] = (ops, x, y, w, h, _node_tip(g, n, names, n in same, old, new))
     r.refs = ref_ops(g, scene, names)
     if len(_EDGES) > CACHE_MAX:
         _EDGES.clear()
