@@ -9,6 +9,7 @@ from __future__ import annotations
 import networkx as nx
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QGraphicsItem
 
 from gradviz.graph.colouring import ScaleSettings, scale_for
 from gradviz.graph.incremental import MIN_NODES
@@ -56,6 +57,10 @@ def picture(c: GraphCanvas) -> tuple:
 
 
 def pixels(c: GraphCanvas) -> QImage:
+    """The whole picture, a quarter size, painted afresh (not from the items' cached pixmaps,
+    which depend on what was on screen when)."""
+    for it in c.scene().items():
+        it.setCacheMode(QGraphicsItem.CacheMode.NoCache)
     rect = c.scene().itemsBoundingRect()
     img = QImage(int(rect.width() / 4) + 1, int(rect.height() / 4) + 1, QImage.Format.Format_ARGB32)
     img.fill(Qt.GlobalColor.white)
