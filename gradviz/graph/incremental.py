@@ -98,6 +98,7 @@ def extend(
         positions[v] = (x, y)
         boxes.append((x - w / 2, y - h / 2, x + w / 2, y + h / 2))
     routes: dict[tuple[Hashable, Hashable], list[Point]] = {}
+    drawn: dict[tuple[Hashable, Hashable], list[Point]] = {}  # the routes drawn anew
     for u, v in dict.fromkeys((u, v) for u, v, *_ in g.edges()):
         pts = previous.edges.get((u, v))
         if pts is not None and u in old and v in old and u not in resized and v not in resized:
@@ -105,14 +106,25 @@ def extend(
             continue
         (ux, uy), (vx, vy) = positions[u], positions[v]
         if vy >= uy:
-            routes[(u, v)] = _curve((ux, uy + sizes[u][1] / 2), (vx, vy - sizes[v][1] / 2))
+            routes[(u, v)] = drawn[(u, v)] = _curve((ux, uy + sizes[u][1] / 2), (vx, vy - sizes[v][1] / 2))
         else:  # drawn against the flow (an input placed beside): straight, centre to centre
-            routes[(u, v)] = [(ux, uy), (ux, uy), (vx, vy), (vx, vy)]
+            routes[(u, v)] = drawn[(u, v)] = [(ux, uy), (ux, uy), (vx, vy), (vx, vy)]
+    if (
+        not resized
+        and len(positions) == len(old) + len(new)
+        and len(routes) - len(drawn) == len(previous.edges)
+    ):
+        # Nothing left or moved: the old box grown by what is new (not every box measured again).
+        x0, y0, x1, y1 = bounding_box({v: positions[v] for v in new}, drawn, sizes)
+        p0, q0, p1, q1 = previous.bbox
+        bbox = (min(x0, p0), min(y0, q0), max(x1, p1), max(y1, q1))
+    else:
+        bbox = bounding_box(positions, routes, sizes)
     return Layout(
         positions=positions,
         edges=routes,
         sizes=sizes,
-        bbox=bounding_box(positions, routes, sizes),
+        bbox=bbox,
         provider=previous.provider,
         seconds=time.perf_counter() - t0,
         notes=[*previous.notes, f"{len(new)} node(s) placed beside the previous layout"][-8:],
