@@ -536,11 +536,12 @@ def build_scene(
     lay = (layout or _default_layout)(sized)
 
     # Bounding box of what was laid out (not trusting an origin): nodes and edge points.
+    size = {n: (a["width"], a["height"]) for n, a in sized.nodes(data=True)}
     xs, ys = [], []
     for n, (px, py) in lay.positions.items():
-        if n not in sized:
+        if n not in size:
             continue
-        w, h = sized.nodes[n]["width"], sized.nodes[n]["height"]
+        w, h = size[n]
         xs += [px - w / 2, px + w / 2]
         ys += [py - h / 2, py + h / 2]
     for pts in lay.edges.values():
@@ -555,7 +556,7 @@ def build_scene(
     boxes = {}
     for n, (px, py) in lay.positions.items():
         if n in g:
-            w, h = sized.nodes[n]["width"], sized.nodes[n]["height"]
+            w, h = size[n]
             boxes[n] = (px + ox - w / 2, py + oy - h / 2, w, h)
     refs = _ref_boxes(lay, sized, ox, oy)
 
@@ -570,13 +571,11 @@ def build_scene(
             checkpoint()
         if u not in boxes or v not in boxes:
             continue
-        ref = refs.get(ref_id(u, v))  # a shared input's far use: the edge starts at its badge
-        pts = lay.edges.get((ref_id(u, v), v) if ref else (u, v))
-        if pts:
-            pts = [(p[0] + ox, p[1] + oy) for p in pts]
+        ref = refs.get(ref_id(u, v)) if refs else None  # a shared input's far use: from its badge
+        route = lay.edges.get((ref_id(u, v), v) if ref else (u, v))
         start = len(items)
         drawn, label = _memo_edge(
-            memo, into, (u, v), a, pts, ref[1] if ref else boxes[u], boxes[v], cs, edge_labels
+            memo, into, (u, v), a, route, (ox, oy), ref[1] if ref else boxes[u], boxes[v], cs, edge_labels
         )
         items += drawn
         spans[(u, v)] = (start, len(items))
@@ -632,22 +631,31 @@ def _memo_edge(
     into: SceneMemo | None,
     key: tuple[Any, Any],
     a: dict[str, Any],
-    pts: list[tuple[float, float]] | None,
+    route: list[tuple[float, float]] | None,
+    offset: tuple[float, float],
     box_u: tuple[float, float, float, float],
     box_v: tuple[float, float, float, float],
     cs: ColorScale,
     edge_labels: bool,
 ) -> tuple[list[Item], Text | None]:
-    """:func:`edge_items`, or what ``memo`` kept of the same edge drawn from the same inputs (an
-    edge carrying the stepper's gradient is coloured by the scale: always drawn anew)."""
-    if into is None or a.get("flow"):
+    """:func:`edge_items` along the layout's ``route`` moved by ``offset``, or what ``memo`` kept
+    of the same edge drawn from the same inputs (an edge carrying the stepper's gradient is
+    coloured by the scale: always drawn anew)."""
+
+    def draw() -> tuple[list[Item], Text | None]:
+        ox, oy = offset
+        pts = [(p[0] + ox, p[1] + oy) for p in route] if route else route
         return edge_items(a, pts, box_u, box_v, cs, edge_labels)
-    said = (a.get("kind"), edge_labels, a.get("shape") if edge_labels else None, pts, box_u, box_v)
+
+    if into is None or a.get("flow"):
+        return draw()
+    # (a layout's routes are values: a grown layout hands on the very lists of those it kept)
+    said = (a.get("kind"), edge_labels, a.get("shape") if edge_labels else None, route, offset, box_u, box_v)
     kept = memo.edges.get(key) if memo is not None else None
     if kept is not None and kept[0] == said:
         drawn, label = kept[1], kept[2]
     else:
-        drawn, label = edge_items(a, pts, box_u, box_v, cs, edge_labels)
+        drawn, label = draw()
     into.edges[key] = (said, drawn, label)
     return drawn, label
 
