@@ -800,13 +800,15 @@ def sized_graph(
     sized = nx.DiGraph()
     sized.graph.update(g.graph)
     old = memo.sizes if memo is not None else {}
-    for n in g.nodes:
+    nodes = []
+    for n, a in g.nodes(data=True):
         lk = node_looks[n]
         kept = old.get(n)
         w, h = kept[1] if kept is not None and kept[0] is lk else node_size(lk)
         if into is not None:
             into.sizes[n] = (lk, (w, h))
-        sized.add_node(n, width=w, height=h, type=g.nodes[n].get("type"), label=g.nodes[n].get("label", ""))
+        nodes.append((n, {"width": w, "height": h, "type": a.get("type"), "label": a.get("label", "")}))
+    sized.add_nodes_from(nodes)
     sized.add_edges_from(g.edges(data=True))
     if shared_refs:
         uses = shared_uses(sized)

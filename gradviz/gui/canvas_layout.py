@@ -82,7 +82,8 @@ class JobMemo:
     edges: dict[tuple[str, str], tuple[list[Any], Any, list[Any], tuple[list[Op], QRectF]]] = field(
         default_factory=dict
     )
-    tips: dict[str, str] = field(default_factory=dict)  # node (not an op) -> its tooltip
+    # node -> (for an op, what its operands are called, else None; its tooltip)
+    tips: dict[str, tuple[tuple | None, str]] = field(default_factory=dict)
     # node -> (its attributes, the colour scale's key, (its look, _look_key))
     attrs: dict[str, tuple[dict[str, Any], tuple, tuple[Any, tuple]]] = field(default_factory=dict)
 
@@ -209,15 +210,29 @@ def _tooltip(g: nx.DiGraph, n: str, names: dict[str, str]) -> str:
     return tip
 
 
-def _node_tip(g: nx.DiGraph, n: str, names: dict[str, str], same: bool, old: JobMemo, new: JobMemo) -> str:
-    """``_tooltip``, or the last job's for a node (not an op) whose attributes are the same
-    (``same``): a tensor's tooltip is read from its attributes alone."""
-    if g.nodes[n].get("type") == "op":
-        return _tooltip(g, n, names)
-    tip = old.tips.get(n) if same else None
-    if tip is None:
+def _node_tip(
+    g: nx.DiGraph, n: str, names: dict[str, str], same: set[str], old: JobMemo, new: JobMemo
+) -> str:
+    """``_tooltip``, or the last job's for a node whose attributes are the same (``same``): a
+    tensor's tooltip is read from its attributes alone, an op's from its own and those of the
+    tensors passed to it, under their names (which the signature below holds)."""
+    if n not in same:
         tip = _tooltip(g, n, names)
-    new.tips[n] = tip
+        new.tips[n] = (None, tip)
+        return tip
+    sign = None
+    if g.nodes[n].get("type") == "op":
+        preds = g.pred[n]
+        if not all(u in same for u in preds):
+            sign = False  # an operand says something else now
+        else:
+            sign = tuple((u, names.get(u), e.get("args")) for u, e in preds.items())
+    kept = old.tips.get(n)
+    if sign is not False and kept is not None and kept[0] == sign:
+        tip = kept[1]
+    else:
+        tip = _tooltip(g, n, names)
+    new.tips[n] = (sign if sign is not False else None, tip)
     return tip
 
 
@@ -310,7 +325,7 @@ def _lay_out(
                     _OPS[key] = ops
         if drawn is not None:
             new.ops[n] = (drawn, ops)
-        r.nodes[n] = (ops, x, y, w, h, _node_tip(g, n, names, n in same, old, new))
+        r.nodes[n] = (ops, x, y, w, h, _node_tip(g, n, names, same, old, new))
     r.refs = ref_ops(g, scene, names)
     if len(_EDGES) > CACHE_MAX:
         _EDGES.clear()

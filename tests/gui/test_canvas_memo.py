@@ -80,6 +80,7 @@ def test_a_canvas_that_reuses_its_last_job_draws_what_a_fresh_job_draws(qtbot) -
         lambda: s.apply("add", [last, 1.0], name="a0"),
         lambda: s.apply("mul", ["a0", "w3"], name="a1"),  # w3 is read far from where it sits
         lambda: s.rename("a1", "renamed"),
+        lambda: s.rename("a0", "first"),  # the op it was passed to names it anew
         lambda: s.apply("tanh", ["renamed"], name="a2"),
         lambda: s.undo(),
         lambda: s.apply("sum", ["renamed"], name="loss"),
