@@ -78,8 +78,8 @@ class JobMemo:
 
     scene: SceneMemo = field(default_factory=SceneMemo)
     ops: dict[str, tuple[list[Any], list[Op]]] = field(default_factory=dict)  # node -> shapes, ops
-    # edge -> (its line's shapes, its label, every shape of it, (paint ops, bounds))
-    edges: dict[tuple[str, str], tuple[list[Any], Any, list[Any], tuple[list[Op], QRectF]]] = field(
+    # edge -> (its line's shapes, its label, every shape of it, (paint ops, bounds), bounds as numbers)
+    edges: dict[tuple[str, str], tuple[list[Any], Any, list[Any], tuple[list[Op], QRectF], Any]] = field(
         default_factory=dict
     )
     # node -> (for an op, what its operands are called, else None; its tooltip)
@@ -329,12 +329,13 @@ def _lay_out(
     r.refs = ref_ops(g, scene, names)
     if len(_EDGES) > CACHE_MAX:
         _EDGES.clear()
+    covers = []  # each edge's bounds as plain numbers
     for key in scene.spans:
         if isinstance(key, tuple) and len(key) == 2:
             drawn = new.scene.edges.get(key)
             kept = old.edges.get(key)
             if drawn is not None and kept is not None and kept[0] is drawn[1] and kept[1] is drawn[2]:
-                items, made = kept[2], kept[3]  # the very shapes the last job compiled
+                items, made, cover = kept[2], kept[3], kept[4]  # the very shapes the last job compiled
             else:
                 items = edge_shapes(scene, key)
                 shapes = _shapes_key(items)  # where it runs and how it is drawn
@@ -342,18 +343,37 @@ def _lay_out(
                 if made is None:
                     ops = compile_items(items, 0.0, 0.0)
                     made = _EDGES[shapes] = (ops, edge_bounds(ops))
+                b = made[1]
+                cover = None if b.isNull() else (b.left(), b.top(), b.right(), b.bottom())
             if drawn is not None:
-                new.edges[key] = (drawn[1], drawn[2], items, made)
+                new.edges[key] = (drawn[1], drawn[2], items, made, cover)
             r.edges[key] = made
             r.edge_shapes[key] = items
-    # What everything covers, in plain numbers (a QRectF united ten thousand times took longer).
-    boxes = [(x - 6, y - 6, x + w + 6, y + h + 6) for _ops, x, y, w, h, _tip in r.nodes.values()]
-    boxes += [(b.left(), b.top(), b.right(), b.bottom()) for _ops, b in r.edges.values() if not b.isNull()]
-    boxes += [(x, y, x + w, y + h) for _ops, x, y, w, h, _of, _tip in r.refs.values()]
-    if boxes:
-        x0, y0, x1, y1 = (f(c) for f, c in zip((min, min, max, max), zip(*boxes)))
+            if cover is not None:
+                covers.append(cover)
+    # What everything covers, in plain numbers (a QRectF united ten thousand times took longer):
+    # the nodes and the edges, which the overview shows, and the nodes' margins and the badges.
+    drawn_ext = _extent(
+        [_extent([(x, y, x + w, y + h) for _ops, x, y, w, h, _tip in r.nodes.values()]), _extent(covers)]
+    )
+    nodes_ext = _extent([(x - 6, y - 6, x + w + 6, y + h + 6) for _ops, x, y, w, h, _tip in r.nodes.values()])
+    refs_ext = _extent([(x, y, x + w, y + h) for _ops, x, y, w, h, _of, _tip in r.refs.values()])
+    content = _extent([nodes_ext, _extent(covers), refs_ext])
+    if content is not None:
+        x0, y0, x1, y1 = content
         r.content = QRectF(x0, y0, x1 - x0, y1 - y0)
-    r.overview = render_overview(r.nodes, r.edges, dpr)
+    r.overview = render_overview(r.nodes, r.edges, dpr, drawn_ext)
+
+
+def _extent(
+    boxes: list[tuple[float, float, float, float] | None],
+) -> tuple[float, float, float, float] | None:
+    """What boxes ``(x0, y0, x1, y1)`` cover together (None among them: nothing), None if nothing."""
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return None
+    x0, y0, x1, y1 = zip(*boxes)
+    return min(x0), min(y0), max(x1), max(y1)
 
 
 def _shapes_key(items: list[Any]) -> tuple:

@@ -97,6 +97,9 @@ def test_a_canvas_that_reuses_its_last_job_draws_what_a_fresh_job_draws(qtbot) -
         now = picture(kept)
         assert now == picture(fresh), f"step {k}"
         assert pixels(kept) == pixels(fresh), f"step {k}"
+        shown, made = kept.minimap.overview, fresh.minimap.overview
+        assert (shown.src, shown.scale) == (made.src, made.scale) and shown.image == made.image, f"step {k}"
+        assert kept.sceneRect() == fresh.sceneRect(), f"step {k}"
         # Unchanged nodes kept the very paint ops the last job made (the memo was used).
         reused += sum(now[0][n][0] is before[0][n][0] for n in now[0] if n in before[0])
         before = now
