@@ -246,6 +246,7 @@ class GraphCanvas(
             self._bridge = SessionBridge(session, self)
             self._bridge.changed.connect(self._on_source_changed)
         self._layouts.clear()
+        self._memos.clear()  # (what it holds keeps the old tensors alive)
         self._fit_next = True
         self.refresh()
 
@@ -272,6 +273,7 @@ class GraphCanvas(
         A layout still running belongs to the old picture: it is thrown away when it ends."""
         self._layout_epoch += 1
         self._layouts.clear()
+        self._memos.clear()  # (what it holds keeps the old tensors alive)
         self._fold_layouts.clear()
         self.refresh(fit=True)
 
@@ -481,7 +483,7 @@ class GraphCanvas(
         self._job = None
         self._timeout_timer.stop()
         result: LayoutResult = job.result
-        if result.memo is not None:
+        if result.memo is not None and result.epoch == self._layout_epoch:
             self._memos[result.view] = result.memo
         if result.epoch != self._layout_epoch:
             self._pending = True  # laid out for what was there before a fresh start: lay out again
