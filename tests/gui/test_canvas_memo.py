@@ -15,6 +15,7 @@ from gradviz.graph.colouring import ScaleSettings, scale_for
 from gradviz.graph.incremental import MIN_NODES
 from gradviz.graph.layout import layout
 from gradviz.graph.scene import SceneMemo, build_scene
+from gradviz.graph.shared import FANOUT
 from gradviz.graph.source import SessionSource
 from gradviz.gui.canvas import GraphCanvas
 from gradviz.gui.canvas_layout import node_looks
@@ -38,6 +39,11 @@ def chain_session(steps: int) -> tuple[Session, str]:
     return s, prev
 
 
+def uses_of_x(s: Session, frm: str, n: int) -> None:
+    for j in range(n):
+        frm = s.apply("mul", [frm, "x"], name=f"u{j}")
+
+
 def canvas(qtbot, s: Session, *, memo: bool) -> GraphCanvas:
     c = GraphCanvas(SessionSource(s))
     if not memo:
@@ -52,7 +58,7 @@ def canvas(qtbot, s: Session, *, memo: bool) -> GraphCanvas:
 def picture(c: GraphCanvas) -> tuple:
     nodes = {n: (it.ops, it.pos().x(), it.pos().y(), it.size(), it.tip) for n, it in c.node_items().items()}
     edges = {k: (it.ops, it.boundingRect()) for k, it in c.edge_items().items()}
-    refs = {b: (it.pos().x(), it.pos().y()) for b, it in c.ref_items().items()}
+    refs = {b: (it.ops, it.pos().x(), it.pos().y(), it.tip) for b, it in c.ref_items().items()}
     return nodes, edges, refs
 
 
@@ -89,6 +95,8 @@ def test_a_canvas_that_reuses_its_last_job_draws_what_a_fresh_job_draws(qtbot) -
         lambda: (kept.set_fold_repeats(True), fresh.set_fold_repeats(True)),  # the chain folds
         lambda: (kept.set_fold_repeats(False), fresh.set_fold_repeats(False)),  # and unfolds
         lambda: s.apply("add", ["after", 1.0], name="end"),
+        lambda: uses_of_x(s, "end", FANOUT),  # x is shared: its far uses get reference badges
+        lambda: s.apply("add", [f"u{FANOUT - 1}", 1.0], name="last"),
     ]
     before = picture(kept)
     for k, step in enumerate(steps):
@@ -103,7 +111,8 @@ def test_a_canvas_that_reuses_its_last_job_draws_what_a_fresh_job_draws(qtbot) -
         # Unchanged nodes kept the very paint ops the last job made (the memo was used).
         reused += sum(now[0][n][0] is before[0][n][0] for n in now[0] if n in before[0])
         before = now
-    assert "end" in kept.names.values() and len(kept.node_items()) > MIN_NODES
+    assert "last" in kept.names.values() and len(kept.node_items()) > MIN_NODES
+    assert len(kept.ref_items()) >= FANOUT - 3
     assert reused > 5 * MIN_NODES
 
 
