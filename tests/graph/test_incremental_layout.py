@@ -114,3 +114,15 @@ def test_the_grown_layouts_box_covers_what_it_holds_as_one_measured_whole() -> N
     assert shrunk is not None
     assert shrunk.bbox == pytest.approx(bounding_box(shrunk.positions, shrunk.edges, shrunk.sizes), abs=1e-6)
     assert shrunk.bbox[2] < lay.bbox[2]  # far2 was the widest
+
+
+def test_a_new_input_of_its_own_sits_just_above_the_new_op_it_feeds() -> None:
+    g = chain(MIN_NODES // 3 + 10)
+    before = layout(g, prefer="builtin")
+    big = grown(g, "h60", 0)  # c0 (a number, say) and h60 feed the new add0
+    after = extend(big, before)
+    assert after is not None
+    (cx, cy), (ax, ay) = after.positions["c0"], after.positions["add0"]
+    assert cy < ay  # above the op it feeds, its edge running down to it
+    assert cy > after.positions["h59"][1]  # in the band just above, not at the graph's top
+    assert abs(cx - ax) < 200
