@@ -78,6 +78,8 @@ def extend(
         order = [v for v in nx.topological_sort(g.subgraph(new))]
     except nx.NetworkXUnfeasible:
         return None
+    fresh = set(new)
+    later = []  # inputs of their own that feed only new nodes: placed above those, once placed
     for v in order:
         w, h = sizes[v]
         preds = [u for u in g.predecessors(v) if u in positions]
@@ -85,19 +87,22 @@ def extend(
             bottom = max(positions[u][1] + sizes[u][1] / 2 for u in preds)
             x = sum(positions[u][0] for u in preds) / len(preds)
             y = bottom + sp.ranksep + h / 2
-        else:  # an input of its own: above what it feeds, or beside everything
-            succs = [u for u in g.successors(v) if u in positions]
-            if succs:
-                top = min(positions[u][1] - sizes[u][1] / 2 for u in succs)
-                x = sum(positions[u][0] for u in succs) / len(succs)
-                y = top - sp.ranksep - h / 2
-            else:
-                x = max((b[2] for b in boxes), default=0.0) + sp.nodesep + w / 2
-                y = h / 2
+        elif any(u in fresh and u not in positions for u in g.successors(v)):
+            later.append(v)
+            continue
+        else:
+            x, y = _above(g, v, positions, sizes, boxes, sp)
+        x = _free_x(x, y, w, h, boxes, sp.nodesep)
+        positions[v] = (x, y)
+        boxes.append((x - w / 2, y - h / 2, x + w / 2, y + h / 2))
+    for v in reversed(later):  # (what each feeds is placed before it)
+        w, h = sizes[v]
+        x, y = _above(g, v, positions, sizes, boxes, sp)
         x = _free_x(x, y, w, h, boxes, sp.nodesep)
         positions[v] = (x, y)
         boxes.append((x - w / 2, y - h / 2, x + w / 2, y + h / 2))
     routes: dict[tuple[Hashable, Hashable], list[Point]] = {}
+    drawn: dict[tuple[Hashable, Hashable], list[Point]] = {}  # the routes drawn anew
     for u, v in dict.fromkeys((u, v) for u, v, *_ in g.edges()):
         pts = previous.edges.get((u, v))
         if pts is not None and u in old and v in old and u not in resized and v not in resized:
@@ -105,19 +110,42 @@ def extend(
             continue
         (ux, uy), (vx, vy) = positions[u], positions[v]
         if vy >= uy:
-            routes[(u, v)] = _curve((ux, uy + sizes[u][1] / 2), (vx, vy - sizes[v][1] / 2))
+            routes[(u, v)] = drawn[(u, v)] = _curve((ux, uy + sizes[u][1] / 2), (vx, vy - sizes[v][1] / 2))
         else:  # drawn against the flow (an input placed beside): straight, centre to centre
-            routes[(u, v)] = [(ux, uy), (ux, uy), (vx, vy), (vx, vy)]
+            routes[(u, v)] = drawn[(u, v)] = [(ux, uy), (ux, uy), (vx, vy), (vx, vy)]
+    if (
+        not resized
+        and len(positions) == len(old) + len(new)
+        and len(routes) - len(drawn) == len(previous.edges)
+    ):
+        # Nothing left or moved: the old box grown by what is new (not every box measured again).
+        x0, y0, x1, y1 = bounding_box({v: positions[v] for v in new}, drawn, sizes)
+        p0, q0, p1, q1 = previous.bbox
+        bbox = (min(x0, p0), min(y0, q0), max(x1, p1), max(y1, q1))
+    else:
+        bbox = bounding_box(positions, routes, sizes)
     return Layout(
         positions=positions,
         edges=routes,
         sizes=sizes,
-        bbox=bounding_box(positions, routes, sizes),
+        bbox=bbox,
         provider=previous.provider,
         seconds=time.perf_counter() - t0,
         notes=[*previous.notes, f"{len(new)} node(s) placed beside the previous layout"][-8:],
         direction="TB",
     )
+
+
+def _above(
+    g: nx.DiGraph, v: Hashable, positions: dict, sizes: dict, boxes: list, sp: Spacing
+) -> tuple[float, float]:
+    """Where an input of its own goes: above what it feeds, or beside everything."""
+    w, h = sizes[v]
+    succs = [u for u in g.successors(v) if u in positions]
+    if succs:
+        top = min(positions[u][1] - sizes[u][1] / 2 for u in succs)
+        return sum(positions[u][0] for u in succs) / len(succs), top - sp.ranksep - h / 2
+    return max((b[2] for b in boxes), default=0.0) + sp.nodesep + w / 2, h / 2
 
 
 def _free_x(x: float, y: float, w: float, h: float, boxes: list, gap: float) -> float:

@@ -106,6 +106,21 @@ class Scene:
     # Reference badges of shared inputs (see shared.py): badge id -> (the node it stands for,
     # its box); its shapes are spans[badge id]. The edge (node, user) starts at the badge.
     refs: dict[str, tuple[str, tuple[float, float, float, float]]] = field(default_factory=dict)
+    memo: SceneMemo | None = None  # what it drew, for the next build to reuse (build_scene(memo=))
+
+
+@dataclass
+class SceneMemo:
+    """What one :func:`build_scene` drew of each node and edge, and from what, so that the next
+    build of a grown graph draws only what changed: one op more on a graph of thousands of nodes
+    leaves almost every shape as it was, and drawing them all again was most of the canvas's job.
+    A node's shapes are reused while its look is the very same object (looks are made once per
+    set of attributes and kept by the caller) and its box is the same; an edge's while it is
+    drawn from the same attributes along the same route between the same boxes."""
+
+    sizes: dict[Any, tuple[Look, tuple[float, float]]] = field(default_factory=dict)
+    nodes: dict[Any, tuple[Look, tuple[float, float, float, float], list[Item]]] = field(default_factory=dict)
+    edges: dict[Any, tuple[tuple, list[Item], Text | None]] = field(default_factory=dict)
 
 
 # --- sizes ------------------------------------------------------------------------------------
@@ -505,23 +520,28 @@ def build_scene(
     in_layout_coordinates: bool = False,
     shared_refs: bool = True,
     node_looks: dict[str, Look] | None = None,
+    memo: SceneMemo | None = None,
 ) -> Scene:
     """Lay out ``g`` (a model graph) and turn it into shapes. ``in_layout_coordinates``: where
     the layout placed them (the canvas, whose picture stays put from one layout to the next),
     not moved to a page with a margin. ``shared_refs``: a shared input's far uses get reference
     badges instead of long edges (see ``shared.py``). ``node_looks``: each node's look with this
-    scale, if the caller has them (the canvas keeps those it made before)."""
+    scale, if the caller has them (the canvas keeps those it made before). ``memo``: the last
+    build's :class:`SceneMemo` (an empty one the first time), whose unchanged shapes are reused;
+    the picture is the same as without it, and the returned scene's ``memo`` is for the next."""
     cs = scale if isinstance(scale, ColorScale) else fit_scale(g, stat, cmap, scale)
     node_looks = looks(g, cs, elements) if node_looks is None else node_looks
-    sized = sized_graph(g, node_looks, shared_refs=shared_refs)
+    into = SceneMemo() if memo is not None else None
+    sized = sized_graph(g, node_looks, shared_refs=shared_refs, memo=memo, into=into)
     lay = (layout or _default_layout)(sized)
 
     # Bounding box of what was laid out (not trusting an origin): nodes and edge points.
+    size = {n: (a["width"], a["height"]) for n, a in sized.nodes(data=True)}
     xs, ys = [], []
     for n, (px, py) in lay.positions.items():
-        if n not in sized:
+        if n not in size:
             continue
-        w, h = sized.nodes[n]["width"], sized.nodes[n]["height"]
+        w, h = size[n]
         xs += [px - w / 2, px + w / 2]
         ys += [py - h / 2, py + h / 2]
     for pts in lay.edges.values():
@@ -536,7 +556,7 @@ def build_scene(
     boxes = {}
     for n, (px, py) in lay.positions.items():
         if n in g:
-            w, h = sized.nodes[n]["width"], sized.nodes[n]["height"]
+            w, h = size[n]
             boxes[n] = (px + ox - w / 2, py + oy - h / 2, w, h)
     refs = _ref_boxes(lay, sized, ox, oy)
 
@@ -551,21 +571,29 @@ def build_scene(
             checkpoint()
         if u not in boxes or v not in boxes:
             continue
-        ref = refs.get(ref_id(u, v))  # a shared input's far use: the edge starts at its badge
-        pts = lay.edges.get((ref_id(u, v), v) if ref else (u, v))
-        if pts:
-            pts = [(p[0] + ox, p[1] + oy) for p in pts]
+        ref = refs.get(ref_id(u, v)) if refs else None  # a shared input's far use: from its badge
+        route = lay.edges.get((ref_id(u, v), v) if ref else (u, v))
         start = len(items)
-        drawn, label = edge_items(a, pts, ref[1] if ref else boxes[u], boxes[v], cs, edge_labels)
+        drawn, label = _memo_edge(
+            memo, into, (u, v), a, route, (ox, oy), ref[1] if ref else boxes[u], boxes[v], cs, edge_labels
+        )
         items += drawn
         spans[(u, v)] = (start, len(items))
         if label is not None:
             label_of.append((u, v))
             labels.append(label)
+    old_nodes = memo.nodes if memo is not None else {}
     for n, box in boxes.items():
         x, y, w, h = box
         start = len(items)
-        items += _node_items(node_looks[n], x + w / 2, y + h / 2, w, h)
+        lk, kept = node_looks[n], old_nodes.get(n)
+        if kept is not None and kept[0] is lk and kept[1] == box:
+            drawn = kept[2]
+        else:
+            drawn = _node_items(lk, x + w / 2, y + h / 2, w, h)
+        if into is not None:
+            into.nodes[n] = (lk, box, drawn)
+        items += drawn
         spans[n] = (start, len(items))
     for b, (of, box) in refs.items():
         start = len(items)
@@ -594,7 +622,42 @@ def build_scene(
         spans=spans,
         looks=node_looks,
         refs=refs,
+        memo=into,
     )
+
+
+def _memo_edge(
+    memo: SceneMemo | None,
+    into: SceneMemo | None,
+    key: tuple[Any, Any],
+    a: dict[str, Any],
+    route: list[tuple[float, float]] | None,
+    offset: tuple[float, float],
+    box_u: tuple[float, float, float, float],
+    box_v: tuple[float, float, float, float],
+    cs: ColorScale,
+    edge_labels: bool,
+) -> tuple[list[Item], Text | None]:
+    """:func:`edge_items` along the layout's ``route`` moved by ``offset``, or what ``memo`` kept
+    of the same edge drawn from the same inputs (an edge carrying the stepper's gradient is
+    coloured by the scale: always drawn anew)."""
+
+    def draw() -> tuple[list[Item], Text | None]:
+        ox, oy = offset
+        pts = [(p[0] + ox, p[1] + oy) for p in route] if route else route
+        return edge_items(a, pts, box_u, box_v, cs, edge_labels)
+
+    if into is None or a.get("flow"):
+        return draw()
+    # (a layout's routes are values: a grown layout hands on the very lists of those it kept)
+    said = (a.get("kind"), edge_labels, a.get("shape") if edge_labels else None, route, offset, box_u, box_v)
+    kept = memo.edges.get(key) if memo is not None else None
+    if kept is not None and kept[0] == said:
+        drawn, label = kept[1], kept[2]
+    else:
+        drawn, label = draw()
+    into.edges[key] = (said, drawn, label)
+    return drawn, label
 
 
 def edge_items(
@@ -722,15 +785,30 @@ def edge_shapes(scene: Scene, key: tuple[str, str]) -> list[Item]:
     return scene.items[s0:s1] + (scene.items[label[0] : label[1]] if label else [])
 
 
-def sized_graph(g: nx.DiGraph, node_looks: dict[str, Look], *, shared_refs: bool = True) -> nx.DiGraph:
+def sized_graph(
+    g: nx.DiGraph,
+    node_looks: dict[str, Look],
+    *,
+    shared_refs: bool = True,
+    memo: SceneMemo | None = None,
+    into: SceneMemo | None = None,
+) -> nx.DiGraph:
     """What a layout needs of ``g``: each node's size (from its look), type and label, the edges;
     with ``shared_refs``, a reference badge node (type "ref") for each far use of a shared input,
-    in place of its long edge (see ``shared.py``)."""
+    in place of its long edge (see ``shared.py``). Sizes of unchanged looks are taken from
+    ``memo`` and all of them are kept in ``into``."""
     sized = nx.DiGraph()
     sized.graph.update(g.graph)
-    for n in g.nodes:
-        w, h = node_size(node_looks[n])
-        sized.add_node(n, width=w, height=h, type=g.nodes[n].get("type"), label=g.nodes[n].get("label", ""))
+    old = memo.sizes if memo is not None else {}
+    nodes = []
+    for n, a in g.nodes(data=True):
+        lk = node_looks[n]
+        kept = old.get(n)
+        w, h = kept[1] if kept is not None and kept[0] is lk else node_size(lk)
+        if into is not None:
+            into.sizes[n] = (lk, (w, h))
+        nodes.append((n, {"width": w, "height": h, "type": a.get("type"), "label": a.get("label", "")}))
+    sized.add_nodes_from(nodes)
     sized.add_edges_from(g.edges(data=True))
     if shared_refs:
         uses = shared_uses(sized)

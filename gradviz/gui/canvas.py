@@ -60,7 +60,7 @@ from .canvas_colours import CanvasColours
 from .canvas_folding import CanvasFolding
 from .canvas_input import CanvasInput
 from .canvas_items import EdgeItem, NodeItem, RefItem
-from .canvas_layout import LayoutResult, layout_task
+from .canvas_layout import JobMemo, LayoutResult, layout_task
 from .canvas_overlays import Bubble, BusyOverlay, EmptyHint, LegendOverlay
 from .canvas_selection import CanvasSelection
 from .canvas_steps import CanvasSteps
@@ -160,6 +160,10 @@ class GraphCanvas(
         self.provider = ""
         self.layout_seconds = 0.0
         self._layouts: dict[str, Layout] = {}
+        # view -> what its last layout job made of each node and edge (canvas_layout.JobMemo):
+        # the next job reuses what did not change. Checked against what it is made from, so it
+        # is never stale, only unused.
+        self._memos: dict[str, JobMemo] = {}
         self._nodes: dict[str, NodeItem] = {}
         self._edges: dict[tuple[str, str], EdgeItem] = {}
         self._refs: dict[str, RefItem] = {}  # reference badges of shared inputs, by badge id
@@ -242,6 +246,7 @@ class GraphCanvas(
             self._bridge = SessionBridge(session, self)
             self._bridge.changed.connect(self._on_source_changed)
         self._layouts.clear()
+        self._memos.clear()  # (what it holds keeps the old tensors alive)
         self._fit_next = True
         self.refresh()
 
@@ -268,6 +273,7 @@ class GraphCanvas(
         A layout still running belongs to the old picture: it is thrown away when it ends."""
         self._layout_epoch += 1
         self._layouts.clear()
+        self._memos.clear()  # (what it holds keeps the old tensors alive)
         self._fold_layouts.clear()
         self.refresh(fit=True)
 
@@ -443,6 +449,7 @@ class GraphCanvas(
             previous,
             self.devicePixelRatioF(),
             self.direction,
+            self._memos.get(self.view_mode),
         )
         job = WorkerJob(task)
         job.signals.progressed.connect(self._job_built, Qt.ConnectionType.QueuedConnection)
@@ -476,6 +483,8 @@ class GraphCanvas(
         self._job = None
         self._timeout_timer.stop()
         result: LayoutResult = job.result
+        if result.memo is not None and result.epoch == self._layout_epoch:
+            self._memos[result.view] = result.memo
         if result.epoch != self._layout_epoch:
             self._pending = True  # laid out for what was there before a fresh start: lay out again
         elif result.error and result.version != self._version:

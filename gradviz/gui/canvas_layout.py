@@ -26,7 +26,7 @@ from ..graph.layout import Layout
 from ..graph.layout import layout as run_layout
 from ..graph.model import TENSORS
 from ..graph.repeats import find_repeats
-from ..graph.scene import build_scene, edge_shapes
+from ..graph.scene import SceneMemo, build_scene, edge_shapes
 from ..graph.shared import ref_target
 from ..graph.source import Builder
 from ..graph.style import as_pytorch, look
@@ -66,6 +66,27 @@ class LayoutResult:
     runs: list[Any] = field(default_factory=list)  # the runs of repetitions found (repeats.Run)
     modules: list[Any] = field(default_factory=list)  # the module calls (folding.ModuleGroup)
     fold_key: Any = None  # the fold state it was folded with (FoldState.key()), None: not folded
+    memo: JobMemo | None = None  # what it made of each node and edge, for the view's next job
+
+
+@dataclass
+class JobMemo:
+    """What one layout job made of each node and edge, so that the next job of the same view
+    makes only what changed (one op more on a big graph changes a few nodes): the scene's shapes
+    (scene.SceneMemo), and from them each node's and edge's paint operations and each node's
+    tooltip. A job reads the previous job's memo and writes a new one, so a job still running
+    when the next starts (cancelled, say) never sees its memo change."""
+
+    scene: SceneMemo = field(default_factory=SceneMemo)
+    ops: dict[str, tuple[list[Any], list[Op]]] = field(default_factory=dict)  # node -> shapes, ops
+    # edge -> (its line's shapes, its label, every shape of it, (paint ops, bounds), bounds as numbers)
+    edges: dict[tuple[str, str], tuple[list[Any], Any, list[Any], tuple[list[Op], QRectF], Any]] = field(
+        default_factory=dict
+    )
+    # node -> (for an op, what its operands are called, else None; its tooltip)
+    tips: dict[str, tuple[tuple | None, str]] = field(default_factory=dict)
+    # node -> (its attributes, the colour scale's key, (its look, _look_key))
+    attrs: dict[str, tuple[dict[str, Any], tuple, tuple[Any, tuple]]] = field(default_factory=dict)
 
 
 def layout_task(
@@ -75,14 +96,16 @@ def layout_task(
     previous: Layout | None,
     dpr: float,
     direction: str = "TB",
+    memo: JobMemo | None = None,
 ) -> Callable[[Progress], LayoutResult]:
     """The task for a WorkerJob that fills ``result``. Its first progress report gives the number
-    of nodes about to be laid out; an error is kept in ``result.error``, not raised."""
+    of nodes about to be laid out; an error is kept in ``result.error``, not raised. ``memo``:
+    the view's last job's (``result.memo``), whose unchanged parts are reused."""
 
     def run(progress: Progress) -> LayoutResult:
         t0 = time.perf_counter()
         try:
-            _lay_out(result, build, options, previous, dpr, direction, progress)
+            _lay_out(result, build, options, previous, dpr, direction, progress, memo)
         except WorkCancelledError:
             raise
         except Exception as e:  # a bug must not take the window down: say so and keep going
@@ -125,27 +148,46 @@ def _scale_key(cs: colors.ColorScale) -> tuple:
 
 
 def node_looks(
-    g: nx.DiGraph, cs: colors.ColorScale, elements: bool
-) -> tuple[dict[str, Any], dict[str, tuple]]:
+    g: nx.DiGraph,
+    cs: colors.ColorScale,
+    elements: bool,
+    old: JobMemo | None = None,
+    new: JobMemo | None = None,
+) -> tuple[dict[str, Any], dict[str, tuple], set[str]]:
     """Each node's look (style.looks) and its _look_key, remembered by what the node says: one
-    op more on a big graph leaves almost every node as it was."""
+    op more on a big graph leaves almost every node as it was. With memos: the nodes whose
+    attributes are those ``old`` saw (compared as dicts: the grown graph hands out the same
+    values, so that is quick), which keep their look and tooltip, and ``new`` remembers them."""
     if len(_LOOKS) > CACHE_MAX:
         _LOOKS.clear()
     scale = (_scale_key(cs), elements)
-    out, keys = {}, {}
+    seen = old.attrs if old is not None else {}
+    out, keys, same = {}, {}, set()
     for n, a in g.nodes(data=True):
-        try:
-            key = (scale, _attrs_key(a))
-            made = _LOOKS.get(key)
-        except TypeError:  # something unhashable (never seen yet): made every time
-            key, made = None, None
+        kept = seen.get(n)
+        made = None
+        if kept is not None and kept[1] == scale:
+            try:
+                if kept[0] == a:
+                    made = kept[2]
+                    same.add(n)
+            except Exception:  # values that do not compare (arrays): made as if new
+                made = None
         if made is None:
-            lk = look(a, cs, elements)
-            made = (lk, _look_key(lk))
-            if key is not None:
-                _LOOKS[key] = made
+            try:
+                key = (scale, _attrs_key(a))
+                made = _LOOKS.get(key)
+            except TypeError:  # something unhashable (never seen yet): made every time
+                key, made = None, None
+            if made is None:
+                lk = look(a, cs, elements)
+                made = (lk, _look_key(lk))
+                if key is not None:
+                    _LOOKS[key] = made
+        if new is not None:
+            new.attrs[n] = (kept[0] if n in same else dict(a), scale, made)
         out[n], keys[n] = made
-    return out, keys
+    return out, keys, same
 
 
 def _look_key(look: Any) -> tuple:
@@ -170,6 +212,32 @@ def _tooltip(g: nx.DiGraph, n: str, names: dict[str, str]) -> str:
     return tip
 
 
+def _node_tip(
+    g: nx.DiGraph, n: str, names: dict[str, str], same: set[str], old: JobMemo, new: JobMemo
+) -> str:
+    """``_tooltip``, or the last job's for a node whose attributes are the same (``same``): a
+    tensor's tooltip is read from its attributes alone, an op's from its own and those of the
+    tensors passed to it, under their names (which the signature below holds)."""
+    if n not in same:
+        tip = _tooltip(g, n, names)
+        new.tips[n] = (None, tip)
+        return tip
+    sign = None
+    if g.nodes[n].get("type") == "op":
+        preds = g.pred[n]
+        if not all(u in same for u in preds):
+            sign = False  # an operand says something else now
+        else:
+            sign = tuple((u, names.get(u), e.get("args")) for u, e in preds.items())
+    kept = old.tips.get(n)
+    if sign is not False and kept is not None and kept[0] == sign:
+        tip = kept[1]
+    else:
+        tip = _tooltip(g, n, names)
+    new.tips[n] = (sign if sign is not False else None, tip)
+    return tip
+
+
 def _lay_out(
     r: LayoutResult,
     build: Builder,
@@ -178,6 +246,7 @@ def _lay_out(
     dpr: float,
     direction: str,
     progress: Progress,
+    memo: JobMemo | None = None,
 ) -> None:
     settings, elements, *more = options
     fold_state, fold_runs = (more + [None, False])[:2]
@@ -226,10 +295,20 @@ def _lay_out(
         captured["layout"] = out
         return out
 
-    looks, look_keys = node_looks(g, cs, elements)
+    old = memo or JobMemo()
+    new = r.memo = JobMemo()
+    looks, look_keys, same = node_looks(g, cs, elements, old, new)
     scene = build_scene(
-        g, scale=cs, legend=False, elements=elements, layout=lay, in_layout_coordinates=True, node_looks=looks
+        g,
+        scale=cs,
+        legend=False,
+        elements=elements,
+        layout=lay,
+        in_layout_coordinates=True,
+        node_looks=looks,
+        memo=old.scene,
     )
+    new.scene = scene.memo or SceneMemo()
     lay_out = captured.get("layout")
     r.layout, r.provider = lay_out, scene.provider or (lay_out.provider if lay_out else "")
     if len(_OPS) > CACHE_MAX:
@@ -239,36 +318,70 @@ def _lay_out(
     for k, (n, (x, y, w, h)) in enumerate(scene.boxes.items()):
         if k % 1024 == 0:
             checkpoint()
-        look = scene.looks.get(n)
-        key = (look_keys.get(n) or _look_key(look), w, h) if look is not None else None
-        ops = _OPS.get(key) if key is not None else None
-        if ops is None:
-            s0, s1 = scene.spans.get(n, (0, 0))
-            ops = compile_items(scene.items[s0:s1], -x, -y)
-            if key is not None:
-                _OPS[key] = ops
-        r.nodes[n] = (ops, x, y, w, h, _tooltip(g, n, names))
+        drawn = new.scene.nodes.get(n, (None, None, None))[2]
+        kept = old.ops.get(n)
+        if kept is not None and kept[0] is drawn:  # the very shapes the last job compiled
+            ops = kept[1]
+        else:
+            look = scene.looks.get(n)
+            key = (look_keys.get(n) or _look_key(look), w, h) if look is not None else None
+            ops = _OPS.get(key) if key is not None else None
+            if ops is None:
+                s0, s1 = scene.spans.get(n, (0, 0))
+                ops = compile_items(scene.items[s0:s1], -x, -y)
+                if key is not None:
+                    _OPS[key] = ops
+        if drawn is not None:
+            new.ops[n] = (drawn, ops)
+        r.nodes[n] = (ops, x, y, w, h, _node_tip(g, n, names, same, old, new))
     r.refs = ref_ops(g, scene, names)
     if len(_EDGES) > CACHE_MAX:
         _EDGES.clear()
+    covers = []  # each edge's bounds as plain numbers
     for key in scene.spans:
         if isinstance(key, tuple) and len(key) == 2:
-            items = edge_shapes(scene, key)
-            said = _shapes_key(items)  # where it runs and how it is drawn
-            made = _EDGES.get(said)
-            if made is None:
-                ops = compile_items(items, 0.0, 0.0)
-                made = _EDGES[said] = (ops, edge_bounds(ops))
+            drawn = new.scene.edges.get(key)
+            kept = old.edges.get(key)
+            if drawn is not None and kept is not None and kept[0] is drawn[1] and kept[1] is drawn[2]:
+                items, made, cover = kept[2], kept[3], kept[4]  # the very shapes the last job compiled
+            else:
+                items = edge_shapes(scene, key)
+                shapes = _shapes_key(items)  # where it runs and how it is drawn
+                made = _EDGES.get(shapes)
+                if made is None:
+                    ops = compile_items(items, 0.0, 0.0)
+                    made = _EDGES[shapes] = (ops, edge_bounds(ops))
+                b = made[1]
+                cover = None if b.isNull() else (b.left(), b.top(), b.right(), b.bottom())
+            if drawn is not None:
+                new.edges[key] = (drawn[1], drawn[2], items, made, cover)
             r.edges[key] = made
             r.edge_shapes[key] = items
-    # What everything covers, in plain numbers (a QRectF united ten thousand times took longer).
-    boxes = [(x - 6, y - 6, x + w + 6, y + h + 6) for _ops, x, y, w, h, _tip in r.nodes.values()]
-    boxes += [(b.left(), b.top(), b.right(), b.bottom()) for _ops, b in r.edges.values() if not b.isNull()]
-    boxes += [(x, y, x + w, y + h) for _ops, x, y, w, h, _of, _tip in r.refs.values()]
-    if boxes:
-        x0, y0, x1, y1 = (f(c) for f, c in zip((min, min, max, max), zip(*boxes)))
+            if cover is not None:
+                covers.append(cover)
+    # What everything covers, in plain numbers (a QRectF united ten thousand times took longer):
+    # the nodes and the edges, which the overview shows, and the nodes' margins and the badges.
+    drawn_ext = _extent(
+        [_extent([(x, y, x + w, y + h) for _ops, x, y, w, h, _tip in r.nodes.values()]), _extent(covers)]
+    )
+    nodes_ext = _extent([(x - 6, y - 6, x + w + 6, y + h + 6) for _ops, x, y, w, h, _tip in r.nodes.values()])
+    refs_ext = _extent([(x, y, x + w, y + h) for _ops, x, y, w, h, _of, _tip in r.refs.values()])
+    content = _extent([nodes_ext, _extent(covers), refs_ext])
+    if content is not None:
+        x0, y0, x1, y1 = content
         r.content = QRectF(x0, y0, x1 - x0, y1 - y0)
-    r.overview = render_overview(r.nodes, r.edges, dpr)
+    r.overview = render_overview(r.nodes, r.edges, dpr, drawn_ext)
+
+
+def _extent(
+    boxes: list[tuple[float, float, float, float] | None],
+) -> tuple[float, float, float, float] | None:
+    """What boxes ``(x0, y0, x1, y1)`` cover together (None among them: nothing), None if nothing."""
+    boxes = [b for b in boxes if b is not None]
+    if not boxes:
+        return None
+    x0, y0, x1, y1 = zip(*boxes)
+    return min(x0), min(y0), max(x1), max(y1)
 
 
 def _shapes_key(items: list[Any]) -> tuple:

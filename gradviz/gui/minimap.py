@@ -33,14 +33,25 @@ class Overview:
 
 
 def render_overview(
-    nodes: dict[str, tuple], edges: dict[Any, tuple[list[Op], QRectF]], dpr: float = 1.0
+    nodes: dict[str, tuple],
+    edges: dict[Any, tuple[list[Op], QRectF]],
+    dpr: float = 1.0,
+    extent: tuple[float, float, float, float] | None = None,
 ) -> Overview | None:
-    """Nodes as their fill colours and edges as thin lines, fitted in MAX_W x MAX_H."""
-    boxes = [(x, y, x + w, y + h) for _ops, x, y, w, h, *_ in nodes.values()]
-    boxes += [(r.left(), r.top(), r.right(), r.bottom()) for _ops, r in edges.values() if not r.isNull()]
-    if not boxes:
-        return None
-    x0, y0, x1, y1 = (f(c) for f, c in zip((min, min, max, max), zip(*boxes)))
+    """Nodes as their fill colours and edges as thin lines, fitted in MAX_W x MAX_H. ``extent``:
+    what they cover (x0, y0, x1, y1), if the caller knows it."""
+    if extent is None:
+        boxes = [(x, y, x + w, y + h) for _ops, x, y, w, h, *_ in nodes.values()]
+        boxes += [(r.left(), r.top(), r.right(), r.bottom()) for _ops, r in edges.values() if not r.isNull()]
+        if not boxes:
+            return None
+        extent = (
+            min(b[0] for b in boxes),
+            min(b[1] for b in boxes),
+            max(b[2] for b in boxes),
+            max(b[3] for b in boxes),
+        )
+    x0, y0, x1, y1 = extent
     src = QRectF(x0, y0, x1 - x0, y1 - y0)
     if src.isEmpty():
         return None

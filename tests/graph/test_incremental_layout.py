@@ -8,7 +8,7 @@ import networkx as nx
 import pytest
 
 from gradviz.graph.incremental import MAX_NEW, MIN_NODES, extend
-from gradviz.graph.layout import layout
+from gradviz.graph.layout import bounding_box, layout
 
 
 def chain(n_steps: int) -> nx.DiGraph:
@@ -93,3 +93,36 @@ def test_a_node_that_grew_keeps_its_place_if_it_still_fits() -> None:
     big.nodes[last]["width"] = 60
     big.nodes["h50"]["width"] = 400  # now it would cover w51, beside it: lay out again
     assert extend(big, before) is None
+
+
+def test_the_grown_layouts_box_covers_what_it_holds_as_one_measured_whole() -> None:
+    g = chain(MIN_NODES // 3 + 10)
+    lay = layout(g, prefer="builtin")
+    for k in range(3):  # grown from a full layout, then from grown ones (their box is kept)
+        frm = "h20" if k != 1 else f"e{k - 1}"
+        g = grown(g, frm, k)
+        g.add_node(f"far{k}", width=400, height=40)  # wider than anything: the box must grow
+        g.add_edge(f"e{k}", f"far{k}")
+        lay = extend(g, lay)
+        assert lay is not None
+        assert lay.bbox == pytest.approx(bounding_box(lay.positions, lay.edges, lay.sizes), abs=1e-6)
+    smaller = g.copy()
+    smaller.remove_nodes_from(["far2", "e2", "add2", "c2"])  # one node left: measured whole
+    smaller.add_node("c9", width=10, height=10)
+    smaller.add_edge("h5", "c9")
+    shrunk = extend(smaller, lay)
+    assert shrunk is not None
+    assert shrunk.bbox == pytest.approx(bounding_box(shrunk.positions, shrunk.edges, shrunk.sizes), abs=1e-6)
+    assert shrunk.bbox[2] < lay.bbox[2]  # far2 was the widest
+
+
+def test_a_new_input_of_its_own_sits_just_above_the_new_op_it_feeds() -> None:
+    g = chain(MIN_NODES // 3 + 10)
+    before = layout(g, prefer="builtin")
+    big = grown(g, "h60", 0)  # c0 (a number, say) and h60 feed the new add0
+    after = extend(big, before)
+    assert after is not None
+    (cx, cy), (ax, ay) = after.positions["c0"], after.positions["add0"]
+    assert cy < ay  # above the op it feeds, its edge running down to it
+    assert cy > after.positions["h59"][1]  # in the band just above, not at the graph's top
+    assert abs(cx - ax) < 200
