@@ -14,13 +14,14 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from ..graph.snapshot import NOTE, Snapshot
 from ..graph.torch_capture import INSTALL_HINT
 from ..session.pytorch_script import ScriptError, run_script, torch_available
-from .plain import plain_box
+from .plain import plain_box, plain_tip
 from .work import WorkCancelledError
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
 
 _OPEN: set[MainWindow] = set()  # every snapshot window on screen
+TIP_LINES = 30  # of a script's output, shown on hovering the status line
 STOP_TIP = "Stop the script: its process is ended, and nothing is opened"
 
 
@@ -109,6 +110,14 @@ class ScriptRunner:
             return None
         window = self.show(snap, f"{path.name}")
         w.say(f"Ran {path.name}: its graph is open in a window of its own ({NOTE})")
+        output = snap.meta.get("output", "")
+        if output:  # what it printed (losses, say): the last line said, the last 30 on hover
+            lines = output.splitlines()
+            s = "s" * (len(lines) != 1)
+            window.say(f"{path.name} printed {len(lines)} line{s}; the last: {lines[-1]}")
+            shown = lines[-TIP_LINES:]
+            heading = f"Output (the last {len(shown)} lines):" if len(lines) > len(shown) else "Output:"
+            window.status_action.setToolTip(plain_tip("\n".join([heading, *shown])))
         return window
 
     def _run(self, path: Path) -> Snapshot:

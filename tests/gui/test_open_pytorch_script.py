@@ -16,19 +16,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 torch = pytest.importorskip("torch")
-
-MLP = """\
-import torch
-import torch.nn as nn
-
-torch.manual_seed(0)
-model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
-x = torch.randn(5, 3)
-target = torch.randn(5, 1)
-h = model[1](model[0](x))
-loss = nn.functional.mse_loss(model[2](h), target)
-loss.backward()
-"""
+from torch_models import MLP_SCRIPT as MLP  # noqa: E402 - tests/, shared
 
 SHOTS = Path(os.environ.get("GRADVIZ_SHOT_DIR", tempfile.gettempdir()))  # pictures to look at
 
