@@ -160,7 +160,7 @@ def _render(args: argparse.Namespace) -> int:
 
     if args.step is not None:
         return _render_step(args)
-    tensors = graph = None
+    tensors = graph = fit_on = None
     if args.input.endswith(".gradviz"):
         from gradviz.session import snapshot_file
         from gradviz.session.document import Session
@@ -168,7 +168,8 @@ def _render(args: argparse.Namespace) -> int:
 
         try:
             if snapshot_file.is_snapshot(args.input):  # a PyTorch script's graph, kept as data
-                graph = snapshot_file.load(args.input).views[args.view][0]
+                views = snapshot_file.load(args.input).views
+                graph, fit_on = views[args.view][0], views["tensors"][0]
             else:
                 session = Session()
                 open_into(session, args.input)
@@ -178,6 +179,11 @@ def _render(args: argparse.Namespace) -> int:
             print(f"gradviz render: error: {args.input}: {reason}", file=sys.stderr)
             return 1
     try:
+        scale = args.scale
+        if fit_on is not None:  # a snapshot coloured as the live graph and the window colour it:
+            from gradviz.graph.style import fit_scale  # fitted on the Tensors view, for both views
+
+            scale = fit_scale(fit_on, args.stat, args.cmap, args.scale)
         out = render(
             args.input,
             args.output,
@@ -186,7 +192,7 @@ def _render(args: argparse.Namespace) -> int:
             view=args.view,
             stat=args.stat,
             cmap=args.cmap,
-            scale=args.scale,
+            scale=scale,
             edge_labels=args.edge_labels,
             legend=not args.no_legend,
             elements=not args.no_elements,
