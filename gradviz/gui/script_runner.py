@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox
 from ..graph.snapshot import NOTE, Snapshot
 from ..graph.torch_capture import INSTALL_HINT
 from ..session.pytorch_script import ScriptError, run_script, torch_available
-from .plain import plain_box, plain_tip
+from .plain import plain_box
 from .work import WorkCancelledError
 
 if TYPE_CHECKING:
@@ -114,10 +114,12 @@ class ScriptRunner:
         if output:  # what it printed (losses, say): the last line said, the last 30 on hover
             lines = output.splitlines()
             s = "s" * (len(lines) != 1)
-            window.say(f"{path.name} printed {len(lines)} line{s}; the last: {lines[-1]}")
             shown = lines[-TIP_LINES:]
             heading = f"Output (the last {len(shown)} lines):" if len(lines) > len(shown) else "Output:"
-            window.status_action.setToolTip(plain_tip("\n".join([heading, *shown])))
+            window.say(
+                f"{path.name} printed {len(lines)} line{s}; the last: {lines[-1]}",
+                "\n".join([heading, *shown]),
+            )
         return window
 
     def _run(self, path: Path) -> Snapshot:
