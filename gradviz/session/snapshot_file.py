@@ -27,7 +27,9 @@ It is a zip, as a session file is, told apart by its manifest's ``format``:
     compared with what ``snapshot.json`` declared.
 
 Loading trusts nothing, as a session's loading does (the zip's directory, sizes, ratios, JSON,
-every attribute a drawing reads, every reference, every array); anything wrong is a
+every attribute a drawing reads, every reference, every array, and every declared shape against
+its array: a value's, a grad's, a kept gradient's and a node's ``grad_array``), with the zip
+checks a session's loading uses (:mod:`.safe_zip`); anything wrong is a
 :class:`SessionFileError` that says what and where.
 """
 
