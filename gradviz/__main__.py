@@ -75,7 +75,7 @@ def render_main(argv: list[str]) -> int:
         "input",
         metavar="INPUT",
         nargs="?",
-        help="a .gradviz session file, or a .py script that builds tensors",
+        help="a .gradviz file (a session, or a PyTorch snapshot), or a .py script that builds tensors",
     )
     parser.add_argument(
         "--example",
@@ -160,28 +160,39 @@ def _render(args: argparse.Namespace) -> int:
 
     if args.step is not None:
         return _render_step(args)
-    tensors = None
+    tensors = graph = fit_on = None
     if args.input.endswith(".gradviz"):
+        from gradviz.session import snapshot_file
         from gradviz.session.document import Session
         from gradviz.session.fileformat import SessionFileError, open_into
 
-        session = Session()
         try:
-            open_into(session, args.input)
+            if snapshot_file.is_snapshot(args.input):  # a PyTorch script's graph, kept as data
+                views = snapshot_file.load(args.input).views
+                graph, fit_on = views[args.view][0], views["tensors"][0]
+            else:
+                session = Session()
+                open_into(session, args.input)
+                tensors = session.tensors(include_hidden=False)  # as the window draws it
         except (SessionFileError, OSError) as exc:
             reason = str(exc).removeprefix(f"{os.path.basename(args.input)}: ")  # named once
             print(f"gradviz render: error: {args.input}: {reason}", file=sys.stderr)
             return 1
-        tensors = session.tensors(include_hidden=False)  # as the window draws it
     try:
+        scale = args.scale
+        if fit_on is not None:  # a snapshot coloured as the live graph and the window colour it:
+            from gradviz.graph.style import fit_scale  # fitted on the Tensors view, for both views
+
+            scale = fit_scale(fit_on, args.stat, args.cmap, args.scale)
         out = render(
             args.input,
             args.output,
             tensors=tensors,
+            graph=graph,
             view=args.view,
             stat=args.stat,
             cmap=args.cmap,
-            scale=args.scale,
+            scale=scale,
             edge_labels=args.edge_labels,
             legend=not args.no_legend,
             elements=not args.no_elements,
@@ -213,7 +224,13 @@ def _steps(path: str) -> tuple[dict, object, dict[int, str]]:
     if path.endswith(".gradviz"):
         from gradviz.session.backward_steps import last_backward
         from gradviz.session.fileformat import SessionFileError, open_into
+        from gradviz.session.snapshot_file import is_snapshot
 
+        if is_snapshot(path):
+            raise _StepsError(
+                "a PyTorch snapshot keeps its graph as data, not a backward to step through; "
+                "draw it without --step"
+            )
         session = Session()
         try:
             open_into(session, path)

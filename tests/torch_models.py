@@ -109,3 +109,26 @@ def _run(net: nn.Module, x: torch.Tensor, loss_of, capture: bool) -> tuple[torch
         loss = loss_of(net(x))
         loss.backward()
     return loss, net
+
+
+# A small MLP script, after loss.backward(): what File ▸ Open PyTorch Script is tested with
+# (tests/session/test_pytorch_script.py, tests/gui/test_open_pytorch_script.py). ``head`` lets
+# the session test take the gradient at ``h`` again, as its oracle.
+MLP_SCRIPT = """\
+import torch
+import torch.nn as nn
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
+x = torch.randn(5, 3)
+target = torch.randn(5, 1)
+
+
+def head(h):
+    return nn.functional.mse_loss(model[2](h), target)
+
+
+h = model[1](model[0](x))
+loss = head(h)
+loss.backward()
+"""

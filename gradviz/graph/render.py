@@ -22,6 +22,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 from ..engine.autograd import keep_grads
 from ..engine.tensor import Tensor
 from .export import FORMATS, export
@@ -160,12 +162,14 @@ def render(
     output_path: str | Path,
     *,
     tensors: dict[str, Tensor] | None = None,
+    graph: nx.DiGraph | None = None,
     torch: bool = False,
     **options: Any,
 ) -> Path:
     """Load ``input_path`` (or use ``tensors`` already loaded from it, e.g. a session file read by
-    a higher layer) and export its graph to ``output_path`` (format from the suffix). Runs of
-    repetitions are folded unless ``fold=False``."""
+    a higher layer, or ``graph``, a model graph such as a PyTorch snapshot's) and export its graph
+    to ``output_path`` (format from the suffix). Runs of repetitions are folded unless
+    ``fold=False``."""
     out = Path(output_path)
     fmt = out.suffix.lstrip(".").lower()
     if fmt not in FORMATS:
@@ -174,14 +178,14 @@ def render(
         )
     if not out.parent.exists():
         raise RenderError(f"{out}: folder {out.parent} does not exist")
-    if torch and tensors is None:
+    if graph is None and torch and tensors is None:
         tensors, param_names = load_torch_script(input_path)
         options["names"] = torch_script_names(tensors, param_names)
-    if tensors is None:
+    if graph is None and tensors is None:
         tensors = load_script(input_path)
     view = options.pop("view", "tensors")
     options.setdefault("fold", True)  # a loop of 300 steps fits one screen folded
     try:
-        return export(tensors, out, view=view, **options)
+        return export(tensors if graph is None else graph, out, view=view, **options)
     except OSError as exc:
         raise RenderError(f"{out}: cannot write: {exc.strerror or exc}") from None

@@ -56,11 +56,11 @@ class Documents:
     def open_path(self, path: str | os.PathLike[str], *, confirmed: bool = False) -> bool:
         """Open a session file; on failure say why and leave the current session untouched."""
         w = self.window
+        path = Path(path)
+        if snapshot_file.is_snapshot(path):  # a window of its own: this session stays as it is
+            return self.open_snapshot(path)
         if not confirmed and not self.confirm_discard():
             return False
-        path = Path(path)
-        if snapshot_file.is_snapshot(path):
-            return self.open_snapshot(path)
         if w.session is None:  # a viewer (of a snapshot, say) holds no session to open into
             w.show_error("Can't open this file here", f"{path.name}: open sessions in a session window.")
             return False
@@ -183,17 +183,20 @@ class Documents:
             return self.save_snapshot_as()
         if w.session is None:
             return False
-        stem = w.path.stem if w.path else (w.suggested_stem or "untitled")
+        p = self.ask_save_path("Save session", "gradviz sessions", "untitled")
+        return p is not None and self.save_to(p)
+
+    def ask_save_path(self, caption: str, kind: str, default_stem: str) -> Path | None:
+        """Ask where to save, starting beside the document (or in the last folder used), the
+        name given ``.gradviz`` if it was typed without; None if the person cancelled."""
+        w = self.window
+        stem = w.path.stem if w.path else (w.suggested_stem or default_stem)
         start = w.path.parent if w.path else Path(str(w.settings.value("files/last_dir", str(Path.home()))))
-        path = w.ask_save_path(
-            "Save session", f"gradviz sessions (*{SUFFIX})", str(start / f"{stem}{SUFFIX}")
-        )
+        path = w.ask_save_path(caption, f"{kind} (*{SUFFIX})", str(start / f"{stem}{SUFFIX}"))
         if not path:
-            return False
+            return None
         p = Path(path)
-        if p.suffix != SUFFIX:
-            p = p.with_name(p.name + SUFFIX)
-        return self.save_to(p)
+        return p if p.suffix == SUFFIX else p.with_name(p.name + SUFFIX)
 
     def save_to(self, path: Path) -> bool:
         w = self.window
@@ -220,16 +223,9 @@ class Documents:
     def save_snapshot_as(self) -> bool:
         """Save the PyTorch snapshot shown as a ``.gradviz`` file (marked as a snapshot)."""
         w = self.window
-        stem = w.path.stem if w.path else (w.suggested_stem or "snapshot")
-        start = w.path.parent if w.path else Path(str(w.settings.value("files/last_dir", str(Path.home()))))
-        path = w.ask_save_path(
-            "Save PyTorch snapshot", f"gradviz files (*{SUFFIX})", str(start / f"{stem}{SUFFIX}")
-        )
-        if not path:
+        p = self.ask_save_path("Save PyTorch snapshot", "gradviz files", "snapshot")
+        if p is None:
             return False
-        p = Path(path)
-        if p.suffix != SUFFIX:
-            p = p.with_name(p.name + SUFFIX)
         try:
             snapshot_file.save(w.snapshot, p)
         except (fileformat.SessionFileError, OSError) as e:

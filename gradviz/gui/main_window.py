@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
         self.tour_window: MainWindow | None = None  # where Help › Tour runs
         self.scratch = False  # a practice window (the tour's): closing it discards without asking
         self._canvas_working = False  # a layout is running (its progress waits behind others)
-        self._said_before_layout: tuple[str, str] = ("", "")  # status before it, and its own
+        self._said_before_layout: tuple[str, str, str] = ("", "", "")  # status before it, its own, tip before
         self.persist = persist
         self.setObjectName("MainWindow")
         self.snapshot = snapshot  # a PyTorch snapshot shown: viewable, not replayable
@@ -350,10 +350,11 @@ class MainWindow(QMainWindow):
         return box.clickedButton() is restore
 
     # --- messages ----------------------------------------------------------------------------------
-    def say(self, text: str) -> None:
-        """A line in the status bar that stays until the next one."""
+    def say(self, text: str, more: str = "") -> None:
+        """A line in the status bar that stays until the next one; ``more``: its tooltip, when
+        there is more to read than the line (what a script printed), else the line itself."""
         self.status_action.setText(text)
-        self.status_action.setToolTip(plain_tip(text))
+        self.status_action.setToolTip(plain_tip(more or text))
 
     def show_error(self, title: str, text: str, details: str = "") -> QMessageBox:
         """A message box that does not block (window-modal), so the app keeps running."""
@@ -501,13 +502,16 @@ class MainWindow(QMainWindow):
         self.progress.setVisible(busy)
         self.progress_cancel.setVisible(busy)
         if busy:
-            before, said = self._said_before_layout
+            before, said, tip = self._said_before_layout
             if not (was_working and self.status_action.text() == said):
-                before = self.status_action.text()  # a new stretch of layout, not its next stage
-            self._said_before_layout = (before, what)
+                # a new stretch of layout, not its next stage
+                before, tip = self.status_action.text(), self.status_action.toolTip()
+            self._said_before_layout = (before, what, tip)
             self.say(what)
         elif self._said_before_layout[1] and self.status_action.text() == self._said_before_layout[1]:
-            self.say(self._said_before_layout[0])  # the last action again, not a stale "Laying out…"
+            before, _, tip = self._said_before_layout  # the last action again, not a stale "Laying out…"
+            self.say(before)
+            self.status_action.setToolTip(tip)
 
     def show_background_progress(self) -> None:
         """After a replay or file open: the status bar shows an export or layout still running."""

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from .main_window import MainWindow
 
 _OPEN: set[MainWindow] = set()  # every snapshot window on screen
+TIP_LINES = 30  # of a script's output, shown on hovering the status line
 STOP_TIP = "Stop the script: its process is ended, and nothing is opened"
 
 
@@ -109,6 +110,16 @@ class ScriptRunner:
             return None
         window = self.show(snap, f"{path.name}")
         w.say(f"Ran {path.name}: its graph is open in a window of its own ({NOTE})")
+        output = snap.meta.get("output", "")
+        if output:  # what it printed (losses, say): the last line said, the last 30 on hover
+            lines = output.splitlines()
+            s = "s" * (len(lines) != 1)
+            shown = lines[-TIP_LINES:]
+            heading = f"Output (the last {len(shown)} lines):" if len(lines) > len(shown) else "Output:"
+            window.say(
+                f"{path.name} printed {len(lines)} line{s}; the last: {lines[-1]}",
+                "\n".join([heading, *shown]),
+            )
         return window
 
     def _run(self, path: Path) -> Snapshot:

@@ -46,17 +46,13 @@ written by :mod:`.snapshot_file`, which describes it.
 from __future__ import annotations
 
 import contextlib
-import errno
 import io
 import json
 import math
 import os
 import re
-import stat
-import struct
 import tempfile
 import threading
-import tokenize
 import weakref
 import zipfile
 import zlib
@@ -76,7 +72,6 @@ from . import console as _console  # noqa: F401 - registers how a "loop" entry r
 from . import limits as table
 from .codec import (
     DTYPES,
-    ArraySpec,
     Limits,
     Obj,
     SessionFileError,
@@ -96,6 +91,19 @@ from .document import (
 )
 from .log import Entry, Loop, Op, describe, live_names
 from .param_kinds import is_int, json_type_name, short
+from .safe_zip import (
+    ARRAYS,
+    DAMAGE,
+    MANIFEST,
+    check_members,
+    guarded,
+    json_bytes,
+    load_arrays,
+    open_archive,
+    open_regular,
+    parse_json,
+    read_member,
+)
 from .transcript import CELL_KINDS, Cell, to_plain
 
 FORMAT_NAME = "gradviz-session"
@@ -105,11 +113,10 @@ FORMAT_NAME = "gradviz-session"
 # 4 added an op's "scope" (the module calls and name scopes it was made in), the same way, and
 # name scopes in a loop's source (which an older console can't run).
 FORMAT_VERSION = 4
+SNAPSHOT_FORMAT_NAME = "gradviz-pytorch-snapshot"  # the other kind of .gradviz file (.snapshot_file)
 SUFFIX = ".gradviz"
 
-MANIFEST = "manifest.json"
 SESSION = "session.json"
-ARRAYS = "arrays.npz"
 MEMBERS = (MANIFEST, SESSION, ARRAYS)
 # The learner's work besides the log. Each may be missing (older files); one that can't be
 # read is left out with a problem reported, and the rest of the file still opens.
@@ -134,13 +141,6 @@ VIEW_MODES = ("tensors", "autograd")
 
 
 # --- writing -----------------------------------------------------------------------------------
-def _json_bytes(obj: Any, what: str) -> bytes:
-    try:
-        return json.dumps(obj, ensure_ascii=False, indent=1, allow_nan=True).encode("utf-8")
-    except (TypeError, ValueError) as e:
-        raise SessionFileError(f"can't save: {what} holds something that is not plain data ({e})") from None
-
-
 def _check_written(session_json: bytes, max_elements: int) -> None:
     """Read what the writer wrote with the reader's own checks: a file is written only if it
     can be opened again."""
@@ -150,7 +150,7 @@ def _check_written(session_json: bytes, max_elements: int) -> None:
             f"{MAX_SESSION_BYTES:,} a .gradviz file holds"
         )
     try:
-        doc = _parse_json(session_json, SESSION)
+        doc = parse_json(session_json, SESSION)
         entries, _ = decode_entries(doc["entries"], Limits(max_elements, MAX_TOTAL_BYTES))
         _check_view(doc["view"], live_names(entries))
     except SessionFileError as e:
@@ -163,12 +163,12 @@ def _encode_transcript(cells: Iterable[Cell]) -> bytes | None:
     size = 0
     for cell in reversed(list(cells)[-table.MAX_TRANSCRIPT_CELLS :]):
         plain = to_plain(cell)
-        n = len(_json_bytes(plain, "the transcript")) + 4
+        n = len(json_bytes(plain, "the transcript")) + 4
         if size + n > table.MAX_TRANSCRIPT_BYTES - 64:
             break
         kept.append(plain)
         size += n
-    return _json_bytes({"cells": kept[::-1]}, "the transcript") if kept else None
+    return json_bytes({"cells": kept[::-1]}, "the transcript") if kept else None
 
 
 def _runs(indices: list[int]) -> list[list[int]]:
@@ -205,7 +205,7 @@ def _encode_undo(live: list[Entry], steps: list[UndoStep]) -> tuple[bytes, bytes
                 index[id(e)] = k
             refs.append(k)
         step = {"entries": _runs(refs), "next_uid": int(uid), "label": str(label)[: table.MAX_UNDO_LABEL]}
-        more_json = len(_json_bytes([step, new_pool], "the undo history"))
+        more_json = len(json_bytes([step, new_pool], "the undo history"))
         more_arrays = sum(a.nbytes + table.NPY_OVERHEAD for a in new_arrays.values())
         if json_size + more_json > table.MAX_UNDO_BYTES - 64 or array_size + more_arrays > table.UNDO_MEMORY:
             break  # this step and the older ones are left out
@@ -218,7 +218,7 @@ def _encode_undo(live: list[Entry], steps: list[UndoStep]) -> tuple[bytes, bytes
         return None
     npz = io.BytesIO()
     np.savez(npz, **arrays)
-    return _json_bytes({"pool": pool, "steps": kept[::-1]}, "the undo history"), npz.getvalue()
+    return json_bytes({"pool": pool, "steps": kept[::-1]}, "the undo history"), npz.getvalue()
 
 
 def to_bytes(
@@ -245,7 +245,7 @@ def to_bytes(
     if isinstance(view.get("selection"), list):  # a tensor deleted since it was selected
         live = live_names(entries)
         view["selection"] = [n for n in view["selection"] if n in live]
-    session_json = _json_bytes({"entries": encoded, "view": view}, "the session")
+    session_json = json_bytes({"entries": encoded, "view": view}, "the session")
     _check_written(session_json, max_elements)
     npz = io.BytesIO()
     np.savez(npz, **arrays)
@@ -281,7 +281,7 @@ def to_bytes(
         "app_version": gradviz.__version__,
         "time": when,
     }
-    manifest_json = _json_bytes(manifest, "the manifest")
+    manifest_json = json_bytes(manifest, "the manifest")
     unpacked += len(manifest_json)
     if unpacked > MAX_TOTAL_BYTES:
         raise SessionFileError(
@@ -372,101 +372,6 @@ def save(session: Session, path: str | os.PathLike[str]) -> None:
 
 
 # --- reading: the zip ----------------------------------------------------------------------------
-def _check_members(
-    zf: zipfile.ZipFile,
-    expected: Iterable[str],
-    where: str,
-    limits: Limits,
-    budget: list[int],
-    optional: Iterable[str] = (),
-) -> dict[str, zipfile.ZipInfo]:
-    """Check a zip's directory before reading anything: names, methods, sizes and ratios."""
-    expected, optional = list(expected), list(optional)
-    every = expected + optional
-    allowed = ", ".join(every[:6]) + (f" and {len(every) - 6} more" if len(every) > 6 else "")
-    allowed = f"only {allowed} belong here" if every else "nothing belongs here"
-    wanted = set(every)
-    infos: dict[str, zipfile.ZipInfo] = {}
-    for info in zf.infolist():
-        name = info.filename
-        shown = name if len(name) <= 80 else name[:77] + "..."
-        if name.startswith(("/", "\\")) or ".." in name.replace("\\", "/").split("/") or ":" in name:
-            raise fail(where, f"member {shown!r} is a path outside the file; refused")
-        if info.is_dir() or "/" in name or "\\" in name:
-            raise fail(where, f"unexpected member {shown!r} ({allowed})")
-        if name not in wanted:
-            raise fail(where, f"unexpected member {shown!r} ({allowed})")
-        if name in infos:
-            raise fail(where, f"member {shown!r} appears twice")
-        if info.flag_bits & 0x1:
-            raise fail(where, f"member {shown!r} is encrypted")
-        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-            raise fail(
-                where,
-                f"member {shown!r} uses compression method {info.compress_type}; only stored and deflated are read",
-            )
-        if info.file_size < 0 or info.compress_size < 0:
-            raise fail(where, f"member {shown!r} has a negative size")
-        if info.file_size > 0 and (
-            info.compress_size == 0 or info.file_size / info.compress_size > MAX_RATIO
-        ):
-            ratio = "∞" if info.compress_size == 0 else f"{info.file_size / info.compress_size:,.0f}"
-            raise fail(
-                where,
-                f"member {shown!r} claims {info.file_size:,} bytes from {info.compress_size:,} "
-                f"(ratio {ratio}:1, more than deflate can do): a zip bomb? refused",
-            )
-        budget[0] += info.file_size
-        if budget[0] > limits.max_total_bytes:
-            raise fail(
-                where,
-                f"the file would unpack to more than {limits.max_total_bytes:,} bytes "
-                f"(member {shown!r} alone claims {info.file_size:,}); refused",
-            )
-        infos[name] = info
-    missing = [n for n in expected if n not in infos]
-    if missing:
-        more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        raise fail(where, f"missing {', '.join(missing[:5])}{more}")
-    return infos
-
-
-def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int, where: str) -> bytes:
-    if info.file_size > cap:
-        raise fail(where, f"{info.file_size:,} bytes, more than the {cap:,} allowed")
-    with zf.open(info) as f:
-        data = f.read(cap + 1)
-    if len(data) != info.file_size:
-        raise fail(
-            where, f"holds {len(data):,} bytes but its directory says {info.file_size:,}: the file is damaged"
-        )
-    return data
-
-
-def _parse_json(data: bytes, where: str) -> Any:
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise fail(where, f"not UTF-8 text (byte {e.start})") from None
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for k, v in pairs:
-            if k in out:
-                raise fail(where, f"key {k!r} appears twice in one object")
-            out[k] = v
-        return out
-
-    try:
-        return json.loads(text, object_pairs_hook=no_duplicates)
-    except json.JSONDecodeError as e:
-        raise fail(where, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
-    except RecursionError:
-        raise fail(where, "JSON nested too deeply") from None
-    except ValueError as e:  # e.g. an integer with thousands of digits
-        raise fail(where, f"invalid JSON: {e}") from None
-
-
 # --- reading: the view and the manifest --------------------------------------------------------
 def _json_depth_ok(v: Any, depth: int = 0) -> bool:
     if depth > MAX_JSON_DEPTH:
@@ -520,8 +425,15 @@ def _check_view(view: Any, live: Iterable[str]) -> dict[str, Any]:
 
 
 def _check_manifest(raw: Any) -> dict[str, Any]:
+    fmt = raw.get("format") if isinstance(raw, dict) else None
+    if fmt == SNAPSHOT_FORMAT_NAME:  # named before its fields are: a snapshot's differ
+        raise fail(
+            MANIFEST,
+            "this is a PyTorch snapshot (a script's graph, viewable, not replayable), not a "
+            "gradviz session: open it with File ▸ Open, which shows it in a window of its own, "
+            "or draw it with gradviz render",
+        )
     obj = Obj(raw, MANIFEST, ("format", "format_version", "app_version", "time"))
-    fmt = raw.get("format")
     if fmt != FORMAT_NAME:
         raise fail(MANIFEST, f"format is {short(fmt)}, not {FORMAT_NAME!r}: this is not a gradviz session")
     version = obj.integer("format_version", 1, MAX_INT)
@@ -541,72 +453,6 @@ def _check_manifest(raw: Any) -> dict[str, Any]:
 
 
 # --- reading: the arrays ----------------------------------------------------------------------------
-def _read_npy_header(f: IO[bytes], where: str) -> tuple[np.dtype, tuple[int, ...], bool]:
-    fmt = np.lib.format
-    try:
-        version = fmt.read_magic(f)
-    except ValueError as e:
-        raise fail(where, f"not a .npy array ({e})") from None
-    try:
-        if version == (1, 0):
-            shape, fortran, dtype = fmt.read_array_header_1_0(f, max_header_size=MAX_NPY_HEADER)
-        elif version == (2, 0):
-            shape, fortran, dtype = fmt.read_array_header_2_0(f, max_header_size=MAX_NPY_HEADER)
-        else:
-            raise fail(where, f".npy version {version} is not read")
-    except (ValueError, SyntaxError, TypeError, struct.error, tokenize.TokenError, RecursionError) as e:
-        raise fail(where, f"damaged .npy header ({type(e).__name__}: {str(e)[:100]})") from None
-    return dtype, tuple(shape), bool(fortran)
-
-
-def _load_arrays(
-    npz_bytes: bytes, specs: list[ArraySpec], limits: Limits, budget: list[int], member: str = ARRAYS
-) -> dict[str, np.ndarray]:
-    ARRAYS = member  # noqa: N806 (the member named in every message below)
-    want = {s.key + ".npy": s for s in specs}
-    if not npz_bytes.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        raise fail(ARRAYS, "not a .npz archive (it does not start like a zip)")
-    try:
-        inner = zipfile.ZipFile(io.BytesIO(npz_bytes))
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError) as e:
-        raise fail(ARRAYS, f"not a valid .npz archive ({e})") from None
-    with inner:
-        infos = _check_members(inner, want, ARRAYS, limits, budget)
-        for member, spec in want.items():
-            where = f"{ARRAYS}: {spec.key}, the {spec.where}"
-            info = infos[member]
-            with inner.open(info) as f:
-                dtype, shape, _ = _read_npy_header(f, where)
-                offset = f.tell()
-            if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
-                raise fail(where, f"holds Python objects (dtype {dtype}); pickled data is never loaded")
-            if dtype.newbyteorder("=") != spec.dtype.newbyteorder("=") or dtype.kind != spec.dtype.kind:
-                raise fail(where, f"dtype is {dtype}, but {SESSION} says {spec.dtype}")
-            if shape != spec.shape:
-                raise fail(where, f"shape is {list(shape)}, but {SESSION} says {list(spec.shape)}")
-            if info.file_size != offset + spec.nbytes:
-                raise fail(
-                    where,
-                    f"holds {info.file_size - offset:,} data bytes where {spec.nbytes:,} belong: the file is damaged",
-                )
-        try:
-            with np.load(io.BytesIO(npz_bytes), allow_pickle=False) as npz:
-                arrays = {}
-                for spec in specs:
-                    arr = npz[spec.key]
-                    if arr.dtype.newbyteorder("=") != spec.dtype or arr.shape != spec.shape:
-                        raise fail(ARRAYS, f"array {spec.key} changed while it was read")
-                    arr = arr.astype(spec.dtype, order="C", copy=False)  # native byte order
-                    if not (arr.flags.c_contiguous and arr.flags.writeable and arr.flags.owndata):
-                        arr = arr.copy(order="C")
-                    arrays[spec.key] = arr
-        except ValueError as e:
-            if "allow_pickle" in str(e):
-                raise fail(ARRAYS, "holds pickled Python objects; pickled data is never loaded") from None
-            raise fail(ARRAYS, f"damaged array data ({e})") from None
-    return arrays
-
-
 # --- reading: putting it together ---------------------------------------------------------------
 @dataclass
 class Document:
@@ -627,7 +473,7 @@ def _text_or_null(v: Any) -> bool:
 
 
 def _read_transcript(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> list[Cell]:
-    raw = _parse_json(_read_member(zf, info, table.MAX_TRANSCRIPT_BYTES, TRANSCRIPT), TRANSCRIPT)
+    raw = parse_json(read_member(zf, info, table.MAX_TRANSCRIPT_BYTES, TRANSCRIPT), TRANSCRIPT)
     doc = Obj(raw, TRANSCRIPT, ("cells",))
     cells = doc.get("cells", lambda x: isinstance(x, list), "a list")
     if len(cells) > table.MAX_TRANSCRIPT_CELLS:
@@ -671,7 +517,7 @@ def _read_undo(
     """The undo steps, each checked as a log is (fields, names, references), oldest first."""
     if UNDO_ARRAYS not in infos:
         raise fail(UNDO, f"{UNDO_ARRAYS} is missing beside it")
-    raw = _parse_json(_read_member(zf, infos[UNDO], table.MAX_UNDO_BYTES, UNDO), UNDO)
+    raw = parse_json(read_member(zf, infos[UNDO], table.MAX_UNDO_BYTES, UNDO), UNDO)
     doc = Obj(raw, UNDO, ("pool", "steps"))
     pool_raw = doc.get("pool", lambda x: isinstance(x, list), "a list")
     steps_raw = doc.get("steps", lambda x: isinstance(x, list), "a list")
@@ -691,8 +537,8 @@ def _read_undo(
     held = sum(spec.nbytes + table.NPY_OVERHEAD for spec in specs)
     if held > table.UNDO_MEMORY:
         raise fail(UNDO, f"its arrays take {held:,} bytes, more than the {table.UNDO_MEMORY:,} undo keeps")
-    npz = _read_member(zf, infos[UNDO_ARRAYS], table.UNDO_MEMORY + 2**20, UNDO_ARRAYS)
-    pool = live + codec.build(decoded, _load_arrays(npz, specs, limits, budget, UNDO_ARRAYS))
+    npz = read_member(zf, infos[UNDO_ARRAYS], table.UNDO_MEMORY + 2**20, UNDO_ARRAYS)
+    pool = live + codec.build(decoded, load_arrays(npz, specs, limits, budget, UNDO_ARRAYS))
     steps: list[UndoStep] = []
     for k, r in enumerate(steps_raw):
         where = f"{UNDO}: step {k + 1}"
@@ -724,31 +570,21 @@ def _optional_part(what: str, read: Callable[[], Any], problems: list[str], defa
         return read()
     except SessionFileError as e:
         problems.append(f"its {what} could not be read and was left out ({e})")
-    except (*_DAMAGE, RecursionError) as e:
+    except (*DAMAGE, RecursionError) as e:
         problems.append(f"its {what} is damaged and was left out ({type(e).__name__}: {e})")
     return default
 
 
 def _load_zip(source: IO[bytes], limits: Limits) -> Document:
-    try:
-        zf = zipfile.ZipFile(source)
-    except zipfile.BadZipFile as e:
-        raise SessionFileError(f"not a gradviz session: not a zip file, or a damaged one ({e})") from None
-    with zf:
-        budget = [0]
-        infos = _check_members(zf, MEMBERS, "", limits, budget, OPTIONAL_MEMBERS)
-        manifest = _check_manifest(
-            _parse_json(_read_member(zf, infos[MANIFEST], MAX_MANIFEST_BYTES, MANIFEST), MANIFEST)
-        )
-        doc = Obj(
-            _parse_json(_read_member(zf, infos[SESSION], MAX_SESSION_BYTES, SESSION), SESSION),
-            SESSION,
-            ("entries", "view"),
-        )
+    with open_archive(
+        source, MEMBERS, limits, _check_manifest, what="a gradviz session", optional=OPTIONAL_MEMBERS
+    ) as archive:
+        zf, infos, budget, manifest = archive.zf, archive.infos, archive.budget, archive.manifest
+        doc = Obj(archive.json(SESSION, MAX_SESSION_BYTES), SESSION, ("entries", "view"))
         entries, specs = decode_entries(doc.value["entries"], limits)
         view = _check_view(doc.value["view"], live_names(entries))
-        npz = _read_member(zf, infos[ARRAYS], limits.max_total_bytes, ARRAYS)
-        arrays = _load_arrays(npz, specs, limits, budget)
+        npz = read_member(zf, infos[ARRAYS], limits.max_total_bytes, ARRAYS)
+        arrays = load_arrays(npz, specs, limits, budget)
         log = codec.build(entries, arrays)
         problems: list[str] = []
         transcript = []
@@ -764,87 +600,6 @@ def _load_zip(source: IO[bytes], limits: Limits) -> Document:
     return Document(log, view, transcript, undo, problems, manifest)
 
 
-# Exceptions a damaged zip or array can raise from the standard library and numpy. Every one of
-# them means "this file is broken", never "gradviz is broken".
-_DAMAGE = (
-    zipfile.BadZipFile,
-    zlib.error,
-    EOFError,
-    OSError,
-    ValueError,
-    NotImplementedError,
-    struct.error,
-    OverflowError,
-)
-
-
-def _file_kind(mode: int) -> str:
-    if stat.S_ISDIR(mode):
-        return "is a folder, not a file"
-    if stat.S_ISFIFO(mode):
-        return "is a named pipe (FIFO), not a file"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "is a device, not a file"
-    if stat.S_ISSOCK(mode):
-        return "is a socket, not a file"
-    return "is not a regular file"
-
-
-def _open_regular(path: str | os.PathLike[str], max_bytes: int) -> IO[bytes]:
-    """Open ``path`` for reading only if it is a regular file (a symlink to one is fine): a
-    FIFO would block the open or the read forever and /dev/zero never ends. O_NONBLOCK makes
-    opening a FIFO return at once; fstat then looks at what was really opened."""
-    flags = (
-        os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_BINARY", 0)
-    )
-    fd = os.open(path, flags)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise SessionFileError(f"{_file_kind(st.st_mode)}; only regular files are opened")
-        if st.st_size > max_bytes:
-            raise SessionFileError(f"{st.st_size:,} bytes, more than the {max_bytes:,} allowed")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)  # no effect on a regular file; plain reads from here
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _guarded(name: str, read: Callable[[], Any]) -> Any:
-    try:
-        return read()
-    except SessionFileError as e:
-        if name and not str(e).startswith(name):
-            raise SessionFileError(f"{name}: {e}", internal=e.internal) from None
-        raise
-    except FileNotFoundError:
-        raise SessionFileError(f"{name}: no such file") from None
-    except IsADirectoryError:
-        raise SessionFileError(f"{name}: is a folder, not a file") from None
-    except PermissionError:
-        raise SessionFileError(f"{name}: permission denied") from None
-    except OSError as e:
-        if e.errno == errno.ENXIO:  # a socket: nothing to open
-            raise SessionFileError(f"{name}: is not a regular file; only regular files are opened") from None
-        raise SessionFileError(
-            f"{name}: the file is damaged or could not be read ({type(e).__name__}: {e})"
-        ) from None
-    except MemoryError:
-        raise SessionFileError(f"{name}: not enough memory to open it") from None
-    except _DAMAGE as e:
-        raise SessionFileError(
-            f"{name}: the file is damaged or truncated ({type(e).__name__}: {e})"
-        ) from None
-    except RecursionError:
-        raise SessionFileError(f"{name}: nested too deeply") from None
-    except Exception as e:  # a stranger's file must never crash the app
-        raise SessionFileError(
-            f"{name}: could not read the file (internal error {type(e).__name__}: {e})", internal=True
-        ) from None
-
-
 def loads(
     data: bytes,
     *,
@@ -858,7 +613,7 @@ def loads(
         raise SessionFileError(
             f"{name + ': ' if name else ''}{len(data):,} bytes, more than the {max_total_bytes:,} allowed"
         )
-    doc = _guarded(name, lambda: _load_zip(io.BytesIO(data), limits))
+    doc = guarded(name, lambda: _load_zip(io.BytesIO(data), limits))
     return doc.entries, doc.view
 
 
@@ -879,10 +634,10 @@ def load_document(
     limits = Limits(max_elements, max_total_bytes)
 
     def read() -> Document:
-        with _open_regular(path, max_total_bytes) as f:
+        with open_regular(path, max_total_bytes) as f:
             return _load_zip(f, limits)
 
-    return _guarded(name, read)
+    return guarded(name, read)
 
 
 def load(
@@ -901,16 +656,14 @@ def read_manifest(path: str | os.PathLike[str]) -> dict[str, Any]:
     name = os.path.basename(os.fspath(path))
 
     def read() -> dict[str, Any]:
-        with _open_regular(path, MAX_TOTAL_BYTES) as f, zipfile.ZipFile(f) as zf:
+        with open_regular(path, MAX_TOTAL_BYTES) as f, zipfile.ZipFile(f) as zf:
             info = zf.getinfo(MANIFEST)
-            _check_members(
+            check_members(
                 zf, MEMBERS, "", Limits(DEFAULT_MAX_ELEMENTS, MAX_TOTAL_BYTES), [0], OPTIONAL_MEMBERS
             )
-            return _check_manifest(
-                _parse_json(_read_member(zf, info, MAX_MANIFEST_BYTES, MANIFEST), MANIFEST)
-            )
+            return _check_manifest(parse_json(read_member(zf, info, MAX_MANIFEST_BYTES, MANIFEST), MANIFEST))
 
-    return _guarded(name, read)
+    return guarded(name, read)
 
 
 def load_into(
@@ -1017,7 +770,7 @@ def _entry_sizes(i: int, entry: Entry) -> tuple[bytes, int, int]:
     """Entry ``i`` as :func:`to_bytes` encodes it, the bytes it takes in session.json (where
     each of its lines is indented two more, plus a separator) and the bytes of its arrays."""
     arrays: dict[str, np.ndarray] = {}
-    data = _json_bytes(encode_entry(i, entry, arrays), f"entry {i + 1}")
+    data = json_bytes(encode_entry(i, entry, arrays), f"entry {i + 1}")
     in_doc = len(data) + 2 * (data.count(b"\n") + 1) + 2
     return data, in_doc, sum(a.nbytes + table.NPY_OVERHEAD for a in arrays.values())
 
@@ -1081,9 +834,7 @@ def check_appendable(session: Session, log: list[Entry], entry: Entry) -> None:
         )
     try:
         data, json_bytes, array_bytes = _entry_sizes(i, entry)
-        decode_entry(
-            i, _parse_json(data, SESSION), Unchecked(), Limits(session.max_elements, MAX_TOTAL_BYTES)
-        )
+        decode_entry(i, parse_json(data, SESSION), Unchecked(), Limits(session.max_elements, MAX_TOTAL_BYTES))
     except SessionFileError as e:
         m = _PREFIX.match(str(e))
         what = m.group(1) if m and m.group(1) else describe(entry)

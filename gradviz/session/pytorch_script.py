@@ -36,14 +36,25 @@ RESULT = "snapshot.gradviz"
 ERROR = "error.json"
 POLL_S = 0.05
 TAIL = 4000  # characters of the child's stderr shown when it died without a word
+OUTPUT_LINES = 200  # of what the script printed, the last lines kept ...
+OUTPUT_BYTES = 64 * 2**10  # ... and no more than this
 
 
 class ScriptError(Exception):
     """The script could not be drawn: the message says why (and where), ``details`` more."""
 
-    def __init__(self, message: str, details: str = "") -> None:
+    def __init__(self, message: str, details: str = "", output: str = "") -> None:
         super().__init__(message)
+        self.output = output  # the last of what the script printed
+        if output:
+            details = f"{details.rstrip()}\n\n{output_heading(output)}\n{output}".lstrip()
         self.details = details
+
+
+def output_heading(output: str) -> str:
+    """``Output (the last 200 lines):`` or ``Output:`` over what a script printed."""
+    n = output.count("\n") + (not output.endswith("\n"))
+    return f"Output (the last {n} lines):" if n >= OUTPUT_LINES else "Output:"
 
 
 def torch_available() -> bool:
@@ -52,14 +63,26 @@ def torch_available() -> bool:
 
 
 def _child_env() -> dict[str, str]:
-    """The environment of the child: this gradviz first on its path, whatever is installed."""
-    import gradviz
-
+    """The environment of the child: the app's own, its output unbuffered (so that what a script
+    printed before it crashed is kept). The path is left alone: see :data:`_CHILD_CODE`."""
     env = dict(os.environ)
-    here = str(Path(gradviz.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH", "")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+# The child imports this gradviz (the folder that holds it, argv[1], first on the path for that one
+# import), then takes that folder off again: the script sees the path plain ``python script.py``
+# would give it, with its own modules, PYTHONPATH and the standard library in their usual order.
+_CHILD_CODE = (
+    "import sys; sys.path.insert(0, sys.argv[1]); import gradviz.session.pytorch_script as m; "
+    "sys.path.remove(sys.argv[1]); sys.exit(m.child_main(sys.argv[2:]))"
+)
+
+
+def _gradviz_folder() -> str:
+    import gradviz
+
+    return str(Path(gradviz.__file__).resolve().parent.parent)
 
 
 def _kill(proc: subprocess.Popen) -> None:
@@ -84,6 +107,23 @@ def _tail(path: Path) -> str:
     return text[-TAIL:]
 
 
+def read_output(path: Path) -> str:
+    """The last :data:`OUTPUT_LINES` lines (within :data:`OUTPUT_BYTES`) of what the script
+    printed; only that much of the file is read, however much it printed."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            size = f.tell()
+            f.seek(max(0, size - OUTPUT_BYTES))
+            data = f.read(OUTPUT_BYTES)
+    except OSError:
+        return ""
+    lines = data.decode("utf-8", errors="replace").splitlines(keepends=True)
+    if size > OUTPUT_BYTES and lines:
+        lines = lines[1:]  # the first was cut somewhere in its middle
+    return "".join(lines[-OUTPUT_LINES:])
+
+
 def run_script(
     path: str | os.PathLike[str],
     *,
@@ -106,10 +146,9 @@ def run_script(
         raise ScriptError(INSTALL_HINT)
     with tempfile.TemporaryDirectory(prefix="gradviz-script-") as tmp:
         out = Path(tmp)
-        code = "import sys; from gradviz.session.pytorch_script import child_main; sys.exit(child_main(sys.argv[1:]))"
         with open(out / "stdout.txt", "wb") as stdout, open(out / "stderr.txt", "wb") as stderr:
             proc = subprocess.Popen(
-                [sys.executable, "-c", code, str(script), str(out)],
+                [sys.executable, "-c", _CHILD_CODE, _gradviz_folder(), str(script), str(out)],
                 cwd=script.parent,
                 env=_child_env(),
                 stdin=subprocess.DEVNULL,
@@ -132,22 +171,30 @@ def run_script(
 
 
 def _result(script: Path, out: Path, status: int) -> Snapshot:
+    """The snapshot the child left, its ``meta["output"]`` what the script printed; or the
+    :class:`ScriptError` it wrote (or its death), with that output in its details."""
+    output = read_output(out / "stdout.txt")
     try:
         raw = json.loads((out / ERROR).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         raw = None  # none written (or cut short): the process's status and stderr say more
     if isinstance(raw, dict):
-        raise ScriptError(str(raw.get("message", "")), str(raw.get("details", "")))
+        raise ScriptError(str(raw.get("message", "")), str(raw.get("details", "")), output)
     if status != 0 or not (out / RESULT).exists():
         why = f"killed by signal {-status}" if status < 0 else f"exit status {status}"
         raise ScriptError(
             f"{script.name}: the script's process ended ({why}) before it left a graph",
             _tail(out / "stderr.txt"),
+            output,
         )
     try:
-        return snapshot_file.load(out / RESULT)
+        snap = snapshot_file.load(out / RESULT)
     except snapshot_file.SessionFileError as e:
-        raise ScriptError(f"{script.name}: the graph it left could not be read back: {e}") from None
+        raise ScriptError(
+            f"{script.name}: the graph it left could not be read back: {e}", output=output
+        ) from None
+    snap.meta["output"] = output
+    return snap
 
 
 # --- in the child ---------------------------------------------------------------------------------

@@ -27,7 +27,9 @@ It is a zip, as a session file is, told apart by its manifest's ``format``:
     compared with what ``snapshot.json`` declared.
 
 Loading trusts nothing, as a session's loading does (the zip's directory, sizes, ratios, JSON,
-every attribute a drawing reads, every reference, every array); anything wrong is a
+every attribute a drawing reads, every reference, every array, and every declared shape against
+its array: a value's, a grad's, a kept gradient's and a node's ``grad_array``), with the zip
+checks a session's loading uses (:mod:`.safe_zip`); anything wrong is a
 :class:`SessionFileError` that says what and where.
 """
 
@@ -50,14 +52,15 @@ from gradviz.graph.snapshot import Snapshot, SnapshotTensor, colour, stand_in
 
 from . import fileformat as ff
 from . import limits as table
+from . import safe_zip as sz
 from .codec import ArraySpec, Limits, Obj, SessionFileError, array_ref, array_spec, fail
 from .document import DEFAULT_MAX_ELEMENTS
 from .param_kinds import is_int, short
 
-FORMAT_NAME = "gradviz-pytorch-snapshot"
+FORMAT_NAME = ff.SNAPSHOT_FORMAT_NAME
 FORMAT_VERSION = 1
 SNAPSHOT = "snapshot.json"
-MEMBERS = (ff.MANIFEST, SNAPSHOT, ff.ARRAYS)
+MEMBERS = (sz.MANIFEST, SNAPSHOT, sz.ARRAYS)
 MAX_NODES = 200_000  # in one view
 MAX_TEXT = 1_000_000  # characters of one repr (PyTorch summarises large tensors)
 MAX_ID = 100  # characters of a node id
@@ -70,11 +73,11 @@ def is_snapshot(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is a PyTorch snapshot by its manifest (False for anything else, a damaged
     file included: opening it as a session then says what is wrong)."""
     try:
-        with ff._open_regular(path, ff.MAX_TOTAL_BYTES) as f, zipfile.ZipFile(f) as zf:
-            info = zf.getinfo(ff.MANIFEST)
+        with sz.open_regular(path, ff.MAX_TOTAL_BYTES) as f, zipfile.ZipFile(f) as zf:
+            info = zf.getinfo(sz.MANIFEST)
             if info.file_size > ff.MAX_MANIFEST_BYTES:
                 return False
-            raw = ff._parse_json(ff._read_member(zf, info, ff.MAX_MANIFEST_BYTES, ff.MANIFEST), ff.MANIFEST)
+            raw = sz.parse_json(sz.read_member(zf, info, ff.MAX_MANIFEST_BYTES, sz.MANIFEST), sz.MANIFEST)
     except Exception:
         return False
     return isinstance(raw, dict) and raw.get("format") == FORMAT_NAME
@@ -175,7 +178,7 @@ def to_bytes(snap: Snapshot, *, time: datetime | None = None) -> bytes:
         "named": [[n, index[id(t)]] for n, t in snap.named.items()],
         "views": views,
     }
-    body = ff._json_bytes(doc, "the snapshot")
+    body = sz.json_bytes(doc, "the snapshot")
     if len(body) > ff.MAX_SESSION_BYTES:
         raise SessionFileError(
             f"can't save: the snapshot's graph takes {len(body):,} bytes, more than the "
@@ -200,9 +203,9 @@ def to_bytes(snap: Snapshot, *, time: datetime | None = None) -> bytes:
         )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(ff.MANIFEST, ff._json_bytes(manifest, "the manifest"))
+        zf.writestr(sz.MANIFEST, sz.json_bytes(manifest, "the manifest"))
         zf.writestr(SNAPSHOT, body)
-        zf.writestr(ff.ARRAYS, npz.getvalue())
+        zf.writestr(sz.ARRAYS, npz.getvalue())
     return out.getvalue()
 
 
@@ -489,17 +492,17 @@ def _build(doc: dict[str, Any], arrays: dict[str, np.ndarray], manifest: dict[st
 
 def _check_manifest(raw: Any) -> dict[str, Any]:
     obj = Obj(
-        raw, ff.MANIFEST, ("format", "format_version", "app_version", "time", "script", "torch_version")
+        raw, sz.MANIFEST, ("format", "format_version", "app_version", "time", "script", "torch_version")
     )
     if raw.get("format") != FORMAT_NAME:
         raise fail(
-            ff.MANIFEST,
+            sz.MANIFEST,
             f"format is {short(raw.get('format'))}, not {FORMAT_NAME!r}: this is not a PyTorch snapshot",
         )
     version = obj.integer("format_version", 1, ff.MAX_INT)
     if version > FORMAT_VERSION:
         raise fail(
-            ff.MANIFEST,
+            sz.MANIFEST,
             f"made by a newer gradviz (snapshot format {version}); this version reads up to "
             f"{FORMAT_VERSION}. Update gradviz to open it",
         )
@@ -510,19 +513,9 @@ def _check_manifest(raw: Any) -> dict[str, Any]:
 
 
 def _load_zip(source: Any, limits: Limits) -> Snapshot:
-    try:
-        zf = zipfile.ZipFile(source)
-    except zipfile.BadZipFile as e:
-        raise SessionFileError(f"not a gradviz file: not a zip file, or a damaged one ({e})") from None
-    with zf:
-        budget = [0]
-        infos = ff._check_members(zf, MEMBERS, "", limits, budget)
-        manifest = _check_manifest(
-            ff._parse_json(
-                ff._read_member(zf, infos[ff.MANIFEST], ff.MAX_MANIFEST_BYTES, ff.MANIFEST), ff.MANIFEST
-            )
-        )
-        raw = ff._parse_json(ff._read_member(zf, infos[SNAPSHOT], ff.MAX_SESSION_BYTES, SNAPSHOT), SNAPSHOT)
+    with sz.open_archive(source, MEMBERS, limits, _check_manifest, what="a gradviz file") as archive:
+        manifest = archive.manifest
+        raw = archive.json(SNAPSHOT, ff.MAX_SESSION_BYTES)
         top = Obj(raw, SNAPSHOT, ("tensors", "named", "views"))
         reader = _Reader(limits)
         tensors_raw = top.get("tensors", lambda x: isinstance(x, list), "a list")
@@ -558,22 +551,51 @@ def _load_zip(source: Any, limits: Limits) -> Snapshot:
             unknown = shown - {p[0] for p in named}
             if unknown:
                 raise fail(where, f"names {short(sorted(unknown)[0])}, which 'named' does not list")
-        npz = ff._read_member(zf, infos[ff.ARRAYS], limits.max_total_bytes, ff.ARRAYS)
-        arrays = ff._load_arrays(npz, list(reader.specs.values()), limits, budget)
+        npz = sz.read_member(archive.zf, archive.infos[sz.ARRAYS], limits.max_total_bytes, sz.ARRAYS)
+        arrays = sz.load_arrays(
+            npz, list(reader.specs.values()), limits, archive.budget, declared_in=SNAPSHOT
+        )
+        _check_shapes(tensors, views, arrays)
         doc = {"tensors": tensors, "named": named, "views": views}
-        for i, t in enumerate(tensors):
-            if tuple(arrays[t["value"]].shape) != t["shape_"]:
-                raise fail(
-                    f"{SNAPSHOT}: tensor {i}",
-                    f"shape {list(t['shape_'])} but its value is {list(arrays[t['value']].shape)}",
-                )
     return _build(doc, arrays, manifest)
+
+
+def _check_shapes(
+    tensors: list[dict[str, Any]], views: dict[str, Any], arrays: dict[str, np.ndarray]
+) -> None:
+    """Every shape the snapshot declares against the array it describes: a tensor's value, its
+    grad's value and its kept gradient, and each tensor node's ``grad_array`` against the
+    node's shape (a gradient has its tensor's shape): the inspector shows what was declared."""
+
+    def same(declared: tuple[int, ...], key: str | None, where: str, field: str) -> None:
+        if key is not None and tuple(arrays[key].shape) != tuple(declared):
+            raise fail(
+                f"{where}: {field}",
+                f"shape {list(declared)} but its array {key} is {list(arrays[key].shape)}",
+            )
+
+    for i, t in enumerate(tensors):
+        where = f"{SNAPSHOT}: tensor {i}"
+        same(t["shape_"], t["value"], where, "value")
+        if t["grad"] is not None:
+            same(t["grad"]["shape_"], t["grad"]["value"], where, "grad")
+            if t["grad"]["shape_"] != t["shape_"]:
+                raise fail(
+                    f"{where}: grad",
+                    f"shape {list(t['grad']['shape_'])} but the tensor's is {list(t['shape_'])}",
+                )
+        same(t["shape_"], t["kept"], where, "kept")
+    for view, v in views.items():
+        for nid, a in v["nodes"].items():
+            if a.get("type") != "tensor":
+                continue
+            same(a["shape"], a["grad_array"], f"{SNAPSHOT}: {view} view: node {nid}", "grad_array")
 
 
 def loads(data: bytes, *, name: str = "", max_elements: int = DEFAULT_MAX_ELEMENTS) -> Snapshot:
     """:func:`load` from bytes in memory."""
     limits = Limits(max_elements, ff.MAX_TOTAL_BYTES)
-    return ff._guarded(name, lambda: _load_zip(io.BytesIO(data), limits))
+    return sz.guarded(name, lambda: _load_zip(io.BytesIO(data), limits))
 
 
 def load(path: str | os.PathLike[str], *, max_elements: int = DEFAULT_MAX_ELEMENTS) -> Snapshot:
@@ -582,7 +604,7 @@ def load(path: str | os.PathLike[str], *, max_elements: int = DEFAULT_MAX_ELEMEN
     limits = Limits(max_elements, ff.MAX_TOTAL_BYTES)
 
     def read() -> Snapshot:
-        with ff._open_regular(path, ff.MAX_TOTAL_BYTES) as f:
+        with sz.open_regular(path, ff.MAX_TOTAL_BYTES) as f:
             return _load_zip(f, limits)
 
-    return ff._guarded(name, read)
+    return sz.guarded(name, read)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
 import subprocess
 import sys
 import textwrap
 import xml.etree.ElementTree as ET
+import zipfile
 
 import networkx as nx
 import pytest
@@ -236,3 +239,90 @@ def test_render_draws_whole_when_folding_fails(tmp_path, monkeypatch, capsys):
     assert not [a for _, a in g.nodes(data=True) if a.get("type") == "repeat"]
     assert sum(1 for _, a in g.nodes(data=True) if a.get("op") == "tanh") == 90
     assert "bug" not in capsys.readouterr().err
+
+
+# --- a PyTorch snapshot (.gradviz) is drawn as the script it was taken from --------------------
+
+TORCH_SCRIPT = """
+import torch
+torch.manual_seed(0)
+w = torch.randn(3, requires_grad=True)
+x = torch.tensor([1.0, 2.0, 3.0])
+h = (w * x).tanh()
+loss = h.sum()
+loss.backward()
+"""
+
+
+@pytest.fixture(scope="module")
+def torch_snapshot(tmp_path_factory):
+    """A PyTorch script, and its snapshot file as File ▸ Open PyTorch Script saves it."""
+    pytest.importorskip("torch")
+    from gradviz.graph.render import load_torch_script, torch_script_names
+    from gradviz.graph.snapshot import take_snapshot
+    from gradviz.session import snapshot_file
+
+    folder = tmp_path_factory.mktemp("snap")
+    script = write(folder, TORCH_SCRIPT, "s.py")
+    tensors, names = load_torch_script(script)
+    snapshot_file.save(
+        take_snapshot(tensors, torch_script_names(tensors, names), script="s.py"), folder / "s.gradviz"
+    )
+    return script, folder / "s.gradviz"
+
+
+def _fills(dot: str) -> list[str]:
+    return sorted(
+        line.split('fillcolor="')[1].split('"')[0] for line in dot.splitlines() if "fillcolor=" in line
+    )
+
+
+def test_render_draws_a_pytorch_snapshot_as_its_script_drawn_live(torch_snapshot, tmp_path, capsys):
+    script, snap = torch_snapshot
+    for fmt in ("svg", "png", "pdf", "dot"):
+        out = tmp_path / f"snap.{fmt}"
+        assert main(["render", str(snap), "-o", str(out)]) == 0, capsys.readouterr().err
+        assert capsys.readouterr().out.strip() == str(out) and out.stat().st_size > 100
+    svg = (tmp_path / "snap.svg").read_text()
+    assert all(f">{name}<" in svg for name in ("w", "x", "h", "loss"))
+    for view in ("tensors", "autograd"):
+        live, kept = tmp_path / f"live_{view}.dot", tmp_path / f"kept_{view}.dot"
+        assert main(["render", str(script), "--torch", "--view", view, "-o", str(live)]) == 0
+        assert main(["render", str(snap), "--view", view, "-o", str(kept)]) == 0
+        if view == "tensors":  # the same ids: the same picture, byte for byte
+            assert kept.read_text() == live.read_text()
+        else:  # the same nodes, coloured alike (one scale, fitted on the Tensors view)
+            assert _fills(kept.read_text()) == _fills(live.read_text())
+            assert kept.read_text().count("->") == live.read_text().count("->")
+
+
+def test_a_snapshot_where_a_session_is_expected_is_named_as_such(torch_snapshot, tmp_path, capsys):
+    from gradviz.session import fileformat
+    from gradviz.session.document import Session
+
+    _, snap = torch_snapshot
+    with pytest.raises(
+        fileformat.SessionFileError, match=r"s.gradviz: manifest.json: this is a PyTorch snapshot"
+    ):
+        fileformat.open_into(Session(), snap)
+    assert main(["render", str(snap), "--step", "0", "-o", str(tmp_path / "x.svg")]) == 1
+    err = capsys.readouterr().err
+    assert "a PyTorch snapshot keeps its graph as data" in err and "without --step" in err
+    assert not (tmp_path / "x.svg").exists()
+    bad = tmp_path / "bad.gradviz"
+    with zipfile.ZipFile(snap) as zf:
+        members = {n: zf.read(n) for n in zf.namelist()}
+    doc = json.loads(members["snapshot.json"])
+    next(t for t in doc["tensors"] if t["grad"] is not None)["grad"]["shape"] = [99]
+    members["snapshot.json"] = json.dumps(doc).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n, b in members.items():
+            zf.writestr(n, b)
+    bad.write_bytes(buf.getvalue())
+    assert main(["render", str(bad), "-o", str(tmp_path / "x.svg")]) == 1
+    err = capsys.readouterr().err
+    assert (
+        err.startswith(f"gradviz render: error: {bad}: snapshot.json: tensor ") and "grad: shape [99]" in err
+    )
+    assert not (tmp_path / "x.svg").exists()

@@ -13,22 +13,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QTextDocumentFragment
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 torch = pytest.importorskip("torch")
-
-MLP = """\
-import torch
-import torch.nn as nn
-
-torch.manual_seed(0)
-model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
-x = torch.randn(5, 3)
-target = torch.randn(5, 1)
-h = model[1](model[0](x))
-loss = nn.functional.mse_loss(model[2](h), target)
-loss.backward()
-"""
+from torch_models import MLP_SCRIPT as MLP  # noqa: E402 - tests/, shared
 
 SHOTS = Path(os.environ.get("GRADVIZ_SHOT_DIR", tempfile.gettempdir()))  # pictures to look at
 
@@ -263,3 +252,70 @@ def test_gradviz_opens_a_snapshot_file_in_its_own_window(qtbot, tmp_path, capsys
     assert app_main(["--screenshot", str(out), str(bad)]) == 1
     err = capsys.readouterr().err
     assert err.startswith(f"gradviz: error: {bad}: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_snapshot_from_recent_opens_without_asking_to_save_the_session(window, qtbot, tmp_path) -> None:
+    """A snapshot opens in a window of its own, so the open session is never in the way: no
+    "Save changes?" first. A session from Recent still asks, and Cancel keeps what is open."""
+    from gradviz.session import examples, fileformat, snapshot_file
+    from gradviz.session.pytorch_script import run_script
+
+    snap = tmp_path / "mlp.gradviz"
+    snapshot_file.save(run_script(_script(tmp_path, "mlp.py", MLP)), snap)
+    other = tmp_path / "other.gradviz"
+    fileformat.save(examples.linear(), other)
+    w = window()
+    w.console.submit("a = torch.tensor(2., requires_grad=True)")
+    qtbot.waitUntil(lambda: "a" in w.session, timeout=10000)
+    assert w.session.dirty
+    asked: list[str] = []
+    w.ask_save_changes = lambda: asked.append("asked") or "cancel"
+
+    def recent(name: str) -> None:
+        w.recent_menu.aboutToShow.emit()
+        next(a for a in w.recent_menu.actions() if a.text() == name).trigger()
+
+    w.recent.add(other)
+    w.recent.add(snap)
+    try:
+        recent("mlp.gradviz")
+        assert asked == [] and len(w.scripts.windows) == 1
+        view = w.scripts.windows[0]
+        qtbot.waitUntil(view.canvas.is_idle, timeout=30000)
+        assert {"0.weight", "h", "loss"} <= set(view.canvas.names.values())
+        assert w.session.names() == ["a"] and w.session.dirty  # as it was, still unsaved
+        recent("other.gradviz")
+        assert asked == ["asked"] and w.session.names() == ["a"] and len(w.scripts.windows) == 1
+    finally:
+        _close(w.scripts.windows)
+
+
+def test_what_a_script_printed_is_shown_in_its_window(window, qtbot, tmp_path, capsys) -> None:
+    w = window()
+    code = MLP + "for epoch in range(3):\n    print(f'epoch {epoch}: loss {loss.item() / (epoch + 1):.4f}')\n"
+    path = _script(tmp_path, "talks.py", code)
+    capsys.readouterr()
+    runpy.run_path(str(path))  # the oracle: what the script prints when run here
+    printed = capsys.readouterr().out.splitlines()
+    assert len(printed) == 3
+    view = w.scripts.open_script(path, confirmed=True)
+    try:
+        qtbot.waitUntil(view.canvas.is_idle, timeout=30000)
+        status = view.status_action
+        assert status.text() == f"talks.py printed 3 lines; the last: {printed[-1]}"
+        tip = QTextDocumentFragment.fromHtml(status.toolTip()).toPlainText()
+        assert tip == "\n".join(["Output:", *printed])
+        SHOTS.mkdir(exist_ok=True)
+        view.grab().save(str(SHOTS / "gradviz_script_output.png"))
+    finally:
+        _close(w.scripts.windows)
+    # a script that fails: what it printed before is in the message's details, after the traceback
+    bad = _script(
+        tmp_path, "fails.py", "print('loading data')\nprint('epoch 0')\nraise ValueError('no more data')\n"
+    )
+    assert w.scripts.open_script(bad, confirmed=True) is None
+    box = w.last_message_box
+    assert box.windowTitle() == "Can't draw this script" and "fails.py: line 3: ValueError" in box.text()
+    details = box.detailedText()
+    assert "Traceback" in details and details.endswith("Output:\nloading data\nepoch 0\n")
+    box.done(0)

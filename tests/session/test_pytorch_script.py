@@ -21,29 +21,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from torch_models import MLP_SCRIPT as MLP  # noqa: E402 - tests/, shared
+
 from gradviz.graph.snapshot import SnapshotSource  # noqa: E402
 from gradviz.session import snapshot_file  # noqa: E402
 from gradviz.session.fileformat import SessionFileError  # noqa: E402
 from gradviz.session.pytorch_script import ScriptError, run_script  # noqa: E402
-
-MLP = """\
-import torch
-import torch.nn as nn
-
-torch.manual_seed(0)
-model = nn.Sequential(nn.Linear(3, 4), nn.Tanh(), nn.Linear(4, 1))
-x = torch.randn(5, 3)
-target = torch.randn(5, 1)
-
-
-def head(h):
-    return nn.functional.mse_loss(model[2](h), target)
-
-
-h = model[1](model[0](x))
-loss = head(h)
-loss.backward()
-"""
 
 
 def write(tmp_path: Path, name: str, code: str) -> Path:
@@ -209,6 +192,89 @@ def test_the_script_runs_in_its_folder_with_its_own_argv(tmp_path) -> None:
     assert int(snap.named["pid"].peek_array()) != os.getpid()  # another process ran it
 
 
+_PATH_PROBE = """\
+import json, sys
+import torch
+import helper  # beside the script, and in PYTHONPATH too: the script's own is found first
+import only_on_pythonpath
+json.dump({"path": sys.path, "helper": helper.WHERE, "extra": only_on_pythonpath.WHERE}, open(sys.argv[1] if len(sys.argv) > 1 else "seen.json", "w"))
+w = torch.ones(2, requires_grad=True)
+(w * 2).sum().backward()
+"""
+
+
+def test_a_script_sees_the_module_path_plain_python_gives_it(tmp_path, monkeypatch) -> None:
+    folder, libs = tmp_path / "script", tmp_path / "libs"
+    folder.mkdir()
+    libs.mkdir()
+    (folder / "helper.py").write_text("WHERE = 'beside the script'\n")
+    (libs / "helper.py").write_text("WHERE = 'PYTHONPATH'\n")
+    (libs / "only_on_pythonpath.py").write_text("WHERE = 'PYTHONPATH'\n")
+    monkeypatch.setenv("PYTHONPATH", str(libs))
+    path = write(folder, "probe.py", _PATH_PROBE)
+    run_script(path)
+    seen = json.loads((folder / "seen.json").read_text())
+    plain = subprocess.run(
+        [sys.executable, str(path), str(tmp_path / "plain.json")], cwd=folder, capture_output=True, text=True
+    )
+    assert plain.returncode == 0, plain.stderr
+    expected = json.loads((tmp_path / "plain.json").read_text())
+    assert seen["helper"] == expected["helper"] == "beside the script"
+    assert seen["extra"] == expected["extra"] == "PYTHONPATH"
+    real = [os.path.realpath(p) for p in seen["path"]]
+    assert real == [os.path.realpath(p) for p in expected["path"]]  # the same folders, in the same order
+
+
+def test_what_a_script_prints_is_kept_its_last_lines(tmp_path) -> None:
+    import gradviz.session.pytorch_script as ps
+
+    snap = run_script(
+        write(
+            tmp_path,
+            "talks.py",
+            """\
+            import torch
+            w = torch.ones(2, requires_grad=True)
+            for i in range(250):
+                print(f"step {i}: loss {0.5 ** i:.3g}")
+            (w * 2).sum().backward()
+            """,
+        )
+    )
+    printed = [f"step {i}: loss {0.5**i:.3g}" for i in range(250)]
+    assert snap.meta["output"].splitlines() == printed[-ps.OUTPUT_LINES :]
+    chatty = run_script(
+        write(
+            tmp_path,
+            "chatty.py",
+            """\
+            import torch
+            w = torch.ones(2, requires_grad=True)
+            for i in range(100):
+                print(str(i) * 2000)
+            print("done")
+            (w * 2).sum().backward()
+            """,
+        )
+    )
+    out = chatty.meta["output"]
+    assert len(out.encode()) <= ps.OUTPUT_BYTES and out.endswith("99" * 2000 + "\ndone\n")
+    assert out.splitlines()[0] in {str(i) * 2000 for i in range(100)}  # whole lines only
+    with pytest.raises(ScriptError) as e:
+        run_script(write(tmp_path, "dies.py", "print('epoch 1: loss 0.5')\nraise SystemExit(3)\n"))
+    assert "Output:\nepoch 1: loss 0.5\n" in e.value.details and e.value.output == "epoch 1: loss 0.5\n"
+    with pytest.raises(ScriptError) as e:
+        run_script(
+            write(
+                tmp_path,
+                "fails.py",
+                "print('before the error')\nimport torch\ntorch.ones(2) @ torch.ones(3)\n",
+            )
+        )
+    assert str(e.value).startswith("fails.py: line 3: RuntimeError")
+    assert "Traceback" in e.value.details and e.value.details.endswith("Output:\nbefore the error\n")
+
+
 def test_a_script_error_names_the_line_and_comes_with_the_traceback(tmp_path) -> None:
     path = write(
         tmp_path,
@@ -323,9 +389,39 @@ def _first_tensor_node(doc: dict) -> list:
     return next(n for n in doc["views"]["tensors"]["nodes"] if n[1]["type"] == "tensor")
 
 
+def _with(doc: dict, field: str) -> dict:
+    """The first tensor whose ``field`` is not null."""
+    return next(t for t in doc["tensors"] if t[field] is not None)
+
+
+def _other_shape(doc: dict, shape: list) -> dict:
+    """A reference to an array of the snapshot whose shape is not ``shape``."""
+    return dict(next(t["value"] for t in doc["tensors"] if t["shape"] != shape))
+
+
+def _graft_kept(doc: dict) -> None:
+    t = _with(doc, "kept")
+    t["kept"] = _other_shape(doc, t["shape"])
+
+
+def _graft_grad_array(doc: dict) -> None:
+    node = next(n for n in doc["views"]["autograd"]["nodes"] if n[1].get("grad_array") is not None)
+    node[1]["grad_array"] = _other_shape(doc, node[1]["shape"]["tuple"])
+
+
 @pytest.mark.parametrize(
     ("change", "message"),
     [
+        # each declared shape against its array: what the inspector shows must be what is held
+        (
+            lambda d: _with(d, "grad")["grad"].__setitem__("shape", [99]),
+            r"tensor \d+: grad: shape \[99\] but its array a\d+ is \[",
+        ),
+        (_graft_kept, r"tensor \d+: kept: shape \[[\d, ]*\] but its array a\d+ is \["),
+        (
+            _graft_grad_array,
+            r"autograd view: node \S+: grad_array: shape \[[\d, ]*\] but its array a\d+ is \[",
+        ),
         (lambda d: d["views"]["tensors"]["edges"][0].__setitem__(1, "t999"), r"edge 1: names node \"t999\""),
         (
             lambda d: _first_tensor_node(d)[1].__setitem__("tensor", 10_000),
