@@ -70,17 +70,8 @@ class Documents:
             w.say(f"Opening {path.name} cancelled; {self.unchanged()}")
             return False
         except (fileformat.SessionFileError, OSError) as e:
-            w.last_open_error = str(e) if isinstance(e, fileformat.SessionFileError) else f"{e.strerror or e}"
-            w.show_error(
-                "Can't open this file",
-                f"{path.name} could not be {'opened' if isinstance(e, fileformat.SessionFileError) else 'read'}."
-                f"\n\n{w.last_open_error}"
-                + ("\n\nThe session you had open is unchanged." if self.had_document() else ""),
-            )
-            return False
-        if w.persist:
-            w.recent.add(path)
-            w.settings.setValue("files/last_dir", str(path.parent))
+            return self._refused(path, e)
+        self._remember(path)
         self.after_change(path, "")
         w.say(f"Opened {path.name}")
         if w.open_problems:
@@ -100,19 +91,30 @@ class Documents:
             w.say(f"Opening {path.name} cancelled; {self.unchanged()}")
             return False
         except fileformat.SessionFileError as e:
-            w.last_open_error = str(e)
-            w.show_error(
-                "Can't open this file",
-                f"{path.name} could not be opened.\n\n{e}"
-                + ("\n\nThe session you had open is unchanged." if self.had_document() else ""),
-            )
-            return False
-        if w.persist:
-            w.recent.add(path)
-            w.settings.setValue("files/last_dir", str(path.parent))
+            return self._refused(path, e)
+        self._remember(path)
         w.scripts.show(snap, path.name, path)
         w.say(f"Opened {path.name} in a window of its own: a PyTorch snapshot, viewable, not replayable")
         return True
+
+    def _refused(self, path: Path, e: Exception) -> bool:
+        """Why ``path`` did not open, said once; the open session stays as it was."""
+        w = self.window
+        bad_file = isinstance(e, fileformat.SessionFileError)
+        w.last_open_error = str(e) if bad_file or not isinstance(e, OSError) else f"{e.strerror or e}"
+        w.show_error(
+            "Can't open this file",
+            f"{path.name} could not be {'opened' if bad_file else 'read'}.\n\n{w.last_open_error}"
+            + ("\n\nThe session you had open is unchanged." if self.had_document() else ""),
+        )
+        return False
+
+    def _remember(self, path: Path) -> None:
+        """An opened file goes to File ▸ Open Recent, and its folder is where the next dialog starts."""
+        w = self.window
+        if w.persist:
+            w.recent.add(path)
+            w.settings.setValue("files/last_dir", str(path.parent))
 
     def had_document(self) -> bool:
         w = self.window
