@@ -7,24 +7,10 @@ whose sparkline shows the gradient entering each step (it vanishes to exactly 0 
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
-from pathlib import Path
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-_tmp = tempfile.mkdtemp(prefix="gradviz-shots-")
-os.environ["GRADVIZ_DATA_DIR"] = _tmp
+from offscreen import OUT, SIZE, MainWindow, application, screenshot  # first: Qt offscreen
 
-from PySide6.QtCore import QSettings  # noqa: E402
-
-QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, _tmp)
-
-from gradviz.gui.app import application, screenshot  # noqa: E402
-from gradviz.gui.main_window import MainWindow  # noqa: E402
-
-OUT = Path(__file__).resolve().parent / "images"
-SIZE = (1440, 900)
 LOOP = (
     "x = torch.tensor([0.5, -0.3], requires_grad=True)",
     "w = torch.tensor([0.9, 1.1], requires_grad=True)",
