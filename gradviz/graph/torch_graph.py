@@ -40,6 +40,7 @@ from .torch_capture import (
     is_torch_tensor,
     last_record,
     read_saved,
+    saved_freed,
 )
 
 
@@ -324,8 +325,10 @@ class TorchGraphBuilder:
         return got
 
     def _read_saved(self, fn: Any) -> tuple:
-        now = read_saved(fn)
         noted = self.record.saved.get(id(fn)) if self.record is not None else None
+        if noted is not None and noted[1] and saved_freed(fn, noted[1][0]):
+            return noted[0], noted[1], noted[2], True  # what the capture read before backward()
+        now = read_saved(fn)
         if noted is not None and now[3]:
             return noted[0], noted[1], {**noted[2], **now[2]}, True
         return now
