@@ -254,6 +254,7 @@ class ReadMemo:
         self.saved: dict[int, tuple] = {}
         self.ops: dict[int, dict[str, Any]] = {}
         self.leaves: dict[tuple[int, bool, str], dict[str, Any]] = {}
+        self.nodes: dict[tuple[int, ...], list[Any]] = {}  # the roots' grad_fns -> topo_nodes()
         self._alive: list[Any] = []  # the nodes and tensors keyed by id, kept so no id is reused
 
 
@@ -272,7 +273,10 @@ class TorchGraphBuilder:
         self.roots, self.ids, self.record = roots, ids, record
         self.memo = memo if memo is not None else ReadMemo()
         self.is_session = is_session
-        self.nodes = topo_nodes(t.grad_fn for t in roots)
+        key = tuple(id(t.grad_fn) for t in roots)  # the list holds them: no id is reused
+        self.nodes = self.memo.nodes.get(key)
+        if self.nodes is None:
+            self.nodes = self.memo.nodes[key] = topo_nodes(t.grad_fn for t in roots)
         self.node_ids = {id(n) for n in self.nodes}
         self.order = {id(n): i for i, n in enumerate(self.nodes)}
         self.leaf_name: dict[int, str] = {}  # id(leaf) -> name
