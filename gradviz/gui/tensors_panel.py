@@ -114,6 +114,7 @@ class TensorsModel(QAbstractTableModel):
         # each cell for several roles, and each answer read the whole gradient (a resnet's
         # 2.4M-element ones, 577 rows of a 48-layer encoder) on the GUI thread.
         self._grads: dict[str, tuple[str, str, bool, str | None]] = {}
+        self._tensors: dict[str, Any] = {}  # name -> its tensor, until the next refresh (likewise)
 
     @property
     def scale(self) -> colors.ColorScale | None:
@@ -162,6 +163,7 @@ class TensorsModel(QAbstractTableModel):
         rows = list(self.source.names()) if self.source is not None else []
         old = self.rows
         self._grads.clear()  # any value or grad may have changed
+        self._tensors.clear()  # or what a name stands for
         if old and len(rows) >= len(old) and rows[: len(old)] == old:
             # Rows only added (an op typed): the view keeps its rows and sizes, and repaints
             # what it shows (any value or grad may have changed) instead of starting over.
@@ -217,7 +219,9 @@ class TensorsModel(QAbstractTableModel):
         if not index.isValid() or self.source is None or role not in _ROLES:
             return None
         name = self.rows[index.row()]
-        t = self.source.tensor(name)
+        t = self._tensors.get(name)
+        if t is None:
+            t = self._tensors[name] = self.source.tensor(name)
         if t is None:
             return None
         col = index.column()
