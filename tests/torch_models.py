@@ -72,6 +72,57 @@ class ResNet18(nn.Module):
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
+class Head(nn.Module):
+    """One head of causal self-attention, as Karpathy's "Let's build GPT" (gpt.py) writes it:
+    its own key, query and value projections."""
+
+    def __init__(self, width: int, size: int, context: int) -> None:
+        super().__init__()
+        self.key = nn.Linear(width, size, bias=False)
+        self.query = nn.Linear(width, size, bias=False)
+        self.value = nn.Linear(width, size, bias=False)
+        self.register_buffer("tril", torch.tril(torch.ones(context, context)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.shape[1]
+        k, q = self.key(x), self.query(x)
+        w = q @ k.transpose(-2, -1) * k.shape[-1] ** -0.5
+        w = F.softmax(w.masked_fill(self.tril[:t, :t] == 0, float("-inf")), dim=-1)
+        return w @ self.value(x)
+
+
+class GPTBlock(nn.Module):
+    """Pre-norm block: heads side by side, concatenated and projected, then a 4x MLP."""
+
+    def __init__(self, width: int, heads: int, context: int) -> None:
+        super().__init__()
+        self.heads = nn.ModuleList(Head(width, width // heads, context) for _ in range(heads))
+        self.proj = nn.Linear(width, width)
+        self.ffwd = nn.Sequential(nn.Linear(width, 4 * width), nn.ReLU(), nn.Linear(4 * width, width))
+        self.ln1, self.ln2 = nn.LayerNorm(width), nn.LayerNorm(width)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.ln1(x)
+        x = x + self.proj(torch.cat([h(y) for h in self.heads], dim=-1))
+        return x + self.ffwd(self.ln2(x))
+
+
+class GPT(nn.Module):
+    """Token and position embeddings, ``layers`` blocks, final norm, language-model head."""
+
+    def __init__(self, layers: int = 12, vocab: int = 65, width: int = 48, heads: int = 6, context: int = 8):
+        super().__init__()
+        self.token = nn.Embedding(vocab, width)
+        self.position = nn.Embedding(context, width)
+        self.blocks = nn.Sequential(*(GPTBlock(width, heads, context) for _ in range(layers)))
+        self.ln_f = nn.LayerNorm(width)
+        self.lm_head = nn.Linear(width, vocab)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        x = self.token(idx) + self.position(torch.arange(idx.shape[1]))
+        return self.lm_head(self.ln_f(self.blocks(x)))
+
+
 def resnet18() -> nn.Module:
     """torchvision's ``resnet18(weights=None)``, rebuilt (see the module docstring)."""
     return ResNet18()
@@ -98,6 +149,15 @@ def encoder_loss(layers: int = 12, capture: bool = True) -> tuple[torch.Tensor, 
     torch.manual_seed(0)
     net = transformer_encoder(layers)
     return _run(net, torch.randn(2, 6, 16), lambda out: out.pow(2).mean(), capture)
+
+
+def gpt_loss(layers: int = 12, capture: bool = True) -> tuple[torch.Tensor, nn.Module]:
+    """Next-token cross-entropy of :class:`GPT` (12 layers, 6 heads: ~2,900 autograd nodes) on
+    two random 8-token sequences, after backward()."""
+    torch.manual_seed(0)
+    net = GPT(layers)
+    idx = torch.randint(0, 65, (2, 8))
+    return _run(net, idx, lambda out: F.cross_entropy(out.view(-1, 65), idx.view(-1)), capture)
 
 
 def _run(net: nn.Module, x: torch.Tensor, loss_of, capture: bool) -> tuple[torch.Tensor, nn.Module]:

@@ -103,6 +103,17 @@ def read_saved(fn: Any) -> tuple[list[tuple[int, ...]], list[str], dict[str, Any
     return shapes, names, params, freed
 
 
+def saved_freed(fn: Any, name: str) -> bool:
+    """Has backward() freed ``fn``'s saved tensor ``name`` (as :func:`read_saved` names it)?
+    It frees all of a node's at once, so one tells for all: a read of every attribute, each
+    freed one raising, was most of reading a big graph's nodes again."""
+    try:
+        getattr(fn, SAVED + name.split("[", 1)[0])
+    except RuntimeError:
+        return True
+    return False
+
+
 # --- the capture ----------------------------------------------------------------------------------
 
 

@@ -40,6 +40,7 @@ from .torch_capture import (
     is_torch_tensor,
     last_record,
     read_saved,
+    saved_freed,
 )
 
 
@@ -253,6 +254,7 @@ class ReadMemo:
         self.saved: dict[int, tuple] = {}
         self.ops: dict[int, dict[str, Any]] = {}
         self.leaves: dict[tuple[int, bool, str], dict[str, Any]] = {}
+        self.nodes: dict[tuple[int, ...], list[Any]] = {}  # the roots' grad_fns -> topo_nodes()
         self._alive: list[Any] = []  # the nodes and tensors keyed by id, kept so no id is reused
 
 
@@ -271,7 +273,10 @@ class TorchGraphBuilder:
         self.roots, self.ids, self.record = roots, ids, record
         self.memo = memo if memo is not None else ReadMemo()
         self.is_session = is_session
-        self.nodes = topo_nodes(t.grad_fn for t in roots)
+        key = tuple(id(t.grad_fn) for t in roots)  # the list holds them: no id is reused
+        self.nodes = self.memo.nodes.get(key)
+        if self.nodes is None:
+            self.nodes = self.memo.nodes[key] = topo_nodes(t.grad_fn for t in roots)
         self.node_ids = {id(n) for n in self.nodes}
         self.order = {id(n): i for i, n in enumerate(self.nodes)}
         self.leaf_name: dict[int, str] = {}  # id(leaf) -> name
@@ -324,8 +329,10 @@ class TorchGraphBuilder:
         return got
 
     def _read_saved(self, fn: Any) -> tuple:
-        now = read_saved(fn)
         noted = self.record.saved.get(id(fn)) if self.record is not None else None
+        if noted is not None and noted[1] and saved_freed(fn, noted[1][0]):
+            return noted[0], noted[1], noted[2], True  # what the capture read before backward()
+        now = read_saved(fn)
         if noted is not None and now[3]:
             return noted[0], noted[1], {**noted[2], **now[2]}, True
         return now

@@ -70,16 +70,31 @@ _ROOT = QModelIndex()
 
 def grad_state(t: Any) -> tuple[str, str]:
     """('none' | 'value' | 'nonfinite', short text) for a tensor's .grad."""
+    return _grad_read(t)[:2]
+
+
+def _grad_read(t: Any) -> tuple[str, str, colors.GradStats | None]:
+    """:func:`grad_state` and the gradient's statistics (which the fill colour is made from),
+    from one pass over it: a resnet's 2.4M-element gradients are read on the GUI thread."""
     g = t.peek_grad()
     if g is None:
-        return "none", "none"
+        return "none", "none", None
     arr = np.asarray(g.peek_array())
-    if arr.dtype.kind in "fc" and not np.isfinite(arr).all():
-        nan, inf = _nonfinite_counts(arr)
-        return "nonfinite", ", ".join(k for k, n in (("NaN", nan), ("Inf", inf)) if n)
+    if arr.dtype.kind == "c":  # no statistics for complex gradients: the text alone
+        if not np.isfinite(arr).all():
+            return "nonfinite", _nonfinite_text(*_nonfinite_counts(arr)), None
+        norm = float(np.sqrt(np.sum(np.abs(arr) ** 2)))
+        return "value", preview(arr) if arr.size == 1 else "‖g‖ " + colors.format_number(norm, 3), None
+    stats = colors.grad_stats(arr, t.requires_grad)
+    if stats.state == colors.NONFINITE:
+        return "nonfinite", _nonfinite_text(stats.nan, stats.inf), stats
     if arr.size == 1:
-        return "value", preview(arr)
-    return "value", "‖g‖ " + colors.format_number(float(np.sqrt(np.sum(arr.astype(np.float64) ** 2))), 3)
+        return "value", preview(arr), stats
+    return "value", "‖g‖ " + colors.format_number(stats.norm or 0.0, 3), stats
+
+
+def _nonfinite_text(nan: int, inf: int) -> str:
+    return ", ".join(k for k, n in (("NaN", nan), ("Inf", inf)) if n)
 
 
 def _nonfinite_counts(arr: np.ndarray) -> tuple[int, int]:
@@ -99,6 +114,7 @@ class TensorsModel(QAbstractTableModel):
         # each cell for several roles, and each answer read the whole gradient (a resnet's
         # 2.4M-element ones, 577 rows of a 48-layer encoder) on the GUI thread.
         self._grads: dict[str, tuple[str, str, bool, str | None]] = {}
+        self._tensors: dict[str, Any] = {}  # name -> its tensor, until the next refresh (likewise)
 
     @property
     def scale(self) -> colors.ColorScale | None:
@@ -122,9 +138,14 @@ class TensorsModel(QAbstractTableModel):
         """(state, text, kept and shown as kept, fill colour) of ``t``'s grad, as the table shows it."""
         got = self._grads.get(name)
         if got is None:
-            state, text = self.grad_state(name, t)
-            kept = self.kept(name, t) and not self.pytorch
-            got = self._grads[name] = (state, text, kept, None if state == "none" else self._fill(t))
+            state, text, stats = _grad_read(t)
+            kept = self.kept(name, t)
+            if kept and self.pytorch:
+                state, text = "none", "none"
+            elif kept:
+                text += KEPT_SUFFIX
+            fill = None if state == "none" or stats is None else self._fill(stats)
+            got = self._grads[name] = (state, text, kept and not self.pytorch, fill)
         return got
 
     def kept(self, name: str, t: Any) -> bool:
@@ -134,15 +155,6 @@ class TensorsModel(QAbstractTableModel):
             info is not None and info.session_retained and t.grad_fn is not None and t.peek_grad() is not None
         )
 
-    def grad_state(self, name: str, t: Any) -> tuple[str, str]:
-        """:func:`grad_state` as the table shows it: kept grads marked, or hidden as PyTorch would."""
-        if not self.kept(name, t):
-            return grad_state(t)
-        if self.pytorch:
-            return "none", "none"
-        state, text = grad_state(t)
-        return state, text + KEPT_SUFFIX
-
     def set_source(self, source: Any) -> None:
         self.source = source
         self.refresh()
@@ -151,6 +163,7 @@ class TensorsModel(QAbstractTableModel):
         rows = list(self.source.names()) if self.source is not None else []
         old = self.rows
         self._grads.clear()  # any value or grad may have changed
+        self._tensors.clear()  # or what a name stands for
         if old and len(rows) >= len(old) and rows[: len(old)] == old:
             # Rows only added (an op typed): the view keeps its rows and sizes, and repaints
             # what it shows (any value or grad may have changed) instead of starting over.
@@ -206,7 +219,9 @@ class TensorsModel(QAbstractTableModel):
         if not index.isValid() or self.source is None or role not in _ROLES:
             return None
         name = self.rows[index.row()]
-        t = self.source.tensor(name)
+        t = self._tensors.get(name)
+        if t is None:
+            t = self._tensors[name] = self.source.tensor(name)
         if t is None:
             return None
         col = index.column()
@@ -233,12 +248,7 @@ class TensorsModel(QAbstractTableModel):
             return f"{name}: {shape_text(tuple(t.shape))}, grad {self._grad(name, t)[1]}"
         return None
 
-    def _fill(self, t: Any) -> str | None:
-        grad = t.peek_grad()
-        if grad is None:
-            return None
-        g = np.asarray(grad.peek_array())
-        stats = colors.grad_stats(g, t.requires_grad)
+    def _fill(self, stats: colors.GradStats) -> str | None:
         scale = self.scale or colors.ColorScale.fit([stats.value("norm") or 0.0])
         return scale.paint(stats).fill
 

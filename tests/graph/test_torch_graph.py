@@ -268,6 +268,25 @@ def test_a_resnet_like_cnn():
     assert conv["saved_freed"] and conv["saved"] and "weight" in conv["saved_names"]
 
 
+def test_saved_values_after_backward_are_those_read_before_it():
+    # A captured node's saved tensors freed by backward(): its badges and parameters are what
+    # read_saved() gave before backward(); with retain_graph nothing is freed, and they are read now.
+    for retain in (False, True):
+        x = torch.randn(1, 2, 6, 6, requires_grad=True)
+        conv = torch.nn.Conv2d(2, 3, 3, stride=2, padding=1)
+        with capture(model=conv):
+            y = conv(x).relu().sum()
+            before = {n.name(): torch_capture.read_saved(n) for n in (y.grad_fn.next_functions[0][0],)}
+            y.backward(retain_graph=retain)
+        g = build_torch_graph(y, view=AUTOGRAD)
+        relu = next(a for _, a in g.nodes(data=True) if a.get("label") == "ReluBackward0")
+        shapes, names, _params, _freed = before["ReluBackward0"]
+        assert (relu["saved"], relu["saved_names"], relu["saved_freed"]) == (shapes, names, not retain)
+        c = next(a for _, a in g.nodes(data=True) if a.get("label") == "ConvolutionBackward0")
+        assert "stride=" in c["params"] and c["saved_freed"] is (not retain)
+        assert "weight" in c["saved_names"] and (3, 2, 3, 3) in c["saved"]
+
+
 def test_torchvision_s_resnet18_full_width():
     loss, net = resnet18_loss()
     params = dict(net.named_parameters())
