@@ -21,12 +21,10 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import os
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 
@@ -40,7 +38,6 @@ from window_timing import (
     frames,
     open_big_graph,
     p95,
-    spin_until,
     time_to_cancel,
     verdict,
 )
@@ -125,15 +122,6 @@ def window(session):
     w.show()
     w.canvas.set_fold_repeats(False)
     w.canvas.wait_until_idle(120)
-    # A learner types once the window has settled: its start-up work (the plotting library,
-    # imported on a thread 1.5 s after the window is shown) is done by then.
-    shown = time.perf_counter()
-
-    def settled() -> bool:
-        importing = any(getattr(t, "_target", None) is importlib.import_module for t in threading.enumerate())
-        return time.perf_counter() - shown > 2.0 and not importing
-
-    spin_until(settled, 20)
     return w
 
 

@@ -75,7 +75,6 @@ from .tensors_panel import TensorsPanel
 from .theme import theme
 from .title_width import fit_title
 from .training_panel import TRAINING_DOCK_HEIGHT, TrainingPanel
-from .training_panel import preload as preload_plots
 from .training_view import TrainingView
 from .view_settings import ViewSettings
 from .work import WorkCancelledError, WorkerJob
@@ -87,7 +86,6 @@ SUFFIX = fileformat.SUFFIX
 
 
 QUIET_FOR_SWEEP = 3.0  # seconds without a change before the garbage collector may sweep all
-PRELOAD_AFTER_MS = 1500  # after start-up, when nothing else waits for the interpreter
 
 
 def settings() -> QSettings:
@@ -197,8 +195,6 @@ class MainWindow(QMainWindow):
         self.panel.refresh()
         self.update_actions()
         self.update_title()
-        if self.console is not None:  # the Training panel's plotting library, once the window is up
-            QTimer.singleShot(PRELOAD_AFTER_MS, preload_plots)
 
     # --- construction ------------------------------------------------------------------------------
     def _make_docks(self) -> None:

@@ -8,17 +8,16 @@ show the values and gradients of that step's ``backward()``, on the graph of the
 same body builds the same graph every step, as PyTorch rebuilds it). **Now** goes back to the
 session as it stands.
 
-pyqtgraph takes a fifth of a second to import, so the app starts without it: ``preload()``
-imports it on a thread of its own once the window is up (imported on the GUI thread while a
-loop's worker competes for the interpreter, it froze the window for most of a second), and the
-plots are made when there is a run to draw.
+pyqtgraph takes a fifth of a second to import, so the app starts without it. It is imported on
+the GUI thread when a cell that looks like a training loop is about to run, before the loop's
+worker competes for the interpreter (imported meanwhile, it froze the window for most of a
+second). Not on a thread of its own: most of the import is PySide6 making its Qt types, which is
+not thread-safe (a background import crashed the app while the canvas was being drawn).
 """
 
 from __future__ import annotations
 
-import importlib
 import math
-import threading
 from html import escape
 from typing import Any
 
@@ -41,13 +40,6 @@ from ..graph.colors import format_number
 from ..session.training import TrainingRun
 
 pg: Any = None  # pyqtgraph, once the first plot is made (see TrainingPanel._ensure_plots)
-
-
-def preload() -> threading.Thread:
-    """Import pyqtgraph in the background (it makes no Qt objects on import)."""
-    thread = threading.Thread(target=importlib.import_module, args=("pyqtgraph",), daemon=True)
-    thread.start()
-    return thread
 
 
 # Okabe and Ito's colour-blind-safe palette: one colour per parameter, the same in every plot.
