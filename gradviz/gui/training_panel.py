@@ -142,7 +142,7 @@ class TrainingPanel(QWidget):
             pg = pyqtgraph
         self.plots = pg.GraphicsLayoutWidget()
         self.plots.setObjectName("trainingPlots")
-        self.plots.setMinimumHeight(240)
+        self.plots.setMinimumHeight(200)  # with a two-line title, the controls still fit a 360 px dock
         self.plot = {}
         for i, (key, label) in enumerate(PLOTS):
             p = self.plots.addPlot(row=i // 2, col=i % 2, title=label)

@@ -168,3 +168,32 @@ def test_frozen_parameters_are_listed_as_frozen_not_plotted(qtbot) -> None:
     assert any(np.allclose(y, norms, rtol=1e-5) for y in ys)
     assert all(np.isfinite(y).all() for y in ys)
     w.close()
+
+
+def test_the_scrubber_stays_clear_of_the_plots_when_the_title_takes_two_lines(qtbot) -> None:
+    """A diverged run's title wraps to two lines; in a 1280 x 820 window the plots then left no
+    room for the scrubber's row, and covered the top of ◀ ▶ and Now."""
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1))
+    opt = torch.optim.SGD(net.parameters(), lr=50.0)
+    x, y = torch.randn(64, 2), torch.randn(64, 1) * 1e3
+    with gradviz.watch(net) as run:  # the loss overflows to inf by step 8
+        for _ in range(40):
+            loss = torch.nn.functional.mse_loss(net(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    w = training_window(run, persist=False)
+    qtbot.addWidget(w)
+    w.ask_save_changes = lambda: "discard"
+    w.resize(1280, 820)
+    w.show()
+    qtbot.waitUntil(w.canvas.is_idle, timeout=20000)
+    panel = w.training
+    assert "not finite" in panel.title.text()
+    assert panel.title.height() > 1.5 * panel.title.fontMetrics().height()  # two lines
+    plots = panel.plots.geometry()
+    for button in (panel.now, panel.back):
+        top = button.mapTo(panel, button.rect().topLeft()).y()
+        assert top >= plots.bottom(), f"{button.text()} under the plots"
+        assert button.mapTo(panel, button.rect().bottomLeft()).y() <= panel.height()
